@@ -1,0 +1,31 @@
+package io.tapline.log.buffer;
+
+/**
+ * Sizing of a capture buffer.
+ *
+ * @param segmentBytes   a segment is rolled once it reaches this size (default 64 MiB)
+ * @param maxBytes       the buffer is FULL above this many retained bytes (default 4 GiB)
+ * @param highWaterBytes status shows HIGH_WATER above this (default 80 % of max)
+ */
+public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes) {
+    public static final BufferConfig DEFAULT = new BufferConfig(64L << 20, 4L << 30, (4L << 30) / 10 * 8);
+
+    public BufferConfig {
+        if (segmentBytes < 4096) {
+            throw new IllegalArgumentException("segmentBytes: " + segmentBytes + " (expected: >= 4096)");
+        }
+        if (maxBytes < segmentBytes) {
+            throw new IllegalArgumentException(
+                    "maxBytes: " + maxBytes + " (expected: >= segmentBytes " + segmentBytes + ")");
+        }
+        if (highWaterBytes <= 0 || highWaterBytes > maxBytes) {
+            throw new IllegalArgumentException(
+                    "highWaterBytes: " + highWaterBytes + " (expected: 1.." + maxBytes + ")");
+        }
+    }
+
+    /** A config with the given maximum and high water at 80 % of it. */
+    public static BufferConfig ofMaxBytes(long segmentBytes, long maxBytes) {
+        return new BufferConfig(segmentBytes, maxBytes, Math.max(1, maxBytes / 10 * 8));
+    }
+}

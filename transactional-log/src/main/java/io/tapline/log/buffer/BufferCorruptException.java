@@ -1,0 +1,31 @@
+package io.tapline.log.buffer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A capture buffer segment is damaged before its tail, where a crash cannot have torn it.
+ * Startup stops; the message names the file, the offset and the repair command.
+ */
+public final class BufferCorruptException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    private final Path file;
+    private final long offsetBytes;
+
+    public BufferCorruptException(Path file, long offsetBytes, String detail) {
+        super("corrupt capture buffer segment " + file + " at offset " + offsetBytes + ": " + detail
+                + "; to keep the records before it and drop the rest run: tapline buffer repair --segment " + file
+                + " --truncate-at " + offsetBytes);
+        this.file = file;
+        this.offsetBytes = offsetBytes;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public long offsetBytes() {
+        return offsetBytes;
+    }
+}

@@ -1,0 +1,46 @@
+package io.tapline.log.buffer;
+
+import java.util.Map;
+
+/**
+ * A snapshot of a capture buffer's figures, for {@code tapline status} and metrics.
+ *
+ * @param volumeId                 the volume
+ * @param mode                     DATA, HIGH_WATER or FULL
+ * @param firstSequence            oldest retained record's sequence (lastSequence + 1 when empty)
+ * @param lastSequence             newest appended sequence (0 when none ever)
+ * @param retainedBytes            bytes in segment files
+ * @param highWaterBytes           configured high-water mark
+ * @param maxBytes                 configured maximum
+ * @param acknowledged             per remote id: last sequence it acknowledged as durably applied
+ * @param oldestUnackedTimeNanos   capture time of the oldest record some remote has not acked, 0 if none
+ * @param lostWrites               writes not stored while FULL and not yet covered by a GAP record
+ * @param gapRecords               GAP records appended so far (since creation)
+ */
+public record BufferStatus(
+        String volumeId,
+        BufferMode mode,
+        long firstSequence,
+        long lastSequence,
+        long retainedBytes,
+        long highWaterBytes,
+        long maxBytes,
+        Map<String, Long> acknowledged,
+        long oldestUnackedTimeNanos,
+        long lostWrites,
+        long gapRecords) {
+
+    public BufferStatus {
+        acknowledged = Map.copyOf(acknowledged);
+    }
+
+    /** The smallest sequence acknowledged by all remotes (lastSequence when there are none). */
+    public long acknowledgedByAll() {
+        return acknowledged.values().stream().mapToLong(Long::longValue).min().orElse(lastSequence);
+    }
+
+    /** Whether every remote has every record. */
+    public boolean synced() {
+        return mode != BufferMode.FULL && lostWrites == 0 && acknowledgedByAll() >= lastSequence;
+    }
+}
