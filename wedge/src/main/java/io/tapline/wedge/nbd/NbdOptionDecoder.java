@@ -43,7 +43,7 @@ public final class NbdOptionDecoder extends ByteToMessageDecoder {
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         switch (state) {
             case CLIENT_FLAGS -> decodeClientFlags(in, out);
-            case OPTION_HEADER -> decodeOptionHeader(in);
+            case OPTION_HEADER -> decodeOptionHeader(in, out);
             case OPTION_DATA -> decodeOptionData(in, out);
             case BROKEN -> in.skipBytes(in.readableBytes());
         }
@@ -62,7 +62,7 @@ public final class NbdOptionDecoder extends ByteToMessageDecoder {
         state = State.OPTION_HEADER;
     }
 
-    private void decodeOptionHeader(ByteBuf in) {
+    private void decodeOptionHeader(ByteBuf in, List<Object> out) {
         if (in.readableBytes() < 16) {
             return;
         }
@@ -77,6 +77,8 @@ public final class NbdOptionDecoder extends ByteToMessageDecoder {
         }
         dataLength = (int) length;
         state = State.OPTION_DATA;
+        // Data may be empty (NBD_OPT_LIST, ABORT): emit now rather than wait for more bytes.
+        decodeOptionData(in, out);
     }
 
     private void decodeOptionData(ByteBuf in, List<Object> out) {
