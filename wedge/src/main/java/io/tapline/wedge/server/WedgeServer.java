@@ -141,8 +141,8 @@ public final class WedgeServer implements AutoCloseable {
         tracker.stopReading();
         long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
         while (!tracker.idle() && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-            Thread.yield();
+            // Poll with a deadline: in-flight counts live on several event loops.
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
         }
         if (!tracker.idle()) {
             log.warn("shutdown timeout with requests in flight export={} timeout={}", config.exportName(),
