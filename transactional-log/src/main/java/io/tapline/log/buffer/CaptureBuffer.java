@@ -485,6 +485,11 @@ public final class CaptureBuffer implements Closeable {
         checkOpen();
     }
 
+    /** Readers blocked in {@link RecordReader#next} right now (for tests and diagnostics). */
+    int waitingReaders() {
+        return waiters;
+    }
+
     private void wakeReaders() {
         // A reader increments waiters before it re-checks lastSequence; the writer publishes
         // lastSequence before it reads waiters: one of the two sees the other.
