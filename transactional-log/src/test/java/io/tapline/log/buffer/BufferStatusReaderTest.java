@@ -72,6 +72,35 @@ class BufferStatusReaderTest {
     }
 
     @Test
+    void statusFromFilesFollowsAWriterOnAnotherThread() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (CaptureBuffer buffer = open(dir, new BufferConfig(4096, 1L << 30, 1L << 29))) {
+            buffer.registerRemote("east");
+            java.util.concurrent.Future<?> writer = pool.submit(() -> {
+                for (int i = 0; i < 2000; i++) {
+                    appendWrite(buffer, 0, 700);
+                    if (i % 10 == 9) {
+                        buffer.acknowledge("east", buffer.lastSequence() - 5);
+                    }
+                }
+                return null;
+            });
+            long seen = 0;
+            while (!writer.isDone()) {
+                BufferStatus status = CaptureBuffer.readStatus(dir);
+                assertTrue(status.lastSequence() >= seen, status.lastSequence() + " < " + seen);
+                // The file shows a record once written, a moment before append publishes it: one in flight at most.
+                assertTrue(status.lastSequence() <= buffer.lastSequence() + 1);
+                seen = status.lastSequence();
+            }
+            writer.get();
+            assertEquals(buffer.status(), CaptureBuffer.readStatus(dir));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void refusesADirectoryThatIsNoBuffer() {
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> CaptureBuffer.readStatus(dir));
         assertTrue(e.getMessage().contains("not a capture buffer directory"), e.getMessage());
