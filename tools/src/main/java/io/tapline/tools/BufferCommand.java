@@ -1,0 +1,73 @@
+package io.tapline.tools;
+
+import io.tapline.log.buffer.SegmentRepair;
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code tapline buffer}: maintenance of a capture buffer that is not in use. */
+@Command(name = "buffer", mixinStandardHelpOptions = true,
+        description = "Capture buffer maintenance (run only while no wedge uses the buffer).",
+        subcommands = BufferCommand.Repair.class)
+final class BufferCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /**
+     * {@code tapline buffer repair}: cuts a damaged segment at the offset start-up named, keeping
+     * every record before it, and deletes the later segments. What is cut is lost to the replica:
+     * the replica must be resynced afterwards.
+     */
+    @Command(name = "repair", mixinStandardHelpOptions = true,
+            description = "Truncates a corrupt segment at an offset (as named by the start-up error) and drops later segments.")
+    static final class Repair implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--segment", required = true, paramLabel = "FILE", description = "The segment file named in the error.")
+        Path segment;
+
+        @Option(names = "--truncate-at", required = true, paramLabel = "OFFSET", description = "Byte offset named in the error.")
+        long offset;
+
+        @Option(names = "--json", description = "Machine-readable output.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!Files.isRegularFile(segment)) {
+                throw new CliFailure("--segment: " + segment + " (expected: an existing segment file)");
+            }
+            if (offset < 0) {
+                throw new CliFailure("--truncate-at: " + offset + " (expected: >= 0)", 2);
+            }
+            SegmentRepair.Result result = SegmentRepair.truncateAt(segment, offset);
+            var out = spec.commandLine().getOut();
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("segment", segment.toString());
+                m.put("truncatedAt", offset);
+                m.put("bytesDropped", result.bytesDropped());
+                m.put("filesDeleted", result.filesDeleted().stream().map(Path::toString).toList());
+                out.println(Json.write(m));
+            } else {
+                out.println("repaired " + segment + ": dropped " + result.bytesDropped() + " bytes and "
+                        + result.filesDeleted().size() + " later segment(s); the replica must be resynced");
+            }
+            return 0;
+        }
+    }
+}
