@@ -73,11 +73,17 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        switch (state) {
-            case READ_HEADER -> readHeader(in);
-            case READ_BODY -> readBody(in, out);
-            case BAD_FRAME -> in.skipBytes(in.readableBytes());
-            default -> throw new IllegalStateException("state: " + state);
+        try {
+            switch (state) {
+                case READ_HEADER -> readHeader(in);
+                case READ_BODY -> readBody(in, out);
+                case BAD_FRAME -> in.skipBytes(in.readableBytes());
+                default -> throw new IllegalStateException("state: " + state);
+            }
+        } catch (JourneyProtocolException e) {
+            // Nothing after a bad frame can be trusted: drop it so no buffer is held.
+            in.skipBytes(in.readableBytes());
+            throw e;
         }
     }
 
