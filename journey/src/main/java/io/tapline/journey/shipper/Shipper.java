@@ -49,6 +49,7 @@ public final class Shipper implements Closeable {
     private final ShipperConfig config;
     private final RecordSource source;
     private final String remoteId;
+    private final String cursorId;
     private final EventLoopGroup group;
     private final Bootstrap bootstrap;
     private final Thread thread;
@@ -67,6 +68,7 @@ public final class Shipper implements Closeable {
         this.config = config;
         this.source = source;
         this.remoteId = config.remoteId();
+        this.cursorId = config.cursorId();
         this.group = io.tapline.journey.NettyTransport.newGroup(1, "tapline-link-" + config.volumeId());
         this.bootstrap = new Bootstrap().group(group)
                 .channel(io.tapline.journey.NettyTransport.socketChannel())
@@ -78,7 +80,8 @@ public final class Shipper implements Closeable {
     }
 
     /**
-     * Registers the remote in {@code buffer} and starts shipping to it in the background.
+     * Registers the remote in {@code buffer} (cursor {@link ShipperConfig#cursorId()}) and starts
+     * shipping to it in the background.
      *
      * @throws IOException when the remote cannot be registered in the buffer
      */
@@ -87,9 +90,9 @@ public final class Shipper implements Closeable {
     }
 
     static Shipper start(ShipperConfig config, RecordSource source) throws IOException {
-        source.registerRemote(config.remoteId());
+        source.registerRemote(config.cursorId());
         Shipper shipper = new Shipper(config, source);
-        shipper.lastAcked.set(source.acknowledged(config.remoteId()));
+        shipper.lastAcked.set(source.acknowledged(config.cursorId()));
         shipper.lastSent.set(shipper.lastAcked.get());
         shipper.thread.start();
         log.debug("shipper started {}", config);
@@ -198,7 +201,7 @@ public final class Shipper implements Closeable {
 
     /** Applies the resume rule; returns the sequence to resume after, or -1 when nothing may be shipped. */
     private long resumePoint(LinkSession s, long lastApplied) throws IOException {
-        long acked = source.acknowledged(remoteId);
+        long acked = source.acknowledged(cursorId);
         long last = source.lastSequence();
         if (lastApplied > last) {
             s.abort("replica of volume " + config.volumeId() + " is at seq " + lastApplied
@@ -206,7 +209,7 @@ public final class Shipper implements Closeable {
             return -1;
         }
         if (lastApplied > acked) {
-            source.acknowledge(remoteId, lastApplied);
+            source.acknowledge(cursorId, lastApplied);
             acked = lastApplied;
         }
         lastAcked.set(acked);
@@ -268,7 +271,7 @@ public final class Shipper implements Closeable {
 
     /** On the event loop: a verified ACK. */
     private void acked(long lastApplied) throws IOException {
-        source.acknowledge(remoteId, lastApplied);
+        source.acknowledge(cursorId, lastApplied);
         lastAcked.set(lastApplied);
     }
 

@@ -9,7 +9,7 @@ import java.util.Objects;
  * What a {@link Shipper} ships and where. Immutable; build one with {@link #of} and the
  * {@code with...} methods.
  *
- * @param remote             the replayer's address
+ * @param remote             the replayer's address; its cursor in the buffer is {@link #cursorId()}
  * @param sourceId           stable name of this source, checked by the replayer per volume
  * @param volumeId           the volume shipped (records of other volumes are an error)
  * @param volumeSizeBytes    size of the source volume, bytes
@@ -108,9 +108,26 @@ public record ShipperConfig(
                 maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, secret);
     }
 
-    /** The cursor name in the capture buffer: {@code host:port} of the replayer. */
+    /** The replayer as {@code host:port}, for status and logs. */
     public String remoteId() {
         return remote.getHostString() + ":" + remote.getPort();
+    }
+
+    /**
+     * The name of this remote's cursor in the capture buffer: {@link #remoteId()} with every
+     * character outside {@code A-Z a-z 0-9 . _ -} replaced by {@code _} ({@code 10.0.0.2:7070}
+     * becomes {@code 10.0.0.2_7070}), because the buffer names files after it; names longer
+     * than 64 characters keep 55 and end with {@code -} and 8 hex digits of a hash of the whole.
+     */
+    public String cursorId() {
+        String id = remoteId().replaceAll("[^A-Za-z0-9._-]", "_");
+        if (id.startsWith(".")) {
+            id = "_" + id.substring(1);
+        }
+        if (id.length() > 64) {
+            id = id.substring(0, 55) + "-" + String.format("%08x", remoteId().hashCode());
+        }
+        return id;
     }
 
     @Override

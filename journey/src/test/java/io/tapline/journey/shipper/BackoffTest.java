@@ -28,6 +28,13 @@ class BackoffTest {
         ShipperConfig c = ShipperConfig.of(InetSocketAddress.createUnresolved("replica.example", 7070), "src", "vol1",
                 1 << 30, 4096);
         assertEquals("replica.example:7070", c.remoteId());
+        assertEquals("replica.example_7070", c.cursorId());
+        assertEquals("0_0_0_0_0_0_0_1_7070", ShipperConfig.of(new InetSocketAddress("::1", 7070), "s", "v", 1, 1)
+                .cursorId());
+        String longHost = "h".repeat(80) + ".example";
+        String cursor = ShipperConfig.of(InetSocketAddress.createUnresolved(longHost, 1), "s", "v", 1, 1).cursorId();
+        assertEquals(64, cursor.length());
+        assertTrue(cursor.matches("[A-Za-z0-9._-]{64}"), cursor);
         assertEquals(4 << 20, c.maxBatchBytes());
         assertEquals(4, c.maxInFlightBatches());
         assertEquals(Duration.ofMillis(100), c.minBackoff());

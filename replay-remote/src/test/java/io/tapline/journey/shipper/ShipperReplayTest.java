@@ -94,7 +94,7 @@ class ShipperReplayTest {
     private void awaitAcked() {
         long last = log.lastSequence();
         await("ack of seq " + last, () -> shipper.status().lastAckedSequence() >= last);
-        assertEquals(last, log.acknowledged(shipper.config().remoteId()));
+        assertEquals(last, log.acknowledged(shipper.config().cursorId()));
     }
 
     private byte[] replica() throws IOException {
@@ -155,9 +155,9 @@ class ShipperReplayTest {
         awaitAcked();
         long applied = server.volumeStatus(VOLUME).orElseThrow().bytesApplied();
         shipper.close();
-        log.resetCursor(config(server.boundAddress()).remoteId()); // as if the cursor's last update was lost
+        log.resetCursor(config(server.boundAddress()).cursorId()); // as if the cursor's last update was lost
         shipper = Shipper.start(config(server.boundAddress()), log);
-        await("cursor moved to the replayer's", () -> log.acknowledged(shipper.config().remoteId()) == 50);
+        await("cursor moved to the replayer's", () -> log.acknowledged(shipper.config().cursorId()) == 50);
         assertEquals(applied, server.volumeStatus(VOLUME).orElseThrow().bytesApplied(), "nothing re-applied");
         assertEquals(50, shipper.status().lastSentSequence());
     }
