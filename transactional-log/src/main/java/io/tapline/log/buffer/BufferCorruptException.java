@@ -21,6 +21,16 @@ public final class BufferCorruptException extends IOException {
         this.offsetBytes = offsetBytes;
     }
 
+    /**
+     * For damaged files other than segments (cursor, state): {@code repair} says what to do
+     * instead of the segment repair command.
+     */
+    public BufferCorruptException(Path file, long offsetBytes, String detail, String repair) {
+        super("corrupt capture buffer file " + file + " at offset " + offsetBytes + ": " + detail + "; " + repair);
+        this.file = file;
+        this.offsetBytes = offsetBytes;
+    }
+
     public Path file() {
         return file;
     }

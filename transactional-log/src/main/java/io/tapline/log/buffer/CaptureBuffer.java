@@ -2,22 +2,100 @@ package io.tapline.log.buffer;
 
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
+import io.tapline.log.RecordCodec;
 import io.tapline.log.RecordKind;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The source side's durable FIFO of capture records for one volume: segment files under one
- * directory, per-remote cursors, recovery after a crash. API CONTRACT (implementation pending).
+ * directory, per-remote cursors, recovery after a crash.
  *
  * <p>Thread-safety: {@link #append} is called by one sequencer thread at a time (it is
  * synchronized anyway); readers, {@link #sync}, {@link #acknowledge} and {@link #status} may be
  * called from any thread.
+ *
+ * <p>Ordering and durability contract. {@code append} assigns dense sequences from 1, writes
+ * the record into the page cache with one gathering write and publishes it to readers at once;
+ * it never fsyncs. {@link #sync} makes every record appended before the call durable with one
+ * fdatasync shared by every concurrent caller (group commit), plus a directory fsync when a
+ * segment was created. Example: the wedge appends 7, 8, 9 from its sequencer, then two NBD FLUSH
+ * handlers call {@code sync()} at once: one of them forces the segment, the other finds 9
+ * already durable and returns; both may then reply to the host.
+ *
+ * <p>Files of a buffer directory ({@code docs/formats.md}): {@code NNNNNNNNNNNNNNNNNNNN.seg}
+ * ({@link SegmentHeader} then records), {@code remote-ID.cursor} ({@link CursorFile}),
+ * {@code buffer.state} ({@link BufferState}). One process opens a directory at a time;
+ * {@link #readStatus} may run in other processes meanwhile.
+ *
+ * <p>Do not interrupt appending threads: an interrupt during file I/O fails that call (the file
+ * is cut back to the last whole record, so the buffer stays usable).
  */
 public final class CaptureBuffer implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(CaptureBuffer.class);
+    private static final byte[] EMPTY = new byte[0];
 
-    private CaptureBuffer() {
+    private final Path dir;
+    private final String volumeId;
+    private final int volumeIdBytes;
+    private final BufferConfig config;
+    private final Clock clock;
+    private final RecoveryReport recoveryReport;
+    private final RemoteCursors cursors;
+    private final LostWrites lost;
+    private final ConcurrentSkipListMap<Long, CaptureSegment> segments = new ConcurrentSkipListMap<>();
+
+    // Writer state, guarded by this.
+    private CaptureSegment active;
+    private final ByteBuffer headerBuffer = ByteBuffer.allocateDirect(RecordCodec.FIXED_BYTES + 3 * 255);
+    private final ByteBuffer[] gather = new ByteBuffer[2];
+    private final List<CaptureSegment> unforced = new ArrayList<>();
+    private volatile boolean directoryDirty;
+
+    private volatile long lastSequence;
+    private volatile long retainedBytes;
+    private volatile boolean closed;
+
+    // Group commit.
+    private final Object syncLock = new Object();
+    private final AtomicLong durableSequence = new AtomicLong();
+
+    // Readers waiting for appends.
+    private final ReentrantLock waitLock = new ReentrantLock();
+    private final Condition appended = waitLock.newCondition();
+    private volatile int waiters;
+
+    private final OldestUnacked oldestUnacked = new OldestUnacked();
+
+    private CaptureBuffer(Path dir, String volumeId, BufferConfig config, Clock clock, RecoveryReport report,
+            RemoteCursors cursors, LostWrites lost) {
+        this.dir = dir;
+        this.volumeId = volumeId;
+        this.volumeIdBytes = volumeId.getBytes(StandardCharsets.UTF_8).length;
+        this.config = config;
+        this.clock = clock;
+        this.recoveryReport = report;
+        this.cursors = cursors;
+        this.lost = lost;
     }
 
     /**
@@ -26,12 +104,72 @@ public final class CaptureBuffer implements Closeable {
      * before the tail throws {@link BufferCorruptException} naming file and offset.
      */
     public static CaptureBuffer open(Path volumeDir, String volumeId, BufferConfig config) throws IOException {
-        throw new UnsupportedOperationException("pending");
+        return open(volumeDir, volumeId, config, Clock.systemUTC());
+    }
+
+    /** As {@link #open(Path, String, BufferConfig)}, with the clock that stamps capture times. */
+    public static CaptureBuffer open(Path volumeDir, String volumeId, BufferConfig config, Clock clock)
+            throws IOException {
+        Objects.requireNonNull(volumeDir, "volumeDir");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(clock, "clock");
+        new SegmentHeader(1, Objects.requireNonNull(volumeId, "volumeId")); // checks the id's length
+        Files.createDirectories(volumeDir);
+        deleteLeftoverTempFiles(volumeDir);
+        SegmentRecovery.Result recovered = SegmentRecovery.recover(volumeDir, volumeId);
+        RemoteCursors cursors = RemoteCursors.load(volumeDir, clock);
+        LostWrites lost = LostWrites.open(volumeDir, volumeId, config);
+        CaptureBuffer buffer = new CaptureBuffer(volumeDir, volumeId, config, clock, recovered.report(), cursors, lost);
+        try {
+            buffer.adopt(recovered.segments());
+        } catch (IOException | RuntimeException e) {
+            buffer.closeQuietlyAfter(e);
+            throw e;
+        }
+        log.info("capture buffer opened volume={} dir={} firstSeq={} lastSeq={} retainedBytes={} mode={} {}",
+                volumeId, volumeDir, buffer.firstSequence(), buffer.lastSequence, buffer.retainedBytes,
+                buffer.mode(), recovered.report().summary());
+        if (lost.full()) {
+            log.warn("capture buffer is FULL since before restart volume={} lostWrites={}", volumeId, lost.count());
+        }
+        return buffer;
+    }
+
+    private void adopt(List<SegmentRecovery.Loaded> loaded) throws IOException {
+        long retained = 0;
+        for (SegmentRecovery.Loaded l : loaded) {
+            CaptureSegment segment = CaptureSegment.open(l);
+            segments.put(segment.baseSequence(), segment);
+            retained += segment.publishedSizeBytes();
+        }
+        long last = loaded.isEmpty() ? 0 : loaded.get(loaded.size() - 1).lastSequence();
+        Map<String, Long> acks = cursors.snapshot();
+        for (Map.Entry<String, Long> ack : acks.entrySet()) {
+            if (ack.getValue() > last) {
+                throw new IOException("acknowledged: " + ack.getValue() + " (expected: <= " + last
+                        + ", the last stored record) remote=" + ack.getKey() + " volume=" + volumeId
+                        + "; records the remote applied were lost from the buffer (power loss before sync?)."
+                        + " The replica must be resynced: delete " + SegmentNames.cursorFile(dir, ack.getKey())
+                        + " and register the remote again");
+            }
+        }
+        if (segments.isEmpty()) {
+            active = CaptureSegment.create(dir, last + 1, volumeId);
+            segments.put(active.baseSequence(), active);
+            retained += active.publishedSizeBytes();
+            DurableFiles.syncDirectory(dir);
+        } else {
+            active = segments.lastEntry().getValue();
+            segments.headMap(active.baseSequence()).values().forEach(CaptureSegment::seal);
+        }
+        lastSequence = last;
+        retainedBytes = retained;
+        durableSequence.set(last);
     }
 
     /** What recovery found when this buffer was opened. */
     public RecoveryReport recoveryReport() {
-        throw new UnsupportedOperationException("pending");
+        return recoveryReport;
     }
 
     /**
@@ -42,56 +180,404 @@ public final class CaptureBuffer implements Closeable {
      *         stored but its range was remembered as lost; status shows FULL and a GAP record is
      *         appended as soon as space returns. The host's write must still proceed.
      */
-    public CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
+    public synchronized CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
             Provenance provenance, byte[] payload) throws IOException {
-        throw new UnsupportedOperationException("pending");
+        checkOpen();
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(provenance, "provenance");
+        byte[] data = payload == null ? EMPTY : payload;
+        if (lost.full()) {
+            if (retainedBytes >= config.highWaterBytes()) {
+                lost.record(kind, offsetBytes, lengthBytes);
+                return null;
+            }
+            appendGap();
+        }
+        long size = (long) RecordCodec.FIXED_BYTES + volumeIdBytes + utf8Length(provenance.initiator())
+                + utf8Length(provenance.target()) + data.length;
+        boolean roll = needsRoll(size);
+        if (retainedBytes + size + (roll ? SegmentHeader.FIXED_BYTES + volumeIdBytes : 0) > config.maxBytes()) {
+            log.warn("capture buffer FULL, writes are no longer captured volume={} seq={} retainedBytes={} "
+                    + "maxBytes={} acknowledged={}", volumeId, lastSequence, retainedBytes, config.maxBytes(),
+                    cursors.snapshot());
+            lost.record(kind, offsetBytes, lengthBytes);
+            return null;
+        }
+        CaptureRecord record = CaptureRecord.seal(volumeId, lastSequence + 1, nanosOf(clock.instant()), kind,
+                offsetBytes, lengthBytes, flags, provenance, data);
+        write(record, roll);
+        return record;
     }
 
     /** Makes every record appended before this call durable (fdatasync), group-commit style. */
     public void sync() throws IOException {
-        throw new UnsupportedOperationException("pending");
+        checkOpen();
+        long target = lastSequence;
+        if (durableSequence.get() < target || directoryDirty) {
+            synchronized (syncLock) {
+                if (durableSequence.get() < target || directoryDirty) {
+                    forceAppended();
+                }
+            }
+        }
+        lost.force();
     }
 
     /** Highest sequence appended (0 when none yet). */
     public long lastSequence() {
-        throw new UnsupportedOperationException("pending");
+        return lastSequence;
     }
 
-    /** Opens a reader positioned at the first retained record with sequence >= {@code fromSequence}. */
+    /** Sequence of the oldest retained record ({@link #lastSequence()} + 1 when none is retained). */
+    public long firstSequence() {
+        return segments.firstKey();
+    }
+
+    /**
+     * Opens a reader positioned at the first retained record with sequence >= {@code fromSequence}.
+     *
+     * @throws SequenceNotRetainedException when {@code fromSequence} is older than the oldest retained record
+     */
     public RecordReader openReader(long fromSequence) throws IOException {
-        throw new UnsupportedOperationException("pending");
+        checkOpen();
+        if (fromSequence < 1) {
+            throw new IllegalArgumentException("fromSequence: " + fromSequence + " (expected: >= 1)");
+        }
+        while (true) {
+            long first = firstSequence();
+            if (fromSequence < first) {
+                throw new SequenceNotRetainedException(volumeId, fromSequence, first);
+            }
+            Map.Entry<Long, CaptureSegment> floor = segments.floorEntry(fromSequence);
+            CaptureSegment segment = floor.getValue();
+            long positionBytes = segment.headerBytes();
+            if (fromSequence > segment.baseSequence()) {
+                try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+                    positionBytes = SegmentScanner.seek(ch, segment.headerBytes(), segment.publishedSizeBytes(),
+                            fromSequence).endBytes();
+                } catch (java.nio.file.NoSuchFileException e) {
+                    continue; // Deleted after every remote acked it: look again, the check above will tell.
+                }
+            }
+            return new SegmentReader(this, segment, positionBytes, fromSequence);
+        }
     }
 
     /** Registers a remote (idempotent); a new remote starts after the oldest retained record - 1. */
-    public void registerRemote(String remoteId) throws IOException {
-        throw new UnsupportedOperationException("pending");
+    public synchronized void registerRemote(String remoteId) throws IOException {
+        checkOpen();
+        cursors.register(remoteId, firstSequence() - 1);
     }
 
     /** The last sequence {@code remoteId} acknowledged as durably applied. */
     public long acknowledged(String remoteId) {
-        throw new UnsupportedOperationException("pending");
+        return cursors.get(remoteId);
     }
 
     /**
      * Records (durably) that {@code remoteId} has applied every record up to {@code sequence};
-     * deletes segments every remote has acknowledged.
+     * deletes segments every remote has acknowledged. A sequence at or below the remote's
+     * current one is ignored.
      */
     public void acknowledge(String remoteId, long sequence) throws IOException {
-        throw new UnsupportedOperationException("pending");
+        checkOpen();
+        long last = lastSequence;
+        if (sequence > last) {
+            throw new IllegalArgumentException("sequence: " + sequence + " (expected: <= lastSequence " + last
+                    + ") remote=" + remoteId + " volume=" + volumeId);
+        }
+        if (cursors.advance(remoteId, sequence)) {
+            releaseAcknowledged();
+        }
     }
 
     /** Current figures for status and metrics. */
     public BufferStatus status() {
-        throw new UnsupportedOperationException("pending");
+        long first;
+        long last;
+        long retained;
+        BufferMode mode;
+        synchronized (this) {
+            first = firstSequence();
+            last = lastSequence;
+            retained = retainedBytes;
+            mode = mode();
+        }
+        Map<String, Long> acks = cursors.snapshot();
+        long oldest = 0;
+        long minAck = cursors.minimum();
+        if (minAck != Long.MAX_VALUE && minAck < last) {
+            oldest = oldestUnacked.captureTimeOf(minAck + 1);
+        }
+        return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
+                acks, oldest, lost.count(), lost.gapRecords());
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */
     public static BufferStatus readStatus(Path volumeDir) throws IOException {
-        throw new UnsupportedOperationException("pending");
+        return BufferStatusReader.read(volumeDir);
+    }
+
+    /** The volume this buffer holds. */
+    public String volumeId() {
+        return volumeId;
     }
 
     @Override
     public void close() throws IOException {
-        throw new UnsupportedOperationException("pending");
+        synchronized (syncLock) {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                try {
+                    forceAppended();
+                    lost.close();
+                } finally {
+                    closed = true;
+                    for (CaptureSegment segment : segments.values()) {
+                        segment.close();
+                    }
+                    wakeReaders();
+                }
+            }
+        }
+        log.info("capture buffer closed volume={} lastSeq={}", volumeId, lastSequence);
+    }
+
+    // ---- writer internals (under this) ----
+
+    private boolean needsRoll(long recordBytes) {
+        return !active.isEmpty() && active.publishedSizeBytes() + recordBytes > config.segmentBytes();
+    }
+
+    private void write(CaptureRecord record, boolean roll) throws IOException {
+        if (roll) {
+            roll(record.sequence());
+        }
+        headerBuffer.clear();
+        RecordCodec.writeHeader(record, headerBuffer);
+        headerBuffer.flip();
+        long size = headerBuffer.remaining() + (long) record.payload().length;
+        gather[0] = headerBuffer;
+        gather[1] = ByteBuffer.wrap(record.payload());
+        active.append(gather, record.sequence(), size);
+        gather[1] = null;
+        retainedBytes += size;
+        lastSequence = record.sequence();
+        wakeReaders();
+    }
+
+    private void roll(long baseSequence) throws IOException {
+        CaptureSegment next = CaptureSegment.create(dir, baseSequence, volumeId);
+        segments.put(baseSequence, next); // Readers find the next segment before the old one is sealed.
+        CaptureSegment previous = active;
+        active = next;
+        previous.seal();
+        unforced.add(previous);
+        directoryDirty = true;
+        retainedBytes += next.publishedSizeBytes();
+        log.debug("segment rolled volume={} file={} previous={}", volumeId, next.path().getFileName(), previous);
+    }
+
+    /** Appends the GAP record covering the lost writes, makes it durable, then forgets them. */
+    private void appendGap() throws IOException {
+        byte[] reason = lost.gapReason().getBytes(StandardCharsets.UTF_8);
+        CaptureRecord gap = CaptureRecord.seal(volumeId, lastSequence + 1, nanosOf(clock.instant()), RecordKind.GAP,
+                lost.gapOffsetBytes(), lost.gapLengthBytes(), 0, Provenance.INTERNAL, reason);
+        write(gap, needsRoll(gap.encodedSize()));
+        forceAppended(); // The lost writes are forgotten only once the GAP naming them is durable.
+        long lostWrites = lost.count();
+        lost.gapAppended();
+        log.info("capture buffer left FULL, GAP recorded volume={} seq={} offset={} length={} lostWrites={}",
+                volumeId, gap.sequence(), gap.offsetBytes(), gap.lengthBytes(), lostWrites);
+    }
+
+    /** Deletes segments every remote acknowledged; leaves FULL when that freed enough space. */
+    private synchronized void releaseAcknowledged() throws IOException {
+        if (closed) {
+            return;
+        }
+        long minAck = cursors.minimum();
+        if (!active.isEmpty() && active.lastSequence() <= minAck
+                && (lost.full() || retainedBytes > config.highWaterBytes())) {
+            roll(lastSequence + 1); // Space is short and the active segment is all acknowledged: free it too.
+        }
+        for (CaptureSegment segment : segments.values()) {
+            if (segment == active || segment.lastSequence() > minAck) {
+                break;
+            }
+            segments.remove(segment.baseSequence());
+            unforced.remove(segment);
+            retainedBytes -= segment.publishedSizeBytes();
+            segment.delete();
+            log.debug("segment deleted, acknowledged by every remote volume={} file={}", volumeId,
+                    segment.path().getFileName());
+        }
+        if (lost.full() && retainedBytes < config.highWaterBytes()) {
+            appendGap();
+        }
+    }
+
+    private BufferMode mode() {
+        if (lost.full()) {
+            return BufferMode.FULL;
+        }
+        return retainedBytes > config.highWaterBytes() ? BufferMode.HIGH_WATER : BufferMode.DATA;
+    }
+
+    // ---- durability ----
+
+    /** Forces every segment written since the last force, and the directory if a segment was created. */
+    private void forceAppended() throws IOException {
+        long upTo;
+        List<CaptureSegment> toForce;
+        boolean directory;
+        synchronized (this) {
+            upTo = lastSequence;
+            toForce = new ArrayList<>(unforced);
+            toForce.add(active);
+            unforced.clear();
+            directory = directoryDirty;
+            directoryDirty = false;
+        }
+        try {
+            for (CaptureSegment segment : toForce) {
+                segment.force();
+            }
+            if (directory) {
+                DurableFiles.syncDirectory(dir);
+            }
+        } catch (IOException | RuntimeException e) {
+            synchronized (this) {
+                toForce.remove(active);
+                toForce.removeIf(CaptureSegment::deleted);
+                unforced.addAll(toForce);
+                directoryDirty |= directory;
+            }
+            throw e;
+        }
+        durableSequence.accumulateAndGet(upTo, Math::max);
+    }
+
+    // ---- readers ----
+
+    CaptureSegment segmentStartingAt(long baseSequence) {
+        return segments.get(baseSequence);
+    }
+
+    /** Waits until a record with {@code sequence} is appended, the buffer closes, or the time runs out. */
+    void awaitSequence(long sequence, long timeoutNanos) throws InterruptedException, IOException {
+        waitLock.lock();
+        try {
+            waiters++;
+            try {
+                long left = timeoutNanos;
+                while (lastSequence < sequence && !closed && left > 0) {
+                    left = appended.awaitNanos(left);
+                }
+            } finally {
+                waiters--;
+            }
+        } finally {
+            waitLock.unlock();
+        }
+        checkOpen();
+    }
+
+    /** Readers blocked in {@link RecordReader#next} right now (for tests and diagnostics). */
+    int waitingReaders() {
+        return waiters;
+    }
+
+    private void wakeReaders() {
+        // A reader increments waiters before it re-checks lastSequence; the writer publishes
+        // lastSequence before it reads waiters: one of the two sees the other.
+        if (waiters > 0) {
+            waitLock.lock();
+            try {
+                appended.signalAll();
+            } finally {
+                waitLock.unlock();
+            }
+        }
+    }
+
+    // ---- misc ----
+
+    private void checkOpen() throws IOException {
+        if (closed) {
+            throw new IOException("capture buffer closed volume=" + volumeId + " dir=" + dir);
+        }
+    }
+
+    private void closeQuietlyAfter(Exception cause) {
+        for (CaptureSegment segment : segments.values()) {
+            try {
+                segment.close();
+            } catch (IOException e) {
+                cause.addSuppressed(e);
+            }
+        }
+        try {
+            lost.close();
+        } catch (IOException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
+    private static void deleteLeftoverTempFiles(Path dir) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + DurableFiles.TEMP_SUFFIX)) {
+            for (Path f : files) {
+                Files.delete(f);
+            }
+        }
+    }
+
+    private static int utf8Length(String s) {
+        int n = s.length();
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return s.getBytes(StandardCharsets.UTF_8).length;
+            }
+        }
+        return n;
+    }
+
+    /** UTC nanoseconds since the epoch. */
+    static long nanosOf(Instant instant) {
+        return instant.getEpochSecond() * 1_000_000_000L + instant.getNano();
+    }
+
+    /** Capture time of the oldest unacknowledged record, cached per sequence. */
+    private final class OldestUnacked {
+        private long cachedSequence;
+        private long cachedTimeNanos;
+
+        synchronized long captureTimeOf(long sequence) {
+            if (sequence == cachedSequence) {
+                return cachedTimeNanos;
+            }
+            Map.Entry<Long, CaptureSegment> floor = segments.floorEntry(sequence);
+            if (floor == null) {
+                return 0;
+            }
+            CaptureSegment segment = floor.getValue();
+            try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+                SegmentScanner.Found found = SegmentScanner.seek(ch, segment.headerBytes(),
+                        segment.publishedSizeBytes(), sequence);
+                if (found.entry() == null || found.entry().sequence() != sequence) {
+                    return 0;
+                }
+                cachedSequence = sequence;
+                cachedTimeNanos = found.entry().captureTimeNanos();
+                return cachedTimeNanos;
+            } catch (IOException e) {
+                // Status is best effort while segments are deleted under it; report "unknown".
+                log.debug("oldest unacked capture time unavailable volume={} seq={} cause={}", volumeId, sequence,
+                        e.toString());
+                return 0;
+            }
+        }
     }
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark, one run: sequential 1 MiB writes (MB/s) and 4 KiB random writes (IOPS),
+# iodepth 16, fio's nbd engine, against
+#   - the Tapline wedge with capture on and a live local replayer (every write goes to the primary
+#     and into the capture buffer, and is shipped and applied on the replica), and
+#   - nbdkit's file plugin on the same kind of file in the same folder,
+# interleaved for ROUNDS rounds; prints medians and the wedge/nbdkit ratios.
+# Usage: bench/wedge_vs_nbdkit.sh [RUNTIME_S=20] [ROUNDS=3] [WORKDIR=/tmp/tapline-bench]
+# Needs: fio, nbdkit, libnbd-bin, Java 17 + Maven (the CLI builds itself on first use).
+set -euo pipefail
+RT=${1:-20}; ROUNDS=${2:-3}; W=${3:-/tmp/tapline-bench}
+here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+TAPLINE="$here/tapline"
+WEDGE_PORT=${WEDGE_PORT:-11809}; NBDKIT_PORT=${NBDKIT_PORT:-11810}; LINK_PORT=${LINK_PORT:-17070}
+SIZE=2G
+rm -rf "$W"; mkdir -p "$W/fio"
+cleanup() {
+  [ -n "${WEDGE_PID:-}" ] && kill "$WEDGE_PID" 2>/dev/null || true
+  [ -n "${REPLAY_PID:-}" ] && kill "$REPLAY_PID" 2>/dev/null || true
+  [ -s "$W/nbdkit.pid" ] && kill "$(cat "$W/nbdkit.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "port $1 never answered" >&2; exit 1; }
+
+"$TAPLINE" --version >/dev/null   # builds the CLI if needed, outside the measured part
+"$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >"$W/replay.log" 2>&1 & REPLAY_PID=$!
+"$TAPLINE" wedge --nbd 127.0.0.1:$WEDGE_PORT --export vol1 --volume "$W/primary.img" --size $SIZE \
+  --buffer "$W/buffer" --buffer-max 16G --remote 127.0.0.1:$LINK_PORT >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
+truncate -s $SIZE "$W/nbdkit.img"
+nbdkit -P "$W/nbdkit.pid" --port $NBDKIT_PORT -i 127.0.0.1 file "$W/nbdkit.img"
+wait_port $WEDGE_PORT vol1; wait_port $NBDKIT_PORT
+
+declare -A URI=([wedge]="nbd://127.0.0.1:$WEDGE_PORT/vol1" [nbdkit]="nbd://127.0.0.1:$NBDKIT_PORT")
+for r in $(seq "$ROUNDS"); do for t in wedge nbdkit; do for w in seq1m rand4k; do
+  if [ $w = seq1m ]; then WL="--rw=write --bs=1M"; else WL="--rw=randwrite --bs=4k --randrepeat=0"; fi
+  fio --name="$t-$w" --ioengine=nbd --uri="${URI[$t]}" $WL --iodepth=16 --size=1G --runtime="$RT" \
+      --ramp_time=2 --time_based --output-format=json --output="$W/fio/$t.$w.$r.json" >/dev/null 2>&1 \
+      || { echo "fio failed: $t $w round $r" >&2; exit 1; }
+done; done; done
+"$TAPLINE" status --buffer "$W/buffer" --wait-synced 600 >/dev/null || echo "warning: replica not synced within 600 s" >&2
+
+python3 - "$W/fio" <<'PY'
+import json, glob, statistics, sys
+d = sys.argv[1]
+def med(t, w):
+    vals = []
+    for f in sorted(glob.glob(f"{d}/{t}.{w}.*.json")):
+        j = json.load(open(f))["jobs"][0]["write"]
+        vals.append(j["bw_bytes"] / 1e6 if w == "seq1m" else j["iops"])
+    return statistics.median(vals), vals
+print(f"{'target':8} {'seq 1MiB QD16 MB/s (runs)':36} {'rand 4KiB QD16 IOPS (runs)':36}")
+res = {}
+for t in ("wedge", "nbdkit"):
+    cells = []
+    for w in ("seq1m", "rand4k"):
+        m, v = med(t, w); res[(t, w)] = m
+        cells.append(f"{m:9.0f}  ({', '.join(f'{x:.0f}' for x in v)})")
+    print(f"{t:8} {cells[0]:36} {cells[1]:36}")
+print(f"ratio wedge/nbdkit: seq 1MiB {res[('wedge','seq1m')]/res[('nbdkit','seq1m')]:.2f}x (target >= 0.8x), "
+      f"rand 4KiB {res[('wedge','rand4k')]/res[('nbdkit','rand4k')]:.2f}x (target >= 1.0x)")
+PY

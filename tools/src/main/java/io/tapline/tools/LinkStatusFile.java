@@ -1,0 +1,47 @@
+package io.tapline.tools;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.tapline.tools.cli.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * {@code link-status.json} in a buffer's volume directory: what the running source process knows
+ * of each journey link (connected, shipped, acked), rewritten about once a second so that
+ * {@code tapline status} in another process can show it. Advisory only: the acknowledged
+ * sequences that matter for durability live in the buffer's cursor files.
+ */
+public final class LinkStatusFile {
+    /** File name inside the volume directory. */
+    public static final String NAME = "link-status.json";
+    /** A file older than this is stale: its process is gone or stuck. */
+    public static final long FRESH_MILLIS = 5_000;
+
+    private LinkStatusFile() {
+    }
+
+    /** One link as the source process last saw it. */
+    public record Link(String remote, boolean connected, long shippedSequence, long ackedSequence,
+            long reconnects, String lastError, long updatedAtMillis) {
+    }
+
+    /** Replaces the file (temp file + rename; not fsynced: the content is advisory). */
+    public static void write(Path volumeDir, List<Link> links) throws IOException {
+        Path tmp = volumeDir.resolve(NAME + ".tmp");
+        Files.writeString(tmp, Json.write(links));
+        Files.move(tmp, volumeDir.resolve(NAME), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Reads the links, or an empty list when there is no file. */
+    public static List<Link> read(Path volumeDir) throws IOException {
+        try {
+            return Json.mapper().readValue(volumeDir.resolve(NAME).toFile(), new TypeReference<List<Link>>() { });
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            return List.of();
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package io.tapline.tools;
+
+import io.tapline.journey.shipper.Shipper;
+import io.tapline.journey.shipper.ShipperConfig;
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.wedge.capture.CaptureSink;
+import io.tapline.wedge.server.WedgeConfig;
+import io.tapline.wedge.server.WedgeServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A wedge with its capture buffer and one shipper per remote: the source side of one volume.
+ * Starts them in dependency order and closes them in reverse (the wedge drains its in-flight
+ * requests and syncs the buffer before the buffer closes).
+ */
+final class SourceNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SourceNode.class);
+    static final int BLOCK_SIZE_BYTES = 4096;
+
+    /** What an operator configures for one wedge. */
+    record Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
+            BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential) {
+    }
+
+    private final Path volumeDir;
+    private final CaptureBuffer buffer;
+    private final List<Shipper> shippers = new ArrayList<>();
+    private final ScheduledExecutorService statusWriter;
+    private WedgeServer wedge;
+
+    private SourceNode(Path volumeDir, CaptureBuffer buffer) {
+        this.volumeDir = volumeDir;
+        this.buffer = buffer;
+        this.statusWriter = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "link-status-writer");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    static SourceNode start(Settings s) throws IOException {
+        Path volumeDir = Files.createDirectories(s.bufferDir().resolve(s.export()));
+        CaptureBuffer buffer = CaptureBuffer.open(volumeDir, s.export(), s.bufferConfig());
+        LOG.info("buffer opened volume={} {}", s.export(), buffer.recoveryReport().summary());
+        SourceNode node = new SourceNode(volumeDir, buffer);
+        try {
+            for (InetSocketAddress remote : s.remotes()) {
+                node.shippers.add(Shipper.start(
+                        ShipperConfig.of(remote, s.sourceId(), s.export(), s.sizeBytes(), BLOCK_SIZE_BYTES)
+                                .withCredential(s.credential()),
+                        buffer));
+            }
+            node.wedge = WedgeServer.start(WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
+                    CaptureSink.of(buffer)));
+            node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
+            return node;
+        } catch (IOException | RuntimeException e) {
+            node.close();
+            throw e;
+        }
+    }
+
+    InetSocketAddress nbdAddress() {
+        return wedge.boundAddress();
+    }
+
+    private void writeLinkStatus() {
+        long now = System.currentTimeMillis();
+        List<LinkStatusFile.Link> links = new ArrayList<>();
+        for (Shipper shipper : shippers) {
+            var st = shipper.status();
+            links.add(new LinkStatusFile.Link(st.remoteId(), st.connected(), st.lastSentSequence(),
+                    st.lastAckedSequence(), st.reconnects(), st.lastError(), now));
+        }
+        try {
+            LinkStatusFile.write(volumeDir, links);
+        } catch (IOException e) {
+            LOG.debug("link status not written dir={} error={}", volumeDir, e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        statusWriter.shutdownNow();
+        closeQuietly(wedge);
+        for (Shipper shipper : shippers) {
+            closeQuietly(shipper);
+        }
+        closeQuietly(buffer);
+        writeLinkStatusAfterStop();
+    }
+
+    private void writeLinkStatusAfterStop() {
+        try {
+            LinkStatusFile.write(volumeDir, List.of());
+        } catch (IOException e) {
+            LOG.debug("link status not cleared dir={} error={}", volumeDir, e.toString());
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.error("close failed resource={} error={}", c, e.toString());
+        }
+    }
+}

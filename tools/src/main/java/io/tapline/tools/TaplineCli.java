@@ -1,0 +1,90 @@
+package io.tapline.tools;
+
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.SocketAddressConverter;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.NoSuchFileException;
+import java.util.Arrays;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code tapline} command: one entry point with subcommands for every role (replayer, wedge,
+ * status, quickstart, buffer repair).
+ *
+ * <p>Exit codes: 0 success, 1 failure (one line on stderr; the stack trace only with
+ * {@code --verbose}), 2 bad arguments.
+ */
+@Command(name = "tapline",
+        mixinStandardHelpOptions = true,
+        versionProvider = TaplineCli.Version.class,
+        description = "Captures the writes a host sends to its disk and replays them, in order, on a remote replica.",
+        subcommands = {
+            ReplayCommand.class,
+            WedgeCommand.class,
+            StatusCommand.class,
+            QuickstartCommand.class,
+            BufferCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class TaplineCli implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code (used by tests and {@link #main}). */
+    public static int run(String... args) {
+        return newCommandLine(Arrays.asList(args).contains("--verbose")).execute(args);
+    }
+
+    /** Builds the command line with Tapline's converters and one-line error handling. */
+    public static CommandLine newCommandLine(boolean verbose) {
+        CommandLine cl = new CommandLine(new TaplineCli());
+        cl.registerConverter(InetSocketAddress.class, new SocketAddressConverter());
+        cl.setParameterExceptionHandler((ex, args) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("tapline: " + ex.getMessage());
+            err.println("see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            err.println("tapline: " + oneLine(ex));
+            if (verbose) {
+                ex.printStackTrace(err);
+            }
+            return ex instanceof CliFailure f ? f.exitCode() : 1;
+        });
+        return cl;
+    }
+
+    private static String oneLine(Throwable ex) {
+        if (ex instanceof NoSuchFileException nsf) {
+            return "no such file: " + nsf.getFile();
+        }
+        String message = ex.getMessage();
+        if (message == null || message.isBlank()) {
+            message = ex.getClass().getSimpleName();
+        }
+        return message.replace('\n', ' ');
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Reports the version from the jar manifest, or "dev" when run from classes. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = TaplineCli.class.getPackage().getImplementationVersion();
+            return new String[] {"tapline " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.tapline.tools;
+
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.tools.cli.ByteSizeConverter;
+import io.tapline.tools.cli.CliFailure;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code tapline wedge}: the inline NBD interceptor, its capture buffer and its shippers. */
+@Command(name = "wedge", mixinStandardHelpOptions = true,
+        description = "Serves a primary volume over NBD; every write goes to the volume and into the capture buffer, "
+                + "which is shipped to each --remote replayer.")
+final class WedgeCommand implements Callable<Integer> {
+
+    @Option(names = "--nbd", required = true, paramLabel = "HOST:PORT", description = "NBD address to listen on.")
+    InetSocketAddress nbd;
+
+    @Option(names = "--export", required = true, paramLabel = "NAME", description = "Export name, also the volume id.")
+    String export;
+
+    @Option(names = "--volume", required = true, paramLabel = "FILE", description = "Primary volume image (created sparse if missing).")
+    Path volume;
+
+    @Option(names = "--size", paramLabel = "SIZE", converter = ByteSizeConverter.class,
+            description = "Volume size, e.g. 4G (required when the volume file does not exist; must match when it does).")
+    Long size;
+
+    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "Capture buffer directory.")
+    Path buffer;
+
+    @Option(names = "--buffer-max", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "4G",
+            description = "Largest buffer before it is FULL (default: ${DEFAULT-VALUE}); the high-water mark is 80 % of it.")
+    long bufferMax;
+
+    @Option(names = "--segment-size", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64M",
+            description = "Buffer segment file size (default: ${DEFAULT-VALUE}).")
+    long segmentSize;
+
+    @Option(names = "--remote", paramLabel = "HOST:PORT", description = "A replayer to ship to (repeatable; none: capture only).")
+    List<InetSocketAddress> remotes = new ArrayList<>();
+
+    @Option(names = "--source-id", paramLabel = "ID", description = "This source's id in the handshake (default: host name).")
+    String sourceId;
+
+    @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
+    Path credentialFile;
+
+    @Override
+    public Integer call() throws Exception {
+        ServeUntilStopped serve = new ServeUntilStopped();
+        SourceNode node = serve.own(SourceNode.start(settings()));
+        System.err.println("tapline wedge: serving nbd://" + ReplicationAddresses.hostPort(node.nbdAddress()) + "/" + export
+                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + remotes.size());
+        serve.await();
+        return 0;
+    }
+
+    SourceNode.Settings settings() throws IOException {
+        long sizeBytes = volumeSize(volume, size);
+        if (segmentSize > bufferMax) {
+            throw new CliFailure("--segment-size: " + segmentSize + " (expected: <= --buffer-max " + bufferMax + ")", 2);
+        }
+        return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer,
+                BufferConfig.ofMaxBytes(segmentSize, bufferMax), remotes,
+                sourceId != null ? sourceId : InetAddress.getLocalHost().getHostName(), Credentials.read(credentialFile));
+    }
+
+    /** The configured size, or the existing file's; refuses a mismatch or a missing size for a new file. */
+    static long volumeSize(Path volume, Long size) throws IOException {
+        if (Files.exists(volume)) {
+            if (!Files.isRegularFile(volume) || !Files.isWritable(volume)) {
+                throw new CliFailure("volume: " + volume + " (expected: a writable regular file)");
+            }
+            long existing = Files.size(volume);
+            if (size != null && size != existing && existing != 0) {
+                throw new CliFailure("--size: " + size + " bytes (expected: " + existing + ", the size of existing volume "
+                        + volume + ")");
+            }
+            return size != null ? size : existing;
+        }
+        if (size == null) {
+            throw new CliFailure("--size: missing (expected: a size such as 4G, since " + volume + " does not exist yet)", 2);
+        }
+        Path parent = volume.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new CliFailure("volume: " + volume + " (expected: a file in an existing directory)");
+        }
+        return size;
+    }
+}

@@ -1,0 +1,144 @@
+package io.tapline.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kill -9 of either side in the middle of a write stream, and a replayer that stays down for a
+ * while as the host keeps writing: every write the client saw acknowledged ends on the primary
+ * and on the replica, and replication resumes by itself.
+ */
+class CrashAndOutageIT {
+    private static final Duration PEER = Duration.ofMinutes(5);
+    private static final int BLOCK = 64 << 10;
+    private static final int BLOCKS = 2048; // 128 MiB of numbered blocks
+    /** How long the replayer stays down while the host writes; override with -Dtapline.it.outageSeconds. */
+    private static final int OUTAGE_SECONDS = Integer.getInteger("tapline.it.outageSeconds", 120);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void wedgeKilledMidStreamKeepsEveryAcknowledgedWrite() throws Exception {
+        try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20).start()) {
+            Path acks = dir.resolve("acks.txt");
+            Process writer = startWriter(rig, acks, 0, BLOCKS);
+            awaitAcks(acks, 300, writer);
+            rig.wedge().kill9();
+            writer.waitFor();
+            int acked = readAcks(acks).size();
+            assertTrue(acked < BLOCKS, "the writer finished before the kill; the test proves nothing");
+
+            rig.startWedge();
+            assertAckedBlocksPresent(rig.primary(), readAcks(acks)); // nothing acknowledged was lost
+            Process rest = startWriter(rig, acks, acked, BLOCKS - acked);
+            assertEquals(0, rest.waitFor(), "writer after restart");
+
+            rig.awaitSynced(Duration.ofSeconds(120));
+            assertAckedBlocksPresent(rig.primary(), readAcks(acks));
+            assertAckedBlocksPresent(rig.replica(), readAcks(acks));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    @Test
+    void replayerKilledMidStreamResumesWithoutLoss() throws Exception {
+        try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20).start()) {
+            Path acks = dir.resolve("acks.txt");
+            Process writer = startWriter(rig, acks, 0, BLOCKS);
+            awaitAcks(acks, 300, writer);
+            rig.replayer().kill9();
+            assertEquals(0, writer.waitFor(), "the host's writes must not fail while the replayer is down");
+            rig.startReplayer();
+            rig.awaitSynced(Duration.ofSeconds(120));
+            assertAckedBlocksPresent(rig.replica(), readAcks(acks));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    @Test
+    void replayerDownForMinutesWhileHostWritesEndsInZeroLoss() throws Exception {
+        try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20).start()) {
+            Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x11 0 4M", rig.uri());
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.replayer().kill9();
+            // The host keeps writing for the whole outage (4 KiB random writes with flushes).
+            Peers.Result load = Peers.run(Duration.ofSeconds(OUTAGE_SECONDS + 120), "/usr/bin/python3",
+                    writerScript().toString(), "random", rig.uri(), Integer.toString(OUTAGE_SECONDS), "200", "5");
+            load.orFail("writer during the outage");
+            Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
+                    rig.buffer().toString(), "--json");
+            assertTrue(status.output().contains("\"synced\" : false"), "status must show the replica behind:\n"
+                    + status.output());
+            rig.startReplayer();
+            rig.awaitSynced(Duration.ofSeconds(180));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    private Process startWriter(ReplicationRig rig, Path acks, int first, int count) throws IOException {
+        return new ProcessBuilder("/usr/bin/python3", writerScript().toString(), "blocks", rig.uri(), acks.toString(),
+                Integer.toString(first), Integer.toString(count), Integer.toString(BLOCK))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("writer.log").toFile()))
+                .start();
+    }
+
+    private Path writerScript() throws IOException {
+        Path script = dir.resolve("nbd_writer.py");
+        if (!Files.exists(script)) {
+            try (InputStream in = CrashAndOutageIT.class.getResourceAsStream("/nbd_writer.py")) {
+                Files.copy(in, script, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return script;
+    }
+
+    private static void awaitAcks(Path acks, int atLeast, Process writer) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(acks) && readAcks(acks).size() >= atLeast) {
+                return;
+            }
+            if (!writer.isAlive()) {
+                throw new AssertionError("writer exited " + writer.exitValue() + " before " + atLeast + " acks");
+            }
+            writer.waitFor(20, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        throw new AssertionError("fewer than " + atLeast + " acknowledged writes within 60 s");
+    }
+
+    private static List<Integer> readAcks(Path acks) throws IOException {
+        // A line is complete only with its newline: the writer may have died mid-line.
+        String text = Files.readString(acks);
+        int end = text.lastIndexOf('\n');
+        return end < 0 ? List.of() : text.substring(0, end).lines().map(Integer::parseInt).toList();
+    }
+
+    private static void assertAckedBlocksPresent(Path image, List<Integer> acked) throws IOException {
+        try (FileChannel ch = FileChannel.open(image)) {
+            ByteBuffer buf = ByteBuffer.allocate(BLOCK);
+            for (int i : acked) {
+                buf.clear();
+                ch.read(buf, (long) i * BLOCK);
+                byte expected = (byte) (i % 251 + 1);
+                for (int b = 0; b < BLOCK; b++) {
+                    if (buf.get(b) != expected) {
+                        throw new AssertionError("acknowledged block " + i + " missing on " + image + " at byte " + b);
+                    }
+                }
+            }
+        }
+    }
+}

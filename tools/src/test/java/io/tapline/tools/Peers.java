@@ -1,0 +1,84 @@
+package io.tapline.tools;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs real third-party peers (qemu-io, nbdcopy, mkfs, ...) with a time limit, and small file checks. */
+final class Peers {
+    private Peers() {
+    }
+
+    /** A finished command. */
+    record Result(int exitCode, String output) {
+        Result orFail(String what) {
+            if (exitCode != 0) {
+                throw new AssertionError(what + " exited " + exitCode + ":\n" + output);
+            }
+            return this;
+        }
+    }
+
+    static Result run(Duration timeout, String... cmd) throws IOException, InterruptedException {
+        return run(timeout, List.of(cmd));
+    }
+
+    /** Runs {@code cmd}, failing the test if it does not finish in time or is not installed. */
+    static Result run(Duration timeout, List<String> cmd) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("peer", ".out");
+        try {
+            Process p;
+            try {
+                p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            } catch (IOException e) {
+                throw new AssertionError("cannot run " + cmd.get(0) + " (is it installed? .ci/run installs it): " + e.getMessage());
+            }
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                p.waitFor();
+                throw new AssertionError(String.join(" ", cmd) + " did not finish in " + timeout + ":\n"
+                        + Files.readString(out, StandardCharsets.UTF_8));
+            }
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(out);
+        }
+    }
+
+    /** Runs {@code cmd} and fails the test unless it exits 0. */
+    static String ok(Duration timeout, String... cmd) throws IOException, InterruptedException {
+        return run(timeout, cmd).orFail(String.join(" ", cmd)).output();
+    }
+
+    static String md5(Path file) throws IOException {
+        try {
+            MessageDigest md = MessageDigest.getInstance("MD5");
+            try (var in = Files.newInputStream(file)) {
+                byte[] buf = new byte[1 << 20];
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    md.update(buf, 0, n);
+                }
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A TCP port on 127.0.0.1 that was free a moment ago. */
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package io.tapline.tools;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * One replayer and one wedge, each in its own JVM, on loopback ephemeral ports with every file
+ * under one directory: the operator's set-up from the README, for integration tests.
+ */
+final class ReplicationRig implements AutoCloseable {
+    static final String EXPORT = "vol1";
+    static final Duration START = Duration.ofSeconds(60);
+
+    final Path dir;
+    final long sizeBytes;
+    final InetSocketAddress linkAddress;
+    final InetSocketAddress nbdAddress;
+    private TaplineProcess replayer;
+    private TaplineProcess wedge;
+    private int wedgeStarts;
+    private int replayerStarts;
+
+    ReplicationRig(Path dir, long sizeBytes) throws IOException {
+        this.dir = dir;
+        this.sizeBytes = sizeBytes;
+        this.linkAddress = new InetSocketAddress("127.0.0.1", Peers.freePort());
+        this.nbdAddress = new InetSocketAddress("127.0.0.1", Peers.freePort());
+    }
+
+    ReplicationRig start() throws IOException, InterruptedException {
+        startReplayer();
+        startWedge();
+        return this;
+    }
+
+    void startReplayer() throws IOException, InterruptedException {
+        replayer = TaplineProcess.start(dir.resolve("replay-" + (++replayerStarts) + ".log"),
+                "replay", "--listen", hostPort(linkAddress), "--data", dir.resolve("remote").toString())
+                .awaitListening(linkAddress, START);
+    }
+
+    void startWedge() throws IOException, InterruptedException {
+        wedge = TaplineProcess.start(dir.resolve("wedge-" + (++wedgeStarts) + ".log"),
+                "wedge", "--nbd", hostPort(nbdAddress), "--export", EXPORT,
+                "--volume", primary().toString(), "--size", Long.toString(sizeBytes),
+                "--buffer", buffer().toString(), "--remote", hostPort(linkAddress))
+                .awaitListening(nbdAddress, START);
+    }
+
+    TaplineProcess wedge() {
+        return wedge;
+    }
+
+    TaplineProcess replayer() {
+        return replayer;
+    }
+
+    String uri() {
+        return "nbd://" + hostPort(nbdAddress) + "/" + EXPORT;
+    }
+
+    Path primary() {
+        return dir.resolve("primary.img");
+    }
+
+    Path buffer() {
+        return dir.resolve("buffer");
+    }
+
+    Path replica() {
+        return dir.resolve("remote").resolve(EXPORT).resolve("replica.img");
+    }
+
+    /** {@code tapline status --wait-synced}; fails with both logs when it does not get there. */
+    void awaitSynced(Duration timeout) throws IOException, InterruptedException {
+        Peers.Result r = TaplineProcess.run(timeout.plusSeconds(30), "status", "--buffer", buffer().toString(),
+                "--wait-synced", Long.toString(timeout.toSeconds()));
+        if (r.exitCode() != 0) {
+            throw new AssertionError("not synced: " + r.output() + "\n--- wedge log:\n" + wedge.logText()
+                    + "\n--- replayer log:\n" + replayer.logText());
+        }
+    }
+
+    /** Asserts replica md5 == primary md5. */
+    void assertReplicaMatchesPrimary() throws IOException {
+        String primaryMd5 = Peers.md5(primary());
+        String replicaMd5 = Peers.md5(replica());
+        if (!primaryMd5.equals(replicaMd5)) {
+            throw new AssertionError("replica md5 " + replicaMd5 + " != primary md5 " + primaryMd5
+                    + " (sizes " + Files.size(replica()) + " / " + Files.size(primary()) + ")");
+        }
+    }
+
+    static String hostPort(InetSocketAddress a) {
+        return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (wedge != null) {
+            wedge.close();
+        }
+        if (replayer != null) {
+            replayer.close();
+        }
+    }
+}

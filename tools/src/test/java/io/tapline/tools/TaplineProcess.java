@@ -1,0 +1,96 @@
+package io.tapline.tools;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A {@code tapline} subcommand running in its own JVM, as an operator would run it, so that tests
+ * can kill it with SIGKILL. Output goes to a log file that failures print.
+ */
+final class TaplineProcess implements AutoCloseable {
+    private final Process process;
+    private final Path log;
+    private final List<String> args;
+
+    private TaplineProcess(Process process, Path log, List<String> args) {
+        this.process = process;
+        this.log = log;
+        this.args = args;
+    }
+
+    /** Starts {@code tapline ARGS...}, logging to {@code log}. */
+    static TaplineProcess start(Path log, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(javaCommand());
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return new TaplineProcess(p, log, List.of(args));
+    }
+
+    /** Runs {@code tapline ARGS...} to completion and returns its exit code and output. */
+    static Peers.Result run(Duration timeout, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(javaCommand());
+        cmd.addAll(List.of(args));
+        return Peers.run(timeout, cmd);
+    }
+
+    static List<String> javaCommand() {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return List.of(java, "-Xmx512m", "-Dchronicle.analytics.disable=true",
+                "-cp", System.getProperty("java.class.path"), TaplineCli.class.getName());
+    }
+
+    /** Waits until {@code address} accepts TCP connections, failing with the log if the process died. */
+    TaplineProcess awaitListening(InetSocketAddress address, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("tapline " + args + " exited " + process.exitValue() + ":\n" + logText());
+            }
+            try (Socket s = new Socket()) {
+                s.connect(address, 200);
+                return this;
+            } catch (IOException notYet) {
+                Thread.onSpinWait();
+                process.waitFor(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+        }
+        throw new AssertionError("tapline " + args + " not listening on " + address + " after " + timeout + ":\n" + logText());
+    }
+
+    /** SIGKILL, as a crash would. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    String logText() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "(no log)";
+        } catch (IOException e) {
+            return "(log unreadable: " + e + ")";
+        }
+    }
+
+    /** SIGTERM and wait for a graceful stop. */
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor();
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package io.tapline.log.buffer;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One segment file of a capture buffer: a {@link SegmentHeader} followed by records. The writer
+ * appends to the active segment with gathering writes into the page cache and publishes the new
+ * size and last sequence; readers use their own channels and never read past
+ * {@link #publishedSizeBytes()}.
+ *
+ * <p>Publication order (what makes reads untorn): the bytes are written, then
+ * {@code publishedSizeBytes}, then (by the buffer) the last sequence; {@link #seal} is set only
+ * after the final size is published. A reader that sees {@code sealed} re-reads the size.
+ *
+ * <p>Thread-safety: {@link #append} and {@link #truncateTo} by the buffer's writer only (under
+ * the buffer's lock); {@link #force} from any thread; the published fields are volatile.
+ */
+final class CaptureSegment implements Closeable {
+    private final Path path;
+    private final long baseSequence;
+    private final int headerBytes;
+    private volatile FileChannel channel;
+    private volatile long publishedSizeBytes;
+    private volatile long lastSequence;
+    private volatile boolean sealed;
+    private volatile boolean deleted;
+
+    private CaptureSegment(Path path, long baseSequence, int headerBytes, FileChannel channel, long sizeBytes,
+            long lastSequence) {
+        this.path = path;
+        this.baseSequence = baseSequence;
+        this.headerBytes = headerBytes;
+        this.channel = channel;
+        this.publishedSizeBytes = sizeBytes;
+        this.lastSequence = lastSequence;
+    }
+
+    /** Creates a new, empty segment whose first record will be {@code baseSequence}. */
+    static CaptureSegment create(Path dir, long baseSequence, String volumeId) throws IOException {
+        Path path = dir.resolve(SegmentNames.segmentName(baseSequence));
+        SegmentHeader header = new SegmentHeader(baseSequence, volumeId);
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try {
+            DurableFiles.writeFully(ch, header.encode(), 0);
+            ch.position(header.sizeBytes());
+        } catch (IOException e) {
+            ch.close();
+            Files.deleteIfExists(path);
+            throw e;
+        }
+        return new CaptureSegment(path, baseSequence, header.sizeBytes(), ch, header.sizeBytes(), baseSequence - 1);
+    }
+
+    /** Opens a recovered segment; the writer appends after {@code sizeBytes}. */
+    static CaptureSegment open(SegmentRecovery.Loaded loaded) throws IOException {
+        FileChannel ch = FileChannel.open(loaded.path(), StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            ch.position(loaded.sizeBytes());
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        return new CaptureSegment(loaded.path(), loaded.baseSequence(), loaded.headerBytes(), ch, loaded.sizeBytes(),
+                loaded.lastSequence());
+    }
+
+    /**
+     * Appends one encoded record (header and payload buffers, written with one gathering write)
+     * and publishes it. On failure the file is cut back to the last whole record.
+     */
+    void append(ByteBuffer[] record, long sequence, long recordBytes) throws IOException {
+        FileChannel ch = channel;
+        try {
+            ByteBuffer last = record[record.length - 1];
+            while (last.hasRemaining() || record[0].hasRemaining()) {
+                ch.write(record);
+            }
+        } catch (IOException e) {
+            restore();
+            throw e;
+        }
+        publishedSizeBytes += recordBytes;
+        lastSequence = sequence;
+    }
+
+    /** fdatasync of everything appended so far. */
+    void force() throws IOException {
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            if (deleted) {
+                return; // Acknowledged by every remote and gone: nothing left to make durable.
+            }
+            restore();
+            throw e;
+        }
+    }
+
+    /** Marks the segment as complete: the writer has moved on to the next one. */
+    void seal() {
+        sealed = true;
+    }
+
+    /** Closes and removes the file (the caller has checked every remote acknowledged it). */
+    void delete() throws IOException {
+        deleted = true;
+        channel.close();
+        Files.deleteIfExists(path);
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+
+    /**
+     * An interrupt during channel I/O closes the channel (ClosedByInterruptException); reopen it
+     * and cut the file back to the last published record so that the buffer stays usable.
+     */
+    private void restore() throws IOException {
+        if (!channel.isOpen()) {
+            channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        }
+        channel.truncate(publishedSizeBytes);
+        channel.position(publishedSizeBytes);
+    }
+
+    Path path() {
+        return path;
+    }
+
+    long baseSequence() {
+        return baseSequence;
+    }
+
+    int headerBytes() {
+        return headerBytes;
+    }
+
+    long publishedSizeBytes() {
+        return publishedSizeBytes;
+    }
+
+    /** Sequence of the last record, {@code baseSequence - 1} when empty. */
+    long lastSequence() {
+        return lastSequence;
+    }
+
+    boolean isEmpty() {
+        return lastSequence < baseSequence;
+    }
+
+    boolean sealed() {
+        return sealed;
+    }
+
+    boolean deleted() {
+        return deleted;
+    }
+
+    @Override
+    public String toString() {
+        return path.getFileName() + "[" + baseSequence + ".." + lastSequence + ", " + publishedSizeBytes + " bytes]";
+    }
+}

@@ -1,0 +1,89 @@
+package io.tapline.log.buffer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.zip.CRC32C;
+
+/**
+ * One remote's cursor: the last sequence it acknowledged as durably applied. One small file per
+ * remote, {@code remote-ID.cursor}, replaced whole (temp file, fsync, rename, directory fsync)
+ * on every acknowledgment, so it is never torn. Big-endian.
+ *
+ * <pre>
+ * offset  size  field
+ *   0      4    magic                0x544C4352 ("TLCR")
+ *   4      2    formatVersion        1 (this code reads 1..1)
+ *   6      2    reserved             0
+ *   8      8    acknowledgedSequence last sequence the remote applied durably (0: none)
+ *  16      8    updatedTimeNanos     when it was acknowledged, UTC ns since the epoch
+ *  24      1    remoteIdLength       n (1..64)
+ *  25      n    remoteId             ASCII
+ *  25+n    4    crc32c               CRC-32C (Castagnoli) of bytes [0, 25 + n)
+ * </pre>
+ *
+ * <p>Immutable and thread-safe. The reference copy of this table is {@code docs/formats.md}.
+ *
+ * @param remoteId             the remote
+ * @param acknowledgedSequence its last acknowledged sequence
+ * @param updatedTimeNanos     when it acknowledged it
+ */
+record CursorFile(String remoteId, long acknowledgedSequence, long updatedTimeNanos) {
+    static final int MAGIC = 0x544C4352;
+    static final int FORMAT_VERSION = 1;
+    static final int FIXED_BYTES = 29;
+
+    ByteBuffer encode() {
+        byte[] id = remoteId.getBytes(StandardCharsets.US_ASCII);
+        ByteBuffer buf = ByteBuffer.allocate(FIXED_BYTES + id.length);
+        buf.putInt(MAGIC).putShort((short) FORMAT_VERSION).putShort((short) 0).putLong(acknowledgedSequence)
+                .putLong(updatedTimeNanos).put((byte) id.length).put(id);
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), 0, buf.position());
+        buf.putInt((int) crc.getValue());
+        return buf.flip();
+    }
+
+    /** Writes the cursor durably to {@code file}. */
+    void write(Path file) throws IOException {
+        DurableFiles.replace(file, encode());
+    }
+
+    /**
+     * Reads and checks a cursor file.
+     *
+     * @throws BufferCorruptException on a bad magic, length or CRC
+     * @throws UnsupportedFormatVersionException on an unknown format version
+     */
+    static CursorFile read(Path file) throws IOException {
+        ByteBuffer buf = DurableFiles.readSmallFile(file, FIXED_BYTES + 64);
+        String repair = "delete the file and register the remote again: it then resends from the oldest "
+                + "retained record, which is safe";
+        if (buf.remaining() < FIXED_BYTES + 1) {
+            throw new BufferCorruptException(file, buf.remaining(), "cursor: " + buf.remaining()
+                    + " bytes (expected: >= " + (FIXED_BYTES + 1) + ")", repair);
+        }
+        if (buf.getInt(0) != MAGIC) {
+            throw new BufferCorruptException(file, 0,
+                    String.format("magic: 0x%08x (expected: 0x%08x)", buf.getInt(0), MAGIC), repair);
+        }
+        int version = buf.getShort(4) & 0xFFFF;
+        if (version != FORMAT_VERSION) {
+            throw new UnsupportedFormatVersionException(file, version, FORMAT_VERSION, FORMAT_VERSION);
+        }
+        int n = buf.get(24) & 0xFF;
+        if (FIXED_BYTES + n != buf.remaining()) {
+            throw new BufferCorruptException(file, 24, "remoteIdLength: " + n + " (expected: "
+                    + (buf.remaining() - FIXED_BYTES) + " from the file size)", repair);
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), 0, 25 + n);
+        if (buf.getInt(25 + n) != (int) crc.getValue()) {
+            throw new BufferCorruptException(file, 25 + n, String.format("crc32c: 0x%08x (expected: 0x%08x)",
+                    buf.getInt(25 + n), (int) crc.getValue()), repair);
+        }
+        return new CursorFile(new String(buf.array(), 25, n, StandardCharsets.US_ASCII), buf.getLong(8),
+                buf.getLong(16));
+    }
+}

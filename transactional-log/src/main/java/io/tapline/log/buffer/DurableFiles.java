@@ -1,0 +1,94 @@
+package io.tapline.log.buffer;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The durability primitives of the buffer's small files: whole-file replacement (temp file,
+ * fsync, rename, directory fsync), directory fsync, and positional read/write loops.
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class DurableFiles {
+    /** Suffix of a replacement in progress; leftovers are deleted when a buffer opens. */
+    static final String TEMP_SUFFIX = ".tmp";
+
+    private DurableFiles() {
+    }
+
+    /**
+     * Atomically replaces {@code target} with {@code content}: after a crash the file holds either
+     * the old or the new bytes, never a mix.
+     */
+    static void replace(Path target, ByteBuffer content) throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + TEMP_SUFFIX);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            writeFully(ch, content.duplicate(), 0);
+            ch.force(true);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDirectory(target.toAbsolutePath().getParent());
+    }
+
+    /** Makes creations, renames and deletions in {@code dir} durable. */
+    static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    /** Writes all of {@code src} at {@code position}. */
+    static void writeFully(FileChannel ch, ByteBuffer src, long position) throws IOException {
+        long pos = position;
+        while (src.hasRemaining()) {
+            pos += ch.write(src, pos);
+        }
+    }
+
+    /**
+     * Reads from {@code position} until {@code dst} is full or the file ends.
+     *
+     * @return the number of bytes read
+     */
+    static int readUpTo(FileChannel ch, ByteBuffer dst, long position) throws IOException {
+        int total = 0;
+        while (dst.hasRemaining()) {
+            int n = ch.read(dst, position + total);
+            if (n < 0) {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    /** Fills {@code dst} from {@code position}, failing at the end of the file. */
+    static void readFully(FileChannel ch, ByteBuffer dst, long position, Path file) throws IOException {
+        int want = dst.remaining();
+        int got = readUpTo(ch, dst, position);
+        if (got < want) {
+            throw new EOFException("read: " + got + " bytes at offset " + position + " (expected: " + want
+                    + ") file=" + file);
+        }
+    }
+
+    /** Reads a whole small file. */
+    static ByteBuffer readSmallFile(Path file, int maxBytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size > maxBytes) {
+                throw new IOException("size: " + size + " bytes (expected: <= " + maxBytes + ") file=" + file);
+            }
+            ByteBuffer buf = ByteBuffer.allocate((int) size);
+            readUpTo(ch, buf, 0);
+            return buf.flip();
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package io.tapline.log.buffer;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordCodec;
+import io.tapline.log.RecordFormatException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Loads a buffer directory's segments when the buffer opens, checking every record: its CRC,
+ * its volume and that sequences are dense, within and across segments.
+ *
+ * <p>What a crash can leave, and what is done with it:
+ * <ul>
+ * <li>the last segment ends in a partial record, or in a record whose CRC fails with no valid
+ *     record after it: a torn tail. It is truncated at the last whole record and reported;
+ * <li>the last segment is shorter than its header (the crash came while creating it): it is
+ *     deleted and reported as a torn tail;
+ * <li>anything else (a bad record followed by a valid one, any bad record in an earlier
+ *     segment, a bad header, a sequence out of order): a crash cannot do that, so
+ *     {@link BufferCorruptException} stops the open, naming file, offset and
+ *     {@link SegmentRepair the repair}.
+ * </ul>
+ *
+ * <p>Not thread-safe; runs once, before the buffer is shared.
+ */
+final class SegmentRecovery {
+    /** A segment as recovery left it. */
+    record Loaded(Path path, long baseSequence, int headerBytes, long sizeBytes, long lastSequence) {
+    }
+
+    /** Segments oldest first, and the report. */
+    record Result(List<Loaded> segments, RecoveryReport report) {
+    }
+
+    /** How far past a bad record to look for valid ones before calling it torn; larger tails are refused. */
+    private static final long MAX_TAIL_PROBE_BYTES = 256L << 20;
+
+    private final Path dir;
+    private final String volumeId;
+    private long records;
+    private long tornBytes;
+    private String tornFile;
+    private long segmentRecords;
+
+    private SegmentRecovery(Path dir, String volumeId) {
+        this.dir = dir;
+        this.volumeId = volumeId;
+    }
+
+    static Result recover(Path dir, String volumeId) throws IOException {
+        return new SegmentRecovery(dir, volumeId).run();
+    }
+
+    private Result run() throws IOException {
+        List<Path> files = SegmentNames.listSegments(dir);
+        List<Loaded> loaded = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            Path file = files.get(i);
+            boolean last = i == files.size() - 1;
+            Loaded segment = load(file, last);
+            if (segment == null) {
+                continue;
+            }
+            if (!loaded.isEmpty()) {
+                Loaded previous = loaded.get(loaded.size() - 1);
+                if (segment.baseSequence() != previous.lastSequence() + 1) {
+                    throw new BufferCorruptException(file, 8, "baseSequence: " + segment.baseSequence()
+                            + " (expected: " + (previous.lastSequence() + 1) + ", after "
+                            + previous.path().getFileName() + ")");
+                }
+            }
+            loaded.add(segment);
+        }
+        return new Result(loaded, new RecoveryReport(files.size(), records, tornBytes, tornFile));
+    }
+
+    private Loaded load(Path file, boolean last) throws IOException {
+        long base = SegmentNames.baseSequenceOf(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = ch.size();
+            int headerBytes = SegmentHeader.sizeFor(volumeId);
+            if (last && size < headerBytes) {
+                ch.close();
+                Files.delete(file);
+                DurableFiles.syncDirectory(dir);
+                tornBytes = size;
+                tornFile = file.toString();
+                return null;
+            }
+            SegmentHeader header = SegmentHeader.read(ch, file);
+            if (header.baseSequence() != base) {
+                throw new BufferCorruptException(file, 8,
+                        "baseSequence: " + header.baseSequence() + " (expected: " + base + " from the file name)");
+            }
+            if (!header.volumeId().equals(volumeId)) {
+                throw new IOException("volumeId: " + header.volumeId() + " (expected: " + volumeId + ") file=" + file
+                        + "; this directory belongs to another volume");
+            }
+            long end = scan(ch, file, base, headerBytes, size, last);
+            ch.force(false);
+            return new Loaded(file, base, headerBytes, end, base - 1 + segmentRecords);
+        }
+    }
+
+    /** Checks every record; returns the end of the last good one, truncating a torn tail. */
+    private long scan(FileChannel ch, Path file, long base, long fromBytes, long size, boolean last)
+            throws IOException {
+        SegmentWindow window = new SegmentWindow(ch);
+        long pos = fromBytes;
+        long expected = base;
+        segmentRecords = 0;
+        while (pos < size) {
+            String problem = null;
+            ByteBuffer lengthField = window.view(pos, 4, size);
+            int total = -1;
+            if (lengthField == null) {
+                problem = "record: " + (size - pos) + " bytes (expected: a 4-byte length field)";
+            } else {
+                try {
+                    total = RecordCodec.peekTotalSize(lengthField);
+                } catch (RecordFormatException e) {
+                    problem = e.getMessage();
+                }
+            }
+            CaptureRecord record = null;
+            if (problem == null) {
+                ByteBuffer bytes = window.view(pos, total, size);
+                if (bytes == null) {
+                    problem = "record: " + (size - pos) + " bytes (expected: " + total + ")";
+                } else {
+                    try {
+                        record = RecordCodec.decode(bytes);
+                    } catch (RecordFormatException e) {
+                        problem = e.getMessage();
+                    }
+                }
+            }
+            if (problem != null) {
+                if (!last || validRecordAfter(ch, pos, size, expected)) {
+                    throw new BufferCorruptException(file, pos, problem + (last ? "; valid records follow" : ""));
+                }
+                ch.truncate(pos);
+                tornBytes = size - pos;
+                tornFile = file.toString();
+                return pos;
+            }
+            if (record.sequence() != expected) {
+                throw new BufferCorruptException(file, pos,
+                        "sequence: " + record.sequence() + " (expected: " + expected + ")");
+            }
+            if (!record.volumeId().equals(volumeId)) {
+                throw new BufferCorruptException(file, pos,
+                        "volumeId: " + record.volumeId() + " (expected: " + volumeId + ")");
+            }
+            expected++;
+            segmentRecords++;
+            records++;
+            pos += total;
+        }
+        return pos;
+    }
+
+    /**
+     * Whether a whole, valid record of this volume with a plausible later sequence starts
+     * anywhere after {@code badAt}: then the damage is not a torn tail.
+     */
+    private boolean validRecordAfter(FileChannel ch, long badAt, long size, long expected) throws IOException {
+        long tail = size - badAt;
+        if (tail > MAX_TAIL_PROBE_BYTES) {
+            return true; // Too much after the damage to be one torn write: refuse rather than drop it.
+        }
+        ByteBuffer bytes = ByteBuffer.allocate((int) tail);
+        DurableFiles.readUpTo(ch, bytes, badAt);
+        bytes.flip();
+        long maxSequence = expected + tail / (RecordCodec.FIXED_BYTES + 1);
+        for (int at = 1; at + RecordCodec.FIXED_BYTES < bytes.limit(); at++) {
+            int length = bytes.getInt(at);
+            if (length < RecordCodec.FIXED_BYTES - 3 || length > bytes.limit() - at - 4
+                    || (bytes.get(at + 8) & 0xFF) != RecordCodec.FORMAT_VERSION) {
+                continue;
+            }
+            long sequence = bytes.getLong(at + 12);
+            if (sequence < expected || sequence > maxSequence) {
+                continue;
+            }
+            try {
+                CaptureRecord r = RecordCodec.decode(bytes.duplicate().position(at));
+                if (r.volumeId().equals(volumeId)) {
+                    return true;
+                }
+            } catch (RecordFormatException e) {
+                continue; // Not a record here: keep looking.
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,84 @@
+package io.tapline.log.buffer;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The repair that {@link BufferCorruptException} names: {@code tapline buffer repair --segment F
+ * --truncate-at N}. It keeps the records before the damage and drops the rest: the segment is
+ * cut at {@code offsetBytes} (deleted when that is inside its header, or the header is damaged) and every later segment of
+ * the directory is deleted, because their records no longer follow densely. The dropped records
+ * are lost to the remotes that had not acknowledged them; resync those replicas.
+ *
+ * <p>Run it only while no process has the buffer open. Stateless and thread-safe.
+ */
+public final class SegmentRepair {
+    private static final Logger log = LoggerFactory.getLogger(SegmentRepair.class);
+
+    /** What a repair did. */
+    public record Result(long bytesDropped, List<Path> filesDeleted) {
+        public Result {
+            filesDeleted = List.copyOf(filesDeleted);
+        }
+    }
+
+    private SegmentRepair() {
+    }
+
+    /**
+     * Truncates {@code segment} at {@code offsetBytes} and deletes the segments after it.
+     *
+     * @throws IllegalArgumentException when the file is not a segment or the offset is outside it
+     */
+    public static Result truncateAt(Path segment, long offsetBytes) throws IOException {
+        long base = SegmentNames.baseSequenceOf(segment);
+        if (base < 1 || !Files.isRegularFile(segment)) {
+            throw new IllegalArgumentException("segment: " + segment + " (expected: an existing NNNNNNNNNNNNNNNNNNNN"
+                    + SegmentNames.SEGMENT_SUFFIX + " file)");
+        }
+        long size = Files.size(segment);
+        if (offsetBytes < 0 || offsetBytes > size) {
+            throw new IllegalArgumentException(
+                    "offsetBytes: " + offsetBytes + " (expected: 0.." + size + ") file=" + segment);
+        }
+        Path dir = segment.toAbsolutePath().getParent();
+        long dropped = size - offsetBytes;
+        List<Path> deleted = new ArrayList<>();
+        if (offsetBytes < intactHeaderBytes(segment)) {
+            Files.delete(segment);
+            deleted.add(segment);
+        } else {
+            try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+                ch.truncate(offsetBytes);
+                ch.force(true);
+            }
+        }
+        for (Path later : SegmentNames.listSegments(dir)) {
+            if (SegmentNames.baseSequenceOf(later) > base) {
+                dropped += Files.size(later);
+                Files.delete(later);
+                deleted.add(later);
+            }
+        }
+        DurableFiles.syncDirectory(dir);
+        log.info("segment repaired file={} truncatedAt={} bytesDropped={} filesDeleted={}", segment, offsetBytes,
+                dropped, deleted.size());
+        return new Result(dropped, deleted);
+    }
+
+    /** The size of the segment's header, or {@code Long.MAX_VALUE} when the header itself is damaged. */
+    private static long intactHeaderBytes(Path segment) throws IOException {
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
+            return SegmentHeader.read(ch, segment).sizeBytes();
+        } catch (BufferCorruptException | UnsupportedFormatVersionException e) {
+            return Long.MAX_VALUE; // Nothing after a bad header can be trusted: drop the whole file.
+        }
+    }
+}

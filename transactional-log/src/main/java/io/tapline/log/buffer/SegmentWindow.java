@@ -1,0 +1,55 @@
+package io.tapline.log.buffer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+
+/**
+ * Reads a file through a window of at least 1 MiB, so that scanning records costs one read
+ * per window rather than two per record. Returns views into its buffer: valid only until the
+ * next call.
+ *
+ * <p>Not thread-safe: one per scanning thread.
+ */
+final class SegmentWindow {
+    private static final int MIN_WINDOW_BYTES = 1 << 20;
+
+    private final FileChannel channel;
+    private ByteBuffer window = ByteBuffer.allocate(MIN_WINDOW_BYTES);
+    private long windowStart;
+    private int windowBytes;
+
+    SegmentWindow(FileChannel channel) {
+        this.channel = channel;
+    }
+
+    /**
+     * A view of {@code [position, position + lengthBytes)} (position 0 .. limit lengthBytes),
+     * or {@code null} when the file ends first. Reads no further than {@code endBytes}.
+     */
+    ByteBuffer view(long position, int lengthBytes, long endBytes) throws IOException {
+        if (position < windowStart || position + lengthBytes > windowStart + windowBytes) {
+            if (position + lengthBytes > endBytes) {
+                return null;
+            }
+            if (window.capacity() < lengthBytes) {
+                window = ByteBuffer.allocate(lengthBytes);
+            }
+            window.clear();
+            window.limit((int) Math.min(window.capacity(), endBytes - position));
+            windowStart = position;
+            windowBytes = DurableFiles.readUpTo(channel, window, position);
+            if (windowBytes < lengthBytes) {
+                return null;
+            }
+        }
+        int at = (int) (position - windowStart);
+        return window.duplicate().limit(at + lengthBytes).position(at).slice();
+    }
+
+    /** Forgets the buffered bytes (the file changed under them). */
+    void invalidate() {
+        windowStart = 0;
+        windowBytes = 0;
+    }
+}

@@ -1,0 +1,123 @@
+package io.tapline.log.buffer;
+
+import static io.tapline.log.buffer.TestBuffers.appendWrite;
+import static io.tapline.log.buffer.TestBuffers.open;
+import static io.tapline.log.buffer.TestBuffers.readAll;
+import static io.tapline.log.buffer.TestBuffers.segments;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AcknowledgeTest {
+    private static final BufferConfig SMALL = new BufferConfig(4096, 1L << 30, 1L << 29);
+
+    @TempDir
+    Path dir;
+
+    /** Appends 40 records of ~1 KiB: 3 per 4 KiB segment. */
+    private static void fill(CaptureBuffer buffer) throws Exception {
+        for (int i = 0; i < 40; i++) {
+            appendWrite(buffer, i * 1024L, 1000);
+        }
+    }
+
+    @Test
+    void deletesOnlySegmentsEveryRemoteAcknowledged() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            buffer.registerRemote("east");
+            buffer.registerRemote("west");
+            fill(buffer);
+            int before = segments(dir).size();
+            buffer.acknowledge("east", 40);
+            assertEquals(before, segments(dir).size(), "west has acknowledged nothing");
+            buffer.acknowledge("west", 20);
+            List<Path> left = segments(dir);
+            assertTrue(left.size() < before);
+            long first = SegmentNames.baseSequenceOf(left.get(0));
+            assertTrue(first <= 21 && first > 1, "first retained " + first);
+            assertEquals(first, buffer.firstSequence());
+            assertEquals(first, buffer.status().firstSequence());
+            SequenceNotRetainedException e = assertThrows(SequenceNotRetainedException.class,
+                    () -> buffer.openReader(1));
+            assertTrue(e.getMessage().contains("sequence: 1 (expected: >= " + first), e.getMessage());
+            assertEquals(40 - first + 1, readAll(buffer, first).size());
+        }
+    }
+
+    @Test
+    void keepsEverythingWithoutRemotes() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            fill(buffer);
+            assertEquals(1, buffer.firstSequence());
+            assertEquals(40, readAll(buffer, 1).size());
+        }
+    }
+
+    @Test
+    void acknowledgmentsSurviveReopenAndNeverMoveBackwards() throws Exception {
+        long first;
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            buffer.registerRemote("east");
+            fill(buffer);
+            buffer.acknowledge("east", 30);
+            buffer.acknowledge("east", 10);
+            assertEquals(30, buffer.acknowledged("east"));
+            first = buffer.firstSequence();
+            assertTrue(first > 1);
+        }
+        assertTrue(Files.exists(dir.resolve("remote-east.cursor")));
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            assertEquals(30, buffer.acknowledged("east"));
+            assertEquals(first, buffer.firstSequence());
+            assertEquals(40, buffer.lastSequence());
+            buffer.registerRemote("east");
+            assertEquals(30, buffer.acknowledged("east"), "registering again changes nothing");
+            buffer.registerRemote("late");
+            assertEquals(first - 1, buffer.acknowledged("late"), "a new remote starts at the oldest retained");
+        }
+    }
+
+    @Test
+    void rejectsBadAcknowledgments() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            buffer.registerRemote("east");
+            fill(buffer);
+            IllegalArgumentException beyond = assertThrows(IllegalArgumentException.class,
+                    () -> buffer.acknowledge("east", 41));
+            assertTrue(beyond.getMessage().startsWith("sequence: 41 (expected: <= lastSequence 40)"));
+            IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                    () -> buffer.acknowledge("nobody", 1));
+            assertTrue(unknown.getMessage().startsWith("remoteId: nobody (expected: a registered remote"));
+            assertThrows(IllegalArgumentException.class, () -> buffer.registerRemote("../escape"));
+        }
+    }
+
+    @Test
+    void refusesAcknowledgmentBeyondWhatSurvivedACrash() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            buffer.registerRemote("east");
+            fill(buffer);
+            buffer.acknowledge("east", 2);
+        }
+        new CursorFile("east", 99, 0).write(dir.resolve("remote-east.cursor"));
+        java.io.IOException e = assertThrows(java.io.IOException.class, () -> open(dir, SMALL));
+        assertTrue(e.getMessage().startsWith("acknowledged: 99 (expected: <= 40"), e.getMessage());
+    }
+
+    @Test
+    void corruptCursorFileIsRefused() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            buffer.registerRemote("east");
+        }
+        TestBuffers.flipByte(dir.resolve("remote-east.cursor"), 10);
+        BufferCorruptException e = assertThrows(BufferCorruptException.class, () -> open(dir, SMALL));
+        assertTrue(e.getMessage().contains("crc32c"), e.getMessage());
+        assertEquals(dir.resolve("remote-east.cursor"), e.file());
+    }
+}

@@ -1,0 +1,178 @@
+package io.tapline.log.buffer;
+
+import static io.tapline.log.buffer.TestBuffers.appendWrite;
+import static io.tapline.log.buffer.TestBuffers.open;
+import static io.tapline.log.buffer.TestBuffers.payload;
+import static io.tapline.log.buffer.TestBuffers.readAll;
+import static io.tapline.log.buffer.TestBuffers.segments;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordKind;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CaptureBufferTest {
+    private static final BufferConfig SMALL = new BufferConfig(8192, 1L << 30, 1L << 29);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void roundTripsRecordsAcrossSegmentRolls() throws Exception {
+        List<CaptureRecord> written = new ArrayList<>();
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            for (int i = 0; i < 60; i++) {
+                CaptureRecord r = appendWrite(buffer, i * 4096L, 500 + i * 7);
+                assertEquals(i + 1, r.sequence());
+                written.add(r);
+            }
+            written.add(buffer.append(RecordKind.FLUSH, 0, 0, 0, TestBuffers.WEDGE, null));
+            written.add(buffer.append(RecordKind.MARK, 0, 0, 0, TestBuffers.WEDGE, "before-upgrade".getBytes()));
+            buffer.sync();
+            assertTrue(segments(dir).size() >= 5, "segments: " + segments(dir));
+            assertEquals(written, readAll(buffer, 1));
+            assertEquals(written.subList(40, written.size()), readAll(buffer, 41));
+        }
+        for (Path segment : segments(dir)) {
+            assertTrue(Files.size(segment) <= 8192, segment + " " + Files.size(segment));
+        }
+        try (CaptureBuffer reopened = open(dir, SMALL)) {
+            assertEquals(written, readAll(reopened, 1));
+            assertEquals(62, reopened.recoveryReport().records());
+            assertEquals(0, reopened.recoveryReport().tornTailBytes());
+        }
+    }
+
+    @Test
+    void sequencesStayDenseAcrossReopen() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            for (int i = 0; i < 10; i++) {
+                appendWrite(buffer, 0, 100);
+            }
+        }
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            assertEquals(10, buffer.lastSequence());
+            assertEquals(11, appendWrite(buffer, 0, 100).sequence());
+            assertEquals(11, readAll(buffer, 1).size());
+        }
+    }
+
+    @Test
+    void readerOnAnotherThreadFollowsTheWriterAcrossRolls() throws Exception {
+        int count = 3000;
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (CaptureBuffer buffer = open(dir, new BufferConfig(64 * 1024, 1L << 30, 1L << 29))) {
+            Future<Integer> readerDone = pool.submit(() -> {
+                try (RecordReader reader = buffer.openReader(1)) {
+                    for (long seq = 1; seq <= count; seq++) {
+                        CaptureRecord r = reader.next(30_000);
+                        assertNotNull(r, "record " + seq);
+                        assertEquals(seq, r.sequence());
+                        assertArrayEquals(payload(seq, r.payload().length), r.payload());
+                    }
+                    return count;
+                }
+            });
+            Random random = new Random(42);
+            for (int i = 0; i < count; i++) {
+                appendWrite(buffer, random.nextInt(1000) * 512L, 1 + random.nextInt(6000));
+                if (i % 500 == 0) {
+                    buffer.sync();
+                }
+            }
+            assertEquals(count, readerDone.get(60, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void waitingReaderWakesWhenARecordIsAppended() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL); RecordReader reader = buffer.openReader(1)) {
+            assertNull(reader.next(0));
+            CompletableFuture<CaptureRecord> next = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return reader.next(60_000);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertTrue(TestBuffers.eventually(() -> bufferHasWaiter(buffer), 10_000));
+            CaptureRecord appended = appendWrite(buffer, 0, 10);
+            assertEquals(appended, next.get(10, TimeUnit.SECONDS));
+            assertEquals(2, reader.position());
+        }
+    }
+
+    private static boolean bufferHasWaiter(CaptureBuffer buffer) {
+        return buffer.waitingReaders() > 0;
+    }
+
+    @Test
+    void readerPositionedPastTheEndSkipsToItsSequence() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            appendWrite(buffer, 0, 10);
+            try (RecordReader reader = buffer.openReader(3)) {
+                appendWrite(buffer, 0, 10);
+                assertNull(reader.next(0));
+                CaptureRecord third = appendWrite(buffer, 0, 10);
+                assertEquals(third, reader.next(1000));
+            }
+        }
+    }
+
+    @Test
+    void concurrentSyncsShareForcesAndSucceed() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            List<Future<?>> syncs = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                appendWrite(buffer, 0, 300);
+                syncs.add(pool.submit(() -> {
+                    buffer.sync();
+                    return null;
+                }));
+            }
+            for (Future<?> f : syncs) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            buffer.sync();
+            assertEquals(200, buffer.lastSequence());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void appendAfterCloseFails() throws Exception {
+        CaptureBuffer buffer = open(dir, SMALL);
+        buffer.close();
+        assertThrows(java.io.IOException.class, () -> appendWrite(buffer, 0, 1));
+    }
+
+    @Test
+    void refusesAnotherVolumesDirectory() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            appendWrite(buffer, 0, 1);
+        }
+        java.io.IOException e = assertThrows(java.io.IOException.class,
+                () -> CaptureBuffer.open(dir, "other", SMALL));
+        assertTrue(e.getMessage().contains("volumeId: vol1 (expected: other)"), e.getMessage());
+    }
+}

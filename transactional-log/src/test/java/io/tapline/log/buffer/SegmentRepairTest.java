@@ -1,0 +1,60 @@
+package io.tapline.log.buffer;
+
+import static io.tapline.log.buffer.TestBuffers.appendWrite;
+import static io.tapline.log.buffer.TestBuffers.open;
+import static io.tapline.log.buffer.TestBuffers.readAll;
+import static io.tapline.log.buffer.TestBuffers.segments;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SegmentRepairTest {
+    private static final BufferConfig SMALL = new BufferConfig(4096, 1L << 30, 1L << 29);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void repairOfADamagedMiddleHeaderKeepsTheSegmentsBeforeIt() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            for (int i = 0; i < 12; i++) {
+                appendWrite(buffer, 0, 1000);
+            }
+        }
+        List<Path> all = segments(dir);
+        assertTrue(all.size() >= 4);
+        Path second = all.get(1);
+        long secondBase = SegmentNames.baseSequenceOf(second);
+        TestBuffers.flipByte(second, 12);
+        BufferCorruptException e = assertThrows(BufferCorruptException.class, () -> open(dir, SMALL));
+        assertEquals(second, e.file());
+
+        SegmentRepair.Result result = SegmentRepair.truncateAt(e.file(), e.offsetBytes());
+
+        assertEquals(all.size() - 1, result.filesDeleted().size());
+        assertEquals(List.of(all.get(0)), segments(dir));
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            assertEquals(secondBase - 1, buffer.lastSequence());
+            assertEquals(secondBase - 1, readAll(buffer, 1).size());
+            assertEquals(secondBase, appendWrite(buffer, 0, 1).sequence());
+        }
+    }
+
+    @Test
+    void refusesAnOffsetOutsideTheFile() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            appendWrite(buffer, 0, 10);
+        }
+        Path segment = segments(dir).get(0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SegmentRepair.truncateAt(segment, Files.size(segment) + 1));
+        assertTrue(e.getMessage().startsWith("offsetBytes: "), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SegmentRepair.truncateAt(dir.resolve("x.seg"), 0));
+    }
+}

@@ -1,0 +1,33 @@
+package io.tapline.wedge.capture;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.CaptureBuffer;
+import java.io.IOException;
+import java.util.Objects;
+
+/** {@link CaptureSink} over a {@link CaptureBuffer}: a straight pass-through. Thread-safety is the buffer's. */
+final class CaptureBufferSink implements CaptureSink {
+    private final CaptureBuffer buffer;
+
+    CaptureBufferSink(CaptureBuffer buffer) {
+        this.buffer = Objects.requireNonNull(buffer, "buffer");
+    }
+
+    @Override
+    public CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
+            Provenance provenance, byte[] payload) throws IOException {
+        return buffer.append(kind, offsetBytes, lengthBytes, flags, provenance, payload);
+    }
+
+    @Override
+    public void sync() throws IOException {
+        buffer.sync();
+    }
+
+    @Override
+    public String toString() {
+        return "CaptureBufferSink[" + buffer + "]";
+    }
+}

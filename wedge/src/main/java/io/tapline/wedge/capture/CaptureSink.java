@@ -1,0 +1,37 @@
+package io.tapline.wedge.capture;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.CaptureBuffer;
+import java.io.IOException;
+
+/**
+ * Where the wedge appends what it captures: the per-volume capture buffer in production
+ * ({@link #of(CaptureBuffer)}), a small in-memory fake in tests.
+ *
+ * <p>Threading: {@link #append} is called only by the volume's sequencer thread, in sequence
+ * order; {@link #sync} only by its flusher thread, possibly while an append runs.
+ * The wedge never closes a sink: whoever opened it owns it.
+ */
+public interface CaptureSink {
+
+    /**
+     * Appends one record (page cache is enough; durability comes from {@link #sync}).
+     *
+     * @param payload the WRITE data, shared with the primary write and never modified; empty otherwise
+     * @return the sealed record, or {@code null} when the sink is full: the write was not stored
+     *         (the sink remembers the range as lost) and the host's write must still proceed
+     * @throws IOException when the record could not be appended: the data is at risk
+     */
+    CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags, Provenance provenance,
+            byte[] payload) throws IOException;
+
+    /** Makes every record appended before this call durable. */
+    void sync() throws IOException;
+
+    /** A sink over a capture buffer the caller opened and will close. */
+    static CaptureSink of(CaptureBuffer buffer) {
+        return new CaptureBufferSink(buffer);
+    }
+}

@@ -1,0 +1,121 @@
+package io.tapline.wedge.capture;
+
+import io.tapline.log.volume.VolumeFile;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Group commit for FUA writes and FLUSH: takes every command waiting at that moment, runs one
+ * {@code sink.sync()} and one {@code primary.force()}, then completes them all. Commands are
+ * added only after they were applied to both, so the sync pair covers them (and everything
+ * applied before them). One thread per volume; a sync failure completes the waiters with
+ * {@link WriteOutcome#IO_ERROR} and is logged at ERROR once per failure episode.
+ */
+final class GroupCommitFlusher {
+    private static final Logger log = LoggerFactory.getLogger(GroupCommitFlusher.class);
+    private static final int MAX_BATCH = 4096;
+
+    private final String volumeName;
+    private final VolumeFile primary;
+    private final CaptureSink sink;
+    private final BlockingQueue<WriteCommand> queue = new LinkedBlockingQueue<>();
+    private final Thread thread;
+    /** Queued by {@link #close}; never interrupt this thread: an interrupt would close the FileChannel. */
+    private static final WriteCommand STOP = new WriteCommand(io.tapline.log.RecordKind.FLUSH, 0, 0, 0,
+            io.tapline.log.Provenance.INTERNAL, null, new CompletionListener() {
+                @Override
+                public void onComplete(WriteCommand command, WriteOutcome outcome) {
+                    // The stop marker is never completed.
+                }
+
+                @Override
+                public void onBatchEnd() {
+                    // Nothing to flush for the stop marker.
+                }
+            });
+    private boolean failing;
+
+    GroupCommitFlusher(String volumeName, VolumeFile primary, CaptureSink sink) {
+        this.volumeName = volumeName;
+        this.primary = primary;
+        this.sink = sink;
+        this.thread = new Thread(this::run, "wedge-flush-" + volumeName);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Queues an applied command that must be durable before it is completed. */
+    void add(WriteCommand command) {
+        queue.add(command);
+    }
+
+    /** Completes every queued command (one last group commit) and stops the thread. */
+    void close() {
+        queue.add(STOP);
+        VolumeSequencer.joinUninterruptibly(thread);
+    }
+
+    private void run() {
+        List<WriteCommand> batch = new ArrayList<>();
+        Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
+        boolean stop = false;
+        while (!stop) {
+            batch.clear();
+            takeUninterruptibly(batch);
+            queue.drainTo(batch, MAX_BATCH);
+            stop = batch.remove(STOP);
+            if (batch.isEmpty()) {
+                continue;
+            }
+            WriteOutcome outcome = syncBoth();
+            for (WriteCommand c : batch) {
+                c.listener().onComplete(c, outcome);
+                touched.add(c.listener());
+            }
+            for (CompletionListener l : touched) {
+                l.onBatchEnd();
+            }
+            touched.clear();
+        }
+    }
+
+    private void takeUninterruptibly(List<WriteCommand> batch) {
+        while (batch.isEmpty()) {
+            try {
+                batch.add(queue.take());
+            } catch (InterruptedException e) {
+                // This thread is ours and stops only through close(): an interrupt must not
+                // strand queued commands (re-asserting it would make take() spin), so it is dropped.
+                Thread.interrupted();
+            }
+        }
+    }
+
+    private WriteOutcome syncBoth() {
+        try {
+            sink.sync();
+            primary.force();
+            if (failing) {
+                failing = false;
+                log.info("capture sync and primary force succeed again volume={}", volumeName);
+            }
+            return WriteOutcome.OK;
+        } catch (IOException | RuntimeException e) {
+            if (!failing) {
+                failing = true;
+                log.error("sync failed, data at risk: FUA writes and FLUSH get EIO volume={}", volumeName, e);
+            }
+            return WriteOutcome.IO_ERROR;
+        }
+    }
+}

@@ -1,0 +1,306 @@
+package io.tapline.wedge.capture;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordKind;
+import io.tapline.log.volume.VolumeFile;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The per-volume sequencer: every write-nature command of every connection to one export goes
+ * through it, so that the primary volume and the capture buffer see the same commands in the
+ * same order.
+ *
+ * <h2>Ordering and durability contract</h2>
+ * <ol>
+ *   <li><b>One order.</b> Commands are ordered by {@link #submit} (a FIFO shared by all
+ *       connections). The capture thread appends each to the {@link CaptureSink} in that order,
+ *       which assigns the record sequence; the apply thread then applies each to the primary
+ *       {@link VolumeFile} in the same order. Overlapping in-flight writes therefore land on
+ *       both in sequence order, and a replica replaying the records in sequence ends up
+ *       byte-identical to the primary.</li>
+ *   <li><b>Capture before primary.</b> A command reaches the primary only after its record was
+ *       appended. If the append throws, the primary is left untouched and the host gets EIO; an
+ *       ERROR is logged once per failure episode. A full sink ({@code append} returns null)
+ *       never fails or delays the host: the write is applied and the sink remembers the range.
+ *       If the primary write fails after the record was appended, the host gets EIO and a GAP
+ *       record over the range tells the replica that the range is unknown until resync.</li>
+ *   <li><b>Reply after both.</b> A plain write is completed once it is in both (page cache).
+ *       A FUA write or a FLUSH is completed only after the {@link GroupCommitFlusher} has run
+ *       {@code sink.sync()} and {@code primary.force()} <i>after</i> the command was applied;
+ *       one sync serves every command waiting at that moment.</li>
+ *   <li><b>FLUSH covers all connections.</b> A write is replied only after it was applied, so
+ *       every write replied before a FLUSH was received is ahead of the FLUSH in the FIFO and
+ *       is covered by the sync that the FLUSH waits for, whichever connection sent it. That is
+ *       why the wedge advertises NBD_FLAG_CAN_MULTI_CONN.</li>
+ * </ol>
+ *
+ * <h2>Worked example</h2>
+ * <pre>
+ * conn A: WRITE  off=0    len=4096 "aaaa"   submitted 1st
+ * conn B: WRITE  off=2048 len=4096 "bbbb"   submitted 2nd (overlaps A at [2048, 4096))
+ * conn A: WRITE  off=8192 len=512  FUA      submitted 3rd
+ * conn B: FLUSH                             submitted 4th, after B saw its reply to #2
+ *
+ * capture thread:  seq 41 WRITE 0+4096, seq 42 WRITE 2048+4096, seq 43 WRITE 8192+512 FUA, seq 44 FLUSH
+ * apply thread:    pwrite #1, reply A; pwrite #2, reply B; pwrite #3 -> flusher; #4 -> flusher
+ * flusher:         sink.sync(); primary.force(); reply A (#3) and B (#4) after one sync pair
+ *
+ * [2048, 4096) holds "bbbb" on the primary and on a replica that applied 41, 42 in order.
+ * If the capture append of #2 had thrown: no record 42, the primary keeps "aaaa" there, B gets
+ * EIO, an ERROR is logged; #3 and #4 continue normally.
+ * </pre>
+ *
+ * <p>Threads: {@link #submit} from any thread (event loops); one capture thread, one apply
+ * thread and one flusher thread per volume; listeners are called on the apply or flusher thread.
+ * Blocking file I/O never runs on an event loop.
+ */
+public final class VolumeSequencer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(VolumeSequencer.class);
+    private static final int MAX_BATCH = 256;
+    private static final Pending POISON = new Pending(null);
+
+    private final String volumeName;
+    private final VolumeFile primary;
+    private final CaptureSink sink;
+    private final BlockingQueue<Pending> captureQueue = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Pending> applyQueue = new LinkedBlockingQueue<>();
+    private final GroupCommitFlusher flusher;
+    private final Thread captureThread;
+    private final Thread applyThread;
+    private final Object submitLock = new Object();
+    private boolean closed;
+    // Failure-episode state, each touched by one thread only: log once per episode, not per write.
+    private boolean captureFailing;
+    private long captureFailures;
+    private boolean sinkFull;
+    private boolean primaryFailing;
+
+    private VolumeSequencer(String volumeName, VolumeFile primary, CaptureSink sink) {
+        this.volumeName = volumeName;
+        this.primary = primary;
+        this.sink = sink;
+        this.flusher = new GroupCommitFlusher(volumeName, primary, sink);
+        this.captureThread = new Thread(this::captureLoop, "wedge-capture-" + volumeName);
+        this.applyThread = new Thread(this::applyLoop, "wedge-apply-" + volumeName);
+    }
+
+    /** Starts the sequencer threads of one volume. The caller keeps ownership of both {@code primary} and {@code sink}. */
+    public static VolumeSequencer start(String volumeName, VolumeFile primary, CaptureSink sink) {
+        VolumeSequencer s = new VolumeSequencer(Objects.requireNonNull(volumeName, "volumeName"),
+                Objects.requireNonNull(primary, "primary"), Objects.requireNonNull(sink, "sink"));
+        s.flusher.start();
+        s.captureThread.start();
+        s.applyThread.start();
+        return s;
+    }
+
+    /**
+     * Queues a command behind every command submitted before it. Never blocks on I/O. After
+     * {@link #close} the command completes at once with {@link WriteOutcome#SHUT_DOWN}.
+     */
+    public void submit(WriteCommand command) {
+        Objects.requireNonNull(command, "command");
+        synchronized (submitLock) {
+            if (!closed) {
+                captureQueue.add(new Pending(command));
+                return;
+            }
+        }
+        command.listener().onComplete(command, WriteOutcome.SHUT_DOWN);
+        command.listener().onBatchEnd();
+    }
+
+    /**
+     * Stops taking commands, completes every queued one, then makes the sink and the primary
+     * durable ({@code sync}, {@code force}). Does not close the sink or the primary.
+     */
+    @Override
+    public void close() throws IOException {
+        synchronized (submitLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            captureQueue.add(POISON);
+        }
+        joinUninterruptibly(captureThread);
+        joinUninterruptibly(applyThread);
+        flusher.close();
+        sink.sync();
+        primary.force();
+        log.info("sequencer closed volume={} captureFailures={}", volumeName, captureFailures);
+    }
+
+    private void captureLoop() {
+        List<Pending> batch = new ArrayList<>(MAX_BATCH);
+        while (true) {
+            takeBatch(captureQueue, batch);
+            for (Pending p : batch) {
+                if (p != POISON) {
+                    capture(p);
+                }
+            }
+            applyQueue.addAll(batch);
+            if (batch.get(batch.size() - 1) == POISON) {
+                return;
+            }
+        }
+    }
+
+    private void applyLoop() {
+        List<Pending> batch = new ArrayList<>(MAX_BATCH);
+        Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
+        while (true) {
+            takeBatch(applyQueue, batch);
+            for (Pending p : batch) {
+                if (p == POISON) {
+                    endBatch(touched);
+                    return;
+                }
+                apply(p);
+                if (p.outcome == WriteOutcome.OK && p.command.needsDurability()) {
+                    flusher.add(p.command);
+                } else {
+                    p.command.listener().onComplete(p.command, p.outcome);
+                    touched.add(p.command.listener());
+                }
+            }
+            endBatch(touched);
+        }
+    }
+
+    private void capture(Pending p) {
+        WriteCommand c = p.command;
+        try {
+            CaptureRecord record = sink.append(c.kind(), c.offsetBytes(), c.lengthBytes(), c.flags(),
+                    c.provenance(), c.payload());
+            noteCaptured(record != null, c);
+        } catch (IOException | RuntimeException e) {
+            captureFailures++;
+            p.outcome = WriteOutcome.IO_ERROR;
+            if (!captureFailing) {
+                captureFailing = true;
+                log.error("capture append failed, data at risk: the host gets EIO and the primary is not changed"
+                        + " until appends succeed again volume={} kind={} offset={} length={} conn={}",
+                        volumeName, c.kind(), c.offsetBytes(), c.lengthBytes(), c.provenance().initiator(), e);
+            } else {
+                log.debug("capture append failed again volume={} offset={} failures={}", volumeName,
+                        c.offsetBytes(), captureFailures, e);
+            }
+        }
+    }
+
+    private void noteCaptured(boolean stored, WriteCommand c) {
+        if (captureFailing) {
+            captureFailing = false;
+            log.info("capture appends succeed again volume={} failuresSoFar={}", volumeName, captureFailures);
+        }
+        if (!stored && !sinkFull) {
+            sinkFull = true;
+            log.warn("capture buffer full: writes go on to the primary uncaptured, their ranges are remembered"
+                    + " as lost volume={} offset={}", volumeName, c.offsetBytes());
+        } else if (stored && sinkFull) {
+            sinkFull = false;
+            log.info("capture buffer stores records again volume={}", volumeName);
+        }
+    }
+
+    private void apply(Pending p) {
+        if (p.outcome != null) {
+            return;
+        }
+        WriteCommand c = p.command;
+        try {
+            switch (c.kind()) {
+                case WRITE -> primary.write(c.offsetBytes(), ByteBuffer.wrap(c.payload()));
+                case WRITE_ZEROES -> primary.zero(c.offsetBytes(), c.lengthBytes(),
+                        (c.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
+                case DISCARD -> primary.zero(c.offsetBytes(), c.lengthBytes(), true);
+                default -> {
+                    // FLUSH changes no data; its durability is the flusher's job.
+                }
+            }
+            p.outcome = WriteOutcome.OK;
+            if (primaryFailing) {
+                primaryFailing = false;
+                log.info("primary writes succeed again volume={}", volumeName);
+            }
+        } catch (IOException | RuntimeException e) {
+            p.outcome = WriteOutcome.IO_ERROR;
+            if (!primaryFailing) {
+                primaryFailing = true;
+                log.error("primary write failed: the host gets EIO volume={} kind={} offset={} length={} conn={}",
+                        volumeName, c.kind(), c.offsetBytes(), c.lengthBytes(), c.provenance().initiator(), e);
+            }
+            markGap(c, e);
+        }
+    }
+
+    /** The record of a command the primary failed to apply is already in the sink: tell the replica. */
+    private void markGap(WriteCommand c, Exception cause) {
+        byte[] reason = ("primary write failed: " + cause).getBytes(StandardCharsets.UTF_8);
+        try {
+            sink.append(RecordKind.GAP, c.offsetBytes(), c.lengthBytes(), 0, c.provenance(), reason);
+        } catch (IOException | RuntimeException e) {
+            log.error("could not record a GAP after a failed primary write, the replica may differ in this range"
+                    + " until resync volume={} offset={} length={}", volumeName, c.offsetBytes(), c.lengthBytes(), e);
+        }
+    }
+
+    private static void endBatch(Set<CompletionListener> touched) {
+        for (CompletionListener l : touched) {
+            l.onBatchEnd();
+        }
+        touched.clear();
+    }
+
+    private static void takeBatch(BlockingQueue<Pending> queue, List<Pending> batch) {
+        batch.clear();
+        while (batch.isEmpty()) {
+            try {
+                batch.add(queue.take());
+            } catch (InterruptedException e) {
+                // This thread is ours and stops only through close(): an interrupt must not
+                // strand queued commands (re-asserting it would make take() spin), so it is dropped.
+                Thread.interrupted();
+            }
+        }
+        queue.drainTo(batch, MAX_BATCH - 1);
+    }
+
+    static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        while (t.isAlive()) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A command on its way through the two stages; {@code outcome} is set by whichever stage decides it. */
+    private static final class Pending {
+        final WriteCommand command;
+        WriteOutcome outcome;
+
+        Pending(WriteCommand command) {
+            this.command = command;
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package io.tapline.wedge.nbd;
+
+/** What {@link NbdOptionDecoder} emits during the handshake: the client flags once, then options. */
+public sealed interface NbdHandshakeRequest permits NbdHandshakeRequest.ClientFlags, NbdHandshakeRequest.Option {
+
+    /** The 32-bit client flags that follow the server greeting. */
+    record ClientFlags(int flags) implements NbdHandshakeRequest {
+        public boolean noZeroes() {
+            return (flags & NbdFlags.FLAG_C_NO_ZEROES) != 0;
+        }
+    }
+
+    /**
+     * One option request.
+     *
+     * @param option the option as sent (see {@link NbdOption#fromWireValue})
+     * @param data   the option data, owned by the receiver
+     */
+    record Option(int option, byte[] data) implements NbdHandshakeRequest {
+        public NbdOption known() {
+            return NbdOption.fromWireValue(option);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.tapline.wedge.nbd;
+
+import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_DF;
+import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_FAST_ZERO;
+import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_FUA;
+import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_NO_HOLE;
+import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_PAYLOAD_LEN;
+import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_REQ_ONE;
+
+/**
+ * Every check a transmission request must pass, in one place (the role of nbdkit's
+ * {@code validate_request} in {@code server/protocol.c}). Called once per request header by
+ * {@link NbdRequestDecoder}; handlers downstream trust what it let through.
+ *
+ * <p>Error values follow proto.md: an unknown command or a flag not negotiated or not allowed
+ * for the command gives {@code EINVAL}; a range past the end of the export gives {@code ENOSPC}
+ * for WRITE and WRITE_ZEROES and {@code EINVAL} otherwise; a READ or WRITE longer than the
+ * advertised maximum block size gives {@code EOVERFLOW}; FLUSH and DISC must carry offset and
+ * length 0; a zero length on a ranged command is {@code EINVAL}.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class NbdRequestValidator {
+    /** Flags this server negotiates (simple replies only: no DF, REQ_ONE, PAYLOAD_LEN). */
+    private static final int ALL_KNOWN_FLAGS = CMD_FLAG_FUA | CMD_FLAG_NO_HOLE | CMD_FLAG_DF | CMD_FLAG_REQ_ONE
+            | CMD_FLAG_FAST_ZERO | CMD_FLAG_PAYLOAD_LEN;
+
+    private final long exportSizeBytes;
+    private final int maxBlockBytes;
+
+    public NbdRequestValidator(long exportSizeBytes, int maxBlockBytes) {
+        if (exportSizeBytes <= 0) {
+            throw new IllegalArgumentException("exportSizeBytes: " + exportSizeBytes + " (expected: > 0)");
+        }
+        if (maxBlockBytes <= 0) {
+            throw new IllegalArgumentException("maxBlockBytes: " + maxBlockBytes + " (expected: > 0)");
+        }
+        this.exportSizeBytes = exportSizeBytes;
+        this.maxBlockBytes = maxBlockBytes;
+    }
+
+    public long exportSizeBytes() {
+        return exportSizeBytes;
+    }
+
+    public int maxBlockBytes() {
+        return maxBlockBytes;
+    }
+
+    /**
+     * Checks one request header.
+     *
+     * @param offsetBytes the offset as sent (unsigned 64-bit; negative here means above 2^63)
+     * @param lengthBytes the length as sent (unsigned 32-bit, so 0..2^32-1)
+     * @return {@code null} when the request is valid, else the rejection to reply with
+     */
+    public NbdRejectedRequest validate(int type, int flags, long cookie, long offsetBytes, long lengthBytes) {
+        NbdCommand cmd = NbdCommand.fromWireValue(type);
+        if (cmd == null || cmd == NbdCommand.BLOCK_STATUS || cmd == NbdCommand.RESIZE) {
+            return reject(type, flags, cookie, offsetBytes, lengthBytes, NbdError.EINVAL,
+                    "type: " + (cmd == null ? type : cmd) + " (expected: a negotiated command)");
+        }
+        String badFlag = checkFlags(cmd, flags);
+        if (badFlag != null) {
+            return reject(type, flags, cookie, offsetBytes, lengthBytes, NbdError.EINVAL, badFlag);
+        }
+        if (!cmd.hasRange()) {
+            if (offsetBytes != 0 || lengthBytes != 0) {
+                return reject(type, flags, cookie, offsetBytes, lengthBytes, NbdError.EINVAL,
+                        "offset/length: " + Long.toUnsignedString(offsetBytes) + "/" + lengthBytes
+                                + " (expected: 0/0 for " + cmd + ")");
+            }
+            return null;
+        }
+        if (lengthBytes == 0) {
+            return reject(type, flags, cookie, offsetBytes, lengthBytes, NbdError.EINVAL,
+                    "length: 0 (expected: > 0 for " + cmd + ")");
+        }
+        if ((cmd == NbdCommand.READ || cmd == NbdCommand.WRITE) && lengthBytes > maxBlockBytes) {
+            return reject(type, flags, cookie, offsetBytes, lengthBytes, NbdError.EOVERFLOW,
+                    "length: " + lengthBytes + " (expected: <= maximum block size " + maxBlockBytes + ")");
+        }
+        if (offsetBytes < 0 || offsetBytes > exportSizeBytes - lengthBytes) {
+            NbdError error = cmd == NbdCommand.WRITE || cmd == NbdCommand.WRITE_ZEROES
+                    ? NbdError.ENOSPC : NbdError.EINVAL;
+            return reject(type, flags, cookie, offsetBytes, lengthBytes, error,
+                    "offset+length: " + Long.toUnsignedString(offsetBytes) + "+" + lengthBytes
+                            + " (expected: <= export size " + exportSizeBytes + ")");
+        }
+        return null;
+    }
+
+    private static String checkFlags(NbdCommand cmd, int flags) {
+        int unknown = flags & ~ALL_KNOWN_FLAGS;
+        if (unknown != 0) {
+            return "flags: 0x" + Integer.toHexString(flags) + " (expected: no unknown bits 0x"
+                    + Integer.toHexString(unknown) + ")";
+        }
+        if ((flags & (CMD_FLAG_DF | CMD_FLAG_REQ_ONE | CMD_FLAG_PAYLOAD_LEN)) != 0) {
+            return "flags: 0x" + Integer.toHexString(flags)
+                    + " (expected: no DF, REQ_ONE or PAYLOAD_LEN, which were not negotiated)";
+        }
+        boolean fuaAllowed = cmd == NbdCommand.WRITE || cmd == NbdCommand.TRIM || cmd == NbdCommand.WRITE_ZEROES;
+        if ((flags & CMD_FLAG_FUA) != 0 && !fuaAllowed) {
+            return "flags: FUA (expected: only on WRITE, TRIM, WRITE_ZEROES, not " + cmd + ")";
+        }
+        if ((flags & (CMD_FLAG_NO_HOLE | CMD_FLAG_FAST_ZERO)) != 0 && cmd != NbdCommand.WRITE_ZEROES) {
+            return "flags: 0x" + Integer.toHexString(flags) + " (expected: NO_HOLE/FAST_ZERO only on WRITE_ZEROES)";
+        }
+        return null;
+    }
+
+    private static NbdRejectedRequest reject(int type, int flags, long cookie, long offset, long length,
+            NbdError error, String reason) {
+        return new NbdRejectedRequest(type, flags, cookie, offset, length, error, reason);
+    }
+}

@@ -1,0 +1,157 @@
+package io.tapline.wedge.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.tapline.wedge.nbd.NbdFlags;
+import io.tapline.wedge.nbd.NbdHandshakeReply;
+import io.tapline.wedge.nbd.NbdHandshakeRequest;
+import io.tapline.wedge.nbd.NbdInfoType;
+import io.tapline.wedge.nbd.NbdOption;
+import io.tapline.wedge.nbd.NbdOptionReplyType;
+import io.tapline.wedge.nbd.NbdReplyEncoder;
+import io.tapline.wedge.nbd.NbdRequestDecoder;
+import java.nio.charset.StandardCharsets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server side of fixed-newstyle option haggling (proto.md "Fixed newstyle negotiation"):
+ * greeting, then NBD_OPT_EXPORT_NAME, GO, INFO, LIST and ABORT; every other option gets
+ * NBD_REP_ERR_UNSUP (structured replies, meta contexts, TLS and extended headers are not
+ * offered). GO and EXPORT_NAME switch the pipeline to transmission.
+ *
+ * <p>One instance per connection, on its event loop.
+ */
+final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandshakeRequest> {
+    private static final Logger log = LoggerFactory.getLogger(NbdNegotiationHandler.class);
+    static final String OPTION_DECODER = "nbd-option-decoder";
+    static final String HANDSHAKE_ENCODER = "nbd-handshake-encoder";
+
+    private final Export export;
+    private final ConnectionTracker tracker;
+    private String conn = "?";
+    private boolean noZeroes;
+
+    NbdNegotiationHandler(Export export, ConnectionTracker tracker) {
+        this.export = export;
+        this.tracker = tracker;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        conn = String.valueOf(ctx.channel().remoteAddress());
+        log.debug("handshake start conn={} export={}", conn, export.name);
+        ctx.writeAndFlush(new NbdHandshakeReply.Greeting(NbdFlags.FLAG_FIXED_NEWSTYLE | NbdFlags.FLAG_NO_ZEROES));
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, NbdHandshakeRequest msg) {
+        if (msg instanceof NbdHandshakeRequest.ClientFlags flags) {
+            noZeroes = flags.noZeroes();
+            return;
+        }
+        NbdHandshakeRequest.Option opt = (NbdHandshakeRequest.Option) msg;
+        NbdOption known = opt.known();
+        if (known == null) {
+            reply(ctx, opt, NbdOptionReplyType.ERR_UNSUP, "option " + opt.option() + " is not supported");
+            return;
+        }
+        switch (known) {
+            case EXPORT_NAME -> exportName(ctx, opt);
+            case ABORT -> ctx.writeAndFlush(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.ACK,
+                    null)).addListener(ChannelFutureListener.CLOSE);
+            case LIST -> list(ctx, opt);
+            case INFO, GO -> infoOrGo(ctx, opt, known == NbdOption.GO);
+            default -> reply(ctx, opt, NbdOptionReplyType.ERR_UNSUP, known + " is not supported");
+        }
+    }
+
+    private void exportName(ChannelHandlerContext ctx, NbdHandshakeRequest.Option opt) {
+        String name = new String(opt.data(), StandardCharsets.UTF_8);
+        if (!export.answersTo(name)) {
+            // proto.md: the server cannot return an error to EXPORT_NAME; it must close.
+            log.warn("unknown export requested, closing conn={} export={} requested={}", conn, export.name, name);
+            ctx.close();
+            return;
+        }
+        ctx.write(new NbdHandshakeReply.ExportNameReply(export.sizeBytes(), Export.TRANSMISSION_FLAGS, noZeroes));
+        enterTransmission(ctx);
+    }
+
+    private void list(ChannelHandlerContext ctx, NbdHandshakeRequest.Option opt) {
+        if (opt.data().length != 0) {
+            reply(ctx, opt, NbdOptionReplyType.ERR_INVALID, "NBD_OPT_LIST carries no data");
+            return;
+        }
+        byte[] name = export.name.getBytes(StandardCharsets.UTF_8);
+        ByteBuf data = Unpooled.buffer(4 + name.length).writeInt(name.length).writeBytes(name);
+        ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.SERVER, data.array()));
+        ctx.writeAndFlush(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.ACK, null));
+    }
+
+    private void infoOrGo(ChannelHandlerContext ctx, NbdHandshakeRequest.Option opt, boolean go) {
+        ByteBuf data = Unpooled.wrappedBuffer(opt.data());
+        if (data.readableBytes() < 6) {
+            reply(ctx, opt, NbdOptionReplyType.ERR_INVALID, "option data too short");
+            return;
+        }
+        long nameLength = data.readUnsignedInt();
+        if (nameLength > data.readableBytes() - 2) {
+            reply(ctx, opt, NbdOptionReplyType.ERR_INVALID, "name length " + nameLength + " exceeds option data");
+            return;
+        }
+        String name = data.readCharSequence((int) nameLength, StandardCharsets.UTF_8).toString();
+        int requests = data.readUnsignedShort();
+        if (data.readableBytes() != requests * 2) {
+            reply(ctx, opt, NbdOptionReplyType.ERR_INVALID, "information request count " + requests
+                    + " does not match option length");
+            return;
+        }
+        if (!export.answersTo(name)) {
+            log.info("unknown export requested conn={} export={} requested={}", conn, export.name, name);
+            reply(ctx, opt, NbdOptionReplyType.ERR_UNKNOWN, "unknown export: " + name);
+            return;
+        }
+        ByteBuf info = Unpooled.buffer(12).writeShort(NbdInfoType.EXPORT.wireValue()).writeLong(export.sizeBytes())
+                .writeShort(Export.TRANSMISSION_FLAGS);
+        ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.INFO, info.array()));
+        // Sent whether or not the client asked: proto.md allows it and it tells the 32 MiB limit.
+        ByteBuf sizes = Unpooled.buffer(14).writeShort(NbdInfoType.BLOCK_SIZE.wireValue())
+                .writeInt(Export.MIN_BLOCK_BYTES).writeInt(Export.PREFERRED_BLOCK_BYTES).writeInt(Export.MAX_BLOCK_BYTES);
+        ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.INFO, sizes.array()));
+        ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.ACK, null));
+        if (go) {
+            enterTransmission(ctx);
+        } else {
+            ctx.flush();
+        }
+    }
+
+    private void enterTransmission(ChannelHandlerContext ctx) {
+        ctx.flush();
+        ChannelPipeline p = ctx.pipeline();
+        p.addAfter(OPTION_DECODER, "nbd-request-decoder", new NbdRequestDecoder(export.validator));
+        p.addBefore(HANDSHAKE_ENCODER, "nbd-reply-encoder", new NbdReplyEncoder());
+        p.replace(this, "nbd-transmission", new NbdTransmissionHandler(export, tracker, conn));
+        p.remove(HANDSHAKE_ENCODER);
+        // Last: the option decoder passes any bytes already received to the request decoder.
+        p.remove(OPTION_DECODER);
+        log.debug("transmission start conn={} export={}", conn, export.name);
+    }
+
+    private void reply(ChannelHandlerContext ctx, NbdHandshakeRequest.Option opt, NbdOptionReplyType type,
+            String message) {
+        ctx.writeAndFlush(new NbdHandshakeReply.OptionReply(opt.option(), type,
+                message.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ConnectionErrors.closeOnError(log, ctx, conn, export.name, "handshake", cause);
+    }
+}

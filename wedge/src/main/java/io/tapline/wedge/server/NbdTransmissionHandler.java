@@ -1,0 +1,273 @@
+package io.tapline.wedge.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.tapline.log.Bus;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.wedge.capture.CompletionListener;
+import io.tapline.wedge.capture.WriteCommand;
+import io.tapline.wedge.capture.WriteOutcome;
+import io.tapline.wedge.nbd.NbdError;
+import io.tapline.wedge.nbd.NbdFlags;
+import io.tapline.wedge.nbd.NbdRejectedRequest;
+import io.tapline.wedge.nbd.NbdRequest;
+import io.tapline.wedge.nbd.NbdSimpleReply;
+import io.tapline.wedge.nbd.NbdTransmissionRequest;
+import java.io.IOException;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves one connection in the transmission phase: write-nature commands go to the export's
+ * sequencer, READ to the reader executor, CACHE is answered at once (the page cache does the
+ * rest), DISC closes the connection once every accepted request was answered.
+ *
+ * <p>Replies completed on other threads are queued and written by one event-loop task per batch,
+ * with one socket flush. While the WRITE payloads in flight exceed the configured limit the
+ * connection stops reading (back-pressure without blocking the event loop).
+ *
+ * <p>Rejected requests are answered with their error; the first one per connection is logged at
+ * WARN with context, later ones at DEBUG, and the count is logged when the connection ends.
+ *
+ * <p>Fields without synchronisation are touched only on the channel's event loop.
+ */
+final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransmissionRequest>
+        implements CompletionListener {
+    private static final Logger log = LoggerFactory.getLogger(NbdTransmissionHandler.class);
+
+    private final Export export;
+    private final ConnectionTracker tracker;
+    private final String conn;
+    private final Queue<Completed> completed = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private ChannelHandlerContext ctx;
+    private volatile int inFlight;
+    private long inFlightBytes;
+    private boolean disconnecting;
+    private boolean needsFlush;
+    private long rejected;
+    private volatile boolean stopped;
+
+    NbdTransmissionHandler(Export export, ConnectionTracker tracker, String conn) {
+        this.export = export;
+        this.tracker = tracker;
+        this.conn = conn;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        tracker.add(this);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        tracker.remove(this);
+        if (rejected > 1) {
+            log.info("connection closed after rejected requests conn={} export={} rejected={}", conn, export.name,
+                    rejected);
+        } else {
+            log.debug("connection closed conn={} export={}", conn, export.name);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, NbdTransmissionRequest msg) {
+        if (disconnecting) {
+            log.debug("request after NBD_CMD_DISC ignored conn={} export={} cookie={}", conn, export.name, msg.cookie());
+            return;
+        }
+        if (msg instanceof NbdRejectedRequest r) {
+            reject(r);
+            return;
+        }
+        NbdRequest req = (NbdRequest) msg;
+        switch (req.command()) {
+            case READ -> read(req);
+            case WRITE -> submit(req, RecordKind.WRITE);
+            case TRIM -> submit(req, RecordKind.DISCARD);
+            case FLUSH -> submit(req, RecordKind.FLUSH);
+            case WRITE_ZEROES -> {
+                if (req.hasFlag(NbdFlags.CMD_FLAG_FAST_ZERO)) {
+                    // proto.md: a server that cannot promise a fast zero fails it with ENOTSUP.
+                    replyNow(req.cookie(), NbdError.ENOTSUP);
+                } else {
+                    submit(req, RecordKind.WRITE_ZEROES);
+                }
+            }
+            case CACHE -> replyNow(req.cookie(), NbdError.OK);
+            case DISC -> {
+                disconnecting = true;
+                log.debug("disconnect requested conn={} export={} inFlight={}", conn, export.name, inFlight);
+                closeIfDone();
+            }
+            default -> replyNow(req.cookie(), NbdError.EINVAL);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (needsFlush) {
+            needsFlush = false;
+            ctx.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void reject(NbdRejectedRequest r) {
+        rejected++;
+        if (rejected == 1) {
+            log.warn("rejected request conn={} export={} cmd={} cookie={} offset={} length={} error={}: {}", conn,
+                    export.name, r.commandName(), r.cookie(), Long.toUnsignedString(r.offsetBytes()), r.lengthBytes(),
+                    r.error(), r.reason());
+        } else {
+            log.debug("rejected request conn={} export={} cmd={} offset={} length={} error={}: {}", conn, export.name,
+                    r.commandName(), Long.toUnsignedString(r.offsetBytes()), r.lengthBytes(), r.error(), r.reason());
+        }
+        replyNow(r.cookie(), r.error());
+    }
+
+    private void replyNow(long cookie, NbdError error) {
+        ctx.write(NbdSimpleReply.of(cookie, error), ctx.voidPromise());
+        needsFlush = true;
+    }
+
+    private void submit(NbdRequest req, RecordKind kind) {
+        int flags = (req.hasFlag(NbdFlags.CMD_FLAG_FUA) ? CaptureRecord.FLAG_FUA : 0)
+                | (req.hasFlag(NbdFlags.CMD_FLAG_NO_HOLE) ? CaptureRecord.FLAG_NO_HOLE : 0);
+        Provenance provenance = new Provenance(Bus.WEDGE, conn, export.name, req.cookie(), 0,
+                req.command().wireValue());
+        inFlight++;
+        inFlightBytes += req.payload().length;
+        if (inFlightBytes > export.maxInFlightBytes && ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(false);
+        }
+        export.sequencer.submit(new WriteCommand(kind, req.offsetBytes(), req.lengthBytes(), flags, provenance,
+                req.payload(), this));
+    }
+
+    private void read(NbdRequest req) {
+        inFlight++;
+        try {
+            export.readers.execute(() -> serveRead(req));
+        } catch (RejectedExecutionException e) {
+            complete(new Completed(req.cookie(), NbdError.ESHUTDOWN, null, 0));
+            onBatchEnd();
+        }
+    }
+
+    private void serveRead(NbdRequest req) {
+        int length = (int) req.lengthBytes();
+        ByteBuf buf = ctx.alloc().directBuffer(length);
+        Completed result;
+        try {
+            export.primary.read(req.offsetBytes(), buf.nioBuffer(0, length));
+            buf.writerIndex(length);
+            result = new Completed(req.cookie(), NbdError.OK, buf, 0);
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            log.error("read failed, replying EIO conn={} export={} offset={} length={}", conn, export.name,
+                    req.offsetBytes(), length, e);
+            result = new Completed(req.cookie(), NbdError.EIO, null, 0);
+        }
+        complete(result);
+        onBatchEnd();
+    }
+
+    @Override
+    public void onComplete(WriteCommand command, WriteOutcome outcome) {
+        NbdError error = switch (outcome) {
+            case OK -> NbdError.OK;
+            case IO_ERROR -> NbdError.EIO;
+            case SHUT_DOWN -> NbdError.ESHUTDOWN;
+        };
+        complete(new Completed(command.provenance().tag(), error, null, command.payload().length));
+    }
+
+    private void complete(Completed c) {
+        completed.add(c);
+    }
+
+    @Override
+    public void onBatchEnd() {
+        if (drainScheduled.compareAndSet(false, true)) {
+            try {
+                ctx.executor().execute(this::drain);
+            } catch (RejectedExecutionException e) {
+                // The event loop is gone (server shut down): the channel is closed, so release the replies.
+                releaseAll();
+            }
+        }
+    }
+
+    private void drain() {
+        drainScheduled.set(false);
+        boolean active = ctx.channel().isActive();
+        Completed c;
+        int written = 0;
+        while ((c = completed.poll()) != null) {
+            inFlight--;
+            inFlightBytes -= c.payloadBytes;
+            NbdSimpleReply reply = c.data == null ? NbdSimpleReply.of(c.cookie, c.error)
+                    : NbdSimpleReply.withData(c.cookie, c.data);
+            if (active) {
+                ctx.write(reply, ctx.voidPromise());
+                written++;
+            } else {
+                reply.release();
+            }
+        }
+        if (written > 0) {
+            ctx.flush();
+        }
+        if (!ctx.channel().config().isAutoRead() && inFlightBytes <= export.maxInFlightBytes / 2 && !disconnecting
+                && !stopped) {
+            ctx.channel().config().setAutoRead(true);
+        }
+        closeIfDone();
+    }
+
+    private void releaseAll() {
+        Completed c;
+        while ((c = completed.poll()) != null) {
+            if (c.data != null) {
+                c.data.release();
+            }
+        }
+    }
+
+    private void closeIfDone() {
+        if (disconnecting && inFlight == 0) {
+            ctx.flush();
+            ctx.close();
+        }
+    }
+
+    /** Stops reading new requests (server shutdown); requests already accepted are still answered. */
+    void stopReading() {
+        stopped = true;
+        ctx.executor().execute(() -> ctx.channel().config().setAutoRead(false));
+    }
+
+    /** Requests accepted and not yet answered. */
+    int inFlight() {
+        return inFlight;
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ConnectionErrors.closeOnError(log, ctx, conn, export.name, "transmission", cause);
+    }
+
+    /** A reply computed off the event loop, waiting to be written. */
+    private record Completed(long cookie, NbdError error, ByteBuf data, long payloadBytes) {
+    }
+}

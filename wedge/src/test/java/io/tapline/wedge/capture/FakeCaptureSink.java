@@ -1,0 +1,80 @@
+package io.tapline.wedge.capture;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** In-memory {@link CaptureSink} for tests: keeps every record; can be made full or failing. Thread-safe. */
+public final class FakeCaptureSink implements CaptureSink {
+    private final List<CaptureRecord> records = new ArrayList<>();
+    private long nextSequence = 1;
+    private long syncs;
+    private long syncedUpTo;
+    private boolean full;
+    private boolean failing;
+
+    @Override
+    public synchronized CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
+            Provenance provenance, byte[] payload) throws IOException {
+        if (failing) {
+            throw new IOException("injected append failure");
+        }
+        if (full) {
+            return null;
+        }
+        CaptureRecord r = CaptureRecord.seal("test-volume", nextSequence++, System.nanoTime(), kind, offsetBytes,
+                lengthBytes, flags, provenance, payload);
+        records.add(r);
+        return r;
+    }
+
+    @Override
+    public synchronized void sync() {
+        syncs++;
+        syncedUpTo = nextSequence - 1;
+    }
+
+    public synchronized List<CaptureRecord> records() {
+        return List.copyOf(records);
+    }
+
+    public synchronized long syncs() {
+        return syncs;
+    }
+
+    public synchronized long syncedUpTo() {
+        return syncedUpTo;
+    }
+
+    public synchronized void setFull(boolean full) {
+        this.full = full;
+    }
+
+    public synchronized void setFailing(boolean failing) {
+        this.failing = failing;
+    }
+
+    /** Replays the data-changing records, in sequence order, onto a zeroed image of {@code sizeBytes}. */
+    public synchronized byte[] rebuildImage(int sizeBytes) {
+        byte[] image = new byte[sizeBytes];
+        long expected = 1;
+        for (CaptureRecord r : records) {
+            if (r.sequence() != expected++) {
+                throw new AssertionError("sequence gap at " + r);
+            }
+            r.verify();
+            switch (r.kind()) {
+                case WRITE -> System.arraycopy(r.payload(), 0, image, (int) r.offsetBytes(), r.payload().length);
+                case WRITE_ZEROES, DISCARD -> java.util.Arrays.fill(image, (int) r.offsetBytes(),
+                        (int) (r.offsetBytes() + r.lengthBytes()), (byte) 0);
+                default -> {
+                    // FLUSH, MARK and GAP change no bytes.
+                }
+            }
+        }
+        return image;
+    }
+}

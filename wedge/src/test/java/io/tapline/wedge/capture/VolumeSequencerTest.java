@@ -1,0 +1,155 @@
+package io.tapline.wedge.capture;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.Bus;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.volume.VolumeFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VolumeSequencerTest {
+    private static final int SIZE = 1 << 20;
+    private static final Provenance PROV = new Provenance(Bus.WEDGE, "test", "vol", 1, 0, 1);
+
+    @TempDir
+    Path dir;
+
+    /** Completes one future per command. */
+    static final class Outcomes implements CompletionListener {
+        final List<CompletableFuture<WriteOutcome>> futures = new ArrayList<>();
+        final java.util.Map<WriteCommand, CompletableFuture<WriteOutcome>> byCommand =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        WriteCommand command(RecordKind kind, long offset, long length, int flags, byte[] payload) {
+            WriteCommand c = new WriteCommand(kind, offset, length, flags, PROV, payload, this);
+            CompletableFuture<WriteOutcome> f = new CompletableFuture<>();
+            futures.add(f);
+            byCommand.put(c, f);
+            return c;
+        }
+
+        @Override
+        public void onComplete(WriteCommand command, WriteOutcome outcome) {
+            byCommand.get(command).complete(outcome);
+        }
+
+        @Override
+        public void onBatchEnd() {
+            // Futures complete individually.
+        }
+
+        WriteOutcome await(int i) throws Exception {
+            return futures.get(i).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void overlappingWritesLandInSequenceOrderOnPrimaryAndCapture() throws Exception {
+        FakeCaptureSink sink = new FakeCaptureSink();
+        Random rnd = new Random(1);
+        Outcomes o = new Outcomes();
+        try (VolumeFile primary = VolumeFile.openOrCreate(dir.resolve("p.img"), SIZE)) {
+            VolumeSequencer s = VolumeSequencer.start("vol", primary, sink);
+            for (int i = 0; i < 2000; i++) {
+                int len = 1 + rnd.nextInt(8192);
+                int off = rnd.nextInt(SIZE - len);
+                byte[] data = new byte[len];
+                rnd.nextBytes(data);
+                RecordKind kind = i % 10 == 3 ? RecordKind.WRITE_ZEROES : i % 10 == 7 ? RecordKind.DISCARD
+                        : RecordKind.WRITE;
+                s.submit(o.command(kind, off, len, 0, kind == RecordKind.WRITE ? data : null));
+            }
+            for (int i = 0; i < o.futures.size(); i++) {
+                assertEquals(WriteOutcome.OK, o.await(i));
+            }
+            s.close();
+            byte[] onDisk = new byte[SIZE];
+            primary.read(0, ByteBuffer.wrap(onDisk));
+            assertArrayEquals(sink.rebuildImage(SIZE), onDisk);
+        }
+    }
+
+    @Test
+    void fuaAndFlushCompleteOnlyAfterSync() throws Exception {
+        FakeCaptureSink sink = new FakeCaptureSink();
+        Outcomes o = new Outcomes();
+        try (VolumeFile primary = VolumeFile.openOrCreate(dir.resolve("p.img"), SIZE)) {
+            VolumeSequencer s = VolumeSequencer.start("vol", primary, sink);
+            s.submit(o.command(RecordKind.WRITE, 0, 4, CaptureRecord.FLAG_FUA, new byte[] {1, 2, 3, 4}));
+            assertEquals(WriteOutcome.OK, o.await(0));
+            assertTrue(sink.syncedUpTo() >= 1, "record 1 synced before the FUA write completed");
+            s.submit(o.command(RecordKind.WRITE, 8, 4, 0, new byte[] {5, 6, 7, 8}));
+            s.submit(o.command(RecordKind.FLUSH, 0, 0, 0, null));
+            assertEquals(WriteOutcome.OK, o.await(2));
+            assertTrue(sink.syncedUpTo() >= 3, "flush covers the write before it");
+            s.close();
+            assertEquals(RecordKind.FLUSH, sink.records().get(2).kind());
+            assertTrue(sink.records().get(0).fua());
+        }
+    }
+
+    @Test
+    void fullSinkNeverFailsTheHostWrite() throws Exception {
+        FakeCaptureSink sink = new FakeCaptureSink();
+        sink.setFull(true);
+        Outcomes o = new Outcomes();
+        try (VolumeFile primary = VolumeFile.openOrCreate(dir.resolve("p.img"), SIZE)) {
+            VolumeSequencer s = VolumeSequencer.start("vol", primary, sink);
+            s.submit(o.command(RecordKind.WRITE, 10, 3, 0, new byte[] {9, 9, 9}));
+            assertEquals(WriteOutcome.OK, o.await(0));
+            s.close();
+            byte[] b = new byte[3];
+            primary.read(10, ByteBuffer.wrap(b));
+            assertArrayEquals(new byte[] {9, 9, 9}, b);
+            assertEquals(0, sink.records().size());
+        }
+    }
+
+    @Test
+    void failingAppendGivesIoErrorAndLeavesPrimaryUntouched() throws Exception {
+        FakeCaptureSink sink = new FakeCaptureSink();
+        Outcomes o = new Outcomes();
+        try (VolumeFile primary = VolumeFile.openOrCreate(dir.resolve("p.img"), SIZE)) {
+            VolumeSequencer s = VolumeSequencer.start("vol", primary, sink);
+            sink.setFailing(true);
+            s.submit(o.command(RecordKind.WRITE, 0, 2, 0, new byte[] {1, 1}));
+            s.submit(o.command(RecordKind.WRITE, 2, 2, 0, new byte[] {2, 2}));
+            assertEquals(WriteOutcome.IO_ERROR, o.await(0));
+            assertEquals(WriteOutcome.IO_ERROR, o.await(1));
+            sink.setFailing(false);
+            s.submit(o.command(RecordKind.WRITE, 4, 2, 0, new byte[] {3, 3}));
+            assertEquals(WriteOutcome.OK, o.await(2));
+            s.close();
+            byte[] b = new byte[6];
+            primary.read(0, ByteBuffer.wrap(b));
+            assertArrayEquals(new byte[] {0, 0, 0, 0, 3, 3}, b);
+            assertEquals(1, sink.records().size());
+        }
+    }
+
+    @Test
+    void commandsAfterCloseAreShutDown() throws Exception {
+        FakeCaptureSink sink = new FakeCaptureSink();
+        Outcomes o = new Outcomes();
+        try (VolumeFile primary = VolumeFile.openOrCreate(dir.resolve("p.img"), SIZE)) {
+            VolumeSequencer s = VolumeSequencer.start("vol", primary, sink);
+            s.close();
+            s.submit(o.command(RecordKind.WRITE, 0, 1, 0, new byte[] {1}));
+            assertEquals(WriteOutcome.SHUT_DOWN, o.await(0));
+            assertTrue(Arrays.equals(new byte[0], new byte[0]));
+        }
+    }
+}

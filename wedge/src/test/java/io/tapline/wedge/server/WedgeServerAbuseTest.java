@@ -1,0 +1,156 @@
+package io.tapline.wedge.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.wedge.capture.FakeCaptureSink;
+import io.tapline.wedge.nbd.NbdError;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Protocol abuse against a real server on loopback, while a second, well-behaved client keeps working. */
+class WedgeServerAbuseTest {
+    private static final long SIZE = 4 << 20;
+
+    @TempDir
+    Path dir;
+    FakeCaptureSink sink;
+    WedgeServer server;
+    RawNbdClient good;
+    long goodCookie;
+
+    @BeforeEach
+    void start() throws IOException {
+        sink = new FakeCaptureSink();
+        server = WedgeServer.start(WedgeConfig.of(new InetSocketAddress("127.0.0.1", 0), "vol1",
+                dir.resolve("primary.img"), SIZE, sink));
+        good = RawNbdClient.connected(server.boundAddress(), "vol1");
+        assertGoodClientWorks();
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        assertGoodClientWorks();
+        good.close();
+        server.close();
+    }
+
+    private void assertGoodClientWorks() throws IOException {
+        byte[] data = ("hello " + goodCookie).getBytes(StandardCharsets.UTF_8);
+        long cookie = ++goodCookie;
+        RawNbdClient.Reply r = good.write(cookie, 8192, data);
+        assertEquals(new RawNbdClient.Reply(0, cookie), r);
+        assertArrayEquals(data, good.read(++goodCookie, 8192, data.length));
+    }
+
+    @Test
+    void badRequestMagicDisconnectsOnlyThatClient() throws IOException {
+        try (RawNbdClient bad = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            bad.out.writeInt(0x12345678);
+            bad.out.write(new byte[24]);
+            bad.out.flush();
+            assertTrue(bad.closedByServer());
+        }
+    }
+
+    @Test
+    void garbageAfterHandshakeDisconnects() throws IOException {
+        try (RawNbdClient bad = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            byte[] junk = new byte[4096];
+            new java.util.Random(5).nextBytes(junk);
+            bad.out.write(junk);
+            bad.out.flush();
+            assertTrue(bad.closedByServer());
+        }
+    }
+
+    @Test
+    void outOfRangeRequestsGetSpecErrorsAndKeepTheConnection() throws IOException {
+        try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            c.request(0, 1, 1, SIZE - 1, 2, new byte[2]);
+            assertEquals(new RawNbdClient.Reply(NbdError.ENOSPC.wireValue(), 1), c.readReply(0, null));
+            c.request(0, 0, 2, SIZE, 1, null);
+            assertEquals(new RawNbdClient.Reply(NbdError.EINVAL.wireValue(), 2), c.readReply(0, null));
+            c.request(0, 4, 3, -1L, 1, null);
+            assertEquals(new RawNbdClient.Reply(NbdError.EINVAL.wireValue(), 3), c.readReply(0, null));
+            c.request(0, 99, 4, 0, 1, null);
+            assertEquals(new RawNbdClient.Reply(NbdError.EINVAL.wireValue(), 4), c.readReply(0, null));
+            assertEquals(new RawNbdClient.Reply(0, 5), c.write(5, 0, new byte[] {1}));
+        }
+    }
+
+    @Test
+    void hugeWriteIsConsumedAndRefusedWithEoverflow() throws IOException {
+        try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            int length = (32 << 20) + 1;
+            c.request(0, 1, 7, 0, length, new byte[length]);
+            assertEquals(new RawNbdClient.Reply(NbdError.EOVERFLOW.wireValue(), 7), c.readReply(0, null));
+            assertEquals(new RawNbdClient.Reply(0, 8), c.write(8, 0, new byte[] {2}));
+        }
+    }
+
+    @Test
+    void disconnectMidWriteLeavesNothingCaptured() throws IOException {
+        int before = sink.records().size();
+        try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            c.request(0, 1, 1, 0, 65536, new byte[1000]);
+        }
+        assertGoodClientWorks();
+        assertEquals(before + 1, sink.records().size(), "only the good client's write was captured");
+    }
+
+    @Test
+    void unknownExportAtGoGetsErrUnknownAndListNamesTheExport() throws IOException {
+        try (RawNbdClient c = new RawNbdClient(server.boundAddress())) {
+            assertEquals(0x80000006, c.go("nope").type());
+            c.option(3, new byte[0]);
+            RawNbdClient.OptionReply server = c.readOptionReply();
+            assertEquals(2, server.type());
+            assertEquals("vol1", new String(server.data(), 4, server.data().length - 4, StandardCharsets.UTF_8));
+            assertEquals(1, c.readOptionReply().type());
+            c.option(8, new byte[0]); // STRUCTURED_REPLY is not offered
+            assertEquals(0x80000001, c.readOptionReply().type());
+            c.option(2, new byte[0]);
+            assertEquals(1, c.readOptionReply().type());
+            assertTrue(c.closedByServer());
+        }
+    }
+
+    @Test
+    void badOptionMagicDisconnects() throws IOException {
+        try (RawNbdClient c = new RawNbdClient(server.boundAddress())) {
+            c.out.writeLong(0x1122334455667788L);
+            c.out.writeLong(0);
+            c.out.flush();
+            assertTrue(c.closedByServer());
+        }
+    }
+
+    @Test
+    void discAnswersInFlightWritesThenCloses() throws IOException {
+        try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            byte[] data = new byte[1 << 20];
+            Arrays.fill(data, (byte) 0x5a);
+            c.request(1, 1, 1, 0, data.length, data); // FUA
+            c.request(0, 2, 2, 0, 0, null);
+            assertEquals(new RawNbdClient.Reply(0, 1), c.readReply(0, null));
+            assertTrue(c.closedByServer());
+        }
+        byte[] onDisk = new byte[16];
+        try (var ch = java.nio.channels.FileChannel.open(dir.resolve("primary.img"))) {
+            ch.read(ByteBuffer.wrap(onDisk), 0);
+        }
+        assertEquals((byte) 0x5a, onDisk[15]);
+        assertTrue(Files.size(dir.resolve("primary.img")) == SIZE);
+    }
+}
