@@ -106,7 +106,7 @@ public final class Shipper implements Closeable {
 
     /** A snapshot of the link. */
     public ShipperStatus status() {
-        return new ShipperStatus(remoteId, connected, lastSent.get(), lastAcked.get(), reconnects.get(), lastError);
+        return new ShipperStatus(cursorId, remoteId, connected, lastSent.get(), lastAcked.get(), reconnects.get(), lastError);
     }
 
     /** Stops shipping: closes the link, waits for the shipping thread, releases the event loop. */
