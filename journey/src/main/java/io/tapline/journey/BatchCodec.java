@@ -1,0 +1,155 @@
+package io.tapline.journey;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordCodec;
+import io.tapline.log.RecordFormatException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+/**
+ * Packs consecutive {@link CaptureRecord}s into a {@link JourneyMessage.Batch} and unpacks them
+ * again, checking everything a batch promises: the CRC-32C of the uncompressed record bytes, the
+ * record count, dense ascending sequence numbers and each record's own CRC-32C.
+ *
+ * <p>LZ4 (one raw block) is used only when it saves at least {@link #MIN_SAVING_PERCENT} percent;
+ * otherwise the record bytes travel as they are.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class BatchCodec {
+    /** Compression is used only when it shrinks the bytes by at least this much. */
+    public static final int MIN_SAVING_PERCENT = 10;
+    /** Batches smaller than this are not worth compressing. */
+    static final int MIN_COMPRESS_BYTES = 512;
+
+    private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
+
+    private BatchCodec() {
+    }
+
+    /**
+     * Builds a batch of {@code records}, which must be non-empty, of one volume, with dense
+     * ascending sequence numbers.
+     */
+    public static JourneyMessage.Batch pack(long batchId, List<CaptureRecord> records) {
+        if (records.isEmpty()) {
+            throw new IllegalArgumentException("records: 0 (expected: >= 1)");
+        }
+        long size = 0;
+        for (int i = 0; i < records.size(); i++) {
+            CaptureRecord r = records.get(i);
+            if (i > 0 && r.sequence() != records.get(i - 1).sequence() + 1) {
+                throw new IllegalArgumentException("records[" + i + "].sequence: " + r.sequence() + " (expected: "
+                        + (records.get(i - 1).sequence() + 1) + ", dense)");
+            }
+            size += r.encodedSize();
+        }
+        if (size > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException("records: " + size + " bytes (expected: < 2 GiB)");
+        }
+        ByteBuffer raw = ByteBuffer.allocate((int) size);
+        for (CaptureRecord r : records) {
+            RecordCodec.encode(r, raw);
+        }
+        byte[] bytes = raw.array();
+        int crc = crc32c(bytes, 0, bytes.length);
+        Compression compression = Compression.NONE;
+        byte[] body = bytes;
+        byte[] compressed = compress(bytes);
+        if (compressed != null) {
+            compression = Compression.LZ4;
+            body = compressed;
+        }
+        return new JourneyMessage.Batch(batchId, records.get(0).sequence(), records.get(records.size() - 1).sequence(),
+                records.size(), compression, bytes.length, crc, body);
+    }
+
+    /**
+     * Decompresses and checks a batch and decodes its records, verifying each record's CRC-32C.
+     * Nothing is returned unless every check passes.
+     *
+     * @throws JourneyProtocolException naming the batch and the failed check
+     */
+    public static List<CaptureRecord> unpack(JourneyMessage.Batch batch) {
+        byte[] bytes = uncompressed(batch);
+        int actual = crc32c(bytes, 0, bytes.length);
+        if (actual != batch.crc32c()) {
+            throw new JourneyProtocolException(String.format("batch crc32c: 0x%08x (expected: 0x%08x) batch=%d",
+                    actual, batch.crc32c(), batch.batchId()));
+        }
+        List<CaptureRecord> records = new ArrayList<>(Math.min(batch.recordCount(), 1 << 16));
+        ByteBuffer src = ByteBuffer.wrap(bytes);
+        long expected = batch.firstSequence();
+        while (src.hasRemaining()) {
+            CaptureRecord r;
+            try {
+                r = RecordCodec.decode(src);
+            } catch (RecordFormatException e) {
+                throw new JourneyProtocolException("batch=" + batch.batchId() + " record #" + records.size()
+                        + " (expected seq " + expected + "): " + e.getMessage(), e);
+            }
+            if (r.sequence() != expected) {
+                throw new JourneyProtocolException("batch=" + batch.batchId() + " record #" + records.size()
+                        + " sequence: " + r.sequence() + " (expected: " + expected + ")");
+            }
+            records.add(r);
+            expected++;
+        }
+        if (records.size() != batch.recordCount()) {
+            throw new JourneyProtocolException("batch=" + batch.batchId() + " records: " + records.size()
+                    + " (expected: recordCount " + batch.recordCount() + ")");
+        }
+        return records;
+    }
+
+    /** CRC-32C (Castagnoli) of a byte range. */
+    public static int crc32c(byte[] bytes, int offset, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, offset, length);
+        return (int) crc.getValue();
+    }
+
+    private static byte[] uncompressed(JourneyMessage.Batch batch) {
+        return switch (batch.compression()) {
+            case NONE -> batch.body();
+            case LZ4 -> decompress(batch);
+        };
+    }
+
+    private static byte[] compress(byte[] bytes) {
+        if (bytes.length < MIN_COMPRESS_BYTES) {
+            return null;
+        }
+        LZ4Compressor compressor = LZ4.fastCompressor();
+        byte[] out = new byte[compressor.maxCompressedLength(bytes.length)];
+        int n = compressor.compress(bytes, 0, bytes.length, out, 0, out.length);
+        long saved = bytes.length - (long) n;
+        if (saved * 100 < (long) bytes.length * MIN_SAVING_PERCENT) {
+            return null;
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
+    private static byte[] decompress(JourneyMessage.Batch batch) {
+        LZ4SafeDecompressor decompressor = LZ4.safeDecompressor();
+        byte[] out = new byte[batch.uncompressedLength()];
+        int n;
+        try {
+            n = decompressor.decompress(batch.body(), 0, batch.body().length, out, 0, out.length);
+        } catch (LZ4Exception e) {
+            throw new JourneyProtocolException("batch=" + batch.batchId() + " lz4: " + e.getMessage()
+                    + " (expected: a valid LZ4 block of " + batch.uncompressedLength() + " bytes)", e);
+        }
+        if (n != out.length) {
+            throw new JourneyProtocolException("batch=" + batch.batchId() + " uncompressed: " + n
+                    + " bytes (expected: uncompressedLength " + out.length + ")");
+        }
+        return out;
+    }
+}

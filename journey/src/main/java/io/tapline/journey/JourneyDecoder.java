@@ -1,0 +1,208 @@
+package io.tapline.journey;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Decodes journey link frames into {@link JourneyMessage}s. Big-endian throughout; strings are
+ * {@code u16 length | UTF-8 bytes}.
+ *
+ * <pre>
+ * frame
+ *   offset size  field
+ *    0      4    length   bytes after this field: 1 (type) + body; 1..maxFrameBytes
+ *    4      1    type     1 HELLO, 2 WELCOME, 3 REFUSED, 4 BATCH, 5 ACK, 6 ERROR
+ *    5      n    body     length - 1 bytes, as below; a body must be consumed exactly
+ *
+ * HELLO (source to replayer)            WELCOME (replayer to source)
+ *   u16 protocolVersion (1)               u64 lastAppliedSequence
+ *   str sourceId
+ *   str volumeId                        REFUSED (replayer to source, then close)
+ *   u64 volumeSizeBytes                   str reason
+ *   u32 blockSizeBytes
+ *   str credential (may be empty)       ERROR (either side, fatal, then close)
+ *                                         str message
+ * BATCH (source to replayer)
+ *   u64 batchId                         ACK (replayer to source)
+ *   u64 firstSequence                     u64 batchId
+ *   u64 lastSequence                      u64 lastAppliedSequence
+ *   u32 recordCount                       u32 crc32c (echo of the BATCH's crc32c)
+ *   u8  compression (0 none, 1 LZ4 block)
+ *   u32 uncompressedLength
+ *   u32 crc32c of the uncompressed record bytes
+ *   ... record bytes: concatenated RecordCodec encodings, compressed as said
+ * </pre>
+ *
+ * <p>A HELLO whose protocol version is not supported is still decoded (its other fields are
+ * then skipped and left empty) so that the replayer can refuse it naming the supported range.
+ *
+ * <p>Not sharable: one instance per channel, used on its event loop. The decoder copies what it
+ * needs out of the inbound {@link ByteBuf}s, so the messages it emits hold no buffers and need no
+ * release. After a protocol violation it throws {@link JourneyProtocolException} once and
+ * discards everything that follows; the handler is expected to close the channel.
+ */
+public final class JourneyDecoder extends ByteToMessageDecoder {
+
+    private enum State {
+        READ_HEADER,
+        READ_BODY,
+        BAD_FRAME
+    }
+
+    private final int maxFrameBytes;
+    private State state = State.READ_HEADER;
+    private MessageType type;
+    private int bodyLength;
+
+    /** A decoder bounded by {@link JourneyProtocol#DEFAULT_MAX_FRAME_BYTES}. */
+    public JourneyDecoder() {
+        this(JourneyProtocol.DEFAULT_MAX_FRAME_BYTES);
+    }
+
+    /** A decoder that rejects frames whose length field exceeds {@code maxFrameBytes}. */
+    public JourneyDecoder(int maxFrameBytes) {
+        if (maxFrameBytes < JourneyProtocol.BATCH_HEADER_BYTES + 1) {
+            throw new IllegalArgumentException("maxFrameBytes: " + maxFrameBytes + " (expected: >= "
+                    + (JourneyProtocol.BATCH_HEADER_BYTES + 1) + ")");
+        }
+        this.maxFrameBytes = maxFrameBytes;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        try {
+            switch (state) {
+                case READ_HEADER -> readHeader(in);
+                case READ_BODY -> readBody(in, out);
+                case BAD_FRAME -> in.skipBytes(in.readableBytes());
+                default -> throw new IllegalStateException("state: " + state);
+            }
+        } catch (JourneyProtocolException e) {
+            // Nothing after a bad frame can be trusted: drop it so no buffer is held.
+            in.skipBytes(in.readableBytes());
+            throw e;
+        }
+    }
+
+    private void readHeader(ByteBuf in) {
+        if (in.readableBytes() < JourneyProtocol.FRAME_HEADER_BYTES) {
+            return;
+        }
+        long length = in.readUnsignedInt();
+        if (length < 1 || length > maxFrameBytes) {
+            throw fail("length: " + length + " (expected: 1.." + maxFrameBytes + ")");
+        }
+        int typeValue = in.readUnsignedByte();
+        try {
+            type = MessageType.fromWireValue(typeValue);
+        } catch (JourneyProtocolException e) {
+            throw fail(e.getMessage());
+        }
+        bodyLength = (int) length - 1;
+        state = State.READ_BODY;
+    }
+
+    private void readBody(ByteBuf in, List<Object> out) {
+        if (in.readableBytes() < bodyLength) {
+            return;
+        }
+        ByteBuf body = in.readSlice(bodyLength);
+        JourneyMessage message;
+        try {
+            message = switch (type) {
+                case HELLO -> readHello(body);
+                case WELCOME -> new JourneyMessage.Welcome(readLong(body, "lastAppliedSequence"));
+                case REFUSED -> new JourneyMessage.Refused(readString(body, "reason"));
+                case BATCH -> readBatch(body);
+                case ACK -> new JourneyMessage.Ack(readLong(body, "batchId"), readLong(body, "lastAppliedSequence"),
+                        readInt(body, "crc32c"));
+                case ERROR -> new JourneyMessage.Error(readString(body, "message"));
+            };
+        } catch (IllegalArgumentException e) {
+            throw fail(e.getMessage());
+        }
+        if (body.isReadable()) {
+            throw fail("body: " + body.readableBytes() + " trailing bytes (expected: 0)");
+        }
+        state = State.READ_HEADER;
+        out.add(message);
+    }
+
+    private JourneyMessage.Hello readHello(ByteBuf body) {
+        int version = readShort(body, "protocolVersion");
+        if (!JourneyProtocol.supports(version)) {
+            // Layout of other versions is unknown: keep only the version so it can be refused.
+            body.skipBytes(body.readableBytes());
+            return new JourneyMessage.Hello(version, "", "", 0, 0, "");
+        }
+        String sourceId = readString(body, "sourceId");
+        String volumeId = readString(body, "volumeId");
+        long size = readLong(body, "volumeSizeBytes");
+        long blockSize = readInt(body, "blockSizeBytes") & 0xFFFFFFFFL;
+        if (blockSize > Integer.MAX_VALUE) {
+            throw fail("blockSizeBytes: " + blockSize + " (expected: 0.." + Integer.MAX_VALUE + ")");
+        }
+        String credential = readString(body, "credential");
+        return new JourneyMessage.Hello(version, sourceId, volumeId, size, (int) blockSize, credential);
+    }
+
+    private JourneyMessage.Batch readBatch(ByteBuf body) {
+        long batchId = readLong(body, "batchId");
+        long first = readLong(body, "firstSequence");
+        long last = readLong(body, "lastSequence");
+        long count = readInt(body, "recordCount") & 0xFFFFFFFFL;
+        Compression compression = Compression.fromWireValue(readByte(body, "compression"));
+        long uncompressed = readInt(body, "uncompressedLength") & 0xFFFFFFFFL;
+        int crc = readInt(body, "crc32c");
+        if (uncompressed > maxFrameBytes) {
+            throw fail("uncompressedLength: " + uncompressed + " (expected: 0.." + maxFrameBytes + ")");
+        }
+        if (count > Integer.MAX_VALUE) {
+            throw fail("recordCount: " + count + " (expected: 1.." + Integer.MAX_VALUE + ")");
+        }
+        byte[] bytes = new byte[body.readableBytes()];
+        body.readBytes(bytes);
+        return new JourneyMessage.Batch(batchId, first, last, (int) count, compression, (int) uncompressed, crc,
+                bytes);
+    }
+
+    private String readString(ByteBuf body, String field) {
+        int n = readShort(body, field + ".length");
+        need(body, n, field);
+        return body.readCharSequence(n, StandardCharsets.UTF_8).toString();
+    }
+
+    private long readLong(ByteBuf body, String field) {
+        need(body, 8, field);
+        return body.readLong();
+    }
+
+    private int readInt(ByteBuf body, String field) {
+        need(body, 4, field);
+        return body.readInt();
+    }
+
+    private int readShort(ByteBuf body, String field) {
+        need(body, 2, field);
+        return body.readUnsignedShort();
+    }
+
+    private int readByte(ByteBuf body, String field) {
+        need(body, 1, field);
+        return body.readUnsignedByte();
+    }
+
+    private void need(ByteBuf body, int n, String field) {
+        if (body.readableBytes() < n) {
+            throw fail(field + ": " + body.readableBytes() + " bytes left in the frame (expected: >= " + n + ")");
+        }
+    }
+
+    private JourneyProtocolException fail(String detail) {
+        state = State.BAD_FRAME;
+        return new JourneyProtocolException(detail + (type == null ? "" : " type=" + type));
+    }
+}

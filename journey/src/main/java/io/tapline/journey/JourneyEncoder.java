@@ -1,0 +1,107 @@
+package io.tapline.journey;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.EncoderException;
+import io.netty.handler.codec.MessageToByteEncoder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Encodes {@link JourneyMessage}s into journey link frames; the byte layout is documented on
+ * {@link JourneyDecoder}.
+ *
+ * <p>Stateless and {@linkplain ChannelHandler.Sharable sharable}. Messages hold no buffers; the
+ * encoder allocates the outbound {@link ByteBuf}, which Netty releases after writing. A message
+ * whose frame would exceed the configured bound fails the write with an {@link EncoderException}.
+ */
+@ChannelHandler.Sharable
+public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
+
+    private final int maxFrameBytes;
+
+    /** An encoder bounded by {@link JourneyProtocol#DEFAULT_MAX_FRAME_BYTES}. */
+    public JourneyEncoder() {
+        this(JourneyProtocol.DEFAULT_MAX_FRAME_BYTES);
+    }
+
+    /** An encoder that refuses frames whose length field would exceed {@code maxFrameBytes}. */
+    public JourneyEncoder(int maxFrameBytes) {
+        super(JourneyMessage.class);
+        this.maxFrameBytes = maxFrameBytes;
+    }
+
+    @Override
+    protected ByteBuf allocateBuffer(ChannelHandlerContext ctx, JourneyMessage msg, boolean preferDirect) {
+        long length = frameLength(msg);
+        if (length > maxFrameBytes) {
+            throw new EncoderException(
+                    "length: " + length + " (expected: 1.." + maxFrameBytes + ") type=" + msg.type());
+        }
+        int size = (int) length + 4;
+        return preferDirect ? ctx.alloc().ioBuffer(size) : ctx.alloc().heapBuffer(size);
+    }
+
+    @Override
+    protected void encode(ChannelHandlerContext ctx, JourneyMessage msg, ByteBuf out) {
+        out.writeInt((int) frameLength(msg));
+        out.writeByte(msg.type().wireValue());
+        switch (msg.type()) {
+            case HELLO -> {
+                JourneyMessage.Hello h = (JourneyMessage.Hello) msg;
+                out.writeShort(h.protocolVersion());
+                writeString(out, h.sourceId());
+                writeString(out, h.volumeId());
+                out.writeLong(h.volumeSizeBytes());
+                out.writeInt(h.blockSizeBytes());
+                writeString(out, h.credential());
+            }
+            case WELCOME -> out.writeLong(((JourneyMessage.Welcome) msg).lastAppliedSequence());
+            case REFUSED -> writeString(out, ((JourneyMessage.Refused) msg).reason());
+            case BATCH -> {
+                JourneyMessage.Batch b = (JourneyMessage.Batch) msg;
+                out.writeLong(b.batchId());
+                out.writeLong(b.firstSequence());
+                out.writeLong(b.lastSequence());
+                out.writeInt(b.recordCount());
+                out.writeByte(b.compression().wireValue());
+                out.writeInt(b.uncompressedLength());
+                out.writeInt(b.crc32c());
+                out.writeBytes(b.body());
+            }
+            case ACK -> {
+                JourneyMessage.Ack a = (JourneyMessage.Ack) msg;
+                out.writeLong(a.batchId());
+                out.writeLong(a.lastAppliedSequence());
+                out.writeInt(a.crc32c());
+            }
+            case ERROR -> writeString(out, ((JourneyMessage.Error) msg).message());
+            default -> throw new EncoderException("type: " + msg.type() + " (expected: a journey message)");
+        }
+    }
+
+    /** The frame's length field: type byte plus body. */
+    static long frameLength(JourneyMessage msg) {
+        long body = switch (msg.type()) {
+            case HELLO -> {
+                JourneyMessage.Hello h = (JourneyMessage.Hello) msg;
+                yield 2 + str(h.sourceId()) + str(h.volumeId()) + 8 + 4 + str(h.credential());
+            }
+            case WELCOME -> 8;
+            case REFUSED -> str(((JourneyMessage.Refused) msg).reason());
+            case BATCH -> JourneyProtocol.BATCH_HEADER_BYTES + (long) ((JourneyMessage.Batch) msg).body().length;
+            case ACK -> 8 + 8 + 4;
+            case ERROR -> str(((JourneyMessage.Error) msg).message());
+        };
+        return 1 + body;
+    }
+    private static int str(String s) {
+        return 2 + s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    private static void writeString(ByteBuf out, String s) {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        out.writeShort(bytes.length);
+        out.writeBytes(bytes);
+    }
+}

@@ -1,0 +1,39 @@
+package io.tapline.journey.shipper;
+
+import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.buffer.RecordReader;
+import java.io.IOException;
+
+/** Adapts a {@link CaptureBuffer}; as thread-safe as the buffer. */
+final class BufferRecordSource implements RecordSource {
+    private final CaptureBuffer buffer;
+
+    BufferRecordSource(CaptureBuffer buffer) {
+        this.buffer = buffer;
+    }
+
+    @Override
+    public void registerRemote(String remoteId) throws IOException {
+        buffer.registerRemote(remoteId);
+    }
+
+    @Override
+    public long acknowledged(String remoteId) {
+        return buffer.acknowledged(remoteId);
+    }
+
+    @Override
+    public void acknowledge(String remoteId, long sequence) throws IOException {
+        buffer.acknowledge(remoteId, sequence);
+    }
+
+    @Override
+    public long lastSequence() {
+        return buffer.lastSequence();
+    }
+
+    @Override
+    public RecordReader openReader(long fromSequence) throws IOException {
+        return buffer.openReader(fromSequence);
+    }
+}

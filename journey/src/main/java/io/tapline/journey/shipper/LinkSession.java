@@ -1,0 +1,180 @@
+package io.tapline.journey.shipper;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.tapline.journey.JourneyMessage;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One connection of a shipper to its replayer: the handshake, the window of batches in flight
+ * and their acknowledgements.
+ *
+ * <p>Threads: inbound messages arrive on the channel's event loop; {@link #send} and
+ * {@link #awaitWelcome} are called by the shipper's thread. The in-flight queue is guarded by
+ * {@code this}. An ACK is checked against the oldest batch in flight (the replayer applies and
+ * acknowledges in order), then handed to {@code onAck} on the event loop, which records the
+ * cursor in the capture buffer.
+ */
+final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
+
+    /** What is remembered of a batch until its ACK. */
+    private record InFlight(long batchId, long lastSequence, int crc32c) {
+    }
+
+    private final Semaphore window;
+    private final AckListener onAck;
+    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+    private final CompletableFuture<Long> welcome = new CompletableFuture<>();
+    private final CompletableFuture<String> failure = new CompletableFuture<>();
+    private volatile Channel channel;
+
+    /** Called on the event loop for each verified ACK; may throw to fail the session. */
+    interface AckListener {
+        void acked(long lastAppliedSequence) throws IOException;
+    }
+
+    LinkSession(int maxInFlightBatches, AckListener onAck) {
+        this.window = new Semaphore(maxInFlightBatches);
+        this.onAck = onAck;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        channel = ctx.channel();
+        super.channelActive(ctx);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, JourneyMessage msg) {
+        if (msg instanceof JourneyMessage.Welcome w) {
+            if (!welcome.complete(w.lastAppliedSequence())) {
+                fail("protocol: WELCOME received twice");
+            }
+        } else if (msg instanceof JourneyMessage.Refused r) {
+            fail("refused by replayer: " + r.reason());
+        } else if (msg instanceof JourneyMessage.Error e) {
+            fail("replayer error: " + e.message());
+        } else if (msg instanceof JourneyMessage.Ack a) {
+            onAck(a);
+        } else {
+            fail("protocol: type: " + msg.type() + " (expected: WELCOME, REFUSED, ACK or ERROR)");
+        }
+    }
+
+    private void onAck(JourneyMessage.Ack ack) {
+        InFlight head;
+        synchronized (this) {
+            head = inFlight.poll();
+        }
+        if (head == null || head.batchId() != ack.batchId()) {
+            fail("protocol: ACK batchId: " + ack.batchId() + " (expected: "
+                    + (head == null ? "none in flight" : head.batchId()) + ")");
+            return;
+        }
+        if (head.crc32c() != ack.crc32c()) {
+            fail(String.format("ACK crc32c: 0x%08x (expected: 0x%08x) batch=%d: replayer stored other bytes",
+                    ack.crc32c(), head.crc32c(), ack.batchId()));
+            return;
+        }
+        if (ack.lastAppliedSequence() < head.lastSequence()) {
+            fail("ACK lastAppliedSequence: " + ack.lastAppliedSequence() + " (expected: >= " + head.lastSequence()
+                    + ") batch=" + ack.batchId());
+            return;
+        }
+        try {
+            onAck.acked(ack.lastAppliedSequence());
+        } catch (IOException | RuntimeException e) {
+            fail("recording ACK of seq " + ack.lastAppliedSequence() + " in the capture buffer: " + e);
+            return;
+        }
+        window.release();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        fail("connection closed by replayer");
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        fail(String.valueOf(cause.getMessage() == null ? cause : cause.getMessage()));
+    }
+
+    /** Waits for WELCOME; returns the replayer's last applied sequence. */
+    long awaitWelcome(long timeoutMillis) throws IOException, InterruptedException {
+        try {
+            CompletableFuture<Object> either = CompletableFuture.anyOf(welcome, failure);
+            Object result = either.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            if (result instanceof Long lastApplied) {
+                return lastApplied;
+            }
+            throw new IOException(String.valueOf(result));
+        } catch (TimeoutException e) {
+            fail("handshake: no WELCOME within " + timeoutMillis + " ms");
+            throw new IOException("handshake: no WELCOME within " + timeoutMillis + " ms", e);
+        } catch (ExecutionException e) {
+            throw new IOException(e.getCause());
+        }
+    }
+
+    /** Takes one slot of the window, waiting up to {@code timeoutMillis}. */
+    boolean acquireSlot(long timeoutMillis) throws InterruptedException {
+        return window.tryAcquire(timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Gives back a slot taken for a batch that was not sent. */
+    void releaseSlot() {
+        window.release();
+    }
+
+    /** Sends a batch; a slot must have been acquired for it. */
+    void send(JourneyMessage.Batch batch) {
+        synchronized (this) {
+            inFlight.add(new InFlight(batch.batchId(), batch.lastSequence(), batch.crc32c()));
+        }
+        channel.writeAndFlush(batch).addListener(f -> {
+            if (!f.isSuccess()) {
+                fail("sending batch " + batch.batchId() + ": " + f.cause());
+            }
+        });
+    }
+
+    /** Sends a fatal ERROR and closes. */
+    void abort(String message) {
+        Channel ch = channel;
+        if (ch != null && ch.isActive()) {
+            ch.writeAndFlush(new JourneyMessage.Error(message));
+        }
+        fail(message);
+    }
+
+    /** Ends the session with {@code reason}; the first reason wins. Idempotent, any thread. */
+    void fail(String reason) {
+        failure.complete(reason);
+        Channel ch = channel;
+        if (ch != null) {
+            ch.close();
+        }
+    }
+
+    void attach(Channel ch) {
+        channel = ch;
+    }
+
+    boolean alive() {
+        return !failure.isDone();
+    }
+
+    /** Why the session ended, or null while alive. */
+    String failureReason() {
+        return failure.getNow(null);
+    }
+}

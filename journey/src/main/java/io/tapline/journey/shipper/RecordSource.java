@@ -1,0 +1,21 @@
+package io.tapline.journey.shipper;
+
+import io.tapline.log.buffer.RecordReader;
+import java.io.IOException;
+
+/**
+ * The part of the capture buffer a shipper uses: its cursor and a reader. Exists so that tests
+ * can ship from an in-memory log; production code adapts {@code CaptureBuffer}. Implementations
+ * are thread-safe.
+ */
+interface RecordSource {
+    void registerRemote(String remoteId) throws IOException;
+
+    long acknowledged(String remoteId);
+
+    void acknowledge(String remoteId, long sequence) throws IOException;
+
+    long lastSequence();
+
+    RecordReader openReader(long fromSequence) throws IOException;
+}

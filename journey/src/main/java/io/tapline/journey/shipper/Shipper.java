@@ -1,0 +1,290 @@
+package io.tapline.journey.shipper;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.tapline.journey.BatchCodec;
+import io.tapline.journey.JourneyDecoder;
+import io.tapline.journey.JourneyEncoder;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyProtocol;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.buffer.RecordReader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Ships one volume's capture buffer to one replayer over the journey link, forever: connect,
+ * HELLO, resume after the replayer's WELCOME, read records, send batches with a window of
+ * {@code maxInFlightBatches}, advance the buffer's cursor for this remote on each verified ACK.
+ * On any error the connection is closed and reopened after a jittered exponential backoff; the
+ * next WELCOME says where to resume, so records are re-sent, never lost (the replayer skips what
+ * it already applied).
+ *
+ * <p>Resume rule: reading starts at {@code max(welcome.lastApplied, buffer.acknowledged(remote)) + 1}.
+ * A replayer ahead of the buffer's cursor moves the cursor forward; a replayer ahead of the
+ * buffer's last sequence means the two do not belong together, and nothing is shipped.
+ *
+ * <p>Threads: one dedicated thread ({@code tapline-ship-<volume>}) reads the buffer, packs and
+ * sends batches; one event loop thread handles the socket and the ACKs (and records them in the
+ * buffer). {@link #status()} and {@link #close()} may be called from any thread. Batches hold no
+ * {@code ByteBuf}s; the encoder allocates and Netty releases the outbound buffers.
+ */
+public final class Shipper implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(Shipper.class);
+    /** How long one wait on the reader or the window lasts, so close and link loss are noticed. */
+    private static final long POLL_MILLIS = 100;
+
+    private final ShipperConfig config;
+    private final RecordSource source;
+    private final String remoteId;
+    private final String cursorId;
+    private final EventLoopGroup group;
+    private final Bootstrap bootstrap;
+    private final Thread thread;
+    private final CountDownLatch closing = new CountDownLatch(1);
+    private final AtomicLong lastSent = new AtomicLong();
+    private final AtomicLong lastAcked = new AtomicLong();
+    private final AtomicLong reconnects = new AtomicLong();
+    private volatile boolean closed;
+    private volatile LinkSession session;
+    private volatile boolean connected;
+    private volatile String lastError = "";
+    private String lastLoggedError;
+    private long nextBatchId = 1;
+
+    private Shipper(ShipperConfig config, RecordSource source) {
+        this.config = config;
+        this.source = source;
+        this.remoteId = config.remoteId();
+        this.cursorId = config.cursorId();
+        this.group = io.tapline.journey.NettyTransport.newGroup(1, "tapline-link-" + config.volumeId());
+        this.bootstrap = new Bootstrap().group(group)
+                .channel(io.tapline.journey.NettyTransport.socketChannel())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.handshakeTimeout().toMillis());
+        this.thread = new Thread(this::run, "tapline-ship-" + config.volumeId());
+        this.thread.setDaemon(true);
+    }
+
+    /**
+     * Registers the remote in {@code buffer} (cursor {@link ShipperConfig#cursorId()}) and starts
+     * shipping to it in the background.
+     *
+     * @throws IOException when the remote cannot be registered in the buffer
+     */
+    public static Shipper start(ShipperConfig config, CaptureBuffer buffer) throws IOException {
+        return start(config, new BufferRecordSource(buffer));
+    }
+
+    static Shipper start(ShipperConfig config, RecordSource source) throws IOException {
+        source.registerRemote(config.cursorId());
+        Shipper shipper = new Shipper(config, source);
+        shipper.lastAcked.set(source.acknowledged(config.cursorId()));
+        shipper.lastSent.set(shipper.lastAcked.get());
+        shipper.thread.start();
+        log.debug("shipper started {}", config);
+        return shipper;
+    }
+
+    /** The configuration this shipper runs with. */
+    public ShipperConfig config() {
+        return config;
+    }
+
+    /** A snapshot of the link. */
+    public ShipperStatus status() {
+        return new ShipperStatus(cursorId, remoteId, connected, lastSent.get(), lastAcked.get(), reconnects.get(), lastError);
+    }
+
+    /** Stops shipping: closes the link, waits for the shipping thread, releases the event loop. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closing.countDown();
+        LinkSession s = session;
+        if (s != null) {
+            s.fail("shipper closed");
+        }
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("shipper stopped volume={} remote={} lastAcked={}", config.volumeId(), remoteId, lastAcked.get());
+    }
+
+    private void run() {
+        Backoff backoff = new Backoff(config.minBackoff(), config.maxBackoff());
+        while (!closed) {
+            String reason;
+            try {
+                reason = runSession(backoff);
+            } catch (IOException | RuntimeException e) {
+                reason = e.getMessage() == null ? e.toString() : e.getMessage();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (closed) {
+                return;
+            }
+            linkDown(reason);
+            try {
+                closing.await(backoff.nextMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** One connection, from connect to loss; returns why it ended. */
+    private String runSession(Backoff backoff) throws IOException, InterruptedException {
+        LinkSession s = new LinkSession(config.maxInFlightBatches(), this::acked);
+        session = s;
+        if (closed) {
+            return "shipper closed";
+        }
+        ChannelFuture connect = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                ch.pipeline().addLast(new JourneyDecoder(), new JourneyEncoder(), s);
+            }
+        }).connect(config.remote());
+        if (!connect.await(config.handshakeTimeout().toMillis() + 1000)) {
+            connect.channel().close();
+            throw new IOException("connect " + remoteId + ": timed out");
+        }
+        if (!connect.isSuccess()) {
+            throw new IOException("connect " + remoteId + ": " + connect.cause().getMessage());
+        }
+        s.attach(connect.channel());
+        try {
+            connect.channel().writeAndFlush(new JourneyMessage.Hello(JourneyProtocol.VERSION, config.sourceId(),
+                    config.volumeId(), config.volumeSizeBytes(), config.blockSizeBytes(), config.credential()));
+            long lastApplied = s.awaitWelcome(config.handshakeTimeout().toMillis());
+            long resumeAfter = resumePoint(s, lastApplied);
+            if (resumeAfter < 0) {
+                return s.failureReason();
+            }
+            connected = true;
+            backoff.reset();
+            lastLoggedError = null;
+            log.info("link up volume={} remote={} replayerLastApplied={} resumeAt={}", config.volumeId(), remoteId,
+                    lastApplied, resumeAfter + 1);
+            try (RecordReader reader = source.openReader(resumeAfter + 1)) {
+                pump(s, reader, resumeAfter + 1);
+            }
+            return s.failureReason() == null ? "shipper closed" : s.failureReason();
+        } finally {
+            connected = false;
+            s.fail("session ended");
+        }
+    }
+
+    /** Applies the resume rule; returns the sequence to resume after, or -1 when nothing may be shipped. */
+    private long resumePoint(LinkSession s, long lastApplied) throws IOException {
+        long acked = source.acknowledged(cursorId);
+        long last = source.lastSequence();
+        if (lastApplied > last) {
+            s.abort("replica of volume " + config.volumeId() + " is at seq " + lastApplied
+                    + " but the capture buffer ends at seq " + last + " (expected: replica <= buffer); resync needed");
+            return -1;
+        }
+        if (lastApplied > acked) {
+            source.acknowledge(cursorId, lastApplied);
+            acked = lastApplied;
+        }
+        lastAcked.set(acked);
+        lastSent.set(Math.max(lastSent.get(), acked));
+        return acked;
+    }
+
+    /** Reads, packs and sends until the session ends or the shipper closes. */
+    private void pump(LinkSession s, RecordReader reader, long firstSequence)
+            throws IOException, InterruptedException {
+        long expected = firstSequence;
+        CaptureRecord pending = null;
+        while (!closed && s.alive()) {
+            if (!s.acquireSlot(POLL_MILLIS)) {
+                continue;
+            }
+            List<CaptureRecord> records = new ArrayList<>();
+            long bytes = 0;
+            while (s.alive() && !closed) {
+                CaptureRecord r = pending != null ? pending : reader.next(records.isEmpty() ? POLL_MILLIS : 1);
+                pending = null;
+                if (r == null) {
+                    break;
+                }
+                if (r.sequence() < expected) {
+                    continue; // the replayer has it already
+                }
+                if (r.sequence() != expected) {
+                    s.abort("capture buffer hole: seq " + r.sequence() + " (expected: " + expected + ") volume="
+                            + config.volumeId());
+                    return;
+                }
+                if (!r.volumeId().equals(config.volumeId())) {
+                    s.abort("record volume: " + r.volumeId() + " (expected: " + config.volumeId() + ") seq="
+                            + r.sequence());
+                    return;
+                }
+                if (!records.isEmpty() && bytes + r.encodedSize() > config.maxBatchBytes()) {
+                    pending = r;
+                    break;
+                }
+                records.add(r);
+                bytes += r.encodedSize();
+                expected++;
+                if (bytes >= config.maxBatchBytes()) {
+                    break;
+                }
+            }
+            if (records.isEmpty() || !s.alive() || closed) {
+                s.releaseSlot();
+                continue;
+            }
+            JourneyMessage.Batch batch = BatchCodec.pack(nextBatchId++, records);
+            s.send(batch);
+            lastSent.set(batch.lastSequence());
+            log.trace("sent {}", batch);
+        }
+    }
+
+    /** On the event loop: a verified ACK. */
+    private void acked(long lastApplied) throws IOException {
+        source.acknowledge(cursorId, lastApplied);
+        lastAcked.set(lastApplied);
+    }
+
+    private void linkDown(String reason) {
+        reconnects.incrementAndGet();
+        lastError = reason;
+        boolean wasUp = lastLoggedError == null;
+        if (wasUp || !reason.equals(lastLoggedError)) {
+            log.warn("link down volume={} remote={} reason={}; reconnecting with backoff {}..{}", config.volumeId(),
+                    remoteId, reason, config.minBackoff(), config.maxBackoff());
+            lastLoggedError = reason;
+        } else {
+            log.debug("link still down volume={} remote={} reason={}", config.volumeId(), remoteId, reason);
+        }
+    }
+}

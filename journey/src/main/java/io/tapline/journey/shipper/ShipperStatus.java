@@ -1,0 +1,17 @@
+package io.tapline.journey.shipper;
+
+/**
+ * A snapshot of a {@link Shipper}'s link, for status and metrics.
+ *
+ * @param remoteId          the remote's id in the capture buffer ({@link ShipperConfig#cursorId()}),
+ *                          the key of {@code BufferStatus.acknowledged()}
+ * @param address           {@code host:port} of the replayer ({@link ShipperConfig#remoteId()})
+ * @param connected         whether a session is open (WELCOME received and link up)
+ * @param lastSentSequence  highest sequence sent in the current or a past session (0 if none)
+ * @param lastAckedSequence highest sequence the replayer acknowledged as durably applied
+ * @param reconnects        sessions lost or connection attempts failed since start
+ * @param lastError         why the link last went down or failed to come up; empty if never
+ */
+public record ShipperStatus(String remoteId, String address, boolean connected, long lastSentSequence,
+        long lastAckedSequence, long reconnects, String lastError) {
+}

@@ -1,0 +1,217 @@
+package io.tapline.journey;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.EncoderException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class JourneyCodecTest {
+
+    private static List<JourneyMessage> samples() {
+        return List.of(
+                new JourneyMessage.Hello(1, "wedge-a", "vol1", 4L << 30, 4096, ""),
+                new JourneyMessage.Hello(1, "wedge-ü", "vol-2", 1, 512, "s3cret"),
+                new JourneyMessage.Welcome(0),
+                new JourneyMessage.Welcome(Long.MAX_VALUE),
+                new JourneyMessage.Refused("volume busy: volume vol1 already has a live session"),
+                BatchCodec.pack(1, TestRecords.writes("vol1", 1, 3, 100, false)),
+                BatchCodec.pack(2, TestRecords.writes("vol1", 4, 20, 4096, true)),
+                new JourneyMessage.Ack(2, 23, 0xCAFEBABE),
+                new JourneyMessage.Error("sequence: 9 (expected: 5)"));
+    }
+
+    private static byte[] encode(JourneyMessage msg) {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyEncoder());
+        assertTrue(ch.writeOutbound(msg));
+        ByteBuf buf = ch.readOutbound();
+        byte[] bytes = new byte[buf.readableBytes()];
+        buf.readBytes(bytes);
+        buf.release();
+        assertFalse(ch.finish());
+        return bytes;
+    }
+
+    /** Feeds {@code bytes} in pieces of the given sizes (cycled), returns what came out. */
+    private static List<JourneyMessage> decode(byte[] bytes, int... pieces) {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
+        List<ByteBuf> fed = new ArrayList<>();
+        int pos = 0;
+        int i = 0;
+        while (pos < bytes.length) {
+            int n = Math.min(pieces[i++ % pieces.length], bytes.length - pos);
+            ByteBuf piece = Unpooled.copiedBuffer(bytes, pos, n);
+            fed.add(piece);
+            ch.writeInbound(piece);
+            pos += n;
+        }
+        List<JourneyMessage> out = new ArrayList<>();
+        for (Object o; (o = ch.readInbound()) != null; ) {
+            out.add((JourneyMessage) o);
+        }
+        assertFalse(ch.finish());
+        for (ByteBuf b : fed) {
+            assertEquals(0, b.refCnt(), "input buffer leaked");
+        }
+        return out;
+    }
+
+    private static byte[] all() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (JourneyMessage m : samples()) {
+            out.writeBytes(encode(m));
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void roundTripsEveryMessageFedByteByByte() {
+        assertEquals(samples(), decode(all(), 1));
+    }
+
+    @Test
+    void roundTripsEveryMessageInOddSplits() {
+        assertEquals(samples(), decode(all(), 3, 7, 1, 13, 64, 2));
+        assertEquals(samples(), decode(all(), 5));
+        assertEquals(samples(), decode(all(), all().length));
+    }
+
+    @Test
+    void encodesWelcomeExactly() {
+        byte[] bytes = encode(new JourneyMessage.Welcome(0x0102030405060708L));
+        assertEquals("00000009" + "02" + "0102030405060708", hex(bytes));
+    }
+
+    @Test
+    void encodesAckExactly() {
+        byte[] bytes = encode(new JourneyMessage.Ack(1, 2, 0x0A0B0C0D));
+        assertEquals("00000015" + "05" + "0000000000000001" + "0000000000000002" + "0a0b0c0d", hex(bytes));
+    }
+
+    @Test
+    void rejectsOversizeFrameAndDiscardsTheRest() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder(1024));
+        ByteBuf header = Unpooled.buffer().writeInt(1025).writeByte(4);
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(header));
+        assertTrue(e.getMessage().contains("length: 1025 (expected: 1..1024)"), e.getMessage());
+        ByteBuf rest = Unpooled.wrappedBuffer(encode(new JourneyMessage.Welcome(5)));
+        ch.writeInbound(rest);
+        assertNull(ch.readInbound(), "nothing is decoded after a bad frame");
+        assertEquals(0, header.refCnt());
+        assertEquals(0, rest.refCnt());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void rejectsZeroLengthFrame() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
+        ByteBuf in = Unpooled.buffer().writeInt(0).writeByte(1);
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
+        assertTrue(e.getMessage().startsWith("length: 0 (expected: 1.."), e.getMessage());
+        assertEquals(0, in.refCnt());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void rejectsUnknownType() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
+        ByteBuf in = Unpooled.buffer().writeInt(9).writeByte(42).writeLong(0);
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
+        assertTrue(e.getMessage().contains("type: 42 (expected: 1..6)"), e.getMessage());
+        assertEquals(0, in.refCnt());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void rejectsGarbageBytes() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
+        ByteBuf in = Unpooled.copiedBuffer("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes());
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
+        assertTrue(e.getMessage().startsWith("length: "), e.getMessage());
+        assertEquals(0, in.refCnt());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void rejectsTrailingBytesInBody() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
+        ByteBuf in = Unpooled.buffer().writeInt(11).writeByte(2).writeLong(7).writeShort(0);
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
+        assertTrue(e.getMessage().contains("body: 2 trailing bytes (expected: 0) type=WELCOME"), e.getMessage());
+        assertEquals(0, in.refCnt());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void rejectsStringLongerThanItsFrame() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
+        ByteBuf in = Unpooled.buffer().writeInt(5).writeByte(6).writeShort(100).writeShort(0x4142);
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
+        assertTrue(e.getMessage().contains("message: 2 bytes left in the frame (expected: >= 100) type=ERROR"),
+                e.getMessage());
+        assertEquals(0, in.refCnt());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void rejectsBatchWithImpossibleSequences() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
+        ByteBuf in = Unpooled.buffer().writeInt(1 + JourneyProtocol.BATCH_HEADER_BYTES).writeByte(4)
+                .writeLong(1).writeLong(10).writeLong(5).writeInt(1).writeByte(0).writeInt(0).writeInt(0);
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
+        assertTrue(e.getMessage().startsWith("sequences: 10..5"), e.getMessage());
+        assertEquals(0, in.refCnt());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void rejectsBatchWithUncompressedLengthAboveTheBound() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder(4096));
+        ByteBuf in = Unpooled.buffer().writeInt(1 + JourneyProtocol.BATCH_HEADER_BYTES).writeByte(4)
+                .writeLong(1).writeLong(1).writeLong(1).writeInt(1).writeByte(1).writeInt(1 << 30).writeInt(0);
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
+        assertTrue(e.getMessage().startsWith("uncompressedLength: 1073741824 (expected: 0..4096)"), e.getMessage());
+        assertEquals(0, in.refCnt());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void decodesHelloOfUnsupportedVersionSoItCanBeRefused() {
+        ByteBuf frame = Unpooled.buffer().writeInt(1 + 2 + 3).writeByte(1).writeShort(9).writeBytes(new byte[] {1, 2, 3});
+        byte[] bytes = new byte[frame.readableBytes()];
+        frame.readBytes(bytes);
+        List<JourneyMessage> out = decode(bytes, 1);
+        assertEquals(List.of(new JourneyMessage.Hello(9, "", "", 0, 0, "")), out);
+    }
+
+    @Test
+    void encoderRefusesFrameAboveItsBound() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyEncoder(1024));
+        JourneyMessage.Batch big = BatchCodec.pack(1, TestRecords.writes("vol1", 1, 1, 4096, false));
+        EncoderException e = assertThrows(EncoderException.class, () -> ch.writeOutbound(big));
+        assertTrue(e.getMessage().contains("(expected: 1..1024) type=BATCH"), e.getMessage());
+        assertFalse(ch.finish());
+    }
+
+    @Test
+    void helloToStringHidesTheCredential() {
+        assertFalse(new JourneyMessage.Hello(1, "s", "v", 1, 1, "topsecret").toString().contains("topsecret"));
+    }
+
+    private static String hex(byte[] bytes) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : bytes) {
+            sb.append(String.format("%02x", b));
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,41 @@
+package io.tapline.replay;
+
+import io.tapline.journey.JourneyProtocol;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Where a replayer listens and keeps its volumes. Immutable.
+ *
+ * @param listen        address to bind; port 0 picks an ephemeral port
+ * @param dataDir       one sub-directory per volume, created when missing
+ * @param credential    shared secret every HELLO must carry; empty accepts any HELLO
+ * @param maxFrameBytes bound on a journey frame's length field; default 80 MiB
+ */
+public record ReplayConfig(InetSocketAddress listen, Path dataDir, String credential, int maxFrameBytes) {
+
+    public ReplayConfig {
+        Objects.requireNonNull(listen, "listen");
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(credential, "credential");
+        if (maxFrameBytes < 1024) {
+            throw new IllegalArgumentException("maxFrameBytes: " + maxFrameBytes + " (expected: >= 1024)");
+        }
+    }
+
+    /** A replayer without credential check and with the default frame bound. */
+    public static ReplayConfig of(InetSocketAddress listen, Path dataDir) {
+        return new ReplayConfig(listen, dataDir, "", JourneyProtocol.DEFAULT_MAX_FRAME_BYTES);
+    }
+
+    public ReplayConfig withCredential(String secret) {
+        return new ReplayConfig(listen, dataDir, secret, maxFrameBytes);
+    }
+
+    @Override
+    public String toString() {
+        return "ReplayConfig[listen=" + listen + ", dataDir=" + dataDir + ", credential="
+                + (credential.isEmpty() ? "none" : "***") + ", maxFrameBytes=" + maxFrameBytes + "]";
+    }
+}

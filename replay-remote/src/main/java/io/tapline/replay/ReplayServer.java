@@ -1,0 +1,169 @@
+package io.tapline.replay;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.tapline.journey.JourneyDecoder;
+import io.tapline.journey.JourneyEncoder;
+import io.tapline.journey.NettyTransport;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replayer: a journey link server that keeps one replica per volume under the data
+ * directory and applies what sources ship, strictly in sequence, acknowledging each batch only
+ * once it is on stable storage. Many volumes are served at once, each isolated: its own files,
+ * its own apply thread, at most one live session.
+ *
+ * <pre>
+ * &lt;data&gt;/&lt;volumeId&gt;/replica.img     raw image, byte N = byte N of the source, created sparse
+ * &lt;data&gt;/&lt;volumeId&gt;/volume.meta     size, block size, source id (see VolumeMeta)
+ * &lt;data&gt;/&lt;volumeId&gt;/applied.state   last durably applied sequence, out-of-sync flag (see AppliedState)
+ * </pre>
+ *
+ * <p>Thread-safe. Netty event loops do the socket work; file I/O runs on one thread per volume.
+ * Restarting on the same data directory resumes every volume where it was durably left.
+ */
+public final class ReplayServer implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(ReplayServer.class);
+
+    private final ReplayConfig config;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final ConcurrentHashMap<String, VolumeHost> hosts = new ConcurrentHashMap<>();
+    private final Channel serverChannel;
+    private volatile boolean closed;
+
+    private ReplayServer(ReplayConfig config) throws IOException {
+        this.config = config;
+        Files.createDirectories(config.dataDir());
+        this.boss = NettyTransport.newGroup(1, "tapline-replay-accept");
+        this.workers = NettyTransport.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors() / 2),
+                "tapline-replay-io");
+        ServerBootstrap b = new ServerBootstrap().group(boss, workers)
+                .channel(NettyTransport.serverSocketChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        channels.add(ch);
+                        ch.pipeline().addLast(new JourneyDecoder(config.maxFrameBytes()),
+                                new JourneyEncoder(config.maxFrameBytes()), new ReplaySession(config, ReplayServer.this::host));
+                    }
+                });
+        try {
+            this.serverChannel = b.bind(config.listen()).sync().channel();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            shutdownLoops();
+            throw new IOException("bind " + config.listen() + ": interrupted", e);
+        } catch (RuntimeException e) {
+            shutdownLoops();
+            throw new IOException("bind " + config.listen() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Binds the listen address and starts serving.
+     *
+     * @throws IOException when the data directory cannot be created or the address not bound
+     */
+    public static ReplayServer start(ReplayConfig config) throws IOException {
+        ReplayServer server = new ReplayServer(config);
+        log.info("replayer listening on {} data={} transport={}", server.boundAddress(), config.dataDir(),
+                NettyTransport.epoll() ? "epoll" : "nio");
+        return server;
+    }
+
+    /** The address actually bound (the real port when the configured one was 0). */
+    public InetSocketAddress boundAddress() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** Status of a volume opened since this server started. */
+    public Optional<VolumeStatus> volumeStatus(String volumeId) {
+        VolumeHost h = hosts.get(volumeId);
+        return h == null ? Optional.empty() : Optional.ofNullable(h.status());
+    }
+
+    /** Status of every volume opened since this server started, by volume id. */
+    public List<VolumeStatus> volumes() {
+        List<VolumeStatus> out = new ArrayList<>();
+        for (VolumeHost h : hosts.values()) {
+            VolumeStatus s = h.status();
+            if (s != null) {
+                out.add(s);
+            }
+        }
+        out.sort(Comparator.comparing(VolumeStatus::volumeId));
+        return out;
+    }
+
+    /**
+     * Reads the durable status of every volume in {@code dataDir} from its files, for a process
+     * other than the replayer; {@code bytesApplied} is 0 and {@code sessionConnected} false.
+     */
+    public static List<VolumeStatus> readVolumeStatus(Path dataDir) throws IOException {
+        List<VolumeStatus> out = new ArrayList<>();
+        if (!Files.isDirectory(dataDir)) {
+            return out;
+        }
+        try (Stream<Path> dirs = Files.list(dataDir)) {
+            for (Path dir : (Iterable<Path>) dirs.sorted()::iterator) {
+                if (Files.isRegularFile(dir.resolve(VolumeMeta.FILE))) {
+                    VolumeStatus s = AppliedState.peek(dir, dir.getFileName().toString());
+                    if (s != null) {
+                        out.add(s);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private VolumeHost host(String volumeId) {
+        return hosts.computeIfAbsent(volumeId, id -> new VolumeHost(id, config.dataDir()));
+    }
+
+    /** Stops listening, closes every session, lets each volume finish its current batch, closes the files. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        serverChannel.close().syncUninterruptibly();
+        channels.close().awaitUninterruptibly();
+        for (VolumeHost h : hosts.values()) {
+            h.close();
+        }
+        shutdownLoops();
+        log.info("replayer stopped {}", config.listen());
+    }
+
+    private void shutdownLoops() {
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

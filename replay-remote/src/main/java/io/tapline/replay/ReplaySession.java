@@ -1,0 +1,217 @@
+package io.tapline.replay;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyProtocol;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replayer's side of one journey connection: checks the HELLO, claims the volume, answers
+ * WELCOME with the durable last applied sequence, and hands each BATCH to the volume's apply
+ * thread, which sends the ACK once the batch is durable (or ERROR, then closes).
+ *
+ * <p>Threads: messages arrive on the channel's event loop; HELLO and BATCH work runs on the
+ * volume's own thread, in arrival order. {@code state} is volatile because both touch it.
+ * Inbound messages hold no {@code ByteBuf}s.
+ */
+final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
+    private static final Logger log = LoggerFactory.getLogger(ReplaySession.class);
+
+    private enum State {
+        AWAIT_HELLO,
+        OPENING,
+        ACTIVE,
+        CLOSED
+    }
+
+    private final ReplayConfig config;
+    private final Function<String, VolumeHost> hosts;
+    private volatile State state = State.AWAIT_HELLO;
+    private volatile Channel channel;
+    private volatile VolumeHost host;
+    private volatile ReplicaVolume volume;
+    private volatile String volumeId = "-";
+
+    ReplaySession(ReplayConfig config, Function<String, VolumeHost> hosts) {
+        this.config = config;
+        this.hosts = hosts;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        channel = ctx.channel();
+        log.debug("session open conn={}", channel.remoteAddress());
+        super.channelActive(ctx);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, JourneyMessage msg) {
+        switch (state) {
+            case AWAIT_HELLO -> {
+                if (msg instanceof JourneyMessage.Hello hello) {
+                    onHello(hello);
+                } else {
+                    error("protocol: type: " + msg.type() + " (expected: HELLO first)");
+                }
+            }
+            case OPENING, ACTIVE -> {
+                if (msg instanceof JourneyMessage.Batch batch) {
+                    onBatch(batch);
+                } else if (msg instanceof JourneyMessage.Error e) {
+                    log.warn("source error volume={} conn={} message={}", volumeId, channel.remoteAddress(),
+                            e.message());
+                    close("source sent ERROR");
+                } else {
+                    error("protocol: type: " + msg.type() + " (expected: BATCH)");
+                }
+            }
+            case CLOSED -> log.trace("ignoring {} after close conn={}", msg.type(), channel.remoteAddress());
+            default -> throw new IllegalStateException("state: " + state);
+        }
+    }
+
+    private void onHello(JourneyMessage.Hello hello) {
+        String problem = helloProblem(hello);
+        if (problem != null) {
+            refuse(problem);
+            return;
+        }
+        volumeId = hello.volumeId();
+        VolumeHost h = hosts.apply(hello.volumeId());
+        if (!h.claim(this)) {
+            refuse("volume busy: volume " + hello.volumeId() + " already has a live session");
+            return;
+        }
+        host = h;
+        state = State.OPENING;
+        h.executor().execute(() -> {
+            if (state == State.CLOSED) {
+                return;
+            }
+            try {
+                ReplicaVolume v = h.open(hello);
+                volume = v;
+                state = State.ACTIVE;
+                channel.writeAndFlush(new JourneyMessage.Welcome(v.lastApplied()));
+                log.info("session welcomed volume={} source={} conn={} lastApplied={}", hello.volumeId(),
+                        hello.sourceId(), channel.remoteAddress(), v.lastApplied());
+            } catch (RefusedException e) {
+                refuse(e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                log.error("volume={} cannot be opened: {}", hello.volumeId(), e.toString());
+                refuse("volume cannot be opened on the replayer: " + e.getMessage());
+            }
+        });
+    }
+
+    private String helloProblem(JourneyMessage.Hello hello) {
+        if (!JourneyProtocol.supports(hello.protocolVersion())) {
+            return "protocol version unsupported: protocolVersion: " + hello.protocolVersion() + " (expected: "
+                    + JourneyProtocol.supportedRange() + ")";
+        }
+        if (!config.credential().isEmpty() && !MessageDigest.isEqual(
+                config.credential().getBytes(StandardCharsets.UTF_8),
+                hello.credential().getBytes(StandardCharsets.UTF_8))) {
+            return "bad credential for volume " + hello.volumeId();
+        }
+        String idProblem = VolumeIds.problem(hello.volumeId());
+        if (idProblem != null) {
+            return "bad volume id: " + idProblem;
+        }
+        if (hello.volumeSizeBytes() <= 0) {
+            return "volume size mismatch: volumeSizeBytes: " + hello.volumeSizeBytes() + " (expected: > 0)";
+        }
+        if (hello.blockSizeBytes() <= 0) {
+            return "blockSizeBytes: " + hello.blockSizeBytes() + " (expected: > 0)";
+        }
+        return null;
+    }
+
+    private void onBatch(JourneyMessage.Batch batch) {
+        VolumeHost h = host;
+        h.executor().execute(() -> {
+            ReplicaVolume v = volume;
+            if (state == State.CLOSED || v == null) {
+                return;
+            }
+            try {
+                long last = v.apply(batch);
+                channel.writeAndFlush(new JourneyMessage.Ack(batch.batchId(), last, batch.crc32c()));
+                log.trace("acked volume={} {} lastApplied={}", volumeId, batch, last);
+            } catch (IOException e) {
+                log.error("volume={} applying batch {} failed: {}", volumeId, batch.batchId(), e.toString());
+                error("replayer I/O error applying batch " + batch.batchId() + ": " + e.getMessage());
+            } catch (RuntimeException e) {
+                error(e.getMessage() == null ? e.toString() : e.getMessage());
+            }
+        });
+    }
+
+    private void refuse(String reason) {
+        log.warn("session refused volume={} conn={} reason={}", volumeId, channel.remoteAddress(), reason);
+        state = State.CLOSED;
+        channel.writeAndFlush(new JourneyMessage.Refused(reason)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void error(String message) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        log.warn("session error volume={} conn={} error={}", volumeId, channel.remoteAddress(), message);
+        state = State.CLOSED;
+        channel.writeAndFlush(new JourneyMessage.Error(message)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("session I/O error volume={} conn={}: {}", volumeId, ctx.channel().remoteAddress(),
+                    cause.toString());
+            close("I/O error: " + cause.getMessage());
+        } else {
+            error(cause.getMessage() == null ? cause.toString() : cause.getMessage());
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        state = State.CLOSED;
+        VolumeHost h = host;
+        if (h != null) {
+            h.release(this);
+        }
+        log.debug("session closed volume={} conn={}", volumeId, ctx.channel().remoteAddress());
+        super.channelInactive(ctx);
+    }
+
+    /** Whether this session still feeds its volume. */
+    boolean isLive() {
+        Channel ch = channel;
+        return state != State.CLOSED && ch != null && ch.isActive();
+    }
+
+    /** Closes the connection without a message. */
+    void close(String why) {
+        log.debug("closing session volume={} why={}", volumeId, why);
+        state = State.CLOSED;
+        Channel ch = channel;
+        if (ch != null) {
+            ch.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        Channel ch = channel;
+        return "ReplaySession[volume=" + volumeId + ", conn=" + (ch == null ? "-" : ch.remoteAddress()) + ", state="
+                + state + "]";
+    }
+}

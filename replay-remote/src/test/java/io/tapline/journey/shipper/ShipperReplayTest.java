@@ -1,0 +1,203 @@
+package io.tapline.journey.shipper;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordKind;
+import io.tapline.replay.ReplayConfig;
+import io.tapline.replay.ReplayServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The shipper against a real replayer on loopback, fed from an in-memory log. */
+class ShipperReplayTest {
+    private static final int SIZE = 4 << 20;
+    private static final String VOLUME = "vol1";
+
+    @TempDir
+    Path data;
+    private ReplayServer server;
+    private Shipper shipper;
+    private final MemoryLog log = new MemoryLog(VOLUME);
+    private final byte[] expected = new byte[SIZE];
+    private final Random random = new Random(42);
+
+    @BeforeEach
+    void startServer() throws IOException {
+        server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data));
+    }
+
+    @AfterEach
+    void stop() {
+        if (shipper != null) {
+            shipper.close();
+        }
+        server.close();
+    }
+
+    private ShipperConfig config(InetSocketAddress remote) {
+        return ShipperConfig.of(remote, "src-a", VOLUME, SIZE, 4096).withMaxBatchBytes(64 << 10)
+                .withMaxInFlightBatches(4).withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
+    }
+
+    /** Appends {@code n} random write-nature records and mirrors them in {@link #expected}. */
+    private void appendRandom(int n) {
+        for (int i = 0; i < n; i++) {
+            int kind = random.nextInt(20);
+            int length = 1 + random.nextInt(32 << 10);
+            int offset = random.nextInt(SIZE - length);
+            if (kind == 0) {
+                log.append(RecordKind.DISCARD, offset, length, 0, null);
+                Arrays.fill(expected, offset, offset + length, (byte) 0);
+            } else if (kind == 1) {
+                log.append(RecordKind.WRITE_ZEROES, offset, length, CaptureRecord.FLAG_NO_HOLE, null);
+                Arrays.fill(expected, offset, offset + length, (byte) 0);
+            } else if (kind == 2) {
+                log.append(RecordKind.FLUSH, 0, 0, 0, null);
+            } else {
+                byte[] payload = new byte[length];
+                if (kind % 2 == 0) {
+                    random.nextBytes(payload);
+                } else {
+                    Arrays.fill(payload, (byte) kind); // compressible
+                }
+                log.append(RecordKind.WRITE, offset, length, kind == 3 ? CaptureRecord.FLAG_FUA : 0, payload);
+                System.arraycopy(payload, 0, expected, offset, length);
+            }
+        }
+    }
+
+    private static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            LockSupport.parkNanos(5_000_000L);
+        }
+    }
+
+    private void awaitAcked() {
+        long last = log.lastSequence();
+        await("ack of seq " + last, () -> shipper.status().lastAckedSequence() >= last);
+        assertEquals(last, log.acknowledged(shipper.config().cursorId()));
+    }
+
+    private byte[] replica() throws IOException {
+        return Files.readAllBytes(data.resolve(VOLUME).resolve("replica.img"));
+    }
+
+    @Test
+    void shipsRandomWritesUntilTheReplicaEqualsTheSource() throws Exception {
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        appendRandom(400);
+        awaitAcked();
+        assertArrayEquals(expected, replica());
+        ShipperStatus status = shipper.status();
+        assertTrue(status.connected());
+        assertEquals(400, status.lastSentSequence());
+        assertEquals(0, status.reconnects());
+        assertEquals(400, server.volumeStatus(VOLUME).orElseThrow().lastAppliedSequence());
+    }
+
+    @Test
+    void replayerDownForAWhileLosesNothing() throws Exception {
+        InetSocketAddress address = server.boundAddress();
+        shipper = Shipper.start(config(address), log);
+        appendRandom(100);
+        awaitAcked();
+        server.close();
+        await("link down", () -> !shipper.status().connected());
+        appendRandom(150); // the host keeps writing while the replayer is away
+        await("a few failed reconnects", () -> shipper.status().reconnects() >= 3);
+        assertFalse(shipper.status().lastError().isEmpty());
+        server = ReplayServer.start(ReplayConfig.of(address, data));
+        awaitAcked();
+        assertTrue(shipper.status().connected());
+        assertArrayEquals(expected, replica());
+    }
+
+    @Test
+    void restartedShipperResumesWithoutReapplying() throws Exception {
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        appendRandom(120);
+        awaitAcked();
+        long applied = server.volumeStatus(VOLUME).orElseThrow().bytesApplied();
+        shipper.close();
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        await("reconnected", () -> shipper.status().connected());
+        appendRandom(1);
+        awaitAcked();
+        long one = server.volumeStatus(VOLUME).orElseThrow().bytesApplied() - applied;
+        CaptureRecord last = log.openReader(121).next(0);
+        assertEquals(last.kind().changesData() ? last.lengthBytes() : 0, one, "only the new record was applied");
+        assertArrayEquals(expected, replica());
+    }
+
+    @Test
+    void replayerAheadOfTheBufferCursorMovesTheCursorAndSkipsRecords() throws Exception {
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        appendRandom(50);
+        awaitAcked();
+        long applied = server.volumeStatus(VOLUME).orElseThrow().bytesApplied();
+        shipper.close();
+        log.resetCursor(config(server.boundAddress()).cursorId()); // as if the cursor's last update was lost
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        await("cursor moved to the replayer's", () -> log.acknowledged(shipper.config().cursorId()) == 50);
+        assertEquals(applied, server.volumeStatus(VOLUME).orElseThrow().bytesApplied(), "nothing re-applied");
+        assertEquals(50, shipper.status().lastSentSequence());
+    }
+
+    @Test
+    void refusedSessionIsRetriedAndReported() throws Exception {
+        Files.createDirectories(data.resolve(VOLUME));
+        Files.write(data.resolve(VOLUME).resolve("replica.img"), new byte[4096]);
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        await("two refusals", () -> shipper.status().reconnects() >= 2);
+        assertTrue(shipper.status().lastError().startsWith("refused by replayer: volume size mismatch"),
+                shipper.status().lastError());
+        assertFalse(shipper.status().connected());
+    }
+
+    @Test
+    void replicaAheadOfTheWholeBufferIsNotShippedTo() throws Exception {
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        appendRandom(10);
+        awaitAcked();
+        shipper.close();
+        MemoryLog fresh = new MemoryLog(VOLUME);
+        fresh.append(RecordKind.WRITE, 0, 1, 0, new byte[] {1});
+        shipper = Shipper.start(config(server.boundAddress()), fresh);
+        await("refusal to ship", () -> shipper.status().reconnects() >= 1);
+        assertTrue(shipper.status().lastError().contains("replica of volume vol1 is at seq 10 but the capture buffer "
+                + "ends at seq 1"), shipper.status().lastError());
+        assertEquals(10, server.volumeStatus(VOLUME).orElseThrow().lastAppliedSequence());
+    }
+
+    @Test
+    void closeStopsPromptlyWhileDisconnected() throws Exception {
+        InetSocketAddress address = server.boundAddress();
+        server.close();
+        shipper = Shipper.start(config(address), log);
+        await("a failed attempt", () -> shipper.status().reconnects() >= 1);
+        long start = System.nanoTime();
+        shipper.close();
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos());
+        shipper = null;
+        server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data));
+    }
+}

@@ -1,0 +1,84 @@
+package io.tapline.replay;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AppliedStateTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void newStateStartsAtZeroAndPersistsAcrossReopen() throws IOException {
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(0, s.lastApplied());
+            s.persist(5, false, 0);
+            s.persist(9, true, 7);
+        }
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(9, s.lastApplied());
+            assertTrue(s.outOfSync());
+            assertEquals(7, s.firstGapSequence());
+        }
+        assertEquals(2 * AppliedState.SLOT_BYTES, Files.size(dir.resolve(AppliedState.FILE)));
+    }
+
+    @Test
+    void tornNewestSlotFallsBackToThePreviousState() throws IOException {
+        try (AppliedState s = AppliedState.open(dir)) {
+            s.persist(5, false, 0); // generation 1, slot 1
+            s.persist(6, false, 0); // generation 2, slot 0
+        }
+        flipByte(0 + 17); // inside slot 0's lastApplied
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(5, s.lastApplied());
+            s.persist(6, false, 0); // generation 2 again, rewrites slot 0
+        }
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(6, s.lastApplied());
+        }
+    }
+
+    @Test
+    void bothSlotsDamagedIsRefusedNamingTheFile() throws IOException {
+        try (AppliedState s = AppliedState.open(dir)) {
+            s.persist(5, false, 0);
+        }
+        flipByte(3);
+        flipByte(AppliedState.SLOT_BYTES + 20);
+        IOException e = assertThrows(IOException.class, () -> AppliedState.open(dir));
+        assertTrue(e.getMessage().startsWith("corrupt applied state " + dir.resolve(AppliedState.FILE)),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("slot 0 magic: "), e.getMessage());
+        assertTrue(e.getMessage().contains("slot 1 crc32c: "), e.getMessage());
+    }
+
+    @Test
+    void volumeMetaRoundTripsAndDetectsDamage() throws IOException {
+        new VolumeMeta(1 << 30, 4096, "wedge-ü").write(dir);
+        assertEquals(new VolumeMeta(1 << 30, 4096, "wedge-ü"), VolumeMeta.read(dir));
+        byte[] bytes = Files.readAllBytes(dir.resolve(VolumeMeta.FILE));
+        bytes[10] ^= 1;
+        Files.write(dir.resolve(VolumeMeta.FILE), bytes);
+        IOException e = assertThrows(IOException.class, () -> VolumeMeta.read(dir));
+        assertTrue(e.getMessage().contains("crc32c: "), e.getMessage());
+        assertFalse(Files.exists(dir.resolve(VolumeMeta.FILE + ".tmp")));
+    }
+
+    private void flipByte(long offset) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(AppliedState.FILE).toFile(), "rw")) {
+            f.seek(offset);
+            int b = f.read();
+            f.seek(offset);
+            f.write(b ^ 0x10);
+        }
+    }
+}

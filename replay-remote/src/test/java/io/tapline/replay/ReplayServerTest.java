@@ -1,0 +1,370 @@
+package io.tapline.replay;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.journey.BatchCodec;
+import io.tapline.journey.Compression;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.log.Bus;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReplayServerTest {
+    private static final long SIZE = 1 << 20;
+    private static final Provenance PROV = new Provenance(Bus.WEDGE, "10.0.0.1:4000", "vol", 1, 0, 1);
+
+    @TempDir
+    Path data;
+    private ReplayServer server;
+    private final List<JourneyTestClient> clients = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws IOException {
+        server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data));
+    }
+
+    @AfterEach
+    void stop() {
+        clients.forEach(JourneyTestClient::close);
+        server.close();
+    }
+
+    private JourneyTestClient connect() throws InterruptedException {
+        JourneyTestClient c = new JourneyTestClient(server.boundAddress());
+        clients.add(c);
+        return c;
+    }
+
+    private JourneyTestClient session(String volume, long expectedLastApplied) throws InterruptedException {
+        JourneyTestClient c = connect();
+        c.send(hello(volume, SIZE));
+        assertEquals(new JourneyMessage.Welcome(expectedLastApplied), c.next());
+        return c;
+    }
+
+    private static JourneyMessage.Hello hello(String volume, long size) {
+        return new JourneyMessage.Hello(1, "src-a", volume, size, 4096, "");
+    }
+
+    private static CaptureRecord write(String volume, long seq, long offset, int length, int seed) {
+        byte[] payload = new byte[length];
+        new Random(seed).nextBytes(payload);
+        return CaptureRecord.seal(volume, seq, seq, RecordKind.WRITE, offset, length, 0, PROV, payload);
+    }
+
+    private static List<CaptureRecord> writes(String volume, long firstSeq, int count) {
+        List<CaptureRecord> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            long seq = firstSeq + i;
+            out.add(write(volume, seq, (seq * 8192) % (SIZE - 8192), 4096 + (int) seq, (int) seq));
+        }
+        return out;
+    }
+
+    private static byte[] image(List<CaptureRecord> records) {
+        byte[] img = new byte[(int) SIZE];
+        for (CaptureRecord r : records) {
+            switch (r.kind()) {
+                case WRITE -> System.arraycopy(r.payload(), 0, img, (int) r.offsetBytes(), r.payload().length);
+                case WRITE_ZEROES, DISCARD -> java.util.Arrays.fill(img, (int) r.offsetBytes(),
+                        (int) (r.offsetBytes() + r.lengthBytes()), (byte) 0);
+                default -> { }
+            }
+        }
+        return img;
+    }
+
+    private byte[] replica(String volume) throws IOException {
+        return Files.readAllBytes(data.resolve(volume).resolve("replica.img"));
+    }
+
+    private long durableLastApplied(String volume) throws IOException {
+        return ReplayServer.readVolumeStatus(data).stream().filter(s -> s.volumeId().equals(volume)).findFirst()
+                .orElseThrow().lastAppliedSequence();
+    }
+
+    @Test
+    void appliesBatchAndAcksOnlyOnceStateIsDurable() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        List<CaptureRecord> records = writes("vol1", 1, 5);
+        JourneyMessage.Batch batch = BatchCodec.pack(1, records);
+        c.send(batch);
+        assertEquals(new JourneyMessage.Ack(1, 5, batch.crc32c()), c.next());
+        // When the ACK is out, the state on disk already says 5 and the replica holds the bytes.
+        assertEquals(5, durableLastApplied("vol1"));
+        assertArrayEquals(image(records), replica("vol1"));
+        assertEquals(SIZE, Files.size(data.resolve("vol1/replica.img")));
+        VolumeStatus status = server.volumeStatus("vol1").orElseThrow();
+        assertEquals(5, status.lastAppliedSequence());
+        assertTrue(status.sessionConnected());
+        assertFalse(status.outOfSync());
+        assertEquals(records.stream().mapToLong(CaptureRecord::lengthBytes).sum(), status.bytesApplied());
+    }
+
+    @Test
+    void appliesCompressedBatch() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        List<CaptureRecord> records = new ArrayList<>();
+        for (int i = 1; i <= 8; i++) {
+            byte[] payload = new byte[4096];
+            java.util.Arrays.fill(payload, (byte) i);
+            records.add(CaptureRecord.seal("vol1", i, i, RecordKind.WRITE, i * 4096L, 4096, 0, PROV, payload));
+        }
+        JourneyMessage.Batch batch = BatchCodec.pack(1, records);
+        assertEquals(Compression.LZ4, batch.compression());
+        c.send(batch);
+        assertEquals(new JourneyMessage.Ack(1, 8, batch.crc32c()), c.next());
+        assertArrayEquals(image(records), replica("vol1"));
+    }
+
+    @Test
+    void duplicateBatchIsSkippedAndAcked() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        List<CaptureRecord> first = writes("vol1", 1, 4);
+        c.send(BatchCodec.pack(1, first));
+        c.next(JourneyMessage.Ack.class);
+        JourneyMessage.Batch again = BatchCodec.pack(2, first);
+        c.send(again);
+        assertEquals(new JourneyMessage.Ack(2, 4, again.crc32c()), c.next());
+        List<CaptureRecord> overlap = writes("vol1", 3, 4); // 3..6: 3 and 4 skipped, 5 and 6 applied
+        JourneyMessage.Batch b3 = BatchCodec.pack(3, overlap);
+        c.send(b3);
+        assertEquals(new JourneyMessage.Ack(3, 6, b3.crc32c()), c.next());
+        assertArrayEquals(image(writes("vol1", 1, 6)), replica("vol1"));
+        assertEquals(6, durableLastApplied("vol1"));
+    }
+
+    @Test
+    void sequenceHoleIsAnErrorAndNothingLands() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        c.send(BatchCodec.pack(1, writes("vol1", 1, 2)));
+        c.next(JourneyMessage.Ack.class);
+        c.send(BatchCodec.pack(2, writes("vol1", 4, 2)));
+        JourneyMessage.Error error = c.next(JourneyMessage.Error.class);
+        assertTrue(error.message().contains("starts at 4 (expected: <= 3, last applied 2)"), error.message());
+        assertTrue(c.awaitClosed());
+        assertEquals(2, durableLastApplied("vol1"));
+        assertArrayEquals(image(writes("vol1", 1, 2)), replica("vol1"));
+    }
+
+    @Test
+    void recordWithFlippedCrcIsAnErrorAndNothingIsWritten() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        JourneyMessage.Batch good = BatchCodec.pack(1, writes("vol1", 1, 3));
+        byte[] body = good.body().clone();
+        body[body.length - 10] ^= 0x40; // inside the last record's payload
+        JourneyMessage.Batch bad = new JourneyMessage.Batch(1, 1, 3, 3, Compression.NONE, body.length,
+                BatchCodec.crc32c(body, 0, body.length), body);
+        c.send(bad);
+        JourneyMessage.Error error = c.next(JourneyMessage.Error.class);
+        assertTrue(error.message().contains("record #2 (expected seq 3): crc32c"), error.message());
+        assertTrue(c.awaitClosed());
+        assertArrayEquals(new byte[(int) SIZE], replica("vol1"));
+        assertEquals(0, durableLastApplied("vol1"));
+    }
+
+    @Test
+    void batchWithWrongCrcIsAnError() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        JourneyMessage.Batch good = BatchCodec.pack(1, writes("vol1", 1, 1));
+        c.send(new JourneyMessage.Batch(1, 1, 1, 1, good.compression(), good.uncompressedLength(),
+                good.crc32c() ^ 1, good.body()));
+        assertTrue(c.next(JourneyMessage.Error.class).message().startsWith("batch crc32c: "));
+        assertTrue(c.awaitClosed());
+        assertArrayEquals(new byte[(int) SIZE], replica("vol1"));
+    }
+
+    @Test
+    void recordOfAnotherVolumeIsAnError() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        c.send(BatchCodec.pack(1, writes("vol2", 1, 1)));
+        assertTrue(c.next(JourneyMessage.Error.class).message().startsWith("record volume: vol2 (expected: vol1)"));
+        assertTrue(c.awaitClosed());
+    }
+
+    @Test
+    void recordBeyondTheVolumeIsAnError() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        c.send(BatchCodec.pack(1, List.of(write("vol1", 1, SIZE - 10, 20, 1))));
+        assertTrue(c.next(JourneyMessage.Error.class).message().startsWith("record range: offset "));
+        assertTrue(c.awaitClosed());
+    }
+
+    @Test
+    void zeroesDiscardsFlushesMarksAndGapsAreApplied() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        List<CaptureRecord> records = new ArrayList<>();
+        records.add(write("vol1", 1, 0, 65536, 1));
+        records.add(CaptureRecord.seal("vol1", 2, 2, RecordKind.WRITE_ZEROES, 4096, 8192, CaptureRecord.FLAG_NO_HOLE,
+                PROV, null));
+        records.add(CaptureRecord.seal("vol1", 3, 3, RecordKind.DISCARD, 32768, 16384, 0, PROV, null));
+        records.add(CaptureRecord.seal("vol1", 4, 4, RecordKind.FLUSH, 0, 0, 0, PROV, null));
+        records.add(CaptureRecord.seal("vol1", 5, 5, RecordKind.MARK, 0, 0, 0, Provenance.INTERNAL,
+                "before-upgrade".getBytes()));
+        records.add(write("vol1", 6, 100, 50, 6).withSequence(6));
+        c.send(BatchCodec.pack(1, records));
+        assertEquals(6, c.next(JourneyMessage.Ack.class).lastAppliedSequence());
+        assertArrayEquals(image(records), replica("vol1"));
+        assertFalse(server.volumeStatus("vol1").orElseThrow().outOfSync());
+
+        c.send(BatchCodec.pack(2, List.of(CaptureRecord.seal("vol1", 7, 7, RecordKind.GAP, 0, SIZE, 0,
+                Provenance.INTERNAL, "pcap drop".getBytes()), write("vol1", 8, 0, 10, 8))));
+        assertEquals(8, c.next(JourneyMessage.Ack.class).lastAppliedSequence());
+        assertTrue(server.volumeStatus("vol1").orElseThrow().outOfSync());
+        VolumeStatus durable = ReplayServer.readVolumeStatus(data).get(0);
+        assertTrue(durable.outOfSync(), "out of sync is persisted");
+        assertEquals(8, durable.lastAppliedSequence());
+    }
+
+    @Test
+    void sizeMismatchIsRefused() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        c.close();
+        JourneyTestClient d = connect();
+        d.send(hello("vol1", SIZE * 2));
+        JourneyMessage.Refused refused = d.next(JourneyMessage.Refused.class);
+        assertTrue(refused.reason().startsWith("volume size mismatch: volumeSizeBytes: 2097152 (expected: 1048576"),
+                refused.reason());
+        assertTrue(d.awaitClosed());
+    }
+
+    @Test
+    void existingImageOfAnotherSizeIsRefused() throws Exception {
+        Files.createDirectories(data.resolve("old"));
+        Files.write(data.resolve("old/replica.img"), new byte[4096]);
+        JourneyTestClient c = connect();
+        c.send(hello("old", SIZE));
+        assertTrue(c.next(JourneyMessage.Refused.class).reason().startsWith("volume size mismatch: "));
+        assertEquals(4096, Files.size(data.resolve("old/replica.img")));
+    }
+
+    @Test
+    void anotherSourceForAnExistingVolumeIsRefused() throws Exception {
+        session("vol1", 0).close();
+        JourneyTestClient c = connect();
+        c.send(new JourneyMessage.Hello(1, "src-b", "vol1", SIZE, 4096, ""));
+        assertTrue(c.next(JourneyMessage.Refused.class).reason().startsWith("source mismatch: sourceId: src-b"));
+    }
+
+    @Test
+    void secondLiveSessionForAVolumeIsRefusedAsBusy() throws Exception {
+        session("vol1", 0);
+        JourneyTestClient c = connect();
+        c.send(hello("vol1", SIZE));
+        assertTrue(c.next(JourneyMessage.Refused.class).reason().startsWith("volume busy"));
+        assertTrue(c.awaitClosed());
+    }
+
+    @Test
+    void sessionAfterADeadOneIsWelcomed() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        c.send(BatchCodec.pack(1, writes("vol1", 1, 3)));
+        c.next(JourneyMessage.Ack.class);
+        c.close();
+        JourneyTestClient d = connect();
+        d.send(hello("vol1", SIZE));
+        JourneyMessage m = d.next();
+        // The old channel may not be seen as inactive yet: busy is then the honest answer; retry.
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (m instanceof JourneyMessage.Refused && System.nanoTime() < deadline) {
+            d = connect();
+            d.send(hello("vol1", SIZE));
+            m = d.next();
+        }
+        assertEquals(new JourneyMessage.Welcome(3), m);
+    }
+
+    @Test
+    void badVolumeIdsAreRefused() throws Exception {
+        for (String id : List.of("../etc", "a/b", "..", ".", "x\u0001y", "", "v".repeat(256))) {
+            JourneyTestClient c = connect();
+            c.send(hello(id, SIZE));
+            JourneyMessage.Refused r = c.next(JourneyMessage.Refused.class);
+            assertTrue(r.reason().startsWith("bad volume id: volumeId: "), id + ": " + r.reason());
+        }
+        try (var files = Files.list(data)) {
+            assertEquals(0, files.count(), "nothing was created");
+        }
+    }
+
+    @Test
+    void unsupportedVersionIsRefusedNamingTheSupportedRange() throws Exception {
+        JourneyTestClient c = connect();
+        c.send(new JourneyMessage.Hello(2, "src-a", "vol1", SIZE, 4096, ""));
+        assertEquals("protocol version unsupported: protocolVersion: 2 (expected: 1)",
+                c.next(JourneyMessage.Refused.class).reason());
+        assertTrue(c.awaitClosed());
+    }
+
+    @Test
+    void wrongCredentialIsRefused() throws Exception {
+        server.close();
+        server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data)
+                .withCredential("s3cret"));
+        JourneyTestClient c = connect();
+        c.send(new JourneyMessage.Hello(1, "src-a", "vol1", SIZE, 4096, "guess"));
+        assertTrue(c.next(JourneyMessage.Refused.class).reason().startsWith("bad credential"));
+        JourneyTestClient d = connect();
+        d.send(new JourneyMessage.Hello(1, "src-a", "vol1", SIZE, 4096, "s3cret"));
+        assertEquals(new JourneyMessage.Welcome(0), d.next());
+    }
+
+    @Test
+    void batchBeforeHelloIsAnError() throws Exception {
+        JourneyTestClient c = connect();
+        c.send(BatchCodec.pack(1, writes("vol1", 1, 1)));
+        assertTrue(c.next(JourneyMessage.Error.class).message().contains("(expected: HELLO first)"));
+        assertTrue(c.awaitClosed());
+    }
+
+    @Test
+    void twoVolumesAreIsolated() throws Exception {
+        JourneyTestClient a = session("vol-a", 0);
+        JourneyTestClient b = session("vol-b", 0);
+        List<CaptureRecord> ra = writes("vol-a", 1, 5);
+        List<CaptureRecord> rb = writes("vol-b", 1, 3).stream()
+                .map(r -> CaptureRecord.seal("vol-b", r.sequence(), 0, RecordKind.WRITE, r.offsetBytes() + 1,
+                        r.lengthBytes(), 0, PROV, r.payload()))
+                .toList();
+        a.send(BatchCodec.pack(1, ra));
+        b.send(BatchCodec.pack(1, rb));
+        assertEquals(5, a.next(JourneyMessage.Ack.class).lastAppliedSequence());
+        assertEquals(3, b.next(JourneyMessage.Ack.class).lastAppliedSequence());
+        // A broken session on one volume does not disturb the other.
+        a.send(BatchCodec.pack(2, writes("vol-a", 9, 1)));
+        a.next(JourneyMessage.Error.class);
+        b.send(BatchCodec.pack(2, writes("vol-b", 4, 1)));
+        assertEquals(4, b.next(JourneyMessage.Ack.class).lastAppliedSequence());
+        assertArrayEquals(image(ra), replica("vol-a"));
+        List<CaptureRecord> allB = new ArrayList<>(rb);
+        allB.addAll(writes("vol-b", 4, 1));
+        assertArrayEquals(image(allB), replica("vol-b"));
+        assertEquals(List.of("vol-a", "vol-b"), server.volumes().stream().map(VolumeStatus::volumeId).toList());
+    }
+
+    @Test
+    void restartedReplayerWelcomesWithTheDurableSequence() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        c.send(BatchCodec.pack(1, writes("vol1", 1, 7)));
+        c.next(JourneyMessage.Ack.class);
+        InetSocketAddress address = server.boundAddress();
+        server.close();
+        server = ReplayServer.start(ReplayConfig.of(address, data));
+        session("vol1", 7);
+    }
+}
