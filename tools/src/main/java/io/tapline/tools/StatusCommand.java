@@ -105,7 +105,7 @@ final class StatusCommand implements Callable<Integer> {
             r.put("shipped", link == null ? null : Math.max(link.shippedSequence(), e.getValue()));
             r.put("connected", fresh && link.connected());
             r.put("sourceRunning", fresh);
-            r.put("lastError", link == null ? null : link.lastError());
+            r.put("lastError", link == null || link.lastError() == null || link.lastError().isBlank() ? null : link.lastError());
             remotes.add(r);
         }
         Map<String, Object> v = new LinkedHashMap<>();
