@@ -18,7 +18,8 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * record count, dense ascending sequence numbers and each record's own CRC-32C.
  *
  * <p>LZ4 (one raw block) is used only when it saves at least {@link #MIN_SAVING_PERCENT} percent;
- * otherwise the record bytes travel as they are.
+ * otherwise the record bytes travel as they are. Batches over 256 KiB are first judged by a 64 KiB
+ * sample, so incompressible data is not compressed in vain.
  *
  * <p>Stateless and thread-safe.
  */
@@ -27,6 +28,8 @@ public final class BatchCodec {
     public static final int MIN_SAVING_PERCENT = 10;
     /** Batches smaller than this are not worth compressing. */
     static final int MIN_COMPRESS_BYTES = 512;
+    /** Size of the sample that decides whether a large batch is compressed at all. */
+    static final int SAMPLE_BYTES = 64 << 10;
 
     private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
 
@@ -127,6 +130,9 @@ public final class BatchCodec {
             return null;
         }
         LZ4Compressor compressor = LZ4.fastCompressor();
+        if (bytes.length > 4 * SAMPLE_BYTES && !worthCompressing(compressor, bytes)) {
+            return null;
+        }
         byte[] out = new byte[compressor.maxCompressedLength(bytes.length)];
         int n = compressor.compress(bytes, 0, bytes.length, out, 0, out.length);
         long saved = bytes.length - (long) n;
@@ -134,6 +140,17 @@ public final class BatchCodec {
             return null;
         }
         return java.util.Arrays.copyOf(out, n);
+    }
+
+    /**
+     * Compresses a sample from the middle of a large batch first: data that does not compress
+     * (encrypted or already compressed volumes) then costs one sample, not the whole batch.
+     */
+    private static boolean worthCompressing(LZ4Compressor compressor, byte[] bytes) {
+        int from = bytes.length / 2 - SAMPLE_BYTES / 2;
+        byte[] out = new byte[compressor.maxCompressedLength(SAMPLE_BYTES)];
+        int n = compressor.compress(bytes, from, SAMPLE_BYTES, out, 0, out.length);
+        return (SAMPLE_BYTES - (long) n) * 100 >= (long) SAMPLE_BYTES * MIN_SAVING_PERCENT;
     }
 
     private static byte[] decompress(JourneyMessage.Batch batch) {
