@@ -66,6 +66,11 @@ class CaptureBufferShippingTest {
     }
 
     private void appendRandom(int n) throws IOException {
+        appendRandomUnsynced(n);
+        buffer.sync();
+    }
+
+    private void appendRandomUnsynced(int n) throws IOException {
         for (int i = 0; i < n; i++) {
             int length = 512 * (1 + random.nextInt(128));
             int offset = 512 * random.nextInt((SIZE - length) / 512);
@@ -83,7 +88,6 @@ class CaptureBufferShippingTest {
                 System.arraycopy(payload, 0, expected, offset, length);
             }
         }
-        buffer.sync();
     }
 
     private static void await(String what, BooleanSupplier condition) {
@@ -114,6 +118,16 @@ class CaptureBufferShippingTest {
         assertArrayEquals(expected, replica());
         assertEquals(buffer.lastSequence(), server.volumeStatus(VOLUME).orElseThrow().lastAppliedSequence());
         assertTrue(buffer.status().synced());
+    }
+
+    @Test
+    void onlyRecordsTheSourceMadeDurableAreShipped() throws Exception {
+        shipper = startShipper(server.boundAddress());
+        appendRandomUnsynced(200); // nobody calls sync(): the shipper must, before it sends
+        awaitSynced();
+        assertTrue(buffer.durableSequence() >= buffer.acknowledged(shipper.config().cursorId()),
+                "durable " + buffer.durableSequence() + " < acked " + buffer.acknowledged(shipper.config().cursorId()));
+        assertArrayEquals(expected, replica());
     }
 
     @Test

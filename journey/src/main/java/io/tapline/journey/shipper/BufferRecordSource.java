@@ -33,6 +33,13 @@ final class BufferRecordSource implements RecordSource {
     }
 
     @Override
+    public void makeDurable(long sequence) throws IOException {
+        if (buffer.durableSequence() < sequence) {
+            buffer.sync(); // group commit: shares the fsync with the wedge's FLUSH/FUA waiters
+        }
+    }
+
+    @Override
     public RecordReader openReader(long fromSequence) throws IOException {
         return buffer.openReader(fromSequence);
     }

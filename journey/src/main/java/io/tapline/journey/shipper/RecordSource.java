@@ -18,4 +18,11 @@ interface RecordSource {
     long lastSequence();
 
     RecordReader openReader(long fromSequence) throws IOException;
+
+    /**
+     * Returns once every record up to {@code sequence} is on the source's stable storage, so that
+     * a replica never holds a record the source could lose in a power cut (it would then reuse the
+     * sequence number for different data).
+     */
+    void makeDurable(long sequence) throws IOException;
 }

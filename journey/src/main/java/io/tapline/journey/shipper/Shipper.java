@@ -32,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * next WELCOME says where to resume, so records are re-sent, never lost (the replayer skips what
  * it already applied).
  *
+ * <p>Durability rule: a batch is sent only after the source made its records durable (the
+ * shipper thread runs the buffer's group-commit sync), so a replica never holds a record that a
+ * power cut could take from the source's buffer.
+ *
  * <p>Resume rule: reading starts at {@code max(welcome.lastApplied, buffer.acknowledged(remote)) + 1}.
  * A replayer ahead of the buffer's cursor moves the cursor forward; a replayer ahead of the
  * buffer's last sequence means the two do not belong together, and nothing is shipped.
@@ -262,6 +266,8 @@ public final class Shipper implements Closeable {
                 s.releaseSlot();
                 continue;
             }
+            // Ship only what the source can no longer lose: see RecordSource.makeDurable.
+            source.makeDurable(records.get(records.size() - 1).sequence());
             JourneyMessage.Batch batch = BatchCodec.pack(nextBatchId++, records);
             s.send(batch);
             lastSent.set(batch.lastSequence());

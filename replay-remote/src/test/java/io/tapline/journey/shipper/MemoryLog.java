@@ -56,6 +56,11 @@ final class MemoryLog implements RecordSource {
     }
 
     @Override
+    public void makeDurable(long sequence) {
+        // Memory is as durable as this fake gets.
+    }
+
+    @Override
     public RecordReader openReader(long fromSequence) {
         return new RecordReader() {
             private long position = Math.max(1, fromSequence);

@@ -223,6 +223,11 @@ public final class CaptureBuffer implements Closeable {
         lost.force();
     }
 
+    /** Highest sequence known to be on stable storage (a {@link #sync} covered it). */
+    public long durableSequence() {
+        return durableSequence.get();
+    }
+
     /** Highest sequence appended (0 when none yet). */
     public long lastSequence() {
         return lastSequence;
