@@ -25,7 +25,7 @@ public final class LinkStatusFile {
     }
 
     /** One link as the source process last saw it. */
-    public record Link(String remote, boolean connected, long shippedSequence, long ackedSequence,
+    public record Link(String remote, String address, boolean connected, long shippedSequence, long ackedSequence,
             long reconnects, String lastError, long updatedAtMillis) {
     }
 

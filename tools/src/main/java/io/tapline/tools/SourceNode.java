@@ -80,7 +80,7 @@ final class SourceNode implements AutoCloseable {
         List<LinkStatusFile.Link> links = new ArrayList<>();
         for (Shipper shipper : shippers) {
             var st = shipper.status();
-            links.add(new LinkStatusFile.Link(st.remoteId(), st.connected(), st.lastSentSequence(),
+            links.add(new LinkStatusFile.Link(st.remoteId(), st.address(), st.connected(), st.lastSentSequence(),
                     st.lastAckedSequence(), st.reconnects(), st.lastError(), now));
         }
         try {

@@ -100,6 +100,7 @@ final class StatusCommand implements Callable<Integer> {
             LinkStatusFile.Link link = links.get(e.getKey());
             boolean fresh = link != null && now - link.updatedAtMillis() < LinkStatusFile.FRESH_MILLIS;
             r.put("remote", e.getKey());
+            r.put("address", link == null ? null : link.address());
             r.put("acked", e.getValue());
             r.put("applied", e.getValue());
             r.put("shipped", link == null ? null : Math.max(link.shippedSequence(), e.getValue()));
@@ -146,7 +147,8 @@ final class StatusCommand implements Callable<Integer> {
                     v.get("volume"), v.get("mode"), v.get("captured"), v.get("retainedBytes"),
                     v.get("highWaterBytes"), v.get("maxBytes"), v.get("lostWrites"), v.get("gapRecords")));
             for (Map<String, Object> r : (List<Map<String, Object>>) v.get("remotes")) {
-                sb.append(String.format("  remote %-22s %-12s shipped %s  acked/applied %s%s%n", r.get("remote"),
+                sb.append(String.format("  remote %-22s %-12s shipped %s  acked/applied %s%s%n",
+                        r.get("address") != null ? r.get("address") : r.get("remote"),
                         (Boolean) r.get("connected") ? "connected" : "disconnected",
                         r.get("shipped") == null ? "-" : r.get("shipped"), r.get("acked"),
                         r.get("lastError") == null ? "" : "  last error: " + r.get("lastError")));
