@@ -135,7 +135,9 @@ public final class NbdConnection {
         if (r.type() == NbdRequest.CMD_READ) {
             sink.readSeen(v);
         }
-        outstanding.put(r.cookie(), r);
+        if (r.type() != NbdRequest.CMD_DISC) { // NBD_CMD_DISC has no reply
+            outstanding.put(r.cookie(), r);
+        }
     }
 
     /** A simple reply; returns its request (or null). */
