@@ -137,6 +137,7 @@ final class SnoopCommand implements Callable<Integer> {
             summary.put("packets", capture.counters().packets());
             summary.put("capturedBytes", capture.counters().bytes());
             summary.put("truncatedPackets", capture.counters().truncatedPackets());
+            summary.put("fileError", capture.counters().fileError());
         } finally {
             router.syncAll();
             summary.put("seconds", (System.nanoTime() - started) / 1e9);

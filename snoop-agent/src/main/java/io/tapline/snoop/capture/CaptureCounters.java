@@ -9,6 +9,12 @@ public final class CaptureCounters {
     volatile long bytes;
     volatile long truncatedPackets;
     volatile long drops;
+    volatile String fileError;
+
+    /** Why reading the capture file stopped before its end (truncated or damaged), or null. */
+    public String fileError() {
+        return fileError;
+    }
 
     public long packets() {
         return packets;

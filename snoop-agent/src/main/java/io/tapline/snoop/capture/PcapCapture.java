@@ -139,7 +139,16 @@ public final class PcapCapture implements AutoCloseable {
                     checkDrops(router);
                 }
             }
-        } catch (PcapNativeException | NotOpenException e) {
+        } catch (PcapNativeException e) {
+            if (live) {
+                throw new IOException("capture: " + e.getMessage(), e);
+            }
+            // A damaged or truncated file: what was read stands, the rest is a known loss.
+            counters.fileError = e.getMessage();
+            log.warn("capture file unreadable after packet={} error={}", counters.packets, e.getMessage());
+            pipeline.finish();
+            router.gapEverywhere("capture file unreadable after packet " + counters.packets + ": " + e.getMessage());
+        } catch (NotOpenException e) {
             throw new IOException("capture: " + e.getMessage(), e);
         } finally {
             progress.accept(fileBytes[0]);
