@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             ReplayCommand.class,
             WedgeCommand.class,
+            SnoopCommand.class,
             StatusCommand.class,
             QuickstartCommand.class,
             BufferCommand.class,

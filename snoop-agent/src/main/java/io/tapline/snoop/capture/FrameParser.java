@@ -1,0 +1,163 @@
+package io.tapline.snoop.capture;
+
+import io.tapline.snoop.tcp.FlowKey;
+import io.tapline.snoop.tcp.TcpSegment;
+
+/**
+ * Parses a raw captured frame down to its TCP segment: link header ({@link LinkType}), IPv4
+ * (RFC 791, options skipped, fragments ignored), IPv6 (RFC 8200, hop-by-hop/routing/destination
+ * extension headers skipped) and TCP (RFC 9293, options skipped). Works on the bytes the
+ * capture hands over, without building packet objects.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class FrameParser {
+    private static final int ETHERTYPE_IPV4 = 0x0800;
+    private static final int ETHERTYPE_IPV6 = 0x86DD;
+    private static final int ETHERTYPE_VLAN = 0x8100;
+    private static final int ETHERTYPE_QINQ = 0x88A8;
+    private static final int PROTO_TCP = 6;
+
+    private final LinkType linkType;
+
+    public FrameParser(LinkType linkType) {
+        this.linkType = linkType;
+    }
+
+    /**
+     * The TCP segment in {@code frame}, or {@code null} when it holds none (not IP, not TCP, a
+     * fragment, or too short to hold the headers).
+     *
+     * @param originalLength the frame's length on the wire (more than {@code frame.length} when the snaplen cut it)
+     */
+    public TcpSegment parse(byte[] frame, int originalLength, long timeNanos) {
+        int n = frame.length;
+        int ip;
+        int etherType;
+        switch (linkType) {
+            case ETHERNET -> {
+                if (n < 14) {
+                    return null;
+                }
+                ip = 14;
+                etherType = u16(frame, 12);
+                while ((etherType == ETHERTYPE_VLAN || etherType == ETHERTYPE_QINQ) && ip + 4 <= n) {
+                    etherType = u16(frame, ip + 2);
+                    ip += 4;
+                }
+            }
+            case LINUX_SLL -> {
+                if (n < 16) {
+                    return null;
+                }
+                ip = 16;
+                etherType = u16(frame, 14);
+            }
+            case LINUX_SLL2 -> {
+                if (n < 20) {
+                    return null;
+                }
+                ip = 20;
+                etherType = u16(frame, 0);
+            }
+            case NULL, LOOP -> {
+                if (n < 4) {
+                    return null;
+                }
+                ip = 4;
+                etherType = ipVersion(frame, 4);
+            }
+            case RAW -> {
+                ip = 0;
+                etherType = ipVersion(frame, 0);
+            }
+            default -> throw new IllegalStateException("linkType: " + linkType);
+        }
+        int lost = originalLength - n;
+        if (etherType == ETHERTYPE_IPV4) {
+            return ipv4(frame, ip, lost, timeNanos);
+        }
+        if (etherType == ETHERTYPE_IPV6) {
+            return ipv6(frame, ip, lost, timeNanos);
+        }
+        return null;
+    }
+
+    private static int ipVersion(byte[] f, int at) {
+        if (at >= f.length) {
+            return -1;
+        }
+        int v = (f[at] & 0xF0) >>> 4;
+        return v == 4 ? ETHERTYPE_IPV4 : v == 6 ? ETHERTYPE_IPV6 : -1;
+    }
+
+    private static TcpSegment ipv4(byte[] f, int ip, int lost, long timeNanos) {
+        if (ip + 20 > f.length || (f[ip] & 0xF0) != 0x40) {
+            return null;
+        }
+        int ihl = (f[ip] & 0x0F) * 4;
+        int total = u16(f, ip + 2);
+        int fragment = u16(f, ip + 6);
+        if (ihl < 20 || (fragment & 0x3FFF) != 0 || (f[ip + 9] & 0xFF) != PROTO_TCP) {
+            return null;
+        }
+        long src = u32(f, ip + 12);
+        long dst = u32(f, ip + 16);
+        // TSO captures on the sending host may carry total length 0: then the frame decides.
+        int ipEnd = total == 0 ? f.length + lost : ip + total;
+        return tcp(f, ip + ihl, ipEnd, FlowKey.IPV4_MARK, src, FlowKey.IPV4_MARK, dst, timeNanos);
+    }
+
+    private static TcpSegment ipv6(byte[] f, int ip, int lost, long timeNanos) {
+        if (ip + 40 > f.length || (f[ip] & 0xF0) != 0x60) {
+            return null;
+        }
+        int payload = u16(f, ip + 4);
+        int next = f[ip + 6] & 0xFF;
+        long srcHi = u64(f, ip + 8);
+        long srcLo = u64(f, ip + 16);
+        long dstHi = u64(f, ip + 24);
+        long dstLo = u64(f, ip + 32);
+        int at = ip + 40;
+        while (next == 0 || next == 43 || next == 60) {
+            if (at + 8 > f.length) {
+                return null;
+            }
+            next = f[at] & 0xFF;
+            at += (f[at + 1] & 0xFF) * 8 + 8;
+        }
+        if (next != PROTO_TCP) {
+            return null;
+        }
+        return tcp(f, at, ip + 40 + payload, srcHi, srcLo, dstHi, dstLo, timeNanos);
+    }
+
+    private static TcpSegment tcp(byte[] f, int at, int ipEnd, long srcHi, long srcLo, long dstHi, long dstLo,
+            long timeNanos) {
+        if (at + 20 > f.length) {
+            return null;
+        }
+        int dataOffset = ((f[at + 12] & 0xF0) >>> 4) * 4;
+        if (dataOffset < 20 || at + dataOffset > f.length) {
+            return null;
+        }
+        int payloadStart = at + dataOffset;
+        int wirePayload = Math.max(0, ipEnd - payloadStart);
+        int captured = Math.max(0, Math.min(wirePayload, f.length - payloadStart));
+        FlowKey flow = new FlowKey(srcHi, srcLo, u16(f, at), dstHi, dstLo, u16(f, at + 2));
+        return new TcpSegment(flow, u32(f, at + 4), f[at + 13] & 0xFF, f, payloadStart, captured, wirePayload,
+                timeNanos);
+    }
+
+    static int u16(byte[] f, int at) {
+        return ((f[at] & 0xFF) << 8) | (f[at + 1] & 0xFF);
+    }
+
+    static long u32(byte[] f, int at) {
+        return ((long) u16(f, at) << 16) | u16(f, at + 2);
+    }
+
+    static long u64(byte[] f, int at) {
+        return (u32(f, at) << 32) | u32(f, at + 4);
+    }
+}

@@ -1,0 +1,300 @@
+package io.tapline.snoop.iscsi;
+
+import io.tapline.log.Bus;
+import io.tapline.log.Provenance;
+import io.tapline.snoop.volume.SnoopSink;
+import io.tapline.snoop.volume.VolumeKey;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows one iSCSI connection from both directions' PDUs: login (RFC 7143 §6, §11.12–11.13:
+ * TargetName, SessionType and the digest keys of §13.1, which apply from the first PDU after
+ * the final Login Response), SCSI commands and their data (§11.3, §11.7), completion by SCSI
+ * Response (§11.4; only status GOOD commits a write), Task Management aborts (§11.5–11.6) and
+ * Logout (§11.14).
+ *
+ * <p>Ordering contract: a write is handed to the sink when its SCSI Response with GOOD is seen,
+ * so the sink receives completions in the order the target sent them. Example: WRITE A (ITT 1)
+ * and WRITE B (ITT 2) overlap; the target answers 2 before 1; the sink gets B then A, which is
+ * the order the target applied them as far as the host can tell.
+ *
+ * <p>Loss: when either direction loses framing, every volume of the connection (and any it
+ * names later) gets a whole-volume GAP, since a missed command could have written anywhere.
+ * A Data-Out whose command was not seen gets a whole-volume GAP for its LUN.
+ *
+ * <p>Limitation: ITTs are tracked per connection; with MC/S a task's PDUs on another
+ * connection of the session are not joined (tgtd and libiscsi do not use MC/S).
+ * Not thread-safe: capture thread only.
+ */
+public final class IscsiConnection {
+    private static final Logger log = LoggerFactory.getLogger(IscsiConnection.class);
+
+    private final String initiatorAddress;
+    private final String targetAddress;
+    private final SnoopSink sink;
+    private final LunGeometry geometry;
+    private final TaskCommitter committer;
+    private final IscsiPduDecoder fromInitiator;
+    private final IscsiPduDecoder fromTarget;
+    private final Map<Integer, IscsiTask> tasks = new HashMap<>();
+    private final Map<Integer, int[]> managementRequests = new HashMap<>();
+    private final Set<VolumeKey> volumes = new HashSet<>();
+    private final Set<Integer> orphanItts = new HashSet<>();
+    private String targetName;
+    private boolean discovery;
+    private boolean lossSeen;
+    private String headerDigest = "None";
+    private String dataDigest = "None";
+    private long pdus;
+
+    public IscsiConnection(String initiatorAddress, String targetAddress, SnoopSink sink, LunGeometry geometry) {
+        this.initiatorAddress = initiatorAddress;
+        this.targetAddress = targetAddress;
+        this.sink = sink;
+        this.geometry = geometry;
+        this.committer = new TaskCommitter(sink, geometry);
+        this.fromInitiator = new IscsiPduDecoder(true, new Side(true));
+        this.fromTarget = new IscsiPduDecoder(false, new Side(false));
+    }
+
+    /** The initiator-to-target stream decoder. */
+    public IscsiPduDecoder initiatorStream() {
+        return fromInitiator;
+    }
+
+    /** The target-to-initiator stream decoder. */
+    public IscsiPduDecoder targetStream() {
+        return fromTarget;
+    }
+
+    /** The capture joined after the connection started: scan for headers and treat what came before as lost. */
+    public void startMidStream() {
+        fromInitiator.startMidStream();
+        fromTarget.startMidStream();
+        lost("capture started mid-connection");
+    }
+
+    public long pdus() {
+        return pdus;
+    }
+
+    private final class Side implements IscsiPduDecoder.Listener {
+        private final boolean initiator;
+
+        Side(boolean initiator) {
+            this.initiator = initiator;
+        }
+
+        @Override
+        public void pdu(IscsiPdu pdu) {
+            pdus++;
+            if (initiator) {
+                initiatorPdu(pdu);
+            } else {
+                targetPdu(pdu);
+            }
+        }
+
+        @Override
+        public void lostSync(String reason) {
+            lost((initiator ? "initiator" : "target") + " stream: " + reason);
+        }
+
+        @Override
+        public void ended() {
+            if (!initiator) {
+                return;
+            }
+            for (IscsiTask t : tasks.values()) {
+                if (t.command.writeNature()) {
+                    log.info("write never answered, not captured conn={} itt=0x{} volume={}", initiatorAddress,
+                            Integer.toHexString(t.itt), t.volume);
+                }
+            }
+        }
+    }
+
+    private void initiatorPdu(IscsiPdu pdu) {
+        switch (IscsiOpcode.of(pdu.opcode())) {
+            case LOGIN_REQUEST, TEXT_REQUEST -> keys(pdu, true);
+            case SCSI_COMMAND -> command(pdu);
+            case DATA_OUT -> dataOut(pdu);
+            case TASK_MANAGEMENT_REQUEST -> managementRequests.put(pdu.itt(),
+                    new int[] {pdu.flags() & 0x7F, pdu.i32(20), pdu.lun()});
+            default -> {
+                // NOP-Out, Logout request, SNACK: nothing to capture until the target answers.
+            }
+        }
+    }
+
+    private void targetPdu(IscsiPdu pdu) {
+        switch (IscsiOpcode.of(pdu.opcode())) {
+            case LOGIN_RESPONSE -> loginResponse(pdu);
+            case TEXT_RESPONSE -> keys(pdu, false);
+            case SCSI_RESPONSE -> response(pdu.itt(), pdu.u8(2), pdu.u8(3));
+            case DATA_IN -> dataIn(pdu);
+            case TASK_MANAGEMENT_RESPONSE -> managementResponse(pdu);
+            case LOGOUT_RESPONSE -> tasks.clear();
+            default -> {
+                // NOP-In, R2T (Data-Out carries the offsets), Async, Reject: nothing to capture.
+            }
+        }
+    }
+
+    private void keys(IscsiPdu pdu, boolean initiator) {
+        for (Map.Entry<String, String> e : IscsiKeys.parse(pdu.data()).entrySet()) {
+            String v = e.getValue();
+            switch (e.getKey()) {
+                case "TargetName" -> targetName = initiator ? v : targetName;
+                case "SessionType" -> discovery = "Discovery".equals(v);
+                case "HeaderDigest" -> headerDigest = v.contains(",") ? headerDigest : v;
+                case "DataDigest" -> dataDigest = v.contains(",") ? dataDigest : v;
+                default -> {
+                    // other keys do not change how the stream is framed
+                }
+            }
+        }
+    }
+
+    private void loginResponse(IscsiPdu pdu) {
+        keys(pdu, false);
+        boolean transit = (pdu.flags() & 0x80) != 0;
+        boolean toFullFeature = (pdu.flags() & 0x03) == 3;
+        if (transit && toFullFeature && pdu.u8(36) == 0) {
+            boolean h = "CRC32C".equals(headerDigest);
+            boolean d = "CRC32C".equals(dataDigest);
+            fromInitiator.digests(h, d);
+            fromTarget.digests(h, d);
+            log.debug("login complete conn={} target={} discovery={} headerDigest={} dataDigest={}", initiatorAddress,
+                    targetName, discovery, h, d);
+        }
+    }
+
+    private VolumeKey volume(int lun) {
+        VolumeKey key = VolumeKey.iscsi(targetName != null ? targetName : targetAddress, lun);
+        if (volumes.add(key)) {
+            long size = geometry.sizeBytes(key);
+            sink.geometry(key, size, geometry.blockSize(key));
+            if (lossSeen) {
+                sink.gap(key, 0, SnoopSink.WHOLE_VOLUME, "iSCSI framing lost earlier on conn " + initiatorAddress);
+            }
+        }
+        return key;
+    }
+
+    private void command(IscsiPdu pdu) {
+        ScsiCommand cmd = ScsiCommand.parse(pdu.bhs(), 32);
+        VolumeKey volume = volume(pdu.lun());
+        if (cmd.nature() == ScsiCommand.Nature.READ) {
+            sink.readSeen(volume);
+            return;
+        }
+        if (cmd.nature() == ScsiCommand.Nature.OTHER) {
+            return;
+        }
+        boolean collect = (pdu.flags() & 0x20) != 0 || cmd.nature() == ScsiCommand.Nature.READ_CAPACITY_10
+                || cmd.nature() == ScsiCommand.Nature.READ_CAPACITY_16;
+        IscsiTask task = new IscsiTask(pdu.itt(), pdu.i32(24), volume, cmd, pdu.u32(20), collect);
+        if (pdu.data().length > 0) {
+            task.put(0, pdu.data());
+        }
+        if (pdu.dataDamaged()) {
+            task.overflow = true;
+        }
+        tasks.put(pdu.itt(), task);
+    }
+
+    private void dataOut(IscsiPdu pdu) {
+        IscsiTask task = tasks.get(pdu.itt());
+        if (task == null) {
+            VolumeKey volume = volume(pdu.lun());
+            if (orphanItts.add(pdu.itt())) {
+                sink.gap(volume, 0, SnoopSink.WHOLE_VOLUME, "Data-Out without its SCSI command: itt=0x"
+                        + Integer.toHexString(pdu.itt()) + " conn=" + initiatorAddress);
+            }
+            return;
+        }
+        task.put(pdu.u32(40), pdu.data());
+        if (pdu.dataDamaged()) {
+            task.overflow = true;
+        }
+    }
+
+    private void dataIn(IscsiPdu pdu) {
+        IscsiTask task = tasks.get(pdu.itt());
+        if (task != null && task.data != null) {
+            task.put(pdu.u32(40), pdu.data());
+        }
+        if ((pdu.flags() & 0x01) != 0) {
+            response(pdu.itt(), 0, pdu.u8(3));
+        }
+    }
+
+    private void response(int itt, int response, int status) {
+        IscsiTask task = tasks.remove(itt);
+        if (task == null) {
+            return;
+        }
+        Provenance p = new Provenance(Bus.ISCSI, initiatorAddress, targetName != null ? targetName : targetAddress,
+                itt & 0xFFFF_FFFFL, task.cmdSn, task.command.opcode());
+        if (response != 0 || status != 0) {
+            if (task.command.writeNature()) {
+                log.info("write not committed conn={} itt=0x{} volume={} response={} status=0x{}", initiatorAddress,
+                        Integer.toHexString(itt), task.volume, response, Integer.toHexString(status));
+            }
+            return;
+        }
+        switch (task.command.nature()) {
+            case READ_CAPACITY_10 -> capacity(task, task.receivedBytes >= 8 ? ScsiCommand.u32(task.data, 0) : -1,
+                    task.receivedBytes >= 8 ? ScsiCommand.u32(task.data, 4) : -1);
+            case READ_CAPACITY_16 -> capacity(task, task.receivedBytes >= 12 ? ScsiCommand.u64(task.data, 0) : -1,
+                    task.receivedBytes >= 12 ? ScsiCommand.u32(task.data, 8) : -1);
+            default -> committer.commit(task, p);
+        }
+    }
+
+    private void capacity(IscsiTask task, long lastLba, long blockLength) {
+        // READ CAPACITY(10) answers 0xFFFFFFFF when the LBA does not fit: READ CAPACITY(16) follows.
+        if (lastLba >= 0 && lastLba != 0xFFFF_FFFFL && geometry.learn(task.volume, lastLba, blockLength)) {
+            sink.geometry(task.volume, geometry.sizeBytes(task.volume), geometry.blockSize(task.volume));
+        }
+    }
+
+    private void managementResponse(IscsiPdu pdu) {
+        int[] request = managementRequests.remove(pdu.itt());
+        if (request == null || pdu.u8(2) != 0) {
+            return;
+        }
+        int function = request[0];
+        Iterator<IscsiTask> it = tasks.values().iterator();
+        while (it.hasNext()) {
+            IscsiTask t = it.next();
+            boolean hit = switch (function) {
+                case 1 -> t.itt == request[1];
+                case 2, 4, 5 -> t.volume.unit().equals(Integer.toString(request[2]));
+                case 6, 7 -> true;
+                default -> false;
+            };
+            if (hit) {
+                it.remove();
+                if (t.command.writeNature()) {
+                    log.info("write aborted by task management, not captured conn={} itt=0x{} function={}",
+                            initiatorAddress, Integer.toHexString(t.itt), function);
+                }
+            }
+        }
+    }
+
+    private void lost(String reason) {
+        lossSeen = true;
+        for (VolumeKey v : volumes) {
+            sink.gap(v, 0, SnoopSink.WHOLE_VOLUME, "iSCSI " + reason + " conn=" + initiatorAddress);
+        }
+    }
+}

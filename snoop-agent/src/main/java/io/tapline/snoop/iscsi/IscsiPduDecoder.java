@@ -1,0 +1,308 @@
+package io.tapline.snoop.iscsi;
+
+import io.tapline.snoop.tcp.StreamConsumer;
+import java.util.zip.CRC32C;
+
+/**
+ * Splits one direction of an iSCSI connection into PDUs (RFC 7143 §11.2: BHS, AHS, header
+ * digest, data segment padded to 4 bytes, data digest; digests are CRC32C per §13.1).
+ *
+ * <p>Framing is lost after a stream gap, after a header that cannot be a PDU of this direction,
+ * after a header-digest mismatch, and when the capture joined the connection mid-stream. The
+ * decoder then scans byte by byte for a plausible header (the right opcode for this direction
+ * with its reserved fields zero, §11), as a careful dissector does, and reports the stretch it
+ * skipped through {@link Listener#lostSync}. When the digests were not negotiated in view, a
+ * plausible header followed by a matching CRC32C switches digests on (and DataDigest with it).
+ *
+ * <p>Not thread-safe: the capture thread feeds it.
+ */
+public final class IscsiPduDecoder implements StreamConsumer {
+    /** Largest DataSegmentLength the field allows (24 bits). */
+    static final int MAX_DATA_SEGMENT_BYTES = (1 << 24) - 1;
+    private static final int BHS_BYTES = 48;
+    private static final int RESYNC_MAX_DATA_BYTES = 4 << 20;
+
+    /** Receives decoded PDUs and framing losses. */
+    public interface Listener {
+        void pdu(IscsiPdu pdu);
+
+        /** Framing was lost; {@code reason} says why. PDUs may be missing until the next {@link #pdu}. */
+        void lostSync(String reason);
+
+        /** The stream ended. */
+        void ended();
+    }
+
+    private enum State { BHS, HEADER_REST, DATA, RESYNC }
+
+    private final boolean fromInitiator;
+    private final Listener listener;
+    private final CRC32C crc = new CRC32C();
+    private State state = State.BHS;
+    private boolean headerDigest;
+    private boolean dataDigest;
+    private boolean digestsKnown;
+
+    private byte[] bhs = new byte[BHS_BYTES];
+    private int bhsFill;
+    private byte[] rest;
+    private int restFill;
+    private byte[] data;
+    private int dataFill;
+    private int dataLength;
+    private final byte[] window = new byte[BHS_BYTES + 4];
+    private int windowFill;
+    private long skippedBytes;
+
+    public IscsiPduDecoder(boolean fromInitiator, Listener listener) {
+        this.fromInitiator = fromInitiator;
+        this.listener = listener;
+    }
+
+    /** Starts scanning for a header instead of expecting one (capture joined mid-stream). */
+    public void startMidStream() {
+        enterResync();
+    }
+
+    /** Sets the digests negotiated at login (RFC 7143 §13.1); they apply from the next PDU. */
+    public void digests(boolean header, boolean dataSegment) {
+        this.headerDigest = header;
+        this.dataDigest = dataSegment;
+        this.digestsKnown = true;
+    }
+
+    public boolean headerDigest() {
+        return headerDigest;
+    }
+
+    public boolean dataDigest() {
+        return dataDigest;
+    }
+
+    @Override
+    public void data(byte[] bytes, int offset, int length) {
+        int at = offset;
+        int end = offset + length;
+        while (at < end) {
+            at += switch (state) {
+                case BHS -> readBhs(bytes, at, end - at);
+                case HEADER_REST -> readHeaderRest(bytes, at, end - at);
+                case DATA -> readData(bytes, at, end - at);
+                case RESYNC -> resync(bytes, at, end - at);
+            };
+        }
+    }
+
+    @Override
+    public void gap(long lengthBytes) {
+        listener.lostSync("stream gap: " + lengthBytes + " bytes");
+        enterResync();
+    }
+
+    @Override
+    public void end() {
+        if (state != State.BHS || bhsFill != 0) {
+            listener.lostSync("stream ended inside a PDU (state " + state + ")");
+        }
+        listener.ended();
+    }
+
+    private int readBhs(byte[] b, int at, int n) {
+        int take = Math.min(n, BHS_BYTES - bhsFill);
+        System.arraycopy(b, at, bhs, bhsFill, take);
+        bhsFill += take;
+        if (bhsFill == BHS_BYTES) {
+            String problem = problem(bhs, 0, false);
+            if (problem != null) {
+                listener.lostSync(problem);
+                enterResync();
+                // the 47 bytes after the bad header's first byte may hold the next header
+                data(bhs.clone(), 1, BHS_BYTES - 1);
+                return take;
+            }
+            startPdu();
+        }
+        return take;
+    }
+
+    private void startPdu() {
+        dataLength = u24(bhs, 5);
+        int restBytes = (bhs[4] & 0xFF) * 4 + (headerDigest ? 4 : 0);
+        rest = new byte[restBytes];
+        restFill = 0;
+        state = State.HEADER_REST;
+        if (restBytes == 0) {
+            headerDone();
+        }
+    }
+
+    private int readHeaderRest(byte[] b, int at, int n) {
+        int take = Math.min(n, rest.length - restFill);
+        System.arraycopy(b, at, rest, restFill, take);
+        restFill += take;
+        if (restFill == rest.length) {
+            headerDone();
+        }
+        return take;
+    }
+
+    private void headerDone() {
+        int ahsBytes = rest.length - (headerDigest ? 4 : 0);
+        if (headerDigest) {
+            crc.reset();
+            crc.update(bhs, 0, BHS_BYTES);
+            crc.update(rest, 0, ahsBytes);
+            if (!digestMatches(rest, ahsBytes)) {
+                listener.lostSync("header digest: mismatch (expected: CRC32C of the header)");
+                enterResync();
+                return;
+            }
+        }
+        int padded = (dataLength + 3) & ~3;
+        data = new byte[padded + (dataDigest && dataLength > 0 ? 4 : 0)];
+        dataFill = 0;
+        state = State.DATA;
+        if (data.length == 0) {
+            emit();
+        }
+    }
+
+    private int readData(byte[] b, int at, int n) {
+        int take = Math.min(n, data.length - dataFill);
+        System.arraycopy(b, at, data, dataFill, take);
+        dataFill += take;
+        if (dataFill == data.length) {
+            emit();
+        }
+        return take;
+    }
+
+    private void emit() {
+        boolean damaged = false;
+        if (dataDigest && dataLength > 0) {
+            crc.reset();
+            crc.update(data, 0, (dataLength + 3) & ~3);
+            damaged = !digestMatches(data, data.length - 4);
+        }
+        byte[] payload = data.length == dataLength ? data : java.util.Arrays.copyOf(data, dataLength);
+        byte[] ahs = rest.length == 0 ? rest : java.util.Arrays.copyOf(rest, rest.length - (headerDigest ? 4 : 0));
+        IscsiPdu pdu = new IscsiPdu(bhs, ahs, payload, damaged);
+        bhs = new byte[BHS_BYTES];
+        bhsFill = 0;
+        data = null;
+        state = State.BHS;
+        listener.pdu(pdu);
+    }
+
+    private void enterResync() {
+        state = State.RESYNC;
+        windowFill = 0;
+        bhsFill = 0;
+        data = null;
+    }
+
+    private int resync(byte[] b, int at, int n) {
+        int need = digestsKnown ? BHS_BYTES + (headerDigest ? 4 : 0) : BHS_BYTES + 4;
+        int used = 0;
+        while (used < n) {
+            window[windowFill++] = b[at + used++];
+            if (windowFill < need) {
+                continue;
+            }
+            if (problem(window, 0, true) == null && digestVerdict(need)) {
+                state = State.BHS;
+                bhsFill = 0;
+                byte[] replay = java.util.Arrays.copyOf(window, windowFill);
+                windowFill = 0;
+                data(replay, 0, replay.length);
+                return used;
+            }
+            System.arraycopy(window, 1, window, 0, windowFill - 1);
+            windowFill--;
+            skippedBytes++;
+        }
+        return used;
+    }
+
+    /** With digests unknown: decides them from whether a CRC32C follows the candidate header. */
+    private boolean digestVerdict(int need) {
+        if (digestsKnown && !headerDigest) {
+            return true;
+        }
+        if ((window[4] & 0xFF) != 0) {
+            return !headerDigest;
+        }
+        crc.reset();
+        crc.update(window, 0, BHS_BYTES);
+        boolean match = digestMatches(window, BHS_BYTES);
+        if (digestsKnown) {
+            return match;
+        }
+        headerDigest = match;
+        dataDigest = match;
+        return true;
+    }
+
+    /** Whether the 4 bytes at {@code at} hold the CRC32C just computed (either byte order is accepted). */
+    private boolean digestMatches(byte[] b, int at) {
+        int value = (int) crc.getValue();
+        int stored = le32(b, at);
+        return stored == value || Integer.reverseBytes(stored) == value;
+    }
+
+    /** Bytes skipped while scanning for a header, in total. */
+    public long skippedBytes() {
+        return skippedBytes;
+    }
+
+    /** Why the 48 bytes at {@code at} are not a header of this direction, or {@code null}. */
+    String problem(byte[] h, int at, boolean strict) {
+        int b0 = h[at] & 0xFF;
+        IscsiOpcode op = IscsiOpcode.of(b0);
+        if ((b0 & 0x80) != 0 || op == null || op.fromInitiator != fromInitiator || (!fromInitiator && (b0 & 0x40) != 0)) {
+            return "opcode: 0x" + Integer.toHexString(b0) + " (expected: an " + (fromInitiator ? "initiator" : "target")
+                    + " opcode, RFC 7143 §11.2.1.2)";
+        }
+        if (!strict) {
+            return null;
+        }
+        int b1 = h[at + 1] & 0xFF;
+        int b2 = h[at + 2] & 0xFF;
+        int b3 = h[at + 3] & 0xFF;
+        int ahs = h[at + 4] & 0xFF;
+        int dsl = u24(h, at + 5);
+        boolean ok = switch (op) {
+            case DATA_OUT -> (b0 & 0x40) == 0 && (b1 & 0x7F) == 0 && b2 == 0 && b3 == 0 && ahs == 0
+                    && zero(h, at + 24, 4) && zero(h, at + 32, 4) && zero(h, at + 44, 4);
+            case SCSI_COMMAND -> (b1 & 0x18) == 0 && b2 == 0 && b3 == 0 && ahs <= 16;
+            case NOP_OUT, TASK_MANAGEMENT_REQUEST, LOGOUT_REQUEST -> (b1 & 0x80) != 0 && b2 == 0 && b3 == 0 && ahs == 0;
+            case SCSI_RESPONSE -> (b1 & 0x80) != 0 && (b1 & 0x61) == 0 && ahs == 0;
+            case DATA_IN -> (b1 & 0x38) == 0 && b2 == 0 && ahs == 0;
+            case R2T -> b1 == 0x80 && b2 == 0 && b3 == 0 && ahs == 0 && dsl == 0;
+            case NOP_IN, TASK_MANAGEMENT_RESPONSE, LOGOUT_RESPONSE -> b1 == 0x80 && b3 == 0 && ahs == 0;
+            default -> false;
+        };
+        if (!ok || dsl > RESYNC_MAX_DATA_BYTES) {
+            return "header: implausible " + op;
+        }
+        return null;
+    }
+
+    private static boolean zero(byte[] h, int at, int n) {
+        for (int i = 0; i < n; i++) {
+            if (h[at + i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static int u24(byte[] b, int at) {
+        return ((b[at] & 0xFF) << 16) | ((b[at + 1] & 0xFF) << 8) | (b[at + 2] & 0xFF);
+    }
+
+    /** CRC32C digests travel least significant byte first (RFC 7143 §13.1, as the iSCSI CRC is defined). */
+    static int le32(byte[] b, int at) {
+        return (b[at] & 0xFF) | ((b[at + 1] & 0xFF) << 8) | ((b[at + 2] & 0xFF) << 16) | ((b[at + 3] & 0xFF) << 24);
+    }
+}

@@ -1,0 +1,117 @@
+package io.tapline.snoop.iscsi;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.snoop.volume.SnoopSink;
+import java.util.Arrays;
+
+/**
+ * Turns a write-nature SCSI command that completed with status GOOD into what it did to the
+ * volume (SBC-4 §5): WRITE/WRITE AND VERIFY and the written half of COMPARE AND WRITE become
+ * WRITE; WRITE SAME becomes WRITE_ZEROES, DISCARD (UNMAP bit) or a pattern WRITE; UNMAP's
+ * block descriptors (§5.32.2) become DISCARDs; SYNCHRONIZE CACHE a FLUSH; FORMAT UNIT a GAP over
+ * the whole volume. A command whose data was not all seen becomes a GAP over its range.
+ */
+final class TaskCommitter {
+    private static final int PATTERN_CHUNK_BYTES = 8 << 20;
+
+    private final SnoopSink sink;
+    private final LunGeometry geometry;
+
+    TaskCommitter(SnoopSink sink, LunGeometry geometry) {
+        this.sink = sink;
+        this.geometry = geometry;
+    }
+
+    void commit(IscsiTask task, Provenance provenance) {
+        ScsiCommand c = task.command;
+        long bs = geometry.blockSize(task.volume);
+        long offset = c.lba() * bs;
+        long length = c.blocks() * bs;
+        switch (c.nature()) {
+            case WRITE -> write(task, provenance, offset, length, 0);
+            case COMPARE_AND_WRITE -> write(task, provenance, offset, length, length);
+            case WRITE_SAME -> writeSame(task, provenance, offset, c.blocks() == 0 ? toEnd(task, offset) : length, bs);
+            case UNMAP -> unmap(task, provenance, bs);
+            case SYNCHRONIZE_CACHE -> sink.completed(task.volume, RecordKind.FLUSH, 0, 0, 0, provenance, null);
+            case FORMAT_UNIT -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, "FORMAT UNIT completed");
+            default -> throw new IllegalStateException("nature: " + c.nature() + " (expected: a write-nature command)");
+        }
+    }
+
+    private void write(IscsiTask task, Provenance p, long offset, long length, long dataStart) {
+        if (!task.complete() || task.expectedBytes != dataStart + length) {
+            incomplete(task, offset, length);
+            return;
+        }
+        byte[] payload = dataStart == 0 && task.data.length == length ? task.data
+                : Arrays.copyOfRange(task.data, (int) dataStart, (int) (dataStart + length));
+        sink.completed(task.volume, RecordKind.WRITE, offset, length, task.command.fua() ? CaptureRecord.FLAG_FUA : 0,
+                p, payload);
+    }
+
+    private void writeSame(IscsiTask task, Provenance p, long offset, long length, long bs) {
+        ScsiCommand c = task.command;
+        if (length < 0) {
+            sink.gap(task.volume, offset, SnoopSink.WHOLE_VOLUME, "WRITE SAME to the end of an unknown-size volume");
+            return;
+        }
+        if (c.unmap()) {
+            sink.completed(task.volume, RecordKind.DISCARD, offset, length, 0, p, null);
+            return;
+        }
+        if (c.ndob() || (task.complete() && allZero(task.data))) {
+            sink.completed(task.volume, RecordKind.WRITE_ZEROES, offset, length, CaptureRecord.FLAG_NO_HOLE, p, null);
+            return;
+        }
+        if (!task.complete() || task.data.length != bs) {
+            incomplete(task, offset, length);
+            return;
+        }
+        for (long done = 0; done < length; ) {
+            int chunk = (int) Math.min(length - done, PATTERN_CHUNK_BYTES);
+            byte[] payload = new byte[chunk];
+            for (int i = 0; i < chunk; i += (int) bs) {
+                System.arraycopy(task.data, 0, payload, i, (int) bs);
+            }
+            sink.completed(task.volume, RecordKind.WRITE, offset + done, chunk, 0, p, payload);
+            done += chunk;
+        }
+    }
+
+    private void unmap(IscsiTask task, Provenance p, long bs) {
+        if (!task.complete() || task.data.length < 8) {
+            sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, "UNMAP parameter list not fully seen");
+            return;
+        }
+        byte[] d = task.data;
+        int descriptorBytes = ScsiCommand.u16(d, 2);
+        for (int at = 8; at + 16 <= Math.min(d.length, 8 + descriptorBytes); at += 16) {
+            long lba = ScsiCommand.u64(d, at);
+            long blocks = ScsiCommand.u32(d, at + 8);
+            if (blocks > 0) {
+                sink.completed(task.volume, RecordKind.DISCARD, lba * bs, blocks * bs, 0, p, null);
+            }
+        }
+    }
+
+    private long toEnd(IscsiTask task, long offset) {
+        long size = geometry.sizeBytes(task.volume);
+        return size < 0 ? -1 : Math.max(0, size - offset);
+    }
+
+    private void incomplete(IscsiTask task, long offset, long length) {
+        sink.gap(task.volume, offset, length, "write completed GOOD but its data was not fully captured: itt=0x"
+                + Integer.toHexString(task.itt) + " received=" + task.receivedBytes + " expected=" + task.expectedBytes);
+    }
+
+    private static boolean allZero(byte[] b) {
+        for (byte x : b) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,209 @@
+package io.tapline.snoop.nbd;
+
+import io.tapline.log.Bus;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.snoop.tcp.StreamConsumer;
+import io.tapline.snoop.volume.SnoopSink;
+import io.tapline.snoop.volume.VolumeKey;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows one NBD connection (NBD proto.md): the export and its size from the handshake, the
+ * negotiated structured replies and extended headers, and each request until its reply. A
+ * request is committed to the sink when its reply says error 0 (the simple reply, or the
+ * structured chunk flagged NBD_REPLY_FLAG_DONE with no error chunk before it): WRITE, TRIM
+ * (DISCARD), WRITE_ZEROES and FLUSH, with FUA and NO_HOLE kept.
+ *
+ * <p>Ordering contract: records reach the sink in the order the server's replies do, e.g. WRITE
+ * cookie 1 then WRITE cookie 2 both overlapping, answered 2 then 1: the sink gets 2 then 1.
+ *
+ * <p>Loss (a gap in either direction, a bad magic, a capture that joined mid-connection) makes
+ * a whole-volume GAP; a write whose payload was cut makes a GAP over its range when answered.
+ * Not thread-safe: capture thread only.
+ */
+public final class NbdConnection {
+    private static final Logger log = LoggerFactory.getLogger(NbdConnection.class);
+    static final int OPT_EXPORT_NAME = 1;
+    static final int OPT_INFO = 6;
+    static final int OPT_GO = 7;
+    static final int OPT_STRUCTURED_REPLY = 8;
+    static final int OPT_EXTENDED_HEADERS = 11;
+    private static final int FLAG_C_NO_ZEROES = 2;
+    private static final int NBD_BLOCK_SIZE_BYTES = 4096;
+
+    private final String clientAddress;
+    private final String serverAddress;
+    private final SnoopSink sink;
+    private final NbdRequestDecoder requests;
+    private final NbdReplyDecoder replies;
+    private final Map<Long, NbdRequest> outstanding = new HashMap<>();
+    private final Map<Long, Boolean> chunkErrors = new HashMap<>();
+    private String export = "";
+    private long sizeBytes = -1;
+    private boolean exportNameSent;
+    private boolean noZeroes;
+    private boolean structured;
+    private boolean inTransmission;
+    private boolean lossSeen;
+    private VolumeKey volume;
+
+    public NbdConnection(String clientAddress, String serverAddress, SnoopSink sink) {
+        this.clientAddress = clientAddress;
+        this.serverAddress = serverAddress;
+        this.sink = sink;
+        this.requests = new NbdRequestDecoder(this);
+        this.replies = new NbdReplyDecoder(this);
+    }
+
+    public StreamConsumer clientStream() {
+        return requests;
+    }
+
+    public StreamConsumer serverStream() {
+        return replies;
+    }
+
+    /** The capture joined after the handshake: scan both directions for messages; the past is a GAP. */
+    public void startMidStream() {
+        requests.startMidStream();
+        replies.startMidStream();
+        lost("capture started mid-connection");
+    }
+
+    void clientFlags(int flags) {
+        noZeroes = (flags & FLAG_C_NO_ZEROES) != 0;
+    }
+
+    void exportName(String name, boolean viaExportNameOption) {
+        export = name;
+        exportNameSent |= viaExportNameOption;
+    }
+
+    void optionSent(int option) {
+        log.trace("nbd option sent conn={} option={}", clientAddress, option);
+    }
+
+    void optionAcknowledged(int option) {
+        if (option == OPT_STRUCTURED_REPLY || option == OPT_EXTENDED_HEADERS) {
+            structured = true;
+        }
+    }
+
+    boolean exportNameSent() {
+        return exportNameSent;
+    }
+
+    boolean noZeroes() {
+        return noZeroes;
+    }
+
+    boolean structuredReplies() {
+        return structured;
+    }
+
+    void exportSize(long bytes) {
+        sizeBytes = bytes;
+    }
+
+    void transmission() {
+        inTransmission = true;
+        volume();
+    }
+
+    boolean outstanding(long cookie) {
+        return outstanding.containsKey(cookie);
+    }
+
+    private VolumeKey volume() {
+        if (volume == null) {
+            volume = VolumeKey.nbd(serverAddress, export);
+            sink.geometry(volume, sizeBytes, NBD_BLOCK_SIZE_BYTES);
+            if (lossSeen) {
+                sink.gap(volume, 0, SnoopSink.WHOLE_VOLUME, "NBD capture joined or lost framing before the export was known");
+            }
+        }
+        return volume;
+    }
+
+    void request(NbdRequest r) {
+        VolumeKey v = volume();
+        if (r.type() == NbdRequest.CMD_READ) {
+            sink.readSeen(v);
+        }
+        if (r.type() != NbdRequest.CMD_DISC) { // NBD_CMD_DISC has no reply
+            outstanding.put(r.cookie(), r);
+        }
+    }
+
+    /** A simple reply; returns its request (or null). */
+    NbdRequest simpleReply(long cookie, long error) {
+        NbdRequest r = outstanding.remove(cookie);
+        if (r != null) {
+            complete(r, error == 0);
+        }
+        return r;
+    }
+
+    void chunk(long cookie, int type, boolean done) {
+        if ((type & 0x8000) != 0) {
+            chunkErrors.put(cookie, Boolean.TRUE);
+        }
+        if (done) {
+            NbdRequest r = outstanding.remove(cookie);
+            boolean error = chunkErrors.remove(cookie) != null;
+            if (r != null) {
+                complete(r, !error);
+            }
+        }
+    }
+
+    private void complete(NbdRequest r, boolean ok) {
+        VolumeKey v = volume();
+        if (!ok) {
+            if (r.type() != NbdRequest.CMD_READ) {
+                log.info("nbd command failed, not captured conn={} cookie={} type={}", clientAddress, r.cookie(), r.type());
+            }
+            return;
+        }
+        Provenance p = new Provenance(Bus.NBD, clientAddress, serverAddress + "/" + export, r.cookie(), 0, r.type());
+        int fua = (r.flags() & NbdRequest.FLAG_FUA) != 0 ? CaptureRecord.FLAG_FUA : 0;
+        switch (r.type()) {
+            case NbdRequest.CMD_WRITE -> {
+                if (r.payload() == null && r.lengthBytes() > 0) {
+                    sink.gap(v, r.offsetBytes(), r.lengthBytes(), "NBD write payload not fully captured cookie="
+                            + r.cookie());
+                } else {
+                    sink.completed(v, RecordKind.WRITE, r.offsetBytes(), r.lengthBytes(), fua, p,
+                            r.payload() == null ? new byte[0] : r.payload());
+                }
+            }
+            case NbdRequest.CMD_TRIM -> sink.completed(v, RecordKind.DISCARD, r.offsetBytes(), r.lengthBytes(), fua, p,
+                    null);
+            case NbdRequest.CMD_WRITE_ZEROES -> sink.completed(v, RecordKind.WRITE_ZEROES, r.offsetBytes(),
+                    r.lengthBytes(), fua | ((r.flags() & NbdRequest.FLAG_NO_HOLE) != 0 ? CaptureRecord.FLAG_NO_HOLE : 0),
+                    p, null);
+            case NbdRequest.CMD_FLUSH -> sink.completed(v, RecordKind.FLUSH, 0, 0, 0, p, null);
+            default -> {
+                // READ, CACHE, BLOCK_STATUS, RESIZE: nothing to capture
+            }
+        }
+    }
+
+    void lost(String reason) {
+        lossSeen = true;
+        if (volume != null) {
+            sink.gap(volume, 0, SnoopSink.WHOLE_VOLUME, "NBD " + reason + " conn=" + clientAddress);
+        }
+    }
+
+    void ended() {
+        if (inTransmission && !outstanding.isEmpty()) {
+            log.info("nbd requests never answered, not captured conn={} count={}", clientAddress, outstanding.size());
+        }
+    }
+}

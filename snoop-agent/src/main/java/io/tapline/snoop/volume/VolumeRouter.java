@@ -1,0 +1,240 @@
+package io.tapline.snoop.volume;
+
+import io.tapline.journey.shipper.Shipper;
+import io.tapline.journey.shipper.ShipperConfig;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.log.buffer.CaptureBuffer;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link SnoopSink} that stores: one {@link CaptureBuffer} per volume under the buffer
+ * directory ({@code <buffer>/<volume name>}, names per {@link VolumeNames}), records appended in
+ * the order the sink is called (completion order), and one shipper per remote and volume once
+ * the volume's size is known.
+ *
+ * <p>Volume size for the shipper handshake: the size seen on the wire (READ CAPACITY, NBD
+ * handshake) wins; otherwise {@link Settings#fallbackSizeBytes()} (the {@code --volume-size}
+ * option) once the volume has a record; without either, no shipper starts for the volume and
+ * {@link #unshippedVolumes()} names it.
+ *
+ * <p>A whole-volume GAP has offset 0 and the volume's size as length, or
+ * {@link Long#MAX_VALUE} when the size is unknown.
+ *
+ * <p>Thread-safety: the sink methods and {@link #syncAll} are synchronized (the capture thread
+ * and a drop-counter thread both report).
+ */
+public final class VolumeRouter implements SnoopSink, Closeable {
+    private static final Logger log = LoggerFactory.getLogger(VolumeRouter.class);
+
+    /**
+     * @param bufferDir          parent directory of the per-volume buffers
+     * @param bufferConfig       segment and size limits of each buffer
+     * @param remotes            replayers to ship to (may be empty)
+     * @param sourceId           this source's id in the journey handshake
+     * @param fallbackSizeBytes  volume size when the wire never shows it, or -1
+     * @param names              naming rule
+     */
+    public record Settings(Path bufferDir, BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId,
+            long fallbackSizeBytes, VolumeNames names) {
+    }
+
+    private final class Volume {
+        final String name;
+        final CaptureBuffer buffer;
+        final VolumeStats stats = new VolumeStats();
+        final List<Shipper> shippers = new ArrayList<>();
+
+        Volume(String name, CaptureBuffer buffer) {
+            this.name = name;
+            this.buffer = buffer;
+        }
+    }
+
+    private final Settings settings;
+    private final Map<VolumeKey, Volume> volumes = new LinkedHashMap<>();
+
+    public VolumeRouter(Settings settings) {
+        this.settings = settings;
+    }
+
+    private Volume volume(VolumeKey key) {
+        Volume v = volumes.get(key);
+        if (v == null) {
+            String name = settings.names().name(key);
+            try {
+                CaptureBuffer buffer = CaptureBuffer.open(settings.bufferDir().resolve(name), name, settings.bufferConfig());
+                log.info("volume seen key={} volume={} {}", key.naturalKey(), name, buffer.recoveryReport().summary());
+                v = new Volume(name, buffer);
+            } catch (IOException e) {
+                throw new UncheckedIOException("capture buffer of volume " + name + ": " + e.getMessage(), e);
+            }
+            volumes.put(key, v);
+        }
+        return v;
+    }
+
+    @Override
+    public synchronized void geometry(VolumeKey key, long sizeBytes, int blockSizeBytes) {
+        Volume v = volume(key);
+        if (sizeBytes > 0) {
+            v.stats.sizeBytes = sizeBytes;
+        }
+        v.stats.blockSizeBytes = blockSizeBytes;
+        startShippers(v);
+    }
+
+    @Override
+    public synchronized void completed(VolumeKey key, RecordKind kind, long offsetBytes, long lengthBytes, int flags,
+            Provenance provenance, byte[] payload) {
+        Volume v = volume(key);
+        VolumeStats s = v.stats;
+        switch (kind) {
+            case WRITE -> {
+                s.writes++;
+                s.writeBytes += lengthBytes;
+            }
+            case WRITE_ZEROES -> s.zeroes++;
+            case DISCARD -> s.discards++;
+            case FLUSH -> s.flushes++;
+            default -> throw new IllegalArgumentException("kind: " + kind + " (expected: a completed command)");
+        }
+        append(v, kind, offsetBytes, lengthBytes, flags, provenance, payload);
+        if (kind == RecordKind.FLUSH || (flags & CaptureRecord.FLAG_FUA) != 0) {
+            sync(v);
+        }
+    }
+
+    @Override
+    public synchronized void gap(VolumeKey key, long offsetBytes, long lengthBytes, String reason) {
+        Volume v = volume(key);
+        v.stats.gaps++;
+        long length = lengthBytes != WHOLE_VOLUME ? lengthBytes
+                : v.stats.sizeBytes > 0 ? v.stats.sizeBytes : Long.MAX_VALUE;
+        long offset = lengthBytes == WHOLE_VOLUME ? 0 : offsetBytes;
+        log.warn("capture gap volume={} offset={} length={} reason={}", v.name, offset, length, reason);
+        append(v, RecordKind.GAP, offset, length, 0, Provenance.INTERNAL, reason.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public synchronized void readSeen(VolumeKey key) {
+        volume(key).stats.reads++;
+    }
+
+    /** Capture lost packets (drops, truncation) of unknown connections: a whole-volume GAP on every volume. */
+    public synchronized void gapEverywhere(String reason) {
+        for (VolumeKey key : volumes.keySet()) {
+            gap(key, 0, WHOLE_VOLUME, reason);
+        }
+    }
+
+    private void append(Volume v, RecordKind kind, long offset, long length, int flags, Provenance p, byte[] payload) {
+        try {
+            if (v.buffer.append(kind, offset, length, flags, p, payload) == null) {
+                v.stats.notStored++;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("append to the capture buffer of volume " + v.name + ": " + e.getMessage(), e);
+        }
+        startShippers(v);
+    }
+
+    private void startShippers(Volume v) {
+        if (!v.shippers.isEmpty() || settings.remotes().isEmpty()) {
+            return;
+        }
+        long size = v.stats.sizeBytes > 0 ? v.stats.sizeBytes
+                : v.buffer.lastSequence() > 0 ? settings.fallbackSizeBytes() : -1;
+        if (size <= 0) {
+            return;
+        }
+        int blockSize = v.stats.blockSizeBytes > 0 ? v.stats.blockSizeBytes : 512;
+        for (InetSocketAddress remote : settings.remotes()) {
+            try {
+                v.shippers.add(Shipper.start(ShipperConfig.of(remote, settings.sourceId(), v.name, size, blockSize),
+                        v.buffer));
+            } catch (IOException e) {
+                throw new UncheckedIOException("shipper of volume " + v.name + " to " + remote + ": " + e.getMessage(), e);
+            }
+        }
+        log.info("shipping volume={} sizeBytes={} blockSize={} remotes={}", v.name, size, blockSize,
+                settings.remotes().size());
+    }
+
+    private void sync(Volume v) {
+        try {
+            v.buffer.sync();
+        } catch (IOException e) {
+            throw new UncheckedIOException("sync of volume " + v.name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Makes every appended record durable. */
+    public synchronized void syncAll() {
+        for (Volume v : volumes.values()) {
+            sync(v);
+        }
+    }
+
+    /** Volume name to its counters, in the order volumes were first seen. */
+    public synchronized Map<String, VolumeStats> stats() {
+        Map<String, VolumeStats> out = new LinkedHashMap<>();
+        for (Volume v : volumes.values()) {
+            out.put(v.name, v.stats);
+        }
+        return out;
+    }
+
+    /** Names of volumes with records but no shipper (size unknown and no fallback), when remotes are configured. */
+    public synchronized List<String> unshippedVolumes() {
+        List<String> out = new ArrayList<>();
+        for (Volume v : volumes.values()) {
+            if (!settings.remotes().isEmpty() && v.shippers.isEmpty()) {
+                out.add(v.name);
+            }
+        }
+        return out;
+    }
+
+    /** The buffer of a volume by name (for tests and status), or null. */
+    public synchronized CaptureBuffer buffer(String name) {
+        for (Volume v : volumes.values()) {
+            if (v.name.equals(name)) {
+                return v.buffer;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Volume v : volumes.values()) {
+            for (Shipper s : v.shippers) {
+                try {
+                    s.close();
+                } catch (Exception e) {
+                    log.error("shipper close failed volume={} error={}", v.name, e.toString());
+                }
+            }
+            try {
+                v.buffer.sync();
+                v.buffer.close();
+            } catch (IOException e) {
+                log.error("buffer close failed volume={} error={}", v.name, e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+package io.tapline.tools;
+
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.snoop.SnoopConfig;
+import io.tapline.snoop.SnoopPipeline;
+import io.tapline.snoop.capture.PcapCapture;
+import io.tapline.snoop.volume.VolumeNames;
+import io.tapline.snoop.volume.VolumeRouter;
+import io.tapline.snoop.volume.VolumeStats;
+import io.tapline.tools.cli.ByteSizeConverter;
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tapline snoop}: passive capture of iSCSI and NBD writes, live from an interface or
+ * imported from a pcap/pcapng file, into the capture buffer and on to each --remote replayer.
+ */
+@Command(name = "snoop", mixinStandardHelpOptions = true,
+        description = "Listens to iSCSI and NBD traffic (live or from a pcap file) and captures every write the "
+                + "target completed into the capture buffer, shipped to each --remote replayer.")
+final class SnoopCommand implements Callable<Integer> {
+
+    static final class Source {
+        @Option(names = "--interface", paramLabel = "IF", description = "Capture live on this interface (root).")
+        String iface;
+
+        @Option(names = "--pcap", paramLabel = "FILE", description = "Import this pcap or pcapng file.")
+        Path pcap;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--filter", paramLabel = "BPF", description = "BPF filter for live capture, e.g. 'tcp port 3260'.")
+    String filter;
+
+    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "Capture buffer directory (one sub-directory per volume).")
+    Path buffer;
+
+    @Option(names = "--remote", paramLabel = "HOST:PORT", description = "A replayer to ship to (repeatable; none: capture only).")
+    List<InetSocketAddress> remotes = new ArrayList<>();
+
+    @Option(names = "--block-size", paramLabel = "N", defaultValue = "512",
+            description = "iSCSI logical block size in bytes until a READ CAPACITY answer is seen (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(names = "--volume-size", paramLabel = "SIZE", converter = ByteSizeConverter.class,
+            description = "Volume size for the replayer when the wire never shows it (READ CAPACITY / NBD handshake).")
+    Long volumeSize;
+
+    @Option(names = "--volume-map", paramLabel = "PATTERN=NAME",
+            description = "Name the volume whose key (iscsi:IQN/LUN or nbd:HOST:PORT/EXPORT) matches the glob PATTERN (repeatable).")
+    List<String> volumeMap = new ArrayList<>();
+
+    @Option(names = "--iscsi-port", paramLabel = "PORT", split = ",", defaultValue = "3260",
+            description = "Server ports taken as iSCSI for connections joined mid-stream (default: ${DEFAULT-VALUE}).")
+    List<Integer> iscsiPorts;
+
+    @Option(names = "--nbd-port", paramLabel = "PORT", split = ",", defaultValue = "10809",
+            description = "Server ports taken as NBD for connections joined mid-stream (default: ${DEFAULT-VALUE}).")
+    List<Integer> nbdPorts;
+
+    @Option(names = "--capture-buffer", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64M",
+            description = "Kernel capture buffer for live capture (default: ${DEFAULT-VALUE}).")
+    long captureBuffer;
+
+    @Option(names = "--buffer-max", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "4G",
+            description = "Largest capture buffer per volume (default: ${DEFAULT-VALUE}).")
+    long bufferMax;
+
+    @Option(names = "--segment-size", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64M",
+            description = "Buffer segment file size (default: ${DEFAULT-VALUE}).")
+    long segmentSize;
+
+    @Option(names = "--source-id", paramLabel = "ID", description = "This source's id in the handshake (default: host name).")
+    String sourceId;
+
+    @Option(names = "--json", description = "Print the import summary as JSON.")
+    boolean json;
+
+    @Option(names = "--verbose", description = "Stack traces on failure.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        if (blockSize < 512 || Integer.bitCount(blockSize) != 1) {
+            throw new CliFailure("--block-size: " + blockSize + " (expected: a power of two >= 512)", 2);
+        }
+        if (segmentSize > bufferMax) {
+            throw new CliFailure("--segment-size: " + segmentSize + " (expected: <= --buffer-max " + bufferMax + ")", 2);
+        }
+        VolumeNames names;
+        try {
+            names = new VolumeNames(volumeMap);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure(e.getMessage(), 2);
+        }
+        SnoopConfig config = new SnoopConfig(java.util.Set.copyOf(iscsiPorts), java.util.Set.copyOf(nbdPorts), blockSize,
+                SnoopConfig.DEFAULT.maxPendingBytes());
+        Files.createDirectories(buffer);
+        VolumeRouter.Settings settings = new VolumeRouter.Settings(buffer, BufferConfig.ofMaxBytes(segmentSize, bufferMax),
+                remotes, sourceId != null ? sourceId : InetAddress.getLocalHost().getHostName(),
+                volumeSize == null ? -1 : volumeSize, names);
+        return source.pcap != null ? importFile(settings, config) : live(settings, config);
+    }
+
+    private int importFile(VolumeRouter.Settings settings, SnoopConfig config) throws IOException {
+        long fileBytes = Files.isRegularFile(source.pcap) ? Files.size(source.pcap) : 0;
+        VolumeRouter router = new VolumeRouter(settings);
+        long started = System.nanoTime();
+        Map<String, Object> summary = new LinkedHashMap<>();
+        try (PcapCapture capture = PcapCapture.openFile(source.pcap)) {
+            int[] lastPercent = {-1};
+            capture.run(new SnoopPipeline(router, config), router, read -> {
+                int percent = fileBytes == 0 ? 100 : (int) Math.min(100, read * 100 / fileBytes);
+                if (percent != lastPercent[0]) {
+                    lastPercent[0] = percent;
+                    System.err.print("\rtapline snoop: " + source.pcap.getFileName() + " " + percent + " %");
+                }
+            });
+            System.err.println();
+            summary.put("file", source.pcap.toString());
+            summary.put("fileBytes", fileBytes);
+            summary.put("packets", capture.counters().packets());
+            summary.put("capturedBytes", capture.counters().bytes());
+            summary.put("truncatedPackets", capture.counters().truncatedPackets());
+            summary.put("fileError", capture.counters().fileError());
+        } finally {
+            router.syncAll();
+            summary.put("seconds", (System.nanoTime() - started) / 1e9);
+            summary.put("volumes", volumes(router));
+            summary.put("unshippedVolumes", router.unshippedVolumes());
+            if (!remotes.isEmpty()) {
+                System.err.println("tapline snoop: waiting for the remotes is left to `tapline status --wait-synced`");
+            }
+            router.close();
+        }
+        print(summary);
+        return 0;
+    }
+
+    private int live(VolumeRouter.Settings settings, SnoopConfig config) throws Exception {
+        ServeUntilStopped serve = new ServeUntilStopped();
+        VolumeRouter router = serve.own(new VolumeRouter(settings));
+        PcapCapture capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer));
+        Thread captureThread = new Thread(() -> {
+            try {
+                capture.run(new SnoopPipeline(router, config), router, read -> router.syncAll());
+            } catch (IOException | RuntimeException e) {
+                System.err.println("tapline snoop: capture stopped: " + e.getMessage());
+                serve.closeAll();
+            }
+        }, "snoop-capture");
+        serve.own(() -> {
+            capture.stop();
+            captureThread.join(10_000);
+            capture.close();
+        });
+        captureThread.start();
+        System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
+                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + remotes.size());
+        serve.await();
+        return 0;
+    }
+
+    private static Map<String, Object> volumes(VolumeRouter router) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, VolumeStats> e : router.stats().entrySet()) {
+            VolumeStats s = e.getValue();
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("writes", s.writes());
+            v.put("writeBytes", s.writeBytes());
+            v.put("writeZeroes", s.zeroes());
+            v.put("discards", s.discards());
+            v.put("flushes", s.flushes());
+            v.put("gaps", s.gaps());
+            v.put("reads", s.reads());
+            v.put("notStored", s.notStored());
+            v.put("sizeBytes", s.sizeBytes());
+            v.put("blockSizeBytes", s.blockSizeBytes());
+            out.put(e.getKey(), v);
+        }
+        return out;
+    }
+
+    private void print(Map<String, Object> summary) {
+        if (json) {
+            System.out.println(Json.write(summary));
+            return;
+        }
+        System.out.printf("packets %s, captured bytes %s, truncated packets %s, %.2f s%n", summary.get("packets"),
+                summary.get("capturedBytes"), summary.get("truncatedPackets"), (Double) summary.get("seconds"));
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> vols = (Map<String, Map<String, Object>>) summary.get("volumes");
+        for (Map.Entry<String, Map<String, Object>> e : vols.entrySet()) {
+            Map<String, Object> v = e.getValue();
+            System.out.printf("volume %s: writes %s (%s bytes), zeroes %s, discards %s, flushes %s, gaps %s, reads %s%n",
+                    e.getKey(), v.get("writes"), v.get("writeBytes"), v.get("writeZeroes"), v.get("discards"),
+                    v.get("flushes"), v.get("gaps"), v.get("reads"));
+        }
+    }
+}
