@@ -45,6 +45,9 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--export", paramLabel = "NAME", defaultValue = "vol1", description = "Export / volume name (default: ${DEFAULT-VALUE}).")
     String export;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+    InetSocketAddress metrics;
+
     @Option(names = "--json", description = "Print the connection details as JSON.")
     boolean json;
 
@@ -60,6 +63,11 @@ final class QuickstartCommand implements Callable<Integer> {
             SourceNode node = serve.own(SourceNode.start(new SourceNode.Settings(nbd, export, volume, sizeBytes,
                     dir.resolve("buffer"), BufferConfig.ofMaxBytes(64L << 20, 4L << 30), List.of(replayer.boundAddress()),
                     InetAddress.getLocalHost().getHostName(), "")));
+            if (metrics != null) {
+                MetricsServer metricsServer = serve.own(MetricsServer.start(metrics));
+                node.bindMetrics(metricsServer.registry(), export);
+                ReplayMetrics.bind(metricsServer, replayer);
+            }
             printConnectionDetails(node.nbdAddress(), volume);
         } catch (Exception e) {
             serve.closeAll();

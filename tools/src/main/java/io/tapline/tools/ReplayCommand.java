@@ -24,11 +24,18 @@ final class ReplayCommand implements Callable<Integer> {
             description = "File holding the shared secret sources must present (default: none required).")
     Path credentialFile;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+    InetSocketAddress metrics;
+
     @Override
     public Integer call() throws Exception {
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
+        MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
         ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, Credentials.read(credentialFile))));
+        if (metricsServer != null) {
+            ReplayMetrics.bind(metricsServer, server);
+        }
         System.err.println("tapline replay: listening on " + server.boundAddress() + ", data " + data.toAbsolutePath());
         serve.await();
         return 0;

@@ -71,6 +71,11 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
+    /** Registers this volume's buffer and link meters. */
+    void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry, String volume) {
+        SourceMetrics.bind(registry, volume, buffer, shippers);
+    }
+
     InetSocketAddress nbdAddress() {
         return wedge.boundAddress();
     }

@@ -53,10 +53,17 @@ final class WedgeCommand implements Callable<Integer> {
     @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
     Path credentialFile;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+    InetSocketAddress metrics;
+
     @Override
     public Integer call() throws Exception {
         ServeUntilStopped serve = new ServeUntilStopped();
+        MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
         SourceNode node = serve.own(SourceNode.start(settings()));
+        if (metricsServer != null) {
+            node.bindMetrics(metricsServer.registry(), export);
+        }
         System.err.println("tapline wedge: serving nbd://" + ReplicationAddresses.hostPort(node.nbdAddress()) + "/" + export
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + remotes.size());
         serve.await();

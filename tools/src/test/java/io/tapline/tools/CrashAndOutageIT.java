@@ -82,6 +82,8 @@ class CrashAndOutageIT {
                     rig.buffer().toString(), "--json");
             assertTrue(status.output().contains("\"synced\" : false"), "status must show the replica behind:\n"
                     + status.output());
+            assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_connected"),
+                    "metrics must show the link down");
             rig.startReplayer();
             rig.awaitSynced(Duration.ofSeconds(180));
             rig.assertReplicaMatchesPrimary();

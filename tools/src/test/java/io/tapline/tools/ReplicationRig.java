@@ -18,6 +18,8 @@ final class ReplicationRig implements AutoCloseable {
     final long sizeBytes;
     final InetSocketAddress linkAddress;
     final InetSocketAddress nbdAddress;
+    final InetSocketAddress wedgeMetrics;
+    final InetSocketAddress replayMetrics;
     private TaplineProcess replayer;
     private TaplineProcess wedge;
     private int wedgeStarts;
@@ -28,6 +30,8 @@ final class ReplicationRig implements AutoCloseable {
         this.sizeBytes = sizeBytes;
         this.linkAddress = new InetSocketAddress("127.0.0.1", Peers.freePort());
         this.nbdAddress = new InetSocketAddress("127.0.0.1", Peers.freePort());
+        this.wedgeMetrics = new InetSocketAddress("127.0.0.1", Peers.freePort());
+        this.replayMetrics = new InetSocketAddress("127.0.0.1", Peers.freePort());
     }
 
     ReplicationRig start() throws IOException, InterruptedException {
@@ -38,7 +42,8 @@ final class ReplicationRig implements AutoCloseable {
 
     void startReplayer() throws IOException, InterruptedException {
         replayer = TaplineProcess.start(dir.resolve("replay-" + (++replayerStarts) + ".log"),
-                "replay", "--listen", hostPort(linkAddress), "--data", dir.resolve("remote").toString())
+                "replay", "--listen", hostPort(linkAddress), "--data", dir.resolve("remote").toString(),
+                "--metrics", hostPort(replayMetrics))
                 .awaitListening(linkAddress, START);
     }
 
@@ -46,7 +51,8 @@ final class ReplicationRig implements AutoCloseable {
         wedge = TaplineProcess.start(dir.resolve("wedge-" + (++wedgeStarts) + ".log"),
                 "wedge", "--nbd", hostPort(nbdAddress), "--export", EXPORT,
                 "--volume", primary().toString(), "--size", Long.toString(sizeBytes),
-                "--buffer", buffer().toString(), "--remote", hostPort(linkAddress))
+                "--buffer", buffer().toString(), "--remote", hostPort(linkAddress),
+                "--metrics", hostPort(wedgeMetrics))
                 .awaitListening(nbdAddress, START);
     }
 
@@ -92,6 +98,20 @@ final class ReplicationRig implements AutoCloseable {
             throw new AssertionError("replica md5 " + replicaMd5 + " != primary md5 " + primaryMd5
                     + " (sizes " + Files.size(replica()) + " / " + Files.size(primary()) + ")");
         }
+    }
+
+    /** The value of a Prometheus sample line {@code name{labels} value} from {@code address}, or NaN. */
+    static double metric(InetSocketAddress address, String sampleName) throws IOException, InterruptedException {
+        var client = java.net.http.HttpClient.newHttpClient();
+        var response = client.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://" + hostPort(address) + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        for (String line : response.body().lines().toList()) {
+            if (line.startsWith(sampleName + " ") || line.startsWith(sampleName + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return Double.NaN;
     }
 
     static String hostPort(InetSocketAddress a) {

@@ -81,6 +81,13 @@ class WedgeReplicationIT {
             assertEquals(volume.get("captured").asLong(), volume.get("remotes").get(0).get("acked").asLong(), json);
             assertTrue(tree.get("synced").asBoolean(), json);
             rig.assertReplicaMatchesPrimary();
+            // The same figures as Prometheus metrics on both sides.
+            long captured = volume.get("captured").asLong();
+            assertEquals(captured, (long) ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_captured_sequence"));
+            assertEquals(1.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_connected"));
+            assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_mode"));
+            assertEquals(captured, (long) ReplicationRig.metric(rig.replayMetrics, "tapline_replay_applied_sequence"));
+            assertEquals(0.0, ReplicationRig.metric(rig.replayMetrics, "tapline_replay_out_of_sync"));
         }
     }
 }

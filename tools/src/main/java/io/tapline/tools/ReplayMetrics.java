@@ -1,0 +1,53 @@
+package io.tapline.tools;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.tapline.replay.ReplayServer;
+import io.tapline.replay.VolumeStatus;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Prometheus meters of a replayer, one set per volume, registered the first time a scrape sees
+ * the volume. {@code tapline_replay_out_of_sync} is 1 once a GAP reached the replica.
+ */
+final class ReplayMetrics {
+    private final ReplayServer server;
+    private final Set<String> known = ConcurrentHashMap.newKeySet();
+
+    private ReplayMetrics(ReplayServer server) {
+        this.server = server;
+    }
+
+    static void bind(MetricsServer metrics, ReplayServer server) {
+        ReplayMetrics m = new ReplayMetrics(server);
+        metrics.onScrape(m::registerNewVolumes);
+    }
+
+    private void registerNewVolumes(MeterRegistry registry) {
+        for (VolumeStatus v : server.volumes()) {
+            if (known.add(v.volumeId())) {
+                Tags tags = Tags.of("volume", v.volumeId());
+                gauge(registry, "tapline_replay_applied_sequence", "every record up to it is applied and durable",
+                        tags, v.volumeId(), VolumeStatus::lastAppliedSequence);
+                gauge(registry, "tapline_replay_out_of_sync", "1 once a GAP reached the replica, until a resync",
+                        tags, v.volumeId(), s -> s.outOfSync() ? 1 : 0);
+                gauge(registry, "tapline_replay_session_connected", "1 while a source is connected", tags,
+                        v.volumeId(), s -> s.sessionConnected() ? 1 : 0);
+                FunctionCounter.builder("tapline_replay_applied_bytes", server,
+                                s -> s.volumeStatus(v.volumeId()).map(VolumeStatus::bytesApplied).orElse(0L))
+                        .description("bytes written or zeroed on the replica since start").tags(tags)
+                        .register(registry);
+            }
+        }
+    }
+
+    private void gauge(MeterRegistry registry, String name, String help, Tags tags, String volume,
+            ToDoubleFunction<VolumeStatus> value) {
+        Gauge.builder(name, server, s -> s.volumeStatus(volume).map(value::applyAsDouble).orElse(Double.NaN))
+                .description(help).tags(tags).register(registry);
+    }
+}

@@ -1,0 +1,59 @@
+package io.tapline.tools;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.tapline.journey.shipper.Shipper;
+import io.tapline.log.buffer.BufferMode;
+import io.tapline.log.buffer.BufferStatus;
+import io.tapline.log.buffer.CaptureBuffer;
+import java.util.List;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Prometheus meters of one source volume: the capture buffer's figures and each journey link's.
+ * Degraded states are explicit: {@code tapline_buffer_mode} (0 DATA, 1 HIGH_WATER, 2 FULL),
+ * {@code tapline_buffer_lost_writes}, {@code tapline_link_connected}.
+ */
+final class SourceMetrics {
+    private SourceMetrics() {
+    }
+
+    static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers) {
+        Tags tags = Tags.of("volume", volume);
+        bufferGauge(registry, "tapline_buffer_captured_sequence", "newest captured sequence", tags, buffer,
+                BufferStatus::lastSequence);
+        bufferGauge(registry, "tapline_buffer_retained_bytes", "bytes held in segment files", tags, buffer,
+                BufferStatus::retainedBytes);
+        bufferGauge(registry, "tapline_buffer_high_water_bytes", "configured high-water mark", tags, buffer,
+                BufferStatus::highWaterBytes);
+        bufferGauge(registry, "tapline_buffer_max_bytes", "configured maximum", tags, buffer, BufferStatus::maxBytes);
+        bufferGauge(registry, "tapline_buffer_mode", "0 DATA, 1 HIGH_WATER, 2 FULL", tags, buffer,
+                s -> s.mode() == BufferMode.DATA ? 0 : s.mode() == BufferMode.HIGH_WATER ? 1 : 2);
+        bufferGauge(registry, "tapline_buffer_lost_writes", "writes not captured while FULL, not yet covered by a GAP",
+                tags, buffer, BufferStatus::lostWrites);
+        bufferGauge(registry, "tapline_buffer_gap_records", "GAP records appended", tags, buffer,
+                BufferStatus::gapRecords);
+        bufferGauge(registry, "tapline_buffer_oldest_unacked_age_seconds", "age of the oldest record a remote lacks",
+                tags, buffer, s -> s.oldestUnackedTimeNanos() == 0 ? 0
+                        : Math.max(0, System.currentTimeMillis() / 1e3 - s.oldestUnackedTimeNanos() / 1e9));
+        for (Shipper shipper : shippers) {
+            Tags link = tags.and("remote", shipper.status().address());
+            Gauge.builder("tapline_link_connected", shipper, s -> s.status().connected() ? 1 : 0)
+                    .description("1 while the journey link is up").tags(link).register(registry);
+            Gauge.builder("tapline_link_sent_sequence", shipper, s -> s.status().lastSentSequence())
+                    .description("highest sequence sent").tags(link).register(registry);
+            Gauge.builder("tapline_link_acked_sequence", shipper, s -> s.status().lastAckedSequence())
+                    .description("highest sequence the replayer made durable").tags(link).register(registry);
+            FunctionCounter.builder("tapline_link_reconnects", shipper, s -> s.status().reconnects())
+                    .description("link losses and failed connection attempts").tags(link).register(registry);
+        }
+    }
+
+    private static void bufferGauge(MeterRegistry registry, String name, String help, Tags tags, CaptureBuffer buffer,
+            ToDoubleFunction<BufferStatus> value) {
+        Gauge.builder(name, buffer, b -> value.applyAsDouble(b.status())).description(help).tags(tags)
+                .register(registry);
+    }
+}
