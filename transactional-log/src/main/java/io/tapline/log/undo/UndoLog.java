@@ -114,7 +114,7 @@ public final class UndoLog implements Closeable {
         try {
             for (int i = 0; i < files.size(); i++) {
                 boolean newest = i == files.size() - 1;
-                UndoSegment seg = UndoSegment.open(files.get(i), writable && newest);
+                UndoSegment seg = UndoSegment.open(files.get(i), writable, newest);
                 if (seg.droppedBytes() > 0 && !newest) {
                     seg.close();
                     throw new UndoFormatException("sealed segment ends in a damaged record (" + seg.droppedBytes()

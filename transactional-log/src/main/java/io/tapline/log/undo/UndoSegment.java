@@ -100,10 +100,11 @@ final class UndoSegment implements Closeable {
     }
 
     /**
-     * Opens an existing segment. {@code writable}: the writer's recovery, which trims a torn tail;
-     * otherwise a reader that stops quietly before an incomplete last record (a concurrent append).
+     * Opens an existing segment. {@code trimTail} (the writer's newest segment): a torn tail is
+     * cut off; otherwise scanning stops before an incomplete last record (for a reader, a
+     * concurrent append) and the file is not changed.
      */
-    static UndoSegment open(Path path, boolean writable) throws IOException {
+    static UndoSegment open(Path path, boolean writable, boolean trimTail) throws IOException {
         FileChannel ch = writable
                 ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
                 : FileChannel.open(path, StandardOpenOption.READ);
@@ -116,7 +117,7 @@ final class UndoSegment implements Closeable {
             h.flip();
             checkHeader(h, path);
             UndoSegment s = new UndoSegment(path, ch, h.getLong(8));
-            s.scan(writable);
+            s.scan(writable && trimTail);
             return s;
         } catch (IOException | RuntimeException e) {
             ch.close();
@@ -142,7 +143,7 @@ final class UndoSegment implements Closeable {
         }
     }
 
-    private void scan(boolean writable) throws IOException {
+    private void scan(boolean trim) throws IOException {
         long fileSize = channel.size();
         long pos = HEADER_BYTES;
         ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER_BYTES);
@@ -171,7 +172,7 @@ final class UndoSegment implements Closeable {
                             + "; later records follow, refusing to drop them file=" + path);
                 }
                 droppedBytes = fileSize - pos;
-                if (writable) {
+                if (trim) {
                     channel.truncate(pos);
                     channel.force(true);
                 }
