@@ -26,6 +26,10 @@ import picocli.CommandLine.Command;
             StatusCommand.class,
             QuickstartCommand.class,
             BufferCommand.class,
+            MarkCommand.class,
+            RollbackCommand.class,
+            ResumeCommand.class,
+            ImageCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class TaplineCli implements Runnable {
