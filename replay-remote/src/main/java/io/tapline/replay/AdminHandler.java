@@ -71,7 +71,7 @@ final class AdminHandler {
                     done(true, target, "volume " + req.volumeId() + " rolled back from seq " + from + " to seq " + target
                             + " (" + n + " undo records applied); " + v.pausedReason());
                 } else {
-                    v.resume();
+                    v.resume(req.actor());
                     done(true, v.lastApplied(), "volume " + req.volumeId() + " resumed at seq " + v.lastApplied());
                 }
             } catch (RefusedException e) {

@@ -4,6 +4,8 @@ import io.tapline.journey.BatchCodec;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocolException;
 import io.tapline.log.CaptureRecord;
+import io.tapline.log.audit.AuditLog;
+import io.tapline.log.audit.AuditType;
 import io.tapline.log.undo.BeforeImages;
 import io.tapline.log.undo.MarkIndex;
 import io.tapline.log.undo.UndoConfig;
@@ -56,13 +58,14 @@ final class ReplicaVolume implements Closeable {
     private final Path dir;
     private final UndoLog undo;
     private final MarkIndex marks;
+    private final AuditLog audit;
     private volatile long lastApplied;
     private volatile boolean outOfSync;
     private volatile String pausedReason;
     private volatile UndoLog.Window window;
 
     private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state, Path dir,
-            UndoLog undo, MarkIndex marks) {
+            UndoLog undo, MarkIndex marks, AuditLog audit) {
         this.volumeId = volumeId;
         this.meta = meta;
         this.replica = replica;
@@ -70,6 +73,7 @@ final class ReplicaVolume implements Closeable {
         this.dir = dir;
         this.undo = undo;
         this.marks = marks;
+        this.audit = audit;
         this.lastApplied = state.lastApplied();
         this.outOfSync = state.outOfSync();
     }
@@ -103,13 +107,25 @@ final class ReplicaVolume implements Closeable {
                         hello.volumeId(), hello.volumeSizeBytes(), hello.blockSizeBytes(), hello.sourceId(), dir);
             }
             UndoLog undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
+            AuditLog audit = null;
             ReplicaVolume volume;
             try {
-                volume = new ReplicaVolume(hello.volumeId(), wanted, replica, state, dir, undo, MarkIndex.read(dir));
+                audit = AuditLog.open(dir);
+                volume = new ReplicaVolume(hello.volumeId(), wanted, replica, state, dir, undo, MarkIndex.read(dir),
+                        audit);
+                if (existing == null) {
+                    audit.append(AuditType.CONFIG, 0, 0, 0, hello.volumeSizeBytes(), 0, 0, null, hello.sourceId(),
+                            "volume created: sizeBytes=" + hello.volumeSizeBytes() + " blockSizeBytes="
+                                    + hello.blockSizeBytes() + " source=" + hello.sourceId());
+                    audit.sync();
+                }
                 volume.recover();
             } catch (IOException | RuntimeException e) {
                 undo.close();
                 state.close();
+                if (audit != null) {
+                    audit.close();
+                }
                 throw e;
             }
             log.info("volume opened volume={} lastApplied={} outOfSync={}", hello.volumeId(), volume.lastApplied,
@@ -143,8 +159,12 @@ final class ReplicaVolume implements Closeable {
             log.warn("volume={} finishing an interrupted rollback from={} to={} actor={}", volumeId, intent.from(),
                     intent.target(), intent.text());
             finishRollback(intent, (d, t) -> { });
-        } else if (undo.newestSequence() > lastApplied) {
+        } else if (undo.newestSequence() > lastApplied || audit.lastRecordSequence() > lastApplied) {
             long n = undo.rollBackAbove(lastApplied, applier(), (d, t) -> { });
+            audit.append(AuditType.RECOVERY, Math.max(undo.newestSequence(), audit.lastRecordSequence()), lastApplied,
+                    0, 0, 0, 0, null, "replayer", "records above the durable applied sequence " + lastApplied
+                            + " undone after a crash (" + n + " undo records)");
+            audit.sync();
             log.warn("volume={} undid {} records above the durable applied sequence {} (batch interrupted by a crash)",
                     volumeId, n, lastApplied);
         }
@@ -188,6 +208,12 @@ final class ReplicaVolume implements Closeable {
     private long finishRollback(ControlFiles intent, UndoLog.Progress progress) throws IOException {
         long n = undo.rollBackAbove(intent.target(), applier(), progress);
         replica.force();
+        if (audit.lastRecordSequence() > intent.target()) {
+            audit.append(AuditType.ROLLBACK, intent.from(), intent.target(), 0, 0, 0, 0, null, intent.text(),
+                    "rollback from seq " + intent.from() + " to seq " + intent.target() + " requested at "
+                            + java.time.Instant.ofEpochMilli(intent.millis()) + " (" + n + " undo records applied)");
+            audit.sync();
+        }
         marks.dropAbove(intent.target());
         long firstGap = state.firstGapSequence() > intent.target() ? 0 : state.firstGapSequence();
         state.persist(intent.target(), outOfSync, firstGap);
@@ -204,8 +230,10 @@ final class ReplicaVolume implements Closeable {
     }
 
     /** Lets sources in again. */
-    void resume() throws IOException {
+    void resume(String actor) throws IOException {
         ControlFiles.delete(dir, ControlFiles.PAUSED);
+        audit.append(AuditType.RESUME, lastApplied, 0, 0, 0, 0, 0, null, actor, "volume resumed at seq " + lastApplied);
+        audit.sync();
         pausedReason = null;
         log.info("volume={} resumed at seq={}", volumeId, lastApplied);
     }
@@ -317,6 +345,10 @@ final class ReplicaVolume implements Closeable {
             }
             expected++;
         }
+        for (CaptureRecord r : fresh) {
+            auditRecord(r);
+        }
+        audit.sync();
         long newLast = expected - 1;
         if (newLast == lastApplied && gap == outOfSync) {
             return lastApplied; // a re-sent batch: nothing new to make durable
@@ -330,6 +362,20 @@ final class ReplicaVolume implements Closeable {
         undo.enforceRetention();
         window = undo.window();
         return newLast;
+    }
+
+    private void auditRecord(CaptureRecord r) throws IOException {
+        AuditType type = switch (r.kind()) {
+            case GAP -> AuditType.GAP;
+            case MARK -> AuditType.MARK;
+            default -> AuditType.RECORD;
+        };
+        io.tapline.log.Provenance p = r.provenance();
+        String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
+        String detail = r.kind() == io.tapline.log.RecordKind.MARK || r.kind() == io.tapline.log.RecordKind.GAP
+                ? r.text() : "";
+        audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
+                p.opcode(), r.kind() == io.tapline.log.RecordKind.WRITE ? audit.digest(r.payload()) : null, who, detail);
     }
 
     private void check(CaptureRecord r) {
@@ -366,7 +412,11 @@ final class ReplicaVolume implements Closeable {
             try {
                 undo.close();
             } finally {
-                state.close();
+                try {
+                    audit.close();
+                } finally {
+                    state.close();
+                }
             }
         }
     }

@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
             RollbackCommand.class,
             ResumeCommand.class,
             ImageCommand.class,
+            AuditCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class TaplineCli implements Runnable {
