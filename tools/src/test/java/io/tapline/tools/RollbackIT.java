@@ -98,6 +98,20 @@ class RollbackIT {
             assertTrue(again.output().contains("tapline: target seq " + (markSeq + 1) + " (expected: 0.." + markSeq),
                     again.output());
             TaplineProcess.run(CLI, "resume", "--remote", remote, "--volume", "vol1").orFail("resume");
+
+            String data = dir.resolve("remote").toString();
+            TaplineProcess.run(CLI, "audit", "verify", "--data", data, "--volume", "vol1").orFail("audit verify");
+            String rollbacks = TaplineProcess.run(CLI, "audit", "list", "--data", data, "--volume", "vol1", "--kind",
+                    "rollback,mark", "--json").orFail("audit list").output();
+            var tree = io.tapline.tools.cli.Json.mapper().readTree(rollbacks.substring(rollbacks.indexOf('[')));
+            assertEquals(2, tree.size(), rollbacks);
+            assertEquals("MARK", tree.get(0).get("type").asText());
+            assertEquals("before-upgrade", tree.get(0).get("detail").asText());
+            assertEquals("ROLLBACK", tree.get(1).get("type").asText());
+            assertEquals(markSeq, tree.get(1).get("toSequence").asLong());
+            String csv = TaplineProcess.run(CLI, "audit", "export", "--data", data, "--volume", "vol1", "--format", "csv",
+                    "--offset-range", "0:4096").orFail("audit export").output();
+            assertTrue(csv.contains("index,logged,type"), csv);
         }
     }
 
