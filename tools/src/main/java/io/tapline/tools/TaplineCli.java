@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             ResumeCommand.class,
             ImageCommand.class,
             AuditCommand.class,
+            WindowCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class TaplineCli implements Runnable {
