@@ -14,7 +14,8 @@ import java.util.List;
  * frame
  *   offset size  field
  *    0      4    length   bytes after this field: 1 (type) + body; 1..maxFrameBytes
- *    4      1    type     1 HELLO, 2 WELCOME, 3 REFUSED, 4 BATCH, 5 ACK, 6 ERROR
+ *    4      1    type     1 HELLO, 2 WELCOME, 3 REFUSED, 4 BATCH, 5 ACK, 6 ERROR,
+ *                          7 ADMIN_REQUEST, 8 ADMIN_PROGRESS, 9 ADMIN_DONE
  *    5      n    body     length - 1 bytes, as below; a body must be consumed exactly
  *
  * HELLO (source to replayer)            WELCOME (replayer to source)
@@ -34,6 +35,14 @@ import java.util.List;
  *   u32 uncompressedLength
  *   u32 crc32c of the uncompressed record bytes
  *   ... record bytes: concatenated RecordCodec encodings, compressed as said
+ *
+ * ADMIN_REQUEST (administrator to replayer, instead of HELLO)
+ *   str credential, str actor, str volumeId
+ *   u8  action (1 ROLLBACK, 2 RESUME)     ADMIN_PROGRESS (replayer to administrator)
+ *   u8  targetKind (0, 1 seq, 2 time,       u64 done, u64 total
+ *       3 mark)                         ADMIN_DONE (replayer to administrator, then close)
+ *   u64 value (sequence or UTC nanos)       u8 ok (0/1), u64 sequence, str message
+ *   str markName
  * </pre>
  *
  * <p>A HELLO whose protocol version is not supported is still decoded (its other fields are
@@ -120,6 +129,13 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
                 case ACK -> new JourneyMessage.Ack(readLong(body, "batchId"), readLong(body, "lastAppliedSequence"),
                         readInt(body, "crc32c"));
                 case ERROR -> new JourneyMessage.Error(readString(body, "message"));
+                case ADMIN_REQUEST -> new JourneyMessage.AdminRequest(readString(body, "credential"),
+                        readString(body, "actor"), readString(body, "volumeId"), readByte(body, "action"),
+                        readByte(body, "targetKind"), readLong(body, "value"), readString(body, "markName"));
+                case ADMIN_PROGRESS -> new JourneyMessage.AdminProgress(readLong(body, "done"),
+                        readLong(body, "total"));
+                case ADMIN_DONE -> new JourneyMessage.AdminDone(readByte(body, "ok") != 0, readLong(body, "sequence"),
+                        readString(body, "message"));
             };
         } catch (IllegalArgumentException e) {
             throw fail(e.getMessage());

@@ -76,6 +76,27 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
                 out.writeInt(a.crc32c());
             }
             case ERROR -> writeString(out, ((JourneyMessage.Error) msg).message());
+            case ADMIN_REQUEST -> {
+                JourneyMessage.AdminRequest a = (JourneyMessage.AdminRequest) msg;
+                writeString(out, a.credential());
+                writeString(out, a.actor());
+                writeString(out, a.volumeId());
+                out.writeByte(a.action());
+                out.writeByte(a.targetKind());
+                out.writeLong(a.value());
+                writeString(out, a.markName());
+            }
+            case ADMIN_PROGRESS -> {
+                JourneyMessage.AdminProgress p = (JourneyMessage.AdminProgress) msg;
+                out.writeLong(p.done());
+                out.writeLong(p.total());
+            }
+            case ADMIN_DONE -> {
+                JourneyMessage.AdminDone d = (JourneyMessage.AdminDone) msg;
+                out.writeByte(d.ok() ? 1 : 0);
+                out.writeLong(d.sequence());
+                writeString(out, d.message());
+            }
             default -> throw new EncoderException("type: " + msg.type() + " (expected: a journey message)");
         }
     }
@@ -92,6 +113,12 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
             case BATCH -> JourneyProtocol.BATCH_HEADER_BYTES + (long) ((JourneyMessage.Batch) msg).body().length;
             case ACK -> 8 + 8 + 4;
             case ERROR -> str(((JourneyMessage.Error) msg).message());
+            case ADMIN_REQUEST -> {
+                JourneyMessage.AdminRequest a = (JourneyMessage.AdminRequest) msg;
+                yield str(a.credential()) + str(a.actor()) + str(a.volumeId()) + 1 + 1 + 8 + str(a.markName());
+            }
+            case ADMIN_PROGRESS -> 16;
+            case ADMIN_DONE -> 1 + 8 + str(((JourneyMessage.AdminDone) msg).message());
         };
         return 1 + body;
     }

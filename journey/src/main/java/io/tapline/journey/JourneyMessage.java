@@ -145,6 +145,77 @@ public sealed interface JourneyMessage {
         }
     }
 
+    /**
+     * Administrator to replayer, first and only request of an admin connection (no HELLO):
+     * roll a volume back, or resume a paused one. Answered by zero or more
+     * {@link AdminProgress} and one {@link AdminDone}, then the replayer closes.
+     *
+     * @param credential the replayer's shared secret, empty when none is configured
+     * @param actor      who asks (user@host), recorded in the audit log
+     * @param volumeId   the volume
+     * @param action     {@link #ROLLBACK} or {@link #RESUME}
+     * @param targetKind {@link #TO_SEQUENCE}, {@link #TO_TIME}, {@link #TO_MARK}; 0 for RESUME
+     * @param value      the sequence, or the time in UTC nanoseconds since the epoch
+     * @param markName   the mark for TO_MARK, else empty
+     */
+    record AdminRequest(String credential, String actor, String volumeId, int action, int targetKind, long value,
+            String markName) implements JourneyMessage {
+        public static final int ROLLBACK = 1;
+        public static final int RESUME = 2;
+        public static final int TO_SEQUENCE = 1;
+        public static final int TO_TIME = 2;
+        public static final int TO_MARK = 3;
+
+        public AdminRequest {
+            checkString("credential", credential);
+            checkString("actor", actor);
+            checkString("volumeId", volumeId);
+            checkString("markName", markName);
+            if (action != ROLLBACK && action != RESUME) {
+                throw new IllegalArgumentException("action: " + action + " (expected: 1 ROLLBACK, 2 RESUME)");
+            }
+            if (action == ROLLBACK ? targetKind < TO_SEQUENCE || targetKind > TO_MARK : targetKind != 0) {
+                throw new IllegalArgumentException("targetKind: " + targetKind
+                        + " (expected: 1..3 for ROLLBACK, 0 for RESUME)");
+            }
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.ADMIN_REQUEST;
+        }
+
+        @Override
+        public String toString() {
+            return "AdminRequest[actor=" + actor + ", volumeId=" + volumeId + ", action=" + action + ", targetKind="
+                    + targetKind + ", value=" + value + ", markName=" + markName + ", credential="
+                    + (credential.isEmpty() ? "none" : "***") + "]";
+        }
+    }
+
+    /** Replayer to administrator: {@code done} of {@code total} undo records applied. */
+    record AdminProgress(long done, long total) implements JourneyMessage {
+        @Override
+        public MessageType type() {
+            return MessageType.ADMIN_PROGRESS;
+        }
+    }
+
+    /**
+     * Replayer to administrator: the request finished ({@code ok}) or was refused or failed;
+     * {@code sequence} is the volume's applied sequence afterwards; the replayer then closes.
+     */
+    record AdminDone(boolean ok, long sequence, String message) implements JourneyMessage {
+        public AdminDone {
+            checkString("message", message);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.ADMIN_DONE;
+        }
+    }
+
     private static void checkU16(String field, int value) {
         if (value < 0 || value > 0xFFFF) {
             throw new IllegalArgumentException(field + ": " + value + " (expected: 0..65535)");

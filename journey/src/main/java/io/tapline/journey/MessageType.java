@@ -7,7 +7,10 @@ public enum MessageType {
     REFUSED(3),
     BATCH(4),
     ACK(5),
-    ERROR(6);
+    ERROR(6),
+    ADMIN_REQUEST(7),
+    ADMIN_PROGRESS(8),
+    ADMIN_DONE(9);
 
     private final int wireValue;
 
@@ -31,6 +34,6 @@ public enum MessageType {
                 return type;
             }
         }
-        throw new JourneyProtocolException("type: " + value + " (expected: 1..6)");
+        throw new JourneyProtocolException("type: " + value + " (expected: 1..9)");
     }
 }

@@ -27,7 +27,29 @@ class JourneyCodecTest {
                 BatchCodec.pack(1, TestRecords.writes("vol1", 1, 3, 100, false)),
                 BatchCodec.pack(2, TestRecords.writes("vol1", 4, 20, 4096, true)),
                 new JourneyMessage.Ack(2, 23, 0xCAFEBABE),
-                new JourneyMessage.Error("sequence: 9 (expected: 5)"));
+                new JourneyMessage.Error("sequence: 9 (expected: 5)"),
+                new JourneyMessage.AdminRequest("s3cret", "alice@h", "vol1", JourneyMessage.AdminRequest.ROLLBACK,
+                        JourneyMessage.AdminRequest.TO_MARK, 0, "before-upgrade"),
+                new JourneyMessage.AdminRequest("", "bob@h", "vol1", JourneyMessage.AdminRequest.ROLLBACK,
+                        JourneyMessage.AdminRequest.TO_TIME, 1_795_000_000_000_000_000L, ""),
+                new JourneyMessage.AdminRequest("", "bob@h", "vol1", JourneyMessage.AdminRequest.RESUME, 0, 0, ""),
+                new JourneyMessage.AdminProgress(256, 9000),
+                new JourneyMessage.AdminDone(true, 48213, "volume vol1 rolled back"),
+                new JourneyMessage.AdminDone(false, 0, ""));
+    }
+
+    @Test
+    void adminDoneHasTheDocumentedBytes() {
+        byte[] bytes = encode(new JourneyMessage.AdminDone(true, 7, "ok"));
+        assertEquals(java.util.HexFormat.of().formatHex(bytes), "0000000e" + "09" + "01" + "0000000000000007"
+                + "0002" + "6f6b");
+    }
+
+    @Test
+    void adminRequestWithBadActionIsRefusedAtConstruction() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new JourneyMessage.AdminRequest("", "a", "v", 3, 1, 0, ""));
+        assertTrue(e.getMessage().contains("action: 3 (expected: 1 ROLLBACK, 2 RESUME)"), e.getMessage());
     }
 
     private static byte[] encode(JourneyMessage msg) {
@@ -126,7 +148,7 @@ class JourneyCodecTest {
         EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
         ByteBuf in = Unpooled.buffer().writeInt(9).writeByte(42).writeLong(0);
         DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
-        assertTrue(e.getMessage().contains("type: 42 (expected: 1..6)"), e.getMessage());
+        assertTrue(e.getMessage().contains("type: 42 (expected: 1..9)"), e.getMessage());
         assertEquals(0, in.refCnt());
         assertFalse(ch.finish());
     }

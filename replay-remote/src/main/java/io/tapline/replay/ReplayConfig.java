@@ -1,5 +1,6 @@
 package io.tapline.replay;
 
+import io.tapline.log.undo.UndoConfig;
 import io.tapline.journey.JourneyProtocol;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -12,16 +13,24 @@ import java.util.Objects;
  * @param dataDir       one sub-directory per volume, created when missing
  * @param credential    shared secret every HELLO must carry; empty accepts any HELLO
  * @param maxFrameBytes bound on a journey frame's length field; default 80 MiB
+ * @param undo          undo (rollback) log sizing and retention of every volume
  */
-public record ReplayConfig(InetSocketAddress listen, Path dataDir, String credential, int maxFrameBytes) {
+public record ReplayConfig(InetSocketAddress listen, Path dataDir, String credential, int maxFrameBytes,
+        UndoConfig undo) {
 
     public ReplayConfig {
         Objects.requireNonNull(listen, "listen");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(credential, "credential");
+        Objects.requireNonNull(undo, "undo");
         if (maxFrameBytes < 1024) {
             throw new IllegalArgumentException("maxFrameBytes: " + maxFrameBytes + " (expected: >= 1024)");
         }
+    }
+
+    /** A configuration with the default undo retention. */
+    public ReplayConfig(InetSocketAddress listen, Path dataDir, String credential, int maxFrameBytes) {
+        this(listen, dataDir, credential, maxFrameBytes, UndoConfig.DEFAULT);
     }
 
     /** A replayer without credential check and with the default frame bound. */
@@ -30,12 +39,16 @@ public record ReplayConfig(InetSocketAddress listen, Path dataDir, String creden
     }
 
     public ReplayConfig withCredential(String secret) {
-        return new ReplayConfig(listen, dataDir, secret, maxFrameBytes);
+        return new ReplayConfig(listen, dataDir, secret, maxFrameBytes, undo);
+    }
+
+    public ReplayConfig withUndo(UndoConfig undoConfig) {
+        return new ReplayConfig(listen, dataDir, credential, maxFrameBytes, undoConfig);
     }
 
     @Override
     public String toString() {
         return "ReplayConfig[listen=" + listen + ", dataDir=" + dataDir + ", credential="
-                + (credential.isEmpty() ? "none" : "***") + ", maxFrameBytes=" + maxFrameBytes + "]";
+                + (credential.isEmpty() ? "none" : "***") + ", maxFrameBytes=" + maxFrameBytes + ", undo=" + undo + "]";
     }
 }

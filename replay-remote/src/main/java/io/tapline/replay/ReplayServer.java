@@ -85,12 +85,32 @@ public final class ReplayServer implements Closeable {
     }
 
     /**
+     * Queues, for every volume left with an unfinished rollback, the opening that completes it,
+     * ahead of any session: such a volume accepts no source before it is at its target.
+     */
+    private void finishInterruptedRollbacks() throws IOException {
+        try (Stream<Path> dirs = Files.list(config.dataDir())) {
+            for (Path dir : (Iterable<Path>) dirs.sorted()::iterator) {
+                if (Files.isRegularFile(dir.resolve(ControlFiles.INTENT))) {
+                    host(dir.getFileName().toString()).openExistingInBackground();
+                }
+            }
+        }
+    }
+
+    /**
      * Binds the listen address and starts serving.
      *
      * @throws IOException when the data directory cannot be created or the address not bound
      */
     public static ReplayServer start(ReplayConfig config) throws IOException {
         ReplayServer server = new ReplayServer(config);
+        try {
+            server.finishInterruptedRollbacks();
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
         log.info("replayer listening on {} data={} transport={}", server.boundAddress(), config.dataDir(),
                 NettyTransport.epoll() ? "epoll" : "nio");
         return server;
@@ -143,7 +163,7 @@ public final class ReplayServer implements Closeable {
     }
 
     private VolumeHost host(String volumeId) {
-        return hosts.computeIfAbsent(volumeId, id -> new VolumeHost(id, config.dataDir()));
+        return hosts.computeIfAbsent(volumeId, id -> new VolumeHost(id, config.dataDir(), config.undo()));
     }
 
     /** Stops listening, closes every session, lets each volume finish its current batch, closes the files. */

@@ -58,6 +58,9 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             case AWAIT_HELLO -> {
                 if (msg instanceof JourneyMessage.Hello hello) {
                     onHello(hello);
+                } else if (msg instanceof JourneyMessage.AdminRequest req) {
+                    state = State.OPENING;
+                    new AdminHandler(config, hosts, channel).handle(req);
                 } else {
                     error("protocol: type: " + msg.type() + " (expected: HELLO first)");
                 }
@@ -86,6 +89,10 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         }
         volumeId = hello.volumeId();
         VolumeHost h = hosts.apply(hello.volumeId());
+        if (h.adminBusy()) {
+            refuse("volume " + hello.volumeId() + " is being rolled back by an administrator");
+            return;
+        }
         if (!h.claim(this)) {
             refuse("volume busy: volume " + hello.volumeId() + " already has a live session");
             return;
@@ -196,6 +203,11 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     boolean isLive() {
         Channel ch = channel;
         return state != State.CLOSED && ch != null && ch.isActive();
+    }
+
+    /** Ends the session with an ERROR naming the administrator's operation. */
+    void endForAdmin(String why) {
+        error(why);
     }
 
     /** Closes the connection without a message. */

@@ -4,12 +4,21 @@ import io.tapline.journey.BatchCodec;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocolException;
 import io.tapline.log.CaptureRecord;
+import io.tapline.log.audit.AuditLog;
+import io.tapline.log.audit.AuditType;
+import io.tapline.log.undo.BeforeImages;
+import io.tapline.log.undo.MarkIndex;
+import io.tapline.log.undo.UndoConfig;
+import io.tapline.log.undo.UndoLog;
+import io.tapline.log.undo.UndoRecord;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.log.volume.VolumeSizeMismatchException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -27,6 +36,14 @@ import org.slf4j.LoggerFactory;
  * <p>Durability contract: {@link #apply} returns only after the replica was fdatasync'd and the
  * new last-applied sequence was persisted, so the ACK that follows promises stable storage.
  *
+ * <p>Rollback contract: before a batch touches the replica, the before-image of every record
+ * in it is appended to the undo log ({@code undo/}) and the undo log is fdatasync'd (see
+ * {@link UndoLog} for the worked example). Opening a volume first finishes an interrupted
+ * rollback ({@code rollback.intent}), then undoes any record above the durable applied sequence
+ * (a batch half-applied when the replayer died), so the replica is always exactly at a
+ * sequence. After a rollback the volume is paused ({@code paused}) until an administrator
+ * resumes it.
+ *
  * <p>Not thread-safe: every method runs on the volume's own apply thread.
  */
 final class ReplicaVolume implements Closeable {
@@ -38,14 +55,25 @@ final class ReplicaVolume implements Closeable {
     private final VolumeFile replica;
     private final AppliedState state;
     private final AtomicLong bytesApplied = new AtomicLong();
+    private final Path dir;
+    private final UndoLog undo;
+    private final MarkIndex marks;
+    private final AuditLog audit;
     private volatile long lastApplied;
     private volatile boolean outOfSync;
+    private volatile String pausedReason;
+    private volatile UndoLog.Window window;
 
-    private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state) {
+    private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state, Path dir,
+            UndoLog undo, MarkIndex marks, AuditLog audit) {
         this.volumeId = volumeId;
         this.meta = meta;
         this.replica = replica;
         this.state = state;
+        this.dir = dir;
+        this.undo = undo;
+        this.marks = marks;
+        this.audit = audit;
         this.lastApplied = state.lastApplied();
         this.outOfSync = state.outOfSync();
     }
@@ -55,7 +83,8 @@ final class ReplicaVolume implements Closeable {
      *
      * @throws RefusedException when the volume exists with another size, block size or source
      */
-    static ReplicaVolume open(Path dataDir, JourneyMessage.Hello hello) throws IOException, RefusedException {
+    static ReplicaVolume open(Path dataDir, JourneyMessage.Hello hello, UndoConfig undoConfig)
+            throws IOException, RefusedException {
         Path dir = dataDir.resolve(hello.volumeId());
         Files.createDirectories(dir);
         VolumeMeta existing = VolumeMeta.read(dir);
@@ -77,13 +106,161 @@ final class ReplicaVolume implements Closeable {
                 log.info("volume created volume={} sizeBytes={} blockSizeBytes={} source={} dir={}",
                         hello.volumeId(), hello.volumeSizeBytes(), hello.blockSizeBytes(), hello.sourceId(), dir);
             }
-            ReplicaVolume volume = new ReplicaVolume(hello.volumeId(), wanted, replica, state);
+            UndoLog undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
+            AuditLog audit = null;
+            ReplicaVolume volume;
+            try {
+                audit = AuditLog.open(dir);
+                volume = new ReplicaVolume(hello.volumeId(), wanted, replica, state, dir, undo, MarkIndex.read(dir),
+                        audit);
+                if (existing == null) {
+                    audit.append(AuditType.CONFIG, 0, 0, 0, hello.volumeSizeBytes(), 0, 0, null, hello.sourceId(),
+                            "volume created: sizeBytes=" + hello.volumeSizeBytes() + " blockSizeBytes="
+                                    + hello.blockSizeBytes() + " source=" + hello.sourceId());
+                    audit.sync();
+                }
+                volume.recover();
+            } catch (IOException | RuntimeException e) {
+                undo.close();
+                state.close();
+                if (audit != null) {
+                    audit.close();
+                }
+                throw e;
+            }
             log.info("volume opened volume={} lastApplied={} outOfSync={}", hello.volumeId(), volume.lastApplied,
                     volume.outOfSync);
             return volume;
         } catch (IOException | RuntimeException e) {
             replica.close();
             throw e;
+        }
+    }
+
+    /**
+     * Opens a volume that exists on disk, for an administrator's request arriving before any
+     * source connected in this run.
+     *
+     * @throws RefusedException when the volume does not exist
+     */
+    static ReplicaVolume openExisting(Path dataDir, String volumeId, UndoConfig undoConfig)
+            throws IOException, RefusedException {
+        VolumeMeta meta = VolumeMeta.read(dataDir.resolve(volumeId));
+        if (meta == null) {
+            throw new RefusedException("no volume " + volumeId + " in " + dataDir);
+        }
+        return open(dataDir, new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, meta.sourceId(),
+                volumeId, meta.volumeSizeBytes(), meta.blockSizeBytes(), ""), undoConfig);
+    }
+
+    private void recover() throws IOException {
+        ControlFiles intent = ControlFiles.read(dir, ControlFiles.INTENT);
+        if (intent != null) {
+            log.warn("volume={} finishing an interrupted rollback from={} to={} actor={}", volumeId, intent.from(),
+                    intent.target(), intent.text());
+            finishRollback(intent, (d, t) -> { });
+        } else if (undo.newestSequence() > lastApplied || audit.lastRecordSequence() > lastApplied) {
+            long n = undo.rollBackAbove(lastApplied, applier(), (d, t) -> { });
+            audit.append(AuditType.RECOVERY, Math.max(undo.newestSequence(), audit.lastRecordSequence()), lastApplied,
+                    0, 0, 0, 0, null, "replayer", "records above the durable applied sequence " + lastApplied
+                            + " undone after a crash (" + n + " undo records)");
+            audit.sync();
+            log.warn("volume={} undid {} records above the durable applied sequence {} (batch interrupted by a crash)",
+                    volumeId, n, lastApplied);
+        }
+        ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
+        pausedReason = paused == null ? null : paused.text();
+        window = undo.window();
+    }
+
+    /** Why sources are refused, or null when the volume is not paused. */
+    String pausedReason() {
+        return pausedReason;
+    }
+
+    /** The rollback window as of the last applied batch. */
+    UndoLog.Window window() {
+        return window;
+    }
+
+    MarkIndex marks() {
+        return marks;
+    }
+
+    /** Resolves a rollback target and checks that it lies inside the window. */
+    long resolveTarget(int targetKind, long value, String markName) throws RefusedException {
+        long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
+        RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied);
+        return target;
+    }
+
+    /**
+     * Rolls the replica back to {@code target} (already checked), crash-safe, and pauses the
+     * volume. On the apply thread.
+     */
+    long rollback(long target, String actor, UndoLog.Progress progress) throws IOException {
+        ControlFiles intent = new ControlFiles(target, lastApplied, System.currentTimeMillis(), actor);
+        intent.write(dir, ControlFiles.INTENT);
+        log.info("volume={} rollback started from={} to={} actor={}", volumeId, lastApplied, target, actor);
+        return finishRollback(intent, progress);
+    }
+
+    private long finishRollback(ControlFiles intent, UndoLog.Progress progress) throws IOException {
+        long n = undo.rollBackAbove(intent.target(), applier(), progress);
+        replica.force();
+        if (audit.lastRecordSequence() > intent.target()) {
+            audit.append(AuditType.ROLLBACK, intent.from(), intent.target(), 0, 0, 0, 0, null, intent.text(),
+                    "rollback from seq " + intent.from() + " to seq " + intent.target() + " requested at "
+                            + java.time.Instant.ofEpochMilli(intent.millis()) + " (" + n + " undo records applied)");
+            audit.sync();
+        }
+        marks.dropAbove(intent.target());
+        long firstGap = state.firstGapSequence() > intent.target() ? 0 : state.firstGapSequence();
+        state.persist(intent.target(), outOfSync, firstGap);
+        lastApplied = intent.target();
+        String reason = "volume " + volumeId + " rolled back to seq " + intent.target() + "; resume with `tapline resume`"
+                + " after resync";
+        new ControlFiles(intent.target(), intent.from(), intent.millis(), reason).write(dir, ControlFiles.PAUSED);
+        ControlFiles.delete(dir, ControlFiles.INTENT);
+        pausedReason = reason;
+        window = undo.window();
+        log.info("volume={} rollback done from={} to={} undoRecords={} actor={}; volume paused", volumeId,
+                intent.from(), intent.target(), n, intent.text());
+        return n;
+    }
+
+    /** Lets sources in again. */
+    void resume(String actor) throws IOException {
+        ControlFiles.delete(dir, ControlFiles.PAUSED);
+        audit.append(AuditType.RESUME, lastApplied, 0, 0, 0, 0, 0, null, actor, "volume resumed at seq " + lastApplied);
+        audit.sync();
+        pausedReason = null;
+        log.info("volume={} resumed at seq={}", volumeId, lastApplied);
+    }
+
+    private UndoLog.Applier applier() {
+        return new UndoLog.Applier() {
+            @Override
+            public void apply(UndoRecord r) throws IOException {
+                restore(replica, r);
+            }
+
+            @Override
+            public void force() throws IOException {
+                replica.force();
+            }
+        };
+    }
+
+    /** Writes a before-image back. */
+    static void restore(VolumeFile target, UndoRecord r) throws IOException {
+        if (!r.restoresData()) {
+            return;
+        }
+        if (r.zeroes()) {
+            target.zero(r.offsetBytes(), r.lengthBytes(), true);
+        } else {
+            target.write(r.offsetBytes(), r.data());
         }
     }
 
@@ -125,20 +302,32 @@ final class ReplicaVolume implements Closeable {
         for (CaptureRecord r : records) {
             check(r);
         }
+        List<CaptureRecord> fresh = new ArrayList<>(records.size());
+        for (CaptureRecord r : records) {
+            if (r.sequence() >= expected) {
+                fresh.add(r);
+            }
+        }
+        if (fresh.isEmpty()) {
+            return lastApplied; // a re-sent batch: nothing new to make durable
+        }
+        // Before-images first, durable before the first byte of the batch reaches the replica.
+        BeforeImages.append(replica, fresh, undo);
+        undo.sync();
         boolean dirty = false;
         boolean gap = outOfSync;
         long firstGap = state.firstGapSequence();
-        for (CaptureRecord r : records) {
-            if (r.sequence() < expected) {
-                continue;
-            }
+        for (CaptureRecord r : fresh) {
             switch (r.kind()) {
                 case WRITE -> replica.write(r.offsetBytes(), r.payload());
                 case WRITE_ZEROES -> replica.zero(r.offsetBytes(), r.lengthBytes(),
                         (r.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
                 case DISCARD -> replica.zero(r.offsetBytes(), r.lengthBytes(), true);
                 case FLUSH -> replica.force();
-                case MARK -> log.debug("mark volume={} seq={} name={}", volumeId, r.sequence(), r.text());
+                case MARK -> {
+                    marks.add(new MarkIndex.Mark(r.text(), r.sequence(), r.captureTimeNanos()));
+                    log.info("mark volume={} seq={} name={}", volumeId, r.sequence(), r.text());
+                }
                 case GAP -> {
                     log.warn("capture gap volume={} seq={} offset={} length={} reason={}; replica is out of sync "
                             + "until resync", volumeId, r.sequence(), r.offsetBytes(), r.lengthBytes(), r.text());
@@ -156,6 +345,10 @@ final class ReplicaVolume implements Closeable {
             }
             expected++;
         }
+        for (CaptureRecord r : fresh) {
+            auditRecord(r);
+        }
+        audit.sync();
         long newLast = expected - 1;
         if (newLast == lastApplied && gap == outOfSync) {
             return lastApplied; // a re-sent batch: nothing new to make durable
@@ -166,7 +359,23 @@ final class ReplicaVolume implements Closeable {
         state.persist(newLast, gap, firstGap);
         lastApplied = newLast;
         outOfSync = gap;
+        undo.enforceRetention();
+        window = undo.window();
         return newLast;
+    }
+
+    private void auditRecord(CaptureRecord r) throws IOException {
+        AuditType type = switch (r.kind()) {
+            case GAP -> AuditType.GAP;
+            case MARK -> AuditType.MARK;
+            default -> AuditType.RECORD;
+        };
+        io.tapline.log.Provenance p = r.provenance();
+        String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
+        String detail = r.kind() == io.tapline.log.RecordKind.MARK || r.kind() == io.tapline.log.RecordKind.GAP
+                ? r.text() : "";
+        audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
+                p.opcode(), r.kind() == io.tapline.log.RecordKind.WRITE ? audit.digest(r.payload()) : null, who, detail);
     }
 
     private void check(CaptureRecord r) {
@@ -200,7 +409,15 @@ final class ReplicaVolume implements Closeable {
         try {
             replica.close();
         } finally {
-            state.close();
+            try {
+                undo.close();
+            } finally {
+                try {
+                    audit.close();
+                } finally {
+                    state.close();
+                }
+            }
         }
     }
 }

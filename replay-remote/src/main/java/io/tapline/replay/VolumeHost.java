@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import io.tapline.log.undo.UndoConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,13 +25,16 @@ final class VolumeHost {
 
     private final String volumeId;
     private final Path dataDir;
+    private final UndoConfig undoConfig;
+    private final AtomicBoolean adminBusy = new AtomicBoolean();
     private final ExecutorService executor;
     private final AtomicReference<ReplaySession> session = new AtomicReference<>();
     private volatile ReplicaVolume volume;
 
-    VolumeHost(String volumeId, Path dataDir) {
+    VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig) {
         this.volumeId = volumeId;
         this.dataDir = dataDir;
+        this.undoConfig = undoConfig;
         this.executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "tapline-replay-" + volumeId);
             t.setDaemon(true);
@@ -66,16 +71,70 @@ final class VolumeHost {
         session.compareAndSet(owner, null);
     }
 
-    /** On the executor: opens the volume (first time) and checks that {@code hello} matches it. */
+    /**
+     * On the executor: opens the volume (first time) and checks that {@code hello} matches it.
+     *
+     * @throws RefusedException also when the volume is paused after a rollback
+     */
     ReplicaVolume open(JourneyMessage.Hello hello) throws IOException, RefusedException {
         ReplicaVolume v = volume;
         if (v == null) {
-            v = ReplicaVolume.open(dataDir, hello);
+            v = ReplicaVolume.open(dataDir, hello, undoConfig);
             volume = v;
         } else {
             v.checkSame(hello);
         }
+        if (v.pausedReason() != null) {
+            throw new RefusedException(v.pausedReason());
+        }
         return v;
+    }
+
+    /** On the executor: the volume, opened from its files if no source opened it yet. */
+    ReplicaVolume openExisting() throws IOException, RefusedException {
+        ReplicaVolume v = volume;
+        if (v == null) {
+            v = ReplicaVolume.openExisting(dataDir, volumeId, undoConfig);
+            volume = v;
+        }
+        return v;
+    }
+
+    /** Queues {@link #openExisting} (which finishes an interrupted rollback); failures are logged. */
+    void openExistingInBackground() {
+        executor.execute(() -> {
+            try {
+                openExisting();
+            } catch (IOException | RefusedException | RuntimeException e) {
+                log.error("volume={} cannot be opened to finish its rollback: {}", volumeId, e.toString());
+            }
+        });
+    }
+
+    /**
+     * Starts an administrator's operation: no source may connect until {@link #endAdmin}, and a
+     * live session is ended (the policy: a rollback pauses the volume first).
+     *
+     * @return false if another administrator's operation runs
+     */
+    boolean beginAdmin(String why) {
+        if (!adminBusy.compareAndSet(false, true)) {
+            return false;
+        }
+        ReplaySession s = session.getAndSet(null);
+        if (s != null && s.isLive()) {
+            s.endForAdmin("volume " + volumeId + " " + why);
+        }
+        return true;
+    }
+
+    void endAdmin() {
+        adminBusy.set(false);
+    }
+
+    /** Whether an administrator's operation runs now (sources are refused meanwhile). */
+    boolean adminBusy() {
+        return adminBusy.get();
     }
 
     /** The volume's figures, or null if it was never opened in this run. */

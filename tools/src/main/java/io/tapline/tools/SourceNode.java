@@ -38,6 +38,7 @@ final class SourceNode implements AutoCloseable {
     private final List<Shipper> shippers = new ArrayList<>();
     private final ScheduledExecutorService statusWriter;
     private WedgeServer wedge;
+    private MarkSpool marks;
 
     private SourceNode(Path volumeDir, CaptureBuffer buffer) {
         this.volumeDir = volumeDir;
@@ -61,8 +62,9 @@ final class SourceNode implements AutoCloseable {
                                 .withCredential(s.credential()),
                         buffer));
             }
-            node.wedge = WedgeServer.start(WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
-                    CaptureSink.of(buffer)));
+            MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(CaptureSink.of(buffer));
+            node.wedge = WedgeServer.start(WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap));
+            node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
             node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
             return node;
         } catch (IOException | RuntimeException e) {
@@ -98,6 +100,7 @@ final class SourceNode implements AutoCloseable {
     @Override
     public void close() {
         statusWriter.shutdownNow();
+        closeQuietly(marks);
         closeQuietly(wedge);
         for (Shipper shipper : shippers) {
             closeQuietly(shipper);

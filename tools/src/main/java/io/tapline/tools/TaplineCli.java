@@ -27,6 +27,12 @@ import picocli.CommandLine.Command;
             StatusCommand.class,
             QuickstartCommand.class,
             BufferCommand.class,
+            MarkCommand.class,
+            RollbackCommand.class,
+            ResumeCommand.class,
+            ImageCommand.class,
+            AuditCommand.class,
+            WindowCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class TaplineCli implements Runnable {

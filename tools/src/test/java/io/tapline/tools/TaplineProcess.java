@@ -70,6 +70,11 @@ final class TaplineProcess implements AutoCloseable {
         process.waitFor();
     }
 
+    /** Waits up to {@code millis} for the process to exit (a bounded poll step); true if it has. */
+    boolean awaitExit(long millis) throws InterruptedException {
+        return process.waitFor(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

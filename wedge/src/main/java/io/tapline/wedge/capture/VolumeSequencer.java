@@ -229,7 +229,7 @@ public final class VolumeSequencer implements AutoCloseable {
                         (c.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
                 case DISCARD -> primary.zero(c.offsetBytes(), c.lengthBytes(), true);
                 default -> {
-                    // FLUSH changes no data; its durability is the flusher's job.
+                    // FLUSH and MARK change no data; their durability is the flusher's job.
                 }
             }
             p.outcome = WriteOutcome.OK;

@@ -9,7 +9,7 @@ import java.util.Objects;
  * One write-nature command for the {@link VolumeSequencer}: what to apply to the primary and
  * capture, and whom to tell when it is done.
  *
- * @param kind        WRITE, WRITE_ZEROES, DISCARD or FLUSH
+ * @param kind        WRITE, WRITE_ZEROES, DISCARD, FLUSH, or MARK (an administrator's bookmark, payload = name)
  * @param offsetBytes first byte of the range (0 for FLUSH)
  * @param lengthBytes length of the range (0 for FLUSH)
  * @param flags       {@link CaptureRecord#FLAG_FUA}, {@link CaptureRecord#FLAG_NO_HOLE}
@@ -28,8 +28,9 @@ public record WriteCommand(RecordKind kind, long offsetBytes, long lengthBytes, 
         Objects.requireNonNull(listener, "listener");
         payload = payload == null ? EMPTY : payload;
         if (kind != RecordKind.WRITE && kind != RecordKind.WRITE_ZEROES && kind != RecordKind.DISCARD
-                && kind != RecordKind.FLUSH) {
-            throw new IllegalArgumentException("kind: " + kind + " (expected: WRITE, WRITE_ZEROES, DISCARD, FLUSH)");
+                && kind != RecordKind.FLUSH && kind != RecordKind.MARK) {
+            throw new IllegalArgumentException("kind: " + kind
+                    + " (expected: WRITE, WRITE_ZEROES, DISCARD, FLUSH, MARK)");
         }
         if (kind == RecordKind.WRITE && payload.length != lengthBytes) {
             throw new IllegalArgumentException(
@@ -37,8 +38,8 @@ public record WriteCommand(RecordKind kind, long offsetBytes, long lengthBytes, 
         }
     }
 
-    /** Whether the reply must wait until the command is on stable storage (FUA, FLUSH). */
+    /** Whether the reply must wait until the command is on stable storage (FUA, FLUSH, MARK). */
     public boolean needsDurability() {
-        return kind == RecordKind.FLUSH || (flags & CaptureRecord.FLAG_FUA) != 0;
+        return kind == RecordKind.FLUSH || kind == RecordKind.MARK || (flags & CaptureRecord.FLAG_FUA) != 0;
     }
 }

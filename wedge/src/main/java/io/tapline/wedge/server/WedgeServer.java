@@ -19,6 +19,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.wedge.capture.VolumeSequencer;
+import io.tapline.wedge.capture.WriteCommand;
 import io.tapline.wedge.nbd.NbdHandshakeEncoder;
 import io.tapline.wedge.nbd.NbdOptionDecoder;
 import java.io.IOException;
@@ -120,6 +121,14 @@ public final class WedgeServer implements AutoCloseable {
     /** The address actually bound (with the real port when port 0 was configured). */
     public InetSocketAddress boundAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /**
+     * Queues an administrator's command (a MARK) behind every write submitted before it, so that
+     * it is ordered with the host's writes; {@code command.listener()} hears when it is durable.
+     */
+    public void submit(WriteCommand command) {
+        sequencer.submit(command);
     }
 
     public WedgeConfig config() {

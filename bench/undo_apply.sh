@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Undo-log benchmark, one run, on the disk holding WORKDIR:
+#   raw       dd of 1 GiB of random data, O_DIRECT + fsync (the disk's sequential write rate)
+#   apply     a replayer applying 1 GiB of overwrites (real before-images, undo log on) that a
+#             wedge captured while the replayer was down: time from replayer start to synced
+#   rollback  rolling that 1 GiB of changes back to the mark placed before it
+# Prints apply rate / raw rate (target >= 0.5x) and rollback time / raw write time (target <= 2x).
+# Usage: bench/undo_apply.sh [WORKDIR=/tmp/tapline-undo-bench]
+# Needs: nbdcopy (libnbd-bin), Java 17 + Maven (the CLI builds itself on first use).
+set -euo pipefail
+W=${1:-/tmp/tapline-undo-bench}
+here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+TAPLINE="$here/tapline"
+WEDGE_PORT=${WEDGE_PORT:-11819}; LINK_PORT=${LINK_PORT:-17079}
+SIZE_MB=1024
+rm -rf "$W"; mkdir -p "$W"
+cleanup() {
+  [ -n "${WEDGE_PID:-}" ] && kill "$WEDGE_PID" 2>/dev/null || true
+  [ -n "${REPLAY_PID:-}" ] && kill "$REPLAY_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "port $1 never answered" >&2; exit 1; }
+
+"$TAPLINE" --version >/dev/null
+head -c $((SIZE_MB << 20)) /dev/urandom >"$W/a.bin"
+head -c $((SIZE_MB << 20)) /dev/urandom >"$W/b.bin"
+
+t0=$(now); dd if="$W/a.bin" of="$W/raw.img" bs=1M count=$SIZE_MB oflag=direct conv=fsync status=none; t1=$(now)
+RAW_S=$(echo "$t1 - $t0" | bc -l); rm -f "$W/raw.img"
+
+"$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >"$W/replay.log" 2>&1 & REPLAY_PID=$!
+"$TAPLINE" wedge --nbd 127.0.0.1:$WEDGE_PORT --export vol1 --volume "$W/primary.img" --size $((SIZE_MB + 64))M \
+  --buffer "$W/buffer" --buffer-max 8G --remote 127.0.0.1:$LINK_PORT >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
+wait_port $WEDGE_PORT vol1
+nbdcopy "$W/a.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
+"$TAPLINE" status --buffer "$W/buffer" --wait-synced 900 >/dev/null
+"$TAPLINE" mark --buffer "$W/buffer" --volume vol1 before-b >/dev/null
+
+# Phase B: the replayer is down while 1 GiB of overwrites is captured; then time its catch-up.
+kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null || true; REPLAY_PID=
+nbdcopy "$W/b.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
+t0=$(now)
+"$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >>"$W/replay.log" 2>&1 & REPLAY_PID=$!
+"$TAPLINE" status --buffer "$W/buffer" --wait-synced 1800 >/dev/null
+t1=$(now); APPLY_S=$(echo "$t1 - $t0" | bc -l)
+UNDO_MB=$(du -sm "$W/remote/vol1/undo" | cut -f1)
+
+t0=$(now)
+"$TAPLINE" rollback --remote 127.0.0.1:$LINK_PORT --volume vol1 --to-mark before-b 2>/dev/null >"$W/rollback.out"
+t1=$(now); ROLLBACK_S=$(echo "$t1 - $t0" | bc -l)
+cmp -s <(head -c $((SIZE_MB << 20)) "$W/remote/vol1/replica.img") "$W/a.bin" || { echo "replica != image at the mark" >&2; exit 1; }
+
+python3 - "$SIZE_MB" "$RAW_S" "$APPLY_S" "$ROLLBACK_S" "$UNDO_MB" <<'PY'
+import sys
+mb, raw, apply_s, rb, undo = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5])
+print(f"raw dd O_DIRECT+fsync  {mb} MiB in {raw:7.2f} s = {mb/raw:7.1f} MiB/s")
+print(f"apply with undo log    {mb} MiB in {apply_s:7.2f} s = {mb/apply_s:7.1f} MiB/s (undo log {undo} MiB)")
+print(f"rollback of {mb} MiB    in {rb:7.2f} s")
+print(f"ratio apply/raw = {(mb/apply_s)/(mb/raw):.2f}x (target >= 0.5x); rollback/raw-write = {rb/raw:.2f}x (target <= 2x)")
+PY

@@ -1,0 +1,74 @@
+package io.tapline.replay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.tapline.journey.JourneyDecoder;
+import io.tapline.journey.JourneyEncoder;
+import io.tapline.journey.JourneyMessage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.function.BiConsumer;
+
+/**
+ * A blocking client for one administrator's request to a replayer (the {@code tapline rollback}
+ * and {@code tapline resume} commands): sends ADMIN_REQUEST, reports each ADMIN_PROGRESS,
+ * returns the ADMIN_DONE. Frames go through the journey codec in an {@link EmbeddedChannel}, so
+ * the bytes are exactly those of the protocol.
+ *
+ * <p>Not thread-safe; one request per call.
+ */
+public final class AdminClient {
+    private AdminClient() {
+    }
+
+    /**
+     * @param progress told (done, total) as undo records are applied
+     * @throws IOException when the connection fails or closes before ADMIN_DONE
+     */
+    public static JourneyMessage.AdminDone request(InetSocketAddress remote, JourneyMessage.AdminRequest req,
+            int timeoutMillis, BiConsumer<Long, Long> progress) throws IOException {
+        EmbeddedChannel codec = new EmbeddedChannel(new JourneyDecoder(), new JourneyEncoder());
+        try (Socket socket = new Socket()) {
+            socket.connect(remote, timeoutMillis);
+            socket.setSoTimeout(timeoutMillis);
+            OutputStream out = socket.getOutputStream();
+            codec.writeOutbound(req);
+            ByteBuf frame = codec.readOutbound();
+            try {
+                byte[] bytes = new byte[frame.readableBytes()];
+                frame.readBytes(bytes);
+                out.write(bytes);
+                out.flush();
+            } finally {
+                frame.release();
+            }
+            InputStream in = socket.getInputStream();
+            byte[] buf = new byte[8192];
+            while (true) {
+                Object msg;
+                while ((msg = codec.readInbound()) != null) {
+                    if (msg instanceof JourneyMessage.AdminProgress p) {
+                        progress.accept(p.done(), p.total());
+                    } else if (msg instanceof JourneyMessage.AdminDone d) {
+                        return d;
+                    } else if (msg instanceof JourneyMessage.Refused r) {
+                        return new JourneyMessage.AdminDone(false, 0, r.reason());
+                    } else if (msg instanceof JourneyMessage.Error e) {
+                        return new JourneyMessage.AdminDone(false, 0, e.message());
+                    }
+                }
+                int n = in.read(buf);
+                if (n < 0) {
+                    throw new IOException("replayer " + remote + " closed the connection before answering " + req);
+                }
+                codec.writeInbound(Unpooled.copiedBuffer(buf, 0, n));
+            }
+        } finally {
+            codec.finishAndReleaseAll();
+        }
+    }
+}

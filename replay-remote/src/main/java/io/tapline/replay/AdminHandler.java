@@ -1,0 +1,94 @@
+package io.tapline.replay;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyMessage.AdminRequest;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves one administrator's request on a journey connection: ROLLBACK (with ADMIN_PROGRESS
+ * while undo records are applied) or RESUME, answered by ADMIN_DONE, then the connection closes.
+ *
+ * <p>Policy: a rollback pauses the volume first. The live source session, if any, is ended with
+ * an ERROR; sources are refused while the rollback runs and, after it, with the reason
+ * "volume V rolled back to seq N; resume with `tapline resume` after resync" until RESUME.
+ * A second administrator's operation on the same volume is refused while one runs.
+ *
+ * <p>Threads: {@link #handle} on the channel's event loop; the work on the volume's thread.
+ */
+final class AdminHandler {
+    private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
+    private static final long PROGRESS_EVERY = 256;
+
+    private final ReplayConfig config;
+    private final Function<String, VolumeHost> hosts;
+    private final Channel channel;
+
+    AdminHandler(ReplayConfig config, Function<String, VolumeHost> hosts, Channel channel) {
+        this.config = config;
+        this.hosts = hosts;
+        this.channel = channel;
+    }
+
+    void handle(AdminRequest req) {
+        if (!config.credential().isEmpty() && !MessageDigest.isEqual(
+                config.credential().getBytes(StandardCharsets.UTF_8), req.credential().getBytes(StandardCharsets.UTF_8))) {
+            done(false, 0, "bad credential for volume " + req.volumeId());
+            return;
+        }
+        String idProblem = VolumeIds.problem(req.volumeId());
+        if (idProblem != null) {
+            done(false, 0, "bad volume id: " + idProblem);
+            return;
+        }
+        VolumeHost h = hosts.apply(req.volumeId());
+        boolean rollback = req.action() == AdminRequest.ROLLBACK;
+        if (rollback && !h.beginAdmin("paused for rollback by " + req.actor())) {
+            done(false, 0, "volume busy: another rollback of volume " + req.volumeId() + " is running");
+            return;
+        }
+        log.info("admin request volume={} actor={} conn={} {}", req.volumeId(), req.actor(), channel.remoteAddress(),
+                req);
+        h.executor().execute(() -> {
+            long seq = 0;
+            try {
+                ReplicaVolume v = h.openExisting();
+                seq = v.lastApplied();
+                if (rollback) {
+                    long target = v.resolveTarget(req.targetKind(), req.value(), req.markName());
+                    long from = v.lastApplied();
+                    long n = v.rollback(target, req.actor(), (d, t) -> {
+                        if (d % PROGRESS_EVERY == 0 || d == t) {
+                            channel.writeAndFlush(new JourneyMessage.AdminProgress(d, t));
+                        }
+                    });
+                    done(true, target, "volume " + req.volumeId() + " rolled back from seq " + from + " to seq " + target
+                            + " (" + n + " undo records applied); " + v.pausedReason());
+                } else {
+                    v.resume(req.actor());
+                    done(true, v.lastApplied(), "volume " + req.volumeId() + " resumed at seq " + v.lastApplied());
+                }
+            } catch (RefusedException e) {
+                done(false, seq, e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                log.error("volume={} admin request failed: {}", req.volumeId(), e.toString());
+                done(false, seq, "replayer error: " + e.getMessage());
+            } finally {
+                if (rollback) {
+                    h.endAdmin();
+                }
+            }
+        });
+    }
+
+    private void done(boolean ok, long seq, String message) {
+        String m = message == null ? "" : message;
+        channel.writeAndFlush(new JourneyMessage.AdminDone(ok, seq, m)).addListener(ChannelFutureListener.CLOSE);
+    }
+}

@@ -1,0 +1,122 @@
+package io.tapline.replay;
+
+import io.tapline.log.undo.MarkIndex;
+import io.tapline.log.undo.UndoLog;
+import io.tapline.log.undo.UndoRecord;
+import io.tapline.log.volume.VolumeFile;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Materialises a volume as of an earlier sequence, time or mark into a new file, from the
+ * replica and the undo log, without changing either and without pausing replication.
+ *
+ * <p>Consistency while batches keep landing: the replica is copied first (it may be a mix of
+ * sequences L1..L2 while the copy runs), and only then is the undo log opened. Every replica
+ * byte the copy saw changed above the target has its before-image in the undo log already
+ * (undo is durable before the replica is written), so applying every undo record above the
+ * target newest first yields exactly the volume at the target (see {@link UndoLog}).
+ *
+ * <p>Refused while a rollback is in progress. Stateless; file I/O on the caller's thread.
+ */
+public final class PointInTimeImage {
+    private static final int CHUNK = 1 << 20;
+
+    private PointInTimeImage() {
+    }
+
+    /**
+     * Writes the image of {@code volumeId} at the target to {@code out} (created or replaced,
+     * sparse where the volume reads as zeroes).
+     *
+     * @return the sequence the image is at
+     * @throws RefusedException when the target is unknown or outside the window
+     */
+    public static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out)
+            throws IOException, RefusedException {
+        Path dir = dataDir.resolve(volumeId);
+        if (VolumeMeta.read(dir) == null) {
+            throw new RefusedException("no volume " + volumeId + " in " + dataDir);
+        }
+        checkNoRollback(dir, volumeId);
+        copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), out);
+        VolumeStatus st = AppliedState.peek(dir, volumeId);
+        long lastApplied = st == null ? 0 : st.lastAppliedSequence();
+        try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"));
+                VolumeFile image = VolumeFile.openExisting(out)) {
+            MarkIndex marks = MarkIndex.read(dir);
+            long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
+            RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
+                    undo.newestSequence()));
+            undo.replayAbove(target, new UndoLog.Applier() {
+                @Override
+                public void apply(UndoRecord r) throws IOException {
+                    ReplicaVolume.restore(image, r);
+                }
+
+                @Override
+                public void force() throws IOException {
+                    image.force();
+                }
+            });
+            checkNoRollback(dir, volumeId);
+            return target;
+        }
+    }
+
+    private static void checkNoRollback(Path dir, String volumeId) throws IOException, RefusedException {
+        if (Files.exists(dir.resolve(ControlFiles.INTENT))) {
+            throw new RefusedException("volume " + volumeId + " is being rolled back; retry once it is done");
+        }
+    }
+
+    private static void copySparse(Path from, Path to) throws IOException {
+        try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);
+                FileChannel outCh = FileChannel.open(to, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
+            long size = in.size();
+            ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+            byte[] probe = new byte[CHUNK];
+            for (long pos = 0; pos < size; pos += CHUNK) {
+                buf.clear().limit((int) Math.min(CHUNK, size - pos));
+                int n = 0;
+                while (buf.hasRemaining()) {
+                    int r = in.read(buf, pos + n);
+                    if (r < 0) {
+                        break;
+                    }
+                    n += r;
+                }
+                buf.flip();
+                buf.duplicate().get(probe, 0, buf.remaining());
+                if (!UndoRecordZero.isZero(probe, buf.remaining())) {
+                    long p = pos;
+                    while (buf.hasRemaining()) {
+                        p += outCh.write(buf, p);
+                    }
+                }
+            }
+            outCh.truncate(size);
+            if (outCh.size() < size) {
+                outCh.write(ByteBuffer.allocate(1), size - 1);
+            }
+            outCh.force(true);
+        }
+    }
+
+    /** Zero test over a prefix of an array. */
+    private static final class UndoRecordZero {
+        static boolean isZero(byte[] b, int n) {
+            for (int i = 0; i < n; i++) {
+                if (b[i] != 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

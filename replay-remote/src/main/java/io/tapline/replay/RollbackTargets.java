@@ -1,0 +1,58 @@
+package io.tapline.replay;
+
+import io.tapline.journey.JourneyMessage.AdminRequest;
+import io.tapline.log.undo.MarkIndex;
+import io.tapline.log.undo.UndoLog;
+import java.time.Instant;
+import java.util.stream.Collectors;
+
+/**
+ * Turns "a sequence, a time or a mark" into the sequence to roll back to, and checks it against
+ * the rollback window. Stateless.
+ *
+ * <p>A time means the newest record captured at or before it: the sequence just before the
+ * first record captured later (every applied record, data or not, has an undo entry with its
+ * capture time).
+ */
+public final class RollbackTargets {
+    private RollbackTargets() {
+    }
+
+    /** @throws RefusedException naming what is wrong with the target */
+    public static long resolve(String volumeId, int targetKind, long value, String markName, UndoLog undo,
+            MarkIndex marks, long lastApplied) throws RefusedException {
+        return switch (targetKind) {
+            case AdminRequest.TO_SEQUENCE -> value;
+            case AdminRequest.TO_TIME -> {
+                long seq = undo.sequenceAtOrBefore(value);
+                if (seq == -1) {
+                    UndoLog.Window w = undo.window();
+                    throw new RefusedException("time " + Instant.ofEpochSecond(0, value) + " is older than the rollback"
+                            + " window of volume " + volumeId + (w.empty() ? " (empty)" : " (oldest reachable seq "
+                            + w.oldestReachableSequence() + ", just before " + Instant.ofEpochSecond(0,
+                            w.oldestTimeNanos()) + ")"));
+                }
+                yield seq >= undo.newestSequence() ? lastApplied : seq;
+            }
+            case AdminRequest.TO_MARK -> marks.find(markName).map(MarkIndex.Mark::sequence).orElseThrow(
+                    () -> new RefusedException("no mark " + markName + " on volume " + volumeId + " (known: "
+                            + marks.marks().stream().map(MarkIndex.Mark::name).collect(Collectors.joining(", "))
+                            + ")"));
+            default -> throw new RefusedException("targetKind: " + targetKind + " (expected: 1..3)");
+        };
+    }
+
+    /** @throws RefusedException when {@code target} is above the applied sequence or below the window */
+    public static void checkReachable(String volumeId, long target, UndoLog.Window w, long lastApplied)
+            throws RefusedException {
+        if (target > lastApplied || target < 0) {
+            throw new RefusedException("target seq " + target + " (expected: 0.." + lastApplied
+                    + ", the applied sequence of volume " + volumeId + ")");
+        }
+        long oldest = w.empty() ? lastApplied : w.oldestReachableSequence();
+        if (target < oldest) {
+            throw new RefusedException("target seq " + target + " is older than the rollback window of volume "
+                    + volumeId + " (oldest reachable seq " + oldest + ")");
+        }
+    }
+}

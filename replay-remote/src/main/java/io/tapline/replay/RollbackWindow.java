@@ -1,0 +1,44 @@
+package io.tapline.replay;
+
+import io.tapline.log.undo.MarkIndex;
+import io.tapline.log.undo.UndoLog;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The rollback window of a volume as its files say, read without changing anything (for
+ * {@code tapline window}, from any process).
+ *
+ * @param volumeId                the volume
+ * @param appliedSequence         durable last applied sequence
+ * @param oldestReachableSequence oldest sequence a rollback or image can reach
+ * @param oldestTimeNanos         capture time of the first record above it (0 if the log is empty)
+ * @param undoBytes               bytes the undo log takes
+ * @param undoSegments            undo segment files
+ * @param pausedReason            why sources are refused, or null
+ * @param rollbackInProgress      a rollback.intent is present
+ * @param marks                   every mark held (those below the window are unreachable)
+ */
+public record RollbackWindow(String volumeId, long appliedSequence, long oldestReachableSequence,
+        long oldestTimeNanos, long undoBytes, int undoSegments, String pausedReason, boolean rollbackInProgress,
+        List<MarkIndex.Mark> marks) {
+
+    /** @throws RefusedException when there is no such volume */
+    public static RollbackWindow read(Path dataDir, String volumeId) throws IOException, RefusedException {
+        Path dir = dataDir.resolve(volumeId);
+        if (VolumeMeta.read(dir) == null) {
+            throw new RefusedException("no volume " + volumeId + " in " + dataDir);
+        }
+        VolumeStatus st = AppliedState.peek(dir, volumeId);
+        long applied = st == null ? 0 : st.lastAppliedSequence();
+        try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
+            UndoLog.Window w = undo.window();
+            ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
+            return new RollbackWindow(volumeId, applied, w.empty() ? applied : w.oldestReachableSequence(),
+                    w.empty() ? 0 : w.oldestTimeNanos(), w.bytes(), w.segments(),
+                    paused == null ? null : paused.text(), ControlFiles.read(dir, ControlFiles.INTENT) != null,
+                    MarkIndex.read(dir).marks());
+        }
+    }
+}

@@ -1,0 +1,221 @@
+package io.tapline.tools;
+
+import io.tapline.log.RecordKind;
+import io.tapline.log.audit.AuditEntry;
+import io.tapline.log.audit.AuditLog;
+import io.tapline.log.audit.AuditType;
+import io.tapline.log.audit.AuditVerifier;
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tapline audit}: list, export and verify a volume's audit log on the replayer host. Every
+ * subcommand opens the files read-only; nothing here can change a volume.
+ */
+@Command(name = "audit", mixinStandardHelpOptions = true,
+        description = "Lists, exports and verifies a volume's hash-chained audit log (read-only).",
+        subcommands = {AuditCommand.ListEntries.class, AuditCommand.Export.class, AuditCommand.Verify.class})
+final class AuditCommand implements Runnable {
+
+    @Override
+    public void run() {
+        throw new CliFailure("audit: a subcommand is required (list, export, verify)", 2);
+    }
+
+    /** Options shared by the subcommands. */
+    static class Volume {
+        @Option(names = "--data", required = true, paramLabel = "DIR", description = "The replayer's data directory.")
+        Path data;
+
+        @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
+        String volume;
+
+        Path dir() {
+            Path d = data.resolve(volume);
+            if (!Files.isDirectory(d)) {
+                throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
+            }
+            return d;
+        }
+    }
+
+    /** Filters of list and export. */
+    static class Filter extends Volume {
+        @Option(names = "--from", paramLabel = "ISO", description = "Entries logged at or after this time.")
+        Instant from;
+
+        @Option(names = "--to", paramLabel = "ISO", description = "Entries logged at or before this time.")
+        Instant to;
+
+        @Option(names = "--kind", split = ",", paramLabel = "KIND",
+                description = "Entry types (record, gap, mark, rollback, resume, recovery, config) or record kinds (write, write_zeroes, discard, flush).")
+        List<String> kinds = new ArrayList<>();
+
+        @Option(names = "--offset-range", paramLabel = "A:B", description = "Entries whose range overlaps [A, B).")
+        String offsetRange;
+
+        List<AuditEntry> select() throws IOException {
+            List<AuditEntry> all = AuditLog.read(dir());
+            Set<String> wanted = kinds.stream().map(k -> k.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
+            long[] range = parseRange();
+            List<AuditEntry> out = new ArrayList<>();
+            for (AuditEntry e : all) {
+                Instant at = Instant.ofEpochSecond(0, e.loggedNanos());
+                if ((from != null && at.isBefore(from)) || (to != null && at.isAfter(to))) {
+                    continue;
+                }
+                if (!wanted.isEmpty() && !wanted.contains(e.type().name().toLowerCase(Locale.ROOT))
+                        && !wanted.contains(kindName(e).toLowerCase(Locale.ROOT))) {
+                    continue;
+                }
+                if (range != null && (e.lengthBytes() == 0 || e.offsetBytes() >= range[1]
+                        || e.offsetBytes() + e.lengthBytes() <= range[0])) {
+                    continue;
+                }
+                out.add(e);
+            }
+            return out;
+        }
+
+        private long[] parseRange() {
+            if (offsetRange == null) {
+                return null;
+            }
+            String[] p = offsetRange.split(":");
+            try {
+                long a = Long.parseLong(p[0]);
+                long b = Long.parseLong(p[1]);
+                if (p.length != 2 || a < 0 || b <= a) {
+                    throw new NumberFormatException();
+                }
+                return new long[] {a, b};
+            } catch (RuntimeException e) {
+                throw new CliFailure("--offset-range: " + offsetRange + " (expected: A:B with 0 <= A < B)", 2);
+            }
+        }
+    }
+
+    static String kindName(AuditEntry e) {
+        return e.recordKind() == 0 ? "" : RecordKind.fromWireValue(e.recordKind()).name();
+    }
+
+    static Map<String, Object> toMap(AuditEntry e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("index", e.index());
+        m.put("logged", Instant.ofEpochSecond(0, e.loggedNanos()).toString());
+        m.put("type", e.type().name());
+        m.put("sequence", e.sequence());
+        if (e.type() == AuditType.ROLLBACK || e.type() == AuditType.RECOVERY) {
+            m.put("toSequence", e.captureTimeNanos());
+        } else {
+            m.put("captured", e.captureTimeNanos() == 0 ? "" : Instant.ofEpochSecond(0, e.captureTimeNanos()).toString());
+        }
+        m.put("kind", kindName(e));
+        m.put("offset", e.offsetBytes());
+        m.put("length", e.lengthBytes());
+        m.put("opcode", e.opcode());
+        m.put("payloadSha256", e.type() == AuditType.RECORD && "WRITE".equals(kindName(e)) ? e.digestHex() : "");
+        m.put("who", e.who());
+        m.put("detail", e.detail());
+        m.put("hash", e.hashHex());
+        return m;
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists audit entries, optionally filtered.")
+    static final class ListEntries extends Filter implements Callable<Integer> {
+        @Option(names = "--json", description = "One JSON array.")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException {
+            List<AuditEntry> entries = select();
+            if (json) {
+                System.out.println(Json.write(entries.stream().map(AuditCommand::toMap).toList()));
+                return 0;
+            }
+            for (AuditEntry e : entries) {
+                System.out.printf("%6d %s %-8s seq=%d %s off=%d len=%d %s %s%n", e.index(),
+                        Instant.ofEpochSecond(0, e.loggedNanos()), e.type(), e.sequence(), kindName(e), e.offsetBytes(),
+                        e.lengthBytes(), e.who(), e.detail());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true, description = "Exports audit entries as CSV or JSON on stdout.")
+    static final class Export extends Filter implements Callable<Integer> {
+        @Option(names = "--format", required = true, paramLabel = "csv|json", description = "csv or json.")
+        String format;
+
+        @Override
+        public Integer call() throws IOException {
+            List<Map<String, Object>> rows = select().stream().map(AuditCommand::toMap).toList();
+            switch (format.toLowerCase(Locale.ROOT)) {
+                case "json" -> System.out.println(Json.write(rows));
+                case "csv" -> {
+                    System.out.println("index,logged,type,sequence,captured_or_to,kind,offset,length,opcode,payload_sha256,who,detail,hash");
+                    for (Map<String, Object> r : rows) {
+                        List<Object> v = new ArrayList<>(r.values());
+                        System.out.println(v.stream().map(AuditCommand::csv).collect(Collectors.joining(",")));
+                    }
+                }
+                default -> throw new CliFailure("--format: " + format + " (expected: csv or json)", 2);
+            }
+            return 0;
+        }
+    }
+
+    static String csv(Object o) {
+        String s = String.valueOf(o);
+        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = "Verifies the hash chain; exit 0 if intact, else 1 naming the first bad entry.")
+    static final class Verify extends Volume implements Callable<Integer> {
+        @Option(names = "--json", description = "Machine-readable result.")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException {
+            AuditVerifier.Result r = AuditVerifier.verify(dir());
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("intact", r.intact());
+                m.put("entries", r.entries());
+                m.put("headHash", hex(r.lastHash()));
+                m.put("problem", r.problem());
+                System.out.println(Json.write(m));
+                return r.intact() ? 0 : 1;
+            }
+            if (!r.intact()) {
+                throw new CliFailure("audit log of volume " + volume + " is NOT intact: " + r.problem());
+            }
+            System.out.println("audit log of volume " + volume + " intact: " + r.entries() + " entries, head hash "
+                    + hex(r.lastHash()));
+            return 0;
+        }
+
+        private static String hex(byte[] b) {
+            StringBuilder sb = new StringBuilder();
+            for (byte x : b) {
+                sb.append(String.format("%02x", x));
+            }
+            return sb.toString();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package io.tapline.tools;
+
+import io.tapline.journey.JourneyMessage.AdminRequest;
+import io.tapline.replay.PointInTimeImage;
+import io.tapline.replay.RefusedException;
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tapline image}: writes the volume as of an earlier point to a new file, from the
+ * replica and its undo log, on the replayer's host. Neither is changed and replication goes on.
+ */
+@Command(name = "image", mixinStandardHelpOptions = true,
+        description = "Materialises a point-in-time image of a replica (as of a sequence, time or mark) without touching it.")
+final class ImageCommand implements Callable<Integer> {
+
+    @Option(names = "--data", required = true, paramLabel = "DIR", description = "The replayer's data directory.")
+    Path data;
+
+    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
+    String volume;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Point point;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "The image file to write (replaced).")
+    Path out;
+
+    @Option(names = "--json", description = "Machine-readable result on stdout.")
+    boolean json;
+
+    /** Exactly one point. */
+    static final class Point {
+        @Option(names = "--seq", paramLabel = "N", description = "As of this sequence.")
+        Long seq;
+
+        @Option(names = "--as-of", paramLabel = "ISO", description = "As of the newest record at or before this time.")
+        Instant time;
+
+        @Option(names = "--mark", paramLabel = "NAME", description = "As of a named mark.")
+        String mark;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isDirectory(data.resolve(volume))) {
+            throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
+        }
+        long seq;
+        try {
+            if (point.seq != null) {
+                seq = PointInTimeImage.write(data, volume, AdminRequest.TO_SEQUENCE, point.seq, "", out);
+            } else if (point.time != null) {
+                seq = PointInTimeImage.write(data, volume, AdminRequest.TO_TIME,
+                        point.time.getEpochSecond() * 1_000_000_000L + point.time.getNano(), "", out);
+            } else {
+                seq = PointInTimeImage.write(data, volume, AdminRequest.TO_MARK, 0, point.mark, out);
+            }
+        } catch (RefusedException e) {
+            Files.deleteIfExists(out);
+            throw new CliFailure(e.getMessage());
+        }
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("volume", volume);
+            m.put("sequence", seq);
+            m.put("out", out.toAbsolutePath().toString());
+            System.out.println(Json.write(m));
+        } else {
+            System.out.println("image of volume " + volume + " at seq " + seq + " written to " + out);
+        }
+        return 0;
+    }
+}

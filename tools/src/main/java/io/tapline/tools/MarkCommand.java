@@ -1,0 +1,84 @@
+package io.tapline.tools;
+
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code tapline mark}: puts a named MARK into a volume's record stream through the running
+ * wedge (see {@link MarkSpool}) and prints the sequence it got once it is durable.
+ */
+@Command(name = "mark", mixinStandardHelpOptions = true,
+        description = "Records a named mark in a volume's stream, ordered with the host's writes, through the running wedge.")
+final class MarkCommand implements Callable<Integer> {
+
+    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The wedge's buffer directory.")
+    Path buffer;
+
+    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume (export name).")
+    String volume;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = "Give up if the wedge has not stored the mark by then (default: ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    @Option(names = "--json", description = "Machine-readable result.")
+    boolean json;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "The mark's name (1..255 UTF-8 bytes).")
+    String name;
+
+    @Override
+    public Integer call() throws Exception {
+        int n = name.getBytes(StandardCharsets.UTF_8).length;
+        if (n < 1 || n > 255) {
+            throw new CliFailure("NAME: " + n + " bytes (expected: 1..255 UTF-8 bytes)", 2);
+        }
+        Path dir = buffer.resolve(volume).resolve(MarkSpool.DIR);
+        if (!Files.isDirectory(dir)) {
+            throw new CliFailure("volume " + volume + ": no " + dir + " (expected: a running wedge for this volume)");
+        }
+        String id = UUID.randomUUID().toString();
+        Path tmp = dir.resolve(id + ".tmp");
+        Files.writeString(tmp, name);
+        Files.move(tmp, dir.resolve(id + ".mark"), StandardCopyOption.ATOMIC_MOVE);
+        Path done = dir.resolve(id + ".done");
+        Path failed = dir.resolve(id + ".failed");
+        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        while (!Files.exists(done) && !Files.exists(failed)) {
+            if (System.nanoTime() > deadline) {
+                Files.deleteIfExists(dir.resolve(id + ".mark"));
+                throw new CliFailure("mark " + name + ": the wedge did not store it within " + timeoutSeconds
+                        + " s (is the wedge for volume " + volume + " running?)");
+            }
+            Thread.sleep(50); // another process answers through a file: there is nothing to wait on
+        }
+        if (Files.exists(failed)) {
+            String why = Files.readString(failed).trim();
+            Files.deleteIfExists(failed);
+            throw new CliFailure("mark " + name + ": " + why);
+        }
+        long seq = Long.parseLong(Files.readString(done).trim());
+        Files.deleteIfExists(done);
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("volume", volume);
+            m.put("mark", name);
+            m.put("sequence", seq);
+            System.out.println(Json.write(m));
+        } else {
+            System.out.println("mark " + name + " on volume " + volume + " at seq " + seq);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,95 @@
+package io.tapline.tools;
+
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyMessage.AdminRequest;
+import io.tapline.replay.AdminClient;
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tapline rollback}: asks a replayer to wind a volume back to a sequence, a time or a
+ * mark (ADMIN_REQUEST on the journey port). Progress goes to stderr; the volume is paused
+ * afterwards until {@code tapline resume}.
+ */
+@Command(name = "rollback", mixinStandardHelpOptions = true,
+        description = "Rolls a replica back to an earlier sequence, time or mark; the volume is paused afterwards.")
+final class RollbackCommand implements Callable<Integer> {
+
+    @Option(names = "--remote", required = true, paramLabel = "HOST:PORT", description = "The replayer.")
+    InetSocketAddress remote;
+
+    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
+    String volume;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Target target;
+
+    @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
+    Path credentialFile;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
+            description = "Give up when the replayer is silent this long (default: ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    @Option(names = "--json", description = "Machine-readable result on stdout.")
+    boolean json;
+
+    /** Exactly one target. */
+    static final class Target {
+        @Option(names = "--to-seq", paramLabel = "N", description = "Roll back to this sequence.")
+        Long seq;
+
+        @Option(names = "--to-time", paramLabel = "ISO", description = "Roll back to the newest record at or before this time, e.g. 2026-11-21T10:15:00Z.")
+        Instant time;
+
+        @Option(names = "--to-mark", paramLabel = "NAME", description = "Roll back to a named mark.")
+        String mark;
+    }
+
+    static AdminRequest request(String credential, String volume, Target t) throws java.io.IOException {
+        String actor = System.getProperty("user.name") + "@" + InetAddress.getLocalHost().getHostName();
+        if (t.seq != null) {
+            return new AdminRequest(credential, actor, volume, AdminRequest.ROLLBACK, AdminRequest.TO_SEQUENCE, t.seq, "");
+        }
+        if (t.time != null) {
+            long nanos = t.time.getEpochSecond() * 1_000_000_000L + t.time.getNano();
+            return new AdminRequest(credential, actor, volume, AdminRequest.ROLLBACK, AdminRequest.TO_TIME, nanos, "");
+        }
+        return new AdminRequest(credential, actor, volume, AdminRequest.ROLLBACK, AdminRequest.TO_MARK, 0, t.mark);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        AdminRequest req = request(Credentials.read(credentialFile), volume, target);
+        JourneyMessage.AdminDone done = AdminClient.request(remote, req, timeoutSeconds * 1000,
+                (d, t) -> System.err.printf("tapline rollback: %d/%d undo records applied (%d%%)%n", d, t,
+                        t == 0 ? 100 : d * 100 / t));
+        return report(done, json);
+    }
+
+    static int report(JourneyMessage.AdminDone done, boolean json) {
+        if (!done.ok()) {
+            throw new CliFailure(done.message());
+        }
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("ok", true);
+            m.put("sequence", done.sequence());
+            m.put("message", done.message());
+            System.out.println(Json.write(m));
+        } else {
+            System.out.println(done.message());
+        }
+        return 0;
+    }
+}

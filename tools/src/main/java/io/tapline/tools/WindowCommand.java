@@ -1,0 +1,75 @@
+package io.tapline.tools;
+
+import io.tapline.log.undo.MarkIndex;
+import io.tapline.replay.RefusedException;
+import io.tapline.replay.RollbackWindow;
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code tapline window}: a replica's rollback window, marks and pause state, read-only. */
+@Command(name = "window", mixinStandardHelpOptions = true,
+        description = "Shows a replica's rollback window (oldest reachable sequence and time), marks and pause state.")
+final class WindowCommand implements Callable<Integer> {
+
+    @Option(names = "--data", required = true, paramLabel = "DIR", description = "The replayer's data directory.")
+    Path data;
+
+    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
+    String volume;
+
+    @Option(names = "--json", description = "Machine-readable output.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        RollbackWindow w;
+        try {
+            w = RollbackWindow.read(data, volume);
+        } catch (RefusedException e) {
+            throw new CliFailure(e.getMessage());
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("volume", w.volumeId());
+        m.put("applied", w.appliedSequence());
+        m.put("oldestReachable", w.oldestReachableSequence());
+        m.put("oldestReachableBefore", w.oldestTimeNanos() == 0 ? "" : Instant.ofEpochSecond(0, w.oldestTimeNanos()).toString());
+        m.put("undoBytes", w.undoBytes());
+        m.put("undoSegments", w.undoSegments());
+        m.put("paused", w.pausedReason() == null ? "" : w.pausedReason());
+        m.put("rollbackInProgress", w.rollbackInProgress());
+        List<Map<String, Object>> marks = new ArrayList<>();
+        for (MarkIndex.Mark mark : w.marks()) {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("name", mark.name());
+            x.put("sequence", mark.sequence());
+            x.put("captured", Instant.ofEpochSecond(0, mark.captureTimeNanos()).toString());
+            x.put("reachable", mark.sequence() >= w.oldestReachableSequence());
+            marks.add(x);
+        }
+        m.put("marks", marks);
+        if (json) {
+            System.out.println(Json.write(m));
+        } else {
+            System.out.println("volume " + volume + ": applied seq " + w.appliedSequence() + "; rollback window seq "
+                    + w.oldestReachableSequence() + ".." + w.appliedSequence()
+                    + (w.oldestTimeNanos() == 0 ? "" : " (from just before " + m.get("oldestReachableBefore") + ")")
+                    + "; undo log " + w.undoBytes() + " bytes in " + w.undoSegments() + " segments"
+                    + (w.pausedReason() == null ? "" : "; PAUSED: " + w.pausedReason())
+                    + (w.rollbackInProgress() ? "; ROLLBACK IN PROGRESS" : ""));
+            for (Map<String, Object> x : marks) {
+                System.out.println("  mark " + x.get("name") + " seq " + x.get("sequence") + " " + x.get("captured")
+                        + (Boolean.TRUE.equals(x.get("reachable")) ? "" : " (outside the window)"));
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,209 @@
+package io.tapline.log.audit;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * A volume's append-only, hash-chained audit log ({@code audit/audit.log}) and its head
+ * ({@code audit/audit.head}): every record applied, gap, mark, rollback, resume and recovery.
+ * Big-endian. The reference copy of these tables is {@code docs/formats.md}.
+ *
+ * <pre>
+ * audit.log: entries back to back, no file header
+ * offset   size field
+ *  0        4   entryLength     L: bytes after this field
+ *  4        4   crc32c          CRC-32C of bytes [8, 4 + L) (torn writes)
+ *  8        1   version         1
+ *  9        1   type            AuditType wire value
+ * 10        2   reserved        0
+ * 12        8   index           from 1, dense
+ * 20        8   loggedNanos
+ * 28        8   sequence
+ * 36        8   captureTimeNanos (ROLLBACK, RECOVERY: target sequence)
+ * 44        8   offsetBytes
+ * 52        8   lengthBytes
+ * 60        1   recordKind      0 when none
+ * 61        1   digestAlgorithm 1 SHA-256
+ * 62        2   opcode
+ * 64       32   payloadDigest   SHA-256 of the WRITE payload, else zeroes
+ * 96        2   n               who: provenance or administrator
+ * 98        n   who             UTF-8
+ * 98+n      2   m
+ * 100+n     m   detail          UTF-8
+ * 100+n+m  32   hash            SHA-256(previous hash ‖ bytes [8, 100 + n + m)); previous of entry 1: 32 zero bytes
+ *
+ * audit.head: two 64-byte slots written alternately (slot = generation mod 2), fdatasync'd
+ *  0 4 magic 0x54504148 ("TPAH") | 4 2 version 1 | 6 2 reserved | 8 8 generation
+ * 16 8 entries | 24 32 hash of entry `entries` | 56 4 crc32c of [0, 56) | 60 4 reserved
+ * </pre>
+ *
+ * <p>The head lets {@link AuditVerifier} notice a log cut at an entry boundary, which a chain
+ * alone cannot show. A forger who rewrites the whole chain and the head is not caught by the
+ * files alone: record the head hash ({@code tapline audit verify} prints it) somewhere else.
+ *
+ * <p>Not thread-safe: the writer is the volume's apply thread. Readers use {@link AuditVerifier}.
+ */
+public final class AuditLog implements Closeable {
+    public static final String DIR = "audit";
+    public static final String LOG = "audit.log";
+    public static final String HEAD = "audit.head";
+    static final int VERSION = 1;
+    static final int HEAD_MAGIC = 0x54504148;
+    static final int SLOT = 64;
+    static final int FIXED = 100;
+
+    private final FileChannel log;
+    private final FileChannel head;
+    private long size;
+    private long entries;
+    private byte[] lastHash;
+    private long headGeneration;
+    private long lastRecordSequence;
+    private final MessageDigest sha = sha256();
+
+    private AuditLog(FileChannel log, FileChannel head) {
+        this.log = log;
+        this.head = head;
+    }
+
+    /**
+     * Opens the audit log of a volume directory for appending, after verifying the whole chain;
+     * a torn last entry (crash while appending) is cut off.
+     *
+     * @throws AuditException when the chain is broken: the replayer does not append to it
+     */
+    public static AuditLog open(Path volumeDir) throws IOException {
+        Path dir = Files.createDirectories(volumeDir.resolve(DIR));
+        AuditVerifier.Result r = AuditVerifier.verify(volumeDir);
+        if (!r.intact() && !r.tornTail()) {
+            throw new AuditException("audit log of " + volumeDir + " is not intact: " + r.problem()
+                    + "; the replayer refuses to extend it");
+        }
+        FileChannel log = FileChannel.open(dir.resolve(LOG), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        FileChannel head = FileChannel.open(dir.resolve(HEAD), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        AuditLog a = new AuditLog(log, head);
+        if (r.tornTail()) {
+            log.truncate(r.validBytes());
+            log.force(true);
+        }
+        a.size = r.validBytes();
+        a.entries = r.entries();
+        a.lastHash = r.lastHash();
+        a.headGeneration = r.headGeneration();
+        a.lastRecordSequence = r.lastRecordSequence();
+        return a;
+    }
+
+    /** Sequence of the newest RECORD/GAP/MARK entry, lowered by ROLLBACK and RECOVERY entries. */
+    public long lastRecordSequence() {
+        return lastRecordSequence;
+    }
+
+    /** Appends an entry (page cache; {@link #sync} makes it and the head durable). */
+    public void append(AuditType type, long sequence, long captureTimeNanos, long offsetBytes, long lengthBytes,
+            int recordKind, int opcode, byte[] payloadDigest, String who, String detail) throws IOException {
+        byte[] w = truncUtf8(who);
+        byte[] d = truncUtf8(detail);
+        int total = FIXED + w.length + d.length + 32;
+        ByteBuffer b = ByteBuffer.allocate(total);
+        b.putInt(total - 4).putInt(0).put((byte) VERSION).put((byte) type.wireValue()).putShort((short) 0)
+                .putLong(entries + 1).putLong(System.currentTimeMillis() * 1_000_000L).putLong(sequence)
+                .putLong(captureTimeNanos).putLong(offsetBytes).putLong(lengthBytes).put((byte) recordKind)
+                .put((byte) 1).putShort((short) opcode).put(payloadDigest == null ? new byte[32] : payloadDigest)
+                .putShort((short) w.length).put(w).putShort((short) d.length).put(d);
+        sha.reset();
+        sha.update(lastHash);
+        sha.update(b.array(), 8, total - 8 - 32);
+        byte[] hash = sha.digest();
+        b.put(hash);
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), 8, total - 8);
+        b.putInt(4, (int) crc.getValue()).flip();
+        long pos = size;
+        while (b.hasRemaining()) {
+            pos += log.write(b, pos);
+        }
+        size = pos;
+        entries++;
+        lastHash = hash;
+        switch (type) {
+            case RECORD, GAP, MARK -> lastRecordSequence = Math.max(lastRecordSequence, sequence);
+            case ROLLBACK, RECOVERY -> lastRecordSequence = captureTimeNanos;
+            default -> { }
+        }
+    }
+
+    /** Makes the appended entries durable, then the head that counts them. */
+    public void sync() throws IOException {
+        log.force(false);
+        ByteBuffer s = ByteBuffer.allocate(SLOT);
+        long gen = headGeneration + 1;
+        s.putInt(HEAD_MAGIC).putShort((short) VERSION).putShort((short) 0).putLong(gen).putLong(entries)
+                .put(lastHash == null ? new byte[32] : lastHash);
+        CRC32C crc = new CRC32C();
+        crc.update(s.array(), 0, 56);
+        s.putInt((int) crc.getValue()).putInt(0).flip();
+        long pos = (gen % 2) * SLOT;
+        while (s.hasRemaining()) {
+            pos += head.write(s, pos);
+        }
+        head.force(false);
+        headGeneration = gen;
+    }
+
+    /** SHA-256 of {@code bytes}. */
+    public byte[] digest(byte[] bytes) {
+        sha.reset();
+        return sha.digest(bytes);
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            log.close();
+        } finally {
+            head.close();
+        }
+    }
+
+    private static byte[] truncUtf8(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return b.length <= 4096 ? b : java.util.Arrays.copyOf(b, 4096);
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+        }
+    }
+
+    static String hex(byte[] b) {
+        StringBuilder sb = new StringBuilder(b.length * 2);
+        for (byte x : b) {
+            sb.append(Character.forDigit((x >> 4) & 15, 16)).append(Character.forDigit(x & 15, 16));
+        }
+        return sb.toString();
+    }
+
+    /** Reads every entry of a volume's audit log (read-only), stopping at the first bad one. */
+    public static List<AuditEntry> read(Path volumeDir) throws IOException {
+        List<AuditEntry> out = new ArrayList<>();
+        AuditVerifier.scan(volumeDir, out);
+        return out;
+    }
+}

@@ -1,0 +1,39 @@
+package io.tapline.log.audit;
+
+/** What an audit entry records. Wire values never change. */
+public enum AuditType {
+    /** A WRITE, WRITE_ZEROES, DISCARD or FLUSH record applied to the replica. */
+    RECORD(1),
+    /** A GAP record: the range is unknown until resync. */
+    GAP(2),
+    /** A MARK record. */
+    MARK(3),
+    /** An administrator's rollback (who, from, to, when). */
+    ROLLBACK(4),
+    /** An administrator resumed a paused volume. */
+    RESUME(5),
+    /** Records above the durable applied sequence were undone when the volume opened after a crash. */
+    RECOVERY(6),
+    /** The volume was created or its configuration changed. */
+    CONFIG(7);
+
+    private final int wireValue;
+
+    AuditType(int wireValue) {
+        this.wireValue = wireValue;
+    }
+
+    public int wireValue() {
+        return wireValue;
+    }
+
+    /** @throws IllegalArgumentException if the value names no type */
+    public static AuditType fromWireValue(int value) {
+        for (AuditType t : values()) {
+            if (t.wireValue == value) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("type: " + value + " (expected: 1..7)");
+    }
+}

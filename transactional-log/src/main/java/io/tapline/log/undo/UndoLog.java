@@ -1,0 +1,359 @@
+package io.tapline.log.undo;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A volume's rollback log: a directory of {@link UndoSegment}s holding, for every record applied
+ * to the replica, the bytes that record overwrote (see {@link UndoRecord}).
+ *
+ * <h2>Ordering contract</h2>
+ * The replayer appends the before-images of a whole batch, calls {@link #sync} once, and only
+ * then writes the batch to the replica. Worked example, replica byte 0 = 'a' before the batch:
+ * <pre>
+ * batch: seq 7 WRITE off=0 "b", seq 8 WRITE off=0 "c"
+ * undo:  append (7, off 0, "a"), append (8, off 0, "b")   before-image of 8 = replica + overlay of 7
+ * sync:  fdatasync(undo segment)                          both before-images durable
+ * apply: pwrite "b", pwrite "c", fdatasync(replica), applied.state = 8
+ * crash anywhere after the sync: the replica holds any mix of a, b, c at byte 0; applying the
+ * undo records above the durable applied sequence newest first (8 then 7) restores 'a' exactly.
+ * </pre>
+ * That is why rollback, and recovery of a half-applied batch, are both "apply every undo record
+ * above the target, newest first": for each byte the last one applied is the oldest saved
+ * before-image above the target, which is the byte's value at the target, whatever state the
+ * replica was in. Applying them again after a crash gives the same result (idempotent).
+ *
+ * <p>Retention: sealed segments are deleted oldest first while the log exceeds
+ * {@link UndoConfig#maxBytes} or their newest record is older than {@link UndoConfig#maxAge};
+ * the replica stays current, only the window shrinks. The active segment is never deleted.
+ *
+ * <p>Not thread-safe. The writer is the volume's apply thread; a reader ({@link #openReadOnly})
+ * sees the records complete at the time it opened and never changes a file.
+ */
+public final class UndoLog implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(UndoLog.class);
+    /** Restored bytes between two durable progress points of a rollback. */
+    private static final long PROGRESS_BYTES = 32L << 20;
+
+    private final Path dir;
+    private final UndoConfig config;
+    private final Clock clock;
+    private final boolean writable;
+    private final List<UndoSegment> segments = new ArrayList<>();
+    private long droppedBytes;
+    private boolean dirDirty;
+    private long totalBytes;
+
+    /** Applies before-images to the replica (or to an image being materialised). */
+    public interface Applier {
+        /** Writes the record's old bytes over its range. */
+        void apply(UndoRecord record) throws IOException;
+
+        /** Makes everything applied so far durable. */
+        void force() throws IOException;
+    }
+
+    /** Told after each applied undo record: how many of {@code total} are done. */
+    public interface Progress {
+        void update(long done, long total);
+    }
+
+    /**
+     * The rollback window.
+     *
+     * @param empty                   no undo record is held: only the current state is reachable
+     * @param oldestReachableSequence the oldest sequence a rollback can reach
+     * @param oldestTimeNanos         capture time of the first record above it (the window opens just before)
+     * @param newestSequence          the newest record with a before-image
+     * @param bytes                   bytes the log takes on disk
+     * @param segments                segment files
+     */
+    public record Window(boolean empty, long oldestReachableSequence, long oldestTimeNanos, long newestSequence,
+            long bytes, int segments) {
+    }
+
+    private UndoLog(Path dir, UndoConfig config, Clock clock, boolean writable) {
+        this.dir = dir;
+        this.config = config;
+        this.clock = clock;
+        this.writable = writable;
+    }
+
+    /** Opens (creating the directory) for writing; a torn tail of the newest segment is trimmed. */
+    public static UndoLog open(Path dir, UndoConfig config, Clock clock) throws IOException {
+        Files.createDirectories(dir);
+        UndoLog undo = new UndoLog(dir, config, clock, true);
+        undo.load();
+        return undo;
+    }
+
+    /** Opens for reading only: nothing is trimmed, created or deleted. */
+    public static UndoLog openReadOnly(Path dir) throws IOException {
+        UndoLog undo = new UndoLog(dir, UndoConfig.DEFAULT, Clock.systemUTC(), false);
+        if (Files.isDirectory(dir)) {
+            undo.load();
+        }
+        return undo;
+    }
+
+    private void load() throws IOException {
+        List<Path> files = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            s.filter(p -> p.getFileName().toString().endsWith(UndoSegment.SUFFIX)).sorted().forEach(files::add);
+        }
+        try {
+            for (int i = 0; i < files.size(); i++) {
+                boolean newest = i == files.size() - 1;
+                UndoSegment seg = UndoSegment.open(files.get(i), writable, newest);
+                if (seg.droppedBytes() > 0 && !newest) {
+                    seg.close();
+                    throw new UndoFormatException("sealed segment ends in a damaged record (" + seg.droppedBytes()
+                            + " bytes) file=" + files.get(i));
+                }
+                droppedBytes += seg.droppedBytes();
+                if (seg.count() == 0 && writable) {
+                    seg.close();
+                    Files.delete(files.get(i));
+                    dirDirty = true;
+                    continue;
+                }
+                segments.add(seg);
+                totalBytes += seg.sizeBytes();
+            }
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+        if (dirDirty) {
+            syncDirectory();
+        }
+        if (droppedBytes > 0) {
+            log.warn("undo log recovery trimmed a torn tail dir={} droppedBytes={}", dir, droppedBytes);
+        }
+    }
+
+    /** Bytes recovery cut from a torn tail when the log was opened. */
+    public long recoveredDroppedBytes() {
+        return droppedBytes;
+    }
+
+    /**
+     * Appends a before-image (page cache; {@link #sync} makes it durable). Sequences never go
+     * down; several records of one sequence are allowed (a long range split up).
+     */
+    public void append(UndoRecord r) throws IOException {
+        checkWritable();
+        long newest = newestSequence();
+        if (r.sequence() < newest) {
+            throw new IllegalArgumentException("sequence: " + r.sequence() + " (expected: >= " + newest
+                    + ", the newest undo record) dir=" + dir);
+        }
+        UndoSegment active = segments.isEmpty() ? null : segments.get(segments.size() - 1);
+        if (active == null || (active.sizeBytes() >= config.segmentBytes() && r.sequence() > newest)) {
+            if (active != null) {
+                active.force(); // sealed: sync() only forces the newest segment from now on
+            }
+            active = UndoSegment.create(dir, r.sequence(), clock.millis());
+            segments.add(active);
+            totalBytes += active.sizeBytes();
+            dirDirty = true;
+        }
+        long before = active.sizeBytes();
+        active.append(r);
+        totalBytes += active.sizeBytes() - before;
+    }
+
+    /** Makes every appended record durable (fdatasync; directory fsync after a new segment). */
+    public void sync() throws IOException {
+        checkWritable();
+        if (segments.isEmpty()) {
+            return;
+        }
+        segments.get(segments.size() - 1).force();
+        if (dirDirty) {
+            syncDirectory();
+        }
+    }
+
+    /** Sequence of the newest record held, 0 if none. */
+    public long newestSequence() {
+        for (int i = segments.size() - 1; i >= 0; i--) {
+            UndoSegment s = segments.get(i);
+            if (s.count() > 0) {
+                return s.sequenceAt(s.count() - 1);
+            }
+        }
+        return 0;
+    }
+
+    /** The current rollback window. */
+    public Window window() {
+        if (segments.isEmpty() || segments.get(0).count() == 0) {
+            return new Window(true, newestSequence(), 0, newestSequence(), totalBytes, segments.size());
+        }
+        UndoSegment oldest = segments.get(0);
+        return new Window(false, oldest.sequenceAt(0) - 1, oldest.timeAt(0), newestSequence(), totalBytes,
+                segments.size());
+    }
+
+    /**
+     * The newest sequence whose record was captured at or before {@code timeNanos}: the sequence
+     * just before the first record captured later, or the newest record if none was.
+     *
+     * @return -1 when even the oldest record held was captured after {@code timeNanos}
+     */
+    public long sequenceAtOrBefore(long timeNanos) {
+        long answer = -1;
+        for (UndoSegment s : segments) {
+            for (int i = 0; i < s.count(); i++) {
+                if (s.timeAt(i) > timeNanos) {
+                    return answer == -1 && s == segments.get(0) && i == 0 ? -1 : s.sequenceAt(i) - 1;
+                }
+                answer = s.sequenceAt(i);
+            }
+        }
+        return answer;
+    }
+
+    /** Number of undo records with a sequence above {@code target}. */
+    public long countAbove(long target) {
+        long n = 0;
+        for (UndoSegment s : segments) {
+            for (int i = s.count() - 1; i >= 0 && s.sequenceAt(i) > target; i--) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Applies every record above {@code target} newest first and, as the restored bytes become
+     * durable ({@link Applier#force}), removes them from the log. Crash-safe: rerunning it after
+     * a crash completes the job (see the class comment).
+     *
+     * @return the number of records applied
+     */
+    public long rollBackAbove(long target, Applier applier, Progress progress) throws IOException {
+        checkWritable();
+        long total = countAbove(target);
+        long done = 0;
+        long sinceForce = 0;
+        for (int si = segments.size() - 1; si >= 0; si--) {
+            UndoSegment s = segments.get(si);
+            int i = s.count() - 1;
+            for (; i >= 0 && s.sequenceAt(i) > target; i--) {
+                UndoRecord r = s.read(i);
+                applier.apply(r);
+                done++;
+                sinceForce += r.lengthBytes();
+                progress.update(done, total);
+                if (sinceForce >= PROGRESS_BYTES) {
+                    applier.force();
+                    s.truncateBefore(i);
+                    sinceForce = 0;
+                }
+            }
+            applier.force();
+            sinceForce = 0;
+            if (i < 0) {
+                totalBytes -= s.sizeBytes();
+                s.close();
+                Files.delete(s.path());
+                segments.remove(si);
+                syncDirectory();
+            } else {
+                long before = s.sizeBytes();
+                s.truncateBefore(i + 1);
+                totalBytes -= before - s.sizeBytes();
+                break;
+            }
+        }
+        return done;
+    }
+
+    /**
+     * Reads, newest first, every record above {@code target} into {@code applier} without
+     * changing the log (point-in-time images).
+     */
+    public long replayAbove(long target, Applier applier) throws IOException {
+        long done = 0;
+        for (int si = segments.size() - 1; si >= 0; si--) {
+            UndoSegment s = segments.get(si);
+            for (int i = s.count() - 1; i >= 0 && s.sequenceAt(i) > target; i--) {
+                applier.apply(s.read(i));
+                done++;
+            }
+        }
+        applier.force();
+        return done;
+    }
+
+    /** Deletes sealed segments beyond the size or age bound; returns how many went. */
+    public int enforceRetention() throws IOException {
+        checkWritable();
+        int deleted = 0;
+        long oldestAllowedNanos = (clock.millis() - config.maxAge().toMillis()) * 1_000_000L;
+        while (segments.size() > 1) {
+            UndoSegment oldest = segments.get(0);
+            boolean tooBig = totalBytes > config.maxBytes();
+            boolean tooOld = oldest.count() > 0 && oldest.timeAt(oldest.count() - 1) < oldestAllowedNanos;
+            if (!tooBig && !tooOld) {
+                break;
+            }
+            totalBytes -= oldest.sizeBytes();
+            oldest.close();
+            Files.delete(oldest.path());
+            segments.remove(0);
+            deleted++;
+            log.info("undo retention deleted segment file={} reason={} windowStartSeq={}", oldest.path(),
+                    tooBig ? "size" : "age", segments.get(0).sequenceAt(0) - 1);
+        }
+        if (deleted > 0) {
+            syncDirectory();
+        }
+        return deleted;
+    }
+
+    private void syncDirectory() throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+        dirDirty = false;
+    }
+
+    private void checkWritable() {
+        if (!writable) {
+            throw new IllegalStateException("undo log opened read-only dir=" + dir);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        IOException first = null;
+        for (UndoSegment s : segments) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        segments.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+}

@@ -1,0 +1,329 @@
+package io.tapline.log.undo;
+
+import io.tapline.log.RecordKind;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
+
+/**
+ * One file of a volume's undo log, {@code <20-digit first sequence>.undo}: a header, then undo
+ * records appended in sequence order. Big-endian. The reference copy of these tables is
+ * {@code docs/formats.md}.
+ *
+ * <pre>
+ * segment header (32 bytes)
+ * offset size field
+ *  0      4   magic          0x5450554E ("TPUN")
+ *  4      2   version        1
+ *  6      2   reserved       0
+ *  8      8   baseSequence   sequence of the first record (also in the file name)
+ * 16      8   createdMillis  UTC milliseconds since the epoch
+ * 24      4   crc32c         CRC-32C of bytes [0, 24)
+ * 28      4   reserved       0
+ *
+ * undo record
+ * offset size field
+ *  0      4   recordLength   L: bytes after this field (40 + D)
+ *  4      4   crc32c         CRC-32C of bytes [8, 4 + L)
+ *  8      1   version        1
+ *  9      1   kind           RecordKind wire value of the captured record
+ * 10      2   flags          bit 0 ZEROES: the range read as zeroes, no data stored
+ * 12      8   sequence
+ * 20      8   captureTime    UTC nanoseconds since the epoch
+ * 28      8   offsetBytes
+ * 36      8   lengthBytes    0 for FLUSH, MARK, GAP notes
+ * 44      D   data           the old bytes: D = lengthBytes, or 0 with ZEROES
+ * </pre>
+ *
+ * <p>Recovery ({@link #open} with {@code recover}) checks every record's CRC. A bad or incomplete
+ * record followed by nothing else is a torn tail: it is cut off and the number of bytes dropped
+ * is reported. A bad record followed by more bytes is mid-file corruption: the segment is
+ * refused, because dropping it would silently lose before-images that later rollbacks need.
+ *
+ * <p>Not thread-safe: owned by the volume's apply thread (writer) or by one reader.
+ */
+final class UndoSegment implements Closeable {
+    static final int MAGIC = 0x5450554E;
+    static final int VERSION = 1;
+    static final int HEADER_BYTES = 32;
+    static final int RECORD_HEADER_BYTES = 44;
+    /** Largest before-image one undo record carries; longer ranges are split. */
+    static final int MAX_DATA_BYTES = 1 << 20;
+    static final int FLAG_ZEROES = 1;
+    static final String SUFFIX = ".undo";
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long baseSequence;
+    private long[] positions = new long[64];
+    private long[] sequences = new long[64];
+    private long[] times = new long[64];
+    private int count;
+    private long sizeBytes;
+    private long droppedBytes;
+
+    private UndoSegment(Path path, FileChannel channel, long baseSequence) {
+        this.path = path;
+        this.channel = channel;
+        this.baseSequence = baseSequence;
+    }
+
+    static String fileName(long baseSequence) {
+        return String.format("%020d%s", baseSequence, SUFFIX);
+    }
+
+    /** Creates a new empty segment durably (the caller syncs the directory). */
+    static UndoSegment create(Path dir, long baseSequence, long nowMillis) throws IOException {
+        Path path = dir.resolve(fileName(baseSequence));
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try {
+            ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
+            h.putInt(MAGIC).putShort((short) VERSION).putShort((short) 0).putLong(baseSequence).putLong(nowMillis);
+            CRC32C crc = new CRC32C();
+            crc.update(h.array(), 0, 24);
+            h.putInt((int) crc.getValue()).putInt(0).flip();
+            write(ch, h, 0);
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        UndoSegment s = new UndoSegment(path, ch, baseSequence);
+        s.sizeBytes = HEADER_BYTES;
+        return s;
+    }
+
+    /**
+     * Opens an existing segment. {@code trimTail} (the writer's newest segment): a torn tail is
+     * cut off; otherwise scanning stops before an incomplete last record (for a reader, a
+     * concurrent append) and the file is not changed.
+     */
+    static UndoSegment open(Path path, boolean writable, boolean trimTail) throws IOException {
+        FileChannel ch = writable
+                ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                : FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
+            if (read(ch, h, 0) < HEADER_BYTES) {
+                throw new UndoFormatException("header: " + h.position() + " bytes (expected: " + HEADER_BYTES
+                        + ") file=" + path);
+            }
+            h.flip();
+            checkHeader(h, path);
+            UndoSegment s = new UndoSegment(path, ch, h.getLong(8));
+            s.scan(writable && trimTail);
+            return s;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    private static void checkHeader(ByteBuffer h, Path path) throws UndoFormatException {
+        if (h.getInt(0) != MAGIC) {
+            throw new UndoFormatException(String.format("magic: 0x%08x (expected: 0x%08x) file=%s", h.getInt(0),
+                    MAGIC, path));
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(h.array(), 0, 24);
+        if ((int) crc.getValue() != h.getInt(24)) {
+            throw new UndoFormatException(String.format("header crc32c: 0x%08x (expected: 0x%08x) file=%s",
+                    (int) crc.getValue(), h.getInt(24), path));
+        }
+        int version = h.getShort(4) & 0xFFFF;
+        if (version != VERSION) {
+            throw new UndoFormatException("version: " + version + " (expected: " + VERSION + ".." + VERSION
+                    + ") file=" + path);
+        }
+    }
+
+    private void scan(boolean trim) throws IOException {
+        long fileSize = channel.size();
+        long pos = HEADER_BYTES;
+        ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER_BYTES);
+        while (pos < fileSize) {
+            String problem = null;
+            header.clear();
+            int got = read(channel, header, pos);
+            long length = 0;
+            if (got < RECORD_HEADER_BYTES) {
+                problem = "incomplete record header (" + got + " bytes)";
+            } else {
+                length = header.getInt(0) & 0xFFFFFFFFL;
+                if (length < RECORD_HEADER_BYTES - 4 || length > RECORD_HEADER_BYTES - 4 + MAX_DATA_BYTES) {
+                    problem = "recordLength: " + length + " (expected: 40.." + (40 + MAX_DATA_BYTES) + ")";
+                } else if (pos + 4 + length > fileSize) {
+                    problem = "record of " + (4 + length) + " bytes runs past the end of the file";
+                } else {
+                    problem = checkRecord(pos, (int) length);
+                }
+            }
+            if (problem != null) {
+                boolean last = problem.startsWith("incomplete") || problem.contains("past the end")
+                        || pos + 4 + length == fileSize;
+                if (!last) {
+                    throw new UndoFormatException("mid-file corruption at offset " + pos + ": " + problem
+                            + "; later records follow, refusing to drop them file=" + path);
+                }
+                droppedBytes = fileSize - pos;
+                if (trim) {
+                    channel.truncate(pos);
+                    channel.force(true);
+                }
+                break;
+            }
+            ByteBuffer hb = header.duplicate();
+            add(pos, hb.getLong(12), hb.getLong(20));
+            pos += 4 + length;
+        }
+        sizeBytes = pos;
+    }
+
+    private String checkRecord(long pos, int length) throws IOException {
+        ByteBuffer body = ByteBuffer.allocate(length);
+        read(channel, body, pos + 4);
+        body.flip();
+        CRC32C crc = new CRC32C();
+        crc.update(body.duplicate().position(4));
+        int stored = body.getInt(0);
+        if ((int) crc.getValue() != stored) {
+            return String.format("crc32c: 0x%08x (expected: 0x%08x)", (int) crc.getValue(), stored);
+        }
+        int version = body.get(4) & 0xFF;
+        if (version != VERSION) {
+            return "record version: " + version + " (expected: " + VERSION + ".." + VERSION + ")";
+        }
+        return null;
+    }
+
+    private void add(long position, long sequence, long timeNanos) {
+        if (count == positions.length) {
+            positions = Arrays.copyOf(positions, count * 2);
+            sequences = Arrays.copyOf(sequences, count * 2);
+            times = Arrays.copyOf(times, count * 2);
+        }
+        positions[count] = position;
+        sequences[count] = sequence;
+        times[count] = timeNanos;
+        count++;
+    }
+
+    /** Appends {@code r} (page cache only; {@link #force} makes it durable). */
+    void append(UndoRecord r) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(r.encodedSize());
+        buf.putInt(r.encodedSize() - 4).putInt(0).put((byte) VERSION).put((byte) r.kind().wireValue())
+                .putShort((short) (r.zeroes() ? FLAG_ZEROES : 0)).putLong(r.sequence())
+                .putLong(r.captureTimeNanos()).putLong(r.offsetBytes()).putLong(r.lengthBytes()).put(r.data());
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), 8, buf.capacity() - 8);
+        buf.putInt(4, (int) crc.getValue()).flip();
+        write(channel, buf, sizeBytes);
+        add(sizeBytes, r.sequence(), r.captureTimeNanos());
+        sizeBytes += r.encodedSize();
+    }
+
+    /**
+     * Reads record {@code index} and checks its CRC.
+     *
+     * @throws UndoFormatException when it no longer matches (the file was damaged after it was opened)
+     */
+    UndoRecord read(int index) throws IOException {
+        long pos = positions[index];
+        ByteBuffer len = ByteBuffer.allocate(4);
+        if (read(channel, len, pos) < 4) {
+            throw new UndoFormatException("record " + index + " at offset " + pos + " is gone file=" + path);
+        }
+        int length = len.getInt(0);
+        ByteBuffer body = ByteBuffer.allocate(length);
+        if (read(channel, body, pos + 4) < length) {
+            throw new UndoFormatException("record " + index + " at offset " + pos + " is cut short file=" + path);
+        }
+        body.flip();
+        CRC32C crc = new CRC32C();
+        crc.update(body.duplicate().position(4));
+        if ((int) crc.getValue() != body.getInt(0)) {
+            throw new UndoFormatException(String.format("crc32c: 0x%08x (expected: 0x%08x) at offset %d file=%s",
+                    (int) crc.getValue(), body.getInt(0), pos, path));
+        }
+        RecordKind kind = RecordKind.fromWireValue(body.get(5) & 0xFF);
+        boolean zeroes = (body.getShort(6) & FLAG_ZEROES) != 0;
+        long seq = body.getLong(8);
+        long time = body.getLong(16);
+        long offset = body.getLong(24);
+        long lengthBytes = body.getLong(32);
+        byte[] data = new byte[length - 40];
+        body.position(40).get(data);
+        return new UndoRecord(seq, time, kind, offset, lengthBytes, zeroes, data);
+    }
+
+    /** Cuts the segment before record {@code index}, durably. */
+    void truncateBefore(int index) throws IOException {
+        long pos = index < count ? positions[index] : sizeBytes;
+        channel.truncate(pos);
+        channel.force(true);
+        count = Math.min(count, index);
+        sizeBytes = pos;
+    }
+
+    void force() throws IOException {
+        channel.force(false);
+    }
+
+    Path path() {
+        return path;
+    }
+
+    long baseSequence() {
+        return baseSequence;
+    }
+
+    int count() {
+        return count;
+    }
+
+    long sequenceAt(int index) {
+        return sequences[index];
+    }
+
+    long timeAt(int index) {
+        return times[index];
+    }
+
+    long sizeBytes() {
+        return sizeBytes;
+    }
+
+    long droppedBytes() {
+        return droppedBytes;
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+
+    private static void write(FileChannel ch, ByteBuffer src, long position) throws IOException {
+        long pos = position;
+        while (src.hasRemaining()) {
+            pos += ch.write(src, pos);
+        }
+    }
+
+    private static int read(FileChannel ch, ByteBuffer dst, long position) throws IOException {
+        int total = 0;
+        while (dst.hasRemaining()) {
+            int n = ch.read(dst, position + total);
+            if (n < 0) {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+}

@@ -1,0 +1,120 @@
+package io.tapline.log.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditLogTest {
+    private static final int ENTRY = AuditLog.FIXED + 1 + 3 + 32;
+
+    @TempDir
+    Path vol;
+    private Path log;
+    private byte[] original;
+
+    @BeforeEach
+    void tenEntries() throws IOException {
+        try (AuditLog a = AuditLog.open(vol)) {
+            for (int i = 1; i <= 10; i++) {
+                a.append(AuditType.RECORD, i, i * 1000L, i * 4096L, 4096, 1, 1, a.digest(new byte[] {(byte) i}), "w",
+                        String.format("d%02d", i));
+            }
+            a.sync();
+        }
+        log = vol.resolve("audit/audit.log");
+        original = Files.readAllBytes(log);
+        assertEquals(10 * ENTRY, original.length);
+    }
+
+    private String problem() throws IOException {
+        AuditVerifier.Result r = AuditVerifier.verify(vol);
+        assertFalse(r.intact(), "expected a broken chain");
+        return r.problem();
+    }
+
+    @Test
+    void untouchedLogVerifies() throws IOException {
+        AuditVerifier.Result r = AuditVerifier.verify(vol);
+        assertTrue(r.intact(), r.problem());
+        assertEquals(10, r.entries());
+        assertEquals(10, AuditLog.read(vol).size());
+        assertEquals(10, AuditLog.read(vol).get(9).sequence());
+    }
+
+    @Test
+    void flippedByteNamesTheEntry() throws IOException {
+        byte[] b = original.clone();
+        b[3 * ENTRY + 40] ^= 1;
+        Files.write(log, b);
+        assertTrue(problem().startsWith("entry 4 altered"), problem());
+    }
+
+    @Test
+    void flippedByteWithRecomputedCrcIsCaughtByTheHash() throws IOException {
+        byte[] b = original.clone();
+        int at = 3 * ENTRY;
+        b[at + 40] ^= 1;
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(b, at + 8, ENTRY - 8);
+        java.nio.ByteBuffer.wrap(b).putInt(at + 4, (int) crc.getValue());
+        Files.write(log, b);
+        assertTrue(problem().startsWith("entry 4 altered or inserted: hash does not chain"), problem());
+    }
+
+    @Test
+    void deletedEntryIsNamed() throws IOException {
+        byte[] b = new byte[original.length - ENTRY];
+        System.arraycopy(original, 0, b, 0, 3 * ENTRY);
+        System.arraycopy(original, 4 * ENTRY, b, 3 * ENTRY, 6 * ENTRY);
+        Files.write(log, b);
+        assertTrue(problem().startsWith("entry 4 removed or reordered: entry 5 found"), problem());
+    }
+
+    @Test
+    void swappedEntriesAreNamed() throws IOException {
+        byte[] b = original.clone();
+        System.arraycopy(original, 4 * ENTRY, b, 3 * ENTRY, ENTRY);
+        System.arraycopy(original, 3 * ENTRY, b, 4 * ENTRY, ENTRY);
+        Files.write(log, b);
+        assertTrue(problem().startsWith("entry 4 removed or reordered: entry 5 found"), problem());
+    }
+
+    @Test
+    void truncatedTailAtAnEntryBoundaryIsCaughtByTheHead() throws IOException {
+        Files.write(log, Arrays.copyOf(original, 8 * ENTRY));
+        assertTrue(problem().startsWith("truncated: the log ends after entry 8, the head records 10"), problem());
+    }
+
+    @Test
+    void truncatedInsideAnEntryIsNamed() throws IOException {
+        Files.write(log, Arrays.copyOf(original, 9 * ENTRY + 50));
+        assertTrue(problem().startsWith("truncated tail: entry 10 is incomplete"), problem());
+    }
+
+    @Test
+    void writerRefusesABrokenChainButTrimsATornAppend() throws IOException {
+        byte[] b = original.clone();
+        b[2 * ENTRY + 40] ^= 1;
+        Files.write(log, b);
+        assertThrows(AuditException.class, () -> AuditLog.open(vol));
+        // A torn append beyond what the head counts is a crash, not tampering: it is cut off.
+        byte[] torn = Arrays.copyOf(original, original.length + 60);
+        System.arraycopy(original, 0, torn, original.length, 60);
+        Files.write(log, torn);
+        try (AuditLog a = AuditLog.open(vol)) {
+            a.append(AuditType.MARK, 11, 0, 0, 0, 5, 0, null, "w", "d11");
+            a.sync();
+        }
+        assertTrue(AuditVerifier.verify(vol).intact());
+        assertEquals(11, AuditVerifier.verify(vol).entries());
+    }
+}

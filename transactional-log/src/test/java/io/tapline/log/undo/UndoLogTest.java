@@ -1,0 +1,163 @@
+package io.tapline.log.undo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.RecordKind;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class UndoLogTest {
+    private static final UndoConfig CFG = new UndoConfig(4096, 1L << 30, Duration.ofDays(1));
+    private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-21T10:00:00Z"), ZoneOffset.UTC);
+
+    @TempDir
+    Path dir;
+
+    private static UndoRecord rec(long seq) {
+        byte[] old = new byte[100];
+        java.util.Arrays.fill(old, (byte) seq);
+        return UndoRecord.of(seq, seq * 1000, RecordKind.WRITE, seq * 100, old);
+    }
+
+    private void fill(int n) throws IOException {
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            for (long s = 1; s <= n; s++) {
+                undo.append(rec(s));
+            }
+            undo.sync();
+        }
+    }
+
+    private static List<UndoRecord> newestFirst(UndoLog undo, long above) throws IOException {
+        List<UndoRecord> out = new ArrayList<>();
+        undo.replayAbove(above, new UndoLog.Applier() {
+            @Override
+            public void apply(UndoRecord r) {
+                out.add(r);
+            }
+
+            @Override
+            public void force() {
+                // Nothing to make durable in memory.
+            }
+        });
+        return out;
+    }
+
+    private Path newestSegment() throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(".undo")).sorted().reduce((a, b) -> b).orElseThrow();
+        }
+    }
+
+    @Test
+    void recordsComeBackNewestFirstAcrossSegments() throws IOException {
+        fill(100);
+        try (UndoLog undo = UndoLog.openReadOnly(dir)) {
+            assertTrue(undo.window().segments() > 1);
+            List<UndoRecord> got = newestFirst(undo, 40);
+            assertEquals(60, got.size());
+            assertEquals(rec(100), got.get(0));
+            assertEquals(rec(41), got.get(59));
+            assertEquals(0, undo.window().oldestReachableSequence());
+            assertEquals(100, undo.window().newestSequence());
+            assertEquals(55, undo.sequenceAtOrBefore(55_500));
+        }
+    }
+
+    @Test
+    void recoveryTrimsTornTailAtEveryCut() throws IOException {
+        fill(20);
+        Path seg = newestSegment();
+        long size = Files.size(seg);
+        byte[] whole = Files.readAllBytes(seg);
+        int lastRecord = 4 + 40 + 100;
+        for (long cut = size - lastRecord + 1; cut < size; cut += 7) {
+            Files.write(seg, java.util.Arrays.copyOf(whole, (int) cut));
+            try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+                assertEquals(cut - (size - lastRecord), undo.recoveredDroppedBytes(), "cut at " + cut);
+                assertEquals(19, undo.newestSequence());
+            }
+            assertEquals(size - lastRecord, Files.size(seg));
+        }
+    }
+
+    @Test
+    void flippedByteInLastRecordIsATornTail() throws IOException {
+        fill(30);
+        Path seg = newestSegment();
+        flip(seg, Files.size(seg) - 3);
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            assertEquals(144, undo.recoveredDroppedBytes());
+            assertEquals(29, undo.newestSequence());
+        }
+    }
+
+    @Test
+    void midFileCorruptionIsRefusedAndNothingIsDropped() throws IOException {
+        fill(20);
+        Path seg = newestSegment();
+        long size = Files.size(seg);
+        flip(seg, UndoSegment.HEADER_BYTES + 50);
+        UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.open(dir, CFG, CLOCK));
+        assertTrue(e.getMessage().contains("mid-file corruption at offset 32"), e.getMessage());
+        assertEquals(size, Files.size(seg));
+    }
+
+    @Test
+    void unknownVersionIsRefusedNamingTheRange() throws IOException {
+        fill(3);
+        Path seg = newestSegment();
+        try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.WRITE)) {
+            ByteBuffer h = ByteBuffer.allocate(24);
+            ByteBuffer whole = ByteBuffer.wrap(Files.readAllBytes(seg), 0, 24);
+            h.put(whole).putShort(4, (short) 9).flip();
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(h.duplicate());
+            ch.write(h, 0);
+            ch.write(ByteBuffer.allocate(4).putInt(0, (int) crc.getValue()), 24);
+        }
+        UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.open(dir, CFG, CLOCK));
+        assertTrue(e.getMessage().contains("version: 9 (expected: 1..1)"), e.getMessage());
+    }
+
+    @Test
+    void retentionBySizeAndAgeKeepsTheActiveSegment() throws IOException {
+        fill(200);
+        try (UndoLog undo = UndoLog.open(dir, new UndoConfig(4096, 12288, Duration.ofDays(1)), CLOCK)) {
+            assertTrue(undo.enforceRetention() > 0);
+            assertTrue(undo.window().bytes() <= 12288, "bytes " + undo.window().bytes());
+            assertTrue(undo.window().oldestReachableSequence() > 100);
+        }
+        Clock later = Clock.offset(CLOCK, Duration.ofDays(30));
+        try (UndoLog undo = UndoLog.open(dir, CFG, later)) {
+            undo.enforceRetention();
+            assertEquals(1, undo.window().segments());
+            assertEquals(200, undo.window().newestSequence());
+        }
+    }
+
+    private static void flip(Path file, long offset) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, offset);
+            b.put(0, (byte) (b.get(0) ^ 0x40));
+            b.rewind();
+            ch.write(b, offset);
+        }
+    }
+}
