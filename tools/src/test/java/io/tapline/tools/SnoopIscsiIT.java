@@ -96,6 +96,8 @@ class SnoopIscsiIT {
         // that another tgtd on this machine (the default, 0) is never touched
         String control = Integer.toString(1 + port % 32000);
         rig.startPeer("tgtd", "tgtd", "-f", "-C", control, "--iscsi", "portal=127.0.0.1:" + port);
+        // tgtd ignores SIGTERM; deleting the system makes it exit once no session is left
+        rig.onCloseRun("tgtadm", "-C", control, "--op", "delete", "--mode", "system");
         long deadline = System.nanoTime() + SnoopRig.START.toNanos();
         while (Peers.run(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "show", "--mode", "sys").exitCode() != 0) {
             if (System.nanoTime() > deadline) {

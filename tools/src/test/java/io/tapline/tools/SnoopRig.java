@@ -24,6 +24,7 @@ final class SnoopRig implements AutoCloseable {
     private TaplineProcess snoop;
     private final List<Process> peers = new ArrayList<>();
     private final List<Path> pidFiles = new ArrayList<>();
+    private final List<String[]> stopCommands = new ArrayList<>();
 
     SnoopRig(Path dir) throws IOException {
         this.dir = dir;
@@ -65,6 +66,11 @@ final class SnoopRig implements AutoCloseable {
         }
         peers.add(p);
         return p;
+    }
+
+    /** A command that asks a peer to stop gracefully, run by {@link #close} before peers are signalled. */
+    void onCloseRun(String... cmd) {
+        stopCommands.add(cmd);
     }
 
     /** A daemon that wrote its pid to {@code pidFile}: {@link #close} stops that pid. */
@@ -126,6 +132,9 @@ final class SnoopRig implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException, IOException {
+        for (String[] cmd : stopCommands) {
+            Peers.run(Duration.ofSeconds(30), cmd);
+        }
         for (int i = peers.size() - 1; i >= 0; i--) {
             Process p = peers.get(i);
             p.destroy();
