@@ -120,13 +120,20 @@ final class SnoopRig implements AutoCloseable {
                 + "\n--- replayer log:\n" + replayer.logText());
     }
 
-    /** The volume's buffer holds no GAP record and no lost write: the capture saw everything. */
+    /**
+     * The volume's buffer holds no GAP record and no lost write (the capture saw everything), and
+     * status shows the running snoop's link to the replayer as connected (from link-status.json).
+     */
     void assertNoGaps(String volume) throws IOException, InterruptedException {
         String json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", buffer().toString(),
                 "--volume", volume, "--json").orFail("status --json").output();
         var v = io.tapline.tools.cli.Json.mapper().readTree(json).get("volumes").get(0);
         if (v.get("gapRecords").asLong() != 0 || v.get("lostWrites").asLong() != 0) {
             throw new AssertionError("capture of " + volume + " has gaps: " + json + "\n--- snoop log:\n" + snoop.logText());
+        }
+        var remote = v.get("remotes").get(0);
+        if (remote == null || !remote.get("sourceRunning").asBoolean() || !remote.get("connected").asBoolean()) {
+            throw new AssertionError("status does not show the snoop's link as connected: " + json);
         }
     }
 
