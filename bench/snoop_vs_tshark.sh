@@ -11,7 +11,11 @@ mkdir -p "$W"; cd "$W"; rm -rf buffer; TGT=
 if [ "${KEEP:-0}" = 1 ] && [ -s big.pcap ]; then echo "reusing $W/big.pcap"; else
 truncate -s "$((MIB + 16))M" lun.img
 tgtd -f --iscsi portal=127.0.0.1:$PORT --control-port $PORT >tgtd.log 2>&1 & TGT=$!
-trap 'tgtadm -C $PORT --op delete --mode system >/dev/null 2>&1 || true; [ -z "$TGT" ] || kill $TGT 2>/dev/null || true' EXIT
+# tgtd ignores SIGTERM: remove the target, ask it to exit, then SIGKILL our own pid if it stays
+trap 'tgtadm -C $PORT --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1 || true
+      tgtadm -C $PORT --op delete --mode system >/dev/null 2>&1 || true
+      if [ -n "$TGT" ]; then for i in $(seq 30); do kill -0 $TGT 2>/dev/null || break; sleep 0.1; done
+        kill -9 $TGT 2>/dev/null || true; fi' EXIT
 for i in $(seq 50); do tgtadm -C $PORT --lld iscsi --op show --mode sys >/dev/null 2>&1 && break; sleep 0.1; done
 tgtadm -C $PORT --lld iscsi --op new --mode target --tid 1 -T $IQN
 tgtadm -C $PORT --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$W/lun.img"
