@@ -3,13 +3,19 @@
 # qemu-img convert through libiscsi) and times `tapline snoop --pcap` against
 # `tshark -r FILE -Y iscsi -T fields -e iscsi.opcode` on the same file. Prints MB/s and the ratio.
 # Needs root (tcpdump on lo, tgtd). Usage: bench/snoop_vs_tshark.sh [MiB=560] [workdir=/tmp/snoopbench]
+# KEEP=1 keeps big.pcap in the work dir and reuses it on the next run (for profiling).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 MIB=${1:-560}; W=${2:-/tmp/snoopbench}; PORT=${PORT:-3261}; IQN=iqn.2024-01.bench:snoop
-mkdir -p "$W"; cd "$W"; rm -rf buffer
+mkdir -p "$W"; cd "$W"; rm -rf buffer; TGT=
+if [ "${KEEP:-0}" = 1 ] && [ -s big.pcap ]; then echo "reusing $W/big.pcap"; else
 truncate -s "$((MIB + 16))M" lun.img
 tgtd -f --iscsi portal=127.0.0.1:$PORT --control-port $PORT >tgtd.log 2>&1 & TGT=$!
-trap 'tgtadm -C $PORT --op delete --mode system >/dev/null 2>&1 || true; kill $TGT 2>/dev/null || true' EXIT
+# tgtd ignores SIGTERM: remove the target, ask it to exit, then SIGKILL our own pid if it stays
+trap 'tgtadm -C $PORT --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1 || true
+      tgtadm -C $PORT --op delete --mode system >/dev/null 2>&1 || true
+      if [ -n "$TGT" ]; then for i in $(seq 30); do kill -0 $TGT 2>/dev/null || break; sleep 0.1; done
+        kill -9 $TGT 2>/dev/null || true; fi' EXIT
 for i in $(seq 50); do tgtadm -C $PORT --lld iscsi --op show --mode sys >/dev/null 2>&1 && break; sleep 0.1; done
 tgtadm -C $PORT --lld iscsi --op new --mode target --tid 1 -T $IQN
 tgtadm -C $PORT --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$W/lun.img"
@@ -18,6 +24,7 @@ head -c "${MIB}M" /dev/urandom > src.bin
 tcpdump -i lo -s 0 -B 262144 -w big.pcap "tcp port $PORT" 2>tcpdump.log & TD=$!; sleep 1
 qemu-img convert -n -f raw -O raw src.bin "iscsi://127.0.0.1:$PORT/$IQN/1"
 sleep 1; kill $TD; wait $TD || true; grep -E 'captured|dropped' tcpdump.log
+fi
 SZ=$(stat -c %s big.pcap); echo "pcap: $((SZ / 1000000)) MB"
 "$here/tapline" --version >/dev/null
 t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
@@ -27,4 +34,5 @@ tt=$(t tshark -r big.pcap -Y iscsi -T fields -e iscsi.opcode)
 echo "tapline snoop --pcap: $ts s  ($(echo "scale=1; $SZ/1000000/$ts" | bc) MB/s, JVM start included)"
 echo "tshark -Y iscsi:      $tt s  ($(echo "scale=1; $SZ/1000000/$tt" | bc) MB/s)"
 echo "ratio (tshark time / snoop time): $(echo "scale=1; $tt/$ts" | bc)"
-rm -rf big.pcap src.bin buffer buffer2 lun.img
+rm -rf src.bin buffer buffer2 lun.img
+[ "${KEEP:-0}" = 1 ] || rm -f big.pcap

@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import io.tapline.journey.shipper.ShipperStatus;
 import io.tapline.tools.cli.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,6 +28,11 @@ public final class LinkStatusFile {
     /** One link as the source process last saw it. */
     public record Link(String remote, String address, boolean connected, long shippedSequence, long ackedSequence,
             long reconnects, String lastError, long updatedAtMillis) {
+        /** The link of a shipper's status snapshot taken at {@code nowMillis}. */
+        public static Link of(ShipperStatus st, long nowMillis) {
+            return new Link(st.remoteId(), st.address(), st.connected(), st.lastSentSequence(), st.lastAckedSequence(),
+                    st.reconnects(), st.lastError(), nowMillis);
+        }
     }
 
     /** Replaces the file (temp file + rename; not fsynced: the content is advisory). */

@@ -20,6 +20,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import io.tapline.journey.shipper.ShipperStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,6 +38,7 @@ import picocli.CommandLine.Option;
         description = "Listens to iSCSI and NBD traffic (live or from a pcap file) and captures every write the "
                 + "target completed into the capture buffer, shipped to each --remote replayer.")
 final class SnoopCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(SnoopCommand.class);
 
     static final class Source {
         @Option(names = "--interface", paramLabel = "IF", description = "Capture live on this interface (root).")
@@ -155,10 +162,11 @@ final class SnoopCommand implements Callable<Integer> {
     private int live(VolumeRouter.Settings settings, SnoopConfig config) throws Exception {
         ServeUntilStopped serve = new ServeUntilStopped();
         VolumeRouter router = serve.own(new VolumeRouter(settings));
+        serve.own(() -> writeLinkStatus(router, true));
         PcapCapture capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer));
         Thread captureThread = new Thread(() -> {
             try {
-                capture.run(new SnoopPipeline(router, config), router, read -> router.syncAll());
+                capture.run(new SnoopPipeline(router, config), router, read -> { });
             } catch (IOException | RuntimeException e) {
                 System.err.println("tapline snoop: capture stopped: " + e.getMessage());
                 serve.closeAll();
@@ -169,11 +177,54 @@ final class SnoopCommand implements Callable<Integer> {
             captureThread.join(10_000);
             capture.close();
         });
+        // Records become durable (and so shippable) within SYNC_MILLIS even when traffic stops;
+        // link-status.json tells `tapline status` in another process what the links are doing.
+        ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "snoop-sync");
+            t.setDaemon(true);
+            return t;
+        });
+        serve.own(housekeeping::shutdownNow);
+        housekeeping.scheduleWithFixedDelay(() -> syncAndReport(router), SYNC_MILLIS, SYNC_MILLIS, TimeUnit.MILLISECONDS);
         captureThread.start();
         System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + remotes.size());
         serve.await();
         return 0;
+    }
+
+    private static final long SYNC_MILLIS = 200;
+    private long lastLinkStatusMillis;
+
+    private void syncAndReport(VolumeRouter router) {
+        try {
+            router.syncAll();
+            long now = System.currentTimeMillis();
+            if (now - lastLinkStatusMillis >= 1000) {
+                lastLinkStatusMillis = now;
+                writeLinkStatus(router, false);
+            }
+        } catch (RuntimeException e) {
+            // the next round retries; a buffer that cannot sync also fails the capture thread's appends
+            LOG.error("capture buffer sync failed error={}", e.toString());
+        }
+    }
+
+    private static void writeLinkStatus(VolumeRouter router, boolean stopped) {
+        long now = System.currentTimeMillis();
+        for (Map.Entry<Path, List<ShipperStatus>> e : router.linkStatuses().entrySet()) {
+            List<LinkStatusFile.Link> links = new ArrayList<>();
+            if (!stopped) {
+                for (ShipperStatus st : e.getValue()) {
+                    links.add(LinkStatusFile.Link.of(st, now));
+                }
+            }
+            try {
+                LinkStatusFile.write(e.getKey(), links);
+            } catch (IOException ex) {
+                LOG.debug("link status not written dir={} error={}", e.getKey(), ex.toString());
+            }
+        }
     }
 
     private static Map<String, Object> volumes(VolumeRouter router) {

@@ -86,9 +86,7 @@ final class SourceNode implements AutoCloseable {
         long now = System.currentTimeMillis();
         List<LinkStatusFile.Link> links = new ArrayList<>();
         for (Shipper shipper : shippers) {
-            var st = shipper.status();
-            links.add(new LinkStatusFile.Link(st.remoteId(), st.address(), st.connected(), st.lastSentSequence(),
-                    st.lastAckedSequence(), st.reconnects(), st.lastError(), now));
+            links.add(LinkStatusFile.Link.of(shipper.status(), now));
         }
         try {
             LinkStatusFile.write(volumeDir, links);

@@ -64,6 +64,21 @@ final class TaplineProcess implements AutoCloseable {
         throw new AssertionError("tapline " + args + " not listening on " + address + " after " + timeout + ":\n" + logText());
     }
 
+    /** Waits until the log holds {@code line}, failing with the log if the process died or time ran out. */
+    TaplineProcess awaitLogLine(String line, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (logText().contains(line)) {
+                return this;
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError("tapline " + args + " exited " + process.exitValue() + ":\n" + logText());
+            }
+            process.waitFor(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        throw new AssertionError("tapline " + args + " did not log \"" + line + "\" in " + timeout + ":\n" + logText());
+    }
+
     /** SIGKILL, as a crash would. */
     void kill9() throws InterruptedException {
         process.destroyForcibly();

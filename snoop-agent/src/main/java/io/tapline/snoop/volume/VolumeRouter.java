@@ -2,6 +2,7 @@ package io.tapline.snoop.volume;
 
 import io.tapline.journey.shipper.Shipper;
 import io.tapline.journey.shipper.ShipperConfig;
+import io.tapline.journey.shipper.ShipperStatus;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
@@ -205,6 +206,22 @@ public final class VolumeRouter implements SnoopSink, Closeable {
             if (!settings.remotes().isEmpty() && v.shippers.isEmpty()) {
                 out.add(v.name);
             }
+        }
+        return out;
+    }
+
+    /**
+     * Each volume's buffer directory with the status of its shippers (empty while none runs), for
+     * the {@code link-status.json} file that {@code tapline status} reads.
+     */
+    public synchronized Map<Path, List<ShipperStatus>> linkStatuses() {
+        Map<Path, List<ShipperStatus>> out = new LinkedHashMap<>();
+        for (Volume v : volumes.values()) {
+            List<ShipperStatus> links = new ArrayList<>();
+            for (Shipper s : v.shippers) {
+                links.add(s.status());
+            }
+            out.put(settings.bufferDir().resolve(v.name), links);
         }
         return out;
     }

@@ -1,0 +1,152 @@
+package io.tapline.snoop.nbd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.snoop.RecordingSink;
+import io.tapline.snoop.tcp.StreamConsumer;
+import io.tapline.snoop.volume.VolumeKey;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The NBD decoder fed one byte at a time from a newstyle fixed handshake (NBD_OPT_EXPORT_NAME)
+ * through transmission: commits on error 0 only, matched by cookie, in reply order.
+ */
+class NbdConnectionTest {
+    private static final long IHAVEOPT = 0x49484156454F5054L;
+    private static final int REQUEST_MAGIC = 0x25609513;
+    private static final long SIZE = 1L << 20;
+    private static final VolumeKey VOLUME = VolumeKey.nbd("127.0.0.1:10809", "disk");
+
+    private final RecordingSink sink = new RecordingSink();
+    private final NbdConnection conn = new NbdConnection("127.0.0.1:50000", "127.0.0.1:10809", sink);
+
+    private static void byteByByte(StreamConsumer c, byte[] bytes) {
+        for (byte b : bytes) {
+            c.data(new byte[] {b}, 0, 1);
+        }
+    }
+
+    private void handshake() {
+        byteByByte(conn.serverStream(), ByteBuffer.allocate(18).putLong(0x4e42444d41474943L).putLong(IHAVEOPT)
+                .putShort((short) 3).array());
+        byte[] name = "disk".getBytes(StandardCharsets.UTF_8);
+        byteByByte(conn.clientStream(), ByteBuffer.allocate(4 + 16 + name.length).putInt(3).putLong(IHAVEOPT)
+                .putInt(NbdConnection.OPT_EXPORT_NAME).putInt(name.length).put(name).array());
+        byteByByte(conn.serverStream(), ByteBuffer.allocate(10).putLong(SIZE).putShort((short) 0x1ff).array());
+    }
+
+    private void request(int flags, int type, long cookie, long offset, int length, byte[] data) {
+        ByteBuffer b = ByteBuffer.allocate(28 + (data == null ? 0 : data.length)).putInt(REQUEST_MAGIC)
+                .putShort((short) flags).putShort((short) type).putLong(cookie).putLong(offset).putInt(length);
+        if (data != null) {
+            b.put(data);
+        }
+        byteByByte(conn.clientStream(), b.array());
+    }
+
+    private void simpleReply(long cookie, int error) {
+        byteByByte(conn.serverStream(), ByteBuffer.allocate(16).putInt(0x67446698).putInt(error).putLong(cookie).array());
+    }
+
+    private void chunk(int flags, int type, long cookie, byte[] payload) {
+        byteByByte(conn.serverStream(), ByteBuffer.allocate(20 + payload.length).putInt(0x668e33ef)
+                .putShort((short) flags).putShort((short) type).putLong(cookie).putInt(payload.length).put(payload)
+                .array());
+    }
+
+    @Test
+    void handshakeGivesTheVolumeAndItsSize() {
+        handshake();
+        request(0, NbdRequest.CMD_FLUSH, 1, 0, 0, null);
+        assertEquals("GEOMETRY", sink.events.get(0).kind());
+        assertEquals(VOLUME, sink.events.get(0).volume());
+        assertEquals(SIZE, sink.events.get(0).offsetBytes());
+    }
+
+    @Test
+    void writesCommitInReplyOrderMatchedByCookie() {
+        handshake();
+        byte[] a = new byte[512];
+        java.util.Arrays.fill(a, (byte) 'a');
+        byte[] b = new byte[1024];
+        java.util.Arrays.fill(b, (byte) 'b');
+        request(NbdRequest.FLAG_FUA, NbdRequest.CMD_WRITE, 0x11, 4096, a.length, a);
+        request(0, NbdRequest.CMD_WRITE, 0x22, 0, b.length, b);
+        simpleReply(0x22, 0);
+        simpleReply(0x11, 0);
+        List<RecordingSink.Event> writes = sink.of("WRITE");
+        assertEquals(2, writes.size());
+        assertEquals(0, writes.get(0).offsetBytes());
+        assertArrayEquals(b, writes.get(0).payload());
+        assertEquals(4096, writes.get(1).offsetBytes());
+        assertEquals(CaptureRecord.FLAG_FUA, writes.get(1).flags() & CaptureRecord.FLAG_FUA);
+        assertArrayEquals(a, writes.get(1).payload());
+    }
+
+    @Test
+    void errorReplyIsNotCommitted() {
+        handshake();
+        request(0, NbdRequest.CMD_WRITE, 7, 0, 4, new byte[] {1, 2, 3, 4});
+        simpleReply(7, 5); // EIO
+        request(0, NbdRequest.CMD_TRIM, 8, 0, 4096, null);
+        simpleReply(8, 28); // ENOSPC
+        assertEquals(List.of(), sink.of("WRITE"));
+        assertEquals(List.of(), sink.of("DISCARD"));
+    }
+
+    @Test
+    void unansweredRequestIsNotCommitted() {
+        handshake();
+        request(0, NbdRequest.CMD_WRITE, 9, 0, 4, new byte[] {1, 2, 3, 4});
+        conn.clientStream().end();
+        conn.serverStream().end();
+        assertEquals(List.of(), sink.of("WRITE"));
+    }
+
+    @Test
+    void trimZeroesAndFlushBecomeTheirRecordKinds() {
+        handshake();
+        request(0, NbdRequest.CMD_TRIM, 1, 8192, 4096, null);
+        request(NbdRequest.FLAG_NO_HOLE, NbdRequest.CMD_WRITE_ZEROES, 2, 0, 8192, null);
+        request(0, NbdRequest.CMD_FLUSH, 3, 0, 0, null);
+        simpleReply(1, 0);
+        simpleReply(2, 0);
+        simpleReply(3, 0);
+        assertEquals(8192, sink.of("DISCARD").get(0).offsetBytes());
+        assertEquals(CaptureRecord.FLAG_NO_HOLE, sink.of("WRITE_ZEROES").get(0).flags() & CaptureRecord.FLAG_NO_HOLE);
+        assertEquals(1, sink.of("FLUSH").size());
+    }
+
+    @Test
+    void structuredReplyCommitsOnDoneAndNotAfterAnErrorChunk() {
+        handshake();
+        request(0, NbdRequest.CMD_WRITE, 1, 0, 2, new byte[] {9, 9});
+        request(0, NbdRequest.CMD_WRITE, 2, 2, 2, new byte[] {8, 8});
+        chunk(1, 0, 1, new byte[0]); // NBD_REPLY_TYPE_NONE, DONE
+        byte[] error = ByteBuffer.allocate(6).putInt(5).putShort((short) 0).array();
+        chunk(0, 0x8001, 2, error); // NBD_REPLY_TYPE_ERROR, not done
+        chunk(1, 0, 2, new byte[0]);
+        List<RecordingSink.Event> writes = sink.of("WRITE");
+        assertEquals(1, writes.size());
+        assertEquals(0, writes.get(0).offsetBytes());
+    }
+
+    @Test
+    void readIsCountedNotStored() {
+        handshake();
+        request(0, NbdRequest.CMD_READ, 4, 0, 4, null);
+        byteByByte(conn.serverStream(), ByteBuffer.allocate(20).putInt(0x67446698).putInt(0).putLong(4)
+                .putInt(0x01020304).array());
+        request(0, NbdRequest.CMD_FLUSH, 5, 0, 0, null);
+        simpleReply(5, 0);
+        assertEquals(1, sink.of("READ").size());
+        assertEquals(List.of(), sink.of("WRITE"));
+        assertEquals(1, sink.of("FLUSH").size(), "the read's payload was skipped, framing kept");
+        assertEquals(List.of(), sink.of("GAP"));
+    }
+}

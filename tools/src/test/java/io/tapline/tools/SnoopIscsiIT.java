@@ -1,0 +1,177 @@
+package io.tapline.tools;
+
+import io.tapline.snoop.volume.VolumeKey;
+import io.tapline.snoop.volume.VolumeNames;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Live passive capture of iSCSI on {@code lo}: tgtd (user-space target, its own portal port and
+ * control port) serves LUNs backed by files; libiscsi initiators (qemu-img convert, qemu-io)
+ * write; {@code tapline snoop} captures and ships to a replayer. Each replica must end
+ * byte-identical (md5) to tgtd's backing file. Needs root, tgt, qemu-utils and
+ * qemu-block-extra (libiscsi); {@code .ci/run} installs them.
+ */
+class SnoopIscsiIT {
+    private static final String IQN = "iqn.2024-01.test.tapline:snoop";
+    private static final long LUN_BYTES = 48L << 20;
+    private static final Duration PEER = SnoopRig.PEER;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void tgtdDefaultsReplicaMatchesBackingFile() throws Exception {
+        runOneLun(List.of(), "");
+    }
+
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void tunedTargetWithUnsolicitedDataAndHeaderDigestReplicaMatchesBackingFile() throws Exception {
+        runOneLun(List.of("MaxRecvDataSegmentLength=262144", "InitialR2T=No", "ImmediateData=Yes",
+                "FirstBurstLength=262144", "HeaderDigest=CRC32C"), "header-digest=crc32c");
+    }
+
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void twoWritersOnTwoLunsAtOnceReplicasMatchBackingFiles() throws Exception {
+        int port = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path lun1 = dir.resolve("lun1.img");
+            Path lun2 = dir.resolve("lun2.img");
+            rig.startReplayer();
+            rig.startSnoop(port);
+            startTarget(rig, port, List.of(lun1, lun2), List.of());
+            Path src1 = randomFile("src1.bin", 24 << 20, 1);
+            Path src2 = randomFile("src2.bin", 24 << 20, 2);
+            Process w1 = writer(rig, "writer1", "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src1.toString(),
+                    uri(port, 1));
+            Process w2 = writer(rig, "writer2", "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src2.toString(),
+                    uri(port, 2));
+            awaitExit(rig, w1, "writer1");
+            awaitExit(rig, w2, "writer2");
+            Peers.run(PEER, randomWrites(port, 1, 100, 11, "")).orFail("qemu-io lun 1");
+            rig.awaitReplicaEquals(volumeName(1), lun1, Duration.ofMinutes(2));
+            rig.awaitReplicaEquals(volumeName(2), lun2, Duration.ofMinutes(2));
+        }
+    }
+
+    private void runOneLun(List<String> targetParams, String initiatorOpts) throws Exception {
+        int port = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path lun = dir.resolve("lun1.img");
+            rig.startReplayer();
+            rig.startSnoop(port);
+            startTarget(rig, port, List.of(lun), targetParams);
+            // random data with a zero stretch, so that qemu-img may send WRITE SAME / UNMAP as well
+            Path src = randomFile("src.bin", 32 << 20, 42);
+            byte[] zeroes = new byte[2 << 20];
+            try (var ch = java.nio.channels.FileChannel.open(src, java.nio.file.StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(zeroes), 8L << 20);
+            }
+            List<String> convert = new ArrayList<>(List.of("qemu-img", "convert", "-n", "-f", "raw"));
+            if (initiatorOpts.isEmpty()) {
+                convert.addAll(List.of("-O", "raw", src.toString(), uri(port, 1)));
+            } else {
+                convert.addAll(List.of("--target-image-opts", src.toString(), imageOpts(port, 1, initiatorOpts)));
+            }
+            Peers.run(PEER, convert).orFail("qemu-img convert");
+            Peers.run(PEER, randomWrites(port, 1, 200, 7, initiatorOpts)).orFail("qemu-io");
+            rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(2));
+        }
+    }
+
+    /** tgtd on 127.0.0.1:{@code port} with its own control port, one target, one LUN per file, any initiator. */
+    private void startTarget(SnoopRig rig, int port, List<Path> luns, List<String> params) throws Exception {
+        // tgtd's management channel is a unix socket numbered by -C (0..32767): one per test, so
+        // that another tgtd on this machine (the default, 0) is never touched
+        String control = Integer.toString(1 + port % 32000);
+        rig.startPeer("tgtd", "tgtd", "-f", "-C", control, "--iscsi", "portal=127.0.0.1:" + port);
+        // tgtd ignores SIGTERM; deleting the system makes it exit once no session is left
+        rig.onCloseRun("tgtadm", "-C", control, "--op", "delete", "--mode", "system");
+        long deadline = System.nanoTime() + SnoopRig.START.toNanos();
+        while (Peers.run(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "show", "--mode", "sys").exitCode() != 0) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("tgtd not answering on control port " + control + ":\n"
+                        + Files.readString(dir.resolve("tgtd.log")));
+            }
+        }
+        Peers.ok(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "new", "--mode", "target", "--tid", "1",
+                "-T", IQN);
+        for (int i = 0; i < luns.size(); i++) {
+            try (var f = new java.io.RandomAccessFile(luns.get(i).toFile(), "rw")) {
+                f.setLength(LUN_BYTES);
+            }
+            Peers.ok(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "new", "--mode", "logicalunit",
+                    "--tid", "1", "--lun", Integer.toString(i + 1), "-b", luns.get(i).toString());
+        }
+        Peers.ok(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "bind", "--mode", "target", "--tid", "1",
+                "-I", "ALL");
+        for (String p : params) {
+            int eq = p.indexOf('=');
+            Peers.ok(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "update", "--mode", "target",
+                    "--tid", "1", "-n", p.substring(0, eq), "-v", p.substring(eq + 1));
+        }
+    }
+
+    private static String uri(int port, int lun) {
+        return "iscsi://127.0.0.1:" + port + "/" + IQN + "/" + lun;
+    }
+
+    private static String imageOpts(int port, int lun, String extra) {
+        return "driver=iscsi,transport=tcp,portal=127.0.0.1:" + port + ",target=" + IQN + ",lun=" + lun
+                + (extra.isEmpty() ? "" : "," + extra);
+    }
+
+    /** {@code count} random 4 KiB writes with distinct patterns and a flush, in one qemu-io session. */
+    private static List<String> randomWrites(int port, int lun, int count, long seed, String initiatorOpts) {
+        List<String> cmd = new ArrayList<>(List.of("qemu-io"));
+        if (initiatorOpts.isEmpty()) {
+            cmd.addAll(List.of("-f", "raw"));
+        } else {
+            cmd.add("--image-opts");
+        }
+        Random rnd = new Random(seed);
+        for (int i = 0; i < count; i++) {
+            long offset = (long) rnd.nextInt((int) (LUN_BYTES / 4096)) * 4096;
+            cmd.add("-c");
+            cmd.add("write -P " + (1 + rnd.nextInt(255)) + " " + offset + " 4k");
+        }
+        cmd.add("-c");
+        cmd.add("flush");
+        cmd.add(initiatorOpts.isEmpty() ? uri(port, lun) : imageOpts(port, lun, initiatorOpts));
+        return cmd;
+    }
+
+    private Process writer(SnoopRig rig, String name, String... cmd) throws Exception {
+        return rig.startPeer(name, cmd);
+    }
+
+    private void awaitExit(SnoopRig rig, Process p, String name) throws Exception {
+        if (!p.waitFor(PEER.toMillis(), TimeUnit.MILLISECONDS) || p.exitValue() != 0) {
+            throw new AssertionError(name + " failed or hung:\n" + Files.readString(dir.resolve(name + ".log")));
+        }
+    }
+
+    private Path randomFile(String name, int bytes, long seed) throws Exception {
+        byte[] data = new byte[bytes];
+        new Random(seed).nextBytes(data);
+        Path p = dir.resolve(name);
+        Files.write(p, data);
+        return p;
+    }
+
+    /** The documented naming rule, as the snoop applies it. */
+    private static String volumeName(int lun) {
+        return new VolumeNames(List.of()).name(VolumeKey.iscsi(IQN, lun));
+    }
+}

@@ -1,0 +1,173 @@
+package io.tapline.tools;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A replayer and a live {@code tapline snoop} on {@code lo}, each in its own JVM, plus the
+ * storage peers a test starts (tgtd, nbdkit): everything is stopped by {@link #close}, peers by
+ * their own process or pid file, never by name. Needs root (live capture).
+ */
+final class SnoopRig implements AutoCloseable {
+    static final Duration START = Duration.ofSeconds(60);
+    static final Duration PEER = Duration.ofMinutes(2);
+
+    final Path dir;
+    final InetSocketAddress linkAddress;
+    private TaplineProcess replayer;
+    private TaplineProcess snoop;
+    private final List<Process> peers = new ArrayList<>();
+    private final List<Path> pidFiles = new ArrayList<>();
+    private final List<String[]> stopCommands = new ArrayList<>();
+
+    SnoopRig(Path dir) throws IOException {
+        this.dir = dir;
+        this.linkAddress = new InetSocketAddress("127.0.0.1", Peers.freePort());
+    }
+
+    SnoopRig startReplayer() throws IOException, InterruptedException {
+        replayer = TaplineProcess.start(dir.resolve("replay.log"), "replay", "--listen",
+                ReplicationRig.hostPort(linkAddress), "--data", dir.resolve("remote").toString())
+                .awaitListening(linkAddress, START);
+        return this;
+    }
+
+    /**
+     * Starts {@code tapline snoop --interface lo} for traffic on {@code port} and returns once it
+     * says it is capturing (the pcap handle is active from that line on, so no packet of a peer
+     * started afterwards is missed).
+     */
+    SnoopRig startSnoop(int port, String... extra) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("snoop", "--interface", "lo", "--filter", "tcp port " + port,
+                "--buffer", buffer().toString(), "--remote", ReplicationRig.hostPort(linkAddress),
+                "--iscsi-port", Integer.toString(port), "--nbd-port", Integer.toString(port),
+                "--capture-buffer", "128M", "--source-id", "snoop-it"));
+        args.addAll(List.of(extra));
+        snoop = TaplineProcess.start(dir.resolve("snoop.log"), args.toArray(String[]::new))
+                .awaitLogLine("tapline snoop: capturing on", START);
+        return this;
+    }
+
+    /** Starts a long-running peer in the foreground of its own process, logging to {@code name}.log. */
+    Process startPeer(String name, String... cmd) throws IOException {
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve(name + ".log").toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw new AssertionError("cannot run " + cmd[0] + " (is it installed? .ci/run installs it): " + e.getMessage());
+        }
+        peers.add(p);
+        return p;
+    }
+
+    /** A command that asks a peer to stop gracefully, run by {@link #close} before peers are signalled. */
+    void onCloseRun(String... cmd) {
+        stopCommands.add(cmd);
+    }
+
+    /** A daemon that wrote its pid to {@code pidFile}: {@link #close} stops that pid. */
+    void ownPidFile(Path pidFile) {
+        pidFiles.add(pidFile);
+    }
+
+    Path buffer() {
+        return dir.resolve("buffer");
+    }
+
+    Path replica(String volume) {
+        return dir.resolve("remote").resolve(volume).resolve("replica.img");
+    }
+
+    TaplineProcess snoop() {
+        return snoop;
+    }
+
+    /**
+     * Waits until the replica of {@code volume} exists and equals {@code expected} (md5) with every
+     * captured record acknowledged; fails with the logs after {@code timeout}. Polling both: the
+     * snoop may still be appending the writer's last commands when the buffer first looks synced.
+     */
+    void awaitReplicaEquals(String volume, Path expected, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String want = Peers.md5(expected);
+        String last = "(no replica)";
+        Peers.Result status = null;
+        while (System.nanoTime() < deadline) {
+            status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", buffer().toString(),
+                    "--wait-synced", "20");
+            Path replica = replica(volume);
+            if (status.exitCode() == 0 && Files.exists(replica)) {
+                last = Peers.md5(replica);
+                if (last.equals(want)) {
+                    assertNoGaps(volume);
+                    return;
+                }
+            }
+            if (!snoop.isAlive()) {
+                break;
+            }
+        }
+        throw new AssertionError("replica " + replica(volume) + " md5 " + last + " != " + expected + " md5 " + want
+                + "\n--- status:\n" + (status == null ? "" : status.output()) + "\n--- snoop log:\n" + snoop.logText()
+                + "\n--- replayer log:\n" + replayer.logText());
+    }
+
+    /**
+     * The volume's buffer holds no GAP record and no lost write (the capture saw everything), and
+     * status shows the running snoop's link to the replayer as connected (from link-status.json).
+     */
+    void assertNoGaps(String volume) throws IOException, InterruptedException {
+        String json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", buffer().toString(),
+                "--volume", volume, "--json").orFail("status --json").output();
+        var v = io.tapline.tools.cli.Json.mapper().readTree(json).get("volumes").get(0);
+        if (v.get("gapRecords").asLong() != 0 || v.get("lostWrites").asLong() != 0) {
+            throw new AssertionError("capture of " + volume + " has gaps: " + json + "\n--- snoop log:\n" + snoop.logText());
+        }
+        var remote = v.get("remotes").get(0);
+        if (remote == null || !remote.get("sourceRunning").asBoolean() || !remote.get("connected").asBoolean()) {
+            throw new AssertionError("status does not show the snoop's link as connected: " + json);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException, IOException {
+        for (String[] cmd : stopCommands) {
+            Peers.run(Duration.ofSeconds(30), cmd);
+        }
+        for (int i = peers.size() - 1; i >= 0; i--) {
+            Process p = peers.get(i);
+            p.destroy();
+            if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor();
+            }
+        }
+        for (Path pidFile : pidFiles) {
+            if (Files.exists(pidFile)) {
+                long pid = Long.parseLong(Files.readString(pidFile).trim());
+                var handle = ProcessHandle.of(pid);
+                if (handle.isPresent()) {
+                    handle.get().destroy();
+                    handle.get().onExit().orTimeout(15, TimeUnit.SECONDS).exceptionally(t -> null).join();
+                    if (handle.get().isAlive()) {
+                        handle.get().destroyForcibly();
+                    }
+                }
+            }
+        }
+        if (snoop != null) {
+            snoop.close();
+        }
+        if (replayer != null) {
+            replayer.close();
+        }
+    }
+}
