@@ -2,6 +2,7 @@ package io.tapline.wedge.server;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.timeout.ReadTimeoutException;
 import io.tapline.wedge.nbd.NbdProtocolException;
 import java.io.IOException;
 import org.slf4j.Logger;
@@ -17,6 +18,8 @@ final class ConnectionErrors {
         if (cause instanceof NbdProtocolException) {
             log.warn("protocol violation, disconnecting conn={} export={} phase={}: {}", conn, export, phase,
                     cause.getMessage());
+        } else if (root instanceof ReadTimeoutException) {
+            log.warn("handshake not finished in time, disconnecting conn={} export={} phase={}", conn, export, phase);
         } else if (root instanceof IOException) {
             log.debug("connection error conn={} export={} phase={}: {}", conn, export, phase, root.toString());
         } else {

@@ -30,6 +30,7 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
     private static final Logger log = LoggerFactory.getLogger(NbdNegotiationHandler.class);
     static final String OPTION_DECODER = "nbd-option-decoder";
     static final String HANDSHAKE_ENCODER = "nbd-handshake-encoder";
+    static final String HANDSHAKE_TIMEOUT = "nbd-handshake-timeout";
 
     private final Export export;
     private final ConnectionTracker tracker;
@@ -139,6 +140,7 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
         p.addBefore(HANDSHAKE_ENCODER, "nbd-reply-encoder", new NbdReplyEncoder());
         p.replace(this, "nbd-transmission", new NbdTransmissionHandler(export, tracker, conn));
         p.remove(HANDSHAKE_ENCODER);
+        p.remove(HANDSHAKE_TIMEOUT); // transmission may idle: a host's disk is not busy all the time
         // Last: the option decoder passes any bytes already received to the request decoder.
         p.remove(OPTION_DECODER);
         log.debug("transmission start conn={} export={}", conn, export.name);

@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param maxInFlightBytesPerConnection a connection stops reading new requests while the WRITE
  *                               payloads it has in flight exceed this (default 64 MiB)
  * @param shutdownTimeout        how long {@code close()} waits for in-flight requests (default 30 s)
+ * @param handshakeTimeout       a client that has not finished negotiating within this is
+ *                               disconnected, so idle or stalled handshakes cannot pile up (default 30 s)
  */
 public record WedgeConfig(
         InetSocketAddress listenAddress,
@@ -31,11 +33,13 @@ public record WedgeConfig(
         int ioThreads,
         int readThreads,
         long maxInFlightBytesPerConnection,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        Duration handshakeTimeout) {
 
     public static final int DEFAULT_READ_THREADS = 4;
     public static final long DEFAULT_MAX_IN_FLIGHT_BYTES = 64L << 20;
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
 
     public WedgeConfig {
         Objects.requireNonNull(listenAddress, "listenAddress");
@@ -60,6 +64,10 @@ public record WedgeConfig(
             throw new IllegalArgumentException(
                     "maxInFlightBytesPerConnection: " + maxInFlightBytesPerConnection + " (expected: >= 1)");
         }
+        Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
+        if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+            throw new IllegalArgumentException("handshakeTimeout: " + handshakeTimeout + " (expected: > 0)");
+        }
         if (shutdownTimeout.isNegative()) {
             throw new IllegalArgumentException("shutdownTimeout: " + shutdownTimeout + " (expected: >= 0)");
         }
@@ -69,6 +77,12 @@ public record WedgeConfig(
     public static WedgeConfig of(InetSocketAddress listenAddress, String exportName, Path volumePath,
             long volumeSizeBytes, CaptureSink captureSink) {
         return new WedgeConfig(listenAddress, exportName, volumePath, volumeSizeBytes, captureSink, 0,
-                DEFAULT_READ_THREADS, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_SHUTDOWN_TIMEOUT);
+                DEFAULT_READ_THREADS, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT);
+    }
+
+    /** The same configuration with another handshake time-out. */
+    public WedgeConfig withHandshakeTimeout(Duration timeout) {
+        return new WedgeConfig(listenAddress, exportName, volumePath, volumeSizeBytes, captureSink, ioThreads,
+                readThreads, maxInFlightBytesPerConnection, shutdownTimeout, timeout);
     }
 }

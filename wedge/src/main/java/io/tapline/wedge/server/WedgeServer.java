@@ -16,6 +16,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.wedge.capture.VolumeSequencer;
@@ -87,6 +88,8 @@ public final class WedgeServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         channels.add(ch);
                         ch.pipeline()
+                                .addLast(NbdNegotiationHandler.HANDSHAKE_TIMEOUT, new ReadTimeoutHandler(
+                                        config.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS))
                                 .addLast(NbdNegotiationHandler.HANDSHAKE_ENCODER, handshakeEncoder)
                                 .addLast(NbdNegotiationHandler.OPTION_DECODER, new NbdOptionDecoder())
                                 .addLast("nbd-negotiation", new NbdNegotiationHandler(export, tracker));

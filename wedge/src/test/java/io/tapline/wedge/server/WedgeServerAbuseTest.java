@@ -33,7 +33,7 @@ class WedgeServerAbuseTest {
     void start() throws IOException {
         sink = new FakeCaptureSink();
         server = WedgeServer.start(WedgeConfig.of(new InetSocketAddress("127.0.0.1", 0), "vol1",
-                dir.resolve("primary.img"), SIZE, sink));
+                dir.resolve("primary.img"), SIZE, sink).withHandshakeTimeout(java.time.Duration.ofSeconds(2)));
         good = RawNbdClient.connected(server.boundAddress(), "vol1");
         assertGoodClientWorks();
     }
@@ -51,6 +51,20 @@ class WedgeServerAbuseTest {
         RawNbdClient.Reply r = good.write(cookie, 8192, data);
         assertEquals(new RawNbdClient.Reply(0, cookie), r);
         assertArrayEquals(data, good.read(++goodCookie, 8192, data.length));
+    }
+
+    @Test
+    void silentClientIsDisconnectedAfterTheHandshakeTimeoutButIdleTransmissionIsNot() throws IOException {
+        try (java.net.Socket silent = new java.net.Socket()) {
+            silent.connect(server.boundAddress());
+            silent.setSoTimeout(15_000);
+            java.io.DataInputStream in = new java.io.DataInputStream(silent.getInputStream());
+            in.readFully(new byte[18]); // NBDMAGIC, IHAVEOPT, handshake flags
+            long start = System.nanoTime();
+            assertEquals(-1, in.read(), "the server must close a client that never negotiates");
+            assertTrue(System.nanoTime() - start >= 1_000_000_000L, "closed too early");
+        }
+        // @AfterEach then proves that the good client, idle in transmission all along, still works.
     }
 
     @Test
