@@ -47,12 +47,14 @@ final class ReplicationRig implements AutoCloseable {
                 .awaitListening(linkAddress, START);
     }
 
-    void startWedge() throws IOException, InterruptedException {
-        wedge = TaplineProcess.start(dir.resolve("wedge-" + (++wedgeStarts) + ".log"),
+    void startWedge(String... extraArgs) throws IOException, InterruptedException {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
                 "wedge", "--nbd", hostPort(nbdAddress), "--export", EXPORT,
                 "--volume", primary().toString(), "--size", Long.toString(sizeBytes),
                 "--buffer", buffer().toString(), "--remote", hostPort(linkAddress),
-                "--metrics", hostPort(wedgeMetrics))
+                "--metrics", hostPort(wedgeMetrics)));
+        args.addAll(java.util.List.of(extraArgs));
+        wedge = TaplineProcess.start(dir.resolve("wedge-" + (++wedgeStarts) + ".log"), args.toArray(String[]::new))
                 .awaitListening(nbdAddress, START);
     }
 
