@@ -4,11 +4,15 @@
 # `tshark -r FILE -Y iscsi -T fields -e iscsi.opcode` on the same file. Prints MB/s and the ratio.
 # Needs root (tcpdump on lo, tgtd). Usage: bench/snoop_vs_tshark.sh [MiB=560] [workdir=/tmp/snoopbench]
 # KEEP=1 keeps big.pcap in the work dir and reuses it on the next run (for profiling).
+# PCAP=FILE times an existing capture instead (nothing is built, FILE is never removed).
+# RUNS=N (default 3): each command runs N times (hyperfine when installed, else a loop); medians are
+# reported, for the snoop also the import's own time (the summary's "seconds", JVM start excluded).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 MIB=${1:-560}; W=${2:-/tmp/snoopbench}; PORT=${PORT:-3261}; IQN=iqn.2024-01.bench:snoop
-mkdir -p "$W"; cd "$W"; rm -rf buffer; TGT=
-if [ "${KEEP:-0}" = 1 ] && [ -s big.pcap ]; then echo "reusing $W/big.pcap"; else
+mkdir -p "$W"; cd "$W"; rm -rf buffer; TGT=; RUNS=${RUNS:-3}
+if [ -n "${PCAP:-}" ]; then KEEP=1; PCAP=$(readlink -f "$PCAP"); echo "using $PCAP"
+elif [ "${KEEP:-0}" = 1 ] && [ -s big.pcap ]; then echo "reusing $W/big.pcap"; PCAP=$W/big.pcap; else
 truncate -s "$((MIB + 16))M" lun.img
 tgtd -f --iscsi portal=127.0.0.1:$PORT --control-port $PORT >tgtd.log 2>&1 & TGT=$!
 # tgtd ignores SIGTERM: remove the target, ask it to exit, then SIGKILL our own pid if it stays
@@ -24,15 +28,31 @@ head -c "${MIB}M" /dev/urandom > src.bin
 tcpdump -i lo -s 0 -B 262144 -w big.pcap "tcp port $PORT" 2>tcpdump.log & TD=$!; sleep 1
 qemu-img convert -n -f raw -O raw src.bin "iscsi://127.0.0.1:$PORT/$IQN/1"
 sleep 1; kill $TD; wait $TD || true; grep -E 'captured|dropped' tcpdump.log
+PCAP=$W/big.pcap
 fi
-SZ=$(stat -c %s big.pcap); echo "pcap: $((SZ / 1000000)) MB"
+SZ=$(stat -c %s "$PCAP"); echo "pcap: $((SZ / 1000000)) MB"
 "$here/tapline" --version >/dev/null
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
-ts=$(t "$here/tapline" snoop --pcap big.pcap --buffer "$W/buffer" --json)
-"$here/tapline" snoop --pcap big.pcap --buffer "$W/buffer2" --json 2>/dev/null | grep -E '"writes"|"writeBytes"|"gaps"'
-tt=$(t tshark -r big.pcap -Y iscsi -T fields -e iscsi.opcode)
+snoop="rm -rf '$W/buffer'; '$here/tapline' snoop --pcap '$PCAP' --buffer '$W/buffer' --json > '$W/summary.json' 2>/dev/null"
+tshark="tshark -r '$PCAP' -Y iscsi -T fields -e iscsi.opcode > /dev/null 2>&1"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+imports=()
+if command -v hyperfine >/dev/null; then
+  hyperfine -N --runs "$RUNS" --export-json "$W/hyperfine.json" --prepare "rm -rf '$W/buffer'" \
+    "bash -c \"$snoop\"" "bash -c \"$tshark\"" >&2
+  ts=$(jq -r '.results[0].median' "$W/hyperfine.json"); tt=$(jq -r '.results[1].median' "$W/hyperfine.json")
+  for i in $(seq "$RUNS"); do bash -c "$snoop"; imports+=("$(jq -r .seconds "$W/summary.json")"); done
+else
+  t() { local s e; s=$(date +%s.%N); bash -c "$1"; e=$(date +%s.%N); echo "$e - $s" | bc; }
+  sn=(); tn=()
+  for i in $(seq "$RUNS"); do sn+=("$(t "$snoop")"); imports+=("$(jq -r .seconds "$W/summary.json")"); tn+=("$(t "$tshark")"); done
+  ts=$(printf '%s\n' "${sn[@]}" | median); tt=$(printf '%s\n' "${tn[@]}" | median)
+fi
+ti=$(printf '%s\n' "${imports[@]}" | median)
+grep -E '"packets"|"writes"|"writeBytes"|"gaps"' "$W/summary.json"
+echo "runs: $RUNS each, medians"
 echo "tapline snoop --pcap: $ts s  ($(echo "scale=1; $SZ/1000000/$ts" | bc) MB/s, JVM start included)"
+echo "  its import alone:   $ti s  ($(echo "scale=1; $SZ/1000000/$ti" | bc) MB/s, summary \"seconds\": read, decode, buffer writes, final fsync)"
 echo "tshark -Y iscsi:      $tt s  ($(echo "scale=1; $SZ/1000000/$tt" | bc) MB/s)"
-echo "ratio (tshark time / snoop time): $(echo "scale=1; $tt/$ts" | bc)"
-rm -rf src.bin buffer buffer2 lun.img
+echo "ratio (tshark time / snoop time): $(echo "scale=1; $tt/$ts" | bc)  (import alone: $(echo "scale=1; $tt/$ti" | bc))"
+rm -rf src.bin buffer lun.img summary.json hyperfine.json
 [ "${KEEP:-0}" = 1 ] || rm -f big.pcap

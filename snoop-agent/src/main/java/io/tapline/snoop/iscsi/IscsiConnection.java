@@ -46,6 +46,9 @@ public final class IscsiConnection {
     private final Map<Integer, int[]> managementRequests = new HashMap<>();
     private final Set<VolumeKey> volumes = new HashSet<>();
     private final Set<Integer> orphanItts = new HashSet<>();
+    private final DataBuffers buffers = new DataBuffers();
+    /** The task whose array the initiator decoder is filling now (never recycled meanwhile). */
+    private IscsiTask placing;
     private String targetName;
     private boolean discovery;
     private boolean lossSeen;
@@ -102,7 +105,25 @@ public final class IscsiConnection {
         }
 
         @Override
+        public boolean place(byte[] bhs, int dataLength, IscsiPduDecoder.Placement placement) {
+            if (!initiator || (bhs[0] & 0x3F) != IscsiOpcode.DATA_OUT.wireValue) {
+                return false;
+            }
+            IscsiTask task = tasks.get(be32(bhs, 16));
+            long bufferOffset = be32(bhs, 40) & 0xFFFF_FFFFL;
+            if (task == null || !task.fits(bufferOffset, dataLength)) {
+                return false;
+            }
+            placement.set(task.data, (int) bufferOffset);
+            placing = task;
+            return true;
+        }
+
+        @Override
         public void lostSync(String reason) {
+            if (initiator) {
+                placing = null;
+            }
             lost((initiator ? "initiator" : "target") + " stream: " + reason);
         }
 
@@ -200,7 +221,7 @@ public final class IscsiConnection {
         }
         boolean collect = (pdu.flags() & 0x20) != 0 || cmd.nature() == ScsiCommand.Nature.READ_CAPACITY_10
                 || cmd.nature() == ScsiCommand.Nature.READ_CAPACITY_16;
-        IscsiTask task = new IscsiTask(pdu.itt(), pdu.i32(24), volume, cmd, pdu.u32(20), collect);
+        IscsiTask task = new IscsiTask(pdu.itt(), pdu.i32(24), volume, cmd, pdu.u32(20), collect, buffers);
         if (pdu.data().length > 0) {
             task.put(0, pdu.data());
         }
@@ -211,6 +232,16 @@ public final class IscsiConnection {
     }
 
     private void dataOut(IscsiPdu pdu) {
+        IscsiTask target = placing;
+        placing = null;
+        if (pdu.dataPlaced() && target != null) {
+            // placed into the array of the task that was current at its header; that task counts it
+            target.placed(pdu.dataLength());
+            if (pdu.dataDamaged()) {
+                target.overflow = true;
+            }
+            return;
+        }
         IscsiTask task = tasks.get(pdu.itt());
         if (task == null) {
             VolumeKey volume = volume(pdu.lun());
@@ -248,6 +279,7 @@ public final class IscsiConnection {
                 log.info("write not committed conn={} itt=0x{} volume={} response={} status=0x{}", initiatorAddress,
                         Integer.toHexString(itt), task.volume, response, Integer.toHexString(status));
             }
+            recycle(task);
             return;
         }
         switch (task.command.nature()) {
@@ -257,6 +289,18 @@ public final class IscsiConnection {
                     task.receivedBytes >= 12 ? ScsiCommand.u32(task.data, 8) : -1);
             default -> committer.commit(task, p);
         }
+        recycle(task);
+    }
+
+    /** The task is gone: its array may serve the next command, unless a PDU is still being placed in it. */
+    private void recycle(IscsiTask task) {
+        if (task != placing) {
+            buffers.give(task.data);
+        }
+    }
+
+    private static int be32(byte[] b, int at) {
+        return ((b[at] & 0xFF) << 24) | ((b[at + 1] & 0xFF) << 16) | ((b[at + 2] & 0xFF) << 8) | (b[at + 3] & 0xFF);
     }
 
     private void capacity(IscsiTask task, long lastLba, long blockLength) {
@@ -283,6 +327,7 @@ public final class IscsiConnection {
             };
             if (hit) {
                 it.remove();
+                recycle(t);
                 if (t.command.writeNature()) {
                     log.info("write aborted by task management, not captured conn={} itt=0x{} function={}",
                             initiatorAddress, Integer.toHexString(t.itt), function);

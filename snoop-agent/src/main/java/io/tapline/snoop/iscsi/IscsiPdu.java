@@ -7,10 +7,17 @@ package io.tapline.snoop.iscsi;
  *
  * @param bhs          the Basic Header Segment, 48 bytes
  * @param ahs          additional header segments (usually empty)
- * @param data         the data segment, exactly DataSegmentLength bytes
+ * @param data         the data segment, exactly DataSegmentLength bytes; empty when it was placed
  * @param dataDamaged  the data digest did not match: the bytes are not what the sender sent
+ * @param dataPlaced   the data segment went straight where the listener asked
+ *                     ({@link IscsiPduDecoder.Listener#place}) and is not in {@code data}
  */
-public record IscsiPdu(byte[] bhs, byte[] ahs, byte[] data, boolean dataDamaged) {
+public record IscsiPdu(byte[] bhs, byte[] ahs, byte[] data, boolean dataDamaged, boolean dataPlaced) {
+    /** DataSegmentLength (bytes 5..7). */
+    public int dataLength() {
+        return IscsiPduDecoder.u24(bhs, 5);
+    }
+
     /** Opcode (byte 0, low 6 bits). */
     public int opcode() {
         return bhs[0] & 0x3F;

@@ -26,6 +26,17 @@ public final class IscsiPduDecoder implements StreamConsumer {
     public interface Listener {
         void pdu(IscsiPdu pdu);
 
+        /**
+         * Asked once the header of a PDU with a data segment is read: the listener may name where
+         * the segment's bytes go ({@link Placement#set}) and return true, so they are copied once,
+         * from the stream straight to their destination; the PDU then arrives with
+         * {@link IscsiPdu#dataPlaced()}. The destination must stay reserved until that PDU or a
+         * {@link #lostSync} arrives. Returns false (the default) to get the bytes in {@link IscsiPdu#data()}.
+         */
+        default boolean place(byte[] bhs, int dataLength, Placement placement) {
+            return false;
+        }
+
         /** Framing was lost; {@code reason} says why. PDUs may be missing until the next {@link #pdu}. */
         void lostSync(String reason);
 
@@ -34,6 +45,20 @@ public final class IscsiPduDecoder implements StreamConsumer {
     }
 
     private enum State { BHS, HEADER_REST, DATA, RESYNC }
+
+    /** Where a listener wants a data segment: {@code array[offset, offset + DataSegmentLength)}. */
+    public static final class Placement {
+        byte[] array;
+        int offset;
+
+        /** Names the destination; the range must lie inside {@code array}. */
+        public void set(byte[] array, int offset) {
+            this.array = array;
+            this.offset = offset;
+        }
+    }
+
+    private static final byte[] EMPTY = new byte[0];
 
     private final boolean fromInitiator;
     private final Listener listener;
@@ -50,6 +75,9 @@ public final class IscsiPduDecoder implements StreamConsumer {
     private byte[] data;
     private int dataFill;
     private int dataLength;
+    private int dataTotal;
+    private final Placement placement = new Placement();
+    private boolean placed;
     private final byte[] window = new byte[BHS_BYTES + 4];
     private int windowFill;
     private long skippedBytes;
@@ -128,7 +156,7 @@ public final class IscsiPduDecoder implements StreamConsumer {
     private void startPdu() {
         dataLength = u24(bhs, 5);
         int restBytes = (bhs[4] & 0xFF) * 4 + (headerDigest ? 4 : 0);
-        rest = new byte[restBytes];
+        rest = restBytes == 0 ? EMPTY : new byte[restBytes];
         restFill = 0;
         state = State.HEADER_REST;
         if (restBytes == 0) {
@@ -159,19 +187,31 @@ public final class IscsiPduDecoder implements StreamConsumer {
             }
         }
         int padded = (dataLength + 3) & ~3;
-        data = new byte[padded + (dataDigest && dataLength > 0 ? 4 : 0)];
+        dataTotal = padded + (dataDigest && dataLength > 0 ? 4 : 0);
+        placement.set(null, 0);
+        placed = dataLength > 0 && listener.place(bhs, dataLength, placement) && placement.array != null
+                && placement.offset >= 0 && placement.offset <= placement.array.length - dataLength;
+        // placed: the segment goes to the listener's array, only padding and digest to data
+        int kept = placed ? dataTotal - dataLength : dataTotal;
+        data = kept == 0 ? EMPTY : new byte[kept];
         dataFill = 0;
         state = State.DATA;
-        if (data.length == 0) {
+        if (dataTotal == 0) {
             emit();
         }
     }
 
     private int readData(byte[] b, int at, int n) {
-        int take = Math.min(n, data.length - dataFill);
-        System.arraycopy(b, at, data, dataFill, take);
+        int take;
+        if (placed && dataFill < dataLength) {
+            take = Math.min(n, dataLength - dataFill);
+            System.arraycopy(b, at, placement.array, placement.offset + dataFill, take);
+        } else {
+            take = Math.min(n, dataTotal - dataFill);
+            System.arraycopy(b, at, data, dataFill - (placed ? dataLength : 0), take);
+        }
         dataFill += take;
-        if (dataFill == data.length) {
+        if (dataFill == dataTotal) {
             emit();
         }
         return take;
@@ -181,15 +221,23 @@ public final class IscsiPduDecoder implements StreamConsumer {
         boolean damaged = false;
         if (dataDigest && dataLength > 0) {
             crc.reset();
-            crc.update(data, 0, (dataLength + 3) & ~3);
+            if (placed) {
+                crc.update(placement.array, placement.offset, dataLength);
+                crc.update(data, 0, data.length - 4);
+            } else {
+                crc.update(data, 0, (dataLength + 3) & ~3);
+            }
             damaged = !digestMatches(data, data.length - 4);
         }
-        byte[] payload = data.length == dataLength ? data : java.util.Arrays.copyOf(data, dataLength);
+        byte[] payload = placed || dataLength == 0 ? EMPTY
+                : data.length == dataLength ? data : java.util.Arrays.copyOf(data, dataLength);
         byte[] ahs = rest.length == 0 ? rest : java.util.Arrays.copyOf(rest, rest.length - (headerDigest ? 4 : 0));
-        IscsiPdu pdu = new IscsiPdu(bhs, ahs, payload, damaged);
+        IscsiPdu pdu = new IscsiPdu(bhs, ahs, payload, damaged, placed);
         bhs = new byte[BHS_BYTES];
         bhsFill = 0;
         data = null;
+        placed = false;
+        placement.set(null, 0);
         state = State.BHS;
         listener.pdu(pdu);
     }
@@ -199,6 +247,8 @@ public final class IscsiPduDecoder implements StreamConsumer {
         windowFill = 0;
         bhsFill = 0;
         data = null;
+        placed = false;
+        placement.set(null, 0);
     }
 
     private int resync(byte[] b, int at, int n) {

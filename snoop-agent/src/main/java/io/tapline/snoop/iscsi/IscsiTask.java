@@ -20,15 +20,30 @@ final class IscsiTask {
     long receivedBytes;
     boolean overflow;
 
-    IscsiTask(int itt, int cmdSn, VolumeKey volume, ScsiCommand command, long expectedBytes, boolean collect) {
+    /**
+     * @param buffers where the data array comes from (recycled: its old bytes count for nothing
+     *                until received)
+     */
+    IscsiTask(int itt, int cmdSn, VolumeKey volume, ScsiCommand command, long expectedBytes, boolean collect,
+            DataBuffers buffers) {
         this.itt = itt;
         this.cmdSn = cmdSn;
         this.volume = volume;
         this.command = command;
         this.expectedBytes = expectedBytes;
         boolean fits = collect && expectedBytes <= MAX_COLLECTED_BYTES;
-        this.data = fits ? new byte[(int) expectedBytes] : null;
+        this.data = fits ? buffers.take((int) expectedBytes) : null;
         this.overflow = collect && !fits;
+    }
+
+    /** Whether {@code length} bytes at {@code bufferOffset} fit the data array (a PDU may be placed there). */
+    boolean fits(long bufferOffset, int length) {
+        return data != null && bufferOffset >= 0 && bufferOffset + length <= data.length;
+    }
+
+    /** Counts {@code length} bytes the decoder placed straight into {@link #data}. */
+    void placed(int length) {
+        receivedBytes += length;
     }
 
     /** Places {@code bytes} at {@code bufferOffset}; out-of-range data marks the task incomplete. */

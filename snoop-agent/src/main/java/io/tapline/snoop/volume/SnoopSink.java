@@ -14,7 +14,10 @@ public interface SnoopSink {
     /** The volume's geometry became known (READ CAPACITY, NBD handshake); size -1 when unknown. */
     void geometry(VolumeKey volume, long sizeBytes, int blockSizeBytes);
 
-    /** A write-nature command completed successfully (WRITE, WRITE_ZEROES, DISCARD, FLUSH). */
+    /**
+     * A write-nature command completed successfully (WRITE, WRITE_ZEROES, DISCARD, FLUSH).
+     * {@code payload} is only valid during the call: the decoders reuse the array afterwards.
+     */
     void completed(VolumeKey volume, RecordKind kind, long offsetBytes, long lengthBytes, int flags,
             Provenance provenance, byte[] payload);
 

@@ -67,6 +67,8 @@ public final class VolumeRouter implements SnoopSink, Closeable {
 
     private final Settings settings;
     private final Map<VolumeKey, Volume> volumes = new LinkedHashMap<>();
+    private boolean syncOnFlush = true;
+    private volatile boolean closed;
 
     public VolumeRouter(Settings settings) {
         this.settings = settings;
@@ -86,6 +88,16 @@ public final class VolumeRouter implements SnoopSink, Closeable {
             volumes.put(key, v);
         }
         return v;
+    }
+
+    /**
+     * Whether a FLUSH or FUA record is made durable at once (the default, for live capture: the
+     * host's flush is what the replica promises). An offline import turns it off: the file is
+     * already complete, so only durability at the end of the import matters, and the periodic
+     * and final {@link #syncAll} provide it without an fsync per flush.
+     */
+    public synchronized void syncOnFlush(boolean on) {
+        this.syncOnFlush = on;
     }
 
     @Override
@@ -114,7 +126,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
             default -> throw new IllegalArgumentException("kind: " + kind + " (expected: a completed command)");
         }
         append(v, kind, offsetBytes, lengthBytes, flags, provenance, payload);
-        if (kind == RecordKind.FLUSH || (flags & CaptureRecord.FLAG_FUA) != 0) {
+        if (syncOnFlush && (kind == RecordKind.FLUSH || (flags & CaptureRecord.FLAG_FUA) != 0)) {
             sync(v);
         }
     }
@@ -183,9 +195,20 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         }
     }
 
-    /** Makes every appended record durable. */
-    public synchronized void syncAll() {
-        for (Volume v : volumes.values()) {
+    /**
+     * Makes every record appended before the call durable. The fsyncs run outside the router's
+     * lock (each buffer's {@code sync} is thread-safe), so the capture thread keeps appending
+     * meanwhile.
+     */
+    public void syncAll() {
+        List<Volume> all;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            all = new ArrayList<>(volumes.values());
+        }
+        for (Volume v : all) {
             sync(v);
         }
     }
@@ -238,6 +261,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         for (Volume v : volumes.values()) {
             for (Shipper s : v.shippers) {
                 try {
