@@ -18,7 +18,8 @@ import java.util.Map;
  * <p>Stateless and thread-safe.
  */
 final class BufferStatusReader {
-    private static final int ATTEMPTS = 5;
+    /** A writer deleting acknowledged segments can race a reader many times in a row on a loaded host. */
+    private static final int ATTEMPTS = 100;
 
     private BufferStatusReader() {
     }
@@ -35,6 +36,7 @@ final class BufferStatusReader {
                 return readOnce(dir, stateFile);
             } catch (NoSuchFileException | BufferCorruptException e) {
                 lastFailure = e; // A segment deleted or the state file rewritten under us: look again.
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // let the writer finish its step
             }
         }
         throw lastFailure;
