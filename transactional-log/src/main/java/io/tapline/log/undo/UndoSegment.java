@@ -63,6 +63,7 @@ final class UndoSegment implements Closeable {
     private long[] positions = new long[64];
     private long[] sequences = new long[64];
     private long[] times = new long[64];
+    private byte[] kinds = new byte[64];
     private int count;
     private long sizeBytes;
     private long droppedBytes;
@@ -179,7 +180,7 @@ final class UndoSegment implements Closeable {
                 break;
             }
             ByteBuffer hb = header.duplicate();
-            add(pos, hb.getLong(12), hb.getLong(20));
+            add(pos, hb.getLong(12), hb.getLong(20), hb.get(9));
             pos += 4 + length;
         }
         sizeBytes = pos;
@@ -202,15 +203,17 @@ final class UndoSegment implements Closeable {
         return null;
     }
 
-    private void add(long position, long sequence, long timeNanos) {
+    private void add(long position, long sequence, long timeNanos, byte kindWireValue) {
         if (count == positions.length) {
             positions = Arrays.copyOf(positions, count * 2);
             sequences = Arrays.copyOf(sequences, count * 2);
             times = Arrays.copyOf(times, count * 2);
+            kinds = Arrays.copyOf(kinds, count * 2);
         }
         positions[count] = position;
         sequences[count] = sequence;
         times[count] = timeNanos;
+        kinds[count] = kindWireValue;
         count++;
     }
 
@@ -224,7 +227,7 @@ final class UndoSegment implements Closeable {
         crc.update(buf.array(), 8, buf.capacity() - 8);
         buf.putInt(4, (int) crc.getValue()).flip();
         write(channel, buf, sizeBytes);
-        add(sizeBytes, r.sequence(), r.captureTimeNanos());
+        add(sizeBytes, r.sequence(), r.captureTimeNanos(), (byte) r.kind().wireValue());
         sizeBytes += r.encodedSize();
     }
 
@@ -293,6 +296,11 @@ final class UndoSegment implements Closeable {
 
     long timeAt(int index) {
         return times[index];
+    }
+
+    /** Kind of the captured record that undo record {@code index} belongs to. */
+    RecordKind kindAt(int index) {
+        return RecordKind.fromWireValue(kinds[index] & 0xFF);
     }
 
     long sizeBytes() {
