@@ -4,12 +4,18 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * Finds the newest of an ordered list of points at which a check passes, by bisection, assuming
- * the check passes up to some point and fails after it (a state damaged at some moment stays
- * damaged). Worked example over points 10, 20, ... 100 with damage after 60: check 100 (fail),
- * check 10 (pass), then 50 (pass), 70 (fail), 60 (pass): answer 60 after 5 checks; a linear
- * walk from the newest would have needed 5 as well here, but needs n - k + 1 in general, where
- * bisection needs at most 2 + ceil(log2(n)).
+ * Finds the newest of an ordered list of points at which a check passes, assuming that once the
+ * state went bad it stayed bad (damage persists) — but not that the oldest points pass: a window
+ * often starts before the thing checked existed (a flush before {@code mkfs}). So the search
+ * gallops back from the newest point in doubling steps until a point passes, then bisects between
+ * that point and the nearest failing one above it. Worked example, points 1..100, good from 20 to
+ * 60: 100 fail, 99 fail, 97 fail, 93 fail, 85 fail, 69 fail, 37 pass; bisect 37..69: 53 pass,
+ * 61 fail, 57 pass, 59 pass, 60 pass: answer 60 after 12 checks. At most about
+ * 2 log2(d) + 2 checks for d failing points after the last good one, where a linear walk needs
+ * d + 1. Guaranteed to find the last good point whenever the passing stretch ending there is at
+ * least d points long (the first passing probe lies within 2d of the newest point); a shorter
+ * passing stretch further back may be stepped over, and the search then reports that no point
+ * passed.
  *
  * <p>Stateless; the check runs on the caller's thread.
  */
@@ -37,18 +43,24 @@ final class NewestPassingPoint {
         if (points.isEmpty()) {
             throw new IllegalArgumentException("points: empty (expected: at least the current point)");
         }
-        int hi = points.size() - 1;
+        int hi = points.size() - 1; // the nearest point known to fail, once checked
+        int checks = 1;
         if (check.passes(points.get(hi))) {
-            return new Outcome(points.get(hi), 1);
+            return new Outcome(points.get(hi), checks);
         }
-        if (hi == 0) {
-            return new Outcome(-1, 1);
+        int lo = -1; // a point known to pass
+        for (int step = 1; lo < 0; step *= 2) {
+            if (hi == 0) {
+                return new Outcome(-1, checks);
+            }
+            int probe = Math.max(0, hi - step);
+            checks++;
+            if (check.passes(points.get(probe))) {
+                lo = probe;
+            } else {
+                hi = probe;
+            }
         }
-        if (!check.passes(points.get(0))) {
-            return new Outcome(-1, 2);
-        }
-        int lo = 0; // lo passed, hi failed
-        int checks = 2;
         while (hi - lo > 1) {
             int mid = (lo + hi) >>> 1;
             checks++;

@@ -67,7 +67,7 @@ final class UntilCheckRollback {
         if (!outcome.found()) {
             throw new CliFailure("no point in the rollback window of volume " + volume + " passes the check ("
                     + n + " points, seq " + cp.points().get(0) + ".." + cp.appliedSequence()
-                    + "; the oldest and the newest failed); nothing was rolled back");
+                    + "); nothing was rolled back");
         }
         long target = outcome.point();
         String message;

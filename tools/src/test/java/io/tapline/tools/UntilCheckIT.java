@@ -85,9 +85,10 @@ class UntilCheckIT {
             assertTrue(points >= 18, "flush/mark points found: " + points + "\n" + r.output());
             assertEquals(markSeq, result.get("sequence").asLong(), r.output());
             assertTrue(result.get("rolledBack").asBoolean(), r.output());
-            int bound = 2 + (32 - Integer.numberOfLeadingZeros(points - 1));
-            assertTrue(result.get("checks").asInt() <= bound, "checks " + result.get("checks") + " > 2 + log2("
+            int bound = 2 + 2 * (32 - Integer.numberOfLeadingZeros(points));
+            assertTrue(result.get("checks").asInt() <= bound, "checks " + result.get("checks") + " > 2 + 2 log2("
                     + points + ")\n" + r.output());
+            assertTrue(result.get("checks").asInt() < points / 2, "not a walk: " + r.output());
             assertTrue(r.output().contains("tapline rollback: check 1 at seq "), r.output());
             assertEquals(good, Peers.md5(rig.replica()), "replica at the last good point");
             Path image = dir.resolve("at-mark.img");
