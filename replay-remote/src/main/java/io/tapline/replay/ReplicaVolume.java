@@ -6,7 +6,6 @@ import io.tapline.journey.JourneyProtocolException;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.audit.AuditLog;
 import io.tapline.log.audit.AuditType;
-import io.tapline.log.undo.BeforeImages;
 import io.tapline.log.undo.MarkIndex;
 import io.tapline.log.undo.UndoConfig;
 import io.tapline.log.undo.UndoLog;
@@ -59,6 +58,7 @@ final class ReplicaVolume implements Closeable {
     private final UndoLog undo;
     private final MarkIndex marks;
     private final AuditLog audit;
+    private final BatchApply batchApply;
     private volatile long lastApplied;
     private volatile boolean outOfSync;
     private volatile String pausedReason;
@@ -74,6 +74,7 @@ final class ReplicaVolume implements Closeable {
         this.undo = undo;
         this.marks = marks;
         this.audit = audit;
+        this.batchApply = new BatchApply(volumeId, replica, undo, marks, audit);
         this.lastApplied = state.lastApplied();
         this.outOfSync = state.outOfSync();
     }
@@ -311,50 +312,14 @@ final class ReplicaVolume implements Closeable {
         if (fresh.isEmpty()) {
             return lastApplied; // a re-sent batch: nothing new to make durable
         }
-        // Before-images first, durable before the first byte of the batch reaches the replica.
-        BeforeImages.append(replica, fresh, undo);
-        undo.sync();
-        boolean dirty = false;
-        boolean gap = outOfSync;
-        long firstGap = state.firstGapSequence();
-        for (CaptureRecord r : fresh) {
-            switch (r.kind()) {
-                case WRITE -> replica.write(r.offsetBytes(), r.payload());
-                case WRITE_ZEROES -> replica.zero(r.offsetBytes(), r.lengthBytes(),
-                        (r.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
-                case DISCARD -> replica.zero(r.offsetBytes(), r.lengthBytes(), true);
-                case FLUSH -> replica.force();
-                case MARK -> {
-                    marks.add(new MarkIndex.Mark(r.text(), r.sequence(), r.captureTimeNanos()));
-                    log.info("mark volume={} seq={} name={}", volumeId, r.sequence(), r.text());
-                }
-                case GAP -> {
-                    log.warn("capture gap volume={} seq={} offset={} length={} reason={}; replica is out of sync "
-                            + "until resync", volumeId, r.sequence(), r.offsetBytes(), r.lengthBytes(), r.text());
-                    gap = true;
-                    firstGap = firstGap == 0 ? r.sequence() : firstGap;
-                }
-                default -> throw new IllegalStateException("kind: " + r.kind());
-            }
-            if (r.kind().changesData()) {
-                dirty = true;
-                bytesApplied.addAndGet(r.lengthBytes());
-                if (r.fua()) {
-                    replica.force();
-                }
-            }
-            expected++;
-        }
-        for (CaptureRecord r : fresh) {
-            auditRecord(r);
-        }
-        audit.sync();
+        BatchApply.Outcome o = batchApply.apply(fresh, outOfSync, state.firstGapSequence());
+        bytesApplied.addAndGet(o.bytes());
+        boolean gap = o.gap();
+        long firstGap = o.firstGap();
+        expected += fresh.size();
         long newLast = expected - 1;
         if (newLast == lastApplied && gap == outOfSync) {
             return lastApplied; // a re-sent batch: nothing new to make durable
-        }
-        if (dirty) {
-            replica.force();
         }
         state.persist(newLast, gap, firstGap);
         lastApplied = newLast;
@@ -362,20 +327,6 @@ final class ReplicaVolume implements Closeable {
         undo.enforceRetention();
         window = undo.window();
         return newLast;
-    }
-
-    private void auditRecord(CaptureRecord r) throws IOException {
-        AuditType type = switch (r.kind()) {
-            case GAP -> AuditType.GAP;
-            case MARK -> AuditType.MARK;
-            default -> AuditType.RECORD;
-        };
-        io.tapline.log.Provenance p = r.provenance();
-        String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
-        String detail = r.kind() == io.tapline.log.RecordKind.MARK || r.kind() == io.tapline.log.RecordKind.GAP
-                ? r.text() : "";
-        audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
-                p.opcode(), r.kind() == io.tapline.log.RecordKind.WRITE ? audit.digest(r.payload()) : null, who, detail);
     }
 
     private void check(CaptureRecord r) {
@@ -406,6 +357,7 @@ final class ReplicaVolume implements Closeable {
 
     @Override
     public void close() throws IOException {
+        batchApply.close();
         try {
             replica.close();
         } finally {

@@ -69,16 +69,20 @@ public final class ApplyPathBench {
             for (int b = 0; b < batchBytes && off < size; b += recordBytes, off += recordBytes) {
                 byte[] payload = new byte[recordBytes];
                 rnd.nextBytes(payload);
-                records.add(CaptureRecord.seal("vol1", seq++, System.nanoTime(), RecordKind.WRITE, off, recordBytes,
+                records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.WRITE, off, recordBytes,
                         0, PROV, payload));
             }
-            records.add(CaptureRecord.seal("vol1", seq++, System.nanoTime(), RecordKind.FLUSH, 0, 0, 0, PROV, null));
+            records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.FLUSH, 0, 0, 0, PROV, null));
             JourneyMessage.Batch batch = BatchCodec.pack(seq, records);
             long t0 = System.nanoTime();
             v.apply(batch);
             applyNanos += System.nanoTime() - t0;
         }
         return applyNanos / 1e9;
+    }
+
+    private static long now() {
+        return System.currentTimeMillis() * 1_000_000L;
     }
 
     private static double raw(Path file, long size, int batchBytes) throws IOException {

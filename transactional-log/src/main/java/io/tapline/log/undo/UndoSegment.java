@@ -56,6 +56,8 @@ final class UndoSegment implements Closeable {
     static final int MAX_DATA_BYTES = 1 << 20;
     static final int FLAG_ZEROES = 1;
     static final String SUFFIX = ".undo";
+    /** Appends gather in memory up to this size and reach the file in one pwrite. */
+    static final int PENDING_BYTES = 4 << 20;
 
     private final Path path;
     private final FileChannel channel;
@@ -67,6 +69,9 @@ final class UndoSegment implements Closeable {
     private int count;
     private long sizeBytes;
     private long droppedBytes;
+    /** Encoded records not yet written, starting at file offset {@link #pendingStart}. */
+    private ByteBuffer pending;
+    private long pendingStart;
 
     private UndoSegment(Path path, FileChannel channel, long baseSequence) {
         this.path = path;
@@ -217,18 +222,44 @@ final class UndoSegment implements Closeable {
         count++;
     }
 
-    /** Appends {@code r} (page cache only; {@link #force} makes it durable). */
+    /**
+     * Appends {@code r} (memory, then page cache: {@link #force} writes what is pending and makes
+     * it durable). Records gather in a buffer so that a batch of small before-images costs one
+     * pwrite, not one per record.
+     */
     void append(UndoRecord r) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(r.encodedSize());
-        buf.putInt(r.encodedSize() - 4).putInt(0).put((byte) VERSION).put((byte) r.kind().wireValue())
+        int size = r.encodedSize();
+        if (pending == null) {
+            pending = ByteBuffer.allocate(Math.max(PENDING_BYTES, size));
+        }
+        if (pending.position() > 0 && pending.remaining() < size) {
+            flushPending();
+        }
+        if (pending.capacity() < size) {
+            pending = ByteBuffer.allocate(size);
+        }
+        if (pending.position() == 0) {
+            pendingStart = sizeBytes;
+        }
+        int start = pending.position();
+        pending.putInt(size - 4).putInt(0).put((byte) VERSION).put((byte) r.kind().wireValue())
                 .putShort((short) (r.zeroes() ? FLAG_ZEROES : 0)).putLong(r.sequence())
                 .putLong(r.captureTimeNanos()).putLong(r.offsetBytes()).putLong(r.lengthBytes()).put(r.data());
         CRC32C crc = new CRC32C();
-        crc.update(buf.array(), 8, buf.capacity() - 8);
-        buf.putInt(4, (int) crc.getValue()).flip();
-        write(channel, buf, sizeBytes);
+        crc.update(pending.array(), start + 8, size - 8);
+        pending.putInt(start + 4, (int) crc.getValue());
         add(sizeBytes, r.sequence(), r.captureTimeNanos(), (byte) r.kind().wireValue());
-        sizeBytes += r.encodedSize();
+        sizeBytes += size;
+    }
+
+    /** Writes the gathered appends to the file (page cache). */
+    private void flushPending() throws IOException {
+        if (pending == null || pending.position() == 0) {
+            return;
+        }
+        pending.flip();
+        write(channel, pending, pendingStart);
+        pending.clear();
     }
 
     /**
@@ -237,6 +268,7 @@ final class UndoSegment implements Closeable {
      * @throws UndoFormatException when it no longer matches (the file was damaged after it was opened)
      */
     UndoRecord read(int index) throws IOException {
+        flushPending();
         long pos = positions[index];
         ByteBuffer len = ByteBuffer.allocate(4);
         if (read(channel, len, pos) < 4) {
@@ -267,6 +299,7 @@ final class UndoSegment implements Closeable {
 
     /** Cuts the segment before record {@code index}, durably. */
     void truncateBefore(int index) throws IOException {
+        flushPending();
         long pos = index < count ? positions[index] : sizeBytes;
         channel.truncate(pos);
         channel.force(true);
@@ -275,6 +308,7 @@ final class UndoSegment implements Closeable {
     }
 
     void force() throws IOException {
+        flushPending();
         channel.force(false);
     }
 
@@ -313,7 +347,11 @@ final class UndoSegment implements Closeable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        try {
+            flushPending();
+        } finally {
+            channel.close();
+        }
     }
 
     private static void write(FileChannel ch, ByteBuffer src, long position) throws IOException {
