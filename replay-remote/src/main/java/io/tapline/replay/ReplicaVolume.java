@@ -9,7 +9,6 @@ import io.tapline.log.audit.AuditType;
 import io.tapline.log.undo.MarkIndex;
 import io.tapline.log.undo.UndoConfig;
 import io.tapline.log.undo.UndoLog;
-import io.tapline.log.undo.UndoRecord;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.log.volume.VolumeSizeMismatchException;
 import java.io.Closeable;
@@ -240,29 +239,7 @@ final class ReplicaVolume implements Closeable {
     }
 
     private UndoLog.Applier applier() {
-        return new UndoLog.Applier() {
-            @Override
-            public void apply(UndoRecord r) throws IOException {
-                restore(replica, r);
-            }
-
-            @Override
-            public void force() throws IOException {
-                replica.force();
-            }
-        };
-    }
-
-    /** Writes a before-image back. */
-    static void restore(VolumeFile target, UndoRecord r) throws IOException {
-        if (!r.restoresData()) {
-            return;
-        }
-        if (r.zeroes()) {
-            target.zero(r.offsetBytes(), r.lengthBytes(), true);
-        } else {
-            target.write(r.offsetBytes(), r.data());
-        }
+        return GatheringRestorer.of(replica);
     }
 
     /** Checks that a later HELLO describes the volume this one was created for. */

@@ -270,16 +270,18 @@ final class UndoSegment implements Closeable {
     UndoRecord read(int index) throws IOException {
         flushPending();
         long pos = positions[index];
-        ByteBuffer len = ByteBuffer.allocate(4);
-        if (read(channel, len, pos) < 4) {
-            throw new UndoFormatException("record " + index + " at offset " + pos + " is gone file=" + path);
-        }
-        int length = len.getInt(0);
-        ByteBuffer body = ByteBuffer.allocate(length);
-        if (read(channel, body, pos + 4) < length) {
+        // The index knows where the next record starts: one pread for length field and body.
+        long next = index + 1 < count ? positions[index + 1] : sizeBytes;
+        ByteBuffer whole = ByteBuffer.allocate((int) (next - pos));
+        if (read(channel, whole, pos) < whole.capacity()) {
             throw new UndoFormatException("record " + index + " at offset " + pos + " is cut short file=" + path);
         }
-        body.flip();
+        int length = whole.getInt(0);
+        if (length != whole.capacity() - 4) {
+            throw new UndoFormatException("recordLength: " + length + " (expected: " + (whole.capacity() - 4)
+                    + " as indexed) record " + index + " at offset " + pos + " file=" + path);
+        }
+        ByteBuffer body = whole.position(4).slice();
         CRC32C crc = new CRC32C();
         crc.update(body.duplicate().position(4));
         if ((int) crc.getValue() != body.getInt(0)) {
