@@ -270,40 +270,77 @@ final class ReplicaVolume implements Closeable {
      * @throws IOException when the replica or the state file cannot be written
      */
     long apply(JourneyMessage.Batch batch) throws IOException {
-        List<CaptureRecord> records = BatchCodec.unpack(batch);
+        long[] last = applyGroup(List.of(batch));
+        return last[0];
+    }
+
+    /**
+     * Group commit: checks and applies several queued batches as one (one undo sync, one replica
+     * sync, one audit sync, one state write), and returns for each batch the last applied
+     * sequence to acknowledge it with, as if they had been applied one by one. Batches after a
+     * damaged one or a hole are not applied; the batches before it are, and then the
+     * {@link JourneyProtocolException} is thrown with {@link GroupFailure} carrying their ACK
+     * values.
+     */
+    long[] applyGroup(List<JourneyMessage.Batch> batches) throws IOException {
+        long[] acks = new long[batches.size()];
+        List<CaptureRecord> fresh = new ArrayList<>();
         long expected = lastApplied + 1;
-        if (batch.firstSequence() > expected) {
-            throw new JourneyProtocolException("sequence: batch " + batch.batchId() + " starts at "
-                    + batch.firstSequence() + " (expected: <= " + expected + ", last applied " + lastApplied
-                    + ") volume=" + volumeId + ": a hole is never skipped");
-        }
-        for (CaptureRecord r : records) {
-            check(r);
-        }
-        List<CaptureRecord> fresh = new ArrayList<>(records.size());
-        for (CaptureRecord r : records) {
-            if (r.sequence() >= expected) {
-                fresh.add(r);
+        RuntimeException failure = null;
+        int ok = 0;
+        for (JourneyMessage.Batch batch : batches) {
+            try {
+                List<CaptureRecord> records = BatchCodec.unpack(batch);
+                if (batch.firstSequence() > expected) {
+                    throw new JourneyProtocolException("sequence: batch " + batch.batchId() + " starts at "
+                            + batch.firstSequence() + " (expected: <= " + expected + ", last applied " + (expected - 1)
+                            + ") volume=" + volumeId + ": a hole is never skipped");
+                }
+                for (CaptureRecord r : records) {
+                    check(r);
+                }
+                for (CaptureRecord r : records) {
+                    if (r.sequence() >= expected) {
+                        fresh.add(r);
+                        expected++;
+                    }
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+                break;
             }
+            acks[ok++] = expected - 1;
         }
-        if (fresh.isEmpty()) {
-            return lastApplied; // a re-sent batch: nothing new to make durable
+        if (!fresh.isEmpty()) {
+            BatchApply.Outcome o = batchApply.apply(fresh, outOfSync, state.firstGapSequence());
+            bytesApplied.addAndGet(o.bytes());
+            long newLast = expected - 1;
+            state.persist(newLast, o.gap(), o.firstGap());
+            lastApplied = newLast;
+            outOfSync = o.gap();
+            undo.enforceRetention();
+            window = undo.window();
         }
-        BatchApply.Outcome o = batchApply.apply(fresh, outOfSync, state.firstGapSequence());
-        bytesApplied.addAndGet(o.bytes());
-        boolean gap = o.gap();
-        long firstGap = o.firstGap();
-        expected += fresh.size();
-        long newLast = expected - 1;
-        if (newLast == lastApplied && gap == outOfSync) {
-            return lastApplied; // a re-sent batch: nothing new to make durable
+        if (failure != null) {
+            throw ok == 0 ? failure : new GroupFailure(failure, java.util.Arrays.copyOf(acks, ok));
         }
-        state.persist(newLast, gap, firstGap);
-        lastApplied = newLast;
-        outOfSync = gap;
-        undo.enforceRetention();
-        window = undo.window();
-        return newLast;
+        return acks;
+    }
+
+    /** A batch of a group failed its checks; the batches before it were applied. */
+    static final class GroupFailure extends JourneyProtocolException {
+        private static final long serialVersionUID = 1L;
+        private final transient long[] appliedAcks;
+
+        GroupFailure(RuntimeException cause, long[] appliedAcks) {
+            super(cause.getMessage() == null ? cause.toString() : cause.getMessage(), cause);
+            this.appliedAcks = appliedAcks;
+        }
+
+        /** ACK values of the batches applied before the failure, in order. */
+        long[] appliedAcks() {
+            return appliedAcks.clone();
+        }
     }
 
     private void check(CaptureRecord r) {
