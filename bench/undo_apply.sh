@@ -6,6 +6,8 @@
 #   rollback  rolling that 1 GiB of changes back to the mark placed before it
 # Prints apply rate / raw rate (target >= 0.5x) and rollback time / raw write time (target <= 2x).
 # Usage: bench/undo_apply.sh [WORKDIR=/tmp/tapline-undo-bench]
+# Profile the timed replayer only: REPLAY_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/r.jfr,settings=profile
+# (WEDGE_JAVA_OPTS likewise for the wedge, whose shipper feeds the replayer)
 # Needs: nbdcopy (libnbd-bin), Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 W=${1:-/tmp/tapline-undo-bench}
@@ -31,7 +33,7 @@ t0=$(now); dd if="$W/a.bin" of="$W/raw.img" bs=1M count=$SIZE_MB oflag=direct co
 RAW_S=$(echo "$t1 - $t0" | bc -l); rm -f "$W/raw.img"
 
 "$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >"$W/replay.log" 2>&1 & REPLAY_PID=$!
-"$TAPLINE" wedge --nbd 127.0.0.1:$WEDGE_PORT --export vol1 --volume "$W/primary.img" --size $((SIZE_MB + 64))M \
+TAPLINE_JAVA_OPTS="${WEDGE_JAVA_OPTS:-${TAPLINE_JAVA_OPTS:-}}" "$TAPLINE" wedge --nbd 127.0.0.1:$WEDGE_PORT --export vol1 --volume "$W/primary.img" --size $((SIZE_MB + 64))M \
   --buffer "$W/buffer" --buffer-max 8G --remote 127.0.0.1:$LINK_PORT >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
 wait_port $WEDGE_PORT vol1
 nbdcopy "$W/a.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
@@ -42,7 +44,8 @@ nbdcopy "$W/a.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
 kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null || true; REPLAY_PID=
 nbdcopy "$W/b.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
 t0=$(now)
-"$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >>"$W/replay.log" 2>&1 & REPLAY_PID=$!
+TAPLINE_JAVA_OPTS="${REPLAY_JAVA_OPTS:-${TAPLINE_JAVA_OPTS:-}}" \
+  "$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >>"$W/replay.log" 2>&1 & REPLAY_PID=$!
 "$TAPLINE" status --buffer "$W/buffer" --wait-synced 1800 >/dev/null
 t1=$(now); APPLY_S=$(echo "$t1 - $t0" | bc -l)
 UNDO_MB=$(du -sm "$W/remote/vol1/undo" | cut -f1)

@@ -174,7 +174,11 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         try {
-            ack(group, v.applyGroup(group));
+            long t0 = System.nanoTime();
+            long[] acks = v.applyGroup(group);
+            log.debug("group applied volume={} batches={} bytes={} micros={}", volumeId, group.size(), bytes,
+                    (System.nanoTime() - t0) / 1000);
+            ack(group, acks);
         } catch (ReplicaVolume.GroupFailure e) {
             ack(group, e.appliedAcks());
             queued.clear();
