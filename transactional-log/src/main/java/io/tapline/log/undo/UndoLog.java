@@ -164,7 +164,7 @@ public final class UndoLog implements Closeable {
         UndoSegment active = segments.isEmpty() ? null : segments.get(segments.size() - 1);
         if (active == null || (active.sizeBytes() >= config.segmentBytes() && r.sequence() > newest)) {
             if (active != null) {
-                active.force(); // sealed: sync() only forces the newest segment from now on
+                active.seal(); // sync() only forces the newest segment from now on
             }
             active = UndoSegment.create(dir, r.sequence(), clock.millis());
             segments.add(active);

@@ -230,13 +230,14 @@ final class UndoSegment implements Closeable {
     void append(UndoRecord r) throws IOException {
         int size = r.encodedSize();
         if (pending == null) {
-            pending = ByteBuffer.allocate(Math.max(PENDING_BYTES, size));
+            // Direct: the pwrite goes straight from it, with no copy into a temporary buffer.
+            pending = ByteBuffer.allocateDirect(Math.max(PENDING_BYTES, size));
         }
         if (pending.position() > 0 && pending.remaining() < size) {
             flushPending();
         }
         if (pending.capacity() < size) {
-            pending = ByteBuffer.allocate(size);
+            pending = ByteBuffer.allocateDirect(size);
         }
         if (pending.position() == 0) {
             pendingStart = sizeBytes;
@@ -246,7 +247,7 @@ final class UndoSegment implements Closeable {
                 .putShort((short) (r.zeroes() ? FLAG_ZEROES : 0)).putLong(r.sequence())
                 .putLong(r.captureTimeNanos()).putLong(r.offsetBytes()).putLong(r.lengthBytes()).put(r.data());
         CRC32C crc = new CRC32C();
-        crc.update(pending.array(), start + 8, size - 8);
+        crc.update(pending.duplicate().limit(start + size).position(start + 8));
         pending.putInt(start + 4, (int) crc.getValue());
         add(sizeBytes, r.sequence(), r.captureTimeNanos(), (byte) r.kind().wireValue());
         sizeBytes += size;
@@ -312,6 +313,12 @@ final class UndoSegment implements Closeable {
     void force() throws IOException {
         flushPending();
         channel.force(false);
+    }
+
+    /** No more appends: writes what is pending, makes it durable and frees the append buffer. */
+    void seal() throws IOException {
+        force();
+        pending = null;
     }
 
     Path path() {
