@@ -6,6 +6,8 @@
 #   rollback  rolling that 1 GiB of changes back to the mark placed before it
 # Prints apply rate / raw rate (target >= 0.5x) and rollback time / raw write time (target <= 2x).
 # Usage: bench/undo_apply.sh [WORKDIR=/tmp/tapline-undo-bench]
+# Profile the timed replayer only: REPLAY_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/r.jfr,settings=profile
+# (WEDGE_JAVA_OPTS likewise for the wedge, whose shipper feeds the replayer)
 # Needs: nbdcopy (libnbd-bin), Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 W=${1:-/tmp/tapline-undo-bench}
@@ -31,7 +33,7 @@ t0=$(now); dd if="$W/a.bin" of="$W/raw.img" bs=1M count=$SIZE_MB oflag=direct co
 RAW_S=$(echo "$t1 - $t0" | bc -l); rm -f "$W/raw.img"
 
 "$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >"$W/replay.log" 2>&1 & REPLAY_PID=$!
-"$TAPLINE" wedge --nbd 127.0.0.1:$WEDGE_PORT --export vol1 --volume "$W/primary.img" --size $((SIZE_MB + 64))M \
+TAPLINE_JAVA_OPTS="${WEDGE_JAVA_OPTS:-${TAPLINE_JAVA_OPTS:-}}" "$TAPLINE" wedge --nbd 127.0.0.1:$WEDGE_PORT --export vol1 --volume "$W/primary.img" --size $((SIZE_MB + 64))M \
   --buffer "$W/buffer" --buffer-max 8G --remote 127.0.0.1:$LINK_PORT >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
 wait_port $WEDGE_PORT vol1
 nbdcopy "$W/a.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
@@ -42,21 +44,33 @@ nbdcopy "$W/a.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
 kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null || true; REPLAY_PID=
 nbdcopy "$W/b.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
 t0=$(now)
-"$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >>"$W/replay.log" 2>&1 & REPLAY_PID=$!
+TAPLINE_JAVA_OPTS="${REPLAY_JAVA_OPTS:-${TAPLINE_JAVA_OPTS:-}}" \
+  "$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >>"$W/replay.log" 2>&1 & REPLAY_PID=$!
 "$TAPLINE" status --buffer "$W/buffer" --wait-synced 1800 >/dev/null
 t1=$(now); APPLY_S=$(echo "$t1 - $t0" | bc -l)
 UNDO_MB=$(du -sm "$W/remote/vol1/undo" | cut -f1)
+# Without the replayer's JVM start-up and handshake: from its "volume opened" log line (second run).
+logsec() { python3 -c 'import sys,datetime as d
+t=d.datetime.strptime(sys.argv[1],"%H:%M:%S.%f").time(); print(d.datetime.combine(d.date.today(),t).timestamp())' "$1"; }
+OPEN_T=$(grep "volume opened" "$W/replay.log" | tail -1 | cut -d' ' -f1)
+APPLY_NOJVM_S=$(echo "$t1 - $(logsec "$OPEN_T")" | bc -l)
 
 t0=$(now)
 "$TAPLINE" rollback --remote 127.0.0.1:$LINK_PORT --volume vol1 --to-mark before-b 2>/dev/null >"$W/rollback.out"
 t1=$(now); ROLLBACK_S=$(echo "$t1 - $t0" | bc -l)
+# The rollback itself, as the replayer logged it (no CLI JVM start-up, no connection set-up).
+RB0=$(grep "rollback started" "$W/replay.log" | tail -1 | cut -d' ' -f1)
+RB1=$(grep "rollback done" "$W/replay.log" | tail -1 | cut -d' ' -f1)
+ROLLBACK_SERVER_S=$(echo "$(logsec "$RB1") - $(logsec "$RB0")" | bc -l)
 cmp -s <(head -c $((SIZE_MB << 20)) "$W/remote/vol1/replica.img") "$W/a.bin" || { echo "replica != image at the mark" >&2; exit 1; }
 
-python3 - "$SIZE_MB" "$RAW_S" "$APPLY_S" "$ROLLBACK_S" "$UNDO_MB" <<'PY'
+python3 - "$SIZE_MB" "$RAW_S" "$APPLY_S" "$ROLLBACK_S" "$UNDO_MB" "$APPLY_NOJVM_S" "$ROLLBACK_SERVER_S" <<'PY'
 import sys
-mb, raw, apply_s, rb, undo = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5])
+mb, raw, apply_s, rb, undo, apply_nojvm, rb_server = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5]), *map(float, sys.argv[6:8])
 print(f"raw dd O_DIRECT+fsync  {mb} MiB in {raw:7.2f} s = {mb/raw:7.1f} MiB/s")
-print(f"apply with undo log    {mb} MiB in {apply_s:7.2f} s = {mb/apply_s:7.1f} MiB/s (undo log {undo} MiB)")
-print(f"rollback of {mb} MiB    in {rb:7.2f} s")
-print(f"ratio apply/raw = {(mb/apply_s)/(mb/raw):.2f}x (target >= 0.5x); rollback/raw-write = {rb/raw:.2f}x (target <= 2x)")
+print(f"apply with undo log    {mb} MiB in {apply_s:7.2f} s = {mb/apply_s:7.1f} MiB/s (undo log {undo} MiB), replayer start to synced")
+print(f"                       {mb} MiB in {apply_nojvm:7.2f} s = {mb/apply_nojvm:7.1f} MiB/s from 'volume opened' (no JVM start)")
+print(f"rollback of {mb} MiB    in {rb:7.2f} s (CLI wall, JVM start included); {rb_server:.2f} s as logged by the replayer")
+print(f"ratio apply/raw = {(mb/apply_s)/(mb/raw):.2f}x ({raw/apply_nojvm:.2f}x without JVM start; target >= 0.5x); "
+      f"rollback/raw-write = {rb/raw:.2f}x CLI, {rb_server/raw:.2f}x replayer (target <= 2x)")
 PY

@@ -2,7 +2,6 @@ package io.tapline.replay;
 
 import io.tapline.log.undo.MarkIndex;
 import io.tapline.log.undo.UndoLog;
-import io.tapline.log.undo.UndoRecord;
 import io.tapline.log.volume.VolumeFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -52,17 +51,7 @@ public final class PointInTimeImage {
             long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
             RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
                     undo.newestSequence()));
-            undo.replayAbove(target, new UndoLog.Applier() {
-                @Override
-                public void apply(UndoRecord r) throws IOException {
-                    ReplicaVolume.restore(image, r);
-                }
-
-                @Override
-                public void force() throws IOException {
-                    image.force();
-                }
-            });
+            undo.replayAbove(target, GatheringRestorer.of(image));
             checkNoRollback(dir, volumeId);
             return target;
         }

@@ -9,6 +9,10 @@ import io.tapline.journey.JourneyProtocol;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,7 +36,11 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         CLOSED
     }
 
+    /** A group commit takes queued batches up to this many uncompressed bytes. */
+    static final long GROUP_BYTES = 32L << 20;
+
     private final ReplayConfig config;
+    private final Queue<JourneyMessage.Batch> queued = new ConcurrentLinkedQueue<>();
     private final Function<String, VolumeHost> hosts;
     private volatile State state = State.AWAIT_HELLO;
     private volatile Channel channel;
@@ -143,23 +151,55 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     }
 
     private void onBatch(JourneyMessage.Batch batch) {
-        VolumeHost h = host;
-        h.executor().execute(() -> {
-            ReplicaVolume v = volume;
-            if (state == State.CLOSED || v == null) {
-                return;
-            }
-            try {
-                long last = v.apply(batch);
-                channel.writeAndFlush(new JourneyMessage.Ack(batch.batchId(), last, batch.crc32c()));
-                log.trace("acked volume={} {} lastApplied={}", volumeId, batch, last);
-            } catch (IOException e) {
-                log.error("volume={} applying batch {} failed: {}", volumeId, batch.batchId(), e.toString());
-                error("replayer I/O error applying batch " + batch.batchId() + ": " + e.getMessage());
-            } catch (RuntimeException e) {
-                error(e.getMessage() == null ? e.toString() : e.getMessage());
-            }
-        });
+        queued.add(batch);
+        host.executor().execute(this::applyQueued);
+    }
+
+    /**
+     * On the volume's apply thread: takes every batch queued so far (up to {@link #GROUP_BYTES})
+     * and applies them as one group commit, then acknowledges each in order. A shipper keeps
+     * several batches in flight, so while one group is made durable the next one gathers: the
+     * fdatasyncs are shared by several batches instead of paid per batch.
+     */
+    private void applyQueued() {
+        List<JourneyMessage.Batch> group = new ArrayList<>();
+        long bytes = 0;
+        JourneyMessage.Batch b;
+        while ((group.isEmpty() || bytes < GROUP_BYTES) && (b = queued.poll()) != null) {
+            group.add(b);
+            bytes += b.uncompressedLength();
+        }
+        ReplicaVolume v = volume;
+        if (group.isEmpty() || state == State.CLOSED || v == null) {
+            return;
+        }
+        try {
+            long t0 = System.nanoTime();
+            long[] acks = v.applyGroup(group);
+            log.debug("group applied volume={} batches={} bytes={} micros={}", volumeId, group.size(), bytes,
+                    (System.nanoTime() - t0) / 1000);
+            ack(group, acks);
+        } catch (ReplicaVolume.GroupFailure e) {
+            ack(group, e.appliedAcks());
+            queued.clear();
+            error(e.getMessage());
+        } catch (IOException e) {
+            log.error("volume={} applying batches {}..{} failed: {}", volumeId, group.get(0).batchId(),
+                    group.get(group.size() - 1).batchId(), e.toString());
+            queued.clear();
+            error("replayer I/O error applying batch " + group.get(0).batchId() + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            queued.clear();
+            error(e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    private void ack(List<JourneyMessage.Batch> group, long[] lastApplied) {
+        for (int i = 0; i < lastApplied.length; i++) {
+            JourneyMessage.Batch batch = group.get(i);
+            channel.writeAndFlush(new JourneyMessage.Ack(batch.batchId(), lastApplied[i], batch.crc32c()));
+            log.trace("acked volume={} {} lastApplied={}", volumeId, batch, lastApplied[i]);
+        }
     }
 
     private void refuse(String reason) {

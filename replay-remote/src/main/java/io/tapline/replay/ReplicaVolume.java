@@ -6,11 +6,9 @@ import io.tapline.journey.JourneyProtocolException;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.audit.AuditLog;
 import io.tapline.log.audit.AuditType;
-import io.tapline.log.undo.BeforeImages;
 import io.tapline.log.undo.MarkIndex;
 import io.tapline.log.undo.UndoConfig;
 import io.tapline.log.undo.UndoLog;
-import io.tapline.log.undo.UndoRecord;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.log.volume.VolumeSizeMismatchException;
 import java.io.Closeable;
@@ -59,6 +57,7 @@ final class ReplicaVolume implements Closeable {
     private final UndoLog undo;
     private final MarkIndex marks;
     private final AuditLog audit;
+    private final BatchApply batchApply;
     private volatile long lastApplied;
     private volatile boolean outOfSync;
     private volatile String pausedReason;
@@ -74,6 +73,7 @@ final class ReplicaVolume implements Closeable {
         this.undo = undo;
         this.marks = marks;
         this.audit = audit;
+        this.batchApply = new BatchApply(volumeId, replica, undo, marks, audit);
         this.lastApplied = state.lastApplied();
         this.outOfSync = state.outOfSync();
     }
@@ -239,29 +239,7 @@ final class ReplicaVolume implements Closeable {
     }
 
     private UndoLog.Applier applier() {
-        return new UndoLog.Applier() {
-            @Override
-            public void apply(UndoRecord r) throws IOException {
-                restore(replica, r);
-            }
-
-            @Override
-            public void force() throws IOException {
-                replica.force();
-            }
-        };
-    }
-
-    /** Writes a before-image back. */
-    static void restore(VolumeFile target, UndoRecord r) throws IOException {
-        if (!r.restoresData()) {
-            return;
-        }
-        if (r.zeroes()) {
-            target.zero(r.offsetBytes(), r.lengthBytes(), true);
-        } else {
-            target.write(r.offsetBytes(), r.data());
-        }
+        return GatheringRestorer.of(replica);
     }
 
     /** Checks that a later HELLO describes the volume this one was created for. */
@@ -292,90 +270,77 @@ final class ReplicaVolume implements Closeable {
      * @throws IOException when the replica or the state file cannot be written
      */
     long apply(JourneyMessage.Batch batch) throws IOException {
-        List<CaptureRecord> records = BatchCodec.unpack(batch);
-        long expected = lastApplied + 1;
-        if (batch.firstSequence() > expected) {
-            throw new JourneyProtocolException("sequence: batch " + batch.batchId() + " starts at "
-                    + batch.firstSequence() + " (expected: <= " + expected + ", last applied " + lastApplied
-                    + ") volume=" + volumeId + ": a hole is never skipped");
-        }
-        for (CaptureRecord r : records) {
-            check(r);
-        }
-        List<CaptureRecord> fresh = new ArrayList<>(records.size());
-        for (CaptureRecord r : records) {
-            if (r.sequence() >= expected) {
-                fresh.add(r);
-            }
-        }
-        if (fresh.isEmpty()) {
-            return lastApplied; // a re-sent batch: nothing new to make durable
-        }
-        // Before-images first, durable before the first byte of the batch reaches the replica.
-        BeforeImages.append(replica, fresh, undo);
-        undo.sync();
-        boolean dirty = false;
-        boolean gap = outOfSync;
-        long firstGap = state.firstGapSequence();
-        for (CaptureRecord r : fresh) {
-            switch (r.kind()) {
-                case WRITE -> replica.write(r.offsetBytes(), r.payload());
-                case WRITE_ZEROES -> replica.zero(r.offsetBytes(), r.lengthBytes(),
-                        (r.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
-                case DISCARD -> replica.zero(r.offsetBytes(), r.lengthBytes(), true);
-                case FLUSH -> replica.force();
-                case MARK -> {
-                    marks.add(new MarkIndex.Mark(r.text(), r.sequence(), r.captureTimeNanos()));
-                    log.info("mark volume={} seq={} name={}", volumeId, r.sequence(), r.text());
-                }
-                case GAP -> {
-                    log.warn("capture gap volume={} seq={} offset={} length={} reason={}; replica is out of sync "
-                            + "until resync", volumeId, r.sequence(), r.offsetBytes(), r.lengthBytes(), r.text());
-                    gap = true;
-                    firstGap = firstGap == 0 ? r.sequence() : firstGap;
-                }
-                default -> throw new IllegalStateException("kind: " + r.kind());
-            }
-            if (r.kind().changesData()) {
-                dirty = true;
-                bytesApplied.addAndGet(r.lengthBytes());
-                if (r.fua()) {
-                    replica.force();
-                }
-            }
-            expected++;
-        }
-        for (CaptureRecord r : fresh) {
-            auditRecord(r);
-        }
-        audit.sync();
-        long newLast = expected - 1;
-        if (newLast == lastApplied && gap == outOfSync) {
-            return lastApplied; // a re-sent batch: nothing new to make durable
-        }
-        if (dirty) {
-            replica.force();
-        }
-        state.persist(newLast, gap, firstGap);
-        lastApplied = newLast;
-        outOfSync = gap;
-        undo.enforceRetention();
-        window = undo.window();
-        return newLast;
+        long[] last = applyGroup(List.of(batch));
+        return last[0];
     }
 
-    private void auditRecord(CaptureRecord r) throws IOException {
-        AuditType type = switch (r.kind()) {
-            case GAP -> AuditType.GAP;
-            case MARK -> AuditType.MARK;
-            default -> AuditType.RECORD;
-        };
-        io.tapline.log.Provenance p = r.provenance();
-        String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
-        String detail = r.kind() == io.tapline.log.RecordKind.MARK || r.kind() == io.tapline.log.RecordKind.GAP
-                ? r.text() : "";
-        audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
-                p.opcode(), r.kind() == io.tapline.log.RecordKind.WRITE ? audit.digest(r.payload()) : null, who, detail);
+    /**
+     * Group commit: checks and applies several queued batches as one (one undo sync, one replica
+     * sync, one audit sync, one state write), and returns for each batch the last applied
+     * sequence to acknowledge it with, as if they had been applied one by one. Batches after a
+     * damaged one or a hole are not applied; the batches before it are, and then the
+     * {@link JourneyProtocolException} is thrown with {@link GroupFailure} carrying their ACK
+     * values.
+     */
+    long[] applyGroup(List<JourneyMessage.Batch> batches) throws IOException {
+        long[] acks = new long[batches.size()];
+        List<CaptureRecord> fresh = new ArrayList<>();
+        long expected = lastApplied + 1;
+        RuntimeException failure = null;
+        int ok = 0;
+        for (JourneyMessage.Batch batch : batches) {
+            try {
+                List<CaptureRecord> records = BatchCodec.unpack(batch);
+                if (batch.firstSequence() > expected) {
+                    throw new JourneyProtocolException("sequence: batch " + batch.batchId() + " starts at "
+                            + batch.firstSequence() + " (expected: <= " + expected + ", last applied " + (expected - 1)
+                            + ") volume=" + volumeId + ": a hole is never skipped");
+                }
+                for (CaptureRecord r : records) {
+                    check(r);
+                }
+                for (CaptureRecord r : records) {
+                    if (r.sequence() >= expected) {
+                        fresh.add(r);
+                        expected++;
+                    }
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+                break;
+            }
+            acks[ok++] = expected - 1;
+        }
+        if (!fresh.isEmpty()) {
+            BatchApply.Outcome o = batchApply.apply(fresh, outOfSync, state.firstGapSequence());
+            bytesApplied.addAndGet(o.bytes());
+            long newLast = expected - 1;
+            state.persist(newLast, o.gap(), o.firstGap());
+            lastApplied = newLast;
+            outOfSync = o.gap();
+            undo.enforceRetention();
+            window = undo.window();
+        }
+        if (failure != null) {
+            throw ok == 0 ? failure : new GroupFailure(failure, java.util.Arrays.copyOf(acks, ok));
+        }
+        return acks;
+    }
+
+    /** A batch of a group failed its checks; the batches before it were applied. */
+    static final class GroupFailure extends JourneyProtocolException {
+        private static final long serialVersionUID = 1L;
+        private final transient long[] appliedAcks;
+
+        GroupFailure(RuntimeException cause, long[] appliedAcks) {
+            super(cause.getMessage() == null ? cause.toString() : cause.getMessage(), cause);
+            this.appliedAcks = appliedAcks;
+        }
+
+        /** ACK values of the batches applied before the failure, in order. */
+        long[] appliedAcks() {
+            return appliedAcks.clone();
+        }
     }
 
     private void check(CaptureRecord r) {
@@ -406,6 +371,7 @@ final class ReplicaVolume implements Closeable {
 
     @Override
     public void close() throws IOException {
+        batchApply.close();
         try {
             replica.close();
         } finally {

@@ -2,9 +2,13 @@ package io.tapline.tools;
 
 import io.tapline.replay.ReplayConfig;
 import io.tapline.replay.ReplayServer;
+import io.tapline.log.undo.UndoConfig;
+import io.tapline.tools.cli.ByteSizeConverter;
+import io.tapline.tools.cli.CliFailure;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -27,18 +31,41 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
     InetSocketAddress metrics;
 
+    @Option(names = "--undo-max-bytes", paramLabel = "SIZE", converter = ByteSizeConverter.class,
+            description = "Rollback window bound by size per volume, e.g. 200G; the oldest undo segments go first"
+                    + " (default: 8G; at least one 64 MiB segment).")
+    Long undoMaxBytes;
+
+    @Option(names = "--undo-max-age", paramLabel = "DURATION",
+            description = "Rollback window bound by age per volume, ISO-8601, e.g. P7D or PT12H (default: P7D).")
+    Duration undoMaxAge;
+
     @Override
     public Integer call() throws Exception {
+        UndoConfig undo;
+        try {
+            undo = undoConfig(undoMaxBytes, undoMaxAge);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--undo-max-bytes/--undo-max-age: " + e.getMessage());
+        }
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
-        ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, Credentials.read(credentialFile))));
+        ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, Credentials.read(credentialFile))
+                .withUndo(undo)));
         if (metricsServer != null) {
             ReplayMetrics.bind(metricsServer, server);
         }
         System.err.println("tapline replay: listening on " + server.boundAddress() + ", data " + data.toAbsolutePath());
         serve.await();
         return 0;
+    }
+
+    /** The undo retention from the options; unset ones keep {@link UndoConfig#DEFAULT}'s value. */
+    static UndoConfig undoConfig(Long maxBytes, Duration maxAge) {
+        UndoConfig d = UndoConfig.DEFAULT;
+        return new UndoConfig(d.segmentBytes(), maxBytes == null ? d.maxBytes() : maxBytes,
+                maxAge == null ? d.maxAge() : maxAge);
     }
 
     static ReplayConfig replayConfig(InetSocketAddress listen, Path data, String credential) {

@@ -54,7 +54,24 @@ final class RollbackCommand implements Callable<Integer> {
 
         @Option(names = "--to-mark", paramLabel = "NAME", description = "Roll back to a named mark.")
         String mark;
+
+        @Option(names = "--until-check", paramLabel = "CMD", description = "Roll back to the newest flush/mark point"
+                + " whose point-in-time image passes CMD (run by /bin/sh -c, {image} replaced by the image's path,"
+                + " exit 0 = pass), found by bisection; needs --data. E.g. 'e2fsck -fn {image}'.")
+        String check;
     }
+
+    @Option(names = "--data", paramLabel = "DIR", description = "The replayer's data directory (--until-check: images"
+            + " are made on this host).")
+    Path data;
+
+    @Option(names = "--check-timeout", paramLabel = "SECONDS", defaultValue = "600",
+            description = "--until-check: a check running longer fails (default: ${DEFAULT-VALUE}).")
+    int checkTimeoutSeconds;
+
+    @Option(names = "--image-dir", paramLabel = "DIR", description = "--until-check: where the temporary image goes"
+            + " (default: the system temporary directory).")
+    Path imageDir;
 
     static AdminRequest request(String credential, String volume, Target t) throws java.io.IOException {
         String actor = System.getProperty("user.name") + "@" + InetAddress.getLocalHost().getHostName();
@@ -70,6 +87,20 @@ final class RollbackCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (target.check != null) {
+            if (data == null) {
+                throw new CliFailure("--until-check needs --data DIR (the replayer's data directory on this host)");
+            }
+            ImageCheck check;
+            try {
+                check = new ImageCheck(target.check, java.time.Duration.ofSeconds(checkTimeoutSeconds), System.err);
+            } catch (IllegalArgumentException e) {
+                throw new CliFailure(e.getMessage());
+            }
+            Path dir = imageDir != null ? imageDir : Path.of(System.getProperty("java.io.tmpdir"));
+            return new UntilCheckRollback(remote, volume, data, dir, check, System.err)
+                    .run(Credentials.read(credentialFile), timeoutSeconds * 1000, json);
+        }
         AdminRequest req = request(Credentials.read(credentialFile), volume, target);
         JourneyMessage.AdminDone done = AdminClient.request(remote, req, timeoutSeconds * 1000,
                 (d, t) -> System.err.printf("tapline rollback: %d/%d undo records applied (%d%%)%n", d, t,

@@ -33,7 +33,7 @@ class TaplineCliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "replay", "wedge", "status", "quickstart", "buffer", "buffer repair"})
+    @ValueSource(strings = {"", "replay", "wedge", "status", "quickstart", "buffer", "buffer repair", "rollback"})
     void everyCommandHasHelp(String command) {
         String[] words = command.isEmpty() ? new String[0] : command.split(" ");
         String[] args = java.util.Arrays.copyOf(words, words.length + 1);
@@ -48,6 +48,21 @@ class TaplineCliTest {
         Outcome o = run("replay", "--listen", "127.0.0.1:99999", "--data", dir.toString());
         assertEquals(2, o.exitCode());
         assertTrue(o.err().startsWith("tapline: Invalid value for option '--listen': port: 99999 (expected: 0..65535)"), o.err());
+    }
+
+    @Test
+    void undoRetentionBelowOneSegmentIsRefusedInOneLine() {
+        Outcome o = run("replay", "--listen", "127.0.0.1:0", "--data", dir.toString(), "--undo-max-bytes", "1M");
+        assertEquals(1, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --undo-max-bytes/--undo-max-age: maxBytes: 1048576 (expected: >="
+                + " segmentBytes 67108864)"), o.err());
+    }
+
+    @Test
+    void undoRetentionOptionsReachTheConfig() {
+        assertEquals(new io.tapline.log.undo.UndoConfig(64L << 20, 200L << 30, java.time.Duration.ofHours(12)),
+                ReplayCommand.undoConfig(200L << 30, java.time.Duration.parse("PT12H")));
+        assertEquals(io.tapline.log.undo.UndoConfig.DEFAULT, ReplayCommand.undoConfig(null, null));
     }
 
     @Test

@@ -19,8 +19,9 @@ import java.util.concurrent.TimeoutException;
  * <p>Threads: inbound messages arrive on the channel's event loop; {@link #send} and
  * {@link #awaitWelcome} are called by the shipper's thread. The in-flight queue is guarded by
  * {@code this}. An ACK is checked against the oldest batch in flight (the replayer applies and
- * acknowledges in order), then handed to {@code onAck} on the event loop, which records the
- * cursor in the capture buffer.
+ * acknowledges in order); at the end of the read burst the highest one is handed to
+ * {@code onAck} on the event loop, which records the cursor in the capture buffer, and only then
+ * are the window slots of the burst's batches freed.
  */
 final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
@@ -34,6 +35,9 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
     private final CompletableFuture<Long> welcome = new CompletableFuture<>();
     private final CompletableFuture<String> failure = new CompletableFuture<>();
     private volatile Channel channel;
+    /** Event loop only: the highest verified ACK not yet recorded, and the window slots it frees. */
+    private long pendingAck = -1;
+    private int pendingReleases;
 
     /** Called on the event loop for each verified ACK; may throw to fail the session. */
     interface AckListener {
@@ -88,13 +92,27 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
                     + ") batch=" + ack.batchId());
             return;
         }
-        try {
-            onAck.acked(ack.lastAppliedSequence());
-        } catch (IOException | RuntimeException e) {
-            fail("recording ACK of seq " + ack.lastAppliedSequence() + " in the capture buffer: " + e);
-            return;
+        // Recorded once per read burst (channelReadComplete): a replayer's group commit ACKs
+        // several batches back to back, and each durable cursor write costs two fsyncs.
+        pendingAck = Math.max(pendingAck, ack.lastAppliedSequence());
+        pendingReleases++;
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (pendingReleases > 0) {
+            long seq = pendingAck;
+            int releases = pendingReleases;
+            pendingReleases = 0;
+            try {
+                onAck.acked(seq);
+            } catch (IOException | RuntimeException e) {
+                fail("recording ACK of seq " + seq + " in the capture buffer: " + e);
+                return;
+            }
+            window.release(releases);
         }
-        window.release();
+        super.channelReadComplete(ctx);
     }
 
     @Override

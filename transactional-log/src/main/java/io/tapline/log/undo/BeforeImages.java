@@ -19,6 +19,9 @@ import java.util.List;
  * <p>Stateless and thread-safe; the replica is only read.
  */
 public final class BeforeImages {
+    /** Largest replica range read in one go for a run of contiguous records. */
+    static final int WINDOW_BYTES = 8 << 20;
+    private static final byte[] EMPTY = new byte[0];
     private BeforeImages() {
     }
 
@@ -27,6 +30,9 @@ public final class BeforeImages {
      * (which are in sequence order and not yet applied). Kinds that change no data get a note.
      */
     public static void append(VolumeFile replica, List<CaptureRecord> records, UndoLog undo) throws IOException {
+        byte[] window = EMPTY;
+        long windowOffset = 0;
+        boolean overlaps = anyOverlap(records);
         for (int n = 0; n < records.size(); n++) {
             CaptureRecord r = records.get(n);
             if (!r.kind().changesData() || r.lengthBytes() == 0) {
@@ -34,14 +40,81 @@ public final class BeforeImages {
                 continue;
             }
             long end = r.offsetBytes() + r.lengthBytes();
+            if (r.lengthBytes() > WINDOW_BYTES) {
+                appendLong(replica, records, n, undo); // a large TRIM or WRITE_ZEROES: chunk by chunk
+                continue;
+            }
+            if (r.offsetBytes() < windowOffset || end > windowOffset + window.length) {
+                // One pread for this record and the records right after it that continue its range
+                // (a sequential stream of small writes), instead of one per record.
+                long runEnd = runEnd(records, n);
+                window = new byte[(int) (runEnd - r.offsetBytes())];
+                windowOffset = r.offsetBytes();
+                replica.read(windowOffset, ByteBuffer.wrap(window));
+            }
             for (long pos = r.offsetBytes(); pos < end; pos += UndoSegment.MAX_DATA_BYTES) {
                 int len = (int) Math.min(UndoSegment.MAX_DATA_BYTES, end - pos);
-                byte[] old = new byte[len];
-                replica.read(pos, ByteBuffer.wrap(old));
-                overlay(old, pos, records, n);
+                int from = (int) (pos - windowOffset);
+                byte[] old = Arrays.copyOfRange(window, from, from + len);
+                if (overlaps) {
+                    overlay(old, pos, records, n);
+                }
                 undo.append(UndoRecord.of(r.sequence(), r.captureTimeNanos(), r.kind(), pos, old));
             }
         }
+    }
+
+    /**
+     * Whether any two data records of the batch overlap. Most batches (a sequential stream, or
+     * scattered small writes) have none, and then no before-image needs the overlay, which costs
+     * one pass over the earlier records of the batch per record.
+     */
+    static boolean anyOverlap(List<CaptureRecord> records) {
+        long[][] ranges = new long[records.size()][];
+        int n = 0;
+        for (CaptureRecord r : records) {
+            if (r.kind().changesData() && r.lengthBytes() > 0) {
+                ranges[n++] = new long[] {r.offsetBytes(), r.offsetBytes() + r.lengthBytes()};
+            }
+        }
+        Arrays.sort(ranges, 0, n, (a, b) -> Long.compare(a[0], b[0]));
+        for (int i = 1; i < n; i++) {
+            if (ranges[i][0] < ranges[i - 1][1]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void appendLong(VolumeFile replica, List<CaptureRecord> records, int n, UndoLog undo)
+            throws IOException {
+        CaptureRecord r = records.get(n);
+        long end = r.offsetBytes() + r.lengthBytes();
+        for (long pos = r.offsetBytes(); pos < end; pos += UndoSegment.MAX_DATA_BYTES) {
+            byte[] old = new byte[(int) Math.min(UndoSegment.MAX_DATA_BYTES, end - pos)];
+            replica.read(pos, ByteBuffer.wrap(old));
+            overlay(old, pos, records, n);
+            undo.append(UndoRecord.of(r.sequence(), r.captureTimeNanos(), r.kind(), pos, old));
+        }
+    }
+
+    /**
+     * End of the contiguous range that starts with record {@code n}: it grows over following
+     * data records that start where the previous one ended, up to {@link #WINDOW_BYTES} (a single
+     * record longer than that is read alone).
+     */
+    private static long runEnd(List<CaptureRecord> records, int n) {
+        CaptureRecord first = records.get(n);
+        long end = first.offsetBytes() + first.lengthBytes();
+        for (int m = n + 1; m < records.size(); m++) {
+            CaptureRecord r = records.get(m);
+            if (!r.kind().changesData() || r.offsetBytes() != end
+                    || end + r.lengthBytes() - first.offsetBytes() > WINDOW_BYTES) {
+                break;
+            }
+            end += r.lengthBytes();
+        }
+        return end;
     }
 
     /** Applies records [0, upTo) of the batch to {@code buf}, which holds the volume at {@code bufOffset}. */

@@ -1,5 +1,6 @@
 package io.tapline.log.undo;
 
+import io.tapline.log.RecordKind;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -8,7 +9,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -161,7 +164,7 @@ public final class UndoLog implements Closeable {
         UndoSegment active = segments.isEmpty() ? null : segments.get(segments.size() - 1);
         if (active == null || (active.sizeBytes() >= config.segmentBytes() && r.sequence() > newest)) {
             if (active != null) {
-                active.force(); // sealed: sync() only forces the newest segment from now on
+                active.seal(); // sync() only forces the newest segment from now on
             }
             active = UndoSegment.create(dir, r.sequence(), clock.millis());
             segments.add(active);
@@ -223,6 +226,28 @@ public final class UndoLog implements Closeable {
             }
         }
         return answer;
+    }
+
+    /**
+     * Sequences of the held records of the given kinds, oldest first, each once: the points a
+     * search over consistent states may stop at (FLUSH barriers, MARKs). Records below the
+     * window are gone, so every sequence returned is reachable.
+     */
+    public long[] sequencesOf(Set<RecordKind> kinds) {
+        long[] out = new long[16];
+        int n = 0;
+        for (UndoSegment s : segments) {
+            for (int i = 0; i < s.count(); i++) {
+                long seq = s.sequenceAt(i);
+                if (kinds.contains(s.kindAt(i)) && (n == 0 || out[n - 1] != seq)) {
+                    if (n == out.length) {
+                        out = Arrays.copyOf(out, n * 2);
+                    }
+                    out[n++] = seq;
+                }
+            }
+        }
+        return Arrays.copyOf(out, n);
     }
 
     /** Number of undo records with a sequence above {@code target}. */

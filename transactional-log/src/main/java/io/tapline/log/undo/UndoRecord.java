@@ -1,6 +1,7 @@
 package io.tapline.log.undo;
 
 import io.tapline.log.RecordKind;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -24,6 +25,7 @@ public record UndoRecord(long sequence, long captureTimeNanos, RecordKind kind, 
         boolean zeroes, byte[] data) {
 
     private static final byte[] EMPTY = new byte[0];
+    private static final byte[] ZEROES = new byte[64 << 10];
 
     public UndoRecord {
         Objects.requireNonNull(kind, "kind");
@@ -44,8 +46,8 @@ public record UndoRecord(long sequence, long captureTimeNanos, RecordKind kind, 
 
     /** A before-image of old bytes. */
     public static UndoRecord of(long sequence, long captureTimeNanos, RecordKind kind, long offsetBytes, byte[] old) {
-        return new UndoRecord(sequence, captureTimeNanos, kind, offsetBytes, old.length, isAllZero(old), 
-                isAllZero(old) ? EMPTY : old);
+        boolean zero = isAllZero(old);
+        return new UndoRecord(sequence, captureTimeNanos, kind, offsetBytes, old.length, zero, zero ? EMPTY : old);
     }
 
     /** A placeholder for a record that changes no data. */
@@ -64,8 +66,10 @@ public record UndoRecord(long sequence, long captureTimeNanos, RecordKind kind, 
     }
 
     static boolean isAllZero(byte[] b) {
-        for (byte x : b) {
-            if (x != 0) {
+        // Arrays.mismatch is vectorised by the JIT; a byte loop is ~10x slower on 4 KiB pages.
+        for (int from = 0; from < b.length; from += ZEROES.length) {
+            int to = Math.min(b.length, from + ZEROES.length);
+            if (Arrays.mismatch(b, from, to, ZEROES, 0, to - from) >= 0) {
                 return false;
             }
         }

@@ -56,6 +56,8 @@ final class UndoSegment implements Closeable {
     static final int MAX_DATA_BYTES = 1 << 20;
     static final int FLAG_ZEROES = 1;
     static final String SUFFIX = ".undo";
+    /** Appends gather in memory up to this size and reach the file in one pwrite. */
+    static final int PENDING_BYTES = 4 << 20;
 
     private final Path path;
     private final FileChannel channel;
@@ -63,9 +65,13 @@ final class UndoSegment implements Closeable {
     private long[] positions = new long[64];
     private long[] sequences = new long[64];
     private long[] times = new long[64];
+    private byte[] kinds = new byte[64];
     private int count;
     private long sizeBytes;
     private long droppedBytes;
+    /** Encoded records not yet written, starting at file offset {@link #pendingStart}. */
+    private ByteBuffer pending;
+    private long pendingStart;
 
     private UndoSegment(Path path, FileChannel channel, long baseSequence) {
         this.path = path;
@@ -179,7 +185,7 @@ final class UndoSegment implements Closeable {
                 break;
             }
             ByteBuffer hb = header.duplicate();
-            add(pos, hb.getLong(12), hb.getLong(20));
+            add(pos, hb.getLong(12), hb.getLong(20), hb.get(9));
             pos += 4 + length;
         }
         sizeBytes = pos;
@@ -202,30 +208,59 @@ final class UndoSegment implements Closeable {
         return null;
     }
 
-    private void add(long position, long sequence, long timeNanos) {
+    private void add(long position, long sequence, long timeNanos, byte kindWireValue) {
         if (count == positions.length) {
             positions = Arrays.copyOf(positions, count * 2);
             sequences = Arrays.copyOf(sequences, count * 2);
             times = Arrays.copyOf(times, count * 2);
+            kinds = Arrays.copyOf(kinds, count * 2);
         }
         positions[count] = position;
         sequences[count] = sequence;
         times[count] = timeNanos;
+        kinds[count] = kindWireValue;
         count++;
     }
 
-    /** Appends {@code r} (page cache only; {@link #force} makes it durable). */
+    /**
+     * Appends {@code r} (memory, then page cache: {@link #force} writes what is pending and makes
+     * it durable). Records gather in a buffer so that a batch of small before-images costs one
+     * pwrite, not one per record.
+     */
     void append(UndoRecord r) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(r.encodedSize());
-        buf.putInt(r.encodedSize() - 4).putInt(0).put((byte) VERSION).put((byte) r.kind().wireValue())
+        int size = r.encodedSize();
+        if (pending == null) {
+            // Direct: the pwrite goes straight from it, with no copy into a temporary buffer.
+            pending = ByteBuffer.allocateDirect(Math.max(PENDING_BYTES, size));
+        }
+        if (pending.position() > 0 && pending.remaining() < size) {
+            flushPending();
+        }
+        if (pending.capacity() < size) {
+            pending = ByteBuffer.allocateDirect(size);
+        }
+        if (pending.position() == 0) {
+            pendingStart = sizeBytes;
+        }
+        int start = pending.position();
+        pending.putInt(size - 4).putInt(0).put((byte) VERSION).put((byte) r.kind().wireValue())
                 .putShort((short) (r.zeroes() ? FLAG_ZEROES : 0)).putLong(r.sequence())
                 .putLong(r.captureTimeNanos()).putLong(r.offsetBytes()).putLong(r.lengthBytes()).put(r.data());
         CRC32C crc = new CRC32C();
-        crc.update(buf.array(), 8, buf.capacity() - 8);
-        buf.putInt(4, (int) crc.getValue()).flip();
-        write(channel, buf, sizeBytes);
-        add(sizeBytes, r.sequence(), r.captureTimeNanos());
-        sizeBytes += r.encodedSize();
+        crc.update(pending.duplicate().limit(start + size).position(start + 8));
+        pending.putInt(start + 4, (int) crc.getValue());
+        add(sizeBytes, r.sequence(), r.captureTimeNanos(), (byte) r.kind().wireValue());
+        sizeBytes += size;
+    }
+
+    /** Writes the gathered appends to the file (page cache). */
+    private void flushPending() throws IOException {
+        if (pending == null || pending.position() == 0) {
+            return;
+        }
+        pending.flip();
+        write(channel, pending, pendingStart);
+        pending.clear();
     }
 
     /**
@@ -234,17 +269,20 @@ final class UndoSegment implements Closeable {
      * @throws UndoFormatException when it no longer matches (the file was damaged after it was opened)
      */
     UndoRecord read(int index) throws IOException {
+        flushPending();
         long pos = positions[index];
-        ByteBuffer len = ByteBuffer.allocate(4);
-        if (read(channel, len, pos) < 4) {
-            throw new UndoFormatException("record " + index + " at offset " + pos + " is gone file=" + path);
-        }
-        int length = len.getInt(0);
-        ByteBuffer body = ByteBuffer.allocate(length);
-        if (read(channel, body, pos + 4) < length) {
+        // The index knows where the next record starts: one pread for length field and body.
+        long next = index + 1 < count ? positions[index + 1] : sizeBytes;
+        ByteBuffer whole = ByteBuffer.allocate((int) (next - pos));
+        if (read(channel, whole, pos) < whole.capacity()) {
             throw new UndoFormatException("record " + index + " at offset " + pos + " is cut short file=" + path);
         }
-        body.flip();
+        int length = whole.getInt(0);
+        if (length != whole.capacity() - 4) {
+            throw new UndoFormatException("recordLength: " + length + " (expected: " + (whole.capacity() - 4)
+                    + " as indexed) record " + index + " at offset " + pos + " file=" + path);
+        }
+        ByteBuffer body = whole.position(4).slice();
         CRC32C crc = new CRC32C();
         crc.update(body.duplicate().position(4));
         if ((int) crc.getValue() != body.getInt(0)) {
@@ -264,6 +302,7 @@ final class UndoSegment implements Closeable {
 
     /** Cuts the segment before record {@code index}, durably. */
     void truncateBefore(int index) throws IOException {
+        flushPending();
         long pos = index < count ? positions[index] : sizeBytes;
         channel.truncate(pos);
         channel.force(true);
@@ -272,7 +311,14 @@ final class UndoSegment implements Closeable {
     }
 
     void force() throws IOException {
+        flushPending();
         channel.force(false);
+    }
+
+    /** No more appends: writes what is pending, makes it durable and frees the append buffer. */
+    void seal() throws IOException {
+        force();
+        pending = null;
     }
 
     Path path() {
@@ -295,6 +341,11 @@ final class UndoSegment implements Closeable {
         return times[index];
     }
 
+    /** Kind of the captured record that undo record {@code index} belongs to. */
+    RecordKind kindAt(int index) {
+        return RecordKind.fromWireValue(kinds[index] & 0xFF);
+    }
+
     long sizeBytes() {
         return sizeBytes;
     }
@@ -305,7 +356,11 @@ final class UndoSegment implements Closeable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        try {
+            flushPending();
+        } finally {
+            channel.close();
+        }
     }
 
     private static void write(FileChannel ch, ByteBuffer src, long position) throws IOException {

@@ -160,4 +160,23 @@ class UndoLogTest {
             ch.write(b, offset);
         }
     }
+
+    @Test
+    void sequencesOfListsFlushAndMarkNotesAcrossSegmentsAfterReopening() throws IOException {
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            for (long s = 1; s <= 120; s++) {
+                undo.append(s % 10 == 0 ? UndoRecord.note(s, s * 1000, s % 30 == 0 ? RecordKind.MARK : RecordKind.FLUSH)
+                        : rec(s));
+            }
+            undo.sync();
+        }
+        try (UndoLog undo = UndoLog.openReadOnly(dir)) {
+            assertTrue(undo.window().segments() > 1, "test needs several segments");
+            assertEquals(List.of(10L, 20L, 30L, 40L, 50L, 60L, 70L, 80L, 90L, 100L, 110L, 120L),
+                    java.util.Arrays.stream(undo.sequencesOf(java.util.Set.of(RecordKind.FLUSH, RecordKind.MARK)))
+                            .boxed().toList());
+            assertEquals(List.of(30L, 60L, 90L, 120L),
+                    java.util.Arrays.stream(undo.sequencesOf(java.util.Set.of(RecordKind.MARK))).boxed().toList());
+        }
+    }
 }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The replayer's apply path alone (no JVM start-up, network or shipper in the timings):
+# ReplicaVolume.apply on pre-packed batches of random 4 KiB WRITEs, first filling the volume,
+# then overwriting it (real before-images, undo log + audit on), against raw pwrite + fdatasync
+# of the same amount to a file in the same directory; then a rollback of the overwrite, timed
+# inside the JVM. Prints the ratios against the targets (apply >= 0.5x raw, rollback <= 2x raw).
+# Usage: bench/apply_path.sh [WORKDIR=/tmp/tapline-apply-bench] [MiB=1024] [recordKiB=4] [batchMiB=4]
+# Profile: TAPLINE_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/apply.jfr,settings=profile bench/apply_path.sh
+set -euo pipefail
+W=${1:-/tmp/tapline-apply-bench}
+here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+(cd "$here" && mvn -q -B -ntp -o -DskipTests package -pl tools -am && mvn -q -B -ntp -o test-compile -pl replay-remote -am) >&2
+rm -rf "$W"; mkdir -p "$W"
+cp="$here/replay-remote/target/test-classes:$here/replay-remote/target/classes:$here/journey/target/classes"
+cp="$cp:$here/transactional-log/target/classes:$here/tools/target/lib/*"
+exec java -Xmx2g -Dlogback.configurationFile="$here/bench/logback-warn.xml" ${TAPLINE_JAVA_OPTS:-} -cp "$cp" io.tapline.replay.ApplyPathBench "$W" "${2:-1024}" "${3:-4}" "${4:-4}"

@@ -1,0 +1,56 @@
+package io.tapline.replay;
+
+import io.tapline.log.RecordKind;
+import io.tapline.log.undo.MarkIndex;
+import io.tapline.log.undo.UndoLog;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The points of a volume's rollback window where the host had made its writes durable: every
+ * FLUSH barrier and MARK the undo log holds, plus the current applied sequence. These are the
+ * candidates {@code tapline rollback --until-check} bisects over: between two barriers a file
+ * system is in flight, so a check there would judge a state no host ever promised.
+ *
+ * <p>Read without changing anything, from any process (like {@link RollbackWindow}).
+ *
+ * @param volumeId        the volume
+ * @param appliedSequence the durable last applied sequence (the newest point, last in {@code points})
+ * @param points          candidate sequences, oldest first, all inside the window
+ */
+public record ConsistentPoints(String volumeId, long appliedSequence, List<Long> points) {
+    private static final Set<RecordKind> BARRIERS = Set.of(RecordKind.FLUSH, RecordKind.MARK);
+
+    /** @throws RefusedException when there is no such volume or it is being rolled back */
+    public static ConsistentPoints read(Path dataDir, String volumeId) throws IOException, RefusedException {
+        Path dir = dataDir.resolve(volumeId);
+        if (VolumeMeta.read(dir) == null) {
+            throw new RefusedException("no volume " + volumeId + " in " + dataDir);
+        }
+        if (ControlFiles.read(dir, ControlFiles.INTENT) != null) {
+            throw new RefusedException("volume " + volumeId + " is being rolled back; retry once it is done");
+        }
+        VolumeStatus st = AppliedState.peek(dir, volumeId);
+        long applied = st == null ? 0 : st.lastAppliedSequence();
+        TreeSet<Long> points = new TreeSet<>();
+        try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
+            UndoLog.Window w = undo.window();
+            long oldest = w.empty() ? applied : w.oldestReachableSequence();
+            for (long seq : undo.sequencesOf(BARRIERS)) {
+                if (seq >= oldest && seq <= applied) {
+                    points.add(seq);
+                }
+            }
+            for (MarkIndex.Mark m : MarkIndex.read(dir).marks()) {
+                if (m.sequence() >= oldest && m.sequence() <= applied) {
+                    points.add(m.sequence());
+                }
+            }
+        }
+        points.add(applied);
+        return new ConsistentPoints(volumeId, applied, List.copyOf(points));
+    }
+}

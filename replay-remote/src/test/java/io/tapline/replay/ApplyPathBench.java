@@ -1,0 +1,108 @@
+package io.tapline.replay;
+
+import io.tapline.journey.BatchCodec;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.log.Bus;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.undo.UndoConfig;
+import io.tapline.log.undo.UndoLog;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The replayer's apply path alone, no JVM start-up, no network, no shipper: {@link ReplicaVolume#apply}
+ * on batches packed in advance (packing is not timed), against a raw pwrite + fdatasync of the
+ * same bytes to a file in the same directory. Then a rollback of the overwrite, timed on its
+ * own. Not a test: run by {@code bench/apply_path.sh}; results go to {@code docs/benchmarks.md}.
+ *
+ * <p>Usage: {@code ApplyPathBench DIR [MiB=1024] [recordKiB=4] [batchMiB=4]}
+ */
+public final class ApplyPathBench {
+    private static final Provenance PROV = new Provenance(Bus.WEDGE, "10.0.0.1:4000", "vol1", 1, 0, 1);
+
+    private ApplyPathBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        long mib = args.length > 1 ? Long.parseLong(args[1]) : 1024;
+        int recordBytes = (args.length > 2 ? Integer.parseInt(args[2]) : 4) << 10;
+        int batchBytes = (args.length > 3 ? Integer.parseInt(args[3]) : 4) << 20;
+        long size = mib << 20;
+        Files.createDirectories(dir);
+        double raw = raw(dir.resolve("raw.img"), size, batchBytes);
+        System.out.printf("raw pwrite+fdatasync per %d MiB: %d MiB in %.2f s = %.0f MiB/s%n", batchBytes >> 20, mib,
+                raw, mib / raw);
+        JourneyMessage.Hello hello = new JourneyMessage.Hello(1, "bench", "vol1", size, 4096, "");
+        UndoConfig undo = new UndoConfig(64L << 20, 64L << 30, UndoConfig.DEFAULT.maxAge());
+        try (ReplicaVolume v = ReplicaVolume.open(dir.resolve("remote"), hello, undo)) {
+            double fill = pass(v, size, recordBytes, batchBytes, 1, 1);
+            System.out.printf("apply, first fill (zero before-images): %.2f s = %.0f MiB/s%n", fill, mib / fill);
+            long mark = v.lastApplied();
+            double over = pass(v, size, recordBytes, batchBytes, mark + 1, 2);
+            System.out.printf("apply, overwrite (real before-images): %.2f s = %.0f MiB/s = %.2fx raw%n", over,
+                    mib / over, raw / over);
+            long t0 = System.nanoTime();
+            v.rollback(mark, "bench", (d, t) -> { });
+            double rb = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("rollback of %d MiB (no JVM start): %.2f s = %.2fx raw write time%n", mib, rb, rb / raw);
+        }
+    }
+
+    /** Applies {@code size} bytes of random WRITE records from {@code firstSeq}; returns the apply seconds. */
+    private static double pass(ReplicaVolume v, long size, int recordBytes, int batchBytes, long firstSeq, int seed)
+            throws IOException {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        long seq = firstSeq;
+        long applyNanos = 0;
+        for (long off = 0; off < size; ) {
+            List<CaptureRecord> records = new ArrayList<>();
+            for (int b = 0; b < batchBytes && off < size; b += recordBytes, off += recordBytes) {
+                byte[] payload = new byte[recordBytes];
+                rnd.nextBytes(payload);
+                records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.WRITE, off, recordBytes,
+                        0, PROV, payload));
+            }
+            records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.FLUSH, 0, 0, 0, PROV, null));
+            JourneyMessage.Batch batch = BatchCodec.pack(seq, records);
+            long t0 = System.nanoTime();
+            v.apply(batch);
+            applyNanos += System.nanoTime() - t0;
+        }
+        return applyNanos / 1e9;
+    }
+
+    private static long now() {
+        return System.currentTimeMillis() * 1_000_000L;
+    }
+
+    private static double raw(Path file, long size, int batchBytes) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(batchBytes);
+        byte[] b = new byte[batchBytes];
+        new SplittableRandom(9).nextBytes(b);
+        buf.put(b).flip();
+        long t0 = System.nanoTime();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (long off = 0; off < size; off += batchBytes) {
+                ByteBuffer d = buf.duplicate();
+                while (d.hasRemaining()) {
+                    ch.write(d, off + d.position());
+                }
+                ch.force(false);
+            }
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        Files.delete(file);
+        return s;
+    }
+}

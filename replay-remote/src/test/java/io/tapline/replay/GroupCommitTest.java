@@ -1,0 +1,77 @@
+package io.tapline.replay;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.journey.BatchCodec;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyProtocolException;
+import io.tapline.log.Bus;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.undo.UndoConfig;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GroupCommitTest {
+    private static final long SIZE = 1 << 20;
+    private static final Provenance PROV = new Provenance(Bus.WEDGE, "10.0.0.1:4000", "vol1", 1, 0, 1);
+
+    @TempDir
+    Path dir;
+
+    private static JourneyMessage.Batch batch(long id, long firstSeq, int count) {
+        List<CaptureRecord> records = new ArrayList<>();
+        for (long s = firstSeq; s < firstSeq + count; s++) {
+            byte[] p = new byte[4096];
+            Arrays.fill(p, (byte) s);
+            // Overlapping offsets across and inside batches: the group's before-images must chain.
+            records.add(CaptureRecord.seal("vol1", s, s, RecordKind.WRITE, (s % 5) * 2048, 4096, 0, PROV, p));
+        }
+        return BatchCodec.pack(id, records);
+    }
+
+    private ReplicaVolume open() throws Exception {
+        return ReplicaVolume.open(dir, new JourneyMessage.Hello(1, "src", "vol1", SIZE, 4096, ""), UndoConfig.DEFAULT);
+    }
+
+    @Test
+    void groupAcksEachBatchAsIfAppliedOneByOneAndRollsBackExactly() throws Exception {
+        byte[] atThree;
+        try (ReplicaVolume v = open()) {
+            assertEquals(3, v.apply(batch(1, 1, 3)));
+            atThree = Files.readAllBytes(dir.resolve("vol1/replica.img"));
+            // batch 2 re-sends 2..5, batch 3 is 6..8, batch 4 is a re-sent duplicate of 1..3
+            long[] acks = v.applyGroup(List.of(batch(2, 2, 4), batch(3, 6, 3), batch(4, 1, 3)));
+            assertArrayEquals(new long[] {5, 8, 8}, acks);
+            assertEquals(8, v.lastApplied());
+            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("vol1/replica.img")));
+            assertEquals((byte) 8, b.get(3 * 2048), "seq 8 wrote last at offset 6144");
+            v.rollback(3, "test", (d, t) -> { });
+        }
+        assertArrayEquals(atThree, Files.readAllBytes(dir.resolve("vol1/replica.img")));
+    }
+
+    @Test
+    void holeInTheGroupAppliesTheBatchesBeforeItAndNamesIt() throws Exception {
+        try (ReplicaVolume v = open()) {
+            ReplicaVolume.GroupFailure e = assertThrows(ReplicaVolume.GroupFailure.class,
+                    () -> v.applyGroup(List.of(batch(1, 1, 2), batch(2, 3, 2), batch(3, 9, 1), batch(4, 5, 1))));
+            assertArrayEquals(new long[] {2, 4}, e.appliedAcks());
+            assertTrue(e.getMessage().contains("batch 3 starts at 9 (expected: <= 5"), e.getMessage());
+            assertEquals(4, v.lastApplied());
+            JourneyProtocolException alone = assertThrows(JourneyProtocolException.class,
+                    () -> v.applyGroup(List.of(batch(5, 7, 1))));
+            assertTrue(!(alone instanceof ReplicaVolume.GroupFailure), "nothing applied: the plain failure");
+        }
+    }
+}
