@@ -1,5 +1,6 @@
 package io.tapline.replay;
 
+import io.tapline.log.DurableFiles;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,6 @@
 package io.tapline.log.audit;
 
+import io.tapline.log.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -71,7 +72,7 @@ public final class AuditVerifier {
             while (pos < size) {
                 long expected = entries + 1;
                 ByteBuffer lenBuf = ByteBuffer.allocate(4);
-                int got = read(ch, lenBuf, pos);
+                int got = DurableFiles.readUpTo(ch, lenBuf, pos);
                 long len = got < 4 ? -1 : lenBuf.getInt(0) & 0xFFFFFFFFL;
                 if (got < 4 || len < AuditLog.FIXED - 4 + 32 || len > AuditLog.FIXED + 2 * 4096 + 32
                         || pos + 4 + len > size) {
@@ -82,7 +83,7 @@ public final class AuditVerifier {
                             lastRecordSeq);
                 }
                 ByteBuffer e = ByteBuffer.allocate((int) (4 + len));
-                read(ch, e, pos);
+                DurableFiles.readUpTo(ch, e, pos);
                 byte[] a = e.array();
                 CRC32C crc = new CRC32C();
                 crc.update(a, 8, a.length - 8);
@@ -157,7 +158,7 @@ public final class AuditVerifier {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             for (int slot = 0; slot < 2; slot++) {
                 ByteBuffer s = ByteBuffer.allocate(AuditLog.SLOT);
-                if (read(ch, s, (long) slot * AuditLog.SLOT) < AuditLog.SLOT || s.getInt(0) != AuditLog.HEAD_MAGIC) {
+                if (DurableFiles.readUpTo(ch, s, (long) slot * AuditLog.SLOT) < AuditLog.SLOT || s.getInt(0) != AuditLog.HEAD_MAGIC) {
                     continue;
                 }
                 CRC32C crc = new CRC32C();
@@ -180,17 +181,5 @@ public final class AuditVerifier {
             b.putLong(x);
         }
         return b.array();
-    }
-
-    private static int read(FileChannel ch, ByteBuffer dst, long position) throws IOException {
-        int total = 0;
-        while (dst.hasRemaining()) {
-            int n = ch.read(dst, position + total);
-            if (n < 0) {
-                break;
-            }
-            total += n;
-        }
-        return total;
     }
 }

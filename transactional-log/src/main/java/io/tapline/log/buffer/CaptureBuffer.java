@@ -1,5 +1,6 @@
 package io.tapline.log.buffer;
 
+import io.tapline.log.DurableFiles;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordCodec;

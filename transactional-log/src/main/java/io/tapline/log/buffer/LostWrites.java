@@ -1,5 +1,6 @@
 package io.tapline.log.buffer;
 
+import io.tapline.log.DurableFiles;
 import io.tapline.log.RecordKind;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

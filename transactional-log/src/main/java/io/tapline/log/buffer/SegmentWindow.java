@@ -1,5 +1,6 @@
 package io.tapline.log.buffer;
 
+import io.tapline.log.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

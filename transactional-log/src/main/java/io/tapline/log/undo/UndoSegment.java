@@ -1,5 +1,6 @@
 package io.tapline.log.undo;
 
+import io.tapline.log.DurableFiles;
 import io.tapline.log.RecordKind;
 import java.io.Closeable;
 import java.io.IOException;
@@ -94,7 +95,7 @@ final class UndoSegment implements Closeable {
             CRC32C crc = new CRC32C();
             crc.update(h.array(), 0, 24);
             h.putInt((int) crc.getValue()).putInt(0).flip();
-            write(ch, h, 0);
+            DurableFiles.writeFully(ch, h, 0);
             ch.force(true);
         } catch (IOException | RuntimeException e) {
             ch.close();
@@ -116,7 +117,7 @@ final class UndoSegment implements Closeable {
                 : FileChannel.open(path, StandardOpenOption.READ);
         try {
             ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
-            if (read(ch, h, 0) < HEADER_BYTES) {
+            if (DurableFiles.readUpTo(ch, h, 0) < HEADER_BYTES) {
                 throw new UndoFormatException("header: " + h.position() + " bytes (expected: " + HEADER_BYTES
                         + ") file=" + path);
             }
@@ -156,7 +157,7 @@ final class UndoSegment implements Closeable {
         while (pos < fileSize) {
             String problem = null;
             header.clear();
-            int got = read(channel, header, pos);
+            int got = DurableFiles.readUpTo(channel, header, pos);
             long length = 0;
             if (got < RECORD_HEADER_BYTES) {
                 problem = "incomplete record header (" + got + " bytes)";
@@ -193,7 +194,7 @@ final class UndoSegment implements Closeable {
 
     private String checkRecord(long pos, int length) throws IOException {
         ByteBuffer body = ByteBuffer.allocate(length);
-        read(channel, body, pos + 4);
+        DurableFiles.readUpTo(channel, body, pos + 4);
         body.flip();
         CRC32C crc = new CRC32C();
         crc.update(body.duplicate().position(4));
@@ -259,7 +260,7 @@ final class UndoSegment implements Closeable {
             return;
         }
         pending.flip();
-        write(channel, pending, pendingStart);
+        DurableFiles.writeFully(channel, pending, pendingStart);
         pending.clear();
     }
 
@@ -274,7 +275,7 @@ final class UndoSegment implements Closeable {
         // The index knows where the next record starts: one pread for length field and body.
         long next = index + 1 < count ? positions[index + 1] : sizeBytes;
         ByteBuffer whole = ByteBuffer.allocate((int) (next - pos));
-        if (read(channel, whole, pos) < whole.capacity()) {
+        if (DurableFiles.readUpTo(channel, whole, pos) < whole.capacity()) {
             throw new UndoFormatException("record " + index + " at offset " + pos + " is cut short file=" + path);
         }
         int length = whole.getInt(0);
@@ -361,24 +362,5 @@ final class UndoSegment implements Closeable {
         } finally {
             channel.close();
         }
-    }
-
-    private static void write(FileChannel ch, ByteBuffer src, long position) throws IOException {
-        long pos = position;
-        while (src.hasRemaining()) {
-            pos += ch.write(src, pos);
-        }
-    }
-
-    private static int read(FileChannel ch, ByteBuffer dst, long position) throws IOException {
-        int total = 0;
-        while (dst.hasRemaining()) {
-            int n = ch.read(dst, position + total);
-            if (n < 0) {
-                break;
-            }
-            total += n;
-        }
-        return total;
     }
 }

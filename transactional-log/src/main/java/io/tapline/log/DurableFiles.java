@@ -1,4 +1,4 @@
-package io.tapline.log.buffer;
+package io.tapline.log;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -15,9 +15,9 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>Stateless and thread-safe.
  */
-final class DurableFiles {
+public final class DurableFiles {
     /** Suffix of a replacement in progress; leftovers are deleted when a buffer opens. */
-    static final String TEMP_SUFFIX = ".tmp";
+    public static final String TEMP_SUFFIX = ".tmp";
 
     private DurableFiles() {
     }
@@ -26,7 +26,7 @@ final class DurableFiles {
      * Atomically replaces {@code target} with {@code content}: after a crash the file holds either
      * the old or the new bytes, never a mix.
      */
-    static void replace(Path target, ByteBuffer content) throws IOException {
+    public static void replace(Path target, ByteBuffer content) throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + TEMP_SUFFIX);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -37,15 +37,20 @@ final class DurableFiles {
         syncDirectory(target.toAbsolutePath().getParent());
     }
 
+    /** {@link #replace(Path, ByteBuffer)} for an array. */
+    public static void replace(Path target, byte[] content) throws IOException {
+        replace(target, ByteBuffer.wrap(content));
+    }
+
     /** Makes creations, renames and deletions in {@code dir} durable. */
-    static void syncDirectory(Path dir) throws IOException {
+    public static void syncDirectory(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         }
     }
 
     /** Writes all of {@code src} at {@code position}. */
-    static void writeFully(FileChannel ch, ByteBuffer src, long position) throws IOException {
+    public static void writeFully(FileChannel ch, ByteBuffer src, long position) throws IOException {
         long pos = position;
         while (src.hasRemaining()) {
             pos += ch.write(src, pos);
@@ -57,7 +62,7 @@ final class DurableFiles {
      *
      * @return the number of bytes read
      */
-    static int readUpTo(FileChannel ch, ByteBuffer dst, long position) throws IOException {
+    public static int readUpTo(FileChannel ch, ByteBuffer dst, long position) throws IOException {
         int total = 0;
         while (dst.hasRemaining()) {
             int n = ch.read(dst, position + total);
@@ -70,7 +75,7 @@ final class DurableFiles {
     }
 
     /** Fills {@code dst} from {@code position}, failing at the end of the file. */
-    static void readFully(FileChannel ch, ByteBuffer dst, long position, Path file) throws IOException {
+    public static void readFully(FileChannel ch, ByteBuffer dst, long position, Path file) throws IOException {
         int want = dst.remaining();
         int got = readUpTo(ch, dst, position);
         if (got < want) {
@@ -80,7 +85,7 @@ final class DurableFiles {
     }
 
     /** Reads a whole small file. */
-    static ByteBuffer readSmallFile(Path file, int maxBytes) throws IOException {
+    public static ByteBuffer readSmallFile(Path file, int maxBytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size > maxBytes) {
