@@ -73,29 +73,8 @@ record BufferState(String volumeId, BufferConfig config, long lostWrites, long l
     static BufferState decode(ByteBuffer buf, Path file) throws IOException {
         String repair = "delete the file: the buffer then assumes it was FULL with an unknown range and "
                 + "records a GAP over the whole volume";
-        if (buf.remaining() < FIXED_BYTES + 1) {
-            throw new BufferCorruptException(file, buf.remaining(),
-                    "state: " + buf.remaining() + " bytes (expected: >= " + (FIXED_BYTES + 1) + ")", repair);
-        }
-        if (buf.getInt(0) != MAGIC) {
-            throw new BufferCorruptException(file, 0,
-                    String.format("magic: 0x%08x (expected: 0x%08x)", buf.getInt(0), MAGIC), repair);
-        }
-        int version = buf.getShort(4) & 0xFFFF;
-        if (version != FORMAT_VERSION) {
-            throw new UnsupportedFormatVersionException(file, version, FORMAT_VERSION, FORMAT_VERSION);
-        }
-        int n = buf.get(64) & 0xFF;
-        if (FIXED_BYTES + n != buf.remaining()) {
-            throw new BufferCorruptException(file, 64, "volumeIdLength: " + n + " (expected: "
-                    + (buf.remaining() - FIXED_BYTES) + " from the file size)", repair);
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(buf.array(), 0, 65 + n);
-        if (buf.getInt(65 + n) != (int) crc.getValue()) {
-            throw new BufferCorruptException(file, 65 + n, String.format("crc32c: 0x%08x (expected: 0x%08x)",
-                    buf.getInt(65 + n), (int) crc.getValue()), repair);
-        }
+        int n = SmallFileCheck.check(buf, file, "state", MAGIC, FORMAT_VERSION, FIXED_BYTES, 64, "volumeIdLength",
+                repair);
         int flags = buf.getShort(6) & 0xFFFF;
         BufferConfig config = new BufferConfig(buf.getLong(8), buf.getLong(16), buf.getLong(24));
         return new BufferState(new String(buf.array(), 65, n, StandardCharsets.UTF_8), config, buf.getLong(32),

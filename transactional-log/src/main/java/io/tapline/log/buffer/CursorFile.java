@@ -61,29 +61,8 @@ record CursorFile(String remoteId, long acknowledgedSequence, long updatedTimeNa
         ByteBuffer buf = DurableFiles.readSmallFile(file, FIXED_BYTES + 64);
         String repair = "delete the file and register the remote again: it then resends from the oldest "
                 + "retained record, which is safe";
-        if (buf.remaining() < FIXED_BYTES + 1) {
-            throw new BufferCorruptException(file, buf.remaining(), "cursor: " + buf.remaining()
-                    + " bytes (expected: >= " + (FIXED_BYTES + 1) + ")", repair);
-        }
-        if (buf.getInt(0) != MAGIC) {
-            throw new BufferCorruptException(file, 0,
-                    String.format("magic: 0x%08x (expected: 0x%08x)", buf.getInt(0), MAGIC), repair);
-        }
-        int version = buf.getShort(4) & 0xFFFF;
-        if (version != FORMAT_VERSION) {
-            throw new UnsupportedFormatVersionException(file, version, FORMAT_VERSION, FORMAT_VERSION);
-        }
-        int n = buf.get(24) & 0xFF;
-        if (FIXED_BYTES + n != buf.remaining()) {
-            throw new BufferCorruptException(file, 24, "remoteIdLength: " + n + " (expected: "
-                    + (buf.remaining() - FIXED_BYTES) + " from the file size)", repair);
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(buf.array(), 0, 25 + n);
-        if (buf.getInt(25 + n) != (int) crc.getValue()) {
-            throw new BufferCorruptException(file, 25 + n, String.format("crc32c: 0x%08x (expected: 0x%08x)",
-                    buf.getInt(25 + n), (int) crc.getValue()), repair);
-        }
+        int n = SmallFileCheck.check(buf, file, "cursor", MAGIC, FORMAT_VERSION, FIXED_BYTES, 24, "remoteIdLength",
+                repair);
         return new CursorFile(new String(buf.array(), 25, n, StandardCharsets.US_ASCII), buf.getLong(8),
                 buf.getLong(16));
     }
