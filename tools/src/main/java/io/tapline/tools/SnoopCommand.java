@@ -1,6 +1,5 @@
 package io.tapline.tools;
 
-import io.tapline.log.buffer.BufferConfig;
 import io.tapline.snoop.SnoopConfig;
 import io.tapline.snoop.SnoopPipeline;
 import io.tapline.snoop.capture.PcapCapture;
@@ -11,8 +10,6 @@ import io.tapline.tools.cli.ByteSizeConverter;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -54,11 +52,11 @@ final class SnoopCommand implements Callable<Integer> {
     @Option(names = "--filter", paramLabel = "BPF", description = "BPF filter for live capture, e.g. 'tcp port 3260'.")
     String filter;
 
+    @Mixin
+    SourceOptions sourceOptions;
+
     @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "Capture buffer directory (one sub-directory per volume).")
     Path buffer;
-
-    @Option(names = "--remote", paramLabel = "HOST:PORT", description = "A replayer to ship to (repeatable; none: capture only).")
-    List<InetSocketAddress> remotes = new ArrayList<>();
 
     @Option(names = "--block-size", paramLabel = "N", defaultValue = "512",
             description = "iSCSI logical block size in bytes until a READ CAPACITY answer is seen (default: ${DEFAULT-VALUE}).")
@@ -84,17 +82,6 @@ final class SnoopCommand implements Callable<Integer> {
             description = "Kernel capture buffer for live capture (default: ${DEFAULT-VALUE}).")
     long captureBuffer;
 
-    @Option(names = "--buffer-max", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "4G",
-            description = "Largest capture buffer per volume (default: ${DEFAULT-VALUE}).")
-    long bufferMax;
-
-    @Option(names = "--segment-size", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64M",
-            description = "Buffer segment file size (default: ${DEFAULT-VALUE}).")
-    long segmentSize;
-
-    @Option(names = "--source-id", paramLabel = "ID", description = "This source's id in the handshake (default: host name).")
-    String sourceId;
-
     @Option(names = "--json", description = "Print the import summary as JSON.")
     boolean json;
 
@@ -106,9 +93,6 @@ final class SnoopCommand implements Callable<Integer> {
         if (blockSize < 512 || Integer.bitCount(blockSize) != 1) {
             throw new CliFailure("--block-size: " + blockSize + " (expected: a power of two >= 512)", 2);
         }
-        if (segmentSize > bufferMax) {
-            throw new CliFailure("--segment-size: " + segmentSize + " (expected: <= --buffer-max " + bufferMax + ")", 2);
-        }
         VolumeNames names;
         try {
             names = new VolumeNames(volumeMap);
@@ -118,8 +102,8 @@ final class SnoopCommand implements Callable<Integer> {
         SnoopConfig config = new SnoopConfig(java.util.Set.copyOf(iscsiPorts), java.util.Set.copyOf(nbdPorts), blockSize,
                 SnoopConfig.DEFAULT.maxPendingBytes());
         Files.createDirectories(buffer);
-        VolumeRouter.Settings settings = new VolumeRouter.Settings(buffer, BufferConfig.ofMaxBytes(segmentSize, bufferMax),
-                remotes, sourceId != null ? sourceId : InetAddress.getLocalHost().getHostName(),
+        VolumeRouter.Settings settings = new VolumeRouter.Settings(buffer, sourceOptions.bufferConfig(),
+                sourceOptions.remotes, sourceOptions.sourceId(),
                 volumeSize == null ? -1 : volumeSize, names);
         return source.pcap != null ? importFile(settings, config) : live(settings, config);
     }
@@ -163,7 +147,7 @@ final class SnoopCommand implements Callable<Integer> {
             summary.put("seconds", (System.nanoTime() - started) / 1e9);
             summary.put("volumes", volumes(router));
             summary.put("unshippedVolumes", router.unshippedVolumes());
-            if (!remotes.isEmpty()) {
+            if (!sourceOptions.remotes.isEmpty()) {
                 System.err.println("tapline snoop: waiting for the remotes is left to `tapline status --wait-synced`");
             }
             router.close();
@@ -201,7 +185,7 @@ final class SnoopCommand implements Callable<Integer> {
         housekeeping.scheduleWithFixedDelay(() -> syncAndReport(router, true), SYNC_MILLIS, SYNC_MILLIS, TimeUnit.MILLISECONDS);
         captureThread.start();
         System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
-                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + remotes.size());
+                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size());
         serve.await();
         return 0;
     }

@@ -1,17 +1,14 @@
 package io.tapline.tools;
 
-import io.tapline.log.buffer.BufferConfig;
 import io.tapline.tools.cli.ByteSizeConverter;
 import io.tapline.tools.cli.CliFailure;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tapline wedge}: the inline NBD interceptor, its capture buffer and its shippers. */
@@ -33,22 +30,11 @@ final class WedgeCommand implements Callable<Integer> {
             description = "Volume size, e.g. 4G (required when the volume file does not exist; must match when it does).")
     Long size;
 
+    @Mixin
+    SourceOptions sourceOptions;
+
     @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "Capture buffer directory.")
     Path buffer;
-
-    @Option(names = "--buffer-max", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "4G",
-            description = "Largest buffer before it is FULL (default: ${DEFAULT-VALUE}); the high-water mark is 80 % of it.")
-    long bufferMax;
-
-    @Option(names = "--segment-size", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64M",
-            description = "Buffer segment file size (default: ${DEFAULT-VALUE}).")
-    long segmentSize;
-
-    @Option(names = "--remote", paramLabel = "HOST:PORT", description = "A replayer to ship to (repeatable; none: capture only).")
-    List<InetSocketAddress> remotes = new ArrayList<>();
-
-    @Option(names = "--source-id", paramLabel = "ID", description = "This source's id in the handshake (default: host name).")
-    String sourceId;
 
     @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
     Path credentialFile;
@@ -65,19 +51,15 @@ final class WedgeCommand implements Callable<Integer> {
             node.bindMetrics(metricsServer.registry(), export);
         }
         System.err.println("tapline wedge: serving nbd://" + ReplicationAddresses.hostPort(node.nbdAddress()) + "/" + export
-                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + remotes.size());
+                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size());
         serve.await();
         return 0;
     }
 
     SourceNode.Settings settings() throws IOException {
         long sizeBytes = volumeSize(volume, size);
-        if (segmentSize > bufferMax) {
-            throw new CliFailure("--segment-size: " + segmentSize + " (expected: <= --buffer-max " + bufferMax + ")", 2);
-        }
-        return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer,
-                BufferConfig.ofMaxBytes(segmentSize, bufferMax), remotes,
-                sourceId != null ? sourceId : InetAddress.getLocalHost().getHostName(), Credentials.read(credentialFile));
+        return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer, sourceOptions.bufferConfig(),
+                sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile));
     }
 
     /** The configured size, or the existing file's; refuses a mismatch or a missing size for a new file. */

@@ -56,8 +56,21 @@ public final class RecordCodec {
 
     /** Encoded size of everything but the payload. */
     public static int headerSize(CaptureRecord r) {
-        return FIXED_BYTES + utf8(r.volumeId()).length + utf8(r.provenance().initiator()).length
-                + utf8(r.provenance().target()).length;
+        return FIXED_BYTES + utf8Length(r.volumeId()) + utf8Length(r.provenance().initiator())
+                + utf8Length(r.provenance().target());
+    }
+
+    /**
+     * UTF-8 length of {@code s} without encoding it when it is ASCII (volume ids and addresses
+     * nearly always are): sizes are asked for per record on the capture and shipping paths.
+     */
+    public static int utf8Length(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return s.getBytes(StandardCharsets.UTF_8).length;
+            }
+        }
+        return s.length();
     }
 
     /** Writes the whole record at {@code dst}'s position, advancing it. */

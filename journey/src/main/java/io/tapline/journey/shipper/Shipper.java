@@ -251,12 +251,13 @@ public final class Shipper implements Closeable {
                             + r.sequence());
                     return;
                 }
-                if (!records.isEmpty() && bytes + r.encodedSize() > config.maxBatchBytes()) {
+                int size = r.encodedSize();
+                if (!records.isEmpty() && bytes + size > config.maxBatchBytes()) {
                     pending = r;
                     break;
                 }
                 records.add(r);
-                bytes += r.encodedSize();
+                bytes += size;
                 expected++;
                 if (bytes >= config.maxBatchBytes()) {
                     break;

@@ -194,8 +194,8 @@ public final class CaptureBuffer implements Closeable {
             }
             appendGap();
         }
-        long size = (long) RecordCodec.FIXED_BYTES + volumeIdBytes + utf8Length(provenance.initiator())
-                + utf8Length(provenance.target()) + data.length;
+        long size = (long) RecordCodec.FIXED_BYTES + volumeIdBytes + RecordCodec.utf8Length(provenance.initiator())
+                + RecordCodec.utf8Length(provenance.target()) + data.length;
         boolean roll = needsRoll(size);
         if (retainedBytes + size + (roll ? SegmentHeader.FIXED_BYTES + volumeIdBytes : 0) > config.maxBytes()) {
             log.warn("capture buffer FULL, writes are no longer captured volume={} seq={} retainedBytes={} "
@@ -540,15 +540,6 @@ public final class CaptureBuffer implements Closeable {
         }
     }
 
-    private static int utf8Length(String s) {
-        int n = s.length();
-        for (int i = 0; i < s.length(); i++) {
-            if (s.charAt(i) >= 0x80) {
-                return s.getBytes(StandardCharsets.UTF_8).length;
-            }
-        }
-        return n;
-    }
 
     /** UTC nanoseconds since the epoch. */
     static long nanosOf(Instant instant) {

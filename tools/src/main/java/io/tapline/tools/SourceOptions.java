@@ -1,0 +1,44 @@
+package io.tapline.tools;
+
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.tools.cli.ByteSizeConverter;
+import io.tapline.tools.cli.CliFailure;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/**
+ * The options every capturing command shares (wedge, snoop): buffer sizing, the remotes to ship
+ * to and the source's identity. A picocli mixin, so both commands spell and check them alike.
+ */
+final class SourceOptions {
+    @Option(names = "--buffer-max", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "4G",
+            description = "Largest buffer per volume before it is FULL (default: ${DEFAULT-VALUE}); the high-water mark is 80 %% of it.")
+    long bufferMax;
+
+    @Option(names = "--segment-size", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64M",
+            description = "Buffer segment file size (default: ${DEFAULT-VALUE}).")
+    long segmentSize;
+
+    @Option(names = "--remote", paramLabel = "HOST:PORT", description = "A replayer to ship to (repeatable; none: capture only).")
+    List<InetSocketAddress> remotes = new ArrayList<>();
+
+    @Option(names = "--source-id", paramLabel = "ID", description = "This source's id in the handshake (default: host name).")
+    String sourceId;
+
+    /** The buffer sizing; refuses a segment larger than the buffer (exit 2). */
+    BufferConfig bufferConfig() {
+        if (segmentSize > bufferMax) {
+            throw new CliFailure("--segment-size: " + segmentSize + " (expected: <= --buffer-max " + bufferMax + ")", 2);
+        }
+        return BufferConfig.ofMaxBytes(segmentSize, bufferMax);
+    }
+
+    /** The configured source id, or the host name. */
+    String sourceId() throws UnknownHostException {
+        return sourceId != null ? sourceId : InetAddress.getLocalHost().getHostName();
+    }
+}
