@@ -15,7 +15,7 @@ import java.util.List;
  *   offset size  field
  *    0      4    length   bytes after this field: 1 (type) + body; 1..maxFrameBytes
  *    4      1    type     1 HELLO, 2 WELCOME, 3 REFUSED, 4 BATCH, 5 ACK, 6 ERROR,
- *                          7 ADMIN_REQUEST, 8 ADMIN_PROGRESS, 9 ADMIN_DONE
+ *                          7 ADMIN_REQUEST, 8 ADMIN_PROGRESS, 9 ADMIN_DONE, 10 CONTROL
  *    5      n    body     length - 1 bytes, as below; a body must be consumed exactly
  *
  * HELLO (source to replayer)            WELCOME (replayer to source)
@@ -43,6 +43,9 @@ import java.util.List;
  *       3 mark)                         ADMIN_DONE (replayer to administrator, then close)
  *   u64 value (sequence or UTC nanos)       u8 ok (0/1), u64 sequence, str message
  *   str markName
+ *
+ * CONTROL (either direction, inside a HELLO session; protocol version 2)
+ *   ... the rest of the frame: one Kryo-encoded ControlMessage (see io.tapline.journey.control.ControlCodec)
  * </pre>
  *
  * <p>A HELLO whose protocol version is not supported is still decoded (its other fields are
@@ -136,6 +139,11 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
                         readLong(body, "total"));
                 case ADMIN_DONE -> new JourneyMessage.AdminDone(readByte(body, "ok") != 0, readLong(body, "sequence"),
                         readString(body, "message"));
+                case CONTROL -> {
+                    byte[] bytes = new byte[body.readableBytes()];
+                    body.readBytes(bytes);
+                    yield new JourneyMessage.Control(bytes);
+                }
             };
         } catch (IllegalArgumentException e) {
             throw fail(e.getMessage());

@@ -97,6 +97,7 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
                 out.writeLong(d.sequence());
                 writeString(out, d.message());
             }
+            case CONTROL -> out.writeBytes(((JourneyMessage.Control) msg).body());
             default -> throw new EncoderException("type: " + msg.type() + " (expected: a journey message)");
         }
     }
@@ -119,6 +120,7 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
             }
             case ADMIN_PROGRESS -> 16;
             case ADMIN_DONE -> 1 + 8 + str(((JourneyMessage.AdminDone) msg).message());
+            case CONTROL -> ((JourneyMessage.Control) msg).body().length;
         };
         return 1 + body;
     }

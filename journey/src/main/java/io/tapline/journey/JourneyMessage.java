@@ -216,6 +216,36 @@ public sealed interface JourneyMessage {
         }
     }
 
+    /**
+     * Either direction inside a session: a control-plane message (replica state, chunk hashes),
+     * Kryo-encoded by {@code ControlCodec}. The byte array is owned by the message.
+     */
+    record Control(byte[] body) implements JourneyMessage {
+        public Control {
+            Objects.requireNonNull(body, "body");
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.CONTROL;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Control c && java.util.Arrays.equals(body, c.body);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(body);
+        }
+
+        @Override
+        public String toString() {
+            return "Control[bytes=" + body.length + "]";
+        }
+    }
+
     private static void checkU16(String field, int value) {
         if (value < 0 || value > 0xFFFF) {
             throw new IllegalArgumentException(field + ": " + value + " (expected: 0..65535)");

@@ -10,7 +10,9 @@ public enum MessageType {
     ERROR(6),
     ADMIN_REQUEST(7),
     ADMIN_PROGRESS(8),
-    ADMIN_DONE(9);
+    ADMIN_DONE(9),
+    /** Control plane, either direction inside a session: a Kryo-encoded {@code io.tapline.journey.control.ControlMessage}. */
+    CONTROL(10);
 
     private final int wireValue;
 
@@ -34,6 +36,6 @@ public enum MessageType {
                 return type;
             }
         }
-        throw new JourneyProtocolException("type: " + value + " (expected: 1..9)");
+        throw new JourneyProtocolException("type: " + value + " (expected: 1..10)");
     }
 }

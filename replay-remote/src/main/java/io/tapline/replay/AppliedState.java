@@ -12,22 +12,25 @@ import java.util.zip.CRC32C;
 
 /**
  * The {@code applied.state} file of a replicated volume: the last durably applied sequence and
- * whether the replica is out of sync. Two 512-byte slots, overwritten in place alternately
- * (slot = generation mod 2) and fdatasync'd; a write torn by a crash damages only the slot being
- * written, and the other still holds the previous state. Reading picks the valid slot with the
- * higher generation. Big-endian.
+ * the replica's {@link SyncState} (out of sync, resyncing, last consistent sequence). Two
+ * 512-byte slots, overwritten in place alternately (slot = generation mod 2) and fdatasync'd; a
+ * write torn by a crash damages only the slot being written, and the other still holds the
+ * previous state. Reading picks the valid slot with the higher generation. Big-endian.
  *
  * <pre>
- * slot (at offset 0 or 512)
+ * slot (at offset 0 or 512), version 2
  * offset size field
  *  0      4   magic                0x54504153 ("TPAS")
- *  4      2   version              1
- *  6      2   flags                bit 0 OUT_OF_SYNC
+ *  4      2   version              2 (version 1 is read: bytes 32..35 were its crc32c)
+ *  6      2   flags                bit 0 OUT_OF_SYNC, bit 1 RESYNCING, bit 2 COVERED_BY_RESYNC,
+ *                                  bit 3 GAP_DURING_RESYNC
  *  8      8   generation           +1 per write
  * 16      8   lastAppliedSequence
- * 24      8   firstGapSequence     sequence of the first GAP applied, 0 if none
- * 32      4   crc32c               CRC-32C of bytes [0, 32)
- * 36    476   zero
+ * 24      8   firstGapSequence     sequence of the first unhealed GAP, 0 if none
+ * 32      8   consistentSequence   newest sequence at which the replica was consistent
+ * 40      8   resyncId             the resync epoch being applied, 0 if none
+ * 48      4   crc32c               CRC-32C of bytes [0, 48)
+ * 52    460   zero
  * </pre>
  *
  * <p>Not thread-safe: used by the volume's apply thread only.
@@ -35,16 +38,20 @@ import java.util.zip.CRC32C;
 final class AppliedState implements Closeable {
     static final String FILE = "applied.state";
     static final int MAGIC = 0x54504153;
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final int SLOT_BYTES = 512;
     private static final int FLAG_OUT_OF_SYNC = 1;
+    private static final int FLAG_RESYNCING = 2;
+    private static final int FLAG_COVERED = 4;
+    private static final int FLAG_GAP_DURING_RESYNC = 8;
+    private static final int V1_CRC_AT = 32;
+    private static final int V2_CRC_AT = 48;
 
     private final Path file;
     private final FileChannel channel;
     private long generation;
     private long lastApplied;
-    private long firstGapSequence;
-    private boolean outOfSync;
+    private SyncState sync = SyncState.consistentAt(0);
 
     private AppliedState(Path file, FileChannel channel) {
         this.file = file;
@@ -56,7 +63,7 @@ final class AppliedState implements Closeable {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
             ByteBuffer initial = ByteBuffer.allocate(2 * SLOT_BYTES);
-            writeSlot(initial, 0, 0, 0, false, 0);
+            writeSlot(initial, 0, 0, 0, SyncState.consistentAt(0));
             DurableFiles.replace(file, initial.array());
         }
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -79,7 +86,7 @@ final class AppliedState implements Closeable {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             AppliedState state = new AppliedState(file, ch);
             state.load();
-            return new VolumeStatus(volumeId, state.lastApplied, state.outOfSync, 0, false);
+            return VolumeStatus.of(volumeId, state.lastApplied, state.sync, null, 0, false);
         }
     }
 
@@ -102,9 +109,8 @@ final class AppliedState implements Closeable {
             if (problems[slot] == null && s.getLong(8) > bestGeneration) {
                 bestGeneration = s.getLong(8);
                 generation = bestGeneration;
-                outOfSync = (s.getShort(6) & FLAG_OUT_OF_SYNC) != 0;
                 lastApplied = s.getLong(16);
-                firstGapSequence = s.getLong(24);
+                sync = readSync(s, lastApplied);
             }
         }
         if (bestGeneration < 0) {
@@ -118,34 +124,56 @@ final class AppliedState implements Closeable {
         if (magic != MAGIC) {
             return String.format("slot %d magic: 0x%08x (expected: 0x%08x)", slot, magic, MAGIC);
         }
-        int stored = s.getInt(32);
+        int version = s.getShort(4) & 0xFFFF;
+        if (version != 1 && version != VERSION) {
+            return "slot " + slot + " version: " + version + " (expected: 1.." + VERSION + ")";
+        }
+        int crcAt = version == 1 ? V1_CRC_AT : V2_CRC_AT;
+        int stored = s.getInt(crcAt);
         CRC32C crc = new CRC32C();
-        crc.update(s.duplicate().position(0).limit(32));
+        crc.update(s.duplicate().position(0).limit(crcAt));
         if ((int) crc.getValue() != stored) {
             return String.format("slot %d crc32c: 0x%08x (expected: 0x%08x)", slot, (int) crc.getValue(), stored);
-        }
-        int version = s.getShort(4) & 0xFFFF;
-        if (version != VERSION) {
-            return "slot " + slot + " version: " + version + " (expected: " + VERSION + ".." + VERSION + ")";
         }
         return null;
     }
 
-    private static void writeSlot(ByteBuffer dst, int at, long generation, long lastApplied, boolean outOfSync,
-            long firstGap) {
+    private static SyncState readSync(ByteBuffer s, long lastApplied) {
+        int flags = s.getShort(6);
+        boolean outOfSync = (flags & FLAG_OUT_OF_SYNC) != 0;
+        long firstGap = s.getLong(24);
+        if ((s.getShort(4) & 0xFFFF) == 1) {
+            return outOfSync ? new SyncState(true, false, false, false, firstGap, Math.max(0, firstGap - 1), 0)
+                    : SyncState.consistentAt(lastApplied);
+        }
+        return new SyncState(outOfSync, (flags & FLAG_RESYNCING) != 0, (flags & FLAG_COVERED) != 0,
+                (flags & FLAG_GAP_DURING_RESYNC) != 0, firstGap, s.getLong(32), s.getLong(40));
+    }
+
+    private static void writeSlot(ByteBuffer dst, int at, long generation, long lastApplied, SyncState sync) {
         ByteBuffer s = dst.duplicate().position(at).limit(at + SLOT_BYTES).slice();
-        s.putInt(MAGIC).putShort((short) VERSION).putShort((short) (outOfSync ? FLAG_OUT_OF_SYNC : 0))
-                .putLong(generation).putLong(lastApplied).putLong(firstGap);
+        int flags = (sync.outOfSync() ? FLAG_OUT_OF_SYNC : 0) | (sync.resyncing() ? FLAG_RESYNCING : 0)
+                | (sync.coveredByResync() ? FLAG_COVERED : 0) | (sync.gapDuringResync() ? FLAG_GAP_DURING_RESYNC : 0);
+        s.putInt(MAGIC).putShort((short) VERSION).putShort((short) flags)
+                .putLong(generation).putLong(lastApplied).putLong(sync.firstGapSequence())
+                .putLong(sync.consistentSequence()).putLong(sync.resyncId());
         CRC32C crc = new CRC32C();
         crc.update(s.duplicate().flip());
         s.putInt((int) crc.getValue());
     }
 
-    /** Durably records the new state (fdatasync before returning). */
+    /** As {@link #persist(long, SyncState)} for a replica that is consistent, or out of sync since {@code newFirstGap}. */
     void persist(long newLastApplied, boolean newOutOfSync, long newFirstGap) throws IOException {
+        persist(newLastApplied, newOutOfSync
+                ? new SyncState(true, false, false, false, newFirstGap, Math.max(0, newFirstGap - 1), 0)
+                : SyncState.consistentAt(newLastApplied));
+    }
+
+    /** Durably records the new state (fdatasync before returning). */
+    void persist(long newLastApplied, SyncState newSync) throws IOException {
         long next = generation + 1;
         ByteBuffer slot = ByteBuffer.allocate(SLOT_BYTES);
-        writeSlot(slot, 0, next, newLastApplied, newOutOfSync, newFirstGap);
+        writeSlot(slot, 0, next, newLastApplied, newSync);
         long position = (next % 2) * SLOT_BYTES;
         while (slot.hasRemaining()) {
             position += channel.write(slot, position);
@@ -153,20 +181,23 @@ final class AppliedState implements Closeable {
         channel.force(false);
         generation = next;
         lastApplied = newLastApplied;
-        outOfSync = newOutOfSync;
-        firstGapSequence = newFirstGap;
+        sync = newSync;
     }
 
     long lastApplied() {
         return lastApplied;
     }
 
+    SyncState sync() {
+        return sync;
+    }
+
     boolean outOfSync() {
-        return outOfSync;
+        return !sync.consistent();
     }
 
     long firstGapSequence() {
-        return firstGapSequence;
+        return sync.firstGapSequence();
     }
 
     @Override

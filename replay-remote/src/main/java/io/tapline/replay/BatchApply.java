@@ -44,7 +44,7 @@ final class BatchApply implements Closeable {
     static final int GATHER_BYTES = 8 << 20;
 
     /** What the batch changed. */
-    record Outcome(boolean dirty, boolean gap, long firstGap, long bytes) {
+    record Outcome(boolean dirty, SyncState sync, long bytes) {
     }
 
     private final String volumeId;
@@ -70,7 +70,7 @@ final class BatchApply implements Closeable {
     }
 
     /** Applies {@code fresh} (in sequence order, none applied yet); durable on return. */
-    Outcome apply(List<CaptureRecord> fresh, boolean outOfSync, long firstGapSequence) throws IOException {
+    Outcome apply(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
         // Before-images first, durable before the first byte of the batch reaches the replica.
         BeforeImages.append(replica, fresh, undo);
         undo.sync();
@@ -83,7 +83,7 @@ final class BatchApply implements Closeable {
         });
         Outcome outcome;
         try {
-            outcome = writeReplica(fresh, outOfSync, firstGapSequence);
+            outcome = writeReplica(fresh, sync, lastApplied);
         } catch (IOException | RuntimeException e) {
             try {
                 await(audited);
@@ -96,13 +96,15 @@ final class BatchApply implements Closeable {
         return outcome;
     }
 
-    private Outcome writeReplica(List<CaptureRecord> fresh, boolean outOfSync, long firstGapSequence)
+    private Outcome writeReplica(List<CaptureRecord> fresh, SyncState syncBefore, long lastApplied)
             throws IOException {
         boolean dirty = false;
-        boolean gap = outOfSync;
-        long firstGap = firstGapSequence;
+        SyncState sync = syncBefore;
+        long previous = lastApplied;
         long bytes = 0;
         for (CaptureRecord r : fresh) {
+            sync = sync.after(r, previous);
+            previous = r.sequence();
             if (r.kind() == RecordKind.WRITE && !r.fua()) {
                 gatherWrite(r);
             } else {
@@ -120,9 +122,9 @@ final class BatchApply implements Closeable {
                     case GAP -> {
                         log.warn("capture gap volume={} seq={} offset={} length={} reason={}; replica is out of sync "
                                 + "until resync", volumeId, r.sequence(), r.offsetBytes(), r.lengthBytes(), r.text());
-                        gap = true;
-                        firstGap = firstGap == 0 ? r.sequence() : firstGap;
                     }
+                    case RESYNC_BEGIN, RESYNC_END -> log.info("{} volume={} seq={} {}", r.kind(), volumeId,
+                            r.sequence(), r.text());
                     default -> throw new IllegalStateException("kind: " + r.kind());
                 }
                 if (r.kind().changesData() && r.fua()) {
@@ -138,7 +140,7 @@ final class BatchApply implements Closeable {
         if (dirty) {
             replica.force();
         }
-        return new Outcome(dirty, gap, firstGap, bytes);
+        return new Outcome(dirty, sync, bytes);
     }
 
     private void gatherWrite(CaptureRecord r) throws IOException {
@@ -192,7 +194,7 @@ final class BatchApply implements Closeable {
         };
         Provenance p = r.provenance();
         String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
-        String detail = r.kind() == RecordKind.MARK || r.kind() == RecordKind.GAP ? r.text() : "";
+        String detail = r.kind().changesData() || r.kind() == RecordKind.FLUSH ? "" : r.text();
         audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
                 p.opcode(), r.kind() == RecordKind.WRITE ? audit.digest(r.payload()) : null, who, detail);
     }

@@ -47,6 +47,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     private volatile VolumeHost host;
     private volatile ReplicaVolume volume;
     private volatile String volumeId = "-";
+    /** Apply thread only: the last replica state sent to the source. */
+    private io.tapline.journey.control.ReplicaStateReport lastReport;
 
     ReplaySession(ReplayConfig config, Function<String, VolumeHost> hosts) {
         this.config = config;
@@ -76,6 +78,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             case OPENING, ACTIVE -> {
                 if (msg instanceof JourneyMessage.Batch batch) {
                     onBatch(batch);
+                } else if (msg instanceof JourneyMessage.Control control && state == State.ACTIVE) {
+                    onControl(control);
                 } else if (msg instanceof JourneyMessage.Error e) {
                     log.warn("source error volume={} conn={} message={}", volumeId, channel.remoteAddress(),
                             e.message());
@@ -116,6 +120,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 volume = v;
                 state = State.ACTIVE;
                 channel.writeAndFlush(new JourneyMessage.Welcome(v.lastApplied()));
+                reportState(v);
                 log.info("session welcomed volume={} source={} conn={} lastApplied={}", hello.volumeId(),
                         hello.sourceId(), channel.remoteAddress(), v.lastApplied());
             } catch (RefusedException e) {
@@ -178,8 +183,10 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             long[] acks = v.applyGroup(group);
             log.debug("group applied volume={} batches={} bytes={} micros={}", volumeId, group.size(), bytes,
                     (System.nanoTime() - t0) / 1000);
+            reportState(v); // before the ACKs: a source never sees a GAP acked without its state
             ack(group, acks);
         } catch (ReplicaVolume.GroupFailure e) {
+            reportState(v);
             ack(group, e.appliedAcks());
             queued.clear();
             error(e.getMessage());
@@ -187,10 +194,60 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             log.error("volume={} applying batches {}..{} failed: {}", volumeId, group.get(0).batchId(),
                     group.get(group.size() - 1).batchId(), e.toString());
             queued.clear();
+            reportState(v);
             error("replayer I/O error applying batch " + group.get(0).batchId() + ": " + e.getMessage());
         } catch (RuntimeException e) {
             queued.clear();
             error(e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    /** A control message from the source: chunk hashes are computed on the apply thread, in order with batches. */
+    private void onControl(JourneyMessage.Control control) {
+        io.tapline.journey.control.ControlMessage m;
+        try {
+            m = io.tapline.journey.control.ControlCodec.decode(control);
+        } catch (RuntimeException e) {
+            error(e.getMessage());
+            return;
+        }
+        if (!(m instanceof io.tapline.journey.control.ChunkHashRequest req)) {
+            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest)");
+            return;
+        }
+        host.executor().execute(() -> answerHashes(req));
+    }
+
+    private void answerHashes(io.tapline.journey.control.ChunkHashRequest req) {
+        ReplicaVolume v = volume;
+        if (state == State.CLOSED || v == null) {
+            return;
+        }
+        io.tapline.journey.control.ChunkHashReply reply;
+        String problem = req.problem();
+        if (problem != null) {
+            reply = io.tapline.journey.control.ChunkHashReply.failed(req.requestId(), problem);
+        } else if (v.lastApplied() < req.minAppliedSequence()) {
+            reply = io.tapline.journey.control.ChunkHashReply.failed(req.requestId(), "applied: " + v.lastApplied()
+                    + " (expected: >= " + req.minAppliedSequence() + "); ask again later");
+        } else {
+            try {
+                reply = v.hashChunks(req);
+            } catch (IOException | RuntimeException e) {
+                log.warn("volume={} hashing chunks failed: {}", volumeId, e.toString());
+                reply = io.tapline.journey.control.ChunkHashReply.failed(req.requestId(), "hashing: " + e.getMessage());
+            }
+        }
+        channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(reply));
+        reportState(v);
+    }
+
+    /** On the apply thread: tells the source the replica's state when it changed since the last report. */
+    private void reportState(ReplicaVolume v) {
+        io.tapline.journey.control.ReplicaStateReport report = v.status(true).toReport(v.resyncId());
+        if (!report.equals(lastReport) && channel.isActive()) {
+            lastReport = report;
+            channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(report));
         }
     }
 

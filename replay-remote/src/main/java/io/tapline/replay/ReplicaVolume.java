@@ -58,8 +58,11 @@ final class ReplicaVolume implements Closeable {
     private final MarkIndex marks;
     private final AuditLog audit;
     private final BatchApply batchApply;
+    private final ChunkWrites chunkWrites;
+    private final ReplicaHasher hasher = new ReplicaHasher();
     private volatile long lastApplied;
-    private volatile boolean outOfSync;
+    private volatile SyncState sync;
+    private volatile String failedReason;
     private volatile String pausedReason;
     private volatile UndoLog.Window window;
 
@@ -75,7 +78,8 @@ final class ReplicaVolume implements Closeable {
         this.audit = audit;
         this.batchApply = new BatchApply(volumeId, replica, undo, marks, audit);
         this.lastApplied = state.lastApplied();
-        this.outOfSync = state.outOfSync();
+        this.sync = state.sync();
+        this.chunkWrites = new ChunkWrites(meta.volumeSizeBytes(), lastApplied);
     }
 
     /**
@@ -128,8 +132,8 @@ final class ReplicaVolume implements Closeable {
                 }
                 throw e;
             }
-            log.info("volume opened volume={} lastApplied={} outOfSync={}", hello.volumeId(), volume.lastApplied,
-                    volume.outOfSync);
+            log.info("volume opened volume={} lastApplied={} sync={}", hello.volumeId(), volume.lastApplied,
+                    volume.sync);
             return volume;
         } catch (IOException | RuntimeException e) {
             replica.close();
@@ -215,9 +219,11 @@ final class ReplicaVolume implements Closeable {
             audit.sync();
         }
         marks.dropAbove(intent.target());
-        long firstGap = state.firstGapSequence() > intent.target() ? 0 : state.firstGapSequence();
-        state.persist(intent.target(), outOfSync, firstGap);
+        SyncState after = sync.rolledBackTo(intent.target());
+        state.persist(intent.target(), after);
+        sync = after;
         lastApplied = intent.target();
+        chunkWrites.reset(intent.target());
         String reason = "volume " + volumeId + " rolled back to seq " + intent.target() + "; resume with `tapline resume`"
                 + " after resync";
         new ControlFiles(intent.target(), intent.from(), intent.millis(), reason).write(dir, ControlFiles.PAUSED);
@@ -291,7 +297,12 @@ final class ReplicaVolume implements Closeable {
         for (JourneyMessage.Batch batch : batches) {
             try {
                 List<CaptureRecord> records = BatchCodec.unpack(batch);
-                if (batch.firstSequence() > expected) {
+                if (batch.firstSequence() > expected && records.get(0).kind() == io.tapline.log.RecordKind.RESYNC_BEGIN) {
+                    // A resync epoch covers what the hole misses: SyncState marks the replica out of sync until it ends.
+                    log.warn("volume={} sequence jumps from {} to {}: a resync begins there ({})", volumeId,
+                            expected - 1, batch.firstSequence(), records.get(0).text());
+                    expected = batch.firstSequence();
+                } else if (batch.firstSequence() > expected) {
                     throw new JourneyProtocolException("sequence: batch " + batch.batchId() + " starts at "
                             + batch.firstSequence() + " (expected: <= " + expected + ", last applied " + (expected - 1)
                             + ") volume=" + volumeId + ": a hole is never skipped");
@@ -312,12 +323,23 @@ final class ReplicaVolume implements Closeable {
             acks[ok++] = expected - 1;
         }
         if (!fresh.isEmpty()) {
-            BatchApply.Outcome o = batchApply.apply(fresh, outOfSync, state.firstGapSequence());
+            BatchApply.Outcome o;
+            try {
+                o = batchApply.apply(fresh, sync, lastApplied);
+            } catch (IOException e) {
+                failedReason = "applying seq " + fresh.get(0).sequence() + ".." + fresh.get(fresh.size() - 1).sequence()
+                        + " failed: " + e.getMessage();
+                throw e;
+            }
             bytesApplied.addAndGet(o.bytes());
             long newLast = expected - 1;
-            state.persist(newLast, o.gap(), o.firstGap());
+            state.persist(newLast, o.sync());
             lastApplied = newLast;
-            outOfSync = o.gap();
+            sync = o.sync();
+            failedReason = null;
+            for (CaptureRecord r : fresh) {
+                chunkWrites.applied(r);
+            }
             undo.enforceRetention();
             window = undo.window();
         }
@@ -362,7 +384,31 @@ final class ReplicaVolume implements Closeable {
 
     /** Any thread: the volume's figures. */
     VolumeStatus status(boolean sessionConnected) {
-        return new VolumeStatus(volumeId, lastApplied, outOfSync, bytesApplied.get(), sessionConnected);
+        VolumeStatus s = VolumeStatus.of(volumeId, lastApplied, sync, failedReason, bytesApplied.get(),
+                sessionConnected);
+        String paused = pausedReason;
+        return paused == null ? s : s.paused(paused);
+    }
+
+    /** The current resync epoch id, 0 when none. */
+    long resyncId() {
+        return sync.resyncId();
+    }
+
+    /**
+     * On the apply thread: hashes the chunks {@code req} names at the current applied sequence.
+     * Serving the hashes of the current resync epoch makes the epoch cover this replica (see
+     * {@link SyncState}); that is persisted before the reply leaves.
+     */
+    io.tapline.journey.control.ChunkHashReply hashChunks(io.tapline.journey.control.ChunkHashRequest req)
+            throws IOException {
+        io.tapline.journey.control.ChunkHashReply reply = hasher.hash(req, replica, chunkWrites, lastApplied);
+        SyncState hashed = sync.hashedFor(req.resyncId());
+        if (hashed != sync) {
+            state.persist(lastApplied, hashed);
+            sync = hashed;
+        }
+        return reply;
     }
 
     long lastApplied() {

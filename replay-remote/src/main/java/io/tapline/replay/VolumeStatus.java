@@ -1,14 +1,56 @@
 package io.tapline.replay;
 
+import io.tapline.journey.control.ReplicaStateReport;
+
 /**
- * A snapshot of one replicated volume, for {@code tapline status}.
+ * A snapshot of one replicated volume, for {@code tapline status}, metrics and the source.
  *
  * @param volumeId            the volume
  * @param lastAppliedSequence every record up to this one is applied and durable
- * @param outOfSync           a GAP record was applied: the replica misses data until a resync
+ * @param outOfSync           the replica is not a consistent image (a GAP, a hole, a resync in progress)
  * @param bytesApplied        bytes written or zeroed on the replica since the replayer started
  * @param sessionConnected    whether a source is connected for this volume now
+ * @param state               consistent, out-of-sync, resyncing, paused or failed (see {@link ReplicaStateReport})
+ * @param consistentSequence  newest sequence at which the replica was consistent
+ * @param reason              why it is not consistent; empty when it is
  */
 public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean outOfSync, long bytesApplied,
-        boolean sessionConnected) {
+        boolean sessionConnected, String state, long consistentSequence, String reason) {
+
+    /** The state name of a paused volume (after a rollback, until resumed). */
+    public static final String PAUSED = "paused";
+
+    /** The status of a volume in {@code sync}; a non-null {@code pausedOrFailed} reason overrides the state. */
+    static VolumeStatus of(String volumeId, long lastApplied, SyncState sync, String failedReason, long bytesApplied,
+            boolean connected) {
+        String state;
+        String reason;
+        if (failedReason != null) {
+            state = ReplicaStateReport.FAILED;
+            reason = failedReason;
+        } else if (sync.resyncing()) {
+            state = ReplicaStateReport.RESYNCING;
+            reason = "resync " + Long.toHexString(sync.resyncId()) + " in progress (inconsistent until it ends)";
+        } else if (sync.outOfSync()) {
+            state = ReplicaStateReport.OUT_OF_SYNC;
+            reason = "missing data since seq " + sync.firstGapSequence() + " (a capture gap or a hole); "
+                    + "consistent at seq " + sync.consistentSequence() + "; a resync heals it";
+        } else {
+            state = ReplicaStateReport.CONSISTENT;
+            reason = "";
+        }
+        return new VolumeStatus(volumeId, lastApplied, !sync.consistent() || failedReason != null, bytesApplied,
+                connected, state, sync.consistentSequence(), reason);
+    }
+
+    /** The same status, paused for {@code why}. */
+    VolumeStatus paused(String why) {
+        return new VolumeStatus(volumeId, lastAppliedSequence, true, bytesApplied, sessionConnected, PAUSED,
+                consistentSequence, why);
+    }
+
+    /** The report a source receives. */
+    public ReplicaStateReport toReport(long resyncId) {
+        return new ReplicaStateReport(state, lastAppliedSequence, consistentSequence, resyncId, reason);
+    }
 }

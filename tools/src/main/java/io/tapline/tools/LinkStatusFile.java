@@ -25,13 +25,26 @@ public final class LinkStatusFile {
     private LinkStatusFile() {
     }
 
-    /** One link as the source process last saw it. */
+    /**
+     * One link as the source process last saw it, with the replica's state as its replayer last
+     * reported it ({@code replicaState} null when it never reported: unknown).
+     */
     public record Link(String remote, String address, boolean connected, long shippedSequence, long ackedSequence,
-            long reconnects, String lastError, long updatedAtMillis) {
+            long reconnects, String lastError, long updatedAtMillis, String replicaState, long replicaApplied,
+            long replicaConsistentSequence, String replicaReason) {
         /** The link of a shipper's status snapshot taken at {@code nowMillis}. */
         public static Link of(ShipperStatus st, long nowMillis) {
+            var r = st.replica();
             return new Link(st.remoteId(), st.address(), st.connected(), st.lastSentSequence(), st.lastAckedSequence(),
-                    st.reconnects(), st.lastError(), nowMillis);
+                    st.reconnects(), st.lastError(), nowMillis, r == null ? null : r.state(),
+                    r == null ? 0 : r.lastApplied(), r == null ? 0 : r.consistentSequence(),
+                    r == null ? null : r.reason());
+        }
+
+        /** The same link, marked disconnected (its process stopped). */
+        public Link stopped(long nowMillis) {
+            return new Link(remote, address, false, shippedSequence, ackedSequence, reconnects, "source stopped",
+                    nowMillis, replicaState, replicaApplied, replicaConsistentSequence, replicaReason);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.tapline.tools;
 
+import io.tapline.journey.resync.ResyncConfig;
+import io.tapline.journey.resync.ResyncEngine;
 import io.tapline.journey.shipper.Shipper;
 import io.tapline.journey.shipper.ShipperConfig;
 import io.tapline.log.buffer.BufferConfig;
@@ -30,7 +32,13 @@ final class SourceNode implements AutoCloseable {
 
     /** What an operator configures for one wedge. */
     record Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
-            BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential) {
+            BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
+            ResyncConfig resync) {
+        Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
+                BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential) {
+            this(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential,
+                    ResyncConfig.DEFAULT);
+        }
     }
 
     private final Path volumeDir;
@@ -39,6 +47,8 @@ final class SourceNode implements AutoCloseable {
     private final ScheduledExecutorService statusWriter;
     private WedgeServer wedge;
     private MarkSpool marks;
+    private ResyncEngine resync;
+    private ResyncSpool resyncRequests;
 
     private SourceNode(Path volumeDir, CaptureBuffer buffer) {
         this.volumeDir = volumeDir;
@@ -65,6 +75,9 @@ final class SourceNode implements AutoCloseable {
             MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(CaptureSink.of(buffer));
             node.wedge = WedgeServer.start(WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap));
             node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
+            node.resync = ResyncEngine.start(s.export(), buffer, node.shippers, new WedgeVolume(node.wedge, s.sizeBytes()),
+                    s.resync());
+            node.resyncRequests = ResyncSpool.start(volumeDir, node.resync);
             node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
             return node;
         } catch (IOException | RuntimeException e) {
@@ -82,15 +95,27 @@ final class SourceNode implements AutoCloseable {
         return wedge.boundAddress();
     }
 
+    /** The resync engine of this volume. */
+    ResyncEngine resync() {
+        return resync;
+    }
+
     private void writeLinkStatus() {
+        writeStatusFiles(true);
+    }
+
+    private void writeStatusFiles(boolean running) {
         long now = System.currentTimeMillis();
         List<LinkStatusFile.Link> links = new ArrayList<>();
         for (Shipper shipper : shippers) {
-            links.add(LinkStatusFile.Link.of(shipper.status(), now));
+            LinkStatusFile.Link link = LinkStatusFile.Link.of(shipper.status(), now);
+            links.add(running ? link : link.stopped(now));
         }
         try {
             LinkStatusFile.write(volumeDir, links);
-        } catch (IOException e) {
+            new SourceStatusFile(resync == null ? null : resync.status(), buffer.storageError(), running, now)
+                    .write(volumeDir);
+        } catch (IOException | RuntimeException e) {
             LOG.debug("link status not written dir={} error={}", volumeDir, e.toString());
         }
     }
@@ -98,6 +123,8 @@ final class SourceNode implements AutoCloseable {
     @Override
     public void close() {
         statusWriter.shutdownNow();
+        closeQuietly(resyncRequests);
+        closeQuietly(resync);
         closeQuietly(marks);
         closeQuietly(wedge);
         for (Shipper shipper : shippers) {
@@ -108,11 +135,7 @@ final class SourceNode implements AutoCloseable {
     }
 
     private void writeLinkStatusAfterStop() {
-        try {
-            LinkStatusFile.write(volumeDir, List.of());
-        } catch (IOException e) {
-            LOG.debug("link status not cleared dir={} error={}", volumeDir, e.toString());
-        }
+        writeStatusFiles(false); // the replicas' last reported states stay readable, marked stopped
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -23,8 +23,11 @@ import picocli.CommandLine.Model.CommandSpec;
 /**
  * {@code tapline status}: the figures of a source's capture buffer, read from its files (the
  * source process may be running or not): captured, shipped, acknowledged (= durably applied on
- * the replayer), mode, lost writes and gaps. {@code --wait-synced} polls until every remote has
- * every captured record.
+ * the replayer), mode, lost writes, gaps, tracked chunks, and per remote the replica's state as
+ * its replayer last reported it (consistent, behind, out-of-sync, resyncing, failed, refused,
+ * unknown). "Synced" is never more optimistic than the truth: it needs every remote consistent
+ * and with every captured record, the buffer in DATA mode with nothing tracked, and no resync
+ * running. {@code --wait-synced} polls until then and otherwise exits 1 naming each state.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Shows a capture buffer's state per volume: captured / shipped / acked (applied), mode, gaps.")
@@ -95,20 +98,32 @@ final class StatusCommand implements Callable<Integer> {
         }
         long now = System.currentTimeMillis();
         List<Map<String, Object>> remotes = new ArrayList<>();
+        boolean remotesSynced = true;
         for (Map.Entry<String, Long> e : s.acknowledged().entrySet()) {
             Map<String, Object> r = new LinkedHashMap<>();
             LinkStatusFile.Link link = links.get(e.getKey());
             boolean fresh = link != null && now - link.updatedAtMillis() < LinkStatusFile.FRESH_MILLIS;
+            String lastError = link == null || link.lastError() == null || link.lastError().isBlank() ? null
+                    : link.lastError();
+            ReplicaView replica = ReplicaView.of(link, lastError, e.getValue(), s.lastSequence());
             r.put("remote", e.getKey());
             r.put("address", link == null ? null : link.address());
+            r.put("replica", replica.state());
+            r.put("replicaReason", replica.reason());
             r.put("acked", e.getValue());
-            r.put("applied", e.getValue());
+            r.put("applied", replica.applied());
+            r.put("consistentSequence", link == null || link.replicaState() == null ? null
+                    : link.replicaConsistentSequence());
             r.put("shipped", link == null ? null : Math.max(link.shippedSequence(), e.getValue()));
             r.put("connected", fresh && link.connected());
             r.put("sourceRunning", fresh);
-            r.put("lastError", link == null || link.lastError() == null || link.lastError().isBlank() ? null : link.lastError());
+            r.put("lastError", lastError);
+            remotesSynced &= replica.state().equals(ReplicaView.CONSISTENT);
             remotes.add(r);
         }
+        SourceStatusFile source = SourceStatusFile.read(dir);
+        boolean resyncRunning = source != null && source.resync() != null
+                && source.resync().state().equals("resyncing");
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("volume", s.volumeId());
         v.put("mode", s.mode().name());
@@ -121,9 +136,45 @@ final class StatusCommand implements Callable<Integer> {
         v.put("gapRecords", s.gapRecords());
         v.put("oldestUnackedAgeMillis", s.oldestUnackedTimeNanos() == 0 ? 0
                 : Math.max(0, now - s.oldestUnackedTimeNanos() / 1_000_000));
-        v.put("synced", s.synced());
+        v.put("trackedChunks", s.trackedChunks());
+        v.put("storageError", source == null || source.storageError() == null || source.storageError().isEmpty()
+                ? null : source.storageError());
+        v.put("resync", source == null ? null : source.resync());
+        boolean storageOk = v.get("storageError") == null;
+        v.put("synced", s.synced() && storageOk && remotesSynced && !resyncRunning);
+        v.put("notSyncedBecause", whyNot(s, storageOk, remotes, resyncRunning));
         v.put("remotes", remotes);
         return v;
+    }
+
+    private static List<String> whyNot(BufferStatus s, boolean storageOk, List<Map<String, Object>> remotes,
+            boolean resyncRunning) {
+        List<String> why = new ArrayList<>();
+        if (s.mode() == io.tapline.log.buffer.BufferMode.FULL) {
+            why.add("buffer FULL (tracking changed chunks)");
+        }
+        if (s.lostWrites() > 0) {
+            why.add(s.lostWrites() + " writes not captured");
+        }
+        if (s.trackedChunks() != 0) {
+            why.add((s.trackedChunks() < 0 ? "whole volume" : s.trackedChunks() + " chunks") + " awaiting resync");
+        }
+        if (!storageOk) {
+            why.add("buffer storage error");
+        }
+        if (resyncRunning) {
+            why.add("resync running");
+        }
+        for (Map<String, Object> r : remotes) {
+            if (!ReplicaView.CONSISTENT.equals(r.get("replica"))) {
+                why.add("remote " + (r.get("address") != null ? r.get("address") : r.get("remote")) + " replica "
+                        + r.get("replica") + (r.get("replicaReason") == null ? "" : " (" + r.get("replicaReason") + ")"));
+            }
+        }
+        if (remotes.isEmpty()) {
+            why.add("no remote");
+        }
+        return why;
     }
 
     private List<Path> volumeDirs() throws IOException {
@@ -143,15 +194,30 @@ final class StatusCommand implements Callable<Integer> {
                 .append((Boolean) report.get("synced") ? "synced" : "not synced").append('\n');
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             sb.append(String.format("volume %s  mode %s  captured %d  retained %d bytes (high water %d, max %d)"
-                            + "  lost writes %d  gaps %d%n",
+                            + "  lost writes %d  gaps %d  tracked chunks %s%n",
                     v.get("volume"), v.get("mode"), v.get("captured"), v.get("retainedBytes"),
-                    v.get("highWaterBytes"), v.get("maxBytes"), v.get("lostWrites"), v.get("gapRecords")));
+                    v.get("highWaterBytes"), v.get("maxBytes"), v.get("lostWrites"), v.get("gapRecords"),
+                    (Long) v.get("trackedChunks") < 0 ? "whole volume" : v.get("trackedChunks")));
+            if (v.get("storageError") != null) {
+                sb.append("  buffer storage error: ").append(v.get("storageError")).append('\n');
+            }
+            Object resync = v.get("resync");
+            if (resync instanceof io.tapline.journey.resync.ResyncStatus rs && !rs.state().equals("idle")) {
+                sb.append(String.format("  resync %s %s: compared %d/%d chunks (%d bytes), sent %d bytes%n",
+                        rs.state(), rs.detail(), rs.chunksCompared(), rs.chunksTotal(), rs.bytesCompared(),
+                        rs.bytesSent()));
+            }
             for (Map<String, Object> r : (List<Map<String, Object>>) v.get("remotes")) {
-                sb.append(String.format("  remote %-22s %-12s shipped %s  acked/applied %s%s%n",
+                sb.append(String.format("  remote %-22s %-12s replica %-11s shipped %s  acked %s  applied %s%s%s%n",
                         r.get("address") != null ? r.get("address") : r.get("remote"),
-                        (Boolean) r.get("connected") ? "connected" : "disconnected",
-                        r.get("shipped") == null ? "-" : r.get("shipped"), r.get("acked"),
+                        (Boolean) r.get("connected") ? "connected" : "disconnected", r.get("replica"),
+                        r.get("shipped") == null ? "-" : r.get("shipped"), r.get("acked"), r.get("applied"),
+                        r.get("replicaReason") == null ? "" : "  (" + r.get("replicaReason") + ")",
                         r.get("lastError") == null ? "" : "  last error: " + r.get("lastError")));
+            }
+            List<String> why = (List<String>) v.get("notSyncedBecause");
+            if (!why.isEmpty()) {
+                sb.append("  not synced: ").append(String.join("; ", why)).append('\n');
             }
         }
         return sb.toString().stripTrailing();
@@ -162,7 +228,7 @@ final class StatusCommand implements Callable<Integer> {
         List<String> parts = new ArrayList<>();
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             if (!(Boolean) v.get("synced")) {
-                parts.add("volume " + v.get("volume") + " captured " + v.get("captured") + " mode " + v.get("mode"));
+                parts.add("volume " + v.get("volume") + ": " + String.join("; ", (List<String>) v.get("notSyncedBecause")));
             }
         }
         return String.join("; ", parts);

@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
             WedgeCommand.class,
             SnoopCommand.class,
             StatusCommand.class,
+            ResyncCommand.class,
             QuickstartCommand.class,
             BufferCommand.class,
             MarkCommand.class,

@@ -16,7 +16,16 @@ public enum RecordKind {
     /** A named bookmark; the payload is the mark's UTF-8 name. */
     MARK(5),
     /** A known hole in capture covering the range; the payload is the UTF-8 reason. */
-    GAP(6);
+    GAP(6),
+    /**
+     * Start of a checksum resync epoch: from here until the matching {@link #RESYNC_END} the
+     * replica is being brought back in step by WRITEs of the source's current chunks, and is
+     * inconsistent. The payload is the UTF-8 text {@code "resync <id> <scope>: <reason>"}. A
+     * replayer accepts a RESYNC_BEGIN after a hole in the sequence (the resync covers it).
+     */
+    RESYNC_BEGIN(7),
+    /** End of the resync epoch named by the payload ({@code "resync <id>"}): the replica is consistent again. */
+    RESYNC_END(8);
 
     private final int wireValue;
 
@@ -45,6 +54,6 @@ public enum RecordKind {
                 return kind;
             }
         }
-        throw new RecordFormatException("kind: " + value + " (expected: 1..6)");
+        throw new RecordFormatException("kind: " + value + " (expected: 1..8)");
     }
 }

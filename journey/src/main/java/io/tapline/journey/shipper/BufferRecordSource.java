@@ -33,6 +33,16 @@ final class BufferRecordSource implements RecordSource {
     }
 
     @Override
+    public long firstSequence() {
+        return buffer.firstSequence();
+    }
+
+    @Override
+    public void rewind(String remoteId, long sequence) throws IOException {
+        buffer.rewind(remoteId, sequence);
+    }
+
+    @Override
     public void makeDurable(long sequence) throws IOException {
         if (buffer.durableSequence() < sequence) {
             buffer.sync(); // group commit: shares the fsync with the wedge's FLUSH/FUA waiters

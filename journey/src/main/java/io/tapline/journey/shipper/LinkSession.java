@@ -31,6 +31,10 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     private final Semaphore window;
     private final AckListener onAck;
+    private final java.util.function.Consumer<io.tapline.journey.control.ReplicaStateReport> onReplicaState;
+    private final java.util.concurrent.ConcurrentHashMap<Long,
+            CompletableFuture<io.tapline.journey.control.ChunkHashReply>> hashRequests =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     private final CompletableFuture<Long> welcome = new CompletableFuture<>();
     private final CompletableFuture<String> failure = new CompletableFuture<>();
@@ -44,9 +48,53 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         void acked(long lastAppliedSequence) throws IOException;
     }
 
-    LinkSession(int maxInFlightBatches, AckListener onAck) {
+    LinkSession(int maxInFlightBatches, AckListener onAck,
+            java.util.function.Consumer<io.tapline.journey.control.ReplicaStateReport> onReplicaState) {
         this.window = new Semaphore(maxInFlightBatches);
         this.onAck = onAck;
+        this.onReplicaState = onReplicaState;
+        failure.thenAccept(reason -> hashRequests.values()
+                .forEach(f -> f.completeExceptionally(new IOException("session ended: " + reason))));
+    }
+
+    /** Sends a chunk-hash request; the future completes with the reply of the same id. */
+    CompletableFuture<io.tapline.journey.control.ChunkHashReply> requestHashes(
+            io.tapline.journey.control.ChunkHashRequest request) {
+        CompletableFuture<io.tapline.journey.control.ChunkHashReply> f = new CompletableFuture<>();
+        hashRequests.put(request.requestId(), f);
+        if (!alive()) {
+            hashRequests.remove(request.requestId());
+            f.completeExceptionally(new IOException("session ended: " + failureReason()));
+            return f;
+        }
+        channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(request)).addListener(w -> {
+            if (!w.isSuccess()) {
+                hashRequests.remove(request.requestId());
+                f.completeExceptionally(new IOException("sending hash request: " + w.cause()));
+            }
+        });
+        return f;
+    }
+
+    private void onControl(JourneyMessage.Control control) {
+        io.tapline.journey.control.ControlMessage m;
+        try {
+            m = io.tapline.journey.control.ControlCodec.decode(control);
+        } catch (RuntimeException e) {
+            fail("protocol: " + e.getMessage());
+            return;
+        }
+        if (m instanceof io.tapline.journey.control.ReplicaStateReport report) {
+            onReplicaState.accept(report);
+        } else if (m instanceof io.tapline.journey.control.ChunkHashReply reply) {
+            CompletableFuture<io.tapline.journey.control.ChunkHashReply> f = hashRequests.remove(reply.requestId());
+            if (f != null) {
+                f.complete(reply);
+            }
+        } else {
+            fail("protocol: control: " + m.getClass().getSimpleName()
+                    + " (expected: ReplicaStateReport or ChunkHashReply)");
+        }
     }
 
     @Override
@@ -67,6 +115,8 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
             fail("replayer error: " + e.message());
         } else if (msg instanceof JourneyMessage.Ack a) {
             onAck(a);
+        } else if (msg instanceof JourneyMessage.Control c) {
+            onControl(c);
         } else {
             fail("protocol: type: " + msg.type() + " (expected: WELCOME, REFUSED, ACK or ERROR)");
         }

@@ -17,6 +17,12 @@ interface RecordSource {
 
     long lastSequence();
 
+    /** Sequence of the oldest retained record (lastSequence + 1 when none). */
+    long firstSequence();
+
+    /** Moves the remote's cursor back to {@code sequence} (records after it are retained). */
+    void rewind(String remoteId, long sequence) throws IOException;
+
     RecordReader openReader(long fromSequence) throws IOException;
 
     /**

@@ -65,6 +65,8 @@ public final class Shipper implements Closeable {
     private volatile LinkSession session;
     private volatile boolean connected;
     private volatile String lastError = "";
+    private volatile io.tapline.journey.control.ReplicaStateReport replica;
+    private volatile ResyncCoordinator resync = ResyncCoordinator.NONE;
     private String lastLoggedError;
     private long nextBatchId = 1;
 
@@ -110,7 +112,42 @@ public final class Shipper implements Closeable {
 
     /** A snapshot of the link. */
     public ShipperStatus status() {
-        return new ShipperStatus(cursorId, remoteId, connected, lastSent.get(), lastAcked.get(), reconnects.get(), lastError);
+        return new ShipperStatus(cursorId, remoteId, connected, lastSent.get(), lastAcked.get(), reconnects.get(),
+                connected ? "" : lastError, replica);
+    }
+
+    /** The replica's state as last reported by the replayer; null until a session reported it. */
+    public io.tapline.journey.control.ReplicaStateReport replicaState() {
+        return replica;
+    }
+
+    /** Whether a session is open now. */
+    public boolean connected() {
+        return connected;
+    }
+
+    /** The cursor id of this remote in the capture buffer. */
+    public String cursorId() {
+        return cursorId;
+    }
+
+    /** Sets who starts a resync when the replica cannot continue (default: nobody). */
+    public void resyncCoordinator(ResyncCoordinator coordinator) {
+        this.resync = java.util.Objects.requireNonNull(coordinator, "coordinator");
+    }
+
+    /**
+     * Sends a chunk-hash request on the open session; the reply completes the future (exceptionally
+     * when the session ends first or none is open).
+     */
+    public java.util.concurrent.CompletableFuture<io.tapline.journey.control.ChunkHashReply> requestHashes(
+            io.tapline.journey.control.ChunkHashRequest request) {
+        LinkSession s = session;
+        if (s == null || !connected || !s.alive()) {
+            return java.util.concurrent.CompletableFuture.failedFuture(
+                    new IOException("link to " + remoteId + " is down"));
+        }
+        return s.requestHashes(request);
     }
 
     /** Stops shipping: closes the link, waits for the shipping thread, releases the event loop. */
@@ -161,7 +198,7 @@ public final class Shipper implements Closeable {
 
     /** One connection, from connect to loss; returns why it ended. */
     private String runSession(Backoff backoff) throws IOException, InterruptedException {
-        LinkSession s = new LinkSession(config.maxInFlightBatches(), this::acked);
+        LinkSession s = new LinkSession(config.maxInFlightBatches(), this::acked, report -> replica = report);
         session = s;
         if (closed) {
             return "shipper closed";
@@ -189,6 +226,7 @@ public final class Shipper implements Closeable {
                 return s.failureReason();
             }
             connected = true;
+            lastError = "";
             backoff.reset();
             lastLoggedError = null;
             log.info("link up volume={} remote={} replayerLastApplied={} resumeAt={}", config.volumeId(), remoteId,
@@ -207,10 +245,42 @@ public final class Shipper implements Closeable {
     private long resumePoint(LinkSession s, long lastApplied) throws IOException {
         long acked = source.acknowledged(cursorId);
         long last = source.lastSequence();
+        long first = source.firstSequence();
         if (lastApplied > last) {
             s.abort("replica of volume " + config.volumeId() + " is at seq " + lastApplied
                     + " but the capture buffer ends at seq " + last + " (expected: replica <= buffer); resync needed");
             return -1;
+        }
+        if (lastApplied + 1 < first) {
+            // The records after the replica's sequence are gone (a rollback older than the buffer):
+            // only a full resync can bring it back; its RESYNC_BEGIN lets the replayer skip the hole.
+            long begin = resync.fullResyncBegin(first);
+            if (begin < 0) {
+                String why = "replica of volume " + config.volumeId() + " is at seq " + lastApplied
+                        + " but the capture buffer starts at seq " + first + ": waiting for a full resync";
+                resync.requestFull(cursorId, why);
+                s.abort(why);
+                return -1;
+            }
+            log.warn("replica behind the buffer volume={} remote={} replicaAt={} bufferFirst={}: shipping from the "
+                    + "full resync that begins at seq {}", config.volumeId(), remoteId, lastApplied, first, begin);
+            if (acked < begin - 1) {
+                source.acknowledge(cursorId, begin - 1);
+            } else if (acked > begin - 1) {
+                source.rewind(cursorId, begin - 1);
+            }
+            lastAcked.set(begin - 1);
+            lastSent.set(begin - 1);
+            return begin - 1;
+        }
+        if (lastApplied < acked) {
+            // The replayer went back (a rollback): send what it no longer has again.
+            log.warn("replica went back volume={} remote={} acked={} replicaAt={}: re-sending from seq {}",
+                    config.volumeId(), remoteId, acked, lastApplied, lastApplied + 1);
+            source.rewind(cursorId, lastApplied);
+            lastAcked.set(lastApplied);
+            lastSent.set(lastApplied);
+            return lastApplied;
         }
         if (lastApplied > acked) {
             source.acknowledge(cursorId, lastApplied);

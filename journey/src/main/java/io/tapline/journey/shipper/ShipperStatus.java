@@ -10,8 +10,10 @@ package io.tapline.journey.shipper;
  * @param lastSentSequence  highest sequence sent in the current or a past session (0 if none)
  * @param lastAckedSequence highest sequence the replayer acknowledged as durably applied
  * @param reconnects        sessions lost or connection attempts failed since start
- * @param lastError         why the link last went down or failed to come up; empty if never
+ * @param lastError         why the link last went down or failed to come up; empty while it is up
+ * @param replica           the replica's state as its replayer last reported it; null if never reported
  */
 public record ShipperStatus(String remoteId, String address, boolean connected, long lastSentSequence,
-        long lastAckedSequence, long reconnects, String lastError) {
+        long lastAckedSequence, long reconnects, String lastError,
+        io.tapline.journey.control.ReplicaStateReport replica) {
 }

@@ -56,6 +56,16 @@ final class MemoryLog implements RecordSource {
     }
 
     @Override
+    public synchronized long firstSequence() {
+        return 1;
+    }
+
+    @Override
+    public synchronized void rewind(String remoteId, long sequence) {
+        cursors.put(remoteId, Math.min(sequence, cursors.getOrDefault(remoteId, 0L)));
+    }
+
+    @Override
     public void makeDurable(long sequence) {
         // Memory is as durable as this fake gets.
     }

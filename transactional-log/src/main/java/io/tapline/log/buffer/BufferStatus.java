@@ -15,7 +15,9 @@ import java.util.Map;
  * @param acknowledged             per remote id: last sequence it acknowledged as durably applied
  * @param oldestUnackedTimeNanos   capture time of the oldest record some remote has not acked, 0 if none
  * @param lostWrites               writes not stored while FULL and not yet covered by a GAP record
- * @param gapRecords               GAP records appended so far (since creation)
+ * @param gapRecords               GAP records appended so far (since creation), whatever made them
+ * @param trackedChunks            chunks in the changed-chunk set awaiting a resync ({@code -1}: the whole volume)
+ * @param storageError             why the last append could not be stored (empty when appends succeed)
  */
 public record BufferStatus(
         String volumeId,
@@ -28,7 +30,9 @@ public record BufferStatus(
         Map<String, Long> acknowledged,
         long oldestUnackedTimeNanos,
         long lostWrites,
-        long gapRecords) {
+        long gapRecords,
+        long trackedChunks,
+        String storageError) {
 
     public BufferStatus {
         acknowledged = Map.copyOf(acknowledged);
@@ -39,8 +43,12 @@ public record BufferStatus(
         return acknowledged.values().stream().mapToLong(Long::longValue).min().orElse(lastSequence);
     }
 
-    /** Whether every remote has every record. */
+    /**
+     * Whether every remote has every record and nothing awaits a resync. This is the buffer's
+     * half of "synced"; the replica's own state (consistent or not) is the other half.
+     */
     public boolean synced() {
-        return mode != BufferMode.FULL && lostWrites == 0 && acknowledgedByAll() >= lastSequence;
+        return mode != BufferMode.FULL && lostWrites == 0 && trackedChunks == 0 && storageError.isEmpty()
+                && acknowledgedByAll() >= lastSequence;
     }
 }

@@ -63,6 +63,10 @@ public final class CaptureBuffer implements Closeable {
     private final RecoveryReport recoveryReport;
     private final RemoteCursors cursors;
     private final LostWrites lost;
+    private final ChangedChunks changed;
+    private volatile String storageError = "";
+    private long storageRetryAtNanos;
+    private static final long STORAGE_RETRY_NANOS = 1_000_000_000L;
     private final ConcurrentSkipListMap<Long, CaptureSegment> segments = new ConcurrentSkipListMap<>();
 
     // Writer state, guarded by this.
@@ -88,7 +92,7 @@ public final class CaptureBuffer implements Closeable {
     private final OldestUnacked oldestUnacked = new OldestUnacked();
 
     private CaptureBuffer(Path dir, String volumeId, BufferConfig config, Clock clock, RecoveryReport report,
-            RemoteCursors cursors, LostWrites lost) {
+            RemoteCursors cursors, LostWrites lost, ChangedChunks changed) {
         this.dir = dir;
         this.volumeId = volumeId;
         this.volumeIdBytes = volumeId.getBytes(StandardCharsets.UTF_8).length;
@@ -97,6 +101,7 @@ public final class CaptureBuffer implements Closeable {
         this.recoveryReport = report;
         this.cursors = cursors;
         this.lost = lost;
+        this.changed = changed;
     }
 
     /**
@@ -120,7 +125,15 @@ public final class CaptureBuffer implements Closeable {
         SegmentRecovery.Result recovered = SegmentRecovery.recover(volumeDir, volumeId);
         RemoteCursors cursors = RemoteCursors.load(volumeDir, clock);
         LostWrites lost = LostWrites.open(volumeDir, volumeId, config);
-        CaptureBuffer buffer = new CaptureBuffer(volumeDir, volumeId, config, clock, recovered.report(), cursors, lost);
+        ChangedChunks changed;
+        try {
+            changed = ChangedChunks.open(volumeDir, ChangedChunks.DEFAULT_CHUNK_BYTES);
+        } catch (IOException | RuntimeException e) {
+            lost.close();
+            throw e;
+        }
+        CaptureBuffer buffer = new CaptureBuffer(volumeDir, volumeId, config, clock, recovered.report(), cursors, lost,
+                changed);
         try {
             buffer.adopt(recovered.segments());
         } catch (IOException | RuntimeException e) {
@@ -133,6 +146,7 @@ public final class CaptureBuffer implements Closeable {
         if (lost.full()) {
             log.warn("capture buffer is FULL since before restart volume={} lostWrites={}", volumeId, lost.count());
         }
+        warnIfFilesystemSmall(volumeDir, volumeId, config);
         return buffer;
     }
 
@@ -187,9 +201,36 @@ public final class CaptureBuffer implements Closeable {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(provenance, "provenance");
         byte[] data = payload == null ? EMPTY : payload;
+        try {
+            CaptureRecord stored = appendOrTrack(kind, offsetBytes, lengthBytes, flags, provenance, data);
+            if (stored != null && !storageError.isEmpty()) {
+                log.info("capture buffer writes succeed again volume={} after: {}", volumeId, storageError);
+                storageError = "";
+            }
+            return stored;
+        } catch (IOException e) {
+            if (closed) {
+                throw e;
+            }
+            // The host comes first: a buffer that cannot store (ENOSPC, EIO) turns into block
+            // tracking, exactly like a FULL one, and the range is healed by a resync.
+            if (storageError.isEmpty()) {
+                log.error("capture buffer cannot store records, tracking changed chunks instead volume={} dir={} error={}",
+                        volumeId, dir, e.toString());
+            }
+            storageError = e.getMessage() == null ? e.toString() : e.getMessage();
+            storageRetryAtNanos = System.nanoTime() + STORAGE_RETRY_NANOS; // no fsync attempt per host write meanwhile
+            track(kind, offsetBytes, lengthBytes);
+            return null;
+        }
+    }
+
+    private CaptureRecord appendOrTrack(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
+            Provenance provenance, byte[] data) throws IOException {
         if (lost.full()) {
-            if (retainedBytes >= config.highWaterBytes()) {
-                lost.record(kind, offsetBytes, lengthBytes);
+            if (retainedBytes >= config.highWaterBytes()
+                    || !storageError.isEmpty() && System.nanoTime() < storageRetryAtNanos) {
+                track(kind, offsetBytes, lengthBytes);
                 return null;
             }
             appendGap();
@@ -201,13 +242,63 @@ public final class CaptureBuffer implements Closeable {
             log.warn("capture buffer FULL, writes are no longer captured volume={} seq={} retainedBytes={} "
                     + "maxBytes={} acknowledged={}", volumeId, lastSequence, retainedBytes, config.maxBytes(),
                     cursors.snapshot());
-            lost.record(kind, offsetBytes, lengthBytes);
+            track(kind, offsetBytes, lengthBytes);
             return null;
         }
         CaptureRecord record = CaptureRecord.seal(volumeId, lastSequence + 1, nanosOf(clock.instant()), kind,
                 offsetBytes, lengthBytes, flags, provenance, data);
         write(record, roll);
+        if (kind == RecordKind.GAP) {
+            changed.mark(offsetBytes, lengthBytes);
+            lost.gapCounted();
+        }
         return record;
+    }
+
+    /** A write-nature record that was not stored: remembered as lost (FULL) and its chunks tracked. */
+    private void track(RecordKind kind, long offsetBytes, long lengthBytes) throws IOException {
+        lost.record(kind, offsetBytes, lengthBytes);
+        if (kind.changesData() || kind == RecordKind.GAP) {
+            changed.mark(offsetBytes, lengthBytes);
+        }
+    }
+
+    /** The persistent changed-chunk set (block tracking) that a resync drains. */
+    public ChangedChunks changedChunks() {
+        return changed;
+    }
+
+    /** The last storage error of an append that turned into tracking, or empty once appends succeed again. */
+    public String storageError() {
+        return storageError;
+    }
+
+    /**
+     * Moves {@code remoteId}'s cursor back to {@code sequence} (a replayer that was rolled back
+     * needs records it had acknowledged again).
+     *
+     * @throws SequenceNotRetainedException when records after {@code sequence} are no longer retained
+     */
+    public synchronized void rewind(String remoteId, long sequence) throws IOException {
+        checkOpen();
+        if (sequence + 1 < firstSequence()) {
+            throw new SequenceNotRetainedException(volumeId, sequence + 1, firstSequence());
+        }
+        cursors.rewind(remoteId, sequence);
+    }
+
+    private static void warnIfFilesystemSmall(Path dir, String volumeId, BufferConfig config) {
+        try {
+            long usable = Files.getFileStore(dir).getUsableSpace();
+            long total = Files.getFileStore(dir).getTotalSpace();
+            if (config.maxBytes() > total) {
+                log.warn("capture buffer max {} bytes is larger than its whole filesystem ({} bytes, {} usable) "
+                        + "volume={} dir={}: the filesystem fills first and the buffer then tracks changed chunks",
+                        config.maxBytes(), total, usable, volumeId, dir);
+            }
+        } catch (IOException e) {
+            log.debug("filesystem size unknown dir={} error={}", dir, e.toString());
+        }
     }
 
     /** Makes every record appended before this call durable (fdatasync), group-commit style. */
@@ -222,6 +313,7 @@ public final class CaptureBuffer implements Closeable {
             }
         }
         lost.force();
+        changed.force();
     }
 
     /** Highest sequence known to be on stable storage (a {@link #sync} covered it). */
@@ -316,7 +408,7 @@ public final class CaptureBuffer implements Closeable {
             oldest = oldestUnacked.captureTimeOf(minAck + 1);
         }
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
-                acks, oldest, lost.count(), lost.gapRecords());
+                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError);
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */
@@ -339,6 +431,7 @@ public final class CaptureBuffer implements Closeable {
                 try {
                     forceAppended();
                     lost.close();
+                    changed.close();
                 } finally {
                     closed = true;
                     for (CaptureSegment segment : segments.values()) {
@@ -527,6 +620,7 @@ public final class CaptureBuffer implements Closeable {
         }
         try {
             lost.close();
+            changed.close();
         } catch (IOException e) {
             cause.addSuppressed(e);
         }

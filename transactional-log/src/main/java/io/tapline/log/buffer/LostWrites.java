@@ -84,7 +84,10 @@ final class LostWrites {
             maxEndBytes = Math.max(maxEndBytes, offsetBytes + lengthBytes);
         }
         if (entering) {
-            replaceDurably();
+            // In place and forced rather than replaced: a full filesystem refuses a new file
+            // but not an overwrite of this one's blocks. A torn write reads as "range unknown".
+            DurableFiles.writeFully(inPlace, state().encode(), 0);
+            inPlace.force(false);
         } else {
             DurableFiles.writeFully(inPlace, state().encode(), 0);
             dirty = true;
@@ -115,6 +118,13 @@ final class LostWrites {
     /** The GAP record's reason text. */
     synchronized String gapReason() {
         return "buffer full: " + count + " writes not captured" + (rangeUnknown ? ", range unknown: whole volume" : "");
+    }
+
+    /** Counts a GAP record appended by a capture path (a snoop's capture gap, a failed primary write). */
+    synchronized void gapCounted() throws IOException {
+        gapRecords++;
+        DurableFiles.writeFully(inPlace, state().encode(), 0);
+        dirty = true;
     }
 
     /** Forgets the lost writes once a durable GAP record covers them. */

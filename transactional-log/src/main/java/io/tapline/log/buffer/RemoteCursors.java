@@ -67,6 +67,15 @@ final class RemoteCursors {
         return true;
     }
 
+    /** Moves {@code remoteId}'s cursor back to {@code sequence}; the caller checked that the records after it are retained. */
+    synchronized void rewind(String remoteId, long sequence) throws IOException {
+        long current = get(remoteId);
+        if (sequence < current) {
+            write(remoteId, sequence);
+            log.warn("remote cursor moved back remote={} from={} to={}", remoteId, current, sequence);
+        }
+    }
+
     /** The remote's last acknowledged sequence. */
     long get(String remoteId) {
         Long value = acknowledged.get(remoteId);

@@ -122,6 +122,49 @@ public final class VolumeSequencer implements AutoCloseable {
         command.listener().onBatchEnd();
     }
 
+    /** Work that runs at a quiescent point of the sequence ({@link #atQuiescentPoint}). */
+    @FunctionalInterface
+    public interface QuiescentAction<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code action} on the capture thread at a point of the one order where every command
+     * submitted before it has been captured <i>and applied to the primary</i>, and no command
+     * submitted after it has been captured yet. Records the action appends to the sink are
+     * therefore ordered exactly there, and what it reads from the primary is the primary's
+     * content at that point of the sequence: a resync reads a chunk and appends it as a WRITE
+     * without racing the host's writes. The host's writes wait meanwhile: keep actions short.
+     *
+     * @throws IOException when the action fails or the sequencer is closed
+     */
+    public <T> T atQuiescentPoint(QuiescentAction<T> action) throws IOException, InterruptedException {
+        Objects.requireNonNull(action, "action");
+        java.util.concurrent.CompletableFuture<T> done = new java.util.concurrent.CompletableFuture<>();
+        Pending p = new Pending(null);
+        p.quiescent = () -> {
+            try {
+                done.complete(action.run());
+            } catch (IOException | RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        };
+        synchronized (submitLock) {
+            if (closed) {
+                throw new IOException("sequencer closed volume=" + volumeName);
+            }
+            captureQueue.add(p);
+        }
+        try {
+            return done.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getCause().toString(), e.getCause());
+        }
+    }
+
     /**
      * Stops taking commands, completes every queued one, then makes the sink and the primary
      * durable ({@code sync}, {@code force}). Does not close the sink or the primary.
@@ -145,17 +188,47 @@ public final class VolumeSequencer implements AutoCloseable {
 
     private void captureLoop() {
         List<Pending> batch = new ArrayList<>(MAX_BATCH);
+        List<Pending> handoff = new ArrayList<>(MAX_BATCH);
         while (true) {
             takeBatch(captureQueue, batch);
+            handoff.clear();
             for (Pending p : batch) {
+                if (p.quiescent != null) {
+                    applyQueue.addAll(handoff);
+                    handoff.clear();
+                    awaitApplied();
+                    p.quiescent.run();
+                    continue;
+                }
                 if (p != POISON) {
                     capture(p);
                 }
+                handoff.add(p);
             }
-            applyQueue.addAll(batch);
+            applyQueue.addAll(handoff);
             if (batch.get(batch.size() - 1) == POISON) {
                 return;
             }
+        }
+    }
+
+    /** Capture thread: waits until the apply thread has applied everything handed to it so far. */
+    private void awaitApplied() {
+        java.util.concurrent.CountDownLatch applied = new java.util.concurrent.CountDownLatch(1);
+        Pending marker = new Pending(null);
+        marker.applied = applied;
+        applyQueue.add(marker);
+        boolean interrupted = false;
+        while (true) {
+            try {
+                applied.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.interrupted(); // as in takeBatch: only close() stops this thread
         }
     }
 
@@ -168,6 +241,10 @@ public final class VolumeSequencer implements AutoCloseable {
                 if (p == POISON) {
                     endBatch(touched);
                     return;
+                }
+                if (p.applied != null) {
+                    p.applied.countDown();
+                    continue;
                 }
                 apply(p);
                 if (p.outcome == WriteOutcome.OK && p.command.needsDurability()) {
@@ -298,6 +375,10 @@ public final class VolumeSequencer implements AutoCloseable {
     private static final class Pending {
         final WriteCommand command;
         WriteOutcome outcome;
+        /** Set for {@link #atQuiescentPoint} work (capture thread). */
+        Runnable quiescent;
+        /** Set for the marker the capture thread waits on (apply thread counts it down). */
+        java.util.concurrent.CountDownLatch applied;
 
         Pending(WriteCommand command) {
             this.command = command;

@@ -139,6 +139,20 @@ public final class WedgeServer implements AutoCloseable {
     }
 
     /**
+     * Runs {@code action} at a quiescent point of the volume's sequence (see
+     * {@link VolumeSequencer#atQuiescentPoint}): a resync reads the primary there with
+     * {@link #readPrimary} and appends what it read, ordered exactly between the host's writes.
+     */
+    public <T> T atQuiescentPoint(VolumeSequencer.QuiescentAction<T> action) throws IOException, InterruptedException {
+        return sequencer.atQuiescentPoint(action);
+    }
+
+    /** Reads the primary volume (positional, thread-safe); unordered with in-flight writes unless quiesced. */
+    public void readPrimary(long offsetBytes, java.nio.ByteBuffer dst) throws IOException {
+        primary.read(offsetBytes, dst);
+    }
+
+    /**
      * Graceful stop: stops accepting connections and reading requests, waits (up to the
      * configured shutdown timeout) until every accepted request was answered, closes the
      * connections, then makes the capture sink and the primary durable and closes the primary.

@@ -1,0 +1,109 @@
+package io.tapline.journey.control;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoException;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.serializers.TaggedFieldSerializer;
+import com.esotericsoftware.kryo.util.Pool;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyProtocolException;
+
+/**
+ * Encodes {@link ControlMessage}s into CONTROL frames and back, with Kryo in registration-required
+ * mode: only the classes registered here (fixed ids, never reused) can be read, so a peer cannot
+ * make the decoder instantiate anything else. Fields are tagged ({@link TaggedFieldSerializer}):
+ * a newer peer may add tags that an older one skips.
+ *
+ * <pre>
+ * id  class
+ * 10  long[]
+ * 11  ReplicaStateReport
+ * 12  ChunkHashRequest
+ * 13  ChunkHashReply
+ * </pre>
+ *
+ * <p>Thread-safe: Kryo instances come from a pool.
+ */
+public final class ControlCodec {
+    /** Largest encoded control message accepted (a reply of {@link ChunkHashRequest#MAX_CHUNKS} chunks fits). */
+    public static final int MAX_BYTES = 1 << 20;
+
+    private static final Pool<Kryo> KRYOS = new Pool<>(true, false, 8) {
+        @Override
+        protected Kryo create() {
+            Kryo kryo = new Kryo();
+            kryo.setRegistrationRequired(true);
+            kryo.setReferences(false);
+            kryo.setDefaultSerializer(TaggedFieldSerializer.class);
+            kryo.register(long[].class, new BoundedLongArraySerializer(), 10);
+            kryo.register(ReplicaStateReport.class, 11);
+            kryo.register(ChunkHashRequest.class, 12);
+            kryo.register(ChunkHashReply.class, 13);
+            return kryo;
+        }
+    };
+
+    private ControlCodec() {
+    }
+
+    /** long[] as a count and fixed 8-byte values; a count larger than the bytes left is refused before allocating. */
+    private static final class BoundedLongArraySerializer extends com.esotericsoftware.kryo.Serializer<long[]> {
+        @Override
+        public void write(Kryo kryo, Output out, long[] array) {
+            out.writeVarInt(array.length, true);
+            out.writeLongs(array, 0, array.length);
+        }
+
+        @Override
+        public long[] read(Kryo kryo, Input in, Class<? extends long[]> type) {
+            int n = in.readVarInt(true);
+            long left = (long) in.limit() - in.position();
+            if (n < 0 || (long) n * 8 > left) {
+                throw new IllegalArgumentException("long[] length: " + n + " (expected: <= " + left / 8
+                        + ", the bytes left)");
+            }
+            return in.readLongs(n);
+        }
+    }
+
+    /** The CONTROL frame carrying {@code message}. */
+    public static JourneyMessage.Control encode(ControlMessage message) {
+        Kryo kryo = KRYOS.obtain();
+        try (Output out = new Output(256, MAX_BYTES)) {
+            kryo.writeClassAndObject(out, message);
+            return new JourneyMessage.Control(out.toBytes());
+        } finally {
+            KRYOS.free(kryo);
+        }
+    }
+
+    /**
+     * The message of a CONTROL frame.
+     *
+     * @throws JourneyProtocolException when the bytes are not one registered control message
+     */
+    public static ControlMessage decode(JourneyMessage.Control frame) {
+        byte[] body = frame.body();
+        if (body.length > MAX_BYTES) {
+            throw new JourneyProtocolException("control: " + body.length + " bytes (expected: <= " + MAX_BYTES + ")");
+        }
+        Kryo kryo = KRYOS.obtain();
+        try (Input in = new Input(body)) {
+            Object o = kryo.readClassAndObject(in);
+            if (in.position() != body.length) {
+                throw new JourneyProtocolException("control: " + (body.length - in.position())
+                        + " trailing bytes (expected: 0)");
+            }
+            if (o instanceof ControlMessage m) {
+                return m;
+            }
+            throw new JourneyProtocolException("control: " + (o == null ? "null" : o.getClass().getSimpleName())
+                    + " (expected: a control message)");
+        } catch (KryoException | IllegalArgumentException e) {
+            throw new JourneyProtocolException("control: undecodable (" + e.getMessage() + ")");
+        } finally {
+            KRYOS.free(kryo);
+        }
+    }
+}

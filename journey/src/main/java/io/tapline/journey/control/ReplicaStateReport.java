@@ -1,0 +1,84 @@
+package io.tapline.journey.control;
+
+import com.esotericsoftware.kryo.serializers.TaggedFieldSerializer.Tag;
+
+/**
+ * Replayer to source: the replica's state, sent after WELCOME and whenever it changes. Mutable
+ * only for Kryo; treat instances as values once built.
+ */
+public final class ReplicaStateReport implements ControlMessage {
+    /** The replica is at {@link #lastApplied} and is a crash-consistent image of the source. */
+    public static final String CONSISTENT = "consistent";
+    /** A GAP (or an unknown history) was applied: the replica misses data until a resync. */
+    public static final String OUT_OF_SYNC = "out-of-sync";
+    /** A resync epoch is being applied: inconsistent until its RESYNC_END. */
+    public static final String RESYNCING = "resyncing";
+    /** Applying failed (I/O error): the reason says why. */
+    public static final String FAILED = "failed";
+
+    @Tag(1)
+    private String state = CONSISTENT;
+    @Tag(2)
+    private long lastApplied;
+    @Tag(3)
+    private long consistentSequence;
+    @Tag(4)
+    private long resyncId;
+    @Tag(5)
+    private String reason = "";
+
+    /** For Kryo. */
+    ReplicaStateReport() {
+    }
+
+    public ReplicaStateReport(String state, long lastApplied, long consistentSequence, long resyncId, String reason) {
+        this.state = state;
+        this.lastApplied = lastApplied;
+        this.consistentSequence = consistentSequence;
+        this.resyncId = resyncId;
+        this.reason = reason == null ? "" : reason;
+    }
+
+    /** One of {@link #CONSISTENT}, {@link #OUT_OF_SYNC}, {@link #RESYNCING}, {@link #FAILED}. */
+    public String state() {
+        return state;
+    }
+
+    /** Every record up to this one is applied and durable. */
+    public long lastApplied() {
+        return lastApplied;
+    }
+
+    /** The newest sequence at which the replica was known consistent (a rollback target). */
+    public long consistentSequence() {
+        return consistentSequence;
+    }
+
+    /** The resync epoch being applied, 0 when none. */
+    public long resyncId() {
+        return resyncId;
+    }
+
+    /** Why the replica is not consistent; empty when it is. */
+    public String reason() {
+        return reason;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ReplicaStateReport r && state.equals(r.state) && lastApplied == r.lastApplied
+                && consistentSequence == r.consistentSequence && resyncId == r.resyncId && reason.equals(r.reason);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(state, lastApplied, consistentSequence, resyncId, reason);
+    }
+
+    @Override
+    public String toString() {
+        return "ReplicaState[" + state + ", lastApplied=" + lastApplied + ", consistentSeq=" + consistentSequence
+                + (resyncId == 0 ? "" : ", resync=" + Long.toHexString(resyncId))
+                + (reason.isEmpty() ? "" : ", reason=" + reason) + "]";
+    }
+}

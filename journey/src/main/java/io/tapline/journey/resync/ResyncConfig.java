@@ -1,0 +1,36 @@
+package io.tapline.journey.resync;
+
+import java.time.Duration;
+
+/**
+ * How a resync compares and how fast it may go.
+ *
+ * @param chunkBytes          first comparison level: chunks hashed on both sides (default 64 KiB)
+ * @param blockBytes          second level inside differing chunks; only differing blocks are sent (default 4 KiB)
+ * @param rateBytesPerSecond  bound on the source bytes read per second for comparisons; 0 = unlimited
+ * @param ackTimeout          how long to wait for every replica to apply the epoch's RESYNC_BEGIN
+ * @param poll                how often the engine looks for work
+ */
+public record ResyncConfig(int chunkBytes, int blockBytes, long rateBytesPerSecond, Duration ackTimeout,
+        Duration poll) {
+    public static final ResyncConfig DEFAULT = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofMinutes(5),
+            Duration.ofMillis(500));
+
+    public ResyncConfig {
+        if (blockBytes < 4096 || Integer.bitCount(blockBytes) != 1) {
+            throw new IllegalArgumentException("blockBytes: " + blockBytes + " (expected: a power of two >= 4096)");
+        }
+        if (chunkBytes < blockBytes || Integer.bitCount(chunkBytes) != 1 || chunkBytes > (1 << 20)) {
+            throw new IllegalArgumentException("chunkBytes: " + chunkBytes + " (expected: a power of two in "
+                    + blockBytes + "..1048576)");
+        }
+        if (rateBytesPerSecond < 0) {
+            throw new IllegalArgumentException("rateBytesPerSecond: " + rateBytesPerSecond + " (expected: >= 0)");
+        }
+    }
+
+    /** The same configuration with another rate limit. */
+    public ResyncConfig withRate(long bytesPerSecond) {
+        return new ResyncConfig(chunkBytes, blockBytes, bytesPerSecond, ackTimeout, poll);
+    }
+}

@@ -1,0 +1,400 @@
+package io.tapline.journey.resync;
+
+import io.tapline.journey.control.ReplicaStateReport;
+import io.tapline.journey.shipper.ResyncCoordinator;
+import io.tapline.journey.shipper.Shipper;
+import io.tapline.log.RecordKind;
+import io.tapline.log.ResyncEpoch;
+import io.tapline.log.buffer.BufferMode;
+import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.buffer.ChangedChunks;
+import java.io.Closeable;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings a volume's replicas back in step by checksum, automatically: after the buffer tracked
+ * changed chunks (FULL, a storage error, a GAP), when a replica reports it is out of sync, when a
+ * replica cannot continue from its sequence (a rollback older than the buffer), or on request.
+ *
+ * <h2>Contract: a resync epoch</h2>
+ * <ol>
+ *   <li>RESYNC_BEGIN (id, scope) is appended at a quiescent point and made durable. Replicas
+ *       that apply it are <i>resyncing</i>: inconsistent, but every byte the epoch writes goes
+ *       through their undo log, so {@code rollback --to-last-consistent} returns to the image they
+ *       had before it.</li>
+ *   <li>Once every replica applied BEGIN, the changed-chunk set is drained (whole volume for a
+ *       full epoch). Chunks are compared by xxHash64 with every replica ({@link ChunkComparator}),
+ *       differing chunks again block by block, and only differing blocks are appended as WRITEs
+ *       of the source's current bytes at quiescent points ({@link ResyncWriter}). Ordinary
+ *       replication goes on in between: resync WRITEs are records like any other, in one order.</li>
+ *   <li>RESYNC_END closes the epoch; a replica that was consistent at BEGIN or answered the
+ *       epoch's hashes, and saw no GAP inside it, is consistent again.</li>
+ * </ol>
+ * Worked example: buffer FULL from seq 900, 120 writes tracked in 9 chunks; space returns, GAP
+ * 1001 covers them; BEGIN 1002; the replica applies 1001 (out of sync) and 1002 (resyncing);
+ * the 9 chunks are drained and compared, 3 x 4 KiB blocks differ and become WRITEs 1040..1042
+ * between the host's writes; END 1050; the replica applies it and reports consistent at 1050.
+ *
+ * <p>An epoch that cannot finish (link loss, replayer restart) is abandoned; its replicas stay
+ * <i>resyncing</i> with a stale id, which starts a full epoch later: nothing drained is forgotten.
+ *
+ * <p>Threads: one engine thread per volume; {@link #status}, {@link #request} and the
+ * {@link ResyncCoordinator} methods from any thread.
+ */
+public final class ResyncEngine implements Closeable, ResyncCoordinator {
+    private static final Logger log = LoggerFactory.getLogger(ResyncEngine.class);
+    private static final int MAX_CHUNKS_PER_REQUEST = 1024;
+
+    private final String volumeId;
+    private final CaptureBuffer buffer;
+    private final List<Shipper> shippers;
+    private final SourceVolume volume;
+    private volatile ResyncConfig config;
+    private final Thread thread;
+    private final CountDownLatch closing = new CountDownLatch(1);
+    private final SecureRandom random = new SecureRandom();
+    private final AtomicReference<String> fullRequested = new AtomicReference<>();
+    private final AtomicReference<Request> requested = new AtomicReference<>();
+    private volatile boolean closed;
+    private volatile long activeEpoch;
+    private volatile long lastEpoch;
+    private volatile long lastFullBegin = -1;
+
+    // Progress, written by the engine thread.
+    private volatile String state = "idle";
+    private volatile String detail = "";
+    private volatile ResyncEpoch epoch;
+    private final AtomicLong chunksTotal = new AtomicLong();
+    private final AtomicLong chunksCompared = new AtomicLong();
+    private final AtomicLong bytesCompared = new AtomicLong();
+    private final AtomicLong bytesSent = new AtomicLong();
+    private final AtomicLong epochsCompleted = new AtomicLong();
+    private volatile String lastResult = "";
+
+    private record Request(boolean full, String reason) {
+    }
+
+    private record Scope(boolean full, String reason) {
+    }
+
+    private ResyncEngine(String volumeId, CaptureBuffer buffer, List<Shipper> shippers, SourceVolume volume,
+            ResyncConfig config) {
+        this.volumeId = volumeId;
+        this.buffer = buffer;
+        this.shippers = List.copyOf(shippers);
+        this.volume = volume;
+        this.config = config;
+        this.thread = new Thread(this::run, "tapline-resync-" + volumeId);
+        this.thread.setDaemon(true);
+    }
+
+    /** Starts the engine of one volume and makes it the coordinator of its shippers. */
+    public static ResyncEngine start(String volumeId, CaptureBuffer buffer, List<Shipper> shippers,
+            SourceVolume volume, ResyncConfig config) {
+        ResyncEngine e = new ResyncEngine(volumeId, buffer, shippers, volume, config);
+        for (Shipper s : shippers) {
+            s.resyncCoordinator(e);
+        }
+        e.thread.start();
+        return e;
+    }
+
+    /** Asks for a resync now: {@code full} compares the whole volume, else the tracked chunks (or all, if a replica needs it). */
+    public void request(boolean full, String reason) {
+        requested.set(new Request(full, reason));
+        log.info("resync requested volume={} full={} reason={}", volumeId, full, reason);
+    }
+
+    /** Changes the rate limit of comparisons (bytes of the source read per second, 0 = unlimited). */
+    public void rate(long bytesPerSecond) {
+        config = config.withRate(bytesPerSecond);
+    }
+
+    /** A snapshot of the engine's progress. */
+    public ResyncStatus status() {
+        ResyncEpoch e = epoch;
+        return new ResyncStatus(state, detail, e == null ? "" : Long.toHexString(e.id()), e != null && e.full(),
+                chunksTotal.get(), chunksCompared.get(), bytesCompared.get(), bytesSent.get(), epochsCompleted.get(),
+                lastResult);
+    }
+
+    @Override
+    public long fullResyncBegin(long notBefore) {
+        long b = lastFullBegin;
+        return b >= notBefore && b >= buffer.firstSequence() ? b : -1;
+    }
+
+    @Override
+    public void requestFull(String remoteId, String reason) {
+        if (fullRequested.getAndSet(remoteId + ": " + reason) == null) {
+            log.warn("full resync requested volume={} remote={} reason={}", volumeId, remoteId, reason);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        closing.countDown();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        while (!closed) {
+            try {
+                Scope scope = decide();
+                if (scope != null) {
+                    runEpoch(scope);
+                    continue;
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException | RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+                String why = e.getMessage() == null ? e.toString() : e.getMessage();
+                log.warn("resync epoch abandoned volume={} epoch={} reason={}", volumeId,
+                        epoch == null ? "-" : Long.toHexString(epoch.id()), why);
+                lastResult = "abandoned: " + why;
+                waiting("retrying after: " + why);
+                activeEpoch = 0;
+                sleep(config.poll().toMillis() * 10);
+                continue;
+            }
+            sleep(config.poll().toMillis());
+        }
+    }
+
+    private void sleep(long millis) {
+        try {
+            closing.await(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closed = true;
+        }
+    }
+
+    /** What to resync now, or null (status says why not). */
+    private Scope decide() {
+        if (buffer.status().mode() == BufferMode.FULL) {
+            waiting("capture buffer FULL: changed chunks are tracked until space returns");
+            return null;
+        }
+        ChangedChunks changed = buffer.changedChunks();
+        String full = fullRequested.get();
+        if (full != null) {
+            return new Scope(true, full);
+        }
+        Request req = requested.get();
+        if (req != null && req.full()) {
+            return new Scope(true, "requested: " + req.reason());
+        }
+        String problem = null;
+        boolean needsFull = false;
+        String down = null;
+        for (Shipper s : shippers) {
+            if (!s.connected()) {
+                down = s.config().remoteId();
+            }
+            ReplicaStateReport r = s.replicaState();
+            if (r == null) {
+                continue;
+            }
+            boolean stale = r.state().equals(ReplicaStateReport.RESYNCING) && r.resyncId() != activeEpoch
+                    && r.resyncId() != lastEpoch;
+            if (r.state().equals(ReplicaStateReport.OUT_OF_SYNC) || stale) {
+                problem = s.config().remoteId() + " is " + r.state() + (r.reason().isEmpty() ? "" : ": " + r.reason());
+                if (stale || changed.isEmpty() || r.consistentSequence() < changed.sinceSequence()) {
+                    needsFull = true;
+                }
+            }
+        }
+        if (problem == null && changed.isEmpty() && req == null) {
+            idle();
+            return null;
+        }
+        if (down != null) {
+            waiting("link to " + down + " is down");
+            return null;
+        }
+        if (needsFull) {
+            return new Scope(true, problem);
+        }
+        return new Scope(false, req != null ? "requested: " + req.reason()
+                : problem != null ? problem : "tracked chunks: " + changed.count());
+    }
+
+    private void runEpoch(Scope scope) throws IOException, InterruptedException {
+        long id;
+        do {
+            id = random.nextLong();
+        } while (id == 0);
+        ResyncEpoch e = new ResyncEpoch(id, scope.full(), scope.reason());
+        epoch = e;
+        chunksTotal.set(0);
+        chunksCompared.set(0);
+        bytesCompared.set(0);
+        bytesSent.set(0);
+        state = "resyncing";
+        detail = "beginning: " + scope.reason();
+        ResyncWriter writer = new ResyncWriter(volume, buffer, "epoch " + Long.toHexString(id));
+        long begin = writer.marker(RecordKind.RESYNC_BEGIN, e.payload());
+        buffer.sync();
+        activeEpoch = id;
+        if (scope.full()) {
+            lastFullBegin = begin;
+            fullRequested.set(null);
+        }
+        requested.set(null);
+        log.info("resync epoch began volume={} epoch={} seq={} full={} reason={}", volumeId, Long.toHexString(id),
+                begin, scope.full(), scope.reason());
+        awaitApplied(begin);
+        ChangedChunks.Snapshot tracked = buffer.changedChunks().drain(begin);
+        boolean full = scope.full() || tracked.all();
+        compareAll(full, tracked, begin, id, writer);
+        long end = writer.marker(RecordKind.RESYNC_END, new ResyncEpoch(id, full, "compared " + chunksCompared.get()
+                + " chunks (" + bytesCompared.get() + " bytes), sent " + bytesSent.get() + " bytes").payload());
+        buffer.sync();
+        lastEpoch = id;
+        activeEpoch = 0;
+        epochsCompleted.incrementAndGet();
+        lastResult = "epoch " + Long.toHexString(id) + " done at seq " + end + ": compared " + bytesCompared.get()
+                + " bytes, sent " + bytesSent.get() + " bytes";
+        detail = lastResult;
+        state = "idle";
+        log.info("resync epoch ended volume={} epoch={} seq={} comparedBytes={} sentBytes={}", volumeId,
+                Long.toHexString(id), end, bytesCompared.get(), bytesSent.get());
+    }
+
+    /** Waits until every replica applied {@code sequence} (its ACK), so their hashes describe the epoch. */
+    private void awaitApplied(long sequence) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + config.ackTimeout().toNanos();
+        for (Shipper s : shippers) {
+            while (s.status().lastAckedSequence() < sequence) {
+                if (closed) {
+                    throw new InterruptedException("closed");
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("replica " + s.config().remoteId() + " did not apply RESYNC_BEGIN seq "
+                            + sequence + " within " + config.ackTimeout().toSeconds() + " s");
+                }
+                detail = "waiting for " + s.config().remoteId() + " to apply seq " + sequence + " (at "
+                        + s.status().lastAckedSequence() + ")";
+                closing.await(50, TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    private void compareAll(boolean full, ChangedChunks.Snapshot tracked, long begin, long id, ResyncWriter writer)
+            throws IOException, InterruptedException {
+        ResyncConfig c = config;
+        int chunkBytes = c.chunkBytes();
+        long size = volume.sizeBytes();
+        long chunks = (size + chunkBytes - 1) / chunkBytes;
+        chunksTotal.set(full ? chunks : countTracked(tracked, chunks, chunkBytes));
+        detail = "comparing " + chunksTotal.get() + " chunks of " + chunkBytes + " bytes";
+        ChunkComparator comparator = new ChunkComparator(volume, shippers);
+        RateLimiter limiter = new RateLimiter(c.rateBytesPerSecond());
+        long index = 0;
+        while (index < chunks) {
+            if (closed) {
+                throw new InterruptedException("closed");
+            }
+            long first = full ? index : nextTracked(tracked, index, chunks, chunkBytes);
+            if (first < 0) {
+                break;
+            }
+            long last = first + 1;
+            while (last < chunks && last - first < MAX_CHUNKS_PER_REQUEST
+                    && (full || tracked.contains(last * chunkBytes / tracked.chunkBytes()))) {
+                last++;
+            }
+            int count = (int) (last - first);
+            BitSet differing = comparator.compare(chunkBytes, first, count, begin, id).differing();
+            long read = Math.min((long) count * chunkBytes, size - first * chunkBytes);
+            bytesCompared.addAndGet(read);
+            chunksCompared.addAndGet(count);
+            limiter.acquire(read);
+            if (!differing.isEmpty()) {
+                List<ResyncWriter.Range> blocks = refine(comparator, c, first, differing, begin, id, size);
+                bytesSent.addAndGet(writer.write(blocks));
+            }
+            index = last;
+        }
+    }
+
+    /** Compares the differing chunks block by block; returns the differing blocks as coalesced ranges. */
+    private List<ResyncWriter.Range> refine(ChunkComparator comparator, ResyncConfig c, long firstChunk,
+            BitSet differing, long begin, long id, long size) throws IOException, InterruptedException {
+        int blocksPerChunk = c.chunkBytes() / c.blockBytes();
+        List<ResyncWriter.Range> ranges = new ArrayList<>();
+        for (int i = differing.nextSetBit(0); i >= 0; ) {
+            int j = i;
+            while (j + 1 < differing.length() && differing.get(j + 1)
+                    && (long) (j + 2 - i) * blocksPerChunk <= io.tapline.journey.control.ChunkHashRequest.MAX_CHUNKS) {
+                j++;
+            }
+            long firstBlock = (firstChunk + i) * blocksPerChunk;
+            long blocks = Math.min((long) (j - i + 1) * blocksPerChunk,
+                    (size + c.blockBytes() - 1) / c.blockBytes() - firstBlock);
+            BitSet d = comparator.compare(c.blockBytes(), firstBlock, (int) blocks, begin, id).differing();
+            for (int b = d.nextSetBit(0); b >= 0; ) {
+                int e = b;
+                while (d.get(e + 1)) {
+                    e++;
+                }
+                long offset = (firstBlock + b) * c.blockBytes();
+                long length = Math.min((long) (e - b + 1) * c.blockBytes(), size - offset);
+                ranges.add(new ResyncWriter.Range(offset, length));
+                b = d.nextSetBit(e + 1);
+            }
+            i = differing.nextSetBit(j + 1);
+        }
+        return ranges;
+    }
+
+    private static long nextTracked(ChangedChunks.Snapshot tracked, long from, long chunks, int chunkBytes) {
+        long ratio = Math.max(1, tracked.chunkBytes() / chunkBytes);
+        long t = tracked.next(from / ratio, (chunks + ratio - 1) / ratio);
+        if (t < 0) {
+            return -1;
+        }
+        return Math.max(from, t * ratio);
+    }
+
+    private static long countTracked(ChangedChunks.Snapshot tracked, long chunks, int chunkBytes) {
+        long ratio = Math.max(1, tracked.chunkBytes() / chunkBytes);
+        long n = 0;
+        for (long t = tracked.next(0, (chunks + ratio - 1) / ratio); t >= 0;
+                t = tracked.next(t + 1, (chunks + ratio - 1) / ratio)) {
+            n += Math.min(ratio, chunks - t * ratio);
+        }
+        return n;
+    }
+
+    private void waiting(String why) {
+        state = "waiting";
+        detail = why;
+    }
+
+    private void idle() {
+        if (!state.equals("idle")) {
+            state = "idle";
+            detail = lastResult;
+        }
+    }
+}

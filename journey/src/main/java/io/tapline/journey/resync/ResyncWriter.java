@@ -1,0 +1,83 @@
+package io.tapline.journey.resync;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.CaptureBuffer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Appends the source's current bytes of differing ranges to the capture buffer as WRITE records,
+ * at a quiescent point of the sequence ({@link SourceVolume#atQuiescentPoint}) so that no host
+ * write in flight can be overtaken: a record's bytes are exactly the primary's bytes at its
+ * sequence. A range the buffer cannot store (FULL) is tracked by the buffer as a changed chunk
+ * and healed by the next resync.
+ *
+ * <p>Not thread-safe: one resync thread.
+ */
+final class ResyncWriter {
+    /** Largest resync WRITE record. */
+    static final int MAX_RECORD_BYTES = 1 << 20;
+    /** Bytes read and appended per quiescent point, so the host's writes never wait long. */
+    static final long MAX_BYTES_PER_PAUSE = 8L << 20;
+
+    private final SourceVolume volume;
+    private final CaptureBuffer buffer;
+    private final Provenance provenance;
+
+    ResyncWriter(SourceVolume volume, CaptureBuffer buffer, String epochText) {
+        this.volume = volume;
+        this.buffer = buffer;
+        this.provenance = new Provenance(io.tapline.log.Bus.INTERNAL, "resync", epochText, 0, 0, 0);
+    }
+
+    /** A byte range of the volume. */
+    record Range(long offsetBytes, long lengthBytes) {
+    }
+
+    /** Appends every range; returns the bytes appended. */
+    long write(List<Range> ranges) throws IOException, InterruptedException {
+        long sent = 0;
+        int i = 0;
+        while (i < ranges.size()) {
+            int from = i;
+            long bytes = 0;
+            while (i < ranges.size() && (i == from || bytes + ranges.get(i).lengthBytes() <= MAX_BYTES_PER_PAUSE)) {
+                bytes += ranges.get(i).lengthBytes();
+                i++;
+            }
+            List<Range> slice = ranges.subList(from, i);
+            sent += volume.atQuiescentPoint(() -> appendAll(slice));
+        }
+        return sent;
+    }
+
+    /** Appends a RESYNC_BEGIN or RESYNC_END at a quiescent point; returns its sequence. */
+    long marker(RecordKind kind, byte[] payload) throws IOException, InterruptedException {
+        CaptureRecord r = volume.atQuiescentPoint(() -> buffer.append(kind, 0, 0, 0, provenance, payload));
+        if (r == null) {
+            throw new IOException("capture buffer cannot store the " + kind + " record (FULL or failing): "
+                    + "the resync waits for space");
+        }
+        return r.sequence();
+    }
+
+    private long appendAll(List<Range> ranges) throws IOException {
+        long sent = 0;
+        for (Range range : ranges) {
+            long done = 0;
+            while (done < range.lengthBytes()) {
+                int n = (int) Math.min(MAX_RECORD_BYTES, range.lengthBytes() - done);
+                byte[] data = new byte[n];
+                long offset = range.offsetBytes() + done;
+                volume.read(offset, ByteBuffer.wrap(data));
+                buffer.append(RecordKind.WRITE, offset, n, 0, provenance, data);
+                done += n;
+                sent += n;
+            }
+        }
+        return sent;
+    }
+}

@@ -1,0 +1,112 @@
+package io.tapline.replay;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordFormatException;
+import io.tapline.log.ResyncEpoch;
+
+/**
+ * Whether a replica is a consistent image of its source, and since when, as the records applied
+ * so far say. Immutable; {@link #after} gives the state after one more applied record.
+ *
+ * <h2>Contract</h2>
+ * <ul>
+ *   <li>A GAP record, or a hole in the sequence (accepted only before a RESYNC_BEGIN), makes the
+ *       replica <b>out of sync</b>: it misses data the source has.</li>
+ *   <li>A RESYNC_BEGIN starts an epoch: the replica is <b>resyncing</b> (inconsistent) until the
+ *       RESYNC_END of the same id. The END makes it consistent again only if the resync covered
+ *       it: it was consistent when the epoch began (the epoch's WRITEs are the source's own bytes,
+ *       so applying them keeps it consistent), or it answered the epoch's chunk-hash comparison
+ *       ({@code hashed}); and no GAP arrived inside the epoch.</li>
+ *   <li>{@code consistentSequence} is the newest applied sequence at which the replica was
+ *       consistent: the target of {@code rollback --to-last-consistent}.</li>
+ * </ul>
+ * Example: applied 1..10 consistent; 11 GAP -> out of sync, consistent at 10; 12 RESYNC_BEGIN
+ * id 7 -> resyncing; hashes served for 7; 13..40 WRITEs; 41 RESYNC_END 7 -> consistent at 41.
+ *
+ * @param outOfSync          data is missing (a GAP or a hole was applied and not healed)
+ * @param resyncing          inside a resync epoch
+ * @param coveredByResync    the current epoch covers this replica (consistent at BEGIN, or hashed)
+ * @param gapDuringResync    a GAP arrived inside the current epoch
+ * @param firstGapSequence   sequence of the first unhealed GAP, 0 if none
+ * @param consistentSequence newest sequence at which the replica was consistent
+ * @param resyncId           the current epoch, 0 if none
+ */
+record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, boolean gapDuringResync,
+        long firstGapSequence, long consistentSequence, long resyncId) {
+
+    /** A replica consistent at {@code sequence}. */
+    static SyncState consistentAt(long sequence) {
+        return new SyncState(false, false, false, false, 0, sequence, 0);
+    }
+
+    /** Whether the replica is a consistent image now. */
+    boolean consistent() {
+        return !outOfSync && !resyncing;
+    }
+
+    /** The state after applying {@code r}, which follows the record at {@code previousSequence}. */
+    SyncState after(CaptureRecord r, long previousSequence) {
+        SyncState s = this;
+        if (r.sequence() != previousSequence + 1) {
+            s = s.withGap(r.sequence(), previousSequence); // a hole: only a RESYNC_BEGIN may follow one
+        }
+        switch (r.kind()) {
+            case GAP -> {
+                return s.withGap(r.sequence(), previousSequence);
+            }
+            case RESYNC_BEGIN -> {
+                long id = epochId(r);
+                return new SyncState(s.outOfSync, true, !s.outOfSync && !s.resyncing, false, s.firstGapSequence,
+                        s.consistentSequence, id);
+            }
+            case RESYNC_END -> {
+                if (!s.resyncing || epochId(r) != s.resyncId) {
+                    return s.advancedTo(r.sequence());
+                }
+                if (s.coveredByResync && !s.gapDuringResync) {
+                    return consistentAt(r.sequence());
+                }
+                return new SyncState(true, false, false, false, s.firstGapSequence == 0 ? r.sequence()
+                        : s.firstGapSequence, s.consistentSequence, 0);
+            }
+            default -> {
+                return s.advancedTo(r.sequence());
+            }
+        }
+    }
+
+    /** The current epoch's chunk hashes were served: the epoch now covers this replica. */
+    SyncState hashedFor(long epoch) {
+        if (!resyncing || epoch != resyncId || coveredByResync) {
+            return this;
+        }
+        return new SyncState(outOfSync, true, true, gapDuringResync, firstGapSequence, consistentSequence, resyncId);
+    }
+
+    /** After a rollback to {@code target}: consistent there if it is not past the last consistent point. */
+    SyncState rolledBackTo(long target) {
+        if (target <= consistentSequence) {
+            return consistentAt(target);
+        }
+        return new SyncState(outOfSync || resyncing, false, false, false,
+                firstGapSequence > target ? 0 : firstGapSequence, consistentSequence, 0);
+    }
+
+    private SyncState advancedTo(long sequence) {
+        return consistent() ? consistentAt(sequence) : this;
+    }
+
+    private SyncState withGap(long sequence, long previousSequence) {
+        long consistentAt = consistent() ? previousSequence : consistentSequence;
+        return new SyncState(true, resyncing, coveredByResync, resyncing, firstGapSequence == 0 ? sequence
+                : firstGapSequence, consistentAt, resyncId);
+    }
+
+    private static long epochId(CaptureRecord r) {
+        try {
+            return ResyncEpoch.parse(r.text()).id();
+        } catch (RecordFormatException e) {
+            return 0;
+        }
+    }
+}

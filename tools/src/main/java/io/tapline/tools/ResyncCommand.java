@@ -1,0 +1,114 @@
+package io.tapline.tools;
+
+import io.tapline.journey.resync.ResyncStatus;
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code tapline resync}: asks the running source process (the wedge) to compare the volume with
+ * every replica by checksum and ship only what differs (see {@code ResyncEngine}), then follows
+ * its progress (stderr, once a second) until the epoch ends. Resyncs normally start by themselves;
+ * this is the explicit way, e.g. after the primary was changed behind Tapline's back.
+ */
+@Command(name = "resync", mixinStandardHelpOptions = true,
+        description = "Compares a volume with its replicas by checksum and ships only the differing blocks.")
+final class ResyncCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The source's buffer directory.")
+    Path buffer;
+
+    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume (export name).")
+    String volume;
+
+    @Option(names = "--full", description = "Compare the whole volume (default: the tracked changed chunks, or the "
+            + "whole volume when a replica needs it).")
+    boolean full;
+
+    @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "operator request",
+            description = "Why, recorded in the resync records and the replica's audit log (default: ${DEFAULT-VALUE}).")
+    String reason;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
+            description = "Give up waiting after this long (default: ${DEFAULT-VALUE}); the resync itself goes on.")
+    int timeoutSeconds;
+
+    @Option(names = "--json", description = "Print the final resync status as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (timeoutSeconds < 1) {
+            throw new CliFailure("--timeout: " + timeoutSeconds + " (expected: >= 1 second)", 2);
+        }
+        if (reason.contains("\n")) {
+            throw new CliFailure("--reason: contains a line break (expected: one line)", 2);
+        }
+        Path volumeDir = buffer.resolve(volume);
+        Path requests = volumeDir.resolve(MarkSpool.DIR);
+        if (!Files.isDirectory(requests)) {
+            throw new CliFailure("volume " + volume + ": no " + requests + " (expected: a running wedge for this volume)");
+        }
+        String id = UUID.randomUUID().toString();
+        Path tmp = requests.resolve(id + ".tmp");
+        Files.writeString(tmp, (full ? "full" : "chunks") + "\n" + reason + "\n");
+        Files.move(tmp, requests.resolve(id + ResyncSpool.SUFFIX), StandardCopyOption.ATOMIC_MOVE);
+        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        Path accepted = requests.resolve(id + ".accepted");
+        long acceptDeadline = System.nanoTime() + 15_000_000_000L;
+        while (!Files.exists(accepted)) {
+            if (System.nanoTime() > acceptDeadline) {
+                Files.deleteIfExists(requests.resolve(id + ResyncSpool.SUFFIX));
+                throw new CliFailure("resync " + volume + ": no running wedge picked the request up within 15 s");
+            }
+            Thread.sleep(50); // another process answers through a file
+        }
+        long before = Long.parseLong(Files.readString(accepted).trim());
+        Files.deleteIfExists(accepted);
+        PrintWriter err = spec.commandLine().getErr();
+        ResyncStatus last = null;
+        long nextProgress = 0;
+        while (true) {
+            SourceStatusFile source = SourceStatusFile.read(volumeDir);
+            last = source == null ? null : source.resync();
+            if (last != null && last.epochsCompleted() > before && !last.state().equals("resyncing")) {
+                break;
+            }
+            if (source != null && !source.running()) {
+                throw new CliFailure("resync " + volume + ": the wedge stopped before the resync ended");
+            }
+            if (System.nanoTime() > deadline) {
+                throw new CliFailure("resync " + volume + ": not done after " + timeoutSeconds + " s"
+                        + (last == null ? "" : " (" + last.state() + ": " + last.detail() + ")"));
+            }
+            if (last != null && System.nanoTime() > nextProgress) {
+                err.printf("resync %s: %s %s - compared %d/%d chunks (%d MiB), sent %d KiB%n", volume, last.state(),
+                        last.detail(), last.chunksCompared(), last.chunksTotal(), last.bytesCompared() >> 20,
+                        last.bytesSent() >> 10);
+                err.flush();
+                nextProgress = System.nanoTime() + 1_000_000_000L;
+            }
+            Thread.sleep(100);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.write(last));
+        } else {
+            out.println("resync " + volume + ": " + last.lastResult());
+        }
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,77 @@
+package io.tapline.tools;
+
+import io.tapline.journey.resync.ResyncEngine;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The source process's side of {@code tapline resync}: the CLI drops
+ * {@code <buffer>/<volume>/requests/<id>.resync} holding {@code full} or {@code chunks} and the
+ * operator's reason on a second line; this spool, polling every 200 ms, hands it to the volume's
+ * {@link ResyncEngine} and answers {@code <id>.accepted} holding the number of epochs completed
+ * before the request (the CLI then follows {@code source-status.json} until a later epoch ends).
+ *
+ * <p>Threads: one polling thread.
+ */
+final class ResyncSpool implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ResyncSpool.class);
+    static final String SUFFIX = ".resync";
+
+    private final Path dir;
+    private final ResyncEngine engine;
+    private final ScheduledExecutorService poller;
+
+    private ResyncSpool(Path dir, ResyncEngine engine) {
+        this.dir = dir;
+        this.engine = engine;
+        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "resync-spool");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    static ResyncSpool start(Path volumeDir, ResyncEngine engine) throws IOException {
+        ResyncSpool spool = new ResyncSpool(Files.createDirectories(volumeDir.resolve(MarkSpool.DIR)), engine);
+        spool.poller.scheduleWithFixedDelay(spool::poll, 0, 200, TimeUnit.MILLISECONDS);
+        return spool;
+    }
+
+    private void poll() {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(SUFFIX))::iterator) {
+                accept(p);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("resync spool poll failed dir={} error={}", dir, e.toString());
+        }
+    }
+
+    private void accept(Path request) throws IOException {
+        String file = request.getFileName().toString();
+        String id = file.substring(0, file.length() - SUFFIX.length());
+        String[] lines = Files.readString(request, StandardCharsets.UTF_8).split("\n", 2);
+        boolean full = lines[0].strip().equals("full");
+        String reason = lines.length > 1 ? lines[1].strip() : "operator request";
+        long before = engine.status().epochsCompleted();
+        engine.request(full, reason);
+        Path tmp = dir.resolve(id + ".accepted.tmp");
+        Files.writeString(tmp, before + "\n");
+        Files.move(tmp, dir.resolve(id + ".accepted"), StandardCopyOption.ATOMIC_MOVE);
+        Files.deleteIfExists(request);
+    }
+
+    @Override
+    public void close() {
+        poller.shutdownNow();
+    }
+}

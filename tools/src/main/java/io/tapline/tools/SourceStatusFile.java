@@ -1,0 +1,41 @@
+package io.tapline.tools;
+
+import io.tapline.journey.resync.ResyncStatus;
+import io.tapline.tools.cli.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * {@code source-status.json} in a buffer's volume directory: what the running source process
+ * knows beyond its links: the resync engine's progress and the buffer's storage error, rewritten
+ * about once a second for {@code tapline status} and {@code tapline resync} in other processes.
+ * Advisory (temp file + rename, no fsync).
+ *
+ * @param resync          the resync engine, null for a source that cannot resync (a snoop)
+ * @param storageError    why the buffer cannot store records now; empty when it can
+ * @param running         false once the process stopped
+ * @param updatedAtMillis when it was written
+ */
+public record SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis) {
+    /** File name inside the volume directory. */
+    public static final String NAME = "source-status.json";
+
+    /** Replaces the file. */
+    public void write(Path volumeDir) throws IOException {
+        Path tmp = volumeDir.resolve(NAME + ".tmp");
+        Files.writeString(tmp, Json.write(this));
+        Files.move(tmp, volumeDir.resolve(NAME), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Reads the file, or null when there is none. */
+    public static SourceStatusFile read(Path volumeDir) throws IOException {
+        try {
+            return Json.mapper().readValue(volumeDir.resolve(NAME).toFile(), SourceStatusFile.class);
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            return null;
+        }
+    }
+}
