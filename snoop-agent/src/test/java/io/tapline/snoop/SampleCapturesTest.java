@@ -61,12 +61,14 @@ class SampleCapturesTest {
 
     @Test
     void nbdkitSampleHasEveryCommandOfTheMix() throws Exception {
-        assertNbdMix("nbd_sample_nbdkit.pcap", "nbd-127.0.0.1_" + Samples.NBDKIT_PORT, "nbd_sample_nbdkit.writes.txt");
+        assertNbdMix("nbd_sample_nbdkit.pcap", "nbd-127.0.0.1_" + Samples.NBDKIT_PORT,
+                "nbd_sample_nbdkit.writes.txt");
     }
 
     @Test
     void qemuNbdSampleHasEveryCommandOfTheMix() throws Exception {
-        assertNbdMix("nbd_sample_qemunbd.pcap", "nbd-127.0.0.1_" + Samples.QEMUNBD_PORT, "nbd_sample_qemunbd.writes.txt");
+        assertNbdMix("nbd_sample_qemunbd.pcap", "nbd-127.0.0.1_" + Samples.QEMUNBD_PORT,
+                "nbd_sample_qemunbd.writes.txt");
     }
 
     private void assertNbdMix(String pcap, String volume, String writesFile) throws Exception {

@@ -74,7 +74,7 @@ final class Samples {
         return value.trim();
     }
 
-    /** Decodes {@code pcap} with {@link #CONFIG} into buffers under {@code bufferDir}; the router is closed on return. */
+    /** Decodes {@code pcap} with {@link #CONFIG} into buffers under {@code bufferDir}; closes the router on return. */
     static Result decode(Path pcap, Path bufferDir) throws IOException {
         VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(bufferDir, BufferConfig.DEFAULT, List.of(),
                 "test", -1, new VolumeNames(List.of())));
