@@ -46,7 +46,8 @@ class DamagedCaptureTest {
         assertTimeoutPreemptively(Duration.ofSeconds(30), () -> Samples.decode(p, dir.resolve("buffer")));
         // The qemu-img session was joined mid-stream, its login unseen: its volume is named after the portal
         // and starts with a whole-volume GAP; no write of it is trusted without its command and response.
-        List<CaptureRecord> joined = Samples.records(dir.resolve("buffer"), "127.0.0.1_3260-lun1");
+        String portalVolume = "127.0.0.1_" + Samples.ISCSI_PORT + "-lun1";
+        List<CaptureRecord> joined = Samples.records(dir.resolve("buffer"), portalVolume);
         assertEquals(RecordKind.GAP, joined.get(0).kind());
         assertEquals(0, joined.get(0).offsetBytes());
         assertWritesAreTrue(joined);

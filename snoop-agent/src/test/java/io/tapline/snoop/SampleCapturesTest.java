@@ -13,9 +13,15 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The captures in ../shared/samples decode to exactly the writes their README lists. */
+/**
+ * The sample captures of the test resources (made by {@code samples/make-samples.sh}) decode to exactly
+ * the writes the script made: the same offsets, the same bytes, in command order.
+ */
 class SampleCapturesTest {
-    static final String ISCSI_VOLUME = "iqn.2024-01.test.rig_lun0-lun1";
+    /** The volume of target {@code iqn.2024-01.io.tapline:samples}, LUN 1 (the login names it). */
+    static final String ISCSI_VOLUME = "iqn.2024-01.io.tapline_samples-lun1";
+    /** md5 of the 4 MiB make-samples.sh writes at LBA 0 (Python {@code random.Random(20240101).randbytes}). */
+    static final String SEQUENTIAL_MD5 = "e886b5f888746f04cf00a637330b084f";
 
     @TempDir
     Path dir;
@@ -30,7 +36,9 @@ class SampleCapturesTest {
         assertEquals(2 + cmds.size(), records.stream().filter(x -> x.kind() == RecordKind.WRITE).count());
         Path image = dir.resolve("image");
         ImageRebuilder.apply(records, image);
-        assertEquals("e8fbd21e5ba2ea7d775f74d109359ee6", ImageRebuilder.md5(ImageRebuilder.read(image, 0, 4 << 20)));
+        assertEquals(SEQUENTIAL_MD5, Samples.expected("sample_default.seq.md5"),
+                "expected.properties sample_default.seq.md5 (expected: the md5 this test names; remade samples?)");
+        assertEquals(SEQUENTIAL_MD5, ImageRebuilder.md5(ImageRebuilder.read(image, 0, 4 << 20)));
         assertPatterns(image, cmds);
         assertEquals(2 + cmds.size(), r.volumes().get(ISCSI_VOLUME).writes());
     }
@@ -53,12 +61,14 @@ class SampleCapturesTest {
 
     @Test
     void nbdkitSampleHasEveryCommandOfTheMix() throws Exception {
-        assertNbdMix("nbd_sample_nbdkit.pcap", "nbd-127.0.0.1_10809", "nbd_sample_nbdkit.writes.txt");
+        assertNbdMix("nbd_sample_nbdkit.pcap", "nbd-127.0.0.1_" + Samples.NBDKIT_PORT,
+                "nbd_sample_nbdkit.writes.txt");
     }
 
     @Test
     void qemuNbdSampleHasEveryCommandOfTheMix() throws Exception {
-        assertNbdMix("nbd_sample_qemunbd.pcap", "nbd-127.0.0.1_10810", "nbd_sample_qemunbd.writes.txt");
+        assertNbdMix("nbd_sample_qemunbd.pcap", "nbd-127.0.0.1_" + Samples.QEMUNBD_PORT,
+                "nbd_sample_qemunbd.writes.txt");
     }
 
     private void assertNbdMix(String pcap, String volume, String writesFile) throws Exception {
@@ -97,8 +107,8 @@ class SampleCapturesTest {
         assertEquals(RecordKind.FLUSH, records.get(at + 1).kind());
         CaptureRecord trim = records.get(at + 2);
         assertEquals(RecordKind.DISCARD, trim.kind());
-        // rig/nbd_sample_capture.sh calls libnbd h.trim(1<<20, 32<<20): count first, then offset,
-        // so the wire carries offset 32 MiB, length 1 MiB (the README's "[1 MiB,+32 MiB)" lists the arguments).
+        // make-samples.sh calls libnbd h.trim(1 << 20, 32 << 20): count first, then offset,
+        // so the wire carries offset 32 MiB, length 1 MiB.
         assertEquals(32L << 20, trim.offsetBytes());
         assertEquals(1L << 20, trim.lengthBytes());
         CaptureRecord zero = records.get(at + 3);

@@ -8,24 +8,49 @@ import io.tapline.snoop.capture.PcapCapture;
 import io.tapline.snoop.volume.VolumeNames;
 import io.tapline.snoop.volume.VolumeRouter;
 import java.io.IOException;
+import java.io.Reader;
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
+import java.util.Set;
 
-/** Test helpers: the shared sample captures, and decoding a capture file into a buffer directory. */
+/**
+ * Test helpers: the sample captures of the test resources ({@code src/test/resources/samples}, made by
+ * its {@code make-samples.sh}), and decoding a capture file into a buffer directory.
+ */
 final class Samples {
+    /** The tgtd portal port of the iSCSI samples ({@code ISCSI_PORT} of make-samples.sh). */
+    static final int ISCSI_PORT = 13260;
+    /** The nbdkit port of nbd_sample_nbdkit.pcap ({@code NBDKIT_PORT} of make-samples.sh). */
+    static final int NBDKIT_PORT = 13809;
+    /** The qemu-nbd port of nbd_sample_qemunbd.pcap ({@code QEMUNBD_PORT} of make-samples.sh). */
+    static final int QEMUNBD_PORT = 13810;
+    /**
+     * The decoder settings of the samples: the defaults, with the samples' server ports in place of
+     * 3260 and 10809 (they matter only for a connection joined mid-stream).
+     */
+    static final SnoopConfig CONFIG = new SnoopConfig(Set.of(ISCSI_PORT), Set.of(NBDKIT_PORT, QEMUNBD_PORT),
+            SnoopConfig.DEFAULT.blockSizeBytes(), SnoopConfig.DEFAULT.maxPendingBytes());
+
     private Samples() {
     }
 
-    /** {@code ../shared/samples} beside the repository (the module runs from {@code snoop-agent/}). */
+    /** The {@code samples} folder of the test classpath (a copy of {@code src/test/resources/samples}). */
     static Path dir() {
-        Path d = Path.of(System.getProperty("user.dir")).resolve("../../shared/samples").normalize();
-        if (!Files.isDirectory(d)) {
-            throw new IllegalStateException("sample captures: " + d
-                    + " (expected: the shared/ directory beside the repository, with samples/ in it)");
+        URL marker = Samples.class.getResource("/samples/expected.properties");
+        if (marker == null) {
+            throw new IllegalStateException("sample captures: /samples/expected.properties on the test classpath"
+                    + " (expected: present; src/test/resources/samples/make-samples.sh makes it)");
         }
-        return d;
+        try {
+            return Path.of(marker.toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("sample captures: " + marker + " (expected: a file URL)", e);
+        }
     }
 
     static Path file(String name) {
@@ -36,11 +61,24 @@ final class Samples {
         return p;
     }
 
-    /** Decodes {@code pcap} into buffers under {@code bufferDir}; the router is closed on return. */
+    /** One value of the samples' {@code expected.properties}, written by make-samples.sh from what it wrote. */
+    static String expected(String key) throws IOException {
+        Properties props = new Properties();
+        try (Reader in = Files.newBufferedReader(file("expected.properties"))) {
+            props.load(in);
+        }
+        String value = props.getProperty(key);
+        if (value == null || value.isBlank()) {
+            throw new IllegalStateException("expected.properties: " + key + " (expected: a value)");
+        }
+        return value.trim();
+    }
+
+    /** Decodes {@code pcap} with {@link #CONFIG} into buffers under {@code bufferDir}; closes the router on return. */
     static Result decode(Path pcap, Path bufferDir) throws IOException {
         VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(bufferDir, BufferConfig.DEFAULT, List.of(),
                 "test", -1, new VolumeNames(List.of())));
-        SnoopPipeline pipeline = new SnoopPipeline(router, SnoopConfig.DEFAULT);
+        SnoopPipeline pipeline = new SnoopPipeline(router, CONFIG);
         try (PcapCapture capture = PcapCapture.openFile(pcap)) {
             capture.run(pipeline, router, b -> { });
             return new Result(router.stats(), capture.counters().packets());
