@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Ordering and durability contract. {@code append} assigns dense sequences from 1, writes
  * the record into the page cache with one gathering write and publishes it to readers at once;
- * it never fsyncs. {@link #sync} makes every record appended before the call durable with one
+ * it does not fsync, except once per segment: a roll forces the full segment (and the directory)
+ * before the next segment is created, so that only the last segment can be torn by a power cut. {@link #sync} makes every record appended before the call durable with one
  * fdatasync shared by every concurrent caller (group commit), plus a directory fsync when a
  * segment was created. Example: the wedge appends 7, 8, 9 from its sequencer, then two NBD FLUSH
  * handlers call {@code sync()} at once: one of them forces the segment, the other finds 9
@@ -187,6 +188,11 @@ public final class CaptureBuffer implements Closeable {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(provenance, "provenance");
         byte[] data = payload == null ? EMPTY : payload;
+        if (data.length > RecordCodec.MAX_PAYLOAD_BYTES) {
+            throw new IllegalArgumentException("payload: " + data.length + " bytes (expected: <= "
+                    + RecordCodec.MAX_PAYLOAD_BYTES + ", the record limit every reader enforces) volume=" + volumeId
+                    + " seq=" + (lastSequence + 1));
+        }
         if (lost.full()) {
             if (retainedBytes >= config.highWaterBytes()) {
                 lost.record(kind, offsetBytes, lengthBytes);
@@ -374,13 +380,20 @@ public final class CaptureBuffer implements Closeable {
         wakeReaders();
     }
 
+    /**
+     * Starts a new segment. The segment rolled away from is forced first, with the directory
+     * entry it was created with: once the next file exists on disk every earlier segment is
+     * complete, so a power cut can tear only the last segment, which recovery trims.
+     */
     private void roll(long baseSequence) throws IOException {
+        CaptureSegment previous = active;
+        previous.force();
+        DurableFiles.syncDirectory(dir); // Always: a concurrent sync may have taken the dirty flag but not synced yet.
+        durableSequence.accumulateAndGet(previous.lastSequence(), Math::max);
         CaptureSegment next = CaptureSegment.create(dir, baseSequence, volumeId);
         segments.put(baseSequence, next); // Readers find the next segment before the old one is sealed.
-        CaptureSegment previous = active;
         active = next;
         previous.seal();
-        unforced.add(previous);
         directoryDirty = true;
         retainedBytes += next.publishedSizeBytes();
         log.debug("segment rolled volume={} file={} previous={}", volumeId, next.path().getFileName(), previous);
