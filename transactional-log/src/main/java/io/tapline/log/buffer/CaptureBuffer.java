@@ -1,6 +1,7 @@
 package io.tapline.log.buffer;
 
 import io.tapline.log.DurableFiles;
+import io.tapline.log.ExclusiveLock;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordCodec;
@@ -46,8 +47,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Files of a buffer directory ({@code docs/formats.md}): {@code NNNNNNNNNNNNNNNNNNNN.seg}
  * ({@link SegmentHeader} then records), {@code remote-ID.cursor} ({@link CursorFile}),
- * {@code buffer.state} ({@link BufferState}). One process opens a directory at a time;
- * {@link #readStatus} may run in other processes meanwhile.
+ * {@code buffer.state} ({@link BufferState}), {@code .lock}. One buffer opens a directory at a
+ * time (an {@link ExclusiveLock} on {@code .lock}, held until {@link #close}); {@link #readStatus}
+ * takes no lock and may run in other processes meanwhile.
  *
  * <p>Do not interrupt appending threads: an interrupt during file I/O fails that call (the file
  * is cut back to the last whole record, so the buffer stays usable).
@@ -55,6 +57,8 @@ import org.slf4j.LoggerFactory;
 public final class CaptureBuffer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(CaptureBuffer.class);
     private static final byte[] EMPTY = new byte[0];
+    /** Held while the buffer is open: one writer per directory. */
+    static final String LOCK_FILE = ".lock";
 
     private final Path dir;
     private final String volumeId;
@@ -87,6 +91,7 @@ public final class CaptureBuffer implements Closeable {
     private volatile int waiters;
 
     private final OldestUnacked oldestUnacked = new OldestUnacked();
+    private ExclusiveLock lock;
 
     private CaptureBuffer(Path dir, String volumeId, BufferConfig config, Clock clock, RecoveryReport report,
             RemoteCursors cursors, LostWrites lost) {
@@ -109,14 +114,31 @@ public final class CaptureBuffer implements Closeable {
         return open(volumeDir, volumeId, config, Clock.systemUTC());
     }
 
-    /** As {@link #open(Path, String, BufferConfig)}, with the clock that stamps capture times. */
+    /**
+     * As {@link #open(Path, String, BufferConfig)}, with the clock that stamps capture times.
+     *
+     * @throws IOException {@code buffer: DIR is in use by another process (lock file DIR/.lock)}
+     *         while another buffer has the directory open, in this or another process
+     */
     public static CaptureBuffer open(Path volumeDir, String volumeId, BufferConfig config, Clock clock)
             throws IOException {
-        Objects.requireNonNull(volumeDir, "volumeDir");
+        Files.createDirectories(Objects.requireNonNull(volumeDir, "volumeDir"));
+        ExclusiveLock lock = ExclusiveLock.acquire(volumeDir.resolve(LOCK_FILE), "buffer", volumeDir);
+        try {
+            CaptureBuffer buffer = openLocked(volumeDir, volumeId, config, clock);
+            buffer.lock = lock;
+            return buffer;
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static CaptureBuffer openLocked(Path volumeDir, String volumeId, BufferConfig config, Clock clock)
+            throws IOException {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(clock, "clock");
         new SegmentHeader(1, Objects.requireNonNull(volumeId, "volumeId")); // checks the id's length
-        Files.createDirectories(volumeDir);
         deleteLeftoverTempFiles(volumeDir);
         SegmentRecovery.Result recovered = SegmentRecovery.recover(volumeDir, volumeId);
         RemoteCursors cursors = RemoteCursors.load(volumeDir, clock);
@@ -351,6 +373,7 @@ public final class CaptureBuffer implements Closeable {
                         segment.close();
                     }
                     wakeReaders();
+                    lock.close();
                 }
             }
         }

@@ -201,4 +201,18 @@ class CaptureBufferTest {
             assertEquals(lastOfSealed, buffer.durableSequence(), "no sync was called; the rolls forced");
         }
     }
+    @Test
+    void secondOpenOfTheSameDirectoryIsRefusedUntilTheFirstCloses() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            appendWrite(buffer, 0, 1);
+            java.io.IOException e = assertThrows(java.io.IOException.class, () -> open(dir, SMALL));
+            assertEquals("buffer: " + dir + " is in use by another process (lock file " + dir.resolve(".lock") + ")",
+                    e.getMessage());
+            assertEquals(1, CaptureBuffer.readStatus(dir).lastSequence(), "status reads without the lock");
+            assertEquals(2, appendWrite(buffer, 0, 1).sequence(), "the first holder is undisturbed");
+        }
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            assertEquals(2, buffer.lastSequence());
+        }
+    }
 }
