@@ -12,6 +12,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tapline.journey.JourneyDecoder;
 import io.tapline.journey.JourneyEncoder;
 import io.tapline.journey.NettyTransport;
+import io.tapline.log.ExclusiveLock;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -37,6 +38,7 @@ import org.slf4j.LoggerFactory;
  * &lt;data&gt;/&lt;volumeId&gt;/replica.img     raw image, byte N = byte N of the source, created sparse
  * &lt;data&gt;/&lt;volumeId&gt;/volume.meta     size, block size, source id (see VolumeMeta)
  * &lt;data&gt;/&lt;volumeId&gt;/applied.state   last durably applied sequence, out-of-sync flag (see AppliedState)
+ * &lt;data&gt;/.lock                        held (ExclusiveLock) while a replayer serves the directory
  * </pre>
  *
  * <p>Thread-safe. Netty event loops do the socket work; file I/O runs on one thread per volume.
@@ -44,6 +46,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplayServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplayServer.class);
+    /** Held while a replayer serves the data directory: one replayer per directory. */
+    static final String LOCK_FILE = ".lock";
 
     private final ReplayConfig config;
     private final EventLoopGroup boss;
@@ -52,10 +56,12 @@ public final class ReplayServer implements Closeable {
     private final ConcurrentHashMap<String, VolumeHost> hosts = new ConcurrentHashMap<>();
     private final Channel serverChannel;
     private volatile boolean closed;
+    private final ExclusiveLock dataLock;
 
     private ReplayServer(ReplayConfig config) throws IOException {
         this.config = config;
         Files.createDirectories(config.dataDir());
+        this.dataLock = ExclusiveLock.acquire(config.dataDir().resolve(LOCK_FILE), "data", config.dataDir());
         this.boss = NettyTransport.newGroup(1, "tapline-replay-accept");
         this.workers = NettyTransport.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors() / 2),
                 "tapline-replay-io");
@@ -77,9 +83,11 @@ public final class ReplayServer implements Closeable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             shutdownLoops();
+            dataLock.close();
             throw new IOException("bind " + config.listen() + ": interrupted", e);
         } catch (RuntimeException e) {
             shutdownLoops();
+            dataLock.close();
             throw new IOException("bind " + config.listen() + ": " + e.getMessage(), e);
         }
     }
@@ -179,6 +187,11 @@ public final class ReplayServer implements Closeable {
             h.close();
         }
         shutdownLoops();
+        try {
+            dataLock.close();
+        } catch (IOException e) {
+            log.warn("data directory lock not released data={} error={}", config.dataDir(), e.toString());
+        }
         log.info("replayer stopped {}", config.listen());
     }
 

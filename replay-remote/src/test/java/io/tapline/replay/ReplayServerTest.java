@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.tapline.journey.BatchCodec;
 import io.tapline.journey.Compression;
@@ -96,6 +97,14 @@ class ReplayServerTest {
     private long durableLastApplied(String volume) throws IOException {
         return ReplayServer.readVolumeStatus(data).stream().filter(s -> s.volumeId().equals(volume)).findFirst()
                 .orElseThrow().lastAppliedSequence();
+    }
+
+    @Test
+    void secondReplayerOnTheSameDataDirectoryIsRefused() {
+        IOException e = assertThrows(IOException.class,
+                () -> ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data)));
+        assertEquals("data: " + data + " is in use by another process (lock file " + data.resolve(".lock") + ")",
+                e.getMessage());
     }
 
     @Test
@@ -298,7 +307,8 @@ class ReplayServerTest {
             assertTrue(r.reason().startsWith("bad volume id: volumeId: "), id + ": " + r.reason());
         }
         try (var files = Files.list(data)) {
-            assertEquals(0, files.count(), "nothing was created");
+            assertEquals(0, files.filter(f -> !f.getFileName().toString().equals(ReplayServer.LOCK_FILE)).count(),
+                    "nothing was created but the lock file");
         }
     }
 

@@ -197,6 +197,8 @@ final class AuditCommand implements Runnable {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("intact", r.intact());
                 m.put("entries", r.entries());
+                m.put("headEntries", r.headEntries());
+                m.put("unconfirmedEntries", r.unconfirmedEntries());
                 m.put("headHash", hex(r.lastHash()));
                 m.put("problem", r.problem());
                 System.out.println(Json.write(m));
@@ -207,6 +209,11 @@ final class AuditCommand implements Runnable {
             }
             System.out.println("audit log of volume " + volume + " intact: " + r.entries() + " entries, head hash "
                     + hex(r.lastHash()));
+            if (r.unconfirmedEntries() > 0) {
+                System.out.println("unconfirmed: the last " + r.unconfirmedEntries() + " entries come after the head's"
+                        + " count of " + r.headEntries() + " (written after the last head update: a replayer still"
+                        + " running, or a crash before it; the head cannot show whether entries after them were removed)");
+            }
             return 0;
         }
 

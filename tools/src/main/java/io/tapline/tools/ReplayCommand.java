@@ -48,6 +48,9 @@ final class ReplayCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliFailure("--undo-max-bytes/--undo-max-age: " + e.getMessage());
         }
+        if (Files.exists(data) && !Files.isDirectory(data)) {
+            throw new CliFailure("--data: " + data + " (expected: a directory)");
+        }
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));

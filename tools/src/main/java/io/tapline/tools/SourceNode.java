@@ -61,8 +61,15 @@ final class SourceNode implements AutoCloseable {
     }
 
     static SourceNode start(Settings s) throws IOException {
+        Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
         Path volumeDir = Files.createDirectories(s.bufferDir().resolve(s.export()));
-        CaptureBuffer buffer = CaptureBuffer.open(volumeDir, s.export(), s.bufferConfig());
+        CaptureBuffer buffer;
+        try {
+            buffer = CaptureBuffer.open(volumeDir, s.export(), s.bufferConfig());
+        } catch (IOException | RuntimeException e) {
+            deleteCreated(created);
+            throw e;
+        }
         LOG.info("buffer opened volume={} {}", s.export(), buffer.recoveryReport().summary());
         SourceNode node = new SourceNode(volumeDir, buffer);
         try {
@@ -81,8 +88,35 @@ final class SourceNode implements AutoCloseable {
             node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
             return node;
         } catch (IOException | RuntimeException e) {
+            boolean nothingCaptured = buffer.lastSequence() == 0;
             node.close();
+            if (nothingCaptured) {
+                deleteCreated(created); // e.g. the address is in use: leave no new buffer behind
+            }
             throw e;
+        }
+    }
+
+    /** The outermost directory of {@code dir} that does not exist yet, or null. */
+    private static Path firstMissing(Path dir) {
+        Path missing = null;
+        for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) {
+            missing = p;
+        }
+        return missing;
+    }
+
+    /** Deletes a directory tree this start created (it holds only files the failed start wrote). */
+    private static void deleteCreated(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> tree = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) tree.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            LOG.warn("buffer directory created by a failed start not removed dir={} error={}", dir, e.toString());
         }
     }
 

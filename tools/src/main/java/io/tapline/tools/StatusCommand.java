@@ -36,6 +36,9 @@ final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Every capture buffer volume folder has one ({@code io.tapline.log.buffer.BufferState}). */
+    private static final String STATE_FILE = "buffer.state";
+
     @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The source's buffer directory.")
     Path buffer;
 
@@ -171,20 +174,27 @@ final class StatusCommand implements Callable<Integer> {
                         + r.get("replica") + (r.get("replicaReason") == null ? "" : " (" + r.get("replicaReason") + ")"));
             }
         }
-        if (remotes.isEmpty()) {
-            why.add("no remote");
-        }
         return why;
     }
 
+    /** The volume folders of the buffer: those holding a {@code buffer.state} (docs/formats.md). */
     private List<Path> volumeDirs() throws IOException {
         if (volume != null) {
             Path dir = buffer.resolve(volume);
-            return Files.isDirectory(dir) ? List.of(dir) : List.of();
+            return Files.isRegularFile(dir.resolve(STATE_FILE)) ? List.of(dir) : List.of();
         }
+        List<Path> dirs;
+        boolean empty;
         try (Stream<Path> entries = Files.list(buffer)) {
-            return entries.filter(Files::isDirectory).sorted().toList();
+            List<Path> all = entries.sorted().toList();
+            empty = all.isEmpty();
+            dirs = all.stream().filter(d -> Files.isRegularFile(d.resolve(STATE_FILE))).toList();
         }
+        if (dirs.isEmpty() && !empty) {
+            throw new CliFailure("--buffer: " + buffer + " (expected: a capture buffer directory, one folder per volume"
+                    + " holding " + STATE_FILE + ")");
+        }
+        return dirs;
     }
 
     @SuppressWarnings("unchecked")

@@ -115,6 +115,31 @@ class TaplineCliTest {
     }
 
     @Test
+    void statusOfADirectoryThatIsNoBufferNamesTheOption() throws Exception {
+        Path notABuffer = Files.createDirectories(dir.resolve("etc/.java"));
+        Outcome o = run("status", "--buffer", notABuffer.getParent().toString());
+        assertEquals(1, o.exitCode());
+        assertEquals("tapline: --buffer: " + notABuffer.getParent() + " (expected: a capture buffer directory, one"
+                + " folder per volume holding buffer.state)", o.err().strip());
+    }
+
+    @Test
+    void replayDataThatIsAFileIsRefused() throws Exception {
+        Path file = Files.writeString(dir.resolve("passwd"), "root:x:0:0");
+        Outcome o = run("replay", "--listen", "127.0.0.1:0", "--data", file.toString());
+        assertEquals(1, o.exitCode());
+        assertEquals("tapline: --data: " + file + " (expected: a directory)", o.err().strip());
+    }
+
+    @Test
+    void rollbackToAFutureTimeIsRefusedBeforeAskingTheReplayer() {
+        String future = java.time.Instant.now().plus(java.time.Duration.ofDays(1)).toString();
+        Outcome o = run("rollback", "--remote", "127.0.0.1:1", "--volume", "vol1", "--to-time", future);
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --to-time: " + future + " (expected: not after now, "), o.err());
+    }
+
+    @Test
     void unreadableCredentialFileFails() {
         Outcome o = run("replay", "--listen", "127.0.0.1:0", "--data", dir.toString(), "--credential-file",
                 dir.resolve("missing-secret").toString());

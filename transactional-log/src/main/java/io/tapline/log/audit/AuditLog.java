@@ -1,5 +1,6 @@
 package io.tapline.log.audit;
 
+import io.tapline.log.DurableFiles;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,6 +14,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A volume's append-only, hash-chained audit log ({@code audit/audit.log}) and its head
@@ -63,6 +66,8 @@ public final class AuditLog implements Closeable {
     static final int SLOT = 64;
     static final int FIXED = 100;
 
+    private static final Logger logger = LoggerFactory.getLogger(AuditLog.class);
+
     private final FileChannel log;
     private final FileChannel head;
     private long size;
@@ -70,6 +75,7 @@ public final class AuditLog implements Closeable {
     private byte[] lastHash;
     private long headGeneration;
     private long lastRecordSequence;
+    private long trimmedBytes;
     private final MessageDigest sha = sha256();
 
     private AuditLog(FileChannel log, FileChannel head) {
@@ -79,7 +85,9 @@ public final class AuditLog implements Closeable {
 
     /**
      * Opens the audit log of a volume directory for appending, after verifying the whole chain;
-     * a torn last entry (crash while appending) is cut off.
+     * a torn tail beyond the head's count (a crash while appending: a partial entry, or the
+     * zero-filled blocks a power cut leaves) is cut off and reported in {@link #trimmedBytes()}.
+     * Whole entries beyond the head's count are kept; the next {@link #sync} counts them.
      *
      * @throws AuditException when the chain is broken: the replayer does not append to it
      */
@@ -95,16 +103,39 @@ public final class AuditLog implements Closeable {
         FileChannel head = FileChannel.open(dir.resolve(HEAD), StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         AuditLog a = new AuditLog(log, head);
-        if (r.tornTail()) {
-            log.truncate(r.validBytes());
-            log.force(true);
+        try {
+            if (r.tornTail()) {
+                a.trimmedBytes = log.size() - r.validBytes();
+                log.truncate(r.validBytes());
+                log.force(true);
+                logger.warn("audit log recovery trimmed a torn tail dir={} trimmedBytes={} entries={} problem={}", dir,
+                        a.trimmedBytes, r.entries(), r.problem());
+            }
+            if (r.unconfirmedEntries() > 0) {
+                logger.info("audit log has entries after the head's count (written before a crash; the next sync"
+                        + " confirms them) dir={} headEntries={} entries={}", dir, r.headEntries(), r.entries());
+            }
+            a.size = r.validBytes();
+            a.entries = r.entries();
+            a.lastHash = r.lastHash();
+            a.headGeneration = r.headGeneration();
+            a.lastRecordSequence = r.lastRecordSequence();
+            if (a.headGeneration == 0) {
+                // A new log gets its head before its first entry: from now on a missing head is
+                // never a crash artifact, and verify can refuse it.
+                a.sync();
+                DurableFiles.syncDirectory(dir);
+            }
+        } catch (IOException | RuntimeException e) {
+            a.close();
+            throw e;
         }
-        a.size = r.validBytes();
-        a.entries = r.entries();
-        a.lastHash = r.lastHash();
-        a.headGeneration = r.headGeneration();
-        a.lastRecordSequence = r.lastRecordSequence();
         return a;
+    }
+
+    /** Bytes of a torn tail (partial, damaged or zero-filled entries) cut off when the log was opened. */
+    public long trimmedBytes() {
+        return trimmedBytes;
     }
 
     /** Sequence of the newest RECORD/GAP/MARK entry, lowered by ROLLBACK and RECOVERY entries. */

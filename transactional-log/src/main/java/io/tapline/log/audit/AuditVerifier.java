@@ -22,6 +22,9 @@ import java.util.zip.CRC32C;
  * <p>Stateless and thread-safe.
  */
 public final class AuditVerifier {
+    private static final long MIN_LENGTH = AuditLog.FIXED - 4 + 32;
+    private static final long MAX_LENGTH = AuditLog.FIXED + 2 * 4096 + 32;
+
     private AuditVerifier() {
     }
 
@@ -38,10 +41,22 @@ public final class AuditVerifier {
      * @param lastRecordSequence see {@link AuditLog#lastRecordSequence()}
      */
     public record Result(boolean intact, boolean tornTail, String problem, long entries, long validBytes,
-            byte[] lastHash, long headGeneration, long lastRecordSequence) {
+            byte[] lastHash, long headGeneration, long lastRecordSequence, long headEntries) {
+
+        /**
+         * Verified entries after the head's count: appended after the last head update (a
+         * crash before it, or a writer still running). They chain, but nothing confirms that
+         * entries after them were not removed.
+         */
+        public long unconfirmedEntries() {
+            return Math.max(0, entries - headEntries);
+        }
     }
 
-    /** Verifies {@code volumeDir/audit/}; an absent log is an intact empty one. */
+    /**
+     * Verifies {@code volumeDir/audit/}; an absent or empty log is an intact empty one. A log
+     * with entries but no valid head slot fails: a cut at an entry boundary could not be seen.
+     */
     public static Result verify(Path volumeDir) throws IOException {
         return walk(volumeDir, null);
     }
@@ -62,9 +77,15 @@ public final class AuditVerifier {
         long pos = 0;
         long lastRecordSeq = 0;
         if (!Files.exists(logFile)) {
-            return headEntries == 0 ? new Result(true, false, "", 0, 0, prev, headGen, 0)
+            return headEntries == 0 ? new Result(true, false, "", 0, 0, prev, headGen, 0, 0)
                     : new Result(false, false, "truncated: the log is missing, the head records " + headEntries
-                            + " entries", 0, 0, prev, headGen, 0);
+                            + " entries", 0, 0, prev, headGen, 0, headEntries);
+        }
+        if (head == null && Files.size(logFile) > 0) {
+            return new Result(false, false, "head: " + dir.resolve(AuditLog.HEAD) + (Files.exists(dir.resolve(
+                    AuditLog.HEAD)) ? " has no valid slot" : " is missing") + " (expected: a valid head for a log"
+                    + " with entries; without it a log cut at an entry boundary cannot be detected)", 0, 0, prev, 0,
+                    0, 0);
         }
         MessageDigest sha = AuditLog.sha256();
         try (FileChannel ch = FileChannel.open(logFile, StandardOpenOption.READ)) {
@@ -74,23 +95,18 @@ public final class AuditVerifier {
                 ByteBuffer lenBuf = ByteBuffer.allocate(4);
                 int got = DurableFiles.readUpTo(ch, lenBuf, pos);
                 long len = got < 4 ? -1 : lenBuf.getInt(0) & 0xFFFFFFFFL;
-                if (got < 4 || len < AuditLog.FIXED - 4 + 32 || len > AuditLog.FIXED + 2 * 4096 + 32
-                        || pos + 4 + len > size) {
-                    boolean torn = got < 4 || pos + 4 + len > size;
-                    String what = torn ? "truncated tail: entry " + expected + " is incomplete at offset " + pos
+                if (got < 4 || len < MIN_LENGTH || len > MAX_LENGTH || pos + 4 + len > size) {
+                    String what = got < 4 || pos + 4 + len > size
+                            ? "truncated tail: entry " + expected + " is incomplete at offset " + pos
                             : "entry " + expected + " altered: entryLength " + len + " at offset " + pos;
-                    return new Result(false, torn && expected > headEntries, what, entries, pos, prev, headGen,
-                            lastRecordSeq);
+                    return badEntry(ch, what, entries, pos, size, prev, headGen, lastRecordSeq, headEntries);
                 }
                 ByteBuffer e = ByteBuffer.allocate((int) (4 + len));
                 DurableFiles.readUpTo(ch, e, pos);
                 byte[] a = e.array();
-                CRC32C crc = new CRC32C();
-                crc.update(a, 8, a.length - 8);
-                if ((int) crc.getValue() != e.getInt(4)) {
-                    boolean last = pos + 4 + len == size && expected > headEntries;
-                    return new Result(false, last, "entry " + expected + " altered: crc32c mismatch at offset " + pos,
-                            entries, pos, prev, headGen, lastRecordSeq);
+                if (!crcMatches(a)) {
+                    return badEntry(ch, "entry " + expected + " altered: crc32c mismatch at offset " + pos, entries,
+                            pos, size, prev, headGen, lastRecordSeq, headEntries);
                 }
                 long index = e.getLong(12);
                 if (index != expected) {
@@ -99,7 +115,7 @@ public final class AuditVerifier {
                                     + pos
                             : "entry " + index + " out of place at position " + expected + " (reordered or inserted) at offset "
                                     + pos;
-                    return new Result(false, false, what, entries, pos, prev, headGen, lastRecordSeq);
+                    return new Result(false, false, what, entries, pos, prev, headGen, lastRecordSeq, headEntries);
                 }
                 sha.reset();
                 sha.update(prev);
@@ -107,7 +123,7 @@ public final class AuditVerifier {
                 byte[] hash = sha.digest();
                 if (!MessageDigest.isEqual(hash, Arrays.copyOfRange(a, a.length - 32, a.length))) {
                     return new Result(false, false, "entry " + expected + " altered or inserted: hash does not chain"
-                            + " at offset " + pos, entries, pos, prev, headGen, lastRecordSeq);
+                            + " at offset " + pos, entries, pos, prev, headGen, lastRecordSeq, headEntries);
                 }
                 AuditEntry entry = decode(e, hash);
                 switch (entry.type()) {
@@ -123,16 +139,60 @@ public final class AuditVerifier {
                 pos += 4 + len;
                 if (entries == headEntries && headHash != null && !MessageDigest.isEqual(hash, headHash)) {
                     return new Result(false, false, "entry " + entries + " does not match the head's hash", entries,
-                            pos, prev, headGen, lastRecordSeq);
+                            pos, prev, headGen, lastRecordSeq, headEntries);
                 }
             }
         }
         if (entries < headEntries) {
             return new Result(false, false, "truncated: the log ends after entry " + entries + ", the head records "
                     + headEntries + " entries (entry " + (entries + 1) + " onwards removed)", entries, pos, prev,
-                    headGen, lastRecordSeq);
+                    headGen, lastRecordSeq, headEntries);
         }
-        return new Result(true, false, "", entries, pos, prev, headGen, lastRecordSeq);
+        return new Result(true, false, "", entries, pos, prev, headGen, lastRecordSeq, headEntries);
+    }
+
+    /**
+     * The result for a bad entry at {@code pos}. It is a torn tail (a crash while appending:
+     * a partial entry, a bad CRC, zero-filled blocks whose size reached the disk before their
+     * data) when the head does not count it and no valid entry follows it; otherwise the log
+     * was altered or cut.
+     */
+    private static Result badEntry(FileChannel ch, String what, long entries, long pos, long size, byte[] prev,
+            long headGen, long lastRecordSeq, long headEntries) throws IOException {
+        boolean torn = entries + 1 > headEntries && !validEntryAfter(ch, pos, size, entries);
+        String problem = torn ? "torn tail: entry " + (entries + 1) + " is incomplete, damaged or zero-filled at"
+                + " offset " + pos + " (" + (size - pos) + " bytes after the last whole entry, none valid)" : what;
+        return new Result(false, torn, problem, entries, pos, prev, headGen, lastRecordSeq, headEntries);
+    }
+
+    /** Whether an entry with a valid CRC and an index above {@code afterIndex} starts after {@code badAt}. */
+    private static boolean validEntryAfter(FileChannel ch, long badAt, long size, long afterIndex)
+            throws IOException {
+        ByteBuffer window = ByteBuffer.allocate(1 << 20);
+        int header = 20;
+        for (long start = badAt + 1; start + header <= size; start += window.capacity() - header + 1) {
+            window.clear();
+            int got = DurableFiles.readUpTo(ch, window, start);
+            for (int i = 0; i + header <= got; i++) {
+                long len = window.getInt(i) & 0xFFFFFFFFL;
+                if (len < MIN_LENGTH || len > MAX_LENGTH || start + i + 4 + len > size
+                        || window.get(i + 8) != AuditLog.VERSION || window.getLong(i + 12) <= afterIndex) {
+                    continue;
+                }
+                ByteBuffer e = ByteBuffer.allocate((int) (4 + len));
+                DurableFiles.readUpTo(ch, e, start + i);
+                if (crcMatches(e.array())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean crcMatches(byte[] entry) {
+        CRC32C crc = new CRC32C();
+        crc.update(entry, 8, entry.length - 8);
+        return (int) crc.getValue() == ByteBuffer.wrap(entry).getInt(4);
     }
 
     private static AuditEntry decode(ByteBuffer e, byte[] hash) {

@@ -1,6 +1,7 @@
 package io.tapline.log.buffer;
 
 import io.tapline.log.DurableFiles;
+import io.tapline.log.ExclusiveLock;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordCodec;
@@ -37,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Ordering and durability contract. {@code append} assigns dense sequences from 1, writes
  * the record into the page cache with one gathering write and publishes it to readers at once;
- * it never fsyncs. {@link #sync} makes every record appended before the call durable with one
+ * it does not fsync, except once per segment: a roll forces the full segment (and the directory)
+ * before the next segment is created, so that only the last segment can be torn by a power cut. {@link #sync} makes every record appended before the call durable with one
  * fdatasync shared by every concurrent caller (group commit), plus a directory fsync when a
  * segment was created. Example: the wedge appends 7, 8, 9 from its sequencer, then two NBD FLUSH
  * handlers call {@code sync()} at once: one of them forces the segment, the other finds 9
@@ -45,8 +47,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Files of a buffer directory ({@code docs/formats.md}): {@code NNNNNNNNNNNNNNNNNNNN.seg}
  * ({@link SegmentHeader} then records), {@code remote-ID.cursor} ({@link CursorFile}),
- * {@code buffer.state} ({@link BufferState}). One process opens a directory at a time;
- * {@link #readStatus} may run in other processes meanwhile.
+ * {@code buffer.state} ({@link BufferState}), {@code .lock}. One buffer opens a directory at a
+ * time (an {@link ExclusiveLock} on {@code .lock}, held until {@link #close}); {@link #readStatus}
+ * takes no lock and may run in other processes meanwhile.
  *
  * <p>Do not interrupt appending threads: an interrupt during file I/O fails that call (the file
  * is cut back to the last whole record, so the buffer stays usable).
@@ -54,6 +57,8 @@ import org.slf4j.LoggerFactory;
 public final class CaptureBuffer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(CaptureBuffer.class);
     private static final byte[] EMPTY = new byte[0];
+    /** Held while the buffer is open: one writer per directory. */
+    static final String LOCK_FILE = ".lock";
 
     private final Path dir;
     private final String volumeId;
@@ -90,6 +95,7 @@ public final class CaptureBuffer implements Closeable {
     private volatile int waiters;
 
     private final OldestUnacked oldestUnacked = new OldestUnacked();
+    private ExclusiveLock lock;
 
     private CaptureBuffer(Path dir, String volumeId, BufferConfig config, Clock clock, RecoveryReport report,
             RemoteCursors cursors, LostWrites lost, ChangedChunks changed) {
@@ -113,14 +119,31 @@ public final class CaptureBuffer implements Closeable {
         return open(volumeDir, volumeId, config, Clock.systemUTC());
     }
 
-    /** As {@link #open(Path, String, BufferConfig)}, with the clock that stamps capture times. */
+    /**
+     * As {@link #open(Path, String, BufferConfig)}, with the clock that stamps capture times.
+     *
+     * @throws IOException {@code buffer: DIR is in use by another process (lock file DIR/.lock)}
+     *         while another buffer has the directory open, in this or another process
+     */
     public static CaptureBuffer open(Path volumeDir, String volumeId, BufferConfig config, Clock clock)
             throws IOException {
-        Objects.requireNonNull(volumeDir, "volumeDir");
+        Files.createDirectories(Objects.requireNonNull(volumeDir, "volumeDir"));
+        ExclusiveLock lock = ExclusiveLock.acquire(volumeDir.resolve(LOCK_FILE), "buffer", volumeDir);
+        try {
+            CaptureBuffer buffer = openLocked(volumeDir, volumeId, config, clock);
+            buffer.lock = lock;
+            return buffer;
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static CaptureBuffer openLocked(Path volumeDir, String volumeId, BufferConfig config, Clock clock)
+            throws IOException {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(clock, "clock");
         new SegmentHeader(1, Objects.requireNonNull(volumeId, "volumeId")); // checks the id's length
-        Files.createDirectories(volumeDir);
         deleteLeftoverTempFiles(volumeDir);
         SegmentRecovery.Result recovered = SegmentRecovery.recover(volumeDir, volumeId);
         RemoteCursors cursors = RemoteCursors.load(volumeDir, clock);
@@ -201,6 +224,11 @@ public final class CaptureBuffer implements Closeable {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(provenance, "provenance");
         byte[] data = payload == null ? EMPTY : payload;
+        if (data.length > RecordCodec.MAX_PAYLOAD_BYTES) {
+            throw new IllegalArgumentException("payload: " + data.length + " bytes (expected: <= "
+                    + RecordCodec.MAX_PAYLOAD_BYTES + ", the record limit every reader enforces) volume=" + volumeId
+                    + " seq=" + (lastSequence + 1));
+        }
         try {
             CaptureRecord stored = appendOrTrack(kind, offsetBytes, lengthBytes, flags, provenance, data);
             if (stored != null && !storageError.isEmpty()) {
@@ -438,6 +466,7 @@ public final class CaptureBuffer implements Closeable {
                         segment.close();
                     }
                     wakeReaders();
+                    lock.close();
                 }
             }
         }
@@ -467,13 +496,20 @@ public final class CaptureBuffer implements Closeable {
         wakeReaders();
     }
 
+    /**
+     * Starts a new segment. The segment rolled away from is forced first, with the directory
+     * entry it was created with: once the next file exists on disk every earlier segment is
+     * complete, so a power cut can tear only the last segment, which recovery trims.
+     */
     private void roll(long baseSequence) throws IOException {
+        CaptureSegment previous = active;
+        previous.force();
+        DurableFiles.syncDirectory(dir); // Always: a concurrent sync may have taken the dirty flag but not synced yet.
+        durableSequence.accumulateAndGet(previous.lastSequence(), Math::max);
         CaptureSegment next = CaptureSegment.create(dir, baseSequence, volumeId);
         segments.put(baseSequence, next); // Readers find the next segment before the old one is sealed.
-        CaptureSegment previous = active;
         active = next;
         previous.seal();
-        unforced.add(previous);
         directoryDirty = true;
         retainedBytes += next.publishedSizeBytes();
         log.debug("segment rolled volume={} file={} previous={}", volumeId, next.path().getFileName(), previous);

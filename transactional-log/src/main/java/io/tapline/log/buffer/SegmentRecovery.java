@@ -21,8 +21,9 @@ import java.util.List;
  * <ul>
  * <li>the last segment ends in a partial record, or in a record whose CRC fails with no valid
  *     record after it: a torn tail. It is truncated at the last whole record and reported;
- * <li>the last segment is shorter than its header (the crash came while creating it): it is
- *     deleted and reported as a torn tail;
+ * <li>the last segment is shorter than its header, or its header is all zero bytes (the crash
+ *     came while creating it; no sync has covered it): it is deleted and reported as a torn tail;
+ * <li>an earlier segment cannot be torn: a roll forces a segment before the next one is created;
  * <li>anything else (a bad record followed by a valid one, any bad record in an earlier
  *     segment, a bad header, a sequence out of order): a crash cannot do that, so
  *     {@link BufferCorruptException} stops the open, naming file, offset and
@@ -87,7 +88,7 @@ final class SegmentRecovery {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long size = ch.size();
             int headerBytes = SegmentHeader.sizeFor(volumeId);
-            if (last && size < headerBytes) {
+            if (last && (size < headerBytes || zeroes(ch, headerBytes))) {
                 ch.close();
                 Files.delete(file);
                 DurableFiles.syncDirectory(dir);
@@ -108,6 +109,22 @@ final class SegmentRecovery {
             ch.force(false);
             return new Loaded(file, base, headerBytes, end, base - 1 + segmentRecords);
         }
+    }
+
+    /**
+     * Whether the header is all zero bytes: the file's size reached the disk but its first
+     * block did not. Any sync of the segment would have written the header with its records, so
+     * nothing in it was acknowledged.
+     */
+    private static boolean zeroes(FileChannel ch, int headerBytes) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(headerBytes);
+        DurableFiles.readUpTo(ch, header, 0);
+        for (int i = 0; i < headerBytes; i++) {
+            if (header.get(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Checks every record; returns the end of the last good one, truncating a torn tail. */

@@ -42,9 +42,11 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * <p>Recovery ({@link #open} with {@code recover}) checks every record's CRC. A bad or incomplete
- * record followed by nothing else is a torn tail: it is cut off and the number of bytes dropped
- * is reported. A bad record followed by more bytes is mid-file corruption: the segment is
- * refused, because dropping it would silently lose before-images that later rollbacks need.
+ * record with no valid record anywhere after it (a partial write, or the zero-filled blocks a
+ * power cut leaves when the file's size reached the disk but its data did not) is a torn tail:
+ * it is cut off and the number of bytes dropped is reported. A bad record followed by a valid
+ * one is mid-file corruption: the segment is refused, because dropping it would silently lose
+ * before-images that later rollbacks need.
  *
  * <p>Not thread-safe: owned by the volume's apply thread (writer) or by one reader.
  */
@@ -172,9 +174,7 @@ final class UndoSegment implements Closeable {
                 }
             }
             if (problem != null) {
-                boolean last = problem.startsWith("incomplete") || problem.contains("past the end")
-                        || pos + 4 + length == fileSize;
-                if (!last) {
+                if (validRecordAfter(pos, fileSize, count == 0 ? baseSequence - 1 : sequences[count - 1])) {
                     throw new UndoFormatException("mid-file corruption at offset " + pos + ": " + problem
                             + "; later records follow, refusing to drop them file=" + path);
                 }
@@ -190,6 +190,33 @@ final class UndoSegment implements Closeable {
             pos += 4 + length;
         }
         sizeBytes = pos;
+    }
+
+    /**
+     * Whether a whole record with a valid CRC and a later sequence starts anywhere after
+     * {@code badAt}: then the damage is mid-file corruption, not a torn tail. A torn tail is
+     * what a crash leaves: a partial record, a record with a bad CRC, zero-filled blocks (the
+     * size reached the disk, the data did not), with nothing valid after them.
+     */
+    private boolean validRecordAfter(long badAt, long fileSize, long afterSequence) throws IOException {
+        ByteBuffer window = ByteBuffer.allocate(1 << 20);
+        for (long start = badAt + 1; start + RECORD_HEADER_BYTES <= fileSize;
+                start += window.capacity() - RECORD_HEADER_BYTES + 1) {
+            window.clear();
+            int got = DurableFiles.readUpTo(channel, window, start);
+            for (int i = 0; i + RECORD_HEADER_BYTES <= got; i++) {
+                long length = window.getInt(i) & 0xFFFFFFFFL;
+                if (length < RECORD_HEADER_BYTES - 4 || length > RECORD_HEADER_BYTES - 4 + MAX_DATA_BYTES
+                        || start + i + 4 + length > fileSize || (window.get(i + 8) & 0xFF) != VERSION
+                        || window.getLong(i + 12) <= afterSequence) {
+                    continue;
+                }
+                if (checkRecord(start + i, (int) length) == null) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private String checkRecord(long pos, int length) throws IOException {

@@ -117,4 +117,121 @@ class AuditLogTest {
         assertTrue(AuditVerifier.verify(vol).intact());
         assertEquals(11, AuditVerifier.verify(vol).entries());
     }
+    /** Appends {@code n} entries after the ten of {@link #tenEntries} without syncing: the head still counts ten. */
+    private byte[] appendUnsynced(int n) throws IOException {
+        try (AuditLog a = AuditLog.open(vol)) {
+            for (int i = 11; i <= 10 + n; i++) {
+                a.append(AuditType.RECORD, i, 0, 0, 0, 1, 1, null, "w", String.format("d%02d", i));
+            }
+        }
+        return Files.readAllBytes(log);
+    }
+
+    @Test
+    void missingHeadFailsVerifyEvenWhenTheLogEndsAtAnEntryBoundary() throws IOException {
+        Files.delete(vol.resolve("audit/audit.head"));
+        assertTrue(problem().startsWith("head: " + vol.resolve("audit/audit.head") + " is missing (expected:"),
+                problem());
+        Files.write(log, Arrays.copyOf(original, 8 * ENTRY));
+        assertTrue(problem().startsWith("head: "), problem());
+        assertThrows(AuditException.class, () -> AuditLog.open(vol));
+    }
+
+    @Test
+    void headWithBothSlotsInvalidFailsVerify() throws IOException {
+        Path head = vol.resolve("audit/audit.head");
+        byte[] h = Files.readAllBytes(head);
+        h[20] ^= 1;
+        h[AuditLog.SLOT + 20] ^= 1;
+        Files.write(head, h);
+        assertTrue(problem().contains("has no valid slot"), problem());
+        assertThrows(AuditException.class, () -> AuditLog.open(vol));
+    }
+
+    @Test
+    void entriesAfterTheHeadsCountAreReportedUnconfirmedAndTheNextSyncConfirmsThem() throws IOException {
+        appendUnsynced(2);
+        AuditVerifier.Result r = AuditVerifier.verify(vol);
+        assertTrue(r.intact(), r.problem());
+        assertEquals(12, r.entries());
+        assertEquals(10, r.headEntries());
+        assertEquals(2, r.unconfirmedEntries());
+        try (AuditLog a = AuditLog.open(vol)) {
+            assertEquals(0, a.trimmedBytes());
+            a.sync();
+        }
+        assertEquals(0, AuditVerifier.verify(vol).unconfirmedEntries());
+        assertEquals(12, AuditVerifier.verify(vol).entries());
+    }
+
+    @Test
+    void aNewLogHasAHeadBeforeItsFirstEntrySoACrashBeforeTheFirstSyncReopens() throws IOException {
+        Path other = vol.resolve("other");
+        try (AuditLog a = AuditLog.open(other)) {
+            a.append(AuditType.RECORD, 1, 0, 0, 0, 1, 1, null, "w", "d");
+        } // no sync: a crash
+        AuditVerifier.Result r = AuditVerifier.verify(other);
+        assertTrue(r.intact(), r.problem());
+        assertEquals(1, r.unconfirmedEntries());
+        try (AuditLog a = AuditLog.open(other)) {
+            a.sync();
+        }
+        assertEquals(0, AuditVerifier.verify(other).unconfirmedEntries());
+    }
+
+    @Test
+    void zeroBlocksAfterTheLastEntryAreTrimmedAndReported() throws IOException {
+        for (int zeroes : new int[] {512, 4096}) {
+            Files.write(log, Arrays.copyOf(original, original.length + zeroes));
+            AuditVerifier.Result r = AuditVerifier.verify(vol);
+            assertTrue(r.tornTail(), r.problem());
+            assertTrue(r.problem().startsWith("torn tail: entry 11 is incomplete, damaged or zero-filled at offset "
+                    + original.length), r.problem());
+            try (AuditLog a = AuditLog.open(vol)) {
+                assertEquals(zeroes, a.trimmedBytes());
+            }
+            assertEquals(original.length, Files.size(log));
+            assertTrue(AuditVerifier.verify(vol).intact());
+        }
+    }
+
+    @Test
+    void unconfirmedEntriesZeroedFromEveryOffsetAreTrimmedToTheLastWholeOne() throws IOException {
+        byte[] twelve = appendUnsynced(2);
+        for (int cut = original.length; cut <= twelve.length; cut++) {
+            byte[] torn = Arrays.copyOf(twelve, twelve.length + 4096);
+            Arrays.fill(torn, cut, torn.length, (byte) 0);
+            Files.write(log, torn);
+            int whole = (cut - original.length) / ENTRY;
+            int kept = original.length + whole * ENTRY;
+            try (AuditLog a = AuditLog.open(vol)) {
+                assertEquals(torn.length - kept, a.trimmedBytes(), "zeroed from " + cut);
+            }
+            assertEquals(kept, Files.size(log), "zeroed from " + cut);
+            AuditVerifier.Result r = AuditVerifier.verify(vol);
+            assertTrue(r.intact(), r.problem());
+            assertEquals(10 + whole, r.entries(), "zeroed from " + cut);
+        }
+    }
+
+    @Test
+    void zeroedEntriesTheHeadCountsAreRefusedNotTrimmed() throws IOException {
+        byte[] b = Arrays.copyOf(original, original.length + 4096);
+        Arrays.fill(b, 9 * ENTRY, b.length, (byte) 0);
+        Files.write(log, b);
+        assertTrue(problem().startsWith("entry 10 altered: entryLength 0"), problem());
+        assertThrows(AuditException.class, () -> AuditLog.open(vol));
+        assertEquals(b.length, Files.size(log), "nothing was dropped");
+    }
+
+    @Test
+    void damagedUnconfirmedEntryWithAValidOneAfterIsRefused() throws IOException {
+        byte[] twelve = appendUnsynced(2);
+        byte[] b = twelve.clone();
+        Arrays.fill(b, original.length, original.length + ENTRY, (byte) 0);
+        Files.write(log, b);
+        assertTrue(problem().startsWith("entry 11 altered: entryLength 0"), problem());
+        assertThrows(AuditException.class, () -> AuditLog.open(vol));
+        assertEquals(b.length, Files.size(log), "nothing was dropped");
+    }
 }

@@ -175,4 +175,44 @@ class CaptureBufferTest {
                 () -> CaptureBuffer.open(dir, "other", SMALL));
         assertTrue(e.getMessage().contains("volumeId: vol1 (expected: other)"), e.getMessage());
     }
+    @Test
+    void refusesAPayloadOverTheRecordLimit() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            byte[] tooBig = new byte[io.tapline.log.RecordCodec.MAX_PAYLOAD_BYTES + 1];
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> buffer.append(RecordKind.WRITE, 0, tooBig.length, 0, TestBuffers.WEDGE, tooBig));
+            assertTrue(e.getMessage().startsWith("payload: 67108865 bytes (expected: <= 67108864"), e.getMessage());
+            assertEquals(0, buffer.lastSequence(), "nothing appended");
+            assertEquals(1, appendWrite(buffer, 0, 1).sequence());
+        }
+    }
+
+    @Test
+    void rollMakesTheSealedSegmentDurableBeforeTheNextIsCreated() throws Exception {
+        // A power cut after a roll must not leave an earlier segment with a torn tail: the
+        // segment rolled away from is forced (and its directory entry) before the next exists.
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            for (int i = 0; i < 12; i++) {
+                appendWrite(buffer, 0, 1000);
+            }
+            List<java.nio.file.Path> files = TestBuffers.segments(dir);
+            assertTrue(files.size() >= 2, files.toString());
+            long lastOfSealed = SegmentNames.baseSequenceOf(files.get(files.size() - 1)) - 1;
+            assertEquals(lastOfSealed, buffer.durableSequence(), "no sync was called; the rolls forced");
+        }
+    }
+    @Test
+    void secondOpenOfTheSameDirectoryIsRefusedUntilTheFirstCloses() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            appendWrite(buffer, 0, 1);
+            java.io.IOException e = assertThrows(java.io.IOException.class, () -> open(dir, SMALL));
+            assertEquals("buffer: " + dir + " is in use by another process (lock file " + dir.resolve(".lock") + ")",
+                    e.getMessage());
+            assertEquals(1, CaptureBuffer.readStatus(dir).lastSequence(), "status reads without the lock");
+            assertEquals(2, appendWrite(buffer, 0, 1).sequence(), "the first holder is undisturbed");
+        }
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            assertEquals(2, buffer.lastSequence());
+        }
+    }
 }

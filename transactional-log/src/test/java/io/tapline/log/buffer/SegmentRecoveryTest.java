@@ -232,4 +232,47 @@ class SegmentRecoveryTest {
             assertEquals("recovered 0 records in 0 segments, no torn tail", buffer.recoveryReport().summary());
         }
     }
+    @Test
+    void lastSegmentWithAZeroFilledHeaderIsDroppedAsATornTail() throws Exception {
+        // A power cut right after a roll: the new file's size reached the disk, its bytes did not.
+        // No sync covered it (a sync forces the header with the records), so nothing in it was
+        // acknowledged.
+        try (CaptureBuffer buffer = open(tmp, SMALL)) {
+            for (int i = 0; i < 12; i++) {
+                appendWrite(buffer, 0, 1000);
+            }
+        }
+        List<Path> all = segments(tmp);
+        Path last = all.get(all.size() - 1);
+        long lastBase = SegmentNames.baseSequenceOf(last);
+        Files.write(last, new byte[4096]);
+        try (CaptureBuffer buffer = open(tmp, SMALL)) {
+            assertEquals(4096, buffer.recoveryReport().tornTailBytes());
+            assertEquals(last.toString(), buffer.recoveryReport().tornTailFile());
+            assertEquals(lastBase - 1, buffer.lastSequence());
+            assertEquals(lastBase, appendWrite(buffer, 0, 1).sequence());
+        }
+    }
+
+    @Test
+    void earlierSegmentWithAZeroFilledTailIsRefusedNotDropped() throws Exception {
+        // The state a power cut after an unforced roll used to leave. Rolls now force the sealed
+        // segment first, so it cannot arise; if found, its records and every later segment's may
+        // have been acknowledged, so recovery refuses and names the repair instead of guessing.
+        try (CaptureBuffer buffer = open(tmp, SMALL)) {
+            for (int i = 0; i < 12; i++) {
+                appendWrite(buffer, 0, 1000);
+            }
+        }
+        Path first = segments(tmp).get(0);
+        long size = Files.size(first);
+        long cut = SegmentHeader.sizeFor(TestBuffers.VOLUME) + 1500;
+        try (FileChannel ch = FileChannel.open(first, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate((int) (size - cut)), cut);
+        }
+        BufferCorruptException e = assertThrows(BufferCorruptException.class, () -> open(tmp, SMALL));
+        assertEquals(first, e.file());
+        assertTrue(e.getMessage().contains("tapline buffer repair --segment " + first), e.getMessage());
+        assertEquals(size, Files.size(first), "nothing was changed");
+    }
 }

@@ -119,6 +119,75 @@ class UndoLogTest {
     }
 
     @Test
+    void recoveryTrimsZeroBlocksAfterTheLastRecord() throws IOException {
+        // ext4 after a power cut: the size was extended, the tail blocks never written.
+        fill(20);
+        Path seg = newestSegment();
+        byte[] whole = Files.readAllBytes(seg);
+        for (int zeroes : new int[] {512, 4096, 3 * 4096}) {
+            byte[] torn = java.util.Arrays.copyOf(whole, whole.length + zeroes);
+            Files.write(seg, torn);
+            try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+                assertEquals(zeroes, undo.recoveredDroppedBytes(), zeroes + " zero bytes");
+                assertEquals(20, undo.newestSequence());
+                assertEquals(rec(20), newestFirst(undo, 19).get(0));
+            }
+            assertEquals(whole.length, Files.size(seg));
+        }
+    }
+
+    @Test
+    void recoveryTrimsRecordsZeroedFromEveryOffsetOfTheLastTwo() throws IOException {
+        fill(20);
+        Path seg = newestSegment();
+        byte[] whole = Files.readAllBytes(seg);
+        int record = 4 + 40 + 100;
+        int secondLast = whole.length - 2 * record;
+        for (int cut = secondLast; cut < whole.length; cut++) {
+            byte[] torn = java.util.Arrays.copyOf(whole, whole.length + 4096);
+            java.util.Arrays.fill(torn, cut, torn.length, (byte) 0);
+            Files.write(seg, torn);
+            int kept = cut < whole.length - record ? secondLast : whole.length - record;
+            try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+                assertEquals(torn.length - kept, undo.recoveredDroppedBytes(), "zeroed from " + cut);
+                assertEquals(kept == secondLast ? 18 : 19, undo.newestSequence(), "zeroed from " + cut);
+            }
+            assertEquals(kept, Files.size(seg), "zeroed from " + cut);
+        }
+    }
+
+    @Test
+    void zeroedRecordWithValidRecordsAfterIsRefused() throws IOException {
+        fill(20);
+        Path seg = newestSegment();
+        byte[] whole = Files.readAllBytes(seg);
+        int record = 4 + 40 + 100;
+        byte[] damaged = whole.clone();
+        java.util.Arrays.fill(damaged, whole.length - 5 * record, whole.length - 4 * record, (byte) 0);
+        Files.write(seg, damaged);
+        UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.open(dir, CFG, CLOCK));
+        assertTrue(e.getMessage().contains("mid-file corruption at offset " + (whole.length - 5 * record)),
+                e.getMessage());
+        assertEquals(whole.length, Files.size(seg), "nothing was dropped");
+    }
+
+    @Test
+    void lengthFieldPointingPastTheEndWithValidRecordsAfterIsRefused() throws IOException {
+        // A flipped length bit makes a mid-file record "run past the end": that is not a torn tail.
+        fill(20);
+        Path seg = newestSegment();
+        long size = Files.size(seg);
+        int record = 4 + 40 + 100;
+        int at = (int) size - 5 * record;
+        byte[] damaged = Files.readAllBytes(seg);
+        damaged[at + 1] ^= 0x01; // recordLength + 65536: in range, but past the end of the file
+        Files.write(seg, damaged);
+        UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.open(dir, CFG, CLOCK));
+        assertTrue(e.getMessage().contains("mid-file corruption at offset " + at), e.getMessage());
+        assertEquals(size, Files.size(seg), "nothing was dropped");
+    }
+
+    @Test
     void unknownVersionIsRefusedNamingTheRange() throws IOException {
         fill(3);
         Path seg = newestSegment();

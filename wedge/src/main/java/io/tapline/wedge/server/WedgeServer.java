@@ -18,6 +18,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.tapline.log.ExclusiveLock;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.wedge.capture.VolumeSequencer;
 import io.tapline.wedge.capture.WriteCommand;
@@ -25,6 +26,8 @@ import io.tapline.wedge.nbd.NbdHandshakeEncoder;
 import io.tapline.wedge.nbd.NbdOptionDecoder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -47,11 +50,14 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <p>Uses epoll when available, NIO otherwise; TCP_NODELAY on every connection. Thread-safe;
- * {@link #close()} is idempotent. The server opens and closes the primary volume; it never
- * closes the capture sink.
+ * {@link #close()} is idempotent. The server opens and closes the primary volume, holding an
+ * {@link ExclusiveLock} on {@code VOLUME.lock} meanwhile (a second wedge on the volume is
+ * refused); it never closes the capture sink.
  */
 public final class WedgeServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WedgeServer.class);
+    /** Next to the volume, {@code VOLUME.lock}: held while a wedge serves it, one writer per volume. */
+    static final String LOCK_SUFFIX = ".lock";
 
     private final WedgeConfig config;
     private final VolumeFile primary;
@@ -63,6 +69,7 @@ public final class WedgeServer implements AutoCloseable {
     private final ConnectionTracker tracker = new ConnectionTracker();
     private final Channel serverChannel;
     private boolean closed;
+    private ExclusiveLock volumeLock;
 
     private WedgeServer(WedgeConfig config, VolumeFile primary) throws IOException {
         this.config = config;
@@ -97,7 +104,7 @@ public final class WedgeServer implements AutoCloseable {
                 });
         try {
             this.serverChannel = b.bind(config.listenAddress()).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty rethrows the native bind IOException undeclared.
             shutdownResources();
             throw new IOException("cannot listen on " + config.listenAddress() + ": " + e.getMessage(), e);
         }
@@ -112,11 +119,25 @@ public final class WedgeServer implements AutoCloseable {
      * @throws IOException when the volume cannot be opened or the address cannot be bound
      */
     public static WedgeServer start(WedgeConfig config) throws IOException {
-        VolumeFile primary = VolumeFile.openOrCreate(config.volumePath(), config.volumeSizeBytes());
+        Path volume = config.volumePath();
+        ExclusiveLock lock = ExclusiveLock.acquire(volume.resolveSibling(volume.getFileName() + LOCK_SUFFIX),
+                "volume", volume);
+        boolean created = !Files.exists(volume);
         try {
-            return new WedgeServer(config, primary);
+            VolumeFile primary = VolumeFile.openOrCreate(volume, config.volumeSizeBytes());
+            try {
+                WedgeServer server = new WedgeServer(config, primary);
+                server.volumeLock = lock;
+                return server;
+            } catch (IOException | RuntimeException e) {
+                primary.close();
+                if (created) {
+                    Files.deleteIfExists(volume); // A start that failed (e.g. address in use) leaves no new volume.
+                }
+                throw e;
+            }
         } catch (IOException | RuntimeException e) {
-            primary.close();
+            lock.close();
             throw e;
         }
     }
@@ -175,7 +196,11 @@ public final class WedgeServer implements AutoCloseable {
                     config.shutdownTimeout());
         }
         channels.close().awaitUninterruptibly();
-        shutdownResources();
+        try {
+            shutdownResources();
+        } finally {
+            volumeLock.close();
+        }
         log.info("wedge closed export={}", config.exportName());
     }
 
