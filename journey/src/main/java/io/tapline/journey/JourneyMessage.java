@@ -154,7 +154,7 @@ public sealed interface JourneyMessage {
      * @param actor      who asks (user@host), recorded in the audit log
      * @param volumeId   the volume
      * @param action     {@link #ROLLBACK} or {@link #RESUME}
-     * @param targetKind {@link #TO_SEQUENCE}, {@link #TO_TIME}, {@link #TO_MARK}; 0 for RESUME
+     * @param targetKind {@link #TO_SEQUENCE}, {@link #TO_TIME}, {@link #TO_MARK}, {@link #TO_LAST_CONSISTENT}; 0 for RESUME
      * @param value      the sequence, or the time in UTC nanoseconds since the epoch
      * @param markName   the mark for TO_MARK, else empty
      */
@@ -165,6 +165,8 @@ public sealed interface JourneyMessage {
         public static final int TO_SEQUENCE = 1;
         public static final int TO_TIME = 2;
         public static final int TO_MARK = 3;
+        /** The newest sequence at which the replica was consistent (before a resync or a gap). */
+        public static final int TO_LAST_CONSISTENT = 4;
 
         public AdminRequest {
             checkString("credential", credential);
@@ -174,9 +176,9 @@ public sealed interface JourneyMessage {
             if (action != ROLLBACK && action != RESUME) {
                 throw new IllegalArgumentException("action: " + action + " (expected: 1 ROLLBACK, 2 RESUME)");
             }
-            if (action == ROLLBACK ? targetKind < TO_SEQUENCE || targetKind > TO_MARK : targetKind != 0) {
+            if (action == ROLLBACK ? targetKind < TO_SEQUENCE || targetKind > TO_LAST_CONSISTENT : targetKind != 0) {
                 throw new IllegalArgumentException("targetKind: " + targetKind
-                        + " (expected: 1..3 for ROLLBACK, 0 for RESUME)");
+                        + " (expected: 1..4 for ROLLBACK, 0 for RESUME)");
             }
         }
 

@@ -19,8 +19,8 @@ class JourneyCodecTest {
 
     private static List<JourneyMessage> samples() {
         return List.of(
-                new JourneyMessage.Hello(1, "wedge-a", "vol1", 4L << 30, 4096, ""),
-                new JourneyMessage.Hello(1, "wedge-ü", "vol-2", 1, 512, "s3cret"),
+                new JourneyMessage.Hello(JourneyProtocol.VERSION, "wedge-a", "vol1", 4L << 30, 4096, ""),
+                new JourneyMessage.Hello(JourneyProtocol.VERSION, "wedge-ü", "vol-2", 1, 512, "s3cret"),
                 new JourneyMessage.Welcome(0),
                 new JourneyMessage.Welcome(Long.MAX_VALUE),
                 new JourneyMessage.Refused("volume busy: volume vol1 already has a live session"),
@@ -35,7 +35,9 @@ class JourneyCodecTest {
                 new JourneyMessage.AdminRequest("", "bob@h", "vol1", JourneyMessage.AdminRequest.RESUME, 0, 0, ""),
                 new JourneyMessage.AdminProgress(256, 9000),
                 new JourneyMessage.AdminDone(true, 48213, "volume vol1 rolled back"),
-                new JourneyMessage.AdminDone(false, 0, ""));
+                new JourneyMessage.AdminDone(false, 0, ""),
+                io.tapline.journey.control.ControlCodec.encode(new io.tapline.journey.control.ReplicaStateReport(
+                        "out-of-sync", 42, 40, 0, "missing data since seq 41")));
     }
 
     @Test
@@ -148,7 +150,7 @@ class JourneyCodecTest {
         EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
         ByteBuf in = Unpooled.buffer().writeInt(9).writeByte(42).writeLong(0);
         DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(in));
-        assertTrue(e.getMessage().contains("type: 42 (expected: 1..9)"), e.getMessage());
+        assertTrue(e.getMessage().contains("type: 42 (expected: 1..10)"), e.getMessage());
         assertEquals(0, in.refCnt());
         assertFalse(ch.finish());
     }
@@ -226,7 +228,7 @@ class JourneyCodecTest {
 
     @Test
     void helloToStringHidesTheCredential() {
-        assertFalse(new JourneyMessage.Hello(1, "s", "v", 1, 1, "topsecret").toString().contains("topsecret"));
+        assertFalse(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "s", "v", 1, 1, "topsecret").toString().contains("topsecret"));
     }
 
     private static String hex(byte[] bytes) {

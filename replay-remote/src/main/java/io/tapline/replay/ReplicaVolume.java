@@ -193,6 +193,11 @@ final class ReplicaVolume implements Closeable {
 
     /** Resolves a rollback target and checks that it lies inside the window. */
     long resolveTarget(int targetKind, long value, String markName) throws RefusedException {
+        if (targetKind == JourneyMessage.AdminRequest.TO_LAST_CONSISTENT) {
+            long target = sync.consistentSequence();
+            RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied);
+            return target;
+        }
         long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
         RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied);
         return target;

@@ -42,7 +42,7 @@ public final class ApplyPathBench {
         double raw = raw(dir.resolve("raw.img"), size, batchBytes);
         System.out.printf("raw pwrite+fdatasync per %d MiB: %d MiB in %.2f s = %.0f MiB/s%n", batchBytes >> 20, mib,
                 raw, mib / raw);
-        JourneyMessage.Hello hello = new JourneyMessage.Hello(1, "bench", "vol1", size, 4096, "");
+        JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "bench", "vol1", size, 4096, "");
         UndoConfig undo = new UndoConfig(64L << 20, 64L << 30, UndoConfig.DEFAULT.maxAge());
         try (ReplicaVolume v = ReplicaVolume.open(dir.resolve("remote"), hello, undo)) {
             double fill = pass(v, size, recordBytes, batchBytes, 1, 1);

@@ -41,7 +41,7 @@ class GroupCommitTest {
     }
 
     private ReplicaVolume open() throws Exception {
-        return ReplicaVolume.open(dir, new JourneyMessage.Hello(1, "src", "vol1", SIZE, 4096, ""), UndoConfig.DEFAULT);
+        return ReplicaVolume.open(dir, new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src", "vol1", SIZE, 4096, ""), UndoConfig.DEFAULT);
     }
 
     @Test

@@ -59,7 +59,7 @@ class ReplayServerTest {
     }
 
     private static JourneyMessage.Hello hello(String volume, long size) {
-        return new JourneyMessage.Hello(1, "src-a", volume, size, 4096, "");
+        return new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", volume, size, 4096, "");
     }
 
     private static CaptureRecord write(String volume, long seq, long offset, int length, int seed) {
@@ -266,7 +266,7 @@ class ReplayServerTest {
     void anotherSourceForAnExistingVolumeIsRefused() throws Exception {
         session("vol1", 0).close();
         JourneyTestClient c = connect();
-        c.send(new JourneyMessage.Hello(1, "src-b", "vol1", SIZE, 4096, ""));
+        c.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-b", "vol1", SIZE, 4096, ""));
         assertTrue(c.next(JourneyMessage.Refused.class).reason().startsWith("source mismatch: sourceId: src-b"));
     }
 
@@ -313,10 +313,10 @@ class ReplayServerTest {
     }
 
     @Test
-    void unsupportedVersionIsRefusedNamingTheSupportedRange() throws Exception {
+    void olderVersionIsRefusedNamingTheSupportedRange() throws Exception {
         JourneyTestClient c = connect();
-        c.send(new JourneyMessage.Hello(2, "src-a", "vol1", SIZE, 4096, ""));
-        assertEquals("protocol version unsupported: protocolVersion: 2 (expected: 1)",
+        c.send(new JourneyMessage.Hello(1, "src-a", "vol1", SIZE, 4096, ""));
+        assertEquals("protocol version unsupported: protocolVersion: 1 (expected: 2)",
                 c.next(JourneyMessage.Refused.class).reason());
         assertTrue(c.awaitClosed());
     }
@@ -327,10 +327,10 @@ class ReplayServerTest {
         server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data)
                 .withCredential("s3cret"));
         JourneyTestClient c = connect();
-        c.send(new JourneyMessage.Hello(1, "src-a", "vol1", SIZE, 4096, "guess"));
+        c.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", SIZE, 4096, "guess"));
         assertTrue(c.next(JourneyMessage.Refused.class).reason().startsWith("bad credential"));
         JourneyTestClient d = connect();
-        d.send(new JourneyMessage.Hello(1, "src-a", "vol1", SIZE, 4096, "s3cret"));
+        d.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", SIZE, 4096, "s3cret"));
         assertEquals(new JourneyMessage.Welcome(0), d.next());
     }
 

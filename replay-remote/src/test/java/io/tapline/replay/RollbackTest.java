@@ -90,7 +90,7 @@ class RollbackTest {
     }
 
     private static JourneyMessage.Hello hello() {
-        return new JourneyMessage.Hello(1, "src-a", "vol1", SIZE, 4096, "");
+        return new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", SIZE, 4096, "");
     }
 
     private ReplicaVolume applyAll(List<CaptureRecord> records, UndoConfig cfg) throws Exception {

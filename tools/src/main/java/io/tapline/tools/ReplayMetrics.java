@@ -33,8 +33,16 @@ final class ReplayMetrics {
                 Tags tags = Tags.of("volume", v.volumeId());
                 gauge(registry, "tapline_replay_applied_sequence", "every record up to it is applied and durable",
                         tags, v.volumeId(), VolumeStatus::lastAppliedSequence);
-                gauge(registry, "tapline_replay_out_of_sync", "1 once a GAP reached the replica, until a resync",
+                gauge(registry, "tapline_replay_out_of_sync", "1 while the replica is not a consistent image "
+                        + "(a GAP or hole not yet healed, a resync running, paused or failed)",
                         tags, v.volumeId(), s -> s.outOfSync() ? 1 : 0);
+                gauge(registry, "tapline_replay_resyncing", "1 while a resync epoch is being applied", tags,
+                        v.volumeId(), s -> s.state().equals("resyncing") ? 1 : 0);
+                gauge(registry, "tapline_replay_failed", "1 after applying failed (I/O error), until a batch applies",
+                        tags, v.volumeId(), s -> s.state().equals("failed") ? 1 : 0);
+                gauge(registry, "tapline_replay_consistent_sequence", "newest sequence at which the replica was "
+                        + "consistent (rollback --to-last-consistent)", tags, v.volumeId(),
+                        VolumeStatus::consistentSequence);
                 gauge(registry, "tapline_replay_session_connected", "1 while a source is connected", tags,
                         v.volumeId(), s -> s.sessionConnected() ? 1 : 0);
                 FunctionCounter.builder("tapline_replay_applied_bytes", server,

@@ -55,6 +55,10 @@ final class RollbackCommand implements Callable<Integer> {
         @Option(names = "--to-mark", paramLabel = "NAME", description = "Roll back to a named mark.")
         String mark;
 
+        @Option(names = "--to-last-consistent", description = "Roll back to the newest sequence at which the replica was"
+                + " consistent: undoes an unfinished resync or everything after a capture gap.")
+        boolean lastConsistent;
+
         @Option(names = "--until-check", paramLabel = "CMD", description = "Roll back to the newest flush/mark point"
                 + " whose point-in-time image passes CMD (run by /bin/sh -c, {image} replaced by the image's path,"
                 + " exit 0 = pass), found by bisection; needs --data. E.g. 'e2fsck -fn {image}'.")
@@ -81,6 +85,10 @@ final class RollbackCommand implements Callable<Integer> {
         if (t.time != null) {
             long nanos = t.time.getEpochSecond() * 1_000_000_000L + t.time.getNano();
             return new AdminRequest(credential, actor, volume, AdminRequest.ROLLBACK, AdminRequest.TO_TIME, nanos, "");
+        }
+        if (t.lastConsistent) {
+            return new AdminRequest(credential, actor, volume, AdminRequest.ROLLBACK, AdminRequest.TO_LAST_CONSISTENT, 0,
+                    "");
         }
         return new AdminRequest(credential, actor, volume, AdminRequest.ROLLBACK, AdminRequest.TO_MARK, 0, t.mark);
     }

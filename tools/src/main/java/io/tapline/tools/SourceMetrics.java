@@ -21,6 +21,11 @@ final class SourceMetrics {
     }
 
     static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers) {
+        bind(registry, volume, buffer, shippers, null);
+    }
+
+    static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers,
+            io.tapline.journey.resync.ResyncEngine resync) {
         Tags tags = Tags.of("volume", volume);
         bufferGauge(registry, "tapline_buffer_captured_sequence", "newest captured sequence", tags, buffer,
                 BufferStatus::lastSequence);
@@ -35,6 +40,22 @@ final class SourceMetrics {
                 tags, buffer, BufferStatus::lostWrites);
         bufferGauge(registry, "tapline_buffer_gap_records", "GAP records appended", tags, buffer,
                 BufferStatus::gapRecords);
+        bufferGauge(registry, "tapline_buffer_tracked_chunks",
+                "chunks in the changed-chunk set awaiting a resync (-1: the whole volume)", tags, buffer,
+                BufferStatus::trackedChunks);
+        bufferGauge(registry, "tapline_buffer_storage_error", "1 while the buffer cannot store records", tags, buffer,
+                s -> s.storageError().isEmpty() ? 0 : 1);
+        if (resync != null) {
+            Gauge.builder("tapline_resync_running", resync, r -> r.status().state().equals("resyncing") ? 1 : 0)
+                    .description("1 while a resync epoch runs").tags(tags).register(registry);
+            FunctionCounter.builder("tapline_resync_compared_bytes", resync, r -> r.status().bytesCompared())
+                    .description("source bytes compared by the current or last epoch").tags(tags).register(registry);
+            FunctionCounter.builder("tapline_resync_sent_bytes", resync, r -> r.status().bytesSent())
+                    .description("bytes shipped as resync writes by the current or last epoch").tags(tags)
+                    .register(registry);
+            FunctionCounter.builder("tapline_resync_epochs", resync, r -> r.status().epochsCompleted())
+                    .description("resync epochs completed").tags(tags).register(registry);
+        }
         bufferGauge(registry, "tapline_buffer_oldest_unacked_age_seconds", "age of the oldest record a remote lacks",
                 tags, buffer, s -> s.oldestUnackedTimeNanos() == 0 ? 0
                         : Math.max(0, System.currentTimeMillis() / 1e3 - s.oldestUnackedTimeNanos() / 1e9));
@@ -48,6 +69,10 @@ final class SourceMetrics {
                     .description("highest sequence the replayer made durable").tags(link).register(registry);
             FunctionCounter.builder("tapline_link_reconnects", shipper, s -> s.status().reconnects())
                     .description("link losses and failed connection attempts").tags(link).register(registry);
+            Gauge.builder("tapline_replica_consistent", shipper, s -> s.replicaState() != null
+                    && s.replicaState().state().equals(io.tapline.journey.control.ReplicaStateReport.CONSISTENT) ? 1 : 0)
+                    .description("1 when the replayer last reported the replica consistent").tags(link)
+                    .register(registry);
         }
     }
 

@@ -122,7 +122,7 @@ final class SourceNode implements AutoCloseable {
 
     /** Registers this volume's buffer and link meters. */
     void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry, String volume) {
-        SourceMetrics.bind(registry, volume, buffer, shippers);
+        SourceMetrics.bind(registry, volume, buffer, shippers, resync);
     }
 
     InetSocketAddress nbdAddress() {

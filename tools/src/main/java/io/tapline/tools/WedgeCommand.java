@@ -42,6 +42,16 @@ final class WedgeCommand implements Callable<Integer> {
     @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
     InetSocketAddress metrics;
 
+    @Option(names = "--resync-rate", paramLabel = "SIZE", converter = ByteSizeConverter.class,
+            description = "Bytes of the primary a resync may read per second for comparisons, e.g. 200M "
+                    + "(default: unlimited).")
+    Long resyncRate;
+
+    @Option(names = "--resync-chunk", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64K",
+            description = "Chunk compared by hash first; differing chunks are compared again per 4 KiB block "
+                    + "(power of two, 4K..1M; default: ${DEFAULT-VALUE}).")
+    long resyncChunk;
+
     @Override
     public Integer call() throws Exception {
         ServeUntilStopped serve = new ServeUntilStopped();
@@ -58,8 +68,20 @@ final class WedgeCommand implements Callable<Integer> {
 
     SourceNode.Settings settings() throws IOException {
         long sizeBytes = volumeSize(volume, size);
+        io.tapline.journey.resync.ResyncConfig resync;
+        try {
+            if (resyncChunk > (1 << 20)) {
+                throw new IllegalArgumentException("chunkBytes: " + resyncChunk + " (expected: a power of two in 4096..1048576)");
+            }
+            var d = io.tapline.journey.resync.ResyncConfig.DEFAULT;
+            resync = new io.tapline.journey.resync.ResyncConfig((int) resyncChunk, d.blockBytes(),
+                    resyncRate == null ? 0 : resyncRate,
+                    d.ackTimeout(), d.poll());
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--resync-chunk/--resync-rate: " + e.getMessage(), 2);
+        }
         return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer, sourceOptions.bufferConfig(),
-                sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile));
+                sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile), resync);
     }
 
     /** The configured size, or the existing file's; refuses a mismatch or a missing size for a new file. */

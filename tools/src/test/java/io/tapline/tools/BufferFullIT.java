@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,49 +10,81 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Never silent loss when the buffer fills: the replayer is down, the host writes more than the
- * buffer holds. The host's writes all succeed, status and metrics say FULL with lost writes;
- * once the replayer is back the buffer drains, a GAP record reaches the replica, which is then
- * marked out of sync (never silently different from the primary).
+ * A buffer far too small for what the host writes while the replayer is down: the host's writes
+ * all succeed, the buffer tracks changed chunks (FULL), status and metrics say so and
+ * {@code --wait-synced} fails naming it; once the replayer is back, the GAP reaches it (out of
+ * sync), a resync compares and ships the differing blocks, and the replica equals the primary.
  */
 class BufferFullIT {
-    private static final Duration PEER = Duration.ofMinutes(3);
+    private static final Duration PEER = Duration.ofMinutes(5);
 
     @TempDir
     Path dir;
 
     @Test
-    void fullBufferKeepsHostWritesWorkingAndEndsInAVisibleGap() throws Exception {
-        try (ReplicationRig rig = new ReplicationRig(dir, 128L << 20)) {
-            rig.startWedge("--buffer-max", "8M", "--segment-size", "1M"); // no replayer yet
+    void fullBufferTracksChunksAndAResyncBringsTheReplicaBack() throws Exception {
+        try (ReplicationRig rig = new ReplicationRig(dir, 512L << 20)) {
+            rig.startWedge("--buffer-max", "64M", "--segment-size", "4M"); // no replayer yet
             Path source = dir.resolve("source.img");
-            byte[] data = new byte[32 << 20];
-            new Random(11).nextBytes(data);
-            Files.write(source, data);
-            // 32 MiB into an 8 MiB buffer: must succeed for the host regardless.
-            Peers.ok(PEER, "nbdcopy", source.toString(), rig.uri());
-            byte[] head = new byte[data.length];
-            try (var in = Files.newInputStream(rig.primary())) {
-                assertEquals(data.length, in.readNBytes(head, 0, head.length));
+            byte[] block = new byte[1 << 20];
+            Random random = new Random(11);
+            try (var out = Files.newOutputStream(source)) {
+                for (int i = 0; i < 400; i++) {
+                    random.nextBytes(block);
+                    out.write(block);
+                }
             }
-            assertTrue(java.util.Arrays.equals(data, head), "the primary holds every byte the host wrote");
+            // 400 MiB into a 64 MiB buffer: must succeed for the host regardless.
+            Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", source.toString(), rig.uri());
+            assertEquals(Peers.md5(source), Peers.md5Prefix(rig.primary(), Files.size(source)),
+                    "the primary holds every byte the host wrote");
 
             JsonNode volume = status(rig).get("volumes").get(0);
             assertEquals("FULL", volume.get("mode").asText(), volume.toString());
             assertTrue(volume.get("lostWrites").asLong() > 0, volume.toString());
+            assertTrue(volume.get("trackedChunks").asLong() > 0, volume.toString());
             assertEquals(2.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_mode"));
+            assertTrue(ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_tracked_chunks") > 0);
+            Peers.Result notYet = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
+                    rig.buffer().toString(), "--wait-synced", "1");
+            assertEquals(1, notYet.exitCode(), notYet.output());
+            assertTrue(notYet.output().contains("buffer FULL"), notYet.output());
 
             rig.startReplayer();
-            rig.awaitSynced(Duration.ofSeconds(120)); // drained, the GAP included
+            Set<String> seen = new TreeSet<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
+            while (System.nanoTime() < deadline) {
+                JsonNode tree = status(rig);
+                JsonNode v = tree.get("volumes").get(0);
+                seen.add("mode " + v.get("mode").asText());
+                for (JsonNode r : v.get("remotes")) {
+                    seen.add("replica " + r.get("replica").asText());
+                }
+                if (tree.get("synced").asBoolean()) {
+                    break;
+                }
+            }
+            rig.awaitSynced(Duration.ofSeconds(30));
             volume = status(rig).get("volumes").get(0);
             assertEquals("DATA", volume.get("mode").asText(), volume.toString());
-            assertEquals(1, volume.get("gapRecords").asLong(), volume.toString());
-            assertEquals(1.0, ReplicationRig.metric(rig.replayMetrics, "tapline_replay_out_of_sync"),
-                    "the replica must say it misses data");
+            assertEquals(0, volume.get("trackedChunks").asLong(), volume.toString());
+            assertTrue(volume.get("gapRecords").asLong() >= 1, volume.toString());
+            assertEquals("consistent", volume.get("remotes").get(0).get("replica").asText(), volume.toString());
+            JsonNode resync = volume.get("resync");
+            assertTrue(resync.get("epochsCompleted").asLong() >= 1, volume.toString());
+            rig.assertReplicaMatchesPrimary();
+            assertEquals(0.0, ReplicationRig.metric(rig.replayMetrics, "tapline_replay_out_of_sync"),
+                    "healed: the replica says it is consistent");
+            assertEquals(1.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_replica_consistent"));
+            assertTrue(seen.contains("replica resyncing") || seen.contains("replica out-of-sync")
+                    || seen.contains("replica behind"), "states seen on the way: " + seen);
+            assertNotEquals(Set.of("replica consistent"), seen, "states seen on the way: " + seen);
         }
     }
 

@@ -59,6 +59,25 @@ final class Peers {
         return run(timeout, cmd).orFail(String.join(" ", cmd)).output();
     }
 
+    /** MD5 of the first {@code length} bytes of {@code file}. */
+    static String md5Prefix(Path file, long length) throws IOException {
+        try {
+            MessageDigest md = MessageDigest.getInstance("MD5");
+            try (var in = Files.newInputStream(file)) {
+                byte[] buf = new byte[1 << 20];
+                long left = length;
+                int n;
+                while (left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) > 0) {
+                    md.update(buf, 0, n);
+                    left -= n;
+                }
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static String md5(Path file) throws IOException {
         try {
             MessageDigest md = MessageDigest.getInstance("MD5");

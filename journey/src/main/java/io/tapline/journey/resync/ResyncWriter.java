@@ -22,6 +22,7 @@ final class ResyncWriter {
     static final int MAX_RECORD_BYTES = 1 << 20;
     /** Bytes read and appended per quiescent point, so the host's writes never wait long. */
     static final long MAX_BYTES_PER_PAUSE = 8L << 20;
+    private static final long ROOM_TIMEOUT_NANOS = 300_000_000_000L;
 
     private final SourceVolume volume;
     private final CaptureBuffer buffer;
@@ -38,20 +39,48 @@ final class ResyncWriter {
     }
 
     /** Appends every range; returns the bytes appended. */
-    long write(List<Range> ranges) throws IOException, InterruptedException {
+    long write(List<Range> wanted) throws IOException, InterruptedException {
         long sent = 0;
         int i = 0;
+        long perPause = Math.max(MAX_RECORD_BYTES, Math.min(MAX_BYTES_PER_PAUSE, buffer.status().highWaterBytes() / 4));
+        List<Range> ranges = new java.util.ArrayList<>();
+        for (Range r : wanted) {
+            for (long done = 0; done < r.lengthBytes(); done += perPause) {
+                ranges.add(new Range(r.offsetBytes() + done, Math.min(perPause, r.lengthBytes() - done)));
+            }
+        }
         while (i < ranges.size()) {
             int from = i;
             long bytes = 0;
-            while (i < ranges.size() && (i == from || bytes + ranges.get(i).lengthBytes() <= MAX_BYTES_PER_PAUSE)) {
+            while (i < ranges.size() && (i == from || bytes + ranges.get(i).lengthBytes() <= perPause)) {
                 bytes += ranges.get(i).lengthBytes();
                 i++;
             }
             List<Range> slice = ranges.subList(from, i);
+            awaitRoom(bytes);
             sent += volume.atQuiescentPoint(() -> appendAll(slice));
         }
         return sent;
+    }
+
+    /**
+     * Back-pressure: waits until the buffer can take {@code bytes} below its high-water mark, so a
+     * resync never fills the buffer itself (that would turn its own writes into tracked chunks).
+     */
+    private void awaitRoom(long bytes) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + ROOM_TIMEOUT_NANOS;
+        while (true) {
+            io.tapline.log.buffer.BufferStatus st = buffer.status();
+            if (st.retainedBytes() + bytes <= st.highWaterBytes() || st.retainedBytes() <= st.highWaterBytes() / 4) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("capture buffer holds " + st.retainedBytes() + " bytes (high water "
+                        + st.highWaterBytes() + ") for " + ROOM_TIMEOUT_NANOS / 1_000_000_000L
+                        + " s: the replicas do not drain it");
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** Appends a RESYNC_BEGIN or RESYNC_END at a quiescent point; returns its sequence. */

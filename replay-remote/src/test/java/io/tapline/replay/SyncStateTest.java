@@ -1,0 +1,106 @@
+package io.tapline.replay;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.ResyncEpoch;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SyncStateTest {
+    @TempDir
+    Path dir;
+
+    private static CaptureRecord rec(long seq, RecordKind kind, String text) {
+        byte[] payload = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        long length = kind == RecordKind.WRITE ? payload.length : 0;
+        return CaptureRecord.seal("v", seq, seq, kind, 0, length, 0, Provenance.INTERNAL, payload);
+    }
+
+    private static CaptureRecord begin(long seq, long id) {
+        return rec(seq, RecordKind.RESYNC_BEGIN, new ResyncEpoch(id, false, "test").text());
+    }
+
+    private static CaptureRecord end(long seq, long id) {
+        return rec(seq, RecordKind.RESYNC_END, new ResyncEpoch(id, false, "").text());
+    }
+
+    @Test
+    void theWorkedExampleOfTheContract() {
+        SyncState s = SyncState.consistentAt(10);
+        s = s.after(rec(11, RecordKind.GAP, "buffer full"), 10);
+        assertTrue(s.outOfSync());
+        assertEquals(10, s.consistentSequence());
+        s = s.after(begin(12, 7), 11);
+        assertTrue(s.resyncing());
+        assertFalse(s.coveredByResync(), "out of sync at BEGIN: only its hashes can cover it");
+        s = s.hashedFor(7);
+        s = s.after(rec(13, RecordKind.WRITE, "x"), 12);
+        assertEquals(10, s.consistentSequence(), "not consistent while resyncing");
+        s = s.after(end(41, 7), 40);
+        assertTrue(s.consistent());
+        assertEquals(41, s.consistentSequence());
+    }
+
+    @Test
+    void anEpochThatDidNotCoverTheReplicaLeavesItOutOfSync() {
+        SyncState s = SyncState.consistentAt(5).after(rec(6, RecordKind.GAP, "g"), 5);
+        s = s.after(begin(7, 9), 6).after(end(8, 9), 7);
+        assertTrue(s.outOfSync(), "no hashes served for epoch 9: still out of sync");
+        assertEquals(5, s.consistentSequence());
+    }
+
+    @Test
+    void aConsistentReplicaStaysConsistentThroughAnEpochItDidNotHash() {
+        SyncState s = SyncState.consistentAt(5).after(begin(6, 3), 5);
+        assertTrue(s.coveredByResync());
+        s = s.after(end(7, 3), 6);
+        assertTrue(s.consistent());
+    }
+
+    @Test
+    void aGapInsideTheEpochIsNotHealedByItsEnd() {
+        SyncState s = SyncState.consistentAt(5).after(begin(6, 3), 5).hashedFor(3);
+        s = s.after(rec(7, RecordKind.GAP, "g"), 6).after(end(8, 3), 7);
+        assertTrue(s.outOfSync());
+    }
+
+    @Test
+    void aHoleBeforeABeginMakesTheReplicaOutOfSyncUntilHashed() {
+        SyncState s = SyncState.consistentAt(4).after(begin(100, 1), 4);
+        assertTrue(s.outOfSync() && s.resyncing());
+        assertEquals(4, s.consistentSequence(), "the last consistent point is the one before the hole");
+        assertTrue(s.after(end(101, 1), 100).outOfSync(), "not hashed");
+        assertTrue(s.hashedFor(1).after(end(101, 1), 100).consistent());
+    }
+
+    @Test
+    void anEndOfAnotherEpochChangesNothing() {
+        SyncState s = SyncState.consistentAt(5).after(begin(6, 3), 5).hashedFor(3);
+        assertTrue(s.after(end(7, 4), 6).resyncing());
+    }
+
+    @Test
+    void rollbackToTheLastConsistentPointIsConsistent() {
+        SyncState s = SyncState.consistentAt(5).after(begin(6, 3), 5).after(rec(7, RecordKind.WRITE, "x"), 6);
+        assertTrue(s.rolledBackTo(5).consistent());
+        assertFalse(s.rolledBackTo(6).consistent());
+    }
+
+    @Test
+    void appliedStatePersistsEveryField() throws Exception {
+        SyncState s = new SyncState(true, true, true, false, 11, 10, 0xABCDL);
+        try (AppliedState a = AppliedState.open(dir)) {
+            a.persist(42, s);
+        }
+        try (AppliedState a = AppliedState.open(dir)) {
+            assertEquals(42, a.lastApplied());
+            assertEquals(s, a.sync());
+        }
+    }
+}
