@@ -211,8 +211,23 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             error(e.getMessage());
             return;
         }
+        if (m instanceof io.tapline.journey.control.VerifyReport report) {
+            host.executor().execute(() -> {
+                ReplicaVolume v = volume;
+                if (v == null || state == State.CLOSED) {
+                    return;
+                }
+                try {
+                    v.verified(report);
+                } catch (IOException | RuntimeException e) {
+                    log.error("volume={} verify report not recorded: {}", volumeId, e.toString());
+                }
+                reportState(v);
+            });
+            return;
+        }
         if (!(m instanceof io.tapline.journey.control.ChunkHashRequest req)) {
-            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest)");
+            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest or VerifyReport)");
             return;
         }
         host.executor().execute(() -> answerHashes(req));

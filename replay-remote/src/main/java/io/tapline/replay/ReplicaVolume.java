@@ -395,6 +395,25 @@ final class ReplicaVolume implements Closeable {
         return paused == null ? s : s.paused(paused);
     }
 
+    /**
+     * On the apply thread: audits an online verify's report and, when it found differing ranges,
+     * marks the replica out of sync (durably) so that status tells the truth until a resync heals it.
+     */
+    void verified(io.tapline.journey.control.VerifyReport report) throws IOException {
+        audit.append(AuditType.VERIFY, report.atSequence(), 0, 0, report.bytesCompared(), 0, 0, null, report.actor(),
+                report.summary());
+        audit.sync();
+        if (!report.ranges().isEmpty()) {
+            SyncState after = sync.differenceFound(lastApplied);
+            state.persist(lastApplied, after);
+            sync = after;
+            log.warn("volume={} online verify found {} differing ranges ({} bytes): replica out of sync until resync",
+                    volumeId, report.ranges().size(), report.differingBytes());
+        } else {
+            log.info("volume={} online verify: {}", volumeId, report.summary());
+        }
+    }
+
     /** The current resync epoch id, 0 when none. */
     long resyncId() {
         return sync.resyncId();

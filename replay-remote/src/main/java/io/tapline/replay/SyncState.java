@@ -83,6 +83,15 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
         return new SyncState(outOfSync, true, true, gapDuringResync, firstGapSequence, consistentSequence, resyncId);
     }
 
+    /**
+     * An online verify proved bytes differ at applied sequence {@code lastApplied}: out of sync
+     * from there (the damage is older, but no record says when), healed only by a resync epoch
+     * that compares it.
+     */
+    SyncState differenceFound(long lastApplied) {
+        return withGap(lastApplied, lastApplied);
+    }
+
     /** After a rollback to {@code target}: consistent there if it is not past the last consistent point. */
     SyncState rolledBackTo(long target) {
         if (target <= consistentSequence) {

@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 final class ResyncSpool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ResyncSpool.class);
     static final String SUFFIX = ".resync";
+    static final String VERIFY_SUFFIX = ".verify";
 
     private final Path dir;
     private final ResyncEngine engine;
@@ -48,8 +49,13 @@ final class ResyncSpool implements AutoCloseable {
 
     private void poll() {
         try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(SUFFIX))::iterator) {
-                accept(p);
+            for (Path p : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(SUFFIX)
+                    || f.getFileName().toString().endsWith(VERIFY_SUFFIX))::iterator) {
+                if (p.getFileName().toString().endsWith(VERIFY_SUFFIX)) {
+                    acceptVerify(p);
+                } else {
+                    accept(p);
+                }
             }
         } catch (IOException | RuntimeException e) {
             log.warn("resync spool poll failed dir={} error={}", dir, e.toString());
@@ -68,6 +74,31 @@ final class ResyncSpool implements AutoCloseable {
         Files.writeString(tmp, before + "\n");
         Files.move(tmp, dir.resolve(id + ".accepted"), StandardCopyOption.ATOMIC_MOVE);
         Files.deleteIfExists(request);
+    }
+
+    /** {@code <id>.verify} holds the actor; answered by {@code <id>.verify.json} or {@code <id>.verify.failed}. */
+    private void acceptVerify(Path request) throws IOException {
+        String file = request.getFileName().toString();
+        String id = file.substring(0, file.length() - VERIFY_SUFFIX.length());
+        String actor = Files.readString(request, StandardCharsets.UTF_8).strip();
+        Files.deleteIfExists(request);
+        engine.verify(actor.isEmpty() ? "unknown" : actor).whenComplete((report, failure) -> {
+            try {
+                if (failure != null) {
+                    answer(id + ".verify.failed", String.valueOf(failure.getMessage()));
+                } else {
+                    answer(id + ".verify.json", io.tapline.tools.cli.Json.write(VerifyCommand.toMap(report)));
+                }
+            } catch (IOException e) {
+                log.error("verify answer not written id={} dir={} error={}", id, dir, e.toString());
+            }
+        });
+    }
+
+    private void answer(String name, String text) throws IOException {
+        Path tmp = dir.resolve(name + ".tmp");
+        Files.writeString(tmp, text + "\n");
+        Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
     }
 
     @Override

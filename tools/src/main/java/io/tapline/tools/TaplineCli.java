@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             SnoopCommand.class,
             StatusCommand.class,
             ResyncCommand.class,
+            VerifyCommand.class,
             QuickstartCommand.class,
             BufferCommand.class,
             MarkCommand.class,

@@ -21,6 +21,7 @@ import io.tapline.journey.JourneyProtocolException;
  * 11  ReplicaStateReport
  * 12  ChunkHashRequest
  * 13  ChunkHashReply
+ * 14  VerifyReport
  * </pre>
  *
  * <p>Thread-safe: Kryo instances come from a pool.
@@ -40,6 +41,7 @@ public final class ControlCodec {
             kryo.register(ReplicaStateReport.class, 11);
             kryo.register(ChunkHashRequest.class, 12);
             kryo.register(ChunkHashReply.class, 13);
+            kryo.register(VerifyReport.class, 14);
             return kryo;
         }
     };

@@ -1,6 +1,7 @@
 package io.tapline.journey.resync;
 
 import io.tapline.journey.control.ReplicaStateReport;
+import io.tapline.journey.control.VerifyReport;
 import io.tapline.journey.shipper.ResyncCoordinator;
 import io.tapline.journey.shipper.Shipper;
 import io.tapline.log.RecordKind;
@@ -84,6 +85,12 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     private record Request(boolean full, String reason) {
     }
 
+    private record VerifyRequest(String actor, java.util.concurrent.CompletableFuture<VerifyReport> result) {
+    }
+
+    private final java.util.concurrent.ConcurrentLinkedQueue<VerifyRequest> verifies =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
     private record Scope(boolean full, String reason) {
     }
 
@@ -113,6 +120,17 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     public void request(boolean full, String reason) {
         requested.set(new Request(full, reason));
         log.info("resync requested volume={} full={} reason={}", volumeId, full, reason);
+    }
+
+    /**
+     * Queues an online verify (see {@link OnlineVerify}); it runs between resync epochs. When it
+     * finds differing ranges they are reported to every replica (audited there; the replica is out
+     * of sync) and added to the changed-chunk set, so the next resync epoch repairs them.
+     */
+    public java.util.concurrent.CompletableFuture<VerifyReport> verify(String actor) {
+        VerifyRequest r = new VerifyRequest(actor, new java.util.concurrent.CompletableFuture<>());
+        verifies.add(r);
+        return r.result();
     }
 
     /** Changes the rate limit of comparisons (bytes of the source read per second, 0 = unlimited). */
@@ -155,6 +173,11 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     private void run() {
         while (!closed) {
             try {
+                VerifyRequest v = verifies.poll();
+                if (v != null) {
+                    runVerify(v);
+                    continue;
+                }
                 Scope scope = decide();
                 if (scope != null) {
                     runEpoch(scope);
@@ -278,6 +301,34 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         state = "idle";
         log.info("resync epoch ended volume={} epoch={} seq={} comparedBytes={} sentBytes={}", volumeId,
                 Long.toHexString(id), end, bytesCompared.get(), bytesSent.get());
+    }
+
+    private void runVerify(VerifyRequest v) throws InterruptedException {
+        state = "verifying";
+        detail = "verify requested by " + v.actor();
+        try {
+            for (Shipper s : shippers) {
+                if (!s.connected()) {
+                    throw new IOException("link to " + s.config().remoteId() + " is down: cannot verify");
+                }
+            }
+            VerifyReport report = new OnlineVerify(volume, buffer, shippers, config, d -> detail = d).run(v.actor());
+            for (Shipper s : shippers) {
+                s.sendControl(report);
+            }
+            for (long[] r : report.ranges()) {
+                buffer.changedChunks().mark(r[0], r[1]);
+            }
+            log.info("volume={} {}", volumeId, report.summary());
+            lastResult = report.summary();
+            v.result().complete(report);
+        } catch (IOException | RuntimeException e) {
+            log.warn("volume={} verify failed: {}", volumeId, e.toString());
+            v.result().completeExceptionally(e);
+        } finally {
+            state = "idle";
+            detail = lastResult;
+        }
     }
 
     /** Waits until every replica applied {@code sequence} (its ACK), so their hashes describe the epoch. */

@@ -76,6 +76,11 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         return f;
     }
 
+    /** Sends a control message that expects no answer. */
+    void sendControl(io.tapline.journey.control.ControlMessage message) {
+        channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(message));
+    }
+
     private void onControl(JourneyMessage.Control control) {
         io.tapline.journey.control.ControlMessage m;
         try {

@@ -136,6 +136,16 @@ public final class Shipper implements Closeable {
         this.resync = java.util.Objects.requireNonNull(coordinator, "coordinator");
     }
 
+    /** Sends a control message on the open session; false when no session is open. */
+    public boolean sendControl(io.tapline.journey.control.ControlMessage message) {
+        LinkSession s = session;
+        if (s == null || !connected || !s.alive()) {
+            return false;
+        }
+        s.sendControl(message);
+        return true;
+    }
+
     /**
      * Sends a chunk-hash request on the open session; the reply completes the future (exceptionally
      * when the session ends first or none is open).

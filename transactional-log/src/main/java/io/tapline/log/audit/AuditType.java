@@ -15,7 +15,9 @@ public enum AuditType {
     /** Records above the durable applied sequence were undone when the volume opened after a crash. */
     RECOVERY(6),
     /** The volume was created or its configuration changed. */
-    CONFIG(7);
+    CONFIG(7),
+    /** An online verify compared the replica with its source (detail: what differed). */
+    VERIFY(8);
 
     private final int wireValue;
 
@@ -34,6 +36,6 @@ public enum AuditType {
                 return t;
             }
         }
-        throw new IllegalArgumentException("type: " + value + " (expected: 1..7)");
+        throw new IllegalArgumentException("type: " + value + " (expected: 1..8)");
     }
 }
