@@ -19,7 +19,7 @@ import java.util.List;
  *    5      n    body     length - 1 bytes, as below; a body must be consumed exactly
  *
  * HELLO (source to replayer)            WELCOME (replayer to source)
- *   u16 protocolVersion (1)               u64 lastAppliedSequence
+ *   u16 protocolVersion (2)               u64 lastAppliedSequence
  *   str sourceId
  *   str volumeId                        REFUSED (replayer to source, then close)
  *   u64 volumeSizeBytes                   str reason
@@ -40,7 +40,7 @@ import java.util.List;
  *   str credential, str actor, str volumeId
  *   u8  action (1 ROLLBACK, 2 RESUME)     ADMIN_PROGRESS (replayer to administrator)
  *   u8  targetKind (0, 1 seq, 2 time,       u64 done, u64 total
- *       3 mark)                         ADMIN_DONE (replayer to administrator, then close)
+ *       3 mark, 4 last consistent)      ADMIN_DONE (replayer to administrator, then close)
  *   u64 value (sequence or UTC nanos)       u8 ok (0/1), u64 sequence, str message
  *   str markName
  *

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Policy: a rollback pauses the volume first. The live source session, if any, is ended with
  * an ERROR; sources are refused while the rollback runs and, after it, with the reason
- * "volume V rolled back to seq N; resume with `tapline resume` after resync" until RESUME.
+ * "volume V rolled back to seq N; resume with `tapline resume` (...)" until RESUME.
  * A second administrator's operation on the same volume is refused while one runs.
  *
  * <p>Threads: {@link #handle} on the channel's event loop; the work on the volume's thread.

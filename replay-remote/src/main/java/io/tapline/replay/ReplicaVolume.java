@@ -230,7 +230,7 @@ final class ReplicaVolume implements Closeable {
         lastApplied = intent.target();
         chunkWrites.reset(intent.target());
         String reason = "volume " + volumeId + " rolled back to seq " + intent.target() + "; resume with `tapline resume`"
-                + " after resync";
+                + " (the source then re-sends or resyncs what the replica lacks)";
         new ControlFiles(intent.target(), intent.from(), intent.millis(), reason).write(dir, ControlFiles.PAUSED);
         ControlFiles.delete(dir, ControlFiles.INTENT);
         pausedReason = reason;

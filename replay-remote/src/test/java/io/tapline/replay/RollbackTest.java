@@ -259,7 +259,7 @@ class RollbackTest {
             again.send(hello());
             JourneyMessage refused = again.next();
             assertEquals(new JourneyMessage.Refused("volume vol1 rolled back to seq 140; resume with `tapline resume`"
-                    + " after resync"), refused);
+                    + " (the source then re-sends or resyncs what the replica lacks)"), refused);
             again.close();
 
             JourneyMessage.AdminDone resumed = AdminClient.request(server.boundAddress(), new AdminRequest("", "alice@h",

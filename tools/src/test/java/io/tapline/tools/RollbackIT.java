@@ -89,7 +89,7 @@ class RollbackIT {
                 rig.wedge().awaitExit(50);
             }
             assertTrue(rig.wedge().logText().contains("volume vol1 rolled back to seq " + markSeq + "; resume with"
-                    + " `tapline resume` after resync"), rig.wedge().logText());
+                    + " `tapline resume` (the source then re-sends or resyncs what the replica lacks)"), rig.wedge().logText());
             assertEquals(good, Peers.md5(rig.replica()), "no source write lands while paused");
 
             Peers.Result again = TaplineProcess.run(CLI, "rollback", "--remote", remote, "--volume", "vol1",

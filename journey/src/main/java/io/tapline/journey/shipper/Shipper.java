@@ -36,9 +36,11 @@ import org.slf4j.LoggerFactory;
  * shipper thread runs the buffer's group-commit sync), so a replica never holds a record that a
  * power cut could take from the source's buffer.
  *
- * <p>Resume rule: reading starts at {@code max(welcome.lastApplied, buffer.acknowledged(remote)) + 1}.
- * A replayer ahead of the buffer's cursor moves the cursor forward; a replayer ahead of the
- * buffer's last sequence means the two do not belong together, and nothing is shipped.
+ * <p>Resume rules, from the WELCOME's last applied sequence L: L beyond the buffer's last sequence
+ * means the two do not belong together, and nothing is shipped; L before the buffer's oldest
+ * record (a rollback older than the buffer) ships from the RESYNC_BEGIN of a full resync epoch,
+ * asking the {@link ResyncCoordinator} for one first; L below this remote's cursor (a rollback)
+ * moves the cursor back and re-sends from L + 1; L above the cursor moves it forward.
  *
  * <p>Threads: one dedicated thread ({@code tapline-ship-<volume>}) reads the buffer, packs and
  * sends batches; one event loop thread handles the socket and the ACKs (and records them in the
