@@ -3,22 +3,37 @@ package io.tapline.tools;
 /**
  * The state {@code tapline status} shows for one replica, from what the source last heard:
  * the replayer's own report, refined by the link ("behind" while records are unacknowledged,
- * "refused" when the replayer turns the source away, e.g. paused after a rollback, "unknown"
- * when it never reported). Only {@link #CONSISTENT} counts as synced.
+ * "refused" when the replayer turns the source away, e.g. paused after a rollback,
+ * "unreachable" while the link is down: the replica may have changed meanwhile, e.g. by a
+ * rollback; "unknown" when it never reported or the source is not running). Only
+ * {@link #CONSISTENT} counts as synced: it needs a live link and a report covering every
+ * captured record.
  *
- * @param state   consistent, behind, out-of-sync, resyncing, failed, refused or unknown
+ * @param state   consistent, behind, out-of-sync, resyncing, failed, refused, unreachable or unknown
  * @param reason  why it is not consistent, or null
  * @param applied the replica's last applied sequence as reported (the ack when unknown)
  */
 record ReplicaView(String state, String reason, long applied) {
     static final String CONSISTENT = "consistent";
 
-    static ReplicaView of(LinkStatusFile.Link link, String lastError, long acked, long captured) {
-        if (lastError != null && lastError.startsWith("refused by replayer")) {
-            return new ReplicaView("refused", lastError, link.replicaState() == null ? acked : link.replicaApplied());
+    static ReplicaView of(LinkStatusFile.Link link, String lastError, long acked, long captured, boolean fresh) {
+        if (link == null) {
+            return new ReplicaView("unknown", "no link status: the source never ran with this remote", acked);
         }
-        if (link == null || link.replicaState() == null) {
-            return new ReplicaView("unknown", lastError != null ? lastError : "the replayer has not reported", acked);
+        String last = link.replicaState() == null ? "never reported"
+                : "last reported " + link.replicaState() + " at seq " + link.replicaApplied();
+        long applied = link.replicaState() == null ? acked : link.replicaApplied();
+        if (!fresh) {
+            return new ReplicaView("unknown", "the source is not running (" + last + ")", applied);
+        }
+        if (lastError != null && lastError.startsWith("refused by replayer")) {
+            return new ReplicaView("refused", lastError, applied);
+        }
+        if (!link.connected()) {
+            return new ReplicaView("unreachable", (lastError != null ? lastError : "link down") + "; " + last, applied);
+        }
+        if (link.replicaState() == null) {
+            return new ReplicaView("unknown", "the replayer has not reported", acked);
         }
         String reason = link.replicaReason() == null || link.replicaReason().isEmpty() ? null : link.replicaReason();
         if (link.replicaState().equals(CONSISTENT) && (acked < captured || link.replicaApplied() < captured)) {

@@ -74,10 +74,12 @@ final class SourceNode implements AutoCloseable {
         SourceNode node = new SourceNode(volumeDir, buffer);
         try {
             for (InetSocketAddress remote : s.remotes()) {
-                node.shippers.add(Shipper.start(
+                Shipper shipper = Shipper.start(
                         ShipperConfig.of(remote, s.sourceId(), s.export(), s.sizeBytes(), BLOCK_SIZE_BYTES)
                                 .withCredential(s.credential()),
-                        buffer));
+                        buffer);
+                shipper.onChange(node::linkChanged);
+                node.shippers.add(shipper);
             }
             MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(CaptureSink.of(buffer));
             node.wedge = WedgeServer.start(WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap));
@@ -136,6 +138,15 @@ final class SourceNode implements AutoCloseable {
 
     private void writeLinkStatus() {
         writeStatusFiles(true);
+    }
+
+    /** A link went up or down or a replica changed state: rewrite the status files now, off the link thread. */
+    private void linkChanged() {
+        try {
+            statusWriter.execute(this::writeLinkStatus);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("status writer stopped volume dir={}", volumeDir);
+        }
     }
 
     private void writeStatusFiles(boolean running) {

@@ -108,7 +108,7 @@ final class StatusCommand implements Callable<Integer> {
             boolean fresh = link != null && now - link.updatedAtMillis() < LinkStatusFile.FRESH_MILLIS;
             String lastError = link == null || link.lastError() == null || link.lastError().isBlank() ? null
                     : link.lastError();
-            ReplicaView replica = ReplicaView.of(link, lastError, e.getValue(), s.lastSequence());
+            ReplicaView replica = ReplicaView.of(link, lastError, e.getValue(), s.lastSequence(), fresh);
             r.put("remote", e.getKey());
             r.put("address", link == null ? null : link.address());
             r.put("replica", replica.state());

@@ -30,29 +30,32 @@ class NeverStrandedIT {
     Path dir;
 
     private static void qemuWrites(ReplicationRig rig, long sizeBytes, int count, int seed) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
-        Random rnd = new Random(seed);
-        for (int i = 0; i < count; i++) {
-            long offset = (long) rnd.nextInt((int) (sizeBytes / 4096)) * 4096;
-            cmd.add("-c");
-            cmd.add("write -P " + (1 + rnd.nextInt(255)) + " " + offset + " 4k");
-        }
-        cmd.add("-c");
-        cmd.add("flush");
-        cmd.add(rig.uri());
-        Peers.run(PEER, cmd).orFail("qemu-io");
+        HostWrites.random4k(rig, sizeBytes, count, seed);
     }
 
     private static Path randomFile(Path file, int mib, long seed) throws Exception {
-        byte[] block = new byte[1 << 20];
-        Random random = new Random(seed);
-        try (var out = Files.newOutputStream(file)) {
-            for (int i = 0; i < mib; i++) {
-                random.nextBytes(block);
-                out.write(block);
-            }
+        return HostWrites.randomFile(file, mib, seed);
+    }
+
+    /**
+     * Replaces the primary (wedge stopped) with other random data, restarts the wedge with a slow
+     * resync and starts {@code tapline resync --full}; returns once at least {@code sentBytes} were sent.
+     */
+    private TaplineProcess resyncUnderWay(ReplicationRig rig, int mib, long seed, long sentBytes) throws Exception {
+        rig.wedge().close();
+        Files.copy(randomFile(dir.resolve("b.img"), mib, seed), rig.primary(),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        rig.startWedge("--resync-rate", "24M");
+        TaplineProcess resync = TaplineProcess.start(dir.resolve("resync.log"), "resync", "--buffer",
+                rig.buffer().toString(), "--volume", "vol1", "--full");
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        long sent = 0;
+        while (sent < sentBytes && System.nanoTime() < deadline) {
+            JsonNode r = status(rig).get("volumes").get(0).get("resync");
+            sent = r.isNull() ? 0 : r.get("bytesSent").asLong();
         }
-        return file;
+        assertTrue(sent >= sentBytes, "the resync was under way");
+        return resync;
     }
 
     private static JsonNode status(ReplicationRig rig) throws Exception {
@@ -144,19 +147,7 @@ class NeverStrandedIT {
                     randomFile(dir.resolve("a.img"), 192, 8).toString(), rig.uri());
             rig.awaitSynced(Duration.ofSeconds(120));
             String before = Peers.md5(rig.replica());
-            rig.wedge().close();
-            Files.copy(randomFile(dir.resolve("b.img"), 192, 9), rig.primary(),
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            rig.startWedge("--resync-rate", "24M");
-            TaplineProcess resync = TaplineProcess.start(dir.resolve("resync.log"), "resync", "--buffer",
-                    rig.buffer().toString(), "--volume", "vol1", "--full");
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            long sent = 0;
-            while (sent < (16L << 20) && System.nanoTime() < deadline) {
-                JsonNode r = status(rig).get("volumes").get(0).get("resync");
-                sent = r.isNull() ? 0 : r.get("bytesSent").asLong();
-            }
-            assertTrue(sent >= 16L << 20, "the resync was under way");
+            TaplineProcess resync = resyncUnderWay(rig, 192, 9, 16L << 20);
             rig.wedge().kill9();
             resync.close();
             String remote = ReplicationAddresses.hostPort(rig.linkAddress);
@@ -166,6 +157,58 @@ class NeverStrandedIT {
             TaplineProcess.run(CLI, "resume", "--remote", remote, "--volume", "vol1").orFail("resume");
             rig.startWedge();
             rig.awaitSynced(Duration.ofSeconds(180));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    @Test
+    void fourGiBWithOnePercentOfBlocksChangedSendsOnlyThoseBlocks() throws Exception {
+        long size = 4L << 30; // sparse: the comparison reads holes on both sides, the test stays quick
+        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
+            Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x42 0 1M", "-c", "flush", rig.uri());
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.wedge().close();
+            int blocks = (int) (size / 4096 / 100);
+            Random rnd = new Random(17);
+            java.util.BitSet chosen = new java.util.BitSet();
+            while (chosen.cardinality() < blocks) {
+                chosen.set(rnd.nextInt((int) (size / 4096)));
+            }
+            byte[] data = new byte[4096];
+            try (RandomAccessFile f = new RandomAccessFile(rig.primary().toFile(), "rw")) {
+                for (int b = chosen.nextSetBit(0); b >= 0; b = chosen.nextSetBit(b + 1)) {
+                    rnd.nextBytes(data);
+                    f.seek(b * 4096L);
+                    f.write(data);
+                }
+            }
+            rig.startWedge();
+            String out = TaplineProcess.run(Duration.ofMinutes(10), "resync", "--buffer", rig.buffer().toString(),
+                    "--volume", "vol1", "--full", "--json").orFail("resync").output();
+            JsonNode result = Json.mapper().readTree(out.substring(out.indexOf('{')));
+            long sent = result.get("bytesSent").asLong();
+            assertEquals(blocks * 4096L, sent, "exactly the changed blocks cross: " + out);
+            assertTrue(sent <= size / 50, "<= 2 % of the volume: " + out);
+            rig.awaitSynced(Duration.ofSeconds(300));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    @Test
+    void replayerKilledMidResyncComesBackAndTheResyncHealsTheReplica() throws Exception {
+        long size = 128L << 20;
+        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
+            Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
+                    randomFile(dir.resolve("a.img"), 128, 21).toString(), rig.uri());
+            rig.awaitSynced(Duration.ofSeconds(120));
+            TaplineProcess resync = resyncUnderWay(rig, 128, 22, 8L << 20);
+            rig.replayer().kill9();
+            resync.close();
+            Peers.Result during = TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString(),
+                    "--wait-synced", "2");
+            assertEquals(1, during.exitCode(), "never synced while the replayer is down mid-resync: " + during.output());
+            rig.startReplayer();
+            rig.awaitSynced(Duration.ofSeconds(240));
             rig.assertReplicaMatchesPrimary();
         }
     }

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,17 +25,7 @@ class RollbackIT {
     Path dir;
 
     private static void qemuWrites(ReplicationRig rig, int count, int seed) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
-        Random rnd = new Random(seed);
-        for (int i = 0; i < count; i++) {
-            long offset = (long) rnd.nextInt((int) (SIZE / 4096)) * 4096;
-            cmd.add("-c");
-            cmd.add("write -P " + (1 + rnd.nextInt(255)) + " " + offset + " 4k");
-        }
-        cmd.add("-c");
-        cmd.add("flush");
-        cmd.add(rig.uri());
-        Peers.run(PEER, cmd).orFail("qemu-io");
+        HostWrites.random4k(rig, SIZE, count, seed);
     }
 
     private Path snapshot(Path file, String name) throws Exception {

@@ -69,6 +69,7 @@ public final class Shipper implements Closeable {
     private volatile String lastError = "";
     private volatile io.tapline.journey.control.ReplicaStateReport replica;
     private volatile ResyncCoordinator resync = ResyncCoordinator.NONE;
+    private volatile Runnable onChange = () -> { };
     private String lastLoggedError;
     private long nextBatchId = 1;
 
@@ -131,6 +132,15 @@ public final class Shipper implements Closeable {
     /** The cursor id of this remote in the capture buffer. */
     public String cursorId() {
         return cursorId;
+    }
+
+    /**
+     * Runs {@code listener} (on a link thread: it must not block) whenever the link goes up or down
+     * or the replica reports a new state, so that status files can be rewritten at once rather
+     * than at their next tick (a stale "connected, consistent" after a rollback would be a lie).
+     */
+    public void onChange(Runnable listener) {
+        this.onChange = java.util.Objects.requireNonNull(listener, "listener");
     }
 
     /** Sets who starts a resync when the replica cannot continue (default: nobody). */
@@ -210,7 +220,13 @@ public final class Shipper implements Closeable {
 
     /** One connection, from connect to loss; returns why it ended. */
     private String runSession(Backoff backoff) throws IOException, InterruptedException {
-        LinkSession s = new LinkSession(config.maxInFlightBatches(), this::acked, report -> replica = report);
+        LinkSession s = new LinkSession(config.maxInFlightBatches(), this::acked, report -> {
+            io.tapline.journey.control.ReplicaStateReport before = replica;
+            replica = report;
+            if (before == null || !before.state().equals(report.state())) {
+                onChange.run();
+            }
+        });
         session = s;
         if (closed) {
             return "shipper closed";
@@ -239,6 +255,7 @@ public final class Shipper implements Closeable {
             }
             connected = true;
             lastError = "";
+            onChange.run();
             backoff.reset();
             lastLoggedError = null;
             log.info("link up volume={} remote={} replayerLastApplied={} resumeAt={}", config.volumeId(), remoteId,
@@ -367,6 +384,7 @@ public final class Shipper implements Closeable {
     private void linkDown(String reason) {
         reconnects.incrementAndGet();
         lastError = reason;
+        onChange.run();
         boolean wasUp = lastLoggedError == null;
         if (wasUp || !reason.equals(lastLoggedError)) {
             log.warn("link down volume={} remote={} reason={}; reconnecting with backoff {}..{}", config.volumeId(),

@@ -1,0 +1,100 @@
+package io.tapline.journey.resync;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyLong;
+import static org.mockito.Mockito.doAnswer;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordKind;
+import io.tapline.log.ResyncEpoch;
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.buffer.RecordReader;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A source disk that fails (EIO on the third read) in the middle of a resync: a boundary that
+ * cannot be made to fail on demand here, so the source volume is a Mockito mock. The epoch must be
+ * abandoned without a RESYNC_END (its replicas stay "resyncing" and a later full epoch covers
+ * them), the reason must show in the engine's status, and the next epoch, once the disk reads
+ * again, must complete.
+ */
+class ResyncEngineFaultTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void eioDuringAComparisonAbandonsTheEpochWithoutAnEndAndTheNextOneCompletes() throws Exception {
+        SourceVolume disk = mock(SourceVolume.class);
+        when(disk.sizeBytes()).thenReturn(1L << 20);
+        AtomicInteger reads = new AtomicInteger();
+        AtomicInteger failAt = new AtomicInteger(3);
+        doAnswer(inv -> {
+            if (reads.incrementAndGet() == failAt.get()) {
+                throw new IOException("Input/output error");
+            }
+            ByteBuffer dst = inv.getArgument(1);
+            dst.position(dst.limit());
+            return null;
+        }).when(disk).read(anyLong(), any(ByteBuffer.class));
+        when(disk.atQuiescentPoint(any())).thenAnswer(inv -> ((SourceVolume.Action<?>) inv.getArgument(0)).run());
+
+        try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
+            ResyncConfig fast = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofSeconds(5), Duration.ofMillis(20));
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), disk, fast);
+            try {
+                engine.request(true, "test");
+                awaitStatus(engine, s -> s.lastResult().startsWith("abandoned"));
+                assertTrue(engine.status().lastResult().contains("Input/output error"), engine.status().toString());
+                List<CaptureRecord> afterFailure = records(buffer);
+                assertEquals(1, afterFailure.size(), "a BEGIN and no END: " + afterFailure);
+                assertEquals(RecordKind.RESYNC_BEGIN, afterFailure.get(0).kind());
+
+                failAt.set(-1); // the disk reads again
+                engine.request(true, "again");
+                awaitStatus(engine, s -> s.epochsCompleted() == 1);
+                List<CaptureRecord> all = records(buffer);
+                CaptureRecord end = all.get(all.size() - 1);
+                assertEquals(RecordKind.RESYNC_END, end.kind());
+                assertEquals(ResyncEpoch.parse(all.get(1).text()).id(), ResyncEpoch.parse(end.text()).id(),
+                        "the END closes the second epoch");
+                assertEquals(16, engine.status().chunksCompared(), "1 MiB in 64 KiB chunks");
+            } finally {
+                engine.close();
+            }
+        }
+    }
+
+    private static void awaitStatus(ResyncEngine engine, java.util.function.Predicate<ResyncStatus> done)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!done.test(engine.status())) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("engine status never matched: " + engine.status());
+            }
+            Thread.sleep(10); // the engine's own thread moves on; there is nothing to wait on
+        }
+    }
+
+    private static List<CaptureRecord> records(CaptureBuffer buffer) throws IOException, InterruptedException {
+        List<CaptureRecord> out = new ArrayList<>();
+        try (RecordReader r = buffer.openReader(1)) {
+            for (CaptureRecord c = r.next(0); c != null; c = r.next(0)) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+}
