@@ -182,7 +182,11 @@ final class SnoopCommand implements Callable<Integer> {
             return t;
         });
         serve.own(housekeeping::shutdownNow);
-        housekeeping.scheduleWithFixedDelay(() -> syncAndReport(router, true), SYNC_MILLIS, SYNC_MILLIS, TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(() -> {
+            syncAndReport(router, true);
+            writeCaptureStatus(capture.counters(), true);
+        }, SYNC_MILLIS, SYNC_MILLIS, TimeUnit.MILLISECONDS);
+        serve.own(() -> writeCaptureStatus(capture.counters(), false));
         captureThread.start();
         System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size());
@@ -214,6 +218,16 @@ final class SnoopCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             // the next round retries; a buffer that cannot sync also fails the capture thread's appends
             LOG.error("capture buffer sync failed error={}", e.toString());
+        }
+    }
+
+    /** {@code capture-status.json} at the buffer's root: what the live capture has seen and decoded. */
+    private void writeCaptureStatus(io.tapline.snoop.capture.CaptureCounters c, boolean running) {
+        try {
+            new CaptureStatusFile(c.kernelReceived(), c.packets(), c.drops(), running, System.currentTimeMillis())
+                    .write(buffer);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("capture status not written dir={} error={}", buffer, e.toString());
         }
     }
 

@@ -61,6 +61,9 @@ final class StatusCommand implements Callable<Integer> {
             throw new CliFailure("--wait-synced: " + waitSyncedSeconds + " (expected: >= 0 seconds)", 2);
         }
         long deadline = System.nanoTime() + Duration.ofSeconds(waitSyncedSeconds == null ? 0 : waitSyncedSeconds).toNanos();
+        // A live snoop: what it had seen when we started must be decoded before "synced" can hold.
+        CaptureStatusFile atStart = CaptureStatusFile.read(buffer);
+        seenAtStart = atStart == null || !atStart.running() ? -1 : Math.max(atStart.kernelReceived(), atStart.packetsDecoded());
         Map<String, Object> report = snapshot();
         while (waitSyncedSeconds != null && !(Boolean) report.get("synced") && System.nanoTime() < deadline) {
             Thread.sleep(200); // polling another process's files: there is nothing to wait on
@@ -74,6 +77,9 @@ final class StatusCommand implements Callable<Integer> {
         }
         return 0;
     }
+
+    /** Packets a live snoop had seen when this command started; -1 when there is no live snoop. */
+    private long seenAtStart = -1;
 
     private Map<String, Object> snapshot() throws IOException {
         List<Map<String, Object>> volumes = new ArrayList<>();
@@ -89,6 +95,20 @@ final class StatusCommand implements Callable<Integer> {
         }
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("buffer", buffer.toAbsolutePath().toString());
+        CaptureStatusFile capture = CaptureStatusFile.read(buffer);
+        if (capture != null && capture.running()) {
+            boolean fresh = System.currentTimeMillis() - capture.updatedAtMillis() < CaptureStatusFile.FRESH_MILLIS;
+            boolean caughtUp = fresh && capture.packetsDecoded() >= seenAtStart;
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("kernelReceived", capture.kernelReceived());
+            c.put("packetsDecoded", capture.packetsDecoded());
+            c.put("backlog", capture.backlog());
+            c.put("drops", capture.drops());
+            c.put("seenWhenAsked", seenAtStart < 0 ? null : seenAtStart);
+            c.put("caughtUp", caughtUp);
+            report.put("capture", c);
+            synced &= caughtUp;
+        }
         report.put("synced", synced);
         report.put("volumes", volumes);
         return report;
@@ -202,6 +222,12 @@ final class StatusCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder();
         sb.append("buffer ").append(report.get("buffer")).append(": ")
                 .append((Boolean) report.get("synced") ? "synced" : "not synced").append('\n');
+        Map<String, Object> capture = (Map<String, Object>) report.get("capture");
+        if (capture != null) {
+            sb.append(String.format("live capture: seen %s packets, decoded %s (backlog %s), dropped %s%n",
+                    capture.get("kernelReceived"), capture.get("packetsDecoded"), capture.get("backlog"),
+                    capture.get("drops")));
+        }
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             sb.append(String.format("volume %s  mode %s  captured %d  retained %d bytes (high water %d, max %d)"
                             + "  lost writes %d  gaps %d  tracked chunks %s%n",
@@ -236,6 +262,11 @@ final class StatusCommand implements Callable<Integer> {
     @SuppressWarnings("unchecked")
     private static String behindSummary(Map<String, Object> report) {
         List<String> parts = new ArrayList<>();
+        Map<String, Object> capture = (Map<String, Object>) report.get("capture");
+        if (capture != null && !(Boolean) capture.get("caughtUp")) {
+            parts.add("live capture has decoded " + capture.get("packetsDecoded") + " of the "
+                    + capture.get("seenWhenAsked") + " packets it had seen (backlog " + capture.get("backlog") + ")");
+        }
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             if (!(Boolean) v.get("synced")) {
                 parts.add("volume " + v.get("volume") + ": " + String.join("; ", (List<String>) v.get("notSyncedBecause")));

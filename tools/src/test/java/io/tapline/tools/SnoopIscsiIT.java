@@ -1,5 +1,8 @@
 package io.tapline.tools;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.tapline.snoop.volume.VolumeKey;
 import io.tapline.snoop.volume.VolumeNames;
 import java.nio.file.Files;
@@ -62,6 +65,46 @@ class SnoopIscsiIT {
             Peers.run(PEER, randomWrites(port, 1, 100, 11, "")).orFail("qemu-io lun 1");
             rig.awaitReplicaEquals(volumeName(1), lun1, Duration.ofMinutes(2));
             rig.awaitReplicaEquals(volumeName(2), lun2, Duration.ofMinutes(2));
+        }
+    }
+
+    /**
+     * A kernel capture buffer far too small for a writer at full speed: packets are dropped, the
+     * snoop appends GAP records, and every surface says so: status never synced (the replica is
+     * out of sync, gaps counted), the replica's audit log holds the GAP. A snoop cannot resync yet
+     * (no read access to the LUN), so the state stays until an operator re-seeds the replica.
+     */
+    @Test
+    void droppedPacketsLeaveTheReplicaOutOfSyncAndStatusNeverSynced() throws Exception {
+        int port = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path lun = dir.resolve("lun1.img");
+            rig.startReplayer();
+            rig.startSnoop(port, "--capture-buffer", "32K");
+            startTarget(rig, port, List.of(lun), List.of("MaxRecvDataSegmentLength=262144", "InitialR2T=No"));
+            Path src = randomFile("src.bin", 32 << 20, 43);
+            long drops = 0;
+            for (int round = 0; round < 5 && drops == 0; round++) {
+                Peers.run(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), uri(port, 1))
+                        .orFail("qemu-img convert");
+                Thread.sleep(500); // the snoop writes its capture counters every 200 ms
+                CaptureStatusFile c = CaptureStatusFile.read(rig.buffer());
+                drops = c == null ? 0 : c.drops();
+            }
+            assertTrue(drops > 0, "a 32 KiB kernel buffer drops packets of a full-speed writer");
+            Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
+                    rig.buffer().toString(), "--wait-synced", "10");
+            assertEquals(1, status.exitCode(), status.output());
+            String json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(),
+                    "--volume", volumeName(1), "--json").orFail("status --json").output();
+            var v = io.tapline.tools.cli.Json.mapper().readTree(json.substring(json.indexOf('{'))).get("volumes").get(0);
+            assertTrue(v.get("gapRecords").asLong() > 0, json);
+            assertEquals("out-of-sync", v.get("remotes").get(0).get("replica").asText(), json);
+            assertTrue(json.contains("\"synced\" : false"), json);
+            String audit = TaplineProcess.run(Duration.ofSeconds(60), "audit", "list", "--data",
+                    dir.resolve("remote").toString(), "--volume", volumeName(1), "--kind", "gap", "--json")
+                    .orFail("audit list").output();
+            assertTrue(audit.contains("\"GAP\""), audit);
         }
     }
 

@@ -47,7 +47,10 @@ final class SnoopRig implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("snoop", "--interface", "lo", "--filter", "tcp port " + port,
                 "--buffer", buffer().toString(), "--remote", ReplicationRig.hostPort(linkAddress),
                 "--iscsi-port", Integer.toString(port), "--nbd-port", Integer.toString(port),
-                "--capture-buffer", "128M", "--source-id", "snoop-it"));
+                "--source-id", "snoop-it"));
+        if (!List.of(extra).contains("--capture-buffer")) {
+            args.addAll(List.of("--capture-buffer", "128M"));
+        }
         args.addAll(List.of(extra));
         snoop = TaplineProcess.start(dir.resolve("snoop.log"), args.toArray(String[]::new))
                 .awaitLogLine("tapline snoop: capturing on", START);

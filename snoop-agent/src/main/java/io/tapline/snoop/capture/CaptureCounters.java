@@ -9,6 +9,7 @@ public final class CaptureCounters {
     volatile long bytes;
     volatile long truncatedPackets;
     volatile long drops;
+    volatile long kernelReceived;
     volatile String fileError;
 
     /** Why reading the capture file stopped before its end (truncated or damaged), or null. */
@@ -28,6 +29,15 @@ public final class CaptureCounters {
     /** Frames the snaplen cut short. */
     public long truncatedPackets() {
         return truncatedPackets;
+    }
+
+    /**
+     * Packets the kernel's filter passed to the capture, as of the last statistics read (live
+     * capture; at most ~100 ms old while packets flow). {@link #packets()} below it is the backlog
+     * the agent has seen but not yet decoded.
+     */
+    public long kernelReceived() {
+        return kernelReceived;
     }
 
     /** Packets the kernel or interface dropped (live capture; {@code PcapHandle.getStats()}). */

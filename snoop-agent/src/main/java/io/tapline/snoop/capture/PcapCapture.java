@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 public final class PcapCapture implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PcapCapture.class);
     private static final int SNAPLEN_BYTES = 262144;
-    private static final long STATS_EVERY_NANOS = 500_000_000L;
+    private static final long STATS_EVERY_NANOS = 100_000_000L;
 
     private final PcapHandle handle;
     private final CaptureFileReader reader;
@@ -169,6 +169,7 @@ public final class PcapCapture implements AutoCloseable {
         try {
             PcapStat st = handle.getStats();
             long drops = st.getNumPacketsDropped() + st.getNumPacketsDroppedByIf();
+            counters.kernelReceived = Math.max(counters.kernelReceived, st.getNumPacketsReceived());
             if (drops > counters.drops) {
                 long newDrops = drops - counters.drops;
                 counters.drops = drops;

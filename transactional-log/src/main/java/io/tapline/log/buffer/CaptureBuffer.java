@@ -59,6 +59,14 @@ public final class CaptureBuffer implements Closeable {
     private static final byte[] EMPTY = new byte[0];
     /** Held while the buffer is open: one writer per directory. */
     static final String LOCK_FILE = ".lock";
+    /**
+     * Present only while no buffer has the directory open after a clean {@link #close}. Missing at
+     * open (for a buffer that existed): the last run ended without a close, so the source volume
+     * may hold writes whose records a power cut took (the wedge writes buffer and primary through
+     * the page cache until a FLUSH): every chunk is tracked, and a resync compares them all.
+     */
+    static final String CLEAN_SHUTDOWN_FILE = "clean.shutdown";
+    private boolean uncleanShutdown;
 
     private final Path dir;
     private final String volumeId;
@@ -145,6 +153,9 @@ public final class CaptureBuffer implements Closeable {
         Objects.requireNonNull(clock, "clock");
         new SegmentHeader(1, Objects.requireNonNull(volumeId, "volumeId")); // checks the id's length
         deleteLeftoverTempFiles(volumeDir);
+        boolean existed = Files.exists(volumeDir.resolve(SegmentNames.STATE_FILE));
+        Path cleanMarker = volumeDir.resolve(CLEAN_SHUTDOWN_FILE);
+        boolean cleanShutdown = Files.exists(cleanMarker);
         SegmentRecovery.Result recovered = SegmentRecovery.recover(volumeDir, volumeId);
         RemoteCursors cursors = RemoteCursors.load(volumeDir, clock);
         LostWrites lost = LostWrites.open(volumeDir, volumeId, config);
@@ -158,6 +169,16 @@ public final class CaptureBuffer implements Closeable {
         CaptureBuffer buffer = new CaptureBuffer(volumeDir, volumeId, config, clock, recovered.report(), cursors, lost,
                 changed);
         try {
+            if (existed && !cleanShutdown) {
+                log.warn("capture buffer was not closed cleanly (crash or power loss) volume={} dir={}: every chunk is"
+                        + " tracked, a resync compares the volume with its replicas", volumeId, volumeDir);
+                changed.markAll();
+                buffer.uncleanShutdown = true;
+            }
+            if (cleanShutdown) {
+                Files.delete(cleanMarker);
+                DurableFiles.syncDirectory(volumeDir); // a crash from now on must be seen as one
+            }
             buffer.adopt(recovered.segments());
         } catch (IOException | RuntimeException e) {
             buffer.closeQuietlyAfter(e);
@@ -289,6 +310,11 @@ public final class CaptureBuffer implements Closeable {
         if (kind.changesData() || kind == RecordKind.GAP) {
             changed.mark(offsetBytes, lengthBytes);
         }
+    }
+
+    /** Whether the previous run ended without {@link #close} (every chunk was then marked changed). */
+    public boolean uncleanShutdown() {
+        return uncleanShutdown;
     }
 
     /** The persistent changed-chunk set (block tracking) that a resync drains. */
@@ -460,6 +486,7 @@ public final class CaptureBuffer implements Closeable {
                     forceAppended();
                     lost.close();
                     changed.close();
+                    DurableFiles.replace(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[0]);
                 } finally {
                     closed = true;
                     for (CaptureSegment segment : segments.values()) {

@@ -120,4 +120,26 @@ class ChangedChunksTest {
             assertTrue(f.length() >= ChangedChunks.HEADER_BYTES + 2);
         }
     }
+
+    @Test
+    void aBufferNotClosedCleanlyTracksEveryChunkOnReopen() throws IOException {
+        Path vol = dir.resolve("vol1");
+        try (CaptureBuffer b = CaptureBuffer.open(vol, "vol1", BufferConfig.DEFAULT)) {
+            assertFalse(b.uncleanShutdown(), "a new buffer");
+            b.append(io.tapline.log.RecordKind.WRITE, 0, 4, 0, io.tapline.log.Provenance.INTERNAL, new byte[4]);
+        }
+        try (CaptureBuffer b = CaptureBuffer.open(vol, "vol1", BufferConfig.DEFAULT)) {
+            assertFalse(b.uncleanShutdown(), "closed cleanly");
+            assertEquals(0, b.status().trackedChunks());
+        }
+        // The state a crash leaves: the marker was deleted at open and never written again.
+        Files.delete(vol.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE));
+        try (CaptureBuffer b = CaptureBuffer.open(vol, "vol1", BufferConfig.DEFAULT)) {
+            assertTrue(b.uncleanShutdown());
+            assertEquals(-1, b.status().trackedChunks(), "every chunk: the primary may hold writes a power cut"
+                    + " took from the buffer");
+            assertFalse(Files.exists(vol.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE)), "removed while open");
+        }
+        assertTrue(Files.exists(vol.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE)), "written back by close");
+    }
 }
