@@ -19,10 +19,13 @@ import java.util.List;
  * @param pausedReason            why sources are refused, or null
  * @param rollbackInProgress      a rollback.intent is present
  * @param marks                   every mark held (those below the window are unreachable)
+ * @param replicaState            consistent, out-of-sync or resyncing, as of the durable applied state
+ * @param consistentSequence      newest sequence at which the replica was consistent
+ *                                ({@code rollback --to-last-consistent})
  */
 public record RollbackWindow(String volumeId, long appliedSequence, long oldestReachableSequence,
         long oldestTimeNanos, long undoBytes, int undoSegments, String pausedReason, boolean rollbackInProgress,
-        List<MarkIndex.Mark> marks) {
+        List<MarkIndex.Mark> marks, String replicaState, long consistentSequence) {
 
     /** @throws RefusedException when there is no such volume */
     public static RollbackWindow read(Path dataDir, String volumeId) throws IOException, RefusedException {
@@ -38,7 +41,8 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
             return new RollbackWindow(volumeId, applied, w.empty() ? applied : w.oldestReachableSequence(),
                     w.empty() ? 0 : w.oldestTimeNanos(), w.bytes(), w.segments(),
                     paused == null ? null : paused.text(), ControlFiles.read(dir, ControlFiles.INTENT) != null,
-                    MarkIndex.read(dir).marks());
+                    MarkIndex.read(dir).marks(), st == null ? "consistent" : st.state(),
+                    st == null ? 0 : st.consistentSequence());
         }
     }
 }

@@ -88,12 +88,26 @@ public final class TaplineCli implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    /** Reports the version from the jar manifest, or "dev" when run from classes. */
+    /**
+     * Reports the version and build time (from {@code tapline-build.properties}, filled in by the
+     * build), the commit when the launcher knows it ({@code -Dtapline.commit}), and the copyright.
+     */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = TaplineCli.class.getPackage().getImplementationVersion();
-            return new String[] {"tapline " + (v == null ? "dev" : v)};
+        public String[] getVersion() throws java.io.IOException {
+            java.util.Properties p = new java.util.Properties();
+            try (var in = TaplineCli.class.getResourceAsStream("/tapline-build.properties")) {
+                if (in != null) {
+                    p.load(in);
+                }
+            }
+            String commit = System.getProperty("tapline.commit", "");
+            return new String[] {
+                "tapline " + p.getProperty("version", "dev") + ", built " + p.getProperty("built", "unknown")
+                        + (commit.isBlank() ? "" : ", commit " + commit),
+                "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")",
+                "Copyright (c) 2026 the Tapline authors. No licence has been granted yet: all rights reserved."
+            };
         }
     }
 }

@@ -46,6 +46,8 @@ final class WindowCommand implements Callable<Integer> {
         m.put("undoSegments", w.undoSegments());
         m.put("paused", w.pausedReason() == null ? "" : w.pausedReason());
         m.put("rollbackInProgress", w.rollbackInProgress());
+        m.put("replica", w.replicaState());
+        m.put("consistentSequence", w.consistentSequence());
         List<Map<String, Object>> marks = new ArrayList<>();
         for (MarkIndex.Mark mark : w.marks()) {
             Map<String, Object> x = new LinkedHashMap<>();
@@ -63,6 +65,8 @@ final class WindowCommand implements Callable<Integer> {
                     + w.oldestReachableSequence() + ".." + w.appliedSequence()
                     + (w.oldestTimeNanos() == 0 ? "" : " (from just before " + m.get("oldestReachableBefore") + ")")
                     + "; undo log " + w.undoBytes() + " bytes in " + w.undoSegments() + " segments"
+                    + "; replica " + w.replicaState() + (w.replicaState().equals("consistent") ? ""
+                            : " (last consistent at seq " + w.consistentSequence() + ")")
                     + (w.pausedReason() == null ? "" : "; PAUSED: " + w.pausedReason())
                     + (w.rollbackInProgress() ? "; ROLLBACK IN PROGRESS" : ""));
             for (Map<String, Object> x : marks) {
