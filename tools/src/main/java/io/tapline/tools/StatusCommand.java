@@ -160,6 +160,16 @@ final class StatusCommand implements Callable<Integer> {
         v.put("oldestUnackedAgeMillis", s.oldestUnackedTimeNanos() == 0 ? 0
                 : Math.max(0, now - s.oldestUnackedTimeNanos() / 1_000_000));
         v.put("trackedChunks", s.trackedChunks());
+        if (s.trackedChunks() != 0) {
+            List<Map<String, Long>> ranges = new ArrayList<>();
+            for (long[] r : io.tapline.log.buffer.ChangedChunks.readRanges(dir, 64)) {
+                Map<String, Long> m = new LinkedHashMap<>();
+                m.put("offset", r[0]);
+                m.put("length", r[1]);
+                ranges.add(m);
+            }
+            v.put("trackedRanges", ranges); // the first 64: what a resync must compare (a snoop waits for --source)
+        }
         v.put("storageError", source == null || source.storageError() == null || source.storageError().isEmpty()
                 ? null : source.storageError());
         v.put("resync", source == null ? null : source.resync());

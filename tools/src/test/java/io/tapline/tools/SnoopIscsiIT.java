@@ -99,6 +99,7 @@ class SnoopIscsiIT {
                     "--volume", volumeName(1), "--json").orFail("status --json").output();
             var v = io.tapline.tools.cli.Json.mapper().readTree(json.substring(json.indexOf('{'))).get("volumes").get(0);
             assertTrue(v.get("gapRecords").asLong() > 0, json);
+            assertTrue(v.get("trackedRanges").size() > 0, "the ranges a resync must compare are listed: " + json);
             assertEquals("out-of-sync", v.get("remotes").get(0).get("replica").asText(), json);
             assertTrue(json.contains("\"synced\" : false"), json);
             String audit = TaplineProcess.run(Duration.ofSeconds(60), "audit", "list", "--data",

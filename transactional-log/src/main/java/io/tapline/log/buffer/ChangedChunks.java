@@ -318,6 +318,40 @@ public final class ChangedChunks implements Closeable {
         channel.close();
     }
 
+    /**
+     * Reads the tracked ranges of {@code dir} for another process: up to {@code max} coalesced
+     * {@code [offset, length]} pairs in ascending order; one {@code [0, Long.MAX_VALUE]} when the
+     * whole volume is tracked; empty when nothing is (or there is no file).
+     */
+    public static java.util.List<long[]> readRanges(Path dir, int max) throws IOException {
+        java.util.List<long[]> out = new java.util.ArrayList<>();
+        Path file = dir.resolve(FILE);
+        if (!Files.exists(file)) {
+            return out;
+        }
+        ByteBuffer buf = DurableFiles.readSmallFile(file, HEADER_BYTES + (64 << 20));
+        if (check(buf) != null || (buf.getShort(6) & FLAG_ALL) != 0) {
+            out.add(new long[] {0, Long.MAX_VALUE});
+            return out;
+        }
+        long chunk = buf.getInt(8);
+        for (int i = HEADER_BYTES; i < buf.limit() && out.size() <= max; i++) {
+            int b = buf.get(i) & 0xFF;
+            for (int bit = 0; b != 0 && bit < 8; bit++) {
+                if ((b & (1 << bit)) != 0) {
+                    long offset = ((long) (i - HEADER_BYTES) * 8 + bit) * chunk;
+                    long[] last = out.isEmpty() ? null : out.get(out.size() - 1);
+                    if (last != null && last[0] + last[1] == offset) {
+                        last[1] += chunk;
+                    } else {
+                        out.add(new long[] {offset, chunk});
+                    }
+                }
+            }
+        }
+        return out.size() > max ? out.subList(0, max) : out;
+    }
+
     /** Reads the number of tracked chunks of {@code dir} for another process ({@code -1}: whole volume; 0 if no file). */
     public static long readCount(Path dir) throws IOException {
         Path file = dir.resolve(FILE);

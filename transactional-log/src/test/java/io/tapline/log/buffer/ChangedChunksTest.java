@@ -45,6 +45,22 @@ class ChangedChunksTest {
     }
 
     @Test
+    void anotherProcessReadsTheTrackedRangesCoalesced() throws IOException {
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            c.mark(2L * CHUNK, 3L * CHUNK); // chunks 2, 3, 4
+            c.mark(9L * CHUNK + 7, 1);
+            c.force();
+            java.util.List<long[]> r = ChangedChunks.readRanges(dir, 10);
+            assertEquals(2, r.size());
+            assertEquals(2L * CHUNK, r.get(0)[0]);
+            assertEquals(3L * CHUNK, r.get(0)[1]);
+            assertEquals(9L * CHUNK, r.get(1)[0]);
+            assertEquals(CHUNK, r.get(1)[1]);
+            assertEquals(1, ChangedChunks.readRanges(dir, 1).size(), "bounded");
+        }
+    }
+
+    @Test
     void unknownRangeMarksTheWholeVolume() throws IOException {
         try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
             c.mark(0, Long.MAX_VALUE);
