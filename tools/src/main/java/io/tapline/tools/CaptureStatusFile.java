@@ -8,27 +8,35 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /**
- * {@code capture-status.json} at the root of a live snoop's buffer: packets the kernel passed to
- * the capture and packets the agent decoded, rewritten every 200 ms, so that
- * {@code tapline status --wait-synced} can wait for what the agent had seen when it started, not
- * only for what it had decoded. Advisory (temp file + rename, no fsync).
+ * {@code capture-status.json} at the root of a live snoop's buffer: what the agent has decoded and
+ * when it last got a packet, rewritten every 200 ms, so that {@code tapline status --wait-synced}
+ * can wait for what the agent had seen when it started, not only for what it had decoded.
+ * Advisory (temp file + rename, no fsync).
  *
- * @param kernelReceived   packets the kernel's filter passed (pcap statistics)
- * @param packetsDecoded   packets the agent has processed (their writes are in the buffer)
- * @param drops            packets the kernel or interface dropped
- * @param running          false once the snoop stopped
- * @param updatedAtMillis  when it was written
+ * @param packetsDecoded     packets the agent has processed (their writes are in the buffer)
+ * @param lastPacketMillis   capture time (UTC ms) of the newest packet decoded, 0 before any
+ * @param lastDeliveryMillis when libpcap last delivered a packet (UTC ms), 0 before any
+ * @param drops              packets the kernel or interface dropped
+ * @param running            false once the snoop stopped
+ * @param updatedAtMillis    when it was written
  */
-public record CaptureStatusFile(long kernelReceived, long packetsDecoded, long drops, boolean running,
-        long updatedAtMillis) {
+public record CaptureStatusFile(long packetsDecoded, long lastPacketMillis, long lastDeliveryMillis, long drops,
+        boolean running, long updatedAtMillis) {
     /** File name at the buffer's root. */
     public static final String NAME = "capture-status.json";
     /** Older than this: the snoop is gone or stuck. */
     public static final long FRESH_MILLIS = 5_000;
+    /** Idle this long (beyond libpcap's 100 ms read timeout): the kernel ring was empty. */
+    public static final long IDLE_MILLIS = 500;
 
-    /** Packets seen but not yet decoded. */
-    public long backlog() {
-        return Math.max(0, kernelReceived - packetsDecoded);
+    /**
+     * Whether everything captured up to {@code sinceMillis} has been decoded: a packet captured
+     * at or after it was decoded (packets are decoded in order), or, written at or after it, the
+     * capture had been idle long enough for the kernel ring to be empty.
+     */
+    public boolean decodedEverythingUpTo(long sinceMillis) {
+        return lastPacketMillis >= sinceMillis
+                || updatedAtMillis >= sinceMillis && updatedAtMillis - lastDeliveryMillis >= IDLE_MILLIS;
     }
 
     public void write(Path bufferRoot) throws IOException {

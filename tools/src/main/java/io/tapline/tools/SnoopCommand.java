@@ -82,6 +82,12 @@ final class SnoopCommand implements Callable<Integer> {
             description = "Kernel capture buffer for live capture (default: ${DEFAULT-VALUE}).")
     long captureBuffer;
 
+    @Option(names = "--source", paramLabel = "VOLUME=nbd://HOST:PORT/EXPORT",
+            description = "A read-only NBD path to the tapped volume VOLUME (repeatable; live capture only), so that a"
+                    + " replica that missed writes (drops, gaps) is healed by a checksum resync. For an iSCSI LUN use a"
+                    + " read-only bridge, e.g. qemu-nbd -r iscsi://... or nbdkit -r file on its backing store.")
+    java.util.Map<String, String> sources = new java.util.LinkedHashMap<>();
+
     @Option(names = "--json", description = "Print the import summary as JSON.")
     boolean json;
 
@@ -157,10 +163,18 @@ final class SnoopCommand implements Callable<Integer> {
     }
 
     private int live(VolumeRouter.Settings settings, SnoopConfig config) throws Exception {
+        for (Map.Entry<String, String> s : sources.entrySet()) {
+            if (!s.getValue().startsWith("nbd://")) {
+                throw new CliFailure("--source: " + s.getKey() + "=" + s.getValue()
+                        + " (expected: VOLUME=nbd://HOST:PORT/EXPORT)", 2);
+            }
+        }
         ServeUntilStopped serve = new ServeUntilStopped();
         VolumeRouter router = serve.own(new VolumeRouter(settings));
         serve.own(() -> writeLinkStatus(router, true));
         PcapCapture capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer));
+        SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters()));
+        router.onShipping(resyncs::volumeShipping);
         Thread captureThread = new Thread(() -> {
             try {
                 capture.run(new SnoopPipeline(router, config), router, read -> { });
@@ -185,6 +199,7 @@ final class SnoopCommand implements Callable<Integer> {
         housekeeping.scheduleWithFixedDelay(() -> {
             syncAndReport(router, true);
             writeCaptureStatus(capture.counters(), true);
+            resyncs.writeStatus(buffer);
         }, SYNC_MILLIS, SYNC_MILLIS, TimeUnit.MILLISECONDS);
         serve.own(() -> writeCaptureStatus(capture.counters(), false));
         captureThread.start();
@@ -224,8 +239,8 @@ final class SnoopCommand implements Callable<Integer> {
     /** {@code capture-status.json} at the buffer's root: what the live capture has seen and decoded. */
     private void writeCaptureStatus(io.tapline.snoop.capture.CaptureCounters c, boolean running) {
         try {
-            new CaptureStatusFile(c.kernelReceived(), c.packets(), c.drops(), running, System.currentTimeMillis())
-                    .write(buffer);
+            new CaptureStatusFile(c.packets(), c.lastPacketMillis(), c.lastDeliveryMillis(), c.drops(), running,
+                    System.currentTimeMillis()).write(buffer);
         } catch (IOException | RuntimeException e) {
             LOG.debug("capture status not written dir={} error={}", buffer, e.toString());
         }

@@ -62,8 +62,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         long deadline = System.nanoTime() + Duration.ofSeconds(waitSyncedSeconds == null ? 0 : waitSyncedSeconds).toNanos();
         // A live snoop: what it had seen when we started must be decoded before "synced" can hold.
-        CaptureStatusFile atStart = CaptureStatusFile.read(buffer);
-        seenAtStart = atStart == null || !atStart.running() ? -1 : Math.max(atStart.kernelReceived(), atStart.packetsDecoded());
+        askedAtMillis = System.currentTimeMillis();
         Map<String, Object> report = snapshot();
         while (waitSyncedSeconds != null && !(Boolean) report.get("synced") && System.nanoTime() < deadline) {
             Thread.sleep(200); // polling another process's files: there is nothing to wait on
@@ -78,8 +77,8 @@ final class StatusCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Packets a live snoop had seen when this command started; -1 when there is no live snoop. */
-    private long seenAtStart = -1;
+    /** When this command started: a live snoop must have decoded everything captured before it. */
+    private long askedAtMillis = System.currentTimeMillis();
 
     private Map<String, Object> snapshot() throws IOException {
         List<Map<String, Object>> volumes = new ArrayList<>();
@@ -98,13 +97,13 @@ final class StatusCommand implements Callable<Integer> {
         CaptureStatusFile capture = CaptureStatusFile.read(buffer);
         if (capture != null && capture.running()) {
             boolean fresh = System.currentTimeMillis() - capture.updatedAtMillis() < CaptureStatusFile.FRESH_MILLIS;
-            boolean caughtUp = fresh && capture.packetsDecoded() >= seenAtStart;
+            boolean caughtUp = fresh && capture.decodedEverythingUpTo(askedAtMillis);
             Map<String, Object> c = new LinkedHashMap<>();
-            c.put("kernelReceived", capture.kernelReceived());
             c.put("packetsDecoded", capture.packetsDecoded());
-            c.put("backlog", capture.backlog());
+            c.put("lastPacket", capture.lastPacketMillis() == 0 ? null
+                    : java.time.Instant.ofEpochMilli(capture.lastPacketMillis()).toString());
+            c.put("idleMillis", Math.max(0, capture.updatedAtMillis() - capture.lastDeliveryMillis()));
             c.put("drops", capture.drops());
-            c.put("seenWhenAsked", seenAtStart < 0 ? null : seenAtStart);
             c.put("caughtUp", caughtUp);
             report.put("capture", c);
             synced &= caughtUp;
@@ -234,9 +233,9 @@ final class StatusCommand implements Callable<Integer> {
                 .append((Boolean) report.get("synced") ? "synced" : "not synced").append('\n');
         Map<String, Object> capture = (Map<String, Object>) report.get("capture");
         if (capture != null) {
-            sb.append(String.format("live capture: seen %s packets, decoded %s (backlog %s), dropped %s%n",
-                    capture.get("kernelReceived"), capture.get("packetsDecoded"), capture.get("backlog"),
-                    capture.get("drops")));
+            sb.append(String.format("live capture: decoded %s packets, last captured %s, idle %s ms, dropped %s%s%n",
+                    capture.get("packetsDecoded"), capture.get("lastPacket"), capture.get("idleMillis"),
+                    capture.get("drops"), (Boolean) capture.get("caughtUp") ? "" : " (catching up)"));
         }
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             sb.append(String.format("volume %s  mode %s  captured %d  retained %d bytes (high water %d, max %d)"
@@ -274,8 +273,8 @@ final class StatusCommand implements Callable<Integer> {
         List<String> parts = new ArrayList<>();
         Map<String, Object> capture = (Map<String, Object>) report.get("capture");
         if (capture != null && !(Boolean) capture.get("caughtUp")) {
-            parts.add("live capture has decoded " + capture.get("packetsDecoded") + " of the "
-                    + capture.get("seenWhenAsked") + " packets it had seen (backlog " + capture.get("backlog") + ")");
+            parts.add("live capture has not yet decoded every packet captured before this command started (last "
+                    + "decoded packet captured at " + capture.get("lastPacket") + ")");
         }
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             if (!(Boolean) v.get("synced")) {

@@ -9,7 +9,8 @@ public final class CaptureCounters {
     volatile long bytes;
     volatile long truncatedPackets;
     volatile long drops;
-    volatile long kernelReceived;
+    volatile long lastPacketMillis;
+    volatile long lastDeliveryMillis;
     volatile String fileError;
 
     /** Why reading the capture file stopped before its end (truncated or damaged), or null. */
@@ -31,13 +32,31 @@ public final class CaptureCounters {
         return truncatedPackets;
     }
 
+    /** Capture timestamp (UTC ms) of the newest packet decoded; 0 before the first. */
+    public long lastPacketMillis() {
+        return lastPacketMillis;
+    }
+
     /**
-     * Packets the kernel's filter passed to the capture, as of the last statistics read (live
-     * capture; at most ~100 ms old while packets flow). {@link #packets()} below it is the backlog
-     * the agent has seen but not yet decoded.
+     * When (UTC ms, this host's clock) libpcap last delivered a packet. libpcap delivers within
+     * its 100 ms read timeout whenever the kernel ring holds packets, so a capture idle for longer
+     * has decoded everything the kernel had passed it. (pcap_stats' received count is no help
+     * here: on lo it counts each packet twice.)
      */
-    public long kernelReceived() {
-        return kernelReceived;
+    public long lastDeliveryMillis() {
+        return lastDeliveryMillis;
+    }
+
+    /** Idle this long (beyond libpcap's 100 ms read timeout): the kernel ring is empty. */
+    public static final long IDLE_MILLIS = 500;
+
+    /**
+     * Whether every packet captured up to {@code sinceMillis} has been decoded, as of
+     * {@code nowMillis}: a packet captured at or after it was decoded (packets are decoded in
+     * order), or the capture has been idle for {@link #IDLE_MILLIS} since then.
+     */
+    public boolean decodedEverythingUpTo(long sinceMillis, long nowMillis) {
+        return lastPacketMillis >= sinceMillis || nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis >= IDLE_MILLIS;
     }
 
     /** Packets the kernel or interface dropped (live capture; {@code PcapHandle.getStats()}). */

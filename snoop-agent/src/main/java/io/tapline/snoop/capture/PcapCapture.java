@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 public final class PcapCapture implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PcapCapture.class);
     private static final int SNAPLEN_BYTES = 262144;
-    private static final long STATS_EVERY_NANOS = 100_000_000L;
+    private static final long STATS_EVERY_NANOS = 500_000_000L;
 
     private final PcapHandle handle;
     private final CaptureFileReader reader;
@@ -127,10 +127,13 @@ public final class PcapCapture implements AutoCloseable {
             if (originalLength > frame.length) {
                 counters.truncatedPackets++;
             }
-            TcpSegment s = parser.parse(frame, originalLength, nanos());
+            long captured = nanos();
+            TcpSegment s = parser.parse(frame, originalLength, captured);
             if (s != null) {
                 pipeline.segment(s);
             }
+            counters.lastPacketMillis = captured / 1_000_000L;
+            counters.lastDeliveryMillis = System.currentTimeMillis();
             if ((counters.packets & 0x3FF) == 0) {
                 progress.accept(frameBytes[0]);
                 if (System.nanoTime() - lastStats[0] > STATS_EVERY_NANOS) {
@@ -169,7 +172,6 @@ public final class PcapCapture implements AutoCloseable {
         try {
             PcapStat st = handle.getStats();
             long drops = st.getNumPacketsDropped() + st.getNumPacketsDroppedByIf();
-            counters.kernelReceived = Math.max(counters.kernelReceived, st.getNumPacketsReceived());
             if (drops > counters.drops) {
                 long newDrops = drops - counters.drops;
                 counters.drops = drops;

@@ -65,13 +65,26 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         }
     }
 
+    /** A volume whose shippers just started: what a resync engine for it needs. */
+    public record ShippingVolume(String name, CaptureBuffer buffer, List<Shipper> shippers, long sizeBytes) {
+    }
+
     private final Settings settings;
     private final Map<VolumeKey, Volume> volumes = new LinkedHashMap<>();
+    private volatile java.util.function.Consumer<ShippingVolume> onShipping = v -> { };
     private boolean syncOnFlush = true;
     private volatile boolean closed;
 
     public VolumeRouter(Settings settings) {
         this.settings = settings;
+    }
+
+    /**
+     * Called (on the capture thread, under the router's lock: hand work off, never block) once a
+     * volume's shippers have started.
+     */
+    public void onShipping(java.util.function.Consumer<ShippingVolume> listener) {
+        this.onShipping = java.util.Objects.requireNonNull(listener, "listener");
     }
 
     private Volume volume(VolumeKey key) {
@@ -185,6 +198,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         }
         log.info("shipping volume={} sizeBytes={} blockSize={} remotes={}", v.name, size, blockSize,
                 settings.remotes().size());
+        onShipping.accept(new ShippingVolume(v.name, v.buffer, List.copyOf(v.shippers), size));
     }
 
     private void sync(Volume v) {
