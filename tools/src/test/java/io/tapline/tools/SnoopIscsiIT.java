@@ -109,6 +109,63 @@ class SnoopIscsiIT {
         }
     }
 
+    /**
+     * The same drops, with a read-only path to the LUN (nbdkit serving its backing file, as a
+     * qemu-nbd bridge to the iSCSI LUN would): the snoop's resync engine compares the replica with
+     * the LUN by checksum and ships what differs; status ends synced and the replica equals the
+     * LUN file byte for byte.
+     */
+    @Test
+    void droppedPacketsAreHealedByAResyncFromTheSource() throws Exception {
+        int port = Peers.freePort();
+        int sourcePort = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path lun = dir.resolve("lun1.img");
+            try (var f = new java.io.RandomAccessFile(lun.toFile(), "rw")) {
+                f.setLength(LUN_BYTES);
+            }
+            rig.startPeer("nbdkit", "nbdkit", "-f", "-r", "-i", "127.0.0.1", "-p", Integer.toString(sourcePort),
+                    "file", lun.toString());
+            Peers.awaitPort(sourcePort, Duration.ofSeconds(30));
+            rig.startReplayer();
+            rig.startSnoop(port, "--capture-buffer", "32K", "--source",
+                    volumeName(1) + "=nbd://127.0.0.1:" + sourcePort + "/");
+            startTarget(rig, port, List.of(lun), List.of("MaxRecvDataSegmentLength=262144", "InitialR2T=No"));
+            Path src = randomFile("src.bin", 32 << 20, 44);
+            long drops = 0;
+            for (int round = 0; round < 5 && drops == 0; round++) {
+                Peers.run(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), uri(port, 1))
+                        .orFail("qemu-img convert");
+                Thread.sleep(500); // the snoop writes its capture counters every 200 ms
+                CaptureStatusFile c = CaptureStatusFile.read(rig.buffer());
+                drops = c == null ? 0 : c.drops();
+            }
+            assertTrue(drops > 0, "a 32 KiB kernel buffer drops packets of a full-speed writer");
+            Peers.run(PEER, randomWrites(port, 1, 100, 12, "")).orFail("qemu-io");
+            String want = Peers.md5(lun);
+            long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+            Peers.Result status = null;
+            String got = "(no replica)";
+            while (System.nanoTime() < deadline) {
+                status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(),
+                        "--wait-synced", "20");
+                if (status.exitCode() == 0 && Files.exists(rig.replica(volumeName(1)))) {
+                    got = Peers.md5(rig.replica(volumeName(1)));
+                    if (got.equals(want)) {
+                        break;
+                    }
+                }
+            }
+            assertEquals(want, got, "replica == LUN after the resync\n" + (status == null ? "" : status.output())
+                    + "\n--- snoop log:\n" + rig.snoop().logText());
+            String json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(),
+                    "--volume", volumeName(1), "--json").orFail("status --json").output();
+            var v = io.tapline.tools.cli.Json.mapper().readTree(json.substring(json.indexOf('{'))).get("volumes").get(0);
+            assertTrue(v.get("gapRecords").asLong() > 0, "there were gaps to heal: " + json);
+            assertTrue(v.get("resync").get("epochsCompleted").asLong() >= 1, json);
+        }
+    }
+
     private void runOneLun(List<String> targetParams, String initiatorOpts) throws Exception {
         int port = Peers.freePort();
         try (SnoopRig rig = new SnoopRig(dir)) {
