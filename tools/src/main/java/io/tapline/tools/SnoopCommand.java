@@ -82,10 +82,10 @@ final class SnoopCommand implements Callable<Integer> {
             description = "Kernel capture buffer for live capture (default: ${DEFAULT-VALUE}).")
     long captureBuffer;
 
-    @Option(names = "--source", paramLabel = "VOLUME=nbd://HOST:PORT/EXPORT",
-            description = "A read-only NBD path to the tapped volume VOLUME (repeatable; live capture only), so that a"
-                    + " replica that missed writes (drops, gaps) is healed by a checksum resync. For an iSCSI LUN use a"
-                    + " read-only bridge, e.g. qemu-nbd -r iscsi://... or nbdkit -r file on its backing store.")
+    @Option(names = "--source", paramLabel = "VOLUME=URI",
+            description = "A read-only path to the tapped volume VOLUME (repeatable; live capture only), so that a"
+                    + " replica that missed writes (drops, gaps) is healed by a checksum resync: nbd://HOST:PORT/EXPORT,"
+                    + " or iscsi://HOST:PORT/IQN/LUN (read through a qemu-nbd --read-only bridge it starts).")
     java.util.Map<String, String> sources = new java.util.LinkedHashMap<>();
 
     @Option(names = "--json", description = "Print the import summary as JSON.")
@@ -164,9 +164,9 @@ final class SnoopCommand implements Callable<Integer> {
 
     private int live(VolumeRouter.Settings settings, SnoopConfig config) throws Exception {
         for (Map.Entry<String, String> s : sources.entrySet()) {
-            if (!s.getValue().startsWith("nbd://")) {
+            if (!s.getValue().startsWith("nbd://") && !s.getValue().startsWith("iscsi://")) {
                 throw new CliFailure("--source: " + s.getKey() + "=" + s.getValue()
-                        + " (expected: VOLUME=nbd://HOST:PORT/EXPORT)", 2);
+                        + " (expected: VOLUME=nbd://HOST:PORT/EXPORT or VOLUME=iscsi://HOST:PORT/IQN/LUN)", 2);
             }
         }
         ServeUntilStopped serve = new ServeUntilStopped();

@@ -38,7 +38,7 @@ final class SnoopResyncs implements AutoCloseable {
     private final Map<String, Started> engines = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    private record Started(ResyncEngine engine, NbdSourceReader reader) {
+    private record Started(ResyncEngine engine, NbdSourceReader reader, Process bridge) {
     }
 
     SnoopResyncs(Map<String, String> sources, CaptureCounters capture) {
@@ -59,8 +59,15 @@ final class SnoopResyncs implements AutoCloseable {
         if (closed || engines.containsKey(v.name())) {
             return;
         }
+        Process bridge = null;
         try {
-            NbdSourceReader reader = NbdSourceReader.open(uri);
+            String nbd = uri;
+            if (uri.startsWith("iscsi://")) {
+                int port = freePort();
+                bridge = IscsiBridge.start(uri, port);
+                nbd = "nbd://127.0.0.1:" + port + "/";
+            }
+            NbdSourceReader reader = NbdSourceReader.open(nbd);
             if (reader.sizeBytes() != v.sizeBytes()) {
                 reader.close();
                 log.error("--source {}={}: size {} bytes (expected: {}, the tapped volume's); no resync for it",
@@ -69,10 +76,24 @@ final class SnoopResyncs implements AutoCloseable {
             }
             ResyncEngine engine = ResyncEngine.start(v.name(), v.buffer(), v.shippers(),
                     new SnoopSourceVolume(reader, v.buffer(), capture), ResyncConfig.DEFAULT);
-            engines.put(v.name(), new Started(engine, reader));
+            engines.put(v.name(), new Started(engine, reader, bridge));
             log.info("resync source volume={} source={} sizeBytes={}", v.name(), uri, reader.sizeBytes());
         } catch (IOException | RuntimeException e) {
             log.error("--source {}={}: {}; no resync for this volume", v.name(), uri, e.getMessage());
+            if (bridge != null) {
+                bridge.destroy();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            if (bridge != null) {
+                bridge.destroy();
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
         }
     }
 
@@ -100,6 +121,9 @@ final class SnoopResyncs implements AutoCloseable {
                 s.reader().close();
             } catch (IOException e) {
                 log.debug("source reader close failed error={}", e.toString());
+            }
+            if (s.bridge() != null) {
+                s.bridge().destroy();
             }
         }
     }

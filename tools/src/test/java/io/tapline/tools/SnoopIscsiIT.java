@@ -110,10 +110,12 @@ class SnoopIscsiIT {
     }
 
     /**
-     * The same drops, with a read-only path to the LUN (nbdkit serving its backing file, as a
-     * qemu-nbd bridge to the iSCSI LUN would): the snoop's resync engine compares the replica with
-     * the LUN by checksum and ships what differs; status ends synced and the replica equals the
-     * LUN file byte for byte.
+     * The same drops, with a read-only path to the LUN that the tap does not see (nbdkit serving its
+     * backing store; on a real mirror port a {@code --source iscsi://} bridge session from the snoop
+     * host is not mirrored either, but on {@code lo} it would be captured and, with this tiny
+     * kernel buffer, drop packets itself): the snoop's resync engine compares the replica with the
+     * LUN by checksum and ships what differs; status ends synced and the replica equals the LUN file
+     * byte for byte.
      */
     @Test
     void droppedPacketsAreHealedByAResyncFromTheSource() throws Exception {

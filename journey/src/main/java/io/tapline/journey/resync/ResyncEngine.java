@@ -181,6 +181,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 Scope scope = decide();
                 if (scope != null) {
                     runEpoch(scope);
+                    pauseAfterFruitlessEpoch();
                     continue;
                 }
             } catch (InterruptedException e) {
@@ -201,6 +202,26 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             sleep(config.poll().toMillis());
         }
     }
+
+    /**
+     * An epoch that found nothing to send yet leaves a replica that still needs one (a gap keeps
+     * arriving: e.g. a tap that drops packets, its own read traffic included) would otherwise loop
+     * at full speed, reading the whole volume again and again: wait 1 s, doubling up to 60 s,
+     * until an epoch sends something or nothing needs one.
+     */
+    private void pauseAfterFruitlessEpoch() {
+        if (bytesSent.get() > 0) {
+            fruitlessPauseMillis = 0;
+            return;
+        }
+        fruitlessPauseMillis = Math.min(60_000, Math.max(1_000, fruitlessPauseMillis * 2));
+        long until = System.currentTimeMillis() + fruitlessPauseMillis;
+        while (!closed && System.currentTimeMillis() < until && requested.get() == null && fullRequested.get() == null) {
+            sleep(Math.min(200, until - System.currentTimeMillis()));
+        }
+    }
+
+    private long fruitlessPauseMillis;
 
     private void sleep(long millis) {
         try {
