@@ -26,6 +26,9 @@ record ReplicaView(String state, String reason, long applied) {
         if (!fresh) {
             return new ReplicaView("unknown", "the source is not running (" + last + ")", applied);
         }
+        if (lastError != null && lastError.startsWith("shipping paused")) {
+            return new ReplicaView("shipping-paused", lastError + "; " + last, applied);
+        }
         if (lastError != null && lastError.startsWith("refused by replayer")) {
             return new ReplicaView("refused", lastError, applied);
         }

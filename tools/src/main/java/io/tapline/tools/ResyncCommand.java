@@ -64,13 +64,13 @@ final class ResyncCommand implements Callable<Integer> {
         String id = UUID.randomUUID().toString();
         Path tmp = requests.resolve(id + ".tmp");
         Files.writeString(tmp, (full ? "full" : "chunks") + "\n" + reason + "\n");
-        Files.move(tmp, requests.resolve(id + ResyncSpool.SUFFIX), StandardCopyOption.ATOMIC_MOVE);
+        Files.move(tmp, requests.resolve(id + RequestSpool.SUFFIX), StandardCopyOption.ATOMIC_MOVE);
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         Path accepted = requests.resolve(id + ".accepted");
         long acceptDeadline = System.nanoTime() + 15_000_000_000L;
         while (!Files.exists(accepted)) {
             if (System.nanoTime() > acceptDeadline) {
-                Files.deleteIfExists(requests.resolve(id + ResyncSpool.SUFFIX));
+                Files.deleteIfExists(requests.resolve(id + RequestSpool.SUFFIX));
                 throw new CliFailure("resync " + volume + ": no running wedge picked the request up within 15 s");
             }
             Thread.sleep(50); // another process answers through a file

@@ -48,7 +48,8 @@ final class SourceNode implements AutoCloseable {
     private WedgeServer wedge;
     private MarkSpool marks;
     private ResyncEngine resync;
-    private ResyncSpool resyncRequests;
+    private RequestSpool resyncRequests;
+    private OperatorControls controls;
 
     private SourceNode(Path volumeDir, CaptureBuffer buffer) {
         this.volumeDir = volumeDir;
@@ -86,7 +87,8 @@ final class SourceNode implements AutoCloseable {
             node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
             node.resync = ResyncEngine.start(s.export(), buffer, node.shippers, new WedgeVolume(node.wedge, s.sizeBytes()),
                     s.resync());
-            node.resyncRequests = ResyncSpool.start(volumeDir, node.resync);
+            node.resyncRequests = RequestSpool.start(volumeDir, node.resync);
+            node.controls = OperatorControls.start(volumeDir, buffer, node.shippers);
             node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
             return node;
         } catch (IOException | RuntimeException e) {
@@ -168,6 +170,7 @@ final class SourceNode implements AutoCloseable {
     @Override
     public void close() {
         statusWriter.shutdownNow();
+        closeQuietly(controls);
         closeQuietly(resyncRequests);
         closeQuietly(resync);
         closeQuietly(marks);

@@ -158,6 +158,7 @@ final class StatusCommand implements Callable<Integer> {
         v.put("gapRecords", s.gapRecords());
         v.put("oldestUnackedAgeMillis", s.oldestUnackedTimeNanos() == 0 ? 0
                 : Math.max(0, now - s.oldestUnackedTimeNanos() / 1_000_000));
+        v.put("capturePaused", s.capturePaused().isEmpty() ? null : s.capturePaused());
         v.put("trackedChunks", s.trackedChunks());
         if (s.trackedChunks() != 0) {
             List<Map<String, Long>> ranges = new ArrayList<>();
@@ -193,6 +194,9 @@ final class StatusCommand implements Callable<Integer> {
         }
         if (!storageOk) {
             why.add("buffer storage error");
+        }
+        if (!s.capturePaused().isEmpty()) {
+            why.add("capture " + s.capturePaused());
         }
         if (resyncRunning) {
             why.add("resync running");

@@ -27,6 +27,8 @@ import picocli.CommandLine.Command;
             StatusCommand.class,
             ResyncCommand.class,
             VerifyCommand.class,
+            ControlCommands.Capture.class,
+            ControlCommands.Ship.class,
             QuickstartCommand.class,
             BufferCommand.class,
             MarkCommand.class,

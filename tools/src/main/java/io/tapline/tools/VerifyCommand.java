@@ -100,7 +100,7 @@ final class VerifyCommand implements Callable<Integer> {
         String actor = System.getProperty("user.name") + "@" + InetAddress.getLocalHost().getHostName();
         Path tmp = requests.resolve(id + ".tmp");
         Files.writeString(tmp, actor + "\n");
-        Files.move(tmp, requests.resolve(id + ResyncSpool.VERIFY_SUFFIX), StandardCopyOption.ATOMIC_MOVE);
+        Files.move(tmp, requests.resolve(id + RequestSpool.VERIFY_SUFFIX), StandardCopyOption.ATOMIC_MOVE);
         Path done = requests.resolve(id + ".verify.json");
         Path failed = requests.resolve(id + ".verify.failed");
         long nextProgress = System.nanoTime() + 1_000_000_000L;

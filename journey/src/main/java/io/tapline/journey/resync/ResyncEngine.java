@@ -238,6 +238,10 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             waiting("capture buffer FULL: changed chunks are tracked until space returns");
             return null;
         }
+        if (!buffer.capturePaused().isEmpty()) {
+            waiting("capture " + buffer.capturePaused() + ": changed chunks are tracked until it resumes");
+            return null;
+        }
         ChangedChunks changed = buffer.changedChunks();
         String full = fullRequested.get();
         if (full != null) {
@@ -252,7 +256,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         String down = null;
         for (Shipper s : shippers) {
             if (!s.connected()) {
-                down = s.config().remoteId();
+                down = s.config().remoteId() + (s.paused().isEmpty() ? "" : " (shipping " + s.paused() + ")");
             }
             ReplicaStateReport r = s.replicaState();
             if (r == null) {

@@ -70,6 +70,7 @@ public final class Shipper implements Closeable {
     private volatile io.tapline.journey.control.ReplicaStateReport replica;
     private volatile ResyncCoordinator resync = ResyncCoordinator.NONE;
     private volatile Runnable onChange = () -> { };
+    private volatile String paused = "";
     private String lastLoggedError;
     private long nextBatchId = 1;
 
@@ -122,6 +123,37 @@ public final class Shipper implements Closeable {
     /** The replica's state as last reported by the replayer; null until a session reported it. */
     public io.tapline.journey.control.ReplicaStateReport replicaState() {
         return replica;
+    }
+
+    /**
+     * Stops shipping to this remote (like {@code drbdadm disconnect}) for {@code why}: the session
+     * is closed and no new one is opened until {@link #resume}; the buffer keeps the records
+     * (it may fill and turn to tracking chunks, as during any link outage).
+     */
+    public void pause(String why) {
+        paused = why == null || why.isBlank() ? "paused" : why;
+        lastError = "shipping paused: " + paused;
+        LinkSession s = session;
+        if (s != null) {
+            s.fail("shipping paused: " + paused);
+        }
+        onChange.run();
+        log.warn("shipping paused volume={} remote={} why={}", config.volumeId(), remoteId, paused);
+    }
+
+    /** Lets the shipper connect again after {@link #pause}. */
+    public void resume() {
+        if (!paused.isEmpty()) {
+            paused = "";
+            lastError = "";
+            onChange.run();
+            log.info("shipping resumed volume={} remote={}", config.volumeId(), remoteId);
+        }
+    }
+
+    /** Why shipping is paused, or empty. */
+    public String paused() {
+        return paused;
     }
 
     /** Whether a session is open now. */
@@ -196,6 +228,15 @@ public final class Shipper implements Closeable {
     private void run() {
         Backoff backoff = new Backoff(config.minBackoff(), config.maxBackoff());
         while (!closed) {
+            if (!paused.isEmpty()) {
+                try {
+                    closing.await(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                continue;
+            }
             String reason;
             try {
                 reason = runSession(backoff);
@@ -207,6 +248,9 @@ public final class Shipper implements Closeable {
             }
             if (closed) {
                 return;
+            }
+            if (!paused.isEmpty()) {
+                continue; // not a link failure: the operator asked for it
             }
             linkDown(reason);
             try {

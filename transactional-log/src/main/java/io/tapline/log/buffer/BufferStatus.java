@@ -18,6 +18,7 @@ import java.util.Map;
  * @param gapRecords               GAP records appended so far (since creation), whatever made them
  * @param trackedChunks            chunks in the changed-chunk set awaiting a resync ({@code -1}: the whole volume)
  * @param storageError             why the last append could not be stored (empty when appends succeed)
+ * @param capturePaused            why an operator paused capture (changed chunks are tracked instead); empty when not
  */
 public record BufferStatus(
         String volumeId,
@@ -32,7 +33,8 @@ public record BufferStatus(
         long lostWrites,
         long gapRecords,
         long trackedChunks,
-        String storageError) {
+        String storageError,
+        String capturePaused) {
 
     public BufferStatus {
         acknowledged = Map.copyOf(acknowledged);
@@ -49,6 +51,6 @@ public record BufferStatus(
      */
     public boolean synced() {
         return mode != BufferMode.FULL && lostWrites == 0 && trackedChunks == 0 && storageError.isEmpty()
-                && acknowledgedByAll() >= lastSequence;
+                && capturePaused.isEmpty() && acknowledgedByAll() >= lastSequence;
     }
 }

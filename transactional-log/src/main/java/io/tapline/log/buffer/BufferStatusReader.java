@@ -71,7 +71,8 @@ final class BufferStatusReader {
         BufferMode mode = state.full() ? BufferMode.FULL
                 : retained > config.highWaterBytes() ? BufferMode.HIGH_WATER : BufferMode.DATA;
         return new BufferStatus(state.volumeId(), mode, first, last, retained, config.highWaterBytes(),
-                config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir), "");
+                config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir), "",
+                CapturePause.read(dir));
     }
 
     private static long captureTimeOf(List<Path> files, int headerBytes, long sequence) throws IOException {

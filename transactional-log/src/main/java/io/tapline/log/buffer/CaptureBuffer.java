@@ -78,6 +78,7 @@ public final class CaptureBuffer implements Closeable {
     private final LostWrites lost;
     private final ChangedChunks changed;
     private volatile String storageError = "";
+    private volatile String capturePaused = "";
     private long storageRetryAtNanos;
     private static final long STORAGE_RETRY_NANOS = 1_000_000_000L;
     private final ConcurrentSkipListMap<Long, CaptureSegment> segments = new ConcurrentSkipListMap<>();
@@ -180,6 +181,7 @@ public final class CaptureBuffer implements Closeable {
                 DurableFiles.syncDirectory(volumeDir); // a crash from now on must be seen as one
             }
             buffer.adopt(recovered.segments());
+            buffer.capturePaused = CapturePause.read(volumeDir);
         } catch (IOException | RuntimeException e) {
             buffer.closeQuietlyAfter(e);
             throw e;
@@ -245,6 +247,15 @@ public final class CaptureBuffer implements Closeable {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(provenance, "provenance");
         byte[] data = payload == null ? EMPTY : payload;
+        if (!capturePaused.isEmpty()) {
+            // An operator stopped capture: the host's writes go on, their chunks are tracked and a
+            // resync ships them once capture resumes. Nothing is stored meanwhile (no MARK either:
+            // it would name a point the replica cannot reach).
+            if (kind.changesData() || kind == RecordKind.GAP) {
+                changed.mark(offsetBytes, lengthBytes);
+            }
+            return null;
+        }
         if (data.length > RecordCodec.MAX_PAYLOAD_BYTES) {
             throw new IllegalArgumentException("payload: " + data.length + " bytes (expected: <= "
                     + RecordCodec.MAX_PAYLOAD_BYTES + ", the record limit every reader enforces) volume=" + volumeId
@@ -310,6 +321,32 @@ public final class CaptureBuffer implements Closeable {
         if (kind.changesData() || kind == RecordKind.GAP) {
             changed.mark(offsetBytes, lengthBytes);
         }
+    }
+
+    /**
+     * Stops capture (durably, across restarts) for {@code why}: appends store nothing and track the
+     * changed chunks instead; {@link #resumeCapture} lets a resync ship them.
+     */
+    public synchronized void pauseCapture(String why) throws IOException {
+        checkOpen();
+        changed.force();
+        CapturePause.write(dir, why);
+        capturePaused = why;
+        log.warn("capture paused volume={} why={}: host writes continue, changed chunks are tracked", volumeId, why);
+    }
+
+    /** Resumes capture; the chunks tracked meanwhile are left for a resync. */
+    public synchronized void resumeCapture() throws IOException {
+        checkOpen();
+        changed.force();
+        CapturePause.clear(dir);
+        capturePaused = "";
+        log.info("capture resumed volume={} trackedChunks={}", volumeId, changed.count());
+    }
+
+    /** Why capture is paused, or empty. */
+    public String capturePaused() {
+        return capturePaused;
     }
 
     /** Whether the previous run ended without {@link #close} (every chunk was then marked changed). */
@@ -462,7 +499,7 @@ public final class CaptureBuffer implements Closeable {
             oldest = oldestUnacked.captureTimeOf(minAck + 1);
         }
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
-                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError);
+                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError, capturePaused);
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */

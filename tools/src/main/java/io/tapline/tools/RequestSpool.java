@@ -14,7 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The source process's side of {@code tapline resync}: the CLI drops
+ * The source process's side of {@code tapline resync} and {@code tapline verify}: the CLI drops
  * {@code <buffer>/<volume>/requests/<id>.resync} holding {@code full} or {@code chunks} and the
  * operator's reason on a second line; this spool, polling every 200 ms, hands it to the volume's
  * {@link ResyncEngine} and answers {@code <id>.accepted} holding the number of epochs completed
@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: one polling thread.
  */
-final class ResyncSpool implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(ResyncSpool.class);
+final class RequestSpool implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RequestSpool.class);
     static final String SUFFIX = ".resync";
     static final String VERIFY_SUFFIX = ".verify";
 
@@ -31,7 +31,7 @@ final class ResyncSpool implements AutoCloseable {
     private final ResyncEngine engine;
     private final ScheduledExecutorService poller;
 
-    private ResyncSpool(Path dir, ResyncEngine engine) {
+    private RequestSpool(Path dir, ResyncEngine engine) {
         this.dir = dir;
         this.engine = engine;
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -41,8 +41,8 @@ final class ResyncSpool implements AutoCloseable {
         });
     }
 
-    static ResyncSpool start(Path volumeDir, ResyncEngine engine) throws IOException {
-        ResyncSpool spool = new ResyncSpool(Files.createDirectories(volumeDir.resolve(MarkSpool.DIR)), engine);
+    static RequestSpool start(Path volumeDir, ResyncEngine engine) throws IOException {
+        RequestSpool spool = new RequestSpool(Files.createDirectories(volumeDir.resolve(MarkSpool.DIR)), engine);
         spool.poller.scheduleWithFixedDelay(spool::poll, 0, 200, TimeUnit.MILLISECONDS);
         return spool;
     }
