@@ -1,11 +1,7 @@
 package io.tapline.tools;
 
-import io.tapline.tools.cli.Json;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * {@code capture-status.json} at the root of a live snoop's buffer: what the agent has decoded and
@@ -40,17 +36,11 @@ public record CaptureStatusFile(long packetsDecoded, long lastPacketMillis, long
     }
 
     public void write(Path bufferRoot) throws IOException {
-        Path tmp = bufferRoot.resolve(NAME + ".tmp");
-        Files.writeString(tmp, Json.write(this));
-        Files.move(tmp, bufferRoot.resolve(NAME), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AdvisoryFiles.writeJson(bufferRoot, NAME, this);
     }
 
     /** The file of {@code bufferRoot}, or null when there is none. */
     public static CaptureStatusFile read(Path bufferRoot) throws IOException {
-        try {
-            return Json.mapper().readValue(bufferRoot.resolve(NAME).toFile(), CaptureStatusFile.class);
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-            return null;
-        }
+        return AdvisoryFiles.readJson(bufferRoot, NAME, CaptureStatusFile.class);
     }
 }

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -135,9 +134,7 @@ final class OperatorControls implements AutoCloseable {
     }
 
     private void answer(String name, String text) throws IOException {
-        Path tmp = requests.resolve(name + ".tmp");
-        Files.writeString(tmp, text + "\n");
-        Files.move(tmp, requests.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        AdvisoryFiles.writeText(requests, name, text + "\n");
     }
 
     @Override

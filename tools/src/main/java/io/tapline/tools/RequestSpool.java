@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -70,9 +69,7 @@ final class RequestSpool implements AutoCloseable {
         String reason = lines.length > 1 ? lines[1].strip() : "operator request";
         long before = engine.status().epochsCompleted();
         engine.request(full, reason);
-        Path tmp = dir.resolve(id + ".accepted.tmp");
-        Files.writeString(tmp, before + "\n");
-        Files.move(tmp, dir.resolve(id + ".accepted"), StandardCopyOption.ATOMIC_MOVE);
+        AdvisoryFiles.writeText(dir, id + ".accepted", before + "\n");
         Files.deleteIfExists(request);
     }
 
@@ -96,9 +93,7 @@ final class RequestSpool implements AutoCloseable {
     }
 
     private void answer(String name, String text) throws IOException {
-        Path tmp = dir.resolve(name + ".tmp");
-        Files.writeString(tmp, text + "\n");
-        Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        AdvisoryFiles.writeText(dir, name, text + "\n");
     }
 
     @Override

@@ -1,12 +1,8 @@
 package io.tapline.tools;
 
 import io.tapline.journey.resync.ResyncStatus;
-import io.tapline.tools.cli.Json;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * {@code source-status.json} in a buffer's volume directory: what the running source process
@@ -25,17 +21,11 @@ public record SourceStatusFile(ResyncStatus resync, String storageError, boolean
 
     /** Replaces the file. */
     public void write(Path volumeDir) throws IOException {
-        Path tmp = volumeDir.resolve(NAME + ".tmp");
-        Files.writeString(tmp, Json.write(this));
-        Files.move(tmp, volumeDir.resolve(NAME), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AdvisoryFiles.writeJson(volumeDir, NAME, this);
     }
 
     /** Reads the file, or null when there is none. */
     public static SourceStatusFile read(Path volumeDir) throws IOException {
-        try {
-            return Json.mapper().readValue(volumeDir.resolve(NAME).toFile(), SourceStatusFile.class);
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
-            return null;
-        }
+        return AdvisoryFiles.readJson(volumeDir, NAME, SourceStatusFile.class);
     }
 }

@@ -82,16 +82,7 @@ class SnoopIscsiIT {
             rig.startReplayer();
             rig.startSnoop(port, "--capture-buffer", "32K");
             startTarget(rig, port, List.of(lun), List.of("MaxRecvDataSegmentLength=262144", "InitialR2T=No"));
-            Path src = randomFile("src.bin", 32 << 20, 43);
-            long drops = 0;
-            for (int round = 0; round < 5 && drops == 0; round++) {
-                Peers.run(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), uri(port, 1))
-                        .orFail("qemu-img convert");
-                Thread.sleep(500); // the snoop writes its capture counters every 200 ms
-                CaptureStatusFile c = CaptureStatusFile.read(rig.buffer());
-                drops = c == null ? 0 : c.drops();
-            }
-            assertTrue(drops > 0, "a 32 KiB kernel buffer drops packets of a full-speed writer");
+            writeUntilDrops(rig, port, 43);
             Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
                     rig.buffer().toString(), "--wait-synced", "10");
             assertEquals(1, status.exitCode(), status.output());
@@ -133,16 +124,7 @@ class SnoopIscsiIT {
             rig.startSnoop(port, "--capture-buffer", "32K", "--source",
                     volumeName(1) + "=nbd://127.0.0.1:" + sourcePort + "/");
             startTarget(rig, port, List.of(lun), List.of("MaxRecvDataSegmentLength=262144", "InitialR2T=No"));
-            Path src = randomFile("src.bin", 32 << 20, 44);
-            long drops = 0;
-            for (int round = 0; round < 5 && drops == 0; round++) {
-                Peers.run(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), uri(port, 1))
-                        .orFail("qemu-img convert");
-                Thread.sleep(500); // the snoop writes its capture counters every 200 ms
-                CaptureStatusFile c = CaptureStatusFile.read(rig.buffer());
-                drops = c == null ? 0 : c.drops();
-            }
-            assertTrue(drops > 0, "a 32 KiB kernel buffer drops packets of a full-speed writer");
+            writeUntilDrops(rig, port, 44);
             Peers.run(PEER, randomWrites(port, 1, 100, 12, "")).orFail("qemu-io");
             String want = Peers.md5(lun);
             long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
@@ -166,6 +148,20 @@ class SnoopIscsiIT {
             assertTrue(v.get("gapRecords").asLong() > 0, "there were gaps to heal: " + json);
             assertTrue(v.get("resync").get("epochsCompleted").asLong() >= 1, json);
         }
+    }
+
+    /** Full-speed 32 MiB copies to LUN 1 until the snoop reports dropped packets (at most 5). */
+    private void writeUntilDrops(SnoopRig rig, int port, long seed) throws Exception {
+        Path src = randomFile("src.bin", 32 << 20, seed);
+        long drops = 0;
+        for (int round = 0; round < 5 && drops == 0; round++) {
+            Peers.run(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), uri(port, 1))
+                    .orFail("qemu-img convert");
+            Thread.sleep(500); // the snoop writes its capture counters every 200 ms
+            CaptureStatusFile c = CaptureStatusFile.read(rig.buffer());
+            drops = c == null ? 0 : c.drops();
+        }
+        assertTrue(drops > 0, "a 32 KiB kernel buffer drops packets of a full-speed writer");
     }
 
     private void runOneLun(List<String> targetParams, String initiatorOpts) throws Exception {
