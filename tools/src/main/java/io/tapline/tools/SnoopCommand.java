@@ -197,6 +197,7 @@ final class SnoopCommand implements Callable<Integer> {
         });
         serve.own(housekeeping::shutdownNow);
         housekeeping.scheduleWithFixedDelay(() -> {
+            capture.pollDrops(router); // here, not on the capture thread: drops must show even when nothing is delivered
             syncAndReport(router, true);
             writeCaptureStatus(capture.counters(), true);
             resyncs.writeStatus(buffer);
@@ -239,8 +240,8 @@ final class SnoopCommand implements Callable<Integer> {
     /** {@code capture-status.json} at the buffer's root: what the live capture has seen and decoded. */
     private void writeCaptureStatus(io.tapline.snoop.capture.CaptureCounters c, boolean running) {
         try {
-            new CaptureStatusFile(c.packets(), c.lastPacketMillis(), c.lastDeliveryMillis(), c.drops(), running,
-                    System.currentTimeMillis()).write(buffer);
+            new CaptureStatusFile(c.packets(), c.lastPacketMillis(), c.lastDeliveryMillis(), c.lastKernelArrivalMillis(),
+                    c.drops(), running, System.currentTimeMillis()).write(buffer);
         } catch (IOException | RuntimeException e) {
             LOG.debug("capture status not written dir={} error={}", buffer, e.toString());
         }

@@ -11,6 +11,8 @@ public final class CaptureCounters {
     volatile long drops;
     volatile long lastPacketMillis;
     volatile long lastDeliveryMillis;
+    volatile long kernelReceived;
+    volatile long lastKernelArrivalMillis;
     volatile String fileError;
 
     /** Why reading the capture file stopped before its end (truncated or damaged), or null. */
@@ -56,7 +58,16 @@ public final class CaptureCounters {
      * order), or the capture has been idle for {@link #IDLE_MILLIS} since then.
      */
     public boolean decodedEverythingUpTo(long sinceMillis, long nowMillis) {
-        return lastPacketMillis >= sinceMillis || nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis >= IDLE_MILLIS;
+        return lastPacketMillis >= sinceMillis || nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis >= IDLE_MILLIS
+                && nowMillis - lastKernelArrivalMillis >= IDLE_MILLIS;
+    }
+
+    /**
+     * When (UTC ms) the kernel's received count last grew, as seen by the drop poll (every 200 ms).
+     * Packets arriving while none is delivered mean a stalled capture, not an idle one.
+     */
+    public long lastKernelArrivalMillis() {
+        return lastKernelArrivalMillis;
     }
 
     /** Packets the kernel or interface dropped (live capture; {@code PcapHandle.getStats()}). */

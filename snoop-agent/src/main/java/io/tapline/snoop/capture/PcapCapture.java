@@ -35,7 +35,6 @@ import org.slf4j.LoggerFactory;
 public final class PcapCapture implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PcapCapture.class);
     private static final int SNAPLEN_BYTES = 262144;
-    private static final long STATS_EVERY_NANOS = 500_000_000L;
 
     private final PcapHandle handle;
     private final CaptureFileReader reader;
@@ -116,7 +115,6 @@ public final class PcapCapture implements AutoCloseable {
     }
 
     private void runLive(SnoopPipeline pipeline, VolumeRouter router, LongConsumer progress) throws IOException {
-        long[] lastStats = {System.nanoTime()};
         long[] frameBytes = {0};
         RawPacketListener listener = frame -> {
             Integer original = handle.getOriginalLength();
@@ -136,10 +134,6 @@ public final class PcapCapture implements AutoCloseable {
             counters.lastDeliveryMillis = System.currentTimeMillis();
             if ((counters.packets & 0x3FF) == 0) {
                 progress.accept(frameBytes[0]);
-                if (System.nanoTime() - lastStats[0] > STATS_EVERY_NANOS) {
-                    lastStats[0] = System.nanoTime();
-                    checkDrops(router);
-                }
             }
         };
         try {
@@ -168,10 +162,29 @@ public final class PcapCapture implements AutoCloseable {
         return t == null ? 0 : t.getTime() / 1000 * 1_000_000_000L + t.getNanos();
     }
 
-    private void checkDrops(VolumeRouter router) {
+    /**
+     * Reads the kernel's drop counter and turns new drops into a whole-volume GAP everywhere. Live
+     * capture: called by the agent's housekeeping thread every 200 ms, not by the capture thread, so
+     * that drops are seen even when no packet is delivered (a stalled ring, a capture thread
+     * blocked on the disk): a gap the capture thread cannot report would otherwise look like an
+     * idle, complete capture. Only this caller reads the statistics while the capture runs
+     * (pcap_stats on Linux resets the kernel counters it accumulates).
+     */
+    public synchronized void pollDrops(VolumeRouter router) {
+        if (live && !stopped) {
+            checkDrops(router);
+        }
+    }
+
+    private synchronized void checkDrops(VolumeRouter router) {
         try {
             PcapStat st = handle.getStats();
             long drops = st.getNumPacketsDropped() + st.getNumPacketsDroppedByIf();
+            long received = st.getNumPacketsReceived();
+            if (received != counters.kernelReceived) {
+                counters.kernelReceived = received;
+                counters.lastKernelArrivalMillis = System.currentTimeMillis();
+            }
             if (drops > counters.drops) {
                 long newDrops = drops - counters.drops;
                 counters.drops = drops;
