@@ -46,25 +46,6 @@ final class JourneyTestClient implements AutoCloseable {
     final java.util.concurrent.LinkedBlockingQueue<io.tapline.journey.control.ControlMessage> controls =
             new java.util.concurrent.LinkedBlockingQueue<>();
 
-    /** The newest replica state report received within 10 s of the last one. */
-    io.tapline.journey.control.ReplicaStateReport lastReport() throws InterruptedException {
-        io.tapline.journey.control.ReplicaStateReport last = null;
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            io.tapline.journey.control.ControlMessage m = controls.poll(200, TimeUnit.MILLISECONDS);
-            if (m == null && last != null) {
-                return last;
-            }
-            if (m instanceof io.tapline.journey.control.ReplicaStateReport r) {
-                last = r;
-            }
-        }
-        if (last == null) {
-            throw new AssertionError("no replica state report within 10 s");
-        }
-        return last;
-    }
-
     void send(JourneyMessage msg) {
         channel.writeAndFlush(msg).syncUninterruptibly();
     }

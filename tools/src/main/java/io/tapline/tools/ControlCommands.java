@@ -2,13 +2,9 @@ package io.tapline.tools;
 
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
-import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,31 +33,15 @@ final class ControlCommands {
             if (!action.equals("pause") && !action.equals("resume")) {
                 throw new CliFailure("ACTION: " + action + " (expected: pause or resume)", 2);
             }
-            Path dir = buffer.resolve(volume).resolve(MarkSpool.DIR);
-            if (!Files.isDirectory(dir)) {
-                throw new CliFailure("volume " + volume + ": no " + dir + " (expected: a running wedge for this volume)");
+            Path dir = SpoolClient.requests(buffer, volume);
+            String id = SpoolClient.submit(dir, suffix, body);
+            Path answer = SpoolClient.await(dir, id, suffix, System.nanoTime() + 15_000_000_000L,
+                    "volume " + volume + ": the wedge did not answer within 15 s (is it running?)", () -> { },
+                    ".done", ".failed");
+            String text = SpoolClient.take(answer);
+            if (answer.getFileName().toString().endsWith(".failed")) {
+                throw new CliFailure(text);
             }
-            String id = UUID.randomUUID().toString();
-            Path tmp = dir.resolve(id + ".tmp");
-            Files.writeString(tmp, body);
-            Files.move(tmp, dir.resolve(id + suffix), StandardCopyOption.ATOMIC_MOVE);
-            Path done = dir.resolve(id + ".done");
-            Path failed = dir.resolve(id + ".failed");
-            long deadline = System.nanoTime() + 15_000_000_000L;
-            while (!Files.exists(done) && !Files.exists(failed)) {
-                if (System.nanoTime() > deadline) {
-                    Files.deleteIfExists(dir.resolve(id + suffix));
-                    throw new CliFailure("volume " + volume + ": the wedge did not answer within 15 s (is it running?)");
-                }
-                Thread.sleep(50); // another process answers through a file
-            }
-            if (Files.exists(failed)) {
-                String why = Files.readString(failed).trim();
-                Files.deleteIfExists(failed);
-                throw new CliFailure(why);
-            }
-            String text = Files.readString(done).trim();
-            Files.deleteIfExists(done);
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("volume", volume);
@@ -75,10 +55,6 @@ final class ControlCommands {
         }
     }
 
-    static String actor() throws java.io.IOException {
-        return System.getProperty("user.name") + "@" + InetAddress.getLocalHost().getHostName();
-    }
-
     /** {@code tapline capture pause|resume}. */
     @Command(name = "capture", mixinStandardHelpOptions = true,
             description = "Stops or restarts capture of a volume on the running wedge; the host's writes go on, the "
@@ -86,7 +62,7 @@ final class ControlCommands {
     static final class Capture extends Target implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
-            return send(OperatorControls.CAPTURE_SUFFIX, action + "\n" + actor() + "\n");
+            return send(OperatorControls.CAPTURE_SUFFIX, action + "\n" + Actor.current() + "\n");
         }
     }
 
@@ -101,7 +77,7 @@ final class ControlCommands {
 
         @Override
         public Integer call() throws Exception {
-            return send(OperatorControls.SHIP_SUFFIX, action + "\n" + remote + "\n" + actor() + "\n");
+            return send(OperatorControls.SHIP_SUFFIX, action + "\n" + remote + "\n" + Actor.current() + "\n");
         }
     }
 }

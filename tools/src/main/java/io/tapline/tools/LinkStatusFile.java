@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -50,9 +49,7 @@ public final class LinkStatusFile {
 
     /** Replaces the file (temp file + rename; not fsynced: the content is advisory). */
     public static void write(Path volumeDir, List<Link> links) throws IOException {
-        Path tmp = volumeDir.resolve(NAME + ".tmp");
-        Files.writeString(tmp, Json.write(links));
-        Files.move(tmp, volumeDir.resolve(NAME), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AdvisoryFiles.writeJson(volumeDir, NAME, links);
     }
 
     /** Reads the links, or an empty list when there is no file. */

@@ -3,12 +3,9 @@ package io.tapline.tools;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,32 +41,16 @@ final class MarkCommand implements Callable<Integer> {
         if (n < 1 || n > 255) {
             throw new CliFailure("NAME: " + n + " bytes (expected: 1..255 UTF-8 bytes)", 2);
         }
-        Path dir = buffer.resolve(volume).resolve(MarkSpool.DIR);
-        if (!Files.isDirectory(dir)) {
-            throw new CliFailure("volume " + volume + ": no " + dir + " (expected: a running wedge for this volume)");
+        Path dir = SpoolClient.requests(buffer, volume);
+        String id = SpoolClient.submit(dir, ".mark", name);
+        Path answer = SpoolClient.await(dir, id, ".mark", System.nanoTime() + timeoutSeconds * 1_000_000_000L,
+                "mark " + name + ": the wedge did not store it within " + timeoutSeconds
+                        + " s (is the wedge for volume " + volume + " running?)", () -> { }, ".done", ".failed");
+        String text = SpoolClient.take(answer);
+        if (answer.getFileName().toString().endsWith(".failed")) {
+            throw new CliFailure("mark " + name + ": " + text);
         }
-        String id = UUID.randomUUID().toString();
-        Path tmp = dir.resolve(id + ".tmp");
-        Files.writeString(tmp, name);
-        Files.move(tmp, dir.resolve(id + ".mark"), StandardCopyOption.ATOMIC_MOVE);
-        Path done = dir.resolve(id + ".done");
-        Path failed = dir.resolve(id + ".failed");
-        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
-        while (!Files.exists(done) && !Files.exists(failed)) {
-            if (System.nanoTime() > deadline) {
-                Files.deleteIfExists(dir.resolve(id + ".mark"));
-                throw new CliFailure("mark " + name + ": the wedge did not store it within " + timeoutSeconds
-                        + " s (is the wedge for volume " + volume + " running?)");
-            }
-            Thread.sleep(50); // another process answers through a file: there is nothing to wait on
-        }
-        if (Files.exists(failed)) {
-            String why = Files.readString(failed).trim();
-            Files.deleteIfExists(failed);
-            throw new CliFailure("mark " + name + ": " + why);
-        }
-        long seq = Long.parseLong(Files.readString(done).trim());
-        Files.deleteIfExists(done);
+        long seq = Long.parseLong(text);
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("volume", volume);

@@ -8,10 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,14 +16,15 @@ import org.slf4j.LoggerFactory;
  * stop and restart capture (the host's writes go on; changed chunks are tracked and resynced on
  * resume) or shipping to one or every remote, without restarting anything. The CLI drops
  * {@code requests/<id>.capture} ({@code pause|resume}, then the actor) or {@code <id>.ship}
- * ({@code pause|resume}, the remote {@code HOST:PORT} or {@code *}, the actor); this spool, polling
- * every 200 ms, applies it and answers {@code <id>.done} or {@code <id>.failed}. Pauses survive a
+ * ({@code pause|resume}, the remote {@code HOST:PORT} or {@code *}, the actor); the
+ * {@link RequestSpool}'s poller hands it here, and this applies it and answers {@code <id>.done}
+ * or {@code <id>.failed}. Pauses survive a
  * restart: capture's in the buffer ({@code capture.paused}), shipping's in
  * {@code ship-<remote>.paused} beside it.
  *
- * <p>Threads: one polling thread.
+ * <p>Threads: the request spool's polling thread.
  */
-final class OperatorControls implements AutoCloseable {
+final class OperatorControls {
     private static final Logger log = LoggerFactory.getLogger(OperatorControls.class);
     static final String CAPTURE_SUFFIX = ".capture";
     static final String SHIP_SUFFIX = ".ship";
@@ -36,11 +33,6 @@ final class OperatorControls implements AutoCloseable {
     private final Path requests;
     private final CaptureBuffer buffer;
     private final List<Shipper> shippers;
-    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "operator-controls");
-        t.setDaemon(true);
-        return t;
-    });
 
     private OperatorControls(Path volumeDir, CaptureBuffer buffer, List<Shipper> shippers) throws IOException {
         this.volumeDir = volumeDir;
@@ -49,7 +41,7 @@ final class OperatorControls implements AutoCloseable {
         this.shippers = List.copyOf(shippers);
     }
 
-    /** Re-applies persisted shipping pauses, then starts polling. */
+    /** Re-applies persisted shipping pauses; requests then arrive through {@link #handle}. */
     static OperatorControls start(Path volumeDir, CaptureBuffer buffer, List<Shipper> shippers) throws IOException {
         OperatorControls c = new OperatorControls(volumeDir, buffer, shippers);
         for (Shipper s : shippers) {
@@ -58,7 +50,6 @@ final class OperatorControls implements AutoCloseable {
                 s.pause(Files.readString(f, StandardCharsets.UTF_8).strip());
             }
         }
-        c.poller.scheduleWithFixedDelay(c::poll, 0, 200, TimeUnit.MILLISECONDS);
         return c;
     }
 
@@ -66,18 +57,12 @@ final class OperatorControls implements AutoCloseable {
         return volumeDir.resolve("ship-" + s.cursorId() + ".paused");
     }
 
-    private void poll() {
-        try (Stream<Path> files = Files.list(requests)) {
-            for (Path p : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(CAPTURE_SUFFIX)
-                    || f.getFileName().toString().endsWith(SHIP_SUFFIX))::iterator) {
-                handle(p);
-            }
-        } catch (IOException | RuntimeException e) {
-            log.warn("operator controls poll failed dir={} error={}", requests, e.toString());
-        }
+    /** Whether {@code fileName} is a request this handles. */
+    static boolean handles(String fileName) {
+        return fileName.endsWith(CAPTURE_SUFFIX) || fileName.endsWith(SHIP_SUFFIX);
     }
 
-    private void handle(Path request) throws IOException {
+    void handle(Path request) throws IOException {
         String file = request.getFileName().toString();
         boolean capture = file.endsWith(CAPTURE_SUFFIX);
         String id = file.substring(0, file.length() - (capture ? CAPTURE_SUFFIX : SHIP_SUFFIX).length());
@@ -135,10 +120,5 @@ final class OperatorControls implements AutoCloseable {
 
     private void answer(String name, String text) throws IOException {
         AdvisoryFiles.writeText(requests, name, text + "\n");
-    }
-
-    @Override
-    public void close() {
-        poller.shutdownNow();
     }
 }

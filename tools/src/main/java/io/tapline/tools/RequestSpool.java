@@ -13,7 +13,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The source process's side of {@code tapline resync} and {@code tapline verify}: the CLI drops
+ * The source process's side of {@code tapline resync}, {@code tapline verify} and (handed to
+ * {@link OperatorControls}) {@code tapline capture|ship}: the CLI drops
  * {@code <buffer>/<volume>/requests/<id>.resync} holding {@code full} or {@code chunks} and the
  * operator's reason on a second line; this spool, polling every 200 ms, hands it to the volume's
  * {@link ResyncEngine} and answers {@code <id>.accepted} holding the number of epochs completed
@@ -28,11 +29,13 @@ final class RequestSpool implements AutoCloseable {
 
     private final Path dir;
     private final ResyncEngine engine;
+    private final OperatorControls controls;
     private final ScheduledExecutorService poller;
 
-    private RequestSpool(Path dir, ResyncEngine engine) {
+    private RequestSpool(Path dir, ResyncEngine engine, OperatorControls controls) {
         this.dir = dir;
         this.engine = engine;
+        this.controls = controls;
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "resync-spool");
             t.setDaemon(true);
@@ -40,20 +43,24 @@ final class RequestSpool implements AutoCloseable {
         });
     }
 
-    static RequestSpool start(Path volumeDir, ResyncEngine engine) throws IOException {
-        RequestSpool spool = new RequestSpool(Files.createDirectories(volumeDir.resolve(MarkSpool.DIR)), engine);
+    /** Starts polling; capture and ship requests go to {@code controls}. */
+    static RequestSpool start(Path volumeDir, ResyncEngine engine, OperatorControls controls) throws IOException {
+        RequestSpool spool = new RequestSpool(Files.createDirectories(volumeDir.resolve(MarkSpool.DIR)), engine,
+                controls);
         spool.poller.scheduleWithFixedDelay(spool::poll, 0, 200, TimeUnit.MILLISECONDS);
         return spool;
     }
 
     private void poll() {
         try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(SUFFIX)
-                    || f.getFileName().toString().endsWith(VERIFY_SUFFIX))::iterator) {
-                if (p.getFileName().toString().endsWith(VERIFY_SUFFIX)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(VERIFY_SUFFIX)) {
                     acceptVerify(p);
-                } else {
+                } else if (name.endsWith(SUFFIX)) {
                     accept(p);
+                } else if (OperatorControls.handles(name)) {
+                    controls.handle(p);
                 }
             }
         } catch (IOException | RuntimeException e) {

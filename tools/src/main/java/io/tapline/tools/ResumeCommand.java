@@ -2,7 +2,6 @@ package io.tapline.tools;
 
 import io.tapline.journey.JourneyMessage.AdminRequest;
 import io.tapline.replay.AdminClient;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -28,7 +27,7 @@ final class ResumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String actor = System.getProperty("user.name") + "@" + InetAddress.getLocalHost().getHostName();
+        String actor = Actor.current();
         AdminRequest req = new AdminRequest(Credentials.read(credentialFile), actor, volume, AdminRequest.RESUME, 0, 0, "");
         return RollbackCommand.report(AdminClient.request(remote, req, 60_000, (d, t) -> { }), json);
     }

@@ -4,10 +4,7 @@ import io.tapline.journey.resync.ResyncStatus;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -57,26 +54,12 @@ final class ResyncCommand implements Callable<Integer> {
             throw new CliFailure("--reason: contains a line break (expected: one line)", 2);
         }
         Path volumeDir = buffer.resolve(volume);
-        Path requests = volumeDir.resolve(MarkSpool.DIR);
-        if (!Files.isDirectory(requests)) {
-            throw new CliFailure("volume " + volume + ": no " + requests + " (expected: a running wedge for this volume)");
-        }
-        String id = UUID.randomUUID().toString();
-        Path tmp = requests.resolve(id + ".tmp");
-        Files.writeString(tmp, (full ? "full" : "chunks") + "\n" + reason + "\n");
-        Files.move(tmp, requests.resolve(id + RequestSpool.SUFFIX), StandardCopyOption.ATOMIC_MOVE);
+        Path requests = SpoolClient.requests(buffer, volume);
+        String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, (full ? "full" : "chunks") + "\n" + reason + "\n");
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
-        Path accepted = requests.resolve(id + ".accepted");
-        long acceptDeadline = System.nanoTime() + 15_000_000_000L;
-        while (!Files.exists(accepted)) {
-            if (System.nanoTime() > acceptDeadline) {
-                Files.deleteIfExists(requests.resolve(id + RequestSpool.SUFFIX));
-                throw new CliFailure("resync " + volume + ": no running wedge picked the request up within 15 s");
-            }
-            Thread.sleep(50); // another process answers through a file
-        }
-        long before = Long.parseLong(Files.readString(accepted).trim());
-        Files.deleteIfExists(accepted);
+        Path accepted = SpoolClient.await(requests, id, RequestSpool.SUFFIX, System.nanoTime() + 15_000_000_000L,
+                "resync " + volume + ": no running wedge picked the request up within 15 s", () -> { }, ".accepted");
+        long before = Long.parseLong(SpoolClient.take(accepted));
         PrintWriter err = spec.commandLine().getErr();
         ResyncStatus last = null;
         long nextProgress = 0;
@@ -100,7 +83,7 @@ final class ResyncCommand implements Callable<Integer> {
                 err.flush();
                 nextProgress = System.nanoTime() + 1_000_000_000L;
             }
-            Thread.sleep(100);
+            SpoolClient.pause();
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

@@ -5,7 +5,6 @@ import io.tapline.journey.JourneyMessage.AdminRequest;
 import io.tapline.replay.AdminClient;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -78,7 +77,7 @@ final class RollbackCommand implements Callable<Integer> {
     Path imageDir;
 
     static AdminRequest request(String credential, String volume, Target t) throws java.io.IOException {
-        String actor = System.getProperty("user.name") + "@" + InetAddress.getLocalHost().getHostName();
+        String actor = Actor.current();
         if (t.seq != null) {
             return new AdminRequest(credential, actor, volume, AdminRequest.ROLLBACK, AdminRequest.TO_SEQUENCE, t.seq, "");
         }

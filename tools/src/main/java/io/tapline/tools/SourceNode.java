@@ -49,7 +49,6 @@ final class SourceNode implements AutoCloseable {
     private MarkSpool marks;
     private ResyncEngine resync;
     private RequestSpool resyncRequests;
-    private OperatorControls controls;
 
     private SourceNode(Path volumeDir, CaptureBuffer buffer) {
         this.volumeDir = volumeDir;
@@ -87,8 +86,8 @@ final class SourceNode implements AutoCloseable {
             node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
             node.resync = ResyncEngine.start(s.export(), buffer, node.shippers, new WedgeVolume(node.wedge, s.sizeBytes()),
                     s.resync());
-            node.resyncRequests = RequestSpool.start(volumeDir, node.resync);
-            node.controls = OperatorControls.start(volumeDir, buffer, node.shippers);
+            node.resyncRequests = RequestSpool.start(volumeDir, node.resync,
+                    OperatorControls.start(volumeDir, buffer, node.shippers));
             node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
             return node;
         } catch (IOException | RuntimeException e) {
@@ -170,7 +169,6 @@ final class SourceNode implements AutoCloseable {
     @Override
     public void close() {
         statusWriter.shutdownNow();
-        closeQuietly(controls);
         closeQuietly(resyncRequests);
         closeQuietly(resync);
         closeQuietly(marks);

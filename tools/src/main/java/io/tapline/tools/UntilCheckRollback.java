@@ -10,7 +10,6 @@ import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,7 +78,7 @@ final class UntilCheckRollback {
         } else {
             err.printf("tapline rollback: newest passing point is seq %d after %d checks; rolling back%n", target,
                     outcome.checks());
-            String actor = System.getProperty("user.name") + "@" + InetAddress.getLocalHost().getHostName();
+            String actor = Actor.current();
             AdminRequest req = new AdminRequest(credential, actor, volume, AdminRequest.ROLLBACK,
                     AdminRequest.TO_SEQUENCE, target, "");
             JourneyMessage.AdminDone done = AdminClient.request(remote, req, timeoutMillis,

@@ -4,15 +4,11 @@ import io.tapline.journey.control.VerifyReport;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
 import java.io.PrintWriter;
-import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -56,10 +52,7 @@ final class VerifyCommand implements Callable<Integer> {
             throw new CliFailure("--timeout: " + timeoutSeconds + " (expected: >= 1 second)", 2);
         }
         Path volumeDir = buffer.resolve(volume);
-        Path requests = volumeDir.resolve(MarkSpool.DIR);
-        if (!Files.isDirectory(requests)) {
-            throw new CliFailure("volume " + volume + ": no " + requests + " (expected: a running wedge for this volume)");
-        }
+        Path requests = SpoolClient.requests(buffer, volume);
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         PrintWriter err = spec.commandLine().getErr();
         Map<String, Object> report = runOnce(requests, volumeDir, deadline, err);
@@ -96,39 +89,35 @@ final class VerifyCommand implements Callable<Integer> {
             throws Exception {
         SourceStatusFile before = SourceStatusFile.read(volumeDir);
         long epochsBefore = before == null || before.resync() == null ? 0 : before.resync().epochsCompleted();
-        String id = UUID.randomUUID().toString();
-        String actor = System.getProperty("user.name") + "@" + InetAddress.getLocalHost().getHostName();
-        Path tmp = requests.resolve(id + ".tmp");
-        Files.writeString(tmp, actor + "\n");
-        Files.move(tmp, requests.resolve(id + RequestSpool.VERIFY_SUFFIX), StandardCopyOption.ATOMIC_MOVE);
-        Path done = requests.resolve(id + ".verify.json");
-        Path failed = requests.resolve(id + ".verify.failed");
-        long nextProgress = System.nanoTime() + 1_000_000_000L;
-        while (!Files.exists(done) && !Files.exists(failed)) {
-            if (System.nanoTime() > deadline) {
-                throw new CliFailure("verify " + volume + ": no result within " + timeoutSeconds
-                        + " s (is the wedge for volume " + volume + " running?)");
-            }
-            if (System.nanoTime() > nextProgress) {
-                SourceStatusFile s = SourceStatusFile.read(volumeDir);
-                if (s != null && s.resync() != null) {
-                    err.println("verify " + volume + ": " + s.resync().detail());
-                    err.flush();
-                }
-                nextProgress = System.nanoTime() + 1_000_000_000L;
-            }
-            Thread.sleep(50); // another process answers through a file
-        }
-        if (Files.exists(failed)) {
-            String why = Files.readString(failed).trim();
-            Files.deleteIfExists(failed);
-            throw new CliFailure("verify " + volume + ": " + why);
+        String id = SpoolClient.submit(requests, RequestSpool.VERIFY_SUFFIX, Actor.current() + "\n");
+        long[] nextProgress = {System.nanoTime() + 1_000_000_000L};
+        Path answer = SpoolClient.await(requests, id, RequestSpool.VERIFY_SUFFIX, deadline, "verify " + volume
+                + ": no result within " + timeoutSeconds + " s (is the wedge for volume " + volume + " running?)", () -> {
+                    if (System.nanoTime() > nextProgress[0]) {
+                        progress(volumeDir, err);
+                        nextProgress[0] = System.nanoTime() + 1_000_000_000L;
+                    }
+                }, ".verify.json", ".verify.failed");
+        String text = SpoolClient.take(answer);
+        if (answer.getFileName().toString().endsWith(".failed")) {
+            throw new CliFailure("verify " + volume + ": " + text);
         }
         @SuppressWarnings("unchecked")
-        Map<String, Object> report = Json.mapper().readValue(done.toFile(), Map.class);
-        Files.deleteIfExists(done);
+        Map<String, Object> report = Json.mapper().readValue(text, Map.class);
         report.put("epochsBefore", epochsBefore);
         return report;
+    }
+
+    private void progress(Path volumeDir, PrintWriter err) {
+        try {
+            SourceStatusFile s = SourceStatusFile.read(volumeDir);
+            if (s != null && s.resync() != null) {
+                err.println("verify " + volume + ": " + s.resync().detail());
+                err.flush();
+            }
+        } catch (java.io.IOException e) {
+            // progress is advisory: the next look tries again
+        }
     }
 
     private void awaitRepair(Path volumeDir, long epochsBefore, long deadline, PrintWriter err) throws Exception {
@@ -142,7 +131,7 @@ final class VerifyCommand implements Callable<Integer> {
             if (System.nanoTime() > deadline) {
                 throw new CliFailure("verify " + volume + ": not repaired within " + timeoutSeconds + " s");
             }
-            Thread.sleep(200);
+            SpoolClient.pause();
         }
     }
 

@@ -58,6 +58,20 @@ class NeverStrandedIT {
         return resync;
     }
 
+    /** Writes {@code mib} MiB of random data through the wedge and waits until the replica has it. */
+    private void fillAndSync(ReplicationRig rig, int mib, long seed) throws Exception {
+        Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
+                randomFile(dir.resolve("a.img"), mib, seed).toString(), rig.uri());
+        rig.awaitSynced(Duration.ofSeconds(120));
+    }
+
+    /** {@code tapline resync --full --json}; its final status. */
+    private static JsonNode fullResync(ReplicationRig rig, Duration timeout) throws Exception {
+        String out = TaplineProcess.run(timeout, "resync", "--buffer", rig.buffer().toString(), "--volume", "vol1",
+                "--full", "--json").orFail("resync").output();
+        return Json.mapper().readTree(out.substring(out.indexOf('{')));
+    }
+
     private static JsonNode status(ReplicationRig rig) throws Exception {
         String json = TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString(), "--json").output();
         return Json.mapper().readTree(json.substring(json.indexOf('{')));
@@ -129,9 +143,8 @@ class NeverStrandedIT {
             }
             assertNotEquals(Peers.md5(rig.primary()), Peers.md5(rig.replica()));
             rig.startWedge();
-            String out = TaplineProcess.run(CLI, "resync", "--buffer", rig.buffer().toString(), "--volume", "vol1",
-                    "--full", "--json").orFail("resync").output();
-            JsonNode result = Json.mapper().readTree(out.substring(out.indexOf('{')));
+            JsonNode result = fullResync(rig, CLI);
+            String out = result.toString();
             assertEquals(offsets.length * 4096L, result.get("bytesSent").asLong(), out);
             assertEquals(size, result.get("bytesCompared").asLong(), out);
             rig.awaitSynced(Duration.ofSeconds(60));
@@ -143,9 +156,7 @@ class NeverStrandedIT {
     void sourceKilledMidResyncLeavesAReplicaThatRollsBackToItsLastConsistentImage() throws Exception {
         long size = 192L << 20;
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
-            Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
-                    randomFile(dir.resolve("a.img"), 192, 8).toString(), rig.uri());
-            rig.awaitSynced(Duration.ofSeconds(120));
+            fillAndSync(rig, 192, 8);
             String before = Peers.md5(rig.replica());
             TaplineProcess resync = resyncUnderWay(rig, 192, 9, 16L << 20);
             rig.wedge().kill9();
@@ -183,9 +194,8 @@ class NeverStrandedIT {
                 }
             }
             rig.startWedge();
-            String out = TaplineProcess.run(Duration.ofMinutes(10), "resync", "--buffer", rig.buffer().toString(),
-                    "--volume", "vol1", "--full", "--json").orFail("resync").output();
-            JsonNode result = Json.mapper().readTree(out.substring(out.indexOf('{')));
+            JsonNode result = fullResync(rig, Duration.ofMinutes(10));
+            String out = result.toString();
             long sent = result.get("bytesSent").asLong();
             assertEquals(blocks * 4096L, sent, "exactly the changed blocks cross: " + out);
             assertTrue(sent <= size / 50, "<= 2 % of the volume: " + out);
@@ -198,9 +208,7 @@ class NeverStrandedIT {
     void replayerKilledMidResyncComesBackAndTheResyncHealsTheReplica() throws Exception {
         long size = 128L << 20;
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
-            Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
-                    randomFile(dir.resolve("a.img"), 128, 21).toString(), rig.uri());
-            rig.awaitSynced(Duration.ofSeconds(120));
+            fillAndSync(rig, 128, 21);
             TaplineProcess resync = resyncUnderWay(rig, 128, 22, 8L << 20);
             rig.replayer().kill9();
             resync.close();

@@ -157,11 +157,22 @@ class SnoopIscsiIT {
         for (int round = 0; round < 5 && drops == 0; round++) {
             Peers.run(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), uri(port, 1))
                     .orFail("qemu-img convert");
-            Thread.sleep(500); // the snoop writes its capture counters every 200 ms
-            CaptureStatusFile c = CaptureStatusFile.read(rig.buffer());
-            drops = c == null ? 0 : c.drops();
+            drops = reportedDrops(rig, Duration.ofSeconds(2)); // counters are rewritten every 200 ms
         }
         assertTrue(drops > 0, "a 32 KiB kernel buffer drops packets of a full-speed writer");
+    }
+
+    /** Drops the snoop reports, polled until they are non-zero or {@code within} ends. */
+    private static long reportedDrops(SnoopRig rig, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (true) {
+            CaptureStatusFile c = CaptureStatusFile.read(rig.buffer());
+            long drops = c == null ? 0 : c.drops();
+            if (drops > 0 || System.nanoTime() > deadline) {
+                return drops;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
+        }
     }
 
     private void runOneLun(List<String> targetParams, String initiatorOpts) throws Exception {

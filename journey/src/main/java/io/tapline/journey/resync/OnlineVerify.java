@@ -143,6 +143,8 @@ final class OnlineVerify {
                 }
                 return out;
             }
+            // A chunk the host keeps writing: back off (50 ms doubling to 800 ms) so the next common
+            // sequence is more likely to find it quiet; this is the verify thread, not a data path.
             Thread.sleep(50L << Math.min(attempt, 4));
         }
         return null;
@@ -167,7 +169,7 @@ final class OnlineVerify {
             if (!r.error().contains("ask again later") || System.nanoTime() > deadline) {
                 throw new IOException("replica " + s.config().remoteId() + ": " + r.error());
             }
-            Thread.sleep(20);
+            Thread.sleep(20); // the replica said "not yet applied": ask again shortly (no push signal exists)
             req = new ChunkHashRequest(REQUEST_IDS.getAndIncrement(), 0, req.chunkBytes(), req.firstChunk(), req.count(),
                     req.minAppliedSequence());
         }

@@ -20,7 +20,7 @@ final class RateLimiter {
         bytes += n;
         long dueNanos = startNanos + (long) (bytes * 1e9 / bytesPerSecond);
         long waitNanos = dueNanos - System.nanoTime();
-        if (waitNanos > 0) {
+        if (waitNanos > 0) { // pacing is the point: the resync thread waits, the host never does
             Thread.sleep(waitNanos / 1_000_000, (int) (waitNanos % 1_000_000));
         }
     }

@@ -287,10 +287,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     }
 
     private void runEpoch(Scope scope) throws IOException, InterruptedException {
-        long id;
-        do {
-            id = random.nextLong();
-        } while (id == 0);
+        long id = random.nextLong(1, Long.MAX_VALUE); // never 0: 0 means "no epoch"
         ResyncEpoch e = new ResyncEpoch(id, scope.full(), scope.reason());
         epoch = e;
         chunksTotal.set(0);

@@ -79,6 +79,8 @@ final class ResyncWriter {
                         + st.highWaterBytes() + ") for " + ROOM_TIMEOUT_NANOS / 1_000_000_000L
                         + " s: the replicas do not drain it");
             }
+            // Room returns when replicas acknowledge, on link threads with no hook for this thread;
+            // a 20 ms look on the resync thread costs nothing and never touches the host's path.
             Thread.sleep(20);
         }
     }

@@ -117,7 +117,7 @@ public final class Shipper implements Closeable {
     /** A snapshot of the link. */
     public ShipperStatus status() {
         return new ShipperStatus(cursorId, remoteId, connected, lastSent.get(), lastAcked.get(), reconnects.get(),
-                connected ? "" : lastError, replica);
+                lastError, replica);
     }
 
     /** The replica's state as last reported by the replayer; null until a session reported it. */

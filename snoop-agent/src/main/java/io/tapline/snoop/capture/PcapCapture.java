@@ -130,6 +130,9 @@ public final class PcapCapture implements AutoCloseable {
             if (s != null) {
                 pipeline.segment(s);
             }
+            // Per packet on purpose (a vDSO clock read, two stores): "caught up" tests whether a packet
+            // was delivered in the last 500 ms; the kernel-arrival signal lags by up to 200 ms, so a
+            // short burst recorded only every N packets could be taken for idleness.
             counters.lastPacketMillis = captured / 1_000_000L;
             counters.lastDeliveryMillis = System.currentTimeMillis();
             if ((counters.packets & 0x3FF) == 0) {

@@ -73,6 +73,7 @@ public final class SnoopSourceVolume implements SourceVolume {
             if (System.currentTimeMillis() > deadline) {
                 return false;
             }
+            // The capture thread must not signal per packet: the resync thread looks every 20 ms.
             Thread.sleep(20);
         }
         return true;

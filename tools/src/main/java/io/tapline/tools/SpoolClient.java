@@ -1,0 +1,72 @@
+package io.tapline.tools;
+
+import io.tapline.tools.cli.CliFailure;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+
+/**
+ * The CLI's side of the request spool ({@code <buffer>/<volume>/requests/}): a command writes a
+ * request file (temp name, then rename), and the running source process answers with a file named
+ * after the request's id. Used by {@code mark}, {@code resync}, {@code verify}, {@code capture}
+ * and {@code ship}. Stateless.
+ */
+final class SpoolClient {
+    /** How often another process's answer is looked for: it writes a file, there is nothing to wait on. */
+    private static final long POLL_MILLIS = 50;
+
+    private SpoolClient() {
+    }
+
+    /** The volume's request directory, or a one-line failure when no source process runs for it. */
+    static Path requests(Path buffer, String volume) throws CliFailure {
+        Path dir = buffer.resolve(volume).resolve(MarkSpool.DIR);
+        if (!Files.isDirectory(dir)) {
+            throw new CliFailure("volume " + volume + ": no " + dir + " (expected: a running wedge for this volume)");
+        }
+        return dir;
+    }
+
+    /** Writes request {@code <id><suffix>} holding {@code body}; returns the id. */
+    static String submit(Path requests, String suffix, String body) throws IOException {
+        String id = UUID.randomUUID().toString();
+        AdvisoryFiles.writeText(requests, id + suffix, body);
+        return id;
+    }
+
+    /**
+     * Waits for the first of the answers {@code <id><answer>}, running {@code onPoll} between looks;
+     * at {@code deadlineNanos} withdraws the request (if not yet taken) and fails with {@code timeout}.
+     */
+    static Path await(Path requests, String id, String requestSuffix, long deadlineNanos, String timeout,
+            Runnable onPoll, String... answers) throws IOException, InterruptedException {
+        while (true) {
+            for (String a : answers) {
+                Path p = requests.resolve(id + a);
+                if (Files.exists(p)) {
+                    return p;
+                }
+            }
+            if (System.nanoTime() > deadlineNanos) {
+                Files.deleteIfExists(requests.resolve(id + requestSuffix));
+                throw new CliFailure(timeout);
+            }
+            onPoll.run();
+            pause();
+        }
+    }
+
+    /** Reads an answer and deletes it. */
+    static String take(Path answer) throws IOException {
+        String text = Files.readString(answer, StandardCharsets.UTF_8).trim();
+        Files.deleteIfExists(answer);
+        return text;
+    }
+
+    /** One polling step when following another process's status files. */
+    static void pause() throws InterruptedException {
+        Thread.sleep(POLL_MILLIS); // another process writes the file; there is no signal to wait on
+    }
+}
