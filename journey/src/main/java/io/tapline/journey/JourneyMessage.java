@@ -147,21 +147,31 @@ public sealed interface JourneyMessage {
 
     /**
      * Administrator to replayer, first and only request of an admin connection (no HELLO):
-     * roll a volume back, or resume a paused one. Answered by zero or more
+     * roll a volume back, resume a paused one, promote a replica to primary or demote it back.
+     * Answered by zero or more
      * {@link AdminProgress} and one {@link AdminDone}, then the replayer closes.
      *
      * @param credential the replayer's shared secret, empty when none is configured
      * @param actor      who asks (user@host), recorded in the audit log
      * @param volumeId   the volume
-     * @param action     {@link #ROLLBACK} or {@link #RESUME}
-     * @param targetKind {@link #TO_SEQUENCE}, {@link #TO_TIME}, {@link #TO_MARK}, {@link #TO_LAST_CONSISTENT}; 0 for RESUME
-     * @param value      the sequence, or the time in UTC nanoseconds since the epoch
-     * @param markName   the mark for TO_MARK, else empty
+     * @param action     {@link #ROLLBACK}, {@link #RESUME}, {@link #PROMOTE} or {@link #DEMOTE}
+     * @param targetKind {@link #TO_SEQUENCE}, {@link #TO_TIME}, {@link #TO_MARK}, {@link #TO_LAST_CONSISTENT}; 0 for
+     *                   the other actions
+     * @param value      the sequence, or the time in UTC nanoseconds since the epoch; for PROMOTE the flags
+     *                   ({@link #FORCE})
+     * @param markName   the mark for TO_MARK; for PROMOTE the peers the promoted volume ships to
+     *                   (HOST:PORT, comma-separated); else empty
      */
     record AdminRequest(String credential, String actor, String volumeId, int action, int targetKind, long value,
             String markName) implements JourneyMessage {
         public static final int ROLLBACK = 1;
         public static final int RESUME = 2;
+        /** Make the replica the volume's primary: a new generation; sources of older ones are fenced. */
+        public static final int PROMOTE = 3;
+        /** Give a promoted volume back: it becomes a secondary again, to be resynced from its source. */
+        public static final int DEMOTE = 4;
+        /** PROMOTE flag: promote even when the replica is behind, out of sync or its source is connected. */
+        public static final long FORCE = 1;
         public static final int TO_SEQUENCE = 1;
         public static final int TO_TIME = 2;
         public static final int TO_MARK = 3;
@@ -173,12 +183,13 @@ public sealed interface JourneyMessage {
             checkString("actor", actor);
             checkString("volumeId", volumeId);
             checkString("markName", markName);
-            if (action != ROLLBACK && action != RESUME) {
-                throw new IllegalArgumentException("action: " + action + " (expected: 1 ROLLBACK, 2 RESUME)");
+            if (action < ROLLBACK || action > DEMOTE) {
+                throw new IllegalArgumentException("action: " + action
+                        + " (expected: 1 ROLLBACK, 2 RESUME, 3 PROMOTE, 4 DEMOTE)");
             }
             if (action == ROLLBACK ? targetKind < TO_SEQUENCE || targetKind > TO_LAST_CONSISTENT : targetKind != 0) {
                 throw new IllegalArgumentException("targetKind: " + targetKind
-                        + " (expected: 1..4 for ROLLBACK, 0 for RESUME)");
+                        + " (expected: 1..4 for ROLLBACK, 0 for the other actions)");
             }
         }
 

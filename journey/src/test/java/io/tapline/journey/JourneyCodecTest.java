@@ -50,8 +50,13 @@ class JourneyCodecTest {
     @Test
     void adminRequestWithBadActionIsRefusedAtConstruction() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new JourneyMessage.AdminRequest("", "a", "v", 3, 1, 0, ""));
-        assertTrue(e.getMessage().contains("action: 3 (expected: 1 ROLLBACK, 2 RESUME)"), e.getMessage());
+                () -> new JourneyMessage.AdminRequest("", "a", "v", 5, 0, 0, ""));
+        assertTrue(e.getMessage().contains("action: 5 (expected: 1 ROLLBACK, 2 RESUME, 3 PROMOTE, 4 DEMOTE)"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new JourneyMessage.AdminRequest("", "a", "v", JourneyMessage.AdminRequest.PROMOTE, 1, 0, ""));
+        assertTrue(e.getMessage().contains("targetKind: 1 (expected: 1..4 for ROLLBACK, 0 for the other actions)"),
+                e.getMessage());
     }
 
     private static byte[] encode(JourneyMessage msg) {

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves one administrator's request on a journey connection: ROLLBACK (with ADMIN_PROGRESS
- * while undo records are applied) or RESUME, answered by ADMIN_DONE, then the connection closes.
+ * while undo records are applied), RESUME, PROMOTE or DEMOTE (see {@link VolumeRole}), answered
+ * by ADMIN_DONE, then the connection closes.
  *
  * <p>Policy: a rollback pauses the volume first. The live source session, if any, is ended with
  * an ERROR; sources are refused while the rollback runs and, after it, with the reason
@@ -48,9 +49,10 @@ final class AdminHandler {
             return;
         }
         VolumeHost h = hosts.apply(req.volumeId());
-        boolean rollback = req.action() == AdminRequest.ROLLBACK;
-        if (rollback && !h.beginAdmin("paused for rollback by " + req.actor())) {
-            done(false, 0, "volume busy: another rollback of volume " + req.volumeId() + " is running");
+        boolean exclusive = req.action() != AdminRequest.RESUME;
+        boolean sessionLive = h.sessionLive();
+        if (exclusive && !h.beginAdmin(pauseReason(req))) {
+            done(false, 0, "volume busy: another administrator's operation on volume " + req.volumeId() + " is running");
             return;
         }
         log.info("admin request volume={} actor={} conn={} {}", req.volumeId(), req.actor(), channel.remoteAddress(),
@@ -58,21 +60,30 @@ final class AdminHandler {
         h.executor().execute(() -> {
             long seq = 0;
             try {
-                ReplicaVolume v = h.openExisting();
-                seq = v.lastApplied();
-                if (rollback) {
-                    long target = v.resolveTarget(req.targetKind(), req.value(), req.markName());
-                    long from = v.lastApplied();
-                    long n = v.rollback(target, req.actor(), (d, t) -> {
-                        if (d % PROGRESS_EVERY == 0 || d == t) {
-                            channel.writeAndFlush(new JourneyMessage.AdminProgress(d, t));
-                        }
-                    });
-                    done(true, target, "volume " + req.volumeId() + " rolled back from seq " + from + " to seq " + target
-                            + " (" + n + " undo records applied); " + v.pausedReason());
-                } else {
-                    v.resume(req.actor());
-                    done(true, v.lastApplied(), "volume " + req.volumeId() + " resumed at seq " + v.lastApplied());
+                switch (req.action()) {
+                    case AdminRequest.PROMOTE -> done(true, 0, h.promote(req.actor(),
+                            (req.value() & AdminRequest.FORCE) != 0, req.markName(), sessionLive));
+                    case AdminRequest.DEMOTE -> done(true, 0, h.demote(req.actor()));
+                    case AdminRequest.ROLLBACK -> {
+                        ReplicaVolume v = h.openExisting();
+                        seq = v.lastApplied();
+                        long target = v.resolveTarget(req.targetKind(), req.value(), req.markName());
+                        checkNotBeforeDemotion(h.role(), target, req.volumeId());
+                        long from = v.lastApplied();
+                        long n = v.rollback(target, req.actor(), (d, t) -> {
+                            if (d % PROGRESS_EVERY == 0 || d == t) {
+                                channel.writeAndFlush(new JourneyMessage.AdminProgress(d, t));
+                            }
+                        });
+                        done(true, target, "volume " + req.volumeId() + " rolled back from seq " + from + " to seq "
+                                + target + " (" + n + " undo records applied); " + v.pausedReason());
+                    }
+                    default -> {
+                        ReplicaVolume v = h.openExisting();
+                        seq = v.lastApplied();
+                        v.resume(req.actor());
+                        done(true, v.lastApplied(), "volume " + req.volumeId() + " resumed at seq " + v.lastApplied());
+                    }
                 }
             } catch (RefusedException e) {
                 done(false, seq, e.getMessage());
@@ -80,11 +91,31 @@ final class AdminHandler {
                 log.error("volume={} admin request failed: {}", req.volumeId(), e.toString());
                 done(false, seq, "replayer error: " + e.getMessage());
             } finally {
-                if (rollback) {
+                if (exclusive) {
                     h.endAdmin();
                 }
             }
         });
+    }
+
+    private static String pauseReason(AdminRequest req) {
+        return switch (req.action()) {
+            case AdminRequest.PROMOTE -> "being promoted by " + req.actor();
+            case AdminRequest.DEMOTE -> "being demoted by " + req.actor();
+            default -> "paused for rollback by " + req.actor();
+        };
+    }
+
+    /**
+     * After a demotion the replica holds writes made outside the log while it was primary: undo
+     * records older than the demotion no longer describe it, so no rollback may reach past it.
+     */
+    private static void checkNotBeforeDemotion(VolumeRole role, long target, String volumeId) throws RefusedException {
+        if (!role.primary() && role.millis() != 0 && target < role.sequence()) {
+            throw new RefusedException("rollback target seq " + target + " is before seq " + role.sequence()
+                    + ", where volume " + volumeId + " was demoted after serving writes as primary (generation "
+                    + role.generation() + "): undo records older than that no longer describe the replica");
+        }
     }
 
     private void done(boolean ok, long seq, String message) {

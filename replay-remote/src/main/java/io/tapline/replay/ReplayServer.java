@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
  * &lt;data&gt;/&lt;volumeId&gt;/replica.img     raw image, byte N = byte N of the source, created sparse
  * &lt;data&gt;/&lt;volumeId&gt;/volume.meta     size, block size, source id (see VolumeMeta)
  * &lt;data&gt;/&lt;volumeId&gt;/applied.state   last durably applied sequence, out-of-sync flag (see AppliedState)
+ * &lt;data&gt;/&lt;volumeId&gt;/role            primary or secondary, generation (see VolumeRole; absent: secondary, 1)
  * &lt;data&gt;/.lock                        held (ExclusiveLock) while a replayer serves the directory
  * </pre>
  *
@@ -57,9 +58,11 @@ public final class ReplayServer implements Closeable {
     private final Channel serverChannel;
     private volatile boolean closed;
     private final ExclusiveLock dataLock;
+    private final RoleListener roles;
 
-    private ReplayServer(ReplayConfig config) throws IOException {
+    private ReplayServer(ReplayConfig config, RoleListener roles) throws IOException {
         this.config = config;
+        this.roles = roles;
         Files.createDirectories(config.dataDir());
         this.dataLock = ExclusiveLock.acquire(config.dataDir().resolve(LOCK_FILE), "data", config.dataDir());
         this.boss = NettyTransport.newGroup(1, "tapline-replay-accept");
@@ -112,7 +115,17 @@ public final class ReplayServer implements Closeable {
      * @throws IOException when the data directory cannot be created or the address not bound
      */
     public static ReplayServer start(ReplayConfig config) throws IOException {
-        ReplayServer server = new ReplayServer(config);
+        return start(config, RoleListener.NONE);
+    }
+
+    /**
+     * Binds the listen address and starts serving; {@code roles} hears each promotion and
+     * demotion (a node that serves its replicas to hosts).
+     *
+     * @throws IOException when the data directory cannot be created or the address not bound
+     */
+    public static ReplayServer start(ReplayConfig config, RoleListener roles) throws IOException {
+        ReplayServer server = new ReplayServer(config, roles);
         try {
             server.finishInterruptedRollbacks();
         } catch (IOException | RuntimeException e) {
@@ -170,8 +183,35 @@ public final class ReplayServer implements Closeable {
         return out;
     }
 
+    /** The ids of the volumes {@code dataDir} holds (those with metadata), sorted. */
+    public static List<String> volumeIds(Path dataDir) throws IOException {
+        List<String> out = new ArrayList<>();
+        if (!Files.isDirectory(dataDir)) {
+            return out;
+        }
+        try (Stream<Path> dirs = Files.list(dataDir)) {
+            for (Path dir : (Iterable<Path>) dirs.sorted()::iterator) {
+                if (Files.isRegularFile(dir.resolve(VolumeMeta.FILE))) {
+                    out.add(dir.getFileName().toString());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The size of a volume of {@code dataDir} from its metadata, -1 when it has none. */
+    public static long volumeSizeBytes(Path dataDir, String volumeId) throws IOException {
+        VolumeMeta meta = VolumeMeta.read(dataDir.resolve(volumeId));
+        return meta == null ? -1 : meta.volumeSizeBytes();
+    }
+
+    /** The replica image of a volume directory. */
+    public static Path replicaImage(Path volumeDir) {
+        return volumeDir.resolve(ReplicaVolume.REPLICA_FILE);
+    }
+
     private VolumeHost host(String volumeId) {
-        return hosts.computeIfAbsent(volumeId, id -> new VolumeHost(id, config.dataDir(), config.undo()));
+        return hosts.computeIfAbsent(volumeId, id -> new VolumeHost(id, config.dataDir(), config.undo(), roles));
     }
 
     /** Stops listening, closes every session, lets each volume finish its current batch, closes the files. */

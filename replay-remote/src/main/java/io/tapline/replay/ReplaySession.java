@@ -102,7 +102,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         volumeId = hello.volumeId();
         VolumeHost h = hosts.apply(hello.volumeId());
         if (h.adminBusy()) {
-            refuse("volume " + hello.volumeId() + " is being rolled back by an administrator");
+            refuse("volume " + hello.volumeId() + " is busy with an administrator's operation (rollback, promote or demote)");
             return;
         }
         if (!h.claim(this)) {

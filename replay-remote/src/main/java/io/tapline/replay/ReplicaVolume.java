@@ -96,15 +96,23 @@ final class ReplicaVolume implements Closeable {
         if (existing != null) {
             checkSame(hello, existing);
         }
+        // An image already there without metadata (a node adopting its old primary as a replica,
+        // or a crash before the metadata was written) holds unknown data: out of sync, no
+        // consistent point, so the first resync compares all of it.
+        Path image = dir.resolve(REPLICA_FILE);
+        boolean adopted = existing == null && Files.exists(image) && Files.size(image) > 0;
         VolumeFile replica;
         try {
-            replica = VolumeFile.openOrCreate(dir.resolve(REPLICA_FILE), hello.volumeSizeBytes());
+            replica = VolumeFile.openOrCreate(image, hello.volumeSizeBytes());
         } catch (VolumeSizeMismatchException e) {
             throw new RefusedException("volume size mismatch: " + e.getMessage());
         }
         try {
             AppliedState state = AppliedState.open(dir);
             if (existing == null) {
+                if (adopted) {
+                    state.persist(0, SyncState.writtenElsewhere(0));
+                }
                 replica.force();
                 wanted.write(dir); // last: the volume exists once its metadata does
                 log.info("volume created volume={} sizeBytes={} blockSizeBytes={} source={} dir={}",
@@ -238,6 +246,36 @@ final class ReplicaVolume implements Closeable {
         log.info("volume={} rollback done from={} to={} undoRecords={} actor={}; volume paused", volumeId,
                 intent.from(), intent.target(), n, intent.text());
         return n;
+    }
+
+    /** Whether the replica is a consistent image of its source at {@link #lastApplied()}. */
+    boolean consistent() {
+        return sync.consistent();
+    }
+
+    /** On the apply thread: audits a promotion (the caller closes the volume and writes the role). */
+    void auditPromotion(VolumeRole role, String detail) throws IOException {
+        replica.force();
+        audit.append(AuditType.PROMOTE, lastApplied, 0, 0, 0, 0, 0, null, role.actor(), detail);
+        audit.sync();
+        log.warn("volume={} promoted to primary generation={} at seq={} actor={}", volumeId, role.generation(),
+                lastApplied, role.actor());
+    }
+
+    /**
+     * On the apply thread, after the volume was served read-write while promoted: marks the
+     * replica out of sync with no consistent point (durably), drops the sources' pause, audits
+     * the demotion. The next source resyncs the whole volume by chunk checksums.
+     */
+    void demoted(VolumeRole role, String detail) throws IOException {
+        SyncState after = SyncState.writtenElsewhere(lastApplied);
+        state.persist(lastApplied, after);
+        sync = after;
+        chunkWrites.reset(lastApplied);
+        audit.append(AuditType.DEMOTE, lastApplied, 0, 0, 0, 0, 0, null, role.actor(), detail);
+        audit.sync();
+        log.warn("volume={} demoted to secondary generation={} at seq={} actor={}: out of sync until resynced",
+                volumeId, role.generation(), lastApplied, role.actor());
     }
 
     /** Lets sources in again. */
@@ -385,6 +423,10 @@ final class ReplicaVolume implements Closeable {
 
     String volumeId() {
         return volumeId;
+    }
+
+    long sizeBytes() {
+        return meta.volumeSizeBytes();
     }
 
     /** Any thread: the volume's figures. */

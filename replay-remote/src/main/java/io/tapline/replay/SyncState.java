@@ -92,6 +92,15 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
         return withGap(lastApplied, lastApplied);
     }
 
+    /**
+     * The replica was written outside the log (served read-write while promoted): out of sync
+     * from {@code lastApplied} with no consistent point known (0), so the next resync compares
+     * the whole volume.
+     */
+    static SyncState writtenElsewhere(long lastApplied) {
+        return new SyncState(true, false, false, false, lastApplied, 0, 0);
+    }
+
     /** After a rollback to {@code target}: consistent there if it is not past the last consistent point. */
     SyncState rolledBackTo(long target) {
         if (target <= consistentSequence) {

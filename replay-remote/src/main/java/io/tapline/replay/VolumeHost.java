@@ -29,12 +29,14 @@ final class VolumeHost {
     private final AtomicBoolean adminBusy = new AtomicBoolean();
     private final ExecutorService executor;
     private final AtomicReference<ReplaySession> session = new AtomicReference<>();
+    private final RoleListener roles;
     private volatile ReplicaVolume volume;
 
-    VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig) {
+    VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig, RoleListener roles) {
         this.volumeId = volumeId;
         this.dataDir = dataDir;
         this.undoConfig = undoConfig;
+        this.roles = roles;
         this.executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "tapline-replay-" + volumeId);
             t.setDaemon(true);
@@ -77,6 +79,10 @@ final class VolumeHost {
      * @throws RefusedException also when the volume is paused after a rollback
      */
     ReplicaVolume open(JourneyMessage.Hello hello) throws IOException, RefusedException {
+        VolumeRole r = role();
+        if (r.primary()) {
+            throw new RefusedException(r.fencedReason(volumeId));
+        }
         ReplicaVolume v = volume;
         if (v == null) {
             v = ReplicaVolume.open(dataDir, hello, undoConfig);
@@ -92,12 +98,92 @@ final class VolumeHost {
 
     /** On the executor: the volume, opened from its files if no source opened it yet. */
     ReplicaVolume openExisting() throws IOException, RefusedException {
+        VolumeRole r = role();
+        if (r.primary()) {
+            throw new RefusedException("volume " + volumeId + " is primary on this node (generation " + r.generation()
+                    + "): its replica is served read-write, not replayed; demote it first");
+        }
         ReplicaVolume v = volume;
         if (v == null) {
             v = ReplicaVolume.openExisting(dataDir, volumeId, undoConfig);
             volume = v;
         }
         return v;
+    }
+
+    /**
+     * The volume's role on this node, read from its directory each time: the node may change it
+     * (a fenced primary demotes itself) without going through this host.
+     */
+    VolumeRole role() throws IOException {
+        return VolumeRole.read(dataDir.resolve(volumeId));
+    }
+
+    /**
+     * On the executor: makes the replica the volume's primary. Without {@code force} the replica
+     * must be consistent and no source connected (a planned promotion loses nothing). The
+     * replica's files are closed, the new generation written durably, then the listener serves it.
+     *
+     * @param sessionLive whether a source was connected when the request arrived
+     * @return one line for the administrator: generation, sequence, what may be missing
+     */
+    String promote(String actor, boolean force, String peers, boolean sessionLive) throws IOException, RefusedException {
+        VolumeRole r = role();
+        if (r.primary()) {
+            throw new RefusedException("volume " + volumeId + " is already primary on this node (generation "
+                    + r.generation() + ", promoted by " + r.actor() + ")");
+        }
+        ReplicaVolume v = openExisting();
+        if (!force && sessionLive) {
+            throw new RefusedException("volume " + volumeId + " still has a live source: its primary is up; demote or"
+                    + " stop it first (planned: tapline switchover), or promote --force to fence it");
+        }
+        if (!force && !v.consistent()) {
+            throw new RefusedException("volume " + volumeId + " is not a consistent image at seq " + v.lastApplied()
+                    + " (" + v.status(false).reason() + "); roll back with --to-last-consistent first, or promote"
+                    + " --force to serve it as it is");
+        }
+        long seq = v.lastApplied();
+        VolumeRole promoted = r.promoted(seq, System.currentTimeMillis(), actor, peers);
+        String loss = "records the old primary captured after seq " + seq + " never arrived here; it keeps them in its"
+                + " buffer and they are kept aside (not applied) when it rejoins";
+        String detail = "promoted to primary generation " + promoted.generation() + " at seq " + seq
+                + (v.consistent() ? "" : " (not consistent: " + v.status(false).reason() + ")")
+                + (force ? " (forced)" : "") + "; " + loss;
+        v.auditPromotion(promoted, detail);
+        volume = null;
+        v.close();
+        promoted.write(dataDir.resolve(volumeId));
+        roles.promoted(volumeId, dataDir.resolve(volumeId), promoted, v.sizeBytes());
+        return "volume " + volumeId + " " + detail;
+    }
+
+    /**
+     * On the executor: turns a promoted volume back into a secondary. The listener stops serving
+     * it and keeps what was written meanwhile; the replica is marked out of sync with no
+     * consistent point, so its source resyncs the whole volume by checksums.
+     */
+    String demote(String actor) throws IOException, RefusedException {
+        VolumeRole r = role();
+        if (!r.primary()) {
+            throw new RefusedException("volume " + volumeId + " is not primary on this node (secondary, generation "
+                    + r.generation() + ")");
+        }
+        String kept = roles.demoting(volumeId, dataDir.resolve(volumeId), r);
+        VolumeRole demoted = r.demoted(0, System.currentTimeMillis(), actor);
+        ReplicaVolume v = ReplicaVolume.openExisting(dataDir, volumeId, undoConfig);
+        String detail = "demoted to secondary (generation " + r.generation() + ") at seq " + v.lastApplied()
+                + "; written while primary: " + kept + "; out of sync until its source resyncs it";
+        try {
+            v.demoted(demoted, detail);
+            demoted = new VolumeRole(false, r.generation(), v.lastApplied(), demoted.millis(), actor, "");
+            demoted.write(dataDir.resolve(volumeId));
+        } catch (IOException | RuntimeException e) {
+            v.close();
+            throw e;
+        }
+        volume = v;
+        return "volume " + volumeId + " " + detail;
     }
 
     /** Queues {@link #openExisting} (which finishes an interrupted rollback); failures are logged. */
@@ -126,6 +212,12 @@ final class VolumeHost {
             s.endForAdmin("volume " + volumeId + " " + why);
         }
         return true;
+    }
+
+    /** Whether a source is connected now. */
+    boolean sessionLive() {
+        ReplaySession s = session.get();
+        return s != null && s.isLive();
     }
 
     void endAdmin() {

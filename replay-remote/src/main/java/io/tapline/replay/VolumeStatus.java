@@ -31,6 +31,10 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
         } else if (sync.resyncing()) {
             state = ReplicaStateReport.RESYNCING;
             reason = "resync " + Long.toHexString(sync.resyncId()) + " in progress (inconsistent until it ends)";
+        } else if (sync.outOfSync() && sync.consistentSequence() == 0) {
+            state = ReplicaStateReport.OUT_OF_SYNC;
+            reason = "holds data written outside the log (served read-write while promoted, or an adopted image)"
+                    + " at seq " + lastApplied + ": no consistent point; a whole-volume resync heals it";
         } else if (sync.outOfSync()) {
             state = ReplicaStateReport.OUT_OF_SYNC;
             reason = "missing data since seq " + sync.firstGapSequence() + " (a capture gap or a hole); "

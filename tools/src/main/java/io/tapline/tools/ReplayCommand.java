@@ -1,7 +1,10 @@
 package io.tapline.tools;
 
 import io.tapline.replay.ReplayConfig;
+import io.tapline.log.buffer.BufferConfig;
 import io.tapline.replay.ReplayServer;
+import io.tapline.replay.RoleListener;
+import io.tapline.wedge.server.NbdEndpoint;
 import io.tapline.log.undo.UndoConfig;
 import io.tapline.tools.cli.ByteSizeConverter;
 import io.tapline.tools.cli.CliFailure;
@@ -27,6 +30,15 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--credential-file", paramLabel = "FILE",
             description = "File holding the shared secret sources must present (default: none required).")
     Path credentialFile;
+
+    @Option(names = "--nbd", paramLabel = "HOST:PORT",
+            description = "Serve every replica as an NBD export here: a hot standby (size visible, data commands"
+                    + " refused) until `tapline promote` makes it the volume's primary, then read-write.")
+    InetSocketAddress nbd;
+
+    @Option(names = "--source-id", paramLabel = "ID",
+            description = "The id a promoted volume presents to its peers (default: host name).")
+    String sourceId;
 
     @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
     InetSocketAddress metrics;
@@ -54,8 +66,21 @@ final class ReplayCommand implements Callable<Integer> {
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
-        ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, Credentials.read(credentialFile))
-                .withUndo(undo)));
+        String credential = Credentials.read(credentialFile);
+        ReplicaExports exports = null;
+        if (nbd != null) {
+            NbdEndpoint endpoint = serve.own(NbdEndpoint.start(nbd));
+            exports = serve.own(ReplicaExports.create(endpoint, data, new ReplicaExports.PrimarySettings(
+                    BufferConfig.ofMaxBytes(64L << 20, 4L << 30),
+                    sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName(), credential)));
+        }
+        ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, credential).withUndo(undo),
+                exports == null ? RoleListener.NONE : exports));
+        if (exports != null) {
+            exports.startServing();
+            System.err.println("tapline replay: replicas served on nbd://"
+                    + ReplicationAddresses.hostPort(exports.address()) + "/<volume> (standby until promoted)");
+        }
         if (metricsServer != null) {
             ReplayMetrics.bind(metricsServer, server);
         }

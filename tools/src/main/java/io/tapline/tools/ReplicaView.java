@@ -3,13 +3,14 @@ package io.tapline.tools;
 /**
  * The state {@code tapline status} shows for one replica, from what the source last heard:
  * the replayer's own report, refined by the link ("behind" while records are unacknowledged,
- * "refused" when the replayer turns the source away, e.g. paused after a rollback,
+ * "refused" when the replayer turns the source away, e.g. paused after a rollback, "fenced"
+ * when the replica was promoted to primary (this source's generation is older),
  * "unreachable" while the link is down: the replica may have changed meanwhile, e.g. by a
  * rollback; "unknown" when it never reported or the source is not running). Only
  * {@link #CONSISTENT} counts as synced: it needs a live link and a report covering every
  * captured record.
  *
- * @param state   consistent, behind, out-of-sync, resyncing, failed, refused, unreachable or unknown
+ * @param state   consistent, behind, out-of-sync, resyncing, failed, refused, fenced, unreachable or unknown
  * @param reason  why it is not consistent, or null
  * @param applied the replica's last applied sequence as reported (the ack when unknown)
  */
@@ -28,6 +29,10 @@ record ReplicaView(String state, String reason, long applied) {
         }
         if (lastError != null && lastError.startsWith("shipping paused")) {
             return new ReplicaView("shipping-paused", lastError + "; " + last, applied);
+        }
+        if (lastError != null && lastError.startsWith("refused by replayer: fenced:")) {
+            // The replica was promoted: this source is of an older generation and must not write it.
+            return new ReplicaView("fenced", lastError, applied);
         }
         if (lastError != null && lastError.startsWith("refused by replayer")) {
             return new ReplicaView("refused", lastError, applied);

@@ -7,6 +7,7 @@ import io.tapline.journey.shipper.ShipperConfig;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.CaptureBuffer;
 import io.tapline.wedge.capture.CaptureSink;
+import io.tapline.wedge.server.NbdEndpoint;
 import io.tapline.wedge.server.WedgeConfig;
 import io.tapline.wedge.server.WedgeServer;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,10 +32,21 @@ final class SourceNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SourceNode.class);
     static final int BLOCK_SIZE_BYTES = 4096;
 
-    /** What an operator configures for one wedge. */
+    /**
+     * What an operator configures for one wedge. With an {@code endpoint} the export is served
+     * on that shared NBD endpoint ({@code nbd} is ignored); {@code sinkWrapper} may add to what
+     * the capture sink does (a promoted replica also records the chunks it wrote).
+     */
     record Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
             BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
-            ResyncConfig resync) {
+            ResyncConfig resync, NbdEndpoint endpoint, UnaryOperator<CaptureSink> sinkWrapper) {
+        Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
+                BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
+                ResyncConfig resync) {
+            this(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential, resync, null,
+                    UnaryOperator.identity());
+        }
+
         Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
                 BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential) {
             this(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential,
@@ -81,8 +94,10 @@ final class SourceNode implements AutoCloseable {
                 shipper.onChange(node::linkChanged);
                 node.shippers.add(shipper);
             }
-            MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(CaptureSink.of(buffer));
-            node.wedge = WedgeServer.start(WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap));
+            MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(s.sinkWrapper().apply(CaptureSink.of(buffer)));
+            WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
+            node.wedge = s.endpoint() == null ? WedgeServer.start(wedgeConfig)
+                    : WedgeServer.start(wedgeConfig, s.endpoint());
             node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
             node.resync = ResyncEngine.start(s.export(), buffer, node.shippers, new WedgeVolume(node.wedge, s.sizeBytes()),
                     s.resync());

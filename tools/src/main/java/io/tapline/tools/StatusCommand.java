@@ -39,8 +39,12 @@ final class StatusCommand implements Callable<Integer> {
     /** Every capture buffer volume folder has one ({@code io.tapline.log.buffer.BufferState}). */
     private static final String STATE_FILE = "buffer.state";
 
-    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The source's buffer directory.")
+    @Option(names = "--buffer", paramLabel = "DIR", description = "The source's buffer directory.")
     Path buffer;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "A replayer's data directory instead: each replica's role, generation and state.")
+    Path data;
 
     @Option(names = "--volume", paramLabel = "ID", description = "Only this volume (default: all volumes in the buffer).")
     String volume;
@@ -54,6 +58,20 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
+        if ((buffer == null) == (data == null)) {
+            throw new CliFailure("--buffer or --data: " + (buffer == null ? "neither" : "both")
+                    + " given (expected: exactly one)", 2);
+        }
+        if (data != null) {
+            if (waitSyncedSeconds != null) {
+                throw new CliFailure("--wait-synced: not with --data (expected: --buffer, the source side)", 2);
+            }
+            Map<String, Object> report = ReplicaStatusReport.of(data, volume);
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(json ? Json.write(report) : ReplicaStatusReport.human(report));
+            out.flush();
+            return 0;
+        }
         if (!Files.isDirectory(buffer)) {
             throw new CliFailure("buffer: " + buffer + " (expected: an existing buffer directory)");
         }

@@ -34,6 +34,8 @@ import picocli.CommandLine.Command;
             MarkCommand.class,
             RollbackCommand.class,
             ResumeCommand.class,
+            PromoteCommand.class,
+            DemoteCommand.class,
             ImageCommand.class,
             AuditCommand.class,
             WindowCommand.class,

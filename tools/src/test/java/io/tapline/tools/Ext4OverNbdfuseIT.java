@@ -25,38 +25,12 @@ class Ext4OverNbdfuseIT {
     @Test
     void ext4TreeCopiedThroughTheWedgeIsCleanAndIdenticalOnTheReplica() throws Exception {
         try (ReplicationRig rig = new ReplicationRig(dir, 512L << 20).start()) {
-            Path fuseDir = Files.createDirectories(dir.resolve("nbdfuse"));
-            Path mnt = Files.createDirectories(dir.resolve("mnt"));
             Path tree = makeTree(dir.resolve("tree"));
-            Path pidFile = dir.resolve("nbdfuse.pid");
-            Process nbdfuse = new ProcessBuilder("nbdfuse", "-P", pidFile.toString(),
-                    fuseDir.resolve("disk").toString(), rig.uri())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("nbdfuse.log").toFile()).start();
-            String loop = null;
-            boolean mounted = false;
-            try {
-                awaitFile(pidFile, nbdfuse);
-                loop = Peers.ok(PEER, "losetup", "-f", "--show", fuseDir.resolve("disk").toString()).trim();
-                Peers.ok(PEER, "mkfs.ext4", "-q", "-F", "-L", "tapline", loop);
-                Peers.ok(PEER, "mount", loop, mnt.toString());
-                mounted = true;
+            try (NbdfuseDisk disk = NbdfuseDisk.attach(dir, "host", rig.uri())) {
+                Peers.ok(PEER, "mkfs.ext4", "-q", "-F", "-L", "tapline", disk.device());
+                Path mnt = disk.mount(dir.resolve("mnt"));
                 Peers.ok(PEER, "cp", "-a", tree.toString(), mnt.resolve("tree").toString());
-                Peers.ok(PEER, "sync");
-                Peers.ok(PEER, "umount", mnt.toString());
-                mounted = false;
-                Peers.ok(PEER, "losetup", "-d", loop);
-                loop = null;
-            } finally {
-                if (mounted) {
-                    Peers.run(PEER, "umount", "-l", mnt.toString());
-                }
-                if (loop != null) {
-                    Peers.run(PEER, "losetup", "-d", loop);
-                }
-                Peers.run(PEER, "fusermount3", "-u", fuseDir.toString());
-                if (!nbdfuse.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
-                    nbdfuse.destroyForcibly();
-                }
+                disk.unmount();
             }
             rig.awaitSynced(Duration.ofSeconds(180));
             rig.assertReplicaMatchesPrimary();
@@ -73,22 +47,8 @@ class Ext4OverNbdfuseIT {
         }
     }
 
-    private static void awaitFile(Path file, Process owner) throws InterruptedException, IOException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(file) && Files.size(file) > 0) {
-                return;
-            }
-            if (!owner.isAlive()) {
-                throw new AssertionError("nbdfuse exited " + owner.exitValue());
-            }
-            owner.waitFor(50, java.util.concurrent.TimeUnit.MILLISECONDS);
-        }
-        throw new AssertionError("nbdfuse did not write " + file + " within 30 s");
-    }
-
     /** 3000 small files in 30 directories, plus one 32 MiB random file. */
-    private static Path makeTree(Path root) throws IOException {
+    static Path makeTree(Path root) throws IOException {
         Random rnd = new Random(3);
         for (int d = 0; d < 30; d++) {
             Path sub = Files.createDirectories(root.resolve("d" + d));

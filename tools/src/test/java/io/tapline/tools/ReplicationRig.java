@@ -40,11 +40,13 @@ final class ReplicationRig implements AutoCloseable {
         return this;
     }
 
-    void startReplayer() throws IOException, InterruptedException {
-        replayer = TaplineProcess.start(dir.resolve("replay-" + (++replayerStarts) + ".log"),
+    void startReplayer(String... extraArgs) throws IOException, InterruptedException {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
                 "replay", "--listen", hostPort(linkAddress), "--data", dir.resolve("remote").toString(),
-                "--metrics", hostPort(replayMetrics))
-                .awaitListening(linkAddress, START);
+                "--metrics", hostPort(replayMetrics)));
+        args.addAll(java.util.List.of(extraArgs));
+        replayer = TaplineProcess.start(dir.resolve("replay-" + (++replayerStarts) + ".log"),
+                args.toArray(String[]::new)).awaitListening(linkAddress, START);
     }
 
     void startWedge(String... extraArgs) throws IOException, InterruptedException {

@@ -266,7 +266,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                     && r.resyncId() != lastEpoch;
             if (r.state().equals(ReplicaStateReport.OUT_OF_SYNC) || stale) {
                 problem = s.config().remoteId() + " is " + r.state() + (r.reason().isEmpty() ? "" : ": " + r.reason());
-                if (stale || changed.isEmpty() || r.consistentSequence() < changed.sinceSequence()) {
+                // consistentSequence 0: no consistent point is known (e.g. written while promoted): all of it
+                if (stale || changed.isEmpty() || r.consistentSequence() == 0
+                        || r.consistentSequence() < changed.sinceSequence()) {
                     needsFull = true;
                 }
             }

@@ -17,7 +17,11 @@ public enum AuditType {
     /** The volume was created or its configuration changed. */
     CONFIG(7),
     /** An online verify compared the replica with its source (detail: what differed). */
-    VERIFY(8);
+    VERIFY(8),
+    /** An administrator promoted the replica to primary: a new generation begins (detail: who, generation, loss). */
+    PROMOTE(9),
+    /** An administrator demoted a promoted replica back to secondary (detail: generation, what was kept). */
+    DEMOTE(10);
 
     private final int wireValue;
 
@@ -36,6 +40,6 @@ public enum AuditType {
                 return t;
             }
         }
-        throw new IllegalArgumentException("type: " + value + " (expected: 1..8)");
+        throw new IllegalArgumentException("type: " + value + " (expected: 1..10)");
     }
 }

@@ -1,17 +1,29 @@
 package io.tapline.wedge.server;
 
+import io.netty.channel.ChannelFuture;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The transmission-phase connections of a server, so that {@code close()} can stop them taking
- * requests and wait until each has answered everything it accepted. Thread-safe.
+ * The transmission-phase connections of one export, so that the export can be stopped on its
+ * own: stop them taking requests, wait until each has answered everything it accepted, close
+ * them. Once {@link #closeAll} ran, a connection that finishes negotiating for this export
+ * afterwards is refused by {@link #add} (it had looked the export up just before it was replaced
+ * or removed) and closes itself. Thread-safe.
  */
 final class ConnectionTracker {
     private final Set<NbdTransmissionHandler> handlers = ConcurrentHashMap.newKeySet();
+    private boolean closed;
 
-    void add(NbdTransmissionHandler h) {
+    /** @return false when the export's connections were already closed: the caller must close itself */
+    synchronized boolean add(NbdTransmissionHandler h) {
+        if (closed) {
+            return false;
+        }
         handlers.add(h);
+        return true;
     }
 
     void remove(NbdTransmissionHandler h) {
@@ -33,5 +45,19 @@ final class ConnectionTracker {
             }
         }
         return true;
+    }
+
+    /** Closes every connection, refuses later ones, and waits until the closes are done. Not on an event loop. */
+    void closeAll() {
+        List<ChannelFuture> closing = new ArrayList<>();
+        synchronized (this) {
+            closed = true;
+            for (NbdTransmissionHandler h : handlers) {
+                closing.add(h.close());
+            }
+        }
+        for (ChannelFuture f : closing) {
+            f.awaitUninterruptibly();
+        }
     }
 }

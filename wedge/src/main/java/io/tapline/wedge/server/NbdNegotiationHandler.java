@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * The server side of fixed-newstyle option haggling (proto.md "Fixed newstyle negotiation"):
  * greeting, then NBD_OPT_EXPORT_NAME, GO, INFO, LIST and ABORT; every other option gets
  * NBD_REP_ERR_UNSUP (structured replies, meta contexts, TLS and extended headers are not
- * offered). GO and EXPORT_NAME switch the pipeline to transmission.
+ * offered). GO and EXPORT_NAME switch the pipeline to transmission for the export the
+ * {@link ExportTable} names; LIST lists every export in it. A standby export negotiates like
+ * any other.
  *
  * <p>One instance per connection, on its event loop.
  */
@@ -32,20 +34,20 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
     static final String HANDSHAKE_ENCODER = "nbd-handshake-encoder";
     static final String HANDSHAKE_TIMEOUT = "nbd-handshake-timeout";
 
-    private final Export export;
-    private final ConnectionTracker tracker;
+    private final ExportTable exports;
     private String conn = "?";
+    /** The name the client asked for last, for log context ("-" before any). */
+    private String requested = "-";
     private boolean noZeroes;
 
-    NbdNegotiationHandler(Export export, ConnectionTracker tracker) {
-        this.export = export;
-        this.tracker = tracker;
+    NbdNegotiationHandler(ExportTable exports) {
+        this.exports = exports;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         conn = String.valueOf(ctx.channel().remoteAddress());
-        log.debug("handshake start conn={} export={}", conn, export.name);
+        log.debug("handshake start conn={}", conn);
         ctx.writeAndFlush(new NbdHandshakeReply.Greeting(NbdFlags.FLAG_FIXED_NEWSTYLE | NbdFlags.FLAG_NO_ZEROES));
         ctx.fireChannelActive();
     }
@@ -73,15 +75,17 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
     }
 
     private void exportName(ChannelHandlerContext ctx, NbdHandshakeRequest.Option opt) {
-        String name = new String(opt.data(), StandardCharsets.UTF_8);
-        if (!export.answersTo(name)) {
+        requested = new String(opt.data(), StandardCharsets.UTF_8);
+        Export export = exports.lookup(requested);
+        if (export == null) {
             // proto.md: the server cannot return an error to EXPORT_NAME; it must close.
-            log.warn("unknown export requested, closing conn={} export={} requested={}", conn, export.name, name);
+            log.warn("unknown export requested, closing conn={} export={} exports={}", conn, requested,
+                    exports.names());
             ctx.close();
             return;
         }
-        ctx.write(new NbdHandshakeReply.ExportNameReply(export.sizeBytes(), Export.TRANSMISSION_FLAGS, noZeroes));
-        enterTransmission(ctx);
+        ctx.write(new NbdHandshakeReply.ExportNameReply(export.sizeBytes, Export.TRANSMISSION_FLAGS, noZeroes));
+        enterTransmission(ctx, export);
     }
 
     private void list(ChannelHandlerContext ctx, NbdHandshakeRequest.Option opt) {
@@ -89,9 +93,11 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
             reply(ctx, opt, NbdOptionReplyType.ERR_INVALID, "NBD_OPT_LIST carries no data");
             return;
         }
-        byte[] name = export.name.getBytes(StandardCharsets.UTF_8);
-        ByteBuf data = Unpooled.buffer(4 + name.length).writeInt(name.length).writeBytes(name);
-        ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.SERVER, data.array()));
+        for (String exportName : exports.names()) {
+            byte[] name = exportName.getBytes(StandardCharsets.UTF_8);
+            ByteBuf data = Unpooled.buffer(4 + name.length).writeInt(name.length).writeBytes(name);
+            ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.SERVER, data.array()));
+        }
         ctx.writeAndFlush(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.ACK, null));
     }
 
@@ -106,19 +112,20 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
             reply(ctx, opt, NbdOptionReplyType.ERR_INVALID, "name length " + nameLength + " exceeds option data");
             return;
         }
-        String name = data.readCharSequence((int) nameLength, StandardCharsets.UTF_8).toString();
+        requested = data.readCharSequence((int) nameLength, StandardCharsets.UTF_8).toString();
         int requests = data.readUnsignedShort();
         if (data.readableBytes() != requests * 2) {
             reply(ctx, opt, NbdOptionReplyType.ERR_INVALID, "information request count " + requests
                     + " does not match option length");
             return;
         }
-        if (!export.answersTo(name)) {
-            log.info("unknown export requested conn={} export={} requested={}", conn, export.name, name);
-            reply(ctx, opt, NbdOptionReplyType.ERR_UNKNOWN, "unknown export: " + name);
+        Export export = exports.lookup(requested);
+        if (export == null) {
+            log.info("unknown export requested conn={} export={} exports={}", conn, requested, exports.names());
+            reply(ctx, opt, NbdOptionReplyType.ERR_UNKNOWN, "unknown export: " + requested);
             return;
         }
-        ByteBuf info = Unpooled.buffer(12).writeShort(NbdInfoType.EXPORT.wireValue()).writeLong(export.sizeBytes())
+        ByteBuf info = Unpooled.buffer(12).writeShort(NbdInfoType.EXPORT.wireValue()).writeLong(export.sizeBytes)
                 .writeShort(Export.TRANSMISSION_FLAGS);
         ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.INFO, info.array()));
         // Sent whether or not the client asked: proto.md allows it and it tells the 32 MiB limit.
@@ -127,18 +134,18 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
         ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.INFO, sizes.array()));
         ctx.write(new NbdHandshakeReply.OptionReply(opt.option(), NbdOptionReplyType.ACK, null));
         if (go) {
-            enterTransmission(ctx);
+            enterTransmission(ctx, export);
         } else {
             ctx.flush();
         }
     }
 
-    private void enterTransmission(ChannelHandlerContext ctx) {
+    private void enterTransmission(ChannelHandlerContext ctx, Export export) {
         ctx.flush();
         ChannelPipeline p = ctx.pipeline();
         p.addAfter(OPTION_DECODER, "nbd-request-decoder", new NbdRequestDecoder(export.validator));
         p.addBefore(HANDSHAKE_ENCODER, "nbd-reply-encoder", new NbdReplyEncoder());
-        p.replace(this, "nbd-transmission", new NbdTransmissionHandler(export, tracker, conn));
+        p.replace(this, "nbd-transmission", new NbdTransmissionHandler(export, conn));
         p.remove(HANDSHAKE_ENCODER);
         p.remove(HANDSHAKE_TIMEOUT); // transmission may idle: a host's disk is not busy all the time
         // Last: the option decoder passes any bytes already received to the request decoder.
@@ -154,6 +161,6 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        ConnectionErrors.closeOnError(log, ctx, conn, export.name, "handshake", cause);
+        ConnectionErrors.closeOnError(log, ctx, conn, requested, "handshake", cause);
     }
 }

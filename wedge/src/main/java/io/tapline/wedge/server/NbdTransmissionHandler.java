@@ -1,6 +1,7 @@
 package io.tapline.wedge.server;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.tapline.log.Bus;
@@ -10,6 +11,7 @@ import io.tapline.log.RecordKind;
 import io.tapline.wedge.capture.CompletionListener;
 import io.tapline.wedge.capture.WriteCommand;
 import io.tapline.wedge.capture.WriteOutcome;
+import io.tapline.wedge.nbd.NbdCommand;
 import io.tapline.wedge.nbd.NbdError;
 import io.tapline.wedge.nbd.NbdFlags;
 import io.tapline.wedge.nbd.NbdRejectedRequest;
@@ -29,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * sequencer, READ to the reader executor, CACHE is answered at once (the page cache does the
  * rest), DISC closes the connection once every accepted request was answered.
  *
+ * <p>While the export is standby (see {@link Export}) every data command (READ, WRITE, TRIM,
+ * WRITE_ZEROES, FLUSH, CACHE) that passed validation is answered with EPERM; DISC works as
+ * usual. The first refusal per connection is logged at WARN with the reason, later ones at DEBUG.
+ *
  * <p>Replies completed on other threads are queued and written by one event-loop task per batch,
  * with one socket flush. While the WRITE payloads in flight exceed the configured limit the
  * connection stops reading (back-pressure without blocking the event loop).
@@ -43,7 +49,6 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     private static final Logger log = LoggerFactory.getLogger(NbdTransmissionHandler.class);
 
     private final Export export;
-    private final ConnectionTracker tracker;
     private final String conn;
     private final Queue<Completed> completed = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -53,26 +58,30 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     private boolean disconnecting;
     private boolean needsFlush;
     private long rejected;
+    private long notPromoted;
     private volatile boolean stopped;
 
-    NbdTransmissionHandler(Export export, ConnectionTracker tracker, String conn) {
+    NbdTransmissionHandler(Export export, String conn) {
         this.export = export;
-        this.tracker = tracker;
         this.conn = conn;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        tracker.add(this);
+        if (!export.connections.add(this)) {
+            // The export was replaced or removed while this client negotiated for it.
+            log.debug("export gone before transmission, closing conn={} export={}", conn, export.name);
+            ctx.close();
+        }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        tracker.remove(this);
-        if (rejected > 1) {
-            log.info("connection closed after rejected requests conn={} export={} rejected={}", conn, export.name,
-                    rejected);
+        export.connections.remove(this);
+        if (rejected > 1 || notPromoted > 1) {
+            log.info("connection closed after rejected requests conn={} export={} rejected={} notPromoted={}", conn,
+                    export.name, rejected, notPromoted);
         } else {
             log.debug("connection closed conn={} export={}", conn, export.name);
         }
@@ -90,6 +99,11 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             return;
         }
         NbdRequest req = (NbdRequest) msg;
+        String standbyReason = export.standbyReason();
+        if (standbyReason != null && req.command() != NbdCommand.DISC) {
+            refuseNotPromoted(req, standbyReason);
+            return;
+        }
         switch (req.command()) {
             case READ -> read(req);
             case WRITE -> submit(req, RecordKind.WRITE);
@@ -135,6 +149,20 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
         replyNow(r.cookie(), r.error());
     }
 
+    private void refuseNotPromoted(NbdRequest req, String reason) {
+        notPromoted++;
+        if (notPromoted == 1) {
+            log.warn("data command refused with EPERM conn={} export={} cmd={} cookie={} offset={} length={}:"
+                    + " not promoted: {}", conn, export.name, req.command(), req.cookie(),
+                    Long.toUnsignedString(req.offsetBytes()), req.lengthBytes(), reason);
+        } else {
+            log.debug("data command refused with EPERM conn={} export={} cmd={} offset={} length={}: not promoted: {}",
+                    conn, export.name, req.command(), Long.toUnsignedString(req.offsetBytes()), req.lengthBytes(),
+                    reason);
+        }
+        replyNow(req.cookie(), NbdError.EPERM);
+    }
+
     private void replyNow(long cookie, NbdError error) {
         ctx.write(NbdSimpleReply.of(cookie, error), ctx.voidPromise());
         needsFlush = true;
@@ -145,13 +173,20 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
                 | (req.hasFlag(NbdFlags.CMD_FLAG_NO_HOLE) ? CaptureRecord.FLAG_NO_HOLE : 0);
         Provenance provenance = new Provenance(Bus.WEDGE, conn, export.name, req.cookie(), 0,
                 req.command().wireValue());
+        // Counted before the hand-off: a completion may be queued before submit returns.
         inFlight++;
         inFlightBytes += req.payload().length;
+        if (!export.submit(new WriteCommand(kind, req.offsetBytes(), req.lengthBytes(), flags, provenance,
+                req.payload(), this))) {
+            // The export went standby since channelRead0 looked: the gate, not that look, decides.
+            inFlight--;
+            inFlightBytes -= req.payload().length;
+            refuseNotPromoted(req, export.standbyReason());
+            return;
+        }
         if (inFlightBytes > export.maxInFlightBytes && ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(false);
         }
-        export.sequencer.submit(new WriteCommand(kind, req.offsetBytes(), req.lengthBytes(), flags, provenance,
-                req.payload(), this));
     }
 
     private void read(NbdRequest req) {
@@ -254,7 +289,17 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     /** Stops reading new requests (server shutdown); requests already accepted are still answered. */
     void stopReading() {
         stopped = true;
-        ctx.executor().execute(() -> ctx.channel().config().setAutoRead(false));
+        try {
+            ctx.executor().execute(() -> ctx.channel().config().setAutoRead(false));
+        } catch (RejectedExecutionException e) {
+            // The endpoint was closed first: its event loops are gone and this connection with them.
+            log.debug("stop reading: event loop already shut down conn={} export={}", conn, export.name);
+        }
+    }
+
+    /** Closes the connection (export stopped, replaced or removed); accepted requests are not waited for. */
+    ChannelFuture close() {
+        return ctx.close();
     }
 
     /** Requests accepted and not yet answered. */

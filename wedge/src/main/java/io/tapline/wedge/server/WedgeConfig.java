@@ -2,7 +2,6 @@ package io.tapline.wedge.server;
 
 import io.tapline.wedge.capture.CaptureSink;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -10,19 +9,24 @@ import java.util.Objects;
 /**
  * Configuration of a {@link WedgeServer}. Immutable. See {@code wedge/README.md} for every key.
  *
- * @param listenAddress          where the NBD server listens (port 0: an ephemeral port)
+ * @param listenAddress          where the NBD server listens (port 0: an ephemeral port); ignored
+ *                               on a shared {@link NbdEndpoint}
  * @param exportName             the one export served (1..4096 UTF-8 bytes); clients asking for
- *                               the empty name get it too, as the default export
+ *                               the empty name get it too, as the default export, while it is
+ *                               the only export of its endpoint
  * @param volumePath             primary volume image; created sparse when missing
  * @param volumeSizeBytes        size of the primary volume; an existing file must have it
  * @param captureSink            an open sink the caller owns (and closes after {@link WedgeServer#close()})
- * @param ioThreads              Netty event-loop threads; 0 means Netty's default (2 x cores)
+ * @param ioThreads              Netty event-loop threads; 0 means Netty's default (2 x cores);
+ *                               ignored on a shared {@link NbdEndpoint}
  * @param readThreads            threads serving READ from the primary (default 4)
  * @param maxInFlightBytesPerConnection a connection stops reading new requests while the WRITE
  *                               payloads it has in flight exceed this (default 64 MiB)
- * @param shutdownTimeout        how long {@code close()} waits for in-flight requests (default 30 s)
+ * @param shutdownTimeout        how long {@code close()} waits for in-flight requests, and
+ *                               {@code standby()} for their answers (default 30 s)
  * @param handshakeTimeout       a client that has not finished negotiating within this is
- *                               disconnected, so idle or stalled handshakes cannot pile up (default 30 s)
+ *                               disconnected, so idle or stalled handshakes cannot pile up (default 30 s);
+ *                               ignored on a shared {@link NbdEndpoint} (which uses the default)
  */
 public record WedgeConfig(
         InetSocketAddress listenAddress,
@@ -43,14 +47,10 @@ public record WedgeConfig(
 
     public WedgeConfig {
         Objects.requireNonNull(listenAddress, "listenAddress");
-        Objects.requireNonNull(exportName, "exportName");
         Objects.requireNonNull(volumePath, "volumePath");
         Objects.requireNonNull(captureSink, "captureSink");
         Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
-        int nameBytes = exportName.getBytes(StandardCharsets.UTF_8).length;
-        if (nameBytes < 1 || nameBytes > 4096) {
-            throw new IllegalArgumentException("exportName: " + nameBytes + " UTF-8 bytes (expected: 1..4096)");
-        }
+        Export.requireName("exportName", exportName);
         if (volumeSizeBytes <= 0) {
             throw new IllegalArgumentException("volumeSizeBytes: " + volumeSizeBytes + " (expected: > 0)");
         }

@@ -1,38 +1,24 @@
 package io.tapline.wedge.server;
 
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.timeout.ReadTimeoutHandler;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tapline.log.ExclusiveLock;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.wedge.capture.VolumeSequencer;
 import io.tapline.wedge.capture.WriteCommand;
-import io.tapline.wedge.nbd.NbdHandshakeEncoder;
-import io.tapline.wedge.nbd.NbdOptionDecoder;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,10 +35,15 @@ import org.slf4j.LoggerFactory;
  * server.close();   // finishes in-flight requests, syncs the sink and the volume
  * </pre>
  *
+ * <p>{@link #start(WedgeConfig)} listens on its own {@link NbdEndpoint} and serves one export
+ * there; {@link #start(WedgeConfig, NbdEndpoint)} serves the export on a shared endpoint
+ * instead, replacing a standby export of the same name (failover). {@link #standby} fences the
+ * export: from then on data commands get EPERM, and the call returns once no write is in flight.
+ *
  * <p>Uses epoll when available, NIO otherwise; TCP_NODELAY on every connection. Thread-safe;
  * {@link #close()} is idempotent. The server opens and closes the primary volume, holding an
  * {@link ExclusiveLock} on {@code VOLUME.lock} meanwhile (a second wedge on the volume is
- * refused); it never closes the capture sink.
+ * refused); it never closes the capture sink, nor a shared endpoint.
  */
 public final class WedgeServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WedgeServer.class);
@@ -63,62 +54,53 @@ public final class WedgeServer implements AutoCloseable {
     private final VolumeFile primary;
     private final VolumeSequencer sequencer;
     private final ExecutorService readers;
-    private final EventLoopGroup boss;
-    private final EventLoopGroup workers;
-    private final ChannelGroup channels = new DefaultChannelGroup("wedge", GlobalEventExecutor.INSTANCE);
-    private final ConnectionTracker tracker = new ConnectionTracker();
-    private final Channel serverChannel;
+    private final Export export;
+    private final NbdEndpoint endpoint;
+    /** Whether the endpoint is this wedge's own (closed with it) or shared (left open). */
+    private final boolean ownsEndpoint;
+    private final ExclusiveLock volumeLock;
     private boolean closed;
-    private ExclusiveLock volumeLock;
 
-    private WedgeServer(WedgeConfig config, VolumeFile primary) throws IOException {
+    private WedgeServer(WedgeConfig config, VolumeFile primary, NbdEndpoint endpoint, boolean ownsEndpoint,
+            ExclusiveLock volumeLock) {
         this.config = config;
         this.primary = primary;
+        this.endpoint = endpoint;
+        this.ownsEndpoint = ownsEndpoint;
+        this.volumeLock = volumeLock;
         this.sequencer = VolumeSequencer.start(config.exportName(), primary, config.captureSink());
         this.readers = Executors.newFixedThreadPool(config.readThreads(), daemonThreads("wedge-read-" + config.exportName()));
-        Export export = new Export(config.exportName(), primary, sequencer, readers,
+        this.export = Export.served(config.exportName(), primary, sequencer, readers,
                 config.maxInFlightBytesPerConnection());
-        boolean epoll = Epoll.isAvailable();
-        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        this.boss = new MultiThreadIoEventLoopGroup(1, io);
-        this.workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), io);
-        NbdHandshakeEncoder handshakeEncoder = new NbdHandshakeEncoder();
-        ServerBootstrap b = new ServerBootstrap()
-                .group(boss, workers)
-                .channel(channelType)
-                .option(ChannelOption.SO_BACKLOG, 128)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        channels.add(ch);
-                        ch.pipeline()
-                                .addLast(NbdNegotiationHandler.HANDSHAKE_TIMEOUT, new ReadTimeoutHandler(
-                                        config.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS))
-                                .addLast(NbdNegotiationHandler.HANDSHAKE_ENCODER, handshakeEncoder)
-                                .addLast(NbdNegotiationHandler.OPTION_DECODER, new NbdOptionDecoder())
-                                .addLast("nbd-negotiation", new NbdNegotiationHandler(export, tracker));
-                    }
-                });
-        try {
-            this.serverChannel = b.bind(config.listenAddress()).syncUninterruptibly().channel();
-        } catch (Exception e) { // Netty rethrows the native bind IOException undeclared.
-            shutdownResources();
-            throw new IOException("cannot listen on " + config.listenAddress() + ": " + e.getMessage(), e);
-        }
-        log.info("wedge listening address={} export={} volume={} sizeBytes={} transport={}", boundAddress(),
-                config.exportName(), config.volumePath(), config.volumeSizeBytes(), epoll ? "epoll" : "nio");
     }
 
     /**
-     * Opens (creating sparse if missing) the primary volume and starts serving it.
+     * Opens (creating sparse if missing) the primary volume and starts serving it on its own
+     * listener at {@code config.listenAddress()}.
      *
      * @throws io.tapline.log.volume.VolumeSizeMismatchException when the volume exists with another size
      * @throws IOException when the volume cannot be opened or the address cannot be bound
      */
     public static WedgeServer start(WedgeConfig config) throws IOException {
+        return start(config, null, true);
+    }
+
+    /**
+     * Opens (creating sparse if missing) the primary volume and serves it as an export of a
+     * shared {@code endpoint}; {@code config.listenAddress()}, {@code ioThreads} and
+     * {@code handshakeTimeout} are the endpoint's business then and ignored. A standby export of
+     * the same name is replaced (its connections are closed). {@link #close()} leaves the
+     * endpoint open.
+     *
+     * @throws io.tapline.log.volume.VolumeSizeMismatchException when the volume exists with another size
+     * @throws IOException when the volume cannot be opened
+     * @throws IllegalStateException when another wedge serves that name on the endpoint, or it is closed
+     */
+    public static WedgeServer start(WedgeConfig config, NbdEndpoint endpoint) throws IOException {
+        return start(config, Objects.requireNonNull(endpoint, "endpoint"), false);
+    }
+
+    private static WedgeServer start(WedgeConfig config, NbdEndpoint shared, boolean ownsEndpoint) throws IOException {
         Path volume = config.volumePath();
         ExclusiveLock lock = ExclusiveLock.acquire(volume.resolveSibling(volume.getFileName() + LOCK_SUFFIX),
                 "volume", volume);
@@ -126,9 +108,18 @@ public final class WedgeServer implements AutoCloseable {
         try {
             VolumeFile primary = VolumeFile.openOrCreate(volume, config.volumeSizeBytes());
             try {
-                WedgeServer server = new WedgeServer(config, primary);
-                server.volumeLock = lock;
-                return server;
+                NbdEndpoint endpoint = ownsEndpoint ? NbdEndpoint.start(config.listenAddress(), config.ioThreads(),
+                        config.handshakeTimeout()) : shared;
+                try {
+                    WedgeServer server = new WedgeServer(config, primary, endpoint, ownsEndpoint, lock);
+                    server.attach();
+                    return server;
+                } catch (RuntimeException e) {
+                    if (ownsEndpoint) {
+                        endpoint.close();
+                    }
+                    throw e;
+                }
             } catch (IOException | RuntimeException e) {
                 primary.close();
                 if (created) {
@@ -142,19 +133,36 @@ public final class WedgeServer implements AutoCloseable {
         }
     }
 
-    /** The address actually bound (with the real port when port 0 was configured). */
+    private void attach() {
+        try {
+            endpoint.attach(export);
+        } catch (RuntimeException e) {
+            try {
+                stopSequencerAndReaders();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        log.info("wedge serving address={} export={} volume={} sizeBytes={} sharedEndpoint={}", boundAddress(),
+                config.exportName(), config.volumePath(), config.volumeSizeBytes(), !ownsEndpoint);
+    }
+
+    /** The address clients connect to: the wedge's own listener, or the shared endpoint's. */
     public InetSocketAddress boundAddress() {
-        return (InetSocketAddress) serverChannel.localAddress();
+        return endpoint.boundAddress();
     }
 
     /**
      * Queues an administrator's command (a MARK) behind every write submitted before it, so that
      * it is ordered with the host's writes; {@code command.listener()} hears when it is durable.
+     * Not affected by {@link #standby}: only the host's commands are fenced.
      */
     public void submit(WriteCommand command) {
         sequencer.submit(command);
     }
 
+    /** The configuration this wedge was started with. */
     public WedgeConfig config() {
         return config;
     }
@@ -169,14 +177,42 @@ public final class WedgeServer implements AutoCloseable {
     }
 
     /** Reads the primary volume (positional, thread-safe); unordered with in-flight writes unless quiesced. */
-    public void readPrimary(long offsetBytes, java.nio.ByteBuffer dst) throws IOException {
+    public void readPrimary(long offsetBytes, ByteBuffer dst) throws IOException {
         primary.read(offsetBytes, dst);
     }
 
     /**
-     * Graceful stop: stops accepting connections and reading requests, waits (up to the
-     * configured shutdown timeout) until every accepted request was answered, closes the
-     * connections, then makes the capture sink and the primary durable and closes the primary.
+     * Fences the export: from this call on, every new data command (READ, WRITE, TRIM,
+     * WRITE_ZEROES, FLUSH, CACHE) of the host gets EPERM, as on a standby export ("not promoted:
+     * {@code reason}" in the log); DISC still works and connections stay open. Writes accepted
+     * before complete normally. Returns once every accepted write is applied to the primary and
+     * answered (waiting at most the configured shutdown timeout for the answers), so nothing the
+     * host sends changes the primary afterwards. The volume stays open until {@link #close()}.
+     * Calling it again only changes the reason.
+     */
+    public synchronized void standby(String reason) {
+        export.standby(reason);
+        log.info("wedge fenced, data commands get EPERM from now on export={} reason={}", config.exportName(), reason);
+        if (closed) {
+            return;
+        }
+        awaitQuiescentPoint();
+        if (!awaitIdle()) {
+            log.warn("standby: answers still pending after the shutdown timeout, the primary no longer changes"
+                    + " export={} timeout={}", config.exportName(), config.shutdownTimeout());
+        }
+    }
+
+    /** Whether {@link #standby} was called: the export refuses data commands. */
+    public boolean isStandby() {
+        return export.standbyReason() != null;
+    }
+
+    /**
+     * Graceful stop: stops offering the export (an own listener stops accepting connections),
+     * stops reading requests, waits (up to the configured shutdown timeout) until every accepted
+     * request was answered, closes the export's connections, then makes the capture sink and the
+     * primary durable and closes the primary. A shared endpoint stays open.
      */
     @Override
     public synchronized void close() throws IOException {
@@ -184,35 +220,77 @@ public final class WedgeServer implements AutoCloseable {
             return;
         }
         closed = true;
-        serverChannel.close().syncUninterruptibly();
-        tracker.stopReading();
-        long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
-        while (!tracker.idle() && System.nanoTime() < deadline) {
-            // Poll with a deadline: in-flight counts live on several event loops.
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        if (ownsEndpoint) {
+            endpoint.stopAccepting();
         }
-        if (!tracker.idle()) {
+        endpoint.detach(export);
+        export.connections.stopReading();
+        if (!awaitIdle()) {
             log.warn("shutdown timeout with requests in flight export={} timeout={}", config.exportName(),
                     config.shutdownTimeout());
         }
-        channels.close().awaitUninterruptibly();
+        export.connections.closeAll();
         try {
-            shutdownResources();
+            try {
+                stopSequencerAndReaders();
+            } finally {
+                if (ownsEndpoint) {
+                    endpoint.close();
+                }
+                primary.close();
+            }
         } finally {
             volumeLock.close();
         }
         log.info("wedge closed export={}", config.exportName());
     }
 
-    private void shutdownResources() throws IOException {
+    /** Waits until every accepted write is applied: submitted before this call means queued before the marker. */
+    private void awaitQuiescentPoint() {
+        CountDownLatch reached = new CountDownLatch(1);
+        boolean interrupted = false;
+        try {
+            sequencer.atQuiescentPoint(() -> {
+                reached.countDown();
+                return null;
+            });
+        } catch (InterruptedException e) {
+            interrupted = true; // The action is queued all the same; wait for it below.
+        } catch (IOException e) {
+            // Only a closed sequencer fails here, and close() cannot run while this monitor is held.
+            throw new UncheckedIOException("standby: sequencer refused a quiescent point export="
+                    + config.exportName(), e);
+        }
+        while (true) {
+            try {
+                reached.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Polls, up to the shutdown timeout, until no connection of the export has a request in flight. */
+    private boolean awaitIdle() {
+        Duration timeout = config.shutdownTimeout();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!export.connections.idle() && System.nanoTime() < deadline) {
+            // Poll with a deadline: in-flight counts live on several event loops.
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        }
+        return export.connections.idle();
+    }
+
+    private void stopSequencerAndReaders() throws IOException {
         try {
             sequencer.close();
         } finally {
             readers.shutdown();
             awaitTermination(readers);
-            workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-            boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-            primary.close();
         }
     }
 

@@ -116,10 +116,12 @@ final class RawNbdClient implements Closeable {
         return b;
     }
 
-    /** Whether the server has closed the connection (EOF within the socket time-out). */
+    /** Whether the server has closed the connection: EOF or reset within the socket time-out (a time-out is not a close). */
     boolean closedByServer() {
         try {
             return in.read() < 0;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
         } catch (IOException e) {
             return true;
         }

@@ -1,0 +1,39 @@
+package io.tapline.replay;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Told by the replayer when a volume changes role, on the volume's apply thread, so that the
+ * node can serve it: a promoted volume read-write to its host (its files are closed by the
+ * replayer first), a demoted one as a standby export again.
+ */
+public interface RoleListener {
+    /** Does nothing: a replayer without a host-facing endpoint. */
+    RoleListener NONE = new RoleListener() {
+        @Override
+        public void promoted(String volumeId, Path volumeDir, VolumeRole role, long sizeBytes) {
+        }
+
+        @Override
+        public String demoting(String volumeId, Path volumeDir, VolumeRole role) {
+            return "";
+        }
+    };
+
+    /**
+     * The volume is primary here now: {@code volumeDir/replica.img} may be served read-write.
+     *
+     * @throws IOException when it cannot be served; the volume stays primary (and fenced) and the
+     *         administrator is told
+     */
+    void promoted(String volumeId, Path volumeDir, VolumeRole role, long sizeBytes) throws IOException;
+
+    /**
+     * The volume is about to become a secondary again: stop serving it read-write and keep what
+     * was written while it was primary; returns one line saying where that was kept.
+     *
+     * @throws IOException to abort the demotion (the volume stays primary)
+     */
+    String demoting(String volumeId, Path volumeDir, VolumeRole role) throws IOException;
+}

@@ -1,0 +1,99 @@
+package io.tapline.tools;
+
+import io.tapline.replay.ReplayServer;
+import io.tapline.replay.VolumeRole;
+import io.tapline.replay.VolumeStatus;
+import io.tapline.tools.cli.CliFailure;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * {@code tapline status --data DIR}: the replica side of a node, read from its files: per volume
+ * its role and generation (who promoted or demoted it, when, after which sequence), the
+ * replica's state, and the images kept aside by demotions.
+ */
+final class ReplicaStatusReport {
+    private ReplicaStatusReport() {
+    }
+
+    static Map<String, Object> of(Path data, String onlyVolume) throws IOException {
+        if (!Files.isDirectory(data)) {
+            throw new CliFailure("data: " + data + " (expected: an existing replayer data directory)");
+        }
+        List<Map<String, Object>> volumes = new ArrayList<>();
+        for (VolumeStatus s : ReplayServer.readVolumeStatus(data)) {
+            if (onlyVolume != null && !onlyVolume.equals(s.volumeId())) {
+                continue;
+            }
+            Path dir = data.resolve(s.volumeId());
+            VolumeRole role = VolumeRole.read(dir);
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("volume", s.volumeId());
+            v.put("role", role.roleName());
+            v.put("generation", role.generation());
+            if (role.millis() != 0) {
+                v.put("roleChanged", Instant.ofEpochMilli(role.millis()).toString());
+                v.put("roleChangedBy", role.actor());
+                v.put("roleChangedAtSeq", role.sequence());
+            }
+            if (role.primary()) {
+                v.put("state", "primary");
+                v.put("peers", role.peers().isEmpty() ? List.of() : List.of(role.peers().split(",")));
+                v.put("reason", "served read-write on this node's NBD endpoint; sources of older generations are"
+                        + " fenced; buffer " + dir.resolve(ReplicaExports.PRIMARY_BUFFER));
+            } else {
+                v.put("state", s.state());
+                v.put("reason", s.reason().isEmpty() ? null : s.reason());
+            }
+            v.put("lastApplied", s.lastAppliedSequence());
+            v.put("consistentSequence", s.consistentSequence());
+            v.put("discardedImages", discardedImages(dir));
+            volumes.add(v);
+        }
+        if (onlyVolume != null && volumes.isEmpty()) {
+            throw new CliFailure("volume: " + onlyVolume + " (expected: a volume in " + data + ")");
+        }
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("data", data.toAbsolutePath().toString());
+        report.put("volumes", volumes);
+        return report;
+    }
+
+    private static List<String> discardedImages(Path dir) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("discarded-") && n.endsWith(".img"))
+                    .sorted().forEach(out::add);
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    static String human(Map<String, Object> report) {
+        StringBuilder b = new StringBuilder("data " + report.get("data") + "\n");
+        for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
+            b.append("  ").append(v.get("volume")).append(": ").append(v.get("role")).append(" generation ")
+                    .append(v.get("generation")).append(", ").append(v.get("state")).append(" at seq ")
+                    .append(v.get("lastApplied"));
+            if (v.get("roleChanged") != null) {
+                b.append(" (role set by ").append(v.get("roleChangedBy")).append(" at ").append(v.get("roleChanged"))
+                        .append(" after seq ").append(v.get("roleChangedAtSeq")).append(')');
+            }
+            b.append('\n');
+            if (v.get("reason") != null) {
+                b.append("    ").append(v.get("reason")).append('\n');
+            }
+            for (Object img : (List<Object>) v.get("discardedImages")) {
+                b.append("    kept aside: ").append(img).append('\n');
+            }
+        }
+        return b.toString().stripTrailing();
+    }
+}

@@ -1,0 +1,39 @@
+package io.tapline.tools;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.ChangedChunks;
+import io.tapline.wedge.capture.CaptureSink;
+import java.io.IOException;
+
+/**
+ * A capture sink that also records, in a durable chunk bitmap, every chunk a write-nature
+ * command touched: on a promoted replica, what was written while it was primary, so that a
+ * demotion can keep exactly those chunks aside ({@link DiscardedImage}). The bitmap is made
+ * durable before the records on each sync, so a write the host saw flushed is always in it.
+ */
+final class WrittenChunksSink implements CaptureSink {
+    private final CaptureSink next;
+    private final ChangedChunks written;
+
+    WrittenChunksSink(CaptureSink next, ChangedChunks written) {
+        this.next = next;
+        this.written = written;
+    }
+
+    @Override
+    public CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags, Provenance provenance,
+            byte[] payload) throws IOException {
+        if (kind == RecordKind.WRITE || kind == RecordKind.WRITE_ZEROES || kind == RecordKind.DISCARD) {
+            written.mark(offsetBytes, lengthBytes);
+        }
+        return next.append(kind, offsetBytes, lengthBytes, flags, provenance, payload);
+    }
+
+    @Override
+    public void sync() throws IOException {
+        written.force();
+        next.sync();
+    }
+}

@@ -1,0 +1,243 @@
+package io.tapline.wedge.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.tapline.wedge.nbd.NbdHandshakeEncoder;
+import io.tapline.wedge.nbd.NbdOptionDecoder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One NBD listener (fixed newstyle, simple replies; see {@link WedgeServer} for what is
+ * supported) serving several named exports: wedges attached with
+ * {@link WedgeServer#start(WedgeConfig, NbdEndpoint)} and <i>standby</i> exports.
+ *
+ * <p>A standby export is what a replica offers while it is not promoted: it negotiates like a
+ * served export (NBD_OPT_GO, INFO, EXPORT_NAME and LIST show its name, size and block sizes), so
+ * a host's multipath or a failover script sees the disk, but every data command (READ, WRITE,
+ * TRIM, WRITE_ZEROES, FLUSH, CACHE) gets EPERM ("not promoted: REASON" in the log). Promotion
+ * starts a wedge of the same name on this endpoint, which replaces the standby export.
+ *
+ * <pre>
+ * NbdEndpoint endpoint = NbdEndpoint.start(new InetSocketAddress("0.0.0.0", 10809));
+ * endpoint.serveStandby("vol1", 4L &lt;&lt; 30, "replica of site-a, generation 7");
+ * ...                                           // failover: promote
+ * WedgeServer wedge = WedgeServer.start(config, endpoint);   // replaces the standby "vol1"
+ * ...                                           // fenced: a newer generation serves elsewhere
+ * wedge.standby("fenced by generation 8");     // EPERM from now on, no write in flight
+ * wedge.close();
+ * endpoint.close();
+ * </pre>
+ *
+ * <p>Names: a client asking for an exact name gets that export; the empty name is the default
+ * export only while exactly one export is registered; any other name gets NBD_REP_ERR_UNKNOWN
+ * (GO, INFO) or a closed connection (EXPORT_NAME, which allows no error).
+ *
+ * <p>Uses epoll when available, NIO otherwise; TCP_NODELAY on every connection; a client that has
+ * not finished negotiating within 30 s is disconnected. Thread-safe; changes to the set of
+ * exports are serialised. {@link #close()} is idempotent; it closes every connection but not the
+ * wedges attached (their owners close them, before the endpoint or after; after, they are simply
+ * cut off).
+ */
+public final class NbdEndpoint implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NbdEndpoint.class);
+
+    private final ExportTable exports = new ExportTable();
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final ChannelGroup channels = new DefaultChannelGroup("nbd-endpoint", GlobalEventExecutor.INSTANCE);
+    private final Channel serverChannel;
+    private final InetSocketAddress boundAddress;
+    private boolean closed;
+
+    private NbdEndpoint(InetSocketAddress listen, int ioThreads, Duration handshakeTimeout) throws IOException {
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        this.boss = new MultiThreadIoEventLoopGroup(1, io);
+        this.workers = new MultiThreadIoEventLoopGroup(ioThreads, io);
+        NbdHandshakeEncoder handshakeEncoder = new NbdHandshakeEncoder();
+        long handshakeTimeoutMillis = handshakeTimeout.toMillis();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(channelType)
+                .option(ChannelOption.SO_BACKLOG, 128)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        channels.add(ch);
+                        ch.pipeline()
+                                .addLast(NbdNegotiationHandler.HANDSHAKE_TIMEOUT, new ReadTimeoutHandler(
+                                        handshakeTimeoutMillis, TimeUnit.MILLISECONDS))
+                                .addLast(NbdNegotiationHandler.HANDSHAKE_ENCODER, handshakeEncoder)
+                                .addLast(NbdNegotiationHandler.OPTION_DECODER, new NbdOptionDecoder())
+                                .addLast("nbd-negotiation", new NbdNegotiationHandler(exports));
+                    }
+                });
+        try {
+            this.serverChannel = b.bind(listen).syncUninterruptibly().channel();
+        } catch (Exception e) { // Netty rethrows the native bind IOException undeclared.
+            shutdownEventLoops();
+            throw new IOException("cannot listen on " + listen + ": " + e.getMessage(), e);
+        }
+        this.boundAddress = (InetSocketAddress) serverChannel.localAddress();
+        log.info("NBD endpoint listening address={} transport={}", boundAddress, epoll ? "epoll" : "nio");
+    }
+
+    /**
+     * Starts listening, with no export yet (every name is unknown until one is added).
+     *
+     * @param listen where to listen; port 0 picks an ephemeral port ({@link #boundAddress()})
+     * @throws IOException {@code cannot listen on ADDR: ...} when the address cannot be bound
+     */
+    public static NbdEndpoint start(InetSocketAddress listen) throws IOException {
+        return start(listen, 0, WedgeConfig.DEFAULT_HANDSHAKE_TIMEOUT);
+    }
+
+    /** As {@link #start(InetSocketAddress)}, with {@link WedgeConfig}'s event-loop threads and handshake time-out. */
+    static NbdEndpoint start(InetSocketAddress listen, int ioThreads, Duration handshakeTimeout) throws IOException {
+        Objects.requireNonNull(listen, "listen");
+        return new NbdEndpoint(listen, ioThreads, handshakeTimeout);
+    }
+
+    /** The address actually bound (with the real port when port 0 was given). */
+    public InetSocketAddress boundAddress() {
+        return boundAddress;
+    }
+
+    /**
+     * Serves {@code name} as a standby export of {@code sizeBytes}: negotiation shows it, data
+     * commands get EPERM naming {@code reason}. Replaces a standby export of that name, closing
+     * its connections (so a new reason or size reaches every client).
+     *
+     * @throws IllegalStateException when a wedge serves data under that name (fence it with
+     *                               {@link WedgeServer#standby} first), or the endpoint is closed
+     */
+    public void serveStandby(String name, long sizeBytes, String reason) {
+        Export standby = Export.standbyOnly(name, sizeBytes, reason);
+        Export old;
+        synchronized (this) {
+            requireOpen();
+            requireNotServingData(exports.get(name), "serveStandby");
+            old = exports.put(standby);
+        }
+        log.info("standby export serving export={} sizeBytes={} reason={}", name, sizeBytes, reason);
+        closeConnections(old);
+    }
+
+    /**
+     * Stops serving {@code name} and closes its connections; nothing happens when no export has
+     * that name.
+     *
+     * @throws IllegalStateException when a wedge serves data under that name (close the wedge,
+     *                               or fence it with {@link WedgeServer#standby} first)
+     */
+    public void remove(String name) {
+        Objects.requireNonNull(name, "name");
+        Export old;
+        synchronized (this) {
+            requireNotServingData(exports.get(name), "remove");
+            old = exports.remove(name);
+        }
+        if (old != null) {
+            log.info("export removed export={}", name);
+            closeConnections(old);
+        }
+    }
+
+    /**
+     * Serves a wedge's export, replacing a standby export of the same name (its connections are
+     * closed: their clients reconnect and find the wedge).
+     *
+     * @throws IllegalStateException when another wedge holds that name, or the endpoint is closed
+     */
+    void attach(Export export) {
+        Export old;
+        synchronized (this) {
+            requireOpen();
+            old = exports.get(export.name);
+            if (old != null && old.hasVolume()) {
+                throw new IllegalStateException("export: " + export.name + " (expected: not served by another wedge"
+                        + " on " + boundAddress + ")");
+            }
+            exports.put(export);
+        }
+        if (old != null) {
+            log.info("standby export replaced by a wedge export={} reason={}", export.name, old.standbyReason());
+            closeConnections(old);
+        }
+    }
+
+    /** Stops offering {@code export} to new clients, unless another export has replaced it already. */
+    synchronized void detach(Export export) {
+        exports.remove(export);
+    }
+
+    /** Stops accepting connections; those already accepted go on. */
+    void stopAccepting() {
+        serverChannel.close().syncUninterruptibly();
+    }
+
+    /** Closes the listener and every connection, then the event loops. Idempotent. Not on an event loop. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            exports.removeAll();
+        }
+        serverChannel.close().syncUninterruptibly();
+        channels.close().awaitUninterruptibly();
+        shutdownEventLoops();
+        log.info("NBD endpoint closed address={}", boundAddress);
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("NBD endpoint on " + boundAddress + " is closed");
+        }
+    }
+
+    private void requireNotServingData(Export current, String operation) {
+        if (current != null && current.standbyReason() == null) {
+            throw new IllegalStateException(operation + ": export " + current.name
+                    + " is served by a wedge (expected: a standby export or none)");
+        }
+    }
+
+    private static void closeConnections(Export export) {
+        if (export != null) {
+            export.connections.closeAll();
+        }
+    }
+
+    private void shutdownEventLoops() {
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}
