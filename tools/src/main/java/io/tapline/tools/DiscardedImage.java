@@ -28,6 +28,7 @@ final class DiscardedImage {
      * @return the bytes copied
      */
     static long write(Path source, long sizeBytes, List<long[]> ranges, Path target) throws IOException {
+        ranges = merged(ranges, sizeBytes);
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         long copied = 0;
         try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
@@ -36,7 +37,7 @@ final class DiscardedImage {
             out.truncate(0);
             ByteBuffer buf = ByteBuffer.allocateDirect(COPY_BYTES);
             for (long[] r : ranges) {
-                long end = Math.min(sizeBytes, r[1] == Long.MAX_VALUE ? sizeBytes : r[0] + r[1]);
+                long end = r[0] + r[1];
                 for (long pos = r[0]; pos < end; ) {
                     buf.clear().limit((int) Math.min(COPY_BYTES, end - pos));
                     int n = in.read(buf, pos);
@@ -59,5 +60,27 @@ final class DiscardedImage {
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         DurableFiles.syncDirectory(target.getParent());
         return copied;
+    }
+
+    /** The ranges clamped to the volume, sorted, overlapping and touching ones merged. */
+    static List<long[]> merged(List<long[]> ranges, long sizeBytes) {
+        List<long[]> sorted = new java.util.ArrayList<>();
+        for (long[] r : ranges) {
+            long end = r[1] == Long.MAX_VALUE || r[0] + r[1] > sizeBytes ? sizeBytes : r[0] + r[1];
+            if (r[0] < end) {
+                sorted.add(new long[] {r[0], end});
+            }
+        }
+        sorted.sort(java.util.Comparator.comparingLong(r -> r[0]));
+        List<long[]> out = new java.util.ArrayList<>();
+        for (long[] r : sorted) {
+            long[] last = out.isEmpty() ? null : out.get(out.size() - 1);
+            if (last != null && r[0] <= last[0] + last[1]) {
+                last[1] = Math.max(last[1], r[1] - last[0]);
+            } else {
+                out.add(new long[] {r[0], r[1] - r[0]});
+            }
+        }
+        return out;
     }
 }

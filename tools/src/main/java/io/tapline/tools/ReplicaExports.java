@@ -51,6 +51,10 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     private final Set<String> standby = ConcurrentHashMap.newKeySet();
     private final Map<String, Primary> primaries = new ConcurrentHashMap<>();
     private final ScheduledExecutorService scanner;
+    /** The wedge's own volume, when this node was started by {@code tapline wedge --listen}. */
+    private volatile SourceNode.Settings own;
+    /** Why the own volume serves nothing and waits for {@code tapline resolve}, or null. */
+    private volatile String splitBrain;
 
     /** A promoted volume being served: its wedge node and the bitmap of what it wrote. */
     private record Primary(SourceNode node, ChangedChunks written) {
@@ -74,6 +78,10 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
 
     /** Serves every volume of the data directory as it is now, then keeps watching for new ones. */
     void startServing() throws IOException {
+        SourceNode.Settings s = own;
+        if (s != null) {
+            Files.createDirectories(dataDir.resolve(s.export()).resolve(MarkSpool.DIR));
+        }
         scan();
         scanner.scheduleWithFixedDelay(this::scanQuietly, 1, 1, TimeUnit.SECONDS);
     }
@@ -85,6 +93,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     private void scanQuietly() {
         try {
             scan();
+            pollResolveRequests();
         } catch (IOException | RuntimeException e) {
             LOG.warn("replica exports: scan of {} failed: {}", dataDir, e.toString());
         }
@@ -105,6 +114,149 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                 serveStandby(volumeId, role, size);
             }
         }
+    }
+
+    /**
+     * Serves the wedge's own volume ({@code tapline wedge --listen}): as the original primary
+     * (generation 1) with the operator's settings, or, once it rejoined a promoted peer, as that
+     * peer's standby secondary. Its directory in the node's data links {@code replica.img} to
+     * the volume, so the node's replayer applies the peer's records to the same file.
+     */
+    synchronized void serveOwn(SourceNode.Settings settings) throws IOException {
+        own = settings;
+        String id = settings.export();
+        Path dir = Files.createDirectories(dataDir.resolve(id));
+        Path link = ReplayServer.replicaImage(dir);
+        if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.createSymbolicLink(link, settings.volume().toAbsolutePath());
+        }
+        if (!Files.exists(dir.resolve(VolumeRole.FILE))) {
+            VolumeRole.originalPrimary(System.currentTimeMillis(), Actor.current()).write(dir);
+        }
+        VolumeRole role = VolumeRole.read(dir);
+        if (role.primary() && role.generation() == 1) {
+            SourceNode node = SourceNode.start(new SourceNode.Settings(settings.nbd(), id, settings.volume(),
+                    settings.sizeBytes(), settings.bufferDir(), settings.bufferConfig(), settings.remotes(),
+                    settings.sourceId(), settings.credential(), settings.resync(), endpoint,
+                    settings.sinkWrapper()));
+            node.onFenced(reason -> scanner.execute(() -> fencedQuietly(id, reason)));
+            primaries.put(id, new Primary(node, null));
+        } else if (role.primary()) {
+            promoted(id, dir, role, settings.sizeBytes());
+        } else {
+            Rejoin.deleteTree(settings.bufferDir().resolve(id)); // a generation that ended (see Rejoin)
+            serveStandby(id, role, settings.sizeBytes());
+        }
+    }
+
+    /** The own volume's source side (null when it is not the serving primary). */
+    SourceNode ownNode() {
+        SourceNode.Settings s = own;
+        Primary p = s == null ? null : primaries.get(s.export());
+        return p == null ? null : p.node();
+    }
+
+    private void fencedQuietly(String id, String reason) {
+        try {
+            fenced(id, reason, false);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            LOG.error("volume={} fenced by a newer primary but could not rejoin: {}", id, e.toString());
+        }
+    }
+
+    /**
+     * A remote refused this node's own primary because it was promoted. If its generation is newer,
+     * host writes stop at once; then, unless this side captured writes after the peer's promotion
+     * (a split brain, resolved by an operator), the volume rejoins as the peer's secondary.
+     */
+    private synchronized String fenced(String id, String reason, boolean resolving)
+            throws IOException, InterruptedException {
+        VolumeRole.Fence fence = VolumeRole.parseFence(reason);
+        Path dir = dataDir.resolve(id);
+        VolumeRole role = VolumeRole.read(dir);
+        Primary p = primaries.get(id);
+        if (fence == null || p == null || !role.primary() || fence.generation() <= role.generation()) {
+            String why = "volume " + id + ": no newer primary fences this node (" + reason + ")";
+            LOG.warn(why);
+            return why;
+        }
+        p.node().fence("fenced: the replica was promoted to generation " + fence.generation() + " elsewhere");
+        UnshippedRecords unshipped = UnshippedRecords.read(p.node().buffer(), fence.sequence(), fence.millis());
+        if (unshipped.afterPromotion() > 0 && !resolving) {
+            splitBrain = "split brain: volume " + id + " was written on both sides since generation "
+                    + fence.generation() + " began at " + java.time.Instant.ofEpochMilli(fence.millis()) + ": this side "
+                    + unshipped.records() + " records (" + unshipped.bytes() + " bytes) after seq " + fence.sequence()
+                    + ", " + unshipped.afterPromotion() + " of them after the promotion; the host is refused here;"
+                    + " resolve with `tapline resolve --buffer B --volume " + id + " --keep peer|local`";
+            AdvisoryFiles.writeText(dir, "split-brain", splitBrain + "\n");
+            LOG.error(splitBrain);
+            pendingFence = reason;
+            return splitBrain;
+        }
+        primaries.remove(id);
+        String line = Rejoin.run(id, p.node(), own.bufferDir().resolve(id), dir, own.volume(), own.sizeBytes(), fence,
+                unshipped, resolving ? "resolve by " + Actor.current() : "fenced by generation " + fence.generation());
+        Files.deleteIfExists(dir.resolve("split-brain"));
+        splitBrain = null;
+        serveStandby(id, VolumeRole.read(dir), own.sizeBytes());
+        return line;
+    }
+
+    /** The fencing refusal a split brain waits on (to rejoin with, on resolve --keep peer). */
+    private volatile String pendingFence;
+
+    /**
+     * {@code <data>/<volume>/requests/<id>.resolve} holds "peer" or "local": answered with
+     * {@code <id>.done} or {@code <id>.failed} (one line).
+     */
+    private void pollResolveRequests() throws IOException {
+        SourceNode.Settings s = own;
+        if (s == null) {
+            return;
+        }
+        Path requests = dataDir.resolve(s.export()).resolve(MarkSpool.DIR);
+        if (!Files.isDirectory(requests)) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(requests)) {
+            for (Path req : (Iterable<Path>) files.filter(f -> f.toString().endsWith(RESOLVE_SUFFIX))::iterator) {
+                String name = req.getFileName().toString();
+                String id = name.substring(0, name.length() - RESOLVE_SUFFIX.length());
+                String keep = Files.readString(req).strip();
+                Files.deleteIfExists(req);
+                try {
+                    AdvisoryFiles.writeText(requests, id + ".done", resolve(s.export(), keep) + "\n");
+                } catch (IOException | InterruptedException | RuntimeException e) {
+                    AdvisoryFiles.writeText(requests, id + ".failed", String.valueOf(e.getMessage()) + "\n");
+                }
+            }
+        }
+    }
+
+    /** Request suffix of {@code tapline resolve}. */
+    static final String RESOLVE_SUFFIX = ".resolve";
+
+    private synchronized String resolve(String id, String keep) throws IOException, InterruptedException {
+        if (splitBrain == null) {
+            throw new IllegalStateException("volume " + id + " is not in split brain (nothing to resolve)");
+        }
+        if (keep.equals("peer")) {
+            return fenced(id, pendingFence, true);
+        }
+        if (!keep.equals("local")) {
+            throw new IllegalArgumentException("keep: " + keep + " (expected: peer or local)");
+        }
+        // This side wins: the peer must have been demoted (its writes kept there as an image);
+        // serve again, keeping the buffer, so the peer is resynced from here.
+        Primary p = primaries.remove(id);
+        if (p != null) {
+            p.node().close();
+        }
+        Files.deleteIfExists(dataDir.resolve(id).resolve("split-brain"));
+        splitBrain = null;
+        serveOwn(own);
+        return "volume " + id + " serves its host again as primary; the peer must be demoted (tapline demote) so"
+                + " that it is resynced from here";
     }
 
     private void serveStandby(String volumeId, VolumeRole role, long sizeBytes) {

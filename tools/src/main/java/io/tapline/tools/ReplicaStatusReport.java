@@ -28,34 +28,18 @@ final class ReplicaStatusReport {
             throw new CliFailure("data: " + data + " (expected: an existing replayer data directory)");
         }
         List<Map<String, Object>> volumes = new ArrayList<>();
+        Map<String, VolumeStatus> replicas = new java.util.TreeMap<>();
         for (VolumeStatus s : ReplayServer.readVolumeStatus(data)) {
-            if (onlyVolume != null && !onlyVolume.equals(s.volumeId())) {
-                continue;
+            replicas.put(s.volumeId(), s);
+        }
+        try (Stream<Path> dirs = Files.list(data)) { // a node's own volume has a role before any replica data
+            dirs.filter(d -> Files.isRegularFile(d.resolve(VolumeRole.FILE)))
+                    .forEach(d -> replicas.putIfAbsent(d.getFileName().toString(), null));
+        }
+        for (Map.Entry<String, VolumeStatus> e : replicas.entrySet()) {
+            if (onlyVolume == null || onlyVolume.equals(e.getKey())) {
+                volumes.add(volume(data.resolve(e.getKey()), e.getKey(), e.getValue()));
             }
-            Path dir = data.resolve(s.volumeId());
-            VolumeRole role = VolumeRole.read(dir);
-            Map<String, Object> v = new LinkedHashMap<>();
-            v.put("volume", s.volumeId());
-            v.put("role", role.roleName());
-            v.put("generation", role.generation());
-            if (role.millis() != 0) {
-                v.put("roleChanged", Instant.ofEpochMilli(role.millis()).toString());
-                v.put("roleChangedBy", role.actor());
-                v.put("roleChangedAtSeq", role.sequence());
-            }
-            if (role.primary()) {
-                v.put("state", "primary");
-                v.put("peers", role.peers().isEmpty() ? List.of() : List.of(role.peers().split(",")));
-                v.put("reason", "served read-write on this node's NBD endpoint; sources of older generations are"
-                        + " fenced; buffer " + dir.resolve(ReplicaExports.PRIMARY_BUFFER));
-            } else {
-                v.put("state", s.state());
-                v.put("reason", s.reason().isEmpty() ? null : s.reason());
-            }
-            v.put("lastApplied", s.lastAppliedSequence());
-            v.put("consistentSequence", s.consistentSequence());
-            v.put("discardedImages", discardedImages(dir));
-            volumes.add(v);
         }
         if (onlyVolume != null && volumes.isEmpty()) {
             throw new CliFailure("volume: " + onlyVolume + " (expected: a volume in " + data + ")");
@@ -64,6 +48,38 @@ final class ReplicaStatusReport {
         report.put("data", data.toAbsolutePath().toString());
         report.put("volumes", volumes);
         return report;
+    }
+
+    private static Map<String, Object> volume(Path dir, String volumeId, VolumeStatus s) throws IOException {
+        VolumeRole role = VolumeRole.read(dir);
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("volume", volumeId);
+        v.put("role", role.roleName());
+        v.put("generation", role.generation());
+        if (role.millis() != 0) {
+            v.put("roleChanged", Instant.ofEpochMilli(role.millis()).toString());
+            v.put("roleChangedBy", role.actor());
+            v.put("roleChangedAtSeq", role.sequence());
+        }
+        Path splitBrain = dir.resolve("split-brain");
+        if (Files.exists(splitBrain)) {
+            v.put("state", "split-brain");
+            v.put("reason", Files.readString(splitBrain).strip());
+        } else if (role.primary()) {
+            v.put("state", "primary");
+            v.put("peers", role.peers().isEmpty() ? List.of() : List.of(role.peers().split(",")));
+            v.put("reason", "served read-write on this node's NBD endpoint; sources of older generations are fenced");
+        } else if (s == null) {
+            v.put("state", "standby");
+            v.put("reason", "nothing received yet from the primary of generation " + role.generation());
+        } else {
+            v.put("state", s.state());
+            v.put("reason", s.reason().isEmpty() ? null : s.reason());
+        }
+        v.put("lastApplied", s == null ? 0 : s.lastAppliedSequence());
+        v.put("consistentSequence", s == null ? 0 : s.consistentSequence());
+        v.put("discardedImages", discardedImages(dir));
+        return v;
     }
 
     private static List<String> discardedImages(Path dir) throws IOException {

@@ -62,6 +62,8 @@ final class SourceNode implements AutoCloseable {
     private MarkSpool marks;
     private ResyncEngine resync;
     private RequestSpool resyncRequests;
+    private volatile java.util.function.Consumer<String> fencedListener;
+    private final java.util.concurrent.atomic.AtomicBoolean fencedTold = new java.util.concurrent.atomic.AtomicBoolean();
 
     private SourceNode(Path volumeDir, CaptureBuffer buffer) {
         this.volumeDir = volumeDir;
@@ -165,10 +167,40 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Tells {@code listener}, once, the refusal of the first remote that fences this source (a
+     * replica promoted to primary): on the status thread.
+     */
+    void onFenced(java.util.function.Consumer<String> listener) {
+        this.fencedListener = listener;
+    }
+
+    /** Stops serving the host at once (data commands refused); returns when no write is in flight. */
+    void fence(String reason) {
+        wedge.standby(reason);
+    }
+
+    /** The capture buffer (for reading what a fenced primary never shipped). */
+    CaptureBuffer buffer() {
+        return buffer;
+    }
+
+    private void checkFenced(io.tapline.journey.shipper.ShipperStatus status) {
+        java.util.function.Consumer<String> listener = fencedListener;
+        String error = status.lastError();
+        if (listener != null && error != null && error.startsWith("refused by replayer: fenced:")
+                && fencedTold.compareAndSet(false, true)) {
+            listener.accept(error.substring("refused by replayer: ".length()));
+        }
+    }
+
     private void writeStatusFiles(boolean running) {
         long now = System.currentTimeMillis();
         List<LinkStatusFile.Link> links = new ArrayList<>();
         for (Shipper shipper : shippers) {
+            if (running) {
+                checkFenced(shipper.status());
+            }
             LinkStatusFile.Link link = LinkStatusFile.Link.of(shipper.status(), now);
             links.add(running ? link : link.stopped(now));
         }

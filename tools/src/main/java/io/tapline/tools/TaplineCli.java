@@ -36,6 +36,7 @@ import picocli.CommandLine.Command;
             ResumeCommand.class,
             PromoteCommand.class,
             DemoteCommand.class,
+            ResolveCommand.class,
             ImageCommand.class,
             AuditCommand.class,
             WindowCommand.class,

@@ -42,6 +42,12 @@ final class WedgeCommand implements Callable<Integer> {
     @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
     InetSocketAddress metrics;
 
+    @Option(names = "--listen", paramLabel = "HOST:PORT",
+            description = "Also run a journey endpoint here (a node): if the volume's replica is promoted elsewhere,"
+                    + " this wedge stops serving its host, keeps what never shipped as a discarded image and rejoins"
+                    + " as the new primary's secondary (node data in <buffer>/node).")
+    InetSocketAddress listen;
+
     @Option(names = "--resync-rate", paramLabel = "SIZE", converter = ByteSizeConverter.class,
             description = "Bytes of the primary a resync may read per second for comparisons, e.g. 200M "
                     + "(default: unlimited).")
@@ -56,6 +62,9 @@ final class WedgeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
+        if (listen != null) {
+            return runNode(serve, metricsServer);
+        }
         SourceNode node = serve.own(SourceNode.start(settings()));
         if (metricsServer != null) {
             node.bindMetrics(metricsServer.registry(), export);
@@ -65,6 +74,31 @@ final class WedgeCommand implements Callable<Integer> {
         serve.await();
         return 0;
     }
+
+    /** The wedge as a node: its volume on a shared NBD endpoint, and a replayer for the day it is fenced. */
+    private Integer runNode(ServeUntilStopped serve, MetricsServer metricsServer) throws Exception {
+        SourceNode.Settings settings = settings();
+        Path nodeData = buffer.resolve(NODE_DATA);
+        io.tapline.wedge.server.NbdEndpoint endpoint = serve.own(io.tapline.wedge.server.NbdEndpoint.start(nbd));
+        ReplicaExports exports = serve.own(ReplicaExports.create(endpoint, nodeData, new ReplicaExports.PrimarySettings(
+                settings.bufferConfig(), settings.sourceId(), settings.credential())));
+        serve.own(io.tapline.replay.ReplayServer.start(
+                ReplayCommand.replayConfig(listen, nodeData, settings.credential()), exports));
+        exports.serveOwn(settings);
+        exports.startServing();
+        SourceNode node = exports.ownNode();
+        if (metricsServer != null && node != null) {
+            node.bindMetrics(metricsServer.registry(), export);
+        }
+        System.err.println("tapline wedge: node serving nbd://" + ReplicationAddresses.hostPort(endpoint.boundAddress())
+                + "/" + export + " (" + (node != null ? "primary" : "secondary: standby") + "), journey endpoint "
+                + ReplicationAddresses.hostPort(listen) + ", buffer " + buffer.toAbsolutePath());
+        serve.await();
+        return 0;
+    }
+
+    /** Under the buffer directory: the node's replayer data (one folder per volume, as a replayer's). */
+    static final String NODE_DATA = "node";
 
     SourceNode.Settings settings() throws IOException {
         long sizeBytes = volumeSize(volume, size);

@@ -16,6 +16,11 @@ final class HostWrites {
 
     /** {@code count} 4 KiB qemu-io writes of a pattern byte at random 4 KiB offsets of the volume, then a flush. */
     static void random4k(ReplicationRig rig, long volumeBytes, int count, int seed) throws Exception {
+        random4k(rig.uri(), volumeBytes, count, seed);
+    }
+
+    /** The same through the export at {@code uri}. */
+    static void random4k(String uri, long volumeBytes, int count, int seed) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
         Random rnd = new Random(seed);
         for (int i = 0; i < count; i++) {
@@ -25,7 +30,7 @@ final class HostWrites {
         }
         cmd.add("-c");
         cmd.add("flush");
-        cmd.add(rig.uri());
+        cmd.add(uri);
         Peers.run(PEER, cmd).orFail("qemu-io");
     }
 

@@ -1,0 +1,67 @@
+package io.tapline.tools;
+
+import io.tapline.tools.cli.CliFailure;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tapline resolve}: ends a split brain on a wedge node ({@code wedge --listen}) whose
+ * replica was promoted while this side went on writing. {@code --keep peer}: this side keeps its
+ * writes after the promotion as {@code discarded-<generation>.img} and rejoins as the peer's
+ * secondary. {@code --keep local}: this side serves its host again; demote the peer first, which
+ * keeps its own writes as an image and is then resynced from here.
+ */
+@Command(name = "resolve", mixinStandardHelpOptions = true,
+        description = {"Resolves a split brain on a wedge node (wedge --listen): both sides were written while apart.",
+                "--keep peer: this side's writes since the promotion are kept in"
+                        + " <buffer>/node/<volume>/discarded-<generation>.img and it rejoins as the peer's secondary.",
+                "--keep local: this side serves its host again (run `tapline demote` on the peer first: its writes are"
+                        + " kept there as an image and it is resynced from here)."})
+final class ResolveCommand implements Callable<Integer> {
+
+    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The wedge's buffer directory.")
+    Path buffer;
+
+    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
+    String volume;
+
+    @Option(names = "--keep", required = true, paramLabel = "peer|local", description = "Which side's data wins.")
+    String keep;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+            description = "How long to wait for the node (default: ${DEFAULT-VALUE}).")
+    long timeoutSeconds;
+
+    @Option(names = "--json", description = "Machine-readable result on stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!keep.equals("peer") && !keep.equals("local")) {
+            throw new CliFailure("--keep: " + keep + " (expected: peer or local)", 2);
+        }
+        Path requests = SpoolClient.requests(buffer.resolve(WedgeCommand.NODE_DATA), volume);
+        String id = SpoolClient.submit(requests, ReplicaExports.RESOLVE_SUFFIX, keep);
+        Path answer = SpoolClient.await(requests, id, ReplicaExports.RESOLVE_SUFFIX,
+                System.nanoTime() + timeoutSeconds * 1_000_000_000L,
+                "no answer from the wedge node within " + timeoutSeconds + " s (is `tapline wedge --listen` running?)",
+                () -> { }, ".done", ".failed");
+        String text = SpoolClient.take(answer);
+        if (answer.getFileName().toString().endsWith(".failed")) {
+            throw new CliFailure(text);
+        }
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("ok", true);
+            m.put("message", text);
+            System.out.println(io.tapline.tools.cli.Json.write(m));
+        } else {
+            System.out.println(text);
+        }
+        return 0;
+    }
+}

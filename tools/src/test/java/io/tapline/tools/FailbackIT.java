@@ -1,0 +1,229 @@
+package io.tapline.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tapline.tools.cli.Json;
+import java.io.RandomAccessFile;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Role reversal with real hosts (qemu-io): site A is a wedge node ({@code --listen}), site B a
+ * replayer node ({@code --nbd}). B is promoted while A's last records never arrived; A comes
+ * back with the same command, is fenced, keeps what never shipped as {@code discarded-1.img},
+ * rejoins as B's secondary and receives only the chunks that differ. A split brain (both sides
+ * written while apart) is detected, refused and resolved without losing either side's writes.
+ */
+class FailbackIT {
+    private static final Duration PEER = Duration.ofMinutes(3);
+    private static final Duration CLI = Duration.ofSeconds(120);
+    private static final long SIZE = 64L << 20;
+
+    @TempDir
+    Path dir;
+
+    /** Both sites on loopback ports, every file under {@code dir}. */
+    private final class Sites implements AutoCloseable {
+        final InetSocketAddress aNbd = local();
+        final InetSocketAddress aLink = local();
+        final InetSocketAddress bNbd = local();
+        final InetSocketAddress bLink = local();
+        TaplineProcess a;
+        TaplineProcess b;
+        int aStarts;
+
+        Sites() throws Exception {
+        }
+
+        int bStarts;
+
+        void startB() throws Exception {
+            b = TaplineProcess.start(dir.resolve("b-" + (++bStarts) + ".log"), "replay", "--listen", hp(bLink), "--data",
+                    bData().toString(), "--nbd", hp(bNbd)).awaitListening(bLink, ReplicationRig.START);
+        }
+
+        void startA() throws Exception {
+            a = TaplineProcess.start(dir.resolve("a-" + (++aStarts) + ".log"), "wedge", "--nbd", hp(aNbd), "--export",
+                    "vol1", "--volume", aImage().toString(), "--size", Long.toString(SIZE), "--buffer",
+                    aBuffer().toString(), "--remote", hp(bLink), "--listen", hp(aLink)).awaitListening(aNbd,
+                    ReplicationRig.START);
+        }
+
+        Path aImage() {
+            return dir.resolve("a.img");
+        }
+
+        Path aBuffer() {
+            return dir.resolve("a-buffer");
+        }
+
+        Path bData() {
+            return dir.resolve("b-data");
+        }
+
+        Path bReplica() {
+            return bData().resolve("vol1").resolve("replica.img");
+        }
+
+        String aUri() {
+            return "nbd://" + hp(aNbd) + "/vol1";
+        }
+
+        String bUri() {
+            return "nbd://" + hp(bNbd) + "/vol1";
+        }
+
+        void write(String uri, int pattern, long offset, String length) throws Exception {
+            Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P " + pattern + " " + offset + " " + length, uri);
+        }
+
+        /** B's promoted volume ships to A: waits until A has all of it. */
+        void awaitBSyncedToA() throws Exception {
+            Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer",
+                    bData().resolve("vol1").resolve("primary").toString(), "--wait-synced", "120");
+            if (r.exitCode() != 0) {
+                throw new AssertionError("B not synced to A: " + r.output() + "\n--- A:\n" + a.logText() + "\n--- B:\n"
+                        + b.logText());
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            if (a != null) {
+                a.close();
+            }
+            if (b != null) {
+                b.close();
+            }
+        }
+    }
+
+    @Test
+    void promotedReplicaServesThenTheOldPrimaryRejoinsAsItsSecondaryKeepingWhatNeverShipped() throws Exception {
+        try (Sites s = new Sites()) {
+            s.startB();
+            s.startA();
+            HostWrites.random4k(s.aUri(), SIZE, 400, 11);
+            awaitSynced(s.aBuffer(), s);
+            // A's last writes never arrive: the link is down (B stopped), the host writes, A dies.
+            s.b.close();
+            s.write(s.aUri(), 0xa5, 16L << 20, "256k");
+            s.a.kill9();
+            s.startB();
+
+            String promoted = TaplineProcess.run(CLI, "promote", "--remote", hp(s.bLink), "--volume", "vol1",
+                    "--force", "--peer", hp(s.aLink)).orFail("promote").output();
+            assertTrue(promoted.contains("generation 2"), promoted);
+            s.write(s.bUri(), 0xb7, 8L << 20, "1M"); // B serves its host
+
+            s.startA(); // the same command: fenced, keeps its unshipped writes, rejoins
+            s.awaitBSyncedToA();
+            assertEquals(Peers.md5(s.bReplica()), Peers.md5(s.aImage()), "A == B after failback");
+            Path discarded = s.aBuffer().resolve("node").resolve("vol1").resolve("discarded-1.img");
+            assertTrue(allBytes(discarded, 16L << 20, 256 << 10, (byte) 0xa5), "A's unshipped write kept aside");
+            assertTrue(allBytes(s.aImage(), 8L << 20, 1 << 20, (byte) 0xb7), "B's write reached A");
+            JsonNode a = nodeStatus(s.aBuffer().resolve("node"));
+            assertEquals("secondary", a.get("role").asText(), a.toString());
+            assertEquals(2, a.get("generation").asLong(), a.toString());
+            assertEquals(List.of("discarded-1.img"), Json.mapper().convertValue(a.get("discardedImages"), List.class));
+            Peers.Result refused = Peers.run(PEER, "qemu-io", "-f", "raw", "-c", "read 0 4k", s.aUri());
+            assertTrue(refused.output().contains("Operation not permitted"), "A is a standby now: " + refused.output());
+            // Only what differs crossed the link: B's 1 MiB, A's 256 KiB, chunk rounding and hashes.
+            JsonNode resync = bufferStatus(s.bData().resolve("vol1").resolve("primary")).get("resync");
+            long sent = resync.get("bytesSent").asLong();
+            assertTrue(sent <= 2 * ((1L << 20) + (256L << 10)) + (256L << 10), "resync wire bytes " + sent + ": " + resync);
+        }
+    }
+
+    @Test
+    void splitBrainIsRefusedUntilResolvedAndNeitherSideLosesItsWrites() throws Exception {
+        try (Sites s = new Sites()) {
+            s.startB();
+            s.startA();
+            HostWrites.random4k(s.aUri(), SIZE, 200, 12);
+            awaitSynced(s.aBuffer(), s);
+            TaplineProcess.run(CLI, "ship", "pause", "--buffer", s.aBuffer().toString(), "--volume", "vol1")
+                    .orFail("ship pause"); // the link is cut: both sides go on alone
+            TaplineProcess.run(CLI, "promote", "--remote", hp(s.bLink), "--volume", "vol1", "--force", "--peer",
+                    hp(s.aLink)).orFail("promote");
+            Thread.sleep(20); // the clocks of both sites order the writes after the promotion (same machine here)
+            s.write(s.aUri(), 0xa1, 4L << 20, "128k"); // written on A after B's promotion
+            s.write(s.bUri(), 0xb1, 12L << 20, "128k");
+            TaplineProcess.run(CLI, "ship", "resume", "--buffer", s.aBuffer().toString(), "--volume", "vol1")
+                    .orFail("ship resume"); // the link is back
+
+            JsonNode a = awaitState(s.aBuffer().resolve("node"), "split-brain");
+            assertTrue(a.get("reason").asText().contains("written on both sides"), a.toString());
+            Peers.Result refused = Peers.run(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0xcc 0 4k", s.aUri());
+            assertTrue(refused.output().contains("Operation not permitted"), "A refuses its host: " + refused.output());
+
+            String resolved = TaplineProcess.run(CLI, "resolve", "--buffer", s.aBuffer().toString(), "--volume", "vol1",
+                    "--keep", "peer").orFail("resolve").output();
+            assertTrue(resolved.contains("rejoined as secondary of generation 2"), resolved);
+            s.awaitBSyncedToA();
+            assertEquals(Peers.md5(s.bReplica()), Peers.md5(s.aImage()), "A == B after resolve");
+            assertTrue(allBytes(s.aImage(), 12L << 20, 128 << 10, (byte) 0xb1), "B's write reached A");
+            Path discarded = s.aBuffer().resolve("node").resolve("vol1").resolve("discarded-1.img");
+            assertTrue(allBytes(discarded, 4L << 20, 128 << 10, (byte) 0xa1), "A's split-brain write kept aside");
+        }
+    }
+
+    private static void awaitSynced(Path buffer, Sites s) throws Exception {
+        Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer", buffer.toString(),
+                "--wait-synced", "120");
+        if (r.exitCode() != 0) {
+            throw new AssertionError("not synced: " + r.output() + "\n--- A:\n" + s.a.logText() + "\n--- B:\n"
+                    + s.b.logText());
+        }
+    }
+
+    private static JsonNode nodeStatus(Path data) throws Exception {
+        String out = TaplineProcess.run(CLI, "status", "--data", data.toString(), "--json").orFail("status --data")
+                .output();
+        return Json.mapper().readTree(out.substring(out.indexOf('{'))).get("volumes").get(0);
+    }
+
+    private static JsonNode awaitState(Path data, String state) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        JsonNode v = nodeStatus(data);
+        while (!v.get("state").asText().equals(state) && System.nanoTime() < deadline) {
+            Thread.sleep(200); // another process's files: nothing to wait on
+            v = nodeStatus(data);
+        }
+        assertEquals(state, v.get("state").asText(), v.toString());
+        return v;
+    }
+
+    private static JsonNode bufferStatus(Path buffer) throws Exception {
+        String out = TaplineProcess.run(CLI, "status", "--buffer", buffer.toString(), "--json").output();
+        return Json.mapper().readTree(out.substring(out.indexOf('{'))).get("volumes").get(0);
+    }
+
+    private static boolean allBytes(Path file, long offset, int length, byte value) throws Exception {
+        byte[] b = new byte[length];
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+            f.seek(offset);
+            f.readFully(b);
+        }
+        for (byte x : b) {
+            if (x != value) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static InetSocketAddress local() throws Exception {
+        return new InetSocketAddress("127.0.0.1", Peers.freePort());
+    }
+
+    private static String hp(InetSocketAddress a) {
+        return ReplicationRig.hostPort(a);
+    }
+}
