@@ -158,7 +158,7 @@ public sealed interface JourneyMessage {
      * @param targetKind {@link #TO_SEQUENCE}, {@link #TO_TIME}, {@link #TO_MARK}, {@link #TO_LAST_CONSISTENT}; 0 for
      *                   the other actions
      * @param value      the sequence, or the time in UTC nanoseconds since the epoch; for PROMOTE the flags
-     *                   ({@link #FORCE})
+     *                   ({@link #FORCE}) and the lowest generation to start ({@link #promoteValue})
      * @param markName   the mark for TO_MARK; for PROMOTE the peers the promoted volume ships to
      *                   (HOST:PORT, comma-separated); else empty
      */
@@ -172,6 +172,19 @@ public sealed interface JourneyMessage {
         public static final int DEMOTE = 4;
         /** PROMOTE flag: promote even when the replica is behind, out of sync or its source is connected. */
         public static final long FORCE = 1;
+
+        /** PROMOTE value: {@code flags} with the lowest generation the promotion may start (bits 8 and up). */
+        public static long promoteValue(long flags, long minimumGeneration) {
+            if (minimumGeneration < 0 || minimumGeneration > (Long.MAX_VALUE >>> 8)) {
+                throw new IllegalArgumentException("minimumGeneration: " + minimumGeneration + " (expected: >= 0)");
+            }
+            return (flags & 0xFF) | (minimumGeneration << 8);
+        }
+
+        /** The lowest generation a PROMOTE's {@code value} allows (0: any). */
+        public static long minimumGeneration(long value) {
+            return value >>> 8;
+        }
         public static final int TO_SEQUENCE = 1;
         public static final int TO_TIME = 2;
         public static final int TO_MARK = 3;

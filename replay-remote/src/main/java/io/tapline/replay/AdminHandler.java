@@ -61,9 +61,15 @@ final class AdminHandler {
             long seq = 0;
             try {
                 switch (req.action()) {
-                    case AdminRequest.PROMOTE -> done(true, 0, h.promote(req.actor(),
-                            (req.value() & AdminRequest.FORCE) != 0, req.markName(), sessionLive));
-                    case AdminRequest.DEMOTE -> done(true, 0, h.demote(req.actor()));
+                    case AdminRequest.PROMOTE -> {
+                        String m = h.promote(req.actor(), (req.value() & AdminRequest.FORCE) != 0, req.markName(),
+                                sessionLive, AdminRequest.minimumGeneration(req.value()));
+                        done(true, h.role().generation(), m);
+                    }
+                    case AdminRequest.DEMOTE -> {
+                        String m = h.demote(req.actor());
+                        done(true, h.role().generation(), m);
+                    }
                     case AdminRequest.ROLLBACK -> {
                         ReplicaVolume v = h.openExisting();
                         seq = v.lastApplied();

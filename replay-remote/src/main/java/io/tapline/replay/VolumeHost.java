@@ -125,9 +125,12 @@ final class VolumeHost {
      * replica's files are closed, the new generation written durably, then the listener serves it.
      *
      * @param sessionLive whether a source was connected when the request arrived
+     * @param minimumGeneration the new generation is at least this (a switchover passes the
+     *        demoted side's generation + 1, so that no two primaries ever share one)
      * @return one line for the administrator: generation, sequence, what may be missing
      */
-    String promote(String actor, boolean force, String peers, boolean sessionLive) throws IOException, RefusedException {
+    String promote(String actor, boolean force, String peers, boolean sessionLive, long minimumGeneration)
+            throws IOException, RefusedException {
         VolumeRole r = role();
         if (r.primary()) {
             throw new RefusedException("volume " + volumeId + " is already primary on this node (generation "
@@ -144,9 +147,9 @@ final class VolumeHost {
                     + " --force to serve it as it is");
         }
         long seq = v.lastApplied();
-        VolumeRole promoted = r.promoted(seq, System.currentTimeMillis(), actor, peers);
-        String loss = "records the old primary captured after seq " + seq + " never arrived here; it keeps them in its"
-                + " buffer and they are kept aside (not applied) when it rejoins";
+        VolumeRole promoted = r.promoted(seq, System.currentTimeMillis(), actor, peers, minimumGeneration);
+        String loss = "any record the old primary captured after seq " + seq + " is not here (a switchover drains"
+                + " them first); a wedge node keeps such records aside as an image when it rejoins";
         String detail = "promoted to primary generation " + promoted.generation() + " at seq " + seq
                 + (v.consistent() ? "" : " (not consistent: " + v.status(false).reason() + ")")
                 + (force ? " (forced)" : "") + "; " + loss;
@@ -171,6 +174,13 @@ final class VolumeHost {
         }
         String kept = roles.demoting(volumeId, dataDir.resolve(volumeId), r);
         VolumeRole demoted = r.demoted(0, System.currentTimeMillis(), actor);
+        if (VolumeMeta.read(dataDir.resolve(volumeId)) == null) {
+            // A node's own volume that never was a replica: its image is adopted (out of sync) when
+            // the new primary first ships to it.
+            demoted.write(dataDir.resolve(volumeId));
+            return "volume " + volumeId + " demoted to secondary (generation " + r.generation() + "); written while"
+                    + " primary: " + kept;
+        }
         ReplicaVolume v = ReplicaVolume.openExisting(dataDir, volumeId, undoConfig);
         String detail = "demoted to secondary (generation " + r.generation() + ") at seq " + v.lastApplied()
                 + "; written while primary: " + kept + "; out of sync until its source resyncs it";

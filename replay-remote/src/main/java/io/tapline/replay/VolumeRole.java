@@ -57,7 +57,12 @@ public record VolumeRole(boolean primary, long generation, long sequence, long m
 
     /** The role after a promotion at applied sequence {@code sequence}. */
     VolumeRole promoted(long sequence, long millis, String actor, String peers) {
-        return new VolumeRole(true, generation + 1, sequence, millis, actor, peers);
+        return promoted(sequence, millis, actor, peers, 0);
+    }
+
+    /** The same, with a generation of at least {@code minimumGeneration}. */
+    VolumeRole promoted(long sequence, long millis, String actor, String peers, long minimumGeneration) {
+        return new VolumeRole(true, Math.max(generation + 1, minimumGeneration), sequence, millis, actor, peers);
     }
 
     /** The role after a demotion: a secondary of the same generation. */

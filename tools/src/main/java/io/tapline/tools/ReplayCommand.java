@@ -69,7 +69,7 @@ final class ReplayCommand implements Callable<Integer> {
         String credential = Credentials.read(credentialFile);
         ReplicaExports exports = null;
         if (nbd != null) {
-            NbdEndpoint endpoint = serve.own(NbdEndpoint.start(nbd));
+            NbdEndpoint endpoint = serve.own(NbdEndpoint.create(nbd));
             exports = serve.own(ReplicaExports.create(endpoint, data, new ReplicaExports.PrimarySettings(
                     BufferConfig.ofMaxBytes(64L << 20, 4L << 30),
                     sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName(), credential)));
@@ -78,6 +78,7 @@ final class ReplayCommand implements Callable<Integer> {
                 exports == null ? RoleListener.NONE : exports));
         if (exports != null) {
             exports.startServing();
+            exports.listen(); // hosts connect once every replica is an export
             System.err.println("tapline replay: replicas served on nbd://"
                     + ReplicationAddresses.hostPort(exports.address()) + "/<volume> (standby until promoted)");
         }

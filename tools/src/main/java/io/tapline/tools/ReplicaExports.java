@@ -86,6 +86,11 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         scanner.scheduleWithFixedDelay(this::scanQuietly, 1, 1, TimeUnit.SECONDS);
     }
 
+    /** Starts accepting hosts on the endpoint (after {@link #startServing}, so every export is there). */
+    void listen() throws IOException {
+        endpoint.listen();
+    }
+
     InetSocketAddress address() {
         return endpoint.boundAddress();
     }
@@ -272,6 +277,9 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         if (primaries.containsKey(volumeId)) {
             return;
         }
+        // Its writes are numbered after what it applied: the volume's sequences never go back.
+        io.tapline.log.buffer.CaptureBuffer.startAt(volumeDir.resolve(PRIMARY_BUFFER).resolve(volumeId), volumeId,
+                role.sequence() + 1);
         ChangedChunks written = ChangedChunks.open(Files.createDirectories(volumeDir.resolve(PRIMARY_WRITTEN)),
                 ChangedChunks.DEFAULT_CHUNK_BYTES);
         SourceNode node;
@@ -301,39 +309,71 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         return out;
     }
 
+    /**
+     * Stops serving the volume read-write. The host is fenced first; if every write then reaches
+     * the volume's remotes (a planned switchover), nothing needs keeping; otherwise the chunks
+     * written while primary are kept as {@code discarded-<generation>.img}. The volume's source
+     * side and its buffer end (they belong to a generation that is over).
+     */
     @Override
     public synchronized String demoting(String volumeId, Path volumeDir, VolumeRole role) throws IOException {
-        Primary p = primaries.remove(volumeId);
-        if (p != null) {
-            p.node().close(); // drains the host's in-flight writes, then stops serving read-write
-            p.written().close();
-        }
-        long sizeBytes = ReplayServer.volumeSizeBytes(dataDir, volumeId);
-        Path writtenDir = volumeDir.resolve(PRIMARY_WRITTEN);
-        List<long[]> ranges = ChangedChunks.readRanges(writtenDir, Integer.MAX_VALUE);
+        Primary p = primaries.get(volumeId);
+        boolean isOwn = own != null && own.export().equals(volumeId) && p != null && p.written() == null;
+        long sizeBytes = isOwn ? own.sizeBytes() : ReplayServer.volumeSizeBytes(dataDir, volumeId);
         String kept;
-        if (ranges.isEmpty()) {
-            kept = "nothing (no chunk was written)";
+        if (p != null) {
+            p.node().fence("being demoted: the volume is handed over to another node");
+            boolean drained;
+            try {
+                drained = p.node().awaitDrained(DRAIN_TIMEOUT);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                drained = false;
+            }
+            if (!drained && isOwn) {
+                restartOwn(volumeId, p);
+                throw new IOException("volume " + volumeId + " not demoted: its remotes did not acknowledge every write"
+                        + " within " + DRAIN_TIMEOUT.toSeconds() + " s (a link down or behind?); it serves its host"
+                        + " again");
+            }
+            primaries.remove(volumeId);
+            if (drained) {
+                kept = "nothing to keep: every write reached the remotes before the hand-over";
+                p.node().close();
+                if (p.written() != null) {
+                    p.written().close();
+                }
+            } else {
+                p.node().close();
+                p.written().close();
+                kept = keepWritten(volumeId, volumeDir, role, sizeBytes);
+            }
         } else {
-            Path image = volumeDir.resolve("discarded-" + role.generation() + ".img");
-            long bytes = DiscardedImage.write(ReplayServer.replicaImage(volumeDir), sizeBytes, ranges, image);
-            kept = bytes + " bytes in " + ranges.size() + " ranges kept in " + image;
+            kept = keepWritten(volumeId, volumeDir, role, sizeBytes);
         }
-        deleteTree(writtenDir);
-        deleteTree(volumeDir.resolve(PRIMARY_BUFFER));
+        Rejoin.deleteTree(volumeDir.resolve(PRIMARY_WRITTEN));
+        Rejoin.deleteTree(isOwn ? own.bufferDir().resolve(volumeId) : volumeDir.resolve(PRIMARY_BUFFER));
         serveStandby(volumeId, role, sizeBytes);
         return kept;
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
+    /** How long a demotion waits for the remotes to acknowledge every write of the fenced host. */
+    static final java.time.Duration DRAIN_TIMEOUT = java.time.Duration.ofSeconds(30);
+
+    private void restartOwn(String volumeId, Primary fenced) throws IOException {
+        primaries.remove(volumeId);
+        fenced.node().close();
+        serveOwn(own);
+    }
+
+    private String keepWritten(String volumeId, Path volumeDir, VolumeRole role, long sizeBytes) throws IOException {
+        List<long[]> ranges = ChangedChunks.readRanges(volumeDir.resolve(PRIMARY_WRITTEN), Integer.MAX_VALUE);
+        if (ranges.isEmpty()) {
+            return "nothing (no chunk was written)";
         }
-        try (Stream<Path> tree = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) tree.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        }
+        Path image = volumeDir.resolve("discarded-" + role.generation() + ".img");
+        long bytes = DiscardedImage.write(ReplayServer.replicaImage(volumeDir), sizeBytes, ranges, image);
+        return bytes + " bytes in " + ranges.size() + " ranges kept in " + image;
     }
 
     @Override
@@ -342,7 +382,9 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         for (Primary p : primaries.values()) {
             p.node().close();
             try {
-                p.written().close();
+                if (p.written() != null) {
+                    p.written().close();
+                }
             } catch (IOException e) {
                 LOG.warn("written-chunk bitmap not closed: {}", e.toString());
             }

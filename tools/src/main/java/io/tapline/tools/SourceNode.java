@@ -180,6 +180,32 @@ final class SourceNode implements AutoCloseable {
         wedge.standby(reason);
     }
 
+    /**
+     * Waits until every remote acknowledged every captured record and reports a consistent
+     * replica at the last of them, with no tracked chunk and no resync left (the host must be
+     * fenced first, or it may never end); false at {@code timeout}, or when there is no remote.
+     */
+    boolean awaitDrained(java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            boolean drained = !shippers.isEmpty() && buffer.changedChunks().isEmpty()
+                    && (resync == null || resync.status().state().equals("idle"));
+            for (Shipper s : shippers) {
+                io.tapline.journey.control.ReplicaStateReport r = s.replicaState();
+                drained &= s.connected() && s.status().lastAckedSequence() >= buffer.lastSequence() && r != null
+                        && r.state().equals(io.tapline.journey.control.ReplicaStateReport.CONSISTENT)
+                        && r.lastApplied() >= buffer.lastSequence();
+            }
+            if (drained) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(20); // the links progress on their own threads; the acknowledgements are polled
+        }
+    }
+
     /** The capture buffer (for reading what a fenced primary never shipped). */
     CaptureBuffer buffer() {
         return buffer;

@@ -37,6 +37,7 @@ import picocli.CommandLine.Command;
             PromoteCommand.class,
             DemoteCommand.class,
             ResolveCommand.class,
+            SwitchoverCommand.class,
             ImageCommand.class,
             AuditCommand.class,
             WindowCommand.class,

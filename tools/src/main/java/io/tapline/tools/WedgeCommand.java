@@ -79,13 +79,14 @@ final class WedgeCommand implements Callable<Integer> {
     private Integer runNode(ServeUntilStopped serve, MetricsServer metricsServer) throws Exception {
         SourceNode.Settings settings = settings();
         Path nodeData = buffer.resolve(NODE_DATA);
-        io.tapline.wedge.server.NbdEndpoint endpoint = serve.own(io.tapline.wedge.server.NbdEndpoint.start(nbd));
+        io.tapline.wedge.server.NbdEndpoint endpoint = serve.own(io.tapline.wedge.server.NbdEndpoint.create(nbd));
         ReplicaExports exports = serve.own(ReplicaExports.create(endpoint, nodeData, new ReplicaExports.PrimarySettings(
                 settings.bufferConfig(), settings.sourceId(), settings.credential())));
         serve.own(io.tapline.replay.ReplayServer.start(
                 ReplayCommand.replayConfig(listen, nodeData, settings.credential()), exports));
         exports.serveOwn(settings);
         exports.startServing();
+        exports.listen(); // the host connects once its export is there
         SourceNode node = exports.ownNode();
         if (metricsServer != null && node != null) {
             node.bindMetrics(metricsServer.registry(), export);

@@ -174,6 +174,38 @@ class FailbackIT {
         }
     }
 
+    @Test
+    void plannedSwitchoverAndBackLosesNothing() throws Exception {
+        try (Sites s = new Sites()) {
+            s.startB();
+            s.startA();
+            HostWrites.random4k(s.aUri(), SIZE, 300, 13);
+            awaitSynced(s.aBuffer(), s);
+            s.write(s.aUri(), 0xa2, 20L << 20, "64k"); // acknowledged to the host, maybe not yet shipped
+            String over = TaplineProcess.run(CLI, "switchover", "--volume", "vol1", "--from", hp(s.aLink), "--to",
+                    hp(s.bLink), "--json").orFail("switchover A to B").output();
+            assertTrue(Json.mapper().readTree(over.substring(over.indexOf('{'))).get("ok").asBoolean(), over);
+            assertTrue(allBytes(s.bReplica(), 20L << 20, 64 << 10, (byte) 0xa2), "A's last write reached B: " + over);
+            Peers.Result fencedA = Peers.run(PEER, "qemu-io", "-f", "raw", "-c", "write -P 1 0 4k", s.aUri());
+            assertTrue(fencedA.output().contains("Operation not permitted"), "A is B's standby: " + fencedA.output());
+            s.write(s.bUri(), 0xb2, 24L << 20, "64k");
+            s.awaitBSyncedToA();
+            assertEquals(Peers.md5(s.bReplica()), Peers.md5(s.aImage()), "A == B after the switchover");
+
+            TaplineProcess.run(CLI, "switchover", "--volume", "vol1", "--from", hp(s.bLink), "--to", hp(s.aLink))
+                    .orFail("switchover B to A");
+            s.write(s.aUri(), 0xa3, 28L << 20, "64k"); // A serves again (generation 3), shipping to B
+            Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer",
+                    s.aBuffer().resolve("node").resolve("vol1").resolve("primary").toString(), "--wait-synced", "120");
+            assertEquals(0, r.exitCode(), r.output() + "\n--- A:\n" + s.a.logText() + "\n--- B:\n" + s.b.logText());
+            assertEquals(Peers.md5(s.aImage()), Peers.md5(s.bReplica()), "A == B after switching back");
+            assertTrue(allBytes(s.bReplica(), 24L << 20, 64 << 10, (byte) 0xb2), "B's write survived both switches");
+            JsonNode a = nodeStatus(s.aBuffer().resolve("node"));
+            assertEquals("primary", a.get("role").asText(), a.toString());
+            assertEquals(3, a.get("generation").asLong(), a.toString());
+        }
+    }
+
     private static void awaitSynced(Path buffer, Sites s) throws Exception {
         Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer", buffer.toString(),
                 "--wait-synced", "120");

@@ -228,6 +228,30 @@ public final class CaptureBuffer implements Closeable {
         durableSequence.set(last);
     }
 
+    /**
+     * Prepares a new buffer directory so that its first record carries {@code firstSequence}:
+     * a promoted replica numbers its writes after the last sequence it applied, so that the
+     * volume's sequences never go back across generations (a replica's undo log and audit only
+     * move forward). Writes one header-only segment, durably; does nothing when the directory
+     * already holds segments.
+     */
+    public static void startAt(Path volumeDir, String volumeId, long firstSequence) throws IOException {
+        if (firstSequence < 1) {
+            throw new IllegalArgumentException("firstSequence: " + firstSequence + " (expected: >= 1)");
+        }
+        Files.createDirectories(volumeDir);
+        try (java.nio.file.DirectoryStream<Path> existing = Files.newDirectoryStream(volumeDir,
+                "*" + SegmentNames.SEGMENT_SUFFIX)) {
+            if (existing.iterator().hasNext()) {
+                return;
+            }
+        }
+        try (CaptureSegment first = CaptureSegment.create(volumeDir, firstSequence, volumeId)) {
+            first.force();
+        }
+        DurableFiles.syncDirectory(volumeDir);
+    }
+
     /** What recovery found when this buffer was opened. */
     public RecoveryReport recoveryReport() {
         return recoveryReport;

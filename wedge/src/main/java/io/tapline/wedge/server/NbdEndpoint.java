@@ -67,19 +67,24 @@ public final class NbdEndpoint implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ChannelGroup channels = new DefaultChannelGroup("nbd-endpoint", GlobalEventExecutor.INSTANCE);
-    private final Channel serverChannel;
-    private final InetSocketAddress boundAddress;
+    private final ServerBootstrap bootstrap;
+    private final InetSocketAddress listen;
+    private final boolean epoll;
+    private volatile Channel serverChannel;
+    private volatile InetSocketAddress boundAddress;
     private boolean closed;
 
-    private NbdEndpoint(InetSocketAddress listen, int ioThreads, Duration handshakeTimeout) throws IOException {
-        boolean epoll = Epoll.isAvailable();
+    private NbdEndpoint(InetSocketAddress listen, int ioThreads, Duration handshakeTimeout) {
+        this.listen = listen;
+        this.boundAddress = listen;
+        this.epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         this.boss = new MultiThreadIoEventLoopGroup(1, io);
         this.workers = new MultiThreadIoEventLoopGroup(ioThreads, io);
         NbdHandshakeEncoder handshakeEncoder = new NbdHandshakeEncoder();
         long handshakeTimeoutMillis = handshakeTimeout.toMillis();
-        ServerBootstrap b = new ServerBootstrap()
+        this.bootstrap = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(channelType)
                 .option(ChannelOption.SO_BACKLOG, 128)
@@ -97,14 +102,37 @@ public final class NbdEndpoint implements AutoCloseable {
                                 .addLast("nbd-negotiation", new NbdNegotiationHandler(exports));
                     }
                 });
+    }
+
+    /**
+     * Binds the listen address: from now on clients connect. Exports added before this are there
+     * from the first client on (a host never sees "unknown export" during start-up).
+     *
+     * @throws IOException {@code cannot listen on ADDR: ...} when the address cannot be bound
+     * @throws IllegalStateException when already listening or closed
+     */
+    public synchronized NbdEndpoint listen() throws IOException {
+        requireOpen();
+        if (serverChannel != null) {
+            throw new IllegalStateException("NBD endpoint already listening on " + boundAddress);
+        }
         try {
-            this.serverChannel = b.bind(listen).syncUninterruptibly().channel();
+            this.serverChannel = bootstrap.bind(listen).syncUninterruptibly().channel();
         } catch (Exception e) { // Netty rethrows the native bind IOException undeclared.
-            shutdownEventLoops();
             throw new IOException("cannot listen on " + listen + ": " + e.getMessage(), e);
         }
         this.boundAddress = (InetSocketAddress) serverChannel.localAddress();
         log.info("NBD endpoint listening address={} transport={}", boundAddress, epoll ? "epoll" : "nio");
+        return this;
+    }
+
+    /**
+     * An endpoint that does not listen yet: add exports, then {@link #listen()}. Close it even
+     * if it never listened (its event loops run).
+     */
+    public static NbdEndpoint create(InetSocketAddress listen) {
+        Objects.requireNonNull(listen, "listen");
+        return new NbdEndpoint(listen, 0, WedgeConfig.DEFAULT_HANDSHAKE_TIMEOUT);
     }
 
     /**
@@ -119,11 +147,22 @@ public final class NbdEndpoint implements AutoCloseable {
 
     /** As {@link #start(InetSocketAddress)}, with {@link WedgeConfig}'s event-loop threads and handshake time-out. */
     static NbdEndpoint start(InetSocketAddress listen, int ioThreads, Duration handshakeTimeout) throws IOException {
+        NbdEndpoint endpoint = create(listen, ioThreads, handshakeTimeout);
+        try {
+            return endpoint.listen();
+        } catch (IOException | RuntimeException e) {
+            endpoint.close();
+            throw e;
+        }
+    }
+
+    /** As {@link #create(InetSocketAddress)}, with {@link WedgeConfig}'s event-loop threads and handshake time-out. */
+    static NbdEndpoint create(InetSocketAddress listen, int ioThreads, Duration handshakeTimeout) {
         Objects.requireNonNull(listen, "listen");
         return new NbdEndpoint(listen, ioThreads, handshakeTimeout);
     }
 
-    /** The address actually bound (with the real port when port 0 was given). */
+    /** The address actually bound (with the real port when port 0 was given); the configured one before {@link #listen()}. */
     public InetSocketAddress boundAddress() {
         return boundAddress;
     }
@@ -198,7 +237,10 @@ public final class NbdEndpoint implements AutoCloseable {
 
     /** Stops accepting connections; those already accepted go on. */
     void stopAccepting() {
-        serverChannel.close().syncUninterruptibly();
+        Channel c = serverChannel;
+        if (c != null) {
+            c.close().syncUninterruptibly();
+        }
     }
 
     /** Closes the listener and every connection, then the event loops. Idempotent. Not on an event loop. */
@@ -211,7 +253,7 @@ public final class NbdEndpoint implements AutoCloseable {
             closed = true;
             exports.removeAll();
         }
-        serverChannel.close().syncUninterruptibly();
+        stopAccepting();
         channels.close().awaitUninterruptibly();
         shutdownEventLoops();
         log.info("NBD endpoint closed address={}", boundAddress);

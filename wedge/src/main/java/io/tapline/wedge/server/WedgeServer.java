@@ -108,11 +108,20 @@ public final class WedgeServer implements AutoCloseable {
         try {
             VolumeFile primary = VolumeFile.openOrCreate(volume, config.volumeSizeBytes());
             try {
-                NbdEndpoint endpoint = ownsEndpoint ? NbdEndpoint.start(config.listenAddress(), config.ioThreads(),
+                // An own endpoint listens only once the export is in it: no client sees "unknown export".
+                NbdEndpoint endpoint = ownsEndpoint ? NbdEndpoint.create(config.listenAddress(), config.ioThreads(),
                         config.handshakeTimeout()) : shared;
                 try {
                     WedgeServer server = new WedgeServer(config, primary, endpoint, ownsEndpoint, lock);
                     server.attach();
+                    if (ownsEndpoint) {
+                        try {
+                            endpoint.listen();
+                        } catch (IOException | RuntimeException e) {
+                            server.abortStart(); // the volume and its lock are closed below
+                            throw e;
+                        }
+                    }
                     return server;
                 } catch (RuntimeException e) {
                     if (ownsEndpoint) {
@@ -206,6 +215,17 @@ public final class WedgeServer implements AutoCloseable {
     /** Whether {@link #standby} was called: the export refuses data commands. */
     public boolean isStandby() {
         return export.standbyReason() != null;
+    }
+
+    /** Undoes a start whose own endpoint could not listen: no client ever connected. */
+    private synchronized void abortStart() throws IOException {
+        closed = true;
+        endpoint.detach(export);
+        try {
+            stopSequencerAndReaders();
+        } finally {
+            endpoint.close();
+        }
     }
 
     /**
