@@ -211,6 +211,16 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             error(e.getMessage());
             return;
         }
+        if (m instanceof io.tapline.journey.control.SourceGeneration g) {
+            host.executor().execute(() -> {
+                try {
+                    host.learnGeneration(g.generation());
+                } catch (IOException | RuntimeException e) {
+                    log.error("volume={} source generation {} not recorded: {}", volumeId, g.generation(), e.toString());
+                }
+            });
+            return;
+        }
         if (m instanceof io.tapline.journey.control.VerifyReport report) {
             host.executor().execute(() -> {
                 ReplicaVolume v = volume;
@@ -227,7 +237,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         if (!(m instanceof io.tapline.journey.control.ChunkHashRequest req)) {
-            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest or VerifyReport)");
+            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest, VerifyReport or SourceGeneration)");
             return;
         }
         host.executor().execute(() -> answerHashes(req));

@@ -85,7 +85,7 @@ final class VolumeHost {
         }
         ReplicaVolume v = volume;
         if (v == null) {
-            v = ReplicaVolume.open(dataDir, hello, undoConfig);
+            v = markIfWrittenOutsideLog(ReplicaVolume.open(dataDir, hello, undoConfig), r);
             volume = v;
         } else {
             v.checkSame(hello);
@@ -105,8 +105,26 @@ final class VolumeHost {
         }
         ReplicaVolume v = volume;
         if (v == null) {
-            v = ReplicaVolume.openExisting(dataDir, volumeId, undoConfig);
+            v = markIfWrittenOutsideLog(ReplicaVolume.openExisting(dataDir, volumeId, undoConfig), r);
             volume = v;
+        }
+        return v;
+    }
+
+    /**
+     * A replica served read-write while it was a promoted primary here, then fenced and rejoined:
+     * out of sync with no consistent point (durably, audited), then the role's flag is cleared.
+     */
+    private ReplicaVolume markIfWrittenOutsideLog(ReplicaVolume v, VolumeRole r) throws IOException {
+        if (r.writtenOutsideLog()) {
+            try {
+                v.demoted(r, "rejoined as secondary of generation " + r.generation() + " after serving writes as a"
+                        + " fenced primary (kept aside as a discarded image); out of sync until its source resyncs it");
+                r.marked().write(dataDir.resolve(volumeId));
+            } catch (IOException | RuntimeException e) {
+                v.close();
+                throw e;
+            }
         }
         return v;
     }
@@ -194,6 +212,19 @@ final class VolumeHost {
         }
         volume = v;
         return "volume " + volumeId + " " + detail;
+    }
+
+    /**
+     * On the executor: the source announced its generation; a secondary remembers the newest (so
+     * that its own promotion later starts above it).
+     */
+    void learnGeneration(long generation) throws IOException {
+        VolumeRole r = role();
+        if (!r.primary() && generation > r.generation()) {
+            new VolumeRole(false, generation, r.sequence(), r.millis(), r.actor(), r.peers(), r.writtenOutsideLog())
+                    .write(dataDir.resolve(volumeId));
+            log.info("volume={} follows a primary of generation {} (was {})", volumeId, generation, r.generation());
+        }
     }
 
     /** Queues {@link #openExisting} (which finishes an interrupted rollback); failures are logged. */

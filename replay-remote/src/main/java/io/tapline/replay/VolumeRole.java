@@ -23,7 +23,7 @@ import java.util.zip.CRC32C;
  *  0      4   magic        0x5450524F ("TPRO")
  *  4      2   version      1
  *  6      1   role         0 secondary, 1 primary
- *  7      1   reserved     0
+ *  7      1   flags        bit 0: written outside the log (see writtenOutsideLog)
  *  8      8   generation   1 before any promotion
  * 16      8   sequence     the applied sequence when the role last changed
  * 24      8   millis       when it last changed (UTC milliseconds)
@@ -41,8 +41,17 @@ import java.util.zip.CRC32C;
  * @param millis     when the role last changed (UTC milliseconds), 0 for the implicit first state
  * @param actor      who changed it, empty for the implicit first state
  * @param peers      where a promoted volume ships (HOST:PORT, comma-separated), empty for none
+ * @param writtenOutsideLog a secondary whose replica was served read-write (a fenced promoted
+ *                   replica that rejoined): the replayer marks it out of sync, with no consistent
+ *                   point, when it next opens it, then clears the flag
  */
-public record VolumeRole(boolean primary, long generation, long sequence, long millis, String actor, String peers) {
+public record VolumeRole(boolean primary, long generation, long sequence, long millis, String actor, String peers,
+        boolean writtenOutsideLog) {
+    /** A role without the written-outside-the-log flag. */
+    public VolumeRole(boolean primary, long generation, long sequence, long millis, String actor, String peers) {
+        this(primary, generation, sequence, millis, actor, peers, false);
+    }
+
     /** The file's name in the volume directory. */
     public static final String FILE = "role";
     static final int MAGIC = 0x5450524F;
@@ -78,7 +87,7 @@ public record VolumeRole(boolean primary, long generation, long sequence, long m
             throw new IllegalArgumentException("actor/peers: " + a.length + "/" + p.length + " bytes (expected: <= 65535)");
         }
         ByteBuffer b = ByteBuffer.allocate(40 + a.length + p.length);
-        b.putInt(MAGIC).putShort((short) VERSION).put((byte) (primary ? 1 : 0)).put((byte) 0).putLong(generation)
+        b.putInt(MAGIC).putShort((short) VERSION).put((byte) (primary ? 1 : 0)).put((byte) (writtenOutsideLog ? 1 : 0)).putLong(generation)
                 .putLong(sequence).putLong(millis).putShort((short) a.length).put(a).putShort((short) p.length).put(p);
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, b.position());
@@ -124,8 +133,13 @@ public record VolumeRole(boolean primary, long generation, long sequence, long m
             throw new IOException(String.format("role file %s: crc32c: 0x%08x (expected: 0x%08x)", file,
                     (int) crc.getValue(), stored));
         }
+        int flags = b.get(7);
+        if ((flags & ~1) != 0) {
+            throw new IOException("role file " + file + ": flags: " + flags + " (expected: 0 or 1)");
+        }
         return new VolumeRole(role == 1, b.getLong(8), b.getLong(16), b.getLong(24),
-                new String(bytes, 34, n, StandardCharsets.UTF_8), new String(bytes, 36 + n, m, StandardCharsets.UTF_8));
+                new String(bytes, 34, n, StandardCharsets.UTF_8), new String(bytes, 36 + n, m, StandardCharsets.UTF_8),
+                flags == 1);
     }
 
     /** A node's original primary: generation 1, primary since {@code millis}. */
@@ -133,9 +147,18 @@ public record VolumeRole(boolean primary, long generation, long sequence, long m
         return new VolumeRole(true, 1, 0, millis, actor, "");
     }
 
-    /** The role after this node, a fenced primary, learned of {@code fence}: its secondary. */
-    public VolumeRole fencedBy(Fence fence, long millis, String actor) {
-        return new VolumeRole(false, fence.generation(), fence.sequence(), millis, actor, "");
+    /**
+     * The role after this node, a fenced primary, learned of {@code fence}: its secondary;
+     * {@code servedReplica} when the volume was a promoted replica here (its replica files exist
+     * and were written outside the log).
+     */
+    public VolumeRole fencedBy(Fence fence, long millis, String actor, boolean servedReplica) {
+        return new VolumeRole(false, fence.generation(), fence.sequence(), millis, actor, "", servedReplica);
+    }
+
+    /** The same role without the written-outside-the-log flag. */
+    VolumeRole marked() {
+        return new VolumeRole(primary, generation, sequence, millis, actor, peers, false);
     }
 
     /**

@@ -27,10 +27,13 @@ final class Rejoin {
      * @param node      the fenced source side, already fenced (no host write in flight)
      * @param volumeDir the volume's directory in the node's data
      * @param image     the volume image (the old primary)
+     * @param servedReplica whether the volume was a promoted replica here (its replica files exist:
+     *                  the replayer marks it out of sync when it next opens it)
      * @return one line: what was kept and the new role
      */
     static String run(String volumeId, SourceNode node, Path bufferVolumeDir, Path volumeDir, Path image,
-            long sizeBytes, VolumeRole.Fence fence, UnshippedRecords unshipped, String actor) throws IOException {
+            long sizeBytes, VolumeRole.Fence fence, UnshippedRecords unshipped, String actor, boolean servedReplica)
+            throws IOException {
         VolumeRole role = VolumeRole.read(volumeDir);
         String kept;
         if (unshipped.records() == 0 || unshipped.ranges().isEmpty()) {
@@ -42,7 +45,7 @@ final class Rejoin {
                     + discarded;
         }
         // The role first: a power cut from here on restarts a secondary, whose stale buffer goes then.
-        VolumeRole secondary = role.fencedBy(fence, System.currentTimeMillis(), actor);
+        VolumeRole secondary = role.fencedBy(fence, System.currentTimeMillis(), actor, servedReplica);
         secondary.write(volumeDir);
         node.close();
         deleteTree(bufferVolumeDir);

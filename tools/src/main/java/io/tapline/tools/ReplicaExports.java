@@ -53,8 +53,10 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     private final ScheduledExecutorService scanner;
     /** The wedge's own volume, when this node was started by {@code tapline wedge --listen}. */
     private volatile SourceNode.Settings own;
-    /** Why the own volume serves nothing and waits for {@code tapline resolve}, or null. */
-    private volatile String splitBrain;
+    /** Volumes in split brain: why each serves nothing and waits for {@code tapline resolve}. */
+    private final Map<String, String> splitBrains = new ConcurrentHashMap<>();
+    /** The fencing refusal each split brain waits on (to rejoin with, on resolve --keep peer). */
+    private final Map<String, String> pendingFences = new ConcurrentHashMap<>();
 
     /** A promoted volume being served: its wedge node and the bitmap of what it wrote. */
     private record Primary(SourceNode node, ChangedChunks written) {
@@ -78,10 +80,6 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
 
     /** Serves every volume of the data directory as it is now, then keeps watching for new ones. */
     void startServing() throws IOException {
-        SourceNode.Settings s = own;
-        if (s != null) {
-            Files.createDirectories(dataDir.resolve(s.export()).resolve(MarkSpool.DIR));
-        }
         scan();
         scanner.scheduleWithFixedDelay(this::scanQuietly, 1, 1, TimeUnit.SECONDS);
     }
@@ -140,10 +138,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         }
         VolumeRole role = VolumeRole.read(dir);
         if (role.primary() && role.generation() == 1) {
-            SourceNode node = SourceNode.start(new SourceNode.Settings(settings.nbd(), id, settings.volume(),
-                    settings.sizeBytes(), settings.bufferDir(), settings.bufferConfig(), settings.remotes(),
-                    settings.sourceId(), settings.credential(), settings.resync(), endpoint,
-                    settings.sinkWrapper()));
+            SourceNode node = SourceNode.start(settings.on(endpoint, settings.sinkWrapper(), role.generation()));
             node.onFenced(reason -> scanner.execute(() -> fencedQuietly(id, reason)));
             primaries.put(id, new Primary(node, null));
         } else if (role.primary()) {
@@ -188,51 +183,57 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         p.node().fence("fenced: the replica was promoted to generation " + fence.generation() + " elsewhere");
         UnshippedRecords unshipped = UnshippedRecords.read(p.node().buffer(), fence.sequence(), fence.millis());
         if (unshipped.afterPromotion() > 0 && !resolving) {
-            splitBrain = "split brain: volume " + id + " was written on both sides since generation "
+            String splitBrain = "split brain: volume " + id + " was written on both sides since generation "
                     + fence.generation() + " began at " + java.time.Instant.ofEpochMilli(fence.millis()) + ": this side "
                     + unshipped.records() + " records (" + unshipped.bytes() + " bytes) after seq " + fence.sequence()
                     + ", " + unshipped.afterPromotion() + " of them after the promotion; the host is refused here;"
                     + " resolve with `tapline resolve --buffer B --volume " + id + " --keep peer|local`";
             AdvisoryFiles.writeText(dir, "split-brain", splitBrain + "\n");
+            Files.createDirectories(dir.resolve(MarkSpool.DIR));
             LOG.error(splitBrain);
-            pendingFence = reason;
+            pendingFences.put(id, reason);
+            splitBrains.put(id, splitBrain);
             return splitBrain;
         }
         primaries.remove(id);
-        String line = Rejoin.run(id, p.node(), own.bufferDir().resolve(id), dir, own.volume(), own.sizeBytes(), fence,
-                unshipped, resolving ? "resolve by " + Actor.current() : "fenced by generation " + fence.generation());
+        boolean isOwn = p.written() == null; // the wedge's own volume as original primary, else a promoted replica
+        Path bufferVolumeDir = isOwn ? own.bufferDir().resolve(id) : dir.resolve(PRIMARY_BUFFER).resolve(id);
+        Path image = isOwn ? own.volume() : ReplayServer.replicaImage(dir);
+        long size = isOwn ? own.sizeBytes() : ReplayServer.volumeSizeBytes(dataDir, id);
+        String line = Rejoin.run(id, p.node(), bufferVolumeDir, dir, image, size, fence, unshipped,
+                resolving ? "resolve by " + Actor.current() : "fenced by generation " + fence.generation(), !isOwn);
+        if (!isOwn) {
+            p.written().close();
+            Rejoin.deleteTree(dir.resolve(PRIMARY_WRITTEN));
+        }
         Files.deleteIfExists(dir.resolve("split-brain"));
-        splitBrain = null;
-        serveStandby(id, VolumeRole.read(dir), own.sizeBytes());
+        splitBrains.remove(id);
+        pendingFences.remove(id);
+        serveStandby(id, VolumeRole.read(dir), size);
         return line;
     }
-
-    /** The fencing refusal a split brain waits on (to rejoin with, on resolve --keep peer). */
-    private volatile String pendingFence;
 
     /**
      * {@code <data>/<volume>/requests/<id>.resolve} holds "peer" or "local": answered with
      * {@code <id>.done} or {@code <id>.failed} (one line).
      */
     private void pollResolveRequests() throws IOException {
-        SourceNode.Settings s = own;
-        if (s == null) {
-            return;
-        }
-        Path requests = dataDir.resolve(s.export()).resolve(MarkSpool.DIR);
-        if (!Files.isDirectory(requests)) {
-            return;
-        }
-        try (Stream<Path> files = Files.list(requests)) {
-            for (Path req : (Iterable<Path>) files.filter(f -> f.toString().endsWith(RESOLVE_SUFFIX))::iterator) {
-                String name = req.getFileName().toString();
-                String id = name.substring(0, name.length() - RESOLVE_SUFFIX.length());
-                String keep = Files.readString(req).strip();
-                Files.deleteIfExists(req);
-                try {
-                    AdvisoryFiles.writeText(requests, id + ".done", resolve(s.export(), keep) + "\n");
-                } catch (IOException | InterruptedException | RuntimeException e) {
-                    AdvisoryFiles.writeText(requests, id + ".failed", String.valueOf(e.getMessage()) + "\n");
+        for (String volumeId : splitBrains.keySet()) {
+            Path requests = dataDir.resolve(volumeId).resolve(MarkSpool.DIR);
+            if (!Files.isDirectory(requests)) {
+                continue;
+            }
+            try (Stream<Path> files = Files.list(requests)) {
+                for (Path req : (Iterable<Path>) files.filter(f -> f.toString().endsWith(RESOLVE_SUFFIX))::iterator) {
+                    String name = req.getFileName().toString();
+                    String id = name.substring(0, name.length() - RESOLVE_SUFFIX.length());
+                    String keep = Files.readString(req).strip();
+                    Files.deleteIfExists(req);
+                    try {
+                        AdvisoryFiles.writeText(requests, id + ".done", resolve(volumeId, keep) + "\n");
+                    } catch (IOException | InterruptedException | RuntimeException e) {
+                        AdvisoryFiles.writeText(requests, id + ".failed", String.valueOf(e.getMessage()) + "\n");
+                    }
                 }
             }
         }
@@ -242,24 +243,34 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     static final String RESOLVE_SUFFIX = ".resolve";
 
     private synchronized String resolve(String id, String keep) throws IOException, InterruptedException {
-        if (splitBrain == null) {
+        String pending = pendingFences.get(id);
+        if (pending == null) {
             throw new IllegalStateException("volume " + id + " is not in split brain (nothing to resolve)");
         }
         if (keep.equals("peer")) {
-            return fenced(id, pendingFence, true);
+            return fenced(id, pending, true);
         }
         if (!keep.equals("local")) {
             throw new IllegalArgumentException("keep: " + keep + " (expected: peer or local)");
         }
         // This side wins: the peer must have been demoted (its writes kept there as an image);
         // serve again, keeping the buffer, so the peer is resynced from here.
+        Path dir = dataDir.resolve(id);
         Primary p = primaries.remove(id);
         if (p != null) {
             p.node().close();
+            if (p.written() != null) {
+                p.written().close();
+            }
         }
-        Files.deleteIfExists(dataDir.resolve(id).resolve("split-brain"));
-        splitBrain = null;
-        serveOwn(own);
+        Files.deleteIfExists(dir.resolve("split-brain"));
+        splitBrains.remove(id);
+        pendingFences.remove(id);
+        if (p != null && p.written() == null) {
+            serveOwn(own);
+        } else {
+            promoted(id, dir, VolumeRole.read(dir), ReplayServer.volumeSizeBytes(dataDir, id));
+        }
         return "volume " + id + " serves its host again as primary; the peer must be demoted (tapline demote) so"
                 + " that it is resynced from here";
     }
@@ -287,12 +298,14 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             SourceNode.Settings s = new SourceNode.Settings(endpoint.boundAddress(), volumeId, ReplayServer.replicaImage(volumeDir),
                     sizeBytes, volumeDir.resolve(PRIMARY_BUFFER), primarySettings.bufferConfig(), peers(role),
                     primarySettings.sourceId(), primarySettings.credential(),
-                    io.tapline.journey.resync.ResyncConfig.DEFAULT, endpoint, sink -> new WrittenChunksSink(sink, written));
+                    io.tapline.journey.resync.ResyncConfig.DEFAULT, endpoint, sink -> new WrittenChunksSink(sink, written),
+                    role.generation());
             node = SourceNode.start(s);
         } catch (IOException | RuntimeException e) {
             written.close();
             throw e;
         }
+        node.onFenced(reason -> scanner.execute(() -> fencedQuietly(volumeId, reason)));
         standby.remove(volumeId);
         primaries.put(volumeId, new Primary(node, written));
         LOG.warn("volume={} served read-write as primary generation={} peers={}", volumeId, role.generation(),

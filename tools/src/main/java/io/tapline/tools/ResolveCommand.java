@@ -23,8 +23,12 @@ import picocli.CommandLine.Option;
                         + " kept there as an image and it is resynced from here)."})
 final class ResolveCommand implements Callable<Integer> {
 
-    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The wedge's buffer directory.")
+    @Option(names = "--buffer", paramLabel = "DIR", description = "The wedge node's buffer directory (its node data is"
+            + " <buffer>/node).")
     Path buffer;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Or a replayer node's data directory (replay --nbd).")
+    Path data;
 
     @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
     String volume;
@@ -44,7 +48,12 @@ final class ResolveCommand implements Callable<Integer> {
         if (!keep.equals("peer") && !keep.equals("local")) {
             throw new CliFailure("--keep: " + keep + " (expected: peer or local)", 2);
         }
-        Path requests = SpoolClient.requests(buffer.resolve(WedgeCommand.NODE_DATA), volume);
+        if ((buffer == null) == (data == null)) {
+            throw new CliFailure("--buffer or --data: " + (buffer == null ? "neither" : "both")
+                    + " given (expected: exactly one)", 2);
+        }
+        Path nodeData = data != null ? data : buffer.resolve(WedgeCommand.NODE_DATA);
+        Path requests = SpoolClient.requests(nodeData, volume);
         String id = SpoolClient.submit(requests, ReplicaExports.RESOLVE_SUFFIX, keep);
         Path answer = SpoolClient.await(requests, id, ReplicaExports.RESOLVE_SUFFIX,
                 System.nanoTime() + timeoutSeconds * 1_000_000_000L,

@@ -35,16 +35,23 @@ final class SourceNode implements AutoCloseable {
     /**
      * What an operator configures for one wedge. With an {@code endpoint} the export is served
      * on that shared NBD endpoint ({@code nbd} is ignored); {@code sinkWrapper} may add to what
-     * the capture sink does (a promoted replica also records the chunks it wrote).
+     * the capture sink does (a promoted replica also records the chunks it wrote); a
+     * {@code generation} above 0 is announced to every remote (failover).
      */
     record Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
             BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
-            ResyncConfig resync, NbdEndpoint endpoint, UnaryOperator<CaptureSink> sinkWrapper) {
+            ResyncConfig resync, NbdEndpoint endpoint, UnaryOperator<CaptureSink> sinkWrapper, long generation) {
         Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
                 BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
                 ResyncConfig resync) {
             this(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential, resync, null,
-                    UnaryOperator.identity());
+                    UnaryOperator.identity(), 0);
+        }
+
+        /** The same settings served on {@code shared} as the primary of {@code gen}. */
+        Settings on(NbdEndpoint shared, UnaryOperator<CaptureSink> wrapper, long gen) {
+            return new Settings(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential,
+                    resync, shared, wrapper, gen);
         }
 
         Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
@@ -91,7 +98,7 @@ final class SourceNode implements AutoCloseable {
             for (InetSocketAddress remote : s.remotes()) {
                 Shipper shipper = Shipper.start(
                         ShipperConfig.of(remote, s.sourceId(), s.export(), s.sizeBytes(), BLOCK_SIZE_BYTES)
-                                .withCredential(s.credential()),
+                                .withCredential(s.credential()).withGeneration(s.generation()),
                         buffer);
                 shipper.onChange(node::linkChanged);
                 node.shippers.add(shipper);

@@ -203,6 +203,21 @@ class FailbackIT {
             JsonNode a = nodeStatus(s.aBuffer().resolve("node"));
             assertEquals("primary", a.get("role").asText(), a.toString());
             assertEquals(3, a.get("generation").asLong(), a.toString());
+
+            // Then A is lost: B learned generation 3 from A's link, so its forced promotion is 4 and fences A.
+            s.write(s.aUri(), 0xa4, 32L << 20, "64k");
+            s.a.kill9();
+            String promoted = TaplineProcess.run(CLI, "promote", "--remote", hp(s.bLink), "--volume", "vol1",
+                    "--force", "--peer", hp(s.aLink)).orFail("promote B").output();
+            assertTrue(promoted.contains("generation 4"), promoted);
+            s.write(s.bUri(), 0xb4, 36L << 20, "64k");
+            s.startA(); // a promoted replica on A this time: it rejoins the same way
+            s.awaitBSyncedToA();
+            assertEquals(Peers.md5(s.bReplica()), Peers.md5(s.aImage()), "A == B after the second failover");
+            assertTrue(allBytes(s.aImage(), 36L << 20, 64 << 10, (byte) 0xb4), "B's write reached A");
+            a = nodeStatus(s.aBuffer().resolve("node"));
+            assertEquals("secondary", a.get("role").asText(), a.toString());
+            assertEquals(4, a.get("generation").asLong(), a.toString());
         }
     }
 

@@ -22,6 +22,7 @@ import io.tapline.journey.JourneyProtocolException;
  * 12  ChunkHashRequest
  * 13  ChunkHashReply
  * 14  VerifyReport
+ * 15  SourceGeneration
  * </pre>
  *
  * <p>Thread-safe: Kryo instances come from a pool.
@@ -42,6 +43,7 @@ public final class ControlCodec {
             kryo.register(ChunkHashRequest.class, 12);
             kryo.register(ChunkHashReply.class, 13);
             kryo.register(VerifyReport.class, 14);
+            kryo.register(SourceGeneration.class, 15);
             return kryo;
         }
     };

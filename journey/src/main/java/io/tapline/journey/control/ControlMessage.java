@@ -6,5 +6,6 @@ package io.tapline.journey.control;
  * {@link ControlCodec}; each message class is registered there with a fixed id and uses tagged
  * fields, so a field can be added later without breaking older peers.
  */
-public sealed interface ControlMessage permits ReplicaStateReport, ChunkHashRequest, ChunkHashReply, VerifyReport {
+public sealed interface ControlMessage permits ReplicaStateReport, ChunkHashRequest, ChunkHashReply, VerifyReport,
+        SourceGeneration {
 }

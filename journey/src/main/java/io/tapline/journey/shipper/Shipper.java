@@ -293,6 +293,9 @@ public final class Shipper implements Closeable {
             connect.channel().writeAndFlush(new JourneyMessage.Hello(JourneyProtocol.VERSION, config.sourceId(),
                     config.volumeId(), config.volumeSizeBytes(), config.blockSizeBytes(), config.credential()));
             long lastApplied = s.awaitWelcome(config.handshakeTimeout().toMillis());
+            if (config.generation() > 0) {
+                s.sendControl(new io.tapline.journey.control.SourceGeneration(config.generation()));
+            }
             long resumeAfter = resumePoint(s, lastApplied);
             if (resumeAfter < 0) {
                 return s.failureReason();

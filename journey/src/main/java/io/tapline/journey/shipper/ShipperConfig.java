@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param maxBackoff         largest reconnect delay (doubling with jitter); default 5 s
  * @param handshakeTimeout   bound on connect plus HELLO/WELCOME; default 10 s
  * @param credential         shared secret sent in HELLO; empty for none
+ * @param generation         the source's generation (failover), announced after each WELCOME
+ *                           so the replica learns it; 0 for none
  */
 public record ShipperConfig(
         InetSocketAddress remote,
@@ -33,7 +35,8 @@ public record ShipperConfig(
         Duration minBackoff,
         Duration maxBackoff,
         Duration handshakeTimeout,
-        String credential) {
+        String credential,
+        long generation) {
 
     public static final int DEFAULT_MAX_BATCH_BYTES = 4 << 20;
     public static final int DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
@@ -80,32 +83,37 @@ public record ShipperConfig(
     public static ShipperConfig of(InetSocketAddress remote, String sourceId, String volumeId, long volumeSizeBytes,
             int blockSizeBytes) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, DEFAULT_MAX_BATCH_BYTES,
-                DEFAULT_MAX_IN_FLIGHT_BATCHES, DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_HANDSHAKE_TIMEOUT, "");
+                DEFAULT_MAX_IN_FLIGHT_BATCHES, DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_HANDSHAKE_TIMEOUT, "", 0);
     }
 
     public ShipperConfig withMaxBatchBytes(int bytes) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, bytes,
-                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential);
+                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential, generation);
     }
 
     public ShipperConfig withMaxInFlightBatches(int batches) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                batches, minBackoff, maxBackoff, handshakeTimeout, credential);
+                batches, minBackoff, maxBackoff, handshakeTimeout, credential, generation);
     }
 
     public ShipperConfig withBackoff(Duration min, Duration max) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                maxInFlightBatches, min, max, handshakeTimeout, credential);
+                maxInFlightBatches, min, max, handshakeTimeout, credential, generation);
     }
 
     public ShipperConfig withHandshakeTimeout(Duration timeout) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                maxInFlightBatches, minBackoff, maxBackoff, timeout, credential);
+                maxInFlightBatches, minBackoff, maxBackoff, timeout, credential, generation);
     }
 
     public ShipperConfig withCredential(String secret) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, secret);
+                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, secret, generation);
+    }
+
+    public ShipperConfig withGeneration(long g) {
+        return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
+                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential, g);
     }
 
     /** The replayer as {@code host:port}, for status and logs. */
