@@ -59,10 +59,12 @@ public final class ReplayServer implements Closeable {
     private volatile boolean closed;
     private final ExclusiveLock dataLock;
     private final RoleListener roles;
+    private final ApplyObserver observer;
 
-    private ReplayServer(ReplayConfig config, RoleListener roles) throws IOException {
+    private ReplayServer(ReplayConfig config, RoleListener roles, ApplyObserver observer) throws IOException {
         this.config = config;
         this.roles = roles;
+        this.observer = observer;
         Files.createDirectories(config.dataDir());
         this.dataLock = ExclusiveLock.acquire(config.dataDir().resolve(LOCK_FILE), "data", config.dataDir());
         this.boss = NettyTransport.newGroup(1, "tapline-replay-accept");
@@ -125,7 +127,16 @@ public final class ReplayServer implements Closeable {
      * @throws IOException when the data directory cannot be created or the address not bound
      */
     public static ReplayServer start(ReplayConfig config, RoleListener roles) throws IOException {
-        ReplayServer server = new ReplayServer(config, roles);
+        return start(config, roles, ApplyObserver.NONE);
+    }
+
+    /**
+     * As {@link #start(ReplayConfig, RoleListener)}; {@code observer} hears of every applied group
+     * (a node forwarding its replicas).
+     */
+    public static ReplayServer start(ReplayConfig config, RoleListener roles, ApplyObserver observer)
+            throws IOException {
+        ReplayServer server = new ReplayServer(config, roles, observer);
         try {
             server.finishInterruptedRollbacks();
         } catch (IOException | RuntimeException e) {
@@ -183,6 +194,15 @@ public final class ReplayServer implements Closeable {
         return out;
     }
 
+    /**
+     * Runs {@code action} on the volume's apply thread, between two applied groups: the replica
+     * does not change meanwhile (a forwarding node's resync reads it there).
+     */
+    public <T> T onApplyThread(String volumeId, java.util.concurrent.Callable<T> action)
+            throws IOException, InterruptedException {
+        return host(volumeId).onApplyThread(action);
+    }
+
     /** The ids of the volumes {@code dataDir} holds (those with metadata), sorted. */
     public static List<String> volumeIds(Path dataDir) throws IOException {
         List<String> out = new ArrayList<>();
@@ -211,7 +231,7 @@ public final class ReplayServer implements Closeable {
     }
 
     private VolumeHost host(String volumeId) {
-        return hosts.computeIfAbsent(volumeId, id -> new VolumeHost(id, config.dataDir(), config.undo(), roles));
+        return hosts.computeIfAbsent(volumeId, id -> new VolumeHost(id, config.dataDir(), config.undo(), roles, observer));
     }
 
     /** Stops listening, closes every session, lets each volume finish its current batch, closes the files. */

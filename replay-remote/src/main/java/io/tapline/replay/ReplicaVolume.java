@@ -64,6 +64,7 @@ final class ReplicaVolume implements Closeable {
     private volatile SyncState sync;
     private volatile String failedReason;
     private volatile String pausedReason;
+    private volatile ApplyObserver observer = ApplyObserver.NONE;
     private volatile UndoLog.Window window;
 
     private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state, Path dir,
@@ -385,6 +386,7 @@ final class ReplicaVolume implements Closeable {
             }
             undo.enforceRetention();
             window = undo.window();
+            observer.applied(volumeId, fresh);
         }
         if (failure != null) {
             throw ok == 0 ? failure : new GroupFailure(failure, java.util.Arrays.copyOf(acks, ok));
@@ -427,6 +429,11 @@ final class ReplicaVolume implements Closeable {
 
     long sizeBytes() {
         return meta.volumeSizeBytes();
+    }
+
+    /** Who hears of each applied group (a forwarding node). */
+    void observe(ApplyObserver o) {
+        this.observer = o;
     }
 
     /** Any thread: the volume's figures. */

@@ -30,9 +30,11 @@ final class VolumeHost {
     private final ExecutorService executor;
     private final AtomicReference<ReplaySession> session = new AtomicReference<>();
     private final RoleListener roles;
+    private final ApplyObserver observer;
     private volatile ReplicaVolume volume;
 
-    VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig, RoleListener roles) {
+    VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig, RoleListener roles, ApplyObserver observer) {
+        this.observer = observer;
         this.volumeId = volumeId;
         this.dataDir = dataDir;
         this.undoConfig = undoConfig;
@@ -116,6 +118,7 @@ final class VolumeHost {
      * out of sync with no consistent point (durably, audited), then the role's flag is cleared.
      */
     private ReplicaVolume markIfWrittenOutsideLog(ReplicaVolume v, VolumeRole r) throws IOException {
+        v.observe(observer);
         if (r.writtenOutsideLog()) {
             try {
                 v.demoted(r, "rejoined as secondary of generation " + r.generation() + " after serving writes as a"
@@ -200,6 +203,7 @@ final class VolumeHost {
                     + " primary: " + kept;
         }
         ReplicaVolume v = ReplicaVolume.openExisting(dataDir, volumeId, undoConfig);
+        v.observe(observer);
         String detail = "demoted to secondary (generation " + r.generation() + ") at seq " + v.lastApplied()
                 + "; written while primary: " + kept + "; out of sync until its source resyncs it";
         try {
@@ -224,6 +228,26 @@ final class VolumeHost {
             new VolumeRole(false, generation, r.sequence(), r.millis(), r.actor(), r.peers(), r.writtenOutsideLog())
                     .write(dataDir.resolve(volumeId));
             log.info("volume={} follows a primary of generation {} (was {})", volumeId, generation, r.generation());
+        }
+    }
+
+    /**
+     * Runs {@code action} on the apply thread, between two applied groups (the replica does not
+     * change meanwhile), and returns its result: a forwarding node's resync reads the replica
+     * there.
+     */
+    <T> T onApplyThread(java.util.concurrent.Callable<T> action) throws IOException, InterruptedException {
+        try {
+            return executor.submit(action).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(c);
         }
     }
 

@@ -36,6 +36,11 @@ final class ReplayCommand implements Callable<Integer> {
                     + " refused) until `tapline promote` makes it the volume's primary, then read-write.")
     InetSocketAddress nbd;
 
+    @Option(names = "--forward", paramLabel = "HOST:PORT",
+            description = "Forward every replica to a further replayer (a cascade A -> B -> C; repeatable): each hop has"
+                    + " its own buffer (<data>/<volume>/forward/), cursor and state.")
+    java.util.List<InetSocketAddress> forward = new java.util.ArrayList<>();
+
     @Option(names = "--source-id", paramLabel = "ID",
             description = "The id a promoted volume presents to its peers (default: host name).")
     String sourceId;
@@ -74,8 +79,15 @@ final class ReplayCommand implements Callable<Integer> {
                     BufferConfig.ofMaxBytes(64L << 20, 4L << 30),
                     sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName(), credential)));
         }
+        String nodeId = sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName();
+        CascadeForwarder forwarder = forward.isEmpty() ? null : serve.own(new CascadeForwarder(data, forward,
+                BufferConfig.ofMaxBytes(64L << 20, 4L << 30), nodeId, credential));
         ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, credential).withUndo(undo),
-                exports == null ? RoleListener.NONE : exports));
+                exports == null ? RoleListener.NONE : exports,
+                forwarder == null ? io.tapline.replay.ApplyObserver.NONE : forwarder));
+        if (forwarder != null) {
+            forwarder.attach(server);
+        }
         if (exports != null) {
             exports.startServing();
             exports.listen(); // hosts connect once every replica is an export

@@ -83,6 +83,21 @@ final class SourceNode implements AutoCloseable {
     }
 
     static SourceNode start(Settings s) throws IOException {
+        return assemble(s, null);
+    }
+
+    /**
+     * The source side of the next hop of a cascade: a capture buffer the caller appends forwarded
+     * records to ({@link #buffer()}), shippers to {@code s.remotes()}, and a resync engine over
+     * {@code replica}; no wedge ({@code s.nbd()}, {@code s.volume()} and the endpoint are unused).
+     */
+    static SourceNode forwarding(Settings s, io.tapline.journey.resync.SourceVolume replica) throws IOException {
+        return assemble(s, java.util.Objects.requireNonNull(replica, "replica"));
+    }
+
+    /** A wedge in front of the volume unless {@code forwardedFrom} is given (then no host is served). */
+    private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom)
+            throws IOException {
         Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
         Path volumeDir = Files.createDirectories(s.bufferDir().resolve(s.export()));
         CaptureBuffer buffer;
@@ -103,13 +118,16 @@ final class SourceNode implements AutoCloseable {
                 shipper.onChange(node::linkChanged);
                 node.shippers.add(shipper);
             }
-            MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(s.sinkWrapper().apply(CaptureSink.of(buffer)));
-            WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
-            node.wedge = s.endpoint() == null ? WedgeServer.start(wedgeConfig)
-                    : WedgeServer.start(wedgeConfig, s.endpoint());
-            node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
-            node.resync = ResyncEngine.start(s.export(), buffer, node.shippers, new WedgeVolume(node.wedge, s.sizeBytes()),
-                    s.resync());
+            io.tapline.journey.resync.SourceVolume volume = forwardedFrom;
+            if (volume == null) {
+                MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(s.sinkWrapper().apply(CaptureSink.of(buffer)));
+                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
+                node.wedge = s.endpoint() == null ? WedgeServer.start(wedgeConfig)
+                        : WedgeServer.start(wedgeConfig, s.endpoint());
+                node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
+                volume = new WedgeVolume(node.wedge, s.sizeBytes());
+            }
+            node.resync = ResyncEngine.start(s.export(), buffer, node.shippers, volume, s.resync());
             node.resyncRequests = RequestSpool.start(volumeDir, node.resync,
                     OperatorControls.start(volumeDir, buffer, node.shippers));
             node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
@@ -184,7 +202,9 @@ final class SourceNode implements AutoCloseable {
 
     /** Stops serving the host at once (data commands refused); returns when no write is in flight. */
     void fence(String reason) {
-        wedge.standby(reason);
+        if (wedge != null) {
+            wedge.standby(reason);
+        }
     }
 
     /**

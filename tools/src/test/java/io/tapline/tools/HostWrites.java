@@ -34,6 +34,13 @@ final class HostWrites {
         Peers.run(PEER, cmd).orFail("qemu-io");
     }
 
+    /** {@code n} random bytes from {@code seed}. */
+    static byte[] randomBytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
     /** A file of {@code mib} MiB of random bytes from {@code seed}. */
     static Path randomFile(Path file, int mib, long seed) throws Exception {
         byte[] block = new byte[1 << 20];
