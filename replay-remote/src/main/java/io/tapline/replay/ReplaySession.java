@@ -211,6 +211,10 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             error(e.getMessage());
             return;
         }
+        if (m instanceof io.tapline.journey.control.SourceHead head) {
+            host.sourceHead(head);
+            return;
+        }
         if (m instanceof io.tapline.journey.control.SourceGeneration g) {
             host.executor().execute(() -> {
                 try {
@@ -237,7 +241,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         if (!(m instanceof io.tapline.journey.control.ChunkHashRequest req)) {
-            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest, VerifyReport or SourceGeneration)");
+            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest, VerifyReport, SourceGeneration or SourceHead)");
             return;
         }
         host.executor().execute(() -> answerHashes(req));

@@ -31,6 +31,7 @@ final class VolumeHost {
     private final AtomicReference<ReplaySession> session = new AtomicReference<>();
     private final RoleListener roles;
     private final ApplyObserver observer;
+    private volatile io.tapline.journey.control.SourceHead sourceHead;
     private volatile ReplicaVolume volume;
 
     VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig, RoleListener roles, ApplyObserver observer) {
@@ -169,8 +170,15 @@ final class VolumeHost {
         }
         long seq = v.lastApplied();
         VolumeRole promoted = r.promoted(seq, System.currentTimeMillis(), actor, peers, minimumGeneration);
-        String loss = "any record the old primary captured after seq " + seq + " is not here (a switchover drains"
-                + " them first); a wedge node keeps such records aside as an image when it rejoins";
+        io.tapline.journey.control.SourceHead head = sourceHead;
+        String lastHeard = head == null ? "its newest captured sequence is unknown (no contact since this replayer"
+                + " started)" : head.capturedSequence() <= seq ? "at its last contact ("
+                + java.time.Instant.ofEpochMilli(head.atMillis()) + ") it had captured nothing more"
+                : "at its last contact (" + java.time.Instant.ofEpochMilli(head.atMillis()) + ") it had captured up"
+                + " to seq " + head.capturedSequence() + ": at least " + (head.capturedSequence() - seq)
+                + " records never arrived";
+        String loss = "any record the old primary captured after seq " + seq + " is not here; " + lastHeard
+                + " (a switchover drains them first; a wedge node keeps them aside as an image when it rejoins)";
         String detail = "promoted to primary generation " + promoted.generation() + " at seq " + seq
                 + (v.consistent() ? "" : " (not consistent: " + v.status(false).reason() + ")")
                 + (force ? " (forced)" : "") + "; " + loss;
@@ -216,6 +224,11 @@ final class VolumeHost {
         }
         volume = v;
         return "volume " + volumeId + " " + detail;
+    }
+
+    /** Any thread: the source's newest captured sequence, as it last said. */
+    void sourceHead(io.tapline.journey.control.SourceHead head) {
+        sourceHead = head;
     }
 
     /**

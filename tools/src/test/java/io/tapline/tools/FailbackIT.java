@@ -120,6 +120,7 @@ class FailbackIT {
             String promoted = TaplineProcess.run(CLI, "promote", "--remote", hp(s.bLink), "--volume", "vol1",
                     "--force", "--peer", hp(s.aLink)).orFail("promote").output();
             assertTrue(promoted.contains("generation 2"), promoted);
+            assertTrue(promoted.contains("newest captured sequence is unknown"), "B restarted since: " + promoted);
             s.write(s.bUri(), 0xb7, 8L << 20, "1M"); // B serves its host
 
             s.startA(); // the same command: fenced, keeps its unshipped writes, rejoins

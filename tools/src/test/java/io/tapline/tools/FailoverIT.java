@@ -63,6 +63,7 @@ class FailoverIT {
             String promoted = TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1", "--json")
                     .orFail("promote").output();
             assertTrue(promoted.contains("generation 2"), promoted);
+            assertTrue(promoted.contains("it had captured nothing more"), "everything had arrived: " + promoted);
             JsonNode replica = dataStatus(rig);
             assertEquals("primary", replica.get("role").asText(), replica.toString());
             assertEquals(2, replica.get("generation").asLong(), replica.toString());

@@ -23,6 +23,7 @@ import io.tapline.journey.JourneyProtocolException;
  * 13  ChunkHashReply
  * 14  VerifyReport
  * 15  SourceGeneration
+ * 16  SourceHead
  * </pre>
  *
  * <p>Thread-safe: Kryo instances come from a pool.
@@ -44,6 +45,7 @@ public final class ControlCodec {
             kryo.register(ChunkHashReply.class, 13);
             kryo.register(VerifyReport.class, 14);
             kryo.register(SourceGeneration.class, 15);
+            kryo.register(SourceHead.class, 16);
             return kryo;
         }
     };

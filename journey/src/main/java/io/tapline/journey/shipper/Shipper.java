@@ -51,6 +51,8 @@ public final class Shipper implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(Shipper.class);
     /** How long one wait on the reader or the window lasts, so close and link loss are noticed. */
     private static final long POLL_MILLIS = 100;
+    /** How often a live link tells the replayer the source's newest captured sequence. */
+    private static final long HEAD_EVERY_NANOS = 1_000_000_000L;
 
     private final ShipperConfig config;
     private final RecordSource source;
@@ -372,7 +374,14 @@ public final class Shipper implements Closeable {
             throws IOException, InterruptedException {
         long expected = firstSequence;
         CaptureRecord pending = null;
+        long headSentNanos = 0;
         while (!closed && s.alive()) {
+            if (System.nanoTime() - headSentNanos > HEAD_EVERY_NANOS) {
+                // How far this source got: a replica promoted after losing it says what never arrived.
+                s.sendControl(new io.tapline.journey.control.SourceHead(source.lastSequence(),
+                        System.currentTimeMillis()));
+                headSentNanos = System.nanoTime();
+            }
             if (!s.acquireSlot(POLL_MILLIS)) {
                 continue;
             }

@@ -32,6 +32,17 @@ class ControlCodecTest {
     }
 
     @Test
+    void failoverMessagesRoundTrip() {
+        SourceGeneration g = (SourceGeneration) ControlCodec.decode(ControlCodec.encode(new SourceGeneration(7)));
+        assertEquals(7, g.generation());
+        SourceHead h = (SourceHead) ControlCodec.decode(ControlCodec.encode(new SourceHead(123_456, 1_700_000_000_000L)));
+        assertEquals(123_456, h.capturedSequence());
+        assertEquals(1_700_000_000_000L, h.atMillis());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SourceGeneration(0));
+        assertTrue(e.getMessage().startsWith("generation: 0 (expected: >= 1)"), e.getMessage());
+    }
+
+    @Test
     void refusesBadRequestsAtConstruction() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new ChunkHashRequest(1, 0, 1000, 0, 1, 0));
