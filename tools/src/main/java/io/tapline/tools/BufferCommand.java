@@ -15,8 +15,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tapline buffer}: maintenance of a capture buffer that is not in use. */
 @Command(name = "buffer", mixinStandardHelpOptions = true,
-        description = "Capture buffer maintenance (run only while no wedge uses the buffer).",
-        subcommands = BufferCommand.Repair.class)
+        description = "Capture buffer maintenance: repair (only while no wedge uses the buffer), discard (on the"
+                + " running wedge).",
+        subcommands = {BufferCommand.Repair.class, BufferCommand.Discard.class})
 final class BufferCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -24,6 +25,43 @@ final class BufferCommand implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /**
+     * {@code tapline buffer discard}: drops a span of queued records on the running wedge (e.g. an
+     * aborted bulk copy that will be redone) without dropping the rest. Their data never ships: the
+     * replica receives GAPs of the same ranges, which the wedge tracked as changed chunks first and
+     * resyncs from the primary, so the replica ends correct. Audited on the replica with the
+     * operator's identity (GAP entries "discarded by user@host ...").
+     */
+    @Command(name = "discard", mixinStandardHelpOptions = true,
+            description = {"Discards queued records --from-seq..--to-seq (not yet acknowledged by any remote) on the"
+                    + " running wedge: they ship as GAPs and their chunks are resynced from the primary.",
+                    "Sequences: tapline status --buffer DIR --json (captured, acked per remote)."})
+    static final class Discard implements Callable<Integer> {
+        @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The wedge's buffer directory.")
+        Path buffer;
+
+        @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
+        String volume;
+
+        @Option(names = "--from-seq", required = true, paramLabel = "N", description = "First record to discard.")
+        long from;
+
+        @Option(names = "--to-seq", required = true, paramLabel = "N", description = "Last record to discard.")
+        long to;
+
+        @Option(names = "--json", description = "Machine-readable result.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (from < 1 || to < from) {
+                throw new CliFailure("--from-seq/--to-seq: " + from + ".." + to + " (expected: 1 <= from <= to)", 2);
+            }
+            return ControlCommands.send(buffer, volume, OperatorControls.DISCARD_SUFFIX,
+                    from + "\n" + to + "\n" + Actor.current() + "\n", json, "span", from + ".." + to);
+        }
     }
 
     /**

@@ -33,26 +33,35 @@ final class ControlCommands {
             if (!action.equals("pause") && !action.equals("resume")) {
                 throw new CliFailure("ACTION: " + action + " (expected: pause or resume)", 2);
             }
-            Path dir = SpoolClient.requests(buffer, volume);
-            String id = SpoolClient.submit(dir, suffix, body);
-            Path answer = SpoolClient.await(dir, id, suffix, System.nanoTime() + 15_000_000_000L,
-                    "volume " + volume + ": the wedge did not answer within 15 s (is it running?)", () -> { },
-                    ".done", ".failed");
-            String text = SpoolClient.take(answer);
-            if (answer.getFileName().toString().endsWith(".failed")) {
-                throw new CliFailure(text);
-            }
-            if (json) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("volume", volume);
-                m.put("action", action);
-                m.put("result", text);
-                System.out.println(Json.write(m));
-            } else {
-                System.out.println(text);
-            }
-            return 0;
+            return ControlCommands.send(buffer, volume, suffix, body, json, "action", action);
         }
+    }
+
+    /**
+     * Drops a request for the running wedge of {@code volume}, waits up to 15 s for its answer
+     * and prints it (with {@code key: value} in the JSON); a refusal is a one-line failure.
+     */
+    static Integer send(Path buffer, String volume, String suffix, String body, boolean json, String key,
+            Object value) throws Exception {
+        Path dir = SpoolClient.requests(buffer, volume);
+        String id = SpoolClient.submit(dir, suffix, body);
+        Path answer = SpoolClient.await(dir, id, suffix, System.nanoTime() + 15_000_000_000L,
+                "volume " + volume + ": the wedge did not answer within 15 s (is it running?)", () -> { },
+                ".done", ".failed");
+        String text = SpoolClient.take(answer);
+        if (answer.getFileName().toString().endsWith(".failed")) {
+            throw new CliFailure(text);
+        }
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("volume", volume);
+            m.put(key, value);
+            m.put("result", text);
+            System.out.println(Json.write(m));
+        } else {
+            System.out.println(text);
+        }
+        return 0;
     }
 
     /** {@code tapline capture pause|resume}. */

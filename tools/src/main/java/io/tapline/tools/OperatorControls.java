@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * stop and restart capture (the host's writes go on; changed chunks are tracked and resynced on
  * resume) or shipping to one or every remote, without restarting anything. The CLI drops
  * {@code requests/<id>.capture} ({@code pause|resume}, then the actor) or {@code <id>.ship}
- * ({@code pause|resume}, the remote {@code HOST:PORT} or {@code *}, the actor); the
+ * ({@code pause|resume}, the remote {@code HOST:PORT} or {@code *}, the actor) or {@code <id>.discard}
+ * ({@code tapline buffer discard}: from, to, the actor); the
  * {@link RequestSpool}'s poller hands it here, and this applies it and answers {@code <id>.done}
  * or {@code <id>.failed}. Pauses survive a
  * restart: capture's in the buffer ({@code capture.paused}), shipping's in
@@ -28,6 +29,7 @@ final class OperatorControls {
     private static final Logger log = LoggerFactory.getLogger(OperatorControls.class);
     static final String CAPTURE_SUFFIX = ".capture";
     static final String SHIP_SUFFIX = ".ship";
+    static final String DISCARD_SUFFIX = ".discard";
 
     private final Path volumeDir;
     private final Path requests;
@@ -59,17 +61,22 @@ final class OperatorControls {
 
     /** Whether {@code fileName} is a request this handles. */
     static boolean handles(String fileName) {
-        return fileName.endsWith(CAPTURE_SUFFIX) || fileName.endsWith(SHIP_SUFFIX);
+        return fileName.endsWith(CAPTURE_SUFFIX) || fileName.endsWith(SHIP_SUFFIX) || fileName.endsWith(DISCARD_SUFFIX);
     }
 
     void handle(Path request) throws IOException {
         String file = request.getFileName().toString();
-        boolean capture = file.endsWith(CAPTURE_SUFFIX);
-        String id = file.substring(0, file.length() - (capture ? CAPTURE_SUFFIX : SHIP_SUFFIX).length());
+        String suffix = file.endsWith(CAPTURE_SUFFIX) ? CAPTURE_SUFFIX : file.endsWith(SHIP_SUFFIX) ? SHIP_SUFFIX
+                : DISCARD_SUFFIX;
+        String id = file.substring(0, file.length() - suffix.length());
         List<String> lines = Files.readAllLines(request, StandardCharsets.UTF_8);
         Files.deleteIfExists(request);
         try {
-            String done = capture ? capture(lines) : ship(lines);
+            String done = switch (suffix) {
+                case CAPTURE_SUFFIX -> capture(lines);
+                case SHIP_SUFFIX -> ship(lines);
+                default -> discard(lines);
+            };
             answer(id + ".done", done);
         } catch (IOException | RuntimeException e) {
             answer(id + ".failed", e.getMessage() == null ? e.toString() : e.getMessage());
@@ -116,6 +123,22 @@ final class OperatorControls {
                     + shippers.stream().map(s -> s.config().remoteId()).toList() + ")");
         }
         return "shipping " + action + "d to " + n + " remote(s) of volume " + buffer.volumeId();
+    }
+
+    /** {@code <id>.discard}: from, to, actor (one per line). */
+    private String discard(List<String> lines) throws IOException {
+        if (lines.size() < 2) {
+            throw new IllegalArgumentException("discard request: " + lines.size() + " lines (expected: from, to, actor)");
+        }
+        long from = Long.parseLong(lines.get(0).strip());
+        long to = Long.parseLong(lines.get(1).strip());
+        String actor = lines.size() > 2 ? lines.get(2).strip() : "unknown";
+        try {
+            return buffer.discard(from, to, actor);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("discard interrupted", e);
+        }
     }
 
     private void answer(String name, String text) throws IOException {

@@ -104,6 +104,8 @@ public final class CaptureBuffer implements Closeable {
     private volatile int waiters;
 
     private final OldestUnacked oldestUnacked = new OldestUnacked();
+    /** Spans whose data never ships (readers hand out GAPs in their place). */
+    private volatile DiscardedSpans discarded = DiscardedSpans.NONE;
     private ExclusiveLock lock;
 
     private CaptureBuffer(Path dir, String volumeId, BufferConfig config, Clock clock, RecoveryReport report,
@@ -182,6 +184,7 @@ public final class CaptureBuffer implements Closeable {
             }
             buffer.adopt(recovered.segments());
             buffer.capturePaused = CapturePause.read(volumeDir);
+            buffer.discarded = DiscardedSpans.read(volumeDir).with(null, buffer.firstSequence());
         } catch (IOException | RuntimeException e) {
             buffer.closeQuietlyAfter(e);
             throw e;
@@ -472,8 +475,82 @@ public final class CaptureBuffer implements Closeable {
                     continue; // Deleted after every remote acked it: look again, the check above will tell.
                 }
             }
-            return new SegmentReader(this, segment, positionBytes, fromSequence);
+            RecordReader reader = new SegmentReader(this, segment, positionBytes, fromSequence);
+            return discardingReader(reader);
         }
+    }
+
+    /** {@code reader} handing out a GAP for each data record of a discarded span (as they are when read). */
+    private RecordReader discardingReader(RecordReader reader) {
+        return new RecordReader() {
+            @Override
+            public CaptureRecord next(long timeoutMillis) throws IOException, InterruptedException {
+                return discarded.apply(reader.next(timeoutMillis));
+            }
+
+            @Override
+            public long position() {
+                return reader.position();
+            }
+
+            @Override
+            public void close() throws IOException {
+                reader.close();
+            }
+        };
+    }
+
+    /**
+     * Discards the queued records {@code from..to} (inclusive): their data will not ship (see
+     * {@link DiscardedSpans}); the ranges they touched are tracked as changed chunks, durably,
+     * before the span is recorded, so a resync copies them from the volume. Only records no remote
+     * acknowledged yet can be discarded.
+     *
+     * @return one line: the span, its data records and bytes
+     * @throws IllegalArgumentException for a span outside the unacknowledged records (one line)
+     */
+    public String discard(long from, long to, String actor) throws IOException, InterruptedException {
+        long acked = 0;
+        for (long a : cursors.snapshot().values()) {
+            acked = Math.max(acked, a);
+        }
+        long last = lastSequence;
+        if (from < 1 || to < from) {
+            throw new IllegalArgumentException("span: " + from + ".." + to + " (expected: 1 <= from <= to)");
+        }
+        if (from <= acked || from < firstSequence()) {
+            throw new IllegalArgumentException("--from-seq: " + from + " (expected: > " + Math.max(acked,
+                    firstSequence() - 1) + ": records up to there were acknowledged by a remote or are gone)");
+        }
+        if (to > last) {
+            throw new IllegalArgumentException("--to-seq: " + to + " (expected: <= " + last + ", the newest record)");
+        }
+        long records = 0;
+        long bytes = 0;
+        try (RecordReader reader = openReader(from)) { // spans discarded before read as GAPs: already tracked
+            while (reader.position() <= to) {
+                CaptureRecord r = reader.next(1000);
+                if (r == null) {
+                    break;
+                }
+                if (r.kind().changesData()) {
+                    changed.mark(r.offsetBytes(), r.lengthBytes());
+                    records++;
+                    bytes += r.lengthBytes();
+                }
+            }
+        }
+        changed.force();
+        synchronized (this) {
+            DiscardedSpans next = discarded.with(new DiscardedSpans.Span(from, to, clock.millis(), actor),
+                    firstSequence());
+            next.write(dir);
+            discarded = next;
+        }
+        log.warn("records discarded volume={} span={}..{} dataRecords={} bytes={} actor={}", volumeId, from, to,
+                records, bytes, actor);
+        return "volume " + volumeId + ": records " + from + ".." + to + " discarded (" + records + " data records, "
+                + bytes + " bytes): they ship as GAPs and their chunks are resynced from the volume";
     }
 
     /** Registers a remote (idempotent); a new remote starts after the oldest retained record - 1. */
