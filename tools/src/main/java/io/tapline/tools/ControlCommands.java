@@ -4,6 +4,7 @@ import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -87,6 +88,70 @@ final class ControlCommands {
         @Override
         public Integer call() throws Exception {
             return send(OperatorControls.SHIP_SUFFIX, action + "\n" + remote + "\n" + Actor.current() + "\n");
+        }
+    }
+
+    /** {@code tapline config set}. */
+    @Command(name = "config", mixinStandardHelpOptions = true,
+            description = "Changes the configuration of the running wedge of a volume, without a restart.",
+            subcommands = ConfigSet.class)
+    static final class Config implements Runnable {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            spec.commandLine().usage(spec.commandLine().getOut());
+        }
+    }
+
+    /** {@code tapline config set --remote OLD=NEW --resync-rate SIZE}. */
+    @Command(name = "set", mixinStandardHelpOptions = true,
+            description = {"Corrects settings of the running wedge: a remote's address (the next connection goes to"
+                    + " NEW; the remote keeps its cursor and name) and the resync rate limit.",
+                    "Every value is checked first: a bad one changes nothing. The running process only: change its"
+                            + " command line too."})
+    static final class ConfigSet implements Callable<Integer> {
+        @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The wedge's buffer directory.")
+        Path buffer;
+
+        @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume (export name).")
+        String volume;
+
+        @Option(names = "--remote", paramLabel = "OLD=NEW", description = "Ship to NEW (HOST:PORT) instead of OLD"
+                + " (the remote as configured or as last set; repeatable).")
+        List<String> remotes = new java.util.ArrayList<>();
+
+        @Option(names = "--resync-rate", paramLabel = "SIZE", converter = io.tapline.tools.cli.ByteSizeConverter.class,
+                description = "Bytes of the primary a resync may read per second, e.g. 200M; 0 = unlimited.")
+        Long resyncRate;
+
+        @Option(names = "--json", description = "Machine-readable result.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            StringBuilder body = new StringBuilder(Actor.current()).append('\n');
+            for (String r : remotes) {
+                int eq = r.indexOf('=');
+                if (eq <= 0 || eq == r.length() - 1) {
+                    throw new CliFailure("--remote: " + r + " (expected: OLD=NEW, e.g. 10.0.0.8:7070=10.0.0.9:7070)", 2);
+                }
+                try {
+                    io.tapline.tools.cli.SocketAddressConverter.parse(r.substring(eq + 1)); // one line now, not later
+                } catch (picocli.CommandLine.TypeConversionException e) {
+                    throw new CliFailure("--remote: " + e.getMessage(), 2);
+                }
+                body.append("remote ").append(r, 0, eq).append(' ').append(r.substring(eq + 1)).append('\n');
+            }
+            if (resyncRate != null) {
+                body.append("resync-rate ").append(resyncRate).append('\n');
+            }
+            if (remotes.isEmpty() && resyncRate == null) {
+                throw new CliFailure("nothing to set (expected: --remote OLD=NEW and/or --resync-rate SIZE)", 2);
+            }
+            return ControlCommands.send(buffer, volume, OperatorControls.CONFIG_SUFFIX, body.toString(), json,
+                    "settings", body.toString().lines().skip(1).toList());
         }
     }
 }

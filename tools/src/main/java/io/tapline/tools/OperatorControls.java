@@ -30,11 +30,13 @@ final class OperatorControls {
     static final String CAPTURE_SUFFIX = ".capture";
     static final String SHIP_SUFFIX = ".ship";
     static final String DISCARD_SUFFIX = ".discard";
+    static final String CONFIG_SUFFIX = ".config";
 
     private final Path volumeDir;
     private final Path requests;
     private final CaptureBuffer buffer;
     private final List<Shipper> shippers;
+    private volatile io.tapline.journey.resync.ResyncEngine resync;
 
     private OperatorControls(Path volumeDir, CaptureBuffer buffer, List<Shipper> shippers) throws IOException {
         this.volumeDir = volumeDir;
@@ -55,19 +57,26 @@ final class OperatorControls {
         return c;
     }
 
+    /** The resync engine whose rate {@code tapline config set --resync-rate} changes. */
+    OperatorControls withResync(io.tapline.journey.resync.ResyncEngine engine) {
+        this.resync = engine;
+        return this;
+    }
+
     private Path pauseFile(Shipper s) {
         return volumeDir.resolve("ship-" + s.cursorId() + ".paused");
     }
 
     /** Whether {@code fileName} is a request this handles. */
     static boolean handles(String fileName) {
-        return fileName.endsWith(CAPTURE_SUFFIX) || fileName.endsWith(SHIP_SUFFIX) || fileName.endsWith(DISCARD_SUFFIX);
+        return fileName.endsWith(CAPTURE_SUFFIX) || fileName.endsWith(SHIP_SUFFIX) || fileName.endsWith(DISCARD_SUFFIX)
+                || fileName.endsWith(CONFIG_SUFFIX);
     }
 
     void handle(Path request) throws IOException {
         String file = request.getFileName().toString();
         String suffix = file.endsWith(CAPTURE_SUFFIX) ? CAPTURE_SUFFIX : file.endsWith(SHIP_SUFFIX) ? SHIP_SUFFIX
-                : DISCARD_SUFFIX;
+                : file.endsWith(CONFIG_SUFFIX) ? CONFIG_SUFFIX : DISCARD_SUFFIX;
         String id = file.substring(0, file.length() - suffix.length());
         List<String> lines = Files.readAllLines(request, StandardCharsets.UTF_8);
         Files.deleteIfExists(request);
@@ -75,6 +84,7 @@ final class OperatorControls {
             String done = switch (suffix) {
                 case CAPTURE_SUFFIX -> capture(lines);
                 case SHIP_SUFFIX -> ship(lines);
+                case CONFIG_SUFFIX -> config(lines);
                 default -> discard(lines);
             };
             answer(id + ".done", done);
@@ -123,6 +133,58 @@ final class OperatorControls {
                     + shippers.stream().map(s -> s.config().remoteId()).toList() + ")");
         }
         return "shipping " + action + "d to " + n + " remote(s) of volume " + buffer.volumeId();
+    }
+
+    /**
+     * {@code <id>.config}: the actor, then one setting per line, {@code remote OLD NEW} or
+     * {@code resync-rate BYTES}; every line is checked before any is applied, so a bad value
+     * changes nothing.
+     */
+    private String config(List<String> lines) {
+        String actor = lines.isEmpty() ? "unknown" : lines.get(0).strip();
+        List<Runnable> changes = new java.util.ArrayList<>();
+        List<String> done = new java.util.ArrayList<>();
+        for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+            String[] f = line.strip().split("\\s+");
+            if (f.length == 3 && f[0].equals("remote")) {
+                Shipper shipper = shipperFor(f[1]);
+                java.net.InetSocketAddress next = io.tapline.tools.cli.SocketAddressConverter.parse(f[2]);
+                changes.add(() -> shipper.retarget(next));
+                done.add("remote " + shipper.config().remoteId() + " now ships to " + f[2]);
+            } else if (f.length == 2 && f[0].equals("resync-rate")) {
+                long rate = Long.parseLong(f[1]);
+                if (rate < 0) {
+                    throw new IllegalArgumentException("--resync-rate: " + rate + " (expected: >= 0, 0 = unlimited)");
+                }
+                io.tapline.journey.resync.ResyncEngine engine = resync;
+                if (engine == null) {
+                    throw new IllegalStateException("--resync-rate: this source has no resync engine");
+                }
+                changes.add(() -> engine.rate(rate));
+                done.add("resync rate " + (rate == 0 ? "unlimited" : rate + " bytes/s"));
+            } else if (!line.isBlank()) {
+                throw new IllegalArgumentException("setting: '" + line.strip()
+                        + "' (expected: remote OLD NEW, or resync-rate BYTES)");
+            }
+        }
+        if (changes.isEmpty()) {
+            throw new IllegalArgumentException("no setting given (expected: --remote OLD=NEW and/or --resync-rate SIZE)");
+        }
+        changes.forEach(Runnable::run);
+        log.warn("configuration changed volume={} actor={}: {}", buffer.volumeId(), actor, done);
+        return "volume " + buffer.volumeId() + ": " + String.join("; ", done) + " (running process only: change its"
+                + " command line too for the next start)";
+    }
+
+    private Shipper shipperFor(String remote) {
+        for (Shipper s : shippers) {
+            String target = s.target().getHostString() + ":" + s.target().getPort();
+            if (remote.equals(s.config().remoteId()) || remote.equals(target)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("--remote: " + remote + " (expected: one of "
+                + shippers.stream().map(s -> s.config().remoteId()).toList() + ")");
     }
 
     /** {@code <id>.discard}: from, to, actor (one per line). */

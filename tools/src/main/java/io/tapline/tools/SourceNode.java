@@ -129,7 +129,7 @@ final class SourceNode implements AutoCloseable {
             }
             node.resync = ResyncEngine.start(s.export(), buffer, node.shippers, volume, s.resync());
             node.resyncRequests = RequestSpool.start(volumeDir, node.resync,
-                    OperatorControls.start(volumeDir, buffer, node.shippers));
+                    OperatorControls.start(volumeDir, buffer, node.shippers).withResync(node.resync));
             node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
             return node;
         } catch (IOException | RuntimeException e) {

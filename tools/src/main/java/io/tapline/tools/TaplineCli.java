@@ -38,6 +38,7 @@ import picocli.CommandLine.Command;
             DemoteCommand.class,
             ResolveCommand.class,
             SwitchoverCommand.class,
+            ControlCommands.Config.class,
             ImageCommand.class,
             AuditCommand.class,
             WindowCommand.class,

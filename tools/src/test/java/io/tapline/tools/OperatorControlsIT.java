@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tapline.tools.cli.Json;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -110,6 +111,40 @@ class OperatorControlsIT {
             // Blocks the later host writes rewrote reached the replica as records: the resync skips them.
             assertTrue(v.get("resync").get("bytesSent").asLong() >= (7L << 20),
                     "the discarded chunks came by resync: " + v);
+        }
+    }
+
+    @Test
+    void aWrongRemoteIsCorrectedOnTheRunningWedgeAndABadValueChangesNothing() throws Exception {
+        InetSocketAddress wrong = new InetSocketAddress("127.0.0.1", Peers.freePort()); // nobody listens there
+        try (ReplicationRig rig = new ReplicationRig(dir, SIZE)) {
+            rig.startReplayer();
+            try (TaplineProcess wedge = TaplineProcess.start(dir.resolve("wedge-wrong.log"), "wedge", "--nbd",
+                    ReplicationRig.hostPort(rig.nbdAddress), "--export", "vol1", "--volume", rig.primary().toString(),
+                    "--size", Long.toString(SIZE), "--buffer", rig.buffer().toString(), "--remote",
+                    ReplicationRig.hostPort(wrong)).awaitListening(rig.nbdAddress, ReplicationRig.START)) {
+                HostWrites.random4k(rig, SIZE, 200, 8);
+                String b = rig.buffer().toString();
+                JsonNode remote = volumeStatus(rig).get("remotes").get(0);
+                assertEquals(false, remote.get("connected").asBoolean(), remote.toString());
+
+                Peers.Result bad = TaplineProcess.run(CLI, "config", "set", "--buffer", b, "--volume", "vol1",
+                        "--remote", ReplicationRig.hostPort(wrong) + "=no-such-host.invalid:7070");
+                assertEquals(2, bad.exitCode(), bad.output());
+                assertEquals(1, bad.output().strip().lines().count(), "one line: " + bad.output());
+                Peers.Result unknown = TaplineProcess.run(CLI, "config", "set", "--buffer", b, "--volume", "vol1",
+                        "--remote", "127.0.0.1:1=" + ReplicationRig.hostPort(rig.linkAddress), "--resync-rate", "1M");
+                assertEquals(1, unknown.exitCode(), unknown.output());
+                assertTrue(unknown.output().contains("--remote: 127.0.0.1:1 (expected: one of"), unknown.output());
+                assertTrue(wedge.isAlive(), "bad values never stop the wedge");
+
+                TaplineProcess.run(CLI, "config", "set", "--buffer", b, "--volume", "vol1", "--remote",
+                        ReplicationRig.hostPort(wrong) + "=" + ReplicationRig.hostPort(rig.linkAddress),
+                        "--resync-rate", "64M").orFail("config set");
+                HostWrites.random4k(rig, SIZE, 50, 9); // the host went on all along
+                rig.awaitSynced(Duration.ofSeconds(60));
+                rig.assertReplicaMatchesPrimary();
+            }
         }
     }
 }

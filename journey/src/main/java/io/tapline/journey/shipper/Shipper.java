@@ -16,6 +16,7 @@ import io.tapline.log.buffer.CaptureBuffer;
 import io.tapline.log.buffer.RecordReader;
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -57,6 +58,8 @@ public final class Shipper implements Closeable {
     private final ShipperConfig config;
     private final RecordSource source;
     private final String remoteId;
+    /** Where the next connection goes: the configured remote until an operator retargets it. */
+    private volatile InetSocketAddress target;
     private final String cursorId;
     private final EventLoopGroup group;
     private final Bootstrap bootstrap;
@@ -80,6 +83,7 @@ public final class Shipper implements Closeable {
         this.config = config;
         this.source = source;
         this.remoteId = config.remoteId();
+        this.target = config.remote();
         this.cursorId = config.cursorId();
         this.group = io.tapline.journey.NettyTransport.newGroup(1, "tapline-link-" + config.volumeId());
         this.bootstrap = new Bootstrap().group(group)
@@ -141,6 +145,32 @@ public final class Shipper implements Closeable {
         }
         onChange.run();
         log.warn("shipping paused volume={} remote={} why={}", config.volumeId(), remoteId, paused);
+    }
+
+    /**
+     * Sends from now on to {@code address} (an operator corrected a wrong remote address on the
+     * running process): the current session, if any, ends and the next connection goes there
+     * (after the current back-off, at most the configured maximum). The cursor, and the name status shows, stay those of the configured remote.
+     */
+    public void retarget(InetSocketAddress address) {
+        InetSocketAddress old = target;
+        target = java.util.Objects.requireNonNull(address, "address");
+        LinkSession s = session;
+        if (s != null) {
+            s.fail("retargeted from " + hostPort(old) + " to " + hostPort(address));
+        }
+        onChange.run();
+        log.warn("shipping retargeted volume={} remote={} from={} to={}", config.volumeId(), remoteId, hostPort(old),
+                hostPort(address));
+    }
+
+    /** Where the shipper connects (the configured remote unless retargeted). */
+    public InetSocketAddress target() {
+        return target;
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
     }
 
     /** Lets the shipper connect again after {@link #pause}. */
@@ -282,13 +312,13 @@ public final class Shipper implements Closeable {
             protected void initChannel(SocketChannel ch) {
                 ch.pipeline().addLast(new JourneyDecoder(), new JourneyEncoder(), s);
             }
-        }).connect(config.remote());
+        }).connect(target);
         if (!connect.await(config.handshakeTimeout().toMillis() + 1000)) {
             connect.channel().close();
-            throw new IOException("connect " + remoteId + ": timed out");
+            throw new IOException("connect " + hostPort(target) + ": timed out");
         }
         if (!connect.isSuccess()) {
-            throw new IOException("connect " + remoteId + ": " + connect.cause().getMessage());
+            throw new IOException("connect " + hostPort(target) + ": " + connect.cause().getMessage());
         }
         s.attach(connect.channel());
         try {
