@@ -26,6 +26,9 @@ final class RequestSpool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RequestSpool.class);
     static final String SUFFIX = ".resync";
     static final String VERIFY_SUFFIX = ".verify";
+    /** The answer to a resync or verify for a source without a resync engine (a snoop without --source). */
+    static final String NO_ENGINE = "no resync engine for this volume: a snoop needs --source VOLUME=nbd://... or"
+            + " iscsi://... to read the tapped volume";
 
     private final Path dir;
     private final ResyncEngine engine;
@@ -43,7 +46,7 @@ final class RequestSpool implements AutoCloseable {
         });
     }
 
-    /** Starts polling; capture and ship requests go to {@code controls}. */
+    /** Starts polling; capture and ship requests go to {@code controls}; {@code engine} may be null. */
     static RequestSpool start(Path volumeDir, ResyncEngine engine, OperatorControls controls) throws IOException {
         RequestSpool spool = new RequestSpool(Files.createDirectories(volumeDir.resolve(MarkSpool.DIR)), engine,
                 controls);
@@ -71,6 +74,11 @@ final class RequestSpool implements AutoCloseable {
     private void accept(Path request) throws IOException {
         String file = request.getFileName().toString();
         String id = file.substring(0, file.length() - SUFFIX.length());
+        if (engine == null) {
+            Files.deleteIfExists(request);
+            answer(id + ".failed", NO_ENGINE);
+            return;
+        }
         String[] lines = Files.readString(request, StandardCharsets.UTF_8).split("\n", 2);
         boolean full = lines[0].strip().equals("full");
         String reason = lines.length > 1 ? lines[1].strip() : "operator request";
@@ -86,6 +94,10 @@ final class RequestSpool implements AutoCloseable {
         String id = file.substring(0, file.length() - VERIFY_SUFFIX.length());
         String actor = Files.readString(request, StandardCharsets.UTF_8).strip();
         Files.deleteIfExists(request);
+        if (engine == null) {
+            answer(id + ".verify.failed", NO_ENGINE);
+            return;
+        }
         engine.verify(actor.isEmpty() ? "unknown" : actor).whenComplete((report, failure) -> {
             try {
                 if (failure != null) {

@@ -58,7 +58,11 @@ final class ResyncCommand implements Callable<Integer> {
         String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, (full ? "full" : "chunks") + "\n" + reason + "\n");
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         Path accepted = SpoolClient.await(requests, id, RequestSpool.SUFFIX, System.nanoTime() + 15_000_000_000L,
-                "resync " + volume + ": no running wedge picked the request up within 15 s", () -> { }, ".accepted");
+                "resync " + volume + ": no running wedge picked the request up within 15 s", () -> { }, ".accepted",
+                ".failed");
+        if (accepted.getFileName().toString().endsWith(".failed")) {
+            throw new CliFailure("resync " + volume + ": " + SpoolClient.take(accepted));
+        }
         long before = Long.parseLong(SpoolClient.take(accepted));
         PrintWriter err = spec.commandLine().getErr();
         ResyncStatus last = null;

@@ -173,7 +173,7 @@ final class SnoopCommand implements Callable<Integer> {
         VolumeRouter router = serve.own(new VolumeRouter(settings));
         serve.own(() -> writeLinkStatus(router, true));
         PcapCapture capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer));
-        SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters()));
+        SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters(), buffer));
         router.onShipping(resyncs::volumeShipping);
         Thread captureThread = new Thread(() -> {
             try {

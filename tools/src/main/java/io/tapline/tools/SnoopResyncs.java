@@ -36,23 +36,44 @@ final class SnoopResyncs implements AutoCloseable {
         return t;
     });
     private final Map<String, Started> engines = new ConcurrentHashMap<>();
+    private final Map<String, RequestSpool> spools = new ConcurrentHashMap<>();
+    private final Path bufferRoot;
     private volatile boolean closed;
 
     private record Started(ResyncEngine engine, NbdSourceReader reader, Process bridge) {
     }
 
-    SnoopResyncs(Map<String, String> sources, CaptureCounters capture) {
+    SnoopResyncs(Map<String, String> sources, CaptureCounters capture, Path bufferRoot) {
         this.sources = Map.copyOf(sources);
         this.capture = capture;
+        this.bufferRoot = bufferRoot;
     }
 
-    /** Router listener: a volume started shipping. */
+    /** Router listener: a volume started shipping: its operator controls, and its resync engine if it has a source. */
     void volumeShipping(VolumeRouter.ShippingVolume v) {
-        String uri = sources.get(v.name());
-        if (uri == null) {
+        starter.execute(() -> {
+            String uri = sources.get(v.name());
+            if (uri != null) {
+                start(v, uri);
+            }
+            startControls(v);
+        });
+    }
+
+    /** {@code tapline capture|ship|buffer discard|config set} (and resync/verify with a source) for the volume. */
+    private void startControls(VolumeRouter.ShippingVolume v) {
+        if (closed || spools.containsKey(v.name())) {
             return;
         }
-        starter.execute(() -> start(v, uri));
+        Started started = engines.get(v.name());
+        ResyncEngine engine = started == null ? null : started.engine();
+        Path dir = bufferRoot.resolve(v.name());
+        try {
+            spools.put(v.name(), RequestSpool.start(dir, engine,
+                    OperatorControls.start(dir, v.buffer(), v.shippers()).withResync(engine)));
+        } catch (IOException | RuntimeException e) {
+            log.error("volume={} operator controls not started: {}", v.name(), e.toString());
+        }
     }
 
     private void start(VolumeRouter.ShippingVolume v, String uri) {
@@ -114,6 +135,7 @@ final class SnoopResyncs implements AutoCloseable {
     public void close() {
         closed = true;
         starter.shutdownNow();
+        spools.values().forEach(RequestSpool::close);
         List<Started> all = new ArrayList<>(engines.values());
         for (Started s : all) {
             s.engine().close();

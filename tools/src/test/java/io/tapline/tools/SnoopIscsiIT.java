@@ -150,6 +150,46 @@ class SnoopIscsiIT {
         }
     }
 
+    /**
+     * Operator controls on a live snoop (issue "acceptance suite", part 1): capture stopped, the
+     * host's writes go on and their chunks are tracked; shipping stopped, the records wait; both
+     * restarted, the resync from the source heals the tracked chunks and the replica equals the LUN.
+     */
+    @Test
+    void captureAndShippingOfALiveSnoopStopAndRestart() throws Exception {
+        int port = Peers.freePort();
+        int sourcePort = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path lun = dir.resolve("lun1.img");
+            try (var f = new java.io.RandomAccessFile(lun.toFile(), "rw")) {
+                f.setLength(LUN_BYTES);
+            }
+            rig.startPeer("nbdkit", "nbdkit", "-f", "-r", "-i", "127.0.0.1", "-p", Integer.toString(sourcePort),
+                    "file", lun.toString());
+            Peers.awaitPort(sourcePort, Duration.ofSeconds(30));
+            rig.startReplayer();
+            rig.startSnoop(port, "--source", volumeName(1) + "=nbd://127.0.0.1:" + sourcePort + "/");
+            startTarget(rig, port, List.of(lun), List.of());
+            Peers.run(PEER, randomWrites(port, 1, 100, 31, "")).orFail("qemu-io");
+            rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(2));
+            String b = rig.buffer().toString();
+            TaplineProcess.run(Duration.ofSeconds(60), "capture", "pause", "--buffer", b, "--volume", volumeName(1))
+                    .orFail("capture pause");
+            TaplineProcess.run(Duration.ofSeconds(60), "ship", "pause", "--buffer", b, "--volume", volumeName(1))
+                    .orFail("ship pause");
+            Peers.run(PEER, randomWrites(port, 1, 100, 32, "")).orFail("qemu-io"); // the host goes on
+            Peers.Result paused = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", b,
+                    "--wait-synced", "2");
+            assertEquals(1, paused.exitCode(), paused.output());
+            assertTrue(paused.output().contains("capture paused"), paused.output());
+            TaplineProcess.run(Duration.ofSeconds(60), "ship", "resume", "--buffer", b, "--volume", volumeName(1))
+                    .orFail("ship resume");
+            TaplineProcess.run(Duration.ofSeconds(60), "capture", "resume", "--buffer", b, "--volume", volumeName(1))
+                    .orFail("capture resume");
+            rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(3), true);
+        }
+    }
+
     /** Full-speed 32 MiB copies to LUN 1 until the snoop reports dropped packets (at most 5). */
     private void writeUntilDrops(SnoopRig rig, int port, long seed) throws Exception {
         Path src = randomFile("src.bin", 32 << 20, seed);
