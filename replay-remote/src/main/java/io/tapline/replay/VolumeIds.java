@@ -3,12 +3,12 @@ package io.tapline.replay;
 import java.nio.charset.StandardCharsets;
 
 /** The rule for volume ids, which name directories under the data directory. */
-final class VolumeIds {
+public final class VolumeIds {
     private VolumeIds() {
     }
 
     /** Returns why {@code id} is not a valid volume id, or null when it is. */
-    static String problem(String id) {
+    public static String problem(String id) {
         int bytes = id.getBytes(StandardCharsets.UTF_8).length;
         if (bytes < 1 || bytes > 255) {
             return "volumeId: " + bytes + " UTF-8 bytes (expected: 1..255)";

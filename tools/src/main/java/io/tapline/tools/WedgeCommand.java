@@ -102,6 +102,14 @@ final class WedgeCommand implements Callable<Integer> {
     static final String NODE_DATA = "node";
 
     SourceNode.Settings settings() throws IOException {
+        String idProblem = io.tapline.replay.VolumeIds.problem(export);
+        if (idProblem != null) {
+            throw new CliFailure("--export: " + idProblem.replace("volumeId: ", ""), 2);
+        }
+        if (listen != null && export.equals(NODE_DATA)) {
+            throw new CliFailure("--export: " + NODE_DATA + " (expected: another name with --listen: <buffer>/"
+                    + NODE_DATA + " holds the node's data)", 2);
+        }
         long sizeBytes = volumeSize(volume, size);
         io.tapline.journey.resync.ResyncConfig resync;
         try {

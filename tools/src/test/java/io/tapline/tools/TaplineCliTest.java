@@ -33,7 +33,8 @@ class TaplineCliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "replay", "wedge", "status", "quickstart", "buffer", "buffer repair", "rollback"})
+    @ValueSource(strings = {"", "replay", "wedge", "status", "quickstart", "buffer", "buffer repair", "buffer discard",
+        "rollback", "promote", "demote", "switchover", "resolve", "config", "config set", "capture", "ship"})
     void everyCommandHasHelp(String command) {
         String[] words = command.isEmpty() ? new String[0] : command.split(" ");
         String[] args = java.util.Arrays.copyOf(words, words.length + 1);
@@ -41,6 +42,16 @@ class TaplineCliTest {
         Outcome o = run(args);
         assertEquals(0, o.exitCode(), o.err());
         assertTrue(o.out().contains("Usage: tapline"), o.out());
+    }
+
+    @Test
+    void anExportNameThatIsAPathIsRefusedBeforeAnythingIsCreated(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "../escape", "--volume",
+                dir.resolve("v.img").toString(), "--size", "1M", "--buffer", dir.resolve("b").toString());
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().contains("--export: \"../escape\" (expected: not \".\", no \"..\")"), o.err());
+        assertTrue(!java.nio.file.Files.exists(dir.resolve("v.img")) && !java.nio.file.Files.exists(dir.resolve("b")),
+                "nothing created");
     }
 
     @Test
