@@ -44,11 +44,17 @@ final class ControlCommands {
      */
     static Integer send(Path buffer, String volume, String suffix, String body, boolean json, String key,
             Object value) throws Exception {
+        return send(buffer, volume, suffix, body, json, key, value, 15);
+    }
+
+    /** As above, waiting up to {@code timeoutSeconds}. */
+    static Integer send(Path buffer, String volume, String suffix, String body, boolean json, String key,
+            Object value, long timeoutSeconds) throws Exception {
         Path dir = SpoolClient.requests(buffer, volume);
         String id = SpoolClient.submit(dir, suffix, body);
-        Path answer = SpoolClient.await(dir, id, suffix, System.nanoTime() + 15_000_000_000L,
-                "volume " + volume + ": the wedge did not answer within 15 s (is it running?)", () -> { },
-                ".done", ".failed");
+        Path answer = SpoolClient.await(dir, id, suffix, System.nanoTime() + timeoutSeconds * 1_000_000_000L,
+                "volume " + volume + ": no answer within " + timeoutSeconds + " s (is its wedge, snoop or node"
+                        + " running?)", () -> { }, ".done", ".failed");
         String text = SpoolClient.take(answer);
         if (answer.getFileName().toString().endsWith(".failed")) {
             throw new CliFailure(text);

@@ -1,12 +1,9 @@
 package io.tapline.tools;
 
 import io.tapline.journey.JourneyMessage.AdminRequest;
-import io.tapline.replay.AdminClient;
-import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /**
  * {@code tapline demote}: gives a promoted volume back. Its NBD export becomes a standby again,
@@ -19,22 +16,11 @@ import picocli.CommandLine.Option;
                 + " resyncs it (whole volume, by checksums)."})
 final class DemoteCommand implements Callable<Integer> {
 
-    @Option(names = "--remote", required = true, paramLabel = "HOST:PORT", description = "The replayer holding the volume.")
-    InetSocketAddress remote;
-
-    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
-    String volume;
-
-    @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
-    Path credentialFile;
-
-    @Option(names = "--json", description = "Machine-readable result on stdout.")
-    boolean json;
+    @Mixin
+    AdminTarget target;
 
     @Override
     public Integer call() throws Exception {
-        AdminRequest req = new AdminRequest(Credentials.read(credentialFile), Actor.current(), volume,
-                AdminRequest.DEMOTE, 0, 0, "");
-        return RollbackCommand.report(AdminClient.request(remote, req, 300_000, (d, t) -> { }), json);
+        return target.run(AdminRequest.DEMOTE, 0, "", 300_000);
     }
 }

@@ -1,13 +1,12 @@
 package io.tapline.tools;
 
 import io.tapline.journey.JourneyMessage.AdminRequest;
-import io.tapline.replay.AdminClient;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -21,11 +20,8 @@ import picocli.CommandLine.Option;
                         + " --force is for a lost primary and says from which sequence its records are missing."})
 final class PromoteCommand implements Callable<Integer> {
 
-    @Option(names = "--remote", required = true, paramLabel = "HOST:PORT", description = "The replayer holding the replica.")
-    InetSocketAddress remote;
-
-    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
-    String volume;
+    @Mixin
+    AdminTarget target;
 
     @Option(names = "--force", description = "Promote even if the replica is behind or not consistent, or its source"
             + " is still connected (it is fenced).")
@@ -36,17 +32,9 @@ final class PromoteCommand implements Callable<Integer> {
                     + " captured in <data>/<volume>/primary/).")
     List<InetSocketAddress> peers = List.of();
 
-    @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
-    Path credentialFile;
-
-    @Option(names = "--json", description = "Machine-readable result on stdout.")
-    boolean json;
-
     @Override
     public Integer call() throws Exception {
         String peerList = peers.stream().map(ReplicationAddresses::hostPort).collect(Collectors.joining(","));
-        AdminRequest req = new AdminRequest(Credentials.read(credentialFile), Actor.current(), volume,
-                AdminRequest.PROMOTE, 0, force ? AdminRequest.FORCE : 0, peerList);
-        return RollbackCommand.report(AdminClient.request(remote, req, 120_000, (d, t) -> { }), json);
+        return target.run(AdminRequest.PROMOTE, force ? AdminRequest.FORCE : 0, peerList, 120_000);
     }
 }

@@ -2,8 +2,6 @@ package io.tapline.tools;
 
 import io.tapline.tools.cli.CliFailure;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -53,24 +51,7 @@ final class ResolveCommand implements Callable<Integer> {
                     + " given (expected: exactly one)", 2);
         }
         Path nodeData = data != null ? data : buffer.resolve(WedgeCommand.NODE_DATA);
-        Path requests = SpoolClient.requests(nodeData, volume);
-        String id = SpoolClient.submit(requests, ReplicaExports.RESOLVE_SUFFIX, keep);
-        Path answer = SpoolClient.await(requests, id, ReplicaExports.RESOLVE_SUFFIX,
-                System.nanoTime() + timeoutSeconds * 1_000_000_000L,
-                "no answer from the wedge node within " + timeoutSeconds + " s (is `tapline wedge --listen` running?)",
-                () -> { }, ".done", ".failed");
-        String text = SpoolClient.take(answer);
-        if (answer.getFileName().toString().endsWith(".failed")) {
-            throw new CliFailure(text);
-        }
-        if (json) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("ok", true);
-            m.put("message", text);
-            System.out.println(io.tapline.tools.cli.Json.write(m));
-        } else {
-            System.out.println(text);
-        }
-        return 0;
+        return ControlCommands.send(nodeData, volume, ReplicaExports.RESOLVE_SUFFIX, keep, json, "keep", keep,
+                timeoutSeconds);
     }
 }

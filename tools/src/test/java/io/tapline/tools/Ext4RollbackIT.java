@@ -132,7 +132,7 @@ class Ext4RollbackIT {
         boolean mounted = false;
         boolean frozen = false;
         try {
-            awaitFile(pidFile, nbdfuse);
+            NbdfuseDisk.awaitFile(pidFile, nbdfuse);
             loop = Peers.ok(PEER, "losetup", "-f", "--show", fuseDir.resolve("disk").toString()).trim();
             Peers.ok(PEER, "mkfs.ext4", "-q", "-F", "-L", "tapline", loop);
             Peers.ok(PEER, "mount", loop, mnt.toString());
@@ -218,17 +218,4 @@ class Ext4RollbackIT {
         return sums;
     }
 
-    private static void awaitFile(Path file, Process owner) throws InterruptedException, IOException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(file) && Files.size(file) > 0) {
-                return;
-            }
-            if (!owner.isAlive()) {
-                throw new AssertionError("nbdfuse exited " + owner.exitValue());
-            }
-            owner.waitFor(50, TimeUnit.MILLISECONDS);
-        }
-        throw new AssertionError("nbdfuse did not write " + file + " within 30 s");
-    }
 }

@@ -77,7 +77,8 @@ final class NbdfuseDisk implements AutoCloseable {
         }
     }
 
-    private static void awaitFile(Path file, Process owner) throws InterruptedException, IOException {
+    /** Waits until nbdfuse ({@code owner}) wrote its pid file {@code file}. */
+    static void awaitFile(Path file, Process owner) throws InterruptedException, IOException {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             if (Files.exists(file) && Files.size(file) > 0) {

@@ -113,13 +113,7 @@ class SnoopIscsiIT {
         int port = Peers.freePort();
         int sourcePort = Peers.freePort();
         try (SnoopRig rig = new SnoopRig(dir)) {
-            Path lun = dir.resolve("lun1.img");
-            try (var f = new java.io.RandomAccessFile(lun.toFile(), "rw")) {
-                f.setLength(LUN_BYTES);
-            }
-            rig.startPeer("nbdkit", "nbdkit", "-f", "-r", "-i", "127.0.0.1", "-p", Integer.toString(sourcePort),
-                    "file", lun.toString());
-            Peers.awaitPort(sourcePort, Duration.ofSeconds(30));
+            Path lun = lunWithReadOnlySource(rig, sourcePort);
             rig.startReplayer();
             rig.startSnoop(port, "--capture-buffer", "32K", "--source",
                     volumeName(1) + "=nbd://127.0.0.1:" + sourcePort + "/");
@@ -160,13 +154,7 @@ class SnoopIscsiIT {
         int port = Peers.freePort();
         int sourcePort = Peers.freePort();
         try (SnoopRig rig = new SnoopRig(dir)) {
-            Path lun = dir.resolve("lun1.img");
-            try (var f = new java.io.RandomAccessFile(lun.toFile(), "rw")) {
-                f.setLength(LUN_BYTES);
-            }
-            rig.startPeer("nbdkit", "nbdkit", "-f", "-r", "-i", "127.0.0.1", "-p", Integer.toString(sourcePort),
-                    "file", lun.toString());
-            Peers.awaitPort(sourcePort, Duration.ofSeconds(30));
+            Path lun = lunWithReadOnlySource(rig, sourcePort);
             rig.startReplayer();
             rig.startSnoop(port, "--source", volumeName(1) + "=nbd://127.0.0.1:" + sourcePort + "/");
             startTarget(rig, port, List.of(lun), List.of());
@@ -188,6 +176,21 @@ class SnoopIscsiIT {
                     .orFail("capture resume");
             rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(3), true);
         }
+    }
+
+    /**
+     * An empty LUN backing file and nbdkit serving it read-only on {@code sourcePort}: the path to
+     * the tapped volume a snoop's {@code --source} reads (not on the tapped port).
+     */
+    private Path lunWithReadOnlySource(SnoopRig rig, int sourcePort) throws Exception {
+        Path lun = dir.resolve("lun1.img");
+        try (var f = new java.io.RandomAccessFile(lun.toFile(), "rw")) {
+            f.setLength(LUN_BYTES);
+        }
+        rig.startPeer("nbdkit", "nbdkit", "-f", "-r", "-i", "127.0.0.1", "-p", Integer.toString(sourcePort),
+                "file", lun.toString());
+        Peers.awaitPort(sourcePort, Duration.ofSeconds(30));
+        return lun;
     }
 
     /** Full-speed 32 MiB copies to LUN 1 until the snoop reports dropped packets (at most 5). */

@@ -1,0 +1,39 @@
+package io.tapline.tools;
+
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyMessage.AdminRequest;
+import io.tapline.replay.AdminClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/**
+ * The options every administrator's request to a replayer shares (a picocli mixin: resume,
+ * promote, demote): which replayer, which volume, its secret, JSON output; and the request itself.
+ */
+final class AdminTarget {
+    @Option(names = "--remote", required = true, paramLabel = "HOST:PORT", description = "The replayer.")
+    InetSocketAddress remote;
+
+    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
+    String volume;
+
+    @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
+    Path credentialFile;
+
+    @Option(names = "--json", description = "Machine-readable result on stdout.")
+    boolean json;
+
+    /** Sends one request as the current user and waits up to {@code timeoutMillis} for its answer. */
+    JourneyMessage.AdminDone request(int action, long value, String text, int timeoutMillis) throws IOException {
+        AdminRequest req = new AdminRequest(Credentials.read(credentialFile), Actor.current(), volume, action, 0, value,
+                text);
+        return AdminClient.request(remote, req, timeoutMillis, (d, t) -> { });
+    }
+
+    /** Sends it and prints the answer (exit 0), or fails with the replayer's one line. */
+    int run(int action, long value, String text, int timeoutMillis) throws IOException {
+        return RollbackCommand.report(request(action, value, text, timeoutMillis), json);
+    }
+}
