@@ -59,6 +59,65 @@ class AcceptanceIT {
         }
     }
 
+    /**
+     * Question 4: the source restarts, and is killed, while the host keeps working on ext4. The
+     * host reaches the wedge through qemu-nbd as a reconnecting NBD client ({@code reconnect-delay}),
+     * as a host would through any client that retries: its I/O stalls while the wedge is away and
+     * goes on. The replica equals the primary and fsck's clean before the restarts and after them.
+     */
+    @Test
+    void theSourceRestartsAndIsKilledWhileTheHostKeepsWorking() throws Exception {
+        long size = 256L << 20;
+        int proxyPort = Peers.freePort();
+        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
+            Process client = new ProcessBuilder("qemu-nbd", "--persistent", "--shared=8", "-b", "127.0.0.1", "-p",
+                    Integer.toString(proxyPort), "--image-opts", "driver=nbd,server.type=inet,server.host=127.0.0.1,"
+                            + "server.port=" + rig.nbdAddress.getPort() + ",export=vol1,reconnect-delay=120")
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("qemu-nbd.log").toFile()).start();
+            try {
+                Peers.awaitPort(proxyPort, Duration.ofSeconds(30));
+                String uri = "nbd://127.0.0.1:" + proxyPort;
+                try (NbdfuseDisk host = NbdfuseDisk.attach(dir, "before", uri)) {
+                    Peers.ok(PEER, "mkfs.ext4", "-q", "-F", host.device());
+                    new FileOperations(host.mount(dir.resolve("mnt")), 41).runFor(Duration.ofSeconds(10));
+                    host.unmount();
+                }
+                rig.awaitSynced(Duration.ofSeconds(120));
+                rig.assertReplicaMatchesPrimary();
+                Peers.ok(PEER, "e2fsck", "-fn", rig.replica().toString()); // before
+
+                try (NbdfuseDisk host = NbdfuseDisk.attach(dir, "during", uri)) {
+                    Path mnt = host.mount(dir.resolve("mnt"));
+                    FileOperations ops = new FileOperations(mnt, 42);
+                    java.util.concurrent.CompletableFuture<Long> work = java.util.concurrent.CompletableFuture
+                            .supplyAsync(() -> {
+                                try {
+                                    return ops.runFor(Duration.ofSeconds(40));
+                                } catch (IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            });
+                    Thread.sleep(5_000); // pacing the scenario: the host is busy when the wedge goes
+                    rig.wedge().close(); // a graceful restart
+                    rig.startWedge();
+                    Thread.sleep(5_000);
+                    rig.wedge().kill9(); // a crash
+                    rig.startWedge();
+                    long operations = work.get(5, java.util.concurrent.TimeUnit.MINUTES); // every file reads back
+                    host.unmount();
+                    System.out.printf("acceptance 4: %d file operations across a restart and a kill -9 of the"
+                            + " wedge%n", operations);
+                }
+                rig.awaitSynced(Duration.ofSeconds(180));
+                rig.assertReplicaMatchesPrimary();
+                Peers.ok(PEER, "e2fsck", "-fn", rig.replica().toString()); // after
+            } finally {
+                client.destroy();
+                client.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        }
+    }
+
     /** Question 3: a small volume mirrors over a slow line at no less than half its capacity. */
     @Test
     void aSmallVolumeMirrorsOverASlowLineAtHalfItsCapacityOrMore() throws Exception {
