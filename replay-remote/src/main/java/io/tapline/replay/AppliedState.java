@@ -18,10 +18,11 @@ import java.util.zip.CRC32C;
  * previous state. Reading picks the valid slot with the higher generation. Big-endian.
  *
  * <pre>
- * slot (at offset 0 or 512), version 2
+ * slot (at offset 0 or 512), version 3
  * offset size field
  *  0      4   magic                0x54504153 ("TPAS")
- *  4      2   version              2 (version 1 is read: bytes 32..35 were its crc32c)
+ *  4      2   version              3 (versions 1 and 2 are read: their crc32c was at 32 and 48, and
+ *                                  the last record's CRC is unknown)
  *  6      2   flags                bit 0 OUT_OF_SYNC, bit 1 RESYNCING, bit 2 COVERED_BY_RESYNC,
  *                                  bit 3 GAP_DURING_RESYNC
  *  8      8   generation           +1 per write
@@ -29,8 +30,9 @@ import java.util.zip.CRC32C;
  * 24      8   firstGapSequence     sequence of the first unhealed GAP, 0 if none
  * 32      8   consistentSequence   newest sequence at which the replica was consistent
  * 40      8   resyncId             the resync epoch being applied, 0 if none
- * 48      4   crc32c               CRC-32C of bytes [0, 48)
- * 52    460   zero
+ * 48      8   lastRecordCrc        CRC-32C of the last applied record (unsigned), -1 if unknown
+ * 56      4   crc32c               CRC-32C of bytes [0, 56)
+ * 60    452   zero
  * </pre>
  *
  * <p>Not thread-safe: used by the volume's apply thread only.
@@ -38,7 +40,7 @@ import java.util.zip.CRC32C;
 final class AppliedState implements Closeable {
     static final String FILE = "applied.state";
     static final int MAGIC = 0x54504153;
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     static final int SLOT_BYTES = 512;
     private static final int FLAG_OUT_OF_SYNC = 1;
     private static final int FLAG_RESYNCING = 2;
@@ -46,12 +48,14 @@ final class AppliedState implements Closeable {
     private static final int FLAG_GAP_DURING_RESYNC = 8;
     private static final int V1_CRC_AT = 32;
     private static final int V2_CRC_AT = 48;
+    private static final int V3_CRC_AT = 56;
 
     private final Path file;
     private final FileChannel channel;
     private long generation;
     private long lastApplied;
     private SyncState sync = SyncState.consistentAt(0);
+    private long lastRecordCrc = -1;
 
     private AppliedState(Path file, FileChannel channel) {
         this.file = file;
@@ -63,7 +67,7 @@ final class AppliedState implements Closeable {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
             ByteBuffer initial = ByteBuffer.allocate(2 * SLOT_BYTES);
-            writeSlot(initial, 0, 0, 0, SyncState.consistentAt(0));
+            writeSlot(initial, 0, 0, 0, SyncState.consistentAt(0), -1);
             DurableFiles.replace(file, initial.array());
         }
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -111,6 +115,7 @@ final class AppliedState implements Closeable {
                 generation = bestGeneration;
                 lastApplied = s.getLong(16);
                 sync = readSync(s, lastApplied);
+                lastRecordCrc = (s.getShort(4) & 0xFFFF) >= 3 ? s.getLong(48) : -1;
             }
         }
         if (bestGeneration < 0) {
@@ -125,10 +130,10 @@ final class AppliedState implements Closeable {
             return String.format("slot %d magic: 0x%08x (expected: 0x%08x)", slot, magic, MAGIC);
         }
         int version = s.getShort(4) & 0xFFFF;
-        if (version != 1 && version != VERSION) {
+        if (version < 1 || version > VERSION) {
             return "slot " + slot + " version: " + version + " (expected: 1.." + VERSION + ")";
         }
-        int crcAt = version == 1 ? V1_CRC_AT : V2_CRC_AT;
+        int crcAt = version == 1 ? V1_CRC_AT : version == 2 ? V2_CRC_AT : V3_CRC_AT;
         int stored = s.getInt(crcAt);
         CRC32C crc = new CRC32C();
         crc.update(s.duplicate().position(0).limit(crcAt));
@@ -150,13 +155,14 @@ final class AppliedState implements Closeable {
                 (flags & FLAG_GAP_DURING_RESYNC) != 0, firstGap, s.getLong(32), s.getLong(40));
     }
 
-    private static void writeSlot(ByteBuffer dst, int at, long generation, long lastApplied, SyncState sync) {
+    private static void writeSlot(ByteBuffer dst, int at, long generation, long lastApplied, SyncState sync,
+            long lastRecordCrc) {
         ByteBuffer s = dst.duplicate().position(at).limit(at + SLOT_BYTES).slice();
         int flags = (sync.outOfSync() ? FLAG_OUT_OF_SYNC : 0) | (sync.resyncing() ? FLAG_RESYNCING : 0)
                 | (sync.coveredByResync() ? FLAG_COVERED : 0) | (sync.gapDuringResync() ? FLAG_GAP_DURING_RESYNC : 0);
         s.putInt(MAGIC).putShort((short) VERSION).putShort((short) flags)
                 .putLong(generation).putLong(lastApplied).putLong(sync.firstGapSequence())
-                .putLong(sync.consistentSequence()).putLong(sync.resyncId());
+                .putLong(sync.consistentSequence()).putLong(sync.resyncId()).putLong(lastRecordCrc);
         CRC32C crc = new CRC32C();
         crc.update(s.duplicate().flip());
         s.putInt((int) crc.getValue());
@@ -169,11 +175,19 @@ final class AppliedState implements Closeable {
                 : SyncState.consistentAt(newLastApplied));
     }
 
-    /** Durably records the new state (fdatasync before returning). */
+    /**
+     * Durably records the new state (fdatasync before returning); the last record's CRC stays when
+     * the applied sequence does, and becomes unknown when it moves (a rollback).
+     */
     void persist(long newLastApplied, SyncState newSync) throws IOException {
+        persist(newLastApplied, newSync, newLastApplied == lastApplied ? lastRecordCrc : -1);
+    }
+
+    /** Durably records the new state with the CRC of the record at {@code newLastApplied} ({@code -1}: unknown). */
+    void persist(long newLastApplied, SyncState newSync, long newLastRecordCrc) throws IOException {
         long next = generation + 1;
         ByteBuffer slot = ByteBuffer.allocate(SLOT_BYTES);
-        writeSlot(slot, 0, next, newLastApplied, newSync);
+        writeSlot(slot, 0, next, newLastApplied, newSync, newLastRecordCrc);
         long position = (next % 2) * SLOT_BYTES;
         while (slot.hasRemaining()) {
             position += channel.write(slot, position);
@@ -182,6 +196,12 @@ final class AppliedState implements Closeable {
         generation = next;
         lastApplied = newLastApplied;
         sync = newSync;
+        lastRecordCrc = newLastRecordCrc;
+    }
+
+    /** CRC-32C (unsigned) of the last applied record, {@code -1} when unknown. */
+    long lastRecordCrc() {
+        return lastRecordCrc;
     }
 
     long lastApplied() {

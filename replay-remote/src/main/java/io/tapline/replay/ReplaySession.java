@@ -211,6 +211,21 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             error(e.getMessage());
             return;
         }
+        if (m instanceof io.tapline.journey.control.SourceDiverged d) {
+            host.executor().execute(() -> {
+                ReplicaVolume v = volume;
+                if (v == null || state == State.CLOSED) {
+                    return;
+                }
+                try {
+                    v.diverged(d);
+                } catch (IOException | RuntimeException e) {
+                    log.error("volume={} divergence not recorded: {}", volumeId, e.toString());
+                }
+                reportState(v);
+            });
+            return;
+        }
         if (m instanceof io.tapline.journey.control.SourceHead head) {
             host.sourceHead(head);
             return;
@@ -241,7 +256,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         if (!(m instanceof io.tapline.journey.control.ChunkHashRequest req)) {
-            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest, VerifyReport, SourceGeneration or SourceHead)");
+            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest, VerifyReport, SourceGeneration, SourceHead or SourceDiverged)");
             return;
         }
         host.executor().execute(() -> answerHashes(req));
@@ -273,7 +288,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     /** On the apply thread: tells the source the replica's state when it changed since the last report. */
     private void reportState(ReplicaVolume v) {
-        io.tapline.journey.control.ReplicaStateReport report = v.status(true).toReport(v.resyncId());
+        io.tapline.journey.control.ReplicaStateReport report = v.status(true).toReport(v.resyncId())
+                .withLastRecordCrc(v.lastRecordCrc());
         if (!report.equals(lastReport) && channel.isActive()) {
             lastReport = report;
             channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(report));

@@ -249,6 +249,26 @@ final class ReplicaVolume implements Closeable {
         return n;
     }
 
+    /** CRC-32C (unsigned) of the last applied record, {@code -1} when unknown (after a rollback). */
+    long lastRecordCrc() {
+        return state.lastRecordCrc();
+    }
+
+    /**
+     * On the apply thread: the source found the replica's last record is not its own (another
+     * source wrote it): out of sync with no consistent point (durably, audited), so the next
+     * resync compares the whole volume.
+     */
+    void diverged(io.tapline.journey.control.SourceDiverged d) throws IOException {
+        SyncState after = SyncState.writtenElsewhere(lastApplied);
+        state.persist(lastApplied, after);
+        sync = after;
+        chunkWrites.reset(lastApplied);
+        audit.append(AuditType.VERIFY, d.atSequence(), 0, 0, 0, 0, 0, null, "source", d.reason());
+        audit.sync();
+        log.error("volume={} {}: out of sync until a whole-volume resync", volumeId, d.reason());
+    }
+
     /** Whether the replica is a consistent image of its source at {@link #lastApplied()}. */
     boolean consistent() {
         return sync.consistent();
@@ -377,7 +397,7 @@ final class ReplicaVolume implements Closeable {
             }
             bytesApplied.addAndGet(o.bytes());
             long newLast = expected - 1;
-            state.persist(newLast, o.sync());
+            state.persist(newLast, o.sync(), fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL);
             lastApplied = newLast;
             sync = o.sync();
             failedReason = null;

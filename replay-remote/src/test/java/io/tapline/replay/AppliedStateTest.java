@@ -48,6 +48,46 @@ class AppliedStateTest {
     }
 
     @Test
+    void theLastRecordsCrcPersistsAndBecomesUnknownWhenTheSequenceMovesWithoutIt() throws IOException {
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(-1, s.lastRecordCrc());
+            s.persist(7, SyncState.consistentAt(7), 0xCAFEF00DL);
+        }
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(0xCAFEF00DL, s.lastRecordCrc(), "v3 keeps the CRC across a reopen");
+            s.persist(7, SyncState.consistentAt(7).differenceFound(7)); // same sequence: kept
+            assertEquals(0xCAFEF00DL, s.lastRecordCrc());
+            s.persist(3, SyncState.consistentAt(3)); // a rollback: unknown
+            assertEquals(-1, s.lastRecordCrc());
+        }
+    }
+
+    @Test
+    void aVersion2SlotIsReadWithAnUnknownCrc() throws IOException {
+        try (AppliedState s = AppliedState.open(dir)) {
+            s.persist(9, SyncState.consistentAt(9), 0x1234L);
+        }
+        // Rewrite both slots as version 2 did: the CRC-32C over bytes [0, 48) at 48.
+        java.nio.file.Path file = dir.resolve(AppliedState.FILE);
+        byte[] bytes = Files.readAllBytes(file);
+        for (int slot = 0; slot < 2; slot++) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes, slot * 512, 512).slice();
+            b.putShort(4, (short) 2);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(bytes, slot * 512, 48);
+            b.putInt(48, (int) crc.getValue());
+            for (int i = 52; i < 64; i++) {
+                b.put(i, (byte) 0);
+            }
+        }
+        Files.write(file, bytes);
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(9, s.lastApplied());
+            assertEquals(-1, s.lastRecordCrc());
+        }
+    }
+
+    @Test
     void bothSlotsDamagedIsRefusedNamingTheFile() throws IOException {
         try (AppliedState s = AppliedState.open(dir)) {
             s.persist(5, false, 0);

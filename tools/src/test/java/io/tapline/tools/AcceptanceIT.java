@@ -79,7 +79,7 @@ class AcceptanceIT {
                 String uri = "nbd://127.0.0.1:" + proxyPort;
                 try (NbdfuseDisk host = NbdfuseDisk.attach(dir, "before", uri)) {
                     Peers.ok(PEER, "mkfs.ext4", "-q", "-F", host.device());
-                    new FileOperations(host.mount(dir.resolve("mnt")), 41).runFor(Duration.ofSeconds(10));
+                    new FileOperations(host.mount(dir.resolve("mnt")).resolve("before"), 41).runFor(Duration.ofSeconds(10));
                     host.unmount();
                 }
                 rig.awaitSynced(Duration.ofSeconds(120));
@@ -88,7 +88,7 @@ class AcceptanceIT {
 
                 try (NbdfuseDisk host = NbdfuseDisk.attach(dir, "during", uri)) {
                     Path mnt = host.mount(dir.resolve("mnt"));
-                    FileOperations ops = new FileOperations(mnt, 42);
+                    FileOperations ops = new FileOperations(mnt.resolve("during"), 42); // its own names
                     java.util.concurrent.CompletableFuture<Long> work = java.util.concurrent.CompletableFuture
                             .supplyAsync(() -> {
                                 try {

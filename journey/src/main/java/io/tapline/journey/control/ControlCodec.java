@@ -24,6 +24,7 @@ import io.tapline.journey.JourneyProtocolException;
  * 14  VerifyReport
  * 15  SourceGeneration
  * 16  SourceHead
+ * 17  SourceDiverged
  * </pre>
  *
  * <p>Thread-safe: Kryo instances come from a pool.
@@ -46,6 +47,7 @@ public final class ControlCodec {
             kryo.register(VerifyReport.class, 14);
             kryo.register(SourceGeneration.class, 15);
             kryo.register(SourceHead.class, 16);
+            kryo.register(SourceDiverged.class, 17);
             return kryo;
         }
     };

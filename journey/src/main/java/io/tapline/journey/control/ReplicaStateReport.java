@@ -26,6 +26,8 @@ public final class ReplicaStateReport implements ControlMessage {
     private long resyncId;
     @Tag(5)
     private String reason = "";
+    @Tag(6)
+    private long lastRecordCrc = -1;
 
     /** For Kryo. */
     ReplicaStateReport() {
@@ -37,6 +39,22 @@ public final class ReplicaStateReport implements ControlMessage {
         this.consistentSequence = consistentSequence;
         this.resyncId = resyncId;
         this.reason = reason == null ? "" : reason;
+    }
+
+    /**
+     * The same report with the CRC-32C of the last applied record ({@code -1}: unknown, e.g. after a
+     * rollback): the source compares it with its own record at that sequence, so that a replica
+     * whose history is not this source's is found and resynced, never skipped over.
+     */
+    public ReplicaStateReport withLastRecordCrc(long crc) {
+        ReplicaStateReport r = new ReplicaStateReport(state, lastApplied, consistentSequence, resyncId, reason);
+        r.lastRecordCrc = crc;
+        return r;
+    }
+
+    /** CRC-32C (unsigned) of the last applied record, {@code -1} when unknown. */
+    public long lastRecordCrc() {
+        return lastRecordCrc;
     }
 
     /** One of {@link #CONSISTENT}, {@link #OUT_OF_SYNC}, {@link #RESYNCING}, {@link #FAILED}. */
@@ -67,12 +85,13 @@ public final class ReplicaStateReport implements ControlMessage {
     @Override
     public boolean equals(Object o) {
         return o instanceof ReplicaStateReport r && state.equals(r.state) && lastApplied == r.lastApplied
-                && consistentSequence == r.consistentSequence && resyncId == r.resyncId && reason.equals(r.reason);
+                && consistentSequence == r.consistentSequence && resyncId == r.resyncId && reason.equals(r.reason)
+                && lastRecordCrc == r.lastRecordCrc;
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(state, lastApplied, consistentSequence, resyncId, reason);
+        return java.util.Objects.hash(state, lastApplied, consistentSequence, resyncId, reason, lastRecordCrc);
     }
 
     @Override

@@ -14,6 +14,7 @@ import io.tapline.journey.JourneyProtocol;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.buffer.CaptureBuffer;
 import io.tapline.log.buffer.RecordReader;
+import io.tapline.log.buffer.SequenceNotRetainedException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -145,6 +146,38 @@ public final class Shipper implements Closeable {
         }
         onChange.run();
         log.warn("shipping paused volume={} remote={} why={}", config.volumeId(), remoteId, paused);
+    }
+
+    /**
+     * The handshake's proof of one shared history: the replica's last applied record must be this
+     * source's record of that sequence (same CRC-32C). If it is not (another source wrote it, e.g.
+     * with a sniffed secret while this one was down), the replica is told it diverged: it marks
+     * itself out of sync with no consistent point and the next resync compares the whole volume.
+     * Never skipped over. Records the buffer no longer holds, or an unknown CRC, cannot be checked.
+     */
+    private void checkHistory(LinkSession s, io.tapline.journey.control.ReplicaStateReport report)
+            throws IOException, InterruptedException {
+        long seq = report.lastApplied();
+        if (report.lastRecordCrc() < 0 || seq < 1 || seq < source.firstSequence() || seq > source.lastSequence()) {
+            return;
+        }
+        CaptureRecord mine;
+        try (RecordReader r = source.openReader(seq)) {
+            mine = r.next(1000);
+        } catch (SequenceNotRetainedException e) {
+            return; // acknowledged and deleted meanwhile: nothing left to compare with
+        }
+        if (mine == null || mine.sequence() != seq) {
+            return;
+        }
+        long myCrc = mine.crc32c() & 0xFFFFFFFFL;
+        if (myCrc != report.lastRecordCrc()) {
+            String why = String.format("diverged: the replica's record at seq %d is not this source's (crc32c %08x,"
+                    + " expected %08x): another source wrote it; a whole-volume resync heals it", seq,
+                    report.lastRecordCrc(), myCrc);
+            log.error("volume={} remote={} {}", config.volumeId(), remoteId, why);
+            s.sendControl(new io.tapline.journey.control.SourceDiverged(seq, why));
+        }
     }
 
     /**
@@ -296,7 +329,10 @@ public final class Shipper implements Closeable {
 
     /** One connection, from connect to loss; returns why it ended. */
     private String runSession(Backoff backoff) throws IOException, InterruptedException {
+        java.util.concurrent.atomic.AtomicReference<io.tapline.journey.control.ReplicaStateReport> firstReport =
+                new java.util.concurrent.atomic.AtomicReference<>();
         LinkSession s = new LinkSession(config.maxInFlightBatches(), this::acked, report -> {
+            firstReport.compareAndSet(null, report);
             io.tapline.journey.control.ReplicaStateReport before = replica;
             replica = report;
             if (before == null || !before.state().equals(report.state())) {
@@ -340,7 +376,7 @@ public final class Shipper implements Closeable {
             log.info("link up volume={} remote={} replayerLastApplied={} resumeAt={}", config.volumeId(), remoteId,
                     lastApplied, resumeAfter + 1);
             try (RecordReader reader = source.openReader(resumeAfter + 1)) {
-                pump(s, reader, resumeAfter + 1);
+                pump(s, reader, resumeAfter + 1, firstReport);
             }
             return s.failureReason() == null ? "shipper closed" : s.failureReason();
         } finally {
@@ -400,12 +436,18 @@ public final class Shipper implements Closeable {
     }
 
     /** Reads, packs and sends until the session ends or the shipper closes. */
-    private void pump(LinkSession s, RecordReader reader, long firstSequence)
+    private void pump(LinkSession s, RecordReader reader, long firstSequence,
+            java.util.concurrent.atomic.AtomicReference<io.tapline.journey.control.ReplicaStateReport> firstReport)
             throws IOException, InterruptedException {
         long expected = firstSequence;
         CaptureRecord pending = null;
         long headSentNanos = 0;
+        boolean historyChecked = false;
         while (!closed && s.alive()) {
+            if (!historyChecked && firstReport.get() != null) {
+                historyChecked = true;
+                checkHistory(s, firstReport.get());
+            }
             if (System.nanoTime() - headSentNanos > HEAD_EVERY_NANOS) {
                 // How far this source got: a replica promoted after losing it says what never arrived.
                 s.sendControl(new io.tapline.journey.control.SourceHead(source.lastSequence(),
