@@ -102,18 +102,21 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         }
     }
 
-    /** Serves new volumes as standbys, and promoted ones whose serving failed or is not started yet. */
+    /**
+     * Serves new volumes as standbys, and promoted ones whose serving failed or is not started yet;
+     * volumes already served are not read again.
+     */
     private void scan() throws IOException {
         for (String volumeId : ReplayServer.volumeIds(dataDir)) {
-            if (primaries.containsKey(volumeId)) {
-                continue;
+            if (primaries.containsKey(volumeId) || standby.contains(volumeId)) {
+                continue; // served already: role changes arrive through the RoleListener, not the files
             }
             Path dir = dataDir.resolve(volumeId);
             VolumeRole role = VolumeRole.read(dir);
             long size = ReplayServer.volumeSizeBytes(dataDir, volumeId);
             if (role.primary()) {
                 promoted(volumeId, dir, role, size);
-            } else if (!standby.contains(volumeId)) {
+            } else {
                 serveStandby(volumeId, role, size);
             }
         }
@@ -288,6 +291,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         if (primaries.containsKey(volumeId)) {
             return;
         }
+        standby.remove(volumeId); // from now on the scan retries this volume until it is served
         // Its writes are numbered after what it applied: the volume's sequences never go back.
         io.tapline.log.buffer.CaptureBuffer.startAt(volumeDir.resolve(PRIMARY_BUFFER).resolve(volumeId), volumeId,
                 role.sequence() + 1);
@@ -306,7 +310,6 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             throw e;
         }
         node.onFenced(reason -> scanner.execute(() -> fencedQuietly(volumeId, reason)));
-        standby.remove(volumeId);
         primaries.put(volumeId, new Primary(node, written));
         LOG.warn("volume={} served read-write as primary generation={} peers={}", volumeId, role.generation(),
                 role.peers().isEmpty() ? "none" : role.peers());

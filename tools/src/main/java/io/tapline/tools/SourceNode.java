@@ -156,14 +156,13 @@ final class SourceNode implements AutoCloseable {
         if (dir == null) {
             return;
         }
-        try (java.util.stream.Stream<Path> tree = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) tree.sorted(java.util.Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            Rejoin.deleteTree(dir);
         } catch (IOException e) {
             LOG.warn("buffer directory created by a failed start not removed dir={} error={}", dir, e.toString());
         }
     }
+
 
     /** Registers this volume's buffer and link meters. */
     void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry, String volume) {

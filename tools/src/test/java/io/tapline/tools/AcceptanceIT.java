@@ -97,10 +97,10 @@ class AcceptanceIT {
                                     throw new java.io.UncheckedIOException(e);
                                 }
                             });
-                    Thread.sleep(5_000); // pacing the scenario: the host is busy when the wedge goes
+                    awaitBusy(ops, 2_000); // the host is busy when the wedge goes
                     rig.wedge().close(); // a graceful restart
                     rig.startWedge();
-                    Thread.sleep(5_000);
+                    awaitBusy(ops, ops.done() + 2_000); // and busy again before the crash
                     rig.wedge().kill9(); // a crash
                     rig.startWedge();
                     long operations = work.get(5, java.util.concurrent.TimeUnit.MINUTES); // every file reads back
@@ -173,6 +173,12 @@ class AcceptanceIT {
         }
     }
 
+    /** Waits until the host has done {@code operations} file operations (it keeps working meanwhile). */
+    private static void awaitBusy(FileOperations ops, long operations) throws InterruptedException {
+        Poll.until(Duration.ofSeconds(60), () -> ops.done() + " file operations, expected " + operations,
+                () -> ops.done() >= operations);
+    }
+
     private static long allocatedBytes(Path file) throws IOException, InterruptedException {
         return Long.parseLong(Peers.ok(Duration.ofSeconds(30), "du", "-B1", file.toString()).split("\\s+")[0]);
     }
@@ -190,6 +196,12 @@ class AcceptanceIT {
         private final Path root;
         private final Random rnd;
         private final List<Path> files = new ArrayList<>();
+        private final java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+
+        /** Operations done so far (readable while {@link #runFor} runs on another thread). */
+        long done() {
+            return done.get();
+        }
 
         FileOperations(Path root, long seed) {
             this.root = root;
@@ -202,7 +214,7 @@ class AcceptanceIT {
             java.util.Map<Path, byte[]> expected = new java.util.HashMap<>();
             long total = 0;
             while (System.nanoTime() < deadline) {
-                n++;
+                n = done.incrementAndGet();
                 int op = rnd.nextInt(10);
                 if (total > (96L << 20) && files.size() > 20) {
                     op = 8; // keep the file system (256 MiB) from filling up: delete

@@ -64,10 +64,8 @@ class CascadeIT {
     private void awaitAll(ReplicationRig rig, Path cData) throws Exception {
         rig.awaitSynced(Duration.ofSeconds(120));
         Path forward = dir.resolve("remote").resolve("vol1").resolve(CascadeForwarder.FORWARD_BUFFER);
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!Files.isDirectory(forward) && System.nanoTime() < deadline) {
-            Thread.sleep(100); // the hop opens with B's first applied group
-        }
+        Poll.until(Duration.ofSeconds(20), () -> "the hop opens with B's first applied group: " + forward,
+                () -> Files.isDirectory(forward));
         Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer", forward.toString(),
                 "--wait-synced", "120");
         if (r.exitCode() != 0) {

@@ -153,7 +153,10 @@ class FailbackIT {
                     .orFail("ship pause"); // the link is cut: both sides go on alone
             TaplineProcess.run(CLI, "promote", "--remote", hp(s.bLink), "--volume", "vol1", "--force", "--peer",
                     hp(s.aLink)).orFail("promote");
-            Thread.sleep(20); // the clocks of both sites order the writes after the promotion (same machine here)
+            // A's next write must carry a capture time after the promotion (both sites read one clock here).
+            long promotedAt = java.time.Instant.parse(nodeStatus(s.bData()).get("roleChanged").asText()).toEpochMilli();
+            Poll.until(Duration.ofSeconds(5), () -> "the clock passes the promotion",
+                    () -> System.currentTimeMillis() > promotedAt);
             s.write(s.aUri(), 0xa1, 4L << 20, "128k"); // written on A after B's promotion
             s.write(s.bUri(), 0xb1, 12L << 20, "128k");
             TaplineProcess.run(CLI, "ship", "resume", "--buffer", s.aBuffer().toString(), "--volume", "vol1")
@@ -238,14 +241,10 @@ class FailbackIT {
     }
 
     private static JsonNode awaitState(Path data, String state) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        JsonNode v = nodeStatus(data);
-        while (!v.get("state").asText().equals(state) && System.nanoTime() < deadline) {
-            Thread.sleep(200); // another process's files: nothing to wait on
-            v = nodeStatus(data);
-        }
-        assertEquals(state, v.get("state").asText(), v.toString());
-        return v;
+        JsonNode[] v = {nodeStatus(data)};
+        Poll.until(Duration.ofSeconds(60), () -> "state " + state + ": " + v[0],
+                Poll.of(() -> (v[0] = nodeStatus(data)).get("state").asText().equals(state)));
+        return v[0];
     }
 
     private static JsonNode bufferStatus(Path buffer) throws Exception {

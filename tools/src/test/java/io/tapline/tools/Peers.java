@@ -97,19 +97,16 @@ final class Peers {
     /** A TCP port on 127.0.0.1 that was free a moment ago. */
     /** Waits until something accepts TCP connections on 127.0.0.1:{@code port}; fails after {@code timeout}. */
     static void awaitPort(int port, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
+        Poll.until(timeout, () -> "nothing listens on 127.0.0.1:" + port, () -> {
             try (java.net.Socket s = new java.net.Socket()) {
                 s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000);
-                return;
+                return true;
             } catch (IOException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("nothing listens on 127.0.0.1:" + port + " after " + timeout);
-                }
-                Thread.sleep(50); // a peer process starting: there is nothing to wait on
+                return false; // a peer process starting
             }
-        }
+        });
     }
+
 
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

@@ -57,13 +57,7 @@ final class ShapedLine implements AutoCloseable {
                 pump(in, out, true);
                 pump(out, in, false);
             } catch (IOException e) {
-                if (!closed) {
-                    try {
-                        Thread.sleep(10);
-                    } catch (InterruptedException ie) {
-                        return;
-                    }
-                }
+                return; // the server socket failed or was closed: the line is down for good
             }
         }
     }
