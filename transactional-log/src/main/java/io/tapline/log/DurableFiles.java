@@ -84,6 +84,32 @@ public final class DurableFiles {
         }
     }
 
+    /** Disk sector: the unit a power cut writes whole or not at all. */
+    public static final int SECTOR_BYTES = 512;
+
+    /**
+     * Whether some disk sector overlapping {@code [from, to)} holds only zeros there: a sector a
+     * power cut left unwritten. Appends only turn zeros (beyond the old end of the file) into
+     * data, so damage a cut does to appended, never-synced bytes always shows such a sector;
+     * damage that shows none (flipped bits in written data) is corruption, not a cut.
+     */
+    public static boolean hasUnwrittenSector(FileChannel ch, long from, long to) throws IOException {
+        ByteBuffer bytes = ByteBuffer.allocate((int) (to - from));
+        readUpTo(ch, bytes, from);
+        for (long sector = from / SECTOR_BYTES * SECTOR_BYTES; sector < to; sector += SECTOR_BYTES) {
+            long lo = Math.max(sector, from);
+            long hi = Math.min(sector + SECTOR_BYTES, to);
+            boolean zero = true;
+            for (long i = lo; i < hi && zero; i++) {
+                zero = bytes.get((int) (i - from)) == 0;
+            }
+            if (zero) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Reads a whole small file. */
     public static ByteBuffer readSmallFile(Path file, int maxBytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

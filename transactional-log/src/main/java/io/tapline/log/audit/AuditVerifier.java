@@ -154,19 +154,23 @@ public final class AuditVerifier {
     /**
      * The result for a bad entry at {@code pos}. It is a torn tail (a crash while appending:
      * a partial entry, a bad CRC, zero-filled blocks whose size reached the disk before their
-     * data) when the head does not count it and no valid entry follows it; otherwise the log
-     * was altered or cut.
+     * data) when the head does not count it and no valid entry follows it, or the entries up
+     * to the next valid one show a sector the cut left unwritten (unsynced appends written back
+     * out of order); otherwise the log was altered or cut.
      */
     private static Result badEntry(FileChannel ch, String what, long entries, long pos, long size, byte[] prev,
             long headGen, long lastRecordSeq, long headEntries) throws IOException {
-        boolean torn = entries + 1 > headEntries && !validEntryAfter(ch, pos, size, entries);
+        long next = entries + 1 > headEntries ? nextValidEntry(ch, pos, size, entries) : -1;
+        // Unconfirmed entries (past the head's count) were never covered by a sync when a cut
+        // left an unwritten sector among them: the page cache wrote them back out of order.
+        boolean torn = entries + 1 > headEntries && (next < 0 || DurableFiles.hasUnwrittenSector(ch, pos, next));
         String problem = torn ? "torn tail: entry " + (entries + 1) + " is incomplete, damaged or zero-filled at"
                 + " offset " + pos + " (" + (size - pos) + " bytes after the last whole entry, none valid)" : what;
         return new Result(false, torn, problem, entries, pos, prev, headGen, lastRecordSeq, headEntries);
     }
 
-    /** Whether an entry with a valid CRC and an index above {@code afterIndex} starts after {@code badAt}. */
-    private static boolean validEntryAfter(FileChannel ch, long badAt, long size, long afterIndex)
+    /** Where the first entry with a valid CRC and an index above {@code afterIndex} starts after {@code badAt}, or -1. */
+    private static long nextValidEntry(FileChannel ch, long badAt, long size, long afterIndex)
             throws IOException {
         ByteBuffer window = ByteBuffer.allocate(1 << 20);
         int header = 20;
@@ -182,11 +186,11 @@ public final class AuditVerifier {
                 ByteBuffer e = ByteBuffer.allocate((int) (4 + len));
                 DurableFiles.readUpTo(ch, e, start + i);
                 if (crcMatches(e.array())) {
-                    return true;
+                    return start + i;
                 }
             }
         }
-        return false;
+        return -1;
     }
 
     private static boolean crcMatches(byte[] entry) {

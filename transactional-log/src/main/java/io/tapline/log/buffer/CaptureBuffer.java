@@ -159,7 +159,7 @@ public final class CaptureBuffer implements Closeable {
         boolean existed = Files.exists(volumeDir.resolve(SegmentNames.STATE_FILE));
         Path cleanMarker = volumeDir.resolve(CLEAN_SHUTDOWN_FILE);
         boolean cleanShutdown = Files.exists(cleanMarker);
-        SegmentRecovery.Result recovered = SegmentRecovery.recover(volumeDir, volumeId);
+        SegmentRecovery.Result recovered = SegmentRecovery.recover(volumeDir, volumeId, !cleanShutdown);
         RemoteCursors cursors = RemoteCursors.load(volumeDir, clock);
         LostWrites lost = LostWrites.open(volumeDir, volumeId, config);
         ChangedChunks changed;

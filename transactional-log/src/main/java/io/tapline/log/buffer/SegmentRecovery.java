@@ -23,8 +23,14 @@ import java.util.List;
  *     record after it: a torn tail. It is truncated at the last whole record and reported;
  * <li>the last segment is shorter than its header, or its header is all zero bytes (the crash
  *     came while creating it; no sync has covered it): it is deleted and reported as a torn tail;
+ * <li>after an unclean shutdown, the last segment has a hole of unwritten (zero) sectors with
+ *     valid records after it: the page cache wrote the appends back out of order and the power
+ *     went before an fsync. No sync covered anything from the hole on (an fsync writes every
+ *     dirty page of the file), so nothing there was acknowledged: it is truncated at the hole
+ *     and reported like a torn tail;
  * <li>an earlier segment cannot be torn: a roll forces a segment before the next one is created;
- * <li>anything else (a bad record followed by a valid one, any bad record in an earlier
+ * <li>anything else (a bad record followed by a valid one without such a hole, or after a clean
+ *     shutdown, any bad record in an earlier
  *     segment, a bad header, a sequence out of order): a crash cannot do that, so
  *     {@link BufferCorruptException} stops the open, naming file, offset and
  *     {@link SegmentRepair the repair}.
@@ -46,18 +52,24 @@ final class SegmentRecovery {
 
     private final Path dir;
     private final String volumeId;
+    private final boolean uncleanShutdown;
     private long records;
     private long tornBytes;
     private String tornFile;
     private long segmentRecords;
 
-    private SegmentRecovery(Path dir, String volumeId) {
+    private SegmentRecovery(Path dir, String volumeId, boolean uncleanShutdown) {
         this.dir = dir;
         this.volumeId = volumeId;
+        this.uncleanShutdown = uncleanShutdown;
     }
 
-    static Result recover(Path dir, String volumeId) throws IOException {
-        return new SegmentRecovery(dir, volumeId).run();
+    /**
+     * Recovers {@code dir}; {@code uncleanShutdown} says the buffer was not closed cleanly, so
+     * appends the page cache wrote back out of order may have left holes in the last segment.
+     */
+    static Result recover(Path dir, String volumeId, boolean uncleanShutdown) throws IOException {
+        return new SegmentRecovery(dir, volumeId, uncleanShutdown).run();
     }
 
     private Result run() throws IOException {
@@ -161,7 +173,8 @@ final class SegmentRecovery {
                 }
             }
             if (problem != null) {
-                if (!last || validRecordAfter(ch, pos, size, expected)) {
+                long next = last ? nextValidRecord(ch, pos, size, expected) : -1;
+                if (!last || next == REFUSE || (next >= 0 && !(uncleanShutdown && DurableFiles.hasUnwrittenSector(ch, pos, next)))) {
                     throw new BufferCorruptException(file, pos, problem + (last ? "; valid records follow" : ""));
                 }
                 ch.truncate(pos);
@@ -185,14 +198,18 @@ final class SegmentRecovery {
         return pos;
     }
 
+    /** {@link #nextValidRecord}: too much follows the damage to be one torn write; refuse rather than drop it. */
+    private static final long REFUSE = -2;
+
     /**
-     * Whether a whole, valid record of this volume with a plausible later sequence starts
-     * anywhere after {@code badAt}: then the damage is not a torn tail.
+     * Where the first whole, valid record of this volume with a plausible later sequence starts
+     * after {@code badAt} (then the damage is not a plain torn tail), {@code -1} if none does,
+     * or {@link #REFUSE}.
      */
-    private boolean validRecordAfter(FileChannel ch, long badAt, long size, long expected) throws IOException {
+    private long nextValidRecord(FileChannel ch, long badAt, long size, long expected) throws IOException {
         long tail = size - badAt;
         if (tail > MAX_TAIL_PROBE_BYTES) {
-            return true; // Too much after the damage to be one torn write: refuse rather than drop it.
+            return REFUSE;
         }
         ByteBuffer bytes = ByteBuffer.allocate((int) tail);
         DurableFiles.readUpTo(ch, bytes, badAt);
@@ -211,12 +228,12 @@ final class SegmentRecovery {
             try {
                 CaptureRecord r = RecordCodec.decode(bytes.duplicate().position(at));
                 if (r.volumeId().equals(volumeId)) {
-                    return true;
+                    return badAt + at;
                 }
             } catch (RecordFormatException e) {
                 continue; // Not a record here: keep looking.
             }
         }
-        return false;
+        return -1;
     }
 }

@@ -117,6 +117,15 @@ public final class UndoLog implements Closeable {
         try {
             for (int i = 0; i < files.size(); i++) {
                 boolean newest = i == files.size() - 1;
+                if (newest && UndoSegment.unwrittenHeader(files.get(i))) {
+                    log.warn("undo log recovery dropped a segment whose header never reached the disk (power cut"
+                            + " while creating it) file={}", files.get(i));
+                    if (writable) {
+                        Files.delete(files.get(i));
+                        dirDirty = true;
+                    }
+                    continue;
+                }
                 UndoSegment seg = UndoSegment.open(files.get(i), writable, newest);
                 if (seg.droppedBytes() > 0 && !newest) {
                     seg.close();

@@ -109,6 +109,26 @@ final class UndoSegment implements Closeable {
     }
 
     /**
+     * Whether the segment's header never reached the disk: the file is shorter than a header or
+     * the header is all zeros. The cut came while creating it ({@link #create} forces the header
+     * before any record is appended), so nothing in it was ever synced.
+     */
+    static boolean unwrittenHeader(Path path) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
+            if (DurableFiles.readUpTo(ch, h, 0) < HEADER_BYTES) {
+                return true;
+            }
+            for (int i = 0; i < HEADER_BYTES; i++) {
+                if (h.get(i) != 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
      * Opens an existing segment. {@code trimTail} (the writer's newest segment): a torn tail is
      * cut off; otherwise scanning stops before an incomplete last record (for a reader, a
      * concurrent append) and the file is not changed.
@@ -126,7 +146,7 @@ final class UndoSegment implements Closeable {
             h.flip();
             checkHeader(h, path);
             UndoSegment s = new UndoSegment(path, ch, h.getLong(8));
-            s.scan(writable && trimTail);
+            s.scan(writable && trimTail, trimTail);
             return s;
         } catch (IOException | RuntimeException e) {
             ch.close();
@@ -152,7 +172,13 @@ final class UndoSegment implements Closeable {
         }
     }
 
-    private void scan(boolean trim) throws IOException {
+    /**
+     * Indexes the records; {@code newest}: damage is a torn tail when nothing valid follows it,
+     * or when a sector the power cut left unwritten lies between it and the next valid record
+     * (unsynced appends written back out of order: no sync covered any of them); {@code trim}
+     * cuts such a tail off.
+     */
+    private void scan(boolean trim, boolean newest) throws IOException {
         long fileSize = channel.size();
         long pos = HEADER_BYTES;
         ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER_BYTES);
@@ -174,7 +200,8 @@ final class UndoSegment implements Closeable {
                 }
             }
             if (problem != null) {
-                if (validRecordAfter(pos, fileSize, count == 0 ? baseSequence - 1 : sequences[count - 1])) {
+                long next = nextValidRecord(pos, fileSize, count == 0 ? baseSequence - 1 : sequences[count - 1]);
+                if (next >= 0 && !(newest && DurableFiles.hasUnwrittenSector(channel, pos, next))) {
                     throw new UndoFormatException("mid-file corruption at offset " + pos + ": " + problem
                             + "; later records follow, refusing to drop them file=" + path);
                 }
@@ -193,12 +220,12 @@ final class UndoSegment implements Closeable {
     }
 
     /**
-     * Whether a whole record with a valid CRC and a later sequence starts anywhere after
-     * {@code badAt}: then the damage is mid-file corruption, not a torn tail. A torn tail is
-     * what a crash leaves: a partial record, a record with a bad CRC, zero-filled blocks (the
-     * size reached the disk, the data did not), with nothing valid after them.
+     * Where the first whole record with a valid CRC and a later sequence starts after
+     * {@code badAt} ({@code -1} if none): then the damage is mid-file corruption unless a power
+     * cut explains it. A torn tail is what a crash leaves: a partial record, a record with a bad
+     * CRC, zero-filled blocks (the size reached the disk, the data did not).
      */
-    private boolean validRecordAfter(long badAt, long fileSize, long afterSequence) throws IOException {
+    private long nextValidRecord(long badAt, long fileSize, long afterSequence) throws IOException {
         ByteBuffer window = ByteBuffer.allocate(1 << 20);
         for (long start = badAt + 1; start + RECORD_HEADER_BYTES <= fileSize;
                 start += window.capacity() - RECORD_HEADER_BYTES + 1) {
@@ -212,11 +239,11 @@ final class UndoSegment implements Closeable {
                     continue;
                 }
                 if (checkRecord(start + i, (int) length) == null) {
-                    return true;
+                    return start + i;
                 }
             }
         }
-        return false;
+        return -1;
     }
 
     private String checkRecord(long pos, int length) throws IOException {

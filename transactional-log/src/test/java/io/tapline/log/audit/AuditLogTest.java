@@ -225,12 +225,29 @@ class AuditLogTest {
     }
 
     @Test
-    void damagedUnconfirmedEntryWithAValidOneAfterIsRefused() throws IOException {
+    void zeroedUnconfirmedEntryWithAValidOneAfterIsAPowerCutAndTrimmed() throws IOException {
+        // Unsynced appends written back out of order: entry 11's sectors never reached the disk,
+        // entry 12's did. No sync covered either (the head counts 10), so both are a torn tail.
         byte[] twelve = appendUnsynced(2);
         byte[] b = twelve.clone();
         Arrays.fill(b, original.length, original.length + ENTRY, (byte) 0);
         Files.write(log, b);
-        assertTrue(problem().startsWith("entry 11 altered: entryLength 0"), problem());
+        assertTrue(AuditVerifier.verify(vol).tornTail(), problem());
+        try (AuditLog a = AuditLog.open(vol)) {
+            assertEquals(2L * ENTRY, a.trimmedBytes());
+        }
+        assertEquals(original.length, Files.size(log));
+        assertTrue(AuditVerifier.verify(vol).intact());
+    }
+
+    @Test
+    void alteredUnconfirmedEntryWithAValidOneAfterIsRefused() throws IOException {
+        // Flipped bits are not what a power cut leaves (no unwritten sector): refused, nothing dropped.
+        byte[] twelve = appendUnsynced(2);
+        byte[] b = twelve.clone();
+        b[original.length + 40] ^= 0x5A;
+        Files.write(log, b);
+        assertTrue(problem().startsWith("entry 11 altered: crc32c mismatch"), problem());
         assertThrows(AuditException.class, () -> AuditLog.open(vol));
         assertEquals(b.length, Files.size(log), "nothing was dropped");
     }

@@ -131,6 +131,50 @@ class SegmentRecoveryTest {
     }
 
     @Test
+    void unwrittenSectorsBeforeValidRecordsAfterAnUncleanShutdownAreATornTail() throws Exception {
+        // A power cut: appends written back out of order, record 2's sectors never reached the
+        // disk but later ones did. No sync covered any of them (a sync writes every dirty page).
+        List<CaptureRecord> records = write(tmp, ONE_SEGMENT, 6, 1200);
+        Files.delete(tmp.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE));
+        Path segment = segments(tmp).get(0);
+        long bad = offsetOf(records, 2);
+        zero(segment, bad, offsetOf(records, 3) - bad);
+        try (CaptureBuffer buffer = open(tmp, ONE_SEGMENT)) {
+            assertEquals(records.subList(0, 2), readAll(buffer, 1));
+            assertTrue(buffer.uncleanShutdown());
+            assertEquals(offsetOf(records, records.size()) - bad, buffer.recoveryReport().tornTailBytes());
+        }
+        assertEquals(bad, Files.size(segment));
+    }
+
+    @Test
+    void unwrittenSectorsBeforeValidRecordsAfterACleanShutdownAreRefused() throws Exception {
+        List<CaptureRecord> records = write(tmp, ONE_SEGMENT, 6, 1200);
+        Path segment = segments(tmp).get(0);
+        long bad = offsetOf(records, 2);
+        zero(segment, bad, offsetOf(records, 3) - bad);
+        BufferCorruptException e = assertThrows(BufferCorruptException.class, () -> open(tmp, ONE_SEGMENT));
+        assertEquals(bad, e.offsetBytes());
+        assertEquals(offsetOf(records, records.size()), Files.size(segment), "nothing was changed");
+    }
+
+    @Test
+    void flippedByteBeforeValidRecordsIsRefusedAfterAnUncleanShutdownToo() throws Exception {
+        List<CaptureRecord> records = write(tmp, ONE_SEGMENT, 6, 300);
+        Files.delete(tmp.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE));
+        long bad = offsetOf(records, 2);
+        TestBuffers.flipByte(segments(tmp).get(0), bad + 100);
+        BufferCorruptException e = assertThrows(BufferCorruptException.class, () -> open(tmp, ONE_SEGMENT));
+        assertEquals(bad, e.offsetBytes());
+    }
+
+    private static void zero(Path file, long offset, long length) throws Exception {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate((int) length), offset);
+        }
+    }
+
+    @Test
     void flippedLengthFieldBeforeValidRecordsIsRefused() throws Exception {
         List<CaptureRecord> records = write(tmp, ONE_SEGMENT, 6, 300);
         Path segment = segments(tmp).get(0);

@@ -1,0 +1,157 @@
+package io.tapline.log.crash;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.RecordKind;
+import io.tapline.log.undo.UndoConfig;
+import io.tapline.log.undo.UndoLog;
+import io.tapline.log.undo.UndoRecord;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The replayer's undo log: before-images appended per applied batch (several per sequence),
+ * synced per batch as the apply path does, segment rolls, size retention deleting old
+ * segments, a rollback that truncates the log, and appends after it. Oracle: the log opens;
+ * every before-image synced before the cut and not deleted since is there with its bytes;
+ * every record it returns was appended; records a finished rollback removed never come back
+ * (a later rollback would restore stale bytes); sequences go newest first.
+ */
+final class UndoLogWorkload implements CrashWorkload {
+    private static final UndoConfig CONFIG = new UndoConfig(8192, 48 << 10, Duration.ofDays(1));
+
+    private final int batches;
+    private final Set<String> appended = new HashSet<>();
+    private final Ledger<List<String>> synced = new Ledger<>(List.of());
+    private final Ledger<Set<String>> removed = new Ledger<>(Set.of());
+    private final Ledger<Set<String>> mustStayGone = new Ledger<>(Set.of());
+
+    UndoLogWorkload(int batches) {
+        this.batches = batches;
+    }
+
+    @Override
+    public String kind() {
+        return "undo log";
+    }
+
+    static String key(UndoRecord r) {
+        return r.sequence() + "@" + r.offsetBytes() + "+" + r.lengthBytes() + (r.zeroes() ? "z" : "#"
+                + Arrays.hashCode(r.data()));
+    }
+
+    @Override
+    public void run(Path root, FileOpTrace trace) throws Exception {
+        Path dir = root.resolve("undo");
+        long key = 1;
+        long seq = 0;
+        Set<String> gone = new HashSet<>();
+        UndoLog undo = UndoLog.open(dir, CONFIG, Clock.systemUTC());
+        for (int b = 0; b < batches; b++) {
+            for (int n = 0; n < 1 + b % 3; n++) {
+                seq++;
+                for (int part = 0; part < 1 + (seq % 4 == 0 ? 1 : 0); part++) {
+                    byte[] old = key % 9 == 0 ? new byte[512] : Payloads.of(key, Payloads.length(key));
+                    UndoRecord r = UndoRecord.of(seq, seq * 1000, RecordKind.WRITE, seq * 8192 + part * 4096, old);
+                    key++;
+                    undo.append(r);
+                    appended.add(key(r));
+                }
+            }
+            undo.sync();
+            synced.note(trace.size(), live(undo));
+            if (b % 10 == 9) {
+                Set<String> before = new HashSet<>(live(undo));
+                int at = trace.size();
+                undo.enforceRetention();
+                before.removeAll(live(undo));
+                gone.addAll(before);
+                removed.note(at, Set.copyOf(gone));
+                synced.note(trace.size(), live(undo));
+            }
+            if (b == batches / 2) {
+                long target = seq - 5;
+                List<String> above = new ArrayList<>();
+                for (String k : live(undo)) {
+                    if (Long.parseLong(k.substring(0, k.indexOf('@'))) > target) {
+                        above.add(k);
+                    }
+                }
+                gone.addAll(above);
+                removed.note(trace.size(), Set.copyOf(gone));
+                undo.rollBackAbove(target, new NoApplier(), (d, t) -> { });
+                mustStayGone.note(trace.size(), Set.copyOf(above));
+                synced.note(trace.size(), live(undo));
+                seq = target;
+            }
+        }
+        undo.close();
+    }
+
+    private static List<String> live(UndoLog undo) throws IOException {
+        List<String> keys = new ArrayList<>();
+        undo.replayAbove(0, new UndoLog.Applier() {
+            @Override
+            public void apply(UndoRecord record) {
+                keys.add(key(record));
+            }
+
+            @Override
+            public void force() {
+            }
+        });
+        return keys;
+    }
+
+    @Override
+    public String expectationAt(int opsDone) {
+        return synced.at(opsDone).size() + "/" + synced.at(opsDone).hashCode() + "/" + removed.at(opsDone).size()
+                + "/" + mustStayGone.at(opsDone).size();
+    }
+
+    @Override
+    public void check(Path dir, int opsDone) throws Exception {
+        Path undoDir = dir.resolve("undo");
+        List<String> mustHave = new ArrayList<>(synced.at(opsDone));
+        mustHave.removeAll(removed.at(opsDone));
+        if (!Files.exists(undoDir)) {
+            assertTrue(mustHave.isEmpty(), "undo directory lost with " + mustHave.size() + " synced records");
+            return;
+        }
+        try (UndoLog undo = UndoLog.open(undoDir, CONFIG, Clock.systemUTC())) {
+            List<String> got = live(undo);
+            Set<String> gotSet = new HashSet<>(got);
+            for (String k : got) {
+                assertTrue(appended.contains(k), "record never appended: " + k);
+                assertTrue(!mustStayGone.at(opsDone).contains(k), "record a finished rollback removed is back: " + k);
+            }
+            for (String k : mustHave) {
+                assertTrue(gotSet.contains(k), "synced record lost: " + k + " (recovered " + got.size() + ")");
+            }
+            long previous = Long.MAX_VALUE;
+            for (String k : got) {
+                long s = Long.parseLong(k.substring(0, k.indexOf('@')));
+                assertTrue(s <= previous, "sequences out of order at " + k);
+                previous = s;
+            }
+        }
+    }
+
+    private static final class NoApplier implements UndoLog.Applier {
+        @Override
+        public void apply(UndoRecord record) {
+        }
+
+        @Override
+        public void force() {
+        }
+    }
+}
