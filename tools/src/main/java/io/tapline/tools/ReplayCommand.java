@@ -57,8 +57,27 @@ final class ReplayCommand implements Callable<Integer> {
             description = "Rollback window bound by age per volume, ISO-8601, e.g. P7D or PT12H (default: P7D).")
     Duration undoMaxAge;
 
+    @picocli.CommandLine.Mixin
+    TlsOptions tls;
+
+    @Option(names = "--insecure",
+            description = "Allow listening on a non-loopback address without TLS: peers there are accepted with the"
+                    + " credential (sent in clear text) or, without one, unauthenticated. Warned at start.")
+    boolean insecure;
+
+    @Option(names = "--handshake-timeout", paramLabel = "DURATION", defaultValue = "PT10S",
+            description = "Close a connection that has not finished TLS and said HELLO by then, and a source silent"
+                    + " three times as long (ISO-8601, default: ${DEFAULT-VALUE}).")
+    Duration handshakeTimeout;
+
     @Override
     public Integer call() throws Exception {
+        io.tapline.replay.LinkSecurity security;
+        try {
+            security = new io.tapline.replay.LinkSecurity(tls.config(), insecure, handshakeTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--handshake-timeout: " + e.getMessage(), 2);
+        }
         UndoConfig undo;
         try {
             undo = undoConfig(undoMaxBytes, undoMaxAge);
@@ -77,12 +96,14 @@ final class ReplayCommand implements Callable<Integer> {
             NbdEndpoint endpoint = serve.own(NbdEndpoint.create(nbd));
             exports = serve.own(ReplicaExports.create(endpoint, data, new ReplicaExports.PrimarySettings(
                     BufferConfig.ofMaxBytes(64L << 20, 4L << 30),
-                    sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName(), credential)));
+                    sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName(), credential,
+                    security.tls())));
         }
         String nodeId = sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName();
         CascadeForwarder forwarder = forward.isEmpty() ? null : serve.own(new CascadeForwarder(data, forward,
-                BufferConfig.ofMaxBytes(64L << 20, 4L << 30), nodeId, credential));
-        ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, credential).withUndo(undo),
+                BufferConfig.ofMaxBytes(64L << 20, 4L << 30), nodeId, credential, security.tls()));
+        ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, credential).withUndo(undo)
+                        .withSecurity(security),
                 exports == null ? RoleListener.NONE : exports,
                 forwarder == null ? io.tapline.replay.ApplyObserver.NONE : forwarder));
         if (forwarder != null) {

@@ -81,9 +81,11 @@ final class WedgeCommand implements Callable<Integer> {
         Path nodeData = buffer.resolve(NODE_DATA);
         io.tapline.wedge.server.NbdEndpoint endpoint = serve.own(io.tapline.wedge.server.NbdEndpoint.create(nbd));
         ReplicaExports exports = serve.own(ReplicaExports.create(endpoint, nodeData, new ReplicaExports.PrimarySettings(
-                settings.bufferConfig(), settings.sourceId(), settings.credential())));
+                settings.bufferConfig(), settings.sourceId(), settings.credential(), settings.tls())));
         serve.own(io.tapline.replay.ReplayServer.start(
-                ReplayCommand.replayConfig(listen, nodeData, settings.credential()), exports));
+                ReplayCommand.replayConfig(listen, nodeData, settings.credential()).withSecurity(
+                        new io.tapline.replay.LinkSecurity(settings.tls(), false,
+                                io.tapline.replay.LinkSecurity.LOOPBACK.handshakeTimeout())), exports));
         exports.serveOwn(settings);
         exports.startServing();
         exports.listen(); // the host connects once its export is there
@@ -124,7 +126,8 @@ final class WedgeCommand implements Callable<Integer> {
             throw new CliFailure("--resync-chunk/--resync-rate: " + e.getMessage(), 2);
         }
         return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer, sourceOptions.bufferConfig(),
-                sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile), resync);
+                sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile), resync)
+                .withTls(sourceOptions.tls.config());
     }
 
     /** The configured size, or the existing file's; refuses a mismatch or a missing size for a new file. */
