@@ -72,6 +72,13 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 if (verdict.refusal() != null) {
                     log.warn("peer refused conn={} actor={} reason={}", channel.remoteAddress(), verdict.actor(),
                             verdict.refusal());
+                    String refusedVolume = msg instanceof JourneyMessage.AdminRequest r ? r.volumeId()
+                            : msg instanceof JourneyMessage.Hello h ? h.volumeId() : null;
+                    if (refusedVolume != null && VolumeIds.problem(refusedVolume) == null
+                            && java.nio.file.Files.isDirectory(config.dataDir().resolve(refusedVolume))) {
+                        hosts.apply(refusedVolume).auditRefusal(verdict.actor(), verdict.refusal() + " (from "
+                                + channel.remoteAddress() + ")");
+                    }
                     refuse(verdict.refusal());
                     return;
                 }

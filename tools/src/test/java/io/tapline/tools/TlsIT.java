@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * capture of the link shows none of the host's bytes (a capture of the host's clear-text NBD in
  * the same run does); an auditor's certificate cannot roll back, a certificate from another CA
  * and a client without TLS are refused, and the replica is unchanged by all three; an
- * administrator's rollback is audited under its certificate's name. Also: a non-loopback listen
+ * administrator's rollback is audited under its certificate's name, the auditor's attempt as a
+ * refusal under its own. Also: a non-loopback listen
  * address without TLS is refused at start, and a silent connection is closed at the deadline.
  */
 class TlsIT {
@@ -95,6 +96,9 @@ class TlsIT {
             String audit = TaplineProcess.run(CLI, "audit", "list", "--data", tmp.resolve("remote").toString(),
                     "--volume", ReplicationRig.EXPORT, "--kind", "rollback", "--json").orFail("audit list").output();
             assertTrue(audit.contains("alice (administrator certificate)"), audit);
+            String refused = TaplineProcess.run(CLI, "audit", "list", "--data", tmp.resolve("remote").toString(),
+                    "--volume", ReplicationRig.EXPORT, "--kind", "refused", "--json").orFail("audit list").output();
+            assertTrue(refused.contains("bob (auditor certificate)") && refused.contains("role: auditor"), refused);
         }
     }
 
