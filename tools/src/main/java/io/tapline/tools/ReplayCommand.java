@@ -45,7 +45,9 @@ final class ReplayCommand implements Callable<Integer> {
             description = "The id a promoted volume presents to its peers (default: host name).")
     String sourceId;
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+    @Option(names = {"--http", "--metrics"}, paramLabel = "HOST:PORT",
+            description = "Serve a status page at http://HOST:PORT/ (refreshes itself), its JSON at /status.json and"
+                    + " Prometheus metrics at /metrics.")
     InetSocketAddress metrics;
 
     @Option(names = "--undo-max-bytes", paramLabel = "SIZE", converter = ByteSizeConverter.class,
@@ -90,6 +92,10 @@ final class ReplayCommand implements Callable<Integer> {
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
+        if (metricsServer != null) {
+            StatusPage.serve(metricsServer, "Tapline replayer " + data.toAbsolutePath(),
+                    java.util.Map.of("replicas", () -> ReplicaStatusReport.of(data, null)));
+        }
         String credential = Credentials.read(credentialFile);
         ReplicaExports exports = null;
         if (nbd != null) {

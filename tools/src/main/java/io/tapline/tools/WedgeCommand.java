@@ -39,7 +39,9 @@ final class WedgeCommand implements Callable<Integer> {
     @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
     Path credentialFile;
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+    @Option(names = {"--http", "--metrics"}, paramLabel = "HOST:PORT",
+            description = "Serve a status page at http://HOST:PORT/ (refreshes itself), its JSON at /status.json and"
+                    + " Prometheus metrics at /metrics.")
     InetSocketAddress metrics;
 
     @Option(names = "--listen", paramLabel = "HOST:PORT",
@@ -62,6 +64,15 @@ final class WedgeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
+        if (metricsServer != null) {
+            java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
+                    new java.util.LinkedHashMap<>();
+            sections.put("source", () -> StatusCommand.sourceReport(buffer));
+            if (listen != null) {
+                sections.put("node replicas", () -> ReplicaStatusReport.of(buffer.resolve(NODE_DATA), null));
+            }
+            StatusPage.serve(metricsServer, "Tapline wedge " + export, sections);
+        }
         if (listen != null) {
             return runNode(serve, metricsServer);
         }
