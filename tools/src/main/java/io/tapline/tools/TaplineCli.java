@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
             WedgeCommand.class,
             SnoopCommand.class,
             StatusCommand.class,
+            EventsCommand.class,
             ResyncCommand.class,
             VerifyCommand.class,
             ControlCommands.Capture.class,
