@@ -93,8 +93,11 @@ final class ReplayCommand implements Callable<Integer> {
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
         if (metricsServer != null) {
-            StatusPage.serve(metricsServer, "Tapline replayer " + data.toAbsolutePath(),
-                    java.util.Map.of("replicas", () -> ReplicaStatusReport.of(data, null)));
+            java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
+                    new java.util.LinkedHashMap<>();
+            sections.put("replicas", () -> ReplicaStatusReport.of(data, null));
+            sections.put("hot ranges", new HeatSection(data));
+            StatusPage.serve(metricsServer, "Tapline replayer " + data.toAbsolutePath(), sections);
         }
         String credential = Credentials.read(credentialFile);
         ReplicaExports exports = null;

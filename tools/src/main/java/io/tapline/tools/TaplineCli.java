@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             SnoopCommand.class,
             StatusCommand.class,
             EventsCommand.class,
+            HeatCommand.class,
             ResyncCommand.class,
             VerifyCommand.class,
             ControlCommands.Capture.class,
