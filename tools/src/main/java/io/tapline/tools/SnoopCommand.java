@@ -96,8 +96,6 @@ final class SnoopCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the import summary as JSON.")
     boolean json;
 
-    @Option(names = "--verbose", description = "Stack traces on failure.")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
