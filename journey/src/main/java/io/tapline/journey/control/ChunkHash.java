@@ -15,6 +15,14 @@ public final class ChunkHash {
     private ChunkHash() {
     }
 
+    private static final java.util.concurrent.ConcurrentHashMap<Integer, Long> ZEROS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The hash of {@code length} zero bytes (a hole), computed once per length. */
+    public static long ofZeros(int length) {
+        return ZEROS.computeIfAbsent(length, n -> of(new byte[n], 0, n));
+    }
+
     /** The hash of {@code bytes[offset, offset + length)}. */
     public static long of(byte[] bytes, int offset, int length) {
         return XX.hash(bytes, offset, length, 0);

@@ -91,8 +91,10 @@ final class ChunkComparator {
             long offset = (first + i) * chunkBytes;
             int length = (int) Math.max(0, Math.min(chunkBytes, size - offset));
             if (length > 0 && volume.isHole(offset, length)) {
-                java.util.Arrays.fill(chunk, 0, length, (byte) 0); // a hole reads as zeros: no need to read it
-            } else if (length > 0) {
+                hashes[i] = ChunkHash.ofZeros(length); // a hole reads as zeros: neither read nor hashed again
+                continue;
+            }
+            if (length > 0) {
                 volume.read(offset, ByteBuffer.wrap(chunk, 0, length));
             }
             hashes[i] = ChunkHash.of(chunk, 0, length);
