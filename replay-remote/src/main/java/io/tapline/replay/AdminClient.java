@@ -31,10 +31,21 @@ public final class AdminClient {
      */
     public static JourneyMessage.AdminDone request(InetSocketAddress remote, JourneyMessage.AdminRequest req,
             int timeoutMillis, BiConsumer<Long, Long> progress) throws IOException {
+        return request(remote, req, timeoutMillis, progress, null);
+    }
+
+    /**
+     * As {@link #request(InetSocketAddress, JourneyMessage.AdminRequest, int, BiConsumer)}, over
+     * TLS when {@code tls} is given: this side's certificate names the actor, and the replayer's
+     * certificate must name the address dialled.
+     */
+    public static JourneyMessage.AdminDone request(InetSocketAddress remote, JourneyMessage.AdminRequest req,
+            int timeoutMillis, BiConsumer<Long, Long> progress, javax.net.ssl.SSLContext tls) throws IOException {
         EmbeddedChannel codec = new EmbeddedChannel(new JourneyDecoder(), new JourneyEncoder());
-        try (Socket socket = new Socket()) {
-            socket.connect(remote, timeoutMillis);
-            socket.setSoTimeout(timeoutMillis);
+        try (Socket plain = new Socket()) {
+            plain.connect(remote, timeoutMillis);
+            plain.setSoTimeout(timeoutMillis);
+            Socket socket = tls == null ? plain : secure(plain, remote, tls);
             OutputStream out = socket.getOutputStream();
             codec.writeOutbound(req);
             ByteBuf frame = codec.readOutbound();
@@ -70,5 +81,21 @@ public final class AdminClient {
         } finally {
             codec.finishAndReleaseAll();
         }
+    }
+
+    private static Socket secure(Socket plain, InetSocketAddress remote, javax.net.ssl.SSLContext tls)
+            throws IOException {
+        javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket(plain,
+                remote.getHostString(), remote.getPort(), true);
+        javax.net.ssl.SSLParameters p = s.getSSLParameters();
+        p.setEndpointIdentificationAlgorithm("HTTPS");
+        s.setSSLParameters(p);
+        try {
+            s.startHandshake();
+        } catch (IOException e) {
+            throw new IOException("tls handshake with " + remote.getHostString() + ":" + remote.getPort() + ": "
+                    + e.getMessage(), e);
+        }
+        return s;
     }
 }

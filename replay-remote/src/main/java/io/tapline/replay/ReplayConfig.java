@@ -14,15 +14,17 @@ import java.util.Objects;
  * @param credential    shared secret every HELLO must carry; empty accepts any HELLO
  * @param maxFrameBytes bound on a journey frame's length field; default 80 MiB
  * @param undo          undo (rollback) log sizing and retention of every volume
+ * @param security      TLS, the non-loopback rule and the handshake deadline
  */
 public record ReplayConfig(InetSocketAddress listen, Path dataDir, String credential, int maxFrameBytes,
-        UndoConfig undo) {
+        UndoConfig undo, LinkSecurity security) {
 
     public ReplayConfig {
         Objects.requireNonNull(listen, "listen");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(credential, "credential");
         Objects.requireNonNull(undo, "undo");
+        Objects.requireNonNull(security, "security");
         if (maxFrameBytes < 1024) {
             throw new IllegalArgumentException("maxFrameBytes: " + maxFrameBytes + " (expected: >= 1024)");
         }
@@ -30,7 +32,7 @@ public record ReplayConfig(InetSocketAddress listen, Path dataDir, String creden
 
     /** A configuration with the default undo retention. */
     public ReplayConfig(InetSocketAddress listen, Path dataDir, String credential, int maxFrameBytes) {
-        this(listen, dataDir, credential, maxFrameBytes, UndoConfig.DEFAULT);
+        this(listen, dataDir, credential, maxFrameBytes, UndoConfig.DEFAULT, LinkSecurity.LOOPBACK);
     }
 
     /** A replayer without credential check and with the default frame bound. */
@@ -39,16 +41,21 @@ public record ReplayConfig(InetSocketAddress listen, Path dataDir, String creden
     }
 
     public ReplayConfig withCredential(String secret) {
-        return new ReplayConfig(listen, dataDir, secret, maxFrameBytes, undo);
+        return new ReplayConfig(listen, dataDir, secret, maxFrameBytes, undo, security);
     }
 
     public ReplayConfig withUndo(UndoConfig undoConfig) {
-        return new ReplayConfig(listen, dataDir, credential, maxFrameBytes, undoConfig);
+        return new ReplayConfig(listen, dataDir, credential, maxFrameBytes, undoConfig, security);
+    }
+
+    public ReplayConfig withSecurity(LinkSecurity linkSecurity) {
+        return new ReplayConfig(listen, dataDir, credential, maxFrameBytes, undo, linkSecurity);
     }
 
     @Override
     public String toString() {
         return "ReplayConfig[listen=" + listen + ", dataDir=" + dataDir + ", credential="
-                + (credential.isEmpty() ? "none" : "***") + ", maxFrameBytes=" + maxFrameBytes + ", undo=" + undo + "]";
+                + (credential.isEmpty() ? "none" : "***") + ", maxFrameBytes=" + maxFrameBytes + ", undo=" + undo + ", tls="
+                + (security.tls() == null ? "off" : security.tls().certificate()) + "]";
     }
 }

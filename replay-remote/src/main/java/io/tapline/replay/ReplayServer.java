@@ -62,6 +62,14 @@ public final class ReplayServer implements Closeable {
     private final ApplyObserver observer;
 
     private ReplayServer(ReplayConfig config, RoleListener roles, ApplyObserver observer) throws IOException {
+        String listenProblem = config.security().listenProblem(config.listen());
+        if (listenProblem != null) {
+            throw new IOException(listenProblem);
+        }
+        if (config.security().tls() == null && !LinkSecurity.loopback(config.listen().getAddress())) {
+            log.warn("replayer listens on {} without TLS (--insecure): peers are not authenticated unless they carry"
+                    + " the credential, which crosses the network in clear text", config.listen());
+        }
         this.config = config;
         this.roles = roles;
         this.observer = observer;
@@ -79,6 +87,13 @@ public final class ReplayServer implements Closeable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         channels.add(ch);
+                        LinkSecurity security = config.security();
+                        if (security.tls() != null) {
+                            ch.pipeline().addLast(security.tls().serverHandler(ch.alloc(), security.handshakeTimeout()));
+                        }
+                        long idle = security.handshakeTimeout().toMillis();
+                        ch.pipeline().addLast(new io.netty.handler.timeout.IdleStateHandler(idle, 0, 0,
+                                java.util.concurrent.TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast(new JourneyDecoder(config.maxFrameBytes()),
                                 new JourneyEncoder(config.maxFrameBytes()), new ReplaySession(config, ReplayServer.this::host));
                     }

@@ -47,6 +47,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     private volatile VolumeHost host;
     private volatile ReplicaVolume volume;
     private volatile String volumeId = "-";
+    /** Event loop only: consecutive reader-idle periods of an open session. */
+    private int silentPeriods;
     /** Apply thread only: the last replica state sent to the source. */
     private io.tapline.journey.control.ReplicaStateReport lastReport;
 
@@ -66,6 +68,21 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     protected void channelRead0(ChannelHandlerContext ctx, JourneyMessage msg) {
         switch (state) {
             case AWAIT_HELLO -> {
+                PeerGate.Verdict verdict = PeerGate.check(config, channel, msg);
+                if (verdict.refusal() != null) {
+                    log.warn("peer refused conn={} actor={} reason={}", channel.remoteAddress(), verdict.actor(),
+                            verdict.refusal());
+                    String refusedVolume = msg instanceof JourneyMessage.AdminRequest r ? r.volumeId()
+                            : msg instanceof JourneyMessage.Hello h ? h.volumeId() : null;
+                    if (refusedVolume != null && VolumeIds.problem(refusedVolume) == null
+                            && java.nio.file.Files.isDirectory(config.dataDir().resolve(refusedVolume))) {
+                        hosts.apply(refusedVolume).auditRefusal(verdict.actor(), verdict.refusal() + " (from "
+                                + channel.remoteAddress() + ")");
+                    }
+                    refuse(verdict.refusal());
+                    return;
+                }
+                msg = verdict.message();
                 if (msg instanceof JourneyMessage.Hello hello) {
                     onHello(hello);
                 } else if (msg instanceof JourneyMessage.AdminRequest req) {
@@ -317,6 +334,32 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         log.warn("session error volume={} conn={} error={}", volumeId, channel.remoteAddress(), message);
         state = State.CLOSED;
         channel.writeAndFlush(new JourneyMessage.Error(message)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * Reader-idle events ({@link LinkSecurity#handshakeTimeout()} apart): a connection that has
+     * not said HELLO or ADMIN_REQUEST by the first is closed, and so is a source silent for three
+     * (sources say SourceHead every second). Administrators' connections wait for their answer.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof io.netty.handler.timeout.IdleStateEvent idle) {
+            if (state == State.AWAIT_HELLO) {
+                log.warn("session closed: no HELLO within {} conn={}", config.security().handshakeTimeout(),
+                        ctx.channel().remoteAddress());
+                close("handshake timeout");
+            } else if (volume != null && state != State.CLOSED) {
+                silentPeriods = idle.isFirst() ? 1 : silentPeriods + 1;
+                if (silentPeriods >= 3) {
+                    log.warn("session closed: source silent for {} volume={} conn={}",
+                            config.security().handshakeTimeout().multipliedBy(3), volumeId,
+                            ctx.channel().remoteAddress());
+                    close("source silent");
+                }
+            }
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override

@@ -299,6 +299,12 @@ final class ReplicaVolume implements Closeable {
                 volumeId, role.generation(), lastApplied, role.actor());
     }
 
+    /** Records a refused peer in the audit log, durably. */
+    void auditRefusal(String who, String detail) throws IOException {
+        audit.append(AuditType.REFUSED, lastApplied, 0, 0, 0, 0, 0, null, who, detail);
+        audit.sync();
+    }
+
     /** Lets sources in again. */
     void resume(String actor) throws IOException {
         ControlFiles.delete(dir, ControlFiles.PAUSED);

@@ -2,6 +2,7 @@ package io.tapline.replay;
 
 import io.tapline.journey.JourneyMessage;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -49,6 +50,31 @@ final class VolumeHost {
 
     ExecutorService executor() {
         return executor;
+    }
+
+    /**
+     * Records a refused peer in the volume's audit log, on the volume's thread (the log's one
+     * writer): through the open volume, or by opening the log of an existing volume for the
+     * entry. Nothing is created for a volume that does not exist (the refusal is logged only).
+     */
+    void auditRefusal(String who, String detail) {
+        executor.execute(() -> {
+            try {
+                ReplicaVolume v = volume;
+                Path dir = dataDir.resolve(volumeId);
+                if (v != null) {
+                    v.auditRefusal(who, detail);
+                } else if (Files.isDirectory(dir.resolve(io.tapline.log.audit.AuditLog.DIR))) {
+                    try (io.tapline.log.audit.AuditLog audit = io.tapline.log.audit.AuditLog.open(dir)) {
+                        audit.append(io.tapline.log.audit.AuditType.REFUSED, audit.lastRecordSequence(), 0, 0, 0, 0, 0,
+                                null, who, detail);
+                        audit.sync();
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                log.warn("refusal not audited volume={} who={} error={}", volumeId, who, e.toString());
+            }
+        });
     }
 
     /**

@@ -25,11 +25,14 @@ final class AdminTarget {
     @Option(names = "--json", description = "Machine-readable result on stdout.")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    TlsOptions tls;
+
     /** Sends one request as the current user and waits up to {@code timeoutMillis} for its answer. */
     JourneyMessage.AdminDone request(int action, long value, String text, int timeoutMillis) throws IOException {
         AdminRequest req = new AdminRequest(Credentials.read(credentialFile), Actor.current(), volume, action, 0, value,
                 text);
-        return AdminClient.request(remote, req, timeoutMillis, (d, t) -> { });
+        return AdminClient.request(remote, req, timeoutMillis, (d, t) -> { }, tls.jdkContext());
     }
 
     /** Sends it and prints the answer (exit 0), or fails with the replayer's one line. */

@@ -62,7 +62,7 @@ final class AuditCommand implements Runnable {
         Instant to;
 
         @Option(names = "--kind", split = ",", paramLabel = "KIND",
-                description = "Entry types (record, gap, mark, rollback, resume, recovery, config, verify) or record kinds (write, write_zeroes, discard, flush).")
+                description = "Entry types (record, gap, mark, rollback, resume, recovery, config, verify, promote, demote, refused) or record kinds (write, write_zeroes, discard, flush).")
         List<String> kinds = new ArrayList<>();
 
         @Option(names = "--offset-range", paramLabel = "A:B", description = "Entries whose range overlaps [A, B).")

@@ -35,11 +35,13 @@ final class CascadeForwarder implements ApplyObserver, AutoCloseable {
     private final BufferConfig bufferConfig;
     private final String sourceId;
     private final String credential;
+    private final io.tapline.journey.tls.TlsConfig tls;
     private final Map<String, SourceNode> hops = new ConcurrentHashMap<>();
     private volatile ReplayServer server;
 
     CascadeForwarder(Path dataDir, List<InetSocketAddress> targets, BufferConfig bufferConfig, String sourceId,
-            String credential) {
+            String credential, io.tapline.journey.tls.TlsConfig tls) {
+        this.tls = tls;
         this.dataDir = dataDir;
         this.targets = List.copyOf(targets);
         this.bufferConfig = bufferConfig;
@@ -69,7 +71,7 @@ final class CascadeForwarder implements ApplyObserver, AutoCloseable {
                         ReplayServer.replicaImage(dir), size);
                 SourceNode.Settings s = new SourceNode.Settings(null, volumeId, null, size, dir.resolve(FORWARD_BUFFER),
                         bufferConfig, targets, sourceId, credential, io.tapline.journey.resync.ResyncConfig.DEFAULT,
-                        null, java.util.function.UnaryOperator.identity(), VolumeRole.read(dir).generation());
+                        null, java.util.function.UnaryOperator.identity(), VolumeRole.read(dir).generation(), tls);
                 hop = SourceNode.forwarding(s, replica);
                 hops.put(volumeId, hop);
                 LOG.info("forwarding volume={} to {}", volumeId, targets);

@@ -42,12 +42,40 @@ final class MetricsServer implements AutoCloseable {
                 out.write(body);
             }
         });
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(server.registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(server.registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(server.registry);
+        new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(server.registry);
+        new io.micrometer.core.instrument.binder.system.UptimeMetrics().bindTo(server.registry);
+        // An info metric (value 1, labels say which build): exposed as tapline_build_info.
+        io.prometheus.metrics.core.metrics.Info.builder().name("tapline_build")
+                .help("The running build (value 1; labels say which)").labelNames("version", "commit")
+                .register(server.registry.getPrometheusRegistry())
+                .addLabelValues(buildVersion(), System.getProperty("tapline.commit", ""));
         http.start();
         return server;
     }
 
+    /** The version the build wrote into {@code tapline-build.properties}, or "dev". */
+    private static String buildVersion() {
+        java.util.Properties p = new java.util.Properties();
+        try (var in = MetricsServer.class.getResourceAsStream("/tapline-build.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException e) {
+            return "dev";
+        }
+        return p.getProperty("version", "dev");
+    }
+
     PrometheusMeterRegistry registry() {
         return registry;
+    }
+
+    /** Serves {@code path} (and everything below it) with {@code handler}. */
+    void route(String path, com.sun.net.httpserver.HttpHandler handler) {
+        http.createContext(path, handler);
     }
 
     /** Runs {@code refresher} before every scrape (to register meters for newly seen volumes). */

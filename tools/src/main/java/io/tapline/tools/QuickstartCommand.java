@@ -45,7 +45,9 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--export", paramLabel = "NAME", defaultValue = "vol1", description = "Export / volume name (default: ${DEFAULT-VALUE}).")
     String export;
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+    @Option(names = {"--http", "--metrics"}, paramLabel = "HOST:PORT",
+            description = "Serve a status page at http://HOST:PORT/ (refreshes itself), its JSON at /status.json and"
+                    + " Prometheus metrics at /metrics.")
     InetSocketAddress metrics;
 
     @Option(names = "--json", description = "Print the connection details as JSON.")
@@ -67,6 +69,11 @@ final class QuickstartCommand implements Callable<Integer> {
                 MetricsServer metricsServer = serve.own(MetricsServer.start(metrics));
                 node.bindMetrics(metricsServer.registry(), export);
                 ReplayMetrics.bind(metricsServer, replayer);
+                java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
+                        new java.util.LinkedHashMap<>();
+                sections.put("source", () -> StatusCommand.sourceReport(dir.resolve("buffer")));
+                sections.put("replicas", () -> ReplicaStatusReport.of(dir.resolve("remote"), null));
+                StatusPage.serve(metricsServer, "Tapline quickstart " + dir.toAbsolutePath(), sections);
             }
             printConnectionDetails(node.nbdAddress(), volume);
         } catch (Exception e) {

@@ -45,7 +45,9 @@ final class ReplayCommand implements Callable<Integer> {
             description = "The id a promoted volume presents to its peers (default: host name).")
     String sourceId;
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+    @Option(names = {"--http", "--metrics"}, paramLabel = "HOST:PORT",
+            description = "Serve a status page at http://HOST:PORT/ (refreshes itself), its JSON at /status.json and"
+                    + " Prometheus metrics at /metrics.")
     InetSocketAddress metrics;
 
     @Option(names = "--undo-max-bytes", paramLabel = "SIZE", converter = ByteSizeConverter.class,
@@ -57,8 +59,27 @@ final class ReplayCommand implements Callable<Integer> {
             description = "Rollback window bound by age per volume, ISO-8601, e.g. P7D or PT12H (default: P7D).")
     Duration undoMaxAge;
 
+    @picocli.CommandLine.Mixin
+    TlsOptions tls;
+
+    @Option(names = "--insecure",
+            description = "Allow listening on a non-loopback address without TLS: peers there are accepted with the"
+                    + " credential (sent in clear text) or, without one, unauthenticated. Warned at start.")
+    boolean insecure;
+
+    @Option(names = "--handshake-timeout", paramLabel = "DURATION", defaultValue = "PT10S",
+            description = "Close a connection that has not finished TLS and said HELLO by then, and a source silent"
+                    + " three times as long (ISO-8601, default: ${DEFAULT-VALUE}).")
+    Duration handshakeTimeout;
+
     @Override
     public Integer call() throws Exception {
+        io.tapline.replay.LinkSecurity security;
+        try {
+            security = new io.tapline.replay.LinkSecurity(tls.config(), insecure, handshakeTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--handshake-timeout: " + e.getMessage(), 2);
+        }
         UndoConfig undo;
         try {
             undo = undoConfig(undoMaxBytes, undoMaxAge);
@@ -71,18 +92,27 @@ final class ReplayCommand implements Callable<Integer> {
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
+        if (metricsServer != null) {
+            java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
+                    new java.util.LinkedHashMap<>();
+            sections.put("replicas", () -> ReplicaStatusReport.of(data, null));
+            sections.put("hot ranges", new HeatSection(data));
+            StatusPage.serve(metricsServer, "Tapline replayer " + data.toAbsolutePath(), sections);
+        }
         String credential = Credentials.read(credentialFile);
         ReplicaExports exports = null;
         if (nbd != null) {
             NbdEndpoint endpoint = serve.own(NbdEndpoint.create(nbd));
             exports = serve.own(ReplicaExports.create(endpoint, data, new ReplicaExports.PrimarySettings(
                     BufferConfig.ofMaxBytes(64L << 20, 4L << 30),
-                    sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName(), credential)));
+                    sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName(), credential,
+                    security.tls())));
         }
         String nodeId = sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName();
         CascadeForwarder forwarder = forward.isEmpty() ? null : serve.own(new CascadeForwarder(data, forward,
-                BufferConfig.ofMaxBytes(64L << 20, 4L << 30), nodeId, credential));
-        ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, credential).withUndo(undo),
+                BufferConfig.ofMaxBytes(64L << 20, 4L << 30), nodeId, credential, security.tls()));
+        ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, credential).withUndo(undo)
+                        .withSecurity(security),
                 exports == null ? RoleListener.NONE : exports,
                 forwarder == null ? io.tapline.replay.ApplyObserver.NONE : forwarder));
         if (forwarder != null) {

@@ -42,7 +42,8 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     static final String PRIMARY_WRITTEN = "primary-written";
 
     /** How a promoted volume captures and ships. */
-    record PrimarySettings(BufferConfig bufferConfig, String sourceId, String credential) {
+    record PrimarySettings(BufferConfig bufferConfig, String sourceId, String credential,
+            io.tapline.journey.tls.TlsConfig tls) {
     }
 
     private final NbdEndpoint endpoint;
@@ -303,7 +304,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                     sizeBytes, volumeDir.resolve(PRIMARY_BUFFER), primarySettings.bufferConfig(), peers(role),
                     primarySettings.sourceId(), primarySettings.credential(),
                     io.tapline.journey.resync.ResyncConfig.DEFAULT, endpoint, sink -> new WrittenChunksSink(sink, written),
-                    role.generation());
+                    role.generation(), primarySettings.tls());
             node = SourceNode.start(s);
         } catch (IOException | RuntimeException e) {
             written.close();

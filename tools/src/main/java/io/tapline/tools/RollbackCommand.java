@@ -43,6 +43,9 @@ final class RollbackCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Machine-readable result on stdout.")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    TlsOptions tls;
+
     /** Exactly one target. */
     static final class Target {
         @Option(names = "--to-seq", paramLabel = "N", description = "Roll back to this sequence.")
@@ -105,7 +108,7 @@ final class RollbackCommand implements Callable<Integer> {
                 throw new CliFailure(e.getMessage());
             }
             Path dir = imageDir != null ? imageDir : Path.of(System.getProperty("java.io.tmpdir"));
-            return new UntilCheckRollback(remote, volume, data, dir, check, System.err)
+            return new UntilCheckRollback(remote, volume, data, dir, check, System.err, tls.jdkContext())
                     .run(Credentials.read(credentialFile), timeoutSeconds * 1000, json);
         }
         Instant now = Instant.now();
@@ -115,7 +118,7 @@ final class RollbackCommand implements Callable<Integer> {
         AdminRequest req = request(Credentials.read(credentialFile), volume, target);
         JourneyMessage.AdminDone done = AdminClient.request(remote, req, timeoutSeconds * 1000,
                 (d, t) -> System.err.printf("tapline rollback: %d/%d undo records applied (%d%%)%n", d, t,
-                        t == 0 ? 100 : d * 100 / t));
+                        t == 0 ? 100 : d * 100 / t), tls.jdkContext());
         return report(done, json);
     }
 

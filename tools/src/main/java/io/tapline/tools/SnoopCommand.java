@@ -110,7 +110,7 @@ final class SnoopCommand implements Callable<Integer> {
         Files.createDirectories(buffer);
         VolumeRouter.Settings settings = new VolumeRouter.Settings(buffer, sourceOptions.bufferConfig(),
                 sourceOptions.remotes, sourceOptions.sourceId(),
-                volumeSize == null ? -1 : volumeSize, names);
+                volumeSize == null ? -1 : volumeSize, names, link -> link.withTls(sourceOptions.tls.config()));
         return source.pcap != null ? importFile(settings, config) : live(settings, config);
     }
 

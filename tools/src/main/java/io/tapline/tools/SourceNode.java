@@ -40,18 +40,25 @@ final class SourceNode implements AutoCloseable {
      */
     record Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
             BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
-            ResyncConfig resync, NbdEndpoint endpoint, UnaryOperator<CaptureSink> sinkWrapper, long generation) {
+            ResyncConfig resync, NbdEndpoint endpoint, UnaryOperator<CaptureSink> sinkWrapper, long generation,
+            io.tapline.journey.tls.TlsConfig tls) {
         Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
                 BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
                 ResyncConfig resync) {
             this(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential, resync, null,
-                    UnaryOperator.identity(), 0);
+                    UnaryOperator.identity(), 0, null);
         }
 
         /** The same settings served on {@code shared} as the primary of {@code gen}. */
         Settings on(NbdEndpoint shared, UnaryOperator<CaptureSink> wrapper, long gen) {
             return new Settings(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential,
-                    resync, shared, wrapper, gen);
+                    resync, shared, wrapper, gen, tls);
+        }
+
+        /** The same settings shipping over TLS ({@code null}: plain TCP). */
+        Settings withTls(io.tapline.journey.tls.TlsConfig t) {
+            return new Settings(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential,
+                    resync, endpoint, sinkWrapper, generation, t);
         }
 
         Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
@@ -113,7 +120,7 @@ final class SourceNode implements AutoCloseable {
             for (InetSocketAddress remote : s.remotes()) {
                 Shipper shipper = Shipper.start(
                         ShipperConfig.of(remote, s.sourceId(), s.export(), s.sizeBytes(), BLOCK_SIZE_BYTES)
-                                .withCredential(s.credential()).withGeneration(s.generation()),
+                                .withCredential(s.credential()).withGeneration(s.generation()).withTls(s.tls()),
                         buffer);
                 shipper.onChange(node::linkChanged);
                 node.shippers.add(shipper);

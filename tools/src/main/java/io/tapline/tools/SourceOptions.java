@@ -29,6 +29,9 @@ final class SourceOptions {
     @Option(names = "--source-id", paramLabel = "ID", description = "This source's id in the handshake (default: host name).")
     String sourceId;
 
+    @picocli.CommandLine.Mixin
+    TlsOptions tls;
+
     /** The buffer sizing; refuses a segment larger than the buffer (exit 2). */
     BufferConfig bufferConfig() {
         if (segmentSize > bufferMax) {

@@ -95,6 +95,13 @@ final class StatusCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The report {@code status --buffer DIR --json} prints, for the status page. */
+    static Map<String, Object> sourceReport(Path buffer) throws IOException {
+        StatusCommand c = new StatusCommand();
+        c.buffer = buffer;
+        return c.snapshot();
+    }
+
     /** When this command started: a live snoop must have decoded everything captured before it. */
     private long askedAtMillis = System.currentTimeMillis();
 

@@ -40,13 +40,17 @@ final class SwitchoverCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Machine-readable result on stdout.")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    TlsOptions tls;
+
     @Override
     public Integer call() throws Exception {
         String credential = Credentials.read(credentialFile);
         String actor = Actor.current();
+        javax.net.ssl.SSLContext tlsContext = tls.jdkContext();
         long start = System.nanoTime();
         JourneyMessage.AdminDone demoted = AdminClient.request(from,
-                new AdminRequest(credential, actor, volume, AdminRequest.DEMOTE, 0, 0, ""), 120_000, (d, t) -> { });
+                new AdminRequest(credential, actor, volume, AdminRequest.DEMOTE, 0, 0, ""), 120_000, (d, t) -> { }, tlsContext);
         if (!demoted.ok()) {
             throw new CliFailure("switchover: " + ReplicationAddresses.hostPort(from) + " not demoted (nothing changed"
                     + " on " + ReplicationAddresses.hostPort(to) + "): " + demoted.message());
@@ -54,11 +58,11 @@ final class SwitchoverCommand implements Callable<Integer> {
         // AdminDone's sequence is the demoted side's generation: the new one must be above it.
         AdminRequest promote = new AdminRequest(credential, actor, volume, AdminRequest.PROMOTE, 0,
                 AdminRequest.promoteValue(0, demoted.sequence() + 1), ReplicationAddresses.hostPort(from));
-        JourneyMessage.AdminDone promoted = AdminClient.request(to, promote, 120_000, (d, t) -> { });
+        JourneyMessage.AdminDone promoted = AdminClient.request(to, promote, 120_000, (d, t) -> { }, tlsContext);
         long liveUntil = System.nanoTime() + 3_000_000_000L;
         while (!promoted.ok() && promoted.message().contains("still has a live source") && System.nanoTime() < liveUntil) {
             Thread.sleep(50); // the demoted node's link is closing; the replica hears it within milliseconds
-            promoted = AdminClient.request(to, promote, 120_000, (d, t) -> { });
+            promoted = AdminClient.request(to, promote, 120_000, (d, t) -> { }, tlsContext);
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
         if (!promoted.ok()) {

@@ -25,6 +25,8 @@ import picocli.CommandLine.Command;
             WedgeCommand.class,
             SnoopCommand.class,
             StatusCommand.class,
+            EventsCommand.class,
+            HeatCommand.class,
             ResyncCommand.class,
             VerifyCommand.class,
             ControlCommands.Capture.class,

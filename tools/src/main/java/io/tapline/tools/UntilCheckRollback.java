@@ -33,9 +33,11 @@ final class UntilCheckRollback {
     private final Path imageDir;
     private final ImageCheck check;
     private final PrintStream err;
+    private final javax.net.ssl.SSLContext tls;
 
     UntilCheckRollback(InetSocketAddress remote, String volume, Path data, Path imageDir, ImageCheck check,
-            PrintStream err) {
+            PrintStream err, javax.net.ssl.SSLContext tls) {
+        this.tls = tls;
         this.remote = remote;
         this.volume = volume;
         this.data = data;
@@ -83,7 +85,7 @@ final class UntilCheckRollback {
                     AdminRequest.TO_SEQUENCE, target, "");
             JourneyMessage.AdminDone done = AdminClient.request(remote, req, timeoutMillis,
                     (d, t) -> err.printf("tapline rollback: %d/%d undo records applied (%d%%)%n", d, t,
-                            t == 0 ? 100 : d * 100 / t));
+                            t == 0 ? 100 : d * 100 / t), tls);
             if (!done.ok()) {
                 throw new CliFailure(done.message());
             }

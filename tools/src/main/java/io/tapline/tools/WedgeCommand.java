@@ -39,7 +39,9 @@ final class WedgeCommand implements Callable<Integer> {
     @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
     Path credentialFile;
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+    @Option(names = {"--http", "--metrics"}, paramLabel = "HOST:PORT",
+            description = "Serve a status page at http://HOST:PORT/ (refreshes itself), its JSON at /status.json and"
+                    + " Prometheus metrics at /metrics.")
     InetSocketAddress metrics;
 
     @Option(names = "--listen", paramLabel = "HOST:PORT",
@@ -62,6 +64,15 @@ final class WedgeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
+        if (metricsServer != null) {
+            java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
+                    new java.util.LinkedHashMap<>();
+            sections.put("source", () -> StatusCommand.sourceReport(buffer));
+            if (listen != null) {
+                sections.put("node replicas", () -> ReplicaStatusReport.of(buffer.resolve(NODE_DATA), null));
+            }
+            StatusPage.serve(metricsServer, "Tapline wedge " + export, sections);
+        }
         if (listen != null) {
             return runNode(serve, metricsServer);
         }
@@ -81,9 +92,11 @@ final class WedgeCommand implements Callable<Integer> {
         Path nodeData = buffer.resolve(NODE_DATA);
         io.tapline.wedge.server.NbdEndpoint endpoint = serve.own(io.tapline.wedge.server.NbdEndpoint.create(nbd));
         ReplicaExports exports = serve.own(ReplicaExports.create(endpoint, nodeData, new ReplicaExports.PrimarySettings(
-                settings.bufferConfig(), settings.sourceId(), settings.credential())));
+                settings.bufferConfig(), settings.sourceId(), settings.credential(), settings.tls())));
         serve.own(io.tapline.replay.ReplayServer.start(
-                ReplayCommand.replayConfig(listen, nodeData, settings.credential()), exports));
+                ReplayCommand.replayConfig(listen, nodeData, settings.credential()).withSecurity(
+                        new io.tapline.replay.LinkSecurity(settings.tls(), false,
+                                io.tapline.replay.LinkSecurity.LOOPBACK.handshakeTimeout())), exports));
         exports.serveOwn(settings);
         exports.startServing();
         exports.listen(); // the host connects once its export is there
@@ -124,7 +137,8 @@ final class WedgeCommand implements Callable<Integer> {
             throw new CliFailure("--resync-chunk/--resync-rate: " + e.getMessage(), 2);
         }
         return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer, sourceOptions.bufferConfig(),
-                sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile), resync);
+                sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile), resync)
+                .withTls(sourceOptions.tls.config());
     }
 
     /** The configured size, or the existing file's; refuses a mismatch or a missing size for a new file. */

@@ -346,6 +346,9 @@ public final class Shipper implements Closeable {
         ChannelFuture connect = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
+                if (config.tls() != null) {
+                    ch.pipeline().addLast(config.tls().clientHandler(ch.alloc(), target, config.handshakeTimeout()));
+                }
                 ch.pipeline().addLast(new JourneyDecoder(), new JourneyEncoder(), s);
             }
         }).connect(target);

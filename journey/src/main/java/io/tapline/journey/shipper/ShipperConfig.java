@@ -23,6 +23,7 @@ import java.util.Objects;
  * @param credential         shared secret sent in HELLO; empty for none
  * @param generation         the source's generation (failover), announced after each WELCOME
  *                           so the replica learns it; 0 for none
+ * @param tls                TLS with mutual authentication for the link; null for plain TCP
  */
 public record ShipperConfig(
         InetSocketAddress remote,
@@ -36,7 +37,8 @@ public record ShipperConfig(
         Duration maxBackoff,
         Duration handshakeTimeout,
         String credential,
-        long generation) {
+        long generation,
+        io.tapline.journey.tls.TlsConfig tls) {
 
     public static final int DEFAULT_MAX_BATCH_BYTES = 4 << 20;
     public static final int DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
@@ -83,37 +85,42 @@ public record ShipperConfig(
     public static ShipperConfig of(InetSocketAddress remote, String sourceId, String volumeId, long volumeSizeBytes,
             int blockSizeBytes) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, DEFAULT_MAX_BATCH_BYTES,
-                DEFAULT_MAX_IN_FLIGHT_BATCHES, DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_HANDSHAKE_TIMEOUT, "", 0);
+                DEFAULT_MAX_IN_FLIGHT_BATCHES, DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_HANDSHAKE_TIMEOUT, "", 0, null);
     }
 
     public ShipperConfig withMaxBatchBytes(int bytes) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, bytes,
-                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential, generation);
+                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential, generation, tls);
     }
 
     public ShipperConfig withMaxInFlightBatches(int batches) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                batches, minBackoff, maxBackoff, handshakeTimeout, credential, generation);
+                batches, minBackoff, maxBackoff, handshakeTimeout, credential, generation, tls);
     }
 
     public ShipperConfig withBackoff(Duration min, Duration max) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                maxInFlightBatches, min, max, handshakeTimeout, credential, generation);
+                maxInFlightBatches, min, max, handshakeTimeout, credential, generation, tls);
     }
 
     public ShipperConfig withHandshakeTimeout(Duration timeout) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                maxInFlightBatches, minBackoff, maxBackoff, timeout, credential, generation);
+                maxInFlightBatches, minBackoff, maxBackoff, timeout, credential, generation, tls);
     }
 
     public ShipperConfig withCredential(String secret) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, secret, generation);
+                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, secret, generation, tls);
     }
 
     public ShipperConfig withGeneration(long g) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
-                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential, g);
+                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential, g, tls);
+    }
+
+    public ShipperConfig withTls(io.tapline.journey.tls.TlsConfig t) {
+        return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
+                maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential, generation, t);
     }
 
     /** The replayer as {@code host:port}, for status and logs. */

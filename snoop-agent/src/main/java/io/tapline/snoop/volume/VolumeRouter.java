@@ -50,7 +50,14 @@ public final class VolumeRouter implements SnoopSink, Closeable {
      * @param names              naming rule
      */
     public record Settings(Path bufferDir, BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId,
-            long fallbackSizeBytes, VolumeNames names) {
+            long fallbackSizeBytes, VolumeNames names, java.util.function.UnaryOperator<ShipperConfig> link) {
+
+        /** Settings whose shippers use the link defaults (plain TCP, no credential). */
+        public Settings(Path bufferDir, BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId,
+                long fallbackSizeBytes, VolumeNames names) {
+            this(bufferDir, bufferConfig, remotes, sourceId, fallbackSizeBytes, names,
+                    java.util.function.UnaryOperator.identity());
+        }
     }
 
     private final class Volume {
@@ -190,8 +197,8 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         int blockSize = v.stats.blockSizeBytes > 0 ? v.stats.blockSizeBytes : 512;
         for (InetSocketAddress remote : settings.remotes()) {
             try {
-                v.shippers.add(Shipper.start(ShipperConfig.of(remote, settings.sourceId(), v.name, size, blockSize),
-                        v.buffer));
+                v.shippers.add(Shipper.start(settings.link().apply(
+                        ShipperConfig.of(remote, settings.sourceId(), v.name, size, blockSize)), v.buffer));
             } catch (IOException e) {
                 throw new UncheckedIOException("shipper of volume " + v.name + " to " + remote + ": " + e.getMessage(), e);
             }

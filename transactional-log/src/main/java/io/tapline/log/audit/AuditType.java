@@ -21,7 +21,9 @@ public enum AuditType {
     /** An administrator promoted the replica to primary: a new generation begins (detail: who, generation, loss). */
     PROMOTE(9),
     /** An administrator demoted a promoted replica back to secondary (detail: generation, what was kept). */
-    DEMOTE(10);
+    DEMOTE(10),
+    /** A peer was refused (who: its identity; detail: what it asked and why it was refused). */
+    REFUSED(11);
 
     private final int wireValue;
 

@@ -1,0 +1,67 @@
+package io.tapline.replay;
+
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.tls.PeerIdentity;
+import java.net.InetSocketAddress;
+
+/**
+ * Decides whether a connection's first message (HELLO or ADMIN_REQUEST) may go on, from its
+ * TLS certificate's role, or, without TLS, from where it comes ({@link LinkSecurity}). With TLS
+ * the actor of an administrator's command is the certificate's name, not what the client claims.
+ *
+ * <p>Stateless; called on the connection's event loop.
+ */
+final class PeerGate {
+    private PeerGate() {
+    }
+
+    /** The first message as it may go on, or a refusal. */
+    record Verdict(JourneyMessage message, String refusal, String actor) {
+    }
+
+    static Verdict check(ReplayConfig config, Channel channel, JourneyMessage first) {
+        LinkSecurity security = config.security();
+        InetSocketAddress remote = channel.remoteAddress() instanceof InetSocketAddress a ? a : null;
+        if (security.tls() == null) {
+            String problem = security.plainPeerProblem(remote, config.credential());
+            String claimed = first instanceof JourneyMessage.AdminRequest r ? r.actor()
+                    : first instanceof JourneyMessage.Hello h ? h.sourceId() : "?";
+            return new Verdict(first, problem, claimed + " (claimed, from " + (remote == null ? "?" : remote.getHostString())
+                    + ")");
+        }
+        SslHandler ssl = channel.pipeline().get(SslHandler.class);
+        PeerIdentity peer = ssl == null ? null : PeerIdentity.of(ssl.engine().getSession());
+        if (peer == null) {
+            return new Verdict(first, "no client certificate (expected: one signed by the replayer's CA)", "?");
+        }
+        if (first instanceof JourneyMessage.Hello && !peer.role().mayShip()) {
+            return new Verdict(first, "role: " + role(peer) + " (expected: source or administrator) for HELLO from "
+                    + peer.name(), peer.actor());
+        }
+        if (first instanceof JourneyMessage.AdminRequest r) {
+            if (!peer.role().mayAdminister()) {
+                return new Verdict(first, "role: " + role(peer) + " (expected: administrator) for " + action(r.action())
+                        + " of volume " + r.volumeId() + " by " + peer.name(), peer.actor());
+            }
+            return new Verdict(new JourneyMessage.AdminRequest(r.credential(), peer.actor(), r.volumeId(), r.action(),
+                    r.targetKind(), r.value(), r.markName()), null, peer.actor());
+        }
+        return new Verdict(first, null, peer.actor());
+    }
+
+    private static String role(PeerIdentity peer) {
+        return peer.role().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    static String action(int action) {
+        return switch (action) {
+            case JourneyMessage.AdminRequest.ROLLBACK -> "ROLLBACK";
+            case JourneyMessage.AdminRequest.RESUME -> "RESUME";
+            case JourneyMessage.AdminRequest.PROMOTE -> "PROMOTE";
+            case JourneyMessage.AdminRequest.DEMOTE -> "DEMOTE";
+            default -> "action " + action;
+        };
+    }
+}

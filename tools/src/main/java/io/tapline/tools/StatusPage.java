@@ -1,0 +1,82 @@
+package io.tapline.tools;
+
+import com.sun.net.httpserver.HttpExchange;
+import io.tapline.tools.cli.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * The status page of a long-running process: {@code /} is a small self-refreshing HTML page,
+ * {@code /status.json} the same report as {@code tapline status --json} for each section (the
+ * source's buffer, the replayer's data), {@code /metrics} stays Prometheus. Read-only; built
+ * from the same files the status command reads, so the page never says more than the command.
+ *
+ * <p>Thread-safe: each request builds its report afresh.
+ */
+final class StatusPage {
+    private static final String PAGE = "status.html";
+
+    private final Map<String, Callable<Map<String, Object>>> sections;
+    private final String title;
+
+    private StatusPage(String title, Map<String, Callable<Map<String, Object>>> sections) {
+        this.title = title;
+        this.sections = sections;
+    }
+
+    /** Serves the page on {@code server} with {@code sections} (name to report, in order). */
+    static void serve(MetricsServer server, String title, Map<String, Callable<Map<String, Object>>> sections) {
+        StatusPage page = new StatusPage(title, new LinkedHashMap<>(sections));
+        server.route("/status.json", page::json);
+        server.route("/", page::html);
+    }
+
+    /** Every section's report; a section that cannot be read says why instead. */
+    Map<String, Object> report() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("title", title);
+        out.put("time", Instant.now().toString());
+        Map<String, Object> parts = new LinkedHashMap<>();
+        for (Map.Entry<String, Callable<Map<String, Object>>> e : sections.entrySet()) {
+            try {
+                parts.put(e.getKey(), e.getValue().call());
+            } catch (Exception ex) {
+                parts.put(e.getKey(), Map.of("error", String.valueOf(ex.getMessage())));
+            }
+        }
+        out.put("sections", parts);
+        return out;
+    }
+
+    private void json(HttpExchange exchange) throws IOException {
+        send(exchange, 200, "application/json; charset=utf-8", Json.write(report()).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void html(HttpExchange exchange) throws IOException {
+        if (!"/".equals(exchange.getRequestURI().getPath())) {
+            send(exchange, 404, "text/plain; charset=utf-8", "not found\n".getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        try (InputStream in = StatusPage.class.getResourceAsStream(PAGE)) {
+            if (in == null) {
+                throw new IOException("resource " + PAGE + " missing from the jar");
+            }
+            send(exchange, 200, "text/html; charset=utf-8", in.readAllBytes());
+        }
+    }
+
+    private static void send(HttpExchange exchange, int code, String type, byte[] body) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        exchange.sendResponseHeaders(code, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+}
