@@ -18,6 +18,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 fail() { echo "check-package: FAILED: $*${logs:+ (logs: $logs)}" >&2; exit 1; }
 
+# shellcheck disable=SC2012 # our own file names; newest first
 deb=$(ls -t "$root"/dist/target/tapline_*_all.deb 2>/dev/null | head -1 || true)
 [ -n "$deb" ] || fail "no dist/target/tapline_*_all.deb (run: mvn package)"
 version=$(sed -n 's|^  <version>\(.*\)</version>$|\1|p' "$root/pom.xml" | head -1)
@@ -93,6 +94,7 @@ sed -e "s|127.0.0.1:7070|127.0.0.1:$link|" -e "s|127.0.0.1:10809|127.0.0.1:$nbd|
   -e "s|--size 4G|--size 64M|" /etc/tapline/wedge-example.conf > /etc/tapline/wedge-check.conf
 as_tapline=(setpriv --reuid=tapline --regid=tapline --init-groups --no-new-privs
   --bounding-set=-all --inh-caps=-all env -i PATH=/usr/bin:/bin)
+# shellcheck disable=SC2054 # the commas belong to setpriv's capability lists
 as_tapline_net_raw=(setpriv --reuid=tapline --regid=tapline --init-groups --no-new-privs
   --bounding-set=-all,+net_raw --inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw env -i PATH=/usr/bin:/bin)
 
@@ -123,7 +125,9 @@ for _ in $(seq 300); do
   [ -n "$captured" ] && [ "$captured" -ge 1 ] && break
   sleep 0.1
 done
-[ -n "$captured" ] && [ "$captured" -ge 1 ] || fail "snoop captured nothing: $(tail -3 "$logs/snoop.log")"
+if [ -z "$captured" ] || [ "$captured" -lt 1 ]; then
+  fail "snoop captured nothing: $(tail -3 "$logs/snoop.log")"
+fi
 echo "check-package: snoop ran as tapline with CAP_NET_RAW only and captured the write"
 
 rm -rf "$logs"
