@@ -43,7 +43,12 @@ public final class AdminClient {
             int timeoutMillis, BiConsumer<Long, Long> progress, javax.net.ssl.SSLContext tls) throws IOException {
         EmbeddedChannel codec = new EmbeddedChannel(new JourneyDecoder(), new JourneyEncoder());
         try (Socket plain = new Socket()) {
-            plain.connect(remote, timeoutMillis);
+            try {
+                plain.connect(remote, timeoutMillis);
+            } catch (IOException e) {
+                throw new IOException("connect " + remote.getHostString() + ":" + remote.getPort() + ": "
+                        + e.getMessage(), e);
+            }
             plain.setSoTimeout(timeoutMillis);
             Socket socket = tls == null ? plain : secure(plain, remote, tls);
             OutputStream out = socket.getOutputStream();

@@ -59,6 +59,7 @@ public final class ReplayServer implements Closeable {
     private volatile boolean closed;
     private final ExclusiveLock dataLock;
     private final RoleListener roles;
+    private final java.util.concurrent.atomic.LongAdder refused = new java.util.concurrent.atomic.LongAdder();
     private final ApplyObserver observer;
 
     private ReplayServer(ReplayConfig config, RoleListener roles, ApplyObserver observer) throws IOException {
@@ -95,7 +96,8 @@ public final class ReplayServer implements Closeable {
                         ch.pipeline().addLast(new io.netty.handler.timeout.IdleStateHandler(idle, 0, 0,
                                 java.util.concurrent.TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast(new JourneyDecoder(config.maxFrameBytes()),
-                                new JourneyEncoder(config.maxFrameBytes()), new ReplaySession(config, ReplayServer.this::host));
+                                new JourneyEncoder(config.maxFrameBytes()), new ReplaySession(config, ReplayServer.this::host,
+                                refused::increment));
                     }
                 });
         try {
@@ -175,6 +177,11 @@ public final class ReplayServer implements Closeable {
     }
 
     /** Status of every volume opened since this server started, by volume id. */
+    /** Connections refused by {@link PeerGate} (role, certificate, unauthenticated peer) since start. */
+    public long refusedSessions() {
+        return refused.sum();
+    }
+
     public List<VolumeStatus> volumes() {
         List<VolumeStatus> out = new ArrayList<>();
         for (VolumeHost h : hosts.values()) {

@@ -42,6 +42,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     private final ReplayConfig config;
     private final Queue<JourneyMessage.Batch> queued = new ConcurrentLinkedQueue<>();
     private final Function<String, VolumeHost> hosts;
+    private final Runnable onRefusedPeer;
     private volatile State state = State.AWAIT_HELLO;
     private volatile Channel channel;
     private volatile VolumeHost host;
@@ -53,8 +54,13 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     private io.tapline.journey.control.ReplicaStateReport lastReport;
 
     ReplaySession(ReplayConfig config, Function<String, VolumeHost> hosts) {
+        this(config, hosts, () -> { });
+    }
+
+    ReplaySession(ReplayConfig config, Function<String, VolumeHost> hosts, Runnable onRefusedPeer) {
         this.config = config;
         this.hosts = hosts;
+        this.onRefusedPeer = onRefusedPeer;
     }
 
     @Override
@@ -70,6 +76,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             case AWAIT_HELLO -> {
                 PeerGate.Verdict verdict = PeerGate.check(config, channel, msg);
                 if (verdict.refusal() != null) {
+                    onRefusedPeer.run();
                     log.warn("peer refused conn={} actor={} reason={}", channel.remoteAddress(), verdict.actor(),
                             verdict.refusal());
                     String refusedVolume = msg instanceof JourneyMessage.AdminRequest r ? r.volumeId()
@@ -343,6 +350,13 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent tls && !tls.isSuccess()) {
+            onRefusedPeer.run();
+            log.warn("peer refused conn={} reason=tls handshake failed: {}", ctx.channel().remoteAddress(),
+                    tls.cause() == null ? "?" : tls.cause().getMessage());
+            super.userEventTriggered(ctx, evt);
+            return;
+        }
         if (evt instanceof io.netty.handler.timeout.IdleStateEvent idle) {
             if (state == State.AWAIT_HELLO) {
                 log.warn("session closed: no HELLO within {} conn={}", config.security().handshakeTimeout(),

@@ -27,7 +27,9 @@ final class ReplicaHasher {
         for (int i = 0; i < req.count(); i++) {
             long offset = (req.firstChunk() + i) * (long) req.chunkBytes();
             int length = (int) Math.max(0, Math.min(req.chunkBytes(), size - offset));
-            if (length > 0) {
+            if (length > 0 && replica.isHole(offset, length)) {
+                java.util.Arrays.fill(chunk, 0, length, (byte) 0); // a hole reads as zeros: no need to read it
+            } else if (length > 0) {
                 replica.read(offset, ByteBuffer.wrap(chunk, 0, length));
             }
             hashes[i] = ChunkHash.of(chunk, 0, length);

@@ -24,6 +24,9 @@ final class ReplayMetrics {
 
     static void bind(MetricsServer metrics, ReplayServer server) {
         ReplayMetrics m = new ReplayMetrics(server);
+        FunctionCounter.builder("tapline_replay_refused_sessions", server, ReplayServer::refusedSessions)
+                .description("connections refused: a certificate's role, no certificate, an unauthenticated peer")
+                .register(metrics.registry());
         metrics.onScrape(m::registerNewVolumes);
     }
 

@@ -88,11 +88,14 @@ final class SnoopCommand implements Callable<Integer> {
                     + " or iscsi://HOST:PORT/IQN/LUN (read through a qemu-nbd --read-only bridge it starts).")
     java.util.Map<String, String> sources = new java.util.LinkedHashMap<>();
 
+    @Option(names = {"--http", "--metrics"}, paramLabel = "HOST:PORT",
+            description = "Live capture: serve a status page at http://HOST:PORT/, its JSON at /status.json and"
+                    + " Prometheus metrics (with capture packets and drops) at /metrics.")
+    java.net.InetSocketAddress http;
+
     @Option(names = "--json", description = "Print the import summary as JSON.")
     boolean json;
 
-    @Option(names = "--verbose", description = "Stack traces on failure.")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -174,6 +177,20 @@ final class SnoopCommand implements Callable<Integer> {
         serve.own(() -> writeLinkStatus(router, true));
         PcapCapture capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer));
         SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters(), buffer));
+        if (http != null) {
+            MetricsServer metricsServer = serve.own(MetricsServer.start(http));
+            var counters = capture.counters();
+            var registry = metricsServer.registry();
+            io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_packets", counters,
+                    c -> c.packets()).description("packets decoded").register(registry);
+            io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_dropped_packets", counters,
+                    c -> c.drops()).description("packets the kernel dropped (each drop is a whole-volume GAP)")
+                    .register(registry);
+            io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_truncated_packets", counters,
+                    c -> c.truncatedPackets()).description("packets cut by the snap length").register(registry);
+            StatusPage.serve(metricsServer, "Tapline snoop " + source.iface,
+                    Map.of("source", () -> StatusCommand.sourceReport(buffer)));
+        }
         router.onShipping(resyncs::volumeShipping);
         Thread captureThread = new Thread(() -> {
             try {

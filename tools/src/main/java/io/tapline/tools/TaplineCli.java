@@ -51,6 +51,11 @@ public final class TaplineCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** On every command (inherited): the stack trace after the one-line error. */
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "On failure, print the stack trace after the one-line error.")
+    boolean verbose;
+
     public static void main(String[] args) {
         System.exit(run(args));
     }

@@ -26,6 +26,11 @@ final class WedgeVolume implements SourceVolume {
     }
 
     @Override
+    public boolean isHole(long offsetBytes, long lengthBytes) {
+        return wedge.primaryHole(offsetBytes, lengthBytes);
+    }
+
+    @Override
     public <T> T atQuiescentPoint(Action<T> action) throws IOException, InterruptedException {
         return wedge.atQuiescentPoint(action::run);
     }

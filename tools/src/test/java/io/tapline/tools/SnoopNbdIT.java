@@ -1,5 +1,8 @@
 package io.tapline.tools;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.tapline.snoop.volume.VolumeKey;
 import io.tapline.snoop.volume.VolumeNames;
 import java.nio.file.Files;
@@ -36,7 +39,8 @@ class SnoopNbdIT {
                 f.setLength(EXPORT_BYTES);
             }
             rig.startReplayer();
-            rig.startSnoop(port);
+            java.net.InetSocketAddress http = new java.net.InetSocketAddress("127.0.0.1", Peers.freePort());
+            rig.startSnoop(port, "--http", ReplicationRig.hostPort(http));
             startNbdkit(rig, port, image);
             String uri = "nbd://127.0.0.1:" + port;
 
@@ -65,6 +69,13 @@ class SnoopNbdIT {
 
             String volume = new VolumeNames(List.of()).name(VolumeKey.nbd("127.0.0.1:" + port, ""));
             rig.awaitReplicaEquals(volume, image, Duration.ofMinutes(2));
+            // The live snoop's page and metrics: packets decoded, none dropped, the volume's state.
+            assertTrue(ReplicationRig.metric(http, "tapline_snoop_packets_total") > 1000);
+            assertEquals(0.0, ReplicationRig.metric(http, "tapline_snoop_dropped_packets_total"));
+            String status = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://" + ReplicationRig.hostPort(http) + "/status.json")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(status.contains("\"volume\" : \"" + volume + "\""), status);
         }
     }
 

@@ -90,6 +90,11 @@ final class TaplineProcess implements AutoCloseable {
         return process.waitFor(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
+    /** The process id (for /proc figures). */
+    long pid() {
+        return process.pid();
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

@@ -87,6 +87,8 @@ class TlsIT {
                     ReplicationRig.EXPORT, "--to-seq", "1", "--timeout", "20");
             assertNotEquals(0, plain.exitCode(), plain.output());
             assertEquals(replicaBefore, Peers.md5(rig.replica()), "no refused client changed the replica");
+            Poll.until(Duration.ofSeconds(10), () -> "three refusals counted", Poll.of(() -> ReplicationRig.metric(
+                    rig.replayMetrics, "tapline_replay_refused_sessions_total") >= 3));
 
             // An administrator's command: audited under the certificate's name, not the user's claim.
             rig.wedge().close();

@@ -90,7 +90,9 @@ final class ChunkComparator {
         for (int i = 0; i < count; i++) {
             long offset = (first + i) * chunkBytes;
             int length = (int) Math.max(0, Math.min(chunkBytes, size - offset));
-            if (length > 0) {
+            if (length > 0 && volume.isHole(offset, length)) {
+                java.util.Arrays.fill(chunk, 0, length, (byte) 0); // a hole reads as zeros: no need to read it
+            } else if (length > 0) {
                 volume.read(offset, ByteBuffer.wrap(chunk, 0, length));
             }
             hashes[i] = ChunkHash.of(chunk, 0, length);

@@ -18,6 +18,14 @@ public interface SourceVolume {
     /** The volume's size. */
     long sizeBytes();
 
+    /**
+     * Whether the range is a hole the file system knows reads as zeros, so a comparison may hash
+     * zeros without reading; false when unknown (the default).
+     */
+    default boolean isHole(long offsetBytes, long lengthBytes) {
+        return false;
+    }
+
     /** Reads {@code dst.remaining()} bytes at {@code offsetBytes}, unordered with writes in flight (a hint). */
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 

@@ -26,6 +26,8 @@ public final class VolumeFile implements Closeable {
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     private static final int O_RDWR = 2;
+    private static final int SEEK_DATA = 3;
+    private static final int ENXIO = 6;
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
 
@@ -34,6 +36,7 @@ public final class VolumeFile implements Closeable {
     private final long sizeBytes;
     private final int fd;
     private volatile boolean punchHoleWorks;
+    private volatile boolean seekDataWorks = true;
 
     private VolumeFile(Path path, FileChannel channel, long sizeBytes) {
         this.path = path;
@@ -97,6 +100,32 @@ public final class VolumeFile implements Closeable {
     /** Writes all of {@code bytes} at {@code offsetBytes}. */
     public void write(long offsetBytes, byte[] bytes) throws IOException {
         write(offsetBytes, ByteBuffer.wrap(bytes));
+    }
+
+    /**
+     * Whether the file system says {@code [offsetBytes, offsetBytes + lengthBytes)} holds no data:
+     * a hole, which reads as zeros ({@code lseek(SEEK_DATA)} through JNA; dirty pages count as
+     * data). False when it does not know (no native access, a file system without SEEK_DATA), so
+     * a caller may skip reading a hole but never skips data. Lets a comparison of a sparse
+     * volume read only what was written.
+     */
+    public boolean isHole(long offsetBytes, long lengthBytes) {
+        checkRange(offsetBytes, lengthBytes);
+        if (fd < 0 || !seekDataWorks || lengthBytes == 0) {
+            return false;
+        }
+        try {
+            return LibC.INSTANCE.lseek(fd, offsetBytes, SEEK_DATA) >= offsetBytes + lengthBytes;
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == ENXIO) {
+                return true; // no data at or after the offset
+            }
+            seekDataWorks = false;
+            return false;
+        } catch (UnsatisfiedLinkError e) {
+            seekDataWorks = false;
+            return false;
+        }
     }
 
     /** Fills {@code dst} from {@code offsetBytes}; the range must lie inside the volume. */
@@ -182,7 +211,7 @@ public final class VolumeFile implements Closeable {
         }
     }
 
-    /** The one libc call Java does not offer. */
+    /** The libc calls Java does not offer: fallocate(2) and lseek(2) with SEEK_DATA. */
     private interface LibC extends com.sun.jna.Library {
         LibC INSTANCE = Native.load("c", LibC.class);
 
@@ -191,5 +220,7 @@ public final class VolumeFile implements Closeable {
         int close(int fd) throws LastErrorException;
 
         int fallocate(int fd, int mode, long offset, long len) throws LastErrorException;
+
+        long lseek(int fd, long offset, int whence) throws LastErrorException;
     }
 }

@@ -185,6 +185,11 @@ public final class WedgeServer implements AutoCloseable {
         return sequencer.atQuiescentPoint(action);
     }
 
+    /** Whether the primary holds no data in the range (a hole: reads as zeros); false when unknown. */
+    public boolean primaryHole(long offsetBytes, long lengthBytes) {
+        return primary.isHole(offsetBytes, lengthBytes);
+    }
+
     /** Reads the primary volume (positional, thread-safe); unordered with in-flight writes unless quiesced. */
     public void readPrimary(long offsetBytes, ByteBuffer dst) throws IOException {
         primary.read(offsetBytes, dst);
