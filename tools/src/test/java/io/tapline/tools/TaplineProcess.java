@@ -42,7 +42,7 @@ final class TaplineProcess implements AutoCloseable {
 
     static List<String> javaCommand() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of(java, "-Xmx512m", "-Dchronicle.analytics.disable=true",
+        return List.of(java, "-Xmx512m",
                 "-cp", System.getProperty("java.class.path"), TaplineCli.class.getName());
     }
 
