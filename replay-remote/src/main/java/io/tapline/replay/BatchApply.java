@@ -12,6 +12,7 @@ import io.tapline.log.volume.VolumeFile;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.io.SyncFailedException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -37,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * kind, a gap in offsets, or FUA first writes what was gathered, so the replica sees the
  * records' bytes in sequence order.
  *
+ * <p>Failures: any exception leaves the group half done (undo records above the applied
+ * sequence, part of the replica written); the owner undoes it from the undo log before the next
+ * group. A failed fdatasync of the undo log or the replica is thrown as
+ * {@link SyncFailedException}: the kernel may have dropped the dirty pages and marked them clean,
+ * so a later sync that succeeds proves nothing about them.
+ *
  * <p>Not thread-safe: called on the volume's apply thread; owns the audit thread.
  */
 final class BatchApply implements Closeable {
@@ -53,10 +60,13 @@ final class BatchApply implements Closeable {
     private final MarkIndex marks;
     private final AuditLog audit;
     private final ExecutorService auditThread;
+    private final ApplyFaults faults;
     private final ByteBuffer gather = ByteBuffer.allocateDirect(GATHER_BYTES);
     private long gatherOffset;
 
-    BatchApply(String volumeId, VolumeFile replica, UndoLog undo, MarkIndex marks, AuditLog audit) {
+    BatchApply(String volumeId, VolumeFile replica, UndoLog undo, MarkIndex marks, AuditLog audit,
+            ApplyFaults faults) {
+        this.faults = faults;
         this.volumeId = volumeId;
         this.replica = replica;
         this.undo = undo;
@@ -73,7 +83,8 @@ final class BatchApply implements Closeable {
     Outcome apply(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
         // Before-images first, durable before the first byte of the batch reaches the replica.
         BeforeImages.append(replica, fresh, undo);
-        undo.sync();
+        faults.before(ApplyFaults.Op.UNDO_APPEND);
+        syncUndo();
         Future<?> audited = auditThread.submit(() -> {
             for (CaptureRecord r : fresh) {
                 auditRecord(r);
@@ -110,11 +121,19 @@ final class BatchApply implements Closeable {
             } else {
                 flushGathered();
                 switch (r.kind()) {
-                    case WRITE -> replica.write(r.offsetBytes(), r.payload());
-                    case WRITE_ZEROES -> replica.zero(r.offsetBytes(), r.lengthBytes(),
-                            (r.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
-                    case DISCARD -> replica.zero(r.offsetBytes(), r.lengthBytes(), true);
-                    case FLUSH -> replica.force();
+                    case WRITE -> {
+                        faults.before(ApplyFaults.Op.REPLICA_WRITE);
+                        replica.write(r.offsetBytes(), r.payload());
+                    }
+                    case WRITE_ZEROES -> {
+                        faults.before(ApplyFaults.Op.REPLICA_WRITE);
+                        replica.zero(r.offsetBytes(), r.lengthBytes(), (r.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
+                    }
+                    case DISCARD -> {
+                        faults.before(ApplyFaults.Op.REPLICA_WRITE);
+                        replica.zero(r.offsetBytes(), r.lengthBytes(), true);
+                    }
+                    case FLUSH -> forceReplica();
                     case MARK -> {
                         marks.add(new MarkIndex.Mark(r.text(), r.sequence(), r.captureTimeNanos()));
                         log.info("mark volume={} seq={} name={}", volumeId, r.sequence(), r.text());
@@ -128,7 +147,7 @@ final class BatchApply implements Closeable {
                     default -> throw new IllegalStateException("kind: " + r.kind());
                 }
                 if (r.kind().changesData() && r.fua()) {
-                    replica.force();
+                    forceReplica();
                 }
             }
             if (r.kind().changesData()) {
@@ -138,7 +157,7 @@ final class BatchApply implements Closeable {
         }
         flushGathered();
         if (dirty) {
-            replica.force();
+            forceReplica();
         }
         return new Outcome(dirty, sync, bytes);
     }
@@ -150,6 +169,7 @@ final class BatchApply implements Closeable {
             flushGathered();
         }
         if (p.length > gather.capacity()) {
+            faults.before(ApplyFaults.Op.REPLICA_WRITE);
             replica.write(r.offsetBytes(), p);
             return;
         }
@@ -164,8 +184,44 @@ final class BatchApply implements Closeable {
             return;
         }
         gather.flip();
-        replica.write(gatherOffset, gather);
-        gather.clear();
+        try {
+            faults.before(ApplyFaults.Op.REPLICA_WRITE);
+            replica.write(gatherOffset, gather);
+        } finally {
+            gather.clear(); // a failed write must not leave its bytes for the next group
+        }
+    }
+
+    /**
+     * fdatasync of the undo log. {@link UndoLog#sync} reports a failed fdatasync itself as
+     * {@link SyncFailedException}; a write of pending records failing first stays a plain error.
+     */
+    private void syncUndo() throws IOException {
+        try {
+            faults.before(ApplyFaults.Op.UNDO_SYNC);
+        } catch (IOException e) {
+            throw syncFailed("undo log", e);
+        }
+        undo.sync();
+    }
+
+    /** fdatasync of the replica; any failure is a failed sync (see {@link SyncFailedException}). */
+    private void forceReplica() throws IOException {
+        try {
+            faults.before(ApplyFaults.Op.REPLICA_SYNC);
+            replica.force();
+        } catch (IOException e) {
+            throw syncFailed("replica " + replica.path(), e);
+        }
+    }
+
+    private static SyncFailedException syncFailed(String what, IOException cause) {
+        if (cause instanceof SyncFailedException s) {
+            return s;
+        }
+        SyncFailedException s = new SyncFailedException("fdatasync of " + what + " failed: " + cause.getMessage());
+        s.initCause(cause);
+        return s;
     }
 
     private static void await(Future<?> f) throws IOException {

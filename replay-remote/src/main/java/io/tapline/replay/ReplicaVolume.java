@@ -66,9 +66,14 @@ final class ReplicaVolume implements Closeable {
     private volatile String pausedReason;
     private volatile ApplyObserver observer = ApplyObserver.NONE;
     private volatile UndoLog.Window window;
+    /** A group or a rollback failed part-way: the files must be reopened (recovered) before any further use. */
+    private volatile boolean broken;
+    /** A failed fdatasync: sticky until the replayer restarts (see {@link BatchApply}). */
+    private volatile String syncFailure;
+    private boolean closed;
 
     private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state, Path dir,
-            UndoLog undo, MarkIndex marks, AuditLog audit) {
+            UndoLog undo, MarkIndex marks, AuditLog audit, ApplyFaults faults) {
         this.volumeId = volumeId;
         this.meta = meta;
         this.replica = replica;
@@ -77,7 +82,7 @@ final class ReplicaVolume implements Closeable {
         this.undo = undo;
         this.marks = marks;
         this.audit = audit;
-        this.batchApply = new BatchApply(volumeId, replica, undo, marks, audit);
+        this.batchApply = new BatchApply(volumeId, replica, undo, marks, audit, faults);
         this.lastApplied = state.lastApplied();
         this.sync = state.sync();
         this.chunkWrites = new ChunkWrites(meta.volumeSizeBytes(), lastApplied);
@@ -89,6 +94,12 @@ final class ReplicaVolume implements Closeable {
      * @throws RefusedException when the volume exists with another size, block size or source
      */
     static ReplicaVolume open(Path dataDir, JourneyMessage.Hello hello, UndoConfig undoConfig)
+            throws IOException, RefusedException {
+        return open(dataDir, hello, undoConfig, ApplyFaults.NONE);
+    }
+
+    /** {@link #open(Path, JourneyMessage.Hello, UndoConfig)} with a fault-injection seam (tests). */
+    static ReplicaVolume open(Path dataDir, JourneyMessage.Hello hello, UndoConfig undoConfig, ApplyFaults faults)
             throws IOException, RefusedException {
         Path dir = dataDir.resolve(hello.volumeId());
         Files.createDirectories(dir);
@@ -125,7 +136,7 @@ final class ReplicaVolume implements Closeable {
             try {
                 audit = AuditLog.open(dir);
                 volume = new ReplicaVolume(hello.volumeId(), wanted, replica, state, dir, undo, MarkIndex.read(dir),
-                        audit);
+                        audit, faults);
                 if (existing == null) {
                     audit.append(AuditType.CONFIG, 0, 0, 0, hello.volumeSizeBytes(), 0, 0, null, hello.sourceId(),
                             "volume created: sizeBytes=" + hello.volumeSizeBytes() + " blockSizeBytes="
@@ -158,12 +169,17 @@ final class ReplicaVolume implements Closeable {
      */
     static ReplicaVolume openExisting(Path dataDir, String volumeId, UndoConfig undoConfig)
             throws IOException, RefusedException {
+        return openExisting(dataDir, volumeId, undoConfig, ApplyFaults.NONE);
+    }
+
+    static ReplicaVolume openExisting(Path dataDir, String volumeId, UndoConfig undoConfig, ApplyFaults faults)
+            throws IOException, RefusedException {
         VolumeMeta meta = VolumeMeta.read(dataDir.resolve(volumeId));
         if (meta == null) {
             throw new RefusedException("no volume " + volumeId + " in " + dataDir);
         }
         return open(dataDir, new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, meta.sourceId(),
-                volumeId, meta.volumeSizeBytes(), meta.blockSizeBytes(), ""), undoConfig);
+                volumeId, meta.volumeSizeBytes(), meta.blockSizeBytes(), ""), undoConfig, faults);
     }
 
     private void recover() throws IOException {
@@ -171,7 +187,11 @@ final class ReplicaVolume implements Closeable {
         if (intent != null) {
             log.warn("volume={} finishing an interrupted rollback from={} to={} actor={}", volumeId, intent.from(),
                     intent.target(), intent.text());
-            finishRollback(intent, (d, t) -> { });
+            try {
+                finishRollback(intent, (d, t) -> { });
+            } catch (IOException | RuntimeException e) {
+                throw new IOException(unfinishedRollback(intent, e), e);
+            }
         } else if (undo.newestSequence() > lastApplied || audit.lastRecordSequence() > lastApplied) {
             long n = undo.rollBackAbove(lastApplied, applier(), (d, t) -> { });
             audit.append(AuditType.RECOVERY, Math.max(undo.newestSequence(), audit.lastRecordSequence()), lastApplied,
@@ -217,10 +237,54 @@ final class ReplicaVolume implements Closeable {
      * volume. On the apply thread.
      */
     long rollback(long target, String actor, UndoLog.Progress progress) throws IOException {
+        checkUsable();
         ControlFiles intent = new ControlFiles(target, lastApplied, System.currentTimeMillis(), actor);
         intent.write(dir, ControlFiles.INTENT);
         log.info("volume={} rollback started from={} to={} actor={}", volumeId, lastApplied, target, actor);
-        return finishRollback(intent, progress);
+        try {
+            return finishRollback(intent, progress);
+        } catch (IOException | RuntimeException e) {
+            // Half rolled back: no source may apply on top of it, and retention must not drop the
+            // undo records the intent still needs. Reopening the files finishes it (recover()).
+            String why = unfinishedRollback(intent, e);
+            failedReason = why;
+            pausedReason = why;
+            broken = true;
+            log.error("volume={} {}", volumeId, why);
+            throw e;
+        }
+    }
+
+    /** The one line that says a rollback is unfinished, and how it gets finished. */
+    private String unfinishedRollback(ControlFiles intent, Exception cause) {
+        return "volume " + volumeId + " is half rolled back: the rollback to seq " + intent.target() + " (from seq "
+                + intent.from() + ", by " + intent.text() + ") failed part-way: " + cause.getMessage()
+                + "; sources are refused until it completes: the replayer retries it when a source connects,"
+                + " on the next `tapline rollback` and at restart (" + ControlFiles.INTENT + "); if an undo record is damaged, move"
+                + " the damaged undo segment and everything newer aside, delete " + ControlFiles.INTENT
+                + " and resync the whole volume";
+    }
+
+    /** Whether the files must be reopened (a failed group or rollback) before the volume is used again. */
+    boolean broken() {
+        return broken;
+    }
+
+    /** Why the volume stays failed until the replayer restarts (a failed fdatasync), or null. */
+    String syncFailure() {
+        return syncFailure;
+    }
+
+    /** Reopening failed too: status says so until an attempt succeeds. */
+    void healFailed(Exception e) {
+        String before = failedReason;
+        failedReason = (before == null ? "" : before + "; ") + "reopening to undo it failed: " + e.getMessage();
+    }
+
+    private void checkUsable() throws IOException {
+        if (broken) {
+            throw new IOException("volume " + volumeId + " must be reopened first: " + failedReason);
+        }
     }
 
     private long finishRollback(ControlFiles intent, UndoLog.Progress progress) throws IOException {
@@ -353,6 +417,7 @@ final class ReplicaVolume implements Closeable {
      * values.
      */
     long[] applyGroup(List<JourneyMessage.Batch> batches) throws IOException {
+        checkUsable();
         long[] acks = new long[batches.size()];
         List<CaptureRecord> fresh = new ArrayList<>();
         long expected = lastApplied + 1;
@@ -387,31 +452,56 @@ final class ReplicaVolume implements Closeable {
             acks[ok++] = expected - 1;
         }
         if (!fresh.isEmpty()) {
-            BatchApply.Outcome o;
             try {
-                o = batchApply.apply(fresh, sync, lastApplied);
-            } catch (IOException e) {
-                failedReason = "applying seq " + fresh.get(0).sequence() + ".." + fresh.get(fresh.size() - 1).sequence()
-                        + " failed: " + e.getMessage();
-                throw e;
+                commit(fresh, expected - 1);
+            } catch (IOException | RuntimeException e) {
+                throw groupFailed(fresh, e);
             }
-            bytesApplied.addAndGet(o.bytes());
-            long newLast = expected - 1;
-            state.persist(newLast, o.sync(), fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL);
-            lastApplied = newLast;
-            sync = o.sync();
-            failedReason = null;
-            for (CaptureRecord r : fresh) {
-                chunkWrites.applied(r);
-            }
-            undo.enforceRetention();
-            window = undo.window();
             observer.applied(volumeId, fresh);
         }
         if (failure != null) {
             throw ok == 0 ? failure : new GroupFailure(failure, java.util.Arrays.copyOf(acks, ok));
         }
         return acks;
+    }
+
+    private void commit(List<CaptureRecord> fresh, long newLast) throws IOException {
+        BatchApply.Outcome o = batchApply.apply(fresh, sync, lastApplied);
+        bytesApplied.addAndGet(o.bytes());
+        state.persist(newLast, o.sync(), fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL);
+        lastApplied = newLast;
+        sync = o.sync();
+        failedReason = null;
+        for (CaptureRecord r : fresh) {
+            chunkWrites.applied(r);
+        }
+        undo.enforceRetention();
+        window = undo.window();
+    }
+
+    /**
+     * A group failed part-way: the undo log, the replica and {@code applied.state} may disagree
+     * (undo records above the applied sequence, part of the replica written, buffers in memory that
+     * never reached a file). The volume is failed with the reason and must be reopened; reopening
+     * undoes the group from its before-images, as after a crash. A failed fdatasync stays failed.
+     */
+    private IOException groupFailed(List<CaptureRecord> fresh, Exception e) {
+        String range = "seq " + fresh.get(0).sequence() + ".." + fresh.get(fresh.size() - 1).sequence();
+        broken = true;
+        if (e instanceof java.io.SyncFailedException) {
+            syncFailure = "applying " + range + " failed: " + e.getMessage() + ": the kernel may have dropped the"
+                    + " written pages, so no later sync can prove them durable; volume " + volumeId + " is refused"
+                    + " until the replayer restarts (recovery then undoes the group from the undo log): check the"
+                    + " disk first";
+            failedReason = syncFailure;
+            log.error("volume={} {}", volumeId, syncFailure);
+        } else {
+            failedReason = "applying " + range + " failed: " + e.getMessage() + "; undone and retried when the"
+                    + " source reconnects";
+            log.error("volume={} applying {} failed: {}; the group is undone from its before-images on the next"
+                    + " attempt", volumeId, range, e.toString());
+        }
+        return e instanceof IOException io ? io : new IOException(failedReason, e);
     }
 
     /** A batch of a group failed its checks; the batches before it were applied. */
@@ -461,7 +551,7 @@ final class ReplicaVolume implements Closeable {
         VolumeStatus s = VolumeStatus.of(volumeId, lastApplied, sync, failedReason, bytesApplied.get(),
                 sessionConnected);
         String paused = pausedReason;
-        return paused == null ? s : s.paused(paused);
+        return paused == null || failedReason != null ? s : s.paused(paused);
     }
 
     /**
@@ -510,6 +600,10 @@ final class ReplicaVolume implements Closeable {
 
     @Override
     public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
         batchApply.close();
         try {
             replica.close();
