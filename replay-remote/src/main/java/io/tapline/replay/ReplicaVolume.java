@@ -130,7 +130,16 @@ final class ReplicaVolume implements Closeable {
                 log.info("volume created volume={} sizeBytes={} blockSizeBytes={} source={} dir={}",
                         hello.volumeId(), hello.volumeSizeBytes(), hello.blockSizeBytes(), hello.sourceId(), dir);
             }
-            UndoLog undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
+            UndoLog undo;
+            try {
+                undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
+            } catch (IOException e) {
+                ControlFiles intent = ControlFiles.read(dir, ControlFiles.INTENT);
+                if (intent != null) {
+                    throw new IOException(unfinishedRollback(hello.volumeId(), intent, e), e);
+                }
+                throw e;
+            }
             AuditLog audit = null;
             ReplicaVolume volume;
             try {
@@ -251,12 +260,19 @@ final class ReplicaVolume implements Closeable {
             pausedReason = why;
             broken = true;
             log.error("volume={} {}", volumeId, why);
-            throw e;
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(why, e);
         }
     }
 
     /** The one line that says a rollback is unfinished, and how it gets finished. */
     private String unfinishedRollback(ControlFiles intent, Exception cause) {
+        return unfinishedRollback(volumeId, intent, cause);
+    }
+
+    private static String unfinishedRollback(String volumeId, ControlFiles intent, Exception cause) {
         return "volume " + volumeId + " is half rolled back: the rollback to seq " + intent.target() + " (from seq "
                 + intent.from() + ", by " + intent.text() + ") failed part-way: " + cause.getMessage()
                 + "; sources are refused until it completes: the replayer retries it when a source connects,"
