@@ -244,9 +244,17 @@ final class ReplicaVolume implements Closeable {
     /**
      * Rolls the replica back to {@code target} (already checked), crash-safe, and pauses the
      * volume. On the apply thread.
+     *
+     * @throws RefusedException while a point-in-time image of the volume is being made ({@link RollbackLock})
      */
-    long rollback(long target, String actor, UndoLog.Progress progress) throws IOException {
+    long rollback(long target, String actor, UndoLog.Progress progress) throws IOException, RefusedException {
         checkUsable();
+        try (RollbackLock held = RollbackLock.forRollback(dir, volumeId)) {
+            return rollbackLocked(target, actor, progress);
+        }
+    }
+
+    private long rollbackLocked(long target, String actor, UndoLog.Progress progress) throws IOException {
         ControlFiles intent = new ControlFiles(target, lastApplied, System.currentTimeMillis(), actor);
         intent.write(dir, ControlFiles.INTENT);
         log.info("volume={} rollback started from={} to={} actor={}", volumeId, lastApplied, target, actor);
