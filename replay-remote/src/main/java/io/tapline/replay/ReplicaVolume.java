@@ -47,6 +47,7 @@ import org.slf4j.LoggerFactory;
 final class ReplicaVolume implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaVolume.class);
     static final String REPLICA_FILE = "replica.img";
+    private static final String REOPEN_FAILED = "; reopening to undo it failed: ";
 
     private final String volumeId;
     private final VolumeMeta meta;
@@ -299,10 +300,21 @@ final class ReplicaVolume implements Closeable {
         return syncFailure;
     }
 
+    /**
+     * A volume reopened after {@code failed} broke: status keeps saying {@code failed} with the
+     * earlier reason until a group applies (or the volume is paused after a completed rollback).
+     */
+    void failedBefore(ReplicaVolume failed) {
+        if (pausedReason == null && failed.failedReason != null && !failed.failedReason.contains("half rolled back")) {
+            failedReason = failed.failedReason;
+        }
+    }
+
     /** Reopening failed too: status says so until an attempt succeeds. */
     void healFailed(Exception e) {
-        String before = failedReason;
-        failedReason = (before == null ? "" : before + "; ") + "reopening to undo it failed: " + e.getMessage();
+        String before = failedReason == null ? "" : failedReason;
+        int earlier = before.indexOf(REOPEN_FAILED);
+        failedReason = (earlier >= 0 ? before.substring(0, earlier) : before) + REOPEN_FAILED + e.getMessage();
     }
 
     private void checkUsable() throws IOException {

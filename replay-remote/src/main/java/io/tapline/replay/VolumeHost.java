@@ -152,6 +152,7 @@ final class VolumeHost {
             log.error("volume={} still failed: reopening to undo the failed operation: {}", volumeId, e.toString());
             throw e;
         }
+        fresh.failedBefore(v);
         volume = fresh;
         log.info("volume healed volume={} lastApplied={} (the failed operation was undone or completed from the undo log)",
                 volumeId, fresh.lastApplied());

@@ -1,0 +1,122 @@
+package io.tapline.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tapline.tools.cli.Json;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The replayer's {@code --data} folder on a real, small ext4 (issue 8 item 14): real host writes
+ * through a wedge fill it; the replica fails cleanly (status says failed or refused with "No space
+ * left on device", both processes live on) and, once space is freed (a filler file on that file
+ * system is deleted), heals by itself, without a restart: md5 of the replica equals md5 of the
+ * wedge's primary and every captured record is acknowledged.
+ *
+ * <p>Needs root and loop devices (CI has them); the file system is unmounted and its loop device
+ * detached whatever happens.
+ */
+class ReplicaSmallDiskIT {
+    private static final Duration PEER = Duration.ofMinutes(3);
+    private static final Duration CLI = Duration.ofSeconds(60);
+    private static final long VOLUME_BYTES = 256L << 20;
+    private static final long FS_BYTES = 160L << 20;
+    private static final long FREE_LEFT_BYTES = 40L << 20;
+    private static final int HOST_MIB = 96;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void fullReplicaDiskFailsCleanlyAndHealsWhenSpaceReturns() throws Exception {
+        Path fsImage = dir.resolve("replica-fs.img");
+        try (var f = new java.io.RandomAccessFile(fsImage.toFile(), "rw")) {
+            f.setLength(FS_BYTES);
+        }
+        Peers.ok(PEER, "mkfs.ext4", "-q", "-F", "-m", "0", fsImage.toString());
+        String loop = Peers.ok(PEER, "losetup", "-f", "--show", fsImage.toString()).trim();
+        Path remote = Files.createDirectories(dir.resolve("remote"));
+        boolean mounted = false;
+        try {
+            Peers.ok(PEER, "mount", loop, remote.toString());
+            mounted = true;
+            Path filler = remote.resolve("filler");
+            fill(filler, Files.getFileStore(remote).getUsableSpace() - FREE_LEFT_BYTES);
+            try (ReplicationRig rig = new ReplicationRig(dir, VOLUME_BYTES).start()) {
+                Path data = HostWrites.randomFile(dir.resolve("host.img"), HOST_MIB, 8);
+                // The host is never held up by the replica's disk: the write completes at once.
+                Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", data.toString(), rig.uri());
+
+                long t0 = System.nanoTime();
+                JsonNode[] r = {null};
+                Poll.until(Duration.ofSeconds(120), () -> "the replica to report the full disk: " + r[0]
+                        + "\n--- replayer log:\n" + rig.replayer().logText(),
+                        Poll.of(() -> says(r[0] = remoteStatus(rig), "No space left on device")));
+                assertTrue(!r[0].get("replica").asText().equals("consistent"), r[0].toString());
+                assertTrue(rig.replayer().isAlive() && rig.wedge().isAlive(), "nothing crashed");
+                assertTrue(rig.replayer().logText().contains("No space left on device"));
+
+                long failedMillis = (System.nanoTime() - t0) / 1_000_000;
+                Files.delete(filler); // space returns; no restart
+                long t1 = System.nanoTime();
+                rig.awaitSynced(Duration.ofSeconds(180));
+                System.out.printf("replica-small-disk failedAfterMillis=%d healedAfterMillis=%d reopens=%d reason=%s%n",
+                        failedMillis, (System.nanoTime() - t1) / 1_000_000, healedCount(rig), r[0]);
+                rig.assertReplicaMatchesPrimary();
+                JsonNode healed = remoteStatus(rig);
+                assertEquals("consistent", healed.get("replica").asText(), healed.toString());
+                assertEquals(status(rig).get("captured").asLong(), healed.get("acked").asLong(),
+                        "every captured record acknowledged: " + healed);
+                assertTrue(rig.replayer().logText().contains("volume healed"), "healed in place");
+            }
+        } finally {
+            if (mounted) {
+                Peers.run(PEER, "umount", remote.toString());
+            }
+            Peers.run(PEER, "losetup", "-d", loop);
+        }
+    }
+
+    private static int healedCount(ReplicationRig rig) {
+        return count(rig.replayer().logText(), "volume healed volume=vol1 ");
+    }
+
+    private static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    /** Whether the remote's state, reason or last error mentions {@code what}. */
+    private static boolean says(JsonNode remote, String what) {
+        return remote.get("replicaReason").asText("").contains(what) || remote.get("lastError").asText("").contains(what);
+    }
+
+    private static void fill(Path file, long bytes) throws Exception {
+        byte[] block = new byte[1 << 20];
+        java.util.Arrays.fill(block, (byte) 0x5A);
+        try (OutputStream out = Files.newOutputStream(file)) {
+            for (long n = 0; n < bytes; n += block.length) {
+                out.write(block, 0, (int) Math.min(block.length, bytes - n));
+            }
+        }
+        Peers.ok(PEER, "sync", file.toString());
+    }
+
+    private static JsonNode status(ReplicationRig rig) throws Exception {
+        String json = TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString(), "--json").output();
+        return Json.mapper().readTree(json.substring(json.indexOf('{'))).get("volumes").get(0);
+    }
+
+    private static JsonNode remoteStatus(ReplicationRig rig) throws Exception {
+        return status(rig).get("remotes").get(0);
+    }
+}
