@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The replayer's {@code --data} folder on a real, small ext4 (issue 8 item 14): real host writes
- * through a wedge fill it; the replica fails cleanly (status says failed or refused with "No space
+ * The replayer's {@code --data} folder on a real, small ext4 (issue 8 items 14 and 6): real host
+ * writes through a wedge fill it, first with the replica's new blocks, then (the same range
+ * overwritten) with the undo log's before-images; each time the replica fails cleanly (status says failed or refused with "No space
  * left on device", both processes live on) and, once space is freed (a filler file on that file
  * system is deleted), heals by itself, without a restart: md5 of the replica equals md5 of the
  * wedge's primary and every captured record is acknowledged.
@@ -26,7 +27,7 @@ class ReplicaSmallDiskIT {
     private static final Duration PEER = Duration.ofMinutes(3);
     private static final Duration CLI = Duration.ofSeconds(60);
     private static final long VOLUME_BYTES = 256L << 20;
-    private static final long FS_BYTES = 160L << 20;
+    private static final long FS_BYTES = 256L << 20;
     private static final long FREE_LEFT_BYTES = 40L << 20;
     private static final int HOST_MIB = 96;
 
@@ -46,33 +47,12 @@ class ReplicaSmallDiskIT {
         try {
             Peers.ok(PEER, "mount", loop, remote.toString());
             mounted = true;
-            Path filler = remote.resolve("filler");
-            fill(filler, Files.getFileStore(remote).getUsableSpace() - FREE_LEFT_BYTES);
             try (ReplicationRig rig = new ReplicationRig(dir, VOLUME_BYTES).start()) {
-                Path data = HostWrites.randomFile(dir.resolve("host.img"), HOST_MIB, 8);
-                // The host is never held up by the replica's disk: the write completes at once.
-                Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", data.toString(), rig.uri());
-
-                long t0 = System.nanoTime();
-                JsonNode[] r = {null};
-                Poll.until(Duration.ofSeconds(120), () -> "the replica to report the full disk: " + r[0]
-                        + "\n--- replayer log:\n" + rig.replayer().logText(),
-                        Poll.of(() -> says(r[0] = remoteStatus(rig), "No space left on device")));
-                assertTrue(!r[0].get("replica").asText().equals("consistent"), r[0].toString());
-                assertTrue(rig.replayer().isAlive() && rig.wedge().isAlive(), "nothing crashed");
-                assertTrue(rig.replayer().logText().contains("No space left on device"));
-
-                long failedMillis = (System.nanoTime() - t0) / 1_000_000;
-                Files.delete(filler); // space returns; no restart
-                long t1 = System.nanoTime();
-                rig.awaitSynced(Duration.ofSeconds(180));
-                System.out.printf("replica-small-disk failedAfterMillis=%d healedAfterMillis=%d reopens=%d reason=%s%n",
-                        failedMillis, (System.nanoTime() - t1) / 1_000_000, healedCount(rig), r[0]);
-                rig.assertReplicaMatchesPrimary();
-                JsonNode healed = remoteStatus(rig);
-                assertEquals("consistent", healed.get("replica").asText(), healed.toString());
-                assertEquals(status(rig).get("captured").asLong(), healed.get("acked").asLong(),
-                        "every captured record acknowledged: " + healed);
+                // 1. New data: the replica's blocks do not fit.
+                fullThenFreed(rig, remote, 1);
+                // 2. The same range overwritten: the replica needs no new block, its before-images do
+                //    (the undo log's disk is full).
+                fullThenFreed(rig, remote, 2);
                 assertTrue(rig.replayer().logText().contains("volume healed"), "healed in place");
             }
         } finally {
@@ -80,6 +60,46 @@ class ReplicaSmallDiskIT {
                 Peers.run(PEER, "umount", remote.toString());
             }
             Peers.run(PEER, "losetup", "-d", loop);
+        }
+    }
+
+    /**
+     * Leaves {@link #FREE_LEFT_BYTES} free on the replayer's file system (a filler file), writes
+     * {@link #HOST_MIB} MiB of new random data at offset 0 through the wedge, waits for the clean
+     * failure, deletes the filler and waits for the healed, identical replica.
+     */
+    private void fullThenFreed(ReplicationRig rig, Path remote, int round) throws Exception {
+        Path filler = remote.resolve("filler-" + round);
+        fill(filler, Files.getFileStore(remote).getUsableSpace() - FREE_LEFT_BYTES);
+        Path data = HostWrites.randomFile(dir.resolve("host-" + round + ".img"), HOST_MIB, round);
+        long t0 = System.nanoTime();
+        // The host is never held up by the replica's disk: the write completes at once.
+        Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", data.toString(), rig.uri());
+
+        JsonNode[] r = {null};
+        Poll.until(Duration.ofSeconds(120), () -> "round " + round + ": the replica to report the full disk: " + r[0]
+                + "\n--- replayer log:\n" + rig.replayer().logText(),
+                Poll.of(() -> says(r[0] = remoteStatus(rig), "No space left on device")));
+        long failedMillis = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(!r[0].get("replica").asText().equals("consistent"), r[0].toString());
+        assertTrue(rig.replayer().isAlive() && rig.wedge().isAlive(), "nothing crashed");
+
+        Files.delete(filler); // space returns; no restart
+        long t1 = System.nanoTime();
+        rig.awaitSynced(Duration.ofSeconds(180));
+        rig.assertReplicaMatchesPrimary();
+        JsonNode healed = remoteStatus(rig);
+        assertEquals("consistent", healed.get("replica").asText(), healed.toString());
+        assertEquals(status(rig).get("captured").asLong(), healed.get("acked").asLong(),
+                "every captured record acknowledged: " + healed);
+        System.out.printf("replica-small-disk round=%d failedAfterMillis=%d healedAfterMillis=%d reopens=%d"
+                + " undoBytes=%d reason=%s%n", round, failedMillis, (System.nanoTime() - t1) / 1_000_000,
+                healedCount(rig), undoBytes(remote), r[0].get("replicaReason").asText());
+    }
+
+    private static long undoBytes(Path remote) throws Exception {
+        try (var s = Files.list(remote.resolve(ReplicationRig.EXPORT).resolve("undo"))) {
+            return s.mapToLong(p -> p.toFile().length()).sum();
         }
     }
 
