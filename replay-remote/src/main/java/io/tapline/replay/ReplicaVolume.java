@@ -104,6 +104,7 @@ final class ReplicaVolume implements Closeable {
             throws IOException, RefusedException {
         Path dir = dataDir.resolve(hello.volumeId());
         Files.createDirectories(dir);
+        RollbackLock.createFile(dir);
         VolumeMeta existing = VolumeMeta.read(dir);
         VolumeMeta wanted = new VolumeMeta(hello.volumeSizeBytes(), hello.blockSizeBytes(), hello.sourceId());
         if (existing != null) {

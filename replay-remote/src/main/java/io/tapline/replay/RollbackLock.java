@@ -50,9 +50,18 @@ final class RollbackLock implements Closeable {
     private static RollbackLock acquire(Path volumeDir, boolean shared, String busy)
             throws IOException, RefusedException {
         Path file = volumeDir.resolve(FILE);
-        // An image only reads (a shared lock needs a descriptor open for reading).
-        FileChannel ch = shared && java.nio.file.Files.exists(file) ? FileChannel.open(file, StandardOpenOption.READ)
-                : FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel ch;
+        if (shared && java.nio.file.Files.exists(file)) {
+            ch = FileChannel.open(file, StandardOpenOption.READ); // an image only reads
+        } else {
+            try {
+                ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE);
+            } catch (java.nio.file.AccessDeniedException e) {
+                throw new RefusedException("lock file: " + file + " cannot be created (expected: created by the"
+                        + " replayer when it opens the volume, or run this as the replayer's user)");
+            }
+        }
         FileLock l;
         try {
             l = ch.tryLock(0, Long.MAX_VALUE, shared);
@@ -67,6 +76,14 @@ final class RollbackLock implements Closeable {
             throw new RefusedException(busy);
         }
         return new RollbackLock(ch, l);
+    }
+
+    /** Creates the lock file if missing, so that images need only read access to the volume's folder. */
+    static void createFile(Path volumeDir) throws IOException {
+        Path file = volumeDir.resolve(FILE);
+        if (!java.nio.file.Files.exists(file)) {
+            java.nio.file.Files.newByteChannel(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
+        }
     }
 
     @Override
