@@ -123,6 +123,36 @@ class RollbackFailureTest {
         }
     }
 
+    @Test
+    void adminSeesTheFailureAndTheSourceIsRefusedWithTheRepair() throws Exception {
+        List<CaptureRecord> records = RollbackTest.history();
+        ReplayServer server = ReplayServer.start(ReplayConfig.of(new java.net.InetSocketAddress("127.0.0.1", 0), data)
+                .withUndo(ROOMY));
+        try {
+            JourneyTestClient source = new JourneyTestClient(server.boundAddress());
+            source.send(hello());
+            assertEquals(new JourneyMessage.Welcome(0), source.next());
+            JourneyMessage.Batch b = BatchCodec.pack(1, records);
+            source.send(b);
+            assertEquals(new JourneyMessage.Ack(1, 300, b.crc32c()), source.next());
+            damageMiddleSegment();
+            JourneyMessage.AdminDone done = AdminClient.request(server.boundAddress(), new JourneyMessage.AdminRequest(
+                    "", "alice@h", "vol1", JourneyMessage.AdminRequest.ROLLBACK,
+                    JourneyMessage.AdminRequest.TO_SEQUENCE, 10, ""), 10_000, (d, t) -> { });
+            assertTrue(!done.ok() && done.message().contains("half rolled back"), done.message());
+            source.close();
+
+            JourneyTestClient again = new JourneyTestClient(server.boundAddress());
+            again.send(hello());
+            JourneyMessage refused = again.next();
+            assertTrue(refused instanceof JourneyMessage.Refused r && r.reason().contains("half rolled back")
+                    && r.reason().contains("resync the whole volume"), refused.toString());
+            again.close();
+        } finally {
+            server.close();
+        }
+    }
+
     /** Flips a data byte of a record in the middle of the undo log. */
     private void damageMiddleSegment() throws IOException {
         List<Path> files;
