@@ -47,7 +47,6 @@ import org.slf4j.LoggerFactory;
 final class ReplicaVolume implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaVolume.class);
     static final String REPLICA_FILE = "replica.img";
-    private static final String REOPEN_FAILED = "; reopening to undo it failed: ";
 
     private final String volumeId;
     private final VolumeMeta meta;
@@ -63,14 +62,12 @@ final class ReplicaVolume implements Closeable {
     private final ReplicaHasher hasher = new ReplicaHasher();
     private volatile long lastApplied;
     private volatile SyncState sync;
-    private volatile String failedReason;
+    private volatile VolumeFailure failure;
     private volatile String pausedReason;
     private volatile ApplyObserver observer = ApplyObserver.NONE;
     private volatile UndoLog.Window window;
     /** A group or a rollback failed part-way: the files must be reopened (recovered) before any further use. */
     private volatile boolean broken;
-    /** A failed fdatasync: sticky until the replayer restarts (see {@link BatchApply}). */
-    private volatile String syncFailure;
     private boolean closed;
 
     private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state, Path dir,
@@ -138,7 +135,7 @@ final class ReplicaVolume implements Closeable {
             } catch (IOException e) {
                 ControlFiles intent = ControlFiles.read(dir, ControlFiles.INTENT);
                 if (intent != null) {
-                    throw new IOException(unfinishedRollback(hello.volumeId(), intent, e), e);
+                    throw new IOException(VolumeFailure.rollback(hello.volumeId(), intent, e).reason(), e);
                 }
                 throw e;
             }
@@ -201,7 +198,7 @@ final class ReplicaVolume implements Closeable {
             try {
                 finishRollback(intent, (d, t) -> { });
             } catch (IOException | RuntimeException e) {
-                throw new IOException(unfinishedRollback(intent, e), e);
+                throw new IOException(VolumeFailure.rollback(volumeId, intent, e).reason(), e);
             }
         } else if (undo.newestSequence() > lastApplied || audit.lastRecordSequence() > lastApplied) {
             long n = undo.rollBackAbove(lastApplied, applier(), (d, t) -> { });
@@ -265,30 +262,16 @@ final class ReplicaVolume implements Closeable {
         } catch (IOException | RuntimeException e) {
             // Half rolled back: no source may apply on top of it, and retention must not drop the
             // undo records the intent still needs. Reopening the files finishes it (recover()).
-            String why = unfinishedRollback(intent, e);
-            failedReason = why;
-            pausedReason = why;
+            VolumeFailure f = VolumeFailure.rollback(volumeId, intent, e);
+            failure = f;
+            pausedReason = f.reason();
             broken = true;
-            log.error("volume={} {}", volumeId, why);
+            log.error("volume={} {}", volumeId, f.reason());
             if (e instanceof RuntimeException re) {
                 throw re;
             }
-            throw new IOException(why, e);
+            throw new IOException(f.reason(), e);
         }
-    }
-
-    /** The one line that says a rollback is unfinished, and how it gets finished. */
-    private String unfinishedRollback(ControlFiles intent, Exception cause) {
-        return unfinishedRollback(volumeId, intent, cause);
-    }
-
-    private static String unfinishedRollback(String volumeId, ControlFiles intent, Exception cause) {
-        return "volume " + volumeId + " is half rolled back: the rollback to seq " + intent.target() + " (from seq "
-                + intent.from() + ", by " + intent.text() + ") failed part-way: " + cause.getMessage()
-                + "; sources are refused until it completes: the replayer retries it when a source connects,"
-                + " on the next `tapline rollback` and at restart (" + ControlFiles.INTENT + "); if an undo record is damaged, move"
-                + " the damaged undo segment and everything newer aside, delete " + ControlFiles.INTENT
-                + " and resync the whole volume";
     }
 
     /** Whether the files must be reopened (a failed group or rollback) before the volume is used again. */
@@ -296,31 +279,36 @@ final class ReplicaVolume implements Closeable {
         return broken;
     }
 
-    /** Why the volume stays failed until the replayer restarts (a failed fdatasync), or null. */
-    String syncFailure() {
-        return syncFailure;
+    /** Why the volume is failed, or null. */
+    VolumeFailure failure() {
+        return failure;
     }
 
     /**
      * A volume reopened after {@code failed} broke: status keeps saying {@code failed} with the
-     * earlier reason until a group applies (or the volume is paused after a completed rollback).
+     * earlier reason until a group applies (a completed rollback pauses the volume instead).
      */
     void failedBefore(ReplicaVolume failed) {
-        if (pausedReason == null && failed.failedReason != null && !failed.failedReason.contains("half rolled back")) {
-            failedReason = failed.failedReason;
+        VolumeFailure f = failed.failure;
+        if (pausedReason == null && f != null && f.kind() == VolumeFailure.Kind.APPLY) {
+            failure = f;
         }
     }
 
     /** Reopening failed too: status says so until an attempt succeeds. */
     void healFailed(Exception e) {
-        String before = failedReason == null ? "" : failedReason;
-        int earlier = before.indexOf(REOPEN_FAILED);
-        failedReason = (earlier >= 0 ? before.substring(0, earlier) : before) + REOPEN_FAILED + e.getMessage();
+        VolumeFailure f = failure;
+        if (f != null && f.kind() == VolumeFailure.Kind.ROLLBACK && e.getMessage() != null
+                && e.getMessage().contains("half rolled back")) {
+            failure = new VolumeFailure(VolumeFailure.Kind.ROLLBACK, e.getMessage()); // names the rollback already
+            return;
+        }
+        failure = (f == null ? new VolumeFailure(VolumeFailure.Kind.APPLY, "failed") : f).reopenFailed(e);
     }
 
     private void checkUsable() throws IOException {
         if (broken) {
-            throw new IOException("volume " + volumeId + " must be reopened first: " + failedReason);
+            throw new IOException("volume " + volumeId + " must be reopened first: " + failure.reason());
         }
     }
 
@@ -508,7 +496,7 @@ final class ReplicaVolume implements Closeable {
         state.persist(newLast, o.sync(), fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL);
         lastApplied = newLast;
         sync = o.sync();
-        failedReason = null;
+        failure = null;
         for (CaptureRecord r : fresh) {
             chunkWrites.applied(r);
         }
@@ -523,22 +511,12 @@ final class ReplicaVolume implements Closeable {
      * undoes the group from its before-images, as after a crash. A failed fdatasync stays failed.
      */
     private IOException groupFailed(List<CaptureRecord> fresh, Exception e) {
-        String range = "seq " + fresh.get(0).sequence() + ".." + fresh.get(fresh.size() - 1).sequence();
+        VolumeFailure f = VolumeFailure.applying(volumeId, fresh.get(0).sequence(),
+                fresh.get(fresh.size() - 1).sequence(), e);
         broken = true;
-        if (e instanceof java.io.SyncFailedException) {
-            syncFailure = "applying " + range + " failed: " + e.getMessage() + ": the kernel may have dropped the"
-                    + " written pages, so no later sync can prove them durable; volume " + volumeId + " is refused"
-                    + " until the replayer restarts (recovery then undoes the group from the undo log): check the"
-                    + " disk first";
-            failedReason = syncFailure;
-            log.error("volume={} {}", volumeId, syncFailure);
-        } else {
-            failedReason = "applying " + range + " failed: " + e.getMessage() + "; undone and retried when the"
-                    + " source reconnects";
-            log.error("volume={} applying {} failed: {}; the group is undone from its before-images on the next"
-                    + " attempt", volumeId, range, e.toString());
-        }
-        return e instanceof IOException io ? io : new IOException(failedReason, e);
+        failure = f;
+        log.error("volume={} {} ({})", volumeId, f.reason(), e.toString());
+        return e instanceof IOException io ? io : new IOException(f.reason(), e);
     }
 
     /** A batch of a group failed its checks; the batches before it were applied. */
@@ -585,10 +563,11 @@ final class ReplicaVolume implements Closeable {
 
     /** Any thread: the volume's figures. */
     VolumeStatus status(boolean sessionConnected) {
-        VolumeStatus s = VolumeStatus.of(volumeId, lastApplied, sync, failedReason, bytesApplied.get(),
+        VolumeFailure f = failure;
+        VolumeStatus s = VolumeStatus.of(volumeId, lastApplied, sync, f == null ? null : f.reason(), bytesApplied.get(),
                 sessionConnected);
         String paused = pausedReason;
-        return paused == null || failedReason != null ? s : s.paused(paused);
+        return paused == null || f != null ? s : s.paused(paused);
     }
 
     /**

@@ -136,8 +136,8 @@ final class VolumeHost {
         if (v == null || !v.broken()) {
             return v;
         }
-        if (v.syncFailure() != null) {
-            throw new RefusedException(v.syncFailure());
+        if (v.failure() != null && v.failure().needsRestart()) {
+            throw new RefusedException(v.failure().reason());
         }
         try {
             v.close();
@@ -154,8 +154,8 @@ final class VolumeHost {
         }
         fresh.failedBefore(v);
         volume = fresh;
-        log.info("volume healed volume={} lastApplied={} (the failed operation was undone or completed from the undo log)",
-                volumeId, fresh.lastApplied());
+        log.info("volume healed volume={} lastApplied={} (the failed operation was undone or completed from the"
+                + " undo log)", volumeId, fresh.lastApplied());
         return fresh;
     }
 

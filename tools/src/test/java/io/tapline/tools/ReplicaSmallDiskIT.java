@@ -83,6 +83,9 @@ class ReplicaSmallDiskIT {
         long failedMillis = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(!r[0].get("replica").asText().equals("consistent"), r[0].toString());
         assertTrue(rig.replayer().isAlive() && rig.wedge().isAlive(), "nothing crashed");
+        // The replayer's own view: failed while the disk stays full (between retries too).
+        Poll.until(Duration.ofSeconds(30), () -> "tapline_replay_failed 1", Poll.of(
+                () -> ReplicationRig.metric(rig.replayMetrics, "tapline_replay_failed") == 1.0));
 
         Files.delete(filler); // space returns; no restart
         long t1 = System.nanoTime();
@@ -90,6 +93,7 @@ class ReplicaSmallDiskIT {
         rig.assertReplicaMatchesPrimary();
         JsonNode healed = remoteStatus(rig);
         assertEquals("consistent", healed.get("replica").asText(), healed.toString());
+        assertEquals(0.0, ReplicationRig.metric(rig.replayMetrics, "tapline_replay_failed"));
         assertEquals(status(rig).get("captured").asLong(), healed.get("acked").asLong(),
                 "every captured record acknowledged: " + healed);
         System.out.printf("replica-small-disk round=%d failedAfterMillis=%d healedAfterMillis=%d reopens=%d"
