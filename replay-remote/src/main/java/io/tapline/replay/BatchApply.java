@@ -61,6 +61,7 @@ final class BatchApply implements Closeable {
     private final AuditLog audit;
     private final ExecutorService auditThread;
     private final ApplyFaults faults;
+    private final ZeroInSteps zeroInSteps;
     private final ByteBuffer gather = ByteBuffer.allocateDirect(GATHER_BYTES);
     private long gatherOffset;
 
@@ -72,6 +73,7 @@ final class BatchApply implements Closeable {
         this.undo = undo;
         this.marks = marks;
         this.audit = audit;
+        this.zeroInSteps = new ZeroInSteps(replica, undo, this::syncUndo, faults);
         this.auditThread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "audit-" + volumeId);
             t.setDaemon(true);
@@ -81,10 +83,11 @@ final class BatchApply implements Closeable {
 
     /** Applies {@code fresh} (in sequence order, none applied yet); durable on return. */
     Outcome apply(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
-        // Before-images first, durable before the first byte of the batch reaches the replica.
-        BeforeImages.append(replica, fresh, undo);
-        faults.before(ApplyFaults.Op.UNDO_APPEND);
-        syncUndo();
+        // Before-images first, durable before the first byte of the batch reaches the replica. A
+        // long TRIM/WRITE_ZEROES ends that step: it is applied in bounded steps of its own
+        // (ZeroInSteps), and the records after it take their before-images after it.
+        int cut = nextLongZero(fresh, 0);
+        appendBeforeImages(fresh.subList(0, cut));
         Future<?> audited = auditThread.submit(() -> {
             for (CaptureRecord r : fresh) {
                 auditRecord(r);
@@ -92,9 +95,29 @@ final class BatchApply implements Closeable {
             audit.sync();
             return null;
         });
-        Outcome outcome;
+        Outcome outcome = outcome(fresh, sync, lastApplied);
         try {
-            outcome = writeReplica(fresh, sync, lastApplied);
+            writeReplica(fresh.subList(0, cut));
+            while (cut < fresh.size()) {
+                flushGathered(); // later before-images read what was written
+                CaptureRecord r = fresh.get(cut);
+                if (ZeroInSteps.takes(r)) {
+                    zeroInSteps.apply(r);
+                    if (r.fua()) {
+                        forceReplica();
+                    }
+                    cut++;
+                } else {
+                    int next = nextLongZero(fresh, cut);
+                    appendBeforeImages(fresh.subList(cut, next));
+                    writeReplica(fresh.subList(cut, next));
+                    cut = next;
+                }
+            }
+            flushGathered();
+            if (outcome.dirty()) {
+                forceReplica();
+            }
         } catch (IOException | RuntimeException e) {
             try {
                 await(audited);
@@ -107,8 +130,25 @@ final class BatchApply implements Closeable {
         return outcome;
     }
 
-    private Outcome writeReplica(List<CaptureRecord> fresh, SyncState syncBefore, long lastApplied)
-            throws IOException {
+    /** Index of the first record at or after {@code from} that {@link ZeroInSteps} takes, or the size. */
+    private static int nextLongZero(List<CaptureRecord> records, int from) {
+        int i = from;
+        while (i < records.size() && !ZeroInSteps.takes(records.get(i))) {
+            i++;
+        }
+        return i;
+    }
+
+    private void appendBeforeImages(List<CaptureRecord> records) throws IOException {
+        if (records.isEmpty()) {
+            return;
+        }
+        BeforeImages.append(replica, records, undo);
+        faults.before(ApplyFaults.Op.UNDO_APPEND);
+        syncUndo();
+    }
+
+    private static Outcome outcome(List<CaptureRecord> fresh, SyncState syncBefore, long lastApplied) {
         boolean dirty = false;
         SyncState sync = syncBefore;
         long previous = lastApplied;
@@ -116,6 +156,17 @@ final class BatchApply implements Closeable {
         for (CaptureRecord r : fresh) {
             sync = sync.after(r, previous);
             previous = r.sequence();
+            if (r.kind().changesData()) {
+                dirty = true;
+                bytes += r.lengthBytes();
+            }
+        }
+        return new Outcome(dirty, sync, bytes);
+    }
+
+    /** Writes {@code records} (their before-images are durable); the caller flushes what is gathered. */
+    private void writeReplica(List<CaptureRecord> records) throws IOException {
+        for (CaptureRecord r : records) {
             if (r.kind() == RecordKind.WRITE && !r.fua()) {
                 gatherWrite(r);
             } else {
@@ -150,16 +201,7 @@ final class BatchApply implements Closeable {
                     forceReplica();
                 }
             }
-            if (r.kind().changesData()) {
-                dirty = true;
-                bytes += r.lengthBytes();
-            }
         }
-        flushGathered();
-        if (dirty) {
-            forceReplica();
-        }
-        return new Outcome(dirty, sync, bytes);
     }
 
     private void gatherWrite(CaptureRecord r) throws IOException {

@@ -39,6 +39,68 @@ class LargeDiscardTest {
         return CaptureRecord.seal("vol1", seq, seq, RecordKind.WRITE, offset, len, 0, PROV, p);
     }
 
+    /**
+     * A whole-volume DISCARD over 192 MiB of data in three regions: the before-images are saved
+     * and synced in steps of about 64 MiB, each followed by the zeroing of its range, not all at
+     * once; a rollback restores every byte.
+     */
+    @Test
+    void discardOverMuchDataIsSavedAndZeroedInBoundedSteps() throws Exception {
+        long size = 1L << 30;
+        JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a",
+                "vol1", size, 4096, "");
+        long[] regions = {0, 300L << 20, 700L << 20};
+        int recordBytes = 4 << 20;
+        java.util.List<Long> undoSyncsAt = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Path> undoDir = new java.util.concurrent.atomic.AtomicReference<>();
+        ApplyFaults counting = op -> {
+            if (op == ApplyFaults.Op.UNDO_SYNC && undoDir.get() != null) {
+                try (Stream<Path> s = Files.list(undoDir.get())) {
+                    undoSyncsAt.add(s.mapToLong(p -> p.toFile().length()).sum());
+                }
+            }
+        };
+        java.security.MessageDigest before = java.security.MessageDigest.getInstance("MD5");
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello, UndoConfig.DEFAULT, counting)) {
+            long seq = 1;
+            for (long region : regions) {
+                for (long off = region; off < region + (64L << 20); off += 8L * recordBytes) {
+                    java.util.List<CaptureRecord> batch = new java.util.ArrayList<>();
+                    for (int i = 0; i < 8; i++) {
+                        CaptureRecord w = write(seq++, off + (long) i * recordBytes, recordBytes, (int) seq);
+                        before.update(w.payload());
+                        batch.add(w);
+                    }
+                    v.apply(BatchCodec.pack(seq, batch));
+                }
+            }
+            long discardSeq = seq;
+            undoDir.set(data.resolve("vol1/undo"));
+            long undoBefore = undoBytes();
+            v.apply(BatchCodec.pack(seq, List.of(CaptureRecord.seal("vol1", discardSeq, discardSeq,
+                    RecordKind.DISCARD, 0, size, 0, PROV, null))));
+            System.out.printf("discard over 192 MiB: undo syncs at bytes %s (undo before %d)%n", undoSyncsAt,
+                    undoBefore);
+            assertTrue(undoSyncsAt.size() >= 3, "steps: " + undoSyncsAt);
+            long previous = undoBefore;
+            for (long at : undoSyncsAt) {
+                assertTrue(at - previous <= (64L << 20) + (64L << 20) + (1 << 20),
+                        "a step saved " + (at - previous) + " bytes: " + undoSyncsAt);
+                previous = at;
+            }
+            v.rollback(discardSeq - 1, "t", (d, t) -> { });
+        }
+        java.security.MessageDigest after = java.security.MessageDigest.getInstance("MD5");
+        try (VolumeFile replica = VolumeFile.openExisting(data.resolve("vol1/replica.img"))) {
+            for (long region : regions) {
+                ByteBuffer b = ByteBuffer.allocate(64 << 20);
+                replica.read(region, b);
+                after.update(b.array());
+            }
+        }
+        assertArrayEquals(before.digest(), after.digest(), "every region restored");
+    }
+
     private long undoBytes() throws Exception {
         try (Stream<Path> s = Files.list(data.resolve("vol1/undo"))) {
             return s.mapToLong(p -> p.toFile().length()).sum();
