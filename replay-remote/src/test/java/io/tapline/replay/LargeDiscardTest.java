@@ -2,6 +2,7 @@ package io.tapline.replay;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.journey.BatchCodec;
@@ -99,6 +100,45 @@ class LargeDiscardTest {
             }
         }
         assertArrayEquals(before.digest(), after.digest(), "every region restored");
+    }
+
+    /** An EIO zeroing the second step: the first step is undone when the volume reopens; the retry applies. */
+    @Test
+    void failureBetweenStepsIsUndoneAndTheRetryApplies() throws Exception {
+        long size = 512L << 20;
+        JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a",
+                "vol1", size, 4096, "");
+        ApplyFaultTest.FaultSwitch faults = new ApplyFaultTest.FaultSwitch();
+        VolumeHost host = new VolumeHost("vol1", data, UndoConfig.DEFAULT, RoleListener.NONE, ApplyObserver.NONE,
+                faults);
+        try {
+            ReplicaVolume v = host.open(hello);
+            long seq = 1;
+            java.util.List<CaptureRecord> writes = new java.util.ArrayList<>();
+            for (long off = 0; off < (160L << 20); off += 4L << 20) {
+                writes.add(write(seq++, off * 3, 4 << 20, (int) seq)); // spread over [0, 480 MiB)
+            }
+            for (int i = 0; i < writes.size(); i += 8) {
+                v.apply(BatchCodec.pack(i, writes.subList(i, Math.min(writes.size(), i + 8))));
+            }
+            byte[] expected = Files.readAllBytes(data.resolve("vol1/replica.img"));
+            JourneyMessage.Batch discard = BatchCodec.pack(99, List.of(CaptureRecord.seal("vol1", seq, seq,
+                    RecordKind.DISCARD, 0, size, 0, PROV, null)));
+            faults.arm(ApplyFaults.Op.REPLICA_WRITE, 2, "Input/output error"); // the second step's zeroing
+            assertThrows(java.io.IOException.class, () -> v.apply(discard));
+            assertTrue(host.status().reason().contains("applying seq " + seq + ".." + seq + " failed"),
+                    host.status().reason());
+            faults.clear();
+            ReplicaVolume healed = host.open(hello);
+            assertEquals(seq - 1, healed.lastApplied());
+            assertArrayEquals(expected, Files.readAllBytes(data.resolve("vol1/replica.img")), "first step undone");
+            healed.apply(discard);
+            assertEquals(seq, healed.lastApplied());
+            byte[] after = Files.readAllBytes(data.resolve("vol1/replica.img"));
+            assertEquals(-1, java.util.Arrays.mismatch(after, new byte[after.length]), "all zeroed");
+        } finally {
+            host.close();
+        }
     }
 
     private long undoBytes() throws Exception {
