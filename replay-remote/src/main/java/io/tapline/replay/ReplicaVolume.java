@@ -42,7 +42,13 @@ import org.slf4j.LoggerFactory;
  * sequence. After a rollback the volume is paused ({@code paused}) until an administrator
  * resumes it.
  *
- * <p>Not thread-safe: every method runs on the volume's own apply thread.
+ * <p>Failure contract: a group or a rollback that fails part-way (EIO, ENOSPC, a damaged undo
+ * record) leaves the files disagreeing, so the volume is marked broken with a {@link VolumeFailure}
+ * and applies nothing more; {@link VolumeHost} closes it and opens it again, and the recovery
+ * above makes it exactly a sequence again (a failed fdatasync waits for a restart instead).
+ *
+ * <p>Not thread-safe: every method runs on the volume's own apply thread; {@link #status} reads
+ * volatile fields from any thread.
  */
 final class ReplicaVolume implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaVolume.class);
@@ -446,7 +452,7 @@ final class ReplicaVolume implements Closeable {
         long[] acks = new long[batches.size()];
         List<CaptureRecord> fresh = new ArrayList<>();
         long expected = lastApplied + 1;
-        RuntimeException failure = null;
+        RuntimeException rejected = null;
         int ok = 0;
         for (JourneyMessage.Batch batch : batches) {
             try {
@@ -471,7 +477,7 @@ final class ReplicaVolume implements Closeable {
                     }
                 }
             } catch (RuntimeException e) {
-                failure = e;
+                rejected = e;
                 break;
             }
             acks[ok++] = expected - 1;
@@ -484,8 +490,8 @@ final class ReplicaVolume implements Closeable {
             }
             observer.applied(volumeId, fresh);
         }
-        if (failure != null) {
-            throw ok == 0 ? failure : new GroupFailure(failure, java.util.Arrays.copyOf(acks, ok));
+        if (rejected != null) {
+            throw ok == 0 ? rejected : new GroupFailure(rejected, java.util.Arrays.copyOf(acks, ok));
         }
         return acks;
     }
