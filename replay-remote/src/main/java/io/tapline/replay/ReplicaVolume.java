@@ -207,13 +207,18 @@ final class ReplicaVolume implements Closeable {
                 throw new IOException(VolumeFailure.rollback(volumeId, intent, e).reason(), e);
             }
         } else if (undo.newestSequence() > lastApplied || audit.lastRecordSequence() > lastApplied) {
-            long n = undo.rollBackAbove(lastApplied, applier(), (d, t) -> { });
-            audit.append(AuditType.RECOVERY, Math.max(undo.newestSequence(), audit.lastRecordSequence()), lastApplied,
-                    0, 0, 0, 0, null, "replayer", "records above the durable applied sequence " + lastApplied
-                            + " undone after a crash (" + n + " undo records)");
-            audit.sync();
-            log.warn("volume={} undid {} records above the durable applied sequence {} (batch interrupted by a crash)",
-                    volumeId, n, lastApplied);
+            // An image being made needs the undo records this removes (a failed group healed at run time).
+            try (RollbackLock held = RollbackLock.forRecovery(dir, volumeId)) {
+                long n = undo.rollBackAbove(lastApplied, applier(), (d, t) -> { });
+                audit.append(AuditType.RECOVERY, Math.max(undo.newestSequence(), audit.lastRecordSequence()),
+                        lastApplied, 0, 0, 0, 0, null, "replayer", "records above the durable applied sequence "
+                                + lastApplied + " undone after a crash or a failed group (" + n + " undo records)");
+                audit.sync();
+                log.warn("volume={} undid {} records above the durable applied sequence {} (a group interrupted by a"
+                        + " crash or an I/O error)", volumeId, n, lastApplied);
+            } catch (RefusedException e) {
+                throw new IOException(e.getMessage(), e);
+            }
         }
         ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
         pausedReason = paused == null ? null : paused.text();

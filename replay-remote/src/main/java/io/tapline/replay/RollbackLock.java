@@ -13,7 +13,9 @@ import java.nio.file.StandardOpenOption;
  * ({@code tapline image}, a rollback's check) holds a shared lock on {@code <dir>/rollback.lock}
  * from before it copies the replica until it has applied the undo records; a rollback holds the
  * exclusive lock from before it writes {@code rollback.intent} until it is done. Each side that
- * finds the other refuses at once, naming it.
+ * finds the other refuses at once, naming it. Undoing a half-applied group when the volume opens
+ * (after a crash, or at run time after a failed group) removes undo records too: it takes the
+ * exclusive lock as well.
  *
  * <p>Why: an image copies the replica, then applies the undo records above its target. A
  * rollback in between rewrites the replica and removes undo records, so the image would mix two
@@ -45,6 +47,12 @@ final class RollbackLock implements Closeable {
     static RollbackLock forRollback(Path volumeDir, String volumeId) throws IOException, RefusedException {
         return acquire(volumeDir, false, "volume " + volumeId + ": a point-in-time image of it is being made (lock "
                 + volumeDir.resolve(FILE) + "); retry the rollback once it is done");
+    }
+
+    /** For undoing a half-applied group when the volume opens: exclusive. */
+    static RollbackLock forRecovery(Path volumeDir, String volumeId) throws IOException, RefusedException {
+        return acquire(volumeDir, false, "volume " + volumeId + ": a point-in-time image of it is being made (lock "
+                + volumeDir.resolve(FILE) + "); its half-applied group is undone once the image is done");
     }
 
     private static RollbackLock acquire(Path volumeDir, boolean shared, String busy)

@@ -64,6 +64,41 @@ class ImageDuringRollbackTest {
         }
     }
 
+    /** A failed group is healed (undone) only once an image that needs its undo records is done. */
+    @Test
+    void healingWaitsForAnImage() throws Exception {
+        List<CaptureRecord> records = RollbackTest.history();
+        ApplyFaultTest.FaultSwitch faults = new ApplyFaultTest.FaultSwitch();
+        VolumeHost host = new VolumeHost("vol1", data, SMALL_SEGMENTS, RoleListener.NONE, ApplyObserver.NONE, faults);
+        JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a",
+                "vol1", 256 << 10, 4096, "");
+        try {
+            ReplicaVolume v = host.open(hello);
+            v.apply(BatchCodec.pack(1, records.subList(0, 150)));
+            faults.arm(ApplyFaults.Op.REPLICA_WRITE, 20, "Input/output error"); // part of 151..300 lands
+            org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                    () -> v.apply(BatchCodec.pack(2, records.subList(150, 300))));
+            faults.clear();
+            Path out = scratch.resolve("img-149");
+            AtomicReference<Exception> heal = new AtomicReference<>();
+            PointInTimeImage.write(data, "vol1", AdminRequest.TO_SEQUENCE, 149, "", out, () -> {
+                try {
+                    host.open(hello); // a source reconnects while the image is made
+                } catch (Exception e) {
+                    heal.set(e);
+                }
+            });
+            assertArrayEquals(RollbackTest.reference(records, 149), Files.readAllBytes(out), "image at seq 149");
+            assertTrue(heal.get() != null && heal.get().getMessage().contains("point-in-time image"),
+                    String.valueOf(heal.get()));
+            ReplicaVolume healed = host.open(hello);
+            assertEquals(150, healed.lastApplied());
+            assertArrayEquals(RollbackTest.reference(records, 150), Files.readAllBytes(data.resolve("vol1/replica.img")));
+        } finally {
+            host.close();
+        }
+    }
+
     @Test
     void imageWhileARollbackRunsIsRefused() throws Exception {
         List<CaptureRecord> records = RollbackTest.history();
