@@ -106,6 +106,9 @@ class RollbackFailureTest {
                     + " volume"), first.message());
             assertEquals(ReplicaStateReport.FAILED, host.status().state());
             assertTrue(Files.exists(data.resolve("vol1/rollback.intent")));
+            VolumeStatus fromFiles = ReplayServer.readVolumeStatus(data).get(0); // tapline status --data
+            assertEquals(VolumeStatus.PAUSED, fromFiles.state());
+            assertTrue(fromFiles.reason().contains("unfinished (rollback.intent)"), fromFiles.reason());
             RefusedOrFailed again = RefusedOrFailed.of(() -> host.open(hello()));
             assertTrue(again.message().contains("half rolled back"), again.message());
         } finally {
