@@ -12,6 +12,7 @@ import io.tapline.log.volume.VolumeFile;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.io.SyncFailedException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -37,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * kind, a gap in offsets, or FUA first writes what was gathered, so the replica sees the
  * records' bytes in sequence order.
  *
+ * <p>Failures: any exception leaves the group half done (undo records above the applied
+ * sequence, part of the replica written); the owner undoes it from the undo log before the next
+ * group. A failed fdatasync of the undo log or the replica is thrown as
+ * {@link SyncFailedException}: the kernel may have dropped the dirty pages and marked them clean,
+ * so a later sync that succeeds proves nothing about them.
+ *
  * <p>Not thread-safe: called on the volume's apply thread; owns the audit thread.
  */
 final class BatchApply implements Closeable {
@@ -53,15 +60,20 @@ final class BatchApply implements Closeable {
     private final MarkIndex marks;
     private final AuditLog audit;
     private final ExecutorService auditThread;
+    private final ApplyFaults faults;
+    private final ZeroInSteps zeroInSteps;
     private final ByteBuffer gather = ByteBuffer.allocateDirect(GATHER_BYTES);
     private long gatherOffset;
 
-    BatchApply(String volumeId, VolumeFile replica, UndoLog undo, MarkIndex marks, AuditLog audit) {
+    BatchApply(String volumeId, VolumeFile replica, UndoLog undo, MarkIndex marks, AuditLog audit,
+            ApplyFaults faults) {
+        this.faults = faults;
         this.volumeId = volumeId;
         this.replica = replica;
         this.undo = undo;
         this.marks = marks;
         this.audit = audit;
+        this.zeroInSteps = new ZeroInSteps(replica, undo, this::syncUndo, faults);
         this.auditThread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "audit-" + volumeId);
             t.setDaemon(true);
@@ -71,9 +83,11 @@ final class BatchApply implements Closeable {
 
     /** Applies {@code fresh} (in sequence order, none applied yet); durable on return. */
     Outcome apply(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
-        // Before-images first, durable before the first byte of the batch reaches the replica.
-        BeforeImages.append(replica, fresh, undo);
-        undo.sync();
+        // Before-images first, durable before the first byte of the batch reaches the replica. A
+        // long TRIM/WRITE_ZEROES ends that step: it is applied in bounded steps of its own
+        // (ZeroInSteps), and the records after it take their before-images after it.
+        int cut = nextLongZero(fresh, 0);
+        appendBeforeImages(fresh.subList(0, cut));
         Future<?> audited = auditThread.submit(() -> {
             for (CaptureRecord r : fresh) {
                 auditRecord(r);
@@ -81,9 +95,29 @@ final class BatchApply implements Closeable {
             audit.sync();
             return null;
         });
-        Outcome outcome;
+        Outcome outcome = outcome(fresh, sync, lastApplied);
         try {
-            outcome = writeReplica(fresh, sync, lastApplied);
+            writeReplica(fresh.subList(0, cut));
+            while (cut < fresh.size()) {
+                flushGathered(); // later before-images read what was written
+                CaptureRecord r = fresh.get(cut);
+                if (ZeroInSteps.takes(r)) {
+                    zeroInSteps.apply(r);
+                    if (r.fua()) {
+                        forceReplica();
+                    }
+                    cut++;
+                } else {
+                    int next = nextLongZero(fresh, cut);
+                    appendBeforeImages(fresh.subList(cut, next));
+                    writeReplica(fresh.subList(cut, next));
+                    cut = next;
+                }
+            }
+            flushGathered();
+            if (outcome.dirty()) {
+                forceReplica();
+            }
         } catch (IOException | RuntimeException e) {
             try {
                 await(audited);
@@ -96,8 +130,25 @@ final class BatchApply implements Closeable {
         return outcome;
     }
 
-    private Outcome writeReplica(List<CaptureRecord> fresh, SyncState syncBefore, long lastApplied)
-            throws IOException {
+    /** Index of the first record at or after {@code from} that {@link ZeroInSteps} takes, or the size. */
+    private static int nextLongZero(List<CaptureRecord> records, int from) {
+        int i = from;
+        while (i < records.size() && !ZeroInSteps.takes(records.get(i))) {
+            i++;
+        }
+        return i;
+    }
+
+    private void appendBeforeImages(List<CaptureRecord> records) throws IOException {
+        if (records.isEmpty()) {
+            return;
+        }
+        BeforeImages.append(replica, records, undo);
+        faults.before(ApplyFaults.Op.UNDO_APPEND);
+        syncUndo();
+    }
+
+    private static Outcome outcome(List<CaptureRecord> fresh, SyncState syncBefore, long lastApplied) {
         boolean dirty = false;
         SyncState sync = syncBefore;
         long previous = lastApplied;
@@ -105,16 +156,35 @@ final class BatchApply implements Closeable {
         for (CaptureRecord r : fresh) {
             sync = sync.after(r, previous);
             previous = r.sequence();
+            if (r.kind().changesData()) {
+                dirty = true;
+                bytes += r.lengthBytes();
+            }
+        }
+        return new Outcome(dirty, sync, bytes);
+    }
+
+    /** Writes {@code records} (their before-images are durable); the caller flushes what is gathered. */
+    private void writeReplica(List<CaptureRecord> records) throws IOException {
+        for (CaptureRecord r : records) {
             if (r.kind() == RecordKind.WRITE && !r.fua()) {
                 gatherWrite(r);
             } else {
                 flushGathered();
                 switch (r.kind()) {
-                    case WRITE -> replica.write(r.offsetBytes(), r.payload());
-                    case WRITE_ZEROES -> replica.zero(r.offsetBytes(), r.lengthBytes(),
-                            (r.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
-                    case DISCARD -> replica.zero(r.offsetBytes(), r.lengthBytes(), true);
-                    case FLUSH -> replica.force();
+                    case WRITE -> {
+                        faults.before(ApplyFaults.Op.REPLICA_WRITE);
+                        replica.write(r.offsetBytes(), r.payload());
+                    }
+                    case WRITE_ZEROES -> {
+                        faults.before(ApplyFaults.Op.REPLICA_WRITE);
+                        replica.zero(r.offsetBytes(), r.lengthBytes(), (r.flags() & CaptureRecord.FLAG_NO_HOLE) == 0);
+                    }
+                    case DISCARD -> {
+                        faults.before(ApplyFaults.Op.REPLICA_WRITE);
+                        replica.zero(r.offsetBytes(), r.lengthBytes(), true);
+                    }
+                    case FLUSH -> forceReplica();
                     case MARK -> {
                         marks.add(new MarkIndex.Mark(r.text(), r.sequence(), r.captureTimeNanos()));
                         log.info("mark volume={} seq={} name={}", volumeId, r.sequence(), r.text());
@@ -128,19 +198,10 @@ final class BatchApply implements Closeable {
                     default -> throw new IllegalStateException("kind: " + r.kind());
                 }
                 if (r.kind().changesData() && r.fua()) {
-                    replica.force();
+                    forceReplica();
                 }
             }
-            if (r.kind().changesData()) {
-                dirty = true;
-                bytes += r.lengthBytes();
-            }
         }
-        flushGathered();
-        if (dirty) {
-            replica.force();
-        }
-        return new Outcome(dirty, sync, bytes);
     }
 
     private void gatherWrite(CaptureRecord r) throws IOException {
@@ -150,6 +211,7 @@ final class BatchApply implements Closeable {
             flushGathered();
         }
         if (p.length > gather.capacity()) {
+            faults.before(ApplyFaults.Op.REPLICA_WRITE);
             replica.write(r.offsetBytes(), p);
             return;
         }
@@ -164,8 +226,44 @@ final class BatchApply implements Closeable {
             return;
         }
         gather.flip();
-        replica.write(gatherOffset, gather);
-        gather.clear();
+        try {
+            faults.before(ApplyFaults.Op.REPLICA_WRITE);
+            replica.write(gatherOffset, gather);
+        } finally {
+            gather.clear(); // a failed write must not leave its bytes for the next group
+        }
+    }
+
+    /**
+     * fdatasync of the undo log. {@link UndoLog#sync} reports a failed fdatasync itself as
+     * {@link SyncFailedException}; a write of pending records failing first stays a plain error.
+     */
+    private void syncUndo() throws IOException {
+        try {
+            faults.before(ApplyFaults.Op.UNDO_SYNC);
+        } catch (IOException e) {
+            throw syncFailed("undo log", e);
+        }
+        undo.sync();
+    }
+
+    /** fdatasync of the replica; any failure is a failed sync (see {@link SyncFailedException}). */
+    private void forceReplica() throws IOException {
+        try {
+            faults.before(ApplyFaults.Op.REPLICA_SYNC);
+            replica.force();
+        } catch (IOException e) {
+            throw syncFailed("replica " + replica.path(), e);
+        }
+    }
+
+    private static SyncFailedException syncFailed(String what, IOException cause) {
+        if (cause instanceof SyncFailedException s) {
+            return s;
+        }
+        SyncFailedException s = new SyncFailedException("fdatasync of " + what + " failed: " + cause.getMessage());
+        s.initCause(cause);
+        return s;
     }
 
     private static void await(Future<?> f) throws IOException {

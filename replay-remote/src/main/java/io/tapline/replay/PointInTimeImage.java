@@ -20,7 +20,9 @@ import java.nio.file.StandardOpenOption;
  * (undo is durable before the replica is written), so applying every undo record above the
  * target newest first yields exactly the volume at the target (see {@link UndoLog}).
  *
- * <p>Refused while a rollback is in progress. Stateless; file I/O on the caller's thread.
+ * <p>Refused while a rollback is in progress, and a rollback is refused while an image is made
+ * ({@link RollbackLock}): a rollback between the copy and the undo replay would mix two states.
+ * Stateless; file I/O on the caller's thread.
  */
 public final class PointInTimeImage {
     private static final int CHUNK = 1 << 20;
@@ -37,12 +39,26 @@ public final class PointInTimeImage {
      */
     public static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out)
             throws IOException, RefusedException {
+        return write(dataDir, volumeId, targetKind, value, markName, out, () -> { });
+    }
+
+    /** {@link #write} with {@code afterCopy} run between the copy and the undo replay (tests). */
+    static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
+            Runnable afterCopy) throws IOException, RefusedException {
         Path dir = dataDir.resolve(volumeId);
         if (VolumeMeta.read(dir) == null) {
             throw new RefusedException("no volume " + volumeId + " in " + dataDir);
         }
+        try (RollbackLock held = RollbackLock.forImage(dir, volumeId)) {
+            return writeLocked(dir, volumeId, targetKind, value, markName, out, afterCopy);
+        }
+    }
+
+    private static long writeLocked(Path dir, String volumeId, int targetKind, long value, String markName, Path out,
+            Runnable afterCopy) throws IOException, RefusedException {
         checkNoRollback(dir, volumeId);
         copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), out);
+        afterCopy.run();
         VolumeStatus st = AppliedState.peek(dir, volumeId);
         long lastApplied = st == null ? 0 : st.lastAppliedSequence();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"));

@@ -207,6 +207,18 @@ public final class ReplayServer implements Closeable {
             for (Path dir : (Iterable<Path>) dirs.sorted()::iterator) {
                 if (Files.isRegularFile(dir.resolve(VolumeMeta.FILE))) {
                     VolumeStatus s = AppliedState.peek(dir, dir.getFileName().toString());
+                    ControlFiles intent = null;
+                    try {
+                        intent = s == null ? null : ControlFiles.read(dir, ControlFiles.INTENT);
+                    } catch (IOException e) {
+                        s = s.paused("unfinished rollback, its intent unreadable: " + e.getMessage());
+                    }
+                    if (intent != null) {
+                        // Running, or failed part-way and refused until it completes: never consistent.
+                        s = s.paused("rollback to seq " + intent.target() + " (from seq " + intent.from() + ", by "
+                                + intent.text() + ") running or unfinished (" + ControlFiles.INTENT + "): sources are"
+                                + " refused until it completes");
+                    }
                     if (s != null) {
                         out.add(s);
                     }

@@ -42,7 +42,13 @@ import org.slf4j.LoggerFactory;
  * sequence. After a rollback the volume is paused ({@code paused}) until an administrator
  * resumes it.
  *
- * <p>Not thread-safe: every method runs on the volume's own apply thread.
+ * <p>Failure contract: a group or a rollback that fails part-way (EIO, ENOSPC, a damaged undo
+ * record) leaves the files disagreeing, so the volume is marked broken with a {@link VolumeFailure}
+ * and applies nothing more; {@link VolumeHost} closes it and opens it again, and the recovery
+ * above makes it exactly a sequence again (a failed fdatasync waits for a restart instead).
+ *
+ * <p>Not thread-safe: every method runs on the volume's own apply thread; {@link #status} reads
+ * volatile fields from any thread.
  */
 final class ReplicaVolume implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaVolume.class);
@@ -62,13 +68,16 @@ final class ReplicaVolume implements Closeable {
     private final ReplicaHasher hasher = new ReplicaHasher();
     private volatile long lastApplied;
     private volatile SyncState sync;
-    private volatile String failedReason;
+    private volatile VolumeFailure failure;
     private volatile String pausedReason;
     private volatile ApplyObserver observer = ApplyObserver.NONE;
     private volatile UndoLog.Window window;
+    /** A group or a rollback failed part-way: the files must be reopened (recovered) before any further use. */
+    private volatile boolean broken;
+    private boolean closed;
 
     private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state, Path dir,
-            UndoLog undo, MarkIndex marks, AuditLog audit) {
+            UndoLog undo, MarkIndex marks, AuditLog audit, ApplyFaults faults) {
         this.volumeId = volumeId;
         this.meta = meta;
         this.replica = replica;
@@ -77,7 +86,7 @@ final class ReplicaVolume implements Closeable {
         this.undo = undo;
         this.marks = marks;
         this.audit = audit;
-        this.batchApply = new BatchApply(volumeId, replica, undo, marks, audit);
+        this.batchApply = new BatchApply(volumeId, replica, undo, marks, audit, faults);
         this.lastApplied = state.lastApplied();
         this.sync = state.sync();
         this.chunkWrites = new ChunkWrites(meta.volumeSizeBytes(), lastApplied);
@@ -90,8 +99,15 @@ final class ReplicaVolume implements Closeable {
      */
     static ReplicaVolume open(Path dataDir, JourneyMessage.Hello hello, UndoConfig undoConfig)
             throws IOException, RefusedException {
+        return open(dataDir, hello, undoConfig, ApplyFaults.NONE);
+    }
+
+    /** {@link #open(Path, JourneyMessage.Hello, UndoConfig)} with a fault-injection seam (tests). */
+    static ReplicaVolume open(Path dataDir, JourneyMessage.Hello hello, UndoConfig undoConfig, ApplyFaults faults)
+            throws IOException, RefusedException {
         Path dir = dataDir.resolve(hello.volumeId());
         Files.createDirectories(dir);
+        RollbackLock.createFile(dir);
         VolumeMeta existing = VolumeMeta.read(dir);
         VolumeMeta wanted = new VolumeMeta(hello.volumeSizeBytes(), hello.blockSizeBytes(), hello.sourceId());
         if (existing != null) {
@@ -119,13 +135,22 @@ final class ReplicaVolume implements Closeable {
                 log.info("volume created volume={} sizeBytes={} blockSizeBytes={} source={} dir={}",
                         hello.volumeId(), hello.volumeSizeBytes(), hello.blockSizeBytes(), hello.sourceId(), dir);
             }
-            UndoLog undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
+            UndoLog undo;
+            try {
+                undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
+            } catch (IOException e) {
+                ControlFiles intent = ControlFiles.read(dir, ControlFiles.INTENT);
+                if (intent != null) {
+                    throw new IOException(VolumeFailure.rollback(hello.volumeId(), intent, e).reason(), e);
+                }
+                throw e;
+            }
             AuditLog audit = null;
             ReplicaVolume volume;
             try {
                 audit = AuditLog.open(dir);
                 volume = new ReplicaVolume(hello.volumeId(), wanted, replica, state, dir, undo, MarkIndex.read(dir),
-                        audit);
+                        audit, faults);
                 if (existing == null) {
                     audit.append(AuditType.CONFIG, 0, 0, 0, hello.volumeSizeBytes(), 0, 0, null, hello.sourceId(),
                             "volume created: sizeBytes=" + hello.volumeSizeBytes() + " blockSizeBytes="
@@ -158,12 +183,17 @@ final class ReplicaVolume implements Closeable {
      */
     static ReplicaVolume openExisting(Path dataDir, String volumeId, UndoConfig undoConfig)
             throws IOException, RefusedException {
+        return openExisting(dataDir, volumeId, undoConfig, ApplyFaults.NONE);
+    }
+
+    static ReplicaVolume openExisting(Path dataDir, String volumeId, UndoConfig undoConfig, ApplyFaults faults)
+            throws IOException, RefusedException {
         VolumeMeta meta = VolumeMeta.read(dataDir.resolve(volumeId));
         if (meta == null) {
             throw new RefusedException("no volume " + volumeId + " in " + dataDir);
         }
         return open(dataDir, new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, meta.sourceId(),
-                volumeId, meta.volumeSizeBytes(), meta.blockSizeBytes(), ""), undoConfig);
+                volumeId, meta.volumeSizeBytes(), meta.blockSizeBytes(), ""), undoConfig, faults);
     }
 
     private void recover() throws IOException {
@@ -171,15 +201,24 @@ final class ReplicaVolume implements Closeable {
         if (intent != null) {
             log.warn("volume={} finishing an interrupted rollback from={} to={} actor={}", volumeId, intent.from(),
                     intent.target(), intent.text());
-            finishRollback(intent, (d, t) -> { });
+            try {
+                finishRollback(intent, (d, t) -> { });
+            } catch (IOException | RuntimeException e) {
+                throw new IOException(VolumeFailure.rollback(volumeId, intent, e).reason(), e);
+            }
         } else if (undo.newestSequence() > lastApplied || audit.lastRecordSequence() > lastApplied) {
-            long n = undo.rollBackAbove(lastApplied, applier(), (d, t) -> { });
-            audit.append(AuditType.RECOVERY, Math.max(undo.newestSequence(), audit.lastRecordSequence()), lastApplied,
-                    0, 0, 0, 0, null, "replayer", "records above the durable applied sequence " + lastApplied
-                            + " undone after a crash (" + n + " undo records)");
-            audit.sync();
-            log.warn("volume={} undid {} records above the durable applied sequence {} (batch interrupted by a crash)",
-                    volumeId, n, lastApplied);
+            // An image being made needs the undo records this removes (a failed group healed at run time).
+            try (RollbackLock held = RollbackLock.forRecovery(dir, volumeId)) {
+                long n = undo.rollBackAbove(lastApplied, applier(), (d, t) -> { });
+                audit.append(AuditType.RECOVERY, Math.max(undo.newestSequence(), audit.lastRecordSequence()),
+                        lastApplied, 0, 0, 0, 0, null, "replayer", "records above the durable applied sequence "
+                                + lastApplied + " undone after a crash or a failed group (" + n + " undo records)");
+                audit.sync();
+                log.warn("volume={} undid {} records above the durable applied sequence {} (a group interrupted by a"
+                        + " crash or an I/O error)", volumeId, n, lastApplied);
+            } catch (RefusedException e) {
+                throw new IOException(e.getMessage(), e);
+            }
         }
         ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
         pausedReason = paused == null ? null : paused.text();
@@ -215,12 +254,73 @@ final class ReplicaVolume implements Closeable {
     /**
      * Rolls the replica back to {@code target} (already checked), crash-safe, and pauses the
      * volume. On the apply thread.
+     *
+     * @throws RefusedException while a point-in-time image of the volume is being made ({@link RollbackLock})
      */
-    long rollback(long target, String actor, UndoLog.Progress progress) throws IOException {
+    long rollback(long target, String actor, UndoLog.Progress progress) throws IOException, RefusedException {
+        checkUsable();
+        try (RollbackLock held = RollbackLock.forRollback(dir, volumeId)) {
+            return rollbackLocked(target, actor, progress);
+        }
+    }
+
+    private long rollbackLocked(long target, String actor, UndoLog.Progress progress) throws IOException {
         ControlFiles intent = new ControlFiles(target, lastApplied, System.currentTimeMillis(), actor);
         intent.write(dir, ControlFiles.INTENT);
         log.info("volume={} rollback started from={} to={} actor={}", volumeId, lastApplied, target, actor);
-        return finishRollback(intent, progress);
+        try {
+            return finishRollback(intent, progress);
+        } catch (IOException | RuntimeException e) {
+            // Half rolled back: no source may apply on top of it, and retention must not drop the
+            // undo records the intent still needs. Reopening the files finishes it (recover()).
+            VolumeFailure f = VolumeFailure.rollback(volumeId, intent, e);
+            failure = f;
+            pausedReason = f.reason();
+            broken = true;
+            log.error("volume={} {}", volumeId, f.reason());
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(f.reason(), e);
+        }
+    }
+
+    /** Whether the files must be reopened (a failed group or rollback) before the volume is used again. */
+    boolean broken() {
+        return broken;
+    }
+
+    /** Why the volume is failed, or null. */
+    VolumeFailure failure() {
+        return failure;
+    }
+
+    /**
+     * A volume reopened after {@code failed} broke: status keeps saying {@code failed} with the
+     * earlier reason until a group applies (a completed rollback pauses the volume instead).
+     */
+    void failedBefore(ReplicaVolume failed) {
+        VolumeFailure f = failed.failure;
+        if (pausedReason == null && f != null && f.kind() == VolumeFailure.Kind.APPLY) {
+            failure = f;
+        }
+    }
+
+    /** Reopening failed too: status says so until an attempt succeeds. */
+    void healFailed(Exception e) {
+        VolumeFailure f = failure;
+        if (f != null && f.kind() == VolumeFailure.Kind.ROLLBACK && e.getMessage() != null
+                && e.getMessage().contains("half rolled back")) {
+            failure = new VolumeFailure(VolumeFailure.Kind.ROLLBACK, e.getMessage()); // names the rollback already
+            return;
+        }
+        failure = (f == null ? new VolumeFailure(VolumeFailure.Kind.APPLY, "failed") : f).reopenFailed(e);
+    }
+
+    private void checkUsable() throws IOException {
+        if (broken) {
+            throw new IOException("volume " + volumeId + " must be reopened first: " + failure.reason());
+        }
     }
 
     private long finishRollback(ControlFiles intent, UndoLog.Progress progress) throws IOException {
@@ -359,10 +459,11 @@ final class ReplicaVolume implements Closeable {
      * values.
      */
     long[] applyGroup(List<JourneyMessage.Batch> batches) throws IOException {
+        checkUsable();
         long[] acks = new long[batches.size()];
         List<CaptureRecord> fresh = new ArrayList<>();
         long expected = lastApplied + 1;
-        RuntimeException failure = null;
+        RuntimeException rejected = null;
         int ok = 0;
         for (JourneyMessage.Batch batch : batches) {
             try {
@@ -387,37 +488,52 @@ final class ReplicaVolume implements Closeable {
                     }
                 }
             } catch (RuntimeException e) {
-                failure = e;
+                rejected = e;
                 break;
             }
             acks[ok++] = expected - 1;
         }
         if (!fresh.isEmpty()) {
-            BatchApply.Outcome o;
             try {
-                o = batchApply.apply(fresh, sync, lastApplied);
-            } catch (IOException e) {
-                failedReason = "applying seq " + fresh.get(0).sequence() + ".." + fresh.get(fresh.size() - 1).sequence()
-                        + " failed: " + e.getMessage();
-                throw e;
+                commit(fresh, expected - 1);
+            } catch (IOException | RuntimeException e) {
+                throw groupFailed(fresh, e);
             }
-            bytesApplied.addAndGet(o.bytes());
-            long newLast = expected - 1;
-            state.persist(newLast, o.sync(), fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL);
-            lastApplied = newLast;
-            sync = o.sync();
-            failedReason = null;
-            for (CaptureRecord r : fresh) {
-                chunkWrites.applied(r);
-            }
-            undo.enforceRetention();
-            window = undo.window();
             observer.applied(volumeId, fresh);
         }
-        if (failure != null) {
-            throw ok == 0 ? failure : new GroupFailure(failure, java.util.Arrays.copyOf(acks, ok));
+        if (rejected != null) {
+            throw ok == 0 ? rejected : new GroupFailure(rejected, java.util.Arrays.copyOf(acks, ok));
         }
         return acks;
+    }
+
+    private void commit(List<CaptureRecord> fresh, long newLast) throws IOException {
+        BatchApply.Outcome o = batchApply.apply(fresh, sync, lastApplied);
+        bytesApplied.addAndGet(o.bytes());
+        state.persist(newLast, o.sync(), fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL);
+        lastApplied = newLast;
+        sync = o.sync();
+        failure = null;
+        for (CaptureRecord r : fresh) {
+            chunkWrites.applied(r);
+        }
+        undo.enforceRetention();
+        window = undo.window();
+    }
+
+    /**
+     * A group failed part-way: the undo log, the replica and {@code applied.state} may disagree
+     * (undo records above the applied sequence, part of the replica written, buffers in memory that
+     * never reached a file). The volume is failed with the reason and must be reopened; reopening
+     * undoes the group from its before-images, as after a crash. A failed fdatasync stays failed.
+     */
+    private IOException groupFailed(List<CaptureRecord> fresh, Exception e) {
+        VolumeFailure f = VolumeFailure.applying(volumeId, fresh.get(0).sequence(),
+                fresh.get(fresh.size() - 1).sequence(), e);
+        broken = true;
+        failure = f;
+        log.error("volume={} {} ({})", volumeId, f.reason(), e.toString());
+        return e instanceof IOException io ? io : new IOException(f.reason(), e);
     }
 
     /** A batch of a group failed its checks; the batches before it were applied. */
@@ -464,10 +580,11 @@ final class ReplicaVolume implements Closeable {
 
     /** Any thread: the volume's figures. */
     VolumeStatus status(boolean sessionConnected) {
-        VolumeStatus s = VolumeStatus.of(volumeId, lastApplied, sync, failedReason, bytesApplied.get(),
+        VolumeFailure f = failure;
+        VolumeStatus s = VolumeStatus.of(volumeId, lastApplied, sync, f == null ? null : f.reason(), bytesApplied.get(),
                 sessionConnected);
         String paused = pausedReason;
-        return paused == null ? s : s.paused(paused);
+        return paused == null || f != null ? s : s.paused(paused);
     }
 
     /**
@@ -516,6 +633,10 @@ final class ReplicaVolume implements Closeable {
 
     @Override
     public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
         batchApply.close();
         try {
             replica.close();

@@ -32,10 +32,18 @@ final class VolumeHost {
     private final AtomicReference<ReplaySession> session = new AtomicReference<>();
     private final RoleListener roles;
     private final ApplyObserver observer;
+    private final ApplyFaults faults;
     private volatile io.tapline.journey.control.SourceHead sourceHead;
     private volatile ReplicaVolume volume;
 
     VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig, RoleListener roles, ApplyObserver observer) {
+        this(volumeId, dataDir, undoConfig, roles, observer, ApplyFaults.NONE);
+    }
+
+    /** With a fault-injection seam on the apply path (tests). */
+    VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig, RoleListener roles, ApplyObserver observer,
+            ApplyFaults faults) {
+        this.faults = faults;
         this.observer = observer;
         this.volumeId = volumeId;
         this.dataDir = dataDir;
@@ -112,9 +120,9 @@ final class VolumeHost {
         if (r.primary()) {
             throw new RefusedException(r.fencedReason(volumeId));
         }
-        ReplicaVolume v = volume;
+        ReplicaVolume v = healed();
         if (v == null) {
-            v = markIfWrittenOutsideLog(ReplicaVolume.open(dataDir, hello, undoConfig), r);
+            v = markIfWrittenOutsideLog(ReplicaVolume.open(dataDir, hello, undoConfig, faults), r);
             volume = v;
         } else {
             v.checkSame(hello);
@@ -132,12 +140,49 @@ final class VolumeHost {
             throw new RefusedException("volume " + volumeId + " is primary on this node (generation " + r.generation()
                     + "): its replica is served read-write, not replayed; demote it first");
         }
-        ReplicaVolume v = volume;
+        ReplicaVolume v = healed();
         if (v == null) {
-            v = markIfWrittenOutsideLog(ReplicaVolume.openExisting(dataDir, volumeId, undoConfig), r);
+            v = markIfWrittenOutsideLog(ReplicaVolume.openExisting(dataDir, volumeId, undoConfig, faults), r);
             volume = v;
         }
         return v;
+    }
+
+    /**
+     * On the executor: the open volume, reopened from its files first when a group or a rollback
+     * failed part-way. Reopening is what a restart does: an unfinished rollback is completed and
+     * records above the durable applied sequence are undone from their before-images, so the
+     * undo log, the replica and {@code applied.state} agree again, and the retried batch applies.
+     * Until a reopen succeeds the old volume stays (closed) for its {@code failed} status.
+     *
+     * @throws RefusedException after a failed fdatasync, which only a restart clears
+     */
+    private ReplicaVolume healed() throws IOException, RefusedException {
+        ReplicaVolume v = volume;
+        if (v == null || !v.broken()) {
+            return v;
+        }
+        if (v.failure() != null && v.failure().needsRestart()) {
+            throw new RefusedException(v.failure().reason());
+        }
+        try {
+            v.close();
+        } catch (IOException e) {
+            log.warn("volume={} closing the failed volume's files: {}", volumeId, e.toString());
+        }
+        ReplicaVolume fresh;
+        try {
+            fresh = markIfWrittenOutsideLog(ReplicaVolume.openExisting(dataDir, volumeId, undoConfig, faults), role());
+        } catch (IOException | RefusedException | RuntimeException e) {
+            v.healFailed(e);
+            log.error("volume={} still failed: reopening to undo the failed operation: {}", volumeId, e.toString());
+            throw e;
+        }
+        fresh.failedBefore(v);
+        volume = fresh;
+        log.info("volume healed volume={} lastApplied={} (the failed operation was undone or completed from the"
+                + " undo log)", volumeId, fresh.lastApplied());
+        return fresh;
     }
 
     /**

@@ -100,7 +100,13 @@ final class UndoSegment implements Closeable {
             DurableFiles.writeFully(ch, h, 0);
             ch.force(true);
         } catch (IOException | RuntimeException e) {
+            // A header cut short (ENOSPC) would make the whole log unreadable on the next open.
             ch.close();
+            try {
+                java.nio.file.Files.deleteIfExists(path);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw e;
         }
         UndoSegment s = new UndoSegment(path, ch, baseSequence);
@@ -308,14 +314,21 @@ final class UndoSegment implements Closeable {
         sizeBytes += size;
     }
 
-    /** Writes the gathered appends to the file (page cache). */
+    /**
+     * Writes the gathered appends to the file (page cache). On failure (ENOSPC, EIO) the pending
+     * records are dropped, never retried at a stale offset: the index then names records the file
+     * lacks, so the owner must reopen the log (recovery trims what the file holds of them).
+     */
     private void flushPending() throws IOException {
         if (pending == null || pending.position() == 0) {
             return;
         }
         pending.flip();
-        DurableFiles.writeFully(channel, pending, pendingStart);
-        pending.clear();
+        try {
+            DurableFiles.writeFully(channel, pending, pendingStart);
+        } finally {
+            pending.clear();
+        }
     }
 
     /**
@@ -365,9 +378,22 @@ final class UndoSegment implements Closeable {
         sizeBytes = pos;
     }
 
+    /**
+     * Writes what is pending and makes it durable.
+     *
+     * @throws java.io.SyncFailedException when fdatasync failed: the kernel may have dropped the
+     *         written pages, so a later successful sync would not prove them durable
+     */
     void force() throws IOException {
         flushPending();
-        channel.force(false);
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            java.io.SyncFailedException s = new java.io.SyncFailedException("fdatasync of undo segment " + path
+                    + " failed: " + e.getMessage());
+            s.initCause(e);
+            throw s;
+        }
     }
 
     /** No more appends: writes what is pending, makes it durable and frees the append buffer. */

@@ -27,6 +27,7 @@ public final class VolumeFile implements Closeable {
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     private static final int O_RDWR = 2;
     private static final int SEEK_DATA = 3;
+    private static final int SEEK_HOLE = 4;
     private static final int ENXIO = 6;
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
@@ -165,6 +166,39 @@ public final class VolumeFile implements Closeable {
         }
     }
 
+    /**
+     * The first offset at or after {@code offsetBytes} that may hold data ({@code lseek SEEK_DATA}):
+     * everything in between is a hole and reads as zeroes. {@link #sizeBytes()} when only holes
+     * follow; {@code offsetBytes} itself when the file system cannot tell (no native access,
+     * EINVAL), so callers read as before.
+     */
+    public long nextDataOffset(long offsetBytes) {
+        checkRange(offsetBytes, 0);
+        if (fd < 0 || offsetBytes == sizeBytes) {
+            return offsetBytes;
+        }
+        try {
+            return Math.min(sizeBytes, LibC.INSTANCE.lseek(fd, offsetBytes, SEEK_DATA));
+        } catch (LastErrorException e) {
+            return e.getErrorCode() == ENXIO ? sizeBytes : offsetBytes;
+        } catch (UnsatisfiedLinkError e) {
+            return offsetBytes;
+        }
+    }
+
+    /** The first hole at or after {@code offsetBytes} ({@code lseek SEEK_HOLE}); the end of the file counts as one. */
+    public long nextHoleOffset(long offsetBytes) {
+        checkRange(offsetBytes, 0);
+        if (fd < 0 || offsetBytes == sizeBytes) {
+            return sizeBytes;
+        }
+        try {
+            return Math.min(sizeBytes, LibC.INSTANCE.lseek(fd, offsetBytes, SEEK_HOLE));
+        } catch (LastErrorException | UnsatisfiedLinkError e) {
+            return sizeBytes;
+        }
+    }
+
     /** Flushes written data to stable storage (fdatasync). */
     public void force() throws IOException {
         channel.force(false);
@@ -211,7 +245,7 @@ public final class VolumeFile implements Closeable {
         }
     }
 
-    /** The libc calls Java does not offer: fallocate(2) and lseek(2) with SEEK_DATA. */
+    /** The libc calls Java does not offer (fallocate, lseek with SEEK_DATA/SEEK_HOLE). */
     private interface LibC extends com.sun.jna.Library {
         LibC INSTANCE = Native.load("c", LibC.class);
 
