@@ -202,9 +202,18 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     }
 
     private void sync(Volume v) {
+        if (!v.buffer.failure().isEmpty()) {
+            // A failed fsync failed this buffer until restart (logged once at ERROR, shown in status):
+            // retrying could falsely succeed. Capture goes on for the replicas; the restart tracks
+            // every chunk and a resync heals what a power cut may take meanwhile.
+            return;
+        }
         try {
             v.buffer.sync();
         } catch (IOException e) {
+            if (!v.buffer.failure().isEmpty()) {
+                return;
+            }
             throw new UncheckedIOException("sync of volume " + v.name + ": " + e.getMessage(), e);
         }
     }
