@@ -97,12 +97,38 @@ class SourceSmallDiskIT {
 
             rig.awaitSynced(Duration.ofSeconds(180));
             rig.assertReplicaMatchesPrimary(); // the failed writes' bytes the primary lacks are not on the replica
+            JsonNode volume = status(rig).get("volumes").get(0);
+            assertTrue(volume.get("gapRecords").asLong() >= 1, "a GAP followed the failed writes: " + volume);
+            assertTrue(volume.get("resync").get("epochsCompleted").asLong() >= 1, "healed by a resync: " + volume);
             byte[] tail = new byte[4096];
             try (var ch = java.nio.channels.FileChannel.open(rig.replica())) {
                 ch.read(java.nio.ByteBuffer.wrap(tail), (32L << 20) + (8L << 20) - 4096);
             }
             assertNotEquals(0x6b, tail[0] & 0xFF, "the write the host was told failed is not on the replica");
             Files.delete(filler);
+        }
+    }
+
+    @Test
+    void primaryAndBufferOnOneFullDiskFailOnlyTheWritesThatDoNotFitAndHeal() throws Exception {
+        long volumeBytes = 64L << 20;
+        Path mnt = dir.resolve("one-fs");
+        try (SmallFs fs = SmallFs.create(dir.resolve("one-fs.img"), 160L << 20, mnt);
+                ReplicationRig rig = new ReplicationRig(dir, volumeBytes)) {
+            Files.createSymbolicLink(rig.primary(), mnt.resolve("primary.img"));
+            Files.createSymbolicLink(rig.buffer(), Files.createDirectories(mnt.resolve("buffer")));
+            Path filler = fs.fillLeaving(12L << 20);
+            rig.start();
+            HostWrites.random4k(rig, 4L << 20, 20, 61);
+            Peers.Result failed = Peers.run(PEER, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x5a 8M 24M",
+                    "-c", "write -P 0x6b 40M 8M", rig.uri()));
+            assertTrue(failed.output().contains("Input/output error"), "the host is told: " + failed.output());
+            Files.delete(filler); // space returns for both
+            HostWrites.random4k(rig, 4L << 20, 20, 62);
+            rig.awaitSynced(Duration.ofSeconds(180));
+            rig.assertReplicaMatchesPrimary();
+            String log = rig.wedge().logText();
+            assertTrue(log.contains("primary write failed"), log);
         }
     }
 
