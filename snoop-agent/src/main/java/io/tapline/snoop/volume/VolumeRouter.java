@@ -203,18 +203,20 @@ public final class VolumeRouter implements SnoopSink, Closeable {
 
     private void sync(Volume v) {
         if (!v.buffer.failure().isEmpty()) {
-            // A failed fsync failed this buffer until restart (logged once at ERROR, shown in status):
-            // retrying could falsely succeed. Capture goes on for the replicas; the restart tracks
-            // every chunk and a resync heals what a power cut may take meanwhile.
-            return;
+            return; // failed until restart: see below
         }
         try {
             v.buffer.sync();
         } catch (IOException e) {
-            if (!v.buffer.failure().isEmpty()) {
-                return;
+            if (v.buffer.failure().isEmpty()) {
+                throw new UncheckedIOException("sync of volume " + v.name + ": " + e.getMessage(), e);
             }
-            throw new UncheckedIOException("sync of volume " + v.name + ": " + e.getMessage(), e);
+            // A failed fsync failed this buffer until restart (status shows why): a retry could
+            // falsely succeed, so none is made. Capture goes on for the replicas (the host is not
+            // ours to fail); the restart tracks every chunk and a resync heals what a power cut
+            // may take meanwhile.
+            log.error("capture buffer failed, records are no longer made durable until the snoop is restarted"
+                    + " (the restart resyncs every chunk) volume={} reason={}", v.name, v.buffer.failure());
         }
     }
 

@@ -455,7 +455,8 @@ public final class CaptureBuffer implements Closeable {
         synchronized (failureLock) { // its own lock: called under this (a roll) and under syncLock (a sync)
             if (failure.isEmpty()) {
                 failure = reason == null || reason.isEmpty() ? "failed" : reason;
-                log.error("capture buffer failed, no sync is trusted until restart volume={} dir={} reason={}", volumeId,
+                // WARN: the owner (wedge flusher, snoop router) says it at ERROR once, with what it means for the host.
+                log.warn("capture buffer failed, no sync is trusted until restart volume={} dir={} reason={}", volumeId,
                         dir, failure);
             }
         }
