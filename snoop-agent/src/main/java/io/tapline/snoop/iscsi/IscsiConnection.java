@@ -135,15 +135,7 @@ public final class IscsiConnection {
         public void ended() {
             // Either direction ending ends the responses this capture can see: every write still
             // pending may have been applied by the target, so it becomes a GAP (once: tasks are cleared).
-            for (IscsiTask t : tasks.values()) {
-                if (t.command.writeNature()) {
-                    log.info("write never answered, GAP recorded conn={} itt=0x{} volume={}", initiatorAddress,
-                            Integer.toHexString(t.itt), t.volume);
-                    committer.unconfirmed(t, "no response before the connection ended");
-                }
-                recycle(t);
-            }
-            tasks.clear();
+            endTasks("no response before the connection ended");
         }
     }
 
@@ -176,13 +168,27 @@ public final class IscsiConnection {
 
     /** Logout ends the connection's tasks: a write still pending was never confirmed. */
     private void logoutResponse() {
+        endTasks("no response before logout");
+    }
+
+    /** Every pending task ends unanswered: each write-nature one is {@link #unconfirmed}. */
+    private void endTasks(String why) {
         for (IscsiTask t : tasks.values()) {
-            if (t.command.writeNature()) {
-                committer.unconfirmed(t, "no response before logout");
-            }
+            unconfirmed(t, why);
             recycle(t);
         }
         tasks.clear();
+    }
+
+    /**
+     * A write-nature task the target did not confirm: a GAP over its range (it may have been
+     * applied), logged at INFO; other tasks are only dropped.
+     */
+    private void unconfirmed(IscsiTask t, String why) {
+        if (t.command.writeNature() && committer.unconfirmed(t, why)) {
+            log.info("write not confirmed, GAP recorded conn={} itt=0x{} volume={} why={}", initiatorAddress,
+                    Integer.toHexString(t.itt), t.volume, why);
+        }
     }
 
     private void keys(IscsiPdu pdu, boolean initiator) {
@@ -292,11 +298,7 @@ public final class IscsiConnection {
         Provenance p = new Provenance(Bus.ISCSI, initiatorAddress, targetName != null ? targetName : targetAddress,
                 itt & 0xFFFF_FFFFL, task.cmdSn, task.command.opcode());
         if (response != 0 || status != 0) {
-            if (task.command.writeNature()) {
-                log.info("write failed, GAP recorded conn={} itt=0x{} volume={} response={} status=0x{}",
-                        initiatorAddress, Integer.toHexString(itt), task.volume, response, Integer.toHexString(status));
-                committer.unconfirmed(task, "response=" + response + " status=0x" + Integer.toHexString(status));
-            }
+            unconfirmed(task, "response=" + response + " status=0x" + Integer.toHexString(status));
             recycle(task);
             return;
         }
@@ -345,12 +347,8 @@ public final class IscsiConnection {
             };
             if (hit) {
                 it.remove();
+                unconfirmed(t, "aborted by task management function=" + function);
                 recycle(t);
-                if (t.command.writeNature()) {
-                    log.info("write aborted by task management, GAP recorded conn={} itt=0x{} function={}",
-                            initiatorAddress, Integer.toHexString(t.itt), function);
-                    committer.unconfirmed(t, "aborted by task management function=" + function);
-                }
             }
         }
     }

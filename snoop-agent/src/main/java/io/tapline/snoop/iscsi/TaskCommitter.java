@@ -48,8 +48,10 @@ final class TaskCommitter {
     /**
      * A write-nature command that was not confirmed with GOOD: a GAP over every range it may have
      * changed (the whole volume when that range is unknown), never its data.
+     *
+     * @return whether a GAP was recorded (false for SYNCHRONIZE CACHE, which changes no data)
      */
-    void unconfirmed(IscsiTask task, String why) {
+    boolean unconfirmed(IscsiTask task, String why) {
         ScsiCommand c = task.command;
         long bs = geometry.blockSize(task.volume);
         long offset = c.lba() * bs;
@@ -65,9 +67,10 @@ final class TaskCommitter {
                     () -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, reason), bs);
             case FORMAT_UNIT -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, reason);
             default -> {
-                // SYNCHRONIZE CACHE: no data changed, nothing to mark.
+                return false; // SYNCHRONIZE CACHE: no data changed, nothing to mark.
             }
         }
+        return true;
     }
 
     private void write(IscsiTask task, Provenance p, long offset, long length, long dataStart) {

@@ -211,6 +211,10 @@ public final class NbdConnection {
         boolean changesData = r.type() == NbdRequest.CMD_WRITE || r.type() == NbdRequest.CMD_TRIM
                 || r.type() == NbdRequest.CMD_WRITE_ZEROES;
         if (!changesData) {
+            if (r.type() == NbdRequest.CMD_FLUSH) {
+                log.info("nbd flush not confirmed, nothing to mark conn={} cookie={} why={}", clientAddress, r.cookie(),
+                        why);
+            }
             return;
         }
         log.info("nbd write not confirmed, GAP recorded conn={} cookie={} type={} offset={} length={} why={}",
