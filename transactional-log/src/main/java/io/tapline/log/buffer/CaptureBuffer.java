@@ -389,7 +389,10 @@ public final class CaptureBuffer implements Closeable {
         return changed;
     }
 
-    /** The last storage error of an append that turned into tracking, or empty once appends succeed again. */
+    /**
+     * The last storage error of an append that turned into tracking, or empty once appends succeed
+     * again; after {@link #fail}, {@code volume failed until restart: REASON} for good.
+     */
     public String storageError() {
         String f = failure;
         return f.isEmpty() ? storageError : "volume failed until restart: " + f;

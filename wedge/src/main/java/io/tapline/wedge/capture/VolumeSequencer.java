@@ -202,8 +202,16 @@ public final class VolumeSequencer implements AutoCloseable {
             log.warn("sequencer closed after the volume failed volume={} reason={}", volumeName, failure.reason());
             return;
         }
-        sink.sync();
-        primary.force();
+        String what = "capture buffer sync failed at close";
+        try {
+            sink.sync();
+            what = "primary fsync failed at close";
+            primary.force();
+        } catch (IOException | RuntimeException e) {
+            failure.fail(what + ": " + e.getMessage());
+            sink.fail(failure.reason()); // the last sync failed too: no clean shutdown may be claimed
+            throw e;
+        }
         log.info("sequencer closed volume={} captureFailures={}", volumeName, captureFailures);
     }
 

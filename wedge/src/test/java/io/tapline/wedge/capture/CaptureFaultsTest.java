@@ -193,6 +193,24 @@ class CaptureFaultsTest {
     }
 
     @Test
+    void eioOnThePrimaryFsyncAtCloseLeavesNoCleanShutdown() throws Exception {
+        assertEquals(WriteOutcome.OK, write(0, 4096, 'a', 0));
+        FaultyFileChannel disk = FaultyFileChannel.install(primary, "channel");
+        disk.failForce = true;
+        assertThrowsIo(sequencer::close);
+        buffer.close();
+        assertFalse(Files.exists(dir.resolve("buffer").resolve("clean.shutdown")), "no clean shutdown claimed");
+        disk.clear();
+        buffer = CaptureBuffer.open(dir.resolve("buffer"), "vol", BufferConfig.DEFAULT);
+        sequencer = VolumeSequencer.start("vol", primary, CaptureSink.of(buffer));
+        assertTrue(buffer.uncleanShutdown(), "the restart tracks every chunk");
+    }
+
+    private static void assertThrowsIo(org.junit.jupiter.api.function.Executable e) {
+        org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, e);
+    }
+
+    @Test
     void eioOnAPrimaryWriteFailsThatWriteWithAGapAndTheNextSucceeds() throws Exception {
         FaultyFileChannel disk = FaultyFileChannel.install(primary, "channel");
         disk.failWrites = true;
