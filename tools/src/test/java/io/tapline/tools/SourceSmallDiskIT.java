@@ -56,6 +56,8 @@ class SourceSmallDiskIT {
                 return v.get("storageError").asText().contains("No space left") && v.get("trackedChunks").asLong() != 0;
             }));
             assertTrue(rig.wedge().logText().contains("capture buffer cannot store records"), rig.wedge().logText());
+            List<String> errors = rig.wedge().logText().lines().filter(l -> l.contains(" ERROR ")).toList();
+            assertEquals(1, errors.size(), "one clean ERROR line for the full disk, nothing else: " + errors);
 
             Files.delete(filler); // space returns
             TaplineProcess.run(PEER, "ship", "resume", "--buffer", b, "--volume", ReplicationRig.EXPORT)
