@@ -51,19 +51,20 @@ class SourceSmallDiskIT {
             assertEquals(Peers.md5(data), Peers.md5Prefix(rig.primary(), Files.size(data)),
                     "every byte the host was told is written is on the primary");
             HostWrites.random4k(rig, volumeBytes, 50, 42); // and more while the buffer's disk is full
-            Poll.until(Duration.ofSeconds(30), () -> "a storage error in status", Poll.of(() -> {
-                JsonNode v = status(rig).get("volumes").get(0);
-                return v.get("storageError").asText().contains("No space left") && v.get("trackedChunks").asLong() != 0;
+            JsonNode[] seen = new JsonNode[1];
+            Poll.until(Duration.ofSeconds(30), () -> "the full buffer in status: " + seen[0], Poll.of(() -> {
+                seen[0] = status(rig).get("volumes").get(0);
+                return seen[0].get("trackedChunks").asLong() != 0 && seen[0].get("mode").asText().equals("FULL");
             }));
-            assertTrue(rig.wedge().logText().contains("capture buffer cannot store records"), rig.wedge().logText());
+            assertTrue(rig.wedge().logText().contains("capture buffer cannot store records")
+                    && rig.wedge().logText().contains("No space left on device"), rig.wedge().logText());
             List<String> errors = rig.wedge().logText().lines().filter(l -> l.contains(" ERROR ")).toList();
             assertEquals(1, errors.size(), "one clean ERROR line for the full disk, nothing else: " + errors);
 
             Files.delete(filler); // space returns
             TaplineProcess.run(PEER, "ship", "resume", "--buffer", b, "--volume", ReplicationRig.EXPORT)
                     .orFail("ship resume");
-            HostWrites.random4k(rig, volumeBytes, 50, 43); // the next appends store records again
-            rig.awaitSynced(Duration.ofSeconds(240));
+            rig.awaitSynced(Duration.ofSeconds(240)); // the host is idle: the source leaves FULL by itself
             JsonNode volume = status(rig).get("volumes").get(0);
             assertEquals(0, volume.get("trackedChunks").asLong(), volume.toString());
             assertTrue(volume.get("storageError").isNull(), volume.toString());
@@ -125,8 +126,13 @@ class SourceSmallDiskIT {
             Peers.Result failed = Peers.run(PEER, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x5a 8M 24M",
                     "-c", "write -P 0x6b 40M 8M", rig.uri()));
             assertTrue(failed.output().contains("Input/output error"), "the host is told: " + failed.output());
-            Files.delete(filler); // space returns for both
-            HostWrites.random4k(rig, 4L << 20, 20, 62);
+            // Metrics, served from memory: the status files are on the full disk too.
+            Poll.until(Duration.ofSeconds(60), () -> "FULL with every record acknowledged", Poll.of(
+                    () -> ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_mode") == 2.0
+                            && ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_acked_sequence")
+                            == ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_captured_sequence")));
+            // No acknowledgement is left to come: nothing but the source itself can notice the space.
+            Files.delete(filler); // space returns for both, and the host stays idle: the source leaves FULL by itself
             rig.awaitSynced(Duration.ofSeconds(180));
             rig.assertReplicaMatchesPrimary();
             String log = rig.wedge().logText();

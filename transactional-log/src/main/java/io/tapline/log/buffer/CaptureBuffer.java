@@ -345,6 +345,37 @@ public final class CaptureBuffer implements Closeable {
         return record;
     }
 
+    /**
+     * Leaves FULL now if it can, as the next append would: when the high-water mark allows it and a
+     * storage error's retry time has passed, appends the GAP naming the lost writes. For a poller
+     * (the resync engine): without it, a FULL buffer whose space returned while the host is idle
+     * and every remote has acknowledged stays FULL until the host writes again.
+     *
+     * @return whether the buffer stores records now (not FULL)
+     */
+    public synchronized boolean retryFull() throws IOException {
+        checkOpen();
+        if (!lost.full()) {
+            return true;
+        }
+        if (!capturePaused.isEmpty() || retainedBytes >= config.highWaterBytes()
+                || !storageError.isEmpty() && System.nanoTime() < storageRetryAtNanos) {
+            return false;
+        }
+        try {
+            appendGap();
+        } catch (IOException e) {
+            storageError = e.getMessage() == null ? e.toString() : e.getMessage();
+            storageRetryAtNanos = System.nanoTime() + STORAGE_RETRY_NANOS;
+            return false;
+        }
+        if (!storageError.isEmpty()) {
+            log.info("capture buffer writes succeed again volume={} after: {}", volumeId, storageError);
+            storageError = "";
+        }
+        return true;
+    }
+
     /** A write-nature record that was not stored: remembered as lost (FULL) and its chunks tracked. */
     private void track(RecordKind kind, long offsetBytes, long lengthBytes) throws IOException {
         lost.record(kind, offsetBytes, lengthBytes);

@@ -124,6 +124,23 @@ class CaptureFaultsTest {
     }
 
     @Test
+    void aBufferWhoseSpaceReturnedLeavesFullWithoutAnotherHostWrite() throws Exception {
+        FaultyFileChannel segment = segmentFaults();
+        segment.spaceEndsAtByte = 0; // the buffer's filesystem is full
+        assertEquals(WriteOutcome.OK, write(0, 4096, 'a', 0));
+        assertEquals(io.tapline.log.buffer.BufferMode.FULL, buffer.status().mode());
+        segment.clear(); // space returns; the host writes nothing more
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!buffer.retryFull()) { // what the resync engine polls: refused until the retry time has passed
+            assertTrue(System.nanoTime() < deadline, "still FULL: " + buffer.status());
+            Thread.sleep(20);
+        }
+        assertEquals(io.tapline.log.buffer.BufferMode.DATA, buffer.status().mode());
+        assertEquals("", buffer.storageError());
+        assertEquals(RecordKind.GAP, records().get(0).kind(), "the lost write is named by a GAP");
+    }
+
+    @Test
     void eioOnBufferFsyncFailsTheVolumeUntilRestart() throws Exception {
         assertEquals(WriteOutcome.OK, write(0, 4096, 'a', 0));
         assertEquals(WriteOutcome.OK, flush());
