@@ -54,7 +54,9 @@ class SourceSmallDiskIT {
             JsonNode[] seen = new JsonNode[1];
             Poll.until(Duration.ofSeconds(30), () -> "the full buffer in status: " + seen[0], Poll.of(() -> {
                 seen[0] = status(rig).get("volumes").get(0);
-                return seen[0].get("trackedChunks").asLong() != 0 && seen[0].get("mode").asText().equals("FULL");
+                // FULL, or back to DATA after a GAP (the buffer retries about once a second): the chunks stay tracked
+                return seen[0].get("trackedChunks").asLong() != 0
+                        && (seen[0].get("lostWrites").asLong() > 0 || seen[0].get("gapRecords").asLong() > 0);
             }));
             assertTrue(rig.wedge().logText().contains("capture buffer cannot store records")
                     && rig.wedge().logText().contains("No space left on device"), rig.wedge().logText());
