@@ -51,13 +51,12 @@ class SourceSmallDiskIT {
             assertEquals(Peers.md5(data), Peers.md5Prefix(rig.primary(), Files.size(data)),
                     "every byte the host was told is written is on the primary");
             HostWrites.random4k(rig, volumeBytes, 50, 42); // and more while the buffer's disk is full
-            JsonNode[] seen = new JsonNode[1];
-            Poll.until(Duration.ofSeconds(30), () -> "the full buffer in status: " + seen[0], Poll.of(() -> {
-                seen[0] = status(rig).get("volumes").get(0);
-                // FULL, or back to DATA after a GAP (the buffer retries about once a second): the chunks stay tracked
-                return seen[0].get("trackedChunks").asLong() != 0
-                        && (seen[0].get("lostWrites").asLong() > 0 || seen[0].get("gapRecords").asLong() > 0);
-            }));
+            // Metrics, served from memory (the status files sit on the full disk): FULL, or back to DATA after a
+            // GAP (the buffer retries about once a second); either way the chunks stay tracked.
+            Poll.until(Duration.ofSeconds(30), () -> "tracked chunks and lost writes in the metrics", Poll.of(
+                    () -> ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_tracked_chunks") != 0
+                            && (ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_lost_writes") > 0
+                                    || ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_gap_records") > 0)));
             assertTrue(rig.wedge().logText().contains("capture buffer cannot store records")
                     && rig.wedge().logText().contains("No space left on device"), rig.wedge().logText());
             List<String> errors = rig.wedge().logText().lines().filter(l -> l.contains(" ERROR ")).toList();
