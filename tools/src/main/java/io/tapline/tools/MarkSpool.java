@@ -153,5 +153,10 @@ final class MarkSpool implements AutoCloseable {
         public void sync() throws IOException {
             delegate.sync();
         }
+
+        @Override
+        public void fail(String reason) {
+            delegate.fail(reason);
+        }
     }
 }

@@ -36,4 +36,9 @@ final class WrittenChunksSink implements CaptureSink {
         written.force();
         next.sync();
     }
+
+    @Override
+    public void fail(String reason) {
+        next.fail(reason);
+    }
 }

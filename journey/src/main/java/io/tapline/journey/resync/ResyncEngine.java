@@ -232,9 +232,22 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         }
     }
 
+    /**
+     * Asks the buffer to leave FULL if space has returned: an idle host would otherwise leave it
+     * FULL (and the replica unhealed) until its next write. Polled with {@link #decide}.
+     */
+    private boolean leftFull() {
+        try {
+            return buffer.retryFull();
+        } catch (IOException e) {
+            log.debug("capture buffer still FULL volume={} error={}", volumeId, e.toString());
+            return false;
+        }
+    }
+
     /** What to resync now, or null (status says why not). */
     private Scope decide() {
-        if (buffer.status().mode() == BufferMode.FULL) {
+        if (buffer.status().mode() == BufferMode.FULL && !leftFull()) {
             waiting("capture buffer FULL: changed chunks are tracked until space returns");
             return null;
         }

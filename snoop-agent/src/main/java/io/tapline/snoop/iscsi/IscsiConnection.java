@@ -24,6 +24,10 @@ import org.slf4j.LoggerFactory;
  * and WRITE B (ITT 2) overlap; the target answers 2 before 1; the sink gets B then A, which is
  * the order the target applied them as far as the host can tell.
  *
+ * <p>Unconfirmed writes: a write-nature command answered with a failed response or status,
+ * aborted by task management, or still unanswered at logout or when the connection ends becomes
+ * a GAP over its range (the target may have applied it), never a replayed write.
+ *
  * <p>Loss: when either direction loses framing, every volume of the connection (and any it
  * names later) gets a whole-volume GAP, since a missed command could have written anywhere.
  * A Data-Out whose command was not seen gets a whole-volume GAP for its LUN.
@@ -129,15 +133,9 @@ public final class IscsiConnection {
 
         @Override
         public void ended() {
-            if (!initiator) {
-                return;
-            }
-            for (IscsiTask t : tasks.values()) {
-                if (t.command.writeNature()) {
-                    log.info("write never answered, not captured conn={} itt=0x{} volume={}", initiatorAddress,
-                            Integer.toHexString(t.itt), t.volume);
-                }
-            }
+            // Either direction ending ends the responses this capture can see: every write still
+            // pending may have been applied by the target, so it becomes a GAP (once: tasks are cleared).
+            endTasks("no response before the connection ended");
         }
     }
 
@@ -161,10 +159,35 @@ public final class IscsiConnection {
             case SCSI_RESPONSE -> response(pdu.itt(), pdu.u8(2), pdu.u8(3));
             case DATA_IN -> dataIn(pdu);
             case TASK_MANAGEMENT_RESPONSE -> managementResponse(pdu);
-            case LOGOUT_RESPONSE -> tasks.clear();
+            case LOGOUT_RESPONSE -> logoutResponse();
             default -> {
                 // NOP-In, R2T (Data-Out carries the offsets), Async, Reject: nothing to capture.
             }
+        }
+    }
+
+    /** Logout ends the connection's tasks: a write still pending was never confirmed. */
+    private void logoutResponse() {
+        endTasks("no response before logout");
+    }
+
+    /** Every pending task ends unanswered: each write-nature one is {@link #unconfirmed}. */
+    private void endTasks(String why) {
+        for (IscsiTask t : tasks.values()) {
+            unconfirmed(t, why);
+            recycle(t);
+        }
+        tasks.clear();
+    }
+
+    /**
+     * A write-nature task the target did not confirm: a GAP over its range (it may have been
+     * applied), logged at INFO; other tasks are only dropped.
+     */
+    private void unconfirmed(IscsiTask t, String why) {
+        if (t.command.writeNature() && committer.unconfirmed(t, why)) {
+            log.info("write not confirmed, GAP recorded conn={} itt=0x{} volume={} why={}", initiatorAddress,
+                    Integer.toHexString(t.itt), t.volume, why);
         }
     }
 
@@ -275,10 +298,7 @@ public final class IscsiConnection {
         Provenance p = new Provenance(Bus.ISCSI, initiatorAddress, targetName != null ? targetName : targetAddress,
                 itt & 0xFFFF_FFFFL, task.cmdSn, task.command.opcode());
         if (response != 0 || status != 0) {
-            if (task.command.writeNature()) {
-                log.info("write not committed conn={} itt=0x{} volume={} response={} status=0x{}", initiatorAddress,
-                        Integer.toHexString(itt), task.volume, response, Integer.toHexString(status));
-            }
+            unconfirmed(task, "response=" + response + " status=0x" + Integer.toHexString(status));
             recycle(task);
             return;
         }
@@ -327,11 +347,8 @@ public final class IscsiConnection {
             };
             if (hit) {
                 it.remove();
+                unconfirmed(t, "aborted by task management function=" + function);
                 recycle(t);
-                if (t.command.writeNature()) {
-                    log.info("write aborted by task management, not captured conn={} itt=0x{} function={}",
-                            initiatorAddress, Integer.toHexString(t.itt), function);
-                }
             }
         }
     }

@@ -12,6 +12,11 @@ import java.util.Arrays;
  * WRITE; WRITE SAME becomes WRITE_ZEROES, DISCARD (UNMAP bit) or a pattern WRITE; UNMAP's
  * block descriptors (§5.32.2) become DISCARDs; SYNCHRONIZE CACHE a FLUSH; FORMAT UNIT a GAP over
  * the whole volume. A command whose data was not all seen becomes a GAP over its range.
+ *
+ * <p>A write-nature command that the target did not confirm (failed status, abort by task
+ * management, no response before the connection ended) becomes a GAP over what it may have
+ * changed ({@link #unconfirmed}): the target may have applied all or part of it, so the replica
+ * is out of sync there until a resync compares the range. SYNCHRONIZE CACHE changes no data.
  */
 final class TaskCommitter {
     private static final int PATTERN_CHUNK_BYTES = 8 << 20;
@@ -38,6 +43,34 @@ final class TaskCommitter {
             case FORMAT_UNIT -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, "FORMAT UNIT completed");
             default -> throw new IllegalStateException("nature: " + c.nature() + " (expected: a write-nature command)");
         }
+    }
+
+    /**
+     * A write-nature command that was not confirmed with GOOD: a GAP over every range it may have
+     * changed (the whole volume when that range is unknown), never its data.
+     *
+     * @return whether a GAP was recorded (false for SYNCHRONIZE CACHE, which changes no data)
+     */
+    boolean unconfirmed(IscsiTask task, String why) {
+        ScsiCommand c = task.command;
+        long bs = geometry.blockSize(task.volume);
+        long offset = c.lba() * bs;
+        String reason = "write not confirmed by the target, it may have applied it: " + why + " itt=0x"
+                + Integer.toHexString(task.itt) + " opcode=0x" + Integer.toHexString(c.opcode());
+        switch (c.nature()) {
+            case WRITE, COMPARE_AND_WRITE -> sink.gap(task.volume, offset, c.blocks() * bs, reason);
+            case WRITE_SAME -> {
+                long length = c.blocks() == 0 ? toEnd(task, offset) : c.blocks() * bs;
+                sink.gap(task.volume, length < 0 ? 0 : offset, length < 0 ? SnoopSink.WHOLE_VOLUME : length, reason);
+            }
+            case UNMAP -> unmapRanges(task, (o, l) -> sink.gap(task.volume, o, l, reason),
+                    () -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, reason), bs);
+            case FORMAT_UNIT -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, reason);
+            default -> {
+                return false; // SYNCHRONIZE CACHE: no data changed, nothing to mark.
+            }
+        }
+        return true;
     }
 
     private void write(IscsiTask task, Provenance p, long offset, long length, long dataStart) {
@@ -81,8 +114,15 @@ final class TaskCommitter {
     }
 
     private void unmap(IscsiTask task, Provenance p, long bs) {
+        unmapRanges(task, (o, l) -> sink.completed(task.volume, RecordKind.DISCARD, o, l, 0, p, null),
+                () -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, "UNMAP parameter list not fully seen"), bs);
+    }
+
+    /** UNMAP's block descriptors (SBC-4 §5.32.2) as byte ranges, or {@code unknown} when the list was not all seen. */
+    private static void unmapRanges(IscsiTask task, java.util.function.BiConsumer<Long, Long> range, Runnable unknown,
+            long bs) {
         if (!task.complete() || task.data.length < 8) {
-            sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, "UNMAP parameter list not fully seen");
+            unknown.run();
             return;
         }
         byte[] d = task.data;
@@ -91,7 +131,7 @@ final class TaskCommitter {
             long lba = ScsiCommand.u64(d, at);
             long blocks = ScsiCommand.u32(d, at + 8);
             if (blocks > 0) {
-                sink.completed(task.volume, RecordKind.DISCARD, lba * bs, blocks * bs, 0, p, null);
+                range.accept(lba * bs, blocks * bs);
             }
         }
     }

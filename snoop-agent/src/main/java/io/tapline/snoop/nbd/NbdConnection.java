@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Loss (a gap in either direction, a bad magic, a capture that joined mid-connection) makes
  * a whole-volume GAP; a write whose payload was cut makes a GAP over its range when answered.
+ * A write the server answered with an error, or never answered before the connection ended,
+ * makes a GAP over its range: the server may have applied it.
  * Not thread-safe: capture thread only.
  */
 public final class NbdConnection {
@@ -43,6 +45,8 @@ public final class NbdConnection {
     private final NbdReplyDecoder replies;
     private final Map<Long, NbdRequest> outstanding = new HashMap<>();
     private final Map<Long, Boolean> chunkErrors = new HashMap<>();
+    /** Cookies of pending requests already reported as unanswered by {@link #ended}. */
+    private final java.util.Set<Long> unanswered = new java.util.HashSet<>();
     private String export = "";
     private long sizeBytes = -1;
     private boolean exportNameSent;
@@ -165,9 +169,7 @@ public final class NbdConnection {
     private void complete(NbdRequest r, boolean ok) {
         VolumeKey v = volume();
         if (!ok) {
-            if (r.type() != NbdRequest.CMD_READ) {
-                log.info("nbd command failed, not captured conn={} cookie={} type={}", clientAddress, r.cookie(), r.type());
-            }
+            unconfirmed(v, r, "error reply");
             return;
         }
         Provenance p = new Provenance(Bus.NBD, clientAddress, serverAddress + "/" + export, r.cookie(), 0, r.type());
@@ -201,9 +203,40 @@ public final class NbdConnection {
         }
     }
 
+    /**
+     * A WRITE, TRIM or WRITE_ZEROES the server did not confirm may still have changed its range
+     * (NBD proto.md: after an error the range's content is unspecified): a GAP, never the data.
+     */
+    private void unconfirmed(VolumeKey v, NbdRequest r, String why) {
+        boolean changesData = r.type() == NbdRequest.CMD_WRITE || r.type() == NbdRequest.CMD_TRIM
+                || r.type() == NbdRequest.CMD_WRITE_ZEROES;
+        if (!changesData) {
+            if (r.type() == NbdRequest.CMD_FLUSH) {
+                log.info("nbd flush not confirmed, nothing to mark conn={} cookie={} why={}", clientAddress, r.cookie(),
+                        why);
+            }
+            return;
+        }
+        log.info("nbd write not confirmed, GAP recorded conn={} cookie={} type={} offset={} length={} why={}",
+                clientAddress, r.cookie(), r.type(), r.offsetBytes(), r.lengthBytes(), why);
+        sink.gap(v, r.offsetBytes(), r.lengthBytes(), "NBD write not confirmed (" + why + "), the server may have"
+                + " applied it: cookie=" + r.cookie() + " type=" + r.type() + " conn=" + clientAddress);
+    }
+
+    /**
+     * Either direction ended: after the client's end the server may still answer (a half-close),
+     * after the server's no reply can come. Each pending write becomes a GAP once, at the first
+     * end; the requests stay known so that late replies (a READ's payload) keep their framing.
+     */
     void ended() {
-        if (inTransmission && !outstanding.isEmpty()) {
-            log.info("nbd requests never answered, not captured conn={} count={}", clientAddress, outstanding.size());
+        if (!inTransmission) {
+            return;
+        }
+        VolumeKey v = volume();
+        for (NbdRequest r : outstanding.values()) {
+            if (unanswered.add(r.cookie())) {
+                unconfirmed(v, r, "no reply before the connection ended");
+            }
         }
     }
 }

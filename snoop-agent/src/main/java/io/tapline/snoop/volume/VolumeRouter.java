@@ -65,6 +65,8 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         final CaptureBuffer buffer;
         final VolumeStats stats = new VolumeStats();
         final List<Shipper> shippers = new ArrayList<>();
+        /** Whether the buffer's failure ({@link CaptureBuffer#failure}) was logged (once). */
+        volatile boolean failureReported;
 
         Volume(String name, CaptureBuffer buffer) {
             this.name = name;
@@ -209,10 +211,23 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     }
 
     private void sync(Volume v) {
-        try {
-            v.buffer.sync();
-        } catch (IOException e) {
-            throw new UncheckedIOException("sync of volume " + v.name + ": " + e.getMessage(), e);
+        if (v.buffer.failure().isEmpty()) {
+            try {
+                v.buffer.sync();
+                return;
+            } catch (IOException e) {
+                if (v.buffer.failure().isEmpty()) {
+                    throw new UncheckedIOException("sync of volume " + v.name + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        // A failed fsync failed this buffer until restart (status shows why): a retry could falsely
+        // succeed, so none is made. Capture goes on for the replicas (the host is not ours to fail);
+        // the restart tracks every chunk and a resync heals what a power cut may take meanwhile.
+        if (!v.failureReported) {
+            v.failureReported = true;
+            log.error("capture buffer failed, records are no longer made durable until the snoop is restarted"
+                    + " (the restart resyncs every chunk) volume={} reason={}", v.name, v.buffer.failure());
         }
     }
 

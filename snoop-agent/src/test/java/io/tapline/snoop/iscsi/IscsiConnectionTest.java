@@ -201,6 +201,46 @@ class IscsiConnectionTest {
     }
 
     @Test
+    void failedStatusMarksTheWriteRangeAsAGap() {
+        command(1, write10(8, 2), filled(2 * BS, 1));
+        failedResponse(1, 0x02); // CHECK CONDITION, e.g. a medium error after part of the write landed
+        command(2, write10(100, 1), filled(BS, 2));
+        byte[] p = pdu(0x21, 0x80, 0, 2, 0, 0, null, new byte[0]);
+        p[2] = 1; // response: target failure
+        byteByByte(conn.targetStream(), p);
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(2, gaps.size(), gaps.toString());
+        assertEquals(8L * BS, gaps.get(0).offsetBytes());
+        assertEquals(2L * BS, gaps.get(0).lengthBytes());
+        assertEquals(100L * BS, gaps.get(1).offsetBytes());
+        assertEquals(BS, gaps.get(1).lengthBytes());
+    }
+
+    @Test
+    void writeNeverAnsweredBecomesAGapOnceAtConnectionEnd() {
+        command(3, write10(16, 4), filled(4 * BS, 3));
+        byte[] sc10 = new byte[16];
+        sc10[0] = 0x35;
+        command(4, sc10, new byte[0]); // an unanswered SYNCHRONIZE CACHE changes no data
+        conn.initiatorStream().end();
+        conn.targetStream().end();
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(1, gaps.size(), gaps.toString());
+        assertEquals(16L * BS, gaps.get(0).offsetBytes());
+        assertEquals(4L * BS, gaps.get(0).lengthBytes());
+    }
+
+    @Test
+    void writeAbortedByTaskManagementMarksItsRangeAsAGap() {
+        command(5, write10(40, 1), filled(BS, 3));
+        byteByByte(conn.initiatorStream(), pdu(0x42, 0x81, 1, 9, 5, cmdSn, null, new byte[0]));
+        byteByByte(conn.targetStream(), pdu(0x22, 0x80, 0, 9, 0, 0, null, new byte[0]));
+        RecordingSink.Event g = sink.of("GAP").get(0);
+        assertEquals(40L * BS, g.offsetBytes());
+        assertEquals(BS, g.lengthBytes());
+    }
+
+    @Test
     void readIsCountedNotStored() {
         byte[] read10 = new byte[16];
         read10[0] = 0x28;

@@ -109,6 +109,41 @@ class NbdConnectionTest {
     }
 
     @Test
+    void errorReplyToAWriteMarksItsRangeAsAGap() {
+        handshake();
+        request(0, NbdRequest.CMD_WRITE, 7, 512, 4, new byte[] {1, 2, 3, 4});
+        simpleReply(7, 5); // EIO: the server may have written part of it
+        request(0, NbdRequest.CMD_TRIM, 8, 8192, 4096, null);
+        simpleReply(8, 28); // ENOSPC
+        request(0, NbdRequest.CMD_WRITE_ZEROES, 9, 65536, 1024, null);
+        chunk(0, 0x8001, 9, ByteBuffer.allocate(6).putInt(5).putShort((short) 0).array());
+        chunk(1, 0, 9, new byte[0]);
+        request(0, NbdRequest.CMD_FLUSH, 10, 0, 0, null);
+        simpleReply(10, 5); // a failed flush changes no data: nothing to mark
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(3, gaps.size(), gaps.toString());
+        assertEquals(512, gaps.get(0).offsetBytes());
+        assertEquals(4, gaps.get(0).lengthBytes());
+        assertEquals(8192, gaps.get(1).offsetBytes());
+        assertEquals(4096, gaps.get(1).lengthBytes());
+        assertEquals(65536, gaps.get(2).offsetBytes());
+        assertEquals(1024, gaps.get(2).lengthBytes());
+    }
+
+    @Test
+    void writeNeverAnsweredBecomesAGapOnceAtConnectionEnd() {
+        handshake();
+        request(0, NbdRequest.CMD_WRITE, 9, 4096, 4, new byte[] {1, 2, 3, 4});
+        request(0, NbdRequest.CMD_READ, 10, 0, 4, null);
+        conn.clientStream().end();
+        conn.serverStream().end();
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(1, gaps.size(), gaps.toString());
+        assertEquals(4096, gaps.get(0).offsetBytes());
+        assertEquals(4, gaps.get(0).lengthBytes());
+    }
+
+    @Test
     void trimZeroesAndFlushBecomeTheirRecordKinds() {
         handshake();
         request(0, NbdRequest.CMD_TRIM, 1, 8192, 4096, null);

@@ -78,6 +78,9 @@ public final class CaptureBuffer implements Closeable {
     private final LostWrites lost;
     private final ChangedChunks changed;
     private volatile String storageError = "";
+    /** Set by the first failed fsync ({@link #fail}); never cleared while open. */
+    private volatile String failure = "";
+    private final Object failureLock = new Object();
     private volatile String capturePaused = "";
     private long storageRetryAtNanos;
     private static final long STORAGE_RETRY_NANOS = 1_000_000_000L;
@@ -342,6 +345,37 @@ public final class CaptureBuffer implements Closeable {
         return record;
     }
 
+    /**
+     * Leaves FULL now if it can, as the next append would: when the high-water mark allows it and a
+     * storage error's retry time has passed, appends the GAP naming the lost writes. For a poller
+     * (the resync engine): without it, a FULL buffer whose space returned while the host is idle
+     * and every remote has acknowledged stays FULL until the host writes again.
+     *
+     * @return whether the buffer stores records now (not FULL)
+     */
+    public synchronized boolean retryFull() throws IOException {
+        checkOpen();
+        if (!lost.full()) {
+            return true;
+        }
+        if (!capturePaused.isEmpty() || retainedBytes >= config.highWaterBytes()
+                || !storageError.isEmpty() && System.nanoTime() < storageRetryAtNanos) {
+            return false;
+        }
+        try {
+            appendGap();
+        } catch (IOException e) {
+            storageError = e.getMessage() == null ? e.toString() : e.getMessage();
+            storageRetryAtNanos = System.nanoTime() + STORAGE_RETRY_NANOS;
+            return false;
+        }
+        if (!storageError.isEmpty()) {
+            log.info("capture buffer writes succeed again volume={} after: {}", volumeId, storageError);
+            storageError = "";
+        }
+        return true;
+    }
+
     /** A write-nature record that was not stored: remembered as lost (FULL) and its chunks tracked. */
     private void track(RecordKind kind, long offsetBytes, long lengthBytes) throws IOException {
         lost.record(kind, offsetBytes, lengthBytes);
@@ -386,9 +420,13 @@ public final class CaptureBuffer implements Closeable {
         return changed;
     }
 
-    /** The last storage error of an append that turned into tracking, or empty once appends succeed again. */
+    /**
+     * The last storage error of an append that turned into tracking, or empty once appends succeed
+     * again; after {@link #fail}, {@code volume failed until restart: REASON} for good.
+     */
     public String storageError() {
-        return storageError;
+        String f = failure;
+        return f.isEmpty() ? storageError : "volume failed until restart: " + f;
     }
 
     /**
@@ -422,16 +460,53 @@ public final class CaptureBuffer implements Closeable {
     /** Makes every record appended before this call durable (fdatasync), group-commit style. */
     public void sync() throws IOException {
         checkOpen();
+        checkNotFailed();
         long target = lastSequence;
-        if (durableSequence.get() < target || directoryDirty) {
-            synchronized (syncLock) {
-                if (durableSequence.get() < target || directoryDirty) {
-                    forceAppended();
+        try {
+            if (durableSequence.get() < target || directoryDirty) {
+                synchronized (syncLock) {
+                    if (durableSequence.get() < target || directoryDirty) {
+                        forceAppended();
+                    }
                 }
             }
+            lost.force();
+            changed.force();
+        } catch (IOException e) {
+            fail("capture buffer sync failed: " + e.getMessage());
+            throw e;
         }
-        lost.force();
-        changed.force();
+    }
+
+    /**
+     * Fails the buffer until it is reopened, after a failed fsync (its own, or the source
+     * volume's, reported by the wedge): Linux may drop the dirty pages of a failed fsync and a
+     * retry then succeeds without the data on disk, so every later {@link #sync} throws, status
+     * shows the reason as the storage error, and {@link #close} leaves no clean-shutdown marker:
+     * the next open tracks every chunk and a resync heals the replicas. Idempotent.
+     */
+    public void fail(String reason) {
+        synchronized (failureLock) { // its own lock: called under this (a roll) and under syncLock (a sync)
+            if (failure.isEmpty()) {
+                failure = reason == null || reason.isEmpty() ? "failed" : reason;
+                // WARN: the owner (wedge flusher, snoop router) says it at ERROR once, with what it means for the host.
+                log.warn("capture buffer failed, no sync is trusted until restart volume={} dir={} reason={}", volumeId,
+                        dir, failure);
+            }
+        }
+    }
+
+    /** Why the buffer failed ({@link #fail}), or empty. */
+    public String failure() {
+        return failure;
+    }
+
+    private void checkNotFailed() throws IOException {
+        String f = failure;
+        if (!f.isEmpty()) {
+            throw new IOException("capture buffer failed: " + f + " (expected: a restart; a failed fsync is never"
+                    + " retried) volume=" + volumeId + " dir=" + dir);
+        }
     }
 
     /** Highest sequence known to be on stable storage (a {@link #sync} covered it). */
@@ -600,7 +675,7 @@ public final class CaptureBuffer implements Closeable {
             oldest = oldestUnacked.captureTimeOf(minAck + 1);
         }
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
-                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError, capturePaused);
+                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError(), capturePaused);
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */
@@ -621,10 +696,17 @@ public final class CaptureBuffer implements Closeable {
                     return;
                 }
                 try {
-                    forceAppended();
+                    if (failure.isEmpty()) {
+                        forceAppended();
+                    }
                     lost.close();
                     changed.close();
-                    DurableFiles.replace(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[0]);
+                    if (failure.isEmpty()) {
+                        DurableFiles.replace(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[0]);
+                    } else {
+                        log.warn("capture buffer closed without a clean-shutdown marker volume={} reason={}: the next"
+                                + " open tracks every chunk", volumeId, failure);
+                    }
                 } finally {
                     closed = true;
                     for (CaptureSegment segment : segments.values()) {
@@ -668,7 +750,12 @@ public final class CaptureBuffer implements Closeable {
      */
     private void roll(long baseSequence) throws IOException {
         CaptureSegment previous = active;
-        previous.force();
+        try {
+            previous.force();
+        } catch (IOException e) {
+            fail("capture buffer segment fsync failed: " + e.getMessage());
+            throw e;
+        }
         DurableFiles.syncDirectory(dir); // Always: a concurrent sync may have taken the dirty flag but not synced yet.
         durableSequence.accumulateAndGet(previous.lastSequence(), Math::max);
         CaptureSegment next = CaptureSegment.create(dir, baseSequence, volumeId);

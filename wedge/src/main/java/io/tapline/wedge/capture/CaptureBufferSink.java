@@ -27,6 +27,11 @@ final class CaptureBufferSink implements CaptureSink {
     }
 
     @Override
+    public void fail(String reason) {
+        buffer.fail(reason);
+    }
+
+    @Override
     public String toString() {
         return "CaptureBufferSink[" + buffer + "]";
     }

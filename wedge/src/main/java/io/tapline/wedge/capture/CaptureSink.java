@@ -30,6 +30,13 @@ public interface CaptureSink {
     /** Makes every record appended before this call durable. */
     void sync() throws IOException;
 
+    /**
+     * The volume failed for good (a failed fsync, {@code reason} says which): the sink must not
+     * claim a clean shutdown when it is closed, so that the next start tracks every chunk and a
+     * resync heals the replica. Idempotent; any thread.
+     */
+    void fail(String reason);
+
     /** A sink over a capture buffer the caller opened and will close. */
     static CaptureSink of(CaptureBuffer buffer) {
         return new CaptureBufferSink(buffer);

@@ -16,8 +16,12 @@ import org.slf4j.LoggerFactory;
  * Group commit for FUA writes and FLUSH: takes every command waiting at that moment, runs one
  * {@code sink.sync()} and one {@code primary.force()}, then completes them all. Commands are
  * added only after they were applied to both, so the sync pair covers them (and everything
- * applied before them). One thread per volume; a sync failure completes the waiters with
- * {@link WriteOutcome#IO_ERROR} and is logged at ERROR once per failure episode.
+ * applied before them). One thread per volume.
+ *
+ * <p>A failed sync fails the volume for good ({@link VolumeFailure}): the waiters and every later
+ * FUA write and FLUSH get {@link WriteOutcome#IO_ERROR} without another fsync being tried (a
+ * retried fsync may succeed although the kernel dropped the data), the sink is told so that the
+ * capture buffer does not claim a clean shutdown, and one ERROR line says why.
  */
 final class GroupCommitFlusher {
     private static final Logger log = LoggerFactory.getLogger(GroupCommitFlusher.class);
@@ -41,12 +45,13 @@ final class GroupCommitFlusher {
                     // Nothing to flush for the stop marker.
                 }
             });
-    private boolean failing;
+    private final VolumeFailure failure;
 
-    GroupCommitFlusher(String volumeName, VolumeFile primary, CaptureSink sink) {
+    GroupCommitFlusher(String volumeName, VolumeFile primary, CaptureSink sink, VolumeFailure failure) {
         this.volumeName = volumeName;
         this.primary = primary;
         this.sink = sink;
+        this.failure = failure;
         this.thread = new Thread(this::run, "wedge-flush-" + volumeName);
     }
 
@@ -102,19 +107,23 @@ final class GroupCommitFlusher {
     }
 
     private WriteOutcome syncBoth() {
+        if (failure.failed()) {
+            return WriteOutcome.IO_ERROR;
+        }
+        String what = "capture buffer sync failed";
         try {
             sink.sync();
+            what = "primary fsync failed";
             primary.force();
-            if (failing) {
-                failing = false;
-                log.info("capture sync and primary force succeed again volume={}", volumeName);
-            }
             return WriteOutcome.OK;
         } catch (IOException | RuntimeException e) {
-            if (!failing) {
-                failing = true;
-                log.error("sync failed, data at risk: FUA writes and FLUSH get EIO volume={}", volumeName, e);
+            String reason = what + ": " + e.getMessage();
+            if (failure.fail(reason)) {
+                log.error("volume failed, data at risk: {} (every later FLUSH, FUA write and write gets EIO until the"
+                        + " wedge is restarted; the restart tracks every chunk and a resync heals the replica)"
+                        + " volume={}", reason, volumeName, e);
             }
+            sink.fail(reason);
             return WriteOutcome.IO_ERROR;
         }
     }

@@ -40,6 +40,12 @@ import org.slf4j.LoggerFactory;
  *       A FUA write or a FLUSH is completed only after the {@link GroupCommitFlusher} has run
  *       {@code sink.sync()} and {@code primary.force()} <i>after</i> the command was applied;
  *       one sync serves every command waiting at that moment.</li>
+ *   <li><b>A failed fsync fails the volume.</b> If {@code sink.sync()} or {@code primary.force()}
+ *       fails, the volume fails until the wedge restarts ({@link VolumeFailure}): the waiting
+ *       commands and every later command get EIO, nothing more is captured or applied, and a
+ *       sync is never retried (Linux may have dropped the dirty pages, so a retry could report
+ *       success for data that is gone). The restart finds no clean-shutdown marker in the
+ *       capture buffer, tracks every chunk, and a resync heals the replica.</li>
  *   <li><b>FLUSH covers all connections.</b> A write is replied only after it was applied, so
  *       every write replied before a FLUSH was received is ahead of the FLUSH in the FIFO and
  *       is covered by the sync that the FLUSH waits for, whichever connection sent it. That is
@@ -77,6 +83,7 @@ public final class VolumeSequencer implements AutoCloseable {
     private final BlockingQueue<Pending> captureQueue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Pending> applyQueue = new LinkedBlockingQueue<>();
     private final GroupCommitFlusher flusher;
+    private final VolumeFailure failure = new VolumeFailure();
     private final Thread captureThread;
     private final Thread applyThread;
     private final Object submitLock = new Object();
@@ -91,7 +98,7 @@ public final class VolumeSequencer implements AutoCloseable {
         this.volumeName = volumeName;
         this.primary = primary;
         this.sink = sink;
-        this.flusher = new GroupCommitFlusher(volumeName, primary, sink);
+        this.flusher = new GroupCommitFlusher(volumeName, primary, sink, failure);
         this.captureThread = new Thread(this::captureLoop, "wedge-capture-" + volumeName);
         this.applyThread = new Thread(this::applyLoop, "wedge-apply-" + volumeName);
     }
@@ -120,6 +127,15 @@ public final class VolumeSequencer implements AutoCloseable {
         }
         command.listener().onComplete(command, WriteOutcome.SHUT_DOWN);
         command.listener().onBatchEnd();
+    }
+
+    /**
+     * Why the volume failed for good (a failed fsync of the primary or the capture buffer), or
+     * empty while it has not: once failed, every command gets {@link WriteOutcome#IO_ERROR}
+     * until the wedge is restarted ({@link VolumeFailure}).
+     */
+    public String failure() {
+        return failure.reason();
     }
 
     /** Work that runs at a quiescent point of the sequence ({@link #atQuiescentPoint}). */
@@ -181,8 +197,21 @@ public final class VolumeSequencer implements AutoCloseable {
         joinUninterruptibly(captureThread);
         joinUninterruptibly(applyThread);
         flusher.close();
-        sink.sync();
-        primary.force();
+        if (failure.failed()) {
+            // No retried fsync (it could falsely succeed); the sink was told, so no clean shutdown is claimed.
+            log.warn("sequencer closed after the volume failed volume={} reason={}", volumeName, failure.reason());
+            return;
+        }
+        String what = "capture buffer sync failed at close";
+        try {
+            sink.sync();
+            what = "primary fsync failed at close";
+            primary.force();
+        } catch (IOException | RuntimeException e) {
+            failure.fail(what + ": " + e.getMessage());
+            sink.fail(failure.reason()); // the last sync failed too: no clean shutdown may be claimed
+            throw e;
+        }
         log.info("sequencer closed volume={} captureFailures={}", volumeName, captureFailures);
     }
 
@@ -260,6 +289,11 @@ public final class VolumeSequencer implements AutoCloseable {
 
     private void capture(Pending p) {
         WriteCommand c = p.command;
+        if (failure.failed()) {
+            // A failed fsync failed the volume: nothing more is captured or applied (the host gets EIO).
+            p.outcome = WriteOutcome.IO_ERROR;
+            return;
+        }
         try {
             CaptureRecord record = sink.append(c.kind(), c.offsetBytes(), c.lengthBytes(), c.flags(),
                     c.provenance(), c.payload());

@@ -15,6 +15,8 @@ public final class FakeCaptureSink implements CaptureSink {
     private long syncedUpTo;
     private boolean full;
     private boolean failing;
+    private int failingSyncs;
+    private String failure = "";
 
     @Override
     public synchronized CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
@@ -32,7 +34,11 @@ public final class FakeCaptureSink implements CaptureSink {
     }
 
     @Override
-    public synchronized void sync() {
+    public synchronized void sync() throws IOException {
+        if (failingSyncs > 0) {
+            failingSyncs--;
+            throw new IOException("injected fsync failure (EIO)");
+        }
         syncs++;
         syncedUpTo = nextSequence - 1;
     }
@@ -51,6 +57,23 @@ public final class FakeCaptureSink implements CaptureSink {
 
     public synchronized void setFull(boolean full) {
         this.full = full;
+    }
+
+    /** The next {@code count} syncs throw; later ones succeed, as a retried fsync does on Linux. */
+    public synchronized void failNextSyncs(int count) {
+        this.failingSyncs = count;
+    }
+
+    /** What the sequencer reported through {@code fail}, or empty. */
+    public synchronized String failure() {
+        return failure;
+    }
+
+    @Override
+    public synchronized void fail(String reason) {
+        if (failure.isEmpty()) {
+            failure = reason;
+        }
     }
 
     public synchronized void setFailing(boolean failing) {

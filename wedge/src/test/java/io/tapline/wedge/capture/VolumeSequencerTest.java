@@ -141,6 +141,54 @@ class VolumeSequencerTest {
     }
 
     @Test
+    void failedCaptureSyncFailsTheVolumeUntilRestart() throws Exception {
+        FakeCaptureSink sink = new FakeCaptureSink();
+        Outcomes o = new Outcomes();
+        try (VolumeFile primary = VolumeFile.openOrCreate(dir.resolve("p.img"), SIZE)) {
+            VolumeSequencer s = VolumeSequencer.start("vol", primary, sink);
+            s.submit(o.command(RecordKind.WRITE, 0, 2, 0, new byte[] {1, 1}));
+            assertEquals(WriteOutcome.OK, o.await(0));
+            sink.failNextSyncs(1);
+            s.submit(o.command(RecordKind.FLUSH, 0, 0, 0, null));
+            assertEquals(WriteOutcome.IO_ERROR, o.await(1));
+            // The retried fsync would succeed (the kernel dropped the dirty pages): it must not be trusted.
+            s.submit(o.command(RecordKind.FLUSH, 0, 0, 0, null));
+            assertEquals(WriteOutcome.IO_ERROR, o.await(2), "a FLUSH after a failed sync");
+            s.submit(o.command(RecordKind.WRITE, 8, 2, CaptureRecord.FLAG_FUA, new byte[] {2, 2}));
+            assertEquals(WriteOutcome.IO_ERROR, o.await(3), "a FUA write after a failed sync");
+            s.submit(o.command(RecordKind.WRITE, 16, 2, 0, new byte[] {3, 3}));
+            assertEquals(WriteOutcome.IO_ERROR, o.await(4), "a plain write after a failed sync");
+            assertTrue(s.failure().contains("capture buffer sync failed"), s.failure());
+            assertTrue(sink.failure().contains("capture buffer sync failed"), "the sink was told: " + sink.failure());
+            s.close();
+            byte[] b = new byte[18];
+            primary.read(0, ByteBuffer.wrap(b));
+            assertArrayEquals(new byte[] {1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, b,
+                    "nothing after the failure reached the primary");
+            assertEquals(2, sink.records().size(), "nothing after the failure was captured: " + sink.records());
+        }
+    }
+
+    @Test
+    void failedPrimaryForceFailsTheVolumeUntilRestart() throws Exception {
+        FakeCaptureSink sink = new FakeCaptureSink();
+        Outcomes o = new Outcomes();
+        try (VolumeFile real = VolumeFile.openOrCreate(dir.resolve("p.img"), SIZE)) {
+            VolumeFile primary = org.mockito.Mockito.spy(real);
+            org.mockito.Mockito.doThrow(new java.io.IOException("injected fsync failure (EIO)")).doCallRealMethod()
+                    .when(primary).force();
+            VolumeSequencer s = VolumeSequencer.start("vol", primary, sink);
+            s.submit(o.command(RecordKind.WRITE, 0, 2, CaptureRecord.FLAG_FUA, new byte[] {1, 1}));
+            assertEquals(WriteOutcome.IO_ERROR, o.await(0));
+            s.submit(o.command(RecordKind.FLUSH, 0, 0, 0, null));
+            assertEquals(WriteOutcome.IO_ERROR, o.await(1), "a FLUSH after a failed primary fsync");
+            assertTrue(s.failure().contains("primary fsync failed"), s.failure());
+            assertTrue(sink.failure().contains("primary fsync failed"), "the sink was told: " + sink.failure());
+            s.close();
+        }
+    }
+
+    @Test
     void commandsAfterCloseAreShutDown() throws Exception {
         FakeCaptureSink sink = new FakeCaptureSink();
         Outcomes o = new Outcomes();

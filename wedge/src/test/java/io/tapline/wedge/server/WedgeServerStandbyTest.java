@@ -77,8 +77,13 @@ class WedgeServerStandbyTest {
         }
 
         @Override
-        public void sync() {
+        public void sync() throws IOException {
             delegate.sync();
+        }
+
+        @Override
+        public void fail(String reason) {
+            delegate.fail(reason);
         }
     }
 

@@ -1,0 +1,191 @@
+package io.tapline.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tapline.tools.cli.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real failed fsync of the wedge's primary, in a real wedge process: the primary is a file on
+ * an ext4 whose disk is served by nbdkit (its error filter fails every write while a trigger file
+ * exists) through nbdfuse and a loop device, so the write-back of the wedge's fdatasync fails
+ * with EIO; Linux then marks those pages clean and a retried fdatasync reports success. After that the host's FLUSH and
+ * writes get EIO even once the fault has cleared (a retried fsync would succeed: the "fsyncgate"
+ * lesson), status shows the volume failed with the reason, the wedge says it at ERROR once; the
+ * restart finds the buffer closed without its clean-shutdown marker, tracks every chunk, and the
+ * resync leaves the replica equal to the primary. Needs root, FUSE, nbdkit, nbdfuse, qemu-utils.
+ */
+class SourceFsyncFailureIT {
+    private static final long VOLUME_BYTES = 32L << 20;
+    private static final Duration PEER = Duration.ofMinutes(2);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void aFailedPrimaryFsyncFailsTheVolumeUntilRestartAndTheRestartHeals() throws Exception {
+        try (FaultyExt4 fs = FaultyExt4.mount(dir, "primary");
+                ReplicationRig rig = new ReplicationRig(dir, VOLUME_BYTES)) {
+            Path primary = fs.mnt.resolve("primary.img");
+            Files.write(primary, new byte[(int) VOLUME_BYTES]); // allocated: overwrites change no metadata
+            Peers.ok(PEER, "sync");
+            Files.createSymbolicLink(rig.primary(), primary);
+            rig.start();
+            HostWrites.random4k(rig, VOLUME_BYTES, 50, 81); // ends with a flush that succeeds
+            rig.awaitSynced(Duration.ofSeconds(60));
+
+            Files.createFile(fs.trigger);
+            // qemu-io writes through (a FLUSH after the write): the wedge's fdatasync fails, the host gets EIO
+            Peers.Result failed = Peers.run(PEER, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 64k",
+                    rig.uri()));
+            assertTrue(failed.output().contains("Input/output error"), "the host is told: " + failed.output()
+                    + "\n--- wedge log:\n" + rig.wedge().logText());
+            Files.delete(fs.trigger); // the disk answers again: a retried fdatasync now succeeds, the data is gone
+            assertLaterFlushAndWriteFail(rig);
+
+            JsonNode[] volume = new JsonNode[1];
+            Poll.until(Duration.ofSeconds(30), () -> "status naming the failure: " + volume[0], Poll.of(() -> {
+                volume[0] = status(rig).get("volumes").get(0);
+                return volume[0].get("storageError").asText()
+                        .contains("volume failed until restart: primary fsync failed");
+            }));
+            assertTrue(!volume[0].get("synced").asBoolean(), volume[0].toString());
+            assertOneErrorLine(rig);
+
+            rig.wedge().close();
+            rig.startWedge();
+            rig.wedge().awaitLogLine("was not closed cleanly", Duration.ofSeconds(30));
+            HostWrites.random4k(rig, VOLUME_BYTES, 20, 82);
+            rig.awaitSynced(Duration.ofSeconds(120));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void aFailedBufferFsyncFailsTheVolumeUntilRestartAndTheRestartHeals() throws Exception {
+        try (FaultyExt4 fs = FaultyExt4.mount(dir, "buffer");
+                ReplicationRig rig = new ReplicationRig(dir, VOLUME_BYTES)) {
+            Files.createSymbolicLink(rig.buffer(), Files.createDirectories(fs.mnt.resolve("buffer")));
+            rig.start();
+            HostWrites.random4k(rig, VOLUME_BYTES, 50, 91);
+            rig.awaitSynced(Duration.ofSeconds(60));
+
+            Files.createFile(fs.trigger);
+            Peers.Result failed = Peers.run(PEER, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 64k",
+                    rig.uri()));
+            assertTrue(failed.output().contains("Input/output error"), "the host is told: " + failed.output()
+                    + "\n--- wedge log:\n" + rig.wedge().logText());
+            Files.delete(fs.trigger);
+            assertLaterFlushAndWriteFail(rig);
+            // The status files live on the failed disk too: the metric, served from memory, says it.
+            Poll.until(Duration.ofSeconds(30), () -> "tapline_buffer_storage_error 1", Poll.of(
+                    () -> ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_storage_error") == 1.0));
+            assertOneErrorLine(rig);
+            assertTrue(rig.wedge().logText().contains("capture buffer sync failed"), rig.wedge().logText());
+
+            rig.wedge().close();
+            fs.remount(); // ext4 may have aborted its journal on the failed write-back: a fresh mount replays it
+            rig.startWedge();
+            rig.wedge().awaitLogLine("was not closed cleanly", Duration.ofSeconds(30));
+            HostWrites.random4k(rig, VOLUME_BYTES, 20, 92);
+            rig.awaitSynced(Duration.ofSeconds(120));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    private static void assertLaterFlushAndWriteFail(ReplicationRig rig) throws Exception {
+        // qemu skips a FLUSH when it wrote nothing since the last one: nbdsh sends it as it is
+        Peers.Result flush = Peers.run(PEER, List.of("env", "PATH=/usr/bin:/bin", "nbdsh", "-u", rig.uri(), "-c",
+                "h.flush()")); // the system python3, which has libnbd's module
+        assertTrue(flush.exitCode() != 0 && flush.output().contains("Input/output error"),
+                "no FLUSH succeeds after a failed fsync: " + flush.output());
+        Peers.Result write = Peers.run(PEER, List.of("qemu-io", "-f", "raw", "-t", "writeback", "-c",
+                "write -P 0x22 2M 4k", rig.uri()));
+        assertTrue(write.output().contains("Input/output error"), "nor a write: " + write.output());
+    }
+
+    private static void assertOneErrorLine(ReplicationRig rig) {
+        String log = rig.wedge().logText();
+        assertEquals(1, log.split("volume failed, data at risk", -1).length - 1, "one ERROR line: " + log);
+    }
+
+    private static JsonNode status(ReplicationRig rig) throws Exception {
+        String json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(), "--json")
+                .output();
+        return Json.mapper().readTree(json.substring(json.indexOf('{')));
+    }
+
+    /**
+     * An ext4 whose disk fails every write while {@link #trigger} exists: nbdkit's file plugin
+     * behind its error filter, as a file through nbdfuse, as a block device through a loop device.
+     * {@link #close} unmounts and detaches everything, then stops the nbdkit it started (by pid).
+     */
+    private static final class FaultyExt4 implements AutoCloseable {
+        final Path mnt;
+        final Path trigger;
+        private final Path pidFile;
+        private NbdfuseDisk disk;
+
+        private FaultyExt4(Path mnt, Path trigger, Path pidFile) {
+            this.mnt = mnt;
+            this.trigger = trigger;
+            this.pidFile = pidFile;
+        }
+
+        static FaultyExt4 mount(Path dir, String name) throws Exception {
+            Path backing = dir.resolve(name + "-disk.img");
+            try (var f = new java.io.RandomAccessFile(backing.toFile(), "rw")) {
+                f.setLength(128L << 20);
+            }
+            int port = Peers.freePort();
+            FaultyExt4 fs = new FaultyExt4(dir.resolve(name + "-fs"), dir.resolve(name + "-fail-writes"),
+                    dir.resolve(name + "-nbdkit.pid"));
+            Peers.ok(PEER, "nbdkit", "-P", fs.pidFile.toString(), "-p", Integer.toString(port), "-i", "127.0.0.1",
+                    "--filter=error", "file", backing.toString(), "error-pwrite=EIO", "error-pwrite-rate=100%",
+                    "error-pwrite-file=" + fs.trigger);
+            try {
+                fs.disk = NbdfuseDisk.attach(dir, name, "nbd://127.0.0.1:" + port);
+                Peers.ok(PEER, "mkfs.ext4", "-q", "-F", fs.disk.device());
+                fs.mountDisk();
+                return fs;
+            } catch (Exception | AssertionError e) {
+                fs.close();
+                throw e;
+            }
+        }
+
+        private void mountDisk() throws Exception {
+            disk.mount(mnt);
+            Peers.ok(PEER, "mount", "-o", "remount,commit=60,noatime", mnt.toString()); // no journal commit meanwhile
+        }
+
+        void remount() throws Exception {
+            Peers.run(PEER, "umount", mnt.toString()).orFail("umount " + mnt);
+            disk.mount(mnt);
+        }
+
+        @Override
+        public void close() throws Exception {
+            try {
+                if (disk != null) {
+                    disk.close();
+                }
+            } finally {
+                if (Files.exists(pidFile)) {
+                    ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim())).ifPresent(ProcessHandle::destroy);
+                }
+            }
+        }
+    }
+}
