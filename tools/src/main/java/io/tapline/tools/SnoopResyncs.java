@@ -40,7 +40,8 @@ final class SnoopResyncs implements AutoCloseable {
     private final Path bufferRoot;
     private volatile boolean closed;
 
-    private record Started(ResyncEngine engine, NbdSourceReader reader, Process bridge) {
+    private record Started(ResyncEngine engine, NbdSourceReader reader, Process bridge,
+            io.tapline.log.buffer.CaptureBuffer buffer) {
     }
 
     SnoopResyncs(Map<String, String> sources, CaptureCounters capture, Path bufferRoot) {
@@ -97,7 +98,7 @@ final class SnoopResyncs implements AutoCloseable {
             }
             ResyncEngine engine = ResyncEngine.start(v.name(), v.buffer(), v.shippers(),
                     new SnoopSourceVolume(reader, v.buffer(), capture), ResyncConfig.DEFAULT);
-            engines.put(v.name(), new Started(engine, reader, bridge));
+            engines.put(v.name(), new Started(engine, reader, bridge, v.buffer()));
             log.info("resync source volume={} source={} sizeBytes={}", v.name(), uri, reader.sizeBytes());
         } catch (IOException | RuntimeException e) {
             log.error("--source {}={}: {}; no resync for this volume", v.name(), uri, e.getMessage());
@@ -123,7 +124,7 @@ final class SnoopResyncs implements AutoCloseable {
         long now = System.currentTimeMillis();
         for (Map.Entry<String, Started> e : engines.entrySet()) {
             try {
-                new SourceStatusFile(e.getValue().engine().status(), "", !closed, now)
+                new SourceStatusFile(e.getValue().engine().status(), e.getValue().buffer().storageError(), !closed, now)
                         .write(bufferRoot.resolve(e.getKey()));
             } catch (IOException ex) {
                 log.debug("source status not written volume={} error={}", e.getKey(), ex.toString());
