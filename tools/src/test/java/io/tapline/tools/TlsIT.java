@@ -64,13 +64,19 @@ class TlsIT {
                 Peers.ok(CLI, "nbdcopy", file.toString(), rig.uri());
                 rig.awaitSynced(Duration.ofSeconds(60));
                 rig.assertReplicaMatchesPrimary();
+                // tcpdump may still be draining its ring on a busy machine: let it write what it saw.
+                Poll.until(Duration.ofSeconds(30), () -> "the link capture holds the shipped megabyte",
+                        Poll.of(() -> Files.size(linkCapture) > 1 << 20));
+                Poll.until(Duration.ofSeconds(30), () -> "the NBD capture holds the host's write",
+                        Poll.of(() -> contains(Files.readAllBytes(nbdCapture), secret)));
             } finally {
                 stop(linkDump);
                 stop(nbdDump);
             }
             assertTrue(contains(Files.readAllBytes(nbdCapture), secret),
                     "control: the host's clear-text NBD capture holds the written bytes");
-            assertTrue(Files.size(linkCapture) > 1 << 20, "the link capture saw the shipped megabyte");
+            assertTrue(Files.size(linkCapture) > 1 << 20, "the link capture saw the shipped megabyte: "
+                    + Files.size(linkCapture) + " bytes; tcpdump said: " + Files.readString(Path.of(linkCapture + ".log")));
             assertFalse(contains(Files.readAllBytes(linkCapture), secret), "the TLS link capture shows no payload");
 
             String remote = ReplicationRig.hostPort(rig.linkAddress);
@@ -178,7 +184,8 @@ class TlsIT {
 
     private static Process tcpdump(int port, Path file) throws Exception {
         Path log = Path.of(file + ".log");
-        Process p = new ProcessBuilder("tcpdump", "-i", "lo", "-s", "0", "-U", "-w", file.toString(), "tcp port " + port)
+        Process p = new ProcessBuilder("tcpdump", "-i", "lo", "-s", "0", "-B", "131072", "-U", "-w", file.toString(),
+                "tcp port " + port)
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Poll.until(Duration.ofSeconds(20), () -> "tcpdump listening", Poll.of(
                 () -> Files.exists(log) && Files.readString(log).contains("listening on")));
