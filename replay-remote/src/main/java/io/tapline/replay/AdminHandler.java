@@ -38,9 +38,11 @@ final class AdminHandler {
     }
 
     void handle(AdminRequest req) {
-        if (!config.credential().isEmpty() && !MessageDigest.isEqual(
-                config.credential().getBytes(StandardCharsets.UTF_8), req.credential().getBytes(StandardCharsets.UTF_8))) {
-            done(false, 0, "bad credential for volume " + req.volumeId());
+        String secret = config.security().adminSecret(config.credential());
+        if (config.security().tls() == null && !secret.isEmpty() && !MessageDigest.isEqual(
+                secret.getBytes(StandardCharsets.UTF_8), req.credential().getBytes(StandardCharsets.UTF_8))) {
+            done(false, 0, "bad credential for volume " + req.volumeId()
+                    + (config.security().adminCredential().isEmpty() ? "" : " (expected: the administrators' credential)"));
             return;
         }
         String idProblem = VolumeIds.problem(req.volumeId());

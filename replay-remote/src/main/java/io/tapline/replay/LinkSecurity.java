@@ -20,13 +20,22 @@ import java.util.Objects;
  * @param handshakeTimeout a connection that has not completed its TLS handshake and sent HELLO or
  *                         ADMIN_REQUEST by then is closed; a source silent for three times as
  *                         long is closed too (sources say SourceHead every second)
+ * @param adminCredential  without TLS, the administrators' own secret: when set, an
+ *                         ADMIN_REQUEST must carry it (the sources' credential no longer does);
+ *                         empty: the one credential serves both roles
  */
-public record LinkSecurity(TlsConfig tls, boolean insecure, Duration handshakeTimeout) {
+public record LinkSecurity(TlsConfig tls, boolean insecure, Duration handshakeTimeout, String adminCredential) {
     /** No TLS, loopback only, 10 s to say HELLO. */
     public static final LinkSecurity LOOPBACK = new LinkSecurity(null, false, Duration.ofSeconds(10));
 
+    /** Without a separate administrators' credential. */
+    public LinkSecurity(TlsConfig tls, boolean insecure, Duration handshakeTimeout) {
+        this(tls, insecure, handshakeTimeout, "");
+    }
+
     public LinkSecurity {
         Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
+        Objects.requireNonNull(adminCredential, "adminCredential");
         if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
             throw new IllegalArgumentException("handshakeTimeout: " + handshakeTimeout + " (expected: > 0)");
         }
@@ -48,6 +57,11 @@ public record LinkSecurity(TlsConfig tls, boolean insecure, Duration handshakeTi
         return "listen: " + listen.getHostString() + ":" + listen.getPort() + " is not a loopback address (expected:"
                 + " --tls-cert/--tls-key/--tls-ca so peers authenticate, or --insecure to accept unauthenticated"
                 + " peers and clear-text credentials on the network)";
+    }
+
+    /** The secret an ADMIN_REQUEST must carry without TLS: the administrators' own, or else the credential. */
+    String adminSecret(String credential) {
+        return adminCredential.isEmpty() ? credential : adminCredential;
     }
 
     /**

@@ -25,7 +25,8 @@ final class PeerGate {
         LinkSecurity security = config.security();
         InetSocketAddress remote = channel.remoteAddress() instanceof InetSocketAddress a ? a : null;
         if (security.tls() == null) {
-            String problem = security.plainPeerProblem(remote, config.credential());
+            String problem = security.plainPeerProblem(remote, first instanceof JourneyMessage.AdminRequest
+                    ? security.adminSecret(config.credential()) : config.credential());
             String claimed = first instanceof JourneyMessage.AdminRequest r ? r.actor()
                     : first instanceof JourneyMessage.Hello h ? h.sourceId() : "?";
             return new Verdict(first, problem, claimed + " (claimed, from " + (remote == null ? "?" : remote.getHostString())

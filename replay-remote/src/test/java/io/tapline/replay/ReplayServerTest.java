@@ -322,6 +322,25 @@ class ReplayServerTest {
     }
 
     @Test
+    void withAnAdministratorsCredentialTheSourcesOneNoLongerRollsBack() throws Exception {
+        server.close();
+        server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data)
+                .withCredential("source-secret").withSecurity(new LinkSecurity(null, false,
+                        java.time.Duration.ofSeconds(10), "admin-secret")));
+        JourneyMessage.AdminDone bySource = AdminClient.request(server.boundAddress(), new JourneyMessage.AdminRequest(
+                "source-secret", "mallory", "vol1", JourneyMessage.AdminRequest.RESUME, 0, 0, ""), 10_000, (d, t) -> { });
+        assertTrue(!bySource.ok() && bySource.message().startsWith("bad credential for volume vol1 (expected: the"
+                + " administrators' credential)"), bySource.message());
+        JourneyMessage.AdminDone byAdmin = AdminClient.request(server.boundAddress(), new JourneyMessage.AdminRequest(
+                "admin-secret", "alice", "vol1", JourneyMessage.AdminRequest.RESUME, 0, 0, ""), 10_000, (d, t) -> { });
+        assertTrue(!byAdmin.message().startsWith("bad credential"), byAdmin.message());
+        JourneyTestClient c = connect();
+        c.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", SIZE, 4096,
+                "source-secret"));
+        c.next(JourneyMessage.Welcome.class);
+    }
+
+    @Test
     void wrongCredentialIsRefused() throws Exception {
         server.close();
         server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data)

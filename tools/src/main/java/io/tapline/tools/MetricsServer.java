@@ -29,7 +29,30 @@ final class MetricsServer implements AutoCloseable {
 
     /** Starts serving on {@code address}. */
     static MetricsServer start(InetSocketAddress address) throws IOException {
-        HttpServer http = HttpServer.create(address, 16);
+        return start(address, null);
+    }
+
+    /**
+     * Starts serving on {@code address}; with {@code tls}, HTTPS that requires a client
+     * certificate signed by the same CA (the journey link's authentication: any role may read).
+     */
+    static MetricsServer start(InetSocketAddress address, io.tapline.journey.tls.TlsConfig tls) throws IOException {
+        HttpServer http;
+        if (tls == null) {
+            http = HttpServer.create(address, 16);
+        } else {
+            com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(address, 16);
+            javax.net.ssl.SSLContext context = tls.jdkServerContext();
+            https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(context) {
+                @Override
+                public void configure(com.sun.net.httpserver.HttpsParameters params) {
+                    javax.net.ssl.SSLParameters p = context.getDefaultSSLParameters();
+                    p.setNeedClientAuth(true);
+                    params.setSSLParameters(p);
+                }
+            });
+            http = https;
+        }
         MetricsServer server = new MetricsServer(http);
         http.createContext("/metrics", exchange -> {
             for (Consumer<PrometheusMeterRegistry> r : server.refreshers) {

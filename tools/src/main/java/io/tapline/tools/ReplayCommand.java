@@ -62,6 +62,11 @@ final class ReplayCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     TlsOptions tls;
 
+    @Option(names = "--admin-credential-file", paramLabel = "FILE",
+            description = "Without TLS: the administrators' own secret; rollback, resume, promote and demote must"
+                    + " carry it (the sources' --credential-file no longer does).")
+    Path adminCredentialFile;
+
     @Option(names = "--insecure",
             description = "Allow listening on a non-loopback address without TLS: peers there are accepted with the"
                     + " credential (sent in clear text) or, without one, unauthenticated. Warned at start.")
@@ -76,7 +81,8 @@ final class ReplayCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         io.tapline.replay.LinkSecurity security;
         try {
-            security = new io.tapline.replay.LinkSecurity(tls.config(), insecure, handshakeTimeout);
+            security = new io.tapline.replay.LinkSecurity(tls.config(), insecure, handshakeTimeout,
+                    Credentials.read(adminCredentialFile));
         } catch (IllegalArgumentException e) {
             throw new CliFailure("--handshake-timeout: " + e.getMessage(), 2);
         }
@@ -91,7 +97,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
-        MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
+        MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics, tls.config()));
         if (metricsServer != null) {
             java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
                     new java.util.LinkedHashMap<>();

@@ -178,7 +178,7 @@ final class SnoopCommand implements Callable<Integer> {
         PcapCapture capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer));
         SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters(), buffer));
         if (http != null) {
-            MetricsServer metricsServer = serve.own(MetricsServer.start(http));
+            MetricsServer metricsServer = serve.own(MetricsServer.start(http, sourceOptions.tls.config()));
             var counters = capture.counters();
             var registry = metricsServer.registry();
             io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_packets", counters,

@@ -63,7 +63,7 @@ final class WedgeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServeUntilStopped serve = new ServeUntilStopped();
-        MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics));
+        MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics, sourceOptions.tls.config()));
         if (metricsServer != null) {
             java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
                     new java.util.LinkedHashMap<>();

@@ -93,8 +93,18 @@ class TlsIT {
                     ReplicationRig.EXPORT, "--to-seq", "1", "--timeout", "20");
             assertNotEquals(0, plain.exitCode(), plain.output());
             assertEquals(replicaBefore, Peers.md5(rig.replica()), "no refused client changed the replica");
-            Poll.until(Duration.ofSeconds(10), () -> "three refusals counted", Poll.of(() -> ReplicationRig.metric(
-                    rig.replayMetrics, "tapline_replay_refused_sessions_total") >= 3));
+            // The status page and metrics need a certificate too (HTTPS, any role may read).
+            javax.net.ssl.SSLContext auditorContext = io.tapline.journey.tls.TlsConfig.load(Path.of(auditorTls[1]),
+                    Path.of(auditorTls[3]), Path.of(auditorTls[5])).jdkClientContext();
+            Poll.until(Duration.ofSeconds(10), () -> "three refusals counted", Poll.of(() -> metricOverTls(
+                    rig.replayMetrics, "tapline_replay_refused_sessions_total", auditorContext) >= 3));
+            String page = https(rig.replayMetrics, "/status.json", auditorContext);
+            assertTrue(page.contains("\"volume\" : \"" + ReplicationRig.EXPORT + "\""), page);
+            assertThrowsIo(() -> ReplicationRig.metric(rig.replayMetrics, "tapline_build_info"));
+            javax.net.ssl.SSLContext noCertificate = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+            noCertificate.init(null, io.tapline.journey.tls.TlsConfig.load(Path.of(auditorTls[1]),
+                    Path.of(auditorTls[3]), Path.of(auditorTls[5])).trustManagers(), null);
+            assertThrowsIo(() -> https(rig.replayMetrics, "/status.json", noCertificate));
 
             // An administrator's command: audited under the certificate's name, not the user's claim.
             rig.wedge().close();
@@ -159,6 +169,40 @@ class TlsIT {
                 assertTrue(answers.stream().anyMatch(m -> m instanceof JourneyMessage.Welcome), answers.toString());
             }
             assertTrue(rig.replayer().logText().contains("source silent"), rig.replayer().logText());
+        }
+    }
+
+    private static String https(InetSocketAddress address, String path, javax.net.ssl.SSLContext context)
+            throws Exception {
+        var client = java.net.http.HttpClient.newBuilder().sslContext(context).build();
+        return client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("https://"
+                + ReplicationRig.hostPort(address) + path)).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+                .body();
+    }
+
+    private static double metricOverTls(InetSocketAddress address, String sample, javax.net.ssl.SSLContext context)
+            throws Exception {
+        for (String line : https(address, "/metrics", context).lines().toList()) {
+            if (line.startsWith(sample + " ") || line.startsWith(sample + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return Double.NaN;
+    }
+
+    interface IoCall {
+        Object call() throws Exception;
+    }
+
+    /** The call fails at the connection (refused handshake, or plain HTTP to an HTTPS port). */
+    private static void assertThrowsIo(IoCall call) {
+        try {
+            Object result = call.call();
+            throw new AssertionError("expected a failed connection, got: " + result);
+        } catch (java.io.IOException e) {
+            // expected
+        } catch (Exception e) {
+            throw new AssertionError("expected an IOException", e);
         }
     }
 

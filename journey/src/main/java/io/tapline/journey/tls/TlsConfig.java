@@ -104,6 +104,19 @@ public final class TlsConfig {
         return h;
     }
 
+    /** The trust managers that accept only certificates from the trusted CA. */
+    public javax.net.ssl.TrustManager[] trustManagers() {
+        return material.trustManagers().getTrustManagers();
+    }
+
+    /**
+     * A JDK server context with the same keys and trust (the HTTP status page); the server must
+     * also require client certificates ({@code SSLParameters.setNeedClientAuth}).
+     */
+    public SSLContext jdkServerContext() throws IOException {
+        return jdkClientContext();
+    }
+
     /** A JDK context for blocking clients (the admin commands), with the same keys and trust. */
     public SSLContext jdkClientContext() throws IOException {
         try {
