@@ -176,12 +176,18 @@ public final class ReplayServer implements Closeable {
         return h == null ? Optional.empty() : Optional.ofNullable(h.status());
     }
 
-    /** Status of every volume opened since this server started, by volume id. */
     /** Connections refused by {@link PeerGate} (role, certificate, unauthenticated peer) since start. */
     public long refusedSessions() {
         return refused.sum();
     }
 
+    /** The rollback window of an open volume (as of its last applied group), if it is open. */
+    public Optional<io.tapline.log.undo.UndoLog.Window> undoWindow(String volumeId) {
+        VolumeHost h = hosts.get(volumeId);
+        return h == null ? Optional.empty() : Optional.ofNullable(h.undoWindow());
+    }
+
+    /** Status of every volume opened since this server started, by volume id. */
     public List<VolumeStatus> volumes() {
         List<VolumeStatus> out = new ArrayList<>();
         for (VolumeHost h : hosts.values()) {

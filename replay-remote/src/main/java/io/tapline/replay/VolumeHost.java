@@ -60,6 +60,12 @@ final class VolumeHost {
         return executor;
     }
 
+    /** The open volume's rollback window as of its last applied group, or null when closed. */
+    io.tapline.log.undo.UndoLog.Window undoWindow() {
+        ReplicaVolume v = volume;
+        return v == null ? null : v.window();
+    }
+
     /**
      * Records a refused peer in the volume's audit log, on the volume's thread (the log's one
      * writer): through the open volume, or by opening the log of an existing volume for the

@@ -48,6 +48,18 @@ final class ReplayMetrics {
                         VolumeStatus::consistentSequence);
                 gauge(registry, "tapline_replay_session_connected", "1 while a source is connected", tags,
                         v.volumeId(), s -> s.sessionConnected() ? 1 : 0);
+                Gauge.builder("tapline_replay_undo_oldest_sequence", server, s -> s.undoWindow(v.volumeId())
+                                .map(w -> (double) w.oldestReachableSequence()).orElse(Double.NaN))
+                        .description("the oldest sequence a rollback can reach (NaN while the volume is closed)")
+                        .tags(tags).register(registry);
+                Gauge.builder("tapline_replay_undo_window_seconds", server, s -> s.undoWindow(v.volumeId())
+                                .filter(w -> !w.empty()).map(w -> (System.currentTimeMillis() * 1e6 - w.oldestTimeNanos())
+                                        / 1e9).orElse(0.0))
+                        .description("how far back in time a rollback can go (0: only the current state)")
+                        .tags(tags).register(registry);
+                Gauge.builder("tapline_replay_undo_bytes", server, s -> s.undoWindow(v.volumeId())
+                                .map(w -> (double) w.bytes()).orElse(Double.NaN))
+                        .description("bytes the undo log takes on disk").tags(tags).register(registry);
                 FunctionCounter.builder("tapline_replay_applied_bytes", server,
                                 s -> s.volumeStatus(v.volumeId()).map(VolumeStatus::bytesApplied).orElse(0L))
                         .description("bytes written or zeroed on the replica since start").tags(tags)

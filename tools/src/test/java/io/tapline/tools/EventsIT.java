@@ -26,6 +26,10 @@ class EventsIT {
             rig.start();
             HostWrites.random4k(rig, 64L << 20, 10, 1);
             rig.awaitSynced(Duration.ofSeconds(60));
+            // The replayer's rollback window is in its metrics too.
+            assertTrue(ReplicationRig.metric(rig.replayMetrics, "tapline_replay_undo_bytes") > 0);
+            assertTrue(ReplicationRig.metric(rig.replayMetrics, "tapline_replay_undo_oldest_sequence") == 0);
+            assertTrue(ReplicationRig.metric(rig.replayMetrics, "tapline_replay_undo_window_seconds") > 0);
             try (TaplineProcess events = TaplineProcess.start(tmp.resolve("events.log"), "events", "--buffer",
                     rig.buffer().toString(), "--json", "--interval", "PT0.2S", "--for", "PT120S")) {
                 Poll.until(Duration.ofSeconds(30), events::logText, () -> lines(events).size() >= 1);
