@@ -88,19 +88,25 @@ public final class DurableFiles {
     public static final int SECTOR_BYTES = 512;
 
     /**
-     * Whether some disk sector overlapping {@code [from, to)} holds only zeros there: a sector a
-     * power cut left unwritten. Appends only turn zeros (beyond the old end of the file) into
-     * data, so damage a cut does to appended, never-synced bytes always shows such a sector;
-     * damage that shows none (flipped bits in written data) is corruption, not a cut.
+     * Whether a disk sector a power cut left unwritten lies in {@code [from, to)}, where
+     * {@code to} is where valid data starts again: a sector that ends at or before {@code to} and
+     * reads as zeros from {@code from} (or its start) to its end. Appends only turn zeros beyond
+     * the old end of the file into data, and a sector is written whole or not at all, so a cut
+     * that lost appended sectors before later ones leaves exactly that; damage without it
+     * (flipped bits, a few zero bytes inside written data) is corruption, not a cut.
      */
     public static boolean hasUnwrittenSector(FileChannel ch, long from, long to) throws IOException {
-        ByteBuffer bytes = ByteBuffer.allocate((int) (to - from));
+        long firstSector = from / SECTOR_BYTES * SECTOR_BYTES;
+        long lastEnd = to / SECTOR_BYTES * SECTOR_BYTES;
+        if (lastEnd <= firstSector) {
+            return false;
+        }
+        ByteBuffer bytes = ByteBuffer.allocate((int) (lastEnd - from));
         readUpTo(ch, bytes, from);
-        for (long sector = from / SECTOR_BYTES * SECTOR_BYTES; sector < to; sector += SECTOR_BYTES) {
+        for (long sector = firstSector; sector + SECTOR_BYTES <= lastEnd; sector += SECTOR_BYTES) {
             long lo = Math.max(sector, from);
-            long hi = Math.min(sector + SECTOR_BYTES, to);
             boolean zero = true;
-            for (long i = lo; i < hi && zero; i++) {
+            for (long i = lo; i < sector + SECTOR_BYTES && zero; i++) {
                 zero = bytes.get((int) (i - from)) == 0;
             }
             if (zero) {

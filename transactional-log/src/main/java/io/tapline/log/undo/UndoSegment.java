@@ -179,10 +179,11 @@ final class UndoSegment implements Closeable {
     }
 
     /**
-     * Indexes the records; {@code newest}: damage is a torn tail when nothing valid follows it,
-     * or when a sector the power cut left unwritten lies between it and the next valid record
-     * (unsynced appends written back out of order: no sync covered any of them); {@code trim}
-     * cuts such a tail off.
+     * Indexes the records; damage is a torn tail when nothing valid follows it, and {@code trim}
+     * cuts it off. Damage with valid records after it is refused, even when a sector the power
+     * cut left unwritten explains it (the batch's sectors written back out of order): the undo
+     * log does not record where its last sync ended, so it cannot tell an unsynced hole from a
+     * damaged synced record, whose loss would make a later rollback silently wrong.
      */
     private void scan(boolean trim, boolean newest) throws IOException {
         long fileSize = channel.size();
@@ -207,7 +208,7 @@ final class UndoSegment implements Closeable {
             }
             if (problem != null) {
                 long next = nextValidRecord(pos, fileSize, count == 0 ? baseSequence - 1 : sequences[count - 1]);
-                if (next >= 0 && !(newest && DurableFiles.hasUnwrittenSector(channel, pos, next))) {
+                if (next >= 0) {
                     throw new UndoFormatException("mid-file corruption at offset " + pos + ": " + problem
                             + "; later records follow, refusing to drop them file=" + path);
                 }

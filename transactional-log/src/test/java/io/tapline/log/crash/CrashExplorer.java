@@ -21,7 +21,9 @@ import java.util.stream.Stream;
  *   <li>Metadata (create, mkdir, rename, unlink, truncate) persists in issue order, as the
  *       journal commits it: a cut keeps some prefix of the metadata issued since the last fsync
  *       of any file or directory; everything before that fsync is durable.
- *   <li>Data writes to a file persist in any order and any subset until an fsync of that file;
+ *   <li>Data writes to a file persist in any order and any subset until an fsync of that file,
+ *       at the granularity of 512-byte sectors (a sector is written back whole, with every
+ *       earlier write to it: a kept write keeps the earlier ones it shares a sector with);
  *       a write can be torn at a 512-byte sector boundary, lose its first sector while later
  *       ones persist, or persist its size change with its data still zeros (the zero-filled
  *       tail ext4 leaves).
@@ -34,7 +36,8 @@ final class CrashExplorer {
     private static final int SECTOR = 512;
 
     /** Figures of one exploration. */
-    record Report(String kind, int operations, int cuts, long statesBuilt, long statesChecked, List<String> failures) {
+    record Report(String kind, int operations, int cuts, long statesBuilt, long statesChecked, long refused,
+            List<String> failures) {
     }
 
     private final int randomPerCut;
@@ -91,7 +94,8 @@ final class CrashExplorer {
         }
         deleteTree(state);
         deleteTree(recorded);
-        return new Report(workload.kind(), ops.size(), ops.size() + 1, built, checked, failures);
+        return new Report(workload.kind(), ops.size(), ops.size() + 1, built, checked, workload.refusedWithRepair(),
+                failures);
     }
 
     /** Moves op {@code i} into the pending lists, and the pending ops a sync covers into the base. */
@@ -160,7 +164,45 @@ final class CrashExplorer {
         }
     }
 
+    /**
+     * {@code chosen} closed under the disk's sector granularity: a sector is written back whole,
+     * with every write made to it before, so a kept write keeps every earlier pending write that
+     * shares a sector with it (same file).
+     */
+    private static List<Integer> closed(List<Integer> chosen, List<Integer> pending, List<FileOp> ops) {
+        java.util.TreeSet<Integer> kept = new java.util.TreeSet<>(chosen);
+        java.util.ArrayDeque<Integer> work = new java.util.ArrayDeque<>(chosen);
+        while (!work.isEmpty()) {
+            int wi = work.pop();
+            FileOp.Write w = (FileOp.Write) ops.get(wi);
+            long first = w.offset() / SECTOR;
+            long last = (w.offset() + w.bytes().length - 1) / SECTOR;
+            for (Integer j : pending) {
+                if (kept.contains(j)) {
+                    continue;
+                }
+                FileOp.Write e = (FileOp.Write) ops.get(j);
+                if (e.inode() == w.inode() && j < wi
+                        && e.offset() / SECTOR <= last && (e.offset() + e.bytes().length - 1) / SECTOR >= first) {
+                    kept.add(j);
+                    work.push(j);
+                }
+            }
+        }
+        return new ArrayList<>(kept);
+    }
+
     private List<Variant> variants(List<FileOp> ops, List<Integer> meta, List<Integer> data, Random random) {
+        List<Variant> raw = variantsByWrite(ops, meta, data, random);
+        List<Variant> out = new ArrayList<>(raw.size());
+        for (Variant v : raw) {
+            out.add(new Variant(v.metaPrefix(), v.meta(), closed(v.data(), data, ops), v.torn(), v.tornKeep(),
+                    v.tornExtends()));
+        }
+        return out;
+    }
+
+    private List<Variant> variantsByWrite(List<FileOp> ops, List<Integer> meta, List<Integer> data, Random random) {
         List<Variant> out = new ArrayList<>();
         List<Integer> metaCopy = List.copyOf(meta);
         List<Integer> none = List.of();

@@ -40,7 +40,7 @@ class CrashStateExplorerTest {
 
     @Test
     void cursorFiles() throws Exception {
-        explore(new CursorFilesWorkload(120 * SCALE), scratch);
+        explore(new CursorFilesWorkload(150 * SCALE), scratch);
     }
 
     @Test
@@ -50,23 +50,23 @@ class CrashStateExplorerTest {
 
     @Test
     void auditLog() throws Exception {
-        explore(new AuditLogWorkload(3, 150 * SCALE), scratch);
+        explore(new AuditLogWorkload(3, 200 * SCALE), scratch);
     }
 
     @Test
     void stateFiles() throws Exception {
-        explore(new StateFilesWorkload(200 * SCALE), scratch);
+        explore(new StateFilesWorkload(300 * SCALE), scratch);
     }
 
     @AfterAll
     static void report() throws Exception {
         StringBuilder b = new StringBuilder("crash-state exploration (power-cut model: see CrashExplorer)\n");
-        b.append(String.format("%-16s %10s %8s %12s %12s %8s%n", "file kind", "file ops", "cuts", "states built",
-                "distinct", "failing"));
+        b.append(String.format("%-16s %10s %8s %12s %12s %16s %8s%n", "file kind", "file ops", "cuts",
+                "states built", "distinct", "refused (repair)", "failing"));
         long total = 0;
         for (CrashExplorer.Report r : REPORTS) {
-            b.append(String.format("%-16s %10d %8d %12d %12d %8d%n", r.kind(), r.operations(), r.cuts(),
-                    r.statesBuilt(), r.statesChecked(), r.failures().size()));
+            b.append(String.format("%-16s %10d %8d %12d %12d %16d %8d%n", r.kind(), r.operations(), r.cuts(),
+                    r.statesBuilt(), r.statesChecked(), r.refused(), r.failures().size()));
             total += r.statesChecked();
         }
         b.append("distinct states checked: ").append(total).append('\n');

@@ -27,4 +27,9 @@ interface CrashWorkload {
      * when recovery refuses or loses or invents data.
      */
     void check(Path dir, int opsDone) throws Exception;
+
+    /** States that recovery refused with its documented repair, an allowed outcome (counted for the report). */
+    default long refusedWithRepair() {
+        return 0;
+    }
 }

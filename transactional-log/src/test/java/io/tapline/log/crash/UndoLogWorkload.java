@@ -23,7 +23,9 @@ import java.util.Set;
  * segments, a rollback that truncates the log, and appends after it. Oracle: the log opens;
  * every before-image synced before the cut and not deleted since is there with its bytes;
  * every record it returns was appended; records a finished rollback removed never come back
- * (a later rollback would restore stale bytes); sequences go newest first.
+ * (a later rollback would restore stale bytes); sequences go newest first. A refusal with the
+ * documented repair is allowed only where a sector the cut left unwritten explains it (the
+ * undo log cannot tell an unsynced hole from a damaged synced record; see UndoSegment).
  */
 final class UndoLogWorkload implements CrashWorkload {
     private static final UndoConfig CONFIG = new UndoConfig(8192, 48 << 10, Duration.ofDays(1));
@@ -33,6 +35,12 @@ final class UndoLogWorkload implements CrashWorkload {
     private final Ledger<List<String>> synced = new Ledger<>(List.of());
     private final Ledger<Set<String>> removed = new Ledger<>(Set.of());
     private final Ledger<Set<String>> mustStayGone = new Ledger<>(Set.of());
+    private long refused;
+
+    @Override
+    public long refusedWithRepair() {
+        return refused;
+    }
 
     UndoLogWorkload(int batches) {
         this.batches = batches;
@@ -126,7 +134,24 @@ final class UndoLogWorkload implements CrashWorkload {
             assertTrue(mustHave.isEmpty(), "undo directory lost with " + mustHave.size() + " synced records");
             return;
         }
-        try (UndoLog undo = UndoLog.open(undoDir, CONFIG, Clock.systemUTC())) {
+        UndoLog opened;
+        try {
+            opened = UndoLog.open(undoDir, CONFIG, Clock.systemUTC());
+        } catch (io.tapline.log.undo.UndoFormatException e) {
+            // The documented refusal (runbook: move the segment aside): allowed only where a sector
+            // the cut left unwritten explains the damage, i.e. never for synced, intact records.
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("mid-file corruption at offset (\\d+):.*later records follow.* file=(\\S+)$")
+                    .matcher(e.getMessage());
+            assertTrue(m.find(), "refused: " + e.getMessage());
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(Path.of(m.group(2)))) {
+                assertTrue(io.tapline.log.DurableFiles.hasUnwrittenSector(ch, Long.parseLong(m.group(1)), ch.size()),
+                        "refused without an unwritten sector: " + e.getMessage());
+            }
+            refused++;
+            return;
+        }
+        try (UndoLog undo = opened) {
             List<String> got = live(undo);
             Set<String> gotSet = new HashSet<>(got);
             for (String k : got) {

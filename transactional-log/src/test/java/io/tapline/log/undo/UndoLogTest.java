@@ -157,10 +157,7 @@ class UndoLogTest {
     }
 
     @Test
-    void zeroedRecordWithValidRecordsAfterIsAPowerCutTail() throws IOException {
-        // Unsynced appends written back out of order: a record's sectors never reached the disk,
-        // later ones did. No sync covered any of them (a sync writes every dirty page), so the
-        // newest segment is cut at the hole, as for any torn tail.
+    void zeroedRecordWithValidRecordsAfterIsRefused() throws IOException {
         fill(20);
         Path seg = newestSegment();
         byte[] whole = Files.readAllBytes(seg);
@@ -168,10 +165,10 @@ class UndoLogTest {
         byte[] damaged = whole.clone();
         java.util.Arrays.fill(damaged, whole.length - 5 * record, whole.length - 4 * record, (byte) 0);
         Files.write(seg, damaged);
-        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
-            assertEquals(5L * record, undo.recoveredDroppedBytes());
-        }
-        assertEquals(whole.length - 5 * record, Files.size(seg));
+        UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.open(dir, CFG, CLOCK));
+        assertTrue(e.getMessage().contains("mid-file corruption at offset " + (whole.length - 5 * record)),
+                e.getMessage());
+        assertEquals(whole.length, Files.size(seg), "nothing was dropped");
     }
 
     @Test
