@@ -8,6 +8,8 @@
 #   - nbdkit's file plugin on the same kind of file in the same folder,
 # interleaved for ROUNDS rounds; prints medians and the wedge/nbdkit ratios.
 # Usage: bench/wedge_vs_nbdkit.sh [RUNTIME_S=20] [ROUNDS=3] [WORKDIR=/tmp/tapline-bench]
+# Also writes every run as CSV (target,workload,round,value,unit) to $CSV (default
+# WORKDIR/wedge_vs_nbdkit.csv); bench/plot.py turns it into the SVG chart docs/benchmarks.md shows.
 # Needs: fio, nbdkit, libnbd-bin, Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 RT=${1:-20}; ROUNDS=${2:-3}; W=${3:-/tmp/tapline-bench}
@@ -62,9 +64,18 @@ for r in $(seq "$ROUNDS"); do for t in wedge caponly nbdkit; do for w in seq1m r
 done; done; done
 cmp "$W/primary.img" "$W/remote/vol1/replica.img" && echo "replica identical to primary after the run"
 
-python3 - "$W/fio" <<'PY'
-import json, glob, statistics, sys
+python3 - "$W/fio" "${CSV:-$W/wedge_vs_nbdkit.csv}" <<'PY'
+import csv, json, glob, statistics, sys
 d = sys.argv[1]
+with open(sys.argv[2], "w", newline="") as out:
+    rows = csv.writer(out)
+    rows.writerow(["target", "workload", "round", "value", "unit"])
+    for f in sorted(glob.glob(f"{d}/*.json")):
+        t, w, r = f.rsplit("/", 1)[1].split(".")[:3]
+        j = json.load(open(f))["jobs"][0]["write"]
+        rows.writerow([t, w, r, round(j["bw_bytes"] / 1e6, 1) if w == "seq1m" else round(j["iops"]),
+                       "MB/s" if w == "seq1m" else "IOPS"])
+print(f"csv: {sys.argv[2]}")
 def med(t, w):
     vals = []
     for f in sorted(glob.glob(f"{d}/{t}.{w}.*.json")):
