@@ -53,10 +53,6 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     /** Apply thread only: the last replica state sent to the source. */
     private io.tapline.journey.control.ReplicaStateReport lastReport;
 
-    ReplaySession(ReplayConfig config, Function<String, VolumeHost> hosts) {
-        this(config, hosts, () -> { });
-    }
-
     ReplaySession(ReplayConfig config, Function<String, VolumeHost> hosts, Runnable onRefusedPeer) {
         this.config = config;
         this.hosts = hosts;

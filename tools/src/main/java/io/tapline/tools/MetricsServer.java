@@ -42,7 +42,7 @@ final class MetricsServer implements AutoCloseable {
             http = HttpServer.create(address, 16);
         } else {
             com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(address, 16);
-            javax.net.ssl.SSLContext context = tls.jdkServerContext();
+            javax.net.ssl.SSLContext context = tls.jdkContext();
             https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(context) {
                 @Override
                 public void configure(com.sun.net.httpserver.HttpsParameters params) {
@@ -81,15 +81,11 @@ final class MetricsServer implements AutoCloseable {
 
     /** The version the build wrote into {@code tapline-build.properties}, or "dev". */
     private static String buildVersion() {
-        java.util.Properties p = new java.util.Properties();
-        try (var in = MetricsServer.class.getResourceAsStream("/tapline-build.properties")) {
-            if (in != null) {
-                p.load(in);
-            }
+        try {
+            return TaplineCli.Version.buildProperties().getProperty("version", "dev");
         } catch (IOException e) {
             return "dev";
         }
-        return p.getProperty("version", "dev");
     }
 
     PrometheusMeterRegistry registry() {

@@ -107,14 +107,20 @@ public final class TaplineCli implements Runnable {
      * build), the commit when the launcher knows it ({@code -Dtapline.commit}), and the copyright.
      */
     static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() throws java.io.IOException {
+        /** {@code tapline-build.properties} (version, build time), empty when the build did not write it. */
+        static java.util.Properties buildProperties() throws java.io.IOException {
             java.util.Properties p = new java.util.Properties();
             try (var in = TaplineCli.class.getResourceAsStream("/tapline-build.properties")) {
                 if (in != null) {
                     p.load(in);
                 }
             }
+            return p;
+        }
+
+        @Override
+        public String[] getVersion() throws java.io.IOException {
+            java.util.Properties p = buildProperties();
             String commit = System.getProperty("tapline.commit", "");
             return new String[] {
                 "tapline " + p.getProperty("version", "dev") + ", built " + p.getProperty("built", "unknown")

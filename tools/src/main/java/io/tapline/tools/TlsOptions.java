@@ -49,6 +49,6 @@ final class TlsOptions {
     /** A JDK context for the blocking admin client, or null for plain TCP. */
     SSLContext jdkContext() throws IOException {
         TlsConfig c = config();
-        return c == null ? null : c.jdkClientContext();
+        return c == null ? null : c.jdkContext();
     }
 }

@@ -95,7 +95,7 @@ class TlsIT {
             assertEquals(replicaBefore, Peers.md5(rig.replica()), "no refused client changed the replica");
             // The status page and metrics need a certificate too (HTTPS, any role may read).
             javax.net.ssl.SSLContext auditorContext = io.tapline.journey.tls.TlsConfig.load(Path.of(auditorTls[1]),
-                    Path.of(auditorTls[3]), Path.of(auditorTls[5])).jdkClientContext();
+                    Path.of(auditorTls[3]), Path.of(auditorTls[5])).jdkContext();
             Poll.until(Duration.ofSeconds(10), () -> "three refusals counted", Poll.of(() -> metricOverTls(
                     rig.replayMetrics, "tapline_replay_refused_sessions_total", auditorContext) >= 3));
             String page = https(rig.replayMetrics, "/status.json", auditorContext);

@@ -110,15 +110,11 @@ public final class TlsConfig {
     }
 
     /**
-     * A JDK server context with the same keys and trust (the HTTP status page); the server must
-     * also require client certificates ({@code SSLParameters.setNeedClientAuth}).
+     * A JDK context with the same keys and trust, for blocking clients (the admin commands) and
+     * for the HTTPS status page (whose server must also require client certificates:
+     * {@code SSLParameters.setNeedClientAuth}).
      */
-    public SSLContext jdkServerContext() throws IOException {
-        return jdkClientContext();
-    }
-
-    /** A JDK context for blocking clients (the admin commands), with the same keys and trust. */
-    public SSLContext jdkClientContext() throws IOException {
+    public SSLContext jdkContext() throws IOException {
         try {
             SSLContext ctx = SSLContext.getInstance("TLSv1.3");
             ctx.init(material.keyManagers().getKeyManagers(), material.trustManagers().getTrustManagers(), null);

@@ -152,7 +152,7 @@ final class UndoSegment implements Closeable {
             h.flip();
             checkHeader(h, path);
             UndoSegment s = new UndoSegment(path, ch, h.getLong(8));
-            s.scan(writable && trimTail, trimTail);
+            s.scan(writable && trimTail);
             return s;
         } catch (IOException | RuntimeException e) {
             ch.close();
@@ -185,7 +185,7 @@ final class UndoSegment implements Closeable {
      * log does not record where its last sync ended, so it cannot tell an unsynced hole from a
      * damaged synced record, whose loss would make a later rollback silently wrong.
      */
-    private void scan(boolean trim, boolean newest) throws IOException {
+    private void scan(boolean trim) throws IOException {
         long fileSize = channel.size();
         long pos = HEADER_BYTES;
         ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER_BYTES);
@@ -207,8 +207,7 @@ final class UndoSegment implements Closeable {
                 }
             }
             if (problem != null) {
-                long next = nextValidRecord(pos, fileSize, count == 0 ? baseSequence - 1 : sequences[count - 1]);
-                if (next >= 0) {
+                if (validRecordAfter(pos, fileSize, count == 0 ? baseSequence - 1 : sequences[count - 1])) {
                     throw new UndoFormatException("mid-file corruption at offset " + pos + ": " + problem
                             + "; later records follow, refusing to drop them file=" + path);
                 }
@@ -227,12 +226,12 @@ final class UndoSegment implements Closeable {
     }
 
     /**
-     * Where the first whole record with a valid CRC and a later sequence starts after
-     * {@code badAt} ({@code -1} if none): then the damage is mid-file corruption unless a power
-     * cut explains it. A torn tail is what a crash leaves: a partial record, a record with a bad
-     * CRC, zero-filled blocks (the size reached the disk, the data did not).
+     * Whether a whole record with a valid CRC and a later sequence starts anywhere after
+     * {@code badAt}: then the damage is mid-file corruption, not a torn tail. A torn tail is
+     * what a crash leaves: a partial record, a record with a bad CRC, zero-filled blocks (the
+     * size reached the disk, the data did not), with nothing valid after them.
      */
-    private long nextValidRecord(long badAt, long fileSize, long afterSequence) throws IOException {
+    private boolean validRecordAfter(long badAt, long fileSize, long afterSequence) throws IOException {
         ByteBuffer window = ByteBuffer.allocate(1 << 20);
         for (long start = badAt + 1; start + RECORD_HEADER_BYTES <= fileSize;
                 start += window.capacity() - RECORD_HEADER_BYTES + 1) {
@@ -246,11 +245,11 @@ final class UndoSegment implements Closeable {
                     continue;
                 }
                 if (checkRecord(start + i, (int) length) == null) {
-                    return start + i;
+                    return true;
                 }
             }
         }
-        return -1;
+        return false;
     }
 
     private String checkRecord(long pos, int length) throws IOException {

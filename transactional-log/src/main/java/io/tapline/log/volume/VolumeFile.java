@@ -37,7 +37,6 @@ public final class VolumeFile implements Closeable {
     private final long sizeBytes;
     private final int fd;
     private volatile boolean punchHoleWorks;
-    private volatile boolean seekDataWorks = true;
 
     private VolumeFile(Path path, FileChannel channel, long sizeBytes) {
         this.path = path;
@@ -112,21 +111,7 @@ public final class VolumeFile implements Closeable {
      */
     public boolean isHole(long offsetBytes, long lengthBytes) {
         checkRange(offsetBytes, lengthBytes);
-        if (fd < 0 || !seekDataWorks || lengthBytes == 0) {
-            return false;
-        }
-        try {
-            return LibC.INSTANCE.lseek(fd, offsetBytes, SEEK_DATA) >= offsetBytes + lengthBytes;
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() == ENXIO) {
-                return true; // no data at or after the offset
-            }
-            seekDataWorks = false;
-            return false;
-        } catch (UnsatisfiedLinkError e) {
-            seekDataWorks = false;
-            return false;
-        }
+        return lengthBytes > 0 && nextDataOffset(offsetBytes) >= offsetBytes + lengthBytes;
     }
 
     /** Fills {@code dst} from {@code offsetBytes}; the range must lie inside the volume. */

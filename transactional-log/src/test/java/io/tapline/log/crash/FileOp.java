@@ -22,7 +22,7 @@ sealed interface FileOp {
     record Truncate(int inode, long size) implements FileOp {
     }
 
-    /** The link {@code from} renamed over {@code to} (same directory). */
+    /** The link {@code from} renamed over {@code to} (a metadata operation, like every link change). */
     record Rename(String from, String to, int inode) implements FileOp {
     }
 

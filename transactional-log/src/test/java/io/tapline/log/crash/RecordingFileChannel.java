@@ -112,9 +112,23 @@ final class RecordingFileChannel extends FileChannel {
         return delegate.transferTo(position, count, target);
     }
 
+    /** Recorded as the write it is: read from {@code src}, then written at {@code position}. */
     @Override
-    public long transferFrom(ReadableByteChannel src, long position, long count) {
-        throw new UnsupportedOperationException("transferFrom: not recorded yet");
+    public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(count, 1 << 20));
+        long done = 0;
+        while (done < count) {
+            buf.clear().limit((int) Math.min(buf.capacity(), count - done));
+            int n = src.read(buf);
+            if (n <= 0) {
+                break;
+            }
+            buf.flip();
+            while (buf.hasRemaining()) {
+                done += write(buf, position + done);
+            }
+        }
+        return done;
     }
 
     @Override
@@ -132,9 +146,13 @@ final class RecordingFileChannel extends FileChannel {
         }
     }
 
+    /**
+     * Refused: stores through a mapping reach the file without a system call, so no trace could
+     * show them (no code under exploration maps its files).
+     */
     @Override
     public MappedByteBuffer map(MapMode mode, long position, long size) {
-        throw new UnsupportedOperationException("map: not recorded");
+        throw new UnsupportedOperationException("map: stores through a mapping cannot be recorded");
     }
 
     @Override

@@ -134,9 +134,26 @@ final class RecordingFileSystemProvider extends FileSystemProvider {
         }
     }
 
+    /** A copy is recorded as what it does to the disk: the target created (or cut to 0) and written. */
     @Override
-    public void copy(Path source, Path target, CopyOption... options) {
-        throw new UnsupportedOperationException("copy: not recorded yet");
+    public void copy(Path source, Path target, CopyOption... options) throws IOException {
+        Path to = RecordingPath.unwrap(target);
+        Files.copy(RecordingPath.unwrap(source), to, options);
+        String rel = trace.relative(to);
+        if (rel == null) {
+            return;
+        }
+        int inode;
+        if (trace.known(rel)) {
+            inode = trace.inodeOf(rel);
+            trace.add(new FileOp.Truncate(inode, 0));
+        } else {
+            inode = trace.created(rel);
+        }
+        byte[] bytes = Files.readAllBytes(to);
+        if (bytes.length > 0) {
+            trace.add(new FileOp.Write(inode, 0, bytes));
+        }
     }
 
     @Override
@@ -148,9 +165,6 @@ final class RecordingFileSystemProvider extends FileSystemProvider {
         int inode = relFrom == null ? -1 : trace.inodeOf(relFrom);
         Files.move(from, to, options);
         if (relFrom != null && relTo != null) {
-            if (!FileOp.parentOf(relFrom).equals(FileOp.parentOf(relTo))) {
-                throw new UnsupportedOperationException("move: across directories " + relFrom + " -> " + relTo);
-            }
             trace.add(new FileOp.Rename(relFrom, relTo, inode));
         }
     }
