@@ -8,6 +8,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -53,23 +54,25 @@ class StatusPageIT {
             rig.start();
             browser.get("http://" + ReplicationRig.hostPort(rig.wedgeMetrics) + "/");
             WebDriverWait wait = new WebDriverWait(browser, SEEN);
-            wait.until(d -> d.findElements(By.id("synced-source")).size() == 1
-                    && d.findElement(By.id("synced-source")).getText().equals("synced"));
+            wait.until(d -> "synced".equals(text("#synced-source")));
             String before = lastSequence();
 
             HostWrites.random4k(rig, 64L << 20, 20, 7);
-            wait.until(d -> !lastSequence().equals(before));
-            assertTrue(Long.parseLong(lastSequence()) >= Long.parseLong(before) + 20,
-                    "the page shows the 20 writes: " + before + " -> " + lastSequence());
+            // A render taken while the writes ran may show some of them: wait for all 20.
+            long expected = Long.parseLong(before) + 20;
+            wait.withMessage(() -> "the page shows the 20 writes: " + before + " -> " + lastSequence())
+                    .until(d -> lastSequence().matches("\\d+") && Long.parseLong(lastSequence()) >= expected);
 
             rig.replayer().close();
             HostWrites.random4k(rig, 64L << 20, 5, 8);
-            wait.until(d -> d.findElement(By.id("synced-source")).getText().equals("not synced"));
-            String why = browser.findElement(By.cssSelector("[data-section=source] td[data-key=notSyncedBecause]"))
-                    .getText();
-            assertTrue(!why.isBlank() && !why.equals("none"), "the page says why: " + why);
+            wait.until(d -> "not synced".equals(text("#synced-source")));
+            String why = text("[data-section=source] td[data-key=notSyncedBecause]");
+            assertTrue(why != null && !why.isBlank() && !why.equals("none"), "the page says why: " + why);
 
-            assertTrue(browser.findElement(By.linkText("Prometheus metrics")).getAttribute("href").endsWith("/metrics"));
+            Object href = ((JavascriptExecutor) browser).executeScript(
+                    "const a = [...document.querySelectorAll('a')].find(x => x.textContent.trim() === 'Prometheus metrics');"
+                            + " return a === undefined ? null : a.href;");
+            assertTrue(href instanceof String link && link.endsWith("/metrics"), "the page links to /metrics: " + href);
             browser.get("http://" + ReplicationRig.hostPort(rig.wedgeMetrics) + "/metrics");
             String metrics = browser.findElement(By.tagName("body")).getText();
             assertTrue(metrics.contains("tapline_build_info{") && metrics.contains("jvm_memory_used_bytes"),
@@ -77,8 +80,22 @@ class StatusPageIT {
         }
     }
 
-    /** The source volume's captured-sequence cell as the page shows it. */
+    /** The source volume's captured-sequence cell as the page shows it ("" before the first render). */
     private String lastSequence() {
-        return browser.findElement(By.cssSelector("[data-section=source] td[data-key=captured]")).getText();
+        String captured = text("[data-section=source] td[data-key=captured]");
+        return captured == null ? "" : captured;
+    }
+
+    /**
+     * The text of the first element matching a CSS selector, or null when there is none. Read in
+     * one script so that the page's once-a-second re-render (it replaces the sections' HTML)
+     * cannot swap the element between finding it and reading it: a WebElement held across a
+     * render goes stale.
+     */
+    private String text(String selector) {
+        Object value = ((JavascriptExecutor) browser).executeScript(
+                "const e = document.querySelector(arguments[0]); return e === null ? null : e.textContent.trim();",
+                selector);
+        return (String) value;
     }
 }
