@@ -6,11 +6,24 @@ package io.tapline.log.buffer;
  * @param segmentBytes   a segment is rolled once it reaches this size (default 64 MiB)
  * @param maxBytes       the buffer is FULL above this many retained bytes (default 4 GiB)
  * @param highWaterBytes status shows HIGH_WATER above this (default 80 % of max)
+ * @param directAppendMinBytes records of at least this many encoded bytes are appended with
+ *                       O_DIRECT, bypassing the page cache (default from the system property
+ *                       {@code tapline.buffer.directAppendMinBytes}, else 64 KiB; see
+ *                       {@code DirectAppender}); {@code Long.MAX_VALUE} appends everything buffered
  */
-public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes) {
+public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes, long directAppendMinBytes) {
     public static final BufferConfig DEFAULT = new BufferConfig(64L << 20, 4L << 30, (4L << 30) / 10 * 8);
 
+    /** A config whose direct appends follow the default threshold. */
+    public BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes) {
+        this(segmentBytes, maxBytes, highWaterBytes, DirectAppender.MIN_RECORD_BYTES);
+    }
+
     public BufferConfig {
+        if (directAppendMinBytes < 0) {
+            throw new IllegalArgumentException(
+                    "directAppendMinBytes: " + directAppendMinBytes + " (expected: >= 0)");
+        }
         if (segmentBytes < 4096) {
             throw new IllegalArgumentException("segmentBytes: " + segmentBytes + " (expected: >= 4096)");
         }
@@ -27,5 +40,10 @@ public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes
     /** A config with the given maximum and high water at 80 % of it. */
     public static BufferConfig ofMaxBytes(long segmentBytes, long maxBytes) {
         return new BufferConfig(segmentBytes, maxBytes, Math.max(1, maxBytes / 10 * 8));
+    }
+
+    /** This config with another direct-append threshold. */
+    public BufferConfig withDirectAppendMinBytes(long bytes) {
+        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, bytes);
     }
 }

@@ -205,7 +205,7 @@ public final class CaptureBuffer implements Closeable {
     private void adopt(List<SegmentRecovery.Loaded> loaded) throws IOException {
         long retained = 0;
         for (SegmentRecovery.Loaded l : loaded) {
-            CaptureSegment segment = CaptureSegment.open(l);
+            CaptureSegment segment = CaptureSegment.open(l).directAppendsFrom(config.directAppendMinBytes());
             segments.put(segment.baseSequence(), segment);
             retained += segment.publishedSizeBytes();
         }
@@ -221,7 +221,7 @@ public final class CaptureBuffer implements Closeable {
             }
         }
         if (segments.isEmpty()) {
-            active = CaptureSegment.create(dir, last + 1, volumeId);
+            active = CaptureSegment.create(dir, last + 1, volumeId).directAppendsFrom(config.directAppendMinBytes());
             segments.put(active.baseSequence(), active);
             retained += active.publishedSizeBytes();
             DurableFiles.syncDirectory(dir);
@@ -697,6 +697,7 @@ public final class CaptureBuffer implements Closeable {
                 }
                 try {
                     if (failure.isEmpty()) {
+                        active.trimPadding();
                         forceAppended();
                     }
                     lost.close();
@@ -751,6 +752,7 @@ public final class CaptureBuffer implements Closeable {
     private void roll(long baseSequence) throws IOException {
         CaptureSegment previous = active;
         try {
+            previous.trimPadding();
             previous.force();
         } catch (IOException e) {
             fail("capture buffer segment fsync failed: " + e.getMessage());
@@ -758,7 +760,8 @@ public final class CaptureBuffer implements Closeable {
         }
         DurableFiles.syncDirectory(dir); // Always: a concurrent sync may have taken the dirty flag but not synced yet.
         durableSequence.accumulateAndGet(previous.lastSequence(), Math::max);
-        CaptureSegment next = CaptureSegment.create(dir, baseSequence, volumeId);
+        CaptureSegment next = CaptureSegment.create(dir, baseSequence, volumeId)
+                .directAppendsFrom(config.directAppendMinBytes());
         segments.put(baseSequence, next); // Readers find the next segment before the old one is sealed.
         active = next;
         previous.seal();

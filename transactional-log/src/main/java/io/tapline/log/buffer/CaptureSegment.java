@@ -11,9 +11,16 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * One segment file of a capture buffer: a {@link SegmentHeader} followed by records. The writer
- * appends to the active segment with gathering writes into the page cache and publishes the new
- * size and last sequence; readers use their own channels and never read past
- * {@link #publishedSizeBytes()}.
+ * appends to the active segment and publishes the new size and last sequence; readers use their
+ * own channels and never read past {@link #publishedSizeBytes()}.
+ *
+ * <p>Small records go with gathering writes into the page cache. Large ones (see
+ * {@link DirectAppender}) go with O_DIRECT from an aligned staging buffer: writing into fresh
+ * page-cache pages costs more than the disk write itself on a virtual machine (every new page is
+ * a first touch), and a buffer's bytes are written once and read back at most once. A direct
+ * write covers whole blocks, so the file may end in zero padding past the last record until the
+ * next append overwrites it or {@link #trimPadding} cuts it; recovery reads such a tail as
+ * zeros after the last record and trims it like a torn tail.
  *
  * <p>Publication order (what makes reads untorn): the bytes are written, then
  * {@code publishedSizeBytes}, then (by the buffer) the last sequence; {@link #seal} is set only
@@ -31,6 +38,9 @@ final class CaptureSegment implements Closeable {
     private volatile long lastSequence;
     private volatile boolean sealed;
     private volatile boolean deleted;
+    private long directMinBytes = Long.MAX_VALUE;
+    private DirectAppender direct;
+    private boolean padded;
 
     private CaptureSegment(Path path, long baseSequence, int headerBytes, FileChannel channel, long sizeBytes,
             long lastSequence) {
@@ -79,9 +89,11 @@ final class CaptureSegment implements Closeable {
     void append(ByteBuffer[] record, long sequence, long recordBytes) throws IOException {
         FileChannel ch = channel;
         try {
-            ByteBuffer last = record[record.length - 1];
-            while (last.hasRemaining() || record[0].hasRemaining()) {
-                ch.write(record);
+            if (!(recordBytes >= directMinBytes && appendedDirect(ch, record, recordBytes))) {
+                ByteBuffer last = record[record.length - 1];
+                while (last.hasRemaining() || record[0].hasRemaining()) {
+                    ch.write(record);
+                }
             }
         } catch (IOException e) {
             restore();
@@ -89,6 +101,64 @@ final class CaptureSegment implements Closeable {
         }
         publishedSizeBytes += recordBytes;
         lastSequence = sequence;
+    }
+
+    /**
+     * Cuts the zero padding a direct append left past the last record, so that a segment the
+     * writer leaves (rolled or closed) ends exactly at its last record.
+     */
+    void trimPadding() throws IOException {
+        if (padded) {
+            channel.truncate(publishedSizeBytes);
+            padded = false;
+        }
+    }
+
+    /**
+     * Appends with O_DIRECT when this file system takes it. The first direct write that fails
+     * (a file system that opens O_DIRECT but refuses the I/O) turns direct appends off for the
+     * directory and leaves the record to the buffered path; later failures are I/O errors.
+     */
+    private boolean appendedDirect(FileChannel ch, ByteBuffer[] record, long recordBytes) throws IOException {
+        if (directAppender() == null) {
+            return false;
+        }
+        int[] positions = new int[record.length];
+        for (int i = 0; i < record.length; i++) {
+            positions[i] = record[i].position();
+        }
+        try {
+            direct.append(ch, publishedSizeBytes, record);
+        } catch (IOException e) {
+            if (direct.wrote()) {
+                throw e;
+            }
+            DirectAppender.refuse(path, e);
+            closeDirect();
+            direct = null;
+            for (int i = 0; i < record.length; i++) {
+                record[i].position(positions[i]);
+            }
+            ch.truncate(publishedSizeBytes);
+            return false;
+        }
+        padded = true;
+        ch.position(publishedSizeBytes + recordBytes);
+        return true;
+    }
+
+    /** The direct appender, opened on first use; null when this file system refuses O_DIRECT. */
+    private DirectAppender directAppender() {
+        if (direct == null && !DirectAppender.refused(path)) {
+            direct = DirectAppender.open(path);
+        }
+        return direct;
+    }
+
+    /** Records of at least this many bytes are appended with O_DIRECT from now on. */
+    CaptureSegment directAppendsFrom(long recordBytes) {
+        this.directMinBytes = recordBytes;
+        return this;
     }
 
     /** fdatasync of everything appended so far. */
@@ -112,13 +182,21 @@ final class CaptureSegment implements Closeable {
     /** Closes and removes the file (the caller has checked every remote acknowledged it). */
     void delete() throws IOException {
         deleted = true;
+        closeDirect();
         channel.close();
         Files.deleteIfExists(path);
     }
 
     @Override
     public void close() throws IOException {
+        closeDirect();
         channel.close();
+    }
+
+    private void closeDirect() throws IOException {
+        if (direct != null) {
+            direct.close();
+        }
     }
 
     /**

@@ -28,7 +28,12 @@ final class BufferSegmentsWorkload implements CrashWorkload {
     static final String VOLUME = "vol1";
     static final String REMOTE = "r1";
     private static final Provenance WEDGE = new Provenance(Bus.WEDGE, "127.0.0.1:50000", VOLUME, 7, 0, 1);
-    private static final BufferConfig CONFIG = BufferConfig.ofMaxBytes(8192, 1 << 20);
+    /** Buffered appends only. */
+    static final BufferConfig BUFFERED = BufferConfig.ofMaxBytes(8192, 1 << 20).withDirectAppendMinBytes(Long.MAX_VALUE);
+    /** Records of 1 KiB and more appended with O_DIRECT (padded blocks, mixed with buffered small ones). */
+    static final BufferConfig DIRECT = BufferConfig.ofMaxBytes(8192, 1 << 20).withDirectAppendMinBytes(1024);
+
+    private final BufferConfig config;
 
     private final int sessions;
     private final int appendsPerSession;
@@ -40,14 +45,16 @@ final class BufferSegmentsWorkload implements CrashWorkload {
     /** Cuts inside close(): its clean-shutdown marker is written only after every record was forced. */
     private final Ledger<Boolean> closing = new Ledger<>(false);
 
-    BufferSegmentsWorkload(int sessions, int appendsPerSession) {
+    BufferSegmentsWorkload(BufferConfig config, int sessions, int appendsPerSession) {
+        this.config = config;
         this.sessions = sessions;
         this.appendsPerSession = appendsPerSession;
     }
 
     @Override
     public String kind() {
-        return "buffer segments";
+        return config.directAppendMinBytes() == Long.MAX_VALUE ? "buffer segments"
+                : "buffer segments, direct appends from " + config.directAppendMinBytes() + " bytes";
     }
 
     @Override
@@ -55,7 +62,7 @@ final class BufferSegmentsWorkload implements CrashWorkload {
         Path dir = root.resolve("buffer");
         long acked = 0;
         for (int s = 0; s < sessions; s++) {
-            CaptureBuffer buffer = CaptureBuffer.open(dir, VOLUME, CONFIG);
+            CaptureBuffer buffer = CaptureBuffer.open(dir, VOLUME, config);
             buffer.registerRemote(REMOTE);
             for (int i = 0; i < appendsPerSession; i++) {
                 long seq = buffer.lastSequence() + 1;
@@ -95,7 +102,7 @@ final class BufferSegmentsWorkload implements CrashWorkload {
         if (mustHave == 0 && !Files.exists(bufferDir)) {
             return; // nothing was acknowledged; a fresh buffer is a correct start
         }
-        try (CaptureBuffer buffer = CaptureBuffer.open(bufferDir, VOLUME, CONFIG)) {
+        try (CaptureBuffer buffer = CaptureBuffer.open(bufferDir, VOLUME, config)) {
             assertTrue(buffer.lastSequence() >= mustHave,
                     "lastSequence " + buffer.lastSequence() + " < synced " + mustHave);
             Long registered = buffer.status().acknowledged().get(REMOTE);

@@ -37,7 +37,7 @@ final class CrashExplorer {
 
     /** Figures of one exploration. */
     record Report(String kind, int operations, int cuts, long statesBuilt, long statesChecked, long refused,
-            List<String> failures) {
+            List<String> failures, long paddedWrites) {
     }
 
     private final int randomPerCut;
@@ -94,8 +94,10 @@ final class CrashExplorer {
         }
         deleteTree(state);
         deleteTree(recorded);
+        long padded = ops.stream().filter(op -> op instanceof FileOp.Write w && w.bytes().length > 0
+                && w.offset() % 4096 == 0 && w.bytes().length % 4096 == 0).count();
         return new Report(workload.kind(), ops.size(), ops.size() + 1, built, checked, workload.refusedWithRepair(),
-                failures);
+                failures, padded);
     }
 
     /** Moves op {@code i} into the pending lists, and the pending ops a sync covers into the base. */

@@ -35,7 +35,14 @@ class CrashStateExplorerTest {
 
     @Test
     void bufferSegments() throws Exception {
-        explore(new BufferSegmentsWorkload(3, 80 * SCALE), scratch);
+        explore(new BufferSegmentsWorkload(BufferSegmentsWorkload.BUFFERED, 3, 80 * SCALE), scratch);
+    }
+
+    @Test
+    void bufferSegmentsWithDirectAppends() throws Exception {
+        CrashExplorer.Report report = explore(
+                new BufferSegmentsWorkload(BufferSegmentsWorkload.DIRECT, 3, 80 * SCALE), scratch);
+        assertTrue(report.paddedWrites() > 0, "no direct (block-padded) append was recorded: O_DIRECT refused here?");
     }
 
     @Test
