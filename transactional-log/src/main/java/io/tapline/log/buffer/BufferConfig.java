@@ -1,5 +1,7 @@
 package io.tapline.log.buffer;
 
+import io.tapline.log.DirectAppender;
+
 /**
  * Sizing of a capture buffer.
  *
