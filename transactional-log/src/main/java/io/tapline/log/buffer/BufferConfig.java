@@ -1,7 +1,5 @@
 package io.tapline.log.buffer;
 
-import io.tapline.log.DirectAppender;
-
 /**
  * Sizing of a capture buffer.
  *

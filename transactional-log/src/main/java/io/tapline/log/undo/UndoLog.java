@@ -126,8 +126,7 @@ public final class UndoLog implements Closeable {
                     }
                     continue;
                 }
-                UndoSegment seg = UndoSegment.open(files.get(i), writable, newest)
-                        .directAppendsFrom(config.directAppendMinBytes());
+                UndoSegment seg = UndoSegment.open(files.get(i), writable, newest);
                 if (seg.droppedBytes() > 0 && !newest) {
                     seg.close();
                     throw new UndoFormatException("sealed segment ends in a damaged record (" + seg.droppedBytes()
@@ -176,8 +175,7 @@ public final class UndoLog implements Closeable {
             if (active != null) {
                 active.seal(); // sync() only forces the newest segment from now on
             }
-            active = UndoSegment.create(dir, r.sequence(), clock.millis())
-                    .directAppendsFrom(config.directAppendMinBytes());
+            active = UndoSegment.create(dir, r.sequence(), clock.millis());
             segments.add(active);
             totalBytes += active.sizeBytes();
             dirDirty = true;

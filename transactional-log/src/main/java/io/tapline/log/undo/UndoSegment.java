@@ -1,7 +1,5 @@
 package io.tapline.log.undo;
 
-import io.tapline.log.DirectAppender;
-
 import io.tapline.log.DurableFiles;
 import io.tapline.log.RecordKind;
 import java.io.Closeable;
@@ -77,10 +75,6 @@ final class UndoSegment implements Closeable {
     /** Encoded records not yet written, starting at file offset {@link #pendingStart}. */
     private ByteBuffer pending;
     private long pendingStart;
-    private long directMinBytes = Long.MAX_VALUE;
-    private DirectAppender direct;
-    /** A direct write left zero padding past {@link #sizeBytes} (cut by {@link #seal} and {@link #close}). */
-    private boolean padded;
 
     private UndoSegment(Path path, FileChannel channel, long baseSequence) {
         this.path = path;
@@ -331,58 +325,9 @@ final class UndoSegment implements Closeable {
         }
         pending.flip();
         try {
-            if (!(pending.remaining() >= directMinBytes && writtenDirect())) {
-                DurableFiles.writeFully(channel, pending, pendingStart);
-            }
+            DurableFiles.writeFully(channel, pending, pendingStart);
         } finally {
             pending.clear();
-        }
-    }
-
-    /**
-     * Gathered appends of at least this many bytes are written with O_DIRECT from now on
-     * (see {@link DirectAppender}: an undo record is read only by a rollback, so filling the page
-     * cache with it buys nothing).
-     */
-    UndoSegment directAppendsFrom(long bytes) {
-        this.directMinBytes = bytes;
-        return this;
-    }
-
-    /**
-     * Writes the pending appends with O_DIRECT when this file system takes it. The first
-     * direct write that fails turns direct appends off for the directory and leaves the bytes to
-     * the buffered write; later failures are I/O errors.
-     */
-    private boolean writtenDirect() throws IOException {
-        if (direct == null) {
-            if (DirectAppender.refused(path) || (direct = DirectAppender.open(path)) == null) {
-                return false;
-            }
-        }
-        int start = pending.position();
-        try {
-            direct.append(channel, pendingStart, pending);
-        } catch (IOException e) {
-            if (direct.wrote()) {
-                throw e;
-            }
-            DirectAppender.refuse(path, e);
-            direct.close();
-            direct = null;
-            pending.position(start);
-            channel.truncate(pendingStart);
-            return false;
-        }
-        padded = true;
-        return true;
-    }
-
-    /** Cuts the zero padding a direct write left after the last record. */
-    private void trimPadding() throws IOException {
-        if (padded) {
-            channel.truncate(sizeBytes);
-            padded = false;
         }
     }
 
@@ -429,7 +374,6 @@ final class UndoSegment implements Closeable {
         long pos = index < count ? positions[index] : sizeBytes;
         channel.truncate(pos);
         channel.force(true);
-        padded = false;
         count = Math.min(count, index);
         sizeBytes = pos;
     }
@@ -454,8 +398,6 @@ final class UndoSegment implements Closeable {
 
     /** No more appends: writes what is pending, makes it durable and frees the append buffer. */
     void seal() throws IOException {
-        flushPending();
-        trimPadding();
         force();
         pending = null;
     }
@@ -497,15 +439,8 @@ final class UndoSegment implements Closeable {
     public void close() throws IOException {
         try {
             flushPending();
-            trimPadding();
         } finally {
-            try {
-                if (direct != null) {
-                    direct.close();
-                }
-            } finally {
-                channel.close();
-            }
+            channel.close();
         }
     }
 }

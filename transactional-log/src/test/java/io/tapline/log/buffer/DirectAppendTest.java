@@ -1,7 +1,5 @@
 package io.tapline.log.buffer;
 
-import io.tapline.log.DirectAppender;
-
 import static io.tapline.log.buffer.TestBuffers.appendWrite;
 import static io.tapline.log.buffer.TestBuffers.open;
 import static io.tapline.log.buffer.TestBuffers.readAll;

@@ -28,13 +28,7 @@ import java.util.Set;
  * undo log cannot tell an unsynced hole from a damaged synced record; see UndoSegment).
  */
 final class UndoLogWorkload implements CrashWorkload {
-    /** Everything through the page cache. */
-    static final UndoConfig BUFFERED = new UndoConfig(8192, 48 << 10, Duration.ofDays(1))
-            .withDirectAppendMinBytes(Long.MAX_VALUE);
-    /** Batches of 1 KiB and more written with O_DIRECT (block-padded). */
-    static final UndoConfig DIRECT = BUFFERED.withDirectAppendMinBytes(1024);
-
-    private final UndoConfig config;
+    private static final UndoConfig CONFIG = new UndoConfig(8192, 48 << 10, Duration.ofDays(1));
 
     private final int batches;
     private final Set<String> appended = new HashSet<>();
@@ -48,15 +42,13 @@ final class UndoLogWorkload implements CrashWorkload {
         return refused;
     }
 
-    UndoLogWorkload(UndoConfig config, int batches) {
-        this.config = config;
+    UndoLogWorkload(int batches) {
         this.batches = batches;
     }
 
     @Override
     public String kind() {
-        return config.directAppendMinBytes() == Long.MAX_VALUE ? "undo log"
-                : "undo log, direct appends from " + config.directAppendMinBytes() + " bytes";
+        return "undo log";
     }
 
     static String key(UndoRecord r) {
@@ -70,7 +62,7 @@ final class UndoLogWorkload implements CrashWorkload {
         long key = 1;
         long seq = 0;
         Set<String> gone = new HashSet<>();
-        UndoLog undo = UndoLog.open(dir, config, Clock.systemUTC());
+        UndoLog undo = UndoLog.open(dir, CONFIG, Clock.systemUTC());
         for (int b = 0; b < batches; b++) {
             for (int n = 0; n < 1 + b % 3; n++) {
                 seq++;
@@ -144,7 +136,7 @@ final class UndoLogWorkload implements CrashWorkload {
         }
         UndoLog opened;
         try {
-            opened = UndoLog.open(undoDir, config, Clock.systemUTC());
+            opened = UndoLog.open(undoDir, CONFIG, Clock.systemUTC());
         } catch (io.tapline.log.undo.UndoFormatException e) {
             // The documented refusal (runbook: move the segment aside): allowed only where a sector
             // the cut left unwritten explains the damage, i.e. never for synced, intact records.

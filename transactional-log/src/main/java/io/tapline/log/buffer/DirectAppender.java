@@ -1,4 +1,4 @@
-package io.tapline.log;
+package io.tapline.log.buffer;
 
 import com.sun.nio.file.ExtendedOpenOption;
 import java.io.Closeable;
@@ -14,21 +14,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Appends large records to one append-only file (a capture-buffer segment, an undo segment) with O_DIRECT: the record is copied into an aligned
+ * Appends large records to one segment file with O_DIRECT: the record is copied into an aligned
  * staging buffer after the bytes of the block it starts in, padded with zeros to a whole block,
  * and written at the block's offset, so the page cache is neither filled nor consulted.
  *
  * <p>Why: measured on this project's machine (docs/benchmarks.md), a buffered write into new
  * page-cache pages runs at ~360 MB/s, the same data with O_DIRECT at ~1.2 GB/s, because every new
  * page is a first touch of guest memory. A capture buffer's bytes are written once and read back
- * at most once (an undo record: read only by a rollback), so the cache buys nothing; small records
- * still go through the page cache, where one block-sized device write per record would cost more
- * than the copy.
- *
- * <p>A direct write covers whole blocks, so the file may end in zero padding past the last
- * record until the next append overwrites it or the owner cuts it ({@code truncate} to its
- * logical size) when it stops appending; recovery must read zeros after the last record as a
- * torn tail.
+ * at most once, so the cache buys nothing; small records still go through the page cache, where
+ * one block-sized device write per record would cost more than the copy.
  *
  * <p>{@link #MIN_RECORD_BYTES} comes from the system property
  * {@code tapline.buffer.directAppendMinBytes} (default 65536; {@code off} turns direct appends
@@ -37,12 +31,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Not thread-safe: used by the buffer's writer only.
  */
-public final class DirectAppender implements Closeable {
+final class DirectAppender implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(DirectAppender.class);
     private static final String PROPERTY = "tapline.buffer.directAppendMinBytes";
 
-    /** Records of at least this many encoded bytes are appended with O_DIRECT (the default threshold). */
-    public static final long MIN_RECORD_BYTES = minRecordBytes(System.getProperty(PROPERTY, "65536"));
+    /** Records of at least this many encoded bytes are appended with O_DIRECT. */
+    static final long MIN_RECORD_BYTES = minRecordBytes(System.getProperty(PROPERTY, "65536"));
 
     private static final Set<Path> REFUSED = ConcurrentHashMap.newKeySet();
 
@@ -60,7 +54,7 @@ public final class DirectAppender implements Closeable {
         this.staging = aligned(1 << 20);
     }
 
-    public static long minRecordBytes(String value) {
+    static long minRecordBytes(String value) {
         if (value.equals("off")) {
             return Long.MAX_VALUE;
         }
@@ -76,12 +70,12 @@ public final class DirectAppender implements Closeable {
     }
 
     /** Whether O_DIRECT was refused in this file's directory before. */
-    public static boolean refused(Path file) {
+    static boolean refused(Path file) {
         return REFUSED.contains(file.toAbsolutePath().getParent());
     }
 
     /** Opens a direct channel on the file, or returns null (and remembers why) when refused. */
-    public static DirectAppender open(Path file) {
+    static DirectAppender open(Path file) {
         try {
             int block = blockBytes(file);
             FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
@@ -93,9 +87,9 @@ public final class DirectAppender implements Closeable {
     }
 
     /** Remembers that direct appends fail in this file's directory. */
-    public static void refuse(Path file, Exception why) {
+    static void refuse(Path file, Exception why) {
         if (REFUSED.add(file.toAbsolutePath().getParent())) {
-            LOG.info("appends go through the page cache in {}: O_DIRECT refused ({})",
+            LOG.info("capture buffer appends go through the page cache in {}: O_DIRECT refused ({})",
                     file.toAbsolutePath().getParent(), why.toString());
         }
     }
@@ -117,7 +111,7 @@ public final class DirectAppender implements Closeable {
      * block are taken from the previous direct append, else read through {@code buffered}. The
      * record buffers are consumed, as a gathering write would.
      */
-    public void append(FileChannel buffered, long at, ByteBuffer... record) throws IOException {
+    void append(FileChannel buffered, long at, ByteBuffer[] record) throws IOException {
         long blockStart = at - (at % blockBytes);
         int head = (int) (at - blockStart);
         long recordBytes = 0;
@@ -161,7 +155,7 @@ public final class DirectAppender implements Closeable {
     }
 
     /** Whether a direct write has succeeded: a later failure is an I/O error, not a refusal. */
-    public boolean wrote() {
+    boolean wrote() {
         return wrote;
     }
 
