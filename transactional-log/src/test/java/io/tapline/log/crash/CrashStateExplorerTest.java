@@ -68,11 +68,11 @@ class CrashStateExplorerTest {
     @AfterAll
     static void report() throws Exception {
         StringBuilder b = new StringBuilder("crash-state exploration (power-cut model: see CrashExplorer)\n");
-        b.append(String.format("%-16s %10s %8s %12s %12s %16s %8s%n", "file kind", "file ops", "cuts",
+        b.append(String.format("%-48s %10s %8s %12s %12s %16s %8s%n", "file kind", "file ops", "cuts",
                 "states built", "distinct", "refused (repair)", "failing"));
         long total = 0;
         for (CrashExplorer.Report r : REPORTS) {
-            b.append(String.format("%-16s %10d %8d %12d %12d %16d %8d%n", r.kind(), r.operations(), r.cuts(),
+            b.append(String.format("%-48s %10d %8d %12d %12d %16d %8d%n", r.kind(), r.operations(), r.cuts(),
                     r.statesBuilt(), r.statesChecked(), r.refused(), r.failures().size()));
             total += r.statesChecked();
         }
