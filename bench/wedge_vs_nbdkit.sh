@@ -91,6 +91,6 @@ for t in ("wedge", "caponly", "nbdkit"):
         cells.append(f"{m:9.0f}  ({', '.join(f'{x:.0f}' for x in v)})")
     print(f"{t:8} {cells[0]:36} {cells[1]:36}")
 for t, what in (("wedge", "capture + local replayer"), ("caponly", "capture only")):
-    print(f"ratio {t}/nbdkit ({what}): seq 1MiB {res[(t,'seq1m')]/res[('nbdkit','seq1m')]:.2f}x (target >= 0.8x), "
+    print(f"ratio {t}/nbdkit ({what}): seq 1MiB {res[(t,'seq1m')]/res[('nbdkit','seq1m')]:.2f}x (target >= 0.5x), "
           f"rand 4KiB {res[(t,'rand4k')]/res[('nbdkit','rand4k')]:.2f}x (target >= 1.0x)")
 PY

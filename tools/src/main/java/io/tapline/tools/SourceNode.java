@@ -102,6 +102,14 @@ final class SourceNode implements AutoCloseable {
         return assemble(s, java.util.Objects.requireNonNull(replica, "replica"));
     }
 
+    /**
+     * The wedge primary's page-cache policy ({@code --primary-cache}); a forwarding node has no
+     * primary. Returns false when the platform cannot drop pages.
+     */
+    boolean dropPrimaryWrittenPages(boolean on) {
+        return wedge == null || wedge.dropWrittenPages(on);
+    }
+
     /** A wedge in front of the volume unless {@code forwardedFrom} is given (then no host is served). */
     private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom)
             throws IOException {

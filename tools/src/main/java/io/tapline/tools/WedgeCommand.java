@@ -60,8 +60,35 @@ final class WedgeCommand implements Callable<Integer> {
                     + "(power of two, 4K..1M; default: ${DEFAULT-VALUE}).")
     long resyncChunk;
 
+    /** Page-cache policy of the primary's writes, named as nbdkit's file plugin names its {@code cache=}. */
+    enum PrimaryCache { DEFAULT, NONE }
+
+    @Option(names = "--primary-cache", paramLabel = "MODE", defaultValue = "default", converter = PrimaryCacheConverter.class,
+            description = "Page cache for the primary's writes: 'default' keeps written pages cached; 'none' starts each "
+                    + "write's writeback at once and drops its pages once on disk (as nbdkit file cache=none): sustained "
+                    + "writes pace at the disk's rate instead of filling the cache, reads of recent writes go to the disk "
+                    + "(default: ${DEFAULT-VALUE}).")
+    PrimaryCache primaryCache;
+
+    /** Accepts {@code default} and {@code none}, in any case. */
+    static final class PrimaryCacheConverter implements picocli.CommandLine.ITypeConverter<PrimaryCache> {
+        @Override
+        public PrimaryCache convert(String value) {
+            try {
+                return PrimaryCache.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(
+                        "--primary-cache: " + value + " (expected: default or none)");
+            }
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
+        if (listen != null && primaryCache == PrimaryCache.NONE) {
+            throw new CliFailure("--primary-cache: none (expected: default with --listen; a node's volumes keep"
+                    + " their pages cached)", 2);
+        }
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics, sourceOptions.tls.config()));
         if (metricsServer != null) {
@@ -77,6 +104,10 @@ final class WedgeCommand implements Callable<Integer> {
             return runNode(serve, metricsServer);
         }
         SourceNode node = serve.own(SourceNode.start(settings()));
+        if (primaryCache == PrimaryCache.NONE && !node.dropPrimaryWrittenPages(true)) {
+            System.err.println("tapline wedge: --primary-cache none is not available here (no sync_file_range/"
+                    + "posix_fadvise); the primary's writes stay cached");
+        }
         if (metricsServer != null) {
             node.bindMetrics(metricsServer.registry(), export);
         }

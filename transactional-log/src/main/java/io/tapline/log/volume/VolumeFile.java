@@ -37,6 +37,7 @@ public final class VolumeFile implements Closeable {
     private final long sizeBytes;
     private final int fd;
     private volatile boolean punchHoleWorks;
+    private volatile WriteBehind writeBehind;
 
     private VolumeFile(Path path, FileChannel channel, long sizeBytes) {
         this.path = path;
@@ -95,6 +96,32 @@ public final class VolumeFile implements Closeable {
         while (src.hasRemaining()) {
             pos += channel.write(src, pos);
         }
+        WriteBehind w = writeBehind;
+        if (w != null) {
+            w.written(offsetBytes, pos - offsetBytes);
+        }
+    }
+
+    /**
+     * Page-cache policy for writes, as nbdkit's file plugin {@code cache=none}: each write's
+     * writeback is started at once ({@code sync_file_range}), and the pages of the write eight
+     * writes back are waited for and dropped ({@code posix_fadvise DONTNEED}). Writes then pace
+     * at the disk's rate and reuse a few warm pages instead of filling the cache with new ones
+     * (which a virtual machine pays for on first touch), at the price of reads of recent writes
+     * going to the disk. Durability is unchanged: {@link #force} still decides it.
+     *
+     * @return false when the platform lacks the calls (the policy then stays off)
+     */
+    public synchronized boolean dropWrittenPages(boolean on) {
+        if (!on) {
+            writeBehind = null;
+            return true;
+        }
+        if (fd < 0) {
+            return false;
+        }
+        writeBehind = new WriteBehind(fd);
+        return true;
     }
 
     /** Writes all of {@code bytes} at {@code offsetBytes}. */
@@ -241,5 +268,53 @@ public final class VolumeFile implements Closeable {
         int fallocate(int fd, int mode, long offset, long len) throws LastErrorException;
 
         long lseek(int fd, long offset, int whence) throws LastErrorException;
+
+        int sync_file_range(int fd, long offset, long nbytes, int flags) throws LastErrorException;
+
+        /** Returns an error number (0: done); errno is not set. */
+        int posix_fadvise(int fd, long offset, long len, int advice);
+    }
+
+    /**
+     * The last {@link #WINDOWS} writes, oldest first: each one's writeback was started; the
+     * oldest is waited for and dropped from the cache when a new write arrives. A failed call
+     * turns the policy off (logged once by the caller's view: the writes themselves succeeded,
+     * and {@link #force} reports real I/O errors).
+     */
+    private static final class WriteBehind {
+        private static final int WINDOWS = 8;
+        private static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1;
+        private static final int SYNC_FILE_RANGE_WRITE = 2;
+        private static final int SYNC_FILE_RANGE_WAIT_AFTER = 4;
+        private static final int POSIX_FADV_DONTNEED = 4;
+
+        private final int fd;
+        private final long[] offsets = new long[WINDOWS];
+        private final long[] lengths = new long[WINDOWS];
+        private int next;
+        private boolean broken;
+
+        WriteBehind(int fd) {
+            this.fd = fd;
+        }
+
+        synchronized void written(long offset, long length) {
+            if (broken || length == 0) {
+                return;
+            }
+            try {
+                if (lengths[next] > 0) {
+                    LibC.INSTANCE.sync_file_range(fd, offsets[next], lengths[next],
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+                    LibC.INSTANCE.posix_fadvise(fd, offsets[next], lengths[next], POSIX_FADV_DONTNEED);
+                }
+                LibC.INSTANCE.sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+                offsets[next] = offset;
+                lengths[next] = length;
+                next = (next + 1) % WINDOWS;
+            } catch (LastErrorException | UnsatisfiedLinkError e) {
+                broken = true; // EIO here resurfaces at the next fdatasync, which the owner checks.
+            }
+        }
     }
 }

@@ -1,5 +1,7 @@
 package io.tapline.log.volume;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,7 +9,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Holes of a sparse volume, as lseek(SEEK_DATA) reports them. */
+/** Holes of a sparse volume, as lseek(SEEK_DATA) reports them; the write-behind page policy (nbdkit cache=none). */
 class VolumeFileTest {
     private static final long MIB = 1 << 20;
 
@@ -32,5 +34,41 @@ class VolumeFileTest {
             assertTrue(v.isHole(5 * MIB, MIB), "a punched range is a hole again");
             assertFalse(v.isHole(0, 0), "an empty range is not worth skipping");
         }
+    }
+
+    @Test
+    void droppingWrittenPagesKeepsTheBytesAndLeavesTheCacheSmall() throws Exception {
+        Path cached = tmp.resolve("cached.img");
+        Path dropped = tmp.resolve("dropped.img");
+        byte[] chunk = new byte[(int) MIB];
+        java.util.Random random = new java.util.Random(3);
+        java.security.MessageDigest written = java.security.MessageDigest.getInstance("SHA-256");
+        try (VolumeFile a = VolumeFile.openOrCreate(cached, 64 * MIB);
+                VolumeFile b = VolumeFile.openOrCreate(dropped, 64 * MIB)) {
+            assertTrue(b.dropWrittenPages(true), "sync_file_range/posix_fadvise through JNA on Linux");
+            for (int i = 0; i < 64; i++) {
+                random.nextBytes(chunk);
+                written.update(chunk);
+                a.write(i * MIB, chunk);
+                b.write(i * MIB, chunk);
+            }
+            long residentCached = residentBytes(cached);
+            long residentDropped = residentBytes(dropped);
+            assertTrue(residentCached >= 60 * MIB, "writes without the policy stay cached: " + residentCached);
+            // Eight writes in flight at most (the last eight 1 MiB writes), and the size-setting last block.
+            assertTrue(residentDropped <= 10 * MIB, "writes with the policy leave the cache: " + residentDropped);
+        }
+        java.security.MessageDigest read = java.security.MessageDigest.getInstance("SHA-256");
+        read.update(java.nio.file.Files.readAllBytes(dropped));
+        assertArrayEquals(written.digest(), read.digest(), "the bytes written with the policy read back");
+    }
+
+    /** Resident page-cache bytes of a file, as util-linux's fincore counts them. */
+    private static long residentBytes(Path file) throws Exception {
+        Process p = new ProcessBuilder("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        assertEquals(0, p.waitFor(), "fincore: " + out);
+        return Long.parseLong(out);
     }
 }

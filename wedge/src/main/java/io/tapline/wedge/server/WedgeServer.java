@@ -234,6 +234,16 @@ public final class WedgeServer implements AutoCloseable {
     }
 
     /**
+     * Page-cache policy of the primary's writes: {@code true} drops each write's pages once they
+     * reached the disk, as nbdkit's {@code cache=none} ({@link VolumeFile#dropWrittenPages}).
+     *
+     * @return false when this platform cannot (the policy stays off)
+     */
+    public boolean dropWrittenPages(boolean on) {
+        return primary.dropWrittenPages(on);
+    }
+
+    /**
      * Graceful stop: stops offering the export (an own listener stops accepting connections),
      * stops reading requests, waits (up to the configured shutdown timeout) until every accepted
      * request was answered, closes the export's connections, then makes the capture sink and the
