@@ -282,14 +282,16 @@ final class SnoopCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliFailure(e.getMessage(), 2);
         }
+        EvidenceRing ring = null;
         if (writePcap != null) {
-            EvidenceRing ring = EvidenceRing.start(writePcap,
+            ring = EvidenceRing.start(writePcap,
                     writePcapSize == null ? ByteSizeConverter.parse(DEFAULT_RING_FILE) : writePcapSize,
                     writePcapFiles == null ? DEFAULT_RING_FILES : writePcapFiles, capture.liveLinkType(), snap,
                     RING_QUEUE_BYTES);
             capture.tap(ring);
             serve.own(ring::close);
         }
+        EvidenceRing evidence = ring;
         SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters(), buffer));
         if (http != null) {
             MetricsServer metricsServer = serve.own(MetricsServer.start(http, sourceOptions.tls.config()));
@@ -302,6 +304,13 @@ final class SnoopCommand implements Callable<Integer> {
                     .register(registry);
             io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_truncated_packets", counters,
                     c -> c.truncatedPackets()).description("packets cut by the snap length").register(registry);
+            if (evidence != null) {
+                io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_write_pcap_frames", evidence,
+                        r -> r.writtenFrames()).description("frames written to the --write-pcap ring").register(registry);
+                io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_write_pcap_dropped_frames", evidence,
+                        r -> r.droppedFrames()).description("frames left out of the --write-pcap ring (its disk was"
+                                + " slower than the capture; decoding is not affected)").register(registry);
+            }
             StatusPage.serve(metricsServer, "Tapline snoop " + source.iface,
                     Map.of("source", () -> StatusCommand.sourceReport(buffer)));
         }
@@ -336,6 +345,8 @@ final class SnoopCommand implements Callable<Integer> {
         serve.own(() -> writeCaptureStatus(capture.counters(), false));
         captureThread.start();
         System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
+                + (snaplen == null ? "" : ", snaplen " + snaplen)
+                + (writePcap == null ? "" : ", evidence ring " + writePcap.toAbsolutePath())
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size());
         serve.await();
         return 0;

@@ -139,5 +139,7 @@ public final class EvidenceRing implements PcapCapture.FrameTap, AutoCloseable {
     public void close() throws InterruptedException {
         closing = true;
         writer.join(10_000);
+        log.info("write-pcap: evidence ring closed framesWritten={} framesLeftOut={} filesStarted={} newest={}",
+                written.get(), dropped.get(), files.filesStarted(), files.current());
     }
 }
