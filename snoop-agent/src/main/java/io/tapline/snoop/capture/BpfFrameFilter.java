@@ -1,28 +1,21 @@
 package io.tapline.snoop.capture;
 
-import java.net.Inet4Address;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.Locale;
 import java.util.Map;
-import org.pcap4j.core.BpfProgram;
-import org.pcap4j.core.NotOpenException;
-import org.pcap4j.core.PcapHandle;
-import org.pcap4j.core.PcapNativeException;
-import org.pcap4j.core.Pcaps;
-import org.pcap4j.packet.namednumber.DataLinkType;
 
 /**
  * A BPF filter expression applied to the frames of a capture file, as {@code tcpdump -r FILE EXPR}
- * would: libpcap compiles the expression (through Pcap4J, once per link type met in the file: a
- * pcapng file may mix interfaces) and its {@code bpf_filter} runs the program on each frame with
- * the frame's captured and original lengths.
+ * would: libpcap compiles the expression ({@link BpfCompiler}, once per link type met in the
+ * file: a pcapng file may mix interfaces) and {@link BpfInterpreter} runs the program on each
+ * frame in place, with the frame's captured and original lengths.
  *
- * <p>Cost: Pcap4J's {@code applyFilter} takes a whole array, so each frame is copied out of the
- * reader's window first (one copy of the captured bytes; measured in docs/benchmarks.md).
+ * <p>Why not libpcap's own {@code bpf_filter} per frame (Pcap4J's {@code BpfProgram.applyFilter})?
+ * It takes a whole array, so each frame would be copied out of the reader's window and again by
+ * JNA; measured on a 323 MB iSCSI capture that made the import 43 % slower (docs/benchmarks.md),
+ * the in-JVM interpreter costs a few per cent.
  *
- * <p>Not thread-safe: the import thread owns it. {@link #close} frees the compiled programs.
+ * <p>Not thread-safe: the import thread owns it.
  */
 public final class BpfFrameFilter implements AutoCloseable {
     /** libpcap's largest snapshot length: the program must not assume shorter frames. */
@@ -31,7 +24,7 @@ public final class BpfFrameFilter implements AutoCloseable {
     private static final int DLT_RAW = 12;
 
     private final String expression;
-    private final Map<LinkType, BpfProgram> programs = new EnumMap<>(LinkType.class);
+    private final Map<LinkType, BpfInterpreter> programs = new EnumMap<>(LinkType.class);
 
     private BpfFrameFilter(String expression) {
         this.expression = expression;
@@ -61,41 +54,26 @@ public final class BpfFrameFilter implements AutoCloseable {
      *                                  (e.g. {@code ether host} on a raw IP capture)
      */
     public boolean accepts(LinkType linkType, byte[] buf, int offset, int length, int originalLength) {
-        BpfProgram p = program(linkType);
-        byte[] frame = offset == 0 && buf.length == length ? buf : Arrays.copyOfRange(buf, offset, offset + length);
-        return p.applyFilter(frame, originalLength, length);
+        return program(linkType).run(buf, offset, length, originalLength) != 0;
     }
 
-    private BpfProgram program(LinkType linkType) {
-        BpfProgram p = programs.get(linkType);
+    private BpfInterpreter program(LinkType linkType) {
+        BpfInterpreter p = programs.get(linkType);
         if (p == null) {
             int dlt = linkType == LinkType.RAW ? DLT_RAW : linkType.wireValue();
-            // A dead handle of the link type, as tcpdump -r does: its pcap_geterr says why a compile failed.
-            try (PcapHandle dead = Pcaps.openDead(DataLinkType.getInstance(dlt), SNAPLEN_BYTES)) {
-                p = dead.compileFilter(expression, BpfProgram.BpfCompileMode.OPTIMIZE, unknownNetmask());
-            } catch (PcapNativeException | NotOpenException | RuntimeException e) {
+            try {
+                p = BpfCompiler.compile(expression, dlt, SNAPLEN_BYTES);
+            } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--filter: '" + expression + "' (expected: a BPF expression valid for "
-                        + linkType.name().toLowerCase(java.util.Locale.ROOT) + " frames: " + e.getMessage() + ")", e);
+                        + linkType.name().toLowerCase(Locale.ROOT) + " frames: " + e.getMessage() + ")", e);
             }
             programs.put(linkType, p);
         }
         return p;
     }
 
-    /** PCAP_NETMASK_UNKNOWN: only {@code ip broadcast} needs the netmask, and libpcap then says so. */
-    private static Inet4Address unknownNetmask() {
-        try {
-            return (Inet4Address) InetAddress.getByAddress(new byte[] {-1, -1, -1, -1});
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     @Override
     public void close() {
-        for (BpfProgram p : programs.values()) {
-            p.free();
-        }
         programs.clear();
     }
 }
