@@ -3,16 +3,16 @@ package io.tapline.snoop.capture;
 import java.io.IOException;
 
 /**
- * Live capture refused by the kernel: the process is neither root nor holds the capabilities
- * libpcap needs (CAP_NET_RAW to open the packet socket, CAP_NET_ADMIN for promiscuous mode).
- * Its message is one line that says how to grant them.
+ * Live capture refused by the kernel: the process is neither root nor holds CAP_NET_RAW, which
+ * the packet socket needs (promiscuous mode is set through packet membership and needs nothing
+ * more; docs/packaging.md). Its message is one line that says how to grant it.
  */
 public final class CapturePermissionException extends IOException {
     private static final long serialVersionUID = 1L;
 
     CapturePermissionException(String interfaceName, Throwable cause) {
-        super("capture on " + interfaceName + ": permission denied (expected: run as root, or grant the JVM"
-                + " cap_net_raw,cap_net_admin, e.g. setcap cap_net_raw,cap_net_admin+eip $(readlink -f $(command -v java)));"
+        super("capture on " + interfaceName + ": permission denied (expected: root or CAP_NET_RAW, as the"
+                + " tapline-snoop@ unit grants it, or: setcap cap_net_raw+eip $(readlink -f $(command -v java)));"
                 + " libpcap said: " + cause.getMessage(), cause);
     }
 
