@@ -19,8 +19,8 @@ import java.util.function.Consumer;
  * replicas hold the file's writes.
  *
  * <p>Fails at once, naming the volume and remote, when a replayer refuses the source (fenced,
- * paused, another source's volume) or a volume cannot ship (its size never showed on the wire
- * and no {@code --volume-size}); fails after {@code timeout} naming what is still missing. A
+ * paused, a volume of another size; a "busy" refusal passes and is retried) or a volume cannot
+ * ship (its size never showed on the wire and no {@code --volume-size}); fails after {@code timeout} naming what is still missing. A
  * link that is down is retried by its shipper until then (a replayer started late is fine).
  *
  * <p>Runs on the calling thread; reads the router's shipper snapshots only.
@@ -84,7 +84,10 @@ final class ImportShipping {
     private static void refusal(List<ShippingProgress> progress) {
         for (ShippingProgress p : progress) {
             for (ShipperStatus st : p.links()) {
-                if (st.lastError() != null && st.lastError().startsWith("refused by replayer")) {
+                // "volume busy" passes (the session of a process that just ended, an admin's
+                // rollback): the shipper retries it like a link down, until the timeout.
+                if (st.lastError() != null && st.lastError().startsWith("refused by replayer")
+                        && !st.lastError().contains("busy")) {
                     throw new CliFailure("ship: remote " + st.address() + " " + st.lastError() + " (volume " + p.volume()
                             + ", acked " + st.lastAckedSequence() + " of " + p.lastSequence() + ")");
                 }

@@ -22,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * nbdkit exports written by nbdcopy and qemu-io; the import, filtered to one export's port, must
  * exit 0 only once the replayer acknowledged every record, with the replica byte-identical (md5)
  * to that export's file and nothing of the other export captured; the same import towards a
- * replayer that is not there exits 1 with one line after its --ship-timeout. Needs root
+ * replayer that is not there exits 1 with one line after its --ship-timeout; the same import
+ * again into a new buffer exits 0 and changes nothing (the replayer skips what it applied); an
+ * import the replayer refuses (another size for that volume) exits 1 with one line. Needs root
  * (tcpdump), nbdkit, libnbd-bin and qemu-utils; {@code .ci/run} installs them.
  */
 class SnoopImportIT {
@@ -38,8 +40,8 @@ class SnoopImportIT {
         int portA = Peers.freePort();
         int portB = Peers.freePort();
         try (SnoopRig rig = new SnoopRig(dir)) {
-            Path imageA = export("a.img");
-            Path imageB = export("b.img");
+            Path imageA = export("a.img", EXPORT_BYTES);
+            Path imageB = export("b.img", EXPORT_BYTES - (4L << 20));
             Path pcap = dir.resolve("two-exports.pcap");
             Process tcpdump = rig.startPeer("tcpdump", "tcpdump", "-i", "lo", "-s", "0", "-B", "131072", "-U", "-w",
                     pcap.toString(), "tcp port " + portA + " or tcp port " + portB);
@@ -47,8 +49,8 @@ class SnoopImportIT {
                     Files.readString(dir.resolve("tcpdump.log")).contains("listening on")));
             startNbdkit(rig, portA, imageA);
             startNbdkit(rig, portB, imageB);
-            write(portA, 5);
-            write(portB, 6);
+            write(portA, 5, EXPORT_BYTES);
+            write(portB, 6, EXPORT_BYTES - (4L << 20));
             awaitStableSize(pcap);
             tcpdump.destroy();
             assertTrue(tcpdump.waitFor(30, TimeUnit.SECONDS), "tcpdump stops on SIGTERM");
@@ -86,20 +88,38 @@ class SnoopImportIT {
             assertEquals(volumeA, remote.get("volume").asText());
             assertTrue(remote.get("captured").asLong() > 100, remote.toString());
             assertEquals(remote.get("captured").asLong(), remote.get("acked").asLong(), remote.toString());
+
+            // The same import again, into a new buffer: the same sequences; the replayer skips them all.
+            Peers.Result again = TaplineProcess.run(Duration.ofMinutes(3), "snoop", "--pcap", pcap.toString(),
+                    "--buffer", dir.resolve("again").toString(), "--remote", ReplicationRig.hostPort(rig.linkAddress),
+                    "--nbd-port", ports, "--source-id", "import-it", "--filter", "tcp port " + portA);
+            assertEquals(0, again.exitCode(), again.output());
+            assertEquals(Peers.md5(imageA), Peers.md5(rig.replica(volumeA)), "replica unchanged by the re-import");
+
+            // Export B (4 MiB smaller) named as A's volume: the replayer refuses the size; one line, exit 1.
+            Peers.Result refused = TaplineProcess.run(Duration.ofMinutes(3), "snoop", "--pcap", pcap.toString(),
+                    "--buffer", dir.resolve("refused").toString(), "--remote", ReplicationRig.hostPort(rig.linkAddress),
+                    "--nbd-port", ports, "--source-id", "import-it", "--filter", "tcp port " + portB,
+                    "--volume-map", "nbd:127.0.0.1:" + portB + "/*=" + volumeA, "--ship-timeout", "120");
+            assertEquals(1, refused.exitCode(), refused.output());
+            String line = refused.output().strip().lines().reduce((a, b) -> b).orElse("");
+            assertTrue(line.startsWith("tapline: ship: remote " + ReplicationRig.hostPort(rig.linkAddress)
+                    + " refused by replayer: "), refused.output());
+            assertEquals(Peers.md5(imageA), Peers.md5(rig.replica(volumeA)), "the refused import changed nothing");
         }
     }
 
-    private Path export(String name) throws Exception {
+    private Path export(String name, long bytes) throws Exception {
         Path image = dir.resolve(name);
         try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
-            f.setLength(EXPORT_BYTES);
+            f.setLength(bytes);
         }
         return image;
     }
 
     /** nbdcopy of random data (a zeroed hole in it), then qemu-io writes, zeroes, discards and a flush. */
-    private void write(int port, long seed) throws Exception {
-        byte[] data = new byte[(int) EXPORT_BYTES];
+    private void write(int port, long seed, long bytes) throws Exception {
+        byte[] data = new byte[(int) bytes];
         new Random(seed).nextBytes(data);
         java.util.Arrays.fill(data, 4 << 20, 6 << 20, (byte) 0);
         Path src = dir.resolve("src-" + port + ".img");
@@ -109,7 +129,7 @@ class SnoopImportIT {
         List<String> cmd = new java.util.ArrayList<>(List.of("qemu-io", "-f", "raw"));
         Random rnd = new Random(seed + 100);
         for (int i = 0; i < 60; i++) {
-            long offset = (long) rnd.nextInt((int) (EXPORT_BYTES / 4096)) * 4096;
+            long offset = (long) rnd.nextInt((int) (bytes / 4096 - 16)) * 4096;
             cmd.add("-c");
             cmd.add(switch (i % 20) {
                 case 0 -> "write -z " + offset + " 64k";
