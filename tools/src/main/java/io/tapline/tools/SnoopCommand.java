@@ -22,7 +22,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import io.tapline.journey.shipper.ShipperStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
@@ -69,23 +68,10 @@ final class SnoopCommand implements Callable<Integer> {
             + " every remote to acknowledge every record before exiting 1 (default: " + DEFAULT_SHIP_TIMEOUT_SECONDS + ").")
     Integer shipTimeoutSeconds;
 
-    @Option(names = "--write-pcap", paramLabel = "DIR", description = "Live capture: also keep every captured frame in a"
-            + " rotating ring of pcap files in DIR (evidence for auditors; see --write-pcap-size, --write-pcap-files).")
-    Path writePcap;
-
-    @Option(names = "--write-pcap-size", paramLabel = "SIZE", converter = ByteSizeConverter.class,
-            description = "Size of one --write-pcap file before the next is started (default: " + DEFAULT_RING_FILE + ").")
-    Long writePcapSize;
-
-    @Option(names = "--write-pcap-files", paramLabel = "N", description = "--write-pcap files kept; the oldest is deleted"
-            + " when a new one starts (default: " + DEFAULT_RING_FILES + ").")
-    Integer writePcapFiles;
+    @Mixin
+    WritePcapOptions writePcap;
 
     static final int DEFAULT_SHIP_TIMEOUT_SECONDS = 1800;
-    static final String DEFAULT_RING_FILE = "100M";
-    static final int DEFAULT_RING_FILES = 10;
-    /** Frames waiting for the ring's disk before new ones are left out of it. */
-    static final long RING_QUEUE_BYTES = 64L << 20;
 
     @Mixin
     SourceOptions sourceOptions;
@@ -169,19 +155,7 @@ final class SnoopCommand implements Callable<Integer> {
         if (snaplen != null && (snaplen < 1 || snaplen > PcapCapture.MAX_SNAPLEN_BYTES)) {
             throw new CliFailure("--snaplen: " + snaplen + " (expected: 1 to " + PcapCapture.MAX_SNAPLEN_BYTES + ")", 2);
         }
-        if (file && (writePcap != null || writePcapSize != null || writePcapFiles != null)) {
-            throw new CliFailure("--write-pcap: only with --interface (the --pcap file is the evidence already)", 2);
-        }
-        if (writePcap == null && (writePcapSize != null || writePcapFiles != null)) {
-            throw new CliFailure((writePcapSize != null ? "--write-pcap-size" : "--write-pcap-files")
-                    + ": only with --write-pcap DIR", 2);
-        }
-        if (writePcapSize != null && writePcapSize < 4096) {
-            throw new CliFailure("--write-pcap-size: " + writePcapSize + " (expected: at least 4096 bytes)", 2);
-        }
-        if (writePcapFiles != null && writePcapFiles < 1) {
-            throw new CliFailure("--write-pcap-files: " + writePcapFiles + " (expected: at least 1)", 2);
-        }
+        writePcap.check(file);
         if (shipTimeoutSeconds != null && (!file || sourceOptions.remotes.isEmpty())) {
             throw new CliFailure("--ship-timeout: only with --pcap and --remote (a live snoop ships until stopped)", 2);
         }
@@ -254,11 +228,11 @@ final class SnoopCommand implements Callable<Integer> {
                 int timeout = shipTimeoutSeconds == null ? DEFAULT_SHIP_TIMEOUT_SECONDS : shipTimeoutSeconds;
                 long shipStarted = System.nanoTime();
                 summary.put("remotes", new ImportShipping(router, java.time.Duration.ofSeconds(timeout), System.err,
-                        r -> writeLinkStatus(r, false)).await());
+                        r -> SnoopLinkStatus.write(r, SnoopLinkStatus.Mode.RUNNING)).await());
                 summary.put("shipSeconds", (System.nanoTime() - shipStarted) / 1e9);
             }
         } finally {
-            writeStoppedLinkStatus(router);
+            SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.STOPPED);
             router.close();
         }
         print(summary);
@@ -274,7 +248,7 @@ final class SnoopCommand implements Callable<Integer> {
         }
         ServeUntilStopped serve = new ServeUntilStopped();
         VolumeRouter router = serve.own(new VolumeRouter(settings));
-        serve.own(() -> writeLinkStatus(router, true));
+        serve.own(() -> SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.EMPTIED));
         int snap = snaplen == null ? PcapCapture.MAX_SNAPLEN_BYTES : snaplen;
         PcapCapture capture;
         try {
@@ -282,16 +256,10 @@ final class SnoopCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliFailure(e.getMessage(), 2);
         }
-        EvidenceRing ring = null;
-        if (writePcap != null) {
-            ring = EvidenceRing.start(writePcap,
-                    writePcapSize == null ? ByteSizeConverter.parse(DEFAULT_RING_FILE) : writePcapSize,
-                    writePcapFiles == null ? DEFAULT_RING_FILES : writePcapFiles, capture.liveLinkType(), snap,
-                    RING_QUEUE_BYTES);
-            capture.tap(ring);
-            serve.own(ring::close);
+        EvidenceRing evidence = writePcap.start(capture, snap);
+        if (evidence != null) {
+            serve.own(evidence);
         }
-        EvidenceRing evidence = ring;
         SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters(), buffer));
         if (http != null) {
             MetricsServer metricsServer = serve.own(MetricsServer.start(http, sourceOptions.tls.config()));
@@ -346,7 +314,7 @@ final class SnoopCommand implements Callable<Integer> {
         captureThread.start();
         System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
                 + (snaplen == null ? "" : ", snaplen " + snaplen)
-                + (writePcap == null ? "" : ", evidence ring " + writePcap.toAbsolutePath())
+                + (writePcap.dir == null ? "" : ", evidence ring " + writePcap.dir.toAbsolutePath())
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size());
         serve.await();
         return 0;
@@ -371,7 +339,7 @@ final class SnoopCommand implements Callable<Integer> {
             long now = System.currentTimeMillis();
             if (linkStatus && now - lastLinkStatusMillis >= 1000) {
                 lastLinkStatusMillis = now;
-                writeLinkStatus(router, false);
+                SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.RUNNING);
             }
         } catch (RuntimeException e) {
             // the next round retries; a buffer that cannot sync also fails the capture thread's appends
@@ -386,43 +354,6 @@ final class SnoopCommand implements Callable<Integer> {
                     c.drops(), running, System.currentTimeMillis()).write(buffer);
         } catch (IOException | RuntimeException e) {
             LOG.debug("capture status not written dir={} error={}", buffer, e.toString());
-        }
-    }
-
-    /**
-     * After an import: each link as it ended, marked stopped, so that {@code tapline status} shows
-     * what each replica last reported (as "unknown: the source is not running", since nothing
-     * watches the replica any more).
-     */
-    private static void writeStoppedLinkStatus(VolumeRouter router) {
-        long now = System.currentTimeMillis();
-        for (Map.Entry<Path, List<ShipperStatus>> e : router.linkStatuses().entrySet()) {
-            List<LinkStatusFile.Link> links = new ArrayList<>();
-            for (ShipperStatus st : e.getValue()) {
-                links.add(LinkStatusFile.Link.of(st, now).stopped(now));
-            }
-            try {
-                LinkStatusFile.write(e.getKey(), links);
-            } catch (IOException ex) {
-                LOG.debug("link status not written dir={} error={}", e.getKey(), ex.toString());
-            }
-        }
-    }
-
-    private static void writeLinkStatus(VolumeRouter router, boolean stopped) {
-        long now = System.currentTimeMillis();
-        for (Map.Entry<Path, List<ShipperStatus>> e : router.linkStatuses().entrySet()) {
-            List<LinkStatusFile.Link> links = new ArrayList<>();
-            if (!stopped) {
-                for (ShipperStatus st : e.getValue()) {
-                    links.add(LinkStatusFile.Link.of(st, now));
-                }
-            }
-            try {
-                LinkStatusFile.write(e.getKey(), links);
-            } catch (IOException ex) {
-                LOG.debug("link status not written dir={} error={}", e.getKey(), ex.toString());
-            }
         }
     }
 

@@ -184,7 +184,8 @@ class TaplineCliTest {
         "--interface lo --remote 127.0.0.1:1 --ship-timeout 10|--ship-timeout: only with --pcap and --remote",
         "--pcap f.pcap --remote 127.0.0.1:1 --ship-timeout 0|--ship-timeout: 0 (expected: at least 1 second)",
         "--pcap f.pcap --filter tcp~prot~80|--filter: 'tcp prot 80' (expected: a BPF expression",
-        "--interface lo --filter ~|--filter: ' ' (expected: a BPF expression"})
+        "--interface lo --filter ~|--filter: ' ' (expected: a BPF expression",
+        "--interface lo --filter tcp~prot~80|--filter: 'tcp prot 80' (expected: a BPF expression"})
     void snoopRefusesAnOptionThatDoesNotFitInOneLineWithExitTwo(String args, String expected) throws Exception {
         java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("snoop", "--buffer",
                 dir.resolve("buffer").toString()));
