@@ -227,8 +227,15 @@ final class SnoopCommand implements Callable<Integer> {
             if (!sourceOptions.remotes.isEmpty()) {
                 int timeout = shipTimeoutSeconds == null ? DEFAULT_SHIP_TIMEOUT_SECONDS : shipTimeoutSeconds;
                 long shipStarted = System.nanoTime();
-                summary.put("remotes", new ImportShipping(router, java.time.Duration.ofSeconds(timeout), System.err,
-                        r -> SnoopLinkStatus.write(r, SnoopLinkStatus.Mode.RUNNING)).await());
+                try {
+                    summary.put("remotes", new ImportShipping(router, java.time.Duration.ofSeconds(timeout), System.err,
+                            r -> SnoopLinkStatus.write(r, SnoopLinkStatus.Mode.RUNNING)).await());
+                } catch (CliFailure f) {
+                    // The import itself stands (the records are in the buffer): the summary says so, then the failure.
+                    summary.put("shipError", f.getMessage());
+                    print(summary);
+                    throw f;
+                }
                 summary.put("shipSeconds", (System.nanoTime() - shipStarted) / 1e9);
             }
         } finally {

@@ -63,8 +63,10 @@ class SnoopImportIT {
             String nobody = "127.0.0.1:" + Peers.freePort();
             Peers.Result stranded = TaplineProcess.run(Duration.ofMinutes(2), "snoop", "--pcap", pcap.toString(),
                     "--buffer", dir.resolve("stranded").toString(), "--remote", nobody, "--nbd-port", ports,
-                    "--source-id", "import-it", "--ship-timeout", "3");
+                    "--source-id", "import-it", "--ship-timeout", "3", "--json");
             assertEquals(1, stranded.exitCode(), stranded.output());
+            assertTrue(stranded.output().contains("\"shipError\" : \"ship: not every record acknowledged"),
+                    "the --json summary still comes, with the reason: " + stranded.output());
             String last = stranded.output().strip().lines().reduce((a, b) -> b).orElse("");
             assertTrue(last.startsWith("tapline: ship: not every record acknowledged after 3 s (--ship-timeout): volume "),
                     stranded.output());
