@@ -32,6 +32,10 @@ import java.util.stream.Stream;
  * record header, 16 bytes: seconds | nanoseconds | captured length | original length, then the frame
  * </pre>
  *
+ * <p>Why not Pcap4J's {@code PcapDumper}: it writes through libpcap, one JNA call and a copy per
+ * frame, and knows no rotation; the format is 40 lines of Java, and the files are checked with
+ * tshark in the tests.
+ *
  * <p>Not thread-safe: one writer thread owns it ({@link EvidenceRing}).
  */
 final class PcapRingFiles implements AutoCloseable {
