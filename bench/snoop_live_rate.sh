@@ -6,6 +6,8 @@
 # must hold every byte (the buffer's volume image is rebuilt by nothing here: the count of
 # captured bytes is compared instead).
 # Needs root (live capture, tgtd). Usage: bench/snoop_live_rate.sh [MiB list="256 1024"] [workdir=/tmp/snooplive]
+# SNOOP_EXTRA="..." adds options to the snoop, e.g. SNOOP_EXTRA="--write-pcap /tmp/snooplive/ring" to
+# measure the evidence ring (its totals, framesWritten / framesLeftOut, are printed after each run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=${1:-"256 1024"}; W=${2:-/tmp/snooplive}; PORT=${PORT:-3263}; IQN=iqn.2024-01.bench:live
@@ -33,7 +35,7 @@ for MIB in $SIZES; do
   s=$(date +%s.%N); qemu-img convert -n -f raw -O raw src.bin "iscsi://127.0.0.1:$PORT/$IQN/1"; e=$(date +%s.%N)
   base=$(echo "scale=0; $MIB * 1048576 / 1000000 / ($e - $s)" | bc)
   "$TAPLINE" snoop --interface lo --filter "tcp port $PORT" --iscsi-port $PORT --buffer "$W/buffer" \
-    --buffer-max 16G --capture-buffer 256M >snoop.log 2>&1 & SNOOP=$!
+    --buffer-max 16G --capture-buffer 256M ${SNOOP_EXTRA:-} >snoop.log 2>&1 & SNOOP=$!
   for i in $(seq 300); do grep -q "capturing on" snoop.log && break; sleep 0.1; done
   s=$(date +%s.%N)
   qemu-img convert -n -f raw -O raw src.bin "iscsi://127.0.0.1:$PORT/$IQN/1"
@@ -41,6 +43,7 @@ for MIB in $SIZES; do
   sleep 2   # let the agent drain its capture buffer and sync (records are durable within 200 ms)
   "$TAPLINE" status --buffer "$W/buffer" --json > status.json 2>/dev/null || true
   kill "$SNOOP"; wait "$SNOOP" 2>/dev/null || true; SNOOP=
+  grep -o 'evidence ring closed.*' snoop.log || true
   rate=$(echo "scale=0; $MIB * 1048576 / 1000000 / ($e - $s)" | bc)
   python3 - "$MIB" "$rate" "$base" <<'PY'
 import json, sys, glob, os, struct

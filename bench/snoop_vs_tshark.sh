@@ -7,6 +7,7 @@
 # PCAP=FILE times an existing capture instead (nothing is built, FILE is never removed).
 # RUNS=N (default 3): each command runs N times (hyperfine when installed, else a loop); medians are
 # reported, for the snoop also the import's own time (the summary's "seconds", JVM start excluded).
+# FILTER='tcp port 3261' adds --filter to the snoop (its cost: compare with a run without).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 MIB=${1:-560}; W=${2:-/tmp/snoopbench}; PORT=${PORT:-3261}; IQN=iqn.2024-01.bench:snoop
@@ -32,7 +33,7 @@ PCAP=$W/big.pcap
 fi
 SZ=$(stat -c %s "$PCAP"); echo "pcap: $((SZ / 1000000)) MB"
 "$here/tapline" --version >/dev/null
-snoop="rm -rf '$W/buffer'; '$here/tapline' snoop --pcap '$PCAP' --buffer '$W/buffer' --json > '$W/summary.json' 2>/dev/null"
+snoop="rm -rf '$W/buffer'; '$here/tapline' snoop --pcap '$PCAP' --buffer '$W/buffer' ${FILTER:+--filter '$FILTER'} --json > '$W/summary.json' 2>/dev/null"
 tshark="tshark -r '$PCAP' -Y iscsi -T fields -e iscsi.opcode > /dev/null 2>&1"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 imports=()

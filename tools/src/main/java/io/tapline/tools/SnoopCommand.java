@@ -2,6 +2,8 @@ package io.tapline.tools;
 
 import io.tapline.snoop.SnoopConfig;
 import io.tapline.snoop.SnoopPipeline;
+import io.tapline.snoop.capture.BpfFrameFilter;
+import io.tapline.snoop.capture.EvidenceRing;
 import io.tapline.snoop.capture.PcapCapture;
 import io.tapline.snoop.volume.VolumeNames;
 import io.tapline.snoop.volume.VolumeRouter;
@@ -20,7 +22,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import io.tapline.journey.shipper.ShipperStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
@@ -39,23 +40,44 @@ final class SnoopCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(SnoopCommand.class);
 
     static final class Source {
-        @Option(names = "--interface", paramLabel = "IF", description = "Capture live on this interface (root).")
+        @Option(names = "--interface", paramLabel = "IF", description = "Capture live on this interface (root or CAP_NET_RAW).")
         String iface;
 
-        @Option(names = "--pcap", paramLabel = "FILE", description = "Import this pcap or pcapng file.")
+        @Option(names = "--pcap", paramLabel = "FILE", description = "Import this pcap or pcapng file; with --remote,"
+                + " ship it and wait until every remote acknowledged every record (see --ship-timeout).")
         Path pcap;
+
+        @Option(names = {"--list-interfaces", "-D"}, description = "List the interfaces live capture can use (as tcpdump -D)"
+                + " and exit; with --json as JSON.")
+        boolean listInterfaces;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
 
-    @Option(names = "--filter", paramLabel = "BPF", description = "BPF filter for live capture, e.g. 'tcp port 3260'.")
+    @Option(names = "--filter", paramLabel = "BPF", description = "BPF filter (pcap-filter(7) syntax, e.g. 'tcp port 3260'):"
+            + " in the kernel for live capture; applied to each frame of a --pcap file, as tcpdump -r FILE BPF would.")
     String filter;
+
+    @Option(names = "--snaplen", paramLabel = "N", description = "Live capture: keep at most N bytes of each frame, 1 to "
+            + PcapCapture.MAX_SNAPLEN_BYTES + " (default: " + PcapCapture.MAX_SNAPLEN_BYTES + "). A frame cut short"
+            + " loses write data: each one becomes a GAP.")
+    Integer snaplen;
+
+    @Option(names = "--ship-timeout", paramLabel = "SECONDS", description = "Import with --remote: how long to wait for"
+            + " every remote to acknowledge every record before exiting 1 (default: " + DEFAULT_SHIP_TIMEOUT_SECONDS + ").")
+    Integer shipTimeoutSeconds;
+
+    @Mixin
+    WritePcapOptions writePcap;
+
+    static final int DEFAULT_SHIP_TIMEOUT_SECONDS = 1800;
 
     @Mixin
     SourceOptions sourceOptions;
 
-    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "Capture buffer directory (one sub-directory per volume).")
+    @Option(names = "--buffer", paramLabel = "DIR", description = "Capture buffer directory (one sub-directory per volume;"
+            + " required except with --list-interfaces).")
     Path buffer;
 
     @Option(names = "--block-size", paramLabel = "N", defaultValue = "512",
@@ -93,12 +115,16 @@ final class SnoopCommand implements Callable<Integer> {
                     + " Prometheus metrics (with capture packets and drops) at /metrics.")
     java.net.InetSocketAddress http;
 
-    @Option(names = "--json", description = "Print the import summary as JSON.")
+    @Option(names = "--json", description = "Print the import summary (or --list-interfaces) as JSON.")
     boolean json;
 
 
     @Override
     public Integer call() throws Exception {
+        if (source.listInterfaces) {
+            return CaptureInterfaces.print(json);
+        }
+        checkOptions();
         if (blockSize < 512 || Integer.bitCount(blockSize) != 1) {
             throw new CliFailure("--block-size: " + blockSize + " (expected: a power of two >= 512)", 2);
         }
@@ -117,7 +143,37 @@ final class SnoopCommand implements Callable<Integer> {
         return source.pcap != null ? importFile(settings, config) : live(settings, config);
     }
 
-    private int importFile(VolumeRouter.Settings settings, SnoopConfig config) throws IOException {
+    /** The one-line refusals of options that do not fit the chosen source (exit 2). */
+    private void checkOptions() {
+        if (buffer == null) {
+            throw new CliFailure("--buffer: missing (expected: the capture buffer directory)", 2);
+        }
+        boolean file = source.pcap != null;
+        if (file && snaplen != null) {
+            throw new CliFailure("--snaplen: only with --interface (a capture file keeps the snap length it was written with)", 2);
+        }
+        if (snaplen != null && (snaplen < 1 || snaplen > PcapCapture.MAX_SNAPLEN_BYTES)) {
+            throw new CliFailure("--snaplen: " + snaplen + " (expected: 1 to " + PcapCapture.MAX_SNAPLEN_BYTES + ")", 2);
+        }
+        writePcap.check(file);
+        if (shipTimeoutSeconds != null && (!file || sourceOptions.remotes.isEmpty())) {
+            throw new CliFailure("--ship-timeout: only with --pcap and --remote (a live snoop ships until stopped)", 2);
+        }
+        if (shipTimeoutSeconds != null && shipTimeoutSeconds < 1) {
+            throw new CliFailure("--ship-timeout: " + shipTimeoutSeconds + " (expected: at least 1 second)", 2);
+        }
+        if (filter != null && filter.isBlank()) {
+            throw new CliFailure("--filter: '" + filter + "' (expected: a BPF expression, e.g. 'tcp port 3260')", 2);
+        }
+    }
+
+    private int importFile(VolumeRouter.Settings settings, SnoopConfig config) throws IOException, InterruptedException {
+        BpfFrameFilter frameFilter;
+        try {
+            frameFilter = filter == null ? null : BpfFrameFilter.compile(filter);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure(e.getMessage(), 2);
+        }
         long fileBytes = Files.isRegularFile(source.pcap) ? Files.size(source.pcap) : 0;
         VolumeRouter router = new VolumeRouter(settings);
         // Offline, the file is complete already: durability at the end of the import is what counts.
@@ -133,7 +189,7 @@ final class SnoopCommand implements Callable<Integer> {
                 TimeUnit.MILLISECONDS);
         long started = System.nanoTime();
         Map<String, Object> summary = new LinkedHashMap<>();
-        try (PcapCapture capture = PcapCapture.openFile(source.pcap)) {
+        try (PcapCapture capture = PcapCapture.openFile(source.pcap, frameFilter)) {
             int[] lastPercent = {-1};
             capture.run(new SnoopPipeline(router, config), router, read -> {
                 int percent = fileBytes == 0 ? 100 : (int) Math.min(100, read * 100 / fileBytes);
@@ -148,7 +204,17 @@ final class SnoopCommand implements Callable<Integer> {
             summary.put("packets", capture.counters().packets());
             summary.put("capturedBytes", capture.counters().bytes());
             summary.put("truncatedPackets", capture.counters().truncatedPackets());
+            if (filter != null) {
+                summary.put("filter", filter);
+                summary.put("filteredOutPackets", capture.counters().filteredOutPackets());
+            }
             summary.put("fileError", capture.counters().fileError());
+        } catch (IllegalArgumentException e) {
+            // a filter that compiles for Ethernet but not for a link type met later in the file
+            if (e.getMessage() != null && e.getMessage().startsWith("--filter")) {
+                throw new CliFailure(e.getMessage(), 2);
+            }
+            throw e;
         } finally {
             syncer.shutdown();
             awaitQuietly(syncer);
@@ -156,9 +222,24 @@ final class SnoopCommand implements Callable<Integer> {
             summary.put("seconds", (System.nanoTime() - started) / 1e9);
             summary.put("volumes", volumes(router));
             summary.put("unshippedVolumes", router.unshippedVolumes());
+        }
+        try {
             if (!sourceOptions.remotes.isEmpty()) {
-                System.err.println("tapline snoop: waiting for the remotes is left to `tapline status --wait-synced`");
+                int timeout = shipTimeoutSeconds == null ? DEFAULT_SHIP_TIMEOUT_SECONDS : shipTimeoutSeconds;
+                long shipStarted = System.nanoTime();
+                try {
+                    summary.put("remotes", new ImportShipping(router, java.time.Duration.ofSeconds(timeout), System.err,
+                            r -> SnoopLinkStatus.write(r, SnoopLinkStatus.Mode.RUNNING)).await());
+                } catch (CliFailure f) {
+                    // The import itself stands (the records are in the buffer): the summary says so, then the failure.
+                    summary.put("shipError", f.getMessage());
+                    print(summary);
+                    throw f;
+                }
+                summary.put("shipSeconds", (System.nanoTime() - shipStarted) / 1e9);
             }
+        } finally {
+            SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.STOPPED);
             router.close();
         }
         print(summary);
@@ -174,8 +255,18 @@ final class SnoopCommand implements Callable<Integer> {
         }
         ServeUntilStopped serve = new ServeUntilStopped();
         VolumeRouter router = serve.own(new VolumeRouter(settings));
-        serve.own(() -> writeLinkStatus(router, true));
-        PcapCapture capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer));
+        serve.own(() -> SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.EMPTIED));
+        int snap = snaplen == null ? PcapCapture.MAX_SNAPLEN_BYTES : snaplen;
+        PcapCapture capture;
+        try {
+            capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer), snap);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure(e.getMessage(), 2);
+        }
+        EvidenceRing evidence = writePcap.start(capture, snap);
+        if (evidence != null) {
+            serve.own(evidence);
+        }
         SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters(), buffer));
         if (http != null) {
             MetricsServer metricsServer = serve.own(MetricsServer.start(http, sourceOptions.tls.config()));
@@ -188,6 +279,13 @@ final class SnoopCommand implements Callable<Integer> {
                     .register(registry);
             io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_truncated_packets", counters,
                     c -> c.truncatedPackets()).description("packets cut by the snap length").register(registry);
+            if (evidence != null) {
+                io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_write_pcap_frames", evidence,
+                        r -> r.writtenFrames()).description("frames written to the --write-pcap ring").register(registry);
+                io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_write_pcap_dropped_frames", evidence,
+                        r -> r.droppedFrames()).description("frames left out of the --write-pcap ring (its disk was"
+                                + " slower than the capture; decoding is not affected)").register(registry);
+            }
             StatusPage.serve(metricsServer, "Tapline snoop " + source.iface,
                     Map.of("source", () -> StatusCommand.sourceReport(buffer)));
         }
@@ -222,6 +320,8 @@ final class SnoopCommand implements Callable<Integer> {
         serve.own(() -> writeCaptureStatus(capture.counters(), false));
         captureThread.start();
         System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
+                + (snaplen == null ? "" : ", snaplen " + snaplen)
+                + (writePcap.dir == null ? "" : ", evidence ring " + writePcap.dir.toAbsolutePath())
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size());
         serve.await();
         return 0;
@@ -246,7 +346,7 @@ final class SnoopCommand implements Callable<Integer> {
             long now = System.currentTimeMillis();
             if (linkStatus && now - lastLinkStatusMillis >= 1000) {
                 lastLinkStatusMillis = now;
-                writeLinkStatus(router, false);
+                SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.RUNNING);
             }
         } catch (RuntimeException e) {
             // the next round retries; a buffer that cannot sync also fails the capture thread's appends
@@ -261,23 +361,6 @@ final class SnoopCommand implements Callable<Integer> {
                     c.drops(), running, System.currentTimeMillis()).write(buffer);
         } catch (IOException | RuntimeException e) {
             LOG.debug("capture status not written dir={} error={}", buffer, e.toString());
-        }
-    }
-
-    private static void writeLinkStatus(VolumeRouter router, boolean stopped) {
-        long now = System.currentTimeMillis();
-        for (Map.Entry<Path, List<ShipperStatus>> e : router.linkStatuses().entrySet()) {
-            List<LinkStatusFile.Link> links = new ArrayList<>();
-            if (!stopped) {
-                for (ShipperStatus st : e.getValue()) {
-                    links.add(LinkStatusFile.Link.of(st, now));
-                }
-            }
-            try {
-                LinkStatusFile.write(e.getKey(), links);
-            } catch (IOException ex) {
-                LOG.debug("link status not written dir={} error={}", e.getKey(), ex.toString());
-            }
         }
     }
 

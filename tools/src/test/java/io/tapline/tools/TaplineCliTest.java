@@ -34,7 +34,7 @@ class TaplineCliTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"", "replay", "wedge", "status", "quickstart", "buffer", "buffer repair", "buffer discard",
-        "rollback", "promote", "demote", "switchover", "resolve", "config", "config set", "capture", "ship"})
+        "rollback", "promote", "demote", "switchover", "resolve", "config", "config set", "capture", "ship", "snoop"})
     void everyCommandHasHelp(String command) {
         String[] words = command.isEmpty() ? new String[0] : command.split(" ");
         String[] args = java.util.Arrays.copyOf(words, words.length + 1);
@@ -169,5 +169,55 @@ class TaplineCliTest {
         assertEquals(64L << 20, io.tapline.tools.cli.ByteSizeConverter.parse("64M"));
         assertEquals(4L << 30, io.tapline.tools.cli.ByteSizeConverter.parse("4GiB"));
         assertEquals(1L << 40, io.tapline.tools.cli.ByteSizeConverter.parse("1t"));
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+        "--pcap f.pcap --snaplen 100|--snaplen: only with --interface",
+        "--interface lo --snaplen 0|--snaplen: 0 (expected: 1 to 262144)",
+        "--interface lo --snaplen 262145|--snaplen: 262145 (expected: 1 to 262144)",
+        "--pcap f.pcap --write-pcap ring|--write-pcap: only with --interface",
+        "--interface lo --write-pcap-files 3|--write-pcap-files: only with --write-pcap DIR",
+        "--interface lo --write-pcap ring --write-pcap-files 0|--write-pcap-files: 0 (expected: at least 1)",
+        "--interface lo --write-pcap ring --write-pcap-size 100|--write-pcap-size: 100 (expected: at least 4096 bytes)",
+        "--pcap f.pcap --ship-timeout 10|--ship-timeout: only with --pcap and --remote",
+        "--interface lo --remote 127.0.0.1:1 --ship-timeout 10|--ship-timeout: only with --pcap and --remote",
+        "--pcap f.pcap --remote 127.0.0.1:1 --ship-timeout 0|--ship-timeout: 0 (expected: at least 1 second)",
+        "--pcap f.pcap --filter tcp~prot~80|--filter: 'tcp prot 80' (expected: a BPF expression",
+        "--interface lo --filter ~|--filter: ' ' (expected: a BPF expression",
+        "--interface lo --filter tcp~prot~80|--filter: 'tcp prot 80' (expected: a BPF expression"})
+    void snoopRefusesAnOptionThatDoesNotFitInOneLineWithExitTwo(String args, String expected) throws Exception {
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("snoop", "--buffer",
+                dir.resolve("buffer").toString()));
+        for (String a : args.split(" ")) {
+            argv.add(a.equals("f.pcap") ? sampleCapture().toString() : a.replace('~', ' '));
+        }
+        Outcome o = run(argv.toArray(String[]::new));
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: " + expected), o.err());
+        assertEquals(1, o.err().lines().count(), o.err());
+    }
+
+    @Test
+    void snoopWithoutBufferIsRefusedInOneLine() {
+        Outcome o = run("snoop", "--interface", "lo");
+        assertEquals(2, o.exitCode(), o.err());
+        assertEquals("tapline: --buffer: missing (expected: the capture buffer directory)", o.err().strip());
+    }
+
+    @Test
+    void snoopHelpNamesEveryNewOption() {
+        Outcome o = run("snoop", "--help");
+        for (String option : java.util.List.of("--list-interfaces", "--snaplen", "--ship-timeout", "--write-pcap",
+                "--write-pcap-size", "--write-pcap-files", "--filter")) {
+            assertTrue(o.out().contains(option), option + " in:\n" + o.out());
+        }
+    }
+
+    /** A small pcap file with a valid header (no frames): the option checks come before it is read. */
+    private Path sampleCapture() throws java.io.IOException {
+        java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        h.putInt(0xA1B2C3D4).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0).putInt(262144).putInt(1);
+        return Files.write(dir.resolve("empty.pcap"), h.array());
     }
 }

@@ -14,6 +14,12 @@ public final class CaptureCounters {
     volatile long kernelReceived;
     volatile long lastKernelArrivalMillis;
     volatile String fileError;
+    volatile long filteredOutPackets;
+
+    /** Frames of a capture file that the {@code --filter} expression rejected (counted in {@link #packets}). */
+    public long filteredOutPackets() {
+        return filteredOutPackets;
+    }
 
     /** Why reading the capture file stopped before its end (truncated or damaged), or null. */
     public String fileError() {

@@ -14,6 +14,9 @@ import org.slf4j.LoggerFactory;
  * One import of a capture file: every frame of a {@link CaptureFileReader} through a
  * {@link FrameParser} (one per link type) into the {@link SnoopPipeline}, in place.
  *
+ * <p>With a {@link BpfFrameFilter}, a frame the filter rejects is counted (read, then
+ * {@code filteredOutPackets}) and goes no further, as with {@code tcpdump -r FILE EXPR}.
+ *
  * <p>A truncated or damaged file keeps what was read: the pipeline is finished (held bytes
  * delivered, streams ended), every volume gets a whole-volume GAP, and the counters'
  * {@code fileError} says why.
@@ -24,16 +27,20 @@ final class OfflineRun implements CaptureFileReader.FrameHandler {
     private final CaptureFileReader reader;
     private final CaptureCounters counters;
     private final SnoopPipeline pipeline;
+    private final BpfFrameFilter filter;
     private final Map<LinkType, FrameParser> parsers = new EnumMap<>(LinkType.class);
     private long packets;
     private long bytes;
     private long truncated;
     private long unparsedLinkType;
+    private long filteredOut;
 
-    OfflineRun(CaptureFileReader reader, CaptureCounters counters, SnoopPipeline pipeline) {
+    /** @param filter frames to keep, or null for all */
+    OfflineRun(CaptureFileReader reader, CaptureCounters counters, SnoopPipeline pipeline, BpfFrameFilter filter) {
         this.reader = reader;
         this.counters = counters;
         this.pipeline = pipeline;
+        this.filter = filter;
     }
 
     /**
@@ -69,6 +76,7 @@ final class OfflineRun implements CaptureFileReader.FrameHandler {
         counters.packets = packets;
         counters.bytes = bytes;
         counters.truncatedPackets = truncated;
+        counters.filteredOutPackets = filteredOut;
     }
 
     @Override
@@ -80,6 +88,10 @@ final class OfflineRun implements CaptureFileReader.FrameHandler {
         }
         if (linkType == null) {
             unparsedLinkType++;
+            return;
+        }
+        if (filter != null && !filter.accepts(linkType, buf, offset, length, originalLength)) {
+            filteredOut++;
             return;
         }
         FrameParser parser = parsers.computeIfAbsent(linkType, FrameParser::new);

@@ -34,25 +34,38 @@ import org.slf4j.LoggerFactory;
  */
 public final class PcapCapture implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PcapCapture.class);
-    private static final int SNAPLEN_BYTES = 262144;
+    /** libpcap's default and largest snapshot length ({@code tcpdump -s 0}). */
+    public static final int MAX_SNAPLEN_BYTES = 262144;
 
     private final PcapHandle handle;
     private final CaptureFileReader reader;
+    private final BpfFrameFilter fileFilter;
     private final boolean live;
     private final FrameParser parser;
     private final CaptureCounters counters = new CaptureCounters();
     private volatile boolean stopped;
+    private FrameTap tap = FrameTap.NONE;
+
+    /** Receives every live frame on the capture thread, before decoding; must not block. */
+    public interface FrameTap {
+        FrameTap NONE = (linkType, frame, originalLength, timeNanos) -> { };
+
+        /** {@code frame} is the capture's own copy: the tap may keep it. */
+        void frame(int linkType, byte[] frame, int originalLength, long timeNanos);
+    }
 
     private PcapCapture(PcapHandle handle) {
         this.handle = handle;
         this.reader = null;
+        this.fileFilter = null;
         this.live = true;
         this.parser = new FrameParser(LinkType.fromWireValue(handle.getDlt().value()));
     }
 
-    private PcapCapture(CaptureFileReader reader) {
+    private PcapCapture(CaptureFileReader reader, BpfFrameFilter filter) {
         this.handle = null;
         this.reader = reader;
+        this.fileFilter = filter;
         this.live = false;
         this.parser = null;
     }
@@ -63,11 +76,21 @@ public final class PcapCapture implements AutoCloseable {
      * @throws IOException naming the file when it is missing or not a capture file
      */
     public static PcapCapture openFile(Path file) throws IOException {
+        return openFile(file, null);
+    }
+
+    /**
+     * Opens a pcap or pcapng file whose frames pass {@code filter} (null: every frame); the
+     * capture owns and closes the filter.
+     *
+     * @throws IOException naming the file when it is missing or not a capture file
+     */
+    public static PcapCapture openFile(Path file, BpfFrameFilter filter) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new java.nio.file.NoSuchFileException(file.toString());
         }
         try {
-            return new PcapCapture(CaptureFileReader.open(file));
+            return new PcapCapture(CaptureFileReader.open(file), filter);
         } catch (IllegalArgumentException e) {
             throw new IOException("pcap: " + file + ": " + e.getMessage(), e);
         }
@@ -75,24 +98,64 @@ public final class PcapCapture implements AutoCloseable {
 
     /**
      * Opens a live capture on {@code interfaceName} (needs root or CAP_NET_RAW) with a kernel
-     * buffer of {@code bufferBytes} and an optional BPF filter.
+     * buffer of {@code bufferBytes}, snapshot length {@link #MAX_SNAPLEN_BYTES} and an optional
+     * BPF filter.
      */
     public static PcapCapture openLive(String interfaceName, String filter, int bufferBytes) throws IOException {
+        return openLive(interfaceName, filter, bufferBytes, MAX_SNAPLEN_BYTES);
+    }
+
+    /**
+     * Opens a live capture keeping at most {@code snaplenBytes} of each frame (a shorter frame
+     * loses the rest of its TCP payload: a stream gap).
+     *
+     * @throws CapturePermissionException when the process may not capture (not root, no CAP_NET_RAW)
+     * @throws IOException                naming the interface for any other failure (no such
+     *                                    interface, a filter that does not compile)
+     */
+    public static PcapCapture openLive(String interfaceName, String filter, int bufferBytes, int snaplenBytes)
+            throws IOException {
+        if (snaplenBytes < 1 || snaplenBytes > MAX_SNAPLEN_BYTES) {
+            throw new IllegalArgumentException("snaplen: " + snaplenBytes + " (expected: 1 to " + MAX_SNAPLEN_BYTES + ")");
+        }
         try {
             PcapNetworkInterface nif = Pcaps.getDevByName(interfaceName);
             if (nif == null) {
-                throw new IOException("interface: " + interfaceName + " (expected: a capture device, see ip link)");
+                throw new IOException("interface: " + interfaceName
+                        + " (expected: a capture device, see tapline snoop --list-interfaces)");
             }
-            PcapHandle handle = new PcapHandle.Builder(interfaceName).snaplen(SNAPLEN_BYTES)
+            PcapHandle handle = new PcapHandle.Builder(interfaceName).snaplen(snaplenBytes)
                     .promiscuousMode(PcapNetworkInterface.PromiscuousMode.PROMISCUOUS).timeoutMillis(100)
                     .bufferSize(bufferBytes).timestampPrecision(PcapHandle.TimestampPrecision.NANO).build();
             if (filter != null && !filter.isBlank()) {
-                handle.setFilter(filter, BpfProgram.BpfCompileMode.OPTIMIZE);
+                try {
+                    handle.setFilter(filter, BpfProgram.BpfCompileMode.OPTIMIZE);
+                } catch (PcapNativeException e) {
+                    handle.close();
+                    throw new IllegalArgumentException("--filter: '" + filter + "' (expected: a BPF expression: "
+                            + e.getMessage() + ")", e);
+                }
             }
             return new PcapCapture(handle);
         } catch (PcapNativeException | NotOpenException e) {
+            if (CapturePermissionException.isPermissionError(e.getMessage())) {
+                throw new CapturePermissionException(interfaceName, e);
+            }
             throw new IOException("capture on " + interfaceName + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Hands every live frame to {@code tap} (e.g. the evidence ring of {@code --write-pcap}) on
+     * the capture thread before decoding. Call before {@link #run}.
+     */
+    public void tap(FrameTap tap) {
+        this.tap = java.util.Objects.requireNonNull(tap, "tap");
+    }
+
+    /** The link type (DLT) of the live capture, as a pcap file header names it. */
+    public int liveLinkType() {
+        return handle.getDlt().value();
     }
 
     public CaptureCounters counters() {
@@ -110,12 +173,14 @@ public final class PcapCapture implements AutoCloseable {
         if (live) {
             runLive(pipeline, router, progress);
         } else {
-            new OfflineRun(reader, counters, pipeline).run(router, progress);
+            new OfflineRun(reader, counters, pipeline, fileFilter).run(router, progress);
         }
     }
 
     private void runLive(SnoopPipeline pipeline, VolumeRouter router, LongConsumer progress) throws IOException {
         long[] frameBytes = {0};
+        int dlt = handle.getDlt().value();
+        FrameTap frameTap = tap;
         RawPacketListener listener = frame -> {
             Integer original = handle.getOriginalLength();
             int originalLength = original == null ? frame.length : original;
@@ -126,6 +191,7 @@ public final class PcapCapture implements AutoCloseable {
                 counters.truncatedPackets++;
             }
             long captured = nanos();
+            frameTap.frame(dlt, frame, originalLength, captured);
             TcpSegment s = parser.parse(frame, originalLength, captured);
             if (s != null) {
                 pipeline.segment(s);
@@ -217,6 +283,9 @@ public final class PcapCapture implements AutoCloseable {
         if (handle != null) {
             handle.close();
             return;
+        }
+        if (fileFilter != null) {
+            fileFilter.close();
         }
         try {
             reader.close();

@@ -285,6 +285,26 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         return out;
     }
 
+    /**
+     * One volume's shipping progress: its newest captured sequence and a status snapshot of each
+     * of its shippers (empty while none runs).
+     */
+    public record ShippingProgress(String volume, long lastSequence, List<ShipperStatus> links) {
+    }
+
+    /** Every volume's shipping progress, in the order volumes were first seen. */
+    public synchronized List<ShippingProgress> shippingProgress() {
+        List<ShippingProgress> out = new ArrayList<>();
+        for (Volume v : volumes.values()) {
+            List<ShipperStatus> links = new ArrayList<>();
+            for (Shipper s : v.shippers) {
+                links.add(s.status());
+            }
+            out.add(new ShippingProgress(v.name, v.buffer.lastSequence(), List.copyOf(links)));
+        }
+        return out;
+    }
+
     /** The buffer of a volume by name (for tests and status), or null. */
     public synchronized CaptureBuffer buffer(String name) {
         for (Volume v : volumes.values()) {
