@@ -98,10 +98,13 @@ final class ReplayCommand implements Callable<Integer> {
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics, tls.config()));
+        ReplicationLag lag = metricsServer == null ? null
+                : new ReplicationLag(metricsServer.registry(), java.time.Clock.systemUTC());
         if (metricsServer != null) {
             java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
                     new java.util.LinkedHashMap<>();
             sections.put("replicas", () -> ReplicaStatusReport.of(data, null));
+            sections.put("replication lag", lag::report);
             sections.put("hot ranges", new HeatSection(data));
             StatusPage.serve(metricsServer, "Tapline replayer " + data.toAbsolutePath(), sections);
         }
@@ -120,7 +123,8 @@ final class ReplayCommand implements Callable<Integer> {
         ReplayServer server = serve.own(ReplayServer.start(replayConfig(listen, data, credential).withUndo(undo)
                         .withSecurity(security),
                 exports == null ? RoleListener.NONE : exports,
-                forwarder == null ? io.tapline.replay.ApplyObserver.NONE : forwarder));
+                ReplicationLag.both(forwarder == null ? io.tapline.replay.ApplyObserver.NONE : forwarder,
+                        lag == null ? io.tapline.replay.ApplyObserver.NONE : lag)));
         if (forwarder != null) {
             forwarder.attach(server);
         }

@@ -88,6 +88,12 @@ class WedgeReplicationIT {
             assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_mode"));
             assertEquals(captured, (long) ReplicationRig.metric(rig.replayMetrics, "tapline_replay_applied_sequence"));
             assertEquals(0.0, ReplicationRig.metric(rig.replayMetrics, "tapline_replay_out_of_sync"));
+            // Every applied record's lag (capture -> durable on the replica) is in the histogram.
+            assertEquals(captured, (long) ReplicationRig.metric(rig.replayMetrics, "tapline_replay_lag_seconds_count"));
+            double maxLag = ReplicationRig.metric(rig.replayMetrics, "tapline_replay_lag_seconds_max");
+            assertTrue(maxLag > 0 && maxLag < 60, "lag max " + maxLag + " s");
+            assertTrue(ReplicationRig.metric(rig.replayMetrics, "tapline_replay_lag_seconds_bucket") >= 0,
+                    "a Prometheus histogram (buckets) for the lag");
         }
     }
 }
