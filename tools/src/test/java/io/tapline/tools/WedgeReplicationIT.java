@@ -12,7 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole journey with real NBD clients: qemu-img, qemu-io and nbdcopy write through the wedge;
- * the replica must end byte-identical to the primary, and the primary must hold what was written.
+ * the replica must end byte-identical to the primary, and the primary must hold what was written
+ * (also with {@code --primary-cache none}, whose written pages leave the page cache).
  */
 class WedgeReplicationIT {
     private static final Duration PEER = Duration.ofMinutes(3);
@@ -65,6 +66,33 @@ class WedgeReplicationIT {
             rig.assertReplicaMatchesPrimary();
             assertEquals(Peers.md5(second), Peers.md5(rig.replica()), "replica holds the last image written");
         }
+    }
+
+    @Test
+    void aPrimaryThatDropsWrittenPagesReadsBackAndReplicates() throws Exception {
+        long size = 64L << 20;
+        try (ReplicationRig rig = new ReplicationRig(dir, size)) {
+            rig.startReplayer();
+            rig.startWedge("--primary-cache", "none");
+            Path source = dir.resolve("source.img");
+            byte[] data = new byte[(int) size];
+            new Random(5).nextBytes(data);
+            Files.write(source, data);
+            Peers.ok(PEER, "nbdcopy", "--connections=4", source.toString(), rig.uri());
+            long resident = residentBytes(rig.primary());
+            assertTrue(resident <= 24L << 20, "the primary's written pages left the cache: " + resident + " bytes resident");
+            Path readBack = dir.resolve("read-back.img");
+            Peers.ok(PEER, "nbdcopy", rig.uri(), readBack.toString());
+            assertEquals(Peers.md5(source), Peers.md5(readBack), "the host reads back what it wrote");
+            rig.awaitSynced(Duration.ofSeconds(120));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    /** Resident page-cache bytes of a file (util-linux fincore). */
+    private static long residentBytes(Path file) throws Exception {
+        return Long.parseLong(Peers.ok(PEER, "fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
+                .trim());
     }
 
     @Test
