@@ -697,7 +697,7 @@ public final class CaptureBuffer implements Closeable {
                 }
                 try {
                     if (failure.isEmpty()) {
-                        active.trimPadding();
+                        active.finishAppending();
                         forceAppended();
                     }
                     lost.close();
@@ -752,7 +752,7 @@ public final class CaptureBuffer implements Closeable {
     private void roll(long baseSequence) throws IOException {
         CaptureSegment previous = active;
         try {
-            previous.trimPadding();
+            previous.finishAppending();
             previous.force();
         } catch (IOException e) {
             fail("capture buffer segment fsync failed: " + e.getMessage());

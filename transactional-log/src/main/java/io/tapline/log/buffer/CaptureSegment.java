@@ -19,7 +19,7 @@ import java.nio.file.StandardOpenOption;
  * page-cache pages costs more than the disk write itself on a virtual machine (every new page is
  * a first touch), and a buffer's bytes are written once and read back at most once. A direct
  * write covers whole blocks, so the file may end in zero padding past the last record until the
- * next append overwrites it or {@link #trimPadding} cuts it; recovery reads such a tail as
+ * next append overwrites it or {@link #finishAppending} cuts it; recovery reads such a tail as
  * zeros after the last record and trims it like a torn tail.
  *
  * <p>Publication order (what makes reads untorn): the bytes are written, then
@@ -104,14 +104,17 @@ final class CaptureSegment implements Closeable {
     }
 
     /**
-     * Cuts the zero padding a direct append left past the last record, so that a segment the
-     * writer leaves (rolled or closed) ends exactly at its last record.
+     * The writer leaves this segment (rolled or closed): cuts the zero padding a direct append
+     * left past the last record, so that the file ends exactly at its last record, and frees the
+     * direct appender's staging buffer (a buffer may retain hundreds of sealed segments).
      */
-    void trimPadding() throws IOException {
+    void finishAppending() throws IOException {
         if (padded) {
             channel.truncate(publishedSizeBytes);
             padded = false;
         }
+        closeDirect();
+        direct = null;
     }
 
     /**
