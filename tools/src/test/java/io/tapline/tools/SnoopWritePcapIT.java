@@ -80,7 +80,7 @@ class SnoopWritePcapIT {
             }
             byte[] pattern = new byte[4096];
             java.util.Arrays.fill(pattern, (byte) 0xa5);
-            assertTrue(contains(all.toByteArray(), pattern), "the ring shows the last write's 4 KiB on the wire");
+            assertTrue(ByteSearch.contains(all.toByteArray(), pattern), "the ring shows the last write's 4 KiB on the wire");
         }
     }
 
@@ -125,18 +125,5 @@ class SnoopWritePcapIT {
             assertTrue(frames > 10, "frames in the ring: " + frames);
             assertEquals(128, longest, "libpcap kept at most --snaplen bytes of each frame");
         }
-    }
-
-    private static boolean contains(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
     }
 }

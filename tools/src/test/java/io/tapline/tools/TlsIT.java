@@ -68,16 +68,16 @@ class TlsIT {
                 Poll.until(Duration.ofSeconds(30), () -> "the link capture holds the shipped megabyte",
                         Poll.of(() -> Files.size(linkCapture) > 1 << 20));
                 Poll.until(Duration.ofSeconds(30), () -> "the NBD capture holds the host's write",
-                        Poll.of(() -> contains(Files.readAllBytes(nbdCapture), secret)));
+                        Poll.of(() -> ByteSearch.contains(Files.readAllBytes(nbdCapture), secret)));
             } finally {
                 stop(linkDump);
                 stop(nbdDump);
             }
-            assertTrue(contains(Files.readAllBytes(nbdCapture), secret),
+            assertTrue(ByteSearch.contains(Files.readAllBytes(nbdCapture), secret),
                     "control: the host's clear-text NBD capture holds the written bytes");
             assertTrue(Files.size(linkCapture) > 1 << 20, "the link capture saw the shipped megabyte: "
                     + Files.size(linkCapture) + " bytes; tcpdump said: " + Files.readString(Path.of(linkCapture + ".log")));
-            assertFalse(contains(Files.readAllBytes(linkCapture), secret), "the TLS link capture shows no payload");
+            assertFalse(ByteSearch.contains(Files.readAllBytes(linkCapture), secret), "the TLS link capture shows no payload");
 
             String remote = ReplicationRig.hostPort(rig.linkAddress);
             String replicaBefore = Peers.md5(rig.replica());
@@ -241,18 +241,5 @@ class TlsIT {
         if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
             p.destroyForcibly();
         }
-    }
-
-    private static boolean contains(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
     }
 }
