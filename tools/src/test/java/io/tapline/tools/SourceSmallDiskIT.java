@@ -128,7 +128,8 @@ class SourceSmallDiskIT {
                     "-c", "write -P 0x6b 40M 8M", rig.uri()));
             assertTrue(failed.output().contains("Input/output error"), "the host is told: " + failed.output());
             // Metrics, served from memory: the status files are on the full disk too.
-            Poll.until(Duration.ofSeconds(60), () -> "FULL with every record acknowledged", Poll.of(
+            Poll.until(Duration.ofSeconds(60), () -> "FULL with every record acknowledged; wedge log:\n"
+                    + rig.wedge().logText(), Poll.of(
                     () -> ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_mode") == 2.0
                             && ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_acked_sequence")
                             == ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_captured_sequence")));

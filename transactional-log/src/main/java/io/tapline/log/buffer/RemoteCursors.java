@@ -23,6 +23,8 @@ final class RemoteCursors {
     private final Path dir;
     private final LongSupplier nowNanos;
     private final Map<String, Long> acknowledged = new ConcurrentHashMap<>();
+    /** Acknowledgments newer than the durable cursor that could not be written (disk full). */
+    private final Map<String, Long> unrecorded = new ConcurrentHashMap<>();
 
     private RemoteCursors(Path dir, LongSupplier nowNanos) {
         this.dir = dir;
@@ -57,14 +59,46 @@ final class RemoteCursors {
         return true;
     }
 
-    /** Moves {@code remoteId}'s cursor to {@code sequence} if that is forward; returns whether it moved. */
+    /**
+     * Moves {@code remoteId}'s cursor to {@code sequence} if that is forward; returns whether it
+     * moved durably. A cursor file that cannot be written for want of space (the buffer's disk is
+     * full: the cursor is replaced whole, which needs a free block) leaves the durable cursor where
+     * it was and is not an error: the link stays up, the acknowledgment is written with a later
+     * one once space returns, and until then retention and status go by the older, durable cursor
+     * (a restart resends from it, which the replayer skips as applied). Other errors are thrown.
+     */
     synchronized boolean advance(String remoteId, long sequence) throws IOException {
         long current = get(remoteId);
         if (sequence <= current) {
             return false;
         }
-        write(remoteId, sequence);
+        try {
+            write(remoteId, sequence);
+        } catch (IOException e) {
+            if (!noSpace(e)) {
+                throw e;
+            }
+            if (unrecorded.put(remoteId, sequence) == null) {
+                log.warn("remote cursor not recorded, the disk is full: retention and status keep seq {} until space"
+                        + " returns remote={} acknowledged={} dir={} ({})", current, remoteId, sequence, dir, e.toString());
+            }
+            return false;
+        }
+        if (unrecorded.remove(remoteId) != null) {
+            log.info("remote cursor recorded again remote={} acknowledged={}", remoteId, sequence);
+        }
         return true;
+    }
+
+    /** Whether {@code e} (or a cause) is ENOSPC or EDQUOT. */
+    static boolean noSpace(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Moves {@code remoteId}'s cursor back to {@code sequence}; the caller checked that the records after it are retained. */
