@@ -39,6 +39,8 @@ final class DirectAppender implements Closeable {
     static final long MIN_RECORD_BYTES = minRecordBytes(System.getProperty(PROPERTY, "65536"));
 
     private static final Set<Path> REFUSED = ConcurrentHashMap.newKeySet();
+    /** Padding source: less than one block (at most 64 KiB) is ever padded. */
+    private static final byte[] ZEROS = new byte[1 << 16];
 
     private final FileChannel channel;
     private final int blockBytes;
@@ -140,9 +142,7 @@ final class DirectAppender implements Closeable {
         for (ByteBuffer b : record) {
             staging.put(b);
         }
-        while (staging.position() < padded) {
-            staging.put((byte) 0);
-        }
+        staging.put(ZEROS, 0, (int) (padded - staging.position()));
         staging.flip();
         long written = 0;
         while (staging.hasRemaining()) {
@@ -150,7 +150,7 @@ final class DirectAppender implements Closeable {
         }
         wrote = true;
         int tailBytes = (int) (total % blockBytes);
-        staging.get((int) (padded - blockBytes), tail, 0, tailBytes == 0 ? 0 : tailBytes);
+        staging.get((int) (padded - blockBytes), tail, 0, tailBytes);
         tailEndsAt = tailBytes == 0 ? -1 : at + recordBytes;
     }
 
