@@ -108,9 +108,29 @@ final class Peers {
     }
 
 
+    /** Ports handed out below the kernel's ephemeral range (32768-60999 by default). */
+    private static final int PORT_FLOOR = 20000;
+    private static final int PORT_CEILING = 32767;
+    private static final java.util.concurrent.atomic.AtomicInteger NEXT_PORT = new java.util.concurrent.atomic
+            .AtomicInteger(PORT_FLOOR + (int) (ProcessHandle.current().pid() * 7919 % (PORT_CEILING - PORT_FLOOR)));
+
+    /**
+     * A port nothing listens on now, for a peer that binds it later. Taken below the ephemeral
+     * range: a port there is never the local end of an outgoing connection, which a port the
+     * kernel chose with bind(0) can become between this call and the peer's bind (CI saw a wedge
+     * fail "Address already in use" that way).
+     */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        for (int tries = 0; tries < PORT_CEILING - PORT_FLOOR; tries++) {
+            int port = PORT_FLOOR + Math.floorMod(NEXT_PORT.getAndIncrement() - PORT_FLOOR, PORT_CEILING - PORT_FLOOR);
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                return port;
+            } catch (IOException taken) {
+                // in use: the next one
+            }
         }
+        throw new IOException("no free port in " + PORT_FLOOR + "-" + PORT_CEILING);
     }
 }
