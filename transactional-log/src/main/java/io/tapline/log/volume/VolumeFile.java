@@ -3,7 +3,6 @@ package io.tapline.log.volume;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
 import com.sun.jna.Platform;
-import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -22,7 +21,7 @@ import java.util.Objects;
  *
  * <p>Thread-safe: positional operations may run concurrently; callers order overlapping writes.
  */
-public final class VolumeFile implements Closeable {
+public final class VolumeFile implements BlockVolume {
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     private static final int O_RDWR = 2;
@@ -85,11 +84,13 @@ public final class VolumeFile implements Closeable {
         return path;
     }
 
+    @Override
     public long sizeBytes() {
         return sizeBytes;
     }
 
     /** Writes all of {@code src} at {@code offsetBytes}. */
+    @Override
     public void write(long offsetBytes, ByteBuffer src) throws IOException {
         checkRange(offsetBytes, src.remaining());
         long pos = offsetBytes;
@@ -112,6 +113,7 @@ public final class VolumeFile implements Closeable {
      *
      * @return false when the platform lacks the calls (the policy then stays off)
      */
+    @Override
     public synchronized boolean dropWrittenPages(boolean on) {
         if (!on) {
             writeBehind = null;
@@ -136,12 +138,14 @@ public final class VolumeFile implements Closeable {
      * a caller may skip reading a hole but never skips data. Lets a comparison of a sparse
      * volume read only what was written.
      */
+    @Override
     public boolean isHole(long offsetBytes, long lengthBytes) {
         checkRange(offsetBytes, lengthBytes);
         return lengthBytes > 0 && nextDataOffset(offsetBytes) >= offsetBytes + lengthBytes;
     }
 
     /** Fills {@code dst} from {@code offsetBytes}; the range must lie inside the volume. */
+    @Override
     public void read(long offsetBytes, ByteBuffer dst) throws IOException {
         checkRange(offsetBytes, dst.remaining());
         long pos = offsetBytes;
@@ -159,6 +163,7 @@ public final class VolumeFile implements Closeable {
     }
 
     /** Makes {@code [offsetBytes, offsetBytes + lengthBytes)} read as zeroes. */
+    @Override
     public void zero(long offsetBytes, long lengthBytes, boolean mayDeallocate) throws IOException {
         checkRange(offsetBytes, lengthBytes);
         if (lengthBytes == 0) {
@@ -212,6 +217,7 @@ public final class VolumeFile implements Closeable {
     }
 
     /** Flushes written data to stable storage (fdatasync). */
+    @Override
     public void force() throws IOException {
         channel.force(false);
     }

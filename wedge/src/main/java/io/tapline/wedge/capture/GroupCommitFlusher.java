@@ -1,6 +1,6 @@
 package io.tapline.wedge.capture;
 
-import io.tapline.log.volume.VolumeFile;
+import io.tapline.log.volume.BlockVolume;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -28,7 +28,7 @@ final class GroupCommitFlusher {
     private static final int MAX_BATCH = 4096;
 
     private final String volumeName;
-    private final VolumeFile primary;
+    private final BlockVolume primary;
     private final CaptureSink sink;
     private final BlockingQueue<WriteCommand> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
@@ -47,7 +47,7 @@ final class GroupCommitFlusher {
             });
     private final VolumeFailure failure;
 
-    GroupCommitFlusher(String volumeName, VolumeFile primary, CaptureSink sink, VolumeFailure failure) {
+    GroupCommitFlusher(String volumeName, BlockVolume primary, CaptureSink sink, VolumeFailure failure) {
         this.volumeName = volumeName;
         this.primary = primary;
         this.sink = sink;

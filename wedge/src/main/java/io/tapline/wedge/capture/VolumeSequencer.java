@@ -2,7 +2,7 @@ package io.tapline.wedge.capture;
 
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.RecordKind;
-import io.tapline.log.volume.VolumeFile;
+import io.tapline.log.volume.BlockVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *   <li><b>One order.</b> Commands are ordered by {@link #submit} (a FIFO shared by all
  *       connections). The capture thread appends each to the {@link CaptureSink} in that order,
  *       which assigns the record sequence; the apply thread then applies each to the primary
- *       {@link VolumeFile} in the same order. Overlapping in-flight writes therefore land on
+ *       {@link BlockVolume} in the same order. Overlapping in-flight writes therefore land on
  *       both in sequence order, and a replica replaying the records in sequence ends up
  *       byte-identical to the primary.</li>
  *   <li><b>Capture before primary.</b> A command reaches the primary only after its record was
@@ -78,7 +78,7 @@ public final class VolumeSequencer implements AutoCloseable {
     private static final Pending POISON = new Pending(null);
 
     private final String volumeName;
-    private final VolumeFile primary;
+    private final BlockVolume primary;
     private final CaptureSink sink;
     private final BlockingQueue<Pending> captureQueue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Pending> applyQueue = new LinkedBlockingQueue<>();
@@ -94,7 +94,7 @@ public final class VolumeSequencer implements AutoCloseable {
     private boolean sinkFull;
     private boolean primaryFailing;
 
-    private VolumeSequencer(String volumeName, VolumeFile primary, CaptureSink sink) {
+    private VolumeSequencer(String volumeName, BlockVolume primary, CaptureSink sink) {
         this.volumeName = volumeName;
         this.primary = primary;
         this.sink = sink;
@@ -104,7 +104,7 @@ public final class VolumeSequencer implements AutoCloseable {
     }
 
     /** Starts the sequencer threads of one volume. The caller keeps ownership of both {@code primary} and {@code sink}. */
-    public static VolumeSequencer start(String volumeName, VolumeFile primary, CaptureSink sink) {
+    public static VolumeSequencer start(String volumeName, BlockVolume primary, CaptureSink sink) {
         VolumeSequencer s = new VolumeSequencer(Objects.requireNonNull(volumeName, "volumeName"),
                 Objects.requireNonNull(primary, "primary"), Objects.requireNonNull(sink, "sink"));
         s.flusher.start();

@@ -1,6 +1,6 @@
 package io.tapline.wedge.server;
 
-import io.tapline.log.volume.VolumeFile;
+import io.tapline.log.volume.BlockVolume;
 import io.tapline.wedge.capture.VolumeSequencer;
 import io.tapline.wedge.capture.WriteCommand;
 import io.tapline.wedge.nbd.NbdFlags;
@@ -43,7 +43,7 @@ final class Export {
     final String name;
     final long sizeBytes;
     /** Null for an export created standby (it has no volume). */
-    final VolumeFile primary;
+    final BlockVolume primary;
     final VolumeSequencer sequencer;
     final ExecutorService readers;
     final NbdRequestValidator validator;
@@ -51,7 +51,7 @@ final class Export {
     final ConnectionTracker connections = new ConnectionTracker();
     private volatile String standbyReason;
 
-    private Export(String name, long sizeBytes, VolumeFile primary, VolumeSequencer sequencer,
+    private Export(String name, long sizeBytes, BlockVolume primary, VolumeSequencer sequencer,
             ExecutorService readers, long maxInFlightBytes, String standbyReason) {
         this.name = requireName("name", name);
         this.sizeBytes = sizeBytes;
@@ -64,7 +64,7 @@ final class Export {
     }
 
     /** A wedge's export: serves the primary through its sequencer. */
-    static Export served(String name, VolumeFile primary, VolumeSequencer sequencer, ExecutorService readers,
+    static Export served(String name, BlockVolume primary, VolumeSequencer sequencer, ExecutorService readers,
             long maxInFlightBytes) {
         return new Export(name, primary.sizeBytes(), primary, sequencer, readers, maxInFlightBytes, null);
     }

@@ -1,6 +1,7 @@
 package io.tapline.wedge.server;
 
 import io.tapline.log.ExclusiveLock;
+import io.tapline.log.volume.BlockVolume;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.wedge.capture.VolumeSequencer;
 import io.tapline.wedge.capture.WriteCommand;
@@ -51,7 +52,7 @@ public final class WedgeServer implements AutoCloseable {
     static final String LOCK_SUFFIX = ".lock";
 
     private final WedgeConfig config;
-    private final VolumeFile primary;
+    private final BlockVolume primary;
     private final VolumeSequencer sequencer;
     private final ExecutorService readers;
     private final Export export;
@@ -61,7 +62,7 @@ public final class WedgeServer implements AutoCloseable {
     private final ExclusiveLock volumeLock;
     private boolean closed;
 
-    private WedgeServer(WedgeConfig config, VolumeFile primary, NbdEndpoint endpoint, boolean ownsEndpoint,
+    private WedgeServer(WedgeConfig config, BlockVolume primary, NbdEndpoint endpoint, boolean ownsEndpoint,
             ExclusiveLock volumeLock) {
         this.config = config;
         this.primary = primary;
@@ -82,7 +83,23 @@ public final class WedgeServer implements AutoCloseable {
      * @throws IOException when the volume cannot be opened or the address cannot be bound
      */
     public static WedgeServer start(WedgeConfig config) throws IOException {
-        return start(config, null, true);
+        return start(config, null, true, VolumeFile::openOrCreate);
+    }
+
+    /** Opens the volume a wedge serves: its path and size come from the {@link WedgeConfig}. */
+    @FunctionalInterface
+    public interface VolumeOpener {
+        /** Opens (creating when missing) the volume at {@code path} with {@code sizeBytes}. */
+        BlockVolume open(Path path, long sizeBytes) throws IOException;
+    }
+
+    /**
+     * As {@link #start(WedgeConfig)} or {@link #start(WedgeConfig, NbdEndpoint)} (with a non-null
+     * {@code shared}), serving the volume {@code opener} opens instead of a plain image file (cycle
+     * mode's layered volume). The volume is closed with the server.
+     */
+    public static WedgeServer start(WedgeConfig config, NbdEndpoint shared, VolumeOpener opener) throws IOException {
+        return start(config, shared, shared == null, Objects.requireNonNull(opener, "opener"));
     }
 
     /**
@@ -97,16 +114,17 @@ public final class WedgeServer implements AutoCloseable {
      * @throws IllegalStateException when another wedge serves that name on the endpoint, or it is closed
      */
     public static WedgeServer start(WedgeConfig config, NbdEndpoint endpoint) throws IOException {
-        return start(config, Objects.requireNonNull(endpoint, "endpoint"), false);
+        return start(config, Objects.requireNonNull(endpoint, "endpoint"), false, VolumeFile::openOrCreate);
     }
 
-    private static WedgeServer start(WedgeConfig config, NbdEndpoint shared, boolean ownsEndpoint) throws IOException {
+    private static WedgeServer start(WedgeConfig config, NbdEndpoint shared, boolean ownsEndpoint,
+            VolumeOpener opener) throws IOException {
         Path volume = config.volumePath();
         ExclusiveLock lock = ExclusiveLock.acquire(volume.resolveSibling(volume.getFileName() + LOCK_SUFFIX),
                 "volume", volume);
         boolean created = !Files.exists(volume);
         try {
-            VolumeFile primary = VolumeFile.openOrCreate(volume, config.volumeSizeBytes());
+            BlockVolume primary = opener.open(volume, config.volumeSizeBytes());
             try {
                 // An own endpoint listens only once the export is in it: no client sees "unknown export".
                 NbdEndpoint endpoint = ownsEndpoint ? NbdEndpoint.create(config.listenAddress(), config.ioThreads(),

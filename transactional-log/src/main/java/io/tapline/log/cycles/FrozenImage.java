@@ -1,0 +1,75 @@
+package io.tapline.log.cycles;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * The image of a {@link LayeredVolume} as of a freeze: the base with the frozen layer above it.
+ * It never changes (a merge into the base writes the same bytes the layer holds), so it can be read
+ * and copied while the host writes to the active layer. Valid until the layer is merged.
+ *
+ * <p>Thread-safe.
+ */
+public final class FrozenImage {
+    private final LayeredVolume volume;
+    private final LayeredVolume.Layer layer;
+    private final long frozenAtMillis;
+
+    FrozenImage(LayeredVolume volume, LayeredVolume.Layer layer, long frozenAtMillis) {
+        this.volume = volume;
+        this.layer = layer;
+        this.frozenAtMillis = frozenAtMillis;
+    }
+
+    /** The cycle whose writes the frozen layer holds. */
+    public long cycle() {
+        return layer.cycle();
+    }
+
+    /** When it was frozen (for a layer found frozen on open: when its successor was created). */
+    public long frozenAtMillis() {
+        return frozenAtMillis;
+    }
+
+    /** The volume's size. */
+    public long sizeBytes() {
+        return volume.sizeBytes();
+    }
+
+    /** Blocks written in the frozen cycle. */
+    public long blocks() {
+        return layer.table().count();
+    }
+
+    /** Reads the frozen image. */
+    public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+        volume.readThrough(layer, null, offsetBytes, dst);
+    }
+
+    /**
+     * The chunks of {@code chunkBytes} (a multiple of {@link LayeredVolume#BLOCK_BYTES}) that hold
+     * a block written in the frozen cycle, as a bitmap: bit {@code c % 64} of word {@code c / 64}.
+     */
+    public long[] changedChunks(int chunkBytes) {
+        if (chunkBytes % LayeredVolume.BLOCK_BYTES != 0) {
+            throw new IllegalArgumentException("chunkBytes: " + chunkBytes + " (expected: a multiple of "
+                    + LayeredVolume.BLOCK_BYTES + ")");
+        }
+        long perChunk = chunkBytes / LayeredVolume.BLOCK_BYTES;
+        long chunks = (volume.sizeBytes() + chunkBytes - 1) / chunkBytes;
+        long[] words = new long[(int) ((chunks + 63) / 64)];
+        FreezeTable t = layer.table();
+        for (long b = t.next(0); b >= 0; ) {
+            long c = b / perChunk;
+            words[(int) (c >>> 6)] |= 1L << c;
+            long nextChunkBlock = (c + 1) * perChunk;
+            b = nextChunkBlock < t.blocks() ? t.next(nextChunkBlock) : -1;
+        }
+        return words;
+    }
+
+    @Override
+    public String toString() {
+        return "FrozenImage[cycle " + cycle() + "]";
+    }
+}
