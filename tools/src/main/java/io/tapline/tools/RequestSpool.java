@@ -26,6 +26,8 @@ final class RequestSpool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RequestSpool.class);
     static final String SUFFIX = ".resync";
     static final String VERIFY_SUFFIX = ".verify";
+    /** First line of a {@code .resync} request for a cycle now (cycle mode); answered with the cycle then taking writes. */
+    static final String CYCLE = "cycle";
     /** The answer to a resync or verify for a source without a resync engine (a snoop without --source). */
     static final String NO_ENGINE = "no resync engine for this volume: a snoop needs --source VOLUME=nbd://... or"
             + " iscsi://... to read the tapped volume";
@@ -82,6 +84,17 @@ final class RequestSpool implements AutoCloseable {
         String[] lines = Files.readString(request, StandardCharsets.UTF_8).split("\n", 2);
         boolean full = lines[0].strip().equals("full");
         String reason = lines.length > 1 ? lines[1].strip() : "operator request";
+        if (lines[0].strip().equals(CYCLE)) {
+            Files.deleteIfExists(request);
+            if (!engine.cycleMode()) {
+                answer(id + ".failed", "the volume is in journal mode (a wedge started with --mode cycles has cycles)");
+                return;
+            }
+            long active = engine.cycleStatus().activeCycle(); // read first: the cycle that copies the request's writes
+            engine.request(false, reason);
+            answer(id + ".accepted", Long.toString(active));
+            return;
+        }
         long before = engine.status().epochsCompleted();
         engine.request(full, reason);
         AdvisoryFiles.writeText(dir, id + ".accepted", before + "\n");

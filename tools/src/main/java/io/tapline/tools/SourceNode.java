@@ -6,6 +6,7 @@ import io.tapline.journey.shipper.Shipper;
 import io.tapline.journey.shipper.ShipperConfig;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.cycles.LayeredVolume;
 import io.tapline.wedge.capture.CaptureSink;
 import io.tapline.wedge.server.NbdEndpoint;
 import io.tapline.wedge.server.WedgeConfig;
@@ -90,7 +91,16 @@ final class SourceNode implements AutoCloseable {
     }
 
     static SourceNode start(Settings s) throws IOException {
-        return assemble(s, null);
+        return assemble(s, null, null);
+    }
+
+    /**
+     * A wedge in cycle mode: the host's writes go to the volume's active layer, not the capture
+     * buffer; every {@code cycle} (while the host writes) the volume is frozen and the frozen image
+     * copied to every remote as one resync epoch (see {@link ResyncEngine}).
+     */
+    static SourceNode startCycles(Settings s, java.time.Duration cycle) throws IOException {
+        return assemble(s, null, java.util.Objects.requireNonNull(cycle, "cycle"));
     }
 
     /**
@@ -99,7 +109,7 @@ final class SourceNode implements AutoCloseable {
      * {@code replica}; no wedge ({@code s.nbd()}, {@code s.volume()} and the endpoint are unused).
      */
     static SourceNode forwarding(Settings s, io.tapline.journey.resync.SourceVolume replica) throws IOException {
-        return assemble(s, java.util.Objects.requireNonNull(replica, "replica"));
+        return assemble(s, java.util.Objects.requireNonNull(replica, "replica"), null);
     }
 
     /**
@@ -111,8 +121,8 @@ final class SourceNode implements AutoCloseable {
     }
 
     /** A wedge in front of the volume unless {@code forwardedFrom} is given (then no host is served). */
-    private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom)
-            throws IOException {
+    private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom,
+            java.time.Duration cycle) throws IOException {
         Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
         Path volumeDir = Files.createDirectories(s.bufferDir().resolve(s.export()));
         CaptureBuffer buffer;
@@ -134,15 +144,32 @@ final class SourceNode implements AutoCloseable {
                 node.shippers.add(shipper);
             }
             io.tapline.journey.resync.SourceVolume volume = forwardedFrom;
-            if (volume == null) {
+            WedgeCycles cycles = null;
+            if (volume == null && cycle == null) {
+                refuseLayers(s.volume());
                 MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(s.sinkWrapper().apply(CaptureSink.of(buffer)));
                 WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
                 node.wedge = s.endpoint() == null ? WedgeServer.start(wedgeConfig)
                         : WedgeServer.start(wedgeConfig, s.endpoint());
                 node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
                 volume = new WedgeVolume(node.wedge, s.sizeBytes());
+            } else if (volume == null) {
+                java.util.concurrent.atomic.AtomicReference<LayeredVolume> layered =
+                        new java.util.concurrent.atomic.AtomicReference<>();
+                MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(new io.tapline.wedge.capture.UncapturedSink());
+                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
+                node.wedge = WedgeServer.start(wedgeConfig, s.endpoint(), (path, size) -> {
+                    LayeredVolume v = LayeredVolume.open(path, size);
+                    v.onFirstWriteOfCycle(node::cycleBegan);
+                    layered.set(v);
+                    return v;
+                });
+                node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
+                cycles = new WedgeCycles(node.wedge, layered.get());
             }
-            node.resync = ResyncEngine.start(s.export(), buffer, node.shippers, volume, s.resync());
+            node.resync = cycles != null
+                    ? ResyncEngine.startCycles(s.export(), buffer, node.shippers, cycles, s.resync(), cycle)
+                    : ResyncEngine.start(s.export(), buffer, node.shippers, volume, s.resync());
             node.resyncRequests = RequestSpool.start(volumeDir, node.resync,
                     OperatorControls.start(volumeDir, buffer, node.shippers).withResync(node.resync));
             node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
@@ -155,6 +182,25 @@ final class SourceNode implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * Journal mode on a volume that has cycle layers would serve the base without the host's
+     * latest writes: refused, naming the way back.
+     */
+    private static void refuseLayers(Path volume) throws IOException {
+        if (LayeredVolume.hasLayers(volume)) {
+            throw new IOException(volume + " has cycle-mode layers (" + volume.getFileName()
+                    + ".cycle-*): start the wedge with --mode cycles (switching back to journal mode is not built yet)");
+        }
+    }
+
+    /**
+     * The host wrote the first block of a new cycle: the status file says so before the write is
+     * acknowledged, so {@code tapline status} never reports synced over a write the host saw done.
+     */
+    private void cycleBegan() {
+        writeStatusFiles(true);
     }
 
     /** The outermost directory of {@code dir} that does not exist yet, or null. */
@@ -261,7 +307,7 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
-    private void writeStatusFiles(boolean running) {
+    private synchronized void writeStatusFiles(boolean running) {
         long now = System.currentTimeMillis();
         List<LinkStatusFile.Link> links = new ArrayList<>();
         for (Shipper shipper : shippers) {
@@ -273,8 +319,8 @@ final class SourceNode implements AutoCloseable {
         }
         try {
             LinkStatusFile.write(volumeDir, links);
-            new SourceStatusFile(resync == null ? null : resync.status(), buffer.storageError(), running, now)
-                    .write(volumeDir);
+            new SourceStatusFile(resync == null ? null : resync.status(), buffer.storageError(), running, now,
+                    resync == null ? null : resync.cycleStatus()).write(volumeDir);
         } catch (IOException | RuntimeException e) {
             LOG.debug("link status not written dir={} error={}", volumeDir, e.toString());
         }

@@ -14,8 +14,15 @@ import java.nio.file.Path;
  * @param storageError    why the buffer cannot store records now; empty when it can
  * @param running         false once the process stopped
  * @param updatedAtMillis when it was written
+ * @param cycles          where the cycles stand, for a volume in cycle mode; null in journal mode
  */
-public record SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis) {
+public record SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis,
+        io.tapline.journey.resync.CycleStatus cycles) {
+    /** A journal-mode source's status. */
+    public SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis) {
+        this(resync, storageError, running, updatedAtMillis, null);
+    }
+
     /** File name inside the volume directory. */
     public static final String NAME = "source-status.json";
 

@@ -198,9 +198,27 @@ final class StatusCommand implements Callable<Integer> {
         v.put("storageError", source == null || source.storageError() == null || source.storageError().isEmpty()
                 ? null : source.storageError());
         v.put("resync", source == null ? null : source.resync());
+        io.tapline.journey.resync.CycleStatus cycles = source == null ? null : source.cycles();
+        if (cycles != null) {
+            v.put("mode", "CYCLES");
+            Map<String, Object> c = Json.mapper().convertValue(cycles, LinkedHashMap.class);
+            c.put("frozenAgeMillis", cycles.frozenAtMillis() == 0 ? null : Math.max(0, now - cycles.frozenAtMillis()));
+            // The achieved RPO: how old the image the replicas hold is, while the host has written since.
+            c.put("replicaImageAgeMillis", cycles.lastCopiedAtMillis() == 0 ? null
+                    : Math.max(0, now - cycles.lastCopiedAtMillis()));
+            v.put("cycles", c);
+        }
         boolean storageOk = v.get("storageError") == null;
-        v.put("synced", s.synced() && storageOk && remotesSynced && !resyncRunning);
-        v.put("notSyncedBecause", whyNot(s, storageOk, remotes, resyncRunning));
+        boolean cyclesCopied = cycles == null || (cycles.changedBlocks() == 0 && cycles.frozenCycle() == 0);
+        v.put("synced", s.synced() && storageOk && remotesSynced && !resyncRunning && cyclesCopied);
+        List<String> why = whyNot(s, storageOk, remotes, resyncRunning);
+        if (cycles != null && cycles.frozenCycle() != 0) {
+            why.add("cycle " + cycles.frozenCycle() + " frozen, copying");
+        }
+        if (cycles != null && cycles.changedBlocks() != 0) {
+            why.add("cycle " + cycles.activeCycle() + ": " + cycles.changedBlocks() + " blocks written since the last freeze");
+        }
+        v.put("notSyncedBecause", why);
         v.put("remotes", remotes);
         return v;
     }
@@ -274,6 +292,13 @@ final class StatusCommand implements Callable<Integer> {
                     (Long) v.get("trackedChunks") < 0 ? "whole volume" : v.get("trackedChunks")));
             if (v.get("storageError") != null) {
                 sb.append("  buffer storage error: ").append(v.get("storageError")).append('\n');
+            }
+            if (v.get("cycles") instanceof Map<?, ?> c) {
+                sb.append(String.format("  cycles every %s s: cycle %s taking writes (%s blocks), frozen %s, last copied"
+                        + " cycle %s (replica image age %s ms, copy took %s ms)%n", c.get("cycleSeconds"),
+                        c.get("activeCycle"), c.get("changedBlocks"),
+                        Long.valueOf(0).equals(c.get("frozenCycle")) ? "none" : "cycle " + c.get("frozenCycle"),
+                        c.get("lastCopiedCycle"), c.get("replicaImageAgeMillis"), c.get("lastCopyMillis")));
             }
             Object resync = v.get("resync");
             if (resync instanceof io.tapline.journey.resync.ResyncStatus rs && !rs.state().equals("idle")) {

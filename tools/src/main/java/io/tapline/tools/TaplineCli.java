@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             EventsCommand.class,
             HeatCommand.class,
             ResyncCommand.class,
+            CycleCommand.class,
             VerifyCommand.class,
             ControlCommands.Capture.class,
             ControlCommands.Ship.class,

@@ -60,6 +60,36 @@ final class WedgeCommand implements Callable<Integer> {
                     + "(power of two, 4K..1M; default: ${DEFAULT-VALUE}).")
     long resyncChunk;
 
+    /** How the volume is mirrored. */
+    enum Mode { JOURNAL, CYCLES }
+
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "journal", converter = ModeConverter.class,
+            description = "'journal': every write is captured and shipped in order (the replica is seconds behind and "
+                    + "always moving); 'cycles': writes go to a layer beside the volume, and every --cycle the volume is "
+                    + "frozen and the frozen image's changed blocks are copied (a block rewritten many times crosses "
+                    + "once; each replica holds the image of the last copied cycle) (default: ${DEFAULT-VALUE}).")
+    Mode mode;
+
+    @Option(names = "--cycle", paramLabel = "DURATION", defaultValue = "30s",
+            converter = io.tapline.tools.cli.DurationConverter.class,
+            description = "With --mode cycles: a cycle starts this long after the last freeze if the host wrote (never "
+                    + "before the last copy completed), e.g. 30s, 5m (default: ${DEFAULT-VALUE}). 'tapline cycle now' "
+                    + "starts one at once.")
+    java.time.Duration cycle;
+
+    /** Accepts {@code journal} and {@code cycles}, in any case. */
+    static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Mode> {
+        @Override
+        public Mode convert(String value) {
+            try {
+                return Mode.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("--mode: " + value
+                        + " (expected: journal or cycles)");
+            }
+        }
+    }
+
     /** Page-cache policy of the primary's writes, named as nbdkit's file plugin names its {@code cache=}. */
     enum PrimaryCache { DEFAULT, NONE }
 
@@ -85,6 +115,10 @@ final class WedgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (mode == Mode.CYCLES && (listen != null || primaryCache == PrimaryCache.NONE)) {
+            throw new CliFailure("--mode: cycles (expected: without " + (listen != null ? "--listen" : "--primary-cache none")
+                    + "; cycle mode serves a plain wedge for now)", 2);
+        }
         if (listen != null && primaryCache == PrimaryCache.NONE) {
             throw new CliFailure("--primary-cache: none (expected: default with --listen; a node's volumes keep"
                     + " their pages cached)", 2);
@@ -103,7 +137,8 @@ final class WedgeCommand implements Callable<Integer> {
         if (listen != null) {
             return runNode(serve, metricsServer);
         }
-        SourceNode node = serve.own(SourceNode.start(settings()));
+        SourceNode node = serve.own(mode == Mode.CYCLES ? SourceNode.startCycles(settings(), cycle)
+                : SourceNode.start(settings()));
         if (primaryCache == PrimaryCache.NONE && !node.dropPrimaryWrittenPages(true)) {
             System.err.println("tapline wedge: --primary-cache none is not available here (no sync_file_range/"
                     + "posix_fadvise); the primary's writes stay cached");
@@ -112,7 +147,8 @@ final class WedgeCommand implements Callable<Integer> {
             node.bindMetrics(metricsServer.registry(), export);
         }
         System.err.println("tapline wedge: serving nbd://" + ReplicationAddresses.hostPort(node.nbdAddress()) + "/" + export
-                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size());
+                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size()
+                + (mode == Mode.CYCLES ? ", cycle mode every " + cycle.toSeconds() + " s" : ""));
         serve.await();
         return 0;
     }

@@ -49,6 +49,17 @@ import org.slf4j.LoggerFactory;
  * <p>An epoch that cannot finish (link loss, replayer restart) is abandoned; its replicas stay
  * <i>resyncing</i> with a stale id, which starts a full epoch later: nothing drained is forgotten.
  *
+ * <h2>Cycle mode</h2>
+ * With a {@link CycleVolume} ({@link #startCycles}) the host's writes never reach the capture
+ * buffer: they go to the volume's active layer. Each epoch is a <i>cycle</i>: the volume is frozen
+ * first, the epoch compares and sends the chunks the frozen cycle wrote (all of them, for a full
+ * epoch) from the frozen image, and once every replica acknowledged RESYNC_END the frozen layer is
+ * merged. A replica that applied the END holds the image as of the freeze, consistent; one that is
+ * inside an epoch is resyncing, and {@code rollback --to-last-consistent} returns it to the last
+ * cycle. A cycle starts {@code cycle} after the last freeze if the host wrote, on request, or when
+ * a replica needs a full one; never before the previous copy completed. An epoch abandoned halfway
+ * keeps its frozen image: the next one copies the same image again.
+ *
  * <p>Threads: one engine thread per volume; {@link #status}, {@link #request} and the
  * {@link ResyncCoordinator} methods from any thread.
  */
@@ -60,6 +71,18 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     private final CaptureBuffer buffer;
     private final List<Shipper> shippers;
     private final SourceVolume volume;
+    /** Cycle mode's volume; null in journal mode. */
+    private final CycleVolume cycles;
+    private volatile java.time.Duration cycleLength = java.time.Duration.ofSeconds(30);
+    private volatile long lastFreezeMillis = System.currentTimeMillis();
+    private volatile long lastCopiedCycle;
+    private volatile long lastCopiedAtMillis;
+    private volatile long lastCopyMillis;
+    private final AtomicLong cyclesCopied = new AtomicLong();
+    /** The epoch of a cycle abandoned halfway, and whether it was full: its replicas may retry incrementally. */
+    private volatile long abandonedCycleEpoch;
+    private volatile boolean abandonedCycleFull;
+    private volatile ChangedChunks.Snapshot cycleChunks;
     private volatile ResyncConfig config;
     private final Thread thread;
     private final CountDownLatch closing = new CountDownLatch(1);
@@ -95,11 +118,12 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     }
 
     private ResyncEngine(String volumeId, CaptureBuffer buffer, List<Shipper> shippers, SourceVolume volume,
-            ResyncConfig config) {
+            CycleVolume cycles, ResyncConfig config) {
         this.volumeId = volumeId;
         this.buffer = buffer;
         this.shippers = List.copyOf(shippers);
         this.volume = volume;
+        this.cycles = cycles;
         this.config = config;
         this.thread = new Thread(this::run, "tapline-resync-" + volumeId);
         this.thread.setDaemon(true);
@@ -108,12 +132,56 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     /** Starts the engine of one volume and makes it the coordinator of its shippers. */
     public static ResyncEngine start(String volumeId, CaptureBuffer buffer, List<Shipper> shippers,
             SourceVolume volume, ResyncConfig config) {
-        ResyncEngine e = new ResyncEngine(volumeId, buffer, shippers, volume, config);
-        for (Shipper s : shippers) {
+        return begin(new ResyncEngine(volumeId, buffer, shippers, volume, null, config));
+    }
+
+    /**
+     * Starts the engine of a volume in cycle mode (see the class comment): a cycle every
+     * {@code cycle} while the host writes. The buffer carries only the cycles' epochs.
+     */
+    public static ResyncEngine startCycles(String volumeId, CaptureBuffer buffer, List<Shipper> shippers,
+            CycleVolume volume, ResyncConfig config, java.time.Duration cycle) {
+        ResyncEngine e = new ResyncEngine(volumeId, buffer, shippers, null, java.util.Objects.requireNonNull(volume),
+                config);
+        e.cycleLength(cycle);
+        return begin(e);
+    }
+
+    private static ResyncEngine begin(ResyncEngine e) {
+        for (Shipper s : e.shippers) {
             s.resyncCoordinator(e);
         }
         e.thread.start();
         return e;
+    }
+
+    /** Changes the cycle length (cycle mode). */
+    public void cycleLength(java.time.Duration cycle) {
+        if (cycle.isNegative() || cycle.isZero()) {
+            throw new IllegalArgumentException("cycle: " + cycle + " (expected: > 0)");
+        }
+        this.cycleLength = cycle;
+    }
+
+    /** Whether the volume is in cycle mode. */
+    public boolean cycleMode() {
+        return cycles != null;
+    }
+
+    /** Where the cycles stand; null in journal mode. */
+    public CycleStatus cycleStatus() {
+        if (cycles == null) {
+            return null;
+        }
+        CycleVolume.Frozen f = cycles.pending();
+        ChangedChunks.Snapshot chunks = cycleChunks;
+        long toCopy = f == null ? 0 : Math.max(0, chunksTotal.get() - chunksCompared.get());
+        if (f != null && (chunks == null || !state.equals("resyncing"))) {
+            toCopy = -1; // frozen, not begun: counted when the epoch starts
+        }
+        return new CycleStatus(cycleLength.toSeconds(), cycles.activeCycle(), cycles.changedBlocks(),
+                f == null ? 0 : f.cycle(), f == null ? 0 : f.frozenAtMillis(), toCopy, lastCopiedCycle,
+                lastCopiedAtMillis, lastCopyMillis, cyclesCopied.get());
     }
 
     /** Asks for a resync now: {@code full} compares the whole volume, else the tracked chunks (or all, if a replica needs it). */
@@ -194,6 +262,11 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 log.warn("resync epoch abandoned volume={} epoch={} reason={}", volumeId,
                         epoch == null ? "-" : Long.toHexString(epoch.id()), why);
                 lastResult = "abandoned: " + why;
+                ResyncEpoch abandoned = epoch;
+                if (cycles != null && abandoned != null && activeEpoch != 0) {
+                    abandonedCycleEpoch = abandoned.id();
+                    abandonedCycleFull = abandoned.full();
+                }
                 waiting("retrying after: " + why);
                 activeEpoch = 0;
                 sleep(config.poll().toMillis() * 10);
@@ -210,7 +283,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
      * until an epoch sends something or nothing needs one.
      */
     private void pauseAfterFruitlessEpoch() {
-        if (bytesSent.get() > 0) {
+        if (bytesSent.get() > 0 || cycles != null) { // a cycle that sent nothing is still a cycle done
             fruitlessPauseMillis = 0;
             return;
         }
@@ -247,6 +320,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
 
     /** What to resync now, or null (status says why not). */
     private Scope decide() {
+        if (cycles != null) {
+            return decideCycle();
+        }
         if (buffer.status().mode() == BufferMode.FULL && !leftFull()) {
             waiting("capture buffer FULL: changed chunks are tracked until space returns");
             return null;
@@ -301,7 +377,70 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 : problem != null ? problem : "tracked chunks: " + changed.count());
     }
 
+    /**
+     * Cycle mode: a full cycle when a replica needs one, else the pending frozen image again, a
+     * requested cycle, or one due because the host wrote and the cycle length passed.
+     */
+    private Scope decideCycle() {
+        String full = fullRequested.get();
+        Request req = requested.get();
+        String problem = null;
+        boolean needsFull = full != null || (req != null && req.full());
+        String down = null;
+        for (Shipper s : shippers) {
+            if (!s.connected()) {
+                down = s.config().remoteId() + (s.paused().isEmpty() ? "" : " (shipping " + s.paused() + ")");
+            }
+            ReplicaStateReport r = s.replicaState();
+            if (r == null) {
+                continue;
+            }
+            boolean resyncing = r.state().equals(ReplicaStateReport.RESYNCING);
+            boolean retryable = resyncing && r.resyncId() == abandonedCycleEpoch && !abandonedCycleFull
+                    && cycles.pending() != null;
+            boolean stale = resyncing && r.resyncId() != activeEpoch && r.resyncId() != lastEpoch && !retryable;
+            if (r.state().equals(ReplicaStateReport.OUT_OF_SYNC) || stale) {
+                problem = s.config().remoteId() + " is " + r.state() + (r.reason().isEmpty() ? "" : ": " + r.reason());
+                needsFull = true;
+            }
+        }
+        if (down != null) {
+            waiting("link to " + down + " is down: the host's writes are kept in cycle " + cycles.activeCycle());
+            return null;
+        }
+        if (needsFull) {
+            return new Scope(true, "full cycle: " + (full != null ? full : req != null && req.full()
+                    ? "requested: " + req.reason() : problem));
+        }
+        CycleVolume.Frozen pending = cycles.pending();
+        if (pending != null) {
+            return new Scope(false, "cycle " + pending.cycle() + " (copied again)");
+        }
+        if (req != null) {
+            return new Scope(false, "cycle " + cycles.activeCycle() + ", requested: " + req.reason());
+        }
+        long dueAt = lastFreezeMillis + cycleLength.toMillis();
+        if (cycles.changedBlocks() > 0 && System.currentTimeMillis() >= dueAt) {
+            return new Scope(false, "cycle " + cycles.activeCycle());
+        }
+        if (cycles.changedBlocks() > 0) {
+            waiting("cycle " + cycles.activeCycle() + ": " + cycles.changedBlocks() + " blocks written, frozen in "
+                    + Math.max(0, dueAt - System.currentTimeMillis()) / 1000 + " s");
+        } else {
+            idle();
+        }
+        return null;
+    }
+
     private void runEpoch(Scope scope) throws IOException, InterruptedException {
+        long startedMillis = System.currentTimeMillis();
+        SourceVolume source = volume;
+        CycleVolume.Frozen frozen = null;
+        if (cycles != null) {
+            frozen = cycles.freezeIfNone();
+            source = frozen;
+            lastFreezeMillis = Math.max(lastFreezeMillis, frozen.frozenAtMillis());
+        }
         long id = random.nextLong(1, Long.MAX_VALUE); // never 0: 0 means "no epoch"
         ResyncEpoch e = new ResyncEpoch(id, scope.full(), scope.reason());
         epoch = e;
@@ -311,7 +450,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         bytesSent.set(0);
         state = "resyncing";
         detail = "beginning: " + scope.reason();
-        ResyncWriter writer = new ResyncWriter(volume, buffer, "epoch " + Long.toHexString(id));
+        ResyncWriter writer = new ResyncWriter(source, buffer, "epoch " + Long.toHexString(id));
         long begin = writer.marker(RecordKind.RESYNC_BEGIN, e.payload());
         buffer.sync();
         activeEpoch = id;
@@ -322,14 +461,29 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         requested.set(null);
         log.info("resync epoch began volume={} epoch={} seq={} full={} reason={}", volumeId, Long.toHexString(id),
                 begin, scope.full(), scope.reason());
-        awaitApplied(begin);
-        ChangedChunks.Snapshot tracked = buffer.changedChunks().drain(begin);
+        awaitApplied(begin, config.ackTimeout(), "RESYNC_BEGIN");
+        ChangedChunks.Snapshot tracked = frozen != null ? frozen.changedChunks(config.chunkBytes())
+                : buffer.changedChunks().drain(begin);
         boolean full = scope.full() || tracked.all();
-        compareAll(full, tracked, begin, id, writer);
+        cycleChunks = tracked;
+        compareAll(source, full, tracked, begin, id, writer);
         long end = writer.marker(RecordKind.RESYNC_END, new ResyncEpoch(id, full, "compared " + chunksCompared.get()
                 + " chunks (" + bytesCompared.get() + " bytes), sent " + bytesSent.get() + " bytes").payload());
         buffer.sync();
         lastEpoch = id;
+        if (frozen != null) {
+            detail = "cycle " + frozen.cycle() + ": waiting for every replica to apply seq " + end;
+            awaitApplied(end, java.time.Duration.ofDays(365 * 100L), "RESYNC_END");
+            cycles.copied(frozen);
+            lastCopiedCycle = frozen.cycle();
+            lastCopiedAtMillis = frozen.frozenAtMillis();
+            lastCopyMillis = System.currentTimeMillis() - Math.min(startedMillis, frozen.frozenAtMillis());
+            cyclesCopied.incrementAndGet();
+            abandonedCycleEpoch = 0;
+            cycleChunks = null;
+            log.info("cycle copied volume={} cycle={} epoch={} copyMillis={}", volumeId, frozen.cycle(),
+                    Long.toHexString(id), lastCopyMillis);
+        }
         activeEpoch = 0;
         epochsCompleted.incrementAndGet();
         lastResult = "epoch " + Long.toHexString(id) + " done at seq " + end + ": compared " + bytesCompared.get()
@@ -341,6 +495,11 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     }
 
     private void runVerify(VerifyRequest v) throws InterruptedException {
+        if (cycles != null) {
+            v.result().completeExceptionally(new IOException("verify is not available in cycle mode yet: the"
+                    + " replicas hold the last copied cycle, not the live volume"));
+            return;
+        }
         state = "verifying";
         detail = "verify requested by " + v.actor();
         try {
@@ -369,16 +528,17 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     }
 
     /** Waits until every replica applied {@code sequence} (its ACK), so their hashes describe the epoch. */
-    private void awaitApplied(long sequence) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + config.ackTimeout().toNanos();
+    private void awaitApplied(long sequence, java.time.Duration timeout, String what)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         for (Shipper s : shippers) {
             while (s.status().lastAckedSequence() < sequence) {
                 if (closed) {
                     throw new InterruptedException("closed");
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new IOException("replica " + s.config().remoteId() + " did not apply RESYNC_BEGIN seq "
-                            + sequence + " within " + config.ackTimeout().toSeconds() + " s");
+                    throw new IOException("replica " + s.config().remoteId() + " did not apply " + what + " seq "
+                            + sequence + " within " + timeout.toSeconds() + " s");
                 }
                 detail = "waiting for " + s.config().remoteId() + " to apply seq " + sequence + " (at "
                         + s.status().lastAckedSequence() + ")";
@@ -387,8 +547,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         }
     }
 
-    private void compareAll(boolean full, ChangedChunks.Snapshot tracked, long begin, long id, ResyncWriter writer)
-            throws IOException, InterruptedException {
+    private void compareAll(SourceVolume volume, boolean full, ChangedChunks.Snapshot tracked, long begin, long id,
+            ResyncWriter writer) throws IOException, InterruptedException {
         ResyncConfig c = config;
         int chunkBytes = c.chunkBytes();
         long size = volume.sizeBytes();

@@ -49,6 +49,7 @@ public final class FreezeTable implements Closeable {
     private final long blocks;
     private final AtomicLongArray words;
     private final BitSet dirtyPages = new BitSet();
+    private final java.util.concurrent.atomic.AtomicLong count = new java.util.concurrent.atomic.AtomicLong();
 
     private FreezeTable(Path path, FileChannel channel, int blockBytes, long sizeBytes, long cycle,
             AtomicLongArray words) {
@@ -59,6 +60,11 @@ public final class FreezeTable implements Closeable {
         this.cycle = cycle;
         this.blocks = (sizeBytes + blockBytes - 1) / blockBytes;
         this.words = words;
+        long n = 0;
+        for (int i = 0; i < words.length(); i++) {
+            n += Long.bitCount(words.get(i));
+        }
+        count.set(n);
     }
 
     /** Creates an empty table durably (temporary file, fsync, rename, fsync of the directory). */
@@ -169,6 +175,7 @@ public final class FreezeTable implements Closeable {
             long bit = 1L << b;
             long old = words.getAndAccumulate(w, bit, (a, m) -> a | m);
             if ((old & bit) == 0) {
+                count.incrementAndGet();
                 synchronized (dirtyPages) {
                     dirtyPages.set(w / WORDS_PER_PAGE);
                 }
@@ -197,11 +204,7 @@ public final class FreezeTable implements Closeable {
 
     /** How many blocks the layer holds. */
     public long count() {
-        long n = 0;
-        for (int i = 0; i < words.length(); i++) {
-            n += Long.bitCount(words.get(i));
-        }
-        return n;
+        return count.get();
     }
 
     /** The dirty pages with their words as of now; {@link #persist} writes them. */

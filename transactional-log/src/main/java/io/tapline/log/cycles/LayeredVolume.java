@@ -49,6 +49,7 @@ public final class LayeredVolume implements BlockVolume {
     private final long sizeBytes;
     private final ReentrantReadWriteLock swap = new ReentrantReadWriteLock();
     private volatile Layers layers;
+    private volatile Runnable firstWriteListener = () -> { };
 
     /** One auxiliary layer: its data file and its table. */
     record Layer(long cycle, VolumeFile data, FreezeTable table) {
@@ -258,7 +259,7 @@ public final class LayeredVolume implements BlockVolume {
             Layers l = layers;
             copyUpEdges(l, offsetBytes, end);
             l.active().data().write(offsetBytes, src);
-            l.active().table().set(offsetBytes / BLOCK_BYTES, (end - 1) / BLOCK_BYTES);
+            record(l.active(), offsetBytes, end);
         } finally {
             swap.readLock().unlock();
         }
@@ -276,9 +277,36 @@ public final class LayeredVolume implements BlockVolume {
             Layers l = layers;
             copyUpEdges(l, offsetBytes, end);
             l.active().data().zero(offsetBytes, lengthBytes, mayDeallocate);
-            l.active().table().set(offsetBytes / BLOCK_BYTES, (end - 1) / BLOCK_BYTES);
+            record(l.active(), offsetBytes, end);
         } finally {
             swap.readLock().unlock();
+        }
+    }
+
+    private void record(Layer active, long from, long to) {
+        boolean first = active.table().count() == 0;
+        active.table().set(from / BLOCK_BYTES, (to - 1) / BLOCK_BYTES);
+        if (first) {
+            firstWriteListener.run();
+        }
+    }
+
+    /**
+     * Runs {@code listener} on the writer's thread after the first write of each cycle is recorded
+     * and before that write returns (a status file that must not claim the volume unchanged).
+     */
+    public void onFirstWriteOfCycle(Runnable listener) {
+        this.firstWriteListener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Whether cycle layers (a table) exist beside {@code basePath}. */
+    public static boolean hasLayers(Path basePath) throws IOException {
+        Path dir = basePath.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            return false;
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, basePath.getFileName() + ".cycle-*.table")) {
+            return files.iterator().hasNext();
         }
     }
 

@@ -1,0 +1,113 @@
+package io.tapline.tools;
+
+import io.tapline.journey.resync.CycleStatus;
+import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code tapline cycle}: operator controls of a volume in cycle mode. */
+@Command(name = "cycle", mixinStandardHelpOptions = true, subcommands = CycleCommand.Now.class,
+        description = "Controls a volume mirrored in cycles (a wedge started with --mode cycles).")
+final class CycleCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a subcommand is needed: now");
+    }
+
+    /**
+     * {@code tapline cycle now}: asks the running wedge to freeze the volume now and copy the
+     * cycle (e.g. after an application's checkpoint), then follows it until every replica holds
+     * it: when this returns 0, every write the host saw acknowledged before the command is on
+     * every replica, as one consistent image.
+     */
+    @Command(name = "now", mixinStandardHelpOptions = true,
+            description = "Starts a cycle now and waits until every replica holds it.")
+    static final class Now implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The wedge's buffer directory.")
+        Path buffer;
+
+        @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume (export name).")
+        String volume;
+
+        @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "operator request",
+                description = "Why, recorded in the cycle's resync records (default: ${DEFAULT-VALUE}).")
+        String reason;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
+                description = "Give up waiting after this long (default: ${DEFAULT-VALUE}); the cycle itself goes on.")
+        int timeoutSeconds;
+
+        @Option(names = "--json", description = "Print the volume's cycle status as JSON once the cycle is copied.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (timeoutSeconds < 1) {
+                throw new CliFailure("--timeout: " + timeoutSeconds + " (expected: >= 1 second)", 2);
+            }
+            if (reason.contains("\n")) {
+                throw new CliFailure("--reason: contains a line break (expected: one line)", 2);
+            }
+            Path volumeDir = buffer.resolve(volume);
+            Path requests = SpoolClient.requests(buffer, volume);
+            String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, RequestSpool.CYCLE + "\ncycle now: " + reason
+                    + "\n");
+            long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+            Path accepted = SpoolClient.await(requests, id, RequestSpool.SUFFIX, System.nanoTime() + 15_000_000_000L,
+                    "cycle now " + volume + ": no running wedge picked the request up within 15 s", () -> { },
+                    ".accepted", ".failed");
+            if (accepted.getFileName().toString().endsWith(".failed")) {
+                throw new CliFailure("cycle now " + volume + ": " + SpoolClient.take(accepted));
+            }
+            long wanted = Long.parseLong(SpoolClient.take(accepted));
+            PrintWriter err = spec.commandLine().getErr();
+            long nextProgress = 0;
+            CycleStatus c;
+            while (true) {
+                SourceStatusFile source = SourceStatusFile.read(volumeDir);
+                c = source == null ? null : source.cycles();
+                if (c != null && c.lastCopiedCycle() >= wanted) {
+                    break;
+                }
+                if (source != null && !source.running()) {
+                    throw new CliFailure("cycle now " + volume + ": the wedge stopped before cycle " + wanted
+                            + " was copied");
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new CliFailure("cycle now " + volume + ": cycle " + wanted + " not copied after "
+                            + timeoutSeconds + " s" + (source == null || source.resync() == null ? ""
+                            : " (" + source.resync().state() + ": " + source.resync().detail() + ")"));
+                }
+                if (source != null && source.resync() != null && System.nanoTime() > nextProgress) {
+                    err.printf("cycle now %s: cycle %d: %s %s - compared %d/%d chunks, sent %d KiB%n", volume, wanted,
+                            source.resync().state(), source.resync().detail(), source.resync().chunksCompared(),
+                            source.resync().chunksTotal(), source.resync().bytesSent() >> 10);
+                    err.flush();
+                    nextProgress = System.nanoTime() + 1_000_000_000L;
+                }
+                SpoolClient.pause();
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(Json.write(c));
+            } else {
+                out.println("cycle now " + volume + ": cycle " + c.lastCopiedCycle() + " copied to every replica"
+                        + " (copy took " + c.lastCopyMillis() + " ms)");
+            }
+            out.flush();
+            return 0;
+        }
+    }
+}
