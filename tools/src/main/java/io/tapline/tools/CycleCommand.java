@@ -32,6 +32,8 @@ final class CycleCommand implements Runnable {
     @Command(name = "now", mixinStandardHelpOptions = true,
             description = "Starts a cycle now and waits until every replica holds it.")
     static final class Now implements Callable<Integer> {
+        /** A running wedge rewrites its status file every second; this much silence means it is gone. */
+        private static final long STALE_MILLIS = 10_000;
         @Spec
         CommandSpec spec;
 
@@ -84,6 +86,11 @@ final class CycleCommand implements Runnable {
                 if (source != null && !source.running()) {
                     throw new CliFailure("cycle now " + volume + ": the wedge stopped before cycle " + wanted
                             + " was copied");
+                }
+                long silentMillis = source == null ? 0 : System.currentTimeMillis() - source.updatedAtMillis();
+                if (silentMillis > STALE_MILLIS) {
+                    throw new CliFailure("cycle now " + volume + ": the wedge stopped updating its status "
+                            + silentMillis / 1000 + " s ago (killed?) before cycle " + wanted + " was copied");
                 }
                 if (System.nanoTime() > deadline) {
                     throw new CliFailure("cycle now " + volume + ": cycle " + wanted + " not copied after "

@@ -207,7 +207,7 @@ class Ext4RollbackIT {
         }
     }
 
-    private static Map<String, String> md5Tree(Path root) throws IOException {
+    static Map<String, String> md5Tree(Path root) throws IOException {
         Map<String, String> sums = new TreeMap<>();
         try (var files = Files.walk(root)) {
             for (Path p : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {

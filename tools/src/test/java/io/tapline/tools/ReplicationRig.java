@@ -22,6 +22,7 @@ final class ReplicationRig implements AutoCloseable {
     final InetSocketAddress replayMetrics;
     private TaplineProcess replayer;
     private TaplineProcess wedge;
+    private final java.util.List<TaplineProcess> others = new java.util.ArrayList<>();
     private int wedgeStarts;
     private int replayerStarts;
 
@@ -122,8 +123,17 @@ final class ReplicationRig implements AutoCloseable {
         return a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 
+    /** A further process of the test, stopped with the rig. */
+    TaplineProcess own(TaplineProcess p) {
+        others.add(p);
+        return p;
+    }
+
     @Override
     public void close() throws InterruptedException {
+        for (TaplineProcess p : others) {
+            p.close();
+        }
         if (wedge != null) {
             wedge.close();
         }

@@ -90,6 +90,11 @@ final class TaplineProcess implements AutoCloseable {
         return process.waitFor(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
+    /** Waits up to {@code timeout} for the process to end; its exit code, or -1 if it still runs. */
+    int exitCode(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+    }
+
     /** The process id (for /proc figures). */
     long pid() {
         return process.pid();

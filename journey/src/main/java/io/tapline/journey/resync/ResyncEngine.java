@@ -404,6 +404,10 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 needsFull = true;
             }
         }
+        if (!buffer.changedChunks().isEmpty()) { // e.g. the buffer was not closed cleanly: a replica may be anywhere
+            problem = problem != null ? problem : "tracked chunks: " + buffer.changedChunks().count();
+            needsFull = true;
+        }
         if (down != null) {
             waiting("link to " + down + " is down: the host's writes are kept in cycle " + cycles.activeCycle());
             return null;
@@ -437,6 +441,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         SourceVolume source = volume;
         CycleVolume.Frozen frozen = null;
         if (cycles != null) {
+            if (cycles.pending() == null) {
+                requested.set(null); // this freeze serves every cycle request made so far; later ones wait for the next
+            }
             frozen = cycles.freezeIfNone();
             source = frozen;
             lastFreezeMillis = Math.max(lastFreezeMillis, frozen.frozenAtMillis());
@@ -458,12 +465,17 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             lastFullBegin = begin;
             fullRequested.set(null);
         }
-        requested.set(null);
+        if (cycles == null) {
+            requested.set(null);
+        }
         log.info("resync epoch began volume={} epoch={} seq={} full={} reason={}", volumeId, Long.toHexString(id),
                 begin, scope.full(), scope.reason());
         awaitApplied(begin, config.ackTimeout(), "RESYNC_BEGIN");
         ChangedChunks.Snapshot tracked = frozen != null ? frozen.changedChunks(config.chunkBytes())
                 : buffer.changedChunks().drain(begin);
+        if (frozen != null && scope.full()) {
+            buffer.changedChunks().drain(begin); // the full cycle compares every chunk
+        }
         boolean full = scope.full() || tracked.all();
         cycleChunks = tracked;
         compareAll(source, full, tracked, begin, id, writer);

@@ -1,0 +1,229 @@
+package io.tapline.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cycle mode ({@code wedge --mode cycles}) with real peers: ext4 through nbdfuse + a loop device,
+ * qemu-io and qemu-img, and kill -9 of either side in the middle of a cycle's copy. The replica is
+ * checked byte for byte against the image the host reads through the wedge, and at each copied
+ * cycle against the files as they were at that freeze.
+ */
+class CycleModeIT {
+    private static final Duration PEER = Duration.ofMinutes(3);
+    private static final Duration CLI = Duration.ofMinutes(3);
+
+    @TempDir
+    Path dir;
+
+    /**
+     * Three rounds of file changes; each ends frozen (fsfreeze), with a {@code cycle now}: the
+     * replica then passes e2fsck and holds exactly the files of that freeze, while the host goes on
+     * writing to the next cycle. Finally the replica equals the host's disk.
+     */
+    @Test
+    void everyCopiedCycleIsTheFileSystemAsFrozen() throws Exception {
+        try (ReplicationRig rig = cycleRig(256L << 20)) {
+            try (NbdfuseDisk disk = NbdfuseDisk.attach(dir, "host", rig.uri())) {
+                Peers.ok(PEER, "mkfs.ext4", "-q", "-F", "-L", "tapline", disk.device());
+                Path mnt = disk.mount(dir.resolve("mnt"));
+                Map<String, String> previous = Map.of();
+                for (int round = 1; round <= 3; round++) {
+                    changeFiles(mnt.resolve("data"), round);
+                    Peers.ok(PEER, "sync");
+                    Peers.ok(PEER, "fsfreeze", "-f", mnt.toString());
+                    Map<String, String> atFreeze;
+                    try {
+                        atFreeze = Ext4RollbackIT.md5Tree(mnt.resolve("data"));
+                        cycleNow(rig);
+                    } finally {
+                        Peers.ok(PEER, "fsfreeze", "-u", mnt.toString());
+                    }
+                    assertNotEquals(previous, atFreeze, "round " + round + " changed nothing");
+                    changeFiles(mnt.resolve("data"), 10 + round); // the host writes on: the next cycle's
+                    Peers.ok(PEER, "sync");
+                    Peers.ok(PEER, "e2fsck", "-fn", rig.replica().toString());
+                    assertEquals(atFreeze, replicaFiles(rig), "replica files after the cycle of round " + round);
+                    previous = atFreeze;
+                }
+                disk.unmount();
+            }
+            JsonNode cycles = cycleNow(rig);
+            assertTrue(cycles.get("lastCopiedCycle").asLong() >= 4, cycles.toString());
+            assertEquals(hostImageMd5(rig), Peers.md5(rig.replica()), "replica md5 vs the disk the host reads");
+            rig.assertReplicaMatchesPrimary(); // after the merge the base alone is the whole image
+            rig.awaitSynced(Duration.ofSeconds(30));
+        }
+    }
+
+    /**
+     * A block rewritten many times inside a cycle crosses the link once: 200 rewrites of the same
+     * 1 MiB send about 1 MiB, not 200.
+     */
+    @Test
+    void rewritesInsideACycleCrossTheLinkOnce() throws Exception {
+        try (ReplicationRig rig = cycleRig(64L << 20)) {
+            String[] args = new String[2 + 200 * 2];
+            args[0] = "-f";
+            args[1] = "raw";
+            for (int i = 0; i < 200; i++) {
+                args[2 + 2 * i] = "-c";
+                args[3 + 2 * i] = "write -P " + (i % 250 + 1) + " 8M 1M";
+            }
+            String[] cmd = new String[args.length + 2];
+            cmd[0] = "qemu-io";
+            System.arraycopy(args, 0, cmd, 1, args.length);
+            cmd[cmd.length - 1] = rig.uri();
+            Peers.ok(PEER, cmd);
+            JsonNode status = statusVolume(rig);
+            assertEquals(256, status.get("cycles").get("changedBlocks").asLong(), status.toString());
+            cycleNow(rig);
+            long sent = statusVolume(rig).get("resync").get("bytesSent").asLong();
+            assertTrue(sent >= (1 << 20) && sent < (2 << 20), "bytes sent for 200 MiB of rewrites: " + sent);
+            assertEquals(hostImageMd5(rig), Peers.md5(rig.replica()));
+        }
+    }
+
+    /** kill -9 of the wedge while a cycle is being copied: the host's data is intact, and the next cycle catches up. */
+    @Test
+    void wedgeKilledDuringACopyCatchesUp() throws Exception {
+        Path expected = dir.resolve("expected.img");
+        try (ReplicationRig rig = new ReplicationRig(dir, 64L << 20)) {
+            rig.startReplayer();
+            rig.startWedge("--mode", "cycles", "--cycle", "1h", "--resync-rate", "8M"); // a copy of 32 MiB takes ~4 s
+            writeRandom(rig, expected, 32 << 20, 1);
+            TaplineProcess cycle = rig.own(TaplineProcess.start(dir.resolve("cycle-now.log"), "cycle", "now",
+                    "--buffer", rig.buffer().toString(), "--volume", ReplicationRig.EXPORT));
+            Poll.until(Duration.ofSeconds(60), () -> "a cycle being copied", Poll.of(() -> {
+                JsonNode v = statusVolume(rig);
+                return v.get("cycles").get("frozenCycle").asLong() != 0
+                        && v.get("resync").get("chunksCompared").asLong() > 0;
+            }));
+            rig.wedge().kill9();
+            int code = cycle.exitCode(Duration.ofSeconds(30));
+            assertTrue(code > 0, "cycle now must fail when the wedge dies (exit " + code + "):\n" + cycle.logText());
+            rig.startWedge("--mode", "cycles", "--cycle", "1h");
+            assertEquals(Peers.md5(expected), hostImageMd5(rig), "the host's disk after the kill");
+            writeRandom(rig, expected, 4 << 20, 2); // and more writes into the next cycle
+            cycleNow(rig);
+            assertEquals(Peers.md5(expected), Peers.md5(rig.replica()), "replica after the restart's cycle");
+            rig.awaitSynced(Duration.ofSeconds(60));
+        }
+    }
+
+    /** kill -9 of the replayer while a cycle is being copied: once it is back the cycle completes. */
+    @Test
+    void replayerKilledDuringACopyCompletesTheCycle() throws Exception {
+        Path expected = dir.resolve("expected.img");
+        try (ReplicationRig rig = new ReplicationRig(dir, 64L << 20)) {
+            rig.startReplayer();
+            rig.startWedge("--mode", "cycles", "--cycle", "1h", "--resync-rate", "8M");
+            writeRandom(rig, expected, 32 << 20, 3);
+            TaplineProcess cycle = rig.own(TaplineProcess.start(dir.resolve("cycle-now.log"), "cycle", "now",
+                    "--buffer", rig.buffer().toString(), "--volume", ReplicationRig.EXPORT, "--timeout", "300"));
+            Poll.until(Duration.ofSeconds(60), () -> "a cycle being copied", Poll.of(() -> {
+                JsonNode v = statusVolume(rig);
+                return v.get("cycles").get("frozenCycle").asLong() != 0
+                        && v.get("resync").get("chunksCompared").asLong() > 0;
+            }));
+            rig.replayer().kill9();
+            JsonNode during = statusVolume(rig);
+            assertEquals(false, during.get("synced").asBoolean(), during.toString());
+            rig.startReplayer();
+            assertEquals(0, cycle.exitCode(Duration.ofMinutes(4)), "cycle now after the replayer came back:\n"
+                    + cycle.logText());
+            assertEquals(Peers.md5(expected), Peers.md5(rig.replica()));
+            assertEquals(Peers.md5(expected), hostImageMd5(rig));
+        }
+    }
+
+    private ReplicationRig cycleRig(long size) throws IOException, InterruptedException {
+        ReplicationRig rig = new ReplicationRig(dir, size);
+        rig.startReplayer();
+        rig.startWedge("--mode", "cycles", "--cycle", "1h");
+        return rig;
+    }
+
+    /** {@code tapline cycle now --json}: the cycle status once every replica holds the new cycle. */
+    private static JsonNode cycleNow(ReplicationRig rig) throws Exception {
+        String out = TaplineProcess.run(CLI, "cycle", "now", "--buffer", rig.buffer().toString(), "--volume",
+                ReplicationRig.EXPORT, "--json").orFail("cycle now").output();
+        return io.tapline.tools.cli.Json.mapper().readTree(out.substring(out.lastIndexOf("\n{") + 1));
+    }
+
+    private static JsonNode statusVolume(ReplicationRig rig) throws Exception {
+        String out = TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString(), "--json").output();
+        return io.tapline.tools.cli.Json.mapper().readTree(out.substring(out.indexOf('{'))).get("volumes").get(0);
+    }
+
+    /** What the host reads through the wedge, as an md5. */
+    private String hostImageMd5(ReplicationRig rig) throws Exception {
+        Path copy = dir.resolve("host-copy.img");
+        Files.deleteIfExists(copy);
+        Peers.ok(PEER, "qemu-img", "convert", "-f", "raw", "-O", "raw", rig.uri(), copy.toString());
+        try {
+            return Peers.md5(copy);
+        } finally {
+            Files.delete(copy);
+        }
+    }
+
+    /** Writes {@code bytes} of random data at the start of the disk through the wedge (qemu-img), and into {@code expected}. */
+    private static void writeRandom(ReplicationRig rig, Path expected, int bytes, int seed) throws Exception {
+        byte[] data = new byte[bytes];
+        new Random(seed).nextBytes(data);
+        Path chunk = expected.resolveSibling("chunk-" + seed + ".raw");
+        Files.write(chunk, data);
+        Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -s " + chunk + " 0 " + bytes, rig.uri());
+        if (!Files.exists(expected)) {
+            try (var f = new java.io.RandomAccessFile(expected.toFile(), "rw")) {
+                f.setLength(rig.sizeBytes);
+            }
+        }
+        try (var f = new java.io.RandomAccessFile(expected.toFile(), "rw")) {
+            f.write(data);
+        }
+        Files.delete(chunk);
+    }
+
+    private Map<String, String> replicaFiles(ReplicationRig rig) throws Exception {
+        Path check = Files.createDirectories(dir.resolve("check"));
+        Peers.ok(PEER, "mount", "-o", "ro,loop", rig.replica().toString(), check.toString());
+        try {
+            return Ext4RollbackIT.md5Tree(check.resolve("data"));
+        } finally {
+            Peers.ok(PEER, "umount", check.toString());
+        }
+    }
+
+    /** Round {@code round}: new files, overwrites of a third, deletion of another third, one larger file rewritten. */
+    private static void changeFiles(Path root, int round) throws IOException {
+        Files.createDirectories(root);
+        Random rnd = new Random(round);
+        for (int f = 0; f < 300; f++) {
+            Path p = root.resolve("f" + f);
+            int kind = (f + round) % 3;
+            if (kind == 0 && Files.exists(p)) {
+                Files.delete(p);
+                continue;
+            }
+            byte[] content = new byte[rnd.nextInt(48 << 10)];
+            rnd.nextBytes(content);
+            Files.write(p, content);
+        }
+        byte[] big = new byte[4 << 20];
+        rnd.nextBytes(big);
+        Files.write(root.resolve("big.bin"), big);
+    }
+}
