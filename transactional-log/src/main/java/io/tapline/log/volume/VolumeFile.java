@@ -62,8 +62,12 @@ public final class VolumeFile implements BlockVolume {
         try {
             long existing = ch.size();
             if (existing == 0) {
-                // Sparse: extend by writing the last byte's worth via truncate semantics.
+                // Sparse: extend by writing the last byte's worth via truncate semantics. The size is
+                // made durable at once (file and directory entry): a power cut must never leave a
+                // shorter image that a restart would refuse as the wrong size.
                 ch.write(ByteBuffer.allocate(1), sizeBytes - 1);
+                ch.force(true);
+                io.tapline.log.DurableFiles.syncDirectory(path.toAbsolutePath().getParent());
             } else if (existing != sizeBytes) {
                 throw new VolumeSizeMismatchException(path, existing, sizeBytes);
             }

@@ -46,6 +46,11 @@ class CrashStateExplorerTest {
     }
 
     @Test
+    void cycleLayers() throws Exception {
+        explore(new CycleLayersWorkload(40 * SCALE), scratch);
+    }
+
+    @Test
     void cursorFiles() throws Exception {
         explore(new CursorFilesWorkload(150 * SCALE), scratch);
     }
