@@ -146,7 +146,7 @@ final class SourceNode implements AutoCloseable {
             io.tapline.journey.resync.SourceVolume volume = forwardedFrom;
             WedgeCycles cycles = null;
             if (volume == null && cycle == null) {
-                refuseLayers(s.volume());
+                endCycleMode(s.volume(), s.sizeBytes(), buffer); // a switch from cycle mode: a cycle boundary
                 MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(s.sinkWrapper().apply(CaptureSink.of(buffer)));
                 WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
                 node.wedge = s.endpoint() == null ? WedgeServer.start(wedgeConfig)
@@ -185,14 +185,28 @@ final class SourceNode implements AutoCloseable {
     }
 
     /**
-     * Journal mode on a volume that has cycle layers would serve the base without the host's
-     * latest writes: refused, naming the way back.
+     * Journal mode on a volume that has cycle layers (a switch from cycle mode): the layers are
+     * merged into the volume, and the blocks they held are tracked so that a resync epoch brings
+     * the replicas (at the last copied cycle) in step before the journal goes on.
      */
-    private static void refuseLayers(Path volume) throws IOException {
-        if (LayeredVolume.hasLayers(volume)) {
-            throw new IOException(volume + " has cycle-mode layers (" + volume.getFileName()
-                    + ".cycle-*): start the wedge with --mode cycles (switching back to journal mode is not built yet)");
+    private static void endCycleMode(Path volume, long sizeBytes, CaptureBuffer buffer) throws IOException {
+        if (!LayeredVolume.hasLayers(volume)) {
+            return;
         }
+        io.tapline.log.buffer.ChangedChunks tracked = buffer.changedChunks();
+        LayeredVolume.flatten(volume, sizeBytes, new LayeredVolume.RangeTracker() {
+            @Override
+            public void mark(long offsetBytes, long lengthBytes) throws IOException {
+                tracked.mark(offsetBytes, lengthBytes);
+            }
+
+            @Override
+            public void force() throws IOException {
+                tracked.force();
+            }
+        });
+        LOG.info("cycle mode ended volume={}: its layers were merged into the volume and their blocks are tracked"
+                + " for a resync ({} chunks)", volume, tracked.count());
     }
 
     /**

@@ -148,6 +148,34 @@ class CycleModeIT {
         }
     }
 
+    /**
+     * A switch of mode is a cycle boundary: writes kept in a layer that was never copied reach the
+     * replica by a resync once the wedge runs in journal mode, and journal writes before the next
+     * switch are in the next cycle mode's first copy.
+     */
+    @Test
+    void switchingModesIsACycleBoundary() throws Exception {
+        Path expected = dir.resolve("expected.img");
+        try (ReplicationRig rig = cycleRig(64L << 20)) {
+            writeRandom(rig, expected, 8 << 20, 5); // kept in cycle 1's layer, never copied
+            rig.wedge().close();
+            assertTrue(Files.exists(rig.primary().resolveSibling("primary.img.cycle-1.table")));
+            rig.startWedge(); // journal mode
+            assertTrue(!Files.exists(rig.primary().resolveSibling("primary.img.cycle-1.table")),
+                    "the layers must be merged in journal mode");
+            rig.awaitSynced(Duration.ofSeconds(120));
+            assertEquals(Peers.md5(expected), Peers.md5(rig.replica()), "replica after the switch to journal mode");
+            writeRandom(rig, expected, 2 << 20, 6);
+            rig.awaitSynced(Duration.ofSeconds(120));
+            rig.wedge().close();
+            rig.startWedge("--mode", "cycles", "--cycle", "1h");
+            writeRandom(rig, expected, 1 << 20, 7);
+            cycleNow(rig);
+            assertEquals(Peers.md5(expected), Peers.md5(rig.replica()), "replica after the switch back to cycles");
+            assertEquals(Peers.md5(expected), hostImageMd5(rig));
+        }
+    }
+
     private ReplicationRig cycleRig(long size) throws IOException, InterruptedException {
         ReplicationRig rig = new ReplicationRig(dir, size);
         rig.startReplayer();
