@@ -55,6 +55,22 @@ final class SourceMetrics {
                     .register(registry);
             FunctionCounter.builder("tapline_resync_epochs", resync, r -> r.status().epochsCompleted())
                     .description("resync epochs completed").tags(tags).register(registry);
+            if (resync.cycleMode()) {
+                Gauge.builder("tapline_cycle_active", resync, r -> r.cycleStatus().activeCycle())
+                        .description("the cycle taking the host's writes").tags(tags).register(registry);
+                Gauge.builder("tapline_cycle_changed_blocks", resync, r -> r.cycleStatus().changedBlocks())
+                        .description("4 KiB blocks written since the last freeze").tags(tags).register(registry);
+                Gauge.builder("tapline_cycle_replica_image_age_seconds", resync, r -> {
+                    long at = r.cycleStatus().lastCopiedAtMillis();
+                    return at == 0 ? Double.NaN : Math.max(0, System.currentTimeMillis() - at) / 1e3;
+                }).description("age of the image the replicas hold (the achieved RPO; NaN before the first cycle)")
+                        .tags(tags).register(registry);
+                Gauge.builder("tapline_cycle_last_copy_seconds", resync, r -> r.cycleStatus().lastCopyMillis() / 1e3)
+                        .description("how long the last cycle took from freeze to every replica's acknowledgment")
+                        .tags(tags).register(registry);
+                FunctionCounter.builder("tapline_cycles_copied", resync, r -> r.cycleStatus().cyclesCopied())
+                        .description("cycles every replica acknowledged since start").tags(tags).register(registry);
+            }
         }
         bufferGauge(registry, "tapline_buffer_oldest_unacked_age_seconds", "age of the oldest record a remote lacks",
                 tags, buffer, s -> s.oldestUnackedTimeNanos() == 0 ? 0

@@ -75,6 +75,11 @@ final class WedgeCycles implements CycleVolume {
             public void read(long offsetBytes, ByteBuffer dst) throws IOException {
                 f.read(offsetBytes, dst);
             }
+
+            @Override
+            public boolean isHole(long offsetBytes, long lengthBytes) {
+                return f.isHole(offsetBytes, lengthBytes);
+            }
         };
     }
 }

@@ -41,6 +41,11 @@ public final class FrozenImage {
         return layer.table().count();
     }
 
+    /** Whether the range is known to read as zeros: no block of the frozen layer in it, and a hole in the base. */
+    public boolean isHole(long offsetBytes, long lengthBytes) {
+        return volume.holeThrough(layer, null, offsetBytes, lengthBytes);
+    }
+
     /** Reads the frozen image. */
     public void read(long offsetBytes, ByteBuffer dst) throws IOException {
         volume.readThrough(layer, null, offsetBytes, dst);

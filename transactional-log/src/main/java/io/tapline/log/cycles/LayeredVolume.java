@@ -247,6 +247,31 @@ public final class LayeredVolume implements BlockVolume {
         return base;
     }
 
+    /** A hole when no layer holds a block of the range and the base has a hole there. */
+    @Override
+    public boolean isHole(long offsetBytes, long lengthBytes) {
+        checkRange(offsetBytes, lengthBytes);
+        Layers l = layers;
+        return holeThrough(l.active(), l.frozen(), offsetBytes, lengthBytes);
+    }
+
+    boolean holeThrough(Layer top, Layer below, long offsetBytes, long lengthBytes) {
+        if (lengthBytes <= 0) {
+            return false;
+        }
+        long first = offsetBytes / BLOCK_BYTES;
+        long last = (offsetBytes + lengthBytes - 1) / BLOCK_BYTES;
+        for (Layer layer : new Layer[] {top, below}) {
+            if (layer != null) {
+                long b = layer.table().next(first);
+                if (b >= 0 && b <= last) {
+                    return false;
+                }
+            }
+        }
+        return base.isHole(offsetBytes, lengthBytes);
+    }
+
     @Override
     public void write(long offsetBytes, ByteBuffer src) throws IOException {
         checkRange(offsetBytes, src.remaining());

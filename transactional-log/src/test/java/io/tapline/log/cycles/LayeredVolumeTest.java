@@ -173,6 +173,23 @@ class LayeredVolumeTest {
         assertFalse(Files.exists(LayeredVolume.dataPath(base, 2)));
     }
 
+    /** A comparison may skip holes: a range no layer holds over a hole of the base. */
+    @Test
+    void holesAreWhereNoLayerWroteAndTheBaseHasNone() throws IOException {
+        try (LayeredVolume v = LayeredVolume.open(dir.resolve("vol.img"), SIZE)) {
+            assertTrue(v.isHole(0, 4096), "a new sparse volume");
+            v.write(8192 + 100, ByteBuffer.wrap(fill(10, 1)));
+            assertFalse(v.isHole(8192, 4096));
+            assertFalse(v.isHole(0, 3 * 4096));
+            assertTrue(v.isHole(0, 8192));
+            FrozenImage f = v.freeze();
+            v.write(0, ByteBuffer.wrap(fill(10, 2)));
+            assertFalse(f.isHole(8192, 4096));
+            assertTrue(f.isHole(0, 4096), "a write after the freeze is not in the frozen image");
+            assertFalse(v.isHole(0, 4096));
+        }
+    }
+
     @Test
     void aDamagedTableIsAOneLineErrorNamingTheFile() throws IOException {
         Path base = dir.resolve("vol.img");
