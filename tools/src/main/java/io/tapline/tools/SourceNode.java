@@ -91,7 +91,7 @@ final class SourceNode implements AutoCloseable {
     }
 
     static SourceNode start(Settings s) throws IOException {
-        return assemble(s, null, null);
+        return assemble(s, null, null, null);
     }
 
     /**
@@ -99,8 +99,8 @@ final class SourceNode implements AutoCloseable {
      * buffer; every {@code cycle} (while the host writes) the volume is frozen and the frozen image
      * copied to every remote as one resync epoch (see {@link ResyncEngine}).
      */
-    static SourceNode startCycles(Settings s, java.time.Duration cycle) throws IOException {
-        return assemble(s, null, java.util.Objects.requireNonNull(cycle, "cycle"));
+    static SourceNode startCycles(Settings s, java.time.Duration cycle, CycleGroup group) throws IOException {
+        return assemble(s, null, java.util.Objects.requireNonNull(cycle, "cycle"), group);
     }
 
     /**
@@ -109,7 +109,7 @@ final class SourceNode implements AutoCloseable {
      * {@code replica}; no wedge ({@code s.nbd()}, {@code s.volume()} and the endpoint are unused).
      */
     static SourceNode forwarding(Settings s, io.tapline.journey.resync.SourceVolume replica) throws IOException {
-        return assemble(s, java.util.Objects.requireNonNull(replica, "replica"), null);
+        return assemble(s, java.util.Objects.requireNonNull(replica, "replica"), null, null);
     }
 
     /**
@@ -122,7 +122,7 @@ final class SourceNode implements AutoCloseable {
 
     /** A wedge in front of the volume unless {@code forwardedFrom} is given (then no host is served). */
     private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom,
-            java.time.Duration cycle) throws IOException {
+            java.time.Duration cycle, CycleGroup group) throws IOException {
         Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
         Path volumeDir = Files.createDirectories(s.bufferDir().resolve(s.export()));
         CaptureBuffer buffer;
@@ -165,7 +165,7 @@ final class SourceNode implements AutoCloseable {
                     return v;
                 });
                 node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
-                cycles = new WedgeCycles(node.wedge, layered.get());
+                cycles = new WedgeCycles(node.wedge, layered.get(), group);
             }
             node.resync = cycles != null
                     ? ResyncEngine.startCycles(s.export(), buffer, node.shippers, cycles, s.resync(), cycle)

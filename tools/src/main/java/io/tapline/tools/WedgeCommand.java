@@ -77,6 +77,16 @@ final class WedgeCommand implements Callable<Integer> {
                     + "starts one at once.")
     java.time.Duration cycle;
 
+    @Option(names = "--group", paramLabel = "NAME",
+            description = "With --mode cycles and --member: the name of the group of volumes that freeze at one instant"
+                    + " (e.g. a database's data and log volumes); its replicas hold images of the same instant.")
+    String group;
+
+    @Option(names = "--member", paramLabel = "EXPORT=FILE",
+            description = "Another volume of the --group, served as export EXPORT on the same --nbd address, with the"
+                    + " same buffer directory and remotes (repeatable; the file is created with --size if missing).")
+    java.util.Map<String, Path> members = new java.util.LinkedHashMap<>();
+
     /** Accepts {@code journal} and {@code cycles}, in any case. */
     static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Mode> {
         @Override
@@ -119,6 +129,10 @@ final class WedgeCommand implements Callable<Integer> {
             throw new CliFailure("--mode: cycles (expected: without " + (listen != null ? "--listen" : "--primary-cache none")
                     + "; cycle mode serves a plain wedge for now)", 2);
         }
+        if ((group != null || !members.isEmpty()) && (mode != Mode.CYCLES || group == null || members.isEmpty())) {
+            throw new CliFailure("--group/--member: " + (mode != Mode.CYCLES ? "need --mode cycles"
+                    : group == null ? "--member needs --group NAME" : "--group needs at least one --member"), 2);
+        }
         if (listen != null && primaryCache == PrimaryCache.NONE) {
             throw new CliFailure("--primary-cache: none (expected: default with --listen; a node's volumes keep"
                     + " their pages cached)", 2);
@@ -137,7 +151,10 @@ final class WedgeCommand implements Callable<Integer> {
         if (listen != null) {
             return runNode(serve, metricsServer);
         }
-        SourceNode node = serve.own(mode == Mode.CYCLES ? SourceNode.startCycles(settings(), cycle)
+        if (group != null) {
+            return runGroup(serve, metricsServer);
+        }
+        SourceNode node = serve.own(mode == Mode.CYCLES ? SourceNode.startCycles(settings(), cycle, null)
                 : SourceNode.start(settings()));
         if (primaryCache == PrimaryCache.NONE && !node.dropPrimaryWrittenPages(true)) {
             System.err.println("tapline wedge: --primary-cache none is not available here (no sync_file_range/"
@@ -149,6 +166,35 @@ final class WedgeCommand implements Callable<Integer> {
         System.err.println("tapline wedge: serving nbd://" + ReplicationAddresses.hostPort(node.nbdAddress()) + "/" + export
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size()
                 + (mode == Mode.CYCLES ? ", cycle mode every " + cycle.toSeconds() + " s" : ""));
+        serve.await();
+        return 0;
+    }
+
+    /**
+     * A group of volumes in cycle mode: every volume an export of one NBD endpoint, each with its
+     * buffer and shippers, all frozen at one instant ({@link CycleGroup}).
+     */
+    private Integer runGroup(ServeUntilStopped serve, MetricsServer metricsServer) throws Exception {
+        io.tapline.wedge.server.NbdEndpoint endpoint = serve.own(io.tapline.wedge.server.NbdEndpoint.create(nbd));
+        CycleGroup cycleGroup = new CycleGroup(group);
+        java.util.Map<String, Path> volumes = new java.util.LinkedHashMap<>();
+        volumes.put(export, volume);
+        for (var m : members.entrySet()) {
+            if (volumes.putIfAbsent(m.getKey(), m.getValue()) != null) {
+                throw new CliFailure("--member: " + m.getKey() + " (expected: a name no other volume of the group has)", 2);
+            }
+        }
+        for (var v : volumes.entrySet()) {
+            SourceNode node = serve.own(SourceNode.startCycles(settings(v.getKey(), v.getValue()).on(endpoint,
+                    java.util.function.UnaryOperator.identity(), 0), cycle, cycleGroup));
+            if (metricsServer != null) {
+                node.bindMetrics(metricsServer.registry(), v.getKey());
+            }
+        }
+        endpoint.listen();
+        System.err.println("tapline wedge: group " + group + " serving " + String.join(", ", volumes.keySet()) + " on nbd://"
+                + ReplicationAddresses.hostPort(endpoint.boundAddress()) + "/, buffer " + buffer.toAbsolutePath()
+                + ", cycle mode every " + cycle.toSeconds() + " s");
         serve.await();
         return 0;
     }
@@ -182,6 +228,10 @@ final class WedgeCommand implements Callable<Integer> {
     static final String NODE_DATA = "node";
 
     SourceNode.Settings settings() throws IOException {
+        return settings(export, volume);
+    }
+
+    private SourceNode.Settings settings(String export, Path volume) throws IOException {
         String idProblem = io.tapline.replay.VolumeIds.problem(export);
         if (idProblem != null) {
             throw new CliFailure("--export: " + idProblem.replace("volumeId: ", ""), 2);

@@ -16,16 +16,25 @@ import java.nio.ByteBuffer;
 final class WedgeCycles implements CycleVolume {
     private final WedgeServer wedge;
     private final LayeredVolume volume;
+    /** The group the volume freezes with; null for a volume alone. */
+    private final CycleGroup group;
 
-    WedgeCycles(WedgeServer wedge, LayeredVolume volume) {
+    WedgeCycles(WedgeServer wedge, LayeredVolume volume, CycleGroup group) {
         this.wedge = wedge;
         this.volume = volume;
+        this.group = group;
+        if (group != null) {
+            group.add(wedge, volume);
+        }
     }
 
     @Override
     public Frozen freezeIfNone() throws IOException, InterruptedException {
         FrozenImage f = volume.frozen();
-        return of(f != null ? f : wedge.atQuiescentPoint(volume::freeze));
+        if (f == null) {
+            f = group != null ? group.freeze(volume) : wedge.atQuiescentPoint(volume::freeze);
+        }
+        return of(f);
     }
 
     @Override
@@ -37,6 +46,9 @@ final class WedgeCycles implements CycleVolume {
     @Override
     public void copied(Frozen frozen) throws IOException {
         volume.mergeFrozen((done, total) -> 0);
+        if (group != null) {
+            group.copied();
+        }
     }
 
     @Override

@@ -176,6 +176,75 @@ class CycleModeIT {
         }
     }
 
+    /**
+     * A group of two volumes written "log, then data" (each write flushed before the next): at
+     * every copied group cycle the replica pair shows a state the writer could have produced, i.e.
+     * data records 1..D and log records 1..L with D = L or D = L - 1, never data without its log.
+     */
+    @Test
+    void aGroupFreezesItsVolumesAtOneInstant() throws Exception {
+        int pairs = 1500;
+        try (ReplicationRig rig = new ReplicationRig(dir, 16L << 20)) {
+            rig.startReplayer();
+            Path dataVolume = dir.resolve("data.img");
+            rig.startWedge("--mode", "cycles", "--cycle", "1h", "--group", "db", "--member", "data=" + dataVolume);
+            String dataUri = rig.uri().replace("/" + ReplicationRig.EXPORT, "/data");
+            Process writer = new ProcessBuilder("/usr/bin/python3", writerScript().toString(), "logdata", rig.uri(),
+                    dataUri, Integer.toString(pairs)).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("logdata.log").toFile()).start();
+            int rounds = 0;
+            long last = 0;
+            while (writer.isAlive() || rounds < 2) {
+                long copied = cycleNow(rig).get("lastCopiedCycle").asLong();
+                Poll.until(Duration.ofSeconds(120), () -> "the data volume copying group cycle " + copied, Poll.of(() -> {
+                    JsonNode c = statusVolume(rig, "data").get("cycles");
+                    return c.get("lastCopiedCycle").asLong() >= copied && c.get("frozenCycle").asLong() == 0;
+                }));
+                long[] ld = records(rig.replica(), dir.resolve("remote/data/replica.img"));
+                assertTrue(ld[1] == ld[0] || ld[1] == ld[0] - 1, "group cycle " + copied + ": log records 1.." + ld[0]
+                        + ", data records 1.." + ld[1] + ": a state the writer never produced");
+                assertTrue(ld[0] >= last, "the log went back: " + ld[0] + " < " + last);
+                last = ld[0];
+                rounds++;
+            }
+            assertEquals(0, writer.waitFor(), Files.readString(dir.resolve("logdata.log")));
+            cycleNow(rig);
+            Poll.until(Duration.ofSeconds(120), () -> "the data volume copying the last cycle", Poll.of(() ->
+                    statusVolume(rig, "data").get("synced").asBoolean()));
+            long[] ld = records(rig.replica(), dir.resolve("remote/data/replica.img"));
+            assertEquals(pairs, ld[0], "log records after the last cycle");
+            assertEquals(pairs, ld[1], "data records after the last cycle");
+            assertTrue(rounds >= 2, "group cycles checked while the writer ran: " + rounds);
+        }
+    }
+
+    /** How many records 1..n each image holds in a row from 1: {log, data}. */
+    private static long[] records(Path log, Path data) throws IOException {
+        return new long[] {recordsInARow(log), recordsInARow(data)};
+    }
+
+    private static long recordsInARow(Path image) throws IOException {
+        try (var ch = java.nio.channels.FileChannel.open(image)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            long i = 1;
+            while (true) {
+                b.clear();
+                if (ch.read(b, i * 4096) < 8 || b.getLong(0) != i) {
+                    return i - 1;
+                }
+                i++;
+            }
+        }
+    }
+
+    private Path writerScript() throws IOException {
+        Path script = dir.resolve("nbd_writer.py");
+        try (java.io.InputStream in = CycleModeIT.class.getResourceAsStream("/nbd_writer.py")) {
+            Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return script;
+    }
+
     private ReplicationRig cycleRig(long size) throws IOException, InterruptedException {
         ReplicationRig rig = new ReplicationRig(dir, size);
         rig.startReplayer();
@@ -191,7 +260,12 @@ class CycleModeIT {
     }
 
     private static JsonNode statusVolume(ReplicationRig rig) throws Exception {
-        String out = TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString(), "--json").output();
+        return statusVolume(rig, ReplicationRig.EXPORT);
+    }
+
+    private static JsonNode statusVolume(ReplicationRig rig, String volume) throws Exception {
+        String out = TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString(), "--volume", volume,
+                "--json").output();
         return io.tapline.tools.cli.Json.mapper().readTree(out.substring(out.indexOf('{'))).get("volumes").get(0);
     }
 
