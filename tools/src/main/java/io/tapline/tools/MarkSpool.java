@@ -97,7 +97,7 @@ final class MarkSpool implements AutoCloseable {
         try {
             String suffix = outcome == WriteOutcome.OK && seq > 0 ? ".done" : ".failed";
             String text = suffix.equals(".done") ? Long.toString(seq)
-                    : (seq == 0 ? "capture buffer full: the mark was not stored" : "mark failed: " + outcome);
+                    : (seq == 0 ? tap.notStoredReason() : "mark failed: " + outcome);
             Path tmp = dir.resolve(id + suffix + ".tmp");
             Files.writeString(tmp, text + "\n");
             Files.move(tmp, dir.resolve(id + suffix), StandardCopyOption.ATOMIC_MOVE);
@@ -129,6 +129,13 @@ final class MarkSpool implements AutoCloseable {
 
         synchronized void expect(byte[] payload) {
             expected.put(payload, 0L);
+        }
+
+        /** Why a MARK got no sequence. */
+        String notStoredReason() {
+            return delegate instanceof io.tapline.wedge.capture.UncapturedSink
+                    ? "the volume is in cycle mode: a replica only holds whole cycles; use tapline cycle now"
+                    : "capture buffer full: the mark was not stored";
         }
 
         /** The sequence the MARK got, 0 if it was not stored. */
