@@ -37,36 +37,20 @@ final class CycleCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The wedge's buffer directory.")
-        Path buffer;
-
-        @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume (export name).")
-        String volume;
-
-        @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "operator request",
-                description = "Why, recorded in the cycle's resync records (default: ${DEFAULT-VALUE}).")
-        String reason;
-
-        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
-                description = "Give up waiting after this long (default: ${DEFAULT-VALUE}); the cycle itself goes on.")
-        int timeoutSeconds;
+        @picocli.CommandLine.Mixin
+        SpoolTarget target;
 
         @Option(names = "--json", description = "Print the volume's cycle status as JSON once the cycle is copied.")
         boolean json;
 
         @Override
         public Integer call() throws Exception {
-            if (timeoutSeconds < 1) {
-                throw new CliFailure("--timeout: " + timeoutSeconds + " (expected: >= 1 second)", 2);
-            }
-            if (reason.contains("\n")) {
-                throw new CliFailure("--reason: contains a line break (expected: one line)", 2);
-            }
-            Path volumeDir = buffer.resolve(volume);
-            Path requests = SpoolClient.requests(buffer, volume);
-            String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, RequestSpool.CYCLE + "\ncycle now: " + reason
-                    + "\n");
-            long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+            long deadline = target.deadlineNanos();
+            String volume = target.volume;
+            Path volumeDir = target.volumeDir();
+            Path requests = SpoolClient.requests(target.buffer, volume);
+            String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, RequestSpool.CYCLE + "\ncycle now: "
+                    + target.reason + "\n");
             Path accepted = SpoolClient.await(requests, id, RequestSpool.SUFFIX, System.nanoTime() + 15_000_000_000L,
                     "cycle now " + volume + ": no running wedge picked the request up within 15 s", () -> { },
                     ".accepted", ".failed");
@@ -94,7 +78,7 @@ final class CycleCommand implements Runnable {
                 }
                 if (System.nanoTime() > deadline) {
                     throw new CliFailure("cycle now " + volume + ": cycle " + wanted + " not copied after "
-                            + timeoutSeconds + " s" + (source == null || source.resync() == null ? ""
+                            + target.timeoutSeconds + " s" + (source == null || source.resync() == null ? ""
                             : " (" + source.resync().state() + ": " + source.resync().detail() + ")"));
                 }
                 if (source != null && source.resync() != null && System.nanoTime() > nextProgress) {

@@ -24,39 +24,24 @@ final class ResyncCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The source's buffer directory.")
-    Path buffer;
-
-    @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume (export name).")
-    String volume;
+    @picocli.CommandLine.Mixin
+    SpoolTarget target;
 
     @Option(names = "--full", description = "Compare the whole volume (default: the tracked changed chunks, or the "
             + "whole volume when a replica needs it).")
     boolean full;
-
-    @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "operator request",
-            description = "Why, recorded in the resync records and the replica's audit log (default: ${DEFAULT-VALUE}).")
-    String reason;
-
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
-            description = "Give up waiting after this long (default: ${DEFAULT-VALUE}); the resync itself goes on.")
-    int timeoutSeconds;
 
     @Option(names = "--json", description = "Print the final resync status as JSON.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        if (timeoutSeconds < 1) {
-            throw new CliFailure("--timeout: " + timeoutSeconds + " (expected: >= 1 second)", 2);
-        }
-        if (reason.contains("\n")) {
-            throw new CliFailure("--reason: contains a line break (expected: one line)", 2);
-        }
-        Path volumeDir = buffer.resolve(volume);
-        Path requests = SpoolClient.requests(buffer, volume);
-        String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, (full ? "full" : "chunks") + "\n" + reason + "\n");
-        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        long deadline = target.deadlineNanos();
+        String volume = target.volume;
+        Path volumeDir = target.volumeDir();
+        Path requests = SpoolClient.requests(target.buffer, volume);
+        String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, (full ? "full" : "chunks") + "\n" + target.reason
+                + "\n");
         Path accepted = SpoolClient.await(requests, id, RequestSpool.SUFFIX, System.nanoTime() + 15_000_000_000L,
                 "resync " + volume + ": no running wedge picked the request up within 15 s", () -> { }, ".accepted",
                 ".failed");
@@ -77,7 +62,7 @@ final class ResyncCommand implements Callable<Integer> {
                 throw new CliFailure("resync " + volume + ": the wedge stopped before the resync ended");
             }
             if (System.nanoTime() > deadline) {
-                throw new CliFailure("resync " + volume + ": not done after " + timeoutSeconds + " s"
+                throw new CliFailure("resync " + volume + ": not done after " + target.timeoutSeconds + " s"
                         + (last == null ? "" : " (" + last.state() + ": " + last.detail() + ")"));
             }
             if (last != null && System.nanoTime() > nextProgress) {

@@ -344,9 +344,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         boolean needsFull = false;
         String down = null;
         for (Shipper s : shippers) {
-            if (!s.connected()) {
-                down = s.config().remoteId() + (s.paused().isEmpty() ? "" : " (shipping " + s.paused() + ")");
-            }
+            down = s.connected() ? down : downName(s);
             ReplicaStateReport r = s.replicaState();
             if (r == null) {
                 continue;
@@ -388,9 +386,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         boolean needsFull = full != null || (req != null && req.full());
         String down = null;
         for (Shipper s : shippers) {
-            if (!s.connected()) {
-                down = s.config().remoteId() + (s.paused().isEmpty() ? "" : " (shipping " + s.paused() + ")");
-            }
+            down = s.connected() ? down : downName(s);
             ReplicaStateReport r = s.replicaState();
             if (r == null) {
                 continue;
@@ -434,6 +430,10 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             idle();
         }
         return null;
+    }
+
+    private static String downName(Shipper s) {
+        return s.config().remoteId() + (s.paused().isEmpty() ? "" : " (shipping " + s.paused() + ")");
     }
 
     private void runEpoch(Scope scope) throws IOException, InterruptedException {
