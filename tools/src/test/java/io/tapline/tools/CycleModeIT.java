@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -215,6 +216,34 @@ class CycleModeIT {
             assertEquals(pairs, ld[0], "log records after the last cycle");
             assertEquals(pairs, ld[1], "data records after the last cycle");
             assertTrue(rounds >= 2, "group cycles checked while the writer ran: " + rounds);
+        }
+    }
+
+    /**
+     * Cross-mirroring: site A's volume mirrors to site B while B's mirrors to A, both in cycle
+     * mode, both hosts writing at once; each replica ends equal to its source.
+     */
+    @Test
+    void twoSitesMirrorToEachOtherAtOnce() throws Exception {
+        Path aToB = Files.createDirectories(dir.resolve("a-to-b"));
+        Path bToA = Files.createDirectories(dir.resolve("b-to-a"));
+        try (ReplicationRig ab = new ReplicationRig(aToB, 32L << 20); ReplicationRig ba = new ReplicationRig(bToA, 32L << 20)) {
+            for (ReplicationRig r : List.of(ab, ba)) {
+                r.startReplayer();
+                r.startWedge("--mode", "cycles", "--cycle", "1s");
+            }
+            Process wa = new ProcessBuilder("/usr/bin/python3", writerScript().toString(), "random", ab.uri(), "5", "400",
+                    "1").redirectErrorStream(true).redirectOutput(dir.resolve("wa.log").toFile()).start();
+            Process wb = new ProcessBuilder("/usr/bin/python3", writerScript().toString(), "random", ba.uri(), "5", "400",
+                    "2").redirectErrorStream(true).redirectOutput(dir.resolve("wb.log").toFile()).start();
+            assertEquals(0, wa.waitFor(), Files.readString(dir.resolve("wa.log")));
+            assertEquals(0, wb.waitFor(), Files.readString(dir.resolve("wb.log")));
+            for (ReplicationRig r : List.of(ab, ba)) {
+                assertTrue(statusVolume(r).get("cycles").get("lastCopiedCycle").asLong() >= 1,
+                        "cycles ran while the hosts wrote");
+                cycleNow(r);
+                assertEquals(hostImageMd5(r), Peers.md5(r.replica()), "replica of " + r.dir);
+            }
         }
     }
 
