@@ -65,6 +65,13 @@ class CycleModeIT {
             assertEquals(hostImageMd5(rig), Peers.md5(rig.replica()), "replica md5 vs the disk the host reads");
             rig.assertReplicaMatchesPrimary(); // after the merge the base alone is the whole image
             rig.awaitSynced(Duration.ofSeconds(30));
+            // Each cycle is audited with its digest, and the replica's log matches every one.
+            Path volumeData = dir.resolve("remote").resolve(ReplicationRig.EXPORT);
+            long digests = io.tapline.log.audit.AuditLog.read(volumeData).stream()
+                    .filter(e -> e.detail().contains(" cycle digest: ")).count();
+            assertTrue(digests >= 4, "cycle digests in the audit log: " + digests);
+            TaplineProcess.run(CLI, "audit", "verify", "--data", dir.resolve("remote").toString(), "--volume",
+                    ReplicationRig.EXPORT).orFail("audit verify");
         }
     }
 

@@ -458,6 +458,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         state = "resyncing";
         detail = "beginning: " + scope.reason();
         ResyncWriter writer = new ResyncWriter(source, buffer, "epoch " + Long.toHexString(id));
+        if (frozen != null) {
+            writer.keepDigest();
+        }
         long begin = writer.marker(RecordKind.RESYNC_BEGIN, e.payload());
         buffer.sync();
         activeEpoch = id;
@@ -480,7 +483,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         cycleChunks = tracked;
         compareAll(source, full, tracked, begin, id, writer);
         long end = writer.marker(RecordKind.RESYNC_END, new ResyncEpoch(id, full, "compared " + chunksCompared.get()
-                + " chunks (" + bytesCompared.get() + " bytes), sent " + bytesSent.get() + " bytes").payload());
+                + " chunks (" + bytesCompared.get() + " bytes), sent " + bytesSent.get() + " bytes"
+                + writer.digestText()).payload());
         buffer.sync();
         lastEpoch = id;
         if (frozen != null) {

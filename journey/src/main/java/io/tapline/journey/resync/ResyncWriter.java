@@ -27,11 +27,23 @@ final class ResyncWriter {
     private final SourceVolume volume;
     private final CaptureBuffer buffer;
     private final Provenance provenance;
+    /** The digest of the epoch's WRITEs (cycle mode), null when not kept. */
+    private io.tapline.log.audit.CycleDigest digest;
 
     ResyncWriter(SourceVolume volume, CaptureBuffer buffer, String epochText) {
         this.volume = volume;
         this.buffer = buffer;
         this.provenance = new Provenance(io.tapline.log.Bus.INTERNAL, "resync", epochText, 0, 0, 0);
+    }
+
+    /** Keeps the digest of every WRITE appended from now on (a cycle's copy). */
+    void keepDigest() {
+        digest = new io.tapline.log.audit.CycleDigest();
+    }
+
+    /** The digest's text for the RESYNC_END (see {@link io.tapline.log.audit.CycleDigest}); empty when not kept. */
+    String digestText() {
+        return digest == null ? "" : digest.text();
     }
 
     /** A byte range of the volume. */
@@ -104,7 +116,9 @@ final class ResyncWriter {
                 byte[] data = new byte[n];
                 long offset = range.offsetBytes() + done;
                 volume.read(offset, ByteBuffer.wrap(data));
-                buffer.append(RecordKind.WRITE, offset, n, 0, provenance, data);
+                if (buffer.append(RecordKind.WRITE, offset, n, 0, provenance, data) != null && digest != null) {
+                    digest.addWrite(offset, data);
+                }
                 done += n;
                 sent += n;
             }
