@@ -105,7 +105,8 @@ public final class AuditVerifier {
         }
         int kind = entry.recordKind();
         if (kind == io.tapline.log.RecordKind.RESYNC_BEGIN.wireValue()) {
-            current[0] = new Cycle(entry.sequence());
+            // Only a cycle's epoch is followed: a journal-mode epoch has the host's writes in between.
+            current[0] = entry.detail().contains("cycle") ? new Cycle(entry.sequence()) : null;
         } else if (kind == io.tapline.log.RecordKind.WRITE.wireValue() && current[0] != null) {
             List<CycleWrite> writes = current[0].writes;
             while (!writes.isEmpty() && writes.get(writes.size() - 1).sequence() >= entry.sequence()) {
