@@ -4,9 +4,9 @@
 # survived a crash.
 #   nbd_writer.py blocks URI ACKFILE FIRST COUNT BLOCK_BYTES   block i = bytes([i % 251 + 1]) at i * BLOCK_BYTES
 #   nbd_writer.py random URI SECONDS RATE_PER_S SEED            4 KiB random writes for SECONDS (load during an outage)
-#   nbd_writer.py logdata LOG_URI DATA_URI COUNT                   record i (4 KiB of i as 8-byte little-endian) at
-#                                                                  i * 4096 on the log volume, flush, then on the data
-#                                                                  volume, flush: data i is never written before log i
+#   nbd_writer.py logdata LOG_URI DATA_URI COUNT [BASE]            record i (4 KiB of i as 8-byte little-endian) at
+#                                                                  BASE + i * 4096 on the log volume, flush, then on
+#                                                                  the data volume, flush: data i never before log i
 import random, sys, time
 import nbd
 
@@ -35,12 +35,13 @@ elif mode == "random":
     print(f"wrote {n}")
 elif mode == "logdata":
     data, count = nbd.NBD(), int(sys.argv[4])
+    base = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     data.connect_uri(sys.argv[3])
     for i in range(1, count + 1):
         record = i.to_bytes(8, "little") * 512
-        h.pwrite(record, i * 4096)
+        h.pwrite(record, base + i * 4096)
         h.flush()
-        data.pwrite(record, i * 4096)
+        data.pwrite(record, base + i * 4096)
         data.flush()
     data.shutdown()
     print(f"wrote {count} pairs")

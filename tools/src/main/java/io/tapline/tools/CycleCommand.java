@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tapline cycle}: operator controls of a volume in cycle mode. */
-@Command(name = "cycle", mixinStandardHelpOptions = true, subcommands = CycleCommand.Now.class,
+@Command(name = "cycle", mixinStandardHelpOptions = true, subcommands = {CycleCommand.Now.class,
+        CycleCommand.GroupPointCommand.class},
         description = "Controls a volume mirrored in cycles (a wedge started with --mode cycles).")
 final class CycleCommand implements Runnable {
     @Spec
@@ -20,7 +21,7 @@ final class CycleCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a subcommand is needed: now");
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a subcommand is needed: now or group-point");
     }
 
     /**
@@ -96,6 +97,56 @@ final class CycleCommand implements Runnable {
             } else {
                 out.println("cycle now " + volume + ": cycle " + c.lastCopiedCycle() + " copied to every replica"
                         + " (copy took " + c.lastCopyMillis() + " ms)");
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    /**
+     * {@code tapline cycle group-point}: on the replica side, the newest instant every replica of
+     * a group holds whole, and the sequence each must be rolled back to for the group to show it
+     * (after the source was lost in the middle of a group cycle, before a failover).
+     */
+    @Command(name = "group-point", mixinStandardHelpOptions = true,
+            description = "Finds the newest frozen instant all replicas of a group hold, and the rollback of each to it.")
+    static final class GroupPointCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--data", required = true, paramLabel = "DIR", description = "The replayer's data directory.")
+        Path data;
+
+        @Option(names = "--volume", required = true, paramLabel = "ID",
+                description = "A volume of the group (repeat for each).")
+        java.util.List<String> volumes;
+
+        @Option(names = "--remote", paramLabel = "HOST:PORT", defaultValue = "HOST:PORT",
+                description = "The replayer's address, for the rollback commands printed.")
+        String remote;
+
+        @Option(names = "--json", description = "Machine-readable result on stdout.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            java.util.List<GroupPoint.Member> members;
+            try {
+                members = GroupPoint.find(data, volumes);
+            } catch (java.io.IOException e) {
+                throw new CliFailure("cycle group-point: " + e.getMessage());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(Json.write(java.util.Map.of("frozenAtMillis", members.get(0).frozenAtMillis(),
+                        "frozenAt", java.time.Instant.ofEpochMilli(members.get(0).frozenAtMillis()).toString(),
+                        "members", members)));
+            } else {
+                out.println("group point: frozen at " + java.time.Instant.ofEpochMilli(members.get(0).frozenAtMillis()));
+                for (GroupPoint.Member m : members) {
+                    out.println("tapline rollback --remote " + remote + " --volume " + m.volume() + " --to-seq "
+                            + m.endSequence());
+                }
             }
             out.flush();
             return 0;

@@ -62,8 +62,9 @@ final class CycleGroup {
 
     private void freezeFrom(int i) throws IOException, InterruptedException {
         if (i == members.size()) {
+            long at = System.currentTimeMillis(); // the group's one instant, in every member's cycle record
             for (Member m : members) {
-                m.volume().freeze();
+                m.volume().freeze(at);
             }
             return;
         }

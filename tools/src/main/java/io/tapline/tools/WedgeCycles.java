@@ -61,6 +61,11 @@ final class WedgeCycles implements CycleVolume {
         return volume.activeCycle();
     }
 
+    @Override
+    public String group() {
+        return group == null ? "" : group.name();
+    }
+
     private static Frozen of(FrozenImage f) {
         return new Frozen() {
             @Override

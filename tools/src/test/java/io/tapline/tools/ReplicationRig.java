@@ -123,6 +123,14 @@ final class ReplicationRig implements AutoCloseable {
         return a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 
+    private final java.util.List<Process> peers = new java.util.ArrayList<>();
+
+    /** A peer process of the test (a writer), killed with the rig. */
+    Process ownProcess(Process p) {
+        peers.add(p);
+        return p;
+    }
+
     /** A further process of the test, stopped with the rig. */
     TaplineProcess own(TaplineProcess p) {
         others.add(p);
@@ -131,6 +139,9 @@ final class ReplicationRig implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
+        for (Process p : peers) {
+            p.destroyForcibly();
+        }
         for (TaplineProcess p : others) {
             p.close();
         }

@@ -43,4 +43,9 @@ public interface CycleVolume {
 
     /** The cycle taking the host's writes now. */
     long activeCycle();
+
+    /** The group the volume freezes with (one instant for all its volumes); empty for a volume alone. */
+    default String group() {
+        return "";
+    }
 }

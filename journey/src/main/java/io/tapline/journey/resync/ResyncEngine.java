@@ -414,7 +414,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         }
         CycleVolume.Frozen pending = cycles.pending();
         if (pending != null) {
-            return new Scope(false, "cycle " + pending.cycle() + " (copied again)");
+            return new Scope(false, "cycle " + pending.cycle() + " (frozen " + (abandonedCycleEpoch != 0
+                    ? "before, copied again)" : cycles.group().isEmpty() ? "before)" : "with group " + cycles.group() + ")"));
         }
         if (req != null) {
             return new Scope(false, "cycle " + cycles.activeCycle() + ", requested: " + req.reason());
@@ -449,7 +450,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             lastFreezeMillis = Math.max(lastFreezeMillis, frozen.frozenAtMillis());
         }
         long id = random.nextLong(1, Long.MAX_VALUE); // never 0: 0 means "no epoch"
-        ResyncEpoch e = new ResyncEpoch(id, scope.full(), scope.reason());
+        ResyncEpoch e = new ResyncEpoch(id, scope.full(), frozen == null ? scope.reason()
+                : scope.reason() + " " + io.tapline.log.CycleMark.text(frozen.frozenAtMillis(), cycles.group()));
         epoch = e;
         chunksTotal.set(0);
         chunksCompared.set(0);

@@ -46,13 +46,15 @@ public final class FreezeTable implements Closeable {
     private final int blockBytes;
     private final long sizeBytes;
     private final long cycle;
+    private final long createdAtMillis;
     private final long blocks;
     private final AtomicLongArray words;
     private final BitSet dirtyPages = new BitSet();
     private final java.util.concurrent.atomic.AtomicLong count = new java.util.concurrent.atomic.AtomicLong();
 
     private FreezeTable(Path path, FileChannel channel, int blockBytes, long sizeBytes, long cycle,
-            AtomicLongArray words) {
+            long createdAtMillis, AtomicLongArray words) {
+        this.createdAtMillis = createdAtMillis;
         this.path = path;
         this.channel = channel;
         this.blockBytes = blockBytes;
@@ -67,14 +69,18 @@ public final class FreezeTable implements Closeable {
         count.set(n);
     }
 
-    /** Creates an empty table durably (temporary file, fsync, rename, fsync of the directory). */
-    public static FreezeTable create(Path path, long cycle, int blockBytes, long sizeBytes) throws IOException {
+    /**
+     * Creates an empty table durably (temporary file, fsync, rename, fsync of the directory);
+     * {@code createdAtMillis} is kept in the header (the freeze instant of the layer below it).
+     */
+    public static FreezeTable create(Path path, long cycle, int blockBytes, long sizeBytes, long createdAtMillis)
+            throws IOException {
         long blocks = (sizeBytes + blockBytes - 1) / blockBytes;
         long wordCount = (blocks + 63) / 64;
         Path tmp = path.resolveSibling(path.getFileName() + DurableFiles.TEMP_SUFFIX);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            DurableFiles.writeFully(ch, header(cycle, blockBytes, sizeBytes), 0);
+            DurableFiles.writeFully(ch, header(cycle, blockBytes, sizeBytes, createdAtMillis), 0);
             long length = HEADER_BYTES + pagesFor(wordCount) * (long) PAGE_BYTES;
             if (length > HEADER_BYTES) {
                 DurableFiles.writeFully(ch, ByteBuffer.allocate(1), length - 1); // the bitmap reads as zeros
@@ -94,8 +100,8 @@ public final class FreezeTable implements Closeable {
     public static FreezeTable open(Path path, int blockBytes, long sizeBytes) throws IOException {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
-            ByteBuffer h = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
-            if (DurableFiles.readUpTo(ch, h, 0) < 40) {
+            ByteBuffer h = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
+            if (DurableFiles.readUpTo(ch, h, 0) < 48) {
                 throw new IOException(path + ": not a freeze table (" + ch.size() + " bytes)");
             }
             h.flip();
@@ -128,16 +134,17 @@ public final class FreezeTable implements Closeable {
             if (tail != 0 && wordCount > 0 && (words.get(wordCount - 1) >>> tail) != 0) {
                 throw new IOException(path + ": freeze table names blocks past the end of the volume");
             }
-            return new FreezeTable(path, ch, blockBytes, sizeBytes, cycle, words);
+            return new FreezeTable(path, ch, blockBytes, sizeBytes, cycle, h.getLong(40), words);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
         }
     }
 
-    private static ByteBuffer header(long cycle, int blockBytes, long sizeBytes) {
+    private static ByteBuffer header(long cycle, int blockBytes, long sizeBytes, long createdAtMillis) {
         ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        h.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, blockBytes).putLong(16, sizeBytes).putLong(24, cycle);
+        h.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, blockBytes).putLong(16, sizeBytes).putLong(24, cycle)
+                .putLong(40, createdAtMillis);
         CRC32C crc = new CRC32C();
         crc.update(h.array(), 0, 32);
         h.putInt(32, (int) crc.getValue());
@@ -156,6 +163,11 @@ public final class FreezeTable implements Closeable {
     /** The cycle this layer took the writes of. */
     public long cycle() {
         return cycle;
+    }
+
+    /** When the table was created (epoch milliseconds; 0 if unknown): the freeze instant of the layer below it. */
+    public long createdAtMillis() {
+        return createdAtMillis;
     }
 
     /** Blocks in the volume. */

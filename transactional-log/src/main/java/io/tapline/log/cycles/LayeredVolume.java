@@ -93,12 +93,13 @@ public final class LayeredVolume implements BlockVolume {
             }
             Layers layers;
             if (opened.isEmpty()) {
-                layers = new Layers(createLayer(basePath, 1, sizeBytes), null, 0);
+                layers = new Layers(createLayer(basePath, 1, sizeBytes, System.currentTimeMillis()), null, 0);
             } else if (opened.size() == 1) {
                 layers = new Layers(opened.get(0), null, 0);
             } else {
-                layers = new Layers(opened.get(1), opened.get(0), Files.getLastModifiedTime(
-                        opened.get(1).table().path()).toMillis());
+                long at = opened.get(1).table().createdAtMillis(); // the freeze made the active layer's table
+                layers = new Layers(opened.get(1), opened.get(0), at != 0 ? at
+                        : Files.getLastModifiedTime(opened.get(1).table().path()).toMillis());
             }
             return new LayeredVolume(basePath, base, layers);
         } catch (IOException | RuntimeException e) {
@@ -167,13 +168,14 @@ public final class LayeredVolume implements BlockVolume {
     }
 
     /** The data file first (made durable with its directory entry), then the table: the table names a layer that exists. */
-    private static Layer createLayer(Path basePath, long cycle, long sizeBytes) throws IOException {
+    private static Layer createLayer(Path basePath, long cycle, long sizeBytes, long atMillis) throws IOException {
         Path data = dataPath(basePath, cycle);
         VolumeFile file = VolumeFile.openOrCreate(data, sizeBytes);
         try {
             file.force();
             DurableFiles.syncDirectory(basePath.toAbsolutePath().getParent());
-            return new Layer(cycle, file, FreezeTable.create(tablePath(basePath, cycle), cycle, BLOCK_BYTES, sizeBytes));
+            return new Layer(cycle, file, FreezeTable.create(tablePath(basePath, cycle), cycle, BLOCK_BYTES, sizeBytes,
+                    atMillis));
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -435,6 +437,11 @@ public final class LayeredVolume implements BlockVolume {
      * @throws IllegalStateException when a frozen image is still waiting to be copied
      */
     public FrozenImage freeze() throws IOException {
+        return freeze(System.currentTimeMillis());
+    }
+
+    /** As {@link #freeze()}, recording {@code atMillis} as the instant (one instant for a group's volumes). */
+    public FrozenImage freeze(long atMillis) throws IOException {
         swap.writeLock().lock();
         try {
             Layers l = layers;
@@ -444,10 +451,9 @@ public final class LayeredVolume implements BlockVolume {
             FreezeTable.Pages pages = l.active().table().takeDirty();
             l.active().data().force();
             l.active().table().persist(pages);
-            Layer next = createLayer(basePath, l.active().cycle() + 1, sizeBytes);
-            long now = System.currentTimeMillis();
-            layers = new Layers(next, l.active(), now);
-            return new FrozenImage(this, l.active(), now);
+            Layer next = createLayer(basePath, l.active().cycle() + 1, sizeBytes, atMillis);
+            layers = new Layers(next, l.active(), atMillis);
+            return new FrozenImage(this, l.active(), atMillis);
         } finally {
             swap.writeLock().unlock();
         }

@@ -173,6 +173,19 @@ class LayeredVolumeTest {
         assertFalse(Files.exists(LayeredVolume.dataPath(base, 2)));
     }
 
+    /** The freeze instant survives a restart (a group's volumes name the same one). */
+    @Test
+    void aPendingFrozenImageKeepsItsInstantAcrossARestart() throws IOException {
+        Path base = dir.resolve("vol.img");
+        try (LayeredVolume v = LayeredVolume.open(base, SIZE)) {
+            v.write(0, ByteBuffer.wrap(fill(100, 1)));
+            assertEquals(1_700_000_000_123L, v.freeze(1_700_000_000_123L).frozenAtMillis());
+        }
+        try (LayeredVolume v = LayeredVolume.open(base, SIZE)) {
+            assertEquals(1_700_000_000_123L, v.frozen().frozenAtMillis());
+        }
+    }
+
     /** A comparison may skip holes: a range no layer holds over a hole of the base. */
     @Test
     void holesAreWhereNoLayerWroteAndTheBaseHasNone() throws IOException {
