@@ -84,6 +84,11 @@ final class WedgeCycles implements CycleVolume {
             }
 
             @Override
+            public java.util.List<long[]> writtenRanges(long offsetBytes, long lengthBytes) {
+                return f.writtenRanges(offsetBytes, lengthBytes);
+            }
+
+            @Override
             public long sizeBytes() {
                 return f.sizeBytes();
             }

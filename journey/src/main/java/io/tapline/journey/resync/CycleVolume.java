@@ -22,6 +22,12 @@ public interface CycleVolume {
         /** The chunks of {@code chunkBytes} written in the cycle. */
         ChangedChunks.Snapshot changedChunks(int chunkBytes);
 
+        /**
+         * The ranges of {@code [offsetBytes, offsetBytes + lengthBytes)} written in the cycle, each
+         * {@code {offset, length}}: a replica that holds the previous cycle can differ nowhere else.
+         */
+        java.util.List<long[]> writtenRanges(long offsetBytes, long lengthBytes);
+
         /** No host write goes to the capture buffer in cycle mode, and the image never changes: runs at once. */
         @Override
         default <T> T atQuiescentPoint(Action<T> action) throws IOException {

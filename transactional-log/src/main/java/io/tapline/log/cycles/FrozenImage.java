@@ -52,6 +52,29 @@ public final class FrozenImage {
     }
 
     /**
+     * The ranges of {@code [offsetBytes, offsetBytes + lengthBytes)} whose blocks were written in
+     * the frozen cycle, each {@code {offset, length}}, adjacent blocks as one range, cut to the
+     * volume's end.
+     */
+    public java.util.List<long[]> writtenRanges(long offsetBytes, long lengthBytes) {
+        java.util.List<long[]> out = new java.util.ArrayList<>();
+        FreezeTable t = layer.table();
+        long end = Math.min(volume.sizeBytes(), offsetBytes + lengthBytes);
+        long lastBlock = (end - 1) / LayeredVolume.BLOCK_BYTES;
+        for (long b = t.next(offsetBytes / LayeredVolume.BLOCK_BYTES); b >= 0 && b <= lastBlock; ) {
+            long run = b;
+            while (run + 1 <= lastBlock && t.contains(run + 1)) {
+                run++;
+            }
+            long from = Math.max(offsetBytes, b * LayeredVolume.BLOCK_BYTES);
+            long to = Math.min(end, (run + 1) * LayeredVolume.BLOCK_BYTES);
+            out.add(new long[] {from, to - from});
+            b = run + 1 <= lastBlock ? t.next(run + 1) : -1;
+        }
+        return out;
+    }
+
+    /**
      * The chunks of {@code chunkBytes} (a multiple of {@link LayeredVolume#BLOCK_BYTES}) that hold
      * a block written in the frozen cycle, as a bitmap: bit {@code c % 64} of word {@code c / 64}.
      */

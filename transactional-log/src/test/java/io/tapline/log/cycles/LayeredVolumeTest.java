@@ -173,6 +173,26 @@ class LayeredVolumeTest {
         assertFalse(Files.exists(LayeredVolume.dataPath(base, 2)));
     }
 
+    /** The ranges a frozen cycle wrote, in whole blocks, adjacent ones together, cut to the range asked. */
+    @Test
+    void writtenRangesAreTheFrozenCyclesBlocks() throws IOException {
+        try (LayeredVolume v = LayeredVolume.open(dir.resolve("vol.img"), SIZE)) {
+            v.write(100, ByteBuffer.wrap(fill(10, 1)));
+            v.write(8192, ByteBuffer.wrap(fill(4097, 2))); // blocks 2 and 3
+            FrozenImage f = v.freeze();
+            v.write(20_000, ByteBuffer.wrap(fill(10, 3))); // after the freeze: not in it
+            List<long[]> all = f.writtenRanges(0, 65536);
+            assertEquals(2, all.size());
+            assertArrayEquals(new long[] {0, 4096}, all.get(0));
+            assertArrayEquals(new long[] {8192, 8192}, all.get(1));
+            List<long[]> part = f.writtenRanges(5000, 5000);
+            assertEquals(1, part.size());
+            assertArrayEquals(new long[] {8192, 1808}, part.get(0));
+            List<long[]> tail = f.writtenRanges(SIZE - 10, 10);
+            assertTrue(tail.isEmpty());
+        }
+    }
+
     /** The freeze instant survives a restart (a group's volumes name the same one). */
     @Test
     void aPendingFrozenImageKeepsItsInstantAcrossARestart() throws IOException {
