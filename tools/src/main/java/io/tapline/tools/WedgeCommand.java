@@ -87,16 +87,32 @@ final class WedgeCommand implements Callable<Integer> {
                     + " same buffer directory and remotes (repeatable; the file is created with --size if missing).")
     java.util.Map<String, Path> members = new java.util.LinkedHashMap<>();
 
-    /** Accepts {@code journal} and {@code cycles}, in any case. */
-    static final class ModeConverter implements picocli.CommandLine.ITypeConverter<Mode> {
+    /** An enum option's value in any case; anything else is named with what is expected. */
+    abstract static class LowerCaseEnum<E extends Enum<E>> implements picocli.CommandLine.ITypeConverter<E> {
+        private final Class<E> type;
+        private final String option;
+
+        LowerCaseEnum(Class<E> type, String option) {
+            this.type = type;
+            this.option = option;
+        }
+
         @Override
-        public Mode convert(String value) {
+        public E convert(String value) {
             try {
-                return Mode.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+                return Enum.valueOf(type, value.toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException("--mode: " + value
-                        + " (expected: journal or cycles)");
+                throw new picocli.CommandLine.TypeConversionException(option + ": " + value + " (expected: "
+                        + java.util.Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(
+                                java.util.Locale.ROOT)).collect(java.util.stream.Collectors.joining(" or ")) + ")");
             }
+        }
+    }
+
+    /** Accepts {@code journal} and {@code cycles}, in any case. */
+    static final class ModeConverter extends LowerCaseEnum<Mode> {
+        ModeConverter() {
+            super(Mode.class, "--mode");
         }
     }
 
@@ -111,15 +127,9 @@ final class WedgeCommand implements Callable<Integer> {
     PrimaryCache primaryCache;
 
     /** Accepts {@code default} and {@code none}, in any case. */
-    static final class PrimaryCacheConverter implements picocli.CommandLine.ITypeConverter<PrimaryCache> {
-        @Override
-        public PrimaryCache convert(String value) {
-            try {
-                return PrimaryCache.valueOf(value.toUpperCase(java.util.Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException(
-                        "--primary-cache: " + value + " (expected: default or none)");
-            }
+    static final class PrimaryCacheConverter extends LowerCaseEnum<PrimaryCache> {
+        PrimaryCacheConverter() {
+            super(PrimaryCache.class, "--primary-cache");
         }
     }
 
