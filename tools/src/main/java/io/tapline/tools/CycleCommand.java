@@ -49,16 +49,7 @@ final class CycleCommand implements Runnable {
             long deadline = target.deadlineNanos();
             String volume = target.volume;
             Path volumeDir = target.volumeDir();
-            Path requests = SpoolClient.requests(target.buffer, volume);
-            String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, RequestSpool.CYCLE + "\ncycle now: "
-                    + target.reason + "\n");
-            Path accepted = SpoolClient.await(requests, id, RequestSpool.SUFFIX, System.nanoTime() + 15_000_000_000L,
-                    "cycle now " + volume + ": no running wedge picked the request up within 15 s", () -> { },
-                    ".accepted", ".failed");
-            if (accepted.getFileName().toString().endsWith(".failed")) {
-                throw new CliFailure("cycle now " + volume + ": " + SpoolClient.take(accepted));
-            }
-            long wanted = Long.parseLong(SpoolClient.take(accepted));
+            long wanted = target.submitAndAwait("cycle now", RequestSpool.CYCLE, "cycle now: ");
             PrintWriter err = spec.commandLine().getErr();
             long nextProgress = 0;
             CycleStatus c;

@@ -39,16 +39,7 @@ final class ResyncCommand implements Callable<Integer> {
         long deadline = target.deadlineNanos();
         String volume = target.volume;
         Path volumeDir = target.volumeDir();
-        Path requests = SpoolClient.requests(target.buffer, volume);
-        String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, (full ? "full" : "chunks") + "\n" + target.reason
-                + "\n");
-        Path accepted = SpoolClient.await(requests, id, RequestSpool.SUFFIX, System.nanoTime() + 15_000_000_000L,
-                "resync " + volume + ": no running wedge picked the request up within 15 s", () -> { }, ".accepted",
-                ".failed");
-        if (accepted.getFileName().toString().endsWith(".failed")) {
-            throw new CliFailure("resync " + volume + ": " + SpoolClient.take(accepted));
-        }
-        long before = Long.parseLong(SpoolClient.take(accepted));
+        long before = target.submitAndAwait("resync", full ? "full" : "chunks", "");
         PrintWriter err = spec.commandLine().getErr();
         ResyncStatus last = null;
         long nextProgress = 0;

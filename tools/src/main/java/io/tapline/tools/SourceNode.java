@@ -193,20 +193,9 @@ final class SourceNode implements AutoCloseable {
         if (!LayeredVolume.hasLayers(volume)) {
             return;
         }
-        io.tapline.log.buffer.ChangedChunks tracked = buffer.changedChunks();
-        LayeredVolume.flatten(volume, sizeBytes, new LayeredVolume.RangeTracker() {
-            @Override
-            public void mark(long offsetBytes, long lengthBytes) throws IOException {
-                tracked.mark(offsetBytes, lengthBytes);
-            }
-
-            @Override
-            public void force() throws IOException {
-                tracked.force();
-            }
-        });
+        LayeredVolume.flatten(volume, sizeBytes, buffer.changedChunks());
         LOG.info("cycle mode ended volume={}: its layers were merged into the volume and their blocks are tracked"
-                + " for a resync ({} chunks)", volume, tracked.count());
+                + " for a resync ({} chunks)", volume, buffer.changedChunks().count());
     }
 
     /**

@@ -34,6 +34,25 @@ final class SpoolTarget {
         return System.nanoTime() + timeoutSeconds * 1_000_000_000L;
     }
 
+    /**
+     * Drops a {@code .resync} request of {@code kind} (first line) with the reason (after
+     * {@code reasonPrefix}), waits up to
+     * 15 s for the wedge to take it, and returns the number it answered with.
+     *
+     * @param what names the command in errors, e.g. {@code "resync"}
+     */
+    long submitAndAwait(String what, String kind, String reasonPrefix) throws java.io.IOException, InterruptedException {
+        Path requests = SpoolClient.requests(buffer, volume);
+        String id = SpoolClient.submit(requests, RequestSpool.SUFFIX, kind + "\n" + reasonPrefix + reason + "\n");
+        Path accepted = SpoolClient.await(requests, id, RequestSpool.SUFFIX, System.nanoTime() + 15_000_000_000L,
+                what + " " + volume + ": no running wedge picked the request up within 15 s", () -> { }, ".accepted",
+                ".failed");
+        if (accepted.getFileName().toString().endsWith(".failed")) {
+            throw new CliFailure(what + " " + volume + ": " + SpoolClient.take(accepted));
+        }
+        return Long.parseLong(SpoolClient.take(accepted));
+    }
+
     /** The volume's folder in the buffer. */
     Path volumeDir() {
         return buffer.resolve(volume);

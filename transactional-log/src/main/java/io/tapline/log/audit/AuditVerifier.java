@@ -79,66 +79,67 @@ public final class AuditVerifier {
         }
     }
 
-    /** The cycle of the walk in progress (see {@link CycleDigest}); one walk per thread. */
-    private static final ThreadLocal<Cycle[]> CYCLE = ThreadLocal.withInitial(() -> new Cycle[1]);
-
     /**
      * Follows a cycle's records: a RESYNC_BEGIN starts one, each WRITE joins it, a ROLLBACK or
      * RECOVERY to sequence S drops what came after S (it is applied and logged again), and a
      * RESYNC_END that carries a cycle digest must match the digest of the WRITEs between.
      * Returns the problem, or null.
      */
-    private static String checkCycle(AuditEntry entry) {
-        Cycle[] current = CYCLE.get();
-        if (entry.type() == AuditType.ROLLBACK || entry.type() == AuditType.RECOVERY) {
-            long back = entry.captureTimeNanos(); // the target sequence
-            Cycle c = current[0];
-            if (c != null && c.beginSequence > back) {
-                current[0] = null;
-            } else if (c != null) {
-                c.writes.removeIf(w -> w.sequence() > back);
+    private static final class CycleFollower {
+        /** The cycle being followed (see {@link CycleDigest}), or null. */
+        private Cycle current;
+
+        String check(AuditEntry entry) {
+            if (entry.type() == AuditType.ROLLBACK || entry.type() == AuditType.RECOVERY) {
+                long back = entry.captureTimeNanos(); // the target sequence
+                Cycle c = current;
+                if (c != null && c.beginSequence > back) {
+                    current = null;
+                } else if (c != null) {
+                    c.writes.removeIf(w -> w.sequence() > back);
+                }
+                return null;
             }
-            return null;
-        }
-        if (entry.type() != AuditType.RECORD) {
-            return null;
-        }
-        int kind = entry.recordKind();
-        if (kind == io.tapline.log.RecordKind.RESYNC_BEGIN.wireValue()) {
-            // Only a cycle's epoch is followed: a journal-mode epoch has the host's writes in between.
-            current[0] = entry.detail().contains("cycle") ? new Cycle(entry.sequence()) : null;
-        } else if (kind == io.tapline.log.RecordKind.WRITE.wireValue() && current[0] != null) {
-            List<CycleWrite> writes = current[0].writes;
-            while (!writes.isEmpty() && writes.get(writes.size() - 1).sequence() >= entry.sequence()) {
-                writes.remove(writes.size() - 1); // applied and logged again after a restart
+            if (entry.type() != AuditType.RECORD) {
+                return null;
             }
-            writes.add(new CycleWrite(entry.sequence(), entry.offsetBytes(), entry.lengthBytes(),
-                    entry.payloadDigest()));
-        } else if (kind == io.tapline.log.RecordKind.RESYNC_END.wireValue()) {
-            String claimed = CycleDigest.find(entry.detail());
-            Cycle c = current[0];
-            current[0] = null;
-            if (claimed != null) {
-                String found = "no RESYNC_BEGIN before it";
-                if (c != null) {
-                    CycleDigest d = new CycleDigest();
-                    for (CycleWrite w : c.writes) {
-                        d.addWrite(w.offsetBytes(), w.lengthBytes(), w.payloadDigest());
+            int kind = entry.recordKind();
+            if (kind == io.tapline.log.RecordKind.RESYNC_BEGIN.wireValue()) {
+                // Only a cycle's epoch is followed: a journal-mode epoch has the host's writes in between.
+                current = entry.detail().contains("cycle") ? new Cycle(entry.sequence()) : null;
+            } else if (kind == io.tapline.log.RecordKind.WRITE.wireValue() && current != null) {
+                List<CycleWrite> writes = current.writes;
+                while (!writes.isEmpty() && writes.get(writes.size() - 1).sequence() >= entry.sequence()) {
+                    writes.remove(writes.size() - 1); // applied and logged again after a restart
+                }
+                writes.add(new CycleWrite(entry.sequence(), entry.offsetBytes(), entry.lengthBytes(),
+                        entry.payloadDigest()));
+            } else if (kind == io.tapline.log.RecordKind.RESYNC_END.wireValue()) {
+                String claimed = CycleDigest.find(entry.detail());
+                Cycle c = current;
+                current = null;
+                if (claimed != null) {
+                    String found = "no RESYNC_BEGIN before it";
+                    if (c != null) {
+                        CycleDigest d = new CycleDigest();
+                        for (CycleWrite w : c.writes) {
+                            d.addWrite(w.offsetBytes(), w.lengthBytes(), w.payloadDigest());
+                        }
+                        found = d.text();
                     }
-                    found = d.text();
-                }
-                if (!claimed.equals(found)) {
-                    return "entry " + entry.index() + " (RESYNC_END seq " + entry.sequence() + "): the cycle's writes"
-                            + " in the log do not match the source's digest (claimed:" + claimed + "; in the log: "
-                            + found.strip() + ")";
+                    if (!claimed.equals(found)) {
+                        return "entry " + entry.index() + " (RESYNC_END seq " + entry.sequence() + "): the cycle's writes"
+                                + " in the log do not match the source's digest (claimed:" + claimed + "; in the log: "
+                                + found.strip() + ")";
+                    }
                 }
             }
+            return null;
         }
-        return null;
     }
 
     private static Result walk(Path volumeDir, List<AuditEntry> out) throws IOException {
-        CYCLE.get()[0] = null;
+        CycleFollower cycles = new CycleFollower();
         Path dir = volumeDir.resolve(AuditLog.DIR);
         Path logFile = dir.resolve(AuditLog.LOG);
         long[] head = readHead(dir.resolve(AuditLog.HEAD));
@@ -199,7 +200,7 @@ public final class AuditVerifier {
                             + " at offset " + pos, entries, pos, prev, headGen, lastRecordSeq, headEntries);
                 }
                 AuditEntry entry = decode(e, hash);
-                String cycleProblem = checkCycle(entry);
+                String cycleProblem = cycles.check(entry);
                 if (cycleProblem != null) {
                     return new Result(false, false, cycleProblem, entries, pos, prev, headGen, lastRecordSeq,
                             headEntries);

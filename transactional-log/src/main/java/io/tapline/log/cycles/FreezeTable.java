@@ -182,12 +182,14 @@ public final class FreezeTable implements Closeable {
 
     /** Records that the layer holds blocks {@code [first, last]} (in memory until {@link #persist}). */
     public void set(long first, long last) {
-        for (long b = first; b <= last; b++) {
-            int w = (int) (b >>> 6);
-            long bit = 1L << b;
-            long old = words.getAndAccumulate(w, bit, (a, m) -> a | m);
-            if ((old & bit) == 0) {
-                count.incrementAndGet();
+        for (int w = (int) (first >>> 6); w <= (int) (last >>> 6); w++) { // a word at a time: 64 blocks
+            long from = Math.max(first, (long) w << 6);
+            long to = Math.min(last, ((long) w << 6) + 63);
+            long mask = (-1L >>> (63 - (to - from))) << from;
+            long old = words.getAndAccumulate(w, mask, (a, m) -> a | m);
+            long added = mask & ~old;
+            if (added != 0) {
+                count.addAndGet(Long.bitCount(added));
                 synchronized (dirtyPages) {
                     dirtyPages.set(w / WORDS_PER_PAGE);
                 }

@@ -326,22 +326,14 @@ public final class LayeredVolume implements BlockVolume {
         this.firstWriteListener = Objects.requireNonNull(listener, "listener");
     }
 
-    /** Where {@link #flatten} tells the ranges the layers held. */
-    public interface RangeTracker {
-        /** Notes that {@code [offsetBytes, offsetBytes + lengthBytes)} changed. */
-        void mark(long offsetBytes, long lengthBytes) throws IOException;
-
-        /** Makes the notes durable. */
-        void force() throws IOException;
-    }
-
     /**
      * Ends cycle mode for the volume at {@code basePath} (a switch to journal mode): every block
-     * its layers hold is told to {@code tracker} first (made durable: what the replicas may lack),
+     * its layers hold is marked in {@code tracked} first (forced: what the replicas may lack),
      * then merged into the base, and the layers are deleted. A cut in the middle leaves layers
      * that the next call handles again. Does nothing when there are no layers.
      */
-    public static void flatten(Path basePath, long sizeBytes, RangeTracker tracker) throws IOException {
+    public static void flatten(Path basePath, long sizeBytes, io.tapline.log.buffer.ChangedChunks tracked)
+            throws IOException {
         if (!hasLayers(basePath)) {
             return;
         }
@@ -357,11 +349,11 @@ public final class LayeredVolume implements BlockVolume {
                     while (run + 1 < layer.table().blocks() && layer.table().contains(run + 1)) {
                         run++;
                     }
-                    tracker.mark(b * BLOCK_BYTES, v.blockEnd(run) - b * BLOCK_BYTES);
+                    tracked.mark(b * BLOCK_BYTES, v.blockEnd(run) - b * BLOCK_BYTES);
                     b = run + 1 < layer.table().blocks() ? layer.table().next(run + 1) : -1;
                 }
             }
-            tracker.force();
+            tracked.force();
             v.mergeFrozen((done, total) -> 0);
             if (v.activeBlocks() > 0) {
                 v.freeze();
