@@ -3,18 +3,20 @@ package io.tapline.journey.shipper;
 import io.tapline.journey.CompressionChoice;
 
 /**
- * Chooses each batch's compression from the rate the line carried lately: where the line is
- * slow, CPU is cheaper than bytes on the wire, so Zstandard (smaller, slower) is chosen; where it
- * is fast, LZ4 (cheap) keeps the source from becoming the limit. The rate is the compressed bytes
- * the replayer acknowledged per second, measured over at least {@link #INTERVAL_NANOS}; that is the
- * line's capacity when batches queue for it, and the host's write rate when they do not (then the
- * rate is low, and so is the cost of compressing harder).
+ * Chooses each batch's compression from what limited the link lately. When the shipper spent most
+ * of the last interval waiting for the window (and, once Zstandard is chosen, as long as it still
+ * waits more than a twentieth of it: compressing harder itself shortens the waits), the line (or
+ * the replayer) is the limit and its rate is known: the compressed bytes the
+ * replayer acknowledged per second, measured over at least {@link #INTERVAL_NANOS}. On a slow line
+ * CPU is cheaper than bytes on it, so Zstandard (smaller, slower) is chosen; on a fast one LZ4
+ * (cheap) keeps the source from becoming the limit. Otherwise the host is the limit:
+ * LZ4, which adds the least latency to each batch (the replication lag stays low).
  *
  * <p>Thresholds, from this machine (docs/benchmarks.md#link-compression): Zstandard level 3
- * compresses text 4.0x at ~150-300 MB/s per core, level 1 3.5x at ~380 MB/s, LZ4 2.3x at over
- * 1 GB/s. Below {@link #STRONG_BELOW_BYTES_PER_SECOND} on the wire, level 3 needs at most about
- * half a core for a line full of text; below {@link #ZSTD_BELOW_BYTES_PER_SECOND}, level 1 does;
- * above, LZ4. Before the first measurement, level 1. Used by the shipper's thread only.
+ * compresses text 5.7x at ~430 MB/s per core in 4 MiB blocks, level 1 4.6x at ~540 MB/s, LZ4 2.3x
+ * at over 1 GB/s. Below {@link #STRONG_BELOW_BYTES_PER_SECOND} on the wire, level 3 needs at most
+ * about half a core for a line full of text; below {@link #ZSTD_BELOW_BYTES_PER_SECOND}, level 1
+ * does; above, LZ4. LZ4 until the first measurement. Used by the shipper's thread only.
  */
 final class CompressionPolicy {
     /** Wire rate below which Zstandard level 3 is used. */
@@ -26,11 +28,17 @@ final class CompressionPolicy {
     private static final CompressionChoice STRONG = CompressionChoice.zstd(3);
     private static final CompressionChoice FAST_ZSTD = CompressionChoice.zstd(1);
 
-    /** Until the line is measured: Zstandard's fast level, a middle way that costs little anywhere. */
-    private CompressionChoice current = FAST_ZSTD;
+    private CompressionChoice current = CompressionChoice.LZ4;
+    /** Time the shipper waited for the window since the last measurement. */
+    private long waitedNanos;
     private long markBytes = -1;
     private long markNanos;
     private long lastRate = -1;
+
+    /** Notes that the next batch waited {@code nanos} for a slot of the window. */
+    void waitedForWindow(long nanos) {
+        waitedNanos += nanos;
+    }
 
     /**
      * The compression for the next batch, given the acknowledged wire bytes of the current
@@ -47,8 +55,12 @@ final class CompressionPolicy {
             lastRate = (long) ((ackedWireBytes - markBytes) * 1e9 / elapsed);
             markBytes = ackedWireBytes;
             markNanos = nowNanos;
-            current = lastRate < STRONG_BELOW_BYTES_PER_SECOND ? STRONG
+            boolean linkBound = current.codec() == io.tapline.journey.Compression.ZSTD
+                    ? waitedNanos * 20 > elapsed : waitedNanos * 2 > elapsed;
+            current = !linkBound ? CompressionChoice.LZ4
+                    : lastRate < STRONG_BELOW_BYTES_PER_SECOND ? STRONG
                     : lastRate < ZSTD_BELOW_BYTES_PER_SECOND ? FAST_ZSTD : CompressionChoice.LZ4;
+            waitedNanos = 0;
         }
         return current;
     }

@@ -481,8 +481,13 @@ public final class Shipper implements Closeable {
                 headSentNanos = System.nanoTime();
             }
             resizeWindow(s);
-            if (!s.acquireSlot(POLL_MILLIS)) {
-                continue;
+            if (!s.acquireSlot(0)) {
+                long waitStart = System.nanoTime();
+                boolean got = s.acquireSlot(POLL_MILLIS);
+                compression.waitedForWindow(System.nanoTime() - waitStart);
+                if (!got) {
+                    continue;
+                }
             }
             List<CaptureRecord> records = new ArrayList<>();
             long bytes = 0;
@@ -545,7 +550,7 @@ public final class Shipper implements Closeable {
     private io.tapline.journey.CompressionChoice chooseCompression(LinkSession s) {
         io.tapline.journey.CompressionChoice choice = compression.choose(s.ackedWireBytes(), System.nanoTime());
         if (!choice.equals(lastCompression)) {
-            log.info("link compression volume={} remote={} now={} (line carried {} KB/s)", config.volumeId(),
+            log.debug("link compression volume={} remote={} now={} (line carried {} KB/s)", config.volumeId(),
                     remoteId, choice, compression.lastRate() / 1000);
             lastCompression = choice;
         }
