@@ -65,6 +65,12 @@ public record KafkaLinkConfig(String bootstrapServers, String topicPrefix, short
                 maxInFlightBytes, requestTimeout, deliveryTimeout);
     }
 
+    /** Other request and delivery timeouts (tests: a Kafka outage shows within seconds). */
+    public KafkaLinkConfig withShortTimeouts(Duration request, Duration delivery) {
+        return new KafkaLinkConfig(bootstrapServers, topicPrefix, replicationFactor, minInsyncReplicas, compression,
+                maxInFlightBytes, request, delivery);
+    }
+
     /** The topic of {@code volumeId}. */
     public String topic(String volumeId) {
         return KafkaRecordFormat.topic(topicPrefix, volumeId);
