@@ -110,8 +110,8 @@ final class ReplicaFeed implements Closeable {
                 nextOffset = beyond.offset() + 1;
             }
         } catch (JourneyProtocolException e) {
-            stop(e.getMessage());
             lastApplied = replica.lastApplied();
+            stop(e.getMessage());
             new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId));
             return new Outcome(nextOffset, false, true);
         }
