@@ -105,8 +105,12 @@ public record KafkaLinkConfig(String bootstrapServers, String topicPrefix, short
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "tapline-replay-" + site);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 << 20);
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 4000);
+        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
+        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 16 << 20);
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000);
+        // A replayer killed and restarted gets its volumes back after this long (the default 45 s).
+        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
         p.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 5000); // new volumes' topics are found within seconds
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

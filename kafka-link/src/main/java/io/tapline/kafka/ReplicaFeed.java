@@ -34,6 +34,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ReplicaFeed implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaFeed.class);
+    /** Bytes of records applied as one group (one undo, replica, audit and state sync). */
+    static final int GROUP_BYTES = 8 << 20;
 
     /** What one {@link #consume} did, for the consumer. */
     record Outcome(long nextOffset, boolean rewindToBeginning, boolean stopped) {
@@ -64,7 +66,10 @@ final class ReplicaFeed implements Closeable {
         return volumeId;
     }
 
-    /** Checks and applies {@code records} (one poll's worth, in offset order); durable on return. */
+    /**
+     * Checks and applies {@code records} (one poll's worth, in offset order), in groups of at most
+     * {@link #GROUP_BYTES}; durable on return.
+     */
     Outcome consume(List<ConsumerRecord<byte[], byte[]>> records) throws IOException {
         if (replica == null) {
             open(KafkaRecordFormat.volume(records.get(0)));
@@ -74,49 +79,55 @@ final class ReplicaFeed implements Closeable {
                 return new Outcome(-1, true, false);
             }
         }
-        long expected = replica.lastApplied() + 1;
-        ByteArrayOutputStream fresh = new ByteArrayOutputStream();
-        long first = expected;
-        int count = 0;
-        ConsumerRecord<byte[], byte[]> beyond = null;
+        int i = 0;
         long nextOffset = records.get(0).offset();
-        for (ConsumerRecord<byte[], byte[]> r : records) {
-            long seq = KafkaRecordFormat.sequence(r);
-            if (seq > expected) {
-                beyond = r;
-                break;
+        while (i < records.size()) {
+            long expected = replica.lastApplied() + 1;
+            long first = expected;
+            ByteArrayOutputStream fresh = new ByteArrayOutputStream();
+            int count = 0;
+            ConsumerRecord<byte[], byte[]> beyond = null;
+            while (i < records.size() && fresh.size() < GROUP_BYTES) {
+                ConsumerRecord<byte[], byte[]> r = records.get(i);
+                long seq = KafkaRecordFormat.sequence(r);
+                if (seq > expected) {
+                    beyond = r;
+                    break;
+                }
+                i++;
+                nextOffset = r.offset() + 1;
+                if (seq == expected) {
+                    fresh.write(r.value(), 0, r.value().length);
+                    count++;
+                    expected++;
+                }
             }
-            nextOffset = r.offset() + 1;
-            if (seq == expected) {
-                fresh.write(r.value(), 0, r.value().length);
-                count++;
-                expected++;
+            List<JourneyMessage.Batch> batches = new ArrayList<>(2);
+            if (count > 0) {
+                batches.add(batch(first, count, fresh.toByteArray()));
             }
-        }
-        List<JourneyMessage.Batch> batches = new ArrayList<>(2);
-        if (count > 0) {
-            batches.add(batch(first, count, fresh.toByteArray()));
-        }
-        if (beyond != null) {
-            // A RESYNC_BEGIN may jump (the apply path accepts it); anything else is refused there.
-            batches.add(batch(KafkaRecordFormat.sequence(beyond), 1, beyond.value()));
-        }
-        if (batches.isEmpty()) {
-            return new Outcome(nextOffset, false, false);
-        }
-        try {
-            replica.apply(batches);
             if (beyond != null) {
+                // A RESYNC_BEGIN may jump (the apply path accepts it); anything else is refused there.
+                batches.add(batch(KafkaRecordFormat.sequence(beyond), 1, beyond.value()));
+            }
+            if (batches.isEmpty()) {
+                continue;
+            }
+            try {
+                replica.apply(batches);
+            } catch (JourneyProtocolException e) {
+                lastApplied = replica.lastApplied();
+                stop(e.getMessage());
+                new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId));
+                return new Outcome(nextOffset, false, true);
+            }
+            if (beyond != null) {
+                i++;
                 nextOffset = beyond.offset() + 1;
             }
-        } catch (JourneyProtocolException e) {
             lastApplied = replica.lastApplied();
-            stop(e.getMessage());
             new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId));
-            return new Outcome(nextOffset, false, true);
         }
-        lastApplied = replica.lastApplied();
-        new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId));
         return new Outcome(nextOffset, false, false);
     }
 
