@@ -96,10 +96,18 @@ public final class KafkaShipper implements Closeable {
         return s;
     }
 
-    /** The link for status files and metrics: the address is {@code kafka://<brokers>/<topic>}. */
+    /**
+     * The link for status files and metrics: the address is {@code kafka://<brokers>/<topic>}. The
+     * link's "replica" is the topic: consistent up to the last sequence Kafka acknowledged (what the
+     * source is responsible for; each site applies it at its own pace and reports on its own side).
+     */
     public ShipperStatus status() {
+        long acked = lastAcked.get();
         return new ShipperStatus(CURSOR_ID, "kafka://" + config.bootstrapServers() + "/" + topic, connected,
-                lastSent.get(), lastAcked.get(), reconnects.get(), lastError, null);
+                lastSent.get(), acked, reconnects.get(), lastError,
+                new io.tapline.journey.control.ReplicaStateReport(
+                        io.tapline.journey.control.ReplicaStateReport.CONSISTENT, acked, acked, 0,
+                        "topic " + topic + " holds every record up to seq " + acked));
     }
 
     /** The topic this shipper writes. */

@@ -85,6 +85,9 @@ class WedgeKafkaIT {
                 }
                 awaitReplicaEqualsPrimary(primary, "east");
                 awaitReplicaEqualsPrimary(primary, "west");
+                Peers.Result synced = TaplineProcess.run(Duration.ofSeconds(90), "status", "--buffer",
+                        buffer.toString(), "--wait-synced", "60");
+                assertEquals(0, synced.exitCode(), "status --wait-synced with the kafka link: " + synced.output());
                 assertEachSequenceAppliedOnce("east");
                 assertEachSequenceAppliedOnce("west");
             } finally {
