@@ -55,6 +55,7 @@ public final class KafkaReplayer implements Closeable {
     private final Thread thread;
     private volatile boolean closed;
     private volatile String lastError = "";
+    private volatile java.util.function.Consumer<String> onFailure = why -> { };
 
     private KafkaReplayer(KafkaLinkConfig config, String site, Path dataDir, String volumesGlob, UndoConfig undo) {
         this.config = config;
@@ -101,6 +102,14 @@ public final class KafkaReplayer implements Closeable {
             }
         }
         return -1;
+    }
+
+    /**
+     * Runs {@code listener} with the reason when the consumer stops for good (an error no retry
+     * mends, e.g. refused authorization): the CLI exits then rather than run on without applying.
+     */
+    public void onFailure(java.util.function.Consumer<String> listener) {
+        this.onFailure = java.util.Objects.requireNonNull(listener, "listener");
     }
 
     /** Why the consumer last failed, or empty. */
@@ -150,6 +159,9 @@ public final class KafkaReplayer implements Closeable {
         } finally {
             closeFeeds(feeds.keySet());
             consumer.close(Duration.ofSeconds(5));
+        }
+        if (!closed) {
+            onFailure.accept("kafka replayer of site " + site + " stopped: " + lastError);
         }
     }
 

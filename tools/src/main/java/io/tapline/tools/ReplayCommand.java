@@ -197,7 +197,12 @@ final class ReplayCommand implements Callable<Integer> {
                     sections);
         }
         try {
-            serve.own(io.tapline.kafka.KafkaReplayer.start(link, site, data, volumes, undo));
+            io.tapline.kafka.KafkaReplayer replayer = serve.own(
+                    io.tapline.kafka.KafkaReplayer.start(link, site, data, volumes, undo));
+            replayer.onFailure(why -> {
+                System.err.println("tapline replay: " + why);
+                new Thread(() -> System.exit(1), "tapline-exit").start(); // the shutdown hook closes the rest
+            });
         } catch (IllegalArgumentException e) {
             serve.closeAll();
             throw new CliFailure("--site/--volumes: " + e.getMessage(), 2);
