@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
@@ -123,6 +124,30 @@ class KafkaLinkIT {
             assertEquals(last, src.buffer.acknowledged(KafkaShipper.CURSOR_ID));
             assertReplicaEquals(src.primary, site, "vol3");
             assertEachSequenceOnce(site, "vol3", last);
+        }
+    }
+
+    @Test
+    void auditorsReadTheLogFromKafkaByCaptureTimeEachSequenceOnce() throws Exception {
+        try (SourceVolume src = new SourceVolume(dir.resolve("src4"), "vol4", SIZE, 4);
+                KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer)) {
+            src.write(100);
+            await("first burst acknowledged", () -> src.buffer.acknowledged(KafkaShipper.CURSOR_ID) == 100);
+            Thread.sleep(20);
+            java.time.Instant between = java.time.Instant.now();
+            Thread.sleep(20);
+            src.write(50);
+            await("second burst acknowledged", () -> src.buffer.acknowledged(KafkaShipper.CURSOR_ID) == 150);
+            List<KafkaLogReader.Entry> all = KafkaLogReader.read(link, "vol4", null, null);
+            assertEquals(150, all.size());
+            for (int i = 0; i < all.size(); i++) {
+                assertEquals(i + 1, all.get(i).record().sequence());
+            }
+            List<KafkaLogReader.Entry> later = KafkaLogReader.read(link, "vol4", between, null);
+            assertEquals(50, later.size());
+            assertEquals(101, later.get(0).record().sequence());
+            List<KafkaLogReader.Entry> earlier = KafkaLogReader.read(link, "vol4", null, between);
+            assertEquals(100, earlier.size());
         }
     }
 
