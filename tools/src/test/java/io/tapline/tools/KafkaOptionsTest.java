@@ -70,6 +70,15 @@ class KafkaOptionsTest {
     }
 
     @Test
+    void auditWithoutDataOrKafkaSaysWhatIsMissing() {
+        for (String sub : new String[] {"list", "verify"}) {
+            Outcome o = run("audit", sub, "--volume", "v");
+            assertEquals(2, o.exitCode(), o.err());
+            assertTrue(o.err().startsWith("tapline: --data: missing"), sub + ": " + o.err());
+        }
+    }
+
+    @Test
     void aBadTopicPrefixIsRefused() {
         Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "v", "--volume", dir.resolve("p.img").toString(),
                 "--size", "1M", "--buffer", dir.resolve("b").toString(), "--kafka", "127.0.0.1:9092",

@@ -88,8 +88,18 @@ class WedgeKafkaIT {
                 Peers.Result synced = TaplineProcess.run(Duration.ofSeconds(90), "status", "--buffer",
                         buffer.toString(), "--wait-synced", "60");
                 assertEquals(0, synced.exitCode(), "status --wait-synced with the kafka link: " + synced.output());
-                assertEachSequenceAppliedOnce("east");
-                assertEachSequenceAppliedOnce("west");
+                long last = assertEachSequenceAppliedOnce("east");
+                assertEquals(last, assertEachSequenceAppliedOnce("west"));
+
+                // Auditors read the command log where it lives: every sequence once, from Kafka.
+                String json = TaplineProcess.run(Duration.ofSeconds(90), "audit", "list", "--kafka", kafka.bootstrap(),
+                        "--kafka-topic-prefix", "it.", "--volume", EXPORT, "--json").orFail("audit list --kafka")
+                        .output();
+                var rows = io.tapline.tools.cli.Json.mapper().readTree(json.substring(json.indexOf('[')));
+                assertEquals(last, rows.size(), "records listed from Kafka");
+                for (int i = 0; i < rows.size(); i++) {
+                    assertEquals(i + 1, rows.get(i).get("sequence").asLong());
+                }
             } finally {
                 for (TaplineProcess p : processes) {
                     p.close();
@@ -182,7 +192,7 @@ class WedgeKafkaIT {
      * the durable applied sequence, which the next start undoes (a RECOVERY entry) before applying
      * them again.
      */
-    private void assertEachSequenceAppliedOnce(String site) throws IOException {
+    private long assertEachSequenceAppliedOnce(String site) throws IOException {
         TreeSet<Long> applied = new TreeSet<>();
         for (AuditEntry e : AuditLog.read(dir.resolve(site).resolve(EXPORT))) {
             if (e.type() == AuditType.RECOVERY) {
@@ -192,5 +202,6 @@ class WedgeKafkaIT {
             }
         }
         assertEquals(applied.last(), (long) applied.size(), site + ": every sequence 1.." + applied.last());
+        return applied.last();
     }
 }
