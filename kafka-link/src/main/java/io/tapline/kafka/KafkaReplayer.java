@@ -35,6 +35,9 @@ import org.slf4j.LoggerFactory;
  * when there is none); what it re-reads is skipped by sequence. The group's committed offsets are
  * updated after each applied poll for monitoring (consumer lag) only.
  *
+ * <p>The data directory is locked ({@code <data>/.lock}, as {@code ReplayServer} locks it) while the
+ * replayer runs: a second replayer, of Kafka or of the journey link, is refused on it.
+ *
  * <p>Threads: one consumer thread ({@code tapline-kafka-replay-<site>}) polls and applies;
  * {@link #status()} and {@link #close()} from any thread.
  */
@@ -51,13 +54,16 @@ public final class KafkaReplayer implements Closeable {
     private final UndoConfig undo;
     private final Pattern topics;
     private final KafkaConsumer<byte[], byte[]> consumer;
+    private final io.tapline.log.ExclusiveLock dataLock;
     private final Map<TopicPartition, ReplicaFeed> feeds = new ConcurrentHashMap<>();
     private final Thread thread;
     private volatile boolean closed;
     private volatile String lastError = "";
     private volatile java.util.function.Consumer<String> onFailure = why -> { };
 
-    private KafkaReplayer(KafkaLinkConfig config, String site, Path dataDir, String volumesGlob, UndoConfig undo) {
+    private KafkaReplayer(KafkaLinkConfig config, String site, Path dataDir, String volumesGlob, UndoConfig undo,
+            io.tapline.log.ExclusiveLock dataLock) {
+        this.dataLock = dataLock;
         this.config = config;
         this.site = site;
         this.dataDir = dataDir;
@@ -73,12 +79,22 @@ public final class KafkaReplayer implements Closeable {
      * characters, {@code ?} one) for replica site {@code site}, into {@code dataDir}.
      */
     public static KafkaReplayer start(KafkaLinkConfig config, String site, Path dataDir, String volumesGlob,
-            UndoConfig undo) {
+            UndoConfig undo) throws IOException {
         Objects.requireNonNull(site, "site");
         if (!site.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("site: " + site + " (expected: letters, digits, . _ -)");
         }
-        KafkaReplayer r = new KafkaReplayer(config, site, dataDir, volumesGlob, undo);
+        // The same lock as the journey replayer's: one process feeds a data directory's replicas.
+        java.nio.file.Files.createDirectories(dataDir);
+        io.tapline.log.ExclusiveLock lock = io.tapline.log.ExclusiveLock.acquire(dataDir.resolve(".lock"), "data",
+                dataDir);
+        KafkaReplayer r;
+        try {
+            r = new KafkaReplayer(config, site, dataDir, volumesGlob, undo, lock);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
         r.thread.start();
         log.info("kafka replayer started site={} brokers={} topics={} data={}", site, config.bootstrapServers(),
                 r.topics, dataDir);
@@ -159,6 +175,11 @@ public final class KafkaReplayer implements Closeable {
         } finally {
             closeFeeds(feeds.keySet());
             consumer.close(Duration.ofSeconds(5));
+            try {
+                dataLock.close();
+            } catch (IOException e) {
+                log.warn("data lock not released dir={} error={}", dataDir, e.toString());
+            }
         }
         if (!closed) {
             onFailure.accept("kafka replayer of site " + site + " stopped: " + lastError);
