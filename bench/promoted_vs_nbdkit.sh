@@ -4,13 +4,17 @@
 # sequential 1 MiB writes, 4 KiB random writes and 4 KiB random reads, iodepth 16, fio's nbd engine.
 # The promoted volume captures every write into its own buffer (no peer: capture-only).
 # Usage: bench/promoted_vs_nbdkit.sh [RUNTIME_S=10] [WORKDIR=/tmp/tapline-promoted-bench]
+#   SUSTAINED=1: the regime a standby host lives in after a takeover: a 16 GiB volume, fio over
+#   14 GiB (RUNTIME_S default 40), the page cache dropped before each run, so both targets write
+#   past the page cache instead of overwriting cached pages of a 2 GiB file.
 # Needs: fio, nbdkit, qemu-utils, libnbd-bin, Java 17 + Maven.
 set -euo pipefail
-RT=${1:-10}; W=${2:-/tmp/tapline-promoted-bench}
+SUSTAINED=${SUSTAINED:-0}
+if [ "$SUSTAINED" = 1 ]; then RT=${1:-40}; SIZE=16G; FIO_SIZE=14G; else RT=${1:-10}; SIZE=2G; FIO_SIZE=1G; fi
+W=${2:-/tmp/tapline-promoted-bench}
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 TAPLINE="$here/tapline"
 A_NBD=${A_NBD:-11921}; B_NBD=${B_NBD:-11922}; B_LINK=${B_LINK:-17922}; NBDKIT_PORT=${NBDKIT_PORT:-11923}
-SIZE=2G
 rm -rf "$W"; mkdir -p "$W/fio"
 cleanup() {
   for p in ${A_PID:-} ${B_PID:-}; do kill "$p" 2>/dev/null || true; done
@@ -25,7 +29,8 @@ run_fio() { # target workload uri
     rand4k) WL="--rw=randwrite --bs=4k --randrepeat=0" ;;
     read4k) WL="--rw=randread --bs=4k --randrepeat=0" ;;
   esac
-  fio --name="$1-$2" --ioengine=nbd --uri="$3" $WL --iodepth=16 --size=1G --runtime="$RT" --ramp_time=2 \
+  if [ "$SUSTAINED" = 1 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi
+  fio --name="$1-$2" --ioengine=nbd --uri="$3" $WL --iodepth=16 --size=$FIO_SIZE --runtime="$RT" --ramp_time=2 \
       --time_based --output-format=json --output="$W/fio/$1.$2.json" >/dev/null 2>&1 \
       || { echo "fio failed: $1 $2" >&2; exit 1; }
 }

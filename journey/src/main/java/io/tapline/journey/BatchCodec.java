@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32C;
+import com.github.luben.zstd.Zstd;
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
@@ -17,9 +18,10 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * again, checking everything a batch promises: the CRC-32C of the uncompressed record bytes, the
  * record count, dense ascending sequence numbers and each record's own CRC-32C.
  *
- * <p>LZ4 (one raw block) is used only when it saves at least {@link #MIN_SAVING_PERCENT} percent;
- * otherwise the record bytes travel as they are. Batches over 256 KiB are first judged by a 64 KiB
- * sample, so incompressible data is not compressed in vain.
+ * <p>The shipper chooses the codec ({@link CompressionChoice}: LZ4, or Zstandard when the line
+ * is the limit); it is used only when it saves at least {@link #MIN_SAVING_PERCENT} percent,
+ * otherwise the record bytes travel as they are. Batches over 256 KiB are first judged by an LZ4
+ * pass over a 64 KiB sample, so incompressible data is not compressed in vain.
  *
  * <p>Stateless and thread-safe.
  */
@@ -41,6 +43,14 @@ public final class BatchCodec {
      * ascending sequence numbers.
      */
     public static JourneyMessage.Batch pack(long batchId, List<CaptureRecord> records) {
+        return pack(batchId, records, CompressionChoice.LZ4);
+    }
+
+    /**
+     * Builds a batch of {@code records} (non-empty, one volume, dense ascending sequence numbers),
+     * compressed with {@code choice} when that saves enough.
+     */
+    public static JourneyMessage.Batch pack(long batchId, List<CaptureRecord> records, CompressionChoice choice) {
         if (records.isEmpty()) {
             throw new IllegalArgumentException("records: 0 (expected: >= 1)");
         }
@@ -64,9 +74,9 @@ public final class BatchCodec {
         int crc = crc32c(bytes, 0, bytes.length);
         Compression compression = Compression.NONE;
         byte[] body = bytes;
-        byte[] compressed = compress(bytes);
+        byte[] compressed = compress(bytes, choice);
         if (compressed != null) {
-            compression = Compression.LZ4;
+            compression = choice.codec();
             body = compressed;
         }
         return new JourneyMessage.Batch(batchId, records.get(0).sequence(), records.get(records.size() - 1).sequence(),
@@ -122,10 +132,11 @@ public final class BatchCodec {
         return switch (batch.compression()) {
             case NONE -> batch.body();
             case LZ4 -> decompress(batch);
+            case ZSTD -> decompressZstd(batch);
         };
     }
 
-    private static byte[] compress(byte[] bytes) {
+    private static byte[] compress(byte[] bytes, CompressionChoice choice) {
         if (bytes.length < MIN_COMPRESS_BYTES) {
             return null;
         }
@@ -133,8 +144,19 @@ public final class BatchCodec {
         if (bytes.length > 4 * SAMPLE_BYTES && !worthCompressing(compressor, bytes)) {
             return null;
         }
-        byte[] out = new byte[compressor.maxCompressedLength(bytes.length)];
-        int n = compressor.compress(bytes, 0, bytes.length, out, 0, out.length);
+        byte[] out;
+        int n;
+        if (choice.codec() == Compression.ZSTD) {
+            out = new byte[(int) Zstd.compressBound(bytes.length)];
+            long r = Zstd.compressByteArray(out, 0, out.length, bytes, 0, bytes.length, choice.level());
+            if (Zstd.isError(r)) {
+                throw new IllegalStateException("zstd compress: " + Zstd.getErrorName(r));
+            }
+            n = (int) r;
+        } else {
+            out = new byte[compressor.maxCompressedLength(bytes.length)];
+            n = compressor.compress(bytes, 0, bytes.length, out, 0, out.length);
+        }
         long saved = bytes.length - (long) n;
         if (saved * 100 < (long) bytes.length * MIN_SAVING_PERCENT) {
             return null;
@@ -151,6 +173,26 @@ public final class BatchCodec {
         byte[] out = new byte[compressor.maxCompressedLength(SAMPLE_BYTES)];
         int n = compressor.compress(bytes, from, SAMPLE_BYTES, out, 0, out.length);
         return (SAMPLE_BYTES - (long) n) * 100 >= (long) SAMPLE_BYTES * MIN_SAVING_PERCENT;
+    }
+
+    private static byte[] decompressZstd(JourneyMessage.Batch batch) {
+        byte[] out = new byte[batch.uncompressedLength()];
+        long n;
+        try {
+            n = Zstd.decompressByteArray(out, 0, out.length, batch.body(), 0, batch.body().length);
+        } catch (com.github.luben.zstd.ZstdException e) {
+            n = e.getErrorCode() == 0 ? -1 : e.getErrorCode(); // some versions throw, others return the code
+        }
+        if (n < 0 || Zstd.isError(n)) {
+            throw new JourneyProtocolException("batch=" + batch.batchId() + " zstd: "
+                    + (n < 0 ? "damaged frame" : Zstd.getErrorName(n)) + " (expected: a valid Zstandard frame of "
+                    + batch.uncompressedLength() + " bytes)");
+        }
+        if (n != out.length) {
+            throw new JourneyProtocolException("batch=" + batch.batchId() + " uncompressed: " + n
+                    + " bytes (expected: uncompressedLength " + out.length + ")");
+        }
+        return out;
     }
 
     private static byte[] decompress(JourneyMessage.Batch batch) {

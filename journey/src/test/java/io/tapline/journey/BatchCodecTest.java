@@ -93,4 +93,67 @@ class BatchCodecTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BatchCodec.pack(1, records));
         assertEquals("records[1].sequence: 3 (expected: 2, dense)", e.getMessage());
     }
+
+    @Test
+    void zstdRoundTripsAndIsSmallerThanLz4OnText() {
+        List<CaptureRecord> records = textRecords(64);
+        JourneyMessage.Batch lz4 = BatchCodec.pack(1, records, CompressionChoice.LZ4);
+        JourneyMessage.Batch zstd = BatchCodec.pack(2, records, CompressionChoice.zstd(3));
+        assertEquals(Compression.LZ4, lz4.compression());
+        assertEquals(Compression.ZSTD, zstd.compression());
+        assertEquals(lz4.crc32c(), zstd.crc32c(), "the CRC covers the uncompressed bytes either way");
+        assertTrue(zstd.body().length < lz4.body().length, zstd.body().length + " >= " + lz4.body().length);
+        assertEquals(records, BatchCodec.unpack(zstd));
+    }
+
+    @Test
+    void zstdIsNotUsedOnIncompressibleBytes() {
+        List<CaptureRecord> records = TestRecords.writes("vol1", 1, 100, 4096, false);
+        assertEquals(Compression.NONE, BatchCodec.pack(1, records, CompressionChoice.zstd(3)).compression());
+    }
+
+    @Test
+    void rejectsDamagedZstdFrame() {
+        JourneyMessage.Batch batch = BatchCodec.pack(1, textRecords(8), CompressionChoice.zstd(1));
+        byte[] cut = java.util.Arrays.copyOf(batch.body(), batch.body().length / 2);
+        JourneyMessage.Batch bad = new JourneyMessage.Batch(1, 1, 8, 8, Compression.ZSTD, batch.uncompressedLength(),
+                batch.crc32c(), cut);
+        JourneyProtocolException e = assertThrows(JourneyProtocolException.class, () -> BatchCodec.unpack(bad));
+        assertTrue(e.getMessage().startsWith("batch=1 "), e.getMessage()); // a damaged frame or a short one
+    }
+
+    @Test
+    void zstdFrameOfAnotherLengthIsRejected() {
+        JourneyMessage.Batch batch = BatchCodec.pack(1, textRecords(8), CompressionChoice.zstd(1));
+        JourneyMessage.Batch bad = new JourneyMessage.Batch(1, 1, 8, 8, Compression.ZSTD,
+                batch.uncompressedLength() + 1, batch.crc32c(), batch.body());
+        JourneyProtocolException e = assertThrows(JourneyProtocolException.class, () -> BatchCodec.unpack(bad));
+        assertTrue(e.getMessage().startsWith("batch=1 "), e.getMessage());
+    }
+
+    @Test
+    void compressionChoiceRefusesWhatNoCodecHas() {
+        assertThrows(IllegalArgumentException.class, () -> new CompressionChoice(Compression.NONE, 0));
+        assertThrows(IllegalArgumentException.class, () -> CompressionChoice.zstd(0));
+        assertThrows(IllegalArgumentException.class, () -> new CompressionChoice(Compression.LZ4, 3));
+        assertEquals("zstd-3", CompressionChoice.zstd(3).toString());
+    }
+
+    /** Writes of English-like text: words drawn from a small vocabulary, as logs and documents are. */
+    private static List<CaptureRecord> textRecords(int count) {
+        String[] words = {"the", "replica", "volume", "write", "capture", "buffer", "sequence", "applied", "of",
+            "and", "link", "journey", "host", "record", "a", "to", "in", "is", "status", "synced"};
+        java.util.Random rnd = new java.util.Random(5);
+        java.util.List<CaptureRecord> records = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            StringBuilder b = new StringBuilder();
+            while (b.length() < 4096) {
+                b.append(words[rnd.nextInt(words.length)]).append(rnd.nextInt(9) == 0 ? ".\n" : " ");
+            }
+            byte[] data = java.util.Arrays.copyOf(b.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                    4096);
+            records.add(TestRecords.write("vol1", i + 1, i * 4096L, data));
+        }
+        return records;
+    }
 }

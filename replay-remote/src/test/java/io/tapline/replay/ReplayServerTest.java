@@ -316,7 +316,7 @@ class ReplayServerTest {
     void olderVersionIsRefusedNamingTheSupportedRange() throws Exception {
         JourneyTestClient c = connect();
         c.send(new JourneyMessage.Hello(1, "src-a", "vol1", SIZE, 4096, ""));
-        assertEquals("protocol version unsupported: protocolVersion: 1 (expected: 2)",
+        assertEquals("protocol version unsupported: protocolVersion: 1 (expected: 2..3)",
                 c.next(JourneyMessage.Refused.class).reason());
         assertTrue(c.awaitClosed());
     }

@@ -32,7 +32,7 @@ class AcceptanceIT {
     /** Questions 1 and 2: the size the host sees, then file operations on ext4 for the soak time. */
     @Test
     void theHostSeesExactlyTheConfiguredDiskAndALongRunOfFileOperationsEndsInAVerifiedReplica() throws Exception {
-        long size = 256L << 20;
+        long size = ReplicationRig.LARGE_VOLUME_BYTES;
         long soakSeconds = Long.getLong("tapline.acceptance.soakSeconds", 60);
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
             JsonNode info = Json.mapper().readTree(Peers.ok(PEER, "nbdinfo", "--json", rig.uri()));
@@ -67,7 +67,7 @@ class AcceptanceIT {
      */
     @Test
     void theSourceRestartsAndIsKilledWhileTheHostKeepsWorking() throws Exception {
-        long size = 256L << 20;
+        long size = ReplicationRig.LARGE_VOLUME_BYTES;
         int proxyPort = Peers.freePort();
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
             Process client = new ProcessBuilder("qemu-nbd", "--persistent", "--shared=8", "-b", "127.0.0.1", "-p",

@@ -70,7 +70,7 @@ class CrashAndOutageIT {
 
     @Test
     void replayerDownForMinutesWhileHostWritesEndsInZeroLoss() throws Exception {
-        try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20).start()) {
+        try (ReplicationRig rig = new ReplicationRig(dir, ReplicationRig.LARGE_VOLUME_BYTES).start()) {
             Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x11 0 4M", rig.uri());
             rig.awaitSynced(Duration.ofSeconds(60));
             rig.replayer().kill9();
@@ -118,7 +118,7 @@ class CrashAndOutageIT {
         assertTrue(v.get("retainedBytes").asLong() >= 0 && v.get("retainedBytes").asLong() <= v.get("maxBytes").asLong(),
                 out);
         String size = Peers.ok(Duration.ofSeconds(30), "nbdinfo", "--size", rig.uri()).strip();
-        assertEquals(Long.toString(256L << 20), size, "the host's disk keeps its size");
+        assertEquals(Long.toString(ReplicationRig.LARGE_VOLUME_BYTES), size, "the host's disk keeps its size");
         return captured;
     }
 

@@ -26,10 +26,25 @@ import java.util.concurrent.TimeoutException;
 final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     /** What is remembered of a batch until its ACK. */
-    private record InFlight(long batchId, long lastSequence, int crc32c) {
+    private record InFlight(long batchId, long lastSequence, int crc32c, int wireBytes, long sentNanos) {
     }
 
-    private final Semaphore window;
+    /** The window's slots; it may shrink below the slots in use (they then drain before any is taken). */
+    private static final class Window extends Semaphore {
+        private static final long serialVersionUID = 1L;
+
+        Window(int slots) {
+            super(slots);
+        }
+
+        void shrink(int slots) {
+            reducePermits(slots);
+        }
+    }
+
+    private final Window window;
+    /** The window's current size; the shipper's thread only. */
+    private int windowSize;
     private final AckListener onAck;
     private final java.util.function.Consumer<io.tapline.journey.control.ReplicaStateReport> onReplicaState;
     private final java.util.concurrent.ConcurrentHashMap<Long,
@@ -42,6 +57,10 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
     /** Event loop only: the highest verified ACK not yet recorded, and the window slots it frees. */
     private long pendingAck = -1;
     private int pendingReleases;
+    /** Bytes of the acknowledged batches as they crossed the line (compressed). */
+    private volatile long ackedWireBytes;
+    /** The shortest time from sending a batch to its ACK; -1 before the first. */
+    private volatile long minRttNanos = -1;
 
     /** Called on the event loop for each verified ACK; may throw to fail the session. */
     interface AckListener {
@@ -50,7 +69,8 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     LinkSession(int maxInFlightBatches, AckListener onAck,
             java.util.function.Consumer<io.tapline.journey.control.ReplicaStateReport> onReplicaState) {
-        this.window = new Semaphore(maxInFlightBatches);
+        this.window = new Window(maxInFlightBatches);
+        this.windowSize = maxInFlightBatches;
         this.onAck = onAck;
         this.onReplicaState = onReplicaState;
         failure.thenAccept(reason -> hashRequests.values()
@@ -151,6 +171,36 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         // several batches back to back, and each durable cursor write costs two fsyncs.
         pendingAck = Math.max(pendingAck, ack.lastAppliedSequence());
         pendingReleases++;
+        ackedWireBytes += head.wireBytes(); // event loop only; read by the shipper's thread
+        long rtt = System.nanoTime() - head.sentNanos();
+        if (minRttNanos < 0 || rtt < minRttNanos) {
+            minRttNanos = rtt;
+        }
+    }
+
+    /** The shortest round trip of a batch (sent to acknowledged) in this session; -1 before the first. */
+    long minRttNanos() {
+        return minRttNanos;
+    }
+
+    /** Makes the window {@code slots} batches; the shipper's thread only. */
+    void resizeWindow(int slots) {
+        if (slots > windowSize) {
+            window.release(slots - windowSize);
+        } else if (slots < windowSize) {
+            window.shrink(windowSize - slots);
+        }
+        windowSize = slots;
+    }
+
+    /** The window's current size in batches. */
+    int windowSize() {
+        return windowSize;
+    }
+
+    /** Bytes of this session's acknowledged batches as they crossed the line. */
+    long ackedWireBytes() {
+        return ackedWireBytes;
     }
 
     @Override
@@ -211,7 +261,8 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
     /** Sends a batch; a slot must have been acquired for it. */
     void send(JourneyMessage.Batch batch) {
         synchronized (this) {
-            inFlight.add(new InFlight(batch.batchId(), batch.lastSequence(), batch.crc32c()));
+            inFlight.add(new InFlight(batch.batchId(), batch.lastSequence(), batch.crc32c(), batch.body().length,
+                    System.nanoTime()));
         }
         channel.writeAndFlush(batch).addListener(f -> {
             if (!f.isSuccess()) {

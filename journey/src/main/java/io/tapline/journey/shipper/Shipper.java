@@ -28,11 +28,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Ships one volume's capture buffer to one replayer over the journey link, forever: connect,
- * HELLO, resume after the replayer's WELCOME, read records, send batches with a window of
- * {@code maxInFlightBatches}, advance the buffer's cursor for this remote on each verified ACK.
- * On any error the connection is closed and reopened after a jittered exponential backoff; the
- * next WELCOME says where to resume, so records are re-sent, never lost (the replayer skips what
- * it already applied).
+ * HELLO, resume after the replayer's WELCOME, read records, send batches with a window sized from
+ * the line's bandwidth-delay product ({@link WindowSizer}), each compressed as the line's rate
+ * calls for ({@link CompressionPolicy}), advance the buffer's cursor for this remote on each
+ * verified ACK. On any error the connection is closed and reopened: at once (100 ms) while nobody
+ * answers, so a line that returns is used within about a second; after a jittered exponential
+ * backoff when a session was lost or refused. The next WELCOME says where to resume, so records
+ * are re-sent, never lost (the replayer skips what it already applied).
  *
  * <p>Durability rule: a batch is sent only after the source made its records durable (the
  * shipper thread runs the buffer's group-commit sync), so a replica never holds a record that a
@@ -53,6 +55,12 @@ public final class Shipper implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(Shipper.class);
     /** How long one wait on the reader or the window lasts, so close and link loss are noticed. */
     private static final long POLL_MILLIS = 100;
+    /**
+     * Bound on one TCP connect. A line that is down drops the SYN; the next attempt sends a fresh
+     * one instead of waiting for the kernel's retransmission (1 s, then 2, 4 ... s), so the link is
+     * back within about this long plus one round trip of the line's return.
+     */
+    static final long CONNECT_ATTEMPT_MILLIS = 1000;
     /** How often a live link tells the replayer the source's newest captured sequence. */
     private static final long HEAD_EVERY_NANOS = 1_000_000_000L;
 
@@ -79,6 +87,11 @@ public final class Shipper implements Closeable {
     private volatile String paused = "";
     private String lastLoggedError;
     private long nextBatchId = 1;
+    private final CompressionPolicy compression = new CompressionPolicy();
+    private final WindowSizer windowSizer;
+    /** Mean compressed size of the batches sent (exponentially weighted); 0 before the first. */
+    private double meanWireBatchBytes;
+    private volatile io.tapline.journey.CompressionChoice lastCompression = io.tapline.journey.CompressionChoice.LZ4;
 
     private Shipper(ShipperConfig config, RecordSource source) {
         this.config = config;
@@ -86,12 +99,14 @@ public final class Shipper implements Closeable {
         this.remoteId = config.remoteId();
         this.target = config.remote();
         this.cursorId = config.cursorId();
+        this.windowSizer = new WindowSizer(config.maxInFlightBatches());
         this.group = io.tapline.journey.NettyTransport.newGroup(1, "tapline-link-" + config.volumeId());
         this.bootstrap = new Bootstrap().group(group)
                 .channel(io.tapline.journey.NettyTransport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.handshakeTimeout().toMillis());
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                        (int) Math.min(CONNECT_ATTEMPT_MILLIS, config.handshakeTimeout().toMillis()));
         this.thread = new Thread(this::run, "tapline-ship-" + config.volumeId());
         this.thread.setDaemon(true);
     }
@@ -303,10 +318,18 @@ public final class Shipper implements Closeable {
                 continue;
             }
             String reason;
+            long delay;
             try {
                 reason = runSession(backoff);
+                delay = backoff.nextMillis();
+            } catch (LinkUnreachableException e) {
+                // Nobody answered: nothing to spare from retrying, and each attempt in a backoff
+                // sleep is time the returned line stays unused. Retry at the shortest delay.
+                reason = e.getMessage();
+                delay = config.minBackoff().toMillis();
             } catch (IOException | RuntimeException e) {
                 reason = e.getMessage() == null ? e.toString() : e.getMessage();
+                delay = backoff.nextMillis();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -319,7 +342,7 @@ public final class Shipper implements Closeable {
             }
             linkDown(reason);
             try {
-                closing.await(backoff.nextMillis(), TimeUnit.MILLISECONDS);
+                closing.await(delay, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -352,12 +375,12 @@ public final class Shipper implements Closeable {
                 ch.pipeline().addLast(new JourneyDecoder(), new JourneyEncoder(), s);
             }
         }).connect(target);
-        if (!connect.await(config.handshakeTimeout().toMillis() + 1000)) {
+        if (!connect.await(CONNECT_ATTEMPT_MILLIS + 1000)) {
             connect.channel().close();
-            throw new IOException("connect " + hostPort(target) + ": timed out");
+            throw new LinkUnreachableException("connect " + hostPort(target) + ": timed out");
         }
         if (!connect.isSuccess()) {
-            throw new IOException("connect " + hostPort(target) + ": " + connect.cause().getMessage());
+            throw new LinkUnreachableException("connect " + hostPort(target) + ": " + connect.cause().getMessage());
         }
         s.attach(connect.channel());
         try {
@@ -457,6 +480,7 @@ public final class Shipper implements Closeable {
                         System.currentTimeMillis()));
                 headSentNanos = System.nanoTime();
             }
+            resizeWindow(s);
             if (!s.acquireSlot(POLL_MILLIS)) {
                 continue;
             }
@@ -499,11 +523,33 @@ public final class Shipper implements Closeable {
             }
             // Ship only what the source can no longer lose: see RecordSource.makeDurable.
             source.makeDurable(records.get(records.size() - 1).sequence());
-            JourneyMessage.Batch batch = BatchCodec.pack(nextBatchId++, records);
+            JourneyMessage.Batch batch = BatchCodec.pack(nextBatchId++, records, chooseCompression(s));
             s.send(batch);
+            meanWireBatchBytes = meanWireBatchBytes == 0 ? batch.body().length
+                    : meanWireBatchBytes * 0.9 + batch.body().length * 0.1;
             lastSent.set(batch.lastSequence());
             log.trace("sent {}", batch);
         }
+    }
+
+    private void resizeWindow(LinkSession s) {
+        int size = windowSizer.batches(compression.lastRate(), s.minRttNanos(), (long) meanWireBatchBytes);
+        if (size != s.windowSize()) {
+            log.debug("link window volume={} remote={} batches={} (line {} KB/s, min rtt {} us, batch {} B)",
+                    config.volumeId(), remoteId, size, compression.lastRate() / 1000, s.minRttNanos() / 1000,
+                    (long) meanWireBatchBytes);
+            s.resizeWindow(size);
+        }
+    }
+
+    private io.tapline.journey.CompressionChoice chooseCompression(LinkSession s) {
+        io.tapline.journey.CompressionChoice choice = compression.choose(s.ackedWireBytes(), System.nanoTime());
+        if (!choice.equals(lastCompression)) {
+            log.info("link compression volume={} remote={} now={} (line carried {} KB/s)", config.volumeId(),
+                    remoteId, choice, compression.lastRate() / 1000);
+            lastCompression = choice;
+        }
+        return choice;
     }
 
     /** On the event loop: a verified ACK. */

@@ -16,10 +16,13 @@ import java.util.Objects;
  * @param blockSizeBytes     block size of the source volume, bytes
  * @param maxBatchBytes      a batch is closed before it exceeds this many record bytes (a single
  *                           larger record travels alone); default 4 MiB
- * @param maxInFlightBatches batches sent and not yet acknowledged; default 4
- * @param minBackoff         first reconnect delay; default 100 ms
- * @param maxBackoff         largest reconnect delay (doubling with jitter); default 5 s
- * @param handshakeTimeout   bound on connect plus HELLO/WELCOME; default 10 s
+ * @param maxInFlightBatches the window's floor (batches sent and not yet acknowledged); the window
+ *                           grows to twice the measured bandwidth-delay product; default 4
+ * @param minBackoff         first reconnect delay, and the delay between connection attempts that
+ *                           find nobody; default 100 ms
+ * @param maxBackoff         largest reconnect delay after a lost or refused session (doubling with
+ *                           jitter); default 5 s
+ * @param handshakeTimeout   bound on HELLO/WELCOME (a TCP connect: at most 1 s); default 10 s
  * @param credential         shared secret sent in HELLO; empty for none
  * @param generation         the source's generation (failover), announced after each WELCOME
  *                           so the replica learns it; 0 for none
