@@ -38,13 +38,17 @@ final class AuditCommand implements Runnable {
 
     /** Options shared by the subcommands. */
     static class Volume {
-        @Option(names = "--data", required = true, paramLabel = "DIR", description = "The replayer's data directory.")
+        @Option(names = "--data", paramLabel = "DIR",
+                description = "The replayer's data directory (required, except for list --kafka).")
         Path data;
 
         @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
         String volume;
 
         Path dir() {
+            if (data == null) {
+                throw new CliFailure("--data: missing (expected: the replayer's data directory DIR)", 2);
+            }
             Path d = data.resolve(volume);
             if (!Files.isDirectory(d)) {
                 throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
@@ -91,7 +95,7 @@ final class AuditCommand implements Runnable {
             return out;
         }
 
-        private long[] parseRange() {
+        long[] parseRange() {
             if (offsetRange == null) {
                 return null;
             }
@@ -140,8 +144,23 @@ final class AuditCommand implements Runnable {
         @Option(names = "--json", description = "One JSON array.")
         boolean json;
 
+        @Option(names = "--kafka", paramLabel = "BROKERS",
+                description = "List the records of the volume's topic on Kafka (what the source shipped, within the"
+                        + " topic's retention) instead of a replica's audit log; --from/--to by capture time.")
+        String kafka;
+
+        @Option(names = "--kafka-topic-prefix", paramLabel = "PREFIX", defaultValue = "tapline.",
+                description = "With --kafka: the volume's topic is PREFIX<volume> (default: ${DEFAULT-VALUE}).")
+        String kafkaTopicPrefix;
+
         @Override
         public Integer call() throws IOException {
+            if (kafka != null) {
+                if (data != null) {
+                    throw new CliFailure("--kafka: with --data (expected: one of them)", 2);
+                }
+                return KafkaAuditList.print(kafka, kafkaTopicPrefix, volume, this, json);
+            }
             List<AuditEntry> entries = select();
             if (json) {
                 System.out.println(Json.write(entries.stream().map(AuditCommand::toMap).toList()));

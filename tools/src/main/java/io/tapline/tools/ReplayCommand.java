@@ -21,8 +21,26 @@ import picocli.CommandLine.Option;
         description = "Runs a replayer: accepts journey links and applies records, in order, to <data>/<volume>/replica.img.")
 final class ReplayCommand implements Callable<Integer> {
 
-    @Option(names = "--listen", required = true, paramLabel = "HOST:PORT", description = "Journey link address to listen on.")
+    @Option(names = "--listen", paramLabel = "HOST:PORT",
+            description = "Journey link address to listen on (required unless --kafka).")
     InetSocketAddress listen;
+
+    @Option(names = "--kafka", paramLabel = "BROKERS",
+            description = "Consume the command log from Apache Kafka (host:port,...) instead of listening: one"
+                    + " consumer group per --site, positions kept with each replica's applied state.")
+    String kafka;
+
+    @Option(names = "--kafka-topic-prefix", paramLabel = "PREFIX", defaultValue = "tapline.",
+            description = "With --kafka: a volume's topic is PREFIX<volume> (default: ${DEFAULT-VALUE}).")
+    String kafkaTopicPrefix;
+
+    @Option(names = "--site", paramLabel = "NAME",
+            description = "With --kafka: this replica site's name (its consumer group is tapline-replay-NAME).")
+    String site;
+
+    @Option(names = "--volumes", paramLabel = "GLOB", defaultValue = "*",
+            description = "With --kafka: the volumes to replicate, * and ? as wildcards (default: all).")
+    String volumes;
 
     @Option(names = "--data", required = true, paramLabel = "DIR", description = "Directory holding one folder per volume.")
     Path data;
@@ -79,6 +97,12 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (kafka != null) {
+            return runKafka();
+        }
+        if (listen == null) {
+            throw new CliFailure("--listen: missing (expected: HOST:PORT, or --kafka BROKERS --site NAME)", 2);
+        }
         io.tapline.replay.LinkSecurity security;
         try {
             security = new io.tapline.replay.LinkSecurity(tls.config(), insecure, handshakeTimeout,
@@ -138,6 +162,53 @@ final class ReplayCommand implements Callable<Integer> {
             ReplayMetrics.bind(metricsServer, server);
         }
         System.err.println("tapline replay: listening on " + server.boundAddress() + ", data " + data.toAbsolutePath());
+        serve.await();
+        return 0;
+    }
+
+    /** {@code --kafka}: a consumer of the site's group applies the volumes' topics to the replicas. */
+    private Integer runKafka() throws Exception {
+        if (listen != null || nbd != null || !forward.isEmpty()) {
+            throw new CliFailure("--kafka: with " + (listen != null ? "--listen" : nbd != null ? "--nbd" : "--forward")
+                    + " (expected: --kafka alone; a Kafka replayer neither listens, serves nor forwards yet)", 2);
+        }
+        if (site == null) {
+            throw new CliFailure("--site: missing (expected: NAME of this replica site, with --kafka)", 2);
+        }
+        UndoConfig undo;
+        io.tapline.kafka.KafkaLinkConfig link;
+        try {
+            undo = undoConfig(undoMaxBytes, undoMaxAge);
+            link = io.tapline.kafka.KafkaLinkConfig.of(kafka).withTopicPrefix(kafkaTopicPrefix);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--kafka/--undo-max-bytes/--undo-max-age: " + e.getMessage(), 2);
+        }
+        if (Files.exists(data) && !Files.isDirectory(data)) {
+            throw new CliFailure("--data: " + data + " (expected: a directory)");
+        }
+        Files.createDirectories(data);
+        ServeUntilStopped serve = new ServeUntilStopped();
+        if (metrics != null) {
+            MetricsServer metricsServer = serve.own(MetricsServer.start(metrics, tls.config()));
+            java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
+                    new java.util.LinkedHashMap<>();
+            sections.put("replicas", () -> ReplicaStatusReport.of(data, null));
+            StatusPage.serve(metricsServer, "Tapline replayer (kafka, site " + site + ") " + data.toAbsolutePath(),
+                    sections);
+        }
+        try {
+            io.tapline.kafka.KafkaReplayer replayer = serve.own(
+                    io.tapline.kafka.KafkaReplayer.start(link, site, data, volumes, undo));
+            replayer.onFailure(why -> {
+                System.err.println("tapline replay: " + why);
+                new Thread(() -> System.exit(1), "tapline-exit").start(); // the shutdown hook closes the rest
+            });
+        } catch (IllegalArgumentException e) {
+            serve.closeAll();
+            throw new CliFailure("--site/--volumes: " + e.getMessage(), 2);
+        }
+        System.err.println("tapline replay: consuming " + link.topic(volumes) + " from kafka " + kafka + " as site "
+                + site + ", data " + data.toAbsolutePath());
         serve.await();
         return 0;
     }

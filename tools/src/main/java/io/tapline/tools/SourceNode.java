@@ -72,6 +72,8 @@ final class SourceNode implements AutoCloseable {
     private final Path volumeDir;
     private final CaptureBuffer buffer;
     private final List<Shipper> shippers = new ArrayList<>();
+    /** The command log on Kafka ({@code --kafka}), or null. */
+    private volatile io.tapline.kafka.KafkaShipper kafka;
     private final ScheduledExecutorService statusWriter;
     private WedgeServer wedge;
     private MarkSpool marks;
@@ -228,6 +230,21 @@ final class SourceNode implements AutoCloseable {
     }
 
 
+    /**
+     * Also ships the buffer to the volume's Kafka topic ({@code --kafka}), with its own cursor in the
+     * buffer; the link shows in the status files like a journey link, named {@code kafka}.
+     */
+    synchronized void shipToKafka(io.tapline.kafka.KafkaLinkConfig link, String sourceId, long sizeBytes)
+            throws IOException {
+        if (kafka != null) {
+            throw new IllegalStateException("kafka: already shipping to " + kafka.topic());
+        }
+        io.tapline.kafka.KafkaShipper k = io.tapline.kafka.KafkaShipper.start(link,
+                new io.tapline.kafka.VolumeIdentity(buffer.volumeId(), sizeBytes, BLOCK_SIZE_BYTES, sourceId), buffer);
+        k.onChange(this::linkChanged);
+        kafka = k;
+    }
+
     /** Registers this volume's buffer and link meters. */
     void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry, String volume) {
         SourceMetrics.bind(registry, volume, buffer, shippers, resync);
@@ -320,6 +337,11 @@ final class SourceNode implements AutoCloseable {
             LinkStatusFile.Link link = LinkStatusFile.Link.of(shipper.status(), now);
             links.add(running ? link : link.stopped(now));
         }
+        io.tapline.kafka.KafkaShipper k = kafka;
+        if (k != null) {
+            LinkStatusFile.Link link = LinkStatusFile.Link.of(k.status(), now);
+            links.add(running ? link : link.stopped(now));
+        }
         try {
             LinkStatusFile.write(volumeDir, links);
             new SourceStatusFile(resync == null ? null : resync.status(), buffer.storageError(), running, now,
@@ -339,6 +361,7 @@ final class SourceNode implements AutoCloseable {
         for (Shipper shipper : shippers) {
             closeQuietly(shipper);
         }
+        closeQuietly(kafka);
         closeQuietly(buffer);
         writeLinkStatusAfterStop();
     }

@@ -36,6 +36,15 @@ final class WedgeCommand implements Callable<Integer> {
     @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "Capture buffer directory.")
     Path buffer;
 
+    @Option(names = "--kafka", paramLabel = "BROKERS",
+            description = "Also ship the command log to Apache Kafka (host:port,...): one topic per volume, written"
+                    + " from the capture buffer, whose cursor advances only when Kafka acknowledged.")
+    String kafka;
+
+    @Option(names = "--kafka-topic-prefix", paramLabel = "PREFIX", defaultValue = "tapline.",
+            description = "The volume's topic is PREFIX<export> (default: ${DEFAULT-VALUE}).")
+    String kafkaTopicPrefix;
+
     @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
     Path credentialFile;
 
@@ -147,6 +156,7 @@ final class WedgeCommand implements Callable<Integer> {
             throw new CliFailure("--primary-cache: none (expected: default with --listen; a node's volumes keep"
                     + " their pages cached)", 2);
         }
+        io.tapline.kafka.KafkaLinkConfig kafkaLink = kafkaLink();
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics, sourceOptions.tls.config()));
         if (metricsServer != null) {
@@ -166,6 +176,10 @@ final class WedgeCommand implements Callable<Integer> {
         }
         SourceNode node = serve.own(mode == Mode.CYCLES ? SourceNode.startCycles(settings(), cycle, null)
                 : SourceNode.start(settings()));
+        if (kafkaLink != null) {
+            SourceNode.Settings s = settings();
+            node.shipToKafka(kafkaLink, s.sourceId(), s.sizeBytes());
+        }
         if (primaryCache == PrimaryCache.NONE && !node.dropPrimaryWrittenPages(true)) {
             System.err.println("tapline wedge: --primary-cache none is not available here (no sync_file_range/"
                     + "posix_fadvise); the primary's writes stay cached");
@@ -175,6 +189,7 @@ final class WedgeCommand implements Callable<Integer> {
         }
         System.err.println("tapline wedge: serving nbd://" + ReplicationAddresses.hostPort(node.nbdAddress()) + "/" + export
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size()
+                + (kafkaLink != null ? ", kafka topic " + kafkaLink.topic(export) + " on " + kafka : "")
                 + (mode == Mode.CYCLES ? ", cycle mode every " + cycle.toSeconds() + " s" : ""));
         serve.await();
         return 0;
@@ -232,6 +247,22 @@ final class WedgeCommand implements Callable<Integer> {
                 + ReplicationAddresses.hostPort(listen) + ", buffer " + buffer.toAbsolutePath());
         serve.await();
         return 0;
+    }
+
+    /** The Kafka link of {@code --kafka}, or null; only for a plain journal-mode wedge for now. */
+    private io.tapline.kafka.KafkaLinkConfig kafkaLink() {
+        if (kafka == null) {
+            return null;
+        }
+        if (mode == Mode.CYCLES || listen != null) {
+            throw new CliFailure("--kafka: with " + (listen != null ? "--listen" : "--mode cycles")
+                    + " (expected: a journal-mode wedge without --listen; the other modes do not ship to Kafka yet)", 2);
+        }
+        try {
+            return io.tapline.kafka.KafkaLinkConfig.of(kafka).withTopicPrefix(kafkaTopicPrefix);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--kafka/--kafka-topic-prefix: " + e.getMessage(), 2);
+        }
     }
 
     /** Under the buffer directory: the node's replayer data (one folder per volume, as a replayer's). */

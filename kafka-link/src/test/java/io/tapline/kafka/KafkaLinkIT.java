@@ -1,0 +1,184 @@
+package io.tapline.kafka;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.audit.AuditEntry;
+import io.tapline.log.audit.AuditLog;
+import io.tapline.log.audit.AuditType;
+import io.tapline.log.undo.UndoConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command log on Kafka end to end, in one JVM: capture buffer → {@link KafkaShipper} → three
+ * KRaft brokers (replication factor 3, min.insync.replicas 2) → a {@link KafkaReplayer} per site.
+ */
+class KafkaLinkIT {
+    private static final int SIZE = 16 << 20;
+    @TempDir
+    static Path dir;
+    private static KafkaCluster kafka;
+    private static KafkaLinkConfig link;
+
+    @BeforeAll
+    static void startKafka() throws Exception {
+        kafka = KafkaCluster.start(dir.resolve("kafka"));
+        link = KafkaLinkConfig.of(kafka.bootstrap()).withTopicPrefix("it.")
+                .withShortTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(6));
+    }
+
+    @AfterAll
+    static void stopKafka() throws Exception {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @Test
+    void twoSitesBothEqualThePrimary() throws Exception {
+        try (SourceVolume src = new SourceVolume(dir.resolve("src1"), "vol1", SIZE, 1);
+                KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer);
+                KafkaReplayer east = KafkaReplayer.start(link, "east", dir.resolve("east"), "vol*", UndoConfig.DEFAULT);
+                KafkaReplayer west = KafkaReplayer.start(link, "west", dir.resolve("west"), "vol1", UndoConfig.DEFAULT)) {
+            src.write(2000);
+            long last = src.buffer.lastSequence();
+            awaitApplied(east, "vol1", last);
+            awaitApplied(west, "vol1", last);
+            assertReplicaEquals(src.primary, dir.resolve("east"), "vol1");
+            assertReplicaEquals(src.primary, dir.resolve("west"), "vol1");
+            assertEquals(last, src.buffer.acknowledged(KafkaShipper.CURSOR_ID));
+            assertTrue(shipper.status().connected());
+            assertEachSequenceOnce(dir.resolve("east"), "vol1", last);
+            assertEachSequenceOnce(dir.resolve("west"), "vol1", last);
+        }
+    }
+
+    @Test
+    void replayerRestartAndBrokerStopMidStreamLoseNothingAndApplyOnce() throws Exception {
+        Path site = dir.resolve("north");
+        try (SourceVolume src = new SourceVolume(dir.resolve("src2"), "vol2", SIZE, 2);
+                KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer)) {
+            KafkaReplayer north = KafkaReplayer.start(link, "north", site, "vol2", UndoConfig.DEFAULT);
+            src.write(500);
+            await("north applies some", () -> north.lastApplied("vol2") > 0);
+            north.close(); // mid-stream: records keep coming
+            src.write(500);
+            kafka.stopBroker(1);
+            src.write(500);
+            KafkaReplayer again = KafkaReplayer.start(link, "north", site, "vol2", UndoConfig.DEFAULT);
+            try {
+                src.write(500);
+                kafka.startBroker(1);
+                src.write(500);
+                long last = src.buffer.lastSequence();
+                awaitApplied(again, "vol2", last);
+                assertReplicaEquals(src.primary, site, "vol2");
+                assertEachSequenceOnce(site, "vol2", last);
+            } finally {
+                again.close();
+            }
+            kafka.awaitBrokers();
+        }
+    }
+
+    @Test
+    void allBrokersDownTheBufferAbsorbsAndStatusShowsTheLinkDown() throws Exception {
+        Path site = dir.resolve("south");
+        try (SourceVolume src = new SourceVolume(dir.resolve("src3"), "vol3", SIZE, 3);
+                KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer);
+                KafkaReplayer south = KafkaReplayer.start(link, "south", site, "vol3", UndoConfig.DEFAULT)) {
+            src.write(300);
+            awaitApplied(south, "vol3", src.buffer.lastSequence());
+            long before = src.buffer.acknowledged(KafkaShipper.CURSOR_ID);
+            for (int id = 0; id < KafkaCluster.BROKERS; id++) {
+                kafka.stopBroker(id);
+            }
+            try {
+                src.write(300);
+                await("status shows the link down", () -> !shipper.status().connected()
+                        && !shipper.status().lastError().isEmpty());
+                src.write(300);
+                assertEquals(before, src.buffer.acknowledged(KafkaShipper.CURSOR_ID), "cursor moved without Kafka");
+                assertTrue(src.buffer.lastSequence() > before + 500);
+            } finally {
+                for (int id = 0; id < KafkaCluster.BROKERS; id++) {
+                    kafka.startBroker(id);
+                }
+            }
+            kafka.awaitBrokers();
+            long last = src.buffer.lastSequence();
+            awaitApplied(south, "vol3", last);
+            await("status shows the link up", () -> shipper.status().connected());
+            assertEquals(last, src.buffer.acknowledged(KafkaShipper.CURSOR_ID));
+            assertReplicaEquals(src.primary, site, "vol3");
+            assertEachSequenceOnce(site, "vol3", last);
+        }
+    }
+
+    @Test
+    void auditorsReadTheLogFromKafkaByCaptureTimeEachSequenceOnce() throws Exception {
+        try (SourceVolume src = new SourceVolume(dir.resolve("src4"), "vol4", SIZE, 4);
+                KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer)) {
+            src.write(100);
+            await("first burst acknowledged", () -> src.buffer.acknowledged(KafkaShipper.CURSOR_ID) == 100);
+            Thread.sleep(20);
+            java.time.Instant between = java.time.Instant.now();
+            Thread.sleep(20);
+            src.write(50);
+            await("second burst acknowledged", () -> src.buffer.acknowledged(KafkaShipper.CURSOR_ID) == 150);
+            List<KafkaLogReader.Entry> all = KafkaLogReader.read(link, "vol4", null, null);
+            assertEquals(150, all.size());
+            for (int i = 0; i < all.size(); i++) {
+                assertEquals(i + 1, all.get(i).record().sequence());
+            }
+            List<KafkaLogReader.Entry> later = KafkaLogReader.read(link, "vol4", between, null);
+            assertEquals(50, later.size());
+            assertEquals(101, later.get(0).record().sequence());
+            List<KafkaLogReader.Entry> earlier = KafkaLogReader.read(link, "vol4", null, between);
+            assertEquals(100, earlier.size());
+        }
+    }
+
+    private static void assertReplicaEquals(byte[] primary, Path site, String volume) throws Exception {
+        byte[] replica = Files.readAllBytes(site.resolve(volume).resolve("replica.img"));
+        assertEquals(primary.length, replica.length);
+        assertArrayEquals(primary, replica, "replica of " + volume + " at " + site.getFileName());
+    }
+
+    private static void assertEachSequenceOnce(Path site, String volume, long last) throws Exception {
+        Set<Long> seen = new HashSet<>();
+        for (AuditEntry e : AuditLog.read(site.resolve(volume))) {
+            assertFalse(e.type() == AuditType.RECOVERY, "no recovery expected: " + e);
+            if (e.type() == AuditType.RECORD) {
+                assertTrue(seen.add(e.sequence()), "sequence applied twice: " + e.sequence());
+            }
+        }
+        assertEquals(last, seen.size(), "every sequence 1.." + last + " audited once");
+    }
+
+    private static void awaitApplied(KafkaReplayer r, String volume, long last) throws InterruptedException {
+        await(volume + " applied up to " + last, () -> r.lastApplied(volume) >= last);
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+}

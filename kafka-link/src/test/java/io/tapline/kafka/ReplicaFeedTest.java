@@ -1,0 +1,89 @@
+package io.tapline.kafka;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.audit.AuditEntry;
+import io.tapline.log.audit.AuditLog;
+import io.tapline.log.audit.AuditType;
+import io.tapline.log.undo.UndoConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.record.TimestampType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReplicaFeedTest {
+    private static final VolumeIdentity VOL = new VolumeIdentity("v", 1 << 20, 4096, "src");
+    @TempDir
+    Path data;
+    private long nextOffset;
+
+    @Test
+    void skipsRecordsAtOrBelowTheAppliedSequenceAndAppliesEachOnce() throws Exception {
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT)) {
+            ReplicaFeed.Outcome o = feed.consume(records(1, 2, 3, 2, 3, 4));
+            assertFalse(o.stopped());
+            assertEquals(4, feed.lastApplied());
+            assertEquals(6, o.nextOffset());
+            feed.consume(records(3, 4, 5));
+            assertEquals(5, feed.lastApplied());
+        }
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L), auditedSequences());
+        assertEquals(new KafkaPosition(5, 9), KafkaPosition.read(data.resolve("v")));
+    }
+
+    @Test
+    void refusesAHoleAndStopsAfterApplyingWhatCameBefore() throws Exception {
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT)) {
+            ReplicaFeed.Outcome o = feed.consume(records(1, 2, 4, 5));
+            assertTrue(o.stopped());
+            assertEquals(2, feed.lastApplied());
+            assertTrue(feed.error().contains("hole"), feed.error());
+            assertEquals(2, o.nextOffset(), "resumes at the hole's record, not past it");
+        }
+        assertEquals(List.of(1L, 2L), auditedSequences());
+    }
+
+    @Test
+    void readsFromTheBeginningWhenTheReplicaIsBehindItsStoredPosition() throws Exception {
+        java.nio.file.Files.createDirectories(data.resolve("v"));
+        new KafkaPosition(10, 10).write(data.resolve("v"));
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT)) {
+            assertTrue(feed.consume(records(11)).rewindToBeginning());
+            assertEquals(0, feed.lastApplied());
+        }
+    }
+
+    private List<Long> auditedSequences() throws Exception {
+        List<Long> seqs = new ArrayList<>();
+        for (AuditEntry e : AuditLog.read(data.resolve("v"))) {
+            if (e.type() == AuditType.RECORD) {
+                seqs.add(e.sequence());
+            }
+        }
+        return seqs;
+    }
+
+    private List<ConsumerRecord<byte[], byte[]>> records(long... sequences) {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        for (long seq : sequences) {
+            byte[] data = new byte[4096];
+            java.util.Arrays.fill(data, (byte) seq);
+            CaptureRecord r = CaptureRecord.seal("v", seq, 0, RecordKind.WRITE, (seq % 16) * 4096, 4096, 0,
+                    Provenance.INTERNAL, data);
+            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL);
+            out.add(new ConsumerRecord<>("t.v", 0, nextOffset++, 0L, TimestampType.CREATE_TIME, p.key().length,
+                    p.value().length, p.key(), p.value(), p.headers(), Optional.empty()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,42 @@
+package io.tapline.kafka;
+
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.log.buffer.CaptureBuffer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Random;
+
+/** A capture buffer and the primary image the same writes produced, for the tests. */
+final class SourceVolume implements AutoCloseable {
+    final VolumeIdentity identity;
+    final CaptureBuffer buffer;
+    final byte[] primary;
+    private final Random random;
+
+    SourceVolume(Path dir, String volumeId, int sizeBytes, long seed) throws IOException {
+        this.identity = new VolumeIdentity(volumeId, sizeBytes, 4096, "src-" + volumeId);
+        this.buffer = CaptureBuffer.open(dir.resolve(volumeId), volumeId, BufferConfig.DEFAULT);
+        this.primary = new byte[sizeBytes];
+        this.random = new Random(seed);
+    }
+
+    /** Captures {@code count} random block-aligned writes of 4..64 KiB and applies them to the primary. */
+    void write(int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            int blocks = 1 + random.nextInt(16);
+            int length = blocks * 4096;
+            int offset = random.nextInt(primary.length / 4096 - blocks) * 4096;
+            byte[] data = new byte[length];
+            random.nextBytes(data);
+            System.arraycopy(data, 0, primary, offset, length);
+            buffer.append(RecordKind.WRITE, offset, length, 0, Provenance.INTERNAL, data);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        buffer.close();
+    }
+}

@@ -1,0 +1,66 @@
+package io.tapline.replay;
+
+import io.tapline.journey.JourneyMessage;
+import io.tapline.log.undo.UndoConfig;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * One replica volume fed by something other than a journey session (the Kafka replayer in
+ * {@code kafka-link}): the very same {@code ReplicaVolume} and apply path as the replayer's, with
+ * its checks (batch and record CRC-32C, volume, range, sequence: at or below the last applied is
+ * skipped, a hole is refused), its undo log, audit log and durable {@code applied.state}. Nothing
+ * here re-implements applying; it only opens the volume outside {@link ReplayServer}.
+ *
+ * <p>Do not run a {@link ReplayServer} on the same data directory for the same volume: the two
+ * would each believe they own the volume's files.
+ *
+ * <p>Not thread-safe: one thread opens, applies and closes; {@link #status} may be read from any
+ * thread.
+ */
+public final class LocalReplica implements Closeable {
+    private final ReplicaVolume volume;
+
+    private LocalReplica(ReplicaVolume volume) {
+        this.volume = volume;
+    }
+
+    /**
+     * Opens (or creates) {@code hello.volumeId()} in {@code dataDir}, finishing any interrupted
+     * rollback and undoing a half-applied group, exactly as the replayer does on a HELLO.
+     *
+     * @throws RefusedException when the volume exists with another size, block size or source
+     */
+    public static LocalReplica open(Path dataDir, JourneyMessage.Hello hello, UndoConfig undoConfig)
+            throws IOException, RefusedException {
+        return new LocalReplica(ReplicaVolume.open(dataDir, hello, undoConfig));
+    }
+
+    /**
+     * Checks and applies {@code batches} as one group commit and returns, per batch, the last
+     * applied sequence; durable on return.
+     *
+     * @throws io.tapline.journey.JourneyProtocolException when a batch is damaged or leaves a hole
+     *         (the batches before it were applied and are durable)
+     * @throws IOException when the replica cannot be written (the volume must then be reopened)
+     */
+    public long[] apply(java.util.List<JourneyMessage.Batch> batches) throws IOException {
+        return volume.applyGroup(batches);
+    }
+
+    /** Every record up to this sequence is applied and durable. */
+    public long lastApplied() {
+        return volume.lastApplied();
+    }
+
+    /** A snapshot for status; {@code connected} is the feeder's link state. */
+    public VolumeStatus status(boolean connected) {
+        return volume.status(connected);
+    }
+
+    @Override
+    public void close() throws IOException {
+        volume.close();
+    }
+}

@@ -1,0 +1,207 @@
+package io.tapline.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.audit.AuditEntry;
+import io.tapline.log.audit.AuditLog;
+import io.tapline.log.audit.AuditType;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command log on Kafka with real processes and a real NBD client: qemu-io writes through a
+ * {@code tapline wedge --kafka}; two {@code tapline replay --kafka} sites consume the volume's topic
+ * from three in-process KRaft brokers (replication factor 3, min.insync.replicas 2). Both replicas
+ * must equal the primary (md5) after a replayer is killed with SIGKILL mid-stream and restarted
+ * while a broker is down, and after all brokers were stopped while the host wrote.
+ */
+class WedgeKafkaIT {
+    private static final Duration PEER = Duration.ofMinutes(2);
+    private static final Duration SYNC = Duration.ofSeconds(120);
+    private static final long SIZE = 64L << 20;
+    private static final String EXPORT = "vol1";
+
+    @TempDir
+    Path dir;
+    private final List<TaplineProcess> processes = new ArrayList<>();
+
+    @Test
+    void qemuWritesReachTwoSitesThroughKafkaThroughAReplayerKillABrokerStopAndAKafkaOutage() throws Exception {
+        try (KafkaBrokers kafka = KafkaBrokers.start(dir.resolve("kafka"))) {
+            InetSocketAddress nbd = new InetSocketAddress("127.0.0.1", Peers.freePort());
+            String uri = "nbd://127.0.0.1:" + nbd.getPort() + "/" + EXPORT;
+            Path primary = dir.resolve("primary.img");
+            Path buffer = dir.resolve("buffer");
+            own(TaplineProcess.start(dir.resolve("wedge.log"), "wedge", "--nbd", "127.0.0.1:" + nbd.getPort(),
+                    "--export", EXPORT, "--volume", primary.toString(), "--size", Long.toString(SIZE), "--buffer",
+                    buffer.toString(), "--kafka", kafka.bootstrap(), "--kafka-topic-prefix", "it."))
+                    .awaitListening(nbd, Duration.ofSeconds(60));
+            TaplineProcess east = startSite(kafka, "east", 1);
+            startSite(kafka, "west", 1);
+            try {
+                // 1. qemu-io through the wedge, to Kafka, to two sites.
+                Peers.run(PEER, qemuWrites(uri, 300, 1)).orFail("qemu-io");
+                awaitReplicaEqualsPrimary(primary, "east");
+                awaitReplicaEqualsPrimary(primary, "west");
+
+                // 2. kill -9 a replayer mid-stream and restart it while a broker is down.
+                Process writer = new ProcessBuilder(qemuWrites(uri, 3000, 2)).redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("writer.log").toFile()).start();
+                Path eastState = dir.resolve("east").resolve(EXPORT).resolve("kafka.position");
+                String before = Files.readString(eastState);
+                Poll.until(Duration.ofSeconds(60), () -> "east applying the second burst",
+                        () -> !readQuietly(eastState).equals(before));
+                east.kill9();
+                kafka.stopBroker(1);
+                east = startSite(kafka, "east", 2);
+                assertEquals(0, writer.waitFor() == 0 ? 0 : writer.exitValue(), "qemu-io second burst");
+                kafka.startBroker(1);
+                awaitReplicaEqualsPrimary(primary, "east");
+                awaitReplicaEqualsPrimary(primary, "west");
+                kafka.awaitBrokers();
+
+                // 3. all brokers down while the host writes: the buffer absorbs it, status shows the link down.
+                for (int id = 0; id < KafkaBrokers.BROKERS; id++) {
+                    kafka.stopBroker(id);
+                }
+                try {
+                    Peers.run(PEER, qemuWrites(uri, 300, 3)).orFail("qemu-io during the outage");
+                    Poll.until(Duration.ofSeconds(60), () -> "status shows the kafka link down",
+                            () -> kafkaLinkDown(buffer));
+                } finally {
+                    for (int id = 0; id < KafkaBrokers.BROKERS; id++) {
+                        kafka.startBroker(id);
+                    }
+                }
+                awaitReplicaEqualsPrimary(primary, "east");
+                awaitReplicaEqualsPrimary(primary, "west");
+                Peers.Result synced = TaplineProcess.run(Duration.ofSeconds(90), "status", "--buffer",
+                        buffer.toString(), "--wait-synced", "60");
+                assertEquals(0, synced.exitCode(), "status --wait-synced with the kafka link: " + synced.output());
+                long last = assertEachSequenceAppliedOnce("east");
+                assertEquals(last, assertEachSequenceAppliedOnce("west"));
+
+                // Auditors read the command log where it lives: every sequence once, from Kafka.
+                String json = TaplineProcess.run(Duration.ofSeconds(90), "audit", "list", "--kafka", kafka.bootstrap(),
+                        "--kafka-topic-prefix", "it.", "--volume", EXPORT, "--json").orFail("audit list --kafka")
+                        .output();
+                var rows = io.tapline.tools.cli.Json.mapper().readTree(json.substring(json.indexOf('[')));
+                assertEquals(last, rows.size(), "records listed from Kafka");
+                for (int i = 0; i < rows.size(); i++) {
+                    assertEquals(i + 1, rows.get(i).get("sequence").asLong());
+                }
+            } finally {
+                for (TaplineProcess p : processes) {
+                    p.close();
+                }
+            }
+        }
+    }
+
+    private TaplineProcess startSite(KafkaBrokers kafka, String site, int run) throws Exception {
+        return own(TaplineProcess.start(dir.resolve("replay-" + site + "-" + run + ".log"), "replay", "--data",
+                dir.resolve(site).toString(), "--kafka", kafka.bootstrap(), "--kafka-topic-prefix", "it.", "--site",
+                site)).awaitLogLine("tapline replay: consuming", Duration.ofSeconds(60));
+    }
+
+    private TaplineProcess own(TaplineProcess p) {
+        processes.add(p);
+        return p;
+    }
+
+    /** qemu-io with {@code count} writes of 4..64 KiB, each of one byte pattern, then a flush. */
+    private static List<String> qemuWrites(String uri, int count, long seed) {
+        List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
+        Random rnd = new Random(seed);
+        for (int i = 0; i < count; i++) {
+            int blocks = 1 + rnd.nextInt(16);
+            long offset = (long) rnd.nextInt((int) (SIZE / 4096) - blocks) * 4096;
+            cmd.add("-c");
+            cmd.add("write -P " + (1 + rnd.nextInt(255)) + " " + offset + " " + blocks * 4 + "k");
+        }
+        cmd.add("-c");
+        cmd.add("flush");
+        cmd.add(uri);
+        return cmd;
+    }
+
+    private void awaitReplicaEqualsPrimary(Path primary, String site) throws Exception {
+        Path replica = dir.resolve(site).resolve(EXPORT).resolve("replica.img");
+        String want = Peers.md5(primary);
+        long deadline = System.nanoTime() + SYNC.toNanos();
+        String got = "";
+        while (System.nanoTime() < deadline) {
+            got = Files.exists(replica) ? Peers.md5(replica) : "none";
+            if (got.equals(want)) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("replica at " + site + " md5 " + got + " != primary " + want + "\n--- logs:\n"
+                + logs());
+    }
+
+    private String logs() {
+        StringBuilder b = new StringBuilder();
+        for (TaplineProcess p : processes) {
+            String t = p.logText();
+            b.append(t, Math.max(0, t.length() - 4000), t.length()).append("\n---\n");
+        }
+        return b.toString();
+    }
+
+    private static boolean kafkaLinkDown(Path buffer) {
+        try {
+            String json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", buffer.toString(), "--json")
+                    .output();
+            var remotes = io.tapline.tools.cli.Json.mapper().readTree(json).get("volumes").get(0).get("remotes");
+            for (var r : remotes) {
+                if (r.get("remote").asText().equals("kafka")) {
+                    return !r.get("connected").asBoolean() && r.hasNonNull("lastError");
+                }
+            }
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /**
+     * Each sequence is applied once: a RECORD entry per sequence, except records a crash left above
+     * the durable applied sequence, which the next start undoes (a RECOVERY entry) before applying
+     * them again.
+     */
+    private long assertEachSequenceAppliedOnce(String site) throws IOException {
+        TreeSet<Long> applied = new TreeSet<>();
+        for (AuditEntry e : AuditLog.read(dir.resolve(site).resolve(EXPORT))) {
+            if (e.type() == AuditType.RECOVERY) {
+                applied.tailSet(e.captureTimeNanos(), false).clear(); // undone above the durable sequence
+            } else if (e.type() == AuditType.RECORD) {
+                assertTrue(applied.add(e.sequence()), site + ": sequence " + e.sequence() + " applied twice");
+            }
+        }
+        assertEquals(applied.last(), (long) applied.size(), site + ": every sequence 1.." + applied.last());
+        return applied.last();
+    }
+}
