@@ -85,9 +85,9 @@ final class SnoopResyncs implements AutoCloseable {
         try {
             String nbd = uri;
             if (uri.startsWith("iscsi://")) {
-                int port = freePort();
-                bridge = IscsiBridge.start(uri, port);
-                nbd = "nbd://127.0.0.1:" + port + "/";
+                IscsiBridge started = IscsiBridge.start(uri);
+                bridge = started.process();
+                nbd = started.nbdUri();
             }
             NbdSourceReader reader = NbdSourceReader.open(nbd);
             if (reader.sizeBytes() != v.sizeBytes()) {
@@ -110,12 +110,6 @@ final class SnoopResyncs implements AutoCloseable {
             if (bridge != null) {
                 bridge.destroy();
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
         }
     }
 

@@ -179,6 +179,37 @@ class SnoopIscsiIT {
     }
 
     /**
+     * The snoop's own read path to an iSCSI LUN ({@code --source VOLUME=iscsi://...}: qemu-nbd through
+     * libiscsi, a second read-only session beside the host's, on a port of its own): capture stopped
+     * while the host writes, restarted, and the tracked chunks are healed by reading the LUN through
+     * that bridge. The bridge's session crosses the tapped {@code lo} too; its reads are not captured.
+     */
+    @Test
+    void capturePausedThenResumedIsHealedThroughTheIscsiBridge() throws Exception {
+        int port = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path lun = dir.resolve("lun1.img");
+            try (var f = new java.io.RandomAccessFile(lun.toFile(), "rw")) {
+                f.setLength(LUN_BYTES);
+            }
+            rig.startReplayer();
+            rig.startSnoop(port, "--source", volumeName(1) + "=" + uri(port, 1));
+            startTarget(rig, port, List.of(lun), List.of());
+            Peers.run(PEER, randomWrites(port, 1, 100, 33, "")).orFail("qemu-io");
+            rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(2));
+            String b = rig.buffer().toString();
+            TaplineProcess.run(Duration.ofSeconds(60), "capture", "pause", "--buffer", b, "--volume", volumeName(1))
+                    .orFail("capture pause");
+            Peers.run(PEER, randomWrites(port, 1, 100, 34, "")).orFail("qemu-io"); // the host goes on
+            TaplineProcess.run(Duration.ofSeconds(60), "capture", "resume", "--buffer", b, "--volume", volumeName(1))
+                    .orFail("capture resume");
+            rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(3), true);
+            assertTrue(rig.snoop().logText().contains("resync source volume=" + volumeName(1) + " source=iscsi://"),
+                    "the resync read through the bridge:\n" + rig.snoop().logText());
+        }
+    }
+
+    /**
      * An empty LUN backing file and nbdkit serving it read-only on {@code sourcePort}: the path to
      * the tapped volume a snoop's {@code --source} reads (not on the tapped port).
      */
