@@ -5,6 +5,7 @@
 # tapline_replay_lag_seconds (capture on the source -> durable on the replica, per record) gives
 # p50/p99 (its last two minutes) and max. Target: p99 <= 100 ms on loopback.
 # Usage: bench/rpo.sh [RUNTIME_S=60] [RATE=50m] [BS=1M] [WORKDIR=/tmp/tapline-rpo]
+#   env WEDGE_EXTRA: more wedge options (e.g. "--primary-cache none"); TAPLINE_LOG_LEVEL=DEBUG: group timings
 # Needs: fio, libnbd-bin, curl, Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 RT=${1:-60}; RATE=${2:-50m}; BS=${3:-1M}; W=${4:-/tmp/tapline-rpo}
@@ -23,7 +24,7 @@ wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}"
 "$TAPLINE" --version >/dev/null
 "$TAPLINE" replay --listen 127.0.0.1:$LINK --data "$W/remote" --http 127.0.0.1:$HTTP >"$W/replay.log" 2>&1 & REPLAY_PID=$!
 "$TAPLINE" wedge --nbd 127.0.0.1:$NBD --export vol1 --volume "$W/primary.img" --size 4G \
-  --buffer "$W/buffer" --remote 127.0.0.1:$LINK >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
+  --buffer "$W/buffer" --remote 127.0.0.1:$LINK ${WEDGE_EXTRA:-} >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
 wait_port $NBD vol1
 fio --name=rpo --ioengine=nbd --uri="nbd://127.0.0.1:$NBD/vol1" --rw=write --bs="$BS" --iodepth=4 --size=4G \
     --rate="$RATE" --runtime="$RT" --time_based --output-format=json --output="$W/fio.json" >/dev/null 2>&1
