@@ -83,6 +83,16 @@ final class SourceMetrics {
                     .description("highest sequence sent").tags(link).register(registry);
             Gauge.builder("tapline_link_acked_sequence", shipper, s -> s.status().lastAckedSequence())
                     .description("highest sequence the replayer made durable").tags(link).register(registry);
+            Gauge.builder("tapline_link_window_batches", shipper, s -> s.linkShape().windowBatches())
+                    .description("batches the link may have in flight (from the measured bandwidth-delay product)")
+                    .tags(link).register(registry);
+            Gauge.builder("tapline_link_line_bytes_per_second", shipper, s -> s.linkShape().lineBytesPerSecond())
+                    .description("compressed bytes acknowledged per second, last measured; -1 before")
+                    .tags(link).register(registry);
+            Gauge.builder("tapline_link_zstd_level", shipper, s -> {
+                String c = s.linkShape().compression();
+                return c.startsWith("zstd-") ? Integer.parseInt(c.substring(5)) : 0;
+            }).description("Zstandard level of compressible batches now; 0 for LZ4").tags(link).register(registry);
             FunctionCounter.builder("tapline_link_reconnects", shipper, s -> s.status().reconnects())
                     .description("link losses and failed connection attempts").tags(link).register(registry);
             Gauge.builder("tapline_replica_consistent", shipper, s -> s.replicaState() != null

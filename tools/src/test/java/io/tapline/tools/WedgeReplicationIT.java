@@ -114,6 +114,11 @@ class WedgeReplicationIT {
             assertEquals(captured, (long) ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_captured_sequence"));
             assertEquals(1.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_connected"));
             assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_mode"));
+            // How the link fits the line: a window of at least the floor, a codec level that exists.
+            assertTrue(ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_window_batches") >= 4);
+            double zstd = ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_zstd_level");
+            assertTrue(zstd == 0 || zstd == 1 || zstd == 3, "zstd level " + zstd);
+            assertTrue(ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_line_bytes_per_second") >= -1);
             assertEquals(captured, (long) ReplicationRig.metric(rig.replayMetrics, "tapline_replay_applied_sequence"));
             assertEquals(0.0, ReplicationRig.metric(rig.replayMetrics, "tapline_replay_out_of_sync"));
             // Every applied record's lag (capture -> durable on the replica) is in the histogram.

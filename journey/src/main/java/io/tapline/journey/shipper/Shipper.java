@@ -92,6 +92,8 @@ public final class Shipper implements Closeable {
     /** Mean compressed size of the batches sent (exponentially weighted); 0 before the first. */
     private double meanWireBatchBytes;
     private volatile io.tapline.journey.CompressionChoice lastCompression = io.tapline.journey.CompressionChoice.LZ4;
+    private volatile int lastWindow;
+    private volatile long lastLineRate = -1;
 
     private Shipper(ShipperConfig config, RecordSource source) {
         this.config = config;
@@ -545,10 +547,18 @@ public final class Shipper implements Closeable {
                     (long) meanWireBatchBytes);
             s.resizeWindow(size);
         }
+        lastWindow = size;
+    }
+
+    /** The window, line rate and compression the link runs with now, for metrics. */
+    public LinkShape linkShape() {
+        return new LinkShape(lastWindow == 0 ? config.maxInFlightBatches() : lastWindow, lastLineRate,
+                lastCompression.toString());
     }
 
     private io.tapline.journey.CompressionChoice chooseCompression(LinkSession s) {
         io.tapline.journey.CompressionChoice choice = compression.choose(s.ackedWireBytes(), System.nanoTime());
+        lastLineRate = compression.lastRate();
         if (!choice.equals(lastCompression)) {
             log.debug("link compression volume={} remote={} now={} (line carried {} KB/s)", config.volumeId(),
                     remoteId, choice, compression.lastRate() / 1000);
