@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The Kafka options of {@code wedge} and {@code replay}: wrong combinations are one line, exit 2. */
+/** The Kafka options of {@code wedge}, {@code snoop} and {@code replay}: wrong combinations are one line, exit 2. */
 class KafkaOptionsTest {
     @TempDir
     Path dir;
@@ -85,5 +85,40 @@ class KafkaOptionsTest {
                 "--kafka-topic-prefix", "a/b");
         assertEquals(2, o.exitCode(), o.err());
         assertTrue(o.err().startsWith("tapline: --kafka/--kafka-topic-prefix: topicPrefix: a/b"), o.err());
+    }
+
+    @Test
+    void snoopRefusesKafkaWithAResyncSourceBeforeCreatingAnything() {
+        Outcome o = run("snoop", "--interface", "lo", "--buffer", dir.resolve("b").toString(), "--kafka",
+                "127.0.0.1:9092", "--source", "v=nbd://127.0.0.1:10809/v");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --kafka: with --source (expected: --source with --remote only"), o.err());
+        assertEquals(1, o.err().strip().lines().count(), o.err());
+        assertFalse(Files.exists(dir.resolve("b")), "no buffer created");
+    }
+
+    @Test
+    void snoopRefusesABadTopicPrefix() {
+        Outcome o = run("snoop", "--pcap", dir.resolve("f.pcap").toString(), "--buffer", dir.resolve("b").toString(),
+                "--kafka", "127.0.0.1:9092", "--kafka-topic-prefix", "a/b");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --kafka/--kafka-topic-prefix: topicPrefix: a/b"), o.err());
+        assertFalse(Files.exists(dir.resolve("b")), "no buffer created");
+    }
+
+    @Test
+    void liveSnoopWithKafkaRefusesAShipTimeout() {
+        Outcome o = run("snoop", "--interface", "lo", "--buffer", dir.resolve("b").toString(), "--kafka",
+                "127.0.0.1:9092", "--ship-timeout", "5");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --ship-timeout: only with --pcap and --remote or --kafka"), o.err());
+    }
+
+    @Test
+    void importWithoutRemoteOrKafkaRefusesAShipTimeout() {
+        Outcome o = run("snoop", "--pcap", dir.resolve("f.pcap").toString(), "--buffer", dir.resolve("b").toString(),
+                "--ship-timeout", "5");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --ship-timeout: only with --pcap and --remote or --kafka"), o.err());
     }
 }
