@@ -23,7 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the import ships each volume's buffer to its topic through the same {@code KafkaShipper} as the
  * wedge and exits 0 only once Kafka acknowledged every record; {@code tapline status} shows the
  * link as remote {@code kafka}; a {@code tapline replay --kafka} site started afterwards builds a
- * replica byte-identical (md5) to the export. Three in-process KRaft brokers ({@link KafkaBrokers}).
+ * replica byte-identical (md5) to the export. Live ({@code snoop --interface lo --kafka}), a site
+ * that consumes while the host writes reaches the same. Three in-process KRaft brokers
+ * ({@link KafkaBrokers}).
  * Needs root (tcpdump), nbdkit, libnbd-bin and qemu-utils; {@code .ci/run} installs them.
  */
 class SnoopKafkaIT {
@@ -88,6 +90,49 @@ class SnoopKafkaIT {
                         + ")\n--- replay log:\n" + replay.logText(), Poll.of(() ->
                         Files.exists(replica) && Peers.md5(replica).equals(want)));
             } finally {
+                replay.close();
+            }
+        }
+    }
+
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void liveSnoopShipsToKafkaWhileASiteReplaysIt() throws Exception {
+        int port = Peers.freePort();
+        try (KafkaBrokers kafka = KafkaBrokers.start(dir.resolve("kafka")); SnoopRig rig = new SnoopRig(dir)) {
+            Path image = dir.resolve("export.img");
+            try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
+                f.setLength(EXPORT_BYTES);
+            }
+            Path buffer = dir.resolve("buffer");
+            TaplineProcess replay = TaplineProcess.start(dir.resolve("replay-east.log"), "replay", "--data",
+                    dir.resolve("east").toString(), "--kafka", kafka.bootstrap(), "--kafka-topic-prefix", "it.",
+                    "--site", "east").awaitLogLine("tapline replay: consuming", Duration.ofSeconds(60));
+            TaplineProcess snoop = TaplineProcess.start(dir.resolve("snoop.log"), "snoop", "--interface", "lo",
+                    "--filter", "tcp port " + port, "--buffer", buffer.toString(), "--nbd-port", Integer.toString(port),
+                    "--source-id", "snoop-kafka-it", "--capture-buffer", "128M", "--kafka", kafka.bootstrap(),
+                    "--kafka-topic-prefix", "it.");
+            try {
+                snoop.awaitLogLine("tapline snoop: capturing on", SnoopRig.START);
+                startNbdkit(rig, port, image);
+                write(port);
+                String volume = new VolumeNames(List.of()).name(VolumeKey.nbd("127.0.0.1:" + port, ""));
+                Path replica = dir.resolve("east").resolve(volume).resolve("replica.img");
+                String want = Peers.md5(image);
+                Poll.until(Duration.ofSeconds(60), () -> "replica " + replica + " equals the export (md5 " + want
+                        + ")\n--- snoop log:\n" + snoop.logText() + "\n--- replay log:\n" + replay.logText(),
+                        Poll.of(() -> Files.exists(replica) && Peers.md5(replica).equals(want)));
+
+                // The running snoop's link, as tapline status reads it: remote "kafka", up, nothing lost.
+                String status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", buffer.toString(),
+                        "--volume", volume, "--json").orFail("status").output();
+                JsonNode v = io.tapline.tools.cli.Json.mapper().readTree(status).get("volumes").get(0);
+                assertEquals(0, v.get("gapRecords").asLong(), status);
+                assertEquals("kafka", v.get("remotes").get(0).get("remote").asText(), status);
+                assertTrue(v.get("remotes").get(0).get("connected").asBoolean(), status);
+                assertTrue(v.get("remotes").get(0).get("sourceRunning").asBoolean(), status);
+            } finally {
+                snoop.close();
                 replay.close();
             }
         }
