@@ -39,7 +39,7 @@ final class AuditCommand implements Runnable {
     /** Options shared by the subcommands. */
     static class Volume {
         @Option(names = "--data", paramLabel = "DIR",
-                description = "The replayer's data directory (required, except for list --kafka).")
+                description = "The replayer's data directory (required, except with --kafka).")
         Path data;
 
         @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
@@ -204,13 +204,41 @@ final class AuditCommand implements Runnable {
     }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
-            description = "Verifies the hash chain; exit 0 if intact, else 1 naming the first bad entry.")
+            description = "Verifies the hash chain (or, with --kafka, the records on Kafka); exit 0 if intact, else 1"
+                    + " naming the first bad entry (with --kafka, one line per problem).")
     static final class Verify extends Volume implements Callable<Integer> {
         @Option(names = "--json", description = "Machine-readable result.")
         boolean json;
 
+        @Option(names = "--kafka", paramLabel = "BROKERS",
+                description = "Verify the records of the volume's topic on Kafka instead of a replica's audit log: each"
+                        + " record's CRC-32C, dense sequences, and (without --from) that none was lost to retention.")
+        String kafka;
+
+        @Option(names = "--kafka-topic-prefix", paramLabel = "PREFIX", defaultValue = "tapline.",
+                description = "With --kafka: the volume's topic is PREFIX<volume> (default: ${DEFAULT-VALUE}).")
+        String kafkaTopicPrefix;
+
+        @Option(names = "--from", paramLabel = "ISO",
+                description = "With --kafka: start at the first record Kafka stamped at or after this time.")
+        Instant from;
+
+        @Option(names = "--to", paramLabel = "ISO",
+                description = "With --kafka: end before the first record captured after this time.")
+        Instant to;
+
         @Override
         public Integer call() throws IOException {
+            if (kafka != null) {
+                if (data != null) {
+                    throw new CliFailure("--kafka: with --data (expected: one of them)", 2);
+                }
+                return KafkaAuditVerify.run(kafka, kafkaTopicPrefix, volume, from, to, json);
+            }
+            if (from != null || to != null) {
+                throw new CliFailure((from != null ? "--from" : "--to") + ": without --kafka (expected: a replica's"
+                        + " audit log is verified whole, its hash chain has no partial check)", 2);
+            }
             AuditVerifier.Result r = AuditVerifier.verify(dir());
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();

@@ -121,4 +121,26 @@ class KafkaOptionsTest {
         assertEquals(2, o.exitCode(), o.err());
         assertTrue(o.err().startsWith("tapline: --ship-timeout: only with --pcap and --remote or --kafka"), o.err());
     }
+
+    @Test
+    void auditVerifyReadsKafkaOrADataDirectoryNotBoth() {
+        Outcome o = run("audit", "verify", "--volume", "v", "--data", dir.toString(), "--kafka", "127.0.0.1:9092");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --kafka: with --data (expected: one of them)"), o.err());
+    }
+
+    @Test
+    void auditVerifyOfAReplicaHasNoTimeRange() {
+        Outcome o = run("audit", "verify", "--volume", "v", "--data", dir.toString(), "--from", "2026-01-01T00:00:00Z");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --from: without --kafka"), o.err());
+    }
+
+    @Test
+    void auditVerifyFromKafkaRefusesAnEmptyRange() {
+        Outcome o = run("audit", "verify", "--volume", "v", "--kafka", "127.0.0.1:9092", "--from",
+                "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --to: 2026-01-01T00:00:00Z (expected: at or after --from"), o.err());
+    }
 }

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the import ships each volume's buffer to its topic through the same {@code KafkaShipper} as the
  * wedge and exits 0 only once Kafka acknowledged every record; {@code tapline status} shows the
  * link as remote {@code kafka}; a {@code tapline replay --kafka} site started afterwards builds a
- * replica byte-identical (md5) to the export. Live ({@code snoop --interface lo --kafka}), a site
+ * replica byte-identical (md5) to the export; {@code audit verify --kafka} finds every sequence
+ * intact, then names the gap once retention deleted the topic's first records. Live ({@code snoop --interface lo --kafka}), a site
  * that consumes while the host writes reaches the same. Three in-process KRaft brokers
  * ({@link KafkaBrokers}).
  * Needs root (tcpdump), nbdkit, libnbd-bin and qemu-utils; {@code .ci/run} installs them.
@@ -92,6 +93,28 @@ class SnoopKafkaIT {
             } finally {
                 replay.close();
             }
+
+            // Auditors verify the log where it lives: every record's CRC-32C, sequences 1..captured dense.
+            long captured = link.get("captured").asLong();
+            String verified = TaplineProcess.run(Duration.ofSeconds(90), "audit", "verify", "--kafka", kafka.bootstrap(),
+                    "--kafka-topic-prefix", "it.", "--volume", volume).orFail("audit verify --kafka").output();
+            assertTrue(verified.contains("kafka log of volume " + volume + " intact: " + captured
+                    + " records, sequences 1.." + captured + " dense"), verified);
+
+            // Retention deletes the topic's first records: verify names the gap in one line and exits 1.
+            try (var admin = org.apache.kafka.clients.admin.Admin.create(java.util.Map.of("bootstrap.servers",
+                    kafka.bootstrap()))) {
+                admin.deleteRecords(java.util.Map.of(new org.apache.kafka.common.TopicPartition("it." + volume, 0),
+                        org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(5))).all().get();
+            }
+            Peers.Result gap = TaplineProcess.run(Duration.ofSeconds(90), "audit", "verify", "--kafka", kafka.bootstrap(),
+                    "--kafka-topic-prefix", "it.", "--volume", volume);
+            assertEquals(1, gap.exitCode(), gap.output());
+            assertTrue(gap.output().contains("topic it." + volume + " offset 5: first sequence "), gap.output());
+            assertTrue(gap.output().contains("(expected: 1); sequences 1.."), gap.output());
+            String last = gap.output().strip().lines().reduce((a, b) -> b).orElse("");
+            assertEquals("tapline: kafka log of volume " + volume + " is NOT intact: 1 problem(s) (topic it." + volume
+                    + ")", last);
         }
     }
 
