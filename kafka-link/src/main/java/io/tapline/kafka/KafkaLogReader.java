@@ -48,8 +48,25 @@ public final class KafkaLogReader {
      */
     public static List<Entry> read(KafkaLinkConfig link, String volumeId, Instant from, Instant to)
             throws IOException {
-        String topic = link.topic(volumeId);
         List<Entry> out = new ArrayList<>();
+        forEach(link, volumeId, from, to, out::add);
+        return out;
+    }
+
+    /** Gets each entry of {@link #forEach}. */
+    public interface Entries {
+        void accept(Entry e) throws IOException;
+    }
+
+    /**
+     * The records of {@code volumeId} captured in [{@code from}, {@code to}] (either may be null:
+     * unbounded), in sequence order, each given to {@code entries} as it is read (nothing kept).
+     *
+     * @throws IOException when the topic does not exist or Kafka cannot be read, or a record is damaged
+     */
+    public static void forEach(KafkaLinkConfig link, String volumeId, Instant from, Instant to, Entries entries)
+            throws IOException {
+        String topic = link.topic(volumeId);
         long[] lastSeq = {0};
         scan(link, volumeId, from, r -> {
             CaptureRecord rec;
@@ -66,10 +83,9 @@ public final class KafkaLogReader {
             if ((from != null && captured.isBefore(from)) || (to != null && captured.isAfter(to))) {
                 return true;
             }
-            out.add(new Entry(r.offset(), r.timestamp(), rec));
+            entries.accept(new Entry(r.offset(), r.timestamp(), rec));
             return true;
         });
-        return out;
     }
 
     /** Where a scan ran on the topic's partition. */

@@ -175,13 +175,43 @@ final class AuditCommand implements Runnable {
         }
     }
 
-    @Command(name = "export", mixinStandardHelpOptions = true, description = "Exports audit entries as CSV or JSON on stdout.")
+    @Command(name = "export", mixinStandardHelpOptions = true, description = "Exports audit entries as CSV or JSON on"
+            + " stdout, or with --kafka the volume's records on Kafka to a file (--out).")
     static final class Export extends Filter implements Callable<Integer> {
-        @Option(names = "--format", required = true, paramLabel = "csv|json", description = "csv or json.")
+        @Option(names = "--format", paramLabel = "csv|json", description = "csv or json (required without --kafka).")
         String format;
+
+        @Option(names = "--kafka", paramLabel = "BROKERS",
+                description = "Export the records of the volume's topic on Kafka (payloads included, as the capture"
+                        + " buffer encodes them: its segment format) to --out; --from/--to by capture time.")
+        String kafka;
+
+        @Option(names = "--kafka-topic-prefix", paramLabel = "PREFIX", defaultValue = "tapline.",
+                description = "With --kafka: the volume's topic is PREFIX<volume> (default: ${DEFAULT-VALUE}).")
+        String kafkaTopicPrefix;
+
+        @Option(names = "--out", paramLabel = "FILE", description = "With --kafka: the file to write (replaced whole).")
+        Path out;
 
         @Override
         public Integer call() throws IOException {
+            if (kafka != null) {
+                if (data != null || format != null || !kinds.isEmpty() || offsetRange != null) {
+                    throw new CliFailure((data != null ? "--data" : format != null ? "--format"
+                            : !kinds.isEmpty() ? "--kind" : "--offset-range") + ": with --kafka (expected: --kafka,"
+                            + " --volume, --from/--to and --out; the export is every record of the range, dense)", 2);
+                }
+                if (out == null) {
+                    throw new CliFailure("--out: missing (expected: the FILE --kafka exports to)", 2);
+                }
+                return KafkaAuditExport.run(kafka, kafkaTopicPrefix, volume, from, to, out);
+            }
+            if (out != null) {
+                throw new CliFailure("--out: without --kafka (expected: a replica's entries go to stdout, --format)", 2);
+            }
+            if (format == null) {
+                throw new CliFailure("--format: missing (expected: csv or json)", 2);
+            }
             List<Map<String, Object>> rows = select().stream().map(AuditCommand::toMap).toList();
             switch (format.toLowerCase(Locale.ROOT)) {
                 case "json" -> System.out.println(Json.write(rows));

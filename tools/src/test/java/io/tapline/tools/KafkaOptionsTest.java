@@ -143,4 +143,27 @@ class KafkaOptionsTest {
         assertEquals(2, o.exitCode(), o.err());
         assertTrue(o.err().startsWith("tapline: --to: 2026-01-01T00:00:00Z (expected: at or after --from"), o.err());
     }
+
+    @Test
+    void auditExportFromKafkaNeedsAnOutFile() {
+        Outcome o = run("audit", "export", "--volume", "v", "--kafka", "127.0.0.1:9092");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --out: missing (expected: the FILE --kafka exports to)"), o.err());
+    }
+
+    @Test
+    void auditExportFromKafkaIsEveryRecordOfTheRange() {
+        Outcome o = run("audit", "export", "--volume", "v", "--kafka", "127.0.0.1:9092", "--out",
+                dir.resolve("x").toString(), "--kind", "write");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --kind: with --kafka (expected: --kafka, --volume, --from/--to and --out"),
+                o.err());
+    }
+
+    @Test
+    void auditExportOfAReplicaStillNeedsAFormat() {
+        Outcome o = run("audit", "export", "--volume", "v", "--data", dir.toString());
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --format: missing (expected: csv or json)"), o.err());
+    }
 }
