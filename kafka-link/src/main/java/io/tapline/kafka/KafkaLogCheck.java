@@ -13,7 +13,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * The checks of {@link KafkaLogVerifier}, fed one raw Kafka record at a time in offset order (no
  * Kafka needed, so unit tests feed it directly): each value decodes and its CRC-32C matches, its
  * {@code tapline.seq} header agrees with the value, sequences are dense (a producer's resend of a
- * sequence already seen is counted, not a problem), and, when the scan began at the topic's start,
+ * sequence already seen is counted, not a problem; a sequence 1 unlike the first one read, by its
+ * CRC-32C, is another capture history, a recreated buffer, on the same topic), and, when the scan began at the topic's start,
  * the first sequence is 1 (anything else is a retention gap: the records before it are gone).
  * Each problem is one line naming the Kafka offset(s) and sequence(s).
  *
@@ -33,6 +34,11 @@ final class KafkaLogCheck {
     private long firstSequence;
     private long lastSequence;
     private long lastOffset = -1;
+    /**
+     * CRC-32C of sequence 1 when the scan began with it, else null: tells a resent 1 from another
+     * history's 1 (null: any later 1 is another history's).
+     */
+    private Integer firstRecordCrc;
 
     /**
      * @param fromLogStart whether the scan began at the partition's log start (then sequence 1 must be first)
@@ -61,14 +67,18 @@ final class KafkaLogCheck {
         long seq = rec.sequence();
         if (lastSequence == 0) {
             firstSequence = seq;
+            if (seq == 1) {
+                firstRecordCrc = rec.crc32c();
+            }
             if (fromLogStart && seq > 1) {
                 problem("offset " + r.offset() + ": first sequence " + seq + " (expected: 1); sequences 1.."
                         + (seq - 1) + " are not on the topic (retention deleted them, or they were never shipped)");
             }
         } else if (seq <= lastSequence) {
-            if (seq == 1) {
+            if (seq == 1 && (firstRecordCrc == null || rec.crc32c() != firstRecordCrc)) {
                 problem("offset " + r.offset() + ": sequence 1 after sequence " + lastSequence + " (expected: "
                         + (lastSequence + 1) + "; another capture history, a recreated buffer, writes this topic)");
+                firstRecordCrc = rec.crc32c(); // the new history's resends are duplicates again
                 lastSequence = seq;
                 lastOffset = r.offset();
                 records++;

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 class KafkaLogCheckTest {
     private static final VolumeIdentity VOL = new VolumeIdentity("v", 1 << 20, 4096, "src");
     private long nextOffset;
+    private long captureOffsetNanos;
 
     @Test
     void denseSequencesFromOneAreIntact() {
@@ -71,9 +72,27 @@ class KafkaLogCheckTest {
 
     @Test
     void aRecreatedBufferWritingTheSameTopicIsNamed() {
-        KafkaLogVerifier.Result r = check(true, null, records(1, 2, 1, 2));
+        List<ConsumerRecord<byte[], byte[]>> in = records(1, 2);
+        captureOffsetNanos = 1_000;
+        in.addAll(records(1, 2)); // the same sequences, captured later: another history
+        KafkaLogVerifier.Result r = check(true, null, in);
         assertEquals(1, r.problemCount());
         assertTrue(r.problems().get(0).startsWith("topic t.v offset 2: sequence 1 after sequence 2"), r.problems().toString());
+    }
+
+    @Test
+    void aResentFirstRecordIsNotAnotherHistory() {
+        KafkaLogVerifier.Result r = check(true, null, records(1, 2, 1, 2, 3));
+        assertTrue(r.intact(), r.problems().toString());
+        assertEquals(2, r.duplicates());
+        assertEquals(3, r.lastSequence());
+    }
+
+    @Test
+    void aFirstSequenceAfterOthersIsAnotherHistoryWhenTheScanDidNotStartWithIt() {
+        KafkaLogVerifier.Result r = check(false, null, records(5, 6, 1));
+        assertEquals(1, r.problemCount());
+        assertTrue(r.problems().get(0).startsWith("topic t.v offset 2: sequence 1 after sequence 6"), r.problems().toString());
     }
 
     @Test
@@ -107,7 +126,7 @@ class KafkaLogCheckTest {
         for (long seq : sequences) {
             byte[] data = new byte[4096];
             java.util.Arrays.fill(data, (byte) seq);
-            CaptureRecord r = CaptureRecord.seal("v", seq, seq, RecordKind.WRITE, (seq % 16) * 4096, 4096, 0,
+            CaptureRecord r = CaptureRecord.seal("v", seq, seq + captureOffsetNanos, RecordKind.WRITE, (seq % 16) * 4096, 4096, 0,
                     Provenance.INTERNAL, data);
             ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL);
             out.add(new ConsumerRecord<>("t.v", 0, nextOffset++, 0L, TimestampType.CREATE_TIME, p.key().length,
