@@ -39,7 +39,7 @@ final class AuditCommand implements Runnable {
     /** Options shared by the subcommands. */
     static class Volume {
         @Option(names = "--data", paramLabel = "DIR",
-                description = "The replayer's data directory (required, except for list --kafka).")
+                description = "The replayer's data directory (required, except with --kafka).")
         Path data;
 
         @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
@@ -175,13 +175,43 @@ final class AuditCommand implements Runnable {
         }
     }
 
-    @Command(name = "export", mixinStandardHelpOptions = true, description = "Exports audit entries as CSV or JSON on stdout.")
+    @Command(name = "export", mixinStandardHelpOptions = true, description = "Exports audit entries as CSV or JSON on"
+            + " stdout, or with --kafka the volume's records on Kafka to a file (--out).")
     static final class Export extends Filter implements Callable<Integer> {
-        @Option(names = "--format", required = true, paramLabel = "csv|json", description = "csv or json.")
+        @Option(names = "--format", paramLabel = "csv|json", description = "csv or json (required without --kafka).")
         String format;
+
+        @Option(names = "--kafka", paramLabel = "BROKERS",
+                description = "Export the records of the volume's topic on Kafka (payloads included, as the capture"
+                        + " buffer encodes them: its segment format) to --out; --from/--to by capture time.")
+        String kafka;
+
+        @Option(names = "--kafka-topic-prefix", paramLabel = "PREFIX", defaultValue = "tapline.",
+                description = "With --kafka: the volume's topic is PREFIX<volume> (default: ${DEFAULT-VALUE}).")
+        String kafkaTopicPrefix;
+
+        @Option(names = "--out", paramLabel = "FILE", description = "With --kafka: the file to write (replaced whole).")
+        Path out;
 
         @Override
         public Integer call() throws IOException {
+            if (kafka != null) {
+                if (data != null || format != null || !kinds.isEmpty() || offsetRange != null) {
+                    throw new CliFailure((data != null ? "--data" : format != null ? "--format"
+                            : !kinds.isEmpty() ? "--kind" : "--offset-range") + ": with --kafka (expected: --kafka,"
+                            + " --volume, --from/--to and --out; the export is every record of the range, dense)", 2);
+                }
+                if (out == null) {
+                    throw new CliFailure("--out: missing (expected: the FILE --kafka exports to)", 2);
+                }
+                return KafkaAuditExport.run(kafka, kafkaTopicPrefix, volume, from, to, out);
+            }
+            if (out != null) {
+                throw new CliFailure("--out: without --kafka (expected: a replica's entries go to stdout, --format)", 2);
+            }
+            if (format == null) {
+                throw new CliFailure("--format: missing (expected: csv or json)", 2);
+            }
             List<Map<String, Object>> rows = select().stream().map(AuditCommand::toMap).toList();
             switch (format.toLowerCase(Locale.ROOT)) {
                 case "json" -> System.out.println(Json.write(rows));
@@ -204,13 +234,41 @@ final class AuditCommand implements Runnable {
     }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
-            description = "Verifies the hash chain; exit 0 if intact, else 1 naming the first bad entry.")
+            description = "Verifies the hash chain (or, with --kafka, the records on Kafka); exit 0 if intact, else 1"
+                    + " naming the first bad entry (with --kafka, one line per problem).")
     static final class Verify extends Volume implements Callable<Integer> {
         @Option(names = "--json", description = "Machine-readable result.")
         boolean json;
 
+        @Option(names = "--kafka", paramLabel = "BROKERS",
+                description = "Verify the records of the volume's topic on Kafka instead of a replica's audit log: each"
+                        + " record's CRC-32C, dense sequences, and (without --from) that none was lost to retention.")
+        String kafka;
+
+        @Option(names = "--kafka-topic-prefix", paramLabel = "PREFIX", defaultValue = "tapline.",
+                description = "With --kafka: the volume's topic is PREFIX<volume> (default: ${DEFAULT-VALUE}).")
+        String kafkaTopicPrefix;
+
+        @Option(names = "--from", paramLabel = "ISO",
+                description = "With --kafka: start at the first record Kafka stamped at or after this time.")
+        Instant from;
+
+        @Option(names = "--to", paramLabel = "ISO",
+                description = "With --kafka: end before the first record captured after this time.")
+        Instant to;
+
         @Override
         public Integer call() throws IOException {
+            if (kafka != null) {
+                if (data != null) {
+                    throw new CliFailure("--kafka: with --data (expected: one of them)", 2);
+                }
+                return KafkaAuditVerify.run(kafka, kafkaTopicPrefix, volume, from, to, json);
+            }
+            if (from != null || to != null) {
+                throw new CliFailure((from != null ? "--from" : "--to") + ": without --kafka (expected: a replica's"
+                        + " audit log is verified whole, its hash chain has no partial check)", 2);
+            }
             AuditVerifier.Result r = AuditVerifier.verify(dir());
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();

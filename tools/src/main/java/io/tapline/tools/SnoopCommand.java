@@ -31,11 +31,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code tapline snoop}: passive capture of iSCSI and NBD writes, live from an interface or
- * imported from a pcap/pcapng file, into the capture buffer and on to each --remote replayer.
+ * imported from a pcap/pcapng file, into the capture buffer and on to each --remote replayer and,
+ * with --kafka, to each volume's Kafka topic ({@link SnoopKafkaLinks}).
  */
 @Command(name = "snoop", mixinStandardHelpOptions = true,
         description = "Listens to iSCSI and NBD traffic (live or from a pcap file) and captures every write the "
-                + "target completed into the capture buffer, shipped to each --remote replayer.")
+                + "target completed into the capture buffer, shipped to each --remote replayer and, with --kafka, to Kafka.")
 final class SnoopCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(SnoopCommand.class);
 
@@ -43,8 +44,9 @@ final class SnoopCommand implements Callable<Integer> {
         @Option(names = "--interface", paramLabel = "IF", description = "Capture live on this interface (root or CAP_NET_RAW).")
         String iface;
 
-        @Option(names = "--pcap", paramLabel = "FILE", description = "Import this pcap or pcapng file; with --remote,"
-                + " ship it and wait until every remote acknowledged every record (see --ship-timeout).")
+        @Option(names = "--pcap", paramLabel = "FILE", description = "Import this pcap or pcapng file; with --remote"
+                + " or --kafka, ship it and wait until every remote (and Kafka) acknowledged every record (see"
+                + " --ship-timeout).")
         Path pcap;
 
         @Option(names = {"--list-interfaces", "-D"}, description = "List the interfaces live capture can use (as tcpdump -D)"
@@ -64,8 +66,8 @@ final class SnoopCommand implements Callable<Integer> {
             + " loses write data: each one becomes a GAP.")
     Integer snaplen;
 
-    @Option(names = "--ship-timeout", paramLabel = "SECONDS", description = "Import with --remote: how long to wait for"
-            + " every remote to acknowledge every record before exiting 1 (default: " + DEFAULT_SHIP_TIMEOUT_SECONDS + ").")
+    @Option(names = "--ship-timeout", paramLabel = "SECONDS", description = "Import with --remote or --kafka: how long to"
+            + " wait for every remote (and Kafka) to acknowledge every record before exiting 1 (default: " + DEFAULT_SHIP_TIMEOUT_SECONDS + ").")
     Integer shipTimeoutSeconds;
 
     @Mixin
@@ -118,6 +120,16 @@ final class SnoopCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the import summary (or --list-interfaces) as JSON.")
     boolean json;
 
+    @Option(names = "--kafka", paramLabel = "BROKERS",
+            description = "Also ship the command log to Apache Kafka (host:port,...): one topic per volume, written"
+                    + " from the capture buffer, whose cursor advances only when Kafka acknowledged; with --pcap,"
+                    + " wait until Kafka acknowledged every record (see --ship-timeout).")
+    String kafka;
+
+    @Option(names = "--kafka-topic-prefix", paramLabel = "PREFIX", defaultValue = "tapline.",
+            description = "With --kafka: a volume's topic is PREFIX + volume name (default: ${DEFAULT-VALUE}).")
+    String kafkaTopicPrefix;
+
 
     @Override
     public Integer call() throws Exception {
@@ -125,6 +137,7 @@ final class SnoopCommand implements Callable<Integer> {
             return CaptureInterfaces.print(json);
         }
         checkOptions();
+        io.tapline.kafka.KafkaLinkConfig kafkaLink = kafkaLink();
         if (blockSize < 512 || Integer.bitCount(blockSize) != 1) {
             throw new CliFailure("--block-size: " + blockSize + " (expected: a power of two >= 512)", 2);
         }
@@ -140,7 +153,32 @@ final class SnoopCommand implements Callable<Integer> {
         VolumeRouter.Settings settings = new VolumeRouter.Settings(buffer, sourceOptions.bufferConfig(),
                 sourceOptions.remotes, sourceOptions.sourceId(),
                 volumeSize == null ? -1 : volumeSize, names, link -> link.withTls(sourceOptions.tls.config()));
-        return source.pcap != null ? importFile(settings, config) : live(settings, config);
+        VolumeRouter router = new VolumeRouter(settings);
+        if (kafkaLink != null) {
+            router.alsoShipOver(new SnoopKafkaLinks(kafkaLink, settings.sourceId()));
+        }
+        return source.pcap != null ? importFile(router, config) : live(router, config);
+    }
+
+    /** The Kafka link of {@code --kafka}, or null; refused with a resync source (resync is journey-only). */
+    private io.tapline.kafka.KafkaLinkConfig kafkaLink() {
+        if (kafka == null) {
+            return null;
+        }
+        if (!sources.isEmpty()) {
+            throw new CliFailure("--kafka: with --source (expected: --source with --remote only; a resync does not"
+                    + " travel over Kafka yet, a topic would keep the hole)", 2);
+        }
+        try {
+            return io.tapline.kafka.KafkaLinkConfig.of(kafka).withTopicPrefix(kafkaTopicPrefix);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--kafka/--kafka-topic-prefix: " + e.getMessage(), 2);
+        }
+    }
+
+    /** Whether an import has anything to wait for: a remote or Kafka. */
+    private boolean ships() {
+        return !sourceOptions.remotes.isEmpty() || kafka != null;
     }
 
     /** The one-line refusals of options that do not fit the chosen source (exit 2). */
@@ -156,8 +194,9 @@ final class SnoopCommand implements Callable<Integer> {
             throw new CliFailure("--snaplen: " + snaplen + " (expected: 1 to " + PcapCapture.MAX_SNAPLEN_BYTES + ")", 2);
         }
         writePcap.check(file);
-        if (shipTimeoutSeconds != null && (!file || sourceOptions.remotes.isEmpty())) {
-            throw new CliFailure("--ship-timeout: only with --pcap and --remote (a live snoop ships until stopped)", 2);
+        if (shipTimeoutSeconds != null && (!file || !ships())) {
+            throw new CliFailure("--ship-timeout: only with --pcap and --remote or --kafka (a live snoop ships until"
+                    + " stopped)", 2);
         }
         if (shipTimeoutSeconds != null && shipTimeoutSeconds < 1) {
             throw new CliFailure("--ship-timeout: " + shipTimeoutSeconds + " (expected: at least 1 second)", 2);
@@ -167,7 +206,7 @@ final class SnoopCommand implements Callable<Integer> {
         }
     }
 
-    private int importFile(VolumeRouter.Settings settings, SnoopConfig config) throws IOException, InterruptedException {
+    private int importFile(VolumeRouter router, SnoopConfig config) throws IOException, InterruptedException {
         BpfFrameFilter frameFilter;
         try {
             frameFilter = filter == null ? null : BpfFrameFilter.compile(filter);
@@ -175,7 +214,6 @@ final class SnoopCommand implements Callable<Integer> {
             throw new CliFailure(e.getMessage(), 2);
         }
         long fileBytes = Files.isRegularFile(source.pcap) ? Files.size(source.pcap) : 0;
-        VolumeRouter router = new VolumeRouter(settings);
         // Offline, the file is complete already: durability at the end of the import is what counts.
         // No fsync per FLUSH/FUA; a background sync every SYNC_MILLIS overlaps the disk writes with
         // the decoding (and ships records early), and the final syncAll below makes everything durable.
@@ -224,7 +262,7 @@ final class SnoopCommand implements Callable<Integer> {
             summary.put("unshippedVolumes", router.unshippedVolumes());
         }
         try {
-            if (!sourceOptions.remotes.isEmpty()) {
+            if (ships()) {
                 int timeout = shipTimeoutSeconds == null ? DEFAULT_SHIP_TIMEOUT_SECONDS : shipTimeoutSeconds;
                 long shipStarted = System.nanoTime();
                 try {
@@ -246,7 +284,7 @@ final class SnoopCommand implements Callable<Integer> {
         return 0;
     }
 
-    private int live(VolumeRouter.Settings settings, SnoopConfig config) throws Exception {
+    private int live(VolumeRouter routerToOwn, SnoopConfig config) throws Exception {
         for (Map.Entry<String, String> s : sources.entrySet()) {
             if (!s.getValue().startsWith("nbd://") && !s.getValue().startsWith("iscsi://")) {
                 throw new CliFailure("--source: " + s.getKey() + "=" + s.getValue()
@@ -254,7 +292,7 @@ final class SnoopCommand implements Callable<Integer> {
             }
         }
         ServeUntilStopped serve = new ServeUntilStopped();
-        VolumeRouter router = serve.own(new VolumeRouter(settings));
+        VolumeRouter router = serve.own(routerToOwn);
         serve.own(() -> SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.EMPTIED));
         int snap = snaplen == null ? PcapCapture.MAX_SNAPLEN_BYTES : snaplen;
         PcapCapture capture;
@@ -322,7 +360,8 @@ final class SnoopCommand implements Callable<Integer> {
         System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
                 + (snaplen == null ? "" : ", snaplen " + snaplen)
                 + (writePcap.dir == null ? "" : ", evidence ring " + writePcap.dir.toAbsolutePath())
-                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size());
+                + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size()
+                + (kafka == null ? "" : ", kafka " + kafka + " topics " + kafkaTopicPrefix + "<volume>"));
         serve.await();
         return 0;
     }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The Kafka options of {@code wedge} and {@code replay}: wrong combinations are one line, exit 2. */
+/** The Kafka options of {@code wedge}, {@code snoop} and {@code replay}: wrong combinations are one line, exit 2. */
 class KafkaOptionsTest {
     @TempDir
     Path dir;
@@ -85,5 +85,85 @@ class KafkaOptionsTest {
                 "--kafka-topic-prefix", "a/b");
         assertEquals(2, o.exitCode(), o.err());
         assertTrue(o.err().startsWith("tapline: --kafka/--kafka-topic-prefix: topicPrefix: a/b"), o.err());
+    }
+
+    @Test
+    void snoopRefusesKafkaWithAResyncSourceBeforeCreatingAnything() {
+        Outcome o = run("snoop", "--interface", "lo", "--buffer", dir.resolve("b").toString(), "--kafka",
+                "127.0.0.1:9092", "--source", "v=nbd://127.0.0.1:10809/v");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --kafka: with --source (expected: --source with --remote only"), o.err());
+        assertEquals(1, o.err().strip().lines().count(), o.err());
+        assertFalse(Files.exists(dir.resolve("b")), "no buffer created");
+    }
+
+    @Test
+    void snoopRefusesABadTopicPrefix() {
+        Outcome o = run("snoop", "--pcap", dir.resolve("f.pcap").toString(), "--buffer", dir.resolve("b").toString(),
+                "--kafka", "127.0.0.1:9092", "--kafka-topic-prefix", "a/b");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --kafka/--kafka-topic-prefix: topicPrefix: a/b"), o.err());
+        assertFalse(Files.exists(dir.resolve("b")), "no buffer created");
+    }
+
+    @Test
+    void liveSnoopWithKafkaRefusesAShipTimeout() {
+        Outcome o = run("snoop", "--interface", "lo", "--buffer", dir.resolve("b").toString(), "--kafka",
+                "127.0.0.1:9092", "--ship-timeout", "5");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --ship-timeout: only with --pcap and --remote or --kafka"), o.err());
+    }
+
+    @Test
+    void importWithoutRemoteOrKafkaRefusesAShipTimeout() {
+        Outcome o = run("snoop", "--pcap", dir.resolve("f.pcap").toString(), "--buffer", dir.resolve("b").toString(),
+                "--ship-timeout", "5");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --ship-timeout: only with --pcap and --remote or --kafka"), o.err());
+    }
+
+    @Test
+    void auditVerifyReadsKafkaOrADataDirectoryNotBoth() {
+        Outcome o = run("audit", "verify", "--volume", "v", "--data", dir.toString(), "--kafka", "127.0.0.1:9092");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --kafka: with --data (expected: one of them)"), o.err());
+    }
+
+    @Test
+    void auditVerifyOfAReplicaHasNoTimeRange() {
+        Outcome o = run("audit", "verify", "--volume", "v", "--data", dir.toString(), "--from", "2026-01-01T00:00:00Z");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --from: without --kafka"), o.err());
+    }
+
+    @Test
+    void auditVerifyFromKafkaRefusesAnEmptyRange() {
+        Outcome o = run("audit", "verify", "--volume", "v", "--kafka", "127.0.0.1:9092", "--from",
+                "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --to: 2026-01-01T00:00:00Z (expected: at or after --from"), o.err());
+    }
+
+    @Test
+    void auditExportFromKafkaNeedsAnOutFile() {
+        Outcome o = run("audit", "export", "--volume", "v", "--kafka", "127.0.0.1:9092");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --out: missing (expected: the FILE --kafka exports to)"), o.err());
+    }
+
+    @Test
+    void auditExportFromKafkaIsEveryRecordOfTheRange() {
+        Outcome o = run("audit", "export", "--volume", "v", "--kafka", "127.0.0.1:9092", "--out",
+                dir.resolve("x").toString(), "--kind", "write");
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --kind: with --kafka (expected: --kafka, --volume, --from/--to and --out"),
+                o.err());
+    }
+
+    @Test
+    void auditExportOfAReplicaStillNeedsAFormat() {
+        Outcome o = run("audit", "export", "--volume", "v", "--data", dir.toString());
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --format: missing (expected: csv or json)"), o.err());
     }
 }

@@ -209,7 +209,7 @@ class TaplineCliTest {
     void snoopHelpNamesEveryNewOption() {
         Outcome o = run("snoop", "--help");
         for (String option : java.util.List.of("--list-interfaces", "--snaplen", "--ship-timeout", "--write-pcap",
-                "--write-pcap-size", "--write-pcap-files", "--filter")) {
+                "--write-pcap-size", "--write-pcap-files", "--filter", "--kafka", "--kafka-topic-prefix")) {
             assertTrue(o.out().contains(option), option + " in:\n" + o.out());
         }
     }

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * The {@link SnoopSink} that stores: one {@link CaptureBuffer} per volume under the buffer
  * directory ({@code <buffer>/<volume name>}, names per {@link VolumeNames}), records appended in
  * the order the sink is called (completion order), and one shipper per remote and volume once
- * the volume's size is known.
+ * the volume's size is known (plus the volume's {@link VolumeLink}, Kafka, when
+ * {@link #alsoShipOver} set a factory).
  *
  * <p>Volume size for the shipper handshake: the size seen on the wire (READ CAPACITY, NBD
  * handshake) wins; otherwise {@link Settings#fallbackSizeBytes()} (the {@code --volume-size}
@@ -65,6 +66,10 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         final CaptureBuffer buffer;
         final VolumeStats stats = new VolumeStats();
         final List<Shipper> shippers = new ArrayList<>();
+        /** Links of {@link #alsoShipOver}, started with the shippers. */
+        final List<VolumeLink> links = new ArrayList<>();
+        /** Whether the shippers and links started (a volume may have only links). */
+        boolean shipping;
         /** Whether the buffer's failure ({@link CaptureBuffer#failure}) was logged (once). */
         volatile boolean failureReported;
 
@@ -82,6 +87,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     private final Map<VolumeKey, Volume> volumes = new LinkedHashMap<>();
     private volatile java.util.function.Consumer<ShippingVolume> onShipping = v -> { };
     private boolean syncOnFlush = true;
+    private VolumeLink.Factory linkFactory;
     private volatile boolean closed;
 
     public VolumeRouter(Settings settings) {
@@ -94,6 +100,22 @@ public final class VolumeRouter implements SnoopSink, Closeable {
      */
     public void onShipping(java.util.function.Consumer<ShippingVolume> listener) {
         this.onShipping = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Also ships every volume over a link {@code factory} starts (Kafka), with the journey
+     * shippers or alone; call before the first record is delivered.
+     */
+    public synchronized void alsoShipOver(VolumeLink.Factory factory) {
+        if (!volumes.isEmpty()) {
+            throw new IllegalStateException("links: volumes already seen (expected: set before the capture starts)");
+        }
+        this.linkFactory = java.util.Objects.requireNonNull(factory, "factory");
+    }
+
+    /** Whether volumes ship at all: to remotes, or over a link of {@link #alsoShipOver}. */
+    private boolean ships() {
+        return !settings.remotes().isEmpty() || linkFactory != null;
     }
 
     private Volume volume(VolumeKey key) {
@@ -188,7 +210,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     }
 
     private void startShippers(Volume v) {
-        if (!v.shippers.isEmpty() || settings.remotes().isEmpty()) {
+        if (v.shipping || !ships()) {
             return;
         }
         long size = v.stats.sizeBytes > 0 ? v.stats.sizeBytes
@@ -205,8 +227,16 @@ public final class VolumeRouter implements SnoopSink, Closeable {
                 throw new UncheckedIOException("shipper of volume " + v.name + " to " + remote + ": " + e.getMessage(), e);
             }
         }
-        log.info("shipping volume={} sizeBytes={} blockSize={} remotes={}", v.name, size, blockSize,
-                settings.remotes().size());
+        if (linkFactory != null) {
+            try {
+                v.links.add(linkFactory.start(v.name, size, blockSize, v.buffer));
+            } catch (IOException e) {
+                throw new UncheckedIOException("link of volume " + v.name + ": " + e.getMessage(), e);
+            }
+        }
+        v.shipping = true;
+        log.info("shipping volume={} sizeBytes={} blockSize={} remotes={} links={}", v.name, size, blockSize,
+                settings.remotes().size(), v.links.size());
         onShipping.accept(new ShippingVolume(v.name, v.buffer, List.copyOf(v.shippers), size));
     }
 
@@ -258,11 +288,14 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         return out;
     }
 
-    /** Names of volumes with records but no shipper (size unknown and no fallback), when remotes are configured. */
+    /**
+     * Names of volumes with records but no shipper (size unknown and no fallback), when remotes
+     * or links are configured.
+     */
     public synchronized List<String> unshippedVolumes() {
         List<String> out = new ArrayList<>();
         for (Volume v : volumes.values()) {
-            if (!settings.remotes().isEmpty() && v.shippers.isEmpty()) {
+            if (ships() && !v.shipping) {
                 out.add(v.name);
             }
         }
@@ -279,6 +312,9 @@ public final class VolumeRouter implements SnoopSink, Closeable {
             List<ShipperStatus> links = new ArrayList<>();
             for (Shipper s : v.shippers) {
                 links.add(s.status());
+            }
+            for (VolumeLink l : v.links) {
+                links.add(l.status());
             }
             out.put(settings.bufferDir().resolve(v.name), links);
         }
@@ -299,6 +335,9 @@ public final class VolumeRouter implements SnoopSink, Closeable {
             List<ShipperStatus> links = new ArrayList<>();
             for (Shipper s : v.shippers) {
                 links.add(s.status());
+            }
+            for (VolumeLink l : v.links) {
+                links.add(l.status());
             }
             out.add(new ShippingProgress(v.name, v.buffer.lastSequence(), List.copyOf(links)));
         }
@@ -324,6 +363,13 @@ public final class VolumeRouter implements SnoopSink, Closeable {
                     s.close();
                 } catch (Exception e) {
                     log.error("shipper close failed volume={} error={}", v.name, e.toString());
+                }
+            }
+            for (VolumeLink l : v.links) {
+                try {
+                    l.close();
+                } catch (IOException | RuntimeException e) {
+                    log.error("link close failed volume={} error={}", v.name, e.toString());
                 }
             }
             try {

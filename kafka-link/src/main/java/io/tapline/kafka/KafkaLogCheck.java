@@ -1,0 +1,128 @@
+package io.tapline.kafka;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordCodec;
+import io.tapline.log.RecordFormatException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * The checks of {@link KafkaLogVerifier}, fed one raw Kafka record at a time in offset order (no
+ * Kafka needed, so unit tests feed it directly): each value decodes and its CRC-32C matches, its
+ * {@code tapline.seq} header agrees with the value, sequences are dense (a producer's resend of a
+ * sequence already seen is counted, not a problem; a sequence 1 unlike the first one read, by its
+ * CRC-32C, is another capture history, a recreated buffer, on the same topic), and, when the scan began at the topic's start,
+ * the first sequence is 1 (anything else is a retention gap: the records before it are gone).
+ * Each problem is one line naming the Kafka offset(s) and sequence(s).
+ *
+ * <p>Not thread-safe: one scan's own instance.
+ */
+final class KafkaLogCheck {
+    /** At most this many problem lines are kept (the count goes on). */
+    static final int MAX_PROBLEM_LINES = 100;
+
+    private final String topic;
+    private final boolean fromLogStart;
+    private final Instant to;
+    private final List<String> problems = new ArrayList<>();
+    private long problemCount;
+    private long records;
+    private long duplicates;
+    private long firstSequence;
+    private long lastSequence;
+    private long lastOffset = -1;
+    /**
+     * CRC-32C of sequence 1 when the scan began with it, else null: tells a resent 1 from another
+     * history's 1 (null: any later 1 is another history's).
+     */
+    private Integer firstRecordCrc;
+
+    /**
+     * @param fromLogStart whether the scan began at the partition's log start (then sequence 1 must be first)
+     * @param to           stop at the first record captured after this time, or null
+     */
+    KafkaLogCheck(String topic, boolean fromLogStart, Instant to) {
+        this.topic = topic;
+        this.fromLogStart = fromLogStart;
+        this.to = to;
+    }
+
+    /** Checks the next record; false once a record captured after {@code to} ends the range. */
+    boolean accept(ConsumerRecord<byte[], byte[]> r) {
+        CaptureRecord rec;
+        try {
+            rec = RecordCodec.decode(ByteBuffer.wrap(r.value() == null ? new byte[0] : r.value()));
+        } catch (RecordFormatException e) {
+            problem("offset " + r.offset() + ": damaged record (" + e.getMessage() + ")");
+            lastOffset = r.offset();
+            return true;
+        }
+        if (to != null && Instant.ofEpochSecond(0, rec.captureTimeNanos()).isAfter(to)) {
+            return false;
+        }
+        checkHeader(r, rec);
+        long seq = rec.sequence();
+        if (lastSequence == 0) {
+            firstSequence = seq;
+            if (seq == 1) {
+                firstRecordCrc = rec.crc32c();
+            }
+            if (fromLogStart && seq > 1) {
+                problem("offset " + r.offset() + ": first sequence " + seq + " (expected: 1); sequences 1.."
+                        + (seq - 1) + " are not on the topic (retention deleted them, or they were never shipped)");
+            }
+        } else if (seq <= lastSequence) {
+            if (seq == 1 && (firstRecordCrc == null || rec.crc32c() != firstRecordCrc)) {
+                problem("offset " + r.offset() + ": sequence 1 after sequence " + lastSequence + " (expected: "
+                        + (lastSequence + 1) + "; another capture history, a recreated buffer, writes this topic)");
+                firstRecordCrc = rec.crc32c(); // the new history's resends are duplicates again
+                lastSequence = seq;
+                lastOffset = r.offset();
+                records++;
+                return true;
+            }
+            duplicates++;
+            lastOffset = r.offset();
+            return true;
+        } else if (seq > lastSequence + 1) {
+            problem("offsets " + lastOffset + ".." + r.offset() + ": hole, sequences " + (lastSequence + 1) + ".."
+                    + (seq - 1) + " missing (expected: dense sequences)");
+        }
+        records++;
+        lastSequence = seq;
+        lastOffset = r.offset();
+        return true;
+    }
+
+    private void checkHeader(ConsumerRecord<byte[], byte[]> r, CaptureRecord rec) {
+        try {
+            long header = KafkaRecordFormat.sequence(r);
+            if (header != rec.sequence()) {
+                problem("offset " + r.offset() + ": header tapline.seq " + header + " (expected: the value's sequence "
+                        + rec.sequence() + ")");
+            }
+        } catch (IllegalArgumentException e) {
+            problem("offset " + r.offset() + ": " + e.getMessage());
+        }
+    }
+
+    private void problem(String line) {
+        problemCount++;
+        if (problems.size() < MAX_PROBLEM_LINES) {
+            problems.add("topic " + topic + " " + line);
+        }
+    }
+
+    /** What the records fed so far show; the span is the scan's. */
+    KafkaLogVerifier.Result result(KafkaLogReader.Span span) {
+        if (records == 0 && problemCount == 0 && fromLogStart && span.logStartOffset() > 0) {
+            problem("log start offset " + span.logStartOffset() + ": no record left (expected: records from"
+                    + " sequence 1; retention deleted them all)");
+        }
+        return new KafkaLogVerifier.Result(topic, span.logStartOffset(), span.startOffset(), span.endOffset(), records,
+                duplicates, firstSequence, lastSequence, problemCount, List.copyOf(problems));
+    }
+}
