@@ -204,8 +204,18 @@ public final class KafkaShipper implements Closeable {
                         buffer.sync(); // group commit with the wedge's FLUSH/FUA waiters
                     }
                     for (CaptureRecord r : read) {
-                        window.add(new Sent(r.sequence(), r.encodedSize(),
-                                producer.send(KafkaRecordFormat.toKafka(topic, r, volume))));
+                        Sent sent = new Sent(r.sequence(), r.encodedSize(),
+                                producer.send(KafkaRecordFormat.toKafka(topic, r, volume)));
+                        if (sent.future.isDone()) {
+                            // Failed at once (no metadata within max.block.ms: every broker gone): each
+                            // further send would block as long again, so the session ends here.
+                            try {
+                                sent.future.get();
+                            } catch (ExecutionException e) {
+                                throw failed(sent, e);
+                            }
+                        }
+                        window.add(sent);
                         windowBytes += r.encodedSize();
                     }
                     lastSent.set(last);

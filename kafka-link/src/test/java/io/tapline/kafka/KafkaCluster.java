@@ -5,19 +5,19 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
 /**
- * Kafka in the test's JVM: KRaft, one controller and three brokers, replication factor 3 and
+ * Kafka in the test's JVM (this module's tests and, through its test jar, the tools module's): KRaft, one controller and three brokers, replication factor 3 and
  * {@code min.insync.replicas=2} by default. A broker that stops and starts again keeps its port
  * (the test kit binds the port it first got), so the clients' bootstrap list stays right.
  */
-final class KafkaCluster implements AutoCloseable {
-    static final int BROKERS = 3;
+public final class KafkaCluster implements AutoCloseable {
+    public static final int BROKERS = 3;
     private final KafkaClusterTestKit kit;
 
     private KafkaCluster(KafkaClusterTestKit kit) {
         this.kit = kit;
     }
 
-    static KafkaCluster start(Path dir) throws Exception {
+    public static KafkaCluster start(Path dir) throws Exception {
         TestKitNodes nodes = new TestKitNodes.Builder().setCombined(false).setNumControllerNodes(1)
                 .setNumBrokerNodes(BROKERS).setBaseDirectory(dir).build();
         KafkaClusterTestKit kit = new KafkaClusterTestKit.Builder(nodes)
@@ -37,28 +37,28 @@ final class KafkaCluster implements AutoCloseable {
     }
 
     /** {@code localhost:port,...} of all brokers. */
-    String bootstrap() {
+    public String bootstrap() {
         return kit.bootstrapServers();
     }
 
-    String kitBootstrap() {
+    public String kitBootstrap() {
         return kit.bootstrapServers();
     }
 
     /** Stops broker {@code id} (0..2) as a shutdown would, and waits until it is down. */
-    void stopBroker(int id) {
+    public void stopBroker(int id) {
         var broker = kit.brokers().get(id);
         broker.shutdown();
         broker.awaitShutdown();
     }
 
     /** Starts a stopped broker again on its port. */
-    void startBroker(int id) {
+    public void startBroker(int id) {
         kit.brokers().get(id).startup();
     }
 
     /** Waits until every broker answers again. */
-    void awaitBrokers() throws Exception {
+    public void awaitBrokers() throws Exception {
         kit.waitForReadyBrokers();
     }
 

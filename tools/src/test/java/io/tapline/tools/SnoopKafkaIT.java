@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tapline.kafka.KafkaCluster;
 import io.tapline.snoop.volume.VolumeKey;
 import io.tapline.snoop.volume.VolumeNames;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * replica byte-identical (md5) to the export; {@code audit verify --kafka} finds every sequence
  * intact, then names the gap once retention deleted the topic's first records. Live ({@code snoop --interface lo --kafka}), a site
  * that consumes while the host writes reaches the same. Three in-process KRaft brokers
- * ({@link KafkaBrokers}).
+ * ({@link KafkaCluster}).
  * Needs root (tcpdump), nbdkit, libnbd-bin and qemu-utils; {@code .ci/run} installs them.
  */
 class SnoopKafkaIT {
@@ -40,7 +41,7 @@ class SnoopKafkaIT {
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void importShipsToKafkaAndAReplayerFromKafkaMakesTheExportsTwin() throws Exception {
         int port = Peers.freePort();
-        try (KafkaBrokers kafka = KafkaBrokers.start(dir.resolve("kafka")); SnoopRig rig = new SnoopRig(dir)) {
+        try (KafkaCluster kafka = KafkaCluster.start(dir.resolve("kafka")); SnoopRig rig = new SnoopRig(dir)) {
             Path image = dir.resolve("export.img");
             try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
                 f.setLength(EXPORT_BYTES);
@@ -129,7 +130,7 @@ class SnoopKafkaIT {
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void liveSnoopShipsToKafkaWhileASiteReplaysIt() throws Exception {
         int port = Peers.freePort();
-        try (KafkaBrokers kafka = KafkaBrokers.start(dir.resolve("kafka")); SnoopRig rig = new SnoopRig(dir)) {
+        try (KafkaCluster kafka = KafkaCluster.start(dir.resolve("kafka")); SnoopRig rig = new SnoopRig(dir)) {
             Path image = dir.resolve("export.img");
             try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
                 f.setLength(EXPORT_BYTES);

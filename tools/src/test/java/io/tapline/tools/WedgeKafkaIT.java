@@ -3,6 +3,7 @@ package io.tapline.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tapline.kafka.KafkaCluster;
 import io.tapline.log.audit.AuditEntry;
 import io.tapline.log.audit.AuditLog;
 import io.tapline.log.audit.AuditType;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 class WedgeKafkaIT {
     private static final Duration PEER = Duration.ofMinutes(2);
     private static final Duration SYNC = Duration.ofSeconds(120);
-    private static final long SIZE = 64L << 20;
+    private static final long SIZE = 256L << 20; // room for the ext4 file operations (up to 96 MiB of files)
     private static final String EXPORT = "vol1";
 
     @TempDir
@@ -36,8 +37,8 @@ class WedgeKafkaIT {
     private final List<TaplineProcess> processes = new ArrayList<>();
 
     @Test
-    void qemuWritesReachTwoSitesThroughKafkaThroughAReplayerKillABrokerStopAndAKafkaOutage() throws Exception {
-        try (KafkaBrokers kafka = KafkaBrokers.start(dir.resolve("kafka"))) {
+    void qemuAndExt4WritesReachTwoSitesThroughKafkaThroughAReplayerKillABrokerStopAndAKafkaOutage() throws Exception {
+        try (KafkaCluster kafka = KafkaCluster.start(dir.resolve("kafka"))) {
             InetSocketAddress nbd = new InetSocketAddress("127.0.0.1", Peers.freePort());
             String uri = "nbd://127.0.0.1:" + nbd.getPort() + "/" + EXPORT;
             Path primary = dir.resolve("primary.img");
@@ -53,6 +54,20 @@ class WedgeKafkaIT {
                 Peers.run(PEER, qemuWrites(uri, 300, 1)).orFail("qemu-io");
                 awaitReplicaEqualsPrimary(primary, "east");
                 awaitReplicaEqualsPrimary(primary, "west");
+
+                // 1b. ext4 through the wedge (nbdfuse + loop): file operations, then both sites' replicas
+                // equal the primary and fsck clean.
+                try (NbdfuseDisk host = NbdfuseDisk.attach(dir, "host", uri)) {
+                    Peers.ok(PEER, "mkfs.ext4", "-q", "-F", host.device());
+                    long ops = new AcceptanceIT.FileOperations(host.mount(dir.resolve("mnt")), 12)
+                            .runFor(Duration.ofSeconds(10));
+                    host.unmount();
+                    assertTrue(ops > 100, "file operations on ext4: " + ops);
+                }
+                for (String site : List.of("east", "west")) {
+                    awaitReplicaEqualsPrimary(primary, site);
+                    Peers.ok(PEER, "e2fsck", "-fn", dir.resolve(site).resolve(EXPORT).resolve("replica.img").toString());
+                }
 
                 // 2. kill -9 a replayer mid-stream and restart it while a broker is down.
                 Process writer = new ProcessBuilder(qemuWrites(uri, 3000, 2)).redirectErrorStream(true)
@@ -71,7 +86,7 @@ class WedgeKafkaIT {
                 kafka.awaitBrokers();
 
                 // 3. all brokers down while the host writes: the buffer absorbs it, status shows the link down.
-                for (int id = 0; id < KafkaBrokers.BROKERS; id++) {
+                for (int id = 0; id < KafkaCluster.BROKERS; id++) {
                     kafka.stopBroker(id);
                 }
                 try {
@@ -79,7 +94,7 @@ class WedgeKafkaIT {
                     Poll.until(Duration.ofSeconds(60), () -> "status shows the kafka link down",
                             () -> kafkaLinkDown(buffer));
                 } finally {
-                    for (int id = 0; id < KafkaBrokers.BROKERS; id++) {
+                    for (int id = 0; id < KafkaCluster.BROKERS; id++) {
                         kafka.startBroker(id);
                     }
                 }
@@ -108,7 +123,7 @@ class WedgeKafkaIT {
         }
     }
 
-    private TaplineProcess startSite(KafkaBrokers kafka, String site, int run) throws Exception {
+    private TaplineProcess startSite(KafkaCluster kafka, String site, int run) throws Exception {
         return own(TaplineProcess.start(dir.resolve("replay-" + site + "-" + run + ".log"), "replay", "--data",
                 dir.resolve(site).toString(), "--kafka", kafka.bootstrap(), "--kafka-topic-prefix", "it.", "--site",
                 site)).awaitLogLine("tapline replay: consuming", Duration.ofSeconds(60));
