@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,11 +46,11 @@ class SnoopImportIT {
                     pcap.toString(), "tcp port " + portA + " or tcp port " + portB);
             Poll.until(Duration.ofSeconds(20), () -> "tcpdump listening", Poll.of(() ->
                     Files.readString(dir.resolve("tcpdump.log")).contains("listening on")));
-            startNbdkit(rig, portA, imageA);
-            startNbdkit(rig, portB, imageB);
-            write(portA, 5, EXPORT_BYTES);
-            write(portB, 6, EXPORT_BYTES - (4L << 20));
-            awaitStableSize(pcap);
+            NbdHostTraffic.startNbdkit(rig, portA, imageA);
+            NbdHostTraffic.startNbdkit(rig, portB, imageB);
+            NbdHostTraffic.write(dir, portA, 5, EXPORT_BYTES);
+            NbdHostTraffic.write(dir, portB, 6, EXPORT_BYTES - (4L << 20));
+            NbdHostTraffic.awaitStableSize(pcap);
             tcpdump.destroy();
             assertTrue(tcpdump.waitFor(30, TimeUnit.SECONDS), "tcpdump stops on SIGTERM");
 
@@ -117,55 +116,5 @@ class SnoopImportIT {
             f.setLength(bytes);
         }
         return image;
-    }
-
-    /** nbdcopy of random data (a zeroed hole in it), then qemu-io writes, zeroes, discards and a flush. */
-    private void write(int port, long seed, long bytes) throws Exception {
-        byte[] data = new byte[(int) bytes];
-        new Random(seed).nextBytes(data);
-        java.util.Arrays.fill(data, 4 << 20, 6 << 20, (byte) 0);
-        Path src = dir.resolve("src-" + port + ".img");
-        Files.write(src, data);
-        String uri = "nbd://127.0.0.1:" + port;
-        Peers.ok(PEER, "nbdcopy", "--connections=2", src.toString(), uri);
-        List<String> cmd = new java.util.ArrayList<>(List.of("qemu-io", "-f", "raw"));
-        Random rnd = new Random(seed + 100);
-        for (int i = 0; i < 60; i++) {
-            long offset = (long) rnd.nextInt((int) (bytes / 4096 - 16)) * 4096;
-            cmd.add("-c");
-            cmd.add(switch (i % 20) {
-                case 0 -> "write -z " + offset + " 64k";
-                case 1 -> "discard " + offset + " 64k";
-                default -> "write -P " + (1 + rnd.nextInt(255)) + " " + offset + " 4k";
-            });
-        }
-        cmd.add("-c");
-        cmd.add("flush");
-        cmd.add(uri);
-        Peers.run(PEER, cmd).orFail("qemu-io");
-    }
-
-    /** tcpdump -U writes each packet as it gets it: the capture is complete once the file stops growing. */
-    private static void awaitStableSize(Path file) throws InterruptedException {
-        long[] last = {-1, System.nanoTime()};
-        Poll.until(Duration.ofSeconds(60), () -> file + " still growing", Poll.of(() -> {
-            long size = Files.size(file);
-            if (size != last[0]) {
-                last[0] = size;
-                last[1] = System.nanoTime();
-                return false;
-            }
-            return System.nanoTime() - last[1] > 1_000_000_000L;
-        }));
-    }
-
-    /** nbdkit daemonised with a pid file, as in SnoopNbdIT. */
-    private void startNbdkit(SnoopRig rig, int port, Path image) throws Exception {
-        Path pidFile = dir.resolve("nbdkit-" + port + ".pid");
-        rig.ownPidFile(pidFile);
-        Peers.ok(PEER, "nbdkit", "-P", pidFile.toString(), "--port", Integer.toString(port), "-i", "127.0.0.1",
-                "file", image.toString());
-        Poll.until(SnoopRig.START, () -> "nbdkit pid file " + pidFile, Poll.of(() ->
-                Files.exists(pidFile) && Files.size(pidFile) > 0));
     }
 }

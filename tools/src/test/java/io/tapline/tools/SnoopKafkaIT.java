@@ -10,9 +10,7 @@ import io.tapline.snoop.volume.VolumeNames;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,9 +49,9 @@ class SnoopKafkaIT {
                     pcap.toString(), "tcp port " + port);
             Poll.until(Duration.ofSeconds(20), () -> "tcpdump listening", Poll.of(() ->
                     Files.readString(dir.resolve("tcpdump.log")).contains("listening on")));
-            startNbdkit(rig, port, image);
-            write(port);
-            awaitStableSize(pcap);
+            NbdHostTraffic.startNbdkit(rig, port, image);
+            NbdHostTraffic.write(dir, port, 7, EXPORT_BYTES);
+            NbdHostTraffic.awaitStableSize(pcap);
             tcpdump.destroy();
             assertTrue(tcpdump.waitFor(30, TimeUnit.SECONDS), "tcpdump stops on SIGTERM");
             String volume = new VolumeNames(List.of()).name(VolumeKey.nbd("127.0.0.1:" + port, ""));
@@ -145,8 +143,8 @@ class SnoopKafkaIT {
                     "--kafka-topic-prefix", "it.");
             try {
                 snoop.awaitLogLine("tapline snoop: capturing on", SnoopRig.START);
-                startNbdkit(rig, port, image);
-                write(port);
+                NbdHostTraffic.startNbdkit(rig, port, image);
+                NbdHostTraffic.write(dir, port, 7, EXPORT_BYTES);
                 String volume = new VolumeNames(List.of()).name(VolumeKey.nbd("127.0.0.1:" + port, ""));
                 Path replica = dir.resolve("east").resolve(volume).resolve("replica.img");
                 String want = Peers.md5(image);
@@ -182,55 +180,5 @@ class SnoopKafkaIT {
             assertEquals(++n, r.sequence());
         }
         return n;
-    }
-
-    /** nbdcopy of random data (a zeroed hole in it), then qemu-io writes, zeroes, discards and a flush. */
-    private void write(int port) throws Exception {
-        byte[] data = new byte[(int) EXPORT_BYTES];
-        new Random(7).nextBytes(data);
-        java.util.Arrays.fill(data, 4 << 20, 6 << 20, (byte) 0);
-        Path src = dir.resolve("src.img");
-        Files.write(src, data);
-        String uri = "nbd://127.0.0.1:" + port;
-        Peers.ok(PEER, "nbdcopy", "--connections=2", src.toString(), uri);
-        List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
-        Random rnd = new Random(8);
-        for (int i = 0; i < 60; i++) {
-            long offset = (long) rnd.nextInt((int) (EXPORT_BYTES / 4096 - 16)) * 4096;
-            cmd.add("-c");
-            cmd.add(switch (i % 20) {
-                case 0 -> "write -z " + offset + " 64k";
-                case 1 -> "discard " + offset + " 64k";
-                default -> "write -P " + (1 + rnd.nextInt(255)) + " " + offset + " 4k";
-            });
-        }
-        cmd.add("-c");
-        cmd.add("flush");
-        cmd.add(uri);
-        Peers.run(PEER, cmd).orFail("qemu-io");
-    }
-
-    /** tcpdump -U writes each packet as it gets it: the capture is complete once the file stops growing. */
-    private static void awaitStableSize(Path file) throws InterruptedException {
-        long[] last = {-1, System.nanoTime()};
-        Poll.until(Duration.ofSeconds(60), () -> file + " still growing", Poll.of(() -> {
-            long size = Files.size(file);
-            if (size != last[0]) {
-                last[0] = size;
-                last[1] = System.nanoTime();
-                return false;
-            }
-            return System.nanoTime() - last[1] > 1_000_000_000L;
-        }));
-    }
-
-    /** nbdkit daemonised with a pid file (stopped by the rig through it), as in SnoopImportIT. */
-    private void startNbdkit(SnoopRig rig, int port, Path image) throws Exception {
-        Path pidFile = dir.resolve("nbdkit-" + port + ".pid");
-        rig.ownPidFile(pidFile);
-        Peers.ok(PEER, "nbdkit", "-P", pidFile.toString(), "--port", Integer.toString(port), "-i", "127.0.0.1",
-                "file", image.toString());
-        Poll.until(SnoopRig.START, () -> "nbdkit pid file " + pidFile, Poll.of(() ->
-                Files.exists(pidFile) && Files.size(pidFile) > 0));
     }
 }

@@ -41,7 +41,7 @@ class SnoopNbdIT {
             rig.startReplayer();
             java.net.InetSocketAddress http = new java.net.InetSocketAddress("127.0.0.1", Peers.freePort());
             rig.startSnoop(port, "--http", ReplicationRig.hostPort(http));
-            startNbdkit(rig, port, image);
+            NbdHostTraffic.startNbdkit(rig, port, image);
             String uri = "nbd://127.0.0.1:" + port;
 
             byte[] data = new byte[(int) EXPORT_BYTES];
@@ -76,21 +76,6 @@ class SnoopNbdIT {
                     java.net.URI.create("http://" + ReplicationRig.hostPort(http) + "/status.json")).build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString()).body();
             assertTrue(status.contains("\"volume\" : \"" + volume + "\""), status);
-        }
-    }
-
-    /** nbdkit daemonised with a pid file (a foreground nbdkit dies with its launching shell here). */
-    private void startNbdkit(SnoopRig rig, int port, Path image) throws Exception {
-        Path pidFile = dir.resolve("nbdkit.pid");
-        rig.ownPidFile(pidFile);
-        Peers.ok(PEER, "nbdkit", "-P", pidFile.toString(), "--port", Integer.toString(port), "-i", "127.0.0.1",
-                "file", image.toString());
-        long deadline = System.nanoTime() + SnoopRig.START.toNanos();
-        while (!Files.exists(pidFile) || Files.size(pidFile) == 0) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("nbdkit wrote no pid file " + pidFile);
-            }
-            Thread.onSpinWait();
         }
     }
 }
