@@ -133,6 +133,8 @@ class KafkaLinkIT {
                 KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer)) {
             src.write(100);
             await("first burst acknowledged", () -> src.buffer.acknowledged(KafkaShipper.CURSOR_ID) == 100);
+            // Not a wait for a condition: a gap on the clock, so no record of either burst carries
+            // the boundary's millisecond and the time-range query has an exact answer.
             Thread.sleep(20);
             java.time.Instant between = java.time.Instant.now();
             Thread.sleep(20);

@@ -153,17 +153,12 @@ class WedgeKafkaIT {
     private void awaitReplicaEqualsPrimary(Path primary, String site) throws Exception {
         Path replica = dir.resolve(site).resolve(EXPORT).resolve("replica.img");
         String want = Peers.md5(primary);
-        long deadline = System.nanoTime() + SYNC.toNanos();
-        String got = "";
-        while (System.nanoTime() < deadline) {
-            got = Files.exists(replica) ? Peers.md5(replica) : "none";
-            if (got.equals(want)) {
-                return;
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("replica at " + site + " md5 " + got + " != primary " + want + "\n--- logs:\n"
-                + logs());
+        String[] got = {"none"};
+        Poll.until(SYNC, () -> "replica at " + site + " md5 " + got[0] + " != primary " + want + "\n--- logs:\n"
+                + logs(), Poll.of(() -> {
+                    got[0] = Files.exists(replica) ? Peers.md5(replica) : "none";
+                    return got[0].equals(want);
+                }));
     }
 
     private String logs() {
