@@ -4,6 +4,7 @@ import io.tapline.snoop.SnoopConfig;
 import io.tapline.snoop.SnoopPipeline;
 import io.tapline.snoop.capture.BpfFrameFilter;
 import io.tapline.snoop.capture.EvidenceRing;
+import io.tapline.snoop.capture.FrameQueue;
 import io.tapline.snoop.capture.PcapCapture;
 import io.tapline.snoop.volume.VolumeNames;
 import io.tapline.snoop.volume.VolumeRouter;
@@ -102,6 +103,12 @@ final class SnoopCommand implements Callable<Integer> {
             description = "Server ports taken as NBD for connections joined mid-stream (default: ${DEFAULT-VALUE}).")
     List<Integer> nbdPorts;
 
+    @Option(names = "--decode-queue", paramLabel = "SIZE", converter = ByteSizeConverter.class,
+            description = "Live capture: captured frames waiting for the decode thread, at most SIZE (default: 512M"
+                    + " or a quarter of the JVM heap if less; 16M to a quarter of the heap, allocated at start). The capture thread never waits for decoding or the"
+                    + " buffer: a frame that does not fit is a drop (a whole-volume GAP).")
+    Long decodeQueue;
+
     @Option(names = "--capture-buffer", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64M",
             description = "Kernel capture buffer for live capture (default: ${DEFAULT-VALUE}).")
     long captureBuffer;
@@ -189,6 +196,14 @@ final class SnoopCommand implements Callable<Integer> {
         boolean file = source.pcap != null;
         if (file && snaplen != null) {
             throw new CliFailure("--snaplen: only with --interface (a capture file keeps the snap length it was written with)", 2);
+        }
+        long heapQuarter = Runtime.getRuntime().maxMemory() / 4;
+        if (decodeQueue != null && (file || decodeQueue < FrameQueue.MIN_CAPACITY_BYTES || decodeQueue > heapQuarter)) {
+            if (file) {
+                throw new CliFailure("--decode-queue: only with --interface (a capture file is decoded as it is read)", 2);
+            }
+            throw new CliFailure("--decode-queue: " + decodeQueue + " bytes (expected: 16M to " + heapQuarter
+                    + ", a quarter of the JVM heap; a larger heap: TAPLINE_JAVA_OPTS=-Xmx...)", 2);
         }
         if (snaplen != null && (snaplen < 1 || snaplen > PcapCapture.MAX_SNAPLEN_BYTES)) {
             throw new CliFailure("--snaplen: " + snaplen + " (expected: 1 to " + PcapCapture.MAX_SNAPLEN_BYTES + ")", 2);
@@ -297,7 +312,11 @@ final class SnoopCommand implements Callable<Integer> {
         int snap = snaplen == null ? PcapCapture.MAX_SNAPLEN_BYTES : snaplen;
         PcapCapture capture;
         try {
-            capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer), snap);
+            long queueBytes = decodeQueue != null ? decodeQueue
+                    : Math.max(FrameQueue.MIN_CAPACITY_BYTES, Math.min(PcapCapture.DEFAULT_DECODE_QUEUE_BYTES,
+                            Runtime.getRuntime().maxMemory() / 4));
+            capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer), snap,
+                    queueBytes);
         } catch (IllegalArgumentException e) {
             throw new CliFailure(e.getMessage(), 2);
         }
@@ -317,6 +336,14 @@ final class SnoopCommand implements Callable<Integer> {
                     .register(registry);
             io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_truncated_packets", counters,
                     c -> c.truncatedPackets()).description("packets cut by the snap length").register(registry);
+            var queue = capture.decodeQueue();
+            io.micrometer.core.instrument.Gauge.builder("tapline_snoop_decode_queue_bytes", queue, q -> q.queuedBytes())
+                    .description("captured bytes waiting for the decode thread").register(registry);
+            io.micrometer.core.instrument.Gauge.builder("tapline_snoop_decode_queue_high_water_bytes", queue,
+                    q -> q.highWaterBytes()).description("the most bytes the decode queue held").register(registry);
+            io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_decode_queue_refused_packets", queue,
+                    q -> q.refusedFrames()).description("packets the full decode queue refused (counted in"
+                            + " tapline_snoop_dropped_packets)").register(registry);
             if (evidence != null) {
                 io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_write_pcap_frames", evidence,
                         r -> r.writtenFrames()).description("frames written to the --write-pcap ring").register(registry);
@@ -338,7 +365,10 @@ final class SnoopCommand implements Callable<Integer> {
         }, "snoop-capture");
         serve.own(() -> {
             capture.stop();
-            captureThread.join(10_000);
+            captureThread.join(60_000); // the decode thread first drains its queue
+            var q = capture.decodeQueue();
+            LOG.info("capture closed decodeQueueHighWaterBytes={} decodeQueueRefusedPackets={}", q.highWaterBytes(),
+                    q.refusedFrames());
             capture.close();
         });
         // Records become durable (and so shippable) within SYNC_MILLIS even when traffic stops;

@@ -15,6 +15,12 @@ public final class CaptureCounters {
     volatile long lastKernelArrivalMillis;
     volatile String fileError;
     volatile long filteredOutPackets;
+    private volatile java.util.function.BooleanSupplier backlog = () -> false;
+
+    /** Tells the counters whether frames wait to be decoded (live capture's decode queue). */
+    void backlog(java.util.function.BooleanSupplier waiting) {
+        this.backlog = waiting;
+    }
 
     /** Frames of a capture file that the {@code --filter} expression rejected (counted in {@link #packets}). */
     public long filteredOutPackets() {
@@ -46,13 +52,15 @@ public final class CaptureCounters {
     }
 
     /**
-     * When (UTC ms, this host's clock) libpcap last delivered a packet. libpcap delivers within
-     * its 100 ms read timeout whenever the kernel ring holds packets, so a capture idle for longer
-     * has decoded everything the kernel had passed it. (pcap_stats' received count is no help
+     * When (UTC ms, this host's clock) the last packet libpcap delivered was decoded, or now while
+     * delivered packets wait in the decode queue. libpcap delivers within its 100 ms read timeout
+     * whenever the kernel ring holds packets, so a capture idle for longer has decoded everything
+     * the kernel had passed it. (pcap_stats' received count is no help
      * here: on lo it counts each packet twice.)
      */
     public long lastDeliveryMillis() {
-        return lastDeliveryMillis;
+        // frames waiting in the decode queue are delivery still under way, however long it stalls
+        return backlog.getAsBoolean() ? System.currentTimeMillis() : lastDeliveryMillis;
     }
 
     /** Idle this long (beyond libpcap's 100 ms read timeout): the kernel ring is empty. */
@@ -64,7 +72,7 @@ public final class CaptureCounters {
      * order), or the capture has been idle for {@link #IDLE_MILLIS} since then.
      */
     public boolean decodedEverythingUpTo(long sinceMillis, long nowMillis) {
-        return lastPacketMillis >= sinceMillis || nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis >= IDLE_MILLIS
+        return lastPacketMillis >= sinceMillis || nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis() >= IDLE_MILLIS
                 && nowMillis - lastKernelArrivalMillis >= IDLE_MILLIS;
     }
 
@@ -76,7 +84,10 @@ public final class CaptureCounters {
         return lastKernelArrivalMillis;
     }
 
-    /** Packets the kernel or interface dropped (live capture; {@code PcapHandle.getStats()}). */
+    /**
+     * Packets lost by the live capture: those the kernel or interface dropped
+     * ({@code PcapHandle.getStats()}) and those the full decode queue refused ({@link FrameQueue}).
+     */
     public long drops() {
         return drops;
     }

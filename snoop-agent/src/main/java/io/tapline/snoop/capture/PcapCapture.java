@@ -45,6 +45,9 @@ public final class PcapCapture implements AutoCloseable {
     private final CaptureCounters counters = new CaptureCounters();
     private volatile boolean stopped;
     private FrameTap tap = FrameTap.NONE;
+    /** Live capture: frames between the capture thread and the decode thread; null offline. */
+    private final FrameQueue queue;
+    private volatile Throwable decodeFailure;
 
     /** Receives every live frame on the capture thread, before decoding; must not block. */
     public interface FrameTap {
@@ -54,8 +57,10 @@ public final class PcapCapture implements AutoCloseable {
         void frame(int linkType, byte[] frame, int originalLength, long timeNanos);
     }
 
-    private PcapCapture(PcapHandle handle) {
+    private PcapCapture(PcapHandle handle, long decodeQueueBytes) {
         this.handle = handle;
+        this.queue = new FrameQueue(decodeQueueBytes);
+        this.counters.backlog(() -> !queue.isEmpty());
         this.reader = null;
         this.fileFilter = null;
         this.live = true;
@@ -64,6 +69,7 @@ public final class PcapCapture implements AutoCloseable {
 
     private PcapCapture(CaptureFileReader reader, BpfFrameFilter filter) {
         this.handle = null;
+        this.queue = null;
         this.reader = reader;
         this.fileFilter = filter;
         this.live = false;
@@ -102,19 +108,27 @@ public final class PcapCapture implements AutoCloseable {
      * BPF filter.
      */
     public static PcapCapture openLive(String interfaceName, String filter, int bufferBytes) throws IOException {
-        return openLive(interfaceName, filter, bufferBytes, MAX_SNAPLEN_BYTES);
+        return openLive(interfaceName, filter, bufferBytes, MAX_SNAPLEN_BYTES, DEFAULT_DECODE_QUEUE_BYTES);
     }
+
+    /** The live capture thread's nice value when the process may raise it ({@link ThreadNice}). */
+    static final int CAPTURE_THREAD_NICE = -10;
+
+    /** The decode queue's default capacity: 512 MiB, about a second of a 4 Gbit/s line. */
+    public static final long DEFAULT_DECODE_QUEUE_BYTES = 512L << 20;
 
     /**
      * Opens a live capture keeping at most {@code snaplenBytes} of each frame (a shorter frame
-     * loses the rest of its TCP payload: a stream gap).
+     * loses the rest of its TCP payload: a stream gap), decoding on its own thread behind a queue
+     * of {@code decodeQueueBytes} ({@link FrameQueue}).
+
      *
      * @throws CapturePermissionException when the process may not capture (not root, no CAP_NET_RAW)
      * @throws IOException                naming the interface for any other failure (no such
      *                                    interface, a filter that does not compile)
      */
-    public static PcapCapture openLive(String interfaceName, String filter, int bufferBytes, int snaplenBytes)
-            throws IOException {
+    public static PcapCapture openLive(String interfaceName, String filter, int bufferBytes, int snaplenBytes,
+            long decodeQueueBytes) throws IOException {
         if (snaplenBytes < 1 || snaplenBytes > MAX_SNAPLEN_BYTES) {
             throw new IllegalArgumentException("snaplen: " + snaplenBytes + " (expected: 1 to " + MAX_SNAPLEN_BYTES + ")");
         }
@@ -136,13 +150,18 @@ public final class PcapCapture implements AutoCloseable {
                             + e.getMessage() + ")", e);
                 }
             }
-            return new PcapCapture(handle);
+            return new PcapCapture(handle, decodeQueueBytes);
         } catch (PcapNativeException | NotOpenException e) {
             if (CapturePermissionException.isPermissionError(e.getMessage())) {
                 throw new CapturePermissionException(interfaceName, e);
             }
             throw new IOException("capture on " + interfaceName + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The live capture's decode queue (its fill, high-water mark and refusals); null offline. */
+    public FrameQueue decodeQueue() {
+        return queue;
     }
 
     /**
@@ -178,32 +197,21 @@ public final class PcapCapture implements AutoCloseable {
     }
 
     private void runLive(SnoopPipeline pipeline, VolumeRouter router, LongConsumer progress) throws IOException {
-        long[] frameBytes = {0};
         int dlt = handle.getDlt().value();
         FrameTap frameTap = tap;
+        Thread decoder = new Thread(() -> decodeLive(pipeline, progress), "snoop-decode");
+        decoder.start();
+        ThreadNice.raiseCurrentThread(CAPTURE_THREAD_NICE);
+        // The capture thread only takes frames out of the kernel ring: libpcap's callback copies
+        // each one once into a fresh array, which is handed to the evidence ring and the decode
+        // queue by reference. Decoding, reassembly and the buffer appends run on the decode
+        // thread, so that a stall there (JIT, disk, a busy core) fills the queue, not the kernel ring.
         RawPacketListener listener = frame -> {
             Integer original = handle.getOriginalLength();
             int originalLength = original == null ? frame.length : original;
-            counters.packets++;
-            counters.bytes += frame.length;
-            frameBytes[0] += 16 + frame.length;
-            if (originalLength > frame.length) {
-                counters.truncatedPackets++;
-            }
             long captured = nanos();
             frameTap.frame(dlt, frame, originalLength, captured);
-            TcpSegment s = parser.parse(frame, originalLength, captured);
-            if (s != null) {
-                pipeline.segment(s);
-            }
-            // Per packet on purpose (a vDSO clock read, two stores): "caught up" tests whether a packet
-            // was delivered in the last 500 ms; the kernel-arrival signal lags by up to 200 ms, so a
-            // short burst recorded only every N packets could be taken for idleness.
-            counters.lastPacketMillis = captured / 1_000_000L;
-            counters.lastDeliveryMillis = System.currentTimeMillis();
-            if ((counters.packets & 0x3FF) == 0) {
-                progress.accept(frameBytes[0]);
-            }
+            queue.offer(frame, originalLength, captured);
         };
         try {
             while (!stopped) {
@@ -220,9 +228,58 @@ public final class PcapCapture implements AutoCloseable {
         } catch (PcapNativeException | NotOpenException e) {
             throw new IOException("capture: " + e.getMessage(), e);
         } finally {
-            progress.accept(frameBytes[0]);
+            queue.close();
+            joinDecoder(decoder);
             checkDrops(router);
+        }
+        if (decodeFailure != null) {
+            throw new IOException("decode: " + decodeFailure.getMessage(), decodeFailure);
+        }
+    }
+
+    /** The decode thread: frames from the queue, in capture order, through the pipeline. */
+    private void decodeLive(SnoopPipeline pipeline, LongConsumer progress) {
+        long[] frameBytes = {0};
+        FrameQueue.FrameConsumer decode = (buf, offset, length, originalLength, timeNanos) -> {
+            counters.packets++;
+            counters.bytes += length;
+            frameBytes[0] += 16 + length;
+            if (originalLength > length) {
+                counters.truncatedPackets++;
+            }
+            TcpSegment s = parser.parse(buf, offset, length, originalLength, timeNanos);
+            if (s != null) {
+                pipeline.segment(s);
+            }
+            // Per packet on purpose (a vDSO clock read, two stores): "caught up" tests whether a packet
+            // was decoded in the last 500 ms; the kernel-arrival signal lags by up to 200 ms, so a
+            // short burst recorded only every N packets could be taken for idleness.
+            counters.lastPacketMillis = timeNanos / 1_000_000L;
+            counters.lastDeliveryMillis = System.currentTimeMillis();
+            if ((counters.packets & 0x3FF) == 0) {
+                progress.accept(frameBytes[0]);
+            }
+        };
+        try {
+            while (queue.drain(decode, 100) > 0 || !queue.ended()) {
+                // drained a run of frames, or waited for the next
+            }
+            progress.accept(frameBytes[0]);
             pipeline.finish();
+        } catch (RuntimeException | Error e) {
+            decodeFailure = e;
+            log.error("decoding stopped error={}", e.toString());
+            stop();
+        }
+    }
+
+    private void joinDecoder(Thread decoder) {
+        try {
+            // the decoder drains what was queued before it ends: at most the queue's capacity
+            decoder.join();
+        } catch (InterruptedException e) {
+            decoder.interrupt();
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -248,7 +305,7 @@ public final class PcapCapture implements AutoCloseable {
     private synchronized void checkDrops(VolumeRouter router) {
         try {
             PcapStat st = handle.getStats();
-            long drops = st.getNumPacketsDropped() + st.getNumPacketsDroppedByIf();
+            long drops = st.getNumPacketsDropped() + st.getNumPacketsDroppedByIf() + queue.refusedFrames();
             long received = st.getNumPacketsReceived();
             if (received != counters.kernelReceived) {
                 counters.kernelReceived = received;
