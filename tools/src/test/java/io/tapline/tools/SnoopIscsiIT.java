@@ -274,37 +274,9 @@ class SnoopIscsiIT {
         }
     }
 
-    /** tgtd on 127.0.0.1:{@code port} with its own control port, one target, one LUN per file, any initiator. */
+    /** tgtd on 127.0.0.1:{@code port} with one target, one LUN of {@link #LUN_BYTES} per file. */
     private void startTarget(SnoopRig rig, int port, List<Path> luns, List<String> params) throws Exception {
-        // tgtd's management channel is a unix socket numbered by -C (0..32767): one per test, so
-        // that another tgtd on this machine (the default, 0) is never touched
-        String control = Integer.toString(1 + port % 32000);
-        rig.startPeer("tgtd", "tgtd", "-f", "-C", control, "--iscsi", "portal=127.0.0.1:" + port);
-        // tgtd ignores SIGTERM; deleting the system makes it exit once no session is left
-        rig.onCloseRun("tgtadm", "-C", control, "--op", "delete", "--mode", "system");
-        long deadline = System.nanoTime() + SnoopRig.START.toNanos();
-        while (Peers.run(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "show", "--mode", "sys").exitCode() != 0) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("tgtd not answering on control port " + control + ":\n"
-                        + Files.readString(dir.resolve("tgtd.log")));
-            }
-        }
-        Peers.ok(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "new", "--mode", "target", "--tid", "1",
-                "-T", IQN);
-        for (int i = 0; i < luns.size(); i++) {
-            try (var f = new java.io.RandomAccessFile(luns.get(i).toFile(), "rw")) {
-                f.setLength(LUN_BYTES);
-            }
-            Peers.ok(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "new", "--mode", "logicalunit",
-                    "--tid", "1", "--lun", Integer.toString(i + 1), "-b", luns.get(i).toString());
-        }
-        Peers.ok(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "bind", "--mode", "target", "--tid", "1",
-                "-I", "ALL");
-        for (String p : params) {
-            int eq = p.indexOf('=');
-            Peers.ok(PEER, "tgtadm", "-C", control, "--lld", "iscsi", "--op", "update", "--mode", "target",
-                    "--tid", "1", "-n", p.substring(0, eq), "-v", p.substring(eq + 1));
-        }
+        rig.startTgtd(port, IQN, luns, LUN_BYTES, params);
     }
 
     private static String uri(int port, int lun) {

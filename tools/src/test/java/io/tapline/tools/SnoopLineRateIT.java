@@ -1,0 +1,154 @@
+package io.tapline.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.snoop.volume.VolumeKey;
+import io.tapline.snoop.volume.VolumeNames;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The passive tap at line rate (issue "Passive tap at line rate"): writers at full speed on
+ * {@code lo}, captured by {@code tapline snoop} with the same kernel buffer as {@code tcpdump -B
+ * 65536}: no packet dropped, no GAP record, every replica byte-identical to its LUN or export.
+ * The iSCSI test first writes the same amount under tcpdump in the same run, so that its figures
+ * (printed, and kept in the test's output) show the writer's rate with each tap; the rates are
+ * reported, not asserted (a timed assertion on a shared 2-core machine is noise), the drops are.
+ * Needs root, tgt, qemu-utils, qemu-block-extra, nbdkit, libnbd-bin and tcpdump.
+ */
+class SnoopLineRateIT {
+    private static final String IQN = "iqn.2024-01.test.tapline:linerate";
+    /** The fast session of tgtd: 256 KiB PDUs, unsolicited data, header digests. */
+    private static final List<String> TUNED = List.of("MaxRecvDataSegmentLength=262144", "InitialR2T=No",
+            "ImmediateData=Yes", "FirstBurstLength=262144", "MaxBurstLength=1048576", "HeaderDigest=CRC32C");
+    private static final String DIGEST = "header-digest=crc32c";
+    private static final int WRITE_BYTES = 320 << 20;
+    private static final long LUN_BYTES = WRITE_BYTES + (16L << 20);
+    /** As tcpdump -B 65536 (KiB). */
+    private static final String KERNEL_BUFFER = "64M";
+    private static final Duration PEER = SnoopRig.PEER;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 8, unit = TimeUnit.MINUTES)
+    void tunedSessionAtFullSpeedIsCapturedWithoutADropBesideTcpdump() throws Exception {
+        int port = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path lun = dir.resolve("lun1.img");
+            rig.startTgtd(port, IQN, List.of(lun), LUN_BYTES, TUNED);
+            Path first = randomFile("first.bin", WRITE_BYTES, 1);
+            Path second = randomFile("second.bin", WRITE_BYTES, 2);
+
+            Process tcpdump = rig.startPeer("tcpdump", "tcpdump", "-i", "lo", "-s", "0", "-B", "65536", "-w",
+                    dir.resolve("tcpdump.pcap").toString(), "tcp port " + port);
+            Poll.until(SnoopRig.START, () -> "tcpdump listening", Poll.of(() ->
+                    Files.readString(dir.resolve("tcpdump.log")).contains("listening on")));
+            double underTcpdump = timedConvert(first, port, 1);
+            tcpdump.destroy(); // SIGTERM: tcpdump prints its counters and exits
+            assertTrue(tcpdump.waitFor(30, TimeUnit.SECONDS), "tcpdump exits");
+            long tcpdumpDrops = kernelDrops(Files.readString(dir.resolve("tcpdump.log")));
+
+            rig.startReplayer();
+            rig.startSnoop(port, "--capture-buffer", KERNEL_BUFFER);
+            double underSnoop = timedConvert(second, port, 1);
+            rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(4)); // and no GAP record
+            long snoopDrops = CaptureStatusFile.read(rig.buffer()).drops();
+            System.out.printf("line rate, tuned tgtd session, %d MiB: writer %.0f MB/s under tcpdump (%d kernel drops),"
+                    + " %.0f MB/s under tapline snoop (%d drops), ratio %.2f%n", WRITE_BYTES >> 20, underTcpdump,
+                    tcpdumpDrops, underSnoop, snoopDrops, underSnoop / underTcpdump);
+            assertEquals(0, snoopDrops, "packets the snoop lost (kernel drops + decode queue refusals); tcpdump lost "
+                    + tcpdumpDrops + "\n" + rig.snoop().logText());
+        }
+    }
+
+    @Test
+    @Timeout(value = 8, unit = TimeUnit.MINUTES)
+    void twoLunsWrittenAtOnceAtFullSpeedAreCapturedWithoutADrop() throws Exception {
+        int port = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path lun1 = dir.resolve("lun1.img");
+            Path lun2 = dir.resolve("lun2.img");
+            rig.startTgtd(port, IQN, List.of(lun1, lun2), LUN_BYTES / 2, TUNED);
+            Path src1 = randomFile("src1.bin", WRITE_BYTES / 2, 3);
+            Path src2 = randomFile("src2.bin", WRITE_BYTES / 2, 4);
+            rig.startReplayer();
+            rig.startSnoop(port, "--capture-buffer", KERNEL_BUFFER);
+            Process w1 = rig.startPeer("writer1", convert(src1, port, 1).toArray(String[]::new));
+            Process w2 = rig.startPeer("writer2", convert(src2, port, 2).toArray(String[]::new));
+            for (Process w : List.of(w1, w2)) {
+                assertTrue(w.waitFor(PEER.toMillis(), TimeUnit.MILLISECONDS) && w.exitValue() == 0,
+                        "writer: " + Files.readString(dir.resolve((w == w1 ? "writer1" : "writer2") + ".log")));
+            }
+            rig.awaitReplicaEquals(volumeName(1), lun1, Duration.ofMinutes(4));
+            rig.awaitReplicaEquals(volumeName(2), lun2, Duration.ofMinutes(4));
+            assertEquals(0, CaptureStatusFile.read(rig.buffer()).drops(), rig.snoop().logText());
+        }
+    }
+
+    @Test
+    @Timeout(value = 8, unit = TimeUnit.MINUTES)
+    void nbdcopyAtFullSpeedIsCapturedWithoutADrop() throws Exception {
+        int port = Peers.freePort();
+        try (SnoopRig rig = new SnoopRig(dir)) {
+            Path image = dir.resolve("export.img");
+            try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
+                f.setLength(LUN_BYTES);
+            }
+            rig.startReplayer();
+            rig.startSnoop(port, "--capture-buffer", KERNEL_BUFFER);
+            NbdHostTraffic.startNbdkit(rig, port, image);
+            Path src = randomFile("src.bin", WRITE_BYTES, 5);
+            long start = System.nanoTime();
+            Peers.ok(PEER, "nbdcopy", "--connections=4", "--requests=64", src.toString(), "nbd://127.0.0.1:" + port);
+            double rate = WRITE_BYTES / 1e6 / ((System.nanoTime() - start) / 1e9);
+            String volume = new VolumeNames(List.of()).name(VolumeKey.nbd("127.0.0.1:" + port, ""));
+            rig.awaitReplicaEquals(volume, image, Duration.ofMinutes(4));
+            long drops = CaptureStatusFile.read(rig.buffer()).drops();
+            System.out.printf("line rate, nbdkit file + nbdcopy, %d MiB: writer %.0f MB/s under tapline snoop (%d drops)%n",
+                    WRITE_BYTES >> 20, rate, drops);
+            assertEquals(0, drops, rig.snoop().logText());
+        }
+    }
+
+    /** The writer's rate in MB/s: one qemu-img convert of {@code src} to LUN {@code lun} at full speed. */
+    private static double timedConvert(Path src, int port, int lun) throws Exception {
+        long start = System.nanoTime();
+        Peers.run(PEER, convert(src, port, lun)).orFail("qemu-img convert");
+        return Files.size(src) / 1e6 / ((System.nanoTime() - start) / 1e9);
+    }
+
+    private static List<String> convert(Path src, int port, int lun) {
+        return List.of("qemu-img", "convert", "-n", "-f", "raw", "--target-image-opts", src.toString(),
+                "driver=iscsi,transport=tcp,portal=127.0.0.1:" + port + ",target=" + IQN + ",lun=" + lun + "," + DIGEST);
+    }
+
+    private static long kernelDrops(String tcpdumpLog) {
+        Matcher m = Pattern.compile("(\\d+) packets dropped by kernel").matcher(tcpdumpLog);
+        assertTrue(m.find(), "tcpdump's counters: " + tcpdumpLog);
+        return Long.parseLong(m.group(1));
+    }
+
+    private Path randomFile(String name, int bytes, long seed) throws Exception {
+        byte[] data = new byte[bytes];
+        new Random(seed).nextBytes(data);
+        Path p = dir.resolve(name);
+        Files.write(p, data);
+        return p;
+    }
+
+    private static String volumeName(int lun) {
+        return new VolumeNames(List.of()).name(VolumeKey.iscsi(IQN, lun));
+    }
+}
