@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code tapline mark}: puts a named MARK into a volume's record stream through the running
- * wedge (see {@link MarkSpool}) and prints the sequence it got once it is durable.
+ * wedge or snoop (see {@link io.tapline.journey.source.MarkSpool}) and prints the sequence it got once it is durable.
  */
 @Command(name = "mark", mixinStandardHelpOptions = true,
         description = "Records a named mark in a volume's stream, ordered with the host's writes, through the running wedge.")
