@@ -204,15 +204,14 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
-
     /**
      * Also ships the buffer to the volume's Kafka topic ({@code --kafka}), with its own cursor in the
      * buffer; the link shows in the status files like a journey link, named {@code kafka}.
      */
     synchronized void shipToKafka(io.tapline.kafka.KafkaLinkConfig link, String sourceId, long sizeBytes)
             throws IOException {
-        for (io.tapline.journey.source.SourceLink l : side.links()) {
-            throw new IllegalStateException("kafka: already shipping to " + l.status().address());
+        if (!side.links().isEmpty()) {
+            throw new IllegalStateException("kafka: already shipping to " + side.links().get(0).status().address());
         }
         side.addLink(new KafkaSourceLinks(link, sourceId).start(buffer.volumeId(), sizeBytes, BLOCK_SIZE_BYTES, buffer));
     }
