@@ -114,7 +114,8 @@ final class SnoopCommand implements Callable<Integer> {
 
     @Option(names = {"--http", "--metrics"}, paramLabel = "HOST:PORT",
             description = "Live capture: serve a status page at http://HOST:PORT/, its JSON at /status.json and"
-                    + " Prometheus metrics (with capture packets and drops) at /metrics.")
+                    + " Prometheus metrics at /metrics: capture packets and drops, and each volume's buffer and link"
+                    + " meters (the wedge's).")
     java.net.InetSocketAddress http;
 
     @Option(names = "--json", description = "Print the import summary (or --list-interfaces) as JSON.")
