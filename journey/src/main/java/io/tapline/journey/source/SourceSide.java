@@ -74,6 +74,7 @@ public final class SourceSide implements AutoCloseable {
     private volatile ResyncEngine resync;
     private volatile StatusPublisher publisher;
     private MarkSpool marks;
+    private volatile SourceSink sink;
     private volatile boolean failureReported;
     private volatile boolean closed;
 
@@ -185,6 +186,12 @@ public final class SourceSide implements AutoCloseable {
             throw new IllegalStateException("volume " + volume + " accepts marks already");
         }
         marks = MarkSpool.start(volumeDir, volume, sink);
+        this.sink = sink;
+    }
+
+    /** The front's {@link SourceSink} given to {@link #acceptMarks}, or null before. */
+    public SourceSink sink() {
+        return sink;
     }
 
     /** Closes {@code c} when this side closes, before the shippers (newest first). */

@@ -13,14 +13,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code tapline mark} on a snoop: a request file in the volume's {@code requests} directory
- * becomes a MARK ordered after the completions delivered before it, answered with its durable
- * sequence, as on the wedge.
+ * {@code tapline mark} on a snoop: the volume's source side runs the mark spool, and the router's
+ * {@code SourceSink} stores a MARK after the completions delivered before it, durable before its
+ * completion carries the sequence; once the router closed it refuses in one line. (The spool's
+ * file exchange end to end: tools' {@code SnoopMarkIT}.)
  */
 class VolumeRouterMarkTest {
     @TempDir
@@ -28,25 +31,19 @@ class VolumeRouterMarkTest {
 
     @Test
     @Timeout(30)
-    void aMarkRequestIsStoredAfterTheWritesBeforeItAndAnsweredWithItsSequence() throws Exception {
+    void aMarkIsStoredAfterTheWritesBeforeItAndCompletesWithItsDurableSequence() throws Exception {
         VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(dir, BufferConfig.DEFAULT, List.of(), "src",
                 -1, new VolumeNames(List.of("nbd:*=vol1"))));
         VolumeKey key = VolumeKey.nbd("127.0.0.1:10809", "");
         router.completed(key, RecordKind.WRITE, 0, 512, 0, Provenance.INTERNAL, new byte[512]);
         router.completed(key, RecordKind.WRITE, 512, 512, 0, Provenance.INTERNAL, new byte[512]);
-        Path requests = dir.resolve("vol1").resolve(MarkSpool.DIR);
-        Files.writeString(requests.resolve("m1.mark.tmp"), "before-upgrade");
-        Files.move(requests.resolve("m1.mark.tmp"), requests.resolve("m1.mark"));
-        Path done = requests.resolve("m1.done");
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!Files.exists(done) && System.nanoTime() < deadline) {
-            Thread.sleep(20); // the spool polls every 100 ms
-        }
-        assertTrue(Files.exists(done), "answered");
-        assertEquals("3", Files.readString(done).strip());
-        assertTrue(!Files.exists(requests.resolve("m1.mark")), "request deleted");
+        assertTrue(Files.isDirectory(dir.resolve("vol1").resolve(MarkSpool.DIR)), "tapline mark's spool runs");
+        CompletableFuture<String> answer = new CompletableFuture<>();
+        router.sides().get(0).sink().submit(RecordKind.MARK, 0, 0, 0, Provenance.INTERNAL,
+                "before-upgrade".getBytes(StandardCharsets.UTF_8), (seq, failure) -> answer.complete(seq + " " + failure));
+        assertEquals("3 null", answer.get(10, TimeUnit.SECONDS), "the sequence after the two writes, no failure");
+        assertTrue(router.buffer("vol1").durableSequence() >= 3, "durable once answered");
         router.completed(key, RecordKind.FLUSH, 0, 0, 0, Provenance.INTERNAL, null);
-        assertTrue(router.buffer("vol1").durableSequence() >= 3, "the mark is durable once answered");
         try (RecordReader reader = router.buffer("vol1").openReader(1)) {
             assertEquals(RecordKind.WRITE, reader.next(1000).kind());
             assertEquals(RecordKind.WRITE, reader.next(1000).kind());
@@ -57,5 +54,9 @@ class VolumeRouterMarkTest {
             assertEquals(RecordKind.FLUSH, reader.next(1000).kind());
         }
         router.close();
+        CompletableFuture<String> late = new CompletableFuture<>();
+        router.sides().get(0).sink().submit(RecordKind.MARK, 0, 0, 0, Provenance.INTERNAL, new byte[] {'x'},
+                (seq, failure) -> late.complete(seq + " " + failure));
+        assertEquals("0 the snoop is stopping", late.get(10, TimeUnit.SECONDS));
     }
 }
