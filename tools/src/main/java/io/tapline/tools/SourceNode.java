@@ -129,26 +129,24 @@ final class SourceNode implements AutoCloseable {
             WedgeCycles cycles = null;
             if (volume == null && cycle == null) {
                 endCycleMode(s.volume(), s.sizeBytes(), buffer); // a switch from cycle mode: a cycle boundary
-                WedgeSourceSink.SequenceTap tap =
-                        new WedgeSourceSink.SequenceTap(s.sinkWrapper().apply(CaptureSink.of(buffer)));
-                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
+                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
+                        s.sinkWrapper().apply(CaptureSink.of(buffer)));
                 node.wedge = side.own(s.endpoint() == null ? WedgeServer.start(wedgeConfig)
                         : WedgeServer.start(wedgeConfig, s.endpoint()));
-                side.acceptMarks(new WedgeSourceSink(node.wedge, tap));
+                side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.BUFFER_FULL));
                 volume = new WedgeVolume(node.wedge, s.sizeBytes());
             } else if (volume == null) {
                 java.util.concurrent.atomic.AtomicReference<LayeredVolume> layered =
                         new java.util.concurrent.atomic.AtomicReference<>();
-                WedgeSourceSink.SequenceTap tap =
-                        new WedgeSourceSink.SequenceTap(new io.tapline.wedge.capture.UncapturedSink());
-                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
+                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
+                        new io.tapline.wedge.capture.UncapturedSink());
                 node.wedge = side.own(WedgeServer.start(wedgeConfig, s.endpoint(), (path, size) -> {
                     LayeredVolume v = LayeredVolume.open(path, size);
                     v.onFirstWriteOfCycle(side::publishNow);
                     layered.set(v);
                     return v;
                 }));
-                side.acceptMarks(new WedgeSourceSink(node.wedge, tap));
+                side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.CYCLE_MODE));
                 cycles = new WedgeCycles(node.wedge, layered.get(), group);
             }
             node.resync = side.own(cycles != null

@@ -218,7 +218,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     }
 
     @Override
-    public void onComplete(WriteCommand command, WriteOutcome outcome) {
+    public void onComplete(WriteCommand command, WriteOutcome outcome, long sequence) {
         NbdError error = switch (outcome) {
             case OK -> NbdError.OK;
             case IO_ERROR -> NbdError.EIO;
