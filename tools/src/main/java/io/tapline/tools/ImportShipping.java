@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * The end of {@code tapline snoop --pcap FILE --remote R}: waits until every remote has
@@ -32,16 +31,12 @@ final class ImportShipping {
     private final VolumeRouter router;
     private final Duration timeout;
     private final PrintStream progressOut;
-    private final Consumer<VolumeRouter> everySecond;
 
-    /**
-     * @param everySecond called about once a second while waiting (link-status.json for {@code tapline status})
-     */
-    ImportShipping(VolumeRouter router, Duration timeout, PrintStream progressOut, Consumer<VolumeRouter> everySecond) {
+    /** Each volume's source side publishes its link-status.json for {@code tapline status} meanwhile. */
+    ImportShipping(VolumeRouter router, Duration timeout, PrintStream progressOut) {
         this.router = router;
         this.timeout = timeout;
         this.progressOut = progressOut;
-        this.everySecond = everySecond;
     }
 
     /**
@@ -65,7 +60,6 @@ final class ImportShipping {
             long now = System.nanoTime();
             boolean done = behind(progress).isEmpty();
             if (done || now >= nextProgress) {
-                everySecond.accept(router);
                 progressOut.println(line(progress, now - started));
                 nextProgress = now + PROGRESS_EVERY_NANOS;
             }

@@ -13,20 +13,20 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code tapline mark}: puts a named MARK into a volume's record stream through the running
- * wedge (see {@link MarkSpool}) and prints the sequence it got once it is durable.
+ * wedge or snoop (see {@link io.tapline.journey.source.MarkSpool}) and prints the sequence it got once it is durable.
  */
 @Command(name = "mark", mixinStandardHelpOptions = true,
-        description = "Records a named mark in a volume's stream, ordered with the host's writes, through the running wedge.")
+        description = "Records a named mark in a volume's stream, ordered with the host's writes, through the running wedge or snoop.")
 final class MarkCommand implements Callable<Integer> {
 
-    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The wedge's buffer directory.")
+    @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The buffer directory of the running wedge or snoop.")
     Path buffer;
 
     @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume (export name).")
     String volume;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30",
-            description = "Give up if the wedge has not stored the mark by then (default: ${DEFAULT-VALUE}).")
+            description = "Give up if the source has not stored the mark by then (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
     @Option(names = "--json", description = "Machine-readable result.")
@@ -44,8 +44,8 @@ final class MarkCommand implements Callable<Integer> {
         Path dir = SpoolClient.requests(buffer, volume);
         String id = SpoolClient.submit(dir, ".mark", name);
         Path answer = SpoolClient.await(dir, id, ".mark", System.nanoTime() + timeoutSeconds * 1_000_000_000L,
-                "mark " + name + ": the wedge did not store it within " + timeoutSeconds
-                        + " s (is the wedge for volume " + volume + " running?)", () -> { }, ".done", ".failed");
+                "mark " + name + ": the source did not store it within " + timeoutSeconds
+                        + " s (is the wedge or snoop for volume " + volume + " running?)", () -> { }, ".done", ".failed");
         String text = SpoolClient.take(answer);
         if (answer.getFileName().toString().endsWith(".failed")) {
             throw new CliFailure("mark " + name + ": " + text);

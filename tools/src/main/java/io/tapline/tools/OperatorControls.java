@@ -40,7 +40,7 @@ final class OperatorControls {
 
     private OperatorControls(Path volumeDir, CaptureBuffer buffer, List<Shipper> shippers) throws IOException {
         this.volumeDir = volumeDir;
-        this.requests = Files.createDirectories(volumeDir.resolve(MarkSpool.DIR));
+        this.requests = Files.createDirectories(volumeDir.resolve(io.tapline.journey.source.MarkSpool.DIR));
         this.buffer = buffer;
         this.shippers = List.copyOf(shippers);
     }

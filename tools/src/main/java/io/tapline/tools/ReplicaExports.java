@@ -193,7 +193,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                     + ", " + unshipped.afterPromotion() + " of them after the promotion; the host is refused here;"
                     + " resolve with `tapline resolve --buffer B --volume " + id + " --keep peer|local`";
             AdvisoryFiles.writeText(dir, "split-brain", splitBrain + "\n");
-            Files.createDirectories(dir.resolve(MarkSpool.DIR));
+            Files.createDirectories(dir.resolve(io.tapline.journey.source.MarkSpool.DIR));
             LOG.error(splitBrain);
             pendingFences.put(id, reason);
             splitBrains.put(id, splitBrain);
@@ -223,7 +223,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
      */
     private void pollResolveRequests() throws IOException {
         for (String volumeId : splitBrains.keySet()) {
-            Path requests = dataDir.resolve(volumeId).resolve(MarkSpool.DIR);
+            Path requests = dataDir.resolve(volumeId).resolve(io.tapline.journey.source.MarkSpool.DIR);
             if (!Files.isDirectory(requests)) {
                 continue;
             }

@@ -50,7 +50,7 @@ final class RequestSpool implements AutoCloseable {
 
     /** Starts polling; capture and ship requests go to {@code controls}; {@code engine} may be null. */
     static RequestSpool start(Path volumeDir, ResyncEngine engine, OperatorControls controls) throws IOException {
-        RequestSpool spool = new RequestSpool(Files.createDirectories(volumeDir.resolve(MarkSpool.DIR)), engine,
+        RequestSpool spool = new RequestSpool(Files.createDirectories(volumeDir.resolve(io.tapline.journey.source.MarkSpool.DIR)), engine,
                 controls);
         spool.poller.scheduleWithFixedDelay(spool::poll, 0, 200, TimeUnit.MILLISECONDS);
         return spool;

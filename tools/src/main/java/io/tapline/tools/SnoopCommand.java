@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code tapline snoop}: passive capture of iSCSI and NBD writes, live from an interface or
  * imported from a pcap/pcapng file, into the capture buffer and on to each --remote replayer and,
- * with --kafka, to each volume's Kafka topic ({@link SnoopKafkaLinks}).
+ * with --kafka, to each volume's Kafka topic ({@link KafkaSourceLinks}).
  */
 @Command(name = "snoop", mixinStandardHelpOptions = true,
         description = "Listens to iSCSI and NBD traffic (live or from a pcap file) and captures every write the "
@@ -121,7 +121,8 @@ final class SnoopCommand implements Callable<Integer> {
 
     @Option(names = {"--http", "--metrics"}, paramLabel = "HOST:PORT",
             description = "Live capture: serve a status page at http://HOST:PORT/, its JSON at /status.json and"
-                    + " Prometheus metrics (with capture packets and drops) at /metrics.")
+                    + " Prometheus metrics at /metrics: capture packets and drops, and each volume's buffer and link"
+                    + " meters (the wedge's).")
     java.net.InetSocketAddress http;
 
     @Option(names = "--json", description = "Print the import summary (or --list-interfaces) as JSON.")
@@ -162,8 +163,17 @@ final class SnoopCommand implements Callable<Integer> {
                 volumeSize == null ? -1 : volumeSize, names, link -> link.withTls(sourceOptions.tls.config()));
         VolumeRouter router = new VolumeRouter(settings);
         if (kafkaLink != null) {
-            router.alsoShipOver(new SnoopKafkaLinks(kafkaLink, settings.sourceId()));
+            router.alsoShipOver(new KafkaSourceLinks(kafkaLink, settings.sourceId()));
         }
+        // Each volume's source side makes its records durable (and so shippable) within SYNC_MILLIS
+        // even when traffic stops, and publishes link-status.json for `tapline status` in another
+        // process; a live snoop's links are emptied when it stops, an import's marked stopped.
+        SourceStatusFiles.Stopped stopped = source.pcap != null ? SourceStatusFiles.Stopped.LINKS_MARKED_STOPPED
+                : SourceStatusFiles.Stopped.LINKS_EMPTIED;
+        router.onOpen(side -> {
+            side.syncEvery(java.time.Duration.ofMillis(SYNC_MILLIS));
+            side.publishStatus(new SourceStatusFiles(stopped));
+        });
         return source.pcap != null ? importFile(router, config) : live(router, config);
     }
 
@@ -230,16 +240,10 @@ final class SnoopCommand implements Callable<Integer> {
         }
         long fileBytes = Files.isRegularFile(source.pcap) ? Files.size(source.pcap) : 0;
         // Offline, the file is complete already: durability at the end of the import is what counts.
-        // No fsync per FLUSH/FUA; a background sync every SYNC_MILLIS overlaps the disk writes with
-        // the decoding (and ships records early), and the final syncAll below makes everything durable.
+        // No fsync per FLUSH/FUA; each volume's background sync every SYNC_MILLIS overlaps the disk
+        // writes with the decoding (and ships records early), and the final syncAll below makes
+        // everything durable.
         router.syncOnFlush(false);
-        ScheduledExecutorService syncer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "snoop-sync");
-            t.setDaemon(true);
-            return t;
-        });
-        syncer.scheduleWithFixedDelay(() -> syncAndReport(router, false), SYNC_MILLIS, SYNC_MILLIS,
-                TimeUnit.MILLISECONDS);
         long started = System.nanoTime();
         Map<String, Object> summary = new LinkedHashMap<>();
         try (PcapCapture capture = PcapCapture.openFile(source.pcap, frameFilter)) {
@@ -269,8 +273,6 @@ final class SnoopCommand implements Callable<Integer> {
             }
             throw e;
         } finally {
-            syncer.shutdown();
-            awaitQuietly(syncer);
             router.syncAll();
             summary.put("seconds", (System.nanoTime() - started) / 1e9);
             summary.put("volumes", volumes(router));
@@ -281,8 +283,8 @@ final class SnoopCommand implements Callable<Integer> {
                 int timeout = shipTimeoutSeconds == null ? DEFAULT_SHIP_TIMEOUT_SECONDS : shipTimeoutSeconds;
                 long shipStarted = System.nanoTime();
                 try {
-                    summary.put("remotes", new ImportShipping(router, java.time.Duration.ofSeconds(timeout), System.err,
-                            r -> SnoopLinkStatus.write(r, SnoopLinkStatus.Mode.RUNNING)).await());
+                    summary.put("remotes", new ImportShipping(router, java.time.Duration.ofSeconds(timeout), System.err)
+                            .await());
                 } catch (CliFailure f) {
                     // The import itself stands (the records are in the buffer): the summary says so, then the failure.
                     summary.put("shipError", f.getMessage());
@@ -292,8 +294,7 @@ final class SnoopCommand implements Callable<Integer> {
                 summary.put("shipSeconds", (System.nanoTime() - shipStarted) / 1e9);
             }
         } finally {
-            SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.STOPPED);
-            router.close();
+            router.close(); // each volume's link-status.json: its links marked stopped
         }
         print(summary);
         return 0;
@@ -307,8 +308,7 @@ final class SnoopCommand implements Callable<Integer> {
             }
         }
         ServeUntilStopped serve = new ServeUntilStopped();
-        VolumeRouter router = serve.own(routerToOwn);
-        serve.own(() -> SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.EMPTIED));
+        VolumeRouter router = serve.own(routerToOwn); // closing empties each volume's link-status.json
         int snap = snaplen == null ? PcapCapture.MAX_SNAPLEN_BYTES : snaplen;
         PcapCapture capture;
         try {
@@ -324,9 +324,11 @@ final class SnoopCommand implements Callable<Integer> {
         if (evidence != null) {
             serve.own(evidence);
         }
-        SnoopResyncs resyncs = serve.own(new SnoopResyncs(sources, capture.counters(), buffer));
-        if (http != null) {
-            MetricsServer metricsServer = serve.own(MetricsServer.start(http, sourceOptions.tls.config()));
+        MetricsServer metricsServer = http == null ? null
+                : serve.own(MetricsServer.start(http, sourceOptions.tls.config()));
+        SnoopVolumes volumes = serve.own(new SnoopVolumes(sources, capture.counters(), buffer,
+                metricsServer == null ? null : metricsServer.registry()));
+        if (metricsServer != null) {
             var counters = capture.counters();
             var registry = metricsServer.registry();
             io.micrometer.core.instrument.FunctionCounter.builder("tapline_snoop_packets", counters,
@@ -354,7 +356,7 @@ final class SnoopCommand implements Callable<Integer> {
             StatusPage.serve(metricsServer, "Tapline snoop " + source.iface,
                     Map.of("source", () -> StatusCommand.sourceReport(buffer)));
         }
-        router.onShipping(resyncs::volumeShipping);
+        router.onShipping(volumes::volumeShipping);
         Thread captureThread = new Thread(() -> {
             try {
                 capture.run(new SnoopPipeline(router, config), router, read -> { });
@@ -371,8 +373,6 @@ final class SnoopCommand implements Callable<Integer> {
                     q.refusedFrames());
             capture.close();
         });
-        // Records become durable (and so shippable) within SYNC_MILLIS even when traffic stops;
-        // link-status.json tells `tapline status` in another process what the links are doing.
         ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "snoop-sync");
             t.setDaemon(true);
@@ -381,9 +381,7 @@ final class SnoopCommand implements Callable<Integer> {
         serve.own(housekeeping::shutdownNow);
         housekeeping.scheduleWithFixedDelay(() -> {
             capture.pollDrops(router); // here, not on the capture thread: drops must show even when nothing is delivered
-            syncAndReport(router, true);
             writeCaptureStatus(capture.counters(), true);
-            resyncs.writeStatus(buffer);
         }, SYNC_MILLIS, SYNC_MILLIS, TimeUnit.MILLISECONDS);
         serve.own(() -> writeCaptureStatus(capture.counters(), false));
         captureThread.start();
@@ -397,32 +395,6 @@ final class SnoopCommand implements Callable<Integer> {
     }
 
     private static final long SYNC_MILLIS = 200;
-    private long lastLinkStatusMillis;
-
-    private static void awaitQuietly(ScheduledExecutorService syncer) {
-        try {
-            if (!syncer.awaitTermination(60, TimeUnit.SECONDS)) {
-                LOG.warn("background buffer sync still running after 60 s; the final sync follows");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void syncAndReport(VolumeRouter router, boolean linkStatus) {
-        try {
-            router.syncAll();
-            long now = System.currentTimeMillis();
-            if (linkStatus && now - lastLinkStatusMillis >= 1000) {
-                lastLinkStatusMillis = now;
-                SnoopLinkStatus.write(router, SnoopLinkStatus.Mode.RUNNING);
-            }
-        } catch (RuntimeException e) {
-            // the next round retries; a buffer that cannot sync also fails the capture thread's appends
-            LOG.error("capture buffer sync failed error={}", e.toString());
-        }
-    }
-
     /** {@code capture-status.json} at the buffer's root: what the live capture has seen and decoded. */
     private void writeCaptureStatus(io.tapline.snoop.capture.CaptureCounters c, boolean running) {
         try {

@@ -20,6 +20,14 @@ final class SourceMetrics {
     private SourceMetrics() {
     }
 
+    /**
+     * The meters of one source side, wedge or snoop: its buffer, its journey links, and its resync
+     * engine when it has one (a snoop's engine, started later, is bound with {@link #bindResync}).
+     */
+    static void bind(MeterRegistry registry, io.tapline.journey.source.SourceSide side) {
+        bind(registry, side.volume(), side.buffer(), side.shippers(), side.resync());
+    }
+
     static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers) {
         bind(registry, volume, buffer, shippers, null);
     }
@@ -46,31 +54,7 @@ final class SourceMetrics {
         bufferGauge(registry, "tapline_buffer_storage_error", "1 while the buffer cannot store records", tags, buffer,
                 s -> s.storageError().isEmpty() ? 0 : 1);
         if (resync != null) {
-            Gauge.builder("tapline_resync_running", resync, r -> r.status().state().equals("resyncing") ? 1 : 0)
-                    .description("1 while a resync epoch runs").tags(tags).register(registry);
-            FunctionCounter.builder("tapline_resync_compared_bytes", resync, r -> r.status().bytesCompared())
-                    .description("source bytes compared by the current or last epoch").tags(tags).register(registry);
-            FunctionCounter.builder("tapline_resync_sent_bytes", resync, r -> r.status().bytesSent())
-                    .description("bytes shipped as resync writes by the current or last epoch").tags(tags)
-                    .register(registry);
-            FunctionCounter.builder("tapline_resync_epochs", resync, r -> r.status().epochsCompleted())
-                    .description("resync epochs completed").tags(tags).register(registry);
-            if (resync.cycleMode()) {
-                Gauge.builder("tapline_cycle_active", resync, r -> r.cycleStatus().activeCycle())
-                        .description("the cycle taking the host's writes").tags(tags).register(registry);
-                Gauge.builder("tapline_cycle_changed_blocks", resync, r -> r.cycleStatus().changedBlocks())
-                        .description("4 KiB blocks written since the last freeze").tags(tags).register(registry);
-                Gauge.builder("tapline_cycle_replica_image_age_seconds", resync, r -> {
-                    long at = r.cycleStatus().lastCopiedAtMillis();
-                    return at == 0 ? Double.NaN : Math.max(0, System.currentTimeMillis() - at) / 1e3;
-                }).description("age of the image the replicas hold (the achieved RPO; NaN before the first cycle)")
-                        .tags(tags).register(registry);
-                Gauge.builder("tapline_cycle_last_copy_seconds", resync, r -> r.cycleStatus().lastCopyMillis() / 1e3)
-                        .description("how long the last cycle took from freeze to every replica's acknowledgment")
-                        .tags(tags).register(registry);
-                FunctionCounter.builder("tapline_cycles_copied", resync, r -> r.cycleStatus().cyclesCopied())
-                        .description("cycles every replica acknowledged since start").tags(tags).register(registry);
-            }
+            bindResync(registry, volume, resync);
         }
         bufferGauge(registry, "tapline_buffer_oldest_unacked_age_seconds", "age of the oldest record a remote lacks",
                 tags, buffer, s -> s.oldestUnackedTimeNanos() == 0 ? 0
@@ -99,6 +83,36 @@ final class SourceMetrics {
                     && s.replicaState().state().equals(io.tapline.journey.control.ReplicaStateReport.CONSISTENT) ? 1 : 0)
                     .description("1 when the replayer last reported the replica consistent").tags(link)
                     .register(registry);
+        }
+    }
+
+    /** The meters of a volume's resync engine (and its cycles, in cycle mode). */
+    static void bindResync(MeterRegistry registry, String volume, io.tapline.journey.resync.ResyncEngine resync) {
+        Tags tags = Tags.of("volume", volume);
+        Gauge.builder("tapline_resync_running", resync, r -> r.status().state().equals("resyncing") ? 1 : 0)
+                .description("1 while a resync epoch runs").tags(tags).register(registry);
+        FunctionCounter.builder("tapline_resync_compared_bytes", resync, r -> r.status().bytesCompared())
+                .description("source bytes compared by the current or last epoch").tags(tags).register(registry);
+        FunctionCounter.builder("tapline_resync_sent_bytes", resync, r -> r.status().bytesSent())
+                .description("bytes shipped as resync writes by the current or last epoch").tags(tags)
+                .register(registry);
+        FunctionCounter.builder("tapline_resync_epochs", resync, r -> r.status().epochsCompleted())
+                .description("resync epochs completed").tags(tags).register(registry);
+        if (resync.cycleMode()) {
+            Gauge.builder("tapline_cycle_active", resync, r -> r.cycleStatus().activeCycle())
+                    .description("the cycle taking the host's writes").tags(tags).register(registry);
+            Gauge.builder("tapline_cycle_changed_blocks", resync, r -> r.cycleStatus().changedBlocks())
+                    .description("4 KiB blocks written since the last freeze").tags(tags).register(registry);
+            Gauge.builder("tapline_cycle_replica_image_age_seconds", resync, r -> {
+                long at = r.cycleStatus().lastCopiedAtMillis();
+                return at == 0 ? Double.NaN : Math.max(0, System.currentTimeMillis() - at) / 1e3;
+            }).description("age of the image the replicas hold (the achieved RPO; NaN before the first cycle)")
+                    .tags(tags).register(registry);
+            Gauge.builder("tapline_cycle_last_copy_seconds", resync, r -> r.cycleStatus().lastCopyMillis() / 1e3)
+                    .description("how long the last cycle took from freeze to every replica's acknowledgment")
+                    .tags(tags).register(registry);
+            FunctionCounter.builder("tapline_cycles_copied", resync, r -> r.cycleStatus().cyclesCopied())
+                    .description("cycles every replica acknowledged since start").tags(tags).register(registry);
         }
     }
 

@@ -3,7 +3,7 @@ package io.tapline.tools;
 import io.tapline.journey.resync.ResyncConfig;
 import io.tapline.journey.resync.ResyncEngine;
 import io.tapline.journey.shipper.Shipper;
-import io.tapline.journey.shipper.ShipperConfig;
+import io.tapline.journey.source.SourceSide;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.CaptureBuffer;
 import io.tapline.log.cycles.LayeredVolume;
@@ -15,18 +15,15 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A wedge with its capture buffer and one shipper per remote: the source side of one volume.
- * Starts them in dependency order and closes them in reverse (the wedge drains its in-flight
+ * A wedge in front of one volume's {@link SourceSide} (its capture buffer, one shipper per
+ * remote, cadences, marks), with the volume's resync engine and operator controls. Starts them
+ * in dependency order; the source side closes them in reverse (the wedge drains its in-flight
  * requests and syncs the buffer before the buffer closes).
  */
 final class SourceNode implements AutoCloseable {
@@ -69,27 +66,16 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
-    private final Path volumeDir;
+    private final SourceSide side;
     private final CaptureBuffer buffer;
-    private final List<Shipper> shippers = new ArrayList<>();
-    /** The command log on Kafka ({@code --kafka}), or null. */
-    private volatile io.tapline.kafka.KafkaShipper kafka;
-    private final ScheduledExecutorService statusWriter;
     private WedgeServer wedge;
-    private MarkSpool marks;
     private ResyncEngine resync;
-    private RequestSpool resyncRequests;
     private volatile java.util.function.Consumer<String> fencedListener;
     private final java.util.concurrent.atomic.AtomicBoolean fencedTold = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private SourceNode(Path volumeDir, CaptureBuffer buffer) {
-        this.volumeDir = volumeDir;
-        this.buffer = buffer;
-        this.statusWriter = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "link-status-writer");
-            t.setDaemon(true);
-            return t;
-        });
+    private SourceNode(SourceSide side) {
+        this.side = side;
+        this.buffer = side.buffer();
     }
 
     static SourceNode start(Settings s) throws IOException {
@@ -126,55 +112,50 @@ final class SourceNode implements AutoCloseable {
     private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom,
             java.time.Duration cycle, CycleGroup group) throws IOException {
         Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
-        Path volumeDir = Files.createDirectories(s.bufferDir().resolve(s.export()));
-        CaptureBuffer buffer;
+        SourceSide side;
         try {
-            buffer = CaptureBuffer.open(volumeDir, s.export(), s.bufferConfig());
+            side = SourceSide.open(s.bufferDir().resolve(s.export()), s.export(), s.bufferConfig());
         } catch (IOException | RuntimeException e) {
             deleteCreated(created);
             throw e;
         }
+        CaptureBuffer buffer = side.buffer();
         LOG.info("buffer opened volume={} {}", s.export(), buffer.recoveryReport().summary());
-        SourceNode node = new SourceNode(volumeDir, buffer);
+        SourceNode node = new SourceNode(side);
         try {
-            for (InetSocketAddress remote : s.remotes()) {
-                Shipper shipper = Shipper.start(
-                        ShipperConfig.of(remote, s.sourceId(), s.export(), s.sizeBytes(), BLOCK_SIZE_BYTES)
-                                .withCredential(s.credential()).withGeneration(s.generation()).withTls(s.tls()),
-                        buffer);
-                shipper.onChange(node::linkChanged);
-                node.shippers.add(shipper);
-            }
+            side.ship(new SourceSide.Shipping(s.remotes(), s.sourceId(), s.sizeBytes(), BLOCK_SIZE_BYTES,
+                    c -> c.withCredential(s.credential()).withGeneration(s.generation()).withTls(s.tls())), null);
             io.tapline.journey.resync.SourceVolume volume = forwardedFrom;
             WedgeCycles cycles = null;
             if (volume == null && cycle == null) {
                 endCycleMode(s.volume(), s.sizeBytes(), buffer); // a switch from cycle mode: a cycle boundary
-                MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(s.sinkWrapper().apply(CaptureSink.of(buffer)));
-                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
-                node.wedge = s.endpoint() == null ? WedgeServer.start(wedgeConfig)
-                        : WedgeServer.start(wedgeConfig, s.endpoint());
-                node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
+                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
+                        s.sinkWrapper().apply(CaptureSink.of(buffer)));
+                node.wedge = side.own(s.endpoint() == null ? WedgeServer.start(wedgeConfig)
+                        : WedgeServer.start(wedgeConfig, s.endpoint()));
+                side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.BUFFER_FULL));
                 volume = new WedgeVolume(node.wedge, s.sizeBytes());
             } else if (volume == null) {
                 java.util.concurrent.atomic.AtomicReference<LayeredVolume> layered =
                         new java.util.concurrent.atomic.AtomicReference<>();
-                MarkSpool.SequenceTap tap = new MarkSpool.SequenceTap(new io.tapline.wedge.capture.UncapturedSink());
-                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(), tap);
-                node.wedge = WedgeServer.start(wedgeConfig, s.endpoint(), (path, size) -> {
+                WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
+                        new io.tapline.wedge.capture.UncapturedSink());
+                node.wedge = side.own(WedgeServer.start(wedgeConfig, s.endpoint(), (path, size) -> {
                     LayeredVolume v = LayeredVolume.open(path, size);
-                    v.onFirstWriteOfCycle(node::cycleBegan);
+                    v.onFirstWriteOfCycle(side::publishNow);
                     layered.set(v);
                     return v;
-                });
-                node.marks = MarkSpool.start(volumeDir, node.wedge, tap);
+                }));
+                side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.CYCLE_MODE));
                 cycles = new WedgeCycles(node.wedge, layered.get(), group);
             }
-            node.resync = cycles != null
-                    ? ResyncEngine.startCycles(s.export(), buffer, node.shippers, cycles, s.resync(), cycle)
-                    : ResyncEngine.start(s.export(), buffer, node.shippers, volume, s.resync());
-            node.resyncRequests = RequestSpool.start(volumeDir, node.resync,
-                    OperatorControls.start(volumeDir, buffer, node.shippers).withResync(node.resync));
-            node.statusWriter.scheduleWithFixedDelay(node::writeLinkStatus, 0, 1, TimeUnit.SECONDS);
+            node.resync = side.own(cycles != null
+                    ? ResyncEngine.startCycles(s.export(), buffer, side.shippers(), cycles, s.resync(), cycle)
+                    : ResyncEngine.start(s.export(), buffer, side.shippers(), volume, s.resync()));
+            side.resync(node.resync);
+            side.own(RequestSpool.start(side.volumeDir(), node.resync,
+                    OperatorControls.start(side.volumeDir(), buffer, side.shippers()).withResync(node.resync)));
+            side.publishStatus(new SourceStatusFiles(SourceStatusFiles.Stopped.LINKS_MARKED_STOPPED, node::checkFenced));
             return node;
         } catch (IOException | RuntimeException e) {
             boolean nothingCaptured = buffer.lastSequence() == 0;
@@ -200,14 +181,6 @@ final class SourceNode implements AutoCloseable {
                 + " for a resync ({} chunks)", volume, buffer.changedChunks().count());
     }
 
-    /**
-     * The host wrote the first block of a new cycle: the status file says so before the write is
-     * acknowledged, so {@code tapline status} never reports synced over a write the host saw done.
-     */
-    private void cycleBegan() {
-        writeStatusFiles(true);
-    }
-
     /** The outermost directory of {@code dir} that does not exist yet, or null. */
     private static Path firstMissing(Path dir) {
         Path missing = null;
@@ -229,25 +202,21 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
-
     /**
      * Also ships the buffer to the volume's Kafka topic ({@code --kafka}), with its own cursor in the
      * buffer; the link shows in the status files like a journey link, named {@code kafka}.
      */
     synchronized void shipToKafka(io.tapline.kafka.KafkaLinkConfig link, String sourceId, long sizeBytes)
             throws IOException {
-        if (kafka != null) {
-            throw new IllegalStateException("kafka: already shipping to " + kafka.topic());
+        if (!side.links().isEmpty()) {
+            throw new IllegalStateException("kafka: already shipping to " + side.links().get(0).status().address());
         }
-        io.tapline.kafka.KafkaShipper k = io.tapline.kafka.KafkaShipper.start(link,
-                new io.tapline.kafka.VolumeIdentity(buffer.volumeId(), sizeBytes, BLOCK_SIZE_BYTES, sourceId), buffer);
-        k.onChange(this::linkChanged);
-        kafka = k;
+        side.addLink(new KafkaSourceLinks(link, sourceId).start(buffer.volumeId(), sizeBytes, BLOCK_SIZE_BYTES, buffer));
     }
 
     /** Registers this volume's buffer and link meters. */
     void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry, String volume) {
-        SourceMetrics.bind(registry, volume, buffer, shippers, resync);
+        SourceMetrics.bind(registry, volume, buffer, side.shippers(), resync);
     }
 
     InetSocketAddress nbdAddress() {
@@ -257,19 +226,6 @@ final class SourceNode implements AutoCloseable {
     /** The resync engine of this volume. */
     ResyncEngine resync() {
         return resync;
-    }
-
-    private void writeLinkStatus() {
-        writeStatusFiles(true);
-    }
-
-    /** A link went up or down or a replica changed state: rewrite the status files now, off the link thread. */
-    private void linkChanged() {
-        try {
-            statusWriter.execute(this::writeLinkStatus);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            LOG.debug("status writer stopped volume dir={}", volumeDir);
-        }
     }
 
     /**
@@ -295,6 +251,7 @@ final class SourceNode implements AutoCloseable {
     boolean awaitDrained(java.time.Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
+            List<Shipper> shippers = side.shippers();
             boolean drained = !shippers.isEmpty() && buffer.changedChunks().isEmpty()
                     && (resync == null || resync.status().state().equals("idle"));
             for (Shipper s : shippers) {
@@ -327,57 +284,9 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
-    private synchronized void writeStatusFiles(boolean running) {
-        long now = System.currentTimeMillis();
-        List<LinkStatusFile.Link> links = new ArrayList<>();
-        for (Shipper shipper : shippers) {
-            if (running) {
-                checkFenced(shipper.status());
-            }
-            LinkStatusFile.Link link = LinkStatusFile.Link.of(shipper.status(), now);
-            links.add(running ? link : link.stopped(now));
-        }
-        io.tapline.kafka.KafkaShipper k = kafka;
-        if (k != null) {
-            LinkStatusFile.Link link = LinkStatusFile.Link.of(k.status(), now);
-            links.add(running ? link : link.stopped(now));
-        }
-        try {
-            LinkStatusFile.write(volumeDir, links);
-            new SourceStatusFile(resync == null ? null : resync.status(), buffer.storageError(), running, now,
-                    resync == null ? null : resync.cycleStatus()).write(volumeDir);
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("link status not written dir={} error={}", volumeDir, e.toString());
-        }
-    }
-
+    /** Closes the source side: resync, the wedge (drains and syncs), shippers, links, buffer; status marked stopped. */
     @Override
     public void close() {
-        statusWriter.shutdownNow();
-        closeQuietly(resyncRequests);
-        closeQuietly(resync);
-        closeQuietly(marks);
-        closeQuietly(wedge);
-        for (Shipper shipper : shippers) {
-            closeQuietly(shipper);
-        }
-        closeQuietly(kafka);
-        closeQuietly(buffer);
-        writeLinkStatusAfterStop();
-    }
-
-    private void writeLinkStatusAfterStop() {
-        writeStatusFiles(false); // the replicas' last reported states stay readable, marked stopped
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (Exception e) {
-            LOG.error("close failed resource={} error={}", c, e.toString());
-        }
+        side.close();
     }
 }

@@ -22,7 +22,7 @@ final class SpoolClient {
 
     /** The volume's request directory, or a one-line failure when no source process runs for it. */
     static Path requests(Path buffer, String volume) throws CliFailure {
-        Path dir = buffer.resolve(volume).resolve(MarkSpool.DIR);
+        Path dir = buffer.resolve(volume).resolve(io.tapline.journey.source.MarkSpool.DIR);
         if (!Files.isDirectory(dir)) {
             throw new CliFailure("volume " + volume + ": no " + dir + " (expected: a running wedge for this volume)");
         }

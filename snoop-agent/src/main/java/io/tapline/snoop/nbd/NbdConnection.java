@@ -1,5 +1,8 @@
 package io.tapline.snoop.nbd;
 
+import io.tapline.nbd.NbdCommand;
+import io.tapline.nbd.NbdFlags;
+import io.tapline.nbd.NbdOption;
 import io.tapline.log.Bus;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
@@ -30,12 +33,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class NbdConnection {
     private static final Logger log = LoggerFactory.getLogger(NbdConnection.class);
-    static final int OPT_EXPORT_NAME = 1;
-    static final int OPT_INFO = 6;
-    static final int OPT_GO = 7;
-    static final int OPT_STRUCTURED_REPLY = 8;
-    static final int OPT_EXTENDED_HEADERS = 11;
-    private static final int FLAG_C_NO_ZEROES = 2;
     private static final int NBD_BLOCK_SIZE_BYTES = 4096;
 
     private final String clientAddress;
@@ -80,7 +77,7 @@ public final class NbdConnection {
     }
 
     void clientFlags(int flags) {
-        noZeroes = (flags & FLAG_C_NO_ZEROES) != 0;
+        noZeroes = (flags & NbdFlags.FLAG_C_NO_ZEROES) != 0;
     }
 
     void exportName(String name, boolean viaExportNameOption) {
@@ -93,7 +90,7 @@ public final class NbdConnection {
     }
 
     void optionAcknowledged(int option) {
-        if (option == OPT_STRUCTURED_REPLY || option == OPT_EXTENDED_HEADERS) {
+        if (option == NbdOption.STRUCTURED_REPLY.wireValue() || option == NbdOption.EXTENDED_HEADERS.wireValue()) {
             structured = true;
         }
     }
@@ -136,10 +133,10 @@ public final class NbdConnection {
 
     void request(NbdRequest r) {
         VolumeKey v = volume();
-        if (r.type() == NbdRequest.CMD_READ) {
+        if (r.command() == NbdCommand.READ) {
             sink.readSeen(v);
         }
-        if (r.type() != NbdRequest.CMD_DISC) { // NBD_CMD_DISC has no reply
+        if (r.command() != NbdCommand.DISC) { // NBD_CMD_DISC has no reply
             outstanding.put(r.cookie(), r);
         }
     }
@@ -154,7 +151,7 @@ public final class NbdConnection {
     }
 
     void chunk(long cookie, int type, boolean done) {
-        if ((type & 0x8000) != 0) {
+        if ((type & NbdFlags.REPLY_TYPE_ERROR_BIT) != 0) {
             chunkErrors.put(cookie, Boolean.TRUE);
         }
         if (done) {
@@ -173,9 +170,13 @@ public final class NbdConnection {
             return;
         }
         Provenance p = new Provenance(Bus.NBD, clientAddress, serverAddress + "/" + export, r.cookie(), 0, r.type());
-        int fua = (r.flags() & NbdRequest.FLAG_FUA) != 0 ? CaptureRecord.FLAG_FUA : 0;
-        switch (r.type()) {
-            case NbdRequest.CMD_WRITE -> {
+        int fua = (r.flags() & NbdFlags.CMD_FLAG_FUA) != 0 ? CaptureRecord.FLAG_FUA : 0;
+        NbdCommand command = r.command();
+        if (command == null) {
+            return; // a type NBD does not name: nothing to capture
+        }
+        switch (command) {
+            case WRITE -> {
                 if (r.payload() == null && r.lengthBytes() > 0) {
                     sink.gap(v, r.offsetBytes(), r.lengthBytes(), "NBD write payload not fully captured cookie="
                             + r.cookie());
@@ -184,12 +185,12 @@ public final class NbdConnection {
                             r.payload() == null ? new byte[0] : r.payload());
                 }
             }
-            case NbdRequest.CMD_TRIM -> sink.completed(v, RecordKind.DISCARD, r.offsetBytes(), r.lengthBytes(), fua, p,
+            case TRIM -> sink.completed(v, RecordKind.DISCARD, r.offsetBytes(), r.lengthBytes(), fua, p,
                     null);
-            case NbdRequest.CMD_WRITE_ZEROES -> sink.completed(v, RecordKind.WRITE_ZEROES, r.offsetBytes(),
-                    r.lengthBytes(), fua | ((r.flags() & NbdRequest.FLAG_NO_HOLE) != 0 ? CaptureRecord.FLAG_NO_HOLE : 0),
+            case WRITE_ZEROES -> sink.completed(v, RecordKind.WRITE_ZEROES, r.offsetBytes(),
+                    r.lengthBytes(), fua | ((r.flags() & NbdFlags.CMD_FLAG_NO_HOLE) != 0 ? CaptureRecord.FLAG_NO_HOLE : 0),
                     p, null);
-            case NbdRequest.CMD_FLUSH -> sink.completed(v, RecordKind.FLUSH, 0, 0, 0, p, null);
+            case FLUSH -> sink.completed(v, RecordKind.FLUSH, 0, 0, 0, p, null);
             default -> {
                 // READ, CACHE, BLOCK_STATUS, RESIZE: nothing to capture
             }
@@ -208,10 +209,11 @@ public final class NbdConnection {
      * (NBD proto.md: after an error the range's content is unspecified): a GAP, never the data.
      */
     private void unconfirmed(VolumeKey v, NbdRequest r, String why) {
-        boolean changesData = r.type() == NbdRequest.CMD_WRITE || r.type() == NbdRequest.CMD_TRIM
-                || r.type() == NbdRequest.CMD_WRITE_ZEROES;
+        NbdCommand command = r.command();
+        boolean changesData = command == NbdCommand.WRITE || command == NbdCommand.TRIM
+                || command == NbdCommand.WRITE_ZEROES;
         if (!changesData) {
-            if (r.type() == NbdRequest.CMD_FLUSH) {
+            if (command == NbdCommand.FLUSH) {
                 log.info("nbd flush not confirmed, nothing to mark conn={} cookie={} why={}", clientAddress, r.cookie(),
                         why);
             }

@@ -1,5 +1,18 @@
 package io.tapline.snoop.nbd;
 
+import static io.tapline.nbd.NbdFlags.EXTENDED_REPLY_MAGIC;
+import static io.tapline.nbd.NbdFlags.IHAVEOPT;
+import static io.tapline.nbd.NbdFlags.NBDMAGIC;
+import static io.tapline.nbd.NbdFlags.OLDSTYLE_MAGIC;
+import static io.tapline.nbd.NbdFlags.OPTION_REPLY_MAGIC;
+import static io.tapline.nbd.NbdFlags.SIMPLE_REPLY_MAGIC;
+import static io.tapline.nbd.NbdFlags.STRUCTURED_REPLY_MAGIC;
+
+import io.tapline.nbd.NbdCommand;
+import io.tapline.nbd.NbdFlags;
+import io.tapline.nbd.NbdInfoType;
+import io.tapline.nbd.NbdOption;
+import io.tapline.nbd.NbdOptionReplyType;
 import io.tapline.snoop.tcp.StreamConsumer;
 
 /**
@@ -13,15 +26,6 @@ import io.tapline.snoop.tcp.StreamConsumer;
  * cookie belongs to an outstanding request. Not thread-safe: capture thread only.
  */
 final class NbdReplyDecoder implements StreamConsumer {
-    static final long NBDMAGIC = 0x4e42444d41474943L;
-    static final long IHAVEOPT = 0x49484156454F5054L;
-    static final long OLDSTYLE_MAGIC = 0x00420281861253L;
-    static final long OPTION_REPLY_MAGIC = 0x0003e889045565a9L;
-    static final int SIMPLE_REPLY_MAGIC = 0x67446698;
-    static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
-    static final int EXTENDED_REPLY_MAGIC = 0x6e8a278c;
-    private static final int REP_ACK = 1;
-    private static final int REP_INFO = 3;
 
     private enum State { GREETING, HANDSHAKE_FLAGS, OLDSTYLE, OPTION_MAGIC, OPTION_REPLY, OPTION_DATA, EXPORT_REST,
         REPLY_MAGIC, SIMPLE, CHUNK, SKIP, RESYNC }
@@ -145,12 +149,13 @@ final class NbdReplyDecoder implements StreamConsumer {
     }
 
     private void optionData() {
-        if (replyType == REP_INFO && field.bytes.length >= 12 && field.u16(0) == 0) {
+        if (replyType == NbdOptionReplyType.INFO.wireValue() && field.bytes.length >= 12
+                && field.u16(0) == NbdInfoType.EXPORT.wireValue()) {
             connection.exportSize(field.u64(2));
         }
-        if (replyType == REP_ACK) {
+        if (replyType == NbdOptionReplyType.ACK.wireValue()) {
             connection.optionAcknowledged(replyOption);
-            if (replyOption == NbdConnection.OPT_GO) {
+            if (replyOption == NbdOption.GO.wireValue()) {
                 connection.transmission();
                 expect(State.REPLY_MAGIC, 4);
                 return;
@@ -180,7 +185,7 @@ final class NbdReplyDecoder implements StreamConsumer {
         long error = field.u32(0);
         long cookie = field.u64(4);
         NbdRequest r = connection.simpleReply(cookie, error);
-        if (r != null && r.type() == NbdRequest.CMD_READ && error == 0 && !connection.structuredReplies()
+        if (r != null && r.command() == NbdCommand.READ && error == 0 && !connection.structuredReplies()
                 && r.lengthBytes() > 0) {
             skipRemaining = r.lengthBytes();
             state = State.SKIP;
@@ -194,7 +199,7 @@ final class NbdReplyDecoder implements StreamConsumer {
         int type = field.u16(2);
         long cookie = field.u64(4);
         long length = chunkExtended ? field.u64(20) : field.u32(12);
-        connection.chunk(cookie, type, (flags & 1) != 0);
+        connection.chunk(cookie, type, (flags & NbdFlags.REPLY_FLAG_DONE) != 0);
         if (length > 0) {
             skipRemaining = length;
             state = State.SKIP;

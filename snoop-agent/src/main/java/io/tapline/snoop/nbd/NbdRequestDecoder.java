@@ -1,5 +1,11 @@
 package io.tapline.snoop.nbd;
 
+import static io.tapline.nbd.NbdFlags.EXTENDED_REQUEST_MAGIC;
+import static io.tapline.nbd.NbdFlags.REQUEST_MAGIC;
+
+import io.tapline.nbd.NbdCommand;
+import io.tapline.nbd.NbdFlags;
+import io.tapline.nbd.NbdOption;
 import io.tapline.snoop.tcp.StreamConsumer;
 import java.nio.charset.StandardCharsets;
 
@@ -15,9 +21,7 @@ import java.nio.charset.StandardCharsets;
  * request magic followed by a plausible type and flags. Not thread-safe: capture thread only.
  */
 final class NbdRequestDecoder implements StreamConsumer {
-    static final int REQUEST_MAGIC = 0x25609513;
-    static final int EXTENDED_REQUEST_MAGIC = 0x21e41c71;
-    static final int IHAVEOPT_HIGH = 0x49484156; // "IHAV"
+    static final int IHAVEOPT_HIGH = (int) (NbdFlags.IHAVEOPT >>> 32); // "IHAV"
     private static final long MAX_PAYLOAD_BYTES = 256L << 20;
 
     private enum State { CLIENT_FLAGS, MAGIC, OPTION_HEADER, OPTION_DATA, REQUEST_HEADER, PAYLOAD, SKIP, RESYNC }
@@ -140,19 +144,15 @@ final class NbdRequestDecoder implements StreamConsumer {
 
     private void optionDone() {
         byte[] d = field.bytes;
-        switch (option) {
-            case NbdConnection.OPT_EXPORT_NAME -> connection.exportName(new String(d, StandardCharsets.UTF_8), true);
-            case NbdConnection.OPT_INFO, NbdConnection.OPT_GO -> {
-                if (d.length >= 4) {
-                    long nameLength = Math.min(((d[0] & 0xFFL) << 24) | ((d[1] & 0xFF) << 16) | ((d[2] & 0xFF) << 8)
-                            | (d[3] & 0xFF), d.length - 4L);
-                    connection.exportName(new String(d, 4, (int) nameLength, StandardCharsets.UTF_8), false);
-                }
-            }
-            default -> {
-                // other options change nothing the decoders need until the server accepts them
-            }
+        NbdOption known = NbdOption.fromWireValue(option);
+        if (known == NbdOption.EXPORT_NAME) {
+            connection.exportName(new String(d, StandardCharsets.UTF_8), true);
+        } else if ((known == NbdOption.INFO || known == NbdOption.GO) && d.length >= 4) {
+            long nameLength = Math.min(((d[0] & 0xFFL) << 24) | ((d[1] & 0xFF) << 16) | ((d[2] & 0xFF) << 8)
+                    | (d[3] & 0xFF), d.length - 4L);
+            connection.exportName(new String(d, 4, (int) nameLength, StandardCharsets.UTF_8), false);
         }
+        // other options (and values NBD does not name) change nothing the decoders need until the server accepts them
         connection.optionSent(option);
         expectMagic();
     }
@@ -171,7 +171,7 @@ final class NbdRequestDecoder implements StreamConsumer {
     }
 
     private void requestDone(NbdRequest r) {
-        if (r.type() == NbdRequest.CMD_WRITE && r.lengthBytes() > 0) {
+        if (r.command() == NbdCommand.WRITE && r.lengthBytes() > 0) {
             if (r.lengthBytes() <= MAX_PAYLOAD_BYTES) {
                 pendingWrite = r;
                 field.reset((int) r.lengthBytes());
@@ -224,7 +224,7 @@ final class NbdRequestDecoder implements StreamConsumer {
             int flags = ((window[4] & 0xFF) << 8) | (window[5] & 0xFF);
             int type = ((window[6] & 0xFF) << 8) | (window[7] & 0xFF);
             boolean plausible = (magic == REQUEST_MAGIC || magic == EXTENDED_REQUEST_MAGIC) && flags <= 0x7F
-                    && type <= NbdRequest.CMD_RESIZE;
+                    && NbdCommand.fromWireValue(type) != null;
             if (plausible && (magic == REQUEST_MAGIC || windowFill == 32)) {
                 byte[] replay = java.util.Arrays.copyOf(window, windowFill);
                 windowFill = 0;

@@ -1,5 +1,17 @@
 package io.tapline.snoop.source;
 
+import static io.tapline.nbd.NbdFlags.FLAG_FIXED_NEWSTYLE;
+import static io.tapline.nbd.NbdFlags.FLAG_NO_ZEROES;
+import static io.tapline.nbd.NbdFlags.IHAVEOPT;
+import static io.tapline.nbd.NbdFlags.NBDMAGIC;
+import static io.tapline.nbd.NbdFlags.OPTION_REPLY_MAGIC;
+import static io.tapline.nbd.NbdFlags.REQUEST_MAGIC;
+import static io.tapline.nbd.NbdFlags.SIMPLE_REPLY_MAGIC;
+
+import io.tapline.nbd.NbdCommand;
+import io.tapline.nbd.NbdInfoType;
+import io.tapline.nbd.NbdOption;
+import io.tapline.nbd.NbdOptionReplyType;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
@@ -24,19 +36,6 @@ import java.nio.charset.StandardCharsets;
  * <p>Thread-safe: requests are serialized.
  */
 public final class NbdSourceReader implements Closeable {
-    private static final long NBDMAGIC = 0x4e42444d41474943L;
-    private static final long IHAVEOPT = 0x49484156454F5054L;
-    private static final long REPLY_MAGIC = 0x3e889045565a9L;
-    private static final int REQUEST_MAGIC = 0x25609513;
-    private static final int SIMPLE_REPLY_MAGIC = 0x67446698;
-    private static final int FLAG_FIXED_NEWSTYLE = 1;
-    private static final int FLAG_NO_ZEROES = 2;
-    private static final int OPT_GO = 7;
-    private static final int REP_ACK = 1;
-    private static final int REP_INFO = 3;
-    private static final int INFO_EXPORT = 0;
-    private static final short CMD_READ = 0;
-    private static final short CMD_DISC = 2;
     /** Largest read issued at once (servers must accept at least 32 MiB; stay well below). */
     static final int MAX_READ_BYTES = 1 << 20;
 
@@ -100,12 +99,12 @@ public final class NbdSourceReader implements Closeable {
         write(out, clientFlags.flip());
         byte[] name = export.getBytes(StandardCharsets.UTF_8);
         ByteBuffer go = ByteBuffer.allocate(8 + 4 + 4 + 4 + name.length + 2);
-        go.putLong(IHAVEOPT).putInt(OPT_GO).putInt(4 + name.length + 2).putInt(name.length).put(name).putShort((short) 0);
+        go.putLong(IHAVEOPT).putInt(NbdOption.GO.wireValue()).putInt(4 + name.length + 2).putInt(name.length).put(name).putShort((short) 0);
         write(out, go.flip());
         long size = -1;
         while (true) {
             ByteBuffer head = read(ch, 20);
-            if (head.getLong() != REPLY_MAGIC) {
+            if (head.getLong() != OPTION_REPLY_MAGIC) {
                 throw new IOException("source " + uri + ": option reply magic (expected: 0x3e889045565a9)");
             }
             head.getInt(); // the option
@@ -115,10 +114,11 @@ public final class NbdSourceReader implements Closeable {
                 throw new IOException("source " + uri + ": option reply length: " + length + " (expected: 0..1 MiB)");
             }
             ByteBuffer data = read(ch, length);
-            if (type == REP_ACK) {
+            if (type == NbdOptionReplyType.ACK.wireValue()) {
                 break;
             }
-            if (type == REP_INFO && length >= 12 && data.getShort(0) == INFO_EXPORT) {
+            if (type == NbdOptionReplyType.INFO.wireValue() && length >= 12
+                    && data.getShort(0) == NbdInfoType.EXPORT.wireValue()) {
                 size = data.getLong(2);
             } else if (type < 0) {
                 String message = new String(data.array(), StandardCharsets.UTF_8);
@@ -148,7 +148,7 @@ public final class NbdSourceReader implements Closeable {
             int n = Math.min(MAX_READ_BYTES, dst.remaining());
             long id = ++cookie;
             ByteBuffer req = ByteBuffer.allocate(28);
-            req.putInt(REQUEST_MAGIC).putShort((short) 0).putShort(CMD_READ).putLong(id).putLong(offset).putInt(n);
+            req.putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) NbdCommand.READ.wireValue()).putLong(id).putLong(offset).putInt(n);
             write(out, req.flip());
             ByteBuffer reply = read(in, 16);
             if (reply.getInt() != SIMPLE_REPLY_MAGIC) {
@@ -178,7 +178,7 @@ public final class NbdSourceReader implements Closeable {
     public synchronized void close() throws IOException {
         try {
             ByteBuffer disc = ByteBuffer.allocate(28);
-            disc.putInt(REQUEST_MAGIC).putShort((short) 0).putShort(CMD_DISC).putLong(++cookie).putLong(0).putInt(0);
+            disc.putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) NbdCommand.DISC.wireValue()).putLong(++cookie).putLong(0).putInt(0);
             write(out, disc.flip());
         } catch (IOException e) {
             // the connection is going away anyway

@@ -1,8 +1,10 @@
 package io.tapline.snoop.volume;
 
-import io.tapline.journey.shipper.Shipper;
 import io.tapline.journey.shipper.ShipperConfig;
 import io.tapline.journey.shipper.ShipperStatus;
+import io.tapline.journey.source.SourceLink;
+import io.tapline.journey.source.SourceSide;
+import io.tapline.journey.source.SourceSink;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
@@ -22,11 +24,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@link SnoopSink} that stores: one {@link CaptureBuffer} per volume under the buffer
- * directory ({@code <buffer>/<volume name>}, names per {@link VolumeNames}), records appended in
- * the order the sink is called (completion order), and one shipper per remote and volume once
- * the volume's size is known (plus the volume's {@link VolumeLink}, Kafka, when
- * {@link #alsoShipOver} set a factory).
+ * The {@link SnoopSink} that stores: one {@link SourceSide} per volume under the buffer directory
+ * ({@code <buffer>/<volume name>}, names per {@link VolumeNames}; the same source side as the
+ * wedge's: buffer, shippers, cadences, marks), records appended in the order the sink is called
+ * (completion order), and the volume's shippers started once its size is known (plus a link of
+ * {@link #alsoShipOver}, Kafka). {@code tapline mark} goes through {@link #markSink}, under the
+ * router's lock, so a mark is ordered with the completions decoded around it.
  *
  * <p>Volume size for the shipper handshake: the size seen on the wire (READ CAPACITY, NBD
  * handshake) wins; otherwise {@link Settings#fallbackSizeBytes()} (the {@code --volume-size}
@@ -49,6 +52,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
      * @param sourceId           this source's id in the journey handshake
      * @param fallbackSizeBytes  volume size when the wire never shows it, or -1
      * @param names              naming rule
+     * @param link               what each shipper's configuration adds (TLS)
      */
     public record Settings(Path bufferDir, BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId,
             long fallbackSizeBytes, VolumeNames names, java.util.function.UnaryOperator<ShipperConfig> link) {
@@ -61,33 +65,23 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         }
     }
 
-    private final class Volume {
+    private static final class Volume {
         final String name;
-        final CaptureBuffer buffer;
+        final SourceSide side;
         final VolumeStats stats = new VolumeStats();
-        final List<Shipper> shippers = new ArrayList<>();
-        /** Links of {@link #alsoShipOver}, started with the shippers. */
-        final List<VolumeLink> links = new ArrayList<>();
-        /** Whether the shippers and links started (a volume may have only links). */
-        boolean shipping;
-        /** Whether the buffer's failure ({@link CaptureBuffer#failure}) was logged (once). */
-        volatile boolean failureReported;
 
-        Volume(String name, CaptureBuffer buffer) {
+        Volume(String name, SourceSide side) {
             this.name = name;
-            this.buffer = buffer;
+            this.side = side;
         }
-    }
-
-    /** A volume whose shippers just started: what a resync engine for it needs. */
-    public record ShippingVolume(String name, CaptureBuffer buffer, List<Shipper> shippers, long sizeBytes) {
     }
 
     private final Settings settings;
     private final Map<VolumeKey, Volume> volumes = new LinkedHashMap<>();
-    private volatile java.util.function.Consumer<ShippingVolume> onShipping = v -> { };
+    private volatile java.util.function.Consumer<SourceSide> onShipping = v -> { };
+    private java.util.function.Consumer<SourceSide> onOpen = v -> { };
     private boolean syncOnFlush = true;
-    private VolumeLink.Factory linkFactory;
+    private SourceLink.Factory linkFactory;
     private volatile boolean closed;
 
     public VolumeRouter(Settings settings) {
@@ -98,15 +92,24 @@ public final class VolumeRouter implements SnoopSink, Closeable {
      * Called (on the capture thread, under the router's lock: hand work off, never block) once a
      * volume's shippers have started.
      */
-    public void onShipping(java.util.function.Consumer<ShippingVolume> listener) {
+    public void onShipping(java.util.function.Consumer<SourceSide> listener) {
         this.onShipping = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Called (on the capture thread, under the router's lock: hand work off, never block) when a
+     * volume's source side opened, before its first record: where its cadences are set
+     * ({@link SourceSide#syncEvery}, {@link SourceSide#publishStatus}). Set before the capture starts.
+     */
+    public synchronized void onOpen(java.util.function.Consumer<SourceSide> listener) {
+        this.onOpen = java.util.Objects.requireNonNull(listener, "listener");
     }
 
     /**
      * Also ships every volume over a link {@code factory} starts (Kafka), with the journey
      * shippers or alone; call before the first record is delivered.
      */
-    public synchronized void alsoShipOver(VolumeLink.Factory factory) {
+    public synchronized void alsoShipOver(SourceLink.Factory factory) {
         if (!volumes.isEmpty()) {
             throw new IllegalStateException("links: volumes already seen (expected: set before the capture starts)");
         }
@@ -122,14 +125,22 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         Volume v = volumes.get(key);
         if (v == null) {
             String name = settings.names().name(key);
+            SourceSide side;
             try {
-                CaptureBuffer buffer = CaptureBuffer.open(settings.bufferDir().resolve(name), name, settings.bufferConfig());
-                log.info("volume seen key={} volume={} {}", key.naturalKey(), name, buffer.recoveryReport().summary());
-                v = new Volume(name, buffer);
+                side = SourceSide.open(settings.bufferDir().resolve(name), name, settings.bufferConfig());
+                log.info("volume seen key={} volume={} {}", key.naturalKey(), name,
+                        side.buffer().recoveryReport().summary());
             } catch (IOException e) {
                 throw new UncheckedIOException("capture buffer of volume " + name + ": " + e.getMessage(), e);
             }
+            v = new Volume(name, side);
             volumes.put(key, v);
+            try {
+                side.acceptMarks(markSink(v));
+            } catch (IOException e) {
+                log.error("volume={} tapline mark not available: {}", name, e.toString());
+            }
+            onOpen.accept(side);
         }
         return v;
     }
@@ -200,7 +211,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
 
     private void append(Volume v, RecordKind kind, long offset, long length, int flags, Provenance p, byte[] payload) {
         try {
-            if (v.buffer.append(kind, offset, length, flags, p, payload) == null) {
+            if (v.side.buffer().append(kind, offset, length, flags, p, payload) == null) {
                 v.stats.notStored++;
             }
         } catch (IOException e) {
@@ -209,56 +220,60 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         startShippers(v);
     }
 
+    /**
+     * The volume's {@link SourceSink} ({@code tapline mark}): the record is appended under the
+     * router's lock, after every completion delivered before, and made durable before the
+     * completion is told its sequence (on the calling thread).
+     */
+    private SourceSink markSink(Volume v) {
+        return (kind, offset, length, flags, provenance, payload, completion) -> {
+            CaptureRecord record;
+            synchronized (this) {
+                if (closed) {
+                    completion.completed(0, "the snoop is stopping");
+                    return;
+                }
+                try {
+                    record = v.side.buffer().append(kind, offset, length, flags, provenance, payload);
+                } catch (IOException | RuntimeException e) {
+                    completion.completed(0, "append to the capture buffer failed: " + e.getMessage());
+                    return;
+                }
+                startShippers(v);
+            }
+            if (record == null) {
+                completion.completed(0, "capture buffer full: the mark was not stored");
+            } else if (!v.side.sync()) {
+                completion.completed(0, "capture buffer failed: " + v.side.buffer().failure());
+            } else {
+                completion.completed(record.sequence(), null);
+            }
+        };
+    }
+
     private void startShippers(Volume v) {
-        if (v.shipping || !ships()) {
+        if (v.side.shipping() || !ships()) {
             return;
         }
         long size = v.stats.sizeBytes > 0 ? v.stats.sizeBytes
-                : v.buffer.lastSequence() > 0 ? settings.fallbackSizeBytes() : -1;
+                : v.side.buffer().lastSequence() > 0 ? settings.fallbackSizeBytes() : -1;
         if (size <= 0) {
             return;
         }
         int blockSize = v.stats.blockSizeBytes > 0 ? v.stats.blockSizeBytes : 512;
-        for (InetSocketAddress remote : settings.remotes()) {
-            try {
-                v.shippers.add(Shipper.start(settings.link().apply(
-                        ShipperConfig.of(remote, settings.sourceId(), v.name, size, blockSize)), v.buffer));
-            } catch (IOException e) {
-                throw new UncheckedIOException("shipper of volume " + v.name + " to " + remote + ": " + e.getMessage(), e);
-            }
+        try {
+            v.side.ship(new SourceSide.Shipping(settings.remotes(), settings.sourceId(), size, blockSize,
+                    settings.link()), linkFactory);
+        } catch (IOException e) {
+            throw new UncheckedIOException("shipping of volume " + v.name + ": " + e.getMessage(), e);
         }
-        if (linkFactory != null) {
-            try {
-                v.links.add(linkFactory.start(v.name, size, blockSize, v.buffer));
-            } catch (IOException e) {
-                throw new UncheckedIOException("link of volume " + v.name + ": " + e.getMessage(), e);
-            }
-        }
-        v.shipping = true;
         log.info("shipping volume={} sizeBytes={} blockSize={} remotes={} links={}", v.name, size, blockSize,
-                settings.remotes().size(), v.links.size());
-        onShipping.accept(new ShippingVolume(v.name, v.buffer, List.copyOf(v.shippers), size));
+                settings.remotes().size(), v.side.links().size());
+        onShipping.accept(v.side);
     }
 
     private void sync(Volume v) {
-        if (v.buffer.failure().isEmpty()) {
-            try {
-                v.buffer.sync();
-                return;
-            } catch (IOException e) {
-                if (v.buffer.failure().isEmpty()) {
-                    throw new UncheckedIOException("sync of volume " + v.name + ": " + e.getMessage(), e);
-                }
-            }
-        }
-        // A failed fsync failed this buffer until restart (status shows why): a retry could falsely
-        // succeed, so none is made. Capture goes on for the replicas (the host is not ours to fail);
-        // the restart tracks every chunk and a resync heals what a power cut may take meanwhile.
-        if (!v.failureReported) {
-            v.failureReported = true;
-            log.error("capture buffer failed, records are no longer made durable until the snoop is restarted"
-                    + " (the restart resyncs every chunk) volume={} reason={}", v.name, v.buffer.failure());
-        }
+        v.side.sync();
     }
 
     /**
@@ -295,28 +310,9 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     public synchronized List<String> unshippedVolumes() {
         List<String> out = new ArrayList<>();
         for (Volume v : volumes.values()) {
-            if (ships() && !v.shipping) {
+            if (ships() && !v.side.shipping()) {
                 out.add(v.name);
             }
-        }
-        return out;
-    }
-
-    /**
-     * Each volume's buffer directory with the status of its shippers (empty while none runs), for
-     * the {@code link-status.json} file that {@code tapline status} reads.
-     */
-    public synchronized Map<Path, List<ShipperStatus>> linkStatuses() {
-        Map<Path, List<ShipperStatus>> out = new LinkedHashMap<>();
-        for (Volume v : volumes.values()) {
-            List<ShipperStatus> links = new ArrayList<>();
-            for (Shipper s : v.shippers) {
-                links.add(s.status());
-            }
-            for (VolumeLink l : v.links) {
-                links.add(l.status());
-            }
-            out.put(settings.bufferDir().resolve(v.name), links);
         }
         return out;
     }
@@ -332,14 +328,16 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     public synchronized List<ShippingProgress> shippingProgress() {
         List<ShippingProgress> out = new ArrayList<>();
         for (Volume v : volumes.values()) {
-            List<ShipperStatus> links = new ArrayList<>();
-            for (Shipper s : v.shippers) {
-                links.add(s.status());
-            }
-            for (VolumeLink l : v.links) {
-                links.add(l.status());
-            }
-            out.add(new ShippingProgress(v.name, v.buffer.lastSequence(), List.copyOf(links)));
+            out.add(new ShippingProgress(v.name, v.side.buffer().lastSequence(), List.copyOf(v.side.linkStatuses())));
+        }
+        return out;
+    }
+
+    /** Every volume's source side, in the order volumes were first seen. */
+    public synchronized List<SourceSide> sides() {
+        List<SourceSide> out = new ArrayList<>();
+        for (Volume v : volumes.values()) {
+            out.add(v.side);
         }
         return out;
     }
@@ -348,36 +346,25 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     public synchronized CaptureBuffer buffer(String name) {
         for (Volume v : volumes.values()) {
             if (v.name.equals(name)) {
-                return v.buffer;
+                return v.side.buffer();
             }
         }
         return null;
     }
 
+    /** Closes every volume's source side (shippers, links, buffer synced and closed, last status). */
     @Override
-    public synchronized void close() {
-        closed = true;
-        for (Volume v : volumes.values()) {
-            for (Shipper s : v.shippers) {
-                try {
-                    s.close();
-                } catch (Exception e) {
-                    log.error("shipper close failed volume={} error={}", v.name, e.toString());
-                }
+    public void close() {
+        List<Volume> all;
+        synchronized (this) {
+            if (closed) {
+                return;
             }
-            for (VolumeLink l : v.links) {
-                try {
-                    l.close();
-                } catch (IOException | RuntimeException e) {
-                    log.error("link close failed volume={} error={}", v.name, e.toString());
-                }
-            }
-            try {
-                v.buffer.sync();
-                v.buffer.close();
-            } catch (IOException e) {
-                log.error("buffer close failed volume={} error={}", v.name, e.toString());
-            }
+            closed = true;
+            all = new ArrayList<>(volumes.values());
+        }
+        for (Volume v : all) {
+            v.side.close();
         }
     }
 }

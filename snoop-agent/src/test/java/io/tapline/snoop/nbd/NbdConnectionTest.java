@@ -1,5 +1,8 @@
 package io.tapline.snoop.nbd;
 
+import io.tapline.nbd.NbdCommand;
+import io.tapline.nbd.NbdFlags;
+import io.tapline.nbd.NbdOption;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -36,7 +39,7 @@ class NbdConnectionTest {
                 .putShort((short) 3).array());
         byte[] name = "disk".getBytes(StandardCharsets.UTF_8);
         byteByByte(conn.clientStream(), ByteBuffer.allocate(4 + 16 + name.length).putInt(3).putLong(IHAVEOPT)
-                .putInt(NbdConnection.OPT_EXPORT_NAME).putInt(name.length).put(name).array());
+                .putInt(NbdOption.EXPORT_NAME.wireValue()).putInt(name.length).put(name).array());
         byteByByte(conn.serverStream(), ByteBuffer.allocate(10).putLong(SIZE).putShort((short) 0x1ff).array());
     }
 
@@ -62,7 +65,7 @@ class NbdConnectionTest {
     @Test
     void handshakeGivesTheVolumeAndItsSize() {
         handshake();
-        request(0, NbdRequest.CMD_FLUSH, 1, 0, 0, null);
+        request(0, NbdCommand.FLUSH.wireValue(), 1, 0, 0, null);
         assertEquals("GEOMETRY", sink.events.get(0).kind());
         assertEquals(VOLUME, sink.events.get(0).volume());
         assertEquals(SIZE, sink.events.get(0).offsetBytes());
@@ -75,8 +78,8 @@ class NbdConnectionTest {
         java.util.Arrays.fill(a, (byte) 'a');
         byte[] b = new byte[1024];
         java.util.Arrays.fill(b, (byte) 'b');
-        request(NbdRequest.FLAG_FUA, NbdRequest.CMD_WRITE, 0x11, 4096, a.length, a);
-        request(0, NbdRequest.CMD_WRITE, 0x22, 0, b.length, b);
+        request(NbdFlags.CMD_FLAG_FUA, NbdCommand.WRITE.wireValue(), 0x11, 4096, a.length, a);
+        request(0, NbdCommand.WRITE.wireValue(), 0x22, 0, b.length, b);
         simpleReply(0x22, 0);
         simpleReply(0x11, 0);
         List<RecordingSink.Event> writes = sink.of("WRITE");
@@ -91,9 +94,9 @@ class NbdConnectionTest {
     @Test
     void errorReplyIsNotCommitted() {
         handshake();
-        request(0, NbdRequest.CMD_WRITE, 7, 0, 4, new byte[] {1, 2, 3, 4});
+        request(0, NbdCommand.WRITE.wireValue(), 7, 0, 4, new byte[] {1, 2, 3, 4});
         simpleReply(7, 5); // EIO
-        request(0, NbdRequest.CMD_TRIM, 8, 0, 4096, null);
+        request(0, NbdCommand.TRIM.wireValue(), 8, 0, 4096, null);
         simpleReply(8, 28); // ENOSPC
         assertEquals(List.of(), sink.of("WRITE"));
         assertEquals(List.of(), sink.of("DISCARD"));
@@ -102,7 +105,7 @@ class NbdConnectionTest {
     @Test
     void unansweredRequestIsNotCommitted() {
         handshake();
-        request(0, NbdRequest.CMD_WRITE, 9, 0, 4, new byte[] {1, 2, 3, 4});
+        request(0, NbdCommand.WRITE.wireValue(), 9, 0, 4, new byte[] {1, 2, 3, 4});
         conn.clientStream().end();
         conn.serverStream().end();
         assertEquals(List.of(), sink.of("WRITE"));
@@ -111,14 +114,14 @@ class NbdConnectionTest {
     @Test
     void errorReplyToAWriteMarksItsRangeAsAGap() {
         handshake();
-        request(0, NbdRequest.CMD_WRITE, 7, 512, 4, new byte[] {1, 2, 3, 4});
+        request(0, NbdCommand.WRITE.wireValue(), 7, 512, 4, new byte[] {1, 2, 3, 4});
         simpleReply(7, 5); // EIO: the server may have written part of it
-        request(0, NbdRequest.CMD_TRIM, 8, 8192, 4096, null);
+        request(0, NbdCommand.TRIM.wireValue(), 8, 8192, 4096, null);
         simpleReply(8, 28); // ENOSPC
-        request(0, NbdRequest.CMD_WRITE_ZEROES, 9, 65536, 1024, null);
+        request(0, NbdCommand.WRITE_ZEROES.wireValue(), 9, 65536, 1024, null);
         chunk(0, 0x8001, 9, ByteBuffer.allocate(6).putInt(5).putShort((short) 0).array());
         chunk(1, 0, 9, new byte[0]);
-        request(0, NbdRequest.CMD_FLUSH, 10, 0, 0, null);
+        request(0, NbdCommand.FLUSH.wireValue(), 10, 0, 0, null);
         simpleReply(10, 5); // a failed flush changes no data: nothing to mark
         List<RecordingSink.Event> gaps = sink.of("GAP");
         assertEquals(3, gaps.size(), gaps.toString());
@@ -133,8 +136,8 @@ class NbdConnectionTest {
     @Test
     void writeNeverAnsweredBecomesAGapOnceAtConnectionEnd() {
         handshake();
-        request(0, NbdRequest.CMD_WRITE, 9, 4096, 4, new byte[] {1, 2, 3, 4});
-        request(0, NbdRequest.CMD_READ, 10, 0, 4, null);
+        request(0, NbdCommand.WRITE.wireValue(), 9, 4096, 4, new byte[] {1, 2, 3, 4});
+        request(0, NbdCommand.READ.wireValue(), 10, 0, 4, null);
         conn.clientStream().end();
         conn.serverStream().end();
         List<RecordingSink.Event> gaps = sink.of("GAP");
@@ -146,9 +149,9 @@ class NbdConnectionTest {
     @Test
     void trimZeroesAndFlushBecomeTheirRecordKinds() {
         handshake();
-        request(0, NbdRequest.CMD_TRIM, 1, 8192, 4096, null);
-        request(NbdRequest.FLAG_NO_HOLE, NbdRequest.CMD_WRITE_ZEROES, 2, 0, 8192, null);
-        request(0, NbdRequest.CMD_FLUSH, 3, 0, 0, null);
+        request(0, NbdCommand.TRIM.wireValue(), 1, 8192, 4096, null);
+        request(NbdFlags.CMD_FLAG_NO_HOLE, NbdCommand.WRITE_ZEROES.wireValue(), 2, 0, 8192, null);
+        request(0, NbdCommand.FLUSH.wireValue(), 3, 0, 0, null);
         simpleReply(1, 0);
         simpleReply(2, 0);
         simpleReply(3, 0);
@@ -160,8 +163,8 @@ class NbdConnectionTest {
     @Test
     void structuredReplyCommitsOnDoneAndNotAfterAnErrorChunk() {
         handshake();
-        request(0, NbdRequest.CMD_WRITE, 1, 0, 2, new byte[] {9, 9});
-        request(0, NbdRequest.CMD_WRITE, 2, 2, 2, new byte[] {8, 8});
+        request(0, NbdCommand.WRITE.wireValue(), 1, 0, 2, new byte[] {9, 9});
+        request(0, NbdCommand.WRITE.wireValue(), 2, 2, 2, new byte[] {8, 8});
         chunk(1, 0, 1, new byte[0]); // NBD_REPLY_TYPE_NONE, DONE
         byte[] error = ByteBuffer.allocate(6).putInt(5).putShort((short) 0).array();
         chunk(0, 0x8001, 2, error); // NBD_REPLY_TYPE_ERROR, not done
@@ -174,10 +177,10 @@ class NbdConnectionTest {
     @Test
     void readIsCountedNotStored() {
         handshake();
-        request(0, NbdRequest.CMD_READ, 4, 0, 4, null);
+        request(0, NbdCommand.READ.wireValue(), 4, 0, 4, null);
         byteByByte(conn.serverStream(), ByteBuffer.allocate(20).putInt(0x67446698).putInt(0).putLong(4)
                 .putInt(0x01020304).array());
-        request(0, NbdRequest.CMD_FLUSH, 5, 0, 0, null);
+        request(0, NbdCommand.FLUSH.wireValue(), 5, 0, 0, null);
         simpleReply(5, 0);
         assertEquals(1, sink.of("READ").size());
         assertEquals(List.of(), sink.of("WRITE"));

@@ -21,7 +21,7 @@ class VolumeRouterLinkTest {
     Path dir;
 
     /** A link that records what the router did with it. */
-    private static final class FakeLink implements VolumeLink {
+    private static final class FakeLink implements io.tapline.journey.source.SourceLink {
         final String volume;
         final long sizeBytes;
         final CaptureBuffer buffer;
@@ -73,7 +73,7 @@ class VolumeRouterLinkTest {
         router.geometry(key, 1 << 20, 512);
         assertEquals(1, started.size(), "started once");
         assertEquals("kafka", router.shippingProgress().get(0).links().get(0).remoteId());
-        assertEquals(1, router.linkStatuses().get(dir.resolve("vol1")).size());
+        assertEquals(1, router.sides().get(0).linkStatuses().size());
         router.close();
         assertTrue(started.get(0).closed, "closed with the router");
     }

@@ -7,8 +7,14 @@ package io.tapline.wedge.capture;
  * that one batch costs one wake-up and one socket flush per connection.
  */
 public interface CompletionListener {
-    /** The command has finished with {@code outcome}; must not block. */
-    void onComplete(WriteCommand command, WriteOutcome outcome);
+    /**
+     * The command has finished with {@code outcome}; must not block.
+     *
+     * @param sequence the sequence its capture record was assigned (durable when the command
+     *                 {@linkplain WriteCommand#needsDurability needs durability} and the outcome is
+     *                 OK), or 0 when nothing was captured (a full buffer, cycle mode, a failure)
+     */
+    void onComplete(WriteCommand command, WriteOutcome outcome, long sequence);
 
     /** No more completions for this listener in the current batch; must not block. */
     void onBatchEnd();

@@ -30,13 +30,13 @@ final class GroupCommitFlusher {
     private final String volumeName;
     private final BlockVolume primary;
     private final CaptureSink sink;
-    private final BlockingQueue<WriteCommand> queue = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     /** Queued by {@link #close}; never interrupt this thread: an interrupt would close the FileChannel. */
-    private static final WriteCommand STOP = new WriteCommand(io.tapline.log.RecordKind.FLUSH, 0, 0, 0,
+    private static final Queued STOP = new Queued(new WriteCommand(io.tapline.log.RecordKind.FLUSH, 0, 0, 0,
             io.tapline.log.Provenance.INTERNAL, null, new CompletionListener() {
                 @Override
-                public void onComplete(WriteCommand command, WriteOutcome outcome) {
+                public void onComplete(WriteCommand command, WriteOutcome outcome, long sequence) {
                     // The stop marker is never completed.
                 }
 
@@ -44,7 +44,11 @@ final class GroupCommitFlusher {
                 public void onBatchEnd() {
                     // Nothing to flush for the stop marker.
                 }
-            });
+            }), 0);
+
+    /** A command waiting for the group commit, with the sequence its record was assigned. */
+    private record Queued(WriteCommand command, long sequence) {
+    }
     private final VolumeFailure failure;
 
     GroupCommitFlusher(String volumeName, BlockVolume primary, CaptureSink sink, VolumeFailure failure) {
@@ -59,9 +63,9 @@ final class GroupCommitFlusher {
         thread.start();
     }
 
-    /** Queues an applied command that must be durable before it is completed. */
-    void add(WriteCommand command) {
-        queue.add(command);
+    /** Queues an applied command that must be durable before it is completed, with its record's sequence. */
+    void add(WriteCommand command, long sequence) {
+        queue.add(new Queued(command, sequence));
     }
 
     /** Completes every queued command (one last group commit) and stops the thread. */
@@ -71,7 +75,7 @@ final class GroupCommitFlusher {
     }
 
     private void run() {
-        List<WriteCommand> batch = new ArrayList<>();
+        List<Queued> batch = new ArrayList<>();
         Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
         boolean stop = false;
         while (!stop) {
@@ -83,9 +87,9 @@ final class GroupCommitFlusher {
                 continue;
             }
             WriteOutcome outcome = syncBoth();
-            for (WriteCommand c : batch) {
-                c.listener().onComplete(c, outcome);
-                touched.add(c.listener());
+            for (Queued q : batch) {
+                q.command().listener().onComplete(q.command(), outcome, q.sequence());
+                touched.add(q.command().listener());
             }
             for (CompletionListener l : touched) {
                 l.onBatchEnd();
@@ -94,7 +98,7 @@ final class GroupCommitFlusher {
         }
     }
 
-    private void takeUninterruptibly(List<WriteCommand> batch) {
+    private void takeUninterruptibly(List<Queued> batch) {
         while (batch.isEmpty()) {
             try {
                 batch.add(queue.take());

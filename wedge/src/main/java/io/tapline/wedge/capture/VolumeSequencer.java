@@ -125,7 +125,7 @@ public final class VolumeSequencer implements AutoCloseable {
                 return;
             }
         }
-        command.listener().onComplete(command, WriteOutcome.SHUT_DOWN);
+        command.listener().onComplete(command, WriteOutcome.SHUT_DOWN, 0);
         command.listener().onBatchEnd();
     }
 
@@ -277,9 +277,9 @@ public final class VolumeSequencer implements AutoCloseable {
                 }
                 apply(p);
                 if (p.outcome == WriteOutcome.OK && p.command.needsDurability()) {
-                    flusher.add(p.command);
+                    flusher.add(p.command, p.sequence);
                 } else {
-                    p.command.listener().onComplete(p.command, p.outcome);
+                    p.command.listener().onComplete(p.command, p.outcome, p.sequence);
                     touched.add(p.command.listener());
                 }
             }
@@ -297,6 +297,7 @@ public final class VolumeSequencer implements AutoCloseable {
         try {
             CaptureRecord record = sink.append(c.kind(), c.offsetBytes(), c.lengthBytes(), c.flags(),
                     c.provenance(), c.payload());
+            p.sequence = record == null ? 0 : record.sequence();
             noteCaptured(record != null, c);
         } catch (IOException | RuntimeException e) {
             captureFailures++;
@@ -409,6 +410,8 @@ public final class VolumeSequencer implements AutoCloseable {
     private static final class Pending {
         final WriteCommand command;
         WriteOutcome outcome;
+        /** The sequence the capture sink assigned, 0 when it stored nothing (capture thread). */
+        long sequence;
         /** Set for {@link #atQuiescentPoint} work (capture thread). */
         Runnable quiescent;
         /** Set for the marker the capture thread waits on (apply thread counts it down). */

@@ -1,5 +1,6 @@
 package io.tapline.wedge.nbd;
 
+import io.tapline.nbd.NbdOptionReplyType;
 import java.util.Objects;
 
 /** What the server sends during the handshake; encoded by {@link NbdHandshakeEncoder}. */

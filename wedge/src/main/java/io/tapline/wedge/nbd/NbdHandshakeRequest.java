@@ -1,5 +1,7 @@
 package io.tapline.wedge.nbd;
 
+import io.tapline.nbd.NbdFlags;
+import io.tapline.nbd.NbdOption;
 /** What {@link NbdOptionDecoder} emits during the handshake: the client flags once, then options. */
 public sealed interface NbdHandshakeRequest permits NbdHandshakeRequest.ClientFlags, NbdHandshakeRequest.Option {
 

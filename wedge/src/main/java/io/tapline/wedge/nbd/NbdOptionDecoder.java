@@ -1,5 +1,6 @@
 package io.tapline.wedge.nbd;
 
+import io.tapline.nbd.NbdFlags;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;

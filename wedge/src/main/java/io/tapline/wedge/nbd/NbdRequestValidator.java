@@ -1,11 +1,14 @@
 package io.tapline.wedge.nbd;
 
-import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_DF;
-import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_FAST_ZERO;
-import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_FUA;
-import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_NO_HOLE;
-import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_PAYLOAD_LEN;
-import static io.tapline.wedge.nbd.NbdFlags.CMD_FLAG_REQ_ONE;
+import io.tapline.nbd.NbdCommand;
+import io.tapline.nbd.NbdError;
+import io.tapline.nbd.NbdFlags;
+import static io.tapline.nbd.NbdFlags.CMD_FLAG_DF;
+import static io.tapline.nbd.NbdFlags.CMD_FLAG_FAST_ZERO;
+import static io.tapline.nbd.NbdFlags.CMD_FLAG_FUA;
+import static io.tapline.nbd.NbdFlags.CMD_FLAG_NO_HOLE;
+import static io.tapline.nbd.NbdFlags.CMD_FLAG_PAYLOAD_LEN;
+import static io.tapline.nbd.NbdFlags.CMD_FLAG_REQ_ONE;
 
 /**
  * Every check a transmission request must pass, in one place (the role of nbdkit's

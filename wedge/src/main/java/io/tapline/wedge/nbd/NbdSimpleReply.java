@@ -1,5 +1,6 @@
 package io.tapline.wedge.nbd;
 
+import io.tapline.nbd.NbdError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.DefaultByteBufHolder;
 import io.netty.buffer.Unpooled;

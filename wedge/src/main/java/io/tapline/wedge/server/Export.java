@@ -3,7 +3,7 @@ package io.tapline.wedge.server;
 import io.tapline.log.volume.BlockVolume;
 import io.tapline.wedge.capture.VolumeSequencer;
 import io.tapline.wedge.capture.WriteCommand;
-import io.tapline.wedge.nbd.NbdFlags;
+import io.tapline.nbd.NbdFlags;
 import io.tapline.wedge.nbd.NbdRequestValidator;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;

@@ -11,9 +11,9 @@ import io.tapline.log.RecordKind;
 import io.tapline.wedge.capture.CompletionListener;
 import io.tapline.wedge.capture.WriteCommand;
 import io.tapline.wedge.capture.WriteOutcome;
-import io.tapline.wedge.nbd.NbdCommand;
-import io.tapline.wedge.nbd.NbdError;
-import io.tapline.wedge.nbd.NbdFlags;
+import io.tapline.nbd.NbdCommand;
+import io.tapline.nbd.NbdError;
+import io.tapline.nbd.NbdFlags;
 import io.tapline.wedge.nbd.NbdRejectedRequest;
 import io.tapline.wedge.nbd.NbdRequest;
 import io.tapline.wedge.nbd.NbdSimpleReply;
@@ -218,7 +218,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     }
 
     @Override
-    public void onComplete(WriteCommand command, WriteOutcome outcome) {
+    public void onComplete(WriteCommand command, WriteOutcome outcome, long sequence) {
         NbdError error = switch (outcome) {
             case OK -> NbdError.OK;
             case IO_ERROR -> NbdError.EIO;

@@ -32,6 +32,8 @@ class VolumeSequencerTest {
         final List<CompletableFuture<WriteOutcome>> futures = new ArrayList<>();
         final java.util.Map<WriteCommand, CompletableFuture<WriteOutcome>> byCommand =
                 new java.util.concurrent.ConcurrentHashMap<>();
+        /** The sequence each completion carried, by command. */
+        final java.util.Map<WriteCommand, Long> sequences = new java.util.concurrent.ConcurrentHashMap<>();
 
         WriteCommand command(RecordKind kind, long offset, long length, int flags, byte[] payload) {
             WriteCommand c = new WriteCommand(kind, offset, length, flags, PROV, payload, this);
@@ -42,7 +44,8 @@ class VolumeSequencerTest {
         }
 
         @Override
-        public void onComplete(WriteCommand command, WriteOutcome outcome) {
+        public void onComplete(WriteCommand command, WriteOutcome outcome, long sequence) {
+            sequences.put(command, sequence);
             byCommand.get(command).complete(outcome);
         }
 
@@ -98,6 +101,34 @@ class VolumeSequencerTest {
             s.close();
             assertEquals(RecordKind.FLUSH, sink.records().get(2).kind());
             assertTrue(sink.records().get(0).fua());
+        }
+    }
+
+    @Test
+    void everyCompletionCarriesTheSequenceItsRecordGotAndZeroWhenNothingWasStored() throws Exception {
+        FakeCaptureSink sink = new FakeCaptureSink();
+        Outcomes o = new Outcomes();
+        try (VolumeFile primary = VolumeFile.openOrCreate(dir.resolve("p.img"), SIZE)) {
+            VolumeSequencer s = VolumeSequencer.start("vol", primary, sink);
+            WriteCommand write = o.command(RecordKind.WRITE, 0, 4, 0, new byte[] {1, 2, 3, 4});
+            WriteCommand mark = o.command(RecordKind.MARK, 0, 0, 0, new byte[] {'m'});
+            WriteCommand fua = o.command(RecordKind.WRITE, 8, 4, CaptureRecord.FLAG_FUA, new byte[] {5, 6, 7, 8});
+            s.submit(write);
+            s.submit(mark);
+            s.submit(fua);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(WriteOutcome.OK, o.await(i));
+            }
+            assertEquals(1L, o.sequences.get(write));
+            assertEquals(2L, o.sequences.get(mark), "a MARK's completion (after the group commit) carries its sequence");
+            assertTrue(sink.syncedUpTo() >= 2, "the MARK is durable when it completes");
+            assertEquals(3L, o.sequences.get(fua));
+            sink.setFull(true);
+            WriteCommand notStored = o.command(RecordKind.MARK, 0, 0, 0, new byte[] {'n'});
+            s.submit(notStored);
+            assertEquals(WriteOutcome.OK, o.await(3));
+            assertEquals(0L, o.sequences.get(notStored), "nothing stored: no sequence");
+            s.close();
         }
     }
 

@@ -1,5 +1,9 @@
 package io.tapline.wedge.nbd;
 
+import io.tapline.nbd.NbdError;
+import io.tapline.nbd.NbdFlags;
+import io.tapline.nbd.NbdOption;
+import io.tapline.nbd.NbdOptionReplyType;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

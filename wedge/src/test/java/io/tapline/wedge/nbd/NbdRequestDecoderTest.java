@@ -1,5 +1,8 @@
 package io.tapline.wedge.nbd;
 
+import io.tapline.nbd.NbdCommand;
+import io.tapline.nbd.NbdError;
+import io.tapline.nbd.NbdFlags;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,7 @@
 package io.tapline.wedge.nbd;
 
+import io.tapline.nbd.NbdError;
+import io.tapline.nbd.NbdFlags;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 

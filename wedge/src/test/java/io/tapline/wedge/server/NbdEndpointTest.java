@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.wedge.capture.FakeCaptureSink;
-import io.tapline.wedge.nbd.NbdError;
+import io.tapline.nbd.NbdError;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

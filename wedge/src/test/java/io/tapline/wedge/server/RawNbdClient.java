@@ -1,6 +1,6 @@
 package io.tapline.wedge.server;
 
-import io.tapline.wedge.nbd.NbdFlags;
+import io.tapline.nbd.NbdFlags;
 import java.io.Closeable;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.wedge.capture.FakeCaptureSink;
-import io.tapline.wedge.nbd.NbdError;
+import io.tapline.nbd.NbdError;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;

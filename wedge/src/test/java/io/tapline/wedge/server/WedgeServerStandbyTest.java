@@ -10,7 +10,7 @@ import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
 import io.tapline.wedge.capture.CaptureSink;
 import io.tapline.wedge.capture.FakeCaptureSink;
-import io.tapline.wedge.nbd.NbdError;
+import io.tapline.nbd.NbdError;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;

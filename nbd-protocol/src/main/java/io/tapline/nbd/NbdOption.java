@@ -1,4 +1,4 @@
-package io.tapline.wedge.nbd;
+package io.tapline.nbd;
 
 /** Fixed-newstyle option types a client may send during the handshake (proto.md "Option types"). */
 public enum NbdOption {

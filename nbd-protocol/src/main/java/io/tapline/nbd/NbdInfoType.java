@@ -1,4 +1,4 @@
-package io.tapline.wedge.nbd;
+package io.tapline.nbd;
 
 /** Information types of {@code NBD_REP_INFO} replies to NBD_OPT_INFO and NBD_OPT_GO. */
 public enum NbdInfoType {

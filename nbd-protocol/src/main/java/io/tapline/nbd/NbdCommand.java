@@ -1,4 +1,4 @@
-package io.tapline.wedge.nbd;
+package io.tapline.nbd;
 
 /**
  * NBD transmission command types (proto.md "Request types"). Wire values never change.

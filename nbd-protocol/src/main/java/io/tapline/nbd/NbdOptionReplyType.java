@@ -1,4 +1,4 @@
-package io.tapline.wedge.nbd;
+package io.tapline.nbd;
 
 /** Option reply types (proto.md "Option reply types"); errors have bit 31 set. */
 public enum NbdOptionReplyType {

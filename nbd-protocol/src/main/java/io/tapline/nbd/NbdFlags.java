@@ -1,8 +1,9 @@
-package io.tapline.wedge.nbd;
+package io.tapline.nbd;
 
 /**
- * Magic numbers and flag bits of the NBD protocol (proto.md), in one place. Values are as on the
- * wire (network byte order when sent).
+ * Magic numbers and flag bits of the NBD protocol (proto.md), in one place for the wedge's server
+ * and the snoop's decoders and source reader. Values are as on the wire (network byte order when
+ * sent).
  */
 public final class NbdFlags {
     /** "NBDMAGIC", first 8 bytes of the server greeting. */
@@ -15,6 +16,20 @@ public final class NbdFlags {
     public static final int REQUEST_MAGIC = 0x25609513;
     /** Magic of a simple reply. */
     public static final int SIMPLE_REPLY_MAGIC = 0x67446698;
+    /** Second 8 bytes of an oldstyle server greeting (after NBDMAGIC). */
+    public static final long OLDSTYLE_MAGIC = 0x00420281861253L;
+    /** Magic of a transmission request with extended headers (64-bit length). */
+    public static final int EXTENDED_REQUEST_MAGIC = 0x21e41c71;
+    /** Magic of a structured reply chunk. */
+    public static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
+    /** Magic of an extended reply chunk (extended headers). */
+    public static final int EXTENDED_REPLY_MAGIC = 0x6e8a278c;
+
+    // Structured reply chunks.
+    /** Chunk flag: the last chunk of its reply. */
+    public static final int REPLY_FLAG_DONE = 1;
+    /** Chunk type bit of every error chunk type (NBD_REPLY_TYPE_ERROR, ERROR_OFFSET). */
+    public static final int REPLY_TYPE_ERROR_BIT = 1 << 15;
 
     // Handshake flags (server, 16 bits).
     public static final int FLAG_FIXED_NEWSTYLE = 1;

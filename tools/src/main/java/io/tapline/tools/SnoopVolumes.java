@@ -5,7 +5,7 @@ import io.tapline.journey.resync.ResyncEngine;
 import io.tapline.snoop.capture.CaptureCounters;
 import io.tapline.snoop.source.NbdSourceReader;
 import io.tapline.snoop.source.SnoopSourceVolume;
-import io.tapline.snoop.volume.VolumeRouter;
+import io.tapline.journey.source.SourceSide;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,15 +18,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The resync engines of a live snoop: one per volume that has a {@code --source}, started when the
- * volume starts shipping (on a thread of its own: the router calls from the capture thread).
- * Volumes without a source have none: their replicas stay out of sync after a gap, and status
- * says so.
+ * What a live snoop adds to each volume's {@link SourceSide} once the volume starts shipping (on
+ * a thread of its own: the router calls from the capture thread): its meters on {@code --http}
+ * (the wedge's, {@link SourceMetrics}), its operator controls ({@code tapline capture|ship|buffer
+ * discard|config set}), and, for a volume that has a {@code --source}, its resync engine (set on
+ * the source side, so {@code source-status.json} and the resync meters follow). Volumes without
+ * a source have no engine: their replicas stay out of sync after a gap, and status says so.
  *
  * <p>Thread-safe.
  */
-final class SnoopResyncs implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(SnoopResyncs.class);
+final class SnoopVolumes implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SnoopVolumes.class);
 
     private final Map<String, String> sources;
     private final CaptureCounters capture;
@@ -40,20 +42,27 @@ final class SnoopResyncs implements AutoCloseable {
     private final Path bufferRoot;
     private volatile boolean closed;
 
-    private record Started(ResyncEngine engine, NbdSourceReader reader, Process bridge,
-            io.tapline.log.buffer.CaptureBuffer buffer) {
+    private final io.micrometer.core.instrument.MeterRegistry registry;
+
+    private record Started(ResyncEngine engine, NbdSourceReader reader, Process bridge) {
     }
 
-    SnoopResyncs(Map<String, String> sources, CaptureCounters capture, Path bufferRoot) {
+    /** @param registry where each volume's meters go ({@code --http}), or null */
+    SnoopVolumes(Map<String, String> sources, CaptureCounters capture, Path bufferRoot,
+            io.micrometer.core.instrument.MeterRegistry registry) {
         this.sources = Map.copyOf(sources);
         this.capture = capture;
         this.bufferRoot = bufferRoot;
+        this.registry = registry;
     }
 
-    /** Router listener: a volume started shipping: its operator controls, and its resync engine if it has a source. */
-    void volumeShipping(VolumeRouter.ShippingVolume v) {
+    /** Router listener: a volume started shipping: its meters, its resync engine if it has a source, its controls. */
+    void volumeShipping(SourceSide v) {
         starter.execute(() -> {
-            String uri = sources.get(v.name());
+            if (registry != null) {
+                SourceMetrics.bind(registry, v);
+            }
+            String uri = sources.get(v.volume());
             if (uri != null) {
                 start(v, uri);
             }
@@ -62,23 +71,23 @@ final class SnoopResyncs implements AutoCloseable {
     }
 
     /** {@code tapline capture|ship|buffer discard|config set} (and resync/verify with a source) for the volume. */
-    private void startControls(VolumeRouter.ShippingVolume v) {
-        if (closed || spools.containsKey(v.name())) {
+    private void startControls(SourceSide v) {
+        if (closed || spools.containsKey(v.volume())) {
             return;
         }
-        Started started = engines.get(v.name());
+        Started started = engines.get(v.volume());
         ResyncEngine engine = started == null ? null : started.engine();
-        Path dir = bufferRoot.resolve(v.name());
+        Path dir = bufferRoot.resolve(v.volume());
         try {
-            spools.put(v.name(), RequestSpool.start(dir, engine,
+            spools.put(v.volume(), RequestSpool.start(dir, engine,
                     OperatorControls.start(dir, v.buffer(), v.shippers()).withResync(engine)));
         } catch (IOException | RuntimeException e) {
-            log.error("volume={} operator controls not started: {}", v.name(), e.toString());
+            log.error("volume={} operator controls not started: {}", v.volume(), e.toString());
         }
     }
 
-    private void start(VolumeRouter.ShippingVolume v, String uri) {
-        if (closed || engines.containsKey(v.name())) {
+    private void start(SourceSide v, String uri) {
+        if (closed || engines.containsKey(v.volume())) {
             return;
         }
         Process bridge = null;
@@ -90,18 +99,22 @@ final class SnoopResyncs implements AutoCloseable {
                 nbd = started.nbdUri();
             }
             NbdSourceReader reader = NbdSourceReader.open(nbd);
-            if (reader.sizeBytes() != v.sizeBytes()) {
+            if (reader.sizeBytes() != v.shippedSizeBytes()) {
                 reader.close();
                 log.error("--source {}={}: size {} bytes (expected: {}, the tapped volume's); no resync for it",
-                        v.name(), uri, reader.sizeBytes(), v.sizeBytes());
+                        v.volume(), uri, reader.sizeBytes(), v.shippedSizeBytes());
                 return;
             }
-            ResyncEngine engine = ResyncEngine.start(v.name(), v.buffer(), v.shippers(),
+            ResyncEngine engine = ResyncEngine.start(v.volume(), v.buffer(), v.shippers(),
                     new SnoopSourceVolume(reader, v.buffer(), capture), ResyncConfig.DEFAULT);
-            engines.put(v.name(), new Started(engine, reader, bridge, v.buffer()));
-            log.info("resync source volume={} source={} sizeBytes={}", v.name(), uri, reader.sizeBytes());
+            engines.put(v.volume(), new Started(engine, reader, bridge));
+            v.resync(engine);
+            if (registry != null) {
+                SourceMetrics.bindResync(registry, v.volume(), engine);
+            }
+            log.info("resync source volume={} source={} sizeBytes={}", v.volume(), uri, reader.sizeBytes());
         } catch (IOException | RuntimeException e) {
-            log.error("--source {}={}: {}; no resync for this volume", v.name(), uri, e.getMessage());
+            log.error("--source {}={}: {}; no resync for this volume", v.volume(), uri, e.getMessage());
             if (bridge != null) {
                 bridge.destroy();
             }
@@ -109,19 +122,6 @@ final class SnoopResyncs implements AutoCloseable {
             Thread.currentThread().interrupt();
             if (bridge != null) {
                 bridge.destroy();
-            }
-        }
-    }
-
-    /** Writes {@code source-status.json} of each volume that has an engine. */
-    void writeStatus(Path bufferRoot) {
-        long now = System.currentTimeMillis();
-        for (Map.Entry<String, Started> e : engines.entrySet()) {
-            try {
-                new SourceStatusFile(e.getValue().engine().status(), e.getValue().buffer().storageError(), !closed, now)
-                        .write(bufferRoot.resolve(e.getKey()));
-            } catch (IOException ex) {
-                log.debug("source status not written volume={} error={}", e.getKey(), ex.toString());
             }
         }
     }

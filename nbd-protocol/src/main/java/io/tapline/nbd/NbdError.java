@@ -1,4 +1,4 @@
-package io.tapline.wedge.nbd;
+package io.tapline.nbd;
 
 /** NBD error values carried in the reply's error field (proto.md "Error values"); Linux errno numbers. */
 public enum NbdError {

@@ -1,0 +1,76 @@
+package io.tapline.journey.source;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.journey.shipper.ShipperStatus;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.BufferConfig;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link SourceSide}: what it starts, publishes and closes, in which order. */
+class SourceSideTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(30)
+    void publishesWhileRunningThenClosesTheFrontNewestFirstBeforeTheBufferAndPublishesStopped() throws Exception {
+        List<String> events = new CopyOnWriteArrayList<>();
+        CountDownLatch published = new CountDownLatch(1);
+        SourceSide side = SourceSide.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT);
+        side.publishStatus((s, running) -> {
+            if (running) {
+                published.countDown();
+            } else {
+                events.add("stopped links=" + s.linkStatuses().size() + " bufferOpen=" + bufferOpen(s));
+            }
+        });
+        assertTrue(published.await(10, TimeUnit.SECONDS), "published at once while running");
+        side.ship(new SourceSide.Shipping(List.of(new InetSocketAddress("127.0.0.1", 9)), "src", 1 << 20, 512,
+                c -> c), (volume, size, block, buffer) -> new SourceLink() {
+                    @Override
+                    public ShipperStatus status() {
+                        return new ShipperStatus("kafka", "kafka://b/t." + volume, true, 0, 0, 0, "", null);
+                    }
+
+                    @Override
+                    public void close() {
+                        events.add("link closed bufferOpen=" + bufferOpen(side));
+                    }
+                });
+        assertThrows(IllegalStateException.class, () -> side.ship(new SourceSide.Shipping(List.of(), "src", 1, 512,
+                c -> c), null), "ships once");
+        assertEquals(1, side.shippers().size());
+        assertEquals(List.of("127.0.0.1_9", "kafka"), side.linkStatuses().stream().map(ShipperStatus::remoteId).toList());
+        side.buffer().append(RecordKind.WRITE, 0, 512, 0, Provenance.INTERNAL, new byte[512]);
+        side.own(() -> events.add("first owned"));
+        side.own(() -> events.add("second owned"));
+        side.close();
+        side.close(); // idempotent
+        assertEquals(List.of("second owned", "first owned", "link closed bufferOpen=true", "stopped links=2 bufferOpen=false"),
+                events);
+        assertEquals(1, side.buffer().durableSequence(), "synced at close");
+        assertFalse(side.shippers().get(0).connected());
+    }
+
+    private static boolean bufferOpen(SourceSide s) {
+        try {
+            s.buffer().sync();
+            return true;
+        } catch (Exception | AssertionError e) {
+            return false;
+        }
+    }
+}

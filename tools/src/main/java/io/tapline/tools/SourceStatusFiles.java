@@ -1,0 +1,67 @@
+package io.tapline.tools;
+
+import io.tapline.journey.shipper.ShipperStatus;
+import io.tapline.journey.source.SourceSide;
+import io.tapline.journey.source.StatusPublisher;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The status a {@link SourceSide} publishes for {@code tapline status} in other processes, the
+ * same for the wedge and the snoop: {@code link-status.json} ({@link LinkStatusFile}: each
+ * shipper and other link) and, for a volume with a resync engine, {@code source-status.json}
+ * ({@link SourceStatusFile}). Once the source stopped, the links are marked stopped (the replicas'
+ * last reported states stay readable) or, for a live snoop, emptied. Advisory: a failed write is
+ * logged at DEBUG and retried by the next call.
+ */
+final class SourceStatusFiles implements StatusPublisher {
+    private static final Logger LOG = LoggerFactory.getLogger(SourceStatusFiles.class);
+
+    /** What the link file says once the source stopped. */
+    enum Stopped { LINKS_MARKED_STOPPED, LINKS_EMPTIED }
+
+    private final Stopped stopped;
+    private final Consumer<ShipperStatus> eachRunningLink;
+
+    /**
+     * @param eachRunningLink told each link's snapshot while the source runs (the wedge looks for a
+     *                        refusal that fences it)
+     */
+    SourceStatusFiles(Stopped stopped, Consumer<ShipperStatus> eachRunningLink) {
+        this.stopped = stopped;
+        this.eachRunningLink = eachRunningLink;
+    }
+
+    SourceStatusFiles(Stopped stopped) {
+        this(stopped, s -> { });
+    }
+
+    @Override
+    public void publish(SourceSide side, boolean running) {
+        long now = System.currentTimeMillis();
+        List<LinkStatusFile.Link> links = new ArrayList<>();
+        if (running || stopped == Stopped.LINKS_MARKED_STOPPED) {
+            for (ShipperStatus st : side.linkStatuses()) {
+                if (running) {
+                    eachRunningLink.accept(st);
+                }
+                LinkStatusFile.Link link = LinkStatusFile.Link.of(st, now);
+                links.add(running ? link : link.stopped(now));
+            }
+        }
+        var resync = side.resync();
+        try {
+            LinkStatusFile.write(side.volumeDir(), links);
+            if (resync != null) {
+                new SourceStatusFile(resync.status(), side.buffer().storageError(), running, now,
+                        resync.cycleStatus()).write(side.volumeDir());
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("status not written dir={} error={}", side.volumeDir(), e.toString());
+        }
+    }
+}
