@@ -109,8 +109,9 @@ final class SnoopCommand implements Callable<Integer> {
                     + " buffer: a frame that does not fit is a drop (a whole-volume GAP).")
     Long decodeQueue;
 
-    @Option(names = "--capture-buffer", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "64M",
-            description = "Kernel capture buffer for live capture (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--capture-buffer", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "256M",
+            description = "Kernel capture buffer for live capture (default: ${DEFAULT-VALUE}: it must cover the JVM's"
+                    + " collection pauses, 10-30 ms, at line rate; loopback fills it twice per packet).")
     long captureBuffer;
 
     @Option(names = "--source", paramLabel = "VOLUME=URI",
