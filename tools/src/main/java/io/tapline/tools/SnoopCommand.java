@@ -386,6 +386,10 @@ final class SnoopCommand implements Callable<Integer> {
         }, SYNC_MILLIS, SYNC_MILLIS, TimeUnit.MILLISECONDS);
         serve.own(() -> writeCaptureStatus(capture.counters(), false));
         captureThread.start();
+        // announced once the capture thread drains the kernel ring, not when the handle opened
+        while (!capture.awaitCapturing(java.time.Duration.ofMillis(100)) && captureThread.isAlive()) {
+            // a capture thread that failed at once has said why; serve.await() below returns
+        }
         System.err.println("tapline snoop: capturing on " + source.iface + (filter == null ? "" : " filter '" + filter + "'")
                 + (snaplen == null ? "" : ", snaplen " + snaplen)
                 + (writePcap.dir == null ? "" : ", evidence ring " + writePcap.dir.toAbsolutePath())

@@ -37,6 +37,12 @@ public final class FrameQueue {
         void frame(byte[] buf, int offset, int length, int originalLength, long timeNanos);
     }
 
+    /** Copies one frame's bytes into the queue ({@code dst} from {@code offset}, {@code length} bytes). */
+    @FunctionalInterface
+    public interface FrameCopier {
+        void copy(byte[] dst, int offset, int length);
+    }
+
     /** One slab: the producer fills it up to {@code limit}; {@code sealed} once it moved on. */
     private static final class Slab {
         final byte[] bytes = new byte[SLAB_BYTES];
@@ -79,9 +85,20 @@ public final class FrameQueue {
      * @return whether the frame was queued
      */
     public boolean offer(byte[] data, int originalLength, long timeNanos) {
-        int need = HEADER_BYTES + data.length;
-        if (need > SLAB_BYTES) {
-            throw new IllegalArgumentException("frame of " + data.length + " bytes (expected: at most "
+        return offer(data.length, originalLength, timeNanos,
+                (dst, offset, length) -> System.arraycopy(data, 0, dst, offset, length));
+    }
+
+    /**
+     * Queues a frame of {@code length} bytes that {@code copier} writes straight into the queue
+     * (e.g. from libpcap's ring: one copy), or refuses it when the queue is full (never waits).
+     *
+     * @return whether the frame was queued
+     */
+    public boolean offer(int length, int originalLength, long timeNanos, FrameCopier copier) {
+        int need = HEADER_BYTES + length;
+        if (need > SLAB_BYTES || length < 0) {
+            throw new IllegalArgumentException("frame of " + length + " bytes (expected: 0 to "
                     + (SLAB_BYTES - HEADER_BYTES) + ")");
         }
         Slab s = writing;
@@ -89,7 +106,7 @@ public final class FrameQueue {
             Slab next = free.poll();
             if (next == null) {
                 refusedFrames++;
-                refusedBytes += data.length;
+                refusedBytes += length;
                 return false;
             }
             next.limit = 0;
@@ -103,10 +120,10 @@ public final class FrameQueue {
         }
         int at = s.limit;
         byte[] b = s.bytes;
-        putInt(b, at, data.length);
+        putInt(b, at, length);
         putInt(b, at + 4, originalLength);
         putLong(b, at + 8, timeNanos);
-        System.arraycopy(data, 0, b, at + HEADER_BYTES, data.length);
+        copier.copy(b, at + HEADER_BYTES, length);
         s.limit = at + need; // publishes the frame
         long now = queuedBytes.addAndGet(need);
         if (now > highWaterBytes) {

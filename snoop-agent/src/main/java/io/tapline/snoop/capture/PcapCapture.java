@@ -14,14 +14,13 @@ import org.pcap4j.core.PcapNativeException;
 import org.pcap4j.core.PcapNetworkInterface;
 import org.pcap4j.core.PcapStat;
 import org.pcap4j.core.Pcaps;
-import org.pcap4j.core.RawPacketListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads frames and feeds a {@link SnoopPipeline}: live from an interface with a BPF filter through
- * Pcap4J's raw path ({@code PcapHandle.loop} with a {@link RawPacketListener}: no packet objects),
- * or offline from a pcap or pcapng file through {@link CaptureFileReader} (no libpcap, no JNA: the
+ * Reads frames and feeds a {@link SnoopPipeline}: live from an interface with a BPF filter (a
+ * handle Pcap4J opens and configures; packets taken by {@link DirectPcapLoop} on the capture thread
+ * into a {@link FrameQueue}, decoded on a decode thread), or offline from a pcap or pcapng file through {@link CaptureFileReader} (no libpcap, no JNA: the
  * frames are parsed in place in one reused buffer, which is several times faster than a JNA
  * callback and a copy per frame).
  *
@@ -48,6 +47,7 @@ public final class PcapCapture implements AutoCloseable {
     /** Live capture: frames between the capture thread and the decode thread; null offline. */
     private final FrameQueue queue;
     private volatile Throwable decodeFailure;
+    private final java.util.concurrent.CountDownLatch capturing = new java.util.concurrent.CountDownLatch(1);
 
     /** Receives every live frame on the capture thread, before decoding; must not block. */
     public interface FrameTap {
@@ -159,6 +159,16 @@ public final class PcapCapture implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the capture thread is taking packets out of the kernel ring (live capture).
+     * The handle fills the ring from the moment it is opened; a peer that starts writing at line
+     * rate before the thread drains it (a cold JVM loads classes and native libraries first)
+     * overflows even a large ring, so "capturing" is announced only after this returns true.
+     */
+    public boolean awaitCapturing(java.time.Duration timeout) throws InterruptedException {
+        return capturing.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     /** The live capture's decode queue (its fill, high-water mark and refusals); null offline. */
     public FrameQueue decodeQueue() {
         return queue;
@@ -202,30 +212,17 @@ public final class PcapCapture implements AutoCloseable {
         Thread decoder = new Thread(() -> decodeLive(pipeline, progress), "snoop-decode");
         decoder.start();
         ThreadNice.raiseCurrentThread(CAPTURE_THREAD_NICE);
-        // The capture thread only takes frames out of the kernel ring: libpcap's callback copies
-        // each one once into a fresh array, which is handed to the evidence ring and the decode
-        // queue by reference. Decoding, reassembly and the buffer appends run on the decode
-        // thread, so that a stall there (JIT, disk, a busy core) fills the queue, not the kernel ring.
-        RawPacketListener listener = frame -> {
-            Integer original = handle.getOriginalLength();
-            int originalLength = original == null ? frame.length : original;
-            long captured = nanos();
-            frameTap.frame(dlt, frame, originalLength, captured);
-            queue.offer(frame, originalLength, captured);
-        };
+        // The capture thread only takes frames out of the kernel ring: each one is copied once,
+        // from libpcap's ring into the decode queue (DirectPcapLoop); with an evidence ring it gets
+        // its own array, handed to the ring and queued. Decoding, reassembly and the buffer appends
+        // run on the decode thread, so that a stall there (JIT, disk, a busy core) fills the
+        // queue, not the kernel ring.
+        LiveFrames frames = new LiveFrames(dlt, frameTap);
         try {
-            while (!stopped) {
-                try {
-                    handle.loop(-1, listener);
-                } catch (InterruptedException e) {
-                    // breakLoop() was called: stop() asks for the end, anything else loops again
-                    if (stopped) {
-                        break;
-                    }
-                }
-                checkDrops(router);
-            }
-        } catch (PcapNativeException | NotOpenException e) {
+            DirectPcapLoop loop = new DirectPcapLoop(handle);
+            capturing.countDown();
+            loop.run(frames, () -> stopped);
+        } catch (IOException e) {
             throw new IOException("capture: " + e.getMessage(), e);
         } finally {
             queue.close();
@@ -234,6 +231,36 @@ public final class PcapCapture implements AutoCloseable {
         }
         if (decodeFailure != null) {
             throw new IOException("decode: " + decodeFailure.getMessage(), decodeFailure);
+        }
+    }
+
+    /** The capture thread's side: each frame from libpcap into the queue (and the evidence ring). */
+    private final class LiveFrames implements DirectPcapLoop.Sink, FrameQueue.FrameCopier {
+        private final int dlt;
+        private final FrameTap frameTap;
+        private com.sun.jna.Pointer current;
+
+        LiveFrames(int dlt, FrameTap frameTap) {
+            this.dlt = dlt;
+            this.frameTap = frameTap;
+        }
+
+        @Override
+        public void frame(com.sun.jna.Pointer bytes, int capturedLength, int originalLength, long timeNanos) {
+            if (frameTap != FrameTap.NONE) {
+                byte[] copy = bytes.getByteArray(0, capturedLength);
+                frameTap.frame(dlt, copy, originalLength, timeNanos);
+                queue.offer(copy, originalLength, timeNanos);
+                return;
+            }
+            current = bytes;
+            queue.offer(capturedLength, originalLength, timeNanos, this);
+            current = null;
+        }
+
+        @Override
+        public void copy(byte[] dst, int offset, int length) {
+            current.read(0, dst, offset, length);
         }
     }
 
@@ -281,11 +308,6 @@ public final class PcapCapture implements AutoCloseable {
             decoder.interrupt();
             Thread.currentThread().interrupt();
         }
-    }
-
-    private long nanos() {
-        java.sql.Timestamp t = handle.getTimestamp();
-        return t == null ? 0 : t.getTime() / 1000 * 1_000_000_000L + t.getNanos();
     }
 
     /**
