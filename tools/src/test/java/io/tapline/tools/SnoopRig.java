@@ -52,7 +52,8 @@ final class SnoopRig implements AutoCloseable {
             args.addAll(List.of("--capture-buffer", "128M"));
         }
         args.addAll(List.of(extra));
-        snoop = TaplineProcess.start(dir.resolve("snoop.log"), args.toArray(String[]::new))
+        // the heap a production snoop has at least (its default decode queue is a quarter of it)
+        snoop = TaplineProcess.startWithHeap(dir.resolve("snoop.log"), "-Xmx2g", args.toArray(String[]::new))
                 .awaitLogLine("tapline snoop: capturing on", START);
         return this;
     }

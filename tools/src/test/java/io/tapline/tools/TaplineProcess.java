@@ -26,7 +26,13 @@ final class TaplineProcess implements AutoCloseable {
 
     /** Starts {@code tapline ARGS...}, logging to {@code log}. */
     static TaplineProcess start(Path log, String... args) throws IOException {
+        return startWithHeap(log, "-Xmx512m", args);
+    }
+
+    /** Starts {@code tapline ARGS...} with a heap of {@code xmx} (e.g. {@code -Xmx2g}), logging to {@code log}. */
+    static TaplineProcess startWithHeap(Path log, String xmx, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(javaCommand());
+        cmd.set(1, xmx);
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();

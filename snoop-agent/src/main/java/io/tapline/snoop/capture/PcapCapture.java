@@ -336,7 +336,8 @@ public final class PcapCapture implements AutoCloseable {
             if (drops > counters.drops) {
                 long newDrops = drops - counters.drops;
                 counters.drops = drops;
-                log.warn("capture dropped packets count={} total={}", newDrops, drops);
+                log.warn("capture dropped packets count={} total={} decodeQueueRefused={} decodeQueueHighWaterBytes={}",
+                        newDrops, drops, queue.refusedFrames(), queue.highWaterBytes());
                 router.gapEverywhere("capture dropped " + newDrops + " packets");
             }
         } catch (PcapNativeException | NotOpenException e) {
