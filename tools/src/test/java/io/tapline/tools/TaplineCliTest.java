@@ -176,6 +176,8 @@ class TaplineCliTest {
         "--pcap f.pcap --snaplen 100|--snaplen: only with --interface",
         "--interface lo --snaplen 0|--snaplen: 0 (expected: 1 to 262144)",
         "--interface lo --snaplen 262145|--snaplen: 262145 (expected: 1 to 262144)",
+        "--pcap f.pcap --decode-queue 64M|--decode-queue: only with --interface",
+        "--interface lo --decode-queue 1M|--decode-queue: 1048576 bytes (expected: 16M to ",
         "--pcap f.pcap --write-pcap ring|--write-pcap: only with --interface",
         "--interface lo --write-pcap-files 3|--write-pcap-files: only with --write-pcap DIR",
         "--interface lo --write-pcap ring --write-pcap-files 0|--write-pcap-files: 0 (expected: at least 1)",
@@ -208,7 +210,7 @@ class TaplineCliTest {
     @Test
     void snoopHelpNamesEveryNewOption() {
         Outcome o = run("snoop", "--help");
-        for (String option : java.util.List.of("--list-interfaces", "--snaplen", "--ship-timeout", "--write-pcap",
+        for (String option : java.util.List.of("--list-interfaces", "--snaplen", "--decode-queue", "--ship-timeout", "--write-pcap",
                 "--write-pcap-size", "--write-pcap-files", "--filter", "--kafka", "--kafka-topic-prefix")) {
             assertTrue(o.out().contains(option), option + " in:\n" + o.out());
         }

@@ -72,7 +72,8 @@ public final class CaptureCounters {
      * order), or the capture has been idle for {@link #IDLE_MILLIS} since then.
      */
     public boolean decodedEverythingUpTo(long sinceMillis, long nowMillis) {
-        return lastPacketMillis >= sinceMillis || nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis() >= IDLE_MILLIS
+        return lastPacketMillis >= sinceMillis
+                || nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis() >= IDLE_MILLIS
                 && nowMillis - lastKernelArrivalMillis >= IDLE_MILLIS;
     }
 

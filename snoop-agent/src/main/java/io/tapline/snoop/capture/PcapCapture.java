@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads frames and feeds a {@link SnoopPipeline}: live from an interface with a BPF filter (a
  * handle Pcap4J opens and configures; packets taken by {@link DirectPcapLoop} on the capture thread
- * into a {@link FrameQueue}, decoded on a decode thread), or offline from a pcap or pcapng file through {@link CaptureFileReader} (no libpcap, no JNA: the
+ * into a {@link FrameQueue}, decoded on a decode thread), or offline from a pcap or pcapng file
+ * through {@link CaptureFileReader} (no libpcap, no JNA: the
  * frames are parsed in place in one reused buffer, which is several times faster than a JNA
  * callback and a copy per frame).
  *
