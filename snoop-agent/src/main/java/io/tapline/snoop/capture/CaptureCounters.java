@@ -73,7 +73,7 @@ public final class CaptureCounters {
      */
     public boolean decodedEverythingUpTo(long sinceMillis, long nowMillis) {
         return lastPacketMillis >= sinceMillis
-                || nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis() >= IDLE_MILLIS
+                || !backlog.getAsBoolean() && nowMillis >= sinceMillis && nowMillis - lastDeliveryMillis >= IDLE_MILLIS
                 && nowMillis - lastKernelArrivalMillis >= IDLE_MILLIS;
     }
 
