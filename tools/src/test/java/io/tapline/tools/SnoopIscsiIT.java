@@ -3,8 +3,6 @@ package io.tapline.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tapline.snoop.volume.VolumeKey;
-import io.tapline.snoop.volume.VolumeNames;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,8 +52,8 @@ class SnoopIscsiIT {
             rig.startReplayer();
             rig.startSnoop(port);
             startTarget(rig, port, List.of(lun1, lun2), List.of());
-            Path src1 = randomFile("src1.bin", 24 << 20, 1);
-            Path src2 = randomFile("src2.bin", 24 << 20, 2);
+            Path src1 = rig.randomFile("src1.bin", 24 << 20, 1);
+            Path src2 = rig.randomFile("src2.bin", 24 << 20, 2);
             Process w1 = writer(rig, "writer1", "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src1.toString(),
                     uri(port, 1));
             Process w2 = writer(rig, "writer2", "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src2.toString(),
@@ -226,7 +224,7 @@ class SnoopIscsiIT {
 
     /** Full-speed 32 MiB copies to LUN 1 until the snoop reports dropped packets (at most 5). */
     private void writeUntilDrops(SnoopRig rig, int port, long seed) throws Exception {
-        Path src = randomFile("src.bin", 32 << 20, seed);
+        Path src = rig.randomFile("src.bin", 32 << 20, seed);
         long drops = 0;
         for (int round = 0; round < 5 && drops == 0; round++) {
             Peers.run(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), uri(port, 1))
@@ -257,7 +255,7 @@ class SnoopIscsiIT {
             rig.startSnoop(port);
             startTarget(rig, port, List.of(lun), targetParams);
             // random data with a zero stretch, so that qemu-img may send WRITE SAME / UNMAP as well
-            Path src = randomFile("src.bin", 32 << 20, 42);
+            Path src = rig.randomFile("src.bin", 32 << 20, 42);
             byte[] zeroes = new byte[2 << 20];
             try (var ch = java.nio.channels.FileChannel.open(src, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(zeroes), 8L << 20);
@@ -318,16 +316,8 @@ class SnoopIscsiIT {
         }
     }
 
-    private Path randomFile(String name, int bytes, long seed) throws Exception {
-        byte[] data = new byte[bytes];
-        new Random(seed).nextBytes(data);
-        Path p = dir.resolve(name);
-        Files.write(p, data);
-        return p;
-    }
 
-    /** The documented naming rule, as the snoop applies it. */
     private static String volumeName(int lun) {
-        return new VolumeNames(List.of()).name(VolumeKey.iscsi(IQN, lun));
+        return SnoopRig.iscsiVolume(IQN, lun);
     }
 }

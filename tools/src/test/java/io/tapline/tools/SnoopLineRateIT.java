@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -48,8 +47,8 @@ class SnoopLineRateIT {
         try (SnoopRig rig = new SnoopRig(dir)) {
             Path lun = dir.resolve("lun1.img");
             rig.startTgtd(port, IQN, List.of(lun), LUN_BYTES, TUNED);
-            Path first = randomFile("first.bin", WRITE_BYTES, 1);
-            Path second = randomFile("second.bin", WRITE_BYTES, 2);
+            Path first = rig.randomFile("first.bin", WRITE_BYTES, 1);
+            Path second = rig.randomFile("second.bin", WRITE_BYTES, 2);
 
             Process tcpdump = rig.startPeer("tcpdump", "tcpdump", "-i", "lo", "-s", "0", "-B", "65536", "-w",
                     dir.resolve("tcpdump.pcap").toString(), "tcp port " + port);
@@ -81,8 +80,8 @@ class SnoopLineRateIT {
             Path lun1 = dir.resolve("lun1.img");
             Path lun2 = dir.resolve("lun2.img");
             rig.startTgtd(port, IQN, List.of(lun1, lun2), LUN_BYTES / 2, TUNED);
-            Path src1 = randomFile("src1.bin", WRITE_BYTES / 2, 3);
-            Path src2 = randomFile("src2.bin", WRITE_BYTES / 2, 4);
+            Path src1 = rig.randomFile("src1.bin", WRITE_BYTES / 2, 3);
+            Path src2 = rig.randomFile("src2.bin", WRITE_BYTES / 2, 4);
             rig.startReplayer();
             rig.startSnoop(port, "--capture-buffer", KERNEL_BUFFER);
             Process w1 = rig.startPeer("writer1", convert(src1, port, 1).toArray(String[]::new));
@@ -111,8 +110,8 @@ class SnoopLineRateIT {
                 f.setLength(LUN_BYTES);
             }
             NbdHostTraffic.startNbdkit(rig, port, image);
-            Path first = randomFile("first.bin", WRITE_BYTES, 5);
-            Path second = randomFile("second.bin", WRITE_BYTES, 6);
+            Path first = rig.randomFile("first.bin", WRITE_BYTES, 5);
+            Path second = rig.randomFile("second.bin", WRITE_BYTES, 6);
             Process tcpdump = rig.startPeer("tcpdump", "tcpdump", "-i", "lo", "-s", "0", "-B", "262144", "-w",
                     dir.resolve("tcpdump.pcap").toString(), "tcp port " + port);
             Poll.until(SnoopRig.START, () -> "tcpdump listening", Poll.of(() ->
@@ -173,15 +172,8 @@ class SnoopLineRateIT {
         return Long.parseLong(m.group(1));
     }
 
-    private Path randomFile(String name, int bytes, long seed) throws Exception {
-        byte[] data = new byte[bytes];
-        new Random(seed).nextBytes(data);
-        Path p = dir.resolve(name);
-        Files.write(p, data);
-        return p;
-    }
 
     private static String volumeName(int lun) {
-        return new VolumeNames(List.of()).name(VolumeKey.iscsi(IQN, lun));
+        return SnoopRig.iscsiVolume(IQN, lun);
     }
 }

@@ -109,6 +109,18 @@ final class SnoopRig implements AutoCloseable {
         }
     }
 
+    /** A file of {@code bytes} random bytes (from {@code seed}) in the rig's directory. */
+    Path randomFile(String name, int bytes, long seed) throws IOException {
+        byte[] data = new byte[bytes];
+        new java.util.Random(seed).nextBytes(data);
+        return Files.write(dir.resolve(name), data);
+    }
+
+    /** The volume name the snoop gives LUN {@code lun} of target {@code iqn} (the documented rule). */
+    static String iscsiVolume(String iqn, int lun) {
+        return new io.tapline.snoop.volume.VolumeNames(List.of()).name(io.tapline.snoop.volume.VolumeKey.iscsi(iqn, lun));
+    }
+
     /** A command that asks a peer to stop gracefully, run by {@link #close} before peers are signalled. */
     void onCloseRun(String... cmd) {
         stopCommands.add(cmd);
