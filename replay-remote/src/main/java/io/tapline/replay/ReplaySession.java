@@ -185,8 +185,82 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      * and applies them as one group commit, then acknowledges each in order. A shipper keeps
      * several batches in flight, so while one group is made durable the next one gathers: the
      * fdatasyncs are shared by several batches instead of paid per batch.
+     *
+     * <p>Pipelined: while batches keep arriving, group N+1 is staged (before-images, undo
+     * fdatasync, replica writes) while group N's replica fdatasync runs, and only then is N
+     * completed (applied sequence persisted) and acknowledged ({@link ReplicaVolume#stage}). The
+     * pipeline never outlives this task: the last group is completed before it returns, so a
+     * control message, an administrator's request or a close queued behind it sees no group in
+     * flight.
      */
     private void applyQueued() {
+        ReplicaVolume v = volume;
+        List<JourneyMessage.Batch> group = pollGroup();
+        if (group.isEmpty() || state == State.CLOSED || v == null) {
+            return;
+        }
+        List<JourneyMessage.Batch> pendingGroup = null;
+        ReplicaVolume.StagedGroup pending = null;
+        long pendingStart = 0;
+        List<JourneyMessage.Batch> failing = group;
+        try {
+            while (true) {
+                long t0 = System.nanoTime();
+                ReplicaVolume.StagedGroup staged;
+                try {
+                    staged = v.stage(group);
+                } catch (IOException | RuntimeException e) {
+                    if (pending != null) { // the volume is broken: N is undone with N+1 when it is reopened
+                        v.abandon(pending);
+                        pending = null;
+                        List<JourneyMessage.Batch> both = new ArrayList<>(pendingGroup);
+                        both.addAll(group);
+                        failing = both;
+                    }
+                    throw e;
+                }
+                if (pending != null) {
+                    failing = pendingGroup;
+                    try {
+                        completeAndAck(v, pendingGroup, pending, pendingStart);
+                    } catch (IOException | RuntimeException e) {
+                        v.abandon(staged);
+                        throw e;
+                    }
+                }
+                pending = staged;
+                pendingGroup = group;
+                pendingStart = t0;
+                failing = group;
+                group = staged.rejected() || state == State.CLOSED ? List.of() : pollGroup();
+                if (group.isEmpty()) {
+                    break;
+                }
+                failing = group;
+            }
+            ReplicaVolume.StagedGroup last = pending;
+            pending = null;
+            failing = pendingGroup;
+            completeAndAck(v, pendingGroup, last, pendingStart);
+        } catch (ReplicaVolume.GroupFailure e) {
+            reportState(v);
+            ack(failing, e.appliedAcks());
+            queued.clear();
+            error(e.getMessage());
+        } catch (IOException e) {
+            log.error("volume={} applying batches {}..{} failed: {}", volumeId, failing.get(0).batchId(),
+                    failing.get(failing.size() - 1).batchId(), e.toString());
+            queued.clear();
+            reportState(v);
+            error("replayer I/O error applying batch " + failing.get(0).batchId() + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            queued.clear();
+            error(e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    /** Every batch queued so far, up to {@link #GROUP_BYTES} (at least one when any is queued). */
+    private List<JourneyMessage.Batch> pollGroup() {
         List<JourneyMessage.Batch> group = new ArrayList<>();
         long bytes = 0;
         JourneyMessage.Batch b;
@@ -194,32 +268,22 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             group.add(b);
             bytes += b.uncompressedLength();
         }
-        ReplicaVolume v = volume;
-        if (group.isEmpty() || state == State.CLOSED || v == null) {
-            return;
-        }
-        try {
-            long t0 = System.nanoTime();
-            long[] acks = v.applyGroup(group);
+        return group;
+    }
+
+    private void completeAndAck(ReplicaVolume v, List<JourneyMessage.Batch> group, ReplicaVolume.StagedGroup staged,
+            long t0) throws IOException {
+        long[] acks = v.complete(staged);
+        if (log.isDebugEnabled()) {
+            long bytes = 0;
+            for (JourneyMessage.Batch b : group) {
+                bytes += b.uncompressedLength();
+            }
             log.debug("group applied volume={} batches={} bytes={} micros={}", volumeId, group.size(), bytes,
                     (System.nanoTime() - t0) / 1000);
-            reportState(v); // before the ACKs: a source never sees a GAP acked without its state
-            ack(group, acks);
-        } catch (ReplicaVolume.GroupFailure e) {
-            reportState(v);
-            ack(group, e.appliedAcks());
-            queued.clear();
-            error(e.getMessage());
-        } catch (IOException e) {
-            log.error("volume={} applying batches {}..{} failed: {}", volumeId, group.get(0).batchId(),
-                    group.get(group.size() - 1).batchId(), e.toString());
-            queued.clear();
-            reportState(v);
-            error("replayer I/O error applying batch " + group.get(0).batchId() + ": " + e.getMessage());
-        } catch (RuntimeException e) {
-            queued.clear();
-            error(e.getMessage() == null ? e.toString() : e.getMessage());
         }
+        reportState(v); // before the ACKs: a source never sees a GAP acked without its state
+        ack(group, acks);
     }
 
     /** A control message from the source: chunk hashes are computed on the apply thread, in order with batches. */
