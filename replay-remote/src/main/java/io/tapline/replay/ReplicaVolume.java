@@ -502,6 +502,13 @@ final class ReplicaVolume implements Closeable {
         boolean rejected() {
             return rejected != null;
         }
+
+        /** Tests: waits until the group's replica and audit syncs ended (they still complete normally after). */
+        void settle() {
+            if (staged != null) {
+                staged.settle();
+            }
+        }
     }
 
     /**
