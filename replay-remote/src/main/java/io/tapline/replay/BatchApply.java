@@ -15,7 +15,6 @@ import java.io.InterruptedIOException;
 import java.io.SyncFailedException;
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -75,16 +74,19 @@ final class BatchApply implements Closeable {
         final java.util.concurrent.atomic.LongAdder replicaWrite = new java.util.concurrent.atomic.LongAdder();
         /** On the sync thread, overlapping the next group's work when pipelined. */
         final java.util.concurrent.atomic.LongAdder replicaSync = new java.util.concurrent.atomic.LongAdder();
-        final java.util.concurrent.atomic.LongAdder waitReplicaSync = new java.util.concurrent.atomic.LongAdder();
+        /** On the sync thread. */
         final java.util.concurrent.atomic.LongAdder waitAudit = new java.util.concurrent.atomic.LongAdder();
+        /** On the sync thread. */
         final java.util.concurrent.atomic.LongAdder statePersist = new java.util.concurrent.atomic.LongAdder();
+        /** The apply thread waiting for the sync thread (what the overlap did not hide). */
+        final java.util.concurrent.atomic.LongAdder waitSyncThread = new java.util.concurrent.atomic.LongAdder();
 
         /** The sums in seconds, then reset. */
         String takeSummary() {
             java.util.concurrent.atomic.LongAdder[] all = {beforeImages, undoSync, replicaWrite, replicaSync,
-                waitReplicaSync, waitAudit, statePersist};
-            String[] names = {"beforeImages", "undoSync", "replicaWrite", "replicaSync(sync thread)",
-                "waitReplicaSync", "waitAudit", "statePersist"};
+                waitAudit, statePersist, waitSyncThread};
+            String[] names = {"apply:beforeImages", "apply:undoSync", "apply:replicaWrite", "sync:replicaSync",
+                "sync:waitAudit", "sync:statePersist", "apply:waitSyncThread"};
             StringBuilder b = new StringBuilder();
             for (int i = 0; i < all.length; i++) {
                 b.append(i == 0 ? "" : " ").append(names[i]).append('=')
@@ -102,8 +104,13 @@ final class BatchApply implements Closeable {
     private final MarkIndex marks;
     private final AuditLog audit;
     private final ExecutorService auditThread;
-    /** Runs each staged group's replica fdatasync, in group order, while the apply thread stages the next. */
+    /**
+     * Runs each staged group's replica fdatasync, waits for its audit sync and persists its
+     * applied sequence, in group order, while the apply thread stages the next group.
+     */
     private final ExecutorService syncThread;
+    /** Sync thread: a group's sync work failed; every later group's fails too (the volume is reopened). */
+    private boolean syncFailed;
     private final ApplyFaults faults;
     private final ZeroInSteps zeroInSteps;
     private final ByteBuffer gather = ByteBuffer.allocateDirect(GATHER_BYTES);
@@ -132,7 +139,7 @@ final class BatchApply implements Closeable {
 
     /** Applies {@code fresh} (in sequence order, none applied yet); durable on return. */
     Outcome apply(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
-        return finish(stage(fresh, sync, lastApplied));
+        return finish(stage(fresh, sync, lastApplied, o -> { }));
     }
 
     /**
@@ -142,12 +149,12 @@ final class BatchApply implements Closeable {
     static final class Staged {
         private final Outcome outcome;
         private final Future<?> audited;
-        private final Future<?> replicaSynced;
+        private final Future<?> done;
 
-        private Staged(Outcome outcome, Future<?> audited, Future<?> replicaSynced) {
+        private Staged(Outcome outcome, Future<?> audited, Future<?> done) {
             this.outcome = outcome;
             this.audited = audited;
-            this.replicaSynced = replicaSynced;
+            this.done = done;
         }
 
         Outcome outcome() {
@@ -156,7 +163,7 @@ final class BatchApply implements Closeable {
 
         /** Waits until neither sync of the group runs any more, whatever their result (a failed group's cleanup). */
         void settle() {
-            for (Future<?> f : new Future<?>[] {replicaSynced, audited}) {
+            for (Future<?> f : new Future<?>[] {done, audited}) {
                 try {
                     await(f);
                 } catch (IOException | RuntimeException ignored) {
@@ -164,6 +171,11 @@ final class BatchApply implements Closeable {
                 }
             }
         }
+    }
+
+    /** What runs on the sync thread once a staged group's replica and audit syncs succeeded (persisting its applied sequence). */
+    interface AfterSync {
+        void run(Outcome outcome) throws IOException;
     }
 
     /**
@@ -180,7 +192,7 @@ final class BatchApply implements Closeable {
      * for every replica byte above the durable applied sequence, and recovery undoes them newest
      * first, whatever mix of the two groups' writes the disk kept.
      */
-    Staged stage(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
+    Staged stage(List<CaptureRecord> fresh, SyncState sync, long lastApplied, AfterSync then) throws IOException {
         // Before-images first, durable before the first byte of the batch reaches the replica. A
         // long TRIM/WRITE_ZEROES ends that step: it is applied in bounded steps of its own
         // (ZeroInSteps), and the records after it take their before-images after it.
@@ -222,21 +234,39 @@ final class BatchApply implements Closeable {
             }
             throw e;
         }
-        Future<?> synced = outcome.dirty() ? syncThread.submit(() -> {
-            long f0 = System.nanoTime();
-            forceReplica();
-            PHASES.replicaSync.add(System.nanoTime() - f0);
+        Future<?> done = syncThread.submit(() -> {
+            if (syncFailed) {
+                // A later sync that succeeds proves nothing about an earlier group's pages.
+                throw new IOException("volume " + volumeId + ": an earlier group's replica sync or state write failed");
+            }
+            try {
+                if (outcome.dirty()) {
+                    long f0 = System.nanoTime();
+                    forceReplica();
+                    PHASES.replicaSync.add(System.nanoTime() - f0);
+                }
+                long a0 = System.nanoTime();
+                await(audited);
+                PHASES.waitAudit.add(System.nanoTime() - a0);
+                then.run(outcome);
+            } catch (IOException | RuntimeException | Error e) {
+                syncFailed = true;
+                throw e;
+            }
             return null;
-        }) : CompletableFuture.completedFuture(null);
-        return new Staged(outcome, audited, synced);
+        });
+        return new Staged(outcome, audited, done);
     }
 
-    /** Pipelined apply, second half: waits for the group's replica fdatasync and audit sync; durable on return. */
+    /**
+     * Pipelined apply, second half: waits for the sync thread's work on the group (replica
+     * fdatasync, audit sync, then {@code then}); durable on return.
+     */
     Outcome finish(Staged staged) throws IOException {
         long t0 = System.nanoTime();
         try {
-            await(staged.replicaSynced);
-            PHASES.waitReplicaSync.add(System.nanoTime() - t0);
+            await(staged.done);
+            PHASES.waitSyncThread.add(System.nanoTime() - t0);
         } catch (IOException | RuntimeException e) {
             try {
                 await(staged.audited);
@@ -245,9 +275,6 @@ final class BatchApply implements Closeable {
             }
             throw e;
         }
-        long t1 = System.nanoTime();
-        await(staged.audited);
-        PHASES.waitAudit.add(System.nanoTime() - t1);
         return staged.outcome;
     }
 
@@ -434,5 +461,14 @@ final class BatchApply implements Closeable {
     public void close() {
         auditThread.shutdownNow();
         syncThread.shutdown();
+        try {
+            // A group abandoned by an interrupted apply thread may still be syncing: let it end
+            // before the owner closes the files under it.
+            if (!syncThread.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                log.warn("volume={} replica sync still running at close", volumeId);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -73,6 +73,8 @@ final class ReplicaVolume implements Closeable {
     private SyncState stagedSync;
     /** Apply thread: groups staged and not yet completed or abandoned (at most two). */
     private int staged;
+    /** Apply thread: CRC-32C of the last record of the last completed group. */
+    private long completedCrc = -1;
     private volatile VolumeFailure failure;
     private volatile String pausedReason;
     private volatile ApplyObserver observer = ApplyObserver.NONE;
@@ -365,7 +367,8 @@ final class ReplicaVolume implements Closeable {
 
     /** CRC-32C (unsigned) of the last applied record, {@code -1} when unknown (after a rollback). */
     long lastRecordCrc() {
-        return state.lastRecordCrc();
+        // While a later group is staged its applied.state may already be written on the sync thread.
+        return staged == 0 ? state.lastRecordCrc() : completedCrc;
     }
 
     /**
@@ -575,8 +578,15 @@ final class ReplicaVolume implements Closeable {
         long[] okAcks = ok == acks.length ? acks : java.util.Arrays.copyOf(acks, ok);
         BatchApply.Staged written = null;
         if (!fresh.isEmpty()) {
+            long newLast = expected - 1;
+            long crc = fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL;
             try {
-                written = batchApply.stage(fresh, stagedSync, stagedLast);
+                // applied.state is written on the sync thread, after the group's replica and audit syncs
+                written = batchApply.stage(fresh, stagedSync, stagedLast, o -> {
+                    long t0 = System.nanoTime();
+                    state.persist(newLast, o.sync(), crc);
+                    BatchApply.PHASES.statePersist.add(System.nanoTime() - t0);
+                });
             } catch (IOException | RuntimeException e) {
                 throw groupFailed(fresh, e);
             }
@@ -630,11 +640,9 @@ final class ReplicaVolume implements Closeable {
     }
 
     private void commit(List<CaptureRecord> fresh, long newLast, BatchApply.Staged written) throws IOException {
-        BatchApply.Outcome o = batchApply.finish(written);
+        BatchApply.Outcome o = batchApply.finish(written); // replica, audit and applied.state durable
         bytesApplied.addAndGet(o.bytes());
-        long t0 = System.nanoTime();
-        state.persist(newLast, o.sync(), fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL);
-        BatchApply.PHASES.statePersist.add(System.nanoTime() - t0);
+        completedCrc = fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL;
         lastApplied = newLast;
         sync = o.sync();
         failure = null;

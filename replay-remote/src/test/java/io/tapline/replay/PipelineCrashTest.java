@@ -27,8 +27,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * before-images durable and some of its bytes on the replica while group N's replica fdatasync
  * has not finished, and {@code applied.state} still before N (or at N, N+1 not yet complete).
  *
- * <p>Each test builds the disk states a power cut could leave: the undo log, audit log and
- * {@code applied.state} as synced (copied once both groups' syncs ended), and a replica whose
+ * <p>Each test builds the disk states a power cut could leave: the undo log and audit log as
+ * synced (copied once both groups' syncs ended), {@code applied.state} at the durable sequence
+ * under test (the sync thread writes it after a group's replica and audit syncs, so it may or
+ * may not have reached a staged group), and a replica whose
  * every 4 KiB page holds any one version of that page between the last durable applied sequence
  * and the newest staged write (writeback in any order, records torn at page boundaries, N+1's
  * pages on disk while N's are not). Reopening must recover the replica to exactly the image at
@@ -89,13 +91,28 @@ class PipelineCrashTest {
     }
 
     /**
+     * The volume's files as synced (both groups' syncs ended), with {@code applied.state} at
+     * {@code durable}: the sync thread writes a group's applied sequence only after its replica
+     * and audit syncs, so a power cut can leave it at any completed-or-not group boundary while
+     * the later groups' undo records are durable. A newer slot generation saying {@code durable}
+     * stands for "the later group's state write never reached the disk".
+     */
+    private Path freeze(String name, long durable) throws IOException {
+        Path frozen = crashes.resolve(name + "-files");
+        copyTree(data, frozen);
+        try (AppliedState state = AppliedState.open(frozen.resolve("vol1"))) {
+            state.persist(durable, state.sync(), records.get((int) durable - 1).crc32c() & 0xFFFFFFFFL);
+        }
+        return frozen;
+    }
+
+    /**
      * Copies the volume's files as synced, replaces the replica with {@code states} torn
      * variants in turn, reopens each and checks it recovered to {@code durable} exactly.
      */
     private void crashAndRecover(String name, long durable, long newest, int states, UndoConfig cfg)
             throws Exception {
-        Path frozen = crashes.resolve(name + "-files");
-        copyTree(data, frozen);
+        Path frozen = freeze(name, durable);
         byte[] expected = RollbackTest.reference(records, durable);
         Random rnd = new Random(name.hashCode());
         for (int i = 0; i < states; i++) {
@@ -163,8 +180,7 @@ class PipelineCrashTest {
 
     private void crashAndRecoverNoRollback(String name, long durable, long newest, int states, UndoConfig cfg)
             throws Exception {
-        Path frozen = crashes.resolve(name + "-files");
-        copyTree(data, frozen);
+        Path frozen = freeze(name, durable);
         byte[] expected = RollbackTest.reference(records, durable);
         Random rnd = new Random(name.hashCode());
         for (int i = 0; i < states; i++) {
@@ -176,6 +192,37 @@ class PipelineCrashTest {
                 assertArrayEquals(expected, Files.readAllBytes(copy.resolve("vol1/replica.img")),
                         name + " state " + i + ": recovered replica differs from the image at seq " + durable);
             }
+        }
+    }
+
+    /**
+     * Group N's replica fdatasync fails on the sync thread: neither N's nor N+1's applied
+     * sequence may reach {@code applied.state}, even though N+1's own replica sync would succeed
+     * (a later sync proves nothing about pages a failed one may have dropped).
+     */
+    @Test
+    void failedReplicaSyncOfNStopsNPlusOnesStateWrite() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger syncs = new java.util.concurrent.atomic.AtomicInteger();
+        ApplyFaults firstSyncFails = op -> {
+            if (op == ApplyFaults.Op.REPLICA_SYNC && syncs.incrementAndGet() == 2) { // the first is group 1..120's
+                throw new IOException("Input/output error");
+            }
+        };
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), SMALL_SEGMENTS, firstSyncFails)) {
+            v.applyGroup(List.of(batch(1, 120)));
+            ReplicaVolume.StagedGroup n = v.stage(List.of(batch(121, 200)));
+            ReplicaVolume.StagedGroup n1 = v.stage(List.of(batch(201, 280)));
+            assertThrows(java.io.SyncFailedException.class, () -> v.complete(n));
+            v.abandon(n1);
+            assertEquals(120, v.lastApplied());
+            assertEquals(true, v.broken());
+        }
+        try (AppliedState state = AppliedState.open(data.resolve("vol1"))) {
+            assertEquals(120, state.lastApplied(), "no state write after a failed replica sync");
+        }
+        try (ReplicaVolume v = ReplicaVolume.openExisting(data, "vol1", SMALL_SEGMENTS)) {
+            assertEquals(120, v.lastApplied());
+            assertArrayEquals(RollbackTest.reference(records, 120), Files.readAllBytes(data.resolve("vol1/replica.img")));
         }
     }
 
