@@ -41,6 +41,9 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     private final ReplayConfig config;
     private final Queue<JourneyMessage.Batch> queued = new ConcurrentLinkedQueue<>();
+    /** Batches received (event loop) and taken from {@link #queued} (apply thread): bound one apply task's pipeline. */
+    private final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+    private long taken;
     private final Function<String, VolumeHost> hosts;
     private final Runnable onRefusedPeer;
     private volatile State state = State.AWAIT_HELLO;
@@ -176,6 +179,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     }
 
     private void onBatch(JourneyMessage.Batch batch) {
+        received.incrementAndGet();
         queued.add(batch);
         host.executor().execute(this::applyQueued);
     }
@@ -191,10 +195,15 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      * completed (applied sequence persisted) and acknowledged ({@link ReplicaVolume#stage}). The
      * pipeline never outlives this task: the last group is completed before it returns, so a
      * control message, an administrator's request or a close queued behind it sees no group in
-     * flight.
+     * flight; and it runs only over the batches received before the task started (and what a
+     * group picks up with them), so such a task waits as long as it did before pipelining.
      */
     private void applyQueued() {
         ReplicaVolume v = volume;
+        // Only the batches received before this task started keep the pipeline going: a control
+        // message or an administrator's task queued behind it waits for those, never for a
+        // source that keeps sending.
+        long target = received.get();
         List<JourneyMessage.Batch> group = pollGroup();
         if (group.isEmpty() || state == State.CLOSED || v == null) {
             return;
@@ -232,7 +241,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 pendingGroup = group;
                 pendingStart = t0;
                 failing = group;
-                group = staged.rejected() || state == State.CLOSED ? List.of() : pollGroup();
+                group = staged.rejected() || state == State.CLOSED || taken >= target ? List.of() : pollGroup();
                 if (group.isEmpty()) {
                     break;
                 }
@@ -268,6 +277,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             group.add(b);
             bytes += b.uncompressedLength();
         }
+        taken += group.size();
         return group;
     }
 
