@@ -38,6 +38,12 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     /** A group commit takes queued batches up to this many uncompressed bytes. */
     static final long GROUP_BYTES = 32L << 20;
+    /**
+     * Groups one apply task may stage from batches that arrived after it started: the pipeline
+     * keeps going while a source sends, and a task queued behind it (a control message, an
+     * administrator's request) waits at most this many groups longer than before pipelining.
+     */
+    static final int GROUPS_PAST_START = 8;
 
     private final ReplayConfig config;
     private final Queue<JourneyMessage.Batch> queued = new ConcurrentLinkedQueue<>();
@@ -195,16 +201,18 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      * completed (applied sequence persisted) and acknowledged ({@link ReplicaVolume#stage}). The
      * pipeline never outlives this task: the last group is completed before it returns, so a
      * control message, an administrator's request or a close queued behind it sees no group in
-     * flight; and it runs only over the batches received before the task started (and what a
-     * group picks up with them), so such a task waits as long as it did before pipelining.
+     * flight; and past the batches received before the task started it stages at most
+     * {@link #GROUPS_PAST_START} groups, so such a task never waits for a source that keeps sending.
      */
     private void applyQueued() {
         ReplicaVolume v = volume;
-        // Only the batches received before this task started keep the pipeline going: a control
-        // message or an administrator's task queued behind it waits for those, never for a
-        // source that keeps sending.
+        // Past the batches received before this task started, at most GROUPS_PAST_START more
+        // groups: a control message or an administrator's task queued behind it never waits for
+        // a source that keeps sending.
         long target = received.get();
-        List<JourneyMessage.Batch> group = pollGroup();
+        // The first group takes half of what is queued (a shipper's window is often one or two
+        // groups' worth, refilled only by ACKs): the other half is then staged while it syncs.
+        List<JourneyMessage.Batch> group = pollGroup((queued.size() + 1) / 2);
         if (group.isEmpty() || state == State.CLOSED || v == null) {
             return;
         }
@@ -212,6 +220,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         ReplicaVolume.StagedGroup pending = null;
         long pendingStart = 0;
         List<JourneyMessage.Batch> failing = group;
+        int stagedGroups = 0;
         try {
             while (true) {
                 long t0 = System.nanoTime();
@@ -241,7 +250,9 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 pendingGroup = group;
                 pendingStart = t0;
                 failing = group;
-                group = staged.rejected() || state == State.CLOSED || taken >= target ? List.of() : pollGroup();
+                stagedGroups++;
+                group = staged.rejected() || state == State.CLOSED
+                        || (taken >= target && stagedGroups > GROUPS_PAST_START) ? List.of() : pollGroup(Integer.MAX_VALUE);
                 if (group.isEmpty()) {
                     break;
                 }
@@ -268,12 +279,12 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         }
     }
 
-    /** Every batch queued so far, up to {@link #GROUP_BYTES} (at least one when any is queued). */
-    private List<JourneyMessage.Batch> pollGroup() {
+    /** Batches queued so far, up to {@link #GROUP_BYTES} and {@code maxBatches} (at least one when any is queued). */
+    private List<JourneyMessage.Batch> pollGroup(int maxBatches) {
         List<JourneyMessage.Batch> group = new ArrayList<>();
         long bytes = 0;
         JourneyMessage.Batch b;
-        while ((group.isEmpty() || bytes < GROUP_BYTES) && (b = queued.poll()) != null) {
+        while ((group.isEmpty() || (bytes < GROUP_BYTES && group.size() < maxBatches)) && (b = queued.poll()) != null) {
             group.add(b);
             bytes += b.uncompressedLength();
         }
