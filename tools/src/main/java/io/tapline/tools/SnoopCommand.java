@@ -208,7 +208,7 @@ final class SnoopCommand implements Callable<Integer> {
         if (file && snaplen != null) {
             throw new CliFailure("--snaplen: only with --interface (a capture file keeps the snap length it was written with)", 2);
         }
-        long heapQuarter = Runtime.getRuntime().maxMemory() / 4;
+        long heapQuarter = heapQuarter();
         if (decodeQueue != null && (file || decodeQueue < FrameQueue.MIN_CAPACITY_BYTES || decodeQueue > heapQuarter)) {
             if (file) {
                 throw new CliFailure("--decode-queue: only with --interface (a capture file is decoded as it is read)", 2);
@@ -313,11 +313,8 @@ final class SnoopCommand implements Callable<Integer> {
         int snap = snaplen == null ? PcapCapture.MAX_SNAPLEN_BYTES : snaplen;
         PcapCapture capture;
         try {
-            long queueBytes = decodeQueue != null ? decodeQueue
-                    : Math.max(FrameQueue.MIN_CAPACITY_BYTES, Math.min(PcapCapture.DEFAULT_DECODE_QUEUE_BYTES,
-                            Runtime.getRuntime().maxMemory() / 4));
             capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer), snap,
-                    queueBytes);
+                    decodeQueueBytes());
         } catch (IllegalArgumentException e) {
             throw new CliFailure(e.getMessage(), 2);
         }
@@ -397,6 +394,17 @@ final class SnoopCommand implements Callable<Integer> {
                 + (kafka == null ? "" : ", kafka " + kafka + " topics " + kafkaTopicPrefix + "<volume>"));
         serve.await();
         return 0;
+    }
+
+    /** A quarter of the JVM heap: the largest decode queue. */
+    private static long heapQuarter() {
+        return Runtime.getRuntime().maxMemory() / 4;
+    }
+
+    /** {@code --decode-queue}, or the default: 512M, at most a quarter of the heap, at least the minimum. */
+    private long decodeQueueBytes() {
+        return decodeQueue != null ? decodeQueue : Math.max(FrameQueue.MIN_CAPACITY_BYTES,
+                Math.min(PcapCapture.DEFAULT_DECODE_QUEUE_BYTES, heapQuarter()));
     }
 
     private static final long SYNC_MILLIS = 200;

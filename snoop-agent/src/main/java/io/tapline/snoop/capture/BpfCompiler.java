@@ -1,6 +1,5 @@
 package io.tapline.snoop.capture;
 
-import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
@@ -22,23 +21,6 @@ final class BpfCompiler {
     private static final int INSN_BYTES = 8;
     private static final Object LOCK = new Object();
 
-    /** The few libpcap calls needed (the library Pcap4J loads: "pcap"). */
-    interface LibPcap extends Library {
-        Pointer pcap_open_dead(int linkType, int snaplen);
-
-        int pcap_compile(Pointer pcap, Pointer program, String expression, int optimize, int netmask);
-
-        String pcap_geterr(Pointer pcap);
-
-        void pcap_freecode(Pointer program);
-
-        void pcap_close(Pointer pcap);
-    }
-
-    private static final class Holder {
-        static final LibPcap PCAP = Native.load("pcap", LibPcap.class);
-    }
-
     private BpfCompiler() {
     }
 
@@ -48,7 +30,7 @@ final class BpfCompiler {
      * @throws IllegalArgumentException with libpcap's reason when the expression does not compile
      */
     static BpfInterpreter compile(String expression, int dlt, int snaplenBytes) {
-        LibPcap pcap = Holder.PCAP;
+        LibPcap pcap = LibPcap.Holder.PCAP;
         synchronized (LOCK) {
             Pointer dead = pcap.pcap_open_dead(dlt, snaplenBytes);
             if (dead == null) {

@@ -1,8 +1,5 @@
 package io.tapline.snoop.capture;
 
-import com.sun.jna.Callback;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.lang.reflect.Field;
@@ -31,22 +28,6 @@ final class DirectPcapLoop {
     private static final int LEN = 20;
     /** {@code pcap_dispatch}: the loop was broken by {@code pcap_breakloop}. */
     private static final int BREAK = -2;
-
-    /** The libpcap calls of the loop. */
-    interface LibPcap extends Library {
-        int pcap_dispatch(Pointer pcap, int count, PacketCallback callback, Pointer user);
-
-        String pcap_geterr(Pointer pcap);
-    }
-
-    /** libpcap's {@code pcap_handler}. */
-    public interface PacketCallback extends Callback {
-        void invoke(Pointer user, Pointer header, Pointer bytes);
-    }
-
-    private static final class Holder {
-        static final LibPcap PCAP = Native.load("pcap", LibPcap.class);
-    }
 
     /** Receives a frame's metadata and the frame bytes (only valid during the call). */
     interface Sink {
@@ -78,16 +59,16 @@ final class DirectPcapLoop {
      * @throws IOException with libpcap's message when reading fails
      */
     void run(Sink sink, java.util.function.BooleanSupplier stopped) throws IOException {
-        PacketCallback callback = (user, header, bytes) -> {
+        LibPcap.PacketCallback callback = (user, header, bytes) -> {
             long sec = header.getLong(TV_SEC);
             long frac = header.getLong(TV_FRAC);
             long nanos = sec * 1_000_000_000L + (nanoPrecision ? frac : frac * 1000L);
             sink.frame(bytes, header.getInt(CAPLEN), header.getInt(LEN), nanos);
         };
         while (!stopped.getAsBoolean()) {
-            int n = Holder.PCAP.pcap_dispatch(pcap, -1, callback, null);
+            int n = LibPcap.Holder.PCAP.pcap_dispatch(pcap, -1, callback, null);
             if (n == -1) {
-                throw new IOException(Holder.PCAP.pcap_geterr(pcap));
+                throw new IOException(LibPcap.Holder.PCAP.pcap_geterr(pcap));
             }
             if (n == BREAK && stopped.getAsBoolean()) {
                 return;
