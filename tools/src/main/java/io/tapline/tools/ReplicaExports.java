@@ -79,10 +79,18 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         return new ReplicaExports(endpoint, dataDir, settings);
     }
 
+    /**
+     * The system property that sets how often, in milliseconds, the data directory is scanned for
+     * new volumes and failed promotions (default 1000). The tests scan every few milliseconds, so
+     * that a scan runs beside every role change.
+     */
+    static final String SCAN_PERIOD_PROPERTY = "tapline.exports.scanPeriodMillis";
+
     /** Serves every volume of the data directory as it is now, then keeps watching for new ones. */
     void startServing() throws IOException {
         scan();
-        scanner.scheduleWithFixedDelay(this::scanQuietly, 1, 1, TimeUnit.SECONDS);
+        long period = Long.getLong(SCAN_PERIOD_PROPERTY, 1000);
+        scanner.scheduleWithFixedDelay(this::scanQuietly, period, period, TimeUnit.MILLISECONDS);
     }
 
     /** Starts accepting hosts on the endpoint (after {@link #startServing}, so every export is there). */
@@ -105,9 +113,12 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
 
     /**
      * Serves new volumes as standbys, and promoted ones whose serving failed or is not started yet;
-     * volumes already served are not read again.
+     * volumes already served are not read again. Holds the monitor of every role change: a scan
+     * that ran beside a demotion read the role file while it still said primary, after the
+     * demotion had taken the volume out of {@code primaries} but before it was a standby, and
+     * served the demoted volume read-write again (a primary of the ended generation).
      */
-    private void scan() throws IOException {
+    private synchronized void scan() throws IOException {
         for (String volumeId : ReplayServer.volumeIds(dataDir)) {
             if (primaries.containsKey(volumeId) || standby.contains(volumeId)) {
                 continue; // served already: role changes arrive through the RoleListener, not the files

@@ -46,7 +46,9 @@ final class ReplicationRig implements AutoCloseable {
                 "replay", "--listen", hostPort(linkAddress), "--data", dir.resolve("remote").toString(),
                 "--metrics", hostPort(replayMetrics)));
         args.addAll(java.util.List.of(extraArgs));
-        replayer = TaplineProcess.start(dir.resolve("replay-" + (++replayerStarts) + ".log"),
+        // A replayer with --nbd serves replica exports: it scans for role changes busily (see BUSY_SCAN).
+        java.util.List<String> jvm = args.contains("--nbd") ? TaplineProcess.BUSY_SCAN : java.util.List.of("-Xmx512m");
+        replayer = TaplineProcess.startWithJvmOptions(dir.resolve("replay-" + (++replayerStarts) + ".log"), jvm,
                 args.toArray(String[]::new)).awaitListening(linkAddress, START);
     }
 

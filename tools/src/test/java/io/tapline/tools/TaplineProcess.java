@@ -24,6 +24,13 @@ final class TaplineProcess implements AutoCloseable {
         this.args = args;
     }
 
+    /**
+     * JVM options for a node whose replica exports scan their data directory every 5 ms (not every
+     * second): a scan then runs beside every promotion and demotion, where one once served a
+     * demoted volume read-write again.
+     */
+    static final List<String> BUSY_SCAN = List.of("-Xmx512m", "-D" + ReplicaExports.SCAN_PERIOD_PROPERTY + "=5");
+
     /** Starts {@code tapline ARGS...}, logging to {@code log}. */
     static TaplineProcess start(Path log, String... args) throws IOException {
         return startWithHeap(log, "-Xmx512m", args);
@@ -31,8 +38,14 @@ final class TaplineProcess implements AutoCloseable {
 
     /** Starts {@code tapline ARGS...} with a heap of {@code xmx} (e.g. {@code -Xmx2g}), logging to {@code log}. */
     static TaplineProcess startWithHeap(Path log, String xmx, String... args) throws IOException {
+        return startWithJvmOptions(log, List.of(xmx), args);
+    }
+
+    /** Starts {@code tapline ARGS...} with these JVM options (the first is the heap, e.g. {@code -Xmx512m}). */
+    static TaplineProcess startWithJvmOptions(Path log, List<String> jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(javaCommand());
-        cmd.set(1, xmx);
+        cmd.remove(1);
+        cmd.addAll(1, jvmOptions);
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
