@@ -4,7 +4,9 @@
 # then overwriting it (real before-images, undo log + audit on), against raw pwrite + fdatasync
 # of the same amount to a file in the same directory; then a rollback of the overwrite, timed
 # inside the JVM. Prints the ratios against the targets (apply >= 0.5x raw, rollback <= 2x raw).
-# Usage: bench/apply_path.sh [WORKDIR=/tmp/tapline-apply-bench] [MiB=1024] [recordKiB=4] [batchMiB=4]
+# Groups are pipelined as the replayer's sessions do (group N+1 staged while N's replica fdatasync
+# runs); MODE=sequential applies one group at a time (the apply path before pipelining).
+# Usage: bench/apply_path.sh [WORKDIR=/tmp/tapline-apply-bench] [MiB=1024] [recordKiB=4] [batchMiB=4] [pipelined|sequential]
 # Profile: TAPLINE_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/apply.jfr,settings=profile bench/apply_path.sh
 set -euo pipefail
 W=${1:-/tmp/tapline-apply-bench}
@@ -13,4 +15,4 @@ here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 rm -rf "$W"; mkdir -p "$W"
 cp="$here/replay-remote/target/test-classes:$here/replay-remote/target/classes:$here/journey/target/classes"
 cp="$cp:$here/transactional-log/target/classes:$here/tools/target/lib/*"
-exec java -Xmx2g -Dlogback.configurationFile="$here/bench/logback-warn.xml" ${TAPLINE_JAVA_OPTS:-} -cp "$cp" io.tapline.replay.ApplyPathBench "$W" "${2:-1024}" "${3:-4}" "${4:-4}"
+exec java -Xmx3g -Dlogback.configurationFile="$here/bench/logback-warn.xml" ${TAPLINE_JAVA_OPTS:-} -cp "$cp" io.tapline.replay.ApplyPathBench "$W" "${2:-1024}" "${3:-4}" "${4:-4}" "${5:-pipelined}"

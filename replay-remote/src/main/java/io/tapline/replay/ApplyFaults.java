@@ -8,7 +8,8 @@ import java.io.IOException;
  * {@code *_SYNC} point stands for a failed fdatasync and is reported as one. Production uses
  * {@link #NONE}.
  *
- * <p>Called on the volume's apply thread.
+ * <p>Called on the volume's apply thread, and for the replica fdatasync of a staged group on its
+ * sync thread ({@link BatchApply#stage}).
  */
 interface ApplyFaults {
     /** The file operations of one applied group, in the order they happen. */

@@ -34,9 +34,19 @@ import org.slf4j.LoggerFactory;
  * {@code applied.state}. Entries stay in sequence order (one task per batch, one thread), and
  * the batch is not reported applied until the audit sync finished.
  *
- * <p>Contiguous WRITEs are gathered into one pwrite of up to {@link #GATHER_BYTES}; any other
- * kind, a gap in offsets, or FUA first writes what was gathered, so the replica sees the
- * records' bytes in sequence order.
+ * <p>Pipelining ({@link #stage} then {@link #finish}): the replica fdatasync of a group runs on a
+ * second thread ({@code replica-sync-<volume>}) while the apply thread stages the next group
+ * (its before-images, undo append and undo fdatasync, its replica pwrites). The rule that makes
+ * this safe is unchanged per record: a record's before-image is durable before any of its bytes
+ * is written to the replica. The applied sequence is persisted (by the owner) only after
+ * {@link #finish}, so what a power cut leaves above it is always covered by undo records.
+ *
+ * <p>Contiguous WRITEs (FUA or not) are gathered into one pwrite of up to {@link #GATHER_BYTES};
+ * any other kind or a gap in offsets first writes what was gathered, so the replica sees the
+ * records' bytes in sequence order. FLUSH and FUA do not fdatasync the replica where they stand:
+ * the group's one replica fdatasync, before its applied sequence is persisted and it is
+ * acknowledged, covers them (a sync in the middle of a group would promise nothing more, as
+ * recovery undoes every record above the durable applied sequence).
  *
  * <p>Failures: any exception leaves the group half done (undo records above the applied
  * sequence, part of the replica written); the owner undoes it from the undo log before the next
@@ -50,9 +60,43 @@ final class BatchApply implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(BatchApply.class);
     static final int GATHER_BYTES = 8 << 20;
 
-    /** What the batch changed. */
+    /** What the batch changed: {@code dirty} when the replica must be fdatasync'd (data changed, or a FLUSH). */
     record Outcome(boolean dirty, SyncState sync, long bytes) {
     }
+
+    /**
+     * Where the apply time goes, summed over every volume of the process (a few {@code nanoTime}
+     * calls per group): {@code ApplyPathBench} prints it; docs/benchmarks.md quotes it.
+     */
+    static final class Phases {
+        final java.util.concurrent.atomic.LongAdder beforeImages = new java.util.concurrent.atomic.LongAdder();
+        final java.util.concurrent.atomic.LongAdder undoSync = new java.util.concurrent.atomic.LongAdder();
+        final java.util.concurrent.atomic.LongAdder replicaWrite = new java.util.concurrent.atomic.LongAdder();
+        /** On the sync thread, overlapping the next group's work when pipelined. */
+        final java.util.concurrent.atomic.LongAdder replicaSync = new java.util.concurrent.atomic.LongAdder();
+        /** On the sync thread. */
+        final java.util.concurrent.atomic.LongAdder waitAudit = new java.util.concurrent.atomic.LongAdder();
+        /** On the sync thread. */
+        final java.util.concurrent.atomic.LongAdder statePersist = new java.util.concurrent.atomic.LongAdder();
+        /** The apply thread waiting for the sync thread (what the overlap did not hide). */
+        final java.util.concurrent.atomic.LongAdder waitSyncThread = new java.util.concurrent.atomic.LongAdder();
+
+        /** The sums in seconds, then reset. */
+        String takeSummary() {
+            java.util.concurrent.atomic.LongAdder[] all = {beforeImages, undoSync, replicaWrite, replicaSync,
+                waitAudit, statePersist, waitSyncThread};
+            String[] names = {"apply:beforeImages", "apply:undoSync", "apply:replicaWrite", "sync:replicaSync",
+                "sync:waitAudit", "sync:statePersist", "apply:waitSyncThread"};
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < all.length; i++) {
+                b.append(i == 0 ? "" : " ").append(names[i]).append('=')
+                        .append(String.format(java.util.Locale.ROOT, "%.2f", all[i].sumThenReset() / 1e9));
+            }
+            return b.toString();
+        }
+    }
+
+    static final Phases PHASES = new Phases();
 
     private final String volumeId;
     private final VolumeFile replica;
@@ -60,6 +104,13 @@ final class BatchApply implements Closeable {
     private final MarkIndex marks;
     private final AuditLog audit;
     private final ExecutorService auditThread;
+    /**
+     * Runs each staged group's replica fdatasync, waits for its audit sync and persists its
+     * applied sequence, in group order, while the apply thread stages the next group.
+     */
+    private final ExecutorService syncThread;
+    /** Sync thread: a group's sync work failed; every later group's fails too (the volume is reopened). */
+    private boolean syncFailed;
     private final ApplyFaults faults;
     private final ZeroInSteps zeroInSteps;
     private final ByteBuffer gather = ByteBuffer.allocateDirect(GATHER_BYTES);
@@ -79,10 +130,69 @@ final class BatchApply implements Closeable {
             t.setDaemon(true);
             return t;
         });
+        this.syncThread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "replica-sync-" + volumeId);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** Applies {@code fresh} (in sequence order, none applied yet); durable on return. */
     Outcome apply(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
+        return finish(stage(fresh, sync, lastApplied, o -> { }));
+    }
+
+    /**
+     * A group written to the replica whose replica fdatasync and audit sync may still run: {@link #finish}
+     * waits for both. Until then the group is not durable and must not be acknowledged.
+     */
+    static final class Staged {
+        private final Outcome outcome;
+        private final Future<?> audited;
+        private final Future<?> done;
+
+        private Staged(Outcome outcome, Future<?> audited, Future<?> done) {
+            this.outcome = outcome;
+            this.audited = audited;
+            this.done = done;
+        }
+
+        Outcome outcome() {
+            return outcome;
+        }
+
+        /** Waits until neither sync of the group runs any more, whatever their result (a failed group's cleanup). */
+        void settle() {
+            for (Future<?> f : new Future<?>[] {done, audited}) {
+                try {
+                    await(f);
+                } catch (IOException | RuntimeException ignored) {
+                    // the group failed; the caller already reports why
+                }
+            }
+        }
+    }
+
+    /** What runs on the sync thread once a staged group's replica and audit syncs succeeded (persisting its applied sequence). */
+    interface AfterSync {
+        void run(Outcome outcome) throws IOException;
+    }
+
+    /**
+     * Pipelined apply, first half: before-images appended and fdatasync'd, then the group's bytes
+     * written to the replica (page cache), then the replica fdatasync started on the volume's
+     * sync thread and the audit entries on the audit thread. Returns without waiting for either:
+     * the caller may stage the next group at once (its before-images read the replica after
+     * this group's pwrites, so they hold this group's bytes) while this group's replica sync
+     * runs, and calls {@link #finish} before it persists the applied sequence.
+     *
+     * <p>Why this is crash-safe: every byte of this group reached the replica only after its
+     * before-image was durable, and so does every byte of the next group; the applied sequence
+     * moves past this group only after {@link #finish}. A power cut therefore leaves undo records
+     * for every replica byte above the durable applied sequence, and recovery undoes them newest
+     * first, whatever mix of the two groups' writes the disk kept.
+     */
+    Staged stage(List<CaptureRecord> fresh, SyncState sync, long lastApplied, AfterSync then) throws IOException {
         // Before-images first, durable before the first byte of the batch reaches the replica. A
         // long TRIM/WRITE_ZEROES ends that step: it is applied in bounded steps of its own
         // (ZeroInSteps), and the records after it take their before-images after it.
@@ -97,15 +207,14 @@ final class BatchApply implements Closeable {
         });
         Outcome outcome = outcome(fresh, sync, lastApplied);
         try {
+            long w0 = System.nanoTime();
             writeReplica(fresh.subList(0, cut));
+            PHASES.replicaWrite.add(System.nanoTime() - w0);
             while (cut < fresh.size()) {
                 flushGathered(); // later before-images read what was written
                 CaptureRecord r = fresh.get(cut);
                 if (ZeroInSteps.takes(r)) {
-                    zeroInSteps.apply(r);
-                    if (r.fua()) {
-                        forceReplica();
-                    }
+                    zeroInSteps.apply(r); // FUA: the group's replica fdatasync covers it
                     cut++;
                 } else {
                     int next = nextLongZero(fresh, cut);
@@ -114,10 +223,9 @@ final class BatchApply implements Closeable {
                     cut = next;
                 }
             }
+            long w1 = System.nanoTime();
             flushGathered();
-            if (outcome.dirty()) {
-                forceReplica();
-            }
+            PHASES.replicaWrite.add(System.nanoTime() - w1);
         } catch (IOException | RuntimeException e) {
             try {
                 await(audited);
@@ -126,8 +234,48 @@ final class BatchApply implements Closeable {
             }
             throw e;
         }
-        await(audited);
-        return outcome;
+        Future<?> done = syncThread.submit(() -> {
+            if (syncFailed) {
+                // A later sync that succeeds proves nothing about an earlier group's pages.
+                throw new IOException("volume " + volumeId + ": an earlier group's replica sync or state write failed");
+            }
+            try {
+                if (outcome.dirty()) {
+                    long f0 = System.nanoTime();
+                    forceReplica();
+                    PHASES.replicaSync.add(System.nanoTime() - f0);
+                }
+                long a0 = System.nanoTime();
+                await(audited);
+                PHASES.waitAudit.add(System.nanoTime() - a0);
+                then.run(outcome);
+            } catch (IOException | RuntimeException | Error e) {
+                syncFailed = true;
+                throw e;
+            }
+            return null;
+        });
+        return new Staged(outcome, audited, done);
+    }
+
+    /**
+     * Pipelined apply, second half: waits for the sync thread's work on the group (replica
+     * fdatasync, audit sync, then {@code then}); durable on return.
+     */
+    Outcome finish(Staged staged) throws IOException {
+        long t0 = System.nanoTime();
+        try {
+            await(staged.done);
+            PHASES.waitSyncThread.add(System.nanoTime() - t0);
+        } catch (IOException | RuntimeException e) {
+            try {
+                await(staged.audited);
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        return staged.outcome;
     }
 
     /** Index of the first record at or after {@code from} that {@link ZeroInSteps} takes, or the size. */
@@ -143,9 +291,13 @@ final class BatchApply implements Closeable {
         if (records.isEmpty()) {
             return;
         }
+        long t0 = System.nanoTime();
         BeforeImages.append(replica, records, undo);
         faults.before(ApplyFaults.Op.UNDO_APPEND);
+        long t1 = System.nanoTime();
         syncUndo();
+        PHASES.beforeImages.add(t1 - t0);
+        PHASES.undoSync.add(System.nanoTime() - t1);
     }
 
     private static Outcome outcome(List<CaptureRecord> fresh, SyncState syncBefore, long lastApplied) {
@@ -159,6 +311,8 @@ final class BatchApply implements Closeable {
             if (r.kind().changesData()) {
                 dirty = true;
                 bytes += r.lengthBytes();
+            } else if (r.kind() == RecordKind.FLUSH) {
+                dirty = true; // a FLUSH-only group still syncs the replica, as a FLUSH always did
             }
         }
         return new Outcome(dirty, sync, bytes);
@@ -167,7 +321,7 @@ final class BatchApply implements Closeable {
     /** Writes {@code records} (their before-images are durable); the caller flushes what is gathered. */
     private void writeReplica(List<CaptureRecord> records) throws IOException {
         for (CaptureRecord r : records) {
-            if (r.kind() == RecordKind.WRITE && !r.fua()) {
+            if (r.kind() == RecordKind.WRITE) {
                 gatherWrite(r);
             } else {
                 flushGathered();
@@ -184,7 +338,11 @@ final class BatchApply implements Closeable {
                         faults.before(ApplyFaults.Op.REPLICA_WRITE);
                         replica.zero(r.offsetBytes(), r.lengthBytes(), true);
                     }
-                    case FLUSH -> forceReplica();
+                    case FLUSH -> {
+                        // The group's replica fdatasync (before its applied sequence is persisted
+                        // and it is acknowledged) covers it: a sync here would promise nothing more,
+                        // since recovery undoes every record above the durable applied sequence.
+                    }
                     case MARK -> {
                         marks.add(new MarkIndex.Mark(r.text(), r.sequence(), r.captureTimeNanos()));
                         log.info("mark volume={} seq={} name={}", volumeId, r.sequence(), r.text());
@@ -196,9 +354,6 @@ final class BatchApply implements Closeable {
                     case RESYNC_BEGIN, RESYNC_END -> log.info("{} volume={} seq={} {}", r.kind(), volumeId,
                             r.sequence(), r.text());
                     default -> throw new IllegalStateException("kind: " + r.kind());
-                }
-                if (r.kind().changesData() && r.fua()) {
-                    forceReplica();
                 }
             }
         }
@@ -271,7 +426,7 @@ final class BatchApply implements Closeable {
             f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while the audit log was written");
+            throw new InterruptedIOException("interrupted while the audit log or the replica was synced");
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof IOException io) {
@@ -280,7 +435,7 @@ final class BatchApply implements Closeable {
             if (c instanceof RuntimeException re) {
                 throw re;
             }
-            throw new IOException("audit log: " + c, c);
+            throw new IOException("audit log or replica sync: " + c, c);
         }
     }
 
@@ -297,9 +452,23 @@ final class BatchApply implements Closeable {
                 p.opcode(), r.kind() == RecordKind.WRITE ? audit.digest(r.payload()) : null, who, detail);
     }
 
-    /** Stops the audit thread (the caller closes the files). */
+    /**
+     * Stops the audit and sync threads (the caller settled every staged group and closes the
+     * files). The sync thread is not interrupted: an interrupted {@code force} would close the
+     * replica's channel under its owner.
+     */
     @Override
     public void close() {
         auditThread.shutdownNow();
+        syncThread.shutdown();
+        try {
+            // A group abandoned by an interrupted apply thread may still be syncing: let it end
+            // before the owner closes the files under it.
+            if (!syncThread.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                log.warn("volume={} replica sync still running at close", volumeId);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

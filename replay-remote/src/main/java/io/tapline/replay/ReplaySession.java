@@ -38,9 +38,18 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     /** A group commit takes queued batches up to this many uncompressed bytes. */
     static final long GROUP_BYTES = 32L << 20;
+    /**
+     * Groups one apply task may stage from batches that arrived after it started: the pipeline
+     * keeps going while a source sends, and a task queued behind it (a control message, an
+     * administrator's request) waits at most this many groups longer than before pipelining.
+     */
+    static final int GROUPS_PAST_START = 8;
 
     private final ReplayConfig config;
     private final Queue<JourneyMessage.Batch> queued = new ConcurrentLinkedQueue<>();
+    /** Batches received (event loop) and taken from {@link #queued} (apply thread): bound one apply task's pipeline. */
+    private final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+    private long taken;
     private final Function<String, VolumeHost> hosts;
     private final Runnable onRefusedPeer;
     private volatile State state = State.AWAIT_HELLO;
@@ -176,6 +185,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     }
 
     private void onBatch(JourneyMessage.Batch batch) {
+        received.incrementAndGet();
         queued.add(batch);
         host.executor().execute(this::applyQueued);
     }
@@ -185,41 +195,116 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      * and applies them as one group commit, then acknowledges each in order. A shipper keeps
      * several batches in flight, so while one group is made durable the next one gathers: the
      * fdatasyncs are shared by several batches instead of paid per batch.
+     *
+     * <p>Pipelined: while batches keep arriving, group N+1 is staged (before-images, undo
+     * fdatasync, replica writes) while group N's replica fdatasync runs, and only then is N
+     * completed (applied sequence persisted) and acknowledged ({@link ReplicaVolume#stage}). The
+     * pipeline never outlives this task: the last group is completed before it returns, so a
+     * control message, an administrator's request or a close queued behind it sees no group in
+     * flight; and past the batches received before the task started it stages at most
+     * {@link #GROUPS_PAST_START} groups, so such a task never waits for a source that keeps sending.
      */
     private void applyQueued() {
-        List<JourneyMessage.Batch> group = new ArrayList<>();
-        long bytes = 0;
-        JourneyMessage.Batch b;
-        while ((group.isEmpty() || bytes < GROUP_BYTES) && (b = queued.poll()) != null) {
-            group.add(b);
-            bytes += b.uncompressedLength();
-        }
         ReplicaVolume v = volume;
+        // Past the batches received before this task started, at most GROUPS_PAST_START more
+        // groups: a control message or an administrator's task queued behind it never waits for
+        // a source that keeps sending.
+        long target = received.get();
+        // The first group takes half of what is queued (a shipper's window is often one or two
+        // groups' worth, refilled only by ACKs): the other half is then staged while it syncs.
+        List<JourneyMessage.Batch> group = pollGroup((queued.size() + 1) / 2);
         if (group.isEmpty() || state == State.CLOSED || v == null) {
             return;
         }
+        List<JourneyMessage.Batch> pendingGroup = null;
+        ReplicaVolume.StagedGroup pending = null;
+        long pendingStart = 0;
+        List<JourneyMessage.Batch> failing = group;
+        int stagedGroups = 0;
         try {
-            long t0 = System.nanoTime();
-            long[] acks = v.applyGroup(group);
-            log.debug("group applied volume={} batches={} bytes={} micros={}", volumeId, group.size(), bytes,
-                    (System.nanoTime() - t0) / 1000);
-            reportState(v); // before the ACKs: a source never sees a GAP acked without its state
-            ack(group, acks);
+            while (true) {
+                long t0 = System.nanoTime();
+                ReplicaVolume.StagedGroup staged;
+                try {
+                    staged = v.stage(group);
+                } catch (IOException | RuntimeException e) {
+                    if (pending != null) { // the volume is broken: N is undone with N+1 when it is reopened
+                        v.abandon(pending);
+                        pending = null;
+                        List<JourneyMessage.Batch> both = new ArrayList<>(pendingGroup);
+                        both.addAll(group);
+                        failing = both;
+                    }
+                    throw e;
+                }
+                if (pending != null) {
+                    failing = pendingGroup;
+                    try {
+                        completeAndAck(v, pendingGroup, pending, pendingStart);
+                    } catch (IOException | RuntimeException e) {
+                        v.abandon(staged);
+                        throw e;
+                    }
+                }
+                pending = staged;
+                pendingGroup = group;
+                pendingStart = t0;
+                failing = group;
+                stagedGroups++;
+                group = staged.rejected() || state == State.CLOSED
+                        || (taken >= target && stagedGroups > GROUPS_PAST_START) ? List.of() : pollGroup(Integer.MAX_VALUE);
+                if (group.isEmpty()) {
+                    break;
+                }
+                failing = group;
+            }
+            ReplicaVolume.StagedGroup last = pending;
+            pending = null;
+            failing = pendingGroup;
+            completeAndAck(v, pendingGroup, last, pendingStart);
         } catch (ReplicaVolume.GroupFailure e) {
             reportState(v);
-            ack(group, e.appliedAcks());
+            ack(failing, e.appliedAcks());
             queued.clear();
             error(e.getMessage());
         } catch (IOException e) {
-            log.error("volume={} applying batches {}..{} failed: {}", volumeId, group.get(0).batchId(),
-                    group.get(group.size() - 1).batchId(), e.toString());
+            log.error("volume={} applying batches {}..{} failed: {}", volumeId, failing.get(0).batchId(),
+                    failing.get(failing.size() - 1).batchId(), e.toString());
             queued.clear();
             reportState(v);
-            error("replayer I/O error applying batch " + group.get(0).batchId() + ": " + e.getMessage());
+            error("replayer I/O error applying batch " + failing.get(0).batchId() + ": " + e.getMessage());
         } catch (RuntimeException e) {
             queued.clear();
             error(e.getMessage() == null ? e.toString() : e.getMessage());
         }
+    }
+
+    /** Batches queued so far, up to {@link #GROUP_BYTES} and {@code maxBatches} (at least one when any is queued). */
+    private List<JourneyMessage.Batch> pollGroup(int maxBatches) {
+        List<JourneyMessage.Batch> group = new ArrayList<>();
+        long bytes = 0;
+        JourneyMessage.Batch b;
+        while ((group.isEmpty() || (bytes < GROUP_BYTES && group.size() < maxBatches)) && (b = queued.poll()) != null) {
+            group.add(b);
+            bytes += b.uncompressedLength();
+        }
+        taken += group.size();
+        return group;
+    }
+
+    private void completeAndAck(ReplicaVolume v, List<JourneyMessage.Batch> group, ReplicaVolume.StagedGroup staged,
+            long t0) throws IOException {
+        long[] acks = v.complete(staged);
+        if (log.isDebugEnabled()) {
+            long bytes = 0;
+            for (JourneyMessage.Batch b : group) {
+                bytes += b.uncompressedLength();
+            }
+            log.debug("group applied volume={} batches={} bytes={} micros={}", volumeId, group.size(), bytes,
+                    (System.nanoTime() - t0) / 1000);
+        }
+        reportState(v); // before the ACKs: a source never sees a GAP acked without its state
+        ack(group, acks);
     }
 
     /** A control message from the source: chunk hashes are computed on the apply thread, in order with batches. */

@@ -68,6 +68,13 @@ final class ReplicaVolume implements Closeable {
     private final ReplicaHasher hasher = new ReplicaHasher();
     private volatile long lastApplied;
     private volatile SyncState sync;
+    /** Apply thread: the last sequence and sync state staged (ahead of the durable ones while a group is staged). */
+    private long stagedLast;
+    private SyncState stagedSync;
+    /** Apply thread: groups staged and not yet completed or abandoned (at most two). */
+    private int staged;
+    /** Apply thread: CRC-32C of the last record of the last completed group. */
+    private long completedCrc = -1;
     private volatile VolumeFailure failure;
     private volatile String pausedReason;
     private volatile ApplyObserver observer = ApplyObserver.NONE;
@@ -89,6 +96,8 @@ final class ReplicaVolume implements Closeable {
         this.batchApply = new BatchApply(volumeId, replica, undo, marks, audit, faults);
         this.lastApplied = state.lastApplied();
         this.sync = state.sync();
+        this.stagedLast = lastApplied;
+        this.stagedSync = sync;
         this.chunkWrites = new ChunkWrites(meta.volumeSizeBytes(), lastApplied);
     }
 
@@ -259,6 +268,7 @@ final class ReplicaVolume implements Closeable {
      */
     long rollback(long target, String actor, UndoLog.Progress progress) throws IOException, RefusedException {
         checkUsable();
+        checkNothingStaged();
         try (RollbackLock held = RollbackLock.forRollback(dir, volumeId)) {
             return rollbackLocked(target, actor, progress);
         }
@@ -323,6 +333,12 @@ final class ReplicaVolume implements Closeable {
         }
     }
 
+    private void checkNothingStaged() {
+        if (staged != 0) {
+            throw new IllegalStateException("volume " + volumeId + ": " + staged + " group(s) staged and not completed");
+        }
+    }
+
     private long finishRollback(ControlFiles intent, UndoLog.Progress progress) throws IOException {
         long n = undo.rollBackAbove(intent.target(), applier(), progress);
         replica.force();
@@ -351,7 +367,8 @@ final class ReplicaVolume implements Closeable {
 
     /** CRC-32C (unsigned) of the last applied record, {@code -1} when unknown (after a rollback). */
     long lastRecordCrc() {
-        return state.lastRecordCrc();
+        // While a later group is staged its applied.state may already be written on the sync thread.
+        return staged == 0 ? state.lastRecordCrc() : completedCrc;
     }
 
     /**
@@ -459,10 +476,75 @@ final class ReplicaVolume implements Closeable {
      * values.
      */
     long[] applyGroup(List<JourneyMessage.Batch> batches) throws IOException {
+        return complete(stage(batches));
+    }
+
+    /**
+     * A group whose before-images are durable and whose bytes were written to the replica, its
+     * replica fdatasync and audit sync possibly still running; {@link #complete} makes it durable,
+     * persists its applied sequence and returns its ACK values.
+     */
+    static final class StagedGroup {
+        private final long[] acks;
+        private final List<CaptureRecord> fresh;
+        private final long newLast;
+        private final BatchApply.Staged staged;
+        private final RuntimeException rejected;
+        private boolean done;
+
+        private StagedGroup(long[] acks, List<CaptureRecord> fresh, long newLast, BatchApply.Staged staged,
+                RuntimeException rejected) {
+            this.acks = acks;
+            this.fresh = fresh;
+            this.newLast = newLast;
+            this.staged = staged;
+            this.rejected = rejected;
+        }
+
+        /** Whether a batch of the group failed its checks (the ones before it are staged): stage nothing after it. */
+        boolean rejected() {
+            return rejected != null;
+        }
+
+        /** Tests: waits until the group's replica and audit syncs ended (they still complete normally after). */
+        void settle() {
+            if (staged != null) {
+                staged.settle();
+            }
+        }
+    }
+
+    /**
+     * Pipelined group commit, first half (on the apply thread): checks the batches as
+     * {@link #applyGroup} does, appends and fdatasyncs the before-images, writes the replica and
+     * starts its fdatasync on the volume's sync thread, without waiting for it. At most one group
+     * may be staged and not completed when the next is staged ({@code stage(N+1)} then
+     * {@code complete(N)}); every group staged must be passed to {@link #complete} in order, or
+     * to {@link #abandon} once the volume failed. Nothing else may run on the volume in between:
+     * the caller completes or abandons every group before its task on the apply thread ends.
+     *
+     * <p>Ordering contract: group N+1's before-images read the replica after group N's pwrites
+     * (page cache), so they hold N's bytes; its undo records are durable before any of its bytes
+     * reaches the replica; the applied sequence passes a group only in {@link #complete}, after
+     * its replica fdatasync. A power cut at any point leaves undo records (durable) for every
+     * replica byte above the durable applied sequence, whichever of N's and N+1's writes reached
+     * the disk, and opening the volume undoes them newest first ({@code PipelineCrashTest}).
+     *
+     * @throws IOException when writing failed: the volume is broken (see {@link #groupFailed});
+     *         an earlier group still staged must then be abandoned, not completed
+     */
+    StagedGroup stage(List<JourneyMessage.Batch> batches) throws IOException {
         checkUsable();
+        if (staged >= 2) {
+            throw new IllegalStateException("volume " + volumeId + ": a third group staged before the first completed");
+        }
+        if (staged == 0) { // a rollback, a divergence or a resync state change may have moved them since
+            stagedLast = lastApplied;
+            stagedSync = sync;
+        }
         long[] acks = new long[batches.size()];
         List<CaptureRecord> fresh = new ArrayList<>();
-        long expected = lastApplied + 1;
+        long expected = stagedLast + 1;
         RuntimeException rejected = null;
         int ok = 0;
         for (JourneyMessage.Batch batch : batches) {
@@ -493,31 +575,82 @@ final class ReplicaVolume implements Closeable {
             }
             acks[ok++] = expected - 1;
         }
+        long[] okAcks = ok == acks.length ? acks : java.util.Arrays.copyOf(acks, ok);
+        BatchApply.Staged written = null;
         if (!fresh.isEmpty()) {
+            long newLast = expected - 1;
+            long crc = fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL;
             try {
-                commit(fresh, expected - 1);
+                // applied.state is written on the sync thread, after the group's replica and audit syncs
+                written = batchApply.stage(fresh, stagedSync, stagedLast, o -> {
+                    long t0 = System.nanoTime();
+                    state.persist(newLast, o.sync(), crc);
+                    BatchApply.PHASES.statePersist.add(System.nanoTime() - t0);
+                });
             } catch (IOException | RuntimeException e) {
                 throw groupFailed(fresh, e);
             }
-            observer.applied(volumeId, fresh);
+            stagedLast = expected - 1;
+            stagedSync = written.outcome().sync();
         }
-        if (rejected != null) {
-            throw ok == 0 ? rejected : new GroupFailure(rejected, java.util.Arrays.copyOf(acks, ok));
-        }
-        return acks;
+        staged++;
+        return new StagedGroup(okAcks, fresh, expected - 1, written, rejected);
     }
 
-    private void commit(List<CaptureRecord> fresh, long newLast) throws IOException {
-        BatchApply.Outcome o = batchApply.apply(fresh, sync, lastApplied);
+    /**
+     * Pipelined group commit, second half: waits for the group's replica fdatasync and audit
+     * sync, persists its applied sequence, tells the observer and returns the ACK values (or
+     * throws the batch failure as {@link #applyGroup} does). On the apply thread, in stage order.
+     */
+    long[] complete(StagedGroup g) throws IOException {
+        if (g.done) {
+            throw new IllegalStateException("volume " + volumeId + ": group completed twice");
+        }
+        g.done = true;
+        staged--;
+        if (!g.fresh.isEmpty()) {
+            checkUsable();
+            try {
+                commit(g.fresh, g.newLast, g.staged);
+            } catch (IOException | RuntimeException e) {
+                throw groupFailed(g.fresh, e);
+            }
+            observer.applied(volumeId, g.fresh);
+        }
+        if (g.rejected != null) {
+            throw g.acks.length == 0 ? g.rejected : new GroupFailure(g.rejected, g.acks);
+        }
+        return g.acks;
+    }
+
+    /**
+     * A staged group that will not be completed (a later stage or an earlier completion failed,
+     * and the volume is broken): waits for its syncs to end so that nothing touches the files
+     * when they are closed. Reopening the volume undoes it.
+     */
+    void abandon(StagedGroup g) {
+        if (g.done) {
+            return;
+        }
+        g.done = true;
+        staged--;
+        if (g.staged != null) {
+            g.staged.settle();
+        }
+    }
+
+    private void commit(List<CaptureRecord> fresh, long newLast, BatchApply.Staged written) throws IOException {
+        BatchApply.Outcome o = batchApply.finish(written); // replica, audit and applied.state durable
         bytesApplied.addAndGet(o.bytes());
-        state.persist(newLast, o.sync(), fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL);
+        completedCrc = fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL;
         lastApplied = newLast;
         sync = o.sync();
         failure = null;
         for (CaptureRecord r : fresh) {
             chunkWrites.applied(r);
         }
-        undo.enforceRetention();
+        // A group staged after this one has undo records above lastApplied: retention keeps them.
+        undo.enforceRetention(newLast);
         window = undo.window();
     }
 
@@ -618,6 +751,7 @@ final class ReplicaVolume implements Closeable {
      */
     io.tapline.journey.control.ChunkHashReply hashChunks(io.tapline.journey.control.ChunkHashRequest req)
             throws IOException {
+        checkNothingStaged();
         io.tapline.journey.control.ChunkHashReply reply = hasher.hash(req, replica, chunkWrites, lastApplied);
         SyncState hashed = sync.hashedFor(req.resyncId());
         if (hashed != sync) {

@@ -41,7 +41,7 @@ class ApplyFaultTest {
         private volatile String message;
         private int calls;
 
-        void arm(Op failing, int fromCall, String errno) {
+        synchronized void arm(Op failing, int fromCall, String errno) {
             calls = 0;
             nth = fromCall;
             message = errno;
@@ -53,7 +53,7 @@ class ApplyFaultTest {
         }
 
         @Override
-        public void before(Op o) throws IOException {
+        public synchronized void before(Op o) throws IOException {
             if (o == op && ++calls >= nth) {
                 throw new IOException(message);
             }

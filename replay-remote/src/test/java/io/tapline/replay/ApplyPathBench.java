@@ -24,7 +24,7 @@ import java.util.SplittableRandom;
  * same bytes to a file in the same directory. Then a rollback of the overwrite, timed on its
  * own. Not a test: run by {@code bench/apply_path.sh}; results go to {@code docs/benchmarks.md}.
  *
- * <p>Usage: {@code ApplyPathBench DIR [MiB=1024] [recordKiB=4] [batchMiB=4]}
+ * <p>Usage: {@code ApplyPathBench DIR [MiB=1024] [recordKiB=4] [batchMiB=4] [pipelined|sequential]}
  */
 public final class ApplyPathBench {
     private static final Provenance PROV = new Provenance(Bus.WEDGE, "10.0.0.1:4000", "vol1", 1, 0, 1);
@@ -37,6 +37,7 @@ public final class ApplyPathBench {
         long mib = args.length > 1 ? Long.parseLong(args[1]) : 1024;
         int recordBytes = (args.length > 2 ? Integer.parseInt(args[2]) : 4) << 10;
         int batchBytes = (args.length > 3 ? Integer.parseInt(args[3]) : 4) << 20;
+        boolean pipelined = args.length <= 4 || !args[4].equals("sequential");
         long size = mib << 20;
         Files.createDirectories(dir);
         double raw = raw(dir.resolve("raw.img"), size, batchBytes);
@@ -45,12 +46,15 @@ public final class ApplyPathBench {
         JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "bench", "vol1", size, 4096, "");
         UndoConfig undo = new UndoConfig(64L << 20, 64L << 30, UndoConfig.DEFAULT.maxAge());
         try (ReplicaVolume v = ReplicaVolume.open(dir.resolve("remote"), hello, undo)) {
-            double fill = pass(v, size, recordBytes, batchBytes, 1, 1);
+            BatchApply.PHASES.takeSummary();
+            double fill = pass(v, size, recordBytes, batchBytes, 1, 1, pipelined);
             System.out.printf("apply, first fill (zero before-images): %.2f s = %.0f MiB/s%n", fill, mib / fill);
+            System.out.println("  fill phases (s): " + BatchApply.PHASES.takeSummary());
             long mark = v.lastApplied();
-            double over = pass(v, size, recordBytes, batchBytes, mark + 1, 2);
-            System.out.printf("apply, overwrite (real before-images): %.2f s = %.0f MiB/s = %.2fx raw%n", over,
-                    mib / over, raw / over);
+            double over = pass(v, size, recordBytes, batchBytes, mark + 1, 2, pipelined);
+            System.out.printf("apply, overwrite (real before-images, %s): %.2f s = %.0f MiB/s = %.2fx raw%n",
+                    pipelined ? "pipelined" : "sequential", over, mib / over, raw / over);
+            System.out.println("  overwrite phases (s): " + BatchApply.PHASES.takeSummary());
             long t0 = System.nanoTime();
             v.rollback(mark, "bench", (d, t) -> { });
             double rb = (System.nanoTime() - t0) / 1e9;
@@ -58,27 +62,55 @@ public final class ApplyPathBench {
         }
     }
 
-    /** Applies {@code size} bytes of random WRITE records from {@code firstSeq}; returns the apply seconds. */
-    private static double pass(ReplicaVolume v, long size, int recordBytes, int batchBytes, long firstSeq, int seed)
-            throws IOException {
+    /** Batches packed ahead of the clock, per timed run of the pipeline (64 MiB with 4 MiB batches). */
+    private static final int BATCHES_PER_RUN = 16;
+
+    /**
+     * Applies {@code size} bytes of random WRITE records from {@code firstSeq}; returns the apply
+     * seconds. Batches are packed {@link #BATCHES_PER_RUN} at a time with the clock stopped
+     * (packing between two calls would run while a pipelined group's replica fdatasync does and
+     * flatter it; packing all of them first would leave 1 GiB on the heap for the collector).
+     * Pipelined: the loop of {@code ReplaySession.applyQueued} with one batch per group (stage
+     * N+1, then complete N), drained at the end of each run of batches; otherwise
+     * {@link ReplicaVolume#apply} one batch at a time (the apply path before pipelining).
+     */
+    private static double pass(ReplicaVolume v, long size, int recordBytes, int batchBytes, long firstSeq, int seed,
+            boolean pipelined) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
         long seq = firstSeq;
-        long applyNanos = 0;
+        long nanos = 0;
         for (long off = 0; off < size; ) {
-            List<CaptureRecord> records = new ArrayList<>();
-            for (int b = 0; b < batchBytes && off < size; b += recordBytes, off += recordBytes) {
-                byte[] payload = new byte[recordBytes];
-                rnd.nextBytes(payload);
-                records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.WRITE, off, recordBytes,
-                        0, PROV, payload));
+            List<JourneyMessage.Batch> batches = new ArrayList<>();
+            while (batches.size() < BATCHES_PER_RUN && off < size) {
+                List<CaptureRecord> records = new ArrayList<>();
+                for (int b = 0; b < batchBytes && off < size; b += recordBytes, off += recordBytes) {
+                    byte[] payload = new byte[recordBytes];
+                    rnd.nextBytes(payload);
+                    records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.WRITE, off, recordBytes,
+                            0, PROV, payload));
+                }
+                records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.FLUSH, 0, 0, 0, PROV, null));
+                batches.add(BatchCodec.pack(seq, records));
             }
-            records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.FLUSH, 0, 0, 0, PROV, null));
-            JourneyMessage.Batch batch = BatchCodec.pack(seq, records);
             long t0 = System.nanoTime();
-            v.apply(batch);
-            applyNanos += System.nanoTime() - t0;
+            if (pipelined) {
+                ReplicaVolume.StagedGroup pending = null;
+                for (JourneyMessage.Batch batch : batches) {
+                    ReplicaVolume.StagedGroup staged = v.stage(List.of(batch));
+                    if (pending != null) {
+                        v.complete(pending);
+                    }
+                    pending = staged;
+                }
+                v.complete(pending);
+            } else {
+                for (JourneyMessage.Batch batch : batches) {
+                    v.apply(batch);
+                }
+            }
+            nanos += System.nanoTime() - t0;
         }
-        return applyNanos / 1e9;
+        return nanos / 1e9;
     }
 
     private static long now() {

@@ -334,6 +334,16 @@ public final class UndoLog implements Closeable {
 
     /** Deletes sealed segments beyond the size or age bound; returns how many went. */
     public int enforceRetention() throws IOException {
+        return enforceRetention(Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #enforceRetention()}, but never deletes a segment holding a record above
+     * {@code durableSequence}: those before-images may still be needed to undo a group that is
+     * not durably applied yet (a pipelined apply has the next group's records in the log while it
+     * completes this one), even when that leaves the log over its size bound for a while.
+     */
+    public int enforceRetention(long durableSequence) throws IOException {
         checkWritable();
         int deleted = 0;
         long oldestAllowedNanos = (clock.millis() - config.maxAge().toMillis()) * 1_000_000L;
@@ -342,6 +352,9 @@ public final class UndoLog implements Closeable {
             boolean tooBig = totalBytes > config.maxBytes();
             boolean tooOld = oldest.count() > 0 && oldest.timeAt(oldest.count() - 1) < oldestAllowedNanos;
             if (!tooBig && !tooOld) {
+                break;
+            }
+            if (oldest.count() > 0 && oldest.sequenceAt(oldest.count() - 1) > durableSequence) {
                 break;
             }
             totalBytes -= oldest.sizeBytes();
