@@ -5,24 +5,35 @@
 # tapline_replay_lag_seconds (capture on the source -> durable on the replica, per record) gives
 # p50/p99 (its last two minutes) and max. Target: p99 <= 100 ms on loopback.
 # Usage: bench/rpo.sh [RUNTIME_S=60] [RATE=50m] [BS=1M] [WORKDIR=/tmp/tapline-rpo]
-#   env WEDGE_EXTRA: more wedge options (e.g. "--primary-cache none"); TAPLINE_LOG_LEVEL=DEBUG: group timings
+#   env WEDGE_EXTRA: more wedge options (e.g. "--primary-cache none"); TAPLINE_LOG_LEVEL=DEBUG: group timings;
+#   REPLICA_FS=1 puts the replayer's data on an ext4 of its own (a loop-mounted image under WORKDIR; root),
+#   so that its fdatasyncs do not wait for the source's writes in one shared ext4 journal, as on two machines
 # Needs: fio, libnbd-bin, curl, Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 RT=${1:-60}; RATE=${2:-50m}; BS=${3:-1M}; W=${4:-/tmp/tapline-rpo}
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 TAPLINE="$here/tapline"
 NBD=${NBD_PORT:-11840}; LINK=${LINK_PORT:-17140}; HTTP=${HTTP_PORT:-17141}
+mountpoint -q "$W/replica-fs" 2>/dev/null && umount "$W/replica-fs"
 rm -rf "$W"; mkdir -p "$W"
 cleanup() {
   [ -n "${WEDGE_PID:-}" ] && kill "$WEDGE_PID" 2>/dev/null || true
   [ -n "${REPLAY_PID:-}" ] && kill "$REPLAY_PID" 2>/dev/null || true
   wait 2>/dev/null || true
+  if mountpoint -q "$W/replica-fs" 2>/dev/null; then umount "$W/replica-fs"; fi
+  rm -f "$W/replica-fs.ext4"
 }
 trap cleanup EXIT
+REMOTE_DATA="$W/remote"
+if [ "${REPLICA_FS:-0}" = 1 ]; then
+  truncate -s 10G "$W/replica-fs.ext4"; mkfs.ext4 -q -F "$W/replica-fs.ext4"
+  mkdir -p "$W/replica-fs"; mount -o loop "$W/replica-fs.ext4" "$W/replica-fs"
+  REMOTE_DATA="$W/replica-fs/remote"
+fi
 wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "port $1 never answered" >&2; exit 1; }
 
 "$TAPLINE" --version >/dev/null
-"$TAPLINE" replay --listen 127.0.0.1:$LINK --data "$W/remote" --http 127.0.0.1:$HTTP >"$W/replay.log" 2>&1 & REPLAY_PID=$!
+"$TAPLINE" replay --listen 127.0.0.1:$LINK --data "$REMOTE_DATA" --http 127.0.0.1:$HTTP >"$W/replay.log" 2>&1 & REPLAY_PID=$!
 "$TAPLINE" wedge --nbd 127.0.0.1:$NBD --export vol1 --volume "$W/primary.img" --size 4G \
   --buffer "$W/buffer" --remote 127.0.0.1:$LINK ${WEDGE_EXTRA:-} >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
 wait_port $NBD vol1
