@@ -44,15 +44,16 @@ class FailbackIT {
         int bStarts;
 
         void startB() throws Exception {
-            b = TaplineProcess.startWithJvmOptions(dir.resolve("b-" + (++bStarts) + ".log"), TaplineProcess.BUSY_SCAN, "replay", "--listen", hp(bLink), "--data",
-                    bData().toString(), "--nbd", hp(bNbd)).awaitListening(bLink, ReplicationRig.START);
+            b = TaplineProcess.startWithJvmOptions(dir.resolve("b-" + (++bStarts) + ".log"), TaplineProcess.BUSY_SCAN,
+                    "replay", "--listen", hp(bLink), "--data", bData().toString(), "--nbd", hp(bNbd))
+                    .awaitListening(bLink, ReplicationRig.START);
         }
 
         void startA() throws Exception {
-            a = TaplineProcess.startWithJvmOptions(dir.resolve("a-" + (++aStarts) + ".log"), TaplineProcess.BUSY_SCAN, "wedge", "--nbd", hp(aNbd), "--export",
-                    "vol1", "--volume", aImage().toString(), "--size", Long.toString(SIZE), "--buffer",
-                    aBuffer().toString(), "--remote", hp(bLink), "--listen", hp(aLink)).awaitListening(aNbd,
-                    ReplicationRig.START);
+            a = TaplineProcess.startWithJvmOptions(dir.resolve("a-" + (++aStarts) + ".log"), TaplineProcess.BUSY_SCAN,
+                    "wedge", "--nbd", hp(aNbd), "--export", "vol1", "--volume", aImage().toString(), "--size",
+                    Long.toString(SIZE), "--buffer", aBuffer().toString(), "--remote", hp(bLink), "--listen",
+                    hp(aLink)).awaitListening(aNbd, ReplicationRig.START);
         }
 
         Path aImage() {
