@@ -305,8 +305,10 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         }
         standby.remove(volumeId); // from now on the scan retries this volume until it is served
         // Its writes are numbered after what it applied: the volume's sequences never go back.
-        io.tapline.log.buffer.CaptureBuffer.startAt(volumeDir.resolve(PRIMARY_BUFFER).resolve(volumeId), volumeId,
-                role.sequence() + 1);
+        String setAside = PromotedBuffer.prepare(volumeDir, volumeId, role.generation(), role.sequence());
+        if (setAside != null) {
+            LOG.warn(setAside);
+        }
         ChangedChunks written = ChangedChunks.open(Files.createDirectories(volumeDir.resolve(PRIMARY_WRITTEN)),
                 ChangedChunks.DEFAULT_CHUNK_BYTES);
         SourceNode node;
