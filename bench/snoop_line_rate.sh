@@ -55,7 +55,7 @@ tcpdump -i lo -s 0 -B 262144 -w tcpdump.pcap "tcp port $PORT" 2>tcpdump.log & TD
 for i in $(seq 50); do grep -q "listening on" tcpdump.log && break; sleep 0.1; done
 c0=$(cpu $TD); under_tcpdump=$(write); sleep 1; td_cpu=$(delta "$c0" "$(cpu $TD)")
 kill -INT $TD; wait $TD || true; PIDS=()
-td_drops=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' tcpdump.log)
+td_drops=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' tcpdump.log)
 remote=()
 if [ "${REMOTE:-0}" = 1 ]; then
   "$TAPLINE" replay --listen 127.0.0.1:$RPORT --data "$W/remote" >replay.log 2>&1 & PIDS+=($!)

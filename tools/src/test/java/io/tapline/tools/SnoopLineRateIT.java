@@ -50,24 +50,17 @@ class SnoopLineRateIT {
             Path first = rig.randomFile("first.bin", WRITE_BYTES, 1);
             Path second = rig.randomFile("second.bin", WRITE_BYTES, 2);
 
-            Process tcpdump = rig.startPeer("tcpdump", "tcpdump", "-i", "lo", "-s", "0", "-B", "65536", "-w",
-                    dir.resolve("tcpdump.pcap").toString(), "tcp port " + port);
-            Poll.until(SnoopRig.START, () -> "tcpdump listening", Poll.of(() ->
-                    Files.readString(dir.resolve("tcpdump.log")).contains("listening on")));
-            double underTcpdump = timedConvert(first, port, 1);
-            tcpdump.destroy(); // SIGTERM: tcpdump prints its counters and exits
-            assertTrue(tcpdump.waitFor(30, TimeUnit.SECONDS), "tcpdump exits");
-            long tcpdumpDrops = kernelDrops(Files.readString(dir.resolve("tcpdump.log")));
+            double underTcpdump = underLosslessTcpdump(rig, port, "65536", () -> timedConvert(first, port, 1));
 
             rig.startReplayer();
             rig.startSnoop(port, "--capture-buffer", KERNEL_BUFFER);
             double underSnoop = timedConvert(second, port, 1);
             long snoopDrops = dropsAfterWrite(rig);
-            System.out.printf("line rate, tuned tgtd session, %d MiB: writer %.0f MB/s under tcpdump (%d kernel drops),"
+            System.out.printf("line rate, tuned tgtd session, %d MiB: writer %.0f MB/s under tcpdump (no drop),"
                     + " %.0f MB/s under tapline snoop (%d drops), ratio %.2f%n", WRITE_BYTES >> 20, underTcpdump,
-                    tcpdumpDrops, underSnoop, snoopDrops, underSnoop / underTcpdump);
-            assertEquals(0, snoopDrops, "packets the snoop lost (kernel drops + decode queue refusals); tcpdump lost "
-                    + tcpdumpDrops + "\n" + rig.snoop().logText());
+                    underSnoop, snoopDrops, underSnoop / underTcpdump);
+            assertEquals(0, snoopDrops, "packets the snoop lost (kernel drops + decode queue refusals); tcpdump"
+                    + " lost none\n" + rig.snoop().logText());
             rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(4)); // and no GAP record
         }
     }
@@ -112,24 +105,16 @@ class SnoopLineRateIT {
             NbdHostTraffic.startNbdkit(rig, port, image);
             Path first = rig.randomFile("first.bin", WRITE_BYTES, 5);
             Path second = rig.randomFile("second.bin", WRITE_BYTES, 6);
-            Process tcpdump = rig.startPeer("tcpdump", "tcpdump", "-i", "lo", "-s", "0", "-B", "262144", "-w",
-                    dir.resolve("tcpdump.pcap").toString(), "tcp port " + port);
-            Poll.until(SnoopRig.START, () -> "tcpdump listening", Poll.of(() ->
-                    Files.readString(dir.resolve("tcpdump.log")).contains("listening on")));
-            double underTcpdump = timedNbdcopy(first, port);
-            tcpdump.destroy();
-            assertTrue(tcpdump.waitFor(30, TimeUnit.SECONDS), "tcpdump exits");
-            long tcpdumpDrops = kernelDrops(Files.readString(dir.resolve("tcpdump.log")));
-            Files.delete(dir.resolve("tcpdump.pcap"));
+            double underTcpdump = underLosslessTcpdump(rig, port, "262144", () -> timedNbdcopy(first, port));
 
             rig.startReplayer();
             rig.startSnoop(port, "--capture-buffer", "256M");
             double underSnoop = timedNbdcopy(second, port);
             long drops = dropsAfterWrite(rig);
-            System.out.printf("line rate, nbdkit file + nbdcopy, %d MiB: writer %.0f MB/s under tcpdump (%d kernel drops),"
+            System.out.printf("line rate, nbdkit file + nbdcopy, %d MiB: writer %.0f MB/s under tcpdump (no drop),"
                     + " %.0f MB/s under tapline snoop (%d drops), ratio %.2f%n", WRITE_BYTES >> 20, underTcpdump,
-                    tcpdumpDrops, underSnoop, drops, underSnoop / underTcpdump);
-            assertEquals(0, drops, "packets the snoop lost; tcpdump lost " + tcpdumpDrops + "\n" + rig.snoop().logText());
+                    underSnoop, drops, underSnoop / underTcpdump);
+            assertEquals(0, drops, "packets the snoop lost; tcpdump lost none\n" + rig.snoop().logText());
             String volume = new VolumeNames(List.of()).name(VolumeKey.nbd("127.0.0.1:" + port, ""));
             rig.awaitReplicaEquals(volume, image, Duration.ofMinutes(4));
         }
@@ -166,8 +151,38 @@ class SnoopLineRateIT {
                 "driver=iscsi,transport=tcp,portal=127.0.0.1:" + port + ",target=" + IQN + ",lun=" + lun + "," + DIGEST);
     }
 
+    /**
+     * The writer's rate under {@code tcpdump -B KiB} on the test's port, from a run in which
+     * tcpdump lost no packet: "zero drops wherever tcpdump has zero drops" needs a lossless
+     * reference, and on two busy cores tcpdump itself now and then drops one (seen in CI: "1 packet
+     * dropped by kernel"). Up to three tries; without a lossless one the test is aborted, not passed.
+     */
+    private double underLosslessTcpdump(SnoopRig rig, int port, String bufferKiB,
+            java.util.concurrent.Callable<Double> writer) throws Exception {
+        List<Long> drops = new java.util.ArrayList<>();
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            Process tcpdump = rig.startPeer("tcpdump", "tcpdump", "-i", "lo", "-s", "0", "-B", bufferKiB, "-w",
+                    dir.resolve("tcpdump.pcap").toString(), "tcp port " + port);
+            Poll.until(SnoopRig.START, () -> "tcpdump listening", Poll.of(() ->
+                    Files.readString(dir.resolve("tcpdump.log")).contains("listening on")));
+            double rate = writer.call();
+            tcpdump.destroy(); // SIGTERM: tcpdump prints its counters and exits
+            assertTrue(tcpdump.waitFor(30, TimeUnit.SECONDS), "tcpdump exits");
+            Files.deleteIfExists(dir.resolve("tcpdump.pcap"));
+            long lost = kernelDrops(Files.readString(dir.resolve("tcpdump.log")));
+            if (lost == 0) {
+                return rate;
+            }
+            drops.add(lost);
+        }
+        org.junit.jupiter.api.Assumptions.abort("tcpdump itself dropped packets in every reference run " + drops
+                + ": this machine gives no lossless reference at this rate");
+        throw new AssertionError("unreachable");
+    }
+
     private static long kernelDrops(String tcpdumpLog) {
-        Matcher m = Pattern.compile("(\\d+) packets dropped by kernel").matcher(tcpdumpLog);
+        // tcpdump says "1 packet dropped by kernel" in the singular
+        Matcher m = Pattern.compile("(\\d+) packets? dropped by kernel").matcher(tcpdumpLog);
         assertTrue(m.find(), "tcpdump's counters: " + tcpdumpLog);
         return Long.parseLong(m.group(1));
     }
