@@ -4,7 +4,6 @@ import io.tapline.log.DurableFiles;
 import io.tapline.log.buffer.CaptureBuffer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -22,7 +21,6 @@ import java.nio.file.StandardCopyOption;
 final class PromotedBuffer {
     /** Under the buffer directory: the generation whose records it holds (decimal). */
     static final String GENERATION_FILE = "generation";
-    private static final String SEGMENT_SUFFIX = ".seg";
 
     private PromotedBuffer() {
     }
@@ -36,25 +34,23 @@ final class PromotedBuffer {
     static String prepare(Path volumeDir, String volumeId, long generation, long promotedAtSequence)
             throws IOException {
         Path root = volumeDir.resolve(ReplicaExports.PRIMARY_BUFFER);
+        long marked = Files.isDirectory(root) ? readGeneration(root) : generation; // nothing there: a new one
+        // Without a generation file (written before there was one) the numbering tells: this
+        // generation's buffer starts after its promotion's sequence and only trims forward.
+        long oldest = marked < 0 ? CaptureBuffer.oldestSegmentBase(root.resolve(volumeId)) : -1;
+        boolean current = marked == generation || marked < 0 && (oldest < 0 || oldest > promotedAtSequence);
         String setAside = null;
-        if (Files.isDirectory(root)) {
-            long marked = readGeneration(root);
-            // Without a generation file (written before there was one) the numbering tells: this
-            // generation's buffer starts after its promotion's sequence and only trims forward.
-            boolean current = marked == generation
-                    || marked < 0 && firstSequence(root.resolve(volumeId)) > promotedAtSequence;
-            if (!current) {
-                Path aside = volumeDir.resolve("ended-primary-" + (marked < 0 ? "unknown" : Long.toString(marked))
-                        + "-" + System.currentTimeMillis());
-                Files.move(root, aside, StandardCopyOption.ATOMIC_MOVE);
-                DurableFiles.syncDirectory(volumeDir);
-                setAside = "volume " + volumeId + ": a primary buffer of " + (marked < 0 ? "an older generation"
-                        : "generation " + marked) + " was left here; generation " + generation + " does not reuse it"
-                        + " (its records would be numbered below the replicas'): set aside as " + aside;
-            }
+        if (!current) {
+            Path aside = volumeDir.resolve("ended-primary-" + (marked < 0 ? "unknown" : Long.toString(marked))
+                    + "-" + System.currentTimeMillis());
+            Files.move(root, aside, StandardCopyOption.ATOMIC_MOVE);
+            DurableFiles.syncDirectory(volumeDir);
+            setAside = "volume " + volumeId + ": a primary buffer of " + (marked < 0 ? "an older generation"
+                    : "generation " + marked) + " was left here; generation " + generation + " does not reuse it"
+                    + " (its records would be numbered below the replicas'): set aside as " + aside;
         }
         Files.createDirectories(root);
-        if (readGeneration(root) != generation) {
+        if (!Files.exists(root.resolve(GENERATION_FILE)) || marked != generation) {
             DurableFiles.replace(root.resolve(GENERATION_FILE),
                     (generation + "\n").getBytes(StandardCharsets.US_ASCII));
             DurableFiles.syncDirectory(root);
@@ -74,24 +70,5 @@ final class PromotedBuffer {
         } catch (NumberFormatException torn) {
             return -1; // a torn write of a new promotion: the numbering decides, as without one
         }
-    }
-
-    /** The lowest base sequence of the segments in {@code dir}; Long.MAX_VALUE when there are none. */
-    private static long firstSequence(Path dir) throws IOException {
-        long first = Long.MAX_VALUE;
-        if (!Files.isDirectory(dir)) {
-            return first;
-        }
-        try (DirectoryStream<Path> segments = Files.newDirectoryStream(dir, "*" + SEGMENT_SUFFIX)) {
-            for (Path s : segments) {
-                String name = s.getFileName().toString();
-                try {
-                    first = Math.min(first, Long.parseLong(name.substring(0, name.length() - SEGMENT_SUFFIX.length())));
-                } catch (NumberFormatException notASegment) {
-                    // not one of the buffer's names: the buffer's own recovery reports it
-                }
-            }
-        }
-        return first;
     }
 }

@@ -258,6 +258,18 @@ public final class CaptureBuffer implements Closeable {
         DurableFiles.syncDirectory(volumeDir);
     }
 
+    /**
+     * The base sequence of the oldest segment file in {@code volumeDir}, without opening the
+     * buffer; -1 when there is none (or no such directory).
+     */
+    public static long oldestSegmentBase(Path volumeDir) throws IOException {
+        if (!Files.isDirectory(volumeDir)) {
+            return -1;
+        }
+        List<Path> segments = SegmentNames.listSegments(volumeDir);
+        return segments.isEmpty() ? -1 : SegmentNames.baseSequenceOf(segments.get(0));
+    }
+
     /** What recovery found when this buffer was opened. */
     public RecoveryReport recoveryReport() {
         return recoveryReport;
