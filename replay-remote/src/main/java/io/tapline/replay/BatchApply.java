@@ -114,6 +114,7 @@ final class BatchApply implements Closeable {
     private final ApplyFaults faults;
     private final ZeroInSteps zeroInSteps;
     private final ByteBuffer gather = ByteBuffer.allocateDirect(GATHER_BYTES);
+    private final BeforeImages beforeImages = new BeforeImages();
     private long gatherOffset;
 
     BatchApply(String volumeId, VolumeFile replica, UndoLog undo, MarkIndex marks, AuditLog audit,
@@ -292,7 +293,7 @@ final class BatchApply implements Closeable {
             return;
         }
         long t0 = System.nanoTime();
-        BeforeImages.append(replica, records, undo);
+        beforeImages.take(replica, records, undo);
         faults.before(ApplyFaults.Op.UNDO_APPEND);
         long t1 = System.nanoTime();
         syncUndo();

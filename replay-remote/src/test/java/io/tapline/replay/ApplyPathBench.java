@@ -55,10 +55,16 @@ public final class ApplyPathBench {
             System.out.printf("apply, overwrite (real before-images, %s): %.2f s = %.0f MiB/s = %.2fx raw%n",
                     pipelined ? "pipelined" : "sequential", over, mib / over, raw / over);
             System.out.println("  overwrite phases (s): " + BatchApply.PHASES.takeSummary());
+            boolean cold = "cold".equals(System.getProperty("bench.rollbackCache"));
+            if (cold) {
+                // As a rollback hours after the writes finds it: nothing of the undo log or replica cached.
+                new ProcessBuilder("sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches").inheritIO().start().waitFor();
+            }
             long t0 = System.nanoTime();
             v.rollback(mark, "bench", (d, t) -> { });
             double rb = (System.nanoTime() - t0) / 1e9;
-            System.out.printf("rollback of %d MiB (no JVM start): %.2f s = %.2fx raw write time%n", mib, rb, rb / raw);
+            System.out.printf("rollback of %d MiB (no JVM start, %s cache): %.2f s = %.2fx raw write time%n", mib,
+                    cold ? "dropped" : "warm", rb, rb / raw);
         }
     }
 

@@ -9,14 +9,17 @@ package io.tapline.log.buffer;
  * @param directAppendMinBytes records of at least this many encoded bytes are appended with
  *                       O_DIRECT, bypassing the page cache (default from the system property
  *                       {@code tapline.buffer.directAppendMinBytes}, else 64 KiB; see
- *                       {@code DirectAppender}); {@code Long.MAX_VALUE} appends everything buffered
+ *                       {@code io.tapline.log.DirectAppender}); {@code Long.MAX_VALUE} appends everything buffered
  */
 public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes, long directAppendMinBytes) {
+    private static final String DIRECT_PROPERTY = "tapline.buffer.directAppendMinBytes";
+    /** Records of at least this many encoded bytes are appended with O_DIRECT, unless a config says otherwise. */
+    static final long DIRECT_APPEND_MIN_BYTES = minRecordBytes(System.getProperty(DIRECT_PROPERTY, "65536"));
     public static final BufferConfig DEFAULT = new BufferConfig(64L << 20, 4L << 30, (4L << 30) / 10 * 8);
 
     /** A config whose direct appends follow the default threshold. */
     public BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes) {
-        this(segmentBytes, maxBytes, highWaterBytes, DirectAppender.MIN_RECORD_BYTES);
+        this(segmentBytes, maxBytes, highWaterBytes, DIRECT_APPEND_MIN_BYTES);
     }
 
     public BufferConfig {
@@ -45,5 +48,20 @@ public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes
     /** This config with another direct-append threshold. */
     public BufferConfig withDirectAppendMinBytes(long bytes) {
         return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, bytes);
+    }
+
+    static long minRecordBytes(String value) {
+        if (value.equals("off")) {
+            return Long.MAX_VALUE;
+        }
+        try {
+            long bytes = Long.parseLong(value);
+            if (bytes >= 0) {
+                return bytes;
+            }
+        } catch (NumberFormatException e) {
+            // Reported below.
+        }
+        throw new IllegalArgumentException(DIRECT_PROPERTY + ": " + value + " (expected: a byte count >= 0 or 'off')");
     }
 }

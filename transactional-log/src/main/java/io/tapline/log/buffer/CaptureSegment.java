@@ -1,5 +1,6 @@
 package io.tapline.log.buffer;
 
+import io.tapline.log.DirectAppender;
 import io.tapline.log.DurableFiles;
 import java.io.Closeable;
 import java.io.IOException;

@@ -1,10 +1,12 @@
 package io.tapline.log.undo;
 
 import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordKind;
 import io.tapline.log.volume.VolumeFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -16,23 +18,41 @@ import java.util.List;
  * with every earlier record of the batch that overlaps it. Example: seq 7 WRITE [0,4) "bbbb",
  * seq 8 WRITE [2,6): the before-image of 8 is the replica's [2,6) with [2,4) replaced by "bb".
  *
- * <p>Stateless and thread-safe; the replica is only read.
+ * <p>Each byte is copied twice on its way to the undo log's page cache: the replica is read
+ * into a direct window kept by the instance (one pread for a run of contiguous records), and the
+ * undo log copies each record's slice of it into its pending buffer. Overlays are made in the
+ * window itself: the window's bytes for record N then hold records before N, and the overlay for
+ * a later record M re-applies records before M in order, which gives the same bytes.
+ *
+ * <p>An instance is owned by one thread (a volume's apply thread); the replica is only read.
  */
 public final class BeforeImages {
     /** Largest replica range read in one go for a run of contiguous records. */
     static final int WINDOW_BYTES = 8 << 20;
-    private static final byte[] EMPTY = new byte[0];
-    private BeforeImages() {
+    private static final byte[] ZEROES = new byte[64 << 10];
+    private ByteBuffer window = ByteBuffer.allocateDirect(0);
+
+    /** A reader with an empty window; the window grows to the longest run read, up to 8 MiB. */
+    public BeforeImages() {
+    }
+
+    /**
+     * Appends to {@code undo}, in order, one or more undo records for each of {@code records}
+     * (which are in sequence order and not yet applied). Kinds that change no data get a note.
+     * A convenience for callers without an instance of their own: the window is not kept.
+     */
+    public static void append(VolumeFile replica, List<CaptureRecord> records, UndoLog undo) throws IOException {
+        new BeforeImages().take(replica, records, undo);
     }
 
     /**
      * Appends to {@code undo}, in order, one or more undo records for each of {@code records}
      * (which are in sequence order and not yet applied). Kinds that change no data get a note.
      */
-    public static void append(VolumeFile replica, List<CaptureRecord> records, UndoLog undo) throws IOException {
-        byte[] window = EMPTY;
+    public void take(VolumeFile replica, List<CaptureRecord> records, UndoLog undo) throws IOException {
         long windowOffset = 0;
-        boolean overlaps = anyOverlap(records);
+        int windowLength = 0; // nothing of this batch read yet
+        int[][] partners = overlapClusters(records);
         for (int n = 0; n < records.size(); n++) {
             CaptureRecord r = records.get(n);
             if (!r.kind().changesData() || r.lengthBytes() == 0) {
@@ -44,46 +64,70 @@ public final class BeforeImages {
                 appendLong(replica, records, n, undo); // a large TRIM or WRITE_ZEROES: chunk by chunk
                 continue;
             }
-            if (r.offsetBytes() < windowOffset || end > windowOffset + window.length) {
+            if (r.offsetBytes() < windowOffset || end > windowOffset + windowLength) {
                 // One pread for this record and the records right after it that continue its range
                 // (a sequential stream of small writes), instead of one per record.
-                long runEnd = runEnd(records, n);
-                window = new byte[(int) (runEnd - r.offsetBytes())];
+                windowLength = (int) (runEnd(records, n) - r.offsetBytes());
                 windowOffset = r.offsetBytes();
-                replica.read(windowOffset, ByteBuffer.wrap(window));
+                if (window.capacity() < windowLength) {
+                    window = ByteBuffer.allocateDirect(Math.max(windowLength, Math.min(WINDOW_BYTES, 2 * window.capacity())));
+                }
+                replica.read(windowOffset, window.clear().limit(windowLength));
             }
             for (long pos = r.offsetBytes(); pos < end; pos += UndoSegment.MAX_DATA_BYTES) {
                 int len = (int) Math.min(UndoSegment.MAX_DATA_BYTES, end - pos);
                 int from = (int) (pos - windowOffset);
-                byte[] old = Arrays.copyOfRange(window, from, from + len);
-                if (overlaps) {
-                    overlay(old, pos, records, n);
+                ByteBuffer old = window.duplicate().limit(from + len).position(from);
+                if (partners != null && partners[n] != null) {
+                    overlay(old, pos, records, partners[n], n);
                 }
-                undo.append(UndoRecord.of(r.sequence(), r.captureTimeNanos(), r.kind(), pos, old));
+                undo.appendBeforeImage(r.sequence(), r.captureTimeNanos(), r.kind(), pos, old);
             }
         }
     }
 
     /**
-     * Whether any two data records of the batch overlap. Most batches (a sequential stream, or
-     * scattered small writes) have none, and then no before-image needs the overlay, which costs
-     * one pass over the earlier records of the batch per record.
+     * For each data record of the batch that overlaps another, the records of its overlap
+     * cluster (ascending batch indices): a cluster is a set of records whose ranges, sorted by
+     * offset, join into one connected range, so a record's range meets no record outside its
+     * cluster. Null when no two records overlap (a sequential stream, or scattered small writes),
+     * and then no before-image needs an overlay. Example: a batch of 16,384 random 4 KiB writes
+     * over 1 GiB has ~500 overlapping pairs; each record's overlay looks at its cluster (2 or 3
+     * records), not at every earlier record of the batch (134 million looks per batch).
      */
-    static boolean anyOverlap(List<CaptureRecord> records) {
-        long[][] ranges = new long[records.size()][];
-        int n = 0;
-        for (CaptureRecord r : records) {
+    static int[][] overlapClusters(List<CaptureRecord> records) {
+        List<Integer> data = new ArrayList<>();
+        for (int i = 0; i < records.size(); i++) {
+            CaptureRecord r = records.get(i);
             if (r.kind().changesData() && r.lengthBytes() > 0) {
-                ranges[n++] = new long[] {r.offsetBytes(), r.offsetBytes() + r.lengthBytes()};
+                data.add(i);
             }
         }
-        Arrays.sort(ranges, 0, n, (a, b) -> Long.compare(a[0], b[0]));
-        for (int i = 1; i < n; i++) {
-            if (ranges[i][0] < ranges[i - 1][1]) {
-                return true;
+        data.sort(Comparator.comparingLong(i -> records.get(i).offsetBytes()));
+        int[][] partners = null;
+        int clusterStart = 0;
+        long clusterEnd = Long.MIN_VALUE;
+        for (int k = 0; k <= data.size(); k++) {
+            CaptureRecord r = k < data.size() ? records.get(data.get(k)) : null;
+            if (r != null && r.offsetBytes() < clusterEnd) {
+                clusterEnd = Math.max(clusterEnd, r.offsetBytes() + r.lengthBytes());
+                continue;
+            }
+            if (k - clusterStart > 1) { // the cluster that ends here has overlaps
+                int[] members = data.subList(clusterStart, k).stream().mapToInt(Integer::intValue).sorted().toArray();
+                if (partners == null) {
+                    partners = new int[records.size()][];
+                }
+                for (int m : members) {
+                    partners[m] = members;
+                }
+            }
+            if (r != null) {
+                clusterStart = k;
+                clusterEnd = r.offsetBytes() + r.lengthBytes();
             }
         }
-        return false;
+        return partners;
     }
 
     /**
@@ -148,23 +192,47 @@ public final class BeforeImages {
 
     /** Applies records [0, upTo) of the batch to {@code buf}, which holds the volume at {@code bufOffset}. */
     private static void overlay(byte[] buf, long bufOffset, List<CaptureRecord> records, int upTo) {
-        long bufEnd = bufOffset + buf.length;
+        overlay(ByteBuffer.wrap(buf), bufOffset, records, upTo);
+    }
+
+    /**
+     * Applies records [0, upTo) of the batch to {@code buf}'s remaining bytes, which hold the
+     * volume from {@code bufOffset}; the buffer's position and limit are left as they were.
+     */
+    private static void overlay(ByteBuffer buf, long bufOffset, List<CaptureRecord> records, int upTo) {
         for (int j = 0; j < upTo; j++) {
-            CaptureRecord e = records.get(j);
-            if (!e.kind().changesData()) {
-                continue;
+            overlayOne(buf, bufOffset, records.get(j));
+        }
+    }
+
+    /** {@link #overlay(ByteBuffer, long, List, int)} with only the records {@code candidates} (ascending) below {@code upTo}. */
+    private static void overlay(ByteBuffer buf, long bufOffset, List<CaptureRecord> records, int[] candidates,
+            int upTo) {
+        for (int j : candidates) {
+            if (j >= upTo) {
+                return;
             }
-            long from = Math.max(bufOffset, e.offsetBytes());
-            long to = Math.min(bufEnd, e.offsetBytes() + e.lengthBytes());
-            if (from >= to) {
-                continue;
-            }
-            int dst = (int) (from - bufOffset);
-            int n = (int) (to - from);
-            if (e.kind() == io.tapline.log.RecordKind.WRITE) {
-                System.arraycopy(e.payload(), (int) (from - e.offsetBytes()), buf, dst, n);
-            } else {
-                Arrays.fill(buf, dst, dst + n, (byte) 0);
+            overlayOne(buf, bufOffset, records.get(j));
+        }
+    }
+
+    /** Applies record {@code e} to {@code buf}'s remaining bytes, which hold the volume from {@code bufOffset}. */
+    private static void overlayOne(ByteBuffer buf, long bufOffset, CaptureRecord e) {
+        if (!e.kind().changesData()) {
+            return;
+        }
+        long from = Math.max(bufOffset, e.offsetBytes());
+        long to = Math.min(bufOffset + buf.remaining(), e.offsetBytes() + e.lengthBytes());
+        if (from >= to) {
+            return;
+        }
+        int dst = buf.position() + (int) (from - bufOffset);
+        int n = (int) (to - from);
+        if (e.kind() == RecordKind.WRITE) {
+            buf.put(dst, e.payload(), (int) (from - e.offsetBytes()), n);
+        } else {
+            for (int done = 0; done < n; done += ZEROES.length) {
+                buf.put(dst + done, ZEROES, 0, Math.min(ZEROES.length, n - done));
             }
         }
     }

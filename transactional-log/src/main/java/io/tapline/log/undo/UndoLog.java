@@ -3,6 +3,7 @@ package io.tapline.log.undo;
 import io.tapline.log.RecordKind;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +54,7 @@ public final class UndoLog implements Closeable {
     private final Clock clock;
     private final boolean writable;
     private final List<UndoSegment> segments = new ArrayList<>();
+    private final UndoSegment.ReadWindow readWindow = new UndoSegment.ReadWindow();
     private long droppedBytes;
     private boolean dirDirty;
     private long totalBytes;
@@ -164,25 +166,44 @@ public final class UndoLog implements Closeable {
      * down; several records of one sequence are allowed (a long range split up).
      */
     public void append(UndoRecord r) throws IOException {
+        UndoSegment active = activeFor(r.sequence());
+        long before = active.sizeBytes();
+        active.append(r);
+        totalBytes += active.sizeBytes() - before;
+    }
+
+    /**
+     * Appends the before-image held in {@code old}'s remaining bytes (at most 1 MiB), as
+     * {@link #append(UndoRecord)} of {@link UndoRecord#of} would, without copying it to the heap
+     * first: the bytes go straight into the segment's pending buffer. {@code old} is not changed.
+     */
+    public void appendBeforeImage(long sequence, long captureTimeNanos, RecordKind kind, long offsetBytes,
+            ByteBuffer old) throws IOException {
+        UndoSegment active = activeFor(sequence);
+        long before = active.sizeBytes();
+        active.append(sequence, captureTimeNanos, kind, offsetBytes, old);
+        totalBytes += active.sizeBytes() - before;
+    }
+
+    /** The segment the next record of {@code sequence} goes to: a new one past the size limit. */
+    private UndoSegment activeFor(long sequence) throws IOException {
         checkWritable();
         long newest = newestSequence();
-        if (r.sequence() < newest) {
-            throw new IllegalArgumentException("sequence: " + r.sequence() + " (expected: >= " + newest
+        if (sequence < newest) {
+            throw new IllegalArgumentException("sequence: " + sequence + " (expected: >= " + newest
                     + ", the newest undo record) dir=" + dir);
         }
         UndoSegment active = segments.isEmpty() ? null : segments.get(segments.size() - 1);
-        if (active == null || (active.sizeBytes() >= config.segmentBytes() && r.sequence() > newest)) {
+        if (active == null || (active.sizeBytes() >= config.segmentBytes() && sequence > newest)) {
             if (active != null) {
                 active.seal(); // sync() only forces the newest segment from now on
             }
-            active = UndoSegment.create(dir, r.sequence(), clock.millis());
+            active = UndoSegment.create(dir, sequence, clock.millis());
             segments.add(active);
             totalBytes += active.sizeBytes();
             dirDirty = true;
         }
-        long before = active.sizeBytes();
-        active.append(r);
-        totalBytes += active.sizeBytes() - before;
+        return active;
     }
 
     /** Makes every appended record durable (fdatasync; directory fsync after a new segment). */
@@ -286,7 +307,7 @@ public final class UndoLog implements Closeable {
             UndoSegment s = segments.get(si);
             int i = s.count() - 1;
             for (; i >= 0 && s.sequenceAt(i) > target; i--) {
-                UndoRecord r = s.read(i);
+                UndoRecord r = s.read(i, readWindow);
                 applier.apply(r);
                 done++;
                 sinceForce += r.lengthBytes();
@@ -324,7 +345,7 @@ public final class UndoLog implements Closeable {
         for (int si = segments.size() - 1; si >= 0; si--) {
             UndoSegment s = segments.get(si);
             for (int i = s.count() - 1; i >= 0 && s.sequenceAt(i) > target; i--) {
-                applier.apply(s.read(i));
+                applier.apply(s.read(i, readWindow));
                 done++;
             }
         }

@@ -1,6 +1,7 @@
 package io.tapline.log.undo;
 
 import io.tapline.log.RecordKind;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -63,6 +64,19 @@ public record UndoRecord(long sequence, long captureTimeNanos, RecordKind kind, 
     /** Bytes the record takes in a segment. */
     public int encodedSize() {
         return UndoSegment.RECORD_HEADER_BYTES + data.length;
+    }
+
+    /** Whether {@code b}'s remaining bytes are all zero; its position and limit are not changed. */
+    static boolean isAllZero(ByteBuffer b) {
+        ByteBuffer zeroes = ByteBuffer.wrap(ZEROES);
+        for (int from = b.position(); from < b.limit(); from += ZEROES.length) {
+            int to = Math.min(b.limit(), from + ZEROES.length);
+            // ByteBuffer.mismatch is vectorised like Arrays.mismatch, for direct buffers too.
+            if (b.slice(from, to - from).mismatch(zeroes.clear().limit(to - from)) >= 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static boolean isAllZero(byte[] b) {

@@ -1,5 +1,6 @@
 package io.tapline.log.undo;
 
+import io.tapline.log.DirectAppender;
 import io.tapline.log.DurableFiles;
 import io.tapline.log.RecordKind;
 import java.io.Closeable;
@@ -61,6 +62,8 @@ final class UndoSegment implements Closeable {
     static final String SUFFIX = ".undo";
     /** Appends gather in memory up to this size and reach the file in one pwrite. */
     static final int PENDING_BYTES = 4 << 20;
+    /** {@code -Dtapline.undo.directAppends=off} writes undo segments through the page cache (for comparison). */
+    static final boolean DIRECT_APPENDS = !"off".equals(System.getProperty("tapline.undo.directAppends", "on"));
 
     private final Path path;
     private final FileChannel channel;
@@ -75,6 +78,12 @@ final class UndoSegment implements Closeable {
     /** Encoded records not yet written, starting at file offset {@link #pendingStart}. */
     private ByteBuffer pending;
     private long pendingStart;
+    /** O_DIRECT writer of the pending records, opened at the first flush; null when refused. */
+    private DirectAppender direct;
+    /** Whether the file holds zero padding past {@link #sizeBytes} (a direct append's last block). */
+    private boolean padded;
+    /** Appends so far: a {@link ReadWindow} filled before the latest one is stale. */
+    private long appends;
 
     private UndoSegment(Path path, FileChannel channel, long baseSequence) {
         this.path = path;
@@ -289,7 +298,35 @@ final class UndoSegment implements Closeable {
      * pwrite, not one per record.
      */
     void append(UndoRecord r) throws IOException {
-        int size = r.encodedSize();
+        int start = reserve(r.encodedSize());
+        putHeader(r.sequence(), r.captureTimeNanos(), r.kind(), r.offsetBytes(), r.lengthBytes(), r.zeroes());
+        pending.put(r.data());
+        finishRecord(start, r.sequence(), r.captureTimeNanos(), r.kind());
+    }
+
+    /**
+     * Appends the before-image in {@code old}'s remaining bytes (at most {@link #MAX_DATA_BYTES}),
+     * as {@link #append(UndoRecord)} of {@link UndoRecord#of} would: all zero, it is stored as a
+     * {@code ZEROES} record with no data. {@code old}'s position and limit are not changed.
+     */
+    void append(long sequence, long captureTimeNanos, RecordKind kind, long offsetBytes, ByteBuffer old)
+            throws IOException {
+        int length = old.remaining();
+        if (length > MAX_DATA_BYTES) {
+            throw new IllegalArgumentException("before-image: " + length + " bytes (expected: <= " + MAX_DATA_BYTES + ")");
+        }
+        boolean zeroes = UndoRecord.isAllZero(old);
+        int start = reserve(RECORD_HEADER_BYTES + (zeroes ? 0 : length));
+        putHeader(sequence, captureTimeNanos, kind, offsetBytes, length, zeroes);
+        if (!zeroes) {
+            pending.put(old.duplicate());
+        }
+        finishRecord(start, sequence, captureTimeNanos, kind);
+    }
+
+    /** Room for a record of {@code size} bytes in the pending buffer; returns where it starts. */
+    private int reserve(int size) throws IOException {
+        appends++; // a read window of this segment may hold bytes this append replaces (after a rollback cut)
         if (pending == null) {
             // Direct: the pwrite goes straight from it, with no copy into a temporary buffer.
             pending = ByteBuffer.allocateDirect(Math.max(PENDING_BYTES, size));
@@ -303,21 +340,37 @@ final class UndoSegment implements Closeable {
         if (pending.position() == 0) {
             pendingStart = sizeBytes;
         }
-        int start = pending.position();
-        pending.putInt(size - 4).putInt(0).put((byte) VERSION).put((byte) r.kind().wireValue())
-                .putShort((short) (r.zeroes() ? FLAG_ZEROES : 0)).putLong(r.sequence())
-                .putLong(r.captureTimeNanos()).putLong(r.offsetBytes()).putLong(r.lengthBytes()).put(r.data());
+        return pending.position();
+    }
+
+    private void putHeader(long sequence, long captureTimeNanos, RecordKind kind, long offsetBytes, long lengthBytes,
+            boolean zeroes) {
+        int size = RECORD_HEADER_BYTES + (zeroes ? 0 : (int) lengthBytes);
+        pending.putInt(size - 4).putInt(0).put((byte) VERSION).put((byte) kind.wireValue())
+                .putShort((short) (zeroes ? FLAG_ZEROES : 0)).putLong(sequence)
+                .putLong(captureTimeNanos).putLong(offsetBytes).putLong(lengthBytes);
+    }
+
+    /** Fills in the CRC of the record encoded from {@code start} to the pending position, and indexes it. */
+    private void finishRecord(int start, long sequence, long captureTimeNanos, RecordKind kind) {
+        int size = pending.position() - start;
         CRC32C crc = new CRC32C();
         crc.update(pending.duplicate().limit(start + size).position(start + 8));
         pending.putInt(start + 4, (int) crc.getValue());
-        add(sizeBytes, r.sequence(), r.captureTimeNanos(), (byte) r.kind().wireValue());
+        add(sizeBytes, sequence, captureTimeNanos, (byte) kind.wireValue());
         sizeBytes += size;
     }
 
     /**
-     * Writes the gathered appends to the file (page cache). On failure (ENOSPC, EIO) the pending
-     * records are dropped, never retried at a stale offset: the index then names records the file
-     * lacks, so the owner must reopen the log (recovery trims what the file holds of them).
+     * Writes the gathered appends to the file. With O_DIRECT ({@link DirectAppender}) when this
+     * file system takes it: before-images are written once and read back only by a rollback, and
+     * buffered appends into new page-cache pages cost the apply thread most of its time
+     * (docs/benchmarks.md#apply-direct-undo); else (or with {@code tapline.undo.directAppends=off})
+     * through the page cache.
+     *
+     * <p>On failure (ENOSPC, EIO) the pending records are dropped, never retried at a stale
+     * offset: the index then names records the file lacks, so the owner must reopen the log
+     * (recovery trims what the file holds of them).
      */
     private void flushPending() throws IOException {
         if (pending == null || pending.position() == 0) {
@@ -325,9 +378,55 @@ final class UndoSegment implements Closeable {
         }
         pending.flip();
         try {
-            DurableFiles.writeFully(channel, pending, pendingStart);
+            if (!appendedDirect()) {
+                DurableFiles.writeFully(channel, pending, pendingStart);
+            }
         } finally {
             pending.clear();
+        }
+    }
+
+    /**
+     * Writes the pending records with O_DIRECT. The first direct write that fails on a file
+     * system that opened O_DIRECT but refuses the I/O turns direct appends off for the directory
+     * and leaves the records to the buffered path; later failures are I/O errors.
+     */
+    private boolean appendedDirect() throws IOException {
+        if (direct == null && DIRECT_APPENDS && !DirectAppender.refused(path)) {
+            direct = DirectAppender.open(path);
+        }
+        if (direct == null) {
+            return false;
+        }
+        int start = pending.position();
+        try {
+            direct.append(channel, pendingStart, new ByteBuffer[] {pending});
+        } catch (IOException e) {
+            if (direct.wrote()) {
+                throw e;
+            }
+            DirectAppender.refuse(path, e);
+            closeDirect();
+            pending.position(start);
+            channel.truncate(pendingStart);
+            return false;
+        }
+        padded = true;
+        return true;
+    }
+
+    /** Cuts the zero padding a direct append left past the last record (not durable by itself). */
+    private void cutPadding() throws IOException {
+        if (padded) {
+            channel.truncate(sizeBytes);
+            padded = false;
+        }
+    }
+
+    private void closeDirect() throws IOException {
+        if (direct != null) {
+            direct.close();
+            direct = null;
         }
     }
 
@@ -336,14 +435,17 @@ final class UndoSegment implements Closeable {
      *
      * @throws UndoFormatException when it no longer matches (the file was damaged after it was opened)
      */
-    UndoRecord read(int index) throws IOException {
+    UndoRecord read(int index, ReadWindow window) throws IOException {
         flushPending();
         long pos = positions[index];
-        // The index knows where the next record starts: one pread for length field and body.
+        // The index knows where the next record starts: the record is [pos, next).
         long next = index + 1 < count ? positions[index + 1] : sizeBytes;
-        ByteBuffer whole = ByteBuffer.allocate((int) (next - pos));
-        if (DurableFiles.readUpTo(channel, whole, pos) < whole.capacity()) {
-            throw new UndoFormatException("record " + index + " at offset " + pos + " is cut short file=" + path);
+        ByteBuffer whole = window.slice(this, pos, next);
+        if (whole == null) {
+            whole = ByteBuffer.allocate((int) (next - pos));
+            if (DurableFiles.readUpTo(channel, whole, pos) < whole.capacity()) {
+                throw new UndoFormatException("record " + index + " at offset " + pos + " is cut short file=" + path);
+            }
         }
         int length = whole.getInt(0);
         if (length != whole.capacity() - 4) {
@@ -368,11 +470,12 @@ final class UndoSegment implements Closeable {
         return new UndoRecord(seq, time, kind, offset, lengthBytes, zeroes, data);
     }
 
-    /** Cuts the segment before record {@code index}, durably. */
+    /** Cuts the segment before record {@code index} (and any padding after it), durably. */
     void truncateBefore(int index) throws IOException {
         flushPending();
         long pos = index < count ? positions[index] : sizeBytes;
         channel.truncate(pos);
+        padded = false;
         channel.force(true);
         count = Math.min(count, index);
         sizeBytes = pos;
@@ -398,8 +501,13 @@ final class UndoSegment implements Closeable {
 
     /** No more appends: writes what is pending, makes it durable and frees the append buffer. */
     void seal() throws IOException {
+        // The padding is cut before the sync that seals: a sealed segment that ended in zero
+        // padding after a power cut would read as a damaged record, and the log would not open.
+        flushPending();
+        cutPadding();
         force();
         pending = null;
+        closeDirect();
     }
 
     Path path() {
@@ -439,8 +547,51 @@ final class UndoSegment implements Closeable {
     public void close() throws IOException {
         try {
             flushPending();
+            cutPadding(); // else the next open trims it as a torn tail
         } finally {
-            channel.close();
+            try {
+                closeDirect();
+            } finally {
+                channel.close();
+            }
+        }
+    }
+
+    /**
+     * The bytes of one stretch of a segment, read in one pread for the records a rollback reads
+     * next. Rollbacks read newest first, so the stretch ends where the wanted record ends and
+     * reaches back up to {@link #BYTES}: one 4 MiB read for a thousand 4 KiB before-images, not
+     * one read each (undo segments are written with O_DIRECT and are not in the page cache, and
+     * a file read backwards gets no readahead: 21 s instead of 2 s for 1 GiB of 4 KiB records).
+     * One per log, reused across its segments; not thread-safe (the log's owner uses it).
+     */
+    static final class ReadWindow {
+        static final int BYTES = 4 << 20;
+        private ByteBuffer buf;
+        private UndoSegment owner;
+        private long ownerAppends;
+        private long start;
+
+        /** Record bytes {@code [pos, next)} of {@code s}, from this window (read now if needed); null when too long. */
+        ByteBuffer slice(UndoSegment s, long pos, long next) throws IOException {
+            if (next - pos > BYTES / 2) {
+                return null; // a record of about 1 MiB: read alone
+            }
+            boolean holds = owner == s && ownerAppends == s.appends && pos >= start && next <= start + buf.limit();
+            if (!holds) {
+                if (buf == null) {
+                    buf = ByteBuffer.allocate(BYTES);
+                }
+                owner = null;
+                start = Math.max(HEADER_BYTES, next - BYTES);
+                buf.clear().limit((int) (next - start));
+                if (DurableFiles.readUpTo(s.channel, buf, start) < buf.limit()) {
+                    throw new UndoFormatException("records before offset " + next + " are cut short file=" + s.path);
+                }
+                owner = s;
+                ownerAppends = s.appends;
+            }
+            return buf.duplicate().limit((int) (next - start)).position((int) (pos - start)).slice();
         }
     }
 }

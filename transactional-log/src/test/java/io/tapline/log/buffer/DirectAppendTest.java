@@ -87,8 +87,8 @@ class DirectAppendTest {
     @Test
     void aThresholdBelowZeroIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> MIXED.withDirectAppendMinBytes(-1));
-        assertThrows(IllegalArgumentException.class, () -> DirectAppender.minRecordBytes("lots"));
-        assertEquals(Long.MAX_VALUE, DirectAppender.minRecordBytes("off"));
+        assertThrows(IllegalArgumentException.class, () -> BufferConfig.minRecordBytes("lots"));
+        assertEquals(Long.MAX_VALUE, BufferConfig.minRecordBytes("off"));
     }
 
     /** Sizes from 100 bytes to 200 KiB, a third of them under the direct threshold. */

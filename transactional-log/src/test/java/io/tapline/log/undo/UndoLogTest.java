@@ -80,6 +80,47 @@ class UndoLogTest {
     }
 
     @Test
+    void rollbackAfterAppendsOverARolledBackStretchReadsTheNewRecords() throws IOException {
+        // One big segment: the rollback reads it through a window, then appends reuse the file
+        // bytes the rollback cut; a second rollback must return the new records, not the cached old ones.
+        UndoConfig oneSegment = new UndoConfig(1 << 30, 1L << 30, Duration.ofDays(1));
+        List<UndoRecord> applied = new ArrayList<>();
+        UndoLog.Applier collect = new UndoLog.Applier() {
+            @Override
+            public void apply(UndoRecord r) {
+                applied.add(r);
+            }
+
+            @Override
+            public void force() {
+                // Nothing to make durable in memory.
+            }
+        };
+        try (UndoLog undo = UndoLog.open(dir, oneSegment, CLOCK)) {
+            for (long s = 1; s <= 50; s++) {
+                undo.append(rec(s));
+            }
+            undo.sync();
+            assertEquals(20, undo.rollBackAbove(30, collect, (d, t) -> { }));
+            assertEquals(List.of(rec(50), rec(49)), applied.subList(0, 2));
+            for (long s = 31; s <= 50; s++) {
+                byte[] old = new byte[100];
+                java.util.Arrays.fill(old, (byte) (s + 100));
+                undo.append(UndoRecord.of(s, s * 1000, RecordKind.WRITE, s * 100, old));
+            }
+            undo.sync();
+            applied.clear();
+            assertEquals(25, undo.rollBackAbove(25, collect, (d, t) -> { }));
+            assertEquals((byte) 150, applied.get(0).data()[0], "record 50 as appended after the first rollback");
+            assertEquals(rec(26), applied.get(24));
+        }
+        try (UndoLog undo = UndoLog.open(dir, oneSegment, CLOCK)) {
+            assertEquals(0, undo.recoveredDroppedBytes(), "close cut the direct appends' padding");
+            assertEquals(25, undo.newestSequence());
+        }
+    }
+
+    @Test
     void recoveryTrimsTornTailAtEveryCut() throws IOException {
         fill(20);
         Path seg = newestSegment();
