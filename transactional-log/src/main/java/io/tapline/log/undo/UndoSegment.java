@@ -80,6 +80,8 @@ final class UndoSegment implements Closeable {
     private long pendingStart;
     /** O_DIRECT writer of the pending records, opened at the first flush; null when refused. */
     private DirectAppender direct;
+    /** Why the first direct write of this flush failed, while the buffered path retries it. */
+    private IOException firstDirectFailure;
     /** Whether the file holds zero padding past {@link #sizeBytes} (a direct append's last block). */
     private boolean padded;
     /** Appends so far: a {@link ReadWindow} filled before the latest one is stale. */
@@ -380,16 +382,24 @@ final class UndoSegment implements Closeable {
         try {
             if (!appendedDirect()) {
                 DurableFiles.writeFully(channel, pending, pendingStart);
+                if (firstDirectFailure != null) {
+                    // The same bytes went through the page cache: O_DIRECT itself is refused here
+                    // (not ENOSPC or EIO, which the buffered write would have thrown too).
+                    DirectAppender.refuse(path, firstDirectFailure);
+                    closeDirect();
+                }
             }
         } finally {
+            firstDirectFailure = null;
             pending.clear();
         }
     }
 
     /**
-     * Writes the pending records with O_DIRECT. The first direct write that fails on a file
-     * system that opened O_DIRECT but refuses the I/O turns direct appends off for the directory
-     * and leaves the records to the buffered path; later failures are I/O errors.
+     * Writes the pending records with O_DIRECT; false when direct appends are off here, or when
+     * the first direct write failed (kept in {@link #firstDirectFailure}; the records are left to
+     * the buffered path, which tells whether O_DIRECT is refused or the disk failed). A failure
+     * after a direct write succeeded is an I/O error, thrown.
      */
     private boolean appendedDirect() throws IOException {
         if (direct == null && DIRECT_APPENDS && !DirectAppender.refused(path)) {
@@ -405,8 +415,7 @@ final class UndoSegment implements Closeable {
             if (direct.wrote()) {
                 throw e;
             }
-            DirectAppender.refuse(path, e);
-            closeDirect();
+            firstDirectFailure = e;
             pending.position(start);
             channel.truncate(pendingStart);
             return false;
