@@ -205,17 +205,19 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-        if (pendingReleases > 0) {
+        if (pendingReleases > 0 && failureReason() == null) {
             long seq = pendingAck;
             int releases = pendingReleases;
             pendingReleases = 0;
+            // The replayer applied them durably: the window opens now, before the source records
+            // the ACK (which it does off this event loop, see AckRecorder).
+            window.release(releases);
             try {
                 onAck.acked(seq);
             } catch (IOException | RuntimeException e) {
                 fail("recording ACK of seq " + seq + " in the capture buffer: " + e);
                 return;
             }
-            window.release(releases);
         }
         super.channelReadComplete(ctx);
     }

@@ -94,6 +94,9 @@ public final class Shipper implements Closeable {
     private volatile io.tapline.journey.CompressionChoice lastCompression = io.tapline.journey.CompressionChoice.LZ4;
     private volatile int lastWindow;
     private volatile long lastLineRate = -1;
+    private final AckRecorder ackRecorder;
+    /** Sessions opened so far (the shipper's thread only); ACKs are recorded for the newest. */
+    private long sessions;
 
     private Shipper(ShipperConfig config, RecordSource source) {
         this.config = config;
@@ -102,6 +105,12 @@ public final class Shipper implements Closeable {
         this.target = config.remote();
         this.cursorId = config.cursorId();
         this.windowSizer = new WindowSizer(config.maxInFlightBatches());
+        this.ackRecorder = new AckRecorder(config.volumeId(), seq -> source.acknowledge(cursorId, seq), reason -> {
+            LinkSession s = session;
+            if (s != null) {
+                s.fail(reason);
+            }
+        });
         this.group = io.tapline.journey.NettyTransport.newGroup(1, "tapline-link-" + config.volumeId());
         this.bootstrap = new Bootstrap().group(group)
                 .channel(io.tapline.journey.NettyTransport.socketChannel())
@@ -304,6 +313,7 @@ public final class Shipper implements Closeable {
             Thread.currentThread().interrupt();
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        ackRecorder.close(); // the ACKs received are in the cursor before the buffer may close
         log.info("shipper stopped volume={} remote={} lastAcked={}", config.volumeId(), remoteId, lastAcked.get());
     }
 
@@ -356,7 +366,8 @@ public final class Shipper implements Closeable {
     private String runSession(Backoff backoff) throws IOException, InterruptedException {
         java.util.concurrent.atomic.AtomicReference<io.tapline.journey.control.ReplicaStateReport> firstReport =
                 new java.util.concurrent.atomic.AtomicReference<>();
-        LinkSession s = new LinkSession(config.maxInFlightBatches(), this::acked, report -> {
+        long sessionNumber = ++sessions;
+        LinkSession s = new LinkSession(config.maxInFlightBatches(), seq -> acked(sessionNumber, seq), report -> {
             firstReport.compareAndSet(null, report);
             io.tapline.journey.control.ReplicaStateReport before = replica;
             replica = report;
@@ -415,6 +426,7 @@ public final class Shipper implements Closeable {
 
     /** Applies the resume rule; returns the sequence to resume after, or -1 when nothing may be shipped. */
     private long resumePoint(LinkSession s, long lastApplied) throws IOException {
+        ackRecorder.startSession(sessions); // earlier sessions' ACKs are in the cursor before it is read or rewound
         long acked = source.acknowledged(cursorId);
         long last = source.lastSequence();
         long first = source.firstSequence();
@@ -567,10 +579,10 @@ public final class Shipper implements Closeable {
         return choice;
     }
 
-    /** On the event loop: a verified ACK. */
-    private void acked(long lastApplied) throws IOException {
-        source.acknowledge(cursorId, lastApplied);
+    /** On the event loop: a verified ACK (the replayer applied it durably); the cursor file follows on the ACK thread. */
+    private void acked(long sessionNumber, long lastApplied) {
         lastAcked.set(lastApplied);
+        ackRecorder.acked(sessionNumber, lastApplied);
     }
 
     private void linkDown(String reason) {

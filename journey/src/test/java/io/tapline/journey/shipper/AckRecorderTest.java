@@ -1,0 +1,69 @@
+package io.tapline.journey.shipper;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class AckRecorderTest {
+
+    @Test
+    void acksWhileAWriteRunsAreFoldedIntoTheNewest() throws Exception {
+        List<Long> written = new CopyOnWriteArrayList<>();
+        CountDownLatch firstStarted = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try (AckRecorder r = new AckRecorder("vol1", seq -> {
+            written.add(seq);
+            firstStarted.countDown();
+            try {
+                release.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, reason -> { })) {
+            r.startSession(1);
+            r.acked(1, 10);
+            assertTrue(firstStarted.await(5, TimeUnit.SECONDS));
+            for (long seq = 11; seq <= 40; seq++) {
+                r.acked(1, seq); // the write of 10 is still running
+            }
+            release.countDown();
+            r.startSession(2); // waits until everything received is written
+            assertEquals(List.of(10L, 40L), written);
+        }
+    }
+
+    @Test
+    void anEarlierSessionsAckAfterTheNextSessionStartedIsIgnored() throws Exception {
+        List<Long> written = new CopyOnWriteArrayList<>();
+        try (AckRecorder r = new AckRecorder("vol1", written::add, reason -> { })) {
+            r.startSession(1);
+            r.acked(1, 5);
+            r.startSession(2);
+            assertEquals(List.of(5L), written, "session 1's ACK is written before session 2 reads the cursor");
+            r.acked(1, 9); // late, from the link that ended: the replayer may have rolled back since
+            r.acked(2, 7);
+            r.startSession(3);
+            assertEquals(List.of(5L, 7L), written);
+        }
+    }
+
+    @Test
+    void aFailedWriteIsReportedWithItsSequence() throws Exception {
+        List<String> failures = new CopyOnWriteArrayList<>();
+        try (AckRecorder r = new AckRecorder("vol1", seq -> {
+            throw new IOException("No space left on device");
+        }, failures::add)) {
+            r.startSession(1);
+            r.acked(1, 3);
+            r.startSession(2);
+            assertEquals(List.of("recording ACK of seq 3 in the capture buffer: java.io.IOException: No space left on device"),
+                    failures);
+        }
+    }
+}
