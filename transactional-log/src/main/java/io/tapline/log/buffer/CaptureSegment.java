@@ -41,6 +41,8 @@ final class CaptureSegment implements Closeable {
     private volatile boolean deleted;
     private long directMinBytes = Long.MAX_VALUE;
     private DirectAppender direct;
+    /** Why the first direct write of the current append failed, while the buffered path retries it. */
+    private IOException firstDirectFailure;
     private boolean padded;
 
     private CaptureSegment(Path path, long baseSequence, int headerBytes, FileChannel channel, long sizeBytes,
@@ -95,10 +97,19 @@ final class CaptureSegment implements Closeable {
                 while (last.hasRemaining() || record[0].hasRemaining()) {
                     ch.write(record);
                 }
+                if (firstDirectFailure != null) {
+                    // The same bytes went through the page cache: O_DIRECT itself is refused here
+                    // (not ENOSPC or EIO, which the buffered write would have thrown too).
+                    DirectAppender.refuse(path, firstDirectFailure);
+                    closeDirect();
+                    direct = null;
+                }
             }
         } catch (IOException e) {
             restore();
             throw e;
+        } finally {
+            firstDirectFailure = null;
         }
         publishedSizeBytes += recordBytes;
         lastSequence = sequence;
@@ -119,9 +130,11 @@ final class CaptureSegment implements Closeable {
     }
 
     /**
-     * Appends with O_DIRECT when this file system takes it. The first direct write that fails
-     * (a file system that opens O_DIRECT but refuses the I/O) turns direct appends off for the
-     * directory and leaves the record to the buffered path; later failures are I/O errors.
+     * Appends with O_DIRECT when this file system takes it. When the first direct write fails,
+     * the record is left to the buffered path ({@link #firstDirectFailure} says why): if that
+     * write succeeds, O_DIRECT itself is refused here (a file system that opens O_DIRECT but
+     * refuses the I/O) and direct appends are turned off for the directory; if it fails too, the
+     * disk failed (ENOSPC, EIO) and direct appends stay on. Later failures are I/O errors.
      */
     private boolean appendedDirect(FileChannel ch, ByteBuffer[] record, long recordBytes) throws IOException {
         if (directAppender() == null) {
@@ -137,9 +150,7 @@ final class CaptureSegment implements Closeable {
             if (direct.wrote()) {
                 throw e;
             }
-            DirectAppender.refuse(path, e);
-            closeDirect();
-            direct = null;
+            firstDirectFailure = e;
             for (int i = 0; i < record.length; i++) {
                 record[i].position(positions[i]);
             }
