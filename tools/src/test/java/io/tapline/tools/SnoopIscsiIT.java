@@ -223,15 +223,36 @@ class SnoopIscsiIT {
     }
 
     /** Full-speed 32 MiB copies to LUN 1 until the snoop reports dropped packets (at most 5). */
+    /**
+     * Writes LUN 1 at full speed, a session at a time, until the kernel dropped packets and LUN 1's
+     * volume holds a GAP record. Both are needed: the drops of a round can hit the session's login
+     * and LUN probe (then the snoop never learns the volume, and its drops are that session's
+     * alone), so one round with drops does not always leave a volume with a gap.
+     */
     private void writeUntilDrops(SnoopRig rig, int port, long seed) throws Exception {
         Path src = rig.randomFile("src.bin", 32 << 20, seed);
         long drops = 0;
-        for (int round = 0; round < 5 && drops == 0; round++) {
+        boolean gap = false;
+        for (int round = 0; round < 8 && !(drops > 0 && gap); round++) {
             Peers.run(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), uri(port, 1))
                     .orFail("qemu-img convert");
             drops = reportedDrops(rig, Duration.ofSeconds(2)); // counters are rewritten every 200 ms
+            gap = drops > 0 && gapRecorded(rig, volumeName(1));
         }
         assertTrue(drops > 0, "a 32 KiB kernel buffer drops packets of a full-speed writer");
+        assertTrue(gap, "drops leave a GAP record in volume " + volumeName(1));
+    }
+
+    /** Whether the buffer knows {@code volume} and it holds a GAP record. */
+    private static boolean gapRecorded(SnoopRig rig, String volume) throws Exception {
+        Peers.Result r = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(),
+                "--volume", volume, "--json");
+        if (r.exitCode() != 0) {
+            return false; // the volume is not in the buffer yet
+        }
+        String json = r.output();
+        var v = io.tapline.tools.cli.Json.mapper().readTree(json.substring(json.indexOf('{'))).get("volumes").get(0);
+        return v.get("gapRecords").asLong() > 0;
     }
 
     /** Drops the snoop reports, polled until they are non-zero or {@code within} ends. */
