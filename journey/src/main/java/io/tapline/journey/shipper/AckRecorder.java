@@ -1,5 +1,6 @@
 package io.tapline.journey.shipper;
 
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -41,11 +42,7 @@ final class AckRecorder implements AutoCloseable {
     AckRecorder(String volumeId, CursorWriter writer, Consumer<String> onFailure) {
         this.writer = writer;
         this.onFailure = onFailure;
-        this.thread = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "tapline-ack-" + volumeId);
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = Executors.newSingleThreadExecutor(new DefaultThreadFactory("tapline-ack-" + volumeId, true));
     }
 
     /**

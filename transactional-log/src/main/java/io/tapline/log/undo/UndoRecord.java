@@ -71,7 +71,7 @@ public record UndoRecord(long sequence, long captureTimeNanos, RecordKind kind, 
         ByteBuffer zeroes = ByteBuffer.wrap(ZEROES);
         for (int from = b.position(); from < b.limit(); from += ZEROES.length) {
             int to = Math.min(b.limit(), from + ZEROES.length);
-            // ByteBuffer.mismatch is vectorised like Arrays.mismatch, for direct buffers too.
+            // ByteBuffer.mismatch is vectorised (heap and direct); a byte loop is ~10x slower on 4 KiB pages.
             if (b.slice(from, to - from).mismatch(zeroes.clear().limit(to - from)) >= 0) {
                 return false;
             }
@@ -80,14 +80,7 @@ public record UndoRecord(long sequence, long captureTimeNanos, RecordKind kind, 
     }
 
     static boolean isAllZero(byte[] b) {
-        // Arrays.mismatch is vectorised by the JIT; a byte loop is ~10x slower on 4 KiB pages.
-        for (int from = 0; from < b.length; from += ZEROES.length) {
-            int to = Math.min(b.length, from + ZEROES.length);
-            if (Arrays.mismatch(b, from, to, ZEROES, 0, to - from) >= 0) {
-                return false;
-            }
-        }
-        return true;
+        return isAllZero(ByteBuffer.wrap(b));
     }
 
     @Override
