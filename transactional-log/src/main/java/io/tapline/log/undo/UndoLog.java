@@ -54,7 +54,6 @@ public final class UndoLog implements Closeable {
     private final Clock clock;
     private final boolean writable;
     private final List<UndoSegment> segments = new ArrayList<>();
-    private final UndoSegment.ReadWindow readWindow = new UndoSegment.ReadWindow();
     private long droppedBytes;
     private boolean dirDirty;
     private long totalBytes;
@@ -303,34 +302,40 @@ public final class UndoLog implements Closeable {
         long total = countAbove(target);
         long done = 0;
         long sinceForce = 0;
-        for (int si = segments.size() - 1; si >= 0; si--) {
-            UndoSegment s = segments.get(si);
-            int i = s.count() - 1;
-            for (; i >= 0 && s.sequenceAt(i) > target; i--) {
-                UndoRecord r = s.read(i, readWindow);
-                applier.apply(r);
-                done++;
-                sinceForce += r.lengthBytes();
-                progress.update(done, total);
-                if (sinceForce >= PROGRESS_BYTES) {
-                    applier.force();
-                    s.truncateBefore(i);
-                    sinceForce = 0;
+        try (UndoReadAhead ahead = readAhead(target)) {
+            for (int si = segments.size() - 1; si >= 0; si--) {
+                UndoSegment s = segments.get(si);
+                int i = s.count() - 1;
+                for (; i >= 0 && s.sequenceAt(i) > target; i--) {
+                    UndoRecord r = ahead.next();
+                    if (r.sequence() != s.sequenceAt(i)) {
+                        throw new IllegalStateException("undo reader out of step: sequence " + r.sequence()
+                                + " (expected: " + s.sequenceAt(i) + ") file=" + s.path());
+                    }
+                    applier.apply(r);
+                    done++;
+                    sinceForce += r.lengthBytes();
+                    progress.update(done, total);
+                    if (sinceForce >= PROGRESS_BYTES) {
+                        applier.force();
+                        s.truncateBefore(i);
+                        sinceForce = 0;
+                    }
                 }
-            }
-            applier.force();
-            sinceForce = 0;
-            if (i < 0) {
-                totalBytes -= s.sizeBytes();
-                s.close();
-                Files.delete(s.path());
-                segments.remove(si);
-                syncDirectory();
-            } else {
-                long before = s.sizeBytes();
-                s.truncateBefore(i + 1);
-                totalBytes -= before - s.sizeBytes();
-                break;
+                applier.force();
+                sinceForce = 0;
+                if (i < 0) {
+                    totalBytes -= s.sizeBytes();
+                    s.close();
+                    Files.delete(s.path());
+                    segments.remove(si);
+                    syncDirectory();
+                } else {
+                    long before = s.sizeBytes();
+                    s.truncateBefore(i + 1);
+                    totalBytes -= before - s.sizeBytes();
+                    break;
+                }
             }
         }
         return done;
@@ -341,16 +346,19 @@ public final class UndoLog implements Closeable {
      * changing the log (point-in-time images).
      */
     public long replayAbove(long target, Applier applier) throws IOException {
-        long done = 0;
-        for (int si = segments.size() - 1; si >= 0; si--) {
-            UndoSegment s = segments.get(si);
-            for (int i = s.count() - 1; i >= 0 && s.sequenceAt(i) > target; i--) {
-                applier.apply(s.read(i, readWindow));
-                done++;
+        long total = countAbove(target);
+        try (UndoReadAhead ahead = readAhead(target)) {
+            for (long done = 0; done < total; done++) {
+                applier.apply(ahead.next());
             }
         }
         applier.force();
-        return done;
+        return total;
+    }
+
+    /** Starts reading the records above {@code target} newest first, ahead of the caller. */
+    private UndoReadAhead readAhead(long target) throws IOException {
+        return UndoReadAhead.start(segments, target, "tapline-undo-read-" + dir.toAbsolutePath().getParent().getFileName());
     }
 
     /** Deletes sealed segments beyond the size or age bound; returns how many went. */

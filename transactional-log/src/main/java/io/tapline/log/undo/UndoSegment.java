@@ -84,8 +84,6 @@ final class UndoSegment implements Closeable {
     private IOException firstDirectFailure;
     /** Whether the file holds zero padding past {@link #sizeBytes} (a direct append's last block). */
     private boolean padded;
-    /** Appends so far: a {@link ReadWindow} filled before the latest one is stale. */
-    private long appends;
 
     private UndoSegment(Path path, FileChannel channel, long baseSequence) {
         this.path = path;
@@ -328,7 +326,6 @@ final class UndoSegment implements Closeable {
 
     /** Room for a record of {@code size} bytes in the pending buffer; returns where it starts. */
     private int reserve(int size) throws IOException {
-        appends++; // a read window of this segment may hold bytes this append replaces (after a rollback cut)
         if (pending == null) {
             // Direct: the pwrite goes straight from it, with no copy into a temporary buffer.
             pending = ByteBuffer.allocateDirect(Math.max(PENDING_BYTES, size));
@@ -374,7 +371,7 @@ final class UndoSegment implements Closeable {
      * offset: the index then names records the file lacks, so the owner must reopen the log
      * (recovery trims what the file holds of them).
      */
-    private void flushPending() throws IOException {
+    void flushPending() throws IOException {
         if (pending == null || pending.position() == 0) {
             return;
         }
@@ -439,23 +436,22 @@ final class UndoSegment implements Closeable {
         }
     }
 
+    /** Where record {@code index} starts in the file (fixed once it is written). */
+    long positionOf(int index) {
+        return positions[index];
+    }
+
     /**
-     * Reads record {@code index} and checks its CRC.
+     * Reads record {@code index}, which ends at {@code next} (where the record after it starts, or
+     * the end of the file), and checks its CRC. Touches none of the writer's state, so a reader
+     * thread may call it: nothing may be pending then ({@link #flushPending}), as at the start of
+     * a {@link UndoReadAhead}.
      *
      * @throws UndoFormatException when it no longer matches (the file was damaged after it was opened)
      */
-    UndoRecord read(int index, ReadWindow window) throws IOException {
-        flushPending();
+    UndoRecord read(int index, long next, UndoReadWindow window) throws IOException {
         long pos = positions[index];
-        // The index knows where the next record starts: the record is [pos, next).
-        long next = index + 1 < count ? positions[index + 1] : sizeBytes;
         ByteBuffer whole = window.slice(this, pos, next);
-        if (whole == null) {
-            whole = ByteBuffer.allocate((int) (next - pos));
-            if (DurableFiles.readUpTo(channel, whole, pos) < whole.capacity()) {
-                throw new UndoFormatException("record " + index + " at offset " + pos + " is cut short file=" + path);
-            }
-        }
         int length = whole.getInt(0);
         if (length != whole.capacity() - 4) {
             throw new UndoFormatException("recordLength: " + length + " (expected: " + (whole.capacity() - 4)
@@ -523,6 +519,11 @@ final class UndoSegment implements Closeable {
         return path;
     }
 
+    /** The segment's channel, for reads through the page cache. */
+    FileChannel channel() {
+        return channel;
+    }
+
     long baseSequence() {
         return baseSequence;
     }
@@ -563,44 +564,6 @@ final class UndoSegment implements Closeable {
             } finally {
                 channel.close();
             }
-        }
-    }
-
-    /**
-     * The bytes of one stretch of a segment, read in one pread for the records a rollback reads
-     * next. Rollbacks read newest first, so the stretch ends where the wanted record ends and
-     * reaches back up to {@link #BYTES}: one 4 MiB read for a thousand 4 KiB before-images, not
-     * one read each (undo segments are written with O_DIRECT and are not in the page cache, and
-     * a file read backwards gets no readahead: 21 s instead of 2 s for 1 GiB of 4 KiB records).
-     * One per log, reused across its segments; not thread-safe (the log's owner uses it).
-     */
-    static final class ReadWindow {
-        static final int BYTES = 4 << 20;
-        private ByteBuffer buf;
-        private UndoSegment owner;
-        private long ownerAppends;
-        private long start;
-
-        /** Record bytes {@code [pos, next)} of {@code s}, from this window (read now if needed); null when too long. */
-        ByteBuffer slice(UndoSegment s, long pos, long next) throws IOException {
-            if (next - pos > BYTES / 2) {
-                return null; // a record of about 1 MiB: read alone
-            }
-            boolean holds = owner == s && ownerAppends == s.appends && pos >= start && next <= start + buf.limit();
-            if (!holds) {
-                if (buf == null) {
-                    buf = ByteBuffer.allocate(BYTES);
-                }
-                owner = null;
-                start = Math.max(HEADER_BYTES, next - BYTES);
-                buf.clear().limit((int) (next - start));
-                if (DurableFiles.readUpTo(s.channel, buf, start) < buf.limit()) {
-                    throw new UndoFormatException("records before offset " + next + " are cut short file=" + s.path);
-                }
-                owner = s;
-                ownerAppends = s.appends;
-            }
-            return buf.duplicate().limit((int) (next - start)).position((int) (pos - start)).slice();
         }
     }
 }
