@@ -12,14 +12,15 @@ import java.nio.file.StandardOpenOption;
  * reads next. Rollbacks read newest first, so the stretch ends where the wanted record ends and
  * reaches back up to {@link #BYTES}: one 4 MiB read for a thousand 4 KiB before-images, not one
  * read each (a file read backwards gets no readahead: 21 s instead of 2 s for 1 GiB of 4 KiB
- * records).
+ * records). 16 MiB windows measured the same (medians of three: 1.29 s against 1.31 s).
  *
  * <p>Reads bypass the page cache (O_DIRECT, the stretch widened to whole blocks): undo segments
  * are appended with O_DIRECT, so nothing of them is cached, and a rollback reads each byte once.
  * Measured on this project's machine, reading 1 GiB backwards in 4 MiB steps took 0.81 s with
  * O_DIRECT and 1.07 s through the page cache, which also fills the cache with pages nobody reads
- * again (docs/benchmarks.md#rollback-read-ahead). Where O_DIRECT is refused (tmpfs), or with
- * {@code -Dtapline.undo.directReads=off}, it reads through the page cache.
+ * again; a rollback of 1 GiB took 1.83 s with the read-ahead reading through the page cache and
+ * 1.31-1.40 s with O_DIRECT (docs/benchmarks.md#rollback-read-ahead). Where O_DIRECT is refused
+ * (tmpfs), or with {@code -Dtapline.undo.directReads=off}, it reads through the page cache.
  *
  * <p>One per {@link UndoReadAhead}; not thread-safe (its reader thread uses it).
  */

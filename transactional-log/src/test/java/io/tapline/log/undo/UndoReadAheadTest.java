@@ -65,8 +65,9 @@ class UndoReadAheadTest {
 
     @Test
     void rollbackReturnsEveryRecordNewestFirstBeyondTheReadersLeadAndWindows() throws IOException {
-        // ~ 90 MiB in 16 MiB segments: more than the 32 MiB the reader may hold ahead, and many 4 MiB windows.
-        UndoConfig cfg = new UndoConfig(16 << 20, 1L << 40, Duration.ofDays(1));
+        // ~ 100 MiB in 32 MiB segments: more than the 32 MiB the reader may hold ahead, and several
+        // 4 MiB windows in each segment, with records across their edges.
+        UndoConfig cfg = new UndoConfig(32 << 20, 1L << 40, Duration.ofDays(1));
         int n = 180;
         long bytes = 0;
         try (UndoLog undo = UndoLog.open(dir, cfg, CLOCK)) {
@@ -76,7 +77,7 @@ class UndoReadAheadTest {
             }
             undo.sync();
             assertTrue(bytes > 2 * UndoReadAhead.AHEAD_BYTES, "bytes=" + bytes);
-            assertTrue(undo.window().segments() > 4);
+            assertTrue(undo.window().segments() >= 3);
             Collect c = new Collect();
             assertEquals(n - 10, undo.rollBackAbove(10, c, (d, t) -> { }));
             assertEquals(n - 10, c.applied.size());
