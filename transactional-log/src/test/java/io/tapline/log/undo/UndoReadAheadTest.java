@@ -97,6 +97,30 @@ class UndoReadAheadTest {
     }
 
     @Test
+    void rollbackOnTmpfsReadsEveryRecordWhateverItMakesOfODirect() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no /dev/shm");
+        Path tmpfs = Files.createTempDirectory(shm, "tapline-undo-read-");
+        try {
+            try (UndoLog undo = UndoLog.open(tmpfs, new UndoConfig(8 << 20, 1L << 40, Duration.ofDays(1)), CLOCK)) {
+                for (long s = 1; s <= 40; s++) {
+                    undo.append(rec(s));
+                }
+                undo.sync();
+                Collect c = new Collect();
+                assertEquals(40, undo.rollBackAbove(0, c, (d, t) -> { }));
+                for (int i = 0; i < 40; i++) {
+                    assertArrayEquals(rec(40 - i).data(), c.applied.get(i).data(), "record " + i);
+                }
+            }
+        } finally {
+            try (var files = Files.walk(tmpfs)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
     void damagedRecordStopsTheRollbackAfterEveryNewerRecordWasApplied() throws IOException {
         UndoConfig oneSegment = new UndoConfig(1 << 30, 1L << 40, Duration.ofDays(1));
         long damagedAt;
