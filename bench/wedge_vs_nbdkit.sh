@@ -44,6 +44,9 @@ declare -A URI=([wedge]="nbd://127.0.0.1:$WEDGE_PORT/vol1" [caponly]="nbd://127.
                [nbdkit]="nbd://127.0.0.1:$NBDKIT_PORT")
 for r in $(seq "$ROUNDS"); do for t in wedge caponly nbdkit; do for w in seq1m rand4k; do
   if [ $w = seq1m ]; then WL="--rw=write --bs=1M"; else WL="--rw=randwrite --bs=4k --randrepeat=0"; fi
+  # Every run starts with no dirty pages (not measured): else the gigabytes the previous target left
+  # dirty throttle the next one's writes (balance_dirty_pages), whichever target that is.
+  sync
   fio --name="$t-$w" --ioengine=nbd --uri="${URI[$t]}" $WL --iodepth=16 --size=1G --runtime="$RT" \
       --ramp_time=2 --time_based --output-format=json --output="$W/fio/$t.$w.$r.json" >/dev/null 2>&1 \
       || { echo "fio failed: $t $w round $r" >&2; exit 1; }
