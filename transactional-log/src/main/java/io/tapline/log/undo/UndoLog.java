@@ -358,7 +358,8 @@ public final class UndoLog implements Closeable {
 
     /** Starts reading the records above {@code target} newest first, ahead of the caller. */
     private UndoReadAhead readAhead(long target) throws IOException {
-        return UndoReadAhead.start(segments, target, "tapline-undo-read-" + dir.toAbsolutePath().getParent().getFileName());
+        String volume = String.valueOf(dir.toAbsolutePath().getParent().getFileName());
+        return UndoReadAhead.start(segments, target, "tapline-undo-read-" + volume);
     }
 
     /** Deletes sealed segments beyond the size or age bound; returns how many went. */
