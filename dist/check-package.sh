@@ -62,6 +62,18 @@ out=$(/usr/bin/tapline --version | head -1)
 echo "check-package: $out"
 /usr/bin/tapline --help | grep -q '^Usage: tapline' || fail "--help printed no usage"
 
+# The class-data archive postinst built: present, and taken by the launcher's JVM (Tapline's own
+# classes come from the archive: the JDK's default archive has none), with nothing on stderr.
+[ -s /var/cache/tapline/tapline.jsa ] || fail "postinst built no /var/cache/tapline/tapline.jsa"
+TAPLINE_JAVA_OPTS="-Xlog:class+load=info:file=$logs/class-load.txt" /usr/bin/tapline status \
+  --buffer "$logs/no-buffer" --json >/dev/null 2>"$logs/cds.err" || true
+grep -q 'io.tapline.tools.TaplineCli source: shared objects file' "$logs/class-load.txt" \
+  || fail "the launcher's JVM did not take the class-data archive: $(grep -m1 'TaplineCli' "$logs/class-load.txt")"
+if grep -qiE 'shared archive|sharing|\[(warning|error)\]' "$logs/cds.err"; then
+  fail "the class-data archive is refused or noisy: $(head -3 "$logs/cds.err")"
+fi
+echo "check-package: the class-data archive is built and taken"
+
 for page in tapline tapline-replay tapline-wedge tapline-snoop; do
   MANWIDTH=100 man -P cat "$page" 2>/dev/null | grep -q "^NAME" || fail "man $page does not render"
 done
