@@ -356,10 +356,10 @@ public final class UndoLog implements Closeable {
         return total;
     }
 
-    /** Starts reading the records above {@code target} newest first, ahead of the caller. */
+    /** A reader of the records above {@code target}, newest first, ahead of the caller (from its first record). */
     private UndoReadAhead readAhead(long target) throws IOException {
         String volume = String.valueOf(dir.toAbsolutePath().getParent().getFileName());
-        return UndoReadAhead.start(segments, target, "tapline-undo-read-" + volume);
+        return UndoReadAhead.open(segments, target, "tapline-undo-read-" + volume);
     }
 
     /** Deletes sealed segments beyond the size or age bound; returns how many went. */

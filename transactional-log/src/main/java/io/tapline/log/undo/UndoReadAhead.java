@@ -27,6 +27,8 @@ final class UndoReadAhead implements AutoCloseable {
     private final long[] ends;
     private final long target;
     private final Thread thread;
+    /** Whether {@link #next} started the reader (only the caller's thread reads and writes it). */
+    private boolean started;
     private final ArrayDeque<UndoRecord> ready = new ArrayDeque<>();
     private long readyBytes;
     private boolean finished;
@@ -49,11 +51,13 @@ final class UndoReadAhead implements AutoCloseable {
         thread.setDaemon(true);
     }
 
-    /** Starts reading the records of {@code segments} (oldest first, as the log holds them) above {@code target}. */
-    static UndoReadAhead start(List<UndoSegment> segments, long target, String name) throws IOException {
-        UndoReadAhead ahead = new UndoReadAhead(segments, target, name);
-        ahead.thread.start();
-        return ahead;
+    /**
+     * A reader of the records of {@code segments} (oldest first, as the log holds them) above
+     * {@code target}. Its thread starts at the first {@link #next}: a rollback with nothing to
+     * undo (the recovery check at every open) costs no thread and no read buffer.
+     */
+    static UndoReadAhead open(List<UndoSegment> segments, long target, String name) throws IOException {
+        return new UndoReadAhead(segments, target, name);
     }
 
     /**
@@ -63,6 +67,10 @@ final class UndoReadAhead implements AutoCloseable {
      * @throws IllegalStateException when every record was taken already
      */
     UndoRecord next() throws IOException {
+        if (!started) {
+            started = true;
+            thread.start();
+        }
         synchronized (this) {
             try {
                 while (ready.isEmpty() && !finished) {
@@ -140,6 +148,9 @@ final class UndoReadAhead implements AutoCloseable {
             ready.clear();
             readyBytes = 0;
             notifyAll();
+        }
+        if (!started) {
+            return; // nothing was read
         }
         boolean interrupted = false;
         while (true) {
