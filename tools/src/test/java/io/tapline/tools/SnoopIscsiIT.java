@@ -222,7 +222,6 @@ class SnoopIscsiIT {
         return lun;
     }
 
-    /** Full-speed 32 MiB copies to LUN 1 until the snoop reports dropped packets (at most 5). */
     /**
      * Writes LUN 1 at full speed, a session at a time, until the kernel dropped packets and LUN 1's
      * volume holds a GAP record. Both are needed: the drops of a round can hit the session's login

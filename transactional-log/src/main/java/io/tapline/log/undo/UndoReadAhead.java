@@ -103,14 +103,15 @@ final class UndoReadAhead implements AutoCloseable {
             for (int si = segments.size() - 1; si >= 0; si--) {
                 UndoSegment s = segments.get(si);
                 long end = ends[si];
-                for (int i = counts[si] - 1; i >= 0 && s.sequenceAt(i) > target; i--) {
+                int i = counts[si] - 1;
+                for (; i >= 0 && s.sequenceAt(i) > target; i--) {
                     if (!offer(s.read(i, end, window))) {
                         break outer;
                     }
                     end = s.positionOf(i); // where the record before it ends
                 }
-                if (counts[si] > 0 && s.sequenceAt(0) <= target) {
-                    break; // the target lies in this segment: older ones are not read
+                if (i >= 0) {
+                    break; // the target lies in this segment: older ones are not read (as in the apply loop)
                 }
             }
         } catch (Throwable t) {

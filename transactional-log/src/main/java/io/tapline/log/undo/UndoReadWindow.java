@@ -1,6 +1,8 @@
 package io.tapline.log.undo;
 
 import com.sun.nio.file.ExtendedOpenOption;
+import io.tapline.log.DirectAppender;
+import io.tapline.log.DurableFiles;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -58,32 +60,22 @@ final class UndoReadWindow implements Closeable {
         if (owner != s) {
             closeDirect();
             owner = s;
-            direct = DIRECT_READS ? openDirect(s) : null;
+            direct = DIRECT_READS && !DirectAppender.refused(s.path()) ? openDirect(s) : null;
         }
-        filled = 0;
         long from = Math.max(UndoSegment.HEADER_BYTES, next - BYTES);
         if (direct != null) {
+            long aligned = from - from % BLOCK;
             try {
-                filled = readDirect(from - from % BLOCK, next);
-                start = from - from % BLOCK;
+                filled = readDirect(aligned, next);
+                start = aligned;
             } catch (IOException e) {
-                // Refused at the first read on some file systems; a real I/O error comes back below.
-                closeDirect();
-                filled = 0;
+                closeDirect(); // refused at the first read on some file systems; a real I/O error comes back below
             }
         }
         if (direct == null) {
             buf.clear().limit((int) (next - from));
-            int got = 0;
-            while (buf.hasRemaining()) {
-                int n = s.channel().read(buf, from + got);
-                if (n < 0) {
-                    break;
-                }
-                got += n;
-            }
+            filled = DurableFiles.readUpTo(s.channel(), buf, from);
             start = from;
-            filled = got;
         }
         if (start + filled < next) {
             throw new UndoFormatException("records before offset " + next + " are cut short (the file ends at "

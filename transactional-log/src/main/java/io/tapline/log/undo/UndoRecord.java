@@ -87,7 +87,7 @@ public record UndoRecord(long sequence, long captureTimeNanos, RecordKind kind, 
     public boolean equals(Object o) {
         return o instanceof UndoRecord r && sequence == r.sequence && captureTimeNanos == r.captureTimeNanos
                 && kind == r.kind && offsetBytes == r.offsetBytes && lengthBytes == r.lengthBytes
-                && zeroes == r.zeroes && java.util.Arrays.equals(data, r.data);
+                && zeroes == r.zeroes && Arrays.equals(data, r.data);
     }
 
     @Override
