@@ -94,6 +94,8 @@ class ShipperReplayTest {
     private void awaitAcked() {
         long last = log.lastSequence();
         await("ack of seq " + last, () -> shipper.status().lastAckedSequence() >= last);
+        // The cursor is written on the shipper's ACK thread after the ACK is verified (AckRecorder).
+        await("cursor at seq " + last, () -> log.acknowledged(shipper.config().cursorId()) >= last);
         assertEquals(last, log.acknowledged(shipper.config().cursorId()));
     }
 
