@@ -90,6 +90,7 @@ public final class CaptureBuffer implements Closeable {
     private CaptureSegment active;
     private final ByteBuffer headerBuffer = ByteBuffer.allocateDirect(RecordCodec.FIXED_BYTES + 3 * 255);
     private final ByteBuffer[] gather = new ByteBuffer[2];
+    private final RecordBatch batch = new RecordBatch();
     private final List<CaptureSegment> unforced = new ArrayList<>();
     private volatile boolean directoryDirty;
 
@@ -325,6 +326,68 @@ public final class CaptureBuffer implements Closeable {
             track(kind, offsetBytes, lengthBytes);
             return null;
         }
+    }
+
+    /**
+     * Appends a run of records as {@link #append} would one at a time, but with one write, and
+     * publishes them together: readers see all of them or none. It takes the longest prefix of
+     * {@code requests} that the buffer can store right now without leaving the active segment
+     * or its byte limit, and returns that prefix's sealed records (one capture time for all of
+     * them); the rest is left to {@link #append}, which handles a roll, FULL, a paused capture,
+     * a storage error and GAP records one record at a time. When the write fails, nothing is
+     * stored and no sequence is used: the caller appends the same records one by one, and their
+     * failures turn into block tracking as they always do.
+     *
+     * <p>Why: a wedge under 4 KiB random writes otherwise pays one system call, one lock and
+     * one reader wake-up per record (docs/benchmarks.md#p3-batched-appends).
+     *
+     * @return the stored prefix in sequence order, possibly empty (then nothing was stored)
+     * @throws IOException when the buffer is closed
+     */
+    public synchronized List<CaptureRecord> appendBatch(List<AppendRequest> requests) throws IOException {
+        checkOpen();
+        if (requests.isEmpty() || !capturePaused.isEmpty() || lost.full() || !storageError.isEmpty()) {
+            return List.of();
+        }
+        long published = active.publishedSizeBytes();
+        long total = 0;
+        long largest = 0;
+        int n = 0;
+        for (AppendRequest r : requests) {
+            long size = (long) RecordCodec.FIXED_BYTES + volumeIdBytes
+                    + RecordCodec.utf8Length(r.provenance().initiator())
+                    + RecordCodec.utf8Length(r.provenance().target()) + r.payload().length;
+            boolean fitsSegment = n == 0 && active.isEmpty() || published + total + size <= config.segmentBytes();
+            if (r.kind() == RecordKind.GAP || r.payload().length > RecordCodec.MAX_PAYLOAD_BYTES || !fitsSegment
+                    || retainedBytes + total + size > config.maxBytes()) {
+                break;
+            }
+            total += size;
+            largest = Math.max(largest, size);
+            n++;
+        }
+        if (n == 0) {
+            return List.of();
+        }
+        long captureTime = nanosOf(clock.instant());
+        List<CaptureRecord> records = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            AppendRequest r = requests.get(i);
+            records.add(CaptureRecord.seal(volumeId, lastSequence + 1 + i, captureTime, r.kind(), r.offsetBytes(),
+                    r.lengthBytes(), r.flags(), r.provenance(), r.payload()));
+        }
+        long last = lastSequence + n;
+        try {
+            active.append(batch.encode(records), last, total, largest);
+        } catch (IOException e) {
+            log.debug("batched append failed, appending one record at a time volume={} seq={}..{}", volumeId,
+                    lastSequence + 1, last, e);
+            return List.of();
+        }
+        retainedBytes += total;
+        lastSequence = last;
+        wakeReaders();
+        return records;
     }
 
     private CaptureRecord appendOrTrack(RecordKind kind, long offsetBytes, long lengthBytes, int flags,

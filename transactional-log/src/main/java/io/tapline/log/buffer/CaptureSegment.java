@@ -90,9 +90,18 @@ final class CaptureSegment implements Closeable {
      * and publishes it. On failure the file is cut back to the last whole record.
      */
     void append(ByteBuffer[] record, long sequence, long recordBytes) throws IOException {
+        append(record, sequence, recordBytes, recordBytes);
+    }
+
+    /**
+     * Appends several encoded records with one write and publishes them together ({@code sequence}
+     * is the last one's). They go with O_DIRECT when the largest of them would alone: a run of
+     * small records stays in the page cache, where one small write costs less than a direct one.
+     */
+    void append(ByteBuffer[] record, long sequence, long recordBytes, long largestRecordBytes) throws IOException {
         FileChannel ch = channel;
         try {
-            if (!(recordBytes >= directMinBytes && appendedDirect(ch, record, recordBytes))) {
+            if (!(largestRecordBytes >= directMinBytes && appendedDirect(ch, record, recordBytes))) {
                 ByteBuffer last = record[record.length - 1];
                 while (last.hasRemaining() || record[0].hasRemaining()) {
                     ch.write(record);

@@ -3,8 +3,11 @@ package io.tapline.wedge.capture;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.AppendRequest;
 import io.tapline.log.buffer.CaptureBuffer;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /** {@link CaptureSink} over a {@link CaptureBuffer}: a straight pass-through. Thread-safety is the buffer's. */
@@ -19,6 +22,16 @@ final class CaptureBufferSink implements CaptureSink {
     public CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
             Provenance provenance, byte[] payload) throws IOException {
         return buffer.append(kind, offsetBytes, lengthBytes, flags, provenance, payload);
+    }
+
+    @Override
+    public List<CaptureRecord> appendAll(List<WriteCommand> commands) throws IOException {
+        List<AppendRequest> requests = new ArrayList<>(commands.size());
+        for (WriteCommand c : commands) {
+            requests.add(new AppendRequest(c.kind(), c.offsetBytes(), c.lengthBytes(), c.flags(), c.provenance(),
+                    c.payload()));
+        }
+        return buffer.appendBatch(requests);
     }
 
     @Override

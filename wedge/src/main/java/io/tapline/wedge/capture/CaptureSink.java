@@ -5,6 +5,7 @@ import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
 import io.tapline.log.buffer.CaptureBuffer;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * Where the wedge appends what it captures: the per-volume capture buffer in production
@@ -26,6 +27,17 @@ public interface CaptureSink {
      */
     CaptureRecord append(RecordKind kind, long offsetBytes, long lengthBytes, int flags, Provenance provenance,
             byte[] payload) throws IOException;
+
+    /**
+     * Appends a run of commands as {@link #append} would one at a time, with one write when the
+     * sink can: returns the sealed records of the prefix it stored (possibly none), and the
+     * caller appends the rest one by one. Nothing is stored when it returns empty.
+     *
+     * @throws IOException when nothing can be appended (the sink is closed)
+     */
+    default List<CaptureRecord> appendAll(List<WriteCommand> commands) throws IOException {
+        return List.of();
+    }
 
     /** Makes every record appended before this call durable. */
     void sync() throws IOException;

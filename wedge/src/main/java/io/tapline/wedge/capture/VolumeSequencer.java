@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +30,9 @@ import org.slf4j.LoggerFactory;
  *       which assigns the record sequence; the apply thread then applies each to the primary
  *       {@link BlockVolume} in the same order. Overlapping in-flight writes therefore land on
  *       both in sequence order, and a replica replaying the records in sequence ends up
- *       byte-identical to the primary.</li>
+ *       byte-identical to the primary. An inline run ({@link #submitAll}) captures and applies
+ *       on the submitting thread only while nothing earlier is unapplied, and holds the capture
+ *       lock from its capture to its last apply, so the one order holds across both paths.</li>
  *   <li><b>Capture before primary.</b> A command reaches the primary only after its record was
  *       appended. If the append throws, the primary is left untouched and the host gets EIO; an
  *       ERROR is logged once per failure episode. A full sink ({@code append} returns null)
@@ -69,12 +72,19 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <p>Threads: {@link #submit} from any thread (event loops); one capture thread, one apply
- * thread and one flusher thread per volume; listeners are called on the apply or flusher thread.
- * Blocking file I/O never runs on an event loop.
+ * thread and one flusher thread per volume; listeners are called on the apply or flusher thread,
+ * or on the submitting thread for an inline run ({@link #submitAll}). An event loop does file
+ * I/O only in an inline run: page-cache appends and writes of at most {@link #INLINE_MAX_BYTES}
+ * in all; fsyncs never run there.
  */
 public final class VolumeSequencer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(VolumeSequencer.class);
     private static final int MAX_BATCH = 256;
+    /**
+     * Runs of small commands up to this many payload bytes run on the submitting thread when the
+     * sequencer is idle ({@link #submitAll}); 0 turns that off ({@code tapline.wedge.inlineMaxBytes}).
+     */
+    static final long INLINE_MAX_BYTES = Long.getLong("tapline.wedge.inlineMaxBytes", 128 << 10);
     private static final Pending POISON = new Pending(null);
 
     private final String volumeName;
@@ -87,8 +97,17 @@ public final class VolumeSequencer implements AutoCloseable {
     private final Thread captureThread;
     private final Thread applyThread;
     private final Object submitLock = new Object();
+    /**
+     * Held while commands are captured (capture thread, or an inline run) and around quiescent
+     * actions: one capture at a time, so sequences follow one order.
+     */
+    private final ReentrantLock captureLock = new ReentrantLock();
+    /** Commands and actions submitted and not yet applied or run (guarded by submitLock). */
+    private long unfinished;
     private boolean closed;
-    // Failure-episode state, each touched by one thread only: log once per episode, not per write.
+    // Failure-episode state, log once per episode, not per write. Capture side: the capture thread
+    // or an inline run, under captureLock; apply side: the apply thread or an inline run, which
+    // starts only when the apply thread has nothing left (unfinished == 0).
     private boolean captureFailing;
     private long captureFailures;
     private boolean sinkFull;
@@ -121,12 +140,65 @@ public final class VolumeSequencer implements AutoCloseable {
         Objects.requireNonNull(command, "command");
         synchronized (submitLock) {
             if (!closed) {
+                unfinished++;
                 captureQueue.add(new Pending(command));
                 return;
             }
         }
         command.listener().onComplete(command, WriteOutcome.SHUT_DOWN, 0);
         command.listener().onBatchEnd();
+    }
+
+    /**
+     * Queues commands as {@link #submit} does one by one, or, when nothing submitted earlier is
+     * still on its way and the commands are small (at most {@link #INLINE_MAX_BYTES} of payload
+     * in all), captures and applies them on the calling thread at once: the same order, the same
+     * outcomes and listener calls, without the hand-offs to the capture and apply threads, which
+     * cost more than the work itself for 4 KiB writes (docs/benchmarks.md#p3-inline). Only what
+     * the sink stores with one page-cache write runs inline ({@link CaptureSink#appendAll}); the
+     * rest (a segment roll, which fsyncs, FULL, an error) is queued behind it, and commands that
+     * need durability still wait for the flusher, so the calling thread never fsyncs.
+     */
+    public void submitAll(List<WriteCommand> commands) {
+        int inline = runInline(commands);
+        for (int i = inline; i < commands.size(); i++) {
+            submit(commands.get(i));
+        }
+    }
+
+    /** Captures and applies the head of {@code commands} here and now if it can; how many it took. */
+    private int runInline(List<WriteCommand> commands) {
+        long bytes = 0;
+        for (WriteCommand c : commands) {
+            bytes += c.payload().length;
+        }
+        if (commands.isEmpty() || bytes > INLINE_MAX_BYTES || !captureLock.tryLock()) {
+            return 0;
+        }
+        try {
+            synchronized (submitLock) {
+                if (closed || unfinished != 0 || failure.failed()) {
+                    return 0; // earlier commands are still on their way: these go behind them
+                }
+            }
+            List<CaptureRecord> stored;
+            try {
+                stored = sink.appendAll(commands);
+            } catch (IOException | RuntimeException e) {
+                return 0; // queued instead, where a failure is logged and answered per command
+            }
+            Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (int i = 0; i < stored.size(); i++) {
+                Pending p = new Pending(commands.get(i));
+                p.sequence = stored.get(i).sequence();
+                noteCaptured(true, p.command);
+                applyAndComplete(p, touched);
+            }
+            endBatch(touched);
+            return stored.size();
+        } finally {
+            captureLock.unlock();
+        }
     }
 
     /**
@@ -169,6 +241,7 @@ public final class VolumeSequencer implements AutoCloseable {
             if (closed) {
                 throw new IOException("sequencer closed volume=" + volumeName);
             }
+            unfinished++;
             captureQueue.add(p);
         }
         try {
@@ -221,20 +294,25 @@ public final class VolumeSequencer implements AutoCloseable {
         while (true) {
             takeBatch(captureQueue, batch);
             handoff.clear();
-            for (Pending p : batch) {
-                if (p.quiescent != null) {
-                    applyQueue.addAll(handoff);
-                    handoff.clear();
-                    awaitApplied();
-                    p.quiescent.run();
-                    continue;
+            captureLock.lock();
+            try {
+                for (Pending p : batch) {
+                    if (p.quiescent != null) {
+                        captureAll(handoff);
+                        applyQueue.addAll(handoff);
+                        handoff.clear();
+                        awaitApplied();
+                        p.quiescent.run();
+                        finished(1);
+                        continue;
+                    }
+                    handoff.add(p);
                 }
-                if (p != POISON) {
-                    capture(p);
-                }
-                handoff.add(p);
+                captureAll(handoff);
+                applyQueue.addAll(handoff);
+            } finally {
+                captureLock.unlock();
             }
-            applyQueue.addAll(handoff);
             if (batch.get(batch.size() - 1) == POISON) {
                 return;
             }
@@ -266,6 +344,7 @@ public final class VolumeSequencer implements AutoCloseable {
         Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
         while (true) {
             takeBatch(applyQueue, batch);
+            int applied = 0;
             for (Pending p : batch) {
                 if (p == POISON) {
                     endBatch(touched);
@@ -275,15 +354,70 @@ public final class VolumeSequencer implements AutoCloseable {
                     p.applied.countDown();
                     continue;
                 }
-                apply(p);
-                if (p.outcome == WriteOutcome.OK && p.command.needsDurability()) {
-                    flusher.add(p.command, p.sequence);
-                } else {
-                    p.command.listener().onComplete(p.command, p.outcome, p.sequence);
-                    touched.add(p.command.listener());
+                applyAndComplete(p, touched);
+                applied++;
+            }
+            finished(applied); // before the replies go out: the host's next writes may then run inline
+            endBatch(touched);
+        }
+    }
+
+    /** Applies a captured command to the primary and completes it, or hands it to the flusher. */
+    private void applyAndComplete(Pending p, Set<CompletionListener> touched) {
+        apply(p);
+        if (p.outcome == WriteOutcome.OK && p.command.needsDurability()) {
+            flusher.add(p.command, p.sequence);
+        } else {
+            p.command.listener().onComplete(p.command, p.outcome, p.sequence);
+            touched.add(p.command.listener());
+        }
+    }
+
+    private void finished(int count) {
+        synchronized (submitLock) {
+            unfinished -= count;
+        }
+    }
+
+    /**
+     * Captures a run of commands in order, as many as the sink takes with one write at a time
+     * ({@link CaptureSink#appendAll}), the others one by one: the command after a stored batch
+     * (a segment roll) goes through {@link #capture} alone and batching resumes after it; once
+     * the sink stores no batch (FULL, paused, an error) the rest of the run goes one by one.
+     */
+    private void captureAll(List<Pending> run) {
+        int end = run.size();
+        if (end > 0 && run.get(end - 1) == POISON) {
+            end--;
+        }
+        int i = 0;
+        boolean batching = true; // until the sink takes no batch: then it is FULL, paused or failing
+        while (i < end) {
+            if (batching && end - i > 1 && !failure.failed()) {
+                List<CaptureRecord> stored = appendBatch(run.subList(i, end));
+                batching = !stored.isEmpty();
+                for (CaptureRecord record : stored) {
+                    Pending p = run.get(i++);
+                    p.sequence = record.sequence();
+                    noteCaptured(true, p.command);
                 }
             }
-            endBatch(touched);
+            if (i < end) {
+                capture(run.get(i++));
+            }
+        }
+    }
+
+    /** The records the sink stored with one write for the head of {@code run}; none on any failure. */
+    private List<CaptureRecord> appendBatch(List<Pending> run) {
+        List<WriteCommand> commands = new ArrayList<>(run.size());
+        for (Pending p : run) {
+            commands.add(p.command);
+        }
+        try {
+            return sink.appendAll(commands);
+        } catch (IOException | RuntimeException e) {
+            return List.of(); // appended one by one instead, where a failure is logged and answered per command
         }
     }
 

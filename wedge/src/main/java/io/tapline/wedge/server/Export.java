@@ -6,6 +6,7 @@ import io.tapline.wedge.capture.WriteCommand;
 import io.tapline.nbd.NbdFlags;
 import io.tapline.wedge.nbd.NbdRequestValidator;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 
@@ -110,6 +111,20 @@ final class Export {
             return false;
         }
         sequencer.submit(command);
+        return true;
+    }
+
+    /**
+     * Hands write-nature commands to the sequencer together ({@link VolumeSequencer#submitAll})
+     * unless the export is standby.
+     *
+     * @return false when the commands were refused (standby); their listener is not called then
+     */
+    synchronized boolean submitAll(List<WriteCommand> commands) {
+        if (standbyReason != null) {
+            return false;
+        }
+        sequencer.submitAll(commands);
         return true;
     }
 

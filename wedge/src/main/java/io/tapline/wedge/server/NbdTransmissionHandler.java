@@ -19,6 +19,8 @@ import io.tapline.wedge.nbd.NbdRequest;
 import io.tapline.wedge.nbd.NbdSimpleReply;
 import io.tapline.wedge.nbd.NbdTransmissionRequest;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -51,6 +53,9 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     private final Export export;
     private final String conn;
     private final Queue<Completed> completed = new ConcurrentLinkedQueue<>();
+    /** Write-nature commands of the current read, submitted together at its end (event loop only). */
+    private final List<WriteCommand> pendingCommands = new ArrayList<>();
+    private final List<NbdRequest> pendingRequests = new ArrayList<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private ChannelHandlerContext ctx;
     private volatile int inFlight;
@@ -129,6 +134,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        submitPending();
         if (needsFlush) {
             needsFlush = false;
             ctx.flush();
@@ -176,16 +182,35 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
         // Counted before the hand-off: a completion may be queued before submit returns.
         inFlight++;
         inFlightBytes += req.payload().length;
-        if (!export.submit(new WriteCommand(kind, req.offsetBytes(), req.lengthBytes(), flags, provenance,
-                req.payload(), this))) {
-            // The export went standby since channelRead0 looked: the gate, not that look, decides.
-            inFlight--;
-            inFlightBytes -= req.payload().length;
-            refuseNotPromoted(req, export.standbyReason());
-            return;
-        }
+        pendingRequests.add(req);
+        pendingCommands.add(new WriteCommand(kind, req.offsetBytes(), req.lengthBytes(), flags, provenance,
+                req.payload(), this));
         if (inFlightBytes > export.maxInFlightBytes && ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    /**
+     * Hands the write-nature commands of one read to the sequencer together, in their order: a
+     * run of small writes may then be captured and applied at once on this thread
+     * ({@link io.tapline.wedge.capture.VolumeSequencer#submitAll}).
+     */
+    private void submitPending() {
+        if (pendingCommands.isEmpty()) {
+            return;
+        }
+        try {
+            if (!export.submitAll(pendingCommands)) {
+                // The export went standby since channelRead0 looked: the gate, not that look, decides.
+                for (NbdRequest req : pendingRequests) {
+                    inFlight--;
+                    inFlightBytes -= req.payload().length;
+                    refuseNotPromoted(req, export.standbyReason());
+                }
+            }
+        } finally {
+            pendingCommands.clear();
+            pendingRequests.clear();
         }
     }
 
