@@ -83,6 +83,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        submitPending(); // requests decoded from the last bytes, if no read completion followed them
         export.connections.remove(this);
         if (rejected > 1 || notPromoted > 1) {
             log.info("connection closed after rejected requests conn={} export={} rejected={} notPromoted={}", conn,
