@@ -339,7 +339,7 @@ public final class CaptureBuffer implements Closeable {
      * failures turn into block tracking as they always do.
      *
      * <p>Why: a wedge under 4 KiB random writes otherwise pays one system call, one lock and
-     * one reader wake-up per record (docs/benchmarks.md#p3-batched-appends).
+     * one reader wake-up per record (docs/benchmarks.md#p3-inline).
      *
      * @return the stored prefix in sequence order, possibly empty (then nothing was stored)
      * @throws IOException when the buffer is closed

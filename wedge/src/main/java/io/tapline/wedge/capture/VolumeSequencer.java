@@ -74,8 +74,8 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: {@link #submit} from any thread (event loops); one capture thread, one apply
  * thread and one flusher thread per volume; listeners are called on the apply or flusher thread,
  * or on the submitting thread for an inline run ({@link #submitAll}). An event loop does file
- * I/O only in an inline run: page-cache appends and writes of at most {@link #INLINE_MAX_BYTES}
- * in all; fsyncs never run there.
+ * I/O only in an inline run: one buffer append and the primary writes, at most
+ * {@link #INLINE_MAX_BYTES} in all; fsyncs never run there.
  */
 public final class VolumeSequencer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(VolumeSequencer.class);
@@ -155,8 +155,9 @@ public final class VolumeSequencer implements AutoCloseable {
      * in all), captures and applies them on the calling thread at once: the same order, the same
      * outcomes and listener calls, without the hand-offs to the capture and apply threads, which
      * cost more than the work itself for 4 KiB writes (docs/benchmarks.md#p3-inline). Only what
-     * the sink stores with one page-cache write runs inline ({@link CaptureSink#appendAll}); the
-     * rest (a segment roll, which fsyncs, FULL, an error) is queued behind it, and commands that
+     * the sink stores with one write runs inline ({@link CaptureSink#appendAll}: page cache, or
+     * O_DIRECT for a record of 64 KiB or more); the rest (a segment roll, which fsyncs, FULL, an
+     * error) is queued behind it, and commands that
      * need durability still wait for the flusher, so the calling thread never fsyncs.
      */
     public void submitAll(List<WriteCommand> commands) {
