@@ -7,17 +7,32 @@ import java.util.Objects;
 /**
  * One record to append with {@link CaptureBuffer#appendBatch}: the fields of
  * {@link CaptureBuffer#append}, which the buffer seals with the next sequence and its capture time.
- *
- * @param payload WRITE data (shared with the caller, never modified); empty or null otherwise
+ * A caller's own command type can implement it (the wedge's {@code WriteCommand} does), so that a
+ * run is handed over without a copy per record.
  */
-public record AppendRequest(RecordKind kind, long offsetBytes, long lengthBytes, int flags, Provenance provenance,
-        byte[] payload) {
+public interface AppendRequest {
+    RecordKind kind();
 
-    private static final byte[] EMPTY = new byte[0];
+    long offsetBytes();
 
-    public AppendRequest {
-        Objects.requireNonNull(kind, "kind");
-        Objects.requireNonNull(provenance, "provenance");
-        payload = payload == null ? EMPTY : payload;
+    long lengthBytes();
+
+    int flags();
+
+    Provenance provenance();
+
+    /** WRITE data (shared with the caller, never modified); empty, never null, otherwise. */
+    byte[] payload();
+
+    /** A plain request; a null payload becomes empty. */
+    static AppendRequest of(RecordKind kind, long offsetBytes, long lengthBytes, int flags, Provenance provenance,
+            byte[] payload) {
+        return new Plain(Objects.requireNonNull(kind, "kind"), offsetBytes, lengthBytes, flags,
+                Objects.requireNonNull(provenance, "provenance"), payload == null ? new byte[0] : payload);
+    }
+
+    /** {@link #of}'s request. */
+    record Plain(RecordKind kind, long offsetBytes, long lengthBytes, int flags, Provenance provenance, byte[] payload)
+            implements AppendRequest {
     }
 }

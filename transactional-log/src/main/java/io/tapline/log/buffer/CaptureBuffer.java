@@ -344,7 +344,7 @@ public final class CaptureBuffer implements Closeable {
      * @return the stored prefix in sequence order, possibly empty (then nothing was stored)
      * @throws IOException when the buffer is closed
      */
-    public synchronized List<CaptureRecord> appendBatch(List<AppendRequest> requests) throws IOException {
+    public synchronized List<CaptureRecord> appendBatch(List<? extends AppendRequest> requests) throws IOException {
         checkOpen();
         if (requests.isEmpty() || !capturePaused.isEmpty() || lost.full() || !storageError.isEmpty()) {
             return List.of();
@@ -354,9 +354,7 @@ public final class CaptureBuffer implements Closeable {
         long largest = 0;
         int n = 0;
         for (AppendRequest r : requests) {
-            long size = (long) RecordCodec.FIXED_BYTES + volumeIdBytes
-                    + RecordCodec.utf8Length(r.provenance().initiator())
-                    + RecordCodec.utf8Length(r.provenance().target()) + r.payload().length;
+            long size = encodedSize(r.provenance(), r.payload().length);
             boolean fitsSegment = n == 0 && active.isEmpty() || published + total + size <= config.segmentBytes();
             if (r.kind() == RecordKind.GAP || r.payload().length > RecordCodec.MAX_PAYLOAD_BYTES || !fitsSegment
                     || retainedBytes + total + size > config.maxBytes()) {
@@ -400,8 +398,7 @@ public final class CaptureBuffer implements Closeable {
             }
             appendGap();
         }
-        long size = (long) RecordCodec.FIXED_BYTES + volumeIdBytes + RecordCodec.utf8Length(provenance.initiator())
-                + RecordCodec.utf8Length(provenance.target()) + data.length;
+        long size = encodedSize(provenance, data.length);
         boolean roll = needsRoll(size);
         if (retainedBytes + size + (roll ? SegmentHeader.FIXED_BYTES + volumeIdBytes : 0) > config.maxBytes()) {
             log.warn("capture buffer FULL, writes are no longer captured volume={} seq={} retainedBytes={} "
@@ -418,6 +415,12 @@ public final class CaptureBuffer implements Closeable {
             lost.gapCounted();
         }
         return record;
+    }
+
+    /** Encoded bytes of a record of this buffer's volume with this provenance and payload size. */
+    private long encodedSize(Provenance provenance, int payloadBytes) {
+        return (long) RecordCodec.FIXED_BYTES + volumeIdBytes + RecordCodec.utf8Length(provenance.initiator())
+                + RecordCodec.utf8Length(provenance.target()) + payloadBytes;
     }
 
     /**

@@ -34,5 +34,4 @@ final class RecordBatch {
         }
         return gather;
     }
-
 }

@@ -126,7 +126,7 @@ class BatchAppendTest {
         BufferConfig config = new BufferConfig(1 << 20, 1L << 30, 1L << 29);
         try (CaptureBuffer buffer = open(dir, config)) {
             List<AppendRequest> run = new ArrayList<>(writes(1, 3, 512));
-            run.add(new AppendRequest(RecordKind.GAP, 0, 4096, 0, WEDGE, "lost".getBytes()));
+            run.add(AppendRequest.of(RecordKind.GAP, 0, 4096, 0, WEDGE, "lost".getBytes()));
             run.addAll(writes(5, 2, 512));
             assertEquals(3, buffer.appendBatch(run).size(), "up to the GAP");
             assertEquals(List.of(), buffer.appendBatch(run.subList(3, run.size())), "a GAP goes one by one");
@@ -149,7 +149,7 @@ class BatchAppendTest {
         List<AppendRequest> run = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             long sequence = firstSequence + i;
-            run.add(new AppendRequest(RecordKind.WRITE, sequence * 4096L, length, 0, WEDGE, payload(sequence, length)));
+            run.add(AppendRequest.of(RecordKind.WRITE, sequence * 4096L, length, 0, WEDGE, payload(sequence, length)));
         }
         return run;
     }

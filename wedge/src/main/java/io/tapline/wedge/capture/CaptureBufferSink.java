@@ -3,10 +3,8 @@ package io.tapline.wedge.capture;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
-import io.tapline.log.buffer.AppendRequest;
 import io.tapline.log.buffer.CaptureBuffer;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -26,12 +24,7 @@ final class CaptureBufferSink implements CaptureSink {
 
     @Override
     public List<CaptureRecord> appendAll(List<WriteCommand> commands) throws IOException {
-        List<AppendRequest> requests = new ArrayList<>(commands.size());
-        for (WriteCommand c : commands) {
-            requests.add(new AppendRequest(c.kind(), c.offsetBytes(), c.lengthBytes(), c.flags(), c.provenance(),
-                    c.payload()));
-        }
-        return buffer.appendBatch(requests);
+        return buffer.appendBatch(commands); // a WriteCommand is an AppendRequest: no copy per record
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.tapline.wedge.capture;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.AppendRequest;
 import java.util.Objects;
 
 /**
@@ -18,7 +19,7 @@ import java.util.Objects;
  * @param listener    receives the outcome
  */
 public record WriteCommand(RecordKind kind, long offsetBytes, long lengthBytes, int flags, Provenance provenance,
-        byte[] payload, CompletionListener listener) {
+        byte[] payload, CompletionListener listener) implements AppendRequest {
 
     private static final byte[] EMPTY = new byte[0];
 

@@ -18,7 +18,7 @@ import java.util.concurrent.ExecutorService;
  * <h2>Standby</h2>
  * A standby export negotiates exactly like a served one (name, size, flags, block sizes), so a
  * host keeps seeing the same disk, but every data command gets EPERM. A wedge's export becomes
- * standby through {@link #standby}; from then on {@link #submit} refuses writes. The check and
+ * standby through {@link #standby}; from then on {@link #submitAll} refuses writes. The check and
  * the hand-off to the sequencer happen under this object's monitor, so once {@code standby}
  * returns no write can still reach the sequencer: a fenced primary stops changing at once.
  *
@@ -102,19 +102,6 @@ final class Export {
     }
 
     /**
-     * Hands a write-nature command to the sequencer unless the export is standby.
-     *
-     * @return false when the command was refused (standby); its listener is not called then
-     */
-    synchronized boolean submit(WriteCommand command) {
-        if (standbyReason != null) {
-            return false;
-        }
-        sequencer.submit(command);
-        return true;
-    }
-
-    /**
      * Hands write-nature commands to the sequencer together ({@link VolumeSequencer#submitAll})
      * unless the export is standby.
      *
@@ -129,7 +116,7 @@ final class Export {
     }
 
     /**
-     * Refuses data commands from now on. Every write {@link #submit} accepted before is already
+     * Refuses data commands from now on. Every write {@link #submitAll} accepted before is already
      * in the sequencer's FIFO when this returns; none is accepted after.
      */
     synchronized void standby(String reason) {
