@@ -52,8 +52,10 @@ final class SnoopRig implements AutoCloseable {
             args.addAll(List.of("--capture-buffer", "128M"));
         }
         args.addAll(List.of(extra));
-        // the heap a production snoop has at least (its default decode queue is a quarter of it)
-        snoop = TaplineProcess.startWithHeap(dir.resolve("snoop.log"), "-Xmx2g", args.toArray(String[]::new))
+        // The heap a production snoop has at least (its default decode queue is a quarter of it),
+        // and the client compiler alone, as both launchers start the snoop.
+        snoop = TaplineProcess.startWithJvmOptions(dir.resolve("snoop.log"),
+                        List.of("-Xmx2g", "-XX:TieredStopAtLevel=1"), args.toArray(String[]::new))
                 .awaitLogLine("tapline snoop: capturing on", START);
         return this;
     }
