@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.NoSuchFileException;
 import java.util.Arrays;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -19,8 +20,15 @@ import picocli.CommandLine.Command;
 @Command(name = "tapline",
         mixinStandardHelpOptions = true,
         versionProvider = TaplineCli.Version.class,
-        description = "Captures the writes a host sends to its disk and replays them, in order, on a remote replica.",
-        subcommands = {
+        description = "Captures the writes a host sends to its disk and replays them, in order, on a remote replica.")
+public final class TaplineCli implements Runnable {
+    /**
+     * The subcommands, in the order {@code tapline --help} lists them. They are added by
+     * {@link #newCommandLine(boolean, String...)}, not by the annotation: picocli builds the model
+     * of every command it is given from its annotations, which took about 0.15 s of each start
+     * (docs/benchmarks.md#cli-lazy-subcommands), so a run that names its command gets that one alone.
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(
             ReplayCommand.class,
             WedgeCommand.class,
             SnoopCommand.class,
@@ -45,9 +53,7 @@ import picocli.CommandLine.Command;
             ImageCommand.class,
             AuditCommand.class,
             WindowCommand.class,
-            CommandLine.HelpCommand.class
-        })
-public final class TaplineCli implements Runnable {
+            CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -63,14 +69,29 @@ public final class TaplineCli implements Runnable {
 
     /** Runs the CLI and returns its exit code (used by tests and {@link #main}). */
     public static int run(String... args) {
-        return newCommandLine(Arrays.asList(args).contains("--verbose")).execute(args);
+        return newCommandLine(Arrays.asList(args).contains("--verbose"), args).execute(args);
     }
 
-    /** Builds the command line with Tapline's converters and one-line error handling. */
+    /** Builds the command line with every subcommand, Tapline's converters and one-line error handling. */
     public static CommandLine newCommandLine(boolean verbose) {
+        return newCommandLine(verbose, new String[0]);
+    }
+
+    /**
+     * Builds the command line for {@code args}: when its first word names a subcommand (by name
+     * or alias), with that one alone, else (no command, {@code help}, a word that names none)
+     * with all of them, so that usage and errors list them all.
+     */
+    public static CommandLine newCommandLine(boolean verbose, String... args) {
         CommandLine cl = new CommandLine(new TaplineCli());
+        Class<?> named = namedSubcommand(args);
+        for (Class<?> c : SUBCOMMANDS) {
+            if (named == null || c == named) {
+                cl.addSubcommand(c);
+            }
+        }
         cl.registerConverter(InetSocketAddress.class, new SocketAddressConverter());
-        cl.setParameterExceptionHandler((ex, args) -> {
+        cl.setParameterExceptionHandler((ex, unmatched) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("tapline: " + ex.getMessage());
             err.println("see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help");
@@ -85,6 +106,22 @@ public final class TaplineCli implements Runnable {
             return ex instanceof CliFailure f ? f.exitCode() : 1;
         });
         return cl;
+    }
+
+    /** The subcommand the first word of {@code args} names; null for none, or for {@code help}. */
+    static Class<?> namedSubcommand(String... args) {
+        String word = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse(null);
+        if (word == null) {
+            return null;
+        }
+        for (Class<?> c : SUBCOMMANDS) {
+            Command command = c.getAnnotation(Command.class);
+            if (c != CommandLine.HelpCommand.class
+                    && (command.name().equals(word) || Arrays.asList(command.aliases()).contains(word))) {
+                return c;
+            }
+        }
+        return null;
     }
 
     private static String oneLine(Throwable ex) {

@@ -23,7 +23,7 @@ class TaplineCliTest {
     }
 
     private static Outcome run(String... args) {
-        CommandLine cl = TaplineCli.newCommandLine(false);
+        CommandLine cl = TaplineCli.newCommandLine(false, args); // as TaplineCli.run builds it
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out));
@@ -221,5 +221,42 @@ class TaplineCliTest {
         java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         h.putInt(0xA1B2C3D4).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0).putInt(262144).putInt(1);
         return Files.write(dir.resolve("empty.pcap"), h.array());
+    }
+
+    @Test
+    void aRunThatNamesItsCommandGetsThatCommandAlone() {
+        assertEquals(java.util.Set.of("status"),
+                TaplineCli.newCommandLine(false, "--verbose", "status", "--buffer", "x").getSubcommands().keySet());
+        assertEquals(java.util.Set.of("buffer"),
+                TaplineCli.newCommandLine(false, "buffer", "repair", "--help").getSubcommands().keySet());
+        int all = TaplineCli.SUBCOMMANDS.size();
+        assertEquals(all, TaplineCli.newCommandLine(false).getSubcommands().size());
+        assertEquals(all, TaplineCli.newCommandLine(false, "--help").getSubcommands().size());
+        assertEquals(all, TaplineCli.newCommandLine(false, "help", "status").getSubcommands().size());
+        assertEquals(all, TaplineCli.newCommandLine(false, "nosuch").getSubcommands().size());
+    }
+
+    @Test
+    void aLoneCommandKeepsTheInheritedOptionAndTheAddressConverter() {
+        Outcome verbose = run("--verbose", "status", "--verbose", "--buffer", dir.resolve("none").toString());
+        assertEquals(1, verbose.exitCode(), verbose.err()); // parsed (2 would be a usage error), then failed
+        Outcome address = run("replay", "--listen", "127.0.0.1:99999", "--data", dir.toString());
+        assertEquals(2, address.exitCode(), address.err());
+        assertTrue(address.err().contains("port: 99999 (expected: 0..65535)"), address.err());
+    }
+
+    @Test
+    void helpAndUnknownCommandsStillListOrRefuseEveryCommand() {
+        Outcome usage = run("--help");
+        assertEquals(0, usage.exitCode(), usage.err());
+        for (String name : java.util.List.of("replay", "wedge", "snoop", "status", "rollback", "window")) {
+            assertTrue(usage.out().contains("  " + name + " "), name + " in\n" + usage.out());
+        }
+        Outcome help = run("help", "rollback");
+        assertEquals(0, help.exitCode(), help.err());
+        assertTrue(help.out().contains("Usage: tapline rollback"), help.out());
+        Outcome unknown = run("nosuch");
+        assertEquals(2, unknown.exitCode(), unknown.err());
+        assertTrue(unknown.err().contains("'nosuch'"), unknown.err());
     }
 }
