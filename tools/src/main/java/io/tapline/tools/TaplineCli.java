@@ -79,14 +79,15 @@ public final class TaplineCli implements Runnable {
 
     /**
      * Builds the command line for {@code args}: when its first word names a subcommand (by name
-     * or alias), with that one alone, else (no command, {@code help}, a word that names none)
-     * with all of them, so that usage and errors list them all.
+     * or alias), with that one alone; for {@code --version} alone with none; else (no command,
+     * {@code help}, a word that names none) with all of them, so that usage and errors list them all.
      */
     public static CommandLine newCommandLine(boolean verbose, String... args) {
         CommandLine cl = new CommandLine(new TaplineCli());
         Class<?> named = namedSubcommand(args);
+        boolean versionOnly = args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"));
         for (Class<?> c : SUBCOMMANDS) {
-            if (named == null || c == named) {
+            if (!versionOnly && (named == null || c == named)) {
                 cl.addSubcommand(c);
             }
         }

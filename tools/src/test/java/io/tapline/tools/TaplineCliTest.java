@@ -229,6 +229,7 @@ class TaplineCliTest {
                 TaplineCli.newCommandLine(false, "--verbose", "status", "--buffer", "x").getSubcommands().keySet());
         assertEquals(java.util.Set.of("buffer"),
                 TaplineCli.newCommandLine(false, "buffer", "repair", "--help").getSubcommands().keySet());
+        assertEquals(java.util.Set.of(), TaplineCli.newCommandLine(false, "--version").getSubcommands().keySet());
         int all = TaplineCli.SUBCOMMANDS.size();
         assertEquals(all, TaplineCli.newCommandLine(false).getSubcommands().size());
         assertEquals(all, TaplineCli.newCommandLine(false, "--help").getSubcommands().size());
