@@ -21,39 +21,48 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = TaplineCli.Version.class,
         description = "Captures the writes a host sends to its disk and replays them, in order, on a remote replica.")
-public final class TaplineCli implements Runnable {
+public class TaplineCli implements Runnable {
     /**
-     * The subcommands, in the order {@code tapline --help} lists them. They are added by
-     * {@link #newCommandLine(boolean, String...)}, not by the annotation: picocli builds the model
-     * of every command it is given from its annotations, which took about 0.15 s of each start
+     * The subcommands, in the order {@code tapline --help} lists them ({@link CommandTree}'s). They
+     * are added by {@link #newCommandLine(boolean, String...)}: picocli builds the model of every
+     * command it is given from its annotations, which took about 0.15 s of each start
      * (docs/benchmarks.md#cli-lazy-subcommands), so a run that names its command gets that one alone.
      */
-    static final List<Class<?>> SUBCOMMANDS = List.of(
-            ReplayCommand.class,
-            WedgeCommand.class,
-            SnoopCommand.class,
-            StatusCommand.class,
-            EventsCommand.class,
-            HeatCommand.class,
-            ResyncCommand.class,
-            CycleCommand.class,
-            VerifyCommand.class,
-            ControlCommands.Capture.class,
-            ControlCommands.Ship.class,
-            QuickstartCommand.class,
-            BufferCommand.class,
-            MarkCommand.class,
-            RollbackCommand.class,
-            ResumeCommand.class,
-            PromoteCommand.class,
-            DemoteCommand.class,
-            ResolveCommand.class,
-            SwitchoverCommand.class,
-            ControlCommands.Config.class,
-            ImageCommand.class,
-            AuditCommand.class,
-            WindowCommand.class,
-            CommandLine.HelpCommand.class);
+    static final List<Class<?>> SUBCOMMANDS = List.of(CommandTree.class.getAnnotation(Command.class).subcommands());
+
+    /**
+     * The whole command tree in its annotations, for picocli's generators of man pages and bash
+     * completion (dist/pom.xml), and the one list of subcommands.
+     */
+    @Command(subcommands = {
+        ReplayCommand.class,
+        WedgeCommand.class,
+        SnoopCommand.class,
+        StatusCommand.class,
+        EventsCommand.class,
+        HeatCommand.class,
+        ResyncCommand.class,
+        CycleCommand.class,
+        VerifyCommand.class,
+        ControlCommands.Capture.class,
+        ControlCommands.Ship.class,
+        QuickstartCommand.class,
+        BufferCommand.class,
+        MarkCommand.class,
+        RollbackCommand.class,
+        ResumeCommand.class,
+        PromoteCommand.class,
+        DemoteCommand.class,
+        ResolveCommand.class,
+        SwitchoverCommand.class,
+        ControlCommands.Config.class,
+        ImageCommand.class,
+        AuditCommand.class,
+        WindowCommand.class,
+        CommandLine.HelpCommand.class
+    })
+    public static final class CommandTree extends TaplineCli {
+    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
