@@ -238,6 +238,15 @@ class TaplineCliTest {
     }
 
     @Test
+    void theGeneratorsTreeIsTheWholeTapline() {
+        CommandLine tree = new CommandLine(TaplineCli.CommandTree.class);
+        assertEquals("tapline", tree.getCommandName());
+        assertEquals(TaplineCli.newCommandLine(false).getSubcommands().keySet(), tree.getSubcommands().keySet());
+        assertEquals(TaplineCli.SUBCOMMANDS.size(), tree.getSubcommands().size());
+        assertTrue(tree.getCommandSpec().findOption("--verbose") != null);
+    }
+
+    @Test
     void aLoneCommandKeepsTheInheritedOptionAndTheAddressConverter() {
         Outcome verbose = run("--verbose", "status", "--verbose", "--buffer", dir.resolve("none").toString());
         assertEquals(1, verbose.exitCode(), verbose.err()); // parsed (2 would be a usage error), then failed
