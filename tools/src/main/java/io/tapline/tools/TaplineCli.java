@@ -93,12 +93,8 @@ public class TaplineCli implements Runnable {
      */
     public static CommandLine newCommandLine(boolean verbose, String... args) {
         CommandLine cl = new CommandLine(new TaplineCli());
-        Class<?> named = namedSubcommand(args);
-        boolean versionOnly = args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"));
-        for (Class<?> c : SUBCOMMANDS) {
-            if (!versionOnly && (named == null || c == named)) {
-                cl.addSubcommand(c);
-            }
+        for (Class<?> c : subcommandsFor(args)) {
+            cl.addSubcommand(c);
         }
         cl.registerConverter(InetSocketAddress.class, new SocketAddressConverter());
         cl.setParameterExceptionHandler((ex, unmatched) -> {
@@ -116,6 +112,15 @@ public class TaplineCli implements Runnable {
             return ex instanceof CliFailure f ? f.exitCode() : 1;
         });
         return cl;
+    }
+
+    /** The subcommands {@code args} needs (see {@link #newCommandLine(boolean, String...)}). */
+    private static List<Class<?>> subcommandsFor(String... args) {
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            return List.of();
+        }
+        Class<?> named = namedSubcommand(args);
+        return named == null ? SUBCOMMANDS : List.of(named);
     }
 
     /** The subcommand the first word of {@code args} names; null for none, or for {@code help}. */
