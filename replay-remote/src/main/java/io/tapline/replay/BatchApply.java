@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * sequence and ACKs).
  *
  * <p>Order on stable storage: before-images first ({@code undo} fdatasync), then the replica.
- * The audit entries of the batch (with the SHA-256 of each WRITE payload) are built, appended
- * and synced on a second thread while the replica is written and synced: the two files do not
+ * The audit entries of the batch (with the SHA-256 of each WRITE payload, usually computed where
+ * the batch was received) are built, appended and synced on a second thread while the replica is written and synced: the two files do not
  * depend on each other, and recovery already undoes records that reached the audit log but not
  * {@code applied.state}. Entries stay in sequence order (one task per batch, one thread), and
  * the batch is not reported applied until the audit sync finished.
@@ -78,15 +78,22 @@ final class BatchApply implements Closeable {
         final java.util.concurrent.atomic.LongAdder waitAudit = new java.util.concurrent.atomic.LongAdder();
         /** On the sync thread. */
         final java.util.concurrent.atomic.LongAdder statePersist = new java.util.concurrent.atomic.LongAdder();
+        /** Where batches are received (a session's event loop): unpacking and checking them (CRC-32Cs, payload copies). */
+        final java.util.concurrent.atomic.LongAdder unpack = new java.util.concurrent.atomic.LongAdder();
+        /** On the audit thread: the entries built (SHA-256 of each WRITE payload) and appended. */
+        final java.util.concurrent.atomic.LongAdder auditAppend = new java.util.concurrent.atomic.LongAdder();
+        /** On the audit thread: the audit log's and its head's fdatasyncs. */
+        final java.util.concurrent.atomic.LongAdder auditSync = new java.util.concurrent.atomic.LongAdder();
         /** The apply thread waiting for the sync thread (what the overlap did not hide). */
         final java.util.concurrent.atomic.LongAdder waitSyncThread = new java.util.concurrent.atomic.LongAdder();
 
         /** The sums in seconds, then reset. */
         String takeSummary() {
             java.util.concurrent.atomic.LongAdder[] all = {beforeImages, undoSync, replicaWrite, replicaSync,
-                waitAudit, statePersist, waitSyncThread};
+                waitAudit, statePersist, waitSyncThread, unpack, auditAppend, auditSync};
             String[] names = {"apply:beforeImages", "apply:undoSync", "apply:replicaWrite", "sync:replicaSync",
-                "sync:waitAudit", "sync:statePersist", "apply:waitSyncThread"};
+                "sync:waitAudit", "sync:statePersist", "apply:waitSyncThread", "recv:unpack", "audit:append",
+                "audit:sync"};
             StringBuilder b = new StringBuilder();
             for (int i = 0; i < all.length; i++) {
                 b.append(i == 0 ? "" : " ").append(names[i]).append('=')
@@ -140,7 +147,7 @@ final class BatchApply implements Closeable {
 
     /** Applies {@code fresh} (in sequence order, none applied yet); durable on return. */
     Outcome apply(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
-        return finish(stage(fresh, sync, lastApplied, o -> { }));
+        return finish(stage(fresh, null, sync, lastApplied, o -> { }));
     }
 
     /**
@@ -192,18 +199,27 @@ final class BatchApply implements Closeable {
      * moves past this group only after {@link #finish}. A power cut therefore leaves undo records
      * for every replica byte above the durable applied sequence, and recovery undoes them newest
      * first, whatever mix of the two groups' writes the disk kept.
+     *
+     * <p>{@code digests}, when not {@code null}, holds per record of {@code fresh} the SHA-256 of a
+     * WRITE's payload computed where the batch was received ({@link ReceivedBatch}); the audit
+     * thread computes the missing ones.
      */
-    Staged stage(List<CaptureRecord> fresh, SyncState sync, long lastApplied, AfterSync then) throws IOException {
+    Staged stage(List<CaptureRecord> fresh, List<byte[]> digests, SyncState sync, long lastApplied, AfterSync then)
+            throws IOException {
         // Before-images first, durable before the first byte of the batch reaches the replica. A
         // long TRIM/WRITE_ZEROES ends that step: it is applied in bounded steps of its own
         // (ZeroInSteps), and the records after it take their before-images after it.
         int cut = nextLongZero(fresh, 0);
         appendBeforeImages(fresh.subList(0, cut));
         Future<?> audited = auditThread.submit(() -> {
-            for (CaptureRecord r : fresh) {
-                auditRecord(r);
+            long a0 = System.nanoTime();
+            for (int i = 0; i < fresh.size(); i++) {
+                auditRecord(fresh.get(i), digests == null ? null : digests.get(i));
             }
+            long a1 = System.nanoTime();
             audit.sync();
+            PHASES.auditAppend.add(a1 - a0);
+            PHASES.auditSync.add(System.nanoTime() - a1);
             return null;
         });
         Outcome outcome = outcome(fresh, sync, lastApplied);
@@ -440,7 +456,8 @@ final class BatchApply implements Closeable {
         }
     }
 
-    private void auditRecord(CaptureRecord r) throws IOException {
+    /** Appends {@code r}'s entry; {@code digest} is its payload's SHA-256 when computed already (else computed here). */
+    private void auditRecord(CaptureRecord r, byte[] digest) throws IOException {
         AuditType type = switch (r.kind()) {
             case GAP -> AuditType.GAP;
             case MARK -> AuditType.MARK;
@@ -450,7 +467,7 @@ final class BatchApply implements Closeable {
         String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
         String detail = r.kind().changesData() || r.kind() == RecordKind.FLUSH ? "" : r.text();
         audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
-                p.opcode(), r.kind() == RecordKind.WRITE ? audit.digest(r.payload()) : null, who, detail);
+                p.opcode(), r.kind() != RecordKind.WRITE ? null : digest != null ? digest : audit.digest(r.payload()), who, detail);
     }
 
     /**

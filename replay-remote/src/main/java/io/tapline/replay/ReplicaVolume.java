@@ -1,6 +1,5 @@
 package io.tapline.replay;
 
-import io.tapline.journey.BatchCodec;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocolException;
 import io.tapline.log.CaptureRecord;
@@ -534,6 +533,18 @@ final class ReplicaVolume implements Closeable {
      *         an earlier group still staged must then be abandoned, not completed
      */
     StagedGroup stage(List<JourneyMessage.Batch> batches) throws IOException {
+        List<ReceivedBatch> received = new ArrayList<>(batches.size());
+        for (JourneyMessage.Batch b : batches) {
+            received.add(ReceivedBatch.unpack(b));
+        }
+        return stageReceived(received);
+    }
+
+    /**
+     * {@link #stage} of batches unpacked where they were received (a session unpacks each on its
+     * event loop, so the apply thread spends its time on the files).
+     */
+    StagedGroup stageReceived(List<ReceivedBatch> batches) throws IOException {
         checkUsable();
         if (staged >= 2) {
             throw new IllegalStateException("volume " + volumeId + ": a third group staged before the first completed");
@@ -544,12 +555,13 @@ final class ReplicaVolume implements Closeable {
         }
         long[] acks = new long[batches.size()];
         List<CaptureRecord> fresh = new ArrayList<>();
+        List<byte[]> freshDigests = new ArrayList<>();
         long expected = stagedLast + 1;
         RuntimeException rejected = null;
         int ok = 0;
-        for (JourneyMessage.Batch batch : batches) {
+        for (ReceivedBatch batch : batches) {
             try {
-                List<CaptureRecord> records = BatchCodec.unpack(batch);
+                List<CaptureRecord> records = batch.checkedRecords();
                 if (batch.firstSequence() > expected && records.get(0).kind() == io.tapline.log.RecordKind.RESYNC_BEGIN) {
                     // A resync epoch covers what the hole misses: SyncState marks the replica out of sync until it ends.
                     log.warn("volume={} sequence jumps from {} to {}: a resync begins there ({})", volumeId,
@@ -563,9 +575,11 @@ final class ReplicaVolume implements Closeable {
                 for (CaptureRecord r : records) {
                     check(r);
                 }
-                for (CaptureRecord r : records) {
+                for (int i = 0; i < records.size(); i++) {
+                    CaptureRecord r = records.get(i);
                     if (r.sequence() >= expected) {
                         fresh.add(r);
+                        freshDigests.add(batch.digests().get(i));
                         expected++;
                     }
                 }
@@ -582,7 +596,7 @@ final class ReplicaVolume implements Closeable {
             long crc = fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL;
             try {
                 // applied.state is written on the sync thread, after the group's replica and audit syncs
-                written = batchApply.stage(fresh, stagedSync, stagedLast, o -> {
+                written = batchApply.stage(fresh, freshDigests, stagedSync, stagedLast, o -> {
                     long t0 = System.nanoTime();
                     state.persist(newLast, o.sync(), crc);
                     BatchApply.PHASES.statePersist.add(System.nanoTime() - t0);

@@ -61,6 +61,33 @@ class GroupCommitTest {
         assertArrayEquals(atThree, Files.readAllBytes(dir.resolve("vol1/replica.img")));
     }
 
+    /**
+     * The audit digests are computed where a batch is received, per record of the batch; the group
+     * skips records applied before (re-sent ones): each entry must still carry its own record's
+     * digest, not a neighbour's.
+     */
+    @Test
+    void auditDigestsFollowTheirRecordsPastReSentOnes() throws Exception {
+        try (ReplicaVolume v = open()) {
+            v.apply(batch(1, 1, 3));
+            v.complete(v.stageReceived(List.of(ReceivedBatch.unpack(batch(2, 2, 4)), ReceivedBatch.unpack(batch(3, 6, 3)),
+                    ReceivedBatch.unpack(batch(4, 1, 3)))));
+        }
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        List<io.tapline.log.audit.AuditEntry> entries = new ArrayList<>();
+        for (io.tapline.log.audit.AuditEntry e : io.tapline.log.audit.AuditLog.read(dir.resolve("vol1"))) {
+            if (e.type() == io.tapline.log.audit.AuditType.RECORD) {
+                entries.add(e);
+            }
+        }
+        assertEquals(8, entries.size(), "one entry per applied record, none for the re-sent ones");
+        for (io.tapline.log.audit.AuditEntry e : entries) {
+            byte[] p = new byte[4096];
+            Arrays.fill(p, (byte) e.sequence());
+            assertArrayEquals(sha.digest(p), e.payloadDigest(), "seq " + e.sequence());
+        }
+    }
+
     @Test
     void holeInTheGroupAppliesTheBatchesBeforeItAndNamesIt() throws Exception {
         try (ReplicaVolume v = open()) {

@@ -201,6 +201,18 @@ public final class AuditLog implements Closeable {
         return sha.digest(bytes);
     }
 
+    private static final ThreadLocal<MessageDigest> PAYLOAD_SHA = ThreadLocal.withInitial(AuditLog::sha256);
+
+    /**
+     * The digest an entry carries for a WRITE's payload (SHA-256), computed on any thread: a
+     * replayer digests each batch where it is received, ahead of the audit thread (thread-safe).
+     */
+    public static byte[] payloadDigest(byte[] payload) {
+        MessageDigest md = PAYLOAD_SHA.get();
+        md.reset();
+        return md.digest(payload);
+    }
+
     @Override
     public void close() throws IOException {
         try {

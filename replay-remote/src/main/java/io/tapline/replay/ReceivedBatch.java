@@ -1,0 +1,70 @@
+package io.tapline.replay;
+
+import io.tapline.journey.BatchCodec;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordKind;
+import io.tapline.log.audit.AuditLog;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A batch as it arrived, unpacked and checked ({@link BatchCodec#unpack}: the batch CRC-32C, each
+ * record's CRC-32C, dense sequences) and with the SHA-256 of each WRITE's payload that its audit
+ * entry carries, all computed where it was received (a session's event loop). The volume's apply
+ * thread, serial by the ordering contract, then spends its time on the files, and the audit
+ * thread only appends and syncs. A batch that fails its checks keeps the failure, and
+ * {@link ReplicaVolume#stageReceived} throws it at the batch's place in the group: the batches
+ * before it are applied and acknowledged, nothing after it is, exactly as when the apply thread
+ * unpacked it.
+ *
+ * <p>Keeps what the acknowledgement needs, not the batch's body (the records hold the bytes).
+ *
+ * @param batchId the batch's identifier, echoed by its ACK
+ * @param firstSequence the batch's first sequence number, as the source sent it
+ * @param crc32c the batch's CRC-32C, echoed by its ACK
+ * @param uncompressedLength the record bytes the batch carries (group sizes are counted in them)
+ * @param records the batch's records, in sequence order; {@code null} when {@code failure} is set
+ * @param digests per record, the SHA-256 of a WRITE's payload ({@link AuditLog#payloadDigest}),
+ *        {@code null} for other kinds; {@code null} when {@code failure} is set
+ * @param failure why the batch was refused, or {@code null}
+ */
+record ReceivedBatch(long batchId, long firstSequence, int crc32c, int uncompressedLength, List<CaptureRecord> records,
+        List<byte[]> digests, RuntimeException failure) {
+
+    /** Unpacks, checks and digests {@code batch}; never throws for a damaged batch (the failure is kept). */
+    static ReceivedBatch unpack(JourneyMessage.Batch batch) {
+        long t0 = System.nanoTime();
+        List<CaptureRecord> records = null;
+        List<byte[]> digests = null;
+        RuntimeException failure = null;
+        try {
+            records = BatchCodec.unpack(batch);
+            digests = new ArrayList<>(records.size());
+            for (CaptureRecord r : records) {
+                digests.add(r.kind() == RecordKind.WRITE ? AuditLog.payloadDigest(r.payload()) : null);
+            }
+        } catch (RuntimeException e) {
+            records = null;
+            digests = null;
+            failure = e;
+        }
+        BatchApply.PHASES.unpack.add(System.nanoTime() - t0);
+        return new ReceivedBatch(batch.batchId(), batch.firstSequence(), batch.crc32c(), batch.uncompressedLength(),
+                records, digests, failure);
+    }
+
+    /** The records, or the failure thrown. */
+    List<CaptureRecord> checkedRecords() {
+        if (failure != null) {
+            throw failure;
+        }
+        return records;
+    }
+
+    @Override
+    public String toString() {
+        return "batch " + batchId + " from seq " + firstSequence
+                + (failure == null ? "" : " (refused: " + failure.getMessage() + ")");
+    }
+}
