@@ -28,9 +28,30 @@ import java.util.List;
  * @param digests per record, the SHA-256 of a WRITE's payload ({@link AuditLog#payloadDigest}),
  *        {@code null} for other kinds; {@code null} when {@code failure} is set
  * @param failure why the batch was refused, or {@code null}
+ * @param packed the batch as it came when it is not unpacked yet ({@link #later}), else {@code null}
  */
 record ReceivedBatch(long batchId, long firstSequence, int crc32c, int uncompressedLength, List<CaptureRecord> records,
-        List<byte[]> digests, RuntimeException failure) {
+        List<byte[]> digests, RuntimeException failure, JourneyMessage.Batch packed) {
+
+    /**
+     * A batch queued as it came, to be unpacked by whoever applies it ({@link #unpacked}): a session
+     * unpacks ahead only up to a bound of bytes, since an unpacked batch holds its uncompressed
+     * bytes (up to several times the compressed batch).
+     */
+    static ReceivedBatch later(JourneyMessage.Batch batch) {
+        return new ReceivedBatch(batch.batchId(), batch.firstSequence(), batch.crc32c(), batch.uncompressedLength(),
+                null, null, null, batch);
+    }
+
+    /** Whether the batch is unpacked already (its bytes held uncompressed). */
+    boolean isUnpacked() {
+        return packed == null;
+    }
+
+    /** This batch unpacked: itself, or unpacked now on the calling thread if it was queued as it came. */
+    ReceivedBatch unpacked() {
+        return packed == null ? this : unpack(packed);
+    }
 
     /** Unpacks, checks and digests {@code batch}; never throws for a damaged batch (the failure is kept). */
     static ReceivedBatch unpack(JourneyMessage.Batch batch) {
@@ -51,11 +72,14 @@ record ReceivedBatch(long batchId, long firstSequence, int crc32c, int uncompres
         }
         BatchApply.PHASES.unpack.add(System.nanoTime() - t0);
         return new ReceivedBatch(batch.batchId(), batch.firstSequence(), batch.crc32c(), batch.uncompressedLength(),
-                records, digests, failure);
+                records, digests, failure, null);
     }
 
-    /** The records, or the failure thrown. */
+    /** The records, or the failure thrown; only for an unpacked batch. */
     List<CaptureRecord> checkedRecords() {
+        if (packed != null) {
+            throw new IllegalStateException("batch " + batchId + " not unpacked");
+        }
         if (failure != null) {
             throw failure;
         }

@@ -47,6 +47,14 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     private final ReplayConfig config;
     private final Queue<ReceivedBatch> queued = new ConcurrentLinkedQueue<>();
+    /**
+     * At most this many uncompressed bytes of queued batches are unpacked on the event loop ahead
+     * of the apply thread: twice a group, so the next group is always ready, and a bound on what
+     * a session holds uncompressed whatever the link's compression ratio.
+     */
+    static final long UNPACK_AHEAD_BYTES = 2 * GROUP_BYTES;
+    /** Uncompressed bytes of the unpacked batches in {@link #queued} (event loop adds, apply thread subtracts). */
+    private final java.util.concurrent.atomic.AtomicLong unpackedQueuedBytes = new java.util.concurrent.atomic.AtomicLong();
     /** Batches received (event loop) and taken from {@link #queued} (apply thread): bound one apply task's pipeline. */
     private final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
     private long taken;
@@ -189,11 +197,20 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      * payload copies and the audit's SHA-256s, about 1.4 s of CPU per GiB, within the link's pace
      * and parallel to the apply), so that the apply thread, which is serial by the ordering
      * contract, spends its time on the files and the audit thread only appends and syncs; a
-     * damaged batch keeps its failure for the apply thread to report in order.
+     * damaged batch keeps its failure for the apply thread to report in order. Unpacked batches
+     * hold their bytes uncompressed: past {@link #UNPACK_AHEAD_BYTES} of them queued, a batch is
+     * queued as it came and the apply thread unpacks it (so a well-compressed backlog cannot fill
+     * the heap).
      */
     private void onBatch(JourneyMessage.Batch batch) {
         received.incrementAndGet();
-        queued.add(ReceivedBatch.unpack(batch));
+        int bytes = batch.uncompressedLength();
+        if (unpackedQueuedBytes.get() + bytes <= UNPACK_AHEAD_BYTES) {
+            unpackedQueuedBytes.addAndGet(bytes);
+            queued.add(ReceivedBatch.unpack(batch));
+        } else {
+            queued.add(ReceivedBatch.later(batch)); // unpacked by the apply thread, as it comes to it
+        }
         host.executor().execute(this::applyQueued);
     }
 
@@ -272,17 +289,27 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         } catch (ReplicaVolume.GroupFailure e) {
             reportState(v);
             ack(failing, e.appliedAcks());
-            queued.clear();
+            dropQueued();
             error(e.getMessage());
         } catch (IOException e) {
             log.error("volume={} applying batches {}..{} failed: {}", volumeId, failing.get(0).batchId(),
                     failing.get(failing.size() - 1).batchId(), e.toString());
-            queued.clear();
+            dropQueued();
             reportState(v);
             error("replayer I/O error applying batch " + failing.get(0).batchId() + ": " + e.getMessage());
         } catch (RuntimeException e) {
-            queued.clear();
+            dropQueued();
             error(e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    /** Drops every queued batch (the session failed; the source re-sends what was not acknowledged). */
+    private void dropQueued() {
+        ReceivedBatch b;
+        while ((b = queued.poll()) != null) {
+            if (b.isUnpacked()) {
+                unpackedQueuedBytes.addAndGet(-b.uncompressedLength());
+            }
         }
     }
 
@@ -292,6 +319,9 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         long bytes = 0;
         ReceivedBatch b;
         while ((group.isEmpty() || (bytes < GROUP_BYTES && group.size() < maxBatches)) && (b = queued.poll()) != null) {
+            if (b.isUnpacked()) {
+                unpackedQueuedBytes.addAndGet(-b.uncompressedLength());
+            }
             group.add(b);
             bytes += b.uncompressedLength();
         }

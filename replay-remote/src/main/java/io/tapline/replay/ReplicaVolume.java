@@ -559,7 +559,8 @@ final class ReplicaVolume implements Closeable {
         long expected = stagedLast + 1;
         RuntimeException rejected = null;
         int ok = 0;
-        for (ReceivedBatch batch : batches) {
+        for (ReceivedBatch queued : batches) {
+            ReceivedBatch batch = queued.unpacked();
             try {
                 List<CaptureRecord> records = batch.checkedRecords();
                 if (batch.firstSequence() > expected && records.get(0).kind() == io.tapline.log.RecordKind.RESYNC_BEGIN) {

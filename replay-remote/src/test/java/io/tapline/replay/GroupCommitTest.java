@@ -70,7 +70,8 @@ class GroupCommitTest {
     void auditDigestsFollowTheirRecordsPastReSentOnes() throws Exception {
         try (ReplicaVolume v = open()) {
             v.apply(batch(1, 1, 3));
-            v.complete(v.stageReceived(List.of(ReceivedBatch.unpack(batch(2, 2, 4)), ReceivedBatch.unpack(batch(3, 6, 3)),
+            // the second one queued as it came (past a session's unpack-ahead bound): unpacked by the apply
+            v.complete(v.stageReceived(List.of(ReceivedBatch.unpack(batch(2, 2, 4)), ReceivedBatch.later(batch(3, 6, 3)),
                     ReceivedBatch.unpack(batch(4, 1, 3)))));
         }
         java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
@@ -85,6 +86,23 @@ class GroupCommitTest {
             byte[] p = new byte[4096];
             Arrays.fill(p, (byte) e.sequence());
             assertArrayEquals(sha.digest(p), e.payloadDigest(), "seq " + e.sequence());
+        }
+    }
+
+    @Test
+    void damagedBatchQueuedAsItCameIsRefusedAtItsPlace() throws Exception {
+        JourneyMessage.Batch good = batch(2, 3, 2);
+        byte[] body = good.body().clone();
+        body[body.length - 1] ^= 1;
+        JourneyMessage.Batch damaged = new JourneyMessage.Batch(good.batchId(), good.firstSequence(), good.lastSequence(),
+                good.recordCount(), good.compression(), good.uncompressedLength(), good.crc32c(), body);
+        try (ReplicaVolume v = open()) {
+            ReplicaVolume.StagedGroup g = v.stageReceived(List.of(ReceivedBatch.unpack(batch(1, 1, 2)),
+                    ReceivedBatch.later(damaged), ReceivedBatch.unpack(batch(3, 5, 1))));
+            ReplicaVolume.GroupFailure e = assertThrows(ReplicaVolume.GroupFailure.class, () -> v.complete(g));
+            assertArrayEquals(new long[] {2}, e.appliedAcks());
+            assertTrue(e.getMessage().contains("crc32c"), e.getMessage());
+            assertEquals(2, v.lastApplied());
         }
     }
 
