@@ -4,7 +4,8 @@
 #   apply     a replayer applying 1 GiB of overwrites (real before-images, undo log on) that a
 #             wedge captured while the replayer was down: time from replayer start to synced
 #   rollback  rolling that 1 GiB of changes back to the mark placed before it
-# Prints apply rate / raw rate (target >= 0.5x) and rollback time / raw write time (target <= 2x).
+# Prints apply rate / raw rate (target >= 0.5x) and rollback time / raw write time (target <= 2x),
+# and the CPU (user + system) of the wedge during the catch-up and of the replayer from its start.
 # Usage: bench/undo_apply.sh [WORKDIR=/tmp/tapline-undo-bench]
 # Profile the timed replayer only: REPLAY_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/r.jfr,settings=profile
 # (WEDGE_JAVA_OPTS likewise for the wedge, whose shipper feeds the replayer)
@@ -43,11 +44,15 @@ nbdcopy "$W/a.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
 # Phase B: the replayer is down while 1 GiB of overwrites is captured; then time its catch-up.
 kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null || true; REPLAY_PID=
 nbdcopy "$W/b.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
+# CPU seconds (user + system) of a process so far, from /proc/PID/stat.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"; }
+WEDGE_CPU0=$(cpu_s "$WEDGE_PID")
 t0=$(now)
 TAPLINE_JAVA_OPTS="${REPLAY_JAVA_OPTS:-${TAPLINE_JAVA_OPTS:-}}" \
   "$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >>"$W/replay.log" 2>&1 & REPLAY_PID=$!
 "$TAPLINE" status --buffer "$W/buffer" --wait-synced 1800 >/dev/null
 t1=$(now); APPLY_S=$(echo "$t1 - $t0" | bc -l)
+WEDGE_CPU=$(echo "$(cpu_s "$WEDGE_PID") - $WEDGE_CPU0" | bc -l); REPLAY_CPU=$(cpu_s "$REPLAY_PID")
 UNDO_MB=$(du -sm "$W/remote/vol1/undo" | cut -f1)
 # Without the replayer's JVM start-up and handshake: from its "volume opened" log line (second run).
 logsec() { python3 -c 'import sys,datetime as d
@@ -64,6 +69,7 @@ RB1=$(grep "rollback done" "$W/replay.log" | tail -1 | cut -d' ' -f1)
 ROLLBACK_SERVER_S=$(echo "$(logsec "$RB1") - $(logsec "$RB0")" | bc -l)
 cmp -s <(head -c $((SIZE_MB << 20)) "$W/remote/vol1/replica.img") "$W/a.bin" || { echo "replica != image at the mark" >&2; exit 1; }
 
+echo "CPU during the catch-up (user + system): wedge $(printf %.2f "$WEDGE_CPU") s, replayer $(printf %.2f "$REPLAY_CPU") s (from its JVM start), $(nproc) cores"
 python3 - "$SIZE_MB" "$RAW_S" "$APPLY_S" "$ROLLBACK_S" "$UNDO_MB" "$APPLY_NOJVM_S" "$ROLLBACK_SERVER_S" <<'PY'
 import sys
 mb, raw, apply_s, rb, undo, apply_nojvm, rb_server = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5]), *map(float, sys.argv[6:8])
