@@ -29,10 +29,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Order on stable storage: before-images first ({@code undo} fdatasync), then the replica.
  * The audit entries of the batch (with the SHA-256 of each WRITE payload, usually computed where
- * the batch was received) are built, appended and synced on a second thread while the replica is written and synced: the two files do not
- * depend on each other, and recovery already undoes records that reached the audit log but not
- * {@code applied.state}. Entries stay in sequence order (one task per batch, one thread), and
- * the batch is not reported applied until the audit sync finished.
+ * the batch was received) are built, appended and synced on a second thread while the replica is
+ * written and synced: the two files do not depend on each other, and recovery already undoes
+ * records that reached the audit log but not {@code applied.state}. Entries stay in sequence order
+ * (one task per batch, one thread), and the batch is not reported applied until the audit sync
+ * finished.
  *
  * <p>Pipelining ({@link #stage} then {@link #finish}): the replica fdatasync of a group runs on a
  * second thread ({@code replica-sync-<volume>}) while the apply thread stages the next group
@@ -467,7 +468,8 @@ final class BatchApply implements Closeable {
         String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
         String detail = r.kind().changesData() || r.kind() == RecordKind.FLUSH ? "" : r.text();
         audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
-                p.opcode(), r.kind() != RecordKind.WRITE ? null : digest != null ? digest : audit.digest(r.payload()), who, detail);
+                p.opcode(), r.kind() != RecordKind.WRITE ? null : digest != null ? digest : audit.digest(r.payload()),
+                who, detail);
     }
 
     /**
