@@ -146,11 +146,6 @@ final class BatchApply implements Closeable {
         });
     }
 
-    /** Applies {@code fresh} (in sequence order, none applied yet); durable on return. */
-    Outcome apply(List<CaptureRecord> fresh, SyncState sync, long lastApplied) throws IOException {
-        return finish(stage(fresh, null, sync, lastApplied, o -> { }));
-    }
-
     /**
      * A group written to the replica whose replica fdatasync and audit sync may still run: {@link #finish}
      * waits for both. Until then the group is not durable and must not be acknowledged.
@@ -201,9 +196,8 @@ final class BatchApply implements Closeable {
      * for every replica byte above the durable applied sequence, and recovery undoes them newest
      * first, whatever mix of the two groups' writes the disk kept.
      *
-     * <p>{@code digests}, when not {@code null}, holds per record of {@code fresh} the SHA-256 of a
-     * WRITE's payload computed where the batch was received ({@link ReceivedBatch}); the audit
-     * thread computes the missing ones.
+     * <p>{@code digests} holds per record of {@code fresh} the SHA-256 of a WRITE's payload
+     * (else {@code null}), computed where the batch was received ({@link ReceivedBatch}).
      */
     Staged stage(List<CaptureRecord> fresh, List<byte[]> digests, SyncState sync, long lastApplied, AfterSync then)
             throws IOException {
@@ -215,7 +209,7 @@ final class BatchApply implements Closeable {
         Future<?> audited = auditThread.submit(() -> {
             long a0 = System.nanoTime();
             for (int i = 0; i < fresh.size(); i++) {
-                auditRecord(fresh.get(i), digests == null ? null : digests.get(i));
+                auditRecord(fresh.get(i), digests.get(i));
             }
             long a1 = System.nanoTime();
             audit.sync();
@@ -457,7 +451,7 @@ final class BatchApply implements Closeable {
         }
     }
 
-    /** Appends {@code r}'s entry; {@code digest} is its payload's SHA-256 when computed already (else computed here). */
+    /** Appends {@code r}'s entry; {@code digest} is its payload's SHA-256 (a WRITE), else {@code null}. */
     private void auditRecord(CaptureRecord r, byte[] digest) throws IOException {
         AuditType type = switch (r.kind()) {
             case GAP -> AuditType.GAP;
@@ -468,8 +462,7 @@ final class BatchApply implements Closeable {
         String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
         String detail = r.kind().changesData() || r.kind() == RecordKind.FLUSH ? "" : r.text();
         audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
-                p.opcode(), r.kind() != RecordKind.WRITE ? null : digest != null ? digest : audit.digest(r.payload()),
-                who, detail);
+                p.opcode(), digest, who, detail);
     }
 
     /**

@@ -56,23 +56,20 @@ record ReceivedBatch(long batchId, long firstSequence, int crc32c, int uncompres
     /** Unpacks, checks and digests {@code batch}; never throws for a damaged batch (the failure is kept). */
     static ReceivedBatch unpack(JourneyMessage.Batch batch) {
         long t0 = System.nanoTime();
-        List<CaptureRecord> records = null;
-        List<byte[]> digests = null;
-        RuntimeException failure = null;
+        List<CaptureRecord> records;
         try {
             records = BatchCodec.unpack(batch);
-            digests = new ArrayList<>(records.size());
-            for (CaptureRecord r : records) {
-                digests.add(r.kind() == RecordKind.WRITE ? AuditLog.payloadDigest(r.payload()) : null);
-            }
         } catch (RuntimeException e) {
-            records = null;
-            digests = null;
-            failure = e;
+            return new ReceivedBatch(batch.batchId(), batch.firstSequence(), batch.crc32c(), batch.uncompressedLength(),
+                    null, null, e, null);
+        }
+        List<byte[]> digests = new ArrayList<>(records.size());
+        for (CaptureRecord r : records) {
+            digests.add(r.kind() == RecordKind.WRITE ? AuditLog.payloadDigest(r.payload()) : null);
         }
         BatchApply.PHASES.unpack.add(System.nanoTime() - t0);
         return new ReceivedBatch(batch.batchId(), batch.firstSequence(), batch.crc32c(), batch.uncompressedLength(),
-                records, digests, failure, null);
+                records, digests, null, null);
     }
 
     /** The records, or the failure thrown; only for an unpacked batch. */

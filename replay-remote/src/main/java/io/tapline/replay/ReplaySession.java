@@ -305,12 +305,18 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     /** Drops every queued batch (the session failed; the source re-sends what was not acknowledged). */
     private void dropQueued() {
-        ReceivedBatch b;
-        while ((b = queued.poll()) != null) {
-            if (b.isUnpacked()) {
-                unpackedQueuedBytes.addAndGet(-b.uncompressedLength());
-            }
+        while (takeQueued() != null) {
+            // dropped
         }
+    }
+
+    /** The next queued batch, no longer counted in {@link #unpackedQueuedBytes}; null when none. */
+    private ReceivedBatch takeQueued() {
+        ReceivedBatch b = queued.poll();
+        if (b != null && b.isUnpacked()) {
+            unpackedQueuedBytes.addAndGet(-b.uncompressedLength());
+        }
+        return b;
     }
 
     /** Batches queued so far, up to {@link #GROUP_BYTES} and {@code maxBatches} (at least one when any is queued). */
@@ -318,10 +324,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         List<ReceivedBatch> group = new ArrayList<>();
         long bytes = 0;
         ReceivedBatch b;
-        while ((group.isEmpty() || (bytes < GROUP_BYTES && group.size() < maxBatches)) && (b = queued.poll()) != null) {
-            if (b.isUnpacked()) {
-                unpackedQueuedBytes.addAndGet(-b.uncompressedLength());
-            }
+        while ((group.isEmpty() || (bytes < GROUP_BYTES && group.size() < maxBatches)) && (b = takeQueued()) != null) {
             group.add(b);
             bytes += b.uncompressedLength();
         }

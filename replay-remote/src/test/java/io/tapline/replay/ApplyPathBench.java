@@ -41,8 +41,8 @@ public final class ApplyPathBench {
         long size = mib << 20;
         Files.createDirectories(dir);
         double raw = raw(dir.resolve("raw.img"), size, batchBytes);
-        System.out.printf("raw pwrite+fdatasync per %d MiB, overwriting a written file: %d MiB in %.2f s = %.0f MiB/s%n", batchBytes >> 20, mib,
-                raw, mib / raw);
+        System.out.printf("raw pwrite+fdatasync per %d MiB, overwriting a written file: %d MiB in %.2f s = %.0f MiB/s%n",
+                batchBytes >> 20, mib, raw, mib / raw);
         JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "bench", "vol1", size, 4096, "");
         UndoConfig undo = new UndoConfig(64L << 20, 64L << 30, UndoConfig.DEFAULT.maxAge());
         try (ReplicaVolume v = ReplicaVolume.open(dir.resolve("remote"), hello, undo)) {
@@ -165,6 +165,19 @@ public final class ApplyPathBench {
      * took 0.9 to 15 s per GiB on this machine's thin-provisioned disk (ext4 mounted with discard:
      * the first write of freed blocks), slowest right after a run deleted its files: not a rate.
      */
+    /** Writes {@code buf} over [0, {@code size}), one pwrite per buffer, each fdatasync'd when {@code syncEach}. */
+    private static void writeAll(FileChannel ch, ByteBuffer buf, long size, boolean syncEach) throws IOException {
+        for (long off = 0; off < size; off += buf.remaining()) {
+            ByteBuffer d = buf.duplicate();
+            while (d.hasRemaining()) {
+                ch.write(d, off + d.position());
+            }
+            if (syncEach) {
+                ch.force(false);
+            }
+        }
+    }
+
     private static double raw(Path file, long size, int batchBytes) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(batchBytes);
         byte[] b = new byte[batchBytes];
@@ -172,23 +185,12 @@ public final class ApplyPathBench {
         buf.put(b).flip();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (long off = 0; off < size; off += batchBytes) {
-                ByteBuffer d = buf.duplicate();
-                while (d.hasRemaining()) {
-                    ch.write(d, off + d.position());
-                }
-            }
+            writeAll(ch, buf, size, false);
             ch.force(false);
         }
         long t0 = System.nanoTime();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            for (long off = 0; off < size; off += batchBytes) {
-                ByteBuffer d = buf.duplicate();
-                while (d.hasRemaining()) {
-                    ch.write(d, off + d.position());
-                }
-                ch.force(false);
-            }
+            writeAll(ch, buf, size, true);
         }
         double s = (System.nanoTime() - t0) / 1e9;
         Files.delete(file);

@@ -195,10 +195,9 @@ public final class AuditLog implements Closeable {
         headGeneration = gen;
     }
 
-    /** SHA-256 of {@code bytes}. */
+    /** SHA-256 of {@code bytes} ({@link #payloadDigest}). */
     public byte[] digest(byte[] bytes) {
-        sha.reset();
-        return sha.digest(bytes);
+        return payloadDigest(bytes);
     }
 
     private static final ThreadLocal<MessageDigest> PAYLOAD_SHA = ThreadLocal.withInitial(AuditLog::sha256);
