@@ -19,8 +19,9 @@ import java.util.List;
  * seq 8 WRITE [2,6): the before-image of 8 is the replica's [2,6) with [2,4) replaced by "bb".
  *
  * <p>Each byte is copied twice on its way to the undo log's page cache: the replica is read
- * into a direct window kept by the instance (one pread for a run of contiguous records), and the
- * undo log copies each record's slice of it into its pending buffer. Overlays are made in the
+ * into a direct window kept by the instance (one pread for a run of contiguous records, with the
+ * kernel's readahead off: {@link VolumeFile#readWithoutReadahead}), and the undo log copies each
+ * record's slice of it into its pending buffer. Overlays are made in the
  * window itself: the window's bytes for record N then hold records before N, and the overlay for
  * a later record M re-applies records before M in order, which gives the same bytes.
  *
@@ -72,7 +73,7 @@ public final class BeforeImages {
                 if (window.capacity() < windowLength) {
                     window = ByteBuffer.allocateDirect(Math.max(windowLength, Math.min(WINDOW_BYTES, 2 * window.capacity())));
                 }
-                replica.read(windowOffset, window.clear().limit(windowLength));
+                replica.readWithoutReadahead(windowOffset, window.clear().limit(windowLength));
             }
             for (long pos = r.offsetBytes(); pos < end; pos += UndoSegment.MAX_DATA_BYTES) {
                 int len = (int) Math.min(UndoSegment.MAX_DATA_BYTES, end - pos);

@@ -37,6 +37,35 @@ class VolumeFileTest {
     }
 
     @Test
+    void readsWithoutReadaheadGiveTheBytesReadsGive() throws Exception {
+        byte[] data = new byte[(int) (3 * MIB + 777)];
+        new java.util.Random(11).nextBytes(data);
+        try (VolumeFile v = VolumeFile.openOrCreate(tmp.resolve("r.img"), 16 * MIB)) {
+            assertTrue(v.readsWithoutReadahead(), "the native descriptor with readahead off, on Linux");
+            v.write(2 * MIB + 5, data); // unaligned, and holes on both sides
+            long[][] ranges = {{0, MIB}, {2 * MIB, 2 * MIB}, {2 * MIB + 5, data.length}, {3 * MIB + 1, 9 * MIB},
+                {16 * MIB - 4096, 4096}, {7, 1}};
+            for (long[] r : ranges) {
+                java.nio.ByteBuffer expected = java.nio.ByteBuffer.allocateDirect((int) r[1]);
+                v.read(r[0], expected);
+                // A window taken at a position inside a larger direct buffer, as BeforeImages does.
+                java.nio.ByteBuffer window = java.nio.ByteBuffer.allocateDirect((int) r[1] + 100);
+                window.position(37).limit(37 + (int) r[1]);
+                v.readWithoutReadahead(r[0], window);
+                assertEquals(37 + r[1], window.position(), "filled to its limit");
+                window.position(37);
+                expected.flip();
+                assertEquals(expected, window, "bytes at " + r[0] + " length " + r[1]);
+            }
+            byte[] heap = new byte[(int) MIB];
+            v.readWithoutReadahead(2 * MIB + 5, java.nio.ByteBuffer.wrap(heap)); // through the channel
+            assertArrayEquals(java.util.Arrays.copyOf(data, (int) MIB), heap);
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> v.readWithoutReadahead(16 * MIB - 10, java.nio.ByteBuffer.allocateDirect(11)));
+        }
+    }
+
+    @Test
     void droppingWrittenPagesKeepsTheBytesAndLeavesTheCacheSmall() throws Exception {
         Path cached = tmp.resolve("cached.img");
         Path dropped = tmp.resolve("dropped.img");
