@@ -52,6 +52,15 @@ import org.slf4j.LoggerFactory;
 final class ReplicaVolume implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaVolume.class);
     static final String REPLICA_FILE = "replica.img";
+    /**
+     * Before-images are read with the kernel's readahead off ({@link VolumeFile#turnReadaheadOff}):
+     * the replication lag's tail fell from 164-215 ms to 25-87 ms (p99) in {@code bench/rpo.sh}.
+     * {@code -Dtapline.replica.beforeImagesWithoutReadahead=false} reads them through the page
+     * cache's readahead as before: 12 % faster in {@code bench/apply_path.sh}, whose overwrite pass
+     * writes into the single-page folios its first pass left by reading holes without readahead
+     * (docs/benchmarks.md#before-image-readahead).
+     */
+    static final String BEFORE_IMAGES_WITHOUT_READAHEAD = "tapline.replica.beforeImagesWithoutReadahead";
 
     private final String volumeId;
     private final VolumeMeta meta;
@@ -131,6 +140,10 @@ final class ReplicaVolume implements Closeable {
             replica = VolumeFile.openOrCreate(image, hello.volumeSizeBytes());
         } catch (VolumeSizeMismatchException e) {
             throw new RefusedException("volume size mismatch: " + e.getMessage());
+        }
+        if (!"false".equals(System.getProperty(BEFORE_IMAGES_WITHOUT_READAHEAD)) && !replica.turnReadaheadOff()) {
+            log.warn("volume={} {}: readahead cannot be turned off here; before-images read as before",
+                    hello.volumeId(), BEFORE_IMAGES_WITHOUT_READAHEAD);
         }
         try {
             AppliedState state = AppliedState.open(dir);

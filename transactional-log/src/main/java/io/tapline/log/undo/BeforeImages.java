@@ -19,9 +19,9 @@ import java.util.List;
  * seq 8 WRITE [2,6): the before-image of 8 is the replica's [2,6) with [2,4) replaced by "bb".
  *
  * <p>Each byte is copied twice on its way to the undo log's page cache: the replica is read
- * into a direct window kept by the instance (one pread for a run of contiguous records, with the
- * kernel's readahead off: {@link VolumeFile#readWithoutReadahead}), and the undo log copies each
- * record's slice of it into its pending buffer. Overlays are made in the
+ * into a direct window kept by the instance (one pread for a run of contiguous records, through
+ * {@link VolumeFile#readWithoutReadahead}), and the undo log copies each record's slice of it into
+ * its pending buffer. Overlays are made in the
  * window itself: the window's bytes for record N then hold records before N, and the overlay for
  * a later record M re-applies records before M in order, which gives the same bytes.
  *

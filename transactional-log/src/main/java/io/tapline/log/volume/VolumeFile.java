@@ -34,8 +34,6 @@ public final class VolumeFile implements BlockVolume {
     private static final int ENXIO = 6;
     private static final int EINTR = 4;
     private static final int POSIX_FADV_RANDOM = 1;
-    /** {@code -Dtapline.volume.readsWithoutReadahead=off}: {@link #readWithoutReadahead} reads through the channel. */
-    static final String READS_WITHOUT_READAHEAD = "tapline.volume.readsWithoutReadahead";
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
 
@@ -46,7 +44,7 @@ public final class VolumeFile implements BlockVolume {
     private volatile boolean punchHoleWorks;
     private volatile WriteBehind writeBehind;
     /** Whether {@link #readWithoutReadahead} reads through the native descriptor (readahead off). */
-    private final boolean readaheadOff;
+    private volatile boolean readaheadOff;
 
     private VolumeFile(Path path, FileChannel channel, long sizeBytes) {
         this.path = path;
@@ -55,7 +53,6 @@ public final class VolumeFile implements BlockVolume {
         // A second descriptor on the same file, only for fallocate(2), which Java does not offer.
         this.fd = openNativeDescriptor(path);
         this.punchHoleWorks = fd >= 0;
-        this.readaheadOff = fd >= 0 && !"off".equals(System.getProperty(READS_WITHOUT_READAHEAD)) && adviseRandom(fd);
     }
 
     /**
@@ -178,14 +175,28 @@ public final class VolumeFile implements BlockVolume {
     }
 
     /**
-     * Fills {@code dst} from {@code offsetBytes}, as {@link #read} does, through the native
-     * descriptor, whose kernel readahead is off ({@code POSIX_FADV_RANDOM}); the page cache is the
-     * same. For a reader that reads each range just before it is written (the replayer's
-     * before-images): readahead then only reads what the next writes replace, and on ext4 a read
-     * just past the written end of a sparse image, where readahead grows its window over the holes,
-     * stalled 20-160 ms at every 8 MiB while each range read without it took under 3 ms
-     * (docs/benchmarks.md#before-image-readahead). Reads through the channel when the descriptor
-     * or the call is missing, or {@code dst} is a heap buffer.
+     * From now on {@link #readWithoutReadahead} reads through the native descriptor with the
+     * kernel's readahead off ({@code POSIX_FADV_RANDOM} on that descriptor only; the channel's
+     * reads keep it). False when the descriptor or the calls are missing (it then reads through
+     * the channel, as {@link #read}).
+     *
+     * <p>Why (docs/benchmarks.md#before-image-readahead): on ext4, a read just past the written
+     * end of a sparse image, where readahead grows its window over holes, stalled 20-160 ms at every
+     * 8 MiB, and each such read took under 3 ms without readahead. The price: a hole read without
+     * readahead caches single-page folios, and writes into them cost more CPU than into the large
+     * folios readahead allocates (12 % in the replayer's apply bench when the whole image was first
+     * filled that way).
+     */
+    public boolean turnReadaheadOff() {
+        readaheadOff = fd >= 0 && adviseRandom(fd);
+        return readaheadOff;
+    }
+
+    /**
+     * Fills {@code dst} from {@code offsetBytes}, as {@link #read} does; after
+     * {@link #turnReadaheadOff}, through the native descriptor without readahead (the page cache
+     * is the same). For a reader that reads each range just before it is written (the replayer's
+     * before-images). A heap buffer is always read through the channel.
      */
     public void readWithoutReadahead(long offsetBytes, ByteBuffer dst) throws IOException {
         if (!readaheadOff || !dst.isDirect()) {
@@ -215,11 +226,6 @@ public final class VolumeFile implements BlockVolume {
             dst.position(dst.position() + (int) n);
             pos += n;
         }
-    }
-
-    /** Whether {@link #readWithoutReadahead} takes the native descriptor (tests). */
-    boolean readsWithoutReadahead() {
-        return readaheadOff;
     }
 
     /** Makes {@code [offsetBytes, offsetBytes + lengthBytes)} read as zeroes. */

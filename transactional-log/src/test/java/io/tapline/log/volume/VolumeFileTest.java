@@ -41,7 +41,7 @@ class VolumeFileTest {
         byte[] data = new byte[(int) (3 * MIB + 777)];
         new java.util.Random(11).nextBytes(data);
         try (VolumeFile v = VolumeFile.openOrCreate(tmp.resolve("r.img"), 16 * MIB)) {
-            assertTrue(v.readsWithoutReadahead(), "the native descriptor with readahead off, on Linux");
+            assertTrue(v.turnReadaheadOff(), "the native descriptor with readahead off, on Linux");
             v.write(2 * MIB + 5, data); // unaligned, and holes on both sides
             long[][] ranges = {{0, MIB}, {2 * MIB, 2 * MIB}, {2 * MIB + 5, data.length}, {3 * MIB + 1, 9 * MIB},
                 {16 * MIB - 4096, 4096}, {7, 1}};
