@@ -54,7 +54,8 @@ final class ReplicaVolume implements Closeable {
     static final String REPLICA_FILE = "replica.img";
     /**
      * Before-images are read with the kernel's readahead off ({@link VolumeFile#turnReadaheadOff}):
-     * the replication lag's tail fell from 164-215 ms to 25-87 ms (p99) in {@code bench/rpo.sh}.
+     * in {@code bench/rpo.sh} with the wedge's {@code --primary-cache none}, the replication lag's
+     * p99 fell from 144-215 ms to 20-89 ms.
      * {@code -Dtapline.replica.beforeImagesWithoutReadahead=false} reads them through the page
      * cache's readahead as before: 12 % faster in {@code bench/apply_path.sh}, whose overwrite pass
      * writes into the single-page folios its first pass left by reading holes without readahead

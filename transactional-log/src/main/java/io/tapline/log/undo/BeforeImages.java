@@ -21,9 +21,9 @@ import java.util.List;
  * <p>Each byte is copied twice on its way to the undo log's page cache: the replica is read
  * into a direct window kept by the instance (one pread for a run of contiguous records, through
  * {@link VolumeFile#readWithoutReadahead}), and the undo log copies each record's slice of it into
- * its pending buffer. Overlays are made in the
- * window itself: the window's bytes for record N then hold records before N, and the overlay for
- * a later record M re-applies records before M in order, which gives the same bytes.
+ * its pending buffer. Overlays are made in the window itself: the window's bytes for record N then
+ * hold records before N, and the overlay for a later record M re-applies records before M in
+ * order, which gives the same bytes.
  *
  * <p>An instance is owned by one thread (a volume's apply thread); the replica is only read.
  */
