@@ -108,6 +108,11 @@ final class SourceNode implements AutoCloseable {
         return wedge == null || wedge.dropWrittenPages(on);
     }
 
+    /** The wedge primary's {@code --primary-cache paced}; false when the platform cannot. */
+    boolean pacePrimaryWriteback() {
+        return wedge == null || wedge.paceWriteback();
+    }
+
     /** A wedge in front of the volume unless {@code forwardedFrom} is given (then no host is served). */
     private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom,
             java.time.Duration cycle, CycleGroup group) throws IOException {

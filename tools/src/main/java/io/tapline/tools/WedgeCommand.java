@@ -126,13 +126,14 @@ final class WedgeCommand implements Callable<Integer> {
     }
 
     /** Page-cache policy of the primary's writes, named as nbdkit's file plugin names its {@code cache=}. */
-    enum PrimaryCache { DEFAULT, NONE }
+    enum PrimaryCache { DEFAULT, PACED, NONE }
 
     @Option(names = "--primary-cache", paramLabel = "MODE", defaultValue = "default", converter = PrimaryCacheConverter.class,
-            description = "Page cache for the primary's writes: 'default' keeps written pages cached; 'none' starts each "
-                    + "write's writeback at once and drops its pages once on disk (as nbdkit file cache=none): sustained "
-                    + "writes pace at the disk's rate instead of filling the cache, reads of recent writes go to the disk "
-                    + "(default: ${DEFAULT-VALUE}).")
+            description = "Page cache for the primary's writes: 'default' keeps written pages cached and leaves their "
+                    + "writeback to the kernel (which flushes them in bursts once they are 30 s old); 'paced' starts each "
+                    + "write's writeback at once and keeps at most eight writes dirty, pages still cached (no bursts: the "
+                    + "lowest replication lag); 'none' does the same and drops the pages once on disk (as nbdkit file "
+                    + "cache=none), so reads of recent writes go to the disk (default: ${DEFAULT-VALUE}).")
     PrimaryCache primaryCache;
 
     /** Accepts {@code default} and {@code none}, in any case. */
@@ -144,17 +145,18 @@ final class WedgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (mode == Mode.CYCLES && (listen != null || primaryCache == PrimaryCache.NONE)) {
-            throw new CliFailure("--mode: cycles (expected: without " + (listen != null ? "--listen" : "--primary-cache none")
+        if (mode == Mode.CYCLES && (listen != null || primaryCache != PrimaryCache.DEFAULT)) {
+            throw new CliFailure("--mode: cycles (expected: without " + (listen != null ? "--listen"
+                    : "--primary-cache " + primaryCache.name().toLowerCase(java.util.Locale.ROOT))
                     + "; cycle mode serves a plain wedge for now)", 2);
         }
         if ((group != null || !members.isEmpty()) && (mode != Mode.CYCLES || group == null || members.isEmpty())) {
             throw new CliFailure("--group/--member: " + (mode != Mode.CYCLES ? "need --mode cycles"
                     : group == null ? "--member needs --group NAME" : "--group needs at least one --member"), 2);
         }
-        if (listen != null && primaryCache == PrimaryCache.NONE) {
-            throw new CliFailure("--primary-cache: none (expected: default with --listen; a node's volumes keep"
-                    + " their pages cached)", 2);
+        if (listen != null && primaryCache != PrimaryCache.DEFAULT) {
+            throw new CliFailure("--primary-cache: " + primaryCache.name().toLowerCase(java.util.Locale.ROOT)
+                    + " (expected: default with --listen; a node's volumes keep the kernel's page-cache policy)", 2);
         }
         io.tapline.kafka.KafkaLinkConfig kafkaLink = kafkaLink();
         ServeUntilStopped serve = new ServeUntilStopped();
@@ -183,6 +185,10 @@ final class WedgeCommand implements Callable<Integer> {
         if (primaryCache == PrimaryCache.NONE && !node.dropPrimaryWrittenPages(true)) {
             System.err.println("tapline wedge: --primary-cache none is not available here (no sync_file_range/"
                     + "posix_fadvise); the primary's writes stay cached");
+        }
+        if (primaryCache == PrimaryCache.PACED && !node.pacePrimaryWriteback()) {
+            System.err.println("tapline wedge: --primary-cache paced is not available here (no sync_file_range);"
+                    + " the primary's writeback is left to the kernel");
         }
         if (metricsServer != null) {
             node.bindMetrics(metricsServer.registry(), export);

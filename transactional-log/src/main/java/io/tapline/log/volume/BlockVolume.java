@@ -41,4 +41,12 @@ public interface BlockVolume extends Closeable {
     default boolean dropWrittenPages(boolean on) {
         return !on;
     }
+
+    /**
+     * Starts each write's writeback at once and keeps at most eight writes dirty, pages kept
+     * cached (see {@link VolumeFile#paceWriteback}); false when this volume cannot.
+     */
+    default boolean paceWriteback() {
+        return false;
+    }
 }

@@ -134,7 +134,27 @@ public final class VolumeFile implements BlockVolume {
         if (fd < 0) {
             return false;
         }
-        writeBehind = new WriteBehind(fd);
+        writeBehind = new WriteBehind(fd, true);
+        return true;
+    }
+
+    /**
+     * Page-cache policy for writes that keeps written pages cached but never lets them pile up:
+     * each write's writeback is started at once ({@code sync_file_range}) and the write eight
+     * writes back is waited for, as {@link #dropWrittenPages} does, without dropping its pages.
+     * Dirty pages stay within eight writes, so the kernel never flushes gigabytes at once (the
+     * bursts that stalled every other sync on the disk: docs/benchmarks.md#primary-paced), and
+     * reads of recent writes still come from the cache. Durability is unchanged: {@link #force}
+     * still decides it.
+     *
+     * @return false when the platform lacks the calls (the policy then stays off)
+     */
+    @Override
+    public synchronized boolean paceWriteback() {
+        if (fd < 0) {
+            return false;
+        }
+        writeBehind = new WriteBehind(fd, false);
         return true;
     }
 
@@ -390,13 +410,16 @@ public final class VolumeFile implements BlockVolume {
         private static final int POSIX_FADV_DONTNEED = 4;
 
         private final int fd;
+        /** Whether a write's pages leave the cache once written ({@link #dropWrittenPages}), else stay ({@link #paceWriteback}). */
+        private final boolean drop;
         private final long[] offsets = new long[WINDOWS];
         private final long[] lengths = new long[WINDOWS];
         private int next;
         private boolean broken;
 
-        WriteBehind(int fd) {
+        WriteBehind(int fd, boolean drop) {
             this.fd = fd;
+            this.drop = drop;
         }
 
         synchronized void written(long offset, long length) {
@@ -407,7 +430,9 @@ public final class VolumeFile implements BlockVolume {
                 if (lengths[next] > 0) {
                     LibC.INSTANCE.sync_file_range(fd, offsets[next], lengths[next],
                             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-                    LibC.INSTANCE.posix_fadvise(fd, offsets[next], lengths[next], POSIX_FADV_DONTNEED);
+                    if (drop) {
+                        LibC.INSTANCE.posix_fadvise(fd, offsets[next], lengths[next], POSIX_FADV_DONTNEED);
+                    }
                 }
                 LibC.INSTANCE.sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
                 offsets[next] = offset;

@@ -92,6 +92,66 @@ class VolumeFileTest {
         assertArrayEquals(written.digest(), read.digest(), "the bytes written with the policy read back");
     }
 
+    @Test
+    void pacedWritebackKeepsPagesCachedAndFewDirty() throws Exception {
+        Path plain = tmp.resolve("plain.img");
+        Path paced = tmp.resolve("paced.img");
+        byte[] chunk = new byte[(int) MIB];
+        java.util.Random random = new java.util.Random(5);
+        java.security.MessageDigest written = java.security.MessageDigest.getInstance("SHA-256");
+        try (VolumeFile a = VolumeFile.openOrCreate(plain, 64 * MIB);
+                VolumeFile b = VolumeFile.openOrCreate(paced, 64 * MIB)) {
+            assertTrue(b.paceWriteback(), "sync_file_range through JNA on Linux");
+            for (int i = 0; i < 64; i++) {
+                random.nextBytes(chunk);
+                written.update(chunk);
+                a.write(i * MIB, chunk);
+                b.write(i * MIB, chunk);
+            }
+            long[] plainPages = CacheStat.of(plain);
+            long[] pacedPages = CacheStat.of(paced);
+            org.junit.jupiter.api.Assumptions.assumeTrue(pacedPages != null, "cachestat(2) (Linux 6.5+)");
+            long pageBytes = 4096;
+            assertTrue(plainPages[1] * pageBytes >= 32 * MIB,
+                    "without the policy the kernel leaves the writes dirty: " + plainPages[1] * pageBytes);
+            // Eight writes in flight at most (the last eight 1 MiB writes), and the size-setting last block.
+            assertTrue(pacedPages[1] * pageBytes <= 9 * MIB, "with it at most eight writes stay dirty: "
+                    + pacedPages[1] * pageBytes);
+            assertTrue(residentBytes(paced) >= 60 * MIB, "and the written pages stay cached: " + residentBytes(paced));
+        }
+        java.security.MessageDigest read = java.security.MessageDigest.getInstance("SHA-256");
+        read.update(java.nio.file.Files.readAllBytes(paced));
+        assertArrayEquals(written.digest(), read.digest(), "the bytes written with the policy read back");
+    }
+
+    /** {@code cachestat(2)} of a whole file: cached and dirty pages (what fincore does not tell). */
+    interface CacheStat extends com.sun.jna.Library {
+        CacheStat LIBC = com.sun.jna.Native.load("c", CacheStat.class);
+        long SYS_CACHESTAT = 451;
+
+        int open(String path, int flags);
+
+        int close(int fd);
+
+        long syscall(long number, int fd, com.sun.jna.Pointer range, com.sun.jna.Pointer stat, int flags);
+
+        /** {nr_cache, nr_dirty, nr_writeback}, or null without the call. */
+        static long[] of(Path file) {
+            int fd = LIBC.open(file.toString(), 0);
+            assertTrue(fd >= 0, "open " + file);
+            try (com.sun.jna.Memory range = new com.sun.jna.Memory(16); com.sun.jna.Memory stat = new com.sun.jna.Memory(40)) {
+                range.clear();
+                stat.clear();
+                if (LIBC.syscall(SYS_CACHESTAT, fd, range, stat, 0) != 0) {
+                    return null;
+                }
+                return new long[] {stat.getLong(0), stat.getLong(8), stat.getLong(16)};
+            } finally {
+                LIBC.close(fd);
+            }
+        }
+    }
+
     /** Resident page-cache bytes of a file, as util-linux's fincore counts them. */
     private static long residentBytes(Path file) throws Exception {
         Process p = new ProcessBuilder("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())

@@ -262,6 +262,16 @@ public final class WedgeServer implements AutoCloseable {
     }
 
     /**
+     * Page-cache policy of the primary's writes: each write's writeback started at once, at most
+     * eight writes dirty, pages kept cached ({@link VolumeFile#paceWriteback}).
+     *
+     * @return false when this platform cannot (the policy stays off)
+     */
+    public boolean paceWriteback() {
+        return primary.paceWriteback();
+    }
+
+    /**
      * Graceful stop: stops offering the export (an own listener stops accepting connections),
      * stops reading requests, waits (up to the configured shutdown timeout) until every accepted
      * request was answered, closes the export's connections, then makes the capture sink and the
