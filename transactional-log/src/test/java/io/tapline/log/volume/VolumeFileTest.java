@@ -69,45 +69,29 @@ class VolumeFileTest {
     void droppingWrittenPagesKeepsTheBytesAndLeavesTheCacheSmall() throws Exception {
         Path cached = tmp.resolve("cached.img");
         Path dropped = tmp.resolve("dropped.img");
-        byte[] chunk = new byte[(int) MIB];
-        java.util.Random random = new java.util.Random(3);
-        java.security.MessageDigest written = java.security.MessageDigest.getInstance("SHA-256");
+        byte[] written;
         try (VolumeFile a = VolumeFile.openOrCreate(cached, 64 * MIB);
                 VolumeFile b = VolumeFile.openOrCreate(dropped, 64 * MIB)) {
             assertTrue(b.dropWrittenPages(true), "sync_file_range/posix_fadvise through JNA on Linux");
-            for (int i = 0; i < 64; i++) {
-                random.nextBytes(chunk);
-                written.update(chunk);
-                a.write(i * MIB, chunk);
-                b.write(i * MIB, chunk);
-            }
+            written = writeRandomMiBs(64, 3, a, b);
             long residentCached = residentBytes(cached);
             long residentDropped = residentBytes(dropped);
             assertTrue(residentCached >= 60 * MIB, "writes without the policy stay cached: " + residentCached);
             // Eight writes in flight at most (the last eight 1 MiB writes), and the size-setting last block.
             assertTrue(residentDropped <= 10 * MIB, "writes with the policy leave the cache: " + residentDropped);
         }
-        java.security.MessageDigest read = java.security.MessageDigest.getInstance("SHA-256");
-        read.update(java.nio.file.Files.readAllBytes(dropped));
-        assertArrayEquals(written.digest(), read.digest(), "the bytes written with the policy read back");
+        assertArrayEquals(written, sha256(dropped), "the bytes written with the policy read back");
     }
 
     @Test
     void pacedWritebackKeepsPagesCachedAndFewDirty() throws Exception {
         Path plain = tmp.resolve("plain.img");
         Path paced = tmp.resolve("paced.img");
-        byte[] chunk = new byte[(int) MIB];
-        java.util.Random random = new java.util.Random(5);
-        java.security.MessageDigest written = java.security.MessageDigest.getInstance("SHA-256");
+        byte[] written;
         try (VolumeFile a = VolumeFile.openOrCreate(plain, 64 * MIB);
                 VolumeFile b = VolumeFile.openOrCreate(paced, 64 * MIB)) {
             assertTrue(b.paceWriteback(), "sync_file_range through JNA on Linux");
-            for (int i = 0; i < 64; i++) {
-                random.nextBytes(chunk);
-                written.update(chunk);
-                a.write(i * MIB, chunk);
-                b.write(i * MIB, chunk);
-            }
+            written = writeRandomMiBs(64, 5, a, b);
             long[] plainPages = CacheStat.of(plain);
             long[] pacedPages = CacheStat.of(paced);
             org.junit.jupiter.api.Assumptions.assumeTrue(pacedPages != null, "cachestat(2) (Linux 6.5+)");
@@ -119,9 +103,26 @@ class VolumeFileTest {
                     + pacedPages[1] * pageBytes);
             assertTrue(residentBytes(paced) >= 60 * MIB, "and the written pages stay cached: " + residentBytes(paced));
         }
-        java.security.MessageDigest read = java.security.MessageDigest.getInstance("SHA-256");
-        read.update(java.nio.file.Files.readAllBytes(paced));
-        assertArrayEquals(written.digest(), read.digest(), "the bytes written with the policy read back");
+        assertArrayEquals(written, sha256(paced), "the bytes written with the policy read back");
+    }
+
+    /** Writes {@code mib} random 1 MiB chunks (from {@code seed}) at the start of every volume; their SHA-256. */
+    private static byte[] writeRandomMiBs(int mib, long seed, VolumeFile... volumes) throws Exception {
+        byte[] chunk = new byte[(int) MIB];
+        java.util.Random random = new java.util.Random(seed);
+        java.security.MessageDigest written = java.security.MessageDigest.getInstance("SHA-256");
+        for (int i = 0; i < mib; i++) {
+            random.nextBytes(chunk);
+            written.update(chunk);
+            for (VolumeFile v : volumes) {
+                v.write(i * MIB, chunk);
+            }
+        }
+        return written.digest();
+    }
+
+    private static byte[] sha256(Path file) throws Exception {
+        return java.security.MessageDigest.getInstance("SHA-256").digest(java.nio.file.Files.readAllBytes(file));
     }
 
     /** {@code cachestat(2)} of a whole file: cached and dirty pages (what fincore does not tell). */
