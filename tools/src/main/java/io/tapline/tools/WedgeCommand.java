@@ -136,7 +136,7 @@ final class WedgeCommand implements Callable<Integer> {
                     + "cache=none), so reads of recent writes go to the disk (default: ${DEFAULT-VALUE}).")
     PrimaryCache primaryCache;
 
-    /** Accepts {@code default} and {@code none}, in any case. */
+    /** Accepts {@code default}, {@code paced} and {@code none}, in any case. */
     static final class PrimaryCacheConverter extends LowerCaseEnum<PrimaryCache> {
         PrimaryCacheConverter() {
             super(PrimaryCache.class, "--primary-cache");

@@ -184,10 +184,7 @@ public final class VolumeFile implements BlockVolume {
         while (dst.hasRemaining()) {
             int n = channel.read(dst, pos);
             if (n < 0) {
-                // Past the physical end of a short file: the volume reads as zeroes there.
-                while (dst.hasRemaining()) {
-                    dst.put((byte) 0);
-                }
+                fillPastEnd(dst);
                 return;
             }
             pos += n;
@@ -237,14 +234,18 @@ public final class VolumeFile implements BlockVolume {
                         + new LastErrorException(errno).getMessage());
             }
             if (n == 0) {
-                // Past the physical end of a short file: the volume reads as zeroes there.
-                while (dst.hasRemaining()) {
-                    dst.put((byte) 0);
-                }
+                fillPastEnd(dst);
                 return;
             }
             dst.position(dst.position() + (int) n);
             pos += n;
+        }
+    }
+
+    /** Past the physical end of a short file the volume reads as zeroes: fills the rest of {@code dst}. */
+    private static void fillPastEnd(ByteBuffer dst) {
+        while (dst.hasRemaining()) {
+            dst.put((byte) 0);
         }
     }
 
