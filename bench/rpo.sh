@@ -5,8 +5,8 @@
 # tapline_replay_lag_seconds (capture on the source -> durable on the replica, per record) gives
 # p50/p99 (its last two minutes) and max. Target: p99 <= 100 ms on loopback.
 # Usage: bench/rpo.sh [RUNTIME_S=60] [RATE=50m] [BS=1M] [WORKDIR=/tmp/tapline-rpo]
-#   env WEDGE_EXTRA: more wedge options ("--primary-cache paced" or "none": the settings that meet the target, as the
-#   primary's writeback bursts otherwise stall every sync; docs/benchmarks.md#before-image-readahead);
+#   env WEDGE_EXTRA: more wedge options ("--primary-cache kernel" for the policy before 2026-12-02, whose
+#   writeback bursts stall every sync; the default, paced, meets the target: docs/benchmarks.md#primary-paced-default);
 #   TAPLINE_JAVA_OPTS=-Dtapline.replica.beforeImagesWithoutReadahead=false: before-images read with readahead
 #   (the old reads, for comparison); TAPLINE_LOG_LEVEL=DEBUG: group timings;
 #   REPLICA_FS=1 puts the replayer's data on an ext4 of its own (a loop-mounted image under WORKDIR; root),

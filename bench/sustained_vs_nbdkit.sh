@@ -7,7 +7,10 @@
 #   - nbdkit_nocache:  nbdkit file cache=none (drops written pages: its fastest sustained setting),
 #   - nbdkit_seq:      nbdkit file fadvise=sequential,
 #   - caponly:         the Tapline wedge capturing into its buffer, no remote (every byte written
-#                      twice: primary + buffer, large records with O_DIRECT),
+#                      twice: primary + buffer, large records with O_DIRECT), its defaults (the
+#                      primary's writeback paced, --primary-cache paced, since 2026-12-02),
+#   - caponly_kernel:  the same with --primary-cache kernel (writeback left to the kernel: the
+#                      default before 2026-12-02),
 #   - caponly_nocache: the same with --primary-cache none (the primary's writes leave the cache as
 #                      nbdkit cache=none does: Tapline at nbdkit's best setting),
 #   - caponly_paged:   the wedge with the buffer's O_DIRECT appends off (before direct appends).
@@ -55,9 +58,9 @@ for t in nbdkit nbdkit_nocache nbdkit_seq; do
   RESULT[$t]=$(mbps "$W/$t.json"); rm -f "$W/nbdkit.img"
 done
 
-for t in caponly caponly_nocache caponly_paged; do
+for t in caponly caponly_kernel caponly_nocache caponly_paged; do
   opts=""; [ $t = caponly_paged ] && opts="-Dtapline.buffer.directAppendMinBytes=off"
-  extra=""; [ $t = caponly_nocache ] && extra="--primary-cache none"
+  extra=""; [ $t = caponly_nocache ] && extra="--primary-cache none"; [ $t = caponly_kernel ] && extra="--primary-cache kernel"
   rm -rf "$W/buffer" "$W/primary.img"; drop_caches
   TAPLINE_JAVA_OPTS="$opts" "$TAPLINE" wedge --nbd 127.0.0.1:$PORT --export vol1 --volume "$W/primary.img" \
     --size $SIZE --buffer "$W/buffer" --buffer-max 40G $extra >"$W/$t.log" 2>&1 & PID=$!
@@ -72,13 +75,13 @@ for t in caponly caponly_nocache caponly_paged; do
   rm -rf "$W/buffer" "$W/primary.img"
 done
 
-for t in disk nbdkit nbdkit_nocache nbdkit_seq caponly caponly_nocache caponly_paged; do printf '%-15s %s MB/s\n' "$t" "${RESULT[$t]}"; done
+for t in disk nbdkit nbdkit_nocache nbdkit_seq caponly caponly_kernel caponly_nocache caponly_paged; do printf '%-15s %s MB/s\n' "$t" "${RESULT[$t]}"; done
 python3 - "${RESULT[disk]}" "${RESULT[nbdkit]}" "${RESULT[nbdkit_nocache]}" "${RESULT[nbdkit_seq]}" \
-  "${RESULT[caponly]%% *}" "${RESULT[caponly_nocache]%% *}" "${RESULT[caponly_paged]%% *}" <<'PY'
+  "${RESULT[caponly]%% *}" "${RESULT[caponly_kernel]%% *}" "${RESULT[caponly_nocache]%% *}" "${RESULT[caponly_paged]%% *}" <<'PY'
 import sys
-disk, n1, n2, n3, cap, nocache, paged = map(float, sys.argv[1:])
+disk, n1, n2, n3, cap, kernel, nocache, paged = map(float, sys.argv[1:])
 best = max(n1, n2, n3)
-for name, v in (("caponly", cap), ("caponly_nocache", nocache), ("caponly_paged", paged)):
+for name, v in (("caponly", cap), ("caponly_kernel", kernel), ("caponly_nocache", nocache), ("caponly_paged", paged)):
     print(f"{name} / best nbdkit = {v/best:.2f}x (target >= 1.0x); / disk O_DIRECT = {v/disk:.2f}x "
           f"(target >= 0.4x, two-copy limit 0.5x)")
 PY

@@ -10,6 +10,7 @@
 # Usage: bench/wedge_vs_nbdkit.sh [RUNTIME_S=20] [ROUNDS=3] [WORKDIR=/tmp/tapline-bench]
 # Also writes every run as CSV (target,workload,round,value,unit) to $CSV (default
 # WORKDIR/wedge_vs_nbdkit.csv); bench/plot.py turns it into the SVG chart docs/benchmarks.md shows.
+# env WEDGE_EXTRA: more options for both wedges (e.g. "--primary-cache kernel", the policy before 2026-12-02).
 # Needs: fio, nbdkit, libnbd-bin, Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 RT=${1:-20}; ROUNDS=${2:-3}; W=${3:-/tmp/tapline-bench}
@@ -32,10 +33,10 @@ wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}"
 "$TAPLINE" --version >/dev/null   # builds the CLI if needed, outside the measured part
 "$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >"$W/replay.log" 2>&1 & REPLAY_PID=$!
 "$TAPLINE" wedge --nbd 127.0.0.1:$WEDGE_PORT --export vol1 --volume "$W/primary.img" --size $SIZE \
-  --buffer "$W/buffer" --buffer-max 16G --remote 127.0.0.1:$LINK_PORT >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
+  --buffer "$W/buffer" --buffer-max 16G --remote 127.0.0.1:$LINK_PORT ${WEDGE_EXTRA:-} >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
 # Capture-only wedge: its buffer may fill; status after each run shows whether it went FULL.
 "$TAPLINE" wedge --nbd 127.0.0.1:$CAPONLY_PORT --export vol1 --volume "$W/caponly.img" --size $SIZE \
-  --buffer "$W/caponly-buffer" --buffer-max 24G >"$W/caponly.log" 2>&1 & CAPONLY_PID=$!
+  --buffer "$W/caponly-buffer" --buffer-max 24G ${WEDGE_EXTRA:-} >"$W/caponly.log" 2>&1 & CAPONLY_PID=$!
 truncate -s $SIZE "$W/nbdkit.img"
 nbdkit -P "$W/nbdkit.pid" --port $NBDKIT_PORT -i 127.0.0.1 file "$W/nbdkit.img"
 wait_port $WEDGE_PORT vol1; wait_port $CAPONLY_PORT vol1; wait_port $NBDKIT_PORT
@@ -61,7 +62,7 @@ for r in $(seq "$ROUNDS"); do for t in wedge caponly nbdkit; do for w in seq1m r
     # Nothing drains this buffer: start every run with an empty one (restart, not measured).
     kill "$CAPONLY_PID"; wait "$CAPONLY_PID" 2>/dev/null || true; rm -rf "$W/caponly-buffer"
     "$TAPLINE" wedge --nbd 127.0.0.1:$CAPONLY_PORT --export vol1 --volume "$W/caponly.img" --size $SIZE \
-      --buffer "$W/caponly-buffer" --buffer-max 24G >>"$W/caponly.log" 2>&1 & CAPONLY_PID=$!
+      --buffer "$W/caponly-buffer" --buffer-max 24G ${WEDGE_EXTRA:-} >>"$W/caponly.log" 2>&1 & CAPONLY_PID=$!
     wait_port $CAPONLY_PORT vol1
   fi
 done; done; done

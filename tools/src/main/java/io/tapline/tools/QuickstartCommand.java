@@ -65,6 +65,7 @@ final class QuickstartCommand implements Callable<Integer> {
             SourceNode node = serve.own(SourceNode.start(new SourceNode.Settings(nbd, export, volume, sizeBytes,
                     dir.resolve("buffer"), BufferConfig.ofMaxBytes(64L << 20, 4L << 30), List.of(replayer.boundAddress()),
                     InetAddress.getLocalHost().getHostName(), "")));
+            node.usePrimaryPageCachePolicy(io.tapline.log.volume.PageCachePolicy.PACED); // the wedge's default
             if (metrics != null) {
                 MetricsServer metricsServer = serve.own(MetricsServer.start(metrics));
                 node.bindMetrics(metricsServer.registry(), export);

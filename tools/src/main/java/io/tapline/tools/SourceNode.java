@@ -102,15 +102,10 @@ final class SourceNode implements AutoCloseable {
 
     /**
      * The wedge primary's page-cache policy ({@code --primary-cache}); a forwarding node has no
-     * primary. Returns false when the platform cannot drop pages.
+     * primary. Returns false when the platform cannot.
      */
-    boolean dropPrimaryWrittenPages(boolean on) {
-        return wedge == null || wedge.dropWrittenPages(on);
-    }
-
-    /** The wedge primary's {@code --primary-cache paced}; false when the platform cannot. */
-    boolean pacePrimaryWriteback() {
-        return wedge == null || wedge.paceWriteback();
+    boolean usePrimaryPageCachePolicy(io.tapline.log.volume.PageCachePolicy policy) {
+        return wedge == null || wedge.usePrimaryPageCachePolicy(policy);
     }
 
     /** A wedge in front of the volume unless {@code forwardedFrom} is given (then no host is served). */

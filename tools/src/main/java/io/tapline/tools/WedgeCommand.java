@@ -2,6 +2,7 @@ package io.tapline.tools;
 
 import io.tapline.tools.cli.ByteSizeConverter;
 import io.tapline.tools.cli.CliFailure;
+import io.tapline.log.volume.PageCachePolicy;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -125,18 +126,31 @@ final class WedgeCommand implements Callable<Integer> {
         }
     }
 
-    /** Page-cache policy of the primary's writes, named as nbdkit's file plugin names its {@code cache=}. */
-    enum PrimaryCache { DEFAULT, PACED, NONE }
+    /** Page-cache policy of the primary's writes ({@link PageCachePolicy}); {@code none} as nbdkit's file plugin names it. */
+    enum PrimaryCache {
+        KERNEL(PageCachePolicy.KERNEL), PACED(PageCachePolicy.PACED), NONE(PageCachePolicy.DROPPED);
 
-    @Option(names = "--primary-cache", paramLabel = "MODE", defaultValue = "default", converter = PrimaryCacheConverter.class,
-            description = "Page cache for the primary's writes: 'default' keeps written pages cached and leaves their "
-                    + "writeback to the kernel (which flushes them in bursts once they are 30 s old); 'paced' starts each "
-                    + "write's writeback at once and keeps at most eight writes dirty, pages still cached (no bursts: the "
-                    + "lowest replication lag); 'none' does the same and drops the pages once on disk (as nbdkit file "
-                    + "cache=none), so reads of recent writes go to the disk (default: ${DEFAULT-VALUE}).")
+        final PageCachePolicy policy;
+
+        PrimaryCache(PageCachePolicy policy) {
+            this.policy = policy;
+        }
+
+        String word() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    @Option(names = "--primary-cache", paramLabel = "MODE", converter = PrimaryCacheConverter.class,
+            description = "Page cache for the primary's writes: 'paced' (the default) starts each write's writeback "
+                    + "at once and keeps at most 8 MiB of them in flight, pages still cached, so the kernel never "
+                    + "flushes the primary in bursts that stall every other sync (the lowest replication lag); "
+                    + "'kernel' leaves writeback to the kernel (bursts once pages are 30 s old); 'none' keeps eight "
+                    + "writes in flight and drops their pages once on disk, as nbdkit file cache=none (reads of recent "
+                    + "writes go to the disk). With --listen or --mode cycles only 'kernel' (their default).")
     PrimaryCache primaryCache;
 
-    /** Accepts {@code default}, {@code paced} and {@code none}, in any case. */
+    /** Accepts {@code kernel}, {@code paced} and {@code none}, in any case. */
     static final class PrimaryCacheConverter extends LowerCaseEnum<PrimaryCache> {
         PrimaryCacheConverter() {
             super(PrimaryCache.class, "--primary-cache");
@@ -145,18 +159,19 @@ final class WedgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (mode == Mode.CYCLES && (listen != null || primaryCache != PrimaryCache.DEFAULT)) {
+        boolean otherThanKernel = primaryCache != null && primaryCache != PrimaryCache.KERNEL;
+        if (mode == Mode.CYCLES && (listen != null || otherThanKernel)) {
             throw new CliFailure("--mode: cycles (expected: without " + (listen != null ? "--listen"
-                    : "--primary-cache " + primaryCache.name().toLowerCase(java.util.Locale.ROOT))
+                    : "--primary-cache " + primaryCache.word())
                     + "; cycle mode serves a plain wedge for now)", 2);
         }
         if ((group != null || !members.isEmpty()) && (mode != Mode.CYCLES || group == null || members.isEmpty())) {
             throw new CliFailure("--group/--member: " + (mode != Mode.CYCLES ? "need --mode cycles"
                     : group == null ? "--member needs --group NAME" : "--group needs at least one --member"), 2);
         }
-        if (listen != null && primaryCache != PrimaryCache.DEFAULT) {
-            throw new CliFailure("--primary-cache: " + primaryCache.name().toLowerCase(java.util.Locale.ROOT)
-                    + " (expected: default with --listen; a node's volumes keep the kernel's page-cache policy)", 2);
+        if (listen != null && otherThanKernel) {
+            throw new CliFailure("--primary-cache: " + primaryCache.word()
+                    + " (expected: kernel with --listen; a node's volumes keep the kernel's page-cache policy)", 2);
         }
         io.tapline.kafka.KafkaLinkConfig kafkaLink = kafkaLink();
         ServeUntilStopped serve = new ServeUntilStopped();
@@ -182,13 +197,10 @@ final class WedgeCommand implements Callable<Integer> {
             SourceNode.Settings s = settings();
             node.shipToKafka(kafkaLink, s.sourceId(), s.sizeBytes());
         }
-        if (primaryCache == PrimaryCache.NONE && !node.dropPrimaryWrittenPages(true)) {
-            System.err.println("tapline wedge: --primary-cache none is not available here (no sync_file_range/"
-                    + "posix_fadvise); the primary's writes stay cached");
-        }
-        if (primaryCache == PrimaryCache.PACED && !node.pacePrimaryWriteback()) {
-            System.err.println("tapline wedge: --primary-cache paced is not available here (no sync_file_range);"
-                    + " the primary's writeback is left to the kernel");
+        PrimaryCache cache = primaryCache != null ? primaryCache : mode == Mode.CYCLES ? PrimaryCache.KERNEL : PrimaryCache.PACED;
+        if (!node.usePrimaryPageCachePolicy(cache.policy)) {
+            System.err.println("tapline wedge: --primary-cache " + cache.word() + " is not available here (no "
+                    + "sync_file_range/posix_fadvise); the primary's writeback is left to the kernel");
         }
         if (metricsServer != null) {
             node.bindMetrics(metricsServer.registry(), export);

@@ -1,5 +1,6 @@
 package io.tapline.tools;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,6 +109,23 @@ class TaplineCliTest {
         assertEquals(1, o.exitCode());
         assertTrue(o.err().contains("--size: 1048576 bytes (expected: 8192"), o.err());
         assertEquals(8192, Files.size(volume));
+    }
+
+    @Test
+    void unknownPrimaryCachePolicyIsRefusedWithTheKnownOnes() {
+        Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "v", "--volume", dir.resolve("p.img").toString(),
+                "--size", "1M", "--buffer", dir.resolve("b").toString(), "--primary-cache", "default");
+        assertEquals(2, o.exitCode());
+        assertTrue(o.err().contains("--primary-cache: default (expected: kernel or paced or none)"), o.err());
+    }
+
+    @Test
+    void pacedPrimaryCacheIsRefusedInCycleMode() {
+        Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "v", "--volume", dir.resolve("p.img").toString(),
+                "--size", "1M", "--buffer", dir.resolve("b").toString(), "--mode", "cycles", "--primary-cache", "paced");
+        assertEquals(2, o.exitCode());
+        assertTrue(o.err().contains("--mode: cycles (expected: without --primary-cache paced"), o.err());
+        assertFalse(Files.exists(dir.resolve("p.img")), "nothing was created");
     }
 
     @Test

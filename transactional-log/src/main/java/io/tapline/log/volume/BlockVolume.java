@@ -35,18 +35,11 @@ public interface BlockVolume extends Closeable {
     void force() throws IOException;
 
     /**
-     * Drops written pages from the page cache once they reached the disk (see
-     * {@link VolumeFile#dropWrittenPages}); false when this volume cannot.
+     * Sets what this volume does with the pages its writes dirty ({@link PageCachePolicy});
+     * false when this volume cannot (it then keeps its policy, {@link PageCachePolicy#KERNEL}
+     * unless it says otherwise).
      */
-    default boolean dropWrittenPages(boolean on) {
-        return !on;
-    }
-
-    /**
-     * Starts each write's writeback at once and keeps at most eight writes dirty, pages kept
-     * cached (see {@link VolumeFile#paceWriteback}); false when this volume cannot.
-     */
-    default boolean paceWriteback() {
-        return false;
+    default boolean usePageCachePolicy(PageCachePolicy policy) {
+        return policy == PageCachePolicy.KERNEL;
     }
 }

@@ -43,6 +43,7 @@ public final class VolumeFile implements BlockVolume {
     private final int fd;
     private volatile boolean punchHoleWorks;
     private volatile WriteBehind writeBehind;
+    private volatile WritebackPacer pacer;
     /** Whether {@link #readWithoutReadahead} reads through the native descriptor (readahead off). */
     private volatile boolean readaheadOff;
 
@@ -109,53 +110,52 @@ public final class VolumeFile implements BlockVolume {
         while (src.hasRemaining()) {
             pos += channel.write(src, pos);
         }
+        paceAfterWrite(offsetBytes, pos - offsetBytes);
+    }
+
+    /**
+     * Sets what happens to the pages this file's writes dirty ({@link PageCachePolicy}).
+     * {@link PageCachePolicy#DROPPED}: each write's writeback is started at once
+     * ({@code sync_file_range}), and the pages of the write eight writes back are waited for and
+     * dropped ({@code posix_fadvise DONTNEED}). {@link PageCachePolicy#PACED}: a write of
+     * {@link #PACED_ONE_BY_ONE_BYTES} or more has its writeback started at once, and the oldest
+     * are waited for while more than 8 MiB are in flight; smaller writes are counted, and every
+     * {@link WritebackPacer#KICK_BYTES} of them a thread of its own starts the writeback of the whole
+     * file (one call per small write would cost a quarter of 4 KiB random IOPS:
+     * docs/benchmarks.md#primary-paced); pages stay cached. Durability is unchanged:
+     * {@link #force} still decides it.
+     *
+     * @return false when the platform lacks the calls (the policy then stays as it was)
+     */
+    @Override
+    public synchronized boolean usePageCachePolicy(PageCachePolicy policy) {
+        Objects.requireNonNull(policy, "policy");
+        if (policy != PageCachePolicy.KERNEL && fd < 0) {
+            return false;
+        }
+        writeBehind = policy == PageCachePolicy.DROPPED ? WriteBehind.dropping(fd)
+                : policy == PageCachePolicy.PACED ? WriteBehind.pacing(fd) : null;
+        WritebackPacer old = pacer;
+        pacer = policy != PageCachePolicy.PACED ? null : new WritebackPacer(path.getFileName().toString(),
+                () -> LibC.INSTANCE.sync_file_range(fd, 0, 0, WriteBehind.SYNC_FILE_RANGE_WRITE));
+        if (old != null) {
+            old.close();
+        }
+        return true;
+    }
+
+    /** Under {@link PageCachePolicy#PACED}, writes of this size or more are paced one by one. */
+    static final int PACED_ONE_BY_ONE_BYTES = 64 << 10;
+
+    /** Hands a completed write to the page-cache policy, if any. */
+    private void paceAfterWrite(long offsetBytes, long lengthBytes) {
+        WritebackPacer p = pacer;
         WriteBehind w = writeBehind;
-        if (w != null) {
-            w.written(offsetBytes, pos - offsetBytes);
+        if (p != null && lengthBytes < PACED_ONE_BY_ONE_BYTES) {
+            p.written(lengthBytes);
+        } else if (w != null) {
+            w.written(offsetBytes, lengthBytes);
         }
-    }
-
-    /**
-     * Page-cache policy for writes, as nbdkit's file plugin {@code cache=none}: each write's
-     * writeback is started at once ({@code sync_file_range}), and the pages of the write eight
-     * writes back are waited for and dropped ({@code posix_fadvise DONTNEED}). Writes then pace
-     * at the disk's rate and reuse a few warm pages instead of filling the cache with new ones
-     * (which a virtual machine pays for on first touch), at the price of reads of recent writes
-     * going to the disk. Durability is unchanged: {@link #force} still decides it.
-     *
-     * @return false when the platform lacks the calls (the policy then stays off)
-     */
-    @Override
-    public synchronized boolean dropWrittenPages(boolean on) {
-        if (!on) {
-            writeBehind = null;
-            return true;
-        }
-        if (fd < 0) {
-            return false;
-        }
-        writeBehind = new WriteBehind(fd, true);
-        return true;
-    }
-
-    /**
-     * Page-cache policy for writes that keeps written pages cached but never lets them pile up:
-     * each write's writeback is started at once ({@code sync_file_range}) and the write eight
-     * writes back is waited for, as {@link #dropWrittenPages} does, without dropping its pages.
-     * Dirty pages stay within eight writes, so the kernel never flushes gigabytes at once (the
-     * bursts that stalled every other sync on the disk: docs/benchmarks.md#primary-paced), and
-     * reads of recent writes still come from the cache. Durability is unchanged: {@link #force}
-     * still decides it.
-     *
-     * @return false when the platform lacks the calls (the policy then stays off)
-     */
-    @Override
-    public synchronized boolean paceWriteback() {
-        if (fd < 0) {
-            return false;
-        }
-        writeBehind = new WriteBehind(fd, false);
-        return true;
     }
 
     /** Writes all of {@code bytes} at {@code offsetBytes}. */
@@ -311,6 +311,10 @@ public final class VolumeFile implements BlockVolume {
 
     @Override
     public void close() throws IOException {
+        WritebackPacer p = pacer;
+        if (p != null) {
+            p.close(); // no kick may run on the descriptor closed below
+        }
         if (fd >= 0) {
             try {
                 LibC.INSTANCE.close(fd);
@@ -398,29 +402,48 @@ public final class VolumeFile implements BlockVolume {
     }
 
     /**
-     * The last {@link #WINDOWS} writes, oldest first: each one's writeback was started; the
-     * oldest is waited for and dropped from the cache when a new write arrives. A failed call
-     * turns the policy off (logged once by the caller's view: the writes themselves succeeded,
-     * and {@link #force} reports real I/O errors).
+     * The writes whose writeback was started and not yet waited for, oldest first. Each write's
+     * writeback is started when it completes; before that, the oldest writes are waited for (and,
+     * with {@code drop}, their pages dropped from the cache) until at most {@code maxWrites}
+     * writes and {@code maxBytes} bytes stay in flight. A failed call turns the policy off (the
+     * writes themselves succeeded, and {@link #force} reports real I/O errors).
      */
     private static final class WriteBehind {
-        private static final int WINDOWS = 8;
         private static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1;
         private static final int SYNC_FILE_RANGE_WRITE = 2;
         private static final int SYNC_FILE_RANGE_WAIT_AFTER = 4;
         private static final int POSIX_FADV_DONTNEED = 4;
 
         private final int fd;
-        /** Whether a write's pages leave the cache once written ({@link #dropWrittenPages}), else stay ({@link #paceWriteback}). */
+        /** Whether a write's pages leave the cache once written ({@link PageCachePolicy#DROPPED}), else stay. */
         private final boolean drop;
-        private final long[] offsets = new long[WINDOWS];
-        private final long[] lengths = new long[WINDOWS];
-        private int next;
+        private final long maxBytes;
+        private final long[] offsets;
+        private final long[] lengths;
+        private int oldest;
+        private int count;
+        private long bytes;
         private boolean broken;
 
-        WriteBehind(int fd, boolean drop) {
+        /** {@link PageCachePolicy#DROPPED}, as nbdkit's {@code cache=none}: eight writes in flight. */
+        static WriteBehind dropping(int fd) {
+            return new WriteBehind(fd, true, 8, Long.MAX_VALUE);
+        }
+
+        /**
+         * {@link PageCachePolicy#PACED}: 8 MiB in flight, however small the writes (so that 4 KiB
+         * writes are not held to eight at a time: up to 4,096 of them).
+         */
+        static WriteBehind pacing(int fd) {
+            return new WriteBehind(fd, false, 4096, 8L << 20);
+        }
+
+        private WriteBehind(int fd, boolean drop, int maxWrites, long maxBytes) {
             this.fd = fd;
             this.drop = drop;
+            this.maxBytes = maxBytes;
+            this.offsets = new long[maxWrites];
+            this.lengths = new long[maxWrites];
         }
 
         synchronized void written(long offset, long length) {
@@ -428,17 +451,22 @@ public final class VolumeFile implements BlockVolume {
                 return;
             }
             try {
-                if (lengths[next] > 0) {
-                    LibC.INSTANCE.sync_file_range(fd, offsets[next], lengths[next],
+                while (count == lengths.length || (count > 0 && bytes + length > maxBytes)) {
+                    LibC.INSTANCE.sync_file_range(fd, offsets[oldest], lengths[oldest],
                             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
                     if (drop) {
-                        LibC.INSTANCE.posix_fadvise(fd, offsets[next], lengths[next], POSIX_FADV_DONTNEED);
+                        LibC.INSTANCE.posix_fadvise(fd, offsets[oldest], lengths[oldest], POSIX_FADV_DONTNEED);
                     }
+                    bytes -= lengths[oldest];
+                    oldest = (oldest + 1) % lengths.length;
+                    count--;
                 }
                 LibC.INSTANCE.sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+                int next = (oldest + count) % lengths.length;
                 offsets[next] = offset;
                 lengths[next] = length;
-                next = (next + 1) % WINDOWS;
+                count++;
+                bytes += length;
             } catch (LastErrorException | UnsatisfiedLinkError e) {
                 broken = true; // EIO here resurfaces at the next fdatasync, which the owner checks.
             }

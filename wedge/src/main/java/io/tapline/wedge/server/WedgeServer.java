@@ -2,6 +2,7 @@ package io.tapline.wedge.server;
 
 import io.tapline.log.ExclusiveLock;
 import io.tapline.log.volume.BlockVolume;
+import io.tapline.log.volume.PageCachePolicy;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.wedge.capture.VolumeSequencer;
 import io.tapline.wedge.capture.WriteCommand;
@@ -252,23 +253,13 @@ public final class WedgeServer implements AutoCloseable {
     }
 
     /**
-     * Page-cache policy of the primary's writes: {@code true} drops each write's pages once they
-     * reached the disk, as nbdkit's {@code cache=none} ({@link VolumeFile#dropWrittenPages}).
+     * What the primary does with the pages its writes dirty ({@code --primary-cache};
+     * {@link VolumeFile#usePageCachePolicy}).
      *
-     * @return false when this platform cannot (the policy stays off)
+     * @return false when this platform cannot (the primary keeps its policy)
      */
-    public boolean dropWrittenPages(boolean on) {
-        return primary.dropWrittenPages(on);
-    }
-
-    /**
-     * Page-cache policy of the primary's writes: each write's writeback started at once, at most
-     * eight writes dirty, pages kept cached ({@link VolumeFile#paceWriteback}).
-     *
-     * @return false when this platform cannot (the policy stays off)
-     */
-    public boolean paceWriteback() {
-        return primary.paceWriteback();
+    public boolean usePrimaryPageCachePolicy(PageCachePolicy policy) {
+        return primary.usePageCachePolicy(policy);
     }
 
     /**
