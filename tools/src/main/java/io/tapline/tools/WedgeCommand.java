@@ -142,9 +142,10 @@ final class WedgeCommand implements Callable<Integer> {
     }
 
     @Option(names = "--primary-cache", paramLabel = "MODE", converter = PrimaryCacheConverter.class,
-            description = "Page cache for the primary's writes: 'paced' (the default) starts each write's writeback "
-                    + "at once and keeps at most 8 MiB of them in flight, pages still cached, so the kernel never "
-                    + "flushes the primary in bursts that stall every other sync (the lowest replication lag); "
+            description = "Page cache for the primary's writes: 'paced' (the default) starts the writeback of a write "
+                    + "of 64 KiB or more at once (at most 8 MiB in flight) and of smaller ones every 16 MiB, pages "
+                    + "still cached, so the kernel never flushes the primary in bursts that stall every other sync "
+                    + "(the lowest replication lag); "
                     + "'kernel' leaves writeback to the kernel (bursts once pages are 30 s old); 'none' keeps eight "
                     + "writes in flight and drops their pages once on disk, as nbdkit file cache=none (reads of recent "
                     + "writes go to the disk). With --listen or --mode cycles only 'kernel' (their default).")

@@ -13,9 +13,10 @@ public enum PageCachePolicy {
      */
     KERNEL,
     /**
-     * Pages stay cached, and their writeback is started as they are written, so that few are
-     * ever dirty and the kernel never flushes in bursts; reads of recent writes still come from
-     * the cache.
+     * Pages stay cached, and their writeback is started early: a write of 64 KiB or more at once
+     * (at most 8 MiB of them in flight), smaller ones every 16 MiB written. Few pages are ever
+     * dirty, so the kernel never flushes in bursts; reads of recent writes still come from the
+     * cache (docs/benchmarks.md#primary-paced-default).
      */
     PACED,
     /**

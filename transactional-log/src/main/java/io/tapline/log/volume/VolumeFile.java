@@ -121,8 +121,8 @@ public final class VolumeFile implements BlockVolume {
      * {@link #PACED_ONE_BY_ONE_BYTES} or more has its writeback started at once, and the oldest
      * are waited for while more than 8 MiB are in flight; smaller writes are counted, and every
      * {@link WritebackPacer#KICK_BYTES} of them a thread of its own starts the writeback of the whole
-     * file (one call per small write would cost a quarter of 4 KiB random IOPS:
-     * docs/benchmarks.md#primary-paced); pages stay cached. Durability is unchanged:
+     * file (one call per small write would cost a fifth of 4 KiB random IOPS:
+     * docs/benchmarks.md#primary-paced-default); pages stay cached. Durability is unchanged:
      * {@link #force} still decides it.
      *
      * @return false when the platform lacks the calls (the policy then stays as it was)
