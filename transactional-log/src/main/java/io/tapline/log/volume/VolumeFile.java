@@ -431,11 +431,12 @@ public final class VolumeFile implements BlockVolume {
         }
 
         /**
-         * {@link PageCachePolicy#PACED}: 8 MiB in flight, however small the writes (so that 4 KiB
-         * writes are not held to eight at a time: up to 4,096 of them).
+         * {@link PageCachePolicy#PACED}, for writes of {@link #PACED_ONE_BY_ONE_BYTES} or more
+         * (smaller ones go to the {@link WritebackPacer}): 8 MiB in flight.
          */
         static WriteBehind pacing(int fd) {
-            return new WriteBehind(fd, false, 4096, 8L << 20);
+            long maxBytes = 8L << 20;
+            return new WriteBehind(fd, false, (int) (maxBytes / PACED_ONE_BY_ONE_BYTES), maxBytes);
         }
 
         private WriteBehind(int fd, boolean drop, int maxWrites, long maxBytes) {

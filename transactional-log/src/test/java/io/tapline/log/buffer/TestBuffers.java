@@ -16,8 +16,8 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
-/** Shared fixtures of the buffer tests: a ticking clock, payloads, file helpers. */
-final class TestBuffers {
+/** Shared fixtures of the buffer tests: a ticking clock, payloads, file helpers; {@link #eventually} for any test. */
+public final class TestBuffers {
     static final String VOLUME = "vol1";
     static final Provenance WEDGE = new Provenance(Bus.WEDGE, "127.0.0.1:50000", "vol1", 7, 0, 1);
 
@@ -105,7 +105,7 @@ final class TestBuffers {
     }
 
     /** Polls {@code condition} until it holds or the deadline passes. */
-    static boolean eventually(BooleanSupplier condition, long timeoutMillis) {
+    public static boolean eventually(BooleanSupplier condition, long timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         while (System.nanoTime() < deadline) {
             if (condition.getAsBoolean()) {

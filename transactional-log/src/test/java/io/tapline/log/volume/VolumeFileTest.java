@@ -118,13 +118,9 @@ class VolumeFileTest {
                 v.write(at, block);
             }
             // The pacer kicks from its own thread: give its last kick (at 48 MiB) a bounded moment.
-            long dirty = Long.MAX_VALUE;
-            for (long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end; Thread.sleep(20)) {
-                dirty = CacheStat.of(paced)[1] * 4096;
-                if (dirty <= WritebackPacer.KICK_BYTES + MIB) {
-                    break;
-                }
-            }
+            io.tapline.log.buffer.TestBuffers.eventually(
+                    () -> CacheStat.of(paced)[1] * 4096 <= WritebackPacer.KICK_BYTES + MIB, 10_000);
+            long dirty = CacheStat.of(paced)[1] * 4096;
             assertTrue(dirty <= WritebackPacer.KICK_BYTES + MIB,
                     "4 KiB writes leave at most one kick's worth dirty: " + dirty);
             assertTrue(residentBytes(paced) >= 44 * MIB, "and their pages stay cached: " + residentBytes(paced));
