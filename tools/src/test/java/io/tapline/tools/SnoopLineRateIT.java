@@ -59,8 +59,9 @@ class SnoopLineRateIT {
             System.out.printf("line rate, tuned tgtd session, %d MiB: writer %.0f MB/s under tcpdump (no drop),"
                     + " %.0f MB/s under tapline snoop (%d drops), ratio %.2f%n", WRITE_BYTES >> 20, underTcpdump,
                     underSnoop, snoopDrops, underSnoop / underTcpdump);
+            System.out.print(rig.snoopJvmStops(20));
             assertEquals(0, snoopDrops, "packets the snoop lost (kernel drops + decode queue refusals); tcpdump"
-                    + " lost none\n" + rig.snoop().logText());
+                    + " lost none\n" + rig.snoop().logText() + rig.snoopJvmStops(20));
             rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(4)); // and no GAP record
         }
     }
@@ -83,7 +84,7 @@ class SnoopLineRateIT {
                 assertTrue(w.waitFor(PEER.toMillis(), TimeUnit.MILLISECONDS) && w.exitValue() == 0,
                         "writer: " + Files.readString(dir.resolve((w == w1 ? "writer1" : "writer2") + ".log")));
             }
-            assertEquals(0, dropsAfterWrite(rig), rig.snoop().logText());
+            assertEquals(0, dropsAfterWrite(rig), rig.snoop().logText() + rig.snoopJvmStops(20));
             rig.awaitReplicaEquals(volumeName(1), lun1, Duration.ofMinutes(4));
             rig.awaitReplicaEquals(volumeName(2), lun2, Duration.ofMinutes(4));
         }
@@ -114,7 +115,8 @@ class SnoopLineRateIT {
             System.out.printf("line rate, nbdkit file + nbdcopy, %d MiB: writer %.0f MB/s under tcpdump (no drop),"
                     + " %.0f MB/s under tapline snoop (%d drops), ratio %.2f%n", WRITE_BYTES >> 20, underTcpdump,
                     underSnoop, drops, underSnoop / underTcpdump);
-            assertEquals(0, drops, "packets the snoop lost; tcpdump lost none\n" + rig.snoop().logText());
+            assertEquals(0, drops, "packets the snoop lost; tcpdump lost none\n" + rig.snoop().logText()
+                    + rig.snoopJvmStops(20));
             String volume = new VolumeNames(List.of()).name(VolumeKey.nbd("127.0.0.1:" + port, ""));
             rig.awaitReplicaEquals(volume, image, Duration.ofMinutes(4));
         }

@@ -54,8 +54,10 @@ final class SnoopRig implements AutoCloseable {
         args.addAll(List.of(extra));
         // The heap a production snoop has at least (its default decode queue is a quarter of it),
         // and the client compiler alone, as both launchers start the snoop.
+        // Safepoints and collections go to a file of their own: a test that finds drops shows the
+        // JVM's long stops beside them ({@link #snoopJvmStops}).
         snoop = TaplineProcess.startWithJvmOptions(dir.resolve("snoop.log"),
-                        List.of("-Xmx2g", "-XX:TieredStopAtLevel=1"), args.toArray(String[]::new))
+                        snoopJvmOptions(), args.toArray(String[]::new))
                 .awaitLogLine("tapline snoop: capturing on", START);
         return this;
     }
@@ -131,6 +133,43 @@ final class SnoopRig implements AutoCloseable {
     /** A daemon that wrote its pid to {@code pidFile}: {@link #close} stops that pid. */
     void ownPidFile(Path pidFile) {
         pidFiles.add(pidFile);
+    }
+
+    /**
+     * The launchers' snoop options, a safepoint and collection log, and what the system property
+     * {@code tapline.it.snoopJvmOptions} adds (space-separated; e.g. a JFR recording to profile
+     * the snoop under an IT's load).
+     */
+    private List<String> snoopJvmOptions() {
+        List<String> options = new ArrayList<>(List.of("-Xmx2g", "-XX:TieredStopAtLevel=1",
+                "-Xlog:safepoint=info,gc=info:file=" + dir.resolve("snoop-jvm.log") + ":uptime"));
+        String extra = System.getProperty("tapline.it.snoopJvmOptions", "").trim();
+        if (!extra.isEmpty()) {
+            options.addAll(List.of(extra.split("\\s+")));
+        }
+        return options;
+    }
+
+    /**
+     * The snoop JVM's safepoints that stopped its threads for at least {@code minMillis} (from
+     * reaching the safepoint to leaving it) and its collections, one per line, for a failure's
+     * message: a capture thread stopped that long lets the kernel ring fill.
+     */
+    String snoopJvmStops(long minMillis) throws IOException {
+        Path log = dir.resolve("snoop-jvm.log");
+        if (!Files.exists(log)) {
+            return "(no JVM log)";
+        }
+        java.util.regex.Pattern total = java.util.regex.Pattern.compile("Reaching safepoint: (\\d+) ns.*Total: (\\d+) ns");
+        StringBuilder out = new StringBuilder("snoop JVM stops of " + minMillis + " ms or more, and collections:\n");
+        for (String line : Files.readAllLines(log)) {
+            java.util.regex.Matcher m = total.matcher(line);
+            boolean longStop = m.find() && Long.parseLong(m.group(2)) >= minMillis * 1_000_000L;
+            if (longStop || line.contains(" GC(") && line.contains(" Pause ")) {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString();
     }
 
     Path buffer() {

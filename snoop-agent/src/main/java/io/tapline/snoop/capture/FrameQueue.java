@@ -1,5 +1,6 @@
 package io.tapline.snoop.capture;
 
+import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,9 +17,14 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Frames are copied into slabs of {@link #SLAB_BYTES}, all allocated when the queue is made and
  * recycled (a ring of slabs): a queued frame is not a heap object, so a young collection has
  * nothing to copy however many frames wait, and its pauses, during which the capture thread is
- * stopped too, stay short. A slab is a large array the collector never moves. Allocated up front
- * on purpose: slabs allocated during a burst were "humongous allocations" that started a
- * collection cycle each (pauses of 20-60 ms measured, each one a kernel-ring overflow).
+ * stopped too, stay short. Allocated up front on purpose: slabs allocated during a burst were
+ * "humongous allocations" that started a collection cycle each (pauses of 20-60 ms measured, each
+ * one a kernel-ring overflow). The slabs are direct memory, outside the Java heap: as heap arrays,
+ * the queue's hundreds of MiB, live for the whole run, kept the old generation above G1's
+ * marking threshold of a heap that starts small, and every large array the shippers allocated
+ * then started a marking cycle (14-51 stops of 20-70 ms during a 320 MiB capture, each stopping
+ * the capture thread; docs/benchmarks.md#snoop-heap). The decode thread copies each frame from
+ * its slab into one reused heap array before decoding it (about 5 us per 64 KiB frame).
  *
  * <p>One producer (the capture thread: {@link #offer}, {@link #close}) and one consumer (the
  * decode thread: {@link #drain}); lock-free between them.
@@ -31,21 +37,24 @@ public final class FrameQueue {
     /** Per-frame header in a slab: captured length, original length, capture time. */
     static final int HEADER_BYTES = 16;
 
-    /** Receives one queued frame; {@code buf} is only valid during the call. */
+    /** Receives one queued frame; {@code buf} is only valid during the call (it is reused). */
     @FunctionalInterface
     public interface FrameConsumer {
         void frame(byte[] buf, int offset, int length, int originalLength, long timeNanos);
     }
 
-    /** Copies one frame's bytes into the queue ({@code dst} from {@code offset}, {@code length} bytes). */
+    /**
+     * Copies one frame's bytes into the queue: into {@code dst} (direct memory) at absolute index
+     * {@code offset}, {@code length} bytes, without moving its position.
+     */
     @FunctionalInterface
     public interface FrameCopier {
-        void copy(byte[] dst, int offset, int length);
+        void copy(ByteBuffer dst, int offset, int length);
     }
 
     /** One slab: the producer fills it up to {@code limit}; {@code sealed} once it moved on. */
     private static final class Slab {
-        final byte[] bytes = new byte[SLAB_BYTES];
+        final ByteBuffer bytes = ByteBuffer.allocateDirect(SLAB_BYTES);
         volatile int limit;
         volatile boolean sealed;
         int readAt;
@@ -62,6 +71,8 @@ public final class FrameQueue {
     private volatile long highWaterBytes;
     private volatile long refusedFrames;
     private volatile long refusedBytes;
+    /** The decode thread's copy of the frame it hands out; grown to the largest frame seen. */
+    private byte[] frameCopy = new byte[64 << 10];
 
     /**
      * @param capacityBytes the most bytes held at once (rounded down to whole slabs; at least
@@ -74,8 +85,14 @@ public final class FrameQueue {
         }
         int maxSlabs = (int) Math.min(Integer.MAX_VALUE, capacityBytes / SLAB_BYTES);
         this.capacityBytes = (long) maxSlabs * SLAB_BYTES;
-        for (int i = 0; i < maxSlabs; i++) {
-            free.add(new Slab());
+        try {
+            for (int i = 0; i < maxSlabs; i++) {
+                free.add(new Slab());
+            }
+        } catch (OutOfMemoryError e) { // direct memory: -XX:MaxDirectMemorySize, by default the heap's maximum
+            free.clear();
+            throw new IllegalArgumentException("decode queue: " + capacityBytes + " bytes do not fit in the JVM's"
+                    + " direct memory (expected: at most -XX:MaxDirectMemorySize, by default -Xmx): " + e.getMessage(), e);
         }
     }
 
@@ -86,7 +103,7 @@ public final class FrameQueue {
      */
     public boolean offer(byte[] data, int originalLength, long timeNanos) {
         return offer(data.length, originalLength, timeNanos,
-                (dst, offset, length) -> System.arraycopy(data, 0, dst, offset, length));
+                (dst, offset, length) -> dst.put(offset, data, 0, length));
     }
 
     /**
@@ -119,10 +136,10 @@ public final class FrameQueue {
             writing = s = next;
         }
         int at = s.limit;
-        byte[] b = s.bytes;
-        putInt(b, at, length);
-        putInt(b, at + 4, originalLength);
-        putLong(b, at + 8, timeNanos);
+        ByteBuffer b = s.bytes;
+        b.putInt(at, length);
+        b.putInt(at + 4, originalLength);
+        b.putLong(at + 8, timeNanos);
         copier.copy(b, at + HEADER_BYTES, length);
         s.limit = at + need; // publishes the frame
         long now = queuedBytes.addAndGet(need);
@@ -181,10 +198,14 @@ public final class FrameQueue {
                 free.add(s);
                 continue;
             }
-            byte[] b = s.bytes;
+            ByteBuffer b = s.bytes;
             int at = s.readAt;
-            int length = getInt(b, at);
-            consumer.frame(b, at + HEADER_BYTES, length, getInt(b, at + 4), getLong(b, at + 8));
+            int length = b.getInt(at);
+            if (frameCopy.length < length) {
+                frameCopy = new byte[length];
+            }
+            b.get(at + HEADER_BYTES, frameCopy, 0, length);
+            consumer.frame(frameCopy, 0, length, b.getInt(at + 4), b.getLong(at + 8));
             s.readAt = at + HEADER_BYTES + length;
             queuedBytes.addAndGet(-(HEADER_BYTES + length));
             n++;
@@ -234,25 +255,5 @@ public final class FrameQueue {
     /** The most bytes the queue holds (whole slabs). */
     public long capacityBytes() {
         return capacityBytes;
-    }
-
-    private static void putInt(byte[] b, int at, int v) {
-        b[at] = (byte) (v >>> 24);
-        b[at + 1] = (byte) (v >>> 16);
-        b[at + 2] = (byte) (v >>> 8);
-        b[at + 3] = (byte) v;
-    }
-
-    private static void putLong(byte[] b, int at, long v) {
-        putInt(b, at, (int) (v >>> 32));
-        putInt(b, at + 4, (int) v);
-    }
-
-    private static int getInt(byte[] b, int at) {
-        return (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | b[at + 3] & 0xFF;
-    }
-
-    private static long getLong(byte[] b, int at) {
-        return (long) getInt(b, at) << 32 | getInt(b, at + 4) & 0xFFFFFFFFL;
     }
 }

@@ -260,8 +260,8 @@ public final class PcapCapture implements AutoCloseable {
         }
 
         @Override
-        public void copy(byte[] dst, int offset, int length) {
-            current.read(0, dst, offset, length);
+        public void copy(java.nio.ByteBuffer dst, int offset, int length) {
+            dst.put(offset, current.getByteBuffer(0, length), 0, length); // native to native: one memcpy
         }
     }
 
