@@ -64,6 +64,60 @@ class UndoLogTest {
         }
     }
 
+    /** Counts the replica syncs a rollback asks for; fails the apply after {@code failAfter} records. */
+    private static final class CountingApplier implements UndoLog.Applier {
+        final List<UndoRecord> applied = new ArrayList<>();
+        final int failAfter;
+        int forces;
+
+        CountingApplier(int failAfter) {
+            this.failAfter = failAfter;
+        }
+
+        @Override
+        public void apply(UndoRecord r) throws IOException {
+            if (applied.size() == failAfter) {
+                throw new IOException("EIO (test)");
+            }
+            applied.add(r);
+        }
+
+        @Override
+        public void force() {
+            forces++;
+        }
+    }
+
+    @Test
+    void rollbackSyncsTheReplicaOncePerDurablePointNotPerSegment() throws IOException {
+        fill(300); // about ten 4 KiB segments
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            assertTrue(undo.window().segments() >= 8, "segments: " + undo.window().segments());
+            CountingApplier a = new CountingApplier(Integer.MAX_VALUE);
+            assertEquals(300, undo.rollBackAbove(0, a, (d, t) -> { }));
+            assertEquals(1, a.forces, "30,000 bytes restored, under one durable point");
+        }
+    }
+
+    @Test
+    void aRollbackThatFailsKeepsEveryRecordAboveItsLastDurablePointAndRerunsFromThere() throws IOException {
+        fill(300);
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            CountingApplier failing = new CountingApplier(155); // records 300..146 applied, 145 fails
+            assertThrows(IOException.class, () -> undo.rollBackAbove(100, failing, (d, t) -> { }, 1000));
+            assertEquals(15, failing.forces, "a durable point every ten 100-byte records");
+        }
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            assertEquals(150, undo.newestSequence(), "records above the last durable point (after 151) dropped,"
+                    + " the rest kept");
+            CountingApplier rerun = new CountingApplier(Integer.MAX_VALUE);
+            assertEquals(50, undo.rollBackAbove(100, rerun, (d, t) -> { }, 1000));
+            assertEquals(rec(150), rerun.applied.get(0));
+            assertEquals(rec(101), rerun.applied.get(49));
+            assertEquals(100, undo.newestSequence());
+        }
+    }
+
     @Test
     void recordsComeBackNewestFirstAcrossSegments() throws IOException {
         fill(100);
