@@ -261,7 +261,9 @@ public final class PcapCapture implements AutoCloseable {
 
         @Override
         public void copy(java.nio.ByteBuffer dst, int offset, int length) {
-            dst.put(offset, current.getByteBuffer(0, length), 0, length); // native to native: one memcpy
+            if (length > 0) { // native to native: one memcpy
+                dst.put(offset, current.getByteBuffer(0, length), 0, length);
+            }
         }
     }
 
