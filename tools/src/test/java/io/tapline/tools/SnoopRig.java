@@ -160,11 +160,11 @@ final class SnoopRig implements AutoCloseable {
         if (!Files.exists(log)) {
             return "(no JVM log)";
         }
-        java.util.regex.Pattern total = java.util.regex.Pattern.compile("Reaching safepoint: (\\d+) ns.*Total: (\\d+) ns");
+        java.util.regex.Pattern total = java.util.regex.Pattern.compile("Total: (\\d+) ns");
         StringBuilder out = new StringBuilder("snoop JVM stops of " + minMillis + " ms or more, and collections:\n");
         for (String line : Files.readAllLines(log)) {
             java.util.regex.Matcher m = total.matcher(line);
-            boolean longStop = m.find() && Long.parseLong(m.group(2)) >= minMillis * 1_000_000L;
+            boolean longStop = m.find() && Long.parseLong(m.group(1)) >= minMillis * 1_000_000L;
             if (longStop || line.contains(" GC(") && line.contains(" Pause ")) {
                 out.append(line).append('\n');
             }

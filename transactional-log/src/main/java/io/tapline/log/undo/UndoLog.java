@@ -357,13 +357,12 @@ public final class UndoLog implements Closeable {
      * segment when {@code index} is 0).
      */
     private void dropApplied(int si, int index) throws IOException {
-        while (segments.size() - 1 > si) {
+        int kept = index == 0 ? si : si + 1;
+        while (segments.size() > kept) {
             deleteNewestSegment();
         }
-        UndoSegment s = segments.get(si);
-        if (index == 0) {
-            deleteNewestSegment();
-        } else {
+        if (index != 0) {
+            UndoSegment s = segments.get(si);
             long before = s.sizeBytes();
             s.truncateBefore(index);
             totalBytes -= before - s.sizeBytes();
