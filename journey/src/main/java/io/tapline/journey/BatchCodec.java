@@ -137,39 +137,65 @@ public final class BatchCodec {
     }
 
     private static byte[] compress(byte[] bytes, CompressionChoice choice) {
-        if (bytes.length < MIN_COMPRESS_BYTES) {
+        if (!compressible(bytes.length)) {
             return null;
         }
-        LZ4Compressor compressor = LZ4.fastCompressor();
-        if (bytes.length > 4 * SAMPLE_BYTES && !worthCompressing(compressor, bytes)) {
+        if (sampled(bytes.length) && !worthCompressing(bytes, sampleOffset(bytes.length))) {
             return null;
         }
-        byte[] out;
+        byte[] out = new byte[maxCompressedLength(bytes.length, choice)];
+        int n = compress(bytes, bytes.length, choice, out);
+        return n < 0 ? null : java.util.Arrays.copyOf(out, n);
+    }
+
+    /** Whether a batch of {@code length} record bytes is compressed at all, sample aside. */
+    static boolean compressible(int length) {
+        return length >= MIN_COMPRESS_BYTES;
+    }
+
+    /** Whether a batch of {@code length} bytes is first judged by a sample ({@link #worthCompressing}). */
+    static boolean sampled(int length) {
+        return length > 4 * SAMPLE_BYTES;
+    }
+
+    /** Where the sample of a batch of {@code length} bytes starts: its middle. */
+    static int sampleOffset(int length) {
+        return length / 2 - SAMPLE_BYTES / 2;
+    }
+
+    /** Room {@link #compress(byte[], int, CompressionChoice, byte[])} needs for {@code length} bytes. */
+    static int maxCompressedLength(int length, CompressionChoice choice) {
+        return choice.codec() == Compression.ZSTD ? (int) Zstd.compressBound(length)
+                : LZ4.fastCompressor().maxCompressedLength(length);
+    }
+
+    /**
+     * Compresses {@code src[0, length)} into {@code out} (at least {@link #maxCompressedLength}
+     * long); returns the compressed length, or -1 when it saves less than
+     * {@link #MIN_SAVING_PERCENT} percent.
+     */
+    static int compress(byte[] src, int length, CompressionChoice choice, byte[] out) {
         int n;
         if (choice.codec() == Compression.ZSTD) {
-            out = new byte[(int) Zstd.compressBound(bytes.length)];
-            long r = Zstd.compressByteArray(out, 0, out.length, bytes, 0, bytes.length, choice.level());
+            long r = Zstd.compressByteArray(out, 0, out.length, src, 0, length, choice.level());
             if (Zstd.isError(r)) {
                 throw new IllegalStateException("zstd compress: " + Zstd.getErrorName(r));
             }
             n = (int) r;
         } else {
-            out = new byte[compressor.maxCompressedLength(bytes.length)];
-            n = compressor.compress(bytes, 0, bytes.length, out, 0, out.length);
+            n = LZ4.fastCompressor().compress(src, 0, length, out, 0, out.length);
         }
-        long saved = bytes.length - (long) n;
-        if (saved * 100 < (long) bytes.length * MIN_SAVING_PERCENT) {
-            return null;
-        }
-        return java.util.Arrays.copyOf(out, n);
+        long saved = length - (long) n;
+        return saved * 100 < (long) length * MIN_SAVING_PERCENT ? -1 : n;
     }
 
     /**
      * Compresses a sample from the middle of a large batch first: data that does not compress
      * (encrypted or already compressed volumes) then costs one sample, not the whole batch.
+     * {@code bytes[from, from + SAMPLE_BYTES)} is the sample.
      */
-    private static boolean worthCompressing(LZ4Compressor compressor, byte[] bytes) {
-        int from = bytes.length / 2 - SAMPLE_BYTES / 2;
+    static boolean worthCompressing(byte[] bytes, int from) {
+        LZ4Compressor compressor = LZ4.fastCompressor();
         byte[] out = new byte[compressor.maxCompressedLength(SAMPLE_BYTES)];
         int n = compressor.compress(bytes, from, SAMPLE_BYTES, out, 0, out.length);
         return (SAMPLE_BYTES - (long) n) * 100 >= (long) SAMPLE_BYTES * MIN_SAVING_PERCENT;

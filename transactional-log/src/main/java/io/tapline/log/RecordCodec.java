@@ -196,6 +196,62 @@ public final class RecordCodec {
         }
     }
 
+    /**
+     * Checks one whole encoded record, {@code record}'s position to its limit, as {@link #decode}
+     * does (length, format version, lengths of its parts, CRC-32C) without decoding it, and
+     * returns its sequence number. For readers that pass records on as they are stored (the
+     * shipper packs the buffer's bytes into a batch). Positions are not moved.
+     *
+     * @throws RecordFormatException when the bytes are not one valid record
+     */
+    public static long verifyEncoded(ByteBuffer record) {
+        int start = record.position();
+        int total = peekTotalSize(record);
+        if (total != record.remaining()) {
+            throw new RecordFormatException("record: " + record.remaining() + " bytes (expected: "
+                    + (total < 0 ? "at least 4" : total + " from recordLength") + ")");
+        }
+        int version = record.get(start + 8) & 0xFF;
+        if (version != FORMAT_VERSION) {
+            throw new RecordFormatException("formatVersion: " + version + " (expected: " + FORMAT_VERSION + ")");
+        }
+        int payloadLength = record.getInt(start + 44);
+        int n = record.get(start + 48) & 0xFF;
+        int at = start + 64 + n; // initiatorLength
+        int i = at < start + total ? record.get(at) & 0xFF : -1;
+        int t = i >= 0 && at + 1 + i < start + total ? record.get(at + 1 + i) & 0xFF : -1;
+        if (t < 0 || (long) FIXED_BYTES + n + i + t + payloadLength != total) {
+            throw new RecordFormatException("payloadLength: " + payloadLength + " (expected: the rest of "
+                    + total + " bytes from recordLength)");
+        }
+        long sequence = record.getLong(start + 12);
+        int crc = record.getInt(start + 4);
+        CRC32C actual = new CRC32C();
+        actual.update(record.duplicate().position(start + 8));
+        if ((int) actual.getValue() != crc) {
+            throw new RecordFormatException(String.format("crc32c: 0x%08x (expected: 0x%08x) seq=%d",
+                    (int) actual.getValue(), crc, sequence));
+        }
+        return sequence;
+    }
+
+    /** The sequence number of the encoded record at {@code record}'s position (not checked). */
+    public static long sequenceOf(ByteBuffer record) {
+        return record.getLong(record.position() + 12);
+    }
+
+    /**
+     * Whether the encoded record at {@code record}'s position belongs to the volume whose id
+     * encodes to {@code volumeIdUtf8}; positions are not moved.
+     */
+    public static boolean hasVolumeId(ByteBuffer record, byte[] volumeIdUtf8) {
+        int start = record.position();
+        if ((record.get(start + 48) & 0xFF) != volumeIdUtf8.length) {
+            return false;
+        }
+        return record.slice(start + 49, volumeIdUtf8.length).equals(ByteBuffer.wrap(volumeIdUtf8));
+    }
+
     private static void putBody(CaptureRecord r, ByteBuffer dst, byte[] volume, byte[] initiator, byte[] target) {
         Provenance p = r.provenance();
         dst.put((byte) FORMAT_VERSION);

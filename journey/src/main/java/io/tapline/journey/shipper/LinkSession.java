@@ -1,8 +1,10 @@
 package io.tapline.journey.shipper;
 
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.tapline.journey.BatchFrame;
 import io.tapline.journey.JourneyMessage;
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -260,17 +262,22 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         window.release();
     }
 
-    /** Sends a batch; a slot must have been acquired for it. */
-    void send(JourneyMessage.Batch batch) {
+    /** Sends a batch built as a frame; a slot must have been acquired for it. The channel owns the frame. */
+    void send(BatchFrame batch) {
         synchronized (this) {
-            inFlight.add(new InFlight(batch.batchId(), batch.lastSequence(), batch.crc32c(), batch.body().length,
+            inFlight.add(new InFlight(batch.batchId(), batch.lastSequence(), batch.crc32c(), batch.bodyBytes(),
                     System.nanoTime()));
         }
-        channel.writeAndFlush(batch).addListener(f -> {
+        channel.writeAndFlush(batch.frame()).addListener(f -> {
             if (!f.isSuccess()) {
                 fail("sending batch " + batch.batchId() + ": " + f.cause());
             }
         });
+    }
+
+    /** Where this session's frames are allocated: the channel's allocator. */
+    ByteBufAllocator alloc() {
+        return channel.alloc();
     }
 
     /** Sends a fatal ERROR and closes. */

@@ -6,20 +6,21 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.tapline.journey.BatchCodec;
+import io.tapline.journey.BatchFrame;
+import io.tapline.journey.BatchFrameBuilder;
 import io.tapline.journey.JourneyDecoder;
 import io.tapline.journey.JourneyEncoder;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocol;
 import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordCodec;
 import io.tapline.log.buffer.CaptureBuffer;
 import io.tapline.log.buffer.RecordReader;
 import io.tapline.log.buffer.SequenceNotRetainedException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
+import java.nio.ByteBuffer;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -48,8 +49,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: one dedicated thread ({@code tapline-ship-<volume>}) reads the buffer, packs and
  * sends batches; one event loop thread handles the socket and the ACKs (and records them in the
- * buffer). {@link #status()} and {@link #close()} may be called from any thread. Batches hold no
- * {@code ByteBuf}s; the encoder allocates and Netty releases the outbound buffers.
+ * buffer). {@link #status()} and {@link #close()} may be called from any thread. Each batch is
+ * built as a whole frame in a direct buffer from the channel's allocator ({@link BatchFrameBuilder}),
+ * from the records' stored bytes; the channel releases it after writing it.
  */
 public final class Shipper implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(Shipper.class);
@@ -88,6 +90,9 @@ public final class Shipper implements Closeable {
     private String lastLoggedError;
     private long nextBatchId = 1;
     private final CompressionPolicy compression = new CompressionPolicy();
+    /** The frame being filled (the shipper's thread only). */
+    private final BatchFrameBuilder frame = new BatchFrameBuilder();
+    private final byte[] volumeIdUtf8;
     private final WindowSizer windowSizer;
     /** Mean compressed size of the batches sent (exponentially weighted); 0 before the first. */
     private double meanWireBatchBytes;
@@ -105,6 +110,7 @@ public final class Shipper implements Closeable {
         this.target = config.remote();
         this.cursorId = config.cursorId();
         this.windowSizer = new WindowSizer(config.maxInFlightBatches());
+        this.volumeIdUtf8 = config.volumeId().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.ackRecorder = new AckRecorder(config.volumeId(), seq -> source.acknowledge(cursorId, seq), reason -> {
             LinkSession s = session;
             if (s != null) {
@@ -475,79 +481,91 @@ public final class Shipper implements Closeable {
         return acked;
     }
 
-    /** Reads, packs and sends until the session ends or the shipper closes. */
+    /**
+     * Reads, packs and sends until the session ends or the shipper closes. Records travel as the
+     * buffer stores them: each one's bytes (its CRC checked by the reader) are copied from the
+     * reader's window into the frame being built, never decoded.
+     */
     private void pump(LinkSession s, RecordReader reader, long firstSequence,
             java.util.concurrent.atomic.AtomicReference<io.tapline.journey.control.ReplicaStateReport> firstReport)
             throws IOException, InterruptedException {
         long expected = firstSequence;
-        CaptureRecord pending = null;
+        // A record read but left for the next batch: a view into the reader's window, valid
+        // because the reader is not called again before it is used.
+        ByteBuffer pending = null;
         long headSentNanos = 0;
         boolean historyChecked = false;
-        while (!closed && s.alive()) {
-            if (!historyChecked && firstReport.get() != null) {
-                historyChecked = true;
-                checkHistory(s, firstReport.get());
-            }
-            if (System.nanoTime() - headSentNanos > HEAD_EVERY_NANOS) {
-                // How far this source got: a replica promoted after losing it says what never arrived.
-                s.sendControl(new io.tapline.journey.control.SourceHead(source.lastSequence(),
-                        System.currentTimeMillis()));
-                headSentNanos = System.nanoTime();
-            }
-            resizeWindow(s);
-            if (!s.acquireSlot(0)) {
-                long waitStart = System.nanoTime();
-                boolean got = s.acquireSlot(POLL_MILLIS);
-                compression.waitedForWindow(System.nanoTime() - waitStart);
-                if (!got) {
+        try {
+            while (!closed && s.alive()) {
+                if (!historyChecked && firstReport.get() != null) {
+                    historyChecked = true;
+                    checkHistory(s, firstReport.get());
+                }
+                if (System.nanoTime() - headSentNanos > HEAD_EVERY_NANOS) {
+                    // How far this source got: a replica promoted after losing it says what never arrived.
+                    s.sendControl(new io.tapline.journey.control.SourceHead(source.lastSequence(),
+                            System.currentTimeMillis()));
+                    headSentNanos = System.nanoTime();
+                }
+                resizeWindow(s);
+                if (!s.acquireSlot(0)) {
+                    long waitStart = System.nanoTime();
+                    boolean got = s.acquireSlot(POLL_MILLIS);
+                    compression.waitedForWindow(System.nanoTime() - waitStart);
+                    if (!got) {
+                        continue;
+                    }
+                }
+                frame.start(s.alloc(), config.maxBatchBytes());
+                while (s.alive() && !closed) {
+                    ByteBuffer r = pending != null ? pending
+                            : reader.nextEncoded(frame.records() == 0 ? POLL_MILLIS : 1);
+                    pending = null;
+                    if (r == null) {
+                        break;
+                    }
+                    long sequence = RecordCodec.sequenceOf(r);
+                    if (sequence < expected) {
+                        continue; // the replayer has it already
+                    }
+                    if (sequence != expected) {
+                        s.abort("capture buffer hole: seq " + sequence + " (expected: " + expected + ") volume="
+                                + config.volumeId());
+                        return;
+                    }
+                    if (!RecordCodec.hasVolumeId(r, volumeIdUtf8)) {
+                        s.abort("record volume: " + RecordCodec.decode(r.duplicate()).volumeId() + " (expected: "
+                                + config.volumeId() + ") seq=" + sequence);
+                        return;
+                    }
+                    int size = r.remaining();
+                    if (frame.records() > 0 && (long) frame.recordBytes() + size > config.maxBatchBytes()) {
+                        pending = r;
+                        break;
+                    }
+                    frame.add(r, sequence);
+                    expected++;
+                    if (frame.recordBytes() >= config.maxBatchBytes()) {
+                        break;
+                    }
+                }
+                if (frame.records() == 0 || !s.alive() || closed) {
+                    frame.discard();
+                    s.releaseSlot();
                     continue;
                 }
+                // Ship only what the source can no longer lose: see RecordSource.makeDurable.
+                source.makeDurable(expected - 1);
+                BatchFrame batch = frame.seal(nextBatchId++, chooseCompression(s));
+                s.send(batch);
+                meanWireBatchBytes = meanWireBatchBytes == 0 ? batch.bodyBytes()
+                        : meanWireBatchBytes * 0.9 + batch.bodyBytes() * 0.1;
+                lastSent.set(batch.lastSequence());
+                log.trace("sent batch={} seq={}..{} records={} bytes={}", batch.batchId(), batch.firstSequence(),
+                        batch.lastSequence(), batch.recordCount(), batch.bodyBytes());
             }
-            List<CaptureRecord> records = new ArrayList<>();
-            long bytes = 0;
-            while (s.alive() && !closed) {
-                CaptureRecord r = pending != null ? pending : reader.next(records.isEmpty() ? POLL_MILLIS : 1);
-                pending = null;
-                if (r == null) {
-                    break;
-                }
-                if (r.sequence() < expected) {
-                    continue; // the replayer has it already
-                }
-                if (r.sequence() != expected) {
-                    s.abort("capture buffer hole: seq " + r.sequence() + " (expected: " + expected + ") volume="
-                            + config.volumeId());
-                    return;
-                }
-                if (!r.volumeId().equals(config.volumeId())) {
-                    s.abort("record volume: " + r.volumeId() + " (expected: " + config.volumeId() + ") seq="
-                            + r.sequence());
-                    return;
-                }
-                int size = r.encodedSize();
-                if (!records.isEmpty() && bytes + size > config.maxBatchBytes()) {
-                    pending = r;
-                    break;
-                }
-                records.add(r);
-                bytes += size;
-                expected++;
-                if (bytes >= config.maxBatchBytes()) {
-                    break;
-                }
-            }
-            if (records.isEmpty() || !s.alive() || closed) {
-                s.releaseSlot();
-                continue;
-            }
-            // Ship only what the source can no longer lose: see RecordSource.makeDurable.
-            source.makeDurable(records.get(records.size() - 1).sequence());
-            JourneyMessage.Batch batch = BatchCodec.pack(nextBatchId++, records, chooseCompression(s));
-            s.send(batch);
-            meanWireBatchBytes = meanWireBatchBytes == 0 ? batch.body().length
-                    : meanWireBatchBytes * 0.9 + batch.body().length * 0.1;
-            lastSent.set(batch.lastSequence());
-            log.trace("sent {}", batch);
+        } finally {
+            frame.discard();
         }
     }
 

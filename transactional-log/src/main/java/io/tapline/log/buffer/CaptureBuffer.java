@@ -642,6 +642,17 @@ public final class CaptureBuffer implements Closeable {
             }
 
             @Override
+            public ByteBuffer nextEncoded(long timeoutMillis) throws IOException, InterruptedException {
+                ByteBuffer bytes = reader.nextEncoded(timeoutMillis);
+                DiscardedSpans spans = discarded;
+                if (bytes == null || !spans.covers(RecordCodec.sequenceOf(bytes))) {
+                    return bytes; // the stored bytes, as they are
+                }
+                CaptureRecord replaced = spans.apply(RecordCodec.decode(bytes.duplicate()));
+                return ByteBuffer.wrap(RecordCodec.encode(replaced)).asReadOnlyBuffer();
+            }
+
+            @Override
             public long position() {
                 return reader.position();
             }

@@ -51,6 +51,16 @@ record DiscardedSpans(List<Span> spans) {
         return spans.isEmpty();
     }
 
+    /** Whether a span holds the record of {@code sequence} (it may still pass: marks and flushes do). */
+    boolean covers(long sequence) {
+        for (Span s : spans) {
+            if (s.contains(sequence)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** {@code r}, or the GAP that replaces it when a span discarded it. */
     CaptureRecord apply(CaptureRecord r) {
         if (r == null || spans.isEmpty() || !r.kind().changesData()) {

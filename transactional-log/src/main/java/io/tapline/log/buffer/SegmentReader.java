@@ -37,12 +37,39 @@ final class SegmentReader implements RecordReader {
 
     @Override
     public CaptureRecord next(long timeoutMillis) throws IOException, InterruptedException {
+        ByteBuffer bytes = nextView(timeoutMillis);
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            return RecordCodec.decode(bytes);
+        } catch (RecordFormatException e) {
+            throw corrupt(bytes, e);
+        }
+    }
+
+    @Override
+    public ByteBuffer nextEncoded(long timeoutMillis) throws IOException, InterruptedException {
+        ByteBuffer bytes = nextView(timeoutMillis);
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            RecordCodec.verifyEncoded(bytes);
+        } catch (RecordFormatException e) {
+            throw corrupt(bytes, e);
+        }
+        return bytes.asReadOnlyBuffer();
+    }
+
+    /** The next record's bytes, unchecked but for its sequence; null on time-out. */
+    private ByteBuffer nextView(long timeoutMillis) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, timeoutMillis));
         while (true) {
             if (closed) {
                 throw new IOException("reader closed volume=" + buffer.volumeId());
             }
-            CaptureRecord record = readNext();
+            ByteBuffer record = readNext();
             if (record != null) {
                 return record;
             }
@@ -52,6 +79,10 @@ final class SegmentReader implements RecordReader {
             }
             buffer.awaitSequence(nextSequence, left);
         }
+    }
+
+    private BufferCorruptException corrupt(ByteBuffer record, RecordFormatException e) {
+        return new BufferCorruptException(segment.path(), positionBytes - record.remaining(), e.getMessage());
     }
 
     @Override
@@ -65,7 +96,7 @@ final class SegmentReader implements RecordReader {
         channel.close();
     }
 
-    private CaptureRecord readNext() throws IOException {
+    private ByteBuffer readNext() throws IOException {
         while (true) {
             long limit = segment.publishedSizeBytes();
             if (positionBytes >= limit) {
@@ -85,20 +116,22 @@ final class SegmentReader implements RecordReader {
                 channel = FileChannel.open(segment.path(), StandardOpenOption.READ);
                 window = new SegmentWindow(channel);
             }
-            CaptureRecord record = decodeAt(limit);
-            if (record.sequence() < nextSequence) {
+            ByteBuffer record = viewAt(limit);
+            long sequence = record.getLong(12);
+            if (sequence < nextSequence) {
                 continue; // Positioned past the end at open: skip up to the requested sequence.
             }
-            if (record.sequence() != nextSequence) {
-                throw new BufferCorruptException(segment.path(), positionBytes - record.encodedSize(),
-                        "sequence: " + record.sequence() + " (expected: " + nextSequence + ")");
+            if (sequence != nextSequence) {
+                throw new BufferCorruptException(segment.path(), positionBytes - record.remaining(),
+                        "sequence: " + sequence + " (expected: " + nextSequence + ")");
             }
             nextSequence++;
             return record;
         }
     }
 
-    private CaptureRecord decodeAt(long limit) throws IOException {
+    /** The whole record at the position (its length checked, nothing else), moving past it. */
+    private ByteBuffer viewAt(long limit) throws IOException {
         try {
             ByteBuffer lengthField = window.view(positionBytes, 4, limit);
             int total = lengthField == null ? -1 : RecordCodec.peekTotalSize(lengthField);
@@ -107,9 +140,8 @@ final class SegmentReader implements RecordReader {
                 throw new RecordFormatException("record: " + (limit - positionBytes)
                         + " published bytes (expected: a whole record)");
             }
-            CaptureRecord record = RecordCodec.decode(bytes);
             positionBytes += total;
-            return record;
+            return bytes;
         } catch (RecordFormatException e) {
             throw new BufferCorruptException(segment.path(), positionBytes, e.getMessage());
         }

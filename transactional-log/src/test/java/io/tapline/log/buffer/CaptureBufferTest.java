@@ -60,6 +60,51 @@ class CaptureBufferTest {
     }
 
     @Test
+    void encodedRecordsAreTheStoredBytesAcrossSegmentRolls() throws Exception {
+        List<CaptureRecord> written = new ArrayList<>();
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            for (int i = 0; i < 40; i++) {
+                written.add(appendWrite(buffer, i * 4096L, 300 + i * 11));
+            }
+            assertTrue(segments(dir).size() >= 3, "segments: " + segments(dir));
+            for (long from : new long[] {1, 17}) {
+                try (RecordReader reader = buffer.openReader(from)) {
+                    for (CaptureRecord expected : written.subList((int) from - 1, written.size())) {
+                        java.nio.ByteBuffer bytes = reader.nextEncoded(0);
+                        assertNotNull(bytes, "seq " + expected.sequence());
+                        byte[] got = new byte[bytes.remaining()];
+                        bytes.get(got);
+                        assertArrayEquals(io.tapline.log.RecordCodec.encode(expected), got, "seq " + expected.sequence());
+                    }
+                    assertNull(reader.nextEncoded(0));
+                    assertEquals(41, reader.position());
+                }
+            }
+        }
+    }
+
+    @Test
+    void anEncodedRecordWhoseBytesChangedOnDiskIsRefusedWithItsPlace() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            for (int i = 0; i < 40; i++) {
+                appendWrite(buffer, i * 4096L, 300 + i * 11);
+            }
+            buffer.sync();
+            CaptureSegment second = buffer.segmentStartingAt(buffer.segmentStartingAt(1).lastSequence() + 1);
+            long damaged = second.baseSequence();
+            TestBuffers.flipByte(second.path(), second.headerBytes() + 120); // inside the first record's payload
+            try (RecordReader reader = buffer.openReader(1)) {
+                for (long seq = 1; seq < damaged; seq++) {
+                    assertNotNull(reader.nextEncoded(0));
+                }
+                BufferCorruptException e = assertThrows(BufferCorruptException.class, () -> reader.nextEncoded(0));
+                assertTrue(e.getMessage().contains(second.path() + " at offset " + second.headerBytes() + ":")
+                        && e.getMessage().contains("crc32c"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
     void sequencesStayDenseAcrossReopen() throws Exception {
         try (CaptureBuffer buffer = open(dir, SMALL)) {
             for (int i = 0; i < 10; i++) {

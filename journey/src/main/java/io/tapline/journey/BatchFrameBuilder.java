@@ -1,0 +1,162 @@
+package io.tapline.journey;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.EncoderException;
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * Builds a BATCH frame in place, in one direct buffer: the shipper appends each record's stored
+ * encoding as it reads it from the capture buffer, then seals the frame (CRC-32C, compression,
+ * header). The frame is byte for byte what {@link JourneyEncoder} writes for the batch
+ * {@link BatchCodec#pack} makes of the same records and compression choice, with the same
+ * compression rules; but no record is decoded, no payload or batch array is allocated, and the
+ * bytes are copied once, from the buffer's read window into the frame the socket sends.
+ *
+ * <p>Compression works on heap copies kept by the builder (the compressors' array paths), so it
+ * costs a copy only when it is tried on the whole batch.
+ *
+ * <p>Not thread-safe: one builder per shipping thread, one frame at a time.
+ */
+public final class BatchFrameBuilder {
+    /** Frame bytes before the first record: length field, type, the BATCH header. */
+    static final int RECORDS_AT = JourneyProtocol.FRAME_HEADER_BYTES + JourneyProtocol.BATCH_HEADER_BYTES;
+
+    private final int maxFrameBytes;
+    private final byte[] sample = new byte[BatchCodec.SAMPLE_BYTES];
+    private byte[] uncompressed = new byte[0];
+    private byte[] compressed = new byte[0];
+    private ByteBuf frame;
+    private long firstSequence;
+    private long lastSequence;
+    private int records;
+
+    /** A builder whose frames may not exceed {@link JourneyProtocol#DEFAULT_MAX_FRAME_BYTES}. */
+    public BatchFrameBuilder() {
+        this(JourneyProtocol.DEFAULT_MAX_FRAME_BYTES);
+    }
+
+    /** A builder whose frames' length fields may not exceed {@code maxFrameBytes}. */
+    public BatchFrameBuilder(int maxFrameBytes) {
+        this.maxFrameBytes = maxFrameBytes;
+    }
+
+    /**
+     * Starts a frame in a direct buffer from {@code alloc}, room for {@code expectedRecordBytes}
+     * (it grows past that). A frame still open is released first.
+     */
+    public void start(ByteBufAllocator alloc, int expectedRecordBytes) {
+        discard();
+        frame = alloc.directBuffer(RECORDS_AT + Math.max(0, expectedRecordBytes));
+        frame.writerIndex(RECORDS_AT);
+        records = 0;
+    }
+
+    /**
+     * Appends one encoded record ({@code record}'s position to its limit; not moved), whose
+     * sequence must follow the previous record's.
+     */
+    public void add(ByteBuffer record, long sequence) {
+        if (frame == null) {
+            throw new IllegalStateException("no frame started");
+        }
+        if (records > 0 && sequence != lastSequence + 1) {
+            throw new IllegalArgumentException("sequence: " + sequence + " (expected: " + (lastSequence + 1)
+                    + ", dense)");
+        }
+        if (records == 0) {
+            firstSequence = sequence;
+        }
+        frame.writeBytes(record.duplicate());
+        lastSequence = sequence;
+        records++;
+    }
+
+    /** Records appended to the open frame. */
+    public int records() {
+        return records;
+    }
+
+    /** Record bytes appended to the open frame (0 when none is open). */
+    public int recordBytes() {
+        return frame == null ? 0 : frame.writerIndex() - RECORDS_AT;
+    }
+
+    /**
+     * Closes the frame: checksums the record bytes, compresses them with {@code choice} when that
+     * saves enough (as {@link BatchCodec#pack} decides), writes the header. The builder lets go of
+     * the frame: the caller owns it.
+     *
+     * @throws IllegalStateException when no record was added
+     * @throws EncoderException when the frame would exceed the bound (nothing is kept)
+     */
+    public BatchFrame seal(long batchId, CompressionChoice choice) {
+        if (frame == null || records == 0) {
+            throw new IllegalStateException("records: 0 (expected: >= 1)");
+        }
+        ByteBuf f = frame;
+        frame = null;
+        try {
+            int length = f.writerIndex() - RECORDS_AT;
+            CRC32C crc = new CRC32C();
+            crc.update(f.nioBuffer(RECORDS_AT, length));
+            Compression compression = compress(f, length, choice);
+            int body = f.writerIndex() - RECORDS_AT;
+            long frameLength = 1L + JourneyProtocol.BATCH_HEADER_BYTES + body;
+            if (frameLength > maxFrameBytes) {
+                throw new EncoderException("length: " + frameLength + " (expected: 1.." + maxFrameBytes + ") type="
+                        + MessageType.BATCH);
+            }
+            f.setInt(0, (int) frameLength);
+            f.setByte(4, MessageType.BATCH.wireValue());
+            f.setLong(5, batchId);
+            f.setLong(13, firstSequence);
+            f.setLong(21, lastSequence);
+            f.setInt(29, records);
+            f.setByte(33, compression.wireValue());
+            f.setInt(34, length);
+            f.setInt(38, (int) crc.getValue());
+            return new BatchFrame(f, batchId, firstSequence, lastSequence, records, (int) crc.getValue(), body);
+        } catch (RuntimeException | Error e) {
+            f.release();
+            throw e;
+        }
+    }
+
+    /** Releases the open frame, if any (a batch that will not be sent). */
+    public void discard() {
+        if (frame != null) {
+            frame.release();
+            frame = null;
+        }
+    }
+
+    /** Compresses the frame's records in place when worth it; returns what the body is. */
+    private Compression compress(ByteBuf f, int length, CompressionChoice choice) {
+        if (!BatchCodec.compressible(length)) {
+            return Compression.NONE;
+        }
+        if (BatchCodec.sampled(length)) {
+            f.getBytes(RECORDS_AT + BatchCodec.sampleOffset(length), sample, 0, sample.length);
+            if (!BatchCodec.worthCompressing(sample, 0)) {
+                return Compression.NONE;
+            }
+        }
+        if (uncompressed.length < length) {
+            uncompressed = new byte[length];
+        }
+        f.getBytes(RECORDS_AT, uncompressed, 0, length);
+        int room = BatchCodec.maxCompressedLength(length, choice);
+        if (compressed.length < room) {
+            compressed = new byte[room];
+        }
+        int n = BatchCodec.compress(uncompressed, length, choice, compressed);
+        if (n < 0) {
+            return Compression.NONE;
+        }
+        f.setBytes(RECORDS_AT, compressed, 0, n);
+        f.writerIndex(RECORDS_AT + n);
+        return choice.codec();
+    }
+}
