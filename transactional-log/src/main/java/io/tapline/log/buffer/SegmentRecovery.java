@@ -52,6 +52,7 @@ final class SegmentRecovery {
 
     private final Path dir;
     private final String volumeId;
+    private final byte[] volumeIdUtf8;
     private final boolean uncleanShutdown;
     private long records;
     private long tornBytes;
@@ -61,6 +62,7 @@ final class SegmentRecovery {
     private SegmentRecovery(Path dir, String volumeId, boolean uncleanShutdown) {
         this.dir = dir;
         this.volumeId = volumeId;
+        this.volumeIdUtf8 = volumeId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.uncleanShutdown = uncleanShutdown;
     }
 
@@ -159,14 +161,16 @@ final class SegmentRecovery {
                     problem = e.getMessage();
                 }
             }
-            CaptureRecord record = null;
+            ByteBuffer record = null; // checked where it lies: no payload copied
+            long sequence = -1;
             if (problem == null) {
                 ByteBuffer bytes = window.view(pos, total, size);
                 if (bytes == null) {
                     problem = "record: " + (size - pos) + " bytes (expected: " + total + ")";
                 } else {
                     try {
-                        record = RecordCodec.decode(bytes);
+                        sequence = RecordCodec.verifyEncoded(bytes);
+                        record = bytes;
                     } catch (RecordFormatException e) {
                         problem = e.getMessage();
                     }
@@ -182,13 +186,13 @@ final class SegmentRecovery {
                 tornFile = file.toString();
                 return pos;
             }
-            if (record.sequence() != expected) {
+            if (sequence != expected) {
                 throw new BufferCorruptException(file, pos,
-                        "sequence: " + record.sequence() + " (expected: " + expected + ")");
+                        "sequence: " + sequence + " (expected: " + expected + ")");
             }
-            if (!record.volumeId().equals(volumeId)) {
+            if (!RecordCodec.hasVolumeId(record, volumeIdUtf8)) {
                 throw new BufferCorruptException(file, pos,
-                        "volumeId: " + record.volumeId() + " (expected: " + volumeId + ")");
+                        "volumeId: " + volumeIdOf(record) + " (expected: " + volumeId + ")");
             }
             expected++;
             segmentRecords++;
@@ -196,6 +200,11 @@ final class SegmentRecovery {
             pos += total;
         }
         return pos;
+    }
+
+    /** The volume id of a verified record, for a message. */
+    private static String volumeIdOf(ByteBuffer record) {
+        return RecordCodec.decode(record.duplicate()).volumeId();
     }
 
     /** {@link #nextValidRecord}: too much follows the damage to be one torn write; refuse rather than drop it. */
