@@ -73,7 +73,7 @@ public final class BatchFrameBuilder {
         records++;
     }
 
-    /** Records appended to the open frame. */
+    /** Records appended to the open frame (0 when none is open). */
     public int records() {
         return records;
     }
@@ -86,7 +86,7 @@ public final class BatchFrameBuilder {
     /**
      * Closes the frame: checksums the record bytes, compresses them with {@code choice} when that
      * saves enough (as {@link BatchCodec#pack} decides), writes the header. The builder lets go of
-     * the frame: the caller owns it.
+     * the frame: the caller owns it, and the builder has no open frame.
      *
      * @throws IllegalStateException when no record was added
      * @throws EncoderException when the frame would exceed the bound (nothing is kept)
@@ -97,6 +97,8 @@ public final class BatchFrameBuilder {
         }
         ByteBuf f = frame;
         frame = null;
+        int count = records;
+        records = 0;
         try {
             int length = f.writerIndex() - RECORDS_AT;
             CRC32C crc = new CRC32C();
@@ -113,11 +115,11 @@ public final class BatchFrameBuilder {
             f.setLong(5, batchId);
             f.setLong(13, firstSequence);
             f.setLong(21, lastSequence);
-            f.setInt(29, records);
+            f.setInt(29, count);
             f.setByte(33, compression.wireValue());
             f.setInt(34, length);
             f.setInt(38, (int) crc.getValue());
-            return new BatchFrame(f, batchId, firstSequence, lastSequence, records, (int) crc.getValue(), body);
+            return new BatchFrame(f, batchId, firstSequence, lastSequence, count, (int) crc.getValue(), body);
         } catch (RuntimeException | Error e) {
             f.release();
             throw e;
@@ -130,6 +132,7 @@ public final class BatchFrameBuilder {
             frame.release();
             frame = null;
         }
+        records = 0;
     }
 
     /** Compresses the frame's records in place when worth it; returns what the body is. */

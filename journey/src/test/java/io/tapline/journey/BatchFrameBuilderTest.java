@@ -77,6 +77,8 @@ class BatchFrameBuilderTest {
             builder.start(PooledByteBufAllocator.DEFAULT, 1 << 20);
             records.forEach(r -> builder.add(ByteBuffer.wrap(RecordCodec.encode(r)), r.sequence()));
             BatchFrame frame = builder.seal(round, CompressionChoice.LZ4);
+            assertEquals(0, builder.records(), "a sealed frame is the caller's: the builder has none open");
+            assertEquals(0, builder.recordBytes());
             try {
                 assertArrayEquals(encoded(BatchCodec.pack(round, records)), ByteBufUtil.getBytes(frame.frame()));
             } finally {

@@ -516,7 +516,6 @@ public final class Shipper implements Closeable {
                         continue;
                     }
                 }
-                frame.start(s.alloc(), config.maxBatchBytes());
                 while (s.alive() && !closed) {
                     ByteBuffer r = pending != null ? pending
                             : reader.nextEncoded(frame.records() == 0 ? POLL_MILLIS : 1);
@@ -542,6 +541,9 @@ public final class Shipper implements Closeable {
                     if (frame.records() > 0 && (long) frame.recordBytes() + size > config.maxBatchBytes()) {
                         pending = r;
                         break;
+                    }
+                    if (frame.records() == 0) {
+                        frame.start(s.alloc(), config.maxBatchBytes()); // only once there is a record to send
                     }
                     frame.add(r, sequence);
                     expected++;
