@@ -50,7 +50,6 @@ public final class BatchFrameBuilder {
         discard();
         frame = alloc.directBuffer(RECORDS_AT + Math.max(0, expectedRecordBytes));
         frame.writerIndex(RECORDS_AT);
-        records = 0;
     }
 
     /**
@@ -104,21 +103,16 @@ public final class BatchFrameBuilder {
             CRC32C crc = new CRC32C();
             crc.update(f.nioBuffer(RECORDS_AT, length));
             Compression compression = compress(f, length, choice);
-            int body = f.writerIndex() - RECORDS_AT;
+            int end = f.writerIndex();
+            int body = end - RECORDS_AT;
             long frameLength = 1L + JourneyProtocol.BATCH_HEADER_BYTES + body;
-            if (frameLength > maxFrameBytes) {
-                throw new EncoderException("length: " + frameLength + " (expected: 1.." + maxFrameBytes + ") type="
-                        + MessageType.BATCH);
-            }
-            f.setInt(0, (int) frameLength);
-            f.setByte(4, MessageType.BATCH.wireValue());
-            f.setLong(5, batchId);
-            f.setLong(13, firstSequence);
-            f.setLong(21, lastSequence);
-            f.setInt(29, count);
-            f.setByte(33, compression.wireValue());
-            f.setInt(34, length);
-            f.setInt(38, (int) crc.getValue());
+            JourneyEncoder.checkFrameLength(frameLength, maxFrameBytes, MessageType.BATCH);
+            f.writerIndex(0); // the header, in the room left before the records
+            f.writeInt((int) frameLength);
+            f.writeByte(MessageType.BATCH.wireValue());
+            JourneyEncoder.writeBatchHeader(f, batchId, firstSequence, lastSequence, count, compression, length,
+                    (int) crc.getValue());
+            f.writerIndex(end);
             return new BatchFrame(f, batchId, firstSequence, lastSequence, count, (int) crc.getValue(), body);
         } catch (RuntimeException | Error e) {
             f.release();

@@ -34,10 +34,7 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
     @Override
     protected ByteBuf allocateBuffer(ChannelHandlerContext ctx, JourneyMessage msg, boolean preferDirect) {
         long length = frameLength(msg);
-        if (length > maxFrameBytes) {
-            throw new EncoderException(
-                    "length: " + length + " (expected: 1.." + maxFrameBytes + ") type=" + msg.type());
-        }
+        checkFrameLength(length, maxFrameBytes, msg.type());
         int size = (int) length + 4;
         return preferDirect ? ctx.alloc().ioBuffer(size) : ctx.alloc().heapBuffer(size);
     }
@@ -60,13 +57,8 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
             case REFUSED -> writeString(out, ((JourneyMessage.Refused) msg).reason());
             case BATCH -> {
                 JourneyMessage.Batch b = (JourneyMessage.Batch) msg;
-                out.writeLong(b.batchId());
-                out.writeLong(b.firstSequence());
-                out.writeLong(b.lastSequence());
-                out.writeInt(b.recordCount());
-                out.writeByte(b.compression().wireValue());
-                out.writeInt(b.uncompressedLength());
-                out.writeInt(b.crc32c());
+                writeBatchHeader(out, b.batchId(), b.firstSequence(), b.lastSequence(), b.recordCount(),
+                        b.compression(), b.uncompressedLength(), b.crc32c());
                 out.writeBytes(b.body());
             }
             case ACK -> {
@@ -99,6 +91,28 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
             }
             case CONTROL -> out.writeBytes(((JourneyMessage.Control) msg).body());
             default -> throw new EncoderException("type: " + msg.type() + " (expected: a journey message)");
+        }
+    }
+
+    /**
+     * Writes a BATCH body's fixed fields, those before the record bytes ({@link BatchFrameBuilder}
+     * writes them into the frame it built in place).
+     */
+    static void writeBatchHeader(ByteBuf out, long batchId, long firstSequence, long lastSequence, int recordCount,
+            Compression compression, int uncompressedLength, int crc32c) {
+        out.writeLong(batchId);
+        out.writeLong(firstSequence);
+        out.writeLong(lastSequence);
+        out.writeInt(recordCount);
+        out.writeByte(compression.wireValue());
+        out.writeInt(uncompressedLength);
+        out.writeInt(crc32c);
+    }
+
+    /** Refuses a frame whose length field would exceed {@code maxFrameBytes}. */
+    static void checkFrameLength(long length, int maxFrameBytes, MessageType type) {
+        if (length > maxFrameBytes) {
+            throw new EncoderException("length: " + length + " (expected: 1.." + maxFrameBytes + ") type=" + type);
         }
     }
 

@@ -43,6 +43,15 @@ public final class RecordCodec {
     public static final int FIXED_BYTES = 66;
     /** Largest payload a record may carry (64 MiB), a sanity bound for readers of damaged data. */
     public static final int MAX_PAYLOAD_BYTES = 64 << 20;
+    /** Offsets in an encoded record of the fields read where they lie (see the table above). */
+    private static final int CRC_AT = 4;
+    private static final int VERSION_AT = 8;
+    private static final int SEQUENCE_AT = 12;
+    private static final int PAYLOAD_LENGTH_AT = 44;
+    private static final int VOLUME_ID_LENGTH_AT = 48;
+    /** The initiator's length byte follows the volume id by this much. */
+    private static final int INITIATOR_LENGTH_AFTER_VOLUME_AT = 16;
+
     /** Largest recordLength accepted. */
     public static final int MAX_RECORD_LENGTH = MAX_PAYLOAD_BYTES + FIXED_BYTES + 3 * 255;
 
@@ -211,23 +220,23 @@ public final class RecordCodec {
             throw new RecordFormatException("record: " + record.remaining() + " bytes (expected: "
                     + (total < 0 ? "at least 4" : total + " from recordLength") + ")");
         }
-        int version = record.get(start + 8) & 0xFF;
+        int version = record.get(start + VERSION_AT) & 0xFF;
         if (version != FORMAT_VERSION) {
             throw new RecordFormatException("formatVersion: " + version + " (expected: " + FORMAT_VERSION + ")");
         }
-        int payloadLength = record.getInt(start + 44);
-        int n = record.get(start + 48) & 0xFF;
-        int at = start + 64 + n; // initiatorLength
+        int payloadLength = record.getInt(start + PAYLOAD_LENGTH_AT);
+        int n = record.get(start + VOLUME_ID_LENGTH_AT) & 0xFF;
+        int at = start + VOLUME_ID_LENGTH_AT + INITIATOR_LENGTH_AFTER_VOLUME_AT + n;
         int i = at < start + total ? record.get(at) & 0xFF : -1;
         int t = i >= 0 && at + 1 + i < start + total ? record.get(at + 1 + i) & 0xFF : -1;
         if (t < 0 || (long) FIXED_BYTES + n + i + t + payloadLength != total) {
             throw new RecordFormatException("payloadLength: " + payloadLength + " (expected: the rest of "
                     + total + " bytes from recordLength)");
         }
-        long sequence = record.getLong(start + 12);
-        int crc = record.getInt(start + 4);
+        long sequence = sequenceOf(record);
+        int crc = record.getInt(start + CRC_AT);
         CRC32C actual = new CRC32C();
-        actual.update(record.duplicate().position(start + 8));
+        actual.update(record.duplicate().position(start + VERSION_AT));
         if ((int) actual.getValue() != crc) {
             throw new RecordFormatException(String.format("crc32c: 0x%08x (expected: 0x%08x) seq=%d",
                     (int) actual.getValue(), crc, sequence));
@@ -237,7 +246,7 @@ public final class RecordCodec {
 
     /** The sequence number of the encoded record at {@code record}'s position (not checked). */
     public static long sequenceOf(ByteBuffer record) {
-        return record.getLong(record.position() + 12);
+        return record.getLong(record.position() + SEQUENCE_AT);
     }
 
     /**
@@ -245,11 +254,16 @@ public final class RecordCodec {
      * encodes to {@code volumeIdUtf8}; positions are not moved.
      */
     public static boolean hasVolumeId(ByteBuffer record, byte[] volumeIdUtf8) {
-        int start = record.position();
-        if ((record.get(start + 48) & 0xFF) != volumeIdUtf8.length) {
+        int at = record.position() + VOLUME_ID_LENGTH_AT;
+        if ((record.get(at) & 0xFF) != volumeIdUtf8.length) {
             return false;
         }
-        return record.slice(start + 49, volumeIdUtf8.length).equals(ByteBuffer.wrap(volumeIdUtf8));
+        for (int i = 0; i < volumeIdUtf8.length; i++) { // per record on the shipping path: no allocation
+            if (record.get(at + 1 + i) != volumeIdUtf8[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void putBody(CaptureRecord r, ByteBuffer dst, byte[] volume, byte[] initiator, byte[] target) {

@@ -117,7 +117,7 @@ final class SegmentReader implements RecordReader {
                 window = new SegmentWindow(channel);
             }
             ByteBuffer record = viewAt(limit);
-            long sequence = record.getLong(12);
+            long sequence = RecordCodec.sequenceOf(record);
             if (sequence < nextSequence) {
                 continue; // Positioned past the end at open: skip up to the requested sequence.
             }
