@@ -8,6 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -30,6 +31,9 @@ import org.slf4j.LoggerFactory;
  * A file system that refuses O_DIRECT (tmpfs) is remembered per directory and written through
  * the page cache as before.
  *
+ * <p>The staging memory is an {@link AlignedStaging} that the log's writer shares among its
+ * segments' appenders.
+ *
  * <p>Not thread-safe: used by the file's writer only.
  */
 public final class DirectAppender implements Closeable {
@@ -41,15 +45,15 @@ public final class DirectAppender implements Closeable {
     private final FileChannel channel;
     private final int blockBytes;
     private final byte[] tail;
-    private ByteBuffer staging;
+    private final AlignedStaging staging;
     private long tailEndsAt = -1;
     private boolean wrote;
 
-    private DirectAppender(FileChannel channel, int blockBytes) {
+    private DirectAppender(FileChannel channel, int blockBytes, AlignedStaging staging) {
         this.channel = channel;
         this.blockBytes = blockBytes;
         this.tail = new byte[blockBytes];
-        this.staging = aligned(1 << 20);
+        this.staging = staging;
     }
 
     /** Whether O_DIRECT was refused in this file's directory before. */
@@ -57,12 +61,20 @@ public final class DirectAppender implements Closeable {
         return REFUSED.contains(file.toAbsolutePath().getParent());
     }
 
-    /** Opens a direct channel on the file, or returns null (and remembers why) when refused. */
+    /** {@link #open(Path, AlignedStaging)} with staging memory of its own. */
     public static DirectAppender open(Path file) {
+        return open(file, new AlignedStaging());
+    }
+
+    /**
+     * Opens a direct channel on the file, staging its writes in {@code staging}, or returns null
+     * (and remembers why) when refused.
+     */
+    public static DirectAppender open(Path file, AlignedStaging staging) {
         try {
             int block = blockBytes(file);
             FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
-            return new DirectAppender(ch, block);
+            return new DirectAppender(ch, block, Objects.requireNonNull(staging, "staging"));
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             refuse(file, e);
             return null;
@@ -103,48 +115,46 @@ public final class DirectAppender implements Closeable {
         }
         long total = head + recordBytes;
         long padded = (total + blockBytes - 1) / blockBytes * blockBytes;
-        if (padded > staging.capacity()) {
-            staging = aligned(Math.toIntExact(padded));
+        synchronized (staging) {
+            write(buffered, at, record, blockStart, head, recordBytes, total,
+                    staging.atLeast(Math.toIntExact(padded)).limit(Math.toIntExact(padded)));
         }
-        staging.clear();
+    }
+
+    private void write(FileChannel buffered, long at, ByteBuffer[] record, long blockStart, int head,
+            long recordBytes, long total, ByteBuffer buf) throws IOException {
+        int padded = buf.limit();
         if (head > 0) {
             if (tailEndsAt == at) {
-                staging.put(tail, 0, head);
+                buf.put(tail, 0, head);
             } else {
-                staging.limit(head);
-                while (staging.hasRemaining()) {
-                    if (buffered.read(staging, blockStart + staging.position()) < 0) {
+                buf.limit(head);
+                while (buf.hasRemaining()) {
+                    if (buffered.read(buf, blockStart + buf.position()) < 0) {
                         throw new IOException("segment shorter than its published size: " + at);
                     }
                 }
-                staging.limit(staging.capacity());
+                buf.limit(padded);
             }
         }
         for (ByteBuffer b : record) {
-            staging.put(b);
+            buf.put(b);
         }
-        staging.put(ZEROS, 0, (int) (padded - staging.position()));
-        staging.flip();
+        buf.put(ZEROS, 0, padded - buf.position());
+        buf.flip();
         long written = 0;
-        while (staging.hasRemaining()) {
-            written += channel.write(staging, blockStart + written);
+        while (buf.hasRemaining()) {
+            written += channel.write(buf, blockStart + written);
         }
         wrote = true;
         int tailBytes = (int) (total % blockBytes);
-        staging.get((int) (padded - blockBytes), tail, 0, tailBytes);
+        buf.get(padded - blockBytes, tail, 0, tailBytes);
         tailEndsAt = tailBytes == 0 ? -1 : at + recordBytes;
     }
 
     /** Whether a direct write has succeeded: a later failure is an I/O error, not a refusal. */
     public boolean wrote() {
         return wrote;
-    }
-
-    /** A direct buffer of at least {@code bytes}, starting on a 64 KiB boundary (any block size divides it). */
-    private static ByteBuffer aligned(int bytes) {
-        int alignment = 1 << 16;
-        int capacity = Math.addExact(bytes, alignment - 1) & -alignment;
-        return ByteBuffer.allocateDirect(capacity + alignment).alignedSlice(alignment);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.tapline.log.buffer;
 
 import io.tapline.log.DurableFiles;
 import io.tapline.log.ExclusiveLock;
+import io.tapline.log.AlignedStaging;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordCodec;
@@ -91,6 +92,8 @@ public final class CaptureBuffer implements Closeable {
     private final ByteBuffer headerBuffer = ByteBuffer.allocateDirect(RecordCodec.FIXED_BYTES + 3 * 255);
     private final ByteBuffer[] gather = new ByteBuffer[2];
     private final RecordBatch batch = new RecordBatch();
+    /** The O_DIRECT staging memory of all segments: allocated once, not per segment. */
+    private final AlignedStaging staging = new AlignedStaging();
     private final List<CaptureSegment> unforced = new ArrayList<>();
     private volatile boolean directoryDirty;
 
@@ -206,7 +209,7 @@ public final class CaptureBuffer implements Closeable {
     private void adopt(List<SegmentRecovery.Loaded> loaded) throws IOException {
         long retained = 0;
         for (SegmentRecovery.Loaded l : loaded) {
-            CaptureSegment segment = CaptureSegment.open(l).directAppendsFrom(config.directAppendMinBytes());
+            CaptureSegment segment = CaptureSegment.open(l).directAppendsFrom(config.directAppendMinBytes(), staging);
             segments.put(segment.baseSequence(), segment);
             retained += segment.publishedSizeBytes();
         }
@@ -222,7 +225,7 @@ public final class CaptureBuffer implements Closeable {
             }
         }
         if (segments.isEmpty()) {
-            active = CaptureSegment.create(dir, last + 1, volumeId).directAppendsFrom(config.directAppendMinBytes());
+            active = CaptureSegment.create(dir, last + 1, volumeId).directAppendsFrom(config.directAppendMinBytes(), staging);
             segments.put(active.baseSequence(), active);
             retained += active.publishedSizeBytes();
             DurableFiles.syncDirectory(dir);
@@ -850,7 +853,7 @@ public final class CaptureBuffer implements Closeable {
         DurableFiles.syncDirectory(dir); // Always: a concurrent sync may have taken the dirty flag but not synced yet.
         durableSequence.accumulateAndGet(previous.lastSequence(), Math::max);
         CaptureSegment next = CaptureSegment.create(dir, baseSequence, volumeId)
-                .directAppendsFrom(config.directAppendMinBytes());
+                .directAppendsFrom(config.directAppendMinBytes(), staging);
         segments.put(baseSequence, next); // Readers find the next segment before the old one is sealed.
         active = next;
         previous.seal();

@@ -1,5 +1,6 @@
 package io.tapline.log.buffer;
 
+import io.tapline.log.AlignedStaging;
 import io.tapline.log.DirectAppender;
 import io.tapline.log.DurableFiles;
 import java.io.Closeable;
@@ -41,6 +42,7 @@ final class CaptureSegment implements Closeable {
     private volatile boolean deleted;
     private long directMinBytes = Long.MAX_VALUE;
     private DirectAppender direct;
+    private AlignedStaging staging = new AlignedStaging();
     /** Why the first direct write of the current append failed, while the buffered path retries it. */
     private IOException firstDirectFailure;
     private boolean padded;
@@ -174,14 +176,18 @@ final class CaptureSegment implements Closeable {
     /** The direct appender, opened on first use; null when this file system refuses O_DIRECT. */
     private DirectAppender directAppender() {
         if (direct == null && !DirectAppender.refused(path)) {
-            direct = DirectAppender.open(path);
+            direct = DirectAppender.open(path, staging);
         }
         return direct;
     }
 
-    /** Records of at least this many bytes are appended with O_DIRECT from now on. */
-    CaptureSegment directAppendsFrom(long recordBytes) {
+    /**
+     * Records of at least this many bytes are appended with O_DIRECT from now on, staged in the
+     * buffer's {@code staging} memory (one for all its segments).
+     */
+    CaptureSegment directAppendsFrom(long recordBytes, AlignedStaging staging) {
         this.directMinBytes = recordBytes;
+        this.staging = staging;
         return this;
     }
 

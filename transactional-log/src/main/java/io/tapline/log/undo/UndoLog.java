@@ -61,6 +61,8 @@ public final class UndoLog implements Closeable {
     private final Clock clock;
     private final boolean writable;
     private final List<UndoSegment> segments = new ArrayList<>();
+    /** The writer's pending and staging memory, handed from segment to segment. */
+    private final UndoAppendMemory appendMemory = new UndoAppendMemory();
     private long droppedBytes;
     private boolean dirDirty;
     private long totalBytes;
@@ -134,7 +136,7 @@ public final class UndoLog implements Closeable {
                     }
                     continue;
                 }
-                UndoSegment seg = UndoSegment.open(files.get(i), writable, newest);
+                UndoSegment seg = UndoSegment.open(files.get(i), writable, newest).appendingThrough(appendMemory);
                 if (seg.droppedBytes() > 0 && !newest) {
                     seg.close();
                     throw new UndoFormatException("sealed segment ends in a damaged record (" + seg.droppedBytes()
@@ -204,7 +206,7 @@ public final class UndoLog implements Closeable {
             if (active != null) {
                 active.seal(); // sync() only forces the newest segment from now on
             }
-            active = UndoSegment.create(dir, sequence, clock.millis());
+            active = UndoSegment.create(dir, sequence, clock.millis()).appendingThrough(appendMemory);
             segments.add(active);
             totalBytes += active.sizeBytes();
             dirDirty = true;

@@ -84,6 +84,8 @@ final class UndoSegment implements Closeable {
     private IOException firstDirectFailure;
     /** Whether the file holds zero padding past {@link #sizeBytes} (a direct append's last block). */
     private boolean padded;
+    /** Where the pending buffer and the direct appends' staging come from (the log's, once it appends here). */
+    private UndoAppendMemory memory = new UndoAppendMemory();
 
     private UndoSegment(Path path, FileChannel channel, long baseSequence) {
         this.path = path;
@@ -328,7 +330,7 @@ final class UndoSegment implements Closeable {
     private int reserve(int size) throws IOException {
         if (pending == null) {
             // Direct: the pwrite goes straight from it, with no copy into a temporary buffer.
-            pending = ByteBuffer.allocateDirect(Math.max(PENDING_BYTES, size));
+            pending = memory.takePending(Math.max(PENDING_BYTES, size));
         }
         if (pending.position() > 0 && pending.remaining() < size) {
             flushPending();
@@ -400,7 +402,7 @@ final class UndoSegment implements Closeable {
      */
     private boolean appendedDirect() throws IOException {
         if (direct == null && DIRECT_APPENDS && !DirectAppender.refused(path)) {
-            direct = DirectAppender.open(path);
+            direct = DirectAppender.open(path, memory.staging());
         }
         if (direct == null) {
             return false;
@@ -511,8 +513,15 @@ final class UndoSegment implements Closeable {
         flushPending();
         cutPadding();
         force();
+        memory.givePending(pending);
         pending = null;
         closeDirect();
+    }
+
+    /** Appends go through the log's {@code memory} from now on (shared with its other segments). */
+    UndoSegment appendingThrough(UndoAppendMemory memory) {
+        this.memory = memory;
+        return this;
     }
 
     Path path() {
