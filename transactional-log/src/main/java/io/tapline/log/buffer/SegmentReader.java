@@ -114,7 +114,7 @@ final class SegmentReader implements RecordReader {
             if (!channel.isOpen()) {
                 // An interrupt closed our channel (never the writer's): reopen and carry on.
                 channel = FileChannel.open(segment.path(), StandardOpenOption.READ);
-                window = new SegmentWindow(channel);
+                window.readFrom(channel);
             }
             ByteBuffer record = viewAt(limit);
             long sequence = RecordCodec.sequenceOf(record);
@@ -169,6 +169,6 @@ final class SegmentReader implements RecordReader {
         }
         segment = target;
         positionBytes = atBytes;
-        window = new SegmentWindow(channel);
+        window = window == null ? new SegmentWindow(channel) : window.readFrom(channel);
     }
 }
