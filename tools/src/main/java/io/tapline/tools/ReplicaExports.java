@@ -58,6 +58,8 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     private final Map<String, String> splitBrains = new ConcurrentHashMap<>();
     /** The fencing refusal each split brain waits on (to rejoin with, on resolve --keep peer). */
     private final Map<String, String> pendingFences = new ConcurrentHashMap<>();
+    /** Set by {@link #close} under the monitor: a scan or fence that waited for it then does nothing. */
+    private boolean closed;
 
     /** A promoted volume being served: its wedge node and the bitmap of what it wrote. */
     private record Primary(SourceNode node, ChangedChunks written) {
@@ -119,6 +121,9 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
      * served the demoted volume read-write again (a primary of the ended generation).
      */
     private synchronized void scan() throws IOException {
+        if (closed) {
+            return; // a scan that waited for close's monitor must not serve (and leak) a volume
+        }
         for (String volumeId : ReplayServer.volumeIds(dataDir)) {
             if (primaries.containsKey(volumeId) || standby.contains(volumeId)) {
                 continue; // served already: role changes arrive through the RoleListener, not the files
@@ -186,6 +191,9 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
      */
     private synchronized String fenced(String id, String reason, boolean resolving)
             throws IOException, InterruptedException {
+        if (closed) {
+            return "volume " + id + ": not rejoined, the replayer is stopping (" + reason + ")";
+        }
         VolumeRole.Fence fence = VolumeRole.parseFence(reason);
         Path dir = dataDir.resolve(id);
         VolumeRole role = VolumeRole.read(dir);
@@ -300,6 +308,10 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     @Override
     public synchronized void promoted(String volumeId, Path volumeDir, VolumeRole role, long sizeBytes)
             throws IOException {
+        if (closed) {
+            throw new IOException("volume " + volumeId + " is promoted (generation " + role.generation()
+                    + ") but the replayer is stopping: it is served as primary at its next start");
+        }
         if (primaries.containsKey(volumeId)) {
             return;
         }
@@ -408,6 +420,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         scanner.shutdownNow();
         for (Primary p : primaries.values()) {
             p.node().close();

@@ -130,6 +130,9 @@ final class RequestSpool implements AutoCloseable {
 
     @Override
     public void close() {
-        poller.shutdownNow();
+        // a poll already running ends first: no answer file appears after close
+        if (!io.tapline.log.BackgroundStop.awaitQuiet(poller, java.time.Duration.ofSeconds(10))) {
+            log.warn("request spool still running at close dir={}", dir);
+        }
     }
 }

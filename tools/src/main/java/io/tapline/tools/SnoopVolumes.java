@@ -129,7 +129,10 @@ final class SnoopVolumes implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        starter.shutdownNow();
+        starter.shutdownNow(); // a start in flight is interrupted; it must end before its engine is closed below
+        if (!io.tapline.log.BackgroundStop.awaitQuiet(starter, java.time.Duration.ofSeconds(10))) {
+            log.warn("a resync source was still starting at close; it may outlive the snoop");
+        }
         spools.values().forEach(RequestSpool::close);
         List<Started> all = new ArrayList<>(engines.values());
         for (Started s : all) {

@@ -107,6 +107,9 @@ public final class MarkSpool implements AutoCloseable {
 
     @Override
     public void close() {
-        poller.shutdownNow();
+        // a poll or an answer already running ends first: no answer file appears after close
+        if (!io.tapline.log.BackgroundStop.awaitQuiet(poller, java.time.Duration.ofSeconds(10))) {
+            log.warn("mark spool still running at close volume={}", volume);
+        }
     }
 }

@@ -44,6 +44,8 @@ public final class SourceSide implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SourceSide.class);
     /** How often the status is published while running. */
     static final long STATUS_MILLIS = 1000;
+    /** How long close waits for a status publication or sync already running. */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(10);
 
     /**
      * Where and how a volume ships.
@@ -287,7 +289,9 @@ public final class SourceSide implements AutoCloseable {
             closed = true;
             front = new ArrayList<>(owned);
         }
-        housekeeping.shutdownNow();
+        if (!io.tapline.log.BackgroundStop.awaitQuiet(housekeeping, STOP_WAIT)) {
+            log.warn("source housekeeping still running at close volume={}", volume);
+        }
         closeQuietly(marks);
         front.forEach(SourceSide::closeQuietly);
         shippers.forEach(SourceSide::closeQuietly);

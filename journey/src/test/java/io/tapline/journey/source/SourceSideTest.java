@@ -65,6 +65,46 @@ class SourceSideTest {
         assertFalse(side.shippers().get(0).connected());
     }
 
+    @Test
+    @Timeout(30)
+    void closeWaitsForAPublicationInFlightSoThatStoppedIsTheLastWord() throws Exception {
+        List<Boolean> published = new CopyOnWriteArrayList<>();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        SourceSide side = SourceSide.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT);
+        side.publishStatus((s, running) -> {
+            if (running && entered.getCount() > 0) {
+                entered.countDown();
+                awaitUninterruptibly(release); // a slow status write, running while close begins
+            }
+            published.add(running);
+        });
+        assertTrue(entered.await(10, TimeUnit.SECONDS), "first publication started");
+        Thread closer = new Thread(side::close, "closer");
+        closer.start();
+        closer.join(300);
+        assertTrue(closer.isAlive(), "close waits for the publication in flight");
+        release.countDown();
+        closer.join(10_000);
+        assertFalse(closer.isAlive(), "close ends once the publication did");
+        assertEquals(List.of(true, false), published, "the in-flight 'running' first, 'stopped' last");
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                latch.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static boolean bufferOpen(SourceSide s) {
         try {
             s.buffer().sync();
