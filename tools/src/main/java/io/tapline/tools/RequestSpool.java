@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import io.tapline.journey.resync.ResyncEngine;
+import io.tapline.log.BackgroundStop;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -131,7 +132,7 @@ final class RequestSpool implements AutoCloseable {
     @Override
     public void close() {
         // a poll already running ends first: no answer file appears after close
-        if (!io.tapline.log.BackgroundStop.awaitQuiet(poller, java.time.Duration.ofSeconds(10))) {
+        if (!BackgroundStop.awaitQuiet(poller)) {
             log.warn("request spool still running at close dir={}", dir);
         }
     }

@@ -2,6 +2,7 @@ package io.tapline.tools;
 
 import io.tapline.journey.resync.ResyncConfig;
 import io.tapline.journey.resync.ResyncEngine;
+import io.tapline.log.BackgroundStop;
 import io.tapline.snoop.capture.CaptureCounters;
 import io.tapline.snoop.source.NbdSourceReader;
 import io.tapline.snoop.source.SnoopSourceVolume;
@@ -130,7 +131,7 @@ final class SnoopVolumes implements AutoCloseable {
     public void close() {
         closed = true;
         starter.shutdownNow(); // a start in flight is interrupted; it must end before its engine is closed below
-        if (!io.tapline.log.BackgroundStop.awaitQuiet(starter, java.time.Duration.ofSeconds(10))) {
+        if (!BackgroundStop.awaitQuiet(starter)) {
             log.warn("a resync source was still starting at close; it may outlive the snoop");
         }
         spools.values().forEach(RequestSpool::close);

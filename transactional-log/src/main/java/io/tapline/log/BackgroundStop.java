@@ -14,7 +14,15 @@ import java.util.concurrent.TimeUnit;
  * {@code execute} before the stop still run.
  */
 public final class BackgroundStop {
+    /** How long an owner's close waits for its background task: a status write, a poll, a start. */
+    public static final Duration CLOSE_LIMIT = Duration.ofSeconds(10);
+
     private BackgroundStop() {
+    }
+
+    /** {@link #awaitQuiet(ExecutorService, Duration)} with {@link #CLOSE_LIMIT}. */
+    public static boolean awaitQuiet(ExecutorService executor) {
+        return awaitQuiet(executor, CLOSE_LIMIT);
     }
 
     /**

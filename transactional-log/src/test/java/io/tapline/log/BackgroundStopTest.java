@@ -10,6 +10,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -23,25 +24,38 @@ class BackgroundStopTest {
         AtomicInteger runs = new AtomicInteger();
         AtomicBoolean interrupted = new AtomicBoolean();
         AtomicBoolean finished = new AtomicBoolean();
+        CountDownLatch release = new CountDownLatch(1);
         executor.scheduleWithFixedDelay(() -> {
             if (runs.incrementAndGet() > 1) {
                 return;
             }
             entered.countDown();
             try {
-                Thread.sleep(300);
+                release.await(); // still running when the stop begins
             } catch (InterruptedException e) {
                 interrupted.set(true);
             }
             finished.set(true);
         }, 0, 1, TimeUnit.MILLISECONDS);
         assertTrue(entered.await(10, TimeUnit.SECONDS));
+        Thread releaser = new Thread(() -> {
+            awaitShutdown(executor); // the stop has begun while the task runs
+            release.countDown();
+        }, "releaser");
+        releaser.start();
         assertTrue(BackgroundStop.awaitQuiet(executor, Duration.ofSeconds(10)));
         assertTrue(finished.get(), "the running task ended before the stop returned");
         assertFalse(interrupted.get(), "not interrupted");
-        int after = runs.get();
-        Thread.sleep(50);
-        assertTrue(runs.get() == after && after == 1, "no period after the stop: " + runs.get());
+        // terminated: no task can run any more, so the count is final
+        assertTrue(executor.isTerminated() && runs.get() == 1, "no period after the stop: " + runs.get());
+    }
+
+    /** Polls until {@code executor} is shut down, for ten seconds at most. */
+    private static void awaitShutdown(ScheduledExecutorService executor) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!executor.isShutdown() && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        }
     }
 
     @Test

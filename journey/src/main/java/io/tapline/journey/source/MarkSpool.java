@@ -1,5 +1,6 @@
 package io.tapline.journey.source;
 
+import io.tapline.log.BackgroundStop;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
 import java.io.IOException;
@@ -108,7 +109,7 @@ public final class MarkSpool implements AutoCloseable {
     @Override
     public void close() {
         // a poll or an answer already running ends first: no answer file appears after close
-        if (!io.tapline.log.BackgroundStop.awaitQuiet(poller, java.time.Duration.ofSeconds(10))) {
+        if (!BackgroundStop.awaitQuiet(poller)) {
             log.warn("mark spool still running at close volume={}", volume);
         }
     }

@@ -4,6 +4,7 @@ import io.tapline.journey.resync.ResyncEngine;
 import io.tapline.journey.shipper.Shipper;
 import io.tapline.journey.shipper.ShipperConfig;
 import io.tapline.journey.shipper.ShipperStatus;
+import io.tapline.log.BackgroundStop;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.CaptureBuffer;
 import java.io.IOException;
@@ -44,8 +45,6 @@ public final class SourceSide implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SourceSide.class);
     /** How often the status is published while running. */
     static final long STATUS_MILLIS = 1000;
-    /** How long close waits for a status publication or sync already running. */
-    private static final Duration STOP_WAIT = Duration.ofSeconds(10);
 
     /**
      * Where and how a volume ships.
@@ -289,7 +288,7 @@ public final class SourceSide implements AutoCloseable {
             closed = true;
             front = new ArrayList<>(owned);
         }
-        if (!io.tapline.log.BackgroundStop.awaitQuiet(housekeeping, STOP_WAIT)) {
+        if (!BackgroundStop.awaitQuiet(housekeeping)) {
             log.warn("source housekeeping still running at close volume={}", volume);
         }
         closeQuietly(marks);

@@ -75,7 +75,11 @@ class SourceSideTest {
         side.publishStatus((s, running) -> {
             if (running && entered.getCount() > 0) {
                 entered.countDown();
-                awaitUninterruptibly(release); // a slow status write, running while close begins
+                try {
+                    release.await(); // a slow status write, running while close begins
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // a close that interrupts it fails the test below
+                }
             }
             published.add(running);
         });
@@ -88,21 +92,6 @@ class SourceSideTest {
         closer.join(10_000);
         assertFalse(closer.isAlive(), "close ends once the publication did");
         assertEquals(List.of(true, false), published, "the in-flight 'running' first, 'stopped' last");
-    }
-
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                latch.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private static boolean bufferOpen(SourceSide s) {
