@@ -47,9 +47,11 @@ public final class ApplyPathBench {
         UndoConfig undo = new UndoConfig(64L << 20, 64L << 30, UndoConfig.DEFAULT.maxAge());
         try (ReplicaVolume v = ReplicaVolume.open(dir.resolve("remote"), hello, undo)) {
             BatchApply.PHASES.takeSummary();
+            timedCpuNanos = 0;
             double fill = pass(v, size, recordBytes, batchBytes, 1, 1, pipelined);
             System.out.printf("apply, first fill (zero before-images): %.2f s = %.0f MiB/s%n", fill, mib / fill);
             System.out.println("  fill phases (s): " + BatchApply.PHASES.takeSummary());
+            System.out.printf("  fill CPU, all threads, while the clock ran: %.2f s%n", timedCpuNanos / 1e9);
             long mark = v.lastApplied();
             timedCpuNanos = 0;
             double over = pass(v, size, recordBytes, batchBytes, mark + 1, 2, pipelined);

@@ -2,10 +2,12 @@ package io.tapline.log.undo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
+import io.tapline.log.volume.ResidentPages;
 import io.tapline.log.volume.VolumeFile;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,6 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
 class BeforeImagesTest {
     private static final int SIZE = 4 << 20;
     private static final Provenance PROV = Provenance.INTERNAL;
+    /** Where a sparse replica holds its only data, and how much. */
+    private static final int ISLAND = 1 << 20;
+    private static final int ISLAND_BYTES = 64 << 10;
 
     @TempDir
     Path dir;
@@ -81,16 +86,74 @@ class BeforeImagesTest {
         checkRollbacks(batch);
     }
 
+    @Test
+    void holesOfASparseReplicaGiveEveryEarlierImage() throws IOException {
+        // Windows of 64 KiB and more in holes (not read), one that meets written data (read), a
+        // cluster of overlapping records in a hole (overlaid on zeroes), and a record in a hole
+        // longer than an undo record.
+        List<CaptureRecord> batch = new ArrayList<>();
+        long seq = 1;
+        for (long at = 0; at < 512 << 10; at += 64 << 10) {
+            batch.add(write(seq++, at, 64 << 10, 1));
+        }
+        batch.add(write(seq++, ISLAND, 128 << 10, 2)); // half data, half hole: read
+        batch.add(write(seq++, 2 << 20, 256 << 10, 3));
+        batch.add(write(seq++, (2 << 20) + 4096, 8192, 4)); // overlaps the record before it
+        batch.add(zeroes(seq++, (2 << 20) + 100_000, 70_000));
+        batch.add(write(seq++, (2 << 20) + 90_000, 20_000, 5));
+        batch.add(write(seq, (2 << 20) + (512 << 10), (1 << 20) + 8192, 6));
+        checkRollbacks(batch, true);
+    }
+
+    @Test
+    void holeWindowsAreNotRead() throws Exception {
+        // Read, a hole's pages would be in the page cache: the replica's cached pages stay as they were.
+        List<CaptureRecord> batch = new ArrayList<>();
+        batch.add(write(1, 0, 256 << 10, 1));
+        batch.add(write(2, 256 << 10, 256 << 10, 2));
+        batch.add(write(3, 2 << 20, 128 << 10, 3));
+        batch.add(write(4, (2 << 20) + 8192, 4096, 4)); // an overlap cluster: overlaid on zeroes
+        try (VolumeFile replica = VolumeFile.openOrCreate(dir.resolve("replica.img"), SIZE);
+                UndoLog undo = UndoLog.open(dir.resolve("undo"), new UndoConfig(1 << 20, 1L << 30, Duration.ofDays(1)),
+                        Clock.systemUTC())) {
+            byte[] island = new byte[ISLAND_BYTES];
+            new Random(3).nextBytes(island);
+            replica.write(ISLAND, island); // the replica's only data, in the page cache
+            long cached = ResidentPages.bytesOf(dir.resolve("replica.img"));
+            new BeforeImages().take(replica, batch, undo);
+            assertEquals(cached, ResidentPages.bytesOf(dir.resolve("replica.img")), "bytes of the replica in the page cache");
+            undo.sync();
+            assertEquals(batch.size(), undo.countAbove(0), "undo records, one per record");
+        }
+    }
+
     /** Applies {@code batch} after taking its before-images, then rolls back to every fifth sequence. */
     private void checkRollbacks(List<CaptureRecord> batch) throws IOException {
+        checkRollbacks(batch, false);
+    }
+
+    /**
+     * {@link #checkRollbacks(List)} on a replica written whole with random bytes, or, when
+     * {@code sparse}, holding only an island of random bytes at {@link #ISLAND} in holes.
+     */
+    private void checkRollbacks(List<CaptureRecord> batch, boolean sparse) throws IOException {
         byte[] initial = new byte[SIZE];
         new Random(1).nextBytes(initial);
+        if (sparse) {
+            Arrays.fill(initial, 0, ISLAND, (byte) 0);
+            Arrays.fill(initial, ISLAND + ISLAND_BYTES, SIZE, (byte) 0);
+        }
         Arrays.fill(initial, SIZE / 2, SIZE / 2 + 65536, (byte) 0); // an all-zero before-image too
         Path replicaPath = dir.resolve("replica.img");
         try (VolumeFile replica = VolumeFile.openOrCreate(replicaPath, SIZE);
                 UndoLog undo = UndoLog.open(dir.resolve("undo"), new UndoConfig(1 << 20, 1L << 30, Duration.ofDays(1)),
                         Clock.systemUTC())) {
-            replica.write(0, initial);
+            if (sparse) {
+                replica.write(ISLAND, Arrays.copyOfRange(initial, ISLAND, ISLAND + ISLAND_BYTES));
+                assertTrue(replica.isHole(0, ISLAND), "the file system keeps holes (SEEK_DATA)");
+            } else {
+                replica.write(0, initial);
+            }
             new BeforeImages().take(replica, batch, undo);
             undo.sync();
             for (CaptureRecord r : batch) {

@@ -74,8 +74,8 @@ class VolumeFileTest {
                 VolumeFile b = VolumeFile.openOrCreate(dropped, 64 * MIB)) {
             assertTrue(b.usePageCachePolicy(PageCachePolicy.DROPPED), "sync_file_range/posix_fadvise through JNA on Linux");
             written = writeRandomMiBs(64, 3, a, b);
-            long residentCached = residentBytes(cached);
-            long residentDropped = residentBytes(dropped);
+            long residentCached = ResidentPages.bytesOf(cached);
+            long residentDropped = ResidentPages.bytesOf(dropped);
             assertTrue(residentCached >= 60 * MIB, "writes without the policy stay cached: " + residentCached);
             // Eight writes in flight at most (the last eight 1 MiB writes), and the size-setting last block.
             assertTrue(residentDropped <= 10 * MIB, "writes with the policy leave the cache: " + residentDropped);
@@ -99,7 +99,7 @@ class VolumeFileTest {
             assertTrue(plainDirty >= 32 * MIB, "without the policy the kernel leaves the writes dirty: " + plainDirty);
             // 1 MiB writes are paced one by one: 8 MiB dirty or in writeback at most, and the size-setting last block.
             assertTrue(pacedDirty <= 9 * MIB, "with it at most 8 MiB of writes stay dirty or in flight: " + pacedDirty);
-            assertTrue(residentBytes(paced) >= 60 * MIB, "and the written pages stay cached: " + residentBytes(paced));
+            assertTrue(ResidentPages.bytesOf(paced) >= 60 * MIB, "and the written pages stay cached: " + ResidentPages.bytesOf(paced));
         }
         assertArrayEquals(written, sha256(paced), "the bytes written with the policy read back");
     }
@@ -123,7 +123,7 @@ class VolumeFileTest {
             long dirty = CacheStat.of(paced)[1] * 4096;
             assertTrue(dirty <= WritebackPacer.KICK_BYTES + MIB,
                     "4 KiB writes leave at most one kick's worth dirty: " + dirty);
-            assertTrue(residentBytes(paced) >= 44 * MIB, "and their pages stay cached: " + residentBytes(paced));
+            assertTrue(ResidentPages.bytesOf(paced) >= 44 * MIB, "and their pages stay cached: " + ResidentPages.bytesOf(paced));
         }
         assertArrayEquals(digest.digest(), sha256(paced), "the bytes written with the policy read back");
     }
@@ -171,14 +171,5 @@ class VolumeFileTest {
                 LIBC.close(fd);
             }
         }
-    }
-
-    /** Resident page-cache bytes of a file, as util-linux's fincore counts them. */
-    private static long residentBytes(Path file) throws Exception {
-        Process p = new ProcessBuilder("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
-        assertEquals(0, p.waitFor(), "fincore: " + out);
-        return Long.parseLong(out);
     }
 }
