@@ -64,6 +64,11 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
         BAD_FRAME
     }
 
+    /** BATCH frames whose body is at least this long get a cumulation of their size ({@link #makeRoomForBody}). */
+    static final int PRESIZE_FROM_BYTES = 256 << 10;
+    /** The most {@link #makeRoomForBody} sets aside before the bytes arrive (four default batches). */
+    static final int PRESIZE_MAX_BYTES = 16 << 20;
+
     private final int maxFrameBytes;
     private State state = State.READ_HEADER;
     private MessageType type;
@@ -115,6 +120,29 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
         }
         bodyLength = (int) length - 1;
         state = State.READ_BODY;
+        makeRoomForBody(in);
+    }
+
+    /**
+     * Gives the cumulation room for the whole body of a large BATCH at once. Left to itself it
+     * grows by doubling as reads arrive, copying what it holds at each step: for a 4 MiB batch
+     * read 64 KiB at a time, about one more copy of every byte, through buffers of every size
+     * (docs/benchmarks.md#decoder-room). At most {@link #PRESIZE_MAX_BYTES} is set aside on the
+     * word of a header, before the bytes come; past that the cumulation grows as before.
+     */
+    private void makeRoomForBody(ByteBuf in) {
+        int room = Math.min(bodyLength, PRESIZE_MAX_BYTES);
+        if (type != MessageType.BATCH || bodyLength < PRESIZE_FROM_BYTES
+                || room - in.readableBytes() <= in.writableBytes() || room > in.maxCapacity()
+                || in.isReadOnly() || in.refCnt() != 1) {
+            return;
+        }
+        in.discardReadBytes(); // what has come of the body moves to the front, so it fits in the room
+        try {
+            in.capacity(room);
+        } catch (UnsupportedOperationException e) {
+            // A derived buffer (a slice) cannot change its capacity: it is copied as it grows.
+        }
     }
 
     private void readBody(ByteBuf in, List<Object> out) {

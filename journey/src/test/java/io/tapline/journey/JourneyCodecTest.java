@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.EncoderException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 
 class JourneyCodecTest {
@@ -72,13 +75,18 @@ class JourneyCodecTest {
 
     /** Feeds {@code bytes} in pieces of the given sizes (cycled), returns what came out. */
     private static List<JourneyMessage> decode(byte[] bytes, int... pieces) {
+        return decode(Unpooled::buffer, bytes, pieces); // room to grow, as a socket read's
+    }
+
+    /** {@link #decode(byte[], int...)} with each piece in a buffer of its size from {@code newPiece}. */
+    private static List<JourneyMessage> decode(IntFunction<ByteBuf> newPiece, byte[] bytes, int... pieces) {
         EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
         List<ByteBuf> fed = new ArrayList<>();
         int pos = 0;
         int i = 0;
         while (pos < bytes.length) {
             int n = Math.min(pieces[i++ % pieces.length], bytes.length - pos);
-            ByteBuf piece = Unpooled.copiedBuffer(bytes, pos, n);
+            ByteBuf piece = newPiece.apply(n).writeBytes(bytes, pos, n);
             fed.add(piece);
             ch.writeInbound(piece);
             pos += n;
@@ -112,6 +120,48 @@ class JourneyCodecTest {
         assertEquals(samples(), decode(all(), 3, 7, 1, 13, 64, 2));
         assertEquals(samples(), decode(all(), 5));
         assertEquals(samples(), decode(all(), all().length));
+    }
+
+    @Test
+    void aLargeBatchGetsRoomForItsBodyAtOnce() {
+        // 4 MiB read 64 KiB at a time: the cumulation is sized once, not grown by doubling
+        // through new buffers (each a copy of what it held).
+        JourneyMessage.Batch batch = BatchCodec.pack(1, TestRecords.writes("vol1", 1, 64, 64 << 10, false));
+        GrowthCountingBuffer.growths = 0;
+        assertEquals(List.of(batch), decode(GrowthCountingBuffer::new, encode(batch), 64 << 10));
+        assertEquals(1, GrowthCountingBuffer.growths, "arrays the cumulation took as it grew");
+    }
+
+    @Test
+    void batchesPastTheRoomSetAsideDecodeInOddSplits() {
+        // 20 MiB (past the 16 MiB set aside on the word of a header), frames starting inside reads.
+        List<JourneyMessage> messages = List.of(
+                BatchCodec.pack(1, TestRecords.writes("vol1", 1, 5, 4 << 20, false)),
+                new JourneyMessage.Ack(1, 5, 7),
+                BatchCodec.pack(2, TestRecords.writes("vol1", 6, 3, 100_000, false)),
+                new JourneyMessage.Welcome(5));
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        messages.forEach(m -> out.writeBytes(encode(m)));
+        assertEquals(messages, decode(out.toByteArray(), (64 << 10) + 7, 1000, 3));
+    }
+
+    /** A socket read's buffer (room to grow) that counts the arrays it takes as it grows. */
+    private static final class GrowthCountingBuffer extends UnpooledHeapByteBuf {
+        static int growths;
+        private final boolean built;
+
+        GrowthCountingBuffer(int capacity) {
+            super(UnpooledByteBufAllocator.DEFAULT, capacity, Integer.MAX_VALUE);
+            built = true;
+        }
+
+        @Override
+        protected byte[] allocateArray(int capacity) {
+            if (built) {
+                growths++;
+            }
+            return super.allocateArray(capacity);
+        }
     }
 
     @Test
