@@ -70,6 +70,8 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
     static final int PRESIZE_MAX_BYTES = 16 << 20;
 
     private final int maxFrameBytes;
+    /** Whether the peer was admitted, so that a large BATCH header gets room for its body at once. */
+    private boolean roomForBatches;
     private State state = State.READ_HEADER;
     private MessageType type;
     private int bodyLength;
@@ -126,23 +128,37 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
     /**
      * Gives the cumulation room for the whole body of a large BATCH at once. Left to itself it
      * grows by doubling as reads arrive, copying what it holds at each step: for a 4 MiB batch
-     * read 64 KiB at a time, about one more copy of every byte, through buffers of every size
-     * (docs/benchmarks.md#decoder-room). At most {@link #PRESIZE_MAX_BYTES} is set aside on the
-     * word of a header, before the bytes come; past that the cumulation grows as before.
+     * read 64 KiB at a time, about two more copies of every byte, through buffers of every size
+     * (docs/benchmarks.md#decoder-room). Only for an admitted peer ({@link #setAsideRoomForBatches}),
+     * and at most {@link #PRESIZE_MAX_BYTES} on the word of a header, before the bytes come; past
+     * that the cumulation grows as before.
      */
     private void makeRoomForBody(ByteBuf in) {
         int room = Math.min(bodyLength, PRESIZE_MAX_BYTES);
-        if (type != MessageType.BATCH || bodyLength < PRESIZE_FROM_BYTES
+        if (!roomForBatches || type != MessageType.BATCH || bodyLength < PRESIZE_FROM_BYTES
                 || room - in.readableBytes() <= in.writableBytes() || room > in.maxCapacity()
                 || in.isReadOnly() || in.refCnt() != 1) {
             return;
         }
         in.discardReadBytes(); // what has come of the body moves to the front, so it fits in the room
+        if (room <= in.capacity()) {
+            return; // it fits now; a larger buffer (grown over the frame before) is kept, not shrunk
+        }
         try {
             in.capacity(room);
         } catch (UnsupportedOperationException e) {
             // A derived buffer (a slice) cannot change its capacity: it is copied as it grows.
         }
+    }
+
+    /**
+     * From now on, a BATCH header of {@link #PRESIZE_FROM_BYTES} or more gets room for its body
+     * at once, up to 16 MiB, instead of a buffer grown as the reads come. For a peer that was
+     * admitted (its HELLO accepted):
+     * before that, a header alone must not make the process set memory aside. Event loop only.
+     */
+    public void setAsideRoomForBatches() {
+        roomForBatches = true;
     }
 
     private void readBody(ByteBuf in, List<Object> out) {

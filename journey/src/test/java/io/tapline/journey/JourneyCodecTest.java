@@ -14,6 +14,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.EncoderException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
@@ -75,12 +76,20 @@ class JourneyCodecTest {
 
     /** Feeds {@code bytes} in pieces of the given sizes (cycled), returns what came out. */
     private static List<JourneyMessage> decode(byte[] bytes, int... pieces) {
-        return decode(Unpooled::buffer, bytes, pieces); // room to grow, as a socket read's
+        return decode(Unpooled::buffer, false, bytes, pieces); // room to grow, as a socket read's
     }
 
-    /** {@link #decode(byte[], int...)} with each piece in a buffer of its size from {@code newPiece}. */
-    private static List<JourneyMessage> decode(IntFunction<ByteBuf> newPiece, byte[] bytes, int... pieces) {
-        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
+    /**
+     * {@link #decode(byte[], int...)} with each piece in a buffer of its size from {@code newPiece},
+     * from a peer {@code admitted} or not ({@link JourneyDecoder#setAsideRoomForBatches}).
+     */
+    private static List<JourneyMessage> decode(IntFunction<ByteBuf> newPiece, boolean admitted, byte[] bytes,
+            int... pieces) {
+        JourneyDecoder decoder = new JourneyDecoder();
+        if (admitted) {
+            decoder.setAsideRoomForBatches();
+        }
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
         List<ByteBuf> fed = new ArrayList<>();
         int pos = 0;
         int i = 0;
@@ -128,8 +137,37 @@ class JourneyCodecTest {
         // through new buffers (each a copy of what it held).
         JourneyMessage.Batch batch = BatchCodec.pack(1, TestRecords.writes("vol1", 1, 64, 64 << 10, false));
         GrowthCountingBuffer.growths = 0;
-        assertEquals(List.of(batch), decode(GrowthCountingBuffer::new, encode(batch), 64 << 10));
+        assertEquals(List.of(batch), decode(GrowthCountingBuffer::new, true, encode(batch), 64 << 10));
         assertEquals(1, GrowthCountingBuffer.growths, "arrays the cumulation took as it grew");
+    }
+
+    @Test
+    void batchesBackToBackGetRoomWithoutShrinkingTheBuffer() {
+        // One stream, reads that end inside frames: a buffer grown over one batch serves the next.
+        List<JourneyMessage> messages = new ArrayList<>();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int b = 0; b < 6; b++) {
+            JourneyMessage.Batch batch =
+                    BatchCodec.pack(b + 1, TestRecords.writes("vol1", 64L * b + 1, 64, 64 << 10, false));
+            messages.add(batch);
+            out.writeBytes(encode(batch));
+        }
+        GrowthCountingBuffer.growths = 0;
+        assertEquals(messages, decode(GrowthCountingBuffer::new, true, out.toByteArray(), 64 << 10));
+        assertTrue(GrowthCountingBuffer.growths <= 6, "arrays the cumulation took as it grew: "
+                + GrowthCountingBuffer.growths + " (expected: at most one per batch)");
+    }
+
+    @Test
+    void aBatchHeaderAloneSetsNothingAsideBeforeThePeerIsAdmitted() {
+        byte[] header = Arrays.copyOf(encode(BatchCodec.pack(1, TestRecords.writes("vol1", 1, 64, 64 << 10, false))),
+                JourneyProtocol.FRAME_HEADER_BYTES + JourneyProtocol.BATCH_HEADER_BYTES);
+        for (boolean admitted : new boolean[] {false, true}) {
+            GrowthCountingBuffer.growths = 0;
+            assertEquals(List.of(), decode(GrowthCountingBuffer::new, admitted, header, header.length));
+            assertEquals(admitted ? 1 : 0, GrowthCountingBuffer.growths, "arrays taken for a header alone, admitted: "
+                    + admitted);
+        }
     }
 
     @Test

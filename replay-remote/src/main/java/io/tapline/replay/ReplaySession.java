@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.tapline.journey.JourneyDecoder;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocol;
 import java.io.IOException;
@@ -148,6 +149,10 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         }
         host = h;
         state = State.OPENING;
+        JourneyDecoder decoder = channel.pipeline().get(JourneyDecoder.class);
+        if (decoder != null) {
+            decoder.setAsideRoomForBatches(); // admitted: its batch headers may now size the receive buffer
+        }
         h.executor().execute(() -> {
             if (state == State.CLOSED) {
                 return;

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A raw volume image (a primary volume behind the wedge, or a replica): byte N of the volume is
@@ -37,8 +38,12 @@ public final class VolumeFile implements BlockVolume {
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
 
+    /** File systems whose {@code SEEK_DATA} counts written pages not yet on disk as data ({@link #holesSeeWrites}). */
+    private static final Set<String> SEEK_DATA_SEES_WRITES = Set.of("ext4", "xfs", "btrfs", "tmpfs");
+
     private final Path path;
     private final FileChannel channel;
+    private volatile Boolean holesSeeWrites;
     private final long sizeBytes;
     private final int fd;
     private volatile boolean punchHoleWorks;
@@ -174,6 +179,28 @@ public final class VolumeFile implements BlockVolume {
     public boolean isHole(long offsetBytes, long lengthBytes) {
         checkRange(offsetBytes, lengthBytes);
         return lengthBytes > 0 && nextDataOffset(offsetBytes) >= offsetBytes + lengthBytes;
+    }
+
+    /**
+     * Whether {@link #isHole} sees every write made so far, on disk or only in the page cache: true
+     * on ext4, XFS, btrfs and tmpfs, whose {@code SEEK_DATA} counts dirty pages as data. False
+     * elsewhere (ZFS, for one, may sync a transaction group for each question, and OpenZFS
+     * 2.2.0-2.2.1 could report just-written data as a hole), and without native access: a caller
+     * that must never take data for a hole (the replayer's before-images) then reads.
+     */
+    public boolean holesSeeWrites() {
+        Boolean known = holesSeeWrites;
+        if (known == null) {
+            String type;
+            try {
+                type = Files.getFileStore(path).type();
+            } catch (IOException e) {
+                type = "unknown";
+            }
+            known = fd >= 0 && SEEK_DATA_SEES_WRITES.contains(type);
+            holesSeeWrites = known;
+        }
+        return known;
     }
 
     /** Fills {@code dst} from {@code offsetBytes}; the range must lie inside the volume. */
