@@ -153,9 +153,9 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
 
     /**
      * From now on, a BATCH header of {@link #PRESIZE_FROM_BYTES} or more gets room for its body
-     * at once, up to 16 MiB, instead of a buffer grown as the reads come. For a peer that was
-     * admitted (its HELLO accepted):
-     * before that, a header alone must not make the process set memory aside. Event loop only.
+     * at once, up to {@link #PRESIZE_MAX_BYTES}, instead of a buffer grown as the reads come. For
+     * a peer that was admitted (its HELLO accepted): before that, a header alone must not make the
+     * process set memory aside. Event loop only.
      */
     public void setAsideRoomForBatches() {
         roomForBatches = true;

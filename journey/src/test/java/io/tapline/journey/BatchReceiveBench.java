@@ -40,22 +40,17 @@ public final class BatchReceiveBench {
             long c0 = threads.getCurrentThreadCpuTime();
             long p0 = os.getProcessCpuTime();
             long bytes = 0;
-            // Aligned: each frame begins a read (the buffer is released after each frame). Stream:
-            // reads of READ_BYTES over frames back to back, ending inside frames.
-            long streamAt = 0;
-            long streamEnd = (long) frames * wire.length;
-            for (int f = 0; f < frames && !stream; f++) {
-                for (int at = 0; at < wire.length; at += READ_BYTES) {
-                    bytes += feed(ch, wire, at, Math.min(READ_BYTES, wire.length - at));
-                }
-            }
-            for (; stream && streamAt < streamEnd; streamAt += READ_BYTES) {
-                int n = (int) Math.min(READ_BYTES, streamEnd - streamAt);
-                int at = (int) (streamAt % wire.length);
-                int first = Math.min(n, wire.length - at);
-                ByteBuf read = ByteBufAllocator.DEFAULT.directBuffer(READ_BYTES).writeBytes(wire, at, first)
+            // Reads of READ_BYTES over the frames back to back: aligned, a read ends where its frame
+            // does (the buffer is released after each frame); stream, reads end inside frames.
+            long end = (long) frames * wire.length;
+            for (long at = 0; at < end; ) {
+                int inFrame = (int) (at % wire.length);
+                int n = (int) Math.min(READ_BYTES, stream ? end - at : wire.length - inFrame);
+                int first = Math.min(n, wire.length - inFrame);
+                ByteBuf read = ByteBufAllocator.DEFAULT.directBuffer(READ_BYTES).writeBytes(wire, inFrame, first)
                         .writeBytes(wire, 0, n - first);
                 bytes += received(ch, read);
+                at += n;
             }
             thread[round] = (threads.getCurrentThreadCpuTime() - c0) / 1e9;
             process[round] = (os.getProcessCpuTime() - p0) / 1e9;
@@ -77,11 +72,7 @@ public final class BatchReceiveBench {
         }
     }
 
-    /** Feeds {@code wire[at, at + n)} as one read; returns the body bytes of the batches it completed. */
-    private static long feed(EmbeddedChannel ch, byte[] wire, int at, int n) {
-        return received(ch, ByteBufAllocator.DEFAULT.directBuffer(READ_BYTES).writeBytes(wire, at, n));
-    }
-
+    /** Feeds {@code read} as one socket read; returns the body bytes of the batches it completed. */
     private static long received(EmbeddedChannel ch, ByteBuf read) {
         ch.writeInbound(read);
         long bytes = 0;

@@ -27,12 +27,13 @@ import java.util.List;
  *
  * <p>A window of at least {@link #HOLE_CHECK_BYTES} that lies in a hole of the replica (a sparse
  * replica's first writes: an initial copy, a thin volume filling up) is not read, on file systems
- * whose answer sees the writes still in the page cache ({@link VolumeFile#holesSeeWrites}): its records get
- * zero before-images, the records the undo log makes of an all-zero range anyway. Reading a hole
- * costs the kernel a zeroed page-cache page per 4 KiB and a copy of it, then a scan for zeroes
- * (the kernel's zeroing alone was 19 % of the replayer's samples while a host wrote 1 MiB
- * sequentially into a new volume); the replica's write then allocates the pages itself, so the
- * net saving is smaller: 5-11 % of the apply's CPU (docs/benchmarks.md#hole-before-images).
+ * whose answer sees the writes still in the page cache ({@link VolumeFile#holesSeeWrites}): its
+ * records get zero before-images, the records the undo log makes of an all-zero range anyway.
+ * Reading a hole costs the kernel a zeroed page-cache page per 4 KiB and a copy of it, then a
+ * scan for zeroes (the kernel's zeroing alone was 19 % of the replayer's samples while a host
+ * wrote 1 MiB sequentially into a new volume); the replica's write then allocates the pages
+ * itself, so the net saving is smaller: 5-11 % of the apply's CPU
+ * (docs/benchmarks.md#hole-before-images).
  *
  * <p>An instance is owned by one thread (a volume's apply thread); the replica is only read.
  */
@@ -100,7 +101,8 @@ public final class BeforeImages {
             }
             boolean overlaid = partners != null && partners[n] != null;
             if (windowIsHole && !overlaid) {
-                // Nothing overlays this record's range in the window: its before-image is the hole.
+                // Nothing overlays this record's range in the window: its before-image is the hole,
+                // in the zero records a read would have given (one per 1 MiB).
                 for (long pos = r.offsetBytes(); pos < end; pos += UndoSegment.MAX_DATA_BYTES) {
                     long len = Math.min(UndoSegment.MAX_DATA_BYTES, end - pos);
                     undo.append(new UndoRecord(r.sequence(), r.captureTimeNanos(), r.kind(), pos, len, true, null));
@@ -271,9 +273,7 @@ public final class BeforeImages {
         if (e.kind() == RecordKind.WRITE) {
             buf.put(dst, e.payload(), (int) (from - e.offsetBytes()), n);
         } else {
-            for (int done = 0; done < n; done += ZEROES.length) {
-                buf.put(dst + done, ZEROES, 0, Math.min(ZEROES.length, n - done));
-            }
+            fillWithZeroes(buf.duplicate().limit(dst + n).position(dst));
         }
     }
 }

@@ -43,10 +43,11 @@ public final class VolumeFile implements BlockVolume {
 
     private final Path path;
     private final FileChannel channel;
-    private volatile Boolean holesSeeWrites;
     private final long sizeBytes;
     private final int fd;
     private volatile boolean punchHoleWorks;
+    /** {@link #holesSeeWrites}, learnt at its first call. */
+    private volatile Boolean holesSeeWrites;
     private volatile WriteBehind writeBehind;
     private volatile WritebackPacer pacer;
     /** Whether {@link #readWithoutReadahead} reads through the native descriptor (readahead off). */

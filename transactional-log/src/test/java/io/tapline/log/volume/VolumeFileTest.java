@@ -99,7 +99,8 @@ class VolumeFileTest {
             assertTrue(plainDirty >= 32 * MIB, "without the policy the kernel leaves the writes dirty: " + plainDirty);
             // 1 MiB writes are paced one by one: 8 MiB dirty or in writeback at most, and the size-setting last block.
             assertTrue(pacedDirty <= 9 * MIB, "with it at most 8 MiB of writes stay dirty or in flight: " + pacedDirty);
-            assertTrue(ResidentPages.bytesOf(paced) >= 60 * MIB, "and the written pages stay cached: " + ResidentPages.bytesOf(paced));
+            long residentPaced = ResidentPages.bytesOf(paced);
+            assertTrue(residentPaced >= 60 * MIB, "and the written pages stay cached: " + residentPaced);
         }
         assertArrayEquals(written, sha256(paced), "the bytes written with the policy read back");
     }
@@ -123,7 +124,8 @@ class VolumeFileTest {
             long dirty = CacheStat.of(paced)[1] * 4096;
             assertTrue(dirty <= WritebackPacer.KICK_BYTES + MIB,
                     "4 KiB writes leave at most one kick's worth dirty: " + dirty);
-            assertTrue(ResidentPages.bytesOf(paced) >= 44 * MIB, "and their pages stay cached: " + ResidentPages.bytesOf(paced));
+            long residentPaced = ResidentPages.bytesOf(paced);
+            assertTrue(residentPaced >= 44 * MIB, "and their pages stay cached: " + residentPaced);
         }
         assertArrayEquals(digest.digest(), sha256(paced), "the bytes written with the policy read back");
     }
