@@ -10,7 +10,9 @@
 #   TAPLINE_JAVA_OPTS=-Dtapline.replica.beforeImagesWithoutReadahead=false: before-images read with readahead
 #   (the old reads, for comparison); TAPLINE_LOG_LEVEL=DEBUG: group timings;
 #   REPLICA_FS=1 puts the replayer's data on an ext4 of its own (a loop-mounted image under WORKDIR; root),
-#   so that its fdatasyncs do not wait for the source's writes in one shared ext4 journal, as on two machines
+#   so that its fdatasyncs do not wait for the source's writes in one shared ext4 journal, as on two machines;
+#   SETTLE_S (default 5): the audit-log lines split the records at this many seconds after the first capture
+#   (cold start of both processes, then the steady state)
 # Needs: fio, libnbd-bin, curl, Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 RT=${1:-60}; RATE=${2:-50m}; BS=${3:-1M}; W=${4:-/tmp/tapline-rpo}
@@ -74,4 +76,30 @@ print(f"replication lag per record (capture -> durable on the replica), from the
       f"p50 {quantile(0.5)*1000:.0f} ms, p99 {quantile(0.99)*1000:.0f} ms, "
       f"mean {scalars['tapline_replay_lag_seconds_sum']/count*1000:.0f} ms, "
       f"max {scalars['tapline_replay_lag_seconds_max']*1000:.0f} ms over {count:.0f} records (target p99 <= 100 ms)")
+PY
+# The same lag per record from the replica's audit log (capture time -> entry logged once durable,
+# millisecond stamps), split at SETTLE_S seconds after the first capture: the wedge and the replayer
+# start with the writer, so the first seconds carry both JVMs' cold start (class loading, the first
+# volume's files, interpreted code); the rest is the steady state the target describes.
+"$TAPLINE" audit export --data "$REMOTE_DATA" --volume vol1 --format csv > "$W/audit.csv"
+python3 - "$W/audit.csv" "${SETTLE_S:-5}" <<'PY'
+import csv, sys
+from datetime import datetime
+def when(iso):
+    head, _, frac = iso.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head).timestamp() + (float("0." + frac) if frac else 0.0)
+rows = [(when(r["captured_or_to"]), when(r["logged"])) for r in csv.DictReader(open(sys.argv[1]))
+        if r["type"] == "RECORD" and r["kind"] == "WRITE"]
+settle, first = float(sys.argv[2]), min(c for c, _ in rows)
+def summary(lags):
+    lags = sorted(lags)
+    if not lags:
+        return "no records"
+    pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))]
+    return (f"{len(lags)} records, p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lags[-1]:.0f} ms, "
+            f"{sum(1 for x in lags if x > 100)} over 100 ms")
+cold = [(l - c) * 1000 for c, l in rows if c - first < settle]
+steady = [(l - c) * 1000 for c, l in rows if c - first >= settle]
+print(f"from the audit log, first {settle:.0f} s (cold start): {summary(cold)}")
+print(f"from the audit log, after it (steady state):   {summary(steady)}")
 PY

@@ -73,6 +73,7 @@ public class TaplineCli implements Runnable {
     boolean verbose;
 
     public static void main(String[] args) {
+        JvmDefaults.apply();
         System.exit(run(args));
     }
 
