@@ -13,6 +13,7 @@ import io.tapline.journey.JourneyDecoder;
 import io.tapline.journey.JourneyEncoder;
 import io.tapline.journey.NettyTransport;
 import io.tapline.log.ExclusiveLock;
+import io.tapline.log.volume.VolumeFile;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -162,7 +163,20 @@ public final class ReplayServer implements Closeable {
         }
         log.info("replayer listening on {} data={} transport={}", server.boundAddress(), config.dataDir(),
                 NettyTransport.epoll() ? "epoll" : "nio");
+        bindNativeCallsAhead();
         return server;
+    }
+
+    /**
+     * Binds the image files' libc calls on a daemon thread while the replayer waits for its first
+     * source, so that the first volume's open does not pay JNA's first load (0.15-0.3 s:
+     * {@link VolumeFile#bindNativeCalls}). A session arriving meanwhile waits for the same class
+     * initialisation, never for more.
+     */
+    private static void bindNativeCallsAhead() {
+        Thread t = new Thread(VolumeFile::bindNativeCalls, "tapline-bind-libc");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** The address actually bound (the real port when the configured one was 0). */

@@ -313,7 +313,7 @@ public final class VolumeFile implements BlockVolume {
             return Math.min(sizeBytes, LibC.INSTANCE.lseek(fd, offsetBytes, SEEK_DATA));
         } catch (LastErrorException e) {
             return e.getErrorCode() == ENXIO ? sizeBytes : offsetBytes;
-        } catch (UnsatisfiedLinkError e) {
+        } catch (LinkageError e) {
             return offsetBytes;
         }
     }
@@ -326,7 +326,7 @@ public final class VolumeFile implements BlockVolume {
         }
         try {
             return Math.min(sizeBytes, LibC.INSTANCE.lseek(fd, offsetBytes, SEEK_HOLE));
-        } catch (LastErrorException | UnsatisfiedLinkError e) {
+        } catch (LastErrorException | LinkageError e) {
             return sizeBytes;
         }
     }
@@ -357,7 +357,7 @@ public final class VolumeFile implements BlockVolume {
         try {
             LibC.INSTANCE.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offsetBytes, lengthBytes);
             return true;
-        } catch (LastErrorException | UnsatisfiedLinkError e) {
+        } catch (LastErrorException | LinkageError e) {
             // EOPNOTSUPP and friends: this file system cannot punch holes; write zeroes from now on.
             punchHoleWorks = false;
             return false;
@@ -371,13 +371,33 @@ public final class VolumeFile implements BlockVolume {
         }
     }
 
+    /**
+     * Binds the libc calls that image files use now, on the calling thread: JNA's first load takes
+     * 0.15-0.3 s (it runs {@code ldconfig -p} and defines a proxy class), which otherwise falls on
+     * the first image opened, i.e. on a replayer's first session (docs/benchmarks.md#cold-start).
+     * A server calls it once at start on a thread of its own. Never throws: a call that cannot be
+     * bound is done without where it is used.
+     *
+     * @return whether the calls are bound (false off Linux)
+     */
+    public static boolean bindNativeCalls() {
+        if (!Platform.isLinux()) {
+            return false;
+        }
+        try {
+            return LibC.INSTANCE != null && DirectLibC.LINKED;
+        } catch (LinkageError e) {
+            return false;
+        }
+    }
+
     private static int openNativeDescriptor(Path path) {
         if (!Platform.isLinux()) {
             return -1;
         }
         try {
             return LibC.INSTANCE.open(path.toAbsolutePath().toString(), O_RDWR);
-        } catch (LastErrorException | UnsatisfiedLinkError e) {
+        } catch (LastErrorException | LinkageError e) {
             return -1; // No native access: fall back to writing zeroes.
         }
     }
@@ -386,7 +406,7 @@ public final class VolumeFile implements BlockVolume {
     private static boolean adviseRandom(int fd) {
         try {
             return LibC.INSTANCE.posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM) == 0 && DirectLibC.LINKED;
-        } catch (UnsatisfiedLinkError e) {
+        } catch (LinkageError e) {
             return false;
         }
     }
@@ -402,7 +422,7 @@ public final class VolumeFile implements BlockVolume {
             try {
                 Native.register(DirectLibC.class, "c");
                 return true;
-            } catch (UnsatisfiedLinkError | RuntimeException e) {
+            } catch (LinkageError | RuntimeException e) {
                 return false;
             }
         }
@@ -496,7 +516,7 @@ public final class VolumeFile implements BlockVolume {
                 lengths[next] = length;
                 count++;
                 bytes += length;
-            } catch (LastErrorException | UnsatisfiedLinkError e) {
+            } catch (LastErrorException | LinkageError e) {
                 broken = true; // EIO here resurfaces at the next fdatasync, which the owner checks.
             }
         }

@@ -17,6 +17,13 @@ class VolumeFileTest {
     Path tmp;
 
     @Test
+    void libcCallsBindAheadOfAnyImage() {
+        // What a replayer binds at start; false here would mean every image falls back (zeroes
+        // written for discards, holes never seen, before-images read through the channel).
+        assertTrue(VolumeFile.bindNativeCalls(), "libc calls bound on Linux");
+    }
+
+    @Test
     void holesAreReportedAndDataNeverIs() throws Exception {
         try (VolumeFile v = VolumeFile.openOrCreate(tmp.resolve("v.img"), 64 * MIB)) {
             // A new volume is sparse but for its last block (written to set the size).
