@@ -11,8 +11,8 @@
 #   (the old reads, for comparison); TAPLINE_LOG_LEVEL=DEBUG: group timings;
 #   REPLICA_FS=1 puts the replayer's data on an ext4 of its own (a loop-mounted image under WORKDIR; root),
 #   so that its fdatasyncs do not wait for the source's writes in one shared ext4 journal, as on two machines;
-#   SETTLE_S (default 5): the audit-log lines split the records at this many seconds after the first capture
-#   (cold start of both processes, then the steady state)
+#   SETTLE_S (default 5): the histogram is also split at this many seconds into the writer's run (the
+#   records made durable before: both processes' cold start; after: the steady state)
 # Needs: fio, libnbd-bin, curl, Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 RT=${1:-60}; RATE=${2:-50m}; BS=${3:-1M}; W=${4:-/tmp/tapline-rpo}
@@ -42,64 +42,84 @@ wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}"
 "$TAPLINE" wedge --nbd 127.0.0.1:$NBD --export vol1 --volume "$W/primary.img" --size 4G \
   --buffer "$W/buffer" --remote 127.0.0.1:$LINK ${WEDGE_EXTRA:-} >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
 wait_port $NBD vol1
+# The replayer's histogram once SETTLE_S seconds into the writer's run, and again at the end: its
+# buckets are cumulative counters, so their difference is the lag of the records made durable
+# after the first SETTLE_S seconds (the steady state), and the first scrape is the cold start (the
+# wedge, the replayer and fio start together, so their first seconds are two cold JVMs).
+SETTLE=${SETTLE_S:-5}
+(sleep "$SETTLE"; curl -s "http://127.0.0.1:$HTTP/metrics" > "$W/metrics-settle.txt") & SCRAPE_PID=$!
 fio --name=rpo --ioengine=nbd --uri="nbd://127.0.0.1:$NBD/vol1" --rw=write --bs="$BS" --iodepth=4 --size=4G \
     --rate="$RATE" --runtime="$RT" --time_based --output-format=json --output="$W/fio.json" >/dev/null 2>&1
+wait "$SCRAPE_PID"
 "$TAPLINE" status --buffer "$W/buffer" --wait-synced 600 >/dev/null
 curl -s "http://127.0.0.1:$HTTP/metrics" > "$W/metrics.txt"
-python3 - "$W/fio.json" "$W/metrics.txt" <<'PY'
+python3 - "$W/fio.json" "$W/metrics.txt" "$W/metrics-settle.txt" "$SETTLE" <<'PY'
 import json, sys
-w = json.load(open(sys.argv[1]))["jobs"][0]["write"]
-buckets, scalars = [], {}
-for line in open(sys.argv[2]):
-    if not line.startswith("tapline_replay_lag_seconds"):
-        continue
-    name, value = line.rsplit(" ", 1)
-    if "_bucket" in name:
-        le = name.split('le="')[1].split('"')[0]
-        buckets.append((float("inf") if le == "+Inf" else float(le), float(value)))
-    else:
-        scalars[name.split("{")[0]] = float(value)
-buckets.sort()
-count = scalars["tapline_replay_lag_seconds_count"]
-def quantile(q):
+INF = float("inf")
+
+def histogram(path):
+    """The lag histogram's cumulative buckets [(upper bound s, count)] and its sum, count and max."""
+    buckets, scalars = [], {}
+    for line in open(path):
+        if not line.startswith("tapline_replay_lag_seconds"):
+            continue
+        name, value = line.rsplit(" ", 1)
+        if "_bucket" in name:
+            le = name.split('le="')[1].split('"')[0]
+            buckets.append((INF if le == "+Inf" else float(le), float(value)))
+        else:
+            scalars[name.split("{")[0]] = float(value)
+    return sorted(buckets), scalars
+
+def quantile(buckets, q):
     # As Prometheus' histogram_quantile: linear inside the bucket that holds the q-th record.
+    count = buckets[-1][1] if buckets else 0
     rank, lower, below = q * count, 0.0, 0.0
     for upper, cumulative in buckets:
         if cumulative >= rank:
-            if upper == float("inf"):
-                return lower
-            return lower + (upper - lower) * (rank - below) / max(cumulative - below, 1)
+            return lower if upper == INF else lower + (upper - lower) * (rank - below) / max(cumulative - below, 1)
         lower, below = upper, cumulative
     return float("nan")
+
+def over(buckets, seconds):
+    """Records above the first bucket bound at or past seconds (the buckets' resolution), and that bound."""
+    bound, at = next((u, c) for u, c in buckets if u >= seconds)
+    return buckets[-1][1] - at, bound
+
+def highest(buckets):
+    """Upper bound of the highest non-empty bucket: the max, to the buckets' resolution."""
+    below = 0.0
+    top = 0.0
+    for upper, cumulative in buckets:
+        if cumulative > below:
+            top = upper
+        below = cumulative
+    return top
+
+def line(label, b):
+    n = b[-1][1] if b else 0
+    if not n:
+        return f"{label}: no records"
+    slow, bound = over(b, 0.1)
+    return (f"{label}: {n:.0f} records, p50 {quantile(b, 0.5)*1000:.0f} ms, p99 {quantile(b, 0.99)*1000:.0f} ms, "
+            f"max under {highest(b)*1000:.0f} ms, {slow:.0f} over {bound*1000:.0f} ms")
+
+w = json.load(open(sys.argv[1]))["jobs"][0]["write"]
+end, scalars = histogram(sys.argv[2])
+settle, _ = histogram(sys.argv[3])
+if not settle:  # nothing durable yet at the settle point: the timer was not even registered
+    settle = [(u, 0.0) for u, _ in end]
+settle_s = float(sys.argv[4])
+count = scalars["tapline_replay_lag_seconds_count"]
 print(f"writer: {w['bw_bytes']/1e6:.1f} MB/s for {w['runtime']/1000:.0f} s")
 print(f"replication lag per record (capture -> durable on the replica), from the replayer's histogram: "
-      f"p50 {quantile(0.5)*1000:.0f} ms, p99 {quantile(0.99)*1000:.0f} ms, "
+      f"p50 {quantile(end, 0.5)*1000:.0f} ms, p99 {quantile(end, 0.99)*1000:.0f} ms, "
       f"mean {scalars['tapline_replay_lag_seconds_sum']/count*1000:.0f} ms, "
       f"max {scalars['tapline_replay_lag_seconds_max']*1000:.0f} ms over {count:.0f} records (target p99 <= 100 ms)")
-PY
-# The same lag per record from the replica's audit log (capture time -> entry logged once durable,
-# millisecond stamps), split at SETTLE_S seconds after the first capture: the wedge and the replayer
-# start with the writer, so the first seconds carry both JVMs' cold start (class loading, the first
-# volume's files, interpreted code); the rest is the steady state the target describes.
-"$TAPLINE" audit export --data "$REMOTE_DATA" --volume vol1 --format csv > "$W/audit.csv"
-python3 - "$W/audit.csv" "${SETTLE_S:-5}" <<'PY'
-import csv, sys
-from datetime import datetime
-def when(iso):
-    head, _, frac = iso.rstrip("Z").partition(".")
-    return datetime.fromisoformat(head).timestamp() + (float("0." + frac) if frac else 0.0)
-rows = [(when(r["captured_or_to"]), when(r["logged"])) for r in csv.DictReader(open(sys.argv[1]))
-        if r["type"] == "RECORD" and r["kind"] == "WRITE"]
-settle, first = float(sys.argv[2]), min(c for c, _ in rows)
-def summary(lags):
-    lags = sorted(lags)
-    if not lags:
-        return "no records"
-    pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))]
-    return (f"{len(lags)} records, p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, max {lags[-1]:.0f} ms, "
-            f"{sum(1 for x in lags if x > 100)} over 100 ms")
-cold = [(l - c) * 1000 for c, l in rows if c - first < settle]
-steady = [(l - c) * 1000 for c, l in rows if c - first >= settle]
-print(f"from the audit log, first {settle:.0f} s (cold start): {summary(cold)}")
-print(f"from the audit log, after it (steady state):   {summary(steady)}")
+if len(settle) != len(end) or any(s[0] != e[0] or s[1] > e[1] for s, e in zip(settle, end)):
+    print("the two scrapes' buckets do not line up (no scrape at the settle point?): no split")
+else:
+    steady = [(u, e - s) for (u, s), (_, e) in zip(settle, end)]
+    print(line(f"  durable in the first {settle_s:g} s of the writer (cold start)", settle))
+    print(line(f"  durable after them (steady state)", steady))
 PY

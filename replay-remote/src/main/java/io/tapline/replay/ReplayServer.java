@@ -174,7 +174,12 @@ public final class ReplayServer implements Closeable {
      * initialisation, never for more.
      */
     private static void bindNativeCallsAhead() {
-        Thread t = new Thread(VolumeFile::bindNativeCalls, "tapline-bind-libc");
+        Thread t = new Thread(() -> {
+            if (!VolumeFile.bindNativeCalls()) {
+                log.warn("libc calls not bound (JNA): replicas write zeroes for discards, see no holes and read"
+                        + " before-images with readahead");
+            }
+        }, "tapline-bind-libc");
         t.setDaemon(true);
         t.start();
     }

@@ -22,6 +22,11 @@ import picocli.CommandLine.Command;
         versionProvider = TaplineCli.Version.class,
         description = "Captures the writes a host sends to its disk and replays them, in order, on a remote replica.")
 public class TaplineCli implements Runnable {
+    static {
+        // First in the class: before any of its fields (or a subcommand) can load Netty.
+        JvmDefaults.apply();
+    }
+
     /**
      * The subcommands, in the order {@code tapline --help} lists them ({@link CommandTree}'s). They
      * are added by {@link #newCommandLine(boolean, String...)}: picocli builds the model of every
@@ -73,7 +78,6 @@ public class TaplineCli implements Runnable {
     boolean verbose;
 
     public static void main(String[] args) {
-        JvmDefaults.apply();
         System.exit(run(args));
     }
 

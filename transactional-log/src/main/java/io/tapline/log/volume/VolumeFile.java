@@ -376,16 +376,15 @@ public final class VolumeFile implements BlockVolume {
      * 0.15-0.3 s (it runs {@code ldconfig -p} and defines a proxy class), which otherwise falls on
      * the first image opened, i.e. on a replayer's first session (docs/benchmarks.md#cold-start).
      * A server calls it once at start on a thread of its own. Never throws: a call that cannot be
-     * bound is done without where it is used.
+     * bound is done without where it is used (zeroes written for a discard, no hole seen, reads
+     * with readahead), more slowly.
      *
      * @return whether the calls are bound (false off Linux)
      */
     public static boolean bindNativeCalls() {
-        if (!Platform.isLinux()) {
-            return false;
-        }
         try {
-            return LibC.INSTANCE != null && DirectLibC.LINKED;
+            // Reading the two fields initialises the classes that bind them.
+            return Platform.isLinux() && LibC.INSTANCE != null && DirectLibC.LINKED;
         } catch (LinkageError e) {
             return false;
         }

@@ -58,7 +58,7 @@ final class WritebackPacer implements AutoCloseable {
             }
             try {
                 kick.startWriteback();
-            } catch (Exception | UnsatisfiedLinkError e) {
+            } catch (Exception | LinkageError e) {
                 return;
             }
         }

@@ -17,7 +17,7 @@ class VolumeFileTest {
     Path tmp;
 
     @Test
-    void libcCallsBindAheadOfAnyImage() {
+    void libcCallsBind() {
         // What a replayer binds at start; false here would mean every image falls back (zeroes
         // written for discards, holes never seen, before-images read through the channel).
         assertTrue(VolumeFile.bindNativeCalls(), "libc calls bound on Linux");
