@@ -87,14 +87,8 @@ def over(buckets, seconds):
     return buckets[-1][1] - at, bound
 
 def highest(buckets):
-    """Upper bound of the highest non-empty bucket: the max, to the buckets' resolution."""
-    below = 0.0
-    top = 0.0
-    for upper, cumulative in buckets:
-        if cumulative > below:
-            top = upper
-        below = cumulative
-    return top
+    """Upper bound of the first bucket that holds every record: the max, to the buckets' resolution."""
+    return next(u for u, c in buckets if c >= buckets[-1][1])
 
 def line(label, b):
     n = b[-1][1] if b else 0

@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.EncoderException;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.RecordCodec;
@@ -58,7 +56,7 @@ class BatchFrameBuilderTest {
         }
         BatchFrame frame = builder.seal(42, choice);
         try {
-            assertArrayEquals(encoded(packed), ByteBufUtil.getBytes(frame.frame()));
+            assertArrayEquals(TestFrames.encoded(packed), ByteBufUtil.getBytes(frame.frame()));
             assertEquals(packed.crc32c(), frame.crc32c());
             assertEquals(packed.body().length, frame.bodyBytes());
             assertEquals(records.get(0).sequence(), frame.firstSequence());
@@ -80,7 +78,7 @@ class BatchFrameBuilderTest {
             assertEquals(0, builder.records(), "a sealed frame is the caller's: the builder has none open");
             assertEquals(0, builder.recordBytes());
             try {
-                assertArrayEquals(encoded(BatchCodec.pack(round, records)), ByteBufUtil.getBytes(frame.frame()));
+                assertArrayEquals(TestFrames.encoded(BatchCodec.pack(round, records)), ByteBufUtil.getBytes(frame.frame()));
             } finally {
                 frame.frame().release();
             }
@@ -110,19 +108,6 @@ class BatchFrameBuilderTest {
         EncoderException e = assertThrows(EncoderException.class, () -> builder.seal(1, CompressionChoice.LZ4));
         assertEquals("length: " + (1 + JourneyProtocol.BATCH_HEADER_BYTES + 2 * RecordCodec.encode(records.get(0)).length)
                 + " (expected: 1..4096) type=BATCH", e.getMessage());
-    }
-
-    /** What the encoder writes for {@code batch}. */
-    private static byte[] encoded(JourneyMessage.Batch batch) {
-        EmbeddedChannel ch = new EmbeddedChannel(new JourneyEncoder());
-        ch.writeOutbound(batch);
-        ByteBuf out = ch.readOutbound();
-        try {
-            return ByteBufUtil.getBytes(out);
-        } finally {
-            out.release();
-            ch.finishAndReleaseAll();
-        }
     }
 
     /**

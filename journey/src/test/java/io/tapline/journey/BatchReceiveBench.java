@@ -25,7 +25,8 @@ public final class BatchReceiveBench {
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 12;
         boolean stream = args.length > 1 && args[1].equals("stream");
-        byte[] wire = frame();
+        // One encoded BATCH frame of four 1 MiB WRITE records.
+        byte[] wire = TestFrames.encoded(BatchCodec.pack(1, TestRecords.writes("vol1", 1, 4, 1 << 20, false)));
         int frames = (int) ((1L << 30) / wire.length);
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         com.sun.management.OperatingSystemMXBean os =
@@ -86,18 +87,5 @@ public final class BatchReceiveBench {
         double[] warm = Arrays.copyOfRange(all, Math.min(3, all.length - 1), all.length);
         Arrays.sort(warm);
         return warm[warm.length / 2];
-    }
-
-    /** One encoded BATCH frame of four 1 MiB WRITE records. */
-    private static byte[] frame() {
-        JourneyMessage.Batch batch = BatchCodec.pack(1, TestRecords.writes("vol1", 1, 4, 1 << 20, false));
-        EmbeddedChannel ch = new EmbeddedChannel(new JourneyEncoder());
-        ch.writeOutbound(batch);
-        ByteBuf buf = ch.readOutbound();
-        byte[] wire = new byte[buf.readableBytes()];
-        buf.readBytes(wire);
-        buf.release();
-        ch.finishAndReleaseAll();
-        return wire;
     }
 }
