@@ -27,7 +27,8 @@ import java.util.List;
  *
  * <p>A window of at least {@link #HOLE_CHECK_BYTES} that lies in a hole of the replica (a sparse
  * replica's first writes: an initial copy, a thin volume filling up) is not read, on file systems
- * whose answer sees the writes still in the page cache ({@link VolumeFile#holesSeeWrites}): its
+ * whose answer sees the writes still in the page cache ({@link VolumeFile#holesSeeWrites}; on
+ * others {@link VolumeFile#isHole} answers no and every window is read): its
  * records get zero before-images, the records the undo log makes of an all-zero range anyway.
  * Reading a hole costs the kernel a zeroed page-cache page per 4 KiB and a copy of it, then a
  * scan for zeroes (the kernel's zeroing alone was 19 % of the replayer's samples while a host
@@ -70,7 +71,6 @@ public final class BeforeImages {
         long windowOffset = 0;
         int windowLength = 0; // nothing of this batch read yet
         boolean windowIsHole = false;
-        boolean askForHoles = replica.holesSeeWrites();
         int[][] partners = overlapClusters(records);
         for (int n = 0; n < records.size(); n++) {
             CaptureRecord r = records.get(n);
@@ -91,8 +91,7 @@ public final class BeforeImages {
                 if (window.capacity() < windowLength) {
                     window = ByteBuffer.allocateDirect(Math.max(windowLength, Math.min(WINDOW_BYTES, 2 * window.capacity())));
                 }
-                windowIsHole = askForHoles && windowLength >= HOLE_CHECK_BYTES
-                        && replica.isHole(windowOffset, windowLength);
+                windowIsHole = windowLength >= HOLE_CHECK_BYTES && replica.isHole(windowOffset, windowLength);
                 if (!windowIsHole) {
                     replica.readWithoutReadahead(windowOffset, window.clear().limit(windowLength));
                 } else if (partners != null) {

@@ -41,10 +41,20 @@ public final class VolumeFile implements BlockVolume {
     /** File systems whose {@code SEEK_DATA} counts written pages not yet on disk as data ({@link #holesSeeWrites}). */
     private static final Set<String> SEEK_DATA_SEES_WRITES = Set.of("ext4", "xfs", "btrfs", "tmpfs");
 
+    /**
+     * Whether the file system's holes are believed ({@link #holesSeeWrites}): {@code auto} (the
+     * default: on the file systems above), {@code trust} (on any, for an operator who knows theirs
+     * answers right, e.g. OpenZFS with {@code zfs_dmu_offset_next_sync=1}) or {@code ignore} (never:
+     * every range is read). Read when an image is opened.
+     */
+    public static final String SEEK_DATA_PROPERTY = "tapline.volume.seekData";
+
     private final Path path;
     private final FileChannel channel;
     private final long sizeBytes;
     private final int fd;
+    /** {@link #SEEK_DATA_PROPERTY} when the image was opened. */
+    private final String seekDataPolicy;
     private volatile boolean punchHoleWorks;
     /** {@link #holesSeeWrites}, learnt at its first call. */
     private volatile Boolean holesSeeWrites;
@@ -53,7 +63,8 @@ public final class VolumeFile implements BlockVolume {
     /** Whether {@link #readWithoutReadahead} reads through the native descriptor (readahead off). */
     private volatile boolean readaheadOff;
 
-    private VolumeFile(Path path, FileChannel channel, long sizeBytes) {
+    private VolumeFile(Path path, FileChannel channel, long sizeBytes, String seekDataPolicy) {
+        this.seekDataPolicy = seekDataPolicy;
         this.path = path;
         this.channel = channel;
         this.sizeBytes = sizeBytes;
@@ -72,6 +83,7 @@ public final class VolumeFile implements BlockVolume {
         if (sizeBytes <= 0) {
             throw new IllegalArgumentException("sizeBytes: " + sizeBytes + " (expected: > 0)");
         }
+        String seekDataPolicy = seekDataPolicy(); // before the file is made: a wrong value opens nothing
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
@@ -86,7 +98,7 @@ public final class VolumeFile implements BlockVolume {
             } else if (existing != sizeBytes) {
                 throw new VolumeSizeMismatchException(path, existing, sizeBytes);
             }
-            return new VolumeFile(path, ch, sizeBytes);
+            return new VolumeFile(path, ch, sizeBytes, seekDataPolicy);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -172,9 +184,9 @@ public final class VolumeFile implements BlockVolume {
     /**
      * Whether the file system says {@code [offsetBytes, offsetBytes + lengthBytes)} holds no data:
      * a hole, which reads as zeros ({@code lseek(SEEK_DATA)} through JNA; dirty pages count as
-     * data). False when it does not know (no native access, a file system without SEEK_DATA), so
-     * a caller may skip reading a hole but never skips data. Lets a comparison of a sparse
-     * volume read only what was written.
+     * data). False when it does not know (no native access, a file system without SEEK_DATA, or
+     * one whose answer is not believed: {@link #holesSeeWrites}), so a caller may skip reading a
+     * hole but never skips data. Lets a comparison of a sparse volume read only what was written.
      */
     @Override
     public boolean isHole(long offsetBytes, long lengthBytes) {
@@ -183,25 +195,43 @@ public final class VolumeFile implements BlockVolume {
     }
 
     /**
-     * Whether {@link #isHole} sees every write made so far, on disk or only in the page cache: true
-     * on ext4, XFS, btrfs and tmpfs, whose {@code SEEK_DATA} counts dirty pages as data. False
-     * elsewhere (ZFS, for one, may sync a transaction group for each question, and OpenZFS
-     * 2.2.0-2.2.1 could report just-written data as a hole), and without native access: a caller
-     * that must never take data for a hole (the replayer's before-images) then reads.
+     * Whether this image's holes are believed ({@link #isHole}, {@link #nextDataOffset},
+     * {@link #nextHoleOffset}): whether the file system's {@code SEEK_DATA} sees every write made
+     * so far, on disk or only in the page cache. True on ext4, XFS, btrfs and tmpfs, which count
+     * dirty pages as data. False elsewhere (ZFS, for one, may sync a transaction group for each
+     * question, and OpenZFS 2.2.0-2.2.1 could report just-written data as a hole) and without
+     * native access; then every range counts as data and is read, so that a verify or a resync
+     * never takes written data for zeros. {@link #SEEK_DATA_PROPERTY} overrides the file system's
+     * type.
      */
     public boolean holesSeeWrites() {
         Boolean known = holesSeeWrites;
         if (known == null) {
-            String type;
-            try {
-                type = Files.getFileStore(path).type();
-            } catch (IOException e) {
-                type = "unknown";
-            }
-            known = fd >= 0 && SEEK_DATA_SEES_WRITES.contains(type);
+            known = fd >= 0 && switch (seekDataPolicy) {
+                case "trust" -> true;
+                case "ignore" -> false;
+                default -> SEEK_DATA_SEES_WRITES.contains(fileSystemType());
+            };
             holesSeeWrites = known;
         }
         return known;
+    }
+
+    private String fileSystemType() {
+        try {
+            return Files.getFileStore(path).type();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static String seekDataPolicy() {
+        String value = System.getProperty(SEEK_DATA_PROPERTY, "auto");
+        if (!Set.of("auto", "trust", "ignore").contains(value)) {
+            throw new IllegalArgumentException("-D" + SEEK_DATA_PROPERTY + "=" + value
+                    + ": expected auto, trust or ignore");
+        }
+        return value;
     }
 
     /** Fills {@code dst} from {@code offsetBytes}; the range must lie inside the volume. */
@@ -302,11 +332,11 @@ public final class VolumeFile implements BlockVolume {
      * The first offset at or after {@code offsetBytes} that may hold data ({@code lseek SEEK_DATA}):
      * everything in between is a hole and reads as zeroes. {@link #sizeBytes()} when only holes
      * follow; {@code offsetBytes} itself when the file system cannot tell (no native access,
-     * EINVAL), so callers read as before.
+     * EINVAL) or is not believed ({@link #holesSeeWrites}), so callers read as before.
      */
     public long nextDataOffset(long offsetBytes) {
         checkRange(offsetBytes, 0);
-        if (fd < 0 || offsetBytes == sizeBytes) {
+        if (offsetBytes == sizeBytes || !holesSeeWrites()) {
             return offsetBytes;
         }
         try {
@@ -318,10 +348,13 @@ public final class VolumeFile implements BlockVolume {
         }
     }
 
-    /** The first hole at or after {@code offsetBytes} ({@code lseek SEEK_HOLE}); the end of the file counts as one. */
+    /**
+     * The first hole at or after {@code offsetBytes} ({@code lseek SEEK_HOLE}); the end of the file
+     * counts as one, and is the answer when the file system cannot tell or is not believed.
+     */
     public long nextHoleOffset(long offsetBytes) {
         checkRange(offsetBytes, 0);
-        if (fd < 0 || offsetBytes == sizeBytes) {
+        if (offsetBytes == sizeBytes || !holesSeeWrites()) {
             return sizeBytes;
         }
         try {

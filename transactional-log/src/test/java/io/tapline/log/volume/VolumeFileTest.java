@@ -3,8 +3,10 @@ package io.tapline.log.volume;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,6 +42,53 @@ class VolumeFileTest {
             v.force();
             assertTrue(v.isHole(5 * MIB, MIB), "a punched range is a hole again");
             assertFalse(v.isHole(0, 0), "an empty range is not worth skipping");
+        }
+    }
+
+    @Test
+    void holesNotBelievedAreReadAsData() throws Exception {
+        // As on a file system whose SEEK_DATA may miss writes still in the page cache (ZFS): a
+        // verify, a resync or a before-image must then read every range, never take data for zeros.
+        System.setProperty(VolumeFile.SEEK_DATA_PROPERTY, "ignore");
+        try (VolumeFile v = VolumeFile.openOrCreate(tmp.resolve("z.img"), 64 * MIB)) {
+            assertFalse(v.holesSeeWrites());
+            assertFalse(v.isHole(0, 63 * MIB), "a real hole, but the answer is not believed");
+            assertEquals(0, v.nextDataOffset(0), "data may start anywhere");
+            assertEquals(64 * MIB, v.nextHoleOffset(0), "no hole before the end");
+            ByteBuffer hole = ByteBuffer.allocate((int) MIB);
+            v.read(MIB, hole);
+            assertArrayEquals(new byte[(int) MIB], hole.array(), "and the range reads as zeros, as a hole does");
+        } finally {
+            System.clearProperty(VolumeFile.SEEK_DATA_PROPERTY);
+        }
+        try (VolumeFile v = VolumeFile.openExisting(tmp.resolve("z.img"))) {
+            assertTrue(v.holesSeeWrites(), "auto on this file system (ext4, XFS, btrfs or tmpfs)");
+            assertTrue(v.isHole(0, 63 * MIB));
+            assertEquals(64 * MIB - 4096, v.nextDataOffset(0), "the page that sets the size");
+        }
+    }
+
+    @Test
+    void holesTrustedWhenTheOperatorSaysSo() throws Exception {
+        System.setProperty(VolumeFile.SEEK_DATA_PROPERTY, "trust");
+        try (VolumeFile v = VolumeFile.openOrCreate(tmp.resolve("t.img"), 8 * MIB)) {
+            assertTrue(v.holesSeeWrites());
+            assertTrue(v.isHole(0, 7 * MIB));
+        } finally {
+            System.clearProperty(VolumeFile.SEEK_DATA_PROPERTY);
+        }
+    }
+
+    @Test
+    void aWrongSeekDataValueOpensNothing() {
+        System.setProperty(VolumeFile.SEEK_DATA_PROPERTY, "yes");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> VolumeFile.openOrCreate(tmp.resolve("w.img"), 8 * MIB));
+            assertEquals("-Dtapline.volume.seekData=yes: expected auto, trust or ignore", e.getMessage());
+            assertFalse(java.nio.file.Files.exists(tmp.resolve("w.img")), "no image made");
+        } finally {
+            System.clearProperty(VolumeFile.SEEK_DATA_PROPERTY);
         }
     }
 
