@@ -42,10 +42,13 @@ wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}"
 "$TAPLINE" wedge --nbd 127.0.0.1:$NBD --export vol1 --volume "$W/primary.img" --size 4G \
   --buffer "$W/buffer" --remote 127.0.0.1:$LINK ${WEDGE_EXTRA:-} >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
 wait_port $NBD vol1
+# The writer starts once the link is up (a replica in service), so the lag is the pipeline's, not
+# the first connection's (that one is the replayer's "session open" -> "welcomed" in its DEBUG log).
+for _ in $(seq 300); do grep -q '"connected" : true' "$W/buffer/vol1/link-status.json" 2>/dev/null && break; sleep 0.1; done
 # The replayer's histogram once SETTLE_S seconds into the writer's run, and again at the end: its
 # buckets are cumulative counters, so their difference is the lag of the records made durable
-# after the first SETTLE_S seconds (the steady state), and the first scrape is the cold start (the
-# wedge, the replayer and fio start together, so their first seconds are two cold JVMs).
+# after the first SETTLE_S seconds (the steady state), and the first scrape is the cold start (fio
+# starts as soon as the link is up, so its first seconds meet two cold JVMs).
 SETTLE=${SETTLE_S:-5}
 (sleep "$SETTLE"; curl -s "http://127.0.0.1:$HTTP/metrics" > "$W/metrics-settle.txt") & SCRAPE_PID=$!
 fio --name=rpo --ioengine=nbd --uri="nbd://127.0.0.1:$NBD/vol1" --rw=write --bs="$BS" --iodepth=4 --size=4G \
