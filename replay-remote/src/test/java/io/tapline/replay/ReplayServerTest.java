@@ -108,6 +108,18 @@ class ReplayServerTest {
     }
 
     @Test
+    void aWrongSeekDataValueStopsTheStart(@TempDir Path other) {
+        System.setProperty(io.tapline.log.volume.VolumeFile.SEEK_DATA_PROPERTY, "sometimes");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), other)));
+            assertEquals("-Dtapline.volume.seekData=sometimes: expected auto, trust or ignore", e.getMessage());
+        } finally {
+            System.clearProperty(io.tapline.log.volume.VolumeFile.SEEK_DATA_PROPERTY);
+        }
+    }
+
+    @Test
     void appliesBatchAndAcksOnlyOnceStateIsDurable() throws Exception {
         JourneyTestClient c = session("vol1", 0);
         List<CaptureRecord> records = writes("vol1", 1, 5);

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Objects;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A raw volume image (a primary volume behind the wedge, or a replica): byte N of the volume is
@@ -27,6 +29,7 @@ import java.util.Set;
  * <p>Thread-safe: positional operations may run concurrently; callers order overlapping writes.
  */
 public final class VolumeFile implements BlockVolume {
+    private static final Logger LOG = LoggerFactory.getLogger(VolumeFile.class);
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     private static final int O_RDWR = 2;
@@ -207,12 +210,18 @@ public final class VolumeFile implements BlockVolume {
     public boolean holesSeeWrites() {
         Boolean known = holesSeeWrites;
         if (known == null) {
+            String type = fileSystemType();
             known = fd >= 0 && switch (seekDataPolicy) {
                 case "trust" -> true;
                 case "ignore" -> false;
-                default -> SEEK_DATA_SEES_WRITES.contains(fileSystemType());
+                default -> SEEK_DATA_SEES_WRITES.contains(type);
             };
             holesSeeWrites = known;
+            if (!known && fd >= 0) {
+                LOG.info("image holes not believed path={} fileSystem={} seekData={}: verify, resync and"
+                        + " before-images read every range (-D{}=trust if this file system's SEEK_DATA sees"
+                        + " unsynced writes)", path, type, seekDataPolicy, SEEK_DATA_PROPERTY);
+            }
         }
         return known;
     }
@@ -225,7 +234,13 @@ public final class VolumeFile implements BlockVolume {
         }
     }
 
-    private static String seekDataPolicy() {
+    /**
+     * {@link #SEEK_DATA_PROPERTY}'s value ({@code auto} when unset), checked: a server calls it at
+     * start, so that a wrong value stops it there rather than at each image it opens.
+     *
+     * @throws IllegalArgumentException naming the property and the values it takes
+     */
+    public static String seekDataPolicy() {
         String value = System.getProperty(SEEK_DATA_PROPERTY, "auto");
         if (!Set.of("auto", "trust", "ignore").contains(value)) {
             throw new IllegalArgumentException("-D" + SEEK_DATA_PROPERTY + "=" + value
