@@ -44,7 +44,9 @@ wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}"
 wait_port $NBD vol1
 # The writer starts once the link is up (a replica in service), so the lag is the pipeline's, not
 # the first connection's (that one is the replayer's "session open" -> "welcomed" in its DEBUG log).
-for _ in $(seq 300); do grep -q '"connected" : true' "$W/buffer/vol1/link-status.json" 2>/dev/null && break; sleep 0.1; done
+linked() { grep -Eq '"connected" *: *true' "$W/buffer/vol1/link-status.json" 2>/dev/null; }
+for _ in $(seq 300); do linked && break; sleep 0.1; done
+linked || { echo "the link never came up (wedge.log, replay.log in $W)" >&2; exit 1; }
 # The replayer's histogram once SETTLE_S seconds into the writer's run, and again at the end: its
 # buckets are cumulative counters, so their difference is the lag of the records made durable
 # after the first SETTLE_S seconds (the steady state), and the first scrape is the cold start (fio

@@ -109,13 +109,19 @@ class ReplayServerTest {
 
     @Test
     void aWrongSeekDataValueStopsTheStart(@TempDir Path other) {
-        System.setProperty(io.tapline.log.volume.VolumeFile.SEEK_DATA_PROPERTY, "sometimes");
+        String property = io.tapline.log.volume.VolumeFile.SEEK_DATA_PROPERTY;
+        String before = System.getProperty(property);
+        System.setProperty(property, "sometimes");
         try {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), other)));
+                    () -> ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), other)).close());
             assertEquals("-Dtapline.volume.seekData=sometimes: expected auto, trust or ignore", e.getMessage());
         } finally {
-            System.clearProperty(io.tapline.log.volume.VolumeFile.SEEK_DATA_PROPERTY);
+            if (before == null) {
+                System.clearProperty(property);
+            } else {
+                System.setProperty(property, before);
+            }
         }
     }
 

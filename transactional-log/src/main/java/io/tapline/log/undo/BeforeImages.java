@@ -169,7 +169,9 @@ public final class BeforeImages {
      * replica ({@code SEEK_DATA}/{@code SEEK_HOLE}) that no earlier record of the batch writes get
      * one zero before-image each, without reading them; only the allocated parts are read, 1 MiB at
      * a time. Example: a 1 TiB DISCARD over a replica holding 10 MiB costs about 10 reads and a few
-     * zero records, not 2^20 reads.
+     * zero records, not 2^20 reads. Where the replica's holes are not believed
+     * ({@link VolumeFile#holesSeeWrites}: ZFS, overlayfs, an unknown file system) the whole range is
+     * read, 1 MiB at a time: correct, and as slow as reading the device.
      */
     private static void appendLong(VolumeFile replica, List<CaptureRecord> records, int n, UndoLog undo)
             throws IOException {

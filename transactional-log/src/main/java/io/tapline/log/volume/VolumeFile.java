@@ -46,8 +46,8 @@ public final class VolumeFile implements BlockVolume {
 
     /**
      * Whether the file system's holes are believed ({@link #holesSeeWrites}): {@code auto} (the
-     * default: on the file systems above), {@code trust} (on any, for an operator who knows theirs
-     * answers right, e.g. OpenZFS with {@code zfs_dmu_offset_next_sync=1}) or {@code ignore} (never:
+     * default: on the file systems above), {@code trust} (on any, for an operator who has checked
+     * that theirs answers right) or {@code ignore} (never:
      * every range is read). Read when an image is opened.
      */
     public static final String SEEK_DATA_PROPERTY = "tapline.volume.seekData";

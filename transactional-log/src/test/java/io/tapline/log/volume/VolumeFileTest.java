@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,6 +46,18 @@ class VolumeFileTest {
         }
     }
 
+    /** The property as the run was started with, restored after each test that sets it. */
+    private final String seekDataBefore = System.getProperty(VolumeFile.SEEK_DATA_PROPERTY);
+
+    @AfterEach
+    void restoreSeekData() {
+        if (seekDataBefore == null) {
+            System.clearProperty(VolumeFile.SEEK_DATA_PROPERTY);
+        } else {
+            System.setProperty(VolumeFile.SEEK_DATA_PROPERTY, seekDataBefore);
+        }
+    }
+
     @Test
     void holesNotBelievedAreReadAsData() throws Exception {
         // As on a file system whose SEEK_DATA may miss writes still in the page cache (ZFS): a
@@ -58,9 +71,8 @@ class VolumeFileTest {
             ByteBuffer hole = ByteBuffer.allocate((int) MIB);
             v.read(MIB, hole);
             assertArrayEquals(new byte[(int) MIB], hole.array(), "and the range reads as zeros, as a hole does");
-        } finally {
-            System.clearProperty(VolumeFile.SEEK_DATA_PROPERTY);
         }
+        System.setProperty(VolumeFile.SEEK_DATA_PROPERTY, "auto");
         try (VolumeFile v = VolumeFile.openExisting(tmp.resolve("z.img"))) {
             assertTrue(v.holesSeeWrites(), "auto on this file system (ext4, XFS, btrfs or tmpfs)");
             assertTrue(v.isHole(0, 63 * MIB));
@@ -74,22 +86,16 @@ class VolumeFileTest {
         try (VolumeFile v = VolumeFile.openOrCreate(tmp.resolve("t.img"), 8 * MIB)) {
             assertTrue(v.holesSeeWrites());
             assertTrue(v.isHole(0, 7 * MIB));
-        } finally {
-            System.clearProperty(VolumeFile.SEEK_DATA_PROPERTY);
         }
     }
 
     @Test
     void aWrongSeekDataValueOpensNothing() {
         System.setProperty(VolumeFile.SEEK_DATA_PROPERTY, "yes");
-        try {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> VolumeFile.openOrCreate(tmp.resolve("w.img"), 8 * MIB));
-            assertEquals("-Dtapline.volume.seekData=yes: expected auto, trust or ignore", e.getMessage());
-            assertFalse(java.nio.file.Files.exists(tmp.resolve("w.img")), "no image made");
-        } finally {
-            System.clearProperty(VolumeFile.SEEK_DATA_PROPERTY);
-        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> VolumeFile.openOrCreate(tmp.resolve("w.img"), 8 * MIB));
+        assertEquals("-Dtapline.volume.seekData=yes: expected auto, trust or ignore", e.getMessage());
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("w.img")), "no image made");
     }
 
     @Test
