@@ -47,8 +47,8 @@ public final class VolumeFile implements BlockVolume {
     /**
      * Whether the file system's holes are believed ({@link #holesSeeWrites}): {@code auto} (the
      * default: on the file systems above), {@code trust} (on any, for an operator who has checked
-     * that theirs answers right) or {@code ignore} (never:
-     * every range is read). Read when an image is opened.
+     * that theirs answers right) or {@code ignore} (never: every range is read). Read when an
+     * image is opened.
      */
     public static final String SEEK_DATA_PROPERTY = "tapline.volume.seekData";
 
