@@ -117,6 +117,15 @@ class AuditLogTest {
         assertTrue(AuditVerifier.verify(vol).intact());
         assertEquals(11, AuditVerifier.verify(vol).entries());
     }
+    private static boolean zeroes(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Appends {@code n} entries after the ten of {@link #tenEntries} without syncing: the head still counts ten. */
     private byte[] appendUnsynced(int n) throws IOException {
         try (AuditLog a = AuditLog.open(vol)) {
@@ -203,6 +212,10 @@ class AuditLogTest {
             Arrays.fill(torn, cut, torn.length, (byte) 0);
             Files.write(log, torn);
             int whole = (cut - original.length) / ENTRY;
+            int entryEnd = original.length + (whole + 1) * ENTRY;
+            if (entryEnd <= twelve.length && zeroes(twelve, cut, entryEnd)) {
+                whole++; // the entry's last bytes (of its hash) were zeros already: zeroing them changed nothing
+            }
             int kept = original.length + whole * ENTRY;
             try (AuditLog a = AuditLog.open(vol)) {
                 assertEquals(torn.length - kept, a.trimmedBytes(), "zeroed from " + cut);
