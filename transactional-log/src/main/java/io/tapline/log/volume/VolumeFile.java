@@ -51,6 +51,7 @@ public final class VolumeFile implements BlockVolume {
      * image is opened.
      */
     public static final String SEEK_DATA_PROPERTY = "tapline.volume.seekData";
+    private static final Set<String> SEEK_DATA_POLICIES = Set.of("auto", "trust", "ignore");
 
     private final Path path;
     private final FileChannel channel;
@@ -242,7 +243,7 @@ public final class VolumeFile implements BlockVolume {
      */
     public static String seekDataPolicy() {
         String value = System.getProperty(SEEK_DATA_PROPERTY, "auto");
-        if (!Set.of("auto", "trust", "ignore").contains(value)) {
+        if (!SEEK_DATA_POLICIES.contains(value)) {
             throw new IllegalArgumentException("-D" + SEEK_DATA_PROPERTY + "=" + value
                     + ": expected auto, trust or ignore");
         }

@@ -117,15 +117,6 @@ class AuditLogTest {
         assertTrue(AuditVerifier.verify(vol).intact());
         assertEquals(11, AuditVerifier.verify(vol).entries());
     }
-    private static boolean zeroes(byte[] b, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (b[i] != 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** Appends {@code n} entries after the ten of {@link #tenEntries} without syncing: the head still counts ten. */
     private byte[] appendUnsynced(int n) throws IOException {
         try (AuditLog a = AuditLog.open(vol)) {
@@ -213,7 +204,8 @@ class AuditLogTest {
             Files.write(log, torn);
             int whole = (cut - original.length) / ENTRY;
             int entryEnd = original.length + (whole + 1) * ENTRY;
-            if (entryEnd <= twelve.length && zeroes(twelve, cut, entryEnd)) {
+            if (entryEnd <= twelve.length
+                    && Arrays.equals(twelve, cut, entryEnd, new byte[entryEnd - cut], 0, entryEnd - cut)) {
                 whole++; // the entry's last bytes (of its hash) were zeros already: zeroing them changed nothing
             }
             int kept = original.length + whole * ENTRY;
