@@ -46,13 +46,16 @@ kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null || true; REPLAY_PID=
 nbdcopy "$W/b.bin" "nbd://127.0.0.1:$WEDGE_PORT/vol1"
 # CPU seconds (user + system) of a process so far, from /proc/PID/stat.
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"; }
-WEDGE_CPU0=$(cpu_s "$WEDGE_PID")
+# Minor page faults of a process so far: first touches of new memory, costly on some VMs (docs/benchmarks.md#first-touch).
+faults() { awk '{ sub(/^.*\) /, ""); print $8 }' "/proc/$1/stat"; }
+WEDGE_CPU0=$(cpu_s "$WEDGE_PID"); WEDGE_FLT0=$(faults "$WEDGE_PID")
 t0=$(now)
 TAPLINE_JAVA_OPTS="${REPLAY_JAVA_OPTS:-${TAPLINE_JAVA_OPTS:-}}" \
   "$TAPLINE" replay --listen 127.0.0.1:$LINK_PORT --data "$W/remote" >>"$W/replay.log" 2>&1 & REPLAY_PID=$!
 "$TAPLINE" status --buffer "$W/buffer" --wait-synced 1800 >/dev/null
 t1=$(now); APPLY_S=$(echo "$t1 - $t0" | bc -l)
 WEDGE_CPU=$(echo "$(cpu_s "$WEDGE_PID") - $WEDGE_CPU0" | bc -l); REPLAY_CPU=$(cpu_s "$REPLAY_PID")
+WEDGE_FLT=$(( $(faults "$WEDGE_PID") - WEDGE_FLT0 )); REPLAY_FLT=$(faults "$REPLAY_PID")
 UNDO_MB=$(du -sm "$W/remote/vol1/undo" | cut -f1)
 # Without the replayer's JVM start-up and handshake: from its "volume opened" log line (second run).
 logsec() { python3 -c 'import sys,datetime as d
@@ -70,6 +73,7 @@ ROLLBACK_SERVER_S=$(echo "$(logsec "$RB1") - $(logsec "$RB0")" | bc -l)
 cmp -s <(head -c $((SIZE_MB << 20)) "$W/remote/vol1/replica.img") "$W/a.bin" || { echo "replica != image at the mark" >&2; exit 1; }
 
 echo "CPU during the catch-up (user + system): wedge $(printf %.2f "$WEDGE_CPU") s, replayer $(printf %.2f "$REPLAY_CPU") s (from its JVM start), $(nproc) cores"
+echo "minor page faults during the catch-up: wedge $WEDGE_FLT, replayer $REPLAY_FLT (from its JVM start; 4 KiB each unless huge)"
 python3 - "$SIZE_MB" "$RAW_S" "$APPLY_S" "$ROLLBACK_S" "$UNDO_MB" "$APPLY_NOJVM_S" "$ROLLBACK_SERVER_S" <<'PY'
 import sys
 mb, raw, apply_s, rb, undo, apply_nojvm, rb_server = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5]), *map(float, sys.argv[6:8])

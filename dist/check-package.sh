@@ -74,6 +74,17 @@ if grep -qiE 'shared archive|sharing|\[(warning|error)\]' "$logs/cds.err"; then
 fi
 echo "check-package: the class-data archive is built and taken"
 
+# Servers ask for transparent huge pages for the heap where the kernel offers them (madvise or
+# always); control commands never do (docs/benchmarks.md#first-touch).
+thp_flag() { TAPLINE_JAVA_OPTS=-XX:+PrintFlagsFinal /usr/bin/tapline "$@" 2>/dev/null \
+  | awk '$2 == "UseTransparentHugePages" { print $4 }'; }
+thp_sys=/sys/kernel/mm/transparent_hugepage/enabled
+if [ -r "$thp_sys" ] && ! grep -q '\[never\]' "$thp_sys"; then
+  [ "$(thp_flag replay --help)" = true ] || fail "tapline replay runs without transparent huge pages ($(cat "$thp_sys"))"
+  echo "check-package: servers ask for transparent huge pages"
+fi
+[ "$(thp_flag status --help)" = false ] || fail "tapline status asks for transparent huge pages"
+
 for page in tapline tapline-replay tapline-wedge tapline-snoop; do
   MANWIDTH=100 man -P cat "$page" 2>/dev/null | grep -q "^NAME" || fail "man $page does not render"
 done
