@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# How long the operator's quick commands take to start and answer (issue 14: `status`, `mark`,
+# `rollback` in <= 0.3 s), against the floor of any Java command on this machine (`java -version`
+# with the same flags) measured in the same run. Each command is timed three ways, RUNS times,
+# interleaved:
+#   launcher  ./tapline as an operator runs it (the repository's launcher, then the JVM);
+#   JVM       the java command line that launcher execs, run directly (what the package's
+#             /usr/bin/tapline runs, less its own few lines of shell);
+#   shell     the launcher alone, its java replaced by a no-op (the launcher's own share).
+# The commands do no work that needs a peer: status of a missing buffer, mark and rollback against
+# a closed port of 127.0.0.1 (they stop at the connect), --version; each exits as it would for an
+# operator who typed it wrong, which is the start-up and no more. Prints each command's median and
+# fastest run in ms and the verdict against the target.
+# Usage: bench/cli_start.sh [RUNS=7]   Needs: Java 17 + Maven (./tapline builds itself), GNU time.
+set -euo pipefail
+RUNS=${1:-7}
+here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+"$here/tapline" --version >/dev/null # builds the CLI and its class-data archive once, untimed
+mkdir -p "$W/capture" "$W/noop"
+printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s/args"\n' "$W" >"$W/capture/java" # records the java command line
+printf '#!/bin/sh\nexit 0\n' >"$W/noop/java"
+chmod +x "$W/capture/java" "$W/noop/java"
+
+commands=(
+  "status --buffer $W/missing --json"
+  "mark --remote 127.0.0.1:1 --volume bench --name none"
+  "rollback --remote 127.0.0.1:1 --volume bench --to-mark none"
+  "--version"
+)
+timed() { /usr/bin/time -o "$W/t" -f %e "$@" >/dev/null 2>&1 || true; tail -n 1 "$W/t" | awk '{printf "%d", $1 * 1000}'; }
+declare -A runs
+add() { runs[$1]="${runs[$1]:-} $2"; }
+floor_flags=(-Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
+for r in $(seq "$RUNS"); do
+  add "java -version" "$(timed java "${floor_flags[@]}" -version)"
+  for c in "${commands[@]}"; do
+    read -r -a words <<<"$c"
+    PATH="$W/capture:$PATH" "$here/tapline" "${words[@]}" >/dev/null 2>&1 || true
+    mapfile -t jargs <"$W/args"
+    add "$c|launcher" "$(timed "$here/tapline" "${words[@]}")"
+    add "$c|jvm" "$(timed java "${jargs[@]}")"
+    add "$c|shell" "$(PATH="$W/noop:$PATH" timed "$here/tapline" "${words[@]}")"
+  done
+  printf 'round %d of %d done\n' "$r" "$RUNS" >&2
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+fastest() { tr ' ' '\n' | grep -v '^$' | sort -n | head -1; }
+f=$(echo "${runs[java -version]}" | median)
+printf 'floor: java -version (same flags) median %d ms, fastest %d ms; %d runs each, target 300 ms\n' \
+  "$f" "$(echo "${runs[java -version]}" | fastest)" "$RUNS"
+printf '%-62s %9s %9s %9s %8s %s\n' command launcher JVM shell "JVM-floor" verdict
+for c in "${commands[@]}"; do
+  l=$(echo "${runs[$c|launcher]}" | median); j=$(echo "${runs[$c|jvm]}" | median)
+  sh=$(echo "${runs[$c|shell]}" | median)
+  v="met"; [ "$l" -le 300 ] || v="not met through ./tapline"; [ "$j" -le 300 ] || v="not met"
+  printf '%-62s %6d ms %6d ms %6d ms %5d ms %s\n' "${c/$W/DIR}" "$l" "$j" "$sh" $((j - f)) "$v"
+done
+echo "(medians; launcher = ./tapline, JVM = the java line it execs, shell = the launcher with a no-op java)"
