@@ -9,8 +9,8 @@
 #   shell     the launcher alone, its java replaced by a no-op (the launcher's own share).
 # The commands do no work that needs a peer: status of a missing buffer, mark and rollback against
 # a closed port of 127.0.0.1 (they stop at the connect), --version; each exits as it would for an
-# operator who typed it wrong, which is the start-up and no more. Prints each command's median and
-# fastest run in ms and the verdict against the target.
+# operator who typed it wrong, which is the start-up and no more. Prints each command's median in
+# ms for the three ways, the floor's median and fastest, and the verdict against the target.
 # Usage: bench/cli_start.sh [RUNS=7]   Needs: Java 17 + Maven (./tapline builds itself), GNU time.
 set -euo pipefail
 RUNS=${1:-7}
