@@ -10,7 +10,7 @@
 #             write per run of records): into a new file, over a file written before, page cache
 #             dropped before each run;
 #   pressure  1 GiB as buffered, right after 3 GiB of other dirty data (a wedge whose primary and
-#             buffer outrun writeback); bimodal here (0.2-0.3 s or 1.5-2.1 s, by where writeback
+#             buffer outrun writeback); bimodal here (0.2-0.6 s or 1.9-2.4 s, by where writeback
 #             stands), so it wants many rounds (docs/benchmarks.md#segment-recycling).
 # Each run starts from its own state; odd rounds run the new file first, even rounds last.
 # Root (drops the page cache). Usage: bench/append_vs_overwrite.sh [ROUNDS=3] [WORKDIR=/var/tmp/tapline-append]
@@ -58,7 +58,6 @@ for r in $(seq "$ROUNDS"); do
     for how in "${hows[@]}"; do add "$way $how" "$(measure "$way" "$how")"; done
   done
 done
-rm -f "$W"/*
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 echo "medians of $ROUNDS rounds (time; ratio to the new file's: below 1 means recycling would help)"

@@ -33,12 +33,18 @@ timed() { /usr/bin/time -o "$W/t" -f %e "$@" >/dev/null 2>&1 || true; tail -n 1 
 declare -A runs
 add() { runs[$1]="${runs[$1]:-} $2"; }
 floor_flags=(-Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
+# The java command line the launcher runs for each command, recorded once: it is the same every round.
+for i in "${!commands[@]}"; do
+  read -r -a words <<<"${commands[$i]}"
+  PATH="$W/capture:$PATH" "$here/tapline" "${words[@]}" >/dev/null 2>&1 || true
+  mv "$W/args" "$W/args.$i"
+done
 for r in $(seq "$RUNS"); do
   add "java -version" "$(timed java "${floor_flags[@]}" -version)"
-  for c in "${commands[@]}"; do
+  for i in "${!commands[@]}"; do
+    c=${commands[$i]}
     read -r -a words <<<"$c"
-    PATH="$W/capture:$PATH" "$here/tapline" "${words[@]}" >/dev/null 2>&1 || true
-    mapfile -t jargs <"$W/args"
+    mapfile -t jargs <"$W/args.$i"
     add "$c|launcher" "$(timed "$here/tapline" "${words[@]}")"
     add "$c|jvm" "$(timed java "${jargs[@]}")"
     add "$c|shell" "$(PATH="$W/noop:$PATH" timed "$here/tapline" "${words[@]}")"
