@@ -7,10 +7,13 @@
 #   JVM       the java command line that launcher execs, run directly (what the package's
 #             /usr/bin/tapline runs, less its own few lines of shell);
 #   shell     the launcher alone, its java replaced by a no-op (the launcher's own share).
-# The commands do no work that needs a peer: status of a missing buffer, mark and rollback against
-# a closed port of 127.0.0.1 (they stop at the connect), --version; each exits as it would for an
-# operator who typed it wrong, which is the start-up and no more. Prints each command's median in
-# ms for the three ways, the floor's median and fastest, and the verdict against the target.
+# The commands do no work that needs a peer: status of a missing buffer, mark into a missing
+# buffer, rollback against a closed port of 127.0.0.1 (it stops at the connect, after building its
+# request and loading Netty's codec), --version; each exits as it would for an operator who typed
+# it wrong, which is the start-up and no more. Prints each command's median in ms for the three
+# ways, the floor's median and fastest, the verdict against the target, and (with strace) how many
+# jars of the class path the JVM opened: each lookup that misses opens all of them, tens of ms
+# (docs/benchmarks.md#cli-class-path-walks); 0-1 is the expected count.
 # Usage: bench/cli_start.sh [RUNS=7]   Needs: Java 17 + Maven (./tapline builds itself), GNU time.
 set -euo pipefail
 RUNS=${1:-7}
@@ -25,7 +28,7 @@ chmod +x "$W/capture/java" "$W/noop/java"
 
 commands=(
   "status --buffer $W/missing --json"
-  "mark --remote 127.0.0.1:1 --volume bench --name none"
+  "mark --buffer $W/missing --volume bench none"
   "rollback --remote 127.0.0.1:1 --volume bench --to-mark none"
   "--version"
 )
@@ -57,11 +60,18 @@ fastest() { tr ' ' '\n' | grep -v '^$' | sort -n | head -1; }
 f=$(echo "${runs[java -version]}" | median)
 printf 'floor: java -version (same flags) median %d ms, fastest %d ms; %d runs each, target 300 ms\n' \
   "$f" "$(echo "${runs[java -version]}" | fastest)" "$RUNS"
-printf '%-62s %9s %9s %9s %8s %s\n' command launcher JVM shell "JVM-floor" verdict
-for c in "${commands[@]}"; do
+jars() { # jars the JVM opens running the java line $1 records; "-" without strace
+  if ! command -v strace >/dev/null; then echo -; return; fi
+  mapfile -t jargs <"$1"
+  strace -f -e trace=openat -o "$W/strace" java "${jargs[@]}" >/dev/null 2>&1 || true
+  grep -c '\.jar"' "$W/strace" || true
+}
+printf '%-62s %9s %9s %9s %8s %5s %s\n' command launcher JVM shell "JVM-floor" jars verdict
+for i in "${!commands[@]}"; do
+  c=${commands[$i]}
   l=$(echo "${runs[$c|launcher]}" | median); j=$(echo "${runs[$c|jvm]}" | median)
   sh=$(echo "${runs[$c|shell]}" | median)
   v="met"; [ "$l" -le 300 ] || v="not met through ./tapline"; [ "$j" -le 300 ] || v="not met"
-  printf '%-62s %6d ms %6d ms %6d ms %5d ms %s\n' "${c/$W/DIR}" "$l" "$j" "$sh" $((j - f)) "$v"
+  printf '%-62s %6d ms %6d ms %6d ms %5d ms %5s %s\n' "${c/$W/DIR}" "$l" "$j" "$sh" $((j - f)) "$(jars "$W/args.$i")" "$v"
 done
-echo "(medians; launcher = ./tapline, JVM = the java line it execs, shell = the launcher with a no-op java)"
+echo "(medians; launcher = ./tapline, JVM = the java line it execs, shell = the launcher with a no-op java; jars = jars opened)"

@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.CommandFactory;
 import io.tapline.tools.cli.SocketAddressConverter;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -78,6 +79,7 @@ public class TaplineCli implements Runnable {
     boolean verbose;
 
     public static void main(String[] args) {
+        JvmDefaults.applyToProcess();
         System.exit(run(args));
     }
 
@@ -97,25 +99,13 @@ public class TaplineCli implements Runnable {
      * {@code help}, a word that names none) with all of them, so that usage and errors list them all.
      */
     public static CommandLine newCommandLine(boolean verbose, String... args) {
-        CommandLine cl = new CommandLine(new TaplineCli());
+        CommandLine cl = new CommandLine(new TaplineCli(), new CommandFactory());
         for (Class<?> c : subcommandsFor(args)) {
             cl.addSubcommand(c);
         }
         cl.registerConverter(InetSocketAddress.class, new SocketAddressConverter());
-        cl.setParameterExceptionHandler((ex, unmatched) -> {
-            PrintWriter err = ex.getCommandLine().getErr();
-            err.println("tapline: " + ex.getMessage());
-            err.println("see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help");
-            return 2;
-        });
-        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            PrintWriter err = commandLine.getErr();
-            err.println("tapline: " + oneLine(ex));
-            if (verbose) {
-                ex.printStackTrace(err);
-            }
-            return ex instanceof CliFailure f ? f.exitCode() : 1;
-        });
+        cl.setParameterExceptionHandler(new BadArguments());
+        cl.setExecutionExceptionHandler(new Failure(verbose));
         return cl;
     }
 
@@ -142,6 +132,43 @@ public class TaplineCli implements Runnable {
             }
         }
         return null;
+    }
+
+    /*
+     * The two handlers are classes, not lambdas: picocli's interfaces are Java 5 class files, which
+     * the class-data archive skips once a lambda has linked them at dump time ("Old class has been
+     * linked"); each start then loaded them from picocli's jar, opening every jar before it on the
+     * class path (docs/benchmarks.md#cli-old-classes).
+     */
+
+    /** Bad arguments: the one-line reason and where to read more; exit code 2. */
+    private static final class BadArguments implements CommandLine.IParameterExceptionHandler {
+        @Override
+        public int handleParseException(CommandLine.ParameterException ex, String[] args) {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("tapline: " + ex.getMessage());
+            err.println("see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help");
+            return 2;
+        }
+    }
+
+    /** A command that failed: one line (the stack trace too with {@code --verbose}); its exit code. */
+    private static final class Failure implements CommandLine.IExecutionExceptionHandler {
+        private final boolean verbose;
+
+        Failure(boolean verbose) {
+            this.verbose = verbose;
+        }
+
+        @Override
+        public int handleExecutionException(Exception ex, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+            PrintWriter err = commandLine.getErr();
+            err.println("tapline: " + oneLine(ex));
+            if (verbose) {
+                ex.printStackTrace(err);
+            }
+            return ex instanceof CliFailure f ? f.exitCode() : 1;
+        }
     }
 
     private static String oneLine(Throwable ex) {

@@ -8,8 +8,13 @@ import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.CoreConstants;
+import ch.qos.logback.core.pattern.DynamicConverter;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The CLI's logging, set up in code (logback finds it through {@code META-INF/services}): every
@@ -19,12 +24,16 @@ import java.util.List;
  * 0.1 s of every start of a command that logs (docs/benchmarks.md#cli-lazy-subcommands).
  *
  * <p>{@code -Dlogback.configurationFile=FILE} still wins, as does a {@code logback-test.xml} on
- * the class path: logback's own lookup then runs instead.
+ * the class path: logback's own lookup then runs instead. A {@code tapline} process (its
+ * {@code main}) reaches this set-up through {@link CliLoggingProvider} instead, without logback's
+ * search of the class path.
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_NORMAL_PRIORITY)
 public final class CliLogging extends ContextAwareBase implements Configurator {
-    /** Time, level, logger's simple name, message. */
-    static final String PATTERN = "%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n";
+    /** Time of day ({@link TimeOfDayConverter}), level, logger's simple name, message. */
+    static final String PATTERN = "%timeOfDay %-5level %logger{0} - %msg%n";
+    /** The pattern's own conversion word for {@link TimeOfDayConverter}. */
+    static final String TIME_OF_DAY = "timeOfDay";
     /** Loggers kept at WARN whatever the level: libraries that log every connection or poll at INFO. */
     static final List<String> QUIET = List.of("io.netty", "org.pcap4j", "net.openhft", "org.apache.kafka", "kafka",
             "state.change.logger");
@@ -36,6 +45,15 @@ public final class CliLogging extends ContextAwareBase implements Configurator {
                 || CliLogging.class.getClassLoader().getResource("logback-test.xml") != null) {
             return ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
+        apply(context);
+        return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    /** Sets {@code context} up as the class describes, whatever else is on the class path. */
+    static void apply(LoggerContext context) {
+        Map<String, Supplier<DynamicConverter>> rules = new HashMap<>();
+        rules.put(TIME_OF_DAY, TimeOfDayConverter::new);
+        context.putObject(CoreConstants.PATTERN_RULE_REGISTRY_FOR_SUPPLIERS, rules);
         PatternLayoutEncoder encoder = new PatternLayoutEncoder();
         encoder.setContext(context);
         encoder.setPattern(PATTERN);
@@ -52,7 +70,6 @@ public final class CliLogging extends ContextAwareBase implements Configurator {
         for (String name : QUIET) {
             context.getLogger(name).setLevel(Level.WARN);
         }
-        return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
 
     /** {@code TAPLINE_LOG_LEVEL}, as a system property or else from the environment; INFO when unset or unknown. */

@@ -9,6 +9,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator.ExecutionStatus;
+import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -38,8 +39,13 @@ class CliLoggingTest {
         assertEquals(expected, root.getLevel());
         ConsoleAppender<?> stderr = (ConsoleAppender<?>) root.getAppender("STDERR");
         assertEquals("System.err", stderr.getTarget());
-        assertEquals("%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n",
-                ((PatternLayoutEncoder) stderr.getEncoder()).getPattern());
+        PatternLayoutEncoder encoder = (PatternLayoutEncoder) stderr.getEncoder();
+        assertEquals("%timeOfDay %-5level %logger{0} - %msg%n", encoder.getPattern());
+        LoggingEvent event = new LoggingEvent(CliLoggingTest.class.getName(), context.getLogger("io.tapline.replay.Replayer"),
+                Level.WARN, "replica behind", null, null);
+        String line = new String(encoder.encode(event), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(new TimeOfDayConverter().format(event.getTimeStamp()) + " WARN  Replayer - replica behind"
+                + System.lineSeparator(), line);
         for (String name : new String[] {"io.netty", "org.pcap4j", "net.openhft", "org.apache.kafka", "kafka",
             "state.change.logger"}) {
             assertEquals(Level.WARN, context.getLogger(name).getLevel(), name);
