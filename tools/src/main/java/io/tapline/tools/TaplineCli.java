@@ -1,7 +1,6 @@
 package io.tapline.tools;
 
 import io.tapline.tools.cli.CliFailure;
-import io.tapline.tools.cli.CommandFactory;
 import io.tapline.tools.cli.SocketAddressConverter;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -99,7 +98,7 @@ public class TaplineCli implements Runnable {
      * {@code help}, a word that names none) with all of them, so that usage and errors list them all.
      */
     public static CommandLine newCommandLine(boolean verbose, String... args) {
-        CommandLine cl = new CommandLine(new TaplineCli(), new CommandFactory());
+        CommandLine cl = new CommandLine(new TaplineCli());
         for (Class<?> c : subcommandsFor(args)) {
             cl.addSubcommand(c);
         }
@@ -138,7 +137,7 @@ public class TaplineCli implements Runnable {
      * The two handlers are classes, not lambdas: picocli's interfaces are Java 5 class files, which
      * the class-data archive skips once a lambda has linked them at dump time ("Old class has been
      * linked"); each start then loaded them from picocli's jar, opening every jar before it on the
-     * class path (docs/benchmarks.md#cli-old-classes).
+     * class path (docs/benchmarks.md#cli-class-path-walks).
      */
 
     /** Bad arguments: the one-line reason and where to read more; exit code 2. */
