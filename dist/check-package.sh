@@ -74,6 +74,21 @@ if grep -qiE 'shared archive|sharing|\[(warning|error)\]' "$logs/cds.err"; then
 fi
 echo "check-package: the class-data archive is built and taken"
 
+# The quick commands look nothing up that no jar has: one such miss, or a ServiceLoader scan, opens
+# every jar of the class path (47: 30-40 ms of a start; docs/benchmarks.md#cli-class-path-walks).
+# Each may open tapline-tools.jar for a resource (the build's properties), no other.
+jars_opened() {
+  strace -f -e trace=openat -o "$logs/opens.txt" /usr/bin/tapline "$@" >/dev/null 2>&1 || true
+  grep -c '\.jar"' "$logs/opens.txt" || true
+}
+for quick in "status --buffer $logs/no-buffer --json" "mark --buffer $logs/no-buffer --volume v none" \
+    "rollback --remote 127.0.0.1:1 --volume v --to-mark none" "--version"; do
+  # shellcheck disable=SC2086 # each entry is one command's words
+  n=$(jars_opened $quick)
+  [ "$n" -le 1 ] || fail "tapline $quick opened $n jars (expected: at most 1): $(grep '\.jar"' "$logs/opens.txt" | head -3)"
+done
+echo "check-package: the quick commands open at most one jar"
+
 # Servers ask for transparent huge pages for the heap where the kernel offers them (madvise or
 # always); control commands never do (docs/benchmarks.md#first-touch).
 thp_flag() { TAPLINE_JAVA_OPTS=-XX:+PrintFlagsFinal /usr/bin/tapline "$@" 2>/dev/null \
