@@ -3,6 +3,8 @@ package io.tapline.tools.cli;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LogbackServiceProvider;
 import ch.qos.logback.core.CoreConstants;
+import ch.qos.logback.core.status.StatusUtil;
+import ch.qos.logback.core.util.StatusPrinter;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +32,10 @@ public final class CliLoggingProvider extends LogbackServiceProvider {
         context.setMDCAdapter(getMDCAdapter());
         CliLogging.apply(context);
         context.start();
+        // As logback's own provider does: its set-up problems on stderr, not lost.
+        if (!StatusUtil.contextHasStatusListener(context)) {
+            StatusPrinter.printInCaseOfErrorsOrWarnings(context);
+        }
     }
 
     /** A {@code logback-test.xml} in one of the class path's directories (jars are not searched). */
