@@ -6,7 +6,7 @@
 #   rollback  rolling that 1 GiB of changes back to the mark placed before it
 # Prints apply rate / raw rate (target >= 0.5x) and rollback time / raw write time (target <= 2x),
 # and the CPU (user + system) of the wedge during the catch-up and of the replayer from its start.
-# Usage: bench/undo_apply.sh [WORKDIR=/tmp/tapline-undo-bench]
+# Usage: bench/undo_apply.sh [WORKDIR=/tmp/tapline-undo-bench]   (KEEP=1 keeps WORKDIR, ~4 GiB, afterwards)
 # Profile the timed replayer only: REPLAY_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/r.jfr,settings=profile
 # (WEDGE_JAVA_OPTS likewise for the wedge, whose shipper feeds the replayer)
 # Needs: nbdcopy (libnbd-bin), Java 17 + Maven (the CLI builds itself on first use).
@@ -21,6 +21,8 @@ cleanup() {
   [ -n "${WEDGE_PID:-}" ] && kill "$WEDGE_PID" 2>/dev/null || true
   [ -n "${REPLAY_PID:-}" ] && kill "$REPLAY_PID" 2>/dev/null || true
   wait 2>/dev/null || true
+  # Its volumes, buffer, undo log and logs are ~4 GiB: gone unless KEEP=1 asks for them.
+  [ "${KEEP:-0}" = 1 ] && echo "kept: $W" >&2 || rm -rf "$W"
 }
 trap cleanup EXIT
 now() { date +%s.%N; }

@@ -3,6 +3,7 @@ package io.tapline.tools.cli;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LogbackServiceProvider;
 import ch.qos.logback.core.CoreConstants;
+import ch.qos.logback.core.status.Status;
 import ch.qos.logback.core.status.StatusUtil;
 import ch.qos.logback.core.util.StatusPrinter;
 import java.io.File;
@@ -32,9 +33,12 @@ public final class CliLoggingProvider extends LogbackServiceProvider {
         context.setMDCAdapter(getMDCAdapter());
         CliLogging.apply(context);
         context.start();
-        // As logback's own provider does: its set-up problems on stderr, not lost.
-        if (!StatusUtil.contextHasStatusListener(context)) {
-            StatusPrinter.printInCaseOfErrorsOrWarnings(context);
+        // As logback's own provider does: its set-up problems on stderr, not lost. StatusPrinter is
+        // touched only then: its static set-up asks java.time for the default zone, which walks
+        // the class path (dist/check-package.sh caught it).
+        if (!StatusUtil.contextHasStatusListener(context)
+                && new StatusUtil(context).getHighestLevel(0) >= Status.WARN) {
+            StatusPrinter.print(context);
         }
     }
 
