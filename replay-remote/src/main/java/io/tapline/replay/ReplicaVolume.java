@@ -238,6 +238,7 @@ final class ReplicaVolume implements Closeable {
                 audit.sync();
                 log.warn("volume={} undid {} records above the durable applied sequence {} (a group interrupted by a"
                         + " crash or an I/O error)", volumeId, n, lastApplied);
+                undo.deleteRetired();
             } catch (RefusedException e) {
                 throw new IOException(e.getMessage(), e);
             }
@@ -375,6 +376,7 @@ final class ReplicaVolume implements Closeable {
         window = undo.window();
         log.info("volume={} rollback done from={} to={} undoRecords={} actor={}; volume paused", volumeId,
                 intent.from(), intent.target(), n, intent.text());
+        undo.deleteRetired(); // after this rollback's own syncs: their journal commits carry no deletions
         return n;
     }
 

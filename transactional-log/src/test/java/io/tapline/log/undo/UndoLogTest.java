@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.log.RecordKind;
+import io.tapline.log.RetiredFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -115,6 +117,58 @@ class UndoLogTest {
             assertEquals(rec(150), rerun.applied.get(0));
             assertEquals(rec(101), rerun.applied.get(49));
             assertEquals(100, undo.newestSequence());
+        }
+    }
+
+    private long filesEndingWith(String suffix) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(suffix)).count();
+        }
+    }
+
+    @Test
+    void aRollbackRetiresTheSegmentsItEmptiesAndTheirFilesGoWhenDeleted() throws Exception {
+        fill(300);
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            int segments = undo.window().segments();
+            assertEquals(250, undo.rollBackAbove(50, new CountingApplier(Integer.MAX_VALUE), (d, t) -> { }));
+            assertEquals(50, undo.newestSequence());
+            int emptied = segments - undo.window().segments();
+            assertTrue(emptied >= 6, "segments emptied: " + emptied);
+            assertEquals(emptied, filesEndingWith(RetiredFiles.SUFFIX), "emptied segments wait, retired, for deleteRetired");
+            assertEquals(undo.window().segments(), filesEndingWith(".undo"), "the log's own files: the segments it keeps");
+            undo.deleteRetired().get(30, TimeUnit.SECONDS);
+            assertEquals(0, filesEndingWith(RetiredFiles.SUFFIX));
+            assertEquals(rec(50), newestFirst(undo, 49).get(0), "the kept records are untouched");
+        }
+    }
+
+    @Test
+    void retiredSegmentsLeftByACrashAreDeletedAtOpenAndNeverRead() throws IOException {
+        fill(300);
+        // The states a cut during a rollback can leave: the newest segments retired (renamed, the
+        // rename durable) and not yet deleted, the older ones as they were.
+        List<Path> segments;
+        try (var s = Files.list(dir)) {
+            segments = s.filter(p -> p.toString().endsWith(".undo")).sorted().toList();
+        }
+        for (int retiredCount = 1; retiredCount <= 2; retiredCount++) {
+            Path newest = segments.get(segments.size() - retiredCount);
+            RetiredFiles.retire(newest);
+            long expectedNewest;
+            try (UndoLog read = UndoLog.openReadOnly(dir)) {
+                expectedNewest = read.newestSequence();
+                assertEquals(1, filesEndingWith(RetiredFiles.SUFFIX), "a reader changes nothing");
+            }
+            assertTrue(expectedNewest < 300 && expectedNewest > 200, "newest kept: " + expectedNewest);
+            try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+                assertEquals(0, filesEndingWith(RetiredFiles.SUFFIX), "deleted at open");
+                assertEquals(expectedNewest, undo.newestSequence(), "a retired segment is not the log's");
+                List<UndoRecord> all = newestFirst(undo, 0);
+                assertEquals(expectedNewest, all.size());
+                assertEquals(rec(expectedNewest), all.get(0));
+                assertEquals(rec(1), all.get(all.size() - 1));
+            }
         }
     }
 
