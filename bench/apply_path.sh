@@ -12,6 +12,8 @@
 # Usage: bench/apply_path.sh [WORKDIR=/tmp/tapline-apply-bench] [MiB=1024] [recordKiB=4] [batchMiB=4] [pipelined|sequential]
 # ROLLBACK_CACHE=cold drops the page cache before the rollback (as hours after the writes); default warm.
 # UNDO_DIRECT=off writes the undo log through the page cache (the default appends it with O_DIRECT).
+# UNDO_MAX_MIB=512 bounds the undo log below the bytes applied, so that retention deletes a segment
+# every 64 MiB applied, as in a replayer's steady state (default 65536: retention never runs).
 # Profile: TAPLINE_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/apply.jfr,settings=profile bench/apply_path.sh
 set -euo pipefail
 W=${1:-/tmp/tapline-apply-bench}
@@ -20,4 +22,4 @@ here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 rm -rf "$W"; mkdir -p "$W"
 cp="$here/replay-remote/target/test-classes:$here/replay-remote/target/classes:$here/journey/target/classes"
 cp="$cp:$here/transactional-log/target/classes:$here/tools/target/lib/*"
-exec java -Xmx3g -Dbench.rollbackCache="${ROLLBACK_CACHE:-warm}" -Dtapline.undo.directAppends="${UNDO_DIRECT:-on}" -Dlogback.configurationFile="$here/bench/logback-warn.xml" ${TAPLINE_JAVA_OPTS:-} -cp "$cp" io.tapline.replay.ApplyPathBench "$W" "${2:-1024}" "${3:-4}" "${4:-4}" "${5:-pipelined}"
+exec java -Xmx3g -Dbench.rollbackCache="${ROLLBACK_CACHE:-warm}" -Dtapline.undo.directAppends="${UNDO_DIRECT:-on}" -Dbench.undoMaxMiB="${UNDO_MAX_MIB:-65536}" -Dlogback.configurationFile="$here/bench/logback-warn.xml" ${TAPLINE_JAVA_OPTS:-} -cp "$cp" io.tapline.replay.ApplyPathBench "$W" "${2:-1024}" "${3:-4}" "${4:-4}" "${5:-pipelined}"

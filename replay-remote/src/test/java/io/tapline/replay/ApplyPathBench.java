@@ -44,7 +44,10 @@ public final class ApplyPathBench {
         System.out.printf("raw pwrite+fdatasync per %d MiB, overwriting a written file: %d MiB in %.2f s = %.0f MiB/s%n",
                 batchBytes >> 20, mib, raw, mib / raw);
         JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "bench", "vol1", size, 4096, "");
-        UndoConfig undo = new UndoConfig(64L << 20, 64L << 30, UndoConfig.DEFAULT.maxAge());
+        // -Dbench.undoMaxMiB: the undo log's size bound; below the bytes applied, retention deletes a
+        // segment every 64 MiB applied (a replayer in its steady state), default 64 GiB (never).
+        UndoConfig undo = new UndoConfig(64L << 20, Long.getLong("bench.undoMaxMiB", 64L << 10) << 20,
+                UndoConfig.DEFAULT.maxAge());
         try (ReplicaVolume v = ReplicaVolume.open(dir.resolve("remote"), hello, undo)) {
             BatchApply.PHASES.takeSummary();
             timedCpuNanos = 0;
@@ -60,6 +63,10 @@ public final class ApplyPathBench {
                     pipelined ? "pipelined" : "sequential", over, mib / over, raw / over);
             System.out.println("  overwrite phases (s): " + BatchApply.PHASES.takeSummary());
             System.out.printf("  overwrite CPU, all threads, while the clock ran: %.2f s (of 2 cores)%n", cpu);
+            if (undo.maxBytes() < size) {
+                System.out.println("rollback skipped: the undo log's bound (bench.undoMaxMiB) is below the overwrite");
+                return;
+            }
             boolean cold = "cold".equals(System.getProperty("bench.rollbackCache"));
             if (cold) {
                 // As a rollback hours after the writes finds it: nothing of the undo log or replica cached.
