@@ -9,6 +9,8 @@
 # Usage: bench/undo_apply.sh [WORKDIR=/tmp/tapline-undo-bench]   (KEEP=1 keeps WORKDIR, ~4 GiB, afterwards)
 # Profile the timed replayer only: REPLAY_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/r.jfr,settings=profile
 # (WEDGE_JAVA_OPTS likewise for the wedge, whose shipper feeds the replayer)
+# ROLLBACK_CLI=/usr/bin/tapline times the rollback through the installed package's launcher (what an
+# operator runs; default: the repository's ./tapline, whose staleness check adds ~30 ms).
 # Needs: nbdcopy (libnbd-bin), Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 W=${1:-/tmp/tapline-undo-bench}
@@ -66,7 +68,7 @@ OPEN_T=$(grep "volume opened" "$W/replay.log" | tail -1 | cut -d' ' -f1)
 APPLY_NOJVM_S=$(echo "$t1 - $(logsec "$OPEN_T")" | bc -l)
 
 t0=$(now)
-"$TAPLINE" rollback --remote 127.0.0.1:$LINK_PORT --volume vol1 --to-mark before-b 2>/dev/null >"$W/rollback.out"
+"${ROLLBACK_CLI:-$TAPLINE}" rollback --remote 127.0.0.1:$LINK_PORT --volume vol1 --to-mark before-b 2>/dev/null >"$W/rollback.out"
 t1=$(now); ROLLBACK_S=$(echo "$t1 - $t0" | bc -l)
 # The rollback itself, as the replayer logged it (no CLI JVM start-up, no connection set-up).
 RB0=$(grep "rollback started" "$W/replay.log" | tail -1 | cut -d' ' -f1)
