@@ -124,6 +124,9 @@ settle_s = float(sys.argv[4])
 target_s = float(sys.argv[5]) / 1000
 count = scalars["tapline_replay_lag_seconds_count"]
 print(f"writer: {w['bw_bytes']/1e6:.1f} MB/s for {w['runtime']/1000:.0f} s")
+pct, clat = w["clat_ns"].get("percentile", {}), w["clat_ns"]
+print(f"writer's completion latency (the host's view, fio clat): p50 {pct.get('50.000000', 0)/1e6:.1f} ms, "
+      f"p99 {pct.get('99.000000', 0)/1e6:.1f} ms, p99.9 {pct.get('99.900000', 0)/1e6:.1f} ms, max {clat['max']/1e6:.1f} ms")
 print(f"replication lag per record (capture -> durable on the replica), from the replayer's histogram: "
       f"p50 {quantile(end, 0.5)*1000:.0f} ms, p99 {quantile(end, 0.99)*1000:.0f} ms, "
       f"mean {scalars['tapline_replay_lag_seconds_sum']/count*1000:.0f} ms, "

@@ -7,6 +7,7 @@ import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordCodec;
 import io.tapline.log.RecordKind;
+import io.tapline.log.RetiredFiles;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -163,6 +164,7 @@ public final class CaptureBuffer implements Closeable {
         Objects.requireNonNull(clock, "clock");
         new SegmentHeader(1, Objects.requireNonNull(volumeId, "volumeId")); // checks the id's length
         deleteLeftoverTempFiles(volumeDir);
+        RetiredFiles.deleteLeftovers(volumeDir); // segments retired before a crash or an exit
         boolean existed = Files.exists(volumeDir.resolve(SegmentNames.STATE_FILE));
         Path cleanMarker = volumeDir.resolve(CLEAN_SHUTDOWN_FILE);
         boolean cleanShutdown = Files.exists(cleanMarker);
@@ -744,7 +746,7 @@ public final class CaptureBuffer implements Closeable {
                     + ") remote=" + remoteId + " volume=" + volumeId);
         }
         if (cursors.advance(remoteId, sequence)) {
-            releaseAcknowledged();
+            deleteRetired(releaseAcknowledged());
         }
     }
 
@@ -875,10 +877,18 @@ public final class CaptureBuffer implements Closeable {
                 volumeId, gap.sequence(), gap.offsetBytes(), gap.lengthBytes(), lostWrites);
     }
 
-    /** Deletes segments every remote acknowledged; leaves FULL when that freed enough space. */
-    private synchronized void releaseAcknowledged() throws IOException {
+    /**
+     * Takes the segments every remote acknowledged out of the buffer (retired: renamed, see
+     * {@link RetiredFiles}) and returns their files, which the caller deletes after it has let go
+     * of the buffer's lock; leaves FULL when that freed enough space. Why not delete them here:
+     * on ext4 with {@code discard} the unlink of a 64 MiB segment takes 22-24 ms (the blocks'
+     * discard), a rename 0.05 ms, and every append waits for this lock
+     * (docs/benchmarks.md#retired-buffer-segments).
+     */
+    private synchronized List<Path> releaseAcknowledged() throws IOException {
+        List<Path> retired = new ArrayList<>();
         if (closed) {
-            return;
+            return retired;
         }
         long minAck = cursors.minimum();
         if (!active.isEmpty() && active.lastSequence() <= minAck
@@ -892,12 +902,23 @@ public final class CaptureBuffer implements Closeable {
             segments.remove(segment.baseSequence());
             unforced.remove(segment);
             retainedBytes -= segment.publishedSizeBytes();
-            segment.delete();
-            log.debug("segment deleted, acknowledged by every remote volume={} file={}", volumeId,
+            retired.add(segment.retire());
+            log.debug("segment retired, acknowledged by every remote volume={} file={}", volumeId,
                     segment.path().getFileName());
         }
         if (lost.full() && retainedBytes < config.highWaterBytes()) {
             appendGap();
+        }
+        return retired;
+    }
+
+    /**
+     * Deletes segment files {@link #releaseAcknowledged} retired, without the buffer's lock. A
+     * crash first leaves them for {@link #open}, which deletes retired files it finds.
+     */
+    private void deleteRetired(List<Path> retired) throws IOException {
+        for (Path file : retired) {
+            Files.deleteIfExists(file);
         }
     }
 

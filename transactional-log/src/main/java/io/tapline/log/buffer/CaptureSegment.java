@@ -3,6 +3,7 @@ package io.tapline.log.buffer;
 import io.tapline.log.AlignedStaging;
 import io.tapline.log.DirectAppender;
 import io.tapline.log.DurableFiles;
+import io.tapline.log.RetiredFiles;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -209,12 +210,16 @@ final class CaptureSegment implements Closeable {
         sealed = true;
     }
 
-    /** Closes and removes the file (the caller has checked every remote acknowledged it). */
-    void delete() throws IOException {
+    /**
+     * Closes the segment for good and renames its file to its retired name ({@link RetiredFiles}),
+     * which the buffer no longer lists; returns that name for the caller to delete (the caller has
+     * checked every remote acknowledged it).
+     */
+    Path retire() throws IOException {
         deleted = true;
         closeDirect();
         channel.close();
-        Files.deleteIfExists(path);
+        return RetiredFiles.retire(path);
     }
 
     @Override

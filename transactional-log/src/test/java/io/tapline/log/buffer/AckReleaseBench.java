@@ -1,0 +1,64 @@
+package io.tapline.log.buffer;
+
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * How long the host's writes wait while an acknowledgement frees segments ({@code bench/ack_release.sh}):
+ * a buffer of 64 MiB segments holds MiB (default 1024) of 1 MiB records, made durable; a writer thread then
+ * appends 4 KiB records every 0.2 ms while one acknowledgement frees all of them at once (as after
+ * a catch-up, when the replayer's acknowledgements fold into one). Prints the acknowledgement's
+ * time and the longest append meanwhile: before segments were retired under the lock and deleted
+ * after it, every append waited for the deletions (docs/benchmarks.md#retired-buffer-segments).
+ * Usage: AckReleaseBench DIR [MiB=1024]
+ */
+public final class AckReleaseBench {
+    private AckReleaseBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        int mib = args.length > 1 ? Integer.parseInt(args[1]) : 1024;
+        try (CaptureBuffer buffer = CaptureBuffer.open(dir, "bench", new BufferConfig(64L << 20, 64L << 30, 48L << 30))) {
+            buffer.registerRemote("bench");
+            byte[] big = new byte[1 << 20];
+            new Random(1).nextBytes(big);
+            for (int i = 0; i < mib; i++) {
+                buffer.append(RecordKind.WRITE, (long) i << 20, 1 << 20, 0, Provenance.INTERNAL, big);
+            }
+            buffer.sync();
+            Thread.sleep(3000); // past the first writeback of the appends
+            AtomicBoolean writing = new AtomicBoolean(true);
+            AtomicLong longest = new AtomicLong();
+            AtomicLong appends = new AtomicLong();
+            byte[] small = new byte[4096];
+            Thread writer = new Thread(() -> {
+                try {
+                    while (writing.get()) {
+                        long t = System.nanoTime();
+                        buffer.append(RecordKind.WRITE, 0, small.length, 0, Provenance.INTERNAL, small);
+                        longest.accumulateAndGet(System.nanoTime() - t, Math::max);
+                        appends.incrementAndGet();
+                        Thread.sleep(0, 200_000);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, "bench-writer");
+            writer.start();
+            Thread.sleep(500);
+            long t = System.nanoTime();
+            buffer.acknowledge("bench", mib);
+            long ack = System.nanoTime() - t;
+            Thread.sleep(200);
+            writing.set(false);
+            writer.join();
+            System.out.printf("acknowledgement freeing %d MiB (%d segments): %.1f ms; longest 4 KiB append meanwhile"
+                    + " %.1f ms (%d appends)%n", mib, mib / 64, ack / 1e6, longest.get() / 1e6, appends.get());
+        }
+    }
+}
