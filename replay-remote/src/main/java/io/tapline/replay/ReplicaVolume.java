@@ -376,7 +376,7 @@ final class ReplicaVolume implements Closeable {
         window = undo.window();
         log.info("volume={} rollback done from={} to={} undoRecords={} actor={}; volume paused", volumeId,
                 intent.from(), intent.target(), n, intent.text());
-        undo.deleteRetired(); // after this rollback's own syncs: their journal commits carry no deletions
+        undo.deleteRetired(); // after this rollback's own syncs, while the volume is paused
         return n;
     }
 

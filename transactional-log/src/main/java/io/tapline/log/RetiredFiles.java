@@ -19,13 +19,14 @@ import org.slf4j.LoggerFactory;
  * The deletion itself runs later on a thread of its own ({@link #deleteLater}).
  *
  * <p>Why: on ext4 mounted with {@code discard} (this project's machine, and common on cloud
- * volumes and SSDs), the blocks a deletion frees are discarded when the journal commits, which
- * the directory sync right after the deletion waits for: 22-25 ms per 64 MiB segment measured
- * here, against 0.4 ms for a rename and the same sync (docs/benchmarks.md#retired-undo-segments).
- * A rollback of 1 GiB deleted 16 segments, each before the next, while the operator waited.
- * Deleting later only moves the discard to whichever sync commits the journal next, so it is worth
- * it only where the owner is idle afterwards (a rolled-back volume is paused), not on a path that
- * syncs again at once.
+ * volumes and SSDs) the unlink of a large file discards its blocks before it returns: 22-24 ms per
+ * 64 MiB segment measured here (the directory sync after it then costs little), against 0.4 ms for
+ * a rename and a directory sync (docs/benchmarks.md#retired-undo-segments). A rollback of 1 GiB
+ * deleted 16 segments while the operator waited; the capture buffer deleted acknowledged segments
+ * while every append waited for its lock. Deleting elsewhere does not make the discards free: they
+ * still occupy the disk, so it pays where the owner waits and the disk has room (a rolled-back
+ * volume is paused; a buffer's appends are mostly CPU), not where the disk is the limit (undo
+ * retention during an apply: measured, no gain).
  *
  * <p>Thread-safe (stateless).
  */

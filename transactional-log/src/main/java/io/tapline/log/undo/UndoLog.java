@@ -387,8 +387,8 @@ public final class UndoLog implements Closeable {
     /**
      * Takes the newest segment out of the log durably: renamed to its retired name (which
      * {@link #load} ignores and deletes) and the directory synced; the file is deleted later
-     * ({@link #deleteRetired}). A deletion and its sync cost 22-25 ms per 64 MiB segment on ext4
-     * with {@code discard}, a rename 0.4 ms (docs/benchmarks.md#retired-undo-segments).
+     * ({@link #deleteRetired}). An unlink takes 22-24 ms per 64 MiB segment on ext4 with
+     * {@code discard}, a rename and its sync 0.4 ms (docs/benchmarks.md#retired-undo-segments).
      */
     private void retireNewestSegment() throws IOException {
         UndoSegment s = segments.remove(segments.size() - 1);
@@ -400,9 +400,9 @@ public final class UndoLog implements Closeable {
 
     /**
      * Deletes the segments rollbacks retired, on a thread of their own; the future completes when
-     * they are gone. Call it when the volume's own syncs after a rollback are done: the deletions'
-     * discards then cost the next journal commit, not the rollback's. What an exit or a crash
-     * leaves is deleted when the log next opens.
+     * they are gone. Call it when the volume's own syncs after a rollback are done: the unlinks
+     * (and the discards of their blocks) then run after the rollback, not inside it. What an exit
+     * or a crash leaves is deleted when the log next opens.
      */
     public CompletableFuture<Void> deleteRetired() {
         String volume = String.valueOf(dir.toAbsolutePath().getParent().getFileName());
