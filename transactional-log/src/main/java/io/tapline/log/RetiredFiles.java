@@ -69,6 +69,13 @@ public final class RetiredFiles {
         return n;
     }
 
+    /** Deletes {@code files} (retired ones) now, on the caller's thread; one already gone is skipped. */
+    public static void delete(List<Path> files) throws IOException {
+        for (Path p : files) {
+            Files.deleteIfExists(p);
+        }
+    }
+
     /**
      * Deletes {@code files} (retired ones) on a daemon thread named {@code threadName}, then syncs
      * their directory. The future completes when they are gone (exceptionally when a deletion
@@ -83,9 +90,7 @@ public final class RetiredFiles {
         List<Path> todo = List.copyOf(files);
         Thread t = new Thread(() -> {
             try {
-                for (Path p : todo) {
-                    Files.deleteIfExists(p);
-                }
+                delete(todo);
                 DurableFiles.syncDirectory(dir);
                 done.complete(null);
             } catch (IOException | RuntimeException e) {

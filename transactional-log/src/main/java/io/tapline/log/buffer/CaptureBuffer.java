@@ -746,7 +746,7 @@ public final class CaptureBuffer implements Closeable {
                     + ") remote=" + remoteId + " volume=" + volumeId);
         }
         if (cursors.advance(remoteId, sequence)) {
-            deleteRetired(releaseAcknowledged());
+            RetiredFiles.delete(releaseAcknowledged()); // without the lock; a crash first leaves them for open
         }
     }
 
@@ -910,16 +910,6 @@ public final class CaptureBuffer implements Closeable {
             appendGap();
         }
         return retired;
-    }
-
-    /**
-     * Deletes segment files {@link #releaseAcknowledged} retired, without the buffer's lock. A
-     * crash first leaves them for {@link #open}, which deletes retired files it finds.
-     */
-    private void deleteRetired(List<Path> retired) throws IOException {
-        for (Path file : retired) {
-            Files.deleteIfExists(file);
-        }
     }
 
     private BufferMode mode() {

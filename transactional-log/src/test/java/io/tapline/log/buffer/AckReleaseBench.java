@@ -20,6 +20,17 @@ public final class AckReleaseBench {
     private AckReleaseBench() {
     }
 
+    /** Polls until the writer has made {@code count} appends, for at most 10 s. */
+    private static void awaitAppends(AtomicLong appends, long count) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (appends.get() < count) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the writer made " + appends.get() + " appends in 10 s (expected: " + count + ")");
+            }
+            Thread.onSpinWait();
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         int mib = args.length > 1 ? Integer.parseInt(args[1]) : 1024;
@@ -31,7 +42,9 @@ public final class AckReleaseBench {
                 buffer.append(RecordKind.WRITE, (long) i << 20, 1 << 20, 0, Provenance.INTERNAL, big);
             }
             buffer.sync();
-            Thread.sleep(3000); // past the first writeback of the appends
+            // Not a wait for a condition: the kernel's writeback of the appends, which the sync
+            // above made durable, is left a few seconds to settle so that it does not time the unlinks.
+            Thread.sleep(3000);
             AtomicBoolean writing = new AtomicBoolean(true);
             AtomicLong longest = new AtomicLong();
             AtomicLong appends = new AtomicLong();
@@ -43,18 +56,18 @@ public final class AckReleaseBench {
                         buffer.append(RecordKind.WRITE, 0, small.length, 0, Provenance.INTERNAL, small);
                         longest.accumulateAndGet(System.nanoTime() - t, Math::max);
                         appends.incrementAndGet();
-                        Thread.sleep(0, 200_000);
+                        Thread.sleep(0, 200_000); // the pace of the writer being measured: a host's 4 KiB writes
                     }
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
             }, "bench-writer");
             writer.start();
-            Thread.sleep(500);
+            awaitAppends(appends, 100); // the writer is running
             long t = System.nanoTime();
             buffer.acknowledge("bench", mib);
             long ack = System.nanoTime() - t;
-            Thread.sleep(200);
+            awaitAppends(appends, appends.get() + 100); // and kept writing after the acknowledgement
             writing.set(false);
             writer.join();
             System.out.printf("acknowledgement freeing %d MiB (%d segments): %.1f ms; longest 4 KiB append meanwhile"
