@@ -69,6 +69,12 @@ final class ReplicaVolume implements Closeable {
     private final AppliedState state;
     private final AtomicLong bytesApplied = new AtomicLong();
     private final Path dir;
+    /**
+     * Whether a segment undo retention drops is reused as the next new one (docs/formats.md, "Reuse";
+     * {@code -Dtapline.undo.recycleSegments=off} deletes every dropped segment, for comparison).
+     */
+    static final boolean RECYCLE_UNDO_SEGMENTS = !"off".equals(System.getProperty("tapline.undo.recycleSegments", "on"));
+
     private final UndoLog undo;
     private final MarkIndex marks;
     private final AuditLog audit;
@@ -160,6 +166,9 @@ final class ReplicaVolume implements Closeable {
             UndoLog undo;
             try {
                 undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
+                if (RECYCLE_UNDO_SEGMENTS) {
+                    undo.recycleSegmentsWhen(() -> RollbackLock.noImageBeingMade(dir));
+                }
             } catch (IOException e) {
                 ControlFiles intent = ControlFiles.read(dir, ControlFiles.INTENT);
                 if (intent != null) {

@@ -39,8 +39,51 @@ final class RollbackLock implements Closeable {
 
     /** For a point-in-time image: shared. */
     static RollbackLock forImage(Path volumeDir, String volumeId) throws IOException, RefusedException {
-        return acquire(volumeDir, true, "volume " + volumeId + " is being rolled back (or another image of it is"
-                + " being made in this process); retry once it is done");
+        String busy = "volume " + volumeId + " is being rolled back (or another image of it is being made in this"
+                + " process); retry once it is done";
+        long deadline = System.nanoTime() + IMAGE_WAIT_MILLIS * 1_000_000L;
+        while (true) {
+            try {
+                return acquire(volumeDir, true, busy);
+            } catch (RefusedException e) {
+                if (System.nanoTime() >= deadline) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(5); // a rollback holds the lock for seconds; a probe for microseconds
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * How long an image waits for the exclusive lock before it refuses: longer than the
+     * replayer's probe ({@link #noImageBeingMade}), far shorter than any rollback.
+     */
+    static final long IMAGE_WAIT_MILLIS = 100;
+
+    /**
+     * Whether no point-in-time image of the volume is being made at this moment, in this process
+     * or another: the exclusive lock taken and released at once. An image that starts right after
+     * cannot see what the caller is about to reuse (the undo log's spare segment is already out of
+     * its listing); one that finds the lock taken for this instant waits for it
+     * ({@link #forImage} retries for {@link #IMAGE_WAIT_MILLIS}).
+     */
+    static boolean noImageBeingMade(Path volumeDir) {
+        try (FileChannel ch = FileChannel.open(volumeDir.resolve(FILE), StandardOpenOption.CREATE,
+                StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            FileLock l = ch.tryLock(0, Long.MAX_VALUE, false);
+            if (l == null) {
+                return false;
+            }
+            l.release();
+            return true;
+        } catch (OverlappingFileLockException | IOException e) {
+            return false;
+        }
     }
 
     /** For a rollback: exclusive. */

@@ -42,6 +42,10 @@ import org.slf4j.LoggerFactory;
  * <p>Retention: sealed segments are deleted oldest first while the log exceeds
  * {@link UndoConfig#maxBytes} or their newest record is older than {@link UndoConfig#maxAge};
  * the replica stays current, only the window shrinks. The active segment is never deleted.
+ * With {@link #recycleSegmentsWhen} one dropped segment is kept aside (retired, so that no
+ * listing sees it) and reused as the next new segment ({@link UndoSegment#recycle}): its blocks
+ * are overwritten instead of freed and allocated again. The log then takes up to one segment more
+ * on disk than {@link Window#bytes} says.
  *
  * <p>Not thread-safe. The writer is the volume's apply thread; a reader ({@link #openReadOnly})
  * sees the records complete at the time it opened and never changes a file.
@@ -67,6 +71,10 @@ public final class UndoLog implements Closeable {
     private final UndoAppendMemory appendMemory = new UndoAppendMemory();
     /** Segments a rollback retired ({@link RetiredFiles}) and {@link #deleteRetired} has not taken yet. */
     private final List<Path> retired = new ArrayList<>();
+    /** A segment retention retired, kept to be reused as the next new segment; null if none. */
+    private Path spare;
+    /** Says whether a spare may be overwritten now (no reader has it open); null: never recycle. */
+    private java.util.function.BooleanSupplier recycleAllowed;
     private long droppedBytes;
     private boolean dirDirty;
     private long totalBytes;
@@ -171,8 +179,23 @@ public final class UndoLog implements Closeable {
             syncDirectory();
         }
         if (droppedBytes > 0) {
-            log.warn("undo log recovery trimmed a torn tail dir={} droppedBytes={}", dir, droppedBytes);
+            // What a power cut left unsynced, a direct append's padding, or a reused segment's older records.
+            log.warn("undo log recovery cut the newest segment after its last valid record (a torn tail, or the older"
+                    + " records of a reused segment) dir={} droppedBytes={}", dir, droppedBytes);
         }
+    }
+
+    /**
+     * Lets retention keep one dropped segment aside and reuse it as the next new segment when
+     * {@code noReaderHoldsIt} says, at that moment, that no reader can still have it open (a
+     * reader that opened the log before retention took the segment reads it by the descriptor it
+     * kept; reused in place, its bytes would change under that reader). When it says no, the
+     * spare is deleted and a new file made. Without this call segments are never reused.
+     */
+    public UndoLog recycleSegmentsWhen(java.util.function.BooleanSupplier noReaderHoldsIt) {
+        checkWritable();
+        this.recycleAllowed = noReaderHoldsIt;
+        return this;
     }
 
     /** Bytes recovery cut from a torn tail when the log was opened. */
@@ -217,12 +240,34 @@ public final class UndoLog implements Closeable {
             if (active != null) {
                 active.seal(); // sync() only forces the newest segment from now on
             }
-            active = UndoSegment.create(dir, sequence, clock.millis()).appendingThrough(appendMemory);
+            active = newSegment(sequence).appendingThrough(appendMemory);
             segments.add(active);
             totalBytes += active.sizeBytes();
             dirDirty = true;
         }
         return active;
+    }
+
+    /** The new empty segment of {@code sequence}: the spare reused when there is one and it may be. */
+    private UndoSegment newSegment(long sequence) throws IOException {
+        Path reuse = spare;
+        spare = null;
+        if (reuse != null) {
+            if (recycleAllowed != null && recycleAllowed.getAsBoolean()) {
+                try {
+                    return UndoSegment.recycle(reuse, dir, sequence, clock.millis());
+                } catch (IOException e) {
+                    log.warn("undo segment not reused, a new one is made instead file={}: {}", reuse, e.toString());
+                }
+            }
+            deleteLater(reuse);
+        }
+        return UndoSegment.create(dir, sequence, clock.millis());
+    }
+
+    private void deleteLater(Path file) {
+        String volume = String.valueOf(dir.toAbsolutePath().getParent().getFileName());
+        RetiredFiles.deleteLater(dir, List.of(file), "tapline-undo-delete-" + volume);
     }
 
     /** Makes every appended record durable (fdatasync; directory fsync after a new segment). */
@@ -459,11 +504,16 @@ public final class UndoLog implements Closeable {
             }
             totalBytes -= oldest.sizeBytes();
             oldest.close();
-            Files.delete(oldest.path());
+            boolean kept = recycleAllowed != null && spare == null;
+            if (kept) {
+                spare = RetiredFiles.retire(oldest.path());
+            } else {
+                Files.delete(oldest.path());
+            }
             segments.remove(0);
             deleted++;
-            log.info("undo retention deleted segment file={} reason={} windowStartSeq={}", oldest.path(),
-                    tooBig ? "size" : "age", segments.get(0).sequenceAt(0) - 1);
+            log.info("undo retention {} segment file={} reason={} windowStartSeq={}", kept ? "set aside for reuse" : "deleted",
+                    oldest.path(), tooBig ? "size" : "age", segments.get(0).sequenceAt(0) - 1);
         }
         if (deleted > 0) {
             syncDirectory();
@@ -486,6 +536,10 @@ public final class UndoLog implements Closeable {
 
     @Override
     public void close() throws IOException {
+        if (spare != null) {
+            retired.add(spare);
+            spare = null;
+        }
         deleteRetired();
         IOException first = null;
         for (UndoSegment s : segments) {

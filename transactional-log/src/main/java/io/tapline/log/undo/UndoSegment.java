@@ -21,17 +21,18 @@ import java.util.zip.CRC32C;
  * segment header (32 bytes)
  * offset size field
  *  0      4   magic          0x5450554E ("TPUN")
- *  4      2   version        1
+ *  4      2   version        2 (1 is read: no salt)
  *  6      2   reserved       0
  *  8      8   baseSequence   sequence of the first record (also in the file name)
  * 16      8   createdMillis  UTC milliseconds since the epoch
  * 24      4   crc32c         CRC-32C of bytes [0, 24)
- * 28      4   reserved       0
+ * 28      4   salt           version 2: random, never 0, new each time the file is (re)used;
+ *                            version 1: 0
  *
  * undo record
  * offset size field
  *  0      4   recordLength   L: bytes after this field (40 + D)
- *  4      4   crc32c         CRC-32C of bytes [8, 4 + L)
+ *  4      4   crc32c         CRC-32C of the header's salt (4 bytes, version 2 only), then bytes [8, 4 + L)
  *  8      1   version        1
  *  9      1   kind           RecordKind wire value of the captured record
  * 10      2   flags          bit 0 ZEROES: the range read as zeroes, no data stored
@@ -49,11 +50,22 @@ import java.util.zip.CRC32C;
  * one is mid-file corruption: the segment is refused, because dropping it would silently lose
  * before-images that later rollbacks need.
  *
+ * <p>Recycling ({@link #recycle}): a segment retention dropped may be reused as a new one, its
+ * blocks overwritten instead of freed and allocated again (on ext4 with {@code discard} the
+ * unlink of a 64 MiB segment alone takes 22-24 ms, docs/benchmarks.md#recycled-undo-segments).
+ * Such a file holds the older segment's records past the new ones; the salt, folded into every
+ * record's CRC, makes each of them invalid here, so recovery sees them as it sees a torn tail's
+ * zeros, whatever their sequences.
+ *
  * <p>Not thread-safe: owned by the volume's apply thread (writer) or by one reader.
  */
 final class UndoSegment implements Closeable {
     static final int MAGIC = 0x5450554E;
-    static final int VERSION = 1;
+    /** Version written; 1 (no salt) is read too. */
+    static final int VERSION = 2;
+    static final int MIN_VERSION = 1;
+    /** The undo record's own version byte (unchanged by the segment's version 2). */
+    static final int RECORD_VERSION = 1;
     static final int HEADER_BYTES = 32;
     static final int RECORD_HEADER_BYTES = 44;
     /** Largest before-image one undo record carries; longer ranges are split. */
@@ -68,6 +80,8 @@ final class UndoSegment implements Closeable {
     private final Path path;
     private final FileChannel channel;
     private final long baseSequence;
+    /** Folded into every record's CRC (version 2); 0 in a version 1 segment (nothing folded in). */
+    private final int salt;
     private long[] positions = new long[64];
     private long[] sequences = new long[64];
     private long[] times = new long[64];
@@ -82,15 +96,19 @@ final class UndoSegment implements Closeable {
     private DirectAppender direct;
     /** Why the first direct write of this flush failed, while the buffered path retries it. */
     private IOException firstDirectFailure;
-    /** Whether the file holds zero padding past {@link #sizeBytes} (a direct append's last block). */
-    private boolean padded;
+    /**
+     * Whether the file holds bytes past {@link #sizeBytes}: a direct append's zero padding, or the
+     * older records of a recycled file.
+     */
+    private boolean bytesPastEnd;
     /** Where the pending buffer and the direct appends' staging come from (the log's, once it appends here). */
     private UndoAppendMemory memory = new UndoAppendMemory();
 
-    private UndoSegment(Path path, FileChannel channel, long baseSequence) {
+    private UndoSegment(Path path, FileChannel channel, long baseSequence, int salt) {
         this.path = path;
         this.channel = channel;
         this.baseSequence = baseSequence;
+        this.salt = salt;
     }
 
     static String fileName(long baseSequence) {
@@ -102,14 +120,9 @@ final class UndoSegment implements Closeable {
         Path path = dir.resolve(fileName(baseSequence));
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
+        int salt = newSalt(0);
         try {
-            ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
-            h.putInt(MAGIC).putShort((short) VERSION).putShort((short) 0).putLong(baseSequence).putLong(nowMillis);
-            CRC32C crc = new CRC32C();
-            crc.update(h.array(), 0, 24);
-            h.putInt((int) crc.getValue()).putInt(0).flip();
-            DurableFiles.writeFully(ch, h, 0);
-            ch.force(true);
+            writeHeader(ch, baseSequence, nowMillis, salt);
         } catch (IOException | RuntimeException e) {
             // A header cut short (ENOSPC) would make the whole log unreadable on the next open.
             ch.close();
@@ -120,9 +133,73 @@ final class UndoSegment implements Closeable {
             }
             throw e;
         }
-        UndoSegment s = new UndoSegment(path, ch, baseSequence);
+        UndoSegment s = new UndoSegment(path, ch, baseSequence, salt);
         s.sizeBytes = HEADER_BYTES;
         return s;
+    }
+
+    /**
+     * Reuses {@code spare}, a file retention took out of the log (retired, so that no listing
+     * sees it), as the new empty segment of {@code baseSequence}: a new header with a new salt is
+     * written and made durable under the spare's name, then the file is renamed to the segment's
+     * name (the caller syncs the directory). The older records past the header stay until they
+     * are overwritten or the segment is sealed (which cuts what is left of them); they are never
+     * valid records of the new segment. A crash before the rename leaves a retired file, deleted
+     * when the log opens; after it, a segment whose older bytes read as a torn tail.
+     *
+     * <p>The caller must know that no reader still has {@code spare} open (a point-in-time image
+     * that opened the log before retention took it): its bytes change in place.
+     */
+    static UndoSegment recycle(Path spare, Path dir, long baseSequence, long nowMillis) throws IOException {
+        Path path = dir.resolve(fileName(baseSequence));
+        FileChannel ch = FileChannel.open(spare, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        int salt;
+        try {
+            ByteBuffer old = ByteBuffer.allocate(HEADER_BYTES);
+            DurableFiles.readUpTo(ch, old, 0);
+            salt = newSalt(old.position() == HEADER_BYTES ? old.getInt(28) : 0);
+            writeHeader(ch, baseSequence, nowMillis, salt);
+            java.nio.file.Files.move(spare, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        UndoSegment s = new UndoSegment(path, ch, baseSequence, salt);
+        s.sizeBytes = HEADER_BYTES;
+        s.bytesPastEnd = ch.size() > HEADER_BYTES;
+        return s;
+    }
+
+    /** A random salt, never 0 (version 1's "none") and never {@code previous} (the file's last). */
+    private static int newSalt(int previous) {
+        int salt;
+        do {
+            salt = java.util.concurrent.ThreadLocalRandom.current().nextInt();
+        } while (salt == 0 || salt == previous);
+        return salt;
+    }
+
+    private static void writeHeader(FileChannel ch, long baseSequence, long nowMillis, int salt) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
+        h.putInt(MAGIC).putShort((short) VERSION).putShort((short) 0).putLong(baseSequence).putLong(nowMillis);
+        CRC32C crc = new CRC32C();
+        crc.update(h.array(), 0, 24);
+        h.putInt((int) crc.getValue()).putInt(salt).flip();
+        DurableFiles.writeFully(ch, h, 0);
+        ch.force(true);
+    }
+
+    /** The CRC-32C of a record's checked bytes ({@code body}'s remaining), the salt folded in first. */
+    private int recordCrc(ByteBuffer body) {
+        CRC32C crc = new CRC32C();
+        if (salt != 0) {
+            crc.update(salt >>> 24);
+            crc.update(salt >>> 16);
+            crc.update(salt >>> 8);
+            crc.update(salt);
+        }
+        crc.update(body);
+        return (int) crc.getValue();
     }
 
     /**
@@ -162,7 +239,8 @@ final class UndoSegment implements Closeable {
             }
             h.flip();
             checkHeader(h, path);
-            UndoSegment s = new UndoSegment(path, ch, h.getLong(8));
+            int version = h.getShort(4) & 0xFFFF;
+            UndoSegment s = new UndoSegment(path, ch, h.getLong(8), version >= 2 ? h.getInt(28) : 0);
             s.scan(writable && trimTail);
             return s;
         } catch (IOException | RuntimeException e) {
@@ -183,8 +261,8 @@ final class UndoSegment implements Closeable {
                     (int) crc.getValue(), h.getInt(24), path));
         }
         int version = h.getShort(4) & 0xFFFF;
-        if (version != VERSION) {
-            throw new UndoFormatException("version: " + version + " (expected: " + VERSION + ".." + VERSION
+        if (version < MIN_VERSION || version > VERSION) {
+            throw new UndoFormatException("version: " + version + " (expected: " + MIN_VERSION + ".." + VERSION
                     + ") file=" + path);
         }
     }
@@ -251,7 +329,7 @@ final class UndoSegment implements Closeable {
             for (int i = 0; i + RECORD_HEADER_BYTES <= got; i++) {
                 long length = window.getInt(i) & 0xFFFFFFFFL;
                 if (length < RECORD_HEADER_BYTES - 4 || length > RECORD_HEADER_BYTES - 4 + MAX_DATA_BYTES
-                        || start + i + 4 + length > fileSize || (window.get(i + 8) & 0xFF) != VERSION
+                        || start + i + 4 + length > fileSize || (window.get(i + 8) & 0xFF) != RECORD_VERSION
                         || window.getLong(i + 12) <= afterSequence) {
                     continue;
                 }
@@ -267,15 +345,14 @@ final class UndoSegment implements Closeable {
         ByteBuffer body = ByteBuffer.allocate(length);
         DurableFiles.readUpTo(channel, body, pos + 4);
         body.flip();
-        CRC32C crc = new CRC32C();
-        crc.update(body.duplicate().position(4));
+        int computed = recordCrc(body.duplicate().position(4));
         int stored = body.getInt(0);
-        if ((int) crc.getValue() != stored) {
-            return String.format("crc32c: 0x%08x (expected: 0x%08x)", (int) crc.getValue(), stored);
+        if (computed != stored) {
+            return String.format("crc32c: 0x%08x (expected: 0x%08x)", computed, stored);
         }
         int version = body.get(4) & 0xFF;
-        if (version != VERSION) {
-            return "record version: " + version + " (expected: " + VERSION + ".." + VERSION + ")";
+        if (version != RECORD_VERSION) {
+            return "record version: " + version + " (expected: " + RECORD_VERSION + ".." + RECORD_VERSION + ")";
         }
         return null;
     }
@@ -347,7 +424,7 @@ final class UndoSegment implements Closeable {
     private void putHeader(long sequence, long captureTimeNanos, RecordKind kind, long offsetBytes, long lengthBytes,
             boolean zeroes) {
         int size = RECORD_HEADER_BYTES + (zeroes ? 0 : (int) lengthBytes);
-        pending.putInt(size - 4).putInt(0).put((byte) VERSION).put((byte) kind.wireValue())
+        pending.putInt(size - 4).putInt(0).put((byte) RECORD_VERSION).put((byte) kind.wireValue())
                 .putShort((short) (zeroes ? FLAG_ZEROES : 0)).putLong(sequence)
                 .putLong(captureTimeNanos).putLong(offsetBytes).putLong(lengthBytes);
     }
@@ -355,9 +432,7 @@ final class UndoSegment implements Closeable {
     /** Fills in the CRC of the record encoded from {@code start} to the pending position, and indexes it. */
     private void finishRecord(int start, long sequence, long captureTimeNanos, RecordKind kind) {
         int size = pending.position() - start;
-        CRC32C crc = new CRC32C();
-        crc.update(pending.duplicate().limit(start + size).position(start + 8));
-        pending.putInt(start + 4, (int) crc.getValue());
+        pending.putInt(start + 4, recordCrc(pending.duplicate().limit(start + size).position(start + 8)));
         add(sizeBytes, sequence, captureTimeNanos, (byte) kind.wireValue());
         sizeBytes += size;
     }
@@ -419,15 +494,18 @@ final class UndoSegment implements Closeable {
             channel.truncate(pendingStart);
             return false;
         }
-        padded = true;
+        bytesPastEnd = true;
         return true;
     }
 
-    /** Cuts the zero padding a direct append left past the last record (not durable by itself). */
-    private void cutPadding() throws IOException {
-        if (padded) {
+    /**
+     * Cuts what the file holds past the last record (a direct append's zero padding, a recycled
+     * file's older records); not durable by itself.
+     */
+    private void cutPastEnd() throws IOException {
+        if (bytesPastEnd) {
             channel.truncate(sizeBytes);
-            padded = false;
+            bytesPastEnd = false;
         }
     }
 
@@ -460,11 +538,10 @@ final class UndoSegment implements Closeable {
                     + " as indexed) record " + index + " at offset " + pos + " file=" + path);
         }
         ByteBuffer body = whole.position(4).slice();
-        CRC32C crc = new CRC32C();
-        crc.update(body.duplicate().position(4));
-        if ((int) crc.getValue() != body.getInt(0)) {
+        int computed = recordCrc(body.duplicate().position(4));
+        if (computed != body.getInt(0)) {
             throw new UndoFormatException(String.format("crc32c: 0x%08x (expected: 0x%08x) at offset %d file=%s",
-                    (int) crc.getValue(), body.getInt(0), pos, path));
+                    computed, body.getInt(0), pos, path));
         }
         RecordKind kind = RecordKind.fromWireValue(body.get(5) & 0xFF);
         boolean zeroes = (body.getShort(6) & FLAG_ZEROES) != 0;
@@ -482,7 +559,7 @@ final class UndoSegment implements Closeable {
         flushPending();
         long pos = index < count ? positions[index] : sizeBytes;
         channel.truncate(pos);
-        padded = false;
+        bytesPastEnd = false;
         channel.force(true);
         count = Math.min(count, index);
         sizeBytes = pos;
@@ -511,7 +588,7 @@ final class UndoSegment implements Closeable {
         // The padding is cut before the sync that seals: a sealed segment that ended in zero
         // padding after a power cut would read as a damaged record, and the log would not open.
         flushPending();
-        cutPadding();
+        cutPastEnd();
         force();
         memory.givePending(pending);
         pending = null;
@@ -566,7 +643,7 @@ final class UndoSegment implements Closeable {
     public void close() throws IOException {
         try {
             flushPending();
-            cutPadding(); // else the next open trims it as a torn tail
+            cutPastEnd(); // else the next open trims it as a torn tail
         } finally {
             try {
                 closeDirect();

@@ -57,8 +57,13 @@ class CrashStateExplorerTest {
 
     @Test
     void undoLog() throws Exception {
-        CrashExplorer.Report report = explore(new UndoLogWorkload(240 * SCALE), scratch);
+        CrashExplorer.Report report = explore(new UndoLogWorkload(240 * SCALE, false), scratch);
         assertTrue(report.paddedWrites() > 0, "no direct (block-padded) undo append was recorded: O_DIRECT refused here?");
+    }
+
+    @Test
+    void undoLogRecyclingSegments() throws Exception {
+        explore(new UndoLogWorkload(240 * SCALE, true), scratch);
     }
 
     @Test

@@ -350,7 +350,7 @@ class UndoLogTest {
             ch.write(ByteBuffer.allocate(4).putInt(0, (int) crc.getValue()), 24);
         }
         UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.open(dir, CFG, CLOCK));
-        assertTrue(e.getMessage().contains("version: 9 (expected: 1..1)"), e.getMessage());
+        assertTrue(e.getMessage().contains("version: 9 (expected: 1..2)"), e.getMessage());
     }
 
     @Test
@@ -366,6 +366,106 @@ class UndoLogTest {
             undo.enforceRetention();
             assertEquals(1, undo.window().segments());
             assertEquals(200, undo.window().newestSequence());
+        }
+    }
+
+    private static Object inode(Path file) throws IOException {
+        return Files.getAttribute(file, "unix:ino");
+    }
+
+    private static List<Path> files(Path dir) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.sorted().toList();
+        }
+    }
+
+    @Test
+    void aSegmentRetentionDropsIsReusedAndItsOlderRecordsNeverComeBack() throws IOException {
+        UndoConfig small = new UndoConfig(4096, 12288, Duration.ofDays(1));
+        try (UndoLog undo = UndoLog.open(dir, small, CLOCK).recycleSegmentsWhen(() -> true)) {
+            for (long s = 1; s <= 100; s++) {
+                undo.append(rec(s));
+            }
+            undo.sync();
+            Path oldest = files(dir).get(0);
+            Object oldestInode = inode(oldest);
+            long oldestSize = Files.size(oldest);
+            assertTrue(undo.enforceRetention() > 0);
+            Path spare = dir.resolve(oldest.getFileName() + RetiredFiles.SUFFIX);
+            assertTrue(Files.exists(spare), "the first segment dropped is kept aside: " + files(dir));
+            long base = undo.newestSequence() + 1;
+            while (files(dir).contains(spare)) { // appends until the next segment begins
+                undo.append(rec(base++));
+            }
+            Path reused = dir.resolve(UndoSegment.fileName(undo.window().newestSequence()));
+            assertEquals(oldestInode, inode(reused), "the new segment is the spare's file: " + files(dir));
+            assertTrue(Files.size(reused) >= oldestSize, "its older records are still past the new one");
+            undo.sync();
+        }
+        // Reopened as after a crash with the older bytes still there (close cut them: put some back).
+        Path newest = newestSegment();
+        long end = Files.size(newest);
+        try (FileChannel ch = FileChannel.open(newest, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(Files.readAllBytes(files(dir).get(0))).position(32), end);
+        }
+        try (UndoLog undo = UndoLog.open(dir, small, CLOCK)) {
+            List<UndoRecord> got = newestFirst(undo, 0);
+            long expected = undo.newestSequence();
+            for (UndoRecord r : got) {
+                assertEquals(expected--, r.sequence(), "a record of another segment was read as this one's");
+                assertEquals(rec(r.sequence()), r);
+            }
+            assertEquals(undo.window().oldestReachableSequence(), expected);
+            assertEquals(end, Files.size(newest), "the older bytes were cut as a torn tail");
+        }
+    }
+
+    @Test
+    void aSpareSomeReaderMayHoldIsDeletedNotReused() throws IOException {
+        UndoConfig small = new UndoConfig(4096, 12288, Duration.ofDays(1));
+        try (UndoLog undo = UndoLog.open(dir, small, CLOCK).recycleSegmentsWhen(() -> false)) {
+            for (long s = 1; s <= 100; s++) {
+                undo.append(rec(s));
+            }
+            assertTrue(undo.enforceRetention() > 0);
+            assertTrue(files(dir).stream().anyMatch(RetiredFiles::isRetired), "a spare is kept: " + files(dir));
+            int segments = undo.window().segments();
+            long seq = 101;
+            while (undo.window().segments() == segments) {
+                undo.append(rec(seq++));
+            }
+            assertEquals(32, Files.size(newestSegment()), "a new file (a reused one is longer than its header)");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (files(dir).stream().anyMatch(RetiredFiles::isRetired) && System.nanoTime() < deadline) {
+                TimeUnit.MILLISECONDS.sleep(5); // the spare's deletion runs on a thread of its own
+            }
+            assertTrue(files(dir).stream().noneMatch(RetiredFiles::isRetired), "spare left: " + files(dir));
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void version1SegmentsWithoutASaltAreStillRead() throws IOException {
+        ByteBuffer f = ByteBuffer.allocate(32 + 44 + 100);
+        f.putInt(UndoSegment.MAGIC).putShort((short) 1).putShort((short) 0).putLong(7).putLong(0);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(f.array(), 0, 24);
+        f.putInt((int) crc.getValue()).putInt(0);
+        UndoRecord r = rec(7);
+        f.putInt(40 + 100).putInt(0).put((byte) 1).put((byte) RecordKind.WRITE.wireValue()).putShort((short) 0)
+                .putLong(7).putLong(7000).putLong(700).putLong(100).put(r.data());
+        crc.reset();
+        crc.update(f.array(), 32 + 8, 36 + 100);
+        f.putInt(32 + 4, (int) crc.getValue());
+        Files.write(dir.resolve(UndoSegment.fileName(7)), f.array());
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            assertEquals(List.of(r), newestFirst(undo, 0));
+            undo.append(rec(8));
+            undo.sync();
+        }
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            assertEquals(List.of(rec(8), r), newestFirst(undo, 0));
         }
     }
 
