@@ -25,7 +25,7 @@ import java.util.zip.CRC32C;
  *  6      2   reserved       0
  *  8      8   baseSequence   sequence of the first record (also in the file name)
  * 16      8   createdMillis  UTC milliseconds since the epoch
- * 24      4   crc32c         CRC-32C of bytes [0, 24)
+ * 24      4   crc32c         CRC-32C of bytes [0, 24), then (version 2) of the salt [28, 32)
  * 28      4   salt           version 2: random, never 0, new each time the file is (re)used;
  *                            version 1: 0
  *
@@ -182,11 +182,25 @@ final class UndoSegment implements Closeable {
     private static void writeHeader(FileChannel ch, long baseSequence, long nowMillis, int salt) throws IOException {
         ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
         h.putInt(MAGIC).putShort((short) VERSION).putShort((short) 0).putLong(baseSequence).putLong(nowMillis);
-        CRC32C crc = new CRC32C();
-        crc.update(h.array(), 0, 24);
-        h.putInt((int) crc.getValue()).putInt(salt).flip();
+        h.putInt(28, salt);
+        h.putInt(24, headerCrc(h.array())).position(0).limit(HEADER_BYTES);
         DurableFiles.writeFully(ch, h, 0);
         ch.force(true);
+    }
+
+    /**
+     * The header's CRC-32C: of bytes [0, 24) in version 1; from version 2 of bytes [0, 24) then
+     * the salt [28, 32), so that a damaged salt is a damaged header (refused), never a segment
+     * whose every record fails its CRC (which would read as a torn tail and be trimmed).
+     */
+    private static int headerCrc(byte[] h) {
+        CRC32C crc = new CRC32C();
+        crc.update(h, 0, 24);
+        int version = ((h[4] & 0xFF) << 8) | (h[5] & 0xFF);
+        if (version != 1) {
+            crc.update(h, 28, 4);
+        }
+        return (int) crc.getValue();
     }
 
     /** The CRC-32C of a record's checked bytes ({@code body}'s remaining), the salt folded in first. */
@@ -254,11 +268,10 @@ final class UndoSegment implements Closeable {
             throw new UndoFormatException(String.format("magic: 0x%08x (expected: 0x%08x) file=%s", h.getInt(0),
                     MAGIC, path));
         }
-        CRC32C crc = new CRC32C();
-        crc.update(h.array(), 0, 24);
-        if ((int) crc.getValue() != h.getInt(24)) {
+        int computed = headerCrc(h.array());
+        if (computed != h.getInt(24)) {
             throw new UndoFormatException(String.format("header crc32c: 0x%08x (expected: 0x%08x) file=%s",
-                    (int) crc.getValue(), h.getInt(24), path));
+                    computed, h.getInt(24), path));
         }
         int version = h.getShort(4) & 0xFFFF;
         if (version < MIN_VERSION || version > VERSION) {

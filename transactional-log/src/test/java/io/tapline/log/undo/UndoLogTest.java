@@ -346,6 +346,7 @@ class UndoLogTest {
             h.put(whole).putShort(4, (short) 9).flip();
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
             crc.update(h.duplicate());
+            crc.update(Files.readAllBytes(seg), 28, 4); // from version 2 the header's CRC covers the salt
             ch.write(h, 0);
             ch.write(ByteBuffer.allocate(4).putInt(0, (int) crc.getValue()), 24);
         }
@@ -443,6 +444,14 @@ class UndoLogTest {
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }
+    }
+
+    @Test
+    void aDamagedSaltIsADamagedHeaderNotATornTail() throws IOException {
+        fill(3);
+        flip(newestSegment(), 29);
+        UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.open(dir, CFG, CLOCK));
+        assertTrue(e.getMessage().contains("header crc32c"), e.getMessage());
     }
 
     @Test
