@@ -178,7 +178,13 @@ public final class UndoLog implements Closeable {
         if (dirDirty) {
             syncDirectory();
         }
-        if (droppedBytes > 0) {
+        if (droppedBytes > 0 && !writable) {
+            // A reader cuts nothing: what it did not index is a writer's append in flight, its
+            // padding, or the older records of the reused segment it appends to (every open of
+            // a running replayer's log, not worth a warning).
+            log.debug("undo log read up to the newest segment's last valid record dir={} bytesPastIt={}", dir,
+                    droppedBytes);
+        } else if (droppedBytes > 0) {
             // What a power cut left unsynced, a direct append's padding, or a reused segment's older records.
             log.warn("undo log recovery cut the newest segment after its last valid record (a torn tail, or the older"
                     + " records of a reused segment) dir={} droppedBytes={}", dir, droppedBytes);
