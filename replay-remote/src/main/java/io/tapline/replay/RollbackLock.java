@@ -49,8 +49,12 @@ final class RollbackLock implements Closeable {
                 if (System.nanoTime() >= deadline) {
                     throw e;
                 }
+                // Polled, not waited on: a POSIX lock offers only "try" or "wait until free", and an
+                // image must refuse a rollback (seconds or minutes) at once, while the replayer's
+                // probe holds the lock for microseconds. 5 ms steps over 100 ms cost nothing beside
+                // an image's copy of the replica.
                 try {
-                    Thread.sleep(5); // a rollback holds the lock for seconds; a probe for microseconds
+                    Thread.sleep(5);
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
                     throw e;

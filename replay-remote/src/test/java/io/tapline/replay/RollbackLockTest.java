@@ -37,17 +37,23 @@ class RollbackLockTest {
         try (FileChannel ch = FileChannel.open(volumeDir.resolve(RollbackLock.FILE), StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             FileLock probe = ch.lock(0, Long.MAX_VALUE, false);
-            CompletableFuture<Void> release = CompletableFuture.runAsync(() -> {
+            CompletableFuture<RollbackLock> image = new CompletableFuture<>();
+            Thread imageThread = new Thread(() -> {
                 try {
-                    TimeUnit.MILLISECONDS.sleep(20);
-                    probe.release();
+                    image.complete(RollbackLock.forImage(volumeDir, "vol1"));
                 } catch (Exception e) {
-                    throw new IllegalStateException(e);
+                    image.completeExceptionally(e);
                 }
-            });
-            try (RollbackLock image = RollbackLock.forImage(volumeDir, "vol1")) {
-                release.join();
+            }, "image");
+            imageThread.start();
+            // The image met the lock taken and waits between its tries (or it refused already).
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (imageThread.getState() != Thread.State.TIMED_WAITING && !image.isDone()
+                    && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000); // the image sleeps 5 ms between tries
             }
+            probe.release();
+            image.get(10, TimeUnit.SECONDS).close();
         }
         try (RollbackLock rollback = RollbackLock.forRollback(volumeDir, "vol1")) {
             long t0 = System.nanoTime();

@@ -266,14 +266,10 @@ public final class UndoLog implements Closeable {
                     log.warn("undo segment not reused, a new one is made instead file={}: {}", reuse, e.toString());
                 }
             }
-            deleteLater(reuse);
+            retired.add(reuse);
+            deleteRetired();
         }
         return UndoSegment.create(dir, sequence, clock.millis());
-    }
-
-    private void deleteLater(Path file) {
-        String volume = String.valueOf(dir.toAbsolutePath().getParent().getFileName());
-        RetiredFiles.deleteLater(dir, List.of(file), "tapline-undo-delete-" + volume);
     }
 
     /** Makes every appended record durable (fdatasync; directory fsync after a new segment). */

@@ -252,8 +252,7 @@ final class UndoSegment implements Closeable {
                         + ") file=" + path);
             }
             h.flip();
-            checkHeader(h, path);
-            int version = h.getShort(4) & 0xFFFF;
+            int version = checkHeader(h, path);
             UndoSegment s = new UndoSegment(path, ch, h.getLong(8), version >= 2 ? h.getInt(28) : 0);
             s.scan(writable && trimTail);
             return s;
@@ -263,7 +262,8 @@ final class UndoSegment implements Closeable {
         }
     }
 
-    private static void checkHeader(ByteBuffer h, Path path) throws UndoFormatException {
+    /** Checks the header and returns its version. */
+    private static int checkHeader(ByteBuffer h, Path path) throws UndoFormatException {
         if (h.getInt(0) != MAGIC) {
             throw new UndoFormatException(String.format("magic: 0x%08x (expected: 0x%08x) file=%s", h.getInt(0),
                     MAGIC, path));
@@ -278,6 +278,7 @@ final class UndoSegment implements Closeable {
             throw new UndoFormatException("version: " + version + " (expected: " + MIN_VERSION + ".." + VERSION
                     + ") file=" + path);
         }
+        return version;
     }
 
     /**

@@ -194,7 +194,9 @@ final class UndoLogWorkload implements CrashWorkload {
     private static int recordsBefore(Path segment, long offset) throws IOException {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(Files.readAllBytes(segment));
         int n = 0;
-        for (long pos = 32; pos < offset; pos += 4 + (b.getInt((int) pos) & 0xFFFFFFFFL)) {
+        long pos = 32;
+        while (pos < offset) {
+            pos += 4 + (b.getInt((int) pos) & 0xFFFFFFFFL); // recordLength: the bytes after it
             n++;
         }
         return n;

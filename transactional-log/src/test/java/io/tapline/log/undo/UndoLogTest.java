@@ -380,13 +380,30 @@ class UndoLogTest {
         }
     }
 
+    /** Retention bounded to three 4 KiB segments: 100 records fill more than that. */
+    private static final UndoConfig SMALL = new UndoConfig(4096, 12288, Duration.ofDays(1));
+
+    /** A log of {@link #SMALL} segments holding records 1..100, reuse allowed as {@code allowed} says. */
+    private UndoLog hundredRecords(java.util.function.BooleanSupplier allowed) throws IOException {
+        UndoLog undo = UndoLog.open(dir, SMALL, CLOCK).recycleSegmentsWhen(allowed);
+        for (long s = 1; s <= 100; s++) {
+            undo.append(rec(s));
+        }
+        return undo;
+    }
+
+    /** Appends records after the newest until a new segment begins. */
+    private static void appendUntilANewSegment(UndoLog undo) throws IOException {
+        int segments = undo.window().segments();
+        long seq = undo.newestSequence();
+        while (undo.window().segments() == segments) {
+            undo.append(rec(++seq));
+        }
+    }
+
     @Test
     void aSegmentRetentionDropsIsReusedAndItsOlderRecordsNeverComeBack() throws IOException {
-        UndoConfig small = new UndoConfig(4096, 12288, Duration.ofDays(1));
-        try (UndoLog undo = UndoLog.open(dir, small, CLOCK).recycleSegmentsWhen(() -> true)) {
-            for (long s = 1; s <= 100; s++) {
-                undo.append(rec(s));
-            }
+        try (UndoLog undo = hundredRecords(() -> true)) {
             undo.sync();
             Path oldest = files(dir).get(0);
             Object oldestInode = inode(oldest);
@@ -394,10 +411,8 @@ class UndoLogTest {
             assertTrue(undo.enforceRetention() > 0);
             Path spare = dir.resolve(oldest.getFileName() + RetiredFiles.SUFFIX);
             assertTrue(Files.exists(spare), "the first segment dropped is kept aside: " + files(dir));
-            long base = undo.newestSequence() + 1;
-            while (files(dir).contains(spare)) { // appends until the next segment begins
-                undo.append(rec(base++));
-            }
+            appendUntilANewSegment(undo);
+            assertTrue(!Files.exists(spare), "the spare was taken: " + files(dir));
             Path reused = dir.resolve(UndoSegment.fileName(undo.window().newestSequence()));
             assertEquals(oldestInode, inode(reused), "the new segment is the spare's file: " + files(dir));
             assertTrue(Files.size(reused) >= oldestSize, "its older records are still past the new one");
@@ -409,7 +424,7 @@ class UndoLogTest {
         try (FileChannel ch = FileChannel.open(newest, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(Files.readAllBytes(files(dir).get(0))).position(32), end);
         }
-        try (UndoLog undo = UndoLog.open(dir, small, CLOCK)) {
+        try (UndoLog undo = UndoLog.open(dir, SMALL, CLOCK)) {
             List<UndoRecord> got = newestFirst(undo, 0);
             long expected = undo.newestSequence();
             for (UndoRecord r : got) {
@@ -423,18 +438,10 @@ class UndoLogTest {
 
     @Test
     void aSpareSomeReaderMayHoldIsDeletedNotReused() throws IOException {
-        UndoConfig small = new UndoConfig(4096, 12288, Duration.ofDays(1));
-        try (UndoLog undo = UndoLog.open(dir, small, CLOCK).recycleSegmentsWhen(() -> false)) {
-            for (long s = 1; s <= 100; s++) {
-                undo.append(rec(s));
-            }
+        try (UndoLog undo = hundredRecords(() -> false)) {
             assertTrue(undo.enforceRetention() > 0);
             assertTrue(files(dir).stream().anyMatch(RetiredFiles::isRetired), "a spare is kept: " + files(dir));
-            int segments = undo.window().segments();
-            long seq = 101;
-            while (undo.window().segments() == segments) {
-                undo.append(rec(seq++));
-            }
+            appendUntilANewSegment(undo);
             assertEquals(32, Files.size(newestSegment()), "a new file (a reused one is longer than its header)");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (files(dir).stream().anyMatch(RetiredFiles::isRetired) && System.nanoTime() < deadline) {
