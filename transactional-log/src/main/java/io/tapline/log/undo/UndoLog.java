@@ -122,13 +122,46 @@ public final class UndoLog implements Closeable {
         return undo;
     }
 
-    /** Opens for reading only: nothing is trimmed, created or deleted. */
+    /**
+     * Opens for reading only: nothing is trimmed, created or deleted.
+     *
+     * <p>A running writer changes the log while it is read: retention deletes or reuses the
+     * oldest segments (a listed file is gone, or holds a newer segment's header and records by
+     * the time it is read), and an append may land between two reads of the newest segment (a
+     * record read as the zeros past the end, then valid records after it: damage, to a scan).
+     * Each reads as a damaged or missing segment, so a failed open is tried again from a fresh
+     * listing, up to {@link #READ_ATTEMPTS} times: what the writer was doing has moved on by
+     * then, while real damage fails every attempt and is reported as the last one found it.
+     */
     public static UndoLog openReadOnly(Path dir) throws IOException {
-        UndoLog undo = new UndoLog(dir, UndoConfig.DEFAULT, Clock.systemUTC(), false);
-        if (Files.isDirectory(dir)) {
-            undo.load();
+        for (int attempt = 1; ; attempt++) {
+            UndoLog undo = new UndoLog(dir, UndoConfig.DEFAULT, Clock.systemUTC(), false);
+            try {
+                if (Files.isDirectory(dir)) {
+                    undo.load();
+                }
+                return undo;
+            } catch (UndoFormatException | java.nio.file.NoSuchFileException e) {
+                if (attempt == READ_ATTEMPTS) {
+                    throw e;
+                }
+                log.debug("undo log read again: a writer changed it while it was read, or it is damaged dir={} "
+                        + "attempt={} problem={}", dir, attempt, e.toString());
+                pauseBeforeAttempt(attempt);
+            }
         }
-        return undo;
+    }
+
+    /** How many times {@link #openReadOnly} reads a log that a writer may be changing before it reports damage. */
+    static final int READ_ATTEMPTS = 5;
+
+    private static void pauseBeforeAttempt(int attempt) throws java.io.InterruptedIOException {
+        try {
+            Thread.sleep(attempt); // 1, 2, 3, 4 ms: a writer's append or retention step is shorter
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while reading the undo log of a running writer");
+        }
     }
 
     private void load() throws IOException {

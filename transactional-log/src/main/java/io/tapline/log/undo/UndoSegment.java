@@ -253,12 +253,35 @@ final class UndoSegment implements Closeable {
             }
             h.flip();
             int version = checkHeader(h, path);
+            checkNamedBase(h.getLong(8), path);
             UndoSegment s = new UndoSegment(path, ch, h.getLong(8), version >= 2 ? h.getInt(28) : 0);
-            s.scan(writable && trimTail);
+            s.scan(writable && trimTail, !writable);
             return s;
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
+        }
+    }
+
+    /**
+     * A segment's name carries its base sequence: a header that says another one is a file
+     * renamed by hand, or (to a reader) a segment that retention reused after the reader listed
+     * it under its older name. Either way its records are not that name's.
+     */
+    private static void checkNamedBase(long headerBase, Path path) throws UndoFormatException {
+        String name = path.getFileName().toString();
+        if (!name.endsWith(SUFFIX) || name.length() != 20 + SUFFIX.length()) {
+            return; // not a segment's name (a spare being reused, a test's file)
+        }
+        long named;
+        try {
+            named = Long.parseLong(name.substring(0, 20));
+        } catch (NumberFormatException e) {
+            return;
+        }
+        if (named != headerBase) {
+            throw new UndoFormatException("header's baseSequence: " + headerBase + " (expected: " + named
+                    + ", from the file name) file=" + path);
         }
     }
 
@@ -287,30 +310,24 @@ final class UndoSegment implements Closeable {
      * cut left unwritten explains it (the batch's sectors written back out of order): the undo
      * log does not record where its last sync ended, so it cannot tell an unsynced hole from a
      * damaged synced record, whose loss would make a later rollback silently wrong.
+     *
+     * <p>{@code writerRuns} (a reader's open): a writer may append while this reads, so a
+     * record read as the zeros past the end may be valid a moment later, with the writer's next
+     * records after it. Damage followed by valid records is therefore read once more where it
+     * was found; valid now, it was an append in flight and the scan goes on.
      */
-    private void scan(boolean trim) throws IOException {
+    private void scan(boolean trim, boolean writerRuns) throws IOException {
         long fileSize = channel.size();
         long pos = HEADER_BYTES;
         ByteBuffer header = ByteBuffer.allocate(RECORD_HEADER_BYTES);
         while (pos < fileSize) {
-            String problem = null;
-            header.clear();
-            int got = DurableFiles.readUpTo(channel, header, pos);
-            long length = 0;
-            if (got < RECORD_HEADER_BYTES) {
-                problem = "incomplete record header (" + got + " bytes)";
-            } else {
-                length = header.getInt(0) & 0xFFFFFFFFL;
-                if (length < RECORD_HEADER_BYTES - 4 || length > RECORD_HEADER_BYTES - 4 + MAX_DATA_BYTES) {
-                    problem = "recordLength: " + length + " (expected: 40.." + (40 + MAX_DATA_BYTES) + ")";
-                } else if (pos + 4 + length > fileSize) {
-                    problem = "record of " + (4 + length) + " bytes runs past the end of the file";
-                } else {
-                    problem = checkRecord(pos, (int) length);
-                }
-            }
+            String problem = problemAt(pos, fileSize, header);
             if (problem != null) {
                 if (validRecordAfter(pos, fileSize, count == 0 ? baseSequence - 1 : sequences[count - 1])) {
+                    fileSize = channel.size();
+                    if (writerRuns && problemAt(pos, fileSize, header) == null) {
+                        continue; // appended meanwhile: read it as the record it now is
+                    }
                     throw new UndoFormatException("mid-file corruption at offset " + pos + ": " + problem
                             + "; later records follow, refusing to drop them file=" + path);
                 }
@@ -323,9 +340,36 @@ final class UndoSegment implements Closeable {
             }
             ByteBuffer hb = header.duplicate();
             add(pos, hb.getLong(12), hb.getLong(20), hb.get(9));
-            pos += 4 + length;
+            pos += 4 + (header.getInt(0) & 0xFFFFFFFFL);
         }
         sizeBytes = pos;
+    }
+
+    /**
+     * What is wrong with the record at {@code pos} of a file of {@code fileSize} bytes, or
+     * {@code null} when it is whole and valid; then {@code header} holds its first bytes as the
+     * checked read of the whole record found them (a reader's two reads of a reused segment may
+     * see an older record's header, then the new record's bytes).
+     */
+    private String problemAt(long pos, long fileSize, ByteBuffer header) throws IOException {
+        header.clear();
+        int got = DurableFiles.readUpTo(channel, header, pos);
+        if (got < RECORD_HEADER_BYTES) {
+            return "incomplete record header (" + got + " bytes)";
+        }
+        long length = header.getInt(0) & 0xFFFFFFFFL;
+        if (length < RECORD_HEADER_BYTES - 4 || length > RECORD_HEADER_BYTES - 4 + MAX_DATA_BYTES) {
+            return "recordLength: " + length + " (expected: 40.." + (40 + MAX_DATA_BYTES) + ")";
+        }
+        if (pos + 4 + length > fileSize) {
+            return "record of " + (4 + length) + " bytes runs past the end of the file";
+        }
+        ByteBuffer body = ByteBuffer.allocate((int) length);
+        String problem = checkRecord(pos, body);
+        if (problem == null) {
+            header.put(4, body, 0, RECORD_HEADER_BYTES - 4);
+        }
+        return problem;
     }
 
     /**
@@ -356,7 +400,11 @@ final class UndoSegment implements Closeable {
     }
 
     private String checkRecord(long pos, int length) throws IOException {
-        ByteBuffer body = ByteBuffer.allocate(length);
+        return checkRecord(pos, ByteBuffer.allocate(length));
+    }
+
+    /** Reads the record at {@code pos} after its length field into {@code body} and checks it. */
+    private String checkRecord(long pos, ByteBuffer body) throws IOException {
         DurableFiles.readUpTo(channel, body, pos + 4);
         body.flip();
         int computed = recordCrc(body.duplicate().position(4));

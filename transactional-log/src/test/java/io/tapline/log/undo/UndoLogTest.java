@@ -485,6 +485,29 @@ class UndoLogTest {
         }
     }
 
+    @Test
+    void aSegmentWhoseHeaderSaysAnotherBaseThanItsNameIsRefused() throws IOException {
+        fill(3);
+        Path segment = newestSegment();
+        Files.move(segment, dir.resolve(UndoSegment.fileName(2)));
+        UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.open(dir, CFG, CLOCK));
+        assertTrue(e.getMessage().contains("header's baseSequence: 1 (expected: 2, from the file name)"), e.getMessage());
+    }
+
+    @Test
+    void aReaderStillReportsDamageThatReadingAgainDoesNotClear() throws IOException {
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            for (long s = 1; s <= 60; s++) {
+                undo.append(rec(s));
+            }
+            undo.sync();
+        }
+        Path sealed = files(dir).get(0);
+        flip(sealed, 32 + 44 + 3); // the first record's data: later records follow it
+        UndoFormatException e = assertThrows(UndoFormatException.class, () -> UndoLog.openReadOnly(dir));
+        assertTrue(e.getMessage().contains("mid-file corruption at offset 32"), e.getMessage());
+    }
+
     private static void flip(Path file, long offset) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ByteBuffer b = ByteBuffer.allocate(1);
