@@ -10,6 +10,8 @@
 # Groups are pipelined as the replayer's sessions do (group N+1 staged while N's replica fdatasync
 # runs); MODE=sequential applies one group at a time (the apply path before pipelining).
 # Usage: bench/apply_path.sh [WORKDIR=/tmp/tapline-apply-bench] [MiB=1024] [recordKiB=4] [batchMiB=4] [pipelined|sequential]
+# APPLY_CACHE=cold drops the page cache before the overwrite (before-images read from the disk, as
+# on a replica larger than memory); default warm.
 # ROLLBACK_CACHE=cold drops the page cache before the rollback (as hours after the writes); default warm.
 # UNDO_DIRECT=off writes the undo log through the page cache (the default appends it with O_DIRECT).
 # UNDO_MAX_MIB=512 bounds the undo log below the bytes applied, so that retention deletes a segment
@@ -22,4 +24,4 @@ here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 rm -rf "$W"; mkdir -p "$W"
 cp="$here/replay-remote/target/test-classes:$here/replay-remote/target/classes:$here/journey/target/classes"
 cp="$cp:$here/transactional-log/target/classes:$here/tools/target/lib/*"
-exec java -Xmx3g -Dbench.rollbackCache="${ROLLBACK_CACHE:-warm}" -Dtapline.undo.directAppends="${UNDO_DIRECT:-on}" -Dbench.undoMaxMiB="${UNDO_MAX_MIB:-65536}" -Dlogback.configurationFile="$here/bench/logback-warn.xml" ${TAPLINE_JAVA_OPTS:-} -cp "$cp" io.tapline.replay.ApplyPathBench "$W" "${2:-1024}" "${3:-4}" "${4:-4}" "${5:-pipelined}"
+exec java -Xmx3g -Dbench.applyCache="${APPLY_CACHE:-warm}" -Dbench.rollbackCache="${ROLLBACK_CACHE:-warm}" -Dtapline.undo.directAppends="${UNDO_DIRECT:-on}" -Dbench.undoMaxMiB="${UNDO_MAX_MIB:-65536}" -Dlogback.configurationFile="$here/bench/logback-warn.xml" ${TAPLINE_JAVA_OPTS:-} -cp "$cp" io.tapline.replay.ApplyPathBench "$W" "${2:-1024}" "${3:-4}" "${4:-4}" "${5:-pipelined}"

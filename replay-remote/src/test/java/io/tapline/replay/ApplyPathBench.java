@@ -56,11 +56,16 @@ public final class ApplyPathBench {
             System.out.println("  fill phases (s): " + BatchApply.PHASES.takeSummary());
             System.out.printf("  fill CPU, all threads, while the clock ran: %.2f s%n", timedCpuNanos / 1e9);
             long mark = v.lastApplied();
+            boolean coldApply = "cold".equals(System.getProperty("bench.applyCache"));
+            if (coldApply) {
+                // As a replica larger than memory finds its before-images: on the disk, not cached.
+                new ProcessBuilder("sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches").inheritIO().start().waitFor();
+            }
             timedCpuNanos = 0;
             double over = pass(v, size, recordBytes, batchBytes, mark + 1, 2, pipelined);
             double cpu = timedCpuNanos / 1e9;
-            System.out.printf("apply, overwrite (real before-images, %s): %.2f s = %.0f MiB/s = %.2fx raw%n",
-                    pipelined ? "pipelined" : "sequential", over, mib / over, raw / over);
+            System.out.printf("apply, overwrite (real before-images, %s, %s cache): %.2f s = %.0f MiB/s = %.2fx raw%n",
+                    pipelined ? "pipelined" : "sequential", coldApply ? "dropped" : "warm", over, mib / over, raw / over);
             System.out.println("  overwrite phases (s): " + BatchApply.PHASES.takeSummary());
             System.out.printf("  overwrite CPU, all threads, while the clock ran: %.2f s (of 2 cores)%n", cpu);
             if (undo.maxBytes() < size) {
