@@ -157,7 +157,11 @@ public final class UndoLog implements Closeable {
 
     private static void pauseBeforeAttempt(int attempt) throws java.io.InterruptedIOException {
         try {
-            Thread.sleep(attempt); // 1, 2, 3, 4 ms: a writer's append or retention step is shorter
+            // A sleep, not a wait: the writer is usually another process (the replayer), so there is
+            // no event to wait for, and a read-only open is never on the apply or capture path (a
+            // CLI's window, an image). 1, 2, 3, 4 ms: longer than a writer's append or retention
+            // step, 10 ms at most before real damage is reported.
+            Thread.sleep(attempt);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while reading the undo log of a running writer");

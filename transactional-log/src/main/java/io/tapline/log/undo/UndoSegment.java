@@ -324,9 +324,11 @@ final class UndoSegment implements Closeable {
             String problem = problemAt(pos, fileSize, header);
             if (problem != null) {
                 if (validRecordAfter(pos, fileSize, count == 0 ? baseSequence - 1 : sequences[count - 1])) {
-                    fileSize = channel.size();
-                    if (writerRuns && problemAt(pos, fileSize, header) == null) {
-                        continue; // appended meanwhile: read it as the record it now is
+                    if (writerRuns) {
+                        fileSize = channel.size();
+                        if (problemAt(pos, fileSize, header) == null) {
+                            continue; // appended meanwhile: read it as the record it now is
+                        }
                     }
                     throw new UndoFormatException("mid-file corruption at offset " + pos + ": " + problem
                             + "; later records follow, refusing to drop them file=" + path);
@@ -338,8 +340,7 @@ final class UndoSegment implements Closeable {
                 }
                 break;
             }
-            ByteBuffer hb = header.duplicate();
-            add(pos, hb.getLong(12), hb.getLong(20), hb.get(9));
+            add(pos, header.getLong(12), header.getLong(20), header.get(9));
             pos += 4 + (header.getInt(0) & 0xFFFFFFFFL);
         }
         sizeBytes = pos;
@@ -391,16 +392,12 @@ final class UndoSegment implements Closeable {
                         || window.getLong(i + 12) <= afterSequence) {
                     continue;
                 }
-                if (checkRecord(start + i, (int) length) == null) {
+                if (checkRecord(start + i, ByteBuffer.allocate((int) length)) == null) {
                     return true;
                 }
             }
         }
         return false;
-    }
-
-    private String checkRecord(long pos, int length) throws IOException {
-        return checkRecord(pos, ByteBuffer.allocate(length));
     }
 
     /** Reads the record at {@code pos} after its length field into {@code body} and checks it. */
