@@ -20,7 +20,9 @@ public interface CaptureSink {
     /**
      * Appends one record (page cache is enough; durability comes from {@link #sync}).
      *
-     * @param payload the WRITE data, shared with the primary write and never modified; empty otherwise
+     * @param payload the WRITE data, shared with the primary write and never modified; empty otherwise.
+     *                The array is the caller's again once this returns (the wedge reuses it for a later
+     *                request once the command is complete): a sink that keeps the bytes copies them
      * @return the sealed record, or {@code null} when the sink is full: the write was not stored
      *         (the sink remembers the range as lost) and the host's write must still proceed
      * @throws IOException when the record could not be appended: the data is at risk
@@ -31,7 +33,8 @@ public interface CaptureSink {
     /**
      * Appends a run of commands as {@link #append} would one at a time, with one write when the
      * sink can: returns the sealed records of the prefix it stored (possibly none), and the
-     * caller appends the rest one by one. Nothing is stored when it returns empty.
+     * caller appends the rest one by one. Nothing is stored when it returns empty. As with
+     * {@link #append}, no payload array is kept past the return.
      *
      * @throws IOException when nothing can be appended (the sink is closed)
      */

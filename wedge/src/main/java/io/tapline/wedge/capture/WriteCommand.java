@@ -15,7 +15,8 @@ import java.util.Objects;
  * @param lengthBytes length of the range (0 for FLUSH)
  * @param flags       {@link CaptureRecord#FLAG_FUA}, {@link CaptureRecord#FLAG_NO_HOLE}
  * @param provenance  bus WEDGE, client address, export, NBD cookie and command type
- * @param payload     WRITE data (shared, never modified); empty otherwise
+ * @param payload     WRITE data (shared, never modified; a large one's array goes back to the export's
+ *                    {@link io.tapline.wedge.nbd.PayloadArrays} once the command is complete); empty otherwise
  * @param listener    receives the outcome
  */
 public record WriteCommand(RecordKind kind, long offsetBytes, long lengthBytes, int flags, Provenance provenance,

@@ -24,7 +24,9 @@ import java.util.Objects;
  * </pre>
  *
  * <p>A WRITE payload is copied exactly once, straight from the received buffers into the
- * request's {@code byte[]} as it arrives, so the cumulation never holds more than one header. A
+ * request's {@code byte[]} as it arrives, so the cumulation never holds more than one header.
+ * Large payloads' arrays come from {@link PayloadArrays}, which the completed command gives them
+ * back to; the request owns its array until then. A
  * rejected WRITE's payload is skipped (never buffered, whatever its length) before the rejection
  * is emitted, so the stream stays in sync. A bad magic throws {@link NbdProtocolException}: the
  * stream cannot be resynchronised and the connection must be dropped.
@@ -40,14 +42,22 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder {
     }
 
     private final NbdRequestValidator validator;
+    private final PayloadArrays payloads;
     private State state = State.HEADER;
     private NbdRequest pendingWrite;
     private int payloadFilled;
     private NbdRejectedRequest pendingRejection;
     private long skipRemaining;
 
+    /** A decoder whose payloads are new arrays each time. */
     public NbdRequestDecoder(NbdRequestValidator validator) {
+        this(validator, PayloadArrays.none());
+    }
+
+    /** A decoder that takes payload arrays from {@code payloads}. */
+    public NbdRequestDecoder(NbdRequestValidator validator, PayloadArrays payloads) {
         this.validator = Objects.requireNonNull(validator, "validator");
+        this.payloads = Objects.requireNonNull(payloads, "payloads");
     }
 
     @Override
@@ -98,7 +108,7 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder {
         }
         NbdCommand cmd = NbdCommand.fromWireValue(type);
         if (hasPayload) {
-            pendingWrite = new NbdRequest(cmd, flags, cookie, offset, length, new byte[(int) length]);
+            pendingWrite = new NbdRequest(cmd, flags, cookie, offset, length, payloads.take((int) length));
             payloadFilled = 0;
             state = State.PAYLOAD;
         } else {

@@ -5,6 +5,7 @@ import io.tapline.wedge.capture.VolumeSequencer;
 import io.tapline.wedge.capture.WriteCommand;
 import io.tapline.nbd.NbdFlags;
 import io.tapline.wedge.nbd.NbdRequestValidator;
+import io.tapline.wedge.nbd.PayloadArrays;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Objects;
@@ -49,6 +50,8 @@ final class Export {
     final ExecutorService readers;
     final NbdRequestValidator validator;
     final long maxInFlightBytes;
+    /** The arrays of large WRITE payloads, taken by every connection's decoder, given back on completion. */
+    final PayloadArrays payloads = PayloadArrays.pooled();
     final ConnectionTracker connections = new ConnectionTracker();
     private volatile String standbyReason;
 

@@ -143,7 +143,7 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
     private void enterTransmission(ChannelHandlerContext ctx, Export export) {
         ctx.flush();
         ChannelPipeline p = ctx.pipeline();
-        p.addAfter(OPTION_DECODER, "nbd-request-decoder", new NbdRequestDecoder(export.validator));
+        p.addAfter(OPTION_DECODER, "nbd-request-decoder", new NbdRequestDecoder(export.validator, export.payloads));
         p.addBefore(HANDSHAKE_ENCODER, "nbd-reply-encoder", new NbdReplyEncoder());
         p.replace(this, "nbd-transmission", new NbdTransmissionHandler(export, conn));
         p.remove(HANDSHAKE_ENCODER);

@@ -251,6 +251,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             case SHUT_DOWN -> NbdError.ESHUTDOWN;
         };
         complete(new Completed(command.provenance().tag(), error, null, command.payload().length));
+        export.payloads.give(command.payload()); // captured, applied, answered: nobody reads it any more
     }
 
     private void complete(Completed c) {

@@ -28,7 +28,7 @@ public final class FakeCaptureSink implements CaptureSink {
             return null;
         }
         CaptureRecord r = CaptureRecord.seal("test-volume", nextSequence++, System.nanoTime(), kind, offsetBytes,
-                lengthBytes, flags, provenance, payload);
+                lengthBytes, flags, provenance, payload == null ? null : payload.clone()); // a sink keeps no caller's array
         records.add(r);
         return r;
     }

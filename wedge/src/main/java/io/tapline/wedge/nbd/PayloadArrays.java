@@ -1,0 +1,120 @@
+package io.tapline.wedge.nbd;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Reuses the arrays that hold large WRITE payloads, so that a request's payload is not a new
+ * array that the JVM must zero before the socket's bytes overwrite it: 11-15 % of a capture-only
+ * wedge's CPU under 1 MiB sequential writes went to that zeroing (docs/benchmarks.md#payload-arrays).
+ *
+ * <p>An array is {@linkplain #take taken} by the request decoder and {@linkplain #give given}
+ * back when its command is complete (captured, applied to the primary, answered), by whoever
+ * completes it. Only payloads of {@link #MIN_POOLED_BYTES} or more are pooled, and only arrays of
+ * the exact length asked for are handed out (a payload's length is its array's); at most
+ * {@code maxPooledBytes} are kept, the rest left to the collector. An array that is never given
+ * back (a connection cut mid-request, a command refused) is simply collected.
+ *
+ * <p>Giving back an array that is still in use would hand one payload to two requests. To make
+ * such a mistake show in tests, {@code -Dtapline.wedge.payloadArraysCheck=true} (set for the
+ * project's tests) fills every array given back with {@value #POISON}s and refuses an array
+ * given back twice: any later read of it then changes the bytes a test compares.
+ *
+ * <p>Thread-safe: taken on event loops, given back on the sequencer's and flusher's threads.
+ */
+public final class PayloadArrays {
+    /** Smaller payloads are allocated each time: zeroing them costs little (and 4 KiB writes run inline). */
+    public static final int MIN_POOLED_BYTES = 64 << 10;
+    /** What a checked pool writes into an array given back. */
+    static final byte POISON = (byte) 0xDB;
+    /** The default bound of pooled bytes per export ({@code -Dtapline.wedge.payloadArraysBytes}, 0 turns pooling off). */
+    static final long DEFAULT_MAX_POOLED_BYTES = Long.getLong("tapline.wedge.payloadArraysBytes", 64L << 20);
+    private static final boolean CHECK = Boolean.getBoolean("tapline.wedge.payloadArraysCheck");
+
+    private final long maxPooledBytes;
+    private final boolean check;
+    private final Map<Integer, ConcurrentLinkedQueue<byte[]>> free = new ConcurrentHashMap<>();
+    private final AtomicLong pooledBytes = new AtomicLong();
+    /** Arrays in the pool, by identity (checked pools only). */
+    private final Set<byte[]> pooled = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+
+    private PayloadArrays(long maxPooledBytes, boolean check) {
+        if (maxPooledBytes < 0) {
+            throw new IllegalArgumentException("maxPooledBytes: " + maxPooledBytes + " (expected: >= 0)");
+        }
+        this.maxPooledBytes = maxPooledBytes;
+        this.check = check;
+    }
+
+    /** A pool bounded by {@code -Dtapline.wedge.payloadArraysBytes} (64 MiB by default). */
+    public static PayloadArrays pooled() {
+        return new PayloadArrays(DEFAULT_MAX_POOLED_BYTES, CHECK);
+    }
+
+    /** A pool that keeps at most {@code maxPooledBytes}; {@code check} as the system property does. */
+    static PayloadArrays pooled(long maxPooledBytes, boolean check) {
+        return new PayloadArrays(maxPooledBytes, check);
+    }
+
+    /** No pool: every payload a new array, as before (tests of the decoder alone, other callers). */
+    public static PayloadArrays none() {
+        return new PayloadArrays(0, false);
+    }
+
+    /**
+     * An array of exactly {@code length} bytes to read a payload into; its content is undefined
+     * (a reused array holds an earlier payload) and the caller overwrites all of it.
+     */
+    public byte[] take(int length) {
+        if (length >= MIN_POOLED_BYTES && maxPooledBytes > 0) {
+            ConcurrentLinkedQueue<byte[]> q = free.get(length);
+            byte[] a = q == null ? null : q.poll();
+            if (a != null) {
+                pooledBytes.addAndGet(-a.length);
+                if (check) {
+                    pooled.remove(a);
+                }
+                return a;
+            }
+        }
+        return new byte[length];
+    }
+
+    /**
+     * Gives back a payload array whose command is complete: nobody reads or writes it any more.
+     * Small arrays and arrays past the bound are left to the collector.
+     *
+     * @throws IllegalStateException in a checked pool, when the array is already in the pool
+     */
+    public void give(byte[] array) {
+        if (array.length < MIN_POOLED_BYTES || maxPooledBytes == 0) {
+            return;
+        }
+        if (check) {
+            if (!pooled.add(array)) {
+                throw new IllegalStateException("payload array of " + array.length
+                        + " bytes given back twice: it would serve two requests at once");
+            }
+            Arrays.fill(array, POISON);
+        }
+        if (pooledBytes.addAndGet(array.length) > maxPooledBytes) {
+            pooledBytes.addAndGet(-array.length);
+            if (check) {
+                pooled.remove(array);
+            }
+            return;
+        }
+        free.computeIfAbsent(array.length, n -> new ConcurrentLinkedQueue<>()).add(array);
+    }
+
+    /** Bytes held in the pool now (for tests and status). */
+    long pooledBytes() {
+        return pooledBytes.get();
+    }
+}
