@@ -33,8 +33,12 @@ public final class PayloadArrays {
     public static final int MIN_POOLED_BYTES = 64 << 10;
     /** What a checked pool writes into an array given back. */
     static final byte POISON = (byte) 0xDB;
-    /** The default bound of pooled bytes per export ({@code -Dtapline.wedge.payloadArraysBytes}, 0 turns pooling off). */
-    static final long DEFAULT_MAX_POOLED_BYTES = Long.getLong("tapline.wedge.payloadArraysBytes", 64L << 20);
+    /**
+     * The default bound of pooled bytes per export: {@code -Dtapline.wedge.payloadArraysBytes} (64 MiB;
+     * 0 turns pooling off), at most a sixteenth of the heap, so a small heap keeps room for requests.
+     */
+    static final long DEFAULT_MAX_POOLED_BYTES = Math.min(Long.getLong("tapline.wedge.payloadArraysBytes", 64L << 20),
+            Runtime.getRuntime().maxMemory() / 16);
     private static final boolean CHECK = Boolean.getBoolean("tapline.wedge.payloadArraysCheck");
 
     private final long maxPooledBytes;
@@ -52,7 +56,7 @@ public final class PayloadArrays {
         this.check = check;
     }
 
-    /** A pool bounded by {@code -Dtapline.wedge.payloadArraysBytes} (64 MiB by default). */
+    /** A pool bounded by {@link #DEFAULT_MAX_POOLED_BYTES}. */
     public static PayloadArrays pooled() {
         return new PayloadArrays(DEFAULT_MAX_POOLED_BYTES, CHECK);
     }
