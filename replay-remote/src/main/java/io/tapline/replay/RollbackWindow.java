@@ -16,6 +16,8 @@ import java.util.List;
  * @param oldestTimeNanos         capture time of the first record above it (0 if the log is empty)
  * @param undoBytes               bytes the undo log takes
  * @param undoSegments            undo segment files
+ * @param undoDiskBytes           bytes the undo directory takes ({@code undoBytes}, plus up to a segment
+ *                                kept for reuse and a reused segment's older records)
  * @param pausedReason            why sources are refused, or null
  * @param rollbackInProgress      a rollback.intent is present
  * @param marks                   every mark held (those below the window are unreachable)
@@ -24,7 +26,7 @@ import java.util.List;
  *                                ({@code rollback --to-last-consistent})
  */
 public record RollbackWindow(String volumeId, long appliedSequence, long oldestReachableSequence,
-        long oldestTimeNanos, long undoBytes, int undoSegments, String pausedReason, boolean rollbackInProgress,
+        long oldestTimeNanos, long undoBytes, int undoSegments, long undoDiskBytes, String pausedReason, boolean rollbackInProgress,
         List<MarkIndex.Mark> marks, String replicaState, long consistentSequence) {
 
     /** @throws RefusedException when there is no such volume */
@@ -39,7 +41,7 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
             UndoLog.Window w = undo.window();
             ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
             return new RollbackWindow(volumeId, applied, w.empty() ? applied : w.oldestReachableSequence(),
-                    w.empty() ? 0 : w.oldestTimeNanos(), w.bytes(), w.segments(),
+                    w.empty() ? 0 : w.oldestTimeNanos(), w.bytes(), w.segments(), w.diskBytes(),
                     paused == null ? null : paused.text(), ControlFiles.read(dir, ControlFiles.INTENT) != null,
                     MarkIndex.read(dir).marks(), st == null ? "consistent" : st.state(),
                     st == null ? 0 : st.consistentSequence());

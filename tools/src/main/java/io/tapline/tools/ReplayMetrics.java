@@ -59,7 +59,11 @@ final class ReplayMetrics {
                         .tags(tags).register(registry);
                 Gauge.builder("tapline_replay_undo_bytes", server, s -> s.undoWindow(v.volumeId())
                                 .map(w -> (double) w.bytes()).orElse(Double.NaN))
-                        .description("bytes the undo log takes on disk").tags(tags).register(registry);
+                        .description("bytes the undo log's records take").tags(tags).register(registry);
+                Gauge.builder("tapline_replay_undo_disk_bytes", server, s -> s.undoWindow(v.volumeId())
+                                .map(w -> (double) w.diskBytes()).orElse(Double.NaN))
+                        .description("bytes the undo log's directory takes (with a segment kept for reuse)")
+                        .tags(tags).register(registry);
                 FunctionCounter.builder("tapline_replay_applied_bytes", server,
                                 s -> s.volumeStatus(v.volumeId()).map(VolumeStatus::bytesApplied).orElse(0L))
                         .description("bytes written or zeroed on the replica since start").tags(tags)

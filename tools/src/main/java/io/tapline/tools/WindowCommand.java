@@ -44,6 +44,7 @@ final class WindowCommand implements Callable<Integer> {
         m.put("oldestReachableBefore", w.oldestTimeNanos() == 0 ? "" : Instant.ofEpochSecond(0, w.oldestTimeNanos()).toString());
         m.put("undoBytes", w.undoBytes());
         m.put("undoSegments", w.undoSegments());
+        m.put("undoDiskBytes", w.undoDiskBytes());
         m.put("paused", w.pausedReason() == null ? "" : w.pausedReason());
         m.put("rollbackInProgress", w.rollbackInProgress());
         m.put("replica", w.replicaState());
@@ -65,6 +66,8 @@ final class WindowCommand implements Callable<Integer> {
                     + w.oldestReachableSequence() + ".." + w.appliedSequence()
                     + (w.oldestTimeNanos() == 0 ? "" : " (from just before " + m.get("oldestReachableBefore") + ")")
                     + "; undo log " + w.undoBytes() + " bytes in " + w.undoSegments() + " segments"
+                    + (w.undoDiskBytes() == w.undoBytes() ? "" : " (" + w.undoDiskBytes()
+                            + " bytes on disk, with a segment kept for reuse or a reused one's older records)")
                     + "; replica " + w.replicaState() + (w.replicaState().equals("consistent") ? ""
                             : " (last consistent at seq " + w.consistentSequence() + ")")
                     + (w.pausedReason() == null ? "" : "; PAUSED: " + w.pausedReason())

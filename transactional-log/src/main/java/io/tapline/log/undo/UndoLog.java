@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
@@ -73,6 +74,11 @@ public final class UndoLog implements Closeable {
     private final List<Path> retired = new ArrayList<>();
     /** A segment retention retired, kept to be reused as the next new segment; null if none. */
     private Path spare;
+    /**
+     * Bytes of retired files on disk the window counts: the writer's {@link #spare}; for a
+     * read-only open, every retired file its listing found.
+     */
+    private long retiredBytes;
     /** Says whether a spare may be overwritten now (no reader has it open); null: never recycle. */
     private java.util.function.BooleanSupplier recycleAllowed;
     private long droppedBytes;
@@ -100,11 +106,15 @@ public final class UndoLog implements Closeable {
      * @param oldestReachableSequence the oldest sequence a rollback can reach
      * @param oldestTimeNanos         capture time of the first record above it (the window opens just before)
      * @param newestSequence          the newest record with a before-image
-     * @param bytes                   bytes the log takes on disk
+     * @param bytes                   bytes the log's segments take on disk
      * @param segments                segment files
+     * @param diskBytes               bytes the log's directory takes: {@code bytes}, plus a recycled newest
+     *                                segment's older records not yet overwritten and the segment kept
+     *                                for reuse (up to a segment each), and, as a reader sees the
+     *                                directory, segments retired and not deleted yet
      */
     public record Window(boolean empty, long oldestReachableSequence, long oldestTimeNanos, long newestSequence,
-            long bytes, int segments) {
+            long bytes, int segments, long diskBytes) {
     }
 
     private UndoLog(Path dir, UndoConfig config, Clock clock, boolean writable) {
@@ -177,8 +187,19 @@ public final class UndoLog implements Closeable {
             }
         }
         List<Path> files = new ArrayList<>();
+        List<Path> retiredFound = new ArrayList<>();
         try (Stream<Path> s = Files.list(dir)) {
-            s.filter(p -> p.getFileName().toString().endsWith(UndoSegment.SUFFIX)).sorted().forEach(files::add);
+            s.forEach(p -> {
+                if (p.getFileName().toString().endsWith(UndoSegment.SUFFIX)) {
+                    files.add(p);
+                } else if (RetiredFiles.isRetired(p)) {
+                    retiredFound.add(p);
+                }
+            });
+        }
+        files.sort(null);
+        if (!writable) {
+            retiredBytes = sizeOf(retiredFound);
         }
         try {
             for (int i = 0; i < files.size(); i++) {
@@ -295,6 +316,7 @@ public final class UndoLog implements Closeable {
     private UndoSegment newSegment(long sequence) throws IOException {
         Path reuse = spare;
         spare = null;
+        retiredBytes = 0;
         if (reuse != null) {
             if (recycleAllowed != null && recycleAllowed.getAsBoolean()) {
                 try {
@@ -335,11 +357,32 @@ public final class UndoLog implements Closeable {
     /** The current rollback window. */
     public Window window() {
         if (segments.isEmpty() || segments.get(0).count() == 0) {
-            return new Window(true, newestSequence(), 0, newestSequence(), totalBytes, segments.size());
+            return new Window(true, newestSequence(), 0, newestSequence(), totalBytes, segments.size(), diskBytes());
         }
         UndoSegment oldest = segments.get(0);
         return new Window(false, oldest.sequenceAt(0) - 1, oldest.timeAt(0), newestSequence(), totalBytes,
-                segments.size());
+                segments.size(), diskBytes());
+    }
+
+    private long diskBytes() {
+        long sum = retiredBytes;
+        for (UndoSegment s : segments) {
+            sum += s.fileBytes();
+        }
+        return sum;
+    }
+
+    /** The bytes {@code files} take now; one gone meanwhile (a writer deleted it) counts nothing. */
+    private static long sizeOf(List<Path> files) throws IOException {
+        long sum = 0;
+        for (Path p : files) {
+            try {
+                sum += Files.size(p);
+            } catch (NoSuchFileException e) {
+                // deleted since the listing
+            }
+        }
+        return sum;
     }
 
     /**
@@ -546,6 +589,7 @@ public final class UndoLog implements Closeable {
             boolean kept = recycleAllowed != null && spare == null;
             if (kept) {
                 spare = RetiredFiles.retire(oldest.path());
+                retiredBytes = sizeOf(List.of(spare));
             } else {
                 Files.delete(oldest.path());
             }
@@ -578,6 +622,7 @@ public final class UndoLog implements Closeable {
         if (spare != null) {
             retired.add(spare);
             spare = null;
+            retiredBytes = 0;
         }
         deleteRetired();
         IOException first = null;

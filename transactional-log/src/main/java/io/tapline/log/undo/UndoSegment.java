@@ -88,6 +88,8 @@ final class UndoSegment implements Closeable {
     private byte[] kinds = new byte[64];
     private int count;
     private long sizeBytes;
+    /** The file's length as this segment last knew it: past {@link #sizeBytes} while a recycled file's older records remain. */
+    private long fileBytes;
     private long droppedBytes;
     /** Encoded records not yet written, starting at file offset {@link #pendingStart}. */
     private ByteBuffer pending;
@@ -135,6 +137,7 @@ final class UndoSegment implements Closeable {
         }
         UndoSegment s = new UndoSegment(path, ch, baseSequence, salt);
         s.sizeBytes = HEADER_BYTES;
+        s.fileBytes = HEADER_BYTES;
         return s;
     }
 
@@ -166,7 +169,8 @@ final class UndoSegment implements Closeable {
         }
         UndoSegment s = new UndoSegment(path, ch, baseSequence, salt);
         s.sizeBytes = HEADER_BYTES;
-        s.bytesPastEnd = ch.size() > HEADER_BYTES;
+        s.fileBytes = ch.size();
+        s.bytesPastEnd = s.fileBytes > HEADER_BYTES;
         return s;
     }
 
@@ -337,6 +341,7 @@ final class UndoSegment implements Closeable {
                 if (trim) {
                     channel.truncate(pos);
                     channel.force(true);
+                    fileSize = pos;
                 }
                 break;
             }
@@ -344,6 +349,7 @@ final class UndoSegment implements Closeable {
             pos += 4 + (header.getInt(0) & 0xFFFFFFFFL);
         }
         sizeBytes = pos;
+        fileBytes = fileSize;
     }
 
     /**
@@ -554,6 +560,7 @@ final class UndoSegment implements Closeable {
             return false;
         }
         bytesPastEnd = true;
+        fileBytes = Math.max(fileBytes, channel.size()); // with the padding to the direct block
         return true;
     }
 
@@ -565,6 +572,7 @@ final class UndoSegment implements Closeable {
         if (bytesPastEnd) {
             channel.truncate(sizeBytes);
             bytesPastEnd = false;
+            fileBytes = sizeBytes;
         }
     }
 
@@ -622,6 +630,7 @@ final class UndoSegment implements Closeable {
         channel.force(true);
         count = Math.min(count, index);
         sizeBytes = pos;
+        fileBytes = pos;
     }
 
     /**
@@ -688,6 +697,14 @@ final class UndoSegment implements Closeable {
     /** Kind of the captured record that undo record {@code index} belongs to. */
     RecordKind kindAt(int index) {
         return RecordKind.fromWireValue(kinds[index] & 0xFF);
+    }
+
+    /**
+     * Bytes the file takes: {@link #sizeBytes} and, until they are overwritten or cut, a recycled
+     * file's older records and a direct append's padding past it.
+     */
+    long fileBytes() {
+        return Math.max(fileBytes, sizeBytes);
     }
 
     long sizeBytes() {

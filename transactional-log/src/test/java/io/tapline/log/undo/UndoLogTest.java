@@ -437,6 +437,40 @@ class UndoLogTest {
     }
 
     @Test
+    void theWindowCountsWhatTheDirectoryTakesWithTheSpareAndAReusedSegmentsOlderRecords() throws IOException {
+        try (UndoLog undo = hundredRecords(() -> true)) {
+            undo.sync();
+            assertDiskBytesMatchTheDirectory(undo, "before retention");
+            assertTrue(undo.enforceRetention() > 0);
+            undo.sync();
+            UndoLog.Window w = assertDiskBytesMatchTheDirectory(undo, "with a spare kept");
+            assertTrue(w.diskBytes() > w.bytes(), "the spare counts: " + w);
+            try (UndoLog reader = UndoLog.openReadOnly(dir)) {
+                assertEquals(w.diskBytes(), reader.window().diskBytes(), "a reader sees the spare too");
+                assertEquals(w.bytes(), reader.window().bytes());
+            }
+            appendUntilANewSegment(undo);
+            undo.sync();
+            w = assertDiskBytesMatchTheDirectory(undo, "the spare reused as the newest segment");
+            assertTrue(w.diskBytes() > w.bytes(), "the reused file's older records count until overwritten: " + w);
+            try (UndoLog reader = UndoLog.openReadOnly(dir)) {
+                assertEquals(w.diskBytes(), reader.window().diskBytes(), "a reader counts them too");
+            }
+        }
+    }
+
+    /** The window's diskBytes against the directory's file lengths. */
+    private UndoLog.Window assertDiskBytesMatchTheDirectory(UndoLog undo, String when) throws IOException {
+        long onDisk = 0;
+        for (Path p : files(dir)) {
+            onDisk += Files.size(p);
+        }
+        UndoLog.Window w = undo.window();
+        assertEquals(onDisk, w.diskBytes(), when + ": " + files(dir));
+        return w;
+    }
+
+    @Test
     void aSpareSomeReaderMayHoldIsDeletedNotReused() throws IOException {
         try (UndoLog undo = hundredRecords(() -> false)) {
             assertTrue(undo.enforceRetention() > 0);
