@@ -70,7 +70,8 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--undo-max-bytes", paramLabel = "SIZE", converter = ByteSizeConverter.class,
             description = "Rollback window bound by size per volume, e.g. 200G; the oldest undo segments go first"
-                    + " (default: 8G; at least one 64 MiB segment).")
+                    + " (default: 8G; at least one 64 MiB segment). The directory takes up to two segments more: one"
+                    + " kept for reuse, and a reused one's older bytes until overwritten.")
     Long undoMaxBytes;
 
     @Option(names = "--undo-max-age", paramLabel = "DURATION",
