@@ -23,8 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Giving back an array that is still in use would hand one payload to two requests. To make
  * such a mistake show in tests, {@code -Dtapline.wedge.payloadArraysCheck=true} (set for the
- * project's tests) fills every array given back with {@value #POISON}s and refuses an array
- * given back twice: any later read of it then changes the bytes a test compares.
+ * project's tests) fills every array given back with {@value #POISON}s and throws when an array
+ * is given back twice: any later read of it then changes the bytes a test compares. Unchecked, an
+ * array given back twice is still pooled only once.
  *
  * <p>Thread-safe: taken on event loops, given back on the sequencer's and flusher's threads.
  */
@@ -45,7 +46,10 @@ public final class PayloadArrays {
     private final boolean check;
     private final Map<Integer, ConcurrentLinkedQueue<byte[]>> free = new ConcurrentHashMap<>();
     private final AtomicLong pooledBytes = new AtomicLong();
-    /** Arrays in the pool, by identity (checked pools only). */
+    /**
+     * Arrays in the pool, by identity: one given back twice is pooled once, never handed to two
+     * requests (a set operation per large request, against its 64 KiB or more of copies).
+     */
     private final Set<byte[]> pooled = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
 
     private PayloadArrays(long maxPooledBytes, boolean check) {
@@ -81,9 +85,7 @@ public final class PayloadArrays {
             byte[] a = q == null ? null : q.poll();
             if (a != null) {
                 pooledBytes.addAndGet(-a.length);
-                if (check) {
-                    pooled.remove(a);
-                }
+                pooled.remove(a);
                 return a;
             }
         }
@@ -100,18 +102,19 @@ public final class PayloadArrays {
         if (array.length < MIN_POOLED_BYTES || maxPooledBytes == 0) {
             return;
         }
-        if (check) {
-            if (!pooled.add(array)) {
+        if (!pooled.add(array)) {
+            if (check) {
                 throw new IllegalStateException("payload array of " + array.length
                         + " bytes given back twice: it would serve two requests at once");
             }
+            return; // pooled already: pooling it again would hand it to two requests
+        }
+        if (check) {
             Arrays.fill(array, POISON);
         }
         if (pooledBytes.addAndGet(array.length) > maxPooledBytes) {
             pooledBytes.addAndGet(-array.length);
-            if (check) {
-                pooled.remove(array);
-            }
+            pooled.remove(array);
             return;
         }
         free.computeIfAbsent(array.length, n -> new ConcurrentLinkedQueue<>()).add(array);

@@ -50,6 +50,17 @@ class PayloadArraysTest {
     }
 
     @Test
+    void anArrayGivenBackTwiceIsPooledOnce() {
+        PayloadArrays pool = PayloadArrays.pooled(8L * MIB, false);
+        byte[] a = pool.take(MIB);
+        pool.give(a);
+        pool.give(a);
+        assertEquals(MIB, pool.pooledBytes());
+        assertSame(a, pool.take(MIB));
+        assertNotSame(a, pool.take(MIB), "never handed to two requests");
+    }
+
+    @Test
     void aCheckedPoolPoisonsWhatIsGivenBackAndRefusesItTwice() {
         PayloadArrays pool = PayloadArrays.pooled(8L * MIB, true);
         byte[] a = pool.take(MIB);
