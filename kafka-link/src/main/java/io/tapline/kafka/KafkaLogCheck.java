@@ -13,7 +13,10 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * The checks of {@link KafkaLogVerifier}, fed one raw Kafka record at a time in offset order (no
  * Kafka needed, so unit tests feed it directly): each value decodes and its CRC-32C matches, its
  * {@code tapline.seq} header agrees with the value, sequences are dense (a producer's resend of a
- * sequence already seen is counted, not a problem; a sequence 1 unlike the first one read, by its
+ * sequence already seen is counted, not a problem; sequences skipped and written later, as a
+ * producer that failed during an outage leaves them before the shipper's resend, fill their gap,
+ * as {@link ReplicaFeed} waits for them: only a gap still open at the end of the scan is a hole;
+ * a sequence 1 unlike the first one read, by its
  * CRC-32C, is another capture history, a recreated buffer, on the same topic), and, when the scan began at the topic's start,
  * the first sequence is 1 (anything else is a retention gap: the records before it are gone).
  * Each problem is one line naming the Kafka offset(s) and sequence(s).
@@ -39,6 +42,8 @@ final class KafkaLogCheck {
      * history's 1 (null: any later 1 is another history's).
      */
     private Integer firstRecordCrc;
+    /** Sequences skipped so far, by first missing sequence: {last missing, offset before, offset after}. */
+    private final java.util.TreeMap<Long, long[]> gaps = new java.util.TreeMap<>();
 
     /**
      * @param fromLogStart whether the scan began at the partition's log start (then sequence 1 must be first)
@@ -84,16 +89,35 @@ final class KafkaLogCheck {
                 records++;
                 return true;
             }
-            duplicates++;
+            if (!fillsAGap(seq)) {
+                duplicates++;
+            } else {
+                records++;
+            }
             lastOffset = r.offset();
             return true;
         } else if (seq > lastSequence + 1) {
-            problem("offsets " + lastOffset + ".." + r.offset() + ": hole, sequences " + (lastSequence + 1) + ".."
-                    + (seq - 1) + " missing (expected: dense sequences)");
+            gaps.put(lastSequence + 1, new long[] {seq - 1, lastOffset, r.offset()});
         }
         records++;
         lastSequence = seq;
         lastOffset = r.offset();
+        return true;
+    }
+
+    /** Takes {@code seq} out of the gap holding it; false when no gap holds it (a resend of one seen). */
+    private boolean fillsAGap(long seq) {
+        java.util.Map.Entry<Long, long[]> e = gaps.floorEntry(seq);
+        if (e == null || seq > e.getValue()[0]) {
+            return false;
+        }
+        long[] g = gaps.remove(e.getKey());
+        if (e.getKey() < seq) {
+            gaps.put(e.getKey(), new long[] {seq - 1, g[1], g[2]});
+        }
+        if (seq < g[0]) {
+            gaps.put(seq + 1, new long[] {g[0], g[1], g[2]});
+        }
         return true;
     }
 
@@ -116,8 +140,14 @@ final class KafkaLogCheck {
         }
     }
 
-    /** What the records fed so far show; the span is the scan's. */
+    /** What the records fed so far show (a gap still open is a hole); the span is the scan's. Call once. */
     KafkaLogVerifier.Result result(KafkaLogReader.Span span) {
+        for (java.util.Map.Entry<Long, long[]> e : gaps.entrySet()) {
+            long[] g = e.getValue();
+            problem("offsets " + g[1] + ".." + g[2] + ": hole, sequences " + e.getKey() + ".." + g[0]
+                    + " missing (expected: dense sequences)");
+        }
+        gaps.clear();
         if (records == 0 && problemCount == 0 && fromLogStart && span.logStartOffset() > 0) {
             problem("log start offset " + span.logStartOffset() + ": no record left (expected: records from"
                     + " sequence 1; retention deleted them all)");

@@ -27,7 +27,10 @@ import org.slf4j.LoggerFactory;
  * records Kafka acknowledged ({@code acks=all}: on at least {@code min.insync.replicas} brokers).
  *
  * <p>Ordering contract: records are sent in sequence order by one idempotent producer (Kafka
- * then writes a prefix of what was sent, in order, without duplicates within the session). On any
+ * writes them in order, without duplicates within the session, except that a batch which failed
+ * during an outage may be missing before later batches of the same session: the producer bumps
+ * its epoch and goes on; the cursor never passes the failed record, so the next session resends it
+ * and everything after it, and {@link ReplicaFeed} and {@link KafkaLogCheck} wait past the gap). On any
  * failure (a broker unreachable past the delivery timeout, a topic that cannot be created) the
  * producer is closed, the link counts as down, and a new producer resends from the cursor + 1
  * after a back-off. Records Kafka had written but not yet acknowledged to the old producer are

@@ -4,6 +4,8 @@ import io.tapline.journey.BatchCodec;
 import io.tapline.journey.Compression;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocolException;
+import io.tapline.log.RecordCodec;
+import io.tapline.log.RecordKind;
 import io.tapline.log.undo.UndoConfig;
 import io.tapline.replay.LocalReplica;
 import io.tapline.replay.RefusedException;
@@ -25,10 +27,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Ordering contract: the applied sequence is the truth, Kafka offsets are a hint. Records at or
  * below the replica's last applied sequence are skipped (a producer that resent after a broken
- * session, a consumer that re-read after a restart or a rebalance); the next sequence is applied;
- * a record beyond it is a hole and is handed to the apply path, which refuses it: the feed then
- * stops (its partition is paused) with the reason in {@link #status}. Example: applied 10, records
- * 9, 10, 11, 12, 11, 12, 13 apply 11, 12, 13 once each; applied 10 and record 12 first: refused.
+ * session, a consumer that re-read after a restart or a rebalance); the next sequence is applied.
+ *
+ * <p>A record beyond it is first waited past: an idempotent producer whose batch failed during an
+ * outage (expired, or refused for want of in-sync replicas) goes on to write its later batches
+ * (Kafka bumps the producer's epoch), so the topic can hold 300, 329, 330, ... before the next
+ * session resends 301, 302, ...: the shipper's cursor never passes a record Kafka did not
+ * acknowledge, so every record after such a gap comes again after the missing ones. Records ahead
+ * are therefore skipped (WARN once, INFO when the gap is filled), up to {@link #MAX_SKIPPED_AHEAD_BYTES}
+ * (many times a shipper's 64 MiB window); past that, or when the record ahead is not one a resend
+ * explains, it is a hole and is handed to the apply path, which refuses it unless it is a
+ * RESYNC_BEGIN: the feed then stops (its partition is paused) with the reason in {@link #error}.
+ * Example: applied 10, records 9, 10, 11, 12, 11, 12, 13 apply 11, 12, 13 once each; applied 10
+ * and records 12, 13, 11, 12, 13 skip the first 12 and 13, then apply 11, 12, 13.
  *
  * <p>Not thread-safe: runs on the replayer's consumer thread; {@link #status} from any thread.
  */
@@ -36,6 +47,8 @@ final class ReplicaFeed implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaFeed.class);
     /** Bytes of records applied as one group (one undo, replica, audit and state sync). */
     static final int GROUP_BYTES = 8 << 20;
+    /** Bytes of records ahead of the next sequence skipped while waiting for it, before it counts as a hole. */
+    static final long MAX_SKIPPED_AHEAD_BYTES = 1L << 30;
 
     /** What one {@link #consume} did, for the consumer. */
     record Outcome(long nextOffset, boolean rewindToBeginning, boolean stopped) {
@@ -45,12 +58,22 @@ final class ReplicaFeed implements Closeable {
     private final Path dataDir;
     private final UndoConfig undo;
     private final KafkaPosition startedAt;
+    private final long maxSkippedAheadBytes;
     private LocalReplica replica;
     private long nextBatchId = 1;
     private volatile String error = "";
     private volatile long lastApplied;
+    /** Bytes of records ahead of the next sequence skipped since it was last applied. */
+    private long skippedAheadBytes;
+    private long skippedAheadRecords;
 
     ReplicaFeed(String volumeId, Path dataDir, UndoConfig undo) {
+        this(volumeId, dataDir, undo, MAX_SKIPPED_AHEAD_BYTES);
+    }
+
+    /** A feed that counts a gap as a hole once {@code maxSkippedAheadBytes} were skipped waiting for it (tests). */
+    ReplicaFeed(String volumeId, Path dataDir, UndoConfig undo, long maxSkippedAheadBytes) {
+        this.maxSkippedAheadBytes = maxSkippedAheadBytes;
         this.volumeId = volumeId;
         this.dataDir = dataDir;
         this.undo = undo;
@@ -90,13 +113,14 @@ final class ReplicaFeed implements Closeable {
             while (i < records.size() && fresh.size() < GROUP_BYTES) {
                 ConsumerRecord<byte[], byte[]> r = records.get(i);
                 long seq = KafkaRecordFormat.sequence(r);
-                if (seq > expected) {
+                if (seq > expected && !waitPast(r, seq, expected)) {
                     beyond = r;
                     break;
                 }
                 i++;
                 nextOffset = r.offset() + 1;
                 if (seq == expected) {
+                    gapFilled(expected);
                     fresh.write(r.value(), 0, r.value().length);
                     count++;
                     expected++;
@@ -129,6 +153,42 @@ final class ReplicaFeed implements Closeable {
             new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId));
         }
         return new Outcome(nextOffset, false, false);
+    }
+
+    /**
+     * Whether a record ahead of {@code expected} is skipped, to be applied when the shipper's
+     * resend brings it again (see the class comment), rather than refused as a hole.
+     */
+    private boolean waitPast(ConsumerRecord<byte[], byte[]> r, long seq, long expected) {
+        if (skippedAheadBytes + r.value().length > maxSkippedAheadBytes || isResyncBegin(r)) {
+            return false; // a hole no resend fills, or a resync's jump: the apply path decides
+        }
+        if (skippedAheadRecords == 0) {
+            log.warn("kafka record ahead of the next sequence skipped volume={} expected={} seq={} offset={}: a"
+                    + " producer that failed during an outage wrote later records first; the shipper resends from"
+                    + " the missing one", volumeId, expected, seq, r.offset());
+        }
+        skippedAheadBytes += r.value().length;
+        skippedAheadRecords++;
+        return true;
+    }
+
+    /** Whether the record is a RESYNC_BEGIN; a damaged one is not (the apply path refuses it). */
+    private static boolean isResyncBegin(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return RecordCodec.decode(java.nio.ByteBuffer.wrap(r.value())).kind() == RecordKind.RESYNC_BEGIN;
+        } catch (RuntimeException e) {
+            return true; // not waited past: handed to the apply path, whose checks name the damage
+        }
+    }
+
+    private void gapFilled(long expected) {
+        if (skippedAheadRecords > 0) {
+            log.info("kafka gap filled volume={} seq={}: {} records ({} bytes) ahead of it were skipped and come"
+                    + " again after it", volumeId, expected, skippedAheadRecords, skippedAheadBytes);
+            skippedAheadRecords = 0;
+            skippedAheadBytes = 0;
+        }
     }
 
     private void open(VolumeIdentity identity) throws IOException {

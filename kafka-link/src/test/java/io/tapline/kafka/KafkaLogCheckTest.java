@@ -48,6 +48,23 @@ class KafkaLogCheckTest {
     }
 
     @Test
+    void sequencesWrittenAfterLaterOnesFillTheirGap() {
+        // A producer's batch 3..4 failed during an outage, its 5..6 was written; the next session resent 3..6.
+        KafkaLogVerifier.Result r = check(true, null, records(1, 2, 5, 6, 3, 4, 5, 6, 7));
+        assertTrue(r.intact(), r.problems().toString());
+        assertEquals(7, r.records());
+        assertEquals(2, r.duplicates());
+        assertEquals(7, r.lastSequence());
+    }
+
+    @Test
+    void aGapFilledInPartIsAHoleForWhatStaysMissing() {
+        KafkaLogVerifier.Result r = check(true, null, records(1, 2, 7, 4, 8));
+        assertEquals(List.of("topic t.v offsets 1..2: hole, sequences 3..3 missing (expected: dense sequences)",
+                "topic t.v offsets 1..2: hole, sequences 5..6 missing (expected: dense sequences)"), r.problems());
+    }
+
+    @Test
     void aTopicThatDoesNotStartAtOneLostRecordsToRetention() {
         KafkaLogVerifier.Result r = check(true, null, records(5, 6));
         assertEquals(1, r.problemCount());

@@ -42,13 +42,29 @@ class ReplicaFeedTest {
     }
 
     @Test
-    void refusesAHoleAndStopsAfterApplyingWhatCameBefore() throws Exception {
+    void waitsPastRecordsAheadUntilTheShippersResendFillsTheGap() throws Exception {
+        // As KafkaLinkIT saw it: a producer's batch 3 failed in an outage, its batch 4..5 was written,
+        // and the next session resent 3, 4, 5 after them.
         try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT)) {
             ReplicaFeed.Outcome o = feed.consume(records(1, 2, 4, 5));
+            assertFalse(o.stopped(), feed.error());
+            assertEquals(2, feed.lastApplied());
+            assertEquals(4, o.nextOffset(), "the records ahead were read past");
+            o = feed.consume(records(3, 4, 5, 6));
+            assertFalse(o.stopped(), feed.error());
+            assertEquals(6, feed.lastApplied());
+        }
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), auditedSequences(), "each once, in order");
+    }
+
+    @Test
+    void refusesAHoleWiderThanAResendExplainsAndStopsAfterApplyingWhatCameBefore() throws Exception {
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT, 10_000)) {
+            ReplicaFeed.Outcome o = feed.consume(records(1, 2, 4, 5, 6));
             assertTrue(o.stopped());
             assertEquals(2, feed.lastApplied());
             assertTrue(feed.error().contains("hole"), feed.error());
-            assertEquals(2, o.nextOffset(), "resumes at the hole's record, not past it");
+            assertEquals(4, o.nextOffset(), "resumes at the record past the bound, not past it");
         }
         assertEquals(List.of(1L, 2L), auditedSequences());
     }
