@@ -105,8 +105,11 @@ public final class DirectAppender implements Closeable {
      * Writes {@code record} so that it starts at {@code at}: the bytes before it in its first
      * block are taken from the previous direct append, else read through {@code buffered}. The
      * record buffers are consumed, as a gathering write would.
+     *
+     * @return where the write ended in the file: the record's end rounded up to a block (the
+     *         zero padding after it is the caller's to cut)
      */
-    public void append(FileChannel buffered, long at, ByteBuffer[] record) throws IOException {
+    public long append(FileChannel buffered, long at, ByteBuffer[] record) throws IOException {
         long blockStart = at - (at % blockBytes);
         int head = (int) (at - blockStart);
         long recordBytes = 0;
@@ -119,6 +122,7 @@ public final class DirectAppender implements Closeable {
             write(buffered, at, record, blockStart, head, recordBytes, total,
                     staging.atLeast(Math.toIntExact(padded)).limit(Math.toIntExact(padded)));
         }
+        return blockStart + padded;
     }
 
     private void write(FileChannel buffered, long at, ByteBuffer[] record, long blockStart, int head,

@@ -88,7 +88,7 @@ final class UndoSegment implements Closeable {
     private byte[] kinds = new byte[64];
     private int count;
     private long sizeBytes;
-    /** The file's length as this segment last knew it: past {@link #sizeBytes} while a recycled file's older records remain. */
+    /** The file's length as this segment last set or found it: past {@link #sizeBytes} while {@link #bytesPastEnd}, or for a reader. */
     private long fileBytes;
     private long droppedBytes;
     /** Encoded records not yet written, starting at file offset {@link #pendingStart}. */
@@ -99,8 +99,8 @@ final class UndoSegment implements Closeable {
     /** Why the first direct write of this flush failed, while the buffered path retries it. */
     private IOException firstDirectFailure;
     /**
-     * Whether the file holds bytes past {@link #sizeBytes}: a direct append's zero padding, or the
-     * older records of a recycled file.
+     * Whether this writer left bytes past {@link #sizeBytes} in the file, to be cut at seal or close:
+     * a direct append's zero padding, or the older records of a recycled file.
      */
     private boolean bytesPastEnd;
     /** Where the pending buffer and the direct appends' staging come from (the log's, once it appends here). */
@@ -549,7 +549,7 @@ final class UndoSegment implements Closeable {
         }
         int start = pending.position();
         try {
-            direct.append(channel, pendingStart, new ByteBuffer[] {pending});
+            fileBytes = Math.max(fileBytes, direct.append(channel, pendingStart, new ByteBuffer[] {pending}));
         } catch (IOException e) {
             if (direct.wrote()) {
                 throw e;
@@ -557,10 +557,10 @@ final class UndoSegment implements Closeable {
             firstDirectFailure = e;
             pending.position(start);
             channel.truncate(pendingStart);
+            fileBytes = Math.min(fileBytes, pendingStart);
             return false;
         }
         bytesPastEnd = true;
-        fileBytes = Math.max(fileBytes, channel.size()); // with the padding to the direct block
         return true;
     }
 

@@ -1,13 +1,12 @@
 package io.tapline.wedge.nbd;
 
+import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Reuses the arrays that hold large WRITE payloads, so that a request's payload is not a new
@@ -27,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * is given back twice: any later read of it then changes the bytes a test compares. Unchecked, an
  * array given back twice is still pooled only once.
  *
- * <p>Thread-safe: taken on event loops, given back on the sequencer's and flusher's threads.
+ * <p>Thread-safe: taken on event loops, given back on the sequencer's and flusher's threads, under
+ * this object's lock (held for a map lookup and a queue operation, once per request of 64 KiB or more).
  */
 public final class PayloadArrays {
     /** Smaller payloads are allocated each time: zeroing them costs little (and 4 KiB writes run inline). */
@@ -44,13 +44,10 @@ public final class PayloadArrays {
 
     private final long maxPooledBytes;
     private final boolean check;
-    private final Map<Integer, ConcurrentLinkedQueue<byte[]>> free = new ConcurrentHashMap<>();
-    private final AtomicLong pooledBytes = new AtomicLong();
-    /**
-     * Arrays in the pool, by identity: one given back twice is pooled once, never handed to two
-     * requests (a set operation per large request, against its 64 KiB or more of copies).
-     */
-    private final Set<byte[]> pooled = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+    private final Map<Integer, ArrayDeque<byte[]>> free = new HashMap<>();
+    /** Arrays in the pool, by identity: one given back twice is pooled once, never handed to two requests. */
+    private final Set<byte[]> pooled = Collections.newSetFromMap(new IdentityHashMap<>());
+    private long pooledBytes;
 
     private PayloadArrays(long maxPooledBytes, boolean check) {
         if (maxPooledBytes < 0) {
@@ -80,16 +77,18 @@ public final class PayloadArrays {
      * (a reused array holds an earlier payload) and the caller overwrites all of it.
      */
     public byte[] take(int length) {
-        if (length >= MIN_POOLED_BYTES && maxPooledBytes > 0) {
-            ConcurrentLinkedQueue<byte[]> q = free.get(length);
-            byte[] a = q == null ? null : q.poll();
-            if (a != null) {
-                pooledBytes.addAndGet(-a.length);
-                pooled.remove(a);
-                return a;
-            }
+        byte[] a = length >= MIN_POOLED_BYTES && maxPooledBytes > 0 ? pooledArray(length) : null;
+        return a != null ? a : new byte[length];
+    }
+
+    private synchronized byte[] pooledArray(int length) {
+        ArrayDeque<byte[]> q = free.get(length);
+        byte[] a = q == null ? null : q.poll();
+        if (a != null) {
+            pooledBytes -= a.length;
+            pooled.remove(a);
         }
-        return new byte[length];
+        return a;
     }
 
     /**
@@ -98,11 +97,11 @@ public final class PayloadArrays {
      *
      * @throws IllegalStateException in a checked pool, when the array is already in the pool
      */
-    public void give(byte[] array) {
+    public synchronized void give(byte[] array) {
         if (array.length < MIN_POOLED_BYTES || maxPooledBytes == 0) {
             return;
         }
-        if (!pooled.add(array)) {
+        if (pooled.contains(array)) {
             if (check) {
                 throw new IllegalStateException("payload array of " + array.length
                         + " bytes given back twice: it would serve two requests at once");
@@ -112,16 +111,16 @@ public final class PayloadArrays {
         if (check) {
             Arrays.fill(array, POISON);
         }
-        if (pooledBytes.addAndGet(array.length) > maxPooledBytes) {
-            pooledBytes.addAndGet(-array.length);
-            pooled.remove(array);
+        if (pooledBytes + array.length > maxPooledBytes) {
             return;
         }
-        free.computeIfAbsent(array.length, n -> new ConcurrentLinkedQueue<>()).add(array);
+        pooled.add(array);
+        pooledBytes += array.length;
+        free.computeIfAbsent(array.length, n -> new ArrayDeque<>()).add(array);
     }
 
     /** Bytes held in the pool now (for tests and status). */
-    long pooledBytes() {
-        return pooledBytes.get();
+    synchronized long pooledBytes() {
+        return pooledBytes;
     }
 }
