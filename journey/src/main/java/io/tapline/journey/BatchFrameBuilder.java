@@ -22,12 +22,18 @@ import java.util.zip.CRC32C;
 public final class BatchFrameBuilder {
     /** Frame bytes before the first record: length field, type, the BATCH header. */
     static final int RECORDS_AT = JourneyProtocol.FRAME_HEADER_BYTES + JourneyProtocol.BATCH_HEADER_BYTES;
+    /** Frames kept for reuse: enough for the few a channel may still be writing. */
+    static final int KEPT_FRAMES = 8;
+    /** The largest buffer Netty 4.2's adaptive allocator pools (its 8 MiB chunk / 8); larger ones are kept here. */
+    static final int POOLED_MAX_BYTES = 1 << 20;
 
     private final int maxFrameBytes;
     private final byte[] sample = new byte[BatchCodec.SAMPLE_BYTES];
     private byte[] uncompressed = new byte[0];
     private byte[] compressed = new byte[0];
     private ByteBuf frame;
+    /** Frames this builder holds a reference to, for reuse once the channel released its own. */
+    private final java.util.ArrayDeque<ByteBuf> kept = new java.util.ArrayDeque<>();
     private long firstSequence;
     private long lastSequence;
     private int records;
@@ -43,13 +49,47 @@ public final class BatchFrameBuilder {
     }
 
     /**
-     * Starts a frame in a direct buffer from {@code alloc}, room for {@code expectedRecordBytes}
-     * (it grows past that). A frame still open is released first.
+     * Starts a frame in a direct buffer, room for {@code expectedRecordBytes} (it grows past
+     * that). A frame still open is released first. A frame larger than the allocator pools
+     * (Netty 4.2's adaptive allocator pools up to 1 MiB; a batch is 4 MiB) is one this builder
+     * kept and the channel has released since (it holds one reference of its own to each, at most
+     * {@link #KEPT_FRAMES}), else a new one from {@code alloc}, kept if there is room.
+     *
+     * <p>Why: an unpooled direct buffer is zeroed by the JDK and faulted in page by page when
+     * written; a new 4 MiB frame per batch took 23 % of a wedge's CPU while shipping at 350 MB/s
+     * (docs/benchmarks.md#write-once).
      */
     public void start(ByteBufAllocator alloc, int expectedRecordBytes) {
         discard();
-        frame = alloc.directBuffer(RECORDS_AT + Math.max(0, expectedRecordBytes));
+        int capacity = RECORDS_AT + Math.max(0, expectedRecordBytes);
+        frame = keptFrame(capacity);
+        if (frame == null) {
+            frame = alloc.directBuffer(capacity);
+            if (capacity > POOLED_MAX_BYTES && kept.size() < KEPT_FRAMES) {
+                kept.add(frame.retain());
+            }
+        }
         frame.writerIndex(RECORDS_AT);
+    }
+
+    /** A kept frame that only this builder references now, cleared and retained for one more use; or null. */
+    private ByteBuf keptFrame(int capacity) {
+        for (ByteBuf b : kept) {
+            if (b.refCnt() == 1 && b.capacity() >= capacity) {
+                b.clear();
+                return b.retain();
+            }
+        }
+        return null;
+    }
+
+    /** Releases the open frame and this builder's references to the frames it kept. */
+    public void close() {
+        discard();
+        for (ByteBuf b : kept) {
+            b.release();
+        }
+        kept.clear();
     }
 
     /**

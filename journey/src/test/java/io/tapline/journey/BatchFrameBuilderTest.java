@@ -2,6 +2,8 @@ package io.tapline.journey;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.netty.buffer.ByteBufUtil;
@@ -128,5 +130,40 @@ class BatchFrameBuilderTest {
             out.add(TestRecords.write("vol1", 1 + i, (long) i << 20, payload));
         }
         return out;
+    }
+
+    /**
+     * A large frame is reused only once the channel released it, and never while it may still be
+     * written: a frame reused too early would send another batch's bytes under this one's header.
+     */
+    @Test
+    void aLargeFrameIsReusedOnlyAfterTheChannelReleasedIt() {
+        List<CaptureRecord> first = TestRecords.writes("vol1", 1, 4, 1 << 20, false);
+        List<CaptureRecord> second = TestRecords.writes("vol1", 5, 4, 1 << 20, false);
+        BatchFrameBuilder builder = new BatchFrameBuilder();
+        BatchFrame a = build(builder, first, 1);
+        BatchFrame b = build(builder, second, 2); // a not released yet: another frame
+        assertNotSame(a.frame(), b.frame());
+        byte[] bBytes = ByteBufUtil.getBytes(b.frame());
+        a.frame().release(); // written by the channel
+        BatchFrame c = build(builder, first, 3);
+        assertSame(a.frame(), c.frame(), "a's buffer reused");
+        assertEquals(2, a.frame().refCnt(), "the builder's reference and c's");
+        assertArrayEquals(TestFrames.encoded(BatchCodec.pack(3, first, CompressionChoice.LZ4)),
+                ByteBufUtil.getBytes(c.frame()));
+        assertArrayEquals(bBytes, ByteBufUtil.getBytes(b.frame()), "b untouched while unreleased");
+        b.frame().release();
+        c.frame().release();
+        builder.close();
+        assertEquals(0, a.frame().refCnt(), "close lets go of kept frames");
+        assertEquals(0, b.frame().refCnt());
+    }
+
+    private static BatchFrame build(BatchFrameBuilder builder, List<CaptureRecord> records, long batchId) {
+        builder.start(PooledByteBufAllocator.DEFAULT, BatchFrameBuilder.POOLED_MAX_BYTES * 4);
+        for (CaptureRecord r : records) {
+            builder.add(ByteBuffer.wrap(RecordCodec.encode(r)).asReadOnlyBuffer(), r.sequence());
+        }
+        return builder.seal(batchId, CompressionChoice.LZ4);
     }
 }

@@ -51,6 +51,9 @@ final class SourceMetrics {
         bufferGauge(registry, "tapline_buffer_tracked_chunks",
                 "chunks in the changed-chunk set awaiting a resync (-1: the whole volume)", tags, buffer,
                 BufferStatus::trackedChunks);
+        bufferGauge(registry, "tapline_buffer_write_once",
+                "1 when records are not forced (a crash may lose unshipped ones; a resync then compares every chunk)",
+                tags, buffer, s -> BufferStatus.WRITE_ONCE.equals(s.durability()) ? 1 : 0);
         bufferGauge(registry, "tapline_buffer_storage_error", "1 while the buffer cannot store records", tags, buffer,
                 s -> s.storageError().isEmpty() ? 0 : 1);
         if (resync != null) {

@@ -174,6 +174,7 @@ final class StatusCommand implements Callable<Integer> {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("volume", s.volumeId());
         v.put("mode", s.mode().name());
+        v.put("durability", s.durability());
         v.put("captured", s.lastSequence());
         v.put("firstRetained", s.firstSequence());
         v.put("retainedBytes", s.retainedBytes());
@@ -290,6 +291,10 @@ final class StatusCommand implements Callable<Integer> {
                     v.get("volume"), v.get("mode"), v.get("captured"), v.get("retainedBytes"),
                     v.get("highWaterBytes"), v.get("maxBytes"), v.get("lostWrites"), v.get("gapRecords"),
                     (Long) v.get("trackedChunks") < 0 ? "whole volume" : v.get("trackedChunks")));
+            if (BufferStatus.WRITE_ONCE.equals(v.get("durability"))) {
+                sb.append("  write-once buffer: records are not forced; a crash may lose unshipped ones (a resync"
+                        + " then compares every chunk)\n");
+            }
             if (v.get("storageError") != null) {
                 sb.append("  buffer storage error: ").append(v.get("storageError")).append('\n');
             }

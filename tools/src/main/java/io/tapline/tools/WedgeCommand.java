@@ -158,8 +158,46 @@ final class WedgeCommand implements Callable<Integer> {
         }
     }
 
+    /** Whether captured records are forced ({@link io.tapline.log.buffer.BufferConfig#writeOnce}). */
+    enum BufferDurability {
+        DURABLE, WRITE_ONCE;
+
+        String word() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    @Option(names = "--buffer-durability", paramLabel = "MODE", converter = BufferDurabilityConverter.class,
+            defaultValue = "durable",
+            description = "'durable' (the default): the buffer's records are forced with every FLUSH/FUA and segment "
+                    + "roll, so a power cut loses no record the host flushed; 'write-once': records stay in the page "
+                    + "cache and are deleted once every remote acknowledged them, before the kernel writes them back, so "
+                    + "each captured byte reaches this disk once (in the primary) while the link keeps up. A crash or "
+                    + "power cut may then lose unshipped records: the buffer restarts past a durable sequence floor and "
+                    + "a resync compares every chunk (status says which mode runs). Journal mode over the journey link only.")
+    BufferDurability bufferDurability;
+
+    /** Accepts {@code durable} and {@code write-once}, in any case. */
+    static final class BufferDurabilityConverter implements picocli.CommandLine.ITypeConverter<BufferDurability> {
+        @Override
+        public BufferDurability convert(String value) {
+            for (BufferDurability d : BufferDurability.values()) {
+                if (d.word().equalsIgnoreCase(value)) {
+                    return d;
+                }
+            }
+            throw new picocli.CommandLine.TypeConversionException(
+                    "--buffer-durability: " + value + " (expected: durable or write-once)");
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
+        if (bufferDurability == BufferDurability.WRITE_ONCE
+                && (mode == Mode.CYCLES || listen != null || kafka != null || group != null)) {
+            throw new CliFailure("--buffer-durability: write-once (expected: journal mode over the journey link, without"
+                    + " --mode cycles, --listen, --kafka or --group)", 2);
+        }
         boolean otherThanKernel = primaryCache != null && primaryCache != PrimaryCache.KERNEL;
         if (mode == Mode.CYCLES && (listen != null || otherThanKernel)) {
             throw new CliFailure("--mode: cycles (expected: without " + (listen != null ? "--listen"
@@ -313,7 +351,8 @@ final class WedgeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliFailure("--resync-chunk/--resync-rate: " + e.getMessage(), 2);
         }
-        return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer, sourceOptions.bufferConfig(),
+        return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer,
+                sourceOptions.bufferConfig().withWriteOnce(bufferDurability == BufferDurability.WRITE_ONCE),
                 sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile), resync)
                 .withTls(sourceOptions.tls.config());
     }

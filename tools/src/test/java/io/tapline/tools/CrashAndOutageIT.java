@@ -53,6 +53,42 @@ class CrashAndOutageIT {
         }
     }
 
+    /**
+     * A write-once buffer killed in the same boot: the page cache kept its unforced records, so it
+     * recovers them as the durable mode does (a power cut instead drops them and starts past its
+     * sequence floor: WriteOnceBufferTest, CrashStateExplorerTest). Every chunk is tracked after the
+     * unclean stop, so the replica must end equal to the primary through the resync.
+     */
+    @Test
+    void writeOnceWedgeKilledMidStreamKeepsItsRecordsAndEndsEqual() throws Exception {
+        try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20)) {
+            rig.startReplayer();
+            rig.startWedge("--buffer-durability", "write-once");
+            Path acks = dir.resolve("acks.txt");
+            Process writer = startWriter(rig, acks, 0, BLOCKS);
+            awaitAcks(acks, 300, writer);
+            rig.wedge().kill9();
+            writer.waitFor();
+            int acked = readAcks(acks).size();
+            assertTrue(acked < BLOCKS, "the writer finished before the kill; the test proves nothing");
+
+            rig.startWedge("--buffer-durability", "write-once");
+            assertAckedBlocksPresent(rig.primary(), readAcks(acks)); // the primary lost nothing acknowledged
+            Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
+                    rig.buffer().toString(), "--json");
+            assertTrue(status.output().contains("\"write-once\""), "status names the mode: " + status.output());
+            assertEquals(1.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_write_once"), "metric");
+            assertTrue(rig.wedge().logText().contains("write-once capture buffer was not closed cleanly in this boot"),
+                    rig.wedge().logText());
+            Process rest = startWriter(rig, acks, acked, BLOCKS - acked);
+            assertEquals(0, rest.waitFor(), "writer after restart");
+
+            rig.awaitSynced(Duration.ofSeconds(180));
+            assertAckedBlocksPresent(rig.replica(), readAcks(acks));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
     @Test
     void replayerKilledMidStreamResumesWithoutLoss() throws Exception {
         try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20).start()) {

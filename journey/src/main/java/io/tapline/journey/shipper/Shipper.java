@@ -324,6 +324,14 @@ public final class Shipper implements Closeable {
     }
 
     private void run() {
+        try {
+            ship();
+        } finally {
+            frame.close(); // the frames it kept for reuse
+        }
+    }
+
+    private void ship() {
         Backoff backoff = new Backoff(config.minBackoff(), config.maxBackoff());
         while (!closed) {
             if (!paused.isEmpty()) {

@@ -10,8 +10,17 @@ package io.tapline.log.buffer;
  *                       O_DIRECT, bypassing the page cache (default from the system property
  *                       {@code tapline.buffer.directAppendMinBytes}, else 64 KiB; see
  *                       {@code io.tapline.log.DirectAppender}); {@code Long.MAX_VALUE} appends everything buffered
+ * @param writeOnce      the write-once mode (DRBD's trade): records are kept in the page cache and
+ *                       never forced while the buffer runs (neither by a FLUSH nor by a roll; a clean
+ *                       close still forces them), so the segments of records every remote
+ *                       acknowledged in time are deleted before the kernel writes them back and each
+ *                       captured byte reaches the disk once, in the primary. A crash or power cut may
+ *                       lose unshipped records; the buffer then starts past a durable sequence floor
+ *                       and a resync compares every chunk (see {@code SequenceReservation} and
+ *                       docs/ordering-contract.md). Direct appends are off in this mode.
  */
-public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes, long directAppendMinBytes) {
+public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes, long directAppendMinBytes,
+        boolean writeOnce) {
     private static final String DIRECT_PROPERTY = "tapline.buffer.directAppendMinBytes";
     /** Records of at least this many encoded bytes are appended with O_DIRECT, unless a config says otherwise. */
     static final long DIRECT_APPEND_MIN_BYTES = minRecordBytes(System.getProperty(DIRECT_PROPERTY, "65536"));
@@ -20,6 +29,11 @@ public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes
     /** A config whose direct appends follow the default threshold. */
     public BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes) {
         this(segmentBytes, maxBytes, highWaterBytes, DIRECT_APPEND_MIN_BYTES);
+    }
+
+    /** A durable (not write-once) config. */
+    public BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes, long directAppendMinBytes) {
+        this(segmentBytes, maxBytes, highWaterBytes, directAppendMinBytes, false);
     }
 
     public BufferConfig {
@@ -47,7 +61,17 @@ public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes
 
     /** This config with another direct-append threshold. */
     public BufferConfig withDirectAppendMinBytes(long bytes) {
-        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, bytes);
+        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, bytes, writeOnce);
+    }
+
+    /** This config in the write-once mode, or not. */
+    public BufferConfig withWriteOnce(boolean on) {
+        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, directAppendMinBytes, on);
+    }
+
+    /** The threshold for direct appends in effect: none in the write-once mode (they would reach the disk). */
+    long effectiveDirectAppendMinBytes() {
+        return writeOnce ? Long.MAX_VALUE : directAppendMinBytes;
     }
 
     static long minRecordBytes(String value) {

@@ -19,6 +19,8 @@ import java.util.Map;
  * @param trackedChunks            chunks in the changed-chunk set awaiting a resync ({@code -1}: the whole volume)
  * @param storageError             why the last append could not be stored (empty when appends succeed)
  * @param capturePaused            why an operator paused capture (changed chunks are tracked instead); empty when not
+ * @param durability               {@code durable}, or {@code write-once}: records unforced, a crash may lose
+ *                                 unshipped ones (then a resync compares every chunk; docs/ordering-contract.md)
  */
 public record BufferStatus(
         String volumeId,
@@ -34,7 +36,12 @@ public record BufferStatus(
         long gapRecords,
         long trackedChunks,
         String storageError,
-        String capturePaused) {
+        String capturePaused,
+        String durability) {
+    /** {@link #durability} of a buffer whose records are forced by FLUSH, FUA and every roll. */
+    public static final String DURABLE = "durable";
+    /** {@link #durability} of a {@link BufferConfig#writeOnce write-once} buffer. */
+    public static final String WRITE_ONCE = "write-once";
 
     public BufferStatus {
         acknowledged = Map.copyOf(acknowledged);

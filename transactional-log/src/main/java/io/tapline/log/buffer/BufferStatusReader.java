@@ -72,7 +72,8 @@ final class BufferStatusReader {
                 : retained > config.highWaterBytes() ? BufferMode.HIGH_WATER : BufferMode.DATA;
         return new BufferStatus(state.volumeId(), mode, first, last, retained, config.highWaterBytes(),
                 config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir), "",
-                CapturePause.read(dir));
+                CapturePause.read(dir),
+                SequenceReservation.present(dir) ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE);
     }
 
     private static long captureTimeOf(List<Path> files, int headerBytes, long sequence) throws IOException {

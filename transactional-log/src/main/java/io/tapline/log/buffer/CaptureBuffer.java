@@ -115,6 +115,8 @@ public final class CaptureBuffer implements Closeable {
     /** Spans whose data never ships (readers hand out GAPs in their place). */
     private volatile DiscardedSpans discarded = DiscardedSpans.NONE;
     private ExclusiveLock lock;
+    /** The sequence floor of the write-once mode; null in the durable mode. */
+    private SequenceReservation reservation;
 
     private CaptureBuffer(Path dir, String volumeId, BufferConfig config, Clock clock, RecoveryReport report,
             RemoteCursors cursors, LostWrites lost, ChangedChunks changed) {
@@ -168,6 +170,13 @@ public final class CaptureBuffer implements Closeable {
         boolean existed = Files.exists(volumeDir.resolve(SegmentNames.STATE_FILE));
         Path cleanMarker = volumeDir.resolve(CLEAN_SHUTDOWN_FILE);
         boolean cleanShutdown = Files.exists(cleanMarker);
+        boolean writeOnceCrash = existed && !cleanShutdown && SequenceReservation.present(volumeDir);
+        if (writeOnceCrash && !SequenceReservation.writtenThisBoot(volumeDir)) {
+            startPastFloor(volumeDir, volumeId);
+        } else if (writeOnceCrash) {
+            log.warn("write-once capture buffer was not closed cleanly in this boot volume={} dir={}: the page cache"
+                    + " kept its records, recovered as a durable buffer's", volumeId, volumeDir);
+        }
         SegmentRecovery.Result recovered = SegmentRecovery.recover(volumeDir, volumeId, !cleanShutdown);
         RemoteCursors cursors = RemoteCursors.load(volumeDir, clock);
         LostWrites lost = LostWrites.open(volumeDir, volumeId, config);
@@ -192,6 +201,11 @@ public final class CaptureBuffer implements Closeable {
                 DurableFiles.syncDirectory(volumeDir); // a crash from now on must be seen as one
             }
             buffer.adopt(recovered.segments());
+            if (config.writeOnce()) {
+                buffer.reservation = SequenceReservation.begin(volumeDir, buffer.lastSequence);
+            } else {
+                SequenceReservation.end(volumeDir);
+            }
             buffer.capturePaused = CapturePause.read(volumeDir);
             buffer.discarded = DiscardedSpans.read(volumeDir).with(null, buffer.firstSequence());
         } catch (IOException | RuntimeException e) {
@@ -208,10 +222,42 @@ public final class CaptureBuffer implements Closeable {
         return buffer;
     }
 
+    /**
+     * After a crash of a write-once buffer in an earlier boot: its segments were never forced, so a power cut may
+     * have left any of them torn, emptied or missing (their directory entries were not synced
+     * either). None is trusted: they are deleted and the buffer starts past the durable sequence
+     * floor, so no later record reuses a sequence a remote may have applied. The caller tracks
+     * every chunk (unclean shutdown), and a replica whose next record is gone gets a full resync.
+     */
+    private static void startPastFloor(Path volumeDir, String volumeId) throws IOException {
+        List<Path> segmentFiles = SegmentNames.listSegments(volumeDir);
+        long highestKnown = 0;
+        for (Path f : segmentFiles) {
+            highestKnown = Math.max(highestKnown, SegmentNames.baseSequenceOf(f) + Files.size(f));
+        }
+        for (long ack : RemoteCursors.readAll(volumeDir).values()) {
+            highestKnown = Math.max(highestKnown, ack);
+        }
+        long floor = SequenceReservation.floorAfterCrash(volumeDir, highestKnown);
+        for (Path f : segmentFiles) {
+            Files.delete(f);
+        }
+        DurableFiles.syncDirectory(volumeDir);
+        startAt(volumeDir, volumeId, floor + 1);
+        log.warn("write-once capture buffer was not closed cleanly before a reboot (power cut or kernel crash)"
+                + " volume={} dir={}: its {} unforced segments are dropped (records not yet shipped are lost as records), it starts at seq {} past the reserved"
+                + " floor, and a resync compares every chunk", volumeId, volumeDir, segmentFiles.size(), floor + 1);
+    }
+
+    /** Whether this buffer runs in the write-once mode ({@link BufferConfig#writeOnce}). */
+    public boolean writeOnce() {
+        return config.writeOnce();
+    }
+
     private void adopt(List<SegmentRecovery.Loaded> loaded) throws IOException {
         long retained = 0;
         for (SegmentRecovery.Loaded l : loaded) {
-            CaptureSegment segment = CaptureSegment.open(l).directAppendsFrom(config.directAppendMinBytes(), staging);
+            CaptureSegment segment = CaptureSegment.open(l).directAppendsFrom(config.effectiveDirectAppendMinBytes(), staging);
             segments.put(segment.baseSequence(), segment);
             retained += segment.publishedSizeBytes();
         }
@@ -227,7 +273,7 @@ public final class CaptureBuffer implements Closeable {
             }
         }
         if (segments.isEmpty()) {
-            active = CaptureSegment.create(dir, last + 1, volumeId).directAppendsFrom(config.directAppendMinBytes(), staging);
+            active = CaptureSegment.create(dir, last + 1, volumeId).directAppendsFrom(config.effectiveDirectAppendMinBytes(), staging);
             segments.put(active.baseSequence(), active);
             retained += active.publishedSizeBytes();
             DurableFiles.syncDirectory(dir);
@@ -381,6 +427,9 @@ public final class CaptureBuffer implements Closeable {
         }
         long last = lastSequence + n;
         try {
+            if (reservation != null) {
+                reservation.cover(last);
+            }
             active.append(batch.encode(records), last, total, largest);
         } catch (IOException e) {
             log.debug("batched append failed, appending one record at a time volume={} seq={}..{}", volumeId,
@@ -540,13 +589,17 @@ public final class CaptureBuffer implements Closeable {
         }
     }
 
-    /** Makes every record appended before this call durable (fdatasync), group-commit style. */
+    /**
+     * Makes every record appended before this call durable (fdatasync), group-commit style. In
+     * the write-once mode it forces only the tracking state (lost writes, changed chunks): the
+     * records stay in the page cache, a crash is answered by the sequence floor and a resync.
+     */
     public void sync() throws IOException {
         checkOpen();
         checkNotFailed();
         long target = lastSequence;
         try {
-            if (durableSequence.get() < target || directoryDirty) {
+            if (!config.writeOnce() && (durableSequence.get() < target || directoryDirty)) {
                 synchronized (syncLock) {
                     if (durableSequence.get() < target || directoryDirty) {
                         forceAppended();
@@ -769,7 +822,8 @@ public final class CaptureBuffer implements Closeable {
             oldest = oldestUnacked.captureTimeOf(minAck + 1);
         }
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
-                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError(), capturePaused);
+                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError(), capturePaused,
+                config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE);
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */
@@ -829,6 +883,9 @@ public final class CaptureBuffer implements Closeable {
         RecordCodec.writeHeader(record, headerBuffer);
         headerBuffer.flip();
         long size = headerBuffer.remaining() + (long) record.payload().length;
+        if (reservation != null) {
+            reservation.cover(record.sequence());
+        }
         gather[0] = headerBuffer;
         gather[1] = ByteBuffer.wrap(record.payload());
         active.append(gather, record.sequence(), size);
@@ -845,17 +902,22 @@ public final class CaptureBuffer implements Closeable {
      */
     private void roll(long baseSequence) throws IOException {
         CaptureSegment previous = active;
-        try {
+        if (config.writeOnce()) {
             previous.finishAppending();
-            previous.force();
-        } catch (IOException e) {
-            fail("capture buffer segment fsync failed: " + e.getMessage());
-            throw e;
+            unforced.add(previous); // forced by a clean close, or deleted unforced once acknowledged
+        } else {
+            try {
+                previous.finishAppending();
+                previous.force();
+            } catch (IOException e) {
+                fail("capture buffer segment fsync failed: " + e.getMessage());
+                throw e;
+            }
+            DurableFiles.syncDirectory(dir); // Always: a concurrent sync may have taken the dirty flag but not synced yet.
+            durableSequence.accumulateAndGet(previous.lastSequence(), Math::max);
         }
-        DurableFiles.syncDirectory(dir); // Always: a concurrent sync may have taken the dirty flag but not synced yet.
-        durableSequence.accumulateAndGet(previous.lastSequence(), Math::max);
         CaptureSegment next = CaptureSegment.create(dir, baseSequence, volumeId)
-                .directAppendsFrom(config.directAppendMinBytes(), staging);
+                .directAppendsFrom(config.effectiveDirectAppendMinBytes(), staging);
         segments.put(baseSequence, next); // Readers find the next segment before the old one is sealed.
         active = next;
         previous.seal();

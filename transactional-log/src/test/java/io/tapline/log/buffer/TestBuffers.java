@@ -104,6 +104,21 @@ public final class TestBuffers {
         Files.delete(dir);
     }
 
+    /**
+     * Makes a write-once buffer's directory look as a power cut leaves it: its sequence floor
+     * written in another boot (the page cache it relied on is gone). A damaged or missing floor
+     * file is left as it is (it can never pass for this boot).
+     */
+    public static void simulateReboot(Path volumeDir) throws IOException {
+        if (Files.exists(volumeDir.resolve(SequenceReservation.FILE))) {
+            try {
+                SequenceReservation.forgetBoot(volumeDir);
+            } catch (BufferCorruptException e) {
+                // Damaged: read as another boot's anyway.
+            }
+        }
+    }
+
     /** Polls {@code condition} until it holds or the deadline passes. */
     public static boolean eventually(BooleanSupplier condition, long timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;

@@ -46,6 +46,11 @@ class CrashStateExplorerTest {
     }
 
     @Test
+    void bufferSegmentsWriteOnce() throws Exception {
+        explore(new WriteOnceBufferWorkload(2, 24 * SCALE), scratch); // unforced writes pile up: states grow as their square
+    }
+
+    @Test
     void cycleLayers() throws Exception {
         explore(new CycleLayersWorkload(40 * SCALE), scratch);
     }
