@@ -32,25 +32,7 @@ class CrashAndOutageIT {
 
     @Test
     void wedgeKilledMidStreamKeepsEveryAcknowledgedWrite() throws Exception {
-        try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20).start()) {
-            Path acks = dir.resolve("acks.txt");
-            Process writer = startWriter(rig, acks, 0, BLOCKS);
-            awaitAcks(acks, 300, writer);
-            rig.wedge().kill9();
-            writer.waitFor();
-            int acked = readAcks(acks).size();
-            assertTrue(acked < BLOCKS, "the writer finished before the kill; the test proves nothing");
-
-            rig.startWedge();
-            assertAckedBlocksPresent(rig.primary(), readAcks(acks)); // nothing acknowledged was lost
-            Process rest = startWriter(rig, acks, acked, BLOCKS - acked);
-            assertEquals(0, rest.waitFor(), "writer after restart");
-
-            rig.awaitSynced(Duration.ofSeconds(120));
-            assertAckedBlocksPresent(rig.primary(), readAcks(acks));
-            assertAckedBlocksPresent(rig.replica(), readAcks(acks));
-            rig.assertReplicaMatchesPrimary();
-        }
+        killWedgeMidStream(rig -> { });
     }
 
     /**
@@ -61,9 +43,25 @@ class CrashAndOutageIT {
      */
     @Test
     void writeOnceWedgeKilledMidStreamKeepsItsRecordsAndEndsEqual() throws Exception {
+        killWedgeMidStream(rig -> {
+            Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
+                    rig.buffer().toString(), "--json");
+            assertTrue(status.output().contains("\"write-once\""), "status names the mode: " + status.output());
+            assertEquals(1.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_write_once"), "metric");
+            assertTrue(rig.wedge().logText().contains("write-once capture buffer was not closed cleanly in this boot"),
+                    rig.wedge().logText());
+        }, "--buffer-durability", "write-once");
+    }
+
+    /**
+     * kill -9 of the wedge (started with {@code wedgeArgs}) while a writer streams numbered blocks,
+     * a restart, {@code afterRestart}, the rest of the stream: every block the writer saw
+     * acknowledged is on the primary and on the replica, and the replica equals the primary.
+     */
+    private void killWedgeMidStream(RigCheck afterRestart, String... wedgeArgs) throws Exception {
         try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20)) {
             rig.startReplayer();
-            rig.startWedge("--buffer-durability", "write-once");
+            rig.startWedge(wedgeArgs);
             Path acks = dir.resolve("acks.txt");
             Process writer = startWriter(rig, acks, 0, BLOCKS);
             awaitAcks(acks, 300, writer);
@@ -72,21 +70,22 @@ class CrashAndOutageIT {
             int acked = readAcks(acks).size();
             assertTrue(acked < BLOCKS, "the writer finished before the kill; the test proves nothing");
 
-            rig.startWedge("--buffer-durability", "write-once");
-            assertAckedBlocksPresent(rig.primary(), readAcks(acks)); // the primary lost nothing acknowledged
-            Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
-                    rig.buffer().toString(), "--json");
-            assertTrue(status.output().contains("\"write-once\""), "status names the mode: " + status.output());
-            assertEquals(1.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_write_once"), "metric");
-            assertTrue(rig.wedge().logText().contains("write-once capture buffer was not closed cleanly in this boot"),
-                    rig.wedge().logText());
+            rig.startWedge(wedgeArgs);
+            assertAckedBlocksPresent(rig.primary(), readAcks(acks)); // nothing acknowledged was lost
+            afterRestart.check(rig);
             Process rest = startWriter(rig, acks, acked, BLOCKS - acked);
             assertEquals(0, rest.waitFor(), "writer after restart");
 
             rig.awaitSynced(Duration.ofSeconds(180));
+            assertAckedBlocksPresent(rig.primary(), readAcks(acks));
             assertAckedBlocksPresent(rig.replica(), readAcks(acks));
             rig.assertReplicaMatchesPrimary();
         }
+    }
+
+    /** A check of a running rig. */
+    private interface RigCheck {
+        void check(ReplicationRig rig) throws Exception;
     }
 
     @Test

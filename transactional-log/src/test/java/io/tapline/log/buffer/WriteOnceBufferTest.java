@@ -156,17 +156,7 @@ class WriteOnceBufferTest {
 
     @Test
     void aDamagedFloorStartsPastEverySequenceTheDirectoryNames() throws Exception {
-        Path live = dir.resolve("live");
-        Path copy = dir.resolve("copy");
-        CaptureBuffer buffer = open(live, WRITE_ONCE);
-        try {
-            for (int i = 0; i < 50; i++) {
-                appendWrite(buffer, 0, 2500);
-            }
-            copyDir(live, copy);
-        } finally {
-            buffer.close();
-        }
+        Path copy = killedAfter(50);
         flipByte(copy.resolve(SequenceReservation.FILE), 10);
         try (CaptureBuffer reopened = open(copy, WRITE_ONCE)) {
             assertTrue(reopened.firstSequence() > SequenceReservation.DAMAGED_MARGIN + 50,
@@ -177,17 +167,7 @@ class WriteOnceBufferTest {
 
     @Test
     void theDurableModeAfterAWriteOnceCrashStillStartsPastTheFloorAndEndsTheReservation() throws Exception {
-        Path live = dir.resolve("live");
-        Path copy = dir.resolve("copy");
-        CaptureBuffer buffer = open(live, WRITE_ONCE);
-        try {
-            for (int i = 0; i < 50; i++) {
-                appendWrite(buffer, 0, 2500);
-            }
-            copyDir(live, copy);
-        } finally {
-            buffer.close();
-        }
+        Path copy = killedAfter(50);
         TestBuffers.simulateReboot(copy);
         try (CaptureBuffer reopened = open(copy, DURABLE)) {
             assertEquals(SequenceReservation.BLOCK + 1, reopened.firstSequence());
@@ -198,6 +178,22 @@ class WriteOnceBufferTest {
             assertEquals(r.sequence(), reopened.durableSequence(), "durable mode forces again");
         }
         assertEquals(BufferStatus.DURABLE, CaptureBuffer.readStatus(copy).durability());
+    }
+
+    /** The directory a write-once buffer leaves when killed after {@code appends} records (a copy of it). */
+    private Path killedAfter(int appends) throws IOException {
+        Path live = dir.resolve("live");
+        Path copy = dir.resolve("copy");
+        CaptureBuffer buffer = open(live, WRITE_ONCE);
+        try {
+            for (int i = 0; i < appends; i++) {
+                appendWrite(buffer, 0, 2500);
+            }
+            copyDir(live, copy);
+        } finally {
+            buffer.close();
+        }
+        return copy;
     }
 
     private static void eachSegment(Path vol, IoConsumer action) {

@@ -113,18 +113,25 @@ final class BufferSegmentsWorkload implements CrashWorkload {
             if (dirty.at(opsDone) && !closing.at(opsDone)) {
                 assertTrue(buffer.uncleanShutdown(), "appends since the last clean close, but the reopen says clean");
             }
-            long expect = buffer.firstSequence();
-            try (RecordReader reader = buffer.openReader(buffer.firstSequence())) {
-                CaptureRecord r;
-                while ((r = reader.next(0)) != null) {
-                    assertEquals(expect, r.sequence(), "sequence");
-                    byte[] p = payloads.get(r.sequence());
-                    assertArrayEquals(p, r.payload(), "payload of seq " + r.sequence());
-                    assertEquals(r.sequence() * 4096, r.offsetBytes(), "offset of seq " + r.sequence());
-                    expect++;
-                }
-            }
-            assertEquals(buffer.lastSequence() + 1, expect, "records readable up to lastSequence");
+            assertRecordsAsAppended(buffer, payloads);
         }
+    }
+
+    /**
+     * Every retained record reads back in order up to the last sequence, each one that was appended
+     * (at offset {@code seq * 4096}, with its payload).
+     */
+    static void assertRecordsAsAppended(CaptureBuffer buffer, Map<Long, byte[]> payloads) throws Exception {
+        long expect = buffer.firstSequence();
+        try (RecordReader reader = buffer.openReader(buffer.firstSequence())) {
+            CaptureRecord r;
+            while ((r = reader.next(0)) != null) {
+                assertEquals(expect, r.sequence(), "sequence");
+                assertArrayEquals(payloads.get(r.sequence()), r.payload(), "payload of seq " + r.sequence());
+                assertEquals(r.sequence() * 4096, r.offsetBytes(), "offset of seq " + r.sequence());
+                expect++;
+            }
+        }
+        assertEquals(buffer.lastSequence() + 1, expect, "records readable up to lastSequence");
     }
 }

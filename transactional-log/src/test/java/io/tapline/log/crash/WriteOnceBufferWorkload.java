@@ -1,16 +1,13 @@
 package io.tapline.log.crash;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.log.Bus;
-import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.CaptureBuffer;
-import io.tapline.log.buffer.RecordReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -114,16 +111,7 @@ final class WriteOnceBufferWorkload implements CrashWorkload {
                         + " retained " + buffer.firstSequence() + " > cursor + 1 (" + ack + ")");
                 assertTrue(buffer.lastSequence() >= closedWith.at(opsDone), "records of a clean close lost");
             }
-            long expect = buffer.firstSequence();
-            try (RecordReader reader = buffer.openReader(buffer.firstSequence())) {
-                CaptureRecord r;
-                while ((r = reader.next(0)) != null) {
-                    assertEquals(expect, r.sequence(), "sequence");
-                    assertArrayEquals(payloads.get(r.sequence()), r.payload(), "payload of seq " + r.sequence());
-                    expect++;
-                }
-            }
-            assertEquals(buffer.lastSequence() + 1, expect, "records readable up to lastSequence");
+            BufferSegmentsWorkload.assertRecordsAsAppended(buffer, payloads);
         }
     }
 }
