@@ -223,9 +223,9 @@ public final class CaptureBuffer implements Closeable {
     }
 
     /**
-     * After a crash of a write-once buffer in an earlier boot: its segments were never forced, so a power cut may
-     * have left any of them torn, emptied or missing (their directory entries were not synced
-     * either). None is trusted: they are deleted and the buffer starts past the durable sequence
+     * After a crash of a write-once buffer in an earlier boot: its segments were never forced, so
+     * a power cut may have left any of them torn, emptied or missing (their directory entries were
+     * not synced either). None is trusted: they are deleted and the buffer starts past the durable sequence
      * floor, so no later record reuses a sequence a remote may have applied. The caller tracks
      * every chunk (unclean shutdown), and a replica whose next record is gone gets a full resync.
      */
@@ -245,8 +245,9 @@ public final class CaptureBuffer implements Closeable {
         DurableFiles.syncDirectory(volumeDir);
         startAt(volumeDir, volumeId, floor + 1);
         log.warn("write-once capture buffer was not closed cleanly before a reboot (power cut or kernel crash)"
-                + " volume={} dir={}: its {} unforced segments are dropped (records not yet shipped are lost as records), it starts at seq {} past the reserved"
-                + " floor, and a resync compares every chunk", volumeId, volumeDir, segmentFiles.size(), floor + 1);
+                + " volume={} dir={}: its {} unforced segments are dropped (records not yet shipped are lost as"
+                + " records), it starts at seq {} past the reserved floor, and a resync compares every chunk",
+                volumeId, volumeDir, segmentFiles.size(), floor + 1);
     }
 
     /** Whether this buffer runs in the write-once mode ({@link BufferConfig#writeOnce}). */
@@ -426,10 +427,10 @@ public final class CaptureBuffer implements Closeable {
                     r.lengthBytes(), r.flags(), r.provenance(), r.payload()));
         }
         long last = lastSequence + n;
+        if (reservation != null && last > reservation.reservedThrough()) {
+            return List.of(); // reserving fsyncs, and an inline run is on an event loop: one by one on the capture thread
+        }
         try {
-            if (reservation != null) {
-                reservation.cover(last);
-            }
             active.append(batch.encode(records), last, total, largest);
         } catch (IOException e) {
             log.debug("batched append failed, appending one record at a time volume={} seq={}..{}", volumeId,
