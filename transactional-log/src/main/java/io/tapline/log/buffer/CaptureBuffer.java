@@ -250,6 +250,14 @@ public final class CaptureBuffer implements Closeable {
                 volumeId, volumeDir, segmentFiles.size(), floor + 1);
     }
 
+    /** Reserves sequences {@code block} at a time from now on (write-once mode; tests reach a reservation's end). */
+    synchronized void reserveInBlocksOf(long block) throws IOException {
+        if (reservation == null) {
+            throw new IllegalStateException("not a write-once buffer");
+        }
+        reservation = SequenceReservation.begin(dir, lastSequence, block);
+    }
+
     /** Whether this buffer runs in the write-once mode ({@link BufferConfig#writeOnce}). */
     public boolean writeOnce() {
         return config.writeOnce();

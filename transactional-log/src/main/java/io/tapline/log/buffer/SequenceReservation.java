@@ -57,10 +57,12 @@ final class SequenceReservation {
     private static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
 
     private final Path file;
+    private final long block;
     private long reservedThrough;
 
-    private SequenceReservation(Path file, long reservedThrough) {
+    private SequenceReservation(Path file, long block, long reservedThrough) {
         this.file = file;
+        this.block = block;
         this.reservedThrough = reservedThrough;
     }
 
@@ -112,7 +114,15 @@ final class SequenceReservation {
 
     /** Starts reserving for a buffer whose last appended sequence is {@code lastSequence}. */
     static SequenceReservation begin(Path dir, long lastSequence) throws IOException {
-        SequenceReservation r = new SequenceReservation(dir.resolve(FILE), -1);
+        return begin(dir, lastSequence, BLOCK);
+    }
+
+    /** {@link #begin(Path, long)} reserving {@code block} sequences at a time (tests reach a boundary with a small one). */
+    static SequenceReservation begin(Path dir, long lastSequence, long block) throws IOException {
+        if (block < 1) {
+            throw new IllegalArgumentException("block: " + block + " (expected: >= 1)");
+        }
+        SequenceReservation r = new SequenceReservation(dir.resolve(FILE), block, -1);
         r.cover(lastSequence);
         return r;
     }
@@ -129,7 +139,7 @@ final class SequenceReservation {
         if (sequence <= reservedThrough) {
             return;
         }
-        long next = sequence + BLOCK;
+        long next = sequence + block;
         DurableFiles.replace(file, encode(next, currentBootId()));
         reservedThrough = next;
     }

@@ -67,6 +67,36 @@ class WriteOnceBufferTest {
         assertFalse(Files.exists(file));
     }
 
+    /**
+     * A batch that would use sequences past the reservation is not appended in one write (the
+     * caller, maybe an event loop, must not wait for the reservation's fsync); appended one by one,
+     * its records extend the reservation before they are stored.
+     */
+    @Test
+    void aBatchStopsAtTheReservationsEndAndSingleAppendsExtendIt() throws Exception {
+        Path vol = dir.resolve("vol");
+        try (CaptureBuffer buffer = open(vol, WRITE_ONCE)) {
+            buffer.reserveInBlocksOf(10); // sequences 1..10 reserved
+            assertEquals(5, buffer.appendBatch(requests(5)).size(), "inside the reservation");
+            assertEquals(List.of(), buffer.appendBatch(requests(6)), "6..11 passes the reserved 10");
+            assertEquals(10, SequenceReservation.read(vol.resolve(SequenceReservation.FILE)));
+            for (int i = 0; i < 6; i++) {
+                appendWrite(buffer, 0, 100);
+            }
+            assertEquals(11, buffer.lastSequence());
+            assertEquals(21, SequenceReservation.read(vol.resolve(SequenceReservation.FILE)), "reserved from 11");
+            assertEquals(5, buffer.appendBatch(requests(5)).size(), "12..16 inside the new reservation");
+        }
+    }
+
+    private static List<AppendRequest> requests(int n) {
+        List<AppendRequest> list = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            list.add(new AppendRequest.Plain(RecordKind.WRITE, i * 4096L, 100, 0, TestBuffers.WEDGE, new byte[100]));
+        }
+        return list;
+    }
+
     @Test
     void aCleanCloseKeepsEveryRecordAndAcknowledgedSegmentsAreDeleted() throws Exception {
         Path vol = dir.resolve("vol");
