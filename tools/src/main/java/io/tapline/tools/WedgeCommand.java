@@ -97,7 +97,7 @@ final class WedgeCommand implements Callable<Integer> {
                     + " same buffer directory and remotes (repeatable; the file is created with --size if missing).")
     java.util.Map<String, Path> members = new java.util.LinkedHashMap<>();
 
-    /** An enum option's value in any case; anything else is named with what is expected. */
+    /** An enum option's value in any case, '-' for '_'; anything else is named with what is expected. */
     abstract static class LowerCaseEnum<E extends Enum<E>> implements picocli.CommandLine.ITypeConverter<E> {
         private final Class<E> type;
         private final String option;
@@ -110,11 +110,12 @@ final class WedgeCommand implements Callable<Integer> {
         @Override
         public E convert(String value) {
             try {
-                return Enum.valueOf(type, value.toUpperCase(java.util.Locale.ROOT));
+                return Enum.valueOf(type, value.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(option + ": " + value + " (expected: "
                         + java.util.Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(
-                                java.util.Locale.ROOT)).collect(java.util.stream.Collectors.joining(" or ")) + ")");
+                                java.util.Locale.ROOT).replace('_', '-')).collect(java.util.stream.Collectors.joining(" or "))
+                        + ")");
             }
         }
     }
@@ -178,16 +179,9 @@ final class WedgeCommand implements Callable<Integer> {
     BufferDurability bufferDurability;
 
     /** Accepts {@code durable} and {@code write-once}, in any case. */
-    static final class BufferDurabilityConverter implements picocli.CommandLine.ITypeConverter<BufferDurability> {
-        @Override
-        public BufferDurability convert(String value) {
-            for (BufferDurability d : BufferDurability.values()) {
-                if (d.word().equalsIgnoreCase(value)) {
-                    return d;
-                }
-            }
-            throw new picocli.CommandLine.TypeConversionException(
-                    "--buffer-durability: " + value + " (expected: durable or write-once)");
+    static final class BufferDurabilityConverter extends LowerCaseEnum<BufferDurability> {
+        BufferDurabilityConverter() {
+            super(BufferDurability.class, "--buffer-durability");
         }
     }
 

@@ -225,9 +225,10 @@ public final class CaptureBuffer implements Closeable {
     /**
      * After a crash of a write-once buffer in an earlier boot: its segments were never forced, so
      * a power cut may have left any of them torn, emptied or missing (their directory entries were
-     * not synced either). None is trusted: they are deleted and the buffer starts past the durable sequence
-     * floor, so no later record reuses a sequence a remote may have applied. The caller tracks
-     * every chunk (unclean shutdown), and a replica whose next record is gone gets a full resync.
+     * not synced either). None is trusted: they are deleted and the buffer starts past the durable
+     * sequence floor, so no later record reuses a sequence a remote may have applied. The caller
+     * tracks every chunk (unclean shutdown), and a replica whose next record is gone gets a full
+     * resync.
      */
     private static void startPastFloor(Path volumeDir, String volumeId) throws IOException {
         List<Path> segmentFiles = SegmentNames.listSegments(volumeDir);

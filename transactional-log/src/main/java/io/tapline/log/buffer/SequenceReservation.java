@@ -54,7 +54,8 @@ final class SequenceReservation {
     private static final short VERSION = 1;
     private static final int BYTES = 36;
     private static final int CRC_AT = 32;
-    private static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
+    /** This boot's id, read once: it cannot change while the process runs. */
+    private static final byte[] THIS_BOOT = readBootId(Path.of("/proc/sys/kernel/random/boot_id"));
 
     private final Path file;
     private final long block;
@@ -92,15 +93,14 @@ final class SequenceReservation {
      * record the last run appended (false when it cannot tell: no boot id, a damaged file).
      */
     static boolean writtenThisBoot(Path dir) throws IOException {
-        byte[] now = currentBootId();
-        if (isZero(now)) {
+        if (isZero(THIS_BOOT)) {
             return false;
         }
         try {
             ByteBuffer buf = checked(dir.resolve(FILE));
             byte[] written = new byte[16];
             buf.get(16, written);
-            return java.util.Arrays.equals(now, written);
+            return java.util.Arrays.equals(THIS_BOOT, written);
         } catch (BufferCorruptException e) {
             return false;
         }
@@ -140,7 +140,7 @@ final class SequenceReservation {
             return;
         }
         long next = sequence + block;
-        DurableFiles.replace(file, encode(next, currentBootId()));
+        DurableFiles.replace(file, encode(next, THIS_BOOT));
         reservedThrough = next;
     }
 
@@ -153,10 +153,10 @@ final class SequenceReservation {
     }
 
     /** The kernel's boot id as 16 bytes; zeros when it cannot be read (not Linux). */
-    static byte[] currentBootId() {
+    private static byte[] readBootId(Path file) {
         byte[] id = new byte[16];
         try {
-            String hex = Files.readString(BOOT_ID).trim().replace("-", "");
+            String hex = Files.readString(file).trim().replace("-", "");
             if (hex.length() == 32) {
                 for (int i = 0; i < 16; i++) {
                     id[i] = (byte) Integer.parseInt(hex.substring(2 * i, 2 * i + 2), 16);
