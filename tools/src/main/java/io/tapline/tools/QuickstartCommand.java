@@ -63,7 +63,8 @@ final class QuickstartCommand implements Callable<Integer> {
         try {
             ReplayServer replayer = serve.own(ReplayServer.start(ReplayCommand.replayConfig(link, dir.resolve("remote"), "")));
             SourceNode node = serve.own(SourceNode.start(new SourceNode.Settings(nbd, export, volume, sizeBytes,
-                    dir.resolve("buffer"), BufferConfig.ofMaxBytes(64L << 20, 4L << 30), List.of(replayer.boundAddress()),
+                    dir.resolve("buffer"), BufferConfig.ofMaxBytes(64L << 20, 4L << 30)
+                            .withActivityLog(io.tapline.log.buffer.ActivityLogConfig.DEFAULT), List.of(replayer.boundAddress()),
                     InetAddress.getLocalHost().getHostName(), "")));
             node.usePrimaryPageCachePolicy(io.tapline.log.volume.PageCachePolicy.PACED); // the wedge's default
             if (metrics != null) {

@@ -54,6 +54,9 @@ final class SourceMetrics {
         bufferGauge(registry, "tapline_buffer_write_once",
                 "1 when records are not forced (a crash may lose unshipped ones; a resync then compares every chunk)",
                 tags, buffer, s -> BufferStatus.WRITE_ONCE.equals(s.durability()) ? 1 : 0);
+        bufferGauge(registry, "tapline_buffer_crash_compare_bytes",
+                "bytes a resync would compare after a crash now: the activity log's hot extents (-1: every chunk)",
+                tags, buffer, BufferStatus::crashCompareBytes);
         bufferGauge(registry, "tapline_buffer_storage_error", "1 while the buffer cannot store records", tags, buffer,
                 s -> s.storageError().isEmpty() ? 0 : 1);
         if (resync != null) {

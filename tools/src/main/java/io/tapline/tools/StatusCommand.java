@@ -175,6 +175,7 @@ final class StatusCommand implements Callable<Integer> {
         v.put("volume", s.volumeId());
         v.put("mode", s.mode().name());
         v.put("durability", s.durability());
+        v.put("crashCompareBytes", s.crashCompareBytes());
         v.put("captured", s.lastSequence());
         v.put("firstRetained", s.firstSequence());
         v.put("retainedBytes", s.retainedBytes());
@@ -291,9 +292,14 @@ final class StatusCommand implements Callable<Integer> {
                     v.get("volume"), v.get("mode"), v.get("captured"), v.get("retainedBytes"),
                     v.get("highWaterBytes"), v.get("maxBytes"), v.get("lostWrites"), v.get("gapRecords"),
                     (Long) v.get("trackedChunks") < 0 ? "whole volume" : v.get("trackedChunks")));
+            long crashCompare = (Long) v.get("crashCompareBytes");
+            String afterCrash = crashCompare < 0 ? "every chunk (no activity log)"
+                    : crashCompare + " bytes (the activity log's hot extents)";
             if (BufferStatus.WRITE_ONCE.equals(v.get("durability"))) {
                 sb.append("  write-once buffer: records are not forced; a crash may lose unshipped ones (a resync"
-                        + " then compares every chunk)\n");
+                        + " then compares " + afterCrash + ")\n");
+            } else {
+                sb.append("  after a crash now a resync would compare ").append(afterCrash).append('\n');
             }
             if (v.get("storageError") != null) {
                 sb.append("  buffer storage error: ").append(v.get("storageError")).append('\n');

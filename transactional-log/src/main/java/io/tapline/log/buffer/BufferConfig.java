@@ -18,9 +18,13 @@ package io.tapline.log.buffer;
  *                       lose unshipped records; the buffer then starts past a durable sequence floor
  *                       and a resync compares every chunk (see {@code SequenceReservation} and
  *                       docs/ordering-contract.md). Direct appends are off in this mode.
+ * @param activityLog    the {@link ActivityLog} of hot extents kept by a wedge, so that a crash makes
+ *                       the resync compare only those ({@link ActivityLogConfig#OFF}: every chunk);
+ *                       only a writer that reports the primary's durable points
+ *                       ({@link CaptureBuffer#confirmDurable}) lets extents cool down
  */
 public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes, long directAppendMinBytes,
-        boolean writeOnce) {
+        boolean writeOnce, ActivityLogConfig activityLog) {
     private static final String DIRECT_PROPERTY = "tapline.buffer.directAppendMinBytes";
     /** Records of at least this many encoded bytes are appended with O_DIRECT, unless a config says otherwise. */
     static final long DIRECT_APPEND_MIN_BYTES = minRecordBytes(System.getProperty(DIRECT_PROPERTY, "65536"));
@@ -36,7 +40,14 @@ public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes
         this(segmentBytes, maxBytes, highWaterBytes, directAppendMinBytes, false);
     }
 
+    /** A config without an activity log. */
+    public BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes, long directAppendMinBytes,
+            boolean writeOnce) {
+        this(segmentBytes, maxBytes, highWaterBytes, directAppendMinBytes, writeOnce, ActivityLogConfig.OFF);
+    }
+
     public BufferConfig {
+        java.util.Objects.requireNonNull(activityLog, "activityLog");
         if (directAppendMinBytes < 0) {
             throw new IllegalArgumentException(
                     "directAppendMinBytes: " + directAppendMinBytes + " (expected: >= 0)");
@@ -61,12 +72,17 @@ public record BufferConfig(long segmentBytes, long maxBytes, long highWaterBytes
 
     /** This config with another direct-append threshold. */
     public BufferConfig withDirectAppendMinBytes(long bytes) {
-        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, bytes, writeOnce);
+        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, bytes, writeOnce, activityLog);
     }
 
     /** This config in the write-once mode, or not. */
     public BufferConfig withWriteOnce(boolean on) {
-        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, directAppendMinBytes, on);
+        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, directAppendMinBytes, on, activityLog);
+    }
+
+    /** This config with another activity log ({@link ActivityLogConfig#OFF}: none). */
+    public BufferConfig withActivityLog(ActivityLogConfig log) {
+        return new BufferConfig(segmentBytes, maxBytes, highWaterBytes, directAppendMinBytes, writeOnce, log);
     }
 
     /** The threshold for direct appends in effect: none in the write-once mode (they would reach the disk). */

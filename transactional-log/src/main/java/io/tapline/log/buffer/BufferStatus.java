@@ -21,6 +21,8 @@ import java.util.Map;
  * @param capturePaused            why an operator paused capture (changed chunks are tracked instead); empty when not
  * @param durability               {@code durable}, or {@code write-once}: records unforced, a crash may lose
  *                                 unshipped ones (then a resync compares every chunk; docs/ordering-contract.md)
+ * @param crashCompareBytes        what a resync would compare after a crash now: the activity log's hot
+ *                                 extents, or {@link #WHOLE_VOLUME} when the buffer keeps no log
  */
 public record BufferStatus(
         String volumeId,
@@ -37,7 +39,10 @@ public record BufferStatus(
         long trackedChunks,
         String storageError,
         String capturePaused,
-        String durability) {
+        String durability,
+        long crashCompareBytes) {
+    /** {@link #crashCompareBytes} when the buffer keeps no activity log: a crash compares every chunk. */
+    public static final long WHOLE_VOLUME = -1;
     /** {@link #durability} of a buffer whose records are forced by FLUSH, FUA and every roll. */
     public static final String DURABLE = "durable";
     /** {@link #durability} of a {@link BufferConfig#writeOnce write-once} buffer. */

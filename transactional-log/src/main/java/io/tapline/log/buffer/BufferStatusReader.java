@@ -73,7 +73,21 @@ final class BufferStatusReader {
         return new BufferStatus(state.volumeId(), mode, first, last, retained, config.highWaterBytes(),
                 config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir), "",
                 CapturePause.read(dir),
-                SequenceReservation.present(dir) ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE);
+                SequenceReservation.present(dir) ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
+                crashCompareBytes(dir));
+    }
+
+    /** The hot extents' bytes of the directory's activity log, or the whole volume (none, or unreadable). */
+    private static long crashCompareBytes(Path dir) {
+        if (java.nio.file.Files.exists(dir.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE))) {
+            return 0; // closed cleanly: nothing to compare, and the next open starts a new log
+        }
+        try {
+            ActivityLog.Recovered hot = ActivityLog.read(dir);
+            return hot != null && hot.readable() ? hot.hotBytes() : BufferStatus.WHOLE_VOLUME;
+        } catch (IOException e) {
+            return BufferStatus.WHOLE_VOLUME;
+        }
     }
 
     private static long captureTimeOf(List<Path> files, int headerBytes, long sequence) throws IOException {

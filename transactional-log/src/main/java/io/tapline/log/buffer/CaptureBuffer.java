@@ -65,7 +65,8 @@ public final class CaptureBuffer implements Closeable {
      * Present only while no buffer has the directory open after a clean {@link #close}. Missing at
      * open (for a buffer that existed): the last run ended without a close, so the source volume
      * may hold writes whose records a power cut took (the wedge writes buffer and primary through
-     * the page cache until a FLUSH): every chunk is tracked, and a resync compares them all.
+     * the page cache until a FLUSH): the chunks of the {@link ActivityLog}'s hot extents are
+     * tracked (every chunk when the run kept no log), and a resync compares them.
      */
     static final String CLEAN_SHUTDOWN_FILE = "clean.shutdown";
     private boolean uncleanShutdown;
@@ -117,6 +118,10 @@ public final class CaptureBuffer implements Closeable {
     private ExclusiveLock lock;
     /** The sequence floor of the write-once mode; null in the durable mode. */
     private SequenceReservation reservation;
+    /** The hot extents (writer lock); null when the config keeps no activity log. */
+    private ActivityLog activity;
+    /** The highest sequence the writer reported durable on the primary too ({@link #confirmDurable}). */
+    private final AtomicLong confirmedThrough = new AtomicLong();
 
     private CaptureBuffer(Path dir, String volumeId, BufferConfig config, Clock clock, RecoveryReport report,
             RemoteCursors cursors, LostWrites lost, ChangedChunks changed) {
@@ -191,14 +196,18 @@ public final class CaptureBuffer implements Closeable {
                 changed);
         try {
             if (existed && !cleanShutdown) {
-                log.warn("capture buffer was not closed cleanly (crash or power loss) volume={} dir={}: every chunk is"
-                        + " tracked, a resync compares the volume with its replicas", volumeId, volumeDir);
-                changed.markAll();
+                trackAfterUncleanStop(volumeDir, volumeId, changed);
                 buffer.uncleanShutdown = true;
             }
             if (cleanShutdown) {
                 Files.delete(cleanMarker);
                 DurableFiles.syncDirectory(volumeDir); // a crash from now on must be seen as one
+            }
+            // Only once the last run's hot extents are tracked durably: a fresh log, or none.
+            if (config.activityLog().enabled()) {
+                buffer.activity = ActivityLog.start(volumeDir, config.activityLog());
+            } else {
+                ActivityLog.remove(volumeDir);
             }
             buffer.adopt(recovered.segments());
             if (config.writeOnce()) {
@@ -220,6 +229,37 @@ public final class CaptureBuffer implements Closeable {
         }
         warnIfFilesystemSmall(volumeDir, volumeId, config);
         return buffer;
+    }
+
+    /**
+     * After an unclean stop: tracks the chunks of the hot extents the last run's activity log
+     * names, durably, or every chunk when it kept none or it cannot be read. The primary and the
+     * buffer can disagree only there: an extent became hot before any write into it was stored or
+     * applied, and cooled only once its writes were safe.
+     */
+    private static void trackAfterUncleanStop(Path dir, String volumeId, ChangedChunks changed) throws IOException {
+        ActivityLog.Recovered hot;
+        String why;
+        try {
+            hot = ActivityLog.read(dir);
+            why = hot == null ? "no activity log" : hot.problem();
+        } catch (IOException e) {
+            hot = null;
+            why = "activity log unreadable: " + e.getMessage();
+        }
+        if (hot != null && hot.readable()) {
+            for (int extent : hot.extents()) {
+                changed.mark((long) extent * hot.extentBytes(), hot.extentBytes());
+            }
+            changed.force();
+            log.warn("capture buffer was not closed cleanly (crash or power loss) volume={} dir={}: the activity log"
+                    + " names {} hot extents ({} bytes), their chunks are tracked and a resync compares them with its"
+                    + " replicas", volumeId, dir, hot.extents().length, hot.hotBytes());
+            return;
+        }
+        log.warn("capture buffer was not closed cleanly (crash or power loss) volume={} dir={}: every chunk is"
+                + " tracked ({}), a resync compares the volume with its replicas", volumeId, dir, why);
+        changed.markAll();
     }
 
     /**
@@ -351,6 +391,9 @@ public final class CaptureBuffer implements Closeable {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(provenance, "provenance");
         byte[] data = payload == null ? EMPTY : payload;
+        if (activity != null && kind.changesData()) {
+            admit(List.of(new ActivityLog.Touch(offsetBytes, lengthBytes, lastSequence + 1)));
+        }
         if (!capturePaused.isEmpty()) {
             // An operator stopped capture: the host's writes go on, their chunks are tracked and a
             // resync ships them once capture resumes. Nothing is stored meanwhile (no MARK either:
@@ -421,6 +464,9 @@ public final class CaptureBuffer implements Closeable {
                     || retainedBytes + total + size > config.maxBytes()) {
                 break;
             }
+            if (activity != null && r.kind().changesData() && !activity.covers(r.offsetBytes(), r.lengthBytes())) {
+                break; // a cold extent needs a transaction, which fsyncs: see prepare
+            }
             total += size;
             largest = Math.max(largest, size);
             n++;
@@ -448,8 +494,82 @@ public final class CaptureBuffer implements Closeable {
         }
         retainedBytes += total;
         lastSequence = last;
+        if (activity != null) {
+            for (CaptureRecord r : records) {
+                activity.touch(r.offsetBytes(), r.lengthBytes(), r.sequence());
+            }
+        }
         wakeReaders();
         return records;
+    }
+
+    /**
+     * Makes the ranges of {@code requests} hot in the activity log before {@link #appendBatch}
+     * stores them (one transaction, an fdatasync, for all extents not hot yet), so the batch is
+     * not cut short at a cold extent. Never call it on an event loop. A no-op without a log.
+     *
+     * @throws IOException when the transaction failed (the buffer then fails as after any failed
+     *         fsync) or the buffer is closed
+     */
+    public synchronized void prepare(List<? extends AppendRequest> requests) throws IOException {
+        checkOpen();
+        if (activity == null) {
+            return;
+        }
+        List<ActivityLog.Touch> touches = new ArrayList<>(requests.size());
+        for (int i = 0; i < requests.size(); i++) {
+            AppendRequest r = requests.get(i);
+            if (r.kind().changesData()) {
+                touches.add(new ActivityLog.Touch(r.offsetBytes(), r.lengthBytes(), lastSequence + 1 + i));
+            }
+        }
+        admit(touches);
+    }
+
+    /**
+     * Makes the touched extents hot before their writes go anywhere. A failed transaction fails
+     * the buffer (as any failed fsync): the write gets an error and changes nothing, and after it
+     * no write reaches an extent that is not hot, so the log the next open reads covers them all.
+     */
+    private void admit(List<ActivityLog.Touch> touches) throws IOException {
+        if (!activity.coversAll(touches)) {
+            checkNotFailed();
+            try {
+                activity.admit(touches, safeThrough());
+            } catch (IOException e) {
+                fail("activity log transaction failed: " + e.getMessage());
+                throw e;
+            }
+            return;
+        }
+        for (ActivityLog.Touch t : touches) {
+            activity.touch(t.offsetBytes(), t.lengthBytes(), t.sequence());
+        }
+    }
+
+    /**
+     * The highest sequence whose write can no longer make the primary and the replicas disagree
+     * after a crash: the writer confirmed the primary durable through it, and the buffer holds it
+     * durably (durable mode) or every remote acknowledged it (write-once mode: a power cut drops
+     * unacknowledged records).
+     */
+    private long safeThrough() {
+        long safe = confirmedThrough.get();
+        if (config.writeOnce()) {
+            long acked = cursors.minimum();
+            return Math.min(safe, acked == Long.MAX_VALUE ? 0 : acked);
+        }
+        return Math.min(safe, durableSequence.get());
+    }
+
+    /**
+     * Reports that the writer's primary volume is durable through {@code sequence}: every record
+     * up to it was applied to the primary and both were synced afterwards (the wedge's flusher
+     * calls it after its sync pair). Lets the activity log's extents cool down; without it they
+     * stay hot and a crash makes the resync compare all of them.
+     */
+    public void confirmDurable(long sequence) {
+        confirmedThrough.accumulateAndGet(sequence, Math::max);
     }
 
     private CaptureRecord appendOrTrack(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
@@ -833,7 +953,8 @@ public final class CaptureBuffer implements Closeable {
         }
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
                 acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError(), capturePaused,
-                config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE);
+                config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
+                activity == null ? BufferStatus.WHOLE_VOLUME : activity.hotBytes());
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */
@@ -860,6 +981,9 @@ public final class CaptureBuffer implements Closeable {
                     }
                     lost.close();
                     changed.close();
+                    if (activity != null) {
+                        activity.close();
+                    }
                     if (failure.isEmpty()) {
                         DurableFiles.replace(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[0]);
                     } else {
@@ -902,6 +1026,9 @@ public final class CaptureBuffer implements Closeable {
         gather[1] = null;
         retainedBytes += size;
         lastSequence = record.sequence();
+        if (activity != null && record.kind().changesData()) {
+            activity.touch(record.offsetBytes(), record.lengthBytes(), record.sequence());
+        }
         wakeReaders();
     }
 
@@ -1087,6 +1214,9 @@ public final class CaptureBuffer implements Closeable {
         try {
             lost.close();
             changed.close();
+            if (activity != null) {
+                activity.close();
+            }
         } catch (IOException e) {
             cause.addSuppressed(e);
         }

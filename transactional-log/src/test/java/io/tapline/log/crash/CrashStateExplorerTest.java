@@ -51,6 +51,16 @@ class CrashStateExplorerTest {
     }
 
     @Test
+    void activityLog() throws Exception {
+        explore(new ActivityLogWorkload(false, 2, 40 * SCALE), scratch);
+    }
+
+    @Test
+    void activityLogWriteOnce() throws Exception {
+        explore(new ActivityLogWorkload(true, 2, 16 * SCALE), scratch);
+    }
+
+    @Test
     void cycleLayers() throws Exception {
         explore(new CycleLayersWorkload(40 * SCALE), scratch);
     }

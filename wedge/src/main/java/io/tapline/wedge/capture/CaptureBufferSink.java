@@ -28,8 +28,18 @@ final class CaptureBufferSink implements CaptureSink {
     }
 
     @Override
+    public void prepare(List<WriteCommand> commands) throws IOException {
+        buffer.prepare(commands);
+    }
+
+    @Override
     public void sync() throws IOException {
         buffer.sync();
+    }
+
+    @Override
+    public void confirmDurable(long sequence) {
+        buffer.confirmDurable(sequence);
     }
 
     @Override

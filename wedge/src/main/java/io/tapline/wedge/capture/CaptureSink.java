@@ -42,8 +42,25 @@ public interface CaptureSink {
         return List.of();
     }
 
+    /**
+     * Readies the sink to store {@code commands} with {@link #appendAll} without stopping early
+     * (the capture buffer makes their extents hot in its activity log: one fdatasync for all of
+     * them). Called on the sequencer's capture thread only, never on an event loop.
+     *
+     * @throws IOException when the sink could not (the caller then appends them one by one)
+     */
+    default void prepare(List<WriteCommand> commands) throws IOException {
+    }
+
     /** Makes every record appended before this call durable. */
     void sync() throws IOException;
+
+    /**
+     * The primary volume and the sink are durable through {@code sequence}: every command up to it
+     * was applied and both were synced afterwards (the flusher, after its sync pair).
+     */
+    default void confirmDurable(long sequence) {
+    }
 
     /**
      * The volume failed for good (a failed fsync, {@code reason} says which): the sink must not

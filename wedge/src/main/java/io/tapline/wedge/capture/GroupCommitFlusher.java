@@ -87,6 +87,13 @@ final class GroupCommitFlusher {
                 continue;
             }
             WriteOutcome outcome = syncBoth();
+            if (outcome == WriteOutcome.OK) {
+                long through = 0;
+                for (Queued q : batch) {
+                    through = Math.max(through, q.sequence());
+                }
+                sink.confirmDurable(through); // every command up to it was applied before the sync pair
+            }
             for (Queued q : batch) {
                 q.command().listener().onComplete(q.command(), outcome, q.sequence());
                 touched.add(q.command().listener());

@@ -416,6 +416,7 @@ public final class VolumeSequencer implements AutoCloseable {
             commands.add(p.command);
         }
         try {
+            sink.prepare(commands); // this is the capture thread: it may fsync (an activity log transaction)
             return sink.appendAll(commands);
         } catch (IOException | RuntimeException e) {
             return List.of(); // appended one by one instead, where a failure is logged and answered per command
