@@ -38,6 +38,16 @@ final class WrittenChunksSink implements CaptureSink {
     }
 
     @Override
+    public void confirmDurable(long sequence) {
+        next.confirmDurable(sequence); // the buffer's activity log lets extents cool
+    }
+
+    @Override
+    public boolean wantsDurablePoint() {
+        return next.wantsDurablePoint();
+    }
+
+    @Override
     public void fail(String reason) {
         next.fail(reason);
     }

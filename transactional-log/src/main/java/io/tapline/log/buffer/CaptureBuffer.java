@@ -563,6 +563,16 @@ public final class CaptureBuffer implements Closeable {
     }
 
     /**
+     * Whether the writer should make a durable point of its own (a sync pair, then
+     * {@link #confirmDurable}): the activity log holds more hot extents than configured because
+     * none of them is safe, as under a host that never flushes. The wedge's flusher polls it.
+     */
+    public boolean wantsDurablePoint() {
+        ActivityLog a = activity;
+        return a != null && a.hotCount() > config.activityLog().hotExtents() && confirmedThrough.get() < lastSequence;
+    }
+
+    /**
      * Reports that the writer's primary volume is durable through {@code sequence}: every record
      * up to it was applied to the primary and both were synced afterwards (the wedge's flusher
      * calls it after its sync pair). Lets the activity log's extents cool down; without it they
@@ -749,7 +759,7 @@ public final class CaptureBuffer implements Closeable {
      * volume's, reported by the wedge): Linux may drop the dirty pages of a failed fsync and a
      * retry then succeeds without the data on disk, so every later {@link #sync} throws, status
      * shows the reason as the storage error, and {@link #close} leaves no clean-shutdown marker:
-     * the next open tracks every chunk and a resync heals the replicas. Idempotent.
+     * the next open tracks the activity log's extents (or every chunk) and a resync heals the replicas. Idempotent.
      */
     public void fail(String reason) {
         synchronized (failureLock) { // its own lock: called under this (a roll) and under syncLock (a sync)
@@ -988,7 +998,7 @@ public final class CaptureBuffer implements Closeable {
                         DurableFiles.replace(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[0]);
                     } else {
                         log.warn("capture buffer closed without a clean-shutdown marker volume={} reason={}: the next"
-                                + " open tracks every chunk", volumeId, failure);
+                                + " open tracks the activity log's extents (every chunk without one)", volumeId, failure);
                     }
                 } finally {
                     closed = true;

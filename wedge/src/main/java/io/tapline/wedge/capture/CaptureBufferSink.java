@@ -43,6 +43,11 @@ final class CaptureBufferSink implements CaptureSink {
     }
 
     @Override
+    public boolean wantsDurablePoint() {
+        return buffer.wantsDurablePoint();
+    }
+
+    @Override
     public void fail(String reason) {
         buffer.fail(reason);
     }

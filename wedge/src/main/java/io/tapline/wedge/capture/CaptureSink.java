@@ -63,6 +63,15 @@ public interface CaptureSink {
     }
 
     /**
+     * Whether the sink would like a durable point although no host command asked for one (the
+     * capture buffer's activity log holds more hot extents than configured, none of them safe:
+     * a host that never flushes). The flusher then runs a sync pair on its own.
+     */
+    default boolean wantsDurablePoint() {
+        return false;
+    }
+
+    /**
      * The volume failed for good (a failed fsync, {@code reason} says which): the sink must not
      * claim a clean shutdown when it is closed, so that the next start tracks every chunk and a
      * resync heals the replica. Idempotent; any thread.

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +28,11 @@ import org.slf4j.LoggerFactory;
 final class GroupCommitFlusher {
     private static final Logger log = LoggerFactory.getLogger(GroupCommitFlusher.class);
     private static final int MAX_BATCH = 4096;
+    /**
+     * How often an idle flusher asks the sink whether it wants a durable point of its own
+     * ({@link CaptureSink#wantsDurablePoint}; {@code tapline.wedge.durablePointMillis}).
+     */
+    static final long DURABLE_POINT_MILLIS = Long.getLong("tapline.wedge.durablePointMillis", 1000);
 
     private final String volumeName;
     private final BlockVolume primary;
@@ -50,12 +57,16 @@ final class GroupCommitFlusher {
     private record Queued(WriteCommand command, long sequence) {
     }
     private final VolumeFailure failure;
+    /** The sequence of the last command applied to the primary (every earlier one was applied before it). */
+    private final LongSupplier appliedThrough;
 
-    GroupCommitFlusher(String volumeName, BlockVolume primary, CaptureSink sink, VolumeFailure failure) {
+    GroupCommitFlusher(String volumeName, BlockVolume primary, CaptureSink sink, VolumeFailure failure,
+            LongSupplier appliedThrough) {
         this.volumeName = volumeName;
         this.primary = primary;
         this.sink = sink;
         this.failure = failure;
+        this.appliedThrough = appliedThrough;
         this.thread = new Thread(this::run, "wedge-flush-" + volumeName);
     }
 
@@ -108,12 +119,30 @@ final class GroupCommitFlusher {
     private void takeUninterruptibly(List<Queued> batch) {
         while (batch.isEmpty()) {
             try {
-                batch.add(queue.take());
+                Queued q = queue.poll(DURABLE_POINT_MILLIS, TimeUnit.MILLISECONDS);
+                if (q != null) {
+                    batch.add(q);
+                } else if (sink.wantsDurablePoint() && !failure.failed()) {
+                    durablePoint();
+                }
             } catch (InterruptedException e) {
                 // This thread is ours and stops only through close(): an interrupt must not
                 // strand queued commands (re-asserting it would make take() spin), so it is dropped.
                 Thread.interrupted();
             }
+        }
+    }
+
+    /**
+     * A durable point no host command asked for: a host that never flushes keeps every extent it
+     * writes hot, so after a while the sync pair the kernel would run anyway (writeback) is run
+     * here, and everything applied before it is confirmed. A failure fails the volume as always.
+     */
+    private void durablePoint() {
+        long through = appliedThrough.getAsLong();
+        if (syncBoth() == WriteOutcome.OK) {
+            sink.confirmDurable(through);
+            log.debug("durable point without a FLUSH volume={} through={}", volumeName, through);
         }
     }
 
@@ -131,7 +160,7 @@ final class GroupCommitFlusher {
             String reason = what + ": " + e.getMessage();
             if (failure.fail(reason)) {
                 log.error("volume failed, data at risk: {} (every later FLUSH, FUA write and write gets EIO until the"
-                        + " wedge is restarted; the restart tracks every chunk and a resync heals the replica)"
+                        + " wedge is restarted; the restart tracks the activity log's extents, or every chunk, and a resync heals the replica)"
                         + " volume={}", reason, volumeName, e);
             }
             sink.fail(reason);

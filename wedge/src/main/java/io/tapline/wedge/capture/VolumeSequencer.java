@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  *       on the submitting thread only while nothing earlier is unapplied, and holds the capture
  *       lock from its capture to its last apply, so the one order holds across both paths.</li>
  *   <li><b>Capture before primary.</b> A command reaches the primary only after its record was
- *       appended. If the append throws, the primary is left untouched and the host gets EIO; an
+ *       appended (and, with the capture buffer's activity log, after its extents were made hot:
+ *       {@link CaptureSink#prepare} on this thread, or by the append itself). If the append throws, the primary is left untouched and the host gets EIO; an
  *       ERROR is logged once per failure episode. A full sink ({@code append} returns null)
  *       never fails or delays the host: the write is applied and the sink remembers the range.
  *       If the primary write fails after the record was appended, the host gets EIO and a GAP
@@ -48,7 +49,7 @@ import org.slf4j.LoggerFactory;
  *       commands and every later command get EIO, nothing more is captured or applied, and a
  *       sync is never retried (Linux may have dropped the dirty pages, so a retry could report
  *       success for data that is gone). The restart finds no clean-shutdown marker in the
- *       capture buffer, tracks every chunk, and a resync heals the replica.</li>
+ *       capture buffer, tracks the activity log's extents (every chunk without one), and a resync heals the replica.</li>
  *   <li><b>FLUSH covers all connections.</b> A write is replied only after it was applied, so
  *       every write replied before a FLUSH was received is ahead of the FLUSH in the FIFO and
  *       is covered by the sync that the FLUSH waits for, whichever connection sent it. That is
@@ -94,6 +95,8 @@ public final class VolumeSequencer implements AutoCloseable {
     private final BlockingQueue<Pending> applyQueue = new LinkedBlockingQueue<>();
     private final GroupCommitFlusher flusher;
     private final VolumeFailure failure = new VolumeFailure();
+    /** The sequence of the last command applied to the primary, in sequence order (apply thread or an inline run). */
+    private final java.util.concurrent.atomic.AtomicLong appliedThrough = new java.util.concurrent.atomic.AtomicLong();
     private final Thread captureThread;
     private final Thread applyThread;
     private final Object submitLock = new Object();
@@ -117,7 +120,7 @@ public final class VolumeSequencer implements AutoCloseable {
         this.volumeName = volumeName;
         this.primary = primary;
         this.sink = sink;
-        this.flusher = new GroupCommitFlusher(volumeName, primary, sink, failure);
+        this.flusher = new GroupCommitFlusher(volumeName, primary, sink, failure, appliedThrough::get);
         this.captureThread = new Thread(this::captureLoop, "wedge-capture-" + volumeName);
         this.applyThread = new Thread(this::applyLoop, "wedge-apply-" + volumeName);
     }
@@ -366,6 +369,9 @@ public final class VolumeSequencer implements AutoCloseable {
     /** Applies a captured command to the primary and completes it, or hands it to the flusher. */
     private void applyAndComplete(Pending p, Set<CompletionListener> touched) {
         apply(p);
+        if (p.sequence > 0) {
+            appliedThrough.set(p.sequence);
+        }
         if (p.outcome == WriteOutcome.OK && p.command.needsDurability()) {
             flusher.add(p.command, p.sequence);
         } else {
