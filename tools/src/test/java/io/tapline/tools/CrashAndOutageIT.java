@@ -72,8 +72,8 @@ class CrashAndOutageIT {
             Process unflushed = new ProcessBuilder("qemu-io", "-f", "raw", "-c", "write -P 0x22 512M 8M",
                     "-c", "sleep 120000", rig.uri()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
             try {
-                Poll.until(Duration.ofSeconds(60), () -> "the unflushed write's reply: " + read(out),
-                        () -> read(out).contains("wrote 8388608/8388608"));
+                Poll.until(Duration.ofSeconds(60), () -> "the unflushed write on the primary: " + read(out),
+                        () -> filledWith(rig.primary(), 512L << 20, 8 << 20, (byte) 0x22));
                 rig.wedge().kill9();
             } finally {
                 unflushed.destroyForcibly().waitFor();
@@ -89,6 +89,24 @@ class CrashAndOutageIT {
             Peers.ok(PEER, "qemu-io", "-f", "raw", "-r", "-c", "read -P 0x22 512M 8M", rig.replica().toString());
             rig.assertReplicaMatchesPrimary();
         }
+    }
+
+    /** Whether {@code [offset, offset + length)} of {@code file} holds {@code value} throughout (what the wedge applied). */
+    private static boolean filledWith(Path file, long offset, int length, byte value) {
+        ByteBuffer b = ByteBuffer.allocate(length);
+        try (FileChannel ch = FileChannel.open(file)) {
+            while (b.hasRemaining() && ch.read(b, offset + b.position()) > 0) {
+                // read on
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        for (int i = 0; i < length; i++) {
+            if (b.get(i) != value) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String read(Path file) {
