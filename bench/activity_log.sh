@@ -6,7 +6,8 @@
 #
 # Cost (capture-only wedge, no remote; page cache dropped before each):
 #   fio random 4 KiB writes, iodepth 16, RUNTIME_S seconds over the whole SIZE volume (more
-#   extents than 1024 are written, so writes keep reaching extents that are not hot), then
+#   extents than 1024 are written, so writes keep reaching extents that are not hot), the same
+#   over its first 2 GiB (the P3 burst's region: it fits in 1024 extents, not in 64), then
 #   sequential 1 MiB writes, iodepth 16, RUNTIME_S seconds; nbdkit file on the same file system
 #   as the reference.
 # Benefit (wedge + replayer; the replica on tmpfs, standing for the remote site's disk):
@@ -43,11 +44,11 @@ for line in urllib.request.urlopen('http://127.0.0.1:$METRICS/metrics').read().d
         print(int(float(line.split()[-1]))); break
 " "$1"; }
 fio_run() { # name uri rw bs [extra]
-  fio --name="$1" --ioengine=nbd --uri="$2" --rw="$3" --bs="$4" --iodepth=16 --size=$SIZE --runtime="$RT" \
+  fio --name="$1" --ioengine=nbd --uri="$2" --rw="$3" --bs="$4" --iodepth=16 --size=${FIO_SIZE:-$SIZE} --runtime="$RT" \
       --time_based --randrepeat=0 ${5:-} --output-format=json --output="$W/$1.json" >/dev/null 2>&1 \
       || { echo "fio failed: $1" >&2; exit 1; }
 }
-declare -A RAND SEQ RESYNC COMPARED TRANSACTIONS
+declare -A RAND RAND2G SEQ RESYNC COMPARED TRANSACTIONS
 
 "$TAPLINE" --version >/dev/null   # builds the CLI if needed, outside the measured part
 
@@ -56,9 +57,10 @@ truncate -s $SIZE "$W/nbdkit.img"; drop_caches
 nbdkit -P "$W/nbdkit.pid" --port $PORT -i 127.0.0.1 file "$W/nbdkit.img"
 wait_port $PORT
 fio_run nbdkit_rand "nbd://127.0.0.1:$PORT" randwrite 4k
+FIO_SIZE=2G fio_run nbdkit_rand2g "nbd://127.0.0.1:$PORT" randwrite 4k
 fio_run nbdkit_seq "nbd://127.0.0.1:$PORT" write 1M
 kill "$(cat "$W/nbdkit.pid")"; while [ -e "/proc/$(cat "$W/nbdkit.pid")" ]; do sleep 0.1; done; rm -f "$W/nbdkit.pid"
-RAND[nbdkit]=$(iops "$W/nbdkit_rand.json"); SEQ[nbdkit]=$(mbps "$W/nbdkit_seq.json"); rm -f "$W/nbdkit.img"
+RAND[nbdkit]=$(iops "$W/nbdkit_rand.json"); RAND2G[nbdkit]=$(iops "$W/nbdkit_rand2g.json"); SEQ[nbdkit]=$(mbps "$W/nbdkit_seq.json"); rm -f "$W/nbdkit.img"
 
 for n in 0 1024 64; do
   rm -rf "$W/buffer" "$W/primary.img"; drop_caches
@@ -66,9 +68,11 @@ for n in 0 1024 64; do
     --buffer "$W/buffer" --buffer-max 40G --activity-extents $n >"$W/cost-$n.log" 2>&1 & PID=$!
   wait_port $PORT vol1
   fio_run "rand_$n" "nbd://127.0.0.1:$PORT/vol1" randwrite 4k
+  FIO_SIZE=2G fio_run "rand2g_$n" "nbd://127.0.0.1:$PORT/vol1" randwrite 4k
   fio_run "seq_$n" "nbd://127.0.0.1:$PORT/vol1" write 1M
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
-  RAND[$n]=$(iops "$W/rand_$n.json"); SEQ[$n]=$(mbps "$W/seq_$n.json")
+  RAND[$n]=$(iops "$W/rand_$n.json"); RAND2G[$n]=$(iops "$W/rand2g_$n.json"); SEQ[$n]=$(mbps "$W/seq_$n.json")
+  TRANSACTIONS[$n]=$(grep -o 'transactions=[0-9]*' "$W/cost-$n.log" | cut -d= -f2 || echo -)
 done
 rm -rf "$W/buffer" "$W/primary.img"
 
@@ -105,14 +109,18 @@ for n in 0 1024 64; do
   kill "$RPID"; wait "$RPID" 2>/dev/null || true; RPID=
 done
 
-printf '%-16s %14s %14s %16s %14s  %s\n' "activity extents" "rand 4K IOPS" "seq 1M MB/s" "resync after -9" "compared MiB" "tracked at restart"
-printf '%-16s %14s %14s\n' "nbdkit file" "${RAND[nbdkit]}" "${SEQ[nbdkit]}"
+printf '%-16s %14s %14s %12s %12s %16s %13s  %s\n' "activity extents" "rand 4K IOPS" "in 2 GiB" "seq 1M MB/s" \
+  "transactions" "resync after -9" "compared MiB" "tracked at restart"
+printf '%-16s %14s %14s %12s\n' "nbdkit file" "${RAND[nbdkit]}" "${RAND2G[nbdkit]}" "${SEQ[nbdkit]}"
 for n in 0 1024 64; do
-  printf '%-16s %14s %14s %14s s %14s  %s\n' "$n" "${RAND[$n]}" "${SEQ[$n]}" "${RESYNC[$n]}" "${COMPARED[$n]}" "$(cat "$W/tracked-$n.txt")"
+  printf '%-16s %14s %14s %12s %12s %14s s %13s  %s\n' "$n" "${RAND[$n]}" "${RAND2G[$n]}" "${SEQ[$n]}" \
+    "${TRANSACTIONS[$n]:--}" "${RESYNC[$n]}" "${COMPARED[$n]}" "$(cat "$W/tracked-$n.txt")"
 done
-python3 - "${RAND[0]}" "${RAND[1024]}" "${RAND[64]}" "${SEQ[0]}" "${SEQ[1024]}" "${SEQ[64]}" <<'PY'
+python3 - "${RAND[0]}" "${RAND[1024]}" "${RAND[64]}" "${RAND2G[0]}" "${RAND2G[1024]}" "${RAND2G[64]}" \
+  "${SEQ[0]}" "${SEQ[1024]}" "${SEQ[64]}" <<'PY'
 import sys
-r0, r1024, r64, s0, s1024, s64 = map(float, sys.argv[1:])
-print(f"random 4K with the log / without: 1024 extents {r1024/r0:.2f}x, 64 extents {r64/r0:.2f}x")
+r0, r1024, r64, q0, q1024, q64, s0, s1024, s64 = map(float, sys.argv[1:])
+print(f"random 4K over the volume, with the log / without: 1024 extents {r1024/r0:.2f}x, 64 extents {r64/r0:.2f}x")
+print(f"random 4K over 2 GiB, with the log / without: 1024 extents {q1024/q0:.2f}x, 64 extents {q64/q0:.2f}x")
 print(f"sequential 1M with the log / without: 1024 extents {s1024/s0:.2f}x, 64 extents {s64/s0:.2f}x")
 PY

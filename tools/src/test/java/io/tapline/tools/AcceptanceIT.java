@@ -171,8 +171,9 @@ class AcceptanceIT {
             assertTrue(allocated < (256L << 20), "allocated " + allocated + " bytes for a 200 GiB sparse volume");
             assertTrue(startSeconds < 60, "start took " + startSeconds + " s: something scans the volume");
 
-            // kill -9 of the wedge: an unclean start tracks the whole volume, and the resync that
-            // compares it must read only what holds data (holes are skipped via SEEK_DATA).
+            // kill -9 of the wedge: an unclean start tracks the activity log's hot extents (every
+            // chunk without one), and the resync that compares them must read only what holds data
+            // (holes are skipped via SEEK_DATA).
             rig.wedge().kill9();
             long t1 = System.nanoTime();
             rig.startWedge();
@@ -184,7 +185,7 @@ class AcceptanceIT {
                 Peers.ok(PEER, "qemu-io", "-f", "raw", "-r", "-c", "read -P " + (0x31 + i) + " " + offsets[i] + " 1M",
                         rig.replica().toString());
             }
-            System.out.printf("acceptance 9: after kill -9, whole-volume resync of 200 GiB in %.1f s, the wedge read"
+            System.out.printf("acceptance 9: after kill -9, the resync of a 200 GiB volume in %.1f s, the wedge read"
                     + " %d MiB, the replayer %d MiB (all of it since start)%n", resyncSeconds, wedgeRead >> 20,
                     replayerRead >> 20);
             assertTrue(wedgeRead < (8L << 30) && replayerRead < (8L << 30), "the resync read " + wedgeRead + " / "

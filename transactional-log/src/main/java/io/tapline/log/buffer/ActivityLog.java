@@ -246,8 +246,7 @@ final class ActivityLog implements Closeable {
      * @throws IOException when the transaction could not be made durable
      */
     void admit(List<Touch> touches, long safeThrough) throws IOException {
-        int[] incoming = new int[8];
-        int incomingCount = 0;
+        java.util.BitSet cold = new java.util.BitSet();
         for (Touch t : touches) {
             if (t.lengthBytes() <= 0) {
                 continue;
@@ -262,16 +261,14 @@ final class ActivityLog implements Closeable {
                 throw new IOException("extent " + last + " (expected: < " + MAX_EXTENTS + ", " + ((long) MAX_EXTENTS
                         * extentBytes) + " bytes at extents of " + extentBytes + ") file=" + file);
             }
-            for (long e = first; e <= last; e++) {
-                int x = (int) e;
-                if ((x >= lastSequence.length || lastSequence[x] == 0) && !contains(incoming, incomingCount, x)) {
-                    if (incomingCount == incoming.length) {
-                        incoming = Arrays.copyOf(incoming, incomingCount * 2);
-                    }
-                    incoming[incomingCount++] = x;
+            for (int x = (int) first; x <= last; x++) {
+                if (x >= lastSequence.length || lastSequence[x] == 0) {
+                    cold.set(x);
                 }
             }
         }
+        int[] incoming = cold.stream().toArray();
+        int incomingCount = incoming.length;
         if (incomingCount > 0) {
             int[] next = nextHotSet(incoming, incomingCount, safeThrough);
             int max = 0;
@@ -300,42 +297,44 @@ final class ActivityLog implements Closeable {
         }
     }
 
-    /** The hot set after admitting {@code incoming}: evicts safe extents, least recently written first, down to the capacity. */
+    /**
+     * The hot set after admitting {@code incoming}: evicts safe extents, least recently written
+     * first, down to the capacity (fewer when not enough are safe). Runs once per transaction, so
+     * it sorts primitives only: the safe extents' last sequences, to find the eviction threshold.
+     */
     private int[] nextHotSet(int[] incoming, int incomingCount, long safeThrough) {
         int over = hotCount + incomingCount - capacity;
-        boolean[] evict = new boolean[hotCount];
+        long threshold = Long.MIN_VALUE; // evict safe extents written at or before it
+        int atThreshold = 0; // ... of those written exactly at it, only this many
         if (over > 0) {
-            Integer[] order = new Integer[hotCount];
+            long[] safe = new long[hotCount];
+            int n = 0;
             for (int i = 0; i < hotCount; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, (a, b) -> Long.compare(lastSequence[hot[a]], lastSequence[hot[b]]));
-            for (int i = 0; i < hotCount && over > 0; i++) {
-                if (lastSequence[hot[order[i]]] > safeThrough) {
-                    break; // sorted: no later one is safe either
+                long last = lastSequence[hot[i]];
+                if (last <= safeThrough) {
+                    safe[n++] = last;
                 }
-                evict[order[i]] = true;
-                over--;
+            }
+            if (n > 0) {
+                Arrays.sort(safe, 0, n);
+                int evictions = Math.min(over, n);
+                threshold = safe[evictions - 1];
+                for (int i = evictions - 1; i >= 0 && safe[i] == threshold; i--) {
+                    atThreshold++;
+                }
             }
         }
         int[] next = new int[hotCount + incomingCount];
         int n = 0;
         for (int i = 0; i < hotCount; i++) {
-            if (!evict[i]) {
-                next[n++] = hot[i];
+            long last = lastSequence[hot[i]];
+            if (last < threshold || (last == threshold && atThreshold-- > 0)) {
+                continue; // evicted
             }
+            next[n++] = hot[i];
         }
         System.arraycopy(incoming, 0, next, n, incomingCount);
         return Arrays.copyOf(next, n + incomingCount);
-    }
-
-    private static boolean contains(int[] a, int n, int x) {
-        for (int i = 0; i < n; i++) {
-            if (a[i] == x) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private void writeTransaction(int[] extents) throws IOException {

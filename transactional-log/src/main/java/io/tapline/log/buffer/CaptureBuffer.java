@@ -465,7 +465,11 @@ public final class CaptureBuffer implements Closeable {
                 break;
             }
             if (activity != null && r.kind().changesData() && !activity.covers(r.offsetBytes(), r.lengthBytes())) {
-                break; // a cold extent needs a transaction, which fsyncs: see prepare
+                // A cold extent needs a transaction, which fsyncs (see prepare): the whole run is left
+                // to the capture thread, which admits all its extents at once. Taking the hot head here
+                // and queueing the rest made smaller batches and more transactions
+                // (docs/benchmarks.md#activity-log).
+                return List.of();
             }
             total += size;
             largest = Math.max(largest, size);
@@ -569,7 +573,15 @@ public final class CaptureBuffer implements Closeable {
      */
     public boolean wantsDurablePoint() {
         ActivityLog a = activity;
-        return a != null && a.hotCount() > config.activityLog().hotExtents() && confirmedThrough.get() < lastSequence;
+        if (a == null || a.hotCount() <= config.activityLog().hotExtents()) {
+            return false;
+        }
+        long reach = lastSequence; // what a durable point could make safe
+        if (config.writeOnce()) {
+            long acked = cursors.minimum();
+            reach = Math.min(reach, acked == Long.MAX_VALUE ? 0 : acked);
+        }
+        return confirmedThrough.get() < reach;
     }
 
     /**
@@ -992,6 +1004,8 @@ public final class CaptureBuffer implements Closeable {
                     lost.close();
                     changed.close();
                     if (activity != null) {
+                        log.info("activity log closed volume={} transactions={} hotExtents={}", volumeId,
+                                activity.transactions(), activity.hotCount());
                         activity.close();
                     }
                     if (failure.isEmpty()) {

@@ -98,11 +98,12 @@ class ActivityLogTest {
     }
 
     @Test
-    void aBatchStopsAtAColdExtentUnlessPrepared() throws Exception {
+    void aBatchReachingAColdExtentIsRefusedUnlessPrepared() throws Exception {
         try (CaptureBuffer buffer = open(dir.resolve("live"), DURABLE.withActivityLog(new ActivityLogConfig(MIB, 8)))) {
             appendWrite(buffer, 0, 4096); // extent 0 hot
             List<AppendRequest> run = List.of(write(0), write(8192), write(MIB), write(16384));
-            assertEquals(2, buffer.appendBatch(run).size(), "stopped before extent 1: a transaction fsyncs");
+            assertEquals(0, buffer.appendBatch(run).size(), "refused whole: extent 1 needs a transaction, which fsyncs");
+            assertEquals(2, buffer.appendBatch(run.subList(0, 2)).size(), "a run of hot extents is taken");
             List<AppendRequest> rest = run.subList(2, 4);
             buffer.prepare(rest);
             assertEquals(2, buffer.appendBatch(rest).size(), "prepared: extent 1 is hot");

@@ -160,8 +160,9 @@ public final class VolumeSequencer implements AutoCloseable {
      * cost more than the work itself for 4 KiB writes (docs/benchmarks.md#p3-inline). Only what
      * the sink stores with one write runs inline ({@link CaptureSink#appendAll}: page cache, or
      * O_DIRECT for a record of 64 KiB or more); the rest (a segment roll, which fsyncs, FULL, an
-     * error) is queued behind it, and commands that
-     * need durability still wait for the flusher, so the calling thread never fsyncs.
+     * error) is queued behind it, a run that reaches an extent the activity log does not hold hot
+     * is queued whole, and commands that need durability still wait for the flusher, so the
+     * calling thread never fsyncs.
      */
     public void submitAll(List<WriteCommand> commands) {
         int inline = runInline(commands);
