@@ -294,7 +294,7 @@ final class StatusCommand implements Callable<Integer> {
                     (Long) v.get("trackedChunks") < 0 ? "whole volume" : v.get("trackedChunks")));
             long crashCompare = (Long) v.get("crashCompareBytes");
             String afterCrash = crashCompare < 0 ? "every chunk (no activity log)"
-                    : crashCompare + " bytes (the activity log's hot extents)";
+                    : (crashCompare >> 20) + " MiB (the activity log's hot extents)";
             if (BufferStatus.WRITE_ONCE.equals(v.get("durability"))) {
                 sb.append("  write-once buffer: records are not forced; a crash may lose unshipped ones (a resync"
                         + " then compares " + afterCrash + ")\n");

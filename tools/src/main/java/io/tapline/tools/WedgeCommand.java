@@ -354,21 +354,27 @@ final class WedgeCommand implements Callable<Integer> {
         }
         return new SourceNode.Settings(nbd, export, volume, sizeBytes, buffer,
                 sourceOptions.bufferConfig().withWriteOnce(bufferDurability == BufferDurability.WRITE_ONCE)
-                        .withActivityLog(activityLog()),
+                        .withActivityLog(activityLog(sizeBytes)),
                 sourceOptions.remotes, sourceOptions.sourceId(), Credentials.read(credentialFile), resync)
                 .withTls(sourceOptions.tls.config());
     }
 
     /** The activity log of a journal-mode wedge ({@code --activity-extents}); cycle mode keeps none. */
-    private io.tapline.log.buffer.ActivityLogConfig activityLog() {
+    private io.tapline.log.buffer.ActivityLogConfig activityLog(long sizeBytes) {
         if (mode == Mode.CYCLES) {
             return io.tapline.log.buffer.ActivityLogConfig.OFF; // a crash makes the next cycle full anyway
         }
+        io.tapline.log.buffer.ActivityLogConfig config;
         try {
-            return io.tapline.log.buffer.ActivityLogConfig.DEFAULT.withHotExtents(activityExtents);
+            config = io.tapline.log.buffer.ActivityLogConfig.DEFAULT.withHotExtents(activityExtents);
         } catch (IllegalArgumentException e) {
             throw new CliFailure("--activity-extents: " + activityExtents + " (expected: 0..1048576)", 2);
         }
+        if (config.enabled() && sizeBytes > config.reachBytes()) {
+            throw new CliFailure("--activity-extents: " + activityExtents + " (expected: 0 for a volume of " + sizeBytes
+                    + " bytes, past the activity log's reach of " + config.reachBytes() + " bytes)", 2);
+        }
+        return config;
     }
 
     /** The configured size, or the existing file's; refuses a mismatch or a missing size for a new file. */

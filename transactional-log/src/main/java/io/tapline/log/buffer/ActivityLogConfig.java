@@ -28,6 +28,11 @@ public record ActivityLogConfig(int extentBytes, int hotExtents) {
         return hotExtents > 0;
     }
 
+    /** The largest volume the log can track: {@link ActivityLog#MAX_EXTENTS} extents (256 TiB at 4 MiB). */
+    public long reachBytes() {
+        return (long) ActivityLog.MAX_EXTENTS * extentBytes;
+    }
+
     /** This sizing with another number of hot extents (0: off). */
     public ActivityLogConfig withHotExtents(int n) {
         return new ActivityLogConfig(extentBytes, n);

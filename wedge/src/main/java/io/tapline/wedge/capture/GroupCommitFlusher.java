@@ -32,7 +32,7 @@ final class GroupCommitFlusher {
      * How often an idle flusher asks the sink whether it wants a durable point of its own
      * ({@link CaptureSink#wantsDurablePoint}; {@code tapline.wedge.durablePointMillis}).
      */
-    static final long DURABLE_POINT_MILLIS = Long.getLong("tapline.wedge.durablePointMillis", 1000);
+    static final long DURABLE_POINT_MILLIS = Long.getLong("tapline.wedge.durablePointMillis", 5000);
 
     private final String volumeName;
     private final BlockVolume primary;
