@@ -1,6 +1,5 @@
 package io.tapline.log.buffer;
 
-import static io.tapline.log.buffer.TestBuffers.WEDGE;
 import static io.tapline.log.buffer.TestBuffers.appendWrite;
 import static io.tapline.log.buffer.TestBuffers.copyDir;
 import static io.tapline.log.buffer.TestBuffers.open;
@@ -10,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tapline.log.Provenance;
-import io.tapline.log.RecordKind;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -201,38 +198,7 @@ class ActivityLogTest {
     // ---- helpers ----
 
     private static AppendRequest write(long offset) {
-        byte[] data = payload(offset, 4096);
-        return new AppendRequest() {
-            @Override
-            public RecordKind kind() {
-                return RecordKind.WRITE;
-            }
-
-            @Override
-            public long offsetBytes() {
-                return offset;
-            }
-
-            @Override
-            public long lengthBytes() {
-                return data.length;
-            }
-
-            @Override
-            public int flags() {
-                return 0;
-            }
-
-            @Override
-            public Provenance provenance() {
-                return WEDGE;
-            }
-
-            @Override
-            public byte[] payload() {
-                return data;
-            }
-        };
+        return TestBuffers.writeRequest(offset, payload(offset, 4096));
     }
 
     private int copies;

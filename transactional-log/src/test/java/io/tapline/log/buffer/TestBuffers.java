@@ -62,6 +62,41 @@ public final class TestBuffers {
         return buffer.append(RecordKind.WRITE, offset, length, 0, WEDGE, payload(next, length));
     }
 
+    /** A WRITE of {@code data} at {@code offset} from the wedge, as a batch append takes it. */
+    public static AppendRequest writeRequest(long offset, byte[] data) {
+        return new AppendRequest() {
+            @Override
+            public RecordKind kind() {
+                return RecordKind.WRITE;
+            }
+
+            @Override
+            public long offsetBytes() {
+                return offset;
+            }
+
+            @Override
+            public long lengthBytes() {
+                return data.length;
+            }
+
+            @Override
+            public int flags() {
+                return 0;
+            }
+
+            @Override
+            public Provenance provenance() {
+                return WEDGE;
+            }
+
+            @Override
+            public byte[] payload() {
+                return data;
+            }
+        };
+    }
+
     static List<CaptureRecord> readAll(CaptureBuffer buffer, long from) throws Exception {
         List<CaptureRecord> records = new ArrayList<>();
         try (RecordReader reader = buffer.openReader(from)) {

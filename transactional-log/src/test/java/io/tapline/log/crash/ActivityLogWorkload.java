@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.log.Bus;
 import io.tapline.log.Provenance;
-import io.tapline.log.RecordKind;
 import io.tapline.log.buffer.ActivityLogConfig;
 import io.tapline.log.buffer.AppendRequest;
 import io.tapline.log.buffer.BufferConfig;
@@ -122,38 +121,7 @@ final class ActivityLogWorkload implements CrashWorkload {
     }
 
     private static AppendRequest write(long offset) {
-        byte[] data = Payloads.of(offset, 4096);
-        return new AppendRequest() {
-            @Override
-            public RecordKind kind() {
-                return RecordKind.WRITE;
-            }
-
-            @Override
-            public long offsetBytes() {
-                return offset;
-            }
-
-            @Override
-            public long lengthBytes() {
-                return data.length;
-            }
-
-            @Override
-            public int flags() {
-                return 0;
-            }
-
-            @Override
-            public Provenance provenance() {
-                return WEDGE;
-            }
-
-            @Override
-            public byte[] payload() {
-                return data;
-            }
-        };
+        return io.tapline.log.buffer.TestBuffers.writeRequest(offset, Payloads.of(offset, 4096));
     }
 
     @Override
