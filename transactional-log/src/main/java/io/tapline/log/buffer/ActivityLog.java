@@ -60,6 +60,8 @@ final class ActivityLog implements Closeable {
     private static final int PAGE = 4096;
     /** The highest extent index the log tracks: 2^26 extents (256 TiB at 4 MiB), an 8 MiB bitmap. */
     static final int MAX_EXTENTS = 1 << 26;
+    /** Two slots of the largest bitmap, doubled from 4 KiB: 2 x 16 MiB. */
+    private static final int MAX_FILE_BYTES = 32 << 20;
 
     private final Path file;
     private final int extentBytes;
@@ -120,7 +122,7 @@ final class ActivityLog implements Closeable {
         if (!Files.exists(file)) {
             return null;
         }
-        ByteBuffer all = DurableFiles.readSmallFile(file, 2 * (HEADER_BYTES + MAX_EXTENTS / 8 + PAGE));
+        ByteBuffer all = DurableFiles.readSmallFile(file, MAX_FILE_BYTES);
         ByteBuffer best = null;
         String problem = slotProblem(all, 0);
         if (problem == null) {
