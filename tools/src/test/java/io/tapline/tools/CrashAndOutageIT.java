@@ -88,6 +88,12 @@ class CrashAndOutageIT {
                     + " extents, at most 4 x 4 MiB)");
             Peers.ok(PEER, "qemu-io", "-f", "raw", "-r", "-c", "read -P 0x22 512M 8M", rig.replica().toString());
             rig.assertReplicaMatchesPrimary();
+            Peers.Result text = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString());
+            assertTrue(text.output().contains("after a crash now a resync would compare")
+                    && text.output().contains("MiB (the activity log's hot extents)"), text.output());
+            Peers.Result json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(),
+                    "--json");
+            assertTrue(json.output().contains("\"crashCompareBytes\""), json.output());
         }
     }
 
