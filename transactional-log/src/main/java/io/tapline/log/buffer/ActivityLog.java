@@ -105,7 +105,7 @@ final class ActivityLog implements Closeable {
         }
         ActivityLog log = new ActivityLog(dir.resolve(FILE), config);
         log.slotBytes = PAGE;
-        log.replaceFile(new int[0], 0, 1);
+        log.replaceFile(new int[0], 1);
         return log;
     }
 
@@ -343,7 +343,7 @@ final class ActivityLog implements Closeable {
         long next = transaction + 1;
         ByteBuffer slot = encode(extents, next);
         if (slot.remaining() > slotBytes) {
-            replaceFile(extents, extents.length, next);
+            replaceFile(extents, next);
             return;
         }
         DurableFiles.writeFully(channel, slot, (next & 1) * slotBytes);
@@ -353,9 +353,9 @@ final class ActivityLog implements Closeable {
     }
 
     /** Writes the whole file anew (creation, or a bitmap grown past a slot): both slots hold the set. */
-    private void replaceFile(int[] extents, int count, long txn) throws IOException {
-        ByteBuffer newer = encode(Arrays.copyOf(extents, count), txn);
-        ByteBuffer older = encode(Arrays.copyOf(extents, count), txn - 1);
+    private void replaceFile(int[] extents, long txn) throws IOException {
+        ByteBuffer newer = encode(extents, txn);
+        ByteBuffer older = encode(extents, txn - 1);
         int size = slotBytes;
         while (size < newer.remaining()) {
             size *= 2;
@@ -411,11 +411,6 @@ final class ActivityLog implements Closeable {
     /** Bytes a resync would compare after a crash now. */
     long hotBytes() {
         return (long) hotCount * extentBytes;
-    }
-
-    /** The extent size. */
-    int extentBytes() {
-        return extentBytes;
     }
 
     /** Transactions written by this run (including the one that started it). */

@@ -536,18 +536,15 @@ public final class CaptureBuffer implements Closeable {
      * no write reaches an extent that is not hot, so the log the next open reads covers them all.
      */
     private void admit(List<ActivityLog.Touch> touches) throws IOException {
-        if (!activity.coversAll(touches)) {
-            checkNotFailed();
-            try {
-                activity.admit(touches, safeThrough());
-            } catch (IOException e) {
-                fail("activity log transaction failed: " + e.getMessage());
-                throw e;
-            }
-            return;
+        boolean cold = !activity.coversAll(touches);
+        if (cold) {
+            checkNotFailed(); // a transaction is needed: none after a failed fsync
         }
-        for (ActivityLog.Touch t : touches) {
-            activity.touch(t.offsetBytes(), t.lengthBytes(), t.sequence());
+        try {
+            activity.admit(touches, cold ? safeThrough() : 0); // without a cold extent: only notes the touches
+        } catch (IOException e) {
+            fail("activity log transaction failed: " + e.getMessage());
+            throw e;
         }
     }
 

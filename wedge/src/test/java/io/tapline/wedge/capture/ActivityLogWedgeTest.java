@@ -75,7 +75,7 @@ class ActivityLogWedgeTest {
         long deadline = System.nanoTime() + 10L * GroupCommitFlusher.DURABLE_POINT_MILLIS * 1_000_000L;
         while (buffer.wantsDurablePoint()) {
             assertTrue(System.nanoTime() < deadline, "the flusher made no durable point of its own");
-            Thread.sleep(20);
+            Thread.onSpinWait(); // polled up to the deadline, as TestBuffers.eventually does
         }
         assertEquals(WriteOutcome.OK, write(9L * MIB, 'b'));
         assertEquals(2L * MIB, buffer.status().crashCompareBytes(), "the flusher's point let them cool");
