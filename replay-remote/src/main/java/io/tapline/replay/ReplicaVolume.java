@@ -588,10 +588,13 @@ final class ReplicaVolume implements Closeable {
             ReceivedBatch batch = queued.unpacked();
             try {
                 List<CaptureRecord> records = batch.checkedRecords();
-                if (batch.firstSequence() > expected && records.get(0).kind() == io.tapline.log.RecordKind.RESYNC_BEGIN) {
-                    // A resync epoch covers what the hole misses: SyncState marks the replica out of sync until it ends.
-                    log.warn("volume={} sequence jumps from {} to {}: a resync begins there ({})", volumeId,
-                            expected - 1, batch.firstSequence(), records.get(0).text());
+                if (batch.firstSequence() > expected && (records.get(0).kind() == io.tapline.log.RecordKind.RESYNC_BEGIN
+                        || records.get(0).recordsLostBefore())) {
+                    // A resync epoch covers what the hole misses, or the source says it lost those records (a
+                    // power cut of a write-once buffer): SyncState marks the replica out of sync until a resync heals it.
+                    log.warn("volume={} sequence jumps from {} to {}: {} ({})", volumeId, expected - 1,
+                            batch.firstSequence(), records.get(0).kind() == io.tapline.log.RecordKind.RESYNC_BEGIN
+                                    ? "a resync begins there" : "the source lost the records between", records.get(0).text());
                     expected = batch.firstSequence();
                 } else if (batch.firstSequence() > expected) {
                     throw new JourneyProtocolException("sequence: batch " + batch.batchId() + " starts at "

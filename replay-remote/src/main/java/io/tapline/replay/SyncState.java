@@ -10,7 +10,8 @@ import io.tapline.log.ResyncEpoch;
  *
  * <h2>Contract</h2>
  * <ul>
- *   <li>A GAP record, or a hole in the sequence (accepted only before a RESYNC_BEGIN), makes the
+ *   <li>A GAP record, or a hole in the sequence (accepted only before a RESYNC_BEGIN or before a
+ *       GAP that says the source lost the records in it, {@code CaptureRecord.FLAG_RECORDS_LOST}), makes the
  *       replica <b>out of sync</b>: it misses data the source has.</li>
  *   <li>A RESYNC_BEGIN starts an epoch: the replica is <b>resyncing</b> (inconsistent) until the
  *       RESYNC_END of the same id. The END makes it consistent again only if the resync covered

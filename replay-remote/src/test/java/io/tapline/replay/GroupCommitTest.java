@@ -119,4 +119,23 @@ class GroupCommitTest {
             assertTrue(!(alone instanceof ReplicaVolume.GroupFailure), "nothing applied: the plain failure");
         }
     }
+
+    @Test
+    void aHoleBeforeAGapSayingTheSourceLostThoseRecordsIsCrossedOutOfSync() throws Exception {
+        try (ReplicaVolume v = open()) {
+            assertEquals(3, v.apply(batch(1, 1, 3)));
+            byte[] why = "power cut".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            CaptureRecord plainGap = CaptureRecord.seal("vol1", 10, 10, RecordKind.GAP, 0, 0, 0, PROV, why);
+            assertThrows(JourneyProtocolException.class, () -> v.apply(BatchCodec.pack(2, List.of(plainGap))),
+                    "a hole before an ordinary GAP is never skipped");
+            assertEquals(3, v.lastApplied());
+            CaptureRecord lost = CaptureRecord.seal("vol1", 10, 10, RecordKind.GAP, 0, 0,
+                    CaptureRecord.FLAG_RECORDS_LOST, PROV, why);
+            assertEquals(10, v.apply(BatchCodec.pack(3, List.of(lost))));
+            assertEquals(11, v.apply(batch(4, 11, 1)));
+            VolumeStatus status = v.status(true);
+            assertTrue(status.outOfSync(), "records are missing: " + status);
+            assertEquals(3, status.consistentSequence(), "consistent at the last record before the hole");
+        }
+    }
 }

@@ -52,7 +52,7 @@ final class SourceMetrics {
                 "chunks in the changed-chunk set awaiting a resync (-1: the whole volume)", tags, buffer,
                 BufferStatus::trackedChunks);
         bufferGauge(registry, "tapline_buffer_write_once",
-                "1 when records are not forced (a crash may lose unshipped ones; a resync then compares every chunk)",
+                "1 when records are not forced (a crash may lose unshipped ones; a resync then heals each replica)",
                 tags, buffer, s -> BufferStatus.WRITE_ONCE.equals(s.durability()) ? 1 : 0);
         bufferGauge(registry, "tapline_buffer_crash_compare_bytes",
                 "bytes a resync would compare after a crash now: the activity log's hot extents (-1: every chunk)",

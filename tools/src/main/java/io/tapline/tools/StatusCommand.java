@@ -297,7 +297,8 @@ final class StatusCommand implements Callable<Integer> {
                     : (crashCompare >> 20) + " MiB (the activity log's hot extents)";
             if (BufferStatus.WRITE_ONCE.equals(v.get("durability"))) {
                 sb.append("  write-once buffer: records are not forced; a power cut may lose unshipped ones (a resync"
-                        + " then compares every chunk); after a kill a resync would compare " + afterCrash + "\n");
+                        + " then heals each replica); after a crash now a resync would compare " + afterCrash
+                        + (crashCompare < 0 ? "" : ", every chunk for a replica further back than the log covers") + "\n");
             } else {
                 sb.append("  after a crash now a resync would compare ").append(afterCrash).append('\n');
             }

@@ -182,7 +182,8 @@ final class WedgeCommand implements Callable<Integer> {
                     + "cache and are deleted once every remote acknowledged them, before the kernel writes them back, so "
                     + "each captured byte reaches this disk once (in the primary) while the link keeps up. A crash or "
                     + "power cut may then lose unshipped records: the buffer restarts past a durable sequence floor and "
-                    + "a resync compares every chunk (status says which mode runs). Journal mode over the journey link only.")
+                    + "a resync compares the activity log's hot extents (every chunk without one, or for a replica "
+                    + "further back than the log covers; status says which mode runs). Journal mode over the journey link only.")
     BufferDurability bufferDurability;
 
     /** Accepts {@code durable} and {@code write-once}, in any case. */

@@ -41,6 +41,12 @@ public record CaptureRecord(
     public static final int FLAG_FUA = 1;
     /** WRITE_ZEROES that must not deallocate (NBD_CMD_FLAG_NO_HOLE). */
     public static final int FLAG_NO_HOLE = 2;
+    /**
+     * On a GAP: the source lost every record between the receiver's last one and this GAP (a
+     * write-once buffer after a power cut). A receiver further back may continue here, out of
+     * sync until a resync heals it; a hole before any other record is never skipped.
+     */
+    public static final int FLAG_RECORDS_LOST = 4;
 
     private static final byte[] EMPTY = new byte[0];
 
@@ -105,6 +111,11 @@ public record CaptureRecord(
     /** Whether the host asked for forced unit access. */
     public boolean fua() {
         return (flags & FLAG_FUA) != 0;
+    }
+
+    /** Whether this is a GAP after which a receiver further back may continue ({@link #FLAG_RECORDS_LOST}). */
+    public boolean recordsLostBefore() {
+        return kind == RecordKind.GAP && (flags & FLAG_RECORDS_LOST) != 0;
     }
 
     /** The mark name (MARK) or gap reason (GAP) held in the payload. */

@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * <p>Resume rules, from the WELCOME's last applied sequence L: L beyond the buffer's last sequence
  * means the two do not belong together, and nothing is shipped; L before the buffer's oldest
  * record (a rollback older than the buffer) ships from the RESYNC_BEGIN of a full resync epoch,
- * asking the {@link ResyncCoordinator} for one first; L below this remote's cursor (a rollback)
+ * asking the {@link ResyncCoordinator} for one first, unless that record is a GAP saying the
+ * records before it were lost (a write-once buffer's power cut): then from the GAP, and the
+ * replica, out of sync, is healed by the next epoch; L below this remote's cursor (a rollback)
  * moves the cursor back and re-sends from L + 1; L above the cursor moves it forward.
  *
  * <p>Threads: one dedicated thread ({@code tapline-ship-<volume>}) reads the buffer, packs and
@@ -449,6 +451,22 @@ public final class Shipper implements Closeable {
                     + " but the capture buffer ends at seq " + last + " (expected: replica <= buffer); resync needed");
             return -1;
         }
+        if (lastApplied + 1 < first && startsAfterLostRecords(first)) {
+            // A power cut took the records after the replica's (write-once): the buffer's first record is
+            // the GAP that says so. The replica continues there, out of sync; the changed chunks (every
+            // chunk, for a replica further back than they cover) heal it in the next resync epoch.
+            log.warn("replica behind the buffer volume={} remote={} replicaAt={} bufferFirst={}: the source lost the"
+                    + " records between in a power cut, shipping from its GAP; a resync heals the replica",
+                    config.volumeId(), remoteId, lastApplied, first);
+            if (acked < first - 1) {
+                source.acknowledge(cursorId, first - 1);
+            } else if (acked > first - 1) {
+                source.rewind(cursorId, first - 1);
+            }
+            lastAcked.set(first - 1);
+            lastSent.set(first - 1);
+            return first - 1;
+        }
         if (lastApplied + 1 < first) {
             // The records after the replica's sequence are gone (a rollback older than the buffer):
             // only a full resync can bring it back; its RESYNC_BEGIN lets the replayer skip the hole.
@@ -487,6 +505,19 @@ public final class Shipper implements Closeable {
         lastAcked.set(acked);
         lastSent.set(Math.max(lastSent.get(), acked));
         return acked;
+    }
+
+    /** Whether the record at {@code first} is a GAP after which a replica further back may continue. */
+    private boolean startsAfterLostRecords(long first) throws IOException {
+        try (RecordReader r = source.openReader(first)) {
+            CaptureRecord record = r.next(1000);
+            return record != null && record.sequence() == first && record.recordsLostBefore();
+        } catch (SequenceNotRetainedException e) {
+            return false; // acknowledged and deleted meanwhile
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading seq " + first, e);
+        }
     }
 
     /**

@@ -30,15 +30,22 @@ import java.util.zip.CRC32C;
  * activity.log, two slots of slotBytes each; each slot, big-endian:
  * offset size field
  *  0      4   magic        0x544C414C ("TLAL")
- *  4      2   version      1
+ *  4      2   version      2 (1: no coldThrough, the bitmap at 32; still read)
  *  6      2   zero
  *  8      4   extentBytes  power of two
  * 12      4   slotBytes    multiple of 4096; slot 1 starts there
  * 16      8   transaction  the slot with the higher valid number is the log's state
  * 24      4   bitmapBytes
- * 28      4   crc32c       CRC-32C of bytes [0, 28) and of the bitmap
- * 32      n   bitmap       bit (i mod 8) of byte 32 + i/8 = extent i hot
+ * 28      4   crc32c       CRC-32C of bytes [0, 28) and of bytes [32, 40 + bitmapBytes)
+ * 32      8   coldThrough  every write into an extent the bitmap does not name has a sequence <= it
+ * 40      n   bitmap       bit (i mod 8) of byte 40 + i/8 = extent i hot
  * </pre>
+ *
+ * <p>{@code coldThrough} starts at the last sequence the buffer held when the log was started
+ * (an earlier run's writes are all in cold extents) and rises to the last write of every extent
+ * a transaction evicts. So after a power cut that took records (a write-once buffer's), a
+ * replica that had applied every record through it is healed by comparing the hot extents
+ * alone: every record it misses wrote into one.
  *
  * <p>Transaction {@code n} overwrites slot {@code n mod 2} in place and fdatasyncs: a cut leaves
  * it torn (its CRC fails) and the other slot, the previous transaction, intact. A write that
@@ -54,9 +61,12 @@ final class ActivityLog implements Closeable {
     /** File name inside the buffer's volume directory. */
     static final String FILE = "activity.log";
     static final int MAGIC = 0x544C414C;
-    static final short VERSION = 1;
-    static final int HEADER_BYTES = 32;
+    static final short VERSION = 2;
+    static final int HEADER_BYTES = 40;
+    /** Where version 1's bitmap starts (it has no coldThrough). */
+    private static final int V1_HEADER_BYTES = 32;
     private static final int CRC_AT = 28;
+    private static final int COLD_THROUGH_AT = 32;
     private static final int PAGE = 4096;
     /** The highest extent index the log tracks: 2^26 extents (256 TiB at 4 MiB), an 8 MiB bitmap. */
     static final int MAX_EXTENTS = 1 << 26;
@@ -70,6 +80,8 @@ final class ActivityLog implements Closeable {
     private FileChannel channel;
     private int slotBytes;
     private long transaction;
+    /** Every write into an extent that is not hot has a sequence at or below it (durable in the newest slot). */
+    private long coldThrough;
     /** Extent index to the last sequence written into it (0: not hot); grows with the highest extent written. */
     private long[] lastSequence = new long[64];
     private int[] hot = new int[64];
@@ -80,8 +92,12 @@ final class ActivityLog implements Closeable {
     record Touch(long offsetBytes, long lengthBytes, long sequence) {
     }
 
-    /** What an earlier run left: its hot extents, or the reason none can be trusted. */
-    record Recovered(int extentBytes, int[] extents, String problem) {
+    /**
+     * What an earlier run left: its hot extents, or the reason none can be trusted; and the
+     * sequence every write into another extent is at or below ({@code coldThrough}, -1 when the
+     * log is of version 1 and does not say).
+     */
+    record Recovered(int extentBytes, int[] extents, long coldThrough, String problem) {
         boolean readable() {
             return problem == null;
         }
@@ -98,13 +114,18 @@ final class ActivityLog implements Closeable {
         this.capacity = config.hotExtents();
     }
 
-    /** Starts an empty log in {@code dir}, replacing what an earlier run left (durable on return). */
-    static ActivityLog start(Path dir, ActivityLogConfig config) throws IOException {
+    /**
+     * Starts an empty log in {@code dir}, replacing what an earlier run left (durable on return).
+     * {@code lastSequence} is the newest record the buffer holds: every write before the log
+     * started is in an extent that is not hot.
+     */
+    static ActivityLog start(Path dir, ActivityLogConfig config, long lastSequence) throws IOException {
         if (!config.enabled()) {
             throw new IllegalArgumentException("hotExtents: 0 (expected: an enabled activity log)");
         }
         ActivityLog log = new ActivityLog(dir.resolve(FILE), config);
         log.slotBytes = PAGE;
+        log.coldThrough = Math.max(0, lastSequence);
         log.replaceFile(new int[0], 1);
         return log;
     }
@@ -132,7 +153,7 @@ final class ActivityLog implements Closeable {
                 best = slot(all, second);
             }
         } else {
-            for (int at = PAGE; at + HEADER_BYTES <= all.limit(); at += PAGE) {
+            for (int at = PAGE; at + V1_HEADER_BYTES <= all.limit(); at += PAGE) {
                 if (slotProblem(all, at) == null && all.getInt(at + 12) == at) {
                     best = slot(all, at);
                     break;
@@ -140,26 +161,33 @@ final class ActivityLog implements Closeable {
             }
         }
         if (best == null) {
-            return new Recovered(0, new int[0], "no slot passes its check (first: " + problem + ")");
+            return new Recovered(0, new int[0], -1, "no slot passes its check (first: " + problem + ")");
         }
         int bitmapBytes = best.getInt(24);
-        int[] extents = new int[countBits(best, bitmapBytes)];
+        int header = headerBytes(best, 0);
+        int[] extents = new int[countBits(best, header, bitmapBytes)];
         int n = 0;
         for (int i = 0; i < bitmapBytes; i++) {
-            int b = best.get(HEADER_BYTES + i) & 0xFF;
+            int b = best.get(header + i) & 0xFF;
             for (int bit = 0; b != 0 && bit < 8; bit++) {
                 if ((b & (1 << bit)) != 0) {
                     extents[n++] = i * 8 + bit;
                 }
             }
         }
-        return new Recovered(best.getInt(8), extents, null);
+        long coldThrough = header == HEADER_BYTES ? best.getLong(COLD_THROUGH_AT) : -1;
+        return new Recovered(best.getInt(8), extents, coldThrough, null);
     }
 
-    private static int countBits(ByteBuffer slot, int bitmapBytes) {
+    /** Where the bitmap of the slot at {@code at} starts: its version's header size. */
+    private static int headerBytes(ByteBuffer all, int at) {
+        return (all.getShort(at + 4) & 0xFFFF) == 1 ? V1_HEADER_BYTES : HEADER_BYTES;
+    }
+
+    private static int countBits(ByteBuffer slot, int header, int bitmapBytes) {
         int n = 0;
         for (int i = 0; i < bitmapBytes; i++) {
-            n += Integer.bitCount(slot.get(HEADER_BYTES + i) & 0xFF);
+            n += Integer.bitCount(slot.get(header + i) & 0xFF);
         }
         return n;
     }
@@ -170,23 +198,24 @@ final class ActivityLog implements Closeable {
 
     /** Why the slot at {@code at} cannot be trusted, or null. */
     private static String slotProblem(ByteBuffer all, int at) {
-        if (at < 0 || at + HEADER_BYTES > all.limit()) {
+        if (at < 0 || at + V1_HEADER_BYTES > all.limit()) {
             return "slot at " + at + ": beyond the file's " + all.limit() + " bytes";
         }
         if (all.getInt(at) != MAGIC) {
             return String.format("slot at %d: magic 0x%08x (expected: 0x%08x)", at, all.getInt(at), MAGIC);
         }
         int version = all.getShort(at + 4) & 0xFFFF;
-        if (version != VERSION) {
-            return "slot at " + at + ": version " + version + " (expected: " + VERSION + ")";
+        if (version != VERSION && version != 1) {
+            return "slot at " + at + ": version " + version + " (expected: 1 or " + VERSION + ")";
         }
+        int header = headerBytes(all, at);
         int bitmapBytes = all.getInt(at + 24);
-        if (bitmapBytes < 0 || at + HEADER_BYTES + (long) bitmapBytes > all.limit()) {
+        if (bitmapBytes < 0 || at + header + (long) bitmapBytes > all.limit()) {
             return "slot at " + at + ": bitmap of " + bitmapBytes + " bytes beyond the file";
         }
         CRC32C crc = new CRC32C();
         crc.update(all.duplicate().position(at).limit(at + CRC_AT));
-        crc.update(all.duplicate().position(at + HEADER_BYTES).limit(at + HEADER_BYTES + bitmapBytes));
+        crc.update(all.duplicate().position(at + V1_HEADER_BYTES).limit(at + header + bitmapBytes));
         if ((int) crc.getValue() != all.getInt(at + CRC_AT)) {
             return "slot at " + at + ": crc32c mismatch";
         }
@@ -272,12 +301,13 @@ final class ActivityLog implements Closeable {
         int[] incoming = cold.stream().toArray();
         int incomingCount = incoming.length;
         if (incomingCount > 0) {
-            int[] next = nextHotSet(incoming, incomingCount, safeThrough);
+            long[] evictedThrough = {coldThrough};
+            int[] next = nextHotSet(incoming, incomingCount, safeThrough, evictedThrough);
             int max = 0;
             for (int e : next) {
                 max = Math.max(max, e);
             }
-            writeTransaction(next);
+            writeTransaction(next, evictedThrough[0]);
             long[] kept = new long[next.length];
             for (int i = 0; i < next.length; i++) {
                 kept[i] = next[i] < lastSequence.length ? lastSequence[next[i]] : 0;
@@ -303,8 +333,9 @@ final class ActivityLog implements Closeable {
      * The hot set after admitting {@code incoming}: evicts safe extents, least recently written
      * first, down to the capacity (fewer when not enough are safe). Runs once per transaction, so
      * it sorts primitives only: the safe extents' last sequences, to find the eviction threshold.
+     * {@code coldThrough[0]} is raised to the newest write an evicted extent holds.
      */
-    private int[] nextHotSet(int[] incoming, int incomingCount, long safeThrough) {
+    private int[] nextHotSet(int[] incoming, int incomingCount, long safeThrough, long[] coldThrough) {
         int over = hotCount + incomingCount - capacity;
         long threshold = Long.MIN_VALUE; // evict safe extents written at or before it
         int atThreshold = 0; // ... of those written exactly at it, only this many
@@ -324,6 +355,7 @@ final class ActivityLog implements Closeable {
                 for (int i = evictions - 1; i >= 0 && safe[i] == threshold; i--) {
                     atThreshold++;
                 }
+                coldThrough[0] = Math.max(coldThrough[0], threshold);
             }
         }
         int[] next = new int[hotCount + incomingCount];
@@ -339,15 +371,22 @@ final class ActivityLog implements Closeable {
         return Arrays.copyOf(next, n + incomingCount);
     }
 
-    private void writeTransaction(int[] extents) throws IOException {
+    private void writeTransaction(int[] extents, long newColdThrough) throws IOException {
         long next = transaction + 1;
-        ByteBuffer slot = encode(extents, next);
-        if (slot.remaining() > slotBytes) {
-            replaceFile(extents, next);
-            return;
+        long before = coldThrough;
+        coldThrough = newColdThrough; // encoded into the slot; taken back if it does not become durable
+        try {
+            ByteBuffer slot = encode(extents, next);
+            if (slot.remaining() > slotBytes) {
+                replaceFile(extents, next);
+                return;
+            }
+            DurableFiles.writeFully(channel, slot, (next & 1) * slotBytes);
+            channel.force(false);
+        } catch (IOException | RuntimeException e) {
+            coldThrough = before;
+            throw e;
         }
-        DurableFiles.writeFully(channel, slot, (next & 1) * slotBytes);
-        channel.force(false);
         transaction = next;
         transactions++;
     }
@@ -386,7 +425,7 @@ final class ActivityLog implements Closeable {
         int bitmapBytes = max < 0 ? 0 : max / 8 + 1;
         ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + bitmapBytes);
         b.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(extentBytes).putInt(slotBytes).putLong(txn)
-                .putInt(bitmapBytes);
+                .putInt(bitmapBytes).putInt(0).putLong(coldThrough);
         for (int e : extents) {
             int at = HEADER_BYTES + e / 8;
             b.put(at, (byte) (b.get(at) | (1 << (e & 7))));
@@ -399,8 +438,13 @@ final class ActivityLog implements Closeable {
         int bitmapBytes = b.getInt(at + 24);
         CRC32C crc = new CRC32C();
         crc.update(b.duplicate().position(at).limit(at + CRC_AT));
-        crc.update(b.duplicate().position(at + HEADER_BYTES).limit(at + HEADER_BYTES + bitmapBytes));
+        crc.update(b.duplicate().position(at + V1_HEADER_BYTES).limit(at + HEADER_BYTES + bitmapBytes));
         b.putInt(at + CRC_AT, (int) crc.getValue());
+    }
+
+    /** Every write into an extent that is not hot has a sequence at or below this one. */
+    long coldThrough() {
+        return coldThrough;
     }
 
     /** Extents hot now. */

@@ -16,7 +16,8 @@ package io.tapline.log.buffer;
  *                       acknowledged in time are deleted before the kernel writes them back and each
  *                       captured byte reaches the disk once, in the primary. A crash or power cut may
  *                       lose unshipped records; the buffer then starts past a durable sequence floor
- *                       and a resync compares every chunk (see {@code SequenceReservation} and
+ *                       and a resync compares the activity log's hot extents with each replica that
+ *                       had applied what the log covers, every chunk otherwise (see {@code SequenceReservation} and
  *                       docs/ordering-contract.md). Direct appends are off in this mode.
  * @param activityLog    the {@link ActivityLog} of hot extents kept by a wedge, so that a crash makes
  *                       the resync compare only those ({@link ActivityLogConfig#OFF}: every chunk);

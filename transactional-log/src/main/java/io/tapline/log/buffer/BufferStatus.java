@@ -20,7 +20,7 @@ import java.util.Map;
  * @param storageError             why the last append could not be stored (empty when appends succeed)
  * @param capturePaused            why an operator paused capture (changed chunks are tracked instead); empty when not
  * @param durability               {@code durable}, or {@code write-once}: records unforced, a crash may lose
- *                                 unshipped ones (then a resync compares every chunk; docs/ordering-contract.md)
+ *                                 unshipped ones (then a resync heals each replica; docs/ordering-contract.md)
  * @param crashCompareBytes        what a resync would compare after a crash now: the activity log's hot
  *                                 extents, or {@link #WHOLE_VOLUME} when the buffer keeps no log
  */

@@ -176,8 +176,9 @@ public final class CaptureBuffer implements Closeable {
         Path cleanMarker = volumeDir.resolve(CLEAN_SHUTDOWN_FILE);
         boolean cleanShutdown = Files.exists(cleanMarker);
         boolean writeOnceCrash = existed && !cleanShutdown && SequenceReservation.present(volumeDir);
+        long droppedThrough = -1; // the floor, when a power cut took the write-once segments' records
         if (writeOnceCrash && !SequenceReservation.writtenThisBoot(volumeDir)) {
-            startPastFloor(volumeDir, volumeId);
+            droppedThrough = startPastFloor(volumeDir, volumeId);
         } else if (writeOnceCrash) {
             log.warn("write-once capture buffer was not closed cleanly in this boot volume={} dir={}: the page cache"
                     + " kept its records, recovered as a durable buffer's", volumeId, volumeDir);
@@ -196,7 +197,7 @@ public final class CaptureBuffer implements Closeable {
                 changed);
         try {
             if (existed && !cleanShutdown) {
-                trackAfterUncleanStop(volumeDir, volumeId, changed);
+                trackAfterUncleanStop(volumeDir, volumeId, changed, droppedThrough);
                 buffer.uncleanShutdown = true;
             }
             if (cleanShutdown) {
@@ -205,7 +206,9 @@ public final class CaptureBuffer implements Closeable {
             }
             // Only once the last run's hot extents are tracked durably: a fresh log, or none.
             if (config.activityLog().enabled()) {
-                buffer.activity = ActivityLog.start(volumeDir, config.activityLog());
+                List<SegmentRecovery.Loaded> loaded = recovered.segments();
+                buffer.activity = ActivityLog.start(volumeDir, config.activityLog(),
+                        loaded.isEmpty() ? 0 : loaded.get(loaded.size() - 1).lastSequence());
             } else {
                 ActivityLog.remove(volumeDir);
             }
@@ -214,6 +217,9 @@ public final class CaptureBuffer implements Closeable {
                 buffer.reservation = SequenceReservation.begin(volumeDir, buffer.lastSequence);
             } else {
                 SequenceReservation.end(volumeDir);
+            }
+            if (droppedThrough >= 0 && buffer.lastSequence == droppedThrough) {
+                buffer.appendRecordsLostGap(droppedThrough);
             }
             buffer.capturePaused = CapturePause.read(volumeDir);
             buffer.discarded = DiscardedSpans.read(volumeDir).with(null, buffer.firstSequence());
@@ -237,7 +243,8 @@ public final class CaptureBuffer implements Closeable {
      * buffer can disagree only there: an extent became hot before any write into it was stored or
      * applied, and cooled only once its writes were safe.
      */
-    private static void trackAfterUncleanStop(Path dir, String volumeId, ChangedChunks changed) throws IOException {
+    private static void trackAfterUncleanStop(Path dir, String volumeId, ChangedChunks changed, long droppedThrough)
+            throws IOException {
         ActivityLog.Recovered hot;
         String why;
         try {
@@ -250,6 +257,14 @@ public final class CaptureBuffer implements Closeable {
         if (hot != null && hot.readable()) {
             for (int extent : hot.extents()) {
                 changed.mark((long) extent * hot.extentBytes(), hot.extentBytes());
+            }
+            if (droppedThrough >= 0) {
+                // Records after a replica's last one were lost: only a replica that had applied every
+                // record through coldThrough is healed by the hot extents (each lost one wrote into one).
+                changed.requireSince(hot.coldThrough() >= 0 ? hot.coldThrough() : droppedThrough);
+                log.warn("volume={} dir={}: the records the power cut took wrote into the hot extents only after seq"
+                        + " {}: a replica that had applied it is healed by comparing them, one further back by"
+                        + " comparing every chunk", volumeId, dir, changed.sinceSequence());
             }
             changed.force();
             log.warn("capture buffer was not closed cleanly (crash or power loss) volume={} dir={}: the activity log"
@@ -267,10 +282,13 @@ public final class CaptureBuffer implements Closeable {
      * a power cut may have left any of them torn, emptied or missing (their directory entries were
      * not synced either). None is trusted: they are deleted and the buffer starts past the durable
      * sequence floor, so no later record reuses a sequence a remote may have applied. The caller
-     * tracks every chunk (unclean shutdown), and a replica whose next record is gone gets a full
-     * resync.
+     * tracks the activity log's hot extents (every chunk without one) and starts the buffer with
+     * a GAP that says so ({@link CaptureRecord#FLAG_RECORDS_LOST}): a replica continues there, out
+     * of sync until a resync compares the tracked chunks (or every chunk, for one further back).
+     *
+     * @return the floor: the last sequence before the buffer's new first record
      */
-    private static void startPastFloor(Path volumeDir, String volumeId) throws IOException {
+    private static long startPastFloor(Path volumeDir, String volumeId) throws IOException {
         List<Path> segmentFiles = SegmentNames.listSegments(volumeDir);
         long highestKnown = 0;
         for (Path f : segmentFiles) {
@@ -287,8 +305,24 @@ public final class CaptureBuffer implements Closeable {
         startAt(volumeDir, volumeId, floor + 1);
         log.warn("write-once capture buffer was not closed cleanly before a reboot (power cut or kernel crash)"
                 + " volume={} dir={}: its {} unforced segments are dropped (records not yet shipped are lost as"
-                + " records), it starts at seq {} past the reserved floor, and a resync compares every chunk",
+                + " records), it starts at seq {} past the reserved floor with a GAP, and a resync heals each replica",
                 volumeId, volumeDir, segmentFiles.size(), floor + 1);
+        return floor;
+    }
+
+    /**
+     * Appends, as the first record after a power cut took the write-once segments, the GAP that
+     * tells a replica the records between its last one and this one are gone
+     * ({@link CaptureRecord#FLAG_RECORDS_LOST}): it continues here, out of sync, and the changed
+     * chunks heal it. Not forced: a power cut that takes it takes the records after it too, and
+     * the next open writes another.
+     */
+    private void appendRecordsLostGap(long droppedThrough) throws IOException {
+        byte[] reason = ("power cut: the write-once buffer lost its unforced records through seq " + droppedThrough
+                + "; a resync heals the replica").getBytes(StandardCharsets.UTF_8);
+        CaptureRecord gap = CaptureRecord.seal(volumeId, lastSequence + 1, nanosOf(clock.instant()), RecordKind.GAP,
+                0, 0, CaptureRecord.FLAG_RECORDS_LOST, Provenance.INTERNAL, reason);
+        write(gap, needsRoll(encodedSize(Provenance.INTERNAL, reason.length)));
     }
 
     /** Reserves sequences {@code block} at a time from now on (write-once mode; tests reach a reservation's end). */

@@ -284,6 +284,18 @@ public final class ChangedChunks implements Closeable {
     }
 
     /**
+     * Raises {@link #sinceSequence} to {@code sequence} (never lowers it), durably: the buffer lost
+     * the records up to some sequence past it (a power cut), and only a replica that had applied
+     * {@code sequence} is healed by this set's chunks; one further back needs every chunk.
+     */
+    public synchronized void requireSince(long sequence) throws IOException {
+        if (sequence > sinceSequence) {
+            sinceSequence = sequence;
+            rewrite();
+        }
+    }
+
+    /**
      * The buffer sequence since which this set holds every change the buffer did not carry: a
      * replica consistent at or after it is healed by comparing only the set's chunks.
      */

@@ -124,7 +124,7 @@ class ActivityLogTest {
 
     @Test
     void aTornTransactionFallsBackToThePreviousOne() throws Exception {
-        ActivityLog log = ActivityLog.start(dir, TWO_HOT);
+        ActivityLog log = ActivityLog.start(dir, TWO_HOT, 0);
         log.admit(List.of(new ActivityLog.Touch(0, 4096, 1)), 0); // transaction 2, slot 0
         log.admit(List.of(new ActivityLog.Touch(MIB, 4096, 2)), 0); // transaction 3, slot 1
         log.close();
@@ -136,6 +136,81 @@ class ActivityLogTest {
         ActivityLog.Recovered none = ActivityLog.read(dir);
         assertFalse(none.readable());
         assertTrue(none.problem().contains("no slot passes"), none.problem());
+    }
+
+    @Test
+    void coldThroughStartsAtTheBuffersLastRecordAndRisesToTheNewestWriteAnEvictionCooled() throws Exception {
+        ActivityLog log = ActivityLog.start(dir, TWO_HOT, 10);
+        assertEquals(10, ActivityLog.read(dir).coldThrough(), "earlier runs' writes are all in cold extents");
+        log.admit(List.of(new ActivityLog.Touch(0, 4096, 11), new ActivityLog.Touch(MIB, 4096, 12)), 0);
+        log.admit(List.of(new ActivityLog.Touch(2L * MIB, 4096, 13)), 0); // none safe: nothing cooled
+        assertEquals(10, ActivityLog.read(dir).coldThrough());
+        log.admit(List.of(new ActivityLog.Touch(3L * MIB, 4096, 14)), 12); // cools extents 0 (11) and 1 (12)
+        assertEquals(12, log.coldThrough());
+        log.close();
+        ActivityLog.Recovered newest = ActivityLog.read(dir);
+        assertArrayEquals(new int[] {2, 3}, newest.extents());
+        assertEquals(12, newest.coldThrough());
+        flip(dir.resolve(ActivityLog.FILE), ActivityLog.HEADER_BYTES - 3); // the newest slot's (transaction 4, slot 0) coldThrough
+        ActivityLog.Recovered previous = ActivityLog.read(dir);
+        assertArrayEquals(new int[] {0, 1, 2}, previous.extents()); // a damaged coldThrough fails the slot's CRC
+        assertEquals(10, previous.coldThrough());
+    }
+
+    @Test
+    void aVersion1LogIsReadWithoutAColdThrough() throws Exception {
+        java.nio.ByteBuffer v1 = java.nio.ByteBuffer.allocate(2 * 4096);
+        v1.putInt(ActivityLog.MAGIC).putShort((short) 1).putShort((short) 0).putInt(MIB).putInt(4096).putLong(1)
+                .putInt(1).putInt(0).put((byte) 0b101);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(v1.array(), 0, 28);
+        crc.update(v1.array(), 32, 1);
+        v1.putInt(28, (int) crc.getValue());
+        Files.write(dir.resolve(ActivityLog.FILE), v1.array());
+        ActivityLog.Recovered read = ActivityLog.read(dir);
+        assertTrue(read.readable(), String.valueOf(read.problem()));
+        assertArrayEquals(new int[] {0, 2}, read.extents());
+        assertEquals(-1, read.coldThrough(), "version 1 does not say");
+    }
+
+    @Test
+    void aPowerCutOfAWriteOnceBufferTracksTheHotExtentsForReplicasThatHadAppliedColdThrough() throws Exception {
+        BufferConfig writeOnce = DURABLE.withWriteOnce(true);
+        Path live = dir.resolve("live");
+        Path copy;
+        try (CaptureBuffer buffer = open(live, writeOnce)) {
+            buffer.registerRemote("r1");
+            appendWrite(buffer, 0, 4096); // seq 1
+            appendWrite(buffer, MIB, 4096); // seq 2
+            buffer.sync();
+            buffer.confirmDurable(2);
+            buffer.acknowledge("r1", 2); // safe through 2
+            appendWrite(buffer, 2L * MIB, 4096); // seq 3: extent 0 cools
+            appendWrite(buffer, 3L * MIB, 4096); // seq 4: extent 1 cools
+            copy = killed(live);
+        }
+        TestBuffers.simulateReboot(copy); // a power cut: the unforced segments are gone
+        try (CaptureBuffer reopened = open(copy, writeOnce)) {
+            assertTrue(reopened.uncleanShutdown());
+            long floor = reopened.lastSequence() - 1;
+            assertTrue(floor >= 4, "floor " + floor);
+            assertEquals(2, reopened.changedChunks().sinceSequence(),
+                    "a replica that applied seq 2 misses writes into the hot extents only");
+            try (RecordReader reader = reopened.openReader(reopened.firstSequence())) {
+                io.tapline.log.CaptureRecord gap = reader.next(1000);
+                assertEquals(floor + 1, gap.sequence());
+                assertTrue(gap.recordsLostBefore(), "the first record says the records before it are lost: " + gap);
+            }
+            assertEquals(floor + 2, appendWrite(reopened, 0, 4096).sequence());
+        }
+        Set<Long> tracked = new TreeSet<>();
+        for (long[] r : ChangedChunks.readRanges(copy, 1000)) {
+            assertTrue(r[1] != Long.MAX_VALUE, "whole volume tracked");
+            for (long c = r[0] / MIB; c < (r[0] + r[1]) / MIB; c++) {
+                tracked.add(c);
+            }
+        }
+        assertEquals(Set.of(2L, 3L), tracked);
     }
 
     @Test
@@ -186,7 +261,7 @@ class ActivityLogTest {
 
     @Test
     void theBitmapGrowsPastASlot() throws Exception {
-        ActivityLog log = ActivityLog.start(dir, new ActivityLogConfig(4096, 4));
+        ActivityLog log = ActivityLog.start(dir, new ActivityLogConfig(4096, 4), 0);
         long far = 100_000L * 4096; // extent 100,000: a 12.5 KB bitmap, past a 4 KiB slot
         log.admit(List.of(new ActivityLog.Touch(far, 4096, 1), new ActivityLog.Touch(0, 4096, 1)), 0);
         log.admit(List.of(new ActivityLog.Touch(8192, 4096, 2)), 0);

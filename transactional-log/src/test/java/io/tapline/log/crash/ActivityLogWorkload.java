@@ -25,7 +25,11 @@ import java.util.Random;
  * Oracle, for every state a power cut can leave: the buffer opens; when it opens unclean it
  * tracks (for the resync) every extent written by an append that returned before the cut and was
  * not yet safe at the cut (above the last confirmed durable point, and in the write-once mode
- * above the last acknowledgement), and, once a log was started, not the whole volume.
+ * above the last acknowledgement), and, once a log was started, not the whole volume. In the
+ * write-once mode (each cut read after a reboot, so every record is dropped) also: every write
+ * above the changed-chunk set's {@code sinceSequence} is tracked (a replica that applied it is
+ * healed by the set), and that sequence is no later than the session's first record or the
+ * safe point at the cut, whichever is later (a replica that kept up needs no whole-volume resync).
  */
 final class ActivityLogWorkload implements CrashWorkload {
     private static final String VOLUME = "vol1";
@@ -43,6 +47,8 @@ final class ActivityLogWorkload implements CrashWorkload {
     private final Ledger<Integer> returned = new Ledger<>(0);
     private final Ledger<Long> safe = new Ledger<>(0L);
     private final Ledger<Boolean> logStarted = new Ledger<>(false);
+    /** The buffer's last sequence when the current session opened it. */
+    private final Ledger<Long> sessionStart = new Ledger<>(0L);
 
     ActivityLogWorkload(boolean writeOnce, int sessions, int roundsPerSession) {
         this.writeOnce = writeOnce;
@@ -66,6 +72,7 @@ final class ActivityLogWorkload implements CrashWorkload {
         for (int s = 0; s < sessions; s++) {
             CaptureBuffer buffer = CaptureBuffer.open(dir, VOLUME, config);
             logStarted.note(trace.size(), true);
+            sessionStart.note(trace.size(), buffer.lastSequence());
             buffer.registerRemote(REMOTE);
             for (int round = 0; round < roundsPerSession; round++) {
                 if (round % 3 == 1) {
@@ -126,7 +133,8 @@ final class ActivityLogWorkload implements CrashWorkload {
 
     @Override
     public String expectationAt(int opsDone) {
-        return returned.at(opsDone) + "/" + safe.at(opsDone) + "/" + logStarted.at(opsDone);
+        return returned.at(opsDone) + "/" + safe.at(opsDone) + "/" + logStarted.at(opsDone) + "/"
+                + sessionStart.at(opsDone);
     }
 
     @Override
@@ -140,8 +148,10 @@ final class ActivityLogWorkload implements CrashWorkload {
             io.tapline.log.buffer.TestBuffers.simulateReboot(bufferDir); // a power cut: the page cache is gone
         }
         boolean unclean;
+        long since;
         try (CaptureBuffer buffer = CaptureBuffer.open(bufferDir, VOLUME, config)) {
             unclean = buffer.uncleanShutdown();
+            since = buffer.changedChunks().sinceSequence();
         }
         if (!unclean) {
             return; // a clean close forced every record and the primary: nothing is at risk
@@ -155,10 +165,16 @@ final class ActivityLogWorkload implements CrashWorkload {
         int n = returned.at(opsDone);
         for (int i = 0; i < n && !all; i++) {
             long[] w = writes.get(i);
-            if (w[1] > safeAtCut) {
+            if (w[1] > safeAtCut || writeOnce && w[1] > since) {
                 assertTrue(tracked(ranges, w[0]), "offset " + w[0] + " written by seq " + w[1] + " (safe through "
-                        + safeAtCut + ") is not tracked after the cut: " + describe(ranges));
+                        + safeAtCut + ", replicas healed by the set from seq " + since + ") is not tracked after the"
+                        + " cut: " + describe(ranges));
             }
+        }
+        if (writeOnce && logStarted.at(opsDone)) {
+            long expectedAtMost = Math.max(sessionStart.at(opsDone), safeAtCut);
+            assertTrue(since <= expectedAtMost, "a replica that applied seq " + expectedAtMost + " would need every"
+                    + " chunk: the set heals only those past seq " + since);
         }
     }
 

@@ -127,6 +127,10 @@ final class BufferSegmentsWorkload implements CrashWorkload {
             CaptureRecord r;
             while ((r = reader.next(0)) != null) {
                 assertEquals(expect, r.sequence(), "sequence");
+                if (r.recordsLostBefore() && r.sequence() == buffer.firstSequence()) {
+                    expect++; // a write-once buffer reopened after a power cut starts with the GAP that says so
+                    continue;
+                }
                 assertArrayEquals(payloads.get(r.sequence()), r.payload(), "payload of seq " + r.sequence());
                 assertEquals(r.sequence() * 4096, r.offsetBytes(), "offset of seq " + r.sequence());
                 expect++;
