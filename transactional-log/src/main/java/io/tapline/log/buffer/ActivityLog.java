@@ -41,8 +41,9 @@ import java.util.zip.CRC32C;
  * 40      n   bitmap       bit (i mod 8) of byte 40 + i/8 = extent i hot
  * </pre>
  *
- * <p>{@code coldThrough} starts at the last sequence the buffer held when the log was started
- * (an earlier run's writes are all in cold extents) and rises to the last write of every extent
+ * <p>{@code coldThrough} starts at the last record the buffer carries when the log is started
+ * (an earlier run's writes are all in cold extents; none after a power cut took the records, whose
+ * writes the changed-chunk set holds) and rises to the last write of every extent
  * a transaction evicts. So after a power cut that took records (a write-once buffer's), a
  * replica that had applied every record through it is healed by comparing the hot extents
  * alone: every record it misses wrote into one.

@@ -206,9 +206,12 @@ public final class CaptureBuffer implements Closeable {
             }
             // Only once the last run's hot extents are tracked durably: a fresh log, or none.
             if (config.activityLog().enabled()) {
+                // Every write the buffer still carries precedes the log. After a power cut it carries none:
+                // what the cut took is in changed.chunks for a replica at or after its sinceSequence.
                 List<SegmentRecovery.Loaded> loaded = recovered.segments();
-                buffer.activity = ActivityLog.start(volumeDir, config.activityLog(),
-                        loaded.isEmpty() ? 0 : loaded.get(loaded.size() - 1).lastSequence());
+                long carriedThrough = droppedThrough >= 0 || loaded.isEmpty() ? 0
+                        : loaded.get(loaded.size() - 1).lastSequence();
+                buffer.activity = ActivityLog.start(volumeDir, config.activityLog(), carriedThrough);
             } else {
                 ActivityLog.remove(volumeDir);
             }

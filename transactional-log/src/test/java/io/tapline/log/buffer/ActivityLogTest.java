@@ -214,6 +214,42 @@ class ActivityLogTest {
     }
 
     @Test
+    void aSecondPowerCutBeforeTheResyncStillHealsAReplicaThatKeptUpWithTheHotExtents() throws Exception {
+        BufferConfig writeOnce = DURABLE.withWriteOnce(true);
+        Path live = dir.resolve("live");
+        Path first;
+        try (CaptureBuffer buffer = open(live, writeOnce)) {
+            buffer.registerRemote("r1");
+            appendWrite(buffer, 0, 4096); // seq 1
+            appendWrite(buffer, MIB, 4096); // seq 2
+            buffer.sync();
+            buffer.confirmDurable(2);
+            buffer.acknowledge("r1", 2);
+            appendWrite(buffer, 2L * MIB, 4096); // seq 3: extent 0 cools (coldThrough 1)
+            appendWrite(buffer, 3L * MIB, 4096); // seq 4: extent 1 cools (coldThrough 2)
+            first = killed(live);
+        }
+        TestBuffers.simulateReboot(first);
+        Path second;
+        try (CaptureBuffer restarted = open(first, writeOnce)) { // the replica, at seq 4, has not connected yet
+            appendWrite(restarted, 5L * MIB, 4096);
+            second = killed(first);
+        }
+        TestBuffers.simulateReboot(second);
+        try (CaptureBuffer reopened = open(second, writeOnce)) {
+            assertEquals(2, reopened.changedChunks().sinceSequence(), "the replica at seq 4 is still healed by the set");
+        }
+        Set<Long> tracked = new TreeSet<>();
+        for (long[] r : ChangedChunks.readRanges(second, 1000)) {
+            assertTrue(r[1] != Long.MAX_VALUE, "whole volume tracked");
+            for (long c = r[0] / MIB; c < (r[0] + r[1]) / MIB; c++) {
+                tracked.add(c);
+            }
+        }
+        assertEquals(Set.of(2L, 3L, 5L), tracked, "both cuts' hot extents");
+    }
+
+    @Test
     void anUnreadableLogTracksEveryChunk() throws Exception {
         Path live = dir.resolve("live");
         try (CaptureBuffer buffer = open(live, DURABLE)) {
