@@ -176,6 +176,10 @@ final class StatusCommand implements Callable<Integer> {
         v.put("mode", s.mode().name());
         v.put("durability", s.durability());
         v.put("crashCompareBytes", s.crashCompareBytes());
+        if (BufferStatus.WRITE_ONCE.equals(s.durability())) {
+            v.put("powerCutCoveredFrom", s.powerCutCoveredFrom());
+            v.put("powerCutCoversEveryRemote", s.powerCutCoversEveryRemote());
+        }
         v.put("captured", s.lastSequence());
         v.put("firstRetained", s.firstSequence());
         v.put("retainedBytes", s.retainedBytes());
@@ -296,9 +300,12 @@ final class StatusCommand implements Callable<Integer> {
             String afterCrash = crashCompare < 0 ? "every chunk (no activity log)"
                     : (crashCompare >> 20) + " MiB (the activity log's hot extents)";
             if (BufferStatus.WRITE_ONCE.equals(v.get("durability"))) {
+                long coveredFrom = (Long) v.get("powerCutCoveredFrom");
                 sb.append("  write-once buffer: records are not forced; a power cut may lose unshipped ones (a resync"
                         + " then heals each replica); after a crash now a resync would compare " + afterCrash
-                        + (crashCompare < 0 ? "" : ", every chunk for a replica further back than the log covers") + "\n");
+                        + (crashCompare < 0 || coveredFrom <= 0 ? "" : " with a replica that applied seq " + coveredFrom
+                                + ((Boolean) v.get("powerCutCoversEveryRemote") ? " (every remote has)"
+                                        : " (not every remote has: those compare every chunk)")) + "\n");
             } else {
                 sb.append("  after a crash now a resync would compare ").append(afterCrash).append('\n');
             }

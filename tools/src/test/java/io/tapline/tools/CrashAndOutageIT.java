@@ -142,6 +142,12 @@ class CrashAndOutageIT {
             Peers.ok(PEER, "qemu-io", "-f", "raw", "-r", "-c", "read -P 0 512M 4M", "-c", "read -P 0x22 516M 4M",
                     rig.replica().toString());
             rig.assertReplicaMatchesPrimary();
+            Peers.Result json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(),
+                    "--json");
+            assertTrue(json.output().contains("\"powerCutCoversEveryRemote\" : true"), json.output());
+            Peers.Result text = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString());
+            assertTrue(text.output().contains("with a replica that applied seq") && text.output().contains("(every remote has)"),
+                    text.output());
         }
     }
 

@@ -82,7 +82,7 @@ final class ActivityLog implements Closeable {
     private int slotBytes;
     private long transaction;
     /** Every write into an extent that is not hot has a sequence at or below it (durable in the newest slot). */
-    private long coldThrough;
+    private volatile long coldThrough;
     /** Extent index to the last sequence written into it (0: not hot); grows with the highest extent written. */
     private long[] lastSequence = new long[64];
     private int[] hot = new int[64];

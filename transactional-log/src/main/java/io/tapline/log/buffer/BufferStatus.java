@@ -23,6 +23,10 @@ import java.util.Map;
  *                                 unshipped ones (then a resync heals each replica; docs/ordering-contract.md)
  * @param crashCompareBytes        what a resync would compare after a crash now: the activity log's hot
  *                                 extents, or {@link #WHOLE_VOLUME} when the buffer keeps no log
+ * @param powerCutCoveredFrom      the sequence a replica must have applied for a power cut now (which a
+ *                                 write-once buffer's records do not survive) to compare only those hot
+ *                                 extents; one further back compares every chunk. {@code -1} without a
+ *                                 readable log, 0 after a clean close
  */
 public record BufferStatus(
         String volumeId,
@@ -40,7 +44,8 @@ public record BufferStatus(
         String storageError,
         String capturePaused,
         String durability,
-        long crashCompareBytes) {
+        long crashCompareBytes,
+        long powerCutCoveredFrom) {
     /** {@link #crashCompareBytes} when the buffer keeps no activity log: a crash compares every chunk. */
     public static final long WHOLE_VOLUME = -1;
     /** {@link #durability} of a buffer whose records are forced by FLUSH, FUA and every roll. */
@@ -50,6 +55,14 @@ public record BufferStatus(
 
     public BufferStatus {
         acknowledged = Map.copyOf(acknowledged);
+    }
+
+    /**
+     * Whether a power cut now would leave every remote comparing only the hot extents: each one
+     * acknowledged {@link #powerCutCoveredFrom} (a replica applied at least what it acknowledged).
+     */
+    public boolean powerCutCoversEveryRemote() {
+        return powerCutCoveredFrom >= 0 && acknowledgedByAll() >= powerCutCoveredFrom;
     }
 
     /** The smallest sequence acknowledged by all remotes (lastSequence when there are none). */

@@ -74,7 +74,21 @@ final class BufferStatusReader {
                 config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir), "",
                 CapturePause.read(dir),
                 SequenceReservation.present(dir) ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
-                crashCompareBytes(dir));
+                crashCompareBytes(dir), powerCutCoveredFrom(dir));
+    }
+
+    /** What a replica must have applied for a power cut now to compare only the hot extents (-1: every chunk). */
+    private static long powerCutCoveredFrom(Path dir) {
+        if (java.nio.file.Files.exists(dir.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE))) {
+            return 0; // closed cleanly: every record was forced, a power cut takes none
+        }
+        try {
+            ActivityLog.Recovered hot = ActivityLog.read(dir);
+            return hot != null && hot.readable() && hot.coldThrough() >= 0
+                    ? Math.max(hot.coldThrough(), ChangedChunks.readSinceSequence(dir)) : -1;
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     /** The hot extents' bytes of the directory's activity log, or the whole volume (none, or unreadable). */

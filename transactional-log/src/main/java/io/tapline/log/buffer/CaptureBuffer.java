@@ -1010,7 +1010,8 @@ public final class CaptureBuffer implements Closeable {
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
                 acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError(), capturePaused,
                 config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
-                activity == null ? BufferStatus.WHOLE_VOLUME : activity.hotBytes());
+                activity == null ? BufferStatus.WHOLE_VOLUME : activity.hotBytes(),
+                activity == null ? -1 : Math.max(activity.coldThrough(), changed.sinceSequence()));
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */

@@ -188,6 +188,11 @@ class ActivityLogTest {
             appendWrite(buffer, 2L * MIB, 4096); // seq 3: extent 0 cools
             appendWrite(buffer, 3L * MIB, 4096); // seq 4: extent 1 cools
             copy = killed(live);
+            assertEquals(2, buffer.status().powerCutCoveredFrom());
+            assertEquals(2, CaptureBuffer.readStatus(live).powerCutCoveredFrom(), "as another process reads it");
+            assertTrue(buffer.status().powerCutCoversEveryRemote(), "r1 acknowledged seq 2");
+            buffer.registerRemote("r2");
+            assertFalse(buffer.status().powerCutCoversEveryRemote(), "r2 acknowledged nothing yet");
         }
         TestBuffers.simulateReboot(copy); // a power cut: the unforced segments are gone
         try (CaptureBuffer reopened = open(copy, writeOnce)) {
