@@ -326,6 +326,7 @@ public final class CaptureBuffer implements Closeable {
         CaptureRecord gap = CaptureRecord.seal(volumeId, lastSequence + 1, nanosOf(clock.instant()), RecordKind.GAP,
                 0, 0, CaptureRecord.FLAG_RECORDS_LOST, Provenance.INTERNAL, reason);
         write(gap, needsRoll(encodedSize(Provenance.INTERNAL, reason.length)));
+        lost.gapCounted(); // status counts every GAP record, whatever made it
     }
 
     /** Reserves sequences {@code block} at a time from now on (write-once mode; tests reach a reservation's end). */

@@ -207,6 +207,7 @@ class ActivityLogTest {
                 assertTrue(gap.recordsLostBefore(), "the first record says the records before it are lost: " + gap);
             }
             assertEquals(floor + 2, appendWrite(reopened, 0, 4096).sequence());
+            assertEquals(1, reopened.status().gapRecords(), "status counts the GAP");
         }
         Set<Long> tracked = new TreeSet<>();
         for (long[] r : ChangedChunks.readRanges(copy, 1000)) {
