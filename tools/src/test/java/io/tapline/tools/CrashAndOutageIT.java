@@ -68,16 +68,7 @@ class CrashAndOutageIT {
             rig.startWedge("--activity-extents", "4");
             Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x11 0 64M", rig.uri());
             rig.awaitSynced(Duration.ofSeconds(120));
-            Path out = dir.resolve("unflushed-writer.log");
-            Process unflushed = new ProcessBuilder("qemu-io", "-f", "raw", "-c", "write -P 0x22 512M 8M",
-                    "-c", "sleep 120000", rig.uri()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-            try {
-                Poll.until(Duration.ofSeconds(60), () -> "the unflushed write on the primary: " + read(out),
-                        () -> filledWith(rig.primary(), 512L << 20, 8 << 20, (byte) 0x22));
-                rig.wedge().kill9();
-            } finally {
-                unflushed.destroyForcibly().waitFor();
-            }
+            killDuringAnUnflushedWrite(rig, rig.primary());
             rig.startWedge("--activity-extents", "4");
             assertTrue(rig.wedge().logText().contains("the activity log names"), rig.wedge().logText());
             rig.awaitSynced(Duration.ofSeconds(120));
@@ -114,16 +105,7 @@ class CrashAndOutageIT {
             rig.startWedge(args);
             Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x11 0 64M", rig.uri());
             rig.awaitSynced(Duration.ofSeconds(120));
-            Path out = dir.resolve("unflushed-writer.log");
-            Process unflushed = new ProcessBuilder("qemu-io", "-f", "raw", "-c", "write -P 0x22 512M 8M",
-                    "-c", "sleep 120000", rig.uri()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-            try {
-                Poll.until(Duration.ofSeconds(60), () -> "the unflushed write on the replica: " + read(out),
-                        () -> filledWith(rig.replica(), 512L << 20, 8 << 20, (byte) 0x22));
-                rig.wedge().kill9();
-            } finally {
-                unflushed.destroyForcibly().waitFor();
-            }
+            killDuringAnUnflushedWrite(rig, rig.replica());
             // The power cut: the primary lost part of the unflushed write, the buffer's records are not
             // trusted after the reboot (sequence.reserved names another boot: zero boot id, CRC resealed).
             try (FileChannel primary = FileChannel.open(rig.primary(), java.nio.file.StandardOpenOption.WRITE)) {
@@ -148,6 +130,24 @@ class CrashAndOutageIT {
             Peers.Result text = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString());
             assertTrue(text.output().contains("with a replica that applied seq") && text.output().contains("(every remote has)"),
                     text.output());
+        }
+    }
+
+    /**
+     * Writes 8 MiB of 0x22 at 512 MiB through the wedge without a flush (qemu-io stays connected),
+     * waits until {@code watched} (the primary, or the replica it was shipped to) holds them, then
+     * kills the wedge with -9 and the writer.
+     */
+    private void killDuringAnUnflushedWrite(ReplicationRig rig, Path watched) throws Exception {
+        Path out = dir.resolve("unflushed-writer.log");
+        Process unflushed = new ProcessBuilder("qemu-io", "-f", "raw", "-c", "write -P 0x22 512M 8M",
+                "-c", "sleep 120000", rig.uri()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            Poll.until(Duration.ofSeconds(60), () -> "the unflushed write on " + watched + ": " + read(out),
+                    () -> filledWith(watched, 512L << 20, 8 << 20, (byte) 0x22));
+            rig.wedge().kill9();
+        } finally {
+            unflushed.destroyForcibly().waitFor();
         }
     }
 

@@ -458,14 +458,7 @@ public final class Shipper implements Closeable {
             log.warn("replica behind the buffer volume={} remote={} replicaAt={} bufferFirst={}: the source lost the"
                     + " records between in a power cut, shipping from its GAP; a resync heals the replica",
                     config.volumeId(), remoteId, lastApplied, first);
-            if (acked < first - 1) {
-                source.acknowledge(cursorId, first - 1);
-            } else if (acked > first - 1) {
-                source.rewind(cursorId, first - 1);
-            }
-            lastAcked.set(first - 1);
-            lastSent.set(first - 1);
-            return first - 1;
+            return resumeJustBefore(first, acked);
         }
         if (lastApplied + 1 < first) {
             // The records after the replica's sequence are gone (a rollback older than the buffer):
@@ -480,14 +473,7 @@ public final class Shipper implements Closeable {
             }
             log.warn("replica behind the buffer volume={} remote={} replicaAt={} bufferFirst={}: shipping from the "
                     + "full resync that begins at seq {}", config.volumeId(), remoteId, lastApplied, first, begin);
-            if (acked < begin - 1) {
-                source.acknowledge(cursorId, begin - 1);
-            } else if (acked > begin - 1) {
-                source.rewind(cursorId, begin - 1);
-            }
-            lastAcked.set(begin - 1);
-            lastSent.set(begin - 1);
-            return begin - 1;
+            return resumeJustBefore(begin, acked);
         }
         if (lastApplied < acked) {
             // The replayer went back (a rollback): send what it no longer has again.
@@ -505,6 +491,22 @@ public final class Shipper implements Closeable {
         lastAcked.set(acked);
         lastSent.set(Math.max(lastSent.get(), acked));
         return acked;
+    }
+
+    /**
+     * Moves this remote's cursor (forward or back) to just before {@code next}, the record a replica
+     * further back than the buffer continues at (it crosses the hole before it); returns the
+     * sequence to resume after.
+     */
+    private long resumeJustBefore(long next, long acked) throws IOException {
+        if (acked < next - 1) {
+            source.acknowledge(cursorId, next - 1);
+        } else if (acked > next - 1) {
+            source.rewind(cursorId, next - 1);
+        }
+        lastAcked.set(next - 1);
+        lastSent.set(next - 1);
+        return next - 1;
     }
 
     /** Whether the record at {@code first} is a GAP after which a replica further back may continue. */

@@ -179,14 +179,7 @@ class ActivityLogTest {
         Path live = dir.resolve("live");
         Path copy;
         try (CaptureBuffer buffer = open(live, writeOnce)) {
-            buffer.registerRemote("r1");
-            appendWrite(buffer, 0, 4096); // seq 1
-            appendWrite(buffer, MIB, 4096); // seq 2
-            buffer.sync();
-            buffer.confirmDurable(2);
-            buffer.acknowledge("r1", 2); // safe through 2
-            appendWrite(buffer, 2L * MIB, 4096); // seq 3: extent 0 cools
-            appendWrite(buffer, 3L * MIB, 4096); // seq 4: extent 1 cools
+            twoExtentsCooledOnceAcknowledged(buffer);
             copy = killed(live);
             assertEquals(2, buffer.status().powerCutCoveredFrom());
             assertEquals(2, CaptureBuffer.readStatus(live).powerCutCoveredFrom(), "as another process reads it");
@@ -209,14 +202,7 @@ class ActivityLogTest {
             assertEquals(floor + 2, appendWrite(reopened, 0, 4096).sequence());
             assertEquals(1, reopened.status().gapRecords(), "status counts the GAP");
         }
-        Set<Long> tracked = new TreeSet<>();
-        for (long[] r : ChangedChunks.readRanges(copy, 1000)) {
-            assertTrue(r[1] != Long.MAX_VALUE, "whole volume tracked");
-            for (long c = r[0] / MIB; c < (r[0] + r[1]) / MIB; c++) {
-                tracked.add(c);
-            }
-        }
-        assertEquals(Set.of(2L, 3L), tracked);
+        assertEquals(Set.of(2L, 3L), readTrackedChunks(copy));
     }
 
     @Test
@@ -225,14 +211,7 @@ class ActivityLogTest {
         Path live = dir.resolve("live");
         Path first;
         try (CaptureBuffer buffer = open(live, writeOnce)) {
-            buffer.registerRemote("r1");
-            appendWrite(buffer, 0, 4096); // seq 1
-            appendWrite(buffer, MIB, 4096); // seq 2
-            buffer.sync();
-            buffer.confirmDurable(2);
-            buffer.acknowledge("r1", 2);
-            appendWrite(buffer, 2L * MIB, 4096); // seq 3: extent 0 cools (coldThrough 1)
-            appendWrite(buffer, 3L * MIB, 4096); // seq 4: extent 1 cools (coldThrough 2)
+            twoExtentsCooledOnceAcknowledged(buffer);
             first = killed(live);
         }
         TestBuffers.simulateReboot(first);
@@ -245,14 +224,7 @@ class ActivityLogTest {
         try (CaptureBuffer reopened = open(second, writeOnce)) {
             assertEquals(2, reopened.changedChunks().sinceSequence(), "the replica at seq 4 is still healed by the set");
         }
-        Set<Long> tracked = new TreeSet<>();
-        for (long[] r : ChangedChunks.readRanges(second, 1000)) {
-            assertTrue(r[1] != Long.MAX_VALUE, "whole volume tracked");
-            for (long c = r[0] / MIB; c < (r[0] + r[1]) / MIB; c++) {
-                tracked.add(c);
-            }
-        }
-        assertEquals(Set.of(2L, 3L, 5L), tracked, "both cuts' hot extents");
+        assertEquals(Set.of(2L, 3L, 5L), readTrackedChunks(second), "both cuts' hot extents");
     }
 
     @Test
@@ -327,13 +299,33 @@ class ActivityLogTest {
         return copy;
     }
 
+    /**
+     * Writes seqs 1 and 2 into extents 0 and 1, makes them safe (synced, confirmed, acknowledged by
+     * r1), then seqs 3 and 4 into extents 2 and 3: with two hot extents at most, 0 and 1 cool.
+     */
+    private static void twoExtentsCooledOnceAcknowledged(CaptureBuffer buffer) throws IOException {
+        buffer.registerRemote("r1");
+        appendWrite(buffer, 0, 4096); // seq 1
+        appendWrite(buffer, MIB, 4096); // seq 2
+        buffer.sync();
+        buffer.confirmDurable(2);
+        buffer.acknowledge("r1", 2); // safe through 2
+        appendWrite(buffer, 2L * MIB, 4096); // seq 3: extent 0 cools (coldThrough 1)
+        appendWrite(buffer, 3L * MIB, 4096); // seq 4: extent 1 cools (coldThrough 2)
+    }
+
     /** The chunk indexes an unclean reopen of {@code copy} tracks (opens and closes it). */
     private static Set<Long> trackedChunks(Path copy) throws IOException {
         try (CaptureBuffer reopened = open(copy, DURABLE)) {
             assertTrue(reopened.uncleanShutdown());
         }
+        return readTrackedChunks(copy);
+    }
+
+    /** The chunk indexes {@code dir}'s changed-chunk set holds (never the whole volume). */
+    private static Set<Long> readTrackedChunks(Path dir) throws IOException {
         Set<Long> chunks = new TreeSet<>();
-        List<long[]> ranges = ChangedChunks.readRanges(copy, 1000);
+        List<long[]> ranges = ChangedChunks.readRanges(dir, 1000);
         for (long[] r : ranges) {
             assertTrue(r[1] != Long.MAX_VALUE, "whole volume tracked");
             for (long c = r[0] / MIB; c < (r[0] + r[1]) / MIB; c++) {
