@@ -48,8 +48,9 @@ import java.util.zip.CRC32C;
  * replica that had applied every record through it is healed by comparing the hot extents
  * alone: every record it misses wrote into one.
  *
- * <p>Transaction {@code n} overwrites slot {@code n mod 2} in place and fdatasyncs: a cut leaves
- * it torn (its CRC fails) and the other slot, the previous transaction, intact. A write that
+ * <p>Transaction {@code n} overwrites slot {@code n mod 2} in place, only the 4 KiB pages that
+ * differ from what the slot held, and fdatasyncs: a cut leaves it torn (its CRC fails) and the
+ * other slot, the previous transaction, intact. A write that
  * relies on transaction {@code n} starts only after its fdatasync returned, so the previous
  * state covers every write a torn transaction could have let through. Growing the bitmap past a
  * slot replaces the file atomically with larger slots. No valid slot at all is read as "every
@@ -71,6 +72,11 @@ final class ActivityLog implements Closeable {
     private static final int PAGE = 4096;
     /** The highest extent index the log tracks: 2^26 extents (256 TiB at 4 MiB), an 8 MiB bitmap. */
     static final int MAX_EXTENTS = 1 << 26;
+    /**
+     * {@code -Dtapline.activityLog.wholeSlots=true} writes every transaction's slot whole, as before
+     * transactions wrote only their changed pages (to measure the difference: ActivityLogBench).
+     */
+    private static final boolean WHOLE_SLOTS = Boolean.getBoolean("tapline.activityLog.wholeSlots");
     /** Two slots of the largest bitmap, doubled from 4 KiB: 2 x 16 MiB. */
     private static final int MAX_FILE_BYTES = 32 << 20;
 
@@ -88,6 +94,9 @@ final class ActivityLog implements Closeable {
     private int[] hot = new int[64];
     private volatile int hotCount;
     private volatile long transactions;
+    /** Each slot's bytes as last written and made durable (null: unknown, written whole next time). */
+    private final byte[][] written = new byte[2][];
+    private long pagesWritten;
 
     /** A write into a range, made hot with the sequence it has or will have. */
     record Touch(long offsetBytes, long lengthBytes, long sequence) {
@@ -382,14 +391,46 @@ final class ActivityLog implements Closeable {
                 replaceFile(extents, next);
                 return;
             }
-            DurableFiles.writeFully(channel, slot, (next & 1) * slotBytes);
+            int index = (int) (next & 1);
+            byte[] now = new byte[slot.remaining()];
+            slot.get(now);
+            byte[] was = WHOLE_SLOTS ? null : written[index];
+            written[index] = null; // unknown on disk until the transaction is durable
+            writeChangedPages(now, was, (long) index * slotBytes);
             channel.force(false);
+            written[index] = now;
         } catch (IOException | RuntimeException e) {
             coldThrough = before;
             throw e;
         }
         transaction = next;
         transactions++;
+    }
+
+    /**
+     * Writes the 4 KiB pages of a slot (at {@code base}) that differ from what it held ({@code was},
+     * or everything when unknown): a transaction of a large volume's bitmap writes its header page
+     * and the pages whose extents changed, not the whole bitmap. A cut between the pages leaves the
+     * slot failing its CRC (the header's CRC covers the whole bitmap), as a torn single write did.
+     */
+    private void writeChangedPages(byte[] now, byte[] was, long base) throws IOException {
+        int runStart = -1;
+        for (int from = 0; from < now.length; from += PAGE) {
+            int to = Math.min(now.length, from + PAGE);
+            boolean changed = was == null || !Arrays.equals(now, from, to, was, Math.min(from, was.length),
+                    Math.min(to, was.length));
+            if (changed && runStart < 0) {
+                runStart = from;
+            } else if (!changed && runStart >= 0) {
+                DurableFiles.writeFully(channel, ByteBuffer.wrap(now, runStart, from - runStart), base + runStart);
+                pagesWritten += (from - runStart + PAGE - 1) / PAGE;
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0) {
+            DurableFiles.writeFully(channel, ByteBuffer.wrap(now, runStart, now.length - runStart), base + runStart);
+            pagesWritten += (now.length - runStart + PAGE - 1) / PAGE;
+        }
     }
 
     /** Writes the whole file anew (creation, or a bitmap grown past a slot): both slots hold the set. */
@@ -413,6 +454,11 @@ final class ActivityLog implements Closeable {
         }
         DurableFiles.replace(file, content);
         channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        int newerAt = (int) (txn & 1) * size;
+        int olderAt = (int) ((txn - 1) & 1) * size;
+        written[(int) (txn & 1)] = Arrays.copyOfRange(content.array(), newerAt, newerAt + newer.remaining());
+        written[(int) ((txn - 1) & 1)] = Arrays.copyOfRange(content.array(), olderAt, olderAt + older.remaining());
+        pagesWritten += 2L * size / PAGE;
         slotBytes = size;
         transaction = txn;
         transactions++;
@@ -456,6 +502,11 @@ final class ActivityLog implements Closeable {
     /** Bytes a resync would compare after a crash now. */
     long hotBytes() {
         return (long) hotCount * extentBytes;
+    }
+
+    /** 4 KiB pages written by this run's transactions (a transaction writes only the pages that changed). */
+    long pagesWritten() {
+        return pagesWritten;
     }
 
     /** Transactions written by this run (including the one that started it). */

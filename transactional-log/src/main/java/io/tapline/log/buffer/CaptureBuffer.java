@@ -1040,8 +1040,8 @@ public final class CaptureBuffer implements Closeable {
                     lost.close();
                     changed.close();
                     if (activity != null) {
-                        log.info("activity log closed volume={} transactions={} hotExtents={}", volumeId,
-                                activity.transactions(), activity.hotCount());
+                        log.info("activity log closed volume={} transactions={} pagesWritten={} hotExtents={}", volumeId,
+                                activity.transactions(), activity.pagesWritten(), activity.hotCount());
                         activity.close();
                     }
                     if (failure.isEmpty()) {

@@ -284,6 +284,25 @@ class ActivityLogTest {
         assertTrue(Files.size(dir.resolve(ActivityLog.FILE)) > 2 * 4096, "replaced with larger slots");
     }
 
+    @Test
+    void aTransactionWritesOnlyThePagesThatChanged() throws Exception {
+        ActivityLog log = ActivityLog.start(dir, new ActivityLogConfig(4096, 16), 0);
+        log.admit(List.of(new ActivityLog.Touch(0, 4096, 1), new ActivityLog.Touch(100_000L * 4096, 4096, 1)), 0);
+        long pages = log.pagesWritten(); // grown: 12.5 KB of bitmap, the file replaced with 16 KiB slots
+        log.admit(List.of(new ActivityLog.Touch(4096, 4096, 2)), 0);
+        assertEquals(pages + 1, log.pagesWritten(), "extent 1 is on the header's page");
+        log.admit(List.of(new ActivityLog.Touch(2 * 4096, 4096, 3)), 0);
+        assertEquals(pages + 2, log.pagesWritten(), "the other slot: its header page");
+        log.admit(List.of(new ActivityLog.Touch(90_000L * 4096, 4096, 4)), 0);
+        assertEquals(pages + 4, log.pagesWritten(), "the header page and extent 90,000's");
+        log.close();
+        assertArrayEquals(new int[] {0, 1, 2, 90_000, 100_000}, ActivityLog.read(dir).extents());
+        int slotBytes = 16 << 10;
+        flip(dir.resolve(ActivityLog.FILE), slotBytes * (5 & 1) + ActivityLog.HEADER_BYTES + 90_000 / 8);
+        assertArrayEquals(new int[] {0, 1, 2, 100_000}, ActivityLog.read(dir).extents(),
+                "a damaged page of the newest transaction fails its slot: the previous one is the state");
+    }
+
     // ---- helpers ----
 
     private static AppendRequest write(long offset) {
@@ -346,5 +365,9 @@ class ActivityLogTest {
 
     private static void assertArrayEquals(int[] expected, int[] actual) {
         org.junit.jupiter.api.Assertions.assertArrayEquals(expected, actual);
+    }
+
+    private static void assertArrayEquals(int[] expected, int[] actual, String message) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, actual, message);
     }
 }

@@ -18,8 +18,8 @@ import java.util.Random;
 
 /**
  * The activity log of a capture buffer, as a wedge drives it: 4 KiB writes into 64 extents of
- * 4 KiB spread over [16 MiB, 32 MiB) (so a transaction's bitmap spans three disk sectors and a cut
- * can tear it) with three kept hot, one at a time ({@code append}) and in prepared batches ({@code prepare},
+ * 4 KiB in 16 regions 16 MiB apart from 16 MiB on (so a transaction's bitmap spans three 4 KiB
+ * pages, of which it writes those that changed, and a cut can tear it) with three kept hot, one at a time ({@code append}) and in prepared batches ({@code prepare},
  * {@code appendBatch}), a host FLUSH now and then (a sync, then the primary confirmed durable),
  * in the write-once mode a remote acknowledging, and a clean close and reopen between sessions.
  * Oracle, for every state a power cut can leave: the buffer opens; when it opens unclean it
@@ -117,9 +117,12 @@ final class ActivityLogWorkload implements CrashWorkload {
         }
     }
 
-    /** One of four 4 KiB blocks at the start of one of 16 regions of 1 MiB (a changed chunk each) past 16 MiB. */
+    /**
+     * One of four 4 KiB blocks at the start of one of 16 regions of 1 MiB (a changed chunk each),
+     * 16 MiB apart from 16 MiB on: extents 4,096 to 69,635, a bitmap over three 4 KiB pages.
+     */
     private static long offset(Random random) {
-        return (REGIONS + random.nextInt(REGIONS)) * (long) MIB + random.nextInt(4) * 4096L;
+        return (1 + random.nextInt(REGIONS)) * 16L * MIB + random.nextInt(4) * 4096L;
     }
 
     private void note(FileOpTrace trace, long offset, long seq) {
