@@ -588,13 +588,14 @@ final class ReplicaVolume implements Closeable {
             ReceivedBatch batch = queued.unpacked();
             try {
                 List<CaptureRecord> records = batch.checkedRecords();
-                if (batch.firstSequence() > expected && (records.get(0).kind() == io.tapline.log.RecordKind.RESYNC_BEGIN
-                        || records.get(0).recordsLostBefore())) {
+                CaptureRecord head = records.get(0);
+                boolean resyncBegins = head.kind() == io.tapline.log.RecordKind.RESYNC_BEGIN;
+                if (batch.firstSequence() > expected && (resyncBegins || head.recordsLostBefore())) {
                     // A resync epoch covers what the hole misses, or the source says it lost those records (a
                     // power cut of a write-once buffer): SyncState marks the replica out of sync until a resync heals it.
                     log.warn("volume={} sequence jumps from {} to {}: {} ({})", volumeId, expected - 1,
-                            batch.firstSequence(), records.get(0).kind() == io.tapline.log.RecordKind.RESYNC_BEGIN
-                                    ? "a resync begins there" : "the source lost the records between", records.get(0).text());
+                            batch.firstSequence(), resyncBegins ? "a resync begins there"
+                                    : "the source lost the records between", head.text());
                     expected = batch.firstSequence();
                 } else if (batch.firstSequence() > expected) {
                     throw new JourneyProtocolException("sequence: batch " + batch.batchId() + " starts at "

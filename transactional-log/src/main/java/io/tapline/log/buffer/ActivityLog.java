@@ -135,8 +135,7 @@ final class ActivityLog implements Closeable {
         }
         ActivityLog log = new ActivityLog(dir.resolve(FILE), config);
         log.slotBytes = PAGE;
-        log.coldThrough = Math.max(0, lastSequence);
-        log.replaceFile(new int[0], 1);
+        log.replaceFile(new int[0], 1, Math.max(0, lastSequence));
         return log;
     }
 
@@ -287,6 +286,12 @@ final class ActivityLog implements Closeable {
      * @throws IOException when the transaction could not be made durable
      */
     void admit(List<Touch> touches, long safeThrough) throws IOException {
+        if (coversAll(touches)) { // the common case, once per write: no transaction, nothing allocated
+            for (Touch t : touches) {
+                touch(t.offsetBytes(), t.lengthBytes(), t.sequence());
+            }
+            return;
+        }
         java.util.BitSet cold = new java.util.BitSet();
         for (Touch t : touches) {
             if (t.lengthBytes() <= 0) {
@@ -311,13 +316,13 @@ final class ActivityLog implements Closeable {
         int[] incoming = cold.stream().toArray();
         int incomingCount = incoming.length;
         if (incomingCount > 0) {
-            long[] evictedThrough = {coldThrough};
-            int[] next = nextHotSet(incoming, incomingCount, safeThrough, evictedThrough);
+            NextHotSet nextSet = nextHotSet(incoming, incomingCount, safeThrough);
+            int[] next = nextSet.extents();
             int max = 0;
             for (int e : next) {
                 max = Math.max(max, e);
             }
-            writeTransaction(next, evictedThrough[0]);
+            writeTransaction(next, nextSet.coldThrough());
             long[] kept = new long[next.length];
             for (int i = 0; i < next.length; i++) {
                 kept[i] = next[i] < lastSequence.length ? lastSequence[next[i]] : 0;
@@ -343,9 +348,10 @@ final class ActivityLog implements Closeable {
      * The hot set after admitting {@code incoming}: evicts safe extents, least recently written
      * first, down to the capacity (fewer when not enough are safe). Runs once per transaction, so
      * it sorts primitives only: the safe extents' last sequences, to find the eviction threshold.
-     * {@code coldThrough[0]} is raised to the newest write an evicted extent holds.
+     * Its {@code coldThrough} is this log's, raised to the newest write an evicted extent holds.
      */
-    private int[] nextHotSet(int[] incoming, int incomingCount, long safeThrough, long[] coldThrough) {
+    private NextHotSet nextHotSet(int[] incoming, int incomingCount, long safeThrough) {
+        long newColdThrough = coldThrough;
         int over = hotCount + incomingCount - capacity;
         long threshold = Long.MIN_VALUE; // evict safe extents written at or before it
         int atThreshold = 0; // ... of those written exactly at it, only this many
@@ -365,7 +371,7 @@ final class ActivityLog implements Closeable {
                 for (int i = evictions - 1; i >= 0 && safe[i] == threshold; i--) {
                     atThreshold++;
                 }
-                coldThrough[0] = Math.max(coldThrough[0], threshold);
+                newColdThrough = Math.max(newColdThrough, threshold);
             }
         }
         int[] next = new int[hotCount + incomingCount];
@@ -378,31 +384,27 @@ final class ActivityLog implements Closeable {
             next[n++] = hot[i];
         }
         System.arraycopy(incoming, 0, next, n, incomingCount);
-        return Arrays.copyOf(next, n + incomingCount);
+        return new NextHotSet(Arrays.copyOf(next, n + incomingCount), newColdThrough);
+    }
+
+    /** A transaction's hot set, and the coldThrough its evictions leave. */
+    private record NextHotSet(int[] extents, long coldThrough) {
     }
 
     private void writeTransaction(int[] extents, long newColdThrough) throws IOException {
         long next = transaction + 1;
-        long before = coldThrough;
-        coldThrough = newColdThrough; // encoded into the slot; taken back if it does not become durable
-        try {
-            ByteBuffer slot = encode(extents, next);
-            if (slot.remaining() > slotBytes) {
-                replaceFile(extents, next);
-                return;
-            }
-            int index = (int) (next & 1);
-            byte[] now = new byte[slot.remaining()];
-            slot.get(now);
-            byte[] was = WHOLE_SLOTS ? null : written[index];
-            written[index] = null; // unknown on disk until the transaction is durable
-            writeChangedPages(now, was, (long) index * slotBytes);
-            channel.force(false);
-            written[index] = now;
-        } catch (IOException | RuntimeException e) {
-            coldThrough = before;
-            throw e;
+        byte[] now = encode(extents, next, newColdThrough).array();
+        if (now.length > slotBytes) {
+            replaceFile(extents, next, newColdThrough);
+            return;
         }
+        int index = (int) (next & 1);
+        byte[] was = WHOLE_SLOTS ? null : written[index];
+        written[index] = null; // unknown on disk until the transaction is durable
+        writeChangedPages(now, was, (long) index * slotBytes);
+        channel.force(false);
+        written[index] = now;
+        coldThrough = newColdThrough;
         transaction = next;
         transactions++;
     }
@@ -422,21 +424,24 @@ final class ActivityLog implements Closeable {
             if (changed && runStart < 0) {
                 runStart = from;
             } else if (!changed && runStart >= 0) {
-                DurableFiles.writeFully(channel, ByteBuffer.wrap(now, runStart, from - runStart), base + runStart);
-                pagesWritten += (from - runStart + PAGE - 1) / PAGE;
+                writeRun(now, runStart, from, base);
                 runStart = -1;
             }
         }
         if (runStart >= 0) {
-            DurableFiles.writeFully(channel, ByteBuffer.wrap(now, runStart, now.length - runStart), base + runStart);
-            pagesWritten += (now.length - runStart + PAGE - 1) / PAGE;
+            writeRun(now, runStart, now.length, base);
         }
     }
 
+    private void writeRun(byte[] slot, int from, int to, long base) throws IOException {
+        DurableFiles.writeFully(channel, ByteBuffer.wrap(slot, from, to - from), base + from);
+        pagesWritten += (to - from + PAGE - 1) / PAGE;
+    }
+
     /** Writes the whole file anew (creation, or a bitmap grown past a slot): both slots hold the set. */
-    private void replaceFile(int[] extents, long txn) throws IOException {
-        ByteBuffer newer = encode(extents, txn);
-        ByteBuffer older = encode(extents, txn - 1);
+    private void replaceFile(int[] extents, long txn, long newColdThrough) throws IOException {
+        ByteBuffer newer = encode(extents, txn, newColdThrough);
+        ByteBuffer older = encode(extents, txn - 1, newColdThrough);
         int size = slotBytes;
         while (size < newer.remaining()) {
             size *= 2;
@@ -459,12 +464,13 @@ final class ActivityLog implements Closeable {
         written[(int) (txn & 1)] = Arrays.copyOfRange(content.array(), newerAt, newerAt + newer.remaining());
         written[(int) ((txn - 1) & 1)] = Arrays.copyOfRange(content.array(), olderAt, olderAt + older.remaining());
         pagesWritten += 2L * size / PAGE;
+        coldThrough = newColdThrough;
         slotBytes = size;
         transaction = txn;
         transactions++;
     }
 
-    private ByteBuffer encode(int[] extents, long txn) {
+    private ByteBuffer encode(int[] extents, long txn, long coldThroughOfSlot) {
         int max = -1;
         for (int e : extents) {
             max = Math.max(max, e);
@@ -472,7 +478,7 @@ final class ActivityLog implements Closeable {
         int bitmapBytes = max < 0 ? 0 : max / 8 + 1;
         ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + bitmapBytes);
         b.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putInt(extentBytes).putInt(slotBytes).putLong(txn)
-                .putInt(bitmapBytes).putInt(0).putLong(coldThrough);
+                .putInt(bitmapBytes).putInt(0).putLong(coldThroughOfSlot);
         for (int e : extents) {
             int at = HEADER_BYTES + e / 8;
             b.put(at, (byte) (b.get(at) | (1 << (e & 7))));

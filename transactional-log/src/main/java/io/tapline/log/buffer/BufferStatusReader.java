@@ -70,37 +70,33 @@ final class BufferStatusReader {
         BufferConfig config = state.config();
         BufferMode mode = state.full() ? BufferMode.FULL
                 : retained > config.highWaterBytes() ? BufferMode.HIGH_WATER : BufferMode.DATA;
+        long[] crash = crashCompare(dir);
         return new BufferStatus(state.volumeId(), mode, first, last, retained, config.highWaterBytes(),
                 config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir), "",
                 CapturePause.read(dir),
                 SequenceReservation.present(dir) ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
-                crashCompareBytes(dir), powerCutCoveredFrom(dir));
+                crash[0], crash[1]);
     }
 
-    /** What a replica must have applied for a power cut now to compare only the hot extents (-1: every chunk). */
-    private static long powerCutCoveredFrom(Path dir) {
+    /**
+     * From one read of the directory's activity log: the hot extents' bytes (or the whole volume:
+     * none, or unreadable), and what a replica must have applied for a power cut now to compare
+     * only those (-1: every chunk). Both 0 after a clean close: nothing to compare, every record
+     * was forced, and the next open starts a new log.
+     */
+    private static long[] crashCompare(Path dir) {
         if (java.nio.file.Files.exists(dir.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE))) {
-            return 0; // closed cleanly: every record was forced, a power cut takes none
+            return new long[] {0, 0};
         }
         try {
             ActivityLog.Recovered hot = ActivityLog.read(dir);
-            return hot != null && hot.readable() && hot.coldThrough() >= 0
-                    ? Math.max(hot.coldThrough(), ChangedChunks.readSinceSequence(dir)) : -1;
+            if (hot == null || !hot.readable()) {
+                return new long[] {BufferStatus.WHOLE_VOLUME, -1};
+            }
+            return new long[] {hot.hotBytes(), hot.coldThrough() < 0 ? -1
+                    : Math.max(hot.coldThrough(), ChangedChunks.readSinceSequence(dir))};
         } catch (IOException e) {
-            return -1;
-        }
-    }
-
-    /** The hot extents' bytes of the directory's activity log, or the whole volume (none, or unreadable). */
-    private static long crashCompareBytes(Path dir) {
-        if (java.nio.file.Files.exists(dir.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE))) {
-            return 0; // closed cleanly: nothing to compare, and the next open starts a new log
-        }
-        try {
-            ActivityLog.Recovered hot = ActivityLog.read(dir);
-            return hot != null && hot.readable() ? hot.hotBytes() : BufferStatus.WHOLE_VOLUME;
-        } catch (IOException e) {
-            return BufferStatus.WHOLE_VOLUME;
+            return new long[] {BufferStatus.WHOLE_VOLUME, -1};
         }
     }
 

@@ -221,7 +221,7 @@ public final class CaptureBuffer implements Closeable {
             } else {
                 SequenceReservation.end(volumeDir);
             }
-            if (droppedThrough >= 0 && buffer.lastSequence == droppedThrough) {
+            if (droppedThrough >= 0) { // startPastFloor left one empty segment: the GAP is seq droppedThrough + 1
                 buffer.appendRecordsLostGap(droppedThrough);
             }
             buffer.capturePaused = CapturePause.read(volumeDir);

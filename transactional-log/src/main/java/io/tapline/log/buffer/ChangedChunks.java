@@ -364,14 +364,19 @@ public final class ChangedChunks implements Closeable {
         return out.size() > max ? out.subList(0, max) : out;
     }
 
-    /** Reads {@link #sinceSequence} of {@code dir} for another process (0 if no file or damaged). */
+    /** Reads {@link #sinceSequence} of {@code dir} for another process, from the header alone (0 if no file or damaged). */
     public static long readSinceSequence(Path dir) throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
             return 0;
         }
-        ByteBuffer buf = DurableFiles.readSmallFile(file, HEADER_BYTES + (64 << 20));
-        return check(buf) != null ? 0 : buf.getLong(12);
+        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
+                // read on
+            }
+        }
+        return check(header.flip()) != null ? 0 : header.getLong(12);
     }
 
     /** Reads the number of tracked chunks of {@code dir} for another process ({@code -1}: whole volume; 0 if no file). */
