@@ -1,10 +1,7 @@
 package io.tapline.kafka;
 
 import io.tapline.log.CaptureRecord;
-import io.tapline.log.RecordCodec;
-import io.tapline.log.RecordFormatException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,9 +17,10 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * Reads a volume's command log where it lives, on Kafka, for auditors: the records captured in a
- * time range, each decoded and its CRC-32C checked, each sequence once (a topic may hold a record
- * twice after a producer resent it; the first copy is kept). No consumer group: nothing is
- * committed, no replica site is disturbed.
+ * time range, each decoded and its CRC-32C checked, in sequence order, each sequence once (a topic
+ * may hold a record twice after a producer resent it, and after a Kafka outage a record behind
+ * later ones: {@link SequenceOrderedScan}); a sequence not on the topic at all is reported as a
+ * {@link Hole}. No consumer group: nothing is committed, no replica site is disturbed.
  *
  * <p>What it proves: what the source shipped and Kafka kept (within the topic's retention), in
  * sequence order, each record intact. What it does not: what a replica applied; that is each
@@ -41,16 +39,33 @@ public final class KafkaLogReader {
     }
 
     /**
+     * Sequences {@code firstSequence..lastSequence} are not on the topic: none came after sequence
+     * {@code firstSequence - 1}; {@code resumeOffset} is the Kafka offset where the read went on,
+     * at sequence {@code lastSequence + 1}. {@code tapline audit verify --kafka} reports the same hole.
+     */
+    public record Hole(long firstSequence, long lastSequence, long resumeOffset) {
+        /** One line for an operator. */
+        @Override
+        public String toString() {
+            return "hole: sequences " + firstSequence + ".." + lastSequence + " are not on the topic (read went on"
+                    + " at offset " + resumeOffset + ", sequence " + (lastSequence + 1) + ")";
+        }
+    }
+
+    /** What {@link #read} found: the records in sequence order, and the holes crossed (none when dense). */
+    public record Listing(List<Entry> entries, List<Hole> holes) {
+    }
+
+    /**
      * The records of {@code volumeId} captured in [{@code from}, {@code to}] (either may be null:
-     * unbounded), in sequence order.
+     * unbounded), in sequence order, each once.
      *
      * @throws IOException when the topic does not exist or Kafka cannot be read, or a record is damaged
      */
-    public static List<Entry> read(KafkaLinkConfig link, String volumeId, Instant from, Instant to)
-            throws IOException {
+    public static Listing read(KafkaLinkConfig link, String volumeId, Instant from, Instant to) throws IOException {
         List<Entry> out = new ArrayList<>();
-        forEach(link, volumeId, from, to, out::add);
-        return out;
+        List<Hole> holes = forEach(link, volumeId, from, to, out::add);
+        return new Listing(out, holes);
     }
 
     /** Gets each entry of {@link #forEach}. */
@@ -60,41 +75,27 @@ public final class KafkaLogReader {
 
     /**
      * The records of {@code volumeId} captured in [{@code from}, {@code to}] (either may be null:
-     * unbounded), in sequence order, each given to {@code entries} as it is read (nothing kept).
+     * unbounded), in sequence order, each once, given to {@code entries} as they are read (nothing
+     * kept). The topic may hold a sequence more than once, and after a Kafka outage a sequence
+     * after ones written later (see {@link KafkaShipper}); {@link SequenceOrderedScan} puts them back
+     * in order. Returns the holes crossed: sequences that are not on the topic at all.
      *
      * @throws IOException when the topic does not exist or Kafka cannot be read, or a record is damaged
      */
-    public static void forEach(KafkaLinkConfig link, String volumeId, Instant from, Instant to, Entries entries)
-            throws IOException {
-        String topic = link.topic(volumeId);
-        long[] lastSeq = {0};
-        scan(link, volumeId, from, r -> {
-            CaptureRecord rec;
-            try {
-                rec = RecordCodec.decode(ByteBuffer.wrap(r.value()));
-            } catch (RecordFormatException e) {
-                throw new IOException("topic " + topic + " offset " + r.offset() + ": " + e.getMessage(), e);
-            }
-            if (rec.sequence() <= lastSeq[0]) {
-                return true; // sent twice: the first copy counts
-            }
-            lastSeq[0] = rec.sequence();
-            Instant captured = Instant.ofEpochSecond(0, rec.captureTimeNanos());
-            if ((from != null && captured.isBefore(from)) || (to != null && captured.isAfter(to))) {
-                return true;
-            }
-            entries.accept(new Entry(r.offset(), r.timestamp(), rec));
-            return true;
-        });
+    public static List<Hole> forEach(KafkaLinkConfig link, String volumeId, Instant from, Instant to,
+            Entries entries) throws IOException {
+        try (Partition p = Partition.open(link, volumeId, from)) {
+            return SequenceOrderedScan.run(p::read, p.span.startOffset(), (r, rec) -> {
+                Instant captured = Instant.ofEpochSecond(0, rec.captureTimeNanos());
+                if ((from == null || !captured.isBefore(from)) && (to == null || !captured.isAfter(to))) {
+                    entries.accept(new Entry(r.offset(), r.timestamp(), rec));
+                }
+            });
+        }
     }
 
     /** Where a scan ran on the topic's partition. */
     record Span(long logStartOffset, long startOffset, long endOffset) {
-    }
-
-    /** Gets each raw Kafka record of a scan, in offset order; false stops the scan. */
-    interface RawRecords {
-        boolean accept(ConsumerRecord<byte[], byte[]> r) throws IOException;
     }
 
     /**
@@ -103,40 +104,85 @@ public final class KafkaLogReader {
      *
      * @throws IOException when the topic does not exist or Kafka cannot be read
      */
-    static Span scan(KafkaLinkConfig link, String volumeId, Instant from, RawRecords records) throws IOException {
-        String topic = link.topic(volumeId);
-        Map<String, Object> props = link.consumerProperties("tapline-audit-" + volumeId, "unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
-            List<PartitionInfo> parts = consumer.partitionsFor(topic, link.requestTimeout().multipliedBy(2));
-            if (parts == null || parts.isEmpty()) {
-                throw new IOException("topic " + topic + ": not found on " + link.bootstrapServers()
-                        + " (expected: the topic of volume " + volumeId + ")");
-            }
-            TopicPartition tp = new TopicPartition(topic, 0);
-            consumer.assign(List.of(tp));
-            long end = consumer.endOffsets(List.of(tp)).get(tp);
-            long logStart = consumer.beginningOffsets(List.of(tp)).get(tp);
-            long start = logStart;
-            if (from != null) {
-                OffsetAndTimestamp at = consumer.offsetsForTimes(Map.of(tp, from.toEpochMilli())).get(tp);
-                start = at == null ? end : at.offset();
-            }
-            consumer.seek(tp, start);
-            long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
-            while (consumer.position(tp) < end) {
-                if (System.nanoTime() > deadline) {
-                    throw new IOException("topic " + topic + ": not read to offset " + end + " within 10 minutes");
+    static Span scan(KafkaLinkConfig link, String volumeId, Instant from, SequenceOrderedScan.Visitor records) throws IOException {
+        try (Partition p = Partition.open(link, volumeId, from)) {
+            p.read(p.span.startOffset(), records);
+            return p.span;
+        }
+    }
+
+    /** The volume topic's partition, read by one consumer without a group, with its end fixed when opened. */
+    private static final class Partition implements AutoCloseable {
+        private final KafkaConsumer<byte[], byte[]> consumer;
+        private final TopicPartition tp;
+        private final String where;
+        final Span span;
+
+        private Partition(KafkaConsumer<byte[], byte[]> consumer, TopicPartition tp, String where, Span span) {
+            this.consumer = consumer;
+            this.tp = tp;
+            this.where = where;
+            this.span = span;
+        }
+
+        static Partition open(KafkaLinkConfig link, String volumeId, Instant from) throws IOException {
+            String topic = link.topic(volumeId);
+            String where = "topic " + topic + " on " + link.bootstrapServers();
+            Map<String, Object> props = link.consumerProperties("tapline-audit-" + volumeId, "unused");
+            props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+            KafkaConsumer<byte[], byte[]> consumer = null;
+            try {
+                consumer = new KafkaConsumer<>(props);
+                List<PartitionInfo> parts = consumer.partitionsFor(topic, link.requestTimeout().multipliedBy(2));
+                if (parts == null || parts.isEmpty()) {
+                    throw new IOException("topic " + topic + ": not found on " + link.bootstrapServers()
+                            + " (expected: the topic of volume " + volumeId + ")");
                 }
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                    if (r.offset() >= end || !records.accept(r)) {
-                        return new Span(logStart, start, end);
+                TopicPartition tp = new TopicPartition(topic, 0);
+                consumer.assign(List.of(tp));
+                long end = consumer.endOffsets(List.of(tp)).get(tp);
+                long logStart = consumer.beginningOffsets(List.of(tp)).get(tp);
+                long start = logStart;
+                if (from != null) {
+                    OffsetAndTimestamp at = consumer.offsetsForTimes(Map.of(tp, from.toEpochMilli())).get(tp);
+                    start = at == null ? end : at.offset();
+                }
+                Partition p = new Partition(consumer, tp, where, new Span(logStart, start, end));
+                consumer = null;
+                return p;
+            } catch (KafkaException e) {
+                throw new IOException(where + ": " + e.getMessage(), e);
+            } finally {
+                if (consumer != null) {
+                    consumer.close();
+                }
+            }
+        }
+
+        /** Gives {@code visitor} each record from {@code fromOffset} to the span's end, in offset order. */
+        void read(long fromOffset, SequenceOrderedScan.Visitor visitor) throws IOException {
+            long end = span.endOffset();
+            try {
+                consumer.seek(tp, fromOffset);
+                long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+                while (consumer.position(tp) < end) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IOException(where + ": not read to offset " + end + " within 10 minutes");
+                    }
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                        if (r.offset() >= end || !visitor.visit(r)) {
+                            return;
+                        }
                     }
                 }
+            } catch (KafkaException e) {
+                throw new IOException(where + ": " + e.getMessage(), e);
             }
-            return new Span(logStart, start, end);
-        } catch (KafkaException e) {
-            throw new IOException("topic " + topic + " on " + link.bootstrapServers() + ": " + e.getMessage(), e);
+        }
+
+        @Override
+        public void close() {
+            consumer.close();
         }
     }
 }

@@ -140,15 +140,15 @@ class KafkaLinkIT {
             Thread.sleep(20);
             src.write(50);
             await("second burst acknowledged", () -> src.buffer.acknowledged(KafkaShipper.CURSOR_ID) == 150);
-            List<KafkaLogReader.Entry> all = KafkaLogReader.read(link, "vol4", null, null);
+            List<KafkaLogReader.Entry> all = KafkaLogReader.read(link, "vol4", null, null).entries();
             assertEquals(150, all.size());
             for (int i = 0; i < all.size(); i++) {
                 assertEquals(i + 1, all.get(i).record().sequence());
             }
-            List<KafkaLogReader.Entry> later = KafkaLogReader.read(link, "vol4", between, null);
+            List<KafkaLogReader.Entry> later = KafkaLogReader.read(link, "vol4", between, null).entries();
             assertEquals(50, later.size());
             assertEquals(101, later.get(0).record().sequence());
-            List<KafkaLogReader.Entry> earlier = KafkaLogReader.read(link, "vol4", null, between);
+            List<KafkaLogReader.Entry> earlier = KafkaLogReader.read(link, "vol4", null, between).entries();
             assertEquals(100, earlier.size());
         }
     }

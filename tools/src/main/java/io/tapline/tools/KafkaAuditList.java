@@ -21,7 +21,9 @@ import java.util.stream.Collectors;
 /**
  * {@code tapline audit list --kafka}: the volume's command log as Kafka keeps it, with the same
  * filters as a replica's audit log (capture time, record kind, offset range). Each record's CRC-32C
- * is checked as it is read; a WRITE's payload is shown by its SHA-256, as in the audit log.
+ * is checked as it is read; a WRITE's payload is shown by its SHA-256, as in the audit log. Rows
+ * come in sequence order, each sequence once, also after a Kafka outage left resent records behind
+ * later ones; sequences not on the topic at all are each named on stderr as a hole (exit 1).
  */
 final class KafkaAuditList {
     private KafkaAuditList() {
@@ -38,7 +40,8 @@ final class KafkaAuditList {
         Set<String> wanted = filter.kinds.stream().map(k -> k.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
         long[] range = filter.parseRange();
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (KafkaLogReader.Entry e : KafkaLogReader.read(link, volume, filter.from, filter.to)) {
+        KafkaLogReader.Listing listing = KafkaLogReader.read(link, volume, filter.from, filter.to);
+        for (KafkaLogReader.Entry e : listing.entries()) {
             CaptureRecord r = e.record();
             if (!wanted.isEmpty() && !wanted.contains(r.kind().name().toLowerCase(Locale.ROOT))) {
                 continue;
@@ -51,13 +54,16 @@ final class KafkaAuditList {
         }
         if (json) {
             System.out.println(Json.write(rows));
-            return 0;
+        } else {
+            for (Map<String, Object> m : rows) {
+                System.out.printf("%8d %s seq=%d %s off=%d len=%d %s%n", m.get("kafkaOffset"), m.get("captured"),
+                        m.get("sequence"), m.get("kind"), m.get("offset"), m.get("length"), m.get("payloadSha256"));
+            }
         }
-        for (Map<String, Object> m : rows) {
-            System.out.printf("%8d %s seq=%d %s off=%d len=%d %s%n", m.get("kafkaOffset"), m.get("captured"),
-                    m.get("sequence"), m.get("kind"), m.get("offset"), m.get("length"), m.get("payloadSha256"));
+        for (KafkaLogReader.Hole hole : listing.holes()) {
+            System.err.println("topic " + link.topic(volume) + " " + hole);
         }
-        return 0;
+        return listing.holes().isEmpty() ? 0 : 1;
     }
 
     private static Map<String, Object> row(KafkaLogReader.Entry e) {
