@@ -58,9 +58,12 @@ final class SourceMetrics {
                 "bytes a resync would compare after a crash now: the activity log's hot extents (-1: every chunk)",
                 tags, buffer, BufferStatus::crashCompareBytes);
         bufferGauge(registry, "tapline_buffer_power_cut_covers_every_remote",
-                "write-once: 1 when every remote acknowledged what a power cut now would need to compare only the hot"
-                        + " extents (0: some would compare every chunk; durable buffers: 1, a power cut loses no record)",
-                tags, buffer, s -> !BufferStatus.WRITE_ONCE.equals(s.durability()) || s.powerCutCoversEveryRemote() ? 1 : 0);
+                "write-once: 1 when every remote reported a consistent point a power cut now would heal by the hot"
+                        + " extents alone (0: some would compare every chunk; durable buffers: 1, a power cut loses no"
+                        + " record)",
+                tags, buffer, s -> !BufferStatus.WRITE_ONCE.equals(s.durability())
+                        || (s.powerCutCoversEveryRemote() && shippers.stream().allMatch(
+                                sh -> PowerCutCoverage.covers(s.powerCutCoveredFrom(), sh.replicaState()))) ? 1 : 0);
         bufferGauge(registry, "tapline_buffer_storage_error", "1 while the buffer cannot store records", tags, buffer,
                 s -> s.storageError().isEmpty() ? 0 : 1);
         if (resync != null) {

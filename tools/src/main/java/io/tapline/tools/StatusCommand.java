@@ -146,6 +146,7 @@ final class StatusCommand implements Callable<Integer> {
         long now = System.currentTimeMillis();
         List<Map<String, Object>> remotes = new ArrayList<>();
         boolean remotesSynced = true;
+        boolean powerCutCoversEach = true;
         for (Map.Entry<String, Long> e : s.acknowledged().entrySet()) {
             Map<String, Object> r = new LinkedHashMap<>();
             LinkStatusFile.Link link = links.get(e.getKey());
@@ -166,6 +167,8 @@ final class StatusCommand implements Callable<Integer> {
             r.put("sourceRunning", fresh);
             r.put("lastError", lastError);
             remotesSynced &= replica.state().equals(ReplicaView.CONSISTENT);
+            powerCutCoversEach &= link != null && PowerCutCoverage.covers(s.powerCutCoveredFrom(), link.replicaState(),
+                    link.replicaState() == null ? null : link.replicaConsistentSequence());
             remotes.add(r);
         }
         SourceStatusFile source = SourceStatusFile.read(dir);
@@ -178,7 +181,7 @@ final class StatusCommand implements Callable<Integer> {
         v.put("crashCompareBytes", s.crashCompareBytes());
         if (BufferStatus.WRITE_ONCE.equals(s.durability())) {
             v.put("powerCutCoveredFrom", s.powerCutCoveredFrom());
-            v.put("powerCutCoversEveryRemote", s.powerCutCoversEveryRemote());
+            v.put("powerCutCoversEveryRemote", s.powerCutCoversEveryRemote() && powerCutCoversEach);
         }
         v.put("captured", s.lastSequence());
         v.put("firstRetained", s.firstSequence());

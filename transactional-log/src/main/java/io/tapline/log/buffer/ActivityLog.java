@@ -510,6 +510,15 @@ final class ActivityLog implements Closeable {
         return (long) hotCount * extentBytes;
     }
 
+    /**
+     * What a resync would compare after a power cut of a write-once buffer now: the hot extents,
+     * and at least one extent, which the reopen tracks when none is hot so that a comparison runs
+     * (its flagged GAP leaves every replica out of sync, and only a comparison heals one).
+     */
+    long powerCutCompareBytes() {
+        return Math.max(hotBytes(), extentBytes);
+    }
+
     /** 4 KiB pages written by this run's transactions (a transaction writes only the pages that changed). */
     long pagesWritten() {
         return pagesWritten;

@@ -58,8 +58,11 @@ public record BufferStatus(
     }
 
     /**
-     * Whether a power cut now would leave every remote comparing only the hot extents: each one
-     * acknowledged {@link #powerCutCoveredFrom} (a replica applied at least what it acknowledged).
+     * The buffer's half of whether a power cut now would leave every remote comparing only the hot
+     * extents: each one acknowledged {@link #powerCutCoveredFrom}. Necessary, not sufficient: a
+     * shipper moves a cursor past a hole its replica never applied, and a replica out of sync
+     * acknowledges on; the replica's reported consistent point decides (the status command and
+     * the metric check both).
      */
     public boolean powerCutCoversEveryRemote() {
         return powerCutCoveredFrom >= 0 && acknowledgedByAll() >= powerCutCoveredFrom;

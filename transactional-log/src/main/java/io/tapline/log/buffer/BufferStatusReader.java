@@ -93,7 +93,9 @@ final class BufferStatusReader {
             if (hot == null || !hot.readable()) {
                 return new long[] {BufferStatus.WHOLE_VOLUME, -1};
             }
-            return new long[] {hot.hotBytes(), hot.coldThrough() < 0 ? -1
+            boolean writeOnce = SequenceReservation.present(dir);
+            long compare = writeOnce ? Math.max(hot.hotBytes(), hot.extentBytes()) : hot.hotBytes(); // see ActivityLog.powerCutCompareBytes
+            return new long[] {compare, hot.coldThrough() < 0 ? -1
                     : Math.max(hot.coldThrough(), ChangedChunks.readSinceSequence(dir))};
         } catch (IOException e) {
             return new long[] {BufferStatus.WHOLE_VOLUME, -1};

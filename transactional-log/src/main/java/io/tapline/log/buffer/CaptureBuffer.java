@@ -261,6 +261,11 @@ public final class CaptureBuffer implements Closeable {
             for (int extent : hot.extents()) {
                 changed.mark((long) extent * hot.extentBytes(), hot.extentBytes());
             }
+            if (droppedThrough >= 0 && hot.extents().length == 0) {
+                // The flagged GAP leaves every replica out of sync, and only a comparison heals one: with
+                // nothing hot (no write since the log started) one extent is compared, not the volume.
+                changed.mark(0, hot.extentBytes());
+            }
             if (droppedThrough >= 0) {
                 // Records after a replica's last one were lost: only a replica that had applied every
                 // record through coldThrough is healed by the hot extents (each lost one wrote into one).
@@ -1011,7 +1016,8 @@ public final class CaptureBuffer implements Closeable {
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
                 acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError(), capturePaused,
                 config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
-                activity == null ? BufferStatus.WHOLE_VOLUME : activity.hotBytes(),
+                activity == null ? BufferStatus.WHOLE_VOLUME
+                        : config.writeOnce() ? activity.powerCutCompareBytes() : activity.hotBytes(),
                 activity == null ? -1 : Math.max(activity.coldThrough(), changed.sinceSequence()));
     }
 

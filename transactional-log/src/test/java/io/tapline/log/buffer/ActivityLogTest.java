@@ -206,6 +206,30 @@ class ActivityLogTest {
     }
 
     @Test
+    void aPowerCutWithNothingHotTracksOneExtentSoThatAComparisonNotTheVolumeHealsTheReplicas() throws Exception {
+        BufferConfig writeOnce = DURABLE.withWriteOnce(true);
+        Path live = dir.resolve("live");
+        try (CaptureBuffer buffer = open(live, writeOnce)) {
+            buffer.registerRemote("r1");
+            appendWrite(buffer, 5L * MIB, 4096);
+            buffer.sync();
+            buffer.acknowledge("r1", 1);
+        }
+        Path copy;
+        try (CaptureBuffer idle = open(live, writeOnce)) { // a clean start; the host writes nothing
+            assertEquals(MIB, idle.status().crashCompareBytes(), "a cut now compares one extent, not 0 bytes");
+            assertEquals(MIB, CaptureBuffer.readStatus(live).crashCompareBytes(), "as another process reads it");
+            copy = killed(live);
+        }
+        TestBuffers.simulateReboot(copy);
+        try (CaptureBuffer reopened = open(copy, writeOnce)) {
+            assertTrue(reopened.uncleanShutdown());
+            assertFalse(reopened.changedChunks().isEmpty(), "an empty set would make the resync compare every chunk");
+        }
+        assertEquals(Set.of(0L), readTrackedChunks(copy));
+    }
+
+    @Test
     void aSecondPowerCutBeforeTheResyncStillHealsAReplicaThatKeptUpWithTheHotExtents() throws Exception {
         BufferConfig writeOnce = DURABLE.withWriteOnce(true);
         Path live = dir.resolve("live");
