@@ -128,6 +128,44 @@ class KafkaLinkIT {
     }
 
     @Test
+    void aBufferThatOverflowsDuringAnOutageIsHealedByACopyOfItsChunksThroughKafka() throws Exception {
+        Path site = dir.resolve("east5");
+        io.tapline.log.buffer.BufferConfig small = io.tapline.log.buffer.BufferConfig.ofMaxBytes(1 << 20, 4 << 20);
+        io.tapline.journey.resync.ResyncConfig copying = new io.tapline.journey.resync.ResyncConfig(1 << 20, 4096, 0,
+                Duration.ofSeconds(30), Duration.ofMillis(50), true);
+        try (SourceVolume src = new SourceVolume(dir.resolve("src5"), "vol5", SIZE, 5, small);
+                KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer);
+                KafkaReplayer east = KafkaReplayer.start(link, "east5", site, "vol5", UndoConfig.DEFAULT);
+                io.tapline.journey.resync.ResyncEngine engine = io.tapline.journey.resync.ResyncEngine.start("vol5",
+                        src.buffer, List.of(), src.asResyncSource(), copying)) {
+            src.write(50);
+            awaitApplied(east, "vol5", src.buffer.lastSequence());
+            for (int id = 0; id < KafkaCluster.BROKERS; id++) {
+                kafka.stopBroker(id);
+            }
+            try {
+                src.write(400); // ~13 MiB into a 4 MiB buffer: FULL, the rest tracked as changed chunks
+                assertTrue(src.buffer.status().lostWrites() > 0, "the buffer overflowed: " + src.buffer.status());
+            } finally {
+                for (int id = 0; id < KafkaCluster.BROKERS; id++) {
+                    kafka.startBroker(id);
+                }
+            }
+            kafka.awaitBrokers();
+            await("a copy epoch completed and the tracked chunks are gone", () -> engine.status().epochsCompleted() >= 1
+                    && src.buffer.changedChunks().isEmpty());
+            src.write(20); // the host goes on writing after the copy
+            long last = src.buffer.lastSequence();
+            awaitApplied(east, "vol5", last);
+            assertReplicaEquals(src.primary, site, "vol5");
+            io.tapline.replay.VolumeStatus v = east.status().get(0).volume();
+            assertFalse(v.outOfSync(), "the copy healed the site: " + v);
+            assertEquals(last, v.consistentSequence(), "consistent at the last record: " + v);
+            assertTrue(src.buffer.status().synced(), "the source's half says synced: " + src.buffer.status());
+        }
+    }
+
+    @Test
     void auditorsReadTheLogFromKafkaByCaptureTimeEachSequenceOnce() throws Exception {
         try (SourceVolume src = new SourceVolume(dir.resolve("src4"), "vol4", SIZE, 4);
                 KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer)) {

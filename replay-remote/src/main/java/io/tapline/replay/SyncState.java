@@ -17,7 +17,10 @@ import io.tapline.log.ResyncEpoch;
  *       RESYNC_END of the same id. The END makes it consistent again only if the resync covered
  *       it: it was consistent when the epoch began (the epoch's WRITEs are the source's own bytes,
  *       so applying them keeps it consistent), or it answered the epoch's chunk-hash comparison
- *       ({@code hashed}); and no GAP arrived inside the epoch.</li>
+ *       ({@code hashed}), or the epoch is a copy ({@link ResyncEpoch#copy()}: every chunk in its
+ *       scope sent whole) that covers it: the whole volume, or the chunks changed since
+ *       {@code copiedSince} and the replica was consistent at or after that sequence (above 0);
+ *       and no GAP arrived inside the epoch.</li>
  *   <li>{@code consistentSequence} is the newest applied sequence at which the replica was
  *       consistent: the target of {@code rollback --to-last-consistent}.</li>
  * </ul>
@@ -56,9 +59,11 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
                 return s.withGap(r.sequence(), previousSequence);
             }
             case RESYNC_BEGIN -> {
-                long id = epochId(r);
-                return new SyncState(s.outOfSync, true, !s.outOfSync && !s.resyncing, false, s.firstGapSequence,
-                        s.consistentSequence, id);
+                ResyncEpoch e = epoch(r);
+                boolean covered = (!s.outOfSync && !s.resyncing) || (e != null && e.copy() && (e.full()
+                        || (s.consistentSequence > 0 && s.consistentSequence >= e.copiedSince())));
+                return new SyncState(s.outOfSync, true, covered, false, s.firstGapSequence, s.consistentSequence,
+                        e == null ? 0 : e.id());
             }
             case RESYNC_END -> {
                 if (!s.resyncing || epochId(r) != s.resyncId) {
@@ -122,10 +127,15 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
     }
 
     private static long epochId(CaptureRecord r) {
+        ResyncEpoch e = epoch(r);
+        return e == null ? 0 : e.id();
+    }
+
+    private static ResyncEpoch epoch(CaptureRecord r) {
         try {
-            return ResyncEpoch.parse(r.text()).id();
+            return ResyncEpoch.parse(r.text());
         } catch (RecordFormatException e) {
-            return 0;
+            return null;
         }
     }
 }

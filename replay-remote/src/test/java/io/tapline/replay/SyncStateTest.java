@@ -30,6 +30,53 @@ class SyncStateTest {
         return rec(seq, RecordKind.RESYNC_END, new ResyncEpoch(id, false, "").text());
     }
 
+    private static CaptureRecord copyBegin(long seq, long id, boolean full, long copiedSince) {
+        return rec(seq, RecordKind.RESYNC_BEGIN, new ResyncEpoch(id, full, "test", copiedSince).text());
+    }
+
+    @Test
+    void aCopyEpochHealsAReplicaConsistentSinceItsBoundWithoutHashes() {
+        // Kafka: buffer FULL from seq 21, GAP 30; the last epoch began at 12, so the copy holds every
+        // chunk changed since 12 and the replica, consistent at 29, is healed by it.
+        SyncState s = SyncState.consistentAt(29).after(rec(30, RecordKind.GAP, "buffer full"), 29);
+        s = s.after(copyBegin(31, 5, false, 12), 30);
+        assertTrue(s.coveredByResync(), "consistent at 29 >= copy-since 12");
+        s = s.after(rec(32, RecordKind.WRITE, "x"), 31).after(end(33, 5), 32);
+        assertTrue(s.consistent());
+        assertEquals(33, s.consistentSequence());
+    }
+
+    @Test
+    void aCopyEpochDoesNotHealAReplicaOutOfSyncFromBeforeItsBound() {
+        SyncState s = SyncState.consistentAt(9).after(rec(10, RecordKind.GAP, "g"), 9);
+        s = s.after(copyBegin(40, 5, false, 12), 39).after(end(41, 5), 40);
+        assertTrue(s.outOfSync(), "consistent at 9 < copy-since 12: chunks changed before 12 may be missing");
+        assertEquals(9, s.consistentSequence());
+        SyncState elsewhere = SyncState.writtenElsewhere(50).after(copyBegin(51, 6, false, 0), 50).after(end(52, 6), 51);
+        assertTrue(elsewhere.outOfSync(), "no consistent point known (written while promoted): only a full copy heals");
+        SyncState full = SyncState.writtenElsewhere(50).after(copyBegin(51, 6, true, 0), 50).after(end(52, 6), 51);
+        assertTrue(full.consistent(), "a full copy sends every chunk of the volume");
+    }
+
+    @Test
+    void aGapInsideACopyEpochLeavesTheReplicaOutOfSyncAtItsOldPoint() {
+        SyncState s = SyncState.consistentAt(29).after(rec(30, RecordKind.GAP, "g"), 29);
+        s = s.after(copyBegin(31, 5, false, 12), 30).after(rec(32, RecordKind.GAP, "again"), 31).after(end(33, 5), 32);
+        assertTrue(s.outOfSync());
+        assertEquals(29, s.consistentSequence(), "the next copy (same bound, the set keeps the new marks) heals it");
+    }
+
+    @Test
+    void theCopyBoundTravelsInTheEpochTextAndOldTextStillParses() {
+        ResyncEpoch e = new ResyncEpoch(0xabcL, false, "tracked chunks: 3", 12);
+        assertEquals("resync abc chunks copy-since=12: tracked chunks: 3", e.text());
+        assertEquals(e, ResyncEpoch.parse(e.text()));
+        ResyncEpoch old = ResyncEpoch.parse("resync abc full: requested");
+        assertFalse(old.copy());
+        assertTrue(old.full());
+        assertEquals(ResyncEpoch.NOT_A_COPY, old.copiedSince());
+    }
+
     @Test
     void theWorkedExampleOfTheContract() {
         SyncState s = SyncState.consistentAt(10);

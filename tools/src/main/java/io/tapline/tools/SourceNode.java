@@ -205,12 +205,18 @@ final class SourceNode implements AutoCloseable {
 
     /**
      * Also ships the buffer to the volume's Kafka topic ({@code --kafka}), with its own cursor in the
-     * buffer; the link shows in the status files like a journey link, named {@code kafka}.
+     * buffer; the link shows in the status files like a journey link, named {@code kafka}. Kafka's
+     * sites cannot be asked for hashes: the settings' resync must copy its chunks
+     * ({@link ResyncConfig#copyChunks}), else a resync would compare with nobody and heal nothing.
      */
     synchronized void shipToKafka(io.tapline.kafka.KafkaLinkConfig link, String sourceId, long sizeBytes)
             throws IOException {
         if (!side.links().isEmpty()) {
             throw new IllegalStateException("kafka: already shipping to " + side.links().get(0).status().address());
+        }
+        if (resync == null || !resync.copiesChunks()) {
+            throw new IllegalStateException("kafka: the volume's resync compares chunks (expected: copying them,"
+                    + " ResyncConfig.copyingChunks)");
         }
         side.addLink(new KafkaSourceLinks(link, sourceId).start(buffer.volumeId(), sizeBytes, BLOCK_SIZE_BYTES, buffer));
     }

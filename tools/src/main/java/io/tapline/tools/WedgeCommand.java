@@ -349,7 +349,7 @@ final class WedgeCommand implements Callable<Integer> {
             var d = io.tapline.journey.resync.ResyncConfig.DEFAULT;
             resync = new io.tapline.journey.resync.ResyncConfig((int) resyncChunk, d.blockBytes(),
                     resyncRate == null ? 0 : resyncRate,
-                    d.ackTimeout(), d.poll());
+                    d.ackTimeout(), d.poll(), kafka != null); // Kafka's sites cannot be asked for hashes
         } catch (IllegalArgumentException e) {
             throw new CliFailure("--resync-chunk/--resync-rate: " + e.getMessage(), 2);
         }

@@ -4,15 +4,36 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The payload text of {@link RecordKind#RESYNC_BEGIN} and {@link RecordKind#RESYNC_END} records:
- * {@code "resync <id-hex> <scope>[: <reason>]"}, where {@code scope} is {@code full} (every chunk
- * compared) or {@code chunks} (only tracked chunks). The id ties an END to its BEGIN and to the
- * chunk-hash requests of the same epoch.
+ * {@code "resync <id-hex> <scope>[ copy-since=<seq>][: <reason>]"}, where {@code scope} is
+ * {@code full} (every chunk compared) or {@code chunks} (only tracked chunks). The id ties an END
+ * to its BEGIN and to the chunk-hash requests of the same epoch.
  *
- * @param id     the epoch's id (random, never 0)
- * @param full   whether the epoch compares the whole volume
- * @param reason why it started (BEGIN) or how it ended (END); may be empty
+ * <p>A <i>copy</i> epoch ({@code copy-since} present) compares nothing: the source sends every
+ * chunk in its scope whole, because no replica can be asked for hashes (a Kafka link). Every write
+ * since buffer sequence {@code copy-since} that the log did not carry is in those chunks, so a
+ * replica consistent at or after it (above 0) is healed by the copy; with {@code full} every
+ * chunk of the volume is sent and any replica is healed. Replicas from before copy epochs read
+ * the token as part of the scope and ignore it.
+ *
+ * @param id          the epoch's id (random, never 0)
+ * @param full        whether the epoch compares (or, copying, sends) the whole volume
+ * @param reason      why it started (BEGIN) or how it ended (END); may be empty
+ * @param copiedSince for a copy epoch, the sequence since which its chunks hold every write the log
+ *                    did not carry ({@code >= 0}); {@link #NOT_A_COPY} for a comparing epoch
  */
-public record ResyncEpoch(long id, boolean full, String reason) {
+public record ResyncEpoch(long id, boolean full, String reason, long copiedSince) {
+    /** {@link #copiedSince} of an epoch that compares. */
+    public static final long NOT_A_COPY = -1;
+
+    /** A comparing epoch. */
+    public ResyncEpoch(long id, boolean full, String reason) {
+        this(id, full, reason, NOT_A_COPY);
+    }
+
+    /** Whether the epoch sends its chunks without comparing them. */
+    public boolean copy() {
+        return copiedSince >= 0;
+    }
 
     /** The UTF-8 payload of the record. */
     public byte[] payload() {
@@ -21,7 +42,8 @@ public record ResyncEpoch(long id, boolean full, String reason) {
 
     /** The payload as text. */
     public String text() {
-        return "resync " + Long.toHexString(id) + (full ? " full" : " chunks") + (reason.isEmpty() ? "" : ": " + reason);
+        return "resync " + Long.toHexString(id) + (full ? " full" : " chunks")
+                + (copy() ? " copy-since=" + copiedSince : "") + (reason.isEmpty() ? "" : ": " + reason);
     }
 
     /**
@@ -41,9 +63,19 @@ public record ResyncEpoch(long id, boolean full, String reason) {
         try {
             long id = Long.parseUnsignedLong(parts[0], 16);
             boolean full = parts.length > 1 && parts[1].equals("full");
-            return new ResyncEpoch(id, full, reason);
+            long copiedSince = NOT_A_COPY;
+            for (int i = 2; i < parts.length; i++) {
+                if (parts[i].startsWith("copy-since=")) {
+                    copiedSince = Long.parseLong(parts[i].substring("copy-since=".length()));
+                }
+            }
+            if (copiedSince < NOT_A_COPY) {
+                throw new RecordFormatException("resync copy-since: " + copiedSince + " (expected: >= 0)");
+            }
+            return new ResyncEpoch(id, full, reason, copiedSince);
         } catch (NumberFormatException e) {
-            throw new RecordFormatException("resync id: \"" + parts[0] + "\" (expected: hexadecimal)");
+            throw new RecordFormatException("resync id or copy-since: \"" + head.strip()
+                    + "\" (expected: <hex id> full|chunks [copy-since=<decimal>])");
         }
     }
 }

@@ -10,11 +10,19 @@ import java.time.Duration;
  * @param rateBytesPerSecond  bound on the source bytes read per second for comparisons; 0 = unlimited
  * @param ackTimeout          how long to wait for every replica to apply the epoch's RESYNC_BEGIN
  * @param poll                how often the engine looks for work
+ * @param copyChunks          send every chunk in an epoch's scope whole instead of comparing it: the
+ *                            volume's log goes to replicas that cannot be asked for hashes (Kafka);
+ *                            journal mode only ({@link ResyncEngine}, "Copy epochs")
  */
 public record ResyncConfig(int chunkBytes, int blockBytes, long rateBytesPerSecond, Duration ackTimeout,
-        Duration poll) {
+        Duration poll, boolean copyChunks) {
     public static final ResyncConfig DEFAULT = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofMinutes(5),
             Duration.ofMillis(500));
+
+    /** A configuration whose epochs compare. */
+    public ResyncConfig(int chunkBytes, int blockBytes, long rateBytesPerSecond, Duration ackTimeout, Duration poll) {
+        this(chunkBytes, blockBytes, rateBytesPerSecond, ackTimeout, poll, false);
+    }
 
     public ResyncConfig {
         if (blockBytes < 4096 || Integer.bitCount(blockBytes) != 1) {
@@ -31,6 +39,11 @@ public record ResyncConfig(int chunkBytes, int blockBytes, long rateBytesPerSeco
 
     /** The same configuration with another rate limit. */
     public ResyncConfig withRate(long bytesPerSecond) {
-        return new ResyncConfig(chunkBytes, blockBytes, bytesPerSecond, ackTimeout, poll);
+        return new ResyncConfig(chunkBytes, blockBytes, bytesPerSecond, ackTimeout, poll, copyChunks);
+    }
+
+    /** The same configuration whose epochs copy their chunks whole (see {@link #copyChunks}). */
+    public ResyncConfig copyingChunks() {
+        return new ResyncConfig(chunkBytes, blockBytes, rateBytesPerSecond, ackTimeout, poll, true);
     }
 }

@@ -49,6 +49,15 @@ import org.slf4j.LoggerFactory;
  * <p>An epoch that cannot finish (link loss, replayer restart) is abandoned; its replicas stay
  * <i>resyncing</i> with a stale id, which starts a full epoch later: nothing drained is forgotten.
  *
+ * <h2>Copy epochs: links that cannot compare</h2>
+ * A volume whose log goes to links that cannot be asked for hashes (Kafka's sites;
+ * {@link ResyncConfig#copyChunks}) runs <i>copy</i> epochs ({@link ResyncEpoch#copy()}): every tracked chunk (every chunk, when full)
+ * is sent whole, and the BEGIN names the sequence since which the chunks hold every write the
+ * log did not carry, so each site decides by itself whether the copy heals it (consistent at or
+ * after that sequence). The tracked set is not drained at BEGIN but emptied once the END is
+ * durable ({@link ChangedChunks#snapshotForCopy}, {@link ChangedChunks#copied}): no site reports
+ * a stale epoch here, so a copy cut short (a crash, a FULL) must leave its chunks for the next one.
+ *
  * <h2>Cycle mode</h2>
  * With a {@link CycleVolume} ({@link #startCycles}) the host's writes never reach the capture
  * buffer: they go to the volume's active layer. Each epoch is a <i>cycle</i>: the volume is frozen
@@ -153,6 +162,11 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         }
         e.thread.start();
         return e;
+    }
+
+    /** Whether epochs copy their chunks whole instead of comparing them ({@link ResyncConfig#copyChunks}). */
+    public boolean copiesChunks() {
+        return config.copyChunks();
     }
 
     /** Changes the cycle length (cycle mode). */
@@ -450,8 +464,12 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             lastFreezeMillis = Math.max(lastFreezeMillis, frozen.frozenAtMillis());
         }
         long id = random.nextLong(1, Long.MAX_VALUE); // never 0: 0 means "no epoch"
+        boolean copy = config.copyChunks() && frozen == null;
+        long copiedSince = !copy ? ResyncEpoch.NOT_A_COPY
+                : scope.full() ? 0 : buffer.changedChunks().sinceSequence();
         ResyncEpoch e = new ResyncEpoch(id, scope.full(), frozen == null ? scope.reason()
-                : scope.reason() + " " + io.tapline.log.CycleMark.text(frozen.frozenAtMillis(), cycles.group()));
+                : scope.reason() + " " + io.tapline.log.CycleMark.text(frozen.frozenAtMillis(), cycles.group()),
+                copiedSince);
         epoch = e;
         chunksTotal.set(0);
         chunksCompared.set(0);
@@ -477,17 +495,21 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 begin, scope.full(), scope.reason());
         awaitApplied(begin, config.ackTimeout(), "RESYNC_BEGIN");
         ChangedChunks.Snapshot tracked = frozen != null ? frozen.changedChunks(config.chunkBytes())
-                : buffer.changedChunks().drain(begin);
+                : copy ? buffer.changedChunks().snapshotForCopy() : buffer.changedChunks().drain(begin);
         if (frozen != null && scope.full()) {
             buffer.changedChunks().drain(begin); // the full cycle compares every chunk
         }
         boolean full = scope.full() || tracked.all();
         cycleChunks = tracked;
-        compareAll(source, full, tracked, begin, id, writer);
-        long end = writer.marker(RecordKind.RESYNC_END, new ResyncEpoch(id, full, "compared " + chunksCompared.get()
-                + " chunks (" + bytesCompared.get() + " bytes), sent " + bytesSent.get() + " bytes"
-                + writer.digestText()).payload());
+        compareAll(source, full, copy, tracked, begin, id, writer);
+        long end = writer.marker(RecordKind.RESYNC_END, new ResyncEpoch(id, full, (copy ? "copied " : "compared ")
+                + chunksCompared.get() + " chunks (" + bytesCompared.get() + " bytes), sent " + bytesSent.get() + " bytes"
+                + writer.digestText(), copiedSince).payload());
         buffer.sync();
+        if (copy) {
+            buffer.changedChunks().copied(full ? new ChangedChunks.Snapshot(tracked.chunkBytes(), true, new long[0])
+                    : tracked, begin);
+        }
         lastEpoch = id;
         if (frozen != null) {
             detail = "cycle " + frozen.cycle() + ": waiting for every replica to apply seq " + end;
@@ -565,14 +587,14 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         }
     }
 
-    private void compareAll(SourceVolume volume, boolean full, ChangedChunks.Snapshot tracked, long begin, long id,
-            ResyncWriter writer) throws IOException, InterruptedException {
+    private void compareAll(SourceVolume volume, boolean full, boolean copy, ChangedChunks.Snapshot tracked, long begin,
+            long id, ResyncWriter writer) throws IOException, InterruptedException {
         ResyncConfig c = config;
         int chunkBytes = c.chunkBytes();
         long size = volume.sizeBytes();
         long chunks = (size + chunkBytes - 1) / chunkBytes;
         chunksTotal.set(full ? chunks : countTracked(tracked, chunks, chunkBytes));
-        detail = "comparing " + chunksTotal.get() + " chunks of " + chunkBytes + " bytes";
+        detail = (copy ? "copying " : "comparing ") + chunksTotal.get() + " chunks of " + chunkBytes + " bytes";
         ChunkComparator comparator = new ChunkComparator(volume, shippers);
         RateLimiter limiter = new RateLimiter(c.rateBytesPerSecond());
         long index = 0;
@@ -590,8 +612,16 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 last++;
             }
             int count = (int) (last - first);
-            BitSet differing = comparator.compare(chunkBytes, first, count, begin, id).differing();
             long read = Math.min((long) count * chunkBytes, size - first * chunkBytes);
+            if (copy) {
+                limiter.acquire(read);
+                bytesSent.addAndGet(writer.write(List.of(new ResyncWriter.Range(first * chunkBytes, read))));
+                bytesCompared.addAndGet(read);
+                chunksCompared.addAndGet(count);
+                index = last;
+                continue;
+            }
+            BitSet differing = comparator.compare(chunkBytes, first, count, begin, id).differing();
             bytesCompared.addAndGet(read);
             chunksCompared.addAndGet(count);
             limiter.acquire(read);

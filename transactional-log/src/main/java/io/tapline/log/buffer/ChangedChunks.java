@@ -66,6 +66,12 @@ public final class ChangedChunks implements Closeable {
     private long sinceSequence;
     private boolean dirty;
     private boolean unsaved;
+    /**
+     * Marks made since {@link #snapshotForCopy} (null when no copy is open): a chunk marked again
+     * while its copy ran stays in the set at {@link #copied}.
+     */
+    private long[] markedDuringCopy;
+    private boolean allDuringCopy;
 
     private ChangedChunks(Path file, int chunkBytes) {
         this.file = file;
@@ -201,12 +207,24 @@ public final class ChangedChunks implements Closeable {
             return;
         }
         for (long i = first; i <= last; i++) {
+            noteDuringCopy(i);
             set(i);
+        }
+    }
+
+    private void noteDuringCopy(long index) {
+        if (markedDuringCopy != null) {
+            int w = (int) (index >>> 6);
+            if (w >= markedDuringCopy.length) {
+                markedDuringCopy = Arrays.copyOf(markedDuringCopy, Math.max(w + 1, markedDuringCopy.length * 2));
+            }
+            markedDuringCopy[w] |= 1L << index;
         }
     }
 
     /** Marks every chunk (the lost range is not known). Durable on return. */
     public synchronized void markAll() throws IOException {
+        allDuringCopy |= markedDuringCopy != null;
         if (!all) {
             all = true;
             rewrite();
@@ -235,6 +253,7 @@ public final class ChangedChunks implements Closeable {
             // saved by the next force that can (a header-only file needs no new block).
             all = true;
             unsaved = true;
+            allDuringCopy |= markedDuringCopy != null;
             log.error("changed-chunk bit not saved, the whole volume will be compared file={} error={}", file,
                     e.toString());
         }
@@ -281,6 +300,60 @@ public final class ChangedChunks implements Closeable {
         sinceSequence = beginSequence;
         rewrite();
         return s;
+    }
+
+    /**
+     * Takes the whole set for a copy that sends every chunk in it without asking the replicas
+     * (a link that cannot compare, such as Kafka), and leaves it in place: the set is emptied only
+     * by {@link #copied}, once the copy's end is durable, so a copy cut short (a crash, an error)
+     * leaves every chunk for the next one. Marks made meanwhile are remembered.
+     */
+    public synchronized Snapshot snapshotForCopy() {
+        markedDuringCopy = new long[16];
+        allDuringCopy = false;
+        return new Snapshot(chunkBytes, all, words.clone());
+    }
+
+    /**
+     * The copy of {@code copiedSnapshot} (taken by {@link #snapshotForCopy}) is complete and its
+     * end durable at {@code endSequence}: its chunks leave the set, durably, except those marked
+     * again during the copy. {@link #sinceSequence} becomes {@code beginSequence} only when
+     * nothing was marked during the copy: a chunk marked then is a write the copy may not hold,
+     * so a replica healed by the next copy is still one consistent at or after the old bound.
+     */
+    public synchronized void copied(Snapshot copiedSnapshot, long beginSequence) throws IOException {
+        long[] again = markedDuringCopy;
+        boolean allAgain = allDuringCopy;
+        markedDuringCopy = null;
+        allDuringCopy = false;
+        if (again == null) {
+            throw new IllegalStateException("copied without snapshotForCopy");
+        }
+        boolean markedAgain = allAgain;
+        for (long w : again) {
+            markedAgain |= w != 0;
+        }
+        if (!allAgain) {
+            if (copiedSnapshot.all()) {
+                all = false;
+                words = again.clone();
+            } else {
+                long[] copiedWords = copiedSnapshot.words();
+                for (int i = 0; i < words.length; i++) {
+                    long keep = i < again.length ? again[i] : 0;
+                    long done = i < copiedWords.length ? copiedWords[i] : 0;
+                    words[i] &= ~done | keep;
+                }
+            }
+            count = 0;
+            for (long w : words) {
+                count += Long.bitCount(w);
+            }
+        }
+        if (!markedAgain) {
+            sinceSequence = beginSequence;
+        }
+        rewrite();
     }
 
     /**

@@ -19,6 +19,49 @@ class ChangedChunksTest {
     Path dir;
 
     @Test
+    void aCopyEmptiesTheSetOnlyWhenItCompletesAndKeepsChunksMarkedMeanwhile() throws IOException {
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            c.mark(0, 1);
+            c.mark(5L * CHUNK, 1);
+            ChangedChunks.Snapshot s = c.snapshotForCopy();
+            assertEquals(2, c.count(), "a copy leaves the set in place until it completes");
+            c.mark(5L * CHUNK + 7, 1); // chunk 5 written again while the copy ran
+            c.mark(9L * CHUNK, 1);
+            c.copied(s, 77);
+            assertEquals(2, c.count(), "chunk 0 copied; 5 marked again and 9 new stay");
+            assertEquals(0, c.sinceSequence(), "marks during the copy keep the old bound");
+            ChangedChunks.Snapshot again = c.snapshotForCopy();
+            c.copied(again, 90);
+            assertTrue(c.isEmpty());
+            assertEquals(90, c.sinceSequence(), "a copy with nothing marked meanwhile moves the bound to its BEGIN");
+        }
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            assertTrue(c.isEmpty(), "durable");
+            assertEquals(90, c.sinceSequence());
+        }
+    }
+
+    @Test
+    void aCopyCutShortLeavesEveryChunkForTheNextOne() throws IOException {
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            c.mark(3L * CHUNK, 1);
+            c.markAll();
+            c.snapshotForCopy(); // the process dies before copied
+            c.force();
+        }
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            assertEquals(-1, c.count(), "still the whole volume");
+            ChangedChunks.Snapshot s = c.snapshotForCopy();
+            c.markAll(); // the range of a new loss is unknown while the copy runs
+            c.copied(s, 12);
+            assertEquals(-1, c.count(), "a whole-volume mark during the copy keeps the whole volume");
+            ChangedChunks.Snapshot full = c.snapshotForCopy();
+            c.copied(full, 20);
+            assertTrue(c.isEmpty());
+        }
+    }
+
+    @Test
     void marksChunksOfARangeAndKeepsThemAcrossReopen() throws IOException {
         try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
             assertTrue(c.isEmpty());

@@ -1,0 +1,151 @@
+package io.tapline.journey.resync;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.RecordKind;
+import io.tapline.log.ResyncEpoch;
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.buffer.RecordReader;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Copy epochs ({@link ResyncConfig#copyChunks}, a volume whose log goes to Kafka): with no replica
+ * to compare with, every tracked chunk is sent whole with the source's bytes, the BEGIN names the
+ * bound the copy heals from, and the tracked set is emptied only once the END is durable.
+ */
+class CopyEpochTest {
+    private static final int SIZE = 12 << 20;
+    private static final int CHUNK = 1 << 20; // the buffer tracks 1 MiB chunks
+    private static final ResyncConfig COPYING = new ResyncConfig(CHUNK, 4 << 10, 0, Duration.ofSeconds(5),
+            Duration.ofMillis(20), true);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyTrackedChunkIsSentWholeWithTheSourcesBytesAndTheSetEmptiedAfterTheEnd() throws Exception {
+        ArrayVolume source = new ArrayVolume(SIZE, 1);
+        try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
+            buffer.changedChunks().mark(3L * CHUNK + 100, 10); // chunk 3
+            buffer.changedChunks().mark(7L * CHUNK, 2L * CHUNK); // chunks 7 and 8
+            long boundBefore = buffer.changedChunks().sinceSequence();
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), source, COPYING);
+            try {
+                awaitEpochs(engine, 1);
+            } finally {
+                engine.close();
+            }
+            List<CaptureRecord> records = records(buffer);
+            ResyncEpoch begin = ResyncEpoch.parse(records.get(0).text());
+            assertEquals(RecordKind.RESYNC_BEGIN, records.get(0).kind());
+            assertTrue(begin.copy());
+            assertEquals(boundBefore, begin.copiedSince());
+            java.util.TreeSet<Long> chunksWritten = new java.util.TreeSet<>();
+            for (CaptureRecord r : records.subList(1, records.size() - 1)) {
+                assertEquals(RecordKind.WRITE, r.kind());
+                assertArrayEquals(java.util.Arrays.copyOfRange(source.bytes, (int) r.offsetBytes(),
+                        (int) (r.offsetBytes() + r.lengthBytes())), r.payload(), "the source's bytes");
+                assertEquals(0, r.offsetBytes() % CHUNK);
+                assertEquals(CHUNK, r.lengthBytes(), "whole chunks (one record each)");
+                assertTrue(chunksWritten.add(r.offsetBytes() / CHUNK), "each chunk once");
+            }
+            assertEquals(java.util.Set.of(3L, 7L, 8L), chunksWritten, "the tracked chunks, nothing compared");
+            CaptureRecord end = records.get(records.size() - 1);
+            assertEquals(RecordKind.RESYNC_END, end.kind());
+            assertEquals(begin.id(), ResyncEpoch.parse(end.text()).id());
+            assertTrue(buffer.changedChunks().isEmpty());
+            assertEquals(records.get(0).sequence(), buffer.changedChunks().sinceSequence(),
+                    "the next copy heals replicas consistent since this BEGIN");
+        }
+    }
+
+    @Test
+    void aCopyCutShortByAReadErrorKeepsItsChunksAndTheNextOneSendsThemAll() throws Exception {
+        ArrayVolume source = new ArrayVolume(SIZE, 2);
+        source.failReads.set(true);
+        try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
+            buffer.changedChunks().mark(2L * CHUNK, 1);
+            buffer.changedChunks().mark(9L * CHUNK, 1);
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), source, COPYING);
+            try {
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (!engine.status().lastResult().startsWith("abandoned")) {
+                    assertTrue(System.nanoTime() < deadline, "never abandoned: " + engine.status());
+                    Thread.sleep(10); // the engine's own thread moves on; nothing to wait on
+                }
+                assertEquals(2, buffer.changedChunks().count(), "an abandoned copy drained nothing");
+                source.failReads.set(false);
+                awaitEpochs(engine, 1);
+            } finally {
+                engine.close();
+            }
+            List<CaptureRecord> records = records(buffer);
+            long chunksSent = records.stream().filter(r -> r.kind() == RecordKind.WRITE).mapToLong(
+                    r -> r.lengthBytes() / CHUNK).sum();
+            assertEquals(2, chunksSent, "both chunks sent by the epoch that completed");
+            assertTrue(buffer.changedChunks().isEmpty());
+        }
+    }
+
+    private static void awaitEpochs(ResyncEngine engine, long n) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (engine.status().epochsCompleted() < n) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("epochs never completed: " + engine.status());
+            }
+            Thread.sleep(10); // the engine's own thread moves on; there is nothing to wait on
+        }
+    }
+
+    private static List<CaptureRecord> records(CaptureBuffer buffer) throws IOException, InterruptedException {
+        List<CaptureRecord> out = new ArrayList<>();
+        try (RecordReader r = buffer.openReader(1)) {
+            for (CaptureRecord c = r.next(0); c != null; c = r.next(0)) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    /** A source volume in memory; reads fail with EIO while {@link #failReads}. */
+    private static final class ArrayVolume implements SourceVolume {
+        final byte[] bytes;
+        final AtomicBoolean failReads = new AtomicBoolean();
+
+        ArrayVolume(int size, long seed) {
+            bytes = new byte[size];
+            new Random(seed).nextBytes(bytes);
+        }
+
+        @Override
+        public long sizeBytes() {
+            return bytes.length;
+        }
+
+        @Override
+        public void read(long offsetBytes, ByteBuffer dst) throws IOException {
+            if (failReads.get()) {
+                throw new IOException("Input/output error");
+            }
+            dst.put(bytes, (int) offsetBytes, dst.remaining());
+        }
+
+        @Override
+        public synchronized <T> T atQuiescentPoint(Action<T> action) throws IOException {
+            return action.run();
+        }
+    }
+}
