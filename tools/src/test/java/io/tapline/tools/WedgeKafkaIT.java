@@ -39,14 +39,9 @@ class WedgeKafkaIT {
     @Test
     void qemuAndExt4WritesReachTwoSitesThroughKafkaThroughAReplayerKillABrokerStopAndAKafkaOutage() throws Exception {
         try (KafkaCluster kafka = KafkaCluster.start(dir.resolve("kafka"))) {
-            InetSocketAddress nbd = new InetSocketAddress("127.0.0.1", Peers.freePort());
-            String uri = "nbd://127.0.0.1:" + nbd.getPort() + "/" + EXPORT;
             Path primary = dir.resolve("primary.img");
             Path buffer = dir.resolve("buffer");
-            own(TaplineProcess.start(dir.resolve("wedge.log"), "wedge", "--nbd", "127.0.0.1:" + nbd.getPort(),
-                    "--export", EXPORT, "--volume", primary.toString(), "--size", Long.toString(SIZE), "--buffer",
-                    buffer.toString(), "--kafka", kafka.bootstrap(), "--kafka-topic-prefix", "it."))
-                    .awaitListening(nbd, Duration.ofSeconds(60));
+            String uri = startWedge(kafka);
             TaplineProcess east = startSite(kafka, "east", 1);
             startSite(kafka, "west", 1);
             try {
@@ -121,6 +116,75 @@ class WedgeKafkaIT {
                 }
             }
         }
+    }
+
+    /**
+     * The buffer overflows while every broker is down (FULL: the writes past it are tracked as
+     * changed chunks, a GAP follows once space returns): the wedge's resync copies the tracked
+     * chunks through Kafka, and the site is a consistent image of the primary again.
+     */
+    @Test
+    void aBufferThatOverflowsDuringAKafkaOutageIsHealedByACopyOfItsChunks() throws Exception {
+        try (KafkaCluster kafka = KafkaCluster.start(dir.resolve("kafka"))) {
+            Path primary = dir.resolve("primary.img");
+            Path buffer = dir.resolve("buffer");
+            String uri = startWedge(kafka, "--buffer-max", "8M", "--segment-size", "1M");
+            startSite(kafka, "east", 1);
+            try {
+                Peers.run(PEER, qemuWrites(uri, 100, 4)).orFail("qemu-io before the outage");
+                awaitReplicaEqualsPrimary(primary, "east");
+                for (int id = 0; id < KafkaCluster.BROKERS; id++) {
+                    kafka.stopBroker(id);
+                }
+                try {
+                    Peers.run(PEER, qemuWrites(uri, 800, 5)).orFail("qemu-io during the outage"); // ~27 MiB into 8 MiB
+                    var v = io.tapline.tools.cli.Json.mapper().readTree(TaplineProcess.run(Duration.ofSeconds(60),
+                            "status", "--buffer", buffer.toString(), "--json").orFail("status").output())
+                            .get("volumes").get(0);
+                    assertTrue(v.get("lostWrites").asLong() > 0 && v.get("mode").asText().equals("FULL"),
+                            "the buffer overflowed: " + v);
+                    assertEquals(false, v.get("synced").asBoolean(), "status never says synced while FULL: " + v);
+                } finally {
+                    for (int id = 0; id < KafkaCluster.BROKERS; id++) {
+                        kafka.startBroker(id);
+                    }
+                }
+                awaitReplicaEqualsPrimary(primary, "east");
+                Peers.Result synced = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer",
+                        buffer.toString(), "--wait-synced", "120");
+                assertEquals(0, synced.exitCode(), "status --wait-synced after the copy: " + synced.output());
+                String[] replica = {""};
+                Poll.until(Duration.ofSeconds(60), () -> "the copy heals the site: " + replica[0], Poll.of(() -> {
+                    String out = TaplineProcess.run(Duration.ofSeconds(60), "status", "--data",
+                            dir.resolve("east").toString(), "--json").orFail("status --data").output();
+                    var v = io.tapline.tools.cli.Json.mapper().readTree(out.substring(out.indexOf('{')))
+                            .get("volumes").get(0);
+                    replica[0] = v.toString();
+                    return v.get("state").asText().equals("consistent");
+                }));
+                Peers.ok(PEER, "cmp", primary.toString(), dir.resolve("east").resolve(EXPORT).resolve("replica.img")
+                        .toString());
+            } finally {
+                for (TaplineProcess p : processes) {
+                    p.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Starts {@code tapline wedge --kafka} on a free port, primary {@code primary.img} and buffer
+     * {@code buffer} under the test's directory, with {@code extra} options; returns its NBD URI.
+     */
+    private String startWedge(KafkaCluster kafka, String... extra) throws Exception {
+        InetSocketAddress nbd = new InetSocketAddress("127.0.0.1", Peers.freePort());
+        List<String> args = new ArrayList<>(List.of("wedge", "--nbd", "127.0.0.1:" + nbd.getPort(), "--export", EXPORT,
+                "--volume", dir.resolve("primary.img").toString(), "--size", Long.toString(SIZE), "--buffer",
+                dir.resolve("buffer").toString(), "--kafka", kafka.bootstrap(), "--kafka-topic-prefix", "it."));
+        args.addAll(List.of(extra));
+        own(TaplineProcess.start(dir.resolve("wedge.log"), args.toArray(String[]::new)))
+                .awaitListening(nbd, Duration.ofSeconds(60));
+        return "nbd://127.0.0.1:" + nbd.getPort() + "/" + EXPORT;
     }
 
     private TaplineProcess startSite(KafkaCluster kafka, String site, int run) throws Exception {

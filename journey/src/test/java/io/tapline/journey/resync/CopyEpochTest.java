@@ -9,12 +9,10 @@ import io.tapline.log.RecordKind;
 import io.tapline.log.ResyncEpoch;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.CaptureBuffer;
-import io.tapline.log.buffer.RecordReader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -48,7 +46,7 @@ class CopyEpochTest {
             } finally {
                 engine.close();
             }
-            List<CaptureRecord> records = records(buffer);
+            List<CaptureRecord> records = ResyncEngineFaultTest.records(buffer);
             ResyncEpoch begin = ResyncEpoch.parse(records.get(0).text());
             assertEquals(RecordKind.RESYNC_BEGIN, records.get(0).kind());
             assertTrue(begin.copy());
@@ -92,7 +90,7 @@ class CopyEpochTest {
             } finally {
                 engine.close();
             }
-            List<CaptureRecord> records = records(buffer);
+            List<CaptureRecord> records = ResyncEngineFaultTest.records(buffer);
             long chunksSent = records.stream().filter(r -> r.kind() == RecordKind.WRITE).mapToLong(
                     r -> r.lengthBytes() / CHUNK).sum();
             assertEquals(2, chunksSent, "both chunks sent by the epoch that completed");
@@ -108,16 +106,6 @@ class CopyEpochTest {
             }
             Thread.sleep(10); // the engine's own thread moves on; there is nothing to wait on
         }
-    }
-
-    private static List<CaptureRecord> records(CaptureBuffer buffer) throws IOException, InterruptedException {
-        List<CaptureRecord> out = new ArrayList<>();
-        try (RecordReader r = buffer.openReader(1)) {
-            for (CaptureRecord c = r.next(0); c != null; c = r.next(0)) {
-                out.add(c);
-            }
-        }
-        return out;
     }
 
     /** A source volume in memory; reads fail with EIO while {@link #failReads}. */

@@ -88,7 +88,8 @@ class ResyncEngineFaultTest {
         }
     }
 
-    private static List<CaptureRecord> records(CaptureBuffer buffer) throws IOException, InterruptedException {
+    /** Every record of {@code buffer}, from sequence 1 (the tests of this package share it). */
+    static List<CaptureRecord> records(CaptureBuffer buffer) throws IOException, InterruptedException {
         List<CaptureRecord> out = new ArrayList<>();
         try (RecordReader r = buffer.openReader(1)) {
             for (CaptureRecord c = r.next(0); c != null; c = r.next(0)) {
