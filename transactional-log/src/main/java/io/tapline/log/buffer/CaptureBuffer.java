@@ -216,13 +216,15 @@ public final class CaptureBuffer implements Closeable {
                 ActivityLog.remove(volumeDir);
             }
             buffer.adopt(recovered.segments());
+            if (droppedThrough >= 0) { // startPastFloor left one empty segment: the GAP is seq droppedThrough + 1
+                // Before this boot's reservation: a kill between the two then reopens as another boot's
+                // power cut again (the same GAP), never as a clean kill that skips it.
+                buffer.appendRecordsLostGap(droppedThrough);
+            }
             if (config.writeOnce()) {
                 buffer.reservation = SequenceReservation.begin(volumeDir, buffer.lastSequence);
             } else {
                 SequenceReservation.end(volumeDir);
-            }
-            if (droppedThrough >= 0) { // startPastFloor left one empty segment: the GAP is seq droppedThrough + 1
-                buffer.appendRecordsLostGap(droppedThrough);
             }
             buffer.capturePaused = CapturePause.read(volumeDir);
             buffer.discarded = DiscardedSpans.read(volumeDir).with(null, buffer.firstSequence());
