@@ -19,7 +19,8 @@ import io.tapline.log.ResyncEpoch;
  *       so applying them keeps it consistent), or it answered the epoch's chunk-hash comparison
  *       ({@code hashed}), or the epoch is a copy ({@link ResyncEpoch#copy()}: every chunk in its
  *       scope sent whole) that covers it: the whole volume, or the chunks changed since
- *       {@code copiedSince} and the replica was consistent at or after that sequence (above 0);
+ *       {@code copiedSince} and the replica was consistent at or after that sequence (above 0)
+ *       and did not reach the BEGIN across a hole (records missing, not only chunks);
  *       and no GAP arrived inside the epoch.</li>
  *   <li>{@code consistentSequence} is the newest applied sequence at which the replica was
  *       consistent: the target of {@code rollback --to-last-consistent}.</li>
@@ -60,8 +61,12 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
             }
             case RESYNC_BEGIN -> {
                 ResyncEpoch e = epoch(r);
+                // A copy of tracked chunks heals a replica that misses only what the log did not carry; one
+                // that crossed a hole to reach this BEGIN misses records too (e.g. a topic's retention): only
+                // a full copy heals it.
+                boolean crossedHole = r.sequence() != previousSequence + 1;
                 boolean covered = (!s.outOfSync && !s.resyncing) || (e != null && e.copy() && (e.full()
-                        || (s.consistentSequence > 0 && s.consistentSequence >= e.copiedSince())));
+                        || (!crossedHole && s.consistentSequence > 0 && s.consistentSequence >= e.copiedSince())));
                 return new SyncState(s.outOfSync, true, covered, false, s.firstGapSequence, s.consistentSequence,
                         e == null ? 0 : e.id());
             }

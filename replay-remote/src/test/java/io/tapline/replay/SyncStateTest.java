@@ -59,6 +59,19 @@ class SyncStateTest {
     }
 
     @Test
+    void aReplicaThatCrossedAHoleToReachACopyOfChunksIsNotHealedByIt() {
+        // A Kafka site consistent at 99 whose records 100..209 the topic's retention deleted: the copy
+        // BEGIN at 210 (bound 50) sends only the chunks the log did not carry, not those records.
+        SyncState s = SyncState.consistentAt(99).after(copyBegin(210, 5, false, 50), 99);
+        assertFalse(s.coveredByResync());
+        s = s.after(rec(211, RecordKind.WRITE, "x"), 210).after(end(212, 5), 211);
+        assertTrue(s.outOfSync(), "records 100..209 are missing");
+        assertEquals(99, s.consistentSequence());
+        SyncState full = SyncState.consistentAt(99).after(copyBegin(210, 6, true, 0), 99).after(end(211, 6), 210);
+        assertTrue(full.consistent(), "a full copy heals it");
+    }
+
+    @Test
     void aGapInsideACopyEpochLeavesTheReplicaOutOfSyncAtItsOldPoint() {
         SyncState s = SyncState.consistentAt(29).after(rec(30, RecordKind.GAP, "g"), 29);
         s = s.after(copyBegin(31, 5, false, 12), 30).after(rec(32, RecordKind.GAP, "again"), 31).after(end(33, 5), 32);
