@@ -540,6 +540,12 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                     + " replicas hold the last copied cycle, not the live volume"));
             return;
         }
+        if (shippers.isEmpty()) {
+            v.result().completeExceptionally(new IOException("verify: no replica of volume " + volumeId + " can be"
+                    + " asked for hashes (expected: a journey link; a Kafka site cannot answer, and comparing with"
+                    + " nobody would prove nothing)"));
+            return;
+        }
         state = "verifying";
         detail = "verify requested by " + v.actor();
         try {

@@ -98,6 +98,21 @@ class CopyEpochTest {
         }
     }
 
+    @Test
+    void aVerifyWithNoReplicaToAskIsRefusedNotPassed() throws Exception {
+        try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), new ArrayVolume(SIZE, 3), COPYING);
+            try {
+                java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                        java.util.concurrent.ExecutionException.class,
+                        () -> engine.verify("test").get(20, java.util.concurrent.TimeUnit.SECONDS));
+                assertTrue(e.getCause().getMessage().contains("can be asked for hashes"), e.getCause().getMessage());
+            } finally {
+                engine.close();
+            }
+        }
+    }
+
     private static void awaitEpochs(ResyncEngine engine, long n) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (engine.status().epochsCompleted() < n) {
