@@ -465,6 +465,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         }
         long id = random.nextLong(1, Long.MAX_VALUE); // never 0: 0 means "no epoch"
         boolean copy = config.copyChunks() && frozen == null;
+        // A copy takes its chunks before its BEGIN: a chunk marked from here on (a write dropped while the
+        // copy runs, whose GAP then lands inside the epoch) stays in the set and keeps the old bound.
+        ChangedChunks.Snapshot copying = copy ? buffer.changedChunks().snapshotForCopy() : null;
         long copiedSince = !copy ? ResyncEpoch.NOT_A_COPY
                 : scope.full() ? 0 : buffer.changedChunks().sinceSequence();
         ResyncEpoch e = new ResyncEpoch(id, scope.full(), frozen == null ? scope.reason()
@@ -495,7 +498,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 begin, scope.full(), scope.reason());
         awaitApplied(begin, config.ackTimeout(), "RESYNC_BEGIN");
         ChangedChunks.Snapshot tracked = frozen != null ? frozen.changedChunks(config.chunkBytes())
-                : copy ? buffer.changedChunks().snapshotForCopy() : buffer.changedChunks().drain(begin);
+                : copy ? copying : buffer.changedChunks().drain(begin);
         if (frozen != null && scope.full()) {
             buffer.changedChunks().drain(begin); // the full cycle compares every chunk
         }
