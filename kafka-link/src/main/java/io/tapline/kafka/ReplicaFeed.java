@@ -35,9 +35,14 @@ import org.slf4j.LoggerFactory;
  * session resends 301, 302, ...: the shipper's cursor never passes a record Kafka did not
  * acknowledge, so every record after such a gap comes again after the missing ones. Records ahead
  * are therefore skipped (WARN once, INFO when the gap is filled), up to {@link #MAX_SKIPPED_AHEAD_BYTES}
- * (many times a shipper's 64 MiB window); past that, or when the record ahead is not one a resend
- * explains, it is a hole and is handed to the apply path, which refuses it unless it is a
- * RESYNC_BEGIN: the feed then stops (its partition is paused) with the reason in {@link #error}.
+ * (many times a shipper's 64 MiB window). A RESYNC_BEGIN ahead is handed to the apply path at
+ * once, which accepts the hole before it.
+ *
+ * <p>Past that budget the missing records are gone for good (the topic's retention deleted them
+ * while the site was away): the replica is marked out of sync from the first missing sequence
+ * ({@link LocalReplica#recordsMissing}: durable, audited, shown by status), and the feed goes on
+ * skipping records until a RESYNC_BEGIN, which the apply path accepts across the hole; a full copy
+ * ({@code tapline resync --full} on the source) makes the replica consistent again.
  * Example: applied 10, records 9, 10, 11, 12, 11, 12, 13 apply 11, 12, 13 once each; applied 10
  * and records 12, 13, 11, 12, 13 skip the first 12 and 13, then apply 11, 12, 13.
  *
@@ -66,6 +71,8 @@ final class ReplicaFeed implements Closeable {
     /** Bytes of records ahead of the next sequence skipped since it was last applied. */
     private long skippedAheadBytes;
     private long skippedAheadRecords;
+    /** The records from the next sequence on are gone for good: skipping until a RESYNC_BEGIN. */
+    private boolean awaitingResync;
 
     ReplicaFeed(String volumeId, Path dataDir, UndoConfig undo) {
         this(volumeId, dataDir, undo, MAX_SKIPPED_AHEAD_BYTES);
@@ -110,12 +117,22 @@ final class ReplicaFeed implements Closeable {
             ByteArrayOutputStream fresh = new ByteArrayOutputStream();
             int count = 0;
             ConsumerRecord<byte[], byte[]> beyond = null;
+            ConsumerRecord<byte[], byte[]> holeAt = null;
             while (i < records.size() && fresh.size() < GROUP_BYTES) {
                 ConsumerRecord<byte[], byte[]> r = records.get(i);
                 long seq = KafkaRecordFormat.sequence(r);
                 if (seq > expected && !waitPast(r, seq, expected)) {
-                    beyond = r;
-                    break;
+                    if (isResyncBegin(r)) {
+                        beyond = r;
+                        break;
+                    }
+                    if (!awaitingResync) {
+                        holeAt = r; // what came before is applied first, then the hole is marked
+                        break;
+                    }
+                    i++;
+                    nextOffset = r.offset() + 1;
+                    continue; // skipped until a RESYNC_BEGIN
                 }
                 i++;
                 nextOffset = r.offset() + 1;
@@ -135,6 +152,9 @@ final class ReplicaFeed implements Closeable {
                 batches.add(batch(KafkaRecordFormat.sequence(beyond), 1, beyond.value()));
             }
             if (batches.isEmpty()) {
+                if (holeAt != null) {
+                    missingForGood(holeAt, expected);
+                }
                 continue;
             }
             try {
@@ -148,11 +168,38 @@ final class ReplicaFeed implements Closeable {
             if (beyond != null) {
                 i++;
                 nextOffset = beyond.offset() + 1;
+                if (awaitingResync) {
+                    awaitingResync = false;
+                    log.info("kafka hole crossed volume={} at RESYNC_BEGIN seq={}: the resync heals the replica (a"
+                            + " full one makes it consistent)", volumeId, KafkaRecordFormat.sequence(beyond));
+                }
+                skippedAheadBytes = 0;
+                skippedAheadRecords = 0;
             }
             lastApplied = replica.lastApplied();
             new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId));
+            if (holeAt != null) {
+                missingForGood(holeAt, replica.lastApplied() + 1);
+            }
+        }
+        if (awaitingResync) {
+            new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId)); // past the skipped
         }
         return new Outcome(nextOffset, false, false);
+    }
+
+    /**
+     * The record ahead of {@code expected} is past the skip budget, so {@code expected} and what
+     * follows are not coming (the topic's retention): the replica is marked out of sync, once, and
+     * the feed skips records until a resync's RESYNC_BEGIN.
+     */
+    private void missingForGood(ConsumerRecord<byte[], byte[]> r, long expected) throws IOException {
+        awaitingResync = true;
+        String why = "kafka topic hole: seq " + expected + " never came (" + skippedAheadRecords + " records, "
+                + skippedAheadBytes + " bytes ahead of it skipped; seq " + KafkaRecordFormat.sequence(r) + " at offset "
+                + r.offset() + "): the topic's retention deleted it; run tapline resync --full on the source";
+        replica.recordsMissing(expected, "kafka", why);
+        log.error("replica feed volume={} {}; records are skipped until a RESYNC_BEGIN", volumeId, why);
     }
 
     /**
@@ -160,8 +207,8 @@ final class ReplicaFeed implements Closeable {
      * resend brings it again (see the class comment), rather than refused as a hole.
      */
     private boolean waitPast(ConsumerRecord<byte[], byte[]> r, long seq, long expected) {
-        if (skippedAheadBytes + r.value().length > maxSkippedAheadBytes || isResyncBegin(r)) {
-            return false; // a hole no resend fills, or a resync's jump: the apply path decides
+        if (awaitingResync || skippedAheadBytes + r.value().length > maxSkippedAheadBytes || isResyncBegin(r)) {
+            return false; // a hole no resend fills, or a resync's jump
         }
         if (skippedAheadRecords == 0) {
             log.warn("kafka record ahead of the next sequence skipped volume={} expected={} seq={} offset={}: a"

@@ -58,15 +58,47 @@ class ReplicaFeedTest {
     }
 
     @Test
-    void refusesAHoleWiderThanAResendExplainsAndStopsAfterApplyingWhatCameBefore() throws Exception {
+    void aHoleNoResendFillsMarksTheReplicaOutOfSyncAndAFullCopyHealsIt() throws Exception {
+        // The topic's retention deleted seq 3 while the site was away: after the skip budget the
+        // replica is out of sync (status, audit), records are skipped until a RESYNC_BEGIN, and the
+        // full copy it starts makes the replica consistent again.
         try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT, 10_000)) {
             ReplicaFeed.Outcome o = feed.consume(records(1, 2, 4, 5, 6));
-            assertTrue(o.stopped());
+            assertFalse(o.stopped(), "a site waits for the resync rather than stop: " + feed.error());
             assertEquals(2, feed.lastApplied());
-            assertTrue(feed.error().contains("hole"), feed.error());
-            assertEquals(4, o.nextOffset(), "resumes at the record past the bound, not past it");
+            io.tapline.replay.VolumeStatus v = feed.volumeStatus(true);
+            assertEquals("out-of-sync", v.state(), v.toString());
+            assertEquals(2, v.consistentSequence(), v.toString());
+            assertEquals(5, o.nextOffset(), "read past the skipped records");
+            List<ConsumerRecord<byte[], byte[]>> copy = new ArrayList<>(records(7));
+            copy.add(marker(8, RecordKind.RESYNC_BEGIN, new io.tapline.log.ResyncEpoch(9, true, "requested", 0)));
+            copy.addAll(records(9));
+            copy.add(marker(10, RecordKind.RESYNC_END, new io.tapline.log.ResyncEpoch(9, true, "copied", 0)));
+            o = feed.consume(copy);
+            assertFalse(o.stopped(), feed.error());
+            assertEquals(10, feed.lastApplied());
+            v = feed.volumeStatus(true);
+            assertEquals("consistent", v.state(), "the full copy healed it: " + v);
         }
-        assertEquals(List.of(1L, 2L), auditedSequences());
+        assertEquals(List.of(1L, 2L, 8L, 9L, 10L), auditedSequences());
+        boolean refused = false;
+        for (AuditEntry e : AuditLog.read(data.resolve("v"))) {
+            refused |= e.type() == AuditType.REFUSED && e.detail().contains("seq 3 never came");
+        }
+        assertTrue(refused, "the hole is audited");
+    }
+
+    @Test
+    void aCopyOfChunksDoesNotHealAReplicaThatLostRecordsToAHole() throws Exception {
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT, 10_000)) {
+            feed.consume(records(1, 2, 4, 5, 6));
+            List<ConsumerRecord<byte[], byte[]>> copy = new ArrayList<>();
+            copy.add(marker(7, RecordKind.RESYNC_BEGIN, new io.tapline.log.ResyncEpoch(9, false, "tracked", 1)));
+            copy.add(marker(8, RecordKind.RESYNC_END, new io.tapline.log.ResyncEpoch(9, false, "copied", 1)));
+            feed.consume(copy);
+            assertEquals(8, feed.lastApplied());
+            assertEquals("out-of-sync", feed.volumeStatus(true).state(), "seq 3..6 never arrived");
+        }
     }
 
     @Test
@@ -87,6 +119,13 @@ class ReplicaFeedTest {
             }
         }
         return seqs;
+    }
+
+    private ConsumerRecord<byte[], byte[]> marker(long seq, RecordKind kind, io.tapline.log.ResyncEpoch epoch) {
+        CaptureRecord r = CaptureRecord.seal("v", seq, 0, kind, 0, 0, 0, Provenance.INTERNAL, epoch.payload());
+        ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL);
+        return new ConsumerRecord<>("t.v", 0, nextOffset++, 0L, TimestampType.CREATE_TIME, p.key().length,
+                p.value().length, p.key(), p.value(), p.headers(), Optional.empty());
     }
 
     private List<ConsumerRecord<byte[], byte[]>> records(long... sequences) {

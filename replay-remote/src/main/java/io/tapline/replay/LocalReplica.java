@@ -49,6 +49,16 @@ public final class LocalReplica implements Closeable {
         return volume.applyGroup(batches);
     }
 
+    /**
+     * The records from {@code firstMissing} on will never arrive (e.g. a Kafka topic's retention
+     * deleted them): marks the replica out of sync from there, durably and audited; it then waits
+     * for a resync's RESYNC_BEGIN, which {@link #apply} accepts across the hole (only a full copy
+     * makes it consistent again).
+     */
+    public void recordsMissing(long firstMissing, String who, String detail) throws IOException {
+        volume.recordsMissing(firstMissing, who, detail);
+    }
+
     /** Every record up to this sequence is applied and durable. */
     public long lastApplied() {
         return volume.lastApplied();

@@ -440,6 +440,23 @@ final class ReplicaVolume implements Closeable {
                 volumeId, role.generation(), lastApplied, role.actor());
     }
 
+    /**
+     * The feeder found that the records from {@code firstMissing} on are gone for good (a Kafka
+     * topic's retention deleted them before this replica read them): the replica is out of sync from
+     * there, durably and audited (REFUSED, by {@code who}), so that status tells the truth while it
+     * waits for a full resync, whose RESYNC_BEGIN it accepts across the hole.
+     */
+    void recordsMissing(long firstMissing, String who, String detail) throws IOException {
+        checkNothingStaged();
+        SyncState after = sync.recordsMissingFrom(firstMissing, lastApplied);
+        state.persist(lastApplied, after);
+        sync = after;
+        audit.append(AuditType.REFUSED, lastApplied, 0, 0, 0, 0, 0, null, who, detail);
+        audit.sync();
+        log.warn("volume={} records from seq {} missing for good ({}): out of sync, consistent at seq {}, until a"
+                + " full resync", volumeId, firstMissing, detail, sync.consistentSequence());
+    }
+
     /** Records a refused peer in the audit log, durably. */
     void auditRefusal(String who, String detail) throws IOException {
         audit.append(AuditType.REFUSED, lastApplied, 0, 0, 0, 0, 0, null, who, detail);

@@ -104,6 +104,15 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
     }
 
     /**
+     * Records from {@code firstMissing} on will never arrive (a Kafka topic's retention deleted them
+     * before this replica read them): out of sync from there, consistent at {@code lastApplied} at
+     * most; a copy of tracked chunks cannot heal that, a full resync can.
+     */
+    SyncState recordsMissingFrom(long firstMissing, long lastApplied) {
+        return withGap(firstMissing, lastApplied);
+    }
+
+    /**
      * The replica was written outside the log (served read-write while promoted): out of sync
      * from {@code lastApplied} with no consistent point known (0), so the next resync compares
      * the whole volume.
