@@ -60,6 +60,8 @@ public final class KafkaReplayer implements Closeable {
     private volatile boolean closed;
     private volatile String lastError = "";
     private volatile java.util.function.Consumer<String> onFailure = why -> { };
+    /** Bytes a feed skips ahead of a missing sequence before it counts as gone ({@link ReplicaFeed}). */
+    private volatile long maxSkippedAheadBytes = ReplicaFeed.MAX_SKIPPED_AHEAD_BYTES;
 
     private KafkaReplayer(KafkaLinkConfig config, String site, Path dataDir, String volumesGlob, UndoConfig undo,
             io.tapline.log.ExclusiveLock dataLock) {
@@ -108,6 +110,12 @@ public final class KafkaReplayer implements Closeable {
             out.add(new FeedStatus(f.volumeId(), f.lastApplied(), f.error(), f.volumeStatus(true)));
         }
         return out;
+    }
+
+    /** Feeds assigned from now on count a missing sequence as gone after {@code bytes} skipped (tests). */
+    KafkaReplayer maxSkippedAheadBytes(long bytes) {
+        this.maxSkippedAheadBytes = bytes;
+        return this;
     }
 
     /** The last applied sequence of {@code volumeId} if this replayer holds it now, else -1. */
@@ -226,7 +234,7 @@ public final class KafkaReplayer implements Closeable {
         public void onPartitionsAssigned(Collection<TopicPartition> parts) {
             for (TopicPartition tp : parts) {
                 String volumeId = tp.topic().substring(config.topicPrefix().length());
-                ReplicaFeed feed = new ReplicaFeed(volumeId, dataDir, undo);
+                ReplicaFeed feed = new ReplicaFeed(volumeId, dataDir, undo, maxSkippedAheadBytes);
                 feeds.put(tp, feed);
                 if (feed.startedAt() == null) {
                     consumer.seekToBeginning(List.of(tp));

@@ -166,6 +166,49 @@ class KafkaLinkIT {
     }
 
     @Test
+    void aSiteThatLostRecordsToRetentionWaitsOutOfSyncAndAFullCopyHealsIt() throws Exception {
+        Path site = dir.resolve("west6");
+        io.tapline.journey.resync.ResyncConfig copying = new io.tapline.journey.resync.ResyncConfig(1 << 20, 4096, 0,
+                Duration.ofSeconds(30), Duration.ofMillis(50), true);
+        try (SourceVolume src = new SourceVolume(dir.resolve("src6"), "vol6", SIZE, 6);
+                KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer);
+                io.tapline.journey.resync.ResyncEngine engine = io.tapline.journey.resync.ResyncEngine.start("vol6",
+                        src.buffer, List.of(), src.asResyncSource(), copying)) {
+            src.write(50);
+            try (KafkaReplayer west = KafkaReplayer.start(link, "west6", site, "vol6", UndoConfig.DEFAULT)) {
+                awaitApplied(west, "vol6", src.buffer.lastSequence());
+            }
+            long applied = src.buffer.lastSequence();
+            src.write(200); // the site is away
+            await("acknowledged", () -> src.buffer.acknowledged(KafkaShipper.CURSOR_ID) == src.buffer.lastSequence());
+            org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition("it.vol6", 0);
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    java.util.Map.of("bootstrap.servers", kafka.bootstrap()))) {
+                long end = admin.listOffsets(java.util.Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+                        .partitionResult(tp).get().offset();
+                admin.deleteRecords(java.util.Map.of(tp, org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(
+                        end - 100))).all().get(); // retention: the site's next 100 records are gone
+            }
+            try (KafkaReplayer west = KafkaReplayer.start(link, "west6", site, "vol6", UndoConfig.DEFAULT)
+                    .maxSkippedAheadBytes(64 << 10)) {
+                await("the site marks itself out of sync at the hole", () -> !west.status().isEmpty()
+                        && west.status().get(0).volume() != null && west.status().get(0).volume().outOfSync());
+                io.tapline.replay.VolumeStatus v = west.status().get(0).volume();
+                assertEquals(applied, v.consistentSequence(), "consistent where it stopped: " + v);
+                assertTrue(west.status().get(0).error().isEmpty(), "it waits, it does not stop");
+                engine.request(true, "operator: a site lost records to retention");
+                await("the full copy reached the site", () -> west.lastApplied("vol6") >= src.buffer.lastSequence()
+                        && engine.status().epochsCompleted() >= 1);
+                src.write(10);
+                awaitApplied(west, "vol6", src.buffer.lastSequence());
+                v = west.status().get(0).volume();
+                assertFalse(v.outOfSync(), "the full copy healed it: " + v);
+                assertReplicaEquals(src.primary, site, "vol6");
+            }
+        }
+    }
+
+    @Test
     void auditorsReadTheLogFromKafkaByCaptureTimeEachSequenceOnce() throws Exception {
         try (SourceVolume src = new SourceVolume(dir.resolve("src4"), "vol4", SIZE, 4);
                 KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer)) {
