@@ -138,6 +138,7 @@ final class ReplicaFeed implements Closeable {
                 nextOffset = r.offset() + 1;
                 if (seq == expected) {
                     gapFilled(expected);
+                    awaitingResync = false; // came after all: applied (the replica stays out of sync until a resync)
                     fresh.write(r.value(), 0, r.value().length);
                     count++;
                     expected++;

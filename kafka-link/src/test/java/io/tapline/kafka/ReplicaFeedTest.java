@@ -89,6 +89,17 @@ class ReplicaFeedTest {
     }
 
     @Test
+    void aSequenceCountedAsGoneThatComesAfterAllIsAppliedAndTheFeedGoesOn() throws Exception {
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT, 10_000)) {
+            feed.consume(records(1, 2, 4, 5, 6));
+            ReplicaFeed.Outcome o = feed.consume(records(3, 4, 5, 6, 7));
+            assertFalse(o.stopped(), feed.error());
+            assertEquals(7, feed.lastApplied(), "not stuck skipping for a RESYNC_BEGIN");
+            assertEquals("out-of-sync", feed.volumeStatus(true).state(), "marked once: only a resync clears it");
+        }
+    }
+
+    @Test
     void aCopyOfChunksDoesNotHealAReplicaThatLostRecordsToAHole() throws Exception {
         try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT, 10_000)) {
             feed.consume(records(1, 2, 4, 5, 6));
