@@ -264,6 +264,11 @@ final class ReplicaFeed implements Closeable {
         log.error("replica feed stopped volume={} lastApplied={} reason={}", volumeId, lastApplied, why);
     }
 
+    /** Whether the feed skips every record until a RESYNC_BEGIN (a sequence it counted as gone for good). */
+    boolean awaitingResync() {
+        return awaitingResync;
+    }
+
     /** Why the feed stopped, or empty while it runs. */
     String error() {
         return error;

@@ -92,9 +92,11 @@ class ReplicaFeedTest {
     void aSequenceCountedAsGoneThatComesAfterAllIsAppliedAndTheFeedGoesOn() throws Exception {
         try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT, 10_000)) {
             feed.consume(records(1, 2, 4, 5, 6));
+            assertTrue(feed.awaitingResync());
             ReplicaFeed.Outcome o = feed.consume(records(3, 4, 5, 6, 7));
             assertFalse(o.stopped(), feed.error());
-            assertEquals(7, feed.lastApplied(), "not stuck skipping for a RESYNC_BEGIN");
+            assertEquals(7, feed.lastApplied());
+            assertFalse(feed.awaitingResync(), "back to waiting past an outage's gaps, not skipping everything ahead");
             assertEquals("out-of-sync", feed.volumeStatus(true).state(), "marked once: only a resync clears it");
         }
     }
