@@ -121,18 +121,16 @@ final class ReplicaFeed implements Closeable {
             while (i < records.size() && fresh.size() < GROUP_BYTES) {
                 ConsumerRecord<byte[], byte[]> r = records.get(i);
                 long seq = KafkaRecordFormat.sequence(r);
-                if (seq > expected && !waitPast(r, seq, expected)) {
+                if (seq > expected) {
                     if (isResyncBegin(r)) {
-                        beyond = r;
+                        beyond = r; // a resync's jump: the apply path accepts the hole before it
                         break;
                     }
-                    if (!awaitingResync) {
+                    if (!awaitingResync && !waitPast(r, seq, expected)) {
                         holeAt = r; // what came before is applied first, then the hole is marked
                         break;
                     }
-                    i++;
-                    nextOffset = r.offset() + 1;
-                    continue; // skipped until a RESYNC_BEGIN
+                    // skipped: it comes again after the missing ones, or (awaiting a resync) it is not applied
                 }
                 i++;
                 nextOffset = r.offset() + 1;
@@ -208,8 +206,8 @@ final class ReplicaFeed implements Closeable {
      * resend brings it again (see the class comment), rather than refused as a hole.
      */
     private boolean waitPast(ConsumerRecord<byte[], byte[]> r, long seq, long expected) {
-        if (awaitingResync || skippedAheadBytes + r.value().length > maxSkippedAheadBytes || isResyncBegin(r)) {
-            return false; // a hole no resend fills, or a resync's jump
+        if (skippedAheadBytes + r.value().length > maxSkippedAheadBytes) {
+            return false; // a hole no resend fills
         }
         if (skippedAheadRecords == 0) {
             log.warn("kafka record ahead of the next sequence skipped volume={} expected={} seq={} offset={}: a"

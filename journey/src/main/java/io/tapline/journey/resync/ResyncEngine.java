@@ -622,22 +622,16 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             }
             int count = (int) (last - first);
             long read = Math.min((long) count * chunkBytes, size - first * chunkBytes);
-            if (copy) {
-                limiter.acquire(read);
-                bytesSent.addAndGet(writer.write(List.of(new ResyncWriter.Range(first * chunkBytes, read))));
-                bytesCompared.addAndGet(read);
-                chunksCompared.addAndGet(count);
-                index = last;
-                continue;
-            }
-            BitSet differing = comparator.compare(chunkBytes, first, count, begin, id).differing();
+            BitSet differing = copy ? null : comparator.compare(chunkBytes, first, count, begin, id).differing();
             bytesCompared.addAndGet(read);
             chunksCompared.addAndGet(count);
             limiter.acquire(read);
-            if (!differing.isEmpty()) {
-                List<ResyncWriter.Range> blocks = !full && volume instanceof CycleVolume.Frozen f
-                        ? written(f, c, first, differing) : refine(comparator, c, first, differing, begin, id, size);
-                bytesSent.addAndGet(writer.write(blocks));
+            List<ResyncWriter.Range> send = copy ? List.of(new ResyncWriter.Range(first * chunkBytes, read)) // whole
+                    : differing.isEmpty() ? List.of()
+                    : !full && volume instanceof CycleVolume.Frozen f ? written(f, c, first, differing)
+                    : refine(comparator, c, first, differing, begin, id, size);
+            if (!send.isEmpty()) {
+                bytesSent.addAndGet(writer.write(send));
             }
             index = last;
         }

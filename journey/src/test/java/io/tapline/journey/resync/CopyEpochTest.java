@@ -42,7 +42,7 @@ class CopyEpochTest {
             long boundBefore = buffer.changedChunks().sinceSequence();
             ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), source, COPYING);
             try {
-                awaitEpochs(engine, 1);
+                ResyncEngineFaultTest.awaitStatus(engine, st -> st.epochsCompleted() >= 1);
             } finally {
                 engine.close();
             }
@@ -79,14 +79,10 @@ class CopyEpochTest {
             buffer.changedChunks().mark(9L * CHUNK, 1);
             ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), source, COPYING);
             try {
-                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-                while (!engine.status().lastResult().startsWith("abandoned")) {
-                    assertTrue(System.nanoTime() < deadline, "never abandoned: " + engine.status());
-                    Thread.sleep(10); // the engine's own thread moves on; nothing to wait on
-                }
+                ResyncEngineFaultTest.awaitStatus(engine, st -> st.lastResult().startsWith("abandoned"));
                 assertEquals(2, buffer.changedChunks().count(), "an abandoned copy drained nothing");
                 source.failReads.set(false);
-                awaitEpochs(engine, 1);
+                ResyncEngineFaultTest.awaitStatus(engine, st -> st.epochsCompleted() >= 1);
             } finally {
                 engine.close();
             }
@@ -111,7 +107,7 @@ class CopyEpochTest {
             };
             ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), source, COPYING);
             try {
-                awaitEpochs(engine, 1);
+                ResyncEngineFaultTest.awaitStatus(engine, st -> st.epochsCompleted() >= 1);
             } finally {
                 engine.close();
             }
@@ -133,16 +129,6 @@ class CopyEpochTest {
             } finally {
                 engine.close();
             }
-        }
-    }
-
-    private static void awaitEpochs(ResyncEngine engine, long n) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (engine.status().epochsCompleted() < n) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("epochs never completed: " + engine.status());
-            }
-            Thread.sleep(10); // the engine's own thread moves on; there is nothing to wait on
         }
     }
 

@@ -77,7 +77,8 @@ class ResyncEngineFaultTest {
         }
     }
 
-    private static void awaitStatus(ResyncEngine engine, java.util.function.Predicate<ResyncStatus> done)
+    /** Polls the engine's status until {@code done} holds, failing after 20 s (the tests of this package share it). */
+    static void awaitStatus(ResyncEngine engine, java.util.function.Predicate<ResyncStatus> done)
             throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (!done.test(engine.status())) {

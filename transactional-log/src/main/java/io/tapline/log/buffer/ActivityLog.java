@@ -510,13 +510,18 @@ final class ActivityLog implements Closeable {
         return (long) hotCount * extentBytes;
     }
 
+    /** What a resync would compare after a crash now ({@link #compareBytesAfterCrash}). */
+    long compareBytesAfterCrash(boolean writeOnce) {
+        return compareBytesAfterCrash(hotBytes(), extentBytes, writeOnce);
+    }
+
     /**
-     * What a resync would compare after a power cut of a write-once buffer now: the hot extents,
-     * and at least one extent, which the reopen tracks when none is hot so that a comparison runs
-     * (its flagged GAP leaves every replica out of sync, and only a comparison heals one).
+     * What a resync would compare after a crash: the hot extents; for a write-once buffer at least
+     * one extent, which its reopen tracks when none is hot so that a comparison runs (the power
+     * cut's flagged GAP leaves every replica out of sync, and only a comparison heals one).
      */
-    long powerCutCompareBytes() {
-        return Math.max(hotBytes(), extentBytes);
+    static long compareBytesAfterCrash(long hotBytes, long extentBytes, boolean writeOnce) {
+        return writeOnce ? Math.max(hotBytes, extentBytes) : hotBytes;
     }
 
     /** 4 KiB pages written by this run's transactions (a transaction writes only the pages that changed). */

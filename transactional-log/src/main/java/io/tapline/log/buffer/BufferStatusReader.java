@@ -70,11 +70,11 @@ final class BufferStatusReader {
         BufferConfig config = state.config();
         BufferMode mode = state.full() ? BufferMode.FULL
                 : retained > config.highWaterBytes() ? BufferMode.HIGH_WATER : BufferMode.DATA;
-        long[] crash = crashCompare(dir);
+        boolean writeOnce = SequenceReservation.present(dir);
+        long[] crash = crashCompare(dir, writeOnce);
         return new BufferStatus(state.volumeId(), mode, first, last, retained, config.highWaterBytes(),
                 config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir), "",
-                CapturePause.read(dir),
-                SequenceReservation.present(dir) ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
+                CapturePause.read(dir), writeOnce ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
                 crash[0], crash[1]);
     }
 
@@ -84,7 +84,7 @@ final class BufferStatusReader {
      * only those (-1: every chunk). Both 0 after a clean close: nothing to compare, every record
      * was forced, and the next open starts a new log.
      */
-    private static long[] crashCompare(Path dir) {
+    private static long[] crashCompare(Path dir, boolean writeOnce) {
         if (java.nio.file.Files.exists(dir.resolve(CaptureBuffer.CLEAN_SHUTDOWN_FILE))) {
             return new long[] {0, 0};
         }
@@ -93,9 +93,8 @@ final class BufferStatusReader {
             if (hot == null || !hot.readable()) {
                 return new long[] {BufferStatus.WHOLE_VOLUME, -1};
             }
-            boolean writeOnce = SequenceReservation.present(dir);
-            long compare = writeOnce ? Math.max(hot.hotBytes(), hot.extentBytes()) : hot.hotBytes(); // see ActivityLog.powerCutCompareBytes
-            return new long[] {compare, hot.coldThrough() < 0 ? -1
+            return new long[] {ActivityLog.compareBytesAfterCrash(hot.hotBytes(), hot.extentBytes(), writeOnce),
+                    hot.coldThrough() < 0 ? -1
                     : Math.max(hot.coldThrough(), ChangedChunks.readSinceSequence(dir))};
         } catch (IOException e) {
             return new long[] {BufferStatus.WHOLE_VOLUME, -1};

@@ -1018,8 +1018,7 @@ public final class CaptureBuffer implements Closeable {
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
                 acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError(), capturePaused,
                 config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
-                activity == null ? BufferStatus.WHOLE_VOLUME
-                        : config.writeOnce() ? activity.powerCutCompareBytes() : activity.hotBytes(),
+                activity == null ? BufferStatus.WHOLE_VOLUME : activity.compareBytesAfterCrash(config.writeOnce()),
                 activity == null ? -1 : Math.max(activity.coldThrough(), changed.sinceSequence()));
     }
 

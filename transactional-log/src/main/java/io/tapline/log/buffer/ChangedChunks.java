@@ -316,7 +316,7 @@ public final class ChangedChunks implements Closeable {
 
     /**
      * The copy of {@code copiedSnapshot} (taken by {@link #snapshotForCopy}) is complete and its
-     * end durable at {@code endSequence}: its chunks leave the set, durably, except those marked
+     * RESYNC_END durable: its chunks leave the set, durably, except those marked
      * again during the copy. {@link #sinceSequence} becomes {@code beginSequence} only when
      * nothing was marked during the copy: a chunk marked then is a write the copy may not hold,
      * so a replica healed by the next copy is still one consistent at or after the old bound.
@@ -444,10 +444,8 @@ public final class ChangedChunks implements Closeable {
             return 0;
         }
         ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
-            while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
-                // read on
-            }
+        try (FileChannel ch = FileChannel.open(file)) {
+            DurableFiles.readUpTo(ch, header, 0);
         }
         return check(header.flip()) != null ? 0 : header.getLong(12);
     }
