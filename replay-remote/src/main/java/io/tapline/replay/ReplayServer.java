@@ -41,6 +41,7 @@ import org.slf4j.LoggerFactory;
  * &lt;data&gt;/&lt;volumeId&gt;/applied.state   last durably applied sequence, out-of-sync flag (see AppliedState)
  * &lt;data&gt;/&lt;volumeId&gt;/role            primary or secondary, generation (see VolumeRole; absent: secondary, 1)
  * &lt;data&gt;/.lock                        held (ExclusiveLock) while a replayer serves the directory
+ * &lt;data&gt;/.warm-up/                    a scratch volume while the replayer starts (ApplyWarmUp), then deleted
  * </pre>
  *
  * <p>Thread-safe. Netty event loops do the socket work; file I/O runs on one thread per volume.
@@ -77,6 +78,9 @@ public final class ReplayServer implements Closeable {
         this.observer = observer;
         Files.createDirectories(config.dataDir());
         this.dataLock = ExclusiveLock.acquire(config.dataDir().resolve(LOCK_FILE), "data", config.dataDir());
+        // Before listening: a source that connects meanwhile is refused and retries, and its first
+        // records then meet compiled code rather than waiting behind the first-time costs.
+        ApplyWarmUp.onceAtStart(config.dataDir(), config.undo(), config.maxFrameBytes());
         this.boss = NettyTransport.newGroup(1, "tapline-replay-accept");
         this.workers = NettyTransport.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors() / 2),
                 "tapline-replay-io");

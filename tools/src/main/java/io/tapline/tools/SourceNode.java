@@ -122,6 +122,9 @@ final class SourceNode implements AutoCloseable {
         }
         CaptureBuffer buffer = side.buffer();
         LOG.info("buffer opened volume={} {}", s.export(), buffer.recoveryReport().summary());
+        if (forwardedFrom == null) { // a wedge: its first writes meet a warm process (its buffer folder is held)
+            io.tapline.wedge.server.WedgeWarmUp.onceAtStart(side.volumeDir(), s.bufferConfig());
+        }
         SourceNode node = new SourceNode(side);
         try {
             side.ship(new SourceSide.Shipping(s.remotes(), s.sourceId(), s.sizeBytes(), BLOCK_SIZE_BYTES,

@@ -1,0 +1,93 @@
+package io.tapline.journey;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.tapline.journey.control.ChunkHashReply;
+import io.tapline.journey.control.ChunkHashRequest;
+import io.tapline.journey.control.ControlCodec;
+import io.tapline.journey.control.ControlMessage;
+import io.tapline.journey.control.ReplicaStateReport;
+import io.tapline.journey.control.SourceDiverged;
+import io.tapline.journey.control.SourceGeneration;
+import io.tapline.journey.control.SourceHead;
+import io.tapline.journey.control.VerifyReport;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The journey link's codecs run once on messages made up for it, so that a process's first real
+ * frames do not pay the first-time costs (class loading, Kryo's serializers, interpreted code):
+ * part of a process's warm-up at start (see {@code docs/benchmarks.md#warm-up}). Touches no
+ * file, socket or shared state other than the codecs' own pools.
+ */
+public final class CodecWarmUp {
+    private CodecWarmUp() {
+    }
+
+    /**
+     * Encodes {@code messages} into frames and decodes them back, as a sender's and a receiver's
+     * pipelines do, and returns what the receiver decoded.
+     */
+    public static List<JourneyMessage> throughFrames(List<? extends JourneyMessage> messages, int maxFrameBytes) {
+        EmbeddedChannel sender = new EmbeddedChannel(new JourneyEncoder(maxFrameBytes));
+        List<ByteBuf> frames = new ArrayList<>();
+        try {
+            for (JourneyMessage m : messages) {
+                sender.writeOutbound(m);
+                for (ByteBuf frame = sender.readOutbound(); frame != null; frame = sender.readOutbound()) {
+                    frames.add(frame);
+                }
+            }
+        } finally {
+            sender.finishAndReleaseAll();
+        }
+        return decode(frames, maxFrameBytes);
+    }
+
+    /**
+     * Decodes {@code frames} (whole frames, length field included; each released here) as an
+     * admitted receiver's pipeline does, so that batch bodies get their room at once.
+     */
+    public static List<JourneyMessage> decode(List<ByteBuf> frames, int maxFrameBytes) {
+        JourneyDecoder decoder = new JourneyDecoder(maxFrameBytes);
+        decoder.setAsideRoomForBatches();
+        EmbeddedChannel receiver = new EmbeddedChannel(decoder);
+        List<JourneyMessage> out = new ArrayList<>(frames.size());
+        int fed = 0;
+        try {
+            for (ByteBuf frame : frames) {
+                fed++;
+                receiver.writeInbound(frame);
+                for (Object in = receiver.readInbound(); in != null; in = receiver.readInbound()) {
+                    out.add((JourneyMessage) in);
+                }
+            }
+        } finally {
+            for (int i = fed; i < frames.size(); i++) {
+                frames.get(i).release();
+            }
+            receiver.finishAndReleaseAll();
+        }
+        return out;
+    }
+
+    /** Every control message type encoded into its CONTROL frame and decoded back. */
+    public static void controlMessages() {
+        long[] values = {1, 2, 3};
+        List<ControlMessage> all = List.of(
+                new SourceHead(1, 1),
+                new SourceGeneration(1),
+                new SourceDiverged(1, "warm-up"),
+                new ReplicaStateReport(ReplicaStateReport.CONSISTENT, 1, 1, 0, "warm-up"),
+                new ChunkHashRequest(1, 1, 1 << 20, 0, 3, 0),
+                new ChunkHashReply(1, 1, values, values, null),
+                new VerifyReport("warm-up", 1, 3L << 20, values, values, 0, 1, 0));
+        List<JourneyMessage.Control> frames = new ArrayList<>();
+        for (ControlMessage m : all) {
+            frames.add(ControlCodec.encode(m));
+        }
+        for (JourneyMessage m : throughFrames(frames, JourneyProtocol.DEFAULT_MAX_FRAME_BYTES)) {
+            ControlCodec.decode((JourneyMessage.Control) m);
+        }
+    }
+}

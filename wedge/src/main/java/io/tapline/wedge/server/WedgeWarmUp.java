@@ -1,0 +1,241 @@
+package io.tapline.wedge.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.tapline.journey.BatchFrameBuilder;
+import io.tapline.journey.CodecWarmUp;
+import io.tapline.journey.CompressionChoice;
+import io.tapline.journey.JourneyProtocol;
+import io.tapline.log.Bus;
+import io.tapline.log.DurableFiles;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.buffer.BufferConfig;
+import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.buffer.RecordReader;
+import io.tapline.log.volume.VolumeFile;
+import io.tapline.wedge.capture.CaptureSink;
+import io.tapline.wedge.capture.CompletionListener;
+import io.tapline.wedge.capture.VolumeSequencer;
+import io.tapline.wedge.capture.WriteCommand;
+import io.tapline.wedge.capture.WriteOutcome;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The wedge's capture-and-ship path run once at start on scratch files, before the host is
+ * served: writes of three sizes through a {@link VolumeSequencer} into a scratch capture buffer
+ * (with the volume's buffer settings) and a scratch primary, small ones inline and large ones
+ * through the capture thread, a FLUSH through the group-commit flusher; then the records read
+ * back as a shipper reads them and built into batch frames, which a receiver's decoder reads. A
+ * wedge's first writes otherwise meet interpreted code, a young generation of a few MiB and
+ * first-time class loading on every step ({@code docs/benchmarks.md#warm-up}).
+ *
+ * <p>The scratch lives in {@code .warm-up/} inside the volume's own buffer folder, which the
+ * caller holds (its capture buffer is open), and is deleted before and after. It registers
+ * nothing with metrics, the buffer's state or any remote. A failure is a warning: the wedge
+ * starts cold. Once per process; {@code -Dtapline.wedge.warmUp=off} skips it.
+ */
+public final class WedgeWarmUp {
+    private static final Logger log = LoggerFactory.getLogger(WedgeWarmUp.class);
+    static final String PROPERTY = "tapline.wedge.warmUp";
+    /** The scratch folder inside the volume's buffer folder. */
+    public static final String DIR = ".warm-up";
+    private static final String VOLUME = "scratch";
+    static final long VOLUME_BYTES = 4L << 20;
+    private static final int PASSES = 3;
+    /** Record sizes: small random writes (run inline), the usual 64 KiB, whole 1 MiB writes. */
+    private static final int[] RECORD_BYTES = {4 << 10, 64 << 10, 1 << 20};
+    /** Small writes are submitted in runs, as one socket read's commands are. */
+    private static final int RUN = 16;
+    private static final int MAX_BATCH_BYTES = 4 << 20;
+    private static final long WAIT_SECONDS = 30;
+    private static final Provenance PROVENANCE = new Provenance(Bus.WEDGE, "warm-up", VOLUME, 1, 0, 1);
+    private static final AtomicBoolean DONE = new AtomicBoolean();
+
+    private WedgeWarmUp() {
+    }
+
+    /** What a warm-up did. */
+    record Result(long records, long bytes, long shipped, int frames, long millis) {
+    }
+
+    /**
+     * Warms the capture-and-ship path up in {@code volumeBufferDir}{@code /.warm-up} unless this
+     * process already did or the property says {@code off}; logs what it did, or why not. Never
+     * throws.
+     */
+    public static void onceAtStart(Path volumeBufferDir, BufferConfig config) {
+        Path scratch = volumeBufferDir.resolve(DIR);
+        if ("off".equals(System.getProperty(PROPERTY, "on")) || !DONE.compareAndSet(false, true)) {
+            deleteLeftOver(scratch);
+            return;
+        }
+        warmUpIn(scratch, config);
+    }
+
+    /**
+     * Runs the warm-up in {@code scratch} (deleted before and after) and logs what it did, or why
+     * it could not; never throws.
+     *
+     * @return whether it ran to its end
+     */
+    static boolean warmUpIn(Path scratch, BufferConfig config) {
+        try {
+            DurableFiles.deleteTree(scratch);
+            Result r = run(scratch, config);
+            log.info("warm-up: {} writes ({} MiB) captured and {} batch frames built on scratch files in {} ms"
+                    + " (-D{}=off skips it)", r.records(), r.bytes() >> 20, r.frames(), r.millis(), PROPERTY);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            log.warn("warm-up skipped, the first writes will meet a cold wedge: {}", e.toString());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            log.warn("warm-up interrupted");
+            return false;
+        } finally {
+            deleteLeftOver(scratch);
+        }
+    }
+
+    /** Deletes the scratch (a warm-up's, or one a kill cut short); a warning if it cannot. */
+    private static void deleteLeftOver(Path scratch) {
+        try {
+            DurableFiles.deleteTree(scratch);
+        } catch (IOException e) {
+            log.warn("warm-up: scratch {} not deleted (the next start deletes it): {}", scratch, e.toString());
+        }
+    }
+
+    /** Runs the warm-up in {@code scratch}, which it creates and leaves for the caller to delete. */
+    static Result run(Path scratch, BufferConfig config) throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        CodecWarmUp.controlMessages();
+        Path bufferDir = scratch.resolve("buffer");
+        Files.createDirectories(bufferDir);
+        long records = 0;
+        long bytes = 0;
+        long[] shipped = new long[1];
+        int frames;
+        // The volume's settings, with room for every scratch write (a small --buffer-max would fill).
+        long room = Math.max(config.maxBytes(), 2 * PASSES * VOLUME_BYTES + config.segmentBytes());
+        BufferConfig scratchConfig = new BufferConfig(config.segmentBytes(), room, room, config.directAppendMinBytes(),
+                config.writeOnce(), config.activityLog());
+        try (CaptureBuffer buffer = CaptureBuffer.open(bufferDir, VOLUME, scratchConfig);
+                VolumeFile primary = VolumeFile.openOrCreate(scratch.resolve("primary.img"), VOLUME_BYTES)) {
+            VolumeSequencer sequencer = VolumeSequencer.start(VOLUME, primary, CaptureSink.of(buffer));
+            try {
+                SplittableRandom random = new SplittableRandom(1);
+                for (int pass = 0; pass < PASSES; pass++) {
+                    int recordBytes = RECORD_BYTES[pass % RECORD_BYTES.length];
+                    Completions done = new Completions();
+                    List<WriteCommand> run = new ArrayList<>();
+                    for (long off = 0; off < VOLUME_BYTES; off += recordBytes) {
+                        byte[] payload = new byte[recordBytes];
+                        random.nextBytes(payload);
+                        run.add(new WriteCommand(RecordKind.WRITE, off, recordBytes, 0, PROVENANCE, payload, done));
+                        if (run.size() == RUN) {
+                            done.expect(run.size());
+                            sequencer.submitAll(run);
+                            run = new ArrayList<>();
+                        }
+                        records++;
+                        bytes += recordBytes;
+                    }
+                    run.add(new WriteCommand(RecordKind.FLUSH, 0, 0, 0, PROVENANCE, null, done));
+                    done.expect(run.size());
+                    sequencer.submitAll(run);
+                    done.await();
+                }
+            } finally {
+                sequencer.close();
+            }
+            frames = shipBack(buffer, shipped);
+        }
+        return new Result(records, bytes, shipped[0], frames, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * The buffer's records read as a shipper reads them, built into frames, decoded as a receiver
+     * does; returns the frames built and adds the records they held to {@code shipped[0]}.
+     */
+    private static int shipBack(CaptureBuffer buffer, long[] shipped) throws IOException, InterruptedException {
+        BatchFrameBuilder frame = new BatchFrameBuilder();
+        List<ByteBuf> frames = new ArrayList<>();
+        long batchId = 1;
+        try (RecordReader reader = buffer.openReader(buffer.firstSequence())) {
+            while (reader.position() <= buffer.lastSequence()) {
+                long sequence = reader.position();
+                ByteBuffer record = reader.nextEncoded(1000);
+                if (record == null) {
+                    throw new IOException("warm-up: record " + sequence + " not read back");
+                }
+                if (frame.records() > 0 && (long) frame.recordBytes() + record.remaining() > MAX_BATCH_BYTES) {
+                    frames.add(frame.seal(batchId++, CompressionChoice.LZ4).frame());
+                }
+                if (frame.records() == 0) {
+                    frame.start(ByteBufAllocator.DEFAULT, MAX_BATCH_BYTES);
+                }
+                frame.add(record, sequence);
+            }
+            if (frame.records() > 0) {
+                frames.add(frame.seal(batchId, CompressionChoice.LZ4).frame());
+            }
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            for (ByteBuf f : frames) {
+                f.release();
+            }
+            throw e;
+        } finally {
+            frame.close();
+        }
+        int built = frames.size();
+        for (io.tapline.journey.JourneyMessage m : CodecWarmUp.decode(frames, JourneyProtocol.DEFAULT_MAX_FRAME_BYTES)) {
+            shipped[0] += ((io.tapline.journey.JourneyMessage.Batch) m).recordCount();
+        }
+        return built;
+    }
+
+    /** Counts the warm-up's completions; the first failure fails the warm-up. */
+    private static final class Completions implements CompletionListener {
+        private final java.util.concurrent.Semaphore completed = new java.util.concurrent.Semaphore(0);
+        private final AtomicReference<WriteOutcome> failed = new AtomicReference<>();
+        private int expected;
+
+        void expect(int commands) {
+            expected += commands;
+        }
+
+        void await() throws IOException, InterruptedException {
+            if (!completed.tryAcquire(expected, WAIT_SECONDS, TimeUnit.SECONDS)) {
+                throw new IOException("warm-up: writes not completed within " + WAIT_SECONDS + " s");
+            }
+            if (failed.get() != null) {
+                throw new IOException("warm-up: a write completed with " + failed.get());
+            }
+        }
+
+        @Override
+        public void onComplete(WriteCommand command, WriteOutcome outcome, long sequence) {
+            if (outcome != WriteOutcome.OK) {
+                failed.compareAndSet(null, outcome);
+            }
+            completed.release();
+        }
+
+        @Override
+        public void onBatchEnd() {
+        }
+    }
+}
