@@ -1,7 +1,7 @@
 package io.tapline.replay;
 
 import io.tapline.journey.BatchCodec;
-import io.tapline.journey.CodecWarmUp;
+import io.tapline.journey.WarmUpSupport;
 import io.tapline.journey.CompressionChoice;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocol;
@@ -104,7 +104,7 @@ final class ApplyWarmUp {
     /** Runs the warm-up in {@code scratch}, which it creates and leaves for the caller to delete. */
     static Result run(Path scratch, UndoConfig undo, int maxFrameBytes) throws IOException, RefusedException {
         long t0 = System.nanoTime();
-        CodecWarmUp.controlMessages();
+        WarmUpSupport.controlMessages();
         JourneyMessage.Hello hello = new JourneyMessage.Hello(JourneyProtocol.VERSION, "warm-up", VOLUME, VOLUME_BYTES,
                 4096, "");
         SplittableRandom random = new SplittableRandom(1);
@@ -127,7 +127,7 @@ final class ApplyWarmUp {
                 // As a session: frames decoded and unpacked on receipt, each group staged while the
                 // previous one's replica sync runs, then completed.
                 ReplicaVolume.StagedGroup pending = null;
-                for (JourneyMessage m : CodecWarmUp.throughFrames(batches, maxFrameBytes)) {
+                for (JourneyMessage m : WarmUpSupport.throughFrames(batches, maxFrameBytes)) {
                     ReplicaVolume.StagedGroup staged = v.stageReceived(
                             List.of(ReceivedBatch.unpack((JourneyMessage.Batch) m)));
                     if (pending != null) {

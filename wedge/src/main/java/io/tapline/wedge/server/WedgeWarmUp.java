@@ -3,7 +3,7 @@ package io.tapline.wedge.server;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.tapline.journey.BatchFrameBuilder;
-import io.tapline.journey.CodecWarmUp;
+import io.tapline.journey.WarmUpSupport;
 import io.tapline.journey.CompressionChoice;
 import io.tapline.journey.JourneyProtocol;
 import io.tapline.log.Bus;
@@ -59,6 +59,8 @@ public final class WedgeWarmUp {
     /** Small writes are submitted in runs, as one socket read's commands are. */
     private static final int RUN = 16;
     private static final int MAX_BATCH_BYTES = 4 << 20;
+    /** The scratch buffer's segments: 12 MiB of writes roll a few. */
+    private static final long SEGMENT_BYTES = 4L << 20;
     private static final long WAIT_SECONDS = 30;
     private static final Provenance PROVENANCE = new Provenance(Bus.WEDGE, "warm-up", VOLUME, 1, 0, 1);
     private static final AtomicBoolean DONE = new AtomicBoolean();
@@ -121,16 +123,18 @@ public final class WedgeWarmUp {
     /** Runs the warm-up in {@code scratch}, which it creates and leaves for the caller to delete. */
     static Result run(Path scratch, BufferConfig config) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
-        CodecWarmUp.controlMessages();
+        WarmUpSupport.controlMessages();
         Path bufferDir = scratch.resolve("buffer");
         Files.createDirectories(bufferDir);
         long records = 0;
         long bytes = 0;
         long[] shipped = new long[1];
         int frames;
-        // The volume's settings, with room for every scratch write (a small --buffer-max would fill).
-        long room = Math.max(config.maxBytes(), 2 * PASSES * VOLUME_BYTES + config.segmentBytes());
-        BufferConfig scratchConfig = new BufferConfig(config.segmentBytes(), room, room, config.directAppendMinBytes(),
+        // The volume's settings, with room for every scratch write (a small --buffer-max would fill)
+        // and segments small enough that the warm-up rolls a few, as the volume's first roll would.
+        long segmentBytes = Math.min(config.segmentBytes(), SEGMENT_BYTES);
+        long room = Math.max(config.maxBytes(), 2 * PASSES * VOLUME_BYTES + segmentBytes);
+        BufferConfig scratchConfig = new BufferConfig(segmentBytes, room, room, config.directAppendMinBytes(),
                 config.writeOnce(), config.activityLog());
         try (CaptureBuffer buffer = CaptureBuffer.open(bufferDir, VOLUME, scratchConfig);
                 VolumeFile primary = VolumeFile.openOrCreate(scratch.resolve("primary.img"), VOLUME_BYTES)) {
@@ -201,7 +205,7 @@ public final class WedgeWarmUp {
             frame.close();
         }
         int built = frames.size();
-        for (io.tapline.journey.JourneyMessage m : CodecWarmUp.decode(frames, JourneyProtocol.DEFAULT_MAX_FRAME_BYTES)) {
+        for (io.tapline.journey.JourneyMessage m : WarmUpSupport.decode(frames, JourneyProtocol.DEFAULT_MAX_FRAME_BYTES)) {
             shipped[0] += ((io.tapline.journey.JourneyMessage.Batch) m).recordCount();
         }
         return built;

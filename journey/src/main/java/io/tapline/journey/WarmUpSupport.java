@@ -15,13 +15,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The journey link's codecs run once on messages made up for it, so that a process's first real
- * frames do not pay the first-time costs (class loading, Kryo's serializers, interpreted code):
- * part of a process's warm-up at start (see {@code docs/benchmarks.md#warm-up}). Touches no
+ * What a process's warm-up at start shares (see {@code docs/benchmarks.md#warm-up}): the journey
+ * link's codecs run once on messages made up for it, so that a process's first real frames do not
+ * pay the first-time costs (class loading, Kryo's serializers, interpreted code). Touches no
  * file, socket or shared state other than the codecs' own pools.
  */
-public final class CodecWarmUp {
-    private CodecWarmUp() {
+public final class WarmUpSupport {
+    private WarmUpSupport() {
     }
 
     /**
