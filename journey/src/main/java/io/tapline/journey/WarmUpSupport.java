@@ -11,8 +11,14 @@ import io.tapline.journey.control.SourceDiverged;
 import io.tapline.journey.control.SourceGeneration;
 import io.tapline.journey.control.SourceHead;
 import io.tapline.journey.control.VerifyReport;
+import io.tapline.log.DurableFiles;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a process's warm-up at start shares (see {@code docs/benchmarks.md#warm-up}): the journey
@@ -21,6 +27,8 @@ import java.util.List;
  * file, socket or shared state other than the codecs' own pools.
  */
 public final class WarmUpSupport {
+    private static final Logger log = LoggerFactory.getLogger(WarmUpSupport.class);
+
     private WarmUpSupport() {
     }
 
@@ -88,6 +96,55 @@ public final class WarmUpSupport {
         }
         for (JourneyMessage m : throughFrames(frames, JourneyProtocol.DEFAULT_MAX_FRAME_BYTES)) {
             ControlCodec.decode((JourneyMessage.Control) m);
+        }
+    }
+
+    /** A warm-up's work in its scratch folder; returns what it did, in a few words, for the log. */
+    @FunctionalInterface
+    public interface ScratchWork {
+        String run(Path scratch) throws Exception;
+    }
+
+    /**
+     * Runs {@code work} in {@code scratch} (deleted before and after) unless the system property
+     * {@code property} says {@code off} or {@code done} is already set (once per process); logs
+     * what it did, or why it could not. A scratch a kill left is deleted in every case. Never
+     * throws: a process whose warm-up failed starts cold.
+     *
+     * @return whether the work ran to its end
+     */
+    public static boolean onceInScratch(String property, AtomicBoolean done, Path scratch, ScratchWork work) {
+        if ("off".equals(System.getProperty(property, "on")) || !done.compareAndSet(false, true)) {
+            deleteScratch(scratch);
+            return false;
+        }
+        return inScratch(property, scratch, work);
+    }
+
+    /** {@link #onceInScratch} without its once-per-process and property checks (tests). */
+    public static boolean inScratch(String property, Path scratch, ScratchWork work) {
+        try {
+            DurableFiles.deleteTree(scratch);
+            log.info("warm-up: {} (-D{}=off skips it)", work.run(scratch), property);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            log.warn("warm-up interrupted, the process starts cold");
+            return false;
+        } catch (Exception e) {
+            log.warn("warm-up skipped, the process starts cold: {}", e.toString());
+            return false;
+        } finally {
+            deleteScratch(scratch);
+        }
+    }
+
+    /** Deletes a warm-up's scratch (its own, or one a kill cut short); a warning if it cannot. */
+    private static void deleteScratch(Path scratch) {
+        try {
+            DurableFiles.deleteTree(scratch);
+        } catch (IOException e) {
+            log.warn("warm-up: scratch {} not deleted (the next start deletes it): {}", scratch, e.toString());
         }
     }
 }

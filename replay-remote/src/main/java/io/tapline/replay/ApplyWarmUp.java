@@ -7,7 +7,6 @@ import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocol;
 import io.tapline.log.Bus;
 import io.tapline.log.CaptureRecord;
-import io.tapline.log.DurableFiles;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
 import io.tapline.log.undo.UndoConfig;
@@ -18,8 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The replayer's receive-and-apply path run once at start, before it listens, on a scratch volume
@@ -37,7 +34,6 @@ import org.slf4j.LoggerFactory;
  * {@code -Dtapline.replay.warmUp=off} skips it.
  */
 final class ApplyWarmUp {
-    private static final Logger log = LoggerFactory.getLogger(ApplyWarmUp.class);
     static final String PROPERTY = "tapline.replay.warmUp";
     /** The scratch directory under the data directory. */
     static final String DIR = ".warm-up";
@@ -63,42 +59,17 @@ final class ApplyWarmUp {
      * says {@code off}; logs what it did, or why not. Never throws.
      */
     static void onceAtStart(Path dataDir, UndoConfig undo, int maxFrameBytes) {
-        Path scratch = dataDir.resolve(DIR);
-        if ("off".equals(System.getProperty(PROPERTY, "on")) || !DONE.compareAndSet(false, true)) {
-            deleteLeftOver(scratch);
-            return;
-        }
-        warmUpIn(scratch, undo, maxFrameBytes);
+        WarmUpSupport.onceInScratch(PROPERTY, DONE, dataDir.resolve(DIR), scratch -> summary(run(scratch, undo, maxFrameBytes)));
     }
 
-    /**
-     * Runs the warm-up in {@code scratch} (deleted before and after) and logs what it did, or why
-     * it could not; never throws.
-     *
-     * @return whether it ran to its end
-     */
+    /** {@link #onceAtStart} in {@code scratch}, whatever ran before in this process (tests). */
     static boolean warmUpIn(Path scratch, UndoConfig undo, int maxFrameBytes) {
-        try {
-            DurableFiles.deleteTree(scratch);
-            Result r = run(scratch, undo, maxFrameBytes);
-            log.info("warm-up: {} groups ({} MiB) received and applied on a scratch volume in {} ms (-D{}=off skips it)",
-                    r.groups(), r.bytes() >> 20, r.millis(), PROPERTY);
-            return true;
-        } catch (IOException | RefusedException | RuntimeException e) {
-            log.warn("warm-up skipped, the first records will meet a cold replayer: {}", e.toString());
-            return false;
-        } finally {
-            deleteLeftOver(scratch);
-        }
+        return WarmUpSupport.inScratch(PROPERTY, scratch, s -> summary(run(s, undo, maxFrameBytes)));
     }
 
-    /** Deletes the scratch (a warm-up's, or one a kill cut short); a warning if it cannot. */
-    private static void deleteLeftOver(Path scratch) {
-        try {
-            DurableFiles.deleteTree(scratch);
-        } catch (IOException e) {
-            log.warn("warm-up: scratch {} not deleted (the next start deletes it): {}", scratch, e.toString());
-        }
+    private static String summary(Result r) {
+        return r.groups() + " groups (" + (r.bytes() >> 20) + " MiB) received and applied on a scratch volume in "
+                + r.millis() + " ms";
     }
 
     /** Runs the warm-up in {@code scratch}, which it creates and leaves for the caller to delete. */

@@ -7,7 +7,6 @@ import io.tapline.journey.WarmUpSupport;
 import io.tapline.journey.CompressionChoice;
 import io.tapline.journey.JourneyProtocol;
 import io.tapline.log.Bus;
-import io.tapline.log.DurableFiles;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
 import io.tapline.log.buffer.BufferConfig;
@@ -29,8 +28,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The wedge's capture-and-ship path run once at start on scratch files, before the host is
@@ -47,7 +44,6 @@ import org.slf4j.LoggerFactory;
  * starts cold. Once per process; {@code -Dtapline.wedge.warmUp=off} skips it.
  */
 public final class WedgeWarmUp {
-    private static final Logger log = LoggerFactory.getLogger(WedgeWarmUp.class);
     static final String PROPERTY = "tapline.wedge.warmUp";
     /** The scratch folder inside the volume's buffer folder. */
     public static final String DIR = ".warm-up";
@@ -78,46 +74,17 @@ public final class WedgeWarmUp {
      * throws.
      */
     public static void onceAtStart(Path volumeBufferDir, BufferConfig config) {
-        Path scratch = volumeBufferDir.resolve(DIR);
-        if ("off".equals(System.getProperty(PROPERTY, "on")) || !DONE.compareAndSet(false, true)) {
-            deleteLeftOver(scratch);
-            return;
-        }
-        warmUpIn(scratch, config);
+        WarmUpSupport.onceInScratch(PROPERTY, DONE, volumeBufferDir.resolve(DIR), scratch -> summary(run(scratch, config)));
     }
 
-    /**
-     * Runs the warm-up in {@code scratch} (deleted before and after) and logs what it did, or why
-     * it could not; never throws.
-     *
-     * @return whether it ran to its end
-     */
+    /** {@link #onceAtStart} in {@code scratch}, whatever ran before in this process (tests). */
     static boolean warmUpIn(Path scratch, BufferConfig config) {
-        try {
-            DurableFiles.deleteTree(scratch);
-            Result r = run(scratch, config);
-            log.info("warm-up: {} writes ({} MiB) captured and {} batch frames built on scratch files in {} ms"
-                    + " (-D{}=off skips it)", r.records(), r.bytes() >> 20, r.frames(), r.millis(), PROPERTY);
-            return true;
-        } catch (IOException | RuntimeException e) {
-            log.warn("warm-up skipped, the first writes will meet a cold wedge: {}", e.toString());
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            log.warn("warm-up interrupted");
-            return false;
-        } finally {
-            deleteLeftOver(scratch);
-        }
+        return WarmUpSupport.inScratch(PROPERTY, scratch, s -> summary(run(s, config)));
     }
 
-    /** Deletes the scratch (a warm-up's, or one a kill cut short); a warning if it cannot. */
-    private static void deleteLeftOver(Path scratch) {
-        try {
-            DurableFiles.deleteTree(scratch);
-        } catch (IOException e) {
-            log.warn("warm-up: scratch {} not deleted (the next start deletes it): {}", scratch, e.toString());
-        }
+    private static String summary(Result r) {
+        return r.records() + " writes (" + (r.bytes() >> 20) + " MiB) captured and " + r.frames()
+                + " batch frames built on scratch files in " + r.millis() + " ms";
     }
 
     /** Runs the warm-up in {@code scratch}, which it creates and leaves for the caller to delete. */
