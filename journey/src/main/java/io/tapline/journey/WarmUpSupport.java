@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * What a process's warm-up at start shares (see {@code docs/benchmarks.md#warm-up}): the journey
  * link's codecs run once on messages made up for it, so that a process's first real frames do not
- * pay the first-time costs (class loading, Kryo's serializers, interpreted code). Touches no
- * file, socket or shared state other than the codecs' own pools.
+ * pay the first-time costs (class loading, Kryo's serializers, interpreted code); and the
+ * once-per-process run of a warm-up in a scratch folder of its own, deleted before and after. The
+ * codecs' part touches no file, socket or shared state other than the codecs' own pools.
  */
 public final class WarmUpSupport {
     private static final Logger log = LoggerFactory.getLogger(WarmUpSupport.class);

@@ -1,5 +1,6 @@
 package io.tapline.tools;
 
+import io.tapline.log.DurableFiles;
 import io.tapline.replay.VolumeRole;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -45,14 +46,10 @@ final class Rejoin {
         VolumeRole secondary = role.fencedBy(fence, System.currentTimeMillis(), actor, servedReplica);
         secondary.write(volumeDir);
         node.close();
-        deleteTree(bufferVolumeDir);
+        DurableFiles.deleteTree(bufferVolumeDir);
         String line = "volume " + volumeId + " rejoined as secondary of generation " + secondary.generation() + ": "
                 + kept;
         LOG.warn(line);
         return line;
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        io.tapline.log.DurableFiles.deleteTree(dir);
     }
 }

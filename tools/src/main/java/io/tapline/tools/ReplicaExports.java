@@ -1,5 +1,6 @@
 package io.tapline.tools;
 
+import io.tapline.log.DurableFiles;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.ChangedChunks;
 import io.tapline.replay.ReplayServer;
@@ -164,7 +165,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         } else if (role.primary()) {
             promoted(id, dir, role, settings.sizeBytes());
         } else {
-            Rejoin.deleteTree(settings.bufferDir().resolve(id)); // a generation that ended (see Rejoin)
+            DurableFiles.deleteTree(settings.bufferDir().resolve(id)); // a generation that ended (see Rejoin)
             serveStandby(id, role, settings.sizeBytes());
         }
     }
@@ -227,7 +228,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                 resolving ? "resolve by " + Actor.current() : "fenced by generation " + fence.generation(), !isOwn);
         if (!isOwn) {
             p.written().close();
-            Rejoin.deleteTree(dir.resolve(PRIMARY_WRITTEN));
+            DurableFiles.deleteTree(dir.resolve(PRIMARY_WRITTEN));
         }
         Files.deleteIfExists(dir.resolve("split-brain"));
         splitBrains.remove(id);
@@ -393,8 +394,8 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         } else {
             kept = keepWritten(volumeId, volumeDir, role, sizeBytes);
         }
-        Rejoin.deleteTree(volumeDir.resolve(PRIMARY_WRITTEN));
-        Rejoin.deleteTree(isOwn ? own.bufferDir().resolve(volumeId) : volumeDir.resolve(PRIMARY_BUFFER));
+        DurableFiles.deleteTree(volumeDir.resolve(PRIMARY_WRITTEN));
+        DurableFiles.deleteTree(isOwn ? own.bufferDir().resolve(volumeId) : volumeDir.resolve(PRIMARY_BUFFER));
         serveStandby(volumeId, role, sizeBytes);
         return kept;
     }

@@ -4,6 +4,7 @@ import io.tapline.journey.resync.ResyncConfig;
 import io.tapline.journey.resync.ResyncEngine;
 import io.tapline.journey.shipper.Shipper;
 import io.tapline.journey.source.SourceSide;
+import io.tapline.log.DurableFiles;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.CaptureBuffer;
 import io.tapline.log.cycles.LayeredVolume;
@@ -200,7 +201,7 @@ final class SourceNode implements AutoCloseable {
             return;
         }
         try {
-            Rejoin.deleteTree(dir);
+            DurableFiles.deleteTree(dir);
         } catch (IOException e) {
             LOG.warn("buffer directory created by a failed start not removed dir={} error={}", dir, e.toString());
         }

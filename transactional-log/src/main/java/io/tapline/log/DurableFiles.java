@@ -5,13 +5,17 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /**
  * The durability primitives of the buffer's small files: whole-file replacement (temp file,
- * fsync, rename, directory fsync), directory fsync, and positional read/write loops.
+ * fsync, rename, directory fsync), directory fsync, positional read/write loops, and deleting a
+ * folder's tree.
  *
  * <p>Stateless and thread-safe.
  */
@@ -131,12 +135,12 @@ public final class DurableFiles {
 
     /** Deletes {@code dir} and everything under it; nothing when it does not exist. */
     public static void deleteTree(Path dir) throws IOException {
-        if (!java.nio.file.Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        try (java.util.stream.Stream<Path> tree = java.nio.file.Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) tree.sorted(java.util.Comparator.reverseOrder())::iterator) {
-                java.nio.file.Files.deleteIfExists(p);
+        try (Stream<Path> tree = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) tree.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
             }
         }
     }

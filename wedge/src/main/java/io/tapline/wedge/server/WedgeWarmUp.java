@@ -95,8 +95,7 @@ public final class WedgeWarmUp {
         Files.createDirectories(bufferDir);
         long records = 0;
         long bytes = 0;
-        long[] shipped = new long[1];
-        int frames;
+        Shipped shipped;
         // The volume's settings, with room for every scratch write (a small --buffer-max would fill)
         // and segments small enough that the warm-up rolls a few, as the volume's first roll would.
         long segmentBytes = Math.min(config.segmentBytes(), SEGMENT_BYTES);
@@ -132,16 +131,20 @@ public final class WedgeWarmUp {
             } finally {
                 sequencer.close();
             }
-            frames = shipBack(buffer, shipped);
+            shipped = shipBack(buffer);
         }
-        return new Result(records, bytes, shipped[0], frames, (System.nanoTime() - t0) / 1_000_000);
+        return new Result(records, bytes, shipped.records(), shipped.frames(), (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** Frames built from the buffer and the records the receiver's decoder found in them. */
+    private record Shipped(int frames, long records) {
     }
 
     /**
      * The buffer's records read as a shipper reads them, built into frames, decoded as a receiver
-     * does; returns the frames built and adds the records they held to {@code shipped[0]}.
+     * does.
      */
-    private static int shipBack(CaptureBuffer buffer, long[] shipped) throws IOException, InterruptedException {
+    private static Shipped shipBack(CaptureBuffer buffer) throws IOException, InterruptedException {
         BatchFrameBuilder frame = new BatchFrameBuilder();
         List<ByteBuf> frames = new ArrayList<>();
         long batchId = 1;
@@ -172,10 +175,11 @@ public final class WedgeWarmUp {
             frame.close();
         }
         int built = frames.size();
+        long records = 0;
         for (io.tapline.journey.JourneyMessage m : WarmUpSupport.decode(frames, JourneyProtocol.DEFAULT_MAX_FRAME_BYTES)) {
-            shipped[0] += ((io.tapline.journey.JourneyMessage.Batch) m).recordCount();
+            records += ((io.tapline.journey.JourneyMessage.Batch) m).recordCount();
         }
-        return built;
+        return new Shipped(built, records);
     }
 
     /** Counts the warm-up's completions; the first failure fails the warm-up. */
