@@ -38,6 +38,11 @@ public final class WarmUpSupport {
      * pipelines do, and returns what the receiver decoded.
      */
     public static List<JourneyMessage> throughFrames(List<? extends JourneyMessage> messages, int maxFrameBytes) {
+        return decode(encode(messages, maxFrameBytes), maxFrameBytes);
+    }
+
+    /** Encodes {@code messages} into whole frames (length field included), as a sender's pipeline does. */
+    public static List<ByteBuf> encode(List<? extends JourneyMessage> messages, int maxFrameBytes) {
         EmbeddedChannel sender = new EmbeddedChannel(new JourneyEncoder(maxFrameBytes));
         List<ByteBuf> frames = new ArrayList<>();
         try {
@@ -50,7 +55,7 @@ public final class WarmUpSupport {
         } finally {
             sender.finishAndReleaseAll();
         }
-        return decode(frames, maxFrameBytes);
+        return frames;
     }
 
     /**

@@ -6,6 +6,7 @@ import io.tapline.journey.BatchFrameBuilder;
 import io.tapline.journey.WarmUpSupport;
 import io.tapline.journey.CompressionChoice;
 import io.tapline.journey.JourneyProtocol;
+import io.tapline.journey.LoopbackWarmUp;
 import io.tapline.log.Bus;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
@@ -24,7 +25,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -58,6 +61,8 @@ public final class WedgeWarmUp {
     /** The scratch buffer's segments: 12 MiB of writes roll a few. */
     private static final long SEGMENT_BYTES = 4L << 20;
     private static final long WAIT_SECONDS = 30;
+    /** Records also carried one per frame, for the per-frame code's sake. */
+    private static final int SMALL_FRAMES = 64;
     private static final Provenance PROVENANCE = new Provenance(Bus.WEDGE, "warm-up", VOLUME, 1, 0, 1);
     private static final AtomicBoolean DONE = new AtomicBoolean();
 
@@ -65,7 +70,7 @@ public final class WedgeWarmUp {
     }
 
     /** What a warm-up did. */
-    record Result(long records, long bytes, long shipped, int frames, long millis) {
+    record Result(long records, long bytes, long shipped, int frames, int carriedFrames, long millis) {
     }
 
     /**
@@ -84,7 +89,8 @@ public final class WedgeWarmUp {
 
     private static String summary(Result r) {
         return r.records() + " writes (" + (r.bytes() >> 20) + " MiB) captured and " + r.frames()
-                + " batch frames built on scratch files in " + r.millis() + " ms";
+                + " batch frames built on scratch files, " + r.carriedFrames() + " frames carried over loopback, in "
+                + r.millis() + " ms";
     }
 
     /** Runs the warm-up in {@code scratch}, which it creates and leaves for the caller to delete. */
@@ -133,20 +139,24 @@ public final class WedgeWarmUp {
             }
             shipped = shipBack(buffer);
         }
-        return new Result(records, bytes, shipped.records(), shipped.frames(), (System.nanoTime() - t0) / 1_000_000);
+        return new Result(records, bytes, shipped.records(), shipped.frames(), shipped.carried(),
+                (System.nanoTime() - t0) / 1_000_000);
     }
 
     /** Frames built from the buffer and the records the receiver's decoder found in them. */
-    private record Shipped(int frames, long records) {
+    private record Shipped(int frames, long records, int carried) {
     }
 
     /**
-     * The buffer's records read as a shipper reads them, built into frames, decoded as a receiver
-     * does.
+     * The buffer's records read as a shipper reads them, built into frames (the usual large ones,
+     * and the first {@link #SMALL_FRAMES} records one per frame), carried to a receiver over a
+     * loopback connection and decoded there.
      */
     private static Shipped shipBack(CaptureBuffer buffer) throws IOException, InterruptedException {
         BatchFrameBuilder frame = new BatchFrameBuilder();
+        BatchFrameBuilder single = new BatchFrameBuilder();
         List<ByteBuf> frames = new ArrayList<>();
+        List<ByteBuf> small = new ArrayList<>();
         long batchId = 1;
         try (RecordReader reader = buffer.openReader(buffer.firstSequence())) {
             while (reader.position() <= buffer.lastSequence()) {
@@ -154,6 +164,11 @@ public final class WedgeWarmUp {
                 ByteBuffer record = reader.nextEncoded(1000);
                 if (record == null) {
                     throw new IOException("warm-up: record " + sequence + " not read back");
+                }
+                if (small.size() < SMALL_FRAMES) {
+                    single.start(ByteBufAllocator.DEFAULT, record.remaining());
+                    single.add(record.duplicate(), sequence);
+                    small.add(single.seal(batchId++, CompressionChoice.LZ4).frame());
                 }
                 if (frame.records() > 0 && (long) frame.recordBytes() + record.remaining() > MAX_BATCH_BYTES) {
                     frames.add(frame.seal(batchId++, CompressionChoice.LZ4).frame());
@@ -170,16 +185,24 @@ public final class WedgeWarmUp {
             for (ByteBuf f : frames) {
                 f.release();
             }
+            for (ByteBuf f : small) {
+                f.release();
+            }
             throw e;
         } finally {
             frame.close();
+            single.close();
         }
         int built = frames.size();
-        long records = 0;
-        for (io.tapline.journey.JourneyMessage m : WarmUpSupport.decode(frames, JourneyProtocol.DEFAULT_MAX_FRAME_BYTES)) {
-            records += ((io.tapline.journey.JourneyMessage.Batch) m).recordCount();
-        }
-        return new Shipped(built, records);
+        long firstLarge = small.size() + 1L;
+        Map<Long, Integer> recordsPerLargeBatch = new ConcurrentHashMap<>(); // carried more than once
+        LoopbackWarmUp.Result carried = LoopbackWarmUp.carry(frames, small, JourneyProtocol.DEFAULT_MAX_FRAME_BYTES, b -> {
+            if (b.batchId() >= firstLarge) {
+                recordsPerLargeBatch.put(b.batchId(), b.recordCount());
+            }
+        });
+        long records = recordsPerLargeBatch.values().stream().mapToLong(Integer::longValue).sum();
+        return new Shipped(built, records, carried.frames());
     }
 
     /** Counts the warm-up's completions; the first failure fails the warm-up. */

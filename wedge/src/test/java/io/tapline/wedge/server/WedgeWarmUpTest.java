@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.log.buffer.ActivityLogConfig;
+import io.tapline.journey.LoopbackWarmUp;
 import io.tapline.log.buffer.BufferConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,6 +27,8 @@ class WedgeWarmUpTest {
         assertEquals(12L << 20, r.bytes());
         assertEquals(r.records() + 3, r.shipped(), "every write and each pass's FLUSH read back and framed");
         assertTrue(r.frames() >= 3, "12 MiB in frames of at most 4 MiB: " + r.frames());
+        assertEquals(r.frames() * LoopbackWarmUp.LARGE_ROUNDS + 64 * LoopbackWarmUp.SMALL_ROUNDS, r.carriedFrames(),
+                "the frames, and 64 records one per frame, carried over loopback as often as its rounds say");
     }
 
     @Test
