@@ -105,6 +105,10 @@ class CopyEpochTest {
                 buffer.changedChunks().mark(6L * CHUNK, 1);
                 return null;
             };
+            // The epoch after would copy chunk 6 and clear it before the engine is closed (it starts
+            // at once); its read fails, so it is abandoned and drains nothing. An epoch that took
+            // chunk 6 with chunk 2 would fail the same way and never complete.
+            source.failChunkAt = 6L * CHUNK;
             ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), source, COPYING);
             try {
                 ResyncEngineFaultTest.awaitStatus(engine, st -> st.epochsCompleted() >= 1);
@@ -136,6 +140,8 @@ class CopyEpochTest {
     private static final class ArrayVolume implements SourceVolume {
         final byte[] bytes;
         final AtomicBoolean failReads = new AtomicBoolean();
+        /** Reads of the chunk at this offset fail (-1: none). */
+        volatile long failChunkAt = -1;
         /** Run once inside the first quiescent point (null: nothing). */
         volatile SourceVolume.Action<Void> atFirstQuiescentPoint;
 
@@ -151,7 +157,8 @@ class CopyEpochTest {
 
         @Override
         public void read(long offsetBytes, ByteBuffer dst) throws IOException {
-            if (failReads.get()) {
+            long chunk = failChunkAt;
+            if (failReads.get() || (chunk >= 0 && offsetBytes < chunk + CHUNK && offsetBytes + dst.remaining() > chunk)) {
                 throw new IOException("Input/output error");
             }
             dst.put(bytes, (int) offsetBytes, dst.remaining());
