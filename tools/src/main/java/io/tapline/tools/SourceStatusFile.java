@@ -15,12 +15,20 @@ import java.nio.file.Path;
  * @param running         false once the process stopped
  * @param updatedAtMillis when it was written
  * @param cycles          where the cycles stand, for a volume in cycle mode; null in journal mode
+ * @param notShippingBecause why the volume is meant to ship and has no shipper yet (a snoop that never
+ *                        saw its size); null when it ships or is not meant to. Such a volume is never synced.
  */
 public record SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis,
-        io.tapline.journey.resync.CycleStatus cycles) {
+        io.tapline.journey.resync.CycleStatus cycles, String notShippingBecause) {
     /** A journal-mode source's status. */
     public SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis) {
-        this(resync, storageError, running, updatedAtMillis, null);
+        this(resync, storageError, running, updatedAtMillis, null, null);
+    }
+
+    /** A status without a note on shipping. */
+    public SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis,
+            io.tapline.journey.resync.CycleStatus cycles) {
+        this(resync, storageError, running, updatedAtMillis, cycles, null);
     }
 
     /** File name inside the volume directory. */

@@ -56,9 +56,13 @@ final class SourceStatusFiles implements StatusPublisher {
         var resync = side.resync();
         try {
             LinkStatusFile.write(side.volumeDir(), links);
-            if (resync != null) {
-                new SourceStatusFile(resync.status(), side.buffer().storageError(), running, now,
-                        resync.cycleStatus()).write(side.volumeDir());
+            String notShipping = side.notShippingBecause();
+            // A source without a resync engine (a snoop) writes the file only for a note on shipping,
+            // and again once it has one, so that a cleared note does not linger.
+            if (resync != null || notShipping != null
+                    || java.nio.file.Files.exists(side.volumeDir().resolve(SourceStatusFile.NAME))) {
+                new SourceStatusFile(resync == null ? null : resync.status(), side.buffer().storageError(), running,
+                        now, resync == null ? null : resync.cycleStatus(), notShipping).write(side.volumeDir());
             }
         } catch (IOException | RuntimeException e) {
             LOG.debug("status not written dir={} error={}", side.volumeDir(), e.toString());

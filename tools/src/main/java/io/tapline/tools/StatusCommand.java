@@ -217,10 +217,16 @@ final class StatusCommand implements Callable<Integer> {
                     : Math.max(0, now - cycles.lastCopiedAtMillis()));
             v.put("cycles", c);
         }
+        String notShipping = source == null ? null : source.notShippingBecause();
+        v.put("notShippingBecause", notShipping);
         boolean storageOk = v.get("storageError") == null;
         boolean cyclesCopied = cycles == null || (cycles.changedBlocks() == 0 && cycles.frozenCycle() == 0);
-        v.put("synced", s.synced() && storageOk && remotesSynced && !resyncRunning && cyclesCopied);
+        v.put("synced", s.synced() && storageOk && remotesSynced && !resyncRunning && cyclesCopied
+                && notShipping == null);
         List<String> why = whyNot(s, storageOk, remotes, resyncRunning);
+        if (notShipping != null) {
+            why.add(notShipping);
+        }
         if (cycles != null && cycles.frozenCycle() != 0) {
             why.add("cycle " + cycles.frozenCycle() + " frozen, copying");
         }

@@ -78,7 +78,9 @@ class SnoopIscsiIT {
         try (SnoopRig rig = new SnoopRig(dir)) {
             Path lun = dir.resolve("lun1.img");
             rig.startReplayer();
-            rig.startSnoop(port, "--capture-buffer", "32K");
+            // The drops may take the READ CAPACITY answer too: without the size the snoop starts no
+            // shipper for the volume (status lists no remote), so the operator's fallback is given.
+            rig.startSnoop(port, "--capture-buffer", "32K", "--volume-size", String.valueOf(LUN_BYTES));
             startTarget(rig, port, List.of(lun), List.of("MaxRecvDataSegmentLength=262144", "InitialR2T=No"));
             writeUntilDrops(rig, port, 43);
             Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",

@@ -144,6 +144,25 @@ class TaplineCliTest {
     }
 
     @Test
+    void aVolumeMeantToShipWithoutAShipperIsNeverSynced() throws Exception {
+        Path volumeDir = dir.resolve("buffer/vol1");
+        try (io.tapline.log.buffer.CaptureBuffer buffer = io.tapline.log.buffer.CaptureBuffer.open(volumeDir, "vol1",
+                io.tapline.log.buffer.BufferConfig.DEFAULT)) {
+            buffer.append(io.tapline.log.RecordKind.WRITE, 0, 512, 0, io.tapline.log.Provenance.INTERNAL, new byte[512]);
+            buffer.sync();
+        }
+        Outcome shipless = run("status", "--buffer", dir.resolve("buffer").toString(), "--json");
+        assertTrue(shipless.out().contains("\"synced\" : true"), "no remote, nothing meant to ship: " + shipless.out());
+
+        String why = "no shipper: the volume's size was not seen on the wire";
+        new SourceStatusFile(null, "", true, System.currentTimeMillis(), null, why).write(volumeDir);
+        Outcome o = run("status", "--buffer", dir.resolve("buffer").toString(), "--json");
+        assertEquals(0, o.exitCode(), o.err());
+        assertTrue(o.out().contains("\"synced\" : false"), o.out());
+        assertTrue(o.out().contains("\"notSyncedBecause\" : [ \"" + why + "\" ]"), o.out());
+    }
+
+    @Test
     void statusOfADirectoryThatIsNoBufferNamesTheOption() throws Exception {
         Path notABuffer = Files.createDirectories(dir.resolve("etc/.java"));
         Outcome o = run("status", "--buffer", notABuffer.getParent().toString());

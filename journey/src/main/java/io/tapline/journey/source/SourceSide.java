@@ -72,6 +72,7 @@ public final class SourceSide implements AutoCloseable {
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final ScheduledExecutorService housekeeping;
     private volatile long shippedSizeBytes = -1;
+    private volatile String notShippingBecause;
     private volatile ResyncEngine resync;
     private volatile StatusPublisher publisher;
     private MarkSpool marks;
@@ -127,6 +128,7 @@ public final class SourceSide implements AutoCloseable {
             shippers.add(shipper);
         }
         shippedSizeBytes = s.sizeBytes();
+        notShippingBecause = null;
         if (factory != null) {
             addLink(factory.start(volume, s.sizeBytes(), s.blockSizeBytes(), buffer));
         }
@@ -142,6 +144,23 @@ public final class SourceSide implements AutoCloseable {
     /** Whether {@link #ship} ran. */
     public boolean shipping() {
         return shippedSizeBytes >= 0;
+    }
+
+    /**
+     * Says why this volume is meant to ship but cannot start yet (a snoop that never saw its
+     * size), for status: a volume whose records nobody ships is never synced. Null clears it;
+     * {@link #ship} clears it too.
+     */
+    public void notShippingBecause(String reason) {
+        if (!Objects.equals(reason, notShippingBecause)) {
+            notShippingBecause = reason;
+            changed();
+        }
+    }
+
+    /** Why the volume is meant to ship and does not, or null ({@link #notShippingBecause(String)}). */
+    public String notShippingBecause() {
+        return notShippingBecause;
     }
 
     /** The size the volume ships with, -1 before {@link #ship}. */

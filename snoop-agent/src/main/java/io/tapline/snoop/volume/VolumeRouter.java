@@ -44,6 +44,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class VolumeRouter implements SnoopSink, Closeable {
     private static final Logger log = LoggerFactory.getLogger(VolumeRouter.class);
+    /** Why a volume meant to ship has no shipper yet (status shows it: such a volume is never synced). */
+    static final String NO_SIZE = "no shipper: the volume's size was not seen on the wire (no READ CAPACITY answer "
+            + "or NBD handshake captured) and no --volume-size was given";
 
     /**
      * @param bufferDir          parent directory of the per-volume buffers
@@ -258,6 +261,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         long size = v.stats.sizeBytes > 0 ? v.stats.sizeBytes
                 : v.side.buffer().lastSequence() > 0 ? settings.fallbackSizeBytes() : -1;
         if (size <= 0) {
+            v.side.notShippingBecause(NO_SIZE);
             return;
         }
         int blockSize = v.stats.blockSizeBytes > 0 ? v.stats.blockSizeBytes : 512;

@@ -63,8 +63,10 @@ class VolumeRouterLinkTest {
         VolumeKey key = VolumeKey.nbd("127.0.0.1:10809", "");
         router.completed(key, RecordKind.WRITE, 0, 512, 0, Provenance.INTERNAL, new byte[512]);
         assertEquals(List.of("vol1"), router.unshippedVolumes(), "no size yet: named as not shipping");
+        assertEquals(VolumeRouter.NO_SIZE, router.sides().get(0).notShippingBecause(), "and status is told why");
         assertTrue(started.isEmpty());
         router.geometry(key, 1 << 20, 512);
+        assertEquals(null, router.sides().get(0).notShippingBecause(), "cleared once it ships");
         assertEquals(1, started.size());
         assertEquals("vol1", started.get(0).volume);
         assertEquals(1 << 20, started.get(0).sizeBytes);
