@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -18,6 +19,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The journey link's socket path, run at start over a loopback connection of the warm-up's own:
@@ -71,26 +73,12 @@ public final class LoopbackWarmUp {
             server = new ServerBootstrap().group(serverGroup)
                     .channel(NettyTransport.serverSocketChannel())
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            JourneyDecoder decoder = new JourneyDecoder(maxFrameBytes);
-                            decoder.setAsideRoomForBatches();
-                            ch.pipeline().addLast(decoder, new JourneyEncoder(maxFrameBytes),
-                                    new Receiver(onReceived, failure));
-                        }
-                    })
+                    .childHandler(journeyPipeline(maxFrameBytes, true, () -> new Receiver(onReceived, failure)))
                     .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
             client = new Bootstrap().group(clientGroup)
                     .channel(NettyTransport.socketChannel())
                     .option(ChannelOption.TCP_NODELAY, true)
-                    .handler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            ch.pipeline().addLast(new JourneyDecoder(maxFrameBytes), new JourneyEncoder(maxFrameBytes),
-                                    new AckCounter(window, failure));
-                        }
-                    })
+                    .handler(journeyPipeline(maxFrameBytes, false, () -> new AckCounter(window, failure)))
                     .connect(server.localAddress()).sync().channel();
             int sent = 0;
             long bytes = 0;
@@ -122,6 +110,24 @@ public final class LoopbackWarmUp {
             release(large);
             release(small);
         }
+    }
+
+    /**
+     * A channel's journey codecs and then {@code last}; the decoder sets room aside for batches on
+     * the receiving end, as for an admitted peer.
+     */
+    private static ChannelInitializer<SocketChannel> journeyPipeline(int maxFrameBytes, boolean roomForBatches,
+            Supplier<ChannelHandler> last) {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                JourneyDecoder decoder = new JourneyDecoder(maxFrameBytes);
+                if (roomForBatches) {
+                    decoder.setAsideRoomForBatches();
+                }
+                ch.pipeline().addLast(decoder, new JourneyEncoder(maxFrameBytes), last.get());
+            }
+        };
     }
 
     private static int send(Channel client, ByteBuf frame, Semaphore window, AtomicReference<Throwable> failure)

@@ -130,9 +130,8 @@ final class ApplyWarmUp {
         for (int i = 0; i < SMALL_BATCHES; i++) {
             byte[] payload = new byte[SMALL_RECORD_BYTES];
             random.nextBytes(payload);
-            small.add(BatchCodec.pack(seq, List.of(CaptureRecord.seal(VOLUME, seq, System.currentTimeMillis() * 1_000_000L,
-                    RecordKind.WRITE, (long) i * SMALL_RECORD_BYTES, SMALL_RECORD_BYTES, 0, PROVENANCE, payload)),
-                    CompressionChoice.LZ4));
+            small.add(BatchCodec.pack(seq, List.of(write(seq, System.currentTimeMillis() * 1_000_000L,
+                    (long) i * SMALL_RECORD_BYTES, payload)), CompressionChoice.LZ4));
             seq++;
         }
         LoopbackWarmUp.Result carried = LoopbackWarmUp.carry(WarmUpSupport.encode(carriedBatches, maxFrameBytes),
@@ -156,10 +155,14 @@ final class ApplyWarmUp {
             } else {
                 random.nextBytes(payload);
             }
-            records.add(CaptureRecord.seal(VOLUME, seq++, now, RecordKind.WRITE, offset + b, recordBytes, 0, PROVENANCE,
-                    payload));
+            records.add(write(seq++, now, offset + b, payload));
         }
         records.add(CaptureRecord.seal(VOLUME, seq, now, RecordKind.FLUSH, 0, 0, 0, PROVENANCE, null));
         return records;
+    }
+
+    /** A WRITE record of the scratch volume carrying {@code payload} at {@code offset}. */
+    private static CaptureRecord write(long seq, long nowNanos, long offset, byte[] payload) {
+        return CaptureRecord.seal(VOLUME, seq, nowNanos, RecordKind.WRITE, offset, payload.length, 0, PROVENANCE, payload);
     }
 }

@@ -26,6 +26,8 @@ final class SourceStatusFiles implements StatusPublisher {
 
     private final Stopped stopped;
     private final Consumer<ShipperStatus> eachRunningLink;
+    /** Whether the volume's source-status.json exists; null until the first publish looked. */
+    private volatile Boolean hasSourceStatus;
 
     /**
      * @param eachRunningLink told each link's snapshot while the source runs (the wedge looks for a
@@ -57,12 +59,15 @@ final class SourceStatusFiles implements StatusPublisher {
         try {
             LinkStatusFile.write(side.volumeDir(), links);
             String notShipping = side.notShippingBecause();
+            if (hasSourceStatus == null) { // a file an earlier run left (with a note, perhaps): looked for once
+                hasSourceStatus = java.nio.file.Files.exists(side.volumeDir().resolve(SourceStatusFile.NAME));
+            }
             // A source without a resync engine (a snoop) writes the file only for a note on shipping,
-            // and again once it has one, so that a cleared note does not linger.
-            if (resync != null || notShipping != null
-                    || java.nio.file.Files.exists(side.volumeDir().resolve(SourceStatusFile.NAME))) {
+            // and again once there is one, so that a cleared note does not linger.
+            if (resync != null || notShipping != null || hasSourceStatus) {
                 new SourceStatusFile(resync == null ? null : resync.status(), side.buffer().storageError(), running,
                         now, resync == null ? null : resync.cycleStatus(), notShipping).write(side.volumeDir());
+                hasSourceStatus = true;
             }
         } catch (IOException | RuntimeException e) {
             LOG.debug("status not written dir={} error={}", side.volumeDir(), e.toString());

@@ -182,12 +182,8 @@ public final class WedgeWarmUp {
                 frames.add(frame.seal(batchId, CompressionChoice.LZ4).frame());
             }
         } catch (IOException | RuntimeException | InterruptedException e) {
-            for (ByteBuf f : frames) {
-                f.release();
-            }
-            for (ByteBuf f : small) {
-                f.release();
-            }
+            frames.addAll(small);
+            frames.forEach(ByteBuf::release);
             throw e;
         } finally {
             frame.close();
