@@ -5,6 +5,8 @@
 # tapline_replay_lag_seconds (capture on the source -> durable on the replica, per record) gives
 # p50/p99 (its last two minutes) and max. Target: p99 <= 100 ms on loopback.
 # Usage: bench/rpo.sh [RUNTIME_S=60] [RATE=50m] [BS=1M] [WORKDIR=/tmp/tapline-rpo]
+#   BS=4k: the same rate in 4 KiB writes (12,800 records/s, a database's pages), where each record's
+#   wait for its batch to leave counts (docs/benchmarks.md#batch-fill)
 #   env WEDGE_EXTRA: more wedge options ("--primary-cache kernel" for the policy before 2026-12-02, whose
 #   writeback bursts stall every sync; the default, paced, meets the target: docs/benchmarks.md#primary-paced-default);
 #   TAPLINE_JAVA_OPTS=-Dtapline.replica.beforeImagesWithoutReadahead=false: before-images read with readahead

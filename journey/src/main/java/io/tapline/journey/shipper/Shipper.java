@@ -92,6 +92,8 @@ public final class Shipper implements Closeable {
     private String lastLoggedError;
     private long nextBatchId = 1;
     private final CompressionPolicy compression = new CompressionPolicy();
+    /** Shipper thread: when the batch being filled stops waiting for more records. */
+    private final BatchFill fill = BatchFill.fromProperties();
     /** The frame being filled (the shipper's thread only). */
     private final BatchFrameBuilder frame = new BatchFrameBuilder();
     private final byte[] volumeIdUtf8;
@@ -559,7 +561,7 @@ public final class Shipper implements Closeable {
                 }
                 while (s.alive() && !closed) {
                     ByteBuffer r = pending != null ? pending
-                            : reader.nextEncoded(frame.records() == 0 ? POLL_MILLIS : 1);
+                            : nextRecord(reader);
                     pending = null;
                     if (r == null) {
                         break;
@@ -585,6 +587,7 @@ public final class Shipper implements Closeable {
                     }
                     if (frame.records() == 0) {
                         frame.start(s.alloc(), config.maxBatchBytes()); // only once there is a record to send
+                        fill.started(System.nanoTime());
                     }
                     frame.add(r, sequence);
                     expected++;
@@ -610,6 +613,25 @@ public final class Shipper implements Closeable {
         } finally {
             frame.discard();
         }
+    }
+
+    /**
+     * The next record for the batch being filled, or null when it is to be sent (or, for an empty
+     * batch, when none came within {@link #POLL_MILLIS}): see {@link BatchFill}.
+     */
+    private ByteBuffer nextRecord(RecordReader reader) throws IOException, InterruptedException {
+        if (frame.records() == 0) {
+            return reader.nextEncoded(POLL_MILLIS);
+        }
+        ByteBuffer r = reader.nextEncoded(0);
+        if (r == null) {
+            long linger = fill.lingerNanos(System.nanoTime());
+            if (linger > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(linger);
+                r = reader.nextEncoded(0);
+            }
+        }
+        return r;
     }
 
     private void resizeWindow(LinkSession s) {
