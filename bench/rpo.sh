@@ -6,7 +6,8 @@
 # p50/p99 (its last two minutes) and max. Target: p99 <= 100 ms on loopback.
 # Usage: bench/rpo.sh [RUNTIME_S=60] [RATE=50m] [BS=1M] [WORKDIR=/tmp/tapline-rpo]
 #   BS=4k: the same rate in 4 KiB writes (12,800 records/s, a database's pages), where each record's
-#   wait for its batch to leave counts (docs/benchmarks.md#batch-fill)
+#   wait for its batch to leave counts (docs/benchmarks.md#batch-fill); RW=randwrite (default write)
+#   for random offsets
 #   env WEDGE_EXTRA: more wedge options ("--primary-cache kernel" for the policy before 2026-12-02, whose
 #   writeback bursts stall every sync; the default, paced, meets the target: docs/benchmarks.md#primary-paced-default);
 #   TAPLINE_JAVA_OPTS=-Dtapline.replica.beforeImagesWithoutReadahead=false: before-images read with readahead
@@ -67,7 +68,7 @@ linked || { echo "the link never came up (wedge.log, replay.log in $W)" >&2; exi
 # starts as soon as the link is up, so its first seconds meet two cold JVMs).
 SETTLE=${SETTLE_S:-5}
 (sleep "$SETTLE"; curl -s "http://127.0.0.1:$HTTP/metrics" > "$W/metrics-settle.txt") & SCRAPE_PID=$!
-fio --name=rpo --ioengine=nbd --uri="nbd://127.0.0.1:$NBD/vol1" --rw=write --bs="$BS" --iodepth=4 --size=4G \
+fio --name=rpo --ioengine=nbd --uri="nbd://127.0.0.1:$NBD/vol1" --rw="${RW:-write}" --bs="$BS" --iodepth=4 --size=4G \
     --rate="$RATE" --runtime="$RT" --time_based --output-format=json --output="$W/fio.json" >/dev/null 2>&1
 wait "$SCRAPE_PID"
 "$TAPLINE" status --buffer "$W/buffer" --wait-synced 600 >/dev/null
