@@ -20,6 +20,9 @@ import java.util.concurrent.TimeUnit;
 final class BatchFill {
     /** Bound on the wait for more records once a batch has one: {@code -Dtapline.ship.batchFillMicros} (default 2,000). */
     static final long DEFAULT_MAX_FILL_MICROS = 2_000;
+    /** Largest bound accepted: one second (a batch that waits longer would hold its records past any RPO). */
+    static final long MAX_FILL_MICROS = 1_000_000;
+    static final String PROPERTY = "tapline.ship.batchFillMicros";
 
     private final long maxFillNanos;
     private long startedNanos;
@@ -31,11 +34,24 @@ final class BatchFill {
         this.maxFillNanos = maxFillNanos;
     }
 
-    /** The bound from {@code -Dtapline.ship.batchFillMicros}, else {@link #DEFAULT_MAX_FILL_MICROS}. */
+    /**
+     * The bound from {@code -Dtapline.ship.batchFillMicros}, else {@link #DEFAULT_MAX_FILL_MICROS}.
+     *
+     * @throws IllegalArgumentException (one line) for a value that is not a whole number of microseconds >= 0
+     */
     static BatchFill fromProperties() {
-        long micros = Long.getLong("tapline.ship.batchFillMicros", DEFAULT_MAX_FILL_MICROS);
-        if (micros < 0) {
-            throw new IllegalArgumentException("-Dtapline.ship.batchFillMicros: " + micros + " (expected: >= 0)");
+        String value = System.getProperty(PROPERTY);
+        long micros = DEFAULT_MAX_FILL_MICROS;
+        if (value != null) {
+            try {
+                micros = Long.parseLong(value.trim());
+            } catch (NumberFormatException e) {
+                micros = -1;
+            }
+        }
+        if (micros < 0 || micros > MAX_FILL_MICROS) {
+            throw new IllegalArgumentException("-D" + PROPERTY + ": " + value + " (expected: microseconds, 0.."
+                    + MAX_FILL_MICROS + ")");
         }
         return new BatchFill(TimeUnit.MICROSECONDS.toNanos(micros));
     }

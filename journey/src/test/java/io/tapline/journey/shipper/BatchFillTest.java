@@ -30,15 +30,24 @@ class BatchFillTest {
     }
 
     @Test
-    void theDefaultIsTwoMillisecondsAndANegativeBoundIsRefused() {
+    void theDefaultIsTwoMillisecondsAndABadBoundIsRefusedInOneLine() {
         assertEquals(2 * MS, BatchFill.fromProperties().maxFillNanos());
         assertThrows(IllegalArgumentException.class, () -> new BatchFill(-1));
-        System.setProperty("tapline.ship.batchFillMicros", "-5");
+        for (String bad : new String[] {"-5", "2ms", "", "1000001"}) {
+            System.setProperty(BatchFill.PROPERTY, bad);
+            try {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, BatchFill::fromProperties);
+                assertEquals("-Dtapline.ship.batchFillMicros: " + bad + " (expected: microseconds, 0..1000000)",
+                        e.getMessage());
+            } finally {
+                System.clearProperty(BatchFill.PROPERTY);
+            }
+        }
+        System.setProperty(BatchFill.PROPERTY, " 500 ");
         try {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, BatchFill::fromProperties);
-            assertEquals("-Dtapline.ship.batchFillMicros: -5 (expected: >= 0)", e.getMessage());
+            assertEquals(MS / 2, BatchFill.fromProperties().maxFillNanos());
         } finally {
-            System.clearProperty("tapline.ship.batchFillMicros");
+            System.clearProperty(BatchFill.PROPERTY);
         }
     }
 }
