@@ -20,17 +20,6 @@ import java.nio.file.Path;
  */
 public record SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis,
         io.tapline.journey.resync.CycleStatus cycles, String notShippingBecause) {
-    /** A journal-mode source's status. */
-    public SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis) {
-        this(resync, storageError, running, updatedAtMillis, null, null);
-    }
-
-    /** A status without a note on shipping. */
-    public SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis,
-            io.tapline.journey.resync.CycleStatus cycles) {
-        this(resync, storageError, running, updatedAtMillis, cycles, null);
-    }
-
     /** File name inside the volume directory. */
     public static final String NAME = "source-status.json";
 

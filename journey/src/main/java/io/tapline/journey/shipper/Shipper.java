@@ -24,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -627,7 +628,7 @@ public final class Shipper implements Closeable {
         if (r == null) {
             long linger = fill.lingerNanos(System.nanoTime());
             if (linger > 0) {
-                java.util.concurrent.locks.LockSupport.parkNanos(linger);
+                LockSupport.parkNanos(linger);
                 r = reader.nextEncoded(0);
             }
         }
