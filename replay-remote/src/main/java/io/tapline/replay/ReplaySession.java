@@ -345,11 +345,29 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             for (ReceivedBatch b : group) {
                 bytes += b.uncompressedLength();
             }
+            long now = System.nanoTime();
             log.debug("group applied volume={} batches={} bytes={} micros={}", volumeId, group.size(), bytes,
-                    (System.nanoTime() - t0) / 1000);
+                    (now - t0) / 1000);
+            logPhases(now);
         }
         reportState(v); // before the ACKs: a source never sees a GAP acked without its state
         ack(group, acks);
+    }
+
+    /** How often the DEBUG log sums where the apply time went ({@code -Dtapline.replay.phasesLogMillis}, default 10 s). */
+    private static final long PHASES_LOG_NANOS = Math.max(1, Long.getLong("tapline.replay.phasesLogMillis", 10_000))
+            * 1_000_000L;
+    /** When {@link BatchApply#PHASES} were last logged (all sessions). */
+    private static final java.util.concurrent.atomic.AtomicLong phasesLoggedAt =
+            new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+
+    /** DEBUG: where the apply time went over the last 10 s or more, summed over every volume (then reset). */
+    private static void logPhases(long now) {
+        long at = phasesLoggedAt.get();
+        if (now - at >= PHASES_LOG_NANOS && phasesLoggedAt.compareAndSet(at, now)) {
+            log.debug("apply phases over {} ms, all volumes (s): {}", (now - at) / 1_000_000L,
+                    BatchApply.PHASES.takeSummary());
+        }
     }
 
     /** A control message from the source: chunk hashes are computed on the apply thread, in order with batches. */

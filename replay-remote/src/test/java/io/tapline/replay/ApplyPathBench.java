@@ -24,7 +24,10 @@ import java.util.SplittableRandom;
  * same bytes to a file in the same directory. Then a rollback of the overwrite, timed on its
  * own. Not a test: run by {@code bench/apply_path.sh}; results go to {@code docs/benchmarks.md}.
  *
- * <p>Usage: {@code ApplyPathBench DIR [MiB=1024] [recordKiB=4] [batchMiB=4] [pipelined|sequential]}
+ * <p>Usage: {@code ApplyPathBench DIR [MiB=1024] [recordKiB=4] [batchMiB=4, or 256k] [pipelined|sequential]}
+ * <p>{@code -Dbench.offsets=random}: each pass writes the volume's record-sized slots in a random
+ * order (a database's pages) instead of in order, and the raw rate is measured the same way (one
+ * pwrite per record, fdatasync per batch); default {@code sequential}.
  */
 public final class ApplyPathBench {
     private static final Provenance PROV = new Provenance(Bus.WEDGE, "10.0.0.1:4000", "vol1", 1, 0, 1);
@@ -36,13 +39,17 @@ public final class ApplyPathBench {
         Path dir = Path.of(args[0]);
         long mib = args.length > 1 ? Long.parseLong(args[1]) : 1024;
         int recordBytes = (args.length > 2 ? Integer.parseInt(args[2]) : 4) << 10;
-        int batchBytes = (args.length > 3 ? Integer.parseInt(args[3]) : 4) << 20;
+        int batchBytes = args.length > 3 ? batchBytes(args[3]) : 4 << 20;
         boolean pipelined = args.length <= 4 || !args[4].equals("sequential");
         long size = mib << 20;
         Files.createDirectories(dir);
-        double raw = raw(dir.resolve("raw.img"), size, batchBytes);
-        System.out.printf("raw pwrite+fdatasync per %d MiB, overwriting a written file: %d MiB in %.2f s = %.0f MiB/s%n",
-                batchBytes >> 20, mib, raw, mib / raw);
+        randomOffsets = "random".equals(System.getProperty("bench.offsets", "sequential"));
+        double raw = randomOffsets ? rawRandom(dir.resolve("raw.img"), size, recordBytes, batchBytes)
+                : raw(dir.resolve("raw.img"), size, batchBytes);
+        System.out.printf("raw pwrite+fdatasync per %d %s, %s, overwriting a written file: %d MiB in %.2f s = %.0f MiB/s%n",
+                batchBytes >> 20 == 0 ? batchBytes >> 10 : batchBytes >> 20, batchBytes >> 20 == 0 ? "KiB" : "MiB",
+                randomOffsets ? "one pwrite per record at random offsets" : "one pwrite",
+                mib, raw, mib / raw);
         JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "bench", "vol1", size, 4096, "");
         // -Dbench.undoMaxMiB: the undo log's size bound; below the bytes applied, retention deletes a
         // segment every 64 MiB applied (a replayer in its steady state), default 64 GiB (never).
@@ -101,6 +108,7 @@ public final class ApplyPathBench {
     private static double pass(ReplicaVolume v, long size, int recordBytes, int batchBytes, long firstSeq, int seed,
             boolean pipelined) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
+        int[] slots = slotOrder(size, recordBytes, seed);
         long seq = firstSeq;
         long nanos = 0;
         for (long off = 0; off < size; ) {
@@ -110,7 +118,8 @@ public final class ApplyPathBench {
                 for (int b = 0; b < batchBytes && off < size; b += recordBytes, off += recordBytes) {
                     byte[] payload = new byte[recordBytes];
                     rnd.nextBytes(payload);
-                    records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.WRITE, off, recordBytes,
+                    long at = slots == null ? off : (long) slots[(int) (off / recordBytes)] * recordBytes;
+                    records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.WRITE, at, recordBytes,
                             0, PROV, payload));
                 }
                 records.add(CaptureRecord.seal("vol1", seq++, now(), RecordKind.FLUSH, 0, 0, 0, PROV, null));
@@ -159,6 +168,69 @@ public final class ApplyPathBench {
         } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
             throw new IOException(e);
         }
+    }
+
+    /** A batch's size: MiB, or KiB with a {@code k} after the number ({@code 256k}: a shipper's 2 ms fill of small writes). */
+    private static int batchBytes(String arg) {
+        return arg.endsWith("k") ? Integer.parseInt(arg.substring(0, arg.length() - 1)) << 10 : Integer.parseInt(arg) << 20;
+    }
+
+    /** {@code -Dbench.offsets=random}: records at the volume's slots in a random order. */
+    private static boolean randomOffsets;
+
+    /** The order in which a pass writes the volume's record-sized slots; null for in order. */
+    private static int[] slotOrder(long size, int recordBytes, int seed) {
+        if (!randomOffsets) {
+            return null;
+        }
+        int[] slots = new int[Math.toIntExact(size / recordBytes)];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = i;
+        }
+        SplittableRandom rnd = new SplittableRandom(seed * 31L);
+        for (int i = slots.length - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = slots[i];
+            slots[i] = slots[j];
+            slots[j] = t;
+        }
+        return slots;
+    }
+
+    /**
+     * The raw rate for random offsets: one pwrite per record at the slots in a random order, an
+     * fdatasync per {@code batchBytes}, overwriting a file written once in order untimed.
+     */
+    private static double rawRandom(Path file, long size, int recordBytes, int batchBytes) throws IOException {
+        ByteBuffer big = ByteBuffer.allocateDirect(batchBytes);
+        byte[] b = new byte[batchBytes];
+        new SplittableRandom(9).nextBytes(b);
+        big.put(b).flip();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            writeAll(ch, big, size, false);
+            ch.force(false);
+        }
+        int[] slots = slotOrder(size, recordBytes, 7);
+        ByteBuffer rec = big.duplicate().limit(recordBytes);
+        long t0 = System.nanoTime();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            long written = 0;
+            for (int slot : slots) {
+                ByteBuffer d = rec.duplicate();
+                while (d.hasRemaining()) {
+                    ch.write(d, (long) slot * recordBytes + d.position());
+                }
+                written += recordBytes;
+                if (written % batchBytes == 0) {
+                    ch.force(false);
+                }
+            }
+            ch.force(false);
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        Files.delete(file);
+        return s;
     }
 
     /** CPU time of the process while {@link #pass} timed, summed (batch packing excluded). */
