@@ -23,6 +23,14 @@ import java.util.function.Consumer;
  * that reads or moves the cursor first calls {@link #startSession}, so that no write of an earlier
  * session lands after its rewind.
  *
+ * <p>Writes are at least {@link #minIntervalNanos} apart ({@code -Dtapline.ship.cursorWriteMillis},
+ * default {@link #DEFAULT_INTERVAL_MILLIS}; 0: one write per acknowledgement that finds none
+ * running): a replayer that keeps up with small writes acknowledges a few hundred groups a second,
+ * and each write is two fsyncs, a new file and a deleted one. The acknowledgements of the interval
+ * are folded into one write at its end; nothing is dropped, and only what follows from the cursor
+ * waits: the deletion of acknowledged segments and a status read from the files (which then says
+ * less, never more). {@link #startSession} and {@link #close} write at once.
+ *
  * <p>Thread-safe: {@link #acked} from the event loop, {@link #startSession} from the shipper's thread.
  */
 final class AckRecorder implements AutoCloseable {
@@ -31,7 +39,20 @@ final class AckRecorder implements AutoCloseable {
         void acknowledge(long sequence) throws IOException;
     }
 
+    /** Default least time between two cursor writes. */
+    static final long DEFAULT_INTERVAL_MILLIS = 50;
+    /** Largest interval accepted: 10 s (acknowledged segments wait that long to be deleted). */
+    static final long MAX_INTERVAL_MILLIS = 10_000;
+    static final String PROPERTY = "tapline.ship.cursorWriteMillis";
+
     private final CursorWriter writer;
+    private final long minIntervalNanos;
+    /** Guards {@link #urgent}; the recording thread waits on it for the rest of an interval. */
+    private final Object timer = new Object();
+    private boolean urgent;
+    /** When the last write ended, on the recording thread; none before the first. */
+    private long lastWriteNanos;
+    private boolean written;
     private final Consumer<String> onFailure;
     private final ExecutorService thread;
     private final AtomicLong newest = new AtomicLong(-1);
@@ -39,7 +60,17 @@ final class AckRecorder implements AutoCloseable {
     /** The session whose acknowledgements are recorded (guarded by this). */
     private long session;
 
+    /** A recorder whose writes are {@code -Dtapline.ship.cursorWriteMillis} apart (see the class). */
     AckRecorder(String volumeId, CursorWriter writer, Consumer<String> onFailure) {
+        this(volumeId, writer, onFailure, TimeUnit.MILLISECONDS.toNanos(
+                BoundedProperty.read(PROPERTY, DEFAULT_INTERVAL_MILLIS, MAX_INTERVAL_MILLIS, "milliseconds")));
+    }
+
+    AckRecorder(String volumeId, CursorWriter writer, Consumer<String> onFailure, long minIntervalNanos) {
+        if (minIntervalNanos < 0) {
+            throw new IllegalArgumentException("minIntervalNanos: " + minIntervalNanos + " (expected: >= 0)");
+        }
+        this.minIntervalNanos = minIntervalNanos;
         this.writer = writer;
         this.onFailure = onFailure;
         this.thread = Executors.newSingleThreadExecutor(new DefaultThreadFactory("tapline-ack-" + volumeId, true));
@@ -72,7 +103,8 @@ final class AckRecorder implements AutoCloseable {
     }
 
     private void record() {
-        scheduled.set(false); // first: an acknowledgement after the read below schedules another run
+        waitForInterval(); // acknowledgements meanwhile only raise newest: still scheduled
+        scheduled.set(false); // then: an acknowledgement after the read below schedules another run
         long sequence = newest.getAndSet(-1);
         if (sequence < 0) {
             return;
@@ -82,10 +114,38 @@ final class AckRecorder implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             onFailure.accept("recording ACK of seq " + sequence + " in the capture buffer: " + e);
         }
+        lastWriteNanos = System.nanoTime();
+        written = true;
+    }
+
+    /** Until {@link #minIntervalNanos} after the last write, unless a session start or close is waiting. */
+    private void waitForInterval() {
+        if (!written || minIntervalNanos == 0) {
+            return;
+        }
+        synchronized (timer) {
+            long left;
+            while (!urgent && (left = lastWriteNanos + minIntervalNanos - System.nanoTime()) > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(timer, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private void setUrgent(boolean value) {
+        synchronized (timer) {
+            urgent = value;
+            timer.notifyAll();
+        }
     }
 
     /** Waits until every acknowledgement passed to {@link #acked} so far is written (or failed). */
     private void drain() throws IOException {
+        setUrgent(true); // a run waiting for its interval writes now
         try {
             thread.submit(this::record).get(); // runs after any run already queued
         } catch (ExecutionException e) {
@@ -93,11 +153,14 @@ final class AckRecorder implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted recording ACKs");
+        } finally {
+            setUrgent(false);
         }
     }
 
     @Override
     public void close() {
+        setUrgent(true); // what was acknowledged is written now, not after an interval
         thread.shutdown();
         try {
             thread.awaitTermination(10, TimeUnit.SECONDS);

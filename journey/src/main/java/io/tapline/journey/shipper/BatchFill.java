@@ -40,20 +40,8 @@ final class BatchFill {
      * @throws IllegalArgumentException (one line) for a value that is not a whole number of microseconds >= 0
      */
     static BatchFill fromProperties() {
-        String value = System.getProperty(PROPERTY);
-        long micros = DEFAULT_MAX_FILL_MICROS;
-        if (value != null) {
-            try {
-                micros = Long.parseLong(value.trim());
-            } catch (NumberFormatException e) {
-                micros = -1;
-            }
-        }
-        if (micros < 0 || micros > MAX_FILL_MICROS) {
-            throw new IllegalArgumentException("-D" + PROPERTY + ": " + value + " (expected: microseconds, 0.."
-                    + MAX_FILL_MICROS + ")");
-        }
-        return new BatchFill(TimeUnit.MICROSECONDS.toNanos(micros));
+        return new BatchFill(TimeUnit.MICROSECONDS.toNanos(
+                BoundedProperty.read(PROPERTY, DEFAULT_MAX_FILL_MICROS, MAX_FILL_MICROS, "microseconds")));
     }
 
     long maxFillNanos() {

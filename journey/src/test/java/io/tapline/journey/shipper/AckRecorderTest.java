@@ -1,6 +1,7 @@
 package io.tapline.journey.shipper;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -64,6 +65,40 @@ class AckRecorderTest {
             r.startSession(2);
             assertEquals(List.of("recording ACK of seq 3 in the capture buffer: java.io.IOException: No space left on device"),
                     failures);
+        }
+    }
+
+    @Test
+    void acksWithinAnIntervalAreOneWriteAtItsEndAndASessionStartWritesAtOnce() throws Exception {
+        List<Long> written = new CopyOnWriteArrayList<>();
+        try (AckRecorder r = new AckRecorder("vol1", written::add, reason -> { }, TimeUnit.HOURS.toNanos(1))) {
+            r.startSession(1);
+            r.acked(1, 1);
+            for (int i = 0; i < 100 && written.isEmpty(); i++) {
+                Thread.sleep(10);
+            }
+            assertEquals(List.of(1L), written, "the first is written at once");
+            for (long seq = 2; seq <= 100; seq++) {
+                r.acked(1, seq);
+            }
+            Thread.sleep(100);
+            assertEquals(List.of(1L), written, "the others wait for the interval's end");
+            r.startSession(2);
+            assertEquals(List.of(1L, 100L), written, "folded into one write, made at once for the new session");
+            r.acked(2, 101);
+        }
+        assertEquals(List.of(1L, 100L, 101L), written, "close writes what is pending, not after the hour");
+    }
+
+    @Test
+    void anIntervalThatIsNotAWholeNumberOfMillisecondsStopsTheStart() {
+        System.setProperty(AckRecorder.PROPERTY, "50ms");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new AckRecorder("vol1", seq -> { }, reason -> { }));
+            assertEquals("-Dtapline.ship.cursorWriteMillis: 50ms (expected: milliseconds, 0..10000)", e.getMessage());
+        } finally {
+            System.clearProperty(AckRecorder.PROPERTY);
         }
     }
 }
