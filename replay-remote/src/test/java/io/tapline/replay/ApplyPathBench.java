@@ -202,15 +202,7 @@ public final class ApplyPathBench {
      * fdatasync per {@code batchBytes}, overwriting a file written once in order untimed.
      */
     private static double rawRandom(Path file, long size, int recordBytes, int batchBytes) throws IOException {
-        ByteBuffer big = ByteBuffer.allocateDirect(batchBytes);
-        byte[] b = new byte[batchBytes];
-        new SplittableRandom(9).nextBytes(b);
-        big.put(b).flip();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeAll(ch, big, size, false);
-            ch.force(false);
-        }
+        ByteBuffer big = writtenOnce(file, size, batchBytes);
         int[] slots = slotOrder(size, recordBytes, 7);
         ByteBuffer rec = big.duplicate().limit(recordBytes);
         long t0 = System.nanoTime();
@@ -264,7 +256,8 @@ public final class ApplyPathBench {
         }
     }
 
-    private static double raw(Path file, long size, int batchBytes) throws IOException {
+    /** Writes {@code file} once in order, untimed, from a buffer of random bytes, which it returns for the timed pass. */
+    private static ByteBuffer writtenOnce(Path file, long size, int batchBytes) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(batchBytes);
         byte[] b = new byte[batchBytes];
         new SplittableRandom(9).nextBytes(b);
@@ -274,6 +267,11 @@ public final class ApplyPathBench {
             writeAll(ch, buf, size, false);
             ch.force(false);
         }
+        return buf;
+    }
+
+    private static double raw(Path file, long size, int batchBytes) throws IOException {
+        ByteBuffer buf = writtenOnce(file, size, batchBytes);
         long t0 = System.nanoTime();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             writeAll(ch, buf, size, true);
