@@ -46,9 +46,8 @@ public final class ApplyPathBench {
         randomOffsets = "random".equals(System.getProperty("bench.offsets", "sequential"));
         double raw = randomOffsets ? rawRandom(dir.resolve("raw.img"), size, recordBytes, batchBytes)
                 : raw(dir.resolve("raw.img"), size, batchBytes);
-        System.out.printf("raw pwrite+fdatasync per %d %s, %s, overwriting a written file: %d MiB in %.2f s = %.0f MiB/s%n",
-                batchBytes >> 20 == 0 ? batchBytes >> 10 : batchBytes >> 20, batchBytes >> 20 == 0 ? "KiB" : "MiB",
-                randomOffsets ? "one pwrite per record at random offsets" : "one pwrite",
+        System.out.printf("raw pwrite+fdatasync per %s, %s, overwriting a written file: %d MiB in %.2f s = %.0f MiB/s%n",
+                batchBytes % (1 << 20) == 0 ? (batchBytes >> 20) + " MiB" : (batchBytes >> 10) + " KiB", randomOffsets ? "one pwrite per record at random offsets" : "one pwrite",
                 mib, raw, mib / raw);
         JourneyMessage.Hello hello = new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "bench", "vol1", size, 4096, "");
         // -Dbench.undoMaxMiB: the undo log's size bound; below the bytes applied, retention deletes a

@@ -50,9 +50,10 @@ final class AckRecorder implements AutoCloseable {
     /** Guards {@link #urgent}; the recording thread waits on it for the rest of an interval. */
     private final Object timer = new Object();
     private boolean urgent;
-    /** When the last write ended, on the recording thread; none before the first. */
+    /** When the last write ended, on the recording thread; one interval back at first, so the first write waits for nothing. */
     private long lastWriteNanos;
-    private boolean written;
+    /** The recording thread is waiting out an interval with acknowledgements held (tests observe it). */
+    private volatile boolean waitingForInterval;
     private final Consumer<String> onFailure;
     private final ExecutorService thread;
     private final AtomicLong newest = new AtomicLong(-1);
@@ -71,6 +72,7 @@ final class AckRecorder implements AutoCloseable {
             throw new IllegalArgumentException("minIntervalNanos: " + minIntervalNanos + " (expected: >= 0)");
         }
         this.minIntervalNanos = minIntervalNanos;
+        this.lastWriteNanos = System.nanoTime() - minIntervalNanos;
         this.writer = writer;
         this.onFailure = onFailure;
         this.thread = Executors.newSingleThreadExecutor(new DefaultThreadFactory("tapline-ack-" + volumeId, true));
@@ -115,25 +117,29 @@ final class AckRecorder implements AutoCloseable {
             onFailure.accept("recording ACK of seq " + sequence + " in the capture buffer: " + e);
         }
         lastWriteNanos = System.nanoTime();
-        written = true;
     }
 
     /** Until {@link #minIntervalNanos} after the last write, unless a session start or close is waiting. */
     private void waitForInterval() {
-        if (!written || minIntervalNanos == 0) {
-            return;
-        }
         synchronized (timer) {
             long left;
             while (!urgent && (left = lastWriteNanos + minIntervalNanos - System.nanoTime()) > 0) {
+                waitingForInterval = true;
                 try {
                     TimeUnit.NANOSECONDS.timedWait(timer, left);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return;
+                    break;
+                } finally {
+                    waitingForInterval = false;
                 }
             }
         }
+    }
+
+    /** Whether acknowledgements are being held until the current interval ends. */
+    boolean waitingForInterval() {
+        return waitingForInterval;
     }
 
     private void setUrgent(boolean value) {

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 class AckRecorderTest {
@@ -74,14 +76,12 @@ class AckRecorderTest {
         try (AckRecorder r = new AckRecorder("vol1", written::add, reason -> { }, TimeUnit.HOURS.toNanos(1))) {
             r.startSession(1);
             r.acked(1, 1);
-            for (int i = 0; i < 100 && written.isEmpty(); i++) {
-                Thread.sleep(10);
-            }
+            await("the first ACK written", () -> !written.isEmpty());
             assertEquals(List.of(1L), written, "the first is written at once");
             for (long seq = 2; seq <= 100; seq++) {
                 r.acked(1, seq);
             }
-            Thread.sleep(100);
+            await("the recorder holding ACKs for the interval", r::waitingForInterval);
             assertEquals(List.of(1L), written, "the others wait for the interval's end");
             r.startSession(2);
             assertEquals(List.of(1L, 100L), written, "folded into one write, made at once for the new session");
@@ -99,6 +99,16 @@ class AckRecorderTest {
             assertEquals("-Dtapline.ship.cursorWriteMillis: 50ms (expected: milliseconds, 0..10000)", e.getMessage());
         } finally {
             System.clearProperty(AckRecorder.PROPERTY);
+        }
+    }
+
+    private static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            LockSupport.parkNanos(1_000_000L);
         }
     }
 }
