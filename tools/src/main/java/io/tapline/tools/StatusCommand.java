@@ -25,9 +25,9 @@ import picocli.CommandLine.Model.CommandSpec;
  * source process may be running or not): captured, shipped, acknowledged (= durably applied on
  * the replayer), mode, lost writes, gaps, tracked chunks, and per remote the replica's state as
  * its replayer last reported it (consistent, behind, out-of-sync, resyncing, failed, refused,
- * unknown). "Synced" is never more optimistic than the truth: it needs every remote consistent
- * and with every captured record, the buffer in DATA mode with nothing tracked, and no resync
- * running. {@code --wait-synced} polls until then and otherwise exits 1 naming each state.
+ * unknown). "Synced" is never more optimistic than the truth: it needs at least one remote, every
+ * remote consistent and with every captured record, the buffer in DATA mode with nothing tracked,
+ * and no resync running (a volume no remote replicates is not synced: it has no copy). {@code --wait-synced} polls until then and otherwise exits 1 naming each state.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Shows a capture buffer's state per volume: captured / shipped / acked (applied), mode, gaps.")
@@ -35,6 +35,9 @@ final class StatusCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    /** Why a volume that no remote replicates is not synced (a capture-only source, or one given no {@code --remote}). */
+    static final String NO_REMOTE = "no remote: nothing replicates this volume (capture only)";
 
     /** Every capture buffer volume folder has one ({@code io.tapline.log.buffer.BufferState}). */
     private static final String STATE_FILE = "buffer.state";
@@ -221,11 +224,14 @@ final class StatusCommand implements Callable<Integer> {
         v.put("notShippingBecause", notShipping);
         boolean storageOk = v.get("storageError") == null;
         boolean cyclesCopied = cycles == null || (cycles.changedBlocks() == 0 && cycles.frozenCycle() == 0);
-        v.put("synced", s.synced() && storageOk && remotesSynced && !resyncRunning && cyclesCopied
+        boolean replicated = !remotes.isEmpty();
+        v.put("synced", replicated && s.synced() && storageOk && remotesSynced && !resyncRunning && cyclesCopied
                 && notShipping == null);
         List<String> why = whyNot(s, storageOk, remotes, resyncRunning);
         if (notShipping != null) {
             why.add(notShipping);
+        } else if (!replicated) {
+            why.add(NO_REMOTE);
         }
         if (cycles != null && cycles.frozenCycle() != 0) {
             why.add("cycle " + cycles.frozenCycle() + " frozen, copying");

@@ -144,15 +144,22 @@ class TaplineCliTest {
     }
 
     @Test
-    void aVolumeMeantToShipWithoutAShipperIsNeverSynced() throws Exception {
+    void aVolumeWithoutAShipperIsNeverSynced() throws Exception {
         Path volumeDir = dir.resolve("buffer/vol1");
         try (io.tapline.log.buffer.CaptureBuffer buffer = io.tapline.log.buffer.CaptureBuffer.open(volumeDir, "vol1",
                 io.tapline.log.buffer.BufferConfig.DEFAULT)) {
             buffer.append(io.tapline.log.RecordKind.WRITE, 0, 512, 0, io.tapline.log.Provenance.INTERNAL, new byte[512]);
             buffer.sync();
         }
+        // No remote: nothing holds a copy, so nothing is synced, however complete the capture is.
         Outcome shipless = run("status", "--buffer", dir.resolve("buffer").toString(), "--json");
-        assertTrue(shipless.out().contains("\"synced\" : true"), "no remote, nothing meant to ship: " + shipless.out());
+        assertEquals(0, shipless.exitCode(), shipless.err());
+        assertTrue(shipless.out().contains("\"synced\" : false"), "no remote: " + shipless.out());
+        assertTrue(shipless.out().contains("\"notSyncedBecause\" : [ \"" + StatusCommand.NO_REMOTE + "\" ]"),
+                shipless.out());
+        Outcome waited = run("status", "--buffer", dir.resolve("buffer").toString(), "--wait-synced", "0");
+        assertEquals(1, waited.exitCode(), waited.out());
+        assertTrue(waited.err().contains(StatusCommand.NO_REMOTE), waited.err());
 
         String why = "no shipper: the volume's size was not seen on the wire";
         new SourceStatusFile(null, "", true, System.currentTimeMillis(), null, why).write(volumeDir);
