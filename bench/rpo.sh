@@ -18,7 +18,12 @@
 #   records made durable before: both processes' cold start; after: the steady state);
 #   LINE=DELAY_MS:RATE_MBIT puts the project's shaped line (bench/delay_line.py: DELAY_MS each way,
 #   RATE_MBIT per direction) between the wedge and the replayer; the target is then 100 ms + one
-#   round trip (issue 14's P7 on its 50 ms line: LINE=25:1000; a 50 MB/s writer needs >= 400 Mbit/s)
+#   round trip (issue 14's P7 on its 50 ms line: LINE=25:1000; a 50 MB/s writer needs >= 400 Mbit/s);
+#   SEEDED=1 first writes the whole 4 GiB volume through the wedge and the replayer (sequential 1 MiB,
+#   not measured), waits until synced and restarts both (cold JVMs again): the regime of a volume in
+#   service, whose replica every block of was written by its first copy, instead of an empty sparse
+#   one whose random writes each allocate a block on both sides; DROP_CACHES=1 with it also drops
+#   the page cache before the restart (before-images then come from the disk; root)
 # Needs: fio, libnbd-bin, curl, Java 17 + Maven (the CLI builds itself on first use).
 set -euo pipefail
 RT=${1:-60}; RATE=${2:-50m}; BS=${3:-1M}; W=${4:-/tmp/tapline-rpo}
@@ -45,7 +50,24 @@ fi
 wait_port() { for _ in $(seq 600); do nbdinfo --size "nbd://127.0.0.1:$1/${2:-}" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "port $1 never answered" >&2; exit 1; }
 
 "$TAPLINE" --version >/dev/null
-"$TAPLINE" replay --listen 127.0.0.1:$LINK --data "$REMOTE_DATA" --http 127.0.0.1:$HTTP >"$W/replay.log" 2>&1 & REPLAY_PID=$!
+start_replayer() {
+  "$TAPLINE" replay --listen 127.0.0.1:$LINK --data "$REMOTE_DATA" --http 127.0.0.1:$HTTP >>"$W/replay.log" 2>&1 & REPLAY_PID=$!
+}
+start_wedge() {
+  "$TAPLINE" wedge --nbd 127.0.0.1:$NBD --export vol1 --volume "$W/primary.img" --size 4G \
+    --buffer "$W/buffer" --remote 127.0.0.1:$REMOTE_PORT ${WEDGE_EXTRA:-} >>"$W/wedge.log" 2>&1 & WEDGE_PID=$!
+  wait_port $NBD vol1
+}
+# The writer starts once the link is up (a replica in service), so the lag is the pipeline's, not
+# the first connection's (that one is the replayer's "session open" -> "welcomed" in its DEBUG log).
+linked() { grep -Eq '"connected" *: *true' "$W/buffer/vol1/link-status.json" 2>/dev/null; }
+await_link() {
+  for _ in $(seq 300); do linked && break; sleep 0.1; done
+  linked || { echo "the link never came up (wedge.log, replay.log in $W)" >&2; exit 1; }
+}
+stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  echo "process $1 did not stop within 30 s" >&2; exit 1; }
+start_replayer
 TARGET_MS=100; REMOTE_PORT=$LINK
 if [ -n "${LINE:-}" ]; then
   DELAY_MS=${LINE%%:*}; RATE_MBIT=${LINE##*:}; REMOTE_PORT=${LINE_PORT:-17142}
@@ -54,14 +76,20 @@ if [ -n "${LINE:-}" ]; then
   TARGET_MS=$((100 + 2 * DELAY_MS))
   echo "line: ${DELAY_MS} ms each way (RTT $((2 * DELAY_MS)) ms), ${RATE_MBIT} Mbit/s per direction"
 fi
-"$TAPLINE" wedge --nbd 127.0.0.1:$NBD --export vol1 --volume "$W/primary.img" --size 4G \
-  --buffer "$W/buffer" --remote 127.0.0.1:$REMOTE_PORT ${WEDGE_EXTRA:-} >"$W/wedge.log" 2>&1 & WEDGE_PID=$!
-wait_port $NBD vol1
-# The writer starts once the link is up (a replica in service), so the lag is the pipeline's, not
-# the first connection's (that one is the replayer's "session open" -> "welcomed" in its DEBUG log).
-linked() { grep -Eq '"connected" *: *true' "$W/buffer/vol1/link-status.json" 2>/dev/null; }
-for _ in $(seq 300); do linked && break; sleep 0.1; done
-linked || { echo "the link never came up (wedge.log, replay.log in $W)" >&2; exit 1; }
+start_wedge
+await_link
+if [ "${SEEDED:-0}" = 1 ]; then
+  t0=$(date +%s)
+  fio --name=seed --ioengine=nbd --uri="nbd://127.0.0.1:$NBD/vol1" --rw=write --bs=1M --iodepth=16 --size=4G \
+      >/dev/null 2>&1 || { echo "seeding the volume failed" >&2; exit 1; }
+  "$TAPLINE" status --buffer "$W/buffer" --wait-synced 900 >/dev/null
+  stop "$WEDGE_PID"; stop "$REPLAY_PID"; rm -f "$W/buffer/vol1/link-status.json"
+  sync
+  [ "${DROP_CACHES:-0}" = 1 ] && echo 3 > /proc/sys/vm/drop_caches
+  echo "seeded: 4 GiB written through the wedge and replicated in $(( $(date +%s) - t0 )) s; both restarted" \
+       "$([ "${DROP_CACHES:-0}" = 1 ] && echo "after dropping the page cache")"
+  start_replayer; start_wedge; await_link
+fi
 # The replayer's histogram once SETTLE_S seconds into the writer's run, and again at the end: its
 # buckets are cumulative counters, so their difference is the lag of the records made durable
 # after the first SETTLE_S seconds (the steady state), and the first scrape is the cold start (fio
