@@ -158,7 +158,7 @@ public final class ReplayServer implements Closeable {
      */
     public static ReplayServer start(ReplayConfig config, RoleListener roles, ApplyObserver observer)
             throws IOException {
-        VolumeFile.seekDataPolicy(); // a wrong value stops the start, not every volume's first session
+        VolumeFile.checkSettings(); // a wrong value stops the start, not every volume's first session
         ReplayServer server = new ReplayServer(config, roles, observer);
         try {
             server.finishInterruptedRollbacks();

@@ -255,15 +255,21 @@ public final class ApplyPathBench {
         }
     }
 
-    /** Writes {@code file} once in order, untimed, from a buffer of random bytes, which it returns for the timed pass. */
+    /**
+     * Writes {@code file} once in order, untimed, from a buffer of random bytes, which it returns
+     * for the timed pass. In pieces of {@link VolumeFile#DEFAULT_WRITE_PIECE_BYTES}, as a replica is
+     * written: cached in larger folios, the raw random overwrite would run several times slower than
+     * the disk allows (docs/benchmarks.md#large-folios) and flatter the apply.
+     */
     private static ByteBuffer writtenOnce(Path file, long size, int batchBytes) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(batchBytes);
         byte[] b = new byte[batchBytes];
         new SplittableRandom(9).nextBytes(b);
         buf.put(b).flip();
+        int piece = Math.min(batchBytes, io.tapline.log.volume.VolumeFile.DEFAULT_WRITE_PIECE_BYTES);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeAll(ch, buf, size, false);
+            writeAll(ch, buf.duplicate().limit(piece), size, false);
             ch.force(false);
         }
         return buf;

@@ -120,6 +120,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (Files.exists(data) && !Files.isDirectory(data)) {
             throw new CliFailure("--data: " + data + " (expected: a directory)");
         }
+        io.tapline.log.volume.VolumeFile.checkSettings(); // a wrong image setting creates nothing
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics, tls.config()));
@@ -187,6 +188,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (Files.exists(data) && !Files.isDirectory(data)) {
             throw new CliFailure("--data: " + data + " (expected: a directory)");
         }
+        io.tapline.log.volume.VolumeFile.checkSettings(); // a wrong image setting creates nothing
         Files.createDirectories(data);
         ServeUntilStopped serve = new ServeUntilStopped();
         if (metrics != null) {

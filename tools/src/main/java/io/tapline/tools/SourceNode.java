@@ -112,7 +112,7 @@ final class SourceNode implements AutoCloseable {
     /** A wedge in front of the volume unless {@code forwardedFrom} is given (then no host is served). */
     private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom,
             java.time.Duration cycle, CycleGroup group) throws IOException {
-        io.tapline.log.volume.VolumeFile.seekDataPolicy(); // a wrong value stops the start before a buffer is made
+        io.tapline.log.volume.VolumeFile.checkSettings(); // a wrong value stops the start before a buffer is made
         Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
         SourceSide side;
         try {

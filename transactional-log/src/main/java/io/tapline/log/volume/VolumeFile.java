@@ -53,12 +53,29 @@ public final class VolumeFile implements BlockVolume {
     public static final String SEEK_DATA_PROPERTY = "tapline.volume.seekData";
     private static final Set<String> SEEK_DATA_POLICIES = Set.of("auto", "trust", "ignore");
 
+    /**
+     * The largest piece a write is cut into, in bytes, each piece a {@code pwrite} of its own ending
+     * at a multiple of the piece size; {@code 0}: one call per write. Read when an image is opened.
+     * Why: the kernel caches a buffered write in folios as large as the write (up to 2 MiB here),
+     * and on ext4 with large folios (Linux 6.16 on) a 4 KiB write into a cached large folio costs
+     * time in proportion to the folio's size: random 4 KiB overwrites of a file just written in
+     * 4 MiB pieces ran 4-7x slower than of one written in 256 KiB pieces (docs/benchmarks.md#large-folios).
+     * Large writes are how a replica is seeded and a backlog applied, and how hosts write
+     * sequentially; the small writes that follow are a database's.
+     */
+    public static final String WRITE_PIECE_PROPERTY = "tapline.volume.writePieceBytes";
+    /** {@link #WRITE_PIECE_PROPERTY}'s default. */
+    public static final int DEFAULT_WRITE_PIECE_BYTES = 256 << 10;
+    private static final int MAX_WRITE_PIECE_BYTES = 64 << 20;
+
     private final Path path;
     private final FileChannel channel;
     private final long sizeBytes;
     private final int fd;
     /** {@link #SEEK_DATA_PROPERTY} when the image was opened. */
     private final String seekDataPolicy;
+    /** {@link #WRITE_PIECE_PROPERTY} when the image was opened; {@link Long#MAX_VALUE} for no cut. */
+    private final long writePieceBytes;
     private volatile boolean punchHoleWorks;
     /** {@link #holesSeeWrites}, learnt at its first call. */
     private volatile Boolean holesSeeWrites;
@@ -67,8 +84,9 @@ public final class VolumeFile implements BlockVolume {
     /** Whether {@link #readWithoutReadahead} reads through the native descriptor (readahead off). */
     private volatile boolean readaheadOff;
 
-    private VolumeFile(Path path, FileChannel channel, long sizeBytes, String seekDataPolicy) {
+    private VolumeFile(Path path, FileChannel channel, long sizeBytes, String seekDataPolicy, int writePieceBytes) {
         this.seekDataPolicy = seekDataPolicy;
+        this.writePieceBytes = writePieceBytes == 0 ? Long.MAX_VALUE : writePieceBytes;
         this.path = path;
         this.channel = channel;
         this.sizeBytes = sizeBytes;
@@ -83,6 +101,11 @@ public final class VolumeFile implements BlockVolume {
      * @throws VolumeSizeMismatchException when the file exists with another size
      */
     public static VolumeFile openOrCreate(Path path, long sizeBytes) throws IOException {
+        return openOrCreate(path, sizeBytes, writePieceBytes());
+    }
+
+    /** {@link #openOrCreate(Path, long)} with writes cut into pieces of {@code writePieceBytes} (0: not cut). */
+    static VolumeFile openOrCreate(Path path, long sizeBytes, int writePieceBytes) throws IOException {
         Objects.requireNonNull(path, "path");
         if (sizeBytes <= 0) {
             throw new IllegalArgumentException("sizeBytes: " + sizeBytes + " (expected: > 0)");
@@ -102,7 +125,7 @@ public final class VolumeFile implements BlockVolume {
             } else if (existing != sizeBytes) {
                 throw new VolumeSizeMismatchException(path, existing, sizeBytes);
             }
-            return new VolumeFile(path, ch, sizeBytes, seekDataPolicy);
+            return new VolumeFile(path, ch, sizeBytes, seekDataPolicy, writePieceBytes);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -124,15 +147,62 @@ public final class VolumeFile implements BlockVolume {
         return sizeBytes;
     }
 
-    /** Writes all of {@code src} at {@code offsetBytes}. */
+    /**
+     * Writes all of {@code src} at {@code offsetBytes}, in pieces of at most
+     * {@link #WRITE_PIECE_PROPERTY} bytes that end at multiples of that size (so that the page
+     * cache keeps no folio larger than a piece). Not atomic, as a single {@code pwrite} is not.
+     */
     @Override
     public void write(long offsetBytes, ByteBuffer src) throws IOException {
         checkRange(offsetBytes, src.remaining());
         long pos = offsetBytes;
-        while (src.hasRemaining()) {
-            pos += channel.write(src, pos);
+        int limit = src.limit();
+        try {
+            while (src.hasRemaining()) {
+                src.limit(src.position() + (int) Math.min(src.remaining(), pieceEnd(pos) - pos));
+                while (src.hasRemaining()) {
+                    pos += channel.write(src, pos);
+                }
+                src.limit(limit);
+            }
+        } finally {
+            src.limit(limit);
         }
         paceAfterWrite(offsetBytes, pos - offsetBytes);
+    }
+
+    /** Where the write piece holding {@code pos} ends: the next multiple of the piece size. */
+    private long pieceEnd(long pos) {
+        return writePieceBytes == Long.MAX_VALUE ? Long.MAX_VALUE : (pos / writePieceBytes + 1) * writePieceBytes;
+    }
+
+    /**
+     * {@link #WRITE_PIECE_PROPERTY}, checked: 0 (no cut), or 4096 to 64 MiB in multiples of 4096.
+     *
+     * @throws IllegalArgumentException naming the property and what it expects (one line)
+     */
+    public static int writePieceBytes() {
+        String value = System.getProperty(WRITE_PIECE_PROPERTY);
+        if (value == null) {
+            return DEFAULT_WRITE_PIECE_BYTES;
+        }
+        long bytes;
+        try {
+            bytes = Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            bytes = -1;
+        }
+        if (bytes != 0 && (bytes < 4096 || bytes > MAX_WRITE_PIECE_BYTES || bytes % 4096 != 0)) {
+            throw new IllegalArgumentException("-D" + WRITE_PIECE_PROPERTY + "=" + value
+                    + ": expected 0 (one pwrite per write) or bytes, a multiple of 4096 up to " + MAX_WRITE_PIECE_BYTES);
+        }
+        return (int) bytes;
+    }
+
+    /** Checks the image settings read from system properties, so that a wrong one stops a start before anything is opened. */
+    public static void checkSettings() {
+        seekDataPolicy();
+        writePieceBytes();
     }
 
     /**
@@ -337,7 +407,7 @@ public final class VolumeFile implements BlockVolume {
         long end = offsetBytes + lengthBytes;
         while (pos < end) {
             ByteBuffer z = ZEROES.duplicate();
-            z.limit((int) Math.min(ZERO_CHUNK, end - pos));
+            z.limit((int) Math.min(Math.min(ZERO_CHUNK, end - pos), pieceEnd(pos) - pos));
             while (z.hasRemaining()) {
                 pos += channel.write(z, pos);
             }

@@ -27,6 +27,58 @@ class VolumeFileTest {
     }
 
     @Test
+    void writesAreCutIntoPiecesEndingAtMultiplesOfTheirSizeAndEveryByteLands() throws Exception {
+        byte[] data = new byte[(int) MIB + 12345];
+        new java.util.Random(3).nextBytes(data);
+        long at = 3 * MIB - 1000; // not aligned: the first piece ends at the next multiple
+        try (VolumeFile v = VolumeFile.openOrCreate(tmp.resolve("v.img"), 8 * MIB, 64 << 10)) {
+            java.nio.ByteBuffer src = java.nio.ByteBuffer.allocate(data.length + 20);
+            src.position(10).put(data).flip().position(10); // a heap buffer not starting at 0
+            long calls = writeCalls();
+            v.write(at, src);
+            // 1 MiB + 12,345 bytes from 1,000 bytes before a 64 KiB boundary: 1 + 16 + 1 pieces at least.
+            assertTrue(writeCalls() - calls >= 18, "cut into 64 KiB pieces: " + (writeCalls() - calls) + " writes");
+            assertEquals(src.limit(), src.position(), "all of it consumed, its limit as it was");
+            assertEquals(data.length + 10, src.limit());
+            java.nio.ByteBuffer back = java.nio.ByteBuffer.allocate(data.length);
+            v.read(at, back);
+            assertArrayEquals(data, back.array());
+            java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(data.length);
+            direct.put(data).flip();
+            v.write(5 * MIB, direct);
+            java.nio.ByteBuffer again = java.nio.ByteBuffer.allocate(data.length);
+            v.read(5 * MIB, again);
+            assertArrayEquals(data, again.array());
+        }
+    }
+
+    @Test
+    void aWrongWritePieceSizeIsRefusedInOneLine() {
+        for (String bad : new String[] {"4095", "12288x", "-4096", String.valueOf(128 << 20)}) {
+            System.setProperty(VolumeFile.WRITE_PIECE_PROPERTY, bad);
+            try {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, VolumeFile::checkSettings);
+                assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+                assertTrue(e.getMessage().startsWith("-D" + VolumeFile.WRITE_PIECE_PROPERTY + "=" + bad + ": "),
+                        e.getMessage());
+            } finally {
+                System.clearProperty(VolumeFile.WRITE_PIECE_PROPERTY);
+            }
+        }
+        assertEquals(VolumeFile.DEFAULT_WRITE_PIECE_BYTES, VolumeFile.writePieceBytes());
+    }
+
+    /** This process's write system calls so far ({@code syscw} in {@code /proc/self/io}). */
+    private static long writeCalls() throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/io"))) {
+            if (line.startsWith("syscw:")) {
+                return Long.parseLong(line.substring(6).trim());
+            }
+        }
+        throw new AssertionError("no syscw in /proc/self/io");
+    }
+
+    @Test
     void holesAreReportedAndDataNeverIs() throws Exception {
         try (VolumeFile v = VolumeFile.openOrCreate(tmp.resolve("v.img"), 64 * MIB)) {
             // A new volume is sparse but for its last block (written to set the size).
