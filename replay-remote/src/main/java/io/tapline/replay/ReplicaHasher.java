@@ -33,7 +33,7 @@ final class ReplicaHasher {
                 continue;
             }
             if (length > 0) {
-                replica.read(offset, ByteBuffer.wrap(chunk, 0, length));
+                replica.readForScan(offset, ByteBuffer.wrap(chunk, 0, length)); // no readahead: no large folios left
             }
             hashes[i] = ChunkHash.of(chunk, 0, length);
         }

@@ -20,6 +20,17 @@ public interface BlockVolume extends Closeable {
     /** Fills {@code dst} from {@code offsetBytes}; the range must lie inside the volume. */
     void read(long offsetBytes, ByteBuffer dst) throws IOException;
 
+    /**
+     * Fills {@code dst} from {@code offsetBytes} for a scan (a verify, a resync's comparison, a
+     * replica's chunk hashes): a pass over the volume whose ranges are not read again soon. Where it
+     * can, without the kernel's readahead, which caches what it reads in large folios that make the
+     * host's small writes there several times dearer afterwards (docs/benchmarks.md#large-folios).
+     * As {@link #read} by default.
+     */
+    default void readForScan(long offsetBytes, ByteBuffer dst) throws IOException {
+        read(offsetBytes, dst);
+    }
+
     /** Writes all of {@code src} at {@code offsetBytes}. */
     void write(long offsetBytes, ByteBuffer src) throws IOException;
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -50,6 +51,60 @@ class VolumeFileTest {
             v.read(5 * MIB, again);
             assertArrayEquals(data, again.array());
         }
+    }
+
+    @Test
+    void aScanReadsWithoutReadaheadAndEveryByteArrives() throws Exception {
+        Path file = tmp.resolve("scan.img");
+        byte[] data = new byte[(int) (32 * MIB)];
+        new java.util.Random(5).nextBytes(data);
+        try (VolumeFile v = VolumeFile.openOrCreate(file, 32 * MIB)) {
+            v.write(0, data);
+            v.force();
+        }
+        CacheStat.dropCached(file);
+        assertEquals(0, CacheStat.of(file)[0], "nothing cached before the scan");
+        try (VolumeFile v = VolumeFile.openOrCreate(file, 32 * MIB)) {
+            // Two sequential reads of 1 MiB: with readahead the second starts reading past them.
+            java.nio.ByteBuffer heap = java.nio.ByteBuffer.allocate((int) MIB);
+            v.readForScan(0, heap);
+            java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect((int) MIB);
+            v.readForScan(MIB, direct);
+            assertTrue(CacheStat.of(file)[0] <= 3 * MIB / 4096,
+                    "the pages read and the next 1 MiB asked for are cached, no more: " + CacheStat.of(file)[0] + " pages");
+            if (CachedFolios.readable()) {
+                assertEquals(1, CachedFolios.largest(file, 32 * MIB), "every page read is a folio of its own");
+            }
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 0, (int) MIB), heap.array());
+            byte[] d = new byte[(int) MIB];
+            direct.flip().get(d);
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, (int) MIB, (int) (2 * MIB)), d);
+            // A heap buffer larger than the 1 MiB staging, at an offset that is not a block's.
+            java.nio.ByteBuffer big = java.nio.ByteBuffer.allocate((int) (3 * MIB + 777));
+            v.readForScan(5 * MIB + 3, big);
+            assertEquals(big.capacity(), big.position());
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, (int) (5 * MIB + 3), (int) (8 * MIB + 780)), big.array());
+        }
+    }
+
+    @Test
+    void largeWritesLeaveNoCachedFolioLargerThanAPiece() throws Exception {
+        assumeTrue(CachedFolios.readable(), "needs /proc/kpageflags (root)");
+        byte[] data = new byte[(int) (8 * MIB)];
+        new java.util.Random(7).nextBytes(data);
+        Path whole = tmp.resolve("whole.img");
+        try (VolumeFile v = VolumeFile.openOrCreate(whole, 8 * MIB, 0)) {
+            v.write(0, data); // one pwrite of 8 MiB, as before
+        }
+        int before = CachedFolios.largest(whole, 8 * MIB);
+        assumeTrue(before > 64, "this kernel caches the file system's large writes in large folios: " + before);
+        Path cut = tmp.resolve("cut.img");
+        try (VolumeFile v = VolumeFile.openOrCreate(cut, 8 * MIB)) {
+            v.write(0, data);
+        }
+        assertTrue(CachedFolios.largest(cut, 8 * MIB) <= VolumeFile.DEFAULT_WRITE_PIECE_BYTES / 4096,
+                "no folio larger than a piece: " + CachedFolios.largest(cut, 8 * MIB) + " pages (" + before
+                        + " written whole)");
     }
 
     @Test
@@ -273,6 +328,19 @@ class VolumeFileTest {
         int close(int fd);
 
         long syscall(long number, int fd, com.sun.jna.Pointer range, com.sun.jna.Pointer stat, int flags);
+
+        int posix_fadvise(int fd, long offset, long len, int advice);
+
+        /** Drops the file's clean cached pages ({@code POSIX_FADV_DONTNEED}). */
+        static void dropCached(Path file) {
+            int fd = LIBC.open(file.toString(), 0);
+            assertTrue(fd >= 0, "open " + file);
+            try {
+                assertEquals(0, LIBC.posix_fadvise(fd, 0, 0, 4));
+            } finally {
+                LIBC.close(fd);
+            }
+        }
 
         /** {nr_cache, nr_dirty, nr_writeback}; fails the test without the call (Linux 6.5 or later). */
         static long[] of(Path file) {

@@ -209,9 +209,12 @@ public final class WedgeServer implements AutoCloseable {
         return primary.isHole(offsetBytes, lengthBytes);
     }
 
-    /** Reads the primary volume (positional, thread-safe); unordered with in-flight writes unless quiesced. */
+    /**
+     * Reads the primary volume for a scan (a resync's comparison, a verify: {@link BlockVolume#readForScan},
+     * without readahead); positional, thread-safe; unordered with in-flight writes unless quiesced.
+     */
     public void readPrimary(long offsetBytes, ByteBuffer dst) throws IOException {
-        primary.read(offsetBytes, dst);
+        primary.readForScan(offsetBytes, dst);
     }
 
     /**
