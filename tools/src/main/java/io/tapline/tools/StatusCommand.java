@@ -27,7 +27,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * its replayer last reported it (consistent, behind, out-of-sync, resyncing, failed, refused,
  * unknown). "Synced" is never more optimistic than the truth: it needs at least one remote, every
  * remote consistent and with every captured record, the buffer in DATA mode with nothing tracked,
- * and no resync running (a volume no remote replicates is not synced: it has no copy). {@code --wait-synced} polls until then and otherwise exits 1 naming each state.
+ * and no resync running (a volume no remote replicates is not synced: it has no copy).
+ * {@code --wait-synced} polls until then and otherwise exits 1 naming each state.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Shows a capture buffer's state per volume: captured / shipped / acked (applied), mode, gaps.")

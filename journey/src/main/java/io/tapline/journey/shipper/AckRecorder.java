@@ -64,7 +64,7 @@ final class AckRecorder implements AutoCloseable {
     /** A recorder whose writes are {@code -Dtapline.ship.cursorWriteMillis} apart (see the class). */
     AckRecorder(String volumeId, CursorWriter writer, Consumer<String> onFailure) {
         this(volumeId, writer, onFailure, TimeUnit.MILLISECONDS.toNanos(
-                BoundedProperty.read(PROPERTY, DEFAULT_INTERVAL_MILLIS, MAX_INTERVAL_MILLIS, "milliseconds")));
+                io.tapline.log.BoundedProperty.read(PROPERTY, DEFAULT_INTERVAL_MILLIS, MAX_INTERVAL_MILLIS, "milliseconds")));
     }
 
     AckRecorder(String volumeId, CursorWriter writer, Consumer<String> onFailure, long minIntervalNanos) {

@@ -41,7 +41,7 @@ final class BatchFill {
      */
     static BatchFill fromProperties() {
         return new BatchFill(TimeUnit.MICROSECONDS.toNanos(
-                BoundedProperty.read(PROPERTY, DEFAULT_MAX_FILL_MICROS, MAX_FILL_MICROS, "microseconds")));
+                io.tapline.log.BoundedProperty.read(PROPERTY, DEFAULT_MAX_FILL_MICROS, MAX_FILL_MICROS, "microseconds")));
     }
 
     long maxFillNanos() {

@@ -178,26 +178,13 @@ public final class VolumeFile implements BlockVolume {
     }
 
     /**
-     * {@link #WRITE_PIECE_PROPERTY}, checked: 0 (no cut), or 4096 to 64 MiB in multiples of 4096.
+     * {@link #WRITE_PIECE_PROPERTY}, checked: 0 (no cut), or up to 64 MiB in multiples of 4096.
      *
      * @throws IllegalArgumentException naming the property and what it expects (one line)
      */
     public static int writePieceBytes() {
-        String value = System.getProperty(WRITE_PIECE_PROPERTY);
-        if (value == null) {
-            return DEFAULT_WRITE_PIECE_BYTES;
-        }
-        long bytes;
-        try {
-            bytes = Long.parseLong(value.trim());
-        } catch (NumberFormatException e) {
-            bytes = -1;
-        }
-        if (bytes != 0 && (bytes < 4096 || bytes > MAX_WRITE_PIECE_BYTES || bytes % 4096 != 0)) {
-            throw new IllegalArgumentException("-D" + WRITE_PIECE_PROPERTY + "=" + value
-                    + ": expected 0 (one pwrite per write) or bytes, a multiple of 4096 up to " + MAX_WRITE_PIECE_BYTES);
-        }
-        return (int) bytes;
+        return (int) io.tapline.log.BoundedProperty.read(WRITE_PIECE_PROPERTY, DEFAULT_WRITE_PIECE_BYTES,
+                MAX_WRITE_PIECE_BYTES, 4096, "bytes per pwrite, 0 for one per write");
     }
 
     /** Checks the image settings read from system properties, so that a wrong one stops a start before anything is opened. */

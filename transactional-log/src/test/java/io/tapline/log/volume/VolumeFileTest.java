@@ -109,13 +109,13 @@ class VolumeFileTest {
 
     @Test
     void aWrongWritePieceSizeIsRefusedInOneLine() {
-        for (String bad : new String[] {"4095", "12288x", "-4096", String.valueOf(128 << 20)}) {
+        for (String bad : new String[] {"4095", "12288x", "-4096", "100", String.valueOf(128 << 20)}) {
             System.setProperty(VolumeFile.WRITE_PIECE_PROPERTY, bad);
             try {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, VolumeFile::checkSettings);
                 assertEquals(1, e.getMessage().lines().count(), e.getMessage());
-                assertTrue(e.getMessage().startsWith("-D" + VolumeFile.WRITE_PIECE_PROPERTY + "=" + bad + ": "),
-                        e.getMessage());
+                assertEquals("-D" + VolumeFile.WRITE_PIECE_PROPERTY + ": " + bad + " (expected: bytes per pwrite, 0 for"
+                        + " one per write, 0..67108864 in multiples of 4096)", e.getMessage());
             } finally {
                 System.clearProperty(VolumeFile.WRITE_PIECE_PROPERTY);
             }
