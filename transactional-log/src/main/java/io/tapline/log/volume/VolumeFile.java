@@ -374,6 +374,18 @@ public final class VolumeFile implements BlockVolume {
         }
     }
 
+    /**
+     * Asks the kernel to start reading {@code [offsetBytes, offsetBytes + lengthBytes)} into the
+     * page cache and returns without waiting ({@code POSIX_FADV_WILLNEED} on the native descriptor:
+     * after {@link #turnReadaheadOff}, into single-page folios). A hint: nothing happens where the
+     * call is missing or fails, and a later read is correct either way.
+     */
+    public void prefetch(long offsetBytes, long lengthBytes) {
+        if (fd >= 0 && lengthBytes > 0 && DirectLibC.LINKED) {
+            DirectLibC.posix_fadvise(fd, offsetBytes, lengthBytes, POSIX_FADV_WILLNEED);
+        }
+    }
+
     /** The most a scan's read asks the kernel to read ahead of it ({@link #readForScan}). */
     static final long SCAN_PREFETCH_BYTES = 4 << 20;
     /** Largest piece of a heap buffer's scan read staged in direct memory at a time. */
@@ -400,7 +412,7 @@ public final class VolumeFile implements BlockVolume {
         long next = offsetBytes + dst.remaining();
         long ahead = Math.min(Math.min(dst.remaining(), SCAN_PREFETCH_BYTES), sizeBytes - next);
         if (ahead > 0) {
-            LibC.INSTANCE.posix_fadvise(fd, next, ahead, POSIX_FADV_WILLNEED); // a hint: its failure changes nothing
+            prefetch(next, ahead);
         }
         if (dst.isDirect()) {
             readWithoutReadahead(offsetBytes, dst);
@@ -578,6 +590,9 @@ public final class VolumeFile implements BlockVolume {
 
         /** Returns the bytes read, or -1 with the error in {@link Native#getLastError()}. */
         static native long pread(int fd, Pointer buf, long count, long offset);
+
+        /** Returns 0, or the error number (one call per small before-image window: {@link #prefetch}). */
+        static native int posix_fadvise(int fd, long offset, long len, int advice);
     }
 
     /** The libc calls Java does not offer (fallocate, lseek with SEEK_DATA/SEEK_HOLE). */

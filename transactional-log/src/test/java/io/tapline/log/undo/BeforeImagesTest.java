@@ -210,6 +210,21 @@ class BeforeImagesTest {
         replica.write(r.offsetBytes(), bytes);
     }
 
+    @Test
+    void theSmallWindowsAskedForAreTheOnesTakeReads() {
+        List<CaptureRecord> records = List.of(
+                write(1, 8192, 4096, 1), write(2, 12288, 4096, 2), // one run: one window [8 KiB, 16 KiB)
+                write(3, 1 << 20, 4096, 3),
+                write(4, 1 << 20, 512, 4), // inside the window read last: none
+                CaptureRecord.seal("vol1", 5, 5000, RecordKind.FLUSH, 0, 0, 0, PROV, null),
+                write(6, 2 << 20, 128 << 10, 6), // a large window: read in one go after its hole check
+                write(7, 8192, 4096, 7), // outside the window read last: read again
+                zeroes(8, 64L << 20, 16 << 20)); // longer than a window: chunk by chunk
+        List<long[]> w = BeforeImages.smallWindows(records);
+        assertEquals(List.of("8192-16384", "1048576-1052672", "8192-12288"),
+                w.stream().map(x -> x[0] + "-" + x[1]).toList());
+    }
+
     private static CaptureRecord write(long seq, long offset, int len, int fill) {
         byte[] p = new byte[len];
         new Random(seq * 31 + fill).nextBytes(p);

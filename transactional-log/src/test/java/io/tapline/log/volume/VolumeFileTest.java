@@ -88,6 +88,29 @@ class VolumeFileTest {
     }
 
     @Test
+    void aPrefetchReadsTheRangesAskedForAndNoMore() throws Exception {
+        Path file = tmp.resolve("prefetch.img");
+        try (VolumeFile v = VolumeFile.openOrCreate(file, 64 * MIB)) {
+            v.write(0, new byte[(int) (64 * MIB)]);
+            v.write(0, new byte[] {1}); // data, not zeroes the file system might keep as a hole
+            v.force();
+        }
+        CacheStat.dropCached(file);
+        assertEquals(0, CacheStat.of(file)[0]);
+        try (VolumeFile v = VolumeFile.openOrCreate(file, 64 * MIB)) {
+            assertTrue(v.turnReadaheadOff());
+            for (int i = 0; i < 100; i++) {
+                v.prefetch(i * 613L * 1024 & ~4095L, 4096); // 100 scattered pages, none twice
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (CacheStat.of(file)[0] < 100 && System.nanoTime() < deadline) {
+                Thread.onSpinWait(); // the reads were started, not waited for
+            }
+            assertEquals(100, CacheStat.of(file)[0], "the 100 pages asked for, without readahead around them");
+        }
+    }
+
+    @Test
     void largeWritesLeaveNoCachedFolioLargerThanAPiece() throws Exception {
         assumeTrue(CachedFolios.readable(), "needs /proc/kpageflags (root)");
         byte[] data = new byte[(int) (8 * MIB)];
