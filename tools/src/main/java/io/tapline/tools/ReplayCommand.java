@@ -96,6 +96,15 @@ final class ReplayCommand implements Callable<Integer> {
                     + " three times as long (ISO-8601, default: ${DEFAULT-VALUE}).")
     Duration handshakeTimeout;
 
+    /** Makes {@code --data} once the settings are known good, so that a wrong one creates nothing. */
+    private void createDataDirectory() throws java.io.IOException {
+        if (Files.exists(data) && !Files.isDirectory(data)) {
+            throw new CliFailure("--data: " + data + " (expected: a directory)");
+        }
+        io.tapline.log.volume.VolumeFile.checkSettings();
+        Files.createDirectories(data);
+    }
+
     @Override
     public Integer call() throws Exception {
         if (kafka != null) {
@@ -117,11 +126,7 @@ final class ReplayCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliFailure("--undo-max-bytes/--undo-max-age: " + e.getMessage());
         }
-        if (Files.exists(data) && !Files.isDirectory(data)) {
-            throw new CliFailure("--data: " + data + " (expected: a directory)");
-        }
-        io.tapline.log.volume.VolumeFile.checkSettings(); // a wrong image setting creates nothing
-        Files.createDirectories(data);
+        createDataDirectory();
         ServeUntilStopped serve = new ServeUntilStopped();
         MetricsServer metricsServer = metrics == null ? null : serve.own(MetricsServer.start(metrics, tls.config()));
         ReplicationLag lag = metricsServer == null ? null
@@ -185,11 +190,7 @@ final class ReplayCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CliFailure("--kafka/--undo-max-bytes/--undo-max-age: " + e.getMessage(), 2);
         }
-        if (Files.exists(data) && !Files.isDirectory(data)) {
-            throw new CliFailure("--data: " + data + " (expected: a directory)");
-        }
-        io.tapline.log.volume.VolumeFile.checkSettings(); // a wrong image setting creates nothing
-        Files.createDirectories(data);
+        createDataDirectory();
         ServeUntilStopped serve = new ServeUntilStopped();
         if (metrics != null) {
             MetricsServer metricsServer = serve.own(MetricsServer.start(metrics, tls.config()));

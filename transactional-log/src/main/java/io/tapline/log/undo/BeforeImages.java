@@ -68,7 +68,8 @@ public final class BeforeImages {
      * (which are in sequence order and not yet applied). Kinds that change no data get a note.
      */
     public void take(VolumeFile replica, List<CaptureRecord> records, UndoLog undo) throws IOException {
-        prefetchSmallWindows(replica, records);
+        long[] windowEnds = windowEnds(records);
+        prefetchSmallWindows(replica, smallWindows(records, windowEnds));
         long windowOffset = 0;
         int windowLength = 0; // nothing of this batch read yet
         boolean windowIsHole = false;
@@ -84,10 +85,10 @@ public final class BeforeImages {
                 appendLong(replica, records, n, undo); // a large TRIM or WRITE_ZEROES: chunk by chunk
                 continue;
             }
-            if (r.offsetBytes() < windowOffset || end > windowOffset + windowLength) {
+            if (windowEnds[n] >= 0) {
                 // One pread for this record and the records right after it that continue its range
                 // (a sequential stream of small writes), instead of one per record.
-                windowLength = (int) (runEnd(records, n) - r.offsetBytes());
+                windowLength = (int) (windowEnds[n] - r.offsetBytes());
                 windowOffset = r.offsetBytes();
                 if (window.capacity() < windowLength) {
                     window = ByteBuffer.allocateDirect(Math.max(windowLength, Math.min(WINDOW_BYTES, 2 * window.capacity())));
@@ -130,8 +131,7 @@ public final class BeforeImages {
      * in flight. Windows of {@link #HOLE_CHECK_BYTES} or more are left to their one large read (and
      * their hole check). Cached pages cost the kernel a lookup each.
      */
-    private static void prefetchSmallWindows(VolumeFile replica, List<CaptureRecord> records) {
-        List<long[]> windows = smallWindows(records);
+    private static void prefetchSmallWindows(VolumeFile replica, List<long[]> windows) {
         if (windows.size() < 2) {
             return; // one read gains nothing from being asked for first
         }
@@ -141,25 +141,44 @@ public final class BeforeImages {
     }
 
     /**
-     * The windows {@link #take} reads for {@code records} that are under {@link #HOLE_CHECK_BYTES},
-     * as {@code {start, end}}, in the order it reads them: a record inside the window read last
-     * adds none; one outside starts a window over its run of contiguous records.
+     * Where {@link #take} reads: for each record, the end of the window it reads starting at that
+     * record's offset (the record and the records right after it that continue its range), or -1
+     * where it reads none (a record that changes no data, one longer than a window, or one inside
+     * the window read last).
      */
-    static List<long[]> smallWindows(List<CaptureRecord> records) {
-        List<long[]> windows = new ArrayList<>();
+    private static long[] windowEnds(List<CaptureRecord> records) {
+        long[] ends = new long[records.size()];
         long windowStart = 0;
         long windowEnd = 0;
         for (int n = 0; n < records.size(); n++) {
             CaptureRecord r = records.get(n);
+            ends[n] = -1;
             long end = r.offsetBytes() + r.lengthBytes();
             if (!r.kind().changesData() || r.lengthBytes() == 0 || r.lengthBytes() > WINDOW_BYTES
                     || (r.offsetBytes() >= windowStart && end <= windowEnd)) {
                 continue;
             }
             windowStart = r.offsetBytes();
-            windowEnd = runEnd(records, n); // as take() reads it
-            if (windowEnd - windowStart < HOLE_CHECK_BYTES) {
-                windows.add(new long[] {windowStart, windowEnd});
+            windowEnd = runEnd(records, n);
+            ends[n] = windowEnd;
+        }
+        return ends;
+    }
+
+    /**
+     * The windows {@link #take} reads for {@code records} that are under {@link #HOLE_CHECK_BYTES},
+     * as {@code {start, end}}, in the order it reads them.
+     */
+    static List<long[]> smallWindows(List<CaptureRecord> records) {
+        return smallWindows(records, windowEnds(records));
+    }
+
+    private static List<long[]> smallWindows(List<CaptureRecord> records, long[] windowEnds) {
+        List<long[]> windows = new ArrayList<>();
+        for (int n = 0; n < records.size(); n++) {
+            long start = records.get(n).offsetBytes();
+            if (windowEnds[n] >= 0 && windowEnds[n] - start < HOLE_CHECK_BYTES) {
+                windows.add(new long[] {start, windowEnds[n]});
             }
         }
         return windows;

@@ -172,9 +172,9 @@ public final class VolumeFile implements BlockVolume {
         paceAfterWrite(offsetBytes, pos - offsetBytes);
     }
 
-    /** Where the write piece holding {@code pos} ends: the next multiple of the piece size. */
+    /** Where the write piece holding {@code pos} ends: the next multiple of the piece size ({@link Long#MAX_VALUE} when not cut). */
     private long pieceEnd(long pos) {
-        return writePieceBytes == Long.MAX_VALUE ? Long.MAX_VALUE : (pos / writePieceBytes + 1) * writePieceBytes;
+        return (pos / writePieceBytes + 1) * writePieceBytes;
     }
 
     /**

@@ -5,7 +5,6 @@ import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -14,7 +13,7 @@ import java.nio.file.StandardOpenOption;
  * them: the cached pages are found with {@code mincore(2)} on a mapping of the file (so that no
  * page is read in), mapped by touching them, and their frames looked up in
  * {@code /proc/self/pagemap} and {@code /proc/kpageflags} (compound head and tail flags). Needs
- * root (frame numbers read as 0 otherwise: {@link #readable()} says whether it works here).
+ * root: without it the frame numbers read as 0 and {@link #largest} fails, naming the page.
  */
 final class CachedFolios {
     private static final int PAGE = 4096;
@@ -38,11 +37,6 @@ final class CachedFolios {
             }
         }
         return b.getLong(0);
-    }
-
-    /** Whether frame numbers and page flags can be read here (root, Linux). */
-    static boolean readable() {
-        return Files.isReadable(Path.of("/proc/kpageflags")) && Files.isReadable(Path.of("/proc/self/pagemap"));
     }
 
     /**
