@@ -1,10 +1,14 @@
 package io.tapline.journey;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
@@ -20,6 +24,50 @@ import io.netty.util.concurrent.DefaultThreadFactory;
  */
 public final class NettyTransport {
     private NettyTransport() {
+    }
+
+    /** Seconds a journey connection may be idle before TCP asks the peer whether it is there. */
+    public static final int KEEPALIVE_IDLE_SECONDS = 10;
+    /** Seconds between two unanswered keepalive probes. */
+    public static final int KEEPALIVE_INTERVAL_SECONDS = 5;
+    /** Unanswered keepalive probes after which the kernel drops the connection. */
+    public static final int KEEPALIVE_PROBES = 3;
+    /**
+     * Milliseconds sent bytes (or keepalive probes) may stay unacknowledged by the peer's kernel
+     * before the connection is dropped ({@code TCP_USER_TIMEOUT}): without it, retransmissions to
+     * a peer that is gone go on for about 15 minutes.
+     */
+    public static final int USER_TIMEOUT_MILLIS = 30_000;
+
+    /**
+     * A client bootstrap that notices a peer that vanished without closing (its host lost power,
+     * a cable or a firewall dropped the path): SO_KEEPALIVE with probes after
+     * {@link #KEEPALIVE_IDLE_SECONDS} of silence and, with epoll, {@link #USER_TIMEOUT_MILLIS}
+     * for unacknowledged bytes. The kernel's defaults would wait two hours on an idle link, and
+     * the replayer would refuse the source's new connection meanwhile (the volume still has a
+     * live session). With NIO only SO_KEEPALIVE is set (the kernel's timings apply).
+     */
+    public static Bootstrap detectingDeadPeers(Bootstrap b) {
+        b.option(ChannelOption.SO_KEEPALIVE, true);
+        if (epoll()) {
+            b.option(EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS)
+                    .option(EpollChannelOption.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS)
+                    .option(EpollChannelOption.TCP_KEEPCNT, KEEPALIVE_PROBES)
+                    .option(EpollChannelOption.TCP_USER_TIMEOUT, USER_TIMEOUT_MILLIS);
+        }
+        return b;
+    }
+
+    /** {@link #detectingDeadPeers(Bootstrap)} for the connections a server accepts. */
+    public static ServerBootstrap detectingDeadPeers(ServerBootstrap b) {
+        b.childOption(ChannelOption.SO_KEEPALIVE, true);
+        if (epoll()) {
+            b.childOption(EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS)
+                    .childOption(EpollChannelOption.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS)
+                    .childOption(EpollChannelOption.TCP_KEEPCNT, KEEPALIVE_PROBES)
+                    .childOption(EpollChannelOption.TCP_USER_TIMEOUT, USER_TIMEOUT_MILLIS);
+        }
+        return b;
     }
 
     /** Whether the native epoll transport is in use. */

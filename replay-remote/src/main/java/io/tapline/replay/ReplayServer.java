@@ -84,11 +84,10 @@ public final class ReplayServer implements Closeable {
         this.boss = NettyTransport.newGroup(1, "tapline-replay-accept");
         this.workers = NettyTransport.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors() / 2),
                 "tapline-replay-io");
-        ServerBootstrap b = new ServerBootstrap().group(boss, workers)
+        ServerBootstrap b = NettyTransport.detectingDeadPeers(new ServerBootstrap().group(boss, workers))
                 .channel(NettyTransport.serverSocketChannel())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

@@ -239,6 +239,57 @@ class CrashAndOutageIT {
         }
     }
 
+    /**
+     * A replayer that hangs (SIGSTOP: its connection stays open and its kernel keeps taking the
+     * bytes, as with a process stuck on a dead disk) while the host writes: within the ACK timeout
+     * (3 s here) the source says the link is down and why, never "connected", and once the
+     * replayer runs again the source reconnects by itself and the replica ends equal.
+     */
+    @Test
+    void replayerThatHangsIsReportedDownAndRejoinedWhenItRunsAgain() throws Exception {
+        try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20).startWithWedgeJvmOptions(
+                List.of("-Xmx512m", "-Dtapline.ship.ackTimeoutMillis=3000"))) {
+            Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x21 0 4M", rig.uri());
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.replayer().suspend(true);
+            try {
+                Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x22 1M 8M", rig.uri());
+                com.fasterxml.jackson.databind.JsonNode remote = awaitRemote(rig, r -> !r.get("connected").asBoolean(),
+                        Duration.ofSeconds(30));
+                assertTrue(remote.get("lastError").asText().startsWith("replayer not answering: no acknowledgement for"),
+                        remote.toString());
+                assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_connected"),
+                        "metrics must show the link down");
+                Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
+                        rig.buffer().toString(), "--wait-synced", "0");
+                assertEquals(1, status.exitCode(), status.output());
+            } finally {
+                rig.replayer().suspend(false);
+            }
+            rig.awaitSynced(Duration.ofSeconds(120));
+            rig.assertReplicaMatchesPrimary();
+        }
+    }
+
+    /** Samples {@code status --json} until the first remote matches, failing with the last sample. */
+    private static com.fasterxml.jackson.databind.JsonNode awaitRemote(ReplicationRig rig,
+            java.util.function.Predicate<com.fasterxml.jackson.databind.JsonNode> condition, Duration timeout)
+            throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(), "--json")
+                    .output();
+            com.fasterxml.jackson.databind.JsonNode remote = io.tapline.tools.cli.Json.mapper().readTree(
+                    out.substring(out.indexOf('{'))).get("volumes").get(0).get("remotes").get(0);
+            if (condition.test(remote)) {
+                return remote;
+            }
+        }
+        throw new AssertionError("status never matched in " + timeout + ":\n" + out + "\n--- wedge log:\n"
+                + rig.wedge().logText());
+    }
+
     @Test
     void replayerDownForMinutesWhileHostWritesEndsInZeroLoss() throws Exception {
         try (ReplicationRig rig = new ReplicationRig(dir, ReplicationRig.LARGE_VOLUME_BYTES).start()) {

@@ -41,6 +41,13 @@ final class ReplicationRig implements AutoCloseable {
         return this;
     }
 
+    /** Starts the replayer, then the wedge with these JVM options. */
+    ReplicationRig startWithWedgeJvmOptions(java.util.List<String> wedgeJvm) throws IOException, InterruptedException {
+        startReplayer();
+        startWedgeWithJvmOptions(wedgeJvm);
+        return this;
+    }
+
     void startReplayer(String... extraArgs) throws IOException, InterruptedException {
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
                 "replay", "--listen", hostPort(linkAddress), "--data", dir.resolve("remote").toString(),
@@ -53,14 +60,20 @@ final class ReplicationRig implements AutoCloseable {
     }
 
     void startWedge(String... extraArgs) throws IOException, InterruptedException {
+        startWedgeWithJvmOptions(java.util.List.of("-Xmx512m"), extraArgs);
+    }
+
+    /** {@link #startWedge} with these JVM options (the first is the heap, e.g. {@code -Xmx512m}). */
+    void startWedgeWithJvmOptions(java.util.List<String> jvm, String... extraArgs) throws IOException,
+            InterruptedException {
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
                 "wedge", "--nbd", hostPort(nbdAddress), "--export", EXPORT,
                 "--volume", primary().toString(), "--size", Long.toString(sizeBytes),
                 "--buffer", buffer().toString(), "--remote", hostPort(linkAddress),
                 "--metrics", hostPort(wedgeMetrics)));
         args.addAll(java.util.List.of(extraArgs));
-        wedge = TaplineProcess.start(dir.resolve("wedge-" + (++wedgeStarts) + ".log"), args.toArray(String[]::new))
-                .awaitListening(nbdAddress, START);
+        wedge = TaplineProcess.startWithJvmOptions(dir.resolve("wedge-" + (++wedgeStarts) + ".log"), jvm,
+                args.toArray(String[]::new)).awaitListening(nbdAddress, START);
     }
 
     TaplineProcess wedge() {

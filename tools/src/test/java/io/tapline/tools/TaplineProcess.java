@@ -52,6 +52,16 @@ final class TaplineProcess implements AutoCloseable {
         return new TaplineProcess(p, log, List.of(args));
     }
 
+    /** Starts {@code PREFIX... java ... tapline ARGS...} (e.g. {@code ip netns exec NAME}), logging to {@code log}. */
+    static TaplineProcess startWithPrefix(Path log, List<String> prefix, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(javaCommand());
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return new TaplineProcess(p, log, List.of(args));
+    }
+
     /** Runs {@code tapline ARGS...} to completion and returns its exit code and output. */
     static Peers.Result run(Duration timeout, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(javaCommand());
@@ -112,6 +122,14 @@ final class TaplineProcess implements AutoCloseable {
     /** Waits up to {@code timeout} for the process to end; its exit code, or -1 if it still runs. */
     int exitCode(Duration timeout) throws InterruptedException {
         return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+    }
+
+    /**
+     * Sends {@code SIGSTOP} ({@code stop} true) or {@code SIGCONT}: a process that hangs and
+     * resumes, its sockets left open and its kernel still acknowledging their bytes.
+     */
+    void suspend(boolean stop) throws IOException, InterruptedException {
+        Peers.ok(Duration.ofSeconds(10), "kill", stop ? "-STOP" : "-CONT", Long.toString(process.pid()));
     }
 
     /** The process id (for /proc figures). */

@@ -63,6 +63,8 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
     private volatile long ackedWireBytes;
     /** The shortest time from sending a batch to its ACK; -1 before the first. */
     private volatile long minRttNanos = -1;
+    /** When the last verified ACK arrived ({@link System#nanoTime}); 0 before the first. */
+    private volatile long lastAckNanos;
 
     /** Called on the event loop for each verified ACK; may throw to fail the session. */
     interface AckListener {
@@ -174,10 +176,39 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         pendingAck = Math.max(pendingAck, ack.lastAppliedSequence());
         pendingReleases++;
         ackedWireBytes += head.wireBytes(); // event loop only; read by the shipper's thread
-        long rtt = System.nanoTime() - head.sentNanos();
+        long now = System.nanoTime();
+        lastAckNanos = now;
+        long rtt = now - head.sentNanos();
         if (minRttNanos < 0 || rtt < minRttNanos) {
             minRttNanos = rtt;
         }
+    }
+
+    /**
+     * Why this session should end because the replayer stopped answering, or null while it
+     * answers: the oldest batch in flight has waited more than {@code timeoutNanos} for its ACK,
+     * counted from when it was sent or from the last ACK, whichever came later (a replayer that
+     * acknowledges a group of batches at a time is answering). A replayer process that hangs
+     * (stopped, stuck on its disk) keeps its TCP connection up, and its kernel acknowledges the
+     * bytes: only this tells. Null while nothing waits, or with a timeout of 0 (off). Any thread.
+     */
+    String unanswered(long nowNanos, long timeoutNanos) {
+        InFlight head;
+        int waiting;
+        synchronized (this) {
+            head = inFlight.peek();
+            waiting = inFlight.size();
+        }
+        if (head == null || timeoutNanos <= 0) {
+            return null;
+        }
+        long silentNanos = nowNanos - Math.max(head.sentNanos(), lastAckNanos);
+        if (silentNanos <= timeoutNanos) {
+            return null;
+        }
+        return "replayer not answering: no acknowledgement for " + TimeUnit.NANOSECONDS.toMillis(silentNanos)
+                + " ms while " + waiting + (waiting == 1 ? " batch waits" : " batches wait") + " (timeout "
+                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms)";
     }
 
     /** The shortest round trip of a batch (sent to acknowledged) in this session; -1 before the first. */

@@ -68,6 +68,15 @@ public final class Shipper implements Closeable {
     static final long CONNECT_ATTEMPT_MILLIS = 1000;
     /** How often a live link tells the replayer the source's newest captured sequence. */
     private static final long HEAD_EVERY_NANOS = 1_000_000_000L;
+    /**
+     * {@code -Dtapline.ship.ackTimeoutMillis}: a session whose oldest batch has waited this long for
+     * its ACK (since it was sent or since the last ACK) ends as a link failure and reconnects
+     * ({@link LinkSession#unanswered}); 0 turns it off. Default 30 s, as long as the replayer waits
+     * for a silent source (three handshake timeouts).
+     */
+    static final String ACK_TIMEOUT_PROPERTY = "tapline.ship.ackTimeoutMillis";
+    static final long DEFAULT_ACK_TIMEOUT_MILLIS = 30_000;
+    private static final long MAX_ACK_TIMEOUT_MILLIS = 86_400_000;
 
     private final ShipperConfig config;
     private final RecordSource source;
@@ -107,14 +116,17 @@ public final class Shipper implements Closeable {
     private final AckRecorder ackRecorder;
     /** Sessions opened so far (the shipper's thread only); ACKs are recorded for the newest. */
     private long sessions;
+    /** How long the oldest batch may wait for its ACK before the session ends; 0: forever. */
+    private final long ackTimeoutNanos;
 
-    private Shipper(ShipperConfig config, RecordSource source) {
+    private Shipper(ShipperConfig config, RecordSource source, long ackTimeoutNanos) {
         this.config = config;
         this.source = source;
         this.remoteId = config.remoteId();
         this.target = config.remote();
         this.cursorId = config.cursorId();
         this.windowSizer = new WindowSizer(config.maxInFlightBatches());
+        this.ackTimeoutNanos = ackTimeoutNanos;
         this.volumeIdUtf8 = config.volumeId().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.ackRecorder = new AckRecorder(config.volumeId(), seq -> source.acknowledge(cursorId, seq), reason -> {
             LinkSession s = session;
@@ -123,12 +135,11 @@ public final class Shipper implements Closeable {
             }
         });
         this.group = io.tapline.journey.NettyTransport.newGroup(1, "tapline-link-" + config.volumeId());
-        this.bootstrap = new Bootstrap().group(group)
+        this.bootstrap = io.tapline.journey.NettyTransport.detectingDeadPeers(new Bootstrap().group(group)
                 .channel(io.tapline.journey.NettyTransport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                        (int) Math.min(CONNECT_ATTEMPT_MILLIS, config.handshakeTimeout().toMillis()));
+                        (int) Math.min(CONNECT_ATTEMPT_MILLIS, config.handshakeTimeout().toMillis())));
         this.thread = new Thread(this::run, "tapline-ship-" + config.volumeId());
         this.thread.setDaemon(true);
     }
@@ -144,8 +155,14 @@ public final class Shipper implements Closeable {
     }
 
     static Shipper start(ShipperConfig config, RecordSource source) throws IOException {
+        return start(config, source, TimeUnit.MILLISECONDS.toNanos(io.tapline.log.BoundedProperty.read(
+                ACK_TIMEOUT_PROPERTY, DEFAULT_ACK_TIMEOUT_MILLIS, MAX_ACK_TIMEOUT_MILLIS, "milliseconds")));
+    }
+
+    /** {@link #start(ShipperConfig, RecordSource)} with an ACK timeout of its own (0: none). */
+    static Shipper start(ShipperConfig config, RecordSource source, long ackTimeoutNanos) throws IOException {
         source.registerRemote(config.cursorId());
-        Shipper shipper = new Shipper(config, source);
+        Shipper shipper = new Shipper(config, source, ackTimeoutNanos);
         shipper.lastAcked.set(source.acknowledged(config.cursorId()));
         shipper.lastSent.set(shipper.lastAcked.get());
         shipper.thread.start();
@@ -550,6 +567,11 @@ public final class Shipper implements Closeable {
                     s.sendControl(new io.tapline.journey.control.SourceHead(source.lastSequence(),
                             System.currentTimeMillis()));
                     headSentNanos = System.nanoTime();
+                }
+                String unanswered = s.unanswered(System.nanoTime(), ackTimeoutNanos);
+                if (unanswered != null) {
+                    s.fail(unanswered); // a link failure: the status says why, and the shipper reconnects
+                    return;
                 }
                 resizeWindow(s);
                 if (!s.acquireSlot(0)) {

@@ -203,4 +203,96 @@ class ShipperReplayTest {
         shipper = null;
         server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data));
     }
+
+    /**
+     * A replayer that welcomes the source and then never acknowledges (a hung process: its kernel
+     * keeps the connection and takes the bytes): the session ends once the oldest batch has waited
+     * the ACK timeout, the status says why and that the link is down, and the shipper reconnects.
+     */
+    @Test
+    void replayerThatStopsAnsweringEndsTheSessionAfterTheAckTimeout() throws Exception {
+        try (SilentReplayer silent = new SilentReplayer()) {
+            shipper = Shipper.start(config(silent.address()), log, Duration.ofMillis(500).toNanos());
+            await("welcomed", () -> shipper.status().connected());
+            appendRandom(20);
+            await("link down", () -> !shipper.status().connected());
+            assertTrue(shipper.status().lastError().startsWith("replayer not answering: no acknowledgement for "),
+                    shipper.status().lastError());
+            assertTrue(shipper.status().lastError().endsWith("(timeout 500 ms)"), shipper.status().lastError());
+            await("a new session", () -> silent.sessions() >= 2);
+            assertEquals(0, shipper.status().lastAckedSequence());
+        }
+    }
+
+    /** A replayer that answers at the speed of its disk keeps its session with an ACK timeout shorter than the run. */
+    @Test
+    void answeringReplayerKeepsItsSessionWithAnAckTimeout() throws Exception {
+        shipper = Shipper.start(config(server.boundAddress()), log, Duration.ofSeconds(2).toNanos());
+        for (int i = 0; i < 5; i++) {
+            appendRandom(100);
+            awaitAcked();
+        }
+        assertEquals(0, shipper.status().reconnects(), shipper.status().lastError());
+        assertArrayEquals(expected, replica());
+    }
+
+    /** Accepts journey connections, answers HELLO with WELCOME(0), then reads and drops every byte. */
+    private static final class SilentReplayer implements AutoCloseable {
+        private final java.net.ServerSocket socket = new java.net.ServerSocket(0, 8,
+                java.net.InetAddress.getLoopbackAddress());
+        private final java.util.concurrent.atomic.AtomicInteger sessions = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.List<java.net.Socket> open = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        SilentReplayer() throws IOException {
+            Thread t = new Thread(this::accept, "silent-replayer");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        InetSocketAddress address() {
+            return new InetSocketAddress("127.0.0.1", socket.getLocalPort());
+        }
+
+        int sessions() {
+            return sessions.get();
+        }
+
+        private void accept() {
+            try {
+                while (true) {
+                    java.net.Socket s = socket.accept();
+                    open.add(s);
+                    Thread t = new Thread(() -> serve(s), "silent-replayer-session");
+                    t.setDaemon(true);
+                    t.start();
+                }
+            } catch (IOException closed) {
+                // the test is over
+            }
+        }
+
+        private void serve(java.net.Socket s) {
+            try (java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream())) {
+                int helloLength = in.readInt();
+                in.skipNBytes(helloLength); // type HELLO and its body
+                java.io.DataOutputStream out = new java.io.DataOutputStream(s.getOutputStream());
+                out.writeInt(9); // WELCOME: type 2, lastAppliedSequence 0
+                out.writeByte(2);
+                out.writeLong(0);
+                out.flush();
+                sessions.incrementAndGet();
+                in.transferTo(java.io.OutputStream.nullOutputStream());
+            } catch (IOException gone) {
+                // the source closed the session
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+            for (java.net.Socket s : open) {
+                s.close();
+            }
+        }
+    }
 }
