@@ -1,0 +1,91 @@
+package io.tapline.tools;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A replayer whose path vanishes (a network namespace's veth taken down: no FIN, no RST reaches
+ * either side, as when its host loses power or a cable is pulled) while the link is idle and
+ * synced. The source must stop calling the link connected within its dead-peer detection (TCP
+ * keepalive and the 30 s user timeout; the kernel's defaults took ~15 minutes with the source's
+ * once-a-second SourceHead in flight), and when the path comes back both sides must meet again
+ * by themselves: the replayer has dropped the silent session, so the source is not refused as
+ * "volume busy", and the replica ends equal to the primary.
+ */
+class VanishedPeerIT {
+    private static final Duration PEER = Duration.ofMinutes(2);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void sourceNoticesAVanishedReplayerOnAnIdleLinkAndRejoinsWhenThePathReturns() throws Exception {
+        try (NetworkNamespace ns = new NetworkNamespace()) {
+            Path credential = dir.resolve("credential");
+            Files.writeString(credential, "vanished-peer-test-secret\n");
+            InetSocketAddress link = new InetSocketAddress(ns.insideAddress(), 17000 + Peers.freePort() % 1000);
+            InetSocketAddress nbd = new InetSocketAddress("127.0.0.1", Peers.freePort());
+            String linkHostPort = ReplicationRig.hostPort(link);
+            try (TaplineProcess replayer = TaplineProcess.startWithPrefix(dir.resolve("replay.log"), ns.exec(),
+                    "replay", "--listen", linkHostPort, "--data", dir.resolve("remote").toString(),
+                    "--credential-file", credential.toString(), "--insecure").awaitListening(link, ReplicationRig.START);
+                    TaplineProcess wedge = TaplineProcess.start(dir.resolve("wedge.log"), "wedge", "--nbd",
+                            ReplicationRig.hostPort(nbd), "--export", "vol1", "--volume",
+                            dir.resolve("primary.img").toString(), "--size", "64M", "--buffer",
+                            dir.resolve("buffer").toString(), "--remote", linkHostPort, "--credential-file",
+                            credential.toString()).awaitListening(nbd, ReplicationRig.START)) {
+                String uri = "nbd://" + ReplicationRig.hostPort(nbd) + "/vol1";
+                Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x31 0 4M", uri);
+                awaitSynced(Duration.ofSeconds(60), wedge, replayer);
+
+                ns.cut();
+                long cut = System.nanoTime();
+                JsonNode remote = awaitRemoteDown(Duration.ofSeconds(90), wedge);
+                long secondsToNotice = Duration.ofNanos(System.nanoTime() - cut).toSeconds();
+                assertTrue(secondsToNotice <= 75, "noticed after " + secondsToNotice + " s: " + remote);
+                assertTrue(!remote.get("lastError").asText().isEmpty(), remote.toString());
+
+                ns.restore();
+                Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x32 8M 4M", uri);
+                awaitSynced(Duration.ofSeconds(150), wedge, replayer);
+                String primary = Peers.md5(dir.resolve("primary.img"));
+                String replica = Peers.md5(dir.resolve("remote").resolve("vol1").resolve("replica.img"));
+                assertTrue(primary.equals(replica), "replica md5 " + replica + " != primary md5 " + primary);
+            }
+        }
+    }
+
+    private void awaitSynced(Duration timeout, TaplineProcess wedge, TaplineProcess replayer) throws Exception {
+        Peers.Result r = TaplineProcess.run(timeout.plusSeconds(30), "status", "--buffer",
+                dir.resolve("buffer").toString(), "--wait-synced", Long.toString(timeout.toSeconds()));
+        if (r.exitCode() != 0) {
+            throw new AssertionError("not synced: " + r.output() + "\n--- wedge log:\n" + wedge.logText()
+                    + "\n--- replayer log:\n" + replayer.logText());
+        }
+    }
+
+    /** Samples {@code status --json} until the remote is disconnected; its JSON. */
+    private JsonNode awaitRemoteDown(Duration timeout, TaplineProcess wedge) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", dir.resolve("buffer").toString(),
+                    "--json").output();
+            JsonNode remote = io.tapline.tools.cli.Json.mapper().readTree(out.substring(out.indexOf('{')))
+                    .get("volumes").get(0).get("remotes").get(0);
+            if (!remote.get("connected").asBoolean()) {
+                return remote;
+            }
+        }
+        throw new AssertionError("still connected after " + timeout + ":\n" + out + "\n--- wedge log:\n"
+                + wedge.logText());
+    }
+}
