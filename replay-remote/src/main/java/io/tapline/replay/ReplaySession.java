@@ -68,8 +68,15 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     private volatile String volumeId = "-";
     /** Event loop only: consecutive reader-idle periods of an open session. */
     private int silentPeriods;
-    /** Apply thread only: the last replica state sent to the source. */
-    private io.tapline.journey.control.ReplicaStateReport lastReport;
+    /** The last replica state sent to the source: written by the apply thread, repeated by the heartbeat. */
+    private volatile io.tapline.journey.control.ReplicaStateReport lastReport;
+    /** The heartbeat's schedule on the channel's event loop, once the session is active. */
+    private volatile java.util.concurrent.ScheduledFuture<?> heartbeat;
+    /**
+     * How often an active session repeats its last replica state to the source: the source takes a
+     * silence of several of them for a replayer that stopped answering (docs/journey-protocol.md).
+     */
+    static final long HEARTBEAT_MILLIS = 1000;
 
     ReplaySession(ReplayConfig config, Function<String, VolumeHost> hosts, Runnable onRefusedPeer) {
         this.config = config;
@@ -161,6 +168,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 ReplicaVolume v = h.open(hello);
                 volume = v;
                 state = State.ACTIVE;
+                startHeartbeat();
                 channel.writeAndFlush(new JourneyMessage.Welcome(v.lastApplied()));
                 reportState(v);
                 log.info("session welcomed volume={} source={} conn={} lastApplied={}", hello.volumeId(),
@@ -457,7 +465,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     /** On the apply thread: tells the source the replica's state when it changed since the last report. */
     private void reportState(ReplicaVolume v) {
         io.tapline.journey.control.ReplicaStateReport report = v.status(true).toReport(v.resyncId())
-                .withLastRecordCrc(v.lastRecordCrc());
+                .withLastRecordCrc(v.lastRecordCrc()).withHeartbeat(HEARTBEAT_MILLIS);
         if (!report.equals(lastReport) && channel.isActive()) {
             lastReport = report;
             channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(report));
@@ -531,8 +539,30 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         }
     }
 
+    /**
+     * Repeats the last replica state every {@link #HEARTBEAT_MILLIS} from the event loop while
+     * the session is active: a replayer whose process hangs, or whose path vanished, falls silent,
+     * and the source ends the session; one behind a slow line keeps talking while a batch crosses.
+     */
+    private void startHeartbeat() {
+        Channel ch = channel;
+        heartbeat = ch.eventLoop().scheduleAtFixedRate(() -> {
+            io.tapline.journey.control.ReplicaStateReport last = lastReport;
+            if (state == State.ACTIVE && ch.isActive() && last != null) {
+                ch.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(last));
+            }
+        }, HEARTBEAT_MILLIS, HEARTBEAT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        if (!ch.isActive()) {
+            heartbeat.cancel(false); // closed meanwhile: channelInactive may have looked before it was set
+        }
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        java.util.concurrent.ScheduledFuture<?> beat = heartbeat;
+        if (beat != null) {
+            beat.cancel(false);
+        }
         state = State.CLOSED;
         VolumeHost h = host;
         if (h != null) {

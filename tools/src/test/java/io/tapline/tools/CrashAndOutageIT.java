@@ -241,14 +241,14 @@ class CrashAndOutageIT {
 
     /**
      * A replayer that hangs (SIGSTOP: its connection stays open and its kernel keeps taking the
-     * bytes, as with a process stuck on a dead disk) while the host writes: within the ACK timeout
+     * bytes, as with a process stuck on a dead disk) while the host writes: within the silence timeout
      * (3 s here) the source says the link is down and why, never "connected", and once the
      * replayer runs again the source reconnects by itself and the replica ends equal.
      */
     @Test
     void replayerThatHangsIsReportedDownAndRejoinedWhenItRunsAgain() throws Exception {
         try (ReplicationRig rig = new ReplicationRig(dir, 256L << 20).startWithWedgeJvmOptions(
-                List.of("-Xmx512m", "-Dtapline.ship.ackTimeoutMillis=3000"))) {
+                List.of("-Xmx512m", "-Dtapline.ship.silenceTimeoutMillis=3000"))) {
             Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x21 0 4M", rig.uri());
             rig.awaitSynced(Duration.ofSeconds(60));
             rig.replayer().suspend(true);
@@ -256,7 +256,7 @@ class CrashAndOutageIT {
                 Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x22 1M 8M", rig.uri());
                 com.fasterxml.jackson.databind.JsonNode remote = awaitRemote(rig, r -> !r.get("connected").asBoolean(),
                         Duration.ofSeconds(30));
-                assertTrue(remote.get("lastError").asText().startsWith("replayer not answering: no acknowledgement for"),
+                assertTrue(remote.get("lastError").asText().startsWith("replayer not answering: nothing heard for"),
                         remote.toString());
                 assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_connected"),
                         "metrics must show the link down");

@@ -3,8 +3,9 @@ package io.tapline.journey.control;
 import com.esotericsoftware.kryo.serializers.TaggedFieldSerializer.Tag;
 
 /**
- * Replayer to source: the replica's state, sent after WELCOME and whenever it changes. Mutable
- * only for Kryo; treat instances as values once built.
+ * Replayer to source: the replica's state, sent after WELCOME, whenever it changes and, as a
+ * heartbeat, again every {@link #heartbeatMillis} while the session lives. Mutable only for Kryo;
+ * treat instances as values once built.
  */
 public final class ReplicaStateReport implements ControlMessage {
     /** The replica is at {@link #lastApplied} and is a crash-consistent image of the source. */
@@ -28,6 +29,8 @@ public final class ReplicaStateReport implements ControlMessage {
     private String reason = "";
     @Tag(6)
     private long lastRecordCrc = -1;
+    @Tag(7)
+    private long heartbeatMillis;
 
     /** For Kryo. */
     ReplicaStateReport() {
@@ -50,6 +53,22 @@ public final class ReplicaStateReport implements ControlMessage {
         ReplicaStateReport r = new ReplicaStateReport(state, lastApplied, consistentSequence, resyncId, reason);
         r.lastRecordCrc = crc;
         return r;
+    }
+
+    /**
+     * The same report, announcing that the replayer repeats its last report at least every
+     * {@code millis} on a live session (a heartbeat), so that the source may take a longer silence
+     * for a replayer that stopped answering. Not part of the report's value ({@link #equals}).
+     */
+    public ReplicaStateReport withHeartbeat(long millis) {
+        ReplicaStateReport r = withLastRecordCrc(lastRecordCrc);
+        r.heartbeatMillis = millis;
+        return r;
+    }
+
+    /** How often the replayer repeats its report on a live session; 0 for one that does not (older replayers). */
+    public long heartbeatMillis() {
+        return heartbeatMillis;
     }
 
     /** CRC-32C (unsigned) of the last applied record, {@code -1} when unknown. */

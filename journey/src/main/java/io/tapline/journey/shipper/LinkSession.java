@@ -63,8 +63,10 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
     private volatile long ackedWireBytes;
     /** The shortest time from sending a batch to its ACK; -1 before the first. */
     private volatile long minRttNanos = -1;
-    /** When the last verified ACK arrived ({@link System#nanoTime}); 0 before the first. */
-    private volatile long lastAckNanos;
+    /** When the replayer last said anything on this connection ({@link System#nanoTime}). */
+    private volatile long lastHeardNanos = System.nanoTime();
+    /** How often the replayer said it repeats its state (its heartbeat); 0 until it says so. */
+    private volatile long heartbeatNanos;
 
     /** Called on the event loop for each verified ACK; may throw to fail the session. */
     interface AckListener {
@@ -114,6 +116,9 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         if (m instanceof io.tapline.journey.control.ReplicaStateReport report) {
+            if (report.heartbeatMillis() > 0) {
+                heartbeatNanos = TimeUnit.MILLISECONDS.toNanos(report.heartbeatMillis());
+            }
             onReplicaState.accept(report);
         } else if (m instanceof io.tapline.journey.control.ChunkHashReply reply) {
             CompletableFuture<io.tapline.journey.control.ChunkHashReply> f = hashRequests.remove(reply.requestId());
@@ -134,6 +139,7 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, JourneyMessage msg) {
+        lastHeardNanos = System.nanoTime();
         if (msg instanceof JourneyMessage.Welcome w) {
             if (!welcome.complete(w.lastAppliedSequence())) {
                 fail("protocol: WELCOME received twice");
@@ -176,9 +182,7 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         pendingAck = Math.max(pendingAck, ack.lastAppliedSequence());
         pendingReleases++;
         ackedWireBytes += head.wireBytes(); // event loop only; read by the shipper's thread
-        long now = System.nanoTime();
-        lastAckNanos = now;
-        long rtt = now - head.sentNanos();
+        long rtt = System.nanoTime() - head.sentNanos();
         if (minRttNanos < 0 || rtt < minRttNanos) {
             minRttNanos = rtt;
         }
@@ -186,29 +190,33 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     /**
      * Why this session should end because the replayer stopped answering, or null while it
-     * answers: the oldest batch in flight has waited more than {@code timeoutNanos} for its ACK,
-     * counted from when it was sent or from the last ACK, whichever came later (a replayer that
-     * acknowledges a group of batches at a time is answering). A replayer process that hangs
-     * (stopped, stuck on its disk) keeps its TCP connection up, and its kernel acknowledges the
-     * bytes: only this tells. Null while nothing waits, or with a timeout of 0 (off). Any thread.
+     * answers: nothing at all came from it for {@code timeoutNanos} (at least three of its
+     * heartbeats), although it announced that it repeats its state every so often
+     * ({@link io.tapline.journey.control.ReplicaStateReport#heartbeatMillis}). A replayer process
+     * that hangs (stopped, stuck) keeps its TCP connection up and its kernel takes the bytes, and
+     * a path that vanished drops packets without a word: only the silence tells. A slow line
+     * does not: the heartbeats come back while a batch takes long to cross. Null as well with a
+     * timeout of 0 (off), and with a replayer that never announced a heartbeat (an older one). Any
+     * thread.
      */
     String unanswered(long nowNanos, long timeoutNanos) {
-        InFlight head;
+        long heartbeat = heartbeatNanos;
+        if (timeoutNanos <= 0 || heartbeat == 0) {
+            return null;
+        }
+        long limit = Math.max(timeoutNanos, 3 * heartbeat);
+        long silentNanos = nowNanos - lastHeardNanos;
+        if (silentNanos <= limit) {
+            return null;
+        }
         int waiting;
         synchronized (this) {
-            head = inFlight.peek();
             waiting = inFlight.size();
         }
-        if (head == null || timeoutNanos <= 0) {
-            return null;
-        }
-        long silentNanos = nowNanos - Math.max(head.sentNanos(), lastAckNanos);
-        if (silentNanos <= timeoutNanos) {
-            return null;
-        }
-        return "replayer not answering: no acknowledgement for " + TimeUnit.NANOSECONDS.toMillis(silentNanos)
-                + " ms while " + waiting + (waiting == 1 ? " batch waits" : " batches wait") + " (timeout "
-                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms)";
+        return "replayer not answering: nothing heard for " + TimeUnit.NANOSECONDS.toMillis(silentNanos)
+                + " ms (it reports every " + TimeUnit.NANOSECONDS.toMillis(heartbeat) + " ms; timeout "
+                + TimeUnit.NANOSECONDS.toMillis(limit) + " ms), " + waiting
+                + (waiting == 1 ? " batch waits" : " batches wait");
     }
 
     /** The shortest round trip of a batch (sent to acknowledged) in this session; -1 before the first. */

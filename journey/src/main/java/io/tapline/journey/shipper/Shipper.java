@@ -69,14 +69,14 @@ public final class Shipper implements Closeable {
     /** How often a live link tells the replayer the source's newest captured sequence. */
     private static final long HEAD_EVERY_NANOS = 1_000_000_000L;
     /**
-     * {@code -Dtapline.ship.ackTimeoutMillis}: a session whose oldest batch has waited this long for
-     * its ACK (since it was sent or since the last ACK) ends as a link failure and reconnects
-     * ({@link LinkSession#unanswered}); 0 turns it off. Default 30 s, as long as the replayer waits
-     * for a silent source (three handshake timeouts).
+     * {@code -Dtapline.ship.silenceTimeoutMillis}: a session in which the replayer said nothing for this
+     * long (no ACK, no report, although it announced a heartbeat) ends as a link failure and
+     * reconnects ({@link LinkSession#unanswered}); 0 turns it off. Default 30 s, as long as the
+     * replayer waits for a silent source (three handshake timeouts).
      */
-    static final String ACK_TIMEOUT_PROPERTY = "tapline.ship.ackTimeoutMillis";
-    static final long DEFAULT_ACK_TIMEOUT_MILLIS = 30_000;
-    private static final long MAX_ACK_TIMEOUT_MILLIS = 86_400_000;
+    static final String SILENCE_TIMEOUT_PROPERTY = "tapline.ship.silenceTimeoutMillis";
+    static final long DEFAULT_SILENCE_TIMEOUT_MILLIS = 30_000;
+    private static final long MAX_SILENCE_TIMEOUT_MILLIS = 86_400_000;
 
     private final ShipperConfig config;
     private final RecordSource source;
@@ -117,16 +117,16 @@ public final class Shipper implements Closeable {
     /** Sessions opened so far (the shipper's thread only); ACKs are recorded for the newest. */
     private long sessions;
     /** How long the oldest batch may wait for its ACK before the session ends; 0: forever. */
-    private final long ackTimeoutNanos;
+    private final long silenceTimeoutNanos;
 
-    private Shipper(ShipperConfig config, RecordSource source, long ackTimeoutNanos) {
+    private Shipper(ShipperConfig config, RecordSource source, long silenceTimeoutNanos) {
         this.config = config;
         this.source = source;
         this.remoteId = config.remoteId();
         this.target = config.remote();
         this.cursorId = config.cursorId();
         this.windowSizer = new WindowSizer(config.maxInFlightBatches());
-        this.ackTimeoutNanos = ackTimeoutNanos;
+        this.silenceTimeoutNanos = silenceTimeoutNanos;
         this.volumeIdUtf8 = config.volumeId().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.ackRecorder = new AckRecorder(config.volumeId(), seq -> source.acknowledge(cursorId, seq), reason -> {
             LinkSession s = session;
@@ -156,13 +156,13 @@ public final class Shipper implements Closeable {
 
     static Shipper start(ShipperConfig config, RecordSource source) throws IOException {
         return start(config, source, TimeUnit.MILLISECONDS.toNanos(io.tapline.log.BoundedProperty.read(
-                ACK_TIMEOUT_PROPERTY, DEFAULT_ACK_TIMEOUT_MILLIS, MAX_ACK_TIMEOUT_MILLIS, "milliseconds")));
+                SILENCE_TIMEOUT_PROPERTY, DEFAULT_SILENCE_TIMEOUT_MILLIS, MAX_SILENCE_TIMEOUT_MILLIS, "milliseconds")));
     }
 
-    /** {@link #start(ShipperConfig, RecordSource)} with an ACK timeout of its own (0: none). */
-    static Shipper start(ShipperConfig config, RecordSource source, long ackTimeoutNanos) throws IOException {
+    /** {@link #start(ShipperConfig, RecordSource)} with a silence timeout of its own (0: none). */
+    static Shipper start(ShipperConfig config, RecordSource source, long silenceTimeoutNanos) throws IOException {
         source.registerRemote(config.cursorId());
-        Shipper shipper = new Shipper(config, source, ackTimeoutNanos);
+        Shipper shipper = new Shipper(config, source, silenceTimeoutNanos);
         shipper.lastAcked.set(source.acknowledged(config.cursorId()));
         shipper.lastSent.set(shipper.lastAcked.get());
         shipper.thread.start();
@@ -568,7 +568,7 @@ public final class Shipper implements Closeable {
                             System.currentTimeMillis()));
                     headSentNanos = System.nanoTime();
                 }
-                String unanswered = s.unanswered(System.nanoTime(), ackTimeoutNanos);
+                String unanswered = s.unanswered(System.nanoTime(), silenceTimeoutNanos);
                 if (unanswered != null) {
                     s.fail(unanswered); // a link failure: the status says why, and the shipper reconnects
                     return;

@@ -205,28 +205,49 @@ class ShipperReplayTest {
     }
 
     /**
-     * A replayer that welcomes the source and then never acknowledges (a hung process: its kernel
-     * keeps the connection and takes the bytes): the session ends once the oldest batch has waited
-     * the ACK timeout, the status says why and that the link is down, and the shipper reconnects.
+     * A replayer that welcomes the source, reports its state with a heartbeat of 100 ms and then
+     * falls silent (a hung process: its kernel keeps the connection and takes the bytes): the
+     * session ends once it said nothing for the timeout, the status says why and that the link is
+     * down, and the shipper reconnects.
      */
     @Test
-    void replayerThatStopsAnsweringEndsTheSessionAfterTheAckTimeout() throws Exception {
-        try (SilentReplayer silent = new SilentReplayer()) {
+    void replayerThatFallsSilentEndsTheSessionAfterTheSilenceTimeout() throws Exception {
+        try (SilentReplayer silent = new SilentReplayer(100)) {
             shipper = Shipper.start(config(silent.address()), log, Duration.ofMillis(500).toNanos());
             await("welcomed", () -> shipper.status().connected());
             appendRandom(20);
             await("link down", () -> !shipper.status().connected());
-            assertTrue(shipper.status().lastError().startsWith("replayer not answering: no acknowledgement for "),
+            assertTrue(shipper.status().lastError().startsWith("replayer not answering: nothing heard for "),
                     shipper.status().lastError());
-            assertTrue(shipper.status().lastError().endsWith("(timeout 500 ms)"), shipper.status().lastError());
+            assertTrue(shipper.status().lastError().contains("(it reports every 100 ms; timeout 500 ms)"),
+                    shipper.status().lastError());
             await("a new session", () -> silent.sessions() >= 2);
             assertEquals(0, shipper.status().lastAckedSequence());
         }
     }
 
-    /** A replayer that answers at the speed of its disk keeps its session with an ACK timeout shorter than the run. */
+    /**
+     * A replayer that never announced a heartbeat (older than the heartbeat) is never taken for a
+     * silent one: its silence says nothing, so the session stays up as before.
+     */
     @Test
-    void answeringReplayerKeepsItsSessionWithAnAckTimeout() throws Exception {
+    void replayerWithoutAHeartbeatIsNotJudgedBySilence() throws Exception {
+        try (SilentReplayer silent = new SilentReplayer(0)) {
+            shipper = Shipper.start(config(silent.address()), log, Duration.ofMillis(200).toNanos());
+            await("welcomed", () -> shipper.status().connected());
+            appendRandom(20);
+            long until = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+            while (System.nanoTime() < until) {
+                assertTrue(shipper.status().connected(), shipper.status().lastError());
+                LockSupport.parkNanos(50_000_000L);
+            }
+            assertEquals(1, silent.sessions());
+        }
+    }
+
+    /** A replayer that answers keeps its session with a silence timeout shorter than the run. */
+    @Test
+    void answeringReplayerKeepsItsSessionWithASilenceTimeout() throws Exception {
         shipper = Shipper.start(config(server.boundAddress()), log, Duration.ofSeconds(2).toNanos());
         for (int i = 0; i < 5; i++) {
             appendRandom(100);
@@ -236,14 +257,21 @@ class ShipperReplayTest {
         assertArrayEquals(expected, replica());
     }
 
-    /** Accepts journey connections, answers HELLO with WELCOME(0), then reads and drops every byte. */
+    /**
+     * Accepts journey connections, answers HELLO with WELCOME(0) and one replica state report
+     * (announcing a heartbeat of {@code heartbeatMillis}, none when 0), then says nothing more and
+     * reads and drops every byte.
+     */
     private static final class SilentReplayer implements AutoCloseable {
         private final java.net.ServerSocket socket = new java.net.ServerSocket(0, 8,
                 java.net.InetAddress.getLoopbackAddress());
         private final java.util.concurrent.atomic.AtomicInteger sessions = new java.util.concurrent.atomic.AtomicInteger();
         private final java.util.List<java.net.Socket> open = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-        SilentReplayer() throws IOException {
+        private final long heartbeatMillis;
+
+        SilentReplayer(long heartbeatMillis) throws IOException {
+            this.heartbeatMillis = heartbeatMillis;
             Thread t = new Thread(this::accept, "silent-replayer");
             t.setDaemon(true);
             t.start();
@@ -279,6 +307,12 @@ class ShipperReplayTest {
                 out.writeInt(9); // WELCOME: type 2, lastAppliedSequence 0
                 out.writeByte(2);
                 out.writeLong(0);
+                byte[] report = io.tapline.journey.control.ControlCodec.encode(
+                        new io.tapline.journey.control.ReplicaStateReport("consistent", 0, 0, 0, "")
+                                .withHeartbeat(heartbeatMillis)).body();
+                out.writeInt(1 + report.length); // CONTROL: type 10, one Kryo-encoded message
+                out.writeByte(10);
+                out.write(report);
                 out.flush();
                 sessions.incrementAndGet();
                 in.transferTo(java.io.OutputStream.nullOutputStream());

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A replayer whose path vanishes (a network namespace's veth taken down: no FIN, no RST reaches
+ * How a source tells a replayer that is gone or hung from one that is only far away. First, a
+ * replayer whose path vanishes (a network namespace's veth taken down: no FIN, no RST reaches
  * either side, as when its host loses power or a cable is pulled) while the link is idle and
  * synced. The source must stop calling the link connected within its dead-peer detection (TCP
  * keepalive and the 30 s user timeout; the kernel's defaults took ~15 minutes with the source's
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * by themselves: the replayer has dropped the silent session, so the source is not refused as
  * "volume busy", and the replica ends equal to the primary.
  */
-class VanishedPeerIT {
+class LinkLivenessIT {
     private static final Duration PEER = Duration.ofMinutes(2);
 
     @TempDir
@@ -59,6 +60,33 @@ class VanishedPeerIT {
                 String primary = Peers.md5(dir.resolve("primary.img"));
                 String replica = Peers.md5(dir.resolve("remote").resolve("vol1").resolve("replica.img"));
                 assertTrue(primary.equals(replica), "replica md5 " + replica + " != primary md5 " + primary);
+            }
+        }
+    }
+
+    /**
+     * A line so slow that one 4 MiB batch takes 16 s to cross (a splitting proxy that takes the
+     * whole batch at once, so no ACK and no sign from the socket for 16 s), and a silence timeout
+     * of 1 s: the replayer's heartbeats come back meanwhile, so it is not taken for a hung one (a
+     * rule on ACKs alone ended each session a second after it sent the batch, never synced).
+     */
+    @Test
+    void aSlowLineIsNotTakenForAHungReplayer() throws Exception {
+        long lineBytesPerSecond = 256 << 10;
+        try (ReplicationRig rig = new ReplicationRig(dir, 32L << 20)) {
+            rig.startReplayer();
+            try (ShapedLine line = new ShapedLine(rig.linkAddress, lineBytesPerSecond);
+                    TaplineProcess wedge = TaplineProcess.startWithJvmOptions(dir.resolve("wedge.log"),
+                            List.of("-Xmx512m", "-Dtapline.ship.silenceTimeoutMillis=1000"), "wedge", "--nbd",
+                            ReplicationRig.hostPort(rig.nbdAddress), "--export", "vol1", "--volume",
+                            rig.primary().toString(), "--size", Long.toString(32L << 20), "--buffer",
+                            rig.buffer().toString(), "--remote", ReplicationRig.hostPort(line.address()))
+                            .awaitListening(rig.nbdAddress, ReplicationRig.START)) {
+                Path data = HostWrites.randomFile(dir.resolve("data.img"), 4, 41); // random: LZ4 cannot shrink it
+                Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", data.toString(), rig.uri());
+                awaitSynced(Duration.ofSeconds(90), wedge, rig.replayer());
+                assertTrue(!wedge.logText().contains("replayer not answering"), wedge.logText());
+                rig.assertReplicaMatchesPrimary();
             }
         }
     }
