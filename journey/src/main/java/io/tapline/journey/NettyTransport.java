@@ -48,26 +48,29 @@ public final class NettyTransport {
      * live session). With NIO only SO_KEEPALIVE is set (the kernel's timings apply).
      */
     public static Bootstrap detectingDeadPeers(Bootstrap b) {
-        b.option(ChannelOption.SO_KEEPALIVE, true);
-        if (epoll()) {
-            b.option(EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS)
-                    .option(EpollChannelOption.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS)
-                    .option(EpollChannelOption.TCP_KEEPCNT, KEEPALIVE_PROBES)
-                    .option(EpollChannelOption.TCP_USER_TIMEOUT, USER_TIMEOUT_MILLIS);
-        }
+        setDeadPeerOptions(b::option);
         return b;
     }
 
     /** {@link #detectingDeadPeers(Bootstrap)} for the connections a server accepts. */
     public static ServerBootstrap detectingDeadPeers(ServerBootstrap b) {
-        b.childOption(ChannelOption.SO_KEEPALIVE, true);
-        if (epoll()) {
-            b.childOption(EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS)
-                    .childOption(EpollChannelOption.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS)
-                    .childOption(EpollChannelOption.TCP_KEEPCNT, KEEPALIVE_PROBES)
-                    .childOption(EpollChannelOption.TCP_USER_TIMEOUT, USER_TIMEOUT_MILLIS);
-        }
+        setDeadPeerOptions(b::childOption);
         return b;
+    }
+
+    /** Where a bootstrap takes a connection's options: {@code option} or {@code childOption}. */
+    private interface OptionSetter {
+        <T> Object set(ChannelOption<T> option, T value);
+    }
+
+    private static void setDeadPeerOptions(OptionSetter options) {
+        options.set(ChannelOption.SO_KEEPALIVE, true);
+        if (epoll()) {
+            options.set(EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS);
+            options.set(EpollChannelOption.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS);
+            options.set(EpollChannelOption.TCP_KEEPCNT, KEEPALIVE_PROBES);
+            options.set(EpollChannelOption.TCP_USER_TIMEOUT, USER_TIMEOUT_MILLIS);
+        }
     }
 
     /** Whether the native epoll transport is in use. */
