@@ -328,6 +328,13 @@ final class StatusCommand implements Callable<Integer> {
             if (v.get("storageError") != null) {
                 sb.append("  buffer storage error: ").append(v.get("storageError")).append('\n');
             }
+            long unackedMillis = ((Number) v.get("oldestUnackedAgeMillis")).longValue();
+            if (unackedMillis >= 1000) {
+                // How long the replicas have been missing a write, in the words an operator reads
+                // (the JSON carries the same figure): a replayer that hangs keeps its link, and this grows.
+                sb.append(String.format("  oldest write not yet acknowledged by every remote: captured %d s ago%n",
+                        unackedMillis / 1000));
+            }
             if (v.get("cycles") instanceof Map<?, ?> c) {
                 sb.append(String.format("  cycles every %s s: cycle %s taking writes (%s blocks), frozen %s, last copied"
                         + " cycle %s (replica image age %s ms, copy took %s ms)%n", c.get("cycleSeconds"),

@@ -263,6 +263,9 @@ class CrashAndOutageIT {
                 Peers.Result status = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
                         rig.buffer().toString(), "--wait-synced", "0");
                 assertEquals(1, status.exitCode(), status.output());
+                String text = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString())
+                        .output();
+                assertTrue(text.contains("oldest write not yet acknowledged by every remote: captured "), text);
             } finally {
                 rig.replayer().suspend(false);
             }

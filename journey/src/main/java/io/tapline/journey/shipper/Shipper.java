@@ -116,7 +116,7 @@ public final class Shipper implements Closeable {
     private final AckRecorder ackRecorder;
     /** Sessions opened so far (the shipper's thread only); ACKs are recorded for the newest. */
     private long sessions;
-    /** How long the oldest batch may wait for its ACK before the session ends; 0: forever. */
+    /** How long the replayer may say nothing (it announced a heartbeat) before the session ends; 0: forever. */
     private final long silenceTimeoutNanos;
 
     private Shipper(ShipperConfig config, RecordSource source, long silenceTimeoutNanos) {
