@@ -254,8 +254,8 @@ class CrashAndOutageIT {
             rig.replayer().suspend(true);
             try {
                 Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x22 1M 8M", rig.uri());
-                com.fasterxml.jackson.databind.JsonNode remote = awaitRemote(rig, r -> !r.get("connected").asBoolean(),
-                        Duration.ofSeconds(30));
+                com.fasterxml.jackson.databind.JsonNode remote = ReplicationRig.awaitFirstRemote(rig.buffer(),
+                        r -> !r.get("connected").asBoolean(), Duration.ofSeconds(30), rig.wedge());
                 assertTrue(remote.get("lastError").asText().startsWith("replayer not answering: nothing heard for"),
                         remote.toString());
                 assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_link_connected"),
@@ -272,25 +272,6 @@ class CrashAndOutageIT {
             rig.awaitSynced(Duration.ofSeconds(120));
             rig.assertReplicaMatchesPrimary();
         }
-    }
-
-    /** Samples {@code status --json} until the first remote matches, failing with the last sample. */
-    private static com.fasterxml.jackson.databind.JsonNode awaitRemote(ReplicationRig rig,
-            java.util.function.Predicate<com.fasterxml.jackson.databind.JsonNode> condition, Duration timeout)
-            throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        String out = "";
-        while (System.nanoTime() < deadline) {
-            out = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", rig.buffer().toString(), "--json")
-                    .output();
-            com.fasterxml.jackson.databind.JsonNode remote = io.tapline.tools.cli.Json.mapper().readTree(
-                    out.substring(out.indexOf('{'))).get("volumes").get(0).get("remotes").get(0);
-            if (condition.test(remote)) {
-                return remote;
-            }
-        }
-        throw new AssertionError("status never matched in " + timeout + ":\n" + out + "\n--- wedge log:\n"
-                + rig.wedge().logText());
     }
 
     @Test

@@ -45,18 +45,19 @@ class LinkLivenessIT {
                             credential.toString()).awaitListening(nbd, ReplicationRig.START)) {
                 String uri = "nbd://" + ReplicationRig.hostPort(nbd) + "/vol1";
                 Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x31 0 4M", uri);
-                awaitSynced(Duration.ofSeconds(60), wedge, replayer);
+                ReplicationRig.awaitSynced(dir.resolve("buffer"), Duration.ofSeconds(60), wedge, replayer);
 
                 ns.cut();
                 long cut = System.nanoTime();
-                JsonNode remote = awaitRemoteDown(Duration.ofSeconds(90), wedge);
+                JsonNode remote = ReplicationRig.awaitFirstRemote(dir.resolve("buffer"),
+                        r -> !r.get("connected").asBoolean(), Duration.ofSeconds(90), wedge);
                 long secondsToNotice = Duration.ofNanos(System.nanoTime() - cut).toSeconds();
                 assertTrue(secondsToNotice <= 75, "noticed after " + secondsToNotice + " s: " + remote);
                 assertTrue(!remote.get("lastError").asText().isEmpty(), remote.toString());
 
                 ns.restore();
                 Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x32 8M 4M", uri);
-                awaitSynced(Duration.ofSeconds(150), wedge, replayer);
+                ReplicationRig.awaitSynced(dir.resolve("buffer"), Duration.ofSeconds(150), wedge, replayer);
                 String primary = Peers.md5(dir.resolve("primary.img"));
                 String replica = Peers.md5(dir.resolve("remote").resolve("vol1").resolve("replica.img"));
                 assertTrue(primary.equals(replica), "replica md5 " + replica + " != primary md5 " + primary);
@@ -84,36 +85,10 @@ class LinkLivenessIT {
                             .awaitListening(rig.nbdAddress, ReplicationRig.START)) {
                 Path data = HostWrites.randomFile(dir.resolve("data.img"), 4, 41); // random: LZ4 cannot shrink it
                 Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", data.toString(), rig.uri());
-                awaitSynced(Duration.ofSeconds(90), wedge, rig.replayer());
+                ReplicationRig.awaitSynced(rig.buffer(), Duration.ofSeconds(90), wedge, rig.replayer());
                 assertTrue(!wedge.logText().contains("replayer not answering"), wedge.logText());
                 rig.assertReplicaMatchesPrimary();
             }
         }
-    }
-
-    private void awaitSynced(Duration timeout, TaplineProcess wedge, TaplineProcess replayer) throws Exception {
-        Peers.Result r = TaplineProcess.run(timeout.plusSeconds(30), "status", "--buffer",
-                dir.resolve("buffer").toString(), "--wait-synced", Long.toString(timeout.toSeconds()));
-        if (r.exitCode() != 0) {
-            throw new AssertionError("not synced: " + r.output() + "\n--- wedge log:\n" + wedge.logText()
-                    + "\n--- replayer log:\n" + replayer.logText());
-        }
-    }
-
-    /** Samples {@code status --json} until the remote is disconnected; its JSON. */
-    private JsonNode awaitRemoteDown(Duration timeout, TaplineProcess wedge) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        String out = "";
-        while (System.nanoTime() < deadline) {
-            out = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", dir.resolve("buffer").toString(),
-                    "--json").output();
-            JsonNode remote = io.tapline.tools.cli.Json.mapper().readTree(out.substring(out.indexOf('{')))
-                    .get("volumes").get(0).get("remotes").get(0);
-            if (!remote.get("connected").asBoolean()) {
-                return remote;
-            }
-        }
-        throw new AssertionError("still connected after " + timeout + ":\n" + out + "\n--- wedge log:\n"
-                + wedge.logText());
     }
 }

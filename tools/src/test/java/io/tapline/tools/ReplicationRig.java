@@ -102,12 +102,39 @@ final class ReplicationRig implements AutoCloseable {
 
     /** {@code tapline status --wait-synced}; fails with both logs when it does not get there. */
     void awaitSynced(Duration timeout) throws IOException, InterruptedException {
-        Peers.Result r = TaplineProcess.run(timeout.plusSeconds(30), "status", "--buffer", buffer().toString(),
+        awaitSynced(buffer(), timeout, wedge, replayer);
+    }
+
+    /** {@code tapline status --buffer BUFFER --wait-synced}; fails with both logs when it does not get there. */
+    static void awaitSynced(Path buffer, Duration timeout, TaplineProcess wedge, TaplineProcess replayer)
+            throws IOException, InterruptedException {
+        Peers.Result r = TaplineProcess.run(timeout.plusSeconds(30), "status", "--buffer", buffer.toString(),
                 "--wait-synced", Long.toString(timeout.toSeconds()));
         if (r.exitCode() != 0) {
             throw new AssertionError("not synced: " + r.output() + "\n--- wedge log:\n" + wedge.logText()
                     + "\n--- replayer log:\n" + replayer.logText());
         }
+    }
+
+    /**
+     * Samples {@code status --buffer BUFFER --json} until its first volume's first remote matches
+     * {@code condition}; that remote's JSON. Fails with the last sample and the wedge's log.
+     */
+    static com.fasterxml.jackson.databind.JsonNode awaitFirstRemote(Path buffer,
+            java.util.function.Predicate<com.fasterxml.jackson.databind.JsonNode> condition, Duration timeout,
+            TaplineProcess wedge) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", buffer.toString(), "--json").output();
+            com.fasterxml.jackson.databind.JsonNode remote = io.tapline.tools.cli.Json.mapper().readTree(
+                    out.substring(out.indexOf('{'))).get("volumes").get(0).get("remotes").get(0);
+            if (condition.test(remote)) {
+                return remote;
+            }
+        }
+        throw new AssertionError("status never matched in " + timeout + ":\n" + out + "\n--- wedge log:\n"
+                + wedge.logText());
     }
 
     /**

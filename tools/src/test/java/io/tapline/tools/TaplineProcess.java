@@ -46,16 +46,19 @@ final class TaplineProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(javaCommand());
         cmd.remove(1);
         cmd.addAll(1, jvmOptions);
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        return new TaplineProcess(p, log, List.of(args));
+        return launch(log, cmd, args);
     }
 
     /** Starts {@code PREFIX... java ... tapline ARGS...} (e.g. {@code ip netns exec NAME}), logging to {@code log}. */
     static TaplineProcess startWithPrefix(Path log, List<String> prefix, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.addAll(javaCommand());
+        return launch(log, cmd, args);
+    }
+
+    /** Starts {@code command} followed by the subcommand's {@code args}, its output appended to {@code log}. */
+    private static TaplineProcess launch(Path log, List<String> command, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(command);
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();

@@ -50,7 +50,7 @@ public final class ReplicaStateReport implements ControlMessage {
      * whose history is not this source's is found and resynced, never skipped over.
      */
     public ReplicaStateReport withLastRecordCrc(long crc) {
-        ReplicaStateReport r = new ReplicaStateReport(state, lastApplied, consistentSequence, resyncId, reason);
+        ReplicaStateReport r = copy();
         r.lastRecordCrc = crc;
         return r;
     }
@@ -61,8 +61,16 @@ public final class ReplicaStateReport implements ControlMessage {
      * for a replayer that stopped answering. Not part of the report's value ({@link #equals}).
      */
     public ReplicaStateReport withHeartbeat(long millis) {
-        ReplicaStateReport r = withLastRecordCrc(lastRecordCrc);
+        ReplicaStateReport r = copy();
         r.heartbeatMillis = millis;
+        return r;
+    }
+
+    /** A copy of every field, for the {@code with} methods (each then changes one). */
+    private ReplicaStateReport copy() {
+        ReplicaStateReport r = new ReplicaStateReport(state, lastApplied, consistentSequence, resyncId, reason);
+        r.lastRecordCrc = lastRecordCrc;
+        r.heartbeatMillis = heartbeatMillis;
         return r;
     }
 
