@@ -59,6 +59,15 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     /** Batches received (event loop) and taken from {@link #queued} (apply thread): bound one apply task's pipeline. */
     private final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
     private long taken;
+    /**
+     * When each received batch not yet acknowledged arrived ({@link System#nanoTime}), oldest
+     * first: the event loop adds, the apply thread removes one per ACK. Its head says how long
+     * the replica has kept the source waiting (the heartbeat reports it).
+     */
+    private final java.util.concurrent.ConcurrentLinkedDeque<Long> unackedArrivals =
+            new java.util.concurrent.ConcurrentLinkedDeque<>();
+    /** Event loop only: a WARN about a batch held past {@link #HELD_WARN_MILLIS} was logged and not yet cleared. */
+    private boolean heldWarned;
     private final Function<String, VolumeHost> hosts;
     private final Runnable onRefusedPeer;
     private volatile State state = State.AWAIT_HELLO;
@@ -77,6 +86,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      * silence of several of them for a replayer that stopped answering (docs/journey-protocol.md).
      */
     static final long HEARTBEAT_MILLIS = 1000;
+    /** A received batch unacknowledged this long is logged at WARN: the replica's disk is slow or hangs. */
+    static final long HELD_WARN_MILLIS = 10_000;
 
     ReplaySession(ReplayConfig config, Function<String, VolumeHost> hosts, Runnable onRefusedPeer) {
         this.config = config;
@@ -217,6 +228,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      */
     private void onBatch(JourneyMessage.Batch batch) {
         received.incrementAndGet();
+        unackedArrivals.addLast(System.nanoTime());
         int bytes = batch.uncompressedLength();
         if (unpackedQueuedBytes.get() + bytes <= UNPACK_AHEAD_BYTES) {
             unpackedQueuedBytes.addAndGet(bytes);
@@ -468,12 +480,19 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 .withLastRecordCrc(v.lastRecordCrc()).withHeartbeat(HEARTBEAT_MILLIS);
         if (!report.equals(lastReport) && channel.isActive()) {
             lastReport = report;
-            channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(report));
+            channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(report.withUnappliedFor(unappliedForMillis())));
         }
+    }
+
+    /** How long the oldest received, unacknowledged batch has waited; 0 when none. Any thread. */
+    long unappliedForMillis() {
+        Long oldest = unackedArrivals.peekFirst();
+        return oldest == null ? 0 : java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - oldest);
     }
 
     private void ack(List<ReceivedBatch> group, long[] lastApplied) {
         for (int i = 0; i < lastApplied.length; i++) {
+            unackedArrivals.pollFirst();
             ReceivedBatch batch = group.get(i);
             channel.writeAndFlush(new JourneyMessage.Ack(batch.batchId(), lastApplied[i], batch.crc32c()));
             log.trace("acked volume={} {} lastApplied={}", volumeId, batch, lastApplied[i]);
@@ -549,11 +568,25 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         heartbeat = ch.eventLoop().scheduleAtFixedRate(() -> {
             io.tapline.journey.control.ReplicaStateReport last = lastReport;
             if (state == State.ACTIVE && ch.isActive() && last != null) {
-                ch.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(last));
+                long held = unappliedForMillis();
+                ch.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(last.withUnappliedFor(held)));
+                noteHeld(held);
             }
         }, HEARTBEAT_MILLIS, HEARTBEAT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
         if (!ch.isActive()) {
             heartbeat.cancel(false); // closed meanwhile: channelInactive may have looked before it was set
+        }
+    }
+
+    /** Event loop: says once at WARN that the replica keeps a batch unapplied, and once when it moves again. */
+    private void noteHeld(long heldMillis) {
+        if (heldMillis >= HELD_WARN_MILLIS && !heldWarned) {
+            heldWarned = true;
+            log.warn("volume={} has held a received batch unapplied for {} ms: the replica's disk (undo log, replica"
+                    + " or audit log) is slow or not answering; the source's status shows it", volumeId, heldMillis);
+        } else if (heldMillis < HELD_WARN_MILLIS && heldWarned) {
+            heldWarned = false;
+            log.info("volume={} applies again: the oldest batch waiting is {} ms old", volumeId, heldMillis);
         }
     }
 

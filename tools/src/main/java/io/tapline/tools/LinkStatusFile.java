@@ -26,24 +26,26 @@ public final class LinkStatusFile {
 
     /**
      * One link as the source process last saw it, with the replica's state as its replayer last
-     * reported it ({@code replicaState} null when it never reported: unknown).
+     * reported it ({@code replicaState} null when it never reported: unknown), and how long the
+     * oldest batch the replayer received had then waited unapplied ({@code replicaUnappliedForMillis},
+     * 0 from a replayer that does not say).
      */
     public record Link(String remote, String address, boolean connected, long shippedSequence, long ackedSequence,
             long reconnects, String lastError, long updatedAtMillis, String replicaState, long replicaApplied,
-            long replicaConsistentSequence, String replicaReason) {
+            long replicaConsistentSequence, String replicaReason, long replicaUnappliedForMillis) {
         /** The link of a shipper's status snapshot taken at {@code nowMillis}. */
         public static Link of(ShipperStatus st, long nowMillis) {
             var r = st.replica();
             return new Link(st.remoteId(), st.address(), st.connected(), st.lastSentSequence(), st.lastAckedSequence(),
                     st.reconnects(), st.lastError(), nowMillis, r == null ? null : r.state(),
                     r == null ? 0 : r.lastApplied(), r == null ? 0 : r.consistentSequence(),
-                    r == null ? null : r.reason());
+                    r == null ? null : r.reason(), r == null ? 0 : r.unappliedForMillis());
         }
 
         /** The same link, marked disconnected (its process stopped). */
         public Link stopped(long nowMillis) {
             return new Link(remote, address, false, shippedSequence, ackedSequence, reconnects, "source stopped",
-                    nowMillis, replicaState, replicaApplied, replicaConsistentSequence, replicaReason);
+                    nowMillis, replicaState, replicaApplied, replicaConsistentSequence, replicaReason, 0);
         }
     }
 

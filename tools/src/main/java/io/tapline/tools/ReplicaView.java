@@ -16,6 +16,12 @@ package io.tapline.tools;
  */
 record ReplicaView(String state, String reason, long applied) {
     static final String CONSISTENT = "consistent";
+    /**
+     * A batch the replayer has kept unapplied this long is named in a behind replica's reason: its
+     * disk (undo log, replica, audit log) is slow or hangs, which the link's liveness does not
+     * show (the replayer's heartbeat comes from its event loop, not its apply thread).
+     */
+    static final long HELD_SHOWN_MILLIS = 5_000;
 
     static ReplicaView of(LinkStatusFile.Link link, String lastError, long acked, long captured, boolean fresh) {
         if (link == null) {
@@ -47,8 +53,12 @@ record ReplicaView(String state, String reason, long applied) {
         if (link.replicaState().equals(CONSISTENT) && (acked < captured || link.replicaApplied() < captured)) {
             // The report must cover every captured record: a state reported before the last ACKs
             // (the link file is rewritten once a second) says nothing about them.
-            return new ReplicaView("behind", (captured - Math.min(acked, link.replicaApplied()))
-                    + " records to apply or to hear about", link.replicaApplied());
+            String behind = (captured - Math.min(acked, link.replicaApplied())) + " records to apply or to hear about";
+            if (link.replicaUnappliedForMillis() >= HELD_SHOWN_MILLIS) {
+                behind += "; the replayer has held a received batch unapplied for "
+                        + link.replicaUnappliedForMillis() / 1000 + " s: its disk is slow or not answering";
+            }
+            return new ReplicaView("behind", behind, link.replicaApplied());
         }
         return new ReplicaView(link.replicaState(), reason, Math.max(link.replicaApplied(), 0));
     }

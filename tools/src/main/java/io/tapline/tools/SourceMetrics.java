@@ -96,6 +96,11 @@ final class SourceMetrics {
                     && s.replicaState().state().equals(io.tapline.journey.control.ReplicaStateReport.CONSISTENT) ? 1 : 0)
                     .description("1 when the replayer last reported the replica consistent").tags(link)
                     .register(registry);
+            Gauge.builder("tapline_replica_unapplied_seconds", shipper, s -> s.replicaState() == null
+                    || !s.status().connected() ? 0 : s.replicaState().unappliedForMillis() / 1e3)
+                    .description("how long the oldest batch the replayer received had waited unapplied, as it last"
+                            + " reported (every second); grows while the replica's disk is slow or hangs")
+                    .tags(link).register(registry);
         }
     }
 

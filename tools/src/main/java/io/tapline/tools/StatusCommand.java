@@ -168,6 +168,7 @@ final class StatusCommand implements Callable<Integer> {
                     : link.replicaConsistentSequence());
             r.put("shipped", link == null ? null : Math.max(link.shippedSequence(), e.getValue()));
             r.put("connected", fresh && link.connected());
+            r.put("replicaUnappliedForMillis", fresh && link.connected() ? link.replicaUnappliedForMillis() : null);
             r.put("sourceRunning", fresh);
             r.put("lastError", lastError);
             remotesSynced &= replica.state().equals(ReplicaView.CONSISTENT);

@@ -62,7 +62,7 @@ class PowerCutCoverageTest {
 
     private static void link(Path root, String state, long consistent) throws Exception {
         LinkStatusFile.write(root.resolve("vol1"), List.of(new LinkStatusFile.Link("r1", "127.0.0.1:1", true, 10, 10, 0,
-                "", System.currentTimeMillis(), state, 10, consistent, "")));
+                "", System.currentTimeMillis(), state, 10, consistent, "", 0)));
     }
 
     @SuppressWarnings("unchecked")

@@ -31,6 +31,8 @@ public final class ReplicaStateReport implements ControlMessage {
     private long lastRecordCrc = -1;
     @Tag(7)
     private long heartbeatMillis;
+    @Tag(8)
+    private long unappliedForMillis;
 
     /** For Kryo. */
     ReplicaStateReport() {
@@ -66,12 +68,34 @@ public final class ReplicaStateReport implements ControlMessage {
         return r;
     }
 
+    /**
+     * The same report, saying how long the oldest batch the replayer received and has not yet
+     * acknowledged has waited when the report was sent ({@code 0}: none waits). A replica whose
+     * disk is slow or hangs shows here while its link stays alive: the heartbeat comes from the
+     * replayer's event loop, the ACKs from its apply thread. A measurement, not part of the
+     * report's value ({@link #equals}).
+     */
+    public ReplicaStateReport withUnappliedFor(long millis) {
+        ReplicaStateReport r = copy();
+        r.unappliedForMillis = Math.max(0, millis);
+        return r;
+    }
+
     /** A copy of every field, for the {@code with} methods (each then changes one). */
     private ReplicaStateReport copy() {
         ReplicaStateReport r = new ReplicaStateReport(state, lastApplied, consistentSequence, resyncId, reason);
         r.lastRecordCrc = lastRecordCrc;
         r.heartbeatMillis = heartbeatMillis;
+        r.unappliedForMillis = unappliedForMillis;
         return r;
+    }
+
+    /**
+     * How long the oldest received, unacknowledged batch had waited on the replayer when this was
+     * sent; 0 when none waited (or from an older replayer, which does not say).
+     */
+    public long unappliedForMillis() {
+        return unappliedForMillis;
     }
 
     /** How often the replayer repeats its report on a live session; 0 for one that does not (older replayers). */

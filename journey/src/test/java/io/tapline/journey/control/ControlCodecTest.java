@@ -19,6 +19,19 @@ class ControlCodecTest {
     }
 
     @Test
+    void theMeasurementsTravelButAreNotPartOfTheReportsValue() {
+        ReplicaStateReport r = new ReplicaStateReport(ReplicaStateReport.CONSISTENT, 99, 99, 0, "")
+                .withLastRecordCrc(0xABCDL).withHeartbeat(1000).withUnappliedFor(4321);
+        ReplicaStateReport back = (ReplicaStateReport) ControlCodec.decode(ControlCodec.encode(r));
+        assertEquals(4321, back.unappliedForMillis());
+        assertEquals(1000, back.heartbeatMillis());
+        assertEquals(0xABCDL, back.lastRecordCrc());
+        assertEquals(r.withUnappliedFor(0), back, "a change of the wait alone is not a new state");
+        assertEquals(4321, back.withHeartbeat(500).unappliedForMillis(), "every with-method keeps the others");
+        assertEquals(0, r.withUnappliedFor(-5).unappliedForMillis());
+    }
+
+    @Test
     void hashRequestAndReplyRoundTrip() {
         ChunkHashRequest q = new ChunkHashRequest(7, 9, 65536, 100, 1024, 55);
         ChunkHashRequest q2 = (ChunkHashRequest) ControlCodec.decode(ControlCodec.encode(q));

@@ -114,6 +114,10 @@ class ShipperReplayTest {
         assertEquals(400, status.lastSentSequence());
         assertEquals(0, status.reconnects());
         assertEquals(400, server.volumeStatus(VOLUME).orElseThrow().lastAppliedSequence());
+        // Every batch acknowledged: the next heartbeat says none waits unapplied (one left counted would grow forever).
+        long heardAt = System.nanoTime();
+        await("a heartbeat saying nothing waits", () -> System.nanoTime() - heardAt > 1_500_000_000L
+                && shipper.replicaState().unappliedForMillis() == 0);
     }
 
     @Test
