@@ -193,6 +193,16 @@ public final class ReplayServer implements Closeable {
         return (InetSocketAddress) serverChannel.localAddress();
     }
 
+    /**
+     * How long the oldest batch a live session of {@code volumeId} received has waited unapplied,
+     * in milliseconds; 0 when none waits or no source is connected. From memory: it answers while
+     * the replica's disk hangs.
+     */
+    public long unappliedForMillis(String volumeId) {
+        VolumeHost h = hosts.get(volumeId);
+        return h == null ? 0 : h.unappliedForMillis();
+    }
+
     /** Status of a volume opened since this server started. */
     public Optional<VolumeStatus> volumeStatus(String volumeId) {
         VolumeHost h = hosts.get(volumeId);

@@ -64,6 +64,10 @@ final class ReplayMetrics {
                                 .map(w -> (double) w.diskBytes()).orElse(Double.NaN))
                         .description("bytes the undo log's directory takes (with a segment kept for reuse)")
                         .tags(tags).register(registry);
+                Gauge.builder("tapline_replay_unapplied_seconds", server,
+                                s -> s.unappliedForMillis(v.volumeId()) / 1e3)
+                        .description("how long the oldest batch received from the source has waited unapplied (0: none"
+                                + " waits); grows while the replica's disk is slow or hangs").tags(tags).register(registry);
                 FunctionCounter.builder("tapline_replay_applied_bytes", server,
                                 s -> s.volumeStatus(v.volumeId()).map(VolumeStatus::bytesApplied).orElse(0L))
                         .description("bytes written or zeroed on the replica since start").tags(tags)

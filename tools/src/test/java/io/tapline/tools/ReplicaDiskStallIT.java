@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the apply thread waits in the kernel while the replayer's event loop keeps the link alive with
  * its heartbeat. The source's status must not stop at "connected, behind": it names the batch the
  * replayer holds unapplied and for how long (JSON, text and metric), and the replayer says it at
- * WARN. When the disk answers again the replica catches up and equals the primary. Needs root,
+ * WARN and in its own metric. When the disk answers again the replica catches up and equals the primary. Needs root,
  * FUSE, nbdkit, nbdfuse, qemu-utils.
  */
 class ReplicaDiskStallIT {
@@ -65,7 +65,9 @@ class ReplicaDiskStallIT {
                 .output();
         assertTrue(text.contains("its disk is slow or not answering"), text);
         assertTrue(ReplicationRig.metric(rig.wedgeMetrics, "tapline_replica_unapplied_seconds") >= 5.0,
-                "the metric says it too");
+                "the source's metric says it too");
+        assertTrue(ReplicationRig.metric(rig.replayMetrics, "tapline_replay_unapplied_seconds") >= 5.0,
+                "and the replayer's, served from memory while its disk hangs");
         Peers.Result waited = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
                 rig.buffer().toString(), "--wait-synced", "2");
         assertFalse(waited.exitCode() == 0, "never synced while the replica holds writes: " + waited.output());
