@@ -92,6 +92,7 @@ public final class ReplayServer implements Closeable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         channels.add(ch);
+                        ch.pipeline().addLast(new InboundClock());
                         LinkSecurity security = config.security();
                         if (security.tls() != null) {
                             ch.pipeline().addLast(security.tls().serverHandler(ch.alloc(), security.handshakeTimeout()));

@@ -70,6 +70,14 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     private boolean heldWarned;
     private final Function<String, VolumeHost> hosts;
     private final Runnable onRefusedPeer;
+    /** The connection's byte clock ({@link InboundClock}); null in a pipeline without one (never silent then). */
+    private volatile InboundClock clock;
+    /** The source named in this session's HELLO; empty before it. */
+    private volatile String sourceId = "";
+    /** A new session of the same source takes the volume from this one once it has been silent this long. */
+    private final long takeoverSilenceNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+            io.tapline.log.BoundedProperty.read(TAKEOVER_SILENCE_PROPERTY, TAKEOVER_SILENCE_MILLIS, 3_600_000,
+                    "milliseconds"));
     private volatile State state = State.AWAIT_HELLO;
     private volatile Channel channel;
     private volatile VolumeHost host;
@@ -86,6 +94,14 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
      * silence of several of them for a replayer that stopped answering (docs/journey-protocol.md).
      */
     static final long HEARTBEAT_MILLIS = 1000;
+    /**
+     * A live session whose connection has received no byte for this long gives its volume to a
+     * new session of the same source (its sources send SourceHead every second): the source
+     * reconnected, so the old connection's path is gone even though no FIN or RST came (as an
+     * iSCSI target reinstates a session on a new login with the same initiator identity).
+     */
+    static final long TAKEOVER_SILENCE_MILLIS = 5_000;
+    static final String TAKEOVER_SILENCE_PROPERTY = "tapline.replay.takeoverSilenceMillis";
     /** A received batch unacknowledged this long is logged at WARN: the replica's disk is slow or hangs. */
     static final long HELD_WARN_MILLIS = 10_000;
 
@@ -98,6 +114,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         channel = ctx.channel();
+        clock = ctx.pipeline().get(InboundClock.class);
         log.debug("session open conn={}", channel.remoteAddress());
         super.channelActive(ctx);
     }
@@ -156,6 +173,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         volumeId = hello.volumeId();
+        sourceId = hello.sourceId();
         VolumeHost h = hosts.apply(hello.volumeId());
         if (h.adminBusy()) {
             refuse("volume " + hello.volumeId() + " is busy with an administrator's operation (rollback, promote or demote)");
@@ -603,6 +621,24 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         }
         log.debug("session closed volume={} conn={}", volumeId, ctx.channel().remoteAddress());
         super.channelInactive(ctx);
+    }
+
+    /** How long this session's connection has received nothing at all, in milliseconds. */
+    long silentForMillis() {
+        return java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(silentForNanos());
+    }
+
+    private long silentForNanos() {
+        InboundClock c = clock;
+        return c == null ? 0 : System.nanoTime() - c.lastReadNanos();
+    }
+
+    /**
+     * Whether {@code candidate}, a new session of this volume, may take it from this live one: it
+     * comes from the same source, and this connection has heard nothing for the takeover silence.
+     */
+    boolean yieldsTo(ReplaySession candidate) {
+        return !sourceId.isEmpty() && sourceId.equals(candidate.sourceId) && silentForNanos() >= takeoverSilenceNanos;
     }
 
     /** Whether this session still feeds its volume. */

@@ -93,16 +93,23 @@ final class VolumeHost {
 
     /**
      * Makes {@code candidate} the volume's session unless a live one holds it. A session whose
-     * channel is no longer active is closed and replaced.
+     * channel is no longer active is closed and replaced, and so is a live one of the same source
+     * that heard nothing for {@link ReplaySession#TAKEOVER_SILENCE_MILLIS} (its path is gone:
+     * the source would not connect again otherwise).
      */
     boolean claim(ReplaySession candidate) {
         while (true) {
             ReplaySession current = session.get();
-            if (current != null && current.isLive()) {
+            boolean live = current != null && current.isLive();
+            if (live && !current.yieldsTo(candidate)) {
                 return false;
             }
             if (session.compareAndSet(current, candidate)) {
-                if (current != null) {
+                if (live) {
+                    log.warn("volume={} session {} heard nothing for {} ms: its source connected again, the new"
+                            + " session takes the volume", volumeId, current, current.silentForMillis());
+                    current.close("replaced: silent, its source connected again");
+                } else if (current != null) {
                     log.debug("volume={} replacing dead session {}", volumeId, current);
                     current.close("replaced by a new session");
                 }

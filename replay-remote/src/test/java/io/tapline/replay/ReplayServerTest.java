@@ -289,6 +289,44 @@ class ReplayServerTest {
     }
 
     @Test
+    void aSilentSessionGivesTheVolumeToANewSessionOfTheSameSource() throws Exception {
+        System.setProperty(ReplaySession.TAKEOVER_SILENCE_PROPERTY, "300");
+        try {
+            JourneyTestClient gone = session("vol1", 0); // its path vanished: no byte, no FIN
+            java.util.concurrent.locks.LockSupport.parkNanos(600_000_000L);
+            session("vol1", 0); // the same source again: welcomed, not "volume busy"
+            assertTrue(gone.awaitClosed(), "the silent session is closed");
+        } finally {
+            System.clearProperty(ReplaySession.TAKEOVER_SILENCE_PROPERTY);
+        }
+    }
+
+    @Test
+    void aSessionThatKeepsTalkingOrAnotherSourceNeverTakesTheVolume() throws Exception {
+        System.setProperty(ReplaySession.TAKEOVER_SILENCE_PROPERTY, "300");
+        try {
+            JourneyTestClient talking = session("vol1", 0);
+            for (int i = 0; i < 6; i++) {
+                talking.send(io.tapline.journey.control.ControlCodec.encode(
+                        new io.tapline.journey.control.SourceHead(0, System.currentTimeMillis())));
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
+            }
+            JourneyTestClient c = connect();
+            c.send(hello("vol1", SIZE));
+            assertTrue(c.next(JourneyMessage.Refused.class).reason().startsWith("volume busy"), "a live twin");
+
+            java.util.concurrent.locks.LockSupport.parkNanos(600_000_000L); // now silent, but:
+            JourneyTestClient other = connect();
+            other.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-b", "vol1", SIZE, 4096,
+                    ""));
+            assertTrue(other.next(JourneyMessage.Refused.class).reason().startsWith("volume busy"),
+                    "another source never takes a session over");
+        } finally {
+            System.clearProperty(ReplaySession.TAKEOVER_SILENCE_PROPERTY);
+        }
+    }
+
+    @Test
     void secondLiveSessionForAVolumeIsRefusedAsBusy() throws Exception {
         session("vol1", 0);
         JourneyTestClient c = connect();
