@@ -498,7 +498,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 .withLastRecordCrc(v.lastRecordCrc()).withHeartbeat(HEARTBEAT_MILLIS);
         if (!report.equals(lastReport) && channel.isActive()) {
             lastReport = report;
-            channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(report.withUnappliedFor(unappliedForMillis())));
+            channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(
+                    report.withUnappliedFor(unappliedForMillis())));
         }
     }
 

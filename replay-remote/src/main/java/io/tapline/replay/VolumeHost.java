@@ -391,13 +391,13 @@ final class VolumeHost {
         return adminBusy.get();
     }
 
-    /** The volume's figures, or null if it was never opened in this run. */
     /** {@link ReplaySession#unappliedForMillis} of the live session; 0 without one. */
     long unappliedForMillis() {
         ReplaySession s = session.get();
         return s != null && s.isLive() ? s.unappliedForMillis() : 0;
     }
 
+    /** The volume's figures, or null if it was never opened in this run. */
     VolumeStatus status() {
         ReplicaVolume v = volume;
         ReplaySession s = session.get();

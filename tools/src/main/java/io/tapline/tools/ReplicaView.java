@@ -53,13 +53,22 @@ record ReplicaView(String state, String reason, long applied) {
         if (link.replicaState().equals(CONSISTENT) && (acked < captured || link.replicaApplied() < captured)) {
             // The report must cover every captured record: a state reported before the last ACKs
             // (the link file is rewritten once a second) says nothing about them.
-            String behind = (captured - Math.min(acked, link.replicaApplied())) + " records to apply or to hear about";
-            if (link.replicaUnappliedForMillis() >= HELD_SHOWN_MILLIS) {
-                behind += "; the replayer has held a received batch unapplied for "
-                        + link.replicaUnappliedForMillis() / 1000 + " s: its disk is slow or not answering";
-            }
-            return new ReplicaView("behind", behind, link.replicaApplied());
+            return new ReplicaView("behind", withHeld((captured - Math.min(acked, link.replicaApplied()))
+                    + " records to apply or to hear about", link), link.replicaApplied());
+        }
+        if (!link.replicaState().equals(CONSISTENT)) {
+            reason = withHeld(reason, link); // a resync whose writes wait on the disk, say
         }
         return new ReplicaView(link.replicaState(), reason, Math.max(link.replicaApplied(), 0));
+    }
+
+    /** {@code reason}, and the batch the replayer holds unapplied when it has for {@link #HELD_SHOWN_MILLIS}. */
+    private static String withHeld(String reason, LinkStatusFile.Link link) {
+        if (link.replicaUnappliedForMillis() < HELD_SHOWN_MILLIS) {
+            return reason;
+        }
+        String held = "the replayer has held a received batch unapplied for " + link.replicaUnappliedForMillis() / 1000
+                + " s: its disk is slow or not answering";
+        return reason == null ? held : reason + "; " + held;
     }
 }

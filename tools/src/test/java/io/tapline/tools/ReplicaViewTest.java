@@ -26,6 +26,14 @@ class ReplicaViewTest {
     }
 
     @Test
+    void aResyncingReplicaNamesTheHeldBatchAfterItsOwnReason() {
+        LinkStatusFile.Link resyncing = new LinkStatusFile.Link("r1", "127.0.0.1:1", true, 12, 10, 0, "",
+                System.currentTimeMillis(), "resyncing", 10, 4, "resync 2a", 9_000);
+        assertEquals("resync 2a; the replayer has held a received batch unapplied for 9 s: its disk is slow or not"
+                + " answering", ReplicaView.of(resyncing, null, 10, 12, true).reason());
+    }
+
+    @Test
     void aHeldBatchNeverMakesAReplicaConsistentOrHidesALinkDown() {
         LinkStatusFile.Link applied = new LinkStatusFile.Link("r1", "127.0.0.1:1", true, 12, 12, 0, "",
                 System.currentTimeMillis(), "consistent", 12, 12, "", 60_000);
