@@ -35,42 +35,47 @@ final class SourceMetrics {
     static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers,
             io.tapline.journey.resync.ResyncEngine resync) {
         Tags tags = Tags.of("volume", volume);
-        bufferGauge(registry, "tapline_buffer_captured_sequence", "newest captured sequence", tags, buffer,
+        BufferStatusSampler sampler = new BufferStatusSampler(buffer, volume);
+        Gauge.builder("tapline_buffer_status_age_seconds", sampler, BufferStatusSampler::ageSeconds)
+                .description("age of the buffer figures these metrics show: under a second while the buffer answers;"
+                        + " grows while its writer is stuck (an fsync of a disk that stopped answering)")
+                .tags(tags).strongReference(true).register(registry); // the gauges alone hold the sampler
+        bufferGauge(registry, "tapline_buffer_captured_sequence", "newest captured sequence", tags, sampler,
                 BufferStatus::lastSequence);
-        bufferGauge(registry, "tapline_buffer_retained_bytes", "bytes held in segment files", tags, buffer,
+        bufferGauge(registry, "tapline_buffer_retained_bytes", "bytes held in segment files", tags, sampler,
                 BufferStatus::retainedBytes);
-        bufferGauge(registry, "tapline_buffer_high_water_bytes", "configured high-water mark", tags, buffer,
+        bufferGauge(registry, "tapline_buffer_high_water_bytes", "configured high-water mark", tags, sampler,
                 BufferStatus::highWaterBytes);
-        bufferGauge(registry, "tapline_buffer_max_bytes", "configured maximum", tags, buffer, BufferStatus::maxBytes);
-        bufferGauge(registry, "tapline_buffer_mode", "0 DATA, 1 HIGH_WATER, 2 FULL", tags, buffer,
+        bufferGauge(registry, "tapline_buffer_max_bytes", "configured maximum", tags, sampler, BufferStatus::maxBytes);
+        bufferGauge(registry, "tapline_buffer_mode", "0 DATA, 1 HIGH_WATER, 2 FULL", tags, sampler,
                 s -> s.mode() == BufferMode.DATA ? 0 : s.mode() == BufferMode.HIGH_WATER ? 1 : 2);
         bufferGauge(registry, "tapline_buffer_lost_writes", "writes not captured while FULL, not yet covered by a GAP",
-                tags, buffer, BufferStatus::lostWrites);
-        bufferGauge(registry, "tapline_buffer_gap_records", "GAP records appended", tags, buffer,
+                tags, sampler, BufferStatus::lostWrites);
+        bufferGauge(registry, "tapline_buffer_gap_records", "GAP records appended", tags, sampler,
                 BufferStatus::gapRecords);
         bufferGauge(registry, "tapline_buffer_tracked_chunks",
-                "chunks in the changed-chunk set awaiting a resync (-1: the whole volume)", tags, buffer,
+                "chunks in the changed-chunk set awaiting a resync (-1: the whole volume)", tags, sampler,
                 BufferStatus::trackedChunks);
         bufferGauge(registry, "tapline_buffer_write_once",
                 "1 when records are not forced (a crash may lose unshipped ones; a resync then heals each replica)",
-                tags, buffer, s -> BufferStatus.WRITE_ONCE.equals(s.durability()) ? 1 : 0);
+                tags, sampler, s -> BufferStatus.WRITE_ONCE.equals(s.durability()) ? 1 : 0);
         bufferGauge(registry, "tapline_buffer_crash_compare_bytes",
                 "bytes a resync would compare after a crash now: the activity log's hot extents (-1: every chunk)",
-                tags, buffer, BufferStatus::crashCompareBytes);
+                tags, sampler, BufferStatus::crashCompareBytes);
         bufferGauge(registry, "tapline_buffer_power_cut_covers_every_remote",
                 "write-once: 1 when every remote reported a consistent point a power cut now would heal by the hot"
                         + " extents alone (0: some would compare every chunk; durable buffers: 1, a power cut loses no"
                         + " record)",
-                tags, buffer, s -> !BufferStatus.WRITE_ONCE.equals(s.durability())
+                tags, sampler, s -> !BufferStatus.WRITE_ONCE.equals(s.durability())
                         || (s.powerCutCoversEveryRemote() && shippers.stream().allMatch(
                                 sh -> PowerCutCoverage.covers(s.powerCutCoveredFrom(), sh.replicaState()))) ? 1 : 0);
-        bufferGauge(registry, "tapline_buffer_storage_error", "1 while the buffer cannot store records", tags, buffer,
+        bufferGauge(registry, "tapline_buffer_storage_error", "1 while the buffer cannot store records", tags, sampler,
                 s -> s.storageError().isEmpty() ? 0 : 1);
         if (resync != null) {
             bindResync(registry, volume, resync);
         }
         bufferGauge(registry, "tapline_buffer_oldest_unacked_age_seconds", "age of the oldest record a remote lacks",
-                tags, buffer, s -> s.oldestUnackedTimeNanos() == 0 ? 0
+                tags, sampler, s -> s.oldestUnackedTimeNanos() == 0 ? 0
                         : Math.max(0, System.currentTimeMillis() / 1e3 - s.oldestUnackedTimeNanos() / 1e9));
         for (Shipper shipper : shippers) {
             Tags link = tags.and("remote", shipper.status().address());
@@ -134,9 +139,11 @@ final class SourceMetrics {
         }
     }
 
-    private static void bufferGauge(MeterRegistry registry, String name, String help, Tags tags, CaptureBuffer buffer,
-            ToDoubleFunction<BufferStatus> value) {
-        Gauge.builder(name, buffer, b -> value.applyAsDouble(b.status())).description(help).tags(tags)
-                .register(registry);
+    private static void bufferGauge(MeterRegistry registry, String name, String help, Tags tags,
+            BufferStatusSampler sampler, ToDoubleFunction<BufferStatus> value) {
+        Gauge.builder(name, sampler, b -> {
+            BufferStatus s = b.status();
+            return s == null ? Double.NaN : value.applyAsDouble(s);
+        }).description(help).tags(tags).strongReference(true).register(registry);
     }
 }

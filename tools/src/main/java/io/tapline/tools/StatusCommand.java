@@ -60,8 +60,13 @@ final class StatusCommand implements Callable<Integer> {
             description = "Wait until every remote has acknowledged every captured record; exit 1 if that takes longer.")
     Integer waitSyncedSeconds;
 
+    @Option(names = "--read-timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Exit 1 when the status files are not read within this long: their disk may have stopped"
+                    + " answering (default: ${DEFAULT-VALUE}).")
+    int readTimeoutSeconds;
+
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() throws Exception {
         if ((buffer == null) == (data == null)) {
             throw new CliFailure("--buffer or --data: " + (buffer == null ? "neither" : "both")
                     + " given (expected: exactly one)", 2);
@@ -70,7 +75,8 @@ final class StatusCommand implements Callable<Integer> {
             if (waitSyncedSeconds != null) {
                 throw new CliFailure("--wait-synced: not with --data (expected: --buffer, the source side)", 2);
             }
-            Map<String, Object> report = ReplicaStatusReport.of(data, volume);
+            Map<String, Object> report = BoundedRead.within(readTimeout(), "data directory " + data,
+                    () -> ReplicaStatusReport.of(data, volume));
             PrintWriter out = spec.commandLine().getOut();
             out.println(json ? Json.write(report) : ReplicaStatusReport.human(report));
             out.flush();
@@ -85,10 +91,11 @@ final class StatusCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + Duration.ofSeconds(waitSyncedSeconds == null ? 0 : waitSyncedSeconds).toNanos();
         // A live snoop: what it had seen when we started must be decoded before "synced" can hold.
         askedAtMillis = System.currentTimeMillis();
-        Map<String, Object> report = snapshot();
+        String what = "buffer directory " + buffer;
+        Map<String, Object> report = BoundedRead.within(readTimeout(), what, this::snapshot);
         while (waitSyncedSeconds != null && !(Boolean) report.get("synced") && System.nanoTime() < deadline) {
             Thread.sleep(200); // polling another process's files: there is nothing to wait on
-            report = snapshot();
+            report = BoundedRead.within(readTimeout(), what, this::snapshot);
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? Json.write(report) : human(report));
@@ -97,6 +104,13 @@ final class StatusCommand implements Callable<Integer> {
             throw new CliFailure("not synced after " + waitSyncedSeconds + " s: " + behindSummary(report));
         }
         return 0;
+    }
+
+    private Duration readTimeout() {
+        if (readTimeoutSeconds < 1) {
+            throw new CliFailure("--read-timeout: " + readTimeoutSeconds + " (expected: >= 1 second)", 2);
+        }
+        return Duration.ofSeconds(readTimeoutSeconds);
     }
 
     /** The report {@code status --buffer DIR --json} prints, for the status page. */

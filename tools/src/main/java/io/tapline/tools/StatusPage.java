@@ -22,8 +22,20 @@ import java.util.concurrent.Callable;
 final class StatusPage {
     private static final String PAGE = "status.html";
 
+    /** How long a request waits for the sections to be read before it answers that they did not come. */
+    static final long READ_WAIT_MILLIS = 3_000;
+
     private final Map<String, Callable<Map<String, Object>>> sections;
     private final String title;
+    /** Reads the sections, one report at a time: a disk that stopped answering holds one thread, not one per request. */
+    private final java.util.concurrent.ExecutorService reader = java.util.concurrent.Executors.newSingleThreadExecutor(
+            r -> {
+                Thread t = new Thread(r, "status-page-read");
+                t.setDaemon(true);
+                return t;
+            });
+    private java.util.concurrent.CompletableFuture<Map<String, Object>> pending;
+    private long pendingSinceNanos;
 
     private StatusPage(String title, Map<String, Callable<Map<String, Object>>> sections) {
         this.title = title;
@@ -55,7 +67,41 @@ final class StatusPage {
     }
 
     private void json(HttpExchange exchange) throws IOException {
-        send(exchange, 200, "application/json; charset=utf-8", Json.write(report()).getBytes(StandardCharsets.UTF_8));
+        Map<String, Object> report = boundedReport();
+        send(exchange, report.containsKey("error") ? 503 : 200, "application/json; charset=utf-8",
+                Json.write(report).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@link #report}, or, when it is not read within {@link #READ_WAIT_MILLIS} (the status files'
+     * disk stopped answering), a report that says so: the page answers, and the metrics beside it
+     * are not held up behind it (the HTTP server has one dispatcher thread).
+     */
+    Map<String, Object> boundedReport() {
+        java.util.concurrent.CompletableFuture<Map<String, Object>> f;
+        long since;
+        synchronized (this) {
+            if (pending == null || pending.isDone()) {
+                pending = java.util.concurrent.CompletableFuture.supplyAsync(this::report, reader);
+                pendingSinceNanos = System.nanoTime();
+            }
+            f = pending;
+            since = pendingSinceNanos;
+        }
+        try {
+            return f.get(READ_WAIT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("title", title);
+            out.put("time", Instant.now().toString());
+            out.put("error", "the status was not read within " + (System.nanoTime() - since) / 1_000_000
+                    + " ms: the disk of its files may have stopped answering (the metrics at /metrics are served from"
+                    + " memory: tapline_buffer_status_age_seconds)");
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
     }
 
     private void html(HttpExchange exchange) throws IOException {
