@@ -2,12 +2,7 @@ package io.tapline.tools;
 
 import io.tapline.log.buffer.BufferStatus;
 import io.tapline.log.buffer.CaptureBuffer;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * A capture buffer's status for the metrics, read on a thread of its own so that a scrape never
@@ -28,45 +23,25 @@ final class BufferStatusSampler {
     }
 
     private final CaptureBuffer buffer;
-    private final ExecutorService reader;
+    private final BoundedReader<Reading> reader;
     private volatile Reading last;
-    private CompletableFuture<Reading> pending;
-    private long pendingSinceNanos;
 
     BufferStatusSampler(CaptureBuffer buffer, String volume) {
         this.buffer = buffer;
-        this.reader = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "buffer-status-" + volume);
-            t.setDaemon(true);
-            return t;
-        });
+        this.reader = new BoundedReader<>("buffer-status-" + volume, this::read);
     }
 
     /** The freshest status this scrape may have; null before any reading came back. */
     BufferStatus status() {
         Reading r = last;
-        long now = System.nanoTime();
-        if (r != null && now - r.atNanos() < FRESH_NANOS) {
+        if (r != null && System.nanoTime() - r.atNanos() < FRESH_NANOS) {
             return r.status();
-        }
-        CompletableFuture<Reading> f;
-        long waitNanos;
-        synchronized (this) {
-            if (pending == null || pending.isDone()) {
-                pending = CompletableFuture.supplyAsync(this::read, reader);
-                pendingSinceNanos = now;
-            }
-            f = pending;
-            waitNanos = pendingSinceNanos + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS) - now;
         }
         Reading got;
         try {
-            got = waitNanos > 0 ? f.get(waitNanos, TimeUnit.NANOSECONDS) : f.getNow(null);
-        } catch (TimeoutException | ExecutionException e) {
+            got = reader.get(WAIT_MILLIS);
+        } catch (Exception e) {
             got = null; // the buffer did not answer (or failed): the last reading, whose age says so
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            got = null;
         }
         Reading use = got != null ? got : r;
         return use == null ? null : use.status();

@@ -75,7 +75,7 @@ final class StatusCommand implements Callable<Integer> {
             if (waitSyncedSeconds != null) {
                 throw new CliFailure("--wait-synced: not with --data (expected: --buffer, the source side)", 2);
             }
-            Map<String, Object> report = BoundedRead.within(readTimeout(), "data directory " + data,
+            Map<String, Object> report = BoundedReader.once(readTimeout(), "data directory " + data,
                     () -> ReplicaStatusReport.of(data, volume));
             PrintWriter out = spec.commandLine().getOut();
             out.println(json ? Json.write(report) : ReplicaStatusReport.human(report));
@@ -92,10 +92,10 @@ final class StatusCommand implements Callable<Integer> {
         // A live snoop: what it had seen when we started must be decoded before "synced" can hold.
         askedAtMillis = System.currentTimeMillis();
         String what = "buffer directory " + buffer;
-        Map<String, Object> report = BoundedRead.within(readTimeout(), what, this::snapshot);
+        Map<String, Object> report = BoundedReader.once(readTimeout(), what, this::snapshot);
         while (waitSyncedSeconds != null && !(Boolean) report.get("synced") && System.nanoTime() < deadline) {
             Thread.sleep(200); // polling another process's files: there is nothing to wait on
-            report = BoundedRead.within(readTimeout(), what, this::snapshot);
+            report = BoundedReader.once(readTimeout(), what, this::snapshot);
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? Json.write(report) : human(report));

@@ -28,14 +28,7 @@ final class StatusPage {
     private final Map<String, Callable<Map<String, Object>>> sections;
     private final String title;
     /** Reads the sections, one report at a time: a disk that stopped answering holds one thread, not one per request. */
-    private final java.util.concurrent.ExecutorService reader = java.util.concurrent.Executors.newSingleThreadExecutor(
-            r -> {
-                Thread t = new Thread(r, "status-page-read");
-                t.setDaemon(true);
-                return t;
-            });
-    private java.util.concurrent.CompletableFuture<Map<String, Object>> pending;
-    private long pendingSinceNanos;
+    private final BoundedReader<Map<String, Object>> reader = new BoundedReader<>("status-page-read", this::report);
 
     private StatusPage(String title, Map<String, Callable<Map<String, Object>>> sections) {
         this.title = title;
@@ -78,29 +71,16 @@ final class StatusPage {
      * are not held up behind it (the HTTP server has one dispatcher thread).
      */
     Map<String, Object> boundedReport() {
-        java.util.concurrent.CompletableFuture<Map<String, Object>> f;
-        long since;
-        synchronized (this) {
-            if (pending == null || pending.isDone()) {
-                pending = java.util.concurrent.CompletableFuture.supplyAsync(this::report, reader);
-                pendingSinceNanos = System.nanoTime();
-            }
-            f = pending;
-            since = pendingSinceNanos;
-        }
         try {
-            return f.get(READ_WAIT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            return reader.get(READ_WAIT_MILLIS);
+        } catch (Exception e) { // the wait ran out (report() answers its own sections' failures)
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("title", title);
             out.put("time", Instant.now().toString());
-            out.put("error", "the status was not read within " + (System.nanoTime() - since) / 1_000_000
+            out.put("error", "the status was not read within " + Math.max(READ_WAIT_MILLIS, reader.runningForMillis())
                     + " ms: the disk of its files may have stopped answering (the metrics at /metrics are served from"
                     + " memory: tapline_buffer_status_age_seconds)");
             return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
         }
     }
 
