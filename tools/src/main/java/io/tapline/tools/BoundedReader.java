@@ -83,20 +83,17 @@ final class BoundedReader<T> {
     }
 
     /**
-     * For a command: {@code read} on a thread of its own, or a {@link CliFailure} (exit 1) naming
-     * {@code what} when it takes longer than {@code limit}; the stuck thread does not keep the
-     * process from exiting. Its own exceptions are rethrown as they are.
+     * For a command: {@link #get}, or a {@link CliFailure} (exit 1) naming {@code what} when the
+     * read takes longer than {@code limit}; the stuck thread (a daemon) does not keep the process
+     * from exiting. The read's own exceptions are rethrown as they are.
      */
-    static <T> T once(Duration limit, String what, Callable<T> read) throws Exception {
-        BoundedReader<T> reader = new BoundedReader<>("status-read", read);
+    T getOrFail(Duration limit, String what) throws Exception {
         try {
-            return reader.get(limit.toMillis());
+            return get(limit.toMillis());
         } catch (TimeoutException e) {
             throw new CliFailure(what + " did not answer within " + limit.toSeconds() + " s: its disk may have"
                     + " stopped answering (a process stuck on it shows that in its metrics, served from memory:"
                     + " tapline_buffer_status_age_seconds, tapline_replay_unapplied_seconds)");
-        } finally {
-            reader.thread.shutdown(); // its thread ends with the read (a --wait-synced loop reads many times)
         }
     }
 }

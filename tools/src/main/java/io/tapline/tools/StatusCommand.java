@@ -75,8 +75,8 @@ final class StatusCommand implements Callable<Integer> {
             if (waitSyncedSeconds != null) {
                 throw new CliFailure("--wait-synced: not with --data (expected: --buffer, the source side)", 2);
             }
-            Map<String, Object> report = BoundedReader.once(readTimeout(), "data directory " + data,
-                    () -> ReplicaStatusReport.of(data, volume));
+            Map<String, Object> report = new BoundedReader<>("status-read", () -> ReplicaStatusReport.of(data, volume))
+                    .getOrFail(readTimeout(), "data directory " + data);
             PrintWriter out = spec.commandLine().getOut();
             out.println(json ? Json.write(report) : ReplicaStatusReport.human(report));
             out.flush();
@@ -92,10 +92,11 @@ final class StatusCommand implements Callable<Integer> {
         // A live snoop: what it had seen when we started must be decoded before "synced" can hold.
         askedAtMillis = System.currentTimeMillis();
         String what = "buffer directory " + buffer;
-        Map<String, Object> report = BoundedReader.once(readTimeout(), what, this::snapshot);
+        BoundedReader<Map<String, Object>> snapshots = new BoundedReader<>("status-read", this::snapshot);
+        Map<String, Object> report = snapshots.getOrFail(readTimeout(), what);
         while (waitSyncedSeconds != null && !(Boolean) report.get("synced") && System.nanoTime() < deadline) {
             Thread.sleep(200); // polling another process's files: there is nothing to wait on
-            report = BoundedReader.once(readTimeout(), what, this::snapshot);
+            report = snapshots.getOrFail(readTimeout(), what);
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? Json.write(report) : human(report));

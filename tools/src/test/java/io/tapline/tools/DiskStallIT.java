@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +40,7 @@ class DiskStallIT {
     void aReplicaWhoseDiskHangsIsShownHoldingABatchAndCatchesUpWhenItAnswers() throws Exception {
         try (FaultyExt4 fs = FaultyExt4.mount(dir, "replica");
                 ReplicationRig rig = new ReplicationRig(dir, VOLUME_BYTES)) {
-            Files.createSymbolicLink(dir.resolve("remote"), Files.createDirectories(fs.mnt.resolve("remote")));
+            fs.holds(dir.resolve("remote")); // the replayer's --data
             rig.start();
             HostWrites.random4k(rig, VOLUME_BYTES, 50, 31);
             rig.awaitSynced(Duration.ofSeconds(60));
@@ -87,7 +86,7 @@ class DiskStallIT {
     void aSourceWhoseBufferDiskHangsStillAnswersAndSaysSo() throws Exception {
         try (FaultyExt4 fs = FaultyExt4.mount(dir, "buffer");
                 ReplicationRig rig = new ReplicationRig(dir, VOLUME_BYTES)) {
-            Files.createSymbolicLink(rig.buffer(), Files.createDirectories(fs.mnt.resolve("buffer")));
+            fs.holds(rig.buffer());
             rig.start();
             HostWrites.random4k(rig, VOLUME_BYTES, 50, 33);
             rig.awaitSynced(Duration.ofSeconds(60));

@@ -56,6 +56,11 @@ final class FaultyExt4 implements AutoCloseable {
         disk.mount(mnt);
     }
 
+    /** Makes {@code link} a symbolic link to a new directory of its name on this file system; returns {@code link}. */
+    Path holds(Path link) throws java.io.IOException {
+        return Files.createSymbolicLink(link, Files.createDirectories(mnt.resolve(link.getFileName())));
+    }
+
     /**
      * Stops the disk's server (SIGSTOP): every I/O that reaches the disk waits, as on a SAN path
      * that went away with its queue kept, until {@link #resume}.

@@ -76,7 +76,7 @@ class SourceFsyncFailureIT {
     void aFailedBufferFsyncFailsTheVolumeUntilRestartAndTheRestartHeals() throws Exception {
         try (FaultyExt4 fs = FaultyExt4.mount(dir, "buffer");
                 ReplicationRig rig = new ReplicationRig(dir, VOLUME_BYTES)) {
-            Files.createSymbolicLink(rig.buffer(), Files.createDirectories(fs.mnt.resolve("buffer")));
+            fs.holds(rig.buffer());
             rig.start();
             HostWrites.random4k(rig, VOLUME_BYTES, 50, 91);
             rig.awaitSynced(Duration.ofSeconds(60));
