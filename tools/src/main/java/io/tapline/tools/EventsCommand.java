@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,8 +24,10 @@ import picocli.CommandLine.Spec;
  * event per volume with its state, then a "change" event whenever a volume's state changes
  * (buffer mode, synced and why not, capture paused, storage error, each remote's replica state
  * and connection; on a replayer: role, generation, replica state and reason), "destroy" when a
- * volume goes. Counters that move with every write are not state and make no events. Built from
- * the same reports as {@code tapline status}, polled.
+ * volume goes. Counters that move with every write are not state and make no events, nor do the
+ * figures inside a reason's text ("12 records to apply", "held for 7 s"): two texts that differ
+ * only in their numbers are the same condition ({@link #condition}); the event printed for a real
+ * change carries the current text. Built from the same reports as {@code tapline status}, polled.
  */
 @Command(name = "events", mixinStandardHelpOptions = true,
         description = "Prints each volume's state, then every change of it, as it happens (one JSON object per line with --json).")
@@ -71,19 +74,11 @@ final class EventsCommand implements Callable<Integer> {
                 Map<String, Object> before = known.get(e.getKey());
                 if (before == null) {
                     print(out, "exists", e.getKey(), e.getValue(), List.copyOf(e.getValue().keySet()));
-                } else if (!before.equals(e.getValue())) {
-                    List<String> changed = new ArrayList<>();
-                    for (String k : e.getValue().keySet()) {
-                        if (!Objects.equals(before.get(k), e.getValue().get(k))) {
-                            changed.add(k);
-                        }
+                } else {
+                    List<String> changed = changed(before, e.getValue());
+                    if (!changed.isEmpty()) {
+                        print(out, "change", e.getKey(), e.getValue(), changed);
                     }
-                    for (String k : before.keySet()) {
-                        if (!e.getValue().containsKey(k)) {
-                            changed.add(k);
-                        }
-                    }
-                    print(out, "change", e.getKey(), e.getValue(), changed);
                 }
             }
             for (String gone : known.keySet()) {
@@ -99,6 +94,39 @@ final class EventsCommand implements Callable<Integer> {
             Thread.sleep(interval.toMillis()); // polling another process's files: there is nothing to wait on
         }
     }
+
+    /** The keys whose {@link #condition} differs between two states of a volume (added and removed keys too). */
+    static List<String> changed(Map<String, Object> before, Map<String, Object> after) {
+        List<String> changed = new ArrayList<>();
+        for (String k : after.keySet()) {
+            if (!before.containsKey(k) || !Objects.equals(condition(before.get(k)), condition(after.get(k)))) {
+                changed.add(k);
+            }
+        }
+        for (String k : before.keySet()) {
+            if (!after.containsKey(k)) {
+                changed.add(k);
+            }
+        }
+        return changed;
+    }
+
+    /**
+     * What a state's value says about the volume's condition: text with each figure (a run of
+     * digits, with any decimal points and thousands separators inside it) replaced by {@code #},
+     * lists element by element; other values as they are (a generation that moves is a change).
+     */
+    static Object condition(Object value) {
+        if (value instanceof String text) {
+            return FIGURES.matcher(text).replaceAll("#");
+        }
+        if (value instanceof List<?> list) {
+            return list.stream().map(EventsCommand::condition).toList();
+        }
+        return value;
+    }
+
+    private static final Pattern FIGURES = Pattern.compile("\\d+(?:[.,]\\d+)*");
 
     private void print(PrintWriter out, String event, String volume, Map<String, Object> state, List<String> changed) {
         if (json) {
