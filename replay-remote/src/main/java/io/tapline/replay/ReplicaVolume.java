@@ -8,6 +8,7 @@ import io.tapline.log.audit.AuditType;
 import io.tapline.log.undo.MarkIndex;
 import io.tapline.log.undo.UndoConfig;
 import io.tapline.log.undo.UndoLog;
+import io.tapline.log.volume.ImageStamp;
 import io.tapline.log.volume.VolumeFile;
 import io.tapline.log.volume.VolumeSizeMismatchException;
 import java.io.Closeable;
@@ -53,6 +54,13 @@ final class ReplicaVolume implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaVolume.class);
     static final String REPLICA_FILE = "replica.img";
     /**
+     * The replica image's close-time stamp ({@link ImageStamp}): written at a clean close (not
+     * after a promotion, when the node itself serves the image read-write), checked and removed at
+     * the next open. A difference means another program wrote the image meanwhile (a mount of
+     * its file system, even read-only, replays the journal): out of sync with no consistent point.
+     */
+    static final String STAMP_FILE = "replica.stamp";
+    /**
      * Before-images are read with the kernel's readahead off ({@link VolumeFile#turnReadaheadOff}):
      * in {@code bench/rpo.sh} with the wedge's {@code --primary-cache none}, the replication lag's
      * p99 fell from 144-215 ms to 20-89 ms.
@@ -97,6 +105,8 @@ final class ReplicaVolume implements Closeable {
     /** A group or a rollback failed part-way: the files must be reopened (recovered) before any further use. */
     private volatile boolean broken;
     private boolean closed;
+    /** Promoted ({@link #auditPromotion}): the caller closes it and serves the image read-write. */
+    private volatile boolean promoted;
 
     private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state, Path dir,
             UndoLog undo, MarkIndex marks, AuditLog audit, ApplyFaults faults) {
@@ -142,6 +152,7 @@ final class ReplicaVolume implements Closeable {
         // consistent point, so the first resync compares all of it.
         Path image = dir.resolve(REPLICA_FILE);
         boolean adopted = existing == null && Files.exists(image) && Files.size(image) > 0;
+        String changedOutside = existing == null ? null : ImageStamp.changedSince(dir.resolve(STAMP_FILE), image);
         VolumeFile replica;
         try {
             replica = VolumeFile.openOrCreate(image, hello.volumeSizeBytes());
@@ -189,6 +200,10 @@ final class ReplicaVolume implements Closeable {
                     audit.sync();
                 }
                 volume.recover();
+                if (changedOutside != null) {
+                    volume.changedOutside(changedOutside);
+                }
+                ImageStamp.remove(dir.resolve(STAMP_FILE)); // the replica is written by this replayer again
             } catch (IOException | RuntimeException e) {
                 undo.close();
                 state.close();
@@ -410,6 +425,23 @@ final class ReplicaVolume implements Closeable {
         log.error("volume={} {}: out of sync until a whole-volume resync", volumeId, d.reason());
     }
 
+    /**
+     * At open: the image was changed while no replayer held it ({@code what}, from its stamp):
+     * out of sync with no consistent point (durably, audited), so the next resync compares the
+     * whole volume.
+     */
+    private void changedOutside(String what) throws IOException {
+        SyncState after = SyncState.writtenElsewhere(lastApplied);
+        state.persist(lastApplied, after);
+        sync = after;
+        chunkWrites.reset(lastApplied);
+        String reason = "replica image " + dir.resolve(REPLICA_FILE) + " was changed while the replayer did not hold"
+                + " it (" + what + "); out of sync until a whole-volume resync";
+        audit.append(AuditType.VERIFY, lastApplied, 0, 0, 0, 0, 0, null, "replayer", reason);
+        audit.sync();
+        log.error("volume={} {}", volumeId, reason);
+    }
+
     /** Whether the replica is a consistent image of its source at {@link #lastApplied()}. */
     boolean consistent() {
         return sync.consistent();
@@ -417,6 +449,7 @@ final class ReplicaVolume implements Closeable {
 
     /** On the apply thread: audits a promotion (the caller closes the volume and writes the role). */
     void auditPromotion(VolumeRole role, String detail) throws IOException {
+        promoted = true; // served read-write from now on: its close leaves no stamp
         replica.force();
         audit.append(AuditType.PROMOTE, lastApplied, 0, 0, 0, 0, 0, null, role.actor(), detail);
         audit.sync();
@@ -835,6 +868,11 @@ final class ReplicaVolume implements Closeable {
         batchApply.close();
         try {
             replica.close();
+            if (promoted) {
+                ImageStamp.remove(dir.resolve(STAMP_FILE));
+            } else {
+                ImageStamp.write(dir.resolve(STAMP_FILE), dir.resolve(REPLICA_FILE));
+            }
         } finally {
             try {
                 undo.close();

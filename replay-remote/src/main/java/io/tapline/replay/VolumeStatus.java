@@ -33,8 +33,9 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
             reason = "resync " + Long.toHexString(sync.resyncId()) + " in progress (inconsistent until it ends)";
         } else if (sync.outOfSync() && sync.consistentSequence() == 0) {
             state = ReplicaStateReport.OUT_OF_SYNC;
-            reason = "holds data written outside the log (served read-write while promoted, an adopted image, or"
-                    + " a history that diverged from its source's)"
+            reason = "holds data written outside the log (served read-write while promoted, an adopted image, an"
+                    + " image changed while the replayer did not hold it, or a history that diverged from its"
+                    + " source's)"
                     + " at seq " + lastApplied + ": no consistent point; a whole-volume resync heals it";
         } else if (sync.outOfSync()) {
             state = ReplicaStateReport.OUT_OF_SYNC;

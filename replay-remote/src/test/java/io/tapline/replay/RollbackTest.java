@@ -205,6 +205,7 @@ class RollbackTest {
             assertEquals(100, v.lastApplied());
         }
         // Simulate: before-images of 101..125 durable, some of the batch on the replica, state not persisted.
+        Files.delete(data.resolve("vol1").resolve(ReplicaVolume.STAMP_FILE)); // a crash leaves no close-time stamp
         try (io.tapline.log.undo.UndoLog undo = io.tapline.log.undo.UndoLog.open(data.resolve("vol1/undo"),
                 SMALL_SEGMENTS, java.time.Clock.systemUTC());
                 io.tapline.log.volume.VolumeFile replica = io.tapline.log.volume.VolumeFile.openExisting(

@@ -133,14 +133,22 @@ final class SourceNode implements AutoCloseable {
             io.tapline.journey.resync.SourceVolume volume = forwardedFrom;
             WedgeCycles cycles = null;
             if (volume == null && cycle == null) {
+                PrimaryStamp.check(side.volumeDir(), s.volume(), buffer); // before any write of ours
                 endCycleMode(s.volume(), s.sizeBytes(), buffer); // a switch from cycle mode: a cycle boundary
                 WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
                         s.sinkWrapper().apply(CaptureSink.of(buffer)));
-                node.wedge = side.own(s.endpoint() == null ? WedgeServer.start(wedgeConfig)
-                        : WedgeServer.start(wedgeConfig, s.endpoint()));
+                WedgeServer wedge = s.endpoint() == null ? WedgeServer.start(wedgeConfig)
+                        : WedgeServer.start(wedgeConfig, s.endpoint());
+                node.wedge = wedge;
+                side.own(() -> {
+                    wedge.close();
+                    PrimaryStamp.atClose(side.volumeDir(), s.volume());
+                });
+                PrimaryStamp.remove(side.volumeDir()); // the host's writes move the primary on from here
                 side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.BUFFER_FULL));
                 volume = new WedgeVolume(node.wedge, s.sizeBytes());
             } else if (volume == null) {
+                PrimaryStamp.remove(side.volumeDir()); // cycle mode stamps nothing: a journal run's stamp ends here
                 java.util.concurrent.atomic.AtomicReference<LayeredVolume> layered =
                         new java.util.concurrent.atomic.AtomicReference<>();
                 WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),

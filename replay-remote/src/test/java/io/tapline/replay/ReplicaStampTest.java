@@ -1,0 +1,99 @@
+package io.tapline.replay;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.journey.BatchCodec;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.audit.AuditEntry;
+import io.tapline.log.audit.AuditLog;
+import io.tapline.log.audit.AuditType;
+import io.tapline.log.undo.UndoConfig;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A replica image changed while no replayer held it (an operator mounted its file system, which
+ * replays the journal even read-only): the next open finds it out of sync with no consistent
+ * point, says why in status and the audit log, and a whole-volume resync heals it. An image left
+ * alone, or only read, reopens consistent; a promoted volume's close leaves no stamp.
+ */
+class ReplicaStampTest {
+    private static final UndoConfig UNDO = new UndoConfig(16 << 10, 1L << 30, Duration.ofDays(1));
+
+    @TempDir
+    Path data;
+
+    @Test
+    void anImageLeftAloneOrReadReopensConsistent() throws Exception {
+        List<CaptureRecord> records = RollbackTest.history();
+        applyAllAndClose(records);
+        assertTrue(Files.exists(data.resolve("vol1").resolve(ReplicaVolume.STAMP_FILE)), "stamped at close");
+        Files.readAllBytes(image());
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            assertTrue(v.consistent(), v.status(false).reason());
+            assertEquals(300, v.lastApplied());
+            assertFalse(Files.exists(data.resolve("vol1").resolve(ReplicaVolume.STAMP_FILE)), "removed while open");
+        }
+        assertArrayEquals(RollbackTest.reference(records, 300), Files.readAllBytes(image()));
+    }
+
+    @Test
+    void anImageWrittenWhileNoReplayerHeldItIsOutOfSyncAndAudited() throws Exception {
+        applyAllAndClose(RollbackTest.history());
+        Thread.sleep(20); // past the close's change time on a kernel without fine-grained ones
+        try (RandomAccessFile f = new RandomAccessFile(image().toFile(), "rw")) {
+            f.seek(4096);
+            f.write(0x5a);
+        }
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            assertFalse(v.consistent());
+            VolumeStatus s = v.status(false);
+            assertEquals("out-of-sync", s.state());
+            assertEquals(0, s.consistentSequence(), "no consistent point: a whole-volume resync");
+            assertTrue(s.reason().contains("changed while the replayer did not hold it"), s.reason());
+        }
+        List<AuditEntry> audit = AuditLog.read(data.resolve("vol1"));
+        AuditEntry last = audit.get(audit.size() - 1);
+        assertEquals(AuditType.VERIFY, last.type());
+        assertEquals("replayer", last.who());
+        assertTrue(last.detail().contains("was changed while the replayer did not hold it (changed at "), last.detail());
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            assertFalse(v.consistent(), "durably out of sync: a reopen does not forget it");
+        }
+    }
+
+    @Test
+    void aPromotedVolumesCloseLeavesNoStamp() throws Exception {
+        applyAllAndClose(RollbackTest.history());
+        ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO);
+        v.auditPromotion(VolumeRole.FIRST.promoted(300, 1, "t@h", "", 0), "promoted in a test");
+        v.close();
+        assertFalse(Files.exists(data.resolve("vol1").resolve(ReplicaVolume.STAMP_FILE)));
+    }
+
+    private void applyAllAndClose(List<CaptureRecord> records) throws Exception {
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            for (int i = 0; i < records.size(); i += 25) {
+                v.apply(BatchCodec.pack(i, records.subList(i, Math.min(records.size(), i + 25))));
+            }
+            assertTrue(v.consistent());
+        }
+    }
+
+    private Path image() {
+        return data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE);
+    }
+
+    private static JourneyMessage.Hello hello() {
+        return new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", 256 << 10, 4096, "");
+    }
+}

@@ -1,0 +1,59 @@
+package io.tapline.tools;
+
+import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.volume.ImageStamp;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The wedge primary's close-time stamp, {@code <buffer>/<volume>/primary.stamp} ({@link ImageStamp}):
+ * written when the wedge stops cleanly, checked when it starts. A primary that another program
+ * wrote, resized, replaced or touched meanwhile (an fsck run on the image, a restore from a
+ * backup, {@code qemu-img resize}) may no longer match the replicas, and the buffer never saw
+ * those writes: every chunk is tracked, so the volume is "not synced" until a resync has compared
+ * all of it with each replica. Reads do not count. Journal mode only: cycle mode's layers and a
+ * forwarding node's replica are not stamped.
+ */
+final class PrimaryStamp {
+    private static final Logger LOG = LoggerFactory.getLogger(PrimaryStamp.class);
+
+    /** The stamp's file name in a buffer's volume folder. */
+    static final String FILE = "primary.stamp";
+
+    private PrimaryStamp() {
+    }
+
+    /**
+     * Before the wedge serves the primary: compares it with the stamp and, when it differs, tracks
+     * every chunk (durably). Opening the primary does not change it; {@link #remove} once it is
+     * served. A start that fails leaves the stamp, still true.
+     */
+    static void check(Path volumeDir, Path primary, CaptureBuffer buffer) throws IOException {
+        String changed = ImageStamp.changedSince(volumeDir.resolve(FILE), primary);
+        if (changed != null) {
+            buffer.changedChunks().markAll();
+            LOG.warn("volume={} primary {} was changed while the wedge did not hold it ({}): its replicas may differ"
+                    + " and the buffer never saw those writes; every chunk is tracked and a resync compares the"
+                    + " whole volume with each replica", buffer.volumeId(), primary, changed);
+        }
+    }
+
+    /**
+     * Once the wedge serves the primary: removes the stamp (durably), since the host's writes move
+     * it on. A crash before this leaves a stamp the next start finds changed: a whole-volume
+     * comparison, never a missed change.
+     */
+    static void remove(Path volumeDir) throws IOException {
+        ImageStamp.remove(volumeDir.resolve(FILE));
+    }
+
+    /** After the wedge closed the primary (every write of its own done): stamps it as it is now. */
+    static void atClose(Path volumeDir, Path primary) throws IOException {
+        if (Files.exists(primary)) {
+            ImageStamp.write(volumeDir.resolve(FILE), primary);
+        }
+    }
+}
