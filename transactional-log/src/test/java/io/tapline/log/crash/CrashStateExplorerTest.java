@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Power-cut exploration of the five durable file kinds: every state a cut could leave after each
+ * Power-cut exploration of the durable file kinds: every state a cut could leave after each
  * file operation of a workload (see {@link CrashExplorer} for the model) is opened with recovery
  * and judged by the workload's oracle. CI explores at least 10,000 distinct states; set
  * {@code -Dtapline.crash.scale=N} for N times longer workloads.
@@ -89,6 +89,11 @@ class CrashStateExplorerTest {
     @Test
     void stateFiles() throws Exception {
         explore(new StateFilesWorkload(300 * SCALE), scratch);
+    }
+
+    @Test
+    void imageStamps() throws Exception {
+        explore(new ImageStampWorkload(12 * SCALE), scratch);
     }
 
     @AfterAll
