@@ -492,6 +492,13 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         reportState(v);
     }
 
+    /** On the apply thread: the replica's state changed outside this session's work (its host noticed something). */
+    void replicaStateChanged(ReplicaVolume v) {
+        if (state == State.ACTIVE) {
+            reportState(v);
+        }
+    }
+
     /** On the apply thread: tells the source the replica's state when it changed since the last report. */
     private void reportState(ReplicaVolume v) {
         io.tapline.journey.control.ReplicaStateReport report = v.status(true).toReport(v.resyncId())

@@ -107,6 +107,10 @@ final class ReplicaVolume implements Closeable {
     private boolean closed;
     /** Promoted ({@link #auditPromotion}): the caller closes it and serves the image read-write. */
     private volatile boolean promoted;
+    /** Apply thread: writes to the image by another program while it is open. */
+    private final OutsideWrites outsideWrites;
+    /** Apply thread: an outside change noticed while a group was staged, marked once none is. */
+    private String outsideChangePending;
 
     private ReplicaVolume(String volumeId, VolumeMeta meta, VolumeFile replica, AppliedState state, Path dir,
             UndoLog undo, MarkIndex marks, AuditLog audit, ApplyFaults faults) {
@@ -124,6 +128,7 @@ final class ReplicaVolume implements Closeable {
         this.stagedLast = lastApplied;
         this.stagedSync = sync;
         this.chunkWrites = new ChunkWrites(meta.volumeSizeBytes(), lastApplied);
+        this.outsideWrites = new OutsideWrites(dir.resolve(REPLICA_FILE));
     }
 
     /**
@@ -201,9 +206,10 @@ final class ReplicaVolume implements Closeable {
                 }
                 volume.recover();
                 if (changedOutside != null) {
-                    volume.changedOutside(changedOutside);
+                    volume.changedOutside("was changed while the replayer did not hold it (" + changedOutside + ")");
                 }
                 ImageStamp.remove(dir.resolve(STAMP_FILE)); // the replica is written by this replayer again
+                volume.outsideWrites.ownWritesDone();
             } catch (IOException | RuntimeException e) {
                 undo.close();
                 state.close();
@@ -307,8 +313,11 @@ final class ReplicaVolume implements Closeable {
     long rollback(long target, String actor, UndoLog.Progress progress) throws IOException, RefusedException {
         checkUsable();
         checkNothingStaged();
+        checkOutsideWrites();
         try (RollbackLock held = RollbackLock.forRollback(dir, volumeId)) {
             return rollbackLocked(target, actor, progress);
+        } finally {
+            outsideWrites.ownWritesDone();
         }
     }
 
@@ -426,20 +435,49 @@ final class ReplicaVolume implements Closeable {
     }
 
     /**
-     * At open: the image was changed while no replayer held it ({@code what}, from its stamp):
-     * out of sync with no consistent point (durably, audited), so the next resync compares the
-     * whole volume.
+     * On the apply thread, no group staged: another program changed the image ({@code what}: when
+     * and how): out of sync with no consistent point (durably, audited), so the next resync
+     * compares the whole volume.
      */
     private void changedOutside(String what) throws IOException {
         SyncState after = SyncState.writtenElsewhere(lastApplied);
         state.persist(lastApplied, after);
         sync = after;
         chunkWrites.reset(lastApplied);
-        String reason = "replica image " + dir.resolve(REPLICA_FILE) + " was changed while the replayer did not hold"
-                + " it (" + what + "); out of sync until a whole-volume resync";
+        String reason = "replica image " + dir.resolve(REPLICA_FILE) + " " + what
+                + "; out of sync until a whole-volume resync";
         audit.append(AuditType.VERIFY, lastApplied, 0, 0, 0, 0, 0, null, "replayer", reason);
         audit.sync();
         log.error("volume={} {}", volumeId, reason);
+    }
+
+    /**
+     * On the apply thread: whether another program changed the image since the replayer's own last
+     * writes; marks the replica out of sync when so and no group is staged (else at the next
+     * check with none). Called before each group and each rollback, and once a second by the
+     * volume's host while it is idle.
+     *
+     * @return whether the replica's state changed (the caller tells its source)
+     */
+    boolean checkOutsideWrites() throws IOException {
+        String what = outsideWrites.sinceOwnWrites();
+        if (what != null) {
+            outsideChangePending = outsideChangePending != null ? outsideChangePending : what;
+            outsideWrites.ownWritesDone(); // the same change is noticed once
+        }
+        if (outsideChangePending == null || staged != 0) {
+            return false;
+        }
+        String pending = outsideChangePending;
+        outsideChangePending = null;
+        if (sync.outOfSync() && !sync.resyncing() && sync.consistentSequence() == 0) {
+            // Already waiting for a whole-volume resync, and none under way that this could spoil.
+            log.warn("volume={} replica image {} changed again by another program ({}); still out of sync", volumeId,
+                    dir.resolve(REPLICA_FILE), pending);
+            return false;
+        }
+        changedOutside("was changed by another program while the replayer held it open (" + pending + ")");
+        return true;
     }
 
     /** Whether the replica is a consistent image of its source at {@link #lastApplied()}. */
@@ -624,6 +662,7 @@ final class ReplicaVolume implements Closeable {
         if (staged >= 2) {
             throw new IllegalStateException("volume " + volumeId + ": a third group staged before the first completed");
         }
+        checkOutsideWrites(); // before the sync state the group starts from is taken
         if (staged == 0) { // a rollback, a divergence or a resync state change may have moved them since
             stagedLast = lastApplied;
             stagedSync = sync;
@@ -681,6 +720,7 @@ final class ReplicaVolume implements Closeable {
                     state.persist(newLast, o.sync(), crc);
                     BatchApply.PHASES.statePersist.add(System.nanoTime() - t0);
                 });
+                outsideWrites.ownWritesDone();
             } catch (IOException | RuntimeException e) {
                 throw groupFailed(fresh, e);
             }

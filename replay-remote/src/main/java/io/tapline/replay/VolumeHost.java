@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -28,7 +29,7 @@ final class VolumeHost {
     private final Path dataDir;
     private final UndoConfig undoConfig;
     private final AtomicBoolean adminBusy = new AtomicBoolean();
-    private final ExecutorService executor;
+    private final ScheduledExecutorService executor;
     private final AtomicReference<ReplaySession> session = new AtomicReference<>();
     private final RoleListener roles;
     private final ApplyObserver observer;
@@ -49,11 +50,33 @@ final class VolumeHost {
         this.dataDir = dataDir;
         this.undoConfig = undoConfig;
         this.roles = roles;
-        this.executor = Executors.newSingleThreadExecutor(r -> {
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tapline-replay-" + volumeId);
             t.setDaemon(true);
             return t;
         });
+        // Between the volume's other tasks, in their order (tasks due at once run first in, first out).
+        executor.scheduleWithFixedDelay(this::checkOutsideWrites, OUTSIDE_WRITES_CHECK_MILLIS,
+                OUTSIDE_WRITES_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** How often an open, idle replica is looked at for writes by another program ({@link OutsideWrites}). */
+    static final long OUTSIDE_WRITES_CHECK_MILLIS = 1000;
+
+    /** On the executor, once a second: another program's writes to the open replica mark it out of sync. */
+    private void checkOutsideWrites() {
+        ReplicaVolume v = volume;
+        if (v == null || v.broken()) {
+            return;
+        }
+        try {
+            ReplaySession s = session.get();
+            if (v.checkOutsideWrites() && s != null) {
+                s.replicaStateChanged(v);
+            }
+        } catch (IOException | RuntimeException e) { // never ends the schedule
+            log.warn("volume={} looking for writes by another program failed: {}", volumeId, e.toString());
+        }
     }
 
     ExecutorService executor() {

@@ -72,6 +72,44 @@ class ReplicaStampTest {
     }
 
     @Test
+    void anImageWrittenWhileOpenIsNoticedBeforeTheNextGroupAndOnceOnly() throws Exception {
+        List<CaptureRecord> records = RollbackTest.history();
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, records.subList(0, 100)));
+            v.checkOutsideWrites();
+            assertTrue(v.consistent(), "its own writes are not another program's");
+            Thread.sleep(20);
+            try (RandomAccessFile f = new RandomAccessFile(image().toFile(), "rw")) {
+                f.seek(8192);
+                f.write(0x5a);
+            }
+            v.apply(BatchCodec.pack(1, records.subList(100, 200)));
+            assertFalse(v.consistent());
+            assertEquals(0, v.status(false).consistentSequence());
+            v.apply(BatchCodec.pack(2, records.subList(200, 300)));
+            v.checkOutsideWrites();
+            assertEquals(300, v.lastApplied());
+        }
+        List<AuditEntry> outside = AuditLog.read(data.resolve("vol1")).stream()
+                .filter(e -> e.type() == AuditType.VERIFY && "replayer".equals(e.who())).toList();
+        assertEquals(1, outside.size(), "audited once: " + outside);
+        assertTrue(outside.get(0).detail().contains("was changed by another program while the replayer held it open"),
+                outside.get(0).detail());
+    }
+
+    @Test
+    void anIdleOpenImageIsLookedAtWithoutAGroup() throws Exception {
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, RollbackTest.history().subList(0, 50)));
+            Thread.sleep(20);
+            Files.setPosixFilePermissions(image(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+            assertTrue(v.consistent());
+            v.checkOutsideWrites();
+            assertFalse(v.consistent(), "a chmod is a change: nothing tells it from a write");
+        }
+    }
+
+    @Test
     void aPromotedVolumesCloseLeavesNoStamp() throws Exception {
         applyAllAndClose(RollbackTest.history());
         ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO);

@@ -185,6 +185,29 @@ class NeverStrandedIT {
         }
     }
 
+    @Test
+    void aReplicaWrittenWhileTheReplayerRunsIsNoticedAndHealedByItself() throws Exception {
+        long size = 32L << 20;
+        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
+            Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
+                    randomFile(dir.resolve("source.img"), 8, 41).toString(), rig.uri());
+            rig.awaitSynced(Duration.ofSeconds(60));
+            long[] offsets = {4096, 9L << 20, size - 8192};
+            try (RandomAccessFile f = new RandomAccessFile(rig.replica().toFile(), "rw")) { // the host is idle
+                for (long off : offsets) {
+                    f.seek(off);
+                    f.write(new byte[] {0x33});
+                }
+            }
+            Poll.until(Duration.ofSeconds(20), rig.replayer()::logText,
+                    () -> rig.replayer().logText().contains("was changed by another program while the replayer held it"));
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.assertReplicaMatchesPrimary();
+            JsonNode resync = status(rig).get("volumes").get(0).get("resync");
+            assertEquals(offsets.length * 4096L, resync.get("bytesSent").asLong(), resync.toString());
+        }
+    }
+
     /** A change the close-time stamp cannot see (it was lost with a crash, or predates it): the operator's resync. */
     @Test
     void fourGiBWithOnePercentOfBlocksChangedSendsOnlyThoseBlocks() throws Exception {

@@ -102,7 +102,7 @@ public record ImageStamp(long device, long inode, long sizeBytes, long ctimeNano
     }
 
     /** What differs from {@code now}, or null when the image is the one stamped. */
-    String differences(ImageStamp now) {
+    public String differences(ImageStamp now) {
         List<String> d = new ArrayList<>();
         if (device != now.device || inode != now.inode) {
             d.add("replaced by another file (device " + device + " inode " + inode + " then, device " + now.device
@@ -113,7 +113,7 @@ public record ImageStamp(long device, long inode, long sizeBytes, long ctimeNano
         }
         if (ctimeNanos != now.ctimeNanos && d.isEmpty()) {
             d.add("changed at " + instant(now.ctimeNanos) + " (last written " + instant(now.mtimeNanos)
-                    + ") after Tapline closed it at " + instant(ctimeNanos));
+                    + "), after Tapline's own last change at " + instant(ctimeNanos));
         }
         return d.isEmpty() ? null : String.join(", ", d);
     }
