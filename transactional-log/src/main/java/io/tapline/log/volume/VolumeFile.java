@@ -82,6 +82,8 @@ public final class VolumeFile implements BlockVolume {
     private volatile Boolean holesSeeWrites;
     private volatile WriteBehind writeBehind;
     private volatile WritebackPacer pacer;
+    /** QEMU's image locks on {@link #fd}, null when none were taken. */
+    private QemuImageLock qemuLock;
     /** Whether {@link #readWithoutReadahead} reads through the native descriptor (readahead off). */
     private volatile boolean readaheadOff;
 
@@ -126,11 +128,18 @@ public final class VolumeFile implements BlockVolume {
             } else if (existing != sizeBytes) {
                 throw new VolumeSizeMismatchException(path, existing, sizeBytes);
             }
-            return new VolumeFile(path, ch, sizeBytes, seekDataPolicy, writePieceBytes);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
         }
+        VolumeFile v = new VolumeFile(path, ch, sizeBytes, seekDataPolicy, writePieceBytes);
+        try {
+            v.qemuLock = QemuImageLock.lock(v.fd, path); // QEMU's tools and VMs refuse to write it while open here
+        } catch (IOException | RuntimeException e) {
+            v.close();
+            throw e;
+        }
+        return v;
     }
 
     /** Opens an existing image read-write at its current size. */
@@ -510,6 +519,9 @@ public final class VolumeFile implements BlockVolume {
                 LibC.INSTANCE.close(fd);
             } catch (LastErrorException e) {
                 // Nothing was written through this descriptor; the channel below reports real errors.
+            }
+            if (qemuLock != null) {
+                qemuLock.release();
             }
         }
         channel.close();
