@@ -57,7 +57,8 @@ final class ReplicaVolume implements Closeable {
      * The replica image's close-time stamp ({@link ImageStamp}): written at a clean close (not
      * after a promotion, when the node itself serves the image read-write), checked and removed at
      * the next open. A difference means another program wrote the image meanwhile (a mount of
-     * its file system, even read-only, replays the journal): out of sync with no consistent point.
+     * its file system replays the journal, even with -o ro, through a read-write loop device): out of
+     * sync with no consistent point.
      */
     static final String STAMP_FILE = "replica.stamp";
     /**

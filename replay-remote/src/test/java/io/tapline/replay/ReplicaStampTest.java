@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A replica image changed while no replayer held it (an operator mounted its file system, which
- * replays the journal even read-only): the next open finds it out of sync with no consistent
+ * replays its journal, even with -o ro, through a read-write loop device): the next open finds it out of sync with no consistent
  * point, says why in status and the audit log, and a whole-volume resync heals it. An image left
  * alone, or only read, reopens consistent; a promoted volume's close leaves no stamp.
  */
