@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tapline.tools.cli.Json;
+import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +74,20 @@ class NeverStrandedIT {
         return Json.mapper().readTree(out.substring(out.indexOf('{')));
     }
 
+    /** Writes {@code bytes} (each an unsigned byte's value) at each offset of {@code image} behind Tapline's back. */
+    private static void scribble(Path image, long[] offsets, int... bytes) throws IOException {
+        byte[] b = new byte[bytes.length];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) bytes[i];
+        }
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            for (long off : offsets) {
+                f.seek(off);
+                f.write(b);
+            }
+        }
+    }
+
     private static JsonNode status(ReplicationRig rig) throws Exception {
         String json = TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString(), "--json").output();
         return Json.mapper().readTree(json.substring(json.indexOf('{')));
@@ -136,12 +151,7 @@ class NeverStrandedIT {
             rig.awaitSynced(Duration.ofSeconds(60));
             rig.wedge().close();
             long[] offsets = {0, 4096 * 7, 5L << 20, (16L << 20) + 8192, size - 4096};
-            try (RandomAccessFile f = new RandomAccessFile(rig.primary().toFile(), "rw")) {
-                for (long off : offsets) {
-                    f.seek(off);
-                    f.write(new byte[] {(byte) 0xEE, 1, 2, 3});
-                }
-            }
+            scribble(rig.primary(), offsets, 0xEE, 1, 2, 3);
             assertNotEquals(Peers.md5(rig.primary()), Peers.md5(rig.replica()));
             rig.replayer().close(); // the wedge's first status is read before any resync can run
             rig.startWedge();
@@ -162,45 +172,34 @@ class NeverStrandedIT {
 
     @Test
     void aReplicaChangedWhileTheReplayerWasStoppedIsFoundAndHealedByItself() throws Exception {
+        healsAReplicaWrittenBehindItsBack(true, "was changed while the replayer did not hold it");
+    }
+
+    @Test
+    void aReplicaWrittenWhileTheReplayerRunsIsNoticedAndHealedByItself() throws Exception {
+        healsAReplicaWrittenBehindItsBack(false, "was changed by another program while the replayer held it");
+    }
+
+    /**
+     * A synced replica written behind the replayer's back (stopped, or running with the host idle):
+     * the replayer names it in its log, and the whole-volume resync it causes copies exactly the
+     * blocks written, by itself.
+     */
+    private void healsAReplicaWrittenBehindItsBack(boolean replayerStopped, String logLine) throws Exception {
         long size = 32L << 20;
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
             Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
                     randomFile(dir.resolve("source.img"), 8, 31).toString(), rig.uri());
             rig.awaitSynced(Duration.ofSeconds(60));
-            rig.replayer().close();
-            long[] offsets = {8192, 3L << 20, size - 4096};
-            try (RandomAccessFile f = new RandomAccessFile(rig.replica().toFile(), "rw")) {
-                for (long off : offsets) {
-                    f.seek(off);
-                    f.write(new byte[] {0x11, 0x22});
-                }
+            if (replayerStopped) {
+                rig.replayer().close();
             }
-            rig.startReplayer();
-            rig.awaitSynced(Duration.ofSeconds(60));
-            rig.assertReplicaMatchesPrimary();
-            assertTrue(rig.replayer().logText().contains("was changed while the replayer did not hold it"),
-                    "named in the replayer's log");
-            JsonNode resync = status(rig).get("volumes").get(0).get("resync");
-            assertEquals(offsets.length * 4096L, resync.get("bytesSent").asLong(), resync.toString());
-        }
-    }
-
-    @Test
-    void aReplicaWrittenWhileTheReplayerRunsIsNoticedAndHealedByItself() throws Exception {
-        long size = 32L << 20;
-        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
-            Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
-                    randomFile(dir.resolve("source.img"), 8, 41).toString(), rig.uri());
-            rig.awaitSynced(Duration.ofSeconds(60));
-            long[] offsets = {4096, 9L << 20, size - 8192};
-            try (RandomAccessFile f = new RandomAccessFile(rig.replica().toFile(), "rw")) { // the host is idle
-                for (long off : offsets) {
-                    f.seek(off);
-                    f.write(new byte[] {0x33});
-                }
+            long[] offsets = {8192, 9L << 20, size - 4096};
+            scribble(rig.replica(), offsets, 0x11, 0x22);
+            if (replayerStopped) {
+                rig.startReplayer();
             }
-            Poll.until(Duration.ofSeconds(20), rig.replayer()::logText,
-                    () -> rig.replayer().logText().contains("was changed by another program while the replayer held it"));
+            Poll.until(Duration.ofSeconds(20), rig.replayer()::logText, () -> rig.replayer().logText().contains(logLine));
             rig.awaitSynced(Duration.ofSeconds(60));
             rig.assertReplicaMatchesPrimary();
             JsonNode resync = status(rig).get("volumes").get(0).get("resync");
