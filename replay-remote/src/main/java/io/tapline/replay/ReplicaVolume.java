@@ -481,6 +481,20 @@ final class ReplicaVolume implements Closeable {
         return true;
     }
 
+    /** After the image's close: its stamp for the next open (none once promoted); a failure only costs that check. */
+    private void stampAtClose() {
+        try {
+            if (promoted) {
+                ImageStamp.remove(dir.resolve(STAMP_FILE));
+            } else {
+                ImageStamp.write(dir.resolve(STAMP_FILE), dir.resolve(REPLICA_FILE));
+            }
+        } catch (IOException e) {
+            log.warn("volume={} replica image stamp not written ({}): the next open cannot tell whether another"
+                    + " program wrote the image meanwhile", volumeId, e.toString());
+        }
+    }
+
     /** Whether the replica is a consistent image of its source at {@link #lastApplied()}. */
     boolean consistent() {
         return sync.consistent();
@@ -909,11 +923,7 @@ final class ReplicaVolume implements Closeable {
         batchApply.close();
         try {
             replica.close();
-            if (promoted) {
-                ImageStamp.remove(dir.resolve(STAMP_FILE));
-            } else {
-                ImageStamp.write(dir.resolve(STAMP_FILE), dir.resolve(REPLICA_FILE));
-            }
+            stampAtClose();
         } finally {
             try {
                 undo.close();

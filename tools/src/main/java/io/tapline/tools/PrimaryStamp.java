@@ -50,10 +50,18 @@ final class PrimaryStamp {
         ImageStamp.remove(volumeDir.resolve(FILE));
     }
 
-    /** After the wedge closed the primary (every write of its own done): stamps it as it is now. */
-    static void atClose(Path volumeDir, Path primary) throws IOException {
-        if (Files.exists(primary)) {
-            ImageStamp.write(volumeDir.resolve(FILE), primary);
+    /**
+     * After the wedge closed the primary (every write of its own done): stamps it as it is now. A
+     * failure only costs the next start's check (logged).
+     */
+    static void atClose(Path volumeDir, Path primary) {
+        try {
+            if (Files.exists(primary)) {
+                ImageStamp.write(volumeDir.resolve(FILE), primary);
+            }
+        } catch (IOException e) {
+            LOG.warn("primary {} stamp not written ({}): the next start cannot tell whether another program wrote"
+                    + " it meanwhile", primary, e.toString());
         }
     }
 }
