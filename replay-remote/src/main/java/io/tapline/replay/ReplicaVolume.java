@@ -461,6 +461,9 @@ final class ReplicaVolume implements Closeable {
      * @return whether the replica's state changed (the caller tells its source)
      */
     boolean checkOutsideWrites() throws IOException {
+        if (VolumeHost.OUTSIDE_WRITES_CHECK_MILLIS == 0) {
+            return false;
+        }
         String what = outsideWrites.sinceOwnWrites();
         if (what != null) {
             outsideChangePending = outsideChangePending != null ? outsideChangePending : what;

@@ -21,6 +21,7 @@ final class ReplicationRig implements AutoCloseable {
     final InetSocketAddress wedgeMetrics;
     final InetSocketAddress replayMetrics;
     private TaplineProcess replayer;
+    private java.util.List<String> replayerJvm = java.util.List.of();
     private TaplineProcess wedge;
     private final java.util.List<TaplineProcess> others = new java.util.ArrayList<>();
     private int wedgeStarts;
@@ -48,13 +49,21 @@ final class ReplicationRig implements AutoCloseable {
         return this;
     }
 
+    /** JVM options (system properties) for every replayer this rig starts from now on. */
+    ReplicationRig withReplayerJvmOptions(String... options) {
+        replayerJvm = java.util.List.of(options);
+        return this;
+    }
+
     void startReplayer(String... extraArgs) throws IOException, InterruptedException {
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
                 "replay", "--listen", hostPort(linkAddress), "--data", dir.resolve("remote").toString(),
                 "--metrics", hostPort(replayMetrics)));
         args.addAll(java.util.List.of(extraArgs));
         // A replayer with --nbd serves replica exports: it scans for role changes busily (see BUSY_SCAN).
-        java.util.List<String> jvm = args.contains("--nbd") ? TaplineProcess.BUSY_SCAN : java.util.List.of("-Xmx512m");
+        java.util.List<String> jvm = new java.util.ArrayList<>(args.contains("--nbd") ? TaplineProcess.BUSY_SCAN
+                : java.util.List.of("-Xmx512m"));
+        jvm.addAll(replayerJvm);
         replayer = TaplineProcess.startWithJvmOptions(dir.resolve("replay-" + (++replayerStarts) + ".log"), jvm,
                 args.toArray(String[]::new)).awaitListening(linkAddress, START);
     }
