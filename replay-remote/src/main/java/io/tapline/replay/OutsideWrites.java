@@ -2,7 +2,6 @@ package io.tapline.replay;
 
 import io.tapline.log.volume.ImageStamp;
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -29,17 +28,15 @@ final class OutsideWrites {
         own = ImageStamp.of(image);
     }
 
-    /** What changed since {@link #ownWritesDone}, or null when nothing did (or there is no baseline yet). */
+    /**
+     * What changed since {@link #ownWritesDone} (or since the last change this reported: each is
+     * reported once), or null when nothing did or there is no baseline yet.
+     */
     String sinceOwnWrites() throws IOException {
-        if (own == null) {
-            return null;
+        String changed = own == null ? null : own.changedSince(image);
+        if (changed != null) {
+            ownWritesDone();
         }
-        ImageStamp now;
-        try {
-            now = ImageStamp.of(image);
-        } catch (NoSuchFileException e) {
-            return "it is gone";
-        }
-        return now == null ? null : own.differences(now);
+        return changed;
     }
 }

@@ -426,12 +426,7 @@ final class ReplicaVolume implements Closeable {
      * resync compares the whole volume.
      */
     void diverged(io.tapline.journey.control.SourceDiverged d) throws IOException {
-        SyncState after = SyncState.writtenElsewhere(lastApplied);
-        state.persist(lastApplied, after);
-        sync = after;
-        chunkWrites.reset(lastApplied);
-        audit.append(AuditType.VERIFY, d.atSequence(), 0, 0, 0, 0, 0, null, "source", d.reason());
-        audit.sync();
+        writtenElsewhere(AuditType.VERIFY, d.atSequence(), "source", d.reason());
         log.error("volume={} {}: out of sync until a whole-volume resync", volumeId, d.reason());
     }
 
@@ -441,15 +436,23 @@ final class ReplicaVolume implements Closeable {
      * compares the whole volume.
      */
     private void changedOutside(String what) throws IOException {
+        String reason = "replica image " + dir.resolve(REPLICA_FILE) + " " + what
+                + "; out of sync until a whole-volume resync";
+        writtenElsewhere(AuditType.VERIFY, lastApplied, "replayer", reason);
+        log.error("volume={} {}", volumeId, reason);
+    }
+
+    /**
+     * The replica holds data written outside the log: out of sync with no consistent point
+     * (durably), its per-chunk write sequences restarted, and the audit entry that says why.
+     */
+    private void writtenElsewhere(AuditType type, long auditSequence, String who, String detail) throws IOException {
         SyncState after = SyncState.writtenElsewhere(lastApplied);
         state.persist(lastApplied, after);
         sync = after;
         chunkWrites.reset(lastApplied);
-        String reason = "replica image " + dir.resolve(REPLICA_FILE) + " " + what
-                + "; out of sync until a whole-volume resync";
-        audit.append(AuditType.VERIFY, lastApplied, 0, 0, 0, 0, 0, null, "replayer", reason);
+        audit.append(type, auditSequence, 0, 0, 0, 0, 0, null, who, detail);
         audit.sync();
-        log.error("volume={} {}", volumeId, reason);
     }
 
     /**
@@ -465,9 +468,8 @@ final class ReplicaVolume implements Closeable {
             return false;
         }
         String what = outsideWrites.sinceOwnWrites();
-        if (what != null) {
-            outsideChangePending = outsideChangePending != null ? outsideChangePending : what;
-            outsideWrites.ownWritesDone(); // the same change is noticed once
+        if (what != null && outsideChangePending == null) {
+            outsideChangePending = what;
         }
         if (outsideChangePending == null || staged != 0) {
             return false;
@@ -519,12 +521,7 @@ final class ReplicaVolume implements Closeable {
      * the demotion. The next source resyncs the whole volume by chunk checksums.
      */
     void demoted(VolumeRole role, String detail) throws IOException {
-        SyncState after = SyncState.writtenElsewhere(lastApplied);
-        state.persist(lastApplied, after);
-        sync = after;
-        chunkWrites.reset(lastApplied);
-        audit.append(AuditType.DEMOTE, lastApplied, 0, 0, 0, 0, 0, null, role.actor(), detail);
-        audit.sync();
+        writtenElsewhere(AuditType.DEMOTE, lastApplied, role.actor(), detail);
         log.warn("volume={} demoted to secondary generation={} at seq={} actor={}: out of sync until resynced",
                 volumeId, role.generation(), lastApplied, role.actor());
     }

@@ -12,6 +12,7 @@ import io.tapline.log.audit.AuditEntry;
 import io.tapline.log.audit.AuditLog;
 import io.tapline.log.audit.AuditType;
 import io.tapline.log.undo.UndoConfig;
+import io.tapline.log.volume.ChangeTimes;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +50,7 @@ class ReplicaStampTest {
     @Test
     void anImageWrittenWhileNoReplayerHeldItIsOutOfSyncAndAudited() throws Exception {
         applyAllAndClose(RollbackTest.history());
-        Thread.sleep(20); // past the close's change time on a kernel without fine-grained ones
+        ChangeTimes.movedPast(image());
         try (RandomAccessFile f = new RandomAccessFile(image().toFile(), "rw")) {
             f.seek(4096);
             f.write(0x5a);
@@ -78,7 +79,7 @@ class ReplicaStampTest {
             v.apply(BatchCodec.pack(0, records.subList(0, 100)));
             v.checkOutsideWrites();
             assertTrue(v.consistent(), "its own writes are not another program's");
-            Thread.sleep(20);
+            ChangeTimes.movedPast(image());
             try (RandomAccessFile f = new RandomAccessFile(image().toFile(), "rw")) {
                 f.seek(8192);
                 f.write(0x5a);
@@ -101,7 +102,7 @@ class ReplicaStampTest {
     void anIdleOpenImageIsLookedAtWithoutAGroup() throws Exception {
         try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
             v.apply(BatchCodec.pack(0, RollbackTest.history().subList(0, 50)));
-            Thread.sleep(20);
+            ChangeTimes.movedPast(image());
             Files.setPosixFilePermissions(image(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
             assertTrue(v.consistent());
             v.checkOutsideWrites();

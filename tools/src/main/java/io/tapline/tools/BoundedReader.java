@@ -68,6 +68,21 @@ final class BoundedReader<T> {
         }
     }
 
+    /**
+     * For a server thread that answers without the figures: {@link #get}, or null when the read
+     * did not end in time or failed (an interrupt is kept for the caller's thread).
+     */
+    T getOrNull(long waitMillis) {
+        try {
+            return get(waitMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
     /** How long the read running now has run, in milliseconds; 0 when none runs. */
     synchronized long runningForMillis() {
         return pending == null || pending.isDone() ? 0

@@ -37,13 +37,8 @@ final class BufferStatusSampler {
         if (r != null && System.nanoTime() - r.atNanos() < FRESH_NANOS) {
             return r.status();
         }
-        Reading got;
-        try {
-            got = reader.get(WAIT_MILLIS);
-        } catch (Exception e) {
-            got = null; // the buffer did not answer (or failed): the last reading, whose age says so
-        }
-        Reading use = got != null ? got : r;
+        Reading got = reader.getOrNull(WAIT_MILLIS); // null: the buffer did not answer (or failed)
+        Reading use = got != null ? got : r; // then the last reading, whose age says so
         return use == null ? null : use.status();
     }
 

@@ -85,13 +85,21 @@ public record ImageStamp(long device, long inode, long sizeBytes, long ctimeNano
         if (then == null) {
             return "its close-time stamp " + stampFile + " is damaged";
         }
+        return then.changedSince(image);
+    }
+
+    /**
+     * What differs between this stamp and {@code image} as it is now: null when nothing does (or
+     * the image is not a regular file), else one line ({@code "it is gone"} when it was deleted).
+     */
+    public String changedSince(Path image) throws IOException {
         ImageStamp now;
         try {
             now = of(image);
         } catch (NoSuchFileException e) {
             return "it is gone";
         }
-        return now == null ? null : then.differences(now);
+        return now == null ? null : differences(now);
     }
 
     /** Removes the stamp (durably): from now on the owner writes the image, until its next clean close. */
@@ -102,7 +110,7 @@ public record ImageStamp(long device, long inode, long sizeBytes, long ctimeNano
     }
 
     /** What differs from {@code now}, or null when the image is the one stamped. */
-    public String differences(ImageStamp now) {
+    String differences(ImageStamp now) {
         List<String> d = new ArrayList<>();
         if (device != now.device || inode != now.inode) {
             d.add("replaced by another file (device " + device + " inode " + inode + " then, device " + now.device

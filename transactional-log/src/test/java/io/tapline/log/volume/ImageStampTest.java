@@ -38,7 +38,7 @@ class ImageStampTest {
         }
         stamp = tmp.resolve("primary.stamp");
         ImageStamp.write(stamp, image);
-        later();
+        ChangeTimes.movedPast(image);
     }
 
     @Test
@@ -64,7 +64,7 @@ class ImageStampTest {
         }
         assertNotNull(ImageStamp.changedSince(stamp, image));
         ImageStamp.write(stamp, image);
-        later();
+        ChangeTimes.movedPast(image);
         Files.setPosixFilePermissions(image, EnumSet.of(PosixFilePermission.OWNER_READ));
         assertNotNull(ImageStamp.changedSince(stamp, image));
     }
@@ -106,13 +106,5 @@ class ImageStampTest {
         ImageStamp.remove(stamp);
         ImageStamp.remove(stamp);
         assertFalse(Files.exists(stamp));
-    }
-
-    /**
-     * Lets the clock move on past the stamp: a kernel without fine-grained change times (before
-     * Linux 6.13's multigrain timestamps) gives two changes within one tick the same ctime.
-     */
-    private static void later() throws InterruptedException {
-        Thread.sleep(20);
     }
 }
