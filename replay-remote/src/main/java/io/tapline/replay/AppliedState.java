@@ -18,11 +18,13 @@ import java.util.zip.CRC32C;
  * previous state. Reading picks the valid slot with the higher generation. Big-endian.
  *
  * <pre>
- * slot (at offset 0 or 512), version 3
+ * slot (at offset 0 or 512), version 4
  * offset size field
  *  0      4   magic                0x54504153 ("TPAS")
- *  4      2   version              3 (versions 1 and 2 are read: their crc32c was at 32 and 48, and
- *                                  the last record's CRC is unknown)
+ *  4      2   version              4 (versions 1 to 3 are read: their crc32c was at 32, 48 and 56,
+ *                                  the last record's CRC is unknown before 3, and before 4 the
+ *                                  consistent run is taken to start at consistentSequence and
+ *                                  every rollback to be exact)
  *  6      2   flags                bit 0 OUT_OF_SYNC, bit 1 RESYNCING, bit 2 COVERED_BY_RESYNC,
  *                                  bit 3 GAP_DURING_RESYNC
  *  8      8   generation           +1 per write
@@ -31,8 +33,14 @@ import java.util.zip.CRC32C;
  * 32      8   consistentSequence   newest sequence at which the replica was consistent
  * 40      8   resyncId             the resync epoch being applied, 0 if none
  * 48      8   lastRecordCrc        CRC-32C of the last applied record (unsigned), -1 if unknown
- * 56      4   crc32c               CRC-32C of bytes [0, 56)
- * 60    452   zero
+ * 56      8   consistentSince      first sequence of the consistent run ending at consistentSequence,
+ *                                  -1 when no consistent point is known
+ * 64      8   exactFrom            oldest sequence a rollback rebuilds exactly (written outside the
+ *                                  log before it), 0 if every one does
+ * 72      4   runCount             earlier consistent runs kept, 0..24, oldest first
+ * 76    384   runs                 runCount pairs (since, until), 8 bytes each, then zero
+ * 460     4   crc32c               CRC-32C of bytes [0, 460)
+ * 464    48   zero
  * </pre>
  *
  * <p>Not thread-safe: used by the volume's apply thread only.
@@ -40,7 +48,7 @@ import java.util.zip.CRC32C;
 final class AppliedState implements Closeable {
     static final String FILE = "applied.state";
     static final int MAGIC = 0x54504153;
-    static final int VERSION = 3;
+    static final int VERSION = 4;
     static final int SLOT_BYTES = 512;
     private static final int FLAG_OUT_OF_SYNC = 1;
     private static final int FLAG_RESYNCING = 2;
@@ -49,6 +57,8 @@ final class AppliedState implements Closeable {
     private static final int V1_CRC_AT = 32;
     private static final int V2_CRC_AT = 48;
     private static final int V3_CRC_AT = 56;
+    private static final int V4_RUNS_AT = 72;
+    private static final int V4_CRC_AT = V4_RUNS_AT + 4 + 16 * ConsistentRuns.MAX;
 
     private final Path file;
     private final FileChannel channel;
@@ -83,6 +93,12 @@ final class AppliedState implements Closeable {
 
     /** Reads the state of {@code dir} without changing anything; null when there is none. */
     static VolumeStatus peek(Path dir, String volumeId) throws IOException {
+        Durable d = peekDurable(dir);
+        return d == null ? null : VolumeStatus.of(volumeId, d.lastApplied(), d.sync(), null, 0, false);
+    }
+
+    /** The durable applied sequence and sync state of {@code dir}, read without changing anything; null when none. */
+    static Durable peekDurable(Path dir) throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
             return null;
@@ -90,8 +106,12 @@ final class AppliedState implements Closeable {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             AppliedState state = new AppliedState(file, ch);
             state.load();
-            return VolumeStatus.of(volumeId, state.lastApplied, state.sync, null, 0, false);
+            return new Durable(state.lastApplied, state.sync);
         }
+    }
+
+    /** What {@code applied.state} holds: the last applied sequence and the replica's sync state there. */
+    record Durable(long lastApplied, SyncState sync) {
     }
 
     private void load() throws IOException {
@@ -133,7 +153,7 @@ final class AppliedState implements Closeable {
         if (version < 1 || version > VERSION) {
             return "slot " + slot + " version: " + version + " (expected: 1.." + VERSION + ")";
         }
-        int crcAt = version == 1 ? V1_CRC_AT : version == 2 ? V2_CRC_AT : V3_CRC_AT;
+        int crcAt = version == 1 ? V1_CRC_AT : version == 2 ? V2_CRC_AT : version == 3 ? V3_CRC_AT : V4_CRC_AT;
         int stored = s.getInt(crcAt);
         CRC32C crc = new CRC32C();
         crc.update(s.duplicate().position(0).limit(crcAt));
@@ -147,12 +167,38 @@ final class AppliedState implements Closeable {
         int flags = s.getShort(6);
         boolean outOfSync = (flags & FLAG_OUT_OF_SYNC) != 0;
         long firstGap = s.getLong(24);
-        if ((s.getShort(4) & 0xFFFF) == 1) {
-            return outOfSync ? new SyncState(true, false, false, false, firstGap, Math.max(0, firstGap - 1), 0)
-                    : SyncState.consistentAt(lastApplied);
+        int version = s.getShort(4) & 0xFFFF;
+        if (version == 1) {
+            long consistent = outOfSync ? Math.max(0, firstGap - 1) : lastApplied;
+            return new SyncState(outOfSync, false, false, false, outOfSync ? firstGap : 0, consistent, 0, consistent,
+                    0, ConsistentRuns.NONE);
+        }
+        long consistent = s.getLong(32);
+        long since;
+        long exactFrom = 0;
+        ConsistentRuns runs = ConsistentRuns.NONE;
+        if (version >= 4) {
+            since = s.getLong(56);
+            exactFrom = s.getLong(64);
+            runs = readRuns(s);
+        } else {
+            // Before version 4 no run was kept: only its last point is known consistent.
+            since = outOfSync && consistent == 0 ? -1 : consistent;
         }
         return new SyncState(outOfSync, (flags & FLAG_RESYNCING) != 0, (flags & FLAG_COVERED) != 0,
-                (flags & FLAG_GAP_DURING_RESYNC) != 0, firstGap, s.getLong(32), s.getLong(40));
+                (flags & FLAG_GAP_DURING_RESYNC) != 0, firstGap, consistent, s.getLong(40), since, exactFrom, runs);
+    }
+
+    private static ConsistentRuns readRuns(ByteBuffer s) {
+        int n = s.getInt(V4_RUNS_AT);
+        if (n < 0 || n > ConsistentRuns.MAX) {
+            return ConsistentRuns.NONE; // inside a slot whose CRC matched: cannot happen unless written so
+        }
+        long[] bounds = new long[2 * n];
+        for (int i = 0; i < bounds.length; i++) {
+            bounds[i] = s.getLong(V4_RUNS_AT + 4 + 8 * i);
+        }
+        return ConsistentRuns.of(bounds);
     }
 
     private static void writeSlot(ByteBuffer dst, int at, long generation, long lastApplied, SyncState sync,
@@ -162,16 +208,23 @@ final class AppliedState implements Closeable {
                 | (sync.coveredByResync() ? FLAG_COVERED : 0) | (sync.gapDuringResync() ? FLAG_GAP_DURING_RESYNC : 0);
         s.putInt(MAGIC).putShort((short) VERSION).putShort((short) flags)
                 .putLong(generation).putLong(lastApplied).putLong(sync.firstGapSequence())
-                .putLong(sync.consistentSequence()).putLong(sync.resyncId()).putLong(lastRecordCrc);
+                .putLong(sync.consistentSequence()).putLong(sync.resyncId()).putLong(lastRecordCrc)
+                .putLong(sync.consistentSince()).putLong(sync.exactFrom());
+        long[] runs = sync.earlierRuns().bounds();
+        s.putInt(runs.length / 2);
+        for (long b : runs) {
+            s.putLong(b);
+        }
         CRC32C crc = new CRC32C();
-        crc.update(s.duplicate().flip());
-        s.putInt((int) crc.getValue());
+        crc.update(s.duplicate().position(0).limit(V4_CRC_AT));
+        s.putInt(V4_CRC_AT, (int) crc.getValue());
     }
 
     /** As {@link #persist(long, SyncState)} for a replica that is consistent, or out of sync since {@code newFirstGap}. */
     void persist(long newLastApplied, boolean newOutOfSync, long newFirstGap) throws IOException {
         persist(newLastApplied, newOutOfSync
-                ? new SyncState(true, false, false, false, newFirstGap, Math.max(0, newFirstGap - 1), 0)
+                ? new SyncState(true, false, false, false, newFirstGap, Math.max(0, newFirstGap - 1), 0,
+                        Math.max(0, newFirstGap - 1), 0, ConsistentRuns.NONE)
                 : SyncState.consistentAt(newLastApplied));
     }
 

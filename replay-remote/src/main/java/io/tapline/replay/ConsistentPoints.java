@@ -33,12 +33,13 @@ public record ConsistentPoints(String volumeId, long appliedSequence, List<Long>
         if (ControlFiles.read(dir, ControlFiles.INTENT) != null) {
             throw new RefusedException("volume " + volumeId + " is being rolled back; retry once it is done");
         }
-        VolumeStatus st = AppliedState.peek(dir, volumeId);
-        long applied = st == null ? 0 : st.lastAppliedSequence();
+        AppliedState.Durable st = AppliedState.peekDurable(dir);
+        long applied = st == null ? 0 : st.lastApplied();
+        long exactFrom = st == null ? 0 : st.sync().exactFrom(); // below it no image is the one the replica held
         TreeSet<Long> points = new TreeSet<>();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
             UndoLog.Window w = undo.window();
-            long oldest = w.empty() ? applied : w.oldestReachableSequence();
+            long oldest = Math.max(w.empty() ? applied : w.oldestReachableSequence(), exactFrom);
             for (long seq : undo.sequencesOf(BARRIERS)) {
                 if (seq >= oldest && seq <= applied) {
                     points.add(seq);

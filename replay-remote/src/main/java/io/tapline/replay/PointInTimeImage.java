@@ -59,14 +59,15 @@ public final class PointInTimeImage {
         checkNoRollback(dir, volumeId);
         copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), out);
         afterCopy.run();
-        VolumeStatus st = AppliedState.peek(dir, volumeId);
-        long lastApplied = st == null ? 0 : st.lastAppliedSequence();
+        AppliedState.Durable st = AppliedState.peekDurable(dir);
+        long lastApplied = st == null ? 0 : st.lastApplied();
+        long exactFrom = st == null ? 0 : st.sync().exactFrom();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"));
                 VolumeFile image = VolumeFile.openExisting(out)) {
             MarkIndex marks = MarkIndex.read(dir);
             long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
             RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
-                    undo.newestSequence()));
+                    undo.newestSequence()), exactFrom);
             undo.replayAbove(target, GatheringRestorer.of(image));
             checkNoRollback(dir, volumeId);
             return target;

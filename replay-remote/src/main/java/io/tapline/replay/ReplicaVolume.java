@@ -297,11 +297,11 @@ final class ReplicaVolume implements Closeable {
     long resolveTarget(int targetKind, long value, String markName) throws RefusedException {
         if (targetKind == JourneyMessage.AdminRequest.TO_LAST_CONSISTENT) {
             long target = sync.consistentSequence();
-            RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied);
+            RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied, sync.exactFrom());
             return target;
         }
         long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
-        RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied);
+        RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied, sync.exactFrom());
         return target;
     }
 
@@ -477,9 +477,15 @@ final class ReplicaVolume implements Closeable {
         String pending = outsideChangePending;
         outsideChangePending = null;
         if (sync.outOfSync() && !sync.resyncing() && sync.consistentSequence() == 0) {
-            // Already waiting for a whole-volume resync, and none under way that this could spoil.
+            // Already waiting for a whole-volume resync, and none under way that this could spoil; but
+            // rollbacks to the records applied since the last change are no longer exact.
             log.warn("volume={} replica image {} changed again by another program ({}); still out of sync", volumeId,
                     dir.resolve(REPLICA_FILE), pending);
+            if (sync.exactFrom() <= lastApplied) {
+                SyncState after = sync.writtenOutsideAfter(lastApplied);
+                state.persist(lastApplied, after);
+                sync = after;
+            }
             return false;
         }
         changedOutside("was changed by another program while the replayer held it open (" + pending + ")");

@@ -42,6 +42,22 @@ public final class RollbackTargets {
         };
     }
 
+    /**
+     * As {@link #checkReachable(String, long, UndoLog.Window, long)}, and refuses a target the undo
+     * log cannot rebuild exactly because the replica was written outside the log after it
+     * ({@code exactFrom}, {@code applied.state}); the applied sequence itself is always exact.
+     */
+    static void checkReachable(String volumeId, long target, UndoLog.Window w, long lastApplied, long exactFrom)
+            throws RefusedException {
+        checkReachable(volumeId, target, w, lastApplied);
+        if (target < exactFrom && target != lastApplied) {
+            throw new RefusedException("target seq " + target + " cannot be rebuilt: volume " + volumeId
+                    + " was written outside the log after seq " + (exactFrom - 1) + " (see `tapline audit`), and the"
+                    + " undo log holds no before-images of those writes; the oldest exact point is seq "
+                    + Math.min(exactFrom, lastApplied));
+        }
+    }
+
     /** @throws RefusedException when {@code target} is above the applied sequence or below the window */
     public static void checkReachable(String volumeId, long target, UndoLog.Window w, long lastApplied)
             throws RefusedException {

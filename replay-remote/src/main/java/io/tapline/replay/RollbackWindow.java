@@ -12,7 +12,8 @@ import java.util.List;
  *
  * @param volumeId                the volume
  * @param appliedSequence         durable last applied sequence
- * @param oldestReachableSequence oldest sequence a rollback or image can reach
+ * @param oldestReachableSequence oldest sequence a rollback or image can reach: the undo log's oldest, or
+ *                                {@code exactFrom} when the replica was written outside the log later
  * @param oldestTimeNanos         capture time of the first record above it (0 if the log is empty)
  * @param undoBytes               bytes the undo log takes
  * @param undoSegments            undo segment files
@@ -24,10 +25,12 @@ import java.util.List;
  * @param replicaState            consistent, out-of-sync or resyncing, as of the durable applied state
  * @param consistentSequence      newest sequence at which the replica was consistent
  *                                ({@code rollback --to-last-consistent})
+ * @param exactFromSequence       0, or the sequence after which the replica was last written outside the
+ *                                log, plus one: older points cannot be rebuilt (see {@code tapline audit})
  */
 public record RollbackWindow(String volumeId, long appliedSequence, long oldestReachableSequence,
         long oldestTimeNanos, long undoBytes, int undoSegments, long undoDiskBytes, String pausedReason, boolean rollbackInProgress,
-        List<MarkIndex.Mark> marks, String replicaState, long consistentSequence) {
+        List<MarkIndex.Mark> marks, String replicaState, long consistentSequence, long exactFromSequence) {
 
     /** @throws RefusedException when there is no such volume */
     public static RollbackWindow read(Path dataDir, String volumeId) throws IOException, RefusedException {
@@ -35,16 +38,21 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
         if (VolumeMeta.read(dir) == null) {
             throw new RefusedException("no volume " + volumeId + " in " + dataDir);
         }
-        VolumeStatus st = AppliedState.peek(dir, volumeId);
-        long applied = st == null ? 0 : st.lastAppliedSequence();
+        AppliedState.Durable d = AppliedState.peekDurable(dir);
+        VolumeStatus st = d == null ? null : VolumeStatus.of(volumeId, d.lastApplied(), d.sync(), null, 0, false);
+        long applied = d == null ? 0 : d.lastApplied();
+        long exactFrom = d == null ? 0 : d.sync().exactFrom();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
             UndoLog.Window w = undo.window();
             ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
-            return new RollbackWindow(volumeId, applied, w.empty() ? applied : w.oldestReachableSequence(),
-                    w.empty() ? 0 : w.oldestTimeNanos(), w.bytes(), w.segments(), w.diskBytes(),
+            long oldest = w.empty() ? applied : w.oldestReachableSequence();
+            boolean floored = exactFrom > oldest;
+            return new RollbackWindow(volumeId, applied, floored ? Math.min(exactFrom, applied) : oldest,
+                    w.empty() ? 0 : floored ? undo.captureTimeAbove(Math.min(exactFrom, applied)) : w.oldestTimeNanos(),
+                    w.bytes(), w.segments(), w.diskBytes(),
                     paused == null ? null : paused.text(), ControlFiles.read(dir, ControlFiles.INTENT) != null,
                     MarkIndex.read(dir).marks(), st == null ? "consistent" : st.state(),
-                    st == null ? 0 : st.consistentSequence());
+                    st == null ? 0 : st.consistentSequence(), exactFrom);
         }
     }
 }

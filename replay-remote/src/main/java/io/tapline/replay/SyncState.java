@@ -23,25 +23,51 @@ import io.tapline.log.ResyncEpoch;
  *       and did not reach the BEGIN across a hole (records missing, not only chunks);
  *       and no GAP arrived inside the epoch.</li>
  *   <li>{@code consistentSequence} is the newest applied sequence at which the replica was
- *       consistent: the target of {@code rollback --to-last-consistent}.</li>
+ *       consistent: the target of {@code rollback --to-last-consistent}. The replica was consistent
+ *       at every sequence from {@code consistentSince} to it (one unbroken run; -1 and 0 when no
+ *       consistent point is known), and in each of {@code earlierRuns} (the last
+ *       {@link ConsistentRuns#MAX}). A rollback is consistent only at a point inside a run.</li>
+ *   <li>{@code exactFrom}: the replica was written outside the log (another program, a promotion,
+ *       a history that diverged, bytes a verify found different) after sequence
+ *       {@code exactFrom - 1}; the undo log holds no before-images of those writes, so no rollback
+ *       or image below {@code exactFrom} gives back what the replica held there. 0 when never.</li>
  * </ul>
  * Example: applied 1..10 consistent; 11 GAP -> out of sync, consistent at 10; 12 RESYNC_BEGIN
- * id 7 -> resyncing; hashes served for 7; 13..40 WRITEs; 41 RESYNC_END 7 -> consistent at 41.
+ * id 7 -> resyncing; hashes served for 7; 13..40 WRITEs; 41 RESYNC_END 7 -> consistent at 41,
+ * a run from 41, the run 0..10 kept; a rollback to 5 is consistent, one to 20 is out of sync,
+ * consistent at 10.
  *
  * @param outOfSync          data is missing (a GAP or a hole was applied and not healed)
  * @param resyncing          inside a resync epoch
  * @param coveredByResync    the current epoch covers this replica (consistent at BEGIN, or hashed)
  * @param gapDuringResync    a GAP arrived inside the current epoch
  * @param firstGapSequence   sequence of the first unhealed GAP, 0 if none
- * @param consistentSequence newest sequence at which the replica was consistent
+ * @param consistentSequence newest sequence at which the replica was consistent, 0 if none is known
  * @param resyncId           the current epoch, 0 if none
+ * @param consistentSince    first sequence of the run that ends at {@code consistentSequence}, -1 if none
+ * @param exactFrom          oldest sequence a rollback or image rebuilds exactly, 0 if every one does
+ * @param earlierRuns        the consistent runs before that one
  */
 record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, boolean gapDuringResync,
-        long firstGapSequence, long consistentSequence, long resyncId) {
+        long firstGapSequence, long consistentSequence, long resyncId, long consistentSince, long exactFrom,
+        ConsistentRuns earlierRuns) {
 
-    /** A replica consistent at {@code sequence}. */
+    /** A replica consistent at {@code sequence}, with nothing known of it before. */
     static SyncState consistentAt(long sequence) {
-        return new SyncState(false, false, false, false, 0, sequence, 0);
+        return new SyncState(false, false, false, false, 0, sequence, 0, sequence, 0, ConsistentRuns.NONE);
+    }
+
+    /** Consistent at {@code sequence}: the current run goes on if the replica is consistent, else one starts there. */
+    private SyncState consistentNowAt(long sequence) {
+        if (consistent()) {
+            return new SyncState(false, false, false, false, 0, sequence, 0, consistentSince, exactFrom, earlierRuns);
+        }
+        return new SyncState(false, false, false, false, 0, sequence, 0, sequence, exactFrom, allRuns());
+    }
+
+    /** Every run known, the one ending at {@code consistentSequence} last. */
+    private ConsistentRuns allRuns() {
+        return consistentSince < 0 ? earlierRuns : earlierRuns.with(consistentSince, consistentSequence);
     }
 
     /** Whether the replica is a consistent image now. */
@@ -68,17 +94,17 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
                 boolean covered = (!s.outOfSync && !s.resyncing) || (e != null && e.copy() && (e.full()
                         || (!crossedHole && s.consistentSequence > 0 && s.consistentSequence >= e.copiedSince())));
                 return new SyncState(s.outOfSync, true, covered, false, s.firstGapSequence, s.consistentSequence,
-                        e == null ? 0 : e.id());
+                        e == null ? 0 : e.id(), s.consistentSince, s.exactFrom, s.earlierRuns);
             }
             case RESYNC_END -> {
                 if (!s.resyncing || epochId(r) != s.resyncId) {
                     return s.advancedTo(r.sequence());
                 }
                 if (s.coveredByResync && !s.gapDuringResync) {
-                    return consistentAt(r.sequence());
+                    return s.consistentNowAt(r.sequence()); // resyncing until here: a new run starts
                 }
                 return new SyncState(true, false, false, false, s.firstGapSequence == 0 ? r.sequence()
-                        : s.firstGapSequence, s.consistentSequence, 0);
+                        : s.firstGapSequence, s.consistentSequence, 0, s.consistentSince, s.exactFrom, s.earlierRuns);
             }
             default -> {
                 return s.advancedTo(r.sequence());
@@ -91,16 +117,24 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
         if (!resyncing || epoch != resyncId || coveredByResync) {
             return this;
         }
-        return new SyncState(outOfSync, true, true, gapDuringResync, firstGapSequence, consistentSequence, resyncId);
+        return new SyncState(outOfSync, true, true, gapDuringResync, firstGapSequence, consistentSequence, resyncId,
+                consistentSince, exactFrom, earlierRuns);
     }
 
     /**
      * An online verify proved bytes differ at applied sequence {@code lastApplied}: out of sync
      * from there (the damage is older, but no record says when), healed only by a resync epoch
-     * that compares it.
+     * that compares it. Bytes the log does not explain: no rollback below {@code lastApplied + 1}
+     * is exact any more.
      */
     SyncState differenceFound(long lastApplied) {
-        return withGap(lastApplied, lastApplied);
+        return withGap(lastApplied, lastApplied).writtenOutsideAfter(lastApplied);
+    }
+
+    /** The same state, with no rollback below {@code lastApplied + 1} exact any more. */
+    SyncState writtenOutsideAfter(long lastApplied) {
+        return new SyncState(outOfSync, resyncing, coveredByResync, gapDuringResync, firstGapSequence,
+                consistentSequence, resyncId, consistentSince, Math.max(exactFrom, lastApplied + 1), earlierRuns);
     }
 
     /**
@@ -113,31 +147,58 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
     }
 
     /**
-     * The replica was written outside the log (served read-write while promoted): out of sync
-     * from {@code lastApplied} with no consistent point known (0), so the next resync compares
-     * the whole volume.
+     * The replica was written outside the log after {@code lastApplied} (served read-write while
+     * promoted, another program, a diverged history): out of sync from {@code lastApplied} with no
+     * consistent point known (0), so the next resync compares the whole volume; no rollback below
+     * {@code lastApplied + 1} is exact any more.
      */
     static SyncState writtenElsewhere(long lastApplied) {
-        return new SyncState(true, false, false, false, lastApplied, 0, 0);
+        return new SyncState(true, false, false, false, lastApplied, 0, 0, -1, lastApplied + 1, ConsistentRuns.NONE);
     }
 
-    /** After a rollback to {@code target}: consistent there if it is not past the last consistent point. */
+    /** Whether a rollback or image to {@code target} gives back exactly what the replica held there. */
+    boolean exactAt(long target, long lastApplied) {
+        return target >= exactFrom || target == lastApplied;
+    }
+
+    /**
+     * After a rollback to {@code target}: consistent there if a known consistent run holds it and
+     * it is rebuilt exactly ({@code exactFrom}); else out of sync, consistent at the end of the
+     * newest run before it (which the rollback kept), or with no consistent point known, so that
+     * the next resync compares the whole volume. An unfinished epoch is abandoned.
+     */
     SyncState rolledBackTo(long target) {
-        if (target <= consistentSequence) {
-            return consistentAt(target);
+        if (target >= exactFrom) {
+            if (consistentSince >= 0 && consistentSince <= target) {
+                return rolledBackInto(target, consistentSince, consistentSequence, earlierRuns);
+            }
+            int i = earlierRuns.newestStartingAtOrBefore(target);
+            if (i >= 0) {
+                return rolledBackInto(target, earlierRuns.since(i), earlierRuns.until(i), earlierRuns.before(i));
+            }
         }
-        return new SyncState(outOfSync || resyncing, false, false, false,
-                firstGapSequence > target ? 0 : firstGapSequence, consistentSequence, 0);
+        return new SyncState(true, false, false, false, target, 0, 0, -1, exactFrom, ConsistentRuns.NONE);
+    }
+
+    /** After a rollback to {@code target}, whose newest run starting at or before it is {@code since..until}. */
+    private SyncState rolledBackInto(long target, long since, long until, ConsistentRuns older) {
+        if (target <= until) {
+            return new SyncState(false, false, false, false, 0, target, 0, since, exactFrom, older);
+        }
+        if (until >= exactFrom) {
+            return new SyncState(true, false, false, false, until + 1, until, 0, since, exactFrom, older);
+        }
+        return new SyncState(true, false, false, false, target, 0, 0, -1, exactFrom, ConsistentRuns.NONE);
     }
 
     private SyncState advancedTo(long sequence) {
-        return consistent() ? consistentAt(sequence) : this;
+        return consistent() ? consistentNowAt(sequence) : this;
     }
 
     private SyncState withGap(long sequence, long previousSequence) {
         long consistentAt = consistent() ? previousSequence : consistentSequence;
         return new SyncState(true, resyncing, coveredByResync, resyncing, firstGapSequence == 0 ? sequence
-                : firstGapSequence, consistentAt, resyncId);
+                : firstGapSequence, consistentAt, resyncId, consistentSince, exactFrom, earlierRuns);
     }
 
     private static long epochId(CaptureRecord r) {

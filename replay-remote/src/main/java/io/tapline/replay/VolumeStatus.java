@@ -33,10 +33,13 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
             reason = "resync " + Long.toHexString(sync.resyncId()) + " in progress (inconsistent until it ends)";
         } else if (sync.outOfSync() && sync.consistentSequence() == 0) {
             state = ReplicaStateReport.OUT_OF_SYNC;
-            reason = "holds data written outside the log (served read-write while promoted, an adopted image, an"
+            reason = sync.exactFrom() > lastApplied
+                    ? "holds data written outside the log (served read-write while promoted, an adopted image, an"
                     + " image changed while the replayer did not hold it, or a history that diverged from its"
                     + " source's)"
-                    + " at seq " + lastApplied + ": no consistent point; a whole-volume resync heals it";
+                    + " at seq " + lastApplied + ": no consistent point; a whole-volume resync heals it"
+                    : "no consistent point known at seq " + lastApplied + " (rolled back to before its last"
+                    + " consistent run, or written outside the log earlier); a whole-volume resync heals it";
         } else if (sync.outOfSync()) {
             state = ReplicaStateReport.OUT_OF_SYNC;
             reason = "missing data since seq " + sync.firstGapSequence() + " (a capture gap or a hole); "

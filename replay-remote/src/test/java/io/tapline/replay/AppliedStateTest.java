@@ -76,7 +76,7 @@ class AppliedStateTest {
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
             crc.update(bytes, slot * 512, 48);
             b.putInt(48, (int) crc.getValue());
-            for (int i = 52; i < 64; i++) {
+            for (int i = 52; i < 512; i++) {
                 b.put(i, (byte) 0);
             }
         }
@@ -84,6 +84,49 @@ class AppliedStateTest {
         try (AppliedState s = AppliedState.open(dir)) {
             assertEquals(9, s.lastApplied());
             assertEquals(-1, s.lastRecordCrc());
+        }
+    }
+
+    @Test
+    void aVersion3SlotKnowsOnlyItsLastConsistentPointAndNoFloor() throws IOException {
+        try (AppliedState s = AppliedState.open(dir)) {
+            s.persist(9, new SyncState(false, false, false, false, 0, 9, 0, 2, 5, ConsistentRuns.NONE.with(0, 1)),
+                    0x1234L);
+        }
+        // Rewrite both slots as version 3 did: the CRC-32C over bytes [0, 56) at 56, nothing after.
+        java.nio.file.Path file = dir.resolve(AppliedState.FILE);
+        byte[] bytes = Files.readAllBytes(file);
+        for (int slot = 0; slot < 2; slot++) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes, slot * 512, 512).slice();
+            b.putShort(4, (short) 3);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(bytes, slot * 512, 56);
+            b.putInt(56, (int) crc.getValue());
+            for (int i = 60; i < 512; i++) {
+                b.put(i, (byte) 0);
+            }
+        }
+        Files.write(file, bytes);
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(0x1234L, s.lastRecordCrc());
+            assertEquals(9, s.sync().consistentSince(), "the run's start was not kept: only seq 9 is known");
+            assertEquals(0, s.sync().exactFrom());
+            assertEquals(ConsistentRuns.NONE, s.sync().earlierRuns());
+        }
+    }
+
+    @Test
+    void theConsistentRunAndTheFloorPersist() throws IOException {
+        ConsistentRuns runs = ConsistentRuns.NONE;
+        for (int i = 0; i < ConsistentRuns.MAX + 3; i++) {
+            runs = runs.with(i * 10L, i * 10L + 5);
+        }
+        SyncState st = new SyncState(true, false, false, false, 300, 295, 0, 290, 18, runs);
+        try (AppliedState s = AppliedState.open(dir)) {
+            s.persist(31, st);
+        }
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(st, s.sync());
         }
     }
 

@@ -153,8 +153,96 @@ class SyncStateTest {
     }
 
     @Test
+    void aRollbackIntoAHealedResyncEpochIsOutOfSync() {
+        // Consistent 0..10; a GAP at 11; an epoch 12..21 hashed and healed at 21; consistent 22..30.
+        SyncState s = SyncState.consistentAt(0);
+        for (long seq = 1; seq <= 10; seq++) {
+            s = s.after(rec(seq, RecordKind.WRITE, "x"), seq - 1);
+        }
+        s = s.after(rec(11, RecordKind.GAP, "g"), 10).after(begin(12, 4), 11).hashedFor(4);
+        for (long seq = 13; seq <= 20; seq++) {
+            s = s.after(rec(seq, RecordKind.WRITE, "x"), seq - 1);
+        }
+        s = s.after(end(21, 4), 20);
+        for (long seq = 22; seq <= 30; seq++) {
+            s = s.after(rec(seq, RecordKind.WRITE, "x"), seq - 1);
+        }
+        assertTrue(s.consistent());
+        assertEquals(21, s.consistentSince(), "the consistent run starts at the END that healed it");
+        assertTrue(s.rolledBackTo(25).consistent(), "inside the run");
+        assertTrue(s.rolledBackTo(21).consistent(), "the END itself");
+        SyncState inEpoch = s.rolledBackTo(15);
+        assertTrue(inEpoch.outOfSync(), "seq 15 was inside the resync: the replica was not consistent there");
+        assertEquals(10, inEpoch.consistentSequence(), "the run before the gap is kept");
+        assertEquals(11, inEpoch.firstGapSequence());
+        SyncState before = s.rolledBackTo(5);
+        assertTrue(before.consistent(), "inside the earlier run 0..10");
+        assertEquals(5, before.consistentSequence());
+        assertEquals(ConsistentRuns.NONE, before.earlierRuns());
+        SyncState afterIt = before.after(rec(6, RecordKind.WRITE, "x"), 5);
+        assertTrue(afterIt.rolledBackTo(2).consistent(), "the run goes on after the rollback");
+    }
+
+    @Test
+    void onlyTheNewestRunsAreKept() {
+        SyncState s = SyncState.consistentAt(0);
+        long seq = 0;
+        for (int run = 0; run < ConsistentRuns.MAX + 5; run++) { // cycle mode: BEGIN, a WRITE, END, per cycle
+            s = s.after(begin(++seq, run + 1), seq - 1).hashedFor(run + 1);
+            s = s.after(rec(++seq, RecordKind.WRITE, "x"), seq - 1);
+            s = s.after(end(++seq, run + 1), seq - 1);
+        }
+        assertTrue(s.consistent(), s.toString());
+        assertEquals(ConsistentRuns.MAX, s.earlierRuns().count());
+        assertTrue(s.rolledBackTo(seq - 3).consistent(), "the previous cycle's END");
+        assertTrue(s.rolledBackTo(seq - 4).outOfSync(), "inside the previous cycle's epoch");
+        long oldestKeptEnd = s.earlierRuns().since(0);
+        assertTrue(s.rolledBackTo(oldestKeptEnd).consistent());
+        SyncState tooOld = s.rolledBackTo(oldestKeptEnd - 3); // an END whose run was dropped
+        assertTrue(tooOld.outOfSync(), "a dropped run is not known: never claimed consistent");
+        assertEquals(0, tooOld.consistentSequence());
+    }
+
+    @Test
+    void aRunSurvivesAppliedRecordsAndAnEpochThatBeganConsistent() {
+        SyncState s = SyncState.consistentAt(0);
+        for (long seq = 1; seq <= 9; seq++) {
+            s = s.after(rec(seq, RecordKind.WRITE, "x"), seq - 1);
+        }
+        assertEquals(0, s.consistentSince());
+        assertTrue(s.rolledBackTo(3).consistent());
+        s = s.after(begin(10, 2), 9); // consistent at BEGIN: covered, but inconsistent inside the epoch
+        assertEquals(9, s.consistentSequence());
+        assertTrue(s.rolledBackTo(9).consistent(), "--to-last-consistent undoes an unfinished epoch");
+        assertTrue(s.rolledBackTo(4).consistent());
+        s = s.after(rec(11, RecordKind.WRITE, "x"), 10).after(end(12, 2), 11);
+        assertTrue(s.consistent());
+        assertEquals(12, s.consistentSince());
+        assertTrue(s.rolledBackTo(11).outOfSync());
+    }
+
+    @Test
+    void writesOutsideTheLogFloorExactRollbacks() {
+        SyncState s = SyncState.consistentAt(20).after(rec(21, RecordKind.WRITE, "x"), 20);
+        SyncState changed = SyncState.writtenElsewhere(21);
+        assertEquals(22, changed.exactFrom());
+        assertFalse(changed.exactAt(20, 21), "the undo log cannot take the outside writes back");
+        assertTrue(changed.exactAt(21, 21), "the current point is what the replica holds");
+        assertTrue(changed.exactAt(22, 30));
+        SyncState differs = s.differenceFound(21);
+        assertEquals(22, differs.exactFrom());
+        assertTrue(differs.rolledBackTo(21).outOfSync(), "a no-op rollback after a verified difference stays out of sync");
+        assertEquals(22, differs.writtenOutsideAfter(15).exactFrom(), "the floor never moves down");
+        SyncState healed = changed.after(copyBegin(22, 9, true, 0), 21).after(rec(23, RecordKind.WRITE, "x"), 22)
+                .after(end(24, 9), 23);
+        assertTrue(healed.consistent());
+        assertEquals(22, healed.exactFrom(), "a resync heals consistency, not the history below it");
+    }
+
+    @Test
     void appliedStatePersistsEveryField() throws Exception {
-        SyncState s = new SyncState(true, true, true, false, 11, 10, 0xABCDL);
+        SyncState s = new SyncState(true, true, true, false, 11, 10, 0xABCDL, 4, 3,
+                ConsistentRuns.NONE.with(0, 1).with(2, 2));
         try (AppliedState a = AppliedState.open(dir)) {
             a.persist(42, s);
         }

@@ -49,6 +49,7 @@ final class WindowCommand implements Callable<Integer> {
         m.put("rollbackInProgress", w.rollbackInProgress());
         m.put("replica", w.replicaState());
         m.put("consistentSequence", w.consistentSequence());
+        m.put("writtenOutsideAfter", w.exactFromSequence() == 0 ? -1 : w.exactFromSequence() - 1);
         List<Map<String, Object>> marks = new ArrayList<>();
         for (MarkIndex.Mark mark : w.marks()) {
             Map<String, Object> x = new LinkedHashMap<>();
@@ -65,6 +66,8 @@ final class WindowCommand implements Callable<Integer> {
             System.out.println("volume " + volume + ": applied seq " + w.appliedSequence() + "; rollback window seq "
                     + w.oldestReachableSequence() + ".." + w.appliedSequence()
                     + (w.oldestTimeNanos() == 0 ? "" : " (from just before " + m.get("oldestReachableBefore") + ")")
+                    + (w.exactFromSequence() == 0 ? "" : "; written outside the log after seq "
+                            + (w.exactFromSequence() - 1) + ", no exact image before seq " + w.exactFromSequence())
                     + "; undo log " + w.undoBytes() + " bytes in " + w.undoSegments() + " segments"
                     + (w.undoDiskBytes() == w.undoBytes() ? "" : " (" + w.undoDiskBytes()
                             + " bytes on disk, with a segment kept for reuse or a reused one's older records)")

@@ -404,6 +404,18 @@ public final class UndoLog implements Closeable {
         return answer;
     }
 
+    /** Capture time of the first held record above {@code sequence}; 0 when none is held. */
+    public long captureTimeAbove(long sequence) {
+        for (UndoSegment s : segments) {
+            for (int i = 0; i < s.count(); i++) {
+                if (s.sequenceAt(i) > sequence) {
+                    return s.timeAt(i);
+                }
+            }
+        }
+        return 0;
+    }
+
     /**
      * Sequences of the held records of the given kinds, oldest first, each once: the points a
      * search over consistent states may stop at (FLUSH barriers, MARKs). Records below the

@@ -1,0 +1,143 @@
+package io.tapline.replay;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tapline.journey.BatchCodec;
+import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyMessage.AdminRequest;
+import io.tapline.log.CaptureRecord;
+import io.tapline.log.Provenance;
+import io.tapline.log.RecordKind;
+import io.tapline.log.ResyncEpoch;
+import io.tapline.log.undo.UndoConfig;
+import io.tapline.log.volume.ChangeTimes;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a rollback claims about the image it leaves: consistent only inside the replica's last
+ * unbroken consistent run, and refused where the undo log cannot rebuild the replica's own
+ * earlier image (it was written outside the log after that point).
+ */
+class RollbackTruthTest {
+    private static final UndoConfig UNDO = new UndoConfig(16 << 10, 1L << 30, Duration.ofDays(1));
+
+    @TempDir
+    Path data;
+    @TempDir
+    Path scratch;
+
+    @Test
+    void aRollbackIntoAHealedGapAndResyncIsNotCalledConsistent() throws Exception {
+        List<CaptureRecord> records = new ArrayList<>(RollbackTest.history().subList(0, 100));
+        records.add(seal(101, RecordKind.GAP, "buffer full"));
+        records.add(seal(102, RecordKind.RESYNC_BEGIN, new ResyncEpoch(7, true, "test", 0).text()));
+        for (long seq = 103; seq <= 110; seq++) {
+            records.add(write(seq));
+        }
+        records.add(seal(111, RecordKind.RESYNC_END, new ResyncEpoch(7, true, "").text()));
+        for (long seq = 112; seq <= 130; seq++) {
+            records.add(write(seq));
+        }
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, records));
+            assertTrue(v.consistent(), "the full copy healed the gap: " + v.status(false).reason());
+
+            v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""), "t", (d, t) -> { });
+            assertTrue(v.consistent(), "seq 120 lies in the run that began at the END: " + v.status(false).reason());
+
+            v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 105, ""), "t", (d, t) -> { });
+            v.resume("t");
+            VolumeStatus s = v.status(false);
+            assertFalse(v.consistent(), "seq 105 was in the middle of the resync");
+            assertEquals(100, s.consistentSequence(), "the run before the gap");
+            assertTrue(s.reason().contains("missing data since seq 101"), s.reason());
+        }
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            assertFalse(v.consistent(), "durably");
+            v.rollback(v.resolveTarget(AdminRequest.TO_LAST_CONSISTENT, 0, ""), "t", (d, t) -> { });
+            assertEquals(100, v.lastApplied());
+            assertArrayEquals(RollbackTest.reference(records, 100), Files.readAllBytes(data.resolve("vol1")
+                    .resolve(ReplicaVolume.REPLICA_FILE)));
+            v.resume("t");
+            assertTrue(v.consistent(), "inside the run before the gap: " + v.status(false).reason());
+        }
+    }
+
+    @Test
+    void aReplicaWrittenOutsideTheLogRollsBackOnlyToPointsItCanRebuild() throws Exception {
+        List<CaptureRecord> records = RollbackTest.history();
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            apply(v, records.subList(0, 200));
+        }
+        Path image = data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE);
+        ChangeTimes.movedPast(image);
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.seek(4096);
+            f.write(0x5a); // another program, while no replayer held the image
+        }
+        byte[] at250;
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            assertFalse(v.consistent());
+            apply(v, records.subList(200, 250));
+            at250 = Files.readAllBytes(image);
+            apply(v, records.subList(250, 300));
+
+            RefusedException e = assertThrows(RefusedException.class,
+                    () -> v.resolveTarget(AdminRequest.TO_SEQUENCE, 150, ""));
+            assertTrue(e.getMessage().contains("target seq 150 cannot be rebuilt: volume vol1 was written outside the"
+                    + " log after seq 200"), e.getMessage());
+            assertTrue(e.getMessage().contains("the oldest exact point is seq 201"), e.getMessage());
+            assertThrows(RefusedException.class, () -> v.resolveTarget(AdminRequest.TO_MARK, 0, "m200"),
+                    "a mark below the floor names a point that cannot be rebuilt either");
+            assertThrows(RefusedException.class, () -> PointInTimeImage.write(data, "vol1",
+                    AdminRequest.TO_SEQUENCE, 200, "", scratch.resolve("img")));
+
+            RollbackWindow w = RollbackWindow.read(data, "vol1");
+            assertEquals(201, w.oldestReachableSequence());
+            assertEquals(201, w.exactFromSequence());
+            assertEquals(records.get(201).captureTimeNanos(), w.oldestTimeNanos(), "the window opens before seq 202");
+            assertTrue(ConsistentPoints.read(data, "vol1").points().get(0) >= 201, "until-check bisects exact points only");
+
+            Path img = scratch.resolve("img-250");
+            assertEquals(250, PointInTimeImage.write(data, "vol1", AdminRequest.TO_SEQUENCE, 250, "", img));
+            assertArrayEquals(at250, Files.readAllBytes(img), "the replica's own image at 250, outside write included");
+            v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 250, ""), "t", (d, t) -> { });
+            assertArrayEquals(at250, Files.readAllBytes(image));
+            assertFalse(v.consistent(), "still holds the outside write");
+        }
+    }
+
+    private static void apply(ReplicaVolume v, List<CaptureRecord> records) throws Exception {
+        for (int i = 0; i < records.size(); i += 25) {
+            v.apply(BatchCodec.pack(i, records.subList(i, Math.min(records.size(), i + 25))));
+        }
+    }
+
+    private static CaptureRecord write(long seq) {
+        byte[] p = new byte[4096];
+        java.util.Arrays.fill(p, (byte) seq);
+        return CaptureRecord.seal("vol1", seq, seq, RecordKind.WRITE, (seq % 16) * 4096, p.length, 0, Provenance.INTERNAL,
+                p);
+    }
+
+    private static CaptureRecord seal(long seq, RecordKind kind, String text) {
+        return CaptureRecord.seal("vol1", seq, seq, kind, 0, 0, 0, Provenance.INTERNAL,
+                text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static JourneyMessage.Hello hello() {
+        return new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", 256 << 10, 4096, "");
+    }
+}
