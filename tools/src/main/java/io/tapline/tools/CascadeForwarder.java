@@ -3,6 +3,7 @@ package io.tapline.tools;
 import io.tapline.log.CaptureRecord;
 import io.tapline.log.buffer.BufferConfig;
 import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.buffer.ChangedChunks.WholeVolumeCause;
 import io.tapline.replay.ApplyObserver;
 import io.tapline.replay.ReplayServer;
 import io.tapline.replay.VolumeRole;
@@ -99,7 +100,7 @@ final class CascadeForwarder implements ApplyObserver, AutoCloseable {
                     case WRITE, WRITE_ZEROES, DISCARD, FLUSH, MARK -> buffer.append(r.kind(), r.offsetBytes(),
                             r.lengthBytes(), r.flags(), r.provenance(), r.payload());
                     case GAP -> buffer.changedChunks().mark(r.offsetBytes(), r.lengthBytes());
-                    case RESYNC_BEGIN -> buffer.changedChunks().markAll();
+                    case RESYNC_BEGIN -> buffer.changedChunks().markAll(WholeVolumeCause.UPSTREAM_RESYNC);
                     default -> { } // RESYNC_END: the whole volume is tracked since its BEGIN
                 }
             }
@@ -108,7 +109,7 @@ final class CascadeForwarder implements ApplyObserver, AutoCloseable {
             LOG.error("volume={} forwarding failed, the next hop will be resynced: {}", volumeId, e.toString());
             if (buffer != null) {
                 try {
-                    buffer.changedChunks().markAll();
+                    buffer.changedChunks().markAll(WholeVolumeCause.FORWARD_FAILED);
                 } catch (IOException again) {
                     LOG.error("volume={} forward buffer cannot track the change either: {}", volumeId, again.toString());
                 }

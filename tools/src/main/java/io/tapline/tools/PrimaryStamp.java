@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import io.tapline.log.buffer.CaptureBuffer;
+import io.tapline.log.buffer.ChangedChunks.WholeVolumeCause;
 import io.tapline.log.volume.ImageStamp;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,7 +35,7 @@ final class PrimaryStamp {
     static void check(Path volumeDir, Path primary, CaptureBuffer buffer) throws IOException {
         String changed = ImageStamp.changedSince(volumeDir.resolve(FILE), primary);
         if (changed != null) {
-            buffer.changedChunks().markAll();
+            buffer.changedChunks().markAll(WholeVolumeCause.PRIMARY_CHANGED);
             LOG.warn("volume={} primary {} was changed while the wedge did not hold it ({}): its replicas may differ"
                     + " and the buffer never saw those writes; every chunk is tracked and a resync compares the"
                     + " whole volume with each replica", buffer.volumeId(), primary, changed);

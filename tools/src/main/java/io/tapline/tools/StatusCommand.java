@@ -214,6 +214,7 @@ final class StatusCommand implements Callable<Integer> {
                 : Math.max(0, now - s.oldestUnackedTimeNanos() / 1_000_000));
         v.put("capturePaused", s.capturePaused().isEmpty() ? null : s.capturePaused());
         v.put("trackedChunks", s.trackedChunks());
+        v.put("wholeVolumeCause", s.wholeVolumeCause().isEmpty() ? null : s.wholeVolumeCause());
         if (s.trackedChunks() != 0) {
             List<Map<String, Long>> ranges = new ArrayList<>();
             for (long[] r : io.tapline.log.buffer.ChangedChunks.readRanges(dir, 64)) {
@@ -271,7 +272,8 @@ final class StatusCommand implements Callable<Integer> {
             why.add(s.lostWrites() + " writes not captured");
         }
         if (s.trackedChunks() != 0) {
-            why.add((s.trackedChunks() < 0 ? "whole volume" : s.trackedChunks() + " chunks") + " awaiting resync");
+            why.add((s.trackedChunks() >= 0 ? s.trackedChunks() + " chunks" : "whole volume"
+                    + (s.wholeVolumeCause().isEmpty() ? "" : " (" + s.wholeVolumeCause() + ")")) + " awaiting resync");
         }
         if (!storageOk) {
             why.add("buffer storage error");
@@ -327,7 +329,8 @@ final class StatusCommand implements Callable<Integer> {
                             + "  lost writes %d  gaps %d  tracked chunks %s%n",
                     v.get("volume"), v.get("mode"), v.get("captured"), v.get("retainedBytes"),
                     v.get("highWaterBytes"), v.get("maxBytes"), v.get("lostWrites"), v.get("gapRecords"),
-                    (Long) v.get("trackedChunks") < 0 ? "whole volume" : v.get("trackedChunks")));
+                    (Long) v.get("trackedChunks") >= 0 ? v.get("trackedChunks") : "whole volume"
+                            + (v.get("wholeVolumeCause") == null ? "" : " (" + v.get("wholeVolumeCause") + ")")));
             long crashCompare = (Long) v.get("crashCompareBytes");
             String afterCrash = crashCompare < 0 ? "every chunk (no activity log)"
                     : (crashCompare >> 20) + " MiB (the activity log's hot extents)";

@@ -272,6 +272,11 @@ class CycleModeIT {
                 TaplineProcess.run(CLI, "rollback", "--remote", ReplicationRig.hostPort(rig.linkAddress), "--volume",
                         m.get("volume").asText(), "--to-seq", m.get("endSequence").asText(), "--json")
                         .orFail("rollback " + m);
+                String window = TaplineProcess.run(CLI, "window", "--data", dir.resolve("remote").toString(),
+                        "--volume", m.get("volume").asText(), "--json").orFail("window").output();
+                JsonNode w = io.tapline.tools.cli.Json.mapper().readTree(window.substring(window.indexOf('{')));
+                // An earlier cycle's END is a consistent point: the log volume went back past its newest one.
+                assertEquals("consistent", w.get("replica").asText(), "after the rollback to " + m + ": " + w);
             }
             long[] ld = records(rig.replica(), dir.resolve("remote/data/replica.img"), base);
             System.out.println("cycle mode group point: at the loss log 1.." + before[0] + ", data 1.." + before[1]

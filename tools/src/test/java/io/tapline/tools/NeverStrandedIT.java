@@ -157,8 +157,8 @@ class NeverStrandedIT {
             rig.startWedge();
             JsonNode volume = status(rig).get("volumes").get(0);
             assertFalse(volume.get("synced").asBoolean(), volume.toString());
-            assertTrue(volume.get("notSyncedBecause").toString().contains("whole volume awaiting resync"),
-                    volume.toString());
+            assertTrue(volume.get("notSyncedBecause").toString().contains("whole volume (the primary image was changed"
+                    + " while the wedge did not hold it) awaiting resync"), volume.toString());
             assertTrue(rig.wedge().logText().contains("was changed while the wedge did not hold it"), "named in the log");
             rig.startReplayer();
             rig.awaitSynced(Duration.ofSeconds(60));
@@ -167,6 +167,10 @@ class NeverStrandedIT {
             assertEquals(offsets.length * 4096L, resync.get("bytesSent").asLong(), resync.toString());
             assertEquals(size, resync.get("bytesCompared").asLong(), resync.toString());
             assertEquals(1, resync.get("epochsCompleted").asLong(), "one resync, by itself: " + resync);
+            String audit = TaplineProcess.run(CLI, "audit", "list", "--data", dir.resolve("remote").toString(),
+                    "--volume", "vol1").orFail("audit list").output();
+            assertTrue(audit.contains("tracked: whole volume (the primary image was changed while the wedge did not"
+                    + " hold it)"), "the replica's audit log says why the epoch began: " + audit);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -89,6 +90,77 @@ class OnlineVerifyIT {
                     "--volume", "vol1", "--kind", "verify", "--json").orFail("audit list").output();
             assertTrue(audit.contains("3 differing ranges"), audit);
         }
+    }
+
+    /**
+     * Real corruption beneath the replica's file system, with the replayer's watch for other
+     * programs' writes on: the replica lives on an ext4 file system in a loop-mounted file, and
+     * bytes of one of its blocks are changed in that backing file (found with FIEMAP, through
+     * {@code filefrag}), so the replica's change time does not move and the watch cannot see it.
+     * Verify must find exactly that block; the repair heals it. Needs root and loop devices.
+     */
+    @Test
+    void findsCorruptionBeneathTheReplicasFileSystemWithItsWatchOn() throws Exception {
+        Path fsImage = dir.resolve("replica-fs.img");
+        try (RandomAccessFile f = new RandomAccessFile(fsImage.toFile(), "rw")) {
+            f.setLength(256L << 20);
+        }
+        Peers.ok(PEER, "mkfs.ext4", "-q", "-F", "-b", "4096", "-m", "0", fsImage.toString());
+        String loop = Peers.ok(PEER, "losetup", "-f", "--show", fsImage.toString()).trim();
+        Path remote = java.nio.file.Files.createDirectories(dir.resolve("remote"));
+        boolean mounted = false;
+        try {
+            Peers.ok(PEER, "mount", loop, remote.toString());
+            mounted = true;
+            try (ReplicationRig rig = new ReplicationRig(dir, SIZE).start()) {
+                Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x61 0 32M", "-c", "flush", rig.uri());
+                rig.awaitSynced(Duration.ofSeconds(60));
+                long offset = 10L << 20;
+                long onDisk = physicalOffset(rig.replica(), offset);
+                try (RandomAccessFile f = new RandomAccessFile(fsImage.toFile(), "rw")) {
+                    f.seek(onDisk + 100);
+                    f.write(new byte[] {1, 2, 3, 4});
+                    f.getFD().sync();
+                }
+                java.nio.file.Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3"); // the replica's clean pages
+                try (RandomAccessFile f = new RandomAccessFile(rig.replica().toFile(), "r")) {
+                    f.seek(offset + 100);
+                    assertEquals(0x01020304, f.readInt(), "the change reached the replica's reads: the test proves"
+                            + " something");
+                }
+                JsonNode report = verify(rig, 1).get("rounds").get(0);
+                JsonNode ranges = report.get("ranges");
+                assertEquals(1, ranges.size(), report.toString());
+                assertRange(ranges.get(0), offset, 4096);
+                assertFalse(rig.replayer().logText().contains("changed by another program"),
+                        "beneath the file system: no change time moved, the watch saw nothing");
+                JsonNode repaired = verify(rig, 0, "--repair");
+                assertEquals(false, repaired.get("differs").asBoolean(), repaired.toString());
+                rig.awaitSynced(Duration.ofSeconds(120));
+                rig.assertReplicaMatchesPrimary();
+            }
+        } finally {
+            if (mounted) {
+                Peers.run(PEER, "umount", remote.toString());
+            }
+            Peers.run(PEER, "losetup", "-d", loop);
+        }
+    }
+
+    /** Where byte {@code offset} of {@code file} lies in its file system's device, from FIEMAP ({@code filefrag}). */
+    private static long physicalOffset(Path file, long offset) throws Exception {
+        String out = Peers.ok(PEER, "filefrag", "-v", "-b4096", file.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "(?m)^\\s*\\d+:\\s*(\\d+)\\.\\.\\s*(\\d+):\\s*(\\d+)\\.\\.\\s*\\d+:").matcher(out);
+        long block = offset / 4096;
+        while (m.find()) {
+            long first = Long.parseLong(m.group(1));
+            long last = Long.parseLong(m.group(2));
+            if (block >= first && block <= last) {
+                return (Long.parseLong(m.group(3)) + block - first) * 4096 + offset % 4096;
+            }
+        }
+        throw new AssertionError("no extent of " + file + " holds byte " + offset + ": " + out);
     }
 
     @Test

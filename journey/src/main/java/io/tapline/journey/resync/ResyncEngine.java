@@ -386,7 +386,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             return new Scope(true, problem);
         }
         return new Scope(false, req != null ? "requested: " + req.reason()
-                : problem != null ? problem : "tracked chunks: " + changed.count());
+                : problem != null ? problem : "tracked: " + changed.describe());
     }
 
     /**
@@ -415,7 +415,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             }
         }
         if (!buffer.changedChunks().isEmpty()) { // e.g. the buffer was not closed cleanly: a replica may be anywhere
-            problem = problem != null ? problem : "tracked chunks: " + buffer.changedChunks().count();
+            problem = problem != null ? problem : "tracked: " + buffer.changedChunks().describe();
             needsFull = true;
         }
         if (down != null) {

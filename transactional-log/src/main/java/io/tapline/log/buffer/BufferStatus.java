@@ -17,6 +17,8 @@ import java.util.Map;
  * @param lostWrites               writes not stored while FULL and not yet covered by a GAP record
  * @param gapRecords               GAP records appended so far (since creation), whatever made them
  * @param trackedChunks            chunks in the changed-chunk set awaiting a resync ({@code -1}: the whole volume)
+ * @param wholeVolumeCause         why the whole volume is tracked ({@link ChangedChunks.WholeVolumeCause#text}); empty
+ *                                 when it is not
  * @param storageError             why the last append could not be stored (empty when appends succeed)
  * @param capturePaused            why an operator paused capture (changed chunks are tracked instead); empty when not
  * @param durability               {@code durable}, or {@code write-once}: records unforced, a crash may lose
@@ -41,6 +43,7 @@ public record BufferStatus(
         long lostWrites,
         long gapRecords,
         long trackedChunks,
+        String wholeVolumeCause,
         String storageError,
         String capturePaused,
         String durability,

@@ -73,7 +73,8 @@ final class BufferStatusReader {
         boolean writeOnce = SequenceReservation.present(dir);
         long[] crash = crashCompare(dir, writeOnce);
         return new BufferStatus(state.volumeId(), mode, first, last, retained, config.highWaterBytes(),
-                config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir), "",
+                config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir),
+                CaptureBuffer.causeText(ChangedChunks.readWholeVolumeCause(dir)), "",
                 CapturePause.read(dir), writeOnce ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
                 crash[0], crash[1]);
     }

@@ -284,7 +284,7 @@ public final class CaptureBuffer implements Closeable {
         }
         log.warn("capture buffer was not closed cleanly (crash or power loss) volume={} dir={}: every chunk is"
                 + " tracked ({}), a resync compares the volume with its replicas", volumeId, dir, why);
-        changed.markAll();
+        changed.markAll(ChangedChunks.WholeVolumeCause.UNCLEAN_SHUTDOWN);
     }
 
     /**
@@ -1016,10 +1016,16 @@ public final class CaptureBuffer implements Closeable {
             oldest = oldestUnacked.captureTimeOf(minAck + 1);
         }
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
-                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), storageError(), capturePaused,
+                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), causeText(changed.wholeVolumeCause()),
+                storageError(), capturePaused,
                 config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
                 activity == null ? BufferStatus.WHOLE_VOLUME : activity.compareBytesAfterCrash(config.writeOnce()),
                 activity == null ? -1 : Math.max(activity.coldThrough(), changed.sinceSequence()));
+    }
+
+    /** {@link BufferStatus#wholeVolumeCause}'s text for {@code cause}, empty for none. */
+    static String causeText(ChangedChunks.WholeVolumeCause cause) {
+        return cause == null ? "" : cause.text();
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */

@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * offset size field
  *  0      4   magic        0x544C4343 ("TLCC")
  *  4      2   version      1
- *  6      2   flags        bit 0 ALL: every chunk is to be compared (range unknown)
+ *  6      2   flags        bit 0 ALL: every chunk is to be compared (range unknown); bits 8..11 with
+ *                           ALL: why, a {@link WholeVolumeCause} code (0 unknown: written before
+ *                           2026-12-06, or a damaged set); older readers ignore them
  *  8      4   chunkBytes   power of two, 4096..16 MiB
  * 12      8   sinceSeq     the set holds every untracked change since this buffer sequence (the last drain)
  * 20      4   crc32c       CRC-32C of bytes [0, 20)
@@ -55,6 +57,54 @@ public final class ChangedChunks implements Closeable {
     static final int VERSION = 1;
     static final int HEADER_BYTES = 32;
     private static final int FLAG_ALL = 1;
+    private static final int CAUSE_SHIFT = 8;
+    private static final int CAUSE_MASK = 0xF;
+
+    /**
+     * Why the whole volume is tracked: shown by status ({@code whole volume awaiting resync
+     * (CAUSE)}) and carried into the resync epoch's RESYNC_BEGIN text, which every replica audits.
+     * The code is stored in the header's flags, so it never outlives the ALL flag it explains.
+     */
+    public enum WholeVolumeCause {
+        /** A set written before causes were kept, or one whose header did not survive. */
+        UNKNOWN(0, "cause not recorded"),
+        /** The primary image changed while the wedge did not hold it (its stamp differs). */
+        PRIMARY_CHANGED(1, "the primary image was changed while the wedge did not hold it"),
+        /** The buffer was not closed cleanly and keeps no readable activity log. */
+        UNCLEAN_SHUTDOWN(2, "a crash or power loss, with no readable activity log to narrow it"),
+        /** The set's own file was unreadable at open. */
+        SET_DAMAGED(3, "the changed-chunk set was damaged"),
+        /** A lost range that is unknown or too long to track chunk by chunk. */
+        RANGE_UNKNOWN(4, "writes lost over an unknown range"),
+        /** A bit could not be written (a full file system): the whole volume stands in for it. */
+        BIT_NOT_SAVED(5, "a changed chunk could not be recorded (buffer disk full or failing)"),
+        /** A cascade node: the hop upstream resynced, so everything it sent may differ. */
+        UPSTREAM_RESYNC(6, "the upstream hop resynced"),
+        /** A cascade node could not store what the hop upstream sent. */
+        FORWARD_FAILED(7, "records from the upstream hop could not be stored");
+
+        private final int code;
+        private final String text;
+
+        WholeVolumeCause(int code, String text) {
+            this.code = code;
+            this.text = text;
+        }
+
+        /** One phrase for status and the resync's BEGIN text. */
+        public String text() {
+            return text;
+        }
+
+        static WholeVolumeCause of(int code) {
+            for (WholeVolumeCause c : values()) {
+                if (c.code == code) {
+                    return c;
+                }
+            }
+            return UNKNOWN;
+        }
+    }
 
     private final Path file;
     private final int chunkBytes;
@@ -63,6 +113,7 @@ public final class ChangedChunks implements Closeable {
     private long[] words;
     private long count;
     private boolean all;
+    private WholeVolumeCause cause = WholeVolumeCause.UNKNOWN;
     private long sinceSequence;
     private boolean dirty;
     private boolean unsaved;
@@ -120,7 +171,7 @@ public final class ChangedChunks implements Closeable {
         }
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
-            DurableFiles.replace(file, header(chunkBytes, false, 0));
+            DurableFiles.replace(file, header(chunkBytes, false, WholeVolumeCause.UNKNOWN, 0));
             DurableFiles.syncDirectory(dir);
         }
         ByteBuffer all = DurableFiles.readSmallFile(file, HEADER_BYTES + (64 << 20));
@@ -131,10 +182,12 @@ public final class ChangedChunks implements Closeable {
             log.warn("changed-chunk set unreadable, every chunk will be compared file={} problem={}", file, problem);
             set = new ChangedChunks(file, chunkBytes);
             set.all = true;
+            set.cause = WholeVolumeCause.SET_DAMAGED;
             set.rewrite();
         } else {
             set = new ChangedChunks(file, storedChunkBytes);
             set.all = (all.getShort(6) & FLAG_ALL) != 0;
+            set.cause = set.all ? causeIn(all) : WholeVolumeCause.UNKNOWN;
             set.sinceSequence = all.getLong(12);
             int bitmapBytes = all.remaining() - HEADER_BYTES;
             set.words = new long[Math.max(16, (bitmapBytes + 7) / 8)];
@@ -173,9 +226,14 @@ public final class ChangedChunks implements Closeable {
         return null;
     }
 
-    private static ByteBuffer header(int chunkBytes, boolean all, long sinceSequence) {
+    private static WholeVolumeCause causeIn(ByteBuffer header) {
+        return WholeVolumeCause.of((header.getShort(6) >>> CAUSE_SHIFT) & CAUSE_MASK);
+    }
+
+    private static ByteBuffer header(int chunkBytes, boolean all, WholeVolumeCause cause, long sinceSequence) {
         ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
-        h.putInt(MAGIC).putShort((short) VERSION).putShort((short) (all ? FLAG_ALL : 0)).putInt(chunkBytes)
+        int flags = all ? FLAG_ALL | cause.code << CAUSE_SHIFT : 0;
+        h.putInt(MAGIC).putShort((short) VERSION).putShort((short) flags).putInt(chunkBytes)
                 .putLong(sinceSequence);
         CRC32C crc = new CRC32C();
         crc.update(h.array(), 0, 20);
@@ -197,13 +255,13 @@ public final class ChangedChunks implements Closeable {
             return;
         }
         if (offsetBytes < 0 || lengthBytes > (1L << 50) || offsetBytes > (1L << 50)) {
-            markAll();
+            markAll(WholeVolumeCause.RANGE_UNKNOWN);
             return;
         }
         long first = offsetBytes >>> chunkShift;
         long last = (offsetBytes + lengthBytes - 1) >>> chunkShift;
         if (last - first > (1 << 22)) {
-            markAll();
+            markAll(WholeVolumeCause.RANGE_UNKNOWN);
             return;
         }
         for (long i = first; i <= last; i++) {
@@ -222,14 +280,28 @@ public final class ChangedChunks implements Closeable {
         }
     }
 
-    /** Marks every chunk (the lost range is not known). Durable on return. */
-    public synchronized void markAll() throws IOException {
+    /**
+     * Marks every chunk, for {@code why} (kept with the flag; when the whole volume is already
+     * tracked the first cause stays). Durable on return.
+     */
+    public synchronized void markAll(WholeVolumeCause why) throws IOException {
         allDuringCopy |= markedDuringCopy != null;
         if (!all) {
             all = true;
+            cause = why;
             rewrite();
-            log.warn("changed-chunk set now covers the whole volume file={}", file);
+            log.warn("changed-chunk set now covers the whole volume ({}) file={}", why.text(), file);
         }
+    }
+
+    /** Why the whole volume is tracked; null when it is not. */
+    public synchronized WholeVolumeCause wholeVolumeCause() {
+        return all ? cause : null;
+    }
+
+    /** "whole volume (why)" or "N chunks": what a resync of the set now would compare. */
+    public synchronized String describe() {
+        return all ? "whole volume (" + cause.text() + ")" : count + " chunks";
     }
 
     private void set(long index) throws IOException {
@@ -251,6 +323,9 @@ public final class ChangedChunks implements Closeable {
         } catch (IOException e) {
             // Extending the file failed (a full filesystem): fall back to "whole volume" in memory,
             // saved by the next force that can (a header-only file needs no new block).
+            if (!all) {
+                cause = WholeVolumeCause.BIT_NOT_SAVED;
+            }
             all = true;
             unsaved = true;
             allDuringCopy |= markedDuringCopy != null;
@@ -297,6 +372,7 @@ public final class ChangedChunks implements Closeable {
         words = new long[16];
         count = 0;
         all = false;
+        cause = WholeVolumeCause.UNKNOWN;
         sinceSequence = beginSequence;
         rewrite();
         return s;
@@ -336,6 +412,7 @@ public final class ChangedChunks implements Closeable {
         if (!allAgain) {
             if (copiedSnapshot.all()) {
                 all = false;
+                cause = WholeVolumeCause.UNKNOWN;
                 words = again.clone();
             } else {
                 long[] copiedWords = copiedSnapshot.words();
@@ -377,7 +454,7 @@ public final class ChangedChunks implements Closeable {
     }
 
     private void rewrite() throws IOException {
-        ByteBuffer h = header(chunkBytes, all, sinceSequence);
+        ByteBuffer h = header(chunkBytes, all, cause, sinceSequence);
         ByteBuffer content = ByteBuffer.allocate(HEADER_BYTES + (all ? 0 : words.length * 8));
         content.put(h);
         if (!all) {
@@ -448,6 +525,26 @@ public final class ChangedChunks implements Closeable {
             DurableFiles.readUpTo(ch, header, 0);
         }
         return check(header.flip()) != null ? 0 : header.getLong(12);
+    }
+
+    /**
+     * Reads why the whole volume of {@code dir} is tracked, for another process: null when it is
+     * not (or there is no file), {@link WholeVolumeCause#SET_DAMAGED} when the header is unreadable.
+     */
+    public static WholeVolumeCause readWholeVolumeCause(Path dir) throws IOException {
+        Path file = dir.resolve(FILE);
+        if (!Files.exists(file)) {
+            return null;
+        }
+        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
+        try (FileChannel ch = FileChannel.open(file)) {
+            DurableFiles.readUpTo(ch, header, 0);
+        }
+        header.flip();
+        if (check(header) != null) {
+            return WholeVolumeCause.SET_DAMAGED;
+        }
+        return (header.getShort(6) & FLAG_ALL) != 0 ? causeIn(header) : null;
     }
 
     /** Reads the number of tracked chunks of {@code dir} for another process ({@code -1}: whole volume; 0 if no file). */

@@ -2,6 +2,7 @@ package io.tapline.log.buffer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -45,19 +46,59 @@ class ChangedChunksTest {
     void aCopyCutShortLeavesEveryChunkForTheNextOne() throws IOException {
         try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
             c.mark(3L * CHUNK, 1);
-            c.markAll();
+            c.markAll(ChangedChunks.WholeVolumeCause.RANGE_UNKNOWN);
             c.snapshotForCopy(); // the process dies before copied
             c.force();
         }
         try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
             assertEquals(-1, c.count(), "still the whole volume");
             ChangedChunks.Snapshot s = c.snapshotForCopy();
-            c.markAll(); // the range of a new loss is unknown while the copy runs
+            c.markAll(ChangedChunks.WholeVolumeCause.RANGE_UNKNOWN); // the range of a new loss is unknown while the copy runs
             c.copied(s, 12);
             assertEquals(-1, c.count(), "a whole-volume mark during the copy keeps the whole volume");
             ChangedChunks.Snapshot full = c.snapshotForCopy();
             c.copied(full, 20);
             assertTrue(c.isEmpty());
+        }
+    }
+
+    @Test
+    void aWholeVolumeMarkKeepsItsCauseUntilDrained() throws IOException {
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            assertNull(c.wholeVolumeCause());
+            c.mark(3L * CHUNK, 1);
+            assertEquals("1 chunks", c.describe());
+            c.markAll(ChangedChunks.WholeVolumeCause.PRIMARY_CHANGED);
+            c.markAll(ChangedChunks.WholeVolumeCause.RANGE_UNKNOWN); // already whole: the first cause stays
+            assertEquals("whole volume (the primary image was changed while the wedge did not hold it)", c.describe());
+        }
+        assertEquals(ChangedChunks.WholeVolumeCause.PRIMARY_CHANGED, ChangedChunks.readWholeVolumeCause(dir));
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            assertEquals(ChangedChunks.WholeVolumeCause.PRIMARY_CHANGED, c.wholeVolumeCause(), "durable");
+            c.drain(40);
+            assertNull(c.wholeVolumeCause());
+        }
+        assertNull(ChangedChunks.readWholeVolumeCause(dir));
+    }
+
+    @Test
+    void aWholeVolumeMarkWithoutACauseReadsAsUnknownAndADamagedSetSaysSo() throws IOException {
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            c.markAll(ChangedChunks.WholeVolumeCause.UNCLEAN_SHUTDOWN);
+        }
+        Path file = dir.resolve(ChangedChunks.FILE);
+        byte[] b = Files.readAllBytes(file);
+        java.nio.ByteBuffer.wrap(b).putShort(6, (short) 1); // as written before causes were kept
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(b, 0, 20);
+        java.nio.ByteBuffer.wrap(b).putInt(20, (int) crc.getValue());
+        Files.write(file, b);
+        assertEquals(ChangedChunks.WholeVolumeCause.UNKNOWN, ChangedChunks.readWholeVolumeCause(dir));
+        b[13] ^= 1; // the header's CRC no longer matches
+        Files.write(file, b);
+        assertEquals(ChangedChunks.WholeVolumeCause.SET_DAMAGED, ChangedChunks.readWholeVolumeCause(dir));
+        try (ChangedChunks c = ChangedChunks.open(dir, CHUNK)) {
+            assertEquals(ChangedChunks.WholeVolumeCause.SET_DAMAGED, c.wholeVolumeCause());
         }
     }
 

@@ -71,7 +71,7 @@ final class StateFilesWorkload implements CrashWorkload {
                 }
             }
             if (session == 1) {
-                set.markAll();
+                set.markAll(ChangedChunks.WholeVolumeCause.RANGE_UNKNOWN);
                 all.note(trace.size(), true);
             }
             set.close();
