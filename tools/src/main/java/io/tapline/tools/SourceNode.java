@@ -145,6 +145,7 @@ final class SourceNode implements AutoCloseable {
                     PrimaryStamp.atClose(side.volumeDir(), s.volume());
                 });
                 PrimaryStamp.remove(side.volumeDir()); // the host's writes move the primary on from here
+                side.own(PrimaryWatch.every(s.volume(), buffer, wedge)); // closed before the wedge
                 side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.BUFFER_FULL));
                 volume = new WedgeVolume(node.wedge, s.sizeBytes());
             } else if (volume == null) {

@@ -143,6 +143,30 @@ class NeverStrandedIT {
     }
 
     @Test
+    void aPrimaryWrittenByAnotherProgramWhileTheWedgeServesItIsResyncedByItself() throws Exception {
+        long size = 64L << 20;
+        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
+            Path source = randomFile(dir.resolve("source.img"), 16, 11);
+            Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", source.toString(), rig.uri());
+            rig.awaitSynced(Duration.ofSeconds(60));
+            assertFalse(rig.wedge().logText().contains("while the wedge served it"), "the host's own writes are its own");
+            long[] offsets = {4096 * 3, 9L << 20, size - 8192};
+            scribble(rig.primary(), offsets, 0xEE, 4, 5); // as dd or a loop mount would, beside the running wedge
+            Poll.until(Duration.ofSeconds(20), () -> "the wedge's watch noticed the primary changed", Poll.of(
+                    () -> rig.wedge().logText().contains("was changed by another program while the wedge served it")));
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.assertReplicaMatchesPrimary();
+            JsonNode resync = status(rig).get("volumes").get(0).get("resync");
+            assertEquals(offsets.length * 4096L, resync.get("bytesSent").asLong(), resync.toString());
+            assertEquals(1, resync.get("epochsCompleted").asLong(), "one resync, by itself: " + resync);
+            String audit = TaplineProcess.run(CLI, "audit", "list", "--data", dir.resolve("remote").toString(),
+                    "--volume", "vol1").orFail("audit list").output();
+            assertTrue(audit.contains("tracked: whole volume (the primary image was changed by another program while"
+                    + " the wedge served it)"), audit);
+        }
+    }
+
+    @Test
     void aPrimaryChangedWhileTheWedgeWasStoppedIsResyncedByItselfShippingOnlyTheChangedBlocks() throws Exception {
         long size = 64L << 20;
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {

@@ -186,6 +186,8 @@ class OnlineVerifyIT {
             }
             rig.awaitSynced(Duration.ofSeconds(120));
             rig.assertReplicaMatchesPrimary();
+            assertFalse(rig.wedge().logText().contains("while the wedge served it"),
+                    "a host writing on and off is never taken for another program");
             assertTrue(rounds >= 1);
             assertTrue(rechecked > 0, "writes in flight made first comparisons differ (" + rounds + " rounds): the "
                     + "exact re-check was exercised, not bypassed");

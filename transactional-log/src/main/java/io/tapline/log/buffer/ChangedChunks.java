@@ -81,7 +81,9 @@ public final class ChangedChunks implements Closeable {
         /** A cascade node: the hop upstream resynced, so everything it sent may differ. */
         UPSTREAM_RESYNC(6, "the upstream hop resynced"),
         /** A cascade node could not store what the hop upstream sent. */
-        FORWARD_FAILED(7, "records from the upstream hop could not be stored");
+        FORWARD_FAILED(7, "records from the upstream hop could not be stored"),
+        /** Another program changed the primary image while the wedge served it (and its host was idle). */
+        PRIMARY_WRITTEN_WHILE_SERVED(8, "the primary image was changed by another program while the wedge served it");
 
         private final int code;
         private final String text;

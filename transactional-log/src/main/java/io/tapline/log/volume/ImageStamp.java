@@ -102,6 +102,11 @@ public record ImageStamp(long device, long inode, long sizeBytes, long ctimeNano
         return now == null ? null : differences(now);
     }
 
+    /** What differs between this stamp and {@code later} (another stamp of the same image): null when nothing does. */
+    public String changedTo(ImageStamp later) {
+        return differences(later);
+    }
+
     /** Removes the stamp (durably): from now on the owner writes the image, until its next clean close. */
     public static void remove(Path stampFile) throws IOException {
         if (Files.deleteIfExists(stampFile)) {

@@ -95,6 +95,14 @@ public final class VolumeSequencer implements AutoCloseable {
     private final BlockingQueue<Pending> applyQueue = new LinkedBlockingQueue<>();
     private final GroupCommitFlusher flusher;
     private final VolumeFailure failure = new VolumeFailure();
+    /**
+     * Data commands begun and finished on the primary (apply thread or an inline run): between
+     * two equal, idle readings no write of the wedge's own changed the primary ({@link #primaryWrites}).
+     */
+    private final java.util.concurrent.atomic.AtomicLong primaryWritesBegun = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong primaryWritesEnded = new java.util.concurrent.atomic.AtomicLong();
+    /** Called after a batch that wrote the primary, when none of the wedge's writes is left in progress. */
+    private volatile Runnable ownWritesSettled = () -> { };
     /** The sequence of the last command applied to the primary, in sequence order (apply thread or an inline run). */
     private final java.util.concurrent.atomic.AtomicLong appliedThrough = new java.util.concurrent.atomic.AtomicLong();
     private final Thread captureThread;
@@ -193,6 +201,7 @@ public final class VolumeSequencer implements AutoCloseable {
                 return 0; // queued instead, where a failure is logged and answered per command
             }
             Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
+            long endedBefore = primaryWritesEnded.get();
             for (int i = 0; i < stored.size(); i++) {
                 Pending p = new Pending(commands.get(i));
                 p.sequence = stored.get(i).sequence();
@@ -200,6 +209,7 @@ public final class VolumeSequencer implements AutoCloseable {
                 applyAndComplete(p, touched);
             }
             endBatch(touched);
+            settledAfter(endedBefore);
             return stored.size();
         } finally {
             captureLock.unlock();
@@ -349,6 +359,7 @@ public final class VolumeSequencer implements AutoCloseable {
         Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
         while (true) {
             takeBatch(applyQueue, batch);
+            long endedBefore = primaryWritesEnded.get();
             int applied = 0;
             for (Pending p : batch) {
                 if (p == POISON) {
@@ -364,7 +375,29 @@ public final class VolumeSequencer implements AutoCloseable {
             }
             finished(applied); // before the replies go out: the host's next writes may then run inline
             endBatch(touched);
+            settledAfter(endedBefore);
         }
+    }
+
+    /** After replies went out: tells {@link #whenOwnWritesSettle}'s listener when this batch wrote the primary. */
+    private void settledAfter(long endedBefore) {
+        if (primaryWritesEnded.get() != endedBefore && primaryWrites().idle()) {
+            try {
+                ownWritesSettled.run();
+            } catch (RuntimeException e) {
+                log.debug("own-writes listener failed volume={}", volumeName, e);
+            }
+        }
+    }
+
+    /**
+     * Runs {@code listener} on the applying thread after each batch that wrote the primary, once its
+     * replies went out, if no write of the wedge's own is in progress then (one {@code stat} is
+     * what it is for: {@code tools}' {@code PrimaryWatch} takes the image as the wedge's writes
+     * left it). It must be quick and must not throw.
+     */
+    public void whenOwnWritesSettle(Runnable listener) {
+        ownWritesSettled = Objects.requireNonNull(listener, "listener");
     }
 
     /** Applies a captured command to the primary and completes it, or hands it to the flusher. */
@@ -477,6 +510,10 @@ public final class VolumeSequencer implements AutoCloseable {
             return;
         }
         WriteCommand c = p.command;
+        boolean changesData = c.kind().changesData();
+        if (changesData) {
+            primaryWritesBegun.incrementAndGet();
+        }
         try {
             switch (c.kind()) {
                 case WRITE -> primary.write(c.offsetBytes(), ByteBuffer.wrap(c.payload()));
@@ -500,6 +537,34 @@ public final class VolumeSequencer implements AutoCloseable {
                         volumeName, c.kind(), c.offsetBytes(), c.lengthBytes(), c.provenance().initiator(), e);
             }
             markGap(c, e);
+        } finally {
+            if (changesData) {
+                primaryWritesEnded.incrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * How many of the wedge's own data writes to the primary have begun and ended so far. A watch
+     * for other programs' writes reads it before and after it looks at the primary: when both
+     * readings are equal and idle (begun == ended), nothing the wedge wrote can explain a change
+     * it saw in between.
+     */
+    public PrimaryWrites primaryWrites() {
+        long ended = primaryWritesEnded.get(); // first: a write ending between the two reads then looks busy
+        return new PrimaryWrites(primaryWritesBegun.get(), ended);
+    }
+
+    /**
+     * Counts of the wedge's own writes to the primary ({@link #primaryWrites}).
+     *
+     * @param begun writes, zeroes and discards handed to the primary so far
+     * @param ended those of them that returned (or failed)
+     */
+    public record PrimaryWrites(long begun, long ended) {
+        /** Whether none of the wedge's writes is in progress. */
+        public boolean idle() {
+            return begun == ended;
         }
     }
 
