@@ -27,10 +27,17 @@ import java.util.List;
  *                                ({@code rollback --to-last-consistent})
  * @param exactFromSequence       0, or the sequence after which the replica was last written outside the
  *                                log, plus one: older points cannot be rebuilt (see {@code tapline audit})
+ * @param consistentRuns          the stretches of the window where a rollback leaves the replica consistent
+ *                                (known runs, oldest first, cut to the window)
  */
 public record RollbackWindow(String volumeId, long appliedSequence, long oldestReachableSequence,
         long oldestTimeNanos, long undoBytes, int undoSegments, long undoDiskBytes, String pausedReason, boolean rollbackInProgress,
-        List<MarkIndex.Mark> marks, String replicaState, long consistentSequence, long exactFromSequence) {
+        List<MarkIndex.Mark> marks, String replicaState, long consistentSequence, long exactFromSequence,
+        List<Run> consistentRuns) {
+
+    /** A stretch of sequences {@code from..to} at each of which the replica was consistent. */
+    public record Run(long from, long to) {
+    }
 
     /** @throws RefusedException when there is no such volume */
     public static RollbackWindow read(Path dataDir, String volumeId) throws IOException, RefusedException {
@@ -47,12 +54,19 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
             ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
             long oldest = w.empty() ? applied : w.oldestReachableSequence();
             boolean floored = exactFrom > oldest;
-            return new RollbackWindow(volumeId, applied, floored ? Math.min(exactFrom, applied) : oldest,
+            long reachable = floored ? Math.min(exactFrom, applied) : oldest;
+            List<Run> runs = new java.util.ArrayList<>();
+            for (long[] r : d == null ? List.<long[]>of(new long[] {0, 0}) : d.sync().knownRuns()) {
+                if (r[1] >= reachable && r[0] <= applied) {
+                    runs.add(new Run(Math.max(r[0], reachable), Math.min(r[1], applied)));
+                }
+            }
+            return new RollbackWindow(volumeId, applied, reachable,
                     w.empty() ? 0 : floored ? undo.captureTimeAbove(Math.min(exactFrom, applied)) : w.oldestTimeNanos(),
                     w.bytes(), w.segments(), w.diskBytes(),
                     paused == null ? null : paused.text(), ControlFiles.read(dir, ControlFiles.INTENT) != null,
                     MarkIndex.read(dir).marks(), st == null ? "consistent" : st.state(),
-                    st == null ? 0 : st.consistentSequence(), exactFrom);
+                    st == null ? 0 : st.consistentSequence(), exactFrom, List.copyOf(runs));
         }
     }
 }

@@ -156,6 +156,16 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
         return new SyncState(true, false, false, false, lastApplied, 0, 0, -1, lastApplied + 1, ConsistentRuns.NONE);
     }
 
+    /** Every consistent run known, oldest first, as {@code {since, until}} pairs. */
+    java.util.List<long[]> knownRuns() {
+        ConsistentRuns all = allRuns();
+        java.util.List<long[]> out = new java.util.ArrayList<>(all.count());
+        for (int i = 0; i < all.count(); i++) {
+            out.add(new long[] {all.since(i), all.until(i)});
+        }
+        return out;
+    }
+
     /** Whether a rollback or image to {@code target} gives back exactly what the replica held there. */
     boolean exactAt(long target, long lastApplied) {
         return target >= exactFrom || target == lastApplied;

@@ -53,6 +53,8 @@ class RollbackTruthTest {
         try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
             v.apply(BatchCodec.pack(0, records));
             assertTrue(v.consistent(), "the full copy healed the gap: " + v.status(false).reason());
+            assertEquals(List.of(new RollbackWindow.Run(0, 100), new RollbackWindow.Run(111, 130)),
+                    RollbackWindow.read(data, "vol1").consistentRuns(), "where a rollback is consistent, for the operator");
 
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""), "t", (d, t) -> { });
             assertTrue(v.consistent(), "seq 120 lies in the run that began at the END: " + v.status(false).reason());

@@ -50,6 +50,17 @@ final class WindowCommand implements Callable<Integer> {
         m.put("replica", w.replicaState());
         m.put("consistentSequence", w.consistentSequence());
         m.put("writtenOutsideAfter", w.exactFromSequence() == 0 ? -1 : w.exactFromSequence() - 1);
+        List<Map<String, Object>> runs = new ArrayList<>();
+        StringBuilder runText = new StringBuilder();
+        for (RollbackWindow.Run r : w.consistentRuns()) {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("from", r.from());
+            x.put("to", r.to());
+            runs.add(x);
+            runText.append(runText.length() == 0 ? "" : ", ").append(r.from() == r.to() ? "" + r.from()
+                    : r.from() + ".." + r.to());
+        }
+        m.put("consistentRuns", runs); // where a rollback leaves the replica consistent
         List<Map<String, Object>> marks = new ArrayList<>();
         for (MarkIndex.Mark mark : w.marks()) {
             Map<String, Object> x = new LinkedHashMap<>();
@@ -71,6 +82,7 @@ final class WindowCommand implements Callable<Integer> {
                     + "; undo log " + w.undoBytes() + " bytes in " + w.undoSegments() + " segments"
                     + (w.undoDiskBytes() == w.undoBytes() ? "" : " (" + w.undoDiskBytes()
                             + " bytes on disk, with a segment kept for reuse or a reused one's older records)")
+                    + "; a rollback is consistent at seq " + (runText.length() == 0 ? "none" : runText)
                     + "; replica " + w.replicaState() + (w.replicaState().equals("consistent") ? ""
                             : " (last consistent at seq " + w.consistentSequence() + ")")
                     + (w.pausedReason() == null ? "" : "; PAUSED: " + w.pausedReason())
