@@ -44,14 +44,14 @@ class PrimaryWatchTest {
     void aChangeBetweenTwoIdleLooksWithNoOwnWriteIsAnotherProgramsAndTracksTheWholeVolume() throws Exception {
         try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("buf"), "vol1", BufferConfig.ofMaxBytes(1 << 20,
                 64 << 20))) {
-            PrimaryWatch watch = new PrimaryWatch(primary, buffer, own::get);
-            assertNull(watch.check(), "the first look takes the baseline");
-            assertNull(watch.check());
+            PrimaryWatch watch = new PrimaryWatch(primary, buffer, own::get, 0);
+            assertNull(watch.look(), "the first look takes the baseline");
+            assertNull(watch.look());
             scribble();
-            String changed = watch.check();
+            String changed = watch.look();
             assertNotNull(changed, "another program wrote while the wedge was idle");
             assertEquals(WholeVolumeCause.PRIMARY_WRITTEN_WHILE_SERVED, buffer.changedChunks().wholeVolumeCause());
-            assertNull(watch.check(), "reported once");
+            assertNull(watch.look(), "reported once");
         }
     }
 
@@ -59,31 +59,31 @@ class PrimaryWatchTest {
     void theWedgesOwnWritesAreNeverTakenForAnotherProgramsAndABusyLookDecidesNothing() throws Exception {
         try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("buf"), "vol1", BufferConfig.ofMaxBytes(1 << 20,
                 64 << 20))) {
-            PrimaryWatch watch = new PrimaryWatch(primary, buffer, own::get);
-            assertNull(watch.check());
+            PrimaryWatch watch = new PrimaryWatch(primary, buffer, own::get, 0);
+            assertNull(watch.look());
             own.set(new PrimaryWrites(1, 0)); // a write of its own in progress
             scribble();
-            assertNull(watch.check(), "busy: no decision");
+            assertNull(watch.look(), "busy: no decision");
             own.set(new PrimaryWrites(1, 1)); // it ended: the change may be its own
-            assertNull(watch.check(), "a new baseline after the wedge's own write");
-            assertNull(watch.check());
+            assertNull(watch.look(), "a new baseline after the wedge's own write");
+            assertNull(watch.look());
             assertNull(buffer.changedChunks().wholeVolumeCause(), "nothing tracked");
             scribble();
-            assertNotNull(watch.check(), "a later change with no own write in between is someone else's");
+            assertNotNull(watch.look(), "a later change with no own write in between is someone else's");
         }
     }
 
     @Test
-    void theImageAsTheWedgesWritesLeftItIsTheBaselineSoAChangeRightAfterThemIsSeen() throws Exception {
+    void aComparisonWaitsForItsTimeButABaselineDoesNot() throws Exception {
         try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("buf"), "vol1", BufferConfig.ofMaxBytes(1 << 20,
                 64 << 20))) {
-            PrimaryWatch watch = new PrimaryWatch(primary, buffer, own::get);
-            assertNull(watch.check());
-            scribble(); // the wedge's own write...
+            PrimaryWatch watch = new PrimaryWatch(primary, buffer, own::get, java.util.concurrent.TimeUnit.DAYS.toNanos(1));
+            assertNull(watch.look(), "the first look takes the baseline");
+            scribble();
+            assertNull(watch.look(), "no comparison due yet");
+            assertNull(buffer.changedChunks().wholeVolumeCause());
             own.set(new PrimaryWrites(1, 1));
-            watch.ownWritesSettled(); // ...and the applying thread's look right after it
-            scribble(); // another program, before the watch's next look
-            assertNotNull(watch.check(), "not taken for the wedge's: its writes' image was taken before");
+            assertNull(watch.look(), "after the wedge's own write the baseline is taken at once, whatever is due");
         }
     }
 
@@ -91,10 +91,10 @@ class PrimaryWatchTest {
     void aDeletedPrimaryIsAChange() throws Exception {
         try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("buf"), "vol1", BufferConfig.ofMaxBytes(1 << 20,
                 64 << 20))) {
-            PrimaryWatch watch = new PrimaryWatch(primary, buffer, own::get);
-            assertNull(watch.check());
+            PrimaryWatch watch = new PrimaryWatch(primary, buffer, own::get, 0);
+            assertNull(watch.look());
             Files.delete(primary);
-            assertEquals("it is gone", watch.check());
+            assertEquals("it is gone", watch.look());
         }
     }
 }

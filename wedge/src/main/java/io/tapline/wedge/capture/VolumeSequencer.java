@@ -101,8 +101,6 @@ public final class VolumeSequencer implements AutoCloseable {
      */
     private final java.util.concurrent.atomic.AtomicLong primaryWritesBegun = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong primaryWritesEnded = new java.util.concurrent.atomic.AtomicLong();
-    /** Called after a batch that wrote the primary, when none of the wedge's writes is left in progress. */
-    private volatile Runnable ownWritesSettled = () -> { };
     /** The sequence of the last command applied to the primary, in sequence order (apply thread or an inline run). */
     private final java.util.concurrent.atomic.AtomicLong appliedThrough = new java.util.concurrent.atomic.AtomicLong();
     private final Thread captureThread;
@@ -201,7 +199,6 @@ public final class VolumeSequencer implements AutoCloseable {
                 return 0; // queued instead, where a failure is logged and answered per command
             }
             Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
-            long endedBefore = primaryWritesEnded.get();
             for (int i = 0; i < stored.size(); i++) {
                 Pending p = new Pending(commands.get(i));
                 p.sequence = stored.get(i).sequence();
@@ -209,7 +206,6 @@ public final class VolumeSequencer implements AutoCloseable {
                 applyAndComplete(p, touched);
             }
             endBatch(touched);
-            settledAfter(endedBefore);
             return stored.size();
         } finally {
             captureLock.unlock();
@@ -359,7 +355,6 @@ public final class VolumeSequencer implements AutoCloseable {
         Set<CompletionListener> touched = Collections.newSetFromMap(new IdentityHashMap<>());
         while (true) {
             takeBatch(applyQueue, batch);
-            long endedBefore = primaryWritesEnded.get();
             int applied = 0;
             for (Pending p : batch) {
                 if (p == POISON) {
@@ -375,29 +370,7 @@ public final class VolumeSequencer implements AutoCloseable {
             }
             finished(applied); // before the replies go out: the host's next writes may then run inline
             endBatch(touched);
-            settledAfter(endedBefore);
         }
-    }
-
-    /** After replies went out: tells {@link #whenOwnWritesSettle}'s listener when this batch wrote the primary. */
-    private void settledAfter(long endedBefore) {
-        if (primaryWritesEnded.get() != endedBefore && primaryWrites().idle()) {
-            try {
-                ownWritesSettled.run();
-            } catch (RuntimeException e) {
-                log.debug("own-writes listener failed volume={}", volumeName, e);
-            }
-        }
-    }
-
-    /**
-     * Runs {@code listener} on the applying thread after each batch that wrote the primary, once its
-     * replies went out, if no write of the wedge's own is in progress then (one {@code stat} is
-     * what it is for: {@code tools}' {@code PrimaryWatch} takes the image as the wedge's writes
-     * left it). It must be quick and must not throw.
-     */
-    public void whenOwnWritesSettle(Runnable listener) {
-        ownWritesSettled = Objects.requireNonNull(listener, "listener");
     }
 
     /** Applies a captured command to the primary and completes it, or hands it to the flusher. */

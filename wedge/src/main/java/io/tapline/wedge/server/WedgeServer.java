@@ -209,11 +209,6 @@ public final class WedgeServer implements AutoCloseable {
         return sequencer.primaryWrites();
     }
 
-    /** See {@link VolumeSequencer#whenOwnWritesSettle}. */
-    public void whenOwnWritesSettle(Runnable listener) {
-        sequencer.whenOwnWritesSettle(listener);
-    }
-
     /** Whether the primary holds no data in the range (a hole: reads as zeros); false when unknown. */
     public boolean primaryHole(long offsetBytes, long lengthBytes) {
         return primary.isHole(offsetBytes, lengthBytes);
