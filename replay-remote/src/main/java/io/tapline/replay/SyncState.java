@@ -156,19 +156,16 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
         return new SyncState(true, false, false, false, lastApplied, 0, 0, -1, lastApplied + 1, ConsistentRuns.NONE);
     }
 
-    /** Every consistent run known, oldest first, as {@code {since, until}} pairs. */
+    /** Every consistent run known (the ones a rollback consults), oldest first, as {@code {since, until}} pairs. */
     java.util.List<long[]> knownRuns() {
-        ConsistentRuns all = allRuns();
-        java.util.List<long[]> out = new java.util.ArrayList<>(all.count());
-        for (int i = 0; i < all.count(); i++) {
-            out.add(new long[] {all.since(i), all.until(i)});
+        java.util.List<long[]> out = new java.util.ArrayList<>(earlierRuns.count() + 1);
+        for (int i = 0; i < earlierRuns.count(); i++) {
+            out.add(new long[] {earlierRuns.since(i), earlierRuns.until(i)});
+        }
+        if (consistentSince >= 0) {
+            out.add(new long[] {consistentSince, consistentSequence});
         }
         return out;
-    }
-
-    /** Whether a rollback or image to {@code target} gives back exactly what the replica held there. */
-    boolean exactAt(long target, long lastApplied) {
-        return target >= exactFrom || target == lastApplied;
     }
 
     /**

@@ -67,20 +67,7 @@ class AppliedStateTest {
         try (AppliedState s = AppliedState.open(dir)) {
             s.persist(9, SyncState.consistentAt(9), 0x1234L);
         }
-        // Rewrite both slots as version 2 did: the CRC-32C over bytes [0, 48) at 48.
-        java.nio.file.Path file = dir.resolve(AppliedState.FILE);
-        byte[] bytes = Files.readAllBytes(file);
-        for (int slot = 0; slot < 2; slot++) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes, slot * 512, 512).slice();
-            b.putShort(4, (short) 2);
-            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            crc.update(bytes, slot * 512, 48);
-            b.putInt(48, (int) crc.getValue());
-            for (int i = 52; i < 512; i++) {
-                b.put(i, (byte) 0);
-            }
-        }
-        Files.write(file, bytes);
+        rewriteBothSlotsAs(2, 48); // version 2: the CRC-32C over bytes [0, 48) at 48
         try (AppliedState s = AppliedState.open(dir)) {
             assertEquals(9, s.lastApplied());
             assertEquals(-1, s.lastRecordCrc());
@@ -93,20 +80,7 @@ class AppliedStateTest {
             s.persist(9, new SyncState(false, false, false, false, 0, 9, 0, 2, 5, ConsistentRuns.NONE.with(0, 1)),
                     0x1234L);
         }
-        // Rewrite both slots as version 3 did: the CRC-32C over bytes [0, 56) at 56, nothing after.
-        java.nio.file.Path file = dir.resolve(AppliedState.FILE);
-        byte[] bytes = Files.readAllBytes(file);
-        for (int slot = 0; slot < 2; slot++) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes, slot * 512, 512).slice();
-            b.putShort(4, (short) 3);
-            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            crc.update(bytes, slot * 512, 56);
-            b.putInt(56, (int) crc.getValue());
-            for (int i = 60; i < 512; i++) {
-                b.put(i, (byte) 0);
-            }
-        }
-        Files.write(file, bytes);
+        rewriteBothSlotsAs(3, 56); // version 3: the CRC-32C over bytes [0, 56) at 56, nothing after
         try (AppliedState s = AppliedState.open(dir)) {
             assertEquals(0x1234L, s.lastRecordCrc());
             assertEquals(9, s.sync().consistentSince(), "the run's start was not kept: only seq 9 is known");
@@ -154,6 +128,23 @@ class AppliedStateTest {
         IOException e = assertThrows(IOException.class, () -> VolumeMeta.read(dir));
         assertTrue(e.getMessage().contains("crc32c: "), e.getMessage());
         assertFalse(Files.exists(dir.resolve(VolumeMeta.FILE + ".tmp")));
+    }
+
+    /** Rewrites both slots as an older version wrote them: its number, its CRC at {@code crcAt}, zeros after. */
+    private void rewriteBothSlotsAs(int version, int crcAt) throws IOException {
+        java.nio.file.Path file = dir.resolve(AppliedState.FILE);
+        byte[] bytes = Files.readAllBytes(file);
+        for (int slot = 0; slot < 2; slot++) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes, slot * 512, 512).slice();
+            b.putShort(4, (short) version);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(bytes, slot * 512, crcAt);
+            b.putInt(crcAt, (int) crc.getValue());
+            for (int i = crcAt + 4; i < 512; i++) {
+                b.put(i, (byte) 0);
+            }
+        }
+        Files.write(file, bytes);
     }
 
     private void flipByte(long offset) throws IOException {

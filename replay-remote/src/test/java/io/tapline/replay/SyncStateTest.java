@@ -198,6 +198,7 @@ class SyncStateTest {
         assertTrue(s.rolledBackTo(seq - 4).outOfSync(), "inside the previous cycle's epoch");
         long oldestKeptEnd = s.earlierRuns().since(0);
         assertTrue(s.rolledBackTo(oldestKeptEnd).consistent());
+        assertEquals(ConsistentRuns.MAX + 1, s.knownRuns().size(), "the kept runs and the current one");
         SyncState tooOld = s.rolledBackTo(oldestKeptEnd - 3); // an END whose run was dropped
         assertTrue(tooOld.outOfSync(), "a dropped run is not known: never claimed consistent");
         assertEquals(0, tooOld.consistentSequence());
@@ -226,9 +227,8 @@ class SyncStateTest {
         SyncState s = SyncState.consistentAt(20).after(rec(21, RecordKind.WRITE, "x"), 20);
         SyncState changed = SyncState.writtenElsewhere(21);
         assertEquals(22, changed.exactFrom());
-        assertFalse(changed.exactAt(20, 21), "the undo log cannot take the outside writes back");
-        assertTrue(changed.exactAt(21, 21), "the current point is what the replica holds");
-        assertTrue(changed.exactAt(22, 30));
+        assertTrue(changed.rolledBackTo(21).outOfSync(), "the current point holds the outside writes");
+        assertEquals(0, changed.rolledBackTo(21).consistentSequence());
         SyncState differs = s.differenceFound(21);
         assertEquals(22, differs.exactFrom());
         assertTrue(differs.rolledBackTo(21).outOfSync(), "a no-op rollback after a verified difference stays out of sync");
