@@ -84,7 +84,8 @@ final class AdminHandler {
                             }
                         });
                         done(true, target, "volume " + req.volumeId() + " rolled back from seq " + from + " to seq "
-                                + target + " (" + n + " undo records applied); " + v.pausedReason());
+                                + target + " (" + n + " undo records applied); " + v.stateHere() + "; "
+                                + v.pausedReason());
                     }
                     default -> {
                         ReplicaVolume v = h.openExisting();

@@ -13,7 +13,9 @@ import java.util.TreeSet;
  * The points of a volume's rollback window where the host had made its writes durable: every
  * FLUSH barrier and MARK the undo log holds, plus the current applied sequence. These are the
  * candidates {@code tapline rollback --until-check} bisects over: between two barriers a file
- * system is in flight, so a check there would judge a state no host ever promised.
+ * system is in flight, so a check there would judge a state no host ever promised. Only barriers
+ * inside a known consistent run ({@link SyncState#knownRuns}) count: one inside a resync epoch or
+ * after a gap is a mix of the source's bytes from two times, which no host ever saw either.
  *
  * <p>Read without changing anything, from any process (like {@link RollbackWindow}).
  *
@@ -51,6 +53,8 @@ public record ConsistentPoints(String volumeId, long appliedSequence, List<Long>
                 }
             }
         }
+        List<long[]> runs = st == null ? List.of() : st.sync().knownRuns();
+        points.removeIf(p -> st != null && runs.stream().noneMatch(r -> p >= r[0] && p <= r[1]));
         points.add(applied);
         return new ConsistentPoints(volumeId, applied, List.copyOf(points));
     }

@@ -867,6 +867,16 @@ final class ReplicaVolume implements Closeable {
     }
 
     /** Any thread: the volume's figures. */
+    /**
+     * What the replica is at its applied sequence, for the answer to a rollback: "consistent there"
+     * or "out of sync there (why)", so that the operator learns it from the command itself.
+     */
+    String stateHere() {
+        return sync.consistent() ? "the replica is consistent there"
+                : "the replica is out of sync there (" + VolumeStatus.of(volumeId, lastApplied, sync, null, 0, false)
+                        .reason() + ")";
+    }
+
     VolumeStatus status(boolean sessionConnected) {
         VolumeFailure f = failure;
         VolumeStatus s = VolumeStatus.of(volumeId, lastApplied, sync, f == null ? null : f.reason(), bytesApplied.get(),

@@ -44,7 +44,7 @@ class RollbackTruthTest {
         records.add(seal(101, RecordKind.GAP, "buffer full"));
         records.add(seal(102, RecordKind.RESYNC_BEGIN, new ResyncEpoch(7, true, "test", 0).text()));
         for (long seq = 103; seq <= 110; seq++) {
-            records.add(write(seq));
+            records.add(seq == 106 ? seal(106, RecordKind.FLUSH, "") : write(seq)); // a host's FLUSH inside the epoch
         }
         records.add(seal(111, RecordKind.RESYNC_END, new ResyncEpoch(7, true, "").text()));
         for (long seq = 112; seq <= 130; seq++) {
@@ -55,11 +55,17 @@ class RollbackTruthTest {
             assertTrue(v.consistent(), "the full copy healed the gap: " + v.status(false).reason());
             assertEquals(List.of(new RollbackWindow.Run(0, 100), new RollbackWindow.Run(111, 130)),
                     RollbackWindow.read(data, "vol1").consistentRuns(), "where a rollback is consistent, for the operator");
+            List<Long> candidates = ConsistentPoints.read(data, "vol1").points();
+            assertFalse(candidates.contains(106L), "--until-check never judges a barrier inside a resync: " + candidates);
+            assertTrue(candidates.contains(100L) || candidates.stream().anyMatch(p -> p < 100), candidates.toString());
 
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""), "t", (d, t) -> { });
+            assertEquals("the replica is consistent there", v.stateHere());
             assertTrue(v.consistent(), "seq 120 lies in the run that began at the END: " + v.status(false).reason());
 
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 105, ""), "t", (d, t) -> { });
+            assertTrue(v.stateHere().startsWith("the replica is out of sync there (missing data since seq 101"),
+                    "the rollback's answer says so: " + v.stateHere());
             v.resume("t");
             VolumeStatus s = v.status(false);
             assertFalse(v.consistent(), "seq 105 was in the middle of the resync");
