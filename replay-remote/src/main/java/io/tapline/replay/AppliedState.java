@@ -210,10 +210,10 @@ final class AppliedState implements Closeable {
                 .putLong(generation).putLong(lastApplied).putLong(sync.firstGapSequence())
                 .putLong(sync.consistentSequence()).putLong(sync.resyncId()).putLong(lastRecordCrc)
                 .putLong(sync.consistentSince()).putLong(sync.exactFrom());
-        long[] runs = sync.earlierRuns().bounds();
-        s.putInt(runs.length / 2);
-        for (long b : runs) {
-            s.putLong(b);
+        ConsistentRuns runs = sync.earlierRuns();
+        s.putInt(runs.count());
+        for (int i = 0; i < runs.count(); i++) {
+            s.putLong(runs.since(i)).putLong(runs.until(i));
         }
         CRC32C crc = new CRC32C();
         crc.update(s.duplicate().position(0).limit(V4_CRC_AT));

@@ -37,7 +37,8 @@ public record ConsistentPoints(String volumeId, long appliedSequence, List<Long>
         }
         AppliedState.Durable st = AppliedState.peekDurable(dir);
         long applied = st == null ? 0 : st.lastApplied();
-        long exactFrom = st == null ? 0 : st.sync().exactFrom(); // below it no image is the one the replica held
+        SyncState sync = st == null ? SyncState.consistentAt(0) : st.sync(); // no file yet: a new replica
+        long exactFrom = sync.exactFrom(); // below it no image is the one the replica held
         TreeSet<Long> points = new TreeSet<>();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
             UndoLog.Window w = undo.window();
@@ -53,8 +54,8 @@ public record ConsistentPoints(String volumeId, long appliedSequence, List<Long>
                 }
             }
         }
-        List<long[]> runs = st == null ? List.of() : st.sync().knownRuns();
-        points.removeIf(p -> st != null && runs.stream().noneMatch(r -> p >= r[0] && p <= r[1]));
+        List<long[]> runs = sync.knownRuns();
+        points.removeIf(p -> runs.stream().noneMatch(r -> p >= r[0] && p <= r[1]));
         points.add(applied);
         return new ConsistentPoints(volumeId, applied, List.copyOf(points));
     }

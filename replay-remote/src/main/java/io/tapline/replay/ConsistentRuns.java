@@ -66,10 +66,6 @@ final class ConsistentRuns {
         return i <= 0 ? NONE : new ConsistentRuns(Arrays.copyOf(bounds, 2 * i));
     }
 
-    long[] bounds() {
-        return bounds.clone();
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof ConsistentRuns r && Arrays.equals(bounds, r.bounds);

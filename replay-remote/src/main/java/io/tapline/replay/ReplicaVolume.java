@@ -866,7 +866,6 @@ final class ReplicaVolume implements Closeable {
         this.observer = o;
     }
 
-    /** Any thread: the volume's figures. */
     /**
      * What the replica is at its applied sequence, for the answer to a rollback: "consistent there"
      * or "out of sync there (why)", so that the operator learns it from the command itself.
@@ -877,6 +876,7 @@ final class ReplicaVolume implements Closeable {
                         .reason() + ")";
     }
 
+    /** Any thread: the volume's figures. */
     VolumeStatus status(boolean sessionConnected) {
         VolumeFailure f = failure;
         VolumeStatus s = VolumeStatus.of(volumeId, lastApplied, sync, f == null ? null : f.reason(), bytesApplied.get(),

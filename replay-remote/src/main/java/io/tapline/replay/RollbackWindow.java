@@ -46,9 +46,10 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
             throw new RefusedException("no volume " + volumeId + " in " + dataDir);
         }
         AppliedState.Durable d = AppliedState.peekDurable(dir);
-        VolumeStatus st = d == null ? null : VolumeStatus.of(volumeId, d.lastApplied(), d.sync(), null, 0, false);
         long applied = d == null ? 0 : d.lastApplied();
-        long exactFrom = d == null ? 0 : d.sync().exactFrom();
+        SyncState sync = d == null ? SyncState.consistentAt(0) : d.sync(); // no file yet: a new replica
+        VolumeStatus st = VolumeStatus.of(volumeId, applied, sync, null, 0, false);
+        long exactFrom = sync.exactFrom();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
             UndoLog.Window w = undo.window();
             ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
@@ -56,7 +57,7 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
             boolean floored = exactFrom > oldest;
             long reachable = floored ? Math.min(exactFrom, applied) : oldest;
             List<Run> runs = new java.util.ArrayList<>();
-            for (long[] r : d == null ? List.<long[]>of(new long[] {0, 0}) : d.sync().knownRuns()) {
+            for (long[] r : sync.knownRuns()) {
                 if (r[1] >= reachable && r[0] <= applied) {
                     runs.add(new Run(Math.max(r[0], reachable), Math.min(r[1], applied)));
                 }
@@ -65,8 +66,7 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
                     w.empty() ? 0 : floored ? undo.captureTimeAbove(Math.min(exactFrom, applied)) : w.oldestTimeNanos(),
                     w.bytes(), w.segments(), w.diskBytes(),
                     paused == null ? null : paused.text(), ControlFiles.read(dir, ControlFiles.INTENT) != null,
-                    MarkIndex.read(dir).marks(), st == null ? "consistent" : st.state(),
-                    st == null ? 0 : st.consistentSequence(), exactFrom, List.copyOf(runs));
+                    MarkIndex.read(dir).marks(), st.state(), st.consistentSequence(), exactFrom, List.copyOf(runs));
         }
     }
 }

@@ -119,7 +119,7 @@ final class PrimaryWatch {
             return null;
         }
         lastCompareNanos = now;
-        String changed = image == null ? "it is gone" : baseline.changedTo(image);
+        String changed = image == null ? "it is gone" : baseline.differences(image);
         if (changed == null) {
             return null;
         }

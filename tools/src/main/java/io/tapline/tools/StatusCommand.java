@@ -262,6 +262,17 @@ final class StatusCommand implements Callable<Integer> {
         return v;
     }
 
+    /** "N chunks" or "whole volume (CAUSE)": what a resync of the changed-chunk set would compare. */
+    private static String tracked(long chunks, String cause) {
+        return chunks >= 0 ? chunks + " chunks"
+                : "whole volume" + (cause == null || cause.isEmpty() ? "" : " (" + cause + ")");
+    }
+
+    /** {@link #tracked} in the text report's column: the bare count for chunks. */
+    private static String trackedText(long chunks, String cause) {
+        return chunks >= 0 ? Long.toString(chunks) : tracked(chunks, cause);
+    }
+
     private static List<String> whyNot(BufferStatus s, boolean storageOk, List<Map<String, Object>> remotes,
             boolean resyncRunning) {
         List<String> why = new ArrayList<>();
@@ -272,8 +283,7 @@ final class StatusCommand implements Callable<Integer> {
             why.add(s.lostWrites() + " writes not captured");
         }
         if (s.trackedChunks() != 0) {
-            why.add((s.trackedChunks() >= 0 ? s.trackedChunks() + " chunks" : "whole volume"
-                    + (s.wholeVolumeCause().isEmpty() ? "" : " (" + s.wholeVolumeCause() + ")")) + " awaiting resync");
+            why.add(tracked(s.trackedChunks(), s.wholeVolumeCause()) + " awaiting resync");
         }
         if (!storageOk) {
             why.add("buffer storage error");
@@ -329,8 +339,7 @@ final class StatusCommand implements Callable<Integer> {
                             + "  lost writes %d  gaps %d  tracked chunks %s%n",
                     v.get("volume"), v.get("mode"), v.get("captured"), v.get("retainedBytes"),
                     v.get("highWaterBytes"), v.get("maxBytes"), v.get("lostWrites"), v.get("gapRecords"),
-                    (Long) v.get("trackedChunks") >= 0 ? v.get("trackedChunks") : "whole volume"
-                            + (v.get("wholeVolumeCause") == null ? "" : " (" + v.get("wholeVolumeCause") + ")")));
+                    trackedText((Long) v.get("trackedChunks"), (String) v.get("wholeVolumeCause"))));
             long crashCompare = (Long) v.get("crashCompareBytes");
             String afterCrash = crashCompare < 0 ? "every chunk (no activity log)"
                     : (crashCompare >> 20) + " MiB (the activity log's hot extents)";

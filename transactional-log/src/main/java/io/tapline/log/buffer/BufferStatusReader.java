@@ -72,9 +72,10 @@ final class BufferStatusReader {
                 : retained > config.highWaterBytes() ? BufferMode.HIGH_WATER : BufferMode.DATA;
         boolean writeOnce = SequenceReservation.present(dir);
         long[] crash = crashCompare(dir, writeOnce);
+        ChangedChunks.Tracked tracked = ChangedChunks.readTracked(dir);
         return new BufferStatus(state.volumeId(), mode, first, last, retained, config.highWaterBytes(),
-                config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), ChangedChunks.readCount(dir),
-                CaptureBuffer.causeText(ChangedChunks.readWholeVolumeCause(dir)), "",
+                config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), tracked.count(),
+                ChangedChunks.WholeVolumeCause.textOf(tracked.cause()), "",
                 CapturePause.read(dir), writeOnce ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
                 crash[0], crash[1]);
     }

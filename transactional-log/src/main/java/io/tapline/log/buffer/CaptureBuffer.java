@@ -1016,16 +1016,12 @@ public final class CaptureBuffer implements Closeable {
             oldest = oldestUnacked.captureTimeOf(minAck + 1);
         }
         return new BufferStatus(volumeId, mode, first, last, retained, config.highWaterBytes(), config.maxBytes(),
-                acks, oldest, lost.count(), lost.gapRecords(), changed.count(), causeText(changed.wholeVolumeCause()),
+                acks, oldest, lost.count(), lost.gapRecords(), changed.count(),
+                ChangedChunks.WholeVolumeCause.textOf(changed.wholeVolumeCause()),
                 storageError(), capturePaused,
                 config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
                 activity == null ? BufferStatus.WHOLE_VOLUME : activity.compareBytesAfterCrash(config.writeOnce()),
                 activity == null ? -1 : Math.max(activity.coldThrough(), changed.sinceSequence()));
-    }
-
-    /** {@link BufferStatus#wholeVolumeCause}'s text for {@code cause}, empty for none. */
-    static String causeText(ChangedChunks.WholeVolumeCause cause) {
-        return cause == null ? "" : cause.text();
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */

@@ -98,6 +98,11 @@ public final class ChangedChunks implements Closeable {
             return text;
         }
 
+        /** {@link #text} of {@code cause}, empty for none (the whole volume is not tracked). */
+        public static String textOf(WholeVolumeCause cause) {
+            return cause == null ? "" : cause.text;
+        }
+
         static WholeVolumeCause of(int code) {
             for (WholeVolumeCause c : values()) {
                 if (c.code == code) {
@@ -530,39 +535,42 @@ public final class ChangedChunks implements Closeable {
     }
 
     /**
-     * Reads why the whole volume of {@code dir} is tracked, for another process: null when it is
-     * not (or there is no file), {@link WholeVolumeCause#SET_DAMAGED} when the header is unreadable.
+     * What {@code dir}'s set holds, for another process, from one read of its file.
+     *
+     * @param count chunks tracked, {@code -1} for the whole volume, 0 when there is no file
+     * @param cause why the whole volume is tracked ({@link WholeVolumeCause#SET_DAMAGED} for an
+     *              unreadable header); null when it is not
      */
-    public static WholeVolumeCause readWholeVolumeCause(Path dir) throws IOException {
-        Path file = dir.resolve(FILE);
-        if (!Files.exists(file)) {
-            return null;
-        }
-        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-        try (FileChannel ch = FileChannel.open(file)) {
-            DurableFiles.readUpTo(ch, header, 0);
-        }
-        header.flip();
-        if (check(header) != null) {
-            return WholeVolumeCause.SET_DAMAGED;
-        }
-        return (header.getShort(6) & FLAG_ALL) != 0 ? causeIn(header) : null;
+    public record Tracked(long count, WholeVolumeCause cause) {
     }
 
-    /** Reads the number of tracked chunks of {@code dir} for another process ({@code -1}: whole volume; 0 if no file). */
-    public static long readCount(Path dir) throws IOException {
+    /** Reads {@link Tracked} of {@code dir} for another process. */
+    public static Tracked readTracked(Path dir) throws IOException {
         Path file = dir.resolve(FILE);
         if (!Files.exists(file)) {
-            return 0;
+            return new Tracked(0, null);
         }
         ByteBuffer buf = DurableFiles.readSmallFile(file, HEADER_BYTES + (64 << 20));
-        if (check(buf) != null || (buf.getShort(6) & FLAG_ALL) != 0) {
-            return -1;
+        if (check(buf) != null) {
+            return new Tracked(-1, WholeVolumeCause.SET_DAMAGED);
+        }
+        if ((buf.getShort(6) & FLAG_ALL) != 0) {
+            return new Tracked(-1, causeIn(buf));
         }
         long n = 0;
         for (int i = HEADER_BYTES; i < buf.limit(); i++) {
             n += Integer.bitCount(buf.get(i) & 0xFF);
         }
-        return n;
+        return new Tracked(n, null);
+    }
+
+    /** Reads why the whole volume of {@code dir} is tracked, for another process ({@link Tracked#cause}). */
+    public static WholeVolumeCause readWholeVolumeCause(Path dir) throws IOException {
+        return readTracked(dir).cause();
+    }
+
+    /** Reads the number of tracked chunks of {@code dir} for another process ({@link Tracked#count}). */
+    public static long readCount(Path dir) throws IOException {
+        return readTracked(dir).count();
     }
 }

@@ -102,11 +102,6 @@ public record ImageStamp(long device, long inode, long sizeBytes, long ctimeNano
         return now == null ? null : differences(now);
     }
 
-    /** What differs between this stamp and {@code later} (another stamp of the same image): null when nothing does. */
-    public String changedTo(ImageStamp later) {
-        return differences(later);
-    }
-
     /** Removes the stamp (durably): from now on the owner writes the image, until its next clean close. */
     public static void remove(Path stampFile) throws IOException {
         if (Files.deleteIfExists(stampFile)) {
@@ -115,7 +110,7 @@ public record ImageStamp(long device, long inode, long sizeBytes, long ctimeNano
     }
 
     /** What differs from {@code now}, or null when the image is the one stamped. */
-    String differences(ImageStamp now) {
+    public String differences(ImageStamp now) {
         List<String> d = new ArrayList<>();
         if (device != now.device || inode != now.inode) {
             d.add("replaced by another file (device " + device + " inode " + inode + " then, device " + now.device
