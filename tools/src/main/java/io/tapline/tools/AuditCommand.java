@@ -39,7 +39,8 @@ final class AuditCommand implements Runnable {
     /** Options shared by the subcommands. */
     static class Volume {
         @Option(names = "--data", paramLabel = "DIR",
-                description = "The replayer's data directory (required, except with --kafka).")
+                description = "The replayer's data directory, or a source's buffer directory for the source's own log"
+                        + " (required, except with --kafka).")
         Path data;
 
         @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
@@ -66,7 +67,7 @@ final class AuditCommand implements Runnable {
         Instant to;
 
         @Option(names = "--kind", split = ",", paramLabel = "KIND",
-                description = "Entry types (record, gap, mark, rollback, resume, recovery, config, verify, promote, demote, refused) or record kinds (write, write_zeroes, discard, flush).")
+                description = "Entry types (record, gap, mark, rollback, resume, recovery, config, verify, promote, demote, refused, degraded, healed) or record kinds (write, write_zeroes, discard, flush).")
         List<String> kinds = new ArrayList<>();
 
         @Option(names = "--offset-range", paramLabel = "A:B", description = "Entries whose range overlaps [A, B).")

@@ -28,6 +28,10 @@ final class SourceStatusFiles implements StatusPublisher {
     private final Consumer<ShipperStatus> eachRunningLink;
     /** Whether the volume's source-status.json exists; null until the first publish looked. */
     private volatile Boolean hasSourceStatus;
+    /** Held while the audit trail is looked at: a publish on a host's write path skips it rather than wait. */
+    private final java.util.concurrent.locks.ReentrantLock trailLock = new java.util.concurrent.locks.ReentrantLock();
+    private SourceAuditTrail trail;
+    private boolean trailRefused;
 
     /**
      * @param eachRunningLink told each link's snapshot while the source runs (the wedge looks for a
@@ -72,5 +76,64 @@ final class SourceStatusFiles implements StatusPublisher {
         } catch (IOException | RuntimeException e) {
             LOG.debug("status not written dir={} error={}", side.volumeDir(), e.toString());
         }
+        audit(side, running, now);
+    }
+
+    /**
+     * Brings the volume's own audit log up to date ({@link SourceAuditTrail}): opened at the first
+     * running publish, told the conditions now at each, closed with a stop entry at the last. A log
+     * that cannot be opened or written is reported once and left: the host's I/O and the
+     * replication do not depend on it.
+     */
+    private void audit(SourceSide side, boolean running, long now) {
+        if (running) {
+            if (!trailLock.tryLock()) {
+                return; // the housekeeping thread is at it; the next publish looks again
+            }
+        } else {
+            trailLock.lock();
+        }
+        try {
+            if (trail == null && running && !trailRefused) {
+                trail = SourceAuditTrail.start(side.volumeDir(), side.buffer().lastSequence(), startDetail(side));
+            }
+            if (trail == null) {
+                return;
+            }
+            io.tapline.log.buffer.BufferStatus s = side.buffer().status();
+            if (running) {
+                var resync = side.resync();
+                trail.observe(s, SourceCondition.of(s, side.linkStatuses(), resync == null ? null : resync.status(),
+                        side.notShippingBecause(), now), now);
+            } else { // the links are closed by now: what they say is the stop's, not a condition's
+                SourceAuditTrail t = trail;
+                trail = null;
+                trailRefused = true; // a source side publishes nothing after its stop
+                t.stopped(s.lastSequence(), "buffer " + (s.storageError().isEmpty() ? "synced and closed"
+                        : "closed after a storage error: " + s.storageError()) + "; conditions still open: "
+                        + t.openConditions());
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.error("source audit log of {} not written, left until the source restarts: {}", side.volumeDir(),
+                    e.toString());
+            trailRefused = true;
+            if (trail != null) {
+                try {
+                    trail.close();
+                } catch (IOException ignored) {
+                    // reported above
+                }
+                trail = null;
+            }
+        } finally {
+            trailLock.unlock();
+        }
+    }
+
+    private static String startDetail(SourceSide side) {
+        io.tapline.log.buffer.BufferStatus s = side.buffer().status();
+        return "volume " + side.volume() + ", buffer " + s.durability() + ", "
+                + side.buffer().recoveryReport().summary() + ", remotes " + side.linkStatuses().stream()
+                        .map(l -> l.address() != null ? l.address() : l.remoteId()).toList();
     }
 }

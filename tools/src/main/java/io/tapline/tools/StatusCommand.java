@@ -263,7 +263,7 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     /** "N chunks" or "whole volume (CAUSE)": what a resync of the changed-chunk set would compare. */
-    private static String tracked(long chunks, String cause) {
+    static String tracked(long chunks, String cause) {
         return chunks >= 0 ? chunks + " chunks"
                 : "whole volume" + (cause == null || cause.isEmpty() ? "" : " (" + cause + ")");
     }

@@ -85,6 +85,16 @@ class BufferFullIT {
             assertTrue(seen.contains("replica resyncing") || seen.contains("replica out-of-sync")
                     || seen.contains("replica behind"), "states seen on the way: " + seen);
             assertNotEquals(Set.of("replica consistent"), seen, "states seen on the way: " + seen);
+
+            // The source's own audit log has it all, as it happened, and nothing left open once synced.
+            java.util.List<String> trail = SourceTrail.of(rig.buffer(), ReplicationRig.EXPORT);
+            SourceTrail.assertBegunAndEnded(trail, "link to 127.0.0.1:");
+            SourceTrail.assertBegunAndEnded(trail, "buffer full: tracking changed chunks");
+            SourceTrail.assertBegunAndEnded(trail, "writes not captured");
+            SourceTrail.assertBegunAndEnded(trail, "chunks awaiting resync");
+            SourceTrail.assertBegunAndEnded(trail, "a resync ");
+            SourceTrail.assertNothingOpen(trail);
+            assertTrue(trail.stream().anyMatch(e -> e.startsWith("DEGRADED") && e.contains("GAP record")), trail.toString());
         }
     }
 

@@ -163,6 +163,10 @@ class NeverStrandedIT {
                     "--volume", "vol1").orFail("audit list").output();
             assertTrue(audit.contains("tracked: whole volume (the primary image was changed by another program while"
                     + " the wedge served it)"), audit);
+            java.util.List<String> trail = SourceTrail.of(rig.buffer(), ReplicationRig.EXPORT);
+            SourceTrail.assertBegunAndEnded(trail, "whole volume (the primary image was changed by another program"
+                    + " while the wedge served it) awaiting resync");
+            SourceTrail.assertNothingOpen(trail);
         }
     }
 
@@ -195,6 +199,10 @@ class NeverStrandedIT {
                     "--volume", "vol1").orFail("audit list").output();
             assertTrue(audit.contains("tracked: whole volume (the primary image was changed while the wedge did not"
                     + " hold it)"), "the replica's audit log says why the epoch began: " + audit);
+            java.util.List<String> trail = SourceTrail.of(rig.buffer(), ReplicationRig.EXPORT);
+            SourceTrail.assertBegunAndEnded(trail, "whole volume (the primary image was changed while the wedge did"
+                    + " not hold it) awaiting resync");
+            SourceTrail.assertNothingOpen(trail);
         }
     }
 

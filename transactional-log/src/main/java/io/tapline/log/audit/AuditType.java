@@ -23,7 +23,15 @@ public enum AuditType {
     /** An administrator demoted a promoted replica back to secondary (detail: generation, what was kept). */
     DEMOTE(10),
     /** A peer was refused (who: its identity; detail: what it asked and why it was refused). */
-    REFUSED(11);
+    REFUSED(11),
+    /**
+     * The source saw a replica fall out of step, or a way to it fail: buffer full, writes not
+     * captured, chunks tracked for a resync, a link down, a replica refused or out of sync, a
+     * resync begun (detail: which condition, and why). Written by the source's own audit log.
+     */
+    DEGRADED(12),
+    /** A condition a {@link #DEGRADED} entry named ended (detail: which, and after how long). */
+    HEALED(13);
 
     private final int wireValue;
 
@@ -42,6 +50,6 @@ public enum AuditType {
                 return t;
             }
         }
-        throw new IllegalArgumentException("type: " + value + " (expected: 1..10)");
+        throw new IllegalArgumentException("type: " + value + " (expected: 1.." + values().length + ")");
     }
 }
