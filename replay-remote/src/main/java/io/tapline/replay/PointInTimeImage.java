@@ -42,19 +42,45 @@ public final class PointInTimeImage {
         return write(dataDir, volumeId, targetKind, value, markName, out, () -> { });
     }
 
+    /**
+     * What an image is: its sequence, and whether the source's disk was ever in that state (the
+     * target lies inside one of the replica's known consistent runs, as a rollback to it would be
+     * called consistent) or why not.
+     *
+     * @param sequence    the sequence the image is at
+     * @param consistent  whether it is a state the source's volume had
+     * @param outOfSyncBy why it is not, or null
+     */
+    public record Image(long sequence, boolean consistent, String outOfSyncBy) {
+    }
+
+    /** {@link #write}, and whether the image is a consistent point ({@link Image}). */
+    public static Image image(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out)
+            throws IOException, RefusedException {
+        Image[] made = new Image[1];
+        write(dataDir, volumeId, targetKind, value, markName, out, () -> { }, made);
+        return made[0];
+    }
+
     /** {@link #write} with {@code afterCopy} run between the copy and the undo replay (tests). */
     static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
             Runnable afterCopy) throws IOException, RefusedException {
+        return write(dataDir, volumeId, targetKind, value, markName, out, afterCopy, new Image[1]);
+    }
+
+    private static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
+            Runnable afterCopy, Image[] made) throws IOException, RefusedException {
         Path dir = dataDir.resolve(volumeId);
         if (VolumeMeta.read(dir) == null) {
             throw new RefusedException("no volume " + volumeId + " in " + dataDir);
         }
         try (RollbackLock held = RollbackLock.forImage(dir, volumeId)) {
-            return writeLocked(dir, volumeId, targetKind, value, markName, out, afterCopy);
+            made[0] = writeLocked(dir, volumeId, targetKind, value, markName, out, afterCopy);
+            return made[0].sequence();
         }
     }
 
-    private static long writeLocked(Path dir, String volumeId, int targetKind, long value, String markName, Path out,
+    private static Image writeLocked(Path dir, String volumeId, int targetKind, long value, String markName, Path out,
             Runnable afterCopy) throws IOException, RefusedException {
         checkNoRollback(dir, volumeId);
         copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), out);
@@ -70,7 +96,10 @@ public final class PointInTimeImage {
                     undo.newestSequence()), exactFrom);
             undo.replayAbove(target, GatheringRestorer.of(image));
             checkNoRollback(dir, volumeId);
-            return target;
+            SyncState there = (st == null ? SyncState.consistentAt(0) : st.sync()).rolledBackTo(target);
+            return new Image(target, there.consistent(), there.consistent() ? null
+                    : VolumeStatus.of(volumeId, target, there, null, 0, false).reason()
+                            .replaceFirst("; a (whole-volume )?resync heals it$", "")); // the replica's cure, not the image's
         }
     }
 

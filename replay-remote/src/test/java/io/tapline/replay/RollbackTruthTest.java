@@ -59,6 +59,17 @@ class RollbackTruthTest {
             assertFalse(candidates.contains(106L), "--until-check never judges a barrier inside a resync: " + candidates);
             assertTrue(candidates.contains(100L) || candidates.stream().anyMatch(p -> p < 100), candidates.toString());
 
+            PointInTimeImage.Image inRun = PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 95, "",
+                    scratch.resolve("i95"));
+            assertTrue(inRun.consistent(), "seq 95 lies in the run before the gap: " + inRun);
+            assertArrayEquals(RollbackTest.reference(records, 95), Files.readAllBytes(scratch.resolve("i95")));
+            PointInTimeImage.Image inEpoch = PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 106, "",
+                    scratch.resolve("i106"));
+            assertFalse(inEpoch.consistent(), "an image inside the resync is no state the source had: " + inEpoch);
+            assertTrue(inEpoch.outOfSyncBy().startsWith("missing data since seq 101"), inEpoch.outOfSyncBy());
+            assertTrue(PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 125, "", scratch.resolve("i125"))
+                    .consistent(), "after the END");
+
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""), "t", (d, t) -> { });
             assertEquals("the replica is consistent there", v.stateHere());
             assertTrue(v.consistent(), "seq 120 lies in the run that began at the END: " + v.status(false).reason());
@@ -119,7 +130,10 @@ class RollbackTruthTest {
             assertTrue(ConsistentPoints.read(data, "vol1").points().get(0) >= 201, "until-check bisects exact points only");
 
             Path img = scratch.resolve("img-250");
-            assertEquals(250, PointInTimeImage.write(data, "vol1", AdminRequest.TO_SEQUENCE, 250, "", img));
+            PointInTimeImage.Image made = PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 250, "", img);
+            assertEquals(250, made.sequence());
+            assertFalse(made.consistent(), "it holds the outside write: " + made);
+            assertTrue(made.outOfSyncBy().contains("written outside the log"), made.outOfSyncBy());
             assertArrayEquals(at250, Files.readAllBytes(img), "the replica's own image at 250, outside write included");
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 250, ""), "t", (d, t) -> { });
             assertArrayEquals(at250, Files.readAllBytes(image));

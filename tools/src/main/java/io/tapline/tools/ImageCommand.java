@@ -55,15 +55,15 @@ final class ImageCommand implements Callable<Integer> {
         if (!Files.isDirectory(data.resolve(volume))) {
             throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
         }
-        long seq;
+        PointInTimeImage.Image made;
         try {
             if (point.seq != null) {
-                seq = PointInTimeImage.write(data, volume, AdminRequest.TO_SEQUENCE, point.seq, "", out);
+                made = PointInTimeImage.image(data, volume, AdminRequest.TO_SEQUENCE, point.seq, "", out);
             } else if (point.time != null) {
-                seq = PointInTimeImage.write(data, volume, AdminRequest.TO_TIME,
+                made = PointInTimeImage.image(data, volume, AdminRequest.TO_TIME,
                         point.time.getEpochSecond() * 1_000_000_000L + point.time.getNano(), "", out);
             } else {
-                seq = PointInTimeImage.write(data, volume, AdminRequest.TO_MARK, 0, point.mark, out);
+                made = PointInTimeImage.image(data, volume, AdminRequest.TO_MARK, 0, point.mark, out);
             }
         } catch (RefusedException e) {
             Files.deleteIfExists(out);
@@ -72,11 +72,15 @@ final class ImageCommand implements Callable<Integer> {
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("volume", volume);
-            m.put("sequence", seq);
+            m.put("sequence", made.sequence());
+            m.put("consistent", made.consistent());
+            m.put("outOfSyncBy", made.outOfSyncBy());
             m.put("out", out.toAbsolutePath().toString());
             System.out.println(Json.write(m));
         } else {
-            System.out.println("image of volume " + volume + " at seq " + seq + " written to " + out);
+            System.out.println("image of volume " + volume + " at seq " + made.sequence() + " written to " + out + "; "
+                    + (made.consistent() ? "the source's volume was in this state"
+                            : "no state the source's volume was in (" + made.outOfSyncBy() + ")"));
         }
         return 0;
     }

@@ -39,7 +39,8 @@ class RollbackIT {
         List<String> args = new ArrayList<>(List.of("image", "--data", dir.resolve("remote").toString(), "--volume",
                 "vol1", "--out", out.toString()));
         args.addAll(List.of(point));
-        TaplineProcess.run(CLI, args.toArray(String[]::new)).orFail("image");
+        String said = TaplineProcess.run(CLI, args.toArray(String[]::new)).orFail("image").output();
+        assertTrue(said.contains("the source's volume was in this state"), "a synced replica's history: " + said);
         return Peers.md5(out);
     }
 
