@@ -17,9 +17,11 @@ import java.nio.file.Path;
  * @param cycles          where the cycles stand, for a volume in cycle mode; null in journal mode
  * @param notShippingBecause why the volume is meant to ship and has no shipper yet (a snoop that never
  *                        saw its size); null when it ships or is not meant to. Such a volume is never synced.
+ * @param auditError      why the source's own audit log ({@link SourceAuditTrail}) is not being written; null
+ *                        when it is (absent in files of earlier versions)
  */
 public record SourceStatusFile(ResyncStatus resync, String storageError, boolean running, long updatedAtMillis,
-        io.tapline.journey.resync.CycleStatus cycles, String notShippingBecause) {
+        io.tapline.journey.resync.CycleStatus cycles, String notShippingBecause, String auditError) {
     /** File name inside the volume directory. */
     public static final String NAME = "source-status.json";
 

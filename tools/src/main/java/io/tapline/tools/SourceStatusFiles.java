@@ -32,6 +32,8 @@ final class SourceStatusFiles implements StatusPublisher {
     private final java.util.concurrent.locks.ReentrantLock trailLock = new java.util.concurrent.locks.ReentrantLock();
     private SourceAuditTrail trail;
     private boolean trailRefused;
+    /** Why the audit trail is not written, for status; null while it is. */
+    private volatile String auditError;
 
     /**
      * @param eachRunningLink told each link's snapshot while the source runs (the wedge looks for a
@@ -59,6 +61,7 @@ final class SourceStatusFiles implements StatusPublisher {
                 links.add(running ? link : link.stopped(now));
             }
         }
+        audit(side, running, now); // first: a log that cannot be written shows in the status written below
         var resync = side.resync();
         try {
             LinkStatusFile.write(side.volumeDir(), links);
@@ -68,15 +71,15 @@ final class SourceStatusFiles implements StatusPublisher {
             }
             // A source without a resync engine (a snoop) writes the file only for a note on shipping,
             // and again once there is one, so that a cleared note does not linger.
-            if (resync != null || notShipping != null || hasSourceStatus) {
+            String audit = auditError;
+            if (resync != null || notShipping != null || audit != null || hasSourceStatus) {
                 new SourceStatusFile(resync == null ? null : resync.status(), side.buffer().storageError(), running,
-                        now, resync == null ? null : resync.cycleStatus(), notShipping).write(side.volumeDir());
+                        now, resync == null ? null : resync.cycleStatus(), notShipping, audit).write(side.volumeDir());
                 hasSourceStatus = true;
             }
         } catch (IOException | RuntimeException e) {
             LOG.debug("status not written dir={} error={}", side.volumeDir(), e.toString());
         }
-        audit(side, running, now);
     }
 
     /**
@@ -116,6 +119,7 @@ final class SourceStatusFiles implements StatusPublisher {
         } catch (IOException | RuntimeException e) {
             LOG.error("source audit log of {} not written, left until the source restarts: {}", side.volumeDir(),
                     e.toString());
+            auditError = e.getMessage() == null ? e.toString() : e.getMessage();
             trailRefused = true;
             if (trail != null) {
                 try {

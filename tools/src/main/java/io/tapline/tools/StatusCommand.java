@@ -228,6 +228,7 @@ final class StatusCommand implements Callable<Integer> {
         v.put("storageError", source == null || source.storageError() == null || source.storageError().isEmpty()
                 ? null : source.storageError());
         v.put("resync", source == null ? null : source.resync());
+        v.put("auditError", source == null ? null : source.auditError());
         io.tapline.journey.resync.CycleStatus cycles = source == null ? null : source.cycles();
         if (cycles != null) {
             v.put("mode", "CYCLES");
@@ -355,6 +356,10 @@ final class StatusCommand implements Callable<Integer> {
             }
             if (v.get("storageError") != null) {
                 sb.append("  buffer storage error: ").append(v.get("storageError")).append('\n');
+            }
+            if (v.get("auditError") != null) {
+                sb.append("  the source's audit log is not written (until the source restarts): ")
+                        .append(v.get("auditError")).append('\n');
             }
             long unackedMillis = ((Number) v.get("oldestUnackedAgeMillis")).longValue();
             if (unackedMillis >= 1000) {

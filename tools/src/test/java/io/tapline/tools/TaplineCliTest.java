@@ -162,7 +162,7 @@ class TaplineCliTest {
         assertTrue(waited.err().contains(StatusCommand.NO_REMOTE), waited.err());
 
         String why = "no shipper: the volume's size was not seen on the wire";
-        new SourceStatusFile(null, "", true, System.currentTimeMillis(), null, why).write(volumeDir);
+        new SourceStatusFile(null, "", true, System.currentTimeMillis(), null, why, null).write(volumeDir);
         Outcome o = run("status", "--buffer", dir.resolve("buffer").toString(), "--json");
         assertEquals(0, o.exitCode(), o.err());
         assertTrue(o.out().contains("\"synced\" : false"), o.out());
