@@ -32,7 +32,9 @@ record SourceCondition(String key, String label, String detail) {
      * The conditions of one source volume now, keyed, in a stable order: derived as
      * {@code tapline status} derives its "not synced because" (the same {@link ReplicaView} for
      * each link), less what every running replication passes through (a replica behind by the
-     * records in flight, a link being opened).
+     * records in flight, a link being opened, an online verify). {@code resync} is null where resyncs
+     * are the normal course (cycle mode copies every cycle as one) or there is no engine (a snoop
+     * without a source).
      */
     static Map<String, SourceCondition> of(BufferStatus s, List<ShipperStatus> links, ResyncStatus resync,
             String notShipping, long nowMillis) {
@@ -57,7 +59,7 @@ record SourceCondition(String key, String label, String detail) {
         if (notShipping != null) {
             put(out, "shipping", "not shipping", notShipping);
         }
-        if (resync != null && !resync.state().equals("idle")) {
+        if (resync != null && (resync.state().equals("resyncing") || resync.state().equals("waiting"))) {
             // one condition while it runs, whether comparing or waiting for a replica in between
             put(out, "resync", "active", (resync.state().equals("waiting") ? "a resync waits: " : "a resync runs: ")
                     + resync.detail());

@@ -106,8 +106,9 @@ final class SourceStatusFiles implements StatusPublisher {
             io.tapline.log.buffer.BufferStatus s = side.buffer().status();
             if (running) {
                 var resync = side.resync();
-                trail.observe(s, SourceCondition.of(s, side.linkStatuses(), resync == null ? null : resync.status(),
-                        side.notShippingBecause(), now), now);
+                boolean resyncsAreTheCourse = resync == null || resync.cycleStatus() != null; // cycle mode
+                trail.observe(s, SourceCondition.of(s, side.linkStatuses(), resyncsAreTheCourse ? null
+                        : resync.status(), side.notShippingBecause(), now), now);
             } else { // the links are closed by now: what they say is the stop's, not a condition's
                 SourceAuditTrail t = trail;
                 trail = null;

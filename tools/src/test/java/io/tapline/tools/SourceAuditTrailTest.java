@@ -77,6 +77,9 @@ class SourceAuditTrailTest {
         assertEquals("active", SourceCondition.of(status(BufferMode.DATA, 5, 0, 0, 0), List.of(),
                 new ResyncStatus("resyncing", "beginning: x", "e1", false, 0, 0, 0, 0, 0, ""), null, 0)
                 .get("resync").label(), "comparing or waiting: one condition");
+        assertTrue(SourceCondition.of(status(BufferMode.DATA, 5, 0, 0, 0), List.of(),
+                new ResyncStatus("verifying", "verify requested by x", "", false, 0, 0, 0, 0, 0, ""), null, 0).isEmpty(),
+                "an online verify is no degradation");
     }
 
     @Test
