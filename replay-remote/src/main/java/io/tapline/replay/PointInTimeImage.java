@@ -55,35 +55,44 @@ public final class PointInTimeImage {
     }
 
     /** {@link #write}, and whether the image is a consistent point ({@link Image}). */
-    public static Image image(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out)
-            throws IOException, RefusedException {
+    public static Image image(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
+            Progress progress) throws IOException, RefusedException {
         Image[] made = new Image[1];
-        write(dataDir, volumeId, targetKind, value, markName, out, () -> { }, made);
+        write(dataDir, volumeId, targetKind, value, markName, out, () -> { }, made, progress);
         return made[0];
+    }
+
+    /** How far the copy of the replica is (an image's long part); called on the copying thread. */
+    @FunctionalInterface
+    public interface Progress {
+        Progress NONE = (done, total) -> { };
+
+        /** {@code doneBytes} of the replica's {@code totalBytes} are copied or known to be holes. */
+        void copied(long doneBytes, long totalBytes);
     }
 
     /** {@link #write} with {@code afterCopy} run between the copy and the undo replay (tests). */
     static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
             Runnable afterCopy) throws IOException, RefusedException {
-        return write(dataDir, volumeId, targetKind, value, markName, out, afterCopy, new Image[1]);
+        return write(dataDir, volumeId, targetKind, value, markName, out, afterCopy, new Image[1], Progress.NONE);
     }
 
     private static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
-            Runnable afterCopy, Image[] made) throws IOException, RefusedException {
+            Runnable afterCopy, Image[] made, Progress progress) throws IOException, RefusedException {
         Path dir = dataDir.resolve(volumeId);
         if (VolumeMeta.read(dir) == null) {
             throw new RefusedException("no volume " + volumeId + " in " + dataDir);
         }
         try (RollbackLock held = RollbackLock.forImage(dir, volumeId)) {
-            made[0] = writeLocked(dir, volumeId, targetKind, value, markName, out, afterCopy);
+            made[0] = writeLocked(dir, volumeId, targetKind, value, markName, out, afterCopy, progress);
             return made[0].sequence();
         }
     }
 
     private static Image writeLocked(Path dir, String volumeId, int targetKind, long value, String markName, Path out,
-            Runnable afterCopy) throws IOException, RefusedException {
+            Runnable afterCopy, Progress progress) throws IOException, RefusedException {
         checkNoRollback(dir, volumeId);
-        copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), out);
+        copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), out, progress);
         afterCopy.run();
         AppliedState.Durable st = AppliedState.peekDurable(dir);
         long lastApplied = st == null ? 0 : st.lastApplied();
@@ -109,32 +118,43 @@ public final class PointInTimeImage {
         }
     }
 
-    private static void copySparse(Path from, Path to) throws IOException {
-        try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);
+    /**
+     * Copies the replica, sparse: only the ranges its file system says hold data are read (holes
+     * are skipped where they are believed, {@link VolumeFile#holesSeeWrites}; elsewhere everything
+     * is read), and of those only the 1 MiB pieces that are not all zero are written. A hole the
+     * replayer fills after the copy passed it was zeroes when passed, and the write that filled it
+     * left its before-image (zeroes) in the undo log: the same as a read of those zeroes.
+     */
+    private static void copySparse(Path from, Path to, Progress progress) throws IOException {
+        try (VolumeFile in = VolumeFile.openForReading(from);
                 FileChannel outCh = FileChannel.open(to, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING)) {
-            long size = in.size();
+            long size = in.sizeBytes();
             ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
             byte[] probe = new byte[CHUNK];
-            for (long pos = 0; pos < size; pos += CHUNK) {
-                buf.clear().limit((int) Math.min(CHUNK, size - pos));
-                int n = 0;
-                while (buf.hasRemaining()) {
-                    int r = in.read(buf, pos + n);
-                    if (r < 0) {
-                        break;
-                    }
-                    n += r;
+            long pos = 0;
+            while (pos < size) {
+                long data = in.nextDataOffset(pos);
+                if (data >= size) {
+                    break;
                 }
-                buf.flip();
-                buf.duplicate().get(probe, 0, buf.remaining());
-                if (!UndoRecordZero.isZero(probe, buf.remaining())) {
-                    long p = pos;
-                    while (buf.hasRemaining()) {
-                        p += outCh.write(buf, p);
+                long hole = Math.max(in.nextHoleOffset(data), Math.min(size, data + 1));
+                for (long at = data; at < hole; at += CHUNK) {
+                    buf.clear().limit((int) Math.min(CHUNK, hole - at));
+                    in.read(at, buf);
+                    buf.flip();
+                    buf.duplicate().get(probe, 0, buf.remaining());
+                    if (!UndoRecordZero.isZero(probe, buf.remaining())) {
+                        long p = at;
+                        while (buf.hasRemaining()) {
+                            p += outCh.write(buf, p);
+                        }
                     }
+                    progress.copied(Math.min(hole, at + CHUNK), size);
                 }
+                pos = hole;
             }
+            progress.copied(size, size);
             outCh.truncate(size);
             if (outCh.size() < size) {
                 outCh.write(ByteBuffer.allocate(1), size - 1);

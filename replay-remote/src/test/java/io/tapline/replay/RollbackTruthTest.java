@@ -60,14 +60,15 @@ class RollbackTruthTest {
             assertTrue(candidates.contains(100L) || candidates.stream().anyMatch(p -> p < 100), candidates.toString());
 
             PointInTimeImage.Image inRun = PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 95, "",
-                    scratch.resolve("i95"));
+                    scratch.resolve("i95"), PointInTimeImage.Progress.NONE);
             assertTrue(inRun.consistent(), "seq 95 lies in the run before the gap: " + inRun);
             assertArrayEquals(RollbackTest.reference(records, 95), Files.readAllBytes(scratch.resolve("i95")));
             PointInTimeImage.Image inEpoch = PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 106, "",
-                    scratch.resolve("i106"));
+                    scratch.resolve("i106"), PointInTimeImage.Progress.NONE);
             assertFalse(inEpoch.consistent(), "an image inside the resync is no state the source had: " + inEpoch);
             assertTrue(inEpoch.outOfSyncBy().startsWith("missing data since seq 101"), inEpoch.outOfSyncBy());
-            assertTrue(PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 125, "", scratch.resolve("i125"))
+            assertTrue(PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 125, "", scratch.resolve("i125"),
+                    PointInTimeImage.Progress.NONE)
                     .consistent(), "after the END");
 
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""), "t", (d, t) -> { });
@@ -130,7 +131,8 @@ class RollbackTruthTest {
             assertTrue(ConsistentPoints.read(data, "vol1").points().get(0) >= 201, "until-check bisects exact points only");
 
             Path img = scratch.resolve("img-250");
-            PointInTimeImage.Image made = PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 250, "", img);
+            PointInTimeImage.Image made = PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 250, "", img,
+                    PointInTimeImage.Progress.NONE);
             assertEquals(250, made.sequence());
             assertFalse(made.consistent(), "it holds the outside write: " + made);
             assertTrue(made.outOfSyncBy().contains("written outside the log"), made.outOfSyncBy());

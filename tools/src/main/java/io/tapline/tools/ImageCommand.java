@@ -56,14 +56,15 @@ final class ImageCommand implements Callable<Integer> {
             throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
         }
         PointInTimeImage.Image made;
+        PointInTimeImage.Progress progress = everySecond();
         try {
             if (point.seq != null) {
-                made = PointInTimeImage.image(data, volume, AdminRequest.TO_SEQUENCE, point.seq, "", out);
+                made = PointInTimeImage.image(data, volume, AdminRequest.TO_SEQUENCE, point.seq, "", out, progress);
             } else if (point.time != null) {
                 made = PointInTimeImage.image(data, volume, AdminRequest.TO_TIME,
-                        point.time.getEpochSecond() * 1_000_000_000L + point.time.getNano(), "", out);
+                        point.time.getEpochSecond() * 1_000_000_000L + point.time.getNano(), "", out, progress);
             } else {
-                made = PointInTimeImage.image(data, volume, AdminRequest.TO_MARK, 0, point.mark, out);
+                made = PointInTimeImage.image(data, volume, AdminRequest.TO_MARK, 0, point.mark, out, progress);
             }
         } catch (RefusedException e) {
             Files.deleteIfExists(out);
@@ -83,5 +84,18 @@ final class ImageCommand implements Callable<Integer> {
                             : "no state the source's volume was in (" + made.outOfSyncBy() + ")"));
         }
         return 0;
+    }
+
+    /** The copy's progress on stderr, at most once a second (an image of a large volume takes minutes). */
+    private static PointInTimeImage.Progress everySecond() {
+        long[] next = {System.nanoTime() + 1_000_000_000L};
+        return (done, total) -> {
+            long now = System.nanoTime();
+            if (now >= next[0] && done < total) {
+                next[0] = now + 1_000_000_000L;
+                System.err.printf("tapline image: replica copied %d/%d MiB (%d%%)%n", done >> 20, total >> 20,
+                        total == 0 ? 100 : done * 100 / total);
+            }
+        };
     }
 }

@@ -32,6 +32,7 @@ public final class VolumeFile implements BlockVolume {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeFile.class);
     private static final int FALLOC_FL_KEEP_SIZE = 0x01;
     private static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    private static final int O_RDONLY = 0;
     private static final int O_RDWR = 2;
     private static final int SEEK_DATA = 3;
     private static final int SEEK_HOLE = 4;
@@ -88,14 +89,37 @@ public final class VolumeFile implements BlockVolume {
     private volatile boolean readaheadOff;
 
     private VolumeFile(Path path, FileChannel channel, long sizeBytes, String seekDataPolicy, int writePieceBytes) {
+        this(path, channel, sizeBytes, seekDataPolicy, writePieceBytes, O_RDWR);
+    }
+
+    private VolumeFile(Path path, FileChannel channel, long sizeBytes, String seekDataPolicy, int writePieceBytes,
+            int nativeFlags) {
         this.seekDataPolicy = seekDataPolicy;
         this.writePieceBytes = writePieceBytes == 0 ? Long.MAX_VALUE : writePieceBytes;
         this.path = path;
         this.channel = channel;
         this.sizeBytes = sizeBytes;
         // A second descriptor on the same file, only for fallocate(2), which Java does not offer.
-        this.fd = openNativeDescriptor(path);
-        this.punchHoleWorks = fd >= 0;
+        this.fd = openNativeDescriptor(path, nativeFlags);
+        this.punchHoleWorks = fd >= 0 && nativeFlags == O_RDWR;
+    }
+
+    /**
+     * Opens an existing image for reading only, beside the process that writes it (a point-in-time
+     * image copied while the replayer applies): no QEMU lock is taken and nothing can be written
+     * (a write fails with {@link java.nio.channels.NonWritableChannelException}). Its holes
+     * ({@link #nextDataOffset}) are believed as for any image ({@link #holesSeeWrites}): on those
+     * file systems a write of the other process counts as data once its {@code write} returned.
+     */
+    public static VolumeFile openForReading(Path path) throws IOException {
+        String seekDataPolicy = seekDataPolicy();
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            return new VolumeFile(path, ch, ch.size(), seekDataPolicy, 0, O_RDONLY);
+        } catch (RuntimeException e) {
+            ch.close();
+            throw e;
+        }
     }
 
     /**
@@ -564,12 +588,12 @@ public final class VolumeFile implements BlockVolume {
         }
     }
 
-    private static int openNativeDescriptor(Path path) {
+    private static int openNativeDescriptor(Path path, int flags) {
         if (!Platform.isLinux()) {
             return -1;
         }
         try {
-            return LibC.INSTANCE.open(path.toAbsolutePath().toString(), O_RDWR);
+            return LibC.INSTANCE.open(path.toAbsolutePath().toString(), flags);
         } catch (LastErrorException | LinkageError e) {
             return -1; // No native access: fall back to writing zeroes.
         }
