@@ -37,6 +37,24 @@ final class OperatorControls {
     private final CaptureBuffer buffer;
     private final List<Shipper> shippers;
     private volatile io.tapline.journey.resync.ResyncEngine resync;
+    private volatile AdminAudit audit = (actor, kind, request) -> request.run();
+
+    /**
+     * Where an operator's request, done or refused, is recorded before it is answered (the source's
+     * audit log): {@link #recorded} runs it and records its outcome, and nothing the request causes
+     * is recorded between the two. A record that fails never undoes or fails the request.
+     */
+    @FunctionalInterface
+    interface AdminAudit {
+        /** Runs {@code request} of {@code kind} ({@code capture}, {@code ship}, ...) for {@code actor}; returns what it did. */
+        String recorded(String actor, String kind, Request request) throws IOException;
+    }
+
+    /** An operator's request: what it did, or an exception saying why it was refused. */
+    @FunctionalInterface
+    interface Request {
+        String run() throws IOException;
+    }
 
     private OperatorControls(Path volumeDir, CaptureBuffer buffer, List<Shipper> shippers) throws IOException {
         this.volumeDir = volumeDir;
@@ -55,6 +73,12 @@ final class OperatorControls {
             }
         }
         return c;
+    }
+
+    /** Records every request, done or refused, in {@code a} before answering it. */
+    OperatorControls auditedBy(AdminAudit a) {
+        this.audit = java.util.Objects.requireNonNull(a, "a");
+        return this;
     }
 
     /** The resync engine whose rate {@code tapline config set --resync-rate} changes. */
@@ -80,17 +104,29 @@ final class OperatorControls {
         String id = file.substring(0, file.length() - suffix.length());
         List<String> lines = Files.readAllLines(request, StandardCharsets.UTF_8);
         Files.deleteIfExists(request);
+        String done;
         try {
-            String done = switch (suffix) {
+            done = audit.recorded(actorOf(suffix, lines), suffix.substring(1), () -> switch (suffix) {
                 case CAPTURE_SUFFIX -> capture(lines);
                 case SHIP_SUFFIX -> ship(lines);
                 case CONFIG_SUFFIX -> config(lines);
                 default -> discard(lines);
-            };
-            answer(id + ".done", done);
+            });
         } catch (IOException | RuntimeException e) {
             answer(id + ".failed", e.getMessage() == null ? e.toString() : e.getMessage());
+            return;
         }
+        answer(id + ".done", done);
+    }
+
+    /** The actor's line of a request (the CLI writes it; "unknown" when missing). */
+    private static String actorOf(String suffix, List<String> lines) {
+        int at = switch (suffix) {
+            case CAPTURE_SUFFIX -> 1;
+            case CONFIG_SUFFIX -> 0;
+            default -> 2; // ship: action, remote, actor; discard: from, to, actor
+        };
+        return lines.size() > at && !lines.get(at).isBlank() ? lines.get(at).strip() : "unknown";
     }
 
     private String capture(List<String> lines) throws IOException {

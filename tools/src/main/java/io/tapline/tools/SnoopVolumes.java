@@ -81,7 +81,8 @@ final class SnoopVolumes implements AutoCloseable {
         Path dir = bufferRoot.resolve(v.volume());
         try {
             spools.put(v.volume(), RequestSpool.start(dir, engine,
-                    OperatorControls.start(dir, v.buffer(), v.shippers()).withResync(engine)));
+                    OperatorControls.start(dir, v.buffer(), v.shippers()).withResync(engine)
+                            .auditedBy(SourceStatusFiles.operatorAuditOf(v))));
         } catch (IOException | RuntimeException e) {
             log.error("volume={} operator controls not started: {}", v.volume(), e.toString());
         }

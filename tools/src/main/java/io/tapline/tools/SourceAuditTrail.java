@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * A source volume's own audit log ({@code <buffer>/<volume>/audit/}, the replayer's format and
  * hash chain, read with {@code tapline audit --data <buffer> --volume <volume>}): when the source
- * started and stopped, and every degraded condition ({@link SourceCondition}) as it began
+ * started and stopped, each operator's request to it ({@code tapline capture|ship|buffer discard|config}),
+ * and every degraded condition ({@link SourceCondition}) as it began
  * ({@link AuditType#DEGRADED}) and ended ({@link AuditType#HEALED}), each with the buffer's last
  * sequence then. So a buffer that filled, a link that was down, a replica that refused or a primary
  * written by another program is on record at the source when it happened, also while no replica
@@ -87,6 +88,12 @@ final class SourceAuditTrail implements AutoCloseable {
         if (appended) {
             log.sync();
         }
+    }
+
+    /** Logs an operator's request to the source, done or refused ({@code who}: the operator), durably. */
+    void operator(long lastSequence, String who, String what) throws IOException {
+        log.append(AuditType.CONFIG, lastSequence, 0, 0, 0, 0, 0, null, who, what);
+        log.sync();
     }
 
     /** The keys of the conditions logged as begun and not ended ({@code none} when there are none). */

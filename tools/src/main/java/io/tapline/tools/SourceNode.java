@@ -167,9 +167,12 @@ final class SourceNode implements AutoCloseable {
                     ? ResyncEngine.startCycles(s.export(), buffer, side.shippers(), cycles, s.resync(), cycle)
                     : ResyncEngine.start(s.export(), buffer, side.shippers(), volume, s.resync()));
             side.resync(node.resync);
+            SourceStatusFiles status = new SourceStatusFiles(SourceStatusFiles.Stopped.LINKS_MARKED_STOPPED,
+                    node::checkFenced);
             side.own(RequestSpool.start(side.volumeDir(), node.resync,
-                    OperatorControls.start(side.volumeDir(), buffer, side.shippers()).withResync(node.resync)));
-            side.publishStatus(new SourceStatusFiles(SourceStatusFiles.Stopped.LINKS_MARKED_STOPPED, node::checkFenced));
+                    OperatorControls.start(side.volumeDir(), buffer, side.shippers()).withResync(node.resync)
+                            .auditedBy((actor, kind, request) -> status.operator(side, actor, kind, request))));
+            side.publishStatus(status);
             return node;
         } catch (IOException | RuntimeException e) {
             boolean nothingCaptured = buffer.lastSequence() == 0;

@@ -123,15 +123,75 @@ final class SourceStatusFiles implements StatusPublisher {
             auditError = e.getMessage() == null ? e.toString() : e.getMessage();
             trailRefused = true;
             if (trail != null) {
-                try {
-                    trail.close();
-                } catch (IOException ignored) {
-                    // reported above
-                }
+                closeQuietly(trail);
                 trail = null;
             }
         } finally {
             trailLock.unlock();
+        }
+    }
+
+    /**
+     * Runs an operator's request to {@code side} and records it, done or refused, in the source's
+     * audit log (opened first if no publish has yet), durably, before the caller answers it. The log
+     * is held meanwhile: what the request causes (a pause seen as a condition) is recorded by a
+     * later publish, after it. A log that cannot be written is reported as at a publish; the
+     * request's outcome stands.
+     */
+    String operator(SourceSide side, String actor, String kind, OperatorControls.Request request) throws IOException {
+        trailLock.lock();
+        try {
+            String done;
+            try {
+                done = request.run();
+            } catch (IOException | RuntimeException e) {
+                record(side, actor, kind + " request refused: " + (e.getMessage() == null ? e.toString()
+                        : e.getMessage()));
+                throw e;
+            }
+            record(side, actor, done);
+            return done;
+        } finally {
+            trailLock.unlock();
+        }
+    }
+
+    /** Under {@link #trailLock}. */
+    private void record(SourceSide side, String actor, String what) {
+        try {
+            if (trail == null && !trailRefused) {
+                trail = SourceAuditTrail.start(side.volumeDir(), side.buffer().lastSequence(), startDetail(side));
+            }
+            if (trail != null) {
+                trail.operator(side.buffer().lastSequence(), actor, what);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.error("source audit log of {} not written, left until the source restarts: {} (not recorded: {} by {})",
+                    side.volumeDir(), e.toString(), what, actor);
+            auditError = e.getMessage() == null ? e.toString() : e.getMessage();
+            trailRefused = true;
+            if (trail != null) {
+                closeQuietly(trail);
+                trail = null;
+            }
+        }
+    }
+
+    /**
+     * Where {@code side}'s operator requests are recorded: its source audit log when its status is
+     * published by a {@link SourceStatusFiles}; else nowhere.
+     */
+    static OperatorControls.AdminAudit operatorAuditOf(SourceSide side) {
+        return side.statusPublisher() instanceof SourceStatusFiles files
+                ? (actor, kind, request) -> files.operator(side, actor, kind, request)
+                : (actor, kind, request) -> request.run();
+    }
+
+    private static void closeQuietly(SourceAuditTrail t) {
+        try {
+            t.close();
+        } catch (IOException ignored) {
+            // the caller reports the failure that led here
         }
     }
 

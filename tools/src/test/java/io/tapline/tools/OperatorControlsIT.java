@@ -9,6 +9,7 @@ import io.tapline.tools.cli.Json;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,6 +78,19 @@ class OperatorControlsIT {
             rig.assertReplicaMatchesPrimary();
             assertEquals(0, volumeStatus(rig).get("resync").get("epochsCompleted").asLong(),
                     "the buffer kept every record: no resync needed");
+
+            // The source's own audit log: who paused and resumed, the refused request, and the pause as a condition.
+            String me = Actor.current();
+            List<String> trail = SourceTrail.withWho(rig.buffer(), ReplicationRig.EXPORT);
+            assertTrue(trail.contains("CONFIG " + me + " shipping paused to 1 remote(s) of volume vol1"), trail.toString());
+            assertTrue(trail.contains("CONFIG " + me + " shipping resumed to 1 remote(s) of volume vol1"), trail.toString());
+            assertTrue(trail.stream().anyMatch(e -> e.startsWith("CONFIG " + me + " ship request refused: --remote:"
+                    + " 127.0.0.1:1")), trail.toString());
+            List<String> plain = SourceTrail.of(rig.buffer(), ReplicationRig.EXPORT);
+            SourceTrail.assertBegunAndEnded(plain, "shipping-paused: shipping paused: paused by " + me);
+            assertTrue(trail.indexOf("CONFIG " + me + " shipping paused to 1 remote(s) of volume vol1") < indexOf(trail,
+                    "DEGRADED ", "shipping-paused"), "the request before what it caused: " + trail);
+            SourceTrail.assertNothingOpen(plain);
         }
     }
 
@@ -144,7 +158,25 @@ class OperatorControlsIT {
                 HostWrites.random4k(rig, SIZE, 50, 9); // the host went on all along
                 rig.awaitSynced(Duration.ofSeconds(60));
                 rig.assertReplicaMatchesPrimary();
+                List<String> trail = SourceTrail.withWho(rig.buffer(), ReplicationRig.EXPORT);
+                String me = Actor.current();
+                assertTrue(trail.stream().anyMatch(e -> e.startsWith("CONFIG " + me + " volume vol1: remote ")
+                        && e.contains("now ships to " + ReplicationRig.hostPort(rig.linkAddress))
+                        && e.contains("resync rate 67108864 bytes/s")), "who changed what, at the source: " + trail);
+                assertTrue(trail.stream().anyMatch(e -> e.contains("config request refused: --remote: 127.0.0.1:1")),
+                        trail.toString());
+                SourceTrail.assertBegunAndEnded(SourceTrail.of(rig.buffer(), ReplicationRig.EXPORT),
+                        "link to " + ReplicationRig.hostPort(wrong) + " down");
             }
         }
+    }
+
+    private static int indexOf(List<String> trail, String prefix, String part) {
+        for (int i = 0; i < trail.size(); i++) {
+            if (trail.get(i).startsWith(prefix) && trail.get(i).contains(part)) {
+                return i;
+            }
+        }
+        return Integer.MAX_VALUE;
     }
 }

@@ -21,7 +21,16 @@ final class SourceTrail {
     private SourceTrail() {
     }
 
+    /** As {@link #of}, each line {@code "TYPE who detail"}. */
+    static List<String> withWho(Path buffer, String volume) throws Exception {
+        return read(buffer, volume, true);
+    }
+
     static List<String> of(Path buffer, String volume) throws Exception {
+        return read(buffer, volume, false);
+    }
+
+    private static List<String> read(Path buffer, String volume, boolean who) throws Exception {
         Peers.Result verify = TaplineProcess.run(Duration.ofSeconds(60), "audit", "verify", "--data",
                 buffer.toString(), "--volume", volume);
         assertEquals(0, verify.exitCode(), verify.output());
@@ -29,7 +38,7 @@ final class SourceTrail {
                 "--volume", volume, "--json").output();
         List<String> out = new ArrayList<>();
         for (JsonNode e : Json.mapper().readTree(json.substring(json.indexOf('[')))) {
-            out.add(e.get("type").asText() + " " + e.get("detail").asText());
+            out.add(e.get("type").asText() + " " + (who ? e.get("who").asText() + " " : "") + e.get("detail").asText());
         }
         return out;
     }

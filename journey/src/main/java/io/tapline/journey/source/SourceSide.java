@@ -241,6 +241,11 @@ public final class SourceSide implements AutoCloseable {
         housekeeping.scheduleWithFixedDelay(() -> publish(true), 0, STATUS_MILLIS, TimeUnit.MILLISECONDS);
     }
 
+    /** The publisher given to {@link #publishStatus}, or null before. */
+    public StatusPublisher statusPublisher() {
+        return publisher;
+    }
+
     /** Publishes the status now, off the caller's thread (a link changed, a cycle began). */
     public void changed() {
         if (publisher == null) {
