@@ -33,12 +33,40 @@ final class PrimaryStamp {
      * served. A start that fails leaves the stamp, still true.
      */
     static void check(Path volumeDir, Path primary, CaptureBuffer buffer) throws IOException {
+        check(volumeDir, primary, buffer, false);
+    }
+
+    /**
+     * {@link #check(Path, Path, CaptureBuffer)}, and for a {@code newBuffer} (this start made it:
+     * nothing was ever captured or shipped for the volume) in front of a primary that already holds
+     * data, every chunk is tracked too: a replica starts empty, and only a resync seeds it with what
+     * the host wrote before the wedge (the comparison sends only the chunks that differ, so a replica
+     * seeded by hand costs its reads, not the line). A primary that is all holes (new, or made by
+     * {@code truncate}) needs nothing.
+     */
+    static void check(Path volumeDir, Path primary, CaptureBuffer buffer, boolean newBuffer) throws IOException {
+        if (newBuffer && holdsData(primary)) {
+            buffer.changedChunks().markAll(WholeVolumeCause.PRIMARY_HELD_DATA);
+            LOG.warn("volume={} primary {} already holds data and the buffer is new: every chunk is tracked and a"
+                    + " resync seeds each replica (only chunks that differ cross the link)", buffer.volumeId(), primary);
+            return;
+        }
         String changed = ImageStamp.changedSince(volumeDir.resolve(FILE), primary);
         if (changed != null) {
             buffer.changedChunks().markAll(WholeVolumeCause.PRIMARY_CHANGED);
             LOG.warn("volume={} primary {} was changed while the wedge did not hold it ({}): its replicas may differ"
                     + " and the buffer never saw those writes; every chunk is tracked and a resync compares the"
                     + " whole volume with each replica", buffer.volumeId(), primary, changed);
+        }
+    }
+
+    /** Whether the image exists and may hold data (any byte not in a hole; true where holes are not believed). */
+    private static boolean holdsData(Path primary) throws IOException {
+        if (!Files.exists(primary) || Files.size(primary) == 0) {
+            return false;
+        }
+        try (io.tapline.log.volume.VolumeFile f = io.tapline.log.volume.VolumeFile.openForReading(primary)) {
+            return f.nextDataOffset(0) < f.sizeBytes();
         }
     }
 

@@ -19,7 +19,8 @@ import java.util.Map;
  * can hear of it. Entries are made durable before {@link #observe} returns.
  *
  * <p>Conditions are looked at when the source publishes its status (about once a second and at
- * every link change): one that begins and ends between two looks is not seen. At a start, every
+ * every link change): one that begins and ends between two looks is not seen, and one is logged as
+ * ended only once it has been gone for {@link #ENDED_AFTER_MILLIS}. At a start, every
  * condition then present is logged again after the start entry (the trail does not remember the
  * last run's).
  *
@@ -33,8 +34,26 @@ final class SourceAuditTrail implements AutoCloseable {
     private final Map<String, Held> held = new LinkedHashMap<>();
     private long gapRecordsSeen = -1;
 
-    private record Held(SourceCondition condition, long sinceMillis) {
+    /** A condition logged as begun: first and last seen. */
+    private static final class Held {
+        final SourceCondition condition;
+        final long sinceMillis;
+        long lastSeenMillis;
+
+        Held(SourceCondition condition, long sinceMillis) {
+            this.condition = condition;
+            this.sinceMillis = sinceMillis;
+            this.lastSeenMillis = sinceMillis;
+        }
     }
+
+    /**
+     * How long a condition must stay gone before it is logged as ended. A link that a failing
+     * replayer drops ten times a second (its disk full, say) is then one condition for as long as
+     * it lasts, and one that alternates with another (down, then refused) two, not an entry a look:
+     * the log errs late on "ended", never early.
+     */
+    static final long ENDED_AFTER_MILLIS = 3_000;
 
     private SourceAuditTrail(AuditLog log) {
         this.log = log;
@@ -57,22 +76,26 @@ final class SourceAuditTrail implements AutoCloseable {
         return new SourceAuditTrail(log);
     }
 
-    /** Logs the conditions that began, changed their kind or ended since the last look. */
+    /**
+     * Logs the conditions that began (a key, or a key's kind, not held) and those gone for
+     * {@link #ENDED_AFTER_MILLIS} since they were last seen.
+     */
     void observe(BufferStatus s, Map<String, SourceCondition> now, long nowMillis) throws IOException {
         boolean appended = false;
-        for (var it = held.entrySet().iterator(); it.hasNext(); ) {
-            Held h = it.next().getValue();
-            SourceCondition c = now.get(h.condition().key());
-            if (c == null || !c.label().equals(h.condition().label())) {
+        for (var it = held.values().iterator(); it.hasNext(); ) {
+            Held h = it.next();
+            SourceCondition c = now.get(h.condition.key());
+            if (c != null && c.label().equals(h.condition.label())) {
+                h.lastSeenMillis = nowMillis;
+            } else if (nowMillis - h.lastSeenMillis >= ENDED_AFTER_MILLIS) {
                 it.remove();
-                append(AuditType.HEALED, s.lastSequence(), "ended after " + seconds(nowMillis - h.sinceMillis())
-                        + ": " + h.condition().detail());
+                append(AuditType.HEALED, s.lastSequence(), "ended after "
+                        + seconds(h.lastSeenMillis - h.sinceMillis) + ": " + h.condition.detail());
                 appended = true;
             }
         }
         for (SourceCondition c : now.values()) {
-            if (!held.containsKey(c.key())) {
-                held.put(c.key(), new Held(c, nowMillis));
+            if (held.putIfAbsent(heldKey(c), new Held(c, nowMillis)) == null) {
                 append(AuditType.DEGRADED, s.lastSequence(), c.detail());
                 appended = true;
             }
@@ -98,7 +121,12 @@ final class SourceAuditTrail implements AutoCloseable {
 
     /** The keys of the conditions logged as begun and not ended ({@code none} when there are none). */
     String openConditions() {
-        return held.isEmpty() ? "none" : String.join(", ", held.keySet());
+        return held.isEmpty() ? "none"
+                : String.join(", ", held.values().stream().map(h -> h.condition.key()).distinct().toList());
+    }
+
+    private static String heldKey(SourceCondition c) {
+        return c.key() + '\u0000' + c.label();
     }
 
     /** Logs the stop and closes the log. */

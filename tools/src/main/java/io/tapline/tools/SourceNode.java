@@ -114,6 +114,8 @@ final class SourceNode implements AutoCloseable {
             java.time.Duration cycle, CycleGroup group) throws IOException {
         io.tapline.log.volume.VolumeFile.checkSettings(); // a wrong value stops the start before a buffer is made
         Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
+        // Nothing was ever captured for this volume here: its replicas hold none of what the primary holds.
+        boolean newBuffer = !Files.exists(s.bufferDir().resolve(s.export()).resolve(CaptureBuffer.STATE_FILE));
         SourceSide side;
         try {
             side = SourceSide.open(s.bufferDir().resolve(s.export()), s.export(), s.bufferConfig());
@@ -133,7 +135,8 @@ final class SourceNode implements AutoCloseable {
             io.tapline.journey.resync.SourceVolume volume = forwardedFrom;
             WedgeCycles cycles = null;
             if (volume == null && cycle == null) {
-                PrimaryStamp.check(side.volumeDir(), s.volume(), buffer); // before any write of ours
+                // before any write of ours; a promoted replica's new buffer (generation > 0) is in step already
+                PrimaryStamp.check(side.volumeDir(), s.volume(), buffer, newBuffer && s.generation() == 0);
                 endCycleMode(s.volume(), s.sizeBytes(), buffer); // a switch from cycle mode: a cycle boundary
                 WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
                         s.sinkWrapper().apply(CaptureSink.of(buffer)));

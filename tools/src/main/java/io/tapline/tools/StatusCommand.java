@@ -40,8 +40,11 @@ final class StatusCommand implements Callable<Integer> {
     /** Why a volume that no remote replicates is not synced (a capture-only source, or one given no {@code --remote}). */
     static final String NO_REMOTE = "no remote: nothing replicates this volume (capture only)";
 
+    /** Why a buffer directory holding no volume yet is not synced. */
+    static final String NO_VOLUME = "no volume in this buffer directory: no source has captured into it yet";
+
     /** Every capture buffer volume folder has one ({@code io.tapline.log.buffer.BufferState}). */
-    private static final String STATE_FILE = "buffer.state";
+    private static final String STATE_FILE = CaptureBuffer.STATE_FILE;
 
     @Option(names = "--buffer", paramLabel = "DIR", description = "The source's buffer directory.")
     Path buffer;
@@ -151,6 +154,10 @@ final class StatusCommand implements Callable<Integer> {
             c.put("caughtUp", caughtUp);
             report.put("capture", c);
             synced &= caughtUp;
+        }
+        if (volumes.isEmpty()) { // nothing captured here yet: no copy of anything can be vouched for
+            synced = false;
+            report.put("notSyncedBecause", List.of(NO_VOLUME));
         }
         report.put("synced", synced);
         report.put("volumes", volumes);
@@ -335,6 +342,10 @@ final class StatusCommand implements Callable<Integer> {
                     capture.get("packetsDecoded"), capture.get("lastPacket"), capture.get("idleMillis"),
                     capture.get("drops"), (Boolean) capture.get("caughtUp") ? "" : " (catching up)"));
         }
+        if (report.get("notSyncedBecause") != null) {
+            sb.append("  not synced: ").append(String.join("; ", (List<String>) report.get("notSyncedBecause")))
+                    .append('\n');
+        }
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             sb.append(String.format("volume %s  mode %s  captured %d  retained %d bytes (high water %d, max %d)"
                             + "  lost writes %d  gaps %d  tracked chunks %s%n",
@@ -404,6 +415,9 @@ final class StatusCommand implements Callable<Integer> {
         if (capture != null && !(Boolean) capture.get("caughtUp")) {
             parts.add("live capture has not yet decoded every packet captured before this command started (last "
                     + "decoded packet captured at " + capture.get("lastPacket") + ")");
+        }
+        if (report.get("notSyncedBecause") != null) {
+            parts.addAll((List<String>) report.get("notSyncedBecause"));
         }
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             if (!(Boolean) v.get("synced")) {

@@ -30,7 +30,7 @@ class SourceAuditTrailTest {
     Path dir;
 
     @Test
-    void logsEachConditionOnceWhenItBeginsAndOnceWhenItEnds() throws Exception {
+    void logsEachConditionOnceWhenItBeginsAndOnceItHasBeenGoneAWhile() throws Exception {
         SourceAuditTrail trail = SourceAuditTrail.start(dir, 0, "volume v");
         long t = 1_000_000;
         observe(trail, status(BufferMode.DATA, 10, 0, 0, 0), link(false, "connect refused"), t);
@@ -38,30 +38,51 @@ class SourceAuditTrailTest {
         observe(trail, status(BufferMode.FULL, 30, 5, 7, 0), link(true, null), t + 2_000);
         observe(trail, status(BufferMode.FULL, 40, 9, 8, 0), link(true, null), t + 3_000); // numbers moved only
         observe(trail, status(BufferMode.DATA, 50, 0, -1, 1), link(true, null), t + 4_000); // whole volume now
-        observe(trail, status(BufferMode.DATA, 60, 0, 0, 1), link(true, null), t + 20_000);
-        trail.stopped(60, "buffer synced and closed");
+        observe(trail, status(BufferMode.DATA, 55, 0, -1, 1), link(true, null), t + 5_000);
+        observe(trail, status(BufferMode.DATA, 60, 0, 0, 1), link(true, null), t + 7_000);
+        observe(trail, status(BufferMode.DATA, 70, 0, 0, 1), link(true, null), t + 20_000);
+        trail.stopped(70, "buffer synced and closed");
 
         List<String> entries = AuditLog.read(dir).stream().map(e -> e.type() + " " + e.sequence() + " " + e.detail())
                 .toList();
+        String full = "buffer full: tracking changed chunks instead of their data (retained 100 bytes, max 200)";
+        String lost = "5 writes not captured; a GAP record will name their range";
+        String whole = "whole volume (primary written by another program) awaiting resync";
         assertEquals(List.of(
                 "CONFIG 0 source started: volume v",
                 "DEGRADED 10 link to " + REMOTE + " down: connect refused",
-                "HEALED 30 ended after 2.0 s: link to " + REMOTE + " down: connect refused",
-                "DEGRADED 30 buffer full: tracking changed chunks instead of their data (retained 100 bytes, max 200)",
-                "DEGRADED 30 5 writes not captured; a GAP record will name their range",
+                "DEGRADED 30 " + full,
+                "DEGRADED 30 " + lost,
                 "DEGRADED 30 7 chunks awaiting resync",
-                "HEALED 50 ended after 2.0 s: buffer full: tracking changed chunks instead of their data"
-                        + " (retained 100 bytes, max 200)",
-                "HEALED 50 ended after 2.0 s: 5 writes not captured; a GAP record will name their range",
-                "HEALED 50 ended after 2.0 s: 7 chunks awaiting resync",
-                "DEGRADED 50 whole volume (primary written by another program) awaiting resync",
+                "HEALED 50 ended after 0.5 s: link to " + REMOTE + " down: connect refused", // gone 3.5 s
+                "DEGRADED 50 " + whole,
                 "DEGRADED 50 1 GAP record captured (1 in all): a range the replicas cannot have from the records,"
                         + " named to them for a resync",
-                "HEALED 60 ended after 16 s: whole volume (primary written by another program) awaiting resync",
-                "CONFIG 60 source stopped: buffer synced and closed"), entries);
+                "HEALED 60 ended after 1.0 s: " + full, // last seen at t+3 s, gone 4 s at t+7 s
+                "HEALED 60 ended after 1.0 s: " + lost,
+                "HEALED 60 ended after 1.0 s: 7 chunks awaiting resync",
+                "HEALED 70 ended after 1.0 s: " + whole,
+                "CONFIG 70 source stopped: buffer synced and closed"), entries);
         AuditVerifier.Result r = AuditVerifier.verify(dir);
         assertTrue(r.intact(), r.problem());
         assertTrue(AuditLog.read(dir).stream().map(AuditEntry::who).allMatch(w -> w.startsWith("source")));
+    }
+
+    @Test
+    void aLinkThatAFailingReplayerDropsTenTimesASecondIsTwoConditionsNotAFlood() throws Exception {
+        SourceAuditTrail trail = SourceAuditTrail.start(dir, 0, "volume v");
+        long t = 1_000_000;
+        for (int i = 0; i < 100; i++) { // 10 s: down, then connected and refused, then down again...
+            ShipperStatus st = i % 2 == 0 ? link(false, "connection reset")
+                    : new ShipperStatus("r1", REMOTE, true, 0, 0, i, "refused by replayer: failed: disk full", null);
+            observe(trail, status(BufferMode.DATA, 10, 0, 0, 0), st, t + i * 100L);
+        }
+        assertEquals("link " + REMOTE + ", replica " + REMOTE, trail.openConditions());
+        observe(trail, status(BufferMode.DATA, 10, 0, 0, 0), link(true, null), t + 10_000);
+        observe(trail, status(BufferMode.DATA, 10, 0, 0, 0), link(true, null), t + 14_000);
+        trail.stopped(10, "stop");
+        List<String> types = AuditLog.read(dir).stream().map(e -> e.type().name()).toList();
+        assertEquals(List.of("CONFIG", "DEGRADED", "DEGRADED", "HEALED", "HEALED", "CONFIG"), types);
     }
 
     @Test

@@ -58,8 +58,28 @@ final class SourceTrail {
                 + "' in the source's audit log: " + trail);
     }
 
+    /**
+     * The trail once every condition it names as begun since the last start has ended: a condition
+     * is logged as ended a few seconds after it is gone ({@link SourceAuditTrail#ENDED_AFTER_MILLIS}),
+     * so this reads again for up to 20 s, then asserts.
+     */
+    static List<String> settled(Path buffer, String volume) throws Exception {
+        Path dir = buffer.resolve(volume);
+        Poll.until(Duration.ofSeconds(20), () -> "every condition ended in " + dir, Poll.of(() -> open(
+                io.tapline.log.audit.AuditLog.read(dir).stream().map(e -> e.type() + " " + e.detail()).toList())
+                .isEmpty()));
+        List<String> trail = of(buffer, volume);
+        assertNothingOpen(trail);
+        return trail;
+    }
+
     /** Every condition the log names as begun since the last start has ended. */
     static void assertNothingOpen(List<String> trail) {
+        Map<String, Integer> open = open(trail);
+        assertTrue(open.isEmpty(), "conditions begun and not ended: " + open.keySet() + " in " + trail);
+    }
+
+    private static Map<String, Integer> open(List<String> trail) {
         Map<String, Integer> open = new HashMap<>();
         for (String e : trail) {
             if (e.startsWith("CONFIG source started")) {
@@ -71,6 +91,6 @@ final class SourceTrail {
                 open.computeIfPresent(detail, (k, n) -> n == 1 ? null : n - 1);
             }
         }
-        assertTrue(open.isEmpty(), "conditions begun and not ended: " + open.keySet() + " in " + trail);
+        return open;
     }
 }

@@ -170,6 +170,19 @@ class TaplineCliTest {
     }
 
     @Test
+    void anEmptyBufferDirectoryIsNotSynced() throws Exception {
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Outcome o = run("status", "--buffer", empty.toString(), "--json");
+        assertEquals(0, o.exitCode(), o.err());
+        assertTrue(o.out().contains("\"synced\" : false"), "nothing captured, nothing vouched for: " + o.out());
+        assertTrue(o.out().contains(StatusCommand.NO_VOLUME), o.out());
+        Outcome waited = run("status", "--buffer", empty.toString(), "--wait-synced", "0");
+        assertEquals(1, waited.exitCode(), waited.out());
+        assertTrue(waited.out().contains("not synced: " + StatusCommand.NO_VOLUME), waited.out());
+        assertTrue(waited.err().contains(StatusCommand.NO_VOLUME), waited.err());
+    }
+
+    @Test
     void statusOfADirectoryThatIsNoBufferNamesTheOption() throws Exception {
         Path notABuffer = Files.createDirectories(dir.resolve("etc/.java"));
         Outcome o = run("status", "--buffer", notABuffer.getParent().toString());

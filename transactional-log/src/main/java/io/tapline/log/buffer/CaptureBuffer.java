@@ -61,6 +61,8 @@ public final class CaptureBuffer implements Closeable {
     private static final byte[] EMPTY = new byte[0];
     /** Held while the buffer is open: one writer per directory. */
     static final String LOCK_FILE = ".lock";
+    /** The state file every volume folder has once a buffer opened it (docs/formats.md): its mark for readers. */
+    public static final String STATE_FILE = SegmentNames.STATE_FILE;
     /**
      * Present only while no buffer has the directory open after a clean {@link #close}. Missing at
      * open (for a buffer that existed): the last run ended without a close, so the source volume

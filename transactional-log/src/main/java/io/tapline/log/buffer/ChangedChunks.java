@@ -83,7 +83,9 @@ public final class ChangedChunks implements Closeable {
         /** A cascade node could not store what the hop upstream sent. */
         FORWARD_FAILED(7, "records from the upstream hop could not be stored"),
         /** Another program changed the primary image while the wedge served it (and its host was idle). */
-        PRIMARY_WRITTEN_WHILE_SERVED(8, "the primary image was changed by another program while the wedge served it");
+        PRIMARY_WRITTEN_WHILE_SERVED(8, "the primary image was changed by another program while the wedge served it"),
+        /** A new buffer in front of a primary that already held data: no replica has any of it yet. */
+        PRIMARY_HELD_DATA(9, "the primary held data before its first capture: the replicas must be seeded");
 
         private final int code;
         private final String text;
