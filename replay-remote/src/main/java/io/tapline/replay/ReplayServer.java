@@ -259,6 +259,10 @@ public final class ReplayServer implements Closeable {
                                 + intent.text() + ") running or unfinished (" + ControlFiles.INTENT + "): sources are"
                                 + " refused until it completes");
                     }
+                    String outside = s == null ? null : ReplicaVolume.changedWhileNotHeld(dir);
+                    if (outside != null) {
+                        s = s.changedOutside(outside);
+                    }
                     if (s != null) {
                         out.add(s);
                     }

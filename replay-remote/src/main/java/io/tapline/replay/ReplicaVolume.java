@@ -159,6 +159,11 @@ final class ReplicaVolume implements Closeable {
         Path image = dir.resolve(REPLICA_FILE);
         boolean adopted = existing == null && Files.exists(image) && Files.size(image) > 0;
         String changedOutside = existing == null ? null : ImageStamp.changedSince(dir.resolve(STAMP_FILE), image);
+        if (existing != null) {
+            String resized = restoreSize(image, existing.volumeSizeBytes());
+            changedOutside = resized == null ? changedOutside
+                    : changedOutside == null ? resized : changedOutside + "; " + resized;
+        }
         VolumeFile replica;
         try {
             replica = VolumeFile.openOrCreate(image, hello.volumeSizeBytes());
@@ -226,6 +231,59 @@ final class ReplicaVolume implements Closeable {
             replica.close();
             throw e;
         }
+    }
+
+    /**
+     * What another program did to the volume's replica image while no replayer held it, as the
+     * next open would find it (a size other than the volume's, a missing image, a stamp that no
+     * longer matches), or null. Reads only; for status from the files.
+     */
+    static String changedWhileNotHeld(Path volumeDir) throws IOException {
+        VolumeMeta meta = VolumeMeta.read(volumeDir);
+        Path image = volumeDir.resolve(REPLICA_FILE);
+        if (meta == null) {
+            return null;
+        }
+        if (!Files.exists(image)) {
+            return "is missing";
+        }
+        if (!Files.isRegularFile(image)) {
+            return null; // a device: its size is the device's
+        }
+        long size = Files.size(image);
+        if (size != meta.volumeSizeBytes()) {
+            return "is " + size + " bytes (expected: " + meta.volumeSizeBytes() + ")";
+        }
+        String changed = ImageStamp.changedSince(volumeDir.resolve(STAMP_FILE), image);
+        return changed == null ? null : "was changed (" + changed + ")";
+    }
+
+    /**
+     * A replica image another program truncated, extended or removed while no replayer held it is
+     * brought back to the volume's size (sparse; its lost tail reads as zeroes), durably, so that
+     * the volume opens and the change is handled as any outside write: out of sync, and the whole
+     * volume compared by the next resync. Returns what was found, or null when the size was right.
+     */
+    private static String restoreSize(Path image, long sizeBytes) throws IOException {
+        if (Files.exists(image) && !Files.isRegularFile(image)) {
+            return null; // a device: its size is the device's
+        }
+        long found = Files.exists(image) ? Files.size(image) : -1;
+        if (found == sizeBytes) {
+            return null;
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+            if (found > sizeBytes) {
+                ch.truncate(sizeBytes);
+            } else {
+                ch.write(java.nio.ByteBuffer.allocate(1), sizeBytes - 1);
+            }
+            ch.force(true);
+        }
+        io.tapline.log.DurableFiles.syncDirectory(image.getParent());
+        return found < 0 ? "the image was missing: made again, empty, at " + sizeBytes + " bytes"
+                : "its size was " + found + " bytes (expected: " + sizeBytes + "): brought back to " + sizeBytes;
     }
 
     /**

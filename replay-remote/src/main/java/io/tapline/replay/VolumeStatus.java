@@ -58,6 +58,18 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
                 consistentSequence, why);
     }
 
+    /**
+     * The same status for an image another program changed while no replayer held it (read from
+     * the files): out of sync, whatever its state file says, until a replayer opens it and a resync
+     * compares it whole.
+     */
+    VolumeStatus changedOutside(String why) {
+        return new VolumeStatus(volumeId, lastAppliedSequence, true, bytesApplied, sessionConnected,
+                ReplicaStateReport.OUT_OF_SYNC, consistentSequence, "replica image " + why
+                        + " while no replayer held it: out of sync; the replayer's next open takes it as written"
+                        + " outside the log and a whole-volume resync heals it");
+    }
+
     /** The report a source receives. */
     public ReplicaStateReport toReport(long resyncId) {
         return new ReplicaStateReport(state, lastAppliedSequence, consistentSequence, resyncId, reason);
