@@ -399,6 +399,11 @@ public final class Shipper implements Closeable {
     }
 
     /** One connection, from connect to loss; returns why it ended. */
+    /** When the current session came up (0: none is up); the shipping thread's. */
+    private long upAtNanos;
+    /** The acknowledged sequence when it came up. */
+    private long ackedAtUp;
+
     private String runSession(Backoff backoff) throws IOException, InterruptedException {
         java.util.concurrent.atomic.AtomicReference<io.tapline.journey.control.ReplicaStateReport> firstReport =
                 new java.util.concurrent.atomic.AtomicReference<>();
@@ -446,7 +451,8 @@ public final class Shipper implements Closeable {
             connected = true;
             lastError = "";
             onChange.run();
-            backoff.reset();
+            upAtNanos = System.nanoTime();
+            ackedAtUp = lastAcked.get();
             lastLoggedError = null;
             log.info("link up volume={} remote={} replayerLastApplied={} resumeAt={}", config.volumeId(), remoteId,
                     lastApplied, resumeAfter + 1);
@@ -457,6 +463,14 @@ public final class Shipper implements Closeable {
         } finally {
             connected = false;
             s.fail("session ended");
+            if (upAtNanos != 0 && (lastAcked.get() > ackedAtUp
+                    || System.nanoTime() - upAtNanos >= config.maxBackoff().toNanos())) {
+                // The session did real work (or lived a while): the next loss starts again at the
+                // shortest delay. One that a replayer ends at once (its disk full, applying fails)
+                // backs off instead, rather than reconnecting ten times a second.
+                backoff.reset();
+            }
+            upAtNanos = 0;
         }
     }
 

@@ -249,6 +249,25 @@ class ShipperReplayTest {
         }
     }
 
+    /**
+     * A replayer that welcomes each session and drops it at once (applying fails: its disk is
+     * full) is reconnected to with a growing delay, not at the shortest one every time: a session
+     * that did nothing does not reset the backoff.
+     */
+    @Test
+    void aReplayerThatDropsEverySessionAtOnceIsRetriedWithAGrowingDelay() throws Exception {
+        try (SilentReplayer dropping = new SilentReplayer(100, true)) {
+            shipper = Shipper.start(config(dropping.address()), log, Duration.ofSeconds(10).toNanos());
+            appendRandom(5);
+            await("a first session", () -> dropping.sessions() >= 1);
+            LockSupport.parkNanos(Duration.ofSeconds(2).toNanos()); // a window to count reconnections in
+            int sessions = dropping.sessions();
+            // 20, 40, 80, 160, then 200 ms (jittered down to half): at most ~20 in 2 s; ~100 at 20 ms each.
+            assertTrue(sessions <= 25, "sessions in 2 s: " + sessions);
+            assertTrue(sessions >= 3, "still retried: " + sessions);
+        }
+    }
+
     /** A replayer that answers keeps its session with a silence timeout shorter than the run. */
     @Test
     void answeringReplayerKeepsItsSessionWithASilenceTimeout() throws Exception {
@@ -273,9 +292,16 @@ class ShipperReplayTest {
         private final java.util.List<java.net.Socket> open = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         private final long heartbeatMillis;
+        private final boolean dropAfterWelcome;
 
         SilentReplayer(long heartbeatMillis) throws IOException {
+            this(heartbeatMillis, false);
+        }
+
+        /** With {@code dropAfterWelcome}, each session is closed right after its WELCOME and report. */
+        SilentReplayer(long heartbeatMillis, boolean dropAfterWelcome) throws IOException {
             this.heartbeatMillis = heartbeatMillis;
+            this.dropAfterWelcome = dropAfterWelcome;
             Thread t = new Thread(this::accept, "silent-replayer");
             t.setDaemon(true);
             t.start();
@@ -319,6 +345,10 @@ class ShipperReplayTest {
                 out.write(report);
                 out.flush();
                 sessions.incrementAndGet();
+                if (dropAfterWelcome) {
+                    s.close();
+                    return;
+                }
                 in.transferTo(java.io.OutputStream.nullOutputStream());
             } catch (IOException gone) {
                 // the source closed the session
