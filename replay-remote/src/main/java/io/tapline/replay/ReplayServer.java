@@ -112,7 +112,7 @@ public final class ReplayServer implements Closeable {
             shutdownLoops();
             dataLock.close();
             throw new IOException("bind " + config.listen() + ": interrupted", e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty rethrows the bind's own (checked) error unchecked: name the address
             shutdownLoops();
             dataLock.close();
             throw new IOException("bind " + config.listen() + ": " + e.getMessage(), e);

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * promote, demote): which replayer, which volume, its secret, JSON output; and the request itself.
  */
 final class AdminTarget {
-    @Option(names = "--remote", required = true, paramLabel = "HOST:PORT", description = "The replayer.")
+    @Option(names = "--remote", converter = io.tapline.tools.cli.SocketAddressConverter.Peer.class, required = true, paramLabel = "HOST:PORT", description = "The replayer.")
     InetSocketAddress remote;
 
     @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")

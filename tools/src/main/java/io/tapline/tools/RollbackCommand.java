@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
         description = "Rolls a replica back to an earlier sequence, time or mark; the volume is paused afterwards.")
 final class RollbackCommand implements Callable<Integer> {
 
-    @Option(names = "--remote", required = true, paramLabel = "HOST:PORT", description = "The replayer.")
+    @Option(names = "--remote", converter = io.tapline.tools.cli.SocketAddressConverter.Peer.class, required = true, paramLabel = "HOST:PORT", description = "The replayer.")
     InetSocketAddress remote;
 
     @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")

@@ -23,7 +23,7 @@ final class SourceOptions {
             description = "Buffer segment file size (default: ${DEFAULT-VALUE}).")
     long segmentSize;
 
-    @Option(names = "--remote", paramLabel = "HOST:PORT", description = "A replayer to ship to (repeatable; none: capture only).")
+    @Option(names = "--remote", converter = io.tapline.tools.cli.SocketAddressConverter.Peer.class, paramLabel = "HOST:PORT", description = "A replayer to ship to (repeatable; none: capture only).")
     List<InetSocketAddress> remotes = new ArrayList<>();
 
     @Option(names = "--source-id", paramLabel = "ID", description = "This source's id in the handshake (default: host name).")

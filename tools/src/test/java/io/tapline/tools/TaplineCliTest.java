@@ -170,6 +170,20 @@ class TaplineCliTest {
     }
 
     @Test
+    void aRemoteOnPortZeroAndASizeOf8EAreRefusedInOneLine() {
+        Outcome remote = run("wedge", "--nbd", "127.0.0.1:0", "--export", "v", "--volume",
+                dir.resolve("v.img").toString(), "--size", "1M", "--buffer", dir.resolve("b").toString(),
+                "--remote", "127.0.0.1:0");
+        assertEquals(2, remote.exitCode(), remote.err());
+        assertTrue(remote.err().contains("port: 0 in '127.0.0.1:0' (expected: the peer's port, 1..65535)"), remote.err());
+        Outcome size = run("wedge", "--nbd", "127.0.0.1:0", "--export", "v", "--volume",
+                dir.resolve("v.img").toString(), "--size", "8E", "--buffer", dir.resolve("b").toString());
+        assertEquals(2, size.exitCode(), size.err());
+        assertTrue(size.err().contains("size: '8E' (expected: below 8E, 2^63 bytes)"), size.err());
+        assertFalse(Files.exists(dir.resolve("v.img")), "nothing made");
+    }
+
+    @Test
     void anEmptyBufferDirectoryIsNotSynced() throws Exception {
         Path empty = Files.createDirectories(dir.resolve("empty"));
         Outcome o = run("status", "--buffer", empty.toString(), "--json");

@@ -5,8 +5,8 @@ import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * Parses sizes such as {@code 4096}, {@code 512K}, {@code 64M}, {@code 4G}, {@code 1T} (binary
- * multiples, an optional trailing {@code B} or {@code iB}) into a positive byte count.
+ * Parses sizes such as {@code 4096}, {@code 512K}, {@code 64M}, {@code 4G}, {@code 1T}, {@code 2P}, {@code 1E}
+ * (binary multiples, an optional trailing {@code B} or {@code iB}) into a positive byte count below 2^63.
  */
 public final class ByteSizeConverter implements ITypeConverter<Long> {
     @Override
@@ -29,6 +29,8 @@ public final class ByteSizeConverter implements ITypeConverter<Long> {
                 case 'M' -> shift = 20;
                 case 'G' -> shift = 30;
                 case 'T' -> shift = 40;
+                case 'P' -> shift = 50;
+                case 'E' -> shift = 60;
                 default -> shift = 0;
             }
         }
@@ -43,7 +45,7 @@ public final class ByteSizeConverter implements ITypeConverter<Long> {
             throw new TypeConversionException("size: '" + value + "' (expected: > 0)");
         }
         if (n > (Long.MAX_VALUE >> shift)) {
-            throw new TypeConversionException("size: '" + value + "' (expected: at most 8E)");
+            throw new TypeConversionException("size: '" + value + "' (expected: below 8E, 2^63 bytes)");
         }
         return n << shift;
     }

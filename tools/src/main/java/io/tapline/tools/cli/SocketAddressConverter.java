@@ -16,6 +16,21 @@ public final class SocketAddressConverter implements ITypeConverter<InetSocketAd
         return parse(value);
     }
 
+    /**
+     * A peer to connect to ({@code --remote}): port 0, which a listener may take to mean "any",
+     * names no peer and is refused.
+     */
+    public static final class Peer implements ITypeConverter<InetSocketAddress> {
+        @Override
+        public InetSocketAddress convert(String value) {
+            InetSocketAddress a = parse(value);
+            if (a.getPort() == 0) {
+                throw new TypeConversionException("port: 0 in '" + value + "' (expected: the peer's port, 1..65535)");
+            }
+            return a;
+        }
+    }
+
     /** Parses {@code value}; throws {@link TypeConversionException} with the reason. */
     public static InetSocketAddress parse(String value) {
         int colon = value.lastIndexOf(':');

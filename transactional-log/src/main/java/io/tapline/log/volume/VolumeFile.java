@@ -146,7 +146,14 @@ public final class VolumeFile implements BlockVolume {
                 // Sparse: extend by writing the last byte's worth via truncate semantics. The size is
                 // made durable at once (file and directory entry): a power cut must never leave a
                 // shorter image that a restart would refuse as the wrong size.
-                ch.write(ByteBuffer.allocate(1), sizeBytes - 1);
+                try {
+                    ch.write(ByteBuffer.allocate(1), sizeBytes - 1);
+                } catch (IOException e) { // EFBIG on ext4 past 16 TiB, say: name the file and the size
+                    ch.close();
+                    Files.deleteIfExists(path);
+                    throw new IOException("image " + path + ": cannot be made " + sizeBytes + " bytes long here ("
+                            + e.getMessage() + ")", e);
+                }
                 ch.force(true);
                 io.tapline.log.DurableFiles.syncDirectory(path.toAbsolutePath().getParent());
             } else if (existing != sizeBytes) {
