@@ -276,6 +276,9 @@ final class SourceNode implements AutoCloseable {
      */
     boolean awaitDrained(java.time.Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
+        if (side.shippers().isEmpty()) {
+            return false; // nothing to drain to: no wait can make it true
+        }
         while (true) {
             List<Shipper> shippers = side.shippers();
             boolean drained = !shippers.isEmpty() && buffer.changedChunks().isEmpty()

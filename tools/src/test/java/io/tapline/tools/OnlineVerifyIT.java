@@ -81,6 +81,8 @@ class OnlineVerifyIT {
                 assertRange(ranges.get(2), 20L << 20, 8192);
                 JsonNode repaired = verify(rig, 0, "--repair");
                 assertEquals(false, repaired.get("differs").asBoolean(), repaired.toString());
+                JsonNode last = repaired.get("rounds").get(repaired.get("rounds").size() - 1);
+                assertTrue(last.get("atSequence").asLong() > 0, "a clean round is at a sequence too: " + last);
             } finally {
                 stop(host);
             }

@@ -49,4 +49,14 @@ class SourceNodeTest {
             assertTrue(Files.exists(volumeDir.resolve("buffer.state")));
         }
     }
+
+    /** A promoted volume with no peer has nothing to drain to: a demotion does not wait its 30 s for nothing. */
+    @Test
+    void aNodeWithoutRemotesIsNotDrainedAndSaysSoAtOnce() throws Exception {
+        try (SourceNode node = SourceNode.start(settings(new InetSocketAddress("127.0.0.1", 0)))) {
+            long t0 = System.nanoTime();
+            assertFalse(node.awaitDrained(java.time.Duration.ofSeconds(30)));
+            assertTrue(System.nanoTime() - t0 < java.time.Duration.ofSeconds(5).toNanos(), "answered without the wait");
+        }
+    }
 }

@@ -75,6 +75,8 @@ final class OnlineVerify {
             progress.accept("verifying: compared " + (first + count) + "/" + chunks + " chunks, " + candidates.size()
                     + " to re-check");
         }
+        // With nothing to re-check, the verify stands for the volume as captured when its pass ended.
+        maxQ = Math.max(maxQ, buffer.lastSequence());
         List<long[]> ranges = new ArrayList<>();
         long busy = 0;
         int checked = 0;
