@@ -79,13 +79,26 @@ public final class AdminClient {
                 }
                 int n = in.read(buf);
                 if (n < 0) {
-                    throw new IOException("replayer " + remote + " closed the connection before answering " + req);
+                    throw new IOException("replayer " + remote + " closed the connection before answering the "
+                            + actionName(req.action()) + " of volume " + req.volumeId() + " (it stopped? its log says;"
+                            + " a restarted replayer finishes an interrupted rollback before it accepts a source)");
                 }
                 codec.writeInbound(Unpooled.copiedBuffer(buf, 0, n));
             }
         } finally {
             codec.finishAndReleaseAll();
         }
+    }
+
+    /** The request's action in words; never the request itself, which carries the credential. */
+    private static String actionName(int action) {
+        return switch (action) {
+            case JourneyMessage.AdminRequest.ROLLBACK -> "rollback";
+            case JourneyMessage.AdminRequest.RESUME -> "resume";
+            case JourneyMessage.AdminRequest.PROMOTE -> "promotion";
+            case JourneyMessage.AdminRequest.DEMOTE -> "demotion";
+            default -> "request " + action;
+        };
     }
 
     private static Socket secure(Socket plain, InetSocketAddress remote, javax.net.ssl.SSLContext tls)

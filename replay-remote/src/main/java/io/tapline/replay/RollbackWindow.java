@@ -22,7 +22,8 @@ import java.util.List;
  * @param pausedReason            why sources are refused, or null
  * @param rollbackInProgress      a rollback.intent is present
  * @param marks                   every mark held (those below the window are unreachable)
- * @param replicaState            consistent, out-of-sync or resyncing, as of the durable applied state
+ * @param replicaState            consistent, out-of-sync or resyncing, as of the durable applied state, or
+ *                                {@link #ROLLING_BACK} while a rollback.intent is present
  * @param consistentSequence      newest sequence at which the replica was consistent
  *                                ({@code rollback --to-last-consistent})
  * @param exactFromSequence       0, or the sequence after which the replica was last written outside the
@@ -40,6 +41,12 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
     }
 
     /** @throws RefusedException when there is no such volume */
+    /**
+     * {@link #replicaState} while a rollback runs or was interrupted: the replica holds a mix of the
+     * applied sequence and the target until it completes, neither consistent.
+     */
+    public static final String ROLLING_BACK = "rolling-back";
+
     public static RollbackWindow read(Path dataDir, String volumeId) throws IOException, RefusedException {
         Path dir = dataDir.resolve(volumeId);
         if (VolumeMeta.read(dir) == null) {
@@ -62,11 +69,13 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
                     runs.add(new Run(Math.max(r[0], reachable), Math.min(r[1], applied)));
                 }
             }
+            boolean rollingBack = ControlFiles.read(dir, ControlFiles.INTENT) != null;
             return new RollbackWindow(volumeId, applied, reachable,
                     w.empty() ? 0 : floored ? undo.captureTimeAbove(Math.min(exactFrom, applied)) : w.oldestTimeNanos(),
                     w.bytes(), w.segments(), w.diskBytes(),
-                    paused == null ? null : paused.text(), ControlFiles.read(dir, ControlFiles.INTENT) != null,
-                    MarkIndex.read(dir).marks(), st.state(), st.consistentSequence(), exactFrom, List.copyOf(runs));
+                    paused == null ? null : paused.text(), rollingBack,
+                    MarkIndex.read(dir).marks(), rollingBack ? ROLLING_BACK : st.state(), st.consistentSequence(),
+                    exactFrom, List.copyOf(runs));
         }
     }
 }

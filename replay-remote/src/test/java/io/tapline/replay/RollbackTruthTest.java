@@ -143,6 +143,19 @@ class RollbackTruthTest {
         }
     }
 
+    @Test
+    void aRollbackUnderWayIsNoConsistentStateInTheWindow() throws Exception {
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            apply(v, RollbackTest.history().subList(0, 100));
+        }
+        assertEquals("consistent", RollbackWindow.read(data, "vol1").replicaState());
+        // What a replayer killed in the middle of a rollback to seq 10 leaves beside the replica.
+        new ControlFiles(10, 100, System.currentTimeMillis(), "alice").write(data.resolve("vol1"), ControlFiles.INTENT);
+        RollbackWindow w = RollbackWindow.read(data, "vol1");
+        assertTrue(w.rollbackInProgress());
+        assertEquals(RollbackWindow.ROLLING_BACK, w.replicaState(), "half rolled back is neither 100 nor 10");
+    }
+
     private static void apply(ReplicaVolume v, List<CaptureRecord> records) throws Exception {
         for (int i = 0; i < records.size(); i += 25) {
             v.apply(BatchCodec.pack(i, records.subList(i, Math.min(records.size(), i + 25))));

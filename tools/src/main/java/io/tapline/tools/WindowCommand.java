@@ -83,10 +83,11 @@ final class WindowCommand implements Callable<Integer> {
                     + (w.undoDiskBytes() == w.undoBytes() ? "" : " (" + w.undoDiskBytes()
                             + " bytes on disk, with a segment kept for reuse or a reused one's older records)")
                     + "; a rollback is consistent at seq " + (runText.length() == 0 ? "none" : runText)
-                    + "; replica " + w.replicaState() + (w.replicaState().equals("consistent") ? ""
-                            : " (last consistent at seq " + w.consistentSequence() + ")")
-                    + (w.pausedReason() == null ? "" : "; PAUSED: " + w.pausedReason())
-                    + (w.rollbackInProgress() ? "; ROLLBACK IN PROGRESS" : ""));
+                    + (w.rollbackInProgress() ? "; ROLLBACK IN PROGRESS: the replica holds neither seq "
+                            + w.appliedSequence() + " nor its target until the rollback completes"
+                            : "; replica " + w.replicaState() + (w.replicaState().equals("consistent") ? ""
+                                    : " (last consistent at seq " + w.consistentSequence() + ")"))
+                    + (w.pausedReason() == null ? "" : "; PAUSED: " + w.pausedReason()));
             for (Map<String, Object> x : marks) {
                 System.out.println("  mark " + x.get("name") + " seq " + x.get("sequence") + " " + x.get("captured")
                         + (Boolean.TRUE.equals(x.get("reachable")) ? "" : " (outside the window)"));
