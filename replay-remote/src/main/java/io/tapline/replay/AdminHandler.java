@@ -90,8 +90,11 @@ final class AdminHandler {
                     default -> {
                         ReplicaVolume v = h.openExisting();
                         seq = v.lastApplied();
+                        boolean wasPaused = v.pausedReason() != null;
                         v.resume(req.actor());
-                        done(true, v.lastApplied(), "volume " + req.volumeId() + " resumed at seq " + v.lastApplied());
+                        done(true, v.lastApplied(), wasPaused ? "volume " + req.volumeId() + " resumed at seq "
+                                + v.lastApplied() : "volume " + req.volumeId() + " was not paused (at seq "
+                                + v.lastApplied() + "): nothing to resume");
                     }
                 }
             } catch (RefusedException e) {
