@@ -17,7 +17,7 @@ final class ServeUntilStopped {
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     /** Registers something to close at shutdown; returns it. */
-    <T extends AutoCloseable> T own(T resource) {
+    synchronized <T extends AutoCloseable> T own(T resource) {
         resources.add(resource);
         return resource;
     }
@@ -28,8 +28,11 @@ final class ServeUntilStopped {
         stopped.await();
     }
 
-    /** Closes everything now (for a failed start-up). */
-    void closeAll() {
+    /**
+     * Closes everything now (for a failed start-up, or a capture that stopped), once: the shutdown
+     * hook may run it at the same time from its own thread and then finds nothing left.
+     */
+    synchronized void closeAll() {
         for (int i = resources.size() - 1; i >= 0; i--) {
             try {
                 resources.get(i).close();

@@ -173,6 +173,14 @@ public final class VolumeRouter implements SnoopSink, Closeable {
             Provenance provenance, byte[] payload) {
         Volume v = volume(key);
         VolumeStats s = v.stats;
+        if (kind != RecordKind.FLUSH && !inVolume(offsetBytes, lengthBytes, s.sizeBytes)) {
+            // A target that confirms a command outside the disk (a client's bad offset answered as a
+            // success) leaves its disk unknown to us: never a record that cannot be, never a stop.
+            gap(key, 0, WHOLE_VOLUME, "the target confirmed a " + kind + " outside the volume (offset " + offsetBytes
+                    + ", length " + lengthBytes + ", volume " + (s.sizeBytes > 0 ? s.sizeBytes + " bytes" : "size unknown")
+                    + "): its disk is unknown from here");
+            return;
+        }
         switch (kind) {
             case WRITE -> {
                 s.writes++;
@@ -196,8 +204,31 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         long length = lengthBytes != WHOLE_VOLUME ? lengthBytes
                 : v.stats.sizeBytes > 0 ? v.stats.sizeBytes : Long.MAX_VALUE;
         long offset = lengthBytes == WHOLE_VOLUME ? 0 : offsetBytes;
+        if (lengthBytes != WHOLE_VOLUME && !inVolume(offset, length, 0)) {
+            // A range no disk has (a negative offset, an overflowing end): a client's malformed
+            // request, which the target refuses. Nothing can have changed there; the rest goes on.
+            log.warn("capture gap outside any volume ignored volume={} offset={} length={} reason={}", v.name, offset,
+                    length, reason);
+            return;
+        }
+        if (v.stats.sizeBytes > 0 && offset >= v.stats.sizeBytes) {
+            log.warn("capture gap past the volume's end ignored volume={} offset={} length={} size={} reason={}", v.name,
+                    offset, length, v.stats.sizeBytes, reason);
+            return;
+        }
+        if (v.stats.sizeBytes > 0 && length > v.stats.sizeBytes - offset) {
+            length = v.stats.sizeBytes - offset; // what lies inside the disk
+        }
         log.warn("capture gap volume={} offset={} length={} reason={}", v.name, offset, length, reason);
         append(v, RecordKind.GAP, offset, length, 0, Provenance.INTERNAL, reason.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Whether {@code [offset, offset + length)} can lie on a disk of {@code sizeBytes} (0: size unknown). */
+    private static boolean inVolume(long offset, long length, long sizeBytes) {
+        if (offset < 0 || length < 0 || offset + length < offset) {
+            return false;
+        }
+        return sizeBytes <= 0 || offset + length <= sizeBytes;
     }
 
     @Override
