@@ -74,7 +74,7 @@ if [ "${REMOTE:-0}" = 1 ]; then
   "$TAPLINE" replay --listen 127.0.0.1:$RPORT --data "$W/remote" >replay.log 2>&1 & PIDS+=($!)
   remote=(--remote 127.0.0.1:$RPORT --volume-size "$((MIB + 16))M")
 fi
-TAPLINE_JAVA_OPTS="${SNOOP_JAVA_OPTS:-${TAPLINE_JAVA_OPTS:-}}" "$TAPLINE" snoop --interface lo --filter "tcp port $PORT" --iscsi-port $PORT --buffer "$W/buffer" \
+TAPLINE_JAVA_OPTS="${SNOOP_JAVA_OPTS:-${TAPLINE_JAVA_OPTS:-}}" "$TAPLINE" snoop --interface lo --filter "tcp port $PORT" --iscsi-port $PORT --blank-targets --buffer "$W/buffer" \
   --buffer-max 16G "${remote[@]}" ${SNOOP_EXTRA:-} >snoop.log 2>&1 & SNOOP=$!; PIDS+=($SNOOP)
 for i in $(seq 300); do grep -q "capturing on" snoop.log && break; sleep 0.1; done
 c0=$(cpu $SNOOP); under_snoop_cold=$(write)

@@ -78,6 +78,7 @@ final class Samples {
     static Result decode(Path pcap, Path bufferDir) throws IOException {
         VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(bufferDir, BufferConfig.DEFAULT, List.of(),
                 "test", -1, new VolumeNames(List.of())));
+        router.assumeBlankTargets(true); // the samples were captured from blank disks
         SnoopPipeline pipeline = new SnoopPipeline(router, CONFIG);
         try (PcapCapture capture = PcapCapture.openFile(pcap)) {
             capture.run(pipeline, router, b -> { });

@@ -87,6 +87,11 @@ final class SnoopCommand implements Callable<Integer> {
             description = "iSCSI logical block size in bytes until a READ CAPACITY answer is seen (default: ${DEFAULT-VALUE}).")
     int blockSize;
 
+    @Option(names = "--blank-targets", description = "The targets' disks were empty (never written) when this tap"
+            + " first saw them: a volume new to the buffer starts in step. Without it such a volume starts with a"
+            + " whole-volume GAP (what its disk held before is unknown) until a resync from --source heals it.")
+    boolean blankTargets;
+
     @Option(names = "--volume-size", paramLabel = "SIZE", converter = ByteSizeConverter.class,
             description = "Volume size for the replayer when the wire never shows it (READ CAPACITY / NBD handshake).")
     Long volumeSize;
@@ -163,6 +168,7 @@ final class SnoopCommand implements Callable<Integer> {
                 sourceOptions.remotes, sourceOptions.sourceId(),
                 volumeSize == null ? -1 : volumeSize, names, link -> link.withTls(sourceOptions.tls.config()));
         VolumeRouter router = new VolumeRouter(settings);
+        router.assumeBlankTargets(blankTargets);
         if (kafkaLink != null) {
             router.alsoShipOver(new KafkaSourceLinks(kafkaLink, settings.sourceId()));
         }

@@ -60,7 +60,7 @@ class SnoopImportIT {
 
             // Nobody listens at the remote: the import captures, then gives up after --ship-timeout, in one line.
             String nobody = "127.0.0.1:" + Peers.freePort();
-            Peers.Result stranded = TaplineProcess.run(Duration.ofMinutes(2), "snoop", "--pcap", pcap.toString(),
+            Peers.Result stranded = TaplineProcess.run(Duration.ofMinutes(2), "snoop", "--pcap", pcap.toString(), "--blank-targets",
                     "--buffer", dir.resolve("stranded").toString(), "--remote", nobody, "--nbd-port", ports,
                     "--source-id", "import-it", "--ship-timeout", "3", "--json");
             assertEquals(1, stranded.exitCode(), stranded.output());
@@ -72,7 +72,7 @@ class SnoopImportIT {
             assertTrue(last.contains("remote " + nobody), last);
 
             rig.startReplayer();
-            Peers.Result shipped = TaplineProcess.run(Duration.ofMinutes(3), "snoop", "--pcap", pcap.toString(),
+            Peers.Result shipped = TaplineProcess.run(Duration.ofMinutes(3), "snoop", "--pcap", pcap.toString(), "--blank-targets",
                     "--buffer", rig.buffer().toString(), "--remote", ReplicationRig.hostPort(rig.linkAddress),
                     "--nbd-port", ports, "--source-id", "import-it", "--filter", "tcp port " + portA, "--json");
             assertEquals(0, shipped.exitCode(), shipped.output());
@@ -91,14 +91,14 @@ class SnoopImportIT {
             assertEquals(remote.get("captured").asLong(), remote.get("acked").asLong(), remote.toString());
 
             // The same import again, into a new buffer: the same sequences; the replayer skips them all.
-            Peers.Result again = TaplineProcess.run(Duration.ofMinutes(3), "snoop", "--pcap", pcap.toString(),
+            Peers.Result again = TaplineProcess.run(Duration.ofMinutes(3), "snoop", "--pcap", pcap.toString(), "--blank-targets",
                     "--buffer", dir.resolve("again").toString(), "--remote", ReplicationRig.hostPort(rig.linkAddress),
                     "--nbd-port", ports, "--source-id", "import-it", "--filter", "tcp port " + portA);
             assertEquals(0, again.exitCode(), again.output());
             assertEquals(Peers.md5(imageA), Peers.md5(rig.replica(volumeA)), "replica unchanged by the re-import");
 
             // Export B (4 MiB smaller) named as A's volume: the replayer refuses the size; one line, exit 1.
-            Peers.Result refused = TaplineProcess.run(Duration.ofMinutes(3), "snoop", "--pcap", pcap.toString(),
+            Peers.Result refused = TaplineProcess.run(Duration.ofMinutes(3), "snoop", "--pcap", pcap.toString(), "--blank-targets",
                     "--buffer", dir.resolve("refused").toString(), "--remote", ReplicationRig.hostPort(rig.linkAddress),
                     "--nbd-port", ports, "--source-id", "import-it", "--filter", "tcp port " + portB,
                     "--volume-map", "nbd:127.0.0.1:" + portB + "/*=" + volumeA, "--ship-timeout", "120");

@@ -57,7 +57,7 @@ class SnoopKafkaIT {
             String volume = new VolumeNames(List.of()).name(VolumeKey.nbd("127.0.0.1:" + port, ""));
 
             Path buffer = dir.resolve("buffer");
-            Peers.Result shipped = TaplineProcess.run(Duration.ofMinutes(2), "snoop", "--pcap", pcap.toString(),
+            Peers.Result shipped = TaplineProcess.run(Duration.ofMinutes(2), "snoop", "--pcap", pcap.toString(), "--blank-targets",
                     "--buffer", buffer.toString(), "--nbd-port", Integer.toString(port), "--source-id", "snoop-kafka-it",
                     "--kafka", kafka.bootstrap(), "--kafka-topic-prefix", "it.", "--ship-timeout", "90", "--json");
             assertEquals(0, shipped.exitCode(), shipped.output());
@@ -139,7 +139,8 @@ class SnoopKafkaIT {
                     "--site", "east").awaitLogLine("tapline replay: consuming", Duration.ofSeconds(60));
             TaplineProcess snoop = TaplineProcess.start(dir.resolve("snoop.log"), "snoop", "--interface", "lo",
                     "--filter", "tcp port " + port, "--buffer", buffer.toString(), "--nbd-port", Integer.toString(port),
-                    "--source-id", "snoop-kafka-it", "--capture-buffer", "128M", "--kafka", kafka.bootstrap(),
+                    "--source-id", "snoop-kafka-it", "--blank-targets", "--capture-buffer", "128M", "--kafka",
+                    kafka.bootstrap(),
                     "--kafka-topic-prefix", "it.");
             try {
                 snoop.awaitLogLine("tapline snoop: capturing on", SnoopRig.START);

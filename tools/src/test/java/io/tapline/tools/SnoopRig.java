@@ -47,7 +47,7 @@ final class SnoopRig implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("snoop", "--interface", "lo", "--filter", "tcp port " + port,
                 "--buffer", buffer().toString(), "--remote", ReplicationRig.hostPort(linkAddress),
                 "--iscsi-port", Integer.toString(port), "--nbd-port", Integer.toString(port),
-                "--source-id", "snoop-it"));
+                "--source-id", "snoop-it", "--blank-targets")); // the rig's targets start empty
         if (!List.of(extra).contains("--capture-buffer")) {
             args.addAll(List.of("--capture-buffer", "128M"));
         }

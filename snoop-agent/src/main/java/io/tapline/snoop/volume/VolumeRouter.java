@@ -83,6 +83,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     private final Map<VolumeKey, Volume> volumes = new LinkedHashMap<>();
     private volatile java.util.function.Consumer<SourceSide> onShipping = v -> { };
     private java.util.function.Consumer<SourceSide> onOpen = v -> { };
+    private boolean blankTargets;
     private boolean syncOnFlush = true;
     private SourceLink.Factory linkFactory;
     private volatile boolean closed;
@@ -124,11 +125,23 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         return !settings.remotes().isEmpty() || linkFactory != null;
     }
 
+    /**
+     * Whether the targets' disks were empty when the tap first saw them ({@code tapline snoop
+     * --blank-targets}): only the operator can know. Without it, a volume new to the buffer starts
+     * with a whole-volume GAP, since what its disk held before the tap is unknown (a resync from
+     * {@code --source} heals it). Set before the capture starts.
+     */
+    public synchronized void assumeBlankTargets(boolean blank) {
+        this.blankTargets = blank;
+    }
+
     private Volume volume(VolumeKey key) {
         Volume v = volumes.get(key);
         if (v == null) {
             String name = settings.names().name(key);
             SourceSide side;
+            boolean isNew = !java.nio.file.Files.exists(settings.bufferDir().resolve(name)
+                    .resolve(io.tapline.log.buffer.CaptureBuffer.STATE_FILE));
             try {
                 side = SourceSide.open(settings.bufferDir().resolve(name), name, settings.bufferConfig());
                 log.info("volume seen key={} volume={} {}", key.naturalKey(), name,
@@ -144,6 +157,14 @@ public final class VolumeRouter implements SnoopSink, Closeable {
                 log.error("volume={} tapline mark not available: {}", name, e.toString());
             }
             onOpen.accept(side);
+            if (isNew && !blankTargets) {
+                String reason = "the disk's content before the tap first saw it is unknown (resync it from --source,"
+                        + " or start with --blank-targets if the disk was empty)";
+                log.warn("capture gap volume={} offset=0 length=whole volume reason={}", name, reason);
+                v.stats.gaps++;
+                append(v, RecordKind.GAP, 0, Long.MAX_VALUE, 0, Provenance.INTERNAL,
+                        reason.getBytes(StandardCharsets.UTF_8));
+            }
         }
         return v;
     }

@@ -27,6 +27,7 @@ class VolumeRouterBadRangeTest {
     void rangesOutsideTheDiskNeverStopCaptureAndNeverClaimTooLittle() throws Exception {
         VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(dir, BufferConfig.DEFAULT, List.of(), "src",
                 -1, new VolumeNames(List.of("nbd:*=vol1"))));
+        router.assumeBlankTargets(true); // the disk's earlier content is another test's
         VolumeKey key = VolumeKey.nbd("127.0.0.1:10809", "");
         router.geometry(key, 4 << 20, 512);
         router.gap(key, -1, 1, "NBD write not confirmed (error reply)"); // refused: ignored
@@ -42,5 +43,33 @@ class VolumeRouterBadRangeTest {
         }
         router.close();
         assertEquals(List.of("GAP " + ((4 << 20) - 4096) + "+4096", "GAP 0+" + (4 << 20), "WRITE 0+512"), records);
+    }
+
+    /**
+     * A passive tap cannot know what a disk held before it first saw it: a volume new to the buffer
+     * starts with a whole-volume GAP unless the operator says the targets were blank; a volume the
+     * buffer knows already does not get another.
+     */
+    @Test
+    void aVolumeNewToTheBufferStartsUnknownUnlessTheTargetsWereBlank() throws Exception {
+        VolumeKey key = VolumeKey.nbd("127.0.0.1:10809", "");
+        List<String> first = records(dir.resolve("a"), false, key);
+        assertEquals(List.of("GAP 0+" + Long.MAX_VALUE, "WRITE 0+512"), first);
+        assertEquals(List.of("WRITE 0+512"), records(dir.resolve("b"), true, key), "--blank-targets");
+    }
+
+    private static List<String> records(Path buffer, boolean blank, VolumeKey key) throws Exception {
+        VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(buffer, BufferConfig.DEFAULT, List.of(), "src",
+                -1, new VolumeNames(List.of("nbd:*=vol1"))));
+        router.assumeBlankTargets(blank);
+        router.completed(key, RecordKind.WRITE, 0, 512, 0, Provenance.INTERNAL, new byte[512]);
+        List<String> out = new ArrayList<>();
+        try (RecordReader reader = router.buffer("vol1").openReader(1)) {
+            for (CaptureRecord r; (r = reader.next(200)) != null; ) {
+                out.add(r.kind() + " " + r.offsetBytes() + "+" + r.lengthBytes());
+            }
+        }
+        router.close();
+        return out;
     }
 }

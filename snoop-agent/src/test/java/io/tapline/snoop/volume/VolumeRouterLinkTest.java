@@ -49,6 +49,7 @@ class VolumeRouterLinkTest {
     private VolumeRouter router(long fallbackSizeBytes) {
         VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(dir, BufferConfig.DEFAULT, List.of(), "src",
                 fallbackSizeBytes, new VolumeNames(List.of("nbd:*=vol1"))));
+        router.assumeBlankTargets(true);
         router.alsoShipOver((volume, size, blockSize, buffer) -> {
             FakeLink l = new FakeLink(volume, size, buffer);
             started.add(l);

@@ -34,6 +34,7 @@ class VolumeRouterMarkTest {
     void aMarkIsStoredAfterTheWritesBeforeItAndCompletesWithItsDurableSequence() throws Exception {
         VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(dir, BufferConfig.DEFAULT, List.of(), "src",
                 -1, new VolumeNames(List.of("nbd:*=vol1"))));
+        router.assumeBlankTargets(true);
         VolumeKey key = VolumeKey.nbd("127.0.0.1:10809", "");
         router.completed(key, RecordKind.WRITE, 0, 512, 0, Provenance.INTERNAL, new byte[512]);
         router.completed(key, RecordKind.WRITE, 512, 512, 0, Provenance.INTERNAL, new byte[512]);
