@@ -169,6 +169,7 @@ final class SnoopCommand implements Callable<Integer> {
                 volumeSize == null ? -1 : volumeSize, names, link -> link.withTls(sourceOptions.tls.config()));
         VolumeRouter router = new VolumeRouter(settings);
         router.assumeBlankTargets(blankTargets);
+        router.live(source.pcap == null);
         if (kafkaLink != null) {
             router.alsoShipOver(new KafkaSourceLinks(kafkaLink, settings.sourceId()));
         }

@@ -84,6 +84,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     private volatile java.util.function.Consumer<SourceSide> onShipping = v -> { };
     private java.util.function.Consumer<SourceSide> onOpen = v -> { };
     private boolean blankTargets;
+    private boolean live;
     private boolean syncOnFlush = true;
     private SourceLink.Factory linkFactory;
     private volatile boolean closed;
@@ -135,6 +136,16 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         this.blankTargets = blank;
     }
 
+    /**
+     * A live capture ({@code tapline snoop --interface}): a volume the buffer knows from an earlier
+     * run starts this run with a whole-volume GAP, since the writes made while the tap was stopped
+     * were never seen (a host that reconnected meanwhile shows no mid-stream join). An import
+     * continues its buffer as it is. Set before the capture starts.
+     */
+    public synchronized void live(boolean on) {
+        this.live = on;
+    }
+
     private Volume volume(VolumeKey key) {
         Volume v = volumes.get(key);
         if (v == null) {
@@ -157,9 +168,12 @@ public final class VolumeRouter implements SnoopSink, Closeable {
                 log.error("volume={} tapline mark not available: {}", name, e.toString());
             }
             onOpen.accept(side);
-            if (isNew && !blankTargets) {
-                String reason = "the disk's content before the tap first saw it is unknown (resync it from --source,"
-                        + " or start with --blank-targets if the disk was empty)";
+            String reason = isNew && !blankTargets
+                    ? "the disk's content before the tap first saw it is unknown (resync it from --source, or start"
+                            + " with --blank-targets if the disk was empty)"
+                    : !isNew && live ? "the tap was not capturing before this start: the writes made since it last"
+                            + " stopped are unknown (resync it from --source)" : null;
+            if (reason != null) {
                 log.warn("capture gap volume={} offset=0 length=whole volume reason={}", name, reason);
                 v.stats.gaps++;
                 append(v, RecordKind.GAP, 0, Long.MAX_VALUE, 0, Provenance.INTERNAL,

@@ -48,20 +48,30 @@ class VolumeRouterBadRangeTest {
     /**
      * A passive tap cannot know what a disk held before it first saw it: a volume new to the buffer
      * starts with a whole-volume GAP unless the operator says the targets were blank; a volume the
-     * buffer knows already does not get another.
+     * buffer knows already gets another only from a live tap (it did not see the writes made while
+     * it was stopped), not from an import that goes on in its buffer.
      */
     @Test
     void aVolumeNewToTheBufferStartsUnknownUnlessTheTargetsWereBlank() throws Exception {
         VolumeKey key = VolumeKey.nbd("127.0.0.1:10809", "");
         List<String> first = records(dir.resolve("a"), false, key);
         assertEquals(List.of("GAP 0+" + Long.MAX_VALUE, "WRITE 0+512"), first);
-        assertEquals(List.of("WRITE 0+512"), records(dir.resolve("b"), true, key), "--blank-targets");
+        assertEquals(List.of("WRITE 0+512"), records(dir.resolve("b"), true, false, key), "--blank-targets");
+        assertEquals(List.of("WRITE 0+512", "WRITE 0+512"), records(dir.resolve("b"), true, false, key),
+                "an import goes on in its buffer");
+        assertEquals(List.of("WRITE 0+512", "WRITE 0+512", "GAP 0+" + Long.MAX_VALUE, "WRITE 0+512"),
+                records(dir.resolve("b"), true, true, key), "a live tap restarted did not see the writes meanwhile");
     }
 
     private static List<String> records(Path buffer, boolean blank, VolumeKey key) throws Exception {
+        return records(buffer, blank, false, key);
+    }
+
+    private static List<String> records(Path buffer, boolean blank, boolean live, VolumeKey key) throws Exception {
         VolumeRouter router = new VolumeRouter(new VolumeRouter.Settings(buffer, BufferConfig.DEFAULT, List.of(), "src",
                 -1, new VolumeNames(List.of("nbd:*=vol1"))));
         router.assumeBlankTargets(blank);
+        router.live(live);
         router.completed(key, RecordKind.WRITE, 0, 512, 0, Provenance.INTERNAL, new byte[512]);
         List<String> out = new ArrayList<>();
         try (RecordReader reader = router.buffer("vol1").openReader(1)) {
