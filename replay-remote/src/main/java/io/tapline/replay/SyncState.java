@@ -21,7 +21,9 @@ import io.tapline.log.ResyncEpoch;
  *       scope sent whole) that covers it: the whole volume, or the chunks changed since
  *       {@code copiedSince} and the replica was consistent at or after that sequence (above 0)
  *       and did not reach the BEGIN across a hole (records missing, not only chunks);
- *       and no GAP arrived inside the epoch.</li>
+ *       and no GAP arrived inside the epoch. A partial compare epoch that begins while the replica
+ *       is inside another, unfinished one counts as such a GAP: what the unfinished one wrote may
+ *       lie outside its scope, so only a full epoch makes that replica consistent.</li>
  *   <li>{@code consistentSequence} is the newest applied sequence at which the replica was
  *       consistent: the target of {@code rollback --to-last-consistent}. The replica was consistent
  *       at every sequence from {@code consistentSince} to it (one unbroken run; -1 and 0 when no
@@ -93,8 +95,13 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
                 boolean crossedHole = r.sequence() != previousSequence + 1;
                 boolean covered = (!s.outOfSync && !s.resyncing) || (e != null && e.copy() && (e.full()
                         || (!crossedHole && s.consistentSequence > 0 && s.consistentSequence >= e.copiedSince())));
-                return new SyncState(s.outOfSync, true, covered, false, s.firstGapSequence, s.consistentSequence,
-                        e == null ? 0 : e.id(), s.consistentSince, s.exactFrom, s.earlierRuns);
+                // A compare epoch that begins over another one left unfinished (a source that crashed
+                // mid-resync and started a new epoch before hearing of the old one): the old one's
+                // writes reached part of its scope, which the new one's tracked chunks need not cover.
+                // Hashes of a partial scope cannot prove that: only a full epoch heals it.
+                boolean overAbandoned = s.resyncing && e != null && e.id() != s.resyncId && !e.full() && !e.copy();
+                return new SyncState(s.outOfSync, true, covered, overAbandoned, s.firstGapSequence,
+                        s.consistentSequence, e == null ? 0 : e.id(), s.consistentSince, s.exactFrom, s.earlierRuns);
             }
             case RESYNC_END -> {
                 if (!s.resyncing || epochId(r) != s.resyncId) {

@@ -34,6 +34,28 @@ class SyncStateTest {
         return rec(seq, RecordKind.RESYNC_BEGIN, new ResyncEpoch(id, full, "test", copiedSince).text());
     }
 
+    /**
+     * NeverStrandedIT saw it once in CI: a source killed mid-resync, the replica rolled back and the
+     * unfinished epoch E re-sent to it, and the restarted source began a partial epoch F (its hot
+     * extents) before the replica reported E as stale. F's hashes covered F's chunks only, so F's END
+     * called the replica consistent while E's writes had left a mix elsewhere (status synced, md5s
+     * differing). A partial compare epoch over an unfinished one must leave it out of sync; a full
+     * one heals it.
+     */
+    @Test
+    void aPartialEpochOverAnUnfinishedOneDoesNotMakeTheReplicaConsistent() {
+        SyncState s = SyncState.consistentAt(97).after(rec(98, RecordKind.RESYNC_BEGIN,
+                new ResyncEpoch(0xE, false, "tracked: whole volume").text()), 97);
+        s = s.after(rec(99, RecordKind.WRITE, "e's write"), 98);
+        SyncState partial = s.after(begin(156, 0xF), 155).hashedFor(0xF).after(end(157, 0xF), 156);
+        assertFalse(partial.consistent(), "F compared its own chunks only: " + partial);
+        assertTrue(partial.outOfSync());
+        assertEquals(97, partial.consistentSequence(), "the last consistent point stays before E");
+        SyncState full = s.after(rec(156, RecordKind.RESYNC_BEGIN, new ResyncEpoch(0xF, true, "full").text()), 155)
+                .hashedFor(0xF).after(end(157, 0xF), 156);
+        assertTrue(full.consistent(), "a full epoch compares every chunk: " + full);
+    }
+
     @Test
     void aCopyEpochHealsAReplicaConsistentSinceItsBoundWithoutHashes() {
         // Kafka: buffer FULL from seq 21, GAP 30; the last epoch began at 12, so the copy holds every
