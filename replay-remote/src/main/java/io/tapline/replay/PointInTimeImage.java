@@ -57,9 +57,7 @@ public final class PointInTimeImage {
     /** {@link #write}, and whether the image is a consistent point ({@link Image}). */
     public static Image image(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
             Progress progress) throws IOException, RefusedException {
-        Image[] made = new Image[1];
-        write(dataDir, volumeId, targetKind, value, markName, out, () -> { }, made, progress);
-        return made[0];
+        return make(dataDir, volumeId, targetKind, value, markName, out, () -> { }, progress);
     }
 
     /** How far the copy of the replica is (an image's long part); called on the copying thread. */
@@ -74,18 +72,17 @@ public final class PointInTimeImage {
     /** {@link #write} with {@code afterCopy} run between the copy and the undo replay (tests). */
     static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
             Runnable afterCopy) throws IOException, RefusedException {
-        return write(dataDir, volumeId, targetKind, value, markName, out, afterCopy, new Image[1], Progress.NONE);
+        return make(dataDir, volumeId, targetKind, value, markName, out, afterCopy, Progress.NONE).sequence();
     }
 
-    private static long write(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
-            Runnable afterCopy, Image[] made, Progress progress) throws IOException, RefusedException {
+    private static Image make(Path dataDir, String volumeId, int targetKind, long value, String markName, Path out,
+            Runnable afterCopy, Progress progress) throws IOException, RefusedException {
         Path dir = dataDir.resolve(volumeId);
         if (VolumeMeta.read(dir) == null) {
             throw new RefusedException("no volume " + volumeId + " in " + dataDir);
         }
         try (RollbackLock held = RollbackLock.forImage(dir, volumeId)) {
-            made[0] = writeLocked(dir, volumeId, targetKind, value, markName, out, afterCopy, progress);
-            return made[0].sequence();
+            return writeLocked(dir, volumeId, targetKind, value, markName, out, afterCopy, progress);
         }
     }
 

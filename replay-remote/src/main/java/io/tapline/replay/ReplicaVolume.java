@@ -244,18 +244,23 @@ final class ReplicaVolume implements Closeable {
         if (meta == null) {
             return null;
         }
-        if (!Files.exists(image)) {
+        long size = imageSize(image);
+        if (size == MISSING) {
             return "is missing";
         }
-        if (!Files.isRegularFile(image)) {
-            return null; // a device: its size is the device's
-        }
-        long size = Files.size(image);
-        if (size != meta.volumeSizeBytes()) {
+        if (size != A_DEVICE && size != meta.volumeSizeBytes()) {
             return "is " + size + " bytes (expected: " + meta.volumeSizeBytes() + ")";
         }
         String changed = ImageStamp.changedSince(volumeDir.resolve(STAMP_FILE), image);
         return changed == null ? null : "was changed (" + changed + ")";
+    }
+
+    /** {@link #imageSize} of a missing image, and of a device (whose size is the device's, never wrong). */
+    private static final long MISSING = -1;
+    private static final long A_DEVICE = -2;
+
+    private static long imageSize(Path image) throws IOException {
+        return !Files.exists(image) ? MISSING : !Files.isRegularFile(image) ? A_DEVICE : Files.size(image);
     }
 
     /**
@@ -265,11 +270,8 @@ final class ReplicaVolume implements Closeable {
      * volume compared by the next resync. Returns what was found, or null when the size was right.
      */
     private static String restoreSize(Path image, long sizeBytes) throws IOException {
-        if (Files.exists(image) && !Files.isRegularFile(image)) {
-            return null; // a device: its size is the device's
-        }
-        long found = Files.exists(image) ? Files.size(image) : -1;
-        if (found == sizeBytes) {
+        long found = imageSize(image);
+        if (found == sizeBytes || found == A_DEVICE) {
             return null;
         }
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image,
@@ -282,7 +284,7 @@ final class ReplicaVolume implements Closeable {
             ch.force(true);
         }
         io.tapline.log.DurableFiles.syncDirectory(image.getParent());
-        return found < 0 ? "the image was missing: made again, empty, at " + sizeBytes + " bytes"
+        return found == MISSING ? "the image was missing: made again, empty, at " + sizeBytes + " bytes"
                 : "its size was " + found + " bytes (expected: " + sizeBytes + "): brought back to " + sizeBytes;
     }
 

@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
  * source's log and in its status ({@link #error}), and left until the source restarts: the host's
  * I/O and the replication never depend on it.
  *
- * <p>Thread-safety: a publish on a host's write path skips the log when another thread holds it;
- * requests and the stop wait for it.
+ * <p>Thread-safety: a running publish skips the log while an operator's request holds it (the next
+ * one looks again); requests and the stop wait for it. A publish on a host's write path never comes
+ * here ({@link SourceStatusFiles#publishForHost}).
  */
 final class SourceAuditKeeper {
     private static final Logger LOG = LoggerFactory.getLogger(SourceAuditKeeper.class);
@@ -36,7 +37,7 @@ final class SourceAuditKeeper {
     void publish(SourceSide side, boolean running, long nowMillis) {
         if (running) {
             if (!lock.tryLock()) {
-                return; // another thread is at it; the next publish looks again
+                return; // a request holds it; the next publish looks again
             }
         } else {
             lock.lock();

@@ -114,8 +114,6 @@ final class SourceNode implements AutoCloseable {
             java.time.Duration cycle, CycleGroup group) throws IOException {
         io.tapline.log.volume.VolumeFile.checkSettings(); // a wrong value stops the start before a buffer is made
         Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
-        // Nothing was ever captured for this volume here: its replicas hold none of what the primary holds.
-        boolean newBuffer = !Files.exists(s.bufferDir().resolve(s.export()).resolve(CaptureBuffer.STATE_FILE));
         SourceSide side;
         try {
             side = SourceSide.open(s.bufferDir().resolve(s.export()), s.export(), s.bufferConfig());
@@ -136,7 +134,7 @@ final class SourceNode implements AutoCloseable {
             WedgeCycles cycles = null;
             if (volume == null && cycle == null) {
                 // before any write of ours; a promoted replica's new buffer (generation > 0) is in step already
-                PrimaryStamp.check(side.volumeDir(), s.volume(), buffer, newBuffer && s.generation() == 0);
+                PrimaryStamp.check(side.volumeDir(), s.volume(), buffer, side.created() && s.generation() == 0);
                 endCycleMode(s.volume(), s.sizeBytes(), buffer); // a switch from cycle mode: a cycle boundary
                 WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
                         s.sinkWrapper().apply(CaptureSink.of(buffer)));
@@ -170,12 +168,10 @@ final class SourceNode implements AutoCloseable {
                     ? ResyncEngine.startCycles(s.export(), buffer, side.shippers(), cycles, s.resync(), cycle)
                     : ResyncEngine.start(s.export(), buffer, side.shippers(), volume, s.resync()));
             side.resync(node.resync);
-            SourceStatusFiles status = new SourceStatusFiles(SourceStatusFiles.Stopped.LINKS_MARKED_STOPPED,
-                    node::checkFenced);
+            side.publishStatus(new SourceStatusFiles(SourceStatusFiles.Stopped.LINKS_MARKED_STOPPED, node::checkFenced));
             side.own(RequestSpool.start(side.volumeDir(), node.resync,
                     OperatorControls.start(side.volumeDir(), buffer, side.shippers()).withResync(node.resync)
-                            .auditedBy((actor, kind, request) -> status.operator(side, actor, kind, request))));
-            side.publishStatus(status);
+                            .auditedBy(SourceStatusFiles.operatorAuditOf(side))));
             return node;
         } catch (IOException | RuntimeException e) {
             boolean nothingCaptured = buffer.lastSequence() == 0;

@@ -47,6 +47,17 @@ final class SourceStatusFiles implements StatusPublisher {
     @Override
     public void publish(SourceSide side, boolean running) {
         long now = System.currentTimeMillis();
+        audit.publish(side, running, now); // first: a log that cannot be written shows in the status below
+        writeFiles(side, running, now);
+    }
+
+    /** On a host's write path: the files only; the audit log (which may fsync) waits for the next publish. */
+    @Override
+    public void publishForHost(SourceSide side) {
+        writeFiles(side, true, System.currentTimeMillis());
+    }
+
+    private void writeFiles(SourceSide side, boolean running, long now) {
         List<LinkStatusFile.Link> links = new ArrayList<>();
         if (running || stopped == Stopped.LINKS_MARKED_STOPPED) {
             for (ShipperStatus st : side.linkStatuses()) {
@@ -57,7 +68,6 @@ final class SourceStatusFiles implements StatusPublisher {
                 links.add(running ? link : link.stopped(now));
             }
         }
-        audit.publish(side, running, now); // first: a log that cannot be written shows in the status below
         var resync = side.resync();
         try {
             LinkStatusFile.write(side.volumeDir(), links);

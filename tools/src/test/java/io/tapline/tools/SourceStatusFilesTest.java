@@ -50,8 +50,9 @@ class SourceStatusFilesTest {
     /** A source side that publishes once while running and once at its close. */
     private static void run(Path volumeDir) throws Exception {
         try (SourceSide side = SourceSide.open(volumeDir, "vol1", BUFFER)) {
-            side.publishStatus(new SourceStatusFiles(SourceStatusFiles.Stopped.LINKS_MARKED_STOPPED));
-            side.publishNow();
+            SourceStatusFiles files = new SourceStatusFiles(SourceStatusFiles.Stopped.LINKS_MARKED_STOPPED);
+            side.publishStatus(files);
+            files.publish(side, true); // as the housekeeping thread does, here on the test's thread
         }
     }
 

@@ -399,11 +399,6 @@ public final class Shipper implements Closeable {
     }
 
     /** One connection, from connect to loss; returns why it ended. */
-    /** When the current session came up (0: none is up); the shipping thread's. */
-    private long upAtNanos;
-    /** The acknowledged sequence when it came up. */
-    private long ackedAtUp;
-
     private String runSession(Backoff backoff) throws IOException, InterruptedException {
         java.util.concurrent.atomic.AtomicReference<io.tapline.journey.control.ReplicaStateReport> firstReport =
                 new java.util.concurrent.atomic.AtomicReference<>();
@@ -437,6 +432,8 @@ public final class Shipper implements Closeable {
             throw new LinkUnreachableException("connect " + hostPort(target) + ": " + connect.cause().getMessage());
         }
         s.attach(connect.channel());
+        long upAtNanos = 0; // when the session came up (0: it never did), and what was acknowledged then
+        long ackedAtUp = 0;
         try {
             connect.channel().writeAndFlush(new JourneyMessage.Hello(JourneyProtocol.VERSION, config.sourceId(),
                     config.volumeId(), config.volumeSizeBytes(), config.blockSizeBytes(), config.credential()));
@@ -470,7 +467,6 @@ public final class Shipper implements Closeable {
                 // backs off instead, rather than reconnecting ten times a second.
                 backoff.reset();
             }
-            upAtNanos = 0;
         }
     }
 

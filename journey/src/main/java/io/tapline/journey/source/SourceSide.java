@@ -79,6 +79,7 @@ public final class SourceSide implements AutoCloseable {
     private volatile SourceSink sink;
     private volatile boolean failureReported;
     private volatile boolean closed;
+    private boolean created;
 
     private SourceSide(String volume, Path volumeDir, CaptureBuffer buffer) {
         this.volume = volume;
@@ -94,8 +95,19 @@ public final class SourceSide implements AutoCloseable {
     /** Opens (or creates) the buffer of {@code volume} in {@code volumeDir}. */
     public static SourceSide open(Path volumeDir, String volume, BufferConfig config) throws IOException {
         Files.createDirectories(volumeDir);
+        boolean created = !Files.exists(volumeDir.resolve(CaptureBuffer.STATE_FILE));
         CaptureBuffer buffer = CaptureBuffer.open(volumeDir, volume, config);
-        return new SourceSide(volume, volumeDir, buffer);
+        SourceSide side = new SourceSide(volume, volumeDir, buffer);
+        side.created = created;
+        return side;
+    }
+
+    /**
+     * Whether this open made the volume's buffer: nothing was ever captured or shipped for it here,
+     * so no replica holds anything of what the volume held before.
+     */
+    public boolean created() {
+        return created;
     }
 
     public String volume() {
@@ -260,7 +272,15 @@ public final class SourceSide implements AutoCloseable {
 
     /** Publishes the status now on the calling thread (before a host's write is acknowledged). */
     public void publishNow() {
-        publish(!closed);
+        StatusPublisher p = publisher;
+        if (p == null || closed) {
+            return; // after the stop the last publish has been written
+        }
+        try {
+            p.publishForHost(this);
+        } catch (RuntimeException e) {
+            log.debug("status not published volume={} error={}", volume, e.toString());
+        }
     }
 
     private void publish(boolean running) {

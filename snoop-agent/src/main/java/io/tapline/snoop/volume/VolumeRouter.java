@@ -151,8 +151,6 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         if (v == null) {
             String name = settings.names().name(key);
             SourceSide side;
-            boolean isNew = !java.nio.file.Files.exists(settings.bufferDir().resolve(name)
-                    .resolve(io.tapline.log.buffer.CaptureBuffer.STATE_FILE));
             try {
                 side = SourceSide.open(settings.bufferDir().resolve(name), name, settings.bufferConfig());
                 log.info("volume seen key={} volume={} {}", key.naturalKey(), name,
@@ -168,16 +166,14 @@ public final class VolumeRouter implements SnoopSink, Closeable {
                 log.error("volume={} tapline mark not available: {}", name, e.toString());
             }
             onOpen.accept(side);
+            boolean isNew = side.created();
             String reason = isNew && !blankTargets
                     ? "the disk's content before the tap first saw it is unknown (resync it from --source, or start"
                             + " with --blank-targets if the disk was empty)"
                     : !isNew && live ? "the tap was not capturing before this start: the writes made since it last"
                             + " stopped are unknown (resync it from --source)" : null;
             if (reason != null) {
-                log.warn("capture gap volume={} offset=0 length=whole volume reason={}", name, reason);
-                v.stats.gaps++;
-                append(v, RecordKind.GAP, 0, Long.MAX_VALUE, 0, Provenance.INTERNAL,
-                        reason.getBytes(StandardCharsets.UTF_8));
+                gap(key, 0, WHOLE_VOLUME, reason); // the volume is in the map: it finds it there
             }
         }
         return v;
