@@ -193,6 +193,9 @@ public final class KafkaShipper implements Closeable {
                     if (r == null) {
                         break;
                     }
+                    if (r.sequence() > expected && r.recordsLostBefore()) {
+                        expected = r.sequence(); // the buffer numbers past a replica's history here (its GAP says so)
+                    }
                     if (r.sequence() != expected) {
                         throw new IOException("capture buffer hole: seq " + r.sequence() + " (expected: " + expected
                                 + ") volume=" + volume.volumeId());

@@ -122,8 +122,8 @@ final class ReplicaFeed implements Closeable {
                 ConsumerRecord<byte[], byte[]> r = records.get(i);
                 long seq = KafkaRecordFormat.sequence(r);
                 if (seq > expected) {
-                    if (isResyncBegin(r)) {
-                        beyond = r; // a resync's jump: the apply path accepts the hole before it
+                    if (isResyncBegin(r) || isRecordsLostGap(r)) {
+                        beyond = r; // a resync's jump, or the source's GAP over records it never had: the apply path accepts the hole before it
                         break;
                     }
                     if (!awaitingResync && !waitPast(r, seq, expected)) {
@@ -225,6 +225,15 @@ final class ReplicaFeed implements Closeable {
             return RecordCodec.decode(java.nio.ByteBuffer.wrap(r.value())).kind() == RecordKind.RESYNC_BEGIN;
         } catch (RuntimeException e) {
             return true; // not waited past: handed to the apply path, whose checks name the damage
+        }
+    }
+
+    /** A GAP after which a replica further back continues (the source numbered past records it never had). */
+    private static boolean isRecordsLostGap(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return RecordCodec.decode(java.nio.ByteBuffer.wrap(r.value())).recordsLostBefore();
+        } catch (RuntimeException e) {
+            return true; // as isResyncBegin: the apply path names the damage
         }
     }
 

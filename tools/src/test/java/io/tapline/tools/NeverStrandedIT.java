@@ -199,6 +199,38 @@ class NeverStrandedIT {
         }
     }
 
+    /**
+     * The buffer folder lost while the wedge was stopped (deleted, a disk replaced), its replica
+     * holding more records than the new buffer will for a long time: the shipper refused ("replica
+     * ... is at seq N but the capture buffer ends at seq M") until the host's writes carried the new
+     * buffer past N. The new buffer now numbers past the replica, which a whole-volume resync heals.
+     */
+    @Test
+    void aBufferLostWhileItsReplicaHeldMoreRecordsNumbersPastItAndHealsByItself() throws Exception {
+        long size = 32L << 20;
+        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
+            qemuWrites(rig, size, 400, 21);
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.wedge().close();
+            try (java.util.stream.Stream<Path> files = Files.walk(rig.buffer())) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(f);
+                }
+            }
+            rig.startWedge();
+            qemuWrites(rig, size, 5, 22);
+            rig.awaitSynced(Duration.ofSeconds(90));
+            rig.assertReplicaMatchesPrimary();
+            assertTrue(rig.wedge().logText().contains("capture buffer numbers past a replica's history"),
+                    rig.wedge().logText());
+            JsonNode resync = status(rig).get("volumes").get(0).get("resync");
+            assertEquals(size, resync.get("bytesCompared").asLong(), "the whole volume compared: " + resync);
+            String audit = TaplineProcess.run(CLI, "audit", "list", "--data", dir.resolve("remote").toString(),
+                    "--volume", "vol1").orFail("audit list").output();
+            assertTrue(audit.contains("follows a history this buffer does not hold"), "on the replica's record: " + audit);
+        }
+    }
+
     @Test
     void aPrimaryChangedWhileTheWedgeWasStoppedIsResyncedByItselfShippingOnlyTheChangedBlocks() throws Exception {
         long size = 64L << 20;

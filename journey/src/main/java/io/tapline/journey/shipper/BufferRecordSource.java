@@ -50,6 +50,11 @@ final class BufferRecordSource implements RecordSource {
     }
 
     @Override
+    public boolean numberPast(long replicaSequence, String why) throws IOException {
+        return buffer.numberPast(replicaSequence, why);
+    }
+
+    @Override
     public RecordReader openReader(long fromSequence) throws IOException {
         return buffer.openReader(fromSequence);
     }

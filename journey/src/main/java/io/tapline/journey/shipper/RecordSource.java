@@ -31,4 +31,14 @@ interface RecordSource {
      * sequence number for different data).
      */
     void makeDurable(long sequence) throws IOException;
+
+    /**
+     * Continues the numbering after {@code replicaSequence}, a replica's last record this source
+     * never held, with a durable GAP that says so (see {@code CaptureBuffer.numberPast}).
+     *
+     * @return whether it jumped; false when it already numbers past it or cannot jump
+     */
+    default boolean numberPast(long replicaSequence, String why) throws IOException {
+        return false;
+    }
 }

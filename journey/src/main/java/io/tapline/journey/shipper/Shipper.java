@@ -477,9 +477,23 @@ public final class Shipper implements Closeable {
         long last = source.lastSequence();
         long first = source.firstSequence();
         if (lastApplied > last) {
-            s.abort("replica of volume " + config.volumeId() + " is at seq " + lastApplied
-                    + " but the capture buffer ends at seq " + last + " (expected: replica <= buffer); resync needed");
-            return -1;
+            // The replica applied records this buffer never held: it follows another history (the
+            // buffer was replaced or lost, or the replica was written elsewhere). Its sequences never
+            // go back, so the buffer numbers past it; the replica is told its history is not this
+            // source's (out of sync, no consistent point) and a whole-volume resync heals it.
+            String why = "replica of volume " + config.volumeId() + " is at seq " + lastApplied
+                    + " but this capture buffer ends at seq " + last + ": the replica follows a history this buffer"
+                    + " does not hold (a new or replaced buffer); numbering continues after it, a whole-volume resync"
+                    + " heals the replica";
+            if (!source.numberPast(lastApplied, why) && source.lastSequence() <= lastApplied) {
+                s.abort("replica of volume " + config.volumeId() + " is at seq " + lastApplied
+                        + " but the capture buffer ends at seq " + last + " (expected: replica <= buffer); resync needed");
+                return -1;
+            }
+            log.warn("volume={} remote={} {}", config.volumeId(), remoteId, why);
+            s.sendControl(new io.tapline.journey.control.SourceDiverged(lastApplied, why));
+            resync.requestFull(cursorId, why);
+            return resumeJustBefore(lastApplied + 1, acked);
         }
         if (lastApplied + 1 < first && startsAfterLostRecords(first)) {
             // A power cut took the records after the replica's (write-once): the buffer's first record is
@@ -602,6 +616,15 @@ public final class Shipper implements Closeable {
                     long sequence = RecordCodec.sequenceOf(r);
                     if (sequence < expected) {
                         continue; // the replayer has it already
+                    }
+                    if (sequence > expected && RecordCodec.decode(r.duplicate()).recordsLostBefore()) {
+                        // The buffer numbers past a replica's history here (CaptureBuffer.numberPast): the
+                        // GAP opens a batch of its own, which the replayer accepts across the hole.
+                        if (frame.records() > 0) {
+                            pending = r;
+                            break;
+                        }
+                        expected = sequence;
                     }
                     if (sequence != expected) {
                         s.abort("capture buffer hole: seq " + sequence + " (expected: " + expected + ") volume="

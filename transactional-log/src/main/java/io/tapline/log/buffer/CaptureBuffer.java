@@ -1134,6 +1134,44 @@ public final class CaptureBuffer implements Closeable {
         log.debug("segment rolled volume={} file={} previous={}", volumeId, next.path().getFileName(), previous);
     }
 
+    /**
+     * Continues this buffer's numbering after {@code replicaSequence}: a replica applied records up
+     * to there that this buffer never held (a new or replaced buffer in front of replicas that
+     * follow an older one; a replica promoted and demoted elsewhere). Sequences never go back on a
+     * replica (its undo log, marks and audit only move forward), so the buffer jumps instead: a new
+     * segment starts at {@code replicaSequence + 1} with a GAP that says the records before it are
+     * not this buffer's ({@link CaptureRecord#FLAG_RECORDS_LOST}), forced with the directory before
+     * this returns. Readers cross the hole at that GAP; a replica still behind it continues there,
+     * out of sync until a resync compares the volume. A power cut before the GAP was forced leaves
+     * an empty segment past the hole, which the next open deletes (the jump is then asked again).
+     *
+     * @return whether the buffer jumped (false: it already numbers past {@code replicaSequence})
+     */
+    public boolean numberPast(long replicaSequence, String why) throws IOException {
+        CaptureRecord gap;
+        synchronized (this) {
+            checkOpen();
+            if (replicaSequence <= lastSequence) {
+                return false;
+            }
+            if (!storageError.isEmpty()) {
+                throw new IOException("capture buffer cannot number past seq " + replicaSequence + " volume=" + volumeId
+                        + ": " + storageError);
+            }
+            byte[] reason = why.getBytes(StandardCharsets.UTF_8);
+            gap = CaptureRecord.seal(volumeId, replicaSequence + 1, nanosOf(clock.instant()), RecordKind.GAP, 0, 0,
+                    CaptureRecord.FLAG_RECORDS_LOST, Provenance.INTERNAL, reason);
+            long skipped = replicaSequence - lastSequence;
+            roll(replicaSequence + 1);
+            write(gap, false);
+            lost.gapCounted();
+            log.warn("capture buffer numbers past a replica's history volume={} lastRecord={} nextRecord={} ({} sequences"
+                    + " skipped): {}", volumeId, replicaSequence - skipped, gap.sequence(), skipped, why);
+        }
+        forceAppended(); // the GAP is durable before any reader is handed it (shippers ship durable records only)
+        return true;
+    }
+
     /** Appends the GAP record covering the lost writes, makes it durable, then forgets them. */
     private void appendGap() throws IOException {
         byte[] reason = lost.gapReason().getBytes(StandardCharsets.UTF_8);
@@ -1224,6 +1262,12 @@ public final class CaptureBuffer implements Closeable {
     }
 
     // ---- readers ----
+
+    /** The segment after the one starting at {@code baseSequence}, or null (readers cross a numbering hole with it). */
+    CaptureSegment segmentAfter(long baseSequence) {
+        Map.Entry<Long, CaptureSegment> e = segments.higherEntry(baseSequence);
+        return e == null ? null : e.getValue();
+    }
 
     CaptureSegment segmentStartingAt(long baseSequence) {
         return segments.get(baseSequence);

@@ -148,7 +148,12 @@ final class SegmentReader implements RecordReader {
     }
 
     private boolean moveToNextSegment() throws IOException {
-        CaptureSegment next = buffer.segmentStartingAt(segment.lastSequence() + 1);
+        CaptureSegment next = buffer.segmentAfter(segment.baseSequence());
+        if (next != null && next.baseSequence() > nextSequence) {
+            // A hole in the numbering (CaptureBuffer.numberPast): the next segment opens with the GAP
+            // that says the sequences before it are not this buffer's. Readers continue at that GAP.
+            nextSequence = next.baseSequence();
+        }
         if (next == null) {
             long first = buffer.firstSequence();
             if (nextSequence < first) {

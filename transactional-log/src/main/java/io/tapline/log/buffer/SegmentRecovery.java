@@ -39,8 +39,10 @@ import java.util.List;
  * <p>Not thread-safe; runs once, before the buffer is shared.
  */
 final class SegmentRecovery {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SegmentRecovery.class);
     /** A segment as recovery left it. */
-    record Loaded(Path path, long baseSequence, int headerBytes, long sizeBytes, long lastSequence) {
+    record Loaded(Path path, long baseSequence, int headerBytes, long sizeBytes, long lastSequence,
+            boolean startsAfterLostRecords) {
     }
 
     /** Segments oldest first, and the report. */
@@ -58,6 +60,7 @@ final class SegmentRecovery {
     private long tornBytes;
     private String tornFile;
     private long segmentRecords;
+    private boolean segmentStartsAfterLostRecords;
 
     private SegmentRecovery(Path dir, String volumeId, boolean uncleanShutdown) {
         this.dir = dir;
@@ -86,7 +89,19 @@ final class SegmentRecovery {
             }
             if (!loaded.isEmpty()) {
                 Loaded previous = loaded.get(loaded.size() - 1);
-                if (segment.baseSequence() != previous.lastSequence() + 1) {
+                boolean hole = segment.baseSequence() > previous.lastSequence() + 1;
+                if (hole && last && segment.lastSequence() < segment.baseSequence()) {
+                    // CaptureBuffer.numberPast cut short: the new segment reached the disk, its GAP did
+                    // not. Nothing in it was shipped (only forced records are); the jump is asked again.
+                    Files.delete(file);
+                    DurableFiles.syncDirectory(dir);
+                    log.warn("capture buffer dir={}: {} starts past a hole without the GAP that opens it (a jump cut"
+                            + " short by a crash); deleted, numbering continues after seq {}", dir, file.getFileName(),
+                            previous.lastSequence());
+                    continue;
+                }
+                if (segment.baseSequence() != previous.lastSequence() + 1
+                        && !(hole && segment.startsAfterLostRecords())) {
                     throw new BufferCorruptException(file, 8, "baseSequence: " + segment.baseSequence()
                             + " (expected: " + (previous.lastSequence() + 1) + ", after "
                             + previous.path().getFileName() + ")");
@@ -121,7 +136,7 @@ final class SegmentRecovery {
             }
             long end = scan(ch, file, base, headerBytes, size, last);
             ch.force(false);
-            return new Loaded(file, base, headerBytes, end, base - 1 + segmentRecords);
+            return new Loaded(file, base, headerBytes, end, base - 1 + segmentRecords, segmentStartsAfterLostRecords);
         }
     }
 
@@ -148,6 +163,7 @@ final class SegmentRecovery {
         long pos = fromBytes;
         long expected = base;
         segmentRecords = 0;
+        segmentStartsAfterLostRecords = false;
         while (pos < size) {
             String problem = null;
             ByteBuffer lengthField = window.view(pos, 4, size);
@@ -193,6 +209,9 @@ final class SegmentRecovery {
             if (!RecordCodec.hasVolumeId(record, volumeIdUtf8)) {
                 throw new BufferCorruptException(file, pos,
                         "volumeId: " + volumeIdOf(record) + " (expected: " + volumeId + ")");
+            }
+            if (segmentRecords == 0) { // a hole before this segment is allowed only at such a GAP (CaptureBuffer.numberPast)
+                segmentStartsAfterLostRecords = RecordCodec.decode(record.duplicate()).recordsLostBefore();
             }
             expected++;
             segmentRecords++;
