@@ -69,6 +69,7 @@ public final class ReplayServer implements Closeable {
         if (listenProblem != null) {
             throw new IOException(listenProblem);
         }
+        checkBindable(config.listen()); // an address in use is told at once, not after the warm-up
         if (config.security().tls() == null && !LinkSecurity.loopback(config.listen().getAddress())) {
             log.warn("replayer listens on {} without TLS (--insecure): peers are not authenticated unless they carry"
                     + " the credential, which crosses the network in clear text", config.listen());
@@ -116,6 +117,22 @@ public final class ReplayServer implements Closeable {
             shutdownLoops();
             dataLock.close();
             throw new IOException("bind " + config.listen() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Binds {@code listen} for a moment and lets it go, so that an address in use (or not of this
+     * machine) is reported before the warm-up's second and a half, with the address named.
+     */
+    private static void checkBindable(java.net.InetSocketAddress listen) throws IOException {
+        if (listen.getPort() == 0) {
+            return;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true); // as the server socket: a port in TIME_WAIT is usable
+            probe.bind(listen);
+        } catch (IOException e) {
+            throw new IOException("bind " + listen + ": " + e.getMessage(), e);
         }
     }
 

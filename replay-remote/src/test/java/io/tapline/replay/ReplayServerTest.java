@@ -108,6 +108,15 @@ class ReplayServerTest {
     }
 
     @Test
+    void anAddressInUseIsToldBeforeAnythingIsTakenOrWarmedUp(@TempDir Path other) throws Exception {
+        InetSocketAddress taken = server.boundAddress();
+        IOException e = assertThrows(IOException.class, () -> ReplayServer.start(ReplayConfig.of(taken, other)));
+        assertTrue(e.getMessage().startsWith("bind " + taken + ": "), e.getMessage());
+        assertFalse(Files.exists(other.resolve(".lock")), "the data directory was not taken");
+        assertFalse(Files.exists(other.resolve(".warm-up")), "no warm-up left behind");
+    }
+
+    @Test
     void aWrongSeekDataValueStopsTheStart(@TempDir Path other) {
         String property = io.tapline.log.volume.VolumeFile.SEEK_DATA_PROPERTY;
         String before = System.getProperty(property);
