@@ -636,7 +636,9 @@ final class ReplicaVolume implements Closeable {
     private static void checkSame(JourneyMessage.Hello hello, VolumeMeta meta) throws RefusedException {
         if (meta.volumeSizeBytes() != hello.volumeSizeBytes()) {
             throw new RefusedException("volume size mismatch: volumeSizeBytes: " + hello.volumeSizeBytes()
-                    + " (expected: " + meta.volumeSizeBytes() + " as stored for volume " + hello.volumeId() + ")");
+                    + " (expected: " + meta.volumeSizeBytes() + " as stored for volume " + hello.volumeId() + ")"
+                    + (hello.volumeSizeBytes() < meta.volumeSizeBytes() ? "; a replica grows with its source but never"
+                    + " shrinks by itself: give the source its size back, or replicate to another data directory" : ""));
         }
         if (meta.blockSizeBytes() != hello.blockSizeBytes()) {
             throw new RefusedException("block size mismatch: blockSizeBytes: " + hello.blockSizeBytes()

@@ -165,7 +165,14 @@ final class VolumeHost {
             throw new RefusedException(r.fencedReason(volumeId));
         }
         ReplicaVolume v = healed();
+        if (v != null && hello.volumeSizeBytes() > v.sizeBytes() && v.pausedReason() == null) {
+            // The source grew: closed here (on the apply thread, nothing staged), grown, opened again.
+            volume = null;
+            v.close();
+            v = null;
+        }
         if (v == null) {
+            ReplicaGrowth.growIfLarger(dataDir, hello);
             v = markIfWrittenOutsideLog(ReplicaVolume.open(dataDir, hello, undoConfig, faults), r);
             volume = v;
         } else {

@@ -231,6 +231,36 @@ class NeverStrandedIT {
         }
     }
 
+    /**
+     * The primary grown while the wedge was stopped (a disk extended, with data already in the new
+     * range): the replayer refused the larger volume for ever ("volume size mismatch"). The replica
+     * now grows with it and the resync fills the new range.
+     */
+    @Test
+    void aPrimaryGrownWhileTheWedgeWasStoppedGrowsItsReplicaAndTheResyncFillsIt() throws Exception {
+        long size = 32L << 20;
+        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
+            qemuWrites(rig, size, 50, 31);
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.wedge().close();
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(rig.primary(),
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(Files.readAllBytes(randomFile(dir.resolve("grown.img"), 1, 32))),
+                        size + (8L << 20));
+                ch.write(java.nio.ByteBuffer.allocate(1), 2 * size - 1);
+            }
+            rig.volumeSize(2 * size);
+            rig.startWedge();
+            qemuWrites(rig, 2 * size, 20, 33);
+            rig.awaitSynced(Duration.ofSeconds(90));
+            assertEquals(2 * size, Files.size(rig.replica()));
+            rig.assertReplicaMatchesPrimary();
+            String audit = TaplineProcess.run(CLI, "audit", "list", "--data", dir.resolve("remote").toString(),
+                    "--volume", "vol1").orFail("audit list").output();
+            assertTrue(audit.contains("volume grew from " + size + " to " + 2 * size + " bytes"), audit);
+        }
+    }
+
     @Test
     void aPrimaryChangedWhileTheWedgeWasStoppedIsResyncedByItselfShippingOnlyTheChangedBlocks() throws Exception {
         long size = 64L << 20;

@@ -15,7 +15,7 @@ final class ReplicationRig implements AutoCloseable {
     static final Duration START = Duration.ofSeconds(60);
 
     final Path dir;
-    final long sizeBytes;
+    long sizeBytes;
     final InetSocketAddress linkAddress;
     final InetSocketAddress nbdAddress;
     final InetSocketAddress wedgeMetrics;
@@ -34,6 +34,11 @@ final class ReplicationRig implements AutoCloseable {
         this.nbdAddress = new InetSocketAddress("127.0.0.1", Peers.freePort());
         this.wedgeMetrics = new InetSocketAddress("127.0.0.1", Peers.freePort());
         this.replayMetrics = new InetSocketAddress("127.0.0.1", Peers.freePort());
+    }
+
+    /** The size the wedge is started with from now on (the primary grown or shrunk behind it). */
+    void volumeSize(long bytes) {
+        this.sizeBytes = bytes;
     }
 
     ReplicationRig start() throws IOException, InterruptedException {
