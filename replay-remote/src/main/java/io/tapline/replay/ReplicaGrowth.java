@@ -24,9 +24,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Crash order: the out-of-sync state and the audit entry first, then the image, then
  * {@code volume.meta} (the volume has its new size once its metadata says so), then the image
- * stamp. A cut before the metadata leaves an image longer than the metadata, which the next open
- * trims back and takes as changed outside the log (out of sync, no consistent point): never a
- * replica that claims more than it holds.
+ * stamp. A cut before the metadata leaves an image longer than the metadata, already out of sync:
+ * the source's next HELLO grows it again, or (a source that came back smaller) the open trims it
+ * back and takes it as changed outside the log. Never a replica that claims more than it holds.
  */
 final class ReplicaGrowth {
     private static final Logger log = LoggerFactory.getLogger(ReplicaGrowth.class);
