@@ -503,11 +503,18 @@ public final class VolumeSequencer implements AutoCloseable {
                 log.info("primary writes succeed again volume={}", volumeName);
             }
         } catch (IOException | RuntimeException e) {
-            p.outcome = WriteOutcome.IO_ERROR;
+            boolean noSpace = noSpace(e);
+            p.outcome = noSpace ? WriteOutcome.NO_SPACE : WriteOutcome.IO_ERROR;
             if (!primaryFailing) {
                 primaryFailing = true;
-                log.error("primary write failed: the host gets EIO volume={} kind={} offset={} length={} conn={}",
-                        volumeName, c.kind(), c.offsetBytes(), c.lengthBytes(), c.provenance().initiator(), e);
+                if (noSpace) {
+                    log.error("primary write failed, its file system is full: the host gets ENOSPC volume={} kind={}"
+                            + " offset={} length={} conn={}: {}", volumeName, c.kind(), c.offsetBytes(),
+                            c.lengthBytes(), c.provenance().initiator(), e.getMessage());
+                } else {
+                    log.error("primary write failed: the host gets EIO volume={} kind={} offset={} length={} conn={}",
+                            volumeName, c.kind(), c.offsetBytes(), c.lengthBytes(), c.provenance().initiator(), e);
+                }
             }
             markGap(c, e);
         } finally {
@@ -515,6 +522,18 @@ public final class VolumeSequencer implements AutoCloseable {
                 primaryWritesEnded.incrementAndGet();
             }
         }
+    }
+
+    /** Whether {@code e} is the primary's file system refusing for want of space (ENOSPC, EDQUOT, EFBIG). */
+    static boolean noSpace(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded")
+                    || m.contains("File too large"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -18,8 +18,9 @@ import static io.tapline.nbd.NbdFlags.CMD_FLAG_REQ_ONE;
  * <p>Error values follow proto.md: an unknown command or a flag not negotiated or not allowed
  * for the command gives {@code EINVAL}; a range past the end of the export gives {@code ENOSPC}
  * for WRITE and WRITE_ZEROES and {@code EINVAL} otherwise; a READ or WRITE longer than the
- * advertised maximum block size gives {@code EOVERFLOW}; FLUSH and DISC must carry offset and
- * length 0; a zero length on a ranged command is {@code EINVAL}.
+ * advertised maximum block size gives {@code EOVERFLOW}; FLUSH must carry offset and length 0;
+ * a zero length on a ranged command is {@code EINVAL}. FUA is accepted on every command (proto.md:
+ * the server MUST accept it, even by ignoring it) and DISC is never refused: it has no reply.
  *
  * <p>Stateless and thread-safe.
  */
@@ -63,6 +64,11 @@ public final class NbdRequestValidator {
             return reject(type, flags, cookie, offsetBytes, lengthBytes, NbdError.EINVAL,
                     "type: " + (cmd == null ? type : cmd) + " (expected: a negotiated command)");
         }
+        if (cmd == NbdCommand.DISC) {
+            // "There is no reply to an NBD_CMD_DISC": whatever its flags or range, the server ends
+            // the session once the requests before it are answered.
+            return null;
+        }
         String badFlag = checkFlags(cmd, flags);
         if (badFlag != null) {
             return reject(type, flags, cookie, offsetBytes, lengthBytes, NbdError.EINVAL, badFlag);
@@ -103,10 +109,8 @@ public final class NbdRequestValidator {
             return "flags: 0x" + Integer.toHexString(flags)
                     + " (expected: no DF, REQ_ONE or PAYLOAD_LEN, which were not negotiated)";
         }
-        boolean fuaAllowed = cmd == NbdCommand.WRITE || cmd == NbdCommand.TRIM || cmd == NbdCommand.WRITE_ZEROES;
-        if ((flags & CMD_FLAG_FUA) != 0 && !fuaAllowed) {
-            return "flags: FUA (expected: only on WRITE, TRIM, WRITE_ZEROES, not " + cmd + ")";
-        }
+        // FUA: "valid for all commands ... the server MUST accept all commands with this bit set
+        // (even by ignoring the bit)"; it means something on WRITE, TRIM and WRITE_ZEROES only.
         if ((flags & (CMD_FLAG_NO_HOLE | CMD_FLAG_FAST_ZERO)) != 0 && cmd != NbdCommand.WRITE_ZEROES) {
             return "flags: 0x" + Integer.toHexString(flags) + " (expected: NO_HOLE/FAST_ZERO only on WRITE_ZEROES)";
         }

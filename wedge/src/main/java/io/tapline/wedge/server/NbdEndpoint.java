@@ -4,6 +4,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -74,6 +75,26 @@ public final class NbdEndpoint implements AutoCloseable {
     private volatile InetSocketAddress boundAddress;
     private boolean closed;
 
+    /**
+     * Connections an endpoint holds at most ({@code -Dtapline.wedge.maxConnections}, default 1024):
+     * past it a new one is closed at once, so that a flood of idle clients cannot use up the
+     * wedge's file descriptors, which its capture buffer and links need (NBD multi-conn clients
+     * open a few each).
+     */
+    static final String MAX_CONNECTIONS_PROPERTY = "tapline.wedge.maxConnections";
+    private final int maxConnections = Math.max(1, Integer.getInteger(MAX_CONNECTIONS_PROPERTY, 1024));
+    /** Connections refused for {@link #maxConnections}; the first of each run is logged at WARN. */
+    private final java.util.concurrent.atomic.AtomicLong refusedConnections = new java.util.concurrent.atomic.AtomicLong();
+
+    private void refuseConnection(SocketChannel ch) {
+        long n = refusedConnections.incrementAndGet();
+        if (n == 1 || Long.bitCount(n) == 1) { // 1, 2, 4, 8...: a flood is told, not logged line by line
+            log.warn("NBD connection from {} refused: {} connections are open (the most an endpoint holds,"
+                    + " -Dtapline.wedge.maxConnections); {} refused so far", ch.remoteAddress(), channels.size(), n);
+        }
+        ch.close();
+    }
+
     private NbdEndpoint(InetSocketAddress listen, int ioThreads, Duration handshakeTimeout) {
         this.listen = listen;
         this.boundAddress = listen;
@@ -90,9 +111,17 @@ public final class NbdEndpoint implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, 128)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
+                // Replies queued for a socket beyond this stop the connection reading requests
+                // (NbdTransmissionHandler): one largest READ reply fits, a client that does not take
+                // its replies cannot pile up more.
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(16 << 20, 48 << 20))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (channels.size() >= maxConnections) {
+                            refuseConnection(ch);
+                            return;
+                        }
                         channels.add(ch);
                         ch.pipeline()
                                 .addLast(NbdNegotiationHandler.HANDSHAKE_TIMEOUT, new ReadTimeoutHandler(

@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * usual. The first refusal per connection is logged at WARN with the reason, later ones at DEBUG.
  *
  * <p>Replies completed on other threads are queued and written by one event-loop task per batch,
- * with one socket flush. While the WRITE payloads in flight exceed the configured limit the
- * connection stops reading (back-pressure without blocking the event loop).
+ * with one socket flush. While the WRITE payloads and READ lengths in flight exceed the configured
+ * limit, or the replies queued for the socket pass its high-water mark, the connection stops
+ * reading (back-pressure without blocking the event loop).
  *
  * <p>Rejected requests are answered with their error; the first one per connection is logged at
  * WARN with context, later ones at DEBUG, and the count is logged when the connection ends.
@@ -217,27 +218,45 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
 
     private void read(NbdRequest req) {
         inFlight++;
+        // Reads count against the same limit as WRITE payloads: a client that pipelines many large
+        // reads makes the connection stop reading requests, instead of the wedge allocating a
+        // reply buffer for each (direct memory runs out, and then nothing answers them).
+        inFlightBytes += req.lengthBytes();
+        if (inFlightBytes > export.maxInFlightBytes && ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(false);
+        }
         try {
             export.readers.execute(() -> serveRead(req));
         } catch (RejectedExecutionException e) {
-            complete(new Completed(req.cookie(), NbdError.ESHUTDOWN, null, 0));
+            complete(new Completed(req.cookie(), NbdError.ESHUTDOWN, null, req.lengthBytes()));
             onBatchEnd();
         }
     }
 
     private void serveRead(NbdRequest req) {
         int length = (int) req.lengthBytes();
-        ByteBuf buf = ctx.alloc().directBuffer(length);
         Completed result;
+        ByteBuf buf = null;
         try {
+            buf = ctx.alloc().directBuffer(length);
             export.primary.read(req.offsetBytes(), buf.nioBuffer(0, length));
             buf.writerIndex(length);
-            result = new Completed(req.cookie(), NbdError.OK, buf, 0);
+            result = new Completed(req.cookie(), NbdError.OK, buf, length);
+        } catch (OutOfMemoryError e) {
+            // No memory for the reply buffer (direct memory is capped): the request is still answered.
+            if (buf != null) {
+                buf.release();
+            }
+            log.warn("read refused with ENOMEM conn={} export={} offset={} length={}: {}", conn, export.name,
+                    req.offsetBytes(), length, e.getMessage());
+            result = new Completed(req.cookie(), NbdError.ENOMEM, null, length);
         } catch (IOException | RuntimeException e) {
-            buf.release();
+            if (buf != null) {
+                buf.release();
+            }
             log.error("read failed, replying EIO conn={} export={} offset={} length={}", conn, export.name,
                     req.offsetBytes(), length, e);
-            result = new Completed(req.cookie(), NbdError.EIO, null, 0);
+            result = new Completed(req.cookie(), NbdError.EIO, null, length);
         }
         complete(result);
         onBatchEnd();
@@ -248,6 +267,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
         NbdError error = switch (outcome) {
             case OK -> NbdError.OK;
             case IO_ERROR -> NbdError.EIO;
+            case NO_SPACE -> NbdError.ENOSPC;
             case SHUT_DOWN -> NbdError.ESHUTDOWN;
         };
         complete(new Completed(command.provenance().tag(), error, null, command.payload().length));
@@ -290,11 +310,30 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
         if (written > 0) {
             ctx.flush();
         }
-        if (!ctx.channel().config().isAutoRead() && inFlightBytes <= export.maxInFlightBytes / 2 && !disconnecting
-                && !stopped) {
+        resumeOrHoldReading();
+        closeIfDone();
+    }
+
+    /**
+     * Reads requests again once the bytes in flight fell to half the limit and the replies queued
+     * for the socket fit under its high-water mark; stops while they do not (a client that sends
+     * reads but does not take their replies).
+     */
+    private void resumeOrHoldReading() {
+        boolean reading = ctx.channel().config().isAutoRead();
+        if (!ctx.channel().isWritable()) {
+            if (reading) {
+                ctx.channel().config().setAutoRead(false);
+            }
+        } else if (!reading && inFlightBytes <= export.maxInFlightBytes / 2 && !disconnecting && !stopped) {
             ctx.channel().config().setAutoRead(true);
         }
-        closeIfDone();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        resumeOrHoldReading();
+        ctx.fireChannelWritabilityChanged();
     }
 
     private void releaseAll() {

@@ -172,7 +172,7 @@ class CaptureFaultsTest {
         assertEquals(WriteOutcome.OK, write(0, 4096, 'a', 0));
         FaultyFileChannel disk = FaultyFileChannel.install(primary, "channel");
         disk.spaceEndsAtByte = 10_000;
-        assertEquals(WriteOutcome.IO_ERROR, write(8192, 4096, 'b', 0), "the host is told: it did not fit");
+        assertEquals(WriteOutcome.NO_SPACE, write(8192, 4096, 'b', 0), "the host is told: it did not fit (ENOSPC)");
         assertEquals(WriteOutcome.OK, flush(), "a write error is not an fsync error: the volume goes on");
         assertEquals(WriteOutcome.OK, write(4096, 4096, 'c', 0), "below the full byte");
         List<CaptureRecord> records = records();

@@ -46,7 +46,6 @@ class NbdRequestValidatorTest {
 
     @Test
     void rejectsFlagsNotAllowedForTheCommand() {
-        assertEquals(NbdError.EINVAL, error(0, NbdFlags.CMD_FLAG_FUA, 0, 1));
         assertEquals(NbdError.EINVAL, error(1, NbdFlags.CMD_FLAG_NO_HOLE, 0, 1));
         assertEquals(NbdError.EINVAL, error(0, NbdFlags.CMD_FLAG_DF, 0, 1));
         assertEquals(NbdError.EINVAL, error(1, 0x8000, 0, 1));
@@ -56,6 +55,24 @@ class NbdRequestValidatorTest {
     void rejectsZeroLengthAndFlushWithRange() {
         assertEquals(NbdError.EINVAL, error(1, 0, 0, 0));
         assertEquals(NbdError.EINVAL, error(3, 0, 512, 0));
-        assertEquals(NbdError.EINVAL, error(2, 0, 0, 1));
+    }
+
+    /** proto.md: FUA "is valid for all commands ... the server MUST accept all commands with this bit set". */
+    @Test
+    void acceptsFuaOnEveryCommand() {
+        NbdRequestValidator v = new NbdRequestValidator(1 << 30, 32 << 20);
+        assertNull(v.validate(0, NbdFlags.CMD_FLAG_FUA, 1, 0, 512)); // READ
+        assertNull(v.validate(3, NbdFlags.CMD_FLAG_FUA, 1, 0, 0)); // FLUSH
+        assertNull(v.validate(5, NbdFlags.CMD_FLAG_FUA, 1, 0, 4096)); // CACHE
+        assertNull(v.validate(2, NbdFlags.CMD_FLAG_FUA, 1, 0, 0)); // DISC
+    }
+
+    /** "There is no reply to an NBD_CMD_DISC": never refused, whatever it carries. */
+    @Test
+    void neverRefusesDisc() {
+        NbdRequestValidator v = new NbdRequestValidator(1 << 30, 32 << 20);
+        assertNull(v.validate(2, 0, 1, 0, 1));
+        assertNull(v.validate(2, 0, 1, 512, 0));
+        assertNull(v.validate(2, 0x8000, 1, 0, 0));
     }
 }

@@ -2,6 +2,7 @@ package io.tapline.wedge.server;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.wedge.capture.FakeCaptureSink;
@@ -148,6 +149,72 @@ class WedgeServerAbuseTest {
             c.out.flush();
             assertTrue(c.closedByServer());
         }
+    }
+
+    @Test
+    void connectionsPastTheLimitAreClosedAtOnceAndTheOthersWork() throws IOException {
+        System.setProperty(NbdEndpoint.MAX_CONNECTIONS_PROPERTY, "3");
+        WedgeServer small;
+        try {
+            small = WedgeServer.start(WedgeConfig.of(new InetSocketAddress("127.0.0.1", 0), "vol2",
+                    dir.resolve("small.img"), SIZE, new FakeCaptureSink()));
+        } finally {
+            System.clearProperty(NbdEndpoint.MAX_CONNECTIONS_PROPERTY);
+        }
+        try (small; RawNbdClient a = RawNbdClient.connected(small.boundAddress(), "vol2");
+                RawNbdClient b = RawNbdClient.connected(small.boundAddress(), "vol2");
+                RawNbdClient c = RawNbdClient.connected(small.boundAddress(), "vol2")) {
+            assertThrows(IOException.class, () -> RawNbdClient.connected(small.boundAddress(), "vol2"),
+                    "the fourth is closed before its handshake");
+            assertEquals(new RawNbdClient.Reply(0, 1), a.write(1, 0, new byte[] {1, 2, 3}));
+            c.close();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            RawNbdClient d = null;
+            while (d == null && System.nanoTime() < deadline) {
+                try {
+                    d = RawNbdClient.connected(small.boundAddress(), "vol2"); // once the server saw c close
+                } catch (IOException e) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
+                }
+            }
+            assertTrue(d != null, "a connection is accepted again below the limit");
+            assertArrayEquals(new byte[] {1, 2, 3}, d.read(2, 0, 3));
+            d.close();
+        }
+    }
+
+    @Test
+    void manyPipelinedReadsNotTakenByTheClientAreAllAnsweredWhenItReads() throws IOException {
+        try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            int n = 200; // 200 x 1 MiB asked at once, 50 times the connection's limit of bytes in flight
+            for (int i = 0; i < n; i++) {
+                c.request(0, 0, 100 + i, (long) (i % 4) << 20, 1 << 20, null);
+            }
+            byte[] into = new byte[1 << 20];
+            java.util.Set<Long> answered = new java.util.TreeSet<>();
+            for (int i = 0; i < n; i++) {
+                RawNbdClient.Reply r = c.readReply(1 << 20, into); // in any order: reads run on a pool
+                assertEquals(0, r.error(), "reply " + i + ": " + r);
+                answered.add(r.cookie());
+            }
+            assertEquals(n, answered.size(), "every read answered once");
+            assertEquals(100L, answered.iterator().next());
+        }
+    }
+
+    @Test
+    void discWithFuaOrARangeIsNotAnsweredAndCloses() throws IOException {
+        try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            c.request(1, 0, 1, 0, 512, null); // READ with FUA: accepted (proto.md), the bit ignored
+            assertEquals(new RawNbdClient.Reply(0, 1), c.readReply(512, new byte[512]));
+            c.request(1, 2, 2, 0, 0, null); // DISC with FUA
+            assertTrue(c.closedByServer(), "closed, with no reply");
+        }
+        try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            c.request(0, 2, 3, 4096, 512, null); // DISC with a range (a client MUST NOT, the server still closes)
+            assertTrue(c.closedByServer(), "closed, with no reply");
+        }
+        assertGoodClientWorks();
     }
 
     @Test
