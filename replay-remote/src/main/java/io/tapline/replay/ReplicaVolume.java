@@ -108,6 +108,11 @@ final class ReplicaVolume implements Closeable {
     private boolean closed;
     /** Promoted ({@link #auditPromotion}): the caller closes it and serves the image read-write. */
     private volatile boolean promoted;
+    /** The image's stamp is on disk: taken while idle, removed before the replayer writes again (apply thread). */
+    private boolean stampedWhileIdle;
+    /** Groups staged so far; an idle look that sees the same number twice finds the replica idle (apply thread). */
+    private long groupsStaged;
+    private long groupsAtLastIdleLook = -1;
     /** Apply thread: writes to the image by another program while it is open. */
     private final OutsideWrites outsideWrites;
     /** Apply thread: an outside change noticed while a group was staged, marked once none is. */
@@ -375,6 +380,7 @@ final class ReplicaVolume implements Closeable {
         checkUsable();
         checkNothingStaged();
         checkOutsideWrites();
+        unstampBeforeWriting();
         try (RollbackLock held = RollbackLock.forRollback(dir, volumeId)) {
             return rollbackLocked(target, actor, progress);
         } finally {
@@ -550,6 +556,36 @@ final class ReplicaVolume implements Closeable {
         }
         changedOutside("was changed by another program while the replayer held it open (" + pending + ")");
         return true;
+    }
+
+    /**
+     * On the apply thread, once a second from the volume's host: a replica idle since the last look
+     * gets its image stamped on disk, as at a clean close, so that a replayer killed (or a machine
+     * that lost power) while idle still tells at its next open whether another program wrote the
+     * image meanwhile. The stamp is removed before the replayer writes again
+     * ({@link #unstampBeforeWriting}): one killed while writing leaves none, and its next open
+     * cannot tell (docs/formats.md).
+     */
+    void stampWhileIdle() {
+        boolean idle = staged == 0 && groupsStaged == groupsAtLastIdleLook;
+        groupsAtLastIdleLook = groupsStaged;
+        if (!idle || stampedWhileIdle || promoted || closed || broken || outsideChangePending != null) {
+            return;
+        }
+        try {
+            ImageStamp.write(dir.resolve(STAMP_FILE), dir.resolve(REPLICA_FILE));
+            stampedWhileIdle = true;
+        } catch (IOException e) {
+            log.debug("volume={} idle stamp not written: {}", volumeId, e.toString());
+        }
+    }
+
+    /** Removes an idle stamp, durably, before the replayer's own next write of the image. */
+    private void unstampBeforeWriting() throws IOException {
+        if (stampedWhileIdle) {
+            ImageStamp.remove(dir.resolve(STAMP_FILE));
+            stampedWhileIdle = false;
+        }
     }
 
     /** After the image's close: its stamp for the next open (none once promoted); a failure only costs that check. */
@@ -746,6 +782,8 @@ final class ReplicaVolume implements Closeable {
             throw new IllegalStateException("volume " + volumeId + ": a third group staged before the first completed");
         }
         checkOutsideWrites(); // before the sync state the group starts from is taken
+        unstampBeforeWriting();
+        groupsStaged++;
         if (staged == 0) { // a rollback, a divergence or a resync state change may have moved them since
             stagedLast = lastApplied;
             stagedSync = sync;

@@ -82,6 +82,7 @@ final class VolumeHost {
             if (v.checkOutsideWrites() && s != null) {
                 s.replicaStateChanged(v);
             }
+            v.stampWhileIdle();
         } catch (IOException | RuntimeException e) { // never ends the schedule
             log.warn("volume={} looking for writes by another program failed: {}", volumeId, e.toString());
         }

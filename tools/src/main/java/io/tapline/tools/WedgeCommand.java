@@ -17,6 +17,8 @@ import picocli.CommandLine.Option;
         description = "Serves a primary volume over NBD; every write goes to the volume and into the capture buffer, "
                 + "which is shipped to each --remote replayer.")
 final class WedgeCommand implements Callable<Integer> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WedgeCommand.class);
+
 
     @Option(names = "--nbd", required = true, paramLabel = "HOST:PORT", description = "NBD address to listen on.")
     InetSocketAddress nbd;
@@ -341,6 +343,12 @@ final class WedgeCommand implements Callable<Integer> {
                     + NODE_DATA + " holds the node's data)", 2);
         }
         long sizeBytes = volumeSize(volume, size);
+        if (sizeBytes % 512 != 0) {
+            // Served as it is; QEMU's NBD client rounds the size up to 512 bytes and then fails writes
+            // into the last partial sector with ENOSPC, which looks like a wedge fault.
+            LOG.warn("volume={} size {} bytes is not a multiple of 512: QEMU clients (qemu-img, qemu-io, VMs) round it"
+                    + " up and cannot write its last {} bytes", export, sizeBytes, sizeBytes % 512);
+        }
         io.tapline.journey.resync.ResyncConfig resync;
         try {
             if (resyncChunk > (1 << 20)) {
