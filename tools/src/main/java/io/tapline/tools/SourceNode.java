@@ -72,7 +72,9 @@ final class SourceNode implements AutoCloseable {
     private WedgeServer wedge;
     private ResyncEngine resync;
     private volatile java.util.function.Consumer<String> fencedListener;
-    private final java.util.concurrent.atomic.AtomicBoolean fencedTold = new java.util.concurrent.atomic.AtomicBoolean();
+    /** The last fence refusal told to the listener: each different one is told once. */
+    private final java.util.concurrent.atomic.AtomicReference<String> fencedTold =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private SourceNode(SourceSide side) {
         this.side = side;
@@ -251,8 +253,8 @@ final class SourceNode implements AutoCloseable {
     }
 
     /**
-     * Tells {@code listener}, once, the refusal of the first remote that fences this source (a
-     * replica promoted to primary): on the status thread.
+     * Tells {@code listener} each refusal of a remote that fences this source (a replica promoted
+     * to primary), once per different refusal: on the status thread.
      */
     void onFenced(java.util.function.Consumer<String> listener) {
         this.fencedListener = listener;
@@ -303,8 +305,14 @@ final class SourceNode implements AutoCloseable {
     private void checkFenced(io.tapline.journey.shipper.ShipperStatus status) {
         java.util.function.Consumer<String> listener = fencedListener;
         String error = status.lastError();
-        if (listener != null && error != null && error.startsWith("refused by replayer: fenced:")
-                && fencedTold.compareAndSet(false, true)) {
+        if (listener == null || error == null || !error.startsWith("refused by replayer: fenced:")) {
+            return;
+        }
+        // Each different refusal once (not once per run): a refusal from an older generation (a peer
+        // this node fenced itself) is ignored by the listener, and a later one from a newer
+        // generation must still reach it, or two primaries go on taking writes.
+        String told = fencedTold.get();
+        if (!error.equals(told) && fencedTold.compareAndSet(told, error)) {
             listener.accept(error.substring("refused by replayer: ".length()));
         }
     }

@@ -2,6 +2,7 @@ package io.tapline.snoop.iscsi;
 
 import io.tapline.log.Bus;
 import io.tapline.log.Provenance;
+import io.tapline.snoop.volume.ConcurrentOverlaps;
 import io.tapline.snoop.volume.SnoopSink;
 import io.tapline.snoop.volume.VolumeKey;
 import java.util.HashMap;
@@ -24,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * and WRITE B (ITT 2) overlap; the target answers 2 before 1; the sink gets B then A, which is
  * the order the target applied them as far as the host can tell.
  *
+ * <p>Overlapping writes in flight together: a target may apply SIMPLE tasks in any order (SAM-5),
+ * and tgtd was seen to answer three overlapping writes in the reverse of the order it applied them.
+ * Where such commands overlap, a GAP follows the later one's record ({@link ConcurrentOverlaps}): the
+ * range is out of sync until a resync compares it, never replayed in a guessed order.
+ *
  * <p>Unconfirmed writes: a write-nature command answered with a failed response or status,
  * aborted by task management, or still unanswered at logout or when the connection ends becomes
  * a GAP over its range (the target may have applied it), never a replayed write.
@@ -44,6 +50,7 @@ public final class IscsiConnection {
     private final SnoopSink sink;
     private final LunGeometry geometry;
     private final TaskCommitter committer;
+    private final ConcurrentOverlaps overlaps;
     private final IscsiPduDecoder fromInitiator;
     private final IscsiPduDecoder fromTarget;
     private final Map<Integer, IscsiTask> tasks = new HashMap<>();
@@ -66,6 +73,7 @@ public final class IscsiConnection {
         this.sink = sink;
         this.geometry = geometry;
         this.committer = new TaskCommitter(sink, geometry);
+        this.overlaps = new ConcurrentOverlaps(sink::gap);
         this.fromInitiator = new IscsiPduDecoder(true, new Side(true));
         this.fromTarget = new IscsiPduDecoder(false, new Side(false));
     }
@@ -189,6 +197,14 @@ public final class IscsiConnection {
             log.info("write not confirmed, GAP recorded conn={} itt=0x{} volume={} why={}", initiatorAddress,
                     Integer.toHexString(t.itt), t.volume, why);
         }
+        ended(t);
+    }
+
+    /** A write-nature task's outcome is known: compared with the overlapping ones that were in flight with it. */
+    private void ended(IscsiTask t) {
+        if (t.overlapTicket != 0) {
+            overlaps.ended(t.overlapTicket, t.volume, committer.ranges(t), "itt=0x" + Integer.toHexString(t.itt));
+        }
     }
 
     private void keys(IscsiPdu pdu, boolean initiator) {
@@ -251,6 +267,9 @@ public final class IscsiConnection {
         if (pdu.dataDamaged()) {
             task.overflow = true;
         }
+        if (cmd.writeNature()) {
+            task.overlapTicket = overlaps.sent();
+        }
         tasks.put(pdu.itt(), task);
     }
 
@@ -307,7 +326,10 @@ public final class IscsiConnection {
                     task.receivedBytes >= 8 ? ScsiCommand.u32(task.data, 4) : -1);
             case READ_CAPACITY_16 -> capacity(task, task.receivedBytes >= 12 ? ScsiCommand.u64(task.data, 0) : -1,
                     task.receivedBytes >= 12 ? ScsiCommand.u32(task.data, 8) : -1);
-            default -> committer.commit(task, p);
+            default -> {
+                committer.commit(task, p);
+                ended(task);
+            }
         }
         recycle(task);
     }

@@ -19,6 +19,8 @@ final class IscsiTask {
     final byte[] data;
     long receivedBytes;
     boolean overflow;
+    /** Its {@link io.tapline.snoop.volume.ConcurrentOverlaps} ticket (write-nature commands), else 0. */
+    long overlapTicket;
 
     /**
      * @param buffers where the data array comes from (recycled: its old bytes count for nothing

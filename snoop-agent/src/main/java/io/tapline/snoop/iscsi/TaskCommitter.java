@@ -73,6 +73,46 @@ final class TaskCommitter {
         return true;
     }
 
+    /**
+     * The byte ranges {@code task} changed or may have changed, as {offset, length} pairs (the
+     * whole volume as one range when they are unknown); none for SYNCHRONIZE CACHE.
+     */
+    long[] ranges(IscsiTask task) {
+        ScsiCommand c = task.command;
+        long bs = geometry.blockSize(task.volume);
+        long offset = c.lba() * bs;
+        long[] whole = {0, Long.MAX_VALUE};
+        switch (c.nature()) {
+            case WRITE, COMPARE_AND_WRITE -> {
+                return c.blocks() > 0 ? new long[] {offset, c.blocks() * bs} : new long[0];
+            }
+            case WRITE_SAME -> {
+                long length = c.blocks() == 0 ? toEnd(task, offset) : c.blocks() * bs;
+                return length < 0 ? whole : length == 0 ? new long[0] : new long[] {offset, length};
+            }
+            case UNMAP -> {
+                java.util.List<long[]> out = new java.util.ArrayList<>();
+                boolean[] unknown = {false};
+                unmapRanges(task, (o, l) -> out.add(new long[] {o, l}), () -> unknown[0] = true, bs);
+                if (unknown[0]) {
+                    return whole;
+                }
+                long[] flat = new long[out.size() * 2];
+                for (int i = 0; i < out.size(); i++) {
+                    flat[2 * i] = out.get(i)[0];
+                    flat[2 * i + 1] = out.get(i)[1];
+                }
+                return flat;
+            }
+            case FORMAT_UNIT -> {
+                return whole;
+            }
+            default -> {
+                return new long[0];
+            }
+        }
+    }
+
     private void write(IscsiTask task, Provenance p, long offset, long length, long dataStart) {
         if (!task.complete() || task.expectedBytes != dataStart + length) {
             incomplete(task, offset, length);

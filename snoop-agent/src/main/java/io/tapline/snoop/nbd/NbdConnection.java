@@ -8,6 +8,7 @@ import io.tapline.log.CaptureRecord;
 import io.tapline.log.Provenance;
 import io.tapline.log.RecordKind;
 import io.tapline.snoop.tcp.StreamConsumer;
+import io.tapline.snoop.volume.ConcurrentOverlaps;
 import io.tapline.snoop.volume.SnoopSink;
 import io.tapline.snoop.volume.VolumeKey;
 import java.util.HashMap;
@@ -23,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * (DISCARD), WRITE_ZEROES and FLUSH, with FUA and NO_HOLE kept.
  *
  * <p>Ordering contract: records reach the sink in the order the server's replies do, e.g. WRITE
- * cookie 1 then WRITE cookie 2 both overlapping, answered 2 then 1: the sink gets 2 then 1.
+ * cookie 1 then WRITE cookie 2 answered 2 then 1: the sink gets 2 then 1. Where two such requests
+ * overlap while both are in flight, the server may have applied them in either order (proto.md:
+ * requests may be processed in any order): a GAP over the overlap follows the later reply's record
+ * ({@link ConcurrentOverlaps}), so the range is compared by a resync instead of guessed.
  *
  * <p>Loss (a gap in either direction, a bad magic, a capture that joined mid-connection) makes
  * a whole-volume GAP; a write whose payload was cut makes a GAP over its range when answered.
@@ -44,6 +48,9 @@ public final class NbdConnection {
     private final Map<Long, Boolean> chunkErrors = new HashMap<>();
     /** Cookies of pending requests already reported as unanswered by {@link #ended}. */
     private final java.util.Set<Long> unanswered = new java.util.HashSet<>();
+    /** Data-changing requests in flight: their {@link ConcurrentOverlaps} tickets, by cookie. */
+    private final Map<Long, Long> tickets = new HashMap<>();
+    private final ConcurrentOverlaps overlaps;
     private String export = "";
     private long sizeBytes = -1;
     private boolean exportNameSent;
@@ -57,6 +64,7 @@ public final class NbdConnection {
         this.clientAddress = clientAddress;
         this.serverAddress = serverAddress;
         this.sink = sink;
+        this.overlaps = new ConcurrentOverlaps(sink::gap);
         this.requests = new NbdRequestDecoder(this);
         this.replies = new NbdReplyDecoder(this);
     }
@@ -138,6 +146,27 @@ public final class NbdConnection {
         }
         if (r.command() != NbdCommand.DISC) { // NBD_CMD_DISC has no reply
             outstanding.put(r.cookie(), r);
+            if (changesData(r.command())) {
+                Long earlier = tickets.put(r.cookie(), overlaps.sent());
+                if (earlier != null) {
+                    overlaps.forget(earlier); // a cookie reused before its reply: the old one is not followed
+                }
+            }
+        }
+    }
+
+    private static boolean changesData(NbdCommand command) {
+        return command == NbdCommand.WRITE || command == NbdCommand.TRIM || command == NbdCommand.WRITE_ZEROES;
+    }
+
+    /**
+     * The request's outcome is known: where it overlaps one that was in flight with it, the server
+     * may have applied them in either order (proto.md lets it), so that range gets a GAP.
+     */
+    private void endedInFlight(VolumeKey v, NbdRequest r) {
+        Long ticket = tickets.remove(r.cookie());
+        if (ticket != null) {
+            overlaps.ended(ticket, v, new long[] {r.offsetBytes(), r.lengthBytes()}, "cookie=" + r.cookie());
         }
     }
 
@@ -165,6 +194,14 @@ public final class NbdConnection {
 
     private void complete(NbdRequest r, boolean ok) {
         VolumeKey v = volume();
+        try {
+            completeInOrder(v, r, ok);
+        } finally {
+            endedInFlight(v, r);
+        }
+    }
+
+    private void completeInOrder(VolumeKey v, NbdRequest r, boolean ok) {
         if (!ok) {
             unconfirmed(v, r, "error reply");
             return;
@@ -238,6 +275,7 @@ public final class NbdConnection {
         for (NbdRequest r : outstanding.values()) {
             if (unanswered.add(r.cookie())) {
                 unconfirmed(v, r, "no reply before the connection ended");
+                endedInFlight(v, r);
             }
         }
     }

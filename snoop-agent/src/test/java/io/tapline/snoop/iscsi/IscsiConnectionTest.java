@@ -90,6 +90,36 @@ class IscsiConnectionTest {
         assertEquals(LUN1, w.volume());
     }
 
+    /**
+     * tgtd answered three overlapping writes in the reverse of the order it applied them: the
+     * order in which overlapping writes in flight together reached the disk is unknown, so the
+     * overlap is a GAP after the later record, never a guess.
+     */
+    @Test
+    void overlappingWritesInFlightTogetherLeaveAGapOverTheOverlap() {
+        command(1, write10(0, 4), filled(4 * BS, 0xA1)); // blocks 0..3
+        command(2, write10(2, 4), filled(4 * BS, 0xB2)); // blocks 2..5, sent before 1 was answered
+        response(2);
+        response(1);
+        List<RecordingSink.Event> events = sink.events.stream().filter(e -> !e.kind().equals("GEOMETRY")).toList();
+        assertEquals(List.of("WRITE", "WRITE", "GAP"), events.stream().map(RecordingSink.Event::kind).toList(),
+                events.toString());
+        assertEquals(2L * BS, events.get(2).offsetBytes(), "the overlap only");
+        assertEquals(2L * BS, events.get(2).lengthBytes());
+    }
+
+    @Test
+    void overlappingWritesOneAfterTheOtherAreOrderedAndWritesInFlightApartAreToo() {
+        command(1, write10(0, 4), filled(4 * BS, 0xA1));
+        response(1);
+        command(2, write10(2, 4), filled(4 * BS, 0xB2)); // sent after 1 was answered: ordered by the host
+        command(3, write10(100, 4), filled(4 * BS, 0xC3)); // in flight with 2, but elsewhere
+        response(3);
+        response(2);
+        assertEquals(List.of(), sink.of("GAP"));
+        assertEquals(3, sink.of("WRITE").size());
+    }
+
     @Test
     void failedStatusIsNotCommitted() {
         command(1, write10(0, 1), filled(BS, 1));

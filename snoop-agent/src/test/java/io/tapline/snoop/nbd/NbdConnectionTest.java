@@ -92,6 +92,27 @@ class NbdConnectionTest {
     }
 
     @Test
+    void overlappingWritesInFlightTogetherLeaveAGapOverTheOverlap() {
+        handshake();
+        byte[] a = new byte[8192];
+        byte[] b = new byte[8192];
+        java.util.Arrays.fill(b, (byte) 'b');
+        request(0, NbdCommand.WRITE.wireValue(), 0x11, 0, a.length, a); // 0..8K
+        request(0, NbdCommand.TRIM.wireValue(), 0x22, 4096, 8192, null); // 4K..12K, in flight with 0x11
+        simpleReply(0x11, 0);
+        request(0, NbdCommand.WRITE.wireValue(), 0x33, 8192, b.length, b); // 8K..16K, in flight with 0x22 only
+        simpleReply(0x33, 0);
+        simpleReply(0x22, 0);
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(2, gaps.size(), sink.events.toString());
+        assertEquals(4096, gaps.get(0).offsetBytes(), "0x11 with 0x22, when 0x22 ends");
+        assertEquals(4096, gaps.get(0).lengthBytes());
+        assertEquals(8192, gaps.get(1).offsetBytes(), "0x33 with 0x22");
+        assertEquals(4096, gaps.get(1).lengthBytes());
+        assertEquals("GAP", sink.events.get(sink.events.size() - 1).kind(), "after the records");
+    }
+
+    @Test
     void errorReplyIsNotCommitted() {
         handshake();
         request(0, NbdCommand.WRITE.wireValue(), 7, 0, 4, new byte[] {1, 2, 3, 4});
