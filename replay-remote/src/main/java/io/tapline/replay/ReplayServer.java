@@ -280,6 +280,10 @@ public final class ReplayServer implements Closeable {
                     if (outside != null) {
                         s = s.changedOutside(outside);
                     }
+                    VolumeRole role = s == null ? null : VolumeRole.read(dir);
+                    if (role != null && !role.primary() && role.writtenOutsideLog()) {
+                        s = s.servedReadWrite(role.generation()); // marked so at the replayer's next open
+                    }
                     if (s != null) {
                         out.add(s);
                     }

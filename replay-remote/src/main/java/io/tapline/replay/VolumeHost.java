@@ -296,7 +296,9 @@ final class VolumeHost {
         io.tapline.journey.control.SourceHead head = sourceHead;
         String lastHeard = head == null ? "its newest captured sequence is unknown (no contact since this replayer"
                 + " started)" : head.capturedSequence() <= seq ? "at its last contact ("
-                + java.time.Instant.ofEpochMilli(head.atMillis()) + ") it had captured nothing more"
+                + java.time.Instant.ofEpochMilli(head.atMillis()) + ", " + sinceContact(head) + " before this"
+                + " promotion) it had captured nothing more; anything it captured after that (a source stopped or cut"
+                + " off without a switchover's drain) is not here either"
                 : "at its last contact (" + java.time.Instant.ofEpochMilli(head.atMillis()) + ") it had captured up"
                 + " to seq " + head.capturedSequence() + ": at least " + (head.capturedSequence() - seq)
                 + " records never arrived";
@@ -347,6 +349,11 @@ final class VolumeHost {
         }
         volume = v;
         return "volume " + volumeId + " " + detail;
+    }
+
+    private static String sinceContact(io.tapline.journey.control.SourceHead head) {
+        long seconds = Math.max(0, (System.currentTimeMillis() - head.atMillis()) / 1000);
+        return seconds + " s";
     }
 
     /** Any thread: the source's newest captured sequence, as it last said. */

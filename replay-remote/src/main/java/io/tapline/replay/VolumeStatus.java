@@ -70,6 +70,18 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
                         + " outside the log and a whole-volume resync heals it");
     }
 
+    /**
+     * The same status for a replica served read-write while it was a promoted primary here, now a
+     * secondary again (fenced, demoted or resolved) that no replayer opened since: out of sync with
+     * no consistent point, whatever its state file says (the opening marks it so, durably).
+     */
+    VolumeStatus servedReadWrite(long generation) {
+        return new VolumeStatus(volumeId, lastAppliedSequence, true, bytesApplied, sessionConnected,
+                ReplicaStateReport.OUT_OF_SYNC, 0, "holds data written outside the log (served read-write as primary"
+                        + " generation " + generation + ") at seq " + lastAppliedSequence + ": no consistent point;"
+                        + " a whole-volume resync heals it");
+    }
+
     /** The report a source receives. */
     public ReplicaStateReport toReport(long resyncId) {
         return new ReplicaStateReport(state, lastAppliedSequence, consistentSequence, resyncId, reason);
