@@ -81,6 +81,21 @@ final class CascadeForwarder implements ApplyObserver, AutoCloseable {
         }
     }
 
+    /**
+     * The changed chunks of {@code volumeId}'s forward hop, or null when it cannot be opened: a
+     * volume promoted on this node marks its host's writes there, and the hop's resync carries them
+     * to the next hop (no records flow while the volume is primary here).
+     */
+    io.tapline.log.buffer.ChangedChunks changesOf(String volumeId) {
+        try {
+            return hop(volumeId).buffer().changedChunks();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("volume={} forward hop not opened: the next hop does not follow this node's writes as primary"
+                    + " ({})", volumeId, e.toString());
+            return null;
+        }
+    }
+
     private <T> T onApplyThread(String volumeId, java.util.concurrent.Callable<T> action)
             throws IOException, InterruptedException {
         ReplayServer s = server;

@@ -159,6 +159,9 @@ final class ReplayCommand implements Callable<Integer> {
         if (forwarder != null) {
             forwarder.attach(server);
         }
+        if (exports != null && forwarder != null) {
+            exports.trackWritesAlsoIn(forwarder::changesOf); // a volume promoted here: the next hop follows it
+        }
         if (exports != null) {
             exports.startServing();
             exports.listen(); // hosts connect once every replica is an export

@@ -329,7 +329,8 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             SourceNode.Settings s = new SourceNode.Settings(endpoint.boundAddress(), volumeId, ReplayServer.replicaImage(volumeDir),
                     sizeBytes, volumeDir.resolve(PRIMARY_BUFFER), primarySettings.bufferConfig(), peers(role),
                     primarySettings.sourceId(), primarySettings.credential(),
-                    io.tapline.journey.resync.ResyncConfig.DEFAULT, endpoint, sink -> new WrittenChunksSink(sink, written),
+                    io.tapline.journey.resync.ResyncConfig.DEFAULT, endpoint,
+                    sink -> new WrittenChunksSink(sink, written, alsoWritten.apply(volumeId)),
                     role.generation(), primarySettings.tls());
             node = SourceNode.start(s);
         } catch (IOException | RuntimeException e) {
@@ -340,6 +341,17 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         primaries.put(volumeId, new Primary(node, written));
         LOG.warn("volume={} served read-write as primary generation={} peers={}", volumeId, role.generation(),
                 role.peers().isEmpty() ? "none" : role.peers());
+    }
+
+    /** Where a promoted volume's host writes are also tracked (a cascade node's forward hop); none by default. */
+    private volatile java.util.function.Function<String, ChangedChunks> alsoWritten = id -> null;
+
+    /**
+     * Marks the chunks a promoted volume's host writes also in {@code changes.apply(volumeId)} (a
+     * cascade node: the forward hop's changed chunks). Call before {@link #startServing}.
+     */
+    void trackWritesAlsoIn(java.util.function.Function<String, ChangedChunks> changes) {
+        this.alsoWritten = java.util.Objects.requireNonNull(changes, "changes");
     }
 
     private static List<InetSocketAddress> peers(VolumeRole role) {

@@ -234,6 +234,18 @@ final class SnoopCommand implements Callable<Integer> {
         if (shipTimeoutSeconds != null && shipTimeoutSeconds < 1) {
             throw new CliFailure("--ship-timeout: " + shipTimeoutSeconds + " (expected: at least 1 second)", 2);
         }
+        for (List<Integer> ports : List.of(iscsiPorts, nbdPorts)) {
+            for (int port : ports) {
+                if (port < 1 || port > 65535) {
+                    throw new CliFailure((ports == iscsiPorts ? "--iscsi-port: " : "--nbd-port: ") + port
+                            + " (expected: 1 to 65535)", 2);
+                }
+            }
+        }
+        if (file && !sources.isEmpty()) {
+            throw new CliFailure("--source: only with --interface (an import cannot resync: the volume may have"
+                    + " changed since the capture was taken)", 2);
+        }
         if (filter != null && filter.isBlank()) {
             throw new CliFailure("--filter: '" + filter + "' (expected: a BPF expression, e.g. 'tcp port 3260')", 2);
         }
@@ -362,17 +374,23 @@ final class SnoopCommand implements Callable<Integer> {
                     Map.of("source", () -> StatusCommand.sourceReport(buffer)));
         }
         router.onShipping(volumes::volumeShipping);
+        java.util.concurrent.atomic.AtomicReference<String> captureFailure = new java.util.concurrent.atomic.AtomicReference<>();
         Thread captureThread = new Thread(() -> {
             try {
                 capture.run(new SnoopPipeline(router, config), router, read -> { });
             } catch (IOException | RuntimeException e) {
-                System.err.println("tapline snoop: capture stopped: " + e.getMessage());
-                serve.closeAll();
+                captureFailure.set(e.getMessage() == null ? e.toString() : e.getMessage());
+                System.err.println("tapline snoop: capture stopped: " + captureFailure.get());
+                // Closed from another thread: closing joins this one (it must not wait for itself).
+                Thread closer = new Thread(serve::closeAll, "snoop-stop");
+                closer.start();
             }
         }, "snoop-capture");
         serve.own(() -> {
             capture.stop();
-            captureThread.join(60_000); // the decode thread first drains its queue
+            if (Thread.currentThread() != captureThread) {
+                captureThread.join(60_000); // the decode thread first drains its queue
+            }
             var q = capture.decodeQueue();
             LOG.info("capture closed decodeQueueHighWaterBytes={} decodeQueueRefusedPackets={}", q.highWaterBytes(),
                     q.refusedFrames());
@@ -400,6 +418,10 @@ final class SnoopCommand implements Callable<Integer> {
                 + ", buffer " + buffer.toAbsolutePath() + ", remotes " + sourceOptions.remotes.size()
                 + (kafka == null ? "" : ", kafka " + kafka + " topics " + kafkaTopicPrefix + "<volume>"));
         serve.await();
+        if (captureFailure.get() != null) {
+            // Not a clean stop: a supervisor (systemd Restart=on-failure) and monitoring must see it.
+            throw new CliFailure("capture stopped: " + captureFailure.get());
+        }
         return 0;
     }
 

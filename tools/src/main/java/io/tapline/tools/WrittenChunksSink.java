@@ -11,15 +11,28 @@ import java.io.IOException;
  * A capture sink that also records, in a durable chunk bitmap, every chunk a write-nature
  * command touched: on a promoted replica, what was written while it was primary, so that a
  * demotion can keep exactly those chunks aside ({@link DiscardedImage}). The bitmap is made
- * durable before the records on each sync, so a write the host saw flushed is always in it.
+ * durable before the records on each sync, so a write the host saw flushed is always in it. On a
+ * cascade node the same chunks are also tracked for the volume's forward hop, so that the next hop
+ * follows the promoted volume (by checksum resync) instead of silently stopping where it was.
  */
 final class WrittenChunksSink implements CaptureSink {
     private final CaptureSink next;
     private final ChangedChunks written;
+    private final ChangedChunks forwarded;
 
     WrittenChunksSink(CaptureSink next, ChangedChunks written) {
+        this(next, written, null);
+    }
+
+    /**
+     * @param forwarded also marked, when not null: the changed chunks of the volume's forward hop
+     *                  on a cascade node ({@link CascadeForwarder#changesOf}), whose resync then
+     *                  carries what the promoted volume's host writes to the next hop
+     */
+    WrittenChunksSink(CaptureSink next, ChangedChunks written, ChangedChunks forwarded) {
         this.next = next;
         this.written = written;
+        this.forwarded = forwarded;
     }
 
     @Override
@@ -27,6 +40,9 @@ final class WrittenChunksSink implements CaptureSink {
             byte[] payload) throws IOException {
         if (kind == RecordKind.WRITE || kind == RecordKind.WRITE_ZEROES || kind == RecordKind.DISCARD) {
             written.mark(offsetBytes, lengthBytes);
+            if (forwarded != null) {
+                forwarded.mark(offsetBytes, lengthBytes);
+            }
         }
         return next.append(kind, offsetBytes, lengthBytes, flags, provenance, payload);
     }
@@ -34,6 +50,9 @@ final class WrittenChunksSink implements CaptureSink {
     @Override
     public void sync() throws IOException {
         written.force();
+        if (forwarded != null) {
+            forwarded.force();
+        }
         next.sync();
     }
 

@@ -43,10 +43,17 @@ class FailbackIT {
 
         int bStarts;
 
+        /** With {@code --forward} to it when set: B is the middle of a cascade A -> B -> C. */
+        InetSocketAddress bForward;
+
         void startB() throws Exception {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("replay", "--listen", hp(bLink),
+                    "--data", bData().toString(), "--nbd", hp(bNbd)));
+            if (bForward != null) {
+                args.addAll(java.util.List.of("--forward", hp(bForward)));
+            }
             b = TaplineProcess.startWithJvmOptions(dir.resolve("b-" + (++bStarts) + ".log"), TaplineProcess.BUSY_SCAN,
-                    "replay", "--listen", hp(bLink), "--data", bData().toString(), "--nbd", hp(bNbd))
-                    .awaitListening(bLink, ReplicationRig.START);
+                    args.toArray(String[]::new)).awaitListening(bLink, ReplicationRig.START);
         }
 
         void startA() throws Exception {
@@ -176,6 +183,37 @@ class FailbackIT {
             assertTrue(allBytes(s.aImage(), 12L << 20, 128 << 10, (byte) 0xb1), "B's write reached A");
             Path discarded = s.aBuffer().resolve("node").resolve("vol1").resolve("discarded-1.img");
             assertTrue(allBytes(discarded, 4L << 20, 128 << 10, (byte) 0xa1), "A's split-brain write kept aside");
+        }
+    }
+
+    /**
+     * The middle of a cascade A -> B -> C switched over to primary: the host's writes on B reach C
+     * (by the forward hop's checksum resync), and the hop never said synced while C lacked them.
+     */
+    @Test
+    void aPromotedCascadeMiddleKeepsItsNextHopFollowing() throws Exception {
+        InetSocketAddress cLink = local();
+        Path cData = dir.resolve("c-data");
+        try (Sites s = new Sites();
+                TaplineProcess c = TaplineProcess.start(dir.resolve("c.log"), "replay", "--listen", hp(cLink), "--data",
+                        cData.toString()).awaitListening(cLink, ReplicationRig.START)) {
+            s.bForward = cLink;
+            s.startB();
+            s.startA();
+            HostWrites.random4k(s.aUri(), SIZE, 200, 14);
+            awaitSynced(s.aBuffer(), s);
+            Path forward = s.bData().resolve("vol1").resolve(CascadeForwarder.FORWARD_BUFFER);
+            awaitSynced(forward, s);
+            Path cReplica = cData.resolve("vol1").resolve("replica.img");
+            assertEquals(Peers.md5(s.bReplica()), Peers.md5(cReplica), "C == B before");
+            TaplineProcess.run(CLI, "switchover", "--volume", "vol1", "--from", hp(s.aLink), "--to", hp(s.bLink))
+                    .orFail("switchover A to B");
+            s.write(s.bUri(), 0xb7, 10L << 20, "1M"); // the host now writes on B
+            Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer", forward.toString(),
+                    "--wait-synced", "120");
+            assertEquals(0, r.exitCode(), "B -> C synced again: " + r.output() + "\n--- B:\n" + s.b.logText());
+            assertTrue(allBytes(cReplica, 10L << 20, 1 << 20, (byte) 0xb7), "B's host write reached C");
+            assertEquals(Peers.md5(s.bReplica()), Peers.md5(cReplica), "C == B after writes on the promoted B");
         }
     }
 
