@@ -49,6 +49,16 @@ final class SwitchoverCommand implements Callable<Integer> {
         String actor = Actor.current();
         javax.net.ssl.SSLContext tlsContext = tls.jdkContext();
         long start = System.nanoTime();
+        if (from.equals(to)) {
+            throw new CliFailure("--to: " + ReplicationAddresses.hostPort(to) + " (expected: another node than --from)", 2);
+        }
+        // Before anything changes: a --to nobody answers on would leave the volume with no primary.
+        try (java.net.Socket probe = new java.net.Socket()) {
+            probe.connect(to, 5_000);
+        } catch (java.io.IOException e) {
+            throw new CliFailure("switchover: " + ReplicationAddresses.hostPort(to) + " does not answer (" + e.getMessage()
+                    + "): nothing changed, " + ReplicationAddresses.hostPort(from) + " still serves volume " + volume);
+        }
         JourneyMessage.AdminDone demoted = AdminClient.request(from,
                 new AdminRequest(credential, actor, volume, AdminRequest.DEMOTE, 0, 0, ""), 120_000, (d, t) -> { }, tlsContext);
         if (!demoted.ok()) {

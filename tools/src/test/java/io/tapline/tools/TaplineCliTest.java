@@ -2,6 +2,7 @@ package io.tapline.tools;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
@@ -258,7 +259,10 @@ class TaplineCliTest {
         "--pcap f.pcap --remote 127.0.0.1:1 --ship-timeout 0|--ship-timeout: 0 (expected: at least 1 second)",
         "--pcap f.pcap --filter tcp~prot~80|--filter: 'tcp prot 80' (expected: a BPF expression",
         "--interface lo --filter ~|--filter: ' ' (expected: a BPF expression",
-        "--interface lo --filter tcp~prot~80|--filter: 'tcp prot 80' (expected: a BPF expression"})
+        "--interface lo --filter tcp~prot~80|--filter: 'tcp prot 80' (expected: a BPF expression",
+        "--interface lo --iscsi-port 99999|--iscsi-port: 99999 (expected: 1 to 65535)",
+        "--interface lo --nbd-port 0|--nbd-port: 0 (expected: 1 to 65535)",
+        "--pcap f.pcap --source v=nbd://127.0.0.1:1/v|--source: only with --interface"})
     void snoopRefusesAnOptionThatDoesNotFitInOneLineWithExitTwo(String args, String expected) throws Exception {
         java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("snoop", "--buffer",
                 dir.resolve("buffer").toString()));
@@ -269,6 +273,26 @@ class TaplineCliTest {
         assertEquals(2, o.exitCode(), o.err());
         assertTrue(o.err().startsWith("tapline: " + expected), o.err());
         assertEquals(1, o.err().lines().count(), o.err());
+    }
+
+    @Test
+    void switchoverToItselfOrToANodeThatDoesNotAnswerChangesNothing() throws Exception {
+        Outcome same = run("switchover", "--volume", "v", "--from", "127.0.0.1:7", "--to", "127.0.0.1:7");
+        assertEquals(2, same.exitCode(), same.err());
+        assertTrue(same.err().startsWith("tapline: --to: 127.0.0.1:7 (expected: another node than --from)"), same.err());
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        try (java.net.ServerSocket from = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            from.setSoTimeout(1);
+            Outcome o = run("switchover", "--volume", "v", "--from", "127.0.0.1:" + from.getLocalPort(), "--to",
+                    "127.0.0.1:" + closed);
+            assertEquals(1, o.exitCode(), o.err());
+            assertTrue(o.err().contains("127.0.0.1:" + closed + " does not answer"), o.err());
+            assertTrue(o.err().contains("nothing changed"), o.err());
+            assertThrows(java.net.SocketTimeoutException.class, from::accept, "--from was never asked to demote");
+        }
     }
 
     @Test
