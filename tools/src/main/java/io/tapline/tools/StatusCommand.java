@@ -149,9 +149,13 @@ final class StatusCommand implements Callable<Integer> {
             c.put("packetsDecoded", capture.packetsDecoded());
             c.put("lastPacket", capture.lastPacketMillis() == 0 ? null
                     : java.time.Instant.ofEpochMilli(capture.lastPacketMillis()).toString());
-            c.put("idleMillis", Math.max(0, capture.updatedAtMillis() - capture.lastDeliveryMillis()));
+            // Idle since the last delivery as of now (a capture that stopped writing its file keeps
+            // growing idle, not a frozen figure); null before the first delivery.
+            c.put("idleMillis", capture.lastDeliveryMillis() <= 0 ? null
+                    : Math.max(0, System.currentTimeMillis() - capture.lastDeliveryMillis()));
             c.put("drops", capture.drops());
             c.put("caughtUp", caughtUp);
+            c.put("fresh", fresh);
             report.put("capture", c);
             synced &= caughtUp;
         }
@@ -338,9 +342,12 @@ final class StatusCommand implements Callable<Integer> {
                 .append((Boolean) report.get("synced") ? "synced" : "not synced").append('\n');
         Map<String, Object> capture = (Map<String, Object>) report.get("capture");
         if (capture != null) {
-            sb.append(String.format("live capture: decoded %s packets, last captured %s, idle %s ms, dropped %s%s%n",
-                    capture.get("packetsDecoded"), capture.get("lastPacket"), capture.get("idleMillis"),
-                    capture.get("drops"), (Boolean) capture.get("caughtUp") ? "" : " (catching up)"));
+            sb.append(String.format("live capture: decoded %s packets, last captured %s, %s, dropped %s%s%n",
+                    capture.get("packetsDecoded"), capture.get("lastPacket") == null ? "never"
+                            : capture.get("lastPacket"), capture.get("idleMillis") == null ? "nothing delivered yet"
+                            : "idle " + capture.get("idleMillis") + " ms", capture.get("drops"),
+                    !(Boolean) capture.get("fresh") ? " (its status file is stale: the snoop is not running?)"
+                            : (Boolean) capture.get("caughtUp") ? "" : " (catching up)"));
         }
         if (report.get("notSyncedBecause") != null) {
             sb.append("  not synced: ").append(String.join("; ", (List<String>) report.get("notSyncedBecause")))
