@@ -30,18 +30,50 @@ record IscsiBridge(Process process, int port) {
         return "nbd://127.0.0.1:" + port + "/";
     }
 
-    /** Starts the bridge on a free port of 127.0.0.1; returns once it accepts connections. */
-    static IscsiBridge start(String iscsiUri) throws IOException, InterruptedException {
+    /**
+     * Starts the bridge on a free port of 127.0.0.1; returns once it accepts connections. Its pid is
+     * written to {@code pidFile}: a snoop killed with kill -9 cannot stop its bridge (qemu-nbd
+     * {@code --persistent} outlives it, holding an iSCSI session to the target), so the next start
+     * stops the one that file names first, if it is still that bridge.
+     */
+    static IscsiBridge start(String iscsiUri, java.nio.file.Path pidFile) throws IOException, InterruptedException {
+        stopLeftover(iscsiUri, pidFile);
         IOException last = null;
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             int port = unboundPort();
             try {
-                return new IscsiBridge(start(iscsiUri, port), port);
+                IscsiBridge bridge = new IscsiBridge(start(iscsiUri, port), port);
+                io.tapline.log.DurableFiles.replace(pidFile, (bridge.process().pid() + "\n")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                return bridge;
             } catch (PortTakenException e) {
                 last = e;
             }
         }
         throw new IOException("qemu-nbd for " + iscsiUri + ": no free port in " + ATTEMPTS + " attempts", last);
+    }
+
+    /** Stops a qemu-nbd an earlier snoop left running for the same LUN (its pid in {@code pidFile}). */
+    private static void stopLeftover(String iscsiUri, java.nio.file.Path pidFile) throws IOException {
+        if (!java.nio.file.Files.exists(pidFile)) {
+            return;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(java.nio.file.Files.readString(pidFile).strip());
+        } catch (NumberFormatException e) {
+            java.nio.file.Files.deleteIfExists(pidFile);
+            return;
+        }
+        ProcessHandle.of(pid).ifPresent(h -> {
+            String line = h.info().commandLine().orElse("");
+            if (line.contains("qemu-nbd") && line.contains(iscsiUri)) { // a reused pid is left alone
+                org.slf4j.LoggerFactory.getLogger(IscsiBridge.class).warn("stopping the qemu-nbd bridge an earlier"
+                        + " snoop left running (pid {}, {}): it held an iSCSI session to the target", pid, iscsiUri);
+                h.destroy();
+            }
+        });
+        java.nio.file.Files.deleteIfExists(pidFile);
     }
 
     private static Process start(String iscsiUri, int port) throws IOException, InterruptedException {

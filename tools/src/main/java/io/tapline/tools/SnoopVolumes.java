@@ -96,7 +96,7 @@ final class SnoopVolumes implements AutoCloseable {
         try {
             String nbd = uri;
             if (uri.startsWith("iscsi://")) {
-                IscsiBridge started = IscsiBridge.start(uri);
+                IscsiBridge started = IscsiBridge.start(uri, bufferRoot.resolve(v.volume()).resolve(BRIDGE_PID_FILE));
                 bridge = started.process();
                 nbd = started.nbdUri();
             }
@@ -136,17 +136,26 @@ final class SnoopVolumes implements AutoCloseable {
             log.warn("a resync source was still starting at close; it may outlive the snoop");
         }
         spools.values().forEach(RequestSpool::close);
-        List<Started> all = new ArrayList<>(engines.values());
-        for (Started s : all) {
+        List<Map.Entry<String, Started>> all = new ArrayList<>(engines.entrySet());
+        for (Map.Entry<String, Started> e : all) {
+            Started s = e.getValue();
             s.engine().close();
             try {
                 s.reader().close();
-            } catch (IOException e) {
-                log.debug("source reader close failed error={}", e.toString());
+            } catch (IOException ex) {
+                log.debug("source reader close failed error={}", ex.toString());
             }
             if (s.bridge() != null) {
                 s.bridge().destroy();
+                try {
+                    java.nio.file.Files.deleteIfExists(bufferRoot.resolve(e.getKey()).resolve(BRIDGE_PID_FILE));
+                } catch (IOException ex) {
+                    log.debug("bridge pid file not removed error={}", ex.toString());
+                }
             }
         }
     }
+
+    /** Under a volume's buffer directory: the pid of the qemu-nbd bridge of its iscsi:// source. */
+    static final String BRIDGE_PID_FILE = "source-bridge.pid";
 }

@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -206,6 +207,24 @@ class SnoopIscsiIT {
             rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(3), true);
             assertTrue(rig.snoop().logText().contains("resync source volume=" + volumeName(1) + " source=iscsi://"),
                     "the resync read through the bridge:\n" + rig.snoop().logText());
+
+            // kill -9 leaves the bridge running (qemu-nbd --persistent, its iSCSI session open); the next start stops it.
+            Path pidFile = rig.buffer().resolve(volumeName(1)).resolve(SnoopVolumes.BRIDGE_PID_FILE);
+            long leftover = Long.parseLong(Files.readString(pidFile).strip());
+            rig.snoop().kill9();
+            assertTrue(ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false), "the bridge outlived it");
+            rig.startSnoop(port, "--source", volumeName(1) + "=" + uri(port, 1));
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            int round = 0;
+            // The restarted snoop starts its source when the host's next session shows the volume (the
+            // log line the rig waits for was already there from the first run: write until it did).
+            while (ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false) && System.nanoTime() < deadline) {
+                Peers.run(PEER, randomWrites(port, 1, 10, 35 + round++, "")).orFail("qemu-io");
+                Thread.sleep(1000);
+            }
+            assertFalse(ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false),
+                    "the leftover bridge " + leftover + " was stopped:\n" + rig.snoop().logText());
+            rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(3), true);
         }
     }
 
