@@ -268,15 +268,29 @@ class ReplayServerTest {
     }
 
     @Test
-    void sizeMismatchIsRefused() throws Exception {
+    void aSmallerSourceIsRefused() throws Exception {
+        JourneyTestClient c = session("vol1", 0);
+        c.close();
+        JourneyTestClient d = connect();
+        d.send(hello("vol1", SIZE / 2));
+        JourneyMessage.Refused refused = d.next(JourneyMessage.Refused.class);
+        assertTrue(refused.reason().startsWith("volume size mismatch: volumeSizeBytes: 524288 (expected: 1048576"),
+                refused.reason());
+        assertTrue(refused.reason().contains("never shrinks by itself"), refused.reason());
+        assertTrue(d.awaitClosed());
+    }
+
+    /** A source that grew, while the replayer holds the volume open: it is closed, grown and opened again. */
+    @Test
+    void aLargerSourceGrowsTheOpenReplica() throws Exception {
         JourneyTestClient c = session("vol1", 0);
         c.close();
         JourneyTestClient d = connect();
         d.send(hello("vol1", SIZE * 2));
-        JourneyMessage.Refused refused = d.next(JourneyMessage.Refused.class);
-        assertTrue(refused.reason().startsWith("volume size mismatch: volumeSizeBytes: 2097152 (expected: 1048576"),
-                refused.reason());
-        assertTrue(d.awaitClosed());
+        assertEquals(0, d.next(JourneyMessage.Welcome.class).lastAppliedSequence());
+        assertEquals(SIZE * 2, Files.size(data.resolve("vol1").resolve("replica.img")));
+        assertEquals(SIZE * 2, ReplayServer.volumeSizeBytes(data, "vol1"));
+        d.close();
     }
 
     @Test
