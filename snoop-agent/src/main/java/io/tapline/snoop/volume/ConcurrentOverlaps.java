@@ -29,13 +29,24 @@ public final class ConcurrentOverlaps {
     private record Ended(VolumeKey volume, long sentTick, long endedTick, long[] ranges, String name) {
     }
 
+    /** Ended commands kept at most: past it the oldest outstanding one stops being followed. */
+    static final int MAX_KEPT = 4096;
+
     private final Gaps gaps;
+    private final int maxKept;
     private final TreeSet<Long> outstanding = new TreeSet<>();
+    /** Outstanding so long that the commands ended meanwhile were let go: their whole range is a GAP. */
+    private final java.util.Set<Long> givenUp = new java.util.HashSet<>();
     private final List<Ended> ended = new ArrayList<>();
     private long tick;
 
     public ConcurrentOverlaps(Gaps gaps) {
+        this(gaps, MAX_KEPT);
+    }
+
+    ConcurrentOverlaps(Gaps gaps, int maxKept) {
         this.gaps = gaps;
+        this.maxKept = maxKept;
     }
 
     /** A write-nature command was sent: its ticket. */
@@ -51,6 +62,14 @@ public final class ConcurrentOverlaps {
      * over each part of them that a command which ended while this one was outstanding also changed.
      */
     public void ended(long ticket, VolumeKey volume, long[] ranges, String name) {
+        if (givenUp.remove(ticket)) {
+            // Answered after so many others that they were not all kept: any of them may overlap it.
+            for (int i = 0; i + 1 < ranges.length; i += 2) {
+                gaps.gap(volume, ranges[i], ranges[i + 1], "a write answered after more than " + maxKept
+                        + " others that were in flight with it: its order among them is unknown: " + name);
+            }
+            return;
+        }
         if (!outstanding.remove(ticket)) {
             return; // not ours (a command sent before the tap saw it): nothing to compare
         }
@@ -69,6 +88,7 @@ public final class ConcurrentOverlaps {
     /** A command that will never end here (the connection's state was reset): forgotten. */
     public void forget(long ticket) {
         outstanding.remove(ticket);
+        givenUp.remove(ticket);
         prune();
     }
 
@@ -87,7 +107,16 @@ public final class ConcurrentOverlaps {
 
     /** Drops the ended commands no outstanding or later command can have overlapped in time. */
     private void prune() {
-        long oldest = outstanding.isEmpty() ? Long.MAX_VALUE : outstanding.first();
+        // A command never answered (its reply lost with the capture, a target that hangs) would keep
+        // every later one: past the bound it is given up (its whole range a GAP when it does end).
+        while (ended.size() > maxKept && !outstanding.isEmpty()) {
+            givenUp.add(outstanding.pollFirst());
+            dropEndedBefore(outstanding.isEmpty() ? Long.MAX_VALUE : outstanding.first());
+        }
+        dropEndedBefore(outstanding.isEmpty() ? Long.MAX_VALUE : outstanding.first());
+    }
+
+    private void dropEndedBefore(long oldest) {
         for (Iterator<Ended> it = ended.iterator(); it.hasNext();) {
             if (it.next().endedTick < oldest) {
                 it.remove();

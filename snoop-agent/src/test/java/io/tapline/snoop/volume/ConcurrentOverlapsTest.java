@@ -38,6 +38,21 @@ class ConcurrentOverlapsTest {
     }
 
     @Test
+    void aCommandNeverAnsweredStopsBeingFollowedPastTheBoundAndIsAGapIfItEnds() {
+        ConcurrentOverlaps small = new ConcurrentOverlaps((v, o, l, why) -> gaps.add(new long[] {o, l}), 8);
+        long stuck = small.sent();
+        for (int i = 0; i < 20; i++) {
+            long t = small.sent();
+            small.ended(t, A, new long[] {1000 + i * 10L, 10}, "fast");
+        }
+        assertEquals(0, gaps.size());
+        assertEquals(true, small.kept() <= 8, "bounded: " + small.kept());
+        small.ended(stuck, A, new long[] {0, 4096}, "stuck");
+        assertEquals(1, gaps.size(), "its whole range, since what it overlapped was not all kept");
+        assertEquals(List.of(0L, 4096L), List.of(gaps.get(0)[0], gaps.get(0)[1]));
+    }
+
+    @Test
     void endedCommandsAreKeptOnlyWhileOneThatWasInFlightWithThemIs() {
         long slow = overlaps.sent();
         for (int i = 0; i < 100; i++) {
