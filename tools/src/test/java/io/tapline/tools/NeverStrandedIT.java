@@ -212,11 +212,7 @@ class NeverStrandedIT {
             qemuWrites(rig, size, 400, 21);
             rig.awaitSynced(Duration.ofSeconds(60));
             rig.wedge().close();
-            try (java.util.stream.Stream<Path> files = Files.walk(rig.buffer())) {
-                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(f);
-                }
-            }
+            io.tapline.log.DurableFiles.deleteTree(rig.buffer());
             rig.startWedge();
             qemuWrites(rig, size, 5, 22);
             rig.awaitSynced(Duration.ofSeconds(90));
