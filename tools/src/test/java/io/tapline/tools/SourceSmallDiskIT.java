@@ -96,7 +96,8 @@ class SourceSmallDiskIT {
             HostWrites.random4k(rig, 4L << 20, 20, 51); // fits: allocated before the disk is full
             Peers.Result failed = Peers.run(PEER, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x5a 8M 16M",
                     "-c", "write -P 0x6b 32M 8M", rig.uri()));
-            assertTrue(failed.output().contains("Input/output error"), "the host is told: " + failed.output());
+            assertTrue(failed.output().contains("No space left on device"), "the host is told ENOSPC (proto.md): "
+                    + failed.output());
             assertTrue(rig.wedge().logText().contains("primary write failed"), rig.wedge().logText());
 
             rig.awaitSynced(Duration.ofSeconds(180));
@@ -126,7 +127,8 @@ class SourceSmallDiskIT {
             HostWrites.random4k(rig, 4L << 20, 20, 61);
             Peers.Result failed = Peers.run(PEER, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x5a 8M 24M",
                     "-c", "write -P 0x6b 40M 8M", rig.uri()));
-            assertTrue(failed.output().contains("Input/output error"), "the host is told: " + failed.output());
+            assertTrue(failed.output().contains("No space left on device"), "the host is told ENOSPC (proto.md): "
+                    + failed.output());
             // Metrics, served from memory: the status files are on the full disk too.
             Poll.until(Duration.ofSeconds(60), () -> "FULL with every record acknowledged; wedge log:\n"
                     + rig.wedge().logText(), Poll.of(
