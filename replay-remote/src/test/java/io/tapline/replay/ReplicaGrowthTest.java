@@ -13,7 +13,6 @@ import io.tapline.log.audit.AuditLog;
 import io.tapline.log.undo.UndoConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * still refused, saying why.
  */
 class ReplicaGrowthTest {
-    private static final long SIZE = 256 << 10;
-    private static final UndoConfig UNDO = new UndoConfig(16 << 10, 1L << 30, Duration.ofDays(1));
+    private static final long SIZE = SmallReplica.SIZE;
+    private static final UndoConfig UNDO = SmallReplica.UNDO;
 
     @TempDir
     Path data;
@@ -81,10 +80,10 @@ class ReplicaGrowthTest {
     }
 
     private Path image() {
-        return data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE);
+        return SmallReplica.image(data);
     }
 
     private static JourneyMessage.Hello hello(long size) {
-        return new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", size, 4096, "");
+        return SmallReplica.hello(size);
     }
 }

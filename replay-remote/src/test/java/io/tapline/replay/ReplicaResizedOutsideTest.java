@@ -11,7 +11,6 @@ import io.tapline.log.undo.UndoConfig;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * and says why in its audit log; the next resync compares the whole volume.
  */
 class ReplicaResizedOutsideTest {
-    private static final long SIZE = 256 << 10;
-    private static final UndoConfig UNDO = new UndoConfig(16 << 10, 1L << 30, Duration.ofDays(1));
+    private static final long SIZE = SmallReplica.SIZE;
+    private static final UndoConfig UNDO = SmallReplica.UNDO;
 
     @TempDir
     Path data;
@@ -76,10 +75,10 @@ class ReplicaResizedOutsideTest {
     }
 
     private Path image() {
-        return data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE);
+        return SmallReplica.image(data);
     }
 
     private static JourneyMessage.Hello hello() {
-        return new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", SIZE, 4096, "");
+        return SmallReplica.hello();
     }
 }

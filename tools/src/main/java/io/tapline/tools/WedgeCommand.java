@@ -19,7 +19,6 @@ import picocli.CommandLine.Option;
 final class WedgeCommand implements Callable<Integer> {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WedgeCommand.class);
 
-
     @Option(names = "--nbd", required = true, paramLabel = "HOST:PORT", description = "NBD address to listen on.")
     InetSocketAddress nbd;
 

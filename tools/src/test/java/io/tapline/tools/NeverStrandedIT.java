@@ -60,6 +60,13 @@ class NeverStrandedIT {
         return resync;
     }
 
+    /** {@code count} random 4 KiB host writes, the replica synced, then the wedge stopped cleanly. */
+    private static void writtenSyncedAndWedgeStopped(ReplicationRig rig, long size, int count, int seed) throws Exception {
+        qemuWrites(rig, size, count, seed);
+        rig.awaitSynced(Duration.ofSeconds(60));
+        rig.wedge().close();
+    }
+
     /** Writes {@code mib} MiB of random data through the wedge and waits until the replica has it. */
     private void fillAndSync(ReplicationRig rig, int mib, long seed) throws Exception {
         Peers.ok(PEER, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
@@ -209,9 +216,7 @@ class NeverStrandedIT {
     void aBufferLostWhileItsReplicaHeldMoreRecordsNumbersPastItAndHealsByItself() throws Exception {
         long size = 32L << 20;
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
-            qemuWrites(rig, size, 400, 21);
-            rig.awaitSynced(Duration.ofSeconds(60));
-            rig.wedge().close();
+            writtenSyncedAndWedgeStopped(rig, size, 400, 21);
             io.tapline.log.DurableFiles.deleteTree(rig.buffer());
             rig.startWedge();
             qemuWrites(rig, size, 5, 22);
@@ -236,9 +241,7 @@ class NeverStrandedIT {
     void aPrimaryGrownWhileTheWedgeWasStoppedGrowsItsReplicaAndTheResyncFillsIt() throws Exception {
         long size = 32L << 20;
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
-            qemuWrites(rig, size, 50, 31);
-            rig.awaitSynced(Duration.ofSeconds(60));
-            rig.wedge().close();
+            writtenSyncedAndWedgeStopped(rig, size, 50, 31);
             try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(rig.primary(),
                     java.nio.file.StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(Files.readAllBytes(randomFile(dir.resolve("grown.img"), 1, 32))),

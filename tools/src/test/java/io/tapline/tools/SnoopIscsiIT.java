@@ -214,16 +214,11 @@ class SnoopIscsiIT {
             rig.snoop().kill9();
             assertTrue(ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false), "the bridge outlived it");
             rig.startSnoop(port, "--source", volumeName(1) + "=" + uri(port, 1));
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            int round = 0;
-            // The restarted snoop starts its source when the host's next session shows the volume (the
-            // log line the rig waits for was already there from the first run: write until it did).
-            while (ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false) && System.nanoTime() < deadline) {
-                Peers.run(PEER, randomWrites(port, 1, 10, 35 + round++, "")).orFail("qemu-io");
-                Thread.sleep(1000);
-            }
-            assertFalse(ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false),
-                    "the leftover bridge " + leftover + " was stopped:\n" + rig.snoop().logText());
+            // The restarted snoop starts its source when the host's next session shows the volume.
+            Peers.run(PEER, randomWrites(port, 1, 10, 35, "")).orFail("qemu-io");
+            Poll.until(Duration.ofSeconds(60), () -> "the leftover bridge " + leftover + " was stopped:\n"
+                    + rig.snoop().logText(), () -> !ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false));
+            assertFalse(ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false));
             rig.awaitReplicaEquals(volumeName(1), lun, Duration.ofMinutes(3), true);
         }
     }

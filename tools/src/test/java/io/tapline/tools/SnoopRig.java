@@ -43,6 +43,8 @@ final class SnoopRig implements AutoCloseable {
      * says it is capturing (the pcap handle is active from that line on, so no packet of a peer
      * started afterwards is missed).
      */
+    private int snoopStarts;
+
     SnoopRig startSnoop(int port, String... extra) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("snoop", "--interface", "lo", "--filter", "tcp port " + port,
                 "--buffer", buffer().toString(), "--remote", ReplicationRig.hostPort(linkAddress),
@@ -56,7 +58,9 @@ final class SnoopRig implements AutoCloseable {
         // and the client compiler alone, as both launchers start the snoop.
         // Safepoints and collections go to a file of their own: a test that finds drops shows the
         // JVM's long stops beside them ({@link #snoopJvmStops}).
-        snoop = TaplineProcess.startWithJvmOptions(dir.resolve("snoop.log"),
+        // A log of its own per start: the line waited for must be this process's, not an earlier one's.
+        String log = ++snoopStarts == 1 ? "snoop.log" : "snoop-" + snoopStarts + ".log";
+        snoop = TaplineProcess.startWithJvmOptions(dir.resolve(log),
                         snoopJvmOptions(), args.toArray(String[]::new))
                 .awaitLogLine("tapline snoop: capturing on", START);
         return this;

@@ -133,6 +133,21 @@ public final class DurableFiles {
         }
     }
 
+    /**
+     * Whether {@code e} (or a cause) is a file system refusing a write for want of room: ENOSPC,
+     * EDQUOT or EFBIG, as the JDK words them.
+     */
+    public static boolean noSpace(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded")
+                    || m.contains("File too large"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Deletes {@code dir} and everything under it; nothing when it does not exist. */
     public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {

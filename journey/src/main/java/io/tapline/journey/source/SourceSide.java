@@ -79,9 +79,10 @@ public final class SourceSide implements AutoCloseable {
     private volatile SourceSink sink;
     private volatile boolean failureReported;
     private volatile boolean closed;
-    private boolean created;
+    private final boolean created;
 
-    private SourceSide(String volume, Path volumeDir, CaptureBuffer buffer) {
+    private SourceSide(String volume, Path volumeDir, CaptureBuffer buffer, boolean created) {
+        this.created = created;
         this.volume = volume;
         this.volumeDir = volumeDir;
         this.buffer = buffer;
@@ -97,9 +98,7 @@ public final class SourceSide implements AutoCloseable {
         Files.createDirectories(volumeDir);
         boolean created = !Files.exists(volumeDir.resolve(CaptureBuffer.STATE_FILE));
         CaptureBuffer buffer = CaptureBuffer.open(volumeDir, volume, config);
-        SourceSide side = new SourceSide(volume, volumeDir, buffer);
-        side.created = created;
-        return side;
+        return new SourceSide(volume, volumeDir, buffer, created);
     }
 
     /**

@@ -82,13 +82,7 @@ class ShipperReplayTest {
     }
 
     private static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            LockSupport.parkNanos(5_000_000L);
-        }
+        io.tapline.replay.Await.until(Duration.ofSeconds(30), what, condition);
     }
 
     private void awaitAcked() {

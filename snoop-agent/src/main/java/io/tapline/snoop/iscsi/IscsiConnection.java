@@ -73,7 +73,7 @@ public final class IscsiConnection {
         this.sink = sink;
         this.geometry = geometry;
         this.committer = new TaskCommitter(sink, geometry);
-        this.overlaps = new ConcurrentOverlaps(sink::gap);
+        this.overlaps = new ConcurrentOverlaps(sink::gap, itt -> "itt=0x" + Integer.toHexString((int) itt));
         this.fromInitiator = new IscsiPduDecoder(true, new Side(true));
         this.fromTarget = new IscsiPduDecoder(false, new Side(false));
     }
@@ -203,7 +203,7 @@ public final class IscsiConnection {
     /** A write-nature task's outcome is known: compared with the overlapping ones that were in flight with it. */
     private void ended(IscsiTask t) {
         if (t.overlapTicket != 0) {
-            overlaps.ended(t.overlapTicket, t.volume, committer.ranges(t), "itt=0x" + Integer.toHexString(t.itt));
+            overlaps.ended(t.overlapTicket, t.volume, committer.ranges(t), t.itt);
         }
     }
 

@@ -53,42 +53,35 @@ final class TaskCommitter {
      */
     boolean unconfirmed(IscsiTask task, String why) {
         ScsiCommand c = task.command;
-        long bs = geometry.blockSize(task.volume);
-        long offset = c.lba() * bs;
+        if (c.nature() == ScsiCommand.Nature.SYNCHRONIZE_CACHE || !c.writeNature()) {
+            return false; // no data changed, nothing to mark
+        }
         String reason = "write not confirmed by the target, it may have applied it: " + why + " itt=0x"
                 + Integer.toHexString(task.itt) + " opcode=0x" + Integer.toHexString(c.opcode());
-        switch (c.nature()) {
-            case WRITE, COMPARE_AND_WRITE -> sink.gap(task.volume, offset, c.blocks() * bs, reason);
-            case WRITE_SAME -> {
-                long length = c.blocks() == 0 ? toEnd(task, offset) : c.blocks() * bs;
-                sink.gap(task.volume, length < 0 ? 0 : offset, length < 0 ? SnoopSink.WHOLE_VOLUME : length, reason);
-            }
-            case UNMAP -> unmapRanges(task, (o, l) -> sink.gap(task.volume, o, l, reason),
-                    () -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, reason), bs);
-            case FORMAT_UNIT -> sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, reason);
-            default -> {
-                return false; // SYNCHRONIZE CACHE: no data changed, nothing to mark.
-            }
+        long[] ranges = ranges(task);
+        for (int i = 0; i + 1 < ranges.length; i += 2) {
+            sink.gap(task.volume, ranges[i], ranges[i + 1], reason);
         }
         return true;
     }
 
     /**
-     * The byte ranges {@code task} changed or may have changed, as {offset, length} pairs (the
-     * whole volume as one range when they are unknown); none for SYNCHRONIZE CACHE.
+     * The byte ranges {@code task} changed or may have changed, as {offset, length} pairs ({0,
+     * {@link SnoopSink#WHOLE_VOLUME}} when they are unknown); none for SYNCHRONIZE CACHE. What an
+     * unconfirmed command marks, and what a command in flight with others is compared by.
      */
     long[] ranges(IscsiTask task) {
         ScsiCommand c = task.command;
         long bs = geometry.blockSize(task.volume);
         long offset = c.lba() * bs;
-        long[] whole = {0, Long.MAX_VALUE};
+        long[] whole = {0, SnoopSink.WHOLE_VOLUME};
         switch (c.nature()) {
             case WRITE, COMPARE_AND_WRITE -> {
-                return c.blocks() > 0 ? new long[] {offset, c.blocks() * bs} : new long[0];
+                return new long[] {offset, c.blocks() * bs};
             }
             case WRITE_SAME -> {
                 long length = c.blocks() == 0 ? toEnd(task, offset) : c.blocks() * bs;
-                return length < 0 ? whole : length == 0 ? new long[0] : new long[] {offset, length};
+                return length < 0 ? whole : new long[] {offset, length};
             }
             case UNMAP -> {
                 java.util.List<long[]> out = new java.util.ArrayList<>();

@@ -64,7 +64,7 @@ public final class NbdConnection {
         this.clientAddress = clientAddress;
         this.serverAddress = serverAddress;
         this.sink = sink;
-        this.overlaps = new ConcurrentOverlaps(sink::gap);
+        this.overlaps = new ConcurrentOverlaps(sink::gap, cookie -> "cookie=" + cookie);
         this.requests = new NbdRequestDecoder(this);
         this.replies = new NbdReplyDecoder(this);
     }
@@ -166,7 +166,7 @@ public final class NbdConnection {
     private void endedInFlight(VolumeKey v, NbdRequest r) {
         Long ticket = tickets.remove(r.cookie());
         if (ticket != null) {
-            overlaps.ended(ticket, v, new long[] {r.offsetBytes(), r.lengthBytes()}, "cookie=" + r.cookie());
+            overlaps.ended(ticket, v, new long[] {r.offsetBytes(), r.lengthBytes()}, r.cookie());
         }
     }
 

@@ -1,9 +1,8 @@
 package io.tapline.snoop.volume;
 
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.List;
+import java.util.ArrayDeque;
 import java.util.TreeSet;
+import java.util.function.LongFunction;
 
 /**
  * Overlapping write-nature commands that were outstanding at the same time: a tap cannot know the
@@ -17,7 +16,9 @@ import java.util.TreeSet;
  *
  * <p>Each command takes a ticket when it is sent ({@link #sent}) and hands it back with its ranges
  * when its outcome is known ({@link #ended}), at which point it is compared with the commands of the
- * same volume that ended while it was outstanding. Not thread-safe: one connection's capture thread.
+ * same volume that ended while it was outstanding. A range of length {@link SnoopSink#WHOLE_VOLUME}
+ * is the whole volume. Called once per write completion: nothing is formatted unless a GAP is
+ * recorded. Not thread-safe: one connection's capture thread.
  */
 public final class ConcurrentOverlaps {
     /** Where a range whose order is unknown goes. */
@@ -26,26 +27,31 @@ public final class ConcurrentOverlaps {
         void gap(VolumeKey volume, long offsetBytes, long lengthBytes, String reason);
     }
 
-    private record Ended(VolumeKey volume, long sentTick, long endedTick, long[] ranges, String name) {
+    /** A command that ended, in the order they ended. */
+    private record Ended(VolumeKey volume, long endedTick, long[] ranges, long id) {
     }
 
     /** Ended commands kept at most: past it the oldest outstanding one stops being followed. */
     static final int MAX_KEPT = 4096;
 
     private final Gaps gaps;
+    /** Names a command by its id (an ITT, a cookie) in a GAP's reason. */
+    private final LongFunction<String> names;
     private final int maxKept;
     private final TreeSet<Long> outstanding = new TreeSet<>();
     /** Outstanding so long that the commands ended meanwhile were let go: their whole range is a GAP. */
     private final java.util.Set<Long> givenUp = new java.util.HashSet<>();
-    private final List<Ended> ended = new ArrayList<>();
+    private final ArrayDeque<Ended> ended = new ArrayDeque<>();
     private long tick;
 
-    public ConcurrentOverlaps(Gaps gaps) {
-        this(gaps, MAX_KEPT);
+    /** @param names how a GAP's reason names a command by the id {@link #ended} was given */
+    public ConcurrentOverlaps(Gaps gaps, LongFunction<String> names) {
+        this(gaps, names, MAX_KEPT);
     }
 
-    ConcurrentOverlaps(Gaps gaps, int maxKept) {
+    ConcurrentOverlaps(Gaps gaps, LongFunction<String> names, int maxKept) {
         this.gaps = gaps;
+        this.names = names;
         this.maxKept = maxKept;
     }
 
@@ -58,15 +64,15 @@ public final class ConcurrentOverlaps {
 
     /**
      * The command of {@code ticket} ended (applied, failed or abandoned) having changed, or maybe
-     * changed, {@code ranges} of {@code volume} ({offset, length} pairs, lengths > 0). A GAP goes
-     * over each part of them that a command which ended while this one was outstanding also changed.
+     * changed, {@code ranges} of {@code volume} ({offset, length} pairs). A GAP goes over each part
+     * of them that a command which ended while this one was outstanding also changed.
      */
-    public void ended(long ticket, VolumeKey volume, long[] ranges, String name) {
+    public void ended(long ticket, VolumeKey volume, long[] ranges, long id) {
         if (givenUp.remove(ticket)) {
             // Answered after so many others that they were not all kept: any of them may overlap it.
             for (int i = 0; i + 1 < ranges.length; i += 2) {
                 gaps.gap(volume, ranges[i], ranges[i + 1], "a write answered after more than " + maxKept
-                        + " others that were in flight with it: its order among them is unknown: " + name);
+                        + " others that were in flight with it: its order among them is unknown: " + names.apply(id));
             }
             return;
         }
@@ -76,11 +82,11 @@ public final class ConcurrentOverlaps {
         long endedTick = ++tick;
         for (Ended other : ended) {
             if (other.endedTick > ticket && other.volume.equals(volume)) {
-                intersect(volume, ranges, other, name);
+                intersect(volume, ranges, id, other);
             }
         }
         if (ranges.length > 0) {
-            ended.add(new Ended(volume, ticket, endedTick, ranges, name));
+            ended.addLast(new Ended(volume, endedTick, ranges, id));
         }
         prune();
     }
@@ -92,17 +98,23 @@ public final class ConcurrentOverlaps {
         prune();
     }
 
-    private void intersect(VolumeKey volume, long[] ranges, Ended other, String name) {
+    private void intersect(VolumeKey volume, long[] ranges, long id, Ended other) {
         for (int i = 0; i + 1 < ranges.length; i += 2) {
             for (int j = 0; j + 1 < other.ranges.length; j += 2) {
                 long from = Math.max(ranges[i], other.ranges[j]);
-                long to = Math.min(ranges[i] + ranges[i + 1], other.ranges[j] + other.ranges[j + 1]);
+                long to = Math.min(end(ranges, i), end(other.ranges, j));
                 if (from < to) {
                     gaps.gap(volume, from, to - from, "overlapping writes in flight together, the target may have"
-                            + " applied them in another order than it answered them: " + other.name + " and " + name);
+                            + " applied them in another order than it answered them: " + names.apply(other.id)
+                            + " and " + names.apply(id));
                 }
             }
         }
+    }
+
+    /** The end of the range at {@code i}: the volume's (unbounded) for {@link SnoopSink#WHOLE_VOLUME}. */
+    private static long end(long[] ranges, int i) {
+        return ranges[i + 1] == SnoopSink.WHOLE_VOLUME ? Long.MAX_VALUE : ranges[i] + ranges[i + 1];
     }
 
     /** Drops the ended commands no outstanding or later command can have overlapped in time. */
@@ -116,11 +128,10 @@ public final class ConcurrentOverlaps {
         dropEndedBefore(outstanding.isEmpty() ? Long.MAX_VALUE : outstanding.first());
     }
 
+    /** Commands end in order, so those before {@code oldest} are a prefix. */
     private void dropEndedBefore(long oldest) {
-        for (Iterator<Ended> it = ended.iterator(); it.hasNext();) {
-            if (it.next().endedTick < oldest) {
-                it.remove();
-            }
+        while (!ended.isEmpty() && ended.peekFirst().endedTick() < oldest) {
+            ended.pollFirst();
         }
     }
 

@@ -75,7 +75,7 @@ final class RemoteCursors {
         try {
             write(remoteId, sequence);
         } catch (IOException e) {
-            if (!noSpace(e)) {
+            if (!io.tapline.log.DurableFiles.noSpace(e)) {
                 throw e;
             }
             if (unrecorded.put(remoteId, sequence) == null) {
@@ -88,17 +88,6 @@ final class RemoteCursors {
             log.info("remote cursor recorded again remote={} acknowledged={}", remoteId, sequence);
         }
         return true;
-    }
-
-    /** Whether {@code e} (or a cause) is ENOSPC or EDQUOT. */
-    static boolean noSpace(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = t.getMessage();
-            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Moves {@code remoteId}'s cursor back to {@code sequence}; the caller checked that the records after it are retained. */

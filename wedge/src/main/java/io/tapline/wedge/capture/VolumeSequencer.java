@@ -503,7 +503,7 @@ public final class VolumeSequencer implements AutoCloseable {
                 log.info("primary writes succeed again volume={}", volumeName);
             }
         } catch (IOException | RuntimeException e) {
-            boolean noSpace = noSpace(e);
+            boolean noSpace = io.tapline.log.DurableFiles.noSpace(e);
             p.outcome = noSpace ? WriteOutcome.NO_SPACE : WriteOutcome.IO_ERROR;
             if (!primaryFailing) {
                 primaryFailing = true;
@@ -522,18 +522,6 @@ public final class VolumeSequencer implements AutoCloseable {
                 primaryWritesEnded.incrementAndGet();
             }
         }
-    }
-
-    /** Whether {@code e} is the primary's file system refusing for want of space (ENOSPC, EDQUOT, EFBIG). */
-    static boolean noSpace(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = t.getMessage();
-            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded")
-                    || m.contains("File too large"))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

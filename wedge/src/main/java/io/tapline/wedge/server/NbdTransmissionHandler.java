@@ -182,11 +182,16 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
         Provenance provenance = new Provenance(Bus.WEDGE, conn, export.name, req.cookie(), 0,
                 req.command().wireValue());
         // Counted before the hand-off: a completion may be queued before submit returns.
-        inFlight++;
-        inFlightBytes += req.payload().length;
+        countInFlight(req.payload().length);
         pendingRequests.add(req);
         pendingCommands.add(new WriteCommand(kind, req.offsetBytes(), req.lengthBytes(), flags, provenance,
                 req.payload(), this));
+    }
+
+    /** One more request in flight, of {@code bytes}: past the limit the connection stops reading requests. */
+    private void countInFlight(long bytes) {
+        inFlight++;
+        inFlightBytes += bytes;
         if (inFlightBytes > export.maxInFlightBytes && ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(false);
         }
@@ -217,14 +222,10 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     }
 
     private void read(NbdRequest req) {
-        inFlight++;
         // Reads count against the same limit as WRITE payloads: a client that pipelines many large
         // reads makes the connection stop reading requests, instead of the wedge allocating a
         // reply buffer for each (direct memory runs out, and then nothing answers them).
-        inFlightBytes += req.lengthBytes();
-        if (inFlightBytes > export.maxInFlightBytes && ctx.channel().config().isAutoRead()) {
-            ctx.channel().config().setAutoRead(false);
-        }
+        countInFlight(req.lengthBytes());
         try {
             export.readers.execute(() -> serveRead(req));
         } catch (RejectedExecutionException e) {
