@@ -19,13 +19,13 @@ import java.util.List;
  *    5      n    body     length - 1 bytes, as below; a body must be consumed exactly
  *
  * HELLO (source to replayer)            WELCOME (replayer to source)
- *   u16 protocolVersion (2)               u64 lastAppliedSequence
+ *   u16 protocolVersion (2..4)            u64 lastAppliedSequence
  *   str sourceId
  *   str volumeId                        REFUSED (replayer to source, then close)
  *   u64 volumeSizeBytes                   str reason
  *   u32 blockSizeBytes
  *   str credential (may be empty)       ERROR (either side, fatal, then close)
- *                                         str message
+ *   u64 generation (version 4 on; 0: none) str message
  * BATCH (source to replayer)
  *   u64 batchId                         ACK (replayer to source)
  *   u64 firstSequence                     u64 batchId
@@ -214,7 +214,14 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
             throw fail("blockSizeBytes: " + blockSize + " (expected: 0.." + Integer.MAX_VALUE + ")");
         }
         String credential = readString(body, "credential");
-        return new JourneyMessage.Hello(version, sourceId, volumeId, size, (int) blockSize, credential);
+        long generation = 0;
+        if (version >= JourneyProtocol.GENERATION_IN_HELLO) {
+            generation = readLong(body, "generation");
+            if (generation < 0) {
+                throw fail("generation: " + generation + " (expected: >= 0)");
+            }
+        }
+        return new JourneyMessage.Hello(version, sourceId, volumeId, size, (int) blockSize, credential, generation);
     }
 
     private JourneyMessage.Batch readBatch(ByteBuf body) {

@@ -52,6 +52,9 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
                 out.writeLong(h.volumeSizeBytes());
                 out.writeInt(h.blockSizeBytes());
                 writeString(out, h.credential());
+                if (h.protocolVersion() >= JourneyProtocol.GENERATION_IN_HELLO) {
+                    out.writeLong(h.generation());
+                }
             }
             case WELCOME -> out.writeLong(((JourneyMessage.Welcome) msg).lastAppliedSequence());
             case REFUSED -> writeString(out, ((JourneyMessage.Refused) msg).reason());
@@ -121,7 +124,8 @@ public final class JourneyEncoder extends MessageToByteEncoder<JourneyMessage> {
         long body = switch (msg.type()) {
             case HELLO -> {
                 JourneyMessage.Hello h = (JourneyMessage.Hello) msg;
-                yield 2 + str(h.sourceId()) + str(h.volumeId()) + 8 + 4 + str(h.credential());
+                yield 2 + str(h.sourceId()) + str(h.volumeId()) + 8 + 4 + str(h.credential())
+                        + (h.protocolVersion() >= JourneyProtocol.GENERATION_IN_HELLO ? 8 : 0);
             }
             case WELCOME -> 8;
             case REFUSED -> str(((JourneyMessage.Refused) msg).reason());

@@ -22,14 +22,25 @@ public sealed interface JourneyMessage {
      * @param volumeSizeBytes size of the source volume
      * @param blockSizeBytes  block size of the source volume
      * @param credential      shared secret, empty when none is configured
+     * @param generation      the generation of the primary that ships (failover, docs/failover.md);
+     *                        0 for none (a source outside failover, or a HELLO of version 2 or 3)
      */
     record Hello(int protocolVersion, String sourceId, String volumeId, long volumeSizeBytes, int blockSizeBytes,
-            String credential) implements JourneyMessage {
+            String credential, long generation) implements JourneyMessage {
         public Hello {
             checkU16("protocolVersion", protocolVersion);
             checkString("sourceId", sourceId);
             checkString("volumeId", volumeId);
             checkString("credential", credential);
+            if (generation < 0) {
+                throw new IllegalArgumentException("generation: " + generation + " (expected: >= 0)");
+            }
+        }
+
+        /** A HELLO of a source outside failover (generation 0). */
+        public Hello(int protocolVersion, String sourceId, String volumeId, long volumeSizeBytes, int blockSizeBytes,
+                String credential) {
+            this(protocolVersion, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, credential, 0);
         }
 
         @Override
@@ -42,7 +53,7 @@ public sealed interface JourneyMessage {
             // Never print the credential.
             return "Hello[protocolVersion=" + protocolVersion + ", sourceId=" + sourceId + ", volumeId=" + volumeId
                     + ", volumeSizeBytes=" + volumeSizeBytes + ", blockSizeBytes=" + blockSizeBytes
-                    + ", credential=" + (credential.isEmpty() ? "none" : "***") + "]";
+                    + ", credential=" + (credential.isEmpty() ? "none" : "***") + ", generation=" + generation + "]";
         }
     }
 

@@ -7,11 +7,13 @@ package io.tapline.journey;
  */
 public final class JourneyProtocol {
     /** The one protocol version this code speaks. */
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
+    /** The first protocol version whose HELLO carries the source's generation (failover). */
+    public static final int GENERATION_IN_HELLO = 4;
     /** Oldest protocol version this code accepts in a HELLO. */
     public static final int MIN_SUPPORTED_VERSION = 2;
     /** Newest protocol version this code accepts in a HELLO. */
-    public static final int MAX_SUPPORTED_VERSION = 3;
+    public static final int MAX_SUPPORTED_VERSION = 4;
     /** Bytes of the frame header: u32 length and u8 type. */
     public static final int FRAME_HEADER_BYTES = 5;
     /** Fixed bytes of a BATCH body before its record bytes. */

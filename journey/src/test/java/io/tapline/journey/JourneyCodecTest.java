@@ -25,6 +25,8 @@ class JourneyCodecTest {
         return List.of(
                 new JourneyMessage.Hello(JourneyProtocol.VERSION, "wedge-a", "vol1", 4L << 30, 4096, ""),
                 new JourneyMessage.Hello(JourneyProtocol.VERSION, "wedge-ü", "vol-2", 1, 512, "s3cret"),
+                new JourneyMessage.Hello(JourneyProtocol.VERSION, "node-b", "vol1", 1 << 20, 4096, "", 7),
+                new JourneyMessage.Hello(3, "wedge-a", "vol1", 1 << 20, 4096, ""),
                 new JourneyMessage.Welcome(0),
                 new JourneyMessage.Welcome(Long.MAX_VALUE),
                 new JourneyMessage.Refused("volume busy: volume vol1 already has a live session"),
@@ -308,6 +310,20 @@ class JourneyCodecTest {
         frame.readBytes(bytes);
         List<JourneyMessage> out = decode(bytes, 1);
         assertEquals(List.of(new JourneyMessage.Hello(9, "", "", 0, 0, "")), out);
+    }
+
+    @Test
+    void helloCarriesTheGenerationFromVersion4AndVersion3HasNone() {
+        byte[] v4 = encode(new JourneyMessage.Hello(4, "s", "v", 512, 512, "", 9));
+        byte[] v3 = encode(new JourneyMessage.Hello(3, "s", "v", 512, 512, "", 9)); // not on a version-3 wire
+        assertEquals(v3.length + 8, v4.length);
+        assertEquals("0000000000000009", hex(Arrays.copyOfRange(v4, v4.length - 8, v4.length)));
+        assertEquals(List.of(new JourneyMessage.Hello(4, "s", "v", 512, 512, "", 9)), decode(v4, 3));
+        assertEquals(List.of(new JourneyMessage.Hello(3, "s", "v", 512, 512, "", 0)), decode(v3, 3));
+        byte[] negative = v4.clone();
+        negative[negative.length - 8] = (byte) 0x80;
+        DecoderException e = assertThrows(DecoderException.class, () -> decode(negative, 1));
+        assertTrue(e.getMessage().startsWith("generation: "), e.getMessage());
     }
 
     @Test

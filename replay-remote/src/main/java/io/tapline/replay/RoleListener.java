@@ -36,4 +36,12 @@ public interface RoleListener {
      * @throws IOException to abort the demotion (the volume stays primary)
      */
     String demoting(String volumeId, Path volumeDir, VolumeRole role) throws IOException;
+
+    /**
+     * A source of a newer generation than the volume's here tried to ship while the volume is
+     * primary here: another node was promoted, so this node's host must stop writing at once
+     * ({@code reason} says why, for status). The default does nothing (no host is served).
+     */
+    default void superseded(String volumeId, Path volumeDir, VolumeRole role, long newerGeneration, String reason) {
+    }
 }

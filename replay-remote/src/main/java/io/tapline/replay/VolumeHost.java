@@ -162,9 +162,22 @@ final class VolumeHost {
      */
     ReplicaVolume open(JourneyMessage.Hello hello) throws IOException, RefusedException {
         VolumeRole r = role();
+        if (r.primary() && hello.generation() > r.generation()) {
+            // A primary of a newer generation ships here: this node's primary was superseded (a
+            // forced promotion elsewhere). Its host stops now; the rejoin follows from the newer
+            // primary's own refusal of this node's shipper (which names the sequence it started at).
+            String reason = "superseded: volume " + volumeId + " is primary on this node at generation "
+                    + r.generation() + ", older than generation " + hello.generation() + " of source "
+                    + hello.sourceId() + ": this node's host is fenced; it rejoins as that primary's secondary"
+                    + " once its own link to it is refused (tapline status --data shows it)";
+            log.error("volume={} {}", volumeId, reason);
+            roles.superseded(volumeId, dataDir.resolve(volumeId), r, hello.generation(), reason);
+            throw new RefusedException(reason);
+        }
         if (r.primary()) {
             throw new RefusedException(r.fencedReason(volumeId));
         }
+        learnGeneration(hello.generation());
         ReplicaVolume v = healed();
         if (v != null && hello.volumeSizeBytes() > v.sizeBytes() && v.pausedReason() == null) {
             // The source grew: closed here (on the apply thread, nothing staged), grown, opened again.

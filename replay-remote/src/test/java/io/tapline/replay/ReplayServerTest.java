@@ -395,7 +395,7 @@ class ReplayServerTest {
     void olderVersionIsRefusedNamingTheSupportedRange() throws Exception {
         JourneyTestClient c = connect();
         c.send(new JourneyMessage.Hello(1, "src-a", "vol1", SIZE, 4096, ""));
-        assertEquals("protocol version unsupported: protocolVersion: 1 (expected: 2..3)",
+        assertEquals("protocol version unsupported: protocolVersion: 1 (expected: 2..4)",
                 c.next(JourneyMessage.Refused.class).reason());
         assertTrue(c.awaitClosed());
     }

@@ -72,12 +72,39 @@ final class CascadeForwarder implements ApplyObserver, AutoCloseable {
                         ReplayServer.replicaImage(dir), size);
                 SourceNode.Settings s = new SourceNode.Settings(null, volumeId, null, size, dir.resolve(FORWARD_BUFFER),
                         bufferConfig, targets, sourceId, credential, io.tapline.journey.resync.ResyncConfig.DEFAULT,
-                        null, java.util.function.UnaryOperator.identity(), VolumeRole.read(dir).generation(), tls);
+                        null, java.util.function.UnaryOperator.identity(), followedGeneration(dir), tls);
                 hop = SourceNode.forwarding(s, replica);
                 hops.put(volumeId, hop);
                 LOG.info("forwarding volume={} to {}", volumeId, targets);
             }
             return hop;
+        }
+    }
+
+    /**
+     * The generation this node's replica of a volume follows now, read from its role file (it
+     * grows when the upstream primary is promoted, or when this node is): the hop announces it to
+     * the next hop, so a promotion there starts above every primary of the chain. A role file that
+     * cannot be read keeps the last value read.
+     */
+    private static java.util.function.LongSupplier followedGeneration(Path dir) throws IOException {
+        java.util.concurrent.atomic.AtomicLong last = new java.util.concurrent.atomic.AtomicLong(
+                VolumeRole.read(dir).generation());
+        return () -> {
+            try {
+                return last.updateAndGet(g -> Math.max(g, readGeneration(dir)));
+            } catch (java.io.UncheckedIOException e) {
+                LOG.warn("volume dir={} role not read, announcing generation {}: {}", dir, last.get(), e.getMessage());
+                return last.get();
+            }
+        };
+    }
+
+    private static long readGeneration(Path dir) {
+        try {
+            return VolumeRole.read(dir).generation();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -162,6 +162,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             SourceNode node = SourceNode.start(settings.on(endpoint, settings.sinkWrapper(), role.generation()));
             node.onFenced(reason -> scanner.execute(() -> fencedQuietly(id, reason)));
             primaries.put(id, new Primary(node, null));
+            fenceIfSuperseded(id, dir, node);
         } else if (role.primary()) {
             promoted(id, dir, role, settings.sizeBytes());
         } else {
@@ -169,6 +170,49 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             serveStandby(id, role, settings.sizeBytes());
         }
     }
+
+    /**
+     * A source of a newer generation reached this node's replayer while the volume is primary
+     * here: another node was promoted (forced, while this one was cut off). The host stops at once
+     * (EPERM), {@code <data>/<volume>/superseded} says why for status; the rejoin follows when the
+     * newer primary refuses this node's own shipper (its refusal names the sequence it began at).
+     */
+    @Override
+    public void superseded(String volumeId, Path volumeDir, VolumeRole role, long newerGeneration, String reason) {
+        scanner.execute(() -> {
+            Primary p;
+            synchronized (this) {
+                p = primaries.get(volumeId);
+            }
+            if (p == null) {
+                return;
+            }
+            try {
+                AdvisoryFiles.writeText(volumeDir, SUPERSEDED, reason + "\n");
+            } catch (IOException | RuntimeException e) {
+                LOG.error("volume={} {} not written: {}", volumeId, SUPERSEDED, e.toString());
+            }
+            p.node().fence("fenced: " + reason);
+        });
+    }
+
+    /**
+     * A node restarted after its primary met a newer generation keeps its host fenced: the newer
+     * primary's refusal of this node's shipper makes it rejoin; an operator who checked that no
+     * newer primary serves the volume deletes the file and restarts to serve the host again.
+     */
+    private static void fenceIfSuperseded(String volumeId, Path volumeDir, SourceNode node) throws IOException {
+        Path file = volumeDir.resolve(SUPERSEDED);
+        if (Files.exists(file)) {
+            String reason = Files.readString(file).strip();
+            LOG.error("volume={} host fenced at start: {} (delete {} once no newer primary serves the volume)",
+                    volumeId, reason, file);
+            node.fence("fenced: " + reason);
+        }
+    }
+
+    /** {@code <data>/<volume>/superseded}: this node's primary met a newer generation (status shows it). */
+    static final String SUPERSEDED = "superseded";
 
     /** The own volume's source side (null when it is not the serving primary). */
     SourceNode ownNode() {
@@ -231,6 +275,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             DurableFiles.deleteTree(dir.resolve(PRIMARY_WRITTEN));
         }
         Files.deleteIfExists(dir.resolve("split-brain"));
+        Files.deleteIfExists(dir.resolve(SUPERSEDED));
         splitBrains.remove(id);
         pendingFences.remove(id);
         serveStandby(id, VolumeRole.read(dir), size);
@@ -288,6 +333,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             }
         }
         Files.deleteIfExists(dir.resolve("split-brain"));
+        Files.deleteIfExists(dir.resolve(SUPERSEDED));
         splitBrains.remove(id);
         pendingFences.remove(id);
         if (p != null && p.written() == null) {
@@ -331,7 +377,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                     primarySettings.sourceId(), primarySettings.credential(),
                     io.tapline.journey.resync.ResyncConfig.DEFAULT, endpoint,
                     sink -> new WrittenChunksSink(sink, written, alsoWritten.apply(volumeId)),
-                    role.generation(), primarySettings.tls());
+                    role::generation, primarySettings.tls());
             node = SourceNode.start(s);
         } catch (IOException | RuntimeException e) {
             written.close();
@@ -339,6 +385,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         }
         node.onFenced(reason -> scanner.execute(() -> fencedQuietly(volumeId, reason)));
         primaries.put(volumeId, new Primary(node, written));
+        fenceIfSuperseded(volumeId, volumeDir, node);
         LOG.warn("volume={} served read-write as primary generation={} peers={}", volumeId, role.generation(),
                 role.peers().isEmpty() ? "none" : role.peers());
     }

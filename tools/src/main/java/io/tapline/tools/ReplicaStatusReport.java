@@ -65,6 +65,9 @@ final class ReplicaStatusReport {
         if (Files.exists(splitBrain)) {
             v.put("state", "split-brain");
             v.put("reason", Files.readString(splitBrain).strip());
+        } else if (role.primary() && Files.exists(dir.resolve(ReplicaExports.SUPERSEDED))) {
+            v.put("state", "superseded");
+            v.put("reason", Files.readString(dir.resolve(ReplicaExports.SUPERSEDED)).strip());
         } else if (role.primary()) {
             v.put("state", "primary");
             v.put("peers", role.peers().isEmpty() ? List.of() : List.of(role.peers().split(",")));

@@ -35,23 +35,24 @@ final class SourceNode implements AutoCloseable {
      * What an operator configures for one wedge. With an {@code endpoint} the export is served
      * on that shared NBD endpoint ({@code nbd} is ignored); {@code sinkWrapper} may add to what
      * the capture sink does (a promoted replica also records the chunks it wrote); a
-     * {@code generation} above 0 is announced to every remote (failover).
+     * {@code generation} above 0 is announced to every remote (failover): read at each HELLO and
+     * about once a second, so a cascade hop announces the generation its node follows now.
      */
     record Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
             BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
-            ResyncConfig resync, NbdEndpoint endpoint, UnaryOperator<CaptureSink> sinkWrapper, long generation,
-            io.tapline.journey.tls.TlsConfig tls) {
+            ResyncConfig resync, NbdEndpoint endpoint, UnaryOperator<CaptureSink> sinkWrapper,
+            java.util.function.LongSupplier generation, io.tapline.journey.tls.TlsConfig tls) {
         Settings(InetSocketAddress nbd, String export, Path volume, long sizeBytes, Path bufferDir,
                 BufferConfig bufferConfig, List<InetSocketAddress> remotes, String sourceId, String credential,
                 ResyncConfig resync) {
             this(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential, resync, null,
-                    UnaryOperator.identity(), 0, null);
+                    UnaryOperator.identity(), () -> 0, null);
         }
 
         /** The same settings served on {@code shared} as the primary of {@code gen}. */
         Settings on(NbdEndpoint shared, UnaryOperator<CaptureSink> wrapper, long gen) {
             return new Settings(nbd, export, volume, sizeBytes, bufferDir, bufferConfig, remotes, sourceId, credential,
-                    resync, shared, wrapper, gen, tls);
+                    resync, shared, wrapper, () -> gen, tls);
         }
 
         /** The same settings shipping over TLS ({@code null}: plain TCP). */
@@ -136,7 +137,7 @@ final class SourceNode implements AutoCloseable {
             WedgeCycles cycles = null;
             if (volume == null && cycle == null) {
                 // before any write of ours; a promoted replica's new buffer (generation > 0) is in step already
-                PrimaryStamp.check(side.volumeDir(), s.volume(), buffer, side.created() && s.generation() == 0);
+                PrimaryStamp.check(side.volumeDir(), s.volume(), buffer, side.created() && s.generation().getAsLong() == 0);
                 endCycleMode(s.volume(), s.sizeBytes(), buffer); // a switch from cycle mode: a cycle boundary
                 WedgeConfig wedgeConfig = WedgeConfig.of(s.nbd(), s.export(), s.volume(), s.sizeBytes(),
                         s.sinkWrapper().apply(CaptureSink.of(buffer)));

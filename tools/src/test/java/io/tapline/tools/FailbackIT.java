@@ -152,15 +152,17 @@ class FailbackIT {
 
     @Test
     void splitBrainIsRefusedUntilResolvedAndNeitherSideLosesItsWrites() throws Exception {
-        try (Sites s = new Sites()) {
+        try (Sites s = new Sites(); ShapedLine bToA = new ShapedLine(s.aLink, 1L << 30)) {
             s.startB();
             s.startA();
             HostWrites.random4k(s.aUri(), SIZE, 200, 12);
             awaitSynced(s.aBuffer(), s);
+            // The link is cut both ways: A's shipping paused, B's link to A through a line that is down.
             TaplineProcess.run(CLI, "ship", "pause", "--buffer", s.aBuffer().toString(), "--volume", "vol1")
-                    .orFail("ship pause"); // the link is cut: both sides go on alone
+                    .orFail("ship pause");
+            bToA.cut(true);
             TaplineProcess.run(CLI, "promote", "--remote", hp(s.bLink), "--volume", "vol1", "--force", "--peer",
-                    hp(s.aLink)).orFail("promote");
+                    hp(bToA.address())).orFail("promote");
             // A's next write must carry a capture time after the promotion (both sites read one clock here).
             long promotedAt = java.time.Instant.parse(nodeStatus(s.bData()).get("roleChanged").asText()).toEpochMilli();
             Poll.until(Duration.ofSeconds(5), () -> "the clock passes the promotion",
@@ -169,6 +171,7 @@ class FailbackIT {
             s.write(s.bUri(), 0xb1, 12L << 20, "128k");
             TaplineProcess.run(CLI, "ship", "resume", "--buffer", s.aBuffer().toString(), "--volume", "vol1")
                     .orFail("ship resume"); // the link is back
+            bToA.cut(false);
 
             JsonNode a = awaitState(s.aBuffer().resolve("node"), "split-brain");
             assertTrue(a.get("reason").asText().contains("written on both sides"), a.toString());
@@ -214,7 +217,56 @@ class FailbackIT {
             assertEquals(0, r.exitCode(), "B -> C synced again: " + r.output() + "\n--- B:\n" + s.b.logText());
             assertTrue(allBytes(cReplica, 10L << 20, 1 << 20, (byte) 0xb7), "B's host write reached C");
             assertEquals(Peers.md5(s.bReplica()), Peers.md5(cReplica), "C == B after writes on the promoted B");
+            // C follows B's generation (the hop announces the one its node follows now), so a forced
+            // promotion of C starts above it: never two primaries of one generation.
+            awaitField(cData, "generation", "2");
+            String promoted = TaplineProcess.run(CLI, "promote", "--remote", hp(cLink), "--volume", "vol1", "--force")
+                    .orFail("promote C").output();
+            assertTrue(promoted.contains("generation 3"), promoted);
         }
+    }
+
+    /**
+     * The old primary A still serves its host but does not ship to B (paused): B's forced
+     * promotion reaches A through B's own link to it, and A's host is refused at once instead of
+     * writing beside the new primary; once A ships again, B's refusal makes it rejoin.
+     */
+    @Test
+    void aLiveOldPrimaryStopsItsHostWhenTheNewerPrimaryShipsToIt() throws Exception {
+        try (Sites s = new Sites()) {
+            s.startB();
+            s.startA();
+            HostWrites.random4k(s.aUri(), SIZE, 100, 15);
+            awaitSynced(s.aBuffer(), s);
+            TaplineProcess.run(CLI, "ship", "pause", "--buffer", s.aBuffer().toString(), "--volume", "vol1")
+                    .orFail("ship pause on A");
+            s.write(s.aUri(), 0xa6, 16L << 20, "64k"); // captured on A, never shipped
+            String promoted = TaplineProcess.run(CLI, "promote", "--remote", hp(s.bLink), "--volume", "vol1",
+                    "--force", "--peer", hp(s.aLink)).orFail("promote B").output();
+            assertTrue(promoted.contains("generation 2"), promoted);
+            JsonNode a = awaitState(s.aBuffer().resolve("node"), "superseded");
+            assertTrue(a.get("reason").asText().contains("older than generation 2"), a.toString());
+            Peers.Result refused = Peers.run(PEER, "qemu-io", "-f", "raw", "-c", "write -P 1 0 4k", s.aUri());
+            assertTrue(refused.output().contains("Operation not permitted"), "A's host stopped: " + refused.output());
+
+            TaplineProcess.run(CLI, "ship", "resume", "--buffer", s.aBuffer().toString(), "--volume", "vol1")
+                    .orFail("ship resume on A");
+            a = awaitField(s.aBuffer().resolve("node"), "role", "secondary");
+            assertEquals("secondary", a.get("role").asText(), a.toString());
+            assertEquals(2, a.get("generation").asLong(), a.toString());
+            s.write(s.bUri(), 0xb8, 8L << 20, "64k");
+            s.awaitBSyncedToA();
+            assertEquals(Peers.md5(s.bReplica()), Peers.md5(s.aImage()), "A == B after the rejoin");
+            Path discarded = s.aBuffer().resolve("node").resolve("vol1").resolve("discarded-1.img");
+            assertTrue(allBytes(discarded, 16L << 20, 64 << 10, (byte) 0xa6), "A's unshipped write kept aside");
+        }
+    }
+
+    private static JsonNode awaitField(Path data, String field, String value) throws Exception {
+        JsonNode[] v = {nodeStatus(data)};
+        Poll.until(Duration.ofSeconds(60), () -> field + " " + value + ": " + v[0],
+                Poll.of(() -> (v[0] = nodeStatus(data)).get(field).asText().equals(value)));
+        return v[0];
     }
 
     @Test

@@ -20,7 +20,9 @@ final class ShapedLine implements AutoCloseable {
     private final InetSocketAddress target;
     private final long bytesPerSecond;
     private final AtomicLong carried = new AtomicLong();
+    private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    private volatile boolean cut;
 
     ShapedLine(InetSocketAddress target, long bytesPerSecond) throws IOException {
         this.target = target;
@@ -35,6 +37,19 @@ final class ShapedLine implements AutoCloseable {
         return new InetSocketAddress("127.0.0.1", server.getLocalPort());
     }
 
+    /**
+     * Cuts the line (every connection on it is closed and new ones are closed at once, as a
+     * partition would drop them) or restores it.
+     */
+    void cut(boolean down) throws IOException {
+        cut = down;
+        if (down) {
+            for (Socket s : open) {
+                s.close();
+            }
+        }
+    }
+
     /** Bytes carried from sources to the target so far. */
     long carried() {
         return carried.get();
@@ -44,6 +59,10 @@ final class ShapedLine implements AutoCloseable {
         while (!closed) {
             try {
                 Socket in = server.accept();
+                if (cut) {
+                    in.close();
+                    continue;
+                }
                 Socket out = new Socket();
                 try {
                     out.connect(target, 5000);
@@ -54,6 +73,8 @@ final class ShapedLine implements AutoCloseable {
                 }
                 in.setTcpNoDelay(true);
                 out.setTcpNoDelay(true);
+                open.add(in);
+                open.add(out);
                 pump(in, out, true);
                 pump(out, in, false);
             } catch (IOException e) {
@@ -84,6 +105,8 @@ final class ShapedLine implements AutoCloseable {
             } catch (IOException | InterruptedException e) {
                 // the other side closed: so does this direction
             } finally {
+                open.remove(from);
+                open.remove(to);
                 try {
                     from.close();
                     to.close();

@@ -68,6 +68,8 @@ public final class Shipper implements Closeable {
     static final long CONNECT_ATTEMPT_MILLIS = 1000;
     /** How often a live link tells the replayer the source's newest captured sequence. */
     private static final long HEAD_EVERY_NANOS = 1_000_000_000L;
+    /** The generation the current session's replayer was told (HELLO, then CONTROLs); the shipper's thread only. */
+    private long announcedGeneration;
     /**
      * {@code -Dtapline.ship.silenceTimeoutMillis}: a session in which the replayer said nothing for this
      * long (no ACK, no report, although it announced a heartbeat) ends as a link failure and
@@ -209,6 +211,19 @@ public final class Shipper implements Closeable {
      * itself out of sync with no consistent point and the next resync compares the whole volume.
      * Never skipped over. Records the buffer no longer holds, or an unknown CRC, cannot be checked.
      */
+    /**
+     * A cascade hop's node may learn a newer generation while its session is open (its upstream
+     * was promoted): the next replica must learn it too, or a later promotion there could start a
+     * generation some other primary already has.
+     */
+    private void announceNewerGeneration(LinkSession s) {
+        long generation = config.generation().getAsLong();
+        if (generation > announcedGeneration) {
+            s.sendControl(new io.tapline.journey.control.SourceGeneration(generation));
+            announcedGeneration = generation;
+        }
+    }
+
     private void checkHistory(LinkSession s, io.tapline.journey.control.ReplicaStateReport report)
             throws IOException, InterruptedException {
         long seq = report.lastApplied();
@@ -435,12 +450,12 @@ public final class Shipper implements Closeable {
         long upAtNanos = 0; // when the session came up (0: it never did), and what was acknowledged then
         long ackedAtUp = 0;
         try {
+            long generation = config.generation().getAsLong();
             connect.channel().writeAndFlush(new JourneyMessage.Hello(JourneyProtocol.VERSION, config.sourceId(),
-                    config.volumeId(), config.volumeSizeBytes(), config.blockSizeBytes(), config.credential()));
+                    config.volumeId(), config.volumeSizeBytes(), config.blockSizeBytes(), config.credential(),
+                    generation));
             long lastApplied = s.awaitWelcome(config.handshakeTimeout().toMillis());
-            if (config.generation() > 0) {
-                s.sendControl(new io.tapline.journey.control.SourceGeneration(config.generation()));
-            }
+            announcedGeneration = generation;
             long resumeAfter = resumePoint(s, lastApplied);
             if (resumeAfter < 0) {
                 return s.failureReason();
@@ -590,6 +605,7 @@ public final class Shipper implements Closeable {
                     // How far this source got: a replica promoted after losing it says what never arrived.
                     s.sendControl(new io.tapline.journey.control.SourceHead(source.lastSequence(),
                             System.currentTimeMillis()));
+                    announceNewerGeneration(s);
                     headSentNanos = System.nanoTime();
                 }
                 String unanswered = s.unanswered(System.nanoTime(), silenceTimeoutNanos);

@@ -24,8 +24,9 @@ import java.util.Objects;
  *                           jitter); default 5 s
  * @param handshakeTimeout   bound on HELLO/WELCOME (a TCP connect: at most 1 s); default 10 s
  * @param credential         shared secret sent in HELLO; empty for none
- * @param generation         the source's generation (failover), announced after each WELCOME
- *                           so the replica learns it; 0 for none
+ * @param generation         the source's generation (failover), read at each HELLO (which carries
+ *                           it) and about once a second after (a newer one is announced in a
+ *                           CONTROL), so the replica learns it; 0 for none
  * @param tls                TLS with mutual authentication for the link; null for plain TCP
  */
 public record ShipperConfig(
@@ -40,7 +41,7 @@ public record ShipperConfig(
         Duration maxBackoff,
         Duration handshakeTimeout,
         String credential,
-        long generation,
+        java.util.function.LongSupplier generation,
         io.tapline.journey.tls.TlsConfig tls) {
 
     public static final int DEFAULT_MAX_BATCH_BYTES = 4 << 20;
@@ -48,6 +49,7 @@ public record ShipperConfig(
     public static final Duration DEFAULT_MIN_BACKOFF = Duration.ofMillis(100);
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(5);
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+    private static final java.util.function.LongSupplier NO_GENERATION = () -> 0;
 
     public ShipperConfig {
         Objects.requireNonNull(remote, "remote");
@@ -57,6 +59,7 @@ public record ShipperConfig(
         Objects.requireNonNull(maxBackoff, "maxBackoff");
         Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
         Objects.requireNonNull(credential, "credential");
+        Objects.requireNonNull(generation, "generation");
         if (volumeId.isEmpty()) {
             throw new IllegalArgumentException("volumeId: \"\" (expected: 1..255 UTF-8 bytes)");
         }
@@ -88,7 +91,7 @@ public record ShipperConfig(
     public static ShipperConfig of(InetSocketAddress remote, String sourceId, String volumeId, long volumeSizeBytes,
             int blockSizeBytes) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, DEFAULT_MAX_BATCH_BYTES,
-                DEFAULT_MAX_IN_FLIGHT_BATCHES, DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_HANDSHAKE_TIMEOUT, "", 0, null);
+                DEFAULT_MAX_IN_FLIGHT_BATCHES, DEFAULT_MIN_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_HANDSHAKE_TIMEOUT, "", NO_GENERATION, null);
     }
 
     public ShipperConfig withMaxBatchBytes(int bytes) {
@@ -116,7 +119,19 @@ public record ShipperConfig(
                 maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, secret, generation, tls);
     }
 
+    /** A fixed generation ({@code g} 0: none). */
     public ShipperConfig withGeneration(long g) {
+        if (g < 0) {
+            throw new IllegalArgumentException("generation: " + g + " (expected: >= 0)");
+        }
+        return withGeneration(() -> g);
+    }
+
+    /**
+     * A generation that may grow while the shipper runs (a cascade hop announces the one its node
+     * follows now); read at each HELLO and about once a second, so it must be cheap.
+     */
+    public ShipperConfig withGeneration(java.util.function.LongSupplier g) {
         return new ShipperConfig(remote, sourceId, volumeId, volumeSizeBytes, blockSizeBytes, maxBatchBytes,
                 maxInFlightBatches, minBackoff, maxBackoff, handshakeTimeout, credential, g, tls);
     }
