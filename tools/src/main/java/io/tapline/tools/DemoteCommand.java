@@ -21,6 +21,10 @@ final class DemoteCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // The node fences its host, then waits for its remotes to take every write: say so, or a
+        // link that is down looks like a hang for those seconds.
+        System.err.println("demoting volume " + target.volume + " on " + ReplicationAddresses.hostPort(target.remote) + ": its host is refused from now on; waiting up to "
+                + ReplicaExports.DRAIN_TIMEOUT.toSeconds() + " s for its remotes to acknowledge every write...");
         return target.run(AdminRequest.DEMOTE, 0, "", 300_000);
     }
 }
