@@ -8,8 +8,10 @@ import io.tapline.snoop.tcp.StreamConsumer;
 import io.tapline.snoop.tcp.TcpReassembler;
 import io.tapline.snoop.tcp.TcpSegment;
 import io.tapline.snoop.volume.SnoopSink;
+import io.tapline.snoop.volume.VolumeKey;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -25,12 +27,21 @@ import java.util.Map;
  * <p>Not thread-safe: the capture thread owns it.
  */
 public final class SnoopPipeline {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SnoopPipeline.class);
     private final SnoopSink sink;
     private final SnoopConfig config;
     private final LunGeometry geometry;
     private final Map<FlowKey, Connection> connections = new HashMap<>();
     private long segments;
     private long ignoredConnections;
+    /** Flows ignored when joined mid-stream: each counted and logged once. */
+    private final java.util.Set<FlowKey> ignoredFlows = new java.util.HashSet<>();
+    private static final int MAX_IGNORED_FLOWS_KEPT = 65536;
+    /** Server ports learned from connections whose handshake was seen: a later mid-stream join to one is decoded. */
+    private final java.util.Set<Integer> learnedNbdPorts = new java.util.HashSet<>();
+    private final java.util.Set<Integer> learnedIscsiPorts = new java.util.HashSet<>();
+    /** The volumes each decoded server endpoint ({@code host:port}) served, for the ignored connections' GAPs. */
+    private final Map<String, java.util.Set<VolumeKey>> volumesByServer = new HashMap<>();
 
     public SnoopPipeline(SnoopSink sink, SnoopConfig config) {
         this.sink = sink;
@@ -96,12 +107,27 @@ public final class SnoopPipeline {
         if (known(f.srcPort())) {
             return new Connection(f.reversed(), true);
         }
-        ignoredConnections++;
+        if (s.payloadBytes() == 0) {
+            return null; // an ACK or FIN after a connection ended, or before its data: nothing to decode yet
+        }
+        if (ignoredFlows.size() >= MAX_IGNORED_FLOWS_KEPT) {
+            ignoredFlows.clear(); // a bound on memory: a flow forgotten here is only counted again
+        }
+        if (ignoredFlows.add(s.flow().canonical())) {
+            ignoredConnections++;
+            LOG.info("connection ignored client={} server={}: joined mid-stream on a port not named by --nbd-port or"
+                    + " --iscsi-port (its protocol is unknown)", f.source(), f.destination());
+        }
         return null;
     }
 
     private boolean known(int port) {
-        return config.iscsiPorts().contains(port) || config.nbdPorts().contains(port);
+        return config.iscsiPorts().contains(port) || config.nbdPorts().contains(port) || learnedIscsiPorts.contains(port)
+                || learnedNbdPorts.contains(port);
+    }
+
+    private boolean iscsiPort(int port) {
+        return config.iscsiPorts().contains(port) || learnedIscsiPorts.contains(port);
     }
 
     /** End of capture: every held byte is delivered (holes as gaps) and every stream ended. */
@@ -110,31 +136,88 @@ public final class SnoopPipeline {
             c.finish();
         }
         connections.clear();
+        gapVolumesOfIgnoredConnections();
+    }
+
+    /**
+     * A connection joined mid-stream before its server's protocol showed (the server port was
+     * learned later in the capture, from a connection whose handshake was seen) was left alone:
+     * its writes are missing from that server's volumes, so each gets a whole-volume GAP.
+     */
+    private void gapVolumesOfIgnoredConnections() {
+        for (FlowKey f : ignoredFlows) {
+            for (String endpoint : List.of(f.source(), f.destination())) {
+                for (VolumeKey v : volumesByServer.getOrDefault(endpoint, java.util.Set.of())) {
+                    sink.gap(v, 0, SnoopSink.WHOLE_VOLUME, "a connection to this volume's server (" + f.source() + " - "
+                            + f.destination() + ") was joined mid-stream before its protocol was known and not"
+                            + " decoded: its writes are missing (name the port with --nbd-port or --iscsi-port)");
+                }
+            }
+        }
+        ignoredFlows.clear();
     }
 
     public long segments() {
         return segments;
     }
 
+    /** TCP connections seen whose protocol is not iSCSI or NBD, or could not be told: left alone. */
     public long ignoredConnections() {
         return ignoredConnections;
     }
 
+    /** The pipeline's sink, noting each volume the server at {@code endpoint} serves. */
+    private SnoopSink volumesOf(String endpoint) {
+        java.util.Set<VolumeKey> volumes = volumesByServer.computeIfAbsent(endpoint, e -> new java.util.HashSet<>());
+        return new SnoopSink() {
+            @Override
+            public void geometry(VolumeKey volume, long sizeBytes, int blockSizeBytes) {
+                volumes.add(volume);
+                sink.geometry(volume, sizeBytes, blockSizeBytes);
+            }
+
+            @Override
+            public void completed(VolumeKey volume, io.tapline.log.RecordKind kind, long offsetBytes, long lengthBytes,
+                    int flags, io.tapline.log.Provenance provenance, byte[] payload) {
+                sink.completed(volume, kind, offsetBytes, lengthBytes, flags, provenance, payload);
+            }
+
+            @Override
+            public void gap(VolumeKey volume, long offsetBytes, long lengthBytes, String reason) {
+                sink.gap(volume, offsetBytes, lengthBytes, reason);
+            }
+
+            @Override
+            public void readSeen(VolumeKey volume) {
+                sink.readSeen(volume);
+            }
+        };
+    }
+
     /**
      * Holds both directions until the protocol is known, then hands them to the decoder. Bytes
-     * before the decision are replayed to it.
+     * before the decision are replayed to it: a capture that merged the two directions' taps may
+     * show the client's first bytes (NBD's client flags) before the server's greeting, or the
+     * target's login response before the initiator's login. A connection to a port named in
+     * {@link SnoopConfig#nbdPorts()} or {@link SnoopConfig#iscsiPorts()} is decided by its port.
      */
     private final class Sniffer {
+        /** Bytes held per direction while undecided; past it (or with both sides seen) the connection is ignored. */
+        private static final int MAX_HELD_BYTES = 64 << 10;
         final FlowKey flow;
         final boolean midStream;
         StreamConsumer toClientSide;
         StreamConsumer toServerSide;
         boolean decided;
+        final java.io.ByteArrayOutputStream heldFromClient = new java.io.ByteArrayOutputStream();
+        final java.io.ByteArrayOutputStream heldFromServer = new java.io.ByteArrayOutputStream();
 
         Sniffer(FlowKey flow, boolean midStream) {
             this.flow = flow;
             this.midStream = midStream;
             if (midStream) {
+                decide(iscsiPort(flow.dstPort()));
+            } else if (config.nbdPorts().contains(flow.dstPort()) || config.iscsiPorts().contains(flow.dstPort())) {
                 decide(config.iscsiPorts().contains(flow.dstPort()));
             }
         }
@@ -144,6 +227,10 @@ public final class SnoopPipeline {
 
         void decide(boolean iscsi) {
             decided = true;
+            if (!midStream) {
+                (iscsi ? learnedIscsiPorts : learnedNbdPorts).add(flow.dstPort());
+            }
+            SnoopSink sink = volumesOf(flow.destination());
             if (iscsi) {
                 IscsiConnection conn = new IscsiConnection(flow.source(), flow.destination(), sink, geometry);
                 toServerSide = conn.initiatorStream();
@@ -161,6 +248,30 @@ public final class SnoopPipeline {
             }
         }
 
+        /** Neither side's first bytes name a protocol Tapline decodes: the connection is left alone, and said so. */
+        void ignore(String why) {
+            decided = true;
+            ignoredConnections++;
+            heldFromClient.reset();
+            heldFromServer.reset();
+            LOG.info("connection ignored client={} server={}: {} (name its server port with --nbd-port or"
+                    + " --iscsi-port to decode it)", flow.source(), flow.destination(), why);
+        }
+
+        /** Hands what was held to the decoder, once the protocol is known. */
+        void replayHeld() {
+            byte[] c = heldFromClient.toByteArray();
+            byte[] s = heldFromServer.toByteArray();
+            heldFromClient.reset();
+            heldFromServer.reset();
+            if (c.length > 0) {
+                toServerSide.data(c, 0, c.length);
+            }
+            if (s.length > 0) {
+                toClientSide.data(s, 0, s.length);
+            }
+        }
+
         private final class Side implements StreamConsumer {
             final boolean fromClient;
 
@@ -174,16 +285,8 @@ public final class SnoopPipeline {
 
             @Override
             public void data(byte[] bytes, int offset, int length) {
-                if (!decided) {
-                    boolean nbdGreeting = !fromClient && length >= 8 && new String(bytes, offset, 8,
-                            java.nio.charset.StandardCharsets.ISO_8859_1).equals("NBDMAGIC");
-                    boolean iscsiLogin = fromClient && (bytes[offset] & 0x3F) == 0x03;
-                    if (!nbdGreeting && !iscsiLogin) {
-                        ignoredConnections++;
-                        decided = true;
-                        return;
-                    }
-                    decide(iscsiLogin);
+                if (!decided && !sniff(bytes, offset, length)) {
+                    return;
                 }
                 StreamConsumer t = target();
                 if (t != null) {
@@ -191,11 +294,55 @@ public final class SnoopPipeline {
                 }
             }
 
+            /** Whether these bytes go to a decoder now (false: held, or the connection is ignored). */
+            private boolean sniff(byte[] bytes, int offset, int length) {
+                java.io.ByteArrayOutputStream held = fromClient ? heldFromClient : heldFromServer;
+                byte[] first = bytes;
+                int from = offset;
+                int n = length;
+                if (held.size() > 0) { // the first bytes of this side arrived in pieces
+                    held.write(bytes, offset, length);
+                    first = held.toByteArray();
+                    from = 0;
+                    n = first.length;
+                }
+                boolean nbdGreeting = !fromClient && n >= 8 && new String(first, from, 8,
+                        java.nio.charset.StandardCharsets.ISO_8859_1).equals("NBDMAGIC");
+                boolean iscsiLogin = fromClient && n > 0 && (first[from] & 0x3F) == 0x03;
+                if (nbdGreeting || iscsiLogin) {
+                    if (held.size() > 0) {
+                        held.reset();
+                    }
+                    decide(iscsiLogin);
+                    target().data(first, from, n);
+                    replayHeld();
+                    return false;
+                }
+                boolean mayStillGreet = !fromClient && n < 8 && "NBDMAGIC".startsWith(new String(first, from, n,
+                        java.nio.charset.StandardCharsets.ISO_8859_1));
+                java.io.ByteArrayOutputStream other = fromClient ? heldFromServer : heldFromClient;
+                if (!mayStillGreet && (other.size() > 0 || !fromClient)) {
+                    // the server spoke and it is no NBD greeting, or both sides spoke and neither decides
+                    ignore(fromClient ? "neither side's first bytes are an NBD greeting or an iSCSI login"
+                            : "the server's first bytes are no NBD greeting (and no iSCSI login came first)");
+                    return false;
+                }
+                if (held.size() == 0) {
+                    held.write(bytes, offset, length);
+                }
+                if (held.size() > MAX_HELD_BYTES) {
+                    ignore("more than " + MAX_HELD_BYTES + " bytes before the protocol showed");
+                }
+                return false;
+            }
+
             @Override
             public void gap(long lengthBytes) {
                 StreamConsumer t = target();
                 if (t != null) {
                     t.gap(lengthBytes);
+                } else if (!decided) {
+                    ignore("bytes lost before the protocol showed");
                 }
             }
 

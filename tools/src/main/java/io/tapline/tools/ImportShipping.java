@@ -47,6 +47,7 @@ final class ImportShipping {
      */
     List<Map<String, Object>> await() throws InterruptedException {
         long started = System.nanoTime();
+        long ackedAt = 0;
         long deadline = started + timeout.toNanos();
         long nextProgress = started;
         while (true) {
@@ -58,7 +59,14 @@ final class ImportShipping {
             List<ShippingProgress> progress = router.shippingProgress();
             refusal(progress);
             long now = System.nanoTime();
-            boolean done = behind(progress).isEmpty();
+            boolean acked = behind(progress).isEmpty();
+            if (acked && ackedAt == 0) {
+                ackedAt = now;
+            }
+            // The replica's state is read from its report at the last record (it follows the ACK):
+            // an earlier report may say consistent of a replica the last records made out of sync.
+            boolean reported = acked && unreported(progress) == 0;
+            boolean done = reported || (acked && now - ackedAt > REPORT_WAIT_NANOS);
             if (done || now >= nextProgress) {
                 progressOut.println(line(progress, now - started));
                 nextProgress = now + PROGRESS_EVERY_NANOS;
@@ -87,6 +95,26 @@ final class ImportShipping {
                 }
             }
         }
+    }
+
+    /** How long after the last ACK the replicas' reports at the last record are waited for. */
+    private static final long REPORT_WAIT_NANOS = 10_000_000_000L;
+
+    /** Links whose replica has not reported its state at the volume's last record yet. */
+    private static int unreported(List<ShippingProgress> progress) {
+        int n = 0;
+        for (ShippingProgress p : progress) {
+            for (ShipperStatus st : p.links()) {
+                if (!coversLast(st, p)) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    private static boolean coversLast(ShipperStatus st, ShippingProgress p) {
+        return st.replica() != null && st.replica().lastApplied() >= p.lastSequence();
     }
 
     /** What is still missing: one entry per volume and remote behind. */
@@ -131,7 +159,7 @@ final class ImportShipping {
                 m.put("remote", st.address());
                 m.put("captured", p.lastSequence());
                 m.put("acked", st.lastAckedSequence());
-                m.put("replica", st.replica() == null ? null : st.replica().state());
+                m.put("replica", coversLast(st, p) ? st.replica().state() : "unknown");
                 out.add(m);
             }
         }

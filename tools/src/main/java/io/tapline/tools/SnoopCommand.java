@@ -268,7 +268,8 @@ final class SnoopCommand implements Callable<Integer> {
         Map<String, Object> summary = new LinkedHashMap<>();
         try (PcapCapture capture = PcapCapture.openFile(source.pcap, frameFilter)) {
             int[] lastPercent = {-1};
-            capture.run(new SnoopPipeline(router, config), router, read -> {
+            SnoopPipeline pipeline = new SnoopPipeline(router, config);
+            capture.run(pipeline, router, read -> {
                 int percent = fileBytes == 0 ? 100 : (int) Math.min(100, read * 100 / fileBytes);
                 if (percent != lastPercent[0]) {
                     lastPercent[0] = percent;
@@ -286,6 +287,7 @@ final class SnoopCommand implements Callable<Integer> {
                 summary.put("filteredOutPackets", capture.counters().filteredOutPackets());
             }
             summary.put("fileError", capture.counters().fileError());
+            summary.put("ignoredConnections", pipeline.ignoredConnections());
         } catch (IllegalArgumentException e) {
             // a filter that compiles for Ethernet but not for a link type met later in the file
             if (e.getMessage() != null && e.getMessage().startsWith("--filter")) {
@@ -317,6 +319,11 @@ final class SnoopCommand implements Callable<Integer> {
             router.close(); // each volume's link-status.json: its links marked stopped
         }
         print(summary);
+        String incomplete = ImportOutcome.incomplete(summary);
+        if (incomplete != null) {
+            System.err.println("tapline snoop: imported, but " + incomplete);
+            return ImportOutcome.INCOMPLETE_EXIT;
+        }
         return 0;
     }
 

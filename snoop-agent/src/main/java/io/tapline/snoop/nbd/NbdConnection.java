@@ -38,18 +38,41 @@ import org.slf4j.LoggerFactory;
 public final class NbdConnection {
     private static final Logger log = LoggerFactory.getLogger(NbdConnection.class);
     private static final int NBD_BLOCK_SIZE_BYTES = 4096;
+    /** Replies kept while their requests have not shown; past it the capture has lost its framing. */
+    static final int MAX_EARLY_REPLIES = 4096;
+
+    /** A request in flight, its {@link ConcurrentOverlaps} ticket (-1: none), and whether its end was reported. */
+    private static final class InFlight {
+        final NbdRequest request;
+        long ticket;
+        boolean reportedUnanswered;
+
+        InFlight(NbdRequest request, long ticket) {
+            this.request = request;
+            this.ticket = ticket;
+        }
+    }
 
     private final String clientAddress;
     private final String serverAddress;
     private final SnoopSink sink;
     private final NbdRequestDecoder requests;
     private final NbdReplyDecoder replies;
-    private final Map<Long, NbdRequest> outstanding = new HashMap<>();
+    /**
+     * Requests sent and not yet answered, by cookie, oldest first: a client may reuse a cookie once
+     * it has the reply (qemu uses one for every request), and a capture may show its next request
+     * before that reply (taps of the two directions merged), so a cookie can name several.
+     */
+    private final Map<Long, java.util.ArrayDeque<InFlight>> outstanding = new HashMap<>();
     private final Map<Long, Boolean> chunkErrors = new HashMap<>();
-    /** Cookies of pending requests already reported as unanswered by {@link #ended}. */
-    private final java.util.Set<Long> unanswered = new java.util.HashSet<>();
-    /** Data-changing requests in flight: their {@link ConcurrentOverlaps} tickets, by cookie. */
-    private final Map<Long, Long> tickets = new HashMap<>();
+    /**
+     * Replies seen before their request (the server's direction ahead of the client's in the
+     * capture, or a write's payload still arriving): their outcome, by cookie, oldest first, applied
+     * when the request shows. Bounded by {@link #MAX_EARLY_REPLIES}.
+     */
+    private final Map<Long, java.util.ArrayDeque<Boolean>> earlyReplies = new HashMap<>();
+    private int earlyReplyCount;
+    private boolean clientEnded;
     private final ConcurrentOverlaps overlaps;
     private String export = "";
     private long sizeBytes = -1;
@@ -144,15 +167,47 @@ public final class NbdConnection {
         if (r.command() == NbdCommand.READ) {
             sink.readSeen(v);
         }
-        if (r.command() != NbdCommand.DISC) { // NBD_CMD_DISC has no reply
-            outstanding.put(r.cookie(), r);
-            if (changesData(r.command())) {
-                Long earlier = tickets.put(r.cookie(), overlaps.sent());
-                if (earlier != null) {
-                    overlaps.forget(earlier); // a cookie reused before its reply: the old one is not followed
-                }
-            }
+        if (r.command() == NbdCommand.DISC) {
+            return; // NBD_CMD_DISC has no reply
         }
+        InFlight f = new InFlight(r, changesData(r.command()) ? overlaps.sent() : -1);
+        java.util.ArrayDeque<Boolean> early = earlyReplies.get(r.cookie());
+        if (early != null) {
+            boolean ok = early.poll();
+            earlyReplyCount--;
+            if (early.isEmpty()) {
+                earlyReplies.remove(r.cookie());
+            }
+            complete(v, f, ok); // its reply came first in the capture
+            return;
+        }
+        outstanding.computeIfAbsent(r.cookie(), c -> new java.util.ArrayDeque<>(1)).add(f);
+    }
+
+    /** The oldest request in flight under {@code cookie}, removed; null when none. */
+    private InFlight answered(long cookie) {
+        java.util.ArrayDeque<InFlight> q = outstanding.get(cookie);
+        if (q == null) {
+            return null;
+        }
+        InFlight f = q.poll();
+        if (q.isEmpty()) {
+            outstanding.remove(cookie);
+        }
+        return f;
+    }
+
+    /** A reply whose request has not shown (yet): kept for it, or the framing is lost past the bound. */
+    private void early(long cookie, boolean ok) {
+        if (!inTransmission) {
+            return;
+        }
+        if (earlyReplyCount >= MAX_EARLY_REPLIES) {
+            lost("more than " + MAX_EARLY_REPLIES + " replies to requests never captured (last cookie=" + cookie + ")");
+            return;
+        }
+        earlyReplies.computeIfAbsent(cookie, c -> new java.util.ArrayDeque<>(1)).add(ok);
+        earlyReplyCount++;
     }
 
     private static boolean changesData(NbdCommand command) {
@@ -163,20 +218,23 @@ public final class NbdConnection {
      * The request's outcome is known: where it overlaps one that was in flight with it, the server
      * may have applied them in either order (proto.md lets it), so that range gets a GAP.
      */
-    private void endedInFlight(VolumeKey v, NbdRequest r) {
-        Long ticket = tickets.remove(r.cookie());
-        if (ticket != null) {
-            overlaps.ended(ticket, v, new long[] {r.offsetBytes(), r.lengthBytes()}, r.cookie());
+    private void endedInFlight(VolumeKey v, InFlight f) {
+        if (f.ticket >= 0) {
+            NbdRequest r = f.request;
+            overlaps.ended(f.ticket, v, new long[] {r.offsetBytes(), r.lengthBytes()}, r.cookie());
+            f.ticket = -1;
         }
     }
 
-    /** A simple reply; returns its request (or null). */
+    /** A simple reply; returns its request (or null when it has not shown yet). */
     NbdRequest simpleReply(long cookie, long error) {
-        NbdRequest r = outstanding.remove(cookie);
-        if (r != null) {
-            complete(r, error == 0);
+        InFlight f = answered(cookie);
+        if (f == null) {
+            early(cookie, error == 0);
+            return null;
         }
-        return r;
+        complete(volume(), f, error == 0);
+        return f.request;
     }
 
     void chunk(long cookie, int type, boolean done) {
@@ -184,20 +242,21 @@ public final class NbdConnection {
             chunkErrors.put(cookie, Boolean.TRUE);
         }
         if (done) {
-            NbdRequest r = outstanding.remove(cookie);
             boolean error = chunkErrors.remove(cookie) != null;
-            if (r != null) {
-                complete(r, !error);
+            InFlight f = answered(cookie);
+            if (f == null) {
+                early(cookie, !error);
+            } else {
+                complete(volume(), f, !error);
             }
         }
     }
 
-    private void complete(NbdRequest r, boolean ok) {
-        VolumeKey v = volume();
+    private void complete(VolumeKey v, InFlight f, boolean ok) {
         try {
-            completeInOrder(v, r, ok);
+            completeInOrder(v, f.request, ok);
         } finally {
-            endedInFlight(v, r);
+            endedInFlight(v, f);
         }
     }
 
@@ -272,11 +331,26 @@ public final class NbdConnection {
             return;
         }
         VolumeKey v = volume();
-        for (NbdRequest r : outstanding.values()) {
-            if (unanswered.add(r.cookie())) {
-                unconfirmed(v, r, "no reply before the connection ended");
-                endedInFlight(v, r);
+        for (java.util.ArrayDeque<InFlight> q : outstanding.values()) {
+            for (InFlight f : q) {
+                if (!f.reportedUnanswered) {
+                    f.reportedUnanswered = true;
+                    unconfirmed(v, f.request, "no reply before the connection ended");
+                    endedInFlight(v, f);
+                }
             }
         }
+        if (clientEnded && earlyReplyCount > 0) {
+            // Answers to requests the capture never showed: what they did is unknown.
+            lost(earlyReplyCount + " replies to requests never captured (cookies " + earlyReplies.keySet() + ")");
+            earlyReplies.clear();
+            earlyReplyCount = 0;
+        }
+    }
+
+    /** The client's direction ended: no request follows, so a reply still waiting for one names a loss. */
+    void clientEnded() {
+        clientEnded = true;
+        ended();
     }
 }

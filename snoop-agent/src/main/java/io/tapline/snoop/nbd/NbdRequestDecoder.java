@@ -67,17 +67,23 @@ final class NbdRequestDecoder implements StreamConsumer {
     @Override
     public void gap(long lengthBytes) {
         connection.lost("client stream gap: " + lengthBytes + " bytes");
-        if (state == State.PAYLOAD && pendingWrite != null) {
-            connection.request(new NbdRequest(pendingWrite.cookie(), pendingWrite.type(), pendingWrite.flags(),
-                    pendingWrite.offsetBytes(), pendingWrite.lengthBytes(), null));
-            pendingWrite = null;
-        }
+        writeCutShort();
         enterResync();
     }
 
     @Override
     public void end() {
-        connection.ended();
+        writeCutShort(); // the capture ended inside a write's payload
+        connection.clientEnded();
+    }
+
+    /** A write whose payload was not all seen is still a request: a GAP over its range, never dropped. */
+    private void writeCutShort() {
+        if (state == State.PAYLOAD && pendingWrite != null) {
+            connection.request(new NbdRequest(pendingWrite.cookie(), pendingWrite.type(), pendingWrite.flags(),
+                    pendingWrite.offsetBytes(), pendingWrite.lengthBytes(), null));
+            pendingWrite = null;
+        }
     }
 
     private int clientFlags(byte[] b, int at, int n) {

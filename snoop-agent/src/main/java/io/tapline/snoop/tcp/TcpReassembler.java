@@ -102,6 +102,9 @@ public final class TcpReassembler {
             }
             drain();
         }
+        if (finPosition > nextPosition) {
+            skipTo(finPosition); // the FIN proves bytes were sent that the capture never showed
+        }
         end();
     }
 

@@ -155,6 +155,79 @@ class NbdConnectionTest {
     }
 
     @Test
+    void aCookieReusedBeforeTheEarlierReplyShowsAnswersItsRequestsInOrder() {
+        handshake();
+        byte[] a = new byte[4096];
+        java.util.Arrays.fill(a, (byte) 'a');
+        byte[] b = new byte[2048];
+        java.util.Arrays.fill(b, (byte) 'b');
+        // qemu reuses one cookie; the capture shows the next request before the earlier reply
+        request(0, NbdCommand.WRITE.wireValue(), 5, 0, a.length, a);
+        request(0, NbdCommand.WRITE.wireValue(), 5, 65536, b.length, b);
+        simpleReply(5, 0);
+        simpleReply(5, 0);
+        List<RecordingSink.Event> writes = sink.of("WRITE");
+        assertEquals(2, writes.size(), sink.events.toString());
+        assertEquals(0, writes.get(0).offsetBytes());
+        assertArrayEquals(a, writes.get(0).payload());
+        assertEquals(65536, writes.get(1).offsetBytes());
+        assertArrayEquals(b, writes.get(1).payload());
+        assertEquals(List.of(), sink.of("GAP"));
+    }
+
+    @Test
+    void aReplyBeforeItsWritesLastBytesCommitsTheWriteOnceItsPayloadEnds() {
+        handshake();
+        byte[] a = new byte[4096];
+        java.util.Arrays.fill(a, (byte) 'a');
+        byte[] header = ByteBuffer.allocate(28).putInt(REQUEST_MAGIC).putShort((short) 0)
+                .putShort((short) NbdCommand.WRITE.wireValue()).putLong(3).putLong(8192).putInt(a.length).array();
+        byteByByte(conn.clientStream(), header);
+        byteByByte(conn.clientStream(), java.util.Arrays.copyOf(a, 1000));
+        simpleReply(3, 0); // the server's direction ahead of the client's in the capture
+        assertEquals(List.of(), sink.of("WRITE"));
+        byteByByte(conn.clientStream(), java.util.Arrays.copyOfRange(a, 1000, a.length));
+        List<RecordingSink.Event> writes = sink.of("WRITE");
+        assertEquals(1, writes.size(), sink.events.toString());
+        assertArrayEquals(a, writes.get(0).payload());
+        conn.clientStream().end();
+        conn.serverStream().end();
+        assertEquals(List.of(), sink.of("GAP"));
+    }
+
+    @Test
+    void aWriteWhosePayloadTheCaptureCutShortIsAGapWhetherOrNotItsReplyShowed() {
+        handshake();
+        byte[] header = ByteBuffer.allocate(28).putInt(REQUEST_MAGIC).putShort((short) 0)
+                .putShort((short) NbdCommand.WRITE.wireValue()).putLong(3).putLong(8192).putInt(4096).array();
+        byteByByte(conn.clientStream(), header);
+        byteByByte(conn.clientStream(), new byte[1000]);
+        simpleReply(3, 0);
+        conn.clientStream().end(); // the capture file ends inside the payload
+        conn.serverStream().end();
+        assertEquals(List.of(), sink.of("WRITE"));
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(1, gaps.size(), sink.events.toString());
+        assertEquals(8192, gaps.get(0).offsetBytes());
+        assertEquals(4096, gaps.get(0).lengthBytes());
+    }
+
+    @Test
+    void aReplyToARequestNeverCapturedIsAWholeVolumeGap() {
+        handshake();
+        request(0, NbdCommand.FLUSH.wireValue(), 1, 0, 0, null);
+        simpleReply(1, 0);
+        simpleReply(77, 0); // its request was never seen
+        conn.serverStream().end();
+        assertEquals(List.of(), sink.of("GAP"), "the client's direction may still show it");
+        conn.clientStream().end();
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(1, gaps.size(), sink.events.toString());
+        assertEquals(0, gaps.get(0).offsetBytes());
+        assertEquals(io.tapline.snoop.volume.SnoopSink.WHOLE_VOLUME, gaps.get(0).lengthBytes());
+    }
+
+    @Test
     void writeNeverAnsweredBecomesAGapOnceAtConnectionEnd() {
         handshake();
         request(0, NbdCommand.WRITE.wireValue(), 9, 4096, 4, new byte[] {1, 2, 3, 4});

@@ -113,6 +113,19 @@ class TcpReassemblerTest {
     }
 
     @Test
+    void bytesBeforeAFinNeverCapturedAreAGapAtFinish() {
+        Stream s = new Stream();
+        TcpReassembler r = started(s);
+        r.segment(seg(ISN + 1, TcpSegment.ACK, "ab"));
+        r.segment(seg(ISN + 1 + 6, TcpSegment.ACK | TcpSegment.FIN, "")); // "cdef" sent, never captured
+        assertTrue(!s.ended, "the missing bytes may still come");
+        r.finish();
+        assertEquals(List.of("data 2", "gap 4"), s.events);
+        assertEquals(4, r.gapBytes());
+        assertTrue(s.ended);
+    }
+
+    @Test
     void rstEndsTheStreamAndReportsHeldHolesAsGaps() {
         Stream s = new Stream();
         TcpReassembler r = started(s);
