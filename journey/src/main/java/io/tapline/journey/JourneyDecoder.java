@@ -106,13 +106,26 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /** What a frame length that is text says: the peer speaks another protocol (an NBD server's greeting). */
+    private static String notJourney(long length) {
+        byte[] b = {(byte) (length >>> 24), (byte) (length >>> 16), (byte) (length >>> 8), (byte) length};
+        for (byte x : b) {
+            if (x < 0x20 || x > 0x7e) {
+                return "";
+            }
+        }
+        String text = new String(b, java.nio.charset.StandardCharsets.US_ASCII);
+        return text.equals("NBDM") ? ": the peer is an NBD server, not a Tapline replayer"
+                : ": the peer sent text (\"" + text + "\"...), it is not a Tapline replayer";
+    }
+
     private void readHeader(ByteBuf in) {
         if (in.readableBytes() < JourneyProtocol.FRAME_HEADER_BYTES) {
             return;
         }
         long length = in.readUnsignedInt();
         if (length < 1 || length > maxFrameBytes) {
-            throw fail("length: " + length + " (expected: 1.." + maxFrameBytes + ")");
+            throw fail("length: " + length + " (expected: 1.." + maxFrameBytes + ")" + notJourney(length));
         }
         int typeValue = in.readUnsignedByte();
         try {

@@ -128,7 +128,7 @@ final class ControlCommands {
                 + " (the remote as configured or as last set; repeatable).")
         List<String> remotes = new java.util.ArrayList<>();
 
-        @Option(names = "--resync-rate", paramLabel = "SIZE", converter = io.tapline.tools.cli.ByteSizeConverter.class,
+        @Option(names = "--resync-rate", paramLabel = "SIZE", converter = io.tapline.tools.cli.ByteSizeConverter.OrZero.class,
                 description = "Bytes of the primary a resync may read per second, e.g. 200M; 0 = unlimited.")
         Long resyncRate;
 
@@ -144,7 +144,7 @@ final class ControlCommands {
                     throw new CliFailure("--remote: " + r + " (expected: OLD=NEW, e.g. 10.0.0.8:7070=10.0.0.9:7070)", 2);
                 }
                 try {
-                    io.tapline.tools.cli.SocketAddressConverter.parse(r.substring(eq + 1)); // one line now, not later
+                    new io.tapline.tools.cli.SocketAddressConverter.Peer().convert(r.substring(eq + 1)); // one line now
                 } catch (picocli.CommandLine.TypeConversionException e) {
                     throw new CliFailure("--remote: " + e.getMessage(), 2);
                 }

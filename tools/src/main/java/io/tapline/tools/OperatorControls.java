@@ -184,7 +184,7 @@ final class OperatorControls {
             String[] f = line.strip().split("\\s+");
             if (f.length == 3 && f[0].equals("remote")) {
                 Shipper shipper = shipperFor(f[1]);
-                java.net.InetSocketAddress next = io.tapline.tools.cli.SocketAddressConverter.parse(f[2]);
+                java.net.InetSocketAddress next = new io.tapline.tools.cli.SocketAddressConverter.Peer().convert(f[2]);
                 changes.add(() -> shipper.retarget(next));
                 done.add("remote " + shipper.config().remoteId() + " now ships to " + f[2]);
             } else if (f.length == 2 && f[0].equals("resync-rate")) {

@@ -114,10 +114,12 @@ final class SnoopCommand implements Callable<Integer> {
                     + " buffer: a frame that does not fit is a drop (a whole-volume GAP).")
     Long decodeQueue;
 
-    @Option(names = "--capture-buffer", paramLabel = "SIZE", converter = ByteSizeConverter.class, defaultValue = "256M",
-            description = "Kernel capture buffer for live capture (default: ${DEFAULT-VALUE}: it must cover the JVM's"
+    @Option(names = "--capture-buffer", paramLabel = "SIZE", converter = ByteSizeConverter.class,
+            description = "Kernel capture buffer for live capture (default: 256M: it must cover the JVM's"
                     + " collection pauses, 10-30 ms, at line rate; loopback fills it twice per packet).")
-    long captureBuffer;
+    Long captureBuffer;
+
+    private static final long DEFAULT_CAPTURE_BUFFER_BYTES = 256L << 20;
 
     @Option(names = "--source", paramLabel = "VOLUME=URI",
             description = "A read-only path to the tapped volume VOLUME (repeatable; live capture only), so that a"
@@ -242,6 +244,12 @@ final class SnoopCommand implements Callable<Integer> {
                 }
             }
         }
+        if (file && captureBuffer != null) {
+            throw new CliFailure("--capture-buffer: only with --interface (a capture file is read, not captured)", 2);
+        }
+        if (file && http != null) {
+            throw new CliFailure("--http: only with --interface (an import prints its progress and summary instead)", 2);
+        }
         if (file && !sources.isEmpty()) {
             throw new CliFailure("--source: only with --interface (an import cannot resync: the volume may have"
                     + " changed since the capture was taken)", 2);
@@ -339,7 +347,8 @@ final class SnoopCommand implements Callable<Integer> {
         int snap = snaplen == null ? PcapCapture.MAX_SNAPLEN_BYTES : snaplen;
         PcapCapture capture;
         try {
-            capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE, captureBuffer), snap,
+            capture = PcapCapture.openLive(source.iface, filter, (int) Math.min(Integer.MAX_VALUE,
+                    captureBuffer == null ? DEFAULT_CAPTURE_BUFFER_BYTES : captureBuffer), snap,
                     decodeQueueBytes());
         } catch (IllegalArgumentException e) {
             throw new CliFailure(e.getMessage(), 2);

@@ -103,6 +103,7 @@ public class TaplineCli implements Runnable {
             cl.addSubcommand(c);
         }
         cl.registerConverter(InetSocketAddress.class, new SocketAddressConverter());
+        cl.registerConverter(java.time.Instant.class, TaplineCli::instant);
         cl.setParameterExceptionHandler(new BadArguments());
         cl.setExecutionExceptionHandler(new Failure(verbose));
         return cl;
@@ -170,9 +171,28 @@ public class TaplineCli implements Runnable {
         }
     }
 
+    /** A time option: ISO-8601 in UTC, said so when it does not parse (not the JDK's class names). */
+    private static java.time.Instant instant(String value) {
+        try {
+            return java.time.Instant.parse(value.strip());
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new CommandLine.TypeConversionException("time: '" + value
+                    + "' (expected: ISO-8601 in UTC, e.g. 2026-01-01T00:00:00Z)");
+        }
+    }
+
     private static String oneLine(Throwable ex) {
         if (ex instanceof NoSuchFileException nsf) {
             return "no such file: " + nsf.getFile();
+        }
+        if (ex instanceof java.nio.file.FileAlreadyExistsException fae) {
+            return "a file is in the way of a directory (or a file exists already): " + fae.getFile();
+        }
+        if (ex instanceof java.nio.file.AccessDeniedException ade) {
+            return "permission denied: " + ade.getFile();
+        }
+        if (ex instanceof java.nio.file.NotDirectoryException nde) {
+            return "not a directory: " + nde.getFile();
         }
         String message = ex.getMessage();
         if (message == null || message.isBlank()) {

@@ -262,7 +262,9 @@ class TaplineCliTest {
         "--interface lo --filter tcp~prot~80|--filter: 'tcp prot 80' (expected: a BPF expression",
         "--interface lo --iscsi-port 99999|--iscsi-port: 99999 (expected: 1 to 65535)",
         "--interface lo --nbd-port 0|--nbd-port: 0 (expected: 1 to 65535)",
-        "--pcap f.pcap --source v=nbd://127.0.0.1:1/v|--source: only with --interface"})
+        "--pcap f.pcap --source v=nbd://127.0.0.1:1/v|--source: only with --interface",
+        "--pcap f.pcap --capture-buffer 1M|--capture-buffer: only with --interface",
+        "--pcap f.pcap --http 127.0.0.1:1|--http: only with --interface"})
     void snoopRefusesAnOptionThatDoesNotFitInOneLineWithExitTwo(String args, String expected) throws Exception {
         java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("snoop", "--buffer",
                 dir.resolve("buffer").toString()));
@@ -273,6 +275,18 @@ class TaplineCliTest {
         assertEquals(2, o.exitCode(), o.err());
         assertTrue(o.err().startsWith("tapline: " + expected), o.err());
         assertEquals(1, o.err().lines().count(), o.err());
+    }
+
+    @Test
+    void configSetRefusesPortZeroForARemoteAndTakesZeroAsAnUnlimitedResyncRate() throws Exception {
+        Outcome zeroPort = run("config", "set", "--buffer", dir.resolve("buffer").toString(), "--volume", "v",
+                "--remote", "127.0.0.1:7070=127.0.0.1:0");
+        assertEquals(2, zeroPort.exitCode(), zeroPort.err());
+        assertTrue(zeroPort.err().startsWith("tapline: --remote: port: 0 in '127.0.0.1:0' (expected: the peer's port"),
+                zeroPort.err());
+        Outcome unlimited = run("config", "set", "--buffer", dir.resolve("buffer").toString(), "--volume", "v",
+                "--resync-rate", "0");
+        assertTrue(!unlimited.err().contains("size: '0'"), "0 = unlimited is accepted: " + unlimited.err());
     }
 
     @Test

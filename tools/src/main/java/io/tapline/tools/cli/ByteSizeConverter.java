@@ -9,6 +9,14 @@ import picocli.CommandLine.TypeConversionException;
  * (binary multiples, an optional trailing {@code B} or {@code iB}) into a positive byte count below 2^63.
  */
 public final class ByteSizeConverter implements ITypeConverter<Long> {
+    /** A size or 0 (for options where 0 means "no limit"). */
+    public static final class OrZero implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            return value.strip().equals("0") ? 0L : parse(value);
+        }
+    }
+
     @Override
     public Long convert(String value) {
         return parse(value);

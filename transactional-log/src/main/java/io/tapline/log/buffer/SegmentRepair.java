@@ -34,8 +34,11 @@ public final class SegmentRepair {
     }
 
     /**
-     * Truncates {@code segment} at {@code offsetBytes} and deletes the segments after it.
+     * Truncates {@code segment} at {@code offsetBytes} and deletes the segments after it, holding
+     * the buffer's lock meanwhile.
      *
+     * @throws IOException {@code buffer: DIR is in use by another process (...)} while a wedge or a
+     *         snoop has the buffer open
      * @throws IllegalArgumentException when the file is not a segment or the offset is outside it
      */
     public static Result truncateAt(Path segment, long offsetBytes) throws IOException {
@@ -50,6 +53,16 @@ public final class SegmentRepair {
                     "offsetBytes: " + offsetBytes + " (expected: 0.." + size + ") file=" + segment);
         }
         Path dir = segment.toAbsolutePath().getParent();
+        // A running wedge or snoop holds the buffer: cutting its segments under it loses records it
+        // may not have shipped and breaks its own view of the files.
+        try (io.tapline.log.ExclusiveLock held = io.tapline.log.ExclusiveLock.acquire(
+                dir.resolve(CaptureBuffer.LOCK_FILE), "buffer", dir)) {
+            return truncateHeld(segment, offsetBytes, base, size, dir);
+        }
+    }
+
+    private static Result truncateHeld(Path segment, long offsetBytes, long base, long size, Path dir)
+            throws IOException {
         long dropped = size - offsetBytes;
         List<Path> deleted = new ArrayList<>();
         if (offsetBytes < intactHeaderBytes(segment)) {

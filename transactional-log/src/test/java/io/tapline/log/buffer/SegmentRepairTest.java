@@ -47,6 +47,24 @@ class SegmentRepairTest {
     }
 
     @Test
+    void refusesWhileTheBufferIsOpenAndCutsNothing() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            for (int i = 0; i < 6; i++) {
+                appendWrite(buffer, 0, 1000);
+            }
+            List<Path> all = segments(dir);
+            long size = Files.size(all.get(0));
+            java.io.IOException e = assertThrows(java.io.IOException.class,
+                    () -> SegmentRepair.truncateAt(all.get(0), 100));
+            assertTrue(e.getMessage().startsWith("buffer: ") && e.getMessage().contains("is in use by another process"),
+                    e.getMessage());
+            assertEquals(all, segments(dir));
+            assertEquals(size, Files.size(all.get(0)));
+            assertEquals(6, buffer.lastSequence());
+        }
+    }
+
+    @Test
     void refusesAnOffsetOutsideTheFile() throws Exception {
         try (CaptureBuffer buffer = open(dir, SMALL)) {
             appendWrite(buffer, 0, 10);
