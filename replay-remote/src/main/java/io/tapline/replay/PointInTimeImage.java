@@ -89,13 +89,77 @@ public final class PointInTimeImage {
     private static Image writeLocked(Path dir, String volumeId, int targetKind, long value, String markName, Path out,
             Runnable afterCopy, Progress progress) throws IOException, RefusedException {
         checkNoRollback(dir, volumeId);
-        copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), out, progress);
-        afterCopy.run();
+        checkOut(dir, volumeId, out);
+        target(dir, volumeId, targetKind, value, markName); // refused before anything is copied or written
+        // Written beside --out under a temporary name, renamed over it once complete: a refusal, a
+        // failure or a kill never leaves a partial image at --out, nor touches a file that was there.
+        Path partial = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".tapline-partial-"
+                + ProcessHandle.current().pid());
+        boolean done = false;
+        try {
+            copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), partial, progress);
+            afterCopy.run();
+            Image made = replayUndo(dir, volumeId, targetKind, value, markName, partial);
+            java.nio.file.Files.move(partial, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            io.tapline.log.DurableFiles.syncDirectory(out.toAbsolutePath().getParent());
+            done = true;
+            return made;
+        } finally {
+            if (!done) {
+                Files.deleteIfExists(partial);
+            }
+        }
+    }
+
+    /**
+     * An image is written to a new file or in place of a regular file, never over a file of the
+     * volume itself (its replica, undo log, audit log...) nor a device.
+     */
+    private static void checkOut(Path dir, String volumeId, Path out) throws IOException, RefusedException {
+        Path absolute = out.toAbsolutePath().normalize();
+        if (absolute.startsWith(dir.toAbsolutePath().normalize())) {
+            throw new RefusedException("--out: " + out + " (expected: a path outside the volume's directory " + dir + ")");
+        }
+        if (!Files.exists(out)) {
+            return;
+        }
+        if (!Files.isRegularFile(out)) {
+            throw new RefusedException("--out: " + out + " (expected: a regular file or a new path)");
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(dir, 3)) {
+            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+                if (Files.isSameFile(f, out)) {
+                    throw new RefusedException("--out: " + out + " is " + f + " of volume " + volumeId
+                            + " (expected: another file)");
+                }
+            }
+        }
+    }
+
+    /** The target's sequence, checked against the window as it is now. */
+    private static long target(Path dir, String volumeId, int targetKind, long value, String markName)
+            throws IOException, RefusedException {
+        AppliedState.Durable st = AppliedState.peekDurable(dir);
+        long lastApplied = st == null ? 0 : st.lastApplied();
+        long exactFrom = st == null ? 0 : st.sync().exactFrom();
+        try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
+            MarkIndex marks = MarkIndex.read(dir);
+            long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
+            RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
+                    undo.newestSequence()), exactFrom);
+            return target;
+        }
+    }
+
+    /** After the copy: the undo log as it is now (it covers what was applied during the copy) replayed onto it. */
+    private static Image replayUndo(Path dir, String volumeId, int targetKind, long value, String markName, Path copy)
+            throws IOException, RefusedException {
         AppliedState.Durable st = AppliedState.peekDurable(dir);
         long lastApplied = st == null ? 0 : st.lastApplied();
         long exactFrom = st == null ? 0 : st.sync().exactFrom();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"));
-                VolumeFile image = VolumeFile.openExisting(out)) {
+                VolumeFile image = VolumeFile.openExisting(copy)) {
             MarkIndex marks = MarkIndex.read(dir);
             long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
             RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,

@@ -275,6 +275,16 @@ public final class ReplayServer implements Closeable {
                         s = s.paused("rollback to seq " + intent.target() + " (from seq " + intent.from() + ", by "
                                 + intent.text() + ") running or unfinished (" + ControlFiles.INTENT + "): sources are"
                                 + " refused until it completes");
+                    } else if (s != null) {
+                        ControlFiles paused = null;
+                        try {
+                            paused = ControlFiles.read(dir, ControlFiles.PAUSED);
+                        } catch (IOException e) {
+                            s = s.paused("paused, its reason unreadable: " + e.getMessage());
+                        }
+                        if (paused != null) {
+                            s = s.paused(paused.text()); // rolled back: sources refused until `tapline resume`
+                        }
                     }
                     String outside = s == null ? null : ReplicaVolume.changedWhileNotHeld(dir);
                     if (outside != null) {

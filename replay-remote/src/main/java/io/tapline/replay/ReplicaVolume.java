@@ -456,7 +456,9 @@ final class ReplicaVolume implements Closeable {
     private long finishRollback(ControlFiles intent, UndoLog.Progress progress) throws IOException {
         long n = undo.rollBackAbove(intent.target(), applier(), progress);
         replica.force();
-        if (audit.lastRecordSequence() > intent.target()) {
+        // A rollback to the applied sequence changes no byte but pauses the volume: audited too, so
+        // that the log says who stopped its replication and when.
+        if (audit.lastRecordSequence() > intent.target() || intent.from() == intent.target()) {
             audit.append(AuditType.ROLLBACK, intent.from(), intent.target(), 0, 0, 0, 0, null, intent.text(),
                     "rollback from seq " + intent.from() + " to seq " + intent.target() + " requested at "
                             + java.time.Instant.ofEpochMilli(intent.millis()) + " (" + n + " undo records applied)");

@@ -2,6 +2,7 @@ package io.tapline.replay;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.journey.BatchCodec;
@@ -70,6 +71,41 @@ class PointInTimeImageTest {
         PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 12, "", now, PointInTimeImage.Progress.NONE);
         assertArrayEquals(digestOf(data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE)), digestOf(now),
                 "at the applied sequence the image is the replica");
+    }
+
+    @Test
+    void aRefusedImageTouchesNoFileAndNeverWritesOverTheVolumesOwn() throws Exception {
+        List<CaptureRecord> records = new ArrayList<>();
+        for (long seq = 1; seq <= 4; seq++) {
+            byte[] p = new byte[4096];
+            java.util.Arrays.fill(p, (byte) seq);
+            records.add(CaptureRecord.seal("vol1", seq, seq, RecordKind.WRITE, seq << 20, p.length, 0,
+                    Provenance.INTERNAL, p));
+        }
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, records));
+        }
+        Path replica = data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE);
+        byte[] before = digestOf(replica);
+        RefusedException own = assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1",
+                AdminRequest.TO_SEQUENCE, 2, "", replica, PointInTimeImage.Progress.NONE));
+        assertTrue(own.getMessage().startsWith("--out: "), own.getMessage());
+        Path linked = scratch.resolve("link-to-audit.log");
+        java.nio.file.Files.createLink(linked, data.resolve("vol1").resolve("audit").resolve("audit.log"));
+        long auditSize = java.nio.file.Files.size(linked);
+        assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 2,
+                "", linked, PointInTimeImage.Progress.NONE));
+        assertEquals(auditSize, java.nio.file.Files.size(linked), "a hard link to the audit log is not written");
+        assertArrayEquals(before, digestOf(replica), "the replica untouched");
+
+        Path kept = scratch.resolve("keep.txt");
+        java.nio.file.Files.writeString(kept, "important");
+        assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 99,
+                "", kept, PointInTimeImage.Progress.NONE));
+        assertEquals("important", java.nio.file.Files.readString(kept), "a refused target leaves --out as it was");
+        try (var files = java.nio.file.Files.list(scratch)) {
+            assertEquals(2, files.count(), "no partial file left beside it");
+        }
     }
 
     /** The volume at {@code upTo} as (offset, payload) pairs applied over zeroes, as a digest. */

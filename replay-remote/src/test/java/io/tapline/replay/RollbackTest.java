@@ -154,7 +154,13 @@ class RollbackTest {
             assertTrue(e.getMessage().contains("no mark m200"), e.getMessage());
             e = assertThrows(RefusedException.class, () -> v.resolveTarget(AdminRequest.TO_SEQUENCE, 151, ""));
             assertTrue(e.getMessage().contains("expected: 0..150"), e.getMessage());
+            // To where it is: no byte changes, but replication pauses, so the audit log says who did it.
+            v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 150, ""), "auditor-visible", (d, t) -> { });
         }
+        List<io.tapline.log.audit.AuditEntry> rollbacks = io.tapline.log.audit.AuditLog.read(data.resolve("vol1"))
+                .stream().filter(a -> a.type() == io.tapline.log.audit.AuditType.ROLLBACK).toList();
+        assertEquals(3, rollbacks.size(), rollbacks.toString());
+        assertTrue(rollbacks.get(2).detail().startsWith("rollback from seq 150 to seq 150"), rollbacks.get(2).detail());
     }
 
     @Test

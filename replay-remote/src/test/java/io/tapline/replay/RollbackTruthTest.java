@@ -74,6 +74,9 @@ class RollbackTruthTest {
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""), "t", (d, t) -> { });
             assertEquals("the replica is consistent there", v.stateHere());
             assertTrue(v.consistent(), "seq 120 lies in the run that began at the END: " + v.status(false).reason());
+            VolumeStatus fromFiles = ReplayServer.readVolumeStatus(data).get(0);
+            assertEquals(VolumeStatus.PAUSED, fromFiles.state(), "status --data says paused, not consistent");
+            assertTrue(fromFiles.reason() != null && !fromFiles.reason().isBlank(), fromFiles.toString());
 
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 105, ""), "t", (d, t) -> { });
             assertTrue(v.stateHere().startsWith("the replica is out of sync there (missing data since seq 101"),

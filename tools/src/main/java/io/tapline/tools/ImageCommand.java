@@ -67,8 +67,7 @@ final class ImageCommand implements Callable<Integer> {
                 made = PointInTimeImage.image(data, volume, AdminRequest.TO_MARK, 0, point.mark, out, progress);
             }
         } catch (RefusedException e) {
-            Files.deleteIfExists(out);
-            throw new CliFailure(e.getMessage());
+            throw new CliFailure(e.getMessage()); // nothing was written at --out
         }
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
