@@ -386,8 +386,10 @@ public final class UndoLog implements Closeable {
     }
 
     /**
-     * The newest sequence whose record was captured at or before {@code timeNanos}: the sequence
-     * just before the first record captured later, or the newest record if none was.
+     * The newest sequence whose record was captured at or before {@code timeNanos}: the newest held
+     * record captured by then (not "the sequence before the first later record": after a rollback
+     * and a resync the replica's sequences jump, and the one before a jump was never its state), or
+     * the newest record if none was captured later.
      *
      * @return -1 when even the oldest record held was captured after {@code timeNanos}
      */
@@ -396,7 +398,10 @@ public final class UndoLog implements Closeable {
         for (UndoSegment s : segments) {
             for (int i = 0; i < s.count(); i++) {
                 if (s.timeAt(i) > timeNanos) {
-                    return answer == -1 && s == segments.get(0) && i == 0 ? -1 : s.sequenceAt(i) - 1;
+                    if (answer != -1) {
+                        return answer;
+                    }
+                    return s == segments.get(0) && i == 0 ? -1 : s.sequenceAt(i) - 1;
                 }
                 answer = s.sequenceAt(i);
             }

@@ -188,6 +188,23 @@ class UndoLogTest {
     }
 
     @Test
+    void aTimeBeforeASequenceJumpNamesTheLastHeldRecordNotOneTheReplicaNeverHeld() throws IOException {
+        // After a rollback to 36 and a resync the replica's history is ...35, 36 | 44...: 37..43 never held.
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            for (long s = 30; s <= 36; s++) {
+                undo.append(rec(s));
+            }
+            for (long s = 44; s <= 50; s++) {
+                undo.append(rec(s));
+            }
+            undo.sync();
+            assertEquals(36, undo.sequenceAtOrBefore(40_000), "captured by then: 36, not 43");
+            assertEquals(44, undo.sequenceAtOrBefore(44_000));
+            assertEquals(-1, undo.sequenceAtOrBefore(29_000), "older than the oldest held record");
+        }
+    }
+
+    @Test
     void rollbackAfterAppendsOverARolledBackStretchReadsTheNewRecords() throws IOException {
         // One big segment: the rollback reads it through a window, then appends reuse the file
         // bytes the rollback cut; a second rollback must return the new records, not the cached old ones.
