@@ -86,10 +86,17 @@ final class ResyncWriter {
             if (st.retainedBytes() + bytes <= st.highWaterBytes() || st.retainedBytes() <= st.highWaterBytes() / 4) {
                 return;
             }
+            // What the replicas acknowledged may sit in the active segment, which the buffer frees
+            // only past high water: freed for this wait (a small --buffer-max beside its segments).
+            buffer.releaseAcknowledgedForRoom();
+            st = buffer.status();
+            if (st.retainedBytes() + bytes <= st.highWaterBytes() || st.retainedBytes() <= st.highWaterBytes() / 4) {
+                return;
+            }
             if (System.nanoTime() > deadline) {
                 throw new IOException("capture buffer holds " + st.retainedBytes() + " bytes (high water "
                         + st.highWaterBytes() + ") for " + ROOM_TIMEOUT_NANOS / 1_000_000_000L
-                        + " s: the replicas do not drain it");
+                        + " s, not yet acknowledged by every remote");
             }
             // Room returns when replicas acknowledge, on link threads with no hook for this thread;
             // a 20 ms look on the resync thread costs nothing and never touches the host's path.

@@ -240,8 +240,26 @@ public final class CaptureBuffer implements Closeable {
         if (lost.full()) {
             log.warn("capture buffer is FULL since before restart volume={} lostWrites={}", volumeId, lost.count());
         }
+        if (!cursors.snapshot().isEmpty()) {
+            // What every remote acknowledged before the restart (or every remote still on record,
+            // after one was forgotten) is freed now: a FULL buffer whose cursors are all at its
+            // end gets no later acknowledgement that would free it.
+            RetiredFiles.delete(buffer.releaseAcknowledged(true));
+        }
         warnIfFilesystemSmall(volumeDir, volumeId, config);
         return buffer;
+    }
+
+    /**
+     * Frees what every remote acknowledged, the active segment too when all of it is (it is
+     * rolled): for a writer that waits for room below the high-water mark (a resync's pace), which
+     * no acknowledgement would otherwise make while the active segment holds it.
+     */
+    public void releaseAcknowledgedForRoom() throws IOException {
+        checkOpen();
+        if (!cursors.snapshot().isEmpty()) {
+            RetiredFiles.delete(releaseAcknowledged(true));
+        }
     }
 
     /**
@@ -995,7 +1013,7 @@ public final class CaptureBuffer implements Closeable {
                     + ") remote=" + remoteId + " volume=" + volumeId);
         }
         if (cursors.advance(remoteId, sequence)) {
-            RetiredFiles.delete(releaseAcknowledged()); // without the lock; a crash first leaves them for open
+            RetiredFiles.delete(releaseAcknowledged(false)); // without the lock; a crash first leaves them for open
         }
     }
 
@@ -1193,14 +1211,14 @@ public final class CaptureBuffer implements Closeable {
      * discard), a rename 0.05 ms, and every append waits for this lock
      * (docs/benchmarks.md#retired-buffer-segments).
      */
-    private synchronized List<Path> releaseAcknowledged() throws IOException {
+    private synchronized List<Path> releaseAcknowledged(boolean roomWanted) throws IOException {
         List<Path> retired = new ArrayList<>();
         if (closed) {
             return retired;
         }
         long minAck = cursors.minimum();
         if (!active.isEmpty() && active.lastSequence() <= minAck
-                && (lost.full() || retainedBytes > config.highWaterBytes())) {
+                && (lost.full() || retainedBytes > config.highWaterBytes() || roomWanted)) {
             roll(lastSequence + 1); // Space is short and the active segment is all acknowledged: free it too.
         }
         for (CaptureSegment segment : segments.values()) {

@@ -72,6 +72,42 @@ class FullModeTest {
     }
 
     @Test
+    void aFullBufferEveryRemoteAcknowledgedLeavesFullWhenItOpens() throws Exception {
+        long stored;
+        try (CaptureBuffer buffer = open(dir, TINY)) {
+            buffer.registerRemote("east");
+            stored = fillUntilFull(buffer);
+        }
+        // the remote's acknowledgement reached its cursor file only after the buffer closed (another
+        // cursor removed by hand, or the last acknowledgement written as the wedge stopped)
+        try (CaptureBuffer buffer = open(dir, TINY)) {
+            buffer.acknowledge("east", stored);
+        }
+        try (CaptureBuffer buffer = open(dir, TINY)) {
+            assertEquals(BufferMode.DATA, buffer.status().mode(), "no later acknowledgement is needed");
+            assertEquals(1, buffer.status().gapRecords());
+        }
+    }
+
+    @Test
+    void aWriterWaitingForRoomBelowHighWaterGetsTheAcknowledgedActiveSegmentFreed() throws Exception {
+        BufferConfig oneSegment = new BufferConfig(1L << 20, 4L << 20, 2L << 20);
+        try (CaptureBuffer buffer = open(dir, oneSegment)) {
+            buffer.registerRemote("east");
+            CaptureRecord last = null;
+            for (int i = 0; i < 100; i++) {
+                last = appendWrite(buffer, i * 4096L, 4096);
+            }
+            buffer.acknowledge("east", last.sequence());
+            long held = buffer.status().retainedBytes();
+            assertTrue(held > 400_000, "below high water, the acknowledged active segment is kept: " + held);
+            buffer.releaseAcknowledgedForRoom();
+            assertTrue(buffer.status().retainedBytes() < 8192, "freed: " + buffer.status().retainedBytes());
+            assertEquals(last.sequence() + 1, appendWrite(buffer, 0, 10).sequence());
+        }
+    }
+
+    @Test
     void fullStateSurvivesReopen() throws Exception {
         long stored;
         try (CaptureBuffer buffer = open(dir, TINY)) {
@@ -105,7 +141,7 @@ class FullModeTest {
             long stored = fillUntilFull(buffer);
             buffer.acknowledge("east", stored);
         }
-        // Simulate a crash that left the state FULL with space available: the next append heals it.
+        // Simulate a crash that left the state FULL with space available: the open heals it (the GAP first).
         try (CaptureBuffer buffer = open(dir, TINY)) {
             long last = buffer.lastSequence();
             buffer.close();
@@ -114,7 +150,7 @@ class FullModeTest {
                     healed.gapRecords()).encode();
             DurableFiles.replace(dir.resolve(SegmentNames.STATE_FILE), full);
             try (CaptureBuffer reopened = open(dir, TINY)) {
-                assertEquals(BufferMode.FULL, reopened.status().mode());
+                assertEquals(BufferMode.DATA, reopened.status().mode(), "healed at open: space is there");
                 CaptureRecord write = appendWrite(reopened, 0, 10);
                 assertEquals(last + 2, write.sequence());
                 CaptureRecord gap = readAll(reopened, last + 1).get(0);
@@ -133,7 +169,7 @@ class FullModeTest {
         }
         TestBuffers.flipByte(dir.resolve(SegmentNames.STATE_FILE), 40);
         try (CaptureBuffer buffer = open(dir, TINY)) {
-            assertEquals(BufferMode.FULL, buffer.status().mode());
+            assertEquals(BufferMode.DATA, buffer.status().mode(), "the whole-volume GAP recorded at open");
             CaptureRecord write = appendWrite(buffer, 0, 10);
             assertEquals(3, write.sequence());
             CaptureRecord gap = readAll(buffer, 2).get(0);
