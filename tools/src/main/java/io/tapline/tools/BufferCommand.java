@@ -15,9 +15,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tapline buffer}: maintenance of a capture buffer that is not in use. */
 @Command(name = "buffer", mixinStandardHelpOptions = true,
-        description = "Capture buffer maintenance: repair (only while no wedge uses the buffer), discard (on the"
-                + " running wedge).",
-        subcommands = {BufferCommand.Repair.class, BufferCommand.Discard.class})
+        description = "Capture buffer maintenance: repair and forget-remote (only while no wedge uses the buffer),"
+                + " discard (on the running wedge).",
+        subcommands = {BufferCommand.Repair.class, BufferCommand.Discard.class, BufferCommand.ForgetRemote.class})
 final class BufferCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -61,6 +61,56 @@ final class BufferCommand implements Runnable {
             }
             return ControlCommands.send(buffer, volume, OperatorControls.DISCARD_SUFFIX,
                     from + "\n" + to + "\n" + Actor.current() + "\n", json, "span", from + ".." + to);
+        }
+    }
+
+    /**
+     * {@code tapline buffer forget-remote}: a remote taken off the source's command line keeps its
+     * cursor in the buffer, which then keeps every record it did not acknowledge and ends FULL;
+     * this deletes the cursor (the wedge stopped), and the next start frees what the remaining
+     * remotes acknowledged.
+     */
+    @Command(name = "forget-remote", mixinStandardHelpOptions = true,
+            description = {"Deletes the cursor of a remote the source no longer ships to (only while no wedge or snoop"
+                    + " uses the buffer); the next start frees what the other remotes acknowledged.",
+                    "A remote added back later is resynced if its replica is behind the buffer."})
+    static final class ForgetRemote implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--buffer", required = true, paramLabel = "DIR", description = "The buffer directory.")
+        Path buffer;
+
+        @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume.")
+        String volume;
+
+        @Option(names = "--remote", required = true, paramLabel = "HOST:PORT", description = "The remote to forget,"
+                + " as it was given to the source (status --buffer lists it).")
+        String remote;
+
+        @Option(names = "--json", description = "Machine-readable result.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = buffer.resolve(volume);
+            if (!Files.isDirectory(dir)) {
+                throw new CliFailure("--volume: " + volume + " (expected: a volume of buffer " + buffer + ")");
+            }
+            String cursor = remote.replaceAll("[^A-Za-z0-9._-]", "_"); // as ShipperConfig.cursorId names it
+            long at = SegmentRepair.forgetRemote(dir, cursor);
+            var out = spec.commandLine().getOut();
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("volume", volume);
+                m.put("remote", remote);
+                m.put("acknowledged", at);
+                out.println(Json.write(m));
+            } else {
+                out.println("remote " + remote + " forgotten by volume " + volume + " (it had acknowledged seq " + at
+                        + "); the next start of the source frees what the other remotes acknowledged");
+            }
+            return 0;
         }
     }
 

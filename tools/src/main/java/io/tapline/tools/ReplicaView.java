@@ -25,7 +25,9 @@ record ReplicaView(String state, String reason, long applied) {
 
     static ReplicaView of(LinkStatusFile.Link link, String lastError, long acked, long captured, boolean fresh) {
         if (link == null) {
-            return new ReplicaView("unknown", "no link status: the source never ran with this remote", acked);
+            return new ReplicaView("unknown", "no link status: the running source does not ship to this remote (taken"
+                    + " off its configuration? its cursor keeps records: `tapline buffer forget-remote`), or it never"
+                    + " ran with it", acked);
         }
         String last = link.replicaState() == null ? "never reported"
                 : "last reported " + link.replicaState() + " at seq " + link.replicaApplied();

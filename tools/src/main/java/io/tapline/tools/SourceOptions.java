@@ -32,8 +32,18 @@ final class SourceOptions {
     @picocli.CommandLine.Mixin
     TlsOptions tls;
 
-    /** The buffer sizing; refuses a segment larger than the buffer (exit 2). */
+    /**
+     * The buffer sizing; refuses a segment larger than the buffer, and a remote named twice (two
+     * shippers would fight over one replica's single session), exit 2.
+     */
     BufferConfig bufferConfig() {
+        java.util.Set<InetSocketAddress> seen = new java.util.HashSet<>();
+        for (InetSocketAddress r : remotes) {
+            if (!seen.add(r)) {
+                throw new CliFailure("--remote: " + ReplicationAddresses.hostPort(r) + " given twice (expected: each"
+                        + " replayer once)", 2);
+            }
+        }
         if (segmentSize > bufferMax) {
             throw new CliFailure("--segment-size: " + segmentSize + " (expected: <= --buffer-max " + bufferMax + ")", 2);
         }

@@ -264,7 +264,8 @@ class TaplineCliTest {
         "--interface lo --nbd-port 0|--nbd-port: 0 (expected: 1 to 65535)",
         "--pcap f.pcap --source v=nbd://127.0.0.1:1/v|--source: only with --interface",
         "--pcap f.pcap --capture-buffer 1M|--capture-buffer: only with --interface",
-        "--pcap f.pcap --http 127.0.0.1:1|--http: only with --interface"})
+        "--pcap f.pcap --http 127.0.0.1:1|--http: only with --interface",
+        "--pcap f.pcap --remote 127.0.0.1:7070 --remote 127.0.0.1:7070|--remote: 127.0.0.1:7070 given twice"})
     void snoopRefusesAnOptionThatDoesNotFitInOneLineWithExitTwo(String args, String expected) throws Exception {
         java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("snoop", "--buffer",
                 dir.resolve("buffer").toString()));
@@ -275,6 +276,31 @@ class TaplineCliTest {
         assertEquals(2, o.exitCode(), o.err());
         assertTrue(o.err().startsWith("tapline: " + expected), o.err());
         assertEquals(1, o.err().lines().count(), o.err());
+    }
+
+    @Test
+    void forgetRemoteDeletesTheCursorOnlyWhileNoSourceHoldsTheBuffer() throws Exception {
+        Path volumeDir = dir.resolve("buffer").resolve("vol1");
+        io.tapline.log.buffer.BufferConfig config = io.tapline.log.buffer.BufferConfig.ofMaxBytes(8L << 20, 64L << 20);
+        try (io.tapline.log.buffer.CaptureBuffer b = io.tapline.log.buffer.CaptureBuffer.open(volumeDir, "vol1", config)) {
+            b.registerRemote("127.0.0.1_7070");
+            b.registerRemote("127.0.0.1_7071");
+            Outcome held = run("buffer", "forget-remote", "--buffer", dir.resolve("buffer").toString(), "--volume",
+                    "vol1", "--remote", "127.0.0.1:7071");
+            assertEquals(1, held.exitCode(), held.err());
+            assertTrue(held.err().contains("is in use by another process"), held.err());
+        }
+        Outcome forgotten = run("buffer", "forget-remote", "--buffer", dir.resolve("buffer").toString(), "--volume",
+                "vol1", "--remote", "127.0.0.1:7071", "--json");
+        assertEquals(0, forgotten.exitCode(), forgotten.err());
+        assertTrue(forgotten.out().contains("\"remote\" : \"127.0.0.1:7071\""), forgotten.out());
+        assertFalse(Files.exists(volumeDir.resolve("remote-127.0.0.1_7071.cursor")));
+        assertTrue(Files.exists(volumeDir.resolve("remote-127.0.0.1_7070.cursor")), "the other one stays");
+        Outcome again = run("buffer", "forget-remote", "--buffer", dir.resolve("buffer").toString(), "--volume",
+                "vol1", "--remote", "127.0.0.1:7071");
+        assertEquals(1, again.exitCode());
+        assertTrue(again.err().startsWith("tapline: remote: 127.0.0.1_7071 (expected: one of [127.0.0.1_7070]"),
+                again.err());
     }
 
     @Test

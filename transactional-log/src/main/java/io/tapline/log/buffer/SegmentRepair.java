@@ -87,6 +87,35 @@ public final class SegmentRepair {
         return new Result(dropped, deleted);
     }
 
+    /**
+     * Deletes the cursor of a remote the buffer no longer ships to (taken off the source's
+     * configuration), holding the buffer's lock: its cursor otherwise keeps every record it did not
+     * acknowledge, for ever (the buffer fills and stays FULL). What the remaining remotes
+     * acknowledged is freed when the buffer next opens. A remote added back later starts from the
+     * buffer's oldest record, or a resync if its replica is behind that.
+     *
+     * @return the sequence the forgotten cursor was at
+     * @throws IOException {@code buffer: DIR is in use by another process (...)} while a wedge or a
+     *         snoop has the buffer open; {@code remote: ...} when the buffer has no such cursor
+     */
+    public static long forgetRemote(Path volumeDir, String remoteId) throws IOException {
+        SegmentNames.checkRemoteId(remoteId);
+        Path dir = volumeDir.toAbsolutePath();
+        try (io.tapline.log.ExclusiveLock held = io.tapline.log.ExclusiveLock.acquire(
+                dir.resolve(CaptureBuffer.LOCK_FILE), "buffer", dir)) {
+            Path file = SegmentNames.cursorFile(dir, remoteId);
+            if (!Files.exists(file)) {
+                throw new IOException("remote: " + remoteId + " (expected: one of " + RemoteCursors.readAll(dir).keySet()
+                        + " in " + dir + ")");
+            }
+            long at = CursorFile.read(file).acknowledgedSequence();
+            Files.delete(file);
+            DurableFiles.syncDirectory(dir);
+            log.warn("remote forgotten volumeDir={} remote={} acknowledged={}", dir, remoteId, at);
+            return at;
+        }
+    }
+
     /** The size of the segment's header, or {@code Long.MAX_VALUE} when the header itself is damaged. */
     private static long intactHeaderBytes(Path segment) throws IOException {
         try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
