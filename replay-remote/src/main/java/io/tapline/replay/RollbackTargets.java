@@ -65,6 +65,14 @@ public final class RollbackTargets {
             throw new RefusedException("target seq " + target + " (expected: 0.." + lastApplied
                     + ", the applied sequence of volume " + volumeId + ")");
         }
+        if (!w.empty() && w.newestSequence() < lastApplied && target < lastApplied) {
+            // Every applied record leaves an undo record (a before-image or a note): an undo log that
+            // ends below the applied sequence lost its newest records, so nothing below it is exact.
+            throw new RefusedException("target seq " + target + " cannot be rebuilt: the undo log of volume " + volumeId
+                    + " ends at seq " + w.newestSequence() + ", below its applied seq " + lastApplied + " (its newest"
+                    + " records are missing: an undo segment deleted or lost?); only seq " + lastApplied
+                    + " is reachable");
+        }
         long oldest = w.empty() ? lastApplied : w.oldestReachableSequence();
         if (target < oldest) {
             throw new RefusedException("target seq " + target + " is older than the rollback window of volume "

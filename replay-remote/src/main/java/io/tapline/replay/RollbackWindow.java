@@ -60,7 +60,8 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
             UndoLog.Window w = undo.window();
             ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
-            long oldest = w.empty() ? applied : w.oldestReachableSequence();
+            // an undo log that ends below the applied sequence lost its newest records: nothing below is exact
+            long oldest = w.empty() || w.newestSequence() < applied ? applied : w.oldestReachableSequence();
             boolean floored = exactFrom > oldest;
             long reachable = floored ? Math.min(exactFrom, applied) : oldest;
             List<Run> runs = new java.util.ArrayList<>();

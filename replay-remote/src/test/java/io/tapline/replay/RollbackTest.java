@@ -205,6 +205,29 @@ class RollbackTest {
 
     /** A batch half written when the replayer died is undone when the volume reopens. */
     @Test
+    void anUndoLogWhoseNewestSegmentIsGoneReachesNothingBelowTheAppliedSequence() throws Exception {
+        List<CaptureRecord> records = history();
+        try (ReplicaVolume v = applyAll(records, SMALL_SEGMENTS)) {
+            assertTrue(v.lastApplied() > 100);
+        }
+        java.nio.file.Path undoDir = data.resolve("vol1").resolve("undo");
+        List<java.nio.file.Path> segments;
+        try (var files = java.nio.file.Files.list(undoDir)) {
+            segments = files.filter(p -> p.toString().endsWith(".undo")).sorted().toList();
+        }
+        assertTrue(segments.size() > 2, segments.toString());
+        java.nio.file.Files.delete(segments.get(segments.size() - 1)); // lost: a disk error, a mistaken rm
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), SMALL_SEGMENTS)) {
+            RefusedException e = assertThrows(RefusedException.class,
+                    () -> v.resolveTarget(AdminRequest.TO_SEQUENCE, 50, ""));
+            assertTrue(e.getMessage().contains("its newest records are missing"), e.getMessage());
+        }
+        RefusedException image = assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1",
+                AdminRequest.TO_SEQUENCE, 50, "", scratch.resolve("at50.img"), PointInTimeImage.Progress.NONE));
+        assertTrue(image.getMessage().contains("its newest records are missing"), image.getMessage());
+    }
+
+    @Test
     void halfAppliedBatchIsUndoneOnReopen() throws Exception {
         List<CaptureRecord> records = history();
         try (ReplicaVolume v = applyAll(records.subList(0, 100), SMALL_SEGMENTS)) {
