@@ -49,11 +49,14 @@ final class HeatCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Machine-readable output.")
     boolean json;
 
+    /** A slice is one character of a row's bar: a terminal's width, not a count that sizes the heap. */
+    static final int MAX_SLICES = 1000;
+
     @Override
     public Integer call() throws Exception {
-        if (bucket < 512 || top < 1 || slices < 1) {
+        if (bucket < 512 || top < 1 || slices < 1 || slices > MAX_SLICES) {
             throw new CliFailure("--bucket/--top/--slices: " + bucket + "/" + top + "/" + slices
-                    + " (expected: >= 512 bytes, >= 1, >= 1)", 2);
+                    + " (expected: >= 512 bytes, >= 1, 1.." + MAX_SLICES + ")", 2);
         }
         Path dir = data.resolve(volume);
         if (io.tapline.replay.VolumeIds.problem(volume) != null || !Files.isDirectory(dir)) {

@@ -41,6 +41,13 @@ final class MarkCommand implements Callable<Integer> {
         if (n < 1 || n > 255) {
             throw new CliFailure("NAME: " + n + " bytes (expected: 1..255 UTF-8 bytes)", 2);
         }
+        for (int i = 0; i < name.length(); i++) {
+            if (Character.isISOControl(name.charAt(i))) {
+                // a newline in a name would print as a row of its own in `audit list` and `window`
+                throw new CliFailure("NAME: control character 0x" + Integer.toHexString(name.charAt(i)) + " at index "
+                        + i + " (expected: printable characters)", 2);
+            }
+        }
         Path dir = SpoolClient.requests(buffer, volume);
         String id = SpoolClient.submit(dir, ".mark", name);
         Path answer = SpoolClient.await(dir, id, ".mark", System.nanoTime() + timeoutSeconds * 1_000_000_000L,

@@ -279,6 +279,16 @@ class TaplineCliTest {
     }
 
     @Test
+    void aMarkNameWithAControlCharacterAndAHeatOfMillionsOfSlicesAreRefused() {
+        Outcome mark = run("mark", "--buffer", dir.resolve("buffer").toString(), "--volume", "v", "ok\n  9999 forged row");
+        assertEquals(2, mark.exitCode(), mark.err());
+        assertTrue(mark.err().startsWith("tapline: NAME: control character 0xa at index 2"), mark.err());
+        Outcome heat = run("heat", "--data", dir.toString(), "--volume", "v", "--slices", "100000000");
+        assertEquals(2, heat.exitCode(), heat.err());
+        assertTrue(heat.err().contains("(expected: >= 512 bytes, >= 1, 1..1000)"), heat.err());
+    }
+
+    @Test
     void forgetRemoteDeletesTheCursorOnlyWhileNoSourceHoldsTheBuffer() throws Exception {
         Path volumeDir = dir.resolve("buffer").resolve("vol1");
         io.tapline.log.buffer.BufferConfig config = io.tapline.log.buffer.BufferConfig.ofMaxBytes(8L << 20, 64L << 20);
