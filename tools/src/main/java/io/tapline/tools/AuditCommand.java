@@ -73,9 +73,29 @@ final class AuditCommand implements Runnable {
         @Option(names = "--offset-range", paramLabel = "A:B", description = "Entries whose range overlaps [A, B).")
         String offsetRange;
 
+        /** Set by {@link #select}: the log is damaged, the entries listed stop before the damage. */
+        boolean damaged;
+
         List<AuditEntry> select() throws IOException {
-            List<AuditEntry> all = AuditLog.read(dir());
+            List<AuditEntry> all = new ArrayList<>();
+            AuditVerifier.Result read = AuditLog.read(dir(), all);
+            // A torn tail past the head's count is a writer's append in flight (or a crash's, which
+            // its next start trims); anything else, or fewer entries than the head counts, is damage.
+            if (!read.intact() && (!read.tornTail() || read.entries() < read.headEntries())) {
+                damaged = true;
+                System.err.println("tapline: warning: the audit log of volume " + volume + " is not intact ("
+                        + read.problem() + "): only the " + all.size() + " entries before the damage are listed;"
+                        + " see `tapline audit verify`");
+            }
             Set<String> wanted = kinds.stream().map(k -> k.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
+            for (String k : wanted) {
+                boolean known = java.util.Arrays.stream(io.tapline.log.audit.AuditType.values())
+                        .anyMatch(t -> t.name().equalsIgnoreCase(k))
+                        || java.util.Arrays.stream(io.tapline.log.RecordKind.values()).anyMatch(r -> r.name().equalsIgnoreCase(k));
+                if (!known) {
+                    throw new CliFailure("--kind: " + k + " (expected: an entry type or a record kind, see --help)", 2);
+                }
+            }
             long[] range = parseRange();
             List<AuditEntry> out = new ArrayList<>();
             for (AuditEntry e : all) {
@@ -165,14 +185,14 @@ final class AuditCommand implements Runnable {
             List<AuditEntry> entries = select();
             if (json) {
                 System.out.println(Json.write(entries.stream().map(AuditCommand::toMap).toList()));
-                return 0;
+                return damaged ? 1 : 0;
             }
             for (AuditEntry e : entries) {
                 System.out.printf("%6d %s %-8s seq=%d %s off=%d len=%d %s %s%n", e.index(),
                         Instant.ofEpochSecond(0, e.loggedNanos()), e.type(), e.sequence(), kindName(e), e.offsetBytes(),
                         e.lengthBytes(), e.who(), e.detail());
             }
-            return 0;
+            return damaged ? 1 : 0;
         }
     }
 
@@ -225,7 +245,7 @@ final class AuditCommand implements Runnable {
                 }
                 default -> throw new CliFailure("--format: " + format + " (expected: csv or json)", 2);
             }
-            return 0;
+            return damaged ? 1 : 0;
         }
     }
 

@@ -279,6 +279,43 @@ class TaplineCliTest {
     }
 
     @Test
+    void auditListOfADamagedLogSaysSoAndExitsOneAndAnUnknownKindIsRefused() throws Exception {
+        Path volumeDir = dir.resolve("data").resolve("v");
+        try (io.tapline.log.audit.AuditLog audit = io.tapline.log.audit.AuditLog.open(volumeDir)) {
+            for (int i = 1; i <= 20; i++) {
+                audit.append(io.tapline.log.audit.AuditType.MARK, i, i, 0, 0, 0, 0, null, "alice@h", "mark " + i);
+            }
+            audit.sync();
+        }
+        Outcome whole = run("audit", "list", "--data", dir.resolve("data").toString(), "--volume", "v");
+        assertEquals(0, whole.exitCode(), whole.err());
+        assertTrue(whole.err().isEmpty(), whole.err());
+        Path log;
+        try (var files = Files.list(volumeDir.resolve("audit"))) {
+            log = files.filter(f -> f.getFileName().toString().endsWith(".log")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(log);
+        bytes[bytes.length / 2] ^= 0x5a;
+        Files.write(log, bytes);
+        java.io.ByteArrayOutputStream stderr = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream was = System.err;
+        Outcome damaged;
+        System.setErr(new java.io.PrintStream(stderr, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            damaged = run("audit", "list", "--data", dir.resolve("data").toString(), "--volume", "v");
+        } finally {
+            System.setErr(was);
+        }
+        assertEquals(1, damaged.exitCode(), damaged.err());
+        String warning = stderr.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(warning.startsWith("tapline: warning: the audit log of volume v is not intact ("), warning);
+        Outcome unknown = run("audit", "list", "--data", dir.resolve("data").toString(), "--volume", "v", "--kind",
+                "bogus");
+        assertEquals(2, unknown.exitCode(), unknown.err());
+        assertTrue(unknown.err().contains("--kind: bogus (expected: an entry type or a record kind"), unknown.err());
+    }
+
+    @Test
     void aMarkNameWithAControlCharacterAndAHeatOfMillionsOfSlicesAreRefused() {
         Outcome mark = run("mark", "--buffer", dir.resolve("buffer").toString(), "--volume", "v", "ok\n  9999 forged row");
         assertEquals(2, mark.exitCode(), mark.err());

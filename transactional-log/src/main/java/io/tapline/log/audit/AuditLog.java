@@ -248,4 +248,12 @@ public final class AuditLog implements Closeable {
         AuditVerifier.scan(volumeDir, out);
         return out;
     }
+
+    /**
+     * As {@link #read}, into {@code out}, and says what the read found: a reader that lists or
+     * exports the entries must say so when the log stopped at a bad entry or lost its tail.
+     */
+    public static AuditVerifier.Result read(Path volumeDir, List<AuditEntry> out) throws IOException {
+        return AuditVerifier.scan(volumeDir, out);
+    }
 }

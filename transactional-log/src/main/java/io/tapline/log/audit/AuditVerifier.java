@@ -61,8 +61,8 @@ public final class AuditVerifier {
         return walk(volumeDir, null);
     }
 
-    static void scan(Path volumeDir, List<AuditEntry> out) throws IOException {
-        walk(volumeDir, out);
+    static Result scan(Path volumeDir, List<AuditEntry> out) throws IOException {
+        return walk(volumeDir, out);
     }
 
     /** A WRITE of the cycle being followed. */
