@@ -47,7 +47,12 @@ final class SourceOptions {
         if (segmentSize > bufferMax) {
             throw new CliFailure("--segment-size: " + segmentSize + " (expected: <= --buffer-max " + bufferMax + ")", 2);
         }
-        return BufferConfig.ofMaxBytes(segmentSize, bufferMax);
+        try {
+            return BufferConfig.ofMaxBytes(segmentSize, bufferMax);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("--segment-size/--buffer-max: " + segmentSize + "/" + bufferMax + " ("
+                    + e.getMessage().replaceFirst("^[^(]*\\(", "").replaceFirst("\\)$", "") + ")", 2);
+        }
     }
 
     /** The configured source id, or the host name. */

@@ -379,8 +379,9 @@ final class WedgeCommand implements Callable<Integer> {
             throw new CliFailure("--activity-extents: " + activityExtents + " (expected: 0..1048576)", 2);
         }
         if (config.enabled() && sizeBytes > config.reachBytes()) {
-            throw new CliFailure("--activity-extents: " + activityExtents + " (expected: 0 for a volume of " + sizeBytes
-                    + " bytes, past the activity log's reach of " + config.reachBytes() + " bytes)", 2);
+            throw new CliFailure("--size: " + sizeBytes + " bytes is past the activity log's reach of "
+                    + config.reachBytes() + " bytes (expected: a smaller volume, or --activity-extents 0 to run"
+                    + " without an activity log: a crash then resyncs the whole volume)", 2);
         }
         return config;
     }
