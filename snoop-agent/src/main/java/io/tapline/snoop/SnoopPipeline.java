@@ -199,7 +199,8 @@ public final class SnoopPipeline {
      * before the decision are replayed to it: a capture that merged the two directions' taps may
      * show the client's first bytes (NBD's client flags) before the server's greeting, or the
      * target's login response before the initiator's login. A connection to a port named in
-     * {@link SnoopConfig#nbdPorts()} or {@link SnoopConfig#iscsiPorts()} is decided by its port.
+     * {@link SnoopConfig#nbdPorts()} or {@link SnoopConfig#iscsiPorts()} (one of them only) is
+     * decided by its port.
      */
     private final class Sniffer {
         /** Bytes held per direction while undecided; past it (or with both sides seen) the connection is ignored. */
@@ -217,8 +218,8 @@ public final class SnoopPipeline {
             this.midStream = midStream;
             if (midStream) {
                 decide(iscsiPort(flow.dstPort()));
-            } else if (config.nbdPorts().contains(flow.dstPort()) || config.iscsiPorts().contains(flow.dstPort())) {
-                decide(config.iscsiPorts().contains(flow.dstPort()));
+            } else if (config.nbdPorts().contains(flow.dstPort()) != config.iscsiPorts().contains(flow.dstPort())) {
+                decide(config.iscsiPorts().contains(flow.dstPort())); // a port named for one protocol only
             }
         }
 

@@ -101,6 +101,23 @@ class SnoopPipelineClassifyTest {
     }
 
     @Test
+    void aPortNamedForBothProtocolsIsDecidedByTheFirstBytes() {
+        SnoopPipeline both = new SnoopPipeline(sink, new SnoopConfig(Set.of(PORT), Set.of(PORT), 512, 32L << 20));
+        FlowKey c2s = flow(40004, PORT);
+        FlowKey s2c = flow(PORT, 40004);
+        both.segment(new TcpSegment(c2s, 1000, TcpSegment.SYN, new byte[0], 0, 0, 0, 0));
+        both.segment(new TcpSegment(s2c, 9000, TcpSegment.SYN | TcpSegment.ACK, new byte[0], 0, 0, 0, 0));
+        byte[] g = greeting();
+        both.segment(new TcpSegment(s2c, 9001, TcpSegment.ACK, g, 0, g.length, g.length, 0));
+        byte[] c = clientFlagsAndExportName();
+        both.segment(new TcpSegment(c2s, 1001, TcpSegment.ACK, c, 0, c.length, c.length, 0));
+        byte[] e = exportReply();
+        both.segment(new TcpSegment(s2c, 9001 + g.length, TcpSegment.ACK, e, 0, e.length, e.length, 0));
+        both.finish();
+        assertEquals(io.tapline.log.Bus.NBD, sink.of("GEOMETRY").get(0).volume().bus(), sink.events.toString());
+    }
+
+    @Test
     void aConnectionJoinedBeforeItsServersPortWasLearnedGapsThatServersVolumes() {
         // a session already running when the capture began (a rotated capture's second file) ...
         Side early = new Side(flow(40001, PORT), 5000);
