@@ -67,6 +67,10 @@ public final class PointInTimeImage {
 
         /** {@code doneBytes} of the replica's {@code totalBytes} are copied or known to be holes. */
         void copied(long doneBytes, long totalBytes);
+
+        /** Then {@code done} of the {@code total} undo records above the target are replayed onto the copy. */
+        default void replayed(long done, long total) {
+        }
     }
 
     /** {@link #write} with {@code afterCopy} run between the copy and the undo replay (tests). */
@@ -99,7 +103,7 @@ public final class PointInTimeImage {
         try {
             copySparse(dir.resolve(ReplicaVolume.REPLICA_FILE), partial, progress);
             afterCopy.run();
-            Image made = replayUndo(dir, volumeId, targetKind, value, markName, partial);
+            Image made = replayUndo(dir, volumeId, targetKind, value, markName, partial, progress);
             java.nio.file.Files.move(partial, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             io.tapline.log.DurableFiles.syncDirectory(out.toAbsolutePath().getParent());
@@ -153,8 +157,8 @@ public final class PointInTimeImage {
     }
 
     /** After the copy: the undo log as it is now (it covers what was applied during the copy) replayed onto it. */
-    private static Image replayUndo(Path dir, String volumeId, int targetKind, long value, String markName, Path copy)
-            throws IOException, RefusedException {
+    private static Image replayUndo(Path dir, String volumeId, int targetKind, long value, String markName, Path copy,
+            Progress progress) throws IOException, RefusedException {
         AppliedState.Durable st = AppliedState.peekDurable(dir);
         long lastApplied = st == null ? 0 : st.lastApplied();
         long exactFrom = st == null ? 0 : st.sync().exactFrom();
@@ -164,7 +168,7 @@ public final class PointInTimeImage {
             long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
             RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
                     undo.newestSequence()), exactFrom);
-            undo.replayAbove(target, GatheringRestorer.of(image));
+            undo.replayAbove(target, GatheringRestorer.of(image), progress::replayed);
             checkNoRollback(dir, volumeId);
             SyncState there = (st == null ? SyncState.consistentAt(0) : st.sync()).rolledBackTo(target);
             return new Image(target, there.consistent(), there.consistent() ? null

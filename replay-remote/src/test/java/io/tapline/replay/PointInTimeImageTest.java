@@ -67,6 +67,22 @@ class PointInTimeImageTest {
         }
         assertTrue(calls.size() < 64, "holes skipped, not read 1 MiB at a time: " + calls.size() + " progress calls");
 
+        long[] replayed = {0, 0};
+        PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 3, "", scratch.resolve("at3.img"),
+                new PointInTimeImage.Progress() {
+                    @Override
+                    public void copied(long done, long total) {
+                    }
+
+                    @Override
+                    public void replayed(long done, long total) {
+                        replayed[0] = done;
+                        replayed[1] = total;
+                    }
+                });
+        assertEquals(9, replayed[1], "the undo records above seq 3 are counted");
+        assertEquals(9, replayed[0], "and each is reported");
+
         Path now = scratch.resolve("at12.img");
         PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 12, "", now, PointInTimeImage.Progress.NONE);
         assertArrayEquals(digestOf(data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE)), digestOf(now),

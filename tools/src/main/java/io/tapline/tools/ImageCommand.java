@@ -88,12 +88,25 @@ final class ImageCommand implements Callable<Integer> {
     /** The copy's progress on stderr, at most once a second (an image of a large volume takes minutes). */
     private static PointInTimeImage.Progress everySecond() {
         long[] next = {System.nanoTime() + 1_000_000_000L};
-        return (done, total) -> {
-            long now = System.nanoTime();
-            if (now >= next[0] && done < total) {
-                next[0] = now + 1_000_000_000L;
-                System.err.printf("tapline image: replica copied %d/%d MiB (%d%%)%n", done >> 20, total >> 20,
-                        total == 0 ? 100 : done * 100 / total);
+        return new PointInTimeImage.Progress() {
+            @Override
+            public void copied(long done, long total) {
+                long now = System.nanoTime();
+                if (now >= next[0] && done < total) {
+                    next[0] = now + 1_000_000_000L;
+                    System.err.printf("tapline image: replica copied %d/%d MiB (%d%%)%n", done >> 20, total >> 20,
+                            total == 0 ? 100 : done * 100 / total);
+                }
+            }
+
+            @Override
+            public void replayed(long done, long total) {
+                long now = System.nanoTime();
+                if (now >= next[0] && done < total) {
+                    next[0] = now + 1_000_000_000L;
+                    System.err.printf("tapline image: undo records replayed %d/%d (%d%%)%n", done, total,
+                            total == 0 ? 100 : done * 100 / total);
+                }
             }
         };
     }

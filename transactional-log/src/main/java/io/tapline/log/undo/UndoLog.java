@@ -560,10 +560,16 @@ public final class UndoLog implements Closeable {
      * changing the log (point-in-time images).
      */
     public long replayAbove(long target, Applier applier) throws IOException {
+        return replayAbove(target, applier, (done, total) -> { });
+    }
+
+    /** {@link #replayAbove(long, Applier)}, telling {@code progress} after every record. */
+    public long replayAbove(long target, Applier applier, Progress progress) throws IOException {
         long total = countAbove(target);
         try (UndoReadAhead ahead = readAhead(target)) {
             for (long done = 0; done < total; done++) {
                 applier.apply(ahead.next());
+                progress.update(done + 1, total);
             }
         }
         applier.force();
