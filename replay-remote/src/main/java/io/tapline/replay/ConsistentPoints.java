@@ -48,7 +48,7 @@ public record ConsistentPoints(String volumeId, long appliedSequence, List<Long>
                     points.add(seq);
                 }
             }
-            for (MarkIndex.Mark m : MarkIndex.read(dir).marks()) {
+            for (MarkIndex.Mark m : MarkIndexRecovery.read(dir).marks()) {
                 if (m.sequence() >= oldest && m.sequence() <= applied) {
                     points.add(m.sequence());
                 }

@@ -148,7 +148,7 @@ public final class PointInTimeImage {
         long lastApplied = st == null ? 0 : st.lastApplied();
         long exactFrom = st == null ? 0 : st.sync().exactFrom();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
-            MarkIndex marks = MarkIndex.read(dir);
+            MarkIndex marks = MarkIndexRecovery.read(dir);
             long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
             RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
                     undo.newestSequence()), exactFrom);
@@ -164,7 +164,7 @@ public final class PointInTimeImage {
         long exactFrom = st == null ? 0 : st.sync().exactFrom();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"));
                 VolumeFile image = VolumeFile.openExisting(copy)) {
-            MarkIndex marks = MarkIndex.read(dir);
+            MarkIndex marks = MarkIndexRecovery.read(dir);
             long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
             RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
                     undo.newestSequence()), exactFrom);

@@ -207,7 +207,8 @@ final class ReplicaVolume implements Closeable {
             ReplicaVolume volume;
             try {
                 audit = AuditLog.open(dir);
-                volume = new ReplicaVolume(hello.volumeId(), wanted, replica, state, dir, undo, MarkIndex.read(dir),
+                volume = new ReplicaVolume(hello.volumeId(), wanted, replica, state, dir, undo,
+                        MarkIndexRecovery.open(dir, hello.volumeId(), state.lastApplied(), audit),
                         audit, faults);
                 if (existing == null) {
                     audit.append(AuditType.CONFIG, 0, 0, 0, hello.volumeSizeBytes(), 0, 0, null, hello.sourceId(),

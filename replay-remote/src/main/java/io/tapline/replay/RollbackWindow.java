@@ -75,7 +75,7 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
                     w.empty() ? 0 : floored ? undo.captureTimeAbove(Math.min(exactFrom, applied)) : w.oldestTimeNanos(),
                     w.bytes(), w.segments(), w.diskBytes(),
                     paused == null ? null : paused.text(), rollingBack,
-                    MarkIndex.read(dir).marks(), rollingBack ? ROLLING_BACK : st.state(), st.consistentSequence(),
+                    MarkIndexRecovery.read(dir).marks(), rollingBack ? ROLLING_BACK : st.state(), st.consistentSequence(),
                     exactFrom, List.copyOf(runs));
         }
     }

@@ -205,6 +205,27 @@ class RollbackTest {
 
     /** A batch half written when the replayer died is undone when the volume reopens. */
     @Test
+    void aDamagedMarkIndexIsRebuiltFromTheAuditLogAndTheVolumeStaysUsable() throws Exception {
+        List<CaptureRecord> records = history();
+        try (ReplicaVolume v = applyAll(records, SMALL_SEGMENTS)) {
+            v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 220, ""), "t", (d, t) -> { });
+        }
+        java.nio.file.Path index = data.resolve("vol1").resolve(io.tapline.log.undo.MarkIndex.FILE);
+        java.nio.file.Files.write(index, new byte[0]); // damaged: a disk error, an editor
+        RollbackWindow w = RollbackWindow.read(data, "vol1");
+        assertTrue(w.marks().stream().anyMatch(m -> m.name().equals("m150")), w.marks().toString());
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), SMALL_SEGMENTS)) {
+            v.rollback(v.resolveTarget(AdminRequest.TO_MARK, 0, "m150"), "t", (d, t) -> { });
+            assertArrayEquals(reference(records, 150), replica());
+        }
+        assertTrue(io.tapline.log.undo.MarkIndex.read(data.resolve("vol1")).find("m150").isPresent(), "rewritten");
+        try (var files = java.nio.file.Files.list(data.resolve("vol1"))) {
+            assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("marks.idx.damaged-")),
+                    "the damaged file kept aside");
+        }
+    }
+
+    @Test
     void anUndoLogWhoseNewestSegmentIsGoneReachesNothingBelowTheAppliedSequence() throws Exception {
         List<CaptureRecord> records = history();
         try (ReplicaVolume v = applyAll(records, SMALL_SEGMENTS)) {

@@ -87,6 +87,19 @@ public final class MarkIndex {
         return new MarkIndex(file, marks);
     }
 
+    /**
+     * An index of {@code marks} for {@code dir} held in memory (a damaged file's replacement, built
+     * from another record of the marks); {@link #rewrite} makes it the file.
+     */
+    public static MarkIndex of(Path dir, List<Mark> marks) {
+        return new MarkIndex(dir.resolve(FILE), new ArrayList<>(marks));
+    }
+
+    /** Writes the whole index durably (replacing the file). */
+    public void rewrite() throws IOException {
+        write();
+    }
+
     public List<Mark> marks() {
         return List.copyOf(marks);
     }
