@@ -170,6 +170,14 @@ public final class NbdConnection {
         if (r.command() == NbdCommand.DISC) {
             return; // NBD_CMD_DISC has no reply
         }
+        java.util.ArrayDeque<InFlight> sameCookie = outstanding.get(r.cookie());
+        if (sameCookie != null) {
+            // The cookie is reused: the client had the earlier requests' replies before it sent this
+            // one (proto.md: a cookie names one request in flight), so they ended before it began.
+            for (InFlight earlier : sameCookie) {
+                endedInFlight(v, earlier);
+            }
+        }
         InFlight f = new InFlight(r, changesData(r.command()) ? overlaps.sent() : -1);
         java.util.ArrayDeque<Boolean> early = earlyReplies.get(r.cookie());
         if (early != null) {
