@@ -44,10 +44,21 @@ final class ReplicaStatusReport {
         if (onlyVolume != null && volumes.isEmpty()) {
             throw new CliFailure("volume: " + onlyVolume + " (expected: a volume in " + data + ")");
         }
+        if (volumes.isEmpty() && looksLikeABuffer(data)) {
+            throw new CliFailure("--data: " + data + " is a capture buffer, not a replayer's data directory (expected:"
+                    + " tapline status --buffer " + data + ")", 2);
+        }
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("data", data.toAbsolutePath().toString());
         report.put("volumes", volumes);
         return report;
+    }
+
+    /** A directory whose volumes hold a capture buffer's state file ({@code buffer.state}). */
+    private static boolean looksLikeABuffer(Path data) throws IOException {
+        try (Stream<Path> dirs = Files.list(data)) {
+            return dirs.anyMatch(d -> Files.isRegularFile(d.resolve("buffer.state")));
+        }
     }
 
     private static Map<String, Object> volume(Path dir, String volumeId, VolumeStatus s) throws IOException {

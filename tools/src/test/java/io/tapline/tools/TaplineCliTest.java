@@ -337,6 +337,9 @@ class TaplineCliTest {
             assertEquals(1, held.exitCode(), held.err());
             assertTrue(held.err().contains("is in use by another process"), held.err());
         }
+        Outcome wrongFlag = run("status", "--data", dir.resolve("buffer").toString());
+        assertEquals(2, wrongFlag.exitCode(), wrongFlag.err());
+        assertTrue(wrongFlag.err().contains("is a capture buffer, not a replayer's data directory"), wrongFlag.err());
         Outcome forgotten = run("buffer", "forget-remote", "--buffer", dir.resolve("buffer").toString(), "--volume",
                 "vol1", "--remote", "127.0.0.1:7071", "--json");
         assertEquals(0, forgotten.exitCode(), forgotten.err());
