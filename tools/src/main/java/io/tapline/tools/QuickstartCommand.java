@@ -6,6 +6,7 @@ import io.tapline.tools.cli.ByteSizeConverter;
 import io.tapline.tools.cli.Json;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import io.tapline.tools.cli.CliFailure;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -55,6 +56,14 @@ final class QuickstartCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        String idProblem = io.tapline.replay.VolumeIds.problem(export);
+        if (idProblem != null) {
+            throw new CliFailure("--export: " + idProblem.replace("volumeId: ", ""), 2);
+        }
+        if (nbd.equals(link) && nbd.getPort() != 0) {
+            throw new CliFailure("--nbd/--link: both " + ReplicationAddresses.hostPort(nbd)
+                    + " (expected: two addresses, one for the host's NBD, one for the embedded replayer)", 2);
+        }
         Files.createDirectories(dir);
         Path volume = dir.resolve("primary").resolve(export + ".img");
         Files.createDirectories(volume.getParent());

@@ -316,6 +316,18 @@ class TaplineCliTest {
     }
 
     @Test
+    void quickstartRefusesABadExportNameAndOneAddressForBothEnds() {
+        Outcome export = run("quickstart", "--dir", dir.resolve("qs").toString(), "--export", "../x");
+        assertEquals(2, export.exitCode(), export.err());
+        assertTrue(export.err().startsWith("tapline: --export: \"../x\""), export.err());
+        Outcome same = run("quickstart", "--dir", dir.resolve("qs").toString(), "--nbd", "127.0.0.1:7", "--link",
+                "127.0.0.1:7");
+        assertEquals(2, same.exitCode(), same.err());
+        assertTrue(same.err().startsWith("tapline: --nbd/--link: both 127.0.0.1:7"), same.err());
+        assertFalse(Files.exists(dir.resolve("qs")), "nothing made");
+    }
+
+    @Test
     void aMarkNameWithAControlCharacterAndAHeatOfMillionsOfSlicesAreRefused() {
         Outcome mark = run("mark", "--buffer", dir.resolve("buffer").toString(), "--volume", "v", "ok\n  9999 forged row");
         assertEquals(2, mark.exitCode(), mark.err());
