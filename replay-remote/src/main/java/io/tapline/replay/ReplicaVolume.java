@@ -321,7 +321,7 @@ final class ReplicaVolume implements Closeable {
             log.warn("volume={} finishing an interrupted rollback from={} to={} actor={}", volumeId, intent.from(),
                     intent.target(), intent.text());
             try {
-                finishRollback(intent, (d, t) -> { });
+                finishRollback(intent, (d, t) -> { }, true);
             } catch (IOException | RuntimeException e) {
                 throw new IOException(VolumeFailure.rollback(volumeId, intent, e).reason(), e);
             }
@@ -394,7 +394,7 @@ final class ReplicaVolume implements Closeable {
         intent.write(dir, ControlFiles.INTENT);
         log.info("volume={} rollback started from={} to={} actor={}", volumeId, lastApplied, target, actor);
         try {
-            return finishRollback(intent, progress);
+            return finishRollback(intent, progress, false);
         } catch (IOException | RuntimeException e) {
             // Half rolled back: no source may apply on top of it, and retention must not drop the
             // undo records the intent still needs. Reopening the files finishes it (recover()).
@@ -454,7 +454,8 @@ final class ReplicaVolume implements Closeable {
         }
     }
 
-    private long finishRollback(ControlFiles intent, UndoLog.Progress progress) throws IOException {
+    /** @param resumed completed at an open, after a crash or a failure interrupted it (earlier work not counted) */
+    private long finishRollback(ControlFiles intent, UndoLog.Progress progress, boolean resumed) throws IOException {
         long n = undo.rollBackAbove(intent.target(), applier(), progress);
         replica.force();
         // A rollback to the applied sequence changes no byte but pauses the volume: audited too, so
@@ -462,7 +463,8 @@ final class ReplicaVolume implements Closeable {
         if (audit.lastRecordSequence() > intent.target() || intent.from() == intent.target()) {
             audit.append(AuditType.ROLLBACK, intent.from(), intent.target(), 0, 0, 0, 0, null, intent.text(),
                     "rollback from seq " + intent.from() + " to seq " + intent.target() + " requested at "
-                            + java.time.Instant.ofEpochMilli(intent.millis()) + " (" + n + " undo records applied)");
+                            + java.time.Instant.ofEpochMilli(intent.millis()) + " (" + n + " undo records applied"
+                            + (resumed ? " by the restart that completed it, after an interruption" : "") + ")");
             audit.sync();
         }
         marks.dropAbove(intent.target());
