@@ -322,10 +322,10 @@ public final class SnoopPipeline {
                 boolean mayStillGreet = !fromClient && n < 8 && "NBDMAGIC".startsWith(new String(first, from, n,
                         java.nio.charset.StandardCharsets.ISO_8859_1));
                 java.io.ByteArrayOutputStream other = fromClient ? heldFromServer : heldFromClient;
-                if (!mayStillGreet && (other.size() > 0 || !fromClient)) {
-                    // the server spoke and it is no NBD greeting, or both sides spoke and neither decides
-                    ignore(fromClient ? "neither side's first bytes are an NBD greeting or an iSCSI login"
-                            : "the server's first bytes are no NBD greeting (and no iSCSI login came first)");
+                if (!mayStillGreet && other.size() > 0) {
+                    // both sides spoke and neither decides (a target's login response held until the
+                    // initiator's login shows, an NBD client's flags until the greeting shows)
+                    ignore("neither side's first bytes are an NBD greeting or an iSCSI login");
                     return false;
                 }
                 if (held.size() == 0) {
@@ -352,6 +352,8 @@ public final class SnoopPipeline {
                 StreamConsumer t = target();
                 if (t != null) {
                     t.end();
+                } else if (!decided && (heldFromClient.size() > 0 || heldFromServer.size() > 0)) {
+                    ignore("the connection ended before its protocol showed");
                 }
             }
         }

@@ -141,6 +141,23 @@ class SnoopPipelineClassifyTest {
     }
 
     @Test
+    void aTargetsLoginResponseBeforeTheLoginIsHeldUntilTheLoginDecides() {
+        Side client = new Side(flow(40005, PORT), 1000);
+        Side server = new Side(flow(PORT, 40005), 9000);
+        client.syn(false);
+        server.syn(true);
+        byte[] response = new byte[48];
+        response[0] = 0x23; // Login Response, shown first by a skewed merge
+        server.send(response);
+        assertEquals(0, pipeline.ignoredConnections(), "held, not ignored");
+        byte[] login = new byte[48];
+        login[0] = 0x43; // Login Request (immediate)
+        client.send(login);
+        pipeline.finish();
+        assertEquals(0, pipeline.ignoredConnections(), "decided as iSCSI by the login");
+    }
+
+    @Test
     void aConnectionNeitherSideOfWhichSpeaksAKnownProtocolIsIgnoredAndCounted() {
         Side client = new Side(flow(40003, 8080), 1000);
         Side server = new Side(flow(8080, 40003), 9000);
