@@ -91,13 +91,6 @@ public final class ConcurrentOverlaps {
         prune();
     }
 
-    /** A command that will never end here (the connection's state was reset): forgotten. */
-    public void forget(long ticket) {
-        outstanding.remove(ticket);
-        givenUp.remove(ticket);
-        prune();
-    }
-
     private void intersect(VolumeKey volume, long[] ranges, long id, Ended other) {
         for (int i = 0; i + 1 < ranges.length; i += 2) {
             for (int j = 0; j + 1 < other.ranges.length; j += 2) {
