@@ -10,9 +10,9 @@ import java.util.stream.Collectors;
  * Turns "a sequence, a time or a mark" into the sequence to roll back to, and checks it against
  * the rollback window. Stateless.
  *
- * <p>A time means the newest record captured at or before it: the sequence just before the
- * first record captured later (every applied record, data or not, has an undo entry with its
- * capture time).
+ * <p>A time means the newest record captured at or before it (every applied record, data or
+ * not, has an undo entry with its capture time); a time before the first record of a window that
+ * reaches back to the volume's start is seq 0, the volume before any write.
  */
 public final class RollbackTargets {
     private RollbackTargets() {
@@ -25,8 +25,11 @@ public final class RollbackTargets {
             case AdminRequest.TO_SEQUENCE -> value;
             case AdminRequest.TO_TIME -> {
                 long seq = undo.sequenceAtOrBefore(value);
+                UndoLog.Window w = undo.window();
+                if (seq == -1 && !w.empty() && w.oldestReachableSequence() == 0) {
+                    yield 0; // before the volume's first write: its state then is seq 0's
+                }
                 if (seq == -1) {
-                    UndoLog.Window w = undo.window();
                     throw new RefusedException("time " + Instant.ofEpochSecond(0, value) + " is older than the rollback"
                             + " window of volume " + volumeId + (w.empty() ? " (empty)" : " (oldest reachable seq "
                             + w.oldestReachableSequence() + ", just before " + Instant.ofEpochSecond(0,

@@ -144,6 +144,7 @@ class RollbackTest {
     void rollbackToTimeAndMarkThenFurtherBack() throws Exception {
         List<CaptureRecord> records = history();
         try (ReplicaVolume v = applyAll(records, SMALL_SEGMENTS)) {
+            assertEquals(0, v.resolveTarget(AdminRequest.TO_TIME, T0, ""), "before the first write: seq 0");
             v.rollback(v.resolveTarget(AdminRequest.TO_TIME, T0 + 220 * 1_000_000_000L, ""), "t", (d, t) -> { });
             assertEquals(220, v.lastApplied());
             assertArrayEquals(reference(records, 220), replica());
