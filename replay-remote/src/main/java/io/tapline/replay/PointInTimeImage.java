@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -118,7 +119,9 @@ public final class PointInTimeImage {
 
     /**
      * An image is written to a new file or in place of a regular file, never over a file of the
-     * volume itself (its replica, undo log, audit log...) nor a device.
+     * volume itself (its replica, undo log, audit log...), a file in any Tapline buffer or data
+     * directory, a file another process holds open (a wedge's primary, a replayer's replica), nor a
+     * device.
      */
     private static void checkOut(Path dir, String volumeId, Path out) throws IOException, RefusedException {
         Path absolute = out.toAbsolutePath().normalize();
@@ -130,6 +133,19 @@ public final class PointInTimeImage {
         }
         if (!Files.isRegularFile(out)) {
             throw new RefusedException("--out: " + out + " (expected: a regular file or a new path)");
+        }
+        Path parent = absolute.getParent();
+        for (String marker : new String[] {".lock", "buffer.state", VolumeMeta.FILE}) {
+            if (parent != null && Files.exists(parent.resolve(marker))) {
+                throw new RefusedException("--out: " + out + " is in a Tapline buffer or data directory (" + parent
+                        + " holds " + marker + "; expected: a path outside them)");
+            }
+        }
+        List<String> holders = OpenFiles.holders(out);
+        if (!holders.isEmpty()) {
+            throw new RefusedException("--out: " + out + " is open in process " + String.join(", ", holders)
+                    + " (expected: a file no program uses: replacing it would leave that program writing a deleted"
+                    + " file)");
         }
         try (java.util.stream.Stream<Path> files = Files.walk(dir, 3)) {
             for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {

@@ -139,6 +139,28 @@ class CaptureBufferShippingTest {
     }
 
     @Test
+    void aBufferOfAnotherHistoryNumberedAsFarAsTheReplicaIsFoundDivergedNotTakenForTheSame() throws Exception {
+        shipper = startShipper(server.boundAddress());
+        appendRandom(20);
+        awaitSynced();
+        await("history checked", () -> shipper.historyVerdict() != Shipper.HistoryVerdict.NOT_CHECKED);
+        assertEquals(Shipper.HistoryVerdict.NOT_CHECKABLE, shipper.historyVerdict(), "a new replica holds nothing to compare");
+        shipper.close();
+        buffer.close();
+        // a second capture imported into a new buffer: 20 records too, other writes
+        bufferDir = tmp.resolve("buffer-2");
+        Files.createDirectories(bufferDir);
+        buffer = CaptureBuffer.open(bufferDir, VOLUME, new BufferConfig(1 << 20, 256L << 20, 200L << 20));
+        appendRandom(20);
+        shipper = startShipper(server.boundAddress());
+        await("reconnected", () -> shipper.status().connected());
+        assertEquals(20, shipper.status().lastAckedSequence(), "everything looks acknowledged by the numbers");
+        await("history checked", () -> shipper.historyVerdict() != Shipper.HistoryVerdict.NOT_CHECKED);
+        assertEquals(Shipper.HistoryVerdict.DIVERGED, shipper.historyVerdict());
+        await("the replica out of sync", () -> !"consistent".equals(server.volumeStatus(VOLUME).orElseThrow().state()));
+    }
+
+    @Test
     void restartedShipperResumesWithoutReapplying() throws Exception {
         shipper = startShipper(server.boundAddress());
         appendRandom(150);

@@ -114,6 +114,22 @@ class PointInTimeImageTest {
         assertEquals(auditSize, java.nio.file.Files.size(linked), "a hard link to the audit log is not written");
         assertArrayEquals(before, digestOf(replica), "the replica untouched");
 
+        Path held = scratch.resolve("held-by-another-program.img");
+        java.nio.file.Files.writeString(held, "a wedge's primary");
+        Process holder = new ProcessBuilder("bash", "-c", "exec 3<>\"$0\"; echo open; exec sleep 30", held.toString())
+                .redirectErrorStream(true).start();
+        try {
+            assertEquals("open", new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream()))
+                    .readLine());
+            RefusedException inUse = assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1",
+                    AdminRequest.TO_SEQUENCE, 2, "", held, PointInTimeImage.Progress.NONE));
+            assertTrue(inUse.getMessage().contains("is open in process " + holder.pid()), inUse.getMessage());
+            assertEquals("a wedge's primary", java.nio.file.Files.readString(held));
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+        java.nio.file.Files.delete(held);
+
         Path kept = scratch.resolve("keep.txt");
         java.nio.file.Files.writeString(kept, "important");
         assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE, 99,

@@ -62,7 +62,16 @@ final class HeatCommand implements Callable<Integer> {
         if (io.tapline.replay.VolumeIds.problem(volume) != null || !Files.isDirectory(dir)) {
             throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
         }
-        Map<String, Object> heat = HeatMap.of(AuditLog.read(dir), bucket, from, to, top, slices);
+        java.util.List<io.tapline.log.audit.AuditEntry> entries = new java.util.ArrayList<>();
+        io.tapline.log.audit.AuditVerifier.Result read = AuditLog.read(dir, entries);
+        // as `audit list`: a torn tail past the head's count is a writer's append in flight; else damage
+        boolean damaged = !read.intact() && (!read.tornTail() || read.entries() < read.headEntries());
+        if (damaged) {
+            System.err.println("tapline: warning: the audit log of volume " + volume + " is not intact ("
+                    + read.problem() + "): the heat counts only the " + entries.size() + " entries before the damage;"
+                    + " see `tapline audit verify`");
+        }
+        Map<String, Object> heat = HeatMap.of(entries, bucket, from, to, top, slices);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(heat));
@@ -79,7 +88,7 @@ final class HeatCommand implements Callable<Integer> {
             }
         }
         out.flush();
-        return 0;
+        return damaged ? 1 : 0;
     }
 
     /** The slices as a bar per slice, for a terminal. */

@@ -65,7 +65,7 @@ final class ImportShipping {
             }
             // The replica's state is read from its report at the last record (it follows the ACK):
             // an earlier report may say consistent of a replica the last records made out of sync.
-            boolean reported = acked && unreported(progress) == 0;
+            boolean reported = acked && unreported(progress) == 0 && historiesChecked(progress);
             boolean done = reported || (acked && now - ackedAt > REPORT_WAIT_NANOS);
             if (done || now >= nextProgress) {
                 progressOut.println(line(progress, now - started));
@@ -99,6 +99,20 @@ final class ImportShipping {
 
     /** How long after the last ACK the replicas' reports at the last record are waited for. */
     private static final long REPORT_WAIT_NANOS = 10_000_000_000L;
+
+    /**
+     * Whether every link compared the replica's last record with this import's record of that
+     * sequence: a replica that holds another capture's records numbered as far as this one's
+     * reports consistent at the last record, and is not this file's copy.
+     */
+    private static boolean historiesChecked(List<ShippingProgress> progress) {
+        for (ShippingProgress p : progress) {
+            if (p.histories().contains(io.tapline.journey.shipper.Shipper.HistoryVerdict.NOT_CHECKED)) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /** Links whose replica has not reported its state at the volume's last record yet. */
     private static int unreported(List<ShippingProgress> progress) {
@@ -153,13 +167,20 @@ final class ImportShipping {
     private static List<Map<String, Object>> result(List<ShippingProgress> progress) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (ShippingProgress p : progress) {
-            for (ShipperStatus st : p.links()) {
+            for (int i = 0; i < p.links().size(); i++) {
+                ShipperStatus st = p.links().get(i);
+                // the shippers' verdicts come first, in the links' order (a Kafka link has none)
+                io.tapline.journey.shipper.Shipper.HistoryVerdict history = i < p.histories().size()
+                        ? p.histories().get(i) : io.tapline.journey.shipper.Shipper.HistoryVerdict.NOT_CHECKABLE;
+                boolean diverged = history == io.tapline.journey.shipper.Shipper.HistoryVerdict.DIVERGED;
+                boolean unchecked = history == io.tapline.journey.shipper.Shipper.HistoryVerdict.NOT_CHECKED;
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("volume", p.volume());
                 m.put("remote", st.address());
                 m.put("captured", p.lastSequence());
                 m.put("acked", st.lastAckedSequence());
-                m.put("replica", coversLast(st, p) ? st.replica().state() : "unknown");
+                m.put("replica", diverged ? "diverged" : unchecked || !coversLast(st, p) ? "unknown"
+                        : st.replica().state());
                 out.add(m);
             }
         }

@@ -307,6 +307,8 @@ class TaplineCliTest {
             System.setErr(was);
         }
         assertEquals(1, damaged.exitCode(), damaged.err());
+        assertEquals(1, run("heat", "--data", dir.resolve("data").toString(), "--volume", "v").exitCode(),
+                "heat reads the same damaged log");
         String warning = stderr.toString(java.nio.charset.StandardCharsets.UTF_8);
         assertTrue(warning.startsWith("tapline: warning: the audit log of volume v is not intact ("), warning);
         Outcome unknown = run("audit", "list", "--data", dir.resolve("data").toString(), "--volume", "v", "--kind",

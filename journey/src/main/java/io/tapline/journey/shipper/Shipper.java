@@ -205,13 +205,6 @@ public final class Shipper implements Closeable {
     }
 
     /**
-     * The handshake's proof of one shared history: the replica's last applied record must be this
-     * source's record of that sequence (same CRC-32C). If it is not (another source wrote it, e.g.
-     * with a sniffed secret while this one was down), the replica is told it diverged: it marks
-     * itself out of sync with no consistent point and the next resync compares the whole volume.
-     * Never skipped over. Records the buffer no longer holds, or an unknown CRC, cannot be checked.
-     */
-    /**
      * A cascade hop's node may learn a newer generation while its session is open (its upstream
      * was promoted): the next replica must learn it too, or a later promotion there could start a
      * generation some other primary already has.
@@ -224,29 +217,58 @@ public final class Shipper implements Closeable {
         }
     }
 
+    /**
+     * The handshake's proof of one shared history: the replica's last applied record must be this
+     * source's record of that sequence (same CRC-32C). If it is not (another source wrote it, e.g.
+     * with a sniffed secret while this one was down), the replica is told it diverged: it marks
+     * itself out of sync with no consistent point and the next resync compares the whole volume.
+     * Never skipped over. Records the buffer no longer holds, or an unknown CRC, cannot be checked.
+     */
     private void checkHistory(LinkSession s, io.tapline.journey.control.ReplicaStateReport report)
+            throws IOException, InterruptedException {
+        historyVerdict = checkedHistory(s, report);
+        onChange.run();
+    }
+
+    private HistoryVerdict checkedHistory(LinkSession s, io.tapline.journey.control.ReplicaStateReport report)
             throws IOException, InterruptedException {
         long seq = report.lastApplied();
         if (report.lastRecordCrc() < 0 || seq < 1 || seq < source.firstSequence() || seq > source.lastSequence()) {
-            return;
+            return HistoryVerdict.NOT_CHECKABLE;
         }
         CaptureRecord mine;
         try (RecordReader r = source.openReader(seq)) {
             mine = r.next(1000);
         } catch (SequenceNotRetainedException e) {
-            return; // acknowledged and deleted meanwhile: nothing left to compare with
+            return HistoryVerdict.NOT_CHECKABLE; // acknowledged and deleted meanwhile: nothing left to compare with
         }
         if (mine == null || mine.sequence() != seq) {
-            return;
+            return HistoryVerdict.NOT_CHECKABLE;
         }
         long myCrc = mine.crc32c() & 0xFFFFFFFFL;
-        if (myCrc != report.lastRecordCrc()) {
-            String why = String.format("diverged: the replica's record at seq %d is not this source's (crc32c %08x,"
-                    + " expected %08x): another source wrote it; a whole-volume resync heals it", seq,
-                    report.lastRecordCrc(), myCrc);
-            log.error("volume={} remote={} {}", config.volumeId(), remoteId, why);
-            s.sendControl(new io.tapline.journey.control.SourceDiverged(seq, why));
+        if (myCrc == report.lastRecordCrc()) {
+            return HistoryVerdict.SHARED;
         }
+        String why = String.format("diverged: the replica's record at seq %d is not this source's (crc32c %08x,"
+                + " expected %08x): another source wrote it; a whole-volume resync heals it", seq,
+                report.lastRecordCrc(), myCrc);
+        log.error("volume={} remote={} {}", config.volumeId(), remoteId, why);
+        s.sendControl(new io.tapline.journey.control.SourceDiverged(seq, why));
+        return HistoryVerdict.DIVERGED;
+    }
+
+    /** What the current session's history check found (a replica with no record yet: NOT_CHECKABLE). */
+    public enum HistoryVerdict { NOT_CHECKED, SHARED, DIVERGED, NOT_CHECKABLE }
+
+    private volatile HistoryVerdict historyVerdict = HistoryVerdict.NOT_CHECKED;
+
+    /**
+     * What the current session's check of one shared history found: NOT_CHECKED until the
+     * replica's first report after the handshake was compared (an import that ends before would
+     * take a replica holding another capture's records for one holding this one's).
+     */
+    public HistoryVerdict historyVerdict() {
+        return historyVerdict;
     }
 
     /**
@@ -415,6 +437,7 @@ public final class Shipper implements Closeable {
 
     /** One connection, from connect to loss; returns why it ended. */
     private String runSession(Backoff backoff) throws IOException, InterruptedException {
+        historyVerdict = HistoryVerdict.NOT_CHECKED; // this session's replica is checked anew
         java.util.concurrent.atomic.AtomicReference<io.tapline.journey.control.ReplicaStateReport> firstReport =
                 new java.util.concurrent.atomic.AtomicReference<>();
         long sessionNumber = ++sessions;

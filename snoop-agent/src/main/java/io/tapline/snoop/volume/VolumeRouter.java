@@ -387,14 +387,20 @@ public final class VolumeRouter implements SnoopSink, Closeable {
      * One volume's shipping progress: its newest captured sequence and a status snapshot of each
      * of its shippers (empty while none runs).
      */
-    public record ShippingProgress(String volume, long lastSequence, List<ShipperStatus> links) {
+    public record ShippingProgress(String volume, long lastSequence, List<ShipperStatus> links,
+            List<io.tapline.journey.shipper.Shipper.HistoryVerdict> histories) {
+        /** A snapshot without history verdicts (none checked yet). */
+        public ShippingProgress(String volume, long lastSequence, List<ShipperStatus> links) {
+            this(volume, lastSequence, links, List.of());
+        }
     }
 
     /** Every volume's shipping progress, in the order volumes were first seen. */
     public synchronized List<ShippingProgress> shippingProgress() {
         List<ShippingProgress> out = new ArrayList<>();
         for (Volume v : volumes.values()) {
-            out.add(new ShippingProgress(v.name, v.side.buffer().lastSequence(), List.copyOf(v.side.linkStatuses())));
+            out.add(new ShippingProgress(v.name, v.side.buffer().lastSequence(), List.copyOf(v.side.linkStatuses()),
+                    v.side.shippers().stream().map(io.tapline.journey.shipper.Shipper::historyVerdict).toList()));
         }
         return out;
     }
