@@ -272,6 +272,8 @@ final class SnoopCommand implements Callable<Integer> {
         // writes with the decoding (and ships records early), and the final syncAll below makes
         // everything durable.
         router.syncOnFlush(false);
+        // Records stamped with their packets' times: the same file imported twice is the same history.
+        router.stampWith(new io.tapline.snoop.capture.PacketClock());
         long started = System.nanoTime();
         Map<String, Object> summary = new LinkedHashMap<>();
         try (PcapCapture capture = PcapCapture.openFile(source.pcap, frameFilter)) {

@@ -95,9 +95,15 @@ public final class SourceSide implements AutoCloseable {
 
     /** Opens (or creates) the buffer of {@code volume} in {@code volumeDir}. */
     public static SourceSide open(Path volumeDir, String volume, BufferConfig config) throws IOException {
+        return open(volumeDir, volume, config, java.time.Clock.systemUTC());
+    }
+
+    /** As {@link #open(Path, String, BufferConfig)}, its records stamped by {@code clock} (an import's packet times). */
+    public static SourceSide open(Path volumeDir, String volume, BufferConfig config, java.time.Clock clock)
+            throws IOException {
         Files.createDirectories(volumeDir);
         boolean created = !Files.exists(volumeDir.resolve(CaptureBuffer.STATE_FILE));
-        CaptureBuffer buffer = CaptureBuffer.open(volumeDir, volume, config);
+        CaptureBuffer buffer = CaptureBuffer.open(volumeDir, volume, config, clock);
         return new SourceSide(volume, volumeDir, buffer, created);
     }
 

@@ -48,7 +48,11 @@ final class OfflineRun implements CaptureFileReader.FrameHandler {
      *
      * @param progress called now and then with the bytes of the file read so far
      */
+    /** The import's records are stamped with the packets' times: set per frame (null: the host's clock). */
+    private PacketClock packetClock;
+
     void run(VolumeRouter router, LongConsumer progress) throws IOException {
+        packetClock = router.captureClock() instanceof PacketClock c ? c : null;
         try {
             while (reader.next(this)) {
                 if ((packets & 0x3FF) == 0) {
@@ -81,6 +85,9 @@ final class OfflineRun implements CaptureFileReader.FrameHandler {
 
     @Override
     public void frame(LinkType linkType, byte[] buf, int offset, int length, int originalLength, long timeNanos) {
+        if (packetClock != null) {
+            packetClock.advance(timeNanos);
+        }
         packets++;
         bytes += length;
         if (originalLength > length) {

@@ -146,13 +146,28 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         this.live = on;
     }
 
+    /** The clock an import's buffers stamp capture times with (the packets' times); null: the host's. */
+    private volatile java.time.Clock captureClock;
+
+    /** An import stamps records with their packets' times ({@link io.tapline.snoop.capture.PacketClock}). Set before the capture starts. */
+    public void stampWith(java.time.Clock clock) {
+        this.captureClock = clock;
+    }
+
+    /** The clock set by {@link #stampWith}, or null. */
+    public java.time.Clock captureClock() {
+        return captureClock;
+    }
+
     private Volume volume(VolumeKey key) {
         Volume v = volumes.get(key);
         if (v == null) {
             String name = settings.names().name(key);
             SourceSide side;
             try {
-                side = SourceSide.open(settings.bufferDir().resolve(name), name, settings.bufferConfig());
+                side = captureClock == null
+                        ? SourceSide.open(settings.bufferDir().resolve(name), name, settings.bufferConfig())
+                        : SourceSide.open(settings.bufferDir().resolve(name), name, settings.bufferConfig(), captureClock);
                 log.info("volume seen key={} volume={} {}", key.naturalKey(), name,
                         side.buffer().recoveryReport().summary());
             } catch (IOException e) {
