@@ -274,6 +274,7 @@ final class SnoopCommand implements Callable<Integer> {
         router.syncOnFlush(false);
         // Records stamped with their packets' times: the same file imported twice is the same history.
         router.stampWith(new io.tapline.snoop.capture.PacketClock());
+        router.shipAfterDecode();
         long started = System.nanoTime();
         Map<String, Object> summary = new LinkedHashMap<>();
         try (PcapCapture capture = PcapCapture.openFile(source.pcap, frameFilter)) {
@@ -306,6 +307,7 @@ final class SnoopCommand implements Callable<Integer> {
             throw e;
         } finally {
             router.syncAll();
+            router.releaseShipping();
             summary.put("seconds", (System.nanoTime() - started) / 1e9);
             summary.put("volumes", volumes(router));
             summary.put("unshippedVolumes", router.unshippedVolumes());

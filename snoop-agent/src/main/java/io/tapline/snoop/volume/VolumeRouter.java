@@ -331,8 +331,28 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         };
     }
 
+    /**
+     * An import ships once its file is decoded ({@link #shipAfterDecode}): a shipper started while
+     * the buffer still grows would meet a replica that applied this file before as one ahead of the
+     * buffer, and number past it, instead of skipping what it applied.
+     */
+    private boolean holdShipping;
+
+    /** Holds every volume's shipping until {@link #releaseShipping}. Set before the capture starts. */
+    public synchronized void shipAfterDecode() {
+        holdShipping = true;
+    }
+
+    /** The file is decoded: every volume ships from now on. */
+    public synchronized void releaseShipping() {
+        holdShipping = false;
+        for (Volume v : volumes.values()) {
+            startShippers(v);
+        }
+    }
+
     private void startShippers(Volume v) {
-        if (v.side.shipping() || !ships()) {
+        if (v.side.shipping() || !ships() || holdShipping) {
             return;
         }
         long size = v.stats.sizeBytes > 0 ? v.stats.sizeBytes
