@@ -103,7 +103,7 @@ public class TaplineCli implements Runnable {
             cl.addSubcommand(c);
         }
         cl.registerConverter(InetSocketAddress.class, new SocketAddressConverter());
-        cl.registerConverter(java.time.Instant.class, TaplineCli::instant);
+        cl.registerConverter(java.time.Instant.class, new io.tapline.tools.cli.InstantConverter());
         cl.setParameterExceptionHandler(new BadArguments());
         cl.setExecutionExceptionHandler(new Failure(verbose));
         return cl;
@@ -168,16 +168,6 @@ public class TaplineCli implements Runnable {
                 ex.printStackTrace(err);
             }
             return ex instanceof CliFailure f ? f.exitCode() : 1;
-        }
-    }
-
-    /** A time option: ISO-8601 in UTC, said so when it does not parse (not the JDK's class names). */
-    private static java.time.Instant instant(String value) {
-        try {
-            return java.time.Instant.parse(value.strip());
-        } catch (java.time.format.DateTimeParseException e) {
-            throw new CommandLine.TypeConversionException("time: '" + value
-                    + "' (expected: ISO-8601 in UTC, e.g. 2026-01-01T00:00:00Z)");
         }
     }
 
