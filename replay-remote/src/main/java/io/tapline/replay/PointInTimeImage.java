@@ -1,6 +1,5 @@
 package io.tapline.replay;
 
-import io.tapline.log.undo.MarkIndex;
 import io.tapline.log.undo.UndoLog;
 import io.tapline.log.volume.VolumeFile;
 import java.io.IOException;
@@ -135,7 +134,7 @@ public final class PointInTimeImage {
             throw new RefusedException("--out: " + out + " (expected: a regular file or a new path)");
         }
         Path parent = absolute.getParent();
-        for (String marker : new String[] {".lock", "buffer.state", VolumeMeta.FILE}) {
+        for (String marker : new String[] {".lock", io.tapline.log.buffer.CaptureBuffer.STATE_FILE, VolumeMeta.FILE}) {
             if (parent != null && Files.exists(parent.resolve(marker))) {
                 throw new RefusedException("--out: " + out + " is in a Tapline buffer or data directory (" + parent
                         + " holds " + marker + "; expected: a path outside them)");
@@ -160,30 +159,29 @@ public final class PointInTimeImage {
     /** The target's sequence, checked against the window as it is now. */
     private static long target(Path dir, String volumeId, int targetKind, long value, String markName)
             throws IOException, RefusedException {
-        AppliedState.Durable st = AppliedState.peekDurable(dir);
+        try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
+            return target(dir, volumeId, targetKind, value, markName, undo, AppliedState.peekDurable(dir));
+        }
+    }
+
+    private static long target(Path dir, String volumeId, int targetKind, long value, String markName, UndoLog undo,
+            AppliedState.Durable st) throws IOException, RefusedException {
         long lastApplied = st == null ? 0 : st.lastApplied();
         long exactFrom = st == null ? 0 : st.sync().exactFrom();
-        try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
-            MarkIndex marks = MarkIndexRecovery.read(dir);
-            long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
-            RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
-                    undo.newestSequence()), exactFrom);
-            return target;
-        }
+        long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, MarkIndexRecovery.read(dir),
+                lastApplied);
+        RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied, undo.newestSequence()),
+                exactFrom);
+        return target;
     }
 
     /** After the copy: the undo log as it is now (it covers what was applied during the copy) replayed onto it. */
     private static Image replayUndo(Path dir, String volumeId, int targetKind, long value, String markName, Path copy,
             Progress progress) throws IOException, RefusedException {
         AppliedState.Durable st = AppliedState.peekDurable(dir);
-        long lastApplied = st == null ? 0 : st.lastApplied();
-        long exactFrom = st == null ? 0 : st.sync().exactFrom();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"));
                 VolumeFile image = VolumeFile.openExisting(copy)) {
-            MarkIndex marks = MarkIndexRecovery.read(dir);
-            long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
-            RollbackTargets.checkReachable(volumeId, target, undo.window(), Math.max(lastApplied,
-                    undo.newestSequence()), exactFrom);
+            long target = target(dir, volumeId, targetKind, value, markName, undo, st);
             undo.replayAbove(target, GatheringRestorer.of(image), progress::replayed);
             checkNoRollback(dir, volumeId);
             SyncState there = (st == null ? SyncState.consistentAt(0) : st.sync()).rolledBackTo(target);

@@ -77,16 +77,9 @@ final class AuditCommand implements Runnable {
         boolean damaged;
 
         List<AuditEntry> select() throws IOException {
-            List<AuditEntry> all = new ArrayList<>();
-            AuditVerifier.Result read = AuditLog.read(dir(), all);
-            // A torn tail past the head's count is a writer's append in flight (or a crash's, which
-            // its next start trims); anything else, or fewer entries than the head counts, is damage.
-            if (!read.intact() && (!read.tornTail() || read.entries() < read.headEntries())) {
-                damaged = true;
-                System.err.println("tapline: warning: the audit log of volume " + volume + " is not intact ("
-                        + read.problem() + "): only the " + all.size() + " entries before the damage are listed;"
-                        + " see `tapline audit verify`");
-            }
+            AuditReading read = AuditReading.of(dir(), volume, "only the N entries before the damage are listed");
+            damaged = read.damaged();
+            List<AuditEntry> all = read.entries();
             Set<String> wanted = kinds.stream().map(k -> k.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
             for (String k : wanted) {
                 boolean known = java.util.Arrays.stream(io.tapline.log.audit.AuditType.values())

@@ -97,7 +97,7 @@ final class BufferCommand implements Runnable {
             if (!Files.isDirectory(dir)) {
                 throw new CliFailure("--volume: " + volume + " (expected: a volume of buffer " + buffer + ")");
             }
-            String cursor = remote.replaceAll("[^A-Za-z0-9._-]", "_"); // as ShipperConfig.cursorId names it
+            String cursor = io.tapline.journey.shipper.ShipperConfig.cursorIdOf(remote);
             long at = SegmentRepair.forgetRemote(dir, cursor);
             var out = spec.commandLine().getOut();
             if (json) {

@@ -92,20 +92,13 @@ final class CascadeForwarder implements ApplyObserver, AutoCloseable {
                 VolumeRole.read(dir).generation());
         return () -> {
             try {
-                return last.updateAndGet(g -> Math.max(g, readGeneration(dir)));
-            } catch (java.io.UncheckedIOException e) {
+                long now = VolumeRole.read(dir).generation();
+                return last.accumulateAndGet(now, Math::max);
+            } catch (IOException e) {
                 LOG.warn("volume dir={} role not read, announcing generation {}: {}", dir, last.get(), e.getMessage());
                 return last.get();
             }
         };
-    }
-
-    private static long readGeneration(Path dir) {
-        try {
-            return VolumeRole.read(dir).generation();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     /**

@@ -62,16 +62,9 @@ final class HeatCommand implements Callable<Integer> {
         if (io.tapline.replay.VolumeIds.problem(volume) != null || !Files.isDirectory(dir)) {
             throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
         }
-        java.util.List<io.tapline.log.audit.AuditEntry> entries = new java.util.ArrayList<>();
-        io.tapline.log.audit.AuditVerifier.Result read = AuditLog.read(dir, entries);
-        // as `audit list`: a torn tail past the head's count is a writer's append in flight; else damage
-        boolean damaged = !read.intact() && (!read.tornTail() || read.entries() < read.headEntries());
-        if (damaged) {
-            System.err.println("tapline: warning: the audit log of volume " + volume + " is not intact ("
-                    + read.problem() + "): the heat counts only the " + entries.size() + " entries before the damage;"
-                    + " see `tapline audit verify`");
-        }
-        Map<String, Object> heat = HeatMap.of(entries, bucket, from, to, top, slices);
+        AuditReading read = AuditReading.of(dir, volume, "the heat counts only the N entries before the damage");
+        boolean damaged = read.damaged();
+        Map<String, Object> heat = HeatMap.of(read.entries(), bucket, from, to, top, slices);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(heat));

@@ -56,10 +56,7 @@ final class QuickstartCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String idProblem = io.tapline.replay.VolumeIds.problem(export);
-        if (idProblem != null) {
-            throw new CliFailure("--export: " + idProblem.replace("volumeId: ", ""), 2);
-        }
+        WedgeCommand.checkExport(export);
         if (nbd.equals(link) && nbd.getPort() != 0) {
             throw new CliFailure("--nbd/--link: both " + ReplicationAddresses.hostPort(nbd)
                     + " (expected: two addresses, one for the host's NBD, one for the embedded replayer)", 2);

@@ -54,10 +54,10 @@ final class ReplicaStatusReport {
         return report;
     }
 
-    /** A directory whose volumes hold a capture buffer's state file ({@code buffer.state}). */
+    /** A directory whose volumes hold a capture buffer's state file. */
     private static boolean looksLikeABuffer(Path data) throws IOException {
         try (Stream<Path> dirs = Files.list(data)) {
-            return dirs.anyMatch(d -> Files.isRegularFile(d.resolve("buffer.state")));
+            return dirs.anyMatch(d -> Files.isRegularFile(d.resolve(io.tapline.log.buffer.CaptureBuffer.STATE_FILE)));
         }
     }
 

@@ -328,15 +328,20 @@ final class WedgeCommand implements Callable<Integer> {
     /** Under the buffer directory: the node's replayer data (one folder per volume, as a replayer's). */
     static final String NODE_DATA = "node";
 
+    /** Refuses an export name that is no volume id (exit 2): the wedge's and the quickstart's. */
+    static void checkExport(String export) {
+        String idProblem = io.tapline.replay.VolumeIds.problem(export);
+        if (idProblem != null) {
+            throw new CliFailure("--export: " + idProblem.replace("volumeId: ", ""), 2);
+        }
+    }
+
     SourceNode.Settings settings() throws IOException {
         return settings(export, volume);
     }
 
     private SourceNode.Settings settings(String export, Path volume) throws IOException {
-        String idProblem = io.tapline.replay.VolumeIds.problem(export);
-        if (idProblem != null) {
-            throw new CliFailure("--export: " + idProblem.replace("volumeId: ", ""), 2);
-        }
+        checkExport(export);
         if (listen != null && export.equals(NODE_DATA)) {
             throw new CliFailure("--export: " + NODE_DATA + " (expected: another name with --listen: <buffer>/"
                     + NODE_DATA + " holds the node's data)", 2);

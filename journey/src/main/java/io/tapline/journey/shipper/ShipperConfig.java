@@ -153,12 +153,17 @@ public record ShipperConfig(
      * than 64 characters keep 55 and end with {@code -} and 8 hex digits of a hash of the whole.
      */
     public String cursorId() {
-        String id = remoteId().replaceAll("[^A-Za-z0-9._-]", "_");
+        return cursorIdOf(remoteId());
+    }
+
+    /** The buffer cursor's name of the remote {@code host:port} (as {@link #cursorId} names it). */
+    public static String cursorIdOf(String remoteId) {
+        String id = remoteId.replaceAll("[^A-Za-z0-9._-]", "_");
         if (id.startsWith(".")) {
             id = "_" + id.substring(1);
         }
         if (id.length() > 64) {
-            id = id.substring(0, 55) + "-" + String.format("%08x", remoteId().hashCode());
+            id = id.substring(0, 55) + "-" + String.format("%08x", remoteId.hashCode());
         }
         return id;
     }
