@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import io.tapline.journey.shipper.Shipper;
+import io.tapline.journey.source.SourceSide;
 import io.tapline.log.DurableFiles;
 import io.tapline.log.buffer.CaptureBuffer;
 import java.io.IOException;
@@ -63,16 +64,12 @@ final class OperatorControls {
         this.shippers = List.copyOf(shippers);
     }
 
-    /** Re-applies persisted shipping pauses; requests then arrive through {@link #handle}. */
+    /**
+     * The controls of a volume whose shippers started; requests then arrive through {@link #handle}.
+     * (Saved shipping pauses were applied when the shippers started: {@link SourceSide#shipPauseFile}.)
+     */
     static OperatorControls start(Path volumeDir, CaptureBuffer buffer, List<Shipper> shippers) throws IOException {
-        OperatorControls c = new OperatorControls(volumeDir, buffer, shippers);
-        for (Shipper s : shippers) {
-            Path f = c.pauseFile(s);
-            if (Files.exists(f)) {
-                s.pause(Files.readString(f, StandardCharsets.UTF_8).strip());
-            }
-        }
-        return c;
+        return new OperatorControls(volumeDir, buffer, shippers);
     }
 
     /** Records every request, done or refused, in {@code a} before answering it. */
@@ -88,7 +85,7 @@ final class OperatorControls {
     }
 
     private Path pauseFile(Shipper s) {
-        return volumeDir.resolve("ship-" + s.cursorId() + ".paused");
+        return SourceSide.shipPauseFile(volumeDir, s.cursorId());
     }
 
     /** Whether {@code fileName} is a request this handles. */

@@ -156,17 +156,43 @@ public final class Shipper implements Closeable {
         return start(config, new BufferRecordSource(buffer));
     }
 
+    /**
+     * {@link #start(ShipperConfig, CaptureBuffer)}, paused from the start for {@code pausedBecause}
+     * (an operator's saved {@code ship pause}): no session is opened, so not one record reaches a
+     * replica that was paused before a restart. Null or blank: not paused.
+     */
+    public static Shipper startPaused(ShipperConfig config, CaptureBuffer buffer, String pausedBecause)
+            throws IOException {
+        RecordSource source = new BufferRecordSource(buffer);
+        return start(config, source, silenceTimeoutNanos(), pausedBecause);
+    }
+
     static Shipper start(ShipperConfig config, RecordSource source) throws IOException {
-        return start(config, source, TimeUnit.MILLISECONDS.toNanos(io.tapline.log.BoundedProperty.read(
-                SILENCE_TIMEOUT_PROPERTY, DEFAULT_SILENCE_TIMEOUT_MILLIS, MAX_SILENCE_TIMEOUT_MILLIS, "milliseconds")));
+        return start(config, source, silenceTimeoutNanos());
+    }
+
+    private static long silenceTimeoutNanos() {
+        return TimeUnit.MILLISECONDS.toNanos(io.tapline.log.BoundedProperty.read(
+                SILENCE_TIMEOUT_PROPERTY, DEFAULT_SILENCE_TIMEOUT_MILLIS, MAX_SILENCE_TIMEOUT_MILLIS, "milliseconds"));
     }
 
     /** {@link #start(ShipperConfig, RecordSource)} with a silence timeout of its own (0: none). */
     static Shipper start(ShipperConfig config, RecordSource source, long silenceTimeoutNanos) throws IOException {
+        return start(config, source, silenceTimeoutNanos, null);
+    }
+
+    private static Shipper start(ShipperConfig config, RecordSource source, long silenceTimeoutNanos,
+            String pausedBecause) throws IOException {
         source.registerRemote(config.cursorId());
         Shipper shipper = new Shipper(config, source, silenceTimeoutNanos);
         shipper.lastAcked.set(source.acknowledged(config.cursorId()));
         shipper.lastSent.set(shipper.lastAcked.get());
+        if (pausedBecause != null && !pausedBecause.isBlank()) {
+            shipper.paused = pausedBecause;
+            shipper.lastError = "shipping paused: " + pausedBecause;
+            log.warn("shipping paused volume={} remote={} why={} (saved before this start)", config.volumeId(),
+                    shipper.remoteId, pausedBecause);
+        }
         shipper.thread.start();
         log.debug("shipper started {}", config);
         return shipper;

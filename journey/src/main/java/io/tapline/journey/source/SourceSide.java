@@ -139,8 +139,9 @@ public final class SourceSide implements AutoCloseable {
             throw new IllegalStateException("volume " + volume + " ships already");
         }
         for (InetSocketAddress remote : s.remotes()) {
-            Shipper shipper = Shipper.start(s.link().apply(
-                    ShipperConfig.of(remote, s.sourceId(), volume, s.sizeBytes(), s.blockSizeBytes())), buffer);
+            ShipperConfig config = s.link().apply(
+                    ShipperConfig.of(remote, s.sourceId(), volume, s.sizeBytes(), s.blockSizeBytes()));
+            Shipper shipper = Shipper.startPaused(config, buffer, savedShipPause(config.cursorId()));
             shipper.onChange(this::changed);
             shippers.add(shipper);
         }
@@ -149,6 +150,20 @@ public final class SourceSide implements AutoCloseable {
         if (factory != null) {
             addLink(factory.start(volume, s.sizeBytes(), s.blockSizeBytes(), buffer));
         }
+    }
+
+    /**
+     * Where an operator's {@code tapline ship pause} of the remote with cursor {@code cursorId} is
+     * kept across restarts: the file holds why.
+     */
+    public static Path shipPauseFile(Path volumeDir, String cursorId) {
+        return volumeDir.resolve("ship-" + cursorId + ".paused");
+    }
+
+    /** The saved pause of that remote's shipping, or null. */
+    private String savedShipPause(String cursorId) throws IOException {
+        Path f = shipPauseFile(volumeDir, cursorId);
+        return Files.exists(f) ? Files.readString(f, java.nio.charset.StandardCharsets.UTF_8).strip() : null;
     }
 
     /** Also ships over {@code link} (Kafka); reported and closed with the shippers. */

@@ -67,6 +67,23 @@ class SourceSideTest {
 
     @Test
     @Timeout(30)
+    void aShipPauseSavedBeforeARestartHoldsTheShipperFromItsStartNotFromWhenTheControlsStart() throws Exception {
+        Path volumeDir = dir.resolve("vol1");
+        SourceSide side = SourceSide.open(volumeDir, "vol1", BufferConfig.DEFAULT);
+        java.nio.file.Files.writeString(SourceSide.shipPauseFile(volumeDir, "127.0.0.1_9"), "paused by ops\n");
+        side.ship(new SourceSide.Shipping(List.of(new InetSocketAddress("127.0.0.1", 9),
+                new InetSocketAddress("127.0.0.1", 10)), "src", 1 << 20, 512, c -> c), null);
+        try {
+            assertEquals("paused by ops", side.shippers().get(0).paused(), "paused before its thread ran");
+            assertEquals("shipping paused: paused by ops", side.shippers().get(0).status().lastError());
+            assertEquals("", side.shippers().get(1).paused(), "the other remote ships");
+        } finally {
+            side.close();
+        }
+    }
+
+    @Test
+    @Timeout(30)
     void closeWaitsForAPublicationInFlightSoThatStoppedIsTheLastWord() throws Exception {
         List<Boolean> published = new CopyOnWriteArrayList<>();
         CountDownLatch entered = new CountDownLatch(1);
