@@ -55,6 +55,7 @@ final class ImageCommand implements Callable<Integer> {
         if (!Files.isDirectory(data.resolve(volume))) {
             throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
         }
+        io.tapline.tools.cli.InstantConverter.notAfterNow("--as-of", point.time);
         PointInTimeImage.Image made;
         PointInTimeImage.Progress progress = everySecond();
         try {

@@ -111,10 +111,7 @@ final class RollbackCommand implements Callable<Integer> {
             return new UntilCheckRollback(remote, volume, data, dir, check, System.err, tls.jdkContext())
                     .run(Credentials.read(credentialFile), timeoutSeconds * 1000, json);
         }
-        Instant now = Instant.now();
-        if (target.time != null && target.time.isAfter(now)) {
-            throw new CliFailure("--to-time: " + target.time + " (expected: not after now, " + now + ")", 2);
-        }
+        io.tapline.tools.cli.InstantConverter.notAfterNow("--to-time", target.time);
         AdminRequest req = request(Credentials.read(credentialFile), volume, target);
         JourneyMessage.AdminDone done = AdminClient.request(remote, req, timeoutSeconds * 1000,
                 (d, t) -> System.err.printf("tapline rollback: %d/%d undo records applied (%d%%)%n", d, t,

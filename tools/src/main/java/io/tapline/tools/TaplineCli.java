@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.Json;
 import io.tapline.tools.cli.SocketAddressConverter;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -148,6 +149,9 @@ public class TaplineCli implements Runnable {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("tapline: " + ex.getMessage());
             err.println("see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help");
+            if (Arrays.asList(args).contains("--json")) {
+                failureAsJson(ex.getCommandLine(), ex.getMessage(), 2);
+            }
             return 2;
         }
     }
@@ -163,12 +167,31 @@ public class TaplineCli implements Runnable {
         @Override
         public int handleExecutionException(Exception ex, CommandLine commandLine, CommandLine.ParseResult parseResult) {
             PrintWriter err = commandLine.getErr();
-            err.println("tapline: " + oneLine(ex));
+            String line = oneLine(ex);
+            err.println("tapline: " + line);
             if (verbose) {
                 ex.printStackTrace(err);
             }
-            return ex instanceof CliFailure f ? f.exitCode() : 1;
+            int exitCode = ex instanceof CliFailure f ? f.exitCode() : 1;
+            CommandLine.ParseResult failed = commandLine.getParseResult();
+            if (failed != null && failed.hasMatchedOption("--json")) {
+                failureAsJson(commandLine, line, exitCode);
+            }
+            return exitCode;
         }
+    }
+
+    /**
+     * With {@code --json}, a failure is machine-readable on stdout too (a script reading stdout
+     * otherwise meets nothing): {@code {"error": "...", "exitCode": N}}, one line; stderr keeps
+     * the one-line message.
+     */
+    private static void failureAsJson(CommandLine commandLine, String message, int exitCode) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("error", message == null ? "" : message.replace('\n', ' '));
+        m.put("exitCode", exitCode);
+        commandLine.getOut().println(Json.write(m));
+        commandLine.getOut().flush();
     }
 
     private static String oneLine(Throwable ex) {

@@ -223,6 +223,35 @@ class TaplineCliTest {
     }
 
     @Test
+    void aFailureWithJsonIsMachineReadableOnStdoutTooWithItsExitCode() throws Exception {
+        Path notABuffer = Files.createDirectories(dir.resolve("home/.cache")).getParent();
+        Outcome failed = run("status", "--buffer", notABuffer.toString(), "--json");
+        assertEquals(1, failed.exitCode(), failed.err());
+        com.fasterxml.jackson.databind.JsonNode failure = io.tapline.tools.cli.Json.mapper().readTree(failed.out());
+        assertEquals("--buffer: " + notABuffer + " (expected: a capture buffer directory, one folder per volume holding"
+                + " buffer.state)", failure.get("error").asText());
+        assertEquals(1, failure.get("exitCode").asInt());
+        Outcome badArgument = run("status", "--json", "--no-such-option");
+        assertEquals(2, badArgument.exitCode(), badArgument.err());
+        com.fasterxml.jackson.databind.JsonNode bad = io.tapline.tools.cli.Json.mapper().readTree(badArgument.out());
+        assertTrue(bad.get("error").asText().startsWith("Unknown option: '--no-such-option'"), badArgument.out());
+        assertEquals(2, bad.get("exitCode").asInt());
+        Outcome plain = run("status", "--buffer", notABuffer.toString());
+        assertEquals("", plain.out(), "without --json stdout stays empty");
+    }
+
+    @Test
+    void anImageAsOfAFutureTimeIsRefusedAsRollbackRefusesIt() throws Exception {
+        Files.createDirectories(dir.resolve("data/vol1"));
+        String future = java.time.Instant.now().plus(java.time.Duration.ofDays(1)).toString();
+        Outcome o = run("image", "--data", dir.resolve("data").toString(), "--volume", "vol1", "--as-of", future,
+                "--out", dir.resolve("img").toString());
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().startsWith("tapline: --as-of: " + future + " (expected: not after now, "), o.err());
+        assertFalse(Files.exists(dir.resolve("img")));
+    }
+
+    @Test
     void unreadableCredentialFileFails() {
         Outcome o = run("replay", "--listen", "127.0.0.1:0", "--data", dir.toString(), "--credential-file",
                 dir.resolve("missing-secret").toString());

@@ -20,4 +20,15 @@ public final class InstantConverter implements ITypeConverter<Instant> {
             throw new TypeConversionException("time: '" + value + "' (expected: ISO-8601 in UTC, e.g. 2026-01-01T00:00:00Z)");
         }
     }
+
+    /**
+     * Refuses (exit 2) a point-in-time option after now: a state the replica was never in, most
+     * often a time zone's mistake. {@code rollback --to-time} and {@code image --as-of} say it alike.
+     */
+    public static void notAfterNow(String option, Instant time) {
+        Instant now = Instant.now();
+        if (time != null && time.isAfter(now)) {
+            throw new CliFailure(option + ": " + time + " (expected: not after now, " + now + ")", 2);
+        }
+    }
 }
