@@ -260,6 +260,7 @@ public final class ReplayServer implements Closeable {
         if (!Files.isDirectory(dataDir)) {
             return out;
         }
+        boolean atRest = runningReplayer(dataDir) == io.tapline.log.ExclusiveLock.NOBODY;
         try (Stream<Path> dirs = Files.list(dataDir)) {
             for (Path dir : (Iterable<Path>) dirs.sorted()::iterator) {
                 if (Files.isRegularFile(dir.resolve(VolumeMeta.FILE))) {
@@ -294,6 +295,12 @@ public final class ReplayServer implements Closeable {
                     if (role != null && !role.primary() && role.writtenOutsideLog()) {
                         s = s.servedReadWrite(role.generation()); // marked so at the replayer's next open
                     }
+                    if (s != null && atRest && !VolumeStatus.PAUSED.equals(s.state())) {
+                        long interrupted = ReplicaVolume.undoneAtNextOpen(dir, s.lastAppliedSequence());
+                        if (interrupted > 0) {
+                            s = s.interrupted(interrupted);
+                        }
+                    }
                     if (s != null) {
                         out.add(s);
                     }
@@ -301,6 +308,15 @@ public final class ReplayServer implements Closeable {
             }
         }
         return out;
+    }
+
+    /**
+     * The PID of the replayer serving {@code dataDir} (the holder of its lock, read without taking
+     * it), {@link io.tapline.log.ExclusiveLock#NOBODY} when none runs, or
+     * {@link io.tapline.log.ExclusiveLock#UNKNOWN}.
+     */
+    public static long runningReplayer(Path dataDir) {
+        return io.tapline.log.ExclusiveLock.holder(dataDir.resolve(LOCK_FILE));
     }
 
     /**

@@ -261,6 +261,20 @@ final class ReplicaVolume implements Closeable {
         return changed == null ? null : "was changed (" + changed + ")";
     }
 
+    /**
+     * For a volume no replayer holds: the newest sequence its undo log holds above
+     * {@code lastApplied} (records of a group a crash interrupted, which the next open undoes, as
+     * {@link #recover} does), or 0 when there is none or the log cannot be read.
+     */
+    static long undoneAtNextOpen(Path volumeDir, long lastApplied) {
+        try (UndoLog undo = UndoLog.openReadOnly(volumeDir.resolve("undo"))) {
+            long newest = undo.newestSequence();
+            return newest > lastApplied ? newest : 0;
+        } catch (IOException | RuntimeException e) {
+            return 0; // a damaged log is reported by the replayer's open, not here
+        }
+    }
+
     /** {@link #imageSize} of a missing image, and of a device (whose size is the device's, never wrong). */
     private static final long MISSING = -1;
     private static final long A_DEVICE = -2;

@@ -82,6 +82,19 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
                         + " a whole-volume resync heals it");
     }
 
+    /**
+     * The same status for a replica whose replayer stopped (a crash, kill -9, a power cut) while it
+     * applied the records after {@code lastAppliedSequence} up to {@code newestUndone}: the image may
+     * hold part of them, a state the source's volume was never in. Out of sync, read from the files,
+     * until a replayer opens it and undoes them from their before-images.
+     */
+    VolumeStatus interrupted(long newestUndone) {
+        return new VolumeStatus(volumeId, lastAppliedSequence, true, bytesApplied, sessionConnected,
+                ReplicaStateReport.OUT_OF_SYNC, consistentSequence, "the replayer stopped while it applied seq "
+                        + (lastAppliedSequence + 1) + ".." + newestUndone + ": the image may hold part of them;"
+                        + " the replayer's next start undoes them (back to seq " + lastAppliedSequence + ")");
+    }
+
     /** The report a source receives. */
     public ReplicaStateReport toReport(long resyncId) {
         return new ReplicaStateReport(state, lastAppliedSequence, consistentSequence, resyncId, reason);

@@ -160,6 +160,35 @@ class PipelineCrashTest {
     }
 
     /**
+     * {@code tapline status --data} of a replica whose replayer stopped mid-group (nobody holds the
+     * data directory): not consistent, whatever {@code applied.state} says, until an open undoes
+     * the group; then consistent at the durable sequence again.
+     */
+    @Test
+    void statusFromTheFilesOfAReplicaStoppedMidGroupSaysSoUntilAnOpenUndoesIt() throws Exception {
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), SMALL_SEGMENTS)) {
+            v.applyGroup(List.of(batch(1, 60), batch(61, 120)));
+            ReplicaVolume.StagedGroup n = v.stage(List.of(batch(121, 200)));
+            n.settle();
+            Path frozen = freeze("status", 120);
+            VolumeStatus atRest = ReplayServer.readVolumeStatus(frozen).get(0);
+            assertEquals("out-of-sync", atRest.state(), atRest.reason());
+            assertEquals(120, atRest.lastAppliedSequence());
+            assertEquals("the replayer stopped while it applied seq 121..200: the image may hold part of them; the"
+                    + " replayer's next start undoes them (back to seq 120)", atRest.reason());
+            try (ReplicaVolume reopened = ReplicaVolume.openExisting(frozen, "vol1", SMALL_SEGMENTS)) {
+                assertEquals(120, reopened.lastApplied());
+            }
+            VolumeStatus recovered = ReplayServer.readVolumeStatus(frozen).get(0);
+            assertEquals("consistent", recovered.state(), recovered.reason());
+            v.complete(n);
+        }
+        VolumeStatus closed = ReplayServer.readVolumeStatus(data).get(0);
+        assertEquals("consistent", closed.state(), "a clean close leaves nothing above the applied sequence");
+        assertEquals(200, closed.lastAppliedSequence());
+    }
+
+    /**
      * Retention while a later group is staged: with a tiny size bound, completing N must not
      * delete the undo segments that hold N+1's before-images, or a power cut before N+1 completes
      * could not be undone.

@@ -17,7 +17,8 @@ import java.util.stream.Stream;
 /**
  * {@code tapline status --data DIR}: the replica side of a node, read from its files: per volume
  * its role and generation (who promoted or demoted it, when, after which sequence), the
- * replica's state, and the images kept aside by demotions.
+ * replica's state, and the images kept aside by demotions; whether a replayer runs there (the
+ * holder of its lock): with none, a replica it left mid-group says so.
  */
 final class ReplicaStatusReport {
     private ReplicaStatusReport() {
@@ -50,6 +51,9 @@ final class ReplicaStatusReport {
         }
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("data", data.toAbsolutePath().toString());
+        long pid = ReplayServer.runningReplayer(data);
+        report.put("replayer", pid > 0 ? "running (pid " + pid + ")"
+                : pid == io.tapline.log.ExclusiveLock.NOBODY ? "not running" : "unknown");
         report.put("volumes", volumes);
         return report;
     }
@@ -107,7 +111,8 @@ final class ReplicaStatusReport {
 
     @SuppressWarnings("unchecked")
     static String human(Map<String, Object> report) {
-        StringBuilder b = new StringBuilder("data " + report.get("data") + "\n");
+        StringBuilder b = new StringBuilder("data " + report.get("data") + " (replayer " + report.get("replayer")
+                + ")\n");
         for (Map<String, Object> v : (List<Map<String, Object>>) report.get("volumes")) {
             b.append("  ").append(v.get("volume")).append(": ").append(v.get("role")).append(" generation ")
                     .append(v.get("generation")).append(", ").append(v.get("state")).append(" at seq ")

@@ -63,4 +63,48 @@ public final class ExclusiveLock implements Closeable {
             channel.close();
         }
     }
+
+    /** {@link #holder}: nobody holds the lock. */
+    public static final long NOBODY = 0;
+    /** {@link #holder}: cannot be told here (no {@code /proc/locks}, or the lock file unreadable). */
+    public static final long UNKNOWN = -1;
+
+    /**
+     * The process holding {@code lockFile}'s lock, read from {@code /proc/locks} (Linux) without
+     * taking it: a read-only tool must never take the lock, or a writer starting at that moment
+     * would be refused. Returns the holder's PID, {@link #NOBODY} (also when the file does not
+     * exist), or {@link #UNKNOWN}.
+     */
+    public static long holder(Path lockFile) {
+        Path locks = Path.of("/proc/locks");
+        try {
+            if (!java.nio.file.Files.exists(lockFile)) {
+                return NOBODY;
+            }
+            long inode = ((Number) java.nio.file.Files.getAttribute(lockFile, "unix:ino")).longValue();
+            long dev = ((Number) java.nio.file.Files.getAttribute(lockFile, "unix:dev")).longValue();
+            String device = String.format("%02x:%02x:%d", devMajor(dev), devMinor(dev), inode);
+            for (String line : java.nio.file.Files.readAllLines(locks)) {
+                // "1: POSIX  ADVISORY  WRITE 24430 fe:00:1099834 0 EOF" (an OFD lock shows PID -1)
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 6 && !line.contains("->") && f[f.length - 3].equals(device) && "WRITE".equals(f[f.length - 5])) {
+                    long pid = Long.parseLong(f[f.length - 4]);
+                    return pid > 0 ? pid : UNKNOWN;
+                }
+            }
+            return NOBODY;
+        } catch (IOException | RuntimeException e) {
+            return UNKNOWN;
+        }
+    }
+
+    /** glibc's {@code major()} of a {@code dev_t}. */
+    private static long devMajor(long dev) {
+        return ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+    }
+
+    /** glibc's {@code minor()} of a {@code dev_t}. */
+    private static long devMinor(long dev) {
+        return (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+    }
 }
