@@ -35,8 +35,21 @@ final class OutsideWrites {
     String sinceOwnWrites() throws IOException {
         String changed = own == null ? null : own.changedSince(image);
         if (changed != null) {
-            ownWritesDone();
+            try {
+                ownWritesDone();
+            } catch (java.nio.file.NoSuchFileException e) {
+                own = null; // gone: reported once; the volume is reopened from its files (ReplicaVolume)
+            }
         }
         return changed;
+    }
+
+    /**
+     * Whether {@code what} ({@link #sinceOwnWrites}) says the path no longer names the file the
+     * replayer holds open at the volume's size: deleted, replaced by another file, or resized.
+     * Writes through the open file would then never reach the image at the path.
+     */
+    static boolean detached(String what) {
+        return what.contains("it is gone") || what.contains("replaced by another file") || what.contains("bytes then");
     }
 }

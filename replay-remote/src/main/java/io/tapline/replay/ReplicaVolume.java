@@ -574,6 +574,15 @@ final class ReplicaVolume implements Closeable {
             return false;
         }
         changedOutside("was changed by another program while the replayer held it open (" + pending + ")");
+        if (OutsideWrites.detached(pending)) {
+            // The open file is not the image at the path any more (or not at the volume's size):
+            // reopened from the files, which makes the image again at its size, before any write.
+            broken = true;
+            failure = new VolumeFailure(VolumeFailure.Kind.APPLY, "replica image " + dir.resolve(REPLICA_FILE)
+                    + " " + pending + " while the replayer held it: reopened from its files when the source"
+                    + " reconnects, out of sync until a whole-volume resync");
+            log.error("volume={} {}", volumeId, failure.reason());
+        }
         return true;
     }
 

@@ -81,6 +81,9 @@ final class VolumeHost {
             ReplaySession s = session.get();
             if (v.checkOutsideWrites() && s != null) {
                 s.replicaStateChanged(v);
+                if (v.broken()) {
+                    s.close(v.failure().reason()); // its source reconnects, and the volume is reopened then
+                }
             }
             v.stampWhileIdle();
         } catch (IOException | RuntimeException e) { // never ends the schedule

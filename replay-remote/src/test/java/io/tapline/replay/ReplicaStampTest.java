@@ -98,6 +98,44 @@ class ReplicaStampTest {
                 outside.get(0).detail());
     }
 
+    /**
+     * An image deleted, truncated or extended while the replayer holds it open: its writes would go
+     * to a file that is not the image (or leave a wrong size that chunk hashes read as zeros), so the
+     * volume is failed and reopened from its files, which makes the image again at its size, out of
+     * sync for a whole-volume resync.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"deleted", "truncated", "extended"})
+    void anImageDeletedOrResizedWhileOpenFailsTheVolumeAndAReopenMakesItAgainAtItsSize(String how) throws Exception {
+        long size;
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, RollbackTest.history().subList(0, 50)));
+            size = v.sizeBytes();
+            switch (how) {
+                case "deleted" -> Files.delete(image());
+                case "truncated" -> {
+                    try (RandomAccessFile f = new RandomAccessFile(image().toFile(), "rw")) {
+                        f.setLength(size / 2);
+                    }
+                }
+                default -> {
+                    try (RandomAccessFile f = new RandomAccessFile(image().toFile(), "rw")) {
+                        f.setLength(size * 2);
+                    }
+                }
+            }
+            assertTrue(v.checkOutsideWrites());
+            assertTrue(v.broken(), "failed: reopened before it is used again");
+            assertTrue(v.failure().reason().contains("reopened from its files"), v.failure().reason());
+            assertFalse(v.consistent());
+        }
+        try (ReplicaVolume v = ReplicaVolume.openExisting(data, "vol1", UNDO)) {
+            assertEquals(size, Files.size(image()), "the image is back at the volume's size");
+            assertFalse(v.consistent(), "out of sync until a whole-volume resync");
+            assertEquals(0, v.status(false).consistentSequence());
+        }
+    }
+
     @Test
     void anIdleOpenImageIsLookedAtWithoutAGroup() throws Exception {
         try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {

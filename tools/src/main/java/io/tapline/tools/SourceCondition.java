@@ -64,6 +64,8 @@ record SourceCondition(String key, String label, String detail) {
             put(out, "resync", "active", (resync.state().equals("waiting") ? "a resync waits: " : "a resync runs: ")
                     + resync.detail());
         }
+        s.released().forEach((remote, what) -> put(out, "released " + remote, "released", "remote " + remote + " "
+                + what));
         for (ShipperStatus st : links) {
             String where = st.address() != null ? st.address() : st.remoteId();
             String error = st.lastError() == null || st.lastError().isBlank() ? null : st.lastError();

@@ -133,6 +133,9 @@ final class SourceNode implements AutoCloseable {
         try {
             side.ship(new SourceSide.Shipping(s.remotes(), s.sourceId(), s.sizeBytes(), BLOCK_SIZE_BYTES,
                     c -> c.withCredential(s.credential()).withGeneration(s.generation()).withTls(s.tls())), null);
+            if (cycle == null) { // a cycle freezes only with every link up: cycle mode keeps every remote
+                side.releaseLaggingRemotesAfter(s.resync().releaseRemoteAfter());
+            }
             io.tapline.journey.resync.SourceVolume volume = forwardedFrom;
             WedgeCycles cycles = null;
             if (volume == null && cycle == null) {

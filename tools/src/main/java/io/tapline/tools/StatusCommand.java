@@ -197,7 +197,9 @@ final class StatusCommand implements Callable<Integer> {
             r.put("replicaUnappliedForMillis", fresh && link.connected() ? link.replicaUnappliedForMillis() : null);
             r.put("sourceRunning", fresh);
             r.put("lastError", lastError);
-            remotesSynced &= replica.state().equals(ReplicaView.CONSISTENT);
+            String released = s.released().get(e.getKey());
+            r.put("released", released);
+            remotesSynced &= replica.state().equals(ReplicaView.CONSISTENT) && released == null;
             powerCutCoversEach &= link != null && PowerCutCoverage.covers(s.powerCutCoveredFrom(), link.replicaState(),
                     link.replicaState() == null ? null : link.replicaConsistentSequence());
             remotes.add(r);
@@ -310,6 +312,10 @@ final class StatusCommand implements Callable<Integer> {
             if (!ReplicaView.CONSISTENT.equals(r.get("replica"))) {
                 why.add("remote " + (r.get("address") != null ? r.get("address") : r.get("remote")) + " replica "
                         + r.get("replica") + (r.get("replicaReason") == null ? "" : " (" + r.get("replicaReason") + ")"));
+            }
+            if (r.get("released") != null) {
+                why.add("remote " + (r.get("address") != null ? r.get("address") : r.get("remote")) + " "
+                        + r.get("released"));
             }
         }
         return why;

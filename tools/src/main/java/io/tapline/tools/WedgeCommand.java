@@ -88,6 +88,15 @@ final class WedgeCommand implements Callable<Integer> {
                     + "once; each replica holds the image of the last copied cycle) (default: ${DEFAULT-VALUE}).")
     Mode mode;
 
+    @Option(names = "--release-remote-after", paramLabel = "DURATION", defaultValue = "10m",
+            converter = io.tapline.tools.cli.DurationOrNeverConverter.class,
+            description = "With several --remote: a remote whose link has been down this long, and that alone holds the"
+                    + " records of a buffer past a quarter of its high-water mark while the others wait, is released: the"
+                    + " buffer stops keeping"
+                    + " records for it and it gets a full resync when it returns; 0: never, every remote waits for the"
+                    + " slowest (default: ${DEFAULT-VALUE}).")
+    java.time.Duration releaseRemoteAfter;
+
     @Option(names = "--cycle", paramLabel = "DURATION", defaultValue = "30s",
             converter = io.tapline.tools.cli.DurationConverter.class,
             description = "With --mode cycles: a cycle starts this long after the last freeze if the host wrote (never "
@@ -361,7 +370,8 @@ final class WedgeCommand implements Callable<Integer> {
             var d = io.tapline.journey.resync.ResyncConfig.DEFAULT;
             resync = new io.tapline.journey.resync.ResyncConfig((int) resyncChunk, d.blockBytes(),
                     resyncRate == null ? 0 : resyncRate,
-                    d.ackTimeout(), d.poll(), kafka != null); // Kafka's sites cannot be asked for hashes
+                    d.ackTimeout(), d.poll(), kafka != null, // Kafka's sites cannot be asked for hashes
+                    releaseRemoteAfter);
         } catch (IllegalArgumentException e) {
             throw new CliFailure("--resync-chunk/--resync-rate: " + e.getMessage(), 2);
         }

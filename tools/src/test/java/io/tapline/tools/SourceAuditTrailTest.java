@@ -125,6 +125,6 @@ class SourceAuditTrailTest {
 
     private static BufferStatus status(BufferMode mode, long last, long lost, long tracked, long gaps) {
         return new BufferStatus("v", mode, 1, last, 100, 150, 200, Map.of("r1", last), 0, lost, gaps, tracked,
-                tracked < 0 ? "primary written by another program" : "", "", "", BufferStatus.DURABLE, 0, -1);
+                tracked < 0 ? "primary written by another program" : "", "", "", BufferStatus.DURABLE, 0, -1, Map.of());
     }
 }

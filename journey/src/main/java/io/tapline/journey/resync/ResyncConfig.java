@@ -13,9 +13,16 @@ import java.time.Duration;
  * @param copyChunks          send every chunk in an epoch's scope whole instead of comparing it: the
  *                            volume's log goes to replicas that cannot be asked for hashes (Kafka);
  *                            journal mode only ({@link ResyncEngine}, "Copy epochs")
+ * @param releaseRemoteAfter  journal mode with several remotes: a remote whose link has been down this
+ *                            long, and that alone holds a buffer past high water, is released (a full
+ *                            resync when it returns) so that the others go on; zero: never
+ *                            ({@code io.tapline.journey.source.LaggingRemoteRelease})
  */
 public record ResyncConfig(int chunkBytes, int blockBytes, long rateBytesPerSecond, Duration ackTimeout,
-        Duration poll, boolean copyChunks) {
+        Duration poll, boolean copyChunks, Duration releaseRemoteAfter) {
+    /** {@link #releaseRemoteAfter}'s default: a link down this long is no blip. */
+    public static final Duration DEFAULT_RELEASE_REMOTE_AFTER = Duration.ofMinutes(10);
+
     public static final ResyncConfig DEFAULT = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofMinutes(5),
             Duration.ofMillis(500));
 
@@ -24,7 +31,16 @@ public record ResyncConfig(int chunkBytes, int blockBytes, long rateBytesPerSeco
         this(chunkBytes, blockBytes, rateBytesPerSecond, ackTimeout, poll, false);
     }
 
+    /** A configuration with the default {@link #releaseRemoteAfter}. */
+    public ResyncConfig(int chunkBytes, int blockBytes, long rateBytesPerSecond, Duration ackTimeout, Duration poll,
+            boolean copyChunks) {
+        this(chunkBytes, blockBytes, rateBytesPerSecond, ackTimeout, poll, copyChunks, DEFAULT_RELEASE_REMOTE_AFTER);
+    }
+
     public ResyncConfig {
+        if (releaseRemoteAfter == null || releaseRemoteAfter.isNegative()) {
+            throw new IllegalArgumentException("releaseRemoteAfter: " + releaseRemoteAfter + " (expected: >= 0)");
+        }
         if (blockBytes < 4096 || Integer.bitCount(blockBytes) != 1) {
             throw new IllegalArgumentException("blockBytes: " + blockBytes + " (expected: a power of two >= 4096)");
         }
@@ -39,11 +55,18 @@ public record ResyncConfig(int chunkBytes, int blockBytes, long rateBytesPerSeco
 
     /** The same configuration with another rate limit. */
     public ResyncConfig withRate(long bytesPerSecond) {
-        return new ResyncConfig(chunkBytes, blockBytes, bytesPerSecond, ackTimeout, poll, copyChunks);
+        return new ResyncConfig(chunkBytes, blockBytes, bytesPerSecond, ackTimeout, poll, copyChunks,
+                releaseRemoteAfter);
     }
 
     /** The same configuration whose epochs copy their chunks whole (see {@link #copyChunks}). */
     public ResyncConfig copyingChunks() {
-        return new ResyncConfig(chunkBytes, blockBytes, rateBytesPerSecond, ackTimeout, poll, true);
+        return new ResyncConfig(chunkBytes, blockBytes, rateBytesPerSecond, ackTimeout, poll, true,
+                releaseRemoteAfter);
+    }
+
+    /** The same configuration releasing a lagging remote after {@code after} (zero: never). */
+    public ResyncConfig withReleaseRemoteAfter(Duration after) {
+        return new ResyncConfig(chunkBytes, blockBytes, rateBytesPerSecond, ackTimeout, poll, copyChunks, after);
     }
 }

@@ -79,6 +79,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     private final String volumeId;
     private final CaptureBuffer buffer;
     private final List<Shipper> shippers;
+    /** The shippers the running epoch compares with ({@link #participants}); the engine thread's. */
+    private volatile List<Shipper> epochShippers;
     private final SourceVolume volume;
     /** Cycle mode's volume; null in journal mode. */
     private final CycleVolume cycles;
@@ -131,6 +133,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         this.volumeId = volumeId;
         this.buffer = buffer;
         this.shippers = List.copyOf(shippers);
+        this.epochShippers = this.shippers;
         this.volume = volume;
         this.cycles = cycles;
         this.config = config;
@@ -357,7 +360,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         String problem = null;
         boolean needsFull = false;
         String down = null;
-        for (Shipper s : shippers) {
+        List<Shipper> taking = participants();
+        for (Shipper s : taking) {
             down = s.connected() ? down : downName(s);
             ReplicaStateReport r = s.replicaState();
             if (r == null) {
@@ -380,6 +384,10 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         }
         if (down != null) {
             waiting("link to " + down + " is down");
+            return null;
+        }
+        if (taking.isEmpty()) {
+            waiting("every remote is released (down while the buffer was FULL): nothing to compare with");
             return null;
         }
         if (needsFull) {
@@ -447,6 +455,26 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         return null;
     }
 
+    /**
+     * The shippers a journal-mode epoch runs with: all but those the buffer released
+     * ({@link CaptureBuffer#releaseRemote}) whose links are down. A released remote's replica is
+     * behind the buffer: when it returns, a full epoch brings it back; until then it must not hold
+     * the others' epochs (nor could it: it cannot be asked for hashes). Cycle mode takes every one.
+     */
+    private List<Shipper> participants() {
+        java.util.Map<String, String> released = buffer.releasedRemotes();
+        if (released.isEmpty() || cycles != null) {
+            return shippers;
+        }
+        List<Shipper> out = new ArrayList<>(shippers.size());
+        for (Shipper s : shippers) {
+            if (s.connected() || !released.containsKey(s.cursorId())) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
     private static String downName(Shipper s) {
         return s.config().remoteId() + (s.paused().isEmpty() ? "" : " (shipping " + s.paused() + ")");
     }
@@ -480,6 +508,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         bytesSent.set(0);
         state = "resyncing";
         detail = "beginning: " + scope.reason();
+        epochShippers = participants();
         ResyncWriter writer = new ResyncWriter(source, buffer, "epoch " + Long.toHexString(id));
         if (frozen != null) {
             writer.keepDigest();
@@ -580,7 +609,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     private void awaitApplied(long sequence, java.time.Duration timeout, String what)
             throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        for (Shipper s : shippers) {
+        for (Shipper s : epochShippers) {
             while (s.status().lastAckedSequence() < sequence) {
                 if (closed) {
                     throw new InterruptedException("closed");
@@ -604,7 +633,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         long chunks = (size + chunkBytes - 1) / chunkBytes;
         chunksTotal.set(full ? chunks : countTracked(tracked, chunks, chunkBytes));
         detail = (copy ? "copying " : "comparing ") + chunksTotal.get() + " chunks of " + chunkBytes + " bytes";
-        ChunkComparator comparator = new ChunkComparator(volume, shippers);
+        ChunkComparator comparator = new ChunkComparator(volume, epochShippers);
         RateLimiter limiter = new RateLimiter(c.rateBytesPerSecond());
         long index = 0;
         while (index < chunks) {

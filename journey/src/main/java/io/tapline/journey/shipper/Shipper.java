@@ -96,6 +96,8 @@ public final class Shipper implements Closeable {
     private volatile boolean closed;
     private volatile LinkSession session;
     private volatile boolean connected;
+    /** When the link last went down (or the shipper started without one); meaningless while connected. */
+    private volatile long downSinceNanos = System.nanoTime();
     private volatile String lastError = "";
     private volatile io.tapline.journey.control.ReplicaStateReport replica;
     private volatile ResyncCoordinator resync = ResyncCoordinator.NONE;
@@ -343,6 +345,11 @@ public final class Shipper implements Closeable {
         return connected;
     }
 
+    /** How long the link has been down (since the last session ended, or since start), 0 while it is up. */
+    public long downForMillis() {
+        return connected ? 0 : java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - downSinceNanos);
+    }
+
     /** The cursor id of this remote in the capture buffer. */
     public String cursorId() {
         return cursorId;
@@ -522,6 +529,9 @@ public final class Shipper implements Closeable {
             }
             return s.failureReason() == null ? "shipper closed" : s.failureReason();
         } finally {
+            if (connected) {
+                downSinceNanos = System.nanoTime();
+            }
             connected = false;
             s.fail("session ended");
             if (upAtNanos != 0 && (lastAcked.get() > ackedAtUp

@@ -252,6 +252,20 @@ public final class SourceSide implements AutoCloseable {
         return c;
     }
 
+    /**
+     * Releases a remote whose link has been down for {@code after} when it alone holds records the
+     * connected remotes acknowledged and the buffer is past a quarter of high water ({@link LaggingRemoteRelease});
+     * checked once a second. Zero: never (every remote waits for the slowest, as before). Call after
+     * {@link #ship}.
+     */
+    public void releaseLaggingRemotesAfter(Duration after) {
+        if (after.isZero() || after.isNegative() || shippers.size() < 2) {
+            return; // one remote: nobody else waits for it
+        }
+        LaggingRemoteRelease release = new LaggingRemoteRelease(buffer, shippers, after);
+        housekeeping.scheduleWithFixedDelay(release, STATUS_MILLIS, STATUS_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
     /** Makes the buffer durable every {@code period}, so records ship even when capture pauses. */
     public void syncEvery(Duration period) {
         long millis = period.toMillis();

@@ -29,6 +29,9 @@ import java.util.Map;
  *                                 write-once buffer's records do not survive) to compare only those hot
  *                                 extents; one further back compares every chunk. {@code -1} without a
  *                                 readable log, 0 after a clean close
+ * @param released                 per remote the buffer stopped keeping records for (down while it held the
+ *                                 buffer FULL for the others): what happened; its {@code acknowledged} is what
+ *                                 its replica really acknowledged, not its moved cursor
  */
 public record BufferStatus(
         String volumeId,
@@ -48,7 +51,8 @@ public record BufferStatus(
         String capturePaused,
         String durability,
         long crashCompareBytes,
-        long powerCutCoveredFrom) {
+        long powerCutCoveredFrom,
+        Map<String, String> released) {
     /** {@link #crashCompareBytes} when the buffer keeps no activity log: a crash compares every chunk. */
     public static final long WHOLE_VOLUME = -1;
     /** {@link #durability} of a buffer whose records are forced by FLUSH, FUA and every roll. */
@@ -58,6 +62,7 @@ public record BufferStatus(
 
     public BufferStatus {
         acknowledged = Map.copyOf(acknowledged);
+        released = Map.copyOf(released);
     }
 
     /**

@@ -44,7 +44,8 @@ final class BufferStatusReader {
 
     private static BufferStatus readOnce(Path dir, Path stateFile) throws IOException {
         BufferState state = BufferState.read(stateFile);
-        Map<String, Long> acks = RemoteCursors.readAll(dir);
+        Map<String, ReleasedRemotes.Release> released = ReleasedRemotes.readAll(dir);
+        Map<String, Long> acks = ReleasedRemotes.truthOf(RemoteCursors.readAll(dir), released);
         List<Path> files = SegmentNames.listSegments(dir);
         int headerBytes = SegmentHeader.sizeFor(state.volumeId());
         long retained = 0;
@@ -77,7 +78,7 @@ final class BufferStatusReader {
                 config.maxBytes(), acks, oldest, state.lostWrites(), state.gapRecords(), tracked.count(),
                 ChangedChunks.WholeVolumeCause.textOf(tracked.cause()), "",
                 CapturePause.read(dir), writeOnce ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
-                crash[0], crash[1]);
+                crash[0], crash[1], ReleasedRemotes.texts(released));
     }
 
     /**

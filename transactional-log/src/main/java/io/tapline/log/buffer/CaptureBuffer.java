@@ -78,6 +78,9 @@ public final class CaptureBuffer implements Closeable {
     private final int volumeIdBytes;
     private final BufferConfig config;
     private final Clock clock;
+    /** Remotes released ({@link #releaseRemote}), loaded at open; replaced whole under {@link #releasedLock}. */
+    private volatile java.util.Map<String, ReleasedRemotes.Release> released = java.util.Map.of();
+    private final Object releasedLock = new Object();
     private final RecoveryReport recoveryReport;
     private final RemoteCursors cursors;
     private final LostWrites lost;
@@ -198,6 +201,7 @@ public final class CaptureBuffer implements Closeable {
         CaptureBuffer buffer = new CaptureBuffer(volumeDir, volumeId, config, clock, recovered.report(), cursors, lost,
                 changed);
         try {
+            buffer.released = java.util.Map.copyOf(ReleasedRemotes.readAll(volumeDir));
             if (existed && !cleanShutdown) {
                 trackAfterUncleanStop(volumeDir, volumeId, changed, droppedThrough);
                 buffer.uncleanShutdown = true;
@@ -787,6 +791,9 @@ public final class CaptureBuffer implements Closeable {
             throw new SequenceNotRetainedException(volumeId, sequence + 1, firstSequence());
         }
         cursors.rewind(remoteId, sequence);
+        if (released.containsKey(remoteId)) {
+            endRelease(remoteId, "its cursor was moved back to its replica's seq " + sequence);
+        }
     }
 
     private static void warnIfFilesystemSmall(Path dir, String volumeId, BufferConfig config) {
@@ -1013,8 +1020,59 @@ public final class CaptureBuffer implements Closeable {
                     + ") remote=" + remoteId + " volume=" + volumeId);
         }
         if (cursors.advance(remoteId, sequence)) {
+            ReleasedRemotes.Release r = released.get(remoteId);
+            if (r != null && sequence > r.releasedAt()) {
+                endRelease(remoteId, "acknowledged seq " + sequence);
+            }
             RetiredFiles.delete(releaseAcknowledged(false)); // without the lock; a crash first leaves them for open
         }
+    }
+
+    /**
+     * Stops keeping records for {@code remoteId}, a remote whose cursor alone holds the buffer while
+     * others wait (its link down for long, the buffer FULL): its cursor moves to {@code sequence},
+     * and segments every other remote acknowledged are freed. What it really acknowledged is
+     * recorded first ({@link ReleasedRemotes}), so that status keeps telling its replica's truth;
+     * when it returns, its replica continues from the records still held or, behind them, from a
+     * full resync (the shipper's resume rule). Nothing happens when its cursor is at or past
+     * {@code sequence}.
+     */
+    public void releaseRemote(String remoteId, long sequence, String why) throws IOException {
+        checkOpen();
+        long acked = cursors.get(remoteId);
+        if (sequence <= acked || sequence > lastSequence) {
+            return;
+        }
+        ReleasedRemotes.Release earlier = released.get(remoteId);
+        ReleasedRemotes.Release r = new ReleasedRemotes.Release(
+                earlier == null ? acked : Math.min(earlier.acknowledged(), acked), sequence, clock.millis(), why);
+        synchronized (releasedLock) {
+            ReleasedRemotes.write(dir, remoteId, r);
+            java.util.Map<String, ReleasedRemotes.Release> next = new java.util.TreeMap<>(released);
+            next.put(remoteId, r);
+            released = java.util.Map.copyOf(next);
+        }
+        log.warn("remote released volume={} remote={} acknowledged={} cursorMovedTo={} why={}: records {}..{} are no"
+                + " longer kept for it; its replica is resynced when it returns", volumeId, remoteId, r.acknowledged(),
+                sequence, why, r.acknowledged() + 1, sequence);
+        if (cursors.advance(remoteId, sequence)) {
+            RetiredFiles.delete(releaseAcknowledged(false));
+        }
+    }
+
+    /** Why each released remote was released (see {@link #releaseRemote}); empty when none is. */
+    public java.util.Map<String, String> releasedRemotes() {
+        return ReleasedRemotes.texts(released);
+    }
+
+    private void endRelease(String remoteId, String how) throws IOException {
+        synchronized (releasedLock) {
+            ReleasedRemotes.clear(dir, remoteId);
+            java.util.Map<String, ReleasedRemotes.Release> next = new java.util.TreeMap<>(released);
+            next.remove(remoteId);
+            released = java.util.Map.copyOf(next);
+        }
+        log.info("remote release ended volume={} remote={}: {}", volumeId, remoteId, how);
     }
 
     /** Current figures for status and metrics. */
@@ -1029,7 +1087,8 @@ public final class CaptureBuffer implements Closeable {
             retained = retainedBytes;
             mode = mode();
         }
-        Map<String, Long> acks = cursors.snapshot();
+        Map<String, ReleasedRemotes.Release> releases = released;
+        Map<String, Long> acks = ReleasedRemotes.truthOf(cursors.snapshot(), releases);
         long oldest = 0;
         long minAck = cursors.minimum();
         if (minAck != Long.MAX_VALUE && minAck < last) {
@@ -1041,7 +1100,8 @@ public final class CaptureBuffer implements Closeable {
                 storageError(), capturePaused,
                 config.writeOnce() ? BufferStatus.WRITE_ONCE : BufferStatus.DURABLE,
                 activity == null ? BufferStatus.WHOLE_VOLUME : activity.compareBytesAfterCrash(config.writeOnce()),
-                activity == null ? -1 : Math.max(activity.coldThrough(), changed.sinceSequence()));
+                activity == null ? -1 : Math.max(activity.coldThrough(), changed.sinceSequence()),
+                ReleasedRemotes.texts(releases));
     }
 
     /** Reads the status of a buffer directory from its files, for another process. */

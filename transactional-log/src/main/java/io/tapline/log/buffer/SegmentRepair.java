@@ -110,6 +110,7 @@ public final class SegmentRepair {
             }
             long at = CursorFile.read(file).acknowledgedSequence();
             Files.delete(file);
+            Files.deleteIfExists(ReleasedRemotes.file(dir, remoteId));
             DurableFiles.syncDirectory(dir);
             log.warn("remote forgotten volumeDir={} remote={} acknowledged={}", dir, remoteId, at);
             return at;
