@@ -260,6 +260,9 @@ public final class IscsiConnection {
         }
         boolean collect = (pdu.flags() & 0x20) != 0 || cmd.nature() == ScsiCommand.Nature.READ_CAPACITY_10
                 || cmd.nature() == ScsiCommand.Nature.READ_CAPACITY_16;
+        if (cmd.nature() == ScsiCommand.Nature.WRITE && geometry.inferBlockSize(volume, pdu.u32(20), cmd.blocks())) {
+            sink.geometry(volume, geometry.sizeBytes(volume), geometry.blockSize(volume));
+        }
         IscsiTask task = new IscsiTask(pdu.itt(), pdu.i32(24), volume, cmd, pdu.u32(20), collect, buffers);
         if (pdu.data().length > 0) {
             task.put(0, pdu.data());

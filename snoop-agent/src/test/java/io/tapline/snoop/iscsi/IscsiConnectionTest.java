@@ -91,6 +91,27 @@ class IscsiConnectionTest {
     }
 
     /**
+     * A 4096-byte-block LUN whose READ CAPACITY the tap never saw (the host logged in before the
+     * tap started): its WRITEs' transfer length says 4096 bytes per block, so LBA 8 is byte 32768,
+     * and a failed write's GAP covers the blocks it names at that size.
+     */
+    @Test
+    void aWritesTransferLengthGivesTheBlockSizeOfALunWhoseReadCapacityWasNotSeen() {
+        byte[] data = filled(2 * 4096, 0x5a);
+        command(1, write10(8, 2), data);
+        response(1);
+        RecordingSink.Event w = sink.of("WRITE").get(0);
+        assertEquals(8 * 4096, w.offsetBytes());
+        assertEquals(2 * 4096, w.lengthBytes());
+        assertArrayEquals(data, w.payload());
+        command(2, write10(100, 3), filled(3 * 4096, 0x11));
+        failedResponse(2, 0x02);
+        RecordingSink.Event gap = sink.of("GAP").get(0);
+        assertEquals(100 * 4096, gap.offsetBytes());
+        assertEquals(3 * 4096, gap.lengthBytes());
+    }
+
+    /**
      * tgtd answered three overlapping writes in the reverse of the order it applied them: the
      * order in which overlapping writes in flight together reached the disk is unknown, so the
      * overlap is a GAP after the later record, never a guess.
