@@ -9,6 +9,7 @@ import io.tapline.log.buffer.BufferMode;
 import io.tapline.log.buffer.BufferStatus;
 import io.tapline.log.buffer.CaptureBuffer;
 import java.util.List;
+import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -25,7 +26,30 @@ final class SourceMetrics {
      * engine when it has one (a snoop's engine, started later, is bound with {@link #bindResync}).
      */
     static void bind(MeterRegistry registry, io.tapline.journey.source.SourceSide side) {
-        bind(registry, side.volume(), side.buffer(), side.shippers(), side.resync());
+        bind(registry, side.volume(), side.buffer(), side.shippers(), side.resync(), side);
+    }
+
+    /** The conditions that degrade {@code side}'s volume with its buffer in state {@code st}. */
+    private static Map<String, SourceCondition> conditions(io.tapline.journey.source.SourceSide side, BufferStatus st) {
+        var resync = side.resync();
+        boolean resyncsAreTheCourse = resync == null || resync.cycleStatus() != null;
+        return SourceCondition.of(st, side.linkStatuses(), resyncsAreTheCourse ? null : resync.status(),
+                side.notShippingBecause(), System.currentTimeMillis());
+    }
+
+    /** 1 when {@code tapline status} would say synced: nothing degrades, every replica consistent with every record. */
+    private static double synced(io.tapline.journey.source.SourceSide side, BufferStatus st) {
+        if (!conditions(side, st).isEmpty() || side.shippers().isEmpty() || !st.released().isEmpty()) {
+            return 0;
+        }
+        for (Shipper s : side.shippers()) {
+            var r = s.replicaState();
+            if (!s.connected() || r == null || !r.state().equals(io.tapline.journey.control.ReplicaStateReport.CONSISTENT)
+                    || s.status().lastAckedSequence() < st.lastSequence()) {
+                return 0;
+            }
+        }
+        return 1;
     }
 
     static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers) {
@@ -34,8 +58,21 @@ final class SourceMetrics {
 
     static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers,
             io.tapline.journey.resync.ResyncEngine resync) {
+        bind(registry, volume, buffer, shippers, resync, null);
+    }
+
+    private static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers,
+            io.tapline.journey.resync.ResyncEngine resync, io.tapline.journey.source.SourceSide side) {
         Tags tags = Tags.of("volume", volume);
         BufferStatusSampler sampler = new BufferStatusSampler(buffer, volume);
+        if (side != null) {
+            bufferGauge(registry, "tapline_volume_synced", "1 when every replica has every record and nothing degrades"
+                    + " the volume, as tapline status says synced; 0 otherwise (a link down, a replica refused, paused,"
+                    + " behind or out of sync, the buffer FULL, capture paused, a resync running, a remote released)",
+                    tags, sampler, st -> synced(side, st));
+            bufferGauge(registry, "tapline_volume_degraded_conditions", "conditions that degrade the volume now, as"
+                    + " the source's audit log records them", tags, sampler, st -> conditions(side, st).size());
+        }
         Gauge.builder("tapline_buffer_status_age_seconds", sampler, BufferStatusSampler::ageSeconds)
                 .description("age of the buffer figures these metrics show: under a second while the buffer answers;"
                         + " grows while its writer is stuck (an fsync of a disk that stopped answering)")
@@ -71,6 +108,8 @@ final class SourceMetrics {
                                 sh -> PowerCutCoverage.covers(s.powerCutCoveredFrom(), sh.replicaState()))) ? 1 : 0);
         bufferGauge(registry, "tapline_buffer_storage_error", "1 while the buffer cannot store records", tags, sampler,
                 s -> s.storageError().isEmpty() ? 0 : 1);
+        bufferGauge(registry, "tapline_capture_paused", "1 while an operator paused capture (chunks are tracked)", tags,
+                sampler, s -> s.capturePaused().isEmpty() ? 0 : 1);
         if (resync != null) {
             bindResync(registry, volume, resync);
         }
@@ -97,6 +136,9 @@ final class SourceMetrics {
             }).description("Zstandard level of compressible batches now; 0 for LZ4").tags(link).register(registry);
             FunctionCounter.builder("tapline_link_reconnects", shipper, s -> s.status().reconnects())
                     .description("link losses and failed connection attempts").tags(link).register(registry);
+            Gauge.builder("tapline_remote_released", buffer, b -> b.releasedRemotes().containsKey(shipper.cursorId())
+                    ? 1 : 0).description("1 while the buffer keeps no records for this remote (down while it alone held"
+                            + " the buffer; a full resync when it returns)").tags(link).register(registry);
             Gauge.builder("tapline_replica_consistent", shipper, s -> s.replicaState() != null
                     && s.replicaState().state().equals(io.tapline.journey.control.ReplicaStateReport.CONSISTENT) ? 1 : 0)
                     .description("1 when the replayer last reported the replica consistent").tags(link)

@@ -51,6 +51,9 @@ class BufferFullIT {
             assertTrue(volume.get("trackedChunks").asLong() > 0, volume.toString());
             assertEquals(2.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_mode"));
             assertTrue(ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_tracked_chunks") > 0);
+            assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_volume_synced"));
+            assertTrue(ReplicationRig.metric(rig.wedgeMetrics, "tapline_volume_degraded_conditions") >= 3,
+                    "FULL, lost writes, tracked chunks, the link down");
             Peers.Result notYet = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer",
                     rig.buffer().toString(), "--wait-synced", "1");
             assertEquals(1, notYet.exitCode(), notYet.output());
@@ -82,6 +85,8 @@ class BufferFullIT {
             assertEquals(0.0, ReplicationRig.metric(rig.replayMetrics, "tapline_replay_out_of_sync"),
                     "healed: the replica says it is consistent");
             assertEquals(1.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_replica_consistent"));
+            assertEquals(1.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_volume_synced"), "as status says synced");
+            assertEquals(0.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_volume_degraded_conditions"));
             assertTrue(seen.contains("replica resyncing") || seen.contains("replica out-of-sync")
                     || seen.contains("replica behind"), "states seen on the way: " + seen);
             assertNotEquals(Set.of("replica consistent"), seen, "states seen on the way: " + seen);

@@ -164,7 +164,7 @@ public final class IscsiConnection {
         switch (IscsiOpcode.of(pdu.opcode())) {
             case LOGIN_RESPONSE -> loginResponse(pdu);
             case TEXT_RESPONSE -> keys(pdu, false);
-            case SCSI_RESPONSE -> response(pdu.itt(), pdu.u8(2), pdu.u8(3));
+            case SCSI_RESPONSE -> response(pdu.itt(), pdu.u8(2), pdu.u8(3), pdu.data());
             case DATA_IN -> dataIn(pdu);
             case TASK_MANAGEMENT_RESPONSE -> managementResponse(pdu);
             case LOGOUT_RESPONSE -> logoutResponse();
@@ -308,17 +308,26 @@ public final class IscsiConnection {
             task.put(pdu.u32(40), pdu.data());
         }
         if ((pdu.flags() & 0x01) != 0) {
-            response(pdu.itt(), 0, pdu.u8(3));
+            response(pdu.itt(), 0, pdu.u8(3), null);
         }
     }
 
-    private void response(int itt, int response, int status) {
+    private static final int CHECK_CONDITION = 0x02;
+
+    private void response(int itt, int response, int status, byte[] senseSegment) {
         IscsiTask task = tasks.remove(itt);
         if (task == null) {
             return;
         }
         Provenance p = new Provenance(Bus.ISCSI, initiatorAddress, targetName != null ? targetName : targetAddress,
                 itt & 0xFFFF_FFFFL, task.cmdSn, task.command.opcode());
+        if (response == 0 && status == CHECK_CONDITION && SenseData.refusedWithoutAlteringTheMedium(senseSegment)) {
+            // SPC-4: an invalid CDB (ILLEGAL REQUEST: an LBA out of range, an invalid field or
+            // opcode) terminates the command without altering the medium: nothing to mark.
+            ended(task);
+            recycle(task);
+            return;
+        }
         if (response != 0 || status != 0) {
             unconfirmed(task, "response=" + response + " status=0x" + Integer.toHexString(status));
             recycle(task);

@@ -246,7 +246,6 @@ public final class VolumeRouter implements SnoopSink, Closeable {
     @Override
     public synchronized void gap(VolumeKey key, long offsetBytes, long lengthBytes, String reason) {
         Volume v = volume(key);
-        v.stats.gaps++;
         long length = lengthBytes != WHOLE_VOLUME ? lengthBytes
                 : v.stats.sizeBytes > 0 ? v.stats.sizeBytes : Long.MAX_VALUE;
         long offset = lengthBytes == WHOLE_VOLUME ? 0 : offsetBytes;
@@ -265,6 +264,7 @@ public final class VolumeRouter implements SnoopSink, Closeable {
         if (v.stats.sizeBytes > 0 && length > v.stats.sizeBytes - offset) {
             length = v.stats.sizeBytes - offset; // what lies inside the disk
         }
+        v.stats.gaps++; // only GAPs recorded count (the summary's figure and the import's exit code)
         log.warn("capture gap volume={} offset={} length={} reason={}", v.name, offset, length, reason);
         append(v, RecordKind.GAP, offset, length, 0, Provenance.INTERNAL, reason.getBytes(StandardCharsets.UTF_8));
     }

@@ -90,6 +90,38 @@ class IscsiConnectionTest {
         assertEquals(LUN1, w.volume());
     }
 
+    /** A SCSI Response with CHECK CONDITION and fixed-format sense data: {@code key}, {@code asc}. */
+    private void checkCondition(int itt, int key, int asc) {
+        byte[] sense = new byte[2 + 18];
+        sense[1] = 18;
+        sense[2] = 0x70;
+        sense[2 + 2] = (byte) key;
+        sense[2 + 7] = 10;
+        sense[2 + 12] = (byte) asc;
+        byte[] p = pdu(0x21, 0x80, 0, itt, 0, 0, null, sense);
+        p[3] = 0x02;
+        byteByByte(conn.targetStream(), p);
+    }
+
+    /**
+     * SPC-4: a command refused for an invalid CDB (ILLEGAL REQUEST, LBA out of range) is terminated
+     * without altering the medium: no GAP (tgtd refusing a write that crosses the disk's end);
+     * an invalid parameter list, or a medium error, may have altered it: a GAP.
+     */
+    @Test
+    void aWriteRefusedForAnInvalidCdbLeavesNoGapOtherFailuresDo() {
+        command(1, write10(32760, 16), filled(16 * BS, 0x98));
+        checkCondition(1, 0x05, 0x21);
+        assertEquals(List.of(), sink.of("GAP"), "LBA out of range: nothing changed");
+        command(2, write10(8, 2), filled(2 * BS, 0x11));
+        checkCondition(2, 0x05, 0x26);
+        assertEquals(1, sink.of("GAP").size(), "an invalid parameter list may have altered the medium");
+        command(3, write10(16, 2), filled(2 * BS, 0x11));
+        checkCondition(3, 0x03, 0x11);
+        assertEquals(2, sink.of("GAP").size(), "a medium error is no proof");
+        assertEquals(List.of(), sink.of("WRITE"));
+    }
+
     /**
      * A 4096-byte-block LUN whose READ CAPACITY the tap never saw (the host logged in before the
      * tap started): its WRITEs' transfer length says 4096 bytes per block, so LBA 8 is byte 32768,
