@@ -42,7 +42,7 @@ final class EventsCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--interval", paramLabel = "DURATION", defaultValue = "PT0.5S",
-            description = "How often to look (ISO-8601, default: ${DEFAULT-VALUE}).")
+            description = "How often to look (e.g. 500ms, 2s, or ISO-8601 PT0.5S; default: ${DEFAULT-VALUE}).")
     Duration interval;
 
     @Option(names = "--for", paramLabel = "DURATION", description = "Stop after this long (default: until stopped).")

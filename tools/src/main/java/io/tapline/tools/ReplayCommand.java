@@ -75,7 +75,7 @@ final class ReplayCommand implements Callable<Integer> {
     Long undoMaxBytes;
 
     @Option(names = "--undo-max-age", paramLabel = "DURATION",
-            description = "Rollback window bound by age per volume, ISO-8601, e.g. P7D or PT12H (default: P7D).")
+            description = "Rollback window bound by age per volume, e.g. 7d or 12h (or ISO-8601 P7D, PT12H; default: 7d).")
     Duration undoMaxAge;
 
     @picocli.CommandLine.Mixin
@@ -93,7 +93,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--handshake-timeout", paramLabel = "DURATION", defaultValue = "PT10S",
             description = "Close a connection that has not finished TLS and said HELLO by then, and a source silent"
-                    + " three times as long (ISO-8601, default: ${DEFAULT-VALUE}).")
+                    + " three times as long (e.g. 10s or ISO-8601 PT10S; default: ${DEFAULT-VALUE}).")
     Duration handshakeTimeout;
 
     /** Makes {@code --data} once the settings are known good, so that a wrong one creates nothing. */

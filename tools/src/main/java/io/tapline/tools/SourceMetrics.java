@@ -61,7 +61,8 @@ final class SourceMetrics {
         bind(registry, volume, buffer, shippers, resync, null);
     }
 
-    private static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers,
+    /** The meters of {@code side} (null: none of the volume-wide ones) with these parts of it. */
+    static void bind(MeterRegistry registry, String volume, CaptureBuffer buffer, List<Shipper> shippers,
             io.tapline.journey.resync.ResyncEngine resync, io.tapline.journey.source.SourceSide side) {
         Tags tags = Tags.of("volume", volume);
         BufferStatusSampler sampler = new BufferStatusSampler(buffer, volume);

@@ -244,7 +244,7 @@ final class SourceNode implements AutoCloseable {
 
     /** Registers this volume's buffer and link meters. */
     void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry, String volume) {
-        SourceMetrics.bind(registry, volume, buffer, side.shippers(), resync);
+        SourceMetrics.bind(registry, volume, buffer, side.shippers(), resync, side);
     }
 
     InetSocketAddress nbdAddress() {

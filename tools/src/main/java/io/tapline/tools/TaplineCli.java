@@ -105,6 +105,7 @@ public class TaplineCli implements Runnable {
         }
         cl.registerConverter(InetSocketAddress.class, new SocketAddressConverter());
         cl.registerConverter(java.time.Instant.class, new io.tapline.tools.cli.InstantConverter());
+        cl.registerConverter(java.time.Duration.class, new io.tapline.tools.cli.AnyDurationConverter());
         cl.setParameterExceptionHandler(new BadArguments());
         cl.setExecutionExceptionHandler(new Failure(verbose));
         return cl;

@@ -223,6 +223,20 @@ class TaplineCliTest {
     }
 
     @Test
+    void everyDurationOptionTakesTheShortFormAndIsoAndSaysSoInOneLine() {
+        var any = new io.tapline.tools.cli.AnyDurationConverter();
+        assertEquals(java.time.Duration.ofSeconds(30), any.convert("30s"));
+        assertEquals(java.time.Duration.ofDays(7), any.convert("7d"));
+        assertEquals(java.time.Duration.ofDays(7), any.convert("P7D"));
+        assertEquals(java.time.Duration.ofMillis(500), any.convert("PT0.5S"));
+        Outcome bad = run("events", "--buffer", dir.toString(), "--for", "bogus");
+        assertEquals(2, bad.exitCode(), bad.err());
+        assertTrue(bad.err().startsWith("tapline: Invalid value for option '--for': 'bogus' (expected: a duration such as"
+                + " 30s, 5m, 12h, 7d or ISO-8601 PT30S, P7D)"), bad.err());
+        assertFalse(bad.err().contains("java.time"), bad.err());
+    }
+
+    @Test
     void aFailureWithJsonIsMachineReadableOnStdoutTooWithItsExitCode() throws Exception {
         Path notABuffer = Files.createDirectories(dir.resolve("home/.cache")).getParent();
         Outcome failed = run("status", "--buffer", notABuffer.toString(), "--json");

@@ -6,9 +6,9 @@ import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/** Parses a positive duration such as {@code 500ms}, {@code 30s}, {@code 5m} or {@code 1h} (a bare number is seconds). */
+/** Parses a positive duration such as {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h} or {@code 7d} (a bare number is seconds). */
 public final class DurationConverter implements ITypeConverter<Duration> {
-    private static final Pattern FORM = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
+    private static final Pattern FORM = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)?");
 
     @Override
     public Duration convert(String value) {
@@ -22,6 +22,7 @@ public final class DurationConverter implements ITypeConverter<Duration> {
             case "ms" -> Duration.ofMillis(n);
             case "m" -> Duration.ofMinutes(n);
             case "h" -> Duration.ofHours(n);
+            case "d" -> Duration.ofDays(n);
             default -> Duration.ofSeconds(n);
         };
         if (d.isZero()) {
