@@ -51,6 +51,32 @@ final class AdminHandler {
             return;
         }
         VolumeHost h = hosts.apply(req.volumeId());
+        if (req.action() == AdminRequest.ROLLBACK) {
+            // A target that cannot be reached (an unknown mark, a sequence outside the window) is
+            // refused before the source's session is ended for it: a refused rollback interrupts
+            // nothing, and nothing is audited as degraded. Resolved again once exclusive.
+            h.executor().execute(() -> {
+                try {
+                    ReplicaVolume v = h.openExisting();
+                    checkNotBeforeDemotion(h.role(), v.resolveTarget(req.targetKind(), req.value(), req.markName()),
+                            req.volumeId());
+                } catch (RefusedException e) {
+                    done(false, 0, e.getMessage());
+                    return;
+                } catch (IOException | RuntimeException e) {
+                    log.error("volume={} admin request failed: {}", req.volumeId(), e.toString());
+                    done(false, 0, "replayer error: " + e.getMessage());
+                    return;
+                }
+                run(req, h);
+            });
+            return;
+        }
+        run(req, h);
+    }
+
+    /** The request, authenticated (and a rollback's target found reachable): exclusive of sources unless a resume. */
+    private void run(AdminRequest req, VolumeHost h) {
         boolean exclusive = req.action() != AdminRequest.RESUME;
         boolean sessionLive = h.sessionLive();
         if (exclusive && !h.beginAdmin(pauseReason(req))) {

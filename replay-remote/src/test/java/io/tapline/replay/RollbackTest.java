@@ -289,9 +289,17 @@ class RollbackTest {
             JourneyTestClient source = new JourneyTestClient(server.boundAddress());
             source.send(hello());
             assertEquals(new JourneyMessage.Welcome(0), source.next());
-            JourneyMessage.Batch b = BatchCodec.pack(1, records);
+            JourneyMessage.Batch first = BatchCodec.pack(1, records.subList(0, 250));
+            source.send(first);
+            assertEquals(new JourneyMessage.Ack(1, 250, first.crc32c()), source.next());
+            JourneyMessage.AdminDone unknownMark = AdminClient.request(server.boundAddress(), new AdminRequest("",
+                    "alice@h", "vol1", AdminRequest.ROLLBACK, AdminRequest.TO_MARK, 0, "nosuch"), 10_000, (d, t) -> { });
+            assertFalse(unknownMark.ok());
+            assertTrue(unknownMark.message().startsWith("no mark nosuch"), unknownMark.message());
+            JourneyMessage.Batch b = BatchCodec.pack(2, records.subList(250, 300));
             source.send(b);
-            assertEquals(new JourneyMessage.Ack(1, 300, b.crc32c()), source.next());
+            assertEquals(new JourneyMessage.Ack(2, 300, b.crc32c()), source.next(),
+                    "a refused rollback leaves the source's session alone");
 
             List<long[]> progress = new ArrayList<>();
             JourneyMessage.AdminDone done = AdminClient.request(server.boundAddress(), new AdminRequest("", "alice@h",
