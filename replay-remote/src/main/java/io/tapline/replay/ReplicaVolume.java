@@ -221,6 +221,7 @@ final class ReplicaVolume implements Closeable {
                     volume.changedOutside("was changed while the replayer did not hold it (" + changedOutside + ")");
                 }
                 ImageStamp.remove(dir.resolve(STAMP_FILE)); // the replica is written by this replayer again
+                Files.deleteIfExists(dir.resolve(FAILED_FILE)); // an earlier run's failure: this open undid it
                 volume.outsideWrites.ownWritesDone();
             } catch (IOException | RuntimeException e) {
                 undo.close();
@@ -413,7 +414,7 @@ final class ReplicaVolume implements Closeable {
             // Half rolled back: no source may apply on top of it, and retention must not drop the
             // undo records the intent still needs. Reopening the files finishes it (recover()).
             VolumeFailure f = VolumeFailure.rollback(volumeId, intent, e);
-            failure = f;
+            setFailure(f);
             pausedReason = f.reason();
             broken = true;
             log.error("volume={} {}", volumeId, f.reason());
@@ -421,6 +422,42 @@ final class ReplicaVolume implements Closeable {
                 throw re;
             }
             throw new IOException(f.reason(), e);
+        }
+    }
+
+    /**
+     * Sets why the volume failed (null: it applies again) and keeps the reason in {@link #FAILED_FILE}
+     * beside the replica while it lasts, for {@code tapline status --data} in another process (the
+     * replayer's own status reads it live). Written only when the reason changes; a write that fails
+     * costs only that view.
+     */
+    private void setFailure(VolumeFailure f) {
+        VolumeFailure before = failure;
+        failure = f;
+        if (f == null ? before == null : before != null && before.reason().equals(f.reason())) {
+            return;
+        }
+        try {
+            if (f == null) {
+                Files.deleteIfExists(dir.resolve(FAILED_FILE));
+            } else {
+                Files.writeString(dir.resolve(FAILED_FILE), f.reason().replace('\n', ' ') + "\n");
+            }
+        } catch (IOException e) {
+            log.debug("volume={} {} not updated: {}", volumeId, FAILED_FILE, e.toString());
+        }
+    }
+
+    /** Why the running replayer's volume failed, while it is failed (see {@link #setFailure}). */
+    static final String FAILED_FILE = "failed";
+
+    /** The reason a replayer left in {@code volumeDir} while its volume was failed, or null. */
+    static String failedReason(Path volumeDir) {
+        try {
+            Path f = volumeDir.resolve(FAILED_FILE);
+            return Files.exists(f) ? Files.readString(f).strip() : null;
+        } catch (IOException e) {
+            return null;
         }
     }
 
@@ -441,7 +478,7 @@ final class ReplicaVolume implements Closeable {
     void failedBefore(ReplicaVolume failed) {
         VolumeFailure f = failed.failure;
         if (pausedReason == null && f != null && f.kind() == VolumeFailure.Kind.APPLY) {
-            failure = f;
+            setFailure(f);
         }
     }
 
@@ -450,10 +487,10 @@ final class ReplicaVolume implements Closeable {
         VolumeFailure f = failure;
         if (f != null && f.kind() == VolumeFailure.Kind.ROLLBACK && e.getMessage() != null
                 && e.getMessage().contains("half rolled back")) {
-            failure = new VolumeFailure(VolumeFailure.Kind.ROLLBACK, e.getMessage()); // names the rollback already
+            setFailure(new VolumeFailure(VolumeFailure.Kind.ROLLBACK, e.getMessage())); // names the rollback already
             return;
         }
-        failure = (f == null ? new VolumeFailure(VolumeFailure.Kind.APPLY, "failed") : f).reopenFailed(e);
+        setFailure((f == null ? new VolumeFailure(VolumeFailure.Kind.APPLY, "failed") : f).reopenFailed(e));
     }
 
     private void checkUsable() throws IOException {
@@ -578,9 +615,9 @@ final class ReplicaVolume implements Closeable {
             // The open file is not the image at the path any more (or not at the volume's size):
             // reopened from the files, which makes the image again at its size, before any write.
             broken = true;
-            failure = new VolumeFailure(VolumeFailure.Kind.APPLY, "replica image " + dir.resolve(REPLICA_FILE)
+            setFailure(new VolumeFailure(VolumeFailure.Kind.APPLY, "replica image " + dir.resolve(REPLICA_FILE)
                     + " " + pending + " while the replayer held it: reopened from its files when the source"
-                    + " reconnects, out of sync until a whole-volume resync");
+                    + " reconnects, out of sync until a whole-volume resync"));
             log.error("volume={} {}", volumeId, failure.reason());
         }
         return true;
@@ -928,7 +965,7 @@ final class ReplicaVolume implements Closeable {
         completedCrc = fresh.get(fresh.size() - 1).crc32c() & 0xFFFFFFFFL;
         lastApplied = newLast;
         sync = o.sync();
-        failure = null;
+        setFailure(null);
         for (CaptureRecord r : fresh) {
             chunkWrites.applied(r);
         }
@@ -947,7 +984,7 @@ final class ReplicaVolume implements Closeable {
         VolumeFailure f = VolumeFailure.applying(volumeId, fresh.get(0).sequence(),
                 fresh.get(fresh.size() - 1).sequence(), e);
         broken = true;
-        failure = f;
+        setFailure(f);
         log.error("volume={} {} ({})", volumeId, f.reason(), e.toString());
         return e instanceof IOException io ? io : new IOException(f.reason(), e);
     }

@@ -52,6 +52,12 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
                 connected, state, sync.consistentSequence(), reason);
     }
 
+    /** The same status, failed for {@code why} (a running replayer's failed volume, read from its files). */
+    VolumeStatus failed(String why) {
+        return new VolumeStatus(volumeId, lastAppliedSequence, true, bytesApplied, sessionConnected,
+                ReplicaStateReport.FAILED, consistentSequence, why);
+    }
+
     /** The same status, paused for {@code why}. */
     VolumeStatus paused(String why) {
         return new VolumeStatus(volumeId, lastAppliedSequence, true, bytesApplied, sessionConnected, PAUSED,

@@ -128,8 +128,11 @@ class ReplicaStampTest {
             assertTrue(v.broken(), "failed: reopened before it is used again");
             assertTrue(v.failure().reason().contains("reopened from its files"), v.failure().reason());
             assertFalse(v.consistent());
+            assertEquals(v.failure().reason(), ReplicaVolume.failedReason(data.resolve("vol1")),
+                    "kept for status --data in another process while the replayer runs");
         }
         try (ReplicaVolume v = ReplicaVolume.openExisting(data, "vol1", UNDO)) {
+            assertEquals(null, ReplicaVolume.failedReason(data.resolve("vol1")), "the reopen undid the failure");
             assertEquals(size, Files.size(image()), "the image is back at the volume's size");
             assertFalse(v.consistent(), "out of sync until a whole-volume resync");
             assertEquals(0, v.status(false).consistentSequence());
