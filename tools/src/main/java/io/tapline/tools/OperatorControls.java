@@ -146,7 +146,7 @@ final class OperatorControls {
         }
         int n = 0;
         for (Shipper s : shippers) {
-            if (!remote.equals("*") && !remote.equals(s.config().remoteId())) {
+            if (!remote.equals("*") && s != shipperOrNull(remote)) {
                 continue;
             }
             n++;
@@ -210,14 +210,23 @@ final class OperatorControls {
     }
 
     private Shipper shipperFor(String remote) {
+        Shipper s = shipperOrNull(remote);
+        if (s == null) {
+            throw new IllegalArgumentException("--remote: " + remote + " (expected: one of "
+                    + shippers.stream().map(x -> x.config().remoteId()).toList() + ")");
+        }
+        return s;
+    }
+
+    /** The shipper named {@code remote} by its configured address or the one it was retargeted to; null if none. */
+    private Shipper shipperOrNull(String remote) {
         for (Shipper s : shippers) {
             String target = s.target().getHostString() + ":" + s.target().getPort();
             if (remote.equals(s.config().remoteId()) || remote.equals(target)) {
                 return s;
             }
         }
-        throw new IllegalArgumentException("--remote: " + remote + " (expected: one of "
-                + shippers.stream().map(s -> s.config().remoteId()).toList() + ")");
+        return null;
     }
 
     /** {@code <id>.discard}: from, to, actor (one per line). */

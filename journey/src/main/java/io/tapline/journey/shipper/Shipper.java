@@ -207,8 +207,9 @@ public final class Shipper implements Closeable {
 
     /** A snapshot of the link. */
     public ShipperStatus status() {
-        return new ShipperStatus(cursorId, remoteId, connected, lastSent.get(), lastAcked.get(), reconnects.get(),
-                lastError, replica);
+        InetSocketAddress t = target;
+        return new ShipperStatus(cursorId, t == config.remote() ? remoteId : hostPort(t), connected, lastSent.get(),
+                lastAcked.get(), reconnects.get(), lastError, replica);
     }
 
     /** The replica's state as last reported by the replayer; null until a session reported it. */

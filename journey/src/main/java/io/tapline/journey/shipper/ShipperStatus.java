@@ -5,7 +5,8 @@ package io.tapline.journey.shipper;
  *
  * @param remoteId          the remote's id in the capture buffer ({@link ShipperConfig#cursorId()}),
  *                          the key of {@code BufferStatus.acknowledged()}
- * @param address           {@code host:port} of the replayer ({@link ShipperConfig#remoteId()})
+ * @param address           {@code host:port} of the replayer ({@link ShipperConfig#remoteId()}, or where an
+ *                          operator retargeted the link)
  * @param connected         whether a session is open (WELCOME received and link up)
  * @param lastSentSequence  highest sequence sent in the current or a past session (0 if none)
  * @param lastAckedSequence highest sequence the replayer acknowledged as durably applied
