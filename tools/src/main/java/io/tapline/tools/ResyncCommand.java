@@ -57,9 +57,7 @@ final class ResyncCommand implements Callable<Integer> {
                         + (last == null ? "" : " (" + last.state() + ": " + last.detail() + ")"));
             }
             if (last != null && System.nanoTime() > nextProgress) {
-                err.printf("resync %s: %s %s - compared %d/%d chunks (%d MiB), sent %d KiB%n", volume, last.state(),
-                        last.detail(), last.chunksCompared(), last.chunksTotal(), last.bytesCompared() >> 20,
-                        last.bytesSent() >> 10);
+                err.printf("resync %s: %s %s - %s%n", volume, last.state(), last.detail(), last.progressText());
                 err.flush();
                 nextProgress = System.nanoTime() + 1_000_000_000L;
             }

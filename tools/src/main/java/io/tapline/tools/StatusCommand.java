@@ -425,9 +425,7 @@ final class StatusCommand implements Callable<Integer> {
             }
             Object resync = v.get("resync");
             if (resync instanceof io.tapline.journey.resync.ResyncStatus rs && !rs.state().equals("idle")) {
-                sb.append(String.format("  resync %s %s: compared %d/%d chunks (%d bytes), sent %d bytes%n",
-                        rs.state(), rs.detail(), rs.chunksCompared(), rs.chunksTotal(), rs.bytesCompared(),
-                        rs.bytesSent()));
+                sb.append(String.format("  resync %s %s: %s%n", rs.state(), rs.detail(), rs.progressText()));
             }
             for (Map<String, Object> r : (List<Map<String, Object>>) v.get("remotes")) {
                 sb.append(String.format("  remote %-22s %-12s replica %-11s shipped %s  acked %s  applied %s%s%s%n",

@@ -16,4 +16,16 @@ package io.tapline.journey.resync;
  */
 public record ResyncStatus(String state, String detail, String epoch, boolean full, long chunksTotal,
         long chunksCompared, long bytesCompared, long bytesSent, long epochsCompleted, String lastResult) {
+    /**
+     * The figures in words: the running epoch's progress while resyncing; otherwise they belong to
+     * the last epoch, and say so (a waiting engine has compared nothing yet).
+     */
+    public String progressText() {
+        String figures = "compared " + chunksCompared + "/" + chunksTotal + " chunks (" + bytesCompared + " bytes), sent "
+                + bytesSent + " bytes";
+        if (state.equals("resyncing")) {
+            return figures;
+        }
+        return epoch.isEmpty() ? "no epoch yet" : "last epoch " + epoch + ": " + figures;
+    }
 }
