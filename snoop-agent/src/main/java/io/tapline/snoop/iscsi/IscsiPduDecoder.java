@@ -12,7 +12,9 @@ import java.util.zip.CRC32C;
  * decoder then scans byte by byte for a plausible header (the right opcode for this direction
  * with its reserved fields zero, §11), as a careful dissector does, and reports the stretch it
  * skipped through {@link Listener#lostSync}. When the digests were not negotiated in view, a
- * plausible header followed by a matching CRC32C switches digests on (and DataDigest with it).
+ * plausible header followed by a matching CRC32C switches the header digest on; the first data
+ * segment then tells whether a data digest follows it (the next header starts right after the
+ * segment, or 4 bytes later), as the two are negotiated apart.
  *
  * <p>Not thread-safe: the capture thread feeds it.
  */
@@ -67,6 +69,15 @@ public final class IscsiPduDecoder implements StreamConsumer {
     private boolean headerDigest;
     private boolean dataDigest;
     private boolean digestsKnown;
+    /**
+     * A header digest was found while the login was not in view: DataDigest is negotiated apart
+     * (RFC 7143 §13.1), so the first data segment decides it by looking past itself for the next
+     * header, with and without a data digest ({@link #LOOKAHEAD_BYTES}).
+     */
+    private boolean dataDigestUnsure;
+    /** Bytes read past a data segment (and a digest) while {@link #dataDigestUnsure}: a header and its digest. */
+    private static final int LOOKAHEAD_BYTES = BHS_BYTES + 4;
+    private int lookahead;
 
     private byte[] bhs = new byte[BHS_BYTES];
     private int bhsFill;
@@ -97,6 +108,7 @@ public final class IscsiPduDecoder implements StreamConsumer {
         this.headerDigest = header;
         this.dataDigest = dataSegment;
         this.digestsKnown = true;
+        this.dataDigestUnsure = false;
     }
 
     public boolean headerDigest() {
@@ -187,7 +199,8 @@ public final class IscsiPduDecoder implements StreamConsumer {
             }
         }
         int padded = (dataLength + 3) & ~3;
-        dataTotal = padded + (dataDigest && dataLength > 0 ? 4 : 0);
+        lookahead = dataDigestUnsure && dataLength > 0 ? LOOKAHEAD_BYTES : 0;
+        dataTotal = padded + (dataDigest && dataLength > 0 ? 4 : 0) + lookahead;
         placement.set(null, 0);
         placed = dataLength > 0 && listener.place(bhs, dataLength, placement) && placement.array != null
                 && placement.offset >= 0 && placement.offset <= placement.array.length - dataLength;
@@ -219,15 +232,25 @@ public final class IscsiPduDecoder implements StreamConsumer {
 
     private void emit() {
         boolean damaged = false;
+        int padded = (dataLength + 3) & ~3;
+        int base = placed ? dataLength : 0; // data[] holds the stream from this offset of the segment on
+        byte[] leftover = null;
+        if (lookahead > 0) {
+            dataDigest = decideDataDigest(padded - base);
+            dataDigestUnsure = false;
+            int next = padded + (dataDigest ? 4 : 0) - base;
+            leftover = java.util.Arrays.copyOfRange(data, next, data.length);
+            lookahead = 0;
+        }
         if (dataDigest && dataLength > 0) {
             crc.reset();
             if (placed) {
                 crc.update(placement.array, placement.offset, dataLength);
-                crc.update(data, 0, data.length - 4);
+                crc.update(data, 0, padded - base);
             } else {
-                crc.update(data, 0, (dataLength + 3) & ~3);
+                crc.update(data, 0, padded);
             }
-            damaged = !digestMatches(data, data.length - 4);
+            damaged = !digestMatches(data, padded - base);
         }
         byte[] payload = placed || dataLength == 0 ? EMPTY
                 : data.length == dataLength ? data : java.util.Arrays.copyOf(data, dataLength);
@@ -240,6 +263,32 @@ public final class IscsiPduDecoder implements StreamConsumer {
         placement.set(null, 0);
         state = State.BHS;
         listener.pdu(pdu);
+        if (leftover != null && leftover.length > 0) {
+            data(leftover, 0, leftover.length); // the next header, read ahead
+        }
+    }
+
+    /**
+     * Whether a data digest follows the segment whose padding ends at {@code at} in {@code data}:
+     * the next header, with its header digest, starts right there (no data digest) or 4 bytes on
+     * (one). When neither or both are plausible, the data digest is taken to be on, as before.
+     */
+    private boolean decideDataDigest(int at) {
+        boolean without = headerWithDigestAt(at);
+        boolean with = headerWithDigestAt(at + 4);
+        if (without && !with) {
+            return false;
+        }
+        return true;
+    }
+
+    private boolean headerWithDigestAt(int at) {
+        if (at < 0 || at + LOOKAHEAD_BYTES > data.length || problem(data, at, true) != null || data[at + 4] != 0) {
+            return false;
+        }
+        crc.reset();
+        crc.update(data, at, BHS_BYTES);
+        return digestMatches(data, at + BHS_BYTES);
     }
 
     private void enterResync() {
@@ -290,6 +339,7 @@ public final class IscsiPduDecoder implements StreamConsumer {
         }
         headerDigest = match;
         dataDigest = match;
+        dataDigestUnsure = match; // decided by the first data segment (emit)
         return true;
     }
 
