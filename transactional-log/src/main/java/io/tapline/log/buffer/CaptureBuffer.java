@@ -78,6 +78,8 @@ public final class CaptureBuffer implements Closeable {
     private final int volumeIdBytes;
     private final BufferConfig config;
     private final Clock clock;
+    /** At open: the highest sequence a remote acknowledged past the last record the buffer kept; -1: none. */
+    private long acknowledgedPastEnd = -1;
     /** Remotes released ({@link #releaseRemote}), loaded at open; replaced whole under {@link #releasedLock}. */
     private volatile java.util.Map<String, ReleasedRemotes.Release> released = java.util.Map.of();
     private final Object releasedLock = new Object();
@@ -222,6 +224,14 @@ public final class CaptureBuffer implements Closeable {
                 ActivityLog.remove(volumeDir);
             }
             buffer.adopt(recovered.segments());
+            if (buffer.acknowledgedPastEnd > buffer.lastSequence) {
+                // Sequences never go back on a replica: the next record follows what it applied, after a
+                // GAP that says the records between are not this buffer's; its extents were hot, so the
+                // activity log's chunks (tracked above) heal the replica.
+                buffer.numberPast(buffer.acknowledgedPastEnd, "records " + (buffer.lastSequence + 1) + ".."
+                        + buffer.acknowledgedPastEnd + " were applied by a remote and then lost from the capture"
+                        + " buffer (a power cut before they were synced)");
+            }
             if (droppedThrough >= 0) { // startPastFloor left one empty segment: the GAP is seq droppedThrough + 1
                 // Before this boot's reservation: a kill between the two then reopens as another boot's
                 // power cut again (the same GAP), never as a clean kill that skips it.
@@ -384,11 +394,13 @@ public final class CaptureBuffer implements Closeable {
         Map<String, Long> acks = cursors.snapshot();
         for (Map.Entry<String, Long> ack : acks.entrySet()) {
             if (ack.getValue() > last) {
-                throw new IOException("acknowledged: " + ack.getValue() + " (expected: <= " + last
-                        + ", the last stored record) remote=" + ack.getKey() + " volume=" + volumeId
-                        + "; records the remote applied were lost from the buffer (power loss before sync?)."
-                        + " The replica must be resynced: delete " + SegmentNames.cursorFile(dir, ack.getKey())
-                        + " and register the remote again");
+                // A power cut took the buffer's unsynced tail after a remote applied and acknowledged
+                // it (durable mode ships before the host's FLUSH): numbered past below, once open.
+                log.warn("capture buffer lost records a remote had applied volume={} remote={} acknowledged={}"
+                        + " lastStored={} (a power cut before they were synced): the buffer numbers past them and"
+                        + " the replica is compared where the host was writing", volumeId, ack.getKey(),
+                        ack.getValue(), last);
+                acknowledgedPastEnd = Math.max(acknowledgedPastEnd, ack.getValue());
             }
         }
         if (segments.isEmpty()) {

@@ -229,6 +229,7 @@ public final class UndoLog implements Closeable {
                 segments.add(seg);
                 totalBytes += seg.sizeBytes();
             }
+            findMissingRecords();
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
@@ -248,6 +249,37 @@ public final class UndoLog implements Closeable {
                     + " records of a reused segment) dir={} droppedBytes={}", dir, droppedBytes);
         }
     }
+
+    /**
+     * Every applied record leaves an undo record (a note for those that change no data), so each
+     * record's sequence follows the one before it, in a segment and across segments, except where
+     * the replica's sequence legitimately jumped: to a RESYNC_BEGIN (a full resync past records the
+     * source no longer held) or a GAP (the source lost records in a power cut). Any other jump means
+     * records missing from the log (a segment gone from its middle, a synced tail lost by a disk
+     * that lied about a flush and written over since): a rollback across it would rebuild bytes
+     * from before-images that skip those records, and call them exact. The window then starts
+     * after the newest such jump ({@link #missingThrough}), so no rollback reaches past it.
+     */
+    private void findMissingRecords() {
+        long last = -1;
+        for (UndoSegment s : segments) {
+            for (int i = 0; i < s.count(); i++) {
+                long seq = s.sequenceAt(i);
+                if (last >= 0 && seq > last + 1) {
+                    RecordKind kind = s.kindAt(i);
+                    if (kind != RecordKind.RESYNC_BEGIN && kind != RecordKind.GAP) {
+                        missingThrough = seq - 1;
+                        log.error("undo log is missing the records of seq {}..{} dir={}: rollback reaches back to seq"
+                                + " {} only", last + 1, seq - 1, dir, seq - 1);
+                    }
+                }
+                last = Math.max(last, seq);
+            }
+        }
+    }
+
+    /** The newest sequence below which records are missing from the log ({@link #findMissingRecords}); -1: none. */
+    private long missingThrough = -1;
 
     /**
      * Lets retention keep one dropped segment aside and reuse it as the next new segment when
@@ -360,8 +392,13 @@ public final class UndoLog implements Closeable {
             return new Window(true, newestSequence(), 0, newestSequence(), totalBytes, segments.size(), diskBytes());
         }
         UndoSegment oldest = segments.get(0);
-        return new Window(false, oldest.sequenceAt(0) - 1, oldest.timeAt(0), newestSequence(), totalBytes,
-                segments.size(), diskBytes());
+        long reach = oldest.sequenceAt(0) - 1;
+        long time = oldest.timeAt(0);
+        if (missingThrough > reach) {
+            reach = missingThrough;
+            time = captureTimeAbove(missingThrough);
+        }
+        return new Window(false, reach, time, newestSequence(), totalBytes, segments.size(), diskBytes());
     }
 
     private long diskBytes() {

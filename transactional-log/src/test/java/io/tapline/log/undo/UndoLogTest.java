@@ -587,4 +587,49 @@ class UndoLogTest {
                     java.util.Arrays.stream(undo.sequencesOf(java.util.Set.of(RecordKind.MARK))).boxed().toList());
         }
     }
+
+    /**
+     * Every applied record leaves an undo record, so a jump in the sequences is records missing
+     * from the log (a synced tail lost and written over since, a segment gone from the middle),
+     * unless the record after it is a RESYNC_BEGIN or a GAP (the replica's own sequence jumped
+     * there): the window starts after a missing stretch, never across it.
+     */
+    @Test
+    void recordsMissingFromTheMiddleCutTheWindowALegitimateJumpDoesNot() throws IOException {
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            for (long s = 1; s <= 7; s++) {
+                undo.append(rec(s));
+            }
+            for (long s = 11; s <= 60; s++) { // 8..10 gone; several segments of 4 KiB follow
+                undo.append(rec(s));
+            }
+            undo.sync();
+            assertEquals(0, undo.window().oldestReachableSequence(), "the writer itself saw no loss");
+        }
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            assertEquals(10, undo.window().oldestReachableSequence(), "no rollback across seq 8..10");
+        }
+        try (UndoLog undo = UndoLog.openReadOnly(dir)) {
+            assertEquals(10, undo.window().oldestReachableSequence(), "readers see the same window");
+        }
+    }
+
+    @Test
+    void aJumpToAResyncBeginOrAGapIsTheReplicasOwnAndKeepsTheWindow() throws IOException {
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            for (long s = 1; s <= 7; s++) {
+                undo.append(rec(s));
+            }
+            undo.append(UndoRecord.note(20, 20_000, RecordKind.RESYNC_BEGIN));
+            for (long s = 21; s <= 30; s++) {
+                undo.append(rec(s));
+            }
+            undo.append(UndoRecord.note(40, 40_000, RecordKind.GAP));
+            undo.append(rec(41));
+            undo.sync();
+        }
+        try (UndoLog undo = UndoLog.open(dir, CFG, CLOCK)) {
+            assertEquals(0, undo.window().oldestReachableSequence());
+        }
+    }
 }
