@@ -140,7 +140,9 @@ final class AppliedState implements Closeable {
         }
         if (bestGeneration < 0) {
             throw new IOException("corrupt applied state " + file + ": " + problems[0] + "; " + problems[1]
-                    + "; the replica's progress is unknown: resync the volume");
+                    + "; the replica's progress is unknown: stop the replayer, move " + file.getFileName()
+                    + " aside and start it again (the volume then restarts at seq 0: what its undo log holds is"
+                    + " undone and the source's full resync brings the replica back)");
         }
     }
 

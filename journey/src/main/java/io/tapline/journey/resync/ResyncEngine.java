@@ -386,7 +386,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             waiting("link to " + down + " is down");
             return null;
         }
-        if (taking.isEmpty()) {
+        if (taking.isEmpty() && !shippers.isEmpty()) { // none at all: a copy epoch's sites (Kafka) take it
             waiting("every remote is released (down while the buffer was FULL): nothing to compare with");
             return null;
         }

@@ -53,6 +53,10 @@ final class Export {
     /** The arrays of large WRITE payloads, taken by every connection's decoder, given back on completion. */
     final PayloadArrays payloads = PayloadArrays.pooled();
     final ConnectionTracker connections = new ConnectionTracker();
+    /** READ reply bytes handed to the readers and not yet sent (or given up), across connections. */
+    final java.util.concurrent.atomic.AtomicLong readReplyBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** The most {@link #readReplyBytes} ever were. */
+    final java.util.concurrent.atomic.AtomicLong readReplyBytesPeak = new java.util.concurrent.atomic.AtomicLong();
     private volatile String standbyReason;
 
     private Export(String name, long sizeBytes, BlockVolume primary, VolumeSequencer sequencer,

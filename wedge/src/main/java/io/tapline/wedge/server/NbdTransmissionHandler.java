@@ -61,6 +61,10 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     private ChannelHandlerContext ctx;
     private volatile int inFlight;
     private long inFlightBytes;
+    /** READ bytes handed to the readers and not yet answered (event loop only). */
+    private long readBytesDispatched;
+    /** READs decoded while the reads in flight were at the limit, in order (event loop only). */
+    private final java.util.ArrayDeque<NbdRequest> deferredReads = new java.util.ArrayDeque<>();
     private boolean disconnecting;
     private boolean needsFlush;
     private long rejected;
@@ -85,6 +89,8 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         submitPending(); // requests decoded from the last bytes, if no read completion followed them
+        inFlight -= deferredReads.size(); // never dispatched: nothing will answer them
+        deferredReads.clear();
         export.connections.remove(this);
         if (rejected > 1 || notPromoted > 1) {
             log.info("connection closed after rejected requests conn={} export={} rejected={} notPromoted={}", conn,
@@ -224,12 +230,39 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     private void read(NbdRequest req) {
         // Reads count against the same limit as WRITE payloads: a client that pipelines many large
         // reads makes the connection stop reading requests, instead of the wedge allocating a
-        // reply buffer for each (direct memory runs out, and then nothing answers them).
+        // reply buffer for each (direct memory runs out, and then nothing answers them). The
+        // requests already decoded from one socket read (2000 READs of 32 MiB fit in 56 KB) wait
+        // here, not on the readers' queue: only the limit's worth of reply buffers is taken, and
+        // other connections' reads are not queued behind them.
         countInFlight(req.lengthBytes());
+        if (!deferredReads.isEmpty() || readBytesDispatched > 0
+                && readBytesDispatched + req.lengthBytes() > export.maxInFlightBytes) {
+            deferredReads.add(req);
+            return;
+        }
+        dispatchRead(req);
+    }
+
+    /** Reads deferred by {@link #read} go to the readers as the connection's reads in flight allow. */
+    private void dispatchDeferredReads() {
+        NbdRequest next;
+        // Not while the replies already written wait for the socket (a client that takes none):
+        // each holds its buffer until it is sent.
+        while (ctx.channel().isWritable() && (next = deferredReads.peek()) != null && (readBytesDispatched == 0
+                || readBytesDispatched + next.lengthBytes() <= export.maxInFlightBytes)) {
+            deferredReads.poll();
+            dispatchRead(next);
+        }
+    }
+
+    private void dispatchRead(NbdRequest req) {
+        readBytesDispatched += req.lengthBytes();
+        long held = export.readReplyBytes.addAndGet(req.lengthBytes());
+        export.readReplyBytesPeak.accumulateAndGet(held, Math::max);
         try {
             export.readers.execute(() -> serveRead(req));
         } catch (RejectedExecutionException e) {
-            complete(new Completed(req.cookie(), NbdError.ESHUTDOWN, null, req.lengthBytes()));
+            complete(new Completed(req.cookie(), NbdError.ESHUTDOWN, null, req.lengthBytes(), true));
             onBatchEnd();
         }
     }
@@ -242,7 +275,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             buf = ctx.alloc().directBuffer(length);
             export.primary.read(req.offsetBytes(), buf.nioBuffer(0, length));
             buf.writerIndex(length);
-            result = new Completed(req.cookie(), NbdError.OK, buf, length);
+            result = new Completed(req.cookie(), NbdError.OK, buf, length, true);
         } catch (OutOfMemoryError e) {
             // No memory for the reply buffer (direct memory is capped): the request is still answered.
             if (buf != null) {
@@ -250,14 +283,14 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             }
             log.warn("read refused with ENOMEM conn={} export={} offset={} length={}: {}", conn, export.name,
                     req.offsetBytes(), length, e.getMessage());
-            result = new Completed(req.cookie(), NbdError.ENOMEM, null, length);
+            result = new Completed(req.cookie(), NbdError.ENOMEM, null, length, true);
         } catch (IOException | RuntimeException e) {
             if (buf != null) {
                 buf.release();
             }
             log.error("read failed, replying EIO conn={} export={} offset={} length={}", conn, export.name,
                     req.offsetBytes(), length, e);
-            result = new Completed(req.cookie(), NbdError.EIO, null, length);
+            result = new Completed(req.cookie(), NbdError.EIO, null, length, true);
         }
         complete(result);
         onBatchEnd();
@@ -271,7 +304,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             case NO_SPACE -> NbdError.ENOSPC;
             case SHUT_DOWN -> NbdError.ESHUTDOWN;
         };
-        complete(new Completed(command.provenance().tag(), error, null, command.payload().length));
+        complete(new Completed(command.provenance().tag(), error, null, command.payload().length, false));
         export.payloads.give(command.payload()); // captured, applied, answered: nobody reads it any more
     }
 
@@ -299,17 +332,31 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
         while ((c = completed.poll()) != null) {
             inFlight--;
             inFlightBytes -= c.payloadBytes;
+            if (c.read) {
+                readBytesDispatched -= c.payloadBytes;
+            }
             NbdSimpleReply reply = c.data == null ? NbdSimpleReply.of(c.cookie, c.error)
                     : NbdSimpleReply.withData(c.cookie, c.data);
-            if (active) {
+            long replyBytes = c.read ? c.payloadBytes : 0;
+            if (active && c.data != null) {
+                ctx.write(reply).addListener(f -> export.readReplyBytes.addAndGet(-replyBytes)); // once sent or failed
+                written++;
+            } else if (active) {
+                export.readReplyBytes.addAndGet(-replyBytes);
                 ctx.write(reply, ctx.voidPromise());
                 written++;
             } else {
+                export.readReplyBytes.addAndGet(-replyBytes);
                 reply.release();
             }
         }
         if (written > 0) {
             ctx.flush();
+        }
+        if (active) {
+            dispatchDeferredReads();
+        } else {
+            deferredReads.clear(); // nobody is there to answer
         }
         resumeOrHoldReading();
         closeIfDone();
@@ -333,6 +380,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        dispatchDeferredReads();
         resumeOrHoldReading();
         ctx.fireChannelWritabilityChanged();
     }
@@ -380,6 +428,6 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     }
 
     /** A reply computed off the event loop, waiting to be written. */
-    private record Completed(long cookie, NbdError error, ByteBuf data, long payloadBytes) {
+    private record Completed(long cookie, NbdError error, ByteBuf data, long payloadBytes, boolean read) {
     }
 }

@@ -381,4 +381,9 @@ public final class WedgeServer implements AutoCloseable {
             return t;
         };
     }
+
+    /** The most READ reply bytes the export ever held at once (taken, not yet sent): bounded per connection. */
+    long readReplyBytesPeak() {
+        return export.readReplyBytesPeak.get();
+    }
 }

@@ -183,6 +183,33 @@ class WedgeServerAbuseTest {
         }
     }
 
+    /**
+     * One connection pipelines 200 READs of the whole volume in one burst and takes no reply: the
+     * requests decoded from that burst wait on the connection, so only its limit's worth of reply
+     * buffers is ever taken (they all took one at once: 6 GiB of direct memory, ENOMEM, and other
+     * hosts' reads queued behind them on the shared readers), and another client is served.
+     */
+    @Test
+    void aBurstOfPipelinedReadsTakesOnlyTheConnectionsLimitOfReplyBuffers() throws IOException {
+        try (RawNbdClient flood = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            int n = 200;
+            for (int i = 0; i < n; i++) {
+                flood.request(0, 0, 1000 + i, 0, SIZE, null);
+            }
+            for (int round = 0; round < 5; round++) {
+                assertGoodClientWorks(); // served while the flood waits
+            }
+            byte[] into = new byte[(int) SIZE];
+            for (int i = 0; i < n; i++) {
+                assertEquals(0, flood.readReply((int) SIZE, into).error(), "reply " + i);
+            }
+        }
+        long peak = server.readReplyBytesPeak();
+        // bounded per connection: its 64 MiB of reads in flight, the replies its outbound buffer may
+        // hold (48 MiB, the write-buffer high-water mark) and one more read; 800 MiB before
+        assertTrue(peak <= (64L << 20) + (48L << 20) + SIZE, "reply bytes held at once: " + (peak >> 20) + " MiB");
+    }
+
     @Test
     void manyPipelinedReadsNotTakenByTheClientAreAllAnsweredWhenItReads() throws IOException {
         try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
