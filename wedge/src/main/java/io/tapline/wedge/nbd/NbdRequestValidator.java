@@ -17,8 +17,9 @@ import static io.tapline.nbd.NbdFlags.CMD_FLAG_REQ_ONE;
  *
  * <p>Error values follow proto.md: an unknown command or a flag not negotiated or not allowed
  * for the command gives {@code EINVAL}; a range past the end of the export gives {@code ENOSPC}
- * for WRITE and WRITE_ZEROES and {@code EINVAL} otherwise; a READ or WRITE longer than the
- * advertised maximum block size gives {@code EOVERFLOW}; FLUSH must carry offset and length 0;
+ * for WRITE and WRITE_ZEROES and {@code EINVAL} otherwise; a READ longer than the advertised
+ * maximum block size gives {@code EOVERFLOW} (proto.md keeps it for a command without payload
+ * asking more than the maximum), a WRITE carrying more {@code EINVAL}; FLUSH must carry offset and length 0;
  * a zero length on a ranged command is {@code EINVAL}. FUA is accepted on every command (proto.md:
  * the server MUST accept it, even by ignoring it) and DISC is never refused: it has no reply.
  *
@@ -86,7 +87,10 @@ public final class NbdRequestValidator {
                     "length: 0 (expected: > 0 for " + cmd + ")");
         }
         if ((cmd == NbdCommand.READ || cmd == NbdCommand.WRITE) && lengthBytes > maxBlockBytes) {
-            return reject(type, flags, cookie, offsetBytes, lengthBytes, NbdError.EOVERFLOW,
+            // proto.md: EOVERFLOW only for a command without payload asking more than the maximum
+            // payload (a READ); a WRITE that carries too much is EINVAL.
+            return reject(type, flags, cookie, offsetBytes, lengthBytes,
+                    cmd == NbdCommand.READ ? NbdError.EOVERFLOW : NbdError.EINVAL,
                     "length: " + lengthBytes + " (expected: <= maximum block size " + maxBlockBytes + ")");
         }
         if (offsetBytes < 0 || offsetBytes > exportSizeBytes - lengthBytes) {

@@ -17,7 +17,6 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tapline.wedge.nbd.NbdHandshakeEncoder;
 import io.tapline.wedge.nbd.NbdOptionDecoder;
@@ -124,8 +123,8 @@ public final class NbdEndpoint implements AutoCloseable {
                         }
                         channels.add(ch);
                         ch.pipeline()
-                                .addLast(NbdNegotiationHandler.HANDSHAKE_TIMEOUT, new ReadTimeoutHandler(
-                                        handshakeTimeoutMillis, TimeUnit.MILLISECONDS))
+                                .addLast(NbdNegotiationHandler.HANDSHAKE_TIMEOUT,
+                                        new HandshakeDeadline(handshakeTimeoutMillis))
                                 .addLast(NbdNegotiationHandler.HANDSHAKE_ENCODER, handshakeEncoder)
                                 .addLast(NbdNegotiationHandler.OPTION_DECODER, new NbdOptionDecoder())
                                 .addLast("nbd-negotiation", new NbdNegotiationHandler(exports));

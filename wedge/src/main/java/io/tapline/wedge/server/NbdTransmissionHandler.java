@@ -112,6 +112,15 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             return;
         }
         NbdRequest req = (NbdRequest) msg;
+        if (stopped && req.command() != NbdCommand.DISC) {
+            // proto.md, server shutdown: requests received from now on are answered NBD_ESHUTDOWN
+            // (the accepted ones still complete), rather than met by a reset connection.
+            if (req.payload().length > 0) {
+                export.payloads.give(req.payload());
+            }
+            replyNow(req.cookie(), NbdError.ESHUTDOWN);
+            return;
+        }
         String standbyReason = export.standbyReason();
         if (standbyReason != null && req.command() != NbdCommand.DISC) {
             refuseNotPromoted(req, standbyReason);
@@ -373,7 +382,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             if (reading) {
                 ctx.channel().config().setAutoRead(false);
             }
-        } else if (!reading && inFlightBytes <= export.maxInFlightBytes / 2 && !disconnecting && !stopped) {
+        } else if (!reading && inFlightBytes <= export.maxInFlightBytes / 2 && !disconnecting) {
             ctx.channel().config().setAutoRead(true);
         }
     }
@@ -401,11 +410,17 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
         }
     }
 
-    /** Stops reading new requests (server shutdown); requests already accepted are still answered. */
+    /**
+     * Server shutdown: requests already accepted are still answered; those read from now on are
+     * answered NBD_ESHUTDOWN (proto.md), so the connection keeps reading until it is closed.
+     */
     void stopReading() {
         stopped = true;
         try {
-            ctx.executor().execute(() -> ctx.channel().config().setAutoRead(false));
+            ctx.executor().execute(() -> {
+                submitPending();
+                ctx.channel().config().setAutoRead(true);
+            });
         } catch (RejectedExecutionException e) {
             // The endpoint was closed first: its event loops are gone and this connection with them.
             log.debug("stop reading: event loop already shut down conn={} export={}", conn, export.name);

@@ -121,7 +121,7 @@ class NbdRequestDecoderTest {
         next.release();
         List<Object> out = feed(ch, all, 4093);
         assertEquals(2, out.size());
-        assertEquals(NbdError.EOVERFLOW, ((NbdRejectedRequest) out.get(0)).error());
+        assertEquals(NbdError.EINVAL, ((NbdRejectedRequest) out.get(0)).error());
         assertEquals(4, ((NbdRequest) out.get(1)).cookie());
         assertFalse(ch.finishAndReleaseAll());
     }

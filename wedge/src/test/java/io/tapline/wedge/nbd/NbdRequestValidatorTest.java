@@ -39,9 +39,9 @@ class NbdRequestValidatorTest {
     }
 
     @Test
-    void rejectsTooLongReadOrWriteWithEoverflow() {
+    void rejectsTooLongReadWithEoverflowAndTooLongWriteWithEinval() {
         assertEquals(NbdError.EOVERFLOW, error(0, 0, 0, (32 << 20) + 1));
-        assertEquals(NbdError.EOVERFLOW, error(1, 0, 0, 0xFFFF_FFFFL));
+        assertEquals(NbdError.EINVAL, error(1, 0, 0, 0xFFFF_FFFFL));
     }
 
     @Test

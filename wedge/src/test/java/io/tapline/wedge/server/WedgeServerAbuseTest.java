@@ -2,6 +2,7 @@ package io.tapline.wedge.server;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,6 +69,26 @@ class WedgeServerAbuseTest {
         // @AfterEach then proves that the good client, idle in transmission all along, still works.
     }
 
+    /** The handshake timeout (2 s here) runs from the connection, not from the client's last byte. */
+    @Test
+    void aClientThatKeepsNegotiatingIsDisconnectedAtTheHandshakeTimeoutToo() throws IOException {
+        try (RawNbdClient c = new RawNbdClient(server.boundAddress())) {
+            long start = System.nanoTime();
+            boolean closed = false;
+            while (!closed && System.nanoTime() - start < 10_000_000_000L) {
+                try {
+                    c.option(3, new byte[0]); // NBD_OPT_LIST, answered, again and again
+                    c.readOptionReply();
+                    c.readOptionReply();
+                    java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L); // a client's pace, not a wait for the server
+                } catch (IOException e) {
+                    closed = true;
+                }
+            }
+            assertTrue(closed, "still negotiating after 10 s");
+        }
+    }
+
     @Test
     void badRequestMagicDisconnectsOnlyThatClient() throws IOException {
         try (RawNbdClient bad = RawNbdClient.connected(server.boundAddress(), "vol1")) {
@@ -105,11 +126,11 @@ class WedgeServerAbuseTest {
     }
 
     @Test
-    void hugeWriteIsConsumedAndRefusedWithEoverflow() throws IOException {
+    void hugeWriteIsConsumedAndRefusedWithEinval() throws IOException {
         try (RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
             int length = (32 << 20) + 1;
             c.request(0, 1, 7, 0, length, new byte[length]);
-            assertEquals(new RawNbdClient.Reply(NbdError.EOVERFLOW.wireValue(), 7), c.readReply(0, null));
+            assertEquals(new RawNbdClient.Reply(NbdError.EINVAL.wireValue(), 7), c.readReply(0, null));
             assertEquals(new RawNbdClient.Reply(0, 8), c.write(8, 0, new byte[] {2}));
         }
     }
@@ -208,6 +229,48 @@ class WedgeServerAbuseTest {
         // bounded per connection: its 64 MiB of reads in flight, the replies its outbound buffer may
         // hold (48 MiB, the write-buffer high-water mark) and one more read; 800 MiB before
         assertTrue(peak <= (64L << 20) + (48L << 20) + SIZE, "reply bytes held at once: " + (peak >> 20) + " MiB");
+    }
+
+    /**
+     * proto.md, server shutdown: the server waits for the requests in flight, and those it receives
+     * meanwhile are answered NBD_ESHUTDOWN. The wedge stopped reading: they met a reset connection,
+     * and a host could not tell a clean stop from a crash.
+     */
+    @Test
+    void requestsReadWhileShuttingDownAreAnsweredEshutdownAndTheAcceptedOnesComplete() throws Exception {
+        FakeCaptureSink slow = new FakeCaptureSink();
+        WedgeServer stopping = WedgeServer.start(WedgeConfig.of(new InetSocketAddress("127.0.0.1", 0), "vol3",
+                dir.resolve("stopping.img"), SIZE, slow));
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        try (RawNbdClient c = RawNbdClient.connected(stopping.boundAddress(), "vol3")) {
+            assertEquals(new RawNbdClient.Reply(0, 1), c.write(1, 0, new byte[] {7}));
+            slow.holdSyncsUntil(entered, gate);
+            c.request(0, 3, 2, 0, 0, null); // a FLUSH, in flight while its sync waits
+            assertTrue(entered.await(10, java.util.concurrent.TimeUnit.SECONDS), "the flush reached the sync");
+            Thread closer = new Thread(() -> {
+                try {
+                    stopping.close();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            closer.start();
+            long cookie = 100;
+            RawNbdClient.Reply r;
+            do { // answered as it comes: until the server has begun its shutdown, a read is served
+                c.request(0, 0, ++cookie, 0, 1, null);
+                r = c.readReply(1, new byte[1]);
+            } while (r.error() == 0);
+            assertEquals(new RawNbdClient.Reply(NbdError.ESHUTDOWN.wireValue(), cookie), r);
+            gate.countDown();
+            assertEquals(new RawNbdClient.Reply(0, 2), c.readReply(0, null), "the accepted flush completes");
+            closer.join(30_000);
+            assertFalse(closer.isAlive());
+        } finally {
+            gate.countDown();
+            stopping.close();
+        }
     }
 
     @Test
