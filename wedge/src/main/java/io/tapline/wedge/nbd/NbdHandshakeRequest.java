@@ -3,7 +3,8 @@ package io.tapline.wedge.nbd;
 import io.tapline.nbd.NbdFlags;
 import io.tapline.nbd.NbdOption;
 /** What {@link NbdOptionDecoder} emits during the handshake: the client flags once, then options. */
-public sealed interface NbdHandshakeRequest permits NbdHandshakeRequest.ClientFlags, NbdHandshakeRequest.Option {
+public sealed interface NbdHandshakeRequest permits NbdHandshakeRequest.ClientFlags, NbdHandshakeRequest.Option,
+        NbdHandshakeRequest.TooBig {
 
     /** The 32-bit client flags that follow the server greeting. */
     record ClientFlags(int flags) implements NbdHandshakeRequest {
@@ -22,5 +23,13 @@ public sealed interface NbdHandshakeRequest permits NbdHandshakeRequest.ClientFl
         public NbdOption known() {
             return NbdOption.fromWireValue(option);
         }
+    }
+
+    /**
+     * An option whose data was longer than {@link NbdOptionDecoder#MAX_OPTION_BYTES}: skipped, to
+     * be answered NBD_REP_ERR_TOO_BIG (proto.md: options the server cannot take are errored, not
+     * a reason to disconnect).
+     */
+    record TooBig(int option, long lengthBytes) implements NbdHandshakeRequest {
     }
 }

@@ -18,8 +18,10 @@ import java.util.List;
  *  16     n   option data
  * </pre>
  *
- * <p>Unknown client flags, a bad option magic or an option longer than {@link #MAX_OPTION_BYTES}
- * throw {@link NbdProtocolException}: the server must (flags) or may (abuse) hard-disconnect.
+ * <p>Unknown client flags, a bad option magic or an option longer than {@link #MAX_SKIPPED_OPTION_BYTES}
+ * throw {@link NbdProtocolException}: the server must (flags) or may (abuse) hard-disconnect. An
+ * option longer than {@link #MAX_OPTION_BYTES} (up to that) is skipped and emitted as
+ * {@link NbdHandshakeRequest.TooBig}.
  * Removed from the pipeline when transmission starts; bytes the client already sent after its
  * last option are then passed on to the request decoder by {@link ByteToMessageDecoder}.
  *
@@ -29,16 +31,26 @@ public final class NbdOptionDecoder extends ByteToMessageDecoder {
     /** Longest option data accepted: a 4096-byte name plus generous room for info requests. */
     public static final int MAX_OPTION_BYTES = 16 * 1024;
 
+    /**
+     * Longest option data skipped and answered NBD_REP_ERR_TOO_BIG (as nbdkit takes options up to
+     * 64 MiB); longer is taken as abuse (proto.md allows a hard disconnect then), as is an
+     * NBD_OPT_EXPORT_NAME too long to take (it has no error reply).
+     */
+    public static final long MAX_SKIPPED_OPTION_BYTES = 64L << 20;
+
     private enum State {
         CLIENT_FLAGS,
         OPTION_HEADER,
         OPTION_DATA,
+        SKIP_OPTION,
         BROKEN
     }
 
     private State state = State.CLIENT_FLAGS;
     private int option;
     private int dataLength;
+    private long skipTotal;
+    private long skipLeft;
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -46,6 +58,7 @@ public final class NbdOptionDecoder extends ByteToMessageDecoder {
             case CLIENT_FLAGS -> decodeClientFlags(in, out);
             case OPTION_HEADER -> decodeOptionHeader(in, out);
             case OPTION_DATA -> decodeOptionData(in, out);
+            case SKIP_OPTION -> skipOptionData(in, out);
             case BROKEN -> in.skipBytes(in.readableBytes());
         }
     }
@@ -73,8 +86,15 @@ public final class NbdOptionDecoder extends ByteToMessageDecoder {
         }
         option = in.readInt();
         long length = in.readUnsignedInt();
-        if (length > MAX_OPTION_BYTES) {
+        if (length > MAX_OPTION_BYTES && (length > MAX_SKIPPED_OPTION_BYTES || option == 1)) { // 1: EXPORT_NAME
             fail(in, "option length: " + length + " (expected: <= " + MAX_OPTION_BYTES + ") option=" + option);
+        }
+        if (length > MAX_OPTION_BYTES) {
+            skipTotal = length;
+            skipLeft = length;
+            state = State.SKIP_OPTION;
+            skipOptionData(in, out);
+            return;
         }
         dataLength = (int) length;
         state = State.OPTION_DATA;
@@ -90,6 +110,16 @@ public final class NbdOptionDecoder extends ByteToMessageDecoder {
         in.readBytes(data);
         out.add(new NbdHandshakeRequest.Option(option, data));
         state = State.OPTION_HEADER;
+    }
+
+    private void skipOptionData(ByteBuf in, List<Object> out) {
+        int n = (int) Math.min(skipLeft, in.readableBytes());
+        in.skipBytes(n);
+        skipLeft -= n;
+        if (skipLeft == 0) {
+            out.add(new NbdHandshakeRequest.TooBig(option, skipTotal));
+            state = State.OPTION_HEADER;
+        }
     }
 
     private void fail(ByteBuf in, String message) {

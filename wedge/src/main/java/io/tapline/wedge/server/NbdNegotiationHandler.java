@@ -58,6 +58,13 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
             noZeroes = flags.noZeroes();
             return;
         }
+        if (msg instanceof NbdHandshakeRequest.TooBig big) {
+            ctx.writeAndFlush(new NbdHandshakeReply.OptionReply(big.option(), NbdOptionReplyType.ERR_TOO_BIG,
+                    ("option data of " + big.lengthBytes() + " bytes is too large (expected: <= "
+                            + io.tapline.wedge.nbd.NbdOptionDecoder.MAX_OPTION_BYTES + ")")
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            return;
+        }
         NbdHandshakeRequest.Option opt = (NbdHandshakeRequest.Option) msg;
         NbdOption known = opt.known();
         if (known == null) {

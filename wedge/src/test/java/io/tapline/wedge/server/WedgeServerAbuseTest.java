@@ -162,6 +162,29 @@ class WedgeServerAbuseTest {
         }
     }
 
+    /**
+     * proto.md: the option length lets a server skip what it does not take, and it errors inbound
+     * options rather than disconnect (save for abuse): a 20 KB option is answered
+     * NBD_REP_ERR_TOO_BIG and the negotiation goes on; a 4 GiB one is abuse.
+     */
+    @Test
+    void anOptionTooLongToTakeIsSkippedAndAnsweredTooBigAnAbsurdOneDisconnects() throws IOException {
+        try (RawNbdClient c = new RawNbdClient(server.boundAddress())) {
+            c.option(0x12345, new byte[20_000]);
+            assertEquals(0x80000009, c.readOptionReply().type(), "NBD_REP_ERR_TOO_BIG");
+            c.option(3, new byte[0]); // NBD_OPT_LIST still answered: the stream stayed in step
+            assertEquals(2, c.readOptionReply().type());
+            assertEquals(1, c.readOptionReply().type());
+        }
+        try (RawNbdClient c = new RawNbdClient(server.boundAddress())) {
+            c.out.writeLong(0x49484156454F5054L); // IHAVEOPT
+            c.out.writeInt(0x12345);
+            c.out.writeInt(-1); // 4 GiB - 1
+            c.out.flush();
+            assertTrue(c.closedByServer());
+        }
+    }
+
     @Test
     void badOptionMagicDisconnects() throws IOException {
         try (RawNbdClient c = new RawNbdClient(server.boundAddress())) {
