@@ -460,9 +460,22 @@ final class BatchApply implements Closeable {
         };
         Provenance p = r.provenance();
         String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
-        String detail = r.kind().changesData() || r.kind() == RecordKind.FLUSH ? "" : r.text();
+        String detail = r.kind().changesData() || r.kind() == RecordKind.FLUSH ? flagsText(r.flags()) : r.text();
         audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
                 p.opcode(), digest, who, detail);
+    }
+
+    /**
+     * The host's command flags an auditor reads in a data record's detail: {@code FUA} (its
+     * durability request), {@code NO_HOLE}; empty for none (no string made for most records).
+     */
+    static String flagsText(int flags) {
+        if (flags == 0) {
+            return "";
+        }
+        boolean fua = (flags & io.tapline.log.CaptureRecord.FLAG_FUA) != 0;
+        boolean noHole = (flags & io.tapline.log.CaptureRecord.FLAG_NO_HOLE) != 0;
+        return fua && noHole ? "FUA NO_HOLE" : fua ? "FUA" : noHole ? "NO_HOLE" : "";
     }
 
     /**

@@ -176,4 +176,22 @@ class ReplicaStampTest {
     private static JourneyMessage.Hello hello() {
         return new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", 256 << 10, 4096, "");
     }
+
+    /** An auditor reads the host's durability request: a FUA write's entry says FUA, a NO_HOLE zeroing NO_HOLE. */
+    @Test
+    void theAuditLogShowsTheHostsCommandFlags() throws Exception {
+        io.tapline.log.Provenance p = io.tapline.log.Provenance.INTERNAL;
+        List<CaptureRecord> records = List.of(
+                CaptureRecord.seal("vol1", 1, 1, io.tapline.log.RecordKind.WRITE, 0, 4, CaptureRecord.FLAG_FUA, p,
+                        new byte[] {1, 2, 3, 4}),
+                CaptureRecord.seal("vol1", 2, 2, io.tapline.log.RecordKind.WRITE_ZEROES, 4096, 4096,
+                        CaptureRecord.FLAG_NO_HOLE, p, null),
+                CaptureRecord.seal("vol1", 3, 3, io.tapline.log.RecordKind.WRITE, 8192, 4, 0, p, new byte[4]));
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, records));
+        }
+        List<String> details = AuditLog.read(data.resolve("vol1")).stream().filter(e -> e.sequence() >= 1
+                && e.type() == AuditType.RECORD).map(AuditEntry::detail).toList();
+        assertEquals(List.of("FUA", "NO_HOLE", ""), details);
+    }
 }
