@@ -26,7 +26,21 @@ final class SpoolClient {
         if (!Files.isDirectory(dir)) {
             throw new CliFailure("volume " + volume + ": no " + dir + " (expected: a running wedge for this volume)");
         }
+        checkSourceRuns(dir);
         return dir;
+    }
+
+    /**
+     * Fails at once when no wedge or snoop holds the volume's buffer (its lock, read from
+     * {@code /proc/locks} without taking it): nobody would take the request, and waiting out the
+     * whole timeout only to say so wasted the operator's time.
+     */
+    static void checkSourceRuns(Path requests) {
+        Path volumeDir = requests.toAbsolutePath().getParent();
+        if (io.tapline.log.buffer.CaptureBuffer.runningWriter(volumeDir) == io.tapline.log.ExclusiveLock.NOBODY) {
+            throw new CliFailure("volume " + volumeDir.getFileName() + ": no wedge or snoop runs on " + volumeDir
+                    + " (nothing holds its buffer): start it, then ask again");
+        }
     }
 
     /** Writes request {@code <id><suffix>} holding {@code body}; returns the id. */
@@ -42,6 +56,7 @@ final class SpoolClient {
      */
     static Path await(Path requests, String id, String requestSuffix, long deadlineNanos, String timeout,
             Runnable onPoll, String... answers) throws IOException, InterruptedException {
+        int polls = 0;
         while (true) {
             for (String a : answers) {
                 Path p = requests.resolve(id + a);
@@ -52,6 +67,14 @@ final class SpoolClient {
             if (System.nanoTime() > deadlineNanos) {
                 Files.deleteIfExists(requests.resolve(id + requestSuffix));
                 throw new CliFailure(timeout);
+            }
+            if (++polls % 10 == 0) { // the source stopped meanwhile: its request will never be taken
+                try {
+                    checkSourceRuns(requests);
+                } catch (CliFailure e) {
+                    Files.deleteIfExists(requests.resolve(id + requestSuffix));
+                    throw e;
+                }
             }
             onPoll.run();
             pause();

@@ -237,6 +237,23 @@ class TaplineCliTest {
     }
 
     @Test
+    void aMarkOrAShipRequestWithNoSourceRunningFailsAtOnceInsteadOfWaitingItsTimeout() throws Exception {
+        Path requests = Files.createDirectories(dir.resolve("buf/vol1/requests"));
+        long start = System.nanoTime();
+        Outcome mark = run("mark", "--buffer", dir.resolve("buf").toString(), "--volume", "vol1", "m1");
+        assertEquals(1, mark.exitCode(), mark.err());
+        assertEquals("tapline: volume vol1: no wedge or snoop runs on " + requests.getParent().toAbsolutePath()
+                + " (nothing holds its buffer): start it, then ask again", mark.err().strip());
+        Outcome ship = run("ship", "--buffer", dir.resolve("buf").toString(), "--volume", "vol1", "pause");
+        assertEquals(1, ship.exitCode(), ship.err());
+        assertTrue(ship.err().contains("no wedge or snoop runs on"), ship.err());
+        assertTrue(System.nanoTime() - start < 25_000_000_000L, "not the 30 s timeout");
+        try (var files = Files.list(requests)) {
+            assertEquals(0, files.count(), "no request left behind");
+        }
+    }
+
+    @Test
     void aFailureWithJsonIsMachineReadableOnStdoutTooWithItsExitCode() throws Exception {
         Path notABuffer = Files.createDirectories(dir.resolve("home/.cache")).getParent();
         Outcome failed = run("status", "--buffer", notABuffer.toString(), "--json");

@@ -1116,6 +1116,15 @@ public final class CaptureBuffer implements Closeable {
                 ReleasedRemotes.texts(releases));
     }
 
+    /**
+     * The process that has the buffer of {@code volumeDir} open (a wedge or a snoop: the holder of
+     * its lock, read without taking it), or {@link io.tapline.log.ExclusiveLock#NOBODY} /
+     * {@link io.tapline.log.ExclusiveLock#UNKNOWN}.
+     */
+    public static long runningWriter(Path volumeDir) {
+        return io.tapline.log.ExclusiveLock.holder(volumeDir.resolve(LOCK_FILE));
+    }
+
     /** Reads the status of a buffer directory from its files, for another process. */
     public static BufferStatus readStatus(Path volumeDir) throws IOException {
         return BufferStatusReader.read(volumeDir);
