@@ -687,7 +687,15 @@ final class ReplicaVolume implements Closeable {
      * replica out of sync with no consistent point (durably), drops the sources' pause, audits
      * the demotion. The next source resyncs the whole volume by chunk checksums.
      */
-    void demoted(VolumeRole role, String detail) throws IOException {
+    void demoted(VolumeRole role, String detail, boolean unchanged) throws IOException {
+        if (unchanged) { // the host wrote nothing while it was primary: its state is still the one at promotion
+            audit.append(AuditType.DEMOTE, lastApplied, 0, 0, 0, 0, 0, null, role.actor(), detail);
+            audit.sync();
+            log.info("volume={} demoted to secondary generation={} at seq={} actor={}: nothing was written while"
+                    + " primary, still {}", volumeId, role.generation(), lastApplied, role.actor(),
+                    sync.consistent() ? "consistent" : "as it was");
+            return;
+        }
         writtenElsewhere(AuditType.DEMOTE, lastApplied, role.actor(), detail);
         log.warn("volume={} demoted to secondary generation={} at seq={} actor={}: out of sync until resynced",
                 volumeId, role.generation(), lastApplied, role.actor());

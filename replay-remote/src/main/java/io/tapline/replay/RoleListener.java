@@ -29,9 +29,13 @@ public interface RoleListener {
      */
     void promoted(String volumeId, Path volumeDir, VolumeRole role, long sizeBytes) throws IOException;
 
+    /** What {@link #demoting} returns when the host wrote nothing while the volume was primary here. */
+    String NOTHING_WRITTEN = "nothing (no chunk was written)";
+
     /**
      * The volume is about to become a secondary again: stop serving it read-write and keep what
-     * was written while it was primary; returns one line saying where that was kept.
+     * was written while it was primary; returns one line saying where that was kept
+     * ({@link #NOTHING_WRITTEN} when nothing was: the replica is as it was at its promotion).
      *
      * @throws IOException to abort the demotion (the volume stays primary)
      */

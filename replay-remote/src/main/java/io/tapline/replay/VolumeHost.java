@@ -262,7 +262,8 @@ final class VolumeHost {
         if (r.writtenOutsideLog()) {
             try {
                 v.demoted(r, "rejoined as secondary of generation " + r.generation() + " after serving writes as a"
-                        + " fenced primary (kept aside as a discarded image); out of sync until its source resyncs it");
+                        + " fenced primary (kept aside as a discarded image); out of sync until its source resyncs it",
+                        false);
                 r.marked().write(dataDir.resolve(volumeId));
             } catch (IOException | RuntimeException e) {
                 v.close();
@@ -353,10 +354,12 @@ final class VolumeHost {
         }
         ReplicaVolume v = ReplicaVolume.openExisting(dataDir, volumeId, undoConfig);
         v.observe(observer);
+        boolean unchanged = RoleListener.NOTHING_WRITTEN.equals(kept);
         String detail = "demoted to secondary (generation " + r.generation() + ") at seq " + v.lastApplied()
-                + "; written while primary: " + kept + "; out of sync until its source resyncs it";
+                + "; written while primary: " + kept + (unchanged ? "; the replica is as it was at its promotion"
+                        : "; out of sync until its source resyncs it");
         try {
-            v.demoted(demoted, detail);
+            v.demoted(demoted, detail, unchanged);
             demoted = new VolumeRole(false, r.generation(), v.lastApplied(), demoted.millis(), actor, "");
             demoted.write(dataDir.resolve(volumeId));
         } catch (IOException | RuntimeException e) {

@@ -440,7 +440,9 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             }
             primaries.remove(volumeId);
             if (drained) {
-                kept = "nothing to keep: every write reached the remotes before the hand-over";
+                boolean none = p.written() != null && p.written().isEmpty();
+                kept = none ? RoleListener.NOTHING_WRITTEN
+                        : "nothing to keep: every write reached the remotes before the hand-over";
                 p.node().close();
                 if (p.written() != null) {
                     p.written().close();
@@ -471,7 +473,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     private String keepWritten(String volumeId, Path volumeDir, VolumeRole role, long sizeBytes) throws IOException {
         List<long[]> ranges = ChangedChunks.readRanges(volumeDir.resolve(PRIMARY_WRITTEN), Integer.MAX_VALUE);
         if (ranges.isEmpty()) {
-            return "nothing (no chunk was written)";
+            return RoleListener.NOTHING_WRITTEN;
         }
         Path image = volumeDir.resolve("discarded-" + role.generation() + ".img");
         long bytes = DiscardedImage.write(ReplayServer.replicaImage(volumeDir), sizeBytes, ranges, image);

@@ -29,6 +29,35 @@ class FailoverIT {
     @TempDir
     Path dir;
 
+    /**
+     * A promotion the host never wrote through (an operator who promoted without --peer and
+     * demotes to do it again): the replica is still the image it was, consistent, and a plain
+     * promote is accepted again. It was marked "written outside the log" and needed --force.
+     */
+    @Test
+    void aPromotionThatWroteNothingDemotesToTheSameConsistentReplica() throws Exception {
+        InetSocketAddress standby = new InetSocketAddress("127.0.0.1", Peers.freePort());
+        try (ReplicationRig rig = new ReplicationRig(dir, SIZE)) {
+            rig.startReplayer("--nbd", ReplicationRig.hostPort(standby));
+            rig.startWedge();
+            Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x5c 0 1M", rig.uri());
+            rig.awaitSynced(Duration.ofSeconds(60));
+            String remote = ReplicationRig.hostPort(rig.linkAddress);
+            rig.wedge().kill9();
+            TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1").orFail("promote");
+            String demoted = TaplineProcess.run(CLI, "demote", "--remote", remote, "--volume", "vol1")
+                    .orFail("demote").output();
+            assertTrue(demoted.contains("written while primary: nothing (no chunk was written); the replica is as it"
+                    + " was at its promotion"), demoted);
+            JsonNode replica = dataStatus(rig);
+            assertEquals("secondary", replica.get("role").asText(), replica.toString());
+            assertEquals("consistent", replica.get("state").asText(), replica.toString());
+            String again = TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1")
+                    .orFail("a plain promote again").output();
+            assertTrue(again.contains("generation 3"), again);
+        }
+    }
+
     @Test
     void standbyRefusesDataUntilPromotedThenServesTheFileSystemAndTheOldPrimaryIsFenced() throws Exception {
         InetSocketAddress standby = new InetSocketAddress("127.0.0.1", Peers.freePort());
