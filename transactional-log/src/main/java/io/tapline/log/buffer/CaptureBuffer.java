@@ -1064,9 +1064,13 @@ public final class CaptureBuffer implements Closeable {
             next.put(remoteId, r);
             released = java.util.Map.copyOf(next);
         }
-        log.warn("remote released volume={} remote={} acknowledged={} cursorMovedTo={} why={}: records {}..{} are no"
-                + " longer kept for it; its replica is resynced when it returns", volumeId, remoteId, r.acknowledged(),
-                sequence, why, r.acknowledged() + 1, sequence);
+        if (earlier == null) {
+            log.warn("remote released volume={} remote={} acknowledged={} cursorMovedTo={} why={}: records {}..{} are no"
+                    + " longer kept for it; its replica is resynced when it returns", volumeId, remoteId,
+                    r.acknowledged(), sequence, why, r.acknowledged() + 1, sequence);
+        } else { // still down while the others go on: its cursor follows theirs
+            log.debug("released remote's cursor moved volume={} remote={} to={}", volumeId, remoteId, sequence);
+        }
         if (cursors.advance(remoteId, sequence)) {
             RetiredFiles.delete(releaseAcknowledged(false));
         }
