@@ -1056,8 +1056,9 @@ public final class CaptureBuffer implements Closeable {
             return;
         }
         ReleasedRemotes.Release earlier = released.get(remoteId);
-        ReleasedRemotes.Release r = new ReleasedRemotes.Release(
-                earlier == null ? acked : Math.min(earlier.acknowledged(), acked), sequence, clock.millis(), why);
+        ReleasedRemotes.Release r = earlier == null ? new ReleasedRemotes.Release(acked, sequence, clock.millis(), why)
+                : new ReleasedRemotes.Release(Math.min(earlier.acknowledged(), acked), sequence, earlier.millis(),
+                        earlier.why()); // when and why it was first released
         synchronized (releasedLock) {
             ReleasedRemotes.write(dir, remoteId, r);
             java.util.Map<String, ReleasedRemotes.Release> next = new java.util.TreeMap<>(released);
