@@ -183,4 +183,37 @@ class AcknowledgeTest {
         assertTrue(e.getMessage().contains("crc32c"), e.getMessage());
         assertEquals(dir.resolve("remote-east.cursor"), e.file());
     }
+
+    /**
+     * A released remote: its cursor moves with the others' so the buffer frees what they acknowledged,
+     * while status keeps what it really acknowledged (never records dropped for it as applied), across
+     * a restart, until it acknowledges past the release; forgetting the remote forgets the release.
+     */
+    @Test
+    void aReleasedRemoteFreesTheBufferButStatusKeepsItsTruthUntilItAcknowledgesPastIt() throws Exception {
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            buffer.registerRemote("east");
+            buffer.registerRemote("west");
+            fill(buffer);
+            buffer.acknowledge("east", 40);
+            int before = segments(dir).size();
+            buffer.releaseRemote("west", 40, "down for 600 s");
+            assertTrue(segments(dir).size() < before, "what east acknowledged is freed");
+            assertEquals(40, buffer.acknowledged("west"), "the cursor moved");
+            BufferStatus st = buffer.status();
+            assertEquals(0, st.acknowledged().get("west"), "status: what west really acknowledged");
+            assertTrue(st.released().get("west").startsWith("released at "), st.released().toString());
+            assertTrue(st.released().get("west").contains("records 1..40 dropped for it (down for 600 s)"),
+                    st.released().toString());
+        }
+        assertEquals(0, CaptureBuffer.readStatus(dir).acknowledged().get("west"), "read from the files too");
+        try (CaptureBuffer buffer = open(dir, SMALL)) {
+            assertEquals(List.of("west"), List.copyOf(buffer.releasedRemotes().keySet()), "kept across a restart");
+            appendWrite(buffer, 41 * 1024L, 1000);
+            buffer.acknowledge("west", 41);
+            assertTrue(buffer.releasedRemotes().isEmpty(), "acknowledged past the release: ended");
+            assertEquals(41, buffer.status().acknowledged().get("west"));
+        }
+        assertTrue(CaptureBuffer.readStatus(dir).released().isEmpty());
+    }
 }
