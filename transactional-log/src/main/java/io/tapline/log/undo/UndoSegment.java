@@ -335,9 +335,9 @@ final class UndoSegment implements Closeable {
                         }
                     }
                     throw new UndoFormatException("mid-file corruption at offset " + pos + ": " + problem
-                            + "; later records follow, refusing to drop them file=" + path + " (to open the volume"
-                            + " with a shorter rollback window, move this segment and every older one aside: the"
-                            + " replica image is intact)");
+                            + "; later records follow, refusing to drop them (to open the volume with a shorter"
+                            + " rollback window, move this segment and every older one aside: the replica image is"
+                            + " intact) file=" + path);
                 }
                 droppedBytes = fileSize - pos;
                 if (trim) {
