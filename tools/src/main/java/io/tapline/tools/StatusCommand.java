@@ -39,6 +39,7 @@ final class StatusCommand implements Callable<Integer> {
 
     /** Why a volume that no remote replicates is not synced (a capture-only source, or one given no {@code --remote}). */
     static final String NO_REMOTE = "no remote: nothing replicates this volume (capture only)";
+    static final String STARTING = "the source is starting: it has not registered its remotes yet";
 
     /** Why a buffer directory holding no volume yet is not synced. */
     static final String NO_VOLUME = "no volume in this buffer directory: no source has captured into it yet";
@@ -263,7 +264,8 @@ final class StatusCommand implements Callable<Integer> {
         if (notShipping != null) {
             why.add(notShipping);
         } else if (!replicated) {
-            why.add(NO_REMOTE);
+            // A wedge in its first second has its buffer (and lock) but not yet its remotes' cursors.
+            why.add(source == null && io.tapline.log.buffer.CaptureBuffer.runningWriter(dir) > 0 ? STARTING : NO_REMOTE);
         }
         if (cycles != null && cycles.frozenCycle() != 0) {
             why.add("cycle " + cycles.frozenCycle() + " frozen, copying");
