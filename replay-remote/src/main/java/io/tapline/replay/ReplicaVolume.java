@@ -437,14 +437,26 @@ final class ReplicaVolume implements Closeable {
         if (f == null ? before == null : before != null && before.reason().equals(f.reason())) {
             return;
         }
-        try {
-            if (f == null) {
+        if (f == null) {
+            try {
                 Files.deleteIfExists(dir.resolve(FAILED_FILE));
-            } else {
-                Files.writeString(dir.resolve(FAILED_FILE), f.reason().replace('\n', ' ') + "\n");
+            } catch (IOException e) {
+                log.debug("volume={} {} not removed: {}", volumeId, FAILED_FILE, e.toString());
+            }
+        } else {
+            keepFailure(dir, f.reason());
+        }
+    }
+
+    /** Writes {@code reason} as {@code volumeDir}'s {@link #FAILED_FILE}; a write that fails costs only that view. */
+    static void keepFailure(Path volumeDir, String reason) {
+        try {
+            if (Files.isDirectory(volumeDir)) {
+                Files.writeString(volumeDir.resolve(FAILED_FILE), (reason == null ? "failed" : reason).replace('\n', ' ')
+                        + "\n");
             }
         } catch (IOException e) {
-            log.debug("volume={} {} not updated: {}", volumeId, FAILED_FILE, e.toString());
+            log.debug("{} not written in {}: {}", FAILED_FILE, volumeDir, e.toString());
         }
     }
 

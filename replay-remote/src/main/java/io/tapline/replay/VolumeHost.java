@@ -190,7 +190,7 @@ final class VolumeHost {
         }
         if (v == null) {
             ReplicaGrowth.growIfLarger(dataDir, hello);
-            v = markIfWrittenOutsideLog(ReplicaVolume.open(dataDir, hello, undoConfig, faults), r);
+            v = markIfWrittenOutsideLog(keptIfRefused(() -> ReplicaVolume.open(dataDir, hello, undoConfig, faults)), r);
             volume = v;
         } else {
             v.checkSame(hello);
@@ -199,6 +199,27 @@ final class VolumeHost {
             throw new RefusedException(v.pausedReason());
         }
         return v;
+    }
+
+    /** Opens a volume's files; a volume they cannot open is failed with the reason in status meanwhile. */
+    @FunctionalInterface
+    private interface Opening {
+        ReplicaVolume open() throws IOException, RefusedException;
+    }
+
+    /**
+     * {@code opening}, and when its files cannot be opened (a damaged audit log, an undo segment
+     * damaged mid-file, a corrupt {@code applied.state}), the reason in {@link ReplicaVolume#FAILED_FILE}
+     * for {@code status --data} while this replayer runs: the volume applies nothing until it opens,
+     * and its files alone still said consistent. The next successful open removes it.
+     */
+    private ReplicaVolume keptIfRefused(Opening opening) throws IOException, RefusedException {
+        try {
+            return opening.open();
+        } catch (IOException e) {
+            ReplicaVolume.keepFailure(dataDir.resolve(volumeId), "cannot open the volume's files: " + e.getMessage());
+            throw e;
+        }
     }
 
     /** On the executor: the volume, opened from its files if no source opened it yet. */
@@ -210,7 +231,8 @@ final class VolumeHost {
         }
         ReplicaVolume v = healed();
         if (v == null) {
-            v = markIfWrittenOutsideLog(ReplicaVolume.openExisting(dataDir, volumeId, undoConfig, faults), r);
+            v = markIfWrittenOutsideLog(keptIfRefused(() -> ReplicaVolume.openExisting(dataDir, volumeId, undoConfig,
+                    faults)), r);
             volume = v;
         }
         return v;

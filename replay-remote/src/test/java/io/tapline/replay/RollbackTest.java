@@ -338,4 +338,44 @@ class RollbackTest {
             server.close();
         }
     }
+
+    /**
+     * A volume whose files cannot be opened (its audit log fails its chain check) applies nothing
+     * while the replayer runs: status --data (read from the files) says failed with the reason,
+     * not the consistent its files alone said; a later successful open removes it.
+     */
+    @Test
+    void aVolumeWhoseFilesCannotBeOpenedIsFailedInStatusWhileTheReplayerRuns() throws Exception {
+        ReplayConfig cfg = ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data).withUndo(SMALL_SEGMENTS);
+        ReplayServer server = ReplayServer.start(cfg);
+        try {
+            JourneyTestClient source = new JourneyTestClient(server.boundAddress());
+            source.send(hello());
+            assertEquals(new JourneyMessage.Welcome(0), source.next());
+            JourneyMessage.Batch b = BatchCodec.pack(1, history().subList(0, 20));
+            source.send(b);
+            assertEquals(new JourneyMessage.Ack(1, 20, b.crc32c()), source.next());
+            source.close();
+        } finally {
+            server.close();
+        }
+        java.nio.file.Path auditLog = data.resolve("vol1/audit/audit.log");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(auditLog,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 10); // its newest entry cut: the chain fails its check
+        }
+        server = ReplayServer.start(cfg);
+        try {
+            JourneyTestClient source = new JourneyTestClient(server.boundAddress());
+            source.send(hello());
+            JourneyMessage refused = source.next();
+            assertFalse(refused instanceof JourneyMessage.Welcome, refused.toString());
+            source.close();
+            VolumeStatus s = ReplayServer.readVolumeStatus(data).get(0);
+            assertEquals("failed", s.state(), s.toString());
+            assertTrue(s.reason().startsWith("cannot open the volume's files: audit log"), s.reason());
+        } finally {
+            server.close();
+        }
+    }
 }
