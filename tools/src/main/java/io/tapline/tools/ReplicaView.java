@@ -22,6 +22,7 @@ record ReplicaView(String state, String reason, long applied) {
      * show (the replayer's heartbeat comes from its event loop, not its apply thread).
      */
     static final long HELD_SHOWN_MILLIS = 5_000;
+    private static final java.util.regex.Pattern ROLLED_BACK_TO = java.util.regex.Pattern.compile("rolled back to seq (\\d+)");
 
     static ReplicaView of(LinkStatusFile.Link link, String lastError, long acked, long captured, boolean fresh) {
         if (link == null) {
@@ -43,7 +44,9 @@ record ReplicaView(String state, String reason, long applied) {
             return new ReplicaView("fenced", lastError, applied);
         }
         if (lastError != null && lastError.startsWith("refused by replayer")) {
-            return new ReplicaView("refused", lastError, applied);
+            // After a rollback the replayer's refusal names where the replica is now; its last report is older.
+            java.util.regex.Matcher m = ROLLED_BACK_TO.matcher(lastError);
+            return new ReplicaView("refused", lastError, m.find() ? Long.parseLong(m.group(1)) : applied);
         }
         if (!link.connected()) {
             return new ReplicaView("unreachable", (lastError != null ? lastError : "link down") + "; " + last, applied);

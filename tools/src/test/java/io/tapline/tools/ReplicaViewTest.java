@@ -34,6 +34,16 @@ class ReplicaViewTest {
     }
 
     @Test
+    void aReplicaRefusedAfterARollbackShowsWhereTheRollbackLeftItNotItsLastReport() {
+        LinkStatusFile.Link before = new LinkStatusFile.Link("r1", "127.0.0.1:1", false, 455, 455, 1, "",
+                System.currentTimeMillis(), "consistent", 455, 455, "", 0);
+        ReplicaView refused = ReplicaView.of(before, "refused by replayer: volume vol1 rolled back to seq 453; resume"
+                + " with `tapline resume`", 455, 455, true);
+        assertEquals("refused", refused.state());
+        assertEquals(453, refused.applied());
+    }
+
+    @Test
     void aHeldBatchNeverMakesAReplicaConsistentOrHidesALinkDown() {
         LinkStatusFile.Link applied = new LinkStatusFile.Link("r1", "127.0.0.1:1", true, 12, 12, 0, "",
                 System.currentTimeMillis(), "consistent", 12, 12, "", 60_000);
