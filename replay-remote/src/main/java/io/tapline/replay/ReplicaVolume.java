@@ -627,7 +627,7 @@ final class ReplicaVolume implements Closeable {
             // The open file is not the image at the path any more (or not at the volume's size):
             // reopened from the files, which makes the image again at its size, before any write.
             broken = true;
-            setFailure(new VolumeFailure(VolumeFailure.Kind.APPLY, "replica image " + dir.resolve(REPLICA_FILE)
+            setFailure(new VolumeFailure(VolumeFailure.Kind.IMAGE, "replica image " + dir.resolve(REPLICA_FILE)
                     + " " + pending + " while the replayer held it: reopened from its files when the source"
                     + " reconnects, out of sync until a whole-volume resync"));
             log.error("volume={} {}", volumeId, failure.reason());

@@ -26,7 +26,9 @@ record VolumeFailure(Kind kind, String reason) {
     enum Kind {
         APPLY,
         ROLLBACK,
-        SYNC
+        SYNC,
+        /** The image at the path is not the file held (deleted, replaced, resized): the reopen heals it. */
+        IMAGE
     }
 
     /** A group of records {@code firstSeq..lastSeq} failed while it was applied. */

@@ -176,6 +176,7 @@ class PipelineCrashTest {
             assertEquals(120, atRest.lastAppliedSequence());
             assertEquals("the replayer stopped while it applied seq 121..200: the image may hold part of them; the"
                     + " replayer's next start undoes them (back to seq 120)", atRest.reason());
+            assertEquals("out-of-sync", RollbackWindow.read(frozen, "vol1").replicaState(), "tapline window says so too");
             try (ReplicaVolume reopened = ReplicaVolume.openExisting(frozen, "vol1", SMALL_SEGMENTS)) {
                 assertEquals(120, reopened.lastApplied());
             }

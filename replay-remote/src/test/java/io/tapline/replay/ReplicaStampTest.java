@@ -108,7 +108,9 @@ class ReplicaStampTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"deleted", "truncated", "extended"})
     void anImageDeletedOrResizedWhileOpenFailsTheVolumeAndAReopenMakesItAgainAtItsSize(String how) throws Exception {
         long size;
+        ReplicaVolume failed;
         try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            failed = v;
             v.apply(BatchCodec.pack(0, RollbackTest.history().subList(0, 50)));
             size = v.sizeBytes();
             switch (how) {
@@ -132,6 +134,9 @@ class ReplicaStampTest {
                     "kept for status --data in another process while the replayer runs");
         }
         try (ReplicaVolume v = ReplicaVolume.openExisting(data, "vol1", UNDO)) {
+            v.failedBefore(failed); // as the volume's host reopens it
+            assertEquals("out-of-sync", v.status(false).state(), "healed by the reopen: out of sync, so the source"
+                    + " resyncs it at once, host writes or not (a carried 'failed' held the resync until one applied)");
             assertEquals(null, ReplicaVolume.failedReason(data.resolve("vol1")), "the reopen undid the failure");
             assertEquals(size, Files.size(image()), "the image is back at the volume's size");
             assertFalse(v.consistent(), "out of sync until a whole-volume resync");

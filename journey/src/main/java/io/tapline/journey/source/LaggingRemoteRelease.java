@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * back: the cost of a whole-volume compare, once, instead of every replica waiting for it.
  *
  * <p>Nothing is released while no remote is connected (the changed chunks a FULL buffer tracks
- * then heal every replica at less cost), nor from a remote that is connected, however slow.
+ * then heal every replica at less cost), nor from a remote that is connected, however slow, nor
+ * from one an operator paused ({@code tapline ship pause} keeps its records).
  * Runs on the source's housekeeping thread, once a second.
  */
 final class LaggingRemoteRelease implements Runnable {
@@ -62,7 +63,9 @@ final class LaggingRemoteRelease implements Runnable {
         }
         for (Shipper s : shippers) {
             long down = s.downForMillis();
-            if (!s.connected() && down >= afterMillis && buffer.acknowledged(s.cursorId()) < holdTo) {
+            // an operator's `ship pause` keeps the records (runbook): only a link that is down is released
+            if (!s.connected() && s.paused().isEmpty() && down >= afterMillis
+                    && buffer.acknowledged(s.cursorId()) < holdTo) {
                 buffer.releaseRemote(s.cursorId(), holdTo, "link to " + s.config().remoteId() + " down for "
                         + down / 1000 + " s while the buffer held " + st.retainedBytes() + " bytes, " + st.mode()
                         + " (--release-remote-after "

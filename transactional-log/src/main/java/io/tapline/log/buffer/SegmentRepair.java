@@ -109,6 +109,10 @@ public final class SegmentRepair {
                         + " in " + dir + ")");
             }
             long at = CursorFile.read(file).acknowledgedSequence();
+            ReleasedRemotes.Release released = ReleasedRemotes.read(dir, remoteId);
+            if (released != null) {
+                at = Math.min(at, released.acknowledged()); // its cursor had been moved past what it applied
+            }
             Files.delete(file);
             Files.deleteIfExists(ReleasedRemotes.file(dir, remoteId));
             DurableFiles.syncDirectory(dir);
