@@ -37,7 +37,9 @@ final class SpoolClient {
      */
     static void checkSourceRuns(Path requests) {
         Path volumeDir = requests.toAbsolutePath().getParent();
-        if (io.tapline.log.buffer.CaptureBuffer.runningWriter(volumeDir) == io.tapline.log.ExclusiveLock.NOBODY) {
+        // The lock file's name is a constant (inlined): mark starts without initialising the buffer's class.
+        if (io.tapline.log.ExclusiveLock.holder(volumeDir.resolve(io.tapline.log.buffer.CaptureBuffer.LOCK_FILE))
+                == io.tapline.log.ExclusiveLock.NOBODY) {
             throw new CliFailure("volume " + volumeDir.getFileName() + ": no wedge or snoop runs on " + volumeDir
                     + " (nothing holds its buffer): start it, then ask again");
         }

@@ -60,7 +60,7 @@ public final class CaptureBuffer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(CaptureBuffer.class);
     private static final byte[] EMPTY = new byte[0];
     /** Held while the buffer is open: one writer per directory. */
-    static final String LOCK_FILE = ".lock";
+    public static final String LOCK_FILE = ".lock";
     /** The state file every volume folder has once a buffer opened it (docs/formats.md): its mark for readers. */
     public static final String STATE_FILE = SegmentNames.STATE_FILE;
     /**
