@@ -387,7 +387,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             return null;
         }
         if (taking.isEmpty() && !shippers.isEmpty()) { // none at all: a copy epoch's sites (Kafka) take it
-            waiting("every remote is released (down while the buffer was FULL): nothing to compare with");
+            waiting("every remote is released (down while it alone held the buffer): nothing to compare with");
             return null;
         }
         if (needsFull) {
