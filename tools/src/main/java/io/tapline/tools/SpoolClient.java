@@ -37,6 +37,9 @@ final class SpoolClient {
      */
     static void checkSourceRuns(Path requests) {
         Path volumeDir = requests.toAbsolutePath().getParent();
+        if (!Files.exists(volumeDir.resolve(io.tapline.log.buffer.CaptureBuffer.STATE_FILE))) {
+            return; // a replica volume's spool (resolve): the node's replayer takes it, which holds no buffer
+        }
         // The lock file's name is a constant (inlined): mark starts without initialising the buffer's class.
         if (io.tapline.log.ExclusiveLock.holder(volumeDir.resolve(io.tapline.log.buffer.CaptureBuffer.LOCK_FILE))
                 == io.tapline.log.ExclusiveLock.NOBODY) {

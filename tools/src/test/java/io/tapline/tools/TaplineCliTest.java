@@ -239,6 +239,7 @@ class TaplineCliTest {
     @Test
     void aMarkOrAShipRequestWithNoSourceRunningFailsAtOnceInsteadOfWaitingItsTimeout() throws Exception {
         Path requests = Files.createDirectories(dir.resolve("buf/vol1/requests"));
+        Files.write(dir.resolve("buf/vol1/buffer.state"), new byte[0]); // a capture buffer's volume folder
         long start = System.nanoTime();
         Outcome mark = run("mark", "--buffer", dir.resolve("buf").toString(), "--volume", "vol1", "m1");
         assertEquals(1, mark.exitCode(), mark.err());
