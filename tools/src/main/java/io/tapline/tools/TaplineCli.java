@@ -80,6 +80,7 @@ public class TaplineCli implements Runnable {
 
     public static void main(String[] args) {
         JvmDefaults.applyToProcess();
+        io.tapline.tools.cli.StdoutWatch.install();
         System.exit(run(args));
     }
 
@@ -184,10 +185,13 @@ public class TaplineCli implements Runnable {
 
     /**
      * With {@code --json}, a failure is machine-readable on stdout too (a script reading stdout
-     * otherwise meets nothing): {@code {"error": "...", "exitCode": N}}, one line; stderr keeps
-     * the one-line message.
+     * otherwise meets nothing): {@code {"error": "...", "exitCode": N}}; stderr keeps the one-line
+     * message. Not when the command already printed on stdout (its summary holds the reason).
      */
     private static void failureAsJson(CommandLine commandLine, String message, int exitCode) {
+        if (io.tapline.tools.cli.StdoutWatch.used()) {
+            return; // the command printed its own JSON (a summary with the reason): one document on stdout
+        }
         java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
         m.put("error", message == null ? "" : message.replace('\n', ' '));
         m.put("exitCode", exitCode);
