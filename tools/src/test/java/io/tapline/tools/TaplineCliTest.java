@@ -255,6 +255,15 @@ class TaplineCliTest {
     }
 
     @Test
+    void aPcapThatIsADirectoryIsNamedSoNotAsMissing() throws Exception {
+        Path notAFile = Files.createDirectories(dir.resolve("capture.pcap"));
+        Outcome o = run("snoop", "--pcap", notAFile.toString(), "--buffer", dir.resolve("b").toString());
+        assertEquals(1, o.exitCode(), o.err());
+        assertEquals("tapline: capture file: " + notAFile + " is a directory (expected: a pcap or pcapng file)",
+                o.err().strip());
+    }
+
+    @Test
     void aFailureWithJsonIsMachineReadableOnStdoutTooWithItsExitCode() throws Exception {
         Path notABuffer = Files.createDirectories(dir.resolve("home/.cache")).getParent();
         Outcome failed = run("status", "--buffer", notABuffer.toString(), "--json");

@@ -93,6 +93,9 @@ public final class PcapCapture implements AutoCloseable {
      * @throws IOException naming the file when it is missing or not a capture file
      */
     public static PcapCapture openFile(Path file, BpfFrameFilter filter) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IOException("capture file: " + file + " is a directory (expected: a pcap or pcapng file)");
+        }
         if (!Files.isRegularFile(file)) {
             throw new java.nio.file.NoSuchFileException(file.toString());
         }
