@@ -33,33 +33,8 @@ public final class FakeCaptureSink implements CaptureSink {
         return r;
     }
 
-    /** Syncs wait for {@code gate} from now on (a slow disk), after counting down {@code entered}. */
-    public void holdSyncsUntil(java.util.concurrent.CountDownLatch entered, java.util.concurrent.CountDownLatch gate) {
-        this.syncEntered = entered;
-        this.syncGate = gate;
-    }
-
-    private volatile java.util.concurrent.CountDownLatch syncEntered;
-    private volatile java.util.concurrent.CountDownLatch syncGate;
-
     @Override
-    public void sync() throws IOException {
-        java.util.concurrent.CountDownLatch gate = syncGate;
-        if (gate != null) {
-            syncEntered.countDown();
-            try {
-                if (!gate.await(60, java.util.concurrent.TimeUnit.SECONDS)) {
-                    throw new IOException("test: sync gate never opened");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("sync interrupted");
-            }
-        }
-        syncNow();
-    }
-
-    private synchronized void syncNow() throws IOException {
+    public synchronized void sync() throws IOException {
         if (failingSyncs > 0) {
             failingSyncs--;
             throw new IOException("injected fsync failure (EIO)");

@@ -2,7 +2,6 @@ package io.tapline.wedge.server;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -252,48 +251,6 @@ class WedgeServerAbuseTest {
         // bounded per connection: its 64 MiB of reads in flight, the replies its outbound buffer may
         // hold (48 MiB, the write-buffer high-water mark) and one more read; 800 MiB before
         assertTrue(peak <= (64L << 20) + (48L << 20) + SIZE, "reply bytes held at once: " + (peak >> 20) + " MiB");
-    }
-
-    /**
-     * proto.md, server shutdown: the server waits for the requests in flight, and those it receives
-     * meanwhile are answered NBD_ESHUTDOWN. The wedge stopped reading: they met a reset connection,
-     * and a host could not tell a clean stop from a crash.
-     */
-    @Test
-    void requestsReadWhileShuttingDownAreAnsweredEshutdownAndTheAcceptedOnesComplete() throws Exception {
-        FakeCaptureSink slow = new FakeCaptureSink();
-        WedgeServer stopping = WedgeServer.start(WedgeConfig.of(new InetSocketAddress("127.0.0.1", 0), "vol3",
-                dir.resolve("stopping.img"), SIZE, slow));
-        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
-        try (RawNbdClient c = RawNbdClient.connected(stopping.boundAddress(), "vol3")) {
-            assertEquals(new RawNbdClient.Reply(0, 1), c.write(1, 0, new byte[] {7}));
-            slow.holdSyncsUntil(entered, gate);
-            c.request(0, 3, 2, 0, 0, null); // a FLUSH, in flight while its sync waits
-            assertTrue(entered.await(10, java.util.concurrent.TimeUnit.SECONDS), "the flush reached the sync");
-            Thread closer = new Thread(() -> {
-                try {
-                    stopping.close();
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-            closer.start();
-            long cookie = 100;
-            RawNbdClient.Reply r;
-            do { // answered as it comes: until the server has begun its shutdown, a read is served
-                c.request(0, 0, ++cookie, 0, 1, null);
-                r = c.readReply(1, new byte[1]);
-            } while (r.error() == 0);
-            assertEquals(new RawNbdClient.Reply(NbdError.ESHUTDOWN.wireValue(), cookie), r);
-            gate.countDown();
-            assertEquals(new RawNbdClient.Reply(0, 2), c.readReply(0, null), "the accepted flush completes");
-            closer.join(30_000);
-            assertFalse(closer.isAlive());
-        } finally {
-            gate.countDown();
-            stopping.close();
-        }
     }
 
     @Test
