@@ -295,15 +295,9 @@ public final class ReplayServer implements Closeable {
                     if (role != null && !role.primary() && role.writtenOutsideLog()) {
                         s = s.servedReadWrite(role.generation()); // marked so at the replayer's next open
                     }
-                    String failed = s == null ? null : ReplicaVolume.failedReason(dir);
-                    if (failed != null && !atRest) {
-                        s = s.failed(failed); // the running replayer's view, which its files do not hold
-                    }
-                    if (s != null && atRest && !VolumeStatus.PAUSED.equals(s.state())) {
-                        long interrupted = ReplicaVolume.undoneAtNextOpen(dir, s.lastAppliedSequence());
-                        if (interrupted > 0) {
-                            s = s.interrupted(interrupted);
-                        }
+                    if (s != null) {
+                        long applied = s.lastAppliedSequence();
+                        s = ReplicaVolume.seenFromFiles(s, dir, !atRest, () -> ReplicaVolume.undoneAtNextOpen(dir, applied));
                     }
                     if (s != null) {
                         out.add(s);

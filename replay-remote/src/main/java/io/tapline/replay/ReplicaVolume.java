@@ -463,6 +463,25 @@ final class ReplicaVolume implements Closeable {
     /** Why the running replayer's volume failed, while it is failed (see {@link #setFailure}). */
     static final String FAILED_FILE = "failed";
 
+    /**
+     * A status read from {@code volumeDir}'s files, as {@code status --data} and {@code window} say
+     * it: failed with the reason a running replayer keeps ({@link #FAILED_FILE}); with none running,
+     * left mid-group when the undo log holds records above the applied sequence
+     * ({@code newestUndone}, asked only then).
+     */
+    static VolumeStatus seenFromFiles(VolumeStatus s, Path volumeDir, boolean replayerRuns,
+            java.util.function.LongSupplier newestUndone) {
+        if (replayerRuns) {
+            String failed = failedReason(volumeDir);
+            return failed == null ? s : s.failed(failed); // the running replayer's view, which its files do not hold
+        }
+        if (VolumeStatus.PAUSED.equals(s.state())) {
+            return s;
+        }
+        long newest = newestUndone.getAsLong();
+        return newest > s.lastAppliedSequence() ? s.interrupted(newest) : s;
+    }
+
     /** The reason a replayer left in {@code volumeDir} while its volume was failed, or null. */
     static String failedReason(Path volumeDir) {
         try {

@@ -59,14 +59,9 @@ public record RollbackWindow(String volumeId, long appliedSequence, long oldestR
         long exactFrom = sync.exactFrom();
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
             UndoLog.Window w = undo.window();
-            // as status --data says it: a replayer's failed volume, or one its replayer left mid-group
-            long replayer = ReplayServer.runningReplayer(dataDir);
-            String failed = ReplicaVolume.failedReason(dir);
-            if (failed != null && replayer != io.tapline.log.ExclusiveLock.NOBODY) {
-                st = st.failed(failed);
-            } else if (replayer == io.tapline.log.ExclusiveLock.NOBODY && !w.empty() && w.newestSequence() > applied) {
-                st = st.interrupted(w.newestSequence());
-            }
+            st = ReplicaVolume.seenFromFiles(st, dir,
+                    ReplayServer.runningReplayer(dataDir) != io.tapline.log.ExclusiveLock.NOBODY,
+                    () -> w.empty() ? 0 : w.newestSequence()); // as status --data says it
             ControlFiles paused = ControlFiles.read(dir, ControlFiles.PAUSED);
             // an undo log that ends below the applied sequence lost its newest records: nothing below is exact
             long oldest = w.empty() || w.newestSequence() < applied ? applied : w.oldestReachableSequence();

@@ -1059,12 +1059,7 @@ public final class CaptureBuffer implements Closeable {
         ReleasedRemotes.Release r = earlier == null ? new ReleasedRemotes.Release(acked, sequence, clock.millis(), why)
                 : new ReleasedRemotes.Release(Math.min(earlier.acknowledged(), acked), sequence, earlier.millis(),
                         earlier.why()); // when and why it was first released
-        synchronized (releasedLock) {
-            ReleasedRemotes.write(dir, remoteId, r);
-            java.util.Map<String, ReleasedRemotes.Release> next = new java.util.TreeMap<>(released);
-            next.put(remoteId, r);
-            released = java.util.Map.copyOf(next);
-        }
+        setRelease(remoteId, r);
         if (earlier == null) {
             log.warn("remote released volume={} remote={} acknowledged={} cursorMovedTo={} why={}: records {}..{} are no"
                     + " longer kept for it; its replica is resynced when it returns", volumeId, remoteId,
@@ -1077,18 +1072,31 @@ public final class CaptureBuffer implements Closeable {
         }
     }
 
+    /** Records {@code remoteId}'s release durably, then in memory (null: ends it). */
+    private void setRelease(String remoteId, ReleasedRemotes.Release r) throws IOException {
+        synchronized (releasedLock) {
+            if (r == null) {
+                ReleasedRemotes.clear(dir, remoteId);
+            } else {
+                ReleasedRemotes.write(dir, remoteId, r);
+            }
+            java.util.Map<String, ReleasedRemotes.Release> next = new java.util.TreeMap<>(released);
+            if (r == null) {
+                next.remove(remoteId);
+            } else {
+                next.put(remoteId, r);
+            }
+            released = java.util.Map.copyOf(next);
+        }
+    }
+
     /** Why each released remote was released (see {@link #releaseRemote}); empty when none is. */
     public java.util.Map<String, String> releasedRemotes() {
         return ReleasedRemotes.texts(released);
     }
 
     private void endRelease(String remoteId, String how) throws IOException {
-        synchronized (releasedLock) {
-            ReleasedRemotes.clear(dir, remoteId);
-            java.util.Map<String, ReleasedRemotes.Release> next = new java.util.TreeMap<>(released);
-            next.remove(remoteId);
-            released = java.util.Map.copyOf(next);
-        }
+        setRelease(remoteId, null);
         log.info("remote release ended volume={} remote={}: {}", volumeId, remoteId, how);
     }
 

@@ -85,6 +85,9 @@ final class ReleasedRemotes {
 
     /** Status's text per released remote. */
     static Map<String, String> texts(Map<String, Release> released) {
+        if (released.isEmpty()) {
+            return Map.of(); // every status() asks: no map made while no remote is released
+        }
         Map<String, String> out = new TreeMap<>();
         released.forEach((remote, r) -> out.put(remote, r.text()));
         return out;
