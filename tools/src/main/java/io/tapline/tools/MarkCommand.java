@@ -2,6 +2,7 @@ package io.tapline.tools;
 
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
+import io.tapline.tools.cli.SecondsConverter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -25,7 +26,7 @@ final class MarkCommand implements Callable<Integer> {
     @Option(names = "--volume", required = true, paramLabel = "ID", description = "The volume (export name).")
     String volume;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30",
+    @Option(names = "--timeout", paramLabel = "SECONDS", converter = SecondsConverter.class, defaultValue = "30",
             description = "Give up if the source has not stored the mark by then (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 

@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.SecondsConverter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -34,9 +35,9 @@ final class ResolveCommand implements Callable<Integer> {
     @Option(names = "--keep", required = true, paramLabel = "peer|local", description = "Which side's data wins.")
     String keep;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+    @Option(names = "--timeout", paramLabel = "SECONDS", converter = SecondsConverter.class, defaultValue = "120",
             description = "How long to wait for the node (default: ${DEFAULT-VALUE}).")
-    long timeoutSeconds;
+    int timeoutSeconds;
 
     @Option(names = "--json", description = "Machine-readable result on stdout.")
     boolean json;

@@ -5,6 +5,7 @@ import io.tapline.journey.JourneyMessage.AdminRequest;
 import io.tapline.replay.AdminClient;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
+import io.tapline.tools.cli.SecondsConverter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -36,7 +37,7 @@ final class RollbackCommand implements Callable<Integer> {
     @Option(names = "--credential-file", paramLabel = "FILE", description = "File holding the replayer's shared secret.")
     Path credentialFile;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
+    @Option(names = "--timeout", paramLabel = "SECONDS", converter = SecondsConverter.class, defaultValue = "3600",
             description = "Give up when the replayer is silent this long (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
@@ -71,7 +72,7 @@ final class RollbackCommand implements Callable<Integer> {
             + " are made on this host).")
     Path data;
 
-    @Option(names = "--check-timeout", paramLabel = "SECONDS", defaultValue = "600",
+    @Option(names = "--check-timeout", paramLabel = "SECONDS", converter = SecondsConverter.class, defaultValue = "600",
             description = "--until-check: a check running longer fails (default: ${DEFAULT-VALUE}).")
     int checkTimeoutSeconds;
 

@@ -12,6 +12,7 @@ import io.tapline.snoop.volume.VolumeStats;
 import io.tapline.tools.cli.ByteSizeConverter;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
+import io.tapline.tools.cli.SecondsConverter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +68,7 @@ final class SnoopCommand implements Callable<Integer> {
             + " loses write data: each one becomes a GAP.")
     Integer snaplen;
 
-    @Option(names = "--ship-timeout", paramLabel = "SECONDS", description = "Import with --remote or --kafka: how long to"
+    @Option(names = "--ship-timeout", paramLabel = "SECONDS", converter = SecondsConverter.class, description = "Import with --remote or --kafka: how long to"
             + " wait for every remote (and Kafka) to acknowledge every record before exiting 1 (default: " + DEFAULT_SHIP_TIMEOUT_SECONDS + ").")
     Integer shipTimeoutSeconds;
 

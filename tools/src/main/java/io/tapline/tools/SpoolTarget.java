@@ -1,6 +1,7 @@
 package io.tapline.tools;
 
 import io.tapline.tools.cli.CliFailure;
+import io.tapline.tools.cli.SecondsConverter;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -19,7 +20,7 @@ final class SpoolTarget {
             description = "Why, recorded in the resync records and the replica's audit log (default: ${DEFAULT-VALUE}).")
     String reason;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
+    @Option(names = "--timeout", paramLabel = "SECONDS", converter = SecondsConverter.class, defaultValue = "3600",
             description = "Give up waiting after this long (default: ${DEFAULT-VALUE}); the work itself goes on.")
     int timeoutSeconds;
 

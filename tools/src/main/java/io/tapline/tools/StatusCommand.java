@@ -4,6 +4,7 @@ import io.tapline.log.buffer.BufferStatus;
 import io.tapline.log.buffer.CaptureBuffer;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
+import io.tapline.tools.cli.SecondsConverter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -60,11 +61,11 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Machine-readable output.")
     boolean json;
 
-    @Option(names = "--wait-synced", paramLabel = "SECONDS",
+    @Option(names = "--wait-synced", paramLabel = "SECONDS", converter = SecondsConverter.class,
             description = "Wait until every remote has acknowledged every captured record; exit 1 if that takes longer.")
     Integer waitSyncedSeconds;
 
-    @Option(names = "--read-timeout", paramLabel = "SECONDS", defaultValue = "10",
+    @Option(names = "--read-timeout", paramLabel = "SECONDS", converter = SecondsConverter.class, defaultValue = "10",
             description = "Exit 1 when the status files are not read within this long: their disk may have stopped"
                     + " answering (default: ${DEFAULT-VALUE}).")
     int readTimeoutSeconds;

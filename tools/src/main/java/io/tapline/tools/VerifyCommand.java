@@ -3,6 +3,7 @@ package io.tapline.tools;
 import io.tapline.journey.control.VerifyReport;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
+import io.tapline.tools.cli.SecondsConverter;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,7 +40,7 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--repair", description = "Wait until a resync repaired the differences, then verify again.")
     boolean repair;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3600",
+    @Option(names = "--timeout", paramLabel = "SECONDS", converter = SecondsConverter.class, defaultValue = "3600",
             description = "Give up waiting after this long (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 

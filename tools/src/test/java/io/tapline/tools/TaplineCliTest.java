@@ -237,6 +237,24 @@ class TaplineCliTest {
     }
 
     @Test
+    void optionsCountedInSecondsTakeDurationsToo() {
+        var seconds = new io.tapline.tools.cli.SecondsConverter();
+        assertEquals(60, seconds.convert("60"));
+        assertEquals(0, seconds.convert("0"));
+        assertEquals(30, seconds.convert("30s"));
+        assertEquals(120, seconds.convert("2m"));
+        assertEquals(30, seconds.convert("PT30S"));
+        assertEquals(1, seconds.convert("500ms"));
+        // --wait-synced with a duration parses and waits as its seconds do: no buffer here, so exit 1 at once.
+        Outcome o = run("status", "--buffer", dir.resolve("nothing").toString(), "--wait-synced", "30s");
+        assertFalse(o.err().contains("Invalid value"), o.err());
+        Outcome bad = run("status", "--buffer", dir.toString(), "--wait-synced", "soon");
+        assertEquals(2, bad.exitCode(), bad.err());
+        assertTrue(bad.err().startsWith("tapline: Invalid value for option '--wait-synced': 'soon' (expected: a duration"),
+                bad.err());
+    }
+
+    @Test
     void aMarkOrAShipRequestWithNoSourceRunningFailsAtOnceInsteadOfWaitingItsTimeout() throws Exception {
         Path requests = Files.createDirectories(dir.resolve("buf/vol1/requests"));
         Files.write(dir.resolve("buf/vol1/buffer.state"), new byte[0]); // a capture buffer's volume folder
