@@ -118,37 +118,71 @@ final class SourceMetrics {
                 tags, sampler, s -> s.oldestUnackedTimeNanos() == 0 ? 0
                         : Math.max(0, System.currentTimeMillis() / 1e3 - s.oldestUnackedTimeNanos() / 1e9));
         for (Shipper shipper : shippers) {
-            Tags link = tags.and("remote", shipper.status().address());
-            Gauge.builder("tapline_link_connected", shipper, s -> s.status().connected() ? 1 : 0)
-                    .description("1 while the journey link is up").tags(link).register(registry);
-            Gauge.builder("tapline_link_sent_sequence", shipper, s -> s.status().lastSentSequence())
-                    .description("highest sequence sent").tags(link).register(registry);
-            Gauge.builder("tapline_link_acked_sequence", shipper, s -> s.status().lastAckedSequence())
-                    .description("highest sequence the replayer made durable").tags(link).register(registry);
-            Gauge.builder("tapline_link_window_batches", shipper, s -> s.linkShape().windowBatches())
+            LinkMeters link = new LinkMeters(registry, tags, buffer, shipper);
+            shipper.onRetarget(address -> link.rebind());
+        }
+    }
+
+    /**
+     * The meters of one journey link, labelled with its address: bound again under the new address
+     * when an operator retargets the link ({@code config set --remote OLD=NEW}), so that metrics name
+     * the remote as status does.
+     */
+    private static final class LinkMeters {
+        private final MeterRegistry registry;
+        private final Tags volumeTags;
+        private final CaptureBuffer buffer;
+        private final Shipper shipper;
+        private List<io.micrometer.core.instrument.Meter> meters = List.of();
+
+        LinkMeters(MeterRegistry registry, Tags volumeTags, CaptureBuffer buffer, Shipper shipper) {
+            this.registry = registry;
+            this.volumeTags = volumeTags;
+            this.buffer = buffer;
+            this.shipper = shipper;
+            rebind();
+        }
+
+        synchronized void rebind() {
+            meters.forEach(registry::remove);
+            meters = bind(volumeTags.and("remote", shipper.status().address()));
+        }
+
+        private List<io.micrometer.core.instrument.Meter> bind(Tags link) {
+            List<io.micrometer.core.instrument.Meter> meters = new java.util.ArrayList<>();
+            meters.add(Gauge.builder("tapline_link_connected", shipper, s -> s.status().connected() ? 1 : 0)
+                    .description("1 while the journey link is up").tags(link).register(registry));
+            meters.add(Gauge.builder("tapline_link_sent_sequence", shipper, s -> s.status().lastSentSequence())
+                    .description("highest sequence sent").tags(link).register(registry));
+            meters.add(Gauge.builder("tapline_link_acked_sequence", shipper, s -> s.status().lastAckedSequence())
+                    .description("highest sequence the replayer made durable").tags(link).register(registry));
+            meters.add(Gauge.builder("tapline_link_window_batches", shipper, s -> s.linkShape().windowBatches())
                     .description("batches the link may have in flight (from the measured bandwidth-delay product)")
-                    .tags(link).register(registry);
-            Gauge.builder("tapline_link_line_bytes_per_second", shipper, s -> s.linkShape().lineBytesPerSecond())
+                    .tags(link).register(registry));
+            meters.add(Gauge.builder("tapline_link_line_bytes_per_second", shipper,
+                    s -> s.linkShape().lineBytesPerSecond())
                     .description("compressed bytes acknowledged per second, last measured; -1 before")
-                    .tags(link).register(registry);
-            Gauge.builder("tapline_link_zstd_level", shipper, s -> {
+                    .tags(link).register(registry));
+            meters.add(Gauge.builder("tapline_link_zstd_level", shipper, s -> {
                 String c = s.linkShape().compression();
                 return c.startsWith("zstd-") ? Integer.parseInt(c.substring(5)) : 0;
-            }).description("Zstandard level of compressible batches now; 0 for LZ4").tags(link).register(registry);
-            FunctionCounter.builder("tapline_link_reconnects", shipper, s -> s.status().reconnects())
-                    .description("link losses and failed connection attempts").tags(link).register(registry);
-            Gauge.builder("tapline_remote_released", buffer, b -> b.releasedRemotes().containsKey(shipper.cursorId())
-                    ? 1 : 0).description("1 while the buffer keeps no records for this remote (down while it alone held"
-                            + " the buffer; a full resync when it returns)").tags(link).register(registry);
-            Gauge.builder("tapline_replica_consistent", shipper, s -> s.replicaState() != null
+            }).description("Zstandard level of compressible batches now; 0 for LZ4").tags(link).register(registry));
+            meters.add(FunctionCounter.builder("tapline_link_reconnects", shipper, s -> s.status().reconnects())
+                    .description("link losses and failed connection attempts").tags(link).register(registry));
+            meters.add(Gauge.builder("tapline_remote_released", buffer,
+                    b -> b.releasedRemotes().containsKey(shipper.cursorId()) ? 1 : 0)
+                    .description("1 while the buffer keeps no records for this remote (down while it alone held"
+                            + " the buffer; a full resync when it returns)").tags(link).register(registry));
+            meters.add(Gauge.builder("tapline_replica_consistent", shipper, s -> s.replicaState() != null
                     && s.replicaState().state().equals(io.tapline.journey.control.ReplicaStateReport.CONSISTENT) ? 1 : 0)
                     .description("1 when the replayer last reported the replica consistent").tags(link)
-                    .register(registry);
-            Gauge.builder("tapline_replica_unapplied_seconds", shipper, s -> s.replicaState() == null
+                    .register(registry));
+            meters.add(Gauge.builder("tapline_replica_unapplied_seconds", shipper, s -> s.replicaState() == null
                     || !s.status().connected() ? 0 : s.replicaState().unappliedForMillis() / 1e3)
                     .description("how long the oldest batch the replayer received had waited unapplied, as it last"
                             + " reported (every second); grows while the replica's disk is slow or hangs")
-                    .tags(link).register(registry);
+                    .tags(link).register(registry));
+            return meters;
         }
     }
 

@@ -135,7 +135,8 @@ class OperatorControlsIT {
             try (TaplineProcess wedge = TaplineProcess.start(dir.resolve("wedge-wrong.log"), "wedge", "--nbd",
                     ReplicationRig.hostPort(rig.nbdAddress), "--export", "vol1", "--volume", rig.primary().toString(),
                     "--size", Long.toString(SIZE), "--buffer", rig.buffer().toString(), "--remote",
-                    ReplicationRig.hostPort(wrong)).awaitListening(rig.nbdAddress, ReplicationRig.START)) {
+                    ReplicationRig.hostPort(wrong), "--metrics", ReplicationRig.hostPort(rig.wedgeMetrics))
+                    .awaitListening(rig.nbdAddress, ReplicationRig.START)) {
                 HostWrites.random4k(rig, SIZE, 200, 8);
                 String b = rig.buffer().toString();
                 JsonNode remote = volumeStatus(rig).get("remotes").get(0);
@@ -157,6 +158,14 @@ class OperatorControlsIT {
                 HostWrites.random4k(rig, SIZE, 50, 9); // the host went on all along
                 rig.awaitSynced(Duration.ofSeconds(60));
                 rig.assertReplicaMatchesPrimary();
+                // The link's meters follow the new address, as status does (they kept the old one).
+                String page = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://" + ReplicationRig.hostPort(rig.wedgeMetrics) + "/metrics")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                assertTrue(page.lines().anyMatch(l -> l.startsWith("tapline_link_connected{")
+                        && l.contains("remote=\"" + ReplicationRig.hostPort(rig.linkAddress) + "\"") && l.endsWith(" 1.0")),
+                        page);
+                assertFalse(page.contains("remote=\"" + ReplicationRig.hostPort(wrong) + "\""), page);
                 List<String> trail = SourceTrail.withWho(rig.buffer(), ReplicationRig.EXPORT);
                 String me = Actor.current();
                 assertTrue(trail.stream().anyMatch(e -> e.startsWith("CONFIG " + me + " volume vol1: remote ")

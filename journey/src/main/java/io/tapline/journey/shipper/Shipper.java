@@ -102,6 +102,8 @@ public final class Shipper implements Closeable {
     private volatile io.tapline.journey.control.ReplicaStateReport replica;
     private volatile ResyncCoordinator resync = ResyncCoordinator.NONE;
     private volatile Runnable onChange = () -> { };
+    private final java.util.List<java.util.function.Consumer<InetSocketAddress>> onRetarget =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile String paused = "";
     private String lastLoggedError;
     private long nextBatchId = 1;
@@ -313,6 +315,7 @@ public final class Shipper implements Closeable {
             s.fail("retargeted from " + hostPort(old) + " to " + hostPort(address));
         }
         onChange.run();
+        onRetarget.forEach(l -> l.accept(address));
         log.warn("shipping retargeted volume={} remote={} from={} to={}", config.volumeId(), remoteId, hostPort(old),
                 hostPort(address));
     }
@@ -363,6 +366,14 @@ public final class Shipper implements Closeable {
      */
     public void onChange(Runnable listener) {
         this.onChange = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Runs {@code listener} with the new address after every {@link #retarget} (on the caller's
+     * thread), so that what names the link by its address (metrics' labels) can follow it.
+     */
+    public void onRetarget(java.util.function.Consumer<InetSocketAddress> listener) {
+        onRetarget.add(java.util.Objects.requireNonNull(listener, "listener"));
     }
 
     /** Sets who starts a resync when the replica cannot continue (default: nobody). */
