@@ -3,10 +3,16 @@ package io.tapline.wedge.nbd;
 import io.tapline.nbd.NbdCommand;
 import io.tapline.nbd.NbdFlags;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decodes transmission requests (proto.md "Request message") into {@link NbdRequest}s, or
@@ -31,9 +37,24 @@ import java.util.Objects;
  * is emitted, so the stream stays in sync. A bad magic throws {@link NbdProtocolException}: the
  * stream cannot be resynchronised and the connection must be dropped.
  *
+ * <p>The payload's array is taken only when it fits in the process's {@link PayloadRoom}; until
+ * then the header waits, the connection stops reading (the transmission handler keeps it stopped
+ * while {@link #waitingForRoom}), the header is tried again when room is freed and every second,
+ * and {@link #ROOM_FOUND} goes down the pipeline once it fits. A payload that makes no progress
+ * while others wait for room has its connection closed ({@link PayloadRoom}).
+ *
  * <p>Runs on the channel's event loop; emits no reference-counted objects.
  */
-public final class NbdRequestDecoder extends ByteToMessageDecoder {
+public final class NbdRequestDecoder extends ByteToMessageDecoder implements PayloadRoom.Holder {
+    /** A user event: the header that waited for room got it; the connection may read again. */
+    public static final Object ROOM_FOUND = new Object() {
+        @Override
+        public String toString() {
+            return "ROOM_FOUND";
+        }
+    };
+    private static final Logger log = LoggerFactory.getLogger(NbdRequestDecoder.class);
+
     private enum State {
         HEADER,
         PAYLOAD,
@@ -43,6 +64,13 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder {
 
     private final NbdRequestValidator validator;
     private final PayloadArrays payloads;
+    private final PayloadRoom room;
+    private ChannelHandlerContext ctx;
+    /** Bytes reserved in the room for the payload arriving now (0: none). */
+    private long reservedBytes;
+    private long lastProgressNanos;
+    private boolean waitingForRoom;
+    private boolean retryScheduled;
     private State state = State.HEADER;
     private NbdRequest pendingWrite;
     private int payloadFilled;
@@ -54,10 +82,31 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder {
         this(validator, PayloadArrays.none());
     }
 
-    /** A decoder that takes payload arrays from {@code payloads}. */
+    /** A decoder that takes payload arrays from {@code payloads}, in the process's {@link PayloadRoom#shared room}. */
     public NbdRequestDecoder(NbdRequestValidator validator, PayloadArrays payloads) {
+        this(validator, payloads, PayloadRoom.shared());
+    }
+
+    /** A decoder that takes payload arrays from {@code payloads} as {@code room} allows. */
+    public NbdRequestDecoder(NbdRequestValidator validator, PayloadArrays payloads, PayloadRoom room) {
         this.validator = Objects.requireNonNull(validator, "validator");
         this.payloads = Objects.requireNonNull(payloads, "payloads");
+        this.room = Objects.requireNonNull(room, "room");
+    }
+
+    /** Whether a WRITE header waits for room for its payload (the connection must not read meanwhile). */
+    public boolean waitingForRoom() {
+        return waitingForRoom;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        giveUpRoom();
     }
 
     @Override
@@ -82,6 +131,7 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder {
         if (in.readableBytes() < NbdFlags.REQUEST_HEADER_BYTES) {
             return false;
         }
+        int start = in.readerIndex();
         int magic = in.readInt();
         if (magic != NbdFlags.REQUEST_MAGIC) {
             state = State.BROKEN;
@@ -108,6 +158,19 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder {
         }
         NbdCommand cmd = NbdCommand.fromWireValue(type);
         if (hasPayload) {
+            // Small payloads take no room: 1024 connections of 64 KiB each are 64 MiB, and 4 KiB writes
+            // at 40 k a second would each cross the room's lock.
+            if (length >= PayloadRoom.MIN_BYTES && !room.tryReserve(this, length)) {
+                in.readerIndex(start); // read again once there is room
+                waitForRoom();
+                return false;
+            }
+            if (waitingForRoom) {
+                waitingForRoom = false;
+                ctx.fireUserEventTriggered(ROOM_FOUND);
+            }
+            reservedBytes = length >= PayloadRoom.MIN_BYTES ? length : 0;
+            lastProgressNanos = System.nanoTime();
             pendingWrite = new NbdRequest(cmd, flags, cookie, offset, length, payloads.take((int) length));
             payloadFilled = 0;
             state = State.PAYLOAD;
@@ -122,9 +185,13 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder {
         int n = Math.min(in.readableBytes(), payload.length - payloadFilled);
         in.readBytes(payload, payloadFilled, n);
         payloadFilled += n;
+        if (n > 0) {
+            lastProgressNanos = System.nanoTime();
+        }
         if (payloadFilled < payload.length) {
             return false;
         }
+        releaseRoom();
         out.add(pendingWrite);
         pendingWrite = null;
         state = State.HEADER;
@@ -153,5 +220,83 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder {
         in.skipBytes(in.readableBytes());
         pendingWrite = null;
         pendingRejection = null;
+        giveUpRoom();
+    }
+
+    private void waitForRoom() {
+        if (!waitingForRoom) {
+            waitingForRoom = true;
+            log.debug("write payload waits for room conn={} reserved={}", ctx.channel().remoteAddress(),
+                    room.reservedBytes());
+        }
+        ctx.channel().config().setAutoRead(false);
+        if (!retryScheduled) { // asks again every second: a holder may have stalled past the timeout since
+            retryScheduled = true;
+            ctx.executor().schedule(() -> {
+                retryScheduled = false;
+                retryForRoom();
+            }, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    private void retryForRoom() {
+        if (!waitingForRoom || !ctx.channel().isActive() || ctx.isRemoved()) {
+            return;
+        }
+        try {
+            channelRead(ctx, Unpooled.EMPTY_BUFFER); // decodes the waiting header again
+            channelReadComplete(ctx); // the handler submits what was decoded at a read's end
+        } catch (Exception e) {
+            ctx.fireExceptionCaught(e);
+        }
+    }
+
+    @Override
+    public void roomFreed() {
+        try {
+            ctx.executor().execute(this::retryForRoom);
+        } catch (RejectedExecutionException e) {
+            // The event loop is gone, and this connection with it.
+        }
+    }
+
+    @Override
+    public void dropIfStalled(Duration stallTimeout) {
+        try {
+            ctx.executor().execute(() -> {
+                if (state != State.PAYLOAD || reservedBytes == 0 || !ctx.channel().isActive()) {
+                    return;
+                }
+                long now = System.nanoTime();
+                if (!ctx.channel().config().isAutoRead()) {
+                    lastProgressNanos = now; // not reading is the wedge's doing, not the client's stall
+                } else if (now - lastProgressNanos > stallTimeout.toNanos()) {
+                    log.warn("write payload stalled, disconnecting conn={} offset={} received={} of {} bytes in {} s"
+                            + " while other connections wait for room", ctx.channel().remoteAddress(),
+                            Long.toUnsignedString(pendingWrite.offsetBytes()), payloadFilled, reservedBytes,
+                            stallTimeout.toSeconds());
+                    ctx.close();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // The event loop is gone, and this connection with it.
+        }
+    }
+
+    private void releaseRoom() {
+        if (reservedBytes > 0) {
+            long n = reservedBytes;
+            reservedBytes = 0;
+            room.release(this, n);
+        }
+    }
+
+    /** The connection goes: its reservation is freed and it waits no more. */
+    private void giveUpRoom() {
+        releaseRoom();
+        if (waitingForRoom) {
+            waitingForRoom = false;
+            room.cancel(this);
+        }
     }
 }

@@ -16,6 +16,7 @@ import io.tapline.nbd.NbdError;
 import io.tapline.nbd.NbdFlags;
 import io.tapline.wedge.nbd.NbdRejectedRequest;
 import io.tapline.wedge.nbd.NbdRequest;
+import io.tapline.wedge.nbd.NbdRequestDecoder;
 import io.tapline.wedge.nbd.NbdSimpleReply;
 import io.tapline.wedge.nbd.NbdTransmissionRequest;
 import java.io.IOException;
@@ -70,6 +71,8 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     private long rejected;
     private long notPromoted;
     private volatile boolean stopped;
+    /** The connection's request decoder, found on first need (event loop only). */
+    private NbdRequestDecoder decoder;
 
     NbdTransmissionHandler(Export export, String conn) {
         this.export = export;
@@ -373,8 +376,26 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             if (reading) {
                 ctx.channel().config().setAutoRead(false);
             }
-        } else if (!reading && inFlightBytes <= export.maxInFlightBytes / 2 && !disconnecting && !stopped) {
+        } else if (!reading && inFlightBytes <= export.maxInFlightBytes / 2 && !disconnecting && !stopped
+                && !decoderWaitsForRoom()) {
             ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    /** Whether the request decoder holds a WRITE header until its payload fits in the process's room. */
+    private boolean decoderWaitsForRoom() {
+        if (decoder == null) {
+            decoder = ctx.pipeline().get(NbdRequestDecoder.class);
+        }
+        return decoder != null && decoder.waitingForRoom();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == NbdRequestDecoder.ROOM_FOUND) {
+            resumeOrHoldReading();
+        } else {
+            super.userEventTriggered(ctx, evt);
         }
     }
 

@@ -304,4 +304,51 @@ class WedgeServerAbuseTest {
         assertEquals((byte) 0x5a, onDisk[15]);
         assertTrue(Files.size(dir.resolve("primary.img")) == SIZE);
     }
+
+    /**
+     * Clients that send large WRITE headers and hold back the payloads no longer fill the heap (probe E,
+     * E6: 230 of them took 6 GiB and the event loops threw OutOfMemoryError): a header whose payload does
+     * not fit in the process's room waits, and the holders whose payloads stalled are disconnected so that
+     * it can go on. The room is 2 MiB here, the stall timeout 2 s.
+     */
+    @Test
+    void payloadsHeldBackDoNotFillTheHeapAndAStalledHolderMakesRoom() throws Exception {
+        io.tapline.wedge.nbd.PayloadRoom room = io.tapline.wedge.nbd.PayloadRoom.shared();
+        java.time.Duration stall = room.stallTimeout();
+        long mib = 1 << 20;
+        room.configure(2 * mib, java.time.Duration.ofSeconds(2));
+        try (RawNbdClient a = RawNbdClient.connected(server.boundAddress(), "vol1");
+                RawNbdClient b = RawNbdClient.connected(server.boundAddress(), "vol1");
+                RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
+            room.resetPeak();
+            for (RawNbdClient holder : java.util.List.of(a, b)) {
+                holder.request(0, 1, 1, 0, mib, null); // a 1 MiB WRITE header, then one byte of its payload
+                holder.out.write(0x11);
+                holder.out.flush();
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (room.reservedBytes() < 2 * mib && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(2 * mib, room.reservedBytes(), "both holders' payloads reserved");
+            byte[] data = new byte[(int) mib];
+            Arrays.fill(data, (byte) 0x7c);
+            var victim = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return c.write(7, 2 * mib, data);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertEquals(new RawNbdClient.Reply(0, 7), victim.get(30, java.util.concurrent.TimeUnit.SECONDS),
+                    "the waiting write completes once the stalled holders are gone");
+            assertTrue(a.closedByServer(), "a stalled holder is disconnected");
+            assertTrue(b.closedByServer(), "a stalled holder is disconnected");
+            assertTrue(room.peakBytes() <= 2 * mib, "peak " + room.peakBytes());
+            assertArrayEquals(data, c.read(8, 2 * mib, (int) mib));
+            assertEquals(0, room.reservedBytes());
+        } finally {
+            room.configure(Runtime.getRuntime().maxMemory() / 4, stall);
+        }
+    }
 }
