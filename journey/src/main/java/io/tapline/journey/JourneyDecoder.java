@@ -69,7 +69,15 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
     /** The most {@link #makeRoomForBody} sets aside before the bytes arrive (four default batches). */
     static final int PRESIZE_MAX_BYTES = 16 << 20;
 
+    /**
+     * The longest frame a server takes from a peer not admitted yet ({@link #boundFramesUntilAdmitted}):
+     * HELLO and ADMIN_REQUEST hold a few strings of at most 64 KiB each; a BATCH comes only after WELCOME.
+     */
+    public static final int UNADMITTED_MAX_FRAME_BYTES = 1 << 20;
+
     private final int maxFrameBytes;
+    /** Whether frames are bounded by {@link #UNADMITTED_MAX_FRAME_BYTES} until the peer is admitted. */
+    private boolean boundedUntilAdmitted;
     /** Whether the peer was admitted, so that a large BATCH header gets room for its body at once. */
     private boolean roomForBatches;
     private State state = State.READ_HEADER;
@@ -115,8 +123,8 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
             }
         }
         String text = new String(b, java.nio.charset.StandardCharsets.US_ASCII);
-        return text.equals("NBDM") ? ": the peer is an NBD server, not a Tapline replayer"
-                : ": the peer sent text (\"" + text + "\"...), it is not a Tapline replayer";
+        return text.equals("NBDM") ? ": the peer is an NBD server, not a Tapline peer"
+                : ": the peer sent text (\"" + text + "\"...), it does not speak the journey protocol";
     }
 
     private void readHeader(ByteBuf in) {
@@ -126,6 +134,11 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
         long length = in.readUnsignedInt();
         if (length < 1 || length > maxFrameBytes) {
             throw fail("length: " + length + " (expected: 1.." + maxFrameBytes + ")" + notJourney(length));
+        }
+        if (boundedUntilAdmitted && !roomForBatches && length > UNADMITTED_MAX_FRAME_BYTES) {
+            // An unauthenticated peer must not make the server hold 80 MiB for a first frame.
+            throw fail("length: " + length + " (expected: 1.." + UNADMITTED_MAX_FRAME_BYTES
+                    + " before the peer is admitted: HELLO or ADMIN_REQUEST)" + notJourney(length));
         }
         int typeValue = in.readUnsignedByte();
         try {
@@ -172,6 +185,19 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
      */
     public void setAsideRoomForBatches() {
         roomForBatches = true;
+    }
+
+    /**
+     * A server's decoder: until {@link #setAsideRoomForBatches} says the peer was admitted, a frame
+     * longer than {@link #UNADMITTED_MAX_FRAME_BYTES} is a protocol error, so that a peer nobody
+     * authenticated yet cannot make the process hold a whole frame of the full bound (probe J D3: eight
+     * connections each sending an 80 MiB first frame pinned 700 MB of a replayer).
+     *
+     * @return this decoder
+     */
+    public JourneyDecoder boundFramesUntilAdmitted() {
+        boundedUntilAdmitted = true;
+        return this;
     }
 
     private void readBody(ByteBuf in, List<Object> out) {

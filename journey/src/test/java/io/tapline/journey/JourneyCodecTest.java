@@ -231,6 +231,24 @@ class JourneyCodecTest {
     }
 
     @Test
+    void aServerTakesNoLargeFrameFromAPeerNotAdmittedYet() {
+        EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder().boundFramesUntilAdmitted());
+        ByteBuf header = Unpooled.buffer().writeInt(JourneyDecoder.UNADMITTED_MAX_FRAME_BYTES + 1).writeByte(1);
+        DecoderException e = assertThrows(DecoderException.class, () -> ch.writeInbound(header));
+        assertTrue(e.getMessage().contains("(expected: 1.." + JourneyDecoder.UNADMITTED_MAX_FRAME_BYTES
+                + " before the peer is admitted: HELLO or ADMIN_REQUEST)"), e.getMessage());
+        assertFalse(ch.finish());
+        // Once admitted, a large BATCH header is a frame like any other (waiting for its body).
+        JourneyDecoder admitted = new JourneyDecoder().boundFramesUntilAdmitted();
+        admitted.setAsideRoomForBatches();
+        EmbeddedChannel ok = new EmbeddedChannel(admitted);
+        ok.writeInbound(Unpooled.buffer().writeInt(8 << 20).writeByte(4));
+        assertNull(ok.readInbound());
+        assertTrue(ok.isActive());
+        ok.finishAndReleaseAll();
+    }
+
+    @Test
     void rejectsZeroLengthFrame() {
         EmbeddedChannel ch = new EmbeddedChannel(new JourneyDecoder());
         ByteBuf in = Unpooled.buffer().writeInt(0).writeByte(1);

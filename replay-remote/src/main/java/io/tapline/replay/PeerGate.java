@@ -5,6 +5,8 @@ import io.netty.handler.ssl.SslHandler;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.tls.PeerIdentity;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 
 /**
  * Decides whether a connection's first message (HELLO or ADMIN_REQUEST) may go on, from its
@@ -25,8 +27,12 @@ final class PeerGate {
         LinkSecurity security = config.security();
         InetSocketAddress remote = channel.remoteAddress() instanceof InetSocketAddress a ? a : null;
         if (security.tls() == null) {
-            String problem = security.plainPeerProblem(remote, first instanceof JourneyMessage.AdminRequest
-                    ? security.adminSecret(config.credential()) : config.credential());
+            boolean admin = first instanceof JourneyMessage.AdminRequest;
+            String expected = admin ? security.adminSecret(config.credential()) : config.credential();
+            String problem = security.plainPeerProblem(remote, expected);
+            if (problem == null) {
+                problem = credentialProblem(security, first, expected);
+            }
             String claimed = first instanceof JourneyMessage.AdminRequest r ? r.actor()
                     : first instanceof JourneyMessage.Hello h ? h.sourceId() : "?";
             return new Verdict(first, problem, claimed + " (claimed, from " + (remote == null ? "?" : remote.getHostString())
@@ -50,6 +56,23 @@ final class PeerGate {
                     r.targetKind(), r.value(), r.markName()), null, peer.actor());
         }
         return new Verdict(first, null, peer.actor());
+    }
+
+    /**
+     * Without TLS the credential is what admits a peer: a wrong one is a refused peer like a wrong
+     * certificate (logged, audited, counted), not a session refused later (security.md: "every refusal").
+     */
+    private static String credentialProblem(LinkSecurity security, JourneyMessage first, String expected) {
+        String given = first instanceof JourneyMessage.AdminRequest r ? r.credential()
+                : first instanceof JourneyMessage.Hello h ? h.credential() : "";
+        if (expected.isEmpty() || MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
+                given.getBytes(StandardCharsets.UTF_8))) {
+            return null;
+        }
+        String volume = first instanceof JourneyMessage.AdminRequest r ? r.volumeId()
+                : first instanceof JourneyMessage.Hello h ? h.volumeId() : "?";
+        return "bad credential for volume " + volume + (first instanceof JourneyMessage.AdminRequest
+                && !security.adminCredential().isEmpty() ? " (expected: the administrators' credential)" : "");
     }
 
     private static String role(PeerIdentity peer) {

@@ -101,7 +101,7 @@ public final class ReplayServer implements Closeable {
                         long idle = security.handshakeTimeout().toMillis();
                         ch.pipeline().addLast(new io.netty.handler.timeout.IdleStateHandler(idle, 0, 0,
                                 java.util.concurrent.TimeUnit.MILLISECONDS));
-                        ch.pipeline().addLast(new JourneyDecoder(config.maxFrameBytes()),
+                        ch.pipeline().addLast(new JourneyDecoder(config.maxFrameBytes()).boundFramesUntilAdmitted(),
                                 new JourneyEncoder(config.maxFrameBytes()), new ReplaySession(config, ReplayServer.this::host,
                                 refused::increment));
                     }

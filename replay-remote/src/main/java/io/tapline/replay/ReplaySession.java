@@ -550,7 +550,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent tls && !tls.isSuccess()) {
             onRefusedPeer.run();
             log.warn("peer refused conn={} reason=tls handshake failed: {}", ctx.channel().remoteAddress(),
-                    tls.cause() == null ? "?" : tls.cause().getMessage());
+                    tlsFailure(tls.cause()));
             super.userEventTriggered(ctx, evt);
             return;
         }
@@ -573,8 +573,40 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         super.userEventTriggered(ctx, evt);
     }
 
+    private static boolean isNotTls(Throwable cause) {
+        for (Throwable c = cause; c != null; c = c.getCause()) {
+            if (c instanceof io.netty.handler.ssl.NotSslRecordException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * What a failed TLS handshake says, in one line and without the peer's bytes: Netty's
+     * {@code NotSslRecordException} carries a hex dump of what a plain-TCP client sent, and a plain
+     * journey client's HELLO holds its credential.
+     */
+    static String tlsFailure(Throwable cause) {
+        if (cause == null) {
+            return "?";
+        }
+        Throwable c = cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() != null
+                ? cause.getCause() : cause;
+        if (c instanceof io.netty.handler.ssl.NotSslRecordException) {
+            return "not a TLS record (a plain-TCP client? this replayer expects TLS: start the peer with"
+                    + " --tls-cert/--tls-key/--tls-ca)";
+        }
+        String m = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+        return m.length() > 200 ? m.substring(0, 200) + "..." : m;
+    }
+
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (isNotTls(cause)) {
+            close("not a TLS record"); // logged once, as a refused peer, by the handshake's event
+            return;
+        }
         if (cause instanceof IOException) {
             log.debug("session I/O error volume={} conn={}: {}", volumeId, ctx.channel().remoteAddress(),
                     cause.toString());

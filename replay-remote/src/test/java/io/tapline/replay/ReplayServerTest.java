@@ -420,6 +420,15 @@ class ReplayServerTest {
     }
 
     @Test
+    void aPlainClientAtATlsPortIsNamedWithoutItsBytes() {
+        // Netty's message holds a hex dump of what the peer sent: a plain journey client's HELLO, credential and all.
+        String why = ReplaySession.tlsFailure(new io.netty.handler.codec.DecoderException(
+                new io.netty.handler.ssl.NotSslRecordException("not an SSL/TLS record: 0000003401000400027376")));
+        assertEquals("not a TLS record (a plain-TCP client? this replayer expects TLS: start the peer with"
+                + " --tls-cert/--tls-key/--tls-ca)", why);
+    }
+
+    @Test
     void wrongCredentialIsRefused() throws Exception {
         server.close();
         server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data)
@@ -427,9 +436,30 @@ class ReplayServerTest {
         JourneyTestClient c = connect();
         c.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", SIZE, 4096, "guess"));
         assertTrue(c.next(JourneyMessage.Refused.class).reason().startsWith("bad credential"));
+        assertEquals(1, server.refusedSessions(), "a bad credential is a refused peer, counted");
         JourneyTestClient d = connect();
         d.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", SIZE, 4096, "s3cret"));
         assertEquals(new JourneyMessage.Welcome(0), d.next());
+        // Once the volume exists, guesses at its credential are audited too, a source's and an administrator's.
+        JourneyTestClient e = connect();
+        e.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "mallory", "vol1", SIZE, 4096, "s3"));
+        assertEquals("bad credential for volume vol1", e.next(JourneyMessage.Refused.class).reason());
+        JourneyMessage.AdminDone admin = AdminClient.request(server.boundAddress(), new JourneyMessage.AdminRequest(
+                "guess", "eve", "vol1", JourneyMessage.AdminRequest.ROLLBACK, 1, 0, ""), 10_000, (x, t) -> { });
+        assertEquals("bad credential for volume vol1", admin.message());
+        assertEquals(3, server.refusedSessions());
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        List<String> refusals = List.of();
+        while (refusals.size() < 2 && System.nanoTime() < deadline) {
+            refusals = io.tapline.log.audit.AuditLog.read(data.resolve("vol1")).stream()
+                    .filter(x -> x.type() == io.tapline.log.audit.AuditType.REFUSED)
+                    .map(x -> x.who() + ": " + x.detail()).toList();
+        }
+        assertEquals(2, refusals.size(), refusals.toString());
+        assertTrue(refusals.get(0).startsWith("mallory (claimed, from 127.0.0.1): bad credential for volume vol1"),
+                refusals.toString());
+        assertTrue(refusals.get(1).startsWith("eve (claimed, from 127.0.0.1): bad credential for volume vol1"),
+                refusals.toString());
     }
 
     @Test

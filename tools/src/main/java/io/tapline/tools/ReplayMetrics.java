@@ -25,7 +25,8 @@ final class ReplayMetrics {
     static void bind(MetricsServer metrics, ReplayServer server) {
         ReplayMetrics m = new ReplayMetrics(server);
         FunctionCounter.builder("tapline_replay_refused_sessions", server, ReplayServer::refusedSessions)
-                .description("connections refused: a certificate's role, no certificate, an unauthenticated peer")
+                .description("connections refused: a certificate's role, no certificate, a failed TLS handshake, an unauthenticated"
+                        + " peer, a bad credential")
                 .register(metrics.registry());
         metrics.onScrape(m::registerNewVolumes);
     }
