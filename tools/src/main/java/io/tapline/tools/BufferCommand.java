@@ -150,10 +150,13 @@ final class BufferCommand implements Runnable {
                 m.put("truncatedAt", offset);
                 m.put("bytesDropped", result.bytesDropped());
                 m.put("filesDeleted", result.filesDeleted().stream().map(Path::toString).toList());
+                m.put("wholeVolumeTracked", result.wholeVolumeTracked());
                 out.println(Json.write(m));
             } else {
                 out.println("repaired " + segment + ": dropped " + result.bytesDropped() + " bytes and "
-                        + result.filesDeleted().size() + " later segment(s); the replica must be resynced");
+                        + result.filesDeleted().size() + " later segment(s)" + (result.wholeVolumeTracked()
+                        ? "; the whole volume is tracked: the wedge resyncs every replica when it starts (status says"
+                                + " not synced until then)" : ""));
             }
             return 0;
         }

@@ -85,7 +85,9 @@ public final class ChangedChunks implements Closeable {
         /** Another program changed the primary image while the wedge served it (and its host was idle). */
         PRIMARY_WRITTEN_WHILE_SERVED(8, "the primary image was changed by another program while the wedge served it"),
         /** A new buffer in front of a primary that already held data: no replica has any of it yet. */
-        PRIMARY_HELD_DATA(9, "the primary held data before its first capture: the replicas must be seeded");
+        PRIMARY_HELD_DATA(9, "the primary held data before its first capture: the replicas must be seeded"),
+        /** {@code tapline buffer repair} cut records from the buffer: a replica may lack them. */
+        RECORDS_CUT(10, "records were cut from the buffer by a repair: the replicas may lack them");
 
         private final int code;
         private final String text;

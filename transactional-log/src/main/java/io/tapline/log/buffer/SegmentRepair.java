@@ -16,15 +16,23 @@ import org.slf4j.LoggerFactory;
  * --truncate-at N}. It keeps the records before the damage and drops the rest: the segment is
  * cut at {@code offsetBytes} (deleted when that is inside its header, or the header is damaged) and every later segment of
  * the directory is deleted, because their records no longer follow densely. The dropped records
- * are lost to the remotes that had not acknowledged them; resync those replicas.
+ * are lost to the remotes that had not acknowledged them: when any were dropped, the volume's
+ * changed-chunk set is made to cover the whole volume ({@link ChangedChunks.WholeVolumeCause#RECORDS_CUT}),
+ * so that the next start resyncs every replica and status says not synced until then (it said
+ * synced while the replica lacked the cut writes: probe M, D6).
  *
  * <p>Run it only while no process has the buffer open. Stateless and thread-safe.
  */
 public final class SegmentRepair {
     private static final Logger log = LoggerFactory.getLogger(SegmentRepair.class);
 
-    /** What a repair did. */
-    public record Result(long bytesDropped, List<Path> filesDeleted) {
+    /**
+     * What a repair did.
+     *
+     * @param wholeVolumeTracked whether the volume's changed-chunk set now covers the whole volume
+     *                           (records were dropped: the next start resyncs every replica)
+     */
+    public record Result(long bytesDropped, List<Path> filesDeleted, boolean wholeVolumeTracked) {
         public Result {
             filesDeleted = List.copyOf(filesDeleted);
         }
@@ -82,9 +90,15 @@ public final class SegmentRepair {
             }
         }
         DurableFiles.syncDirectory(dir);
-        log.info("segment repaired file={} truncatedAt={} bytesDropped={} filesDeleted={}", segment, offsetBytes,
-                dropped, deleted.size());
-        return new Result(dropped, deleted);
+        boolean tracked = dropped > 0;
+        if (tracked) {
+            try (ChangedChunks changed = ChangedChunks.open(dir, ChangedChunks.DEFAULT_CHUNK_BYTES)) {
+                changed.markAll(ChangedChunks.WholeVolumeCause.RECORDS_CUT);
+            }
+        }
+        log.info("segment repaired file={} truncatedAt={} bytesDropped={} filesDeleted={} wholeVolumeTracked={}",
+                segment, offsetBytes, dropped, deleted.size(), tracked);
+        return new Result(dropped, deleted, tracked);
     }
 
     /**

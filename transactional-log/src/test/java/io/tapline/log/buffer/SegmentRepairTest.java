@@ -39,7 +39,11 @@ class SegmentRepairTest {
 
         assertEquals(all.size() - 1, result.filesDeleted().size());
         assertEquals(List.of(all.get(0)), segments(dir));
+        assertTrue(result.wholeVolumeTracked());
         try (CaptureBuffer buffer = open(dir, SMALL)) {
+            // The cut records may be missing on a replica: the whole volume is tracked for a resync.
+            assertEquals(ChangedChunks.WholeVolumeCause.RECORDS_CUT.text(), buffer.status().wholeVolumeCause());
+            assertEquals(-1, buffer.status().trackedChunks());
             assertEquals(secondBase - 1, buffer.lastSequence());
             assertEquals(secondBase - 1, readAll(buffer, 1).size());
             assertEquals(secondBase, appendWrite(buffer, 0, 1).sequence());
