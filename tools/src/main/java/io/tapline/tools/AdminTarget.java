@@ -37,6 +37,35 @@ final class AdminTarget {
 
     /** Sends it and prints the answer (exit 0), or fails with the replayer's one line. */
     int run(int action, long value, String text, int timeoutMillis) throws IOException {
-        return RollbackCommand.report(request(action, value, text, timeoutMillis), json);
+        JourneyMessage.AdminDone done = request(action, value, text, timeoutMillis);
+        if (action == AdminRequest.PROMOTE || action == AdminRequest.DEMOTE) {
+            return reportRoleChange(done, json);
+        }
+        return RollbackCommand.report(done, json);
+    }
+
+    /**
+     * A promotion's or demotion's answer: its number is the new generation, not a sequence (the
+     * JSON said {@code "sequence": 4} for generation 4); the sequence it happened at is the one the
+     * replayer's line names ({@code ... at seq N}).
+     */
+    static int reportRoleChange(JourneyMessage.AdminDone done, boolean json) {
+        if (!done.ok()) {
+            throw new io.tapline.tools.cli.CliFailure(done.message());
+        }
+        if (json) {
+            java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("ok", true);
+            m.put("generation", done.sequence());
+            java.util.regex.Matcher at = java.util.regex.Pattern.compile(" at seq (\\d+)").matcher(done.message());
+            if (at.find()) {
+                m.put("sequence", Long.parseLong(at.group(1)));
+            }
+            m.put("message", done.message());
+            System.out.println(io.tapline.tools.cli.Json.write(m));
+        } else {
+            System.out.println(done.message());
+        }
+        return 0;
     }
 }

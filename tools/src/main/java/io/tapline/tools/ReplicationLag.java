@@ -69,10 +69,14 @@ final class ReplicationLag implements ApplyObserver {
             HistogramSnapshot s = timer.takeSnapshot();
             Map<String, Object> v = new LinkedHashMap<>();
             v.put("records", s.count());
+            long max = Math.round(s.max(TimeUnit.MILLISECONDS));
             for (ValueAtPercentile p : s.percentileValues()) {
-                v.put(p.percentile() == 0.5 ? "p50Ms" : "p99Ms", Math.round(p.value(TimeUnit.MILLISECONDS)));
+                // The percentiles are interpolated within histogram buckets and can land above the largest
+                // value seen (p99 13,422 ms with a max of 13,091): no percentile is above the max.
+                long ms = Math.min(max, Math.round(p.value(TimeUnit.MILLISECONDS)));
+                v.put(p.percentile() == 0.5 ? "p50Ms" : "p99Ms", ms);
             }
-            v.put("maxMs", Math.round(s.max(TimeUnit.MILLISECONDS)));
+            v.put("maxMs", max);
             volumes.put(volume, v);
         });
         return volumes;

@@ -93,6 +93,9 @@ class FailoverIT {
                     .orFail("promote").output();
             assertTrue(promoted.contains("generation 2"), promoted);
             assertTrue(promoted.contains("it had captured nothing more"), "everything had arrived: " + promoted);
+            JsonNode promotion = io.tapline.tools.cli.Json.mapper().readTree(promoted);
+            assertEquals(2, promotion.get("generation").asLong(), promoted); // not in "sequence", as it was
+            assertTrue(promoted.contains(" at seq " + promotion.get("sequence").asLong()), promoted);
             JsonNode replica = dataStatus(rig);
             assertEquals("primary", replica.get("role").asText(), replica.toString());
             assertEquals(2, replica.get("generation").asLong(), replica.toString());
