@@ -7,7 +7,8 @@ import picocli.CommandLine.Mixin;
 
 /** {@code tapline resume}: lets sources feed a volume again after a rollback paused it. */
 @Command(name = "resume", mixinStandardHelpOptions = true,
-        description = "Resumes a volume paused by a rollback: its source is accepted again (resync it first).")
+        description = "Resumes a volume paused by a rollback: its source is accepted again and re-sends what the replica"
+                + " no longer has, so the replica follows the primary again.")
 final class ResumeCommand implements Callable<Integer> {
 
     @Mixin
