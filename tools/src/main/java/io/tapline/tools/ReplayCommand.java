@@ -69,13 +69,16 @@ final class ReplayCommand implements Callable<Integer> {
     InetSocketAddress metrics;
 
     @Option(names = "--undo-max-bytes", paramLabel = "SIZE", converter = ByteSizeConverter.class,
-            description = "Rollback window bound by size per volume, e.g. 200G; the oldest undo segments go first"
-                    + " (default: 8G; at least one 64 MiB segment). The directory takes up to two segments more: one"
-                    + " kept for reuse, and a reused one's older bytes until overwritten.")
+            description = "Rollback window bound by size per volume, e.g. 200G; the oldest undo segments go first,"
+                    + " whole, so the window holds between this minus one 64 MiB segment and this: add 64 MiB to the"
+                    + " window you need (default: 8G; at least one segment). The directory takes up to two segments"
+                    + " more: one kept for reuse, and a reused one's older bytes until overwritten.")
     Long undoMaxBytes;
 
     @Option(names = "--undo-max-age", paramLabel = "DURATION",
-            description = "Rollback window bound by age per volume, e.g. 7d or 12h (or ISO-8601 P7D, PT12H; default: 7d).")
+            description = "Rollback window bound by age per volume, e.g. 7d or 12h (or ISO-8601 P7D, PT12H; default: 7d);"
+                    + " applied to whole sealed segments (a segment goes once its newest record is older), so older"
+                    + " records stay reachable on a volume writing less than 64 MiB in that time: see tapline window.")
     Duration undoMaxAge;
 
     @picocli.CommandLine.Mixin
@@ -147,6 +150,9 @@ final class ReplayCommand implements Callable<Integer> {
                     BufferConfig.ofMaxBytes(64L << 20, 4L << 30),
                     sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName(), credential,
                     security.tls())));
+            if (metricsServer != null) { // a volume promoted here is a source: its buffer's and links' meters
+                exports.onPrimaryChange(SourceMetrics.following(metricsServer.registry()));
+            }
         }
         String nodeId = sourceId != null ? sourceId : java.net.InetAddress.getLocalHost().getHostName();
         CascadeForwarder forwarder = forward.isEmpty() ? null : serve.own(new CascadeForwarder(data, forward,

@@ -62,6 +62,33 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     /** Set by {@link #close} under the monitor: a scan or fence that waited for it then does nothing. */
     private boolean closed;
 
+    /**
+     * Told each time a volume starts being served as primary here (its source side is new: the
+     * wedge's own at start, or a promoted replica's) and each time it stops (demoted, fenced,
+     * closed), so that its meters follow the live buffer (probe M D4: after a switchover back they
+     * showed the ended buffer's link down for ever). No-ops by default.
+     */
+    interface PrimaryListener {
+        void served(String volumeId, SourceNode node);
+
+        void ended(String volumeId);
+    }
+
+    private volatile PrimaryListener primaryListener = new PrimaryListener() {
+        @Override
+        public void served(String volumeId, SourceNode node) {
+        }
+
+        @Override
+        public void ended(String volumeId) {
+        }
+    };
+
+    /** Sets who is told of primaries starting and ending here (call before {@link #startServing}). */
+    void onPrimaryChange(PrimaryListener listener) {
+        primaryListener = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
     /** A promoted volume being served: its wedge node and the bitmap of what it wrote. */
     private record Primary(SourceNode node, ChangedChunks written) {
     }
@@ -162,6 +189,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             SourceNode node = SourceNode.start(settings.on(endpoint, settings.sinkWrapper(), role.generation()));
             node.onFenced(reason -> scanner.execute(() -> fencedQuietly(id, reason)));
             primaries.put(id, new Primary(node, null));
+            primaryListener.served(id, node);
             fenceIfSuperseded(id, dir, node);
         } else if (role.primary()) {
             promoted(id, dir, role, settings.sizeBytes());
@@ -264,6 +292,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             return splitBrain;
         }
         primaries.remove(id);
+        primaryListener.ended(id);
         boolean isOwn = p.written() == null; // the wedge's own volume as original primary, else a promoted replica
         Path bufferVolumeDir = isOwn ? own.bufferDir().resolve(id) : dir.resolve(PRIMARY_BUFFER).resolve(id);
         Path image = isOwn ? own.volume() : ReplayServer.replicaImage(dir);
@@ -327,6 +356,9 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         Path dir = dataDir.resolve(id);
         Primary p = primaries.remove(id);
         if (p != null) {
+            primaryListener.ended(id);
+        }
+        if (p != null) {
             p.node().close();
             if (p.written() != null) {
                 p.written().close();
@@ -385,6 +417,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         }
         node.onFenced(reason -> scanner.execute(() -> fencedQuietly(volumeId, reason)));
         primaries.put(volumeId, new Primary(node, written));
+        primaryListener.served(volumeId, node);
         fenceIfSuperseded(volumeId, volumeDir, node);
         LOG.warn("volume={} served read-write as primary generation={} peers={}", volumeId, role.generation(),
                 role.peers().isEmpty() ? "none" : role.peers());
@@ -439,6 +472,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                         + " again");
             }
             primaries.remove(volumeId);
+            primaryListener.ended(volumeId);
             if (drained) {
                 boolean none = p.written() != null && p.written().isEmpty();
                 kept = none ? RoleListener.NOTHING_WRITTEN
@@ -466,6 +500,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
 
     private void restartOwn(String volumeId, Primary fenced) throws IOException {
         primaries.remove(volumeId);
+        primaryListener.ended(volumeId);
         fenced.node().close();
         serveOwn(own);
     }

@@ -29,6 +29,38 @@ final class SourceMetrics {
         bind(registry, side.volume(), side.buffer(), side.shippers(), side.resync(), side);
     }
 
+    /**
+     * Removes every source-side meter of {@code volume} (the replayer's own {@code tapline_replay_*}
+     * meters of a replica of the same name stay): a gauge is found again by its name and tags, so a
+     * new source side of the volume (promoted again after a switchover) bound without this would
+     * get the ended one's meters back, reading its closed buffer.
+     */
+    static void unbind(MeterRegistry registry, String volume) {
+        for (io.micrometer.core.instrument.Meter m : List.copyOf(registry.getMeters())) {
+            io.micrometer.core.instrument.Meter.Id id = m.getId();
+            if (volume.equals(id.getTag("volume")) && id.getName().startsWith("tapline_")
+                    && !id.getName().startsWith("tapline_replay_")) {
+                registry.remove(m);
+            }
+        }
+    }
+
+    /** A listener that binds each volume served as primary by {@code exports} to {@code registry}, and unbinds it when it ends. */
+    static ReplicaExports.PrimaryListener following(MeterRegistry registry) {
+        return new ReplicaExports.PrimaryListener() {
+            @Override
+            public void served(String volumeId, SourceNode node) {
+                unbind(registry, volumeId);
+                node.bindMetrics(registry, volumeId);
+            }
+
+            @Override
+            public void ended(String volumeId) {
+                unbind(registry, volumeId);
+            }
+        };
+    }
+
     /** The conditions that degrade {@code side}'s volume with its buffer in state {@code st}. */
     private static Map<String, SourceCondition> conditions(io.tapline.journey.source.SourceSide side, BufferStatus st) {
         var resync = side.resync();

@@ -23,6 +23,13 @@ final class SpoolClient {
     /** The volume's request directory, or a one-line failure when no source process runs for it. */
     static Path requests(Path buffer, String volume) throws CliFailure {
         Path dir = buffer.resolve(volume).resolve(io.tapline.journey.source.MarkSpool.DIR);
+        Path promoted = buffer.resolve(WedgeCommand.NODE_DATA).resolve(volume).resolve(ReplicaExports.PRIMARY_BUFFER)
+                .resolve(volume).resolve(io.tapline.journey.source.MarkSpool.DIR);
+        if (!Files.isDirectory(dir) && Files.isDirectory(promoted)) {
+            // A wedge node (--listen) serves its volume from here once it was promoted back to it (a
+            // switchover there and back): the operator's --buffer is still the node's.
+            dir = promoted;
+        }
         if (!Files.isDirectory(dir)) {
             throw new CliFailure("volume " + volume + ": no " + dir + " (expected: a running wedge for this volume)");
         }

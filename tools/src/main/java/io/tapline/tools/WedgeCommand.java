@@ -304,13 +304,13 @@ final class WedgeCommand implements Callable<Integer> {
                 ReplayCommand.replayConfig(listen, nodeData, settings.credential()).withSecurity(
                         new io.tapline.replay.LinkSecurity(settings.tls(), false,
                                 io.tapline.replay.LinkSecurity.LOOPBACK.handshakeTimeout())), exports));
+        if (metricsServer != null) { // the own volume's meters, and those of any volume promoted here later
+            exports.onPrimaryChange(SourceMetrics.following(metricsServer.registry()));
+        }
         exports.serveOwn(settings);
         exports.startServing();
         exports.listen(); // the host connects once its export is there
         SourceNode node = exports.ownNode();
-        if (metricsServer != null && node != null) {
-            node.bindMetrics(metricsServer.registry(), export);
-        }
         System.err.println("tapline wedge: node serving nbd://" + ReplicationAddresses.hostPort(endpoint.boundAddress())
                 + "/" + export + " (" + (node != null ? "primary" : "secondary: standby") + "), journey endpoint "
                 + ReplicationAddresses.hostPort(listen) + ", buffer " + buffer.toAbsolutePath());

@@ -32,6 +32,7 @@ class FailbackIT {
     private final class Sites implements AutoCloseable {
         final InetSocketAddress aNbd = local();
         final InetSocketAddress aLink = local();
+        final InetSocketAddress aMetrics = local();
         final InetSocketAddress bNbd = local();
         final InetSocketAddress bLink = local();
         TaplineProcess a;
@@ -60,7 +61,7 @@ class FailbackIT {
             a = TaplineProcess.startWithJvmOptions(dir.resolve("a-" + (++aStarts) + ".log"), TaplineProcess.BUSY_SCAN,
                     "wedge", "--nbd", hp(aNbd), "--export", "vol1", "--volume", aImage().toString(), "--size",
                     Long.toString(SIZE), "--buffer", aBuffer().toString(), "--remote", hp(bLink), "--listen",
-                    hp(aLink)).awaitListening(aNbd, ReplicationRig.START);
+                    hp(aLink), "--metrics", hp(aMetrics)).awaitListening(aNbd, ReplicationRig.START);
         }
 
         Path aImage() {
@@ -298,6 +299,13 @@ class FailbackIT {
             JsonNode a = nodeStatus(s.aBuffer().resolve("node"));
             assertEquals("primary", a.get("role").asText(), a.toString());
             assertEquals(3, a.get("generation").asLong(), a.toString());
+            // The operator's --buffer still reaches the volume A serves again (from its node folder now).
+            TaplineProcess.run(CLI, "mark", "--buffer", s.aBuffer().toString(), "--volume", "vol1", "switched-back")
+                    .orFail("mark through the node's --buffer");
+            // A's meters are those of the buffer it serves from now: link up, synced (they showed the ended one's).
+            Poll.until(Duration.ofSeconds(30), () -> "A's meters follow its live buffer",
+                    Poll.of(() -> ReplicationRig.metric(s.aMetrics, "tapline_link_connected") == 1.0
+                            && ReplicationRig.metric(s.aMetrics, "tapline_buffer_captured_sequence") > 0));
 
             // Then A is lost: B learned generation 3 from A's link, so its forced promotion is 4 and fences A.
             s.write(s.aUri(), 0xa4, 32L << 20, "64k");
