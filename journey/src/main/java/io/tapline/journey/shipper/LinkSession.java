@@ -265,7 +265,9 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        fail("connection closed by replayer");
+        // The replayer, or anything between (a firewall, a proxy): no REFUSED or ERROR came first.
+        fail(welcome.isDone() ? "connection closed by the peer" : "connection closed by the peer before it answered"
+                + " HELLO (a replayer that expects TLS closes a plain client: --tls-cert/--tls-key/--tls-ca)");
         super.channelInactive(ctx);
     }
 
