@@ -180,7 +180,12 @@ final class VolumeHost {
         if (r.primary()) {
             throw new RefusedException(r.fencedReason(volumeId));
         }
-        learnGeneration(hello.generation());
+        // A new volume's folder is made by its open below: its generation is recorded once it exists
+        // (writing the role file first failed, and a new replica of a promoted volume was refused for ever).
+        boolean exists = java.nio.file.Files.isDirectory(dataDir.resolve(volumeId));
+        if (exists) {
+            learnGeneration(hello.generation());
+        }
         ReplicaVolume v = healed();
         if (v != null && hello.volumeSizeBytes() > v.sizeBytes() && v.pausedReason() == null) {
             // The source grew: closed here (on the apply thread, nothing staged), grown, opened again.
@@ -192,6 +197,9 @@ final class VolumeHost {
             ReplicaGrowth.growIfLarger(dataDir, hello);
             v = markIfWrittenOutsideLog(keptIfRefused(() -> ReplicaVolume.open(dataDir, hello, undoConfig, faults)), r);
             volume = v;
+            if (!exists) {
+                learnGeneration(hello.generation()); // before WELCOME: nothing is applied yet
+            }
         } else {
             v.checkSame(hello);
         }

@@ -428,6 +428,15 @@ class ReplayServerTest {
                 + " --tls-cert/--tls-key/--tls-ca)", why);
     }
 
+    /** A promoted volume (generation 2 and up) seeds a new replica: its first HELLO must create the volume (probe J D5). */
+    @Test
+    void aNewVolumeAcceptsASourceOfALaterGenerationAndRemembersIt() throws Exception {
+        JourneyTestClient c = connect();
+        c.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "gnew", SIZE, 4096, "", 5));
+        assertEquals(new JourneyMessage.Welcome(0), c.next());
+        assertEquals(5, VolumeRole.read(data.resolve("gnew")).generation());
+    }
+
     @Test
     void wrongCredentialIsRefused() throws Exception {
         server.close();
