@@ -16,9 +16,23 @@ import java.util.function.Consumer;
  * behind the JDK's HTTP server). Sources of metrics register meters in {@link #registry()}; those
  * whose set of meters grows at run time (new volumes) add a refresher that runs before each scrape.
  *
- * <p>Thread-safe. One daemon thread serves requests.
+ * <p>Requests are served on a pool of {@link #THREADS} daemon threads, and a request not read
+ * within {@link #MAX_REQUEST_SECONDS} (or a reply not taken within {@link #MAX_REPLY_SECONDS})
+ * has its connection closed: with the JDK's default, the server's one thread read each request
+ * itself, so one half-sent request (a stuck scrape, a port scanner, five bytes of a TLS record)
+ * stopped the page and {@code /metrics} for everyone until it closed (probe J D7). Only GET is served:
+ * other methods get 405, and only at the exact paths routed (404 otherwise).
+ *
+ * <p>Thread-safe.
  */
 final class MetricsServer implements AutoCloseable {
+    /** Threads serving requests: a few stuck clients cannot hold all of them for longer than the deadlines. */
+    static final int THREADS = 8;
+    /** Seconds a client has to send its whole request (the JDK server's {@code sun.net.httpserver.maxReqTime}). */
+    static final long MAX_REQUEST_SECONDS = 10;
+    /** Seconds a client has to take a reply ({@code sun.net.httpserver.maxRspTime}). */
+    static final long MAX_REPLY_SECONDS = 30;
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final List<Consumer<PrometheusMeterRegistry>> refreshers = new CopyOnWriteArrayList<>();
     private final HttpServer http;
@@ -37,6 +51,11 @@ final class MetricsServer implements AutoCloseable {
      * certificate signed by the same CA (the journey link's authentication: any role may read).
      */
     static MetricsServer start(InetSocketAddress address, io.tapline.journey.tls.TlsConfig tls) throws IOException {
+        // Read once, when the JDK's server configuration class loads (the first server of the process).
+        System.setProperty("sun.net.httpserver.maxReqTime", System.getProperty("sun.net.httpserver.maxReqTime",
+                Long.toString(MAX_REQUEST_SECONDS)));
+        System.setProperty("sun.net.httpserver.maxRspTime", System.getProperty("sun.net.httpserver.maxRspTime",
+                Long.toString(MAX_REPLY_SECONDS)));
         HttpServer http;
         if (tls == null) {
             http = HttpServer.create(address, 16);
@@ -53,8 +72,14 @@ final class MetricsServer implements AutoCloseable {
             });
             http = https;
         }
+        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        http.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(THREADS, r -> {
+            Thread t = new Thread(r, "tapline-http-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        }));
         MetricsServer server = new MetricsServer(http);
-        http.createContext("/metrics", exchange -> {
+        server.route("/metrics", exchange -> {
             for (Consumer<PrometheusMeterRegistry> r : server.refreshers) {
                 r.accept(server.registry);
             }
@@ -92,9 +117,21 @@ final class MetricsServer implements AutoCloseable {
         return registry;
     }
 
-    /** Serves {@code path} (and everything below it) with {@code handler}. */
+    /** Serves GET of exactly {@code path} with {@code handler} (a path below it is 404, another method 405). */
     void route(String path, com.sun.net.httpserver.HttpHandler handler) {
-        http.createContext(path, handler);
+        http.createContext(path, exchange -> {
+            try (exchange) {
+                String method = exchange.getRequestMethod();
+                if (!method.equals("GET")) {
+                    exchange.getResponseHeaders().set("Allow", "GET");
+                    exchange.sendResponseHeaders(405, -1);
+                } else if (!exchange.getRequestURI().getPath().equals(path)) {
+                    exchange.sendResponseHeaders(404, -1);
+                } else {
+                    handler.handle(exchange);
+                }
+            }
+        });
     }
 
     /** Runs {@code refresher} before every scrape (to register meters for newly seen volumes). */
