@@ -127,18 +127,19 @@ public final class PointInTimeImage {
         if (absolute.startsWith(dir.toAbsolutePath().normalize())) {
             throw new RefusedException("--out: " + out + " (expected: a path outside the volume's directory " + dir + ")");
         }
-        if (!Files.exists(out)) {
-            return;
-        }
-        if (!Files.isRegularFile(out)) {
-            throw new RefusedException("--out: " + out + " (expected: a regular file or a new path)");
-        }
         Path parent = absolute.getParent();
+        // A new file too: an image beside a running wedge's segments fills the disk that turns its buffer FULL.
         for (String marker : new String[] {".lock", io.tapline.log.buffer.CaptureBuffer.STATE_FILE, VolumeMeta.FILE}) {
             if (parent != null && Files.exists(parent.resolve(marker))) {
                 throw new RefusedException("--out: " + out + " is in a Tapline buffer or data directory (" + parent
                         + " holds " + marker + "; expected: a path outside them)");
             }
+        }
+        if (!Files.exists(out)) {
+            return;
+        }
+        if (!Files.isRegularFile(out)) {
+            throw new RefusedException("--out: " + out + " (expected: a regular file or a new path)");
         }
         List<String> holders = OpenFiles.holders(out);
         if (!holders.isEmpty()) {

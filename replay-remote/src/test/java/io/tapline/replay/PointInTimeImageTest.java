@@ -113,6 +113,14 @@ class PointInTimeImageTest {
                 "", linked, PointInTimeImage.Progress.NONE));
         assertEquals(auditSize, java.nio.file.Files.size(linked), "a hard link to the audit log is not written");
         assertArrayEquals(before, digestOf(replica), "the replica untouched");
+        // A new file in a capture buffer's volume folder is refused too (it was written beside the segments).
+        Path bufferVolume = java.nio.file.Files.createDirectories(scratch.resolve("buffer").resolve("vol1"));
+        java.nio.file.Files.write(bufferVolume.resolve(io.tapline.log.buffer.CaptureBuffer.STATE_FILE), new byte[0]);
+        RefusedException inBuffer = assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1",
+                AdminRequest.TO_SEQUENCE, 2, "", bufferVolume.resolve("new.img"), PointInTimeImage.Progress.NONE));
+        assertTrue(inBuffer.getMessage().contains("is in a Tapline buffer or data directory"), inBuffer.getMessage());
+        assertTrue(!java.nio.file.Files.exists(bufferVolume.resolve("new.img")));
+        io.tapline.log.DurableFiles.deleteTree(scratch.resolve("buffer"));
 
         Path held = scratch.resolve("held-by-another-program.img");
         java.nio.file.Files.writeString(held, "a wedge's primary");

@@ -57,10 +57,14 @@ final class MetricsServer implements AutoCloseable {
         System.setProperty("sun.net.httpserver.maxRspTime", System.getProperty("sun.net.httpserver.maxRspTime",
                 Long.toString(MAX_REPLY_SECONDS)));
         HttpServer http;
-        if (tls == null) {
-            http = HttpServer.create(address, 16);
-        } else {
-            com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(address, 16);
+        try {
+            http = tls == null ? HttpServer.create(address, 16) : com.sun.net.httpserver.HttpsServer.create(address, 16);
+        } catch (java.net.BindException e) { // a process runs --nbd, --listen and --http: say which one
+            throw new IOException("--http " + address.getHostString() + ":" + address.getPort() + ": " + e.getMessage()
+                    + " (another process serves that port?)", e);
+        }
+        if (tls != null) {
+            com.sun.net.httpserver.HttpsServer https = (com.sun.net.httpserver.HttpsServer) http;
             javax.net.ssl.SSLContext context = tls.jdkContext();
             https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(context) {
                 @Override
@@ -70,7 +74,6 @@ final class MetricsServer implements AutoCloseable {
                     params.setSSLParameters(p);
                 }
             });
-            http = https;
         }
         java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
         http.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(THREADS, r -> {

@@ -133,6 +133,41 @@ class CycleModeIT {
         }
     }
 
+    /**
+     * The runbook's "source lost in the middle of a copy": kill -9 of the wedge mid-copy, the replica
+     * rolled back to its last consistent point, the wedge restarted and the volume resumed. The
+     * shipper then needs a full cycle, which waited for that very link: both waited for ever (probe M D7).
+     */
+    @Test
+    void aSourceLostMidCopyRolledBackAndResumedHeals() throws Exception {
+        Path expected = dir.resolve("expected.img");
+        try (ReplicationRig rig = new ReplicationRig(dir, 64L << 20)) {
+            rig.startReplayer();
+            rig.startWedge("--mode", "cycles", "--cycle", "1h", "--resync-rate", "4M");
+            writeRandom(rig, expected, 1 << 20, 11);
+            cycleNow(rig);
+            writeRandom(rig, expected, 32 << 20, 12); // a copy of 32 MiB at 4 MiB/s takes ~8 s
+            TaplineProcess cycle = rig.own(TaplineProcess.start(dir.resolve("cycle-now.log"), "cycle", "now",
+                    "--buffer", rig.buffer().toString(), "--volume", ReplicationRig.EXPORT));
+            Poll.until(Duration.ofSeconds(60), () -> "a cycle being copied", Poll.of(() -> {
+                JsonNode v = statusVolume(rig);
+                return v.get("cycles").get("frozenCycle").asLong() != 0
+                        && v.get("resync").get("chunksCompared").asLong() > 0;
+            }));
+            rig.wedge().kill9();
+            cycle.exitCode(Duration.ofSeconds(30));
+            String remote = ReplicationRig.hostPort(rig.linkAddress);
+            TaplineProcess.run(CLI, "rollback", "--remote", remote, "--volume", ReplicationRig.EXPORT,
+                    "--to-last-consistent").orFail("rollback --to-last-consistent");
+            rig.startWedge("--mode", "cycles", "--cycle", "1h");
+            TaplineProcess.run(CLI, "resume", "--remote", remote, "--volume", ReplicationRig.EXPORT).orFail("resume");
+            writeRandom(rig, expected, 1 << 20, 13);
+            cycleNow(rig);
+            rig.awaitSynced(Duration.ofSeconds(120));
+            assertEquals(Peers.md5(expected), Peers.md5(rig.replica()), "replica after the resumed full cycle");
+        }
+    }
+
     /** kill -9 of the replayer while a cycle is being copied: once it is back the cycle completes. */
     @Test
     void replayerKilledDuringACopyCompletesTheCycle() throws Exception {

@@ -35,4 +35,14 @@ class MetricsServerTest {
             assertEquals(404, status(client, "GET", base + "/metrics/anything"));
         }
     }
+
+    @Test
+    void aPortInUseIsNamedWithItsOption() throws Exception {
+        try (MetricsServer first = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0))) {
+            java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                    () -> MetricsServer.start(first.address()));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("--http 127.0.0.1:"
+                    + first.address().getPort() + ": "), e.getMessage());
+        }
+    }
 }

@@ -426,7 +426,10 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             problem = problem != null ? problem : "tracked: " + buffer.changedChunks().describe();
             needsFull = true;
         }
-        if (down != null) {
+        if (down != null && full == null) {
+            // A full cycle a shipper asked for starts with its link down, as a journal-mode full epoch
+            // does: that shipper connects once the cycle's RESYNC_BEGIN is written. Waiting for its link
+            // here left both waiting for ever (a source lost mid-copy, rolled back and resumed: probe M D7).
             waiting("link to " + down + " is down: the host's writes are kept in cycle " + cycles.activeCycle());
             return null;
         }
