@@ -98,7 +98,7 @@ final class BufferCommand implements Runnable {
                 throw new CliFailure("--volume: " + volume + " (expected: a volume of buffer " + buffer + ")");
             }
             String cursor = io.tapline.journey.shipper.ShipperConfig.cursorIdOf(remote);
-            long at = SegmentRepair.forgetRemote(dir, cursor);
+            long at = whileStopped(() -> SegmentRepair.forgetRemote(dir, cursor));
             var out = spec.commandLine().getOut();
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -142,7 +142,7 @@ final class BufferCommand implements Runnable {
             if (offset < 0) {
                 throw new CliFailure("--truncate-at: " + offset + " (expected: >= 0)", 2);
             }
-            SegmentRepair.Result result = SegmentRepair.truncateAt(segment, offset);
+            SegmentRepair.Result result = whileStopped(() -> SegmentRepair.truncateAt(segment, offset));
             var out = spec.commandLine().getOut();
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -159,6 +159,24 @@ final class BufferCommand implements Runnable {
                                 + " not synced until then)" : ""));
             }
             return 0;
+        }
+    }
+
+    /** An offline buffer operation. */
+    @FunctionalInterface
+    interface Offline<T> {
+        T run() throws java.io.IOException;
+    }
+
+    /** Runs {@code op}; a buffer a wedge or snoop holds is refused naming the remedy, not only the lock. */
+    static <T> T whileStopped(Offline<T> op) throws java.io.IOException {
+        try {
+            return op.run();
+        } catch (java.io.IOException e) {
+            if (e.getMessage() != null && e.getMessage().contains(" is in use by another process ")) {
+                throw new CliFailure(e.getMessage() + ": stop the wedge or snoop that uses it first");
+            }
+            throw e;
         }
     }
 }

@@ -438,6 +438,7 @@ class TaplineCliTest {
                     "vol1", "--remote", "127.0.0.1:7071");
             assertEquals(1, held.exitCode(), held.err());
             assertTrue(held.err().contains("is in use by another process"), held.err());
+            assertTrue(held.err().strip().endsWith(": stop the wedge or snoop that uses it first"), held.err());
         }
         Outcome wrongFlag = run("status", "--data", dir.resolve("buffer").toString());
         assertEquals(2, wrongFlag.exitCode(), wrongFlag.err());
