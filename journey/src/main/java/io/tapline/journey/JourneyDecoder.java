@@ -131,6 +131,7 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
         if (in.readableBytes() < JourneyProtocol.FRAME_HEADER_BYTES) {
             return;
         }
+        type = null; // a bad header names no type (it named the previous frame's: "type=HELLO" mid-session)
         long length = in.readUnsignedInt();
         if (length < 1 || length > maxFrameBytes) {
             throw fail("length: " + length + " (expected: 1.." + maxFrameBytes + ")" + notJourney(length));
@@ -256,8 +257,8 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
         long generation = 0;
         if (version >= JourneyProtocol.GENERATION_IN_HELLO) {
             generation = readLong(body, "generation");
-            if (generation < 0) {
-                throw fail("generation: " + generation + " (expected: >= 0)");
+            if (generation < 0 || generation > JourneyProtocol.MAX_GENERATION) {
+                throw fail("generation: " + generation + " (expected: 0.." + JourneyProtocol.MAX_GENERATION + ")");
             }
         }
         return new JourneyMessage.Hello(version, sourceId, volumeId, size, (int) blockSize, credential, generation);

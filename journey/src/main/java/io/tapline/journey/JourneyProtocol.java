@@ -10,6 +10,11 @@ public final class JourneyProtocol {
     public static final int VERSION = 4;
     /** The first protocol version whose HELLO carries the source's generation (failover). */
     public static final int GENERATION_IN_HELLO = 4;
+    /**
+     * The largest generation a peer may announce (2^40 promotions): a value near 2^63 made the next
+     * promotion wrap to generation 0, which every ordinary source then superseded (probe J D9).
+     */
+    public static final long MAX_GENERATION = 1L << 40;
     /** Oldest protocol version this code accepts in a HELLO. */
     public static final int MIN_SUPPORTED_VERSION = 2;
     /** Newest protocol version this code accepts in a HELLO. */

@@ -36,8 +36,10 @@ public record LinkSecurity(TlsConfig tls, boolean insecure, Duration handshakeTi
     public LinkSecurity {
         Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
         Objects.requireNonNull(adminCredential, "adminCredential");
-        if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
-            throw new IllegalArgumentException("handshakeTimeout: " + handshakeTimeout + " (expected: > 0)");
+        if (handshakeTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+            // Sources speak once a second and are silent past three deadlines: under a second cut every live one.
+            throw new IllegalArgumentException("handshakeTimeout: " + handshakeTimeout + " (expected: at least 1 s;"
+                    + " a source that has said nothing for three of them is closed, and sources speak every second)");
         }
     }
 

@@ -31,10 +31,13 @@ final class PeerGate {
             String expected = admin ? security.adminSecret(config.credential()) : config.credential();
             String problem = security.plainPeerProblem(remote, expected);
             if (problem == null) {
+                problem = namesProblem(first); // before any message quotes them
+            }
+            if (problem == null) {
                 problem = credentialProblem(security, first, expected);
             }
-            String claimed = first instanceof JourneyMessage.AdminRequest r ? r.actor()
-                    : first instanceof JourneyMessage.Hello h ? h.sourceId() : "?";
+            String claimed = printable(first instanceof JourneyMessage.AdminRequest r ? r.actor()
+                    : first instanceof JourneyMessage.Hello h ? h.sourceId() : "?");
             return new Verdict(first, problem, claimed + " (claimed, from " + (remote == null ? "?" : remote.getHostString())
                     + ")");
         }
@@ -73,6 +76,38 @@ final class PeerGate {
                 : first instanceof JourneyMessage.Hello h ? h.volumeId() : "?";
         return "bad credential for volume " + volume + (first instanceof JourneyMessage.AdminRequest
                 && !security.adminCredential().isEmpty() ? " (expected: the administrators' credential)" : "");
+    }
+
+    /** Why the names the first message carries cannot be logged or stored as they are, or null. */
+    private static String namesProblem(JourneyMessage first) {
+        if (first instanceof JourneyMessage.Hello h && h.protocolVersion() >= 2 && !h.volumeId().isEmpty()) {
+            String id = VolumeIds.problem(h.volumeId());
+            String source = VolumeIds.nameProblem("sourceId", h.sourceId());
+            return id != null ? "bad volume id: " + id : source != null ? "bad source id: " + source : null;
+        }
+        if (first instanceof JourneyMessage.AdminRequest r) {
+            String id = VolumeIds.problem(r.volumeId());
+            String actor = VolumeIds.nameProblem("actor", r.actor());
+            return id != null ? "bad volume id: " + id : actor != null ? "bad actor: " + actor : null;
+        }
+        return null;
+    }
+
+    /** {@code s} with each control character as {@code \\uXXXX}: a peer's name in a log line stays one line. */
+    static String printable(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c)) {
+                if (b == null) {
+                    b = new StringBuilder(s.length() + 8).append(s, 0, i);
+                }
+                b.append(String.format("\\u%04x", (int) c));
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? s : b.toString();
     }
 
     private static String role(PeerIdentity peer) {

@@ -225,6 +225,10 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         if (idProblem != null) {
             return "bad volume id: " + idProblem;
         }
+        String sourceProblem = VolumeIds.nameProblem("sourceId", hello.sourceId());
+        if (sourceProblem != null) {
+            return "bad source id: " + sourceProblem;
+        }
         if (hello.volumeSizeBytes() <= 0) {
             return "volume size mismatch: volumeSizeBytes: " + hello.volumeSizeBytes() + " (expected: > 0)";
         }
@@ -437,6 +441,11 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         if (m instanceof io.tapline.journey.control.SourceGeneration g) {
+            if (g.generation() < 1 || g.generation() > io.tapline.journey.JourneyProtocol.MAX_GENERATION) {
+                error("protocol: SourceGeneration generation: " + g.generation() + " (expected: 1.."
+                        + io.tapline.journey.JourneyProtocol.MAX_GENERATION + ")");
+                return;
+            }
             host.executor().execute(() -> {
                 try {
                     host.learnGeneration(g.generation());

@@ -1094,6 +1094,10 @@ final class ReplicaVolume implements Closeable {
      * marks the replica out of sync (durably) so that status tells the truth until a resync heals it.
      */
     void verified(io.tapline.journey.control.VerifyReport report) throws IOException {
+        String problem = verifyReportProblem(report, sizeBytes(), lastApplied);
+        if (problem != null) { // never into the audit log: auditors trust what it says
+            throw new IllegalArgumentException("VerifyReport: " + problem);
+        }
         audit.append(AuditType.VERIFY, report.atSequence(), 0, 0, report.bytesCompared(), 0, 0, null, report.actor(),
                 report.summary());
         audit.sync();
@@ -1106,6 +1110,27 @@ final class ReplicaVolume implements Closeable {
         } else {
             log.info("volume={} online verify: {}", volumeId, report.summary());
         }
+    }
+
+    /**
+     * Why a source's verify report cannot be recorded as it is, or null: its ranges must lie in the
+     * volume, its sequence must be one this replica applied, its actor a printable name (a report
+     * with negative offsets, ranges past the end and "at seq 999999" of a replica at seq 6 was
+     * audited as it came: probe J D13).
+     */
+    static String verifyReportProblem(io.tapline.journey.control.VerifyReport report, long sizeBytes, long lastApplied) {
+        if (report.atSequence() < 0 || report.atSequence() > lastApplied) {
+            return "atSequence: " + report.atSequence() + " (expected: 0.." + lastApplied + ", applied here)";
+        }
+        if (report.bytesCompared() < 0 || report.bytesCompared() > sizeBytes) {
+            return "bytesCompared: " + report.bytesCompared() + " (expected: 0.." + sizeBytes + ")";
+        }
+        for (long[] r : report.ranges()) {
+            if (r[0] < 0 || r[1] <= 0 || r[0] > sizeBytes - r[1]) {
+                return "range " + r[0] + "+" + r[1] + " (expected: inside the volume of " + sizeBytes + " bytes)";
+            }
+        }
+        return VolumeIds.nameProblem("actor", report.actor());
     }
 
     /** The current resync epoch id, 0 when none. */

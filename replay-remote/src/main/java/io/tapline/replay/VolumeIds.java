@@ -13,6 +13,11 @@ public final class VolumeIds {
         if (bytes < 1 || bytes > 255) {
             return "volumeId: " + bytes + " UTF-8 bytes (expected: 1..255)";
         }
+        // Control characters first: the other messages quote the id, and a quoted line break forged log lines.
+        String control = controlCharacter("volumeId", id);
+        if (control != null) {
+            return control;
+        }
         if (id.equals(".") || id.contains("..")) {
             return "volumeId: \"" + id + "\" (expected: not \".\", no \"..\")";
         }
@@ -21,8 +26,28 @@ public final class VolumeIds {
             if (c == '/' || c == '\\') {
                 return "volumeId: contains a path separator at index " + i + " (expected: none)";
             }
+        }
+        return null;
+    }
+
+    /**
+     * Returns why a name a peer sends ({@code sourceId}, an administrator's claimed actor) may not be
+     * logged, stored and shown as it is, or null: 1..1024 UTF-8 bytes with no control characters (a
+     * line break in one wrote forged lines into the replayer's log: probe J D11).
+     */
+    public static String nameProblem(String field, String name) {
+        int bytes = name.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes < 1 || bytes > 1024) {
+            return field + ": " + bytes + " UTF-8 bytes (expected: 1..1024)";
+        }
+        return controlCharacter(field, name);
+    }
+
+    private static String controlCharacter(String field, String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
             if (Character.isISOControl(c)) {
-                return "volumeId: contains control character 0x" + Integer.toHexString(c) + " at index " + i
+                return field + ": contains control character 0x" + Integer.toHexString(c) + " at index " + i
                         + " (expected: none)";
             }
         }

@@ -71,6 +71,10 @@ public record VolumeRole(boolean primary, long generation, long sequence, long m
 
     /** The same, with a generation of at least {@code minimumGeneration}. */
     VolumeRole promoted(long sequence, long millis, String actor, String peers, long minimumGeneration) {
+        if (generation >= io.tapline.journey.JourneyProtocol.MAX_GENERATION) {
+            throw new IllegalStateException("generation: " + generation + " (expected: < "
+                    + io.tapline.journey.JourneyProtocol.MAX_GENERATION + "): no promotion past it");
+        }
         return new VolumeRole(true, Math.max(generation + 1, minimumGeneration), sequence, millis, actor, peers);
     }
 

@@ -42,7 +42,7 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
                     + " consistent run, or written outside the log earlier); a whole-volume resync heals it";
         } else if (sync.outOfSync()) {
             state = ReplicaStateReport.OUT_OF_SYNC;
-            reason = "missing data since seq " + sync.firstGapSequence() + " (a capture gap or a hole); "
+            reason = "missing data since seq " + sync.firstGapSequence() + " (a capture gap, a hole, or a difference a verify found); "
                     + "consistent at seq " + sync.consistentSequence() + "; a resync heals it";
         } else {
             state = ReplicaStateReport.CONSISTENT;

@@ -437,6 +437,46 @@ class ReplayServerTest {
         assertEquals(5, VolumeRole.read(data.resolve("gnew")).generation());
     }
 
+    /** Peers' names reach the log: a line break in one wrote forged lines (probe J D11); absurd generations wrapped (D9). */
+    @Test
+    void namesThatWouldBreakALogLineAndAbsurdGenerationsAreRefused() throws Exception {
+        server.close();
+        server = ReplayServer.start(ReplayConfig.of(new InetSocketAddress("127.0.0.1", 0), data).withCredential("s3cret"));
+        JourneyTestClient forged = connect();
+        forged.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a",
+                "inj\n03:40:00.000 WARN  Forged - line", SIZE, 4096, "wrong"));
+        String why = forged.next(JourneyMessage.Refused.class).reason();
+        assertEquals("bad volume id: volumeId: contains control character 0xa at index 3 (expected: none)", why);
+        JourneyTestClient source = connect();
+        source.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "y\nERROR forged", "vol1",
+                SIZE, 4096, "s3cret"));
+        assertEquals("bad source id: sourceId: contains control character 0xa at index 1 (expected: none)",
+                source.next(JourneyMessage.Refused.class).reason());
+        JourneyTestClient huge = connect();
+        huge.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "vol1", SIZE, 4096,
+                "s3cret", Long.MAX_VALUE));
+        assertTrue(huge.next(JourneyMessage.Error.class).message().startsWith("generation: " + Long.MAX_VALUE
+                + " (expected: 0..1099511627776)"));
+        assertTrue(!java.nio.file.Files.exists(data.resolve("vol1")), "nothing created");
+        assertEquals(java.util.List.of(), java.util.Arrays.stream(new java.io.File(data.toString()).list())
+                .filter(n -> n.startsWith("inj")).toList());
+    }
+
+    @Test
+    void aVerifyReportOutsideTheVolumeOrPastTheReplicaIsNotRecorded() {
+        var outside = new io.tapline.journey.control.VerifyReport("x@y", 6, 100, new long[] {-4096}, new long[] {4096},
+                0, 1, 0);
+        assertTrue(ReplicaVolume.verifyReportProblem(outside, SIZE, 6).startsWith("range -4096+4096"));
+        var pastEnd = new io.tapline.journey.control.VerifyReport("x@y", 6, 100, new long[] {1L << 40},
+                new long[] {Long.MAX_VALUE}, 0, 1, 0);
+        assertTrue(ReplicaVolume.verifyReportProblem(pastEnd, SIZE, 6).startsWith("range "));
+        var future = new io.tapline.journey.control.VerifyReport("x@y", 999_999, 100, new long[0], new long[0], 0, 1, 0);
+        assertEquals("atSequence: 999999 (expected: 0..6, applied here)", ReplicaVolume.verifyReportProblem(future, SIZE, 6));
+        var fine = new io.tapline.journey.control.VerifyReport("x@y", 6, SIZE, new long[] {0}, new long[] {4096}, 0, 1, 0);
+        assertEquals(null, ReplicaVolume.verifyReportProblem(fine, SIZE, 6));
+        assertThrows(IllegalArgumentException.class, () -> new LinkSecurity(null, false, java.time.Duration.ofMillis(1)));
+    }
+
     @Test
     void wrongCredentialIsRefused() throws Exception {
         server.close();
