@@ -89,6 +89,10 @@ public final class ReplayServer implements Closeable {
                 .channel(NettyTransport.serverSocketChannel())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // What waits for a peer that does not read (acks, chunk-hash replies): past 4 MiB its
+                // session stops reading (ReplaySession#channelWritabilityChanged).
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new io.netty.channel.WriteBufferWaterMark(1 << 20, 4 << 20))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

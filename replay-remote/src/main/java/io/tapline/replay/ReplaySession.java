@@ -474,8 +474,26 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest, VerifyReport, SourceGeneration, SourceHead or SourceDiverged)");
             return;
         }
-        host.executor().execute(() -> answerHashes(req));
+        if (unansweredHashRequests.incrementAndGet() > MAX_UNANSWERED_HASH_REQUESTS) {
+            // A source waits for each reply (one resync and one verify at a time): a peer that piles up
+            // requests would have this side compute and hold 64 KiB replies without bound (probe J D6).
+            error("protocol: more than " + MAX_UNANSWERED_HASH_REQUESTS + " chunk-hash requests unanswered (expected:"
+                    + " a source waits for its replies)");
+            return;
+        }
+        host.executor().execute(() -> {
+            try {
+                answerHashes(req);
+            } finally {
+                unansweredHashRequests.decrementAndGet();
+            }
+        });
     }
+
+    /** Chunk-hash requests a session may have waiting for their replies (a source has one per resync or verify). */
+    static final int MAX_UNANSWERED_HASH_REQUESTS = 16;
+    private final java.util.concurrent.atomic.AtomicInteger unansweredHashRequests =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     private void answerHashes(io.tapline.journey.control.ChunkHashRequest req) {
         ReplicaVolume v = volume;
@@ -608,6 +626,18 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         }
         String m = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
         return m.length() > 200 ? m.substring(0, 200) + "..." : m;
+    }
+
+    /**
+     * A peer that does not take its replies (acks, chunk-hash replies: 64 KiB for a 16-byte request)
+     * is not read from while they wait past the high-water mark, so they cannot fill the process's
+     * direct memory (probe J D6); read again once they drained. A peer that never reads then falls
+     * silent to this side and is closed by the silence rule.
+     */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        super.channelWritabilityChanged(ctx);
     }
 
     @Override

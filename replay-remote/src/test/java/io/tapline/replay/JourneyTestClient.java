@@ -50,6 +50,16 @@ final class JourneyTestClient implements AutoCloseable {
         channel.writeAndFlush(msg).syncUninterruptibly();
     }
 
+    /** Sends without waiting for the write (the replayer may have stopped reading). */
+    void sendWithoutWaiting(JourneyMessage msg) {
+        channel.writeAndFlush(msg);
+    }
+
+    /** Takes no more bytes from the socket: the replayer's replies wait, as for a peer that never reads. */
+    void stopReading() {
+        channel.eventLoop().submit(() -> channel.config().setAutoRead(false)).syncUninterruptibly();
+    }
+
     /** The next message, failing the test after 10 s. */
     JourneyMessage next() throws InterruptedException {
         JourneyMessage m = received.poll(10, TimeUnit.SECONDS);

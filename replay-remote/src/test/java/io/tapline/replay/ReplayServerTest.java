@@ -477,6 +477,30 @@ class ReplayServerTest {
         assertThrows(IllegalArgumentException.class, () -> new LinkSecurity(null, false, java.time.Duration.ofMillis(1)));
     }
 
+    /** A source that never takes its replies cannot fill the replayer's direct memory with them (probe J D6). */
+    @Test
+    void aSourceThatDoesNotReadItsRepliesIsNoLongerRead() throws Exception {
+        JourneyTestClient c = connect();
+        c.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "src-a", "noread", 16L << 20, 4096,
+                ""));
+        c.next(JourneyMessage.Welcome.class);
+        c.stopReading();
+        long before = io.netty.util.internal.PlatformDependent.usedDirectMemory();
+        JourneyMessage request = io.tapline.journey.control.ControlCodec.encode(
+                new io.tapline.journey.control.ChunkHashRequest(1, 0, 4096, 0, 4096, 0)); // a 64 KiB reply each
+        for (int i = 0; i < 1500; i++) { // 94 MiB of replies, were they all made
+            c.sendWithoutWaiting(request);
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        long grown = 0;
+        while (System.nanoTime() < deadline) {
+            grown = Math.max(grown, io.netty.util.internal.PlatformDependent.usedDirectMemory() - before);
+            Thread.onSpinWait();
+        }
+        assertTrue(grown < (32L << 20), "direct memory grew by " + grown + " bytes");
+        assertTrue(c.awaitClosed(), "a peer that piles up requests is closed");
+    }
+
     @Test
     void wrongCredentialIsRefused() throws Exception {
         server.close();
