@@ -117,6 +117,10 @@ public final class JourneyDecoder extends ByteToMessageDecoder {
     /** What a frame length that is text says: the peer speaks another protocol (an NBD server's greeting). */
     private static String notJourney(long length) {
         byte[] b = {(byte) (length >>> 24), (byte) (length >>> 16), (byte) (length >>> 8), (byte) length};
+        if (b[0] == 0x16 && b[1] == 0x03) { // a TLS handshake record: ContentType 22, version 3.x
+            return ": the peer speaks TLS and this side does not (give both sides --tls-cert/--tls-key/--tls-ca,"
+                    + " or neither)";
+        }
         for (byte x : b) {
             if (x < 0x20 || x > 0x7e) {
                 return "";

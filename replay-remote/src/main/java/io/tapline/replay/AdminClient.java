@@ -81,7 +81,9 @@ public final class AdminClient {
                 if (n < 0) {
                     throw new IOException("replayer " + remote + " closed the connection before answering the "
                             + actionName(req.action()) + " of volume " + req.volumeId() + " (it stopped? its log says;"
-                            + " a restarted replayer finishes an interrupted rollback before it accepts a source)");
+                            + " a restarted replayer finishes an interrupted rollback before it accepts a source"
+                            + (tls == null ? "; a replayer that expects TLS closes a plain client: --tls-cert/--tls-key/--tls-ca"
+                                    : "") + ")");
                 }
                 codec.writeInbound(Unpooled.copiedBuffer(buf, 0, n));
             }

@@ -59,7 +59,19 @@ public final class TlsConfig {
         Objects.requireNonNull(certificate, "certificate");
         Objects.requireNonNull(privateKey, "privateKey");
         Objects.requireNonNull(trustedCa, "trustedCa");
-        return new TlsConfig(certificate, privateKey, trustedCa, PemMaterial.load(certificate, privateKey, trustedCa));
+        PemMaterial material = PemMaterial.load(certificate, privateKey, trustedCa);
+        java.security.cert.X509Certificate own = material.chain()[0];
+        try {
+            own.checkValidity();
+        } catch (java.security.cert.CertificateExpiredException e) {
+            // Said here, naming the file: the handshake only said "Broken pipe" or "certificate_unknown".
+            throw new IOException("certificate: " + certificate + " expired on " + own.getNotAfter().toInstant()
+                    + " (expected: a certificate valid now: renew it)", e);
+        } catch (java.security.cert.CertificateNotYetValidException e) {
+            throw new IOException("certificate: " + certificate + " is not valid before " + own.getNotBefore().toInstant()
+                    + " (expected: a certificate valid now: is this machine's clock right?)", e);
+        }
+        return new TlsConfig(certificate, privateKey, trustedCa, material);
     }
 
     /** The certificate file, for messages. */
