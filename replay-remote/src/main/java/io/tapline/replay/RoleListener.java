@@ -17,7 +17,7 @@ public interface RoleListener {
 
         @Override
         public String demoting(String volumeId, Path volumeDir, VolumeRole role) {
-            return "";
+            return "nothing (this replayer serves no NBD endpoint: no host wrote the volume here)";
         }
     };
 

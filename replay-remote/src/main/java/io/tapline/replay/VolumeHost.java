@@ -359,7 +359,8 @@ final class VolumeHost {
         v.close();
         promoted.write(dataDir.resolve(volumeId));
         roles.promoted(volumeId, dataDir.resolve(volumeId), promoted, v.sizeBytes());
-        return "volume " + volumeId + " " + detail;
+        return "volume " + volumeId + " " + detail + (roles == RoleListener.NONE ? "; this replayer serves no NBD"
+                + " endpoint: no host can reach the volume until it is restarted with --nbd HOST:PORT" : "");
     }
 
     /**

@@ -86,7 +86,8 @@ final class ReplicaStatusReport {
         } else if (role.primary()) {
             v.put("state", "primary");
             v.put("peers", role.peers().isEmpty() ? List.of() : List.of(role.peers().split(",")));
-            v.put("reason", "served read-write on this node's NBD endpoint; sources of older generations are fenced");
+            v.put("reason", "served read-write on this node's NBD endpoint (a replayer started with --nbd); sources of"
+                    + " older generations are fenced");
         } else if (s == null) {
             v.put("state", "standby");
             v.put("reason", "nothing received yet from the primary of generation " + role.generation());
