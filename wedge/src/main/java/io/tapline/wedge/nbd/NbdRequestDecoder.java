@@ -223,6 +223,20 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder implements Pay
         giveUpRoom();
     }
 
+    /**
+     * While a header waits for room, no read is asked for: the base class asks for one after a read
+     * that decoded nothing with auto-read off (to finish a frame), which would take the waiting
+     * WRITE's payload into the cumulation, outside the room, 32 MiB a connection.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (waitingForRoom) {
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
+    }
+
     private void waitForRoom() {
         if (!waitingForRoom) {
             waitingForRoom = true;

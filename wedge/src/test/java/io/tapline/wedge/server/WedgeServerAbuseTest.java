@@ -351,4 +351,57 @@ class WedgeServerAbuseTest {
             room.configure(Runtime.getRuntime().maxMemory() / 4, stall);
         }
     }
+
+    /**
+     * A header waiting for room must not have its payload read meanwhile: Netty's decoder asks for a
+     * read after one that decoded nothing, which took a waiting 32 MiB payload into its buffer,
+     * outside the room (33,554,432 bytes let in within 4 s before; the socket buffers' few MB after).
+     */
+    @Test
+    void aWritePayloadWaitingForRoomIsNotReadMeanwhile() throws Exception {
+        io.tapline.wedge.nbd.PayloadRoom room = io.tapline.wedge.nbd.PayloadRoom.shared();
+        java.time.Duration stall = room.stallTimeout();
+        long mib = 1 << 20;
+        room.configure(2 * mib, java.time.Duration.ofSeconds(60));
+        FakeCaptureSink bigSink = new FakeCaptureSink();
+        try (WedgeServer big = WedgeServer.start(WedgeConfig.of(new InetSocketAddress("127.0.0.1", 0), "vol1",
+                dir.resolve("big.img"), 64 * mib, bigSink));
+                RawNbdClient a = RawNbdClient.connected(big.boundAddress(), "vol1");
+                RawNbdClient b = RawNbdClient.connected(big.boundAddress(), "vol1");
+                RawNbdClient c = RawNbdClient.connected(big.boundAddress(), "vol1")) {
+            for (RawNbdClient holder : java.util.List.of(a, b)) {
+                holder.request(0, 1, 1, 0, mib, null);
+                holder.out.write(0x11);
+                holder.out.flush();
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (room.reservedBytes() < 2 * mib && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(2 * mib, room.reservedBytes());
+            c.request(0, 1, 9, 8 * mib, 32 * mib, null);
+            java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+            Thread writer = new Thread(() -> {
+                byte[] chunk = new byte[64 << 10];
+                try {
+                    while (sent.get() < 32 * mib) {
+                        c.out.write(chunk);
+                        sent.addAndGet(chunk.length);
+                    }
+                } catch (IOException e) {
+                    // closed by the test
+                }
+            });
+            writer.start();
+            long until = System.nanoTime() + 4_000_000_000L;
+            while (System.nanoTime() < until) {
+                java.util.concurrent.locks.LockSupport.parkNanos(50_000_000L); // watching the writer, not waiting on the server
+            }
+            assertTrue(sent.get() < 16 * mib, sent.get() + " bytes of the waiting payload were taken in");
+            c.close();
+            writer.join(10_000);
+        } finally {
+            room.configure(Runtime.getRuntime().maxMemory() / 4, stall);
+        }
+    }
 }
