@@ -150,6 +150,10 @@ public final class KafkaLogReader {
                 Partition p = new Partition(consumer, tp, where, new Span(logStart, start, end));
                 consumer = null;
                 return p;
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                throw new IOException(where + ": no broker answered within " + link.requestTimeout().multipliedBy(2)
+                        .toSeconds() + " s (is Kafka running at " + link.bootstrapServers() + "? --kafka names its"
+                        + " bootstrap servers)", e);
             } catch (KafkaException e) {
                 throw new IOException(where + ": " + e.getMessage(), e);
             } finally {

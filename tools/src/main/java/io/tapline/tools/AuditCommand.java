@@ -173,6 +173,7 @@ final class AuditCommand implements Runnable {
                 if (data != null) {
                     throw new CliFailure("--kafka: with --data (expected: one of them)", 2);
                 }
+                io.tapline.tools.cli.CliLogging.quietKafka();
                 return KafkaAuditList.print(kafka, kafkaTopicPrefix, volume, this, json);
             }
             List<AuditEntry> entries = select();
@@ -218,6 +219,7 @@ final class AuditCommand implements Runnable {
                 if (out == null) {
                     throw new CliFailure("--out: missing (expected: the FILE --kafka exports to)", 2);
                 }
+                io.tapline.tools.cli.CliLogging.quietKafka();
                 return KafkaAuditExport.run(kafka, kafkaTopicPrefix, volume, from, to, out);
             }
             if (out != null) {
@@ -277,6 +279,7 @@ final class AuditCommand implements Runnable {
                 if (data != null) {
                     throw new CliFailure("--kafka: with --data (expected: one of them)", 2);
                 }
+                io.tapline.tools.cli.CliLogging.quietKafka();
                 return KafkaAuditVerify.run(kafka, kafkaTopicPrefix, volume, from, to, json);
             }
             if (from != null || to != null) {

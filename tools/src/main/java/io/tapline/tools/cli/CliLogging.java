@@ -72,6 +72,16 @@ public final class CliLogging extends ContextAwareBase implements Configurator {
         }
     }
 
+    /**
+     * A one-shot command that reads Kafka (audit --kafka): the client's reconnect warnings (twenty
+     * lines while no broker answers) are left out, and the command's own one line says what failed.
+     */
+    public static void quietKafka() {
+        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            context.getLogger("org.apache.kafka").setLevel(Level.ERROR);
+        }
+    }
+
     /** {@code TAPLINE_LOG_LEVEL}, as a system property or else from the environment; INFO when unset or unknown. */
     static Level level() {
         String value = System.getProperty(LEVEL_VARIABLE, System.getenv(LEVEL_VARIABLE));
