@@ -20,8 +20,8 @@ import java.util.function.Consumer;
  * within {@link #MAX_REQUEST_SECONDS} (or a reply not taken within {@link #MAX_REPLY_SECONDS})
  * has its connection closed: with the JDK's default, the server's one thread read each request
  * itself, so one half-sent request (a stuck scrape, a port scanner, five bytes of a TLS record)
- * stopped the page and {@code /metrics} for everyone until it closed (probe J D7). Only GET is served:
- * other methods get 405, and only at the exact paths routed (404 otherwise).
+ * stopped the page and {@code /metrics} for everyone until it closed (probe J D7). Only GET and HEAD
+ * (headers alone) are served: other methods get 405, and only at the exact paths routed (404 otherwise).
  *
  * <p>Thread-safe.
  */
@@ -120,16 +120,18 @@ final class MetricsServer implements AutoCloseable {
         return registry;
     }
 
-    /** Serves GET of exactly {@code path} with {@code handler} (a path below it is 404, another method 405). */
+    /** Serves GET (and HEAD) of exactly {@code path} with {@code handler} (a path below it is 404, another method 405). */
     void route(String path, com.sun.net.httpserver.HttpHandler handler) {
         http.createContext(path, exchange -> {
             try (exchange) {
                 String method = exchange.getRequestMethod();
-                if (!method.equals("GET")) {
-                    exchange.getResponseHeaders().set("Allow", "GET");
+                if (!method.equals("GET") && !method.equals("HEAD")) {
+                    exchange.getResponseHeaders().set("Allow", "GET, HEAD");
                     exchange.sendResponseHeaders(405, -1);
                 } else if (!exchange.getRequestURI().getPath().equals(path)) {
                     exchange.sendResponseHeaders(404, -1);
+                } else if (method.equals("HEAD")) {
+                    exchange.sendResponseHeaders(200, -1); // health checks (curl -I): the page is there, no body
                 } else {
                     handler.handle(exchange);
                 }

@@ -22,19 +22,43 @@ final class SpoolClient {
 
     /** The volume's request directory, or a one-line failure when no source process runs for it. */
     static Path requests(Path buffer, String volume) throws CliFailure {
-        Path dir = buffer.resolve(volume).resolve(io.tapline.journey.source.MarkSpool.DIR);
-        Path promoted = buffer.resolve(WedgeCommand.NODE_DATA).resolve(volume).resolve(ReplicaExports.PRIMARY_BUFFER)
-                .resolve(volume).resolve(io.tapline.journey.source.MarkSpool.DIR);
-        if (!Files.isDirectory(dir) && Files.isDirectory(promoted)) {
-            // A wedge node (--listen) serves its volume from here once it was promoted back to it (a
-            // switchover there and back): the operator's --buffer is still the node's.
-            dir = promoted;
-        }
+        Path dir = volumeDir(buffer, volume).resolve(io.tapline.journey.source.MarkSpool.DIR);
         if (!Files.isDirectory(dir)) {
             throw new CliFailure("volume " + volume + ": no " + dir + " (expected: a running wedge for this volume)");
         }
         checkSourceRuns(dir);
         return dir;
+    }
+
+    /**
+     * The volume's folder in {@code buffer}: {@code <buffer>/<volume>}, or, when that holds no buffer
+     * and a wedge node serves the volume promoted back to it (a switchover there and back),
+     * {@code <buffer>/node/<volume>/primary/<volume>}: the operator's {@code --buffer} is still the node's.
+     */
+    static Path volumeDir(Path buffer, String volume) {
+        Path plain = buffer.resolve(volume);
+        Path promoted = promotedVolumeDir(buffer, volume);
+        return !Files.exists(plain.resolve(io.tapline.log.buffer.CaptureBuffer.STATE_FILE))
+                && Files.exists(promoted.resolve(io.tapline.log.buffer.CaptureBuffer.STATE_FILE)) ? promoted : plain;
+    }
+
+    /** Where a wedge node keeps the buffer of {@code volume} while it serves it as a promoted replica. */
+    static Path promotedVolumeDir(Path buffer, String volume) {
+        return buffer.resolve(WedgeCommand.NODE_DATA).resolve(volume).resolve(ReplicaExports.PRIMARY_BUFFER)
+                .resolve(volume);
+    }
+
+    /** The volume folders of promoted volumes a wedge node keeps under {@code <buffer>/node/} (none when it is no node). */
+    static java.util.List<Path> promotedVolumeDirs(Path buffer) throws IOException {
+        Path node = buffer.resolve(WedgeCommand.NODE_DATA);
+        if (!Files.isDirectory(node)) {
+            return java.util.List.of();
+        }
+        try (java.util.stream.Stream<Path> volumes = Files.list(node)) {
+            return volumes.sorted().map(v -> promotedVolumeDir(buffer, v.getFileName().toString()))
+                    .filter(d -> Files.isRegularFile(d.resolve(io.tapline.log.buffer.CaptureBuffer.STATE_FILE)))
+                    .toList();
+        }
     }
 
     /**

@@ -54,8 +54,8 @@ final class SpoolTarget {
         return Long.parseLong(SpoolClient.take(accepted));
     }
 
-    /** The volume's folder in the buffer. */
+    /** The volume's folder in the buffer (a wedge node's promoted volume's too: {@link SpoolClient#volumeDir}). */
     Path volumeDir() {
-        return buffer.resolve(volume);
+        return SpoolClient.volumeDir(buffer, volume);
     }
 }

@@ -327,7 +327,7 @@ final class StatusCommand implements Callable<Integer> {
     /** The volume folders of the buffer: those holding a {@code buffer.state} (docs/formats.md). */
     private List<Path> volumeDirs() throws IOException {
         if (volume != null) {
-            Path dir = buffer.resolve(volume);
+            Path dir = SpoolClient.volumeDir(buffer, volume);
             return Files.isRegularFile(dir.resolve(STATE_FILE)) ? List.of(dir) : List.of();
         }
         List<Path> dirs;
@@ -335,8 +335,11 @@ final class StatusCommand implements Callable<Integer> {
         try (Stream<Path> entries = Files.list(buffer)) {
             List<Path> all = entries.sorted().toList();
             empty = all.isEmpty();
-            dirs = all.stream().filter(d -> Files.isRegularFile(d.resolve(STATE_FILE))).toList();
+            dirs = new ArrayList<>(all.stream().filter(d -> Files.isRegularFile(d.resolve(STATE_FILE))).toList());
         }
+        // A wedge node serving its volume promoted back to it (a switchover there and back) keeps that
+        // buffer under node/: the node's --buffer shows it as before.
+        dirs.addAll(SpoolClient.promotedVolumeDirs(buffer));
         if (dirs.isEmpty() && !empty) {
             throw new CliFailure("--buffer: " + buffer + " (expected: a capture buffer directory, one folder per volume"
                     + " holding " + STATE_FILE + ")" + promotedHere(buffer));

@@ -291,8 +291,9 @@ class FailbackIT {
             TaplineProcess.run(CLI, "switchover", "--volume", "vol1", "--from", hp(s.bLink), "--to", hp(s.aLink))
                     .orFail("switchover B to A");
             s.write(s.aUri(), 0xa3, 28L << 20, "64k"); // A serves again (generation 3), shipping to B
-            Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer",
-                    s.aBuffer().resolve("node").resolve("vol1").resolve("primary").toString(), "--wait-synced", "120");
+            // The node's own --buffer shows the volume it serves again (its buffer is under node/ now).
+            Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer", s.aBuffer().toString(),
+                    "--wait-synced", "120");
             assertEquals(0, r.exitCode(), r.output() + "\n--- A:\n" + s.a.logText() + "\n--- B:\n" + s.b.logText());
             assertEquals(Peers.md5(s.aImage()), Peers.md5(s.bReplica()), "A == B after switching back");
             assertTrue(allBytes(s.bReplica(), 24L << 20, 64 << 10, (byte) 0xb2), "B's write survived both switches");
@@ -302,6 +303,8 @@ class FailbackIT {
             // The operator's --buffer still reaches the volume A serves again (from its node folder now).
             TaplineProcess.run(CLI, "mark", "--buffer", s.aBuffer().toString(), "--volume", "vol1", "switched-back")
                     .orFail("mark through the node's --buffer");
+            TaplineProcess.run(Duration.ofSeconds(90), "resync", "--buffer", s.aBuffer().toString(), "--volume", "vol1",
+                    "--timeout", "60s").orFail("resync through the node's --buffer sees its epoch end");
             // A's meters are those of the buffer it serves from now: link up, synced (they showed the ended one's).
             Poll.until(Duration.ofSeconds(30), () -> "A's meters follow its live buffer",
                     Poll.of(() -> ReplicationRig.metric(s.aMetrics, "tapline_link_connected") == 1.0

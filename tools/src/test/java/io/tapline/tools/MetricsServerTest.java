@@ -30,6 +30,7 @@ class MetricsServerTest {
             stuck.getOutputStream().flush();
             HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             assertEquals(200, status(client, "GET", base + "/metrics"), "served while another request is half-sent");
+            assertEquals(200, status(client, "HEAD", base + "/metrics"), "health checks use HEAD");
             assertEquals(405, status(client, "POST", base + "/metrics"));
             assertEquals(405, status(client, "DELETE", base + "/metrics"));
             assertEquals(404, status(client, "GET", base + "/metrics/anything"));
