@@ -101,22 +101,40 @@ final class VolumeHost {
         return v == null ? null : v.window();
     }
 
+    /** Least time between two REFUSED entries of one volume; the refusals between are counted in the next. */
+    static final long REFUSAL_AUDIT_MILLIS = 10_000;
+    /** When the last REFUSED entry was written (the volume's thread only). */
+    private long lastRefusalAuditMillis = Long.MIN_VALUE / 2;
+    /** Refusals since then that got no entry of their own (the volume's thread only). */
+    private long refusalsNotAudited;
+
     /**
      * Records a refused peer in the volume's audit log, on the volume's thread (the log's one
      * writer): through the open volume, or by opening the log of an existing volume for the
-     * entry. Nothing is created for a volume that does not exist (the refusal is logged only).
+     * entry. Nothing is created for a volume that does not exist (the refusal is logged only). At
+     * most one entry every {@link #REFUSAL_AUDIT_MILLIS}: the next one says how many came between.
      */
     void auditRefusal(String who, String detail) {
         executor.execute(() -> {
+            long now = System.currentTimeMillis();
+            if (now - lastRefusalAuditMillis < REFUSAL_AUDIT_MILLIS) {
+                refusalsNotAudited++; // a peer refused at line rate must not fill the audit log (probe N N4)
+                return;
+            }
+            String coalesced = refusalsNotAudited == 0 ? detail : detail + "; and " + refusalsNotAudited
+                    + " more refused peers since the last entry, not audited one by one (the replayer's log and"
+                    + " tapline_replay_refused_sessions_total count each)";
+            lastRefusalAuditMillis = now;
+            refusalsNotAudited = 0;
             try {
                 ReplicaVolume v = volume;
                 Path dir = dataDir.resolve(volumeId);
                 if (v != null) {
-                    v.auditRefusal(who, detail);
+                    v.auditRefusal(who, coalesced);
                 } else if (Files.isDirectory(dir.resolve(io.tapline.log.audit.AuditLog.DIR))) {
                     try (io.tapline.log.audit.AuditLog audit = io.tapline.log.audit.AuditLog.open(dir)) {
                         audit.append(io.tapline.log.audit.AuditType.REFUSED, audit.lastRecordSequence(), 0, 0, 0, 0, 0,
-                                null, who, detail);
+                                null, who, coalesced);
                         audit.sync();
                     }
                 }

@@ -520,18 +520,24 @@ class ReplayServerTest {
         JourneyMessage.AdminDone admin = AdminClient.request(server.boundAddress(), new JourneyMessage.AdminRequest(
                 "guess", "eve", "vol1", JourneyMessage.AdminRequest.ROLLBACK, 1, 0, ""), 10_000, (x, t) -> { });
         assertEquals("bad credential for volume vol1", admin.message());
-        assertEquals(3, server.refusedSessions());
+        // A peer refused at line rate does not fill the audit log: one entry per 10 s, the rest counted (probe N N4).
+        for (int i = 0; i < 50; i++) {
+            JourneyTestClient guess = connect();
+            guess.send(new JourneyMessage.Hello(io.tapline.journey.JourneyProtocol.VERSION, "mallory", "vol1", SIZE,
+                    4096, "guess" + i));
+            guess.next(JourneyMessage.Refused.class);
+            guess.close();
+        }
+        assertEquals(53, server.refusedSessions());
         long deadline = System.nanoTime() + 10_000_000_000L;
         List<String> refusals = List.of();
-        while (refusals.size() < 2 && System.nanoTime() < deadline) {
+        while (refusals.isEmpty() && System.nanoTime() < deadline) {
             refusals = io.tapline.log.audit.AuditLog.read(data.resolve("vol1")).stream()
                     .filter(x -> x.type() == io.tapline.log.audit.AuditType.REFUSED)
                     .map(x -> x.who() + ": " + x.detail()).toList();
         }
-        assertEquals(2, refusals.size(), refusals.toString());
+        assertEquals(1, refusals.size(), refusals.toString());
         assertTrue(refusals.get(0).startsWith("mallory (claimed, from 127.0.0.1): bad credential for volume vol1"),
-                refusals.toString());
-        assertTrue(refusals.get(1).startsWith("eve (claimed, from 127.0.0.1): bad credential for volume vol1"),
                 refusals.toString());
     }
 

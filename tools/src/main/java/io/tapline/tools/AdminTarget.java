@@ -39,17 +39,17 @@ final class AdminTarget {
     int run(int action, long value, String text, int timeoutMillis) throws IOException {
         JourneyMessage.AdminDone done = request(action, value, text, timeoutMillis);
         if (action == AdminRequest.PROMOTE || action == AdminRequest.DEMOTE) {
-            return reportRoleChange(done, json);
+            return reportRoleChange(done, json, action == AdminRequest.PROMOTE);
         }
         return RollbackCommand.report(done, json);
     }
 
     /**
-     * A promotion's or demotion's answer: its number is the new generation, not a sequence (the
-     * JSON said {@code "sequence": 4} for generation 4); the sequence it happened at is the one the
-     * replayer's line names ({@code ... at seq N}).
+     * A promotion's or demotion's answer: its number is the generation, not a sequence (the JSON
+     * said {@code "sequence": 4} for generation 4); a promotion's {@code "sequence"} is the one it
+     * began at, as the replayer's line names it ({@code ... at seq N}); a demotion has none.
      */
-    static int reportRoleChange(JourneyMessage.AdminDone done, boolean json) {
+    static int reportRoleChange(JourneyMessage.AdminDone done, boolean json, boolean promotion) {
         if (!done.ok()) {
             throw new io.tapline.tools.cli.CliFailure(done.message());
         }
@@ -57,8 +57,9 @@ final class AdminTarget {
             java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
             m.put("ok", true);
             m.put("generation", done.sequence());
+            // A promotion's line names the sequence it began at; a demotion's names the promotion's (probe N N5).
             java.util.regex.Matcher at = java.util.regex.Pattern.compile(" at seq (\\d+)").matcher(done.message());
-            if (at.find()) {
+            if (promotion && at.find()) {
                 m.put("sequence", Long.parseLong(at.group(1)));
             }
             m.put("message", done.message());
