@@ -114,13 +114,7 @@ class CycleModeIT {
             rig.startReplayer();
             rig.startWedge("--mode", "cycles", "--cycle", "1h", "--resync-rate", "8M"); // a copy of 32 MiB takes ~4 s
             writeRandom(rig, expected, 32 << 20, 1);
-            TaplineProcess cycle = rig.own(TaplineProcess.start(dir.resolve("cycle-now.log"), "cycle", "now",
-                    "--buffer", rig.buffer().toString(), "--volume", ReplicationRig.EXPORT));
-            Poll.until(Duration.ofSeconds(60), () -> "a cycle being copied", Poll.of(() -> {
-                JsonNode v = statusVolume(rig);
-                return v.get("cycles").get("frozenCycle").asLong() != 0
-                        && v.get("resync").get("chunksCompared").asLong() > 0;
-            }));
+            TaplineProcess cycle = startCopyingACycle(rig);
             rig.wedge().kill9();
             int code = cycle.exitCode(Duration.ofSeconds(30));
             assertTrue(code > 0, "cycle now must fail when the wedge dies (exit " + code + "):\n" + cycle.logText());
@@ -147,13 +141,7 @@ class CycleModeIT {
             writeRandom(rig, expected, 1 << 20, 11);
             cycleNow(rig);
             writeRandom(rig, expected, 32 << 20, 12); // a copy of 32 MiB at 4 MiB/s takes ~8 s
-            TaplineProcess cycle = rig.own(TaplineProcess.start(dir.resolve("cycle-now.log"), "cycle", "now",
-                    "--buffer", rig.buffer().toString(), "--volume", ReplicationRig.EXPORT));
-            Poll.until(Duration.ofSeconds(60), () -> "a cycle being copied", Poll.of(() -> {
-                JsonNode v = statusVolume(rig);
-                return v.get("cycles").get("frozenCycle").asLong() != 0
-                        && v.get("resync").get("chunksCompared").asLong() > 0;
-            }));
+            TaplineProcess cycle = startCopyingACycle(rig);
             rig.wedge().kill9();
             cycle.exitCode(Duration.ofSeconds(30));
             String remote = ReplicationRig.hostPort(rig.linkAddress);
@@ -393,6 +381,18 @@ class CycleModeIT {
     }
 
     /** {@code tapline cycle now --json}: the cycle status once every replica holds the new cycle. */
+    /** Starts {@code cycle now} and returns once a cycle is being copied (its process still waiting). */
+    private TaplineProcess startCopyingACycle(ReplicationRig rig) throws Exception {
+        TaplineProcess cycle = rig.own(TaplineProcess.start(dir.resolve("cycle-now.log"), "cycle", "now",
+                "--buffer", rig.buffer().toString(), "--volume", ReplicationRig.EXPORT));
+        Poll.until(Duration.ofSeconds(60), () -> "a cycle being copied", Poll.of(() -> {
+            JsonNode v = statusVolume(rig);
+            return v.get("cycles").get("frozenCycle").asLong() != 0
+                    && v.get("resync").get("chunksCompared").asLong() > 0;
+        }));
+        return cycle;
+    }
+
     private static JsonNode cycleNow(ReplicationRig rig) throws Exception {
         String out = TaplineProcess.run(CLI, "cycle", "now", "--buffer", rig.buffer().toString(), "--volume",
                 ReplicationRig.EXPORT, "--json").orFail("cycle now").output();

@@ -321,16 +321,7 @@ class WedgeServerAbuseTest {
                 RawNbdClient b = RawNbdClient.connected(server.boundAddress(), "vol1");
                 RawNbdClient c = RawNbdClient.connected(server.boundAddress(), "vol1")) {
             room.resetPeak();
-            for (RawNbdClient holder : java.util.List.of(a, b)) {
-                holder.request(0, 1, 1, 0, mib, null); // a 1 MiB WRITE header, then one byte of its payload
-                holder.out.write(0x11);
-                holder.out.flush();
-            }
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (room.reservedBytes() < 2 * mib && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
-            }
-            assertEquals(2 * mib, room.reservedBytes(), "both holders' payloads reserved");
+            fillTheRoom(room, a, b);
             byte[] data = new byte[(int) mib];
             Arrays.fill(data, (byte) 0x7c);
             var victim = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
@@ -369,16 +360,7 @@ class WedgeServerAbuseTest {
                 RawNbdClient a = RawNbdClient.connected(big.boundAddress(), "vol1");
                 RawNbdClient b = RawNbdClient.connected(big.boundAddress(), "vol1");
                 RawNbdClient c = RawNbdClient.connected(big.boundAddress(), "vol1")) {
-            for (RawNbdClient holder : java.util.List.of(a, b)) {
-                holder.request(0, 1, 1, 0, mib, null);
-                holder.out.write(0x11);
-                holder.out.flush();
-            }
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (room.reservedBytes() < 2 * mib && System.nanoTime() < deadline) {
-                Thread.onSpinWait();
-            }
-            assertEquals(2 * mib, room.reservedBytes());
+            fillTheRoom(room, a, b);
             c.request(0, 1, 9, 8 * mib, 32 * mib, null);
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             Thread writer = new Thread(() -> {
@@ -403,5 +385,20 @@ class WedgeServerAbuseTest {
         } finally {
             room.configure(Runtime.getRuntime().maxMemory() / 4, stall);
         }
+    }
+
+    /** Each client sends a 1 MiB WRITE header and one byte of its payload, and holds: the 2 MiB room is full. */
+    private static void fillTheRoom(io.tapline.wedge.nbd.PayloadRoom room, RawNbdClient... holders) throws IOException {
+        long mib = 1 << 20;
+        for (RawNbdClient holder : holders) {
+            holder.request(0, 1, 1, 0, mib, null);
+            holder.out.write(0x11);
+            holder.out.flush();
+        }
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (room.reservedBytes() < holders.length * mib && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(holders.length * mib, room.reservedBytes(), "the holders' payloads reserved");
     }
 }
