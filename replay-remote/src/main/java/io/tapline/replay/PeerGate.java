@@ -93,7 +93,7 @@ final class PeerGate {
         return null;
     }
 
-    /** {@code s} with each control character as {@code \\uXXXX}: a peer's name in a log line stays one line. */
+    /** {@code s} with each control character as a {@code \\u} escape of four hex digits: a peer's name in a log line stays one line. */
     static String printable(String s) {
         StringBuilder b = null;
         for (int i = 0; i < s.length(); i++) {

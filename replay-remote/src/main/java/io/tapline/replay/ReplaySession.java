@@ -618,12 +618,12 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         if (cause == null) {
             return "?";
         }
-        Throwable c = cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() != null
-                ? cause.getCause() : cause;
-        if (c instanceof io.netty.handler.ssl.NotSslRecordException) {
+        if (isNotTls(cause)) {
             return "not a TLS record (a plain-TCP client? this replayer expects TLS: start the peer with"
                     + " --tls-cert/--tls-key/--tls-ca)";
         }
+        Throwable c = cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() != null
+                ? cause.getCause() : cause;
         String m = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
         return m.length() > 200 ? m.substring(0, 200) + "..." : m;
     }

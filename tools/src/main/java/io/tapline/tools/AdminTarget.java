@@ -50,23 +50,13 @@ final class AdminTarget {
      * began at, as the replayer's line names it ({@code ... at seq N}); a demotion has none.
      */
     static int reportRoleChange(JourneyMessage.AdminDone done, boolean json, boolean promotion) {
-        if (!done.ok()) {
-            throw new io.tapline.tools.cli.CliFailure(done.message());
-        }
-        if (json) {
-            java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-            m.put("ok", true);
+        return RollbackCommand.report(done, json, m -> {
             m.put("generation", done.sequence());
             // A promotion's line names the sequence it began at; a demotion's names the promotion's (probe N N5).
             java.util.regex.Matcher at = java.util.regex.Pattern.compile(" at seq (\\d+)").matcher(done.message());
             if (promotion && at.find()) {
                 m.put("sequence", Long.parseLong(at.group(1)));
             }
-            m.put("message", done.message());
-            System.out.println(io.tapline.tools.cli.Json.write(m));
-        } else {
-            System.out.println(done.message());
-        }
-        return 0;
+        });
     }
 }

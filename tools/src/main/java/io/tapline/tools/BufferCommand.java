@@ -172,11 +172,8 @@ final class BufferCommand implements Runnable {
     static <T> T whileStopped(Offline<T> op) throws java.io.IOException {
         try {
             return op.run();
-        } catch (java.io.IOException e) {
-            if (e.getMessage() != null && e.getMessage().contains(" is in use by another process ")) {
-                throw new CliFailure(e.getMessage() + ": stop the wedge or snoop that uses it first");
-            }
-            throw e;
+        } catch (io.tapline.log.ExclusiveLock.InUseException e) {
+            throw new CliFailure(e.getMessage() + ": stop the wedge or snoop that uses it first");
         }
     }
 }

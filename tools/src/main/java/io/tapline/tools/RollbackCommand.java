@@ -121,13 +121,19 @@ final class RollbackCommand implements Callable<Integer> {
     }
 
     static int report(JourneyMessage.AdminDone done, boolean json) {
+        return report(done, json, m -> m.put("sequence", done.sequence()));
+    }
+
+    /** Prints an administrator's answer: its line, or {@code {ok, FIELDS, message}} with {@code --json}; fails with the line. */
+    static int report(JourneyMessage.AdminDone done, boolean json,
+            java.util.function.Consumer<Map<String, Object>> fields) {
         if (!done.ok()) {
             throw new CliFailure(done.message());
         }
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("ok", true);
-            m.put("sequence", done.sequence());
+            fields.accept(m);
             m.put("message", done.message());
             System.out.println(Json.write(m));
         } else {

@@ -342,33 +342,9 @@ final class StatusCommand implements Callable<Integer> {
         dirs.addAll(SpoolClient.promotedVolumeDirs(buffer));
         if (dirs.isEmpty() && !empty) {
             throw new CliFailure("--buffer: " + buffer + " (expected: a capture buffer directory, one folder per volume"
-                    + " holding " + STATE_FILE + ")" + promotedHere(buffer));
+                    + " holding " + STATE_FILE + ")");
         }
         return dirs;
-    }
-
-    /**
-     * A wedge node whose own volume is served as a promoted replica (after a failover and a
-     * switchback) keeps that volume's buffer under {@code <buffer>/node/<volume>/primary}: the
-     * operator is told where, instead of only that the folder is not a buffer.
-     */
-    private static String promotedHere(Path buffer) {
-        Path node = buffer.resolve(WedgeCommand.NODE_DATA);
-        if (!Files.isDirectory(node)) {
-            return "";
-        }
-        List<String> found = new ArrayList<>();
-        try (Stream<Path> volumes = Files.list(node)) {
-            for (Path v : (Iterable<Path>) volumes.sorted()::iterator) {
-                Path primary = v.resolve(ReplicaExports.PRIMARY_BUFFER);
-                if (Files.isRegularFile(primary.resolve(v.getFileName()).resolve(STATE_FILE))) {
-                    found.add(primary.toString());
-                }
-            }
-        } catch (IOException e) {
-            return "";
-        }
-        return found.isEmpty() ? "" : "; volumes promoted on this node have their buffer in " + String.join(", ", found);
     }
 
     @SuppressWarnings("unchecked")

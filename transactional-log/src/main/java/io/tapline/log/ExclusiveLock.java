@@ -28,11 +28,18 @@ public final class ExclusiveLock implements Closeable {
         this.lock = lock;
     }
 
+    /** The lock is held by another process (or another holder in this one): what callers name the remedy for. */
+    public static final class InUseException extends IOException {
+        InUseException(String message) {
+            super(message);
+        }
+    }
+
     /**
      * Takes the lock on {@code lockFile} (created if missing) for {@code subject}.
      *
      * @param what the option or role named in the error, e.g. {@code buffer}
-     * @throws IOException {@code what: subject is in use by another process (lock file F)} when
+     * @throws InUseException {@code what: subject is in use by another process (lock file F)} when
      *         another holder has it
      */
     public static ExclusiveLock acquire(Path lockFile, String what, Path subject) throws IOException {
@@ -48,7 +55,7 @@ public final class ExclusiveLock implements Closeable {
         }
         if (lock == null) {
             ch.close();
-            throw new IOException(what + ": " + subject + " is in use by another process (lock file " + lockFile + ")");
+            throw new InUseException(what + ": " + subject + " is in use by another process (lock file " + lockFile + ")");
         }
         return new ExclusiveLock(ch, lock);
     }

@@ -170,7 +170,9 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder implements Pay
                 ctx.fireUserEventTriggered(ROOM_FOUND);
             }
             reservedBytes = length >= PayloadRoom.MIN_BYTES ? length : 0;
-            lastProgressNanos = System.nanoTime();
+            if (reservedBytes > 0) { // only payloads holding room are watched for stalls
+                lastProgressNanos = System.nanoTime();
+            }
             pendingWrite = new NbdRequest(cmd, flags, cookie, offset, length, payloads.take((int) length));
             payloadFilled = 0;
             state = State.PAYLOAD;
@@ -185,7 +187,7 @@ public final class NbdRequestDecoder extends ByteToMessageDecoder implements Pay
         int n = Math.min(in.readableBytes(), payload.length - payloadFilled);
         in.readBytes(payload, payloadFilled, n);
         payloadFilled += n;
-        if (n > 0) {
+        if (n > 0 && reservedBytes > 0) {
             lastProgressNanos = System.nanoTime();
         }
         if (payloadFilled < payload.length) {

@@ -116,11 +116,6 @@ public final class PayloadRoom {
         waiters.remove(holder);
     }
 
-    /** Whether some connection waits for room now. */
-    public synchronized boolean hasWaiters() {
-        return !waiters.isEmpty();
-    }
-
     /** Bytes reserved now. */
     public synchronized long reservedBytes() {
         return reservedBytes;
