@@ -84,7 +84,10 @@ final class CycleCommand implements Runnable {
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                out.println(Json.write(c));
+                java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+                m.put("volume", volume);
+                m.putAll(StatusCommand.cyclesJson(c, System.currentTimeMillis()));
+                out.println(Json.write(m));
             } else {
                 out.println("cycle now " + volume + ": cycle " + c.lastCopiedCycle() + " copied to every replica"
                         + " (copy took " + c.lastCopyMillis() + " ms)");

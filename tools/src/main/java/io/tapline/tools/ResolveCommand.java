@@ -52,6 +52,12 @@ final class ResolveCommand implements Callable<Integer> {
                     + " given (expected: exactly one)", 2);
         }
         Path nodeData = data != null ? data : buffer.resolve(WedgeCommand.NODE_DATA);
+        Path volumeDir = nodeData.resolve(volume);
+        if (java.nio.file.Files.isDirectory(volumeDir) && !java.nio.file.Files.exists(volumeDir.resolve("split-brain"))) {
+            io.tapline.replay.VolumeRole role = io.tapline.replay.VolumeRole.read(volumeDir);
+            throw new CliFailure("volume " + volume + " is not in a split brain on this node (" + role.roleName()
+                    + " of generation " + role.generation() + "): nothing to resolve");
+        }
         return ControlCommands.send(nodeData, volume, ReplicaExports.RESOLVE_SUFFIX, keep, json, "keep", keep,
                 timeoutSeconds);
     }

@@ -5,6 +5,8 @@ import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -57,7 +59,11 @@ final class ResyncCommand implements Callable<Integer> {
                         + (last == null ? "" : " (" + last.state() + ": " + last.detail() + ")"));
             }
             if (last != null && System.nanoTime() > nextProgress) {
-                err.printf("resync %s: %s %s - %s%n", volume, last.state(), last.detail(), last.progressText());
+                if (last.state().equals("resyncing") || last.epochsCompleted() > before) {
+                    err.printf("resync %s: %s %s - %s%n", volume, last.state(), last.detail(), last.progressText());
+                } else { // still the previous epoch's result: this request's epoch has not begun
+                    err.printf("resync %s: waiting for the source to begin the epoch%n", volume);
+                }
                 err.flush();
                 nextProgress = System.nanoTime() + 1_000_000_000L;
             }
@@ -65,7 +71,10 @@ final class ResyncCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(Json.write(last));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("volume", volume); // as verify, mark and image name theirs
+            m.putAll(Json.mapper().convertValue(last, LinkedHashMap.class));
+            out.println(Json.write(m));
         } else {
             out.println("resync " + volume + ": " + last.lastResult());
         }

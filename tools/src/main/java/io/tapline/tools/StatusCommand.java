@@ -247,12 +247,7 @@ final class StatusCommand implements Callable<Integer> {
         io.tapline.journey.resync.CycleStatus cycles = source == null ? null : source.cycles();
         if (cycles != null) {
             v.put("mode", "CYCLES");
-            Map<String, Object> c = Json.mapper().convertValue(cycles, LinkedHashMap.class);
-            c.put("frozenAgeMillis", cycles.frozenAtMillis() == 0 ? null : Math.max(0, now - cycles.frozenAtMillis()));
-            // The achieved RPO: how old the image the replicas hold is, while the host has written since.
-            c.put("replicaImageAgeMillis", cycles.lastCopiedAtMillis() == 0 ? null
-                    : Math.max(0, now - cycles.lastCopiedAtMillis()));
-            v.put("cycles", c);
+            v.put("cycles", cyclesJson(cycles, now));
         }
         String notShipping = source == null ? null : source.notShippingBecause();
         v.put("notShippingBecause", notShipping);
@@ -399,11 +394,15 @@ final class StatusCommand implements Callable<Integer> {
                         unackedMillis / 1000));
             }
             if (v.get("cycles") instanceof Map<?, ?> c) {
-                sb.append(String.format("  cycles every %s s: cycle %s taking writes (%s blocks), frozen %s, last copied"
-                        + " cycle %s (replica image age %s ms, copy took %s ms)%n", c.get("cycleSeconds"),
-                        c.get("activeCycle"), c.get("changedBlocks"),
-                        Long.valueOf(0).equals(c.get("frozenCycle")) ? "none" : "cycle " + c.get("frozenCycle"),
-                        c.get("lastCopiedCycle"), c.get("replicaImageAgeMillis"), c.get("lastCopyMillis")));
+                Object lastCopied = c.get("lastCopiedCycle");
+                // Before the first copy of this run there is no image age or copy time to name (not "age null ms").
+                String copied = isZero(lastCopied)
+                        ? "no cycle copied since the source started"
+                        : String.format("last copied cycle %s (replica image age %s ms, copy took %s ms)", lastCopied,
+                                c.get("replicaImageAgeMillis"), c.get("lastCopyMillis"));
+                sb.append(String.format("  cycles every %s s: cycle %s taking writes (%s blocks), frozen %s, %s%n",
+                        c.get("cycleSeconds"), c.get("activeCycle"), c.get("changedBlocks"),
+                        isZero(c.get("frozenCycle")) ? "none" : "cycle " + c.get("frozenCycle"), copied));
             }
             Object resync = v.get("resync");
             if (resync instanceof io.tapline.journey.resync.ResyncStatus rs && !rs.state().equals("idle")) {
@@ -442,5 +441,20 @@ final class StatusCommand implements Callable<Integer> {
             }
         }
         return String.join("; ", parts);
+    }
+
+    /** A JSON-converted number is an Integer or a Long: both zero and absent count as none. */
+    private static boolean isZero(Object number) {
+        return number == null || number instanceof Number n && n.longValue() == 0;
+    }
+
+    /** A cycle-mode volume's status as {@code status --json} and {@code cycle now --json} print it. */
+    static Map<String, Object> cyclesJson(io.tapline.journey.resync.CycleStatus cycles, long now) {
+        Map<String, Object> c = Json.mapper().convertValue(cycles, LinkedHashMap.class);
+        c.put("frozenAgeMillis", cycles.frozenAtMillis() == 0 ? null : Math.max(0, now - cycles.frozenAtMillis()));
+        // The achieved RPO: how old the image the replicas hold is, while the host has written since.
+        c.put("replicaImageAgeMillis", cycles.lastCopiedAtMillis() == 0 ? null
+                : Math.max(0, now - cycles.lastCopiedAtMillis()));
+        return c;
     }
 }

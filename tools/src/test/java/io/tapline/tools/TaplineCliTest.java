@@ -557,4 +557,13 @@ class TaplineCliTest {
         assertEquals(2, unknown.exitCode(), unknown.err());
         assertTrue(unknown.err().contains("'nosuch'"), unknown.err());
     }
+
+    @Test
+    void resolveOnAVolumeNotInSplitBrainSaysSoAndNamesItsRole() throws Exception {
+        java.nio.file.Files.createDirectories(dir.resolve("remote").resolve("vol1")); // a replica volume, no role file yet
+        Outcome o = run("resolve", "--data", dir.resolve("remote").toString(), "--volume", "vol1", "--keep", "peer");
+        assertEquals(1, o.exitCode(), o.err());
+        assertTrue(o.err().contains("volume vol1 is not in a split brain on this node (secondary of generation"), o.err());
+        assertTrue(!java.nio.file.Files.exists(dir.resolve("remote").resolve("vol1").resolve("requests")), "nothing asked");
+    }
 }
