@@ -21,7 +21,9 @@ interface ApplyFaults {
         /** Each pwrite or zeroing of the replica. */
         REPLICA_WRITE,
         /** Each fdatasync of the replica. */
-        REPLICA_SYNC
+        REPLICA_SYNC,
+        /** The audit log's sync of a group's entries (on the audit thread: an ENOSPC on the audit disk). */
+        AUDIT_SYNC
     }
 
     ApplyFaults NONE = op -> { };

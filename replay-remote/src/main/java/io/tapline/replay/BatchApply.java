@@ -212,6 +212,7 @@ final class BatchApply implements Closeable {
                 auditRecord(fresh.get(i), digests.get(i));
             }
             long a1 = System.nanoTime();
+            faults.before(ApplyFaults.Op.AUDIT_SYNC);
             audit.sync();
             PHASES.auditAppend.add(a1 - a0);
             PHASES.auditSync.add(System.nanoTime() - a1);
@@ -239,11 +240,7 @@ final class BatchApply implements Closeable {
             flushGathered();
             PHASES.replicaWrite.add(System.nanoTime() - w1);
         } catch (IOException | RuntimeException e) {
-            try {
-                await(audited);
-            } catch (IOException | RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            awaitSuppressed(audited, e);
             throw e;
         }
         Future<?> done = syncThread.submit(() -> {
@@ -280,14 +277,25 @@ final class BatchApply implements Closeable {
             await(staged.done);
             PHASES.waitSyncThread.add(System.nanoTime() - t0);
         } catch (IOException | RuntimeException e) {
-            try {
-                await(staged.audited);
-            } catch (IOException | RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            awaitSuppressed(staged.audited, e);
             throw e;
         }
         return staged.outcome;
+    }
+
+    /**
+     * Waits for {@code f} after {@code failure}, adding its own failure to it as suppressed, unless it
+     * is that same failure (the sync thread re-throws the audit's): {@code addSuppressed} of itself
+     * throws, and its IllegalArgumentException would replace the cause an operator must read.
+     */
+    private static void awaitSuppressed(Future<?> f, Exception failure) {
+        try {
+            await(f);
+        } catch (IOException | RuntimeException suppressed) {
+            if (suppressed != failure) {
+                failure.addSuppressed(suppressed);
+            }
+        }
     }
 
     /** Index of the first record at or after {@code from} that {@link ZeroInSteps} takes, or the size. */

@@ -329,6 +329,11 @@ final class VolumeHost {
         return VolumeRole.read(dataDir.resolve(volumeId));
     }
 
+    /** The volume's folder under the replayer's {@code --data}. */
+    Path volumeDir() {
+        return dataDir.resolve(volumeId);
+    }
+
     /**
      * On the executor: makes the replica the volume's primary. Without {@code force} the replica
      * must be consistent and no source connected (a planned promotion loses nothing). The

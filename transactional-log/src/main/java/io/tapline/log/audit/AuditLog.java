@@ -68,6 +68,7 @@ public final class AuditLog implements Closeable {
 
     private static final Logger logger = LoggerFactory.getLogger(AuditLog.class);
 
+    private final Path dir;
     private final FileChannel log;
     private final FileChannel head;
     private long size;
@@ -78,7 +79,8 @@ public final class AuditLog implements Closeable {
     private long trimmedBytes;
     private final MessageDigest sha = sha256();
 
-    private AuditLog(FileChannel log, FileChannel head) {
+    private AuditLog(Path dir, FileChannel log, FileChannel head) {
+        this.dir = dir;
         this.log = log;
         this.head = head;
     }
@@ -102,7 +104,7 @@ public final class AuditLog implements Closeable {
                 StandardOpenOption.WRITE);
         FileChannel head = FileChannel.open(dir.resolve(HEAD), StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
-        AuditLog a = new AuditLog(log, head);
+        AuditLog a = new AuditLog(dir, log, head);
         try {
             if (r.tornTail()) {
                 a.trimmedBytes = log.size() - r.validBytes();
@@ -164,8 +166,12 @@ public final class AuditLog implements Closeable {
         crc.update(b.array(), 8, total - 8);
         b.putInt(4, (int) crc.getValue()).flip();
         long pos = size;
-        while (b.hasRemaining()) {
-            pos += log.write(b, pos);
+        try {
+            while (b.hasRemaining()) {
+                pos += log.write(b, pos);
+            }
+        } catch (IOException e) {
+            throw where(e); // a partial entry past size is overwritten by the next append, trimmed at open
         }
         size = pos;
         entries++;
@@ -179,6 +185,14 @@ public final class AuditLog implements Closeable {
 
     /** Makes the appended entries durable, then the head that counts them. */
     public void sync() throws IOException {
+        try {
+            syncInPlace();
+        } catch (IOException e) {
+            throw where(e);
+        }
+    }
+
+    private void syncInPlace() throws IOException {
         log.force(false);
         ByteBuffer s = ByteBuffer.allocate(SLOT);
         long gen = headGeneration + 1;
@@ -193,6 +207,14 @@ public final class AuditLog implements Closeable {
         }
         head.force(false);
         headGeneration = gen;
+    }
+
+    /**
+     * {@code e} naming this log's folder: a channel's error says only "No space left on device",
+     * and the operator must know which disk to free.
+     */
+    private IOException where(IOException e) {
+        return new IOException("audit log " + dir + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
     }
 
     /** SHA-256 of {@code bytes} ({@link #payloadDigest}). */

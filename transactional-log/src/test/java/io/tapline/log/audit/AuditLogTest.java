@@ -257,4 +257,15 @@ class AuditLogTest {
         assertThrows(AuditException.class, () -> AuditLog.open(vol));
         assertEquals(b.length, Files.size(log), "nothing was dropped");
     }
+
+    @Test
+    void aFailedAppendOrSyncNamesTheLogsFolder() throws IOException {
+        AuditLog a = AuditLog.open(vol);
+        a.close(); // a closed channel fails as a full disk would: with an error that names no file
+        IOException append = assertThrows(IOException.class,
+                () -> a.append(AuditType.RECORD, 11, 0, 0, 4096, 1, 1, null, "w", "d"));
+        assertTrue(append.getMessage().startsWith("audit log " + vol.resolve("audit") + ": "), append.getMessage());
+        IOException sync = assertThrows(IOException.class, a::sync);
+        assertTrue(sync.getMessage().startsWith("audit log " + vol.resolve("audit") + ": "), sync.getMessage());
+    }
 }
