@@ -31,6 +31,8 @@ public final class SnoopPipeline {
     private final SnoopSink sink;
     private final SnoopConfig config;
     private final LunGeometry geometry;
+    /** Every connection's write-nature commands, compared per volume across connections. */
+    private final io.tapline.snoop.volume.ConcurrentOverlaps overlaps;
     private final Map<FlowKey, Connection> connections = new HashMap<>();
     private long segments;
     private long ignoredConnections;
@@ -47,6 +49,7 @@ public final class SnoopPipeline {
         this.sink = sink;
         this.config = config;
         this.geometry = new LunGeometry(config.blockSizeBytes());
+        this.overlaps = new io.tapline.snoop.volume.ConcurrentOverlaps(sink::gap, id -> "id=" + id);
     }
 
     /** One TCP connection: the client-to-server and server-to-client reassemblers. */
@@ -233,14 +236,14 @@ public final class SnoopPipeline {
             }
             SnoopSink sink = volumesOf(flow.destination());
             if (iscsi) {
-                IscsiConnection conn = new IscsiConnection(flow.source(), flow.destination(), sink, geometry);
+                IscsiConnection conn = new IscsiConnection(flow.source(), flow.destination(), sink, geometry, overlaps);
                 toServerSide = conn.initiatorStream();
                 toClientSide = conn.targetStream();
                 if (midStream) {
                     conn.startMidStream();
                 }
             } else {
-                NbdConnection conn = new NbdConnection(flow.source(), flow.destination(), sink);
+                NbdConnection conn = new NbdConnection(flow.source(), flow.destination(), sink, overlaps);
                 toServerSide = conn.clientStream();
                 toClientSide = conn.serverStream();
                 if (midStream) {

@@ -33,12 +33,16 @@ public final class RecordingSink implements SnoopSink {
     @Override
     public void gap(VolumeKey volume, long offsetBytes, long lengthBytes, String reason) {
         events.add(new Event("GAP", volume, offsetBytes, lengthBytes, 0, null));
+        gapReasons.add(reason);
     }
 
     @Override
     public void readSeen(VolumeKey volume) {
         events.add(new Event("READ", volume, 0, 0, 0, null));
     }
+
+    /** Each GAP's reason, in order. */
+    public final List<String> gapReasons = new java.util.ArrayList<>();
 
     /** The events of one kind, in order. */
     public List<Event> of(String kind) {

@@ -51,6 +51,8 @@ public final class IscsiConnection {
     private final LunGeometry geometry;
     private final TaskCommitter committer;
     private final ConcurrentOverlaps overlaps;
+    /** Names a task in a GAP's reason, with this connection. */
+    private final java.util.function.LongFunction<String> ittName;
     private final IscsiPduDecoder fromInitiator;
     private final IscsiPduDecoder fromTarget;
     private final Map<Integer, IscsiTask> tasks = new HashMap<>();
@@ -67,13 +69,22 @@ public final class IscsiConnection {
     private String dataDigest = "None";
     private long pdus;
 
+    /** A connection of its own (tests): its overlaps compared with no other connection's. */
     public IscsiConnection(String initiatorAddress, String targetAddress, SnoopSink sink, LunGeometry geometry) {
+        this(initiatorAddress, targetAddress, sink, geometry,
+                new ConcurrentOverlaps(sink::gap, itt -> "itt=0x" + Integer.toHexString((int) itt)));
+    }
+
+    /** @param overlaps the capture's, shared by every connection: a LUN's writes on two sessions are compared */
+    public IscsiConnection(String initiatorAddress, String targetAddress, SnoopSink sink, LunGeometry geometry,
+            ConcurrentOverlaps overlaps) {
         this.initiatorAddress = initiatorAddress;
         this.targetAddress = targetAddress;
         this.sink = sink;
         this.geometry = geometry;
         this.committer = new TaskCommitter(sink, geometry);
-        this.overlaps = new ConcurrentOverlaps(sink::gap, itt -> "itt=0x" + Integer.toHexString((int) itt));
+        this.overlaps = overlaps;
+        this.ittName = itt -> "itt=0x" + Integer.toHexString((int) itt) + " conn=" + initiatorAddress;
         this.fromInitiator = new IscsiPduDecoder(true, new Side(true));
         this.fromTarget = new IscsiPduDecoder(false, new Side(false));
     }
@@ -203,7 +214,7 @@ public final class IscsiConnection {
     /** A write-nature task's outcome is known: compared with the overlapping ones that were in flight with it. */
     private void ended(IscsiTask t) {
         if (t.overlapTicket != 0) {
-            overlaps.ended(t.overlapTicket, t.volume, committer.ranges(t), t.itt);
+            overlaps.ended(t.overlapTicket, t.volume, committer.ranges(t), t.itt, ittName);
         }
     }
 

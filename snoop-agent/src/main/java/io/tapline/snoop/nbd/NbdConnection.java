@@ -74,6 +74,8 @@ public final class NbdConnection {
     private int earlyReplyCount;
     private boolean clientEnded;
     private final ConcurrentOverlaps overlaps;
+    /** Names a request in a GAP's reason, with this connection. */
+    private final java.util.function.LongFunction<String> cookieName;
     private String export = "";
     private long sizeBytes = -1;
     private boolean exportNameSent;
@@ -83,11 +85,18 @@ public final class NbdConnection {
     private boolean lossSeen;
     private VolumeKey volume;
 
+    /** A connection of its own (tests): its overlaps compared with no other connection's. */
     public NbdConnection(String clientAddress, String serverAddress, SnoopSink sink) {
+        this(clientAddress, serverAddress, sink, new ConcurrentOverlaps(sink::gap, cookie -> "cookie=" + cookie));
+    }
+
+    /** @param overlaps the capture's, shared by every connection: a volume's writes on two connections are compared */
+    public NbdConnection(String clientAddress, String serverAddress, SnoopSink sink, ConcurrentOverlaps overlaps) {
         this.clientAddress = clientAddress;
         this.serverAddress = serverAddress;
         this.sink = sink;
-        this.overlaps = new ConcurrentOverlaps(sink::gap, cookie -> "cookie=" + cookie);
+        this.overlaps = overlaps;
+        this.cookieName = cookie -> "cookie=" + cookie + " conn=" + clientAddress;
         this.requests = new NbdRequestDecoder(this);
         this.replies = new NbdReplyDecoder(this);
     }
@@ -229,7 +238,7 @@ public final class NbdConnection {
     private void endedInFlight(VolumeKey v, InFlight f) {
         if (f.ticket >= 0) {
             NbdRequest r = f.request;
-            overlaps.ended(f.ticket, v, new long[] {r.offsetBytes(), r.lengthBytes()}, r.cookie());
+            overlaps.ended(f.ticket, v, new long[] {r.offsetBytes(), r.lengthBytes()}, r.cookie(), cookieName);
             f.ticket = -1;
         }
     }

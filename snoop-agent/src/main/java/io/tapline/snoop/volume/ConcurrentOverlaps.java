@@ -16,9 +16,12 @@ import java.util.function.LongFunction;
  *
  * <p>Each command takes a ticket when it is sent ({@link #sent}) and hands it back with its ranges
  * when its outcome is known ({@link #ended}), at which point it is compared with the commands of the
- * same volume that ended while it was outstanding. A range of length {@link SnoopSink#WHOLE_VOLUME}
- * is the whole volume. Called once per write completion: nothing is formatted unless a GAP is
- * recorded. Not thread-safe: one connection's capture thread.
+ * same volume that ended while it was outstanding, on any connection: one instance serves every
+ * connection of a capture, since two hosts, NBD multi-conn clients (nbdcopy {@code --connections},
+ * QEMU) and iSCSI sessions over two portals reach one volume over several connections, and their
+ * server orders what is in flight together as it likes. A range of length
+ * {@link SnoopSink#WHOLE_VOLUME} is the whole volume. Called once per write completion: nothing is
+ * formatted unless a GAP is recorded. Not thread-safe: the capture thread.
  */
 public final class ConcurrentOverlaps {
     /** Where a range whose order is unknown goes. */
@@ -28,7 +31,7 @@ public final class ConcurrentOverlaps {
     }
 
     /** A command that ended, in the order they ended. */
-    private record Ended(VolumeKey volume, long endedTick, long[] ranges, long id) {
+    private record Ended(VolumeKey volume, long endedTick, long[] ranges, long id, LongFunction<String> names) {
     }
 
     /** Ended commands kept at most: past it the oldest outstanding one stops being followed. */
@@ -68,6 +71,11 @@ public final class ConcurrentOverlaps {
      * of them that a command which ended while this one was outstanding also changed.
      */
     public void ended(long ticket, VolumeKey volume, long[] ranges, long id) {
+        ended(ticket, volume, ranges, id, names);
+    }
+
+    /** As {@link #ended(long, VolumeKey, long[], long)}, {@code names} naming the command (with its connection) in a GAP. */
+    public void ended(long ticket, VolumeKey volume, long[] ranges, long id, LongFunction<String> names) {
         if (givenUp.remove(ticket)) {
             // Answered after so many others that they were not all kept: any of them may overlap it.
             for (int i = 0; i + 1 < ranges.length; i += 2) {
@@ -82,23 +90,23 @@ public final class ConcurrentOverlaps {
         long endedTick = ++tick;
         for (Ended other : ended) {
             if (other.endedTick > ticket && other.volume.equals(volume)) {
-                intersect(volume, ranges, id, other);
+                intersect(volume, ranges, id, names, other);
             }
         }
         if (ranges.length > 0) {
-            ended.addLast(new Ended(volume, endedTick, ranges, id));
+            ended.addLast(new Ended(volume, endedTick, ranges, id, names));
         }
         prune();
     }
 
-    private void intersect(VolumeKey volume, long[] ranges, long id, Ended other) {
+    private void intersect(VolumeKey volume, long[] ranges, long id, LongFunction<String> names, Ended other) {
         for (int i = 0; i + 1 < ranges.length; i += 2) {
             for (int j = 0; j + 1 < other.ranges.length; j += 2) {
                 long from = Math.max(ranges[i], other.ranges[j]);
                 long to = Math.min(end(ranges, i), end(other.ranges, j));
                 if (from < to) {
                     gaps.gap(volume, from, to - from, "overlapping writes in flight together, the target may have"
-                            + " applied them in another order than it answered them: " + names.apply(other.id)
+                            + " applied them in another order than it answered them: " + other.names.apply(other.id)
                             + " and " + names.apply(id));
                 }
             }

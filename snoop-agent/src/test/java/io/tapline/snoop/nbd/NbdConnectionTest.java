@@ -5,6 +5,7 @@ import io.tapline.nbd.NbdFlags;
 import io.tapline.nbd.NbdOption;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.log.CaptureRecord;
 import io.tapline.snoop.RecordingSink;
@@ -35,6 +36,10 @@ class NbdConnectionTest {
     }
 
     private void handshake() {
+        handshake(conn);
+    }
+
+    private static void handshake(NbdConnection conn) {
         byteByByte(conn.serverStream(), ByteBuffer.allocate(18).putLong(0x4e42444d41474943L).putLong(IHAVEOPT)
                 .putShort((short) 3).array());
         byte[] name = "disk".getBytes(StandardCharsets.UTF_8);
@@ -44,6 +49,11 @@ class NbdConnectionTest {
     }
 
     private void request(int flags, int type, long cookie, long offset, int length, byte[] data) {
+        request(conn, flags, type, cookie, offset, length, data);
+    }
+
+    private static void request(NbdConnection conn, int flags, int type, long cookie, long offset, int length,
+            byte[] data) {
         ByteBuffer b = ByteBuffer.allocate(28 + (data == null ? 0 : data.length)).putInt(REQUEST_MAGIC)
                 .putShort((short) flags).putShort((short) type).putLong(cookie).putLong(offset).putInt(length);
         if (data != null) {
@@ -53,6 +63,10 @@ class NbdConnectionTest {
     }
 
     private void simpleReply(long cookie, int error) {
+        simpleReply(conn, cookie, error);
+    }
+
+    private static void simpleReply(NbdConnection conn, long cookie, int error) {
         byteByByte(conn.serverStream(), ByteBuffer.allocate(16).putInt(0x67446698).putInt(error).putLong(cookie).array());
     }
 
@@ -110,6 +124,33 @@ class NbdConnectionTest {
         assertEquals(8192, gaps.get(1).offsetBytes(), "0x33 with 0x22");
         assertEquals(4096, gaps.get(1).lengthBytes());
         assertEquals("GAP", sink.events.get(sink.events.size() - 1).kind(), "after the records");
+    }
+
+    @Test
+    void overlappingWritesOfTwoConnectionsInFlightTogetherLeaveAGap() {
+        // Two connections of one export (NBD multi-conn, two hosts): the server may order their writes
+        // as it likes, as for one connection's (probe R D1: nbdkit applied a WRITE_ZEROES before a
+        // WRITE of another connection that it answered first).
+        io.tapline.snoop.volume.ConcurrentOverlaps shared = new io.tapline.snoop.volume.ConcurrentOverlaps(sink::gap,
+                id -> "#" + id);
+        NbdConnection one = new NbdConnection("127.0.0.1:50001", "127.0.0.1:10809", sink, shared);
+        NbdConnection two = new NbdConnection("127.0.0.1:50002", "127.0.0.1:10809", sink, shared);
+        handshake(one);
+        handshake(two);
+        byte[] a = new byte[8192];
+        java.util.Arrays.fill(a, (byte) 'a');
+        request(one, 0, NbdCommand.WRITE.wireValue(), 1, 0, a.length, a); // 0..8K
+        request(two, 0, NbdCommand.WRITE_ZEROES.wireValue(), 1, 4096, 8192, null); // 4K..12K, same cookie, other conn
+        simpleReply(two, 1, 0);
+        simpleReply(one, 1, 0);
+        request(two, 0, NbdCommand.TRIM.wireValue(), 2, 0, 4096, null); // after both replies: ordered
+        simpleReply(two, 2, 0);
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(1, gaps.size(), sink.events.toString());
+        assertEquals(4096, gaps.get(0).offsetBytes());
+        assertEquals(4096, gaps.get(0).lengthBytes());
+        String reason = sink.gapReasons.get(0);
+        assertTrue(reason.contains("conn=127.0.0.1:50001") && reason.contains("conn=127.0.0.1:50002"), reason);
     }
 
     @Test
