@@ -44,6 +44,14 @@ public final class SnoopPipeline {
     private final java.util.Set<Integer> learnedIscsiPorts = new java.util.HashSet<>();
     /** The volumes each decoded server endpoint ({@code host:port}) served, for the ignored connections' GAPs. */
     private final Map<String, java.util.Set<VolumeKey>> volumesByServer = new HashMap<>();
+    /**
+     * Stand-in volumes: those of connections joined mid-stream, whose login or handshake (the IQN,
+     * the export name) the capture never showed, named after their server instead. Their writes
+     * belong to one of that server's named volumes, which one is unknown.
+     */
+    private final java.util.Set<VolumeKey> standIns = new java.util.HashSet<>();
+    /** Servers whose stand-in volumes carried writes: a named volume of theirs seen later may lack them. */
+    private final java.util.Set<String> serversWithUnattributedWrites = new java.util.HashSet<>();
 
     public SnoopPipeline(SnoopSink sink, SnoopConfig config) {
         this.sink = sink;
@@ -133,6 +141,16 @@ public final class SnoopPipeline {
         return config.iscsiPorts().contains(port) || learnedIscsiPorts.contains(port);
     }
 
+    private static boolean changesData(io.tapline.log.RecordKind kind) {
+        return kind == io.tapline.log.RecordKind.WRITE || kind == io.tapline.log.RecordKind.WRITE_ZEROES
+                || kind == io.tapline.log.RecordKind.DISCARD;
+    }
+
+    /** Whether a stand-in volume's writes may be {@code named}'s: any NBD export of the server, an iSCSI target's same LUN. */
+    private static boolean mayBe(VolumeKey standIn, VolumeKey named) {
+        return standIn.bus() == named.bus() && (standIn.bus() == io.tapline.log.Bus.NBD || standIn.unit().equals(named.unit()));
+    }
+
     /** End of capture: every held byte is delivered (holes as gaps) and every stream ended. */
     public void finish() {
         for (Connection c : new ArrayList<>(connections.values())) {
@@ -169,20 +187,49 @@ public final class SnoopPipeline {
         return ignoredConnections;
     }
 
-    /** The pipeline's sink, noting each volume the server at {@code endpoint} serves. */
-    private SnoopSink volumesOf(String endpoint) {
+    /**
+     * The pipeline's sink for one connection, noting each volume the server at {@code endpoint}
+     * serves. A connection joined mid-stream ({@code midStream}) reports stand-in volumes: each of
+     * their writes is a GAP on the server's named volumes it may belong to, and a named volume
+     * first seen after such writes gets a whole-volume GAP (probe R D3: with {@code --iscsi-port}
+     * a joined host's writes went to a portal-named volume, and the IQN-named volume of the same
+     * LUN was reported consistent without them).
+     */
+    private SnoopSink volumesOf(String endpoint, boolean midStream) {
         java.util.Set<VolumeKey> volumes = volumesByServer.computeIfAbsent(endpoint, e -> new java.util.HashSet<>());
         return new SnoopSink() {
             @Override
             public void geometry(VolumeKey volume, long sizeBytes, int blockSizeBytes) {
-                volumes.add(volume);
+                if (midStream) {
+                    standIns.add(volume);
+                }
+                boolean first = volumes.add(volume);
                 sink.geometry(volume, sizeBytes, blockSizeBytes);
+                if (first && !standIns.contains(volume) && serversWithUnattributedWrites.contains(endpoint)) {
+                    sink.gap(volume, 0, SnoopSink.WHOLE_VOLUME, "a connection to this volume's server (" + endpoint
+                            + ") was joined mid-stream: its writes, recorded under a stand-in name, may belong to"
+                            + " this volume");
+                }
             }
 
             @Override
             public void completed(VolumeKey volume, io.tapline.log.RecordKind kind, long offsetBytes, long lengthBytes,
                     int flags, io.tapline.log.Provenance provenance, byte[] payload) {
                 sink.completed(volume, kind, offsetBytes, lengthBytes, flags, provenance, payload);
+                if (midStream && standIns.contains(volume) && lengthBytes > 0 && changesData(kind)) {
+                    serversWithUnattributedWrites.add(endpoint);
+                    for (VolumeKey named : volumes) {
+                        if (!standIns.contains(named) && mayBe(volume, named)) {
+                            boolean sameUnits = volume.bus() == io.tapline.log.Bus.NBD
+                                    || geometry.blockSize(named) == geometry.blockSize(volume);
+                            sink.gap(named, sameUnits ? offsetBytes : 0,
+                                    sameUnits ? lengthBytes : SnoopSink.WHOLE_VOLUME,
+                                    "a write of a connection joined mid-stream (" + volume + ", its "
+                                            + (volume.bus() == io.tapline.log.Bus.NBD ? "export" : "target")
+                                            + " never seen) may belong to this volume");
+                        }
+                    }
+                }
             }
 
             @Override
@@ -234,7 +281,7 @@ public final class SnoopPipeline {
             if (!midStream) {
                 (iscsi ? learnedIscsiPorts : learnedNbdPorts).add(flow.dstPort());
             }
-            SnoopSink sink = volumesOf(flow.destination());
+            SnoopSink sink = volumesOf(flow.destination(), midStream);
             if (iscsi) {
                 IscsiConnection conn = new IscsiConnection(flow.source(), flow.destination(), sink, geometry, overlaps);
                 toServerSide = conn.initiatorStream();

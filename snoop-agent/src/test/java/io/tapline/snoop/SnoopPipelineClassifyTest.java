@@ -8,6 +8,7 @@ import io.tapline.nbd.NbdOption;
 import io.tapline.snoop.tcp.FlowKey;
 import io.tapline.snoop.tcp.TcpSegment;
 import io.tapline.snoop.volume.SnoopSink;
+import io.tapline.snoop.volume.VolumeKey;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -138,6 +139,53 @@ class SnoopPipelineClassifyTest {
         assertEquals(1, gaps.size(), sink.events.toString());
         assertEquals(SnoopSink.WHOLE_VOLUME, gaps.get(0).lengthBytes());
         assertEquals(1, sink.of("WRITE").size());
+    }
+
+    @Test
+    void writesOfAConnectionJoinedMidStreamAreGapsOnTheNamedVolumesTheyMayBelongTo() {
+        // probe R D3: a host connected before the capture began, on a port the configuration names
+        // (decoded under a stand-in name, its export never seen), and one whose handshake is seen.
+        Side named = new Side(flow(40010, 10809), 1000);
+        Side namedServer = new Side(flow(10809, 40010), 9000);
+        named.syn(false);
+        namedServer.syn(true);
+        namedServer.send(greeting());
+        named.send(clientFlagsAndExportName());
+        namedServer.send(exportReply());
+        named.send(write(1, 0, new byte[512]));
+        namedServer.send(reply(1));
+        Side joined = new Side(flow(40011, 10809), 5000);
+        Side joinedServer = new Side(flow(10809, 40011), 7000);
+        joined.send(write(9, 8192, new byte[4096]));
+        joinedServer.send(reply(9));
+        pipeline.finish();
+        VolumeKey disk = VolumeKey.nbd("127.0.0.1:10809", "disk");
+        List<RecordingSink.Event> diskGaps = sink.of("GAP").stream().filter(e -> e.volume().equals(disk)).toList();
+        assertEquals(1, diskGaps.size(), sink.events.toString());
+        assertEquals(8192, diskGaps.get(0).offsetBytes(), "the joined connection's write, as a GAP on the named export");
+        assertEquals(4096, diskGaps.get(0).lengthBytes());
+    }
+
+    @Test
+    void aNamedVolumeFirstSeenAfterAJoinedConnectionWroteGetsAWholeVolumeGap() {
+        Side joined = new Side(flow(40012, 10809), 5000);
+        Side joinedServer = new Side(flow(10809, 40012), 7000);
+        joined.send(write(9, 8192, new byte[4096]));
+        joinedServer.send(reply(9));
+        Side named = new Side(flow(40013, 10809), 1000);
+        Side namedServer = new Side(flow(10809, 40013), 9000);
+        named.syn(false);
+        namedServer.syn(true);
+        namedServer.send(greeting());
+        named.send(clientFlagsAndExportName());
+        namedServer.send(exportReply());
+        named.send(write(1, 0, new byte[512]));
+        namedServer.send(reply(1));
+        pipeline.finish();
+        VolumeKey disk = VolumeKey.nbd("127.0.0.1:10809", "disk");
+        List<RecordingSink.Event> diskGaps = sink.of("GAP").stream().filter(e -> e.volume().equals(disk)).toList();
+        assertEquals(1, diskGaps.size(), sink.events.toString());
+        assertEquals(SnoopSink.WHOLE_VOLUME, diskGaps.get(0).lengthBytes());
     }
 
     @Test

@@ -24,7 +24,8 @@ public final class LunGeometry {
         this.defaultBlockSizeBytes = defaultBlockSizeBytes;
     }
 
-    int blockSize(VolumeKey volume) {
+    /** The LUN's logical block size: READ CAPACITY's, one inferred from a write, or the configured default. */
+    public int blockSize(VolumeKey volume) {
         return blockSizes.getOrDefault(volume, defaultBlockSizeBytes);
     }
 
