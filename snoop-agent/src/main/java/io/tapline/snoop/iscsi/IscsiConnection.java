@@ -332,12 +332,20 @@ public final class IscsiConnection {
         }
         Provenance p = new Provenance(Bus.ISCSI, initiatorAddress, targetName != null ? targetName : targetAddress,
                 itt & 0xFFFF_FFFFL, task.cmdSn, task.command.opcode());
-        if (response == 0 && status == CHECK_CONDITION && SenseData.refusedWithoutAlteringTheMedium(senseSegment)) {
+        SenseData.Verdict sense = response == 0 && status == CHECK_CONDITION ? SenseData.verdict(senseSegment) : null;
+        if (sense == SenseData.Verdict.NOT_PROCESSED) {
             // SPC-4: an invalid CDB (ILLEGAL REQUEST: an LBA out of range, an invalid field or
-            // opcode) terminates the command without altering the medium: nothing to mark.
+            // opcode), or a UNIT ATTENTION, terminates the command without altering the medium.
             ended(task);
             recycle(task);
             return;
+        }
+        if (sense == SenseData.Verdict.DEFERRED_ERROR) {
+            // An earlier command the target answered (a write it acknowledged from its cache) failed:
+            // which one is unknown, so every range of the LUN is in doubt.
+            sink.gap(task.volume, 0, SnoopSink.WHOLE_VOLUME, "the target reported a deferred error (an earlier"
+                    + " write it had answered may not be on its medium): itt=0x" + Integer.toHexString(itt) + " conn="
+                    + initiatorAddress);
         }
         if (response != 0 || status != 0) {
             unconfirmed(task, "response=" + response + " status=0x" + Integer.toHexString(status));

@@ -92,9 +92,14 @@ class IscsiConnectionTest {
 
     /** A SCSI Response with CHECK CONDITION and fixed-format sense data: {@code key}, {@code asc}. */
     private void checkCondition(int itt, int key, int asc) {
+        checkCondition(itt, 0x70, key, asc);
+    }
+
+    /** As above, with response code {@code code} (0x70 current, 0x71 deferred). */
+    private void checkCondition(int itt, int code, int key, int asc) {
         byte[] sense = new byte[2 + 18];
         sense[1] = 18;
-        sense[2] = 0x70;
+        sense[2] = (byte) code;
         sense[2 + 2] = (byte) key;
         sense[2 + 7] = 10;
         sense[2 + 12] = (byte) asc;
@@ -120,6 +125,28 @@ class IscsiConnectionTest {
         checkCondition(3, 0x03, 0x11);
         assertEquals(2, sink.of("GAP").size(), "a medium error is no proof");
         assertEquals(List.of(), sink.of("WRITE"));
+    }
+
+    /**
+     * SPC-4 §5.14: a command answered UNIT ATTENTION was terminated instead of processed (tgtd's
+     * "power on or reset" on a new session's first command: probe R D2); a deferred error reports
+     * an earlier command that failed, which one unknown: a whole-volume GAP.
+     */
+    @Test
+    void aUnitAttentionLeavesNoGapADeferredErrorPutsTheWholeVolumeInDoubt() {
+        command(1, write10(8, 2), filled(2 * BS, 0x11));
+        checkCondition(1, 0x06, 0x29);
+        assertEquals(List.of(), sink.of("GAP"), "UNIT ATTENTION: the write was not processed");
+        command(2, write10(8, 2), filled(2 * BS, 0x11));
+        response(2);
+        assertEquals(1, sink.of("WRITE").size(), "the retried write is kept");
+        command(3, write10(16, 2), filled(2 * BS, 0x22));
+        checkCondition(3, 0x71, 0x06, 0x29);
+        List<RecordingSink.Event> gaps = sink.of("GAP");
+        assertEquals(SnoopSink.WHOLE_VOLUME, gaps.get(0).lengthBytes(), "deferred: an earlier write may be missing");
+        command(4, write10(24, 2), filled(2 * BS, 0x33));
+        checkCondition(4, 0x71, 0x01, 0x17); // deferred RECOVERED ERROR: the data was recovered
+        assertEquals(gaps.size() + 1, sink.of("GAP").size(), "only this write's own range, as any failed status");
     }
 
     /**
