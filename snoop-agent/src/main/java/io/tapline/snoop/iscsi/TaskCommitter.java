@@ -107,7 +107,15 @@ final class TaskCommitter {
     }
 
     private void write(IscsiTask task, Provenance p, long offset, long length, long dataStart) {
-        if (!task.complete() || task.expectedBytes != dataStart + length) {
+        if (task.complete() && task.expectedBytes != dataStart + length) {
+            // The host's Expected Data Transfer Length is not what the CDB's blocks need (a residual
+            // over- or underflow): what the target wrote past the data it got is its own choice.
+            sink.gap(task.volume, offset, length, "write's Expected Data Transfer Length " + task.expectedBytes
+                    + " bytes differs from the " + (dataStart + length) + " bytes its CDB names: itt=0x"
+                    + Integer.toHexString(task.itt));
+            return;
+        }
+        if (!task.complete()) {
             incomplete(task, offset, length);
             return;
         }

@@ -2,6 +2,7 @@ package io.tapline.snoop.iscsi;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tapline.snoop.RecordingSink;
 import io.tapline.snoop.volume.SnoopSink;
@@ -125,6 +126,17 @@ class IscsiConnectionTest {
         checkCondition(3, 0x03, 0x11);
         assertEquals(2, sink.of("GAP").size(), "a medium error is no proof");
         assertEquals(List.of(), sink.of("WRITE"));
+    }
+
+    /** An EDTL short of the CDB's blocks (the target reports a residual): a GAP that says so, not "not fully captured". */
+    @Test
+    void aWriteWhoseTransferLengthDiffersFromItsCdbIsAGapNamingTheMismatch() {
+        command(1, write10(8, 2), filled(BS, 0x11)); // 2 blocks named, 1 block's data announced and sent
+        response(1);
+        assertEquals(List.of(), sink.of("WRITE"));
+        assertEquals(2L * BS, sink.of("GAP").get(0).lengthBytes());
+        assertTrue(sink.gapReasons.get(0).contains("Expected Data Transfer Length " + BS + " bytes differs from the "
+                + 2 * BS + " bytes its CDB names"), sink.gapReasons.get(0));
     }
 
     /**
