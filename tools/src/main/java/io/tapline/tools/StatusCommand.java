@@ -126,12 +126,18 @@ final class StatusCommand implements Callable<Integer> {
         return c.snapshot();
     }
 
+    /** Whether a live snoop runs on this buffer: it opens a volume again only once its traffic shows. */
+    private boolean liveSnoop;
+
     /** When this command started: a live snoop must have decoded everything captured before it. */
     private long askedAtMillis = System.currentTimeMillis();
 
     private Map<String, Object> snapshot() throws IOException {
         List<Map<String, Object>> volumes = new ArrayList<>();
         boolean synced = true;
+        CaptureStatusFile snoop = CaptureStatusFile.read(buffer);
+        liveSnoop = snoop != null && snoop.running()
+                && System.currentTimeMillis() - snoop.updatedAtMillis() < CaptureStatusFile.FRESH_MILLIS;
         for (Path dir : volumeDirs()) {
             BufferStatus s = CaptureBuffer.readStatus(dir);
             Map<String, Object> v = volumeReport(dir, s);
@@ -186,6 +192,13 @@ final class StatusCommand implements Callable<Integer> {
             String lastError = link == null || link.lastError() == null || link.lastError().isBlank() ? null
                     : link.lastError();
             ReplicaView replica = ReplicaView.of(link, lastError, e.getValue(), s.lastSequence(), fresh);
+            if (link == null && liveSnoop && io.tapline.log.ExclusiveLock.holder(
+                    dir.resolve(CaptureBuffer.LOCK_FILE)) == io.tapline.log.ExclusiveLock.NOBODY) {
+                // Not a remote taken off the configuration: the snoop has not met this volume since it started.
+                replica = new ReplicaView(replica.state(), "the running snoop has not seen this volume on the wire"
+                        + " since it started: it ships it again once its traffic shows (its first record then is a"
+                        + " whole-volume GAP, resynced)", replica.applied());
+            }
             r.put("remote", e.getKey());
             r.put("address", link == null ? null : link.address());
             r.put("replica", replica.state());

@@ -566,4 +566,23 @@ class TaplineCliTest {
         assertTrue(o.err().contains("volume vol1 is not in a split brain on this node (secondary of generation"), o.err());
         assertTrue(!java.nio.file.Files.exists(dir.resolve("remote").resolve("vol1").resolve("requests")), "nothing asked");
     }
+
+    @Test
+    void aVolumeALiveSnoopHasNotMetSinceItStartedIsNotCalledTakenOffTheConfiguration() throws Exception {
+        Path volumeDir = dir.resolve("buffer/vol1");
+        try (io.tapline.log.buffer.CaptureBuffer buffer = io.tapline.log.buffer.CaptureBuffer.open(volumeDir, "vol1",
+                io.tapline.log.buffer.BufferConfig.DEFAULT)) {
+            buffer.registerRemote("127.0.0.1_39073");
+            buffer.append(io.tapline.log.RecordKind.WRITE, 0, 512, 0, io.tapline.log.Provenance.INTERNAL, new byte[512]);
+            buffer.sync();
+            buffer.acknowledge("127.0.0.1_39073", 1);
+        }
+        Outcome before = run("status", "--buffer", dir.resolve("buffer").toString());
+        assertTrue(before.out().contains("taken off its configuration"), "no snoop runs: " + before.out());
+        long now = System.currentTimeMillis();
+        new CaptureStatusFile(10, now, now, now, 0, true, now).write(dir.resolve("buffer")); // probe R D4
+        Outcome o = run("status", "--buffer", dir.resolve("buffer").toString());
+        assertTrue(o.out().contains("the running snoop has not seen this volume on the wire since it started"), o.out());
+        assertTrue(!o.out().contains("forget-remote"), o.out());
+    }
 }
