@@ -36,6 +36,17 @@ public final class DurableFiles {
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(ch, content.duplicate(), 0);
             ch.force(true);
+        } catch (java.nio.file.FileSystemException e) {
+            throw e; // names its file already
+        } catch (IOException e) {
+            // A channel's errno ("No space left on device") names no file: an operator must know
+            // which disk to free. The half-written replacement is not left behind.
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the original error is the one to report
+            }
+            throw new IOException(tmp + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
         }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         syncDirectory(target.toAbsolutePath().getParent());

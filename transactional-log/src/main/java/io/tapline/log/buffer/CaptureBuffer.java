@@ -94,6 +94,8 @@ public final class CaptureBuffer implements Closeable {
     private volatile String capturePaused = "";
     private long storageRetryAtNanos;
     private static final long STORAGE_RETRY_NANOS = 1_000_000_000L;
+    /** Free bytes a storage error's retry wants on the buffer's file system before it leaves FULL. */
+    static final long RETRY_ROOM_BYTES = 4L << 20;
     private final ConcurrentSkipListMap<Long, CaptureSegment> segments = new ConcurrentSkipListMap<>();
 
     // Writer state, guarded by this.
@@ -674,15 +676,15 @@ public final class CaptureBuffer implements Closeable {
 
     private CaptureRecord appendOrTrack(RecordKind kind, long offsetBytes, long lengthBytes, int flags,
             Provenance provenance, byte[] data) throws IOException {
+        long size = encodedSize(provenance, data.length);
         if (lost.full()) {
             if (retainedBytes >= config.highWaterBytes()
-                    || !storageError.isEmpty() && System.nanoTime() < storageRetryAtNanos) {
+                    || !storageError.isEmpty() && System.nanoTime() < storageRetryAtNanos || !roomToRetry(size)) {
                 track(kind, offsetBytes, lengthBytes);
                 return null;
             }
             appendGap();
         }
-        long size = encodedSize(provenance, data.length);
         boolean roll = needsRoll(size);
         if (retainedBytes + size + (roll ? SegmentHeader.FIXED_BYTES + volumeIdBytes : 0) > config.maxBytes()) {
             log.warn("capture buffer FULL, writes are no longer captured volume={} seq={} retainedBytes={} "
@@ -721,7 +723,7 @@ public final class CaptureBuffer implements Closeable {
             return true;
         }
         if (!capturePaused.isEmpty() || retainedBytes >= config.highWaterBytes()
-                || !storageError.isEmpty() && System.nanoTime() < storageRetryAtNanos) {
+                || !storageError.isEmpty() && System.nanoTime() < storageRetryAtNanos || !roomToRetry(0)) {
             return false;
         }
         try {
@@ -736,6 +738,30 @@ public final class CaptureBuffer implements Closeable {
             storageError = "";
         }
         return true;
+    }
+
+    /**
+     * Whether a storage error's retry may leave FULL: the buffer's file system has room for the
+     * record and more ({@link #RETRY_ROOM_BYTES}). The GAP that leaves FULL is ~100 bytes and fits in
+     * a segment's last block on a 100 % full file system, so without this FULL was left and entered
+     * again at every host write, and the metrics said DATA most of the time (probe O O4). FULL by
+     * the buffer's own bounds (no storage error) asks nothing of the file system.
+     */
+    private boolean roomToRetry(long recordBytes) {
+        if (storageError.isEmpty()) {
+            return true;
+        }
+        long usable;
+        try {
+            usable = Files.getFileStore(dir).getUsableSpace();
+        } catch (IOException e) {
+            return true; // cannot tell: the append itself will
+        }
+        if (usable >= Math.max(RETRY_ROOM_BYTES, 2 * recordBytes)) {
+            return true;
+        }
+        storageRetryAtNanos = System.nanoTime() + STORAGE_RETRY_NANOS;
+        return false;
     }
 
     /** A write-nature record that was not stored: remembered as lost (FULL) and its chunks tracked. */

@@ -66,7 +66,19 @@ final class LostWrites {
                 lost.rangeUnknown = true;
             }
         }
-        lost.replaceDurably();
+        try {
+            lost.replaceDurably();
+        } catch (IOException e) {
+            if (!Files.exists(lost.file)) {
+                throw new IOException("capture buffer state " + lost.file + ": " + e.getMessage(), e);
+            }
+            // A full file system refuses the new file but not an overwrite of this one's blocks: the
+            // wedge must start (its host needs its disk) and go FULL, not stop (a torn overwrite
+            // reads as "range unknown": a whole-volume GAP, never a lost write).
+            log.warn("buffer state rewritten in place volume={} file={}: {}", volumeId, lost.file, e.toString());
+            lost.inPlace = FileChannel.open(lost.file, StandardOpenOption.WRITE);
+            lost.writeInPlaceDurably(lost.state());
+        }
         return lost;
     }
 
@@ -127,14 +139,25 @@ final class LostWrites {
         dirty = true;
     }
 
-    /** Forgets the lost writes once a durable GAP record covers them. */
+    /**
+     * Forgets the lost writes once a durable GAP record covers them: the state file first, in place
+     * (a full file system has no block for a new one), then memory. Until the file says so the
+     * buffer stays FULL, for its status readers as for itself (memory cleared before a failed
+     * rewrite left status saying FULL for good while appends went on: probe O O8).
+     */
     synchronized void gapAppended() throws IOException {
+        writeInPlaceDurably(new BufferState(volumeId, config, 0, 0, 0, false, gapRecords + 1));
         count = 0;
         minOffsetBytes = Long.MAX_VALUE;
         maxEndBytes = 0;
         rangeUnknown = false;
         gapRecords++;
-        replaceDurably();
+    }
+
+    private void writeInPlaceDurably(BufferState state) throws IOException {
+        DurableFiles.writeFully(inPlace, state.encode(), 0);
+        inPlace.force(false);
+        dirty = false;
     }
 
     synchronized long count() {
