@@ -183,6 +183,12 @@ public sealed interface JourneyMessage {
         public static final int DEMOTE = 4;
         /** PROMOTE flag: promote even when the replica is behind, out of sync or its source is connected. */
         public static final long FORCE = 1;
+        /**
+         * DEMOTE flag: a switchover's hand-over. The demotion waits for every write of the fenced host
+         * to reach the remotes; when they do not all arrive in time the volume stays primary and serves
+         * its host again (without it, a promoted volume is demoted anyway, its writes kept aside).
+         */
+        public static final long HAND_OVER = 1;
 
         /** PROMOTE value: {@code flags} with the lowest generation the promotion may start (bits 8 and up). */
         public static long promoteValue(long flags, long minimumGeneration) {

@@ -87,7 +87,7 @@ final class AdminHandler {
                         done(true, h.role().generation(), m);
                     }
                     case AdminRequest.DEMOTE -> {
-                        String m = h.demote(req.actor());
+                        String m = h.demote(req.actor(), (req.value() & AdminRequest.HAND_OVER) != 0);
                         done(true, h.role().generation(), m);
                     }
                     case AdminRequest.ROLLBACK -> {

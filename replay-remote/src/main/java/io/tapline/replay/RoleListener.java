@@ -16,7 +16,7 @@ public interface RoleListener {
         }
 
         @Override
-        public String demoting(String volumeId, Path volumeDir, VolumeRole role) {
+        public String demoting(String volumeId, Path volumeDir, VolumeRole role, boolean handOver) {
             return "nothing (this replayer serves no NBD endpoint: no host wrote the volume here)";
         }
     };
@@ -37,9 +37,10 @@ public interface RoleListener {
      * was written while it was primary; returns one line saying where that was kept
      * ({@link #NOTHING_WRITTEN} when nothing was: the replica is as it was at its promotion).
      *
+     * @param handOver a switchover's: every write must reach the remotes, else the demotion is aborted
      * @throws IOException to abort the demotion (the volume stays primary)
      */
-    String demoting(String volumeId, Path volumeDir, VolumeRole role) throws IOException;
+    String demoting(String volumeId, Path volumeDir, VolumeRole role, boolean handOver) throws IOException;
 
     /**
      * A source of a newer generation than the volume's here tried to ship while the volume is

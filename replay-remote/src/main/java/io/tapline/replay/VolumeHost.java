@@ -391,13 +391,13 @@ final class VolumeHost {
      * it and keeps what was written meanwhile; the replica is marked out of sync with no
      * consistent point, so its source resyncs the whole volume by checksums.
      */
-    String demote(String actor) throws IOException, RefusedException {
+    String demote(String actor, boolean handOver) throws IOException, RefusedException {
         VolumeRole r = role();
         if (!r.primary()) {
             throw new RefusedException("volume " + volumeId + " is not primary on this node (secondary, generation "
                     + r.generation() + ")");
         }
-        String kept = roles.demoting(volumeId, dataDir.resolve(volumeId), r);
+        String kept = roles.demoting(volumeId, dataDir.resolve(volumeId), r, handOver);
         VolumeRole demoted = r.demoted(0, System.currentTimeMillis(), actor);
         if (VolumeMeta.read(dataDir.resolve(volumeId)) == null) {
             // A node's own volume that never was a replica: its image is adopted (out of sync) when

@@ -44,7 +44,7 @@ class GenerationInHelloTest {
             }
 
             @Override
-            public String demoting(String volumeId, Path volumeDir, VolumeRole role) {
+            public String demoting(String volumeId, Path volumeDir, VolumeRole role, boolean handOver) {
                 return "";
             }
 

@@ -447,11 +447,15 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
     /**
      * Stops serving the volume read-write. The host is fenced first; if every write then reaches
      * the volume's remotes (a planned switchover), nothing needs keeping; otherwise the chunks
-     * written while primary are kept as {@code discarded-<generation>.img}. The volume's source
-     * side and its buffer end (they belong to a generation that is over).
+     * written while primary are kept as {@code discarded-<generation>.img}, except for a node's own
+     * volume and a switchover's hand-over ({@code handOver}): those are not demoted, and their host
+     * is served again (a switchover went ahead with the acknowledged writes left behind in the
+     * discarded image: probe Q D7). The volume's source side and its buffer end (they belong to a
+     * generation that is over).
      */
     @Override
-    public synchronized String demoting(String volumeId, Path volumeDir, VolumeRole role) throws IOException {
+    public synchronized String demoting(String volumeId, Path volumeDir, VolumeRole role, boolean handOver)
+            throws IOException {
         Primary p = primaries.get(volumeId);
         boolean isOwn = own != null && own.export().equals(volumeId) && p != null && p.written() == null;
         long sizeBytes = isOwn ? own.sizeBytes() : ReplayServer.volumeSizeBytes(dataDir, volumeId);
@@ -465,11 +469,15 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                 Thread.currentThread().interrupt();
                 drained = false;
             }
-            if (!drained && isOwn) {
-                restartOwn(volumeId, p);
+            if (!drained && (isOwn || handOver)) {
+                if (isOwn) {
+                    restartOwn(volumeId, p);
+                } else {
+                    restartPromoted(volumeId, volumeDir, role, sizeBytes, p);
+                }
                 throw new IOException("volume " + volumeId + " not demoted: its remotes did not acknowledge every write"
-                        + " within " + DRAIN_TIMEOUT.toSeconds() + " s (a link down or behind?); it serves its host"
-                        + " again");
+                        + " within " + DRAIN_TIMEOUT.toSeconds() + " s (a link down or behind, shipping or capture"
+                        + " paused?); it serves its host again");
             }
             primaries.remove(volumeId);
             primaryListener.ended(volumeId);
@@ -497,6 +505,16 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
 
     /** How long a demotion waits for the remotes to acknowledge every write of the fenced host. */
     static final java.time.Duration DRAIN_TIMEOUT = java.time.Duration.ofSeconds(30);
+
+    /** A promoted volume whose hand-over failed: served again from its buffer (same generation: reused). */
+    private void restartPromoted(String volumeId, Path volumeDir, VolumeRole role, long sizeBytes, Primary fenced)
+            throws IOException {
+        primaries.remove(volumeId);
+        primaryListener.ended(volumeId);
+        fenced.node().close();
+        fenced.written().close();
+        promoted(volumeId, volumeDir, role, sizeBytes);
+    }
 
     private void restartOwn(String volumeId, Primary fenced) throws IOException {
         primaries.remove(volumeId);

@@ -60,7 +60,7 @@ final class SwitchoverCommand implements Callable<Integer> {
                     + "): nothing changed, " + ReplicationAddresses.hostPort(from) + " still serves volume " + volume);
         }
         JourneyMessage.AdminDone demoted = AdminClient.request(from,
-                new AdminRequest(credential, actor, volume, AdminRequest.DEMOTE, 0, 0, ""), 120_000, (d, t) -> { }, tlsContext);
+                new AdminRequest(credential, actor, volume, AdminRequest.DEMOTE, 0, AdminRequest.HAND_OVER, ""), 120_000, (d, t) -> { }, tlsContext);
         if (!demoted.ok()) {
             throw new CliFailure("switchover: " + ReplicationAddresses.hostPort(from) + " not demoted (nothing changed"
                     + " on " + ReplicationAddresses.hostPort(to) + "): " + demoted.message());

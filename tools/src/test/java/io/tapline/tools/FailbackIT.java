@@ -327,6 +327,39 @@ class FailbackIT {
         }
     }
 
+    /**
+     * A switchover whose drain cannot finish changes nothing: the primary serves its host again and
+     * keeps every write (it went ahead after 30 s, the writes acknowledged meanwhile only in the
+     * old primary's discarded image: probe Q D7). Then, shipping resumed, it hands over with them.
+     */
+    @Test
+    void aSwitchoverWhoseDrainCannotFinishChangesNothing() throws Exception {
+        try (Sites s = new Sites()) {
+            s.startB();
+            s.startA();
+            HostWrites.random4k(s.aUri(), SIZE, 100, 17);
+            awaitSynced(s.aBuffer(), s);
+            TaplineProcess.run(CLI, "switchover", "--volume", "vol1", "--from", hp(s.aLink), "--to", hp(s.bLink))
+                    .orFail("switchover A to B");
+            String bPrimary = s.bData().resolve("vol1").resolve("primary").toString();
+            TaplineProcess.run(CLI, "ship", "pause", "--buffer", bPrimary, "--volume", "vol1").orFail("ship pause on B");
+            s.write(s.bUri(), 0xb5, 8L << 20, "64k"); // acknowledged to B's host, cannot reach A
+
+            Peers.Result refused = TaplineProcess.run(Duration.ofSeconds(150), "switchover", "--volume", "vol1",
+                    "--from", hp(s.bLink), "--to", hp(s.aLink));
+            assertEquals(1, refused.exitCode(), refused.output());
+            assertTrue(refused.output().contains("not demoted"), refused.output());
+            s.write(s.bUri(), 0xb6, 12L << 20, "64k"); // B serves its host again
+            assertEquals("primary", nodeStatus(s.bData()).get("role").asText());
+
+            TaplineProcess.run(CLI, "ship", "resume", "--buffer", bPrimary, "--volume", "vol1").orFail("ship resume");
+            TaplineProcess.run(Duration.ofSeconds(150), "switchover", "--volume", "vol1", "--from", hp(s.bLink),
+                    "--to", hp(s.aLink)).orFail("switchover B to A once shipping resumed");
+            assertTrue(allBytes(s.aImage(), 8L << 20, 64 << 10, (byte) 0xb5)
+                    && allBytes(s.aImage(), 12L << 20, 64 << 10, (byte) 0xb6), "B's writes reached A");
+        }
+    }
+
     private static void awaitSynced(Path buffer, Sites s) throws Exception {
         Peers.Result r = TaplineProcess.run(Duration.ofSeconds(150), "status", "--buffer", buffer.toString(),
                 "--wait-synced", "120");
