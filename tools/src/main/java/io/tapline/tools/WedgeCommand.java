@@ -203,6 +203,25 @@ final class WedgeCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * A plain wedge on a wedge node's buffer whose volume the node no longer owns as its first
+     * primary (a secondary after a failover, or a promoted generation whose buffer is under
+     * {@code node/}): the host would write a volume another node serves, and the node's next start
+     * would resync those acknowledged writes away (probe Q D9). Refused before anything is served.
+     */
+    private void refuseANodesBuffer() throws java.io.IOException {
+        java.nio.file.Path nodeVolume = buffer.resolve(NODE_DATA).resolve(export);
+        if (!java.nio.file.Files.exists(nodeVolume.resolve(io.tapline.replay.VolumeRole.FILE))) {
+            return;
+        }
+        io.tapline.replay.VolumeRole role = io.tapline.replay.VolumeRole.read(nodeVolume);
+        if (!role.primary() || role.generation() != 1) {
+            throw new CliFailure("--buffer " + buffer + ": a wedge node's (volume " + export + " is " + role.roleName()
+                    + " of generation " + role.generation() + " there): start it as that node, with --listen HOST:PORT;"
+                    + " a plain wedge would serve its host a volume this node does not own");
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (bufferDurability == BufferDurability.WRITE_ONCE
@@ -239,6 +258,7 @@ final class WedgeCommand implements Callable<Integer> {
         if (listen != null) {
             return runNode(serve, metricsServer);
         }
+        refuseANodesBuffer();
         if (group != null) {
             return runGroup(serve, metricsServer);
         }

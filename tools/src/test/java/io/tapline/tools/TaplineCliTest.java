@@ -585,4 +585,16 @@ class TaplineCliTest {
         assertTrue(o.out().contains("the running snoop has not seen this volume on the wire since it started"), o.out());
         assertTrue(!o.out().contains("forget-remote"), o.out());
     }
+
+    @Test
+    void aPlainWedgeOnANodesBufferWhoseVolumeIsASecondaryIsRefused() throws Exception {
+        Path nodeVolume = java.nio.file.Files.createDirectories(dir.resolve("buf/node/vol1"));
+        new io.tapline.replay.VolumeRole(false, 22, 100, 1, "t", "").write(nodeVolume); // after a failover (probe Q D9)
+        Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "vol1", "--volume", dir.resolve("p.img").toString(),
+                "--size", "1M", "--buffer", dir.resolve("buf").toString());
+        assertEquals(1, o.exitCode(), o.err());
+        assertTrue(o.err().contains("a wedge node's (volume vol1 is secondary of generation 22 there): start it as that"
+                + " node, with --listen"), o.err());
+        assertTrue(!java.nio.file.Files.exists(dir.resolve("buf/vol1")), "no buffer made");
+    }
 }
