@@ -177,6 +177,17 @@ final class ReplayCommand implements Callable<Integer> {
         if (metricsServer != null) {
             ReplayMetrics.bind(metricsServer, server);
         }
+        // For status --data: whether the volumes promoted here can reach a host at all.
+        AdvisoryFiles.writeText(data, ReplicaStatusReport.NBD_ENDPOINT_FILE,
+                exports == null ? "" : ReplicationAddresses.hostPort(exports.address()));
+        if (exports == null) {
+            for (String primary : ReplicaStatusReport.primaryVolumes(data)) {
+                String line = "volume " + primary + " is primary on this node, but this replayer serves no NBD endpoint:"
+                        + " no host can reach it until the replayer runs with --nbd HOST:PORT (or `tapline demote` it)";
+                org.slf4j.LoggerFactory.getLogger(ReplayCommand.class).warn(line);
+                System.err.println("tapline replay: " + line);
+            }
+        }
         System.err.println("tapline replay: listening on " + server.boundAddress() + ", data " + data.toAbsolutePath());
         serve.await();
         return 0;

@@ -24,6 +24,23 @@ final class ReplicaStatusReport {
     private ReplicaStatusReport() {
     }
 
+    /** In a replayer's data directory: the NBD endpoint its volumes are served on, empty without --nbd. */
+    static final String NBD_ENDPOINT_FILE = "nbd-endpoint";
+
+    /** The volumes of {@code data} whose role here is primary. */
+    static List<String> primaryVolumes(Path data) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> dirs = Files.list(data)) {
+            for (Path d : (Iterable<Path>) dirs.filter(d -> Files.isRegularFile(d.resolve(VolumeRole.FILE)))::iterator) {
+                if (VolumeRole.read(d).primary()) {
+                    out.add(d.getFileName().toString());
+                }
+            }
+        }
+        java.util.Collections.sort(out);
+        return out;
+    }
+
     static Map<String, Object> of(Path data, String onlyVolume) throws IOException {
         if (!Files.isDirectory(data)) {
             throw new CliFailure("data: " + data + " (expected: an existing replayer data directory)");
@@ -37,9 +54,13 @@ final class ReplicaStatusReport {
             dirs.filter(d -> Files.isRegularFile(d.resolve(VolumeRole.FILE)))
                     .forEach(d -> replicas.putIfAbsent(d.getFileName().toString(), null));
         }
+        long pid = ReplayServer.runningReplayer(data);
+        // A replayer that runs without --nbd serves no promoted volume (probe Q D8: status said "served read-write").
+        Path endpointFile = data.resolve(NBD_ENDPOINT_FILE);
+        boolean servesNoHost = pid > 0 && Files.isRegularFile(endpointFile) && Files.readString(endpointFile).isBlank();
         for (Map.Entry<String, VolumeStatus> e : replicas.entrySet()) {
             if (onlyVolume == null || onlyVolume.equals(e.getKey())) {
-                volumes.add(volume(data.resolve(e.getKey()), e.getKey(), e.getValue()));
+                volumes.add(volume(data.resolve(e.getKey()), e.getKey(), e.getValue(), servesNoHost));
             }
         }
         if (onlyVolume != null && volumes.isEmpty()) {
@@ -51,7 +72,6 @@ final class ReplicaStatusReport {
         }
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("data", data.toAbsolutePath().toString());
-        long pid = ReplayServer.runningReplayer(data);
         report.put("replayer", pid > 0 ? "running (pid " + pid + ")"
                 : pid == io.tapline.log.ExclusiveLock.NOBODY ? "not running" : "unknown");
         report.put("volumes", volumes);
@@ -65,7 +85,8 @@ final class ReplicaStatusReport {
         }
     }
 
-    private static Map<String, Object> volume(Path dir, String volumeId, VolumeStatus s) throws IOException {
+    private static Map<String, Object> volume(Path dir, String volumeId, VolumeStatus s, boolean servesNoHost)
+            throws IOException {
         VolumeRole role = VolumeRole.read(dir);
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("volume", volumeId);
@@ -83,6 +104,10 @@ final class ReplicaStatusReport {
         } else if (role.primary() && Files.exists(dir.resolve(ReplicaExports.SUPERSEDED))) {
             v.put("state", "superseded");
             v.put("reason", Files.readString(dir.resolve(ReplicaExports.SUPERSEDED)).strip());
+        } else if (role.primary() && servesNoHost) {
+            v.put("state", "primary-unserved");
+            v.put("reason", "no host can reach it: the running replayer serves no NBD endpoint (started without --nbd);"
+                    + " restart it with --nbd HOST:PORT, or demote the volume");
         } else if (role.primary()) {
             v.put("state", "primary");
             v.put("peers", role.peers().isEmpty() ? List.of() : List.of(role.peers().split(",")));

@@ -597,4 +597,21 @@ class TaplineCliTest {
                 + " node, with --listen"), o.err());
         assertTrue(!java.nio.file.Files.exists(dir.resolve("buf/vol1")), "no buffer made");
     }
+
+    @Test
+    void aPromotedVolumeOfAReplayerWithoutNbdIsNotCalledServed() throws Exception {
+        Path data = java.nio.file.Files.createDirectories(dir.resolve("data"));
+        new io.tapline.replay.VolumeRole(true, 22, 100, 1, "t", "").write(
+                java.nio.file.Files.createDirectories(data.resolve("vol1")));
+        java.nio.file.Files.writeString(data.resolve(ReplicaStatusReport.NBD_ENDPOINT_FILE), ""); // started without --nbd
+        try (io.tapline.log.ExclusiveLock running = io.tapline.log.ExclusiveLock.acquire(data.resolve(".lock"), "data",
+                data)) { // a replayer holds the folder (this JVM)
+            Outcome o = run("status", "--data", data.toString(), "--json");
+            assertEquals(0, o.exitCode(), o.err());
+            assertTrue(o.out().contains("\"state\" : \"primary-unserved\""), o.out()); // probe Q D8
+            assertTrue(o.out().contains("serves no NBD endpoint"), o.out());
+        }
+        Outcome stopped = run("status", "--data", data.toString(), "--json");
+        assertTrue(!stopped.out().contains("primary-unserved"), "no replayer runs: its file says nothing " + stopped.out());
+    }
 }
