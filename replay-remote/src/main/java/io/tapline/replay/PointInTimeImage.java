@@ -160,8 +160,14 @@ public final class PointInTimeImage {
     /** The target's sequence, checked against the window as it is now. */
     private static long target(Path dir, String volumeId, int targetKind, long value, String markName)
             throws IOException, RefusedException {
+        // The applied sequence first, then the undo log: a running replayer makes a group's undo
+        // records durable before its applied.state, so read in this order the log always reaches the
+        // applied sequence. Read the other way round (the log opened first), a busy replayer's
+        // applied sequence had moved past what the log showed: "an undo segment deleted or lost?"
+        // (probe Q D11: every image of a replica under writes failed).
+        AppliedState.Durable st = AppliedState.peekDurable(dir);
         try (UndoLog undo = UndoLog.openReadOnly(dir.resolve("undo"))) {
-            return target(dir, volumeId, targetKind, value, markName, undo, AppliedState.peekDurable(dir));
+            return target(dir, volumeId, targetKind, value, markName, undo, st);
         }
     }
 
