@@ -112,6 +112,7 @@ final class ReplicaFeed implements Closeable {
         int i = 0;
         long nextOffset = records.get(0).offset();
         while (i < records.size()) {
+            long groupStartOffset = records.get(i).offset();
             long expected = replica.lastApplied() + 1;
             long first = expected;
             ByteArrayOutputStream fresh = new ByteArrayOutputStream();
@@ -134,6 +135,9 @@ final class ReplicaFeed implements Closeable {
                 }
                 i++;
                 nextOffset = r.offset() + 1;
+                if (seq == expected && damaged(r, seq)) {
+                    continue; // as if missing: a valid copy (a resend) is applied, else the hole is found as any
+                }
                 if (seq == expected) {
                     gapFilled(expected);
                     awaitingResync = false; // came after all: applied (the replica stays out of sync until a resync)
@@ -161,8 +165,11 @@ final class ReplicaFeed implements Closeable {
             } catch (JourneyProtocolException e) {
                 lastApplied = replica.lastApplied();
                 stop(e.getMessage());
-                new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId));
-                return new Outcome(nextOffset, false, true);
+                // Never past what was applied: a restart reads this group again (what it applied is
+                // skipped as at or below the applied sequence). Past it, the records of the group that
+                // were not applied were skipped for ever (probe P D4: position "0 10" over seq 1..9).
+                new KafkaPosition(replica.lastApplied(), groupStartOffset).write(dataDir.resolve(volumeId));
+                return new Outcome(groupStartOffset, false, true);
             }
             if (beyond != null) {
                 i++;
@@ -219,6 +226,27 @@ final class ReplicaFeed implements Closeable {
         return true;
     }
 
+    /**
+     * Whether the record at the next sequence is damaged (does not decode, fails its CRC-32C, or
+     * its value's sequence is not its header's): skipped with a WARN, never applied, never a stop.
+     * Applied with the good records before it in one group, it failed the group and stopped the
+     * volume with them unapplied (probe P D3, D4).
+     */
+    private boolean damaged(ConsumerRecord<byte[], byte[]> r, long seq) {
+        String problem;
+        try {
+            long inValue = RecordCodec.decode(java.nio.ByteBuffer.wrap(r.value())).sequence();
+            problem = inValue == seq ? null : "its value's sequence is " + inValue;
+        } catch (RuntimeException e) {
+            problem = e.getMessage();
+        }
+        if (problem != null) {
+            log.warn("damaged kafka record skipped volume={} seq={} offset={}: {}; a valid copy is applied when it"
+                    + " comes, else the missing sequence is a hole", volumeId, seq, r.offset(), problem);
+        }
+        return problem != null;
+    }
+
     /** Whether the record is a RESYNC_BEGIN; a damaged one is not (the apply path refuses it). */
     private static boolean isResyncBegin(ConsumerRecord<byte[], byte[]> r) {
         try {
@@ -268,6 +296,10 @@ final class ReplicaFeed implements Closeable {
     /** Stops feeding this volume for {@code why} (the consumer pauses its partition). */
     void stop(String why) {
         error = why;
+        if (replica != null) {
+            lastApplied = replica.lastApplied();
+            replica.feedStopped(why); // status --data says failed with it, not consistent (probe P D3)
+        }
         log.error("replica feed stopped volume={} lastApplied={} reason={}", volumeId, lastApplied, why);
     }
 

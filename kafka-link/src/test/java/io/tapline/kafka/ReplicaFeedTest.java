@@ -134,6 +134,27 @@ class ReplicaFeedTest {
         return seqs;
     }
 
+    @Test
+    void aDamagedRecordIsSkippedAndTheGoodOnesOfItsPollAreApplied() throws Exception {
+        // Probe P D3/D4: a damaged record at the next sequence failed the whole group (seq 1..3 with it),
+        // stopped the volume, and its stored position passed the records never applied.
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT)) {
+            List<ConsumerRecord<byte[], byte[]>> poll = new ArrayList<>(records(1, 2, 3));
+            ConsumerRecord<byte[], byte[]> good = records(4).get(0);
+            byte[] junk = good.value().clone();
+            junk[junk.length - 1] ^= 1; // its CRC-32C fails
+            poll.add(new ConsumerRecord<>("t.v", 0, nextOffset++, 0L, TimestampType.CREATE_TIME, good.key().length,
+                    junk.length, good.key(), junk, good.headers(), Optional.empty()));
+            ReplicaFeed.Outcome o = feed.consume(poll);
+            assertFalse(o.stopped(), feed.error());
+            assertEquals(3, feed.lastApplied(), "the good records of the poll");
+            o = feed.consume(records(4, 5)); // a valid copy of 4 (a resend) and what follows
+            assertFalse(o.stopped(), feed.error());
+            assertEquals(5, feed.lastApplied());
+        }
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L), auditedSequences(), "each once, the damaged one never");
+    }
+
     private ConsumerRecord<byte[], byte[]> marker(long seq, RecordKind kind, io.tapline.log.ResyncEpoch epoch) {
         CaptureRecord r = CaptureRecord.seal("v", seq, 0, kind, 0, 0, 0, Provenance.INTERNAL, epoch.payload());
         ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL);

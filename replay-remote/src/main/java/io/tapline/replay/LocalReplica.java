@@ -59,6 +59,15 @@ public final class LocalReplica implements Closeable {
         volume.recordsMissing(firstMissing, who, detail);
     }
 
+    /**
+     * The feeder stopped feeding this volume for {@code why} (a damaged record it will not skip):
+     * kept beside the replica for {@code tapline status --data}, which then says failed with the
+     * reason instead of consistent (the next open of the volume clears it).
+     */
+    public void feedStopped(String why) {
+        volume.keepFailure("kafka feed stopped: " + why);
+    }
+
     /** Every record up to this sequence is applied and durable. */
     public long lastApplied() {
         return volume.lastApplied();

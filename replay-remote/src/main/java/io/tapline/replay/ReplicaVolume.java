@@ -448,6 +448,11 @@ final class ReplicaVolume implements Closeable {
         }
     }
 
+    /** Keeps {@code reason} as this volume's {@link #FAILED_FILE} (a feeder's stop: the volume itself is sound). */
+    void keepFailure(String reason) {
+        keepFailure(dir, reason);
+    }
+
     /** Writes {@code reason} as {@code volumeDir}'s {@link #FAILED_FILE}; a write that fails costs only that view. */
     static void keepFailure(Path volumeDir, String reason) {
         try {
