@@ -71,13 +71,16 @@ final class SourceMetrics {
 
     /** 1 when {@code tapline status} would say synced: nothing degrades, every replica consistent with every record. */
     private static double synced(io.tapline.journey.source.SourceSide side, BufferStatus st) {
-        if (!conditions(side, st).isEmpty() || side.shippers().isEmpty() || !st.released().isEmpty()) {
+        // Every link, the journey shippers and the others (Kafka) alike, as status counts them: the
+        // shippers alone left a Kafka-only volume at 0 for good and missed a Kafka replica behind (probe P D1).
+        List<io.tapline.journey.shipper.ShipperStatus> links = side.linkStatuses();
+        if (!conditions(side, st).isEmpty() || links.isEmpty() || !st.released().isEmpty()) {
             return 0;
         }
-        for (Shipper s : side.shippers()) {
-            var r = s.replicaState();
+        for (io.tapline.journey.shipper.ShipperStatus s : links) {
+            var r = s.replica();
             if (!s.connected() || r == null || !r.state().equals(io.tapline.journey.control.ReplicaStateReport.CONSISTENT)
-                    || s.status().lastAckedSequence() < st.lastSequence()) {
+                    || s.lastAckedSequence() < st.lastSequence() || r.lastApplied() < st.lastSequence()) {
                 return 0;
             }
         }
