@@ -352,8 +352,22 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             throw new IllegalArgumentException("keep: " + keep + " (expected: peer or local)");
         }
         // This side wins: the peer must have been demoted (its writes kept there as an image);
-        // serve again, keeping the buffer, so the peer is resynced from here.
+        // serve again, keeping the buffer, so the peer is resynced from here. A peer that still
+        // refuses this node as fenced is still primary: serving again would only be fenced at once
+        // (it answered success while the host kept getting EPERM: probe Q D5).
         Path dir = dataDir.resolve(id);
+        Primary current = primaries.get(id);
+        if (current != null) {
+            for (io.tapline.journey.shipper.ShipperStatus link : current.node().linkStatuses()) {
+                String error = link.lastError();
+                if (!link.connected() && error != null && error.startsWith("refused by replayer: fenced:")) {
+                    throw new IllegalStateException("the peer " + (link.address() != null ? link.address()
+                            : link.remoteId()) + " still refuses this node as fenced (it is primary): demote it first"
+                            + " (tapline demote --remote HOST:PORT --volume " + id + "), then resolve again (if it was"
+                            + " just demoted, retry in a few seconds)");
+                }
+            }
+        }
         Primary p = primaries.remove(id);
         if (p != null) {
             primaryListener.ended(id);

@@ -301,6 +301,11 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
+    /** A status snapshot of each of the volume's links. */
+    List<io.tapline.journey.shipper.ShipperStatus> linkStatuses() {
+        return side.linkStatuses();
+    }
+
     /** The capture buffer (for reading what a fenced primary never shipped). */
     CaptureBuffer buffer() {
         return buffer;

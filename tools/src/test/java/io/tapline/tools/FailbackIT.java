@@ -179,6 +179,12 @@ class FailbackIT {
             Peers.Result refused = Peers.run(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0xcc 0 4k", s.aUri());
             assertTrue(refused.output().contains("Operation not permitted"), "A refuses its host: " + refused.output());
 
+            // Keeping A's side needs B demoted first: while B is primary, A would only be fenced again (probe Q D5).
+            Peers.Result tooEarly = TaplineProcess.run(CLI, "resolve", "--buffer", s.aBuffer().toString(), "--volume",
+                    "vol1", "--keep", "local");
+            assertEquals(1, tooEarly.exitCode(), tooEarly.output());
+            assertTrue(tooEarly.output().contains("still refuses this node as fenced (it is primary): demote it first"),
+                    tooEarly.output());
             String resolved = TaplineProcess.run(CLI, "resolve", "--buffer", s.aBuffer().toString(), "--volume", "vol1",
                     "--keep", "peer").orFail("resolve").output();
             assertTrue(resolved.contains("rejoined as secondary of generation 2"), resolved);
