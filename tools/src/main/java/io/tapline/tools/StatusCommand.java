@@ -204,10 +204,15 @@ final class StatusCommand implements Callable<Integer> {
             r.put("replica", replica.state());
             r.put("replicaReason", replica.reason());
             r.put("acked", e.getValue());
-            r.put("applied", replica.applied());
+            // A replica that never reported has applied nothing anyone knows of: the cursor of a remote
+            // added to a trimmed buffer starts at its first record, which is no replica's figure (probe Q D4).
+            boolean neverReported = (link == null || link.replicaState() == null)
+                    && !replica.state().equals("refused") && !replica.state().equals("fenced");
+            r.put("applied", neverReported ? null : replica.applied());
             r.put("consistentSequence", link == null || link.replicaState() == null ? null
                     : link.replicaConsistentSequence());
-            r.put("shipped", link == null ? null : Math.max(link.shippedSequence(), e.getValue()));
+            r.put("shipped", link == null || neverReported && link.shippedSequence() == 0 ? null
+                    : Math.max(link.shippedSequence(), e.getValue()));
             r.put("connected", fresh && link.connected());
             r.put("replicaUnappliedForMillis", fresh && link.connected() ? link.replicaUnappliedForMillis() : null);
             r.put("sourceRunning", fresh);
@@ -425,7 +430,8 @@ final class StatusCommand implements Callable<Integer> {
                 sb.append(String.format("  remote %-22s %-12s replica %-11s shipped %s  acked %s  applied %s%s%s%n",
                         r.get("address") != null ? r.get("address") : r.get("remote"),
                         (Boolean) r.get("connected") ? "connected" : "disconnected", r.get("replica"),
-                        r.get("shipped") == null ? "-" : r.get("shipped"), r.get("acked"), r.get("applied"),
+                        r.get("shipped") == null ? "-" : r.get("shipped"), r.get("acked"),
+                        r.get("applied") == null ? "-" : r.get("applied"),
                         r.get("replicaReason") == null ? "" : "  (" + r.get("replicaReason") + ")",
                         r.get("lastError") == null ? "" : "  last error: " + r.get("lastError")));
             }

@@ -579,6 +579,8 @@ class TaplineCliTest {
         }
         Outcome before = run("status", "--buffer", dir.resolve("buffer").toString());
         assertTrue(before.out().contains("taken off its configuration"), "no snoop runs: " + before.out());
+        assertTrue(before.out().contains("shipped -  acked 1  applied -"), "never reported: nothing applied known (probe"
+                + " Q D4): " + before.out());
         long now = System.currentTimeMillis();
         new CaptureStatusFile(10, now, now, now, 0, true, now).write(dir.resolve("buffer")); // probe R D4
         Outcome o = run("status", "--buffer", dir.resolve("buffer").toString());
