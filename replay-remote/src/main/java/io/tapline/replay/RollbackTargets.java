@@ -22,7 +22,20 @@ public final class RollbackTargets {
     public static long resolve(String volumeId, int targetKind, long value, String markName, UndoLog undo,
             MarkIndex marks, long lastApplied) throws RefusedException {
         return switch (targetKind) {
-            case AdminRequest.TO_SEQUENCE -> value;
+            case AdminRequest.TO_SEQUENCE -> {
+                long[] around = undo.heldAround(value);
+                UndoLog.Window w = undo.window();
+                // Inside the window, with no record at it: the replica never held that state (probe Q D1:
+                // rolled back "to" 38000 inside a jump 7313 -> 38356, it held 7313's bytes labelled 38000).
+                if (value < lastApplied && around[1] != -1 && around[0] != value && !w.empty()
+                        && value > w.oldestReachableSequence()) {
+                    throw new RefusedException("target seq " + value + " was never applied on volume " + volumeId
+                            + ": its sequence jumped from " + Math.max(around[0], w.oldestReachableSequence()) + " to "
+                            + around[1] + " (a resync, or records the source lost); the nearest points are seq "
+                            + Math.max(around[0], w.oldestReachableSequence()) + " and seq " + around[1]);
+                }
+                yield value;
+            }
             case AdminRequest.TO_TIME -> {
                 long seq = undo.sequenceAtOrBefore(value);
                 UndoLog.Window w = undo.window();

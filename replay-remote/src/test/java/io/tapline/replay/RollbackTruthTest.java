@@ -159,6 +159,36 @@ class RollbackTruthTest {
         assertEquals(RollbackWindow.ROLLING_BACK, w.replicaState(), "half rolled back is neither 100 nor 10");
     }
 
+    @Test
+    void aTargetInsideASequenceJumpIsRefusedNotMislabelled() throws Exception {
+        // Probe Q D1: after a resync's jump 7313 -> 38356, "rollback --to-seq 38000" rolled back to 7313's
+        // bytes and labelled them 38000, a state the replica never held.
+        List<CaptureRecord> before = new ArrayList<>(RollbackTest.history().subList(0, 100));
+        List<CaptureRecord> after = new ArrayList<>();
+        after.add(seal(150, RecordKind.RESYNC_BEGIN, new ResyncEpoch(9, true, "test", 0).text()));
+        for (long seq = 151; seq <= 160; seq++) {
+            after.add(write(seq));
+        }
+        after.add(seal(161, RecordKind.RESYNC_END, new ResyncEpoch(9, true, "").text()));
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, before));
+            v.apply(BatchCodec.pack(1, after));
+            assertEquals(161, v.lastApplied());
+            RefusedException e = assertThrows(RefusedException.class,
+                    () -> v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""));
+            assertTrue(e.getMessage().contains("target seq 120 was never applied on volume vol1: its sequence jumped"
+                    + " from 100 to 150"), e.getMessage());
+            assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE,
+                    149, "", scratch.resolve("i149"), PointInTimeImage.Progress.NONE), "image refuses it alike");
+            assertEquals(100, v.resolveTarget(AdminRequest.TO_SEQUENCE, 100, ""), "either side of the jump is a point");
+            assertEquals(150, v.resolveTarget(AdminRequest.TO_SEQUENCE, 150, ""));
+            v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 100, ""), "t", (d, t) -> { });
+            assertEquals(100, v.lastApplied());
+            assertArrayEquals(RollbackTest.reference(before, 100), Files.readAllBytes(data.resolve("vol1")
+                    .resolve(ReplicaVolume.REPLICA_FILE)));
+        }
+    }
+
     private static void apply(ReplicaVolume v, List<CaptureRecord> records) throws Exception {
         for (int i = 0; i < records.size(); i += 25) {
             v.apply(BatchCodec.pack(i, records.subList(i, Math.min(records.size(), i + 25))));

@@ -446,6 +446,26 @@ public final class UndoLog implements Closeable {
         return answer;
     }
 
+    /**
+     * The held records next to {@code sequence}: {@code {below, above}}, the newest at or below it
+     * and the oldest above it, each -1 when none is held. Every applied record leaves an undo
+     * record, so a sequence inside the window with none held at it was never applied (a resync's
+     * jump, records lost at the source).
+     */
+    public long[] heldAround(long sequence) {
+        long below = -1;
+        for (UndoSegment s : segments) {
+            for (int i = 0; i < s.count(); i++) {
+                long seq = s.sequenceAt(i);
+                if (seq > sequence) {
+                    return new long[] {below, seq};
+                }
+                below = seq;
+            }
+        }
+        return new long[] {below, -1};
+    }
+
     /** Capture time of the first held record above {@code sequence}; 0 when none is held. */
     public long captureTimeAbove(long sequence) {
         for (UndoSegment s : segments) {
