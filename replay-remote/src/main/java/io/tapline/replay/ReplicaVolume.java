@@ -478,6 +478,12 @@ final class ReplicaVolume implements Closeable {
             java.util.function.LongSupplier newestUndone) {
         if (replayerRuns) {
             String failed = failedReason(volumeDir);
+            if (failed == null && readOnlyFileSystem(volumeDir)) {
+                // A file system remounted read-only after an I/O error cannot take the failed marker either:
+                // its files still said consistent while the replayer failed every open (probe O O2).
+                failed = "the replica's file system is read-only (remounted after an I/O error?): the replayer can"
+                        + " neither apply nor record why";
+            }
             return failed == null ? s : s.failed(failed); // the running replayer's view, which its files do not hold
         }
         if (VolumeStatus.PAUSED.equals(s.state())) {
@@ -485,6 +491,14 @@ final class ReplicaVolume implements Closeable {
         }
         long newest = newestUndone.getAsLong();
         return newest > s.lastAppliedSequence() ? s.interrupted(newest) : s;
+    }
+
+    private static boolean readOnlyFileSystem(Path volumeDir) {
+        try {
+            return Files.getFileStore(volumeDir).isReadOnly();
+        } catch (IOException e) {
+            return false; // cannot tell: the files' own view stands
+        }
     }
 
     /** The reason a replayer left in {@code volumeDir} while its volume was failed, or null. */
