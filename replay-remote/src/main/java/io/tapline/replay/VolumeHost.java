@@ -381,7 +381,16 @@ final class VolumeHost {
         volume = null;
         v.close();
         promoted.write(dataDir.resolve(volumeId));
-        roles.promoted(volumeId, dataDir.resolve(volumeId), promoted, v.sizeBytes());
+        try {
+            roles.promoted(volumeId, dataDir.resolve(volumeId), promoted, v.sizeBytes());
+        } catch (IOException e) {
+            // The promotion is durable (role, audit: older generations are fenced from now on); only
+            // serving it failed, and the node retries that. Said so, not as a bare errno that reads
+            // as "nothing happened" (probe O O6: an operator told "failed" may promote elsewhere).
+            throw new IOException("volume " + volumeId + " " + detail + "; BUT it cannot be served yet: "
+                    + (e.getMessage() == null ? e.toString() : e.getMessage()) + "; the promotion stands (do not"
+                    + " promote again): the node serves it as soon as that is fixed", e);
+        }
         return "volume " + volumeId + " " + detail + (roles == RoleListener.NONE ? "; this replayer serves no NBD"
                 + " endpoint: no host can reach the volume until it is restarted with --nbd HOST:PORT" : "");
     }
