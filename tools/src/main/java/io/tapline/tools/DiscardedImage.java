@@ -55,6 +55,9 @@ final class DiscardedImage {
                 DurableFiles.writeFully(out, ByteBuffer.allocate(1), sizeBytes - 1);
             }
             out.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp); // no half image left behind (probe O O7)
+            throw new IOException("writing " + tmp + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
         }
         Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -506,7 +506,22 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             } else {
                 p.node().close();
                 p.written().close();
-                kept = keepWritten(volumeId, volumeDir, role, sizeBytes);
+                try {
+                    kept = keepWritten(volumeId, volumeDir, role, sizeBytes);
+                } catch (IOException e) {
+                    // Its writes could not be kept aside (a full data disk): not demoted, served again as it
+                    // was (the export vanished and status still said served: probe O O7).
+                    String served = "it serves its host again";
+                    try {
+                        promoted(volumeId, volumeDir, role, sizeBytes);
+                    } catch (IOException again) {
+                        served = "serving it again failed too (" + again.getMessage() + "): the node retries";
+                        standby.remove(volumeId); // the scan retries it until it is served
+                    }
+                    throw new IOException("volume " + volumeId + " not demoted: keeping the writes made while primary"
+                            + " aside failed (" + (e.getMessage() == null ? e.toString() : e.getMessage()) + "); "
+                            + served, e);
+                }
             }
         } else {
             kept = keepWritten(volumeId, volumeDir, role, sizeBytes);
