@@ -121,6 +121,22 @@ class TlsIT {
     }
 
     @Test
+    void aTlsWedgeAtAPlainReplayerSaysSoInOneLine() throws Exception {
+        TestCertificates ca = TestCertificates.authority(tmp.resolve("pki"), "tapline-test-ca");
+        String[] wedgeTls = ca.issue("wedge1", "source");
+        try (ReplicationRig rig = new ReplicationRig(tmp, SIZE)) {
+            rig.startReplayer(); // plain
+            rig.startWedge(wedgeTls);
+            // It showed Netty's NotSslRecordException with a hex dump of the replayer's answer (probe Q D3).
+            String[] out = {""};
+            Poll.until(Duration.ofSeconds(30), () -> "the link's reason: " + out[0], Poll.of(() -> (out[0] =
+                    TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString()).output())
+                    .contains("the peer does not speak TLS (its answer is no TLS record)")));
+            assertFalse(out[0].contains("NotSslRecordException"), out[0]);
+        }
+    }
+
+    @Test
     void aNonLoopbackListenWithoutTlsIsRefusedAtStart() throws Exception {
         int port = Peers.freePort();
         Peers.Result r = TaplineProcess.run(CLI, "replay", "--listen", "0.0.0.0:" + port, "--data",

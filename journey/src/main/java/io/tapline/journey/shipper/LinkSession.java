@@ -273,6 +273,14 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof io.netty.handler.ssl.NotSslRecordException) {
+                // Its message is a hex dump of the peer's plain answer (probe Q D3): say what it means.
+                fail("the peer does not speak TLS (its answer is no TLS record): give both sides"
+                        + " --tls-cert/--tls-key/--tls-ca, or neither");
+                return;
+            }
+        }
         fail(String.valueOf(cause.getMessage() == null ? cause : cause.getMessage()));
     }
 
