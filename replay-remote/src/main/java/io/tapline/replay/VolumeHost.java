@@ -418,7 +418,7 @@ final class VolumeHost {
         ReplicaVolume v = ReplicaVolume.openExisting(dataDir, volumeId, undoConfig);
         v.observe(observer);
         boolean unchanged = RoleListener.NOTHING_WRITTEN.equals(kept);
-        String detail = "demoted to secondary (generation " + r.generation() + ") at seq " + v.lastApplied()
+        String detail = "demoted to secondary (generation " + r.generation() + ", begun at seq " + v.lastApplied() + ")"
                 + "; written while primary: " + kept + (unchanged ? "; the replica is as it was at its promotion"
                         : "; out of sync until its source resyncs it");
         try {
