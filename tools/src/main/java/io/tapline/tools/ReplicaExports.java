@@ -302,6 +302,9 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         if (!isOwn) {
             p.written().close();
             DurableFiles.deleteTree(dir.resolve(PRIMARY_WRITTEN));
+            // The whole primary folder: its generation file alone made the next promotion set it aside
+            // as an ended-primary-* folder with a WARN, one per failover (probe Q D2).
+            DurableFiles.deleteTree(dir.resolve(PRIMARY_BUFFER));
         }
         Files.deleteIfExists(dir.resolve("split-brain"));
         Files.deleteIfExists(dir.resolve(SUPERSEDED));
