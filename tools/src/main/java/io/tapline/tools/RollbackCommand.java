@@ -100,13 +100,13 @@ final class RollbackCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (target.check != null) {
             if (data == null) {
-                throw new CliFailure("--until-check needs --data DIR (the replayer's data directory on this host)");
+                throw new CliFailure("--until-check needs --data DIR (the replayer's data directory on this host)", 2);
             }
             ImageCheck check;
             try {
                 check = new ImageCheck(target.check, java.time.Duration.ofSeconds(checkTimeoutSeconds), System.err);
             } catch (IllegalArgumentException e) {
-                throw new CliFailure(e.getMessage());
+                throw new CliFailure(e.getMessage(), 2); // a bad argument (probe Q D10)
             }
             Path dir = imageDir != null ? imageDir : Path.of(System.getProperty("java.io.tmpdir"));
             return new UntilCheckRollback(remote, volume, data, dir, check, System.err, tls.jdkContext())
