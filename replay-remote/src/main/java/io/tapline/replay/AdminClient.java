@@ -77,7 +77,17 @@ public final class AdminClient {
                         return new JourneyMessage.AdminDone(false, 0, e.message());
                     }
                 }
-                int n = in.read(buf);
+                int n;
+                try {
+                    n = in.read(buf);
+                } catch (java.net.SocketTimeoutException e) {
+                    // Not "Read timed out": the replayer may still be doing it (probe O O11: a rollback on a
+                    // slow disk went on and completed after the client gave up).
+                    throw new IOException("no answer from replayer " + remote.getHostString() + ":" + remote.getPort()
+                            + " within " + timeoutMillis / 1000 + " s to the " + actionName(req.action())
+                            + " of volume " + req.volumeId() + ": it may still be running there (tapline window /"
+                            + " status --data show where the volume is; its log says when it ends)", e);
+                }
                 if (n < 0) {
                     throw new IOException("replayer " + remote + " closed the connection before answering the "
                             + actionName(req.action()) + " of volume " + req.volumeId() + " (it stopped? its log says;"
