@@ -57,7 +57,9 @@ final class ReplicaStatusReport {
         long pid = ReplayServer.runningReplayer(data);
         // A replayer that runs without --nbd serves no promoted volume (probe Q D8: status said "served read-write").
         Path endpointFile = data.resolve(NBD_ENDPOINT_FILE);
-        boolean servesNoHost = pid > 0 && Files.isRegularFile(endpointFile) && Files.readString(endpointFile).isBlank();
+        String servesNoHost = pid == io.tapline.log.ExclusiveLock.NOBODY ? "no replayer or wedge node runs on this folder"
+                : pid > 0 && Files.isRegularFile(endpointFile) && Files.readString(endpointFile).isBlank()
+                ? "the running replayer serves no NBD endpoint (started without --nbd)" : null;
         for (Map.Entry<String, VolumeStatus> e : replicas.entrySet()) {
             if (onlyVolume == null || onlyVolume.equals(e.getKey())) {
                 volumes.add(volume(data.resolve(e.getKey()), e.getKey(), e.getValue(), servesNoHost));
@@ -85,7 +87,7 @@ final class ReplicaStatusReport {
         }
     }
 
-    private static Map<String, Object> volume(Path dir, String volumeId, VolumeStatus s, boolean servesNoHost)
+    private static Map<String, Object> volume(Path dir, String volumeId, VolumeStatus s, String servesNoHost)
             throws IOException {
         VolumeRole role = VolumeRole.read(dir);
         Map<String, Object> v = new LinkedHashMap<>();
@@ -104,10 +106,10 @@ final class ReplicaStatusReport {
         } else if (role.primary() && Files.exists(dir.resolve(ReplicaExports.SUPERSEDED))) {
             v.put("state", "superseded");
             v.put("reason", Files.readString(dir.resolve(ReplicaExports.SUPERSEDED)).strip());
-        } else if (role.primary() && servesNoHost) {
+        } else if (role.primary() && servesNoHost != null) {
             v.put("state", "primary-unserved");
-            v.put("reason", "no host can reach it: the running replayer serves no NBD endpoint (started without --nbd);"
-                    + " restart it with --nbd HOST:PORT, or demote the volume");
+            v.put("reason", "no host can reach it: " + servesNoHost + "; start it (a replayer with --nbd HOST:PORT, or the"
+                    + " wedge node), or demote the volume");
         } else if (role.primary()) {
             v.put("state", "primary");
             v.put("peers", role.peers().isEmpty() ? List.of() : List.of(role.peers().split(",")));

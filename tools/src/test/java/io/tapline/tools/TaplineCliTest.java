@@ -614,6 +614,7 @@ class TaplineCliTest {
             assertTrue(o.out().contains("serves no NBD endpoint"), o.out());
         }
         Outcome stopped = run("status", "--data", data.toString(), "--json");
-        assertTrue(!stopped.out().contains("primary-unserved"), "no replayer runs: its file says nothing " + stopped.out());
+        assertTrue(stopped.out().contains("primary-unserved") && stopped.out().contains("no replayer or wedge node runs"),
+                "no replayer runs: nothing serves it either (probe S S3) " + stopped.out());
     }
 }
