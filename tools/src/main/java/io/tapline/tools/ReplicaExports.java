@@ -184,6 +184,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         if (!Files.exists(dir.resolve(VolumeRole.FILE))) {
             VolumeRole.originalPrimary(System.currentTimeMillis(), Actor.current()).write(dir);
         }
+        NodeVolumeMark.write(settings.volume(), dataDir); // a plain wedge on this image later finds the node
         VolumeRole role = VolumeRole.read(dir);
         if (role.primary() && role.generation() == 1) {
             SourceNode node = SourceNode.start(settings.on(endpoint, settings.sinkWrapper(), role.generation()));
@@ -283,7 +284,8 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                     + fence.generation() + " began at " + java.time.Instant.ofEpochMilli(fence.millis()) + ": this side "
                     + unshipped.records() + " records (" + unshipped.bytes() + " bytes) after seq " + fence.sequence()
                     + ", " + unshipped.afterPromotion() + " of them after the promotion; the host is refused here;"
-                    + " resolve with `tapline resolve --buffer B --volume " + id + " --keep peer|local`";
+                    + " resolve with `tapline resolve " + (own != null ? "--buffer " + own.bufferDir() : "--data " + dataDir)
+                    + " --volume " + id + " --keep peer|local`";
             AdvisoryFiles.writeText(dir, "split-brain", splitBrain + "\n");
             Files.createDirectories(dir.resolve(io.tapline.journey.source.MarkSpool.DIR));
             LOG.error(splitBrain);

@@ -595,8 +595,8 @@ class TaplineCliTest {
         Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "vol1", "--volume", dir.resolve("p.img").toString(),
                 "--size", "1M", "--buffer", dir.resolve("buf").toString());
         assertEquals(1, o.exitCode(), o.err());
-        assertTrue(o.err().contains("a wedge node's (volume vol1 is secondary of generation 22 there): start it as that"
-                + " node, with --listen"), o.err());
+        assertTrue(o.err().contains("a wedge node's (" + dir.resolve("buf").resolve("node")
+                + ": volume vol1 is secondary of generation 22 there): start it as that node, with --listen"), o.err());
         assertTrue(!java.nio.file.Files.exists(dir.resolve("buf/vol1")), "no buffer made");
     }
 
@@ -616,5 +616,29 @@ class TaplineCliTest {
         Outcome stopped = run("status", "--data", data.toString(), "--json");
         assertTrue(stopped.out().contains("primary-unserved") && stopped.out().contains("no replayer or wedge node runs"),
                 "no replayer runs: nothing serves it either (probe S S3) " + stopped.out());
+    }
+
+    @Test
+    void aPlainWedgeOnANodesImageWithAnotherBufferIsRefused() throws Exception {
+        Path nodeData = dir.resolve("a-buf/node");
+        Path nodeVolume = java.nio.file.Files.createDirectories(nodeData.resolve("vol1"));
+        new io.tapline.replay.VolumeRole(false, 2, 100, 1, "t", "").write(nodeVolume); // rejoined as secondary
+        Path image = dir.resolve("primary.img");
+        java.nio.file.Files.write(image, new byte[1 << 20]);
+        NodeVolumeMark.write(image, nodeData); // as the node did while it served it
+        org.junit.jupiter.api.Assumptions.assumeTrue(nodeData.toAbsolutePath().equals(NodeVolumeMark.read(image)),
+                "user extended attributes on this file system");
+        Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "vol1", "--volume", image.toString(),
+                "--size", "1M", "--buffer", dir.resolve("other-buf").toString()); // probe S S1
+        assertEquals(1, o.exitCode(), o.err());
+        assertTrue(o.err().contains("--volume " + image + ": a wedge node's"), o.err());
+        assertTrue(o.err().contains("volume vol1 is secondary of generation 2 there"), o.err());
+
+        new io.tapline.replay.VolumeRole(true, 1, 0, 1, "t", "").write(nodeVolume);
+        java.nio.file.Files.writeString(nodeVolume.resolve("split-brain"), "split brain\n"); // probe S S2
+        Outcome split = run("wedge", "--nbd", "127.0.0.1:0", "--export", "vol1", "--volume", image.toString(),
+                "--size", "1M", "--buffer", dir.resolve("a-buf").toString());
+        assertEquals(1, split.exitCode(), split.err());
+        assertTrue(split.err().contains("primary of generation 1 in a split brain there"), split.err());
     }
 }
