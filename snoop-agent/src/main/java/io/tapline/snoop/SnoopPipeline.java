@@ -200,8 +200,8 @@ public final class SnoopPipeline {
         return new SnoopSink() {
             @Override
             public void geometry(VolumeKey volume, long sizeBytes, int blockSizeBytes) {
-                if (midStream) {
-                    standIns.add(volume);
+                if (midStream && standIns.add(volume)) {
+                    sink.standIn(volume);
                 }
                 boolean first = volumes.add(volume);
                 sink.geometry(volume, sizeBytes, blockSizeBytes);

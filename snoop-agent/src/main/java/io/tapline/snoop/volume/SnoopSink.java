@@ -21,6 +21,14 @@ public interface SnoopSink {
     void completed(VolumeKey volume, RecordKind kind, long offsetBytes, long lengthBytes, int flags,
             Provenance provenance, byte[] payload);
 
+    /**
+     * {@code volume} stands in for connections joined mid-stream (their login or handshake never
+     * seen): named after its server, its writes are GAPs on that server's named volumes too. An
+     * import does not fail for not shipping it when its size never showed.
+     */
+    default void standIn(VolumeKey volume) {
+    }
+
     /** Capture lost what happened to {@code [offset, offset+length)}, or the whole volume when length is {@link #WHOLE_VOLUME}. */
     void gap(VolumeKey volume, long offsetBytes, long lengthBytes, String reason);
 

@@ -81,6 +81,8 @@ public final class VolumeRouter implements SnoopSink, Closeable {
 
     private final Settings settings;
     private final Map<VolumeKey, Volume> volumes = new LinkedHashMap<>();
+    /** Volumes standing in for connections joined mid-stream ({@link #standIn}): not shipping them fails no import. */
+    private final java.util.Set<VolumeKey> standIns = new java.util.HashSet<>();
     private volatile java.util.function.Consumer<SourceSide> onShipping = v -> { };
     private java.util.function.Consumer<SourceSide> onOpen = v -> { };
     private boolean blankTargets;
@@ -202,6 +204,14 @@ public final class VolumeRouter implements SnoopSink, Closeable {
      */
     public synchronized void syncOnFlush(boolean on) {
         this.syncOnFlush = on;
+    }
+
+    @Override
+    public synchronized void standIn(VolumeKey key) {
+        if (standIns.add(key)) {
+            log.info("volume stands in for connections joined mid-stream key={}: its writes are GAPs on the server's"
+                    + " named volumes too; without a size seen or --volume-size it is not shipped", key);
+        }
     }
 
     @Override
@@ -410,8 +420,9 @@ public final class VolumeRouter implements SnoopSink, Closeable {
      */
     public synchronized List<String> unshippedVolumes() {
         List<String> out = new ArrayList<>();
-        for (Volume v : volumes.values()) {
-            if (ships() && !v.side.shipping()) {
+        for (Map.Entry<VolumeKey, Volume> e : volumes.entrySet()) {
+            Volume v = e.getValue();
+            if (ships() && !v.side.shipping() && !standIns.contains(e.getKey())) {
                 out.add(v.name);
             }
         }

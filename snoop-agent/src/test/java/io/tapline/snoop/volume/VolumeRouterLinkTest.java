@@ -59,6 +59,17 @@ class VolumeRouterLinkTest {
     }
 
     @Test
+    void aStandInWithoutASizeFailsNoImport() {
+        // Probe S S4: a connection joined mid-stream (--nbd-port) made a stand-in volume whose size never
+        // showed, and the import failed with "cannot ship ... expected: --volume-size", a phantom's.
+        VolumeRouter router = router(-1);
+        VolumeKey key = VolumeKey.nbd("127.0.0.1:10809", "");
+        router.standIn(key);
+        router.completed(key, RecordKind.WRITE, 0, 512, 0, Provenance.INTERNAL, new byte[512]);
+        assertEquals(List.of(), router.unshippedVolumes());
+    }
+
+    @Test
     void aVolumeWithoutRemotesShipsOverItsLinkOnceItsSizeIsKnown() {
         VolumeRouter router = router(-1);
         VolumeKey key = VolumeKey.nbd("127.0.0.1:10809", "");
