@@ -109,6 +109,12 @@ public final class PointInTimeImage {
             io.tapline.log.DurableFiles.syncDirectory(out.toAbsolutePath().getParent());
             done = true;
             return made;
+        } catch (java.nio.file.FileSystemException e) {
+            throw e; // names its file
+        } catch (IOException e) {
+            // A bare errno ("No space left on device") names neither the file nor what became of --out (probe O O3).
+            throw new IOException("making the image " + partial + ": " + (e.getMessage() == null ? e.toString()
+                    : e.getMessage()) + " (" + out + " is unchanged)", e);
         } finally {
             if (!done) {
                 Files.deleteIfExists(partial);

@@ -25,7 +25,16 @@ final class AdvisoryFiles {
     /** Replaces {@code dir/name} with {@code text}. */
     static void writeText(Path dir, String name, String text) throws IOException {
         Path tmp = dir.resolve(name + ".tmp");
-        Files.writeString(tmp, text);
+        try {
+            Files.writeString(tmp, text);
+        } catch (java.nio.file.FileSystemException e) {
+            throw e; // names its file
+        } catch (IOException e) {
+            // Leave no empty .tmp, and say which file (a full buffer disk left requests/*.tmp and a bare
+            // "No space left on device": probe O O9).
+            Files.deleteIfExists(tmp);
+            throw new IOException(tmp + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
+        }
         Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
