@@ -38,7 +38,12 @@ final class WedgeSourceSink implements SourceSink {
                     @Override
                     public void onComplete(WriteCommand command, WriteOutcome outcome, long sequence) {
                         if (outcome != WriteOutcome.OK) {
-                            completion.completed(0, "mark failed: " + outcome);
+                            // Not "failed": the record may be written though its sync failed, and a restarted
+                            // wedge then ships it (probe O O12).
+                            completion.completed(0, "not confirmed durable: the wedge answered "
+                                    + outcome.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + " (its capture"
+                                    + " buffer's write or sync failed: see tapline status); the mark may still reach the"
+                                    + " replicas after the wedge restarts (tapline window shows it then)");
                         } else {
                             completion.completed(sequence, sequence > 0 ? null : notStored);
                         }
