@@ -201,6 +201,7 @@ final class ReplicaFeed implements Closeable {
      */
     private void missingForGood(ConsumerRecord<byte[], byte[]> r, long expected) throws IOException {
         awaitingResync = true;
+        replica.feedGoesOn(); // no longer waiting: out of sync from here (recordsMissing), which status says
         String why = "kafka topic hole: seq " + expected + " never came (" + skippedAheadRecords + " records, "
                 + skippedAheadBytes + " bytes ahead of it skipped; seq " + KafkaRecordFormat.sequence(r) + " at offset "
                 + r.offset() + "): the topic's retention deleted it; run tapline resync --full on the source";
@@ -220,6 +221,11 @@ final class ReplicaFeed implements Closeable {
             log.warn("kafka record ahead of the next sequence skipped volume={} expected={} seq={} offset={}: a"
                     + " producer that failed during an outage wrote later records first; the shipper resends from"
                     + " the missing one", volumeId, expected, seq, r.offset());
+            // Not consistent meanwhile (probe P D5: a site waiting for records retention had deleted said so).
+            replica.feedWaiting("seq " + expected + " has not come since " + java.time.Instant.now() + ", records"
+                    + " after it have (seq " + seq + " at offset " + r.offset() + "): a resend may bring it; if the"
+                    + " topic's retention deleted it, the feed finds the hole after " + (maxSkippedAheadBytes >> 20)
+                    + " MiB more (then tapline resync --full on the source)");
         }
         skippedAheadBytes += r.value().length;
         skippedAheadRecords++;
@@ -267,6 +273,7 @@ final class ReplicaFeed implements Closeable {
 
     private void gapFilled(long expected) {
         if (skippedAheadRecords > 0) {
+            replica.feedGoesOn();
             log.info("kafka gap filled volume={} seq={}: {} records ({} bytes) ahead of it were skipped and come"
                     + " again after it", volumeId, expected, skippedAheadRecords, skippedAheadBytes);
             skippedAheadRecords = 0;

@@ -50,9 +50,13 @@ class ReplicaFeedTest {
             assertFalse(o.stopped(), feed.error());
             assertEquals(2, feed.lastApplied());
             assertEquals(4, o.nextOffset(), "the records ahead were read past");
+            Path failed = data.resolve("v").resolve("failed"); // what status --data reads (probe P D5)
+            assertTrue(java.nio.file.Files.readString(failed).startsWith("kafka feed waiting: seq 3 has not come"),
+                    "not consistent while waiting");
             o = feed.consume(records(3, 4, 5, 6));
             assertFalse(o.stopped(), feed.error());
             assertEquals(6, feed.lastApplied());
+            assertFalse(java.nio.file.Files.exists(failed), "the gap filled: consistent again");
         }
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), auditedSequences(), "each once, in order");
     }

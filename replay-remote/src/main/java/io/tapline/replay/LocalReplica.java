@@ -68,6 +68,20 @@ public final class LocalReplica implements Closeable {
         volume.keepFailure("kafka feed stopped: " + why);
     }
 
+    /**
+     * The feeder waits for the next sequence with records past it on hand (a resend to come, or a
+     * hole): kept for {@code tapline status --data} as {@link #feedStopped} is, so the replica is not
+     * called consistent meanwhile; {@link #feedGoesOn} clears it.
+     */
+    public void feedWaiting(String why) {
+        volume.keepFailure("kafka feed waiting: " + why);
+    }
+
+    /** The feeder applies again: whatever {@link #feedWaiting} kept is cleared. */
+    public void feedGoesOn() {
+        volume.clearKeptFailure();
+    }
+
     /** Every record up to this sequence is applied and durable. */
     public long lastApplied() {
         return volume.lastApplied();

@@ -453,6 +453,17 @@ final class ReplicaVolume implements Closeable {
         keepFailure(dir, reason);
     }
 
+    /** Removes what {@link #keepFailure(String)} kept, unless the volume itself is failed. */
+    void clearKeptFailure() {
+        if (failure == null) {
+            try {
+                Files.deleteIfExists(dir.resolve(FAILED_FILE));
+            } catch (IOException e) {
+                log.debug("volume={} {} not removed: {}", volumeId, FAILED_FILE, e.toString());
+            }
+        }
+    }
+
     /** Writes {@code reason} as {@code volumeDir}'s {@link #FAILED_FILE}; a write that fails costs only that view. */
     static void keepFailure(Path volumeDir, String reason) {
         try {
