@@ -145,22 +145,10 @@ class SnoopPipelineClassifyTest {
     void writesOfAConnectionJoinedMidStreamAreGapsOnTheNamedVolumesTheyMayBelongTo() {
         // probe R D3: a host connected before the capture began, on a port the configuration names
         // (decoded under a stand-in name, its export never seen), and one whose handshake is seen.
-        Side named = new Side(flow(40010, 10809), 1000);
-        Side namedServer = new Side(flow(10809, 40010), 9000);
-        named.syn(false);
-        namedServer.syn(true);
-        namedServer.send(greeting());
-        named.send(clientFlagsAndExportName());
-        namedServer.send(exportReply());
-        named.send(write(1, 0, new byte[512]));
-        namedServer.send(reply(1));
-        Side joined = new Side(flow(40011, 10809), 5000);
-        Side joinedServer = new Side(flow(10809, 40011), 7000);
-        joined.send(write(9, 8192, new byte[4096]));
-        joinedServer.send(reply(9));
+        namedConnectionWrites(40010);
+        joinedConnectionWrites(40011);
         pipeline.finish();
-        VolumeKey disk = VolumeKey.nbd("127.0.0.1:10809", "disk");
-        List<RecordingSink.Event> diskGaps = sink.of("GAP").stream().filter(e -> e.volume().equals(disk)).toList();
+        List<RecordingSink.Event> diskGaps = gapsOfDisk();
         assertEquals(1, diskGaps.size(), sink.events.toString());
         assertEquals(8192, diskGaps.get(0).offsetBytes(), "the joined connection's write, as a GAP on the named export");
         assertEquals(4096, diskGaps.get(0).lengthBytes());
@@ -168,12 +156,18 @@ class SnoopPipelineClassifyTest {
 
     @Test
     void aNamedVolumeFirstSeenAfterAJoinedConnectionWroteGetsAWholeVolumeGap() {
-        Side joined = new Side(flow(40012, 10809), 5000);
-        Side joinedServer = new Side(flow(10809, 40012), 7000);
-        joined.send(write(9, 8192, new byte[4096]));
-        joinedServer.send(reply(9));
-        Side named = new Side(flow(40013, 10809), 1000);
-        Side namedServer = new Side(flow(10809, 40013), 9000);
+        joinedConnectionWrites(40012);
+        namedConnectionWrites(40013);
+        pipeline.finish();
+        List<RecordingSink.Event> diskGaps = gapsOfDisk();
+        assertEquals(1, diskGaps.size(), sink.events.toString());
+        assertEquals(SnoopSink.WHOLE_VOLUME, diskGaps.get(0).lengthBytes());
+    }
+
+    /** A connection to port 10809 whose handshake is seen (export "disk"), writing 512 bytes at 0. */
+    private void namedConnectionWrites(int clientPort) {
+        Side named = new Side(flow(clientPort, 10809), 1000);
+        Side namedServer = new Side(flow(10809, clientPort), 9000);
         named.syn(false);
         namedServer.syn(true);
         namedServer.send(greeting());
@@ -181,11 +175,19 @@ class SnoopPipelineClassifyTest {
         namedServer.send(exportReply());
         named.send(write(1, 0, new byte[512]));
         namedServer.send(reply(1));
-        pipeline.finish();
+    }
+
+    /** A connection to port 10809 joined mid-stream (no SYN, no handshake), writing 4 KiB at 8 KiB. */
+    private void joinedConnectionWrites(int clientPort) {
+        Side joined = new Side(flow(clientPort, 10809), 5000);
+        Side joinedServer = new Side(flow(10809, clientPort), 7000);
+        joined.send(write(9, 8192, new byte[4096]));
+        joinedServer.send(reply(9));
+    }
+
+    private List<RecordingSink.Event> gapsOfDisk() {
         VolumeKey disk = VolumeKey.nbd("127.0.0.1:10809", "disk");
-        List<RecordingSink.Event> diskGaps = sink.of("GAP").stream().filter(e -> e.volume().equals(disk)).toList();
-        assertEquals(1, diskGaps.size(), sink.events.toString());
-        assertEquals(SnoopSink.WHOLE_VOLUME, diskGaps.get(0).lengthBytes());
+        return sink.of("GAP").stream().filter(e -> e.volume().equals(disk)).toList();
     }
 
     @Test
