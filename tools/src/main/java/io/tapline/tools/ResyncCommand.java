@@ -36,6 +36,10 @@ final class ResyncCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the final resync status as JSON.")
     boolean json;
 
+    /** How long a replica must go on refusing the source as paused before the command gives up. */
+    private static final long PAUSED_GRACE_NANOS = 10_000_000_000L;
+    private long pausedSince;
+
     @Override
     public Integer call() throws Exception {
         long deadline = target.deadlineNanos();
@@ -53,6 +57,23 @@ final class ResyncCommand implements Callable<Integer> {
             }
             if (source != null && !source.running()) {
                 throw new CliFailure("resync " + volume + ": the wedge stopped before the resync ended");
+            }
+            String paused = null;
+            for (LinkStatusFile.Link link : LinkStatusFile.read(volumeDir)) {
+                String error = link.lastError();
+                if (!link.connected() && error != null && error.startsWith("refused by replayer")
+                        && error.contains("tapline resume")) {
+                    paused = link.address() + " " + error;
+                }
+            }
+            if (paused == null) {
+                pausedSince = 0;
+            } else if (pausedSince == 0) {
+                pausedSince = System.nanoTime();
+            } else if (System.nanoTime() - pausedSince > PAUSED_GRACE_NANOS) {
+                // A paused replica (after a rollback) takes no resync until resumed: say so, not wait the
+                // timeout out (probe Q D10). The grace lets a link just resumed reconnect first.
+                throw new CliFailure("resync " + volume + ": " + paused);
             }
             if (System.nanoTime() > deadline) {
                 throw new CliFailure("resync " + volume + ": not done after " + target.timeoutSeconds + " s"
