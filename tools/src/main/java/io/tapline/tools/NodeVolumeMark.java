@@ -9,10 +9,12 @@ import java.nio.file.attribute.UserDefinedFileAttributeView;
 
 /**
  * A wedge node's mark on its own volume's image: the extended attribute {@code user.tapline.node}
- * names the node's data folder ({@code <buffer>/node}). A plain wedge started later on that image
- * (with any {@code --buffer}) finds the node and its role there, and is refused when the node no
- * longer owns the volume; without it, a plain wedge with another buffer served a fenced secondary
- * and the node's next start resynced those acknowledged writes away (probe S S1).
+ * names the node's folder of that volume ({@code <buffer>/node/<volume>}). A plain wedge started
+ * later on that image (with any {@code --buffer} and any {@code --export}) finds the node and the
+ * volume's role there, and is refused when the node no longer owns the volume; without it, a plain
+ * wedge with another buffer served a fenced secondary and the node's next start resynced those
+ * acknowledged writes away (probe S S1). A copy of a marked image is not the node's: the mark
+ * counts only while the node's {@code replica.img} is this very file.
  *
  * <p>Best effort: a file system without user extended attributes keeps no mark, and the buffer's
  * own check still applies. Stateless.
@@ -23,19 +25,22 @@ final class NodeVolumeMark {
     private NodeVolumeMark() {
     }
 
-    /** Marks {@code image} as served by the node whose data folder is {@code nodeData}. */
-    static void write(Path image, Path nodeData) {
+    /** Marks {@code image} as the volume of the node folder {@code nodeVolume}. */
+    static void write(Path image, Path nodeVolume) {
         try {
             UserDefinedFileAttributeView view = Files.getFileAttributeView(image, UserDefinedFileAttributeView.class);
             if (view != null) {
-                view.write(ATTRIBUTE, StandardCharsets.UTF_8.encode(nodeData.toAbsolutePath().toString()));
+                view.write(ATTRIBUTE, StandardCharsets.UTF_8.encode(nodeVolume.toAbsolutePath().toString()));
             }
         } catch (IOException | UnsupportedOperationException e) {
             // no xattrs here: the buffer's own check is all there is
         }
     }
 
-    /** The node data folder {@code image} was marked with, or null. */
+    /**
+     * The node folder of the volume {@code image} is, or null: none marked, or the mark names a
+     * node whose {@code replica.img} is another file (a copy of a marked image carries its mark).
+     */
     static Path read(Path image) {
         try {
             UserDefinedFileAttributeView view = Files.getFileAttributeView(image, UserDefinedFileAttributeView.class);
@@ -44,7 +49,9 @@ final class NodeVolumeMark {
             }
             ByteBuffer b = ByteBuffer.allocate(view.size(ATTRIBUTE));
             view.read(ATTRIBUTE, b);
-            return Path.of(new String(b.array(), 0, b.position(), StandardCharsets.UTF_8));
+            Path nodeVolume = Path.of(new String(b.array(), 0, b.position(), StandardCharsets.UTF_8));
+            Path served = io.tapline.replay.ReplayServer.replicaImage(nodeVolume);
+            return Files.exists(served) && Files.isSameFile(served, image) ? nodeVolume : null;
         } catch (IOException | UnsupportedOperationException | java.nio.file.InvalidPathException e) {
             return null;
         }

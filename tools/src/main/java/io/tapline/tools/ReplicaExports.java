@@ -184,7 +184,6 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         if (!Files.exists(dir.resolve(VolumeRole.FILE))) {
             VolumeRole.originalPrimary(System.currentTimeMillis(), Actor.current()).write(dir);
         }
-        NodeVolumeMark.write(settings.volume(), dataDir); // a plain wedge on this image later finds the node
         VolumeRole role = VolumeRole.read(dir);
         if (role.primary() && role.generation() == 1) {
             SourceNode node = SourceNode.start(settings.on(endpoint, settings.sinkWrapper(), role.generation()));
@@ -198,6 +197,9 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             DurableFiles.deleteTree(settings.bufferDir().resolve(id)); // a generation that ended (see Rejoin)
             serveStandby(id, role, settings.sizeBytes());
         }
+        // After the start, which creates a new image: a plain wedge on this image later finds the node
+        // (written before, a first start's new image went unmarked: probe T T2).
+        NodeVolumeMark.write(settings.volume(), dir);
     }
 
     /**

@@ -210,16 +210,16 @@ final class WedgeCommand implements Callable<Integer> {
      * would resync those acknowledged writes away (probe Q D9). Refused before anything is served.
      */
     private void refuseANodesBuffer() throws java.io.IOException {
-        refuseANodesVolume(buffer.resolve(NODE_DATA), "--buffer " + buffer);
-        // The image itself names the node that served it (another --buffer must not get round this: probe S S1).
+        refuseANodesVolume(buffer.resolve(NODE_DATA).resolve(export), "--buffer " + buffer);
+        // The image itself names the node folder that served it, whatever --buffer and --export say
+        // (probe S S1, T T3).
         java.nio.file.Path marked = NodeVolumeMark.read(volume);
         if (marked != null) {
             refuseANodesVolume(marked, "--volume " + volume);
         }
     }
 
-    private void refuseANodesVolume(java.nio.file.Path nodeData, String what) throws java.io.IOException {
-        java.nio.file.Path nodeVolume = nodeData.resolve(export);
+    private void refuseANodesVolume(java.nio.file.Path nodeVolume, String what) throws java.io.IOException {
         if (!java.nio.file.Files.exists(nodeVolume.resolve(io.tapline.replay.VolumeRole.FILE))) {
             return;
         }
@@ -227,10 +227,10 @@ final class WedgeCommand implements Callable<Integer> {
         String state = java.nio.file.Files.exists(nodeVolume.resolve("split-brain")) ? " in a split brain"
                 : java.nio.file.Files.exists(nodeVolume.resolve(ReplicaExports.SUPERSEDED)) ? ", superseded" : "";
         if (!role.primary() || role.generation() != 1 || !state.isEmpty()) { // split brain, superseded: probe S S2
-            throw new CliFailure(what + ": a wedge node's (" + nodeData + ": volume " + export + " is "
-                    + role.roleName() + " of generation " + role.generation() + state + " there): start it as that"
-                    + " node, with --listen HOST:PORT; a plain wedge would serve its host a volume this node does not"
-                    + " own");
+            throw new CliFailure(what + ": a wedge node's (" + nodeVolume.getParent() + ": volume "
+                    + nodeVolume.getFileName() + " is " + role.roleName() + " of generation " + role.generation() + state
+                    + " there): start it as that node, with --listen HOST:PORT; a plain wedge would serve its host a"
+                    + " volume this node does not own");
         }
     }
 

@@ -625,11 +625,12 @@ class TaplineCliTest {
         new io.tapline.replay.VolumeRole(false, 2, 100, 1, "t", "").write(nodeVolume); // rejoined as secondary
         Path image = dir.resolve("primary.img");
         java.nio.file.Files.write(image, new byte[1 << 20]);
-        NodeVolumeMark.write(image, nodeData); // as the node did while it served it
-        org.junit.jupiter.api.Assumptions.assumeTrue(nodeData.toAbsolutePath().equals(NodeVolumeMark.read(image)),
+        java.nio.file.Files.createSymbolicLink(nodeVolume.resolve("replica.img"), image.toAbsolutePath());
+        NodeVolumeMark.write(image, nodeVolume); // as the node did while it served it
+        org.junit.jupiter.api.Assumptions.assumeTrue(nodeVolume.toAbsolutePath().equals(NodeVolumeMark.read(image)),
                 "user extended attributes on this file system");
-        Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "vol1", "--volume", image.toString(),
-                "--size", "1M", "--buffer", dir.resolve("other-buf").toString()); // probe S S1
+        Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "other-name", "--volume", image.toString(),
+                "--size", "1M", "--buffer", dir.resolve("other-buf").toString()); // probe S S1, T T3
         assertEquals(1, o.exitCode(), o.err());
         assertTrue(o.err().contains("--volume " + image + ": a wedge node's"), o.err());
         assertTrue(o.err().contains("volume vol1 is secondary of generation 2 there"), o.err());
@@ -640,5 +641,10 @@ class TaplineCliTest {
                 "--size", "1M", "--buffer", dir.resolve("a-buf").toString());
         assertEquals(1, split.exitCode(), split.err());
         assertTrue(split.err().contains("primary of generation 1 in a split brain there"), split.err());
+
+        Path copy = dir.resolve("copy.img"); // a copy keeps the mark, but it is not the node's volume (probe T T4)
+        java.nio.file.Files.copy(image, copy);
+        NodeVolumeMark.write(copy, nodeVolume);
+        assertEquals(null, NodeVolumeMark.read(copy), "the node's replica.img is another file: no refusal for it");
     }
 }
