@@ -34,6 +34,15 @@ public final class RollbackTargets {
                             + around[1] + " (a resync, or records the source lost); the nearest points are seq "
                             + Math.max(around[0], w.oldestReachableSequence()) + " and seq " + around[1]);
                 }
+                if (around[0] == -1 && around[1] != -1 && value == w.oldestReachableSequence() && value < lastApplied
+                        && undo.oldestKind() == io.tapline.log.RecordKind.RESYNC_BEGIN) {
+                    // The window's floor is the state before its oldest record; before a resync's start
+                    // that may be a state far below it (probe T T1: a replica that joined at a jump
+                    // 0 -> 355 labelled seq 0's zeroes "354").
+                    throw new RefusedException("target seq " + value + " may never have been applied on volume "
+                            + volumeId + ": the oldest record the rollback window holds is a resync's start at seq "
+                            + around[1] + ", which may have jumped past it; the oldest exact point is seq " + around[1]);
+                }
                 yield value;
             }
             case AdminRequest.TO_TIME -> {

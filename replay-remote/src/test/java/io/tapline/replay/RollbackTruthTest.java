@@ -181,11 +181,37 @@ class RollbackTruthTest {
             assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1", AdminRequest.TO_SEQUENCE,
                     149, "", scratch.resolve("i149"), PointInTimeImage.Progress.NONE), "image refuses it alike");
             assertEquals(100, v.resolveTarget(AdminRequest.TO_SEQUENCE, 100, ""), "either side of the jump is a point");
+            try (io.tapline.log.undo.UndoLog undo = io.tapline.log.undo.UndoLog.openReadOnly(
+                    data.resolve("vol1").resolve("undo"))) {
+                assertEquals(List.of(100L, 150L), java.util.Arrays.stream(undo.jumps().get(0)).boxed().toList(),
+                        "what window shows (probe T T6)");
+            }
             assertEquals(150, v.resolveTarget(AdminRequest.TO_SEQUENCE, 150, ""));
             v.rollback(v.resolveTarget(AdminRequest.TO_SEQUENCE, 100, ""), "t", (d, t) -> { });
             assertEquals(100, v.lastApplied());
             assertArrayEquals(RollbackTest.reference(before, 100), Files.readAllBytes(data.resolve("vol1")
                     .resolve(ReplicaVolume.REPLICA_FILE)));
+        }
+    }
+
+    @Test
+    void aReplicaThatBeganAtAResyncsJumpHasNoPointBelowIt() throws Exception {
+        // Probe T T1: a replica that joined at a jump 0 -> 150 labelled seq 0's zeroes "149".
+        List<CaptureRecord> records = new ArrayList<>();
+        records.add(seal(150, RecordKind.RESYNC_BEGIN, new ResyncEpoch(3, true, "test", 0).text()));
+        for (long seq = 151; seq <= 160; seq++) {
+            records.add(write(seq));
+        }
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, records));
+            RefusedException e = assertThrows(RefusedException.class,
+                    () -> v.resolveTarget(AdminRequest.TO_SEQUENCE, 149, ""));
+            assertTrue(e.getMessage().contains("may never have been applied"), e.getMessage());
+            assertEquals(150, v.resolveTarget(AdminRequest.TO_SEQUENCE, 150, ""));
+        }
+        try (io.tapline.log.undo.UndoLog undo = io.tapline.log.undo.UndoLog.openReadOnly(
+                data.resolve("vol1").resolve("undo"))) {
+            assertEquals(0, undo.jumps().size(), "no jump between held records here: the window starts at it");
         }
     }
 

@@ -364,9 +364,16 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         // (it answered success while the host kept getting EPERM: probe Q D5).
         Path dir = dataDir.resolve(id);
         Primary current = primaries.get(id);
+        String unconfirmed = "";
         if (current != null) {
             for (io.tapline.journey.shipper.ShipperStatus link : current.node().linkStatuses()) {
                 String error = link.lastError();
+                if (!link.connected()) {
+                    // An unreachable peer cannot confirm its demotion (probe T T5): said, not hidden.
+                    unconfirmed = "; the peer " + (link.address() != null ? link.address() : link.remoteId())
+                            + " is not reachable now, so its demotion is not confirmed: if it comes back still primary,"
+                            + " this node is fenced again";
+                }
                 if (!link.connected() && error != null && error.startsWith("refused by replayer: fenced:")) {
                     throw new IllegalStateException("the peer " + (link.address() != null ? link.address()
                             : link.remoteId()) + " still refuses this node as fenced (it is primary): demote it first"
@@ -395,7 +402,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             promoted(id, dir, VolumeRole.read(dir), ReplayServer.volumeSizeBytes(dataDir, id));
         }
         return "volume " + id + " serves its host again as primary; the peer must be demoted (tapline demote) so"
-                + " that it is resynced from here";
+                + " that it is resynced from here" + unconfirmed;
     }
 
     private void serveStandby(String volumeId, VolumeRole role, long sizeBytes) {

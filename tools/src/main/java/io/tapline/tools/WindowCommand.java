@@ -71,12 +71,24 @@ final class WindowCommand implements Callable<Integer> {
             marks.add(x);
         }
         m.put("marks", marks);
+        // Sequences inside a jump were never applied here: rollback and image refuse them (probe T T6).
+        List<List<Long>> jumps = new ArrayList<>();
+        try (io.tapline.log.undo.UndoLog undo = io.tapline.log.undo.UndoLog.openReadOnly(
+                data.resolve(volume).resolve("undo"))) {
+            for (long[] j : undo.jumps()) {
+                jumps.add(List.of(j[0], j[1]));
+            }
+        }
+        m.put("jumps", jumps);
         if (json) {
             System.out.println(Json.write(m));
         } else {
             System.out.println("volume " + volume + ": applied seq " + w.appliedSequence() + "; rollback window seq "
                     + w.oldestReachableSequence() + ".." + w.appliedSequence()
                     + (w.oldestTimeNanos() == 0 ? "" : " (from just before " + m.get("oldestReachableBefore") + ")")
+                    + (jumps.isEmpty() ? "" : "; never applied here (sequence jumps): " + jumps.stream()
+                            .map(j -> "between " + j.get(0) + " and " + j.get(1)).collect(java.util.stream.Collectors
+                                    .joining(", ")))
                     + (w.exactFromSequence() == 0 ? "" : "; written outside the log after seq "
                             + (w.exactFromSequence() - 1) + ", no exact image before seq " + w.exactFromSequence())
                     + "; undo log " + w.undoBytes() + " bytes in " + w.undoSegments() + " segments"

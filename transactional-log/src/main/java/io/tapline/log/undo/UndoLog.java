@@ -466,6 +466,36 @@ public final class UndoLog implements Closeable {
         return new long[] {below, -1};
     }
 
+    /** The kind of the oldest held record, or null when none is held. */
+    public RecordKind oldestKind() {
+        for (UndoSegment s : segments) {
+            if (s.count() > 0) {
+                return s.kindAt(0);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The jumps in the held records' sequences, oldest first: {@code {last before, first after}}
+     * for each pair of consecutive held records more than one apart (a resync's RESYNC_BEGIN past
+     * records the replica never had, records lost at the source).
+     */
+    public List<long[]> jumps() {
+        List<long[]> out = new java.util.ArrayList<>();
+        long previous = -1;
+        for (UndoSegment s : segments) {
+            for (int i = 0; i < s.count(); i++) {
+                long seq = s.sequenceAt(i);
+                if (previous >= 0 && seq > previous + 1) {
+                    out.add(new long[] {previous, seq});
+                }
+                previous = seq;
+            }
+        }
+        return out;
+    }
+
     /** Capture time of the first held record above {@code sequence}; 0 when none is held. */
     public long captureTimeAbove(long sequence) {
         for (UndoSegment s : segments) {
