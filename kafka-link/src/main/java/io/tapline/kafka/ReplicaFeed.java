@@ -163,8 +163,7 @@ final class ReplicaFeed implements Closeable {
             try {
                 replica.apply(batches);
             } catch (JourneyProtocolException e) {
-                lastApplied = replica.lastApplied();
-                stop(e.getMessage());
+                stop(e.getMessage()); // sets lastApplied
                 // Never past what was applied: a restart reads this group again (what it applied is
                 // skipped as at or below the applied sequence). Past it, the records of the group that
                 // were not applied were skipped for ever (probe P D4: position "0 10" over seq 1..9).

@@ -113,8 +113,8 @@ public final class PointInTimeImage {
             throw e; // names its file
         } catch (IOException e) {
             // A bare errno ("No space left on device") names neither the file nor what became of --out (probe O O3).
-            throw new IOException("making the image " + partial + ": " + (e.getMessage() == null ? e.toString()
-                    : e.getMessage()) + " (" + out + " is unchanged)", e);
+            throw new IOException("making the image " + partial + ": " + io.tapline.log.DurableFiles.reason(e) + " ("
+                    + out + " is unchanged)", e);
         } finally {
             if (!done) {
                 Files.deleteIfExists(partial);

@@ -206,7 +206,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 refuse(e.getMessage());
             } catch (IOException | RuntimeException e) {
                 log.error("volume={} cannot be opened: {}", hello.volumeId(), e.toString());
-                String why = e.getMessage() == null ? e.toString() : e.getMessage();
+                String why = io.tapline.log.DurableFiles.reason(e);
                 // A channel's errno alone ("No space left on device") names no disk: say which folder.
                 refuse("volume cannot be opened on the replayer: "
                         + (why.contains("/") ? why : h.volumeDir() + ": " + why));

@@ -388,7 +388,7 @@ final class VolumeHost {
             // serving it failed, and the node retries that. Said so, not as a bare errno that reads
             // as "nothing happened" (probe O O6: an operator told "failed" may promote elsewhere).
             throw new IOException("volume " + volumeId + " " + detail + "; BUT it cannot be served yet: "
-                    + (e.getMessage() == null ? e.toString() : e.getMessage()) + "; the promotion stands (do not"
+                    + io.tapline.log.DurableFiles.reason(e) + "; the promotion stands (do not"
                     + " promote again): the node serves it as soon as that is fixed", e);
         }
         return "volume " + volumeId + " " + detail + (roles == RoleListener.NONE ? "; this replayer serves no NBD"

@@ -141,11 +141,6 @@ public final class SnoopPipeline {
         return config.iscsiPorts().contains(port) || learnedIscsiPorts.contains(port);
     }
 
-    private static boolean changesData(io.tapline.log.RecordKind kind) {
-        return kind == io.tapline.log.RecordKind.WRITE || kind == io.tapline.log.RecordKind.WRITE_ZEROES
-                || kind == io.tapline.log.RecordKind.DISCARD;
-    }
-
     /** Whether a stand-in volume's writes may be {@code named}'s: any NBD export of the server, an iSCSI target's same LUN. */
     private static boolean mayBe(VolumeKey standIn, VolumeKey named) {
         return standIn.bus() == named.bus() && (standIn.bus() == io.tapline.log.Bus.NBD || standIn.unit().equals(named.unit()));
@@ -216,7 +211,7 @@ public final class SnoopPipeline {
             public void completed(VolumeKey volume, io.tapline.log.RecordKind kind, long offsetBytes, long lengthBytes,
                     int flags, io.tapline.log.Provenance provenance, byte[] payload) {
                 sink.completed(volume, kind, offsetBytes, lengthBytes, flags, provenance, payload);
-                if (midStream && standIns.contains(volume) && lengthBytes > 0 && changesData(kind)) {
+                if (midStream && standIns.contains(volume) && lengthBytes > 0 && kind.changesData()) {
                     serversWithUnattributedWrites.add(endpoint);
                     for (VolumeKey named : volumes) {
                         if (!standIns.contains(named) && mayBe(volume, named)) {

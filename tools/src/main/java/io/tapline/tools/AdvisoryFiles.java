@@ -33,7 +33,7 @@ final class AdvisoryFiles {
             // Leave no empty .tmp, and say which file (a full buffer disk left requests/*.tmp and a bare
             // "No space left on device": probe O O9).
             Files.deleteIfExists(tmp);
-            throw new IOException(tmp + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
+            throw io.tapline.log.DurableFiles.naming(tmp, e);
         }
         Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }

@@ -57,7 +57,7 @@ final class DiscardedImage {
             out.force(true);
         } catch (IOException e) {
             Files.deleteIfExists(tmp); // no half image left behind (probe O O7)
-            throw new IOException("writing " + tmp + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
+            throw DurableFiles.naming("writing " + tmp, e);
         }
         Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);

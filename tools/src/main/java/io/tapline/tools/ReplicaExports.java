@@ -244,6 +244,8 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
 
     /** {@code <data>/<volume>/superseded}: this node's primary met a newer generation (status shows it). */
     static final String SUPERSEDED = "superseded";
+    /** In a volume's node folder while it is in a split brain: why (for status, resolve, a plain wedge's refusal). */
+    static final String SPLIT_BRAIN = "split-brain";
 
     /** The own volume's source side (null when it is not the serving primary). */
     SourceNode ownNode() {
@@ -288,7 +290,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                     + ", " + unshipped.afterPromotion() + " of them after the promotion; the host is refused here;"
                     + " resolve with `tapline resolve " + (own != null ? "--buffer " + own.bufferDir() : "--data " + dataDir)
                     + " --volume " + id + " --keep peer|local`";
-            AdvisoryFiles.writeText(dir, "split-brain", splitBrain + "\n");
+            AdvisoryFiles.writeText(dir, SPLIT_BRAIN, splitBrain + "\n");
             Files.createDirectories(dir.resolve(io.tapline.journey.source.MarkSpool.DIR));
             LOG.error(splitBrain);
             pendingFences.put(id, reason);
@@ -310,7 +312,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             // as an ended-primary-* folder with a WARN, one per failover (probe Q D2).
             DurableFiles.deleteTree(dir.resolve(PRIMARY_BUFFER));
         }
-        Files.deleteIfExists(dir.resolve("split-brain"));
+        Files.deleteIfExists(dir.resolve(SPLIT_BRAIN));
         Files.deleteIfExists(dir.resolve(SUPERSEDED));
         splitBrains.remove(id);
         pendingFences.remove(id);
@@ -392,7 +394,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                 p.written().close();
             }
         }
-        Files.deleteIfExists(dir.resolve("split-brain"));
+        Files.deleteIfExists(dir.resolve(SPLIT_BRAIN));
         Files.deleteIfExists(dir.resolve(SUPERSEDED));
         splitBrains.remove(id);
         pendingFences.remove(id);
@@ -533,7 +535,7 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                         standby.remove(volumeId); // the scan retries it until it is served
                     }
                     throw new IOException("volume " + volumeId + " not demoted: keeping the writes made while primary"
-                            + " aside failed (" + (e.getMessage() == null ? e.toString() : e.getMessage()) + "); "
+                            + " aside failed (" + DurableFiles.reason(e) + "); "
                             + served, e);
                 }
             }

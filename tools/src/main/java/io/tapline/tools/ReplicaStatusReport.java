@@ -99,7 +99,7 @@ final class ReplicaStatusReport {
             v.put("roleChangedBy", role.actor());
             v.put("roleChangedAtSeq", role.sequence());
         }
-        Path splitBrain = dir.resolve("split-brain");
+        Path splitBrain = dir.resolve(ReplicaExports.SPLIT_BRAIN);
         if (Files.exists(splitBrain)) {
             v.put("state", "split-brain");
             v.put("reason", Files.readString(splitBrain).strip());

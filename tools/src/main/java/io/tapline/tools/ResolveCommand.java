@@ -53,7 +53,7 @@ final class ResolveCommand implements Callable<Integer> {
         }
         Path nodeData = data != null ? data : buffer.resolve(WedgeCommand.NODE_DATA);
         Path volumeDir = nodeData.resolve(volume);
-        if (java.nio.file.Files.isDirectory(volumeDir) && !java.nio.file.Files.exists(volumeDir.resolve("split-brain"))) {
+        if (java.nio.file.Files.isDirectory(volumeDir) && !java.nio.file.Files.exists(volumeDir.resolve(ReplicaExports.SPLIT_BRAIN))) {
             io.tapline.replay.VolumeRole role = io.tapline.replay.VolumeRole.read(volumeDir);
             throw new CliFailure("volume " + volume + " is not in a split brain on this node (" + role.roleName()
                     + " of generation " + role.generation() + "): nothing to resolve");

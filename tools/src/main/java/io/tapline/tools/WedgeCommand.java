@@ -224,7 +224,7 @@ final class WedgeCommand implements Callable<Integer> {
             return;
         }
         io.tapline.replay.VolumeRole role = io.tapline.replay.VolumeRole.read(nodeVolume);
-        String state = java.nio.file.Files.exists(nodeVolume.resolve("split-brain")) ? " in a split brain"
+        String state = java.nio.file.Files.exists(nodeVolume.resolve(ReplicaExports.SPLIT_BRAIN)) ? " in a split brain"
                 : java.nio.file.Files.exists(nodeVolume.resolve(ReplicaExports.SUPERSEDED)) ? ", superseded" : "";
         if (!role.primary() || role.generation() != 1 || !state.isEmpty()) { // split brain, superseded: probe S S2
             throw new CliFailure(what + ": a wedge node's (" + nodeVolume.getParent() + ": volume "

@@ -55,11 +55,13 @@ class SourceSmallDiskIT {
             Poll.until(Duration.ofSeconds(30), () -> "tracked chunks and lost writes in the metrics", Poll.of(
                     () -> ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_tracked_chunks") != 0
                             && ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_lost_writes") > 0));
-            // Space has not returned, so FULL stays FULL across the buffer's retries (about one a second): a
-            // ~100-byte GAP fits a segment's last block, and leaving FULL on it said DATA while writes were lost.
-            for (int i = 0; i < 8; i++) {
+            // Space has not returned, so FULL stays FULL across the buffer's retries (about one a second, each
+            // at a host write): a ~100-byte GAP fits a segment's last block, and leaving FULL on it said DATA
+            // while writes were lost. The host's writes pace the samples over 4 s (no sleep).
+            long until = System.nanoTime() + 4_000_000_000L;
+            for (int i = 0; System.nanoTime() < until; i++) {
+                HostWrites.random4k(rig, volumeBytes, 5, 100 + i);
                 assertEquals(2.0, ReplicationRig.metric(rig.wedgeMetrics, "tapline_buffer_mode"), "sample " + i);
-                Thread.sleep(500);
             }
             assertTrue(rig.wedge().logText().contains("capture buffer cannot store records")
                     && rig.wedge().logText().contains("No space left on device"), rig.wedge().logText());

@@ -627,8 +627,8 @@ class TaplineCliTest {
         java.nio.file.Files.write(image, new byte[1 << 20]);
         java.nio.file.Files.createSymbolicLink(nodeVolume.resolve("replica.img"), image.toAbsolutePath());
         NodeVolumeMark.write(image, nodeVolume); // as the node did while it served it
-        org.junit.jupiter.api.Assumptions.assumeTrue(nodeVolume.toAbsolutePath().equals(NodeVolumeMark.read(image)),
-                "user extended attributes on this file system");
+        assertEquals(nodeVolume.toAbsolutePath(), NodeVolumeMark.read(image),
+                "the mark is read back (the test folder's file system keeps user extended attributes, as ext4 does)");
         Outcome o = run("wedge", "--nbd", "127.0.0.1:0", "--export", "other-name", "--volume", image.toString(),
                 "--size", "1M", "--buffer", dir.resolve("other-buf").toString()); // probe S S1, T T3
         assertEquals(1, o.exitCode(), o.err());

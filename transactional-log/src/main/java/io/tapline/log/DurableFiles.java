@@ -46,10 +46,23 @@ public final class DurableFiles {
             } catch (IOException ignored) {
                 // the original error is the one to report
             }
-            throw new IOException(tmp + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
+            throw naming(tmp, e);
         }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         syncDirectory(target.toAbsolutePath().getParent());
+    }
+
+    /** The one line an error says: its message, or the exception itself when it has none. */
+    public static String reason(Throwable e) {
+        return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
+
+    /**
+     * {@code e} naming {@code where} (a file, a folder): a channel's errno ("No space left on
+     * device") names none, and an operator must know which disk to free.
+     */
+    public static IOException naming(Object where, IOException e) {
+        return new IOException(where + ": " + reason(e), e);
     }
 
     /** {@link #replace(Path, ByteBuffer)} for an array. */

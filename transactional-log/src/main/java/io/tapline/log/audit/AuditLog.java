@@ -214,7 +214,7 @@ public final class AuditLog implements Closeable {
      * and the operator must know which disk to free.
      */
     private IOException where(IOException e) {
-        return new IOException("audit log " + dir + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
+        return DurableFiles.naming("audit log " + dir, e);
     }
 
     /** SHA-256 of {@code bytes} ({@link #payloadDigest}). */
