@@ -467,7 +467,9 @@ final class BatchApply implements Closeable {
             default -> AuditType.RECORD;
         };
         Provenance p = r.provenance();
-        String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=" + p.tag();
+        // The tag in hex, unsigned, as tshark and the clients show an NBD cookie or an iSCSI task tag (probe U D4:
+        // a cookie of 0xffffffffffffffff read "tag=-1").
+        String who = p.bus() + " " + p.initiator() + " -> " + p.target() + " tag=0x" + Long.toHexString(p.tag());
         String detail = r.kind().changesData() || r.kind() == RecordKind.FLUSH ? flagsText(r.flags()) : r.text();
         audit.append(type, r.sequence(), r.captureTimeNanos(), r.offsetBytes(), r.lengthBytes(), r.kind().wireValue(),
                 p.opcode(), digest, who, detail);

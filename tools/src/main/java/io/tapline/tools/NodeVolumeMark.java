@@ -25,12 +25,17 @@ final class NodeVolumeMark {
     private NodeVolumeMark() {
     }
 
-    /** Marks {@code image} as the volume of the node folder {@code nodeVolume}. */
+    /**
+     * Marks {@code image} as the volume of the node folder {@code nodeVolume}; nothing when it is
+     * marked so already (each write moves the image's {@code ctime}, which the close-time stamp and
+     * the primary's watch read as a change).
+     */
     static void write(Path image, Path nodeVolume) {
         try {
             UserDefinedFileAttributeView view = Files.getFileAttributeView(image, UserDefinedFileAttributeView.class);
-            if (view != null) {
-                view.write(ATTRIBUTE, StandardCharsets.UTF_8.encode(nodeVolume.toAbsolutePath().toString()));
+            String mark = nodeVolume.toAbsolutePath().toString();
+            if (view != null && !mark.equals(readRaw(view))) {
+                view.write(ATTRIBUTE, StandardCharsets.UTF_8.encode(mark));
             }
         } catch (IOException | UnsupportedOperationException e) {
             // no xattrs here: the buffer's own check is all there is
@@ -44,16 +49,25 @@ final class NodeVolumeMark {
     static Path read(Path image) {
         try {
             UserDefinedFileAttributeView view = Files.getFileAttributeView(image, UserDefinedFileAttributeView.class);
-            if (view == null || !view.list().contains(ATTRIBUTE)) {
+            String mark = view == null ? null : readRaw(view);
+            if (mark == null) {
                 return null;
             }
-            ByteBuffer b = ByteBuffer.allocate(view.size(ATTRIBUTE));
-            view.read(ATTRIBUTE, b);
-            Path nodeVolume = Path.of(new String(b.array(), 0, b.position(), StandardCharsets.UTF_8));
+            Path nodeVolume = Path.of(mark);
             Path served = io.tapline.replay.ReplayServer.replicaImage(nodeVolume);
             return Files.exists(served) && Files.isSameFile(served, image) ? nodeVolume : null;
         } catch (IOException | UnsupportedOperationException | java.nio.file.InvalidPathException e) {
             return null;
         }
+    }
+
+    /** The mark's text, or null when there is none. */
+    private static String readRaw(UserDefinedFileAttributeView view) throws IOException {
+        if (!view.list().contains(ATTRIBUTE)) {
+            return null;
+        }
+        ByteBuffer b = ByteBuffer.allocate(view.size(ATTRIBUTE));
+        view.read(ATTRIBUTE, b);
+        return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
     }
 }

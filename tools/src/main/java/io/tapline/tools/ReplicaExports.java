@@ -186,7 +186,11 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
         }
         VolumeRole role = VolumeRole.read(dir);
         if (role.primary() && role.generation() == 1) {
-            SourceNode node = SourceNode.start(settings.on(endpoint, settings.sinkWrapper(), role.generation()));
+            // The mark is written once the start made the image and before the primary's watch takes its
+            // baseline: the ctime it moves is not another program's write (probe U D1: every first start of
+            // a node warned so and compared the whole volume with each replica).
+            SourceNode node = SourceNode.start(settings.on(endpoint, settings.sinkWrapper(), role.generation()),
+                    () -> NodeVolumeMark.write(settings.volume(), dir));
             node.onFenced(reason -> scanner.execute(() -> fencedQuietly(id, reason)));
             primaries.put(id, new Primary(node, null));
             primaryListener.served(id, node);
@@ -198,7 +202,8 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             serveStandby(id, role, settings.sizeBytes());
         }
         // After the start, which creates a new image: a plain wedge on this image later finds the node
-        // (written before, a first start's new image went unmarked: probe T T2).
+        // (written before, a first start's new image went unmarked: probe T T2). Nothing is written when
+        // the mark is there already (a first primary's was written above).
         NodeVolumeMark.write(settings.volume(), dir);
     }
 

@@ -68,6 +68,12 @@ final class SourceNode implements AutoCloseable {
         }
     }
 
+    /** Something done on the way that may fail with an I/O error. */
+    @FunctionalInterface
+    interface IoAction {
+        void run() throws IOException;
+    }
+
     private final SourceSide side;
     private final CaptureBuffer buffer;
     private WedgeServer wedge;
@@ -83,7 +89,17 @@ final class SourceNode implements AutoCloseable {
     }
 
     static SourceNode start(Settings s) throws IOException {
-        return assemble(s, null, null, null);
+        return start(s, () -> { });
+    }
+
+    /**
+     * {@link #start(Settings)}, running {@code primaryOpened} once the wedge holds the primary
+     * (a new image exists from then on) and before the watch for other programs' writes takes the
+     * image's baseline: a change of the image's metadata made there (a wedge node's mark, which
+     * moves its {@code ctime}) is Tapline's own, not another program's.
+     */
+    static SourceNode start(Settings s, IoAction primaryOpened) throws IOException {
+        return assemble(s, null, null, null, primaryOpened);
     }
 
     /**
@@ -92,7 +108,7 @@ final class SourceNode implements AutoCloseable {
      * copied to every remote as one resync epoch (see {@link ResyncEngine}).
      */
     static SourceNode startCycles(Settings s, java.time.Duration cycle, CycleGroup group) throws IOException {
-        return assemble(s, null, java.util.Objects.requireNonNull(cycle, "cycle"), group);
+        return assemble(s, null, java.util.Objects.requireNonNull(cycle, "cycle"), group, () -> { });
     }
 
     /**
@@ -101,7 +117,7 @@ final class SourceNode implements AutoCloseable {
      * {@code replica}; no wedge ({@code s.nbd()}, {@code s.volume()} and the endpoint are unused).
      */
     static SourceNode forwarding(Settings s, io.tapline.journey.resync.SourceVolume replica) throws IOException {
-        return assemble(s, java.util.Objects.requireNonNull(replica, "replica"), null, null);
+        return assemble(s, java.util.Objects.requireNonNull(replica, "replica"), null, null, () -> { });
     }
 
     /**
@@ -114,7 +130,7 @@ final class SourceNode implements AutoCloseable {
 
     /** A wedge in front of the volume unless {@code forwardedFrom} is given (then no host is served). */
     private static SourceNode assemble(Settings s, io.tapline.journey.resync.SourceVolume forwardedFrom,
-            java.time.Duration cycle, CycleGroup group) throws IOException {
+            java.time.Duration cycle, CycleGroup group, IoAction primaryOpened) throws IOException {
         io.tapline.log.volume.VolumeFile.checkSettings(); // a wrong value stops the start before a buffer is made
         Path created = firstMissing(s.bufferDir().resolve(s.export()).toAbsolutePath());
         SourceSide side;
@@ -152,6 +168,7 @@ final class SourceNode implements AutoCloseable {
                     PrimaryStamp.atClose(side.volumeDir(), s.volume());
                 });
                 PrimaryStamp.remove(side.volumeDir()); // the host's writes move the primary on from here
+                primaryOpened.run();
                 side.own(PrimaryWatch.every(s.volume(), buffer, wedge)); // closed before the wedge
                 side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.BUFFER_FULL));
                 volume = new WedgeVolume(node.wedge, s.sizeBytes());

@@ -113,6 +113,29 @@ class FailbackIT {
         }
     }
 
+    /**
+     * The node's mark on its image ({@code user.tapline.node}) moves the image's ctime; written after
+     * the primary's watch took its baseline, every first start of a node (and a plain wedge restarted
+     * as a node) warned of another program's writes and compared the whole volume (probe U D1). The
+     * watch compares once a second while the host is idle: 3 s of an idle host give it two looks.
+     */
+    @Test
+    void aNodesFirstStartIsNotTakenForAnotherProgramsWrite() throws Exception {
+        try (Sites s = new Sites()) {
+            s.startB();
+            s.startA();
+            long until = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+            while (System.nanoTime() < until) {
+                assertTrue(!s.a.logText().contains("changed by another program"), s.a.logText());
+                Thread.sleep(100); // the host stays idle: only the watch's own looks
+            }
+            JsonNode status = Json.mapper().readTree(TaplineProcess.run(CLI, "status", "--buffer",
+                    s.aBuffer().toString(), "--json").output());
+            List<JsonNode> causes = status.findValues("wholeVolumeCause");
+            assertTrue(!causes.isEmpty() && causes.stream().allMatch(JsonNode::isNull), "no whole-volume compare: " + status);
+        }
+    }
+
     @Test
     void promotedReplicaServesThenTheOldPrimaryRejoinsAsItsSecondaryKeepingWhatNeverShipped() throws Exception {
         try (Sites s = new Sites()) {

@@ -39,6 +39,8 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
     /** The name the client asked for last, for log context ("-" before any). */
     private String requested = "-";
     private boolean noZeroes;
+    /** Whether this connection's first unknown export was logged: later ones go to DEBUG. */
+    private boolean unknownLogged;
 
     NbdNegotiationHandler(ExportTable exports) {
         this.exports = exports;
@@ -86,7 +88,7 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
         Export export = exports.lookup(requested);
         if (export == null) {
             // proto.md: the server cannot return an error to EXPORT_NAME; it must close.
-            log.warn("unknown export requested, closing conn={} export={} exports={}", conn, requested,
+            log.warn("unknown export requested, closing conn={} export={} exports={}", conn, shown(requested),
                     exports.names());
             ctx.close();
             return;
@@ -128,8 +130,16 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
         }
         Export export = exports.lookup(requested);
         if (export == null) {
-            log.info("unknown export requested conn={} export={} exports={}", conn, requested, exports.names());
-            reply(ctx, opt, NbdOptionReplyType.ERR_UNKNOWN, "unknown export: " + requested);
+            // Once per connection at INFO: a client may ask for unknown names for the whole handshake timeout,
+            // each up to 4 KiB (probe U D2: one connection wrote 472 MiB of log in 5 s).
+            if (!unknownLogged) {
+                unknownLogged = true;
+                log.info("unknown export requested conn={} export={} exports={} (further unknown names of this"
+                        + " connection at DEBUG)", conn, shown(requested), exports.names());
+            } else {
+                log.debug("unknown export requested conn={} export={}", conn, shown(requested));
+            }
+            reply(ctx, opt, NbdOptionReplyType.ERR_UNKNOWN, "unknown export: " + shown(requested));
             return;
         }
         ByteBuf info = Unpooled.buffer(12).writeShort(NbdInfoType.EXPORT.wireValue()).writeLong(export.sizeBytes)
@@ -168,6 +178,30 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        ConnectionErrors.closeOnError(log, ctx, conn, requested, "handshake", cause);
+        ConnectionErrors.closeOnError(log, ctx, conn, shown(requested), "handshake", cause);
+    }
+
+    /** Longest part of a client's export name quoted in a log line or an error reply. */
+    static final int SHOWN_NAME_CHARS = 128;
+
+    /**
+     * {@code name} as a log line or reply may quote it: control characters as {@code \\u} escapes (a
+     * name stays one line) and at most {@link #SHOWN_NAME_CHARS} of it, with its full length after.
+     */
+    static String shown(String name) {
+        String head = name.length() > SHOWN_NAME_CHARS ? name.substring(0, SHOWN_NAME_CHARS) : name;
+        StringBuilder b = new StringBuilder(head.length() + 16);
+        for (int i = 0; i < head.length(); i++) {
+            char c = head.charAt(i);
+            if (Character.isISOControl(c)) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        if (head.length() < name.length()) {
+            b.append("... (").append(name.length()).append(" characters)");
+        }
+        return b.toString();
     }
 }

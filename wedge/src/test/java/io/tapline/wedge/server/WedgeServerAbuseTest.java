@@ -88,6 +88,37 @@ class WedgeServerAbuseTest {
         }
     }
 
+    /**
+     * Unknown export names asked again and again by one connection: one INFO line for the
+     * connection, names quoted short and on one line, and the error reply short too (probe U D2:
+     * 16 KiB names logged in full, 472 MiB of log in 5 s from one connection).
+     */
+    @Test
+    void unknownExportNamesAskedAgainAndAgainAreLoggedOncePerConnectionAndQuotedShort() throws IOException {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                NbdNegotiationHandler.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+                new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        logger.addAppender(lines);
+        String name = "x\n".repeat(2000);
+        try (RawNbdClient c = new RawNbdClient(server.boundAddress())) {
+            for (int i = 0; i < 50; i++) {
+                RawNbdClient.OptionReply r = c.go(name + i);
+                assertEquals(0x80000006, r.type(), "NBD_REP_ERR_UNKNOWN");
+                assertTrue(r.data().length < 600, "reply of " + r.data().length + " bytes");
+            }
+        } finally {
+            logger.detachAppender(lines);
+        }
+        java.util.List<String> info = lines.list.stream()
+                .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.INFO))
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+        assertEquals(1, info.size(), info.toString());
+        assertTrue(info.get(0).length() < 700 && !info.get(0).contains("\n"), info.get(0));
+        assertTrue(info.get(0).contains("x\\u000ax\\u000a") && info.get(0).contains("... (4001 characters)"), info.get(0));
+    }
+
     @Test
     void badRequestMagicDisconnectsOnlyThatClient() throws IOException {
         try (RawNbdClient bad = RawNbdClient.connected(server.boundAddress(), "vol1")) {
