@@ -80,11 +80,13 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
      * The same status for a replica served read-write while it was a promoted primary here, now a
      * secondary again (fenced, demoted or resolved) that no replayer opened since: out of sync with
      * no consistent point, whatever its state file says (the opening marks it so, durably).
+     * {@code generation} is the one it rejoined: the role file keeps no record of the generation
+     * it served as (probe X D4: it read as if it had served as the newer primary's).
      */
     VolumeStatus servedReadWrite(long generation) {
         return new VolumeStatus(volumeId, lastAppliedSequence, true, bytesApplied, sessionConnected,
-                ReplicaStateReport.OUT_OF_SYNC, 0, "holds data written outside the log (served read-write as primary"
-                        + " generation " + generation + ") at seq " + lastAppliedSequence + ": no consistent point;"
+                ReplicaStateReport.OUT_OF_SYNC, 0, "holds data written outside the log (served read-write while it was"
+                        + " primary, before it rejoined generation " + generation + ") at seq " + lastAppliedSequence + ": no consistent point;"
                         + " a whole-volume resync heals it");
     }
 

@@ -194,6 +194,40 @@ class RollbackTruthTest {
         }
     }
 
+    /**
+     * A jump below the oldest exact point (the replica written outside the log after it): the refusal
+     * names the exact point, not the jump's ends, which are refused too (probe X D5).
+     */
+    @Test
+    void aTargetInsideAJumpBelowTheOldestExactPointNamesThatPoint() throws Exception {
+        List<CaptureRecord> before = new ArrayList<>(RollbackTest.history().subList(0, 100));
+        List<CaptureRecord> after = new ArrayList<>();
+        after.add(seal(150, RecordKind.RESYNC_BEGIN, new ResyncEpoch(9, true, "test", 0).text()));
+        for (long seq = 151; seq <= 160; seq++) {
+            after.add(write(seq));
+        }
+        after.add(seal(161, RecordKind.RESYNC_END, new ResyncEpoch(9, true, "").text()));
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, before));
+            v.apply(BatchCodec.pack(1, after));
+        }
+        Path image = data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE);
+        ChangeTimes.movedPast(image);
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.seek(4096);
+            f.write(0x5a); // another program, while no replayer held the image
+        }
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(2, List.of(write(162), write(163))));
+            RefusedException e = assertThrows(RefusedException.class,
+                    () -> v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""));
+            assertTrue(e.getMessage().contains("the oldest exact point is seq 162"), e.getMessage());
+            RefusedException image120 = assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1",
+                    AdminRequest.TO_SEQUENCE, 120, "", scratch.resolve("i120"), PointInTimeImage.Progress.NONE));
+            assertTrue(image120.getMessage().contains("the oldest exact point is seq 162"), image120.getMessage());
+        }
+    }
+
     @Test
     void aReplicaThatBeganAtAResyncsJumpHasNoPointBelowIt() throws Exception {
         // Probe T T1: a replica that joined at a jump 0 -> 150 labelled seq 0's zeroes "149".

@@ -23,6 +23,6 @@ class ServedReadWriteStatusTest {
         VolumeStatus s = ReplayServer.readVolumeStatus(data).get(0);
         assertEquals("out-of-sync", s.state(), s.toString());
         assertEquals(0, s.consistentSequence(), s.toString());
-        assertTrue(s.reason().contains("served read-write as primary generation 3"), s.reason());
+        assertTrue(s.reason().contains("served read-write while it was primary, before it rejoined generation 3"), s.reason());
     }
 }

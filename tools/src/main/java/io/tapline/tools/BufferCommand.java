@@ -93,7 +93,7 @@ final class BufferCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Path dir = buffer.resolve(volume);
+            Path dir = SpoolClient.volumeDir(buffer, volume); // a node's promoted-back volume too (probe X D2)
             if (!Files.isDirectory(dir)) {
                 throw new CliFailure("--volume: " + volume + " (expected: a volume of buffer " + buffer + ")");
             }

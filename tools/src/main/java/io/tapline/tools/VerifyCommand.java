@@ -52,7 +52,7 @@ final class VerifyCommand implements Callable<Integer> {
         if (timeoutSeconds < 1) {
             throw new CliFailure("--timeout: " + timeoutSeconds + " (expected: >= 1 second)", 2);
         }
-        Path volumeDir = buffer.resolve(volume);
+        Path volumeDir = SpoolClient.volumeDir(buffer, volume); // a node's promoted-back volume too (probe X D2)
         Path requests = SpoolClient.requests(buffer, volume);
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         PrintWriter err = spec.commandLine().getErr();

@@ -588,6 +588,28 @@ class TaplineCliTest {
         assertTrue(!o.out().contains("forget-remote"), o.out());
     }
 
+    /**
+     * After a switchover there and back, a wedge node's volume has its buffer under the node's folder;
+     * the operator's {@code --buffer} is still the node's. {@code buffer forget-remote} said it was no
+     * volume of the buffer, and {@code verify --repair} (the same lookup) waited for its repair in a
+     * folder that did not exist until its timeout (probe X D2).
+     */
+    @Test
+    void forgetRemoteFindsANodesVolumePromotedBackToIt() throws Exception {
+        Path buffer = dir.resolve("buf");
+        Path volumeDir = SpoolClient.promotedVolumeDir(buffer, "vol1");
+        String cursor = io.tapline.journey.shipper.ShipperConfig.cursorIdOf("127.0.0.1:39073");
+        try (io.tapline.log.buffer.CaptureBuffer b = io.tapline.log.buffer.CaptureBuffer.open(volumeDir, "vol1",
+                io.tapline.log.buffer.BufferConfig.DEFAULT)) {
+            b.registerRemote(cursor);
+        }
+        assertEquals(volumeDir, SpoolClient.volumeDir(buffer, "vol1"));
+        Outcome o = run("buffer", "forget-remote", "--buffer", buffer.toString(), "--volume", "vol1", "--remote",
+                "127.0.0.1:39073");
+        assertEquals(0, o.exitCode(), o.err());
+        assertTrue(o.out().contains("remote 127.0.0.1:39073 forgotten by volume vol1"), o.out());
+    }
+
     @Test
     void aPlainWedgeOnANodesBufferWhoseVolumeIsASecondaryIsRefused() throws Exception {
         Path nodeVolume = java.nio.file.Files.createDirectories(dir.resolve("buf/node/vol1"));
