@@ -110,8 +110,14 @@ final class PeerGate {
         return b == null ? s : b.toString();
     }
 
+    /** The peer's role, and for a certificate of no known role the OU it presented (probe X D6). */
     private static String role(PeerIdentity peer) {
-        return peer.role().name().toLowerCase(java.util.Locale.ROOT);
+        String role = peer.role().name().toLowerCase(java.util.Locale.ROOT);
+        if (peer.role() != io.tapline.journey.tls.PeerRole.NONE) {
+            return role;
+        }
+        return role + (peer.unit() == null ? " (the certificate has no OU)"
+                : " (its OU \"" + printable(peer.unit()) + "\" names no role: source, administrator or auditor)");
     }
 
     static String action(int action) {

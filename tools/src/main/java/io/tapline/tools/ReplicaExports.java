@@ -510,9 +510,10 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
                 } else {
                     restartPromoted(volumeId, volumeDir, role, sizeBytes, p);
                 }
-                throw new IOException("volume " + volumeId + " not demoted: its remotes did not acknowledge every write"
-                        + " within " + DRAIN_TIMEOUT.toSeconds() + " s (a link down or behind, shipping or capture"
-                        + " paused?); it serves its host again");
+                throw new IOException("volume " + volumeId + " not demoted: " + (p.node().shipsNowhere()
+                        ? "it ships to no remote (promoted without --peer), so no node holds its writes to hand over to"
+                        : "its remotes did not acknowledge every write within " + DRAIN_TIMEOUT.toSeconds() + " s (a link"
+                                + " down or behind, shipping or capture paused?)") + "; it serves its host again");
             }
             primaries.remove(volumeId);
             primaryListener.ended(volumeId);

@@ -293,6 +293,11 @@ final class SourceNode implements AutoCloseable {
      * replica at the last of them, with no tracked chunk and no resync left (the host must be
      * fenced first, or it may never end); false at {@code timeout}, or when there is no remote.
      */
+    /** Whether the volume ships to no remote at all (a promotion without {@code --peer}): nothing can drain it. */
+    boolean shipsNowhere() {
+        return side.shippers().isEmpty();
+    }
+
     boolean awaitDrained(java.time.Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         if (side.shippers().isEmpty()) {

@@ -48,6 +48,7 @@ class TlsIT {
         String[] wedgeTls = ca.issue("wedge1", "source");
         String[] adminTls = ca.issue("alice", "administrator");
         String[] auditorTls = ca.issue("bob", "auditor");
+        String[] typoTls = ca.issue("eve", "administrators"); // an OU of no role
         String[] rogueTls = TestCertificates.authority(tmp.resolve("rogue"), "rogue-ca").issue("mallory", "administrator");
 
         try (ReplicationRig rig = new ReplicationRig(tmp, SIZE)) {
@@ -85,6 +86,11 @@ class TlsIT {
                     ReplicationRig.EXPORT, "--to-seq", "1"));
             assertNotEquals(0, auditor.exitCode(), auditor.output());
             assertTrue(auditor.output().contains("role: auditor (expected: administrator)"), auditor.output());
+            Peers.Result typo = TaplineProcess.run(CLI, with(typoTls, "rollback", "--remote", remote, "--volume",
+                    ReplicationRig.EXPORT, "--to-seq", "1"));
+            assertNotEquals(0, typo.exitCode(), typo.output());
+            assertTrue(typo.output().contains("role: none (its OU \"administrators\" names no role"), "the OU presented"
+                    + " is shown (probe X D6): " + typo.output());
             Peers.Result rogue = TaplineProcess.run(CLI, with(rogueTls, "rollback", "--remote", remote, "--volume",
                     ReplicationRig.EXPORT, "--to-seq", "1"));
             assertNotEquals(0, rogue.exitCode(), rogue.output());

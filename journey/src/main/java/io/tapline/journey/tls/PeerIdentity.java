@@ -14,8 +14,10 @@ import javax.net.ssl.SSLSession;
  *
  * @param name the certificate's CN (its whole subject when it has none)
  * @param role the role its OU names
+ * @param unit the certificate's OU as presented, or null when it has none (a refusal quotes it: an
+ *             {@code OU=administrators} typo showed only as role "none")
  */
-public record PeerIdentity(String name, PeerRole role) {
+public record PeerIdentity(String name, PeerRole role, String unit) {
 
     /** The identity a certificate carries. */
     public static PeerIdentity of(X509Certificate certificate) {
@@ -31,9 +33,9 @@ public record PeerIdentity(String name, PeerRole role) {
                 }
             }
         } catch (InvalidNameException e) {
-            return new PeerIdentity(subject, PeerRole.NONE);
+            return new PeerIdentity(subject, PeerRole.NONE, null);
         }
-        return new PeerIdentity(cn == null ? subject : cn, PeerRole.ofUnit(ou));
+        return new PeerIdentity(cn == null ? subject : cn, PeerRole.ofUnit(ou), ou);
     }
 
     /** The identity of an established session's peer, or null when it presented no certificate. */
