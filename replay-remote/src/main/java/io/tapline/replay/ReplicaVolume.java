@@ -181,26 +181,20 @@ final class ReplicaVolume implements Closeable {
         }
         try {
             AppliedState state = AppliedState.open(dir);
-            if (existing == null) {
-                if (adopted) {
-                    state.persist(0, SyncState.writtenElsewhere(0));
-                }
-                replica.force();
-                wanted.write(dir); // last: the volume exists once its metadata does
-                log.info("volume created volume={} sizeBytes={} blockSizeBytes={} source={} dir={}",
-                        hello.volumeId(), hello.volumeSizeBytes(), hello.blockSizeBytes(), hello.sourceId(), dir);
-            }
             UndoLog undo;
             try {
-                undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
-                if (RECYCLE_UNDO_SEGMENTS) {
-                    undo.recycleSegmentsWhen(() -> RollbackLock.noImageBeingMade(dir));
+                if (existing == null) {
+                    if (adopted) {
+                        state.persist(0, SyncState.writtenElsewhere(0));
+                    }
+                    replica.force();
+                    wanted.write(dir); // last: the volume exists once its metadata does
+                    log.info("volume created volume={} sizeBytes={} blockSizeBytes={} source={} dir={}",
+                            hello.volumeId(), hello.volumeSizeBytes(), hello.blockSizeBytes(), hello.sourceId(), dir);
                 }
-            } catch (IOException e) {
-                ControlFiles intent = ControlFiles.read(dir, ControlFiles.INTENT);
-                if (intent != null) {
-                    throw new IOException(VolumeFailure.rollback(hello.volumeId(), intent, e).reason(), e);
-                }
+                undo = openUndo(dir, hello.volumeId(), undoConfig);
+            } catch (IOException | RuntimeException e) {
+                state.close(); // a source retries every few seconds: each failed open leaked this file (probe V D2)
                 throw e;
             }
             AuditLog audit = null;
@@ -236,6 +230,23 @@ final class ReplicaVolume implements Closeable {
             return volume;
         } catch (IOException | RuntimeException e) {
             replica.close();
+            throw e;
+        }
+    }
+
+    /** The volume's undo log; a failure while a rollback was under way names that rollback. */
+    private static UndoLog openUndo(Path dir, String volumeId, UndoConfig undoConfig) throws IOException {
+        try {
+            UndoLog undo = UndoLog.open(dir.resolve("undo"), undoConfig, Clock.systemUTC());
+            if (RECYCLE_UNDO_SEGMENTS) {
+                undo.recycleSegmentsWhen(() -> RollbackLock.noImageBeingMade(dir));
+            }
+            return undo;
+        } catch (IOException e) {
+            ControlFiles intent = ControlFiles.read(dir, ControlFiles.INTENT);
+            if (intent != null) {
+                throw new IOException(VolumeFailure.rollback(volumeId, intent, e).reason(), e);
+            }
             throw e;
         }
     }
