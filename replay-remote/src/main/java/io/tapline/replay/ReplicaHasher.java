@@ -3,6 +3,7 @@ package io.tapline.replay;
 import io.tapline.journey.control.ChunkHash;
 import io.tapline.journey.control.ChunkHashReply;
 import io.tapline.journey.control.ChunkHashRequest;
+import io.tapline.journey.control.HoleRuns;
 import io.tapline.log.volume.VolumeFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,18 +25,24 @@ final class ReplicaHasher {
         long size = replica.sizeBytes();
         long[] hashes = new long[req.count()];
         long[] newest = new long[req.count()];
-        for (int i = 0; i < req.count(); i++) {
+        for (int i = 0; i < req.count(); ) {
             long offset = (req.firstChunk() + i) * (long) req.chunkBytes();
-            int length = (int) Math.max(0, Math.min(req.chunkBytes(), size - offset));
-            newest[i] = writes.newestIn(offset, length);
-            if (length > 0 && replica.isHole(offset, length)) {
-                hashes[i] = ChunkHash.ofZeros(length); // a hole reads as zeros: neither read nor hashed again
+            int holes = HoleRuns.chunksInHole(replica::isHole, offset, req.chunkBytes(), req.count() - i, size);
+            for (int end = i + holes; i < end; i++) { // holes read as zeros: neither read nor hashed again
+                long at = (req.firstChunk() + i) * (long) req.chunkBytes();
+                int length = (int) Math.min(req.chunkBytes(), size - at);
+                newest[i] = writes.newestIn(at, length);
+                hashes[i] = ChunkHash.ofZeros(length);
+            }
+            if (holes > 0) {
                 continue;
             }
+            int length = (int) Math.max(0, Math.min(req.chunkBytes(), size - offset));
+            newest[i] = writes.newestIn(offset, length);
             if (length > 0) {
                 replica.readForScan(offset, ByteBuffer.wrap(chunk, 0, length)); // no readahead: no large folios left
             }
-            hashes[i] = ChunkHash.of(chunk, 0, length);
+            hashes[i++] = ChunkHash.of(chunk, 0, length);
         }
         return new ChunkHashReply(req.requestId(), appliedSequence, hashes, newest, "");
     }

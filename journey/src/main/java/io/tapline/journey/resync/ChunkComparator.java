@@ -1,6 +1,7 @@
 package io.tapline.journey.resync;
 
 import io.tapline.journey.control.ChunkHash;
+import io.tapline.journey.control.HoleRuns;
 import io.tapline.journey.control.ChunkHashReply;
 import io.tapline.journey.control.ChunkHashRequest;
 import io.tapline.journey.shipper.Shipper;
@@ -87,17 +88,21 @@ final class ChunkComparator {
         }
         long size = volume.sizeBytes();
         long[] hashes = new long[count];
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < count; ) {
             long offset = (first + i) * chunkBytes;
-            int length = (int) Math.max(0, Math.min(chunkBytes, size - offset));
-            if (length > 0 && volume.isHole(offset, length)) {
-                hashes[i] = ChunkHash.ofZeros(length); // a hole reads as zeros: neither read nor hashed again
+            int holes = HoleRuns.chunksInHole(volume::isHole, offset, chunkBytes, count - i, size);
+            for (int end = i + holes; i < end; i++) { // holes read as zeros: neither read nor hashed again
+                long at = (first + i) * chunkBytes;
+                hashes[i] = ChunkHash.ofZeros((int) Math.min(chunkBytes, size - at));
+            }
+            if (holes > 0) {
                 continue;
             }
+            int length = (int) Math.max(0, Math.min(chunkBytes, size - offset));
             if (length > 0) {
                 volume.read(offset, ByteBuffer.wrap(chunk, 0, length));
             }
-            hashes[i] = ChunkHash.of(chunk, 0, length);
+            hashes[i++] = ChunkHash.of(chunk, 0, length);
         }
         return hashes;
     }
