@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,14 +72,8 @@ record BufferIdFile(long bufferId, long createdTimeNanos, String volumeId) {
     }
 
     ByteBuffer encode() {
-        byte[] volume = volumeId.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer buf = ByteBuffer.allocate(FIXED_BYTES + volume.length);
-        buf.putInt(MAGIC).putShort((short) FORMAT_VERSION).putShort((short) 0).putLong(bufferId)
-                .putLong(createdTimeNanos).put((byte) volume.length).put(volume);
-        CRC32C crc = new CRC32C();
-        crc.update(buf.array(), 0, buf.position());
-        buf.putInt((int) crc.getValue());
-        return buf.flip();
+        return SmallFileCheck.encodeTwoLongs(MAGIC, FORMAT_VERSION, bufferId, createdTimeNanos,
+                volumeId.getBytes(StandardCharsets.UTF_8));
     }
 
     /**
