@@ -35,6 +35,9 @@ public final class KafkaLogReader {
     public record Entry(long kafkaOffset, long kafkaTimestampMillis, CaptureRecord record) {
     }
 
+    /** How long an auditor's scan may take. */
+    private static final Duration SCAN_TIMEOUT = Duration.ofMinutes(10);
+
     private KafkaLogReader() {
     }
 
@@ -85,7 +88,8 @@ public final class KafkaLogReader {
     public static List<Hole> forEach(KafkaLinkConfig link, String volumeId, Instant from, Instant to,
             Entries entries) throws IOException {
         try (Partition p = Partition.open(link, volumeId, from)) {
-            return SequenceOrderedScan.run(p::read, p.span.startOffset(), (r, rec) -> {
+            return SequenceOrderedScan.run((offset, visitor) -> p.read(offset, SCAN_TIMEOUT, visitor),
+                    p.span.startOffset(), (r, rec) -> {
                 Instant captured = Instant.ofEpochSecond(0, rec.captureTimeNanos());
                 if ((from == null || !captured.isBefore(from)) && (to == null || !captured.isAfter(to))) {
                     entries.accept(new Entry(r.offset(), r.timestamp(), rec));
@@ -106,8 +110,26 @@ public final class KafkaLogReader {
      */
     static Span scan(KafkaLinkConfig link, String volumeId, Instant from, SequenceOrderedScan.Visitor records) throws IOException {
         try (Partition p = Partition.open(link, volumeId, from)) {
-            p.read(p.span.startOffset(), records);
+            p.read(p.span.startOffset(), SCAN_TIMEOUT, records);
             return p.span;
+        }
+    }
+
+    /**
+     * The last record of the volume's topic, or null when it holds none (never written, or every
+     * record deleted by retention), read without a consumer group within {@code timeout}.
+     *
+     * @throws IOException when the topic does not exist or Kafka cannot be read in time
+     */
+    static ConsumerRecord<byte[], byte[]> lastRecord(KafkaLinkConfig link, String volumeId, Duration timeout)
+            throws IOException {
+        try (Partition p = Partition.open(link, volumeId, null)) {
+            if (p.span.endOffset() <= p.span.logStartOffset()) {
+                return null;
+            }
+            List<ConsumerRecord<byte[], byte[]>> last = new ArrayList<>(1);
+            p.read(p.span.endOffset() - 1, timeout, r -> last.add(r));
+            return last.isEmpty() ? null : last.get(last.size() - 1);
         }
     }
 
@@ -163,15 +185,19 @@ public final class KafkaLogReader {
             }
         }
 
-        /** Gives {@code visitor} each record from {@code fromOffset} to the span's end, in offset order. */
-        void read(long fromOffset, SequenceOrderedScan.Visitor visitor) throws IOException {
+        /**
+         * Gives {@code visitor} each record from {@code fromOffset} to the span's end, in offset
+         * order, within {@code timeout}.
+         */
+        void read(long fromOffset, Duration timeout, SequenceOrderedScan.Visitor visitor) throws IOException {
             long end = span.endOffset();
             try {
                 consumer.seek(tp, fromOffset);
-                long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+                long deadline = System.nanoTime() + timeout.toNanos();
                 while (consumer.position(tp) < end) {
                     if (System.nanoTime() > deadline) {
-                        throw new IOException(where + ": not read to offset " + end + " within 10 minutes");
+                        throw new IOException(where + ": not read to offset " + end + " within " + timeout.toSeconds()
+                                + " s");
                     }
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
                         if (r.offset() >= end || !visitor.visit(r)) {

@@ -26,6 +26,9 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  *          tapline.size        8 bytes big-endian, the volume's size in bytes
  *          tapline.block       4 bytes big-endian, the volume's block size
  *          tapline.source      UTF-8, the source's id (the replica's volume.meta checks it)
+ *          tapline.buffer      8 bytes big-endian, the id of the capture buffer that wrote the record
+ *                              (non-zero; missing on records written before it existed): a topic holds
+ *                              one buffer's history, the shipper and the replicas refuse another's
  * timestamp the producer's send time (Kafka CreateTime); the capture time is inside the value
  * </pre>
  *
@@ -37,6 +40,7 @@ public final class KafkaRecordFormat {
     public static final String SIZE_HEADER = "tapline.size";
     public static final String BLOCK_HEADER = "tapline.block";
     public static final String SOURCE_HEADER = "tapline.source";
+    public static final String BUFFER_HEADER = "tapline.buffer";
 
     private KafkaRecordFormat() {
     }
@@ -46,13 +50,15 @@ public final class KafkaRecordFormat {
         return prefix + volumeId;
     }
 
-    /** The Kafka record for {@code r} on {@code topic}. */
-    static ProducerRecord<byte[], byte[]> toKafka(String topic, CaptureRecord r, VolumeIdentity volume) {
+    /** The Kafka record for {@code r}, captured in the buffer {@code bufferId}, on {@code topic}. */
+    static ProducerRecord<byte[], byte[]> toKafka(String topic, CaptureRecord r, VolumeIdentity volume,
+            long bufferId) {
         Headers headers = new RecordHeaders()
                 .add(SEQ_HEADER, ByteBuffer.allocate(8).putLong(0, r.sequence()).array())
                 .add(SIZE_HEADER, ByteBuffer.allocate(8).putLong(0, volume.sizeBytes()).array())
                 .add(BLOCK_HEADER, ByteBuffer.allocate(4).putInt(0, volume.blockSizeBytes()).array())
-                .add(SOURCE_HEADER, volume.sourceId().getBytes(StandardCharsets.UTF_8));
+                .add(SOURCE_HEADER, volume.sourceId().getBytes(StandardCharsets.UTF_8))
+                .add(BUFFER_HEADER, ByteBuffer.allocate(8).putLong(0, bufferId).array());
         return new ProducerRecord<>(topic, 0, r.volumeId().getBytes(StandardCharsets.UTF_8),
                 RecordCodec.encode(r), headers);
     }
@@ -60,6 +66,15 @@ public final class KafkaRecordFormat {
     /** The sequence a Kafka record carries in its header. */
     static long sequence(ConsumerRecord<byte[], byte[]> r) {
         return ByteBuffer.wrap(header(r, SEQ_HEADER, 8)).getLong();
+    }
+
+    /**
+     * The id of the capture buffer that wrote a Kafka record, or 0 when it has none (written before
+     * records carried it: judged by its sequence alone).
+     */
+    static long bufferId(ConsumerRecord<byte[], byte[]> r) {
+        return r.headers().lastHeader(BUFFER_HEADER) == null ? 0
+                : ByteBuffer.wrap(header(r, BUFFER_HEADER, 8)).getLong();
     }
 
     /** The volume a Kafka record belongs to, from its key and headers. */

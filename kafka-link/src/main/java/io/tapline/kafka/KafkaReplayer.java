@@ -118,7 +118,17 @@ public final class KafkaReplayer implements Closeable {
         return this;
     }
 
-    /** The last applied sequence of {@code volumeId} if this replayer holds it now, else -1. */
+    /** The replica of {@code volumeId} if this replayer holds it now and its first record opened it. */
+    public java.util.Optional<VolumeStatus> volumeStatus(String volumeId) {
+        for (ReplicaFeed f : feeds.values()) {
+            if (f.volumeId().equals(volumeId)) {
+                return java.util.Optional.ofNullable(f.volumeStatus(true));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+        /** The last applied sequence of {@code volumeId} if this replayer holds it now, else -1. */
     public long lastApplied(String volumeId) {
         for (ReplicaFeed f : feeds.values()) {
             if (f.volumeId().equals(volumeId)) {

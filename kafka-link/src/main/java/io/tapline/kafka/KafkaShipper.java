@@ -44,6 +44,12 @@ import org.slf4j.LoggerFactory;
  * <p>A Kafka outage is a link outage: the buffer keeps the records (it may fill and turn to
  * tracking chunks, as for any link), {@link #status()} shows the link down with the reason.
  *
+ * <p>A topic holds one buffer's history ({@link TopicOwnership}): before each session sends
+ * anything, the topic's last record is read, and a topic that holds another buffer's records (a
+ * buffer recreated empty, whose sequences start again from 1, would be skipped by every replica as
+ * applied) is refused: the link stays down with the reason (ERROR once), the buffer keeps its
+ * records, and the shipper looks again every 5 s (the operator may delete the topic).
+ *
  * <p>Threads: one thread ({@code tapline-kafka-<volume>}) reads, sends, and records
  * acknowledgements in the buffer; {@link #status()} and {@link #close()} from any thread.
  */
@@ -53,6 +59,7 @@ public final class KafkaShipper implements Closeable {
     public static final String CURSOR_ID = "kafka";
     private static final long POLL_MILLIS = 100;
     private static final int READ_BATCH_BYTES = 1 << 20;
+    private static final long MAX_BACKOFF_MILLIS = 5000;
 
     private final KafkaLinkConfig config;
     private final VolumeIdentity volume;
@@ -142,9 +149,13 @@ public final class KafkaShipper implements Closeable {
         long backoffMillis = 100;
         while (!closed) {
             String reason;
+            boolean refused = false;
             try {
                 runSession();
                 reason = "shipper closed";
+            } catch (TopicRefusedException e) {
+                reason = e.getMessage();
+                refused = true;
             } catch (IOException | RuntimeException e) {
                 reason = e.getMessage() == null ? e.toString() : e.getMessage();
             } catch (InterruptedException e) {
@@ -160,7 +171,7 @@ public final class KafkaShipper implements Closeable {
             if (closed) {
                 return;
             }
-            linkDown(reason);
+            linkDown(reason, refused);
             try {
                 if (closing.await(backoffMillis, TimeUnit.MILLISECONDS)) {
                     return;
@@ -169,13 +180,15 @@ public final class KafkaShipper implements Closeable {
                 Thread.currentThread().interrupt();
                 return;
             }
-            backoffMillis = Math.min(backoffMillis * 2, 5000);
+            backoffMillis = refused ? MAX_BACKOFF_MILLIS : Math.min(backoffMillis * 2, MAX_BACKOFF_MILLIS);
         }
     }
 
     /** One producer, from creation to failure. */
     private void runSession() throws IOException, InterruptedException {
-        KafkaTopics.ensure(config, topic);
+        if (!KafkaTopics.ensure(config, topic)) {
+            checkOwnership();
+        }
         producer = new KafkaProducer<>(config.producerProperties("tapline-ship-" + volume.volumeId()));
         long acked = buffer.acknowledged(CURSOR_ID);
         lastAcked.set(acked);
@@ -211,7 +224,7 @@ public final class KafkaShipper implements Closeable {
                     }
                     for (CaptureRecord r : read) {
                         Sent sent = new Sent(r.sequence(), r.encodedSize(),
-                                producer.send(KafkaRecordFormat.toKafka(topic, r, volume)));
+                                producer.send(KafkaRecordFormat.toKafka(topic, r, volume, buffer.bufferId())));
                         if (sent.future.isDone()) {
                             // Failed at once (no metadata within max.block.ms: every broker gone): each
                             // further send would block as long again, so the session ends here.
@@ -236,6 +249,15 @@ public final class KafkaShipper implements Closeable {
                     linkUp();
                 }
             }
+        }
+    }
+
+    /** Refuses a topic that holds another buffer's history ({@link TopicOwnership}), before anything is sent. */
+    private void checkOwnership() throws IOException {
+        String why = TopicOwnership.refusal(topic, KafkaLogReader.lastRecord(config, volume.volumeId(),
+                config.requestTimeout().multipliedBy(2)), buffer.bufferId(), buffer.lastSequence());
+        if (why != null) {
+            throw new TopicRefusedException(why);
         }
     }
 
@@ -284,17 +306,27 @@ public final class KafkaShipper implements Closeable {
         log.info("kafka link up volume={} topic={} resumeAt={}", volume.volumeId(), topic, lastAcked.get() + 1);
     }
 
-    private void linkDown(String reason) {
+    private void linkDown(String reason, boolean refused) {
         boolean was = connected;
+        boolean news = !reason.equals(lastError);
         connected = false;
         reconnects.incrementAndGet();
         lastError = reason;
         onChange.run();
-        if (was || reconnects.get() == 1) {
+        if (refused && news) {
+            log.error("kafka link refused volume={} topic={} reason={}", volume.volumeId(), topic, reason);
+        } else if (was || reconnects.get() == 1) {
             log.warn("kafka link down volume={} topic={} reason={}; the buffer keeps the records", volume.volumeId(),
                     topic, reason);
         } else {
             log.debug("kafka link still down volume={} reason={}", volume.volumeId(), reason);
+        }
+    }
+
+    /** The topic holds another buffer's history: the link stays down until the operator acts. */
+    private static final class TopicRefusedException extends IOException {
+        TopicRefusedException(String message) {
+            super(message);
         }
     }
 

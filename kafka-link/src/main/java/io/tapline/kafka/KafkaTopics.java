@@ -24,8 +24,8 @@ final class KafkaTopics {
     private KafkaTopics() {
     }
 
-    /** Returns once {@code topic} exists. */
-    static void ensure(KafkaLinkConfig config, String topic) throws java.io.IOException, InterruptedException {
+    /** Returns once {@code topic} exists: true when this call created it (it holds no record yet). */
+    static boolean ensure(KafkaLinkConfig config, String topic) throws java.io.IOException, InterruptedException {
         try (Admin admin = Admin.create(config.adminProperties("tapline-admin-" + topic))) {
             NewTopic t = new NewTopic(topic, 1, config.replicationFactor()).configs(Map.of(
                     TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(config.minInsyncReplicas()),
@@ -34,10 +34,12 @@ final class KafkaTopics {
             admin.createTopics(List.of(t)).all().get(config.requestTimeout().toMillis() * 2, TimeUnit.MILLISECONDS);
             log.info("topic created topic={} replicationFactor={} minInsyncReplicas={}", topic,
                     config.replicationFactor(), config.minInsyncReplicas());
+            return true;
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw new java.io.IOException("create topic " + topic + ": " + e.getCause().getMessage(), e.getCause());
             }
+            return false;
         } catch (TimeoutException e) {
             throw new java.io.IOException("create topic " + topic + ": no answer from " + config.bootstrapServers()
                     + " within " + config.requestTimeout().toMillis() * 2 + " ms", e);

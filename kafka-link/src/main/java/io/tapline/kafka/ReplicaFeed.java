@@ -46,6 +46,12 @@ import org.slf4j.LoggerFactory;
  * Example: applied 10, records 9, 10, 11, 12, 11, 12, 13 apply 11, 12, 13 once each; applied 10
  * and records 12, 13, 11, 12, 13 skip the first 12 and 13, then apply 11, 12, 13.
  *
+ * <p>A topic holds one capture buffer's history: a record whose {@code tapline.buffer} header names
+ * another buffer than the one the replica applied records of (kept in {@link KafkaPosition}) stops
+ * the feed with the reason, whatever its sequence: a buffer recreated empty numbers from 1 again,
+ * and its records would otherwise be skipped as applied while the replica silently diverged.
+ * Records without the header (written before records carried it) are judged by sequence alone.
+ *
  * <p>Not thread-safe: runs on the replayer's consumer thread; {@link #status} from any thread.
  */
 final class ReplicaFeed implements Closeable {
@@ -73,6 +79,8 @@ final class ReplicaFeed implements Closeable {
     private long skippedAheadRecords;
     /** The records from the next sequence on are gone for good: skipping until a RESYNC_BEGIN. */
     private boolean awaitingResync;
+    /** The capture buffer whose records the replica applied, or 0 while none that named one. */
+    private long bufferId;
 
     ReplicaFeed(String volumeId, Path dataDir, UndoConfig undo) {
         this(volumeId, dataDir, undo, MAX_SKIPPED_AHEAD_BYTES);
@@ -85,6 +93,7 @@ final class ReplicaFeed implements Closeable {
         this.dataDir = dataDir;
         this.undo = undo;
         this.startedAt = KafkaPosition.read(dataDir.resolve(volumeId));
+        this.bufferId = startedAt == null ? 0 : startedAt.bufferId();
     }
 
     /** Where to start reading: the stored position, or null for the beginning of the topic. */
@@ -119,12 +128,20 @@ final class ReplicaFeed implements Closeable {
             int count = 0;
             ConsumerRecord<byte[], byte[]> beyond = null;
             ConsumerRecord<byte[], byte[]> holeAt = null;
+            ConsumerRecord<byte[], byte[]> foreign = null;
+            long groupBufferId = bufferId;
             while (i < records.size() && fresh.size() < GROUP_BYTES) {
                 ConsumerRecord<byte[], byte[]> r = records.get(i);
                 long seq = KafkaRecordFormat.sequence(r);
+                long from = KafkaRecordFormat.bufferId(r);
+                if (from != 0 && groupBufferId != 0 && from != groupBufferId) {
+                    foreign = r; // what came before is applied first, then the feed stops
+                    break;
+                }
                 if (seq > expected) {
                     if (isResyncBegin(r) || isRecordsLostGap(r)) {
                         beyond = r; // a resync's jump, or the source's GAP over records it never had: the apply path accepts the hole before it
+                        groupBufferId = from == 0 ? groupBufferId : from;
                         break;
                     }
                     if (!awaitingResync && !waitPast(r, seq, expected)) {
@@ -144,6 +161,7 @@ final class ReplicaFeed implements Closeable {
                     fresh.write(r.value(), 0, r.value().length);
                     count++;
                     expected++;
+                    groupBufferId = from == 0 ? groupBufferId : from;
                 }
             }
             List<JourneyMessage.Batch> batches = new ArrayList<>(2);
@@ -158,6 +176,9 @@ final class ReplicaFeed implements Closeable {
                 if (holeAt != null) {
                     missingForGood(holeAt, expected);
                 }
+                if (foreign != null) {
+                    return refuseForeign(foreign);
+                }
                 continue;
             }
             try {
@@ -167,9 +188,10 @@ final class ReplicaFeed implements Closeable {
                 // Never past what was applied: a restart reads this group again (what it applied is
                 // skipped as at or below the applied sequence). Past it, the records of the group that
                 // were not applied were skipped for ever (probe P D4: position "0 10" over seq 1..9).
-                new KafkaPosition(replica.lastApplied(), groupStartOffset).write(dataDir.resolve(volumeId));
+                new KafkaPosition(replica.lastApplied(), groupStartOffset, bufferId).write(dataDir.resolve(volumeId));
                 return new Outcome(groupStartOffset, false, true);
             }
+            bufferId = groupBufferId;
             if (beyond != null) {
                 i++;
                 nextOffset = beyond.offset() + 1;
@@ -182,15 +204,32 @@ final class ReplicaFeed implements Closeable {
                 skippedAheadRecords = 0;
             }
             lastApplied = replica.lastApplied();
-            new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId));
+            new KafkaPosition(replica.lastApplied(), nextOffset, bufferId).write(dataDir.resolve(volumeId));
             if (holeAt != null) {
                 missingForGood(holeAt, replica.lastApplied() + 1);
             }
+            if (foreign != null) {
+                return refuseForeign(foreign);
+            }
         }
         if (awaitingResync) {
-            new KafkaPosition(replica.lastApplied(), nextOffset).write(dataDir.resolve(volumeId)); // past the skipped
+            new KafkaPosition(replica.lastApplied(), nextOffset, bufferId).write(dataDir.resolve(volumeId)); // past the skipped
         }
         return new Outcome(nextOffset, false, false);
+    }
+
+    /**
+     * Stops the feed at {@code r}, a record of another capture buffer than the one the replica
+     * applied: the stored position stays before it, so a restart refuses it again.
+     */
+    private Outcome refuseForeign(ConsumerRecord<byte[], byte[]> r) throws IOException {
+        stop("kafka topic " + r.topic() + " offset " + r.offset() + ": record of capture buffer "
+                + Long.toHexString(KafkaRecordFormat.bufferId(r)) + " (seq " + KafkaRecordFormat.sequence(r)
+                + "; expected: buffer " + Long.toHexString(bufferId) + ", whose records this replica applied): a topic"
+                + " holds one buffer's history (was the source's buffer recreated?); replay the new one into a new"
+                + " --data folder");
+        new KafkaPosition(replica.lastApplied(), r.offset(), bufferId).write(dataDir.resolve(volumeId));
+        return new Outcome(r.offset(), false, true);
     }
 
     /**

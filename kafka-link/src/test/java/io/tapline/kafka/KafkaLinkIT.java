@@ -209,6 +209,51 @@ class KafkaLinkIT {
     }
 
     @Test
+    void aNewBufferIsRefusedOnATopicAnotherBufferWroteAndNothingOfItReachesTheTopic() throws Exception {
+        // Probe D7: a wedge restarted on a new, empty buffer (same --kafka, prefix and volume) shipped
+        // seq 1.. again to the topic; every site skipped those records as applied and silently diverged.
+        Path site = dir.resolve("east7");
+        try (KafkaReplayer east = KafkaReplayer.start(link, "east7", site, "vol7", UndoConfig.DEFAULT)) {
+            long bufferA;
+            try (SourceVolume a = new SourceVolume(dir.resolve("src7a"), "vol7", SIZE, 7);
+                    KafkaShipper shipper = KafkaShipper.start(link, a.identity, a.buffer)) {
+                bufferA = a.buffer.bufferId();
+                a.write(100);
+                awaitApplied(east, "vol7", 100);
+            }
+            try (SourceVolume b = new SourceVolume(dir.resolve("src7b"), "vol7", SIZE, 77)) {
+                b.write(30); // seq 1..30 of another history (a seeding copy, say)
+                try (KafkaShipper shipper = KafkaShipper.start(link, b.identity, b.buffer)) {
+                    await("the link refused, with its reason", () -> !shipper.status().connected()
+                            && shipper.status().lastError().startsWith("kafka topic it.vol7 holds another capture"
+                                    + " buffer's records (offset 99, seq 100, buffer " + Long.toHexString(bufferA)));
+                    b.write(5);
+                    assertFalse(shipper.status().connected(), shipper.status().toString());
+                }
+                assertEquals(0, b.buffer.acknowledged(KafkaShipper.CURSOR_ID), "nothing of B was shipped");
+                assertEquals(1, b.buffer.firstSequence(), "the buffer keeps B's records");
+                assertEquals(35, b.buffer.lastSequence());
+                org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> last =
+                        KafkaLogReader.lastRecord(link, "vol7", Duration.ofSeconds(10));
+                assertEquals(99, last.offset(), "the topic ends where A left it");
+                assertEquals(bufferA, KafkaRecordFormat.bufferId(last));
+
+                // Had they reached the topic anyway (two wedges racing on an empty topic, an older
+                // shipper), the site refuses them instead of skipping them as applied.
+                try (org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> p =
+                        new org.apache.kafka.clients.producer.KafkaProducer<>(link.producerProperties("it-b"));
+                        io.tapline.log.buffer.RecordReader reader = b.buffer.openReader(1)) {
+                    p.send(KafkaRecordFormat.toKafka("it.vol7", reader.next(0), b.identity, b.buffer.bufferId())).get();
+                }
+                await("the site stopped at B's record", () -> !east.status().isEmpty()
+                        && east.status().get(0).error().contains("record of capture buffer "
+                                + Long.toHexString(b.buffer.bufferId())));
+                assertEquals(100, east.lastApplied("vol7"));
+            }
+        }
+    }
+
+    @Test
     void auditorsReadTheLogFromKafkaByCaptureTimeEachSequenceOnce() throws Exception {
         try (SourceVolume src = new SourceVolume(dir.resolve("src4"), "vol4", SIZE, 4);
                 KafkaShipper shipper = KafkaShipper.start(link, src.identity, src.buffer)) {

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 /** {@link KafkaLogCheck}: what {@code audit verify --kafka} reports, fed Kafka records directly. */
 class KafkaLogCheckTest {
     private static final VolumeIdentity VOL = new VolumeIdentity("v", 1 << 20, 4096, "src");
+    private static final long BUFFER = 0xb0ffe7L;
     private long nextOffset;
     private long captureOffsetNanos;
 
@@ -145,7 +146,7 @@ class KafkaLogCheckTest {
             java.util.Arrays.fill(data, (byte) seq);
             CaptureRecord r = CaptureRecord.seal("v", seq, seq + captureOffsetNanos, RecordKind.WRITE, (seq % 16) * 4096, 4096, 0,
                     Provenance.INTERNAL, data);
-            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL);
+            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL, BUFFER);
             out.add(new ConsumerRecord<>("t.v", 0, nextOffset++, 0L, TimestampType.CREATE_TIME, p.key().length,
                     p.value().length, p.key(), p.value(), p.headers(), Optional.empty()));
         }

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ReplicaFeedTest {
     private static final VolumeIdentity VOL = new VolumeIdentity("v", 1 << 20, 4096, "src");
+    private static final long BUFFER = 0xb0ffe7L;
     @TempDir
     Path data;
     private long nextOffset;
@@ -38,7 +39,7 @@ class ReplicaFeedTest {
             assertEquals(5, feed.lastApplied());
         }
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L), auditedSequences());
-        assertEquals(new KafkaPosition(5, 9), KafkaPosition.read(data.resolve("v")));
+        assertEquals(new KafkaPosition(5, 9, BUFFER), KafkaPosition.read(data.resolve("v")));
     }
 
     @Test
@@ -119,6 +120,41 @@ class ReplicaFeedTest {
     }
 
     @Test
+    void refusesARecreatedBuffersRecordsInsteadOfSkippingThemAsApplied() throws Exception {
+        // Probe D7: a wedge restarted on a new, empty buffer shipped seq 1.. again to the same topic;
+        // every site skipped them as applied and silently diverged from the primary.
+        long other = 0x5eedL;
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT)) {
+            feed.consume(records(1, 2, 3, 4, 5));
+            List<ConsumerRecord<byte[], byte[]>> poll = new ArrayList<>(records(6));
+            poll.addAll(recordsOf(other, 1, 2));
+            ReplicaFeed.Outcome o = feed.consume(poll);
+            assertTrue(o.stopped(), "refused, not skipped as applied");
+            assertEquals(6, feed.lastApplied(), "what came before it is applied");
+            assertTrue(feed.error().contains("record of capture buffer 5eed (seq 1; expected: buffer b0ffe7"),
+                    feed.error());
+            assertEquals(o.nextOffset(), poll.get(1).offset(), "resumes at the refused record, never past it");
+        }
+        try (ReplicaFeed again = new ReplicaFeed("v", data, UndoConfig.DEFAULT)) { // a restarted replayer
+            assertEquals(BUFFER, again.startedAt().bufferId());
+            assertTrue(again.consume(recordsOf(other, 1, 2, 3, 7)).stopped(), "still refused after a restart");
+            assertEquals(6, again.lastApplied());
+        }
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), auditedSequences());
+    }
+
+    @Test
+    void recordsWithoutABufferIdAreJudgedBySequenceAlone() throws Exception {
+        // Topics written before records carried the id: such records never stop the feed.
+        try (ReplicaFeed feed = new ReplicaFeed("v", data, UndoConfig.DEFAULT)) {
+            assertFalse(feed.consume(recordsOf(0, 1, 2, 3)).stopped(), feed.error());
+            assertFalse(feed.consume(records(2, 3, 4)).stopped(), feed.error());
+            assertFalse(feed.consume(recordsOf(0, 4, 5)).stopped(), feed.error());
+            assertEquals(5, feed.lastApplied());
+        }
+    }
+
+    @Test
     void readsFromTheBeginningWhenTheReplicaIsBehindItsStoredPosition() throws Exception {
         java.nio.file.Files.createDirectories(data.resolve("v"));
         new KafkaPosition(10, 10).write(data.resolve("v"));
@@ -161,19 +197,27 @@ class ReplicaFeedTest {
 
     private ConsumerRecord<byte[], byte[]> marker(long seq, RecordKind kind, io.tapline.log.ResyncEpoch epoch) {
         CaptureRecord r = CaptureRecord.seal("v", seq, 0, kind, 0, 0, 0, Provenance.INTERNAL, epoch.payload());
-        ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL);
+        ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL, BUFFER);
         return new ConsumerRecord<>("t.v", 0, nextOffset++, 0L, TimestampType.CREATE_TIME, p.key().length,
                 p.value().length, p.key(), p.value(), p.headers(), Optional.empty());
     }
 
     private List<ConsumerRecord<byte[], byte[]>> records(long... sequences) {
+        return recordsOf(BUFFER, sequences);
+    }
+
+    /** Records of the capture buffer {@code bufferId} (0: records without the header, as before it existed). */
+    private List<ConsumerRecord<byte[], byte[]>> recordsOf(long bufferId, long... sequences) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         for (long seq : sequences) {
             byte[] data = new byte[4096];
             java.util.Arrays.fill(data, (byte) seq);
             CaptureRecord r = CaptureRecord.seal("v", seq, 0, RecordKind.WRITE, (seq % 16) * 4096, 4096, 0,
                     Provenance.INTERNAL, data);
-            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL);
+            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL, bufferId);
+            if (bufferId == 0) {
+                p.headers().remove(KafkaRecordFormat.BUFFER_HEADER);
+            }
             out.add(new ConsumerRecord<>("t.v", 0, nextOffset++, 0L, TimestampType.CREATE_TIME, p.key().length,
                     p.value().length, p.key(), p.value(), p.headers(), Optional.empty()));
         }

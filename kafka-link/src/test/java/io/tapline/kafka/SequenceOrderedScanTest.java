@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 /** {@link SequenceOrderedScan}: what {@code audit list/export --kafka} give, fed a partition's records directly. */
 class SequenceOrderedScanTest {
     private static final VolumeIdentity VOL = new VolumeIdentity("v", 1 << 20, 4096, "src");
+    private static final long BUFFER = 0xb0ffe7L;
 
     @Test
     void denseRecordsComeOnceEachResendsDropped() throws IOException {
@@ -72,7 +73,7 @@ class SequenceOrderedScanTest {
             byte[] data = new byte[512];
             java.util.Arrays.fill(data, (byte) seq);
             CaptureRecord r = CaptureRecord.seal("v", seq, seq, RecordKind.WRITE, 0, 512, 0, Provenance.INTERNAL, data);
-            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL);
+            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL, BUFFER);
             partition.add(new ConsumerRecord<>("t.v", 0, partition.size(), 0L, TimestampType.CREATE_TIME,
                     p.key().length, p.value().length, p.key(), p.value(), p.headers(), Optional.empty()));
         }

@@ -212,8 +212,9 @@ final class ReplayCommand implements Callable<Integer> {
         }
         createDataDirectory();
         ServeUntilStopped serve = new ServeUntilStopped();
+        MetricsServer metricsServer = null;
         if (metrics != null) {
-            MetricsServer metricsServer = serve.own(MetricsServer.start(metrics, tls.config()));
+            metricsServer = serve.own(MetricsServer.start(metrics, tls.config()));
             java.util.Map<String, java.util.concurrent.Callable<java.util.Map<String, Object>>> sections =
                     new java.util.LinkedHashMap<>();
             sections.put("replicas", () -> ReplicaStatusReport.of(data, null));
@@ -223,6 +224,9 @@ final class ReplayCommand implements Callable<Integer> {
         try {
             io.tapline.kafka.KafkaReplayer replayer = serve.own(
                     io.tapline.kafka.KafkaReplayer.start(link, site, data, volumes, undo));
+            if (metricsServer != null) {
+                ReplayMetrics.bindKafka(metricsServer, replayer, site);
+            }
             replayer.onFailure(why -> {
                 System.err.println("tapline replay: " + why);
                 new Thread(() -> System.exit(1), "tapline-exit").start(); // the shutdown hook closes the rest

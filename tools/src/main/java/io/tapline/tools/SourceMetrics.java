@@ -13,7 +13,9 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Prometheus meters of one source volume: the capture buffer's figures and each journey link's.
+ * Prometheus meters of one source volume: the capture buffer's figures and each link's (a journey
+ * link's, and a Kafka link's {@code tapline_link_connected|sent_sequence|acked_sequence|reconnects},
+ * labelled {@code remote="kafka://brokers/topic"}).
  * Degraded states are explicit: {@code tapline_buffer_mode} (0 DATA, 1 HIGH_WATER, 2 FULL),
  * {@code tapline_buffer_lost_writes}, {@code tapline_link_connected}.
  */
@@ -156,6 +158,34 @@ final class SourceMetrics {
             LinkMeters link = new LinkMeters(registry, tags, buffer, shipper);
             shipper.onRetarget(address -> link.rebind());
         }
+        if (side != null) {
+            for (io.tapline.journey.source.SourceLink other : side.links()) {
+                // The Kafka link: the meters that mean the same as a journey link's, its remote
+                // label the link's address (kafka://brokers/topic), so the link alerts fire on it too.
+                statusMeters(registry, tags.and("remote", other.status().address()), other,
+                        io.tapline.journey.source.SourceLink::status);
+            }
+        }
+    }
+
+    /**
+     * The meters every link has, from its {@link io.tapline.journey.shipper.ShipperStatus}:
+     * connected, sent and acknowledged sequences, reconnects. {@code link} must stay referenced
+     * elsewhere (gauges hold it weakly).
+     */
+    private static <T> List<io.micrometer.core.instrument.Meter> statusMeters(MeterRegistry registry, Tags tags,
+            T link, java.util.function.Function<T, io.tapline.journey.shipper.ShipperStatus> status) {
+        return List.of(
+                Gauge.builder("tapline_link_connected", link, l -> status.apply(l).connected() ? 1 : 0)
+                        .description("1 while the link is up (a journey link, or Kafka)").tags(tags)
+                        .register(registry),
+                Gauge.builder("tapline_link_sent_sequence", link, l -> status.apply(l).lastSentSequence())
+                        .description("highest sequence sent").tags(tags).register(registry),
+                Gauge.builder("tapline_link_acked_sequence", link, l -> status.apply(l).lastAckedSequence())
+                        .description("highest sequence the remote made durable (the replayer; Kafka: acknowledged"
+                                + " by min.insync.replicas brokers)").tags(tags).register(registry),
+                FunctionCounter.builder("tapline_link_reconnects", link, l -> status.apply(l).reconnects())
+                        .description("link losses and failed connection attempts").tags(tags).register(registry));
     }
 
     /**
@@ -184,13 +214,8 @@ final class SourceMetrics {
         }
 
         private List<io.micrometer.core.instrument.Meter> bind(Tags link) {
-            List<io.micrometer.core.instrument.Meter> meters = new java.util.ArrayList<>();
-            meters.add(Gauge.builder("tapline_link_connected", shipper, s -> s.status().connected() ? 1 : 0)
-                    .description("1 while the journey link is up").tags(link).register(registry));
-            meters.add(Gauge.builder("tapline_link_sent_sequence", shipper, s -> s.status().lastSentSequence())
-                    .description("highest sequence sent").tags(link).register(registry));
-            meters.add(Gauge.builder("tapline_link_acked_sequence", shipper, s -> s.status().lastAckedSequence())
-                    .description("highest sequence the replayer made durable").tags(link).register(registry));
+            List<io.micrometer.core.instrument.Meter> meters = new java.util.ArrayList<>(
+                    statusMeters(registry, link, shipper, Shipper::status));
             meters.add(Gauge.builder("tapline_link_window_batches", shipper, s -> s.linkShape().windowBatches())
                     .description("batches the link may have in flight (from the measured bandwidth-delay product)")
                     .tags(link).register(registry));
@@ -202,8 +227,6 @@ final class SourceMetrics {
                 String c = s.linkShape().compression();
                 return c.startsWith("zstd-") ? Integer.parseInt(c.substring(5)) : 0;
             }).description("Zstandard level of compressible batches now; 0 for LZ4").tags(link).register(registry));
-            meters.add(FunctionCounter.builder("tapline_link_reconnects", shipper, s -> s.status().reconnects())
-                    .description("link losses and failed connection attempts").tags(link).register(registry));
             meters.add(Gauge.builder("tapline_remote_released", buffer,
                     b -> b.releasedRemotes().containsKey(shipper.cursorId()) ? 1 : 0)
                     .description("1 while the buffer keeps no records for this remote (down while it alone held"

@@ -173,6 +173,47 @@ class WedgeKafkaIT {
     }
 
     /**
+     * Probe D7: a wedge restarted on a new, empty buffer (same --kafka, prefix and volume) shipped
+     * seq 1.. again, which the site skipped as applied: it diverged while status said fine. Now the
+     * new buffer's link is refused, status says why, and nothing of it reaches the topic.
+     */
+    @Test
+    void aWedgeOnANewBufferIsRefusedByItsVolumesTopicAndStatusSaysWhy() throws Exception {
+        try (KafkaCluster kafka = KafkaCluster.start(dir.resolve("kafka"))) {
+            Path primary = dir.resolve("primary.img");
+            Path buffer = dir.resolve("buffer");
+            String uri = startWedge(kafka);
+            TaplineProcess first = processes.get(processes.size() - 1);
+            startSite(kafka, "east", 1);
+            try {
+                Peers.run(PEER, qemuWrites(uri, 100, 7)).orFail("qemu-io");
+                awaitReplicaEqualsPrimary(primary, "east");
+                int onTopic = auditRows(kafka);
+                first.close();
+                Files.move(buffer, dir.resolve("buffer-old")); // the operator starts over with an empty buffer
+                uri = startWedge(kafka);
+                Peers.run(PEER, qemuWrites(uri, 20, 8)).orFail("qemu-io on the new buffer");
+                String[] why = {""};
+                Poll.until(Duration.ofSeconds(60), () -> "status names the refused topic, not: " + why[0],
+                        () -> (why[0] = String.valueOf(kafkaLinkError(buffer))).startsWith("kafka topic it." + EXPORT
+                                + " holds another capture buffer's records"));
+                assertEquals(onTopic, auditRows(kafka), "nothing of the new buffer reached the topic");
+            } finally {
+                for (TaplineProcess p : processes) {
+                    p.close();
+                }
+            }
+        }
+    }
+
+    /** The records {@code audit list --kafka} lists for the volume. */
+    private int auditRows(KafkaCluster kafka) throws Exception {
+        String json = TaplineProcess.run(Duration.ofSeconds(90), "audit", "list", "--kafka", kafka.bootstrap(),
+                "--kafka-topic-prefix", "it.", "--volume", EXPORT, "--json").orFail("audit list --kafka").output();
+        return io.tapline.tools.cli.Json.mapper().readTree(json.substring(json.indexOf('['))).size();
+    }
+
+    /**
      * Starts {@code tapline wedge --kafka} on a free port, primary {@code primary.img} and buffer
      * {@code buffer} under the test's directory, with {@code extra} options; returns its NBD URI.
      */
@@ -235,21 +276,33 @@ class WedgeKafkaIT {
     }
 
     private static boolean kafkaLinkDown(Path buffer) {
+        return kafkaLinkError(buffer) != null;
+    }
+
+    /** The kafka remote's lastError while {@code status --json} shows its link down, else null. */
+    private static String kafkaLinkError(Path buffer) {
+        var r = kafkaRemote(buffer);
+        return r != null && !r.get("connected").asBoolean() && r.hasNonNull("lastError")
+                ? r.get("lastError").asText() : null;
+    }
+
+    /** The kafka remote of {@code status --buffer --json}, or null when status does not show it (yet). */
+    private static com.fasterxml.jackson.databind.JsonNode kafkaRemote(Path buffer) {
         try {
             String json = TaplineProcess.run(Duration.ofSeconds(60), "status", "--buffer", buffer.toString(), "--json")
                     .output();
             var remotes = io.tapline.tools.cli.Json.mapper().readTree(json).get("volumes").get(0).get("remotes");
             for (var r : remotes) {
                 if (r.get("remote").asText().equals("kafka")) {
-                    return !r.get("connected").asBoolean() && r.hasNonNull("lastError");
+                    return r;
                 }
             }
-            return false;
+            return null;
         } catch (IOException | RuntimeException e) {
-            return false;
+            return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
+            return null;
         }
     }
 

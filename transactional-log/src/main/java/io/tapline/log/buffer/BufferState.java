@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.zip.CRC32C;
 
 /**
  * The buffer's state file {@code buffer.state}: its configuration (so that another process can
@@ -58,10 +57,7 @@ record BufferState(String volumeId, BufferConfig config, long lostWrites, long l
                 .putLong(config.segmentBytes()).putLong(config.maxBytes()).putLong(config.highWaterBytes())
                 .putLong(lostWrites).putLong(lostOffsetBytes).putLong(lostEndBytes).putLong(gapRecords)
                 .put((byte) volume.length).put(volume);
-        CRC32C crc = new CRC32C();
-        crc.update(buf.array(), 0, buf.position());
-        buf.putInt((int) crc.getValue());
-        return buf.flip();
+        return SmallFileCheck.sealed(buf);
     }
 
     /**

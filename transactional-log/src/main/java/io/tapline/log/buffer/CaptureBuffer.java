@@ -92,6 +92,8 @@ public final class CaptureBuffer implements Closeable {
     private volatile String failure = "";
     private final Object failureLock = new Object();
     private volatile String capturePaused = "";
+    /** This buffer's identity ({@link BufferIdFile}), set at open. */
+    private long bufferId;
     private long storageRetryAtNanos;
     private static final long STORAGE_RETRY_NANOS = 1_000_000_000L;
     /** Free bytes a storage error's retry wants on the buffer's file system before it leaves FULL. */
@@ -205,6 +207,7 @@ public final class CaptureBuffer implements Closeable {
         CaptureBuffer buffer = new CaptureBuffer(volumeDir, volumeId, config, clock, recovered.report(), cursors, lost,
                 changed);
         try {
+            buffer.bufferId = BufferIdFile.readOrCreate(volumeDir, volumeId, nanosOf(clock.instant()));
             buffer.released = java.util.Map.copyOf(ReleasedRemotes.readAll(volumeDir));
             if (existed && !cleanShutdown) {
                 trackAfterUncleanStop(volumeDir, volumeId, changed, droppedThrough);
@@ -1172,6 +1175,15 @@ public final class CaptureBuffer implements Closeable {
     /** The volume this buffer holds. */
     public String volumeId() {
         return volumeId;
+    }
+
+    /**
+     * This buffer's identity: random, non-zero, drawn when its directory was first opened and kept
+     * for its life ({@code buffer.id}). A buffer recreated empty, whose sequences start again from 1,
+     * has another: a log shipped from both tells their histories apart by it.
+     */
+    public long bufferId() {
+        return bufferId;
     }
 
     @Override

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.zip.CRC32C;
 
 /**
  * One remote's cursor: the last sequence it acknowledged as durably applied. One small file per
@@ -37,14 +36,8 @@ record CursorFile(String remoteId, long acknowledgedSequence, long updatedTimeNa
     static final int FIXED_BYTES = 29;
 
     ByteBuffer encode() {
-        byte[] id = remoteId.getBytes(StandardCharsets.US_ASCII);
-        ByteBuffer buf = ByteBuffer.allocate(FIXED_BYTES + id.length);
-        buf.putInt(MAGIC).putShort((short) FORMAT_VERSION).putShort((short) 0).putLong(acknowledgedSequence)
-                .putLong(updatedTimeNanos).put((byte) id.length).put(id);
-        CRC32C crc = new CRC32C();
-        crc.update(buf.array(), 0, buf.position());
-        buf.putInt((int) crc.getValue());
-        return buf.flip();
+        return SmallFileCheck.encodeTwoLongs(MAGIC, FORMAT_VERSION, acknowledgedSequence, updatedTimeNanos,
+                remoteId.getBytes(StandardCharsets.US_ASCII));
     }
 
     /**

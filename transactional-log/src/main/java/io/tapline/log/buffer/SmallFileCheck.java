@@ -8,11 +8,32 @@ import java.util.zip.CRC32C;
 /**
  * The checks every small control file of the buffer shares (cursor files, {@code buffer.state}):
  * a layout of {@code magic(4) version(2) ... textLength(1) text(n) crc32c(4)} where the fixed part
- * ends with the one-byte length of a trailing text and the CRC-32C covers everything before it.
- * Stateless.
+ * ends with the one-byte length of a trailing text and the CRC-32C covers everything before it
+ * ({@link #sealed} appends it). Stateless.
  */
 final class SmallFileCheck {
     private SmallFileCheck() {
+    }
+
+    /**
+     * Appends the CRC-32C of the bytes {@code buf} holds before its position (the layout's last
+     * field) and returns it flipped, ready to write.
+     */
+    static ByteBuffer sealed(ByteBuffer buf) {
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), 0, buf.position());
+        return buf.putInt((int) crc.getValue()).flip();
+    }
+
+    /**
+     * Encodes the layout that cursor and buffer id files share: {@code magic(4) version(2)
+     * reserved(2)=0 first(8) second(8) textLength(1) text(n) crc32c(4)} (29 + n bytes).
+     */
+    static ByteBuffer encodeTwoLongs(int magic, int version, long first, long second, byte[] text) {
+        ByteBuffer buf = ByteBuffer.allocate(29 + text.length);
+        buf.putInt(magic).putShort((short) version).putShort((short) 0).putLong(first).putLong(second)
+                .put((byte) text.length).put(text);
+        return sealed(buf);
     }
 
     /**
