@@ -294,8 +294,10 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
             }
             throw new IOException(String.valueOf(result));
         } catch (TimeoutException e) {
-            fail("handshake: no WELCOME within " + timeoutMillis + " ms");
-            throw new IOException("handshake: no WELCOME within " + timeoutMillis + " ms", e);
+            String why = "handshake: no WELCOME within " + timeoutMillis + " ms (a replayer opening a volume with a long"
+                    + " audit log checks its whole chain first; else it is hung or gone)";
+            fail(why);
+            throw new IOException(why, e);
         } catch (ExecutionException e) {
             throw new IOException(e.getCause());
         }
