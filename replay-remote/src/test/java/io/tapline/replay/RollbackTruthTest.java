@@ -164,15 +164,8 @@ class RollbackTruthTest {
         // Probe Q D1: after a resync's jump 7313 -> 38356, "rollback --to-seq 38000" rolled back to 7313's
         // bytes and labelled them 38000, a state the replica never held.
         List<CaptureRecord> before = new ArrayList<>(RollbackTest.history().subList(0, 100));
-        List<CaptureRecord> after = new ArrayList<>();
-        after.add(seal(150, RecordKind.RESYNC_BEGIN, new ResyncEpoch(9, true, "test", 0).text()));
-        for (long seq = 151; seq <= 160; seq++) {
-            after.add(write(seq));
-        }
-        after.add(seal(161, RecordKind.RESYNC_END, new ResyncEpoch(9, true, "").text()));
         try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
-            v.apply(BatchCodec.pack(0, before));
-            v.apply(BatchCodec.pack(1, after));
+            applyWithJump(v, before);
             assertEquals(161, v.lastApplied());
             RefusedException e = assertThrows(RefusedException.class,
                     () -> v.resolveTarget(AdminRequest.TO_SEQUENCE, 120, ""));
@@ -201,15 +194,8 @@ class RollbackTruthTest {
     @Test
     void aTargetInsideAJumpBelowTheOldestExactPointNamesThatPoint() throws Exception {
         List<CaptureRecord> before = new ArrayList<>(RollbackTest.history().subList(0, 100));
-        List<CaptureRecord> after = new ArrayList<>();
-        after.add(seal(150, RecordKind.RESYNC_BEGIN, new ResyncEpoch(9, true, "test", 0).text()));
-        for (long seq = 151; seq <= 160; seq++) {
-            after.add(write(seq));
-        }
-        after.add(seal(161, RecordKind.RESYNC_END, new ResyncEpoch(9, true, "").text()));
         try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
-            v.apply(BatchCodec.pack(0, before));
-            v.apply(BatchCodec.pack(1, after));
+            applyWithJump(v, before);
         }
         Path image = data.resolve("vol1").resolve(ReplicaVolume.REPLICA_FILE);
         ChangeTimes.movedPast(image);
@@ -247,6 +233,18 @@ class RollbackTruthTest {
                 data.resolve("vol1").resolve("undo"))) {
             assertEquals(0, undo.jumps().size(), "no jump between held records here: the window starts at it");
         }
+    }
+
+    /** Applies {@code before} (seq 1..100), then a resync's epoch that jumps from 100 to 150 and ends at 161. */
+    private static void applyWithJump(ReplicaVolume v, List<CaptureRecord> before) throws Exception {
+        List<CaptureRecord> after = new ArrayList<>();
+        after.add(seal(150, RecordKind.RESYNC_BEGIN, new ResyncEpoch(9, true, "test", 0).text()));
+        for (long seq = 151; seq <= 160; seq++) {
+            after.add(write(seq));
+        }
+        after.add(seal(161, RecordKind.RESYNC_END, new ResyncEpoch(9, true, "").text()));
+        v.apply(BatchCodec.pack(0, before));
+        v.apply(BatchCodec.pack(1, after));
     }
 
     private static void apply(ReplicaVolume v, List<CaptureRecord> records) throws Exception {

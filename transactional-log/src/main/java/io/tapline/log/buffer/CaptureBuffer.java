@@ -390,8 +390,11 @@ public final class CaptureBuffer implements Closeable {
 
     private void adopt(List<SegmentRecovery.Loaded> loaded) throws IOException {
         long retained = 0;
-        for (SegmentRecovery.Loaded l : loaded) {
-            CaptureSegment segment = CaptureSegment.open(l).directAppendsFrom(config.effectiveDirectAppendMinBytes(), staging);
+        for (int i = 0; i < loaded.size(); i++) {
+            SegmentRecovery.Loaded l = loaded.get(i);
+            // Only the last segment is written again: the others hold no descriptor (probe V D1).
+            CaptureSegment segment = i < loaded.size() - 1 ? CaptureSegment.openSealed(l)
+                    : CaptureSegment.open(l).directAppendsFrom(config.effectiveDirectAppendMinBytes(), staging);
             segments.put(segment.baseSequence(), segment);
             retained += segment.publishedSizeBytes();
         }
@@ -1279,6 +1282,9 @@ public final class CaptureBuffer implements Closeable {
         segments.put(baseSequence, next); // Readers find the next segment before the old one is sealed.
         active = next;
         previous.seal();
+        if (!config.writeOnce()) {
+            previous.release(); // forced above: its descriptor back (a write-once one's at its force, below)
+        }
         directoryDirty = true;
         retainedBytes += next.publishedSizeBytes();
         log.debug("segment rolled volume={} file={} previous={}", volumeId, next.path().getFileName(), previous);
@@ -1398,6 +1404,11 @@ public final class CaptureBuffer implements Closeable {
             }
             if (directory) {
                 DurableFiles.syncDirectory(dir);
+            }
+            for (CaptureSegment segment : toForce) {
+                if (segment.sealed() && !segment.released() && !segment.deleted()) {
+                    segment.release(); // a write-once segment forced at last: its descriptor back
+                }
             }
         } catch (IOException | RuntimeException e) {
             synchronized (this) {

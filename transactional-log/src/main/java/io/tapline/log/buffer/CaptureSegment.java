@@ -29,6 +29,11 @@ import java.nio.file.StandardOpenOption;
  * {@code publishedSizeBytes}, then (by the buffer) the last sequence; {@link #seal} is set only
  * after the final size is published. A reader that sees {@code sealed} re-reads the size.
  *
+ * <p>A sealed segment whose bytes are durable gives its descriptor back ({@link #release}): a
+ * source keeps every segment a remote has not acknowledged, and one open file per 64 MiB of
+ * buffer ran a wedge out of descriptors while its replayer was stopped (probe V D1: its host got
+ * EIO). Nothing writes a released segment again; readers open their own channels.
+ *
  * <p>Thread-safety: {@link #append} and {@link #truncateTo} by the buffer's writer only (under
  * the buffer's lock); {@link #force} from any thread; the published fields are volatile.
  */
@@ -41,6 +46,8 @@ final class CaptureSegment implements Closeable {
     private volatile long lastSequence;
     private volatile boolean sealed;
     private volatile boolean deleted;
+    /** Sealed, durable and without a descriptor: {@link #force} has nothing left to do. */
+    private volatile boolean released;
     private long directMinBytes = Long.MAX_VALUE;
     private DirectAppender direct;
     private AlignedStaging staging = new AlignedStaging();
@@ -73,6 +80,18 @@ final class CaptureSegment implements Closeable {
             throw e;
         }
         return new CaptureSegment(path, baseSequence, header.sizeBytes(), ch, header.sizeBytes(), baseSequence - 1);
+    }
+
+    /**
+     * A recovered segment that is not the last one: sealed, and never written again, so it holds no
+     * descriptor ({@link #release}).
+     */
+    static CaptureSegment openSealed(SegmentRecovery.Loaded loaded) {
+        CaptureSegment s = new CaptureSegment(loaded.path(), loaded.baseSequence(), loaded.headerBytes(), null,
+                loaded.sizeBytes(), loaded.lastSequence());
+        s.sealed = true;
+        s.released = true;
+        return s;
     }
 
     /** Opens a recovered segment; the writer appends after {@code sizeBytes}. */
@@ -194,11 +213,14 @@ final class CaptureSegment implements Closeable {
 
     /** fdatasync of everything appended so far. */
     void force() throws IOException {
+        if (released) {
+            return; // durable before it gave its descriptor back
+        }
         try {
             channel.force(false);
         } catch (IOException e) {
-            if (deleted) {
-                return; // Acknowledged by every remote and gone: nothing left to make durable.
+            if (deleted || released) {
+                return; // Acknowledged by every remote and gone, or released meanwhile: nothing left to make durable.
             }
             restore();
             throw e;
@@ -211,6 +233,26 @@ final class CaptureSegment implements Closeable {
     }
 
     /**
+     * Closes the descriptor of a sealed segment whose bytes were forced (the caller knows): it is
+     * never written again. A {@link #force} running meanwhile on another thread returns quietly.
+     */
+    synchronized void release() throws IOException {
+        if (!sealed) {
+            throw new IllegalStateException("segment " + path + " is not sealed");
+        }
+        if (released) {
+            return; // the writer's roll and a sync may both find it forced
+        }
+        closeDirect();
+        released = true;
+        channel.close();
+    }
+
+    boolean released() {
+        return released;
+    }
+
+    /**
      * Closes the segment for good and renames its file to its retired name ({@link RetiredFiles}),
      * which the buffer no longer lists; returns that name for the caller to delete (the caller has
      * checked every remote acknowledged it).
@@ -218,19 +260,26 @@ final class CaptureSegment implements Closeable {
     Path retire() throws IOException {
         deleted = true;
         closeDirect();
-        channel.close();
+        if (channel != null) {
+            channel.close();
+        }
         return RetiredFiles.retire(path);
     }
 
     @Override
     public void close() throws IOException {
         closeDirect();
-        channel.close();
+        if (channel != null) {
+            channel.close();
+        }
     }
 
-    private void closeDirect() throws IOException {
+    /** Frees the O_DIRECT appender once, whoever closes, retires or releases the segment. */
+    private synchronized void closeDirect() throws IOException {
         if (direct != null) {
-            direct.close();
+            DirectAppender d = direct;
+            direct = null;
+            d.close();
         }
     }
 
@@ -239,6 +288,9 @@ final class CaptureSegment implements Closeable {
      * and cut the file back to the last published record so that the buffer stays usable.
      */
     private void restore() throws IOException {
+        if (released) {
+            return; // never written again
+        }
         if (!channel.isOpen()) {
             channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         }
