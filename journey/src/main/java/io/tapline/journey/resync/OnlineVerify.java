@@ -43,16 +43,29 @@ final class OnlineVerify {
     private final List<Shipper> shippers;
     private final ResyncConfig config;
     private final Consumer<String> progress;
+    private final java.util.function.BooleanSupplier stopped;
     private long bytesCompared;
     private long maxQ;
 
+    /**
+     * A verify of {@code volume}; {@code stopped} is asked before each request: true ends it with an
+     * InterruptedException (the engine closes, and the volume is closed after it: probe V D6, a verify
+     * went on reading the volume's closed descriptor and held a wedge's stop 12-16 s).
+     */
     OnlineVerify(SourceVolume volume, CaptureBuffer buffer, List<Shipper> shippers, ResyncConfig config,
-            Consumer<String> progress) {
+            Consumer<String> progress, java.util.function.BooleanSupplier stopped) {
         this.volume = volume;
         this.buffer = buffer;
         this.shippers = shippers;
         this.config = config;
         this.progress = progress;
+        this.stopped = stopped;
+    }
+
+    private void checkStopped() throws InterruptedException {
+        if (stopped.getAsBoolean()) {
+            throw new InterruptedException("closed");
+        }
     }
 
     VerifyReport run(String actor) throws IOException, InterruptedException {
@@ -65,6 +78,7 @@ final class OnlineVerify {
         List<Long> candidates = new ArrayList<>();
         for (long first = 0; first < chunks; first += MAX_CHUNKS_PER_REQUEST) {
             int count = (int) Math.min(MAX_CHUNKS_PER_REQUEST, chunks - first);
+            checkStopped();
             BitSet d = comparator.compare(chunkBytes, first, count, 0, 0).differing();
             for (int i = d.nextSetBit(0); i >= 0; i = d.nextSetBit(i + 1)) {
                 candidates.add(first + i);
@@ -81,6 +95,7 @@ final class OnlineVerify {
         long busy = 0;
         int checked = 0;
         for (long chunk : candidates) {
+            checkStopped();
             List<long[]> found = exactCheck(chunk, size);
             if (found == null) {
                 busy++;

@@ -589,7 +589,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                     throw new IOException("link to " + s.config().remoteId() + " is down: cannot verify");
                 }
             }
-            VerifyReport report = new OnlineVerify(volume, buffer, shippers, config, d -> detail = d).run(v.actor());
+            VerifyReport report = new OnlineVerify(volume, buffer, shippers, config, d -> detail = d, () -> closed)
+                    .run(v.actor());
             for (Shipper s : shippers) {
                 s.sendControl(report);
             }
@@ -602,6 +603,10 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         } catch (IOException | RuntimeException e) {
             log.warn("volume={} verify failed: {}", volumeId, e.toString());
             v.result().completeExceptionally(e);
+        } catch (InterruptedException e) {
+            v.result().completeExceptionally(new IOException("verify of volume " + volumeId + " stopped: the source"
+                    + " is stopping"));
+            throw e;
         } finally {
             state = "idle";
             detail = lastResult;
