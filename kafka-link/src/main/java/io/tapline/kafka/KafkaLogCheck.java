@@ -42,6 +42,8 @@ final class KafkaLogCheck {
      * history's 1 (null: any later 1 is another history's).
      */
     private Integer firstRecordCrc;
+    /** The capture buffer id of the records read last ({@code tapline.buffer}), 0 before any carried one. */
+    private long bufferId;
     /** Sequences skipped so far, by first missing sequence: {last missing, offset before, offset after}. */
     private final java.util.TreeMap<Long, long[]> gaps = new java.util.TreeMap<>();
 
@@ -69,6 +71,7 @@ final class KafkaLogCheck {
             return false;
         }
         checkHeader(r, rec);
+        checkBuffer(r);
         long seq = rec.sequence();
         if (lastSequence == 0) {
             firstSequence = seq;
@@ -131,6 +134,30 @@ final class KafkaLogCheck {
         } catch (IllegalArgumentException e) {
             problem("offset " + r.offset() + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * Two capture buffers' records on one topic (a shipper before the topic check, or a topic written
+     * by hand): each change of the {@code tapline.buffer} header is one problem, whatever the
+     * sequences say (stop 58's P D8: a new buffer's history spliced into the old one's and read as one).
+     */
+    private void checkBuffer(ConsumerRecord<byte[], byte[]> r) {
+        long id;
+        try {
+            id = KafkaRecordFormat.bufferId(r);
+        } catch (IllegalArgumentException e) {
+            problem("offset " + r.offset() + ": " + e.getMessage());
+            return;
+        }
+        if (id == 0) {
+            return; // written before records carried their buffer: judged by sequence alone
+        }
+        if (bufferId != 0 && id != bufferId) {
+            problem("offset " + r.offset() + ": a record of capture buffer " + Long.toHexString(id) + " after buffer "
+                    + Long.toHexString(bufferId) + "'s (expected: one buffer's history per topic; another capture"
+                    + " buffer writes this topic)");
+        }
+        bufferId = id;
     }
 
     private void problem(String line) {

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.Test;
 class KafkaLogCheckTest {
     private static final VolumeIdentity VOL = new VolumeIdentity("v", 1 << 20, 4096, "src");
     private static final long BUFFER = 0xb0ffe7L;
+    /** The buffer id the next {@link #records} carry. */
+    private long writingBuffer = BUFFER;
     private long nextOffset;
     private long captureOffsetNanos;
 
@@ -30,6 +32,17 @@ class KafkaLogCheckTest {
         assertEquals(4, r.records());
         assertEquals(1, r.firstSequence());
         assertEquals(4, r.lastSequence());
+    }
+
+    /** Dense sequences from two buffers are still two histories (stop 58's P D8: read as one). */
+    @Test
+    void recordsOfAnotherCaptureBufferAreAProblemEvenWithDenseSequences() {
+        List<ConsumerRecord<byte[], byte[]>> in = records(1, 2, 3);
+        writingBuffer = 0xc0ffeeL;
+        in.addAll(records(4, 5));
+        KafkaLogVerifier.Result r = check(true, null, in);
+        assertEquals(List.of("topic t.v offset 3: a record of capture buffer c0ffee after buffer b0ffe7's (expected: one"
+                + " buffer's history per topic; another capture buffer writes this topic)"), r.problems());
     }
 
     @Test
@@ -146,7 +159,7 @@ class KafkaLogCheckTest {
             java.util.Arrays.fill(data, (byte) seq);
             CaptureRecord r = CaptureRecord.seal("v", seq, seq + captureOffsetNanos, RecordKind.WRITE, (seq % 16) * 4096, 4096, 0,
                     Provenance.INTERNAL, data);
-            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL, BUFFER);
+            ProducerRecord<byte[], byte[]> p = KafkaRecordFormat.toKafka("t.v", r, VOL, writingBuffer);
             out.add(new ConsumerRecord<>("t.v", 0, nextOffset++, 0L, TimestampType.CREATE_TIME, p.key().length,
                     p.value().length, p.key(), p.value(), p.headers(), Optional.empty()));
         }
