@@ -57,6 +57,9 @@ final class RequestSpool implements AutoCloseable {
         return spool;
     }
 
+    /** The error of the poll failing now, or null: a failure is logged once per episode (probe V D5: every 200 ms). */
+    private String pollFailure;
+
     private void poll() {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path p : (Iterable<Path>) files::iterator) {
@@ -69,8 +72,16 @@ final class RequestSpool implements AutoCloseable {
                     controls.handle(p);
                 }
             }
+            if (pollFailure != null) {
+                log.info("request spool polls again dir={} (it failed with {})", dir, pollFailure);
+                pollFailure = null;
+            }
         } catch (IOException | RuntimeException e) {
-            log.warn("resync spool poll failed dir={} error={}", dir, e.toString());
+            if (!e.toString().equals(pollFailure)) {
+                log.warn("request spool poll failed dir={} error={}; retried every 200 ms, logged again when it"
+                        + " works or fails otherwise", dir, e.toString());
+            }
+            pollFailure = e.toString();
         }
     }
 
