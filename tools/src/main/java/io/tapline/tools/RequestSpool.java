@@ -34,12 +34,14 @@ final class RequestSpool implements AutoCloseable {
             + " iscsi://... to read the tapped volume";
 
     private final Path dir;
+    private final io.tapline.journey.source.PollFailures pollFailures;
     private final ResyncEngine engine;
     private final OperatorControls controls;
     private final ScheduledExecutorService poller;
 
     private RequestSpool(Path dir, ResyncEngine engine, OperatorControls controls) {
         this.dir = dir;
+        this.pollFailures = new io.tapline.journey.source.PollFailures(log, "request spool poll of " + dir);
         this.engine = engine;
         this.controls = controls;
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -57,9 +59,6 @@ final class RequestSpool implements AutoCloseable {
         return spool;
     }
 
-    /** The error of the poll failing now, or null: a failure is logged once per episode (probe V D5: every 200 ms). */
-    private String pollFailure;
-
     private void poll() {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path p : (Iterable<Path>) files::iterator) {
@@ -72,16 +71,9 @@ final class RequestSpool implements AutoCloseable {
                     controls.handle(p);
                 }
             }
-            if (pollFailure != null) {
-                log.info("request spool polls again dir={} (it failed with {})", dir, pollFailure);
-                pollFailure = null;
-            }
+            pollFailures.worked();
         } catch (IOException | RuntimeException e) {
-            if (!e.toString().equals(pollFailure)) {
-                log.warn("request spool poll failed dir={} error={}; retried every 200 ms, logged again when it"
-                        + " works or fails otherwise", dir, e.toString());
-            }
-            pollFailure = e.toString();
+            pollFailures.failed(e);
         }
     }
 

@@ -35,6 +35,7 @@ public final class MarkSpool implements AutoCloseable {
     public static final String DIR = "requests";
 
     private final Path dir;
+    private final PollFailures pollFailures;
     private final String volume;
     private final SourceSink sink;
     private final ScheduledExecutorService poller;
@@ -42,6 +43,7 @@ public final class MarkSpool implements AutoCloseable {
 
     private MarkSpool(Path dir, String volume, SourceSink sink) {
         this.dir = dir;
+        this.pollFailures = new PollFailures(log, "mark spool poll of " + dir);
         this.volume = volume;
         this.sink = sink;
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -67,8 +69,9 @@ public final class MarkSpool implements AutoCloseable {
                     submit(id, p);
                 }
             }
+            pollFailures.worked();
         } catch (IOException | RuntimeException e) {
-            log.warn("mark spool poll failed dir={} error={}", dir, e.toString());
+            pollFailures.failed(e);
         }
     }
 
