@@ -73,8 +73,8 @@ public final class KafkaRecordFormat {
      * records carried it: judged by its sequence alone).
      */
     static long bufferId(ConsumerRecord<byte[], byte[]> r) {
-        return r.headers().lastHeader(BUFFER_HEADER) == null ? 0
-                : ByteBuffer.wrap(header(r, BUFFER_HEADER, 8)).getLong();
+        Header h = r.headers().lastHeader(BUFFER_HEADER); // looked up once: read for every record a site applies
+        return h == null ? 0 : ByteBuffer.wrap(header(r, h, BUFFER_HEADER, 8)).getLong();
     }
 
     /** The volume a Kafka record belongs to, from its key and headers. */
@@ -90,7 +90,11 @@ public final class KafkaRecordFormat {
     }
 
     private static byte[] header(ConsumerRecord<byte[], byte[]> r, String name, int length) {
-        Header h = r.headers().lastHeader(name);
+        return header(r, r.headers().lastHeader(name), name, length);
+    }
+
+    /** The value of {@code h}, the record's header {@code name}, checked as {@link #header(ConsumerRecord, String, int)} does. */
+    private static byte[] header(ConsumerRecord<byte[], byte[]> r, Header h, String name, int length) {
         if (h == null || h.value() == null || (length >= 0 && h.value().length != length)) {
             throw new IllegalArgumentException("kafka record header " + name + ": "
                     + (h == null || h.value() == null ? "missing" : h.value().length + " bytes")

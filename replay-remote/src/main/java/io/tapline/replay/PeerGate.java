@@ -93,21 +93,9 @@ final class PeerGate {
         return null;
     }
 
-    /** {@code s} with each control character as a {@code \\u} escape of four hex digits: a peer's name in a log line stays one line. */
+    /** {@code s} with each control character escaped ({@link io.tapline.log.PrintableText}). */
     static String printable(String s) {
-        StringBuilder b = null;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (Character.isISOControl(c)) {
-                if (b == null) {
-                    b = new StringBuilder(s.length() + 8).append(s, 0, i);
-                }
-                b.append(String.format("\\u%04x", (int) c));
-            } else if (b != null) {
-                b.append(c);
-            }
-        }
-        return b == null ? s : b.toString();
+        return io.tapline.log.PrintableText.of(s);
     }
 
     /** The peer's role, and for a certificate of no known role the OU it presented (probe X D6). */

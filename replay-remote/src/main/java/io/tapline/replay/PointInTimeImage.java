@@ -181,15 +181,8 @@ public final class PointInTimeImage {
             AppliedState.Durable st) throws IOException, RefusedException {
         long lastApplied = st == null ? 0 : st.lastApplied();
         long exactFrom = st == null ? 0 : st.sync().exactFrom();
-        long reachableUpTo = Math.max(lastApplied, undo.newestSequence());
-        if (targetKind == io.tapline.journey.JourneyMessage.AdminRequest.TO_SEQUENCE) {
-            // Below the oldest exact point first: a jump's "nearest points" there are refused too (probe X D5).
-            RollbackTargets.checkReachable(volumeId, value, undo.window(), reachableUpTo, exactFrom);
-        }
-        long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, MarkIndexRecovery.read(dir),
-                lastApplied);
-        RollbackTargets.checkReachable(volumeId, target, undo.window(), reachableUpTo, exactFrom);
-        return target;
+        return RollbackTargets.resolveReachable(volumeId, targetKind, value, markName, undo,
+                MarkIndexRecovery.read(dir), lastApplied, Math.max(lastApplied, undo.newestSequence()), exactFrom);
     }
 
     /** After the copy: the undo log as it is now (it covers what was applied during the copy) replayed onto it. */

@@ -392,13 +392,8 @@ final class ReplicaVolume implements Closeable {
             RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied, sync.exactFrom());
             return target;
         }
-        if (targetKind == JourneyMessage.AdminRequest.TO_SEQUENCE) {
-            // Below the oldest exact point first: a jump's "nearest points" there are refused too (probe X D5).
-            RollbackTargets.checkReachable(volumeId, value, undo.window(), lastApplied, sync.exactFrom());
-        }
-        long target = RollbackTargets.resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
-        RollbackTargets.checkReachable(volumeId, target, undo.window(), lastApplied, sync.exactFrom());
-        return target;
+        return RollbackTargets.resolveReachable(volumeId, targetKind, value, markName, undo, marks, lastApplied,
+                lastApplied, sync.exactFrom());
     }
 
     /**

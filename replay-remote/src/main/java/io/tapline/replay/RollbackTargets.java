@@ -68,6 +68,22 @@ public final class RollbackTargets {
     }
 
     /**
+     * {@link #resolve} and {@link #checkReachable(String, long, UndoLog.Window, long, long)} in one:
+     * a sequence target is checked against the oldest exact point first, where a jump's "nearest
+     * points" would be refused too (probe X D5). {@code reachableUpTo} is the newest sequence the
+     * undo log or the applied state reaches.
+     */
+    static long resolveReachable(String volumeId, int targetKind, long value, String markName, UndoLog undo,
+            MarkIndex marks, long lastApplied, long reachableUpTo, long exactFrom) throws RefusedException {
+        if (targetKind == AdminRequest.TO_SEQUENCE) {
+            checkReachable(volumeId, value, undo.window(), reachableUpTo, exactFrom);
+        }
+        long target = resolve(volumeId, targetKind, value, markName, undo, marks, lastApplied);
+        checkReachable(volumeId, target, undo.window(), reachableUpTo, exactFrom);
+        return target;
+    }
+
+    /**
      * As {@link #checkReachable(String, long, UndoLog.Window, long)}, and refuses a target the undo
      * log cannot rebuild exactly because the replica was written outside the log after it
      * ({@code exactFrom}, {@code applied.state}); the applied sequence itself is always exact.

@@ -201,10 +201,12 @@ final class ReplicaExports implements RoleListener, AutoCloseable {
             DurableFiles.deleteTree(settings.bufferDir().resolve(id)); // a generation that ended (see Rejoin)
             serveStandby(id, role, settings.sizeBytes());
         }
-        // After the start, which creates a new image: a plain wedge on this image later finds the node
-        // (written before, a first start's new image went unmarked: probe T T2). Nothing is written when
-        // the mark is there already (a first primary's was written above).
-        NodeVolumeMark.write(settings.volume(), dir);
+        if (!(role.primary() && role.generation() == 1)) {
+            // After the start, which creates a new image: a plain wedge on this image later finds the node
+            // (written before, a first start's new image went unmarked: probe T T2). A first primary's was
+            // written by its start, before the primary's watch.
+            NodeVolumeMark.write(settings.volume(), dir);
+        }
     }
 
     /**

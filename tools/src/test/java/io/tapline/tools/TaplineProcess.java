@@ -98,17 +98,28 @@ final class TaplineProcess implements AutoCloseable {
 
     /** Waits until the log holds {@code line}, failing with the log if the process died or time ran out. */
     TaplineProcess awaitLogLine(String line, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        if (logsWithin(line, timeout)) {
+            return this;
+        }
+        throw new AssertionError("tapline " + args + " did not log \"" + line + "\" in " + timeout + ":\n" + logText());
+    }
+
+    /**
+     * Whether the process logs {@code line} within {@code window} (looked for every 50 ms, waiting on
+     * the process meanwhile); an exit before is an AssertionError with the log.
+     */
+    boolean logsWithin(String line, Duration window) throws InterruptedException {
+        long deadline = System.nanoTime() + window.toNanos();
         while (System.nanoTime() < deadline) {
             if (logText().contains(line)) {
-                return this;
+                return true;
             }
             if (!process.isAlive()) {
                 throw new AssertionError("tapline " + args + " exited " + process.exitValue() + ":\n" + logText());
             }
             process.waitFor(50, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
-        throw new AssertionError("tapline " + args + " did not log \"" + line + "\" in " + timeout + ":\n" + logText());
+        return logText().contains(line);
     }
 
     /** SIGKILL, as a crash would. */

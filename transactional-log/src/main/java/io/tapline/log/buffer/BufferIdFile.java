@@ -62,10 +62,8 @@ record BufferIdFile(long bufferId, long createdTimeNanos, String volumeId) {
         if (Files.exists(file)) {
             return read(file).bufferId;
         }
-        long id;
-        do {
-            id = RANDOM.nextLong();
-        } while (id == 0);
+        long drawn = RANDOM.nextLong();
+        long id = drawn != 0 ? drawn : 1; // 0 means "no buffer named" in a record's header
         DurableFiles.replace(file, new BufferIdFile(id, nowNanos, volumeId).encode());
         log.info("capture buffer id drawn volume={} dir={} bufferId={}", volumeId, volumeDir, Long.toHexString(id));
         return id;

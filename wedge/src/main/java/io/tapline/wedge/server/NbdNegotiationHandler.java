@@ -185,23 +185,10 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
     static final int SHOWN_NAME_CHARS = 128;
 
     /**
-     * {@code name} as a log line or reply may quote it: control characters as {@code \\u} escapes (a
-     * name stays one line) and at most {@link #SHOWN_NAME_CHARS} of it, with its full length after.
+     * {@code name} as a log line or reply may quote it: one line ({@link io.tapline.log.PrintableText}),
+     * at most {@link #SHOWN_NAME_CHARS} of it, with its full length after a cut.
      */
     static String shown(String name) {
-        String head = name.length() > SHOWN_NAME_CHARS ? name.substring(0, SHOWN_NAME_CHARS) : name;
-        StringBuilder b = new StringBuilder(head.length() + 16);
-        for (int i = 0; i < head.length(); i++) {
-            char c = head.charAt(i);
-            if (Character.isISOControl(c)) {
-                b.append(String.format("\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        if (head.length() < name.length()) {
-            b.append("... (").append(name.length()).append(" characters)");
-        }
-        return b.toString();
+        return io.tapline.log.PrintableText.of(name, SHOWN_NAME_CHARS);
     }
 }
