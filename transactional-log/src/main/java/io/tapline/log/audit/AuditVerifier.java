@@ -39,9 +39,13 @@ public final class AuditVerifier {
      * @param lastHash           hash of the last verified entry (32 zero bytes if none)
      * @param headGeneration     generation of the valid head slot, 0 if none
      * @param lastRecordSequence see {@link AuditLog#lastRecordSequence()}
+     * @param headEntries        entries the head counts
+     * @param lastEntryStart     where the last verified entry starts (0 if none)
+     * @param checkedFrom        entries taken from a checkpoint, not read by this check (0: the whole chain)
      */
     public record Result(boolean intact, boolean tornTail, String problem, long entries, long validBytes,
-            byte[] lastHash, long headGeneration, long lastRecordSequence, long headEntries) {
+            byte[] lastHash, long headGeneration, long lastRecordSequence, long headEntries, long lastEntryStart,
+            long checkedFrom) {
 
         /**
          * Verified entries after the head's count: appended after the last head update (a
@@ -58,11 +62,20 @@ public final class AuditVerifier {
      * with entries but no valid head slot fails: a cut at an entry boundary could not be seen.
      */
     public static Result verify(Path volumeDir) throws IOException {
-        return walk(volumeDir, null);
+        return new Walk(volumeDir, null).run(null);
     }
 
     static Result scan(Path volumeDir, List<AuditEntry> out) throws IOException {
-        return walk(volumeDir, out);
+        return new Walk(volumeDir, out).run(null);
+    }
+
+    /**
+     * Verifies the entries after {@code checkpoint} and the head, as {@link #verify} does the
+     * whole chain; null when the checkpoint does not match the files (the entry it names is not
+     * where it says, or the head counts fewer entries): then only a whole check can say what is wrong.
+     */
+    static Result verifyAfter(Path volumeDir, AuditCheckpoint checkpoint) throws IOException {
+        return new Walk(volumeDir, null).run(checkpoint);
     }
 
     /** A WRITE of the cycle being followed. */
@@ -88,6 +101,23 @@ public final class AuditVerifier {
     private static final class CycleFollower {
         /** The cycle being followed (see {@link CycleDigest}), or null. */
         private Cycle current;
+        /** A walk from a checkpoint: a cycle's end may come before any RESYNC_BEGIN is seen. */
+        private boolean beginMaybeUnseen;
+
+        /** The walk starts after a checkpoint: the first cycle's RESYNC_BEGIN may be before it. */
+        void joinMidway() {
+            beginMaybeUnseen = true;
+        }
+
+        /** Whether an entry of this type and record kind changes or is checked against what is followed. */
+        boolean follows(AuditType type, int recordKind) {
+            if (type == AuditType.ROLLBACK || type == AuditType.RECOVERY) {
+                return current != null;
+            }
+            return type == AuditType.RECORD && (recordKind == io.tapline.log.RecordKind.RESYNC_BEGIN.wireValue()
+                    || recordKind == io.tapline.log.RecordKind.RESYNC_END.wireValue()
+                    || recordKind == io.tapline.log.RecordKind.WRITE.wireValue() && current != null);
+        }
 
         String check(AuditEntry entry) {
             if (entry.type() == AuditType.ROLLBACK || entry.type() == AuditType.RECOVERY) {
@@ -105,6 +135,7 @@ public final class AuditVerifier {
             }
             int kind = entry.recordKind();
             if (kind == io.tapline.log.RecordKind.RESYNC_BEGIN.wireValue()) {
+                beginMaybeUnseen = false;
                 // Only a cycle's epoch is followed: a journal-mode epoch has the host's writes in between.
                 current = entry.detail().contains("cycle") ? new Cycle(entry.sequence()) : null;
             } else if (kind == io.tapline.log.RecordKind.WRITE.wireValue() && current != null) {
@@ -118,7 +149,7 @@ public final class AuditVerifier {
                 String claimed = CycleDigest.find(entry.detail());
                 Cycle c = current;
                 current = null;
-                if (claimed != null) {
+                if (claimed != null && !(c == null && beginMaybeUnseen)) {
                     String found = "no RESYNC_BEGIN before it";
                     if (c != null) {
                         CycleDigest d = new CycleDigest();
@@ -138,114 +169,199 @@ public final class AuditVerifier {
         }
     }
 
-    private static Result walk(Path volumeDir, List<AuditEntry> out) throws IOException {
-        CycleFollower cycles = new CycleFollower();
-        Path dir = volumeDir.resolve(AuditLog.DIR);
-        Path logFile = dir.resolve(AuditLog.LOG);
-        long[] head = readHead(dir.resolve(AuditLog.HEAD));
-        byte[] headHash = head == null ? null : Arrays.copyOfRange(longsToBytes(head), 16, 48);
-        long headEntries = head == null ? 0 : head[1];
-        long headGen = head == null ? 0 : head[0];
-        byte[] prev = new byte[32];
-        long entries = 0;
-        long pos = 0;
-        long lastRecordSeq = 0;
-        if (!Files.exists(logFile)) {
-            return headEntries == 0 ? new Result(true, false, "", 0, 0, prev, headGen, 0, 0)
-                    : new Result(false, false, "truncated: the log is missing, the head records " + headEntries
-                            + " entries", 0, 0, prev, headGen, 0, headEntries);
+    /** One pass over the log, from its start or from a checkpoint, and where it stands. */
+    private static final class Walk {
+        private final Path dir;
+        private final List<AuditEntry> out;
+        private final CycleFollower cycles = new CycleFollower();
+        private long headGen;
+        private long headEntries;
+        private byte[] headHash;
+        private byte[] prev = new byte[32];
+        private long entries;
+        private long pos;
+        private long lastRecordSeq;
+        private long lastEntryStart;
+        private long checkedFrom;
+
+        Walk(Path volumeDir, List<AuditEntry> out) {
+            this.dir = volumeDir.resolve(AuditLog.DIR);
+            this.out = out;
         }
-        if (head == null && Files.size(logFile) > 0) {
-            return new Result(false, false, "head: " + dir.resolve(AuditLog.HEAD) + (Files.exists(dir.resolve(
-                    AuditLog.HEAD)) ? " has no valid slot" : " is missing") + " (expected: a valid head for a log"
-                    + " with entries; without it a log cut at an entry boundary cannot be detected)", 0, 0, prev, 0,
-                    0, 0);
+
+        private Result result(boolean intact, boolean torn, String problem) {
+            return new Result(intact, torn, problem, entries, pos, prev, headGen, lastRecordSeq, headEntries,
+                    lastEntryStart, checkedFrom);
         }
-        MessageDigest sha = AuditLog.sha256();
-        try (FileChannel ch = FileChannel.open(logFile, StandardOpenOption.READ)) {
+
+        private Result failed(String problem) {
+            return result(false, false, problem);
+        }
+
+        /** The check; from {@code checkpoint} when not null (null when it does not match: see {@link #verifyAfter}). */
+        Result run(AuditCheckpoint checkpoint) throws IOException {
+            Path logFile = dir.resolve(AuditLog.LOG);
+            AlternatingSlots.Slot head = AuditLog.HEAD_SLOTS.readNewest(dir.resolve(AuditLog.HEAD));
+            if (head != null) {
+                headGen = head.generation();
+                headEntries = head.body().getLong(0);
+                headHash = new byte[32];
+                head.body().get(8, headHash);
+            }
+            if (!Files.exists(logFile)) {
+                return checkpoint != null ? null : headEntries == 0 ? result(true, false, "")
+                        : failed("truncated: the log is missing, the head records " + headEntries + " entries");
+            }
+            if (head == null && Files.size(logFile) > 0) {
+                return checkpoint != null ? null : failed("head: " + dir.resolve(AuditLog.HEAD) + (Files.exists(
+                        dir.resolve(AuditLog.HEAD)) ? " has no valid slot" : " is missing") + " (expected: a valid head"
+                        + " for a log with entries; without it a log cut at an entry boundary cannot be detected)");
+            }
+            try (FileChannel ch = FileChannel.open(logFile, StandardOpenOption.READ)) {
+                if (checkpoint != null && !startAt(checkpoint, ch)) {
+                    return null;
+                }
+                return entriesFrom(ch);
+            }
+        }
+
+        /** Starts after the checkpointed entry when it is in the log where the checkpoint says; false if not. */
+        private boolean startAt(AuditCheckpoint c, FileChannel ch) throws IOException {
+            long len = c.endOffset() - c.entryStart() - 4;
+            if (c.entries() < 1 || c.entries() > headEntries || c.entryStart() < 0 || len < MIN_LENGTH
+                    || len > MAX_LENGTH || c.endOffset() > ch.size()) {
+                return false;
+            }
+            ByteBuffer e = ByteBuffer.allocate((int) (4 + len));
+            if (DurableFiles.readUpTo(ch, e, c.entryStart()) < e.capacity() || e.getInt(0) != len
+                    || !crcMatches(e.array(), 0, e.capacity()) || e.getLong(12) != c.entries()
+                    || !Arrays.equals(e.array(), e.capacity() - 32, e.capacity(), c.hash(), 0, 32)
+                    || c.entries() == headEntries && !Arrays.equals(c.hash(), headHash)) {
+                return false;
+            }
+            entries = c.entries();
+            pos = c.endOffset();
+            prev = c.hash().clone();
+            lastRecordSeq = c.lastRecordSequence();
+            lastEntryStart = c.entryStart();
+            checkedFrom = c.entries();
+            cycles.joinMidway();
+            return true;
+        }
+
+        private Result entriesFrom(FileChannel ch) throws IOException {
+            MessageDigest sha = AuditLog.sha256();
+            ReadWindow window = new ReadWindow(ch);
             long size = ch.size();
             while (pos < size) {
                 long expected = entries + 1;
-                ByteBuffer lenBuf = ByteBuffer.allocate(4);
-                int got = DurableFiles.readUpTo(ch, lenBuf, pos);
-                long len = got < 4 ? -1 : lenBuf.getInt(0) & 0xFFFFFFFFL;
-                if (got < 4 || len < MIN_LENGTH || len > MAX_LENGTH || pos + 4 + len > size) {
-                    String what = got < 4 || pos + 4 + len > size
+                int at = window.at(pos, 4);
+                long len = at < 0 ? -1 : window.bytes().getInt(at) & 0xFFFFFFFFL;
+                if (at < 0 || len < MIN_LENGTH || len > MAX_LENGTH || pos + 4 + len > size) {
+                    String what = at < 0 || pos + 4 + len > size
                             ? "truncated tail: entry " + expected + " is incomplete at offset " + pos
                             : "entry " + expected + " altered: entryLength " + len + " at offset " + pos;
-                    return badEntry(ch, what, entries, pos, size, prev, headGen, lastRecordSeq, headEntries);
+                    return badEntry(ch, what, size);
                 }
-                ByteBuffer e = ByteBuffer.allocate((int) (4 + len));
-                DurableFiles.readUpTo(ch, e, pos);
-                byte[] a = e.array();
-                if (!crcMatches(a)) {
-                    return badEntry(ch, "entry " + expected + " altered: crc32c mismatch at offset " + pos, entries,
-                            pos, size, prev, headGen, lastRecordSeq, headEntries);
+                int length = (int) (4 + len);
+                at = window.at(pos, length);
+                ByteBuffer b = window.bytes();
+                byte[] a = b.array();
+                if (!crcMatches(a, at, length)) {
+                    return badEntry(ch, "entry " + expected + " altered: crc32c mismatch at offset " + pos, size);
                 }
-                long index = e.getLong(12);
+                long index = b.getLong(at + 12);
                 if (index != expected) {
-                    String what = index > expected
-                            ? "entry " + expected + " removed or reordered: entry " + index + " found in its place at offset "
-                                    + pos
-                            : "entry " + index + " out of place at position " + expected + " (reordered or inserted) at offset "
-                                    + pos;
-                    return new Result(false, false, what, entries, pos, prev, headGen, lastRecordSeq, headEntries);
+                    return failed(index > expected
+                            ? "entry " + expected + " removed or reordered: entry " + index + " found in its place at"
+                                    + " offset " + pos
+                            : "entry " + index + " out of place at position " + expected + " (reordered or inserted)"
+                                    + " at offset " + pos);
                 }
                 sha.reset();
                 sha.update(prev);
-                sha.update(a, 8, a.length - 8 - 32);
+                sha.update(a, at + 8, length - 8 - 32);
                 byte[] hash = sha.digest();
-                if (!MessageDigest.isEqual(hash, Arrays.copyOfRange(a, a.length - 32, a.length))) {
-                    return new Result(false, false, "entry " + expected + " altered or inserted: hash does not chain"
-                            + " at offset " + pos, entries, pos, prev, headGen, lastRecordSeq, headEntries);
+                if (!Arrays.equals(hash, 0, 32, a, at + length - 32, at + length)) {
+                    return failed("entry " + expected + " altered or inserted: hash does not chain at offset " + pos);
                 }
-                AuditEntry entry = decode(e, hash);
-                String cycleProblem = cycles.check(entry);
-                if (cycleProblem != null) {
-                    return new Result(false, false, cycleProblem, entries, pos, prev, headGen, lastRecordSeq,
-                            headEntries);
+                AuditType type = AuditType.fromWireValue(a[at + 9] & 0xFF);
+                int kind = a[at + 60] & 0xFF;
+                if (out != null || cycles.follows(type, kind)) {
+                    AuditEntry entry = decode(b.slice(at, length), hash);
+                    String cycleProblem = cycles.check(entry);
+                    if (cycleProblem != null) {
+                        return failed(cycleProblem);
+                    }
+                    if (out != null) {
+                        out.add(entry);
+                    }
                 }
-                switch (entry.type()) {
-                    case RECORD, GAP, MARK -> lastRecordSeq = Math.max(lastRecordSeq, entry.sequence());
-                    case ROLLBACK, RECOVERY -> lastRecordSeq = entry.captureTimeNanos();
+                switch (type) {
+                    case RECORD, GAP, MARK -> lastRecordSeq = Math.max(lastRecordSeq, b.getLong(at + 28));
+                    case ROLLBACK, RECOVERY -> lastRecordSeq = b.getLong(at + 36);
                     default -> { }
-                }
-                if (out != null) {
-                    out.add(entry);
                 }
                 prev = hash;
                 entries++;
-                pos += 4 + len;
+                lastEntryStart = pos;
+                pos += length;
                 if (entries == headEntries && headHash != null && !MessageDigest.isEqual(hash, headHash)) {
-                    return new Result(false, false, "entry " + entries + " does not match the head's hash", entries,
-                            pos, prev, headGen, lastRecordSeq, headEntries);
+                    return failed("entry " + entries + " does not match the head's hash");
                 }
             }
+            if (entries < headEntries) {
+                return failed("truncated: the log ends after entry " + entries + ", the head records " + headEntries
+                        + " entries (entry " + (entries + 1) + " onwards removed)");
+            }
+            return result(true, false, "");
         }
-        if (entries < headEntries) {
-            return new Result(false, false, "truncated: the log ends after entry " + entries + ", the head records "
-                    + headEntries + " entries (entry " + (entries + 1) + " onwards removed)", entries, pos, prev,
-                    headGen, lastRecordSeq, headEntries);
+
+        /**
+         * The result for a bad entry at {@code pos}. It is a torn tail (a crash while appending:
+         * a partial entry, a bad CRC, zero-filled blocks whose size reached the disk before their
+         * data) when the head does not count it and no valid entry follows it, or the entries up
+         * to the next valid one show a sector the cut left unwritten (unsynced appends written back
+         * out of order); otherwise the log was altered or cut.
+         */
+        private Result badEntry(FileChannel ch, String what, long size) throws IOException {
+            long next = entries + 1 > headEntries ? nextValidEntry(ch, pos, size, entries) : -1;
+            // Unconfirmed entries (past the head's count) were never covered by a sync when a cut
+            // left an unwritten sector among them: the page cache wrote them back out of order.
+            boolean torn = entries + 1 > headEntries && (next < 0 || DurableFiles.hasUnwrittenSector(ch, pos, next));
+            String problem = torn ? "torn tail: entry " + (entries + 1) + " is incomplete, damaged or zero-filled at"
+                    + " offset " + pos + " (" + (size - pos) + " bytes after the last whole entry, none valid)" : what;
+            return result(false, torn, problem);
         }
-        return new Result(true, false, "", entries, pos, prev, headGen, lastRecordSeq, headEntries);
     }
 
-    /**
-     * The result for a bad entry at {@code pos}. It is a torn tail (a crash while appending:
-     * a partial entry, a bad CRC, zero-filled blocks whose size reached the disk before their
-     * data) when the head does not count it and no valid entry follows it, or the entries up
-     * to the next valid one show a sector the cut left unwritten (unsynced appends written back
-     * out of order); otherwise the log was altered or cut.
-     */
-    private static Result badEntry(FileChannel ch, String what, long entries, long pos, long size, byte[] prev,
-            long headGen, long lastRecordSeq, long headEntries) throws IOException {
-        long next = entries + 1 > headEntries ? nextValidEntry(ch, pos, size, entries) : -1;
-        // Unconfirmed entries (past the head's count) were never covered by a sync when a cut
-        // left an unwritten sector among them: the page cache wrote them back out of order.
-        boolean torn = entries + 1 > headEntries && (next < 0 || DurableFiles.hasUnwrittenSector(ch, pos, next));
-        String problem = torn ? "torn tail: entry " + (entries + 1) + " is incomplete, damaged or zero-filled at"
-                + " offset " + pos + " (" + (size - pos) + " bytes after the last whole entry, none valid)" : what;
-        return new Result(false, torn, problem, entries, pos, prev, headGen, lastRecordSeq, headEntries);
+    /** The log read 1 MiB at a time: an entry is checked where it lies in the window, not read on its own. */
+    private static final class ReadWindow {
+        private final FileChannel ch;
+        private final ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        private long start;
+        private int length;
+
+        ReadWindow(FileChannel ch) {
+            this.ch = ch;
+        }
+
+        /** Where bytes [pos, pos + n) are in {@link #bytes()}, reading them if needed; -1 when the file ends first. */
+        int at(long pos, int n) throws IOException {
+            if (pos < start || pos + n > start + length) {
+                buf.clear();
+                length = DurableFiles.readUpTo(ch, buf, pos);
+                start = pos;
+                if (length < n) {
+                    return -1;
+                }
+            }
+            return (int) (pos - start);
+        }
+
+        ByteBuffer bytes() {
+            return buf;
+        }
     }
 
     /** Where the first entry with a valid CRC and an index above {@code afterIndex} starts after {@code badAt}, or -1. */
@@ -264,7 +380,7 @@ public final class AuditVerifier {
                 }
                 ByteBuffer e = ByteBuffer.allocate((int) (4 + len));
                 DurableFiles.readUpTo(ch, e, start + i);
-                if (crcMatches(e.array())) {
+                if (crcMatches(e.array(), 0, e.capacity())) {
                     return start + i;
                 }
             }
@@ -272,10 +388,10 @@ public final class AuditVerifier {
         return -1;
     }
 
-    private static boolean crcMatches(byte[] entry) {
+    private static boolean crcMatches(byte[] a, int at, int length) {
         CRC32C crc = new CRC32C();
-        crc.update(entry, 8, entry.length - 8);
-        return (int) crc.getValue() == ByteBuffer.wrap(entry).getInt(4);
+        crc.update(a, at + 8, length - 8);
+        return (int) crc.getValue() == ByteBuffer.wrap(a, at, length).getInt(at + 4);
     }
 
     private static AuditEntry decode(ByteBuffer e, byte[] hash) {
@@ -290,39 +406,5 @@ public final class AuditVerifier {
         return new AuditEntry(e.getLong(12), e.getLong(20), type, e.getLong(28), e.getLong(36), e.getLong(44),
                 e.getLong(52), e.get(60) & 0xFF, e.getShort(62) & 0xFFFF, digest,
                 new String(w, StandardCharsets.UTF_8), new String(d, StandardCharsets.UTF_8), hash);
-    }
-
-    /** [generation, entries, hash as 4 longs] of the valid slot with the higher generation; null if none. */
-    private static long[] readHead(Path file) throws IOException {
-        if (!Files.exists(file)) {
-            return null;
-        }
-        long[] best = null;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            for (int slot = 0; slot < 2; slot++) {
-                ByteBuffer s = ByteBuffer.allocate(AuditLog.SLOT);
-                if (DurableFiles.readUpTo(ch, s, (long) slot * AuditLog.SLOT) < AuditLog.SLOT || s.getInt(0) != AuditLog.HEAD_MAGIC) {
-                    continue;
-                }
-                CRC32C crc = new CRC32C();
-                crc.update(s.array(), 0, 56);
-                if ((int) crc.getValue() != s.getInt(56) || (s.getShort(4) & 0xFFFF) != AuditLog.VERSION) {
-                    continue;
-                }
-                long gen = s.getLong(8);
-                if (best == null || gen > best[0]) {
-                    best = new long[] {gen, s.getLong(16), s.getLong(24), s.getLong(32), s.getLong(40), s.getLong(48)};
-                }
-            }
-        }
-        return best;
-    }
-
-    private static byte[] longsToBytes(long[] v) {
-        ByteBuffer b = ByteBuffer.allocate(v.length * 8);
-        for (long x : v) {
-            b.putLong(x);
-        }
-        return b.array();
     }
 }

@@ -13,12 +13,15 @@ import java.util.List;
 
 /**
  * The hash-chained audit log: entries of varied sizes (who and detail strings), synced in
- * groups as the apply path does (entries, then the two-slot head), over three sessions.
+ * groups as the apply path does (entries, then the two-slot head, then now and then the two-slot
+ * checkpoint: one every ~4 KB of log here), over three sessions.
  * Oracle: verification passes (a torn tail is reported, never a broken chain); the log opens for
- * appending; every entry synced before the cut is there; every entry read back is the one
- * appended at its index, in order (nothing invented, nothing reordered).
+ * appending, from its checkpoint when one matches, with the last record sequence a whole check
+ * finds; every entry synced before the cut is there; every entry read back is the one appended at
+ * its index, in order (nothing invented, nothing reordered).
  */
 final class AuditLogWorkload implements CrashWorkload {
+    private static final long CHECKPOINT_EVERY_BYTES = 4096;
     private final int sessions;
     private final int entriesPerSession;
     private final List<String> details = new ArrayList<>();
@@ -42,7 +45,7 @@ final class AuditLogWorkload implements CrashWorkload {
     public void run(Path root, FileOpTrace trace) throws Exception {
         Path volumeDir = root.resolve("vol1");
         for (int s = 0; s < sessions; s++) {
-            try (AuditLog audit = AuditLog.open(volumeDir)) {
+            try (AuditLog audit = AuditLog.open(volumeDir, CHECKPOINT_EVERY_BYTES)) {
                 for (int i = 0; i < entriesPerSession; i++) {
                     int index = details.size();
                     String d = detail(index);
@@ -72,7 +75,8 @@ final class AuditLogWorkload implements CrashWorkload {
         AuditVerifier.Result r = AuditVerifier.verify(volumeDir);
         assertTrue(r.intact() || r.tornTail(), "verify: " + r.problem());
         assertTrue(r.entries() >= mustHave, "verified entries " + r.entries() + " < synced " + mustHave);
-        try (AuditLog audit = AuditLog.open(volumeDir)) {
+        try (AuditLog audit = AuditLog.open(volumeDir, CHECKPOINT_EVERY_BYTES)) {
+            assertEquals(r.lastRecordSequence(), audit.lastRecordSequence(), "last record sequence at the open");
             audit.sync();
         }
         AuditVerifier.Result after = AuditVerifier.verify(volumeDir);
