@@ -1,7 +1,6 @@
 package io.tapline.replay;
 
 import io.tapline.log.RecordKind;
-import io.tapline.log.audit.AuditEntry;
 import io.tapline.log.audit.AuditLog;
 import io.tapline.log.audit.AuditType;
 import io.tapline.log.undo.MarkIndex;
@@ -62,7 +61,7 @@ final class MarkIndexRecovery {
     /** The marks the audit log names, as the live index would hold them at {@code upTo}. */
     private static List<MarkIndex.Mark> fromAudit(Path dir, long upTo) throws IOException {
         List<MarkIndex.Mark> marks = new ArrayList<>();
-        for (AuditEntry e : AuditLog.read(dir)) {
+        AuditLog.forEach(dir, e -> {
             if (e.type() == AuditType.MARK && e.recordKind() == RecordKind.MARK.wireValue()) {
                 long seq = e.sequence();
                 if (marks.stream().noneMatch(m -> m.sequence() == seq)) {
@@ -72,7 +71,7 @@ final class MarkIndexRecovery {
                 long target = e.captureTimeNanos(); // a ROLLBACK entry carries its target there
                 marks.removeIf(m -> m.sequence() > target);
             }
-        }
+        });
         marks.removeIf(m -> m.sequence() > upTo);
         return marks;
     }

@@ -7,6 +7,7 @@ import io.tapline.log.audit.AuditType;
 import io.tapline.log.audit.AuditVerifier;
 import io.tapline.tools.cli.CliFailure;
 import io.tapline.tools.cli.Json;
+import io.tapline.tools.cli.JsonArrayOut;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -76,10 +78,8 @@ final class AuditCommand implements Runnable {
         /** Set by {@link #select}: the log is damaged, the entries listed stop before the damage. */
         boolean damaged;
 
-        List<AuditEntry> select() throws IOException {
-            AuditReading read = AuditReading.of(dir(), volume, "only the N entries before the damage are listed");
-            damaged = read.damaged();
-            List<AuditEntry> all = read.entries();
+        /** Hands each entry the filters select to {@code each}, in order; reads the log once, keeps none. */
+        void select(Consumer<AuditEntry> each) throws IOException {
             Set<String> wanted = kinds.stream().map(k -> k.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
             for (String k : wanted) {
                 boolean known = java.util.Arrays.stream(io.tapline.log.audit.AuditType.values())
@@ -90,23 +90,18 @@ final class AuditCommand implements Runnable {
                 }
             }
             long[] range = parseRange();
-            List<AuditEntry> out = new ArrayList<>();
-            for (AuditEntry e : all) {
+            AuditReading read = AuditReading.of(dir(), volume, "only the N entries before the damage are listed", e -> {
                 Instant at = Instant.ofEpochSecond(0, e.loggedNanos());
-                if ((from != null && at.isBefore(from)) || (to != null && at.isAfter(to))) {
-                    continue;
+                boolean inTime = (from == null || !at.isBefore(from)) && (to == null || !at.isAfter(to));
+                boolean ofKind = wanted.isEmpty() || wanted.contains(e.type().name().toLowerCase(Locale.ROOT))
+                        || wanted.contains(kindName(e).toLowerCase(Locale.ROOT));
+                boolean inRange = range == null || (e.lengthBytes() != 0 && e.offsetBytes() < range[1]
+                        && e.offsetBytes() + e.lengthBytes() > range[0]);
+                if (inTime && ofKind && inRange) {
+                    each.accept(e);
                 }
-                if (!wanted.isEmpty() && !wanted.contains(e.type().name().toLowerCase(Locale.ROOT))
-                        && !wanted.contains(kindName(e).toLowerCase(Locale.ROOT))) {
-                    continue;
-                }
-                if (range != null && (e.lengthBytes() == 0 || e.offsetBytes() >= range[1]
-                        || e.offsetBytes() + e.lengthBytes() <= range[0])) {
-                    continue;
-                }
-                out.add(e);
-            }
-            return out;
+            });
+            damaged = read.damaged();
         }
 
         long[] parseRange() {
@@ -176,16 +171,15 @@ final class AuditCommand implements Runnable {
                 io.tapline.tools.cli.CliLogging.quietKafka();
                 return KafkaAuditList.print(kafka, kafkaTopicPrefix, volume, this, json);
             }
-            List<AuditEntry> entries = select();
             if (json) {
-                System.out.println(Json.write(entries.stream().map(AuditCommand::toMap).toList()));
+                try (JsonArrayOut out = new JsonArrayOut(System.out)) {
+                    select(e -> out.add(toMap(e)));
+                }
                 return damaged ? 1 : 0;
             }
-            for (AuditEntry e : entries) {
-                System.out.printf("%6d %s %-8s seq=%d %s off=%d len=%d %s %s%n", e.index(),
-                        Instant.ofEpochSecond(0, e.loggedNanos()), e.type(), e.sequence(), kindName(e), e.offsetBytes(),
-                        e.lengthBytes(), e.who(), e.detail());
-            }
+            select(e -> System.out.printf("%6d %s %-8s seq=%d %s off=%d len=%d %s %s%n", e.index(),
+                    Instant.ofEpochSecond(0, e.loggedNanos()), e.type(), e.sequence(), kindName(e), e.offsetBytes(),
+                    e.lengthBytes(), e.who(), e.detail()));
             return damaged ? 1 : 0;
         }
     }
@@ -228,15 +222,16 @@ final class AuditCommand implements Runnable {
             if (format == null) {
                 throw new CliFailure("--format: missing (expected: csv or json)", 2);
             }
-            List<Map<String, Object>> rows = select().stream().map(AuditCommand::toMap).toList();
             switch (format.toLowerCase(Locale.ROOT)) {
-                case "json" -> System.out.println(Json.write(rows));
+                case "json" -> {
+                    try (JsonArrayOut out = new JsonArrayOut(System.out)) {
+                        select(e -> out.add(toMap(e)));
+                    }
+                }
                 case "csv" -> {
                     System.out.println("index,logged,type,sequence,captured_or_to,kind,offset,length,opcode,payload_sha256,who,detail,hash");
-                    for (Map<String, Object> r : rows) {
-                        List<Object> v = new ArrayList<>(r.values());
-                        System.out.println(v.stream().map(AuditCommand::csv).collect(Collectors.joining(",")));
-                    }
+                    select(e -> System.out.println(toMap(e).values().stream().map(AuditCommand::csv)
+                            .collect(Collectors.joining(","))));
                 }
                 default -> throw new CliFailure("--format: " + format + " (expected: csv or json)", 2);
             }

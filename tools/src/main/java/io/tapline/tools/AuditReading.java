@@ -5,30 +5,33 @@ import io.tapline.log.audit.AuditLog;
 import io.tapline.log.audit.AuditVerifier;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.function.Consumer;
 
 /**
- * A volume's audit log read for a report ({@code audit list/export}, {@code heat}): its entries,
- * and, when the log is damaged, a warning on stderr saying that only the entries before the damage
- * count; the command then exits 1.
+ * A volume's audit log read for a report ({@code audit list/export}, {@code heat}): its entries
+ * handed over one at a time (a busy volume's log holds millions: none is kept here), and, when
+ * the log is damaged, a warning on stderr saying that only the entries before the damage count;
+ * the command then exits 1.
  *
- * @param entries the entries before the first bad one
+ * @param entries how many entries were read (those before the first bad one)
  * @param damaged whether the log is damaged (a torn tail past the head's count is a writer's append
  *                in flight, not damage)
  */
-record AuditReading(List<AuditEntry> entries, boolean damaged) {
+record AuditReading(long entries, boolean damaged) {
 
-    /** Reads {@code dir}'s audit log; {@code what} names what counts only the entries read ("are listed"). */
-    static AuditReading of(Path dir, String volume, String what) throws IOException {
-        List<AuditEntry> entries = new ArrayList<>();
-        AuditVerifier.Result read = AuditLog.read(dir, entries);
+    /**
+     * Reads {@code dir}'s audit log, each entry to {@code each}; {@code what} names what counts
+     * only the entries read ("are listed", its N the count).
+     */
+    static AuditReading of(Path dir, String volume, String what, Consumer<? super AuditEntry> each)
+            throws IOException {
+        AuditVerifier.Result read = AuditLog.forEach(dir, each);
         boolean damaged = !read.intact() && (!read.tornTail() || read.entries() < read.headEntries());
         if (damaged) {
             System.err.println("tapline: warning: the audit log of volume " + volume + " is not intact ("
-                    + read.problem() + "): " + what.replace("N", Integer.toString(entries.size()))
+                    + read.problem() + "): " + what.replace("N", Long.toString(read.entries()))
                     + "; see `tapline audit verify`");
         }
-        return new AuditReading(entries, damaged);
+        return new AuditReading(read.entries(), damaged);
     }
 }

@@ -3,7 +3,6 @@ package io.tapline.tools;
 import io.tapline.log.CycleMark;
 import io.tapline.log.RecordKind;
 import io.tapline.log.ResyncEpoch;
-import io.tapline.log.audit.AuditEntry;
 import io.tapline.log.audit.AuditLog;
 import io.tapline.log.audit.AuditType;
 import java.io.IOException;
@@ -53,7 +52,7 @@ final class GroupPoint {
             if (!Files.isDirectory(dir.resolve(AuditLog.DIR))) {
                 throw new IOException("volume " + volume + ": no audit log under " + dir);
             }
-            TreeMap<Long, Long> cycles = completedCycles(AuditLog.read(dir), groups);
+            TreeMap<Long, Long> cycles = completedCycles(dir, groups);
             if (cycles.isEmpty()) {
                 throw new IOException("volume " + volume + ": no completed cycle in its audit log (is it in cycle mode?)");
             }
@@ -80,19 +79,16 @@ final class GroupPoint {
     }
 
     /** Freeze instant -> the RESYNC_END sequence of the last copy completed of it, as of the log's end. */
-    static TreeMap<Long, Long> completedCycles(List<AuditEntry> entries, TreeSet<String> groups) {
+    static TreeMap<Long, Long> completedCycles(Path volumeDir, TreeSet<String> groups) throws IOException {
         Map<Long, CycleMark> begun = new HashMap<>();
         TreeMap<Long, Long> done = new TreeMap<>();
-        for (AuditEntry e : entries) {
+        AuditLog.forEach(volumeDir, e -> {
             if (e.type() == AuditType.ROLLBACK || e.type() == AuditType.RECOVERY) {
                 long back = e.captureTimeNanos(); // the target sequence: cycles ended after it are undone
                 done.values().removeIf(end -> end > back);
-                continue;
-            }
-            if (e.type() != AuditType.RECORD) {
-                continue;
-            }
-            if (e.recordKind() == RecordKind.RESYNC_BEGIN.wireValue()) {
+            } else if (e.type() != AuditType.RECORD) {
+                return;
+            } else if (e.recordKind() == RecordKind.RESYNC_BEGIN.wireValue()) {
                 CycleMark mark = CycleMark.find(e.detail());
                 if (mark != null) {
                     begun.put(ResyncEpoch.parse(e.detail()).id(), mark);
@@ -106,7 +102,7 @@ final class GroupPoint {
                     done.put(mark.frozenAtMillis(), e.sequence());
                 }
             }
-        }
+        });
         return done;
     }
 }

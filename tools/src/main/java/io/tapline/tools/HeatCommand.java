@@ -62,9 +62,10 @@ final class HeatCommand implements Callable<Integer> {
         if (io.tapline.replay.VolumeIds.problem(volume) != null || !Files.isDirectory(dir)) {
             throw new CliFailure("volume: " + volume + " (expected: a volume directory in " + data + ")");
         }
-        AuditReading read = AuditReading.of(dir, volume, "the heat counts only the N entries before the damage");
-        boolean damaged = read.damaged();
-        Map<String, Object> heat = HeatMap.of(read.entries(), bucket, from, to, top, slices);
+        HeatMap.Writes writes = new HeatMap.Writes(from, to);
+        boolean damaged = AuditReading.of(dir, volume, "the heat counts only the N entries before the damage", writes)
+                .damaged();
+        Map<String, Object> heat = HeatMap.of(writes, bucket, top, slices);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(heat));

@@ -5,11 +5,13 @@ import io.tapline.log.audit.AuditEntry;
 import io.tapline.log.audit.AuditType;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Which parts of a volume are written most, from its audit log: writes (WRITE, WRITE_ZEROES,
@@ -41,47 +43,83 @@ final class HeatMap {
     }
 
     /**
+     * The writes of a log between two instants (either may be null: no bound), each kept as three
+     * numbers, not as its entry: a heat map of a busy volume's history fits in memory (24 bytes a
+     * write, where an entry takes hundreds). Fed one entry at a time.
+     */
+    static final class Writes implements Consumer<AuditEntry> {
+        private final Instant from;
+        private final Instant to;
+        private long[] when = new long[1024];
+        private long[] offset = new long[1024];
+        private long[] length = new long[1024];
+        private int count;
+
+        Writes(Instant from, Instant to) {
+            this.from = from;
+            this.to = to;
+        }
+
+        @Override
+        public void accept(AuditEntry e) {
+            if (e.type() != AuditType.RECORD || e.recordKind() == 0 || e.lengthBytes() <= 0) {
+                return;
+            }
+            RecordKind kind = RecordKind.fromWireValue(e.recordKind());
+            if (kind != RecordKind.WRITE && kind != RecordKind.WRITE_ZEROES && kind != RecordKind.DISCARD) {
+                return;
+            }
+            Instant at = Instant.ofEpochSecond(0, when(e));
+            if ((from != null && at.isBefore(from)) || (to != null && at.isAfter(to))) {
+                return;
+            }
+            if (count == when.length) {
+                when = Arrays.copyOf(when, count * 2);
+                offset = Arrays.copyOf(offset, count * 2);
+                length = Arrays.copyOf(length, count * 2);
+            }
+            when[count] = when(e);
+            offset[count] = e.offsetBytes();
+            length[count] = e.lengthBytes();
+            count++;
+        }
+    }
+
+    /**
      * The heat of {@code entries} between {@code from} and {@code to} (either may be null: the
      * log's first or last entry), {@code top} ranges, {@code slices} time slices.
      */
     static Map<String, Object> of(List<AuditEntry> entries, long bucketBytes, Instant from, Instant to, int top,
             int slices) {
-        List<AuditEntry> writes = new ArrayList<>();
-        for (AuditEntry e : entries) {
-            if (e.type() != AuditType.RECORD || e.recordKind() == 0 || e.lengthBytes() <= 0) {
-                continue;
-            }
-            RecordKind kind = RecordKind.fromWireValue(e.recordKind());
-            if (kind != RecordKind.WRITE && kind != RecordKind.WRITE_ZEROES && kind != RecordKind.DISCARD) {
-                continue;
-            }
-            Instant at = Instant.ofEpochSecond(0, when(e));
-            if ((from != null && at.isBefore(from)) || (to != null && at.isAfter(to))) {
-                continue;
-            }
-            writes.add(e);
-        }
+        Writes writes = new Writes(from, to);
+        entries.forEach(writes);
+        return of(writes, bucketBytes, top, slices);
+    }
+
+    /** The heat of {@code writes}: {@code top} ranges of {@code bucketBytes}, {@code slices} time slices. */
+    static Map<String, Object> of(Writes writes, long bucketBytes, int top, int slices) {
         long first = Long.MAX_VALUE;
         long last = Long.MIN_VALUE;
-        for (AuditEntry e : writes) {
-            first = Math.min(first, when(e));
-            last = Math.max(last, when(e));
+        for (int i = 0; i < writes.count; i++) {
+            first = Math.min(first, writes.when[i]);
+            last = Math.max(last, writes.when[i]);
         }
         long sliceNanos = Math.max(1, (last - first) / slices + 1);
         Map<Long, Range> ranges = new HashMap<>();
         long totalBytes = 0;
-        for (AuditEntry e : writes) {
-            int slice = (int) Math.min(slices - 1, (when(e) - first) / sliceNanos);
-            long end = e.offsetBytes() + e.lengthBytes();
-            for (long b = e.offsetBytes() / bucketBytes; b * bucketBytes < end; b++) {
-                long lo = Math.max(e.offsetBytes(), b * bucketBytes);
+        for (int i = 0; i < writes.count; i++) {
+            int slice = (int) Math.min(slices - 1, (writes.when[i] - first) / sliceNanos);
+            long start = writes.offset[i];
+            long end = start + writes.length[i];
+            for (long b = start / bucketBytes; b * bucketBytes < end; b++) {
+                long lo = Math.max(start, b * bucketBytes);
                 long hi = Math.min(end, (b + 1) * bucketBytes);
-                Range r = ranges.computeIfAbsent(b, i -> new Range(i, slices));
+                Range r = ranges.computeIfAbsent(b, x -> new Range(x, slices));
                 r.writes++;
                 r.bytes += hi - lo;
                 r.perSlice[slice]++;
             }
-            totalBytes += e.lengthBytes();
+            totalBytes += writes.length[i];
         }
         List<Range> hottest = new ArrayList<>(ranges.values());
         hottest.sort(Comparator.comparingLong((Range r) -> r.writes).reversed()
@@ -93,17 +131,17 @@ final class HeatMap {
             m.put("length", bucketBytes);
             m.put("writes", r.writes);
             m.put("bytes", r.bytes);
-            m.put("share", writes.isEmpty() ? 0.0 : Math.round(1000.0 * r.writes / writes.size()) / 1000.0);
+            m.put("share", writes.count == 0 ? 0.0 : Math.round(1000.0 * r.writes / writes.count) / 1000.0);
             m.put("writesPerSlice", r.perSlice);
             rows.add(m);
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("bucketBytes", bucketBytes);
-        out.put("from", writes.isEmpty() ? null : Instant.ofEpochSecond(0, first).toString());
-        out.put("to", writes.isEmpty() ? null : Instant.ofEpochSecond(0, last).toString());
+        out.put("from", writes.count == 0 ? null : Instant.ofEpochSecond(0, first).toString());
+        out.put("to", writes.count == 0 ? null : Instant.ofEpochSecond(0, last).toString());
         out.put("slices", slices);
         out.put("sliceSeconds", sliceNanos / 1e9);
-        out.put("writes", writes.size());
+        out.put("writes", writes.count);
         out.put("bytes", totalBytes);
         out.put("rangesWritten", ranges.size());
         out.put("hottest", rows);

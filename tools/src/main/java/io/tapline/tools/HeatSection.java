@@ -48,8 +48,15 @@ final class HeatSection implements Callable<Map<String, Object>> {
             cachedSize.put(volume, size);
             cached.put(volume, size > MAX_LOG_BYTES
                     ? Map.of("note", "audit log of " + size + " bytes: run tapline heat --data " + data + " --volume " + volume)
-                    : HeatMap.of(AuditLog.read(dir), 1 << 20, null, null, 5, 12));
+                    : heat(dir));
         }
         return Map.copyOf(cached);
+    }
+
+    /** The hottest 1 MiB ranges of {@code dir}'s audit log, read one entry at a time. */
+    private static Map<String, Object> heat(Path dir) throws IOException {
+        HeatMap.Writes writes = new HeatMap.Writes(null, null);
+        AuditLog.forEach(dir, writes);
+        return HeatMap.of(writes, 1 << 20, 5, 12);
     }
 }

@@ -13,6 +13,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -331,18 +332,23 @@ public final class AuditLog implements Closeable {
         return sb.toString();
     }
 
-    /** Reads every entry of a volume's audit log (read-only), stopping at the first bad one. */
+    /**
+     * Reads every entry of a volume's audit log (read-only), stopping at the first bad one, into
+     * one list: for tests and small logs; a reader of a volume's whole history uses {@link #forEach}.
+     */
     public static List<AuditEntry> read(Path volumeDir) throws IOException {
         List<AuditEntry> out = new ArrayList<>();
-        AuditVerifier.scan(volumeDir, out);
+        AuditVerifier.scan(volumeDir, out::add);
         return out;
     }
 
     /**
-     * As {@link #read}, into {@code out}, and says what the read found: a reader that lists or
-     * exports the entries must say so when the log stopped at a bad entry or lost its tail.
+     * Hands each entry of a volume's audit log to {@code each}, in order, one at a time (memory does
+     * not grow with the log: a busy volume logs millions of entries), stopping at the first bad one,
+     * and says what the read found: a reader that lists or exports the entries must say so when the
+     * log stopped at a bad entry or lost its tail.
      */
-    public static AuditVerifier.Result read(Path volumeDir, List<AuditEntry> out) throws IOException {
-        return AuditVerifier.scan(volumeDir, out);
+    public static AuditVerifier.Result forEach(Path volumeDir, Consumer<? super AuditEntry> each) throws IOException {
+        return AuditVerifier.scan(volumeDir, each);
     }
 }

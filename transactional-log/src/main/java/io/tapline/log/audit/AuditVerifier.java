@@ -11,6 +11,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 /**
@@ -65,7 +66,8 @@ public final class AuditVerifier {
         return new Walk(volumeDir, null).run(null);
     }
 
-    static Result scan(Path volumeDir, List<AuditEntry> out) throws IOException {
+    /** As {@link #verify}, handing each verified entry to {@code out} in order (one at a time: none is kept). */
+    static Result scan(Path volumeDir, Consumer<? super AuditEntry> out) throws IOException {
         return new Walk(volumeDir, out).run(null);
     }
 
@@ -172,7 +174,7 @@ public final class AuditVerifier {
     /** One pass over the log, from its start or from a checkpoint, and where it stands. */
     private static final class Walk {
         private final Path dir;
-        private final List<AuditEntry> out;
+        private final Consumer<? super AuditEntry> out;
         private final CycleFollower cycles = new CycleFollower();
         private long headGen;
         private long headEntries;
@@ -184,7 +186,7 @@ public final class AuditVerifier {
         private long lastEntryStart;
         private long checkedFrom;
 
-        Walk(Path volumeDir, List<AuditEntry> out) {
+        Walk(Path volumeDir, Consumer<? super AuditEntry> out) {
             this.dir = volumeDir.resolve(AuditLog.DIR);
             this.out = out;
         }
@@ -294,7 +296,7 @@ public final class AuditVerifier {
                         return failed(cycleProblem);
                     }
                     if (out != null) {
-                        out.add(entry);
+                        out.accept(entry);
                     }
                 }
                 switch (type) {
