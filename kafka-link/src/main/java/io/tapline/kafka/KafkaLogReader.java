@@ -61,7 +61,8 @@ public final class KafkaLogReader {
 
     /**
      * The records of {@code volumeId} captured in [{@code from}, {@code to}] (either may be null:
-     * unbounded), in sequence order, each once.
+     * unbounded), in sequence order, each once, in one list with their payloads: for tests and
+     * short ranges; a reader of a topic's whole retention uses {@link #forEach}.
      *
      * @throws IOException when the topic does not exist or Kafka cannot be read, or a record is damaged
      */

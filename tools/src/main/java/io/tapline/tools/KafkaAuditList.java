@@ -4,12 +4,11 @@ import io.tapline.kafka.KafkaLinkConfig;
 import io.tapline.kafka.KafkaLogReader;
 import io.tapline.log.CaptureRecord;
 import io.tapline.tools.cli.CliFailure;
-import io.tapline.tools.cli.Json;
+import io.tapline.tools.cli.JsonArrayOut;
 import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,31 +38,35 @@ final class KafkaAuditList {
         }
         Set<String> wanted = filter.kinds.stream().map(k -> k.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
         long[] range = filter.parseRange();
-        List<Map<String, Object>> rows = new ArrayList<>();
-        KafkaLogReader.Listing listing = KafkaLogReader.read(link, volume, filter.from, filter.to);
-        for (KafkaLogReader.Entry e : listing.entries()) {
-            CaptureRecord r = e.record();
-            if (!wanted.isEmpty() && !wanted.contains(r.kind().name().toLowerCase(Locale.ROOT))) {
-                continue;
-            }
-            if (range != null && (r.lengthBytes() == 0 || r.offsetBytes() >= range[1]
-                    || r.offsetBytes() + r.lengthBytes() <= range[0])) {
-                continue;
-            }
-            rows.add(row(e));
-        }
+        List<KafkaLogReader.Hole> holes;
         if (json) {
-            System.out.println(Json.write(rows));
-        } else {
-            for (Map<String, Object> m : rows) {
-                System.out.printf("%8d %s seq=%d %s off=%d len=%d %s%n", m.get("kafkaOffset"), m.get("captured"),
-                        m.get("sequence"), m.get("kind"), m.get("offset"), m.get("length"), m.get("payloadSha256"));
+            try (JsonArrayOut out = new JsonArrayOut(System.out)) {
+                holes = KafkaLogReader.forEach(link, volume, filter.from, filter.to, e -> {
+                    if (selected(e.record(), wanted, range)) {
+                        out.add(row(e));
+                    }
+                });
             }
+        } else {
+            holes = KafkaLogReader.forEach(link, volume, filter.from, filter.to, e -> {
+                if (selected(e.record(), wanted, range)) {
+                    Map<String, Object> m = row(e);
+                    System.out.printf("%8d %s seq=%d %s off=%d len=%d %s%n", m.get("kafkaOffset"), m.get("captured"),
+                            m.get("sequence"), m.get("kind"), m.get("offset"), m.get("length"), m.get("payloadSha256"));
+                }
+            });
         }
-        for (KafkaLogReader.Hole hole : listing.holes()) {
+        for (KafkaLogReader.Hole hole : holes) {
             System.err.println("topic " + link.topic(volume) + " " + hole);
         }
-        return listing.holes().isEmpty() ? 0 : 1;
+        return holes.isEmpty() ? 0 : 1;
+    }
+
+    /** Whether the filters keep {@code r}: one of the kinds asked for (any when none), overlapping the range. */
+    private static boolean selected(CaptureRecord r, Set<String> wanted, long[] range) {
+        return (wanted.isEmpty() || wanted.contains(r.kind().name().toLowerCase(Locale.ROOT)))
+                && (range == null || (r.lengthBytes() != 0 && r.offsetBytes() < range[1]
+                        && r.offsetBytes() + r.lengthBytes() > range[0]));
     }
 
     private static Map<String, Object> row(KafkaLogReader.Entry e) {
