@@ -52,6 +52,10 @@ final class CycleCommand implements Runnable {
             long wanted = target.submitAndAwait("cycle now", RequestSpool.CYCLE, "cycle now: ");
             PrintWriter err = spec.commandLine().getErr();
             long nextProgress = 0;
+            // The wedge's silence as this command sees it (its own monotonic clock): how long the file's
+            // stamp has not changed, not how far it is from the wall clock, which may step (probe Y D7).
+            long lastStamp = Long.MIN_VALUE;
+            long stampChangedNanos = System.nanoTime();
             CycleStatus c;
             while (true) {
                 SourceStatusFile source = SourceStatusFile.read(volumeDir);
@@ -63,7 +67,11 @@ final class CycleCommand implements Runnable {
                     throw new CliFailure("cycle now " + volume + ": the wedge stopped before cycle " + wanted
                             + " was copied");
                 }
-                long silentMillis = source == null ? 0 : System.currentTimeMillis() - source.updatedAtMillis();
+                if (source == null || source.updatedAtMillis() != lastStamp) {
+                    lastStamp = source == null ? Long.MIN_VALUE : source.updatedAtMillis();
+                    stampChangedNanos = System.nanoTime();
+                }
+                long silentMillis = (System.nanoTime() - stampChangedNanos) / 1_000_000;
                 if (silentMillis > STALE_MILLIS) {
                     throw new CliFailure("cycle now " + volume + ": the wedge stopped updating its status "
                             + silentMillis / 1000 + " s ago (killed?) before cycle " + wanted + " was copied");

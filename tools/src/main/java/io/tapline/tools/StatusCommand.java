@@ -136,8 +136,8 @@ final class StatusCommand implements Callable<Integer> {
         List<Map<String, Object>> volumes = new ArrayList<>();
         boolean synced = true;
         CaptureStatusFile snoop = CaptureStatusFile.read(buffer);
-        liveSnoop = snoop != null && snoop.running()
-                && System.currentTimeMillis() - snoop.updatedAtMillis() < CaptureStatusFile.FRESH_MILLIS;
+        liveSnoop = snoop != null && snoop.running() && StampAge.fresh(snoop.updatedAtMillis(),
+                System.currentTimeMillis(), CaptureStatusFile.FRESH_MILLIS);
         for (Path dir : volumeDirs()) {
             BufferStatus s = CaptureBuffer.readStatus(dir);
             Map<String, Object> v = volumeReport(dir, s);
@@ -151,7 +151,8 @@ final class StatusCommand implements Callable<Integer> {
         report.put("buffer", buffer.toAbsolutePath().toString());
         CaptureStatusFile capture = CaptureStatusFile.read(buffer);
         if (capture != null && capture.running()) {
-            boolean fresh = System.currentTimeMillis() - capture.updatedAtMillis() < CaptureStatusFile.FRESH_MILLIS;
+            boolean fresh = StampAge.fresh(capture.updatedAtMillis(), System.currentTimeMillis(),
+                    CaptureStatusFile.FRESH_MILLIS);
             boolean caughtUp = fresh && capture.decodedEverythingUpTo(askedAtMillis);
             Map<String, Object> c = new LinkedHashMap<>();
             c.put("packetsDecoded", capture.packetsDecoded());
@@ -188,7 +189,7 @@ final class StatusCommand implements Callable<Integer> {
         for (Map.Entry<String, Long> e : s.acknowledged().entrySet()) {
             Map<String, Object> r = new LinkedHashMap<>();
             LinkStatusFile.Link link = links.get(e.getKey());
-            boolean fresh = link != null && now - link.updatedAtMillis() < LinkStatusFile.FRESH_MILLIS;
+            boolean fresh = link != null && StampAge.fresh(link.updatedAtMillis(), now, LinkStatusFile.FRESH_MILLIS);
             String lastError = link == null || link.lastError() == null || link.lastError().isBlank() ? null
                     : link.lastError();
             ReplicaView replica = ReplicaView.of(link, lastError, e.getValue(), s.lastSequence(), fresh);
