@@ -16,7 +16,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * The newest instant that every replica of a group holds whole (cycle mode), found in their audit
+ * The newest instant (in the replicas' log order) that every replica of a group holds whole (cycle mode), found in their audit
  * logs on the replica side: a cycle's RESYNC_BEGIN names its freeze instant ({@link CycleMark}),
  * its RESYNC_END completes it. A group's volumes freeze at one instant, but each replica applies
  * its own copy: after a source is lost in the middle of a group cycle, some replicas hold the new
@@ -70,7 +70,11 @@ final class GroupPoint {
             throw new IOException("the volumes " + volumes + " hold no common frozen instant (were they frozen as one"
                     + " group?)");
         }
-        long at = common.last();
+        // The newest common cycle in log order (each replica's RESYNC_END sequences grow), not the largest freeze
+        // time: freeze instants are wall-clock times, and after a clock step back a newer cycle's is smaller (probe Y
+        // D4: the rollback printed for the oldest cycle discarded two fully copied group cycles).
+        TreeMap<Long, Long> first = completed.get(volumes.get(0));
+        long at = common.stream().max(java.util.Comparator.comparingLong(first::get)).orElseThrow();
         List<Member> members = new ArrayList<>();
         for (String volume : volumes) {
             members.add(new Member(volume, at, completed.get(volume).get(at)));
