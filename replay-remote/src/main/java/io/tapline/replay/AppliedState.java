@@ -66,6 +66,8 @@ final class AppliedState implements Closeable {
     private long lastApplied;
     private SyncState sync = SyncState.consistentAt(0);
     private long lastRecordCrc = -1;
+    /** A valid slot of an older format version was read: the next persist writes both slots. */
+    private boolean olderVersionSlot;
 
     private AppliedState(Path file, FileChannel channel) {
         this.file = file;
@@ -130,6 +132,9 @@ final class AppliedState implements Closeable {
             }
             ByteBuffer s = all.duplicate().position(slot * SLOT_BYTES).limit((slot + 1) * SLOT_BYTES).slice();
             problems[slot] = check(s, slot);
+            if (problems[slot] == null && (s.getShort(4) & 0xFFFF) < VERSION) {
+                olderVersionSlot = true;
+            }
             if (problems[slot] == null && s.getLong(8) > bestGeneration) {
                 bestGeneration = s.getLong(8);
                 generation = bestGeneration;
@@ -252,6 +257,13 @@ final class AppliedState implements Closeable {
         lastApplied = newLastApplied;
         sync = newSync;
         lastRecordCrc = newLastRecordCrc;
+        if (olderVersionSlot) {
+            // The other slot still holds an older build's state: written again here, so that an older build started
+            // on this folder finds no slot it can read and refuses it, instead of taking that stale slot for the
+            // replica's state (probe Z D1: a rollback by this build undone in an older one's eyes, status synced).
+            olderVersionSlot = false;
+            persist(newLastApplied, newSync, newLastRecordCrc);
+        }
     }
 
     /** CRC-32C (unsigned) of the last applied record, {@code -1} when unknown. */

@@ -90,6 +90,25 @@ class AppliedStateTest {
     }
 
     @Test
+    void theFirstWriteAfterAnOlderVersionLeavesNoSlotOfThatVersion() throws IOException {
+        try (AppliedState s = AppliedState.open(dir)) {
+            s.persist(9, SyncState.consistentAt(9), 0x1234L);
+        }
+        rewriteBothSlotsAs(3, 56);
+        try (AppliedState s = AppliedState.open(dir)) {
+            s.persist(5, SyncState.consistentAt(5)); // a rollback by this build
+        }
+        byte[] bytes = Files.readAllBytes(dir.resolve(AppliedState.FILE));
+        for (int slot = 0; slot < 2; slot++) {
+            int version = java.nio.ByteBuffer.wrap(bytes, slot * 512, 512).slice().getShort(4) & 0xFFFF;
+            assertEquals(AppliedState.VERSION, version, "slot " + slot + ": an older build would read its stale seq 9");
+        }
+        try (AppliedState s = AppliedState.open(dir)) {
+            assertEquals(5, s.lastApplied());
+        }
+    }
+
+    @Test
     void theConsistentRunAndTheFloorPersist() throws IOException {
         ConsistentRuns runs = ConsistentRuns.NONE;
         for (int i = 0; i < ConsistentRuns.MAX + 3; i++) {
