@@ -74,6 +74,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     private volatile InboundClock clock;
     /** The source named in this session's HELLO; empty before it. */
     private volatile String sourceId = "";
+    /** The source's protocol version (its HELLO): what it can decode of the control messages sent to it. */
+    private volatile int peerProtocolVersion = io.tapline.journey.JourneyProtocol.VERSION;
     /** A new session of the same source takes the volume from this one once it has been silent this long. */
     private final long takeoverSilenceNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
             io.tapline.log.BoundedProperty.read(TAKEOVER_SILENCE_PROPERTY, TAKEOVER_SILENCE_MILLIS, 3_600_000,
@@ -174,6 +176,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         }
         volumeId = hello.volumeId();
         sourceId = hello.sourceId();
+        peerProtocolVersion = hello.protocolVersion();
         VolumeHost h = hosts.apply(hello.volumeId());
         if (h.adminBusy()) {
             refuse("volume " + hello.volumeId() + " is busy with an administrator's operation (rollback, promote or demote)");
@@ -518,7 +521,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 reply = io.tapline.journey.control.ChunkHashReply.failed(req.requestId(), "hashing: " + e.getMessage());
             }
         }
-        channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(reply));
+        channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(reply, peerProtocolVersion));
         reportState(v);
     }
 
@@ -536,7 +539,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         if (!report.equals(lastReport) && channel.isActive()) {
             lastReport = report;
             channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(
-                    report.withUnappliedFor(unappliedForMillis())));
+                    report.withUnappliedFor(unappliedForMillis()), peerProtocolVersion));
         }
     }
 
@@ -669,7 +672,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             io.tapline.journey.control.ReplicaStateReport last = lastReport;
             if (state == State.ACTIVE && ch.isActive() && last != null) {
                 long held = unappliedForMillis();
-                ch.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(last.withUnappliedFor(held)));
+                ch.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(last.withUnappliedFor(held),
+                        peerProtocolVersion));
                 noteHeld(held);
             }
         }, HEARTBEAT_MILLIS, HEARTBEAT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);

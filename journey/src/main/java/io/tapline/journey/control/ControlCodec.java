@@ -7,13 +7,16 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.serializers.TaggedFieldSerializer;
 import com.esotericsoftware.kryo.util.Pool;
 import io.tapline.journey.JourneyMessage;
+import io.tapline.journey.JourneyProtocol;
 import io.tapline.journey.JourneyProtocolException;
 
 /**
  * Encodes {@link ControlMessage}s into CONTROL frames and back, with Kryo in registration-required
  * mode: only the classes registered here (fixed ids, never reused) can be read, so a peer cannot
- * make the decoder instantiate anything else. Fields are tagged ({@link TaggedFieldSerializer}):
- * a newer peer may add tags that an older one skips.
+ * make the decoder instantiate anything else. Fields are tagged ({@link TaggedFieldSerializer}),
+ * but a decoder refuses a tag it does not know (Kryo skips unknown tags only in its chunked
+ * encoding, another wire format): a field added to a message is sent only to peers of a protocol
+ * version that knows it ({@link #encode(ControlMessage, int)}).
  *
  * <pre>
  * id  class
@@ -52,6 +55,35 @@ public final class ControlCodec {
         }
     };
 
+    /**
+     * For sources of protocol version 3 and below: a {@link ReplicaStateReport} without its tags 7
+     * ({@code heartbeatMillis}) and 8 ({@code unappliedForMillis}), added in version 3's lifetime:
+     * a version-3 source built before them cannot decode a report that carries them (probe Z D2: a
+     * source of 2026-12-05 reconnected ten times a second to an upgraded replayer). A version-3
+     * source that knows them reads them as 0: "a replayer that does not say", as from an older one.
+     */
+    private static final Pool<Kryo> VERSION_3_KRYOS = new Pool<>(true, false, 4) {
+        @Override
+        protected Kryo create() {
+            Kryo legacy = new Kryo();
+            legacy.setRegistrationRequired(true);
+            legacy.setReferences(false);
+            legacy.setDefaultSerializer(TaggedFieldSerializer.class);
+            legacy.register(long[].class, new BoundedLongArraySerializer(), 10);
+            TaggedFieldSerializer<ReplicaStateReport> report = new TaggedFieldSerializer<>(legacy, ReplicaStateReport.class);
+            report.removeField("heartbeatMillis");
+            report.removeField("unappliedForMillis");
+            legacy.register(ReplicaStateReport.class, report, 11);
+            legacy.register(ChunkHashRequest.class, 12);
+            legacy.register(ChunkHashReply.class, 13);
+            legacy.register(VerifyReport.class, 14);
+            legacy.register(SourceGeneration.class, 15);
+            legacy.register(SourceHead.class, 16);
+            legacy.register(SourceDiverged.class, 17);
+            return legacy;
+        }
+    };
+
     private ControlCodec() {
     }
 
@@ -75,14 +107,20 @@ public final class ControlCodec {
         }
     }
 
-    /** The CONTROL frame carrying {@code message}. */
+    /** The CONTROL frame carrying {@code message}, for a peer of this version. */
     public static JourneyMessage.Control encode(ControlMessage message) {
-        Kryo kryo = KRYOS.obtain();
+        return encode(message, JourneyProtocol.VERSION);
+    }
+
+    /** The CONTROL frame carrying {@code message}, with the fields a peer of {@code peerProtocolVersion} can read. */
+    public static JourneyMessage.Control encode(ControlMessage message, int peerProtocolVersion) {
+        Pool<Kryo> pool = peerProtocolVersion < JourneyProtocol.GENERATION_IN_HELLO ? VERSION_3_KRYOS : KRYOS;
+        Kryo kryo = pool.obtain();
         try (Output out = new Output(256, MAX_BYTES)) {
             kryo.writeClassAndObject(out, message);
             return new JourneyMessage.Control(out.toBytes());
         } finally {
-            KRYOS.free(kryo);
+            pool.free(kryo);
         }
     }
 
