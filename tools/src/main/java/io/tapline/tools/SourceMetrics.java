@@ -262,8 +262,8 @@ final class SourceMetrics {
             Gauge.builder("tapline_cycle_changed_blocks", resync, r -> r.cycleStatus().changedBlocks())
                     .description("4 KiB blocks written since the last freeze").tags(tags).register(registry);
             Gauge.builder("tapline_cycle_replica_image_age_seconds", resync, r -> {
-                long at = r.cycleStatus().lastCopiedAtMillis();
-                return at == 0 ? Double.NaN : Math.max(0, System.currentTimeMillis() - at) / 1e3;
+                long age = r.cycleStatus().imageAgeMillis(System.currentTimeMillis());
+                return age < 0 ? Double.NaN : age / 1e3;
             }).description("age of the image the replicas hold (the achieved RPO; NaN before the first cycle)")
                     .tags(tags).register(registry);
             Gauge.builder("tapline_cycle_last_copy_seconds", resync, r -> r.cycleStatus().lastCopyMillis() / 1e3)

@@ -473,8 +473,8 @@ final class StatusCommand implements Callable<Integer> {
         Map<String, Object> c = Json.mapper().convertValue(cycles, LinkedHashMap.class);
         c.put("frozenAgeMillis", cycles.frozenAtMillis() == 0 ? null : Math.max(0, now - cycles.frozenAtMillis()));
         // The achieved RPO: how old the image the replicas hold is, while the host has written since.
-        c.put("replicaImageAgeMillis", cycles.lastCopiedAtMillis() == 0 ? null
-                : Math.max(0, now - cycles.lastCopiedAtMillis()));
+        long age = cycles.imageAgeMillis(now);
+        c.put("replicaImageAgeMillis", age < 0 ? null : age);
         return c;
     }
 }

@@ -14,8 +14,20 @@ package io.tapline.journey.resync;
  * @param lastCopiedAtMillis  when that cycle was frozen: the point in time the replicas hold
  * @param lastCopyMillis      how long that cycle's copy took, freeze to last acknowledgment
  * @param cyclesCopied        cycles completed since start
+ * @param replicaImageAgeMillis how old the replicas' image is (the achieved RPO), by the monotonic clock
+ *                            since the freeze: immune to the wall clock's steps; 0 when not known (no cycle
+ *                            copied since start, or written by a build before 2026-12-07): then the age is
+ *                            the wall clock's distance from {@code lastCopiedAtMillis}
  */
 public record CycleStatus(long cycleSeconds, long activeCycle, long changedBlocks, long frozenCycle,
         long frozenAtMillis, long chunksToCopy, long lastCopiedCycle, long lastCopiedAtMillis, long lastCopyMillis,
-        long cyclesCopied) {
+        long cyclesCopied, long replicaImageAgeMillis) {
+
+    /** The replicas' image age at {@code nowMillis} (wall clock; used only when the monotonic age is not known), or -1 before any cycle was copied. */
+    public long imageAgeMillis(long nowMillis) {
+        if (replicaImageAgeMillis > 0) {
+            return replicaImageAgeMillis;
+        }
+        return lastCopiedAtMillis == 0 ? -1 : Math.max(0, nowMillis - lastCopiedAtMillis);
+    }
 }

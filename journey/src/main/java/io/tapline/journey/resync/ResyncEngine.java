@@ -85,7 +85,14 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     /** Cycle mode's volume; null in journal mode. */
     private final CycleVolume cycles;
     private volatile java.time.Duration cycleLength = java.time.Duration.ofSeconds(30);
-    private volatile long lastFreezeMillis = System.currentTimeMillis();
+    /**
+     * When the last cycle was frozen, by the monotonic clock: the schedule and the image's age must
+     * not follow the wall clock's steps (probe Y D1: after a step back of S seconds no cycle froze
+     * for S seconds, and the image age read 0).
+     */
+    private volatile long lastFreezeNanos = System.nanoTime();
+    /** When the last copied cycle was frozen, by the monotonic clock; 0 when none since start. */
+    private volatile long lastCopiedFrozenNanos;
     private volatile long lastCopiedCycle;
     private volatile long lastCopiedAtMillis;
     private volatile long lastCopyMillis;
@@ -196,9 +203,11 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         if (f != null && (chunks == null || !state.equals("resyncing"))) {
             toCopy = -1; // frozen, not begun: counted when the epoch starts
         }
+        long copiedNanos = lastCopiedFrozenNanos;
         return new CycleStatus(cycleLength.toSeconds(), cycles.activeCycle(), cycles.changedBlocks(),
                 f == null ? 0 : f.cycle(), f == null ? 0 : f.frozenAtMillis(), toCopy, lastCopiedCycle,
-                lastCopiedAtMillis, lastCopyMillis, cyclesCopied.get());
+                lastCopiedAtMillis, lastCopyMillis, cyclesCopied.get(),
+                copiedNanos == 0 ? 0 : Math.max(1, (System.nanoTime() - copiedNanos) / 1_000_000));
     }
 
     /** Asks for a resync now: {@code full} compares the whole volume, else the tracked chunks (or all, if a replica needs it). */
@@ -305,9 +314,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             return;
         }
         fruitlessPauseMillis = Math.min(60_000, Math.max(1_000, fruitlessPauseMillis * 2));
-        long until = System.currentTimeMillis() + fruitlessPauseMillis;
-        while (!closed && System.currentTimeMillis() < until && requested.get() == null && fullRequested.get() == null) {
-            sleep(Math.min(200, until - System.currentTimeMillis()));
+        long until = System.nanoTime() + fruitlessPauseMillis * 1_000_000L;
+        while (!closed && until - System.nanoTime() > 0 && requested.get() == null && fullRequested.get() == null) {
+            sleep(Math.min(200, (until - System.nanoTime()) / 1_000_000 + 1));
         }
     }
 
@@ -445,13 +454,13 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         if (req != null) {
             return new Scope(false, "cycle " + cycles.activeCycle() + ", requested: " + req.reason());
         }
-        long dueAt = lastFreezeMillis + cycleLength.toMillis();
-        if (cycles.changedBlocks() > 0 && System.currentTimeMillis() >= dueAt) {
+        long dueInNanos = lastFreezeNanos + cycleLength.toNanos() - System.nanoTime();
+        if (cycles.changedBlocks() > 0 && dueInNanos <= 0) {
             return new Scope(false, "cycle " + cycles.activeCycle());
         }
         if (cycles.changedBlocks() > 0) {
             waiting("cycle " + cycles.activeCycle() + ": " + cycles.changedBlocks() + " blocks written, frozen in "
-                    + Math.max(0, dueAt - System.currentTimeMillis()) / 1000 + " s");
+                    + dueInNanos / 1_000_000_000L + " s");
         } else {
             idle();
         }
@@ -492,7 +501,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             }
             frozen = cycles.freezeIfNone();
             source = frozen;
-            lastFreezeMillis = Math.max(lastFreezeMillis, frozen.frozenAtMillis());
+            lastFreezeNanos = System.nanoTime();
         }
         long id = random.nextLong(1, Long.MAX_VALUE); // never 0: 0 means "no epoch"
         boolean copy = config.copyChunks() && frozen == null;
@@ -552,6 +561,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             cycles.copied(frozen);
             lastCopiedCycle = frozen.cycle();
             lastCopiedAtMillis = frozen.frozenAtMillis();
+            lastCopiedFrozenNanos = lastFreezeNanos;
             lastCopyMillis = System.currentTimeMillis() - Math.min(startedMillis, frozen.frozenAtMillis());
             cyclesCopied.incrementAndGet();
             abandonedCycleEpoch = 0;
