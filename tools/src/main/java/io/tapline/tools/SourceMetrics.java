@@ -151,9 +151,9 @@ final class SourceMetrics {
         if (resync != null) {
             bindResync(registry, volume, resync);
         }
-        bufferGauge(registry, "tapline_buffer_oldest_unacked_age_seconds", "age of the oldest record a remote lacks",
-                tags, sampler, s -> s.oldestUnackedTimeNanos() == 0 ? 0
-                        : Math.max(0, System.currentTimeMillis() / 1e3 - s.oldestUnackedTimeNanos() / 1e9));
+        bufferGauge(registry, "tapline_buffer_oldest_unacked_age_seconds", "age of the oldest record a remote lacks"
+                + " (NaN when it was captured later than the clock now reads: the clock stepped back)", tags, sampler,
+                s -> unackedAgeSeconds(s.oldestUnackedTimeNanos(), System.currentTimeMillis()));
         for (Shipper shipper : shippers) {
             LinkMeters link = new LinkMeters(registry, tags, buffer, shipper);
             shipper.onRetarget(address -> link.rebind());
@@ -280,5 +280,14 @@ final class SourceMetrics {
             BufferStatus s = b.status();
             return s == null ? Double.NaN : value.applyAsDouble(s);
         }).description(help).tags(tags).strongReference(true).register(registry);
+    }
+
+    /** The age of a record captured at {@code capturedNanos} (0: none, age 0); NaN when ahead of the clock by over a second. */
+    static double unackedAgeSeconds(long capturedNanos, long nowMillis) {
+        if (capturedNanos == 0) {
+            return 0;
+        }
+        double age = nowMillis / 1e3 - capturedNanos / 1e9;
+        return age < -StampAge.FUTURE_TOLERANCE_MILLIS / 1e3 ? Double.NaN : Math.max(0, age);
     }
 }

@@ -244,8 +244,14 @@ final class StatusCommand implements Callable<Integer> {
         v.put("maxBytes", s.maxBytes());
         v.put("lostWrites", s.lostWrites());
         v.put("gapRecords", s.gapRecords());
-        v.put("oldestUnackedAgeMillis", s.oldestUnackedTimeNanos() == 0 ? 0
-                : Math.max(0, now - s.oldestUnackedTimeNanos() / 1_000_000));
+        long unackedAge = s.oldestUnackedTimeNanos() == 0 ? 0 : now - s.oldestUnackedTimeNanos() / 1_000_000;
+        // A capture time ahead of the clock: the clock stepped back since the write was captured. Its age is not
+        // known (null), not 0: 0 read as "nothing waits" while records did (probe Y D3).
+        v.put("oldestUnackedAgeMillis", unackedAge < -StampAge.FUTURE_TOLERANCE_MILLIS ? null
+                : Math.max(0, unackedAge));
+        if (unackedAge < -StampAge.FUTURE_TOLERANCE_MILLIS) {
+            v.put("oldestUnackedCapturedAt", java.time.Instant.ofEpochSecond(0, s.oldestUnackedTimeNanos()).toString());
+        }
         v.put("capturePaused", s.capturePaused().isEmpty() ? null : s.capturePaused());
         v.put("trackedChunks", s.trackedChunks());
         v.put("wholeVolumeCause", s.wholeVolumeCause().isEmpty() ? null : s.wholeVolumeCause());
@@ -405,7 +411,12 @@ final class StatusCommand implements Callable<Integer> {
                 sb.append("  the source's audit log is not written (until the source restarts): ")
                         .append(v.get("auditError")).append('\n');
             }
-            long unackedMillis = ((Number) v.get("oldestUnackedAgeMillis")).longValue();
+            if (v.get("oldestUnackedAgeMillis") == null) {
+                sb.append(String.format("  oldest write not yet acknowledged by every remote: captured at %s, later than"
+                        + " this host's clock now reads (it stepped back since): its age is not known%n",
+                        v.get("oldestUnackedCapturedAt")));
+            }
+            long unackedMillis = v.get("oldestUnackedAgeMillis") instanceof Number n ? n.longValue() : 0;
             if (unackedMillis >= 1000) {
                 // How long the replicas have been missing a write, in the words an operator reads
                 // (the JSON carries the same figure): a replayer that hangs keeps its link, and this grows.

@@ -34,6 +34,15 @@ class StampAgeTest {
     }
 
     @Test
+    void aRecordCapturedAfterTheClockNowReadsHasNoKnownAgeNotZero() {
+        long now = 1_765_000_000_000L;
+        assertEquals(6.0, SourceMetrics.unackedAgeSeconds((now - 6_000) * 1_000_000L, now), 1e-9);
+        assertEquals(0.0, SourceMetrics.unackedAgeSeconds(0, now), "nothing unacknowledged");
+        assertTrue(Double.isNaN(SourceMetrics.unackedAgeSeconds((now + 300_000) * 1_000_000L, now)),
+                "captured before the clock stepped back 5 min (probe Y D3: it read 0)");
+    }
+
+    @Test
     void aStoppedWedgesLinkStatusFromBeforeAClockStepBackIsNotSynced() throws Exception {
         Path root = dir.resolve("buffer");
         try (CaptureBuffer buffer = CaptureBuffer.open(root.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
