@@ -39,7 +39,8 @@ public record VolumeStatus(String volumeId, long lastAppliedSequence, boolean ou
                     + " source's)"
                     + " at seq " + lastApplied + ": no consistent point; a whole-volume resync heals it"
                     : "no consistent point known at seq " + lastApplied + " (rolled back to before its last"
-                    + " consistent run, or written outside the log earlier); a whole-volume resync heals it";
+                    + " consistent run, written outside the log earlier, or from before an upgrade from a build of"
+                    + " 2026-12-05 or older, which kept no consistent runs); a whole-volume resync heals it";
         } else if (sync.outOfSync()) {
             state = ReplicaStateReport.OUT_OF_SYNC;
             reason = "missing data since seq " + sync.firstGapSequence() + " (a capture gap, a hole, or a difference a verify found); "
