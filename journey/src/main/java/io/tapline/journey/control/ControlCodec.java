@@ -39,19 +39,7 @@ public final class ControlCodec {
     private static final Pool<Kryo> KRYOS = new Pool<>(true, false, 8) {
         @Override
         protected Kryo create() {
-            Kryo kryo = new Kryo();
-            kryo.setRegistrationRequired(true);
-            kryo.setReferences(false);
-            kryo.setDefaultSerializer(TaggedFieldSerializer.class);
-            kryo.register(long[].class, new BoundedLongArraySerializer(), 10);
-            kryo.register(ReplicaStateReport.class, 11);
-            kryo.register(ChunkHashRequest.class, 12);
-            kryo.register(ChunkHashReply.class, 13);
-            kryo.register(VerifyReport.class, 14);
-            kryo.register(SourceGeneration.class, 15);
-            kryo.register(SourceHead.class, 16);
-            kryo.register(SourceDiverged.class, 17);
-            return kryo;
+            return newKryo(false);
         }
     };
 
@@ -65,24 +53,33 @@ public final class ControlCodec {
     private static final Pool<Kryo> VERSION_3_KRYOS = new Pool<>(true, false, 4) {
         @Override
         protected Kryo create() {
-            Kryo legacy = new Kryo();
-            legacy.setRegistrationRequired(true);
-            legacy.setReferences(false);
-            legacy.setDefaultSerializer(TaggedFieldSerializer.class);
-            legacy.register(long[].class, new BoundedLongArraySerializer(), 10);
-            TaggedFieldSerializer<ReplicaStateReport> report = new TaggedFieldSerializer<>(legacy, ReplicaStateReport.class);
-            report.removeField("heartbeatMillis");
-            report.removeField("unappliedForMillis");
-            legacy.register(ReplicaStateReport.class, report, 11);
-            legacy.register(ChunkHashRequest.class, 12);
-            legacy.register(ChunkHashReply.class, 13);
-            legacy.register(VerifyReport.class, 14);
-            legacy.register(SourceGeneration.class, 15);
-            legacy.register(SourceHead.class, 16);
-            legacy.register(SourceDiverged.class, 17);
-            return legacy;
+            return newKryo(true);
         }
     };
+
+    /** A Kryo that reads and writes the registered messages; {@code forVersion3}: the report without tags 7 and 8. */
+    private static Kryo newKryo(boolean forVersion3) {
+        Kryo kryo = new Kryo();
+        kryo.setRegistrationRequired(true);
+        kryo.setReferences(false);
+        kryo.setDefaultSerializer(TaggedFieldSerializer.class);
+        kryo.register(long[].class, new BoundedLongArraySerializer(), 10);
+        if (forVersion3) {
+            TaggedFieldSerializer<ReplicaStateReport> report = new TaggedFieldSerializer<>(kryo, ReplicaStateReport.class);
+            report.removeField("heartbeatMillis");
+            report.removeField("unappliedForMillis");
+            kryo.register(ReplicaStateReport.class, report, 11);
+        } else {
+            kryo.register(ReplicaStateReport.class, 11);
+        }
+        kryo.register(ChunkHashRequest.class, 12);
+        kryo.register(ChunkHashReply.class, 13);
+        kryo.register(VerifyReport.class, 14);
+        kryo.register(SourceGeneration.class, 15);
+        kryo.register(SourceHead.class, 16);
+        kryo.register(SourceDiverged.class, 17);
+        return kryo;
+    }
 
     private ControlCodec() {
     }
