@@ -68,9 +68,9 @@ public final class SnoopSourceVolume implements SourceVolume {
     }
 
     private boolean awaitDecoded(long sinceMillis) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + CATCH_UP_MILLIS;
+        long deadline = System.nanoTime() + CATCH_UP_MILLIS * 1_000_000L; // the wait by the monotonic clock (probe Y D8)
         while (!capture.decodedEverythingUpTo(sinceMillis, System.currentTimeMillis())) {
-            if (System.currentTimeMillis() > deadline) {
+            if (System.nanoTime() - deadline > 0) {
                 return false;
             }
             // The capture thread must not signal per packet: the resync thread looks every 20 ms.
