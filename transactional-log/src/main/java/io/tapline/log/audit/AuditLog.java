@@ -87,7 +87,9 @@ public final class AuditLog implements Closeable {
     private long trimmedBytes;
     private long lastEntryStart;
     private final long checkpointEveryBytes;
-    private AuditCheckpoint checkpoint;
+    /** The newest checkpoint slot's generation (0: none), and where the chain's checkpointed part ends (0: none that matches). */
+    private long checkpointGeneration;
+    private long checkpointEnd;
     private FileChannel checkpointFile;
     private boolean checkpointFailing;
     private final MessageDigest sha = sha256();
@@ -158,7 +160,8 @@ public final class AuditLog implements Closeable {
             a.headGeneration = r.headGeneration();
             a.lastRecordSequence = r.lastRecordSequence();
             a.lastEntryStart = r.lastEntryStart();
-            a.checkpoint = checkpoint;
+            a.checkpointGeneration = checkpoint == null ? 0 : checkpoint.generation();
+            a.checkpointEnd = checkpoint != null && r.checkedFrom() == checkpoint.entries() ? checkpoint.endOffset() : 0;
             if (a.headGeneration == 0) {
                 // A new log gets its head before its first entry: from now on a missing head is
                 // never a crash artifact, and verify can refuse it.
@@ -237,7 +240,7 @@ public final class AuditLog implements Closeable {
                 .put(lastHash == null ? new byte[32] : lastHash).flip());
         head.force(false);
         headGeneration = gen;
-        if (entries > 0 && size - (checkpoint == null ? 0 : checkpoint.endOffset()) >= checkpointEveryBytes) {
+        if (entries > 0 && size - checkpointEnd >= checkpointEveryBytes) {
             writeCheckpoint();
         }
     }
@@ -248,8 +251,8 @@ public final class AuditLog implements Closeable {
      * open check more of the chain.
      */
     private void writeCheckpoint() {
-        AuditCheckpoint next = new AuditCheckpoint(checkpoint == null ? 1 : checkpoint.generation() + 1, entries,
-                lastEntryStart, size, lastRecordSequence, lastHash.clone());
+        AuditCheckpoint next = new AuditCheckpoint(checkpointGeneration + 1, entries, lastEntryStart, size,
+                lastRecordSequence, lastHash.clone());
         try {
             if (checkpointFile == null) {
                 checkpointFile = FileChannel.open(dir.resolve(AuditCheckpoint.FILE), StandardOpenOption.CREATE,
@@ -257,7 +260,8 @@ public final class AuditLog implements Closeable {
             }
             AuditCheckpoint.SLOTS.write(checkpointFile, next.generation(), next.body());
             checkpointFile.force(false);
-            checkpoint = next;
+            checkpointGeneration = next.generation();
+            checkpointEnd = next.endOffset();
             if (checkpointFailing) {
                 checkpointFailing = false;
                 logger.info("audit checkpoint written again dir={} entries={}", dir, entries);

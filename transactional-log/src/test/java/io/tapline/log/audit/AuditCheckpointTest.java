@@ -124,6 +124,10 @@ class AuditCheckpointTest {
         try (AuditLog a = AuditLog.open(vol)) {
             assertEquals(30, a.lastRecordSequence());
         }
+        appendWrites(31, 60); // more than a checkpoint's distance, still short of the stale checkpoint's place
+        AuditCheckpoint fresh = AuditCheckpoint.read(vol.resolve("audit"));
+        assertTrue(fresh.generation() > stale.generation() && fresh.entries() <= 60, "a new checkpoint: " + fresh);
+        assertNotNull(AuditVerifier.verifyAfter(vol, fresh), "the new checkpoint matches the log");
     }
 
     @Test
