@@ -78,8 +78,11 @@ final class AuditCommand implements Runnable {
         /** Set by {@link #select}: the log is damaged, the entries listed stop before the damage. */
         boolean damaged;
 
-        /** Hands each entry the filters select to {@code each}, in order; reads the log once, keeps none. */
-        void select(Consumer<AuditEntry> each) throws IOException {
+        /**
+         * Refuses a bad filter (exit 2) before anything is printed: a JSON array already begun would
+         * stand on stdout as an empty answer.
+         */
+        Set<String> checkFilters() {
             Set<String> wanted = kinds.stream().map(k -> k.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
             for (String k : wanted) {
                 boolean known = java.util.Arrays.stream(io.tapline.log.audit.AuditType.values())
@@ -89,6 +92,13 @@ final class AuditCommand implements Runnable {
                     throw new CliFailure("--kind: " + k + " (expected: an entry type or a record kind, see --help)", 2);
                 }
             }
+            parseRange();
+            return wanted;
+        }
+
+        /** Hands each entry the filters select to {@code each}, in order; reads the log once, keeps none. */
+        void select(Consumer<AuditEntry> each) throws IOException {
+            Set<String> wanted = checkFilters();
             long[] range = parseRange();
             AuditReading read = AuditReading.of(dir(), volume, "only the N entries before the damage are listed", e -> {
                 Instant at = Instant.ofEpochSecond(0, e.loggedNanos());
@@ -172,6 +182,7 @@ final class AuditCommand implements Runnable {
                 return KafkaAuditList.print(kafka, kafkaTopicPrefix, volume, this, json);
             }
             if (json) {
+                checkFilters();
                 try (JsonArrayOut out = new JsonArrayOut(System.out)) {
                     select(e -> out.add(toMap(e)));
                 }
@@ -222,6 +233,7 @@ final class AuditCommand implements Runnable {
             if (format == null) {
                 throw new CliFailure("--format: missing (expected: csv or json)", 2);
             }
+            checkFilters();
             switch (format.toLowerCase(Locale.ROOT)) {
                 case "json" -> {
                     try (JsonArrayOut out = new JsonArrayOut(System.out)) {

@@ -76,6 +76,15 @@ class AuditReadingMemoryTest {
     }
 
     @Test
+    void aBadFilterIsRefusedBeforeAnyJsonIsPrinted() throws Exception {
+        List<String> bad = cli("audit", "list", "--data", data.toString(), "--volume", "vol1", "--kind", "bogus",
+                "--json");
+        assertEquals("2", bad.get(0), bad.get(3));
+        assertTrue(!bad.get(2).contains("]"), "no array on stdout, an empty one read as no entries: " + bad.get(2));
+        assertTrue(bad.get(3).contains("--kind: bogus"), bad.get(3));
+    }
+
+    @Test
     void listWithAFilterAndHeatReadTheWholeLog() throws Exception {
         List<String> marks = cli("audit", "list", "--data", data.toString(), "--volume", "vol1", "--kind", "mark");
         assertEquals("0", marks.get(0), marks.get(3));
