@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The appliance's acceptance questions that no other test answers (docs/acceptance.md maps every
  * question to its test): the host's disk and a long run of file operations on ext4 (question 1
  * and 2), mirroring over a slow line (3) and a large sparse volume (9). Durations are system
- * properties: {@code tapline.acceptance.soakSeconds} (default 60; CI 120; the full run,
+ * properties: {@code tapline.acceptance.soakSeconds} (default 60; CI 60; the full run,
  * {@code -Pacceptance}, 48 hours).
  */
 class AcceptanceIT {
