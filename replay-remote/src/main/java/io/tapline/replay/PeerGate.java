@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.tls.PeerIdentity;
+import io.tapline.log.PrintableText;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -36,7 +37,7 @@ final class PeerGate {
             if (problem == null) {
                 problem = credentialProblem(security, first, expected);
             }
-            String claimed = printable(first instanceof JourneyMessage.AdminRequest r ? r.actor()
+            String claimed = PrintableText.of(first instanceof JourneyMessage.AdminRequest r ? r.actor()
                     : first instanceof JourneyMessage.Hello h ? h.sourceId() : "?");
             return new Verdict(first, problem, claimed + " (claimed, from " + (remote == null ? "?" : remote.getHostString())
                     + ")");
@@ -93,11 +94,6 @@ final class PeerGate {
         return null;
     }
 
-    /** {@code s} with each control character escaped ({@link io.tapline.log.PrintableText}). */
-    static String printable(String s) {
-        return io.tapline.log.PrintableText.of(s);
-    }
-
     /** The peer's role, and for a certificate of no known role the OU it presented (probe X D6). */
     private static String role(PeerIdentity peer) {
         String role = peer.role().name().toLowerCase(java.util.Locale.ROOT);
@@ -105,7 +101,7 @@ final class PeerGate {
             return role;
         }
         return role + (peer.unit() == null ? " (the certificate has no OU)"
-                : " (its OU \"" + printable(peer.unit()) + "\" names no role: source, administrator or auditor)");
+                : " (its OU \"" + PrintableText.of(peer.unit()) + "\" names no role: source, administrator or auditor)");
     }
 
     static String action(int action) {

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -79,10 +80,10 @@ final class AuditCommand implements Runnable {
         boolean damaged;
 
         /**
-         * Refuses a bad filter (exit 2) before anything is printed: a JSON array already begun would
-         * stand on stdout as an empty answer.
+         * The filters as one test, built (and a bad filter refused, exit 2) before anything is printed:
+         * a JSON array already begun would stand on stdout as an empty answer.
          */
-        Set<String> checkFilters() {
+        Predicate<AuditEntry> filter() {
             Set<String> wanted = kinds.stream().map(k -> k.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
             for (String k : wanted) {
                 boolean known = java.util.Arrays.stream(io.tapline.log.audit.AuditType.values())
@@ -92,26 +93,28 @@ final class AuditCommand implements Runnable {
                     throw new CliFailure("--kind: " + k + " (expected: an entry type or a record kind, see --help)", 2);
                 }
             }
-            parseRange();
-            return wanted;
+            long[] range = parseRange();
+            return e -> {
+                Instant at = Instant.ofEpochSecond(0, e.loggedNanos());
+                return (from == null || !at.isBefore(from)) && (to == null || !at.isAfter(to))
+                        && (wanted.isEmpty() || wanted.contains(e.type().name().toLowerCase(Locale.ROOT))
+                                || wanted.contains(kindName(e).toLowerCase(Locale.ROOT)))
+                        && overlaps(range, e.offsetBytes(), e.lengthBytes());
+            };
         }
 
-        /** Hands each entry the filters select to {@code each}, in order; reads the log once, keeps none. */
-        void select(Consumer<AuditEntry> each) throws IOException {
-            Set<String> wanted = checkFilters();
-            long[] range = parseRange();
-            AuditReading read = AuditReading.of(dir(), volume, "only the N entries before the damage are listed", e -> {
-                Instant at = Instant.ofEpochSecond(0, e.loggedNanos());
-                boolean inTime = (from == null || !at.isBefore(from)) && (to == null || !at.isAfter(to));
-                boolean ofKind = wanted.isEmpty() || wanted.contains(e.type().name().toLowerCase(Locale.ROOT))
-                        || wanted.contains(kindName(e).toLowerCase(Locale.ROOT));
-                boolean inRange = range == null || (e.lengthBytes() != 0 && e.offsetBytes() < range[1]
-                        && e.offsetBytes() + e.lengthBytes() > range[0]);
-                if (inTime && ofKind && inRange) {
+        /** Whether [offset, offset + length) overlaps {@code range} ({@link #parseRange}); any range when null, none when empty. */
+        static boolean overlaps(long[] range, long offset, long length) {
+            return range == null || (length != 0 && offset < range[1] && offset + length > range[0]);
+        }
+
+        /** Hands each entry {@code filter} keeps to {@code each}, in order; reads the log once, keeps none. */
+        void select(Predicate<AuditEntry> filter, Consumer<AuditEntry> each) throws IOException {
+            damaged = AuditReading.of(dir(), volume, "only the N entries before the damage are listed", e -> {
+                if (filter.test(e)) {
                     each.accept(e);
                 }
-            });
-            damaged = read.damaged();
+            }).damaged();
         }
 
         long[] parseRange() {
@@ -181,14 +184,14 @@ final class AuditCommand implements Runnable {
                 io.tapline.tools.cli.CliLogging.quietKafka();
                 return KafkaAuditList.print(kafka, kafkaTopicPrefix, volume, this, json);
             }
+            Predicate<AuditEntry> filter = filter();
             if (json) {
-                checkFilters();
                 try (JsonArrayOut out = new JsonArrayOut(System.out)) {
-                    select(e -> out.add(toMap(e)));
+                    select(filter, e -> out.add(toMap(e)));
                 }
                 return damaged ? 1 : 0;
             }
-            select(e -> System.out.printf("%6d %s %-8s seq=%d %s off=%d len=%d %s %s%n", e.index(),
+            select(filter, e -> System.out.printf("%6d %s %-8s seq=%d %s off=%d len=%d %s %s%n", e.index(),
                     Instant.ofEpochSecond(0, e.loggedNanos()), e.type(), e.sequence(), kindName(e), e.offsetBytes(),
                     e.lengthBytes(), e.who(), e.detail()));
             return damaged ? 1 : 0;
@@ -233,16 +236,16 @@ final class AuditCommand implements Runnable {
             if (format == null) {
                 throw new CliFailure("--format: missing (expected: csv or json)", 2);
             }
-            checkFilters();
+            Predicate<AuditEntry> filter = filter();
             switch (format.toLowerCase(Locale.ROOT)) {
                 case "json" -> {
                     try (JsonArrayOut out = new JsonArrayOut(System.out)) {
-                        select(e -> out.add(toMap(e)));
+                        select(filter, e -> out.add(toMap(e)));
                     }
                 }
                 case "csv" -> {
                     System.out.println("index,logged,type,sequence,captured_or_to,kind,offset,length,opcode,payload_sha256,who,detail,hash");
-                    select(e -> System.out.println(toMap(e).values().stream().map(AuditCommand::csv)
+                    select(filter, e -> System.out.println(toMap(e).values().stream().map(AuditCommand::csv)
                             .collect(Collectors.joining(","))));
                 }
                 default -> throw new CliFailure("--format: " + format + " (expected: csv or json)", 2);

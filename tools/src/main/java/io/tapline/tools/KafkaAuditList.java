@@ -65,8 +65,7 @@ final class KafkaAuditList {
     /** Whether the filters keep {@code r}: one of the kinds asked for (any when none), overlapping the range. */
     private static boolean selected(CaptureRecord r, Set<String> wanted, long[] range) {
         return (wanted.isEmpty() || wanted.contains(r.kind().name().toLowerCase(Locale.ROOT)))
-                && (range == null || (r.lengthBytes() != 0 && r.offsetBytes() < range[1]
-                        && r.offsetBytes() + r.lengthBytes() > range[0]));
+                && AuditCommand.Filter.overlaps(range, r.offsetBytes(), r.lengthBytes());
     }
 
     private static Map<String, Object> row(KafkaLogReader.Entry e) {

@@ -284,10 +284,7 @@ final class SourceMetrics {
 
     /** The age of a record captured at {@code capturedNanos} (0: none, age 0); NaN when ahead of the clock by over a second. */
     static double unackedAgeSeconds(long capturedNanos, long nowMillis) {
-        if (capturedNanos == 0) {
-            return 0;
-        }
-        double age = nowMillis / 1e3 - capturedNanos / 1e9;
-        return age < -StampAge.FUTURE_TOLERANCE_MILLIS / 1e3 ? Double.NaN : Math.max(0, age);
+        long age = capturedNanos == 0 ? 0 : StampAge.ageMillis(capturedNanos / 1_000_000, nowMillis);
+        return age < 0 ? Double.NaN : age / 1e3;
     }
 }

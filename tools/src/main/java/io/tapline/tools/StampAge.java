@@ -17,7 +17,17 @@ final class StampAge {
 
     /** Whether a file stamped at {@code stampMillis} is fresh at {@code nowMillis}: younger than {@code freshMillis}, not from the future. */
     static boolean fresh(long stampMillis, long nowMillis, long freshMillis) {
+        long age = ageMillis(stampMillis, nowMillis);
+        return age >= 0 && age < freshMillis;
+    }
+
+    /**
+     * How old a wall-clock stamp is at {@code nowMillis}, at least 0; -1 (not known) when it is
+     * more than {@link #FUTURE_TOLERANCE_MILLIS} ahead: the clock stepped back since it was taken
+     * (a status file's stamp, a record's capture time).
+     */
+    static long ageMillis(long stampMillis, long nowMillis) {
         long age = nowMillis - stampMillis;
-        return age > -FUTURE_TOLERANCE_MILLIS && age < freshMillis;
+        return age <= -FUTURE_TOLERANCE_MILLIS ? -1 : Math.max(0, age);
     }
 }

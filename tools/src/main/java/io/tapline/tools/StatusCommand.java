@@ -244,12 +244,12 @@ final class StatusCommand implements Callable<Integer> {
         v.put("maxBytes", s.maxBytes());
         v.put("lostWrites", s.lostWrites());
         v.put("gapRecords", s.gapRecords());
-        long unackedAge = s.oldestUnackedTimeNanos() == 0 ? 0 : now - s.oldestUnackedTimeNanos() / 1_000_000;
+        long unackedAge = s.oldestUnackedTimeNanos() == 0 ? 0
+                : StampAge.ageMillis(s.oldestUnackedTimeNanos() / 1_000_000, now);
         // A capture time ahead of the clock: the clock stepped back since the write was captured. Its age is not
         // known (null), not 0: 0 read as "nothing waits" while records did (probe Y D3).
-        v.put("oldestUnackedAgeMillis", unackedAge < -StampAge.FUTURE_TOLERANCE_MILLIS ? null
-                : Math.max(0, unackedAge));
-        if (unackedAge < -StampAge.FUTURE_TOLERANCE_MILLIS) {
+        v.put("oldestUnackedAgeMillis", unackedAge < 0 ? null : unackedAge);
+        if (unackedAge < 0) {
             v.put("oldestUnackedCapturedAt", java.time.Instant.ofEpochSecond(0, s.oldestUnackedTimeNanos()).toString());
         }
         v.put("capturePaused", s.capturePaused().isEmpty() ? null : s.capturePaused());
