@@ -77,8 +77,8 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--undo-max-age", paramLabel = "DURATION",
             description = "Rollback window bound by age per volume, e.g. 7d or 12h (or ISO-8601 P7D, PT12H; default: 7d);"
-                    + " applied to whole sealed segments (a segment goes once its newest record is older), so older"
-                    + " records stay reachable on a volume writing less than 64 MiB in that time: see tapline window.")
+                    + " applied to whole sealed segments on this replayer's clock (a segment goes once its newest record was applied that"
+                    + " long ago, whatever the source's clock stamped), so older records stay reachable on a volume writing less than 64 MiB in that time: see tapline window.")
     Duration undoMaxAge;
 
     @picocli.CommandLine.Mixin

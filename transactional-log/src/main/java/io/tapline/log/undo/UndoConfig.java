@@ -8,7 +8,8 @@ import java.util.Objects;
  *
  * @param segmentBytes a segment is sealed once it reaches this size (default 64 MiB)
  * @param maxBytes     oldest sealed segments are deleted while the log is larger (default 8 GiB)
- * @param maxAge       sealed segments whose newest record is older are deleted (default 7 days)
+ * @param maxAge       sealed segments whose records were applied longer ago are deleted, on the
+ *                     replayer's clock (default 7 days)
  */
 public record UndoConfig(long segmentBytes, long maxBytes, Duration maxAge) {
     public static final UndoConfig DEFAULT = new UndoConfig(64L << 20, 8L << 30, Duration.ofDays(7));

@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * replica was in. Applying them again after a crash gives the same result (idempotent).
  *
  * <p>Retention: sealed segments are deleted oldest first while the log exceeds
- * {@link UndoConfig#maxBytes} or their newest record is older than {@link UndoConfig#maxAge};
+ * {@link UndoConfig#maxBytes} or their records were applied longer ago than {@link UndoConfig#maxAge}
+ * on this replayer's clock (the next segment's creation time bounds them);
  * the replica stays current, only the window shrinks. The active segment is never deleted.
  * With {@link #recycleSegmentsWhen} one dropped segment is kept aside (retired, so that no
  * listing sees it) and reused as the next new segment ({@link UndoSegment#recycle}): its blocks
@@ -683,11 +684,11 @@ public final class UndoLog implements Closeable {
     public int enforceRetention(long durableSequence) throws IOException {
         checkWritable();
         int deleted = 0;
-        long oldestAllowedNanos = (clock.millis() - config.maxAge().toMillis()) * 1_000_000L;
+        long oldestAllowedMillis = clock.millis() - config.maxAge().toMillis();
         while (segments.size() > 1) {
             UndoSegment oldest = segments.get(0);
             boolean tooBig = totalBytes > config.maxBytes();
-            boolean tooOld = oldest.count() > 0 && oldest.timeAt(oldest.count() - 1) < oldestAllowedNanos;
+            boolean tooOld = oldest.count() > 0 && lastAppliedBefore(segments.get(1), oldestAllowedMillis);
             if (!tooBig && !tooOld) {
                 break;
             }
@@ -712,6 +713,18 @@ public final class UndoLog implements Closeable {
             syncDirectory();
         }
         return deleted;
+    }
+
+    /**
+     * Whether every record of the segment before {@code next} was applied before
+     * {@code cutoffMillis}, on this replayer's clock: {@code next} was begun after the last of them
+     * was appended, so its creation time (in its header) bounds their apply times from above. Not the
+     * records' capture times: the source host's clock stamped those, and a source clock behind
+     * this one made them look older than they were (the age bound dropped before-images minutes
+     * after they were written, probe Y D5).
+     */
+    private static boolean lastAppliedBefore(UndoSegment next, long cutoffMillis) {
+        return next.createdMillis() < cutoffMillis;
     }
 
     private void syncDirectory() throws IOException {

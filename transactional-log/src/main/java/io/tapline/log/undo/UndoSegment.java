@@ -82,6 +82,8 @@ final class UndoSegment implements Closeable {
     private final long baseSequence;
     /** Folded into every record's CRC (version 2); 0 in a version 1 segment (nothing folded in). */
     private final int salt;
+    /** The header's creation time on the writer's clock: its predecessor's newest record was applied no later. */
+    private final long createdMillis;
     private long[] positions = new long[64];
     private long[] sequences = new long[64];
     private long[] times = new long[64];
@@ -106,11 +108,12 @@ final class UndoSegment implements Closeable {
     /** Where the pending buffer and the direct appends' staging come from (the log's, once it appends here). */
     private UndoAppendMemory memory = new UndoAppendMemory();
 
-    private UndoSegment(Path path, FileChannel channel, long baseSequence, int salt) {
+    private UndoSegment(Path path, FileChannel channel, long baseSequence, int salt, long createdMillis) {
         this.path = path;
         this.channel = channel;
         this.baseSequence = baseSequence;
         this.salt = salt;
+        this.createdMillis = createdMillis;
     }
 
     static String fileName(long baseSequence) {
@@ -135,7 +138,7 @@ final class UndoSegment implements Closeable {
             }
             throw e;
         }
-        UndoSegment s = new UndoSegment(path, ch, baseSequence, salt);
+        UndoSegment s = new UndoSegment(path, ch, baseSequence, salt, nowMillis);
         s.sizeBytes = HEADER_BYTES;
         s.fileBytes = HEADER_BYTES;
         return s;
@@ -167,7 +170,7 @@ final class UndoSegment implements Closeable {
             ch.close();
             throw e;
         }
-        UndoSegment s = new UndoSegment(path, ch, baseSequence, salt);
+        UndoSegment s = new UndoSegment(path, ch, baseSequence, salt, nowMillis);
         s.sizeBytes = HEADER_BYTES;
         s.fileBytes = ch.size();
         s.bytesPastEnd = s.fileBytes > HEADER_BYTES;
@@ -258,7 +261,7 @@ final class UndoSegment implements Closeable {
             h.flip();
             int version = checkHeader(h, path);
             checkNamedBase(h.getLong(8), path);
-            UndoSegment s = new UndoSegment(path, ch, h.getLong(8), version >= 2 ? h.getInt(28) : 0);
+            UndoSegment s = new UndoSegment(path, ch, h.getLong(8), version >= 2 ? h.getInt(28) : 0, h.getLong(16));
             s.scan(writable && trimTail, !writable);
             return s;
         } catch (IOException | RuntimeException e) {
@@ -682,6 +685,11 @@ final class UndoSegment implements Closeable {
 
     long baseSequence() {
         return baseSequence;
+    }
+
+    /** When the segment was begun, on the clock of the replayer that wrote it (its header's createdMillis). */
+    long createdMillis() {
+        return createdMillis;
     }
 
     int count() {

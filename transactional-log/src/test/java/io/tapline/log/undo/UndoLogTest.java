@@ -387,6 +387,34 @@ class UndoLogTest {
         }
     }
 
+    @Test
+    void ageBoundCountsFromTheApplyOnThisClockNotTheSourcesCaptureTime() throws IOException {
+        UndoConfig tenMinutes = new UndoConfig(4096, 1L << 30, Duration.ofMinutes(10));
+        long sourceBehindNanos = CLOCK.millis() * 1_000_000L - Duration.ofMinutes(15).toNanos();
+        long sourceAheadNanos = CLOCK.millis() * 1_000_000L + Duration.ofDays(365).toNanos();
+        try (UndoLog undo = UndoLog.open(dir, tenMinutes, CLOCK)) {
+            for (long s = 1; s <= 100; s++) {
+                long captured = s <= 50 ? sourceBehindNanos : sourceAheadNanos;
+                undo.append(UndoRecord.of(s, captured, RecordKind.WRITE, s * 100, rec(s).data()));
+            }
+            undo.sync();
+            int segments = undo.window().segments();
+            assertTrue(segments > 3, "segments " + segments);
+            // Captured 15 min ago by the source's clock, applied just now by this one: all kept.
+            assertEquals(0, undo.enforceRetention());
+            assertEquals(0, undo.window().oldestReachableSequence());
+        }
+        try (UndoLog undo = UndoLog.open(dir, tenMinutes, Clock.offset(CLOCK, Duration.ofMinutes(9)))) {
+            assertEquals(0, undo.enforceRetention(), "applied 9 min ago on this clock");
+        }
+        try (UndoLog undo = UndoLog.open(dir, tenMinutes, Clock.offset(CLOCK, Duration.ofMinutes(11)))) {
+            // Applied 11 min ago: every sealed segment goes, those stamped a year ahead too.
+            assertTrue(undo.enforceRetention() > 0);
+            assertEquals(1, undo.window().segments());
+            assertEquals(100, undo.window().newestSequence());
+        }
+    }
+
     private static Object inode(Path file) throws IOException {
         return Files.getAttribute(file, "unix:ino");
     }
