@@ -90,6 +90,16 @@ final class ReplayMetrics {
         }
     }
 
+    /**
+     * The undo window's span in seconds: this clock now minus the oldest point's capture time,
+     * which the source's clock stamped; NaN when that is ahead of this clock (a negative span read
+     * as a window of no length, or worse, as an alert threshold never met).
+     */
+    static double windowSeconds(io.tapline.log.undo.UndoLog.Window w) {
+        long ageMillis = StampAge.ageMillis(w.oldestTimeNanos() / 1_000_000L, System.currentTimeMillis());
+        return ageMillis < 0 ? Double.NaN : ageMillis / 1e3;
+    }
+
     /** The meters only a journey replayer has: its undo window and the batches it holds unapplied. */
     private void registerJourneyOnly(MeterRegistry registry, Tags tags, String volume) {
         Gauge.builder("tapline_replay_undo_oldest_sequence", server, s -> s.undoWindow(volume)
@@ -97,9 +107,9 @@ final class ReplayMetrics {
                 .description("the oldest sequence a rollback can reach (NaN while the volume is closed)")
                 .tags(tags).register(registry);
         Gauge.builder("tapline_replay_undo_window_seconds", server, s -> s.undoWindow(volume)
-                        .filter(w -> !w.empty()).map(w -> (System.currentTimeMillis() * 1e6 - w.oldestTimeNanos())
-                                / 1e9).orElse(0.0))
-                .description("how far back in time a rollback can go (0: only the current state)")
+                        .filter(w -> !w.empty()).map(ReplayMetrics::windowSeconds).orElse(0.0))
+                .description("how far back in time a rollback can go, by the source's capture times (0: only the"
+                        + " current state; NaN: the oldest point was captured later than this clock reads)")
                 .tags(tags).register(registry);
         Gauge.builder("tapline_replay_undo_bytes", server, s -> s.undoWindow(volume)
                         .map(w -> (double) w.bytes()).orElse(Double.NaN))
