@@ -23,7 +23,10 @@ import io.tapline.log.ResyncEpoch;
  *       and did not reach the BEGIN across a hole (records missing, not only chunks);
  *       and no GAP arrived inside the epoch. A partial compare epoch that begins while the replica
  *       is inside another, unfinished one counts as such a GAP: what the unfinished one wrote may
- *       lie outside its scope, so only a full epoch makes that replica consistent.</li>
+ *       lie outside its scope, so only a full epoch makes that replica consistent; unless the
+ *       new one <i>resumes</i> it ({@link ResyncEpoch#resumes()}: its scope holds every chunk the
+ *       unfinished one had not compared), when the replica keeps its state in the unfinished one
+ *       (covered, or a GAP inside it) into the new one.</li>
  *   <li>{@code consistentSequence} is the newest applied sequence at which the replica was
  *       consistent: the target of {@code rollback --to-last-consistent}. The replica was consistent
  *       at every sequence from {@code consistentSince} to it (one unbroken run; -1 and 0 when no
@@ -100,6 +103,12 @@ record SyncState(boolean outOfSync, boolean resyncing, boolean coveredByResync, 
                 // writes reached part of its scope, which the new one's tracked chunks need not cover.
                 // Hashes of a partial scope cannot prove that: only a full epoch heals it.
                 boolean overAbandoned = s.resyncing && e != null && e.id() != s.resyncId && !e.full() && !e.copy();
+                if (overAbandoned && !crossedHole && e.resumes() == s.resyncId) {
+                    // It continues the unfinished one: its scope holds every chunk that one had not
+                    // compared, so the replica keeps what it had in that epoch (covered or not, a GAP or not).
+                    return new SyncState(s.outOfSync, true, s.coveredByResync, s.gapDuringResync, s.firstGapSequence,
+                            s.consistentSequence, e.id(), s.consistentSince, s.exactFrom, s.earlierRuns);
+                }
                 return new SyncState(s.outOfSync, true, covered, overAbandoned, s.firstGapSequence,
                         s.consistentSequence, e == null ? 0 : e.id(), s.consistentSince, s.exactFrom, s.earlierRuns);
             }

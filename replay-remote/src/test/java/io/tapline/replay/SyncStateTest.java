@@ -56,6 +56,65 @@ class SyncStateTest {
         assertTrue(full.consistent(), "a full epoch compares every chunk: " + full);
     }
 
+    private static CaptureRecord resumingBegin(long seq, long id, long resumes) {
+        return rec(seq, RecordKind.RESYNC_BEGIN, new ResyncEpoch(id, false, "resuming", ResyncEpoch.NOT_A_COPY,
+                resumes).text());
+    }
+
+    /**
+     * A link lost halfway through epoch E: the source puts E's uncompared chunks back and begins F
+     * resuming E. A replica covered in E (consistent at its BEGIN) stays covered; F's END makes it
+     * consistent, with no whole-volume epoch.
+     */
+    @Test
+    void anEpochResumingTheUnfinishedOneKeepsTheReplicasStateInIt() {
+        SyncState s = SyncState.consistentAt(97).after(begin(98, 0xE), 97).after(rec(99, RecordKind.WRITE, "e"), 98);
+        assertTrue(s.coveredByResync());
+        SyncState f = s.after(resumingBegin(140, 0xF, 0xE), 139);
+        assertTrue(f.resyncing() && f.coveredByResync() && !f.gapDuringResync(), f.toString());
+        assertEquals(0xF, f.resyncId());
+        SyncState ended = f.after(end(141, 0xF), 140);
+        assertTrue(ended.consistent(), ended.toString());
+        assertEquals(141, ended.consistentSequence());
+    }
+
+    /** Out of sync before a full E abandoned before it asked anything: F must ask (its scope is the rest). */
+    @Test
+    void aReplicaNotYetCoveredInTheUnfinishedEpochNeedsTheResumingOnesHashes() {
+        SyncState s = SyncState.consistentAt(9).after(rec(10, RecordKind.GAP, "g"), 9)
+                .after(rec(11, RecordKind.RESYNC_BEGIN, new ResyncEpoch(0xE, true, "full").text()), 10);
+        assertFalse(s.coveredByResync());
+        SyncState f = s.after(resumingBegin(20, 0xF, 0xE), 19);
+        assertFalse(f.coveredByResync(), "not covered in E: " + f);
+        assertTrue(f.after(end(21, 0xF), 20).outOfSync(), "nothing compared with it");
+        assertTrue(f.hashedFor(0xF).after(end(21, 0xF), 20).consistent(), "F compared every chunk E still owed");
+    }
+
+    @Test
+    void aGapInsideTheUnfinishedEpochStaysInTheResumingOne() {
+        SyncState s = SyncState.consistentAt(97).after(begin(98, 0xE), 97).after(rec(99, RecordKind.GAP, "lost"), 98);
+        SyncState ended = s.after(resumingBegin(140, 0xF, 0xE), 139).hashedFor(0xF).after(end(141, 0xF), 140);
+        assertTrue(ended.outOfSync(), ended.toString());
+        assertEquals(97, ended.consistentSequence());
+    }
+
+    @Test
+    void anEpochResumingAnotherThanTheUnfinishedOneIsAGapInIt() {
+        SyncState s = SyncState.consistentAt(97).after(begin(98, 0xE), 97).after(rec(99, RecordKind.WRITE, "e"), 98);
+        SyncState ended = s.after(resumingBegin(140, 0xF, 0xD), 139).hashedFor(0xF).after(end(141, 0xF), 140);
+        assertTrue(ended.outOfSync(), "F continues D, not E: what E wrote may lie outside F's scope; " + ended);
+    }
+
+    @Test
+    void resumesIsKeptInTheTextAndOnlyOnAComparingEpochOfTrackedChunks() {
+        ResyncEpoch f = ResyncEpoch.parse(new ResyncEpoch(0xF, false, "why: it", ResyncEpoch.NOT_A_COPY, 0xE).text());
+        assertEquals(0xE, f.resumes());
+        assertEquals("why: it", f.reason());
+        assertEquals(0, ResyncEpoch.parse("resync f chunks: x").resumes());
+        org.junit.jupiter.api.Assertions.assertThrows(io.tapline.log.RecordFormatException.class,
+                () -> ResyncEpoch.parse("resync f full resumes=e: x"));
+    }
+
     @Test
     void aCopyEpochHealsAReplicaConsistentSinceItsBoundWithoutHashes() {
         // Kafka: buffer FULL from seq 21, GAP 30; the last epoch began at 12, so the copy holds every

@@ -50,6 +50,12 @@ class NeverStrandedIT {
         rig.startWedge("--resync-rate", "12M"); // 8-16 s for the test's volumes: a window a loaded machine's status sees
         TaplineProcess resync = TaplineProcess.start(dir.resolve("resync.log"), "resync", "--buffer",
                 rig.buffer().toString(), "--volume", "vol1", "--full");
+        awaitSent(rig, sentBytes);
+        return resync;
+    }
+
+    /** Waits until the resync under way (the one the replaced primary starts by itself) sent {@code sentBytes}. */
+    private static void awaitSent(ReplicationRig rig, long sentBytes) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         long sent = 0;
         while (sent < sentBytes && System.nanoTime() < deadline) {
@@ -57,7 +63,6 @@ class NeverStrandedIT {
             sent = r.isNull() ? 0 : r.get("bytesSent").asLong();
         }
         assertTrue(sent >= sentBytes, "the resync was under way: " + sent + " bytes sent after 60 s");
-        return resync;
     }
 
     /** {@code count} random 4 KiB host writes, the replica synced, then the wedge stopped cleanly. */
@@ -391,15 +396,32 @@ class NeverStrandedIT {
         long size = 128L << 20;
         try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
             fillAndSync(rig, 128, 21);
-            TaplineProcess resync = resyncUnderWay(rig, 128, 22, 8L << 20);
+            rig.wedge().close();
+            Files.copy(randomFile(dir.resolve("b.img"), 128, 22), rig.primary(),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            rig.startWedge("--resync-rate", "12M");
+            awaitSent(rig, 8L << 20); // the whole-volume epoch the replaced primary starts by itself
             rig.replayer().kill9();
-            resync.close();
             Peers.Result during = TaplineProcess.run(CLI, "status", "--buffer", rig.buffer().toString(),
                     "--wait-synced", "2");
             assertEquals(1, during.exitCode(), "never synced while the replayer is down mid-resync: " + during.output());
             rig.startReplayer();
             rig.awaitSynced(Duration.ofSeconds(240));
             rig.assertReplicaMatchesPrimary();
+            // The epoch after the kill resumed the abandoned one over what it had not compared: not
+            // the whole volume again (every lost link cost a whole-volume epoch before).
+            String log = rig.wedge().logText();
+            java.util.regex.Matcher began = java.util.regex.Pattern.compile(
+                    "resync epoch began .* full=false resumes=([0-9a-f]+)").matcher(log);
+            assertTrue(began.find(), "an epoch resumed the abandoned one:\n" + log);
+            java.util.regex.Matcher ended = java.util.regex.Pattern.compile(
+                    "resync epoch ended .* comparedBytes=(\\d+)").matcher(log);
+            long lastCompared = -1;
+            while (ended.find()) {
+                lastCompared = Long.parseLong(ended.group(1));
+            }
+            assertTrue(lastCompared >= 0 && lastCompared < size, "the resuming epoch compared " + lastCompared
+                    + " bytes of " + size + ":\n" + log);
         }
     }
 }

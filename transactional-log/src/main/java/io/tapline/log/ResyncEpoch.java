@@ -15,19 +15,41 @@ import java.nio.charset.StandardCharsets;
  * chunk of the volume is sent and any replica is healed. Replicas from before copy epochs read
  * the token as part of the scope and ignore it.
  *
+ * <p>A <i>resuming</i> epoch ({@code resumes=<id-hex>}, a comparing epoch of tracked chunks)
+ * continues epoch {@code resumes}, which was abandoned halfway (a link lost, a replayer restarted):
+ * the source put the chunks that epoch had not compared yet back into its tracked set, so this
+ * epoch's scope holds every chunk the abandoned one still owed. A replica still inside the
+ * abandoned epoch carries its state into this one instead of counting the BEGIN as a GAP
+ * (which made it out of sync and cost a whole-volume epoch after every interruption). Replicas
+ * from before it ignore the token and count the BEGIN as a GAP, as before: one more epoch, never a
+ * replica called consistent that is not.
+ *
  * @param id          the epoch's id (random, never 0)
  * @param full        whether the epoch compares (or, copying, sends) the whole volume
  * @param reason      why it started (BEGIN) or how it ended (END); may be empty
  * @param copiedSince for a copy epoch, the sequence since which its chunks hold every write the log
  *                    did not carry ({@code >= 0}); {@link #NOT_A_COPY} for a comparing epoch
+ * @param resumes     the abandoned epoch this one continues, 0 when none
  */
-public record ResyncEpoch(long id, boolean full, String reason, long copiedSince) {
+public record ResyncEpoch(long id, boolean full, String reason, long copiedSince, long resumes) {
     /** {@link #copiedSince} of an epoch that compares. */
     public static final long NOT_A_COPY = -1;
 
     /** A comparing epoch. */
     public ResyncEpoch(long id, boolean full, String reason) {
         this(id, full, reason, NOT_A_COPY);
+    }
+
+    /** An epoch that resumes none. */
+    public ResyncEpoch(long id, boolean full, String reason, long copiedSince) {
+        this(id, full, reason, copiedSince, 0);
+    }
+
+    public ResyncEpoch {
+        if (resumes != 0 && (full || copiedSince >= 0)) {
+            throw new IllegalArgumentException("resumes: " + Long.toHexString(resumes)
+                    + " (expected: only a comparing epoch of tracked chunks resumes another)");
+        }
     }
 
     /** Whether the epoch sends its chunks without comparing them. */
@@ -43,7 +65,8 @@ public record ResyncEpoch(long id, boolean full, String reason, long copiedSince
     /** The payload as text. */
     public String text() {
         return "resync " + Long.toHexString(id) + (full ? " full" : " chunks")
-                + (copy() ? " copy-since=" + copiedSince : "") + (reason.isEmpty() ? "" : ": " + reason);
+                + (copy() ? " copy-since=" + copiedSince : "")
+                + (resumes != 0 ? " resumes=" + Long.toHexString(resumes) : "") + (reason.isEmpty() ? "" : ": " + reason);
     }
 
     /**
@@ -64,18 +87,25 @@ public record ResyncEpoch(long id, boolean full, String reason, long copiedSince
             long id = Long.parseUnsignedLong(parts[0], 16);
             boolean full = parts.length > 1 && parts[1].equals("full");
             long copiedSince = NOT_A_COPY;
+            long resumes = 0;
             for (int i = 2; i < parts.length; i++) {
                 if (parts[i].startsWith("copy-since=")) {
                     copiedSince = Long.parseLong(parts[i].substring("copy-since=".length()));
+                } else if (parts[i].startsWith("resumes=")) {
+                    resumes = Long.parseUnsignedLong(parts[i].substring("resumes=".length()), 16);
                 }
             }
             if (copiedSince < NOT_A_COPY) {
                 throw new RecordFormatException("resync copy-since: " + copiedSince + " (expected: >= 0)");
             }
-            return new ResyncEpoch(id, full, reason, copiedSince);
+            if (resumes != 0 && (full || copiedSince >= 0)) {
+                throw new RecordFormatException("resync resumes=" + Long.toHexString(resumes)
+                        + " (expected: only in a comparing epoch of tracked chunks)");
+            }
+            return new ResyncEpoch(id, full, reason, copiedSince, resumes);
         } catch (NumberFormatException e) {
-            throw new RecordFormatException("resync id or copy-since: \"" + head.strip()
-                    + "\" (expected: <hex id> full|chunks [copy-since=<decimal>])");
+            throw new RecordFormatException("resync id, copy-since or resumes: \"" + head.strip()
+                    + "\" (expected: <hex id> full|chunks [copy-since=<decimal>] [resumes=<hex id>])");
         }
     }
 }

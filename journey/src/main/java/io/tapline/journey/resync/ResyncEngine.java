@@ -47,7 +47,11 @@ import org.slf4j.LoggerFactory;
  * between the host's writes; END 1050; the replica applies it and reports consistent at 1050.
  *
  * <p>An epoch that cannot finish (link loss, replayer restart) is abandoned; its replicas stay
- * <i>resyncing</i> with a stale id, which starts a full epoch later: nothing drained is forgotten.
+ * <i>resyncing</i> with its id. The chunks it drained and had not compared (the rest of the volume
+ * for a full one) go back into the tracked set, and the next epoch <i>resumes</i> it
+ * ({@link ResyncEpoch#resumes()}): replicas still in it carry their state into the new one, which
+ * compares what was still owed. After a source restart the id is stale and a full epoch follows:
+ * nothing drained is forgotten either way.
  *
  * <h2>Copy epochs: links that cannot compare</h2>
  * A volume whose log goes to links that cannot be asked for hashes (Kafka's sites;
@@ -111,6 +115,14 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     private volatile long activeEpoch;
     private volatile long lastEpoch;
     private volatile long lastFullBegin = -1;
+    /**
+     * A journal-mode epoch abandoned after its BEGIN whose uncompared chunks are back in the tracked
+     * set: replicas still resyncing in it are resumed by the next epoch, not taken as stale (which
+     * cost a whole-volume epoch after every lost link). 0 when none; cleared when the next epoch begins.
+     */
+    private volatile long abandonedEpoch;
+    /** The running epoch's debt; the engine thread's. */
+    private Owed owed;
 
     // Progress, written by the engine thread.
     private volatile String state = "idle";
@@ -132,7 +144,19 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     private final java.util.concurrent.ConcurrentLinkedQueue<VerifyRequest> verifies =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
 
-    private record Scope(boolean full, String reason) {
+    /** What an epoch compares, why, and the abandoned epoch it resumes (0: none). */
+    private record Scope(boolean full, String reason, long resumes) {
+        Scope(boolean full, String reason) {
+            this(full, reason, 0);
+        }
+    }
+
+    /**
+     * What the running journal-mode epoch still owes: the chunks it drained ({@code chunks}, every
+     * chunk for a full epoch) from {@code fromBytes} on. Put back into the tracked set when the
+     * epoch is abandoned, so that the next epoch resumes it instead of comparing the whole volume.
+     */
+    private record Owed(ChangedChunks.Snapshot chunks, long fromBytes) {
     }
 
     private ResyncEngine(String volumeId, CaptureBuffer buffer, List<Shipper> shippers, SourceVolume volume,
@@ -292,6 +316,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 if (cycles != null && abandoned != null && activeEpoch != 0) {
                     abandonedCycleEpoch = abandoned.id();
                     abandonedCycleFull = abandoned.full();
+                } else if (cycles == null && abandoned != null && activeEpoch != 0 && !abandoned.copy()) {
+                    putBackWhatItOwed(abandoned);
                 }
                 waiting("retrying after: " + why);
                 activeEpoch = 0;
@@ -321,6 +347,32 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     }
 
     private long fruitlessPauseMillis;
+
+    /**
+     * An epoch abandoned after its BEGIN: the chunks it drained and had not compared go back into
+     * the tracked set (every chunk from where it stopped, for a full one; nothing, when it stopped
+     * before draining), so that the next epoch resumes it ({@link ResyncEpoch#resumes()}). When they
+     * cannot be put back, its replicas stay stale and a full epoch follows, as before.
+     */
+    private void putBackWhatItOwed(ResyncEpoch abandoned) {
+        ChangedChunks set = buffer.changedChunks();
+        Owed o = owed;
+        try {
+            if (o != null) {
+                set.restore(o.chunks(), o.fromBytes(), volume.sizeBytes());
+            } else if (abandoned.full()) {
+                set.restore(new ChangedChunks.Snapshot(set.chunkBytes(), true, new long[0]), 0, volume.sizeBytes());
+            }
+            abandonedEpoch = abandoned.id();
+            lastResult += "; the next epoch resumes it (" + set.describe() + " tracked)";
+        } catch (IOException | RuntimeException e) {
+            abandonedEpoch = 0;
+            log.warn("resync epoch {} volume={}: its uncompared chunks could not be put back ({}): a full epoch follows",
+                    Long.toHexString(abandoned.id()), volumeId, e.toString());
+        } finally {
+            owed = null;
+        }
+    }
 
     private void sleep(long millis) {
         try {
@@ -367,6 +419,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             return new Scope(true, "requested: " + req.reason());
         }
         String problem = null;
+        String resuming = null;
         boolean needsFull = false;
         String down = null;
         List<Shipper> taking = participants();
@@ -376,8 +429,12 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             if (r == null) {
                 continue;
             }
-            boolean stale = r.state().equals(ReplicaStateReport.RESYNCING) && r.resyncId() != activeEpoch
-                    && r.resyncId() != lastEpoch;
+            boolean resyncing = r.state().equals(ReplicaStateReport.RESYNCING);
+            if (resyncing && abandonedEpoch != 0 && r.resyncId() == abandonedEpoch) {
+                resuming = s.config().remoteId() + " is resyncing in abandoned epoch " + Long.toHexString(abandonedEpoch);
+                continue;
+            }
+            boolean stale = resyncing && r.resyncId() != activeEpoch && r.resyncId() != lastEpoch;
             if (r.state().equals(ReplicaStateReport.OUT_OF_SYNC) || stale) {
                 problem = s.config().remoteId() + " is " + r.state() + (r.reason().isEmpty() ? "" : ": " + r.reason());
                 // consistentSequence 0: no consistent point is known (e.g. written while promoted): all of it
@@ -387,7 +444,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 }
             }
         }
-        if (problem == null && changed.isEmpty() && req == null) {
+        if (problem == null && resuming == null && changed.isEmpty() && req == null) {
             idle();
             return null;
         }
@@ -402,8 +459,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         if (needsFull) {
             return new Scope(true, problem);
         }
-        return new Scope(false, req != null ? "requested: " + req.reason()
-                : problem != null ? problem : "tracked: " + changed.describe());
+        String why = req != null ? "requested: " + req.reason()
+                : problem != null ? problem : resuming != null ? resuming : "tracked: " + changed.describe();
+        return new Scope(false, why, abandonedEpoch);
     }
 
     /**
@@ -512,7 +570,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 : scope.full() ? 0 : buffer.changedChunks().sinceSequence();
         ResyncEpoch e = new ResyncEpoch(id, scope.full(), frozen == null ? scope.reason()
                 : scope.reason() + " " + io.tapline.log.CycleMark.text(frozen.frozenAtMillis(), cycles.group()),
-                copiedSince);
+                copiedSince, copy || frozen != null ? 0 : scope.resumes());
         epoch = e;
         chunksTotal.set(0);
         chunksCompared.set(0);
@@ -528,6 +586,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         long begin = writer.marker(RecordKind.RESYNC_BEGIN, e.payload());
         buffer.sync();
         activeEpoch = id;
+        abandonedEpoch = 0; // a replica still in it after this BEGIN took no part here: stale
+        owed = null;
         if (scope.full()) {
             lastFullBegin = begin;
             fullRequested.set(null);
@@ -535,8 +595,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         if (cycles == null) {
             requested.set(null);
         }
-        log.info("resync epoch began volume={} epoch={} seq={} full={} reason={}", volumeId, Long.toHexString(id),
-                begin, scope.full(), scope.reason());
+        log.info("resync epoch began volume={} epoch={} seq={} full={} resumes={} reason={}", volumeId,
+                Long.toHexString(id), begin, scope.full(), e.resumes() == 0 ? "-" : Long.toHexString(e.resumes()),
+                scope.reason());
         awaitApplied(begin, config.ackTimeout(), "RESYNC_BEGIN");
         ChangedChunks.Snapshot tracked = frozen != null ? frozen.changedChunks(config.chunkBytes())
                 : copy ? copying : buffer.changedChunks().drain(begin);
@@ -544,8 +605,12 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             buffer.changedChunks().drain(begin); // the full cycle compares every chunk
         }
         boolean full = scope.full() || tracked.all();
+        if (frozen == null && !copy) {
+            owed = new Owed(full ? new ChangedChunks.Snapshot(tracked.chunkBytes(), true, new long[0]) : tracked, 0);
+        }
         cycleChunks = tracked;
         compareAll(source, full, copy, tracked, begin, id, writer);
+        owed = null;
         long end = writer.marker(RecordKind.RESYNC_END, new ResyncEpoch(id, full, (copy ? "copied " : "compared ")
                 + chunksCompared.get() + " chunks (" + bytesCompared.get() + " bytes), sent " + bytesSent.get() + " bytes"
                 + writer.digestText(), copiedSince).payload());
@@ -681,6 +746,10 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 bytesSent.addAndGet(writer.write(send));
             }
             index = last;
+            Owed o = owed;
+            if (o != null) {
+                owed = new Owed(o.chunks(), index * chunkBytes); // compared, and its differing blocks logged
+            }
         }
     }
 

@@ -42,7 +42,7 @@ class ResyncEngineFaultTest {
         AtomicInteger reads = new AtomicInteger();
         AtomicInteger failAt = new AtomicInteger(3);
         doAnswer(inv -> {
-            if (reads.incrementAndGet() == failAt.get()) {
+            if (reads.incrementAndGet() >= failAt.get() && failAt.get() > 0) { // failing from then on
                 throw new IOException("Input/output error");
             }
             ByteBuffer dst = inv.getArgument(1);
@@ -59,8 +59,9 @@ class ResyncEngineFaultTest {
                 awaitStatus(engine, s -> s.lastResult().startsWith("abandoned"));
                 assertTrue(engine.status().lastResult().contains("Input/output error"), engine.status().toString());
                 List<CaptureRecord> afterFailure = records(buffer);
-                assertEquals(1, afterFailure.size(), "a BEGIN and no END: " + afterFailure);
                 assertEquals(RecordKind.RESYNC_BEGIN, afterFailure.get(0).kind());
+                assertTrue(afterFailure.stream().allMatch(r -> r.kind() == RecordKind.RESYNC_BEGIN),
+                        "BEGINs (the engine retries what it still owes) and no END: " + afterFailure);
 
                 failAt.set(-1); // the disk reads again
                 engine.request(true, "again");
@@ -68,9 +69,53 @@ class ResyncEngineFaultTest {
                 List<CaptureRecord> all = records(buffer);
                 CaptureRecord end = all.get(all.size() - 1);
                 assertEquals(RecordKind.RESYNC_END, end.kind());
-                assertEquals(ResyncEpoch.parse(all.get(1).text()).id(), ResyncEpoch.parse(end.text()).id(),
-                        "the END closes the second epoch");
+                assertEquals(ResyncEpoch.parse(all.get(all.size() - 2).text()).id(), ResyncEpoch.parse(end.text()).id(),
+                        "the END closes the last epoch");
                 assertEquals(16, engine.status().chunksCompared(), "1 MiB in 64 KiB chunks");
+            } finally {
+                engine.close();
+            }
+        }
+    }
+
+    /**
+     * The same fault without a second request: the chunks the abandoned full epoch had not compared
+     * are back in the tracked set, and the next epoch, begun by the engine itself, resumes it and
+     * compares only those (a lost link cost a whole-volume epoch every time before).
+     */
+    @Test
+    void theNextEpochResumesTheAbandonedOneOverTheChunksItHadNotCompared() throws Exception {
+        SourceVolume disk = mock(SourceVolume.class);
+        when(disk.sizeBytes()).thenReturn(256L << 20); // 4096 chunks of 64 KiB: requests of 1024
+        AtomicInteger reads = new AtomicInteger();
+        AtomicInteger failAt = new AtomicInteger(1500); // inside the second request
+        doAnswer(inv -> {
+            if (reads.incrementAndGet() == failAt.get()) {
+                throw new IOException("Input/output error");
+            }
+            ByteBuffer dst = inv.getArgument(1);
+            dst.position(dst.limit());
+            return null;
+        }).when(disk).read(anyLong(), any(ByteBuffer.class));
+        when(disk.atQuiescentPoint(any())).thenAnswer(inv -> ((SourceVolume.Action<?>) inv.getArgument(0)).run());
+
+        try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
+            ResyncConfig fast = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofSeconds(5), Duration.ofMillis(20));
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), disk, fast);
+            try {
+                engine.request(true, "test");
+                awaitStatus(engine, s -> s.lastResult().startsWith("abandoned"));
+                long owed = buffer.changedChunks().count();
+                assertEquals(192, owed, "the 1 MiB chunks after the first request's 64 MiB, not the whole volume");
+                failAt.set(-1);
+                awaitStatus(engine, s -> s.epochsCompleted() == 1);
+                List<CaptureRecord> all = records(buffer);
+                ResyncEpoch first = ResyncEpoch.parse(all.get(0).text());
+                ResyncEpoch second = ResyncEpoch.parse(all.get(1).text());
+                assertTrue(first.full());
+                assertEquals(first.id(), second.resumes(), second.text());
+                assertEquals(3072, engine.status().chunksCompared(), "192 MiB in 64 KiB chunks: " + engine.status());
+                assertTrue(buffer.changedChunks().isEmpty());
             } finally {
                 engine.close();
             }

@@ -281,6 +281,42 @@ public final class ChangedChunks implements Closeable {
         }
     }
 
+    /**
+     * Puts back the chunks of {@code drained} (every chunk, when it is {@link Snapshot#all}) from
+     * byte {@code fromBytes} to {@code sizeBytes}: a resync epoch drained them and was abandoned
+     * before it compared them, and the next epoch resumes it over the set. One rewrite of the file,
+     * durable on return ({@link #mark}'s one write per bit would be millions for the rest of a
+     * large volume). {@link #sinceSequence} is unchanged: the chunks the abandoned epoch did compare
+     * were healed only on the replicas that took part in it.
+     */
+    public synchronized void restore(Snapshot drained, long fromBytes, long sizeBytes) throws IOException {
+        if (drained.chunkBytes() != chunkBytes) {
+            markAll(WholeVolumeCause.RANGE_UNKNOWN);
+            return;
+        }
+        if (all || fromBytes >= sizeBytes) {
+            return;
+        }
+        long limit = ((sizeBytes - 1) >>> chunkShift) + 1;
+        boolean added = false;
+        for (long i = drained.next(Math.max(0, fromBytes) >>> chunkShift, limit); i >= 0 && i < limit;
+                i = drained.next(i + 1, limit)) {
+            int w = (int) (i >>> 6);
+            if (w >= words.length) {
+                words = Arrays.copyOf(words, Math.max(w + 1, words.length * 2));
+            }
+            if ((words[w] & (1L << i)) == 0) {
+                words[w] |= 1L << i;
+                count++;
+                noteDuringCopy(i);
+                added = true;
+            }
+        }
+        if (added) {
+            rewrite();
+        }
+    }
+
     private void noteDuringCopy(long index) {
         if (markedDuringCopy != null) {
             int w = (int) (index >>> 6);
