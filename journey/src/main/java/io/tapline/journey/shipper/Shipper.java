@@ -124,6 +124,16 @@ public final class Shipper implements Closeable {
     private long sessions;
     /** How long the replayer may say nothing (it announced a heartbeat) before the session ends; 0: forever. */
     private final long silenceTimeoutNanos;
+    /**
+     * When the oldest record sent and not yet acknowledged began waiting, by the monotonic clock;
+     * every ACK that moves on starts it again. It runs on across sessions: a path that carries
+     * small packets but not large ones (an MTU mismatch) lets each new session's handshake and the
+     * replayer's heartbeats through, so sessions come up, die by the TCP timeout and come up again
+     * while not one batch arrives (probe AA D1: "connected" most of 75 s with nothing acknowledged).
+     */
+    private volatile long waitingSinceNanos;
+    /** Whether the stall now under way was logged (the shipper's thread). */
+    private boolean stallLogged;
 
     private Shipper(ShipperConfig config, RecordSource source, long silenceTimeoutNanos) {
         this.config = config;
@@ -207,11 +217,42 @@ public final class Shipper implements Closeable {
         return config;
     }
 
-    /** A snapshot of the link. */
+    /**
+     * A snapshot of the link. Connected means delivering: not while records sent have waited
+     * longer than {@link #stalledForNanos stall limit} for any acknowledgment, whatever sessions
+     * came up meanwhile ({@code lastError} then says so).
+     */
     public ShipperStatus status() {
         InetSocketAddress t = target;
-        return new ShipperStatus(cursorId, t == config.remote() ? remoteId : hostPort(t), connected, lastSent.get(),
-                lastAcked.get(), reconnects.get(), lastError, replica);
+        long stalled = connected ? stalledForNanos(System.nanoTime()) : 0;
+        return new ShipperStatus(cursorId, t == config.remote() ? remoteId : hostPort(t), connected && stalled == 0,
+                lastSent.get(), lastAcked.get(), reconnects.get(), stalled == 0 ? lastError : stallReason(stalled),
+                replica);
+    }
+
+    /**
+     * How long records sent have waited for an acknowledgment while that is longer than the stall
+     * limit, twice the silence timeout and at least 60 s: the oldest batch waiting is at the front
+     * of the stream, and a full batch (4 MiB) crosses a line of 0.6 Mbit/s within it; a replayer that
+     * applies acknowledges every group. 0 otherwise, and with the silence timeout off.
+     */
+    long stalledForNanos(long nowNanos) {
+        if (silenceTimeoutNanos <= 0 || lastSent.get() <= lastAcked.get()) {
+            return 0;
+        }
+        long waited = nowNanos - waitingSinceNanos;
+        return waited > Math.max(2 * silenceTimeoutNanos, minStallNanos) ? waited : 0;
+    }
+
+    /** {@code -Dtapline.ship.minStallMillis} (default 60000): the stall limit's floor, lower in tests. */
+    private final long minStallNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+            Long.getLong("tapline.ship.minStallMillis", 60_000));
+
+    private String stallReason(long stalledNanos) {
+        return "link stalled: no batch acknowledged for " + java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(stalledNanos)
+                + " s while seq " + (lastAcked.get() + 1) + ".." + lastSent.get() + " were sent (again after each of "
+                + reconnects.get() + " reconnections), although the replayer answers: the path may carry small packets"
+                + " but not large ones (an MTU mismatch: check the path's MTU), or the replayer is not applying";
     }
 
     /** The replica's state as last reported by the replayer; null until a session reported it. */
@@ -512,7 +553,7 @@ public final class Shipper implements Closeable {
             throw new LinkUnreachableException("connect " + hostPort(target) + ": timed out");
         }
         if (!connect.isSuccess()) {
-            throw new LinkUnreachableException("connect " + hostPort(target) + ": " + connect.cause().getMessage());
+            throw new LinkUnreachableException("connect " + hostPort(target) + ": " + connectFailure(connect.cause()));
         }
         s.attach(connect.channel());
         long upAtNanos = 0; // when the session came up (0: it never did), and what was acknowledged then
@@ -554,6 +595,22 @@ public final class Shipper implements Closeable {
                 backoff.reset();
             }
         }
+    }
+
+    /**
+     * Why a connection attempt failed, in words: Netty's exception for a route that is gone (a
+     * veth down, a namespace deleted) has no message, and status said "connect HOST:PORT: null"
+     * (probe AA D4).
+     */
+    static String connectFailure(Throwable cause) {
+        String message = cause.getMessage();
+        if (message != null && !message.isBlank() && !message.startsWith("null")) {
+            return message;
+        }
+        String kind = cause.getClass().getSimpleName();
+        return kind.contains("NoRouteToHost") ? "no route to host"
+                : "no answer (" + kind + (cause.getCause() != null ? ": " + connectFailure(cause.getCause()) : "")
+                + "): the address is unreachable from here";
     }
 
     /** Applies the resume rule; returns the sequence to resume after, or -1 when nothing may be shipped. */
@@ -679,6 +736,7 @@ public final class Shipper implements Closeable {
                     announceNewerGeneration(s);
                     headSentNanos = System.nanoTime();
                 }
+                noteStall();
                 String unanswered = s.unanswered(System.nanoTime(), silenceTimeoutNanos);
                 if (unanswered != null) {
                     s.fail(unanswered); // a link failure: the status says why, and the shipper reconnects
@@ -749,6 +807,9 @@ public final class Shipper implements Closeable {
                 s.send(batch);
                 meanWireBatchBytes = meanWireBatchBytes == 0 ? batch.bodyBytes()
                         : meanWireBatchBytes * 0.9 + batch.bodyBytes() * 0.1;
+                if (lastAcked.get() >= lastSent.get()) {
+                    waitingSinceNanos = System.nanoTime(); // the first record waiting since all were acknowledged
+                }
                 lastSent.set(batch.lastSequence());
                 log.trace("sent batch={} seq={}..{} records={} bytes={}", batch.batchId(), batch.firstSequence(),
                         batch.lastSequence(), batch.recordCount(), batch.bodyBytes());
@@ -794,6 +855,21 @@ public final class Shipper implements Closeable {
                 lastCompression.toString());
     }
 
+    /** Logs a stall once when it begins and once when it ends, and has the status files written then. */
+    private void noteStall() {
+        long stalled = stalledForNanos(System.nanoTime());
+        if (stalled > 0 && !stallLogged) {
+            stallLogged = true;
+            log.warn("volume={} remote={} {}", config.volumeId(), remoteId, stallReason(stalled));
+            onChange.run();
+        } else if (stalled == 0 && stallLogged) {
+            stallLogged = false;
+            log.info("volume={} remote={} link delivers again: acknowledged seq {}", config.volumeId(), remoteId,
+                    lastAcked.get());
+            onChange.run();
+        }
+    }
+
     private io.tapline.journey.CompressionChoice chooseCompression(LinkSession s) {
         io.tapline.journey.CompressionChoice choice = compression.choose(s.ackedWireBytes(), System.nanoTime());
         lastLineRate = compression.lastRate();
@@ -807,6 +883,9 @@ public final class Shipper implements Closeable {
 
     /** On the event loop: a verified ACK (the replayer applied it durably); the cursor file follows on the ACK thread. */
     private void acked(long sessionNumber, long lastApplied) {
+        if (lastApplied > lastAcked.get()) {
+            waitingSinceNanos = System.nanoTime(); // progress: what still waits waits from now
+        }
         lastAcked.set(lastApplied);
         ackRecorder.acked(sessionNumber, lastApplied);
     }

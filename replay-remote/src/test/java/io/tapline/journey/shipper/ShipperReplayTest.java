@@ -264,6 +264,30 @@ class ShipperReplayTest {
         }
     }
 
+    /**
+     * A replayer whose heartbeats keep coming while not one batch reaches it (a path that carries
+     * small packets but not large ones: an MTU mismatch) is shown stalled, not connected, once the
+     * records sent waited past the stall limit for an acknowledgment (probe AA D1: "connected" for
+     * most of 75 s with nothing acknowledged).
+     */
+    @Test
+    void aLinkWhoseBatchesAreNeverAcknowledgedWhileTheReplayerAnswersIsShownStalled() throws Exception {
+        System.setProperty("tapline.ship.minStallMillis", "1000");
+        try (SilentReplayer heartbeats = new SilentReplayer(100, false, true)) {
+            shipper = Shipper.start(config(heartbeats.address()), log, Duration.ofMillis(300).toNanos());
+            await("welcomed", () -> shipper.status().connected());
+            appendRandom(20);
+            await("stalled", () -> !shipper.status().connected());
+            ShipperStatus st = shipper.status();
+            assertTrue(st.lastError().startsWith("link stalled: no batch acknowledged for "), st.lastError());
+            assertTrue(st.lastError().contains("the path may carry small packets but not large ones"), st.lastError());
+            assertEquals(0, st.lastAckedSequence());
+            assertEquals(1, heartbeats.sessions(), "the session itself stays up: its heartbeats come");
+        } finally {
+            System.clearProperty("tapline.ship.minStallMillis");
+        }
+    }
+
     /** A replayer that answers keeps its session with a silence timeout shorter than the run. */
     @Test
     void answeringReplayerKeepsItsSessionWithASilenceTimeout() throws Exception {
@@ -289,6 +313,7 @@ class ShipperReplayTest {
 
         private final long heartbeatMillis;
         private final boolean dropAfterWelcome;
+        private final boolean keepReporting;
 
         SilentReplayer(long heartbeatMillis) throws IOException {
             this(heartbeatMillis, false);
@@ -296,8 +321,14 @@ class ShipperReplayTest {
 
         /** With {@code dropAfterWelcome}, each session is closed right after its WELCOME and report. */
         SilentReplayer(long heartbeatMillis, boolean dropAfterWelcome) throws IOException {
+            this(heartbeatMillis, dropAfterWelcome, false);
+        }
+
+        /** With {@code keepReporting}, the report is sent again every heartbeat (never an ACK). */
+        SilentReplayer(long heartbeatMillis, boolean dropAfterWelcome, boolean keepReporting) throws IOException {
             this.heartbeatMillis = heartbeatMillis;
             this.dropAfterWelcome = dropAfterWelcome;
+            this.keepReporting = keepReporting;
             Thread t = new Thread(this::accept, "silent-replayer");
             t.setDaemon(true);
             t.start();
@@ -344,6 +375,25 @@ class ShipperReplayTest {
                 if (dropAfterWelcome) {
                     s.close();
                     return;
+                }
+                if (keepReporting) {
+                    Thread reporter = new Thread(() -> {
+                        try {
+                            while (!s.isClosed()) {
+                                LockSupport.parkNanos(heartbeatMillis * 1_000_000L);
+                                synchronized (out) {
+                                    out.writeInt(1 + report.length);
+                                    out.writeByte(10);
+                                    out.write(report);
+                                    out.flush();
+                                }
+                            }
+                        } catch (IOException gone) {
+                            // the source closed the session
+                        }
+                    }, "silent-replayer-heartbeat");
+                    reporter.setDaemon(true);
+                    reporter.start();
                 }
                 in.transferTo(java.io.OutputStream.nullOutputStream());
             } catch (IOException gone) {
