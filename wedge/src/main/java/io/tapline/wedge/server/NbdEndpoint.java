@@ -110,6 +110,9 @@ public final class NbdEndpoint implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, 128)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
+                // A client's FIN ends its requests, not the connection: the ones accepted are answered
+                // first (NbdTransmissionHandler; during negotiation the connection closes at once).
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 // Replies queued for a socket beyond this stop the connection reading requests
                 // (NbdTransmissionHandler): one largest READ reply fits, a client that does not take
                 // its replies cannot pile up more.

@@ -54,6 +54,17 @@ final class NbdNegotiationHandler extends SimpleChannelInboundHandler<NbdHandsha
         ctx.fireChannelActive();
     }
 
+    /** A client that closed its side while negotiating: its replies so far are flushed, then the connection closes. */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+            log.debug("client closed its side during the handshake conn={}", conn);
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+        } else {
+            super.userEventTriggered(ctx, evt);
+        }
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, NbdHandshakeRequest msg) {
         if (msg instanceof NbdHandshakeRequest.ClientFlags flags) {

@@ -394,6 +394,17 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt == NbdRequestDecoder.ROOM_FOUND) {
             resumeOrHoldReading();
+        } else if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+            // The client closed its side (libnbd sends NBD_CMD_DISC, then shuts its socket for
+            // writing): no more requests come, and every one accepted is still answered before the
+            // connection closes, as for DISC (proto.md). The channel was closed at once before, and
+            // up to 180 of 200 written-and-applied requests were never answered (probe AB D1).
+            submitPending();
+            if (!disconnecting) {
+                disconnecting = true;
+                log.debug("client closed its side conn={} export={} inFlight={}", conn, export.name, inFlight);
+            }
+            closeIfDone();
         } else {
             super.userEventTriggered(ctx, evt);
         }

@@ -125,6 +125,43 @@ class NbdEndpointTest {
         }
     }
 
+    /**
+     * libnbd's disconnect: requests, NBD_CMD_DISC, then the socket shut for writing. Every request
+     * accepted is answered before the connection closes (proto.md: the server MUST handle all
+     * outstanding requests); the wedge closed at the client's FIN and left most unanswered,
+     * though written (probe AB D1: 180 of 200).
+     */
+    @Test
+    void aClientThatSendsDiscAndShutsItsSideGetsEveryReplyBeforeTheClose() throws IOException {
+        int writes = 200;
+        try (WedgeServer ignored = wedge("vol1");
+                RawNbdClient c = RawNbdClient.connected(endpoint.boundAddress(), "vol1")) {
+            byte[] block = new byte[4096];
+            for (int i = 0; i < writes; i++) {
+                java.util.Arrays.fill(block, (byte) i);
+                c.request(0, 1, i, (long) i * 4096 % SIZE, block.length, block);
+            }
+            c.request(0, 2, writes, 0, 0, null); // DISC
+            c.socket.shutdownOutput();
+            java.util.Set<Long> answered = new java.util.HashSet<>();
+            for (int i = 0; i < writes; i++) {
+                RawNbdClient.Reply r = c.readReply(0, null);
+                assertEquals(0, r.error(), "reply " + i);
+                answered.add(r.cookie());
+            }
+            assertEquals(writes, answered.size());
+            assertTrue(c.closedByServer(), "closed once every request was answered");
+        }
+    }
+
+    @Test
+    void aClientThatShutsItsSideWhileNegotiatingIsClosed() throws IOException {
+        try (RawNbdClient c = client()) {
+            c.socket.shutdownOutput();
+            assertTrue(c.closedByServer());
+        }
+    }
+
     @Test
     void replacingAStandbyExportClosesItsConnections() throws IOException {
         endpoint.serveStandby("vol1", SIZE, "first");
