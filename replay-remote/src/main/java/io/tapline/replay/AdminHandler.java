@@ -43,6 +43,13 @@ final class AdminHandler {
             return;
         }
         VolumeHost h = hosts.apply(req.volumeId());
+        if (req.action() == AdminRequest.ROLLBACK && h.adminBusy()) {
+            // Refused now, not after the running operation: its target check would queue behind it on
+            // the volume's thread, and then run a second rollback over the first one's result (both
+            // said "rolled back", the first one's message already false: probe AB D2).
+            done(false, 0, busy(req));
+            return;
+        }
         if (req.action() == AdminRequest.ROLLBACK) {
             // A target that cannot be reached (an unknown mark, a sequence outside the window) is
             // refused before the source's session is ended for it: a refused rollback interrupts
@@ -72,7 +79,7 @@ final class AdminHandler {
         boolean exclusive = req.action() != AdminRequest.RESUME;
         boolean sessionLive = h.sessionLive();
         if (exclusive && !h.beginAdmin(pauseReason(req))) {
-            done(false, 0, "volume busy: another administrator's operation on volume " + req.volumeId() + " is running");
+            done(false, 0, busy(req));
             return;
         }
         log.info("admin request volume={} actor={} conn={} {}", req.volumeId(), req.actor(), channel.remoteAddress(),
@@ -126,6 +133,10 @@ final class AdminHandler {
                 }
             }
         });
+    }
+
+    private static String busy(AdminRequest req) {
+        return "volume busy: another administrator's operation on volume " + req.volumeId() + " is running";
     }
 
     private static String pauseReason(AdminRequest req) {
