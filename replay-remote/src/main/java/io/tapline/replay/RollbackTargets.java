@@ -60,9 +60,11 @@ public final class RollbackTargets {
                 yield seq >= undo.newestSequence() ? lastApplied : seq;
             }
             case AdminRequest.TO_MARK -> marks.find(markName).map(MarkIndex.Mark::sequence).orElseThrow(
-                    () -> new RefusedException("no mark " + markName + " on volume " + volumeId + " (known: "
-                            + marks.marks().stream().map(MarkIndex.Mark::name).collect(Collectors.joining(", "))
-                            + ")"));
+                    () -> new RefusedException("no mark " + markName + " on volume " + volumeId + " at or before its seq "
+                            + lastApplied + " (known: " + marks.marks().stream().map(MarkIndex.Mark::name).distinct()
+                            .collect(Collectors.joining(", ")) + "); a mark set after seq " + lastApplied + " is not"
+                            + " known here: a rollback to before it dropped it (it comes back when the source sends it"
+                            + " again after tapline resume), or it has not arrived yet"));
             default -> throw new RefusedException("targetKind: " + targetKind + " (expected: 1..3)");
         };
     }

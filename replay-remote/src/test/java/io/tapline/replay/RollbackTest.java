@@ -152,7 +152,8 @@ class RollbackTest {
             assertArrayEquals(reference(records, 150), replica());
             RefusedException e = assertThrows(RefusedException.class,
                     () -> v.resolveTarget(AdminRequest.TO_MARK, 0, "m200"));
-            assertTrue(e.getMessage().contains("no mark m200"), e.getMessage());
+            assertTrue(e.getMessage().contains("no mark m200 on volume vol1 at or before its seq 150"), e.getMessage());
+            assertTrue(e.getMessage().contains("a rollback to before it dropped it"), e.getMessage());
             e = assertThrows(RefusedException.class, () -> v.resolveTarget(AdminRequest.TO_SEQUENCE, 151, ""));
             assertTrue(e.getMessage().contains("expected: 0..150"), e.getMessage());
             // To where it is: no byte changes, but replication pauses, so the audit log says who did it.
