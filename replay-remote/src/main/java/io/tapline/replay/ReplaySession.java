@@ -582,8 +582,9 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent tls && !tls.isSuccess()) {
             onRefusedPeer.run();
-            log.warn("peer refused conn={} reason=tls handshake failed: {}", ctx.channel().remoteAddress(),
-                    tlsFailure(tls.cause()));
+            log.warn("peer refused conn={} reason=tls handshake failed: {} (a certificate or protocol refused, or the"
+                    + " connection cut or stalled mid-handshake: with good certificates, look at the network path)",
+                    ctx.channel().remoteAddress(), tlsFailure(tls.cause()));
             super.userEventTriggered(ctx, evt);
             return;
         }

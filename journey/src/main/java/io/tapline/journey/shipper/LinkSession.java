@@ -284,6 +284,13 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         fail(String.valueOf(cause.getMessage() == null ? cause : cause.getMessage()));
     }
 
+    /** Whether the channel has a TLS handler whose handshake has not completed (probe AA D3: it said "no WELCOME"). */
+    private boolean tlsHandshakePending() {
+        Channel c = channel;
+        io.netty.handler.ssl.SslHandler tls = c == null ? null : c.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        return tls != null && !tls.handshakeFuture().isSuccess();
+    }
+
     /** Waits for WELCOME; returns the replayer's last applied sequence. */
     long awaitWelcome(long timeoutMillis) throws IOException, InterruptedException {
         try {
@@ -294,7 +301,10 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
             }
             throw new IOException(String.valueOf(result));
         } catch (TimeoutException e) {
-            String why = "handshake: no WELCOME within " + timeoutMillis + " ms (a replayer opening a volume with a long"
+            String why = tlsHandshakePending()
+                    ? "handshake: the TLS handshake did not complete within " + timeoutMillis + " ms (the path drops"
+                    + " or stalls its packets, e.g. large ones, or the replayer is hung)"
+                    : "handshake: no WELCOME within " + timeoutMillis + " ms (a replayer opening a volume with a long"
                     + " audit log checks its whole chain first; else it is hung or gone)";
             fail(why);
             throw new IOException(why, e);
