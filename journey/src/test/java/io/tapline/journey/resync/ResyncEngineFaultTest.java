@@ -37,19 +37,8 @@ class ResyncEngineFaultTest {
 
     @Test
     void eioDuringAComparisonAbandonsTheEpochWithoutAnEndAndTheNextOneCompletes() throws Exception {
-        SourceVolume disk = mock(SourceVolume.class);
-        when(disk.sizeBytes()).thenReturn(1L << 20);
-        AtomicInteger reads = new AtomicInteger();
         AtomicInteger failAt = new AtomicInteger(3);
-        doAnswer(inv -> {
-            if (reads.incrementAndGet() >= failAt.get() && failAt.get() > 0) { // failing from then on
-                throw new IOException("Input/output error");
-            }
-            ByteBuffer dst = inv.getArgument(1);
-            dst.position(dst.limit());
-            return null;
-        }).when(disk).read(anyLong(), any(ByteBuffer.class));
-        when(disk.atQuiescentPoint(any())).thenAnswer(inv -> ((SourceVolume.Action<?>) inv.getArgument(0)).run());
+        SourceVolume disk = disk(1L << 20, read -> failAt.get() > 0 && read >= failAt.get()); // failing from then on
 
         try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
             ResyncConfig fast = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofSeconds(5), Duration.ofMillis(20));
@@ -85,26 +74,16 @@ class ResyncEngineFaultTest {
      */
     @Test
     void theNextEpochResumesTheAbandonedOneOverTheChunksItHadNotCompared() throws Exception {
-        SourceVolume disk = mock(SourceVolume.class);
-        when(disk.sizeBytes()).thenReturn(256L << 20); // 4096 chunks of 64 KiB: requests of 1024
-        AtomicInteger reads = new AtomicInteger();
         AtomicInteger failAt = new AtomicInteger(1500); // inside the second request
-        doAnswer(inv -> {
-            if (reads.incrementAndGet() == failAt.get()) {
-                throw new IOException("Input/output error");
-            }
-            ByteBuffer dst = inv.getArgument(1);
-            dst.position(dst.limit());
-            return null;
-        }).when(disk).read(anyLong(), any(ByteBuffer.class));
-        when(disk.atQuiescentPoint(any())).thenAnswer(inv -> ((SourceVolume.Action<?>) inv.getArgument(0)).run());
+        // 4096 chunks of 64 KiB: requests of 1024
+        SourceVolume disk = disk(256L << 20, read -> read == failAt.get());
 
         try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
             ResyncConfig fast = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofSeconds(5), Duration.ofMillis(20));
             ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), disk, fast);
             try {
                 engine.request(true, "test");
-                awaitStatus(engine, s -> s.lastResult().startsWith("abandoned"));
+                awaitStatus(engine, s -> s.lastResult().contains("the next epoch resumes it"));
                 long owed = buffer.changedChunks().count();
                 assertEquals(192, owed, "the 1 MiB chunks after the first request's 64 MiB, not the whole volume");
                 failAt.set(-1);
@@ -120,6 +99,23 @@ class ResyncEngineFaultTest {
                 engine.close();
             }
         }
+    }
+
+    /** A source disk of {@code size} whose read number N (from 1) fails with EIO when {@code fails} says so. */
+    private static SourceVolume disk(long size, java.util.function.IntPredicate fails) throws Exception {
+        SourceVolume disk = mock(SourceVolume.class);
+        when(disk.sizeBytes()).thenReturn(size);
+        AtomicInteger reads = new AtomicInteger();
+        doAnswer(inv -> {
+            if (fails.test(reads.incrementAndGet())) {
+                throw new IOException("Input/output error");
+            }
+            ByteBuffer dst = inv.getArgument(1);
+            dst.position(dst.limit());
+            return null;
+        }).when(disk).read(anyLong(), any(ByteBuffer.class));
+        when(disk.atQuiescentPoint(any())).thenAnswer(inv -> ((SourceVolume.Action<?>) inv.getArgument(0)).run());
+        return disk;
     }
 
     /** Polls the engine's status until {@code done} holds, failing after 20 s (the tests of this package share it). */
