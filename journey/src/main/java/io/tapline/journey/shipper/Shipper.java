@@ -132,6 +132,14 @@ public final class Shipper implements Closeable {
      * while not one batch arrives (probe AA D1: "connected" most of 75 s with nothing acknowledged).
      */
     private volatile long waitingSinceNanos;
+    /**
+     * Time records waited in earlier sessions with no ACK moving on: only time with a session up
+     * counts, so that an outage (shown as disconnected) does not read as a stall the moment the link
+     * returns.
+     */
+    private volatile long stallCarriedNanos;
+    /** When the current session came up, by the monotonic clock. */
+    private volatile long sessionUpNanos;
     /** Whether the stall now under way was logged (the shipper's thread). */
     private boolean stallLogged;
 
@@ -231,7 +239,8 @@ public final class Shipper implements Closeable {
     }
 
     /**
-     * How long records sent have waited for an acknowledgment while that is longer than the stall
+     * How long records sent have waited for an acknowledgment, with a session up (this one's and
+     * earlier ones' time since the last ACK that moved on), while that is longer than the stall
      * limit, twice the silence timeout and at least 60 s: the oldest batch waiting is at the front
      * of the stream, and a full batch (4 MiB) crosses a line of 0.6 Mbit/s within it; a replayer that
      * applies acknowledges every group. 0 otherwise, and with the silence timeout off.
@@ -240,7 +249,7 @@ public final class Shipper implements Closeable {
         if (silenceTimeoutNanos <= 0 || lastSent.get() <= lastAcked.get()) {
             return 0;
         }
-        long waited = nowNanos - waitingSinceNanos;
+        long waited = stallCarriedNanos + (connected ? nowNanos - Math.max(waitingSinceNanos, sessionUpNanos) : 0);
         return waited > Math.max(2 * silenceTimeoutNanos, minStallNanos) ? waited : 0;
     }
 
@@ -565,14 +574,20 @@ public final class Shipper implements Closeable {
                     generation));
             long lastApplied = s.awaitWelcome(config.handshakeTimeout().toMillis());
             announcedGeneration = generation;
+            long ackedBeforeResume = lastAcked.get();
             long resumeAfter = resumePoint(s, lastApplied);
             if (resumeAfter < 0) {
                 return s.failureReason();
             }
+            upAtNanos = System.nanoTime();
+            sessionUpNanos = upAtNanos;
+            if (lastAcked.get() > ackedBeforeResume) { // the replayer applied more than it had acknowledged
+                waitingSinceNanos = upAtNanos;
+                stallCarriedNanos = 0;
+            }
             connected = true;
             lastError = "";
             onChange.run();
-            upAtNanos = System.nanoTime();
             ackedAtUp = lastAcked.get();
             lastLoggedError = null;
             log.info("link up volume={} remote={} replayerLastApplied={} resumeAt={}", config.volumeId(), remoteId,
@@ -584,6 +599,9 @@ public final class Shipper implements Closeable {
         } finally {
             if (connected) {
                 downSinceNanos = System.nanoTime();
+                if (lastSent.get() > lastAcked.get()) { // what this session waited without an ACK moving on
+                    stallCarriedNanos += downSinceNanos - Math.max(waitingSinceNanos, sessionUpNanos);
+                }
             }
             connected = false;
             s.fail("session ended");
@@ -809,6 +827,7 @@ public final class Shipper implements Closeable {
                         : meanWireBatchBytes * 0.9 + batch.bodyBytes() * 0.1;
                 if (lastAcked.get() >= lastSent.get()) {
                     waitingSinceNanos = System.nanoTime(); // the first record waiting since all were acknowledged
+                    stallCarriedNanos = 0;
                 }
                 lastSent.set(batch.lastSequence());
                 log.trace("sent batch={} seq={}..{} records={} bytes={}", batch.batchId(), batch.firstSequence(),
@@ -885,6 +904,7 @@ public final class Shipper implements Closeable {
     private void acked(long sessionNumber, long lastApplied) {
         if (lastApplied > lastAcked.get()) {
             waitingSinceNanos = System.nanoTime(); // progress: what still waits waits from now
+            stallCarriedNanos = 0;
         }
         lastAcked.set(lastApplied);
         ackRecorder.acked(sessionNumber, lastApplied);
