@@ -138,6 +138,8 @@ public final class Shipper implements Closeable {
      * returns.
      */
     private volatile long stallCarriedNanos;
+    /** {@link #reconnects} when the stall clock last started: the stall's text counts only its own. */
+    private volatile long reconnectsAtWait;
     /** When the current session came up, by the monotonic clock. */
     private volatile long sessionUpNanos;
     /** Whether the stall now under way was logged (the shipper's thread). */
@@ -242,7 +244,7 @@ public final class Shipper implements Closeable {
      * How long records sent have waited for an acknowledgment, with a session up (this one's and
      * earlier ones' time since the last ACK that moved on), while that is longer than the stall
      * limit, twice the silence timeout and at least 60 s: the oldest batch waiting is at the front
-     * of the stream, and a full batch (4 MiB) crosses a line of 0.6 Mbit/s within it; a replayer that
+     * of the stream, and a full batch (4 MiB) crosses a line of 0.7 Mbit/s within it; a replayer that
      * applies acknowledges every group. 0 otherwise, and with the silence timeout off.
      */
     long stalledForNanos(long nowNanos) {
@@ -260,7 +262,8 @@ public final class Shipper implements Closeable {
     private String stallReason(long stalledNanos) {
         return "link stalled: no batch acknowledged for " + java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(stalledNanos)
                 + " s while seq " + (lastAcked.get() + 1) + ".." + lastSent.get() + " were sent (again after each of "
-                + reconnects.get() + " reconnections), although the replayer answers: the path may carry small packets"
+                + (reconnects.get() - reconnectsAtWait) + " reconnections since), although the replayer answers: the path"
+                + " may carry small packets"
                 + " but not large ones (an MTU mismatch: check the path's MTU), or the replayer is not applying";
     }
 
@@ -584,6 +587,7 @@ public final class Shipper implements Closeable {
             if (lastAcked.get() > ackedBeforeResume) { // the replayer applied more than it had acknowledged
                 waitingSinceNanos = upAtNanos;
                 stallCarriedNanos = 0;
+                reconnectsAtWait = reconnects.get();
             }
             connected = true;
             lastError = "";
@@ -828,6 +832,7 @@ public final class Shipper implements Closeable {
                 if (lastAcked.get() >= lastSent.get()) {
                     waitingSinceNanos = System.nanoTime(); // the first record waiting since all were acknowledged
                     stallCarriedNanos = 0;
+                    reconnectsAtWait = reconnects.get();
                 }
                 lastSent.set(batch.lastSequence());
                 log.trace("sent batch={} seq={}..{} records={} bytes={}", batch.batchId(), batch.firstSequence(),
@@ -905,6 +910,7 @@ public final class Shipper implements Closeable {
         if (lastApplied > lastAcked.get()) {
             waitingSinceNanos = System.nanoTime(); // progress: what still waits waits from now
             stallCarriedNanos = 0;
+            reconnectsAtWait = reconnects.get();
         }
         lastAcked.set(lastApplied);
         ackRecorder.acked(sessionNumber, lastApplied);

@@ -281,6 +281,7 @@ class ShipperReplayTest {
             ShipperStatus st = shipper.status();
             assertTrue(st.lastError().startsWith("link stalled: no batch acknowledged for "), st.lastError());
             assertTrue(st.lastError().contains("the path may carry small packets but not large ones"), st.lastError());
+            assertTrue(st.lastError().contains("(again after each of 0 reconnections since)"), st.lastError());
             assertEquals(0, st.lastAckedSequence());
             assertEquals(1, heartbeats.sessions(), "the session itself stays up: its heartbeats come");
         } finally {
