@@ -98,14 +98,12 @@ public record ResyncEpoch(long id, boolean full, String reason, long copiedSince
             if (copiedSince < NOT_A_COPY) {
                 throw new RecordFormatException("resync copy-since: " + copiedSince + " (expected: >= 0)");
             }
-            if (resumes != 0 && (full || copiedSince >= 0)) {
-                throw new RecordFormatException("resync resumes=" + Long.toHexString(resumes)
-                        + " (expected: only in a comparing epoch of tracked chunks)");
-            }
             return new ResyncEpoch(id, full, reason, copiedSince, resumes);
         } catch (NumberFormatException e) {
             throw new RecordFormatException("resync id, copy-since or resumes: \"" + head.strip()
                     + "\" (expected: <hex id> full|chunks [copy-since=<decimal>] [resumes=<hex id>])");
+        } catch (IllegalArgumentException e) { // the record's own rule: resumes only in a comparing epoch of chunks
+            throw new RecordFormatException("resync " + e.getMessage());
         }
     }
 }

@@ -361,7 +361,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             if (o != null) {
                 set.restore(o.chunks(), o.fromBytes(), volume.sizeBytes());
             } else if (abandoned.full()) {
-                set.restore(new ChangedChunks.Snapshot(set.chunkBytes(), true, new long[0]), 0, volume.sizeBytes());
+                set.restore(ChangedChunks.Snapshot.all(set.chunkBytes()), 0, volume.sizeBytes());
             }
             abandonedEpoch = abandoned.id();
             lastResult += "; the next epoch resumes it (" + set.describe() + " tracked)";
@@ -606,7 +606,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         }
         boolean full = scope.full() || tracked.all();
         if (frozen == null && !copy) {
-            owed = new Owed(full ? new ChangedChunks.Snapshot(tracked.chunkBytes(), true, new long[0]) : tracked, 0);
+            owed = new Owed(full ? ChangedChunks.Snapshot.all(tracked.chunkBytes()) : tracked, 0);
         }
         cycleChunks = tracked;
         compareAll(source, full, copy, tracked, begin, id, writer);
@@ -616,7 +616,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 + writer.digestText(), copiedSince).payload());
         buffer.sync();
         if (copy) {
-            buffer.changedChunks().copied(full ? new ChangedChunks.Snapshot(tracked.chunkBytes(), true, new long[0])
+            buffer.changedChunks().copied(full ? ChangedChunks.Snapshot.all(tracked.chunkBytes())
                     : tracked, begin);
         }
         lastEpoch = id;

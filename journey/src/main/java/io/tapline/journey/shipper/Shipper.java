@@ -124,24 +124,8 @@ public final class Shipper implements Closeable {
     private long sessions;
     /** How long the replayer may say nothing (it announced a heartbeat) before the session ends; 0: forever. */
     private final long silenceTimeoutNanos;
-    /**
-     * When the oldest record sent and not yet acknowledged began waiting, by the monotonic clock;
-     * every ACK that moves on starts it again. It runs on across sessions: a path that carries
-     * small packets but not large ones (an MTU mismatch) lets each new session's handshake and the
-     * replayer's heartbeats through, so sessions come up, die by the TCP timeout and come up again
-     * while not one batch arrives (probe AA D1: "connected" most of 75 s with nothing acknowledged).
-     */
-    private volatile long waitingSinceNanos;
-    /**
-     * Time records waited in earlier sessions with no ACK moving on: only time with a session up
-     * counts, so that an outage (shown as disconnected) does not read as a stall the moment the link
-     * returns.
-     */
-    private volatile long stallCarriedNanos;
-    /** {@link #reconnects} when the stall clock last started: the stall's text counts only its own. */
-    private volatile long reconnectsAtWait;
-    /** When the current session came up, by the monotonic clock. */
-    private volatile long sessionUpNanos;
+    /** How long sent records have waited for an ACK with a session up ({@link #stalledForNanos}). */
+    private final StallClock stall = new StallClock();
     /** Whether the stall now under way was logged (the shipper's thread). */
     private boolean stallLogged;
 
@@ -251,7 +235,7 @@ public final class Shipper implements Closeable {
         if (silenceTimeoutNanos <= 0 || lastSent.get() <= lastAcked.get()) {
             return 0;
         }
-        long waited = stallCarriedNanos + (connected ? nowNanos - Math.max(waitingSinceNanos, sessionUpNanos) : 0);
+        long waited = stall.waitedNanos(nowNanos, connected);
         return waited > Math.max(2 * silenceTimeoutNanos, minStallNanos) ? waited : 0;
     }
 
@@ -260,11 +244,12 @@ public final class Shipper implements Closeable {
             Long.getLong("tapline.ship.minStallMillis", 60_000));
 
     private String stallReason(long stalledNanos) {
-        return "link stalled: no batch acknowledged for " + java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(stalledNanos)
-                + " s while seq " + (lastAcked.get() + 1) + ".." + lastSent.get() + " were sent (again after each of "
-                + (reconnects.get() - reconnectsAtWait) + " reconnections since), although the replayer answers: the path"
-                + " may carry small packets"
-                + " but not large ones (an MTU mismatch: check the path's MTU), or the replayer is not applying";
+        return "link stalled: no batch acknowledged for "
+                + java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(stalledNanos) + " s while seq "
+                + (lastAcked.get() + 1) + ".." + lastSent.get() + " were sent (again after each of "
+                + stall.reconnectsSince(reconnects.get()) + " reconnections since), although the replayer answers:"
+                + " the path may carry small packets but not large ones (an MTU mismatch: check the path's MTU),"
+                + " or the replayer is not applying";
     }
 
     /** The replica's state as last reported by the replayer; null until a session reported it. */
@@ -583,11 +568,9 @@ public final class Shipper implements Closeable {
                 return s.failureReason();
             }
             upAtNanos = System.nanoTime();
-            sessionUpNanos = upAtNanos;
+            stall.sessionUp(upAtNanos);
             if (lastAcked.get() > ackedBeforeResume) { // the replayer applied more than it had acknowledged
-                waitingSinceNanos = upAtNanos;
-                stallCarriedNanos = 0;
-                reconnectsAtWait = reconnects.get();
+                stall.restart(upAtNanos, reconnects.get());
             }
             connected = true;
             lastError = "";
@@ -603,9 +586,7 @@ public final class Shipper implements Closeable {
         } finally {
             if (connected) {
                 downSinceNanos = System.nanoTime();
-                if (lastSent.get() > lastAcked.get()) { // what this session waited without an ACK moving on
-                    stallCarriedNanos += downSinceNanos - Math.max(waitingSinceNanos, sessionUpNanos);
-                }
+                stall.sessionDown(downSinceNanos, lastSent.get() > lastAcked.get());
             }
             connected = false;
             s.fail("session ended");
@@ -830,9 +811,7 @@ public final class Shipper implements Closeable {
                 meanWireBatchBytes = meanWireBatchBytes == 0 ? batch.bodyBytes()
                         : meanWireBatchBytes * 0.9 + batch.bodyBytes() * 0.1;
                 if (lastAcked.get() >= lastSent.get()) {
-                    waitingSinceNanos = System.nanoTime(); // the first record waiting since all were acknowledged
-                    stallCarriedNanos = 0;
-                    reconnectsAtWait = reconnects.get();
+                    stall.restart(System.nanoTime(), reconnects.get()); // the first waiting since all were acknowledged
                 }
                 lastSent.set(batch.lastSequence());
                 log.trace("sent batch={} seq={}..{} records={} bytes={}", batch.batchId(), batch.firstSequence(),
@@ -908,9 +887,7 @@ public final class Shipper implements Closeable {
     /** On the event loop: a verified ACK (the replayer applied it durably); the cursor file follows on the ACK thread. */
     private void acked(long sessionNumber, long lastApplied) {
         if (lastApplied > lastAcked.get()) {
-            waitingSinceNanos = System.nanoTime(); // progress: what still waits waits from now
-            stallCarriedNanos = 0;
-            reconnectsAtWait = reconnects.get();
+            stall.restart(System.nanoTime(), reconnects.get()); // progress: what still waits waits from now
         }
         lastAcked.set(lastApplied);
         ackRecorder.acked(sessionNumber, lastApplied);

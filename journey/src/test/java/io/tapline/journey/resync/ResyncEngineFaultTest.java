@@ -32,6 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
  * again, must complete.
  */
 class ResyncEngineFaultTest {
+    /** 64 KiB chunks, 4 KiB blocks, no rate limit, polled every 20 ms. */
+    private static final ResyncConfig FAST = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofSeconds(5),
+            Duration.ofMillis(20));
+
     @TempDir
     Path dir;
 
@@ -41,8 +45,7 @@ class ResyncEngineFaultTest {
         SourceVolume disk = disk(1L << 20, read -> failAt.get() > 0 && read >= failAt.get()); // failing from then on
 
         try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
-            ResyncConfig fast = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofSeconds(5), Duration.ofMillis(20));
-            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), disk, fast);
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), disk, FAST);
             try {
                 engine.request(true, "test");
                 awaitStatus(engine, s -> s.lastResult().startsWith("abandoned"));
@@ -79,8 +82,7 @@ class ResyncEngineFaultTest {
         SourceVolume disk = disk(256L << 20, read -> read == failAt.get());
 
         try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
-            ResyncConfig fast = new ResyncConfig(64 << 10, 4 << 10, 0, Duration.ofSeconds(5), Duration.ofMillis(20));
-            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), disk, fast);
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), disk, FAST);
             try {
                 engine.request(true, "test");
                 awaitStatus(engine, s -> s.lastResult().contains("the next epoch resumes it"));

@@ -144,6 +144,11 @@ public final class ChangedChunks implements Closeable {
 
     /** A snapshot of the set taken by {@link #drain}. */
     public record Snapshot(int chunkBytes, boolean all, long[] words) {
+        /** Every chunk of the volume, in chunks of {@code chunkBytes}. */
+        public static Snapshot all(int chunkBytes) {
+            return new Snapshot(chunkBytes, true, new long[0]);
+        }
+
         /** Whether chunk {@code index} is in the snapshot (always when {@link #all}). */
         public boolean contains(long index) {
             if (all) {
@@ -301,13 +306,7 @@ public final class ChangedChunks implements Closeable {
         boolean added = false;
         for (long i = drained.next(Math.max(0, fromBytes) >>> chunkShift, limit); i >= 0 && i < limit;
                 i = drained.next(i + 1, limit)) {
-            int w = (int) (i >>> 6);
-            if (w >= words.length) {
-                words = Arrays.copyOf(words, Math.max(w + 1, words.length * 2));
-            }
-            if ((words[w] & (1L << i)) == 0) {
-                words[w] |= 1L << i;
-                count++;
+            if (addBit(i)) {
                 noteDuringCopy(i);
                 added = true;
             }
@@ -351,17 +350,26 @@ public final class ChangedChunks implements Closeable {
         return all ? "whole volume (" + cause.text() + ")" : count + " chunks";
     }
 
-    private void set(long index) throws IOException {
+    /** Sets chunk {@code index}'s bit in memory; whether it was clear. */
+    private boolean addBit(long index) {
         int w = (int) (index >>> 6);
         if (w >= words.length) {
             words = Arrays.copyOf(words, Math.max(w + 1, words.length * 2));
         }
         long bit = 1L << index;
         if ((words[w] & bit) != 0) {
-            return;
+            return false;
         }
         words[w] |= bit;
         count++;
+        return true;
+    }
+
+    private void set(long index) throws IOException {
+        if (!addBit(index)) {
+            return;
+        }
+        int w = (int) (index >>> 6);
         int byteIndex = (int) (index >>> 3);
         byte b = (byte) (words[w] >>> ((byteIndex & 7) * 8));
         try {

@@ -688,7 +688,11 @@ public final class UndoLog implements Closeable {
         while (segments.size() > 1) {
             UndoSegment oldest = segments.get(0);
             boolean tooBig = totalBytes > config.maxBytes();
-            boolean tooOld = oldest.count() > 0 && lastAppliedBefore(segments.get(1), oldestAllowedMillis);
+            // Applied before the cutoff on this replayer's clock: the next segment was begun after the last
+            // of them was appended, so its creation time (in its header) bounds their apply times. Not the
+            // records' capture times: the source host's clock stamped those, and a source clock behind this
+            // one made them look older than they were (before-images dropped a minute old, probe Y D5).
+            boolean tooOld = oldest.count() > 0 && segments.get(1).createdMillis() < oldestAllowedMillis;
             if (!tooBig && !tooOld) {
                 break;
             }
@@ -713,18 +717,6 @@ public final class UndoLog implements Closeable {
             syncDirectory();
         }
         return deleted;
-    }
-
-    /**
-     * Whether every record of the segment before {@code next} was applied before
-     * {@code cutoffMillis}, on this replayer's clock: {@code next} was begun after the last of them
-     * was appended, so its creation time (in its header) bounds their apply times from above. Not the
-     * records' capture times: the source host's clock stamped those, and a source clock behind
-     * this one made them look older than they were (the age bound dropped before-images minutes
-     * after they were written, probe Y D5).
-     */
-    private static boolean lastAppliedBefore(UndoSegment next, long cutoffMillis) {
-        return next.createdMillis() < cutoffMillis;
     }
 
     private void syncDirectory() throws IOException {

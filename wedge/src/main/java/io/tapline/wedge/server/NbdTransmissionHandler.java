@@ -134,11 +134,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
                 }
             }
             case CACHE -> replyNow(req.cookie(), NbdError.OK);
-            case DISC -> {
-                disconnecting = true;
-                log.debug("disconnect requested conn={} export={} inFlight={}", conn, export.name, inFlight);
-                closeIfDone();
-            }
+            case DISC -> endRequests("disconnect requested");
             default -> replyNow(req.cookie(), NbdError.EINVAL);
         }
     }
@@ -400,11 +396,7 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
             // connection closes, as for DISC (proto.md). The channel was closed at once before, and
             // up to 180 of 200 written-and-applied requests were never answered (probe AB D1).
             submitPending();
-            if (!disconnecting) {
-                disconnecting = true;
-                log.debug("client closed its side conn={} export={} inFlight={}", conn, export.name, inFlight);
-            }
-            closeIfDone();
+            endRequests("client closed its side");
         } else {
             super.userEventTriggered(ctx, evt);
         }
@@ -424,6 +416,15 @@ final class NbdTransmissionHandler extends SimpleChannelInboundHandler<NbdTransm
                 c.data.release();
             }
         }
+    }
+
+    /** No more requests are taken; the connection closes once every accepted one was answered. */
+    private void endRequests(String why) {
+        if (!disconnecting) {
+            disconnecting = true;
+            log.debug("{} conn={} export={} inFlight={}", why, conn, export.name, inFlight);
+        }
+        closeIfDone();
     }
 
     private void closeIfDone() {
