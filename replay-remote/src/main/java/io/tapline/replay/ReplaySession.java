@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.tapline.journey.ConnectionErrorText;
 import io.tapline.journey.JourneyDecoder;
 import io.tapline.journey.JourneyMessage;
 import io.tapline.journey.JourneyProtocol;
@@ -656,7 +657,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
         if (cause instanceof IOException) {
             log.debug("session I/O error volume={} conn={}: {}", volumeId, ctx.channel().remoteAddress(),
                     cause.toString());
-            close("I/O error: " + cause.getMessage());
+            close("I/O error: " + ConnectionErrorText.describe(cause, "the source"));
         } else {
             error(cause.getMessage() == null ? cause.toString() : cause.getMessage());
         }

@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.tapline.journey.BatchFrame;
+import io.tapline.journey.ConnectionErrorText;
 import io.tapline.journey.JourneyMessage;
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -26,6 +27,9 @@ import java.util.concurrent.TimeoutException;
  * are the window slots of the burst's batches freed.
  */
 final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
+
+    /** The peer as a connection error names it ({@link ConnectionErrorText}). */
+    static final String REPLAYER = "the replayer";
 
     /** What is remembered of a batch until its ACK. */
     private record InFlight(long batchId, long lastSequence, int crc32c, int wireBytes, long sentNanos) {
@@ -281,7 +285,7 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
                 return;
             }
         }
-        fail(String.valueOf(cause.getMessage() == null ? cause : cause.getMessage()));
+        fail(ConnectionErrorText.describe(cause, REPLAYER));
     }
 
     /** Whether the channel has a TLS handler whose handshake has not completed (probe AA D3: it said "no WELCOME"). */
@@ -331,7 +335,7 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         }
         channel.writeAndFlush(batch.frame()).addListener(f -> {
             if (!f.isSuccess()) {
-                fail("sending batch " + batch.batchId() + ": " + f.cause());
+                fail("sending batch " + batch.batchId() + ": " + ConnectionErrorText.describe(f.cause(), REPLAYER));
             }
         });
     }

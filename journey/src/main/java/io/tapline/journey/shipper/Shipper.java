@@ -8,6 +8,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.tapline.journey.BatchFrame;
 import io.tapline.journey.BatchFrameBuilder;
+import io.tapline.journey.ConnectionErrorText;
 import io.tapline.journey.JourneyDecoder;
 import io.tapline.journey.JourneyEncoder;
 import io.tapline.journey.JourneyMessage;
@@ -496,7 +497,7 @@ public final class Shipper implements Closeable {
                 reason = e.getMessage();
                 delay = config.minBackoff().toMillis();
             } catch (IOException | RuntimeException e) {
-                reason = e.getMessage() == null ? e.toString() : e.getMessage();
+                reason = ConnectionErrorText.describe(e, LinkSession.REPLAYER);
                 delay = backoff.nextMillis();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -606,6 +607,10 @@ public final class Shipper implements Closeable {
      * (probe AA D4).
      */
     static String connectFailure(Throwable cause) {
+        String known = ConnectionErrorText.describeKnown(cause, LinkSession.REPLAYER);
+        if (known != null) {
+            return known;
+        }
         String message = cause.getMessage();
         if (message != null && !message.isBlank() && !message.startsWith("null")) {
             return message;
