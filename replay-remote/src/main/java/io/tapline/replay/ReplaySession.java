@@ -82,6 +82,8 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             io.tapline.log.BoundedProperty.read(TAKEOVER_SILENCE_PROPERTY, TAKEOVER_SILENCE_MILLIS, 3_600_000,
                     "milliseconds"));
     private volatile State state = State.AWAIT_HELLO;
+    /** Set by a failed TLS handshake's event (logged there once); the exception that follows is not logged again. */
+    private boolean tlsHandshakeFailed;
     private volatile Channel channel;
     private volatile VolumeHost host;
     private volatile ReplicaVolume volume;
@@ -582,10 +584,17 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent tls && !tls.isSuccess()) {
-            onRefusedPeer.run();
-            log.warn("peer refused conn={} reason=tls handshake failed: {} (a certificate or protocol refused, or the"
-                    + " connection cut or stalled mid-handshake: with good certificates, look at the network path)",
-                    ctx.channel().remoteAddress(), tlsFailure(tls.cause()));
+            if (tlsHandshakeCutByNetwork(tls.cause())) {
+                // Not a refusal: counting it sent a false security alarm in every network stall (probe AA D2).
+                log.warn("tls handshake did not complete conn={}: {} (the connection was cut or stalled"
+                        + " mid-handshake: look at the network path; not counted as a refused peer)",
+                        ctx.channel().remoteAddress(), tlsFailure(tls.cause()));
+            } else {
+                onRefusedPeer.run();
+                log.warn("peer refused conn={} reason=tls handshake failed: {} (a certificate or protocol refused)",
+                        ctx.channel().remoteAddress(), tlsFailure(tls.cause()));
+            }
+            tlsHandshakeFailed = true;
             super.userEventTriggered(ctx, evt);
             return;
         }
@@ -606,6 +615,27 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         super.userEventTriggered(ctx, evt);
+    }
+
+    /**
+     * Whether a failed TLS handshake was ended by the network rather than refused by either side:
+     * Netty's handshake timeout (the peer's flight never arrived), the connection closed or reset
+     * mid-handshake, or a record cut short (the JDK reads a truncated record as "Insufficient buffer
+     * remaining for AEAD cipher fragment"). A certificate, a protocol version or a cipher refused,
+     * and every failure not listed here, are refusals.
+     */
+    static boolean tlsHandshakeCutByNetwork(Throwable cause) {
+        for (Throwable c = cause; c != null; c = c.getCause()) {
+            String m = c.getMessage() == null ? "" : c.getMessage();
+            if (c instanceof io.netty.handler.ssl.SslHandshakeTimeoutException
+                    || c instanceof java.nio.channels.ClosedChannelException
+                    || m.contains("Connection closed while SSL/TLS handshake was in progress")
+                    || m.contains("Insufficient buffer remaining for AEAD cipher fragment")
+                    || ConnectionErrorText.describeKnown(c, "the source") != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isNotTls(Throwable cause) {
@@ -652,6 +682,10 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (isNotTls(cause)) {
             close("not a TLS record"); // logged once, as a refused peer, by the handshake's event
+            return;
+        }
+        if (tlsHandshakeFailed) {
+            close("tls handshake failed"); // logged once by the handshake's event, not again as a session error
             return;
         }
         if (cause instanceof IOException) {

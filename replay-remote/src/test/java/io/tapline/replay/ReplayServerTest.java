@@ -428,6 +428,28 @@ class ReplayServerTest {
                 + " --tls-cert/--tls-key/--tls-ca)", why);
     }
 
+    @Test
+    void aTlsHandshakeTheNetworkEndedIsNotARefusal() {
+        // What Netty and the JDK report for a handshake the network ended (probe AA D2: each was counted as a refused peer).
+        assertTrue(ReplaySession.tlsHandshakeCutByNetwork(
+                new io.netty.handler.ssl.SslHandshakeTimeoutException("handshake timed out after 10000ms")));
+        assertTrue(ReplaySession.tlsHandshakeCutByNetwork(new javax.net.ssl.SSLHandshakeException(
+                "Connection closed while SSL/TLS handshake was in progress")));
+        assertTrue(ReplaySession.tlsHandshakeCutByNetwork(new io.netty.handler.codec.DecoderException(
+                new javax.net.ssl.SSLHandshakeException("(handshake_failure) Insufficient buffer remaining for AEAD"
+                        + " cipher fragment (2). Needs to be more than tag size (16)"))));
+        assertTrue(ReplaySession.tlsHandshakeCutByNetwork(new java.nio.channels.ClosedChannelException()));
+        // Refusals stay refusals: a certificate from another authority, a missing client certificate, an alert.
+        javax.net.ssl.SSLHandshakeException pkix = new javax.net.ssl.SSLHandshakeException("PKIX path building failed");
+        pkix.initCause(new java.security.cert.CertificateException("unable to find valid certification path"));
+        assertFalse(ReplaySession.tlsHandshakeCutByNetwork(new io.netty.handler.codec.DecoderException(pkix)));
+        assertFalse(ReplaySession.tlsHandshakeCutByNetwork(
+                new javax.net.ssl.SSLHandshakeException("Empty client certificate chain")));
+        assertFalse(ReplaySession.tlsHandshakeCutByNetwork(
+                new javax.net.ssl.SSLHandshakeException("Received fatal alert: bad_certificate")));
+        assertFalse(ReplaySession.tlsHandshakeCutByNetwork(new io.netty.handler.ssl.NotSslRecordException("x")));
+    }
+
     /** A promoted volume (generation 2 and up) seeds a new replica: its first HELLO must create the volume (probe J D5). */
     @Test
     void aNewVolumeAcceptsASourceOfALaterGenerationAndRemembersIt() throws Exception {

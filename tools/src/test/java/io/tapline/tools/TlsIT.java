@@ -104,6 +104,13 @@ class TlsIT {
                     Path.of(auditorTls[3]), Path.of(auditorTls[5])).jdkContext();
             Poll.until(Duration.ofSeconds(10), () -> "three refusals counted", Poll.of(() -> metricOverTls(
                     rig.replayMetrics, "tapline_replay_refused_sessions_total", auditorContext) >= 3));
+            // A handshake the network cut (the client's flight sent, the connection closed before it ended) is
+            // said as such and not counted as a refused peer (probe AA D2: a stalled path raised the refusal count).
+            int cutPort = cutTlsHandshake(rig.linkAddress, auditorContext);
+            String cutConn = "conn=/127.0.0.1:" + cutPort;
+            Poll.until(Duration.ofSeconds(20), () -> "the replayer logged the cut handshake of " + cutConn,
+                    Poll.of(() -> rig.replayer().logText().contains("tls handshake did not complete " + cutConn)));
+            assertFalse(rig.replayer().logText().contains("peer refused " + cutConn), rig.replayer().logText());
             String page = https(rig.replayMetrics, "/status.json", auditorContext);
             assertTrue(page.contains("\"volume\" : \"" + ReplicationRig.EXPORT + "\""), page);
             assertThrowsIo(() -> ReplicationRig.metric(rig.replayMetrics, "tapline_build_info"));
@@ -214,6 +221,26 @@ class TlsIT {
 
     interface IoCall {
         Object call() throws Exception;
+    }
+
+    /**
+     * Sends a real TLS ClientHello to {@code address}, reads the start of the server's answer and closes
+     * the connection mid-handshake, as a path that dies under a handshake does; the local port used.
+     */
+    private static int cutTlsHandshake(InetSocketAddress address, javax.net.ssl.SSLContext context) throws Exception {
+        javax.net.ssl.SSLEngine engine = context.createSSLEngine(address.getHostString(), address.getPort());
+        engine.setUseClientMode(true);
+        java.nio.ByteBuffer hello = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.wrap(java.nio.ByteBuffer.allocate(0), hello);
+        hello.flip();
+        try (Socket socket = new Socket(address.getAddress(), address.getPort())) {
+            socket.getOutputStream().write(hello.array(), 0, hello.limit());
+            socket.setSoTimeout(10_000);
+            if (socket.getInputStream().read() < 0) {
+                throw new AssertionError("the replayer closed before answering the ClientHello");
+            }
+            return socket.getLocalPort();
+        }
     }
 
     /** The call fails at the connection (refused handshake, or plain HTTP to an HTTPS port). */
