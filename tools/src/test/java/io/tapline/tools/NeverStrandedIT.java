@@ -391,6 +391,39 @@ class NeverStrandedIT {
         }
     }
 
+    /**
+     * The source stopped (SIGTERM: a maintenance restart, an upgrade) in the middle of a
+     * whole-volume epoch: after its restart the epoch is resumed from the progress it had made
+     * durable (resync.owed), not compared whole again. A kill -9 leaves the same file
+     * (OwedChunksTest, ResyncEngineFaultTest), but its crash also tracks the activity log's hot
+     * extents (up to 4 GiB, every extent the epoch had fixed on a volume this small).
+     */
+    @Test
+    void sourceStoppedMidResyncResumesTheEpochAfterItsRestart() throws Exception {
+        long size = 256L << 20;
+        try (ReplicationRig rig = new ReplicationRig(dir, size).start()) {
+            Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x42 0 1M", "-c", "flush", rig.uri());
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.wedge().close();
+            Files.copy(randomFile(dir.resolve("b.img"), 256, 41), rig.primary(),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            rig.startWedge("--resync-rate", "24M"); // compare requests of 64 MiB, one every ~2.7 s
+            awaitSent(rig, 70L << 20); // two requests sent, the third under way
+            rig.wedge().close();
+            rig.startWedge();
+            rig.awaitSynced(Duration.ofSeconds(180));
+            rig.assertReplicaMatchesPrimary();
+            String log = rig.wedge().logText();
+            assertTrue(log.contains("was cut by the source's stop after comparing"), log);
+            assertTrue(java.util.regex.Pattern.compile("resync epoch began .* full=false resumes=[0-9a-f]+")
+                    .matcher(log).find(), log);
+            java.util.regex.Matcher ended = java.util.regex.Pattern.compile("resync epoch ended .* comparedBytes=(\\d+)")
+                    .matcher(log);
+            assertTrue(ended.find() && Long.parseLong(ended.group(1)) <= size / 2,
+                    "the resumed epoch compared what the cut one still owed:\n" + log);
+        }
+    }
+
     @Test
     void replayerKilledMidResyncComesBackAndTheResyncHealsTheReplica() throws Exception {
         long size = 128L << 20;

@@ -289,6 +289,9 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     }
 
     private void run() {
+        if (cycles == null) {
+            resumeACutEpoch();
+        }
         while (!closed) {
             try {
                 VerifyRequest v = verifies.poll();
@@ -347,6 +350,50 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     }
 
     private long fruitlessPauseMillis;
+
+    /**
+     * At start: an epoch the source's last stop cut (a clean stop, a kill -9, a power cut) left its
+     * uncompared chunks on disk ({@link ChangedChunks#drainOwed}); they go back into the tracked
+     * set and the next epoch resumes it, as one abandoned while running does. When they cannot be
+     * read, its replicas stay stale in it and a whole-volume epoch follows.
+     */
+    private void resumeACutEpoch() {
+        ChangedChunks set = buffer.changedChunks();
+        try {
+            io.tapline.log.buffer.OwedChunks.Owed o = set.owedByACutEpoch();
+            if (o == null) {
+                return;
+            }
+            set.restore(o.chunks(), o.fromBytes(), volume.sizeBytes());
+            abandonedEpoch = o.epochId();
+            lastResult = "epoch " + Long.toHexString(o.epochId()) + " cut by the source's stop after comparing "
+                    + o.fromBytes() + " bytes; the next epoch resumes it (" + set.describe() + " tracked)";
+            log.info("resync epoch {} volume={} was cut by the source's stop after comparing {} bytes: the next"
+                    + " epoch resumes it ({} tracked)", Long.toHexString(o.epochId()), volumeId, o.fromBytes(),
+                    set.describe());
+        } catch (IOException | RuntimeException e) {
+            log.warn("resync volume={}: the chunks an epoch cut by the source's stop owed could not be put back ({}):"
+                    + " a replica still in it gets a whole-volume epoch", volumeId, e.toString());
+        }
+    }
+
+    /** When the owed chunks' progress was last made durable ({@link #noteCompared}). */
+    private long owedPersistedNanos;
+
+    /**
+     * The epoch compared every chunk before {@code fromBytes}: at most once a second the buffer is
+     * synced (the blocks logged for those chunks durable) and then the progress, so that a restart
+     * resumes from there ({@link #resumeACutEpoch}).
+     */
+    private void noteCompared(long epochId, long fromBytes) throws IOException {
+        long now = System.nanoTime();
+        if (now - owedPersistedNanos < 1_000_000_000L) {
+            return;
+        }
+        buffer.sync();
+        buffer.changedChunks().owedCompareReached(epochId, fromBytes);
+        owedPersistedNanos = now;
+    }
 
     /**
      * An epoch abandoned after its BEGIN: the chunks it drained and had not compared go back into
@@ -600,13 +647,14 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
                 scope.reason());
         awaitApplied(begin, config.ackTimeout(), "RESYNC_BEGIN");
         ChangedChunks.Snapshot tracked = frozen != null ? frozen.changedChunks(config.chunkBytes())
-                : copy ? copying : buffer.changedChunks().drain(begin);
+                : copy ? copying : buffer.changedChunks().drainOwed(begin, id, scope.full());
         if (frozen != null && scope.full()) {
             buffer.changedChunks().drain(begin); // the full cycle compares every chunk
         }
         boolean full = scope.full() || tracked.all();
         if (frozen == null && !copy) {
             owed = new Owed(full ? ChangedChunks.Snapshot.all(tracked.chunkBytes()) : tracked, 0);
+            owedPersistedNanos = System.nanoTime();
         }
         cycleChunks = tracked;
         compareAll(source, full, copy, tracked, begin, id, writer);
@@ -618,6 +666,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
         if (copy) {
             buffer.changedChunks().copied(full ? ChangedChunks.Snapshot.all(tracked.chunkBytes())
                     : tracked, begin);
+        } else if (frozen == null) {
+            buffer.changedChunks().owedSettled();
         }
         lastEpoch = id;
         if (frozen != null) {
@@ -749,6 +799,7 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             Owed o = owed;
             if (o != null) {
                 owed = new Owed(o.chunks(), index * chunkBytes); // compared, and its differing blocks logged
+                noteCompared(id, index * chunkBytes);
             }
         }
     }

@@ -103,6 +103,53 @@ class ResyncEngineFaultTest {
         }
     }
 
+    /**
+     * The source stops in the middle of a full epoch (a clean stop here; a kill -9 or a power cut
+     * leave the same file, OwedChunksTest): the restarted engine puts back what the epoch had not
+     * compared, from the last progress it made durable, and its next epoch resumes the cut one
+     * instead of comparing the whole volume again.
+     */
+    @Test
+    void anEpochCutByTheSourcesStopIsResumedAfterItsRestart() throws Exception {
+        SourceVolume slowDisk = disk(256L << 20, read -> {
+            try {
+                Thread.sleep(1); // 4096 reads: some seconds, so that progress is made durable (once a second)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return false;
+        });
+        long firstId;
+        try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), slowDisk, FAST);
+            try {
+                engine.request(true, "test");
+                awaitStatus(engine, s -> s.chunksCompared() >= 2048); // two requests of 1024 done, the third under way
+            } finally {
+                engine.close(); // the source stops
+            }
+            assertEquals(0, engine.status().epochsCompleted(), "cut, not completed: " + engine.status());
+            firstId = ResyncEpoch.parse(records(buffer).get(0).text()).id();
+        }
+        try (CaptureBuffer buffer = CaptureBuffer.open(dir.resolve("vol1"), "vol1", BufferConfig.DEFAULT)) {
+            ResyncEngine engine = ResyncEngine.start("vol1", buffer, List.of(), disk(256L << 20, read -> false), FAST);
+            try {
+                awaitStatus(engine, s -> s.epochsCompleted() == 1);
+                List<CaptureRecord> all = records(buffer);
+                ResyncEpoch resumed = ResyncEpoch.parse(all.stream().filter(r -> r.kind() == RecordKind.RESYNC_BEGIN)
+                        .reduce((a, b) -> b).orElseThrow().text());
+                assertEquals(firstId, resumed.resumes(), resumed.text());
+                long compared = engine.status().chunksCompared();
+                assertTrue(compared > 0 && compared <= 4096 - 1024,
+                        "at least the first request's 1024 chunks of 64 KiB were not compared again: " + engine.status());
+                assertTrue(buffer.changedChunks().isEmpty());
+                assertEquals(null, buffer.changedChunks().owedByACutEpoch(), "nothing owed once it completed");
+            } finally {
+                engine.close();
+            }
+        }
+    }
+
     /** A source disk of {@code size} whose read number N (from 1) fails with EIO when {@code fails} says so. */
     private static SourceVolume disk(long size, java.util.function.IntPredicate fails) throws Exception {
         SourceVolume disk = mock(SourceVolume.class);

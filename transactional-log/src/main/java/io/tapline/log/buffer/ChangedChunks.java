@@ -434,6 +434,36 @@ public final class ChangedChunks implements Closeable {
     }
 
     /**
+     * {@link #drain} for resync epoch {@code epochId}, whose chunks are first kept durably
+     * ({@link OwedChunks}) until {@link #owedSettled}: every chunk of the volume when the epoch is
+     * {@code full}, else those drained. An epoch the source's stop cuts is resumed after its restart
+     * ({@link #owedByACutEpoch}) instead of being forgotten.
+     */
+    public synchronized Snapshot drainOwed(long beginSequence, long epochId, boolean full) throws IOException {
+        OwedChunks.keep(file.getParent(), epochId, full ? Snapshot.all(chunkBytes)
+                : new Snapshot(chunkBytes, all, words.clone()));
+        return drain(beginSequence);
+    }
+
+    /**
+     * Epoch {@code epochId} compared every chunk before {@code fromBytes}, and the blocks it found
+     * differing there are durable in the buffer (the caller synced it first). Durable on return.
+     */
+    public synchronized void owedCompareReached(long epochId, long fromBytes) throws IOException {
+        OwedChunks.compareReached(file.getParent(), epochId, fromBytes);
+    }
+
+    /** The epoch that drained with {@link #drainOwed} completed (its end is durable): nothing is owed. */
+    public synchronized void owedSettled() throws IOException {
+        OwedChunks.settle(file.getParent());
+    }
+
+    /** What an epoch cut by the source's last stop still owed; null when none was cut (or its file is damaged). */
+    public synchronized OwedChunks.Owed owedByACutEpoch() throws IOException {
+        return OwedChunks.read(file.getParent());
+    }
+
+    /**
      * Takes the whole set for a copy that sends every chunk in it without asking the replicas
      * (a link that cannot compare, such as Kafka), and leaves it in place: the set is emptied only
      * by {@link #copied}, once the copy's end is durable, so a copy cut short (a crash, an error)
