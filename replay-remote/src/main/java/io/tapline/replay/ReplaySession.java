@@ -203,6 +203,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
                 ReplicaVolume v = h.open(hello);
                 volume = v;
                 state = State.ACTIVE;
+                host.sourceStopping(null); // running again: its earlier last word no longer holds
                 startHeartbeat();
                 channel.writeAndFlush(new JourneyMessage.Welcome(v.lastApplied()));
                 reportState(v);
@@ -449,6 +450,12 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             host.sourceHead(head);
             return;
         }
+        if (m instanceof io.tapline.journey.control.SourceStopping stopping) {
+            log.info("source stopping volume={} conn={} capturedSequence={} unshippedChanges={}", volumeId,
+                    channel.remoteAddress(), stopping.capturedSequence(), stopping.unshippedChanges());
+            host.sourceStopping(stopping);
+            return;
+        }
         if (m instanceof io.tapline.journey.control.SourceGeneration g) {
             if (g.generation() < 1 || g.generation() > io.tapline.journey.JourneyProtocol.MAX_GENERATION) {
                 error("protocol: SourceGeneration generation: " + g.generation() + " (expected: 1.."
@@ -480,7 +487,7 @@ final class ReplaySession extends SimpleChannelInboundHandler<JourneyMessage> {
             return;
         }
         if (!(m instanceof io.tapline.journey.control.ChunkHashRequest req)) {
-            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest, VerifyReport, SourceGeneration, SourceHead or SourceDiverged)");
+            error("protocol: control: " + m.getClass().getSimpleName() + " (expected: ChunkHashRequest, VerifyReport, SourceGeneration, SourceHead, SourceStopping or SourceDiverged)");
             return;
         }
         if (unansweredHashRequests.incrementAndGet() > MAX_UNANSWERED_HASH_REQUESTS) {

@@ -35,6 +35,7 @@ final class VolumeHost {
     private final ApplyObserver observer;
     private final ApplyFaults faults;
     private volatile io.tapline.journey.control.SourceHead sourceHead;
+    private volatile io.tapline.journey.control.SourceStopping sourceStopping;
     private volatile ReplicaVolume volume;
 
     VolumeHost(String volumeId, Path dataDir, UndoConfig undoConfig, RoleListener roles, ApplyObserver observer) {
@@ -336,7 +337,8 @@ final class VolumeHost {
 
     /**
      * On the executor: makes the replica the volume's primary. Without {@code force} the replica
-     * must be consistent and no source connected (a planned promotion loses nothing). The
+     * must be consistent, no source connected, and the source must have said as it stopped that
+     * every record it captured arrived (or a switchover drained it): a planned promotion loses nothing. The
      * replica's files are closed, the new generation written durably, then the listener serves it.
      *
      * @param sessionLive whether a source was connected when the request arrived
@@ -356,6 +358,12 @@ final class VolumeHost {
             throw new RefusedException("volume " + volumeId + " still has a live source: its primary is up; demote or"
                     + " stop it first (planned: tapline switchover), or promote --force to fence it");
         }
+        String incomplete = force || minimumGeneration > 0 ? null : notWholeSource(v.lastApplied());
+        if (incomplete != null) { // a switchover (minimumGeneration > 0) drained the demoted source first
+            throw new RefusedException("volume " + volumeId + ": a promotion without --force must lose nothing, but "
+                    + incomplete + "; drain it with tapline switchover (its node up), or promote --force to accept"
+                    + " what is missing");
+        }
         if (!force && !v.consistent()) {
             throw new RefusedException("volume " + volumeId + " is not a consistent image at seq " + v.lastApplied()
                     + " (" + v.status(false).reason() + "); roll back with --to-last-consistent first, or promote"
@@ -364,7 +372,11 @@ final class VolumeHost {
         long seq = v.lastApplied();
         VolumeRole promoted = r.promoted(seq, System.currentTimeMillis(), actor, peers, minimumGeneration);
         io.tapline.journey.control.SourceHead head = sourceHead;
-        String lastHeard = head == null ? "its newest captured sequence is unknown (no contact since this replayer"
+        io.tapline.journey.control.SourceStopping stop = sourceStopping;
+        String lastHeard = stop != null && stop.capturedSequence() <= seq && stop.unshippedChanges() == 0
+                ? "its source stopped cleanly (" + java.time.Instant.ofEpochMilli(stop.atMillis()) + ") having captured"
+                + " up to seq " + stop.capturedSequence() + ": all of it is here"
+                : head == null ? "its newest captured sequence is unknown (no contact since this replayer"
                 + " started)" : head.capturedSequence() <= seq ? "at its last contact ("
                 + java.time.Instant.ofEpochMilli(head.atMillis()) + ", " + sinceContact(head) + " before this"
                 + " promotion) it had captured nothing more; anything it captured after that (a source stopped or cut"
@@ -441,6 +453,36 @@ final class VolumeHost {
     /** Any thread: the source's newest captured sequence, as it last said. */
     void sourceHead(io.tapline.journey.control.SourceHead head) {
         sourceHead = head;
+    }
+
+    /** Any thread: the source's last word as it stopped cleanly; null when a session of it began again. */
+    void sourceStopping(io.tapline.journey.control.SourceStopping stopping) {
+        sourceStopping = stopping;
+    }
+
+    /**
+     * Why a promotion without --force could lose what the source acknowledged to its host, or null
+     * when the source's last word, as it stopped cleanly, says this replica holds everything it
+     * captured (and nothing else of it is pending). A source killed, cut off, stopped behind a slow
+     * line (its last word dropped with the queued batches) or older than this replayer says nothing.
+     */
+    private String notWholeSource(long appliedSequence) {
+        io.tapline.journey.control.SourceStopping stop = sourceStopping;
+        if (stop == null) {
+            return "its source did not say, as it stopped, that everything it captured arrived (killed, cut off,"
+                    + " stopped behind a slow link whose queue the stop dropped, shipping paused, a source older than"
+                    + " this replayer, or this replayer restarted since)";
+        }
+        if (stop.capturedSequence() > appliedSequence) {
+            return "its source stopped having captured up to seq " + stop.capturedSequence() + " and this replica"
+                    + " holds seq " + appliedSequence + ": " + (stop.capturedSequence() - appliedSequence)
+                    + " records never arrived";
+        }
+        if (stop.unshippedChanges() > 0) {
+            return "its source stopped with " + stop.unshippedChanges() + " changes no record carried (cycle mode's"
+                    + " blocks not yet copied, or chunks tracked for a resync)";
+        }
+        return null;
     }
 
     /**

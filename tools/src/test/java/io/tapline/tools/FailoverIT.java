@@ -43,8 +43,23 @@ class FailoverIT {
             Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x5c 0 1M", rig.uri());
             rig.awaitSynced(Duration.ofSeconds(60));
             String remote = ReplicationRig.hostPort(rig.linkAddress);
-            rig.wedge().kill9();
-            TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1").orFail("promote");
+            // A clean stop with a write its replica never got (shipping paused): a plain promotion is refused
+            // (probe s62 AE D2: it was promoted as "planned, nothing lost" and the write was gone).
+            TaplineProcess.run(CLI, "ship", "pause", "--buffer", rig.buffer().toString(), "--volume", "vol1")
+                    .orFail("ship pause");
+            Peers.ok(PEER, "qemu-io", "-f", "raw", "-c", "write -P 0x5d 1M 1M", "-c", "flush", rig.uri());
+            rig.wedge().close();
+            Peers.Result behind = TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1");
+            assertEquals(1, behind.exitCode(), behind.output());
+            assertTrue(behind.output().contains("a promotion without --force must lose nothing"), behind.output());
+            rig.startWedge();
+            TaplineProcess.run(CLI, "ship", "resume", "--buffer", rig.buffer().toString(), "--volume", "vol1")
+                    .orFail("ship resume");
+            rig.awaitSynced(Duration.ofSeconds(60));
+            rig.wedge().close(); // a planned stop: the source's last word says everything arrived
+            String planned = TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1").orFail("promote")
+                    .output();
+            assertTrue(planned.contains("its source stopped cleanly"), planned);
             String demoted = TaplineProcess.run(CLI, "demote", "--remote", remote, "--volume", "vol1")
                     .orFail("demote").output();
             assertTrue(demoted.contains("written while primary: nothing (no chunk was written); the replica is as it"
@@ -89,8 +104,14 @@ class FailoverIT {
 
             // The primary is lost; the consistent replica is promoted and serves the file system.
             rig.wedge().kill9();
-            String promoted = TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1", "--json")
-                    .orFail("promote").output();
+            // Killed, it said nothing as it stopped: a plain promotion cannot know that nothing is missing
+            // (probe s62 AE D1, D2: a source stopped behind its replica was promoted as planned).
+            Peers.Result plain = TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1");
+            assertEquals(1, plain.exitCode(), plain.output());
+            assertTrue(plain.output().contains("did not say, as it stopped, that everything it captured arrived"),
+                    plain.output());
+            String promoted = TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1", "--force",
+                    "--json").orFail("promote").output();
             assertTrue(promoted.contains("generation 2"), promoted);
             assertTrue(promoted.contains("it had captured nothing more"), "everything had arrived: " + promoted);
             JsonNode promotion = io.tapline.tools.cli.Json.mapper().readTree(promoted);

@@ -28,6 +28,7 @@ import io.tapline.journey.JourneyProtocolException;
  * 15  SourceGeneration
  * 16  SourceHead
  * 17  SourceDiverged
+ * 18  SourceStopping
  * </pre>
  *
  * <p>Thread-safe: Kryo instances come from a pool.
@@ -78,6 +79,7 @@ public final class ControlCodec {
         kryo.register(SourceGeneration.class, 15);
         kryo.register(SourceHead.class, 16);
         kryo.register(SourceDiverged.class, 17);
+        kryo.register(SourceStopping.class, 18);
         return kryo;
     }
 

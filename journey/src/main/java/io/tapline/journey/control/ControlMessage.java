@@ -7,5 +7,5 @@ package io.tapline.journey.control;
  * fields, so a field can be added later without breaking older peers.
  */
 public sealed interface ControlMessage permits ReplicaStateReport, ChunkHashRequest, ChunkHashReply, VerifyReport,
-        SourceGeneration, SourceHead, SourceDiverged {
+        SourceGeneration, SourceHead, SourceDiverged, SourceStopping {
 }

@@ -271,6 +271,15 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
     }
 
     @Override
+    public long unshippedChanges() {
+        if (cycles != null) {
+            return cycles.changedBlocks() + (cycles.pending() != null ? 1 : 0);
+        }
+        long tracked = buffer.changedChunks().count();
+        return tracked < 0 ? 1 : tracked; // -1: the whole volume
+    }
+
+    @Override
     public void requestFull(String remoteId, String reason) {
         if (fullRequested.getAndSet(remoteId + ": " + reason) == null) {
             log.warn("full resync requested volume={} remote={} reason={}", volumeId, remoteId, reason);

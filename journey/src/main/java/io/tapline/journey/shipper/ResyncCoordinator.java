@@ -26,4 +26,13 @@ public interface ResyncCoordinator {
 
     /** Asks for a full resync: {@code remoteId}'s replica cannot continue, for {@code reason}. */
     void requestFull(String remoteId, String reason);
+
+    /**
+     * How many changes of the source no record carries: cycle mode's blocks written since the last
+     * copied cycle (a frozen cycle not yet copied counts too), chunks tracked for a resync. Said to
+     * the replicas as the source stops ({@code SourceStopping}); 0 when none.
+     */
+    default long unshippedChanges() {
+        return 0;
+    }
 }

@@ -454,6 +454,9 @@ public final class Shipper implements Closeable {
         closing.countDown();
         LinkSession s = session;
         if (s != null) {
+            if (s.alive()) {
+                sayStopping(s);
+            }
             s.fail("shipper closed");
         }
         try {
@@ -464,6 +467,22 @@ public final class Shipper implements Closeable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         ackRecorder.close(); // the ACKs received are in the cursor before the buffer may close
         log.info("shipper stopped volume={} remote={} lastAcked={}", config.volumeId(), remoteId, lastAcked.get());
+    }
+
+    /**
+     * The source's last word to its replica, after every batch this session sent: what it captured
+     * and what no record carries. A promotion without --force requires it (SourceStopping); behind a
+     * slow line the close may drop it with the queued batches, and the replica then cannot call
+     * itself complete.
+     */
+    private void sayStopping(LinkSession s) {
+        try {
+            long unshipped = resync.unshippedChanges();
+            s.sendControl(new io.tapline.journey.control.SourceStopping(source.lastSequence(), unshipped,
+                    System.currentTimeMillis()));
+        } catch (RuntimeException e) {
+            log.debug("volume={} remote={} stopping word not sent: {}", config.volumeId(), remoteId, e.toString());
+        }
     }
 
     private void run() {
