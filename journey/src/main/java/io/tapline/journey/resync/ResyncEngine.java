@@ -95,6 +95,8 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
      * for S seconds, and the image age read 0).
      */
     private volatile long lastFreezeNanos = System.nanoTime();
+    /** The cycle {@link #lastFreezeNanos} belongs to; 0 before the first one this run froze or took up. */
+    private long frozenHere;
     /** When the last copied cycle was frozen, by the monotonic clock; 0 when none since start. */
     private volatile long lastCopiedFrozenNanos;
     private volatile long lastCopiedCycle;
@@ -613,9 +615,20 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             if (cycles.pending() == null) {
                 requested.set(null); // this freeze serves every cycle request made so far; later ones wait for the next
             }
+            boolean fresh = cycles.pending() == null;
             frozen = cycles.freezeIfNone();
             source = frozen;
-            lastFreezeNanos = System.nanoTime();
+            if (fresh) {
+                lastFreezeNanos = System.nanoTime();
+                frozenHere = frozen.cycle();
+            } else if (frozen.cycle() != frozenHere) {
+                // Frozen by an earlier run of the wedge and copied again now: its age counts from that
+                // freeze, by the wall clock (the monotonic one did not run then), not from this start
+                // (probe s62 AE D3: a 50 s old image was shown as 10 s old).
+                lastFreezeNanos = System.nanoTime()
+                        - Math.max(0, System.currentTimeMillis() - frozen.frozenAtMillis()) * 1_000_000L;
+                frozenHere = frozen.cycle();
+            }
         }
         long id = random.nextLong(1, Long.MAX_VALUE); // never 0: 0 means "no epoch"
         boolean copy = config.copyChunks() && frozen == null;
