@@ -113,8 +113,15 @@ final class ReplicaStatusReport {
         } else if (role.primary()) {
             v.put("state", "primary");
             v.put("peers", role.peers().isEmpty() ? List.of() : List.of(role.peers().split(",")));
+            // A replica promoted with --force while not consistent serves an image no host ever saw (probe s62
+            // AE D4: a copy cut mid-cycle, e2fsck fixing counts, a torn database, and status read as any primary).
+            boolean promotedTorn = s != null && s.consistentSequence() < role.sequence();
             v.put("reason", "served read-write on this node's NBD endpoint (a replayer started with --nbd); sources of"
-                    + " older generations are fenced");
+                    + " older generations are fenced" + (promotedTorn ? "; PROMOTED NOT CONSISTENT: promoted with"
+                    + " --force at seq " + role.sequence() + " while the replica was consistent only at seq "
+                    + s.consistentSequence() + " (a resync or a cycle's copy cut short): the image it serves may be"
+                    + " torn; check the host's file system and data" : ""));
+            v.put("promotedConsistent", !promotedTorn);
         } else if (s == null) {
             v.put("state", "standby");
             v.put("reason", "nothing received yet from the primary of generation " + role.generation());

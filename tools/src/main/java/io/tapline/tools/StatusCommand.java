@@ -361,6 +361,14 @@ final class StatusCommand implements Callable<Integer> {
         // buffer under node/: the node's --buffer shows it as before.
         dirs.addAll(SpoolClient.promotedVolumeDirs(buffer));
         if (dirs.isEmpty() && !empty) {
+            Path node = buffer.resolve(WedgeCommand.NODE_DATA);
+            if (Files.isDirectory(node)) {
+                // A wedge node whose volumes are all secondaries here now (demoted, a switchover away, or
+                // superseded): its buffer holds none, its node data does (probe s62 AE D5: read as a wrong path).
+                throw new CliFailure("--buffer: " + buffer + " is a wedge node's folder whose volumes are secondaries"
+                        + " on this node now (demoted, switched over to another node, or superseded): no volume"
+                        + " captures here; see tapline status --data " + node);
+            }
             throw new CliFailure("--buffer: " + buffer + " (expected: a capture buffer directory, one folder per volume"
                     + " holding " + STATE_FILE + ")");
         }

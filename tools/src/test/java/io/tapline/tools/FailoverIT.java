@@ -119,6 +119,7 @@ class FailoverIT {
             assertTrue(promoted.contains(" at seq " + promotion.get("sequence").asLong()), promoted);
             JsonNode replica = dataStatus(rig);
             assertEquals("primary", replica.get("role").asText(), replica.toString());
+            assertTrue(replica.get("promotedConsistent").asBoolean(), "promoted consistent: " + replica);
             assertEquals(2, replica.get("generation").asLong(), replica.toString());
             byte[] marker = new byte[256 << 10];
             new Random(99).nextBytes(marker);

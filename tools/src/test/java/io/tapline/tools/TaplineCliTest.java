@@ -282,6 +282,15 @@ class TaplineCliTest {
     }
 
     @Test
+    void aWedgeNodesFolderWithOnlySecondariesIsNamedAsSuch() throws Exception {
+        Path nodeBuffer = Files.createDirectories(dir.resolve("a-buffer/node/vol1")).getParent().getParent();
+        Outcome o = run("status", "--buffer", nodeBuffer.toString());
+        assertEquals(1, o.exitCode(), o.err());
+        assertTrue(o.err().contains("is a wedge node's folder whose volumes are secondaries on this node now")
+                && o.err().contains("see tapline status --data " + nodeBuffer.resolve("node")), o.err());
+    }
+
+    @Test
     void aFailureWithJsonIsMachineReadableOnStdoutTooWithItsExitCode() throws Exception {
         Path notABuffer = Files.createDirectories(dir.resolve("home/.cache")).getParent();
         Outcome failed = run("status", "--buffer", notABuffer.toString(), "--json");

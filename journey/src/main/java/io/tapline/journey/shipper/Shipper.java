@@ -572,6 +572,15 @@ public final class Shipper implements Closeable {
         if (!connect.isSuccess()) {
             throw new LinkUnreachableException("connect " + hostPort(target) + ": " + connectFailure(connect.cause()));
         }
+        if (java.util.Objects.equals(connect.channel().localAddress(), connect.channel().remoteAddress())) {
+            // TCP's simultaneous open: a local replayer's port inside the ephemeral range, nothing listening, and
+            // the kernel gave this socket that very port. Held, it kept the replayer from binding at its next
+            // start (probe s62 AE: "Address already in use"); closed at once, the replayer can start.
+            connect.channel().close();
+            throw new LinkUnreachableException("connect " + hostPort(target) + ": nothing listens there (the connection"
+                    + " reached itself: the port is in this host's ephemeral range, net.ipv4.ip_local_port_range;"
+                    + " choose a replayer port outside it)");
+        }
         s.attach(connect.channel());
         long upAtNanos = 0; // when the session came up (0: it never did), and what was acknowledged then
         long ackedAtUp = 0;
