@@ -57,14 +57,32 @@ public final class RollbackTargets {
                             + w.oldestReachableSequence() + ", just before " + Instant.ofEpochSecond(0,
                             w.oldestTimeNanos()) + ")"));
                 }
-                yield seq >= undo.newestSequence() ? lastApplied : seq;
+                if (seq >= undo.newestSequence()) {
+                    yield lastApplied;
+                }
+                UndoLog.Held next = undo.heldAbove(seq);
+                if (next != null && (next.sequence() != seq + 1 || next.kind() == io.tapline.log.RecordKind.GAP)) {
+                    // The source's state at that time is not among the replica's: writes were lost between seq
+                    // and the next record (a full buffer, a capture gap), or the sequence jumped past records the
+                    // replica never had (probe s62 AD D1: the point before the loss was returned as "the state at
+                    // T", without the transactions the host had acknowledged by then).
+                    throw new RefusedException("time " + Instant.ofEpochSecond(0, value) + " falls where volume "
+                            + volumeId + "'s replica holds no state of its source: after seq " + seq + " the next"
+                            + " record it holds is " + (next.sequence() != seq + 1 ? "seq " + next.sequence()
+                            + ", a jump past records it never had (a resync after a rollback, or records the source"
+                            + " lost)" : "a GAP (seq " + next.sequence() + "): writes the source did not capture (a"
+                            + " full buffer, a capture gap)") + ", captured " + Instant.ofEpochSecond(0,
+                            next.captureTimeNanos()) + "; writes acknowledged by then may be missing from seq " + seq
+                            + ": the nearest points are seq " + seq + " and seq " + next.sequence() + " (--seq)");
+                }
+                yield seq;
             }
             case AdminRequest.TO_MARK -> marks.find(markName).map(MarkIndex.Mark::sequence).orElseThrow(
                     () -> new RefusedException("no mark " + markName + " on volume " + volumeId + " at or before its seq "
                             + lastApplied + " (known: " + marks.marks().stream().map(MarkIndex.Mark::name).distinct()
-                            .collect(Collectors.joining(", ")) + "); a mark set after seq " + lastApplied + " is not"
-                            + " known here: a rollback to before it dropped it (it comes back when the source sends it"
-                            + " again after tapline resume), or it has not arrived yet"));
+                            .collect(Collectors.joining(", ")) + "): a rollback to before it dropped it (it comes"
+                            + " back only if the source sends its record again after tapline resume, not when a"
+                            + " resync jumps past it), it has not arrived yet, or it never reached this replica"));
             default -> throw new RefusedException("targetKind: " + targetKind + " (expected: 1..3)");
         };
     }

@@ -235,6 +235,49 @@ class RollbackTruthTest {
         }
     }
 
+    /**
+     * A time whose state the replica never held is refused, as a sequence inside a jump is (probe s62
+     * AD D1: inside a FULL period, and inside a jump after a rollback and a resync, --as-of and
+     * --to-time returned the point before the loss as "the state at T", without writes the host had
+     * acknowledged by then).
+     */
+    @Test
+    void aTimeWhoseStateTheReplicaNeverHeldIsRefused() throws Exception {
+        long second = 1_000_000_000L;
+        List<CaptureRecord> records = new ArrayList<>();
+        for (long seq = 1; seq <= 10; seq++) {
+            records.add(timed(write(seq), seq * second)); // captured at 1..10 s
+        }
+        records.add(CaptureRecord.seal("vol1", 11, 15 * second, RecordKind.GAP, 0, 4096, 0, Provenance.INTERNAL,
+                "capture buffer FULL: writes lost".getBytes(StandardCharsets.UTF_8))); // stamped when space returned
+        for (long seq = 12; seq <= 14; seq++) {
+            records.add(timed(write(seq), (seq + 4) * second)); // 16..18 s
+        }
+        List<CaptureRecord> afterJump = List.of(
+                timed(seal(30, RecordKind.RESYNC_BEGIN, new ResyncEpoch(5, false, "test", 0).text()), 25 * second),
+                timed(write(31), 26 * second));
+        try (ReplicaVolume v = ReplicaVolume.open(data, hello(), UNDO)) {
+            v.apply(BatchCodec.pack(0, records));
+            v.apply(BatchCodec.pack(1, afterJump)); // a batch is dense; the jump is between two
+            assertEquals(5, v.resolveTarget(AdminRequest.TO_TIME, 5 * second + second / 2, ""), "a held state");
+            RefusedException inLoss = assertThrows(RefusedException.class,
+                    () -> v.resolveTarget(AdminRequest.TO_TIME, 12 * second, ""));
+            assertTrue(inLoss.getMessage().contains("holds no state of its source: after seq 10 the next record it"
+                    + " holds is a GAP (seq 11)"), inLoss.getMessage());
+            RefusedException inJump = assertThrows(RefusedException.class, () -> PointInTimeImage.image(data, "vol1",
+                    AdminRequest.TO_TIME, 20 * second, "", scratch.resolve("i20"), PointInTimeImage.Progress.NONE));
+            assertTrue(inJump.getMessage().contains("after seq 14 the next record it holds is seq 30, a jump"),
+                    inJump.getMessage());
+            assertEquals(13, v.resolveTarget(AdminRequest.TO_TIME, 17 * second, ""), "after the GAP: held again");
+            assertEquals(31, v.resolveTarget(AdminRequest.TO_TIME, 27 * second, ""), "the newest");
+        }
+    }
+
+    private static CaptureRecord timed(CaptureRecord r, long captureTimeNanos) {
+        return CaptureRecord.seal(r.volumeId(), r.sequence(), captureTimeNanos, r.kind(), r.offsetBytes(),
+                r.lengthBytes(), r.flags(), r.provenance(), r.payload());
+    }
+
     /** Applies {@code before} (seq 1..100), then a resync's epoch that jumps from 100 to 150 and ends at 161. */
     private static void applyWithJump(ReplicaVolume v, List<CaptureRecord> before) throws Exception {
         List<CaptureRecord> after = new ArrayList<>();

@@ -170,7 +170,7 @@ final class SourceNode implements AutoCloseable {
                 PrimaryStamp.remove(side.volumeDir()); // the host's writes move the primary on from here
                 primaryOpened.run();
                 side.own(PrimaryWatch.every(s.volume(), buffer, wedge)); // closed before the wedge
-                side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.BUFFER_FULL));
+                side.acceptMarks(new WedgeSourceSink(node.wedge, () -> WedgeSourceSink.journalNotStored(buffer)));
                 volume = new WedgeVolume(node.wedge, s.sizeBytes());
             } else if (volume == null) {
                 PrimaryStamp.remove(side.volumeDir()); // cycle mode stamps nothing: a journal run's stamp ends here
@@ -184,7 +184,7 @@ final class SourceNode implements AutoCloseable {
                     layered.set(v);
                     return v;
                 }));
-                side.acceptMarks(new WedgeSourceSink(node.wedge, WedgeSourceSink.CYCLE_MODE));
+                side.acceptMarks(new WedgeSourceSink(node.wedge, () -> WedgeSourceSink.CYCLE_MODE));
                 cycles = new WedgeCycles(node.wedge, layered.get(), group);
             }
             node.resync = side.own(cycles != null

@@ -22,12 +22,22 @@ final class WedgeSourceSink implements SourceSink {
     static final String CYCLE_MODE = "the volume is in cycle mode: a replica only holds whole cycles; use tapline cycle now";
 
     private final WedgeServer wedge;
-    private final String notStored;
+    private final java.util.function.Supplier<String> notStored;
 
-    /** @param notStored the one-line reason a completion without a sequence reports */
-    WedgeSourceSink(WedgeServer wedge, String notStored) {
+    /** @param notStored the one-line reason a completion without a sequence reports, asked at that moment */
+    WedgeSourceSink(WedgeServer wedge, java.util.function.Supplier<String> notStored) {
         this.wedge = wedge;
         this.notStored = notStored;
+    }
+
+    /**
+     * Why a journal-mode record got no sequence: the buffer is full, or capture is paused (probe s62 AD
+     * D2: a mark during `capture pause` said "capture buffer full" with 37 MB of 4 GB used).
+     */
+    static String journalNotStored(io.tapline.log.buffer.CaptureBuffer buffer) {
+        String paused = buffer.capturePaused();
+        return paused == null || paused.isEmpty() ? BUFFER_FULL : "capture is paused (" + paused + "): the mark was"
+                + " not stored; tapline capture resume first";
     }
 
     @Override
@@ -45,7 +55,7 @@ final class WedgeSourceSink implements SourceSink {
                                     + " buffer's write or sync failed: see tapline status); the mark may still reach the"
                                     + " replicas after the wedge restarts (tapline window shows it then)");
                         } else {
-                            completion.completed(sequence, sequence > 0 ? null : notStored);
+                            completion.completed(sequence, sequence > 0 ? null : notStored.get());
                         }
                     }
 

@@ -46,6 +46,10 @@ class OperatorControlsIT {
             assertEquals(1, notSynced.exitCode(), notSynced.output());
             assertTrue(notSynced.output().contains("capture paused"), notSynced.output());
             assertFalse(SparseImages.sameBytes(rig.primary(), rig.replica()), "the replica lacks the paused writes");
+            Peers.Result mark = TaplineProcess.run(CLI, "mark", "--buffer", b, "--volume", "vol1", "during-pause");
+            assertEquals(1, mark.exitCode(), mark.output());
+            assertTrue(mark.output().contains("capture is paused (paused by"), "not 'buffer full' (probe s62 AD D2): "
+                    + mark.output());
 
             TaplineProcess.run(CLI, "capture", "resume", "--buffer", b, "--volume", "vol1").orFail("capture resume");
             rig.awaitSynced(Duration.ofSeconds(120));

@@ -497,6 +497,22 @@ public final class UndoLog implements Closeable {
         return out;
     }
 
+    /** A held record: its sequence, capture time and kind. */
+    public record Held(long sequence, long captureTimeNanos, RecordKind kind) {
+    }
+
+    /** The first held record above {@code sequence}; null when none is held. */
+    public Held heldAbove(long sequence) {
+        for (UndoSegment s : segments) {
+            for (int i = 0; i < s.count(); i++) {
+                if (s.sequenceAt(i) > sequence) {
+                    return new Held(s.sequenceAt(i), s.timeAt(i), s.kindAt(i));
+                }
+            }
+        }
+        return null;
+    }
+
     /** Capture time of the first held record above {@code sequence}; 0 when none is held. */
     public long captureTimeAbove(long sequence) {
         for (UndoSegment s : segments) {
