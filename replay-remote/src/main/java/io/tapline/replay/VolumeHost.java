@@ -358,33 +358,39 @@ final class VolumeHost {
             throw new RefusedException("volume " + volumeId + " still has a live source: its primary is up; demote or"
                     + " stop it first (planned: tapline switchover), or promote --force to fence it");
         }
-        String incomplete = force || minimumGeneration > 0 ? null : notWholeSource(v.lastApplied());
-        if (incomplete != null) { // a switchover (minimumGeneration > 0) drained the demoted source first
-            throw new RefusedException("volume " + volumeId + ": a promotion without --force must lose nothing, but "
-                    + incomplete + "; drain it with tapline switchover (its node up), or promote --force to accept"
-                    + " what is missing");
-        }
         if (!force && !v.consistent()) {
             throw new RefusedException("volume " + volumeId + " is not a consistent image at seq " + v.lastApplied()
                     + " (" + v.status(false).reason() + "); roll back with --to-last-consistent first, or promote"
                     + " --force to serve it as it is");
         }
+        String incomplete = force || minimumGeneration > 0 ? null : notWholeSource(v.lastApplied());
+        if (incomplete != null) { // a switchover (minimumGeneration > 0) drained the demoted source first
+            throw new RefusedException("volume " + volumeId + ": a promotion without --force must lose nothing, but "
+                    + incomplete + "; start the source again until its replica is synced (cycle mode: tapline cycle"
+                    + " now, then status --wait-synced), stop it cleanly, and promote again; or promote --force to"
+                    + " accept what is missing");
+        }
         long seq = v.lastApplied();
         VolumeRole promoted = r.promoted(seq, System.currentTimeMillis(), actor, peers, minimumGeneration);
         io.tapline.journey.control.SourceHead head = sourceHead;
         io.tapline.journey.control.SourceStopping stop = sourceStopping;
-        String lastHeard = stop != null && stop.capturedSequence() <= seq && stop.unshippedChanges() == 0
-                ? "its source stopped cleanly (" + java.time.Instant.ofEpochMilli(stop.atMillis()) + ") having captured"
-                + " up to seq " + stop.capturedSequence() + ": all of it is here"
-                : head == null ? "its newest captured sequence is unknown (no contact since this replayer"
+        boolean whole = stop != null && stop.capturedSequence() <= seq && stop.unshippedChanges() == 0;
+        String lastHeard = head == null ? "its newest captured sequence is unknown (no contact since this replayer"
                 + " started)" : head.capturedSequence() <= seq ? "at its last contact ("
                 + java.time.Instant.ofEpochMilli(head.atMillis()) + ", " + sinceContact(head) + " before this"
-                + " promotion) it had captured nothing more; anything it captured after that (a source stopped or cut"
-                + " off without a switchover's drain) is not here either"
+                + " promotion) it had captured no more records (cycle mode's writes since the last copied cycle are"
+                + " not counted there); anything it captured after that (a source stopped or cut off without a"
+                + " switchover's drain) is not here either"
                 : "at its last contact (" + java.time.Instant.ofEpochMilli(head.atMillis()) + ") it had captured up"
                 + " to seq " + head.capturedSequence() + ": at least " + (head.capturedSequence() - seq)
                 + " records never arrived";
-        String loss = "any record the old primary captured after seq " + seq + " is not here; " + lastHeard
+        // A clean stop proves its moment only: a source started again while it could not reach this replica
+        // and written to is not seen here (probe s62 AF D1); its writes are kept aside when it rejoins.
+        String loss = whole ? "its source stopped cleanly (" + java.time.Instant.ofEpochMilli(stop.atMillis())
+                + ") having captured up to seq " + stop.capturedSequence() + ": all of that is here (a source"
+                + " started again since, unseen here, and written to would hold more: a wedge node keeps that aside"
+                + " as an image when it rejoins)"
+                : "any record the old primary captured after seq " + seq + " is not here; " + lastHeard
                 + " (a switchover drains them first; a wedge node keeps them aside as an image when it rejoins)";
         String detail = "promoted to primary generation " + promoted.generation() + " at seq " + seq
                 + (v.consistent() ? "" : " (not consistent: " + v.status(false).reason() + ")")
@@ -479,7 +485,7 @@ final class VolumeHost {
                     + " records never arrived";
         }
         if (stop.unshippedChanges() > 0) {
-            return "its source stopped with " + stop.unshippedChanges() + " changes no record carried (cycle mode's"
+            return "its source stopped with " + stop.unshippedChanges() + " change(s) no record carried (cycle mode's"
                     + " blocks not yet copied, or chunks tracked for a resync)";
         }
         return null;

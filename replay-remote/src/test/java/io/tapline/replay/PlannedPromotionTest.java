@@ -71,7 +71,7 @@ class PlannedPromotionTest {
                 + " arrived"), behind.message());
         JourneyMessage.AdminDone uncopied = stopsSayingThenPromote(new SourceStopping(0, 3, System.currentTimeMillis()));
         assertFalse(uncopied.ok(), uncopied.message());
-        assertTrue(uncopied.message().contains("stopped with 3 changes no record carried"), uncopied.message());
+        assertTrue(uncopied.message().contains("stopped with 3 change(s) no record carried"), uncopied.message());
         JourneyMessage.AdminDone whole = stopsSayingThenPromote(new SourceStopping(0, 0, System.currentTimeMillis()));
         assertTrue(whole.ok(), whole.message());
         assertTrue(whole.message().contains("its source stopped cleanly"), whole.message());

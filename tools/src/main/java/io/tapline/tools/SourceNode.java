@@ -149,6 +149,11 @@ final class SourceNode implements AutoCloseable {
         try {
             side.ship(new SourceSide.Shipping(s.remotes(), s.sourceId(), s.sizeBytes(), BLOCK_SIZE_BYTES,
                     c -> c.withCredential(s.credential()).withGeneration(s.generation()).withTls(s.tls())), null);
+            if (forwardedFrom == null) {
+                // A wedge's hosts write through it: its stop ends their writes, so its last word can tell
+                // the replicas they hold all of them. A hop's upstream (or a snoop's target) keeps writing.
+                side.sayLastWordOnStop();
+            }
             if (cycle == null) { // a cycle freezes only with every link up: cycle mode keeps every remote
                 side.releaseLaggingRemotesAfter(s.resync().releaseRemoteAfter());
             }

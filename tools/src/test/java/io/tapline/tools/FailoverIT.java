@@ -113,7 +113,7 @@ class FailoverIT {
             String promoted = TaplineProcess.run(CLI, "promote", "--remote", remote, "--volume", "vol1", "--force",
                     "--json").orFail("promote").output();
             assertTrue(promoted.contains("generation 2"), promoted);
-            assertTrue(promoted.contains("it had captured nothing more"), "everything had arrived: " + promoted);
+            assertTrue(promoted.contains("it had captured no more records"), "everything had arrived: " + promoted);
             JsonNode promotion = io.tapline.tools.cli.Json.mapper().readTree(promoted);
             assertEquals(2, promotion.get("generation").asLong(), promoted); // not in "sequence", as it was
             assertTrue(promoted.contains(" at seq " + promotion.get("sequence").asLong()), promoted);

@@ -3,7 +3,7 @@ package io.tapline.journey.control;
 import com.esotericsoftware.kryo.serializers.TaggedFieldSerializer.Tag;
 
 /**
- * Source to replayer, once, as the source's shipper stops cleanly (SIGTERM, a demotion): the last
+ * Source to replayer, once, as a wedge's shipper stops cleanly (SIGTERM, a demotion): the last
  * sequence it captured, and how many of its changes no record carries (cycle mode's blocks not yet
  * copied, chunks tracked for a resync). Sent after every batch of the session, so a replayer that
  * receives it holds every batch before it; a stop that cuts the link first (a slow line's queue, a

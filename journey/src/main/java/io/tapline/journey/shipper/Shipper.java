@@ -454,7 +454,7 @@ public final class Shipper implements Closeable {
         closing.countDown();
         LinkSession s = session;
         if (s != null) {
-            if (s.alive()) {
+            if (lastWordOnStop && s.alive()) {
                 sayStopping(s);
             }
             s.fail("shipper closed");
@@ -483,6 +483,19 @@ public final class Shipper implements Closeable {
         } catch (RuntimeException e) {
             log.debug("volume={} remote={} stopping word not sent: {}", config.volumeId(), remoteId, e.toString());
         }
+    }
+
+    /** Whether {@link #close} tells the replica what the source captured ({@link #sayLastWordOnStop}). */
+    private volatile boolean lastWordOnStop;
+
+    /**
+     * Makes a clean stop send the replica the source's last word (CONTROL SourceStopping), which a
+     * promotion without --force requires. Only for a source whose stop ends its host's writes: a
+     * snoop's target and a hop's upstream keep writing after they stop (probe s62 AF D2: a snoop's
+     * word let a plain promote lose a write the target acknowledged later).
+     */
+    public void sayLastWordOnStop() {
+        lastWordOnStop = true;
     }
 
     private void run() {

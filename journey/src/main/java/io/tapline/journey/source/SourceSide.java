@@ -153,6 +153,15 @@ public final class SourceSide implements AutoCloseable {
     }
 
     /**
+     * Makes each shipper tell its replica, as it stops cleanly, what the source captured
+     * ({@link Shipper#sayLastWordOnStop}): only for a source whose stop ends its host's writes (a
+     * wedge), never a passive tap or a hop, whose hosts keep writing.
+     */
+    public synchronized void sayLastWordOnStop() {
+        shippers.forEach(Shipper::sayLastWordOnStop);
+    }
+
+    /**
      * Where an operator's {@code tapline ship pause} of the remote with cursor {@code cursorId} is
      * kept across restarts: the file holds why.
      */

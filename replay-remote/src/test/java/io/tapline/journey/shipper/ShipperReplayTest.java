@@ -114,6 +114,40 @@ class ShipperReplayTest {
                 && shipper.replicaState().unappliedForMillis() == 0);
     }
 
+    /**
+     * A clean stop tells the replica the source's last word only for a source whose stop ends its
+     * host's writes (a wedge): a snoop's or a hop's stop says nothing, and a plain promotion then
+     * refuses (probe s62 AF D2: a snoop's word let one lose a write the target acknowledged later).
+     */
+    @Test
+    void onlyASourceThatSpeaksForItsHostLetsAPlainPromotionThrough() throws Exception {
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        appendRandom(20);
+        awaitAcked();
+        shipper.close(); // a snoop's or a hop's shipper
+        String silent = promote();
+        assertTrue(silent.contains("did not say, as it stopped"), silent);
+        shipper = Shipper.start(config(server.boundAddress()), log);
+        shipper.sayLastWordOnStop(); // a wedge's
+        await("the source connected again", () -> shipper.status().connected());
+        shipper.close();
+        String whole = promote();
+        assertTrue(whole.contains("promoted to primary generation") && whole.contains("its source stopped cleanly"),
+                whole);
+    }
+
+    /** A promotion without --force of the test's volume, once its source's session is gone; its answer. */
+    private String promote() throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        io.tapline.journey.JourneyMessage.AdminDone done;
+        do {
+            done = io.tapline.replay.AdminClient.request(server.boundAddress(), new io.tapline.journey.JourneyMessage
+                    .AdminRequest("", "alice", VOLUME, io.tapline.journey.JourneyMessage.AdminRequest.PROMOTE, 0, 0, ""),
+                    10_000, (d, t) -> { });
+        } while (!done.ok() && done.message().contains("live source") && System.nanoTime() < deadline);
+        return done.message();
+    }
+
     @Test
     void replayerDownForAWhileLosesNothing() throws Exception {
         InetSocketAddress address = server.boundAddress();
