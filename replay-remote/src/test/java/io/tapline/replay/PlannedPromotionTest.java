@@ -49,13 +49,9 @@ class PlannedPromotionTest {
                 String reason = ((JourneyMessage.Refused) m).reason();
                 assertTrue(reason.startsWith("volume busy") && System.nanoTime() < deadline, reason);
             }
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L); // the previous session is still ending
         }
-        JourneyMessage.AdminDone done;
-        do { // the session's end reaches the volume's host within milliseconds
-            done = AdminClient.request(server.boundAddress(), new JourneyMessage.AdminRequest("", "alice", "vol1",
-                    JourneyMessage.AdminRequest.PROMOTE, 0, 0, ""), 10_000, (d, t) -> { });
-        } while (!done.ok() && done.message().contains("live source") && System.nanoTime() < deadline);
-        return done;
+        return PlainPromotion.onceSourceGone(server.boundAddress(), "vol1");
     }
 
     @Test

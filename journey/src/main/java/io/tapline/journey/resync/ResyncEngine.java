@@ -620,15 +620,14 @@ public final class ResyncEngine implements Closeable, ResyncCoordinator {
             source = frozen;
             if (fresh) {
                 lastFreezeNanos = System.nanoTime();
-                frozenHere = frozen.cycle();
             } else if (frozen.cycle() != frozenHere) {
                 // Frozen by an earlier run of the wedge and copied again now: its age counts from that
                 // freeze, by the wall clock (the monotonic one did not run then), not from this start
                 // (probe s62 AE D3: a 50 s old image was shown as 10 s old).
                 lastFreezeNanos = System.nanoTime()
                         - Math.max(0, System.currentTimeMillis() - frozen.frozenAtMillis()) * 1_000_000L;
-                frozenHere = frozen.cycle();
             }
+            frozenHere = frozen.cycle();
         }
         long id = random.nextLong(1, Long.MAX_VALUE); // never 0: 0 means "no epoch"
         boolean copy = config.copyChunks() && frozen == null;

@@ -138,14 +138,7 @@ class ShipperReplayTest {
 
     /** A promotion without --force of the test's volume, once its source's session is gone; its answer. */
     private String promote() throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        io.tapline.journey.JourneyMessage.AdminDone done;
-        do {
-            done = io.tapline.replay.AdminClient.request(server.boundAddress(), new io.tapline.journey.JourneyMessage
-                    .AdminRequest("", "alice", VOLUME, io.tapline.journey.JourneyMessage.AdminRequest.PROMOTE, 0, 0, ""),
-                    10_000, (d, t) -> { });
-        } while (!done.ok() && done.message().contains("live source") && System.nanoTime() < deadline);
-        return done.message();
+        return io.tapline.replay.PlainPromotion.onceSourceGone(server.boundAddress(), VOLUME).message();
     }
 
     @Test

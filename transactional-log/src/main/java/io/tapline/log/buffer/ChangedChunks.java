@@ -205,12 +205,7 @@ public final class ChangedChunks implements Closeable {
             set.all = (all.getShort(6) & FLAG_ALL) != 0;
             set.cause = set.all ? causeIn(all) : WholeVolumeCause.UNKNOWN;
             set.sinceSequence = all.getLong(12);
-            int bitmapBytes = all.remaining() - HEADER_BYTES;
-            set.words = new long[Math.max(16, (bitmapBytes + 7) / 8)];
-            for (int i = 0; i < bitmapBytes; i++) {
-                int b = all.get(HEADER_BYTES + i) & 0xFF;
-                set.words[i >>> 3] |= ((long) b) << ((i & 7) * 8);
-            }
+            set.words = bitmapWords(all, HEADER_BYTES, all.remaining() - HEADER_BYTES, 16);
             for (long w : set.words) {
                 set.count += Long.bitCount(w);
             }
@@ -540,16 +535,9 @@ public final class ChangedChunks implements Closeable {
 
     private void rewrite() throws IOException {
         ByteBuffer h = header(chunkBytes, all, cause, sinceSequence);
-        ByteBuffer content = ByteBuffer.allocate(HEADER_BYTES + (all ? 0 : words.length * 8));
-        content.put(h);
-        if (!all) {
-            for (long w : words) {
-                for (int i = 0; i < 8; i++) {
-                    content.put((byte) (w >>> (i * 8)));
-                }
-            }
-        }
-        content.flip();
+        byte[] bitmap = all ? new byte[0] : bitmapBytes(words, words.length);
+        ByteBuffer content = ByteBuffer.allocate(HEADER_BYTES + bitmap.length);
+        content.put(h).put(bitmap).flip();
         FileChannel old = channel;
         DurableFiles.replace(file, content);
         if (old != null) {
@@ -557,6 +545,26 @@ public final class ChangedChunks implements Closeable {
             channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
         }
         dirty = false;
+    }
+
+    /** The first {@code count} words of a bitmap as its bytes: bit i = bit (i mod 8) of byte i / 8 (this file's and {@link OwedChunks}'). */
+    static byte[] bitmapBytes(long[] words, int count) {
+        byte[] out = new byte[count * 8];
+        for (int w = 0; w < count; w++) {
+            for (int i = 0; i < 8; i++) {
+                out[w * 8 + i] = (byte) (words[w] >>> (i * 8));
+            }
+        }
+        return out;
+    }
+
+    /** The words of the {@code length}-byte bitmap at {@code at} in {@code buf}, at least {@code minWords} of them. */
+    static long[] bitmapWords(ByteBuffer buf, int at, int length, int minWords) {
+        long[] words = new long[Math.max(minWords, (length + 7) / 8)];
+        for (int i = 0; i < length; i++) {
+            words[i >>> 3] |= ((long) (buf.get(at + i) & 0xFF)) << ((i & 7) * 8);
+        }
+        return words;
     }
 
     @Override

@@ -126,10 +126,7 @@ public final class OwedChunks {
             return null;
         }
         boolean everyChunk = (all.getShort(6) & FLAG_ALL) != 0;
-        long[] words = new long[(all.remaining() - HEADER_BYTES + 7) / 8];
-        for (int i = 0; i < all.remaining() - HEADER_BYTES; i++) {
-            words[i >>> 3] |= ((long) (all.get(HEADER_BYTES + i) & 0xFF)) << ((i & 7) * 8);
-        }
+        long[] words = ChangedChunks.bitmapWords(all, HEADER_BYTES, all.remaining() - HEADER_BYTES, 0);
         return new Owed(all.getLong(12), new ChangedChunks.Snapshot(all.getInt(8), everyChunk, words),
                 all.getLong(20));
     }
@@ -172,17 +169,12 @@ public final class OwedChunks {
         return null;
     }
 
+    /** The bitmap of {@code words} without its trailing zero words. */
     private static byte[] bitmap(long[] words) {
         int last = words.length;
         while (last > 0 && words[last - 1] == 0) {
             last--;
         }
-        byte[] out = new byte[last * 8];
-        for (int w = 0; w < last; w++) {
-            for (int i = 0; i < 8; i++) {
-                out[w * 8 + i] = (byte) (words[w] >>> (i * 8));
-            }
-        }
-        return out;
+        return ChangedChunks.bitmapBytes(words, last);
     }
 }

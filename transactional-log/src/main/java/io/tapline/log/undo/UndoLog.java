@@ -515,14 +515,8 @@ public final class UndoLog implements Closeable {
 
     /** Capture time of the first held record above {@code sequence}; 0 when none is held. */
     public long captureTimeAbove(long sequence) {
-        for (UndoSegment s : segments) {
-            for (int i = 0; i < s.count(); i++) {
-                if (s.sequenceAt(i) > sequence) {
-                    return s.timeAt(i);
-                }
-            }
-        }
-        return 0;
+        Held next = heldAbove(sequence);
+        return next == null ? 0 : next.captureTimeNanos();
     }
 
     /**
