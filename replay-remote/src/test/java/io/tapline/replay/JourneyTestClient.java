@@ -78,6 +78,16 @@ final class JourneyTestClient implements AutoCloseable {
         return (T) m;
     }
 
+    /**
+     * Shuts the write side (FIN) and waits for the replayer to close: what was sent is read first.
+     * A close right after a write sends an RST when a message of the replayer lies unread here, and
+     * the replayer's kernel then drops what it had not read yet.
+     */
+    boolean finish() {
+        ((io.netty.channel.socket.SocketChannel) channel).shutdownOutput().syncUninterruptibly();
+        return awaitClosed();
+    }
+
     /** Waits for the replayer to close the connection. */
     boolean awaitClosed() {
         return channel.closeFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);

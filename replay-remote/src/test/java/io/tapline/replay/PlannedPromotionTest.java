@@ -42,8 +42,9 @@ class PlannedPromotionTest {
                 JourneyMessage m = c.next();
                 if (m instanceof JourneyMessage.Welcome) {
                     if (lastWord != null) {
-                        c.send(ControlCodec.encode(lastWord)); // read before the close that follows it
+                        c.send(ControlCodec.encode(lastWord));
                     }
+                    assertTrue(c.finish(), "the replayer closes once it read to the end");
                     break;
                 }
                 String reason = ((JourneyMessage.Refused) m).reason();

@@ -111,6 +111,26 @@ final class LinkSession extends SimpleChannelInboundHandler<JourneyMessage> {
         channel.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(message));
     }
 
+    /**
+     * Sends {@code lastWord} and ends the connection in order: the write side is shut (FIN) and the
+     * replayer, reading to the end, closes; waits at most {@code millis} for that. A plain close
+     * right after the write sent an RST whenever a heartbeat of the replayer lay unread here, and
+     * an RST makes the replayer's kernel drop what it had received and not yet read: the last word
+     * with it (CI, a test that closed right after writing it).
+     */
+    void sendLastAndFinish(io.tapline.journey.control.ControlMessage lastWord, long millis) {
+        Channel ch = channel;
+        if (ch == null) {
+            return;
+        }
+        io.netty.channel.ChannelFuture written = ch.writeAndFlush(io.tapline.journey.control.ControlCodec.encode(lastWord));
+        if (written.awaitUninterruptibly(millis) && written.isSuccess()
+                && ch instanceof io.netty.channel.socket.SocketChannel socket) {
+            socket.shutdownOutput().awaitUninterruptibly(millis);
+            ch.closeFuture().awaitUninterruptibly(millis);
+        }
+    }
+
     private void onControl(JourneyMessage.Control control) {
         io.tapline.journey.control.ControlMessage m;
         try {

@@ -478,12 +478,15 @@ public final class Shipper implements Closeable {
     private void sayStopping(LinkSession s) {
         try {
             long unshipped = resync.unshippedChanges();
-            s.sendControl(new io.tapline.journey.control.SourceStopping(source.lastSequence(), unshipped,
-                    System.currentTimeMillis()));
+            s.sendLastAndFinish(new io.tapline.journey.control.SourceStopping(source.lastSequence(), unshipped,
+                    System.currentTimeMillis()), LAST_WORD_MILLIS);
         } catch (RuntimeException e) {
             log.debug("volume={} remote={} stopping word not sent: {}", config.volumeId(), remoteId, e.toString());
         }
     }
+
+    /** How long a clean stop waits for its last word to be written and the replayer to close after it. */
+    private static final long LAST_WORD_MILLIS = 2_000;
 
     /** Whether {@link #close} tells the replica what the source captured ({@link #sayLastWordOnStop}). */
     private volatile boolean lastWordOnStop;
