@@ -65,9 +65,13 @@ final class TaplineProcess implements AutoCloseable {
         return new TaplineProcess(p, log, List.of(args));
     }
 
-    /** Runs {@code tapline ARGS...} to completion and returns its exit code and output. */
+    /**
+     * Runs {@code tapline ARGS...} to completion and returns its exit code and output; a quick
+     * command ({@code status}, {@code mark}, ...) as {@code ./tapline} starts it ({@link QuickCommandJvm}).
+     */
     static Peers.Result run(Duration timeout, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(javaCommand());
+        List<String> cmd = new ArrayList<>(args.length > 0 && QuickCommandJvm.isQuick(args[0])
+                ? QuickCommandJvm.command() : javaCommand());
         cmd.addAll(List.of(args));
         return Peers.run(timeout, cmd);
     }
