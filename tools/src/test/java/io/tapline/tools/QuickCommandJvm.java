@@ -7,11 +7,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * How the integration tests start the operator's quick commands ({@code status}, {@code mark},
- * {@code rollback}, ...): as {@code ./tapline} starts them, from the packaged jar and its
- * {@code lib/} with the launcher's options (the client compiler alone, the serial collector) and a
+ * {@code rollback}, ...): as {@code ./tapline} starts them (its list and options read from it), from the
+ * packaged jar and its {@code lib/} with the launcher's options (the client compiler alone, the serial collector) and a
  * class-data archive of that classpath, built once per test JVM with the package's own builder
  * ({@code dist/src/deb/sbin/tapline-cds-archive}).
  *
@@ -24,11 +26,19 @@ import java.util.concurrent.TimeUnit;
  * with the same options and no archive: slower, never different.
  */
 final class QuickCommandJvm {
-    /** The launcher's list (./tapline, "quick=" case). */
-    private static final Set<String> QUICK = Set.of("status", "events", "mark", "rollback", "resume", "promote",
-            "demote", "switchover", "resolve", "capture", "ship", "config", "window", "buffer", "help",
-            "--version", "-V", "--help", "-h");
-    private static final List<String> OPTIONS = List.of("-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+    /**
+     * The launcher's case arm for quick commands: {@code status|events|...)} and on its next line
+     * {@code quick=(OPTIONS)}, read from {@code ./tapline} rather than copied, so the two never drift.
+     */
+    private static final Pattern QUICK_ARM = Pattern.compile(
+            "(?m)^\\s*([A-Za-z-]+(?:\\|[A-Za-z-]+)+)\\)\\s*\\n\\s*quick=\\(([^)]*)\\)");
+    private static final Matcher LAUNCHER_ARM = launcherArm();
+    /** The quick subcommands; none (every command started as a server is) if the launcher cannot be read. */
+    private static final Set<String> QUICK = LAUNCHER_ARM == null ? Set.of()
+            : Set.of(LAUNCHER_ARM.group(1).split("\\|"));
+    private static final List<String> OPTIONS = LAUNCHER_ARM == null ? List.of("-Xmx512m")
+            : java.util.stream.Stream.concat(java.util.stream.Stream.of("-Xmx512m"),
+                    java.util.Arrays.stream(LAUNCHER_ARM.group(2).trim().split("\\s+"))).toList();
     private static final Path JAR = Path.of("target", "tapline-tools.jar").toAbsolutePath();
     private static final Path LIB = Path.of("target", "lib").toAbsolutePath();
     private static final Path ARCHIVE = Path.of("target", "it-quick-commands.jsa").toAbsolutePath();
@@ -37,6 +47,15 @@ final class QuickCommandJvm {
     private static List<String> packaged;
 
     private QuickCommandJvm() {
+    }
+
+    private static Matcher launcherArm() {
+        try {
+            Matcher m = QUICK_ARM.matcher(Files.readString(Path.of("..", "tapline")));
+            return m.find() ? m : null;
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     /** Whether {@code ./tapline} starts this subcommand as a quick command. */
